@@ -1,0 +1,192 @@
+/* Datasets in memory (float features in [0,1] or standardised, int labels)
+ * and partitions of a dataset across clients as index lists (never copies). */
+#ifndef FEDC_DATA_H
+#define FEDC_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fedc/error.h"
+#include "fedc/nn.h"
+
+/* Bounds on outside input. Pixel/record bytes of one IDX or CIFAR file, and
+ * the size of a (decompressed) CSV file. */
+#define FEDC_DATA_MAX_BYTES ((size_t)1 << 31)
+/* Labels are class ids in [0, FEDC_DATA_MAX_CLASSES). */
+#define FEDC_DATA_MAX_CLASSES 65536
+/* CSV: longest record (bytes) and most columns. */
+#define FEDC_CSV_MAX_LINE ((size_t)1 << 22)
+#define FEDC_CSV_MAX_COLUMNS 65536
+/* CSV: most cells (rows x features) kept in memory. */
+#define FEDC_CSV_MAX_VALUES ((size_t)1 << 28)
+
+typedef struct fedc_dataset {
+    size_t n;          /* samples */
+    fedc_shape shape;  /* per sample; tabular data is {1,1,features} */
+    size_t dim;        /* c*h*w */
+    int n_classes;
+    float *x;          /* n * dim */
+    int32_t *y;        /* n, each in [0, n_classes) */
+} fedc_dataset;
+
+/* IDX pair (images idx3 ubyte, labels idx1 ubyte), optionally gzipped
+ * (detected by magic). Pixels scaled to [0,1]. n_classes = max label + 1
+ * (at least 2). Errors name the file and the problem (magic, dims, count
+ * mismatch, truncation). */
+int fedc_load_idx(const char *images_path, const char *labels_path, fedc_dataset *out,
+                  fedc_error *err);
+/* As fedc_load_idx, but every label must be in [0, n_classes) and the
+ * dataset gets exactly n_classes classes (n_classes <= 0: inferred). */
+int fedc_load_idx_classes(const char *images_path, const char *labels_path, int n_classes,
+                          fedc_dataset *out, fedc_error *err);
+/* The IDX pair already in memory (not compressed); the names are used in
+ * error messages. n_classes as in fedc_load_idx_classes. Never reads outside
+ * [p, p+len) and checks all sizes before allocating. */
+int fedc_parse_idx(const void *images, size_t images_len, const char *images_name,
+                   const void *labels, size_t labels_len, const char *labels_name,
+                   int n_classes, fedc_dataset *out, fedc_error *err);
+
+/* CIFAR-10 binary batches (each record: 1 label byte + 3072 pixel bytes, in
+ * channel-major order, so shape {3,32,32}). Pixels scaled to [0,1]; labels
+ * must be 0..9. Files may be gzipped. At most 64 paths. */
+int fedc_load_cifar10(const char *const *paths, int npaths, fedc_dataset *out, fedc_error *err);
+/* One CIFAR-10 batch already in memory; name is used in error messages. */
+int fedc_parse_cifar10(const void *buf, size_t len, const char *name, fedc_dataset *out,
+                       fedc_error *err);
+
+/* CSV. A header row names the columns; label_column (NULL or "" means
+ * "label") names the label column; every other column is a numeric
+ * feature. Fields may be double-quoted (RFC 4180, "" escapes a quote);
+ * records end in \n or \r\n; blank lines are skipped; a UTF-8 BOM is
+ * ignored.
+ * Labels: if every label cell is a whole number in [0, 65536) ("3", "3.0")
+ * the labels are those integers and n_classes = max + 1 (at least 2).
+ * Otherwise every label cell is a class name, and names get ids 0, 1, ... in
+ * order of first appearance in the file (so "cat,dog,cat" gives cat=0,
+ * dog=1); the names are kept in the schema.
+ * Features are standardised: (v - mean) / std with the population std of
+ * the training file; a constant column (std 0) becomes all zeros. Empty
+ * cells and non-finite values are errors (naming line and column). */
+typedef struct fedc_csv_schema {
+    int n_features;
+    char **feature_names; /* n_features, in the training file's column order */
+    double *mean, *std;   /* n_features each; std is 1 for constant columns */
+    int n_classes;
+    char **class_names;   /* n_classes names (id order) for named labels; NULL for integer labels */
+} fedc_csv_schema;
+
+/* Loads a CSV file standardised with its own statistics. */
+int fedc_load_csv(const char *path, const char *label_column, fedc_dataset *out, fedc_error *err);
+/* Training file: as fedc_load_csv, and fills *schema (free it with
+ * fedc_csv_schema_free) for loading the matching test file. */
+int fedc_load_csv_train(const char *path, const char *label_column, fedc_dataset *out,
+                        fedc_csv_schema *schema, fedc_error *err);
+/* Test file: its columns are matched to the schema's features by name (any
+ * order; a missing or unknown column is an error), standardised with the
+ * training statistics, and labels mapped with the training classes (a class
+ * the training file never had is an error). */
+int fedc_load_csv_test(const char *path, const char *label_column, const fedc_csv_schema *schema,
+                       fedc_dataset *out, fedc_error *err);
+/* The CSV text in memory; name is used in errors. train == NULL: own
+ * statistics, and *schema_out (if non-NULL) receives them; otherwise as
+ * fedc_load_csv_test and schema_out is not touched. */
+int fedc_parse_csv(const char *text, size_t len, const char *name, const char *label_column,
+                   const fedc_csv_schema *train, fedc_dataset *out, fedc_csv_schema *schema_out,
+                   fedc_error *err);
+void fedc_csv_schema_free(fedc_csv_schema *s);
+
+/* Named datasets: "fashion-mnist" (Debian dataset-fashion-mnist, or dir),
+ * "mnist" (dir with the 4 IDX files), "cifar10" (dir with data_batch_*.bin,
+ * test_batch.bin), "csv" (path = train csv; test_path = test csv). dir/path
+ * may be NULL or "" for defaults.
+ * IDX files are looked up as <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte
+ * with ".gz" or without (also the "train-images.idx3-ubyte" spelling); both
+ * MNIST variants must have labels 0..9. For "cifar10", dir may also be the
+ * folder that contains cifar-10-batches-bin/. For "csv" with train == 0 the
+ * training file at path is read too, so the test set is standardised and
+ * labelled exactly as the training set. */
+int fedc_dataset_open(const char *name, const char *path, const char *test_path,
+                      const char *label_column, int train, fedc_dataset *out, fedc_error *err);
+void fedc_dataset_free(fedc_dataset *d);
+
+/* Debian's dataset-fashion-mnist location: the default for "fashion-mnist". */
+#define FEDC_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
+
+typedef enum {
+    FEDC_PART_IID = 0,
+    FEDC_PART_DIRICHLET,  /* label skew, alpha */
+    FEDC_PART_SHARDS,     /* k classes per client */
+    FEDC_PART_QUANTITY,   /* log-normal sizes, sigma; labels IID */
+} fedc_part_kind;
+
+/* Partitioners (all deterministic in the seed; every sample goes to exactly
+ * one client; each client's ids are in ascending order):
+ * - IID: shuffle, then near-equal split (sizes differ by at most 1).
+ * - DIRICHLET (0 < alpha <= 1e6): per class, client proportions drawn from
+ *   Dir(alpha) via gamma draws, clients already holding n/K samples get no
+ *   more (as in NIID-Bench and FedLab). Every client ends with at least
+ *   min_samples samples: the draw is repeated up to 16 times as those
+ *   benchmarks do, then the shortfall is moved from the largest clients. An
+ *   empty client cannot train and would be a wasted (or zero-weight)
+ *   selection in every round, so no client is ever left empty.
+ * - SHARDS (1 <= k <= classes present): each class is cut into shards of
+ *   near-equal size and every client gets exactly k shards of k different
+ *   classes (McMahan et al.'s "2 shards per client" generalised). It is an
+ *   error when that is impossible (k*K < classes present, or too few samples
+ *   in a class).
+ * - QUANTITY (0 <= sigma <= 10): client sizes proportional to exp(sigma*z),
+ *   z ~ N(0,1), each at least min_samples; samples drawn IID.
+ * min_samples (DIRICHLET, QUANTITY): 0 means min(10, max(1, n / (2K))). */
+typedef struct fedc_partition_config {
+    fedc_part_kind kind;
+    double alpha;           /* dirichlet */
+    int classes_per_client; /* shards */
+    double sigma;           /* quantity */
+    int min_samples;        /* dirichlet, quantity: least samples per client; 0 = default */
+} fedc_partition_config;
+
+/* Most clients in one partition. */
+#define FEDC_PART_MAX_CLIENTS (1 << 24)
+
+typedef struct fedc_partition {
+    int n_clients;
+    size_t *offsets;  /* n_clients + 1 */
+    uint32_t *index;  /* sample ids; client k owns index[offsets[k] .. offsets[k+1]) */
+} fedc_partition;
+
+/* Needs 1 <= n_clients <= d->n and labels in [0, d->n_classes); only d->y is
+ * read. Memory and time are O(n + n_clients) (DIRICHLET: plus
+ * n_classes * n_clients gamma draws per attempt). */
+int fedc_partition_make(const fedc_dataset *d, const fedc_partition_config *cfg, int n_clients,
+                        uint64_t seed, fedc_partition *out, fedc_error *err);
+static inline size_t fedc_partition_size(const fedc_partition *p, int k) {
+    return p->offsets[k + 1] - p->offsets[k];
+}
+static inline const uint32_t *fedc_partition_client(const fedc_partition *p, int k) {
+    return p->index + p->offsets[k];
+}
+void fedc_partition_free(fedc_partition *p);
+
+typedef struct fedc_partition_summary {
+    int n_clients;
+    size_t n_samples;          /* assigned samples */
+    size_t min_size, median_size, max_size;
+    int empty_clients;
+    double mean_classes;       /* mean number of distinct labels per client */
+    double mean_tv;            /* mean over non-empty clients of the total-variation distance
+                                  between the client's label distribution and the global one */
+} fedc_partition_summary;
+int fedc_partition_summarize(const fedc_dataset *d, const fedc_partition *p,
+                             fedc_partition_summary *out, fedc_error *err);
+/* Per-client sample counts and label histograms (first max_rows clients),
+ * plus summary lines. */
+void fedc_partition_print(FILE *f, const fedc_dataset *d, const fedc_partition *p, int max_rows);
+/* "iid", "dirichlet", "shards", "quantity"; -1 if unknown. */
+int fedc_part_kind_parse(const char *s, fedc_part_kind *out);
+const char *fedc_part_kind_name(fedc_part_kind k);
+
+/* Gathers samples idx[0..n) into contiguous x (n*dim) and y (n). */
+void fedc_dataset_gather(const fedc_dataset *d, const uint32_t *idx, size_t n, float *x, int32_t *y);
+
+#endif

@@ -1,0 +1,107 @@
+/* The round engine (server side) and the trainer (node side). The same code
+ * runs a simulation and a deployment; only the fedc_transport differs.
+ *
+ * A round: the scheduler picks participants -> the global model is encoded
+ * (downlink codec) into TRAIN frames -> transport -> each node's trainer
+ * decodes, trains locally, encodes its update (uplink codec) -> transport ->
+ * the engine decodes and checks every update (round, length, finite values)
+ * -> the strategy aggregates -> evaluation -> metrics. */
+#ifndef FEDC_ENGINE_H
+#define FEDC_ENGINE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fedc/buf.h"
+#include "fedc/codec.h"
+#include "fedc/data.h"
+#include "fedc/error.h"
+#include "fedc/nn.h"
+#include "fedc/pool.h"
+#include "fedc/sched.h"
+#include "fedc/strategy.h"
+#include "fedc/task.h"
+#include "fedc/transport.h"
+
+/* ---- Node side ------------------------------------------------------- */
+
+/* A client's local data: a view of a dataset. */
+typedef struct fedc_client_data {
+    const fedc_dataset *data;
+    const uint32_t *index;
+    size_t n;
+} fedc_client_data;
+
+/* What a client keeps between rounds (on the node; in simulation, per client
+ * in the simulator). Allocated lazily by the trainer. */
+typedef struct fedc_client_mem {
+    float *residual;       /* uplink error feedback, d floats */
+    float *strategy_state; /* strategy per-client state */
+} fedc_client_mem;
+void fedc_client_mem_free(fedc_client_mem *m);
+
+/* Training machinery for one thread: workspace, optimizer, buffers. */
+typedef struct fedc_trainer fedc_trainer;
+fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err);
+void fedc_trainer_free(fedc_trainer *tr);
+/* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
+ * Never trusts the frame: bad model lengths or rounds give an error. */
+int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
+                        fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
+                        fedc_error *err);
+
+/* ---- Server side ----------------------------------------------------- */
+
+typedef struct fedc_round_metrics {
+    int round;               /* 1-based */
+    int evaluated;           /* 0 if this round skipped evaluation */
+    double accuracy, loss;   /* test set */
+    double train_loss;       /* mean local loss of participants */
+    uint64_t bytes_down, bytes_up;             /* this round, at the transport */
+    uint64_t bytes_down_total, bytes_up_total; /* since the start */
+    double client_cpu_s;     /* sum over participants of local CPU time */
+    double server_cpu_s;     /* server CPU (encode, decode, aggregate, eval) */
+    double wall_s;           /* this round's wall time */
+    double elapsed_s;        /* since the run started */
+    double sim_time_s;       /* simulated wall time of this round (profiles); 0 if none */
+    double sim_elapsed_s;
+    int selected, participants, dropped, rejected;
+} fedc_round_metrics;
+
+typedef struct fedc_run fedc_run;
+
+typedef struct fedc_run_options {
+    int threads;           /* worker threads for local training / eval (0 = cores) */
+    int quiet;
+} fedc_run_options;
+
+/* Loads data, builds the model and strategy, initial global model from seed. */
+fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err);
+void fedc_run_free(fedc_run *r);
+/* Runs the next round over a transport. Returns 0, or -1 when the round
+ * failed (err says why; the global model is then unchanged). */
+int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *out, fedc_error *err);
+/* 1 when the stopping rule (rounds, target accuracy, time) says stop. */
+int fedc_run_done(const fedc_run *r);
+int fedc_run_rounds_done(const fedc_run *r);
+const fedc_task *fedc_run_task(const fedc_run *r);
+const fedc_arch *fedc_run_arch(const fedc_run *r);
+const fedc_partition *fedc_run_partition(const fedc_run *r);
+const fedc_dataset *fedc_run_train_data(const fedc_run *r);
+fedc_pool *fedc_run_pool(fedc_run *r);
+float *fedc_run_model(fedc_run *r);
+size_t fedc_run_nparams(const fedc_run *r);
+int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
+/* The engine's own evaluation of the current model on the test set. */
+void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
+
+/* In-process transport for simulation: clients' trainers run in the run's
+ * thread pool against their partitions of the training set. */
+fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err);
+
+/* Metrics output: one JSON object per line / CSV rows. */
+void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m);
+void fedc_metrics_write_csv_header(FILE *f);
+void fedc_metrics_write_csv(FILE *f, const fedc_round_metrics *m);
+
+#endif

@@ -1,0 +1,63 @@
+/* Wire messages between the server and nodes (and, byte for byte, between
+ * the simulation's server and its in-process clients).
+ *
+ * Frame layout (little-endian):
+ *   "FDC" | version u8 | type u8 | json_len u32 | json (UTF-8 object) |
+ *   nblobs u16 | nblobs x (len u32 | bytes)
+ * The JSON carries small control fields; blobs carry encoded tensors. The
+ * decoder bounds every length (FEDC_PROTO_MAX_*), requires the frame to be
+ * consumed exactly, and checks the fields each type needs. */
+#ifndef FEDC_PROTO_H
+#define FEDC_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fedc/buf.h"
+#include "fedc/error.h"
+
+#define FEDC_PROTO_VERSION 1
+#define FEDC_PROTO_MAX_JSON (64 * 1024)
+#define FEDC_PROTO_MAX_BLOBS 8
+#define FEDC_PROTO_MAX_FRAME ((size_t)1 << 30)
+
+typedef enum {
+    FEDC_MSG_HELLO = 1,   /* node -> server: credential, resources */
+    FEDC_MSG_WELCOME,     /* server -> node: node id, task spec */
+    FEDC_MSG_TRAIN,       /* server -> node: round, model (+ strategy extras) */
+    FEDC_MSG_UPDATE,      /* node -> server: round, encoded update, stats */
+    FEDC_MSG_BYE,         /* either way: reason */
+    FEDC_MSG_ERROR,       /* either way: reason */
+    FEDC_MSG_PING,
+    FEDC_MSG_TYPE_MAX
+} fedc_msg_type;
+
+typedef struct fedc_blob {
+    const uint8_t *data; /* points into the frame (decode) or caller memory (encode) */
+    size_t len;
+} fedc_blob;
+
+typedef struct fedc_msg {
+    fedc_msg_type type;
+    const char *json;  /* control object; for decode, points into an owned copy */
+    size_t json_len;
+    int nblobs;
+    fedc_blob blobs[FEDC_PROTO_MAX_BLOBS];
+    char *json_owned;  /* decode: NUL-terminated copy of the JSON */
+} fedc_msg;
+
+/* Appends the frame for m to out. */
+int fedc_msg_encode(const fedc_msg *m, fedc_buf *out, fedc_error *err);
+/* Decodes a frame; blobs point into `frame` (keep it alive). */
+int fedc_msg_decode(const uint8_t *frame, size_t len, fedc_msg *m, fedc_error *err);
+void fedc_msg_free(fedc_msg *m);
+const char *fedc_msg_type_name(fedc_msg_type t);
+
+/* Bytes a WebSocket (RFC 6455) message of payload_len adds in frame headers
+ * when sent in fragments of at most fragment_size bytes (0 = one frame);
+ * masked = client-to-server. Used so simulated byte counts equal those a
+ * deployment puts on the wire. */
+size_t fedc_ws_overhead(size_t payload_len, int masked, size_t fragment_size);
+#define FEDC_WS_FRAGMENT_SIZE ((size_t)64 * 1024)
+
+#endif

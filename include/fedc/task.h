@@ -1,0 +1,121 @@
+/* The task spec: the one document every caller (CLI, REST API, web form,
+ * intent parser, tuner, tests) produces or consumes. JSON in, this struct
+ * out, through one validator whose errors name the field path, the bad value
+ * and what is allowed, e.g.
+ *   "local.lr: 0 is out of range; allowed: a number > 0 and <= 10".
+ * Every field has a default, so "{}" is a valid task (the Fashion-MNIST
+ * MLP benchmark setting). docs/task-spec.md documents every field. */
+#ifndef FEDC_TASK_H
+#define FEDC_TASK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fedc/error.h"
+
+#define FEDC_TASK_JSON_MAX (1 << 20) /* bytes of task JSON accepted */
+
+typedef struct fedc_task {
+    char name[64];
+    struct {
+        char name[32];          /* fashion-mnist | mnist | cifar10 | csv */
+        char path[512];         /* dir or train file; "" = default location */
+        char test_path[512];    /* csv test file */
+        char label_column[64];  /* csv */
+    } dataset;
+    struct {
+        char kind[16];          /* iid | dirichlet | shards | quantity */
+        double alpha;           /* dirichlet, > 0 */
+        int classes_per_client; /* shards, >= 1 */
+        double sigma;           /* quantity, > 0 */
+    } partition;
+    char model[1024];           /* preset (mlp, cnn) or compact arch spec, see nn.h */
+    int rounds;                 /* >= 1 */
+    int clients;                /* federation size, >= 1 */
+    int clients_per_round;      /* 1..clients */
+    struct {
+        int epochs;             /* >= 1 */
+        int batch;              /* >= 1 */
+        int max_steps;          /* cap on local steps per round; 0 = none */
+        double lr;
+        char optimizer[16];     /* sgd | adam | adamw */
+        double momentum;
+        int nesterov;           /* bool */
+        double weight_decay;
+        double beta1, beta2, eps;
+    } local;
+    struct {
+        char name[24];          /* fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad | ... */
+        double server_lr;       /* eta_g */
+        double mu;              /* fedprox proximal weight */
+        double momentum;        /* fedavgm beta */
+        double beta1, beta2, tau; /* fedadam/yogi/adagrad */
+    } strategy;
+    struct {
+        char up[256];           /* codec pipeline, see codec.h; "none" */
+        char down[256];
+    } compression;
+    struct {
+        char policy[24];        /* see sched.h */
+        int choice_d;
+        double deadline_s;
+        char profile[512];      /* simulation heterogeneity: none | lognormal | trace CSV path */
+    } scheduling;
+    struct {
+        char mode[16];          /* none | dp-gaussian */
+        double clip;            /* L2 clip of each update */
+        double noise_multiplier;
+    } privacy;
+    uint64_t seed;
+    struct {
+        double target_accuracy; /* stop when reached; 0 = off */
+        double max_wall_s;      /* stop after this much wall time; 0 = off */
+    } stop;
+    int eval_every;             /* evaluate every k rounds (and the last) */
+    struct {
+        int min_nodes;          /* deployment: wait for this many nodes */
+        int min_updates;        /* deployment: aggregate with at least this many */
+        double round_timeout_s; /* deployment: deadline for updates */
+        double connect_timeout_s;
+    } deploy;
+} fedc_task;
+
+/* Defaults for every field. */
+void fedc_task_defaults(fedc_task *t);
+/* Parses JSON text (at most FEDC_TASK_JSON_MAX bytes) over the defaults,
+ * then validates; t is changed only on success. Unknown fields are errors
+ * ("local.lrr: unknown field; allowed: epochs, batch, ..."). */
+int fedc_task_from_json(const char *json, size_t len, fedc_task *t, fedc_error *err);
+int fedc_task_load(const char *path, fedc_task *t, fedc_error *err);
+/* Applies "path=value" (e.g. "partition.alpha=0.1", "model=cnn") as if the
+ * JSON had held it; the task is re-validated and changed only on success.
+ * The value is read as JSON when it parses as JSON (and, for string fields,
+ * is a JSON string), else as a bare string. An object value is merged into
+ * an object field ("local={\"lr\":0.1}" keeps the other local fields). */
+int fedc_task_set(fedc_task *t, const char *assignment, fedc_error *err);
+/* Checks ranges, enums and cross-field rules (clients_per_round <= clients,
+ * codec and model strings parse, ...). */
+int fedc_task_validate(const fedc_task *t, fedc_error *err);
+/* One problem found in a task: the field path ("local.lr"; "" for the
+ * document as a whole) and the full message, which starts with the path
+ * ("task: ..." when the path is ""). */
+typedef struct fedc_task_issue {
+    char path[64];
+    char msg[FEDC_ERROR_MAX];
+} fedc_task_issue;
+/* Like fedc_task_validate, but finds every problem (at most one per field),
+ * for the web form, which shows each message next to its field. Returns how
+ * many (0 = valid) and sets *issues to a malloc'd array to free() (NULL when
+ * there are none); -1 when out of memory. */
+int fedc_task_validate_all(const fedc_task *t, fedc_task_issue **issues);
+/* Like fedc_task_from_json, but collects every problem (parse, type, range
+ * and cross-field) as fedc_task_validate_all does. t always receives the
+ * fields that did parse, defaults elsewhere. */
+int fedc_task_from_json_all(const char *json, size_t len, fedc_task *t, fedc_task_issue **issues);
+/* Full JSON (every field), malloc'd; pretty = indented. */
+char *fedc_task_to_json(const fedc_task *t, int pretty);
+/* JSON Schema (draft 2020-12) of the task spec, malloc'd: for the web form,
+ * the LLM backend and docs. */
+char *fedc_task_schema_json(void);
+
+#endif

@@ -1,0 +1,25 @@
+#!/bin/sh
+# Installs the Debian 12 packages fedc needs, skipping those already present.
+# Run as root (make demo / make test call it). Safe to run repeatedly.
+set -eu
+PKGS="build-essential cmake pkg-config clang gcc make git ca-certificates
+libopenblas-dev zlib1g-dev libjansson-dev libsqlite3-dev libzstd-dev libsodium-dev
+libcurl4-openssl-dev libwebsockets-dev libssl-dev openssl libcmocka-dev
+dataset-fashion-mnist libjs-chart.js
+python3 python3-numpy python3-torch valgrind
+nodejs npm chromium"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  if [ "$(id -u)" != 0 ]; then
+    echo "fedc: missing Debian packages:$missing" >&2
+    echo "fedc: run as root (or: sudo apt-get install$missing)" >&2
+    exit 1
+  fi
+  echo "fedc: installing:$missing"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends $missing
+fi

@@ -1,0 +1,41 @@
+/* fedc: one binary, subcommands. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "fedc/version.h"
+
+int fedc_cmd_sim(int argc, char **argv);
+int fedc_cmd_validate(int argc, char **argv);
+int fedc_cmd_partition(int argc, char **argv);
+
+const fedc_command fedc_commands[] = {
+    {"sim", "run a task in one process (simulated clients)", fedc_cmd_sim},
+    {"validate", "check a task spec and print it with defaults filled in", fedc_cmd_validate},
+    {"partition", "print how a task's data is split across clients", fedc_cmd_partition},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "fedc %s - federated learning in C\n\nusage: fedc <command> [args]\n\ncommands:\n",
+            FEDC_VERSION);
+    for (const fedc_command *c = fedc_commands; c->name; c++)
+        fprintf(f, "  %-10s %s\n", c->name, c->summary);
+    fprintf(f, "\n'fedc <command> --help' for the options of a command.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+        printf("fedc %s\n", FEDC_VERSION);
+        return 0;
+    }
+    for (const fedc_command *c = fedc_commands; c->name; c++)
+        if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "fedc: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,31 @@
+/* Helpers shared by the data layer's loaders (private to src/data). */
+#ifndef FEDC_DATA_INTERNAL_H
+#define FEDC_DATA_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fedc/data.h"
+#include "fedc/error.h"
+
+/* Reads a whole file into *buf (malloc'ed, caller frees), transparently
+ * decompressing it when it starts with the gzip magic 1f 8b. More than
+ * max_bytes of (decompressed) content is an error, so a lying or hostile
+ * file cannot make us allocate without bound. Errors start with the path. */
+int data_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
+                   fedc_error *err);
+
+/* Allocates x (n * dim floats, 64-byte aligned) and y for n samples of the
+ * given shape and fills the other fields; name is used in errors. */
+int data_alloc(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, const char *name,
+               fedc_error *err);
+
+/* Big-endian 32-bit read (IDX headers). */
+static inline uint32_t data_be32(const uint8_t *p) {
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+
+/* Scales bytes to [0,1] floats: v / 255 (exact at 0 and 255). */
+void data_bytes_to_unit(const uint8_t *src, size_t n, float *dst);
+
+#endif

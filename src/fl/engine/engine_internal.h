@@ -1,0 +1,10 @@
+/* Private helpers shared by the engine's files. */
+#ifndef FEDC_ENGINE_INTERNAL_H
+#define FEDC_ENGINE_INTERNAL_H
+
+#include "fedc/engine.h"
+
+/* The task's local optimizer settings as an nn optimizer config. */
+int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_error *err);
+
+#endif

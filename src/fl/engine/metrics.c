@@ -1,0 +1,35 @@
+/* Per-round metrics as JSONL and CSV (stable field order). */
+#include <inttypes.h>
+
+#include "fedc/engine.h"
+
+void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
+    fprintf(f,
+            "{\"round\":%d,\"accuracy\":%.6f,\"loss\":%.6f,\"evaluated\":%s,\"train_loss\":%.6f,"
+            "\"bytes_down\":%" PRIu64 ",\"bytes_up\":%" PRIu64 ",\"bytes_down_total\":%" PRIu64
+            ",\"bytes_up_total\":%" PRIu64 ",\"client_cpu_s\":%.4f,\"server_cpu_s\":%.4f,"
+            "\"wall_s\":%.4f,\"elapsed_s\":%.3f,\"sim_time_s\":%.3f,\"sim_elapsed_s\":%.3f,"
+            "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d}\n",
+            m->round, m->accuracy, m->loss, m->evaluated ? "true" : "false", m->train_loss,
+            m->bytes_down, m->bytes_up, m->bytes_down_total, m->bytes_up_total, m->client_cpu_s,
+            m->server_cpu_s, m->wall_s, m->elapsed_s, m->sim_time_s, m->sim_elapsed_s, m->selected,
+            m->participants, m->dropped, m->rejected);
+    fflush(f);
+}
+
+void fedc_metrics_write_csv_header(FILE *f) {
+    fprintf(f, "round,accuracy,loss,evaluated,train_loss,bytes_down,bytes_up,bytes_down_total,"
+               "bytes_up_total,client_cpu_s,server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,"
+               "selected,participants,dropped,rejected\n");
+}
+
+void fedc_metrics_write_csv(FILE *f, const fedc_round_metrics *m) {
+    fprintf(f,
+            "%d,%.6f,%.6f,%d,%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
+            ",%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%d,%d,%d,%d\n",
+            m->round, m->accuracy, m->loss, m->evaluated, m->train_loss, m->bytes_down, m->bytes_up,
+            m->bytes_down_total, m->bytes_up_total, m->client_cpu_s, m->server_cpu_s, m->wall_s,
+            m->elapsed_s, m->sim_time_s, m->sim_elapsed_s, m->selected, m->participants, m->dropped,
+            m->rejected);
+    fflush(f);
+}

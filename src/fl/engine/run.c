@@ -1,0 +1,492 @@
+/* Server side of the round engine: setup, scheduling, encoding the global
+ * model, checking and aggregating updates, evaluation, stopping rule. */
+#include <cblas.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedc/engine.h"
+#include "fedc/log.h"
+#include "fedc/proto.h"
+#include "fedc/timer.h"
+#include "engine_internal.h"
+
+/* One participant's result, filled by the transport callbacks. */
+typedef struct slot {
+    int client;
+    int status; /* 0 pending, 1 ok, -1 dropped, -2 rejected */
+    char reason[256];
+    float *delta;
+    float *extra;
+    double weight, loss, cpu_s;
+    int steps;
+    uint64_t bytes_down, bytes_up;
+} slot;
+
+struct fedc_run {
+    fedc_task task;
+    fedc_run_options opt;
+    fedc_dataset train, test;
+    fedc_partition part;
+    fedc_arch *arch;
+    size_t d;
+    float *x;
+    fedc_strategy *strategy;
+    fedc_strategy_info sinfo;
+    fedc_codec *up, *down;
+    fedc_sched *sched;
+    fedc_profile *profile;
+    fedc_client_info *info;
+    fedc_pool *pool;
+    fedc_ws **eval_ws;
+    slot *slots;
+    int nslots;
+    int *selected;
+    fedc_buf model_blob, frame;
+    fedc_update *updates;
+    int rounds_done;
+    double best_accuracy, last_accuracy;
+    double start_wall, sim_elapsed;
+    uint64_t bytes_down_total, bytes_up_total;
+};
+
+int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_error *err) {
+    memset(oc, 0, sizeof *oc);
+    if (fedc_opt_kind_parse(t->local.optimizer, &oc->kind) != 0)
+        return fedc_fail(err, "local.optimizer: \"%s\" is not known; allowed: sgd, adam, adamw",
+                         t->local.optimizer);
+    oc->lr = (float)t->local.lr;
+    oc->momentum = (float)t->local.momentum;
+    oc->nesterov = t->local.nesterov;
+    oc->weight_decay = (float)t->local.weight_decay;
+    oc->beta1 = (float)t->local.beta1;
+    oc->beta2 = (float)t->local.beta2;
+    oc->eps = (float)t->local.eps;
+    return 0;
+}
+
+void fedc_run_free(fedc_run *r) {
+    if (!r) return;
+    fedc_dataset_free(&r->train);
+    fedc_dataset_free(&r->test);
+    fedc_partition_free(&r->part);
+    if (r->eval_ws)
+        for (int i = 0; i < fedc_pool_size(r->pool); i++) fedc_ws_free(r->eval_ws[i]);
+    free(r->eval_ws);
+    fedc_pool_destroy(r->pool);
+    fedc_arch_free(r->arch);
+    free(r->x);
+    fedc_strategy_free(r->strategy);
+    fedc_codec_free(r->up);
+    fedc_codec_free(r->down);
+    fedc_sched_free(r->sched);
+    fedc_profile_free(r->profile);
+    free(r->info);
+    for (int i = 0; i < r->nslots; i++) {
+        free(r->slots[i].delta);
+        free(r->slots[i].extra);
+    }
+    free(r->slots);
+    free(r->selected);
+    free(r->updates);
+    fedc_buf_free(&r->model_blob);
+    fedc_buf_free(&r->frame);
+    free(r);
+}
+
+#define EVAL_BATCH 500
+
+fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err) {
+    if (fedc_task_validate(t, err) != 0) return NULL;
+    fedc_run *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->task = *t;
+    if (opt) r->opt = *opt;
+    const char *dpath = t->dataset.path[0] ? t->dataset.path : NULL;
+    if (fedc_dataset_open(t->dataset.name, dpath, t->dataset.test_path, t->dataset.label_column, 1,
+                          &r->train, err) != 0 ||
+        fedc_dataset_open(t->dataset.name, dpath, t->dataset.test_path, t->dataset.label_column, 0,
+                          &r->test, err) != 0)
+        goto fail;
+    r->arch = fedc_arch_parse(t->model, r->train.shape, r->train.n_classes, err);
+    if (!r->arch) {
+        fedc_fail_prefix(err, "model: ");
+        goto fail;
+    }
+    r->d = fedc_arch_nparams(r->arch);
+    fedc_partition_config pc = {0};
+    if (fedc_part_kind_parse(t->partition.kind, &pc.kind) != 0) {
+        fedc_fail(err, "partition.kind: \"%s\" is not known", t->partition.kind);
+        goto fail;
+    }
+    pc.alpha = t->partition.alpha;
+    pc.classes_per_client = t->partition.classes_per_client;
+    pc.sigma = t->partition.sigma;
+    if (fedc_partition_make(&r->train, &pc, t->clients, t->seed, &r->part, err) != 0) goto fail;
+
+    r->x = malloc(r->d * sizeof(float));
+    if (!r->x) {
+        fedc_fail(err, "out of memory for %zu parameters", r->d);
+        goto fail;
+    }
+    fedc_rng init_rng = fedc_rng_derive(t->seed, 0x1417, 0);
+    fedc_arch_init(r->arch, r->x, &init_rng);
+    r->strategy = fedc_strategy_create(t, r->d, t->clients, err);
+    if (!r->strategy) goto fail;
+    r->sinfo = fedc_strategy_info_get(r->strategy);
+    if (!(r->up = fedc_codec_parse(t->compression.up, err))) goto fail;
+    if (!(r->down = fedc_codec_parse(t->compression.down, err))) goto fail;
+    fedc_sched_config sc = {0};
+    snprintf(sc.policy, sizeof sc.policy, "%s", t->scheduling.policy);
+    sc.choice_d = t->scheduling.choice_d;
+    sc.deadline_s = t->scheduling.deadline_s;
+    if (!(r->sched = fedc_sched_create(&sc, t->clients, err))) goto fail;
+    if (!(r->profile = fedc_profile_create(t->scheduling.profile, t->clients, t->seed, err))) goto fail;
+    r->info = calloc((size_t)t->clients, sizeof *r->info);
+    for (int k = 0; k < t->clients; k++) {
+        r->info[k].n_samples = fedc_partition_size(&r->part, k);
+        r->info[k].last_loss = -1;
+        r->info[k].last_round = -1;
+        r->info[k].available = 1;
+    }
+    int threads = r->opt.threads > 0 ? r->opt.threads : fedc_cpu_count();
+    r->pool = fedc_pool_create(threads);
+    /* Parallelism comes from clients training side by side; a second level
+     * inside BLAS would only oversubscribe the cores. */
+    if (threads > 1) openblas_set_num_threads(1);
+    r->eval_ws = calloc((size_t)threads, sizeof *r->eval_ws);
+    for (int i = 0; i < threads; i++) r->eval_ws[i] = fedc_ws_create(r->arch, EVAL_BATCH);
+    r->nslots = t->clients_per_round;
+    r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
+    r->selected = calloc((size_t)r->nslots, sizeof(int));
+    r->updates = calloc((size_t)r->nslots, sizeof *r->updates);
+    for (int i = 0; i < r->nslots; i++) {
+        r->slots[i].delta = malloc(r->d * sizeof(float));
+        r->slots[i].extra = calloc(r->sinfo.extra_up + 1, sizeof(float));
+        if (!r->slots[i].delta || !r->slots[i].extra) {
+            fedc_fail(err, "out of memory for %d update buffers of %zu parameters", r->nslots, r->d);
+            goto fail;
+        }
+    }
+    r->start_wall = fedc_wall_s();
+    return r;
+fail:
+    fedc_run_free(r);
+    return NULL;
+}
+
+/* ---- Evaluation: the test set split across the pool's threads. -------- */
+typedef struct {
+    fedc_run *r;
+    size_t chunk;
+    double *correct, *loss_sum;
+} eval_ctx;
+
+static void eval_chunk(void *vctx, size_t i, int worker) {
+    eval_ctx *c = vctx;
+    fedc_run *r = c->r;
+    size_t lo = i * c->chunk, hi = lo + c->chunk < r->test.n ? lo + c->chunk : r->test.n;
+    if (lo >= hi) return;
+    double acc, loss;
+    fedc_nn_evaluate(r->arch, r->eval_ws[worker], r->x, r->test.x + lo * r->test.dim, r->test.y + lo,
+                     hi - lo, &acc, &loss);
+    c->correct[i] = acc * (double)(hi - lo);
+    c->loss_sum[i] = loss * (double)(hi - lo);
+}
+
+void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
+    size_t parts = (size_t)fedc_pool_size(r->pool) * 4;
+    size_t chunk = (r->test.n + parts - 1) / parts;
+    if (chunk == 0) chunk = 1;
+    parts = (r->test.n + chunk - 1) / chunk;
+    double *correct = calloc(parts + 1, sizeof(double)), *ls = calloc(parts + 1, sizeof(double));
+    eval_ctx c = {r, chunk, correct, ls};
+    fedc_pool_for(r->pool, parts, eval_chunk, &c);
+    double sc = 0, sl = 0;
+    for (size_t i = 0; i < parts; i++) {
+        sc += correct[i];
+        sl += ls[i];
+    }
+    free(correct);
+    free(ls);
+    *accuracy = r->test.n ? sc / (double)r->test.n : 0;
+    *loss = r->test.n ? sl / (double)r->test.n : 0;
+}
+
+/* ---- Transport callbacks: each touches only its own slot. ------------- */
+static void on_sent(void *ctx, int i, uint64_t wire_bytes) {
+    fedc_run *r = ctx;
+    r->slots[i].bytes_down += wire_bytes;
+}
+
+static void on_drop(void *ctx, int i, const char *reason) {
+    fedc_run *r = ctx;
+    slot *s = &r->slots[i];
+    if (s->status != 0) return;
+    s->status = -1;
+    snprintf(s->reason, sizeof s->reason, "%s", reason);
+}
+
+/* Refuses anything that could poison the aggregate: wrong type or round,
+ * wrong lengths, missing or extra tensors, non-finite values. */
+static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, size_t len,
+                        fedc_error *err) {
+    fedc_msg m;
+    if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
+    int rc = -1;
+    json_t *ctl = NULL;
+    if (m.type != FEDC_MSG_UPDATE) {
+        fedc_fail(err, "expected an update, got a %s message", fedc_msg_type_name(m.type));
+        goto out;
+    }
+    ctl = json_loads(m.json, 0, NULL);
+    json_int_t rnd = -1, n_samples = -1, steps = -1;
+    double loss = 0, cpu = 0;
+    if (!ctl || json_unpack(ctl, "{s:I,s:I,s:I,s:F,s:F}", "round", &rnd, "n_samples", &n_samples,
+                            "steps", &steps, "loss", &loss, "cpu_s", &cpu) != 0) {
+        fedc_fail(err, "update: control fields round, n_samples, steps, loss, cpu_s are required");
+        goto out;
+    }
+    if (rnd != round) {
+        fedc_fail(err, "update is for round %lld; the current round is %d", (long long)rnd, round);
+        goto out;
+    }
+    if (n_samples < 0 || n_samples > (json_int_t)r->train.n * 1000 || steps < 0 || steps > 100000000 ||
+        !isfinite(loss) || !isfinite(cpu) || cpu < 0) {
+        fedc_fail(err, "update: n_samples, steps, loss or cpu_s out of range");
+        goto out;
+    }
+    int want = r->sinfo.extra_up ? 2 : 1;
+    if (m.nblobs != want) {
+        fedc_fail(err, "update carries %d tensors; the strategy expects %d", m.nblobs, want);
+        goto out;
+    }
+    if (fedc_codec_decode(r->up, m.blobs[0].data, m.blobs[0].len, s->delta, r->d, err) != 0) {
+        fedc_fail_prefix(err, "update: ");
+        goto out;
+    }
+    for (size_t j = 0; j < r->d; j++) {
+        if (!isfinite(s->delta[j])) {
+            fedc_fail(err, "update: value %zu is not finite (%g)", j, (double)s->delta[j]);
+            goto out;
+        }
+    }
+    if (r->sinfo.extra_up) {
+        if (m.blobs[1].len != r->sinfo.extra_up * sizeof(float)) {
+            fedc_fail(err, "update: strategy payload is %zu bytes; expected %zu", m.blobs[1].len,
+                      r->sinfo.extra_up * sizeof(float));
+            goto out;
+        }
+        memcpy(s->extra, m.blobs[1].data, m.blobs[1].len);
+        for (size_t j = 0; j < r->sinfo.extra_up; j++) {
+            if (!isfinite(s->extra[j])) {
+                fedc_fail(err, "update: strategy payload value %zu is not finite", j);
+                goto out;
+            }
+        }
+    }
+    s->weight = (double)n_samples;
+    s->steps = (int)steps;
+    s->loss = loss;
+    s->cpu_s = cpu;
+    rc = 0;
+out:
+    json_decref(ctl);
+    fedc_msg_free(&m);
+    return rc;
+}
+
+typedef struct {
+    fedc_run *r;
+    int round;
+} reply_ctx;
+
+static void on_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t wire_bytes) {
+    reply_ctx *rc = ctx;
+    fedc_run *r = rc->r;
+    slot *s = &r->slots[i];
+    s->bytes_up += wire_bytes;
+    if (s->status != 0) return; /* already dropped or answered: late or duplicate */
+    fedc_error e;
+    if (check_update(r, s, rc->round, frame, len, &e) != 0) {
+        s->status = -2;
+        snprintf(s->reason, sizeof s->reason, "%s", e.msg);
+        FEDC_WARN("round %d: update from client %d refused: %s", rc->round, s->client, e.msg);
+        return;
+    }
+    s->status = 1;
+}
+
+static void on_sent_cb(void *ctx, int i, uint64_t b) { on_sent(((reply_ctx *)ctx)->r, i, b); }
+static void on_drop_cb(void *ctx, int i, const char *why) { on_drop(((reply_ctx *)ctx)->r, i, why); }
+
+/* Seconds client k would take for this round under its profile. */
+static double simulated_seconds(const fedc_run *r, int k, const slot *s) {
+    const fedc_client_info *c = &r->info[k];
+    if (c->samples_per_s <= 0) return 0;
+    double work = (double)c->n_samples * r->task.local.epochs;
+    if (r->task.local.max_steps > 0) {
+        double cap = (double)r->task.local.max_steps * r->task.local.batch;
+        if (cap < work) work = cap;
+    }
+    double t = work / c->samples_per_s;
+    if (c->down_bps > 0) t += (double)s->bytes_down * 8.0 / c->down_bps;
+    if (c->up_bps > 0) t += (double)s->bytes_up * 8.0 / c->up_bps;
+    return t;
+}
+
+int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    double wall0 = fedc_wall_s(), cpu_srv = 0, c0 = fedc_cpu_thread_s();
+    int round = r->rounds_done + 1;
+    memset(m, 0, sizeof *m);
+    m->round = round;
+    const fedc_task *t = &r->task;
+
+    /* 1. Who takes part. Clients without data cannot train. */
+    for (int k = 0; k < t->clients; k++) {
+        fedc_profile_apply(r->profile, k, round, &r->info[k]);
+        if (r->info[k].n_samples == 0) r->info[k].available = 0;
+    }
+    fedc_round_cost cost = {(double)t->local.epochs,
+                            t->local.max_steps > 0 ? (double)t->local.max_steps * t->local.batch : 0,
+                            (double)(r->d * 4), (double)(r->d * 4)};
+    fedc_rng srng = fedc_rng_derive(t->seed, (uint64_t)round, 0x5C4EDull);
+    int n = fedc_sched_select(r->sched, round, r->info, t->clients, t->clients_per_round, &cost, &srng,
+                              r->selected);
+    m->selected = n;
+    if (n <= 0) return fedc_fail(err, "round %d: no client is available to train", round);
+
+    /* 2. One TRAIN frame shared by all participants. */
+    fedc_buf_clear(&r->model_blob);
+    fedc_rng drng = fedc_rng_derive(t->seed, (uint64_t)round, 0xD0D0ull);
+    if (fedc_codec_encode(r->down, r->x, r->d, NULL, &drng, &r->model_blob, err) != 0) return -1;
+    char json[64];
+    int jl = snprintf(json, sizeof json, "{\"round\":%d}", round);
+    fedc_msg tm = {.type = FEDC_MSG_TRAIN, .json = json, .json_len = (size_t)jl, .nblobs = 1};
+    tm.blobs[0].data = r->model_blob.data;
+    tm.blobs[0].len = r->model_blob.len;
+    if (r->sinfo.extra_down) {
+        tm.nblobs = 2;
+        tm.blobs[1].data = (const uint8_t *)fedc_strategy_down_extra(r->strategy);
+        tm.blobs[1].len = r->sinfo.extra_down * sizeof(float);
+    }
+    fedc_buf_clear(&r->frame);
+    if (fedc_msg_encode(&tm, &r->frame, err) != 0) return -1;
+    fedc_buf *frames = malloc((size_t)n * sizeof *frames);
+    for (int i = 0; i < n; i++) {
+        frames[i] = r->frame; /* aliases: the transport only reads */
+        slot *s = &r->slots[i];
+        s->client = r->selected[i];
+        s->status = 0;
+        s->reason[0] = 0;
+        s->bytes_down = s->bytes_up = 0;
+    }
+    cpu_srv += fedc_cpu_thread_s() - c0;
+
+    /* 3. Exchange over the transport. */
+    reply_ctx rc = {r, round};
+    fedc_exchange ex = {round, n, r->selected, frames, t->deploy.round_timeout_s, on_sent_cb, on_reply,
+                        on_drop_cb, &rc};
+    int xrc = tp->ops->exchange(tp, &ex, err);
+    free(frames);
+    if (xrc != 0) return -1;
+    c0 = fedc_cpu_thread_s();
+
+    /* 4. Simulated time and deadline (profiles only), then collect. */
+    double sim_round = 0;
+    int nu = 0;
+    double train_loss = 0;
+    for (int i = 0; i < n; i++) {
+        slot *s = &r->slots[i];
+        m->bytes_down += s->bytes_down;
+        m->bytes_up += s->bytes_up;
+        if (s->status == 0) {
+            s->status = -1;
+            snprintf(s->reason, sizeof s->reason, "no reply");
+        }
+        double ts = simulated_seconds(r, s->client, s);
+        if (s->status == 1 && t->scheduling.deadline_s > 0 && ts > t->scheduling.deadline_s) {
+            s->status = -1;
+            snprintf(s->reason, sizeof s->reason, "missed the %.1f s deadline (needed %.1f s)",
+                     t->scheduling.deadline_s, ts);
+            ts = t->scheduling.deadline_s;
+        }
+        if (ts > sim_round) sim_round = ts;
+        if (s->status == 1) {
+            m->client_cpu_s += s->cpu_s;
+            fedc_update *u = &r->updates[nu++];
+            u->client = s->client;
+            u->weight = s->weight;
+            u->steps = s->steps;
+            u->staleness = 0;
+            u->loss = s->loss;
+            u->delta = s->delta;
+            u->extra = r->sinfo.extra_up ? s->extra : NULL;
+            train_loss += s->loss;
+            r->info[s->client].last_loss = s->loss;
+        } else if (s->status == -1) {
+            m->dropped++;
+        } else {
+            m->rejected++;
+        }
+        r->info[s->client].last_round = round;
+        r->info[s->client].times_selected++;
+    }
+    m->participants = nu;
+    int min_updates = t->deploy.min_updates > 0 ? t->deploy.min_updates : 1;
+    if (nu < min_updates) {
+        cpu_srv += fedc_cpu_thread_s() - c0;
+        return fedc_fail(err, "round %d: %d of %d participants returned a usable update; at least %d needed",
+                         round, nu, n, min_updates);
+    }
+    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, nu, round, err) != 0) return -1;
+    m->train_loss = train_loss / nu;
+
+    /* 5. Evaluate, account, decide whether to stop. */
+    r->rounds_done = round;
+    int last = round >= t->rounds;
+    if (t->eval_every <= 1 || round % t->eval_every == 0 || last || round == 1) {
+        fedc_run_evaluate(r, &m->accuracy, &m->loss);
+        m->evaluated = 1;
+        r->last_accuracy = m->accuracy;
+        if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
+    }
+    r->bytes_down_total += m->bytes_down;
+    r->bytes_up_total += m->bytes_up;
+    m->bytes_down_total = r->bytes_down_total;
+    m->bytes_up_total = r->bytes_up_total;
+    r->sim_elapsed += sim_round;
+    m->sim_time_s = sim_round;
+    m->sim_elapsed_s = r->sim_elapsed;
+    cpu_srv += fedc_cpu_thread_s() - c0;
+    m->server_cpu_s = cpu_srv;
+    m->wall_s = fedc_wall_s() - wall0;
+    m->elapsed_s = fedc_wall_s() - r->start_wall;
+    return 0;
+}
+
+int fedc_run_done(const fedc_run *r) {
+    const fedc_task *t = &r->task;
+    if (r->rounds_done >= t->rounds) return 1;
+    if (t->stop.target_accuracy > 0 && r->best_accuracy >= t->stop.target_accuracy) return 1;
+    if (t->stop.max_wall_s > 0 && fedc_wall_s() - r->start_wall >= t->stop.max_wall_s) return 1;
+    return 0;
+}
+
+int fedc_run_rounds_done(const fedc_run *r) { return r->rounds_done; }
+const fedc_task *fedc_run_task(const fedc_run *r) { return &r->task; }
+const fedc_arch *fedc_run_arch(const fedc_run *r) { return r->arch; }
+const fedc_partition *fedc_run_partition(const fedc_run *r) { return &r->part; }
+const fedc_dataset *fedc_run_train_data(const fedc_run *r) { return &r->train; }
+fedc_pool *fedc_run_pool(fedc_run *r) { return r->pool; }
+float *fedc_run_model(fedc_run *r) { return r->x; }
+size_t fedc_run_nparams(const fedc_run *r) { return r->d; }
+
+int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err) {
+    char rounds[32], acc[32];
+    snprintf(rounds, sizeof rounds, "%d", r->rounds_done);
+    snprintf(acc, sizeof acc, "%.6f", r->last_accuracy);
+    const char *meta[] = {"task", r->task.name, "rounds", rounds, "accuracy", acc};
+    return fedc_safetensors_save(path, r->arch, r->x, meta, 3, err);
+}

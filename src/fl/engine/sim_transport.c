@@ -1,0 +1,91 @@
+/* In-process transport for simulation: every participant's TRAIN frame is
+ * handed to a trainer in the run's thread pool, and its UPDATE frame comes
+ * back through the same callbacks a network transport uses. Byte counts are
+ * the frame sizes plus the WebSocket headers a deployment would add. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedc/engine.h"
+#include "fedc/log.h"
+#include "fedc/proto.h"
+
+typedef struct sim_transport {
+    fedc_transport base;
+    fedc_run *run;
+    fedc_trainer **trainers;   /* one per worker thread */
+    fedc_client_mem *mem;      /* per client, allocated lazily by the trainer */
+    fedc_buf *replies;         /* per worker */
+    int nworkers;
+    const fedc_exchange *ex;
+} sim_transport;
+
+static void serve_one(void *ctx, size_t i, int worker) {
+    sim_transport *st = ctx;
+    const fedc_exchange *ex = st->ex;
+    int k = ex->clients[i];
+    const fedc_buf *f = &ex->frames[i];
+    ex->on_sent(ex->ctx, (int)i, f->len + fedc_ws_overhead(f->len, 0, FEDC_WS_FRAGMENT_SIZE));
+    const fedc_partition *p = fedc_run_partition(st->run);
+    fedc_client_data cd = {fedc_run_train_data(st->run), fedc_partition_client(p, k),
+                           fedc_partition_size(p, k)};
+    fedc_error e;
+    fedc_buf *reply = &st->replies[worker];
+    if (fedc_trainer_handle(st->trainers[worker], k, &cd, &st->mem[k], f->data, f->len, reply, &e) != 0) {
+        FEDC_WARN("client %d failed to train: %s", k, e.msg);
+        ex->on_drop(ex->ctx, (int)i, e.msg);
+        return;
+    }
+    ex->on_reply(ex->ctx, (int)i, reply->data, reply->len,
+                 reply->len + fedc_ws_overhead(reply->len, 1, FEDC_WS_FRAGMENT_SIZE));
+}
+
+static int sim_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *err) {
+    (void)err;
+    sim_transport *st = t->self;
+    st->ex = ex;
+    fedc_pool_for(fedc_run_pool(st->run), (size_t)ex->n, serve_one, st);
+    st->ex = NULL;
+    return 0;
+}
+
+static void sim_destroy(fedc_transport *t) {
+    if (!t) return;
+    sim_transport *st = t->self;
+    for (int i = 0; i < st->nworkers; i++) {
+        fedc_trainer_free(st->trainers[i]);
+        fedc_buf_free(&st->replies[i]);
+    }
+    if (st->mem)
+        for (int k = 0; k < fedc_run_task(st->run)->clients; k++) fedc_client_mem_free(&st->mem[k]);
+    free(st->trainers);
+    free(st->replies);
+    free(st->mem);
+    free(st);
+}
+
+static const fedc_transport_ops k_sim_ops = {sim_exchange, sim_destroy};
+
+fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
+    sim_transport *st = calloc(1, sizeof *st);
+    if (!st) return NULL;
+    st->base.ops = &k_sim_ops;
+    st->base.self = st;
+    st->run = r;
+    st->nworkers = fedc_pool_size(fedc_run_pool(r));
+    st->trainers = calloc((size_t)st->nworkers, sizeof *st->trainers);
+    st->replies = calloc((size_t)st->nworkers, sizeof *st->replies);
+    st->mem = calloc((size_t)fedc_run_task(r)->clients, sizeof *st->mem);
+    if (!st->trainers || !st->replies || !st->mem) {
+        fedc_fail(err, "out of memory creating the simulation transport");
+        sim_destroy(&st->base);
+        return NULL;
+    }
+    for (int i = 0; i < st->nworkers; i++) {
+        st->trainers[i] = fedc_trainer_create(fedc_run_task(r), fedc_run_arch(r), err);
+        if (!st->trainers[i]) {
+            sim_destroy(&st->base);
+            return NULL;
+        }
+    }
+    return &st->base;
+}

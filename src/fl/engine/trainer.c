@@ -1,0 +1,219 @@
+/* Node side of a round: decode the TRAIN frame, run local epochs of the
+ * task's optimizer (with the strategy's client terms), encode the update.
+ * The simulator and `fedc node` both call fedc_trainer_handle. */
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedc/engine.h"
+#include "fedc/proto.h"
+#include "fedc/timer.h"
+#include "engine_internal.h"
+
+struct fedc_trainer {
+    fedc_task task;
+    const fedc_arch *arch;
+    size_t d;
+    fedc_ws *ws;
+    fedc_optim *opt;
+    fedc_strategy *strategy;   /* client part only */
+    fedc_strategy_info sinfo;
+    fedc_codec *up, *down;
+    float *global, *work, *grad, *delta, *down_extra, *up_extra;
+    float *xb;
+    int32_t *yb;
+    uint32_t *perm;
+    size_t perm_cap;
+    fedc_buf enc;
+};
+
+void fedc_client_mem_free(fedc_client_mem *m) {
+    free(m->residual);
+    free(m->strategy_state);
+    m->residual = m->strategy_state = NULL;
+}
+
+void fedc_trainer_free(fedc_trainer *tr) {
+    if (!tr) return;
+    fedc_ws_free(tr->ws);
+    fedc_optim_free(tr->opt);
+    fedc_strategy_free(tr->strategy);
+    fedc_codec_free(tr->up);
+    fedc_codec_free(tr->down);
+    free(tr->global);
+    free(tr->work);
+    free(tr->grad);
+    free(tr->delta);
+    free(tr->down_extra);
+    free(tr->up_extra);
+    free(tr->xb);
+    free(tr->yb);
+    free(tr->perm);
+    fedc_buf_free(&tr->enc);
+    free(tr);
+}
+
+fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err) {
+    fedc_trainer *tr = calloc(1, sizeof *tr);
+    if (!tr) return NULL;
+    tr->task = *t;
+    tr->arch = a;
+    tr->d = fedc_arch_nparams(a);
+    size_t d = tr->d, dim = (size_t)fedc_arch_input(a).c * fedc_arch_input(a).h * fedc_arch_input(a).w;
+    fedc_optim_config oc;
+    if (fedc_engine_optim_config(t, &oc, err) != 0) goto fail;
+    tr->ws = fedc_ws_create(a, t->local.batch);
+    tr->opt = fedc_optim_create(&oc, d);
+    tr->strategy = fedc_strategy_create(t, d, 1, err);
+    if (!tr->strategy) goto fail;
+    tr->sinfo = fedc_strategy_info_get(tr->strategy);
+    tr->up = fedc_codec_parse(t->compression.up, err);
+    if (!tr->up) goto fail;
+    tr->down = fedc_codec_parse(t->compression.down, err);
+    if (!tr->down) goto fail;
+    tr->global = malloc(d * sizeof(float));
+    tr->work = malloc(d * sizeof(float));
+    tr->grad = malloc(d * sizeof(float));
+    tr->delta = malloc(d * sizeof(float));
+    tr->down_extra = calloc(tr->sinfo.extra_down + 1, sizeof(float));
+    tr->up_extra = calloc(tr->sinfo.extra_up + 1, sizeof(float));
+    tr->xb = malloc((size_t)t->local.batch * dim * sizeof(float));
+    tr->yb = malloc((size_t)t->local.batch * sizeof(int32_t));
+    if (!tr->ws || !tr->opt || !tr->global || !tr->work || !tr->grad || !tr->delta || !tr->down_extra ||
+        !tr->up_extra || !tr->xb || !tr->yb) {
+        fedc_fail(err, "out of memory creating a trainer for %zu parameters", d);
+        goto fail;
+    }
+    return tr;
+fail:
+    fedc_trainer_free(tr);
+    return NULL;
+}
+
+/* Local epochs over the client's samples in a per-round shuffled order. */
+static void local_train(fedc_trainer *tr, const fedc_client_data *cd, fedc_client_mem *mem,
+                        fedc_rng *rng, int *steps_out, double *loss_out) {
+    const fedc_task *t = &tr->task;
+    size_t d = tr->d, n = cd->n, dim = cd->data->dim;
+    memcpy(tr->work, tr->global, d * sizeof(float));
+    fedc_optim_reset(tr->opt);
+    fedc_client_ctx cc = {tr->strategy, tr->global, tr->down_extra, mem->strategy_state, d,
+                          (float)t->local.lr};
+    int steps = 0;
+    double loss_sum = 0;
+    for (int e = 0; e < t->local.epochs; e++) {
+        memcpy(tr->perm, cd->index, n * sizeof(uint32_t));
+        fedc_rng_shuffle_u32(rng, tr->perm, n);
+        for (size_t b = 0; b < n; b += (size_t)t->local.batch) {
+            if (t->local.max_steps > 0 && steps >= t->local.max_steps) goto done;
+            int nb = (int)(n - b < (size_t)t->local.batch ? n - b : (size_t)t->local.batch);
+            fedc_dataset_gather(cd->data, tr->perm + b, (size_t)nb, tr->xb, tr->yb);
+            float l = fedc_nn_grad(tr->arch, tr->ws, tr->work, tr->grad, tr->xb, tr->yb, nb, rng);
+            fedc_strategy_client_grad(&cc, tr->work, tr->grad);
+            fedc_optim_step(tr->opt, tr->work, tr->grad);
+            loss_sum += l;
+            steps++;
+        }
+    }
+done:
+    (void)dim;
+    for (size_t j = 0; j < d; j++) tr->delta[j] = tr->work[j] - tr->global[j];
+    fedc_strategy_client_end(&cc, tr->work, steps, tr->up_extra);
+    *steps_out = steps;
+    *loss_out = steps ? loss_sum / steps : 0.0;
+}
+
+int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
+                        fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
+                        fedc_error *err) {
+    double cpu0 = fedc_cpu_thread_s();
+    fedc_msg m;
+    if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
+    int rc = -1;
+    json_t *ctl = NULL;
+    if (m.type != FEDC_MSG_TRAIN) {
+        fedc_fail(err, "expected a train message, got %s", fedc_msg_type_name(m.type));
+        goto out;
+    }
+    ctl = json_loads(m.json, 0, NULL);
+    json_int_t round = -1;
+    if (!ctl || json_unpack(ctl, "{s:I}", "round", &round) != 0 || round < 1 || round > 1000000) {
+        fedc_fail(err, "train message: \"round\" must be an integer in 1..1000000");
+        goto out;
+    }
+    size_t extra_bytes = tr->sinfo.extra_down * sizeof(float);
+    if (m.nblobs != (tr->sinfo.extra_down ? 2 : 1)) {
+        fedc_fail(err, "train message: %d blobs; expected %d", m.nblobs, tr->sinfo.extra_down ? 2 : 1);
+        goto out;
+    }
+    if (fedc_codec_decode(tr->down, m.blobs[0].data, m.blobs[0].len, tr->global, tr->d, err) != 0) {
+        fedc_fail_prefix(err, "train message: model: ");
+        goto out;
+    }
+    if (tr->sinfo.extra_down) {
+        if (m.blobs[1].len != extra_bytes) {
+            fedc_fail(err, "train message: strategy payload is %zu bytes; expected %zu", m.blobs[1].len,
+                      extra_bytes);
+            goto out;
+        }
+        memcpy(tr->down_extra, m.blobs[1].data, extra_bytes);
+    }
+    for (size_t j = 0; j < tr->d; j++) {
+        if (!isfinite(tr->global[j])) {
+            fedc_fail(err, "train message: model value %zu is not finite", j);
+            goto out;
+        }
+    }
+    if (cd->n > tr->perm_cap) {
+        uint32_t *p = realloc(tr->perm, cd->n * sizeof(uint32_t));
+        if (!p) {
+            fedc_fail(err, "out of memory for %zu local samples", cd->n);
+            goto out;
+        }
+        tr->perm = p;
+        tr->perm_cap = cd->n;
+    }
+    if (fedc_codec_uses_error_feedback(tr->up) && !mem->residual) {
+        mem->residual = calloc(tr->d, sizeof(float));
+        if (!mem->residual) {
+            fedc_fail(err, "out of memory for the error-feedback residual");
+            goto out;
+        }
+    }
+    if (tr->sinfo.state_floats && !mem->strategy_state) {
+        mem->strategy_state = calloc(tr->sinfo.state_floats, sizeof(float));
+        if (!mem->strategy_state) {
+            fedc_fail(err, "out of memory for the strategy's client state");
+            goto out;
+        }
+    }
+    /* The client's stream depends only on (seed, round, client). */
+    fedc_rng rng = fedc_rng_derive(tr->task.seed, (uint64_t)round, (uint64_t)client);
+    int steps = 0;
+    double loss = 0;
+    local_train(tr, cd, mem, &rng, &steps, &loss);
+
+    fedc_buf_clear(&tr->enc);
+    fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
+    if (fedc_codec_encode(tr->up, tr->delta, tr->d, mem->residual, &crng, &tr->enc, err) != 0) goto out;
+    double cpu_s = fedc_cpu_thread_s() - cpu0;
+    char json[256];
+    int jl = snprintf(json, sizeof json,
+                      "{\"round\":%lld,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f}",
+                      (long long)round, cd->n, steps, isfinite(loss) ? loss : -1.0, cpu_s);
+    fedc_msg up = {.type = FEDC_MSG_UPDATE, .json = json, .json_len = (size_t)jl, .nblobs = 1};
+    up.blobs[0].data = tr->enc.data;
+    up.blobs[0].len = tr->enc.len;
+    if (tr->sinfo.extra_up) {
+        up.nblobs = 2;
+        up.blobs[1].data = (const uint8_t *)tr->up_extra;
+        up.blobs[1].len = tr->sinfo.extra_up * sizeof(float);
+    }
+    fedc_buf_clear(reply);
+    rc = fedc_msg_encode(&up, reply, err);
+out:
+    json_decref(ctl);
+    fedc_msg_free(&m);
+    return rc;
+}

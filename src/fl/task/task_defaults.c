@@ -1,0 +1,67 @@
+/* Defaults: the Fashion-MNIST MLP benchmark setting (McMahan et al.: 100
+ * IID clients, 10 per round, 1 local epoch of SGD, batch 32), so "{}" is a
+ * complete, valid task. Parameters of choices not taken (Dirichlet alpha,
+ * FedProx mu, Adam betas, ...) hold the values their method is usually run
+ * with, so switching the choice alone gives a sensible task. */
+#include <string.h>
+
+#include "fedc/task.h"
+
+void fedc_task_defaults(fedc_task *t) {
+    memset(t, 0, sizeof *t); /* also zeroes padding and string tails */
+    strcpy(t->name, "fmnist-mlp");
+
+    strcpy(t->dataset.name, "fashion-mnist");
+
+    strcpy(t->partition.kind, "iid");
+    t->partition.alpha = 0.5;
+    t->partition.classes_per_client = 2;
+    t->partition.sigma = 1.0;
+
+    strcpy(t->model, "mlp");
+    t->rounds = 50;
+    t->clients = 100;
+    t->clients_per_round = 10;
+
+    t->local.epochs = 1;
+    t->local.batch = 32;
+    t->local.max_steps = 0;
+    t->local.lr = 0.05;
+    strcpy(t->local.optimizer, "sgd");
+    t->local.momentum = 0.0;
+    t->local.nesterov = 0;
+    t->local.weight_decay = 0.0;
+    t->local.beta1 = 0.9;
+    t->local.beta2 = 0.999;
+    t->local.eps = 1e-8;
+
+    strcpy(t->strategy.name, "fedavg");
+    t->strategy.server_lr = 1.0;
+    t->strategy.mu = 0.01;
+    t->strategy.momentum = 0.9;
+    t->strategy.beta1 = 0.9;
+    t->strategy.beta2 = 0.99;
+    t->strategy.tau = 1e-3;
+
+    strcpy(t->compression.up, "none");
+    strcpy(t->compression.down, "none");
+
+    strcpy(t->scheduling.policy, "random");
+    t->scheduling.choice_d = 0;
+    t->scheduling.deadline_s = 0.0;
+    strcpy(t->scheduling.profile, "none");
+
+    strcpy(t->privacy.mode, "none");
+    t->privacy.clip = 1.0;
+    t->privacy.noise_multiplier = 0.0;
+
+    t->seed = 0;
+    t->stop.target_accuracy = 0.0;
+    t->stop.max_wall_s = 0.0;
+    t->eval_every = 1;
+
+    t->deploy.min_nodes = 1;
+    t->deploy.min_updates = 1;
+    t->deploy.round_timeout_s = 60.0;
+    t->deploy.connect_timeout_s = 60.0;
+}

@@ -1,0 +1,300 @@
+/* The table of task fields: the one place that says what a task may hold.
+ * Order follows the struct, and is the key order of fedc_task_to_json. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "fl/task/task_internal.h"
+
+/* Allowed values. New strategies, policies or optimizers are added here
+ * (and implemented in their layer); the schema and errors follow. */
+const char *const task_datasets[] = {"fashion-mnist", "mnist", "cifar10", "csv", NULL};
+const char *const task_partition_kinds[] = {"iid", "dirichlet", "shards", "quantity", NULL};
+const char *const task_optimizers[] = {"sgd", "adam", "adamw", NULL};
+const char *const task_strategy_names[] = {"fedavg",  "fedprox", "fedavgm",    "fedadam",
+                                           "fedyogi", "fedadagrad", NULL};
+const char *const task_sched_policies[] = {"random", "round-robin",     "samples",
+                                           "age",    "power-of-choice", "deadline", NULL};
+const char *const task_privacy_modes[] = {"none", "dp-gaussian", NULL};
+
+#define MEMBER_SIZE(m) sizeof(((fedc_task *)0)->m)
+#define F_STR(p, m, minlen, choices, d) \
+    {p, TASK_STRING, offsetof(fedc_task, m), MEMBER_SIZE(m), 0, 0, 0, 0, minlen, choices, d}
+#define F_INT(p, m, lo, hi, d) \
+    {p, TASK_INT, offsetof(fedc_task, m), MEMBER_SIZE(m), lo, hi, 0, 0, 0, NULL, d}
+#define F_NUM(p, m, lo, lo_open, hi, hi_open, d) \
+    {p, TASK_NUMBER, offsetof(fedc_task, m), MEMBER_SIZE(m), lo, hi, lo_open, hi_open, 0, NULL, d}
+#define F_BOOL(p, m, d) {p, TASK_BOOL, offsetof(fedc_task, m), MEMBER_SIZE(m), 0, 1, 0, 0, 0, NULL, d}
+#define F_U64(p, m, d) \
+    {p, TASK_U64, offsetof(fedc_task, m), MEMBER_SIZE(m), 0, 9223372036854775807.0, 0, 0, 0, NULL, d}
+
+#define WEEK_S 604800.0
+
+const task_field task_fields[] = {
+    F_STR("name", name, 1, NULL,
+          "Run name shown in the web UI, the logs and the run store. Printable text, 1 to 63 "
+          "bytes."),
+
+    F_STR("dataset.name", dataset.name, 1, task_datasets,
+          "Training data. fashion-mnist: 60,000 28x28 grey images of clothing, 10 classes, "
+          "10,000 test images (Debian package dataset-fashion-mnist; the default for demos). "
+          "mnist: handwritten digits, same shape and size. cifar10: 50,000 32x32 colour images, "
+          "10 classes. csv: tabular data from dataset.path with an integer label column "
+          "(dataset.label_column) and numeric features."),
+    F_STR("dataset.path", dataset.path, 0, NULL,
+          "Where the data is: a folder for fashion-mnist and mnist (the four IDX files, gzipped "
+          "or not) and cifar10 (data_batch_*.bin and test_batch.bin), or the training CSV file "
+          "for csv. Empty = the default location (fashion-mnist: "
+          "/usr/share/datasets/fashion-mnist). Required for csv."),
+    F_STR("dataset.test_path", dataset.test_path, 0, NULL,
+          "csv only: the test CSV file, with the same columns as the training file. Empty = "
+          "none."),
+    F_STR("dataset.label_column", dataset.label_column, 0, NULL,
+          "csv only: name of the integer label column in the CSV header; every other column is "
+          "a numeric feature (standardised with the file's own mean and standard deviation). "
+          "Required for csv."),
+
+    F_STR("partition.kind", partition.kind, 1, task_partition_kinds,
+          "How the training samples are split across the clients. iid: uniformly at random, "
+          "equal sizes. dirichlet: label skew, each client's class mix drawn from "
+          "Dirichlet(alpha). shards: each client holds only classes_per_client classes (the "
+          "pathological non-IID split of McMahan et al.). quantity: labels IID but client sizes "
+          "log-normal with spread sigma."),
+    F_NUM("partition.alpha", partition.alpha, 0, 1, 1000, 0,
+          "Dirichlet concentration, used by kind dirichlet only. Small values (0.1) give each "
+          "client a few dominant classes; large values (100) are close to IID."),
+    F_INT("partition.classes_per_client", partition.classes_per_client, 1, 1000,
+          "Classes each client holds, used by kind shards only; at most the dataset's class "
+          "count (10 for fashion-mnist, mnist and cifar10)."),
+    F_NUM("partition.sigma", partition.sigma, 0, 1, 10, 0,
+          "Standard deviation of the log of client sizes, used by kind quantity only. 0.5 = "
+          "mild size skew; 2 = a few clients hold most of the data."),
+
+    F_STR("model", model, 1, NULL,
+          "The model: a preset, mlp (dense:200,dense:200,dense:10; 199,210 parameters on 28x28 "
+          "input) or cnn (conv:32:5,pool:2,conv:64:5,pool:2,dense:512,dense:10, the CNN of "
+          "McMahan et al.), or a compact spec of comma-separated layers: conv:C:K[:S[:P]] (C "
+          "channels, KxK kernel, stride S, padding P), pool:K (max), avgpool:K, dense:N, gn:G "
+          "(group norm), drop:P (dropout rate), relu, flatten. ReLU follows every conv and dense "
+          "layer but the last; the last layer must be dense with one output per class. Checked "
+          "against the dataset's input shape (for csv, when the data is loaded). At most 1023 "
+          "bytes and 64 layers."),
+    F_INT("rounds", rounds, 1, 100000,
+          "Communication rounds to run (fewer if stop.target_accuracy or stop.max_wall_s ends "
+          "the run first)."),
+    F_INT("clients", clients, 1, 100000,
+          "Federation size: how many clients the training set is partitioned across in "
+          "simulation, or how many nodes take part in a deployment."),
+    F_INT("clients_per_round", clients_per_round, 1, 100000,
+          "Clients selected to train in each round (S); at most clients. The fraction "
+          "clients_per_round/clients is the C of the FedAvg paper."),
+
+    F_INT("local.epochs", local.epochs, 1, 1000,
+          "Passes each selected client makes over its local data per round (E)."),
+    F_INT("local.batch", local.batch, 1, 65536, "Minibatch size of local training (B)."),
+    F_INT("local.max_steps", local.max_steps, 0, 1000000,
+          "Cap on local optimizer steps per round; 0 = no cap (epochs x ceil(samples / batch) "
+          "steps)."),
+    F_NUM("local.lr", local.lr, 0, 1, 10, 0,
+          "Local learning rate (eta). Typical: 0.01 to 0.1 for sgd, 0.001 for adam and adamw."),
+    F_STR("local.optimizer", local.optimizer, 1, task_optimizers,
+          "Local optimizer, its state reset at the start of every round. sgd: with momentum, "
+          "nesterov and weight_decay (L2 added to the gradient). adam: weight_decay added to "
+          "the gradient. adamw: decoupled weight decay."),
+    F_NUM("local.momentum", local.momentum, 0, 0, 1, 1,
+          "SGD momentum (optimizer sgd only); 0 = plain SGD."),
+    F_BOOL("local.nesterov", local.nesterov,
+           "Nesterov momentum (optimizer sgd only; has an effect when momentum > 0)."),
+    F_NUM("local.weight_decay", local.weight_decay, 0, 0, 1, 0,
+          "Weight decay: L2 penalty coefficient for sgd and adam, decoupled decay for adamw; "
+          "0 = none."),
+    F_NUM("local.beta1", local.beta1, 0, 0, 1, 1,
+          "First-moment decay of adam and adamw (optimizer adam or adamw only)."),
+    F_NUM("local.beta2", local.beta2, 0, 0, 1, 1,
+          "Second-moment decay of adam and adamw (optimizer adam or adamw only)."),
+    F_NUM("local.eps", local.eps, 0, 1, 1, 0,
+          "Term added to the denominator of adam and adamw for numerical stability."),
+
+    F_STR("strategy.name", strategy.name, 1, task_strategy_names,
+          "Server aggregation strategy. fedavg: average of client models weighted by sample "
+          "count. fedprox: fedavg with a proximal term mu/2 |w - x|^2 in the clients' loss, for "
+          "non-IID data. fedavgm: server momentum on the averaged update. fedadam, fedyogi, "
+          "fedadagrad: adaptive server optimizers (Reddi et al.) on the averaged update, usually "
+          "with server_lr 0.01 to 0.1."),
+    F_NUM("strategy.server_lr", strategy.server_lr, 0, 1, 100, 0,
+          "Server learning rate (eta_g) applied to the aggregated update; 1 with fedavg is plain "
+          "model averaging."),
+    F_NUM("strategy.mu", strategy.mu, 0, 0, 100, 0,
+          "FedProx proximal weight (strategy fedprox only); 0 is fedavg. Typical: 0.001 to 1."),
+    F_NUM("strategy.momentum", strategy.momentum, 0, 0, 1, 1,
+          "FedAvgM server momentum beta (strategy fedavgm only)."),
+    F_NUM("strategy.beta1", strategy.beta1, 0, 0, 1, 1,
+          "First-moment decay of the server optimizer (fedadam, fedyogi)."),
+    F_NUM("strategy.beta2", strategy.beta2, 0, 0, 1, 1,
+          "Second-moment decay of the server optimizer (fedadam, fedyogi)."),
+    F_NUM("strategy.tau", strategy.tau, 0, 1, 10, 0,
+          "Adaptivity of the server optimizer (fedadam, fedyogi, fedadagrad): added to the "
+          "square root of the second moment; smaller = more adaptive."),
+
+    F_STR("compression.up", compression.up, 1, NULL,
+          "Codec pipeline for the client-to-server updates: stages separated by |, applied "
+          "left to right. Stages: none, fp16, bf16, q8, q4, q2 (uniform quantisation with "
+          "per-chunk scale and stochastic rounding), topk:F and randk:F (keep a fraction F of "
+          "the coordinates), sign (1 bit per coordinate), zstd (lossless). topk and sign use "
+          "error feedback. Examples: none, fp16, q8|zstd, topk:0.01|q8|zstd."),
+    F_STR("compression.down", compression.down, 1, NULL,
+          "Codec pipeline for the server-to-client model broadcast; same stages as "
+          "compression.up."),
+
+    F_STR("scheduling.policy", scheduling.policy, 1, task_sched_policies,
+          "How the server picks the clients of each round. random: uniformly. round-robin: "
+          "everyone in turn. samples: with probability proportional to sample count. age: "
+          "longest-unselected first. power-of-choice: sample choice_d candidates, take the "
+          "clients_per_round with the highest local loss. deadline: only clients predicted to "
+          "finish within deadline_s (from reported compute and link speeds)."),
+    F_INT("scheduling.choice_d", scheduling.choice_d, 0, 100000,
+          "power-of-choice only: candidates sampled before keeping the highest-loss ones; 0 = "
+          "2 x clients_per_round. Otherwise between clients_per_round and clients."),
+    F_NUM("scheduling.deadline_s", scheduling.deadline_s, 0, 0, WEEK_S, 0,
+          "deadline only: round deadline in seconds that selected clients must be predicted to "
+          "meet."),
+    F_STR("scheduling.profile", scheduling.profile, 1, NULL,
+          "Simulated client heterogeneity, for wall-clock figures and deadline scheduling in "
+          "simulation: none (all clients equal), lognormal (compute and link speeds drawn per "
+          "client, a fraction slow and intermittently offline), or the path of a CSV trace "
+          "with header client,samples_per_s,up_bps,down_bps[,avail]."),
+
+    F_STR("privacy.mode", privacy.mode, 1, task_privacy_modes,
+          "Differential privacy. none, or dp-gaussian: every client update is clipped to L2 "
+          "norm clip and Gaussian noise of standard deviation noise_multiplier x clip is "
+          "added."),
+    F_NUM("privacy.clip", privacy.clip, 0, 1, 1e6, 0,
+          "dp-gaussian only: L2 norm each client update is clipped to."),
+    F_NUM("privacy.noise_multiplier", privacy.noise_multiplier, 0, 0, 1000, 0,
+          "dp-gaussian only: noise standard deviation as a multiple of clip; 0 = clipping "
+          "only, with no privacy guarantee."),
+
+    F_U64("seed",
+          seed,
+          "Seed of every random choice (initial model, partition, client selection, dropout, "
+          "stochastic rounding): the same task with the same seed gives the same run."),
+
+    F_NUM("stop.target_accuracy", stop.target_accuracy, 0, 0, 1, 0,
+          "Stop once the test accuracy (0 to 1) reaches this value; 0 = off."),
+    F_NUM("stop.max_wall_s", stop.max_wall_s, 0, 0, 1e7, 0,
+          "Stop after this many seconds of wall-clock time; 0 = off."),
+
+    F_INT("eval_every", eval_every, 1, 100000,
+          "Evaluate the global model on the test set every this many rounds, and after the "
+          "last round."),
+
+    F_INT("deploy.min_nodes", deploy.min_nodes, 1, 100000,
+          "Deployment only: the first round starts once this many nodes are connected; at "
+          "most clients."),
+    F_INT("deploy.min_updates", deploy.min_updates, 1, 100000,
+          "Deployment only: fewest client updates a round aggregates; at most "
+          "clients_per_round."),
+    F_NUM("deploy.round_timeout_s", deploy.round_timeout_s, 0, 1, WEEK_S, 0,
+          "Deployment only: seconds a round waits for the updates of its selected nodes."),
+    F_NUM("deploy.connect_timeout_s", deploy.connect_timeout_s, 0, 1, WEEK_S, 0,
+          "Deployment only: seconds to wait for deploy.min_nodes nodes to connect."),
+};
+const int task_nfields = (int)(sizeof task_fields / sizeof task_fields[0]);
+
+const task_group task_groups[] = {
+    {"dataset", "Which data to train on and where it is."},
+    {"partition", "How the training data is split across the clients (simulation)."},
+    {"local", "Local training on each selected client in a round."},
+    {"strategy", "How the server turns client updates into the next global model."},
+    {"compression", "Codecs for the bytes on the wire, in each direction."},
+    {"scheduling", "Which clients take part in each round, and simulated client speeds."},
+    {"privacy", "Differential privacy of the client updates."},
+    {"stop", "Rules that end a run before all rounds are done."},
+    {"deploy", "Settings of a real deployment with edge nodes (ignored in simulation)."},
+};
+const int task_ngroups = (int)(sizeof task_groups / sizeof task_groups[0]);
+
+const task_field *task_field_find(const char *path) {
+    for (int i = 0; i < task_nfields; i++)
+        if (strcmp(task_fields[i].path, path) == 0) return &task_fields[i];
+    return NULL;
+}
+
+const task_group *task_group_find(const char *name) {
+    for (int i = 0; i < task_ngroups; i++)
+        if (strcmp(task_groups[i].name, name) == 0) return &task_groups[i];
+    return NULL;
+}
+
+/* Key of a field at its own level: "lr" for "local.lr" (group "local"),
+ * "local" for "local.lr" at the top level. Writes into out. */
+static void level_key(const task_field *f, const char *group, char *out, size_t cap) {
+    const char *dot = strchr(f->path, '.');
+    if (group) {
+        snprintf(out, cap, "%s", dot + 1);
+    } else {
+        size_t n = dot ? (size_t)(dot - f->path) : strlen(f->path);
+        snprintf(out, cap, "%.*s", (int)n, f->path);
+    }
+}
+
+/* Whether field f sits at the level "group" (NULL = top level). */
+static int at_level(const task_field *f, const char *group) {
+    if (!group) return 1;
+    size_t n = strlen(group);
+    return strncmp(f->path, group, n) == 0 && f->path[n] == '.';
+}
+
+void task_allowed_keys(const char *group, char *out, size_t cap) {
+    size_t used = 0;
+    char prev[64] = "";
+    out[0] = '\0';
+    for (int i = 0; i < task_nfields; i++) {
+        if (!at_level(&task_fields[i], group)) continue;
+        char key[64];
+        level_key(&task_fields[i], group, key, sizeof key);
+        if (strcmp(key, prev) == 0) continue; /* a group's fields are adjacent */
+        snprintf(prev, sizeof prev, "%s", key);
+        int w = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", key);
+        if (w < 0 || (size_t)w >= cap - used) break;
+        used += (size_t)w;
+    }
+}
+
+/* Levenshtein distance, giving up (returning 3) past 2 or on long words:
+ * enough to suggest "lr" for "lrr". */
+static int edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 40 || lb > 40) return 3;
+    if ((la > lb ? la - lb : lb - la) > 2) return 3;
+    int row[41];
+    for (size_t j = 0; j <= lb; j++) row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+const char *task_closest(const char *word, const char *const *candidates, int n) {
+    const char *best = NULL;
+    /* Short words are close to everything: allow one edit up to 4 letters. */
+    int best_d = strlen(word) <= 4 ? 2 : 3;
+    for (int i = 0; i < n && candidates[i]; i++) {
+        int d = edit_distance(word, candidates[i]);
+        if (d < best_d) {
+            best_d = d;
+            best = candidates[i];
+        }
+    }
+    return best;
+}

@@ -1,0 +1,119 @@
+/* Private structures of the nn layer: the parsed architecture as a list of
+ * operations, the per-thread workspace, and the layer kernels that the
+ * forward/backward driver (model.c) calls. Activations are NCHW per sample,
+ * samples contiguous, exactly as PyTorch lays them out, so flatten is free. */
+#ifndef FEDC_NN_INTERNAL_H
+#define FEDC_NN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fedc/nn.h"
+
+#define NN_SPEC_MAX 1024
+#define NN_MAX_LAYERS 64
+#define NN_MAX_TENSORS (2 * NN_MAX_LAYERS)
+/* Per-sample bounds that keep every size_t product far from overflow and
+ * every workspace allocation sane. */
+#define NN_MAX_ACT_PER_SAMPLE (1L << 24)  /* floats in one layer's output */
+#define NN_MAX_COL_PER_SAMPLE (1L << 26)  /* floats in one conv im2col matrix */
+#define NN_MAX_BATCH 65536
+
+typedef enum {
+    NN_CONV = 0,
+    NN_DENSE,
+    NN_MAXPOOL,
+    NN_AVGPOOL,
+    NN_GROUPNORM,
+    NN_DROPOUT,
+    NN_RELU,
+} nn_kind;
+
+typedef struct nn_op {
+    nn_kind kind;
+    int spec_index;   /* position of its token in the canonical spec */
+    fedc_shape in, out;
+    size_t in_size, out_size; /* floats per sample */
+    int relu;         /* ReLU fused after this op (conv, dense, group norm) */
+    int need_dx;      /* an earlier op has parameters: propagate the gradient */
+    int k, stride, pad; /* conv kernel/stride/padding; pool window (stride = k) */
+    int groups;       /* group norm */
+    float drop_p;     /* dropout rate */
+    size_t w_off, w_count, b_off, b_count; /* parameter views (count 0 = none) */
+} nn_op;
+
+struct fedc_arch {
+    char spec[NN_SPEC_MAX + 1]; /* canonical */
+    fedc_shape input;
+    int n_classes;
+    int n_ops;
+    nn_op ops[NN_MAX_LAYERS];
+    size_t n_params;
+    int n_tensors;
+    fedc_tensor_info tensors[NN_MAX_TENSORS];
+    double flops;
+};
+
+/* Per-op scratch inside a workspace. */
+typedef struct nn_op_ws {
+    float *out;      /* output activations, max_batch * out_size */
+    int32_t *argmax; /* max pool: index of the winner in the input plane */
+    float *mask;     /* dropout: 0 or 1/(1-p) per element */
+    float *stats;    /* group norm: mean and rstd per (sample, group) */
+    int chunk;       /* conv: samples per im2col/GEMM chunk */
+} nn_op_ws;
+
+struct fedc_ws {
+    const fedc_arch *arch;
+    int max_batch;
+    nn_op_ws op[NN_MAX_LAYERS];
+    const float *act_in[NN_MAX_LAYERS]; /* input of each op in the last forward */
+    float *grad_buf[2];                 /* ping-pong activation gradients */
+    float *col, *dcol, *chunk_buf;      /* conv scratch shared by all convs */
+    void *block;                        /* one allocation backs everything */
+};
+
+/* Chooses how many samples one conv im2col chunk holds (cache-sized). */
+int nn_conv_chunk(const nn_op *op, int max_batch);
+/* Floats of conv scratch for a chunk: col (= dcol) and chunk output. */
+size_t nn_conv_col_floats(const nn_op *op, int chunk);
+size_t nn_conv_chunk_floats(const nn_op *op, int chunk);
+
+/* Layer kernels. x/y/dx/dy hold n samples; w/b point into the parameter
+ * vector and dw/db into the gradient vector (overwritten, not accumulated). */
+void nn_conv_forward(const nn_op *op, const nn_op_ws *ows, fedc_ws *ws, const float *w,
+                     const float *b, const float *x, float *y, int n);
+void nn_conv_backward(const nn_op *op, const nn_op_ws *ows, fedc_ws *ws, const float *w,
+                      const float *x, const float *y, float *dy, float *dx, float *dw, float *db,
+                      int n);
+
+void nn_dense_forward(const nn_op *op, const float *w, const float *b, const float *x, float *y,
+                      int n);
+void nn_dense_backward(const nn_op *op, const float *w, const float *x, const float *y, float *dy,
+                       float *dx, float *dw, float *db, int n);
+
+void nn_maxpool_forward(const nn_op *op, const float *x, float *y, int32_t *argmax, int n);
+void nn_maxpool_backward(const nn_op *op, const int32_t *argmax, const float *dy, float *dx, int n);
+void nn_avgpool_forward(const nn_op *op, const float *x, float *y, int n);
+void nn_avgpool_backward(const nn_op *op, const float *dy, float *dx, int n);
+
+void nn_groupnorm_forward(const nn_op *op, const float *gamma, const float *beta, const float *x,
+                          float *y, float *stats, int n);
+void nn_groupnorm_backward(const nn_op *op, const float *gamma, const float *x, const float *y,
+                           const float *stats, float *dy, float *dx, float *dgamma, float *dbeta,
+                           int n);
+
+void nn_relu_forward(const float *x, float *y, size_t count);
+/* dx = dy where y > 0, else 0. dx may equal dy. */
+void nn_relu_backward(const float *y, const float *dy, float *dx, size_t count);
+/* Draws an inverted-dropout mask (keep with probability 1-p, scale 1/(1-p)). */
+void nn_dropout_mask(float p, float *mask, size_t count, fedc_rng *rng);
+void nn_mul(const float *a, const float *b, float *out, size_t count);
+
+/* Mean softmax cross-entropy of n rows of logits; if dlogits is non-NULL it
+ * receives d(mean loss)/d(logits). correct (may be NULL) counts argmax hits.
+ * Returns NaN if a label is outside [0, classes). */
+double nn_softmax_xent(const float *logits, const int32_t *y, int n, int classes, float *dlogits,
+                       int *correct);
+
+#endif
