@@ -187,6 +187,7 @@ int fedc_part_kind_parse(const char *s, fedc_part_kind *out);
 const char *fedc_part_kind_name(fedc_part_kind k);
 
 /* Gathers samples idx[0..n) into contiguous x (n*dim) and y (n). */
-void fedc_dataset_gather(const fedc_dataset *d, const uint32_t *idx, size_t n, float *x, int32_t *y);
+void fedc_dataset_gather(const fedc_dataset *d, const uint32_t *idx, size_t n, float *x,
+                         int32_t *y);
 
 #endif

@@ -37,6 +37,7 @@ typedef struct fedc_client_data {
 typedef struct fedc_client_mem {
     float *residual;       /* uplink error feedback, d floats */
     float *strategy_state; /* strategy per-client state */
+    float *down_ref;       /* last model received (lossy downlink sends deltas against it) */
 } fedc_client_mem;
 void fedc_client_mem_free(fedc_client_mem *m);
 
@@ -73,6 +74,9 @@ typedef struct fedc_run fedc_run;
 typedef struct fedc_run_options {
     int threads;           /* worker threads for local training / eval (0 = cores) */
     int quiet;
+    /* Optional datasets already in memory (borrowed, must outlive the run):
+     * the tuner and tests share one copy instead of loading per run. */
+    const fedc_dataset *train_data, *test_data;
 } fedc_run_options;
 
 /* Loads data, builds the model and strategy, initial global model from seed. */

@@ -9,7 +9,10 @@
  * ReLU is implied after every conv and dense layer except the last layer;
  * flatten is implied before the first dense. Presets: "mlp" =
  * "dense:200,dense:200,dense:10"; "cnn" = the McMahan et al. CNN above.
- * The last layer must be dense with n_classes outputs. */
+ * The last layer must be dense with n_classes outputs. An implied ReLU moves
+ * after a gn that directly follows its conv/dense; an explicit relu next to
+ * an implied one is merged. conv padding defaults to (K-1)/2 for any stride.
+ * Presets end in dense:n_classes. */
 #ifndef FEDC_NN_H
 #define FEDC_NN_H
 
@@ -34,11 +37,16 @@ size_t fedc_arch_nparams(const fedc_arch *a);
 /* Canonical spec string (presets expanded). */
 const char *fedc_arch_spec(const fedc_arch *a);
 fedc_shape fedc_arch_input(const fedc_arch *a);
+/* Floats per input sample (c*h*w). */
+size_t fedc_arch_input_size(const fedc_arch *a);
 int fedc_arch_nclasses(const fedc_arch *a);
 /* Forward-pass multiply-adds x2 per sample (training is ~3x this). */
 double fedc_arch_flops_per_sample(const fedc_arch *a);
 
-/* Named views into the flat parameter vector ("l0.conv.weight", ...). */
+/* Named views into the flat parameter vector: "layers.<i>.weight" and
+ * "layers.<i>.bias", i = position of the layer in the canonical spec, dims in
+ * PyTorch order (conv weight [out,in,k,k], dense weight [out,in], group norm
+ * weight/bias [C]). Tensors are contiguous, in parameter order. */
 typedef struct fedc_tensor_info {
     char name[48];
     size_t offset, count;
@@ -60,10 +68,13 @@ void fedc_ws_free(fedc_ws *ws);
  * the mean softmax cross-entropy loss. rng drives dropout (training mode). */
 float fedc_nn_grad(const fedc_arch *a, fedc_ws *ws, const float *params, float *grad,
                    const float *x, const int32_t *y, int n, fedc_rng *rng);
+/* Returns NaN (grad untouched) if n is out of range or ws was made for
+ * another arch, and NaN (grad finite) if a label is outside [0, n_classes).
+ * rng may be NULL when the arch has no dropout (dropout is then skipped). */
 /* Inference (dropout off): logits for n <= max_batch samples. */
 void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
                     float *logits);
-/* Accuracy and mean loss over n samples, batched through ws. */
+/* Accuracy and mean loss over n samples, batched through ws (0, 0 if n = 0). */
 void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
                       const int32_t *y, size_t n, double *accuracy, double *loss);
 
@@ -78,19 +89,36 @@ typedef struct fedc_optim_config {
     float beta1, beta2, eps;
 } fedc_optim_config;
 typedef struct fedc_optim fedc_optim;
+/* PyTorch defaults: betas 0.9/0.999, eps 1e-8, AdamW weight decay 0.01. */
+fedc_optim_config fedc_optim_defaults(fedc_opt_kind kind, float lr);
+/* NULL if n == 0 or out of memory. Update rules match torch.optim. */
 fedc_optim *fedc_optim_create(const fedc_optim_config *cfg, size_t n);
 void fedc_optim_free(fedc_optim *o);
 /* Clears momentum/moment state and the step counter (new local round). */
 void fedc_optim_reset(fedc_optim *o);
 void fedc_optim_step(fedc_optim *o, float *params, const float *grad);
-/* Parses "sgd|adam|adamw". */
+/* Parses "sgd|adam|adamw" (case-insensitive); -1 if unknown. */
 int fedc_opt_kind_parse(const char *s, fedc_opt_kind *out);
 
 /* Model files in the safetensors format: one F32 tensor per fedc_tensor_info,
- * plus __metadata__ {"format":"fedc","arch":spec, ...extra}. */
+ * plus __metadata__ {"format":"fedc","arch":spec, ...extra}; meta_kv holds
+ * n_meta key/value string pairs (keys "format" and "arch" are reserved).
+ * Written to a temporary file then renamed. */
 int fedc_safetensors_save(const char *path, const fedc_arch *a, const float *params,
                           const char *const *meta_kv, int n_meta, fedc_error *err);
 /* Loads params (must match the arch's tensors exactly); checks every length. */
+/* params is written only on success. A file whose metadata names another
+ * arch, or with non-finite values, is refused. */
 int fedc_safetensors_load(const char *path, const fedc_arch *a, float *params, fedc_error *err);
+/* The same from memory; name labels error messages (may be NULL). */
+int fedc_safetensors_load_mem(const void *data, size_t len, const char *name, const fedc_arch *a,
+                              float *params, fedc_error *err);
+
+/* Call once at program start, before any thread runs BLAS: makes OpenBLAS use
+ * its AVX-512 kernels on CPUs it does not recognise (about 1.8x faster sgemm
+ * on AMD Zen 4/5) unless OPENBLAS_CORETYPE is set, and sets its thread count
+ * (if nthreads > 0; 1 when every worker trains its own model). Returns the
+ * OpenBLAS core name in use. */
+const char *fedc_nn_blas_init(int nthreads);
 
 #endif

@@ -39,12 +39,16 @@ typedef struct fedc_sched fedc_sched;
 int fedc_sched_check(const fedc_sched_config *cfg, fedc_error *err);
 fedc_sched *fedc_sched_create(const fedc_sched_config *cfg, int n_clients, fedc_error *err);
 void fedc_sched_free(fedc_sched *s);
-/* Picks up to k distinct available clients into out; returns how many. cost
+/* Picks up to k distinct available clients into out; returns how many
+ * (min(k, available clients)), or -1 on invalid arguments (NULL pointers,
+ * n_clients < 0, rng NULL for a policy that draws) or out of memory. cost
  * may be NULL (then only the deadline policy needs it and falls back to
  * random). Deterministic given rng. */
 int fedc_sched_select(fedc_sched *s, int round, const fedc_client_info *clients, int n_clients,
                       int k, const fedc_round_cost *cost, fedc_rng *rng, int *out);
-/* Predicted seconds for a client to do a round of the given cost. */
+/* Predicted seconds for a client to do a round of the given cost: download
+ * + local compute + upload. A part with work to do and an unknown speed
+ * (<= 0) makes the prediction +inf. */
 double fedc_sched_predict_s(const fedc_client_info *c, const fedc_round_cost *cost);
 
 /* Heterogeneity profile for simulation. spec: "none" | "lognormal" (speeds
@@ -54,6 +58,10 @@ double fedc_sched_predict_s(const fedc_client_info *c, const fedc_round_cost *co
  * "start-end" round windows separated by ';'. */
 typedef struct fedc_profile fedc_profile;
 fedc_profile *fedc_profile_create(const char *spec, int n_clients, uint64_t seed, fedc_error *err);
+/* The CSV trace parser on text in memory (an uploaded trace); source names
+ * it in error messages ("<source>:<line>:<column>: ..."). */
+fedc_profile *fedc_profile_from_csv(const char *text, size_t len, const char *source, int n_clients,
+                                    fedc_error *err);
 void fedc_profile_free(fedc_profile *p);
 /* Fills speed, link and availability of client k at a round into info. */
 void fedc_profile_apply(const fedc_profile *p, int k, int round, fedc_client_info *info);

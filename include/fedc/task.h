@@ -86,6 +86,8 @@ void fedc_task_defaults(fedc_task *t);
  * then validates; t is changed only on success. Unknown fields are errors
  * ("local.lrr: unknown field; allowed: epochs, batch, ..."). */
 int fedc_task_from_json(const char *json, size_t len, fedc_task *t, fedc_error *err);
+/* Reads a task file ("-" = standard input) as fedc_task_from_json does;
+ * messages start with the file name ("x.json: local.lr: ..."). */
 int fedc_task_load(const char *path, fedc_task *t, fedc_error *err);
 /* Applies "path=value" (e.g. "partition.alpha=0.1", "model=cnn") as if the
  * JSON had held it; the task is re-validated and changed only on success.
@@ -93,6 +95,11 @@ int fedc_task_load(const char *path, fedc_task *t, fedc_error *err);
  * is a JSON string), else as a bare string. An object value is merged into
  * an object field ("local={\"lr\":0.1}" keeps the other local fields). */
 int fedc_task_set(fedc_task *t, const char *assignment, fedc_error *err);
+/* Applies n assignments in order, then validates once, so that settings
+ * that depend on each other can come in any order ("scheduling.policy=
+ * deadline" before "scheduling.deadline_s=10"). The CLI's repeated --set
+ * should use this. t is changed only if all apply and the result is valid. */
+int fedc_task_set_many(fedc_task *t, const char *const *assignments, int n, fedc_error *err);
 /* Checks ranges, enums and cross-field rules (clients_per_round <= clients,
  * codec and model strings parse, ...). */
 int fedc_task_validate(const fedc_task *t, fedc_error *err);

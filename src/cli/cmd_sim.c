@@ -106,7 +106,7 @@ int fedc_cmd_sim(int argc, char **argv) {
     snprintf(p_model, sizeof p_model, "%s/model.safetensors", dir);
 
     fedc_error err;
-    fedc_run_options ro = {threads, quiet};
+    fedc_run_options ro = {.threads = threads, .quiet = quiet};
     double t0 = fedc_wall_s();
     fedc_run *run = fedc_run_create(&task, &ro, &err);
     if (!run) {

@@ -8,11 +8,13 @@
 int fedc_cmd_sim(int argc, char **argv);
 int fedc_cmd_validate(int argc, char **argv);
 int fedc_cmd_partition(int argc, char **argv);
+int fedc_cmd_arch(int argc, char **argv);
 
 const fedc_command fedc_commands[] = {
     {"sim", "run a task in one process (simulated clients)", fedc_cmd_sim},
     {"validate", "check a task spec and print it with defaults filled in", fedc_cmd_validate},
     {"partition", "print how a task's data is split across clients", fedc_cmd_partition},
+    {"arch", "parameters and FLOPs of a model spec", fedc_cmd_arch},
     {NULL, NULL, NULL},
 };
 

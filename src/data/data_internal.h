@@ -12,8 +12,7 @@
  * decompressing it when it starts with the gzip magic 1f 8b. More than
  * max_bytes of (decompressed) content is an error, so a lying or hostile
  * file cannot make us allocate without bound. Errors start with the path. */
-int data_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len,
-                   fedc_error *err);
+int data_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *len, fedc_error *err);
 
 /* Allocates x (n * dim floats, 64-byte aligned) and y for n samples of the
  * given shape and fills the other fields; name is used in errors. */

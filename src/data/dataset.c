@@ -13,7 +13,8 @@ int data_alloc(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, const
         return fedc_fail(err, "%s: invalid sample shape {%d,%d,%d}", name, shape.c, shape.h,
                          shape.w);
     size_t dim = (size_t)shape.c * (size_t)shape.h * (size_t)shape.w;
-    if (n == 0) return fedc_fail(err, "%s: no samples", name);
+    if (n == 0)
+        return fedc_fail(err, "%s: no samples", name);
     if (n > UINT32_MAX || dim > SIZE_MAX / sizeof(float) / n)
         return fedc_fail(err, "%s: %zu samples of %zu values do not fit in memory", name, n, dim);
     void *x = NULL;
@@ -35,11 +36,13 @@ int data_alloc(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, const
 }
 
 void data_bytes_to_unit(const uint8_t *src, size_t n, float *dst) {
-    for (size_t i = 0; i < n; i++) dst[i] = (float)src[i] / 255.0f;
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)src[i] / 255.0f;
 }
 
 void fedc_dataset_free(fedc_dataset *d) {
-    if (!d) return;
+    if (!d)
+        return;
     free(d->x);
     free(d->y);
     memset(d, 0, sizeof *d);
@@ -70,9 +73,10 @@ static int find_idx_file(const char *dataset, const char *dir, const char *split
     const char *exts[2] = {".gz", ""};
     for (int s = 0; s < 2; s++) {
         for (int e = 0; e < 2; e++) {
-            int w = snprintf(out, cap, "%s/%s-%s%s%s-ubyte%s", dir, split, what, seps[s], idx,
-                             exts[e]);
-            if (w > 0 && (size_t)w < cap && file_exists(out)) return 0;
+            int w =
+                snprintf(out, cap, "%s/%s-%s%s%s-ubyte%s", dir, split, what, seps[s], idx, exts[e]);
+            if (w > 0 && (size_t)w < cap && file_exists(out))
+                return 0;
         }
     }
     return fedc_fail(err,
@@ -116,8 +120,9 @@ static int open_cifar10(const char *dir, int train, fedc_dataset *out, fedc_erro
             snprintf(paths[i], sizeof paths[i], "%s/test_batch.bin", base);
         ptrs[i] = paths[i];
         if (!file_exists(paths[i]))
-            return fedc_fail(err, "cifar10: missing %s (expected data_batch_1.bin .. "
-                                  "data_batch_5.bin and test_batch.bin in %s)",
+            return fedc_fail(err,
+                             "cifar10: missing %s (expected data_batch_1.bin .. "
+                             "data_batch_5.bin and test_batch.bin in %s)",
                              paths[i], base);
     }
     return fedc_load_cifar10(ptrs, np, out, err);
@@ -125,15 +130,19 @@ static int open_cifar10(const char *dir, int train, fedc_dataset *out, fedc_erro
 
 static int open_csv(const char *path, const char *test_path, const char *label_column, int train,
                     fedc_dataset *out, fedc_error *err) {
-    if (!path || !*path) return fedc_fail(err, "csv: needs the path of the training CSV file");
-    if (train) return fedc_load_csv(path, label_column, out, err);
+    if (!path || !*path)
+        return fedc_fail(err, "csv: needs the path of the training CSV file");
+    if (train)
+        return fedc_load_csv(path, label_column, out, err);
     if (!test_path || !*test_path)
-        return fedc_fail(err, "csv: the test set needs test_path (a CSV file with the same "
-                              "columns as %s)",
+        return fedc_fail(err,
+                         "csv: the test set needs test_path (a CSV file with the same "
+                         "columns as %s)",
                          path);
     fedc_dataset tr;
     fedc_csv_schema schema;
-    if (fedc_load_csv_train(path, label_column, &tr, &schema, err) != 0) return -1;
+    if (fedc_load_csv_train(path, label_column, &tr, &schema, err) != 0)
+        return -1;
     fedc_dataset_free(&tr);
     int rc = fedc_load_csv_test(test_path, label_column, &schema, out, err);
     fedc_csv_schema_free(&schema);
@@ -144,7 +153,8 @@ int fedc_dataset_open(const char *name, const char *path, const char *test_path,
                       const char *label_column, int train, fedc_dataset *out, fedc_error *err) {
     memset(out, 0, sizeof *out);
     if (!name || !*name)
-        return fedc_fail(err, "dataset name is empty (allowed: fashion-mnist, mnist, cifar10, csv)");
+        return fedc_fail(err,
+                         "dataset name is empty (allowed: fashion-mnist, mnist, cifar10, csv)");
     if (!strcasecmp(name, "fashion-mnist") || !strcasecmp(name, "fashion_mnist") ||
         !strcasecmp(name, "fmnist"))
         return open_mnist_like("fashion-mnist", path && *path ? path : FEDC_FASHION_MNIST_DIR,
@@ -157,7 +167,8 @@ int fedc_dataset_open(const char *name, const char *path, const char *test_path,
     }
     if (!strcasecmp(name, "cifar10") || !strcasecmp(name, "cifar-10"))
         return open_cifar10(path, train, out, err);
-    if (!strcasecmp(name, "csv")) return open_csv(path, test_path, label_column, train, out, err);
+    if (!strcasecmp(name, "csv"))
+        return open_csv(path, test_path, label_column, train, out, err);
     return fedc_fail(err, "unknown dataset '%s' (allowed: fashion-mnist, mnist, cifar10, csv)",
                      name);
 }

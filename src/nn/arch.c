@@ -493,3 +493,7 @@ void fedc_arch_init(const fedc_arch *a, float *params, fedc_rng *rng) {
         memset(b, 0, op->b_count * sizeof *b);
     }
 }
+
+size_t fedc_arch_input_size(const fedc_arch *a) {
+    return shape_size(a->input);
+}

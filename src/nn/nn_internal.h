@@ -67,7 +67,8 @@ struct fedc_ws {
     const fedc_arch *arch;
     int max_batch;
     nn_op_ws op[NN_MAX_LAYERS];
-    const float *act_in[NN_MAX_LAYERS]; /* input of each op in the last forward */
+    const float *act_in[NN_MAX_LAYERS];  /* input of each op in the last forward */
+    const float *act_out[NN_MAX_LAYERS]; /* its output (dropout may alias its input) */
     float *grad_buf[2];                 /* ping-pong activation gradients */
     float *col, *dcol, *chunk_buf;      /* conv scratch shared by all convs */
     void *block;                        /* one allocation backs everything */

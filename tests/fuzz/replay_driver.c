@@ -10,6 +10,9 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* Bytes that matter to the parsers (JSON punctuation, digits, 0xff). */
+static const char k_interesting[] = "{}[]\":,0-9e.\xff";
+
 static uint64_t next_u64(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
@@ -66,7 +69,7 @@ int main(int argc, char **argv) {
                 case 0: buf[pos] ^= (uint8_t)(1u << (next_u64(&s) % 8)); break;
                 case 1: buf[pos] = (uint8_t)next_u64(&s); break;
                 case 2: n = pos; break;
-                default: buf[pos] = (uint8_t)"{}[]\":,0-9e.\xff\x00"[next_u64(&s) % 16]; break;
+                default: buf[pos] = (uint8_t)k_interesting[next_u64(&s) % (sizeof k_interesting - 1)]; break;
                 }
             }
         } else {

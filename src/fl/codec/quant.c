@@ -21,6 +21,7 @@ int codec_quant_encode(unsigned bits, unsigned chunk_log2, const float *x, size_
                        fedc_rng *rng, fedc_buf *out, fedc_error *err) {
     size_t chunk = (size_t)1 << chunk_log2, nchunks = chunk_count(chunk_log2, m);
     size_t size = codec_quant_size(bits, chunk_log2, m);
+    if (size == 0) return 0;
     if (fedc_buf_reserve(out, size))
         return fedc_fail(err, "q%u: out of memory for %zu values", bits, m);
     uint8_t *ranges = out->data + out->len;
@@ -76,7 +77,9 @@ int codec_quant_decode(unsigned bits, unsigned chunk_log2, fedc_reader *r, float
         for (size_t i = start; i < end; i++) {
             size_t bit = i * bits;
             uint32_t q = (codes[bit >> 3] >> (bit & 7)) & max_code;
-            out[i] = (float)((double)lo + (double)q * step);
+            /* Clamp: lo + q * step can pass hi by a rounding error. */
+            float v = (float)((double)lo + (double)q * step);
+            out[i] = v > hi ? hi : v;
         }
     }
     /* Unused high bits of the last code byte must be zero (one encoding per

@@ -38,6 +38,7 @@ void codec_load_f32(float *dst, const uint8_t *src, size_t n) {
 }
 
 static int encode_half(int bf16, const float *x, size_t m, fedc_buf *out, fedc_error *err) {
+    if (m == 0) return 0;
     if (fedc_buf_reserve(out, 2 * m)) return fedc_fail(err, "codec: out of memory for %zu values", m);
     uint8_t *dst = out->data + out->len;
     for (size_t i = 0; i < m; i++) {
@@ -70,6 +71,7 @@ int codec_values_encode(const fedc_codec *c, const float *x, size_t m, fedc_rng 
                         fedc_buf *out, fedc_error *err) {
     switch (c->value) {
     case 0:
+        if (m == 0) return 0;
         if (fedc_buf_reserve(out, 4 * m))
             return fedc_fail(err, "codec: out of memory for %zu values", m);
         codec_store_f32(out->data + out->len, x, m);

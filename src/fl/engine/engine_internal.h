@@ -7,4 +7,8 @@
 /* The task's local optimizer settings as an nn optimizer config. */
 int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_error *err);
 
+/* 1 if the codec reproduces its input exactly ("none", "zstd"): then the
+ * downlink sends whole models; otherwise deltas against the node's copy. */
+int fedc_engine_codec_lossless(const fedc_codec *c);
+
 #endif

@@ -11,6 +11,8 @@
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "engine_internal.h"
+#include "fedc/deploy.h"
+#include "run_state.h"
 
 /* One participant's result, filled by the transport callbacks. */
 typedef struct slot {
@@ -22,12 +24,15 @@ typedef struct slot {
     double weight, loss, cpu_s;
     int steps;
     uint64_t bytes_down, bytes_up;
+    fedc_buf frame;   /* per-participant TRAIN frame (lossy downlink only) */
+    float *recon;     /* the model this participant will reconstruct (lossy downlink) */
 } slot;
 
 struct fedc_run {
     fedc_task task;
     fedc_run_options opt;
-    fedc_dataset train, test;
+    fedc_dataset train, test; /* owned copies when loaded here */
+    const fedc_dataset *trainp, *testp;
     fedc_partition part;
     fedc_arch *arch;
     size_t d;
@@ -49,6 +54,17 @@ struct fedc_run {
     double best_accuracy, last_accuracy;
     double start_wall, sim_elapsed;
     uint64_t bytes_down_total, bytes_up_total;
+    /* Lossy downlink: what each node holds, so the next model goes as a delta.
+     * Bounded by down_ref_budget entries; least recently used are dropped. */
+    int down_lossy;
+    float **down_ref;
+    int *down_ref_used;
+    int down_ref_count, down_ref_budget;
+    /* Bytes per participant last round: what the scheduler predicts with. */
+    double last_down_pp, last_up_pp;
+    /* Deployment: sets which client slots are online (deploy.h). */
+    fedc_client_hook client_hook;
+    void *client_hook_ctx;
 };
 
 int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_error *err) {
@@ -86,7 +102,13 @@ void fedc_run_free(fedc_run *r) {
     for (int i = 0; i < r->nslots; i++) {
         free(r->slots[i].delta);
         free(r->slots[i].extra);
+        free(r->slots[i].recon);
+        fedc_buf_free(&r->slots[i].frame);
     }
+    if (r->down_ref)
+        for (int k = 0; k < r->task.clients; k++) free(r->down_ref[k]);
+    free(r->down_ref);
+    free(r->down_ref_used);
     free(r->slots);
     free(r->selected);
     free(r->updates);
@@ -104,12 +126,19 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     r->task = *t;
     if (opt) r->opt = *opt;
     const char *dpath = t->dataset.path[0] ? t->dataset.path : NULL;
-    if (fedc_dataset_open(t->dataset.name, dpath, t->dataset.test_path, t->dataset.label_column, 1,
-                          &r->train, err) != 0 ||
-        fedc_dataset_open(t->dataset.name, dpath, t->dataset.test_path, t->dataset.label_column, 0,
-                          &r->test, err) != 0)
-        goto fail;
-    r->arch = fedc_arch_parse(t->model, r->train.shape, r->train.n_classes, err);
+    if (opt && opt->train_data && opt->test_data) {
+        r->trainp = opt->train_data;
+        r->testp = opt->test_data;
+    } else {
+        if (fedc_dataset_open(t->dataset.name, dpath, t->dataset.test_path, t->dataset.label_column, 1,
+                              &r->train, err) != 0 ||
+            fedc_dataset_open(t->dataset.name, dpath, t->dataset.test_path, t->dataset.label_column, 0,
+                              &r->test, err) != 0)
+            goto fail;
+        r->trainp = &r->train;
+        r->testp = &r->test;
+    }
+    r->arch = fedc_arch_parse(t->model, r->trainp->shape, r->trainp->n_classes, err);
     if (!r->arch) {
         fedc_fail_prefix(err, "model: ");
         goto fail;
@@ -123,7 +152,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     pc.alpha = t->partition.alpha;
     pc.classes_per_client = t->partition.classes_per_client;
     pc.sigma = t->partition.sigma;
-    if (fedc_partition_make(&r->train, &pc, t->clients, t->seed, &r->part, err) != 0) goto fail;
+    if (fedc_partition_make(r->trainp, &pc, t->clients, t->seed, &r->part, err) != 0) goto fail;
 
     r->x = malloc(r->d * sizeof(float));
     if (!r->x) {
@@ -169,6 +198,22 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
             goto fail;
         }
     }
+    r->down_lossy = !fedc_engine_codec_lossless(r->down);
+    if (r->down_lossy) {
+        r->down_ref = calloc((size_t)t->clients, sizeof *r->down_ref);
+        r->down_ref_used = calloc((size_t)t->clients, sizeof(int));
+        /* ~1 GiB of reference models at most; nodes beyond get whole models. */
+        double per = (double)r->d * sizeof(float);
+        r->down_ref_budget = (int)(1073741824.0 / per);
+        if (r->down_ref_budget < r->nslots) r->down_ref_budget = r->nslots;
+        for (int i = 0; i < r->nslots; i++) {
+            r->slots[i].recon = malloc(r->d * sizeof(float));
+            if (!r->slots[i].recon) {
+                fedc_fail(err, "out of memory for downlink reference models");
+                goto fail;
+            }
+        }
+    }
     r->start_wall = fedc_wall_s();
     return r;
 fail:
@@ -186,10 +231,10 @@ typedef struct {
 static void eval_chunk(void *vctx, size_t i, int worker) {
     eval_ctx *c = vctx;
     fedc_run *r = c->r;
-    size_t lo = i * c->chunk, hi = lo + c->chunk < r->test.n ? lo + c->chunk : r->test.n;
+    size_t lo = i * c->chunk, hi = lo + c->chunk < r->testp->n ? lo + c->chunk : r->testp->n;
     if (lo >= hi) return;
     double acc, loss;
-    fedc_nn_evaluate(r->arch, r->eval_ws[worker], r->x, r->test.x + lo * r->test.dim, r->test.y + lo,
+    fedc_nn_evaluate(r->arch, r->eval_ws[worker], r->x, r->testp->x + lo * r->testp->dim, r->testp->y + lo,
                      hi - lo, &acc, &loss);
     c->correct[i] = acc * (double)(hi - lo);
     c->loss_sum[i] = loss * (double)(hi - lo);
@@ -197,9 +242,9 @@ static void eval_chunk(void *vctx, size_t i, int worker) {
 
 void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
     size_t parts = (size_t)fedc_pool_size(r->pool) * 4;
-    size_t chunk = (r->test.n + parts - 1) / parts;
+    size_t chunk = (r->testp->n + parts - 1) / parts;
     if (chunk == 0) chunk = 1;
-    parts = (r->test.n + chunk - 1) / chunk;
+    parts = (r->testp->n + chunk - 1) / chunk;
     double *correct = calloc(parts + 1, sizeof(double)), *ls = calloc(parts + 1, sizeof(double));
     eval_ctx c = {r, chunk, correct, ls};
     fedc_pool_for(r->pool, parts, eval_chunk, &c);
@@ -210,8 +255,8 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
     }
     free(correct);
     free(ls);
-    *accuracy = r->test.n ? sc / (double)r->test.n : 0;
-    *loss = r->test.n ? sl / (double)r->test.n : 0;
+    *accuracy = r->testp->n ? sc / (double)r->testp->n : 0;
+    *loss = r->testp->n ? sl / (double)r->testp->n : 0;
 }
 
 /* ---- Transport callbacks: each touches only its own slot. ------------- */
@@ -225,7 +270,7 @@ static void on_drop(void *ctx, int i, const char *reason) {
     slot *s = &r->slots[i];
     if (s->status != 0) return;
     s->status = -1;
-    snprintf(s->reason, sizeof s->reason, "%s", reason);
+    snprintf(s->reason, sizeof s->reason, "%.255s", reason);
 }
 
 /* Refuses anything that could poison the aggregate: wrong type or round,
@@ -252,7 +297,7 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
         fedc_fail(err, "update is for round %lld; the current round is %d", (long long)rnd, round);
         goto out;
     }
-    if (n_samples < 0 || n_samples > (json_int_t)r->train.n * 1000 || steps < 0 || steps > 100000000 ||
+    if (n_samples < 0 || n_samples > (json_int_t)r->trainp->n * 1000 || steps < 0 || steps > 100000000 ||
         !isfinite(loss) || !isfinite(cpu) || cpu < 0) {
         fedc_fail(err, "update: n_samples, steps, loss or cpu_s out of range");
         goto out;
@@ -311,7 +356,7 @@ static void on_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_
     fedc_error e;
     if (check_update(r, s, rc->round, frame, len, &e) != 0) {
         s->status = -2;
-        snprintf(s->reason, sizeof s->reason, "%s", e.msg);
+        snprintf(s->reason, sizeof s->reason, "%.255s", e.msg);
         FEDC_WARN("round %d: update from client %d refused: %s", rc->round, s->client, e.msg);
         return;
     }
@@ -336,6 +381,78 @@ static double simulated_seconds(const fedc_run *r, int k, const slot *s) {
     return t;
 }
 
+/* Encodes the TRAIN frame for model x; with base, as x - base. */
+static int encode_train_frame(fedc_run *r, int round, const float *x, const float *base, int client,
+                              fedc_buf *blob, fedc_buf *frame, fedc_error *err) {
+    fedc_buf_clear(blob);
+    fedc_rng drng = fedc_rng_derive(r->task.seed, (uint64_t)round, 0xD0D0ull ^ ((uint64_t)client << 20));
+    const float *v = x;
+    float *diff = NULL;
+    if (base) {
+        diff = malloc(r->d * sizeof(float));
+        if (!diff) return fedc_fail(err, "out of memory encoding the model");
+        for (size_t j = 0; j < r->d; j++) diff[j] = x[j] - base[j];
+        v = diff;
+    }
+    int rc = fedc_codec_encode(r->down, v, r->d, NULL, &drng, blob, err);
+    free(diff);
+    if (rc != 0) return -1;
+    char json[96];
+    int jl = snprintf(json, sizeof json, "{\"round\":%d,\"base\":\"%s\"}", round, base ? "delta" : "full");
+    fedc_msg tm = {.type = FEDC_MSG_TRAIN, .json = json, .json_len = (size_t)jl, .nblobs = 1};
+    tm.blobs[0].data = blob->data;
+    tm.blobs[0].len = blob->len;
+    if (r->sinfo.extra_down) {
+        tm.nblobs = 2;
+        tm.blobs[1].data = (const uint8_t *)fedc_strategy_down_extra(r->strategy);
+        tm.blobs[1].len = r->sinfo.extra_down * sizeof(float);
+    }
+    fedc_buf_clear(frame);
+    return fedc_msg_encode(&tm, frame, err);
+}
+
+/* What the node will hold after decoding its frame (the server decodes its
+ * own encoding, so both sides agree bit for bit). */
+static int reconstruct(fedc_run *r, slot *s, fedc_error *err) {
+    if (fedc_codec_decode(r->down, r->model_blob.data, r->model_blob.len, s->recon, r->d, err) != 0)
+        return -1;
+    const float *base = r->down_ref[s->client];
+    if (base)
+        for (size_t j = 0; j < r->d; j++) s->recon[j] += base[j];
+    return 0;
+}
+
+/* After the round: a node that answered holds s->recon; one that did not may
+ * or may not have decoded, so it gets a whole model next time. */
+static void commit_down_ref(fedc_run *r, slot *s, int round) {
+    int k = s->client;
+    if (s->status != 1) {
+        if (r->down_ref[k]) {
+            free(r->down_ref[k]);
+            r->down_ref[k] = NULL;
+            r->down_ref_count--;
+        }
+        return;
+    }
+    if (!r->down_ref[k]) {
+        if (r->down_ref_count >= r->down_ref_budget) {
+            int lru = -1;
+            for (int q = 0; q < r->task.clients; q++)
+                if (r->down_ref[q] && (lru < 0 || r->down_ref_used[q] < r->down_ref_used[lru])) lru = q;
+            if (lru >= 0) {
+                free(r->down_ref[lru]);
+                r->down_ref[lru] = NULL;
+                r->down_ref_count--;
+            }
+        }
+        r->down_ref[k] = malloc(r->d * sizeof(float));
+        if (!r->down_ref[k]) return;
+        r->down_ref_count++;
+    }
+    memcpy(r->down_ref[k], s->recon, r->d * sizeof(float));
+    r->down_ref_used[k] = round;
+}
+
 int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
     double wall0 = fedc_wall_s(), cpu_srv = 0, c0 = fedc_cpu_thread_s();
     int round = r->rounds_done + 1;
@@ -348,39 +465,44 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         fedc_profile_apply(r->profile, k, round, &r->info[k]);
         if (r->info[k].n_samples == 0) r->info[k].available = 0;
     }
+    if (r->client_hook) r->client_hook(r->client_hook_ctx, round, r->info, t->clients);
     fedc_round_cost cost = {(double)t->local.epochs,
                             t->local.max_steps > 0 ? (double)t->local.max_steps * t->local.batch : 0,
-                            (double)(r->d * 4), (double)(r->d * 4)};
+                            r->last_down_pp > 0 ? r->last_down_pp : (double)(r->d * 4),
+                            r->last_up_pp > 0 ? r->last_up_pp : (double)(r->d * 4)};
     fedc_rng srng = fedc_rng_derive(t->seed, (uint64_t)round, 0x5C4EDull);
     int n = fedc_sched_select(r->sched, round, r->info, t->clients, t->clients_per_round, &cost, &srng,
                               r->selected);
     m->selected = n;
     if (n <= 0) return fedc_fail(err, "round %d: no client is available to train", round);
 
-    /* 2. One TRAIN frame shared by all participants. */
-    fedc_buf_clear(&r->model_blob);
-    fedc_rng drng = fedc_rng_derive(t->seed, (uint64_t)round, 0xD0D0ull);
-    if (fedc_codec_encode(r->down, r->x, r->d, NULL, &drng, &r->model_blob, err) != 0) return -1;
-    char json[64];
-    int jl = snprintf(json, sizeof json, "{\"round\":%d}", round);
-    fedc_msg tm = {.type = FEDC_MSG_TRAIN, .json = json, .json_len = (size_t)jl, .nblobs = 1};
-    tm.blobs[0].data = r->model_blob.data;
-    tm.blobs[0].len = r->model_blob.len;
-    if (r->sinfo.extra_down) {
-        tm.nblobs = 2;
-        tm.blobs[1].data = (const uint8_t *)fedc_strategy_down_extra(r->strategy);
-        tm.blobs[1].len = r->sinfo.extra_down * sizeof(float);
-    }
-    fedc_buf_clear(&r->frame);
-    if (fedc_msg_encode(&tm, &r->frame, err) != 0) return -1;
+    /* 2. TRAIN frames: one shared frame when the downlink is exact; with a
+     * lossy downlink each node gets the model as a delta against its copy. */
     fedc_buf *frames = malloc((size_t)n * sizeof *frames);
     for (int i = 0; i < n; i++) {
-        frames[i] = r->frame; /* aliases: the transport only reads */
         slot *s = &r->slots[i];
         s->client = r->selected[i];
         s->status = 0;
         s->reason[0] = 0;
         s->bytes_down = s->bytes_up = 0;
+    }
+    if (!r->down_lossy) {
+        if (encode_train_frame(r, round, r->x, NULL, 0, &r->model_blob, &r->frame, err) != 0) {
+            free(frames);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) frames[i] = r->frame; /* aliases: the transport only reads */
+    } else {
+        for (int i = 0; i < n; i++) {
+            slot *s = &r->slots[i];
+            if (encode_train_frame(r, round, r->x, r->down_ref[s->client], s->client, &r->model_blob,
+                                   &s->frame, err) != 0 ||
+                reconstruct(r, s, err) != 0) {
+                free(frames);
+                return -1;
+            }
+            frames[i] = s->frame;
+        }
     }
     cpu_srv += fedc_cpu_thread_s() - c0;
 
@@ -432,8 +554,11 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         }
         r->info[s->client].last_round = round;
         r->info[s->client].times_selected++;
+        if (r->down_lossy) commit_down_ref(r, s, round);
     }
     m->participants = nu;
+    r->last_down_pp = (double)m->bytes_down / n;
+    if (nu > 0) r->last_up_pp = (double)m->bytes_up / n;
     int min_updates = t->deploy.min_updates > 0 ? t->deploy.min_updates : 1;
     if (nu < min_updates) {
         cpu_srv += fedc_cpu_thread_s() - c0;
@@ -478,7 +603,7 @@ int fedc_run_rounds_done(const fedc_run *r) { return r->rounds_done; }
 const fedc_task *fedc_run_task(const fedc_run *r) { return &r->task; }
 const fedc_arch *fedc_run_arch(const fedc_run *r) { return r->arch; }
 const fedc_partition *fedc_run_partition(const fedc_run *r) { return &r->part; }
-const fedc_dataset *fedc_run_train_data(const fedc_run *r) { return &r->train; }
+const fedc_dataset *fedc_run_train_data(const fedc_run *r) { return r->trainp; }
 fedc_pool *fedc_run_pool(fedc_run *r) { return r->pool; }
 float *fedc_run_model(fedc_run *r) { return r->x; }
 size_t fedc_run_nparams(const fedc_run *r) { return r->d; }
@@ -489,4 +614,42 @@ int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err) {
     snprintf(acc, sizeof acc, "%.6f", r->last_accuracy);
     const char *meta[] = {"task", r->task.name, "rounds", rounds, "accuracy", acc};
     return fedc_safetensors_save(path, r->arch, r->x, meta, 3, err);
+}
+
+/* ---- Accessors for checkpoint.c (run_state.h) and deployments (deploy.h) ---- */
+void fedc_run_state_access(fedc_run *r, fedc_run_state *s) {
+    s->rounds_done = &r->rounds_done;
+    s->best_accuracy = &r->best_accuracy;
+    s->last_accuracy = &r->last_accuracy;
+    s->start_wall = &r->start_wall;
+    s->sim_elapsed = &r->sim_elapsed;
+    s->bytes_down_total = &r->bytes_down_total;
+    s->bytes_up_total = &r->bytes_up_total;
+    s->x = r->x;
+    s->d = r->d;
+    s->strategy = r->strategy;
+    s->info = r->info;
+    s->n_clients = r->task.clients;
+}
+
+void fedc_run_set_client_hook(fedc_run *r, fedc_client_hook fn, void *ctx) {
+    r->client_hook = fn;
+    r->client_hook_ctx = ctx;
+}
+
+int fedc_run_participant(const fedc_run *r, int i, fedc_participant *out) {
+    if (i < 0 || i >= r->nslots) return -1;
+    const slot *s = &r->slots[i];
+    out->client = s->client;
+    out->status = s->status;
+    out->reason = s->reason;
+    out->bytes_down = s->bytes_down;
+    out->bytes_up = s->bytes_up;
+    /* Training figures are only this round's for an accepted update. */
+    int ok = s->status == 1;
+    out->cpu_s = ok ? s->cpu_s : 0;
+    out->loss = ok ? s->loss : 0;
+    out->n_samples = ok ? s->weight : 0;
+    out->steps = ok ? s->steps : 0;
+    return 0;
 }

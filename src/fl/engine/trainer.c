@@ -31,7 +31,8 @@ struct fedc_trainer {
 void fedc_client_mem_free(fedc_client_mem *m) {
     free(m->residual);
     free(m->strategy_state);
-    m->residual = m->strategy_state = NULL;
+    free(m->down_ref);
+    m->residual = m->strategy_state = m->down_ref = NULL;
 }
 
 void fedc_trainer_free(fedc_trainer *tr) {
@@ -138,8 +139,19 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     }
     ctl = json_loads(m.json, 0, NULL);
     json_int_t round = -1;
-    if (!ctl || json_unpack(ctl, "{s:I}", "round", &round) != 0 || round < 1 || round > 1000000) {
+    const char *base = "full";
+    if (!ctl || json_unpack(ctl, "{s:I,s?s}", "round", &round, "base", &base) != 0 || round < 1 ||
+        round > 1000000) {
         fedc_fail(err, "train message: \"round\" must be an integer in 1..1000000");
+        goto out;
+    }
+    int delta_base = strcmp(base, "delta") == 0;
+    if (!delta_base && strcmp(base, "full") != 0) {
+        fedc_fail(err, "train message: \"base\" must be \"full\" or \"delta\", got \"%.32s\"", base);
+        goto out;
+    }
+    if (delta_base && !mem->down_ref) {
+        fedc_fail(err, "train message: a model delta arrived but this node holds no earlier model");
         goto out;
     }
     size_t extra_bytes = tr->sinfo.extra_down * sizeof(float);
@@ -151,6 +163,8 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         fedc_fail_prefix(err, "train message: model: ");
         goto out;
     }
+    if (delta_base)
+        for (size_t j = 0; j < tr->d; j++) tr->global[j] += mem->down_ref[j];
     if (tr->sinfo.extra_down) {
         if (m.blobs[1].len != extra_bytes) {
             fedc_fail(err, "train message: strategy payload is %zu bytes; expected %zu", m.blobs[1].len,
@@ -164,6 +178,14 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
             fedc_fail(err, "train message: model value %zu is not finite", j);
             goto out;
         }
+    }
+    /* A lossy downlink sends the next model as a delta against this copy. */
+    if (!fedc_engine_codec_lossless(tr->down)) {
+        if (!mem->down_ref && !(mem->down_ref = malloc(tr->d * sizeof(float)))) {
+            fedc_fail(err, "out of memory for the downlink reference model");
+            goto out;
+        }
+        memcpy(mem->down_ref, tr->global, tr->d * sizeof(float));
     }
     if (cd->n > tr->perm_cap) {
         uint32_t *p = realloc(tr->perm, cd->n * sizeof(uint32_t));

@@ -25,24 +25,25 @@ void task_format_number(double v, char *out, size_t cap) {
     }
 }
 
-/* Cuts s to at most max bytes without splitting a UTF-8 sequence, ending it
- * with "..." when cut. */
-static void cut_utf8(char *s, size_t max) {
-    if (strlen(s) <= max) return;
-    size_t n = max - 3;
-    while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80) n--;
-    memcpy(s + n, "...", 4);
-}
-
 void task_format_json(const json_t *v, char *out, size_t cap) {
     if (json_is_real(v)) {
         task_format_number(json_real_value(v), out, cap);
         return;
     }
     char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
-    snprintf(out, cap, "%s", s ? s : "(unprintable value)");
+    const char *text = s ? s : "(unprintable value)";
+    size_t max = cap - 1 < 80 ? cap - 1 : 80;
+    size_t len = strlen(text);
+    if (len <= max) {
+        memcpy(out, text, len + 1);
+    } else {
+        /* Cut without splitting a UTF-8 sequence, and say so. */
+        size_t n = max - 3;
+        while (n > 0 && ((unsigned char)text[n] & 0xC0) == 0x80) n--;
+        memcpy(out, text, n);
+        memcpy(out + n, "...", 4);
+    }
     free(s);
-    cut_utf8(out, cap - 1 < 80 ? cap - 1 : 80);
 }
 
 void task_describe_range(const task_field *f, char *out, size_t cap) {
@@ -78,8 +79,7 @@ static int in_range(const task_field *f, double v) {
 static int range_issue(const task_field *f, const char *value, task_issues *iss) {
     char allowed[128];
     task_describe_range(f, allowed, sizeof allowed);
-    task_issue(iss, f->path, "%s is out of range; allowed: %s", value, allowed);
-    return -1;
+    return task_refuse(iss, f->path, "%s is out of range; allowed: %s", value, allowed);
 }
 
 int task_check_number(const task_field *f, double v, task_issues *iss) {
@@ -122,42 +122,37 @@ static void list_choices(const task_field *f, char *out, size_t cap) {
 int task_check_string(const task_field *f, const char *s, size_t len, task_issues *iss) {
     size_t max = f->size - 1;
     if (len > max)
-        return task_issue(iss, f->path, "too long (%zu bytes); allowed: at most %zu bytes", len,
-                          max),
-               -1;
+        return task_refuse(iss, f->path, "too long (%zu bytes); allowed: at most %zu bytes", len,
+                           max);
     /* A JSON string is valid UTF-8 already; a struct filled in by code may
      * not be, and then could not be written back as JSON. */
     json_t *as_json = json_stringn(s, len);
-    if (!as_json) return task_issue(iss, f->path, "not valid UTF-8 text"), -1;
+    if (!as_json) return task_refuse(iss, f->path, "not valid UTF-8 text");
     char shown[96];
     task_format_json(as_json, shown, sizeof shown);
     json_decref(as_json);
     for (size_t i = 0; i < len; i++) {
         unsigned char ch = (unsigned char)s[i];
         if (ch < 0x20 || ch == 0x7f)
-            return task_issue(iss, f->path,
-                              "%s contains the control character 0x%02x at byte %zu; allowed: "
-                              "printable text",
-                              shown, ch, i),
-                   -1;
+            return task_refuse(iss, f->path,
+                               "%s contains the control character 0x%02x at byte %zu; allowed: "
+                               "printable text",
+                               shown, ch, i);
     }
-    char allowed[256];
     if (f->choices) {
-        list_choices(f, allowed, sizeof allowed);
         if (is_choice(f, s, len)) return 0;
+        char allowed[256];
+        list_choices(f, allowed, sizeof allowed);
+        if (len == 0) return task_refuse(iss, f->path, "must not be empty; allowed: %s", allowed);
         const char *near = task_closest(s, f->choices, 1 << 30);
-        if (len == 0)
-            return task_issue(iss, f->path, "must not be empty; allowed: %s", allowed), -1;
-        return task_issue(iss, f->path, "%s is not allowed%s%s%s; allowed: %s", shown,
-                          near ? " (did you mean " : "", near ? near : "", near ? "?)" : "",
-                          allowed),
-               -1;
+        return task_refuse(iss, f->path, "%s is not allowed%s%s%s; allowed: %s", shown,
+                           near ? " (did you mean " : "", near ? near : "", near ? "?)" : "",
+                           allowed);
     }
     if (len < f->min_len) {
-        if (f->min_len == 1) return task_issue(iss, f->path, "must not be empty"), -1;
-        return task_issue(iss, f->path, "too short (%zu bytes); allowed: at least %zu bytes", len,
-                          f->min_len),
-               -1;
+        if (f->min_len == 1) return task_refuse(iss, f->path, "must not be empty");
+        return task_refuse(iss, f->path, "too short (%zu bytes); allowed: at least %zu bytes", len,
+                           f->min_len);
     }
     return 0;
 }

@@ -37,23 +37,25 @@ const task_field task_fields[] = {
           "bytes."),
 
     F_STR("dataset.name", dataset.name, 1, task_datasets,
-          "Training data. fashion-mnist: 60,000 28x28 grey images of clothing, 10 classes, "
-          "10,000 test images (Debian package dataset-fashion-mnist; the default for demos). "
-          "mnist: handwritten digits, same shape and size. cifar10: 50,000 32x32 colour images, "
-          "10 classes. csv: tabular data from dataset.path with an integer label column "
-          "(dataset.label_column) and numeric features."),
+          "Training data. fashion-mnist: 60,000 28x28 grey images of clothing in 10 classes, "
+          "plus 10,000 test images (Debian package dataset-fashion-mnist; the only dataset with "
+          "a default location). mnist: handwritten digits, same shape and sizes. cifar10: "
+          "50,000 32x32 colour images in 10 classes, plus 10,000 test images. csv: tabular data, "
+          "numeric feature columns and an integer label column. All but fashion-mnist need "
+          "dataset.path."),
     F_STR("dataset.path", dataset.path, 0, NULL,
-          "Where the data is: a folder for fashion-mnist and mnist (the four IDX files, gzipped "
-          "or not) and cifar10 (data_batch_*.bin and test_batch.bin), or the training CSV file "
-          "for csv. Empty = the default location (fashion-mnist: "
-          "/usr/share/datasets/fashion-mnist). Required for csv."),
+          "Where the data is: for fashion-mnist and mnist a folder with the four IDX files "
+          "(train-images-idx3-ubyte.gz and so on, gzipped or not), for cifar10 a folder with "
+          "data_batch_1.bin .. data_batch_5.bin and test_batch.bin, for csv the training CSV "
+          "file. Empty = the default location, which only fashion-mnist has "
+          "(/usr/share/datasets/fashion-mnist); required for mnist, cifar10 and csv."),
     F_STR("dataset.test_path", dataset.test_path, 0, NULL,
-          "csv only: the test CSV file, with the same columns as the training file. Empty = "
-          "none."),
+          "csv only, and required for csv: the test CSV file, with the same columns as the "
+          "training file."),
     F_STR("dataset.label_column", dataset.label_column, 0, NULL,
-          "csv only: name of the integer label column in the CSV header; every other column is "
-          "a numeric feature (standardised with the file's own mean and standard deviation). "
-          "Required for csv."),
+          "csv only, and required for csv: name of the integer label column in the CSV header; "
+          "every other column is a numeric feature (standardised with the training file's mean "
+          "and standard deviation)."),
 
     F_STR("partition.kind", partition.kind, 1, task_partition_kinds,
           "How the training samples are split across the clients. iid: uniformly at random, "
@@ -67,9 +69,9 @@ const task_field task_fields[] = {
     F_INT("partition.classes_per_client", partition.classes_per_client, 1, 1000,
           "Classes each client holds, used by kind shards only; at most the dataset's class "
           "count (10 for fashion-mnist, mnist and cifar10)."),
-    F_NUM("partition.sigma", partition.sigma, 0, 1, 10, 0,
-          "Standard deviation of the log of client sizes, used by kind quantity only. 0.5 = "
-          "mild size skew; 2 = a few clients hold most of the data."),
+    F_NUM("partition.sigma", partition.sigma, 0, 0, 10, 0,
+          "Standard deviation of the log of client sizes, used by kind quantity only. 0 = equal "
+          "sizes; 0.5 = mild size skew; 2 = a few clients hold most of the data."),
 
     F_STR("model", model, 1, NULL,
           "The model: a preset, mlp (dense:200,dense:200,dense:10; 199,210 parameters on 28x28 "
@@ -157,8 +159,9 @@ const task_field task_fields[] = {
           "power-of-choice only: candidates sampled before keeping the highest-loss ones; 0 = "
           "2 x clients_per_round. Otherwise between clients_per_round and clients."),
     F_NUM("scheduling.deadline_s", scheduling.deadline_s, 0, 0, WEEK_S, 0,
-          "deadline only: round deadline in seconds that selected clients must be predicted to "
-          "meet."),
+          "Round deadline in seconds; 0 = none. In simulation a selected client whose round "
+          "takes longer (per scheduling.profile) is dropped from the round; policy deadline "
+          "also uses it to select only clients predicted to make it, and needs it > 0."),
     F_STR("scheduling.profile", scheduling.profile, 1, NULL,
           "Simulated client heterogeneity, for wall-clock figures and deadline scheduling in "
           "simulation: none (all clients equal), lognormal (compute and link speeds drawn per "
@@ -175,8 +178,7 @@ const task_field task_fields[] = {
           "dp-gaussian only: noise standard deviation as a multiple of clip; 0 = clipping "
           "only, with no privacy guarantee."),
 
-    F_U64("seed",
-          seed,
+    F_U64("seed", seed,
           "Seed of every random choice (initial model, partition, client selection, dropout, "
           "stochastic rounding): the same task with the same seed gives the same run."),
 
@@ -187,13 +189,14 @@ const task_field task_fields[] = {
 
     F_INT("eval_every", eval_every, 1, 100000,
           "Evaluate the global model on the test set every this many rounds, and after the "
-          "last round."),
+          "first and the last round."),
 
     F_INT("deploy.min_nodes", deploy.min_nodes, 1, 100000,
           "Deployment only: the first round starts once this many nodes are connected; at "
           "most clients."),
     F_INT("deploy.min_updates", deploy.min_updates, 1, 100000,
-          "Deployment only: fewest client updates a round aggregates; at most "
+          "Fewest usable client updates a round needs; a round with fewer fails. Applies in "
+          "simulation too, where clients drop out by missing scheduling.deadline_s. At most "
           "clients_per_round."),
     F_NUM("deploy.round_timeout_s", deploy.round_timeout_s, 0, 1, WEEK_S, 0,
           "Deployment only: seconds a round waits for the updates of its selected nodes."),
@@ -211,7 +214,8 @@ const task_group task_groups[] = {
     {"scheduling", "Which clients take part in each round, and simulated client speeds."},
     {"privacy", "Differential privacy of the client updates."},
     {"stop", "Rules that end a run before all rounds are done."},
-    {"deploy", "Settings of a real deployment with edge nodes (ignored in simulation)."},
+    {"deploy", "Rounds with real edge nodes: when to start, how long to wait, how many "
+               "updates a round needs (min_updates also applies in simulation)."},
 };
 const int task_ngroups = (int)(sizeof task_groups / sizeof task_groups[0]);
 
@@ -227,18 +231,6 @@ const task_group *task_group_find(const char *name) {
     return NULL;
 }
 
-/* Key of a field at its own level: "lr" for "local.lr" (group "local"),
- * "local" for "local.lr" at the top level. Writes into out. */
-static void level_key(const task_field *f, const char *group, char *out, size_t cap) {
-    const char *dot = strchr(f->path, '.');
-    if (group) {
-        snprintf(out, cap, "%s", dot + 1);
-    } else {
-        size_t n = dot ? (size_t)(dot - f->path) : strlen(f->path);
-        snprintf(out, cap, "%.*s", (int)n, f->path);
-    }
-}
-
 /* Whether field f sits at the level "group" (NULL = top level). */
 static int at_level(const task_field *f, const char *group) {
     if (!group) return 1;
@@ -246,17 +238,37 @@ static int at_level(const task_field *f, const char *group) {
     return strncmp(f->path, group, n) == 0 && f->path[n] == '.';
 }
 
+int task_level_keys(const char *group, const char **out, int max) {
+    int n = 0;
+    for (int i = 0; i < task_nfields && n < max; i++) {
+        const task_field *f = &task_fields[i];
+        if (!at_level(f, group)) continue;
+        const char *dot = strchr(f->path, '.');
+        if (group) {
+            out[n++] = dot + 1;
+        } else if (!dot) {
+            out[n++] = f->path;
+        } else {
+            /* A group's fields are adjacent: list its name once. */
+            size_t len = (size_t)(dot - f->path);
+            if (n > 0 && strncmp(out[n - 1], f->path, len) == 0 && out[n - 1][len] == '\0')
+                continue;
+            for (int g = 0; g < task_ngroups; g++)
+                if (strncmp(task_groups[g].name, f->path, len) == 0 &&
+                    task_groups[g].name[len] == '\0')
+                    out[n++] = task_groups[g].name;
+        }
+    }
+    return n;
+}
+
 void task_allowed_keys(const char *group, char *out, size_t cap) {
+    const char *keys[128];
+    int n = task_level_keys(group, keys, 128);
     size_t used = 0;
-    char prev[64] = "";
     out[0] = '\0';
-    for (int i = 0; i < task_nfields; i++) {
-        if (!at_level(&task_fields[i], group)) continue;
-        char key[64];
-        level_key(&task_fields[i], group, key, sizeof key);
-        if (strcmp(key, prev) == 0) continue; /* a group's fields are adjacent */
-        snprintf(prev, sizeof prev, "%s", key);
-        int w = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", key);
+    for (int i = 0; i < n; i++) {
+        int w = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", keys[i]);
         if (w < 0 || (size_t)w >= cap - used) break;
         used += (size_t)w;
     }

@@ -50,7 +50,10 @@ extern const char *const task_privacy_modes[];
 
 const task_field *task_field_find(const char *path);
 const task_group *task_group_find(const char *name);
-/* Comma-separated keys allowed at a level: group NULL = top level. */
+/* Keys allowed at a level (group NULL = top level), in table order, as
+ * pointers to static strings; returns how many (at most max). */
+int task_level_keys(const char *group, const char **out, int max);
+/* The same keys, comma-separated. */
 void task_allowed_keys(const char *group, char *out, size_t cap);
 /* Closest of the first n candidates (or up to a NULL) to word: within
  * edit distance 2 (1 for words of up to 4 letters), else NULL. */
@@ -72,6 +75,10 @@ typedef struct task_issues {
 int task_issue(task_issues *iss, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int task_issue_v(task_issues *iss, const char *path, const char *fmt, va_list ap);
+/* Records an issue like task_issue and returns -1: for checks that report
+ * a refused value with `return task_refuse(...)`. */
+int task_refuse(task_issues *iss, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 int task_has_issue(const task_issues *iss, const char *path);
 int task_issues_stopped(const task_issues *iss);
 /* Copies the first issue into err and frees; returns 0 if there was none. */

@@ -6,6 +6,14 @@
 
 #include "fl/task/task_internal.h"
 
+int task_refuse(task_issues *iss, const char *path, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    task_issue_v(iss, path, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
 int task_has_issue(const task_issues *iss, const char *path) {
     for (int i = 0; i < iss->n; i++)
         if (strncmp(iss->v[i].path, path, sizeof iss->v[i].path - 1) == 0) return 1;
@@ -14,6 +22,45 @@ int task_has_issue(const task_issues *iss, const char *path) {
 
 int task_issues_stopped(const task_issues *iss) {
     return iss->oom || iss->n >= TASK_MAX_ISSUES || (iss->first_only && iss->n > 0);
+}
+
+/* Length of the valid UTF-8 sequence at s (s NUL-terminated), 0 if none. */
+static size_t utf8_len(const unsigned char *s) {
+    unsigned char c = s[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c < 0x80) return 1;
+    if (c >= 0xC2 && c <= 0xDF)
+        n = 2;
+    else if (c >= 0xE0 && c <= 0xEF)
+        n = 3;
+    else if (c >= 0xF0 && c <= 0xF4)
+        n = 4;
+    else
+        return 0;
+    if (c == 0xE0) lo = 0xA0; /* overlong */
+    if (c == 0xED) hi = 0x9F; /* surrogates */
+    if (c == 0xF0) lo = 0x90; /* overlong */
+    if (c == 0xF4) hi = 0x8F; /* above U+10FFFF */
+    if (s[1] < lo || s[1] > hi) return 0;
+    for (size_t i = 2; i < n; i++)
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
+    return n;
+}
+
+/* Messages go to terminals, logs and JSON replies: keep them printable and
+ * valid UTF-8 even when a lower layer echoed raw input bytes, or the
+ * message was cut in the middle of a character. */
+static void sanitize(char *msg) {
+    unsigned char *s = (unsigned char *)msg;
+    while (*s) {
+        size_t n = utf8_len(s);
+        if (n == 0 || (n == 1 && (*s < 0x20 || *s == 0x7f))) {
+            *s++ = '?';
+            continue;
+        }
+        s += n;
+    }
 }
 
 int task_issue_v(task_issues *iss, const char *path, const char *fmt, va_list ap) {
@@ -34,6 +81,8 @@ int task_issue_v(task_issues *iss, const char *path, const char *fmt, va_list ap
     int w = snprintf(it->msg, sizeof it->msg, "%s: ", path[0] ? path : "task");
     if (w < 0 || (size_t)w >= sizeof it->msg) w = 0;
     vsnprintf(it->msg + w, sizeof it->msg - (size_t)w, fmt, ap);
+    sanitize(it->msg);
+    sanitize(it->path);
     return task_issues_stopped(iss) ? -1 : 0;
 }
 

@@ -1,0 +1,137 @@
+/* Single-thread training speed of the nn layer against PyTorch in the same
+ * run: ms per batch (forward + backward + SGD step) and GFLOP/s for the MLP
+ * 784-200-200-10 and the McMahan CNN on 28x28x1 input, batch 32. The PyTorch
+ * peer runs the same model, batch and step with one thread
+ * (torch.set_num_threads(1), OMP/OPENBLAS_NUM_THREADS=1). Rounds alternate
+ * fedc and torch so that load from other processes hits both alike; the
+ * ratio uses the best round of each.
+ * usage: nn_speed [rounds=3] [--no-torch] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedc/nn.h"
+#include "fedc/rng.h"
+#include "fedc/timer.h"
+
+#define BATCH 32
+
+typedef struct model_case {
+    const char *name;
+    const char *spec;
+    int iters;
+} model_case;
+
+static const char *torch_script =
+    "import sys,time,torch\n"
+    "torch.set_num_threads(1); torch.manual_seed(0)\n"
+    "kind,iters=sys.argv[1],int(sys.argv[2]); nn=torch.nn\n"
+    "m=(nn.Sequential(nn.Conv2d(1,32,5,padding=2),nn.ReLU(),nn.MaxPool2d(2),nn.Conv2d(32,64,5,padding=2),"
+    "nn.ReLU(),nn.MaxPool2d(2),nn.Flatten(),nn.Linear(3136,512),nn.ReLU(),nn.Linear(512,10)) if kind=='cnn' else "
+    "nn.Sequential(nn.Flatten(),nn.Linear(784,200),nn.ReLU(),nn.Linear(200,200),nn.ReLU(),nn.Linear(200,10)))\n"
+    "opt=torch.optim.SGD(m.parameters(),lr=0.01); lf=nn.CrossEntropyLoss()\n"
+    "x=torch.randn(32,1,28,28); y=torch.randint(0,10,(32,))\n"
+    "def step():\n"
+    "  opt.zero_grad(); l=lf(m(x),y); l.backward(); opt.step()\n"
+    "for i in range(max(3,iters//10)): step()\n"
+    "t=time.perf_counter()\n"
+    "for i in range(iters): step()\n"
+    "print((time.perf_counter()-t)/iters*1e3)\n";
+
+/* Best-of ms per batch of the PyTorch peer, or NAN if it cannot run. */
+static double torch_ms(const char *kind, int iters) {
+    char path[] = "/tmp/fedc_nn_speed_XXXXXX";
+    int fd = mkstemp(path);
+    if (fd < 0) return NAN;
+    FILE *f = fdopen(fd, "w");
+    fputs(torch_script, f);
+    fclose(f);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd,
+             "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 /usr/bin/python3 %s %s %d 2>/dev/null",
+             path, kind, iters);
+    FILE *p = popen(cmd, "r");
+    double ms = NAN;
+    if (p) {
+        if (fscanf(p, "%lf", &ms) != 1) ms = NAN;
+        pclose(p);
+    }
+    remove(path);
+    return ms;
+}
+
+static double fedc_ms(const model_case *mc, double *gflops) {
+    fedc_error err;
+    fedc_arch *a = fedc_arch_parse(mc->spec, (fedc_shape){1, 28, 28}, 10, &err);
+    if (!a) {
+        fprintf(stderr, "%s\n", err.msg);
+        exit(1);
+    }
+    size_t np = fedc_arch_nparams(a), in = fedc_arch_input_size(a);
+    float *params = malloc(np * sizeof *params), *grad = malloc(np * sizeof *grad);
+    float *x = malloc(BATCH * in * sizeof *x);
+    int32_t y[BATCH];
+    fedc_rng rng;
+    fedc_rng_seed(&rng, 7);
+    fedc_arch_init(a, params, &rng);
+    for (size_t i = 0; i < BATCH * in; i++) x[i] = (float)fedc_rng_normal(&rng);
+    for (int i = 0; i < BATCH; i++) y[i] = (int32_t)fedc_rng_below(&rng, 10);
+    fedc_ws *ws = fedc_ws_create(a, BATCH);
+    fedc_optim_config oc = fedc_optim_defaults(FEDC_OPT_SGD, 0.01f);
+    fedc_optim *opt = fedc_optim_create(&oc, np);
+    float loss = 0.0f;
+    for (int i = 0; i < mc->iters / 10 + 3; i++) {
+        loss = fedc_nn_grad(a, ws, params, grad, x, y, BATCH, &rng);
+        fedc_optim_step(opt, params, grad);
+    }
+    double t0 = fedc_wall_s();
+    for (int i = 0; i < mc->iters; i++) {
+        loss = fedc_nn_grad(a, ws, params, grad, x, y, BATCH, &rng);
+        fedc_optim_step(opt, params, grad);
+    }
+    double ms = (fedc_wall_s() - t0) / mc->iters * 1e3;
+    if (!isfinite(loss)) fprintf(stderr, "warning: %s loss %f\n", mc->name, (double)loss);
+    /* Training = forward + weight gradient + input gradient (~3x forward). */
+    *gflops = 3.0 * fedc_arch_flops_per_sample(a) * BATCH / (ms * 1e-3) / 1e9;
+    fedc_optim_free(opt);
+    fedc_ws_free(ws);
+    free(x);
+    free(grad);
+    free(params);
+    fedc_arch_free(a);
+    return ms;
+}
+
+int main(int argc, char **argv) {
+    int rounds = 3, with_torch = 1;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--no-torch") == 0)
+            with_torch = 0;
+        else
+            rounds = atoi(argv[i]) > 0 ? atoi(argv[i]) : rounds;
+    }
+    const char *core = fedc_nn_blas_init(1);
+    printf("OpenBLAS core: %s, batch %d, 1 thread, %d rounds (best of)\n", core, BATCH, rounds);
+    const model_case cases[] = {{"mlp", "mlp", 2000}, {"cnn", "cnn", 60}};
+    printf("%-4s %12s %10s %12s %8s\n", "model", "fedc ms/b", "GFLOP/s", "torch ms/b", "speedup");
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        double best = INFINITY, best_t = INFINITY, gf = 0.0;
+        for (int r = 0; r < rounds; r++) {
+            double g, ms = fedc_ms(&cases[c], &g);
+            if (ms < best) {
+                best = ms;
+                gf = g;
+            }
+            if (with_torch) {
+                double t = torch_ms(cases[c].name, cases[c].iters);
+                if (t < best_t) best_t = t;
+            }
+        }
+        if (with_torch && isfinite(best_t))
+            printf("%-5s %12.3f %10.1f %12.3f %7.2fx\n", cases[c].name, best, gf, best_t, best_t / best);
+        else
+            printf("%-5s %12.3f %10.1f %12s %8s\n", cases[c].name, best, gf, "n/a", "n/a");
+    }
+    return 0;
+}

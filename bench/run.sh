@@ -1,0 +1,7 @@
+#!/bin/sh
+# All benchmarks, each printing ratios against a peer measured in the same run.
+# usage: make bench   (or: sh bench/run.sh BUILD_DIR)
+set -eu
+BUILD=${1:-build}
+cd "$(dirname "$0")/.."
+/usr/bin/python3 bench/bench_fedavg.py --build "$BUILD"

@@ -1,0 +1,33 @@
+/* What a deployment (src/server) needs from the round engine beyond a
+ * simulation: telling the scheduler which clients are online with what
+ * resources, and reading each participant's outcome after a round (for the
+ * per-node participation record and for flagging nodes whose updates were
+ * refused). */
+#ifndef FEDC_DEPLOY_H
+#define FEDC_DEPLOY_H
+
+#include <stdint.h>
+
+#include "fedc/engine.h"
+#include "fedc/sched.h"
+
+/* Called at the start of every round, after the profile is applied and
+ * before participants are chosen: the deployment sets available, n_samples,
+ * samples_per_s and link speeds of each client slot. */
+typedef void (*fedc_client_hook)(void *ctx, int round, fedc_client_info *info, int n_clients);
+void fedc_run_set_client_hook(fedc_run *r, fedc_client_hook fn, void *ctx);
+
+typedef struct fedc_participant {
+    int client;
+    int status;          /* 1 aggregated, -1 dropped, -2 refused */
+    const char *reason;  /* "" when status is 1; valid until the next round */
+    uint64_t bytes_down, bytes_up;
+    double cpu_s, loss, n_samples;
+    int steps;
+} fedc_participant;
+
+/* Participant i (0 <= i < the round's `selected`) of the last round run,
+ * also when that round failed. -1 if i is out of range. */
+int fedc_run_participant(const fedc_run *r, int i, fedc_participant *out);
+
+#endif

@@ -1,0 +1,69 @@
+/* The edge-node agent (`fedc node`): connects to the server, proves its
+ * identity with its credential (certs.h), receives the task in WELCOME,
+ * trains what each TRAIN frame asks on its own local data with the same
+ * trainer as the simulation (fedc_trainer_handle), sends the UPDATE, and
+ * reconnects with exponential backoff after network loss. It never sends
+ * raw data: only the frames the strategy and codec produce. */
+#ifndef FEDC_NODE_H
+#define FEDC_NODE_H
+
+#include <signal.h>
+#include <stdint.h>
+
+#include "fedc/data.h"
+#include "fedc/error.h"
+#include "fedc/task.h"
+
+typedef struct fedc_node_config {
+    const char *server_url;      /* wss://HOST:PORT (path /node added if none) */
+    const char *credential_path;
+    const char *data_spec;       /* see fedc_node_data_parse */
+    double connect_timeout_s;    /* per attempt (default 10) */
+    double max_backoff_s;        /* ceiling of the reconnect delay (default 30) */
+    int max_attempts;            /* consecutive failed connects before giving up; 0 = never */
+    volatile sig_atomic_t *stop; /* set (e.g. by a signal handler) to leave */
+    /* Hidden options for tests and benchmarks. */
+    int echo;                    /* no training: answer with a zero update */
+    const char *poison;          /* nan|inf|short|missing|extra|round[@ROUND]: send a bad update */
+    double delay_s;              /* wait this long before sending each update */
+} fedc_node_config;
+
+/* Runs until *stop is set (returns 0) or the server refuses the credential
+ * or max_attempts connects fail in a row (returns -1, err says why). */
+int fedc_node_run(const fedc_node_config *cfg, fedc_error *err);
+
+/* ---- Local data ---- */
+
+/* Data specs:
+ *   fmnist:partition=K/N[,alpha=A][,kind=iid|dirichlet|shards|quantity]
+ *          [,seed=S][,path=DIR]
+ *       client K (0-based) of the Fashion-MNIST training set split N ways;
+ *       kind and its parameter default to the task's partition (alpha
+ *       alone means dirichlet), the seed to the task's seed, so the node
+ *       holds exactly what `fedc sim` gives client K;
+ *   idx:DIR or idx:IMAGES,LABELS   own IDX files (gzipped or not);
+ *   csv:PATH[,label=COLUMN]        own CSV file;
+ *   none                           no data (echo mode only). */
+typedef struct fedc_node_data {
+    enum { FEDC_NODE_DATA_FMNIST, FEDC_NODE_DATA_IDX, FEDC_NODE_DATA_CSV, FEDC_NODE_DATA_NONE } kind;
+    char spec[512];
+    int part_k, part_n;
+    char part_kind[16];
+    double alpha;
+    int has_alpha;
+    uint64_t seed;
+    int has_seed;
+    char path[512], path2[512], label[64];
+    /* Loaded for the current task. */
+    fedc_dataset ds;
+    uint32_t *index; /* 0..n-1 over ds */
+    size_t n;
+    char loaded_key[1200]; /* what ds was made from, to reload only on change */
+} fedc_node_data;
+
+int fedc_node_data_parse(const char *spec, fedc_node_data *d, fedc_error *err);
+/* Loads (or keeps) the local data for a task. */
+int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err);
+void fedc_node_data_free(fedc_node_data *d);
+
+#endif

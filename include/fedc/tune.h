@@ -1,0 +1,290 @@
+/* Automated search over federated tasks: hyperparameters and architectures.
+ *
+ * A search space (JSON, or derived from a task) names task fields and
+ * architecture knobs with ranges; a search samples configurations, applies
+ * each to the base task and runs it (rounds are the resource) through a
+ * pluggable objective — the federated simulation for real searches, a plain
+ * function in tests. Methods: random, ASHA (asynchronous successive halving,
+ * run here in deterministic waves), TPE (tree-structured Parzen estimator
+ * after a random warm-up) and ASHA with TPE sampling. Every trial is recorded
+ * in an SQLite store and a search can be resumed without repeating finished
+ * work. docs/tune.md documents the space format and the methods. */
+#ifndef FEDC_TUNE_H
+#define FEDC_TUNE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "fedc/data.h"
+#include "fedc/error.h"
+#include "fedc/task.h"
+
+#define FEDC_TUNE_MAX_PARAMS 64        /* parameters in one space */
+#define FEDC_TUNE_MAX_CHOICES 32       /* values of one choice parameter */
+#define FEDC_TUNE_NAME_MAX 64          /* bytes of a parameter name, with the NUL */
+#define FEDC_TUNE_CHOICE_MAX 256       /* bytes of one choice value, with the NUL */
+#define FEDC_TUNE_SPACE_JSON_MAX (1 << 20)
+#define FEDC_TUNE_MAX_BUDGET 100000    /* trials in one search */
+#define FEDC_TUNE_MAX_RUNGS 8          /* ASHA rungs */
+
+/* ---- Search space ------------------------------------------------------ */
+
+typedef enum {
+    FEDC_PARAM_FLOAT = 0, /* uniform in [min, max] */
+    FEDC_PARAM_LOG_FLOAT, /* log-uniform in [min, max], min > 0 */
+    FEDC_PARAM_INT,       /* integer in [min, max] */
+    FEDC_PARAM_CHOICE,    /* one of values[] (numbers or strings) */
+} fedc_param_type;
+
+typedef struct fedc_tune_param {
+    char name[FEDC_TUNE_NAME_MAX]; /* task field path ("local.lr") or "arch.*" */
+    fedc_param_type type;
+    double min, max;               /* FLOAT, LOG_FLOAT, INT */
+    int nchoices;
+    /* CHOICE: each value as JSON text ("32", "\"fedprox\""). */
+    char choices[FEDC_TUNE_MAX_CHOICES][FEDC_TUNE_CHOICE_MAX];
+    /* Conditional parameter: active only when parameter `parent` (an earlier
+     * CHOICE or INT parameter, -1 = always active) takes one of the values
+     * in `when` (choice index for CHOICE, the integer for INT). */
+    int parent;
+    int nwhen;
+    double when[FEDC_TUNE_MAX_CHOICES];
+} fedc_tune_param;
+
+typedef struct fedc_tune_space fedc_tune_space;
+
+/* Parses a space document (at most FEDC_TUNE_SPACE_JSON_MAX bytes):
+ *   {"params": [{"name": "local.lr", "type": "log-float", "min": 1e-3, "max": 0.5},
+ *               {"name": "strategy.name", "type": "choice", "values": ["fedavg", "fedprox"]},
+ *               {"name": "strategy.mu", "type": "log-float", "min": 1e-3, "max": 1,
+ *                "when": {"param": "strategy.name", "in": ["fedprox"]}}]}
+ * `source` names the document in errors ("space.json"). Errors name the
+ * parameter, the field, the bad value and what is allowed. */
+fedc_tune_space *fedc_tune_space_from_json(const char *json, size_t len, const char *source,
+                                           fedc_error *err);
+fedc_tune_space *fedc_tune_space_load(const char *path, fedc_error *err);
+/* The default space for a task: learning rate log-uniform within x10 of the
+ * task's, batch {16,32,64,128}, local epochs 1..5, momentum (SGD), clients
+ * per round, strategy (fedavg/fedprox/fedavgm with mu, server momentum and
+ * server lr), uplink codec, and the architecture of the task's family (MLP
+ * depth and widths, or CNN channels, kernel and dense width). */
+fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err);
+void fedc_tune_space_free(fedc_tune_space *s);
+int fedc_tune_space_nparams(const fedc_tune_space *s);
+const fedc_tune_param *fedc_tune_space_param(const fedc_tune_space *s, int i);
+/* Canonical JSON of the space (malloc'd): parses back to the same space. */
+char *fedc_tune_space_to_json(const fedc_tune_space *s);
+/* Checks that every parameter applies to the task: each bound and each
+ * choice, set alone on `base`, gives a valid task (arch.* parameters build a
+ * valid model for n_classes). Errors name the parameter and the value. */
+int fedc_tune_space_check(const fedc_tune_space *s, const fedc_task *base, int n_classes,
+                          fedc_error *err);
+
+/* ---- Configurations ---------------------------------------------------- */
+
+/* One point of a space: v[i] for parameter i (CHOICE: the value's index);
+ * NAN when the parameter is inactive (its condition does not hold). */
+typedef struct fedc_tune_config {
+    int n;
+    double v[FEDC_TUNE_MAX_PARAMS];
+} fedc_tune_config;
+
+/* 1 when parameter i is active given the values of its ancestors. */
+int fedc_tune_config_active(const fedc_tune_space *s, const fedc_tune_config *c, int i);
+/* {"local.lr": 0.0123, "local.batch": 64, "strategy.name": "fedprox", ...}
+ * with the active parameters only (malloc'd). */
+char *fedc_tune_config_to_json(const fedc_tune_space *s, const fedc_tune_config *c);
+/* Reads a configuration (e.g. an LLM proposal or a stored trial): every
+ * active parameter must be present and in range, inactive or unknown ones
+ * are errors. */
+int fedc_tune_config_from_json(const fedc_tune_space *s, const char *json, size_t len,
+                               fedc_tune_config *c, fedc_error *err);
+/* Short human form, "lr=0.0123 batch=64 strategy=fedprox ...". */
+void fedc_tune_config_describe(const fedc_tune_space *s, const fedc_tune_config *c, char *out,
+                               size_t cap);
+/* The base task with the configuration applied (task fields through
+ * fedc_task_set, arch.* through the model builder; n_classes is the last
+ * layer's width, 0 = take it from the base model's last dense layer). The
+ * result is validated. */
+int fedc_tune_config_apply(const fedc_tune_space *s, const fedc_tune_config *c,
+                           const fedc_task *base, int n_classes, fedc_task *out, fedc_error *err);
+
+/* ---- Objectives --------------------------------------------------------- */
+
+/* What a trial has achieved when it reaches `rounds` rounds. */
+typedef struct fedc_tune_measure {
+    int rounds;            /* rounds done */
+    double accuracy, loss; /* test accuracy and loss after `rounds` */
+    uint64_t bytes;        /* bytes on the wire (up + down) of the trial's run so far */
+    double cpu_s;          /* CPU seconds spent by this call (including any replay) */
+} fedc_tune_measure;
+
+/* The thing a search optimises (higher accuracy is better). advance() brings
+ * trial `trial` with configuration `cfg` (applied to the base task as
+ * `task`; NULL when the search has no base task) to `rounds` rounds in
+ * total. *state is NULL the first time, and again when the search dropped
+ * the trial's state to save memory: the objective then starts over (or
+ * replays) from round 0. advance() is called from several threads at once,
+ * for different trials; threads is how many threads this trial may use.
+ * Returns 0, or -1 with err (the trial is then marked failed). */
+typedef struct fedc_tune_objective {
+    int (*advance)(void *ctx, int trial, const fedc_task *task, const fedc_tune_config *cfg,
+                   int rounds, int threads, void **state, fedc_tune_measure *out, fedc_error *err);
+    /* Bytes held by a kept state (for the search's memory cap); may be NULL. */
+    size_t (*state_bytes)(void *ctx, const void *state);
+    /* Frees a state; may be NULL when advance() never keeps one. */
+    void (*release)(void *ctx, void *state);
+    void *ctx;
+} fedc_tune_objective;
+
+/* The federated simulation as an objective: each trial is a fedc_run over
+ * the simulation transport with the shared datasets (borrowed; they must
+ * outlive the objective). A trial's run stays alive between ASHA rungs, so a
+ * promoted trial continues from its model; if the search dropped it, it is
+ * re-run from round 0, which gives the same model (runs are deterministic in
+ * the task seed). stop, if non-NULL, is polled between rounds: when it
+ * becomes non-zero, advance() fails with "interrupted". */
+typedef struct fedc_tune_fl fedc_tune_fl;
+fedc_tune_fl *fedc_tune_fl_create(const fedc_dataset *train, const fedc_dataset *test,
+                                  const volatile int *stop, fedc_error *err);
+void fedc_tune_fl_free(fedc_tune_fl *fl);
+fedc_tune_objective fedc_tune_fl_objective(fedc_tune_fl *fl);
+
+/* ---- Searches ----------------------------------------------------------- */
+
+typedef enum {
+    FEDC_TUNE_RANDOM = 0, /* every trial to max_rounds, configurations at random */
+    FEDC_TUNE_ASHA,       /* successive halving: weak trials stop at a low rung */
+    FEDC_TUNE_TPE,        /* every trial to max_rounds, TPE after `startup` random ones */
+    FEDC_TUNE_ASHA_TPE,   /* ASHA whose new trials come from TPE */
+} fedc_tune_method;
+/* "random" | "asha" | "tpe" | "asha-tpe"; -1 if unknown. */
+int fedc_tune_method_parse(const char *s, fedc_tune_method *out);
+const char *fedc_tune_method_name(fedc_tune_method m);
+
+/* Proposer of configurations from the history of trials (the LLM backend).
+ * history_json: {"space": ..., "trials": [{"config": ..., "accuracy": ...,
+ * "rounds": ..., "status": ...}, ...]}. Writes a malloc'd configuration JSON
+ * (as fedc_tune_config_to_json) to *config_json, or returns -1 with err.
+ * Proposals are checked like every configuration and task; a rejected one
+ * is replaced by the method's own sample (the reason is recorded). */
+typedef int (*fedc_tune_propose_fn)(void *ctx, const char *history_json, char **config_json,
+                                    fedc_error *err);
+
+typedef struct fedc_tune_trial fedc_tune_trial;
+typedef void (*fedc_tune_progress_fn)(void *ctx, const fedc_tune_trial *t, int rung);
+
+typedef struct fedc_tune_options {
+    fedc_tune_method method;
+    int budget;        /* trials (configurations tried), 1..FEDC_TUNE_MAX_BUDGET */
+    uint64_t seed;     /* search seed: the same seed gives the same search */
+    int max_rounds;    /* rounds of a full trial; 0 = the task's rounds */
+    int min_rounds;    /* ASHA first rung; 0 = max(1, max_rounds / eta^3) */
+    int eta;           /* ASHA reduction factor; 0 = 3 */
+    int startup;       /* TPE random warm-up trials; 0 = min(10, max(4, budget / 4)) */
+    double gamma;      /* TPE share of trials that are "good"; 0 = 0.25 */
+    int candidates;    /* TPE candidates drawn from l(x) per proposal; 0 = 24 */
+    int wave;          /* ASHA/TPE decisions taken together; 0 = 4. Results depend
+                          on the wave, never on `parallel` or timing. */
+    int parallel;      /* trials run at once; 0 = CPU count */
+    size_t keep_bytes; /* memory for paused trials' state (ASHA); 0 = 1 GiB */
+    int n_classes;     /* classes for arch.* models; 0 = from the base model */
+    const volatile int *stop; /* polled between jobs; non-zero = stop (resumable) */
+    fedc_tune_progress_fn progress; /* after every finished job; may be NULL */
+    void *progress_ctx;
+    fedc_tune_propose_fn propose;   /* optional proposer (LLM) */
+    void *propose_ctx;
+    int propose_every; /* ask the proposer for every k-th new trial after warm-up; 0 = 2 */
+} fedc_tune_options;
+
+typedef enum {
+    FEDC_TRIAL_PENDING = 0, /* not started */
+    FEDC_TRIAL_PAUSED,      /* reached a rung, may be promoted */
+    FEDC_TRIAL_STOPPED,     /* stopped early (ASHA) */
+    FEDC_TRIAL_COMPLETE,    /* reached max_rounds */
+    FEDC_TRIAL_FAILED,      /* config invalid or run failed */
+} fedc_trial_status;
+const char *fedc_trial_status_name(fedc_trial_status s);
+
+struct fedc_tune_trial {
+    int id;                 /* 0-based, in order of creation */
+    fedc_tune_config config;
+    char source[16];        /* "random" | "tpe" | "llm" */
+    fedc_trial_status status;
+    int rung;               /* highest rung reached; -1 = none */
+    fedc_tune_measure at[FEDC_TUNE_MAX_RUNGS]; /* per rung (cpu_s: cumulative) */
+    int rounds;             /* rounds reached */
+    double accuracy, loss;  /* at `rounds` */
+    uint64_t bytes;
+    double cpu_s;           /* all CPU spent on this trial */
+    char error[256];        /* why it failed, or why a proposal was rejected */
+};
+
+typedef struct fedc_tune_search fedc_tune_search;
+typedef struct fedc_tune_store fedc_tune_store;
+
+/* A search of `space` around `base` (may be NULL for pure-function
+ * objectives). The space is borrowed and must outlive the search. */
+fedc_tune_search *fedc_tune_search_create(const fedc_tune_space *space, const fedc_task *base,
+                                          const fedc_tune_options *opt,
+                                          const fedc_tune_objective *obj, fedc_error *err);
+void fedc_tune_search_free(fedc_tune_search *s);
+/* Records the search in the store (a new search id), or, with resume_id >
+ * 0, continues that stored search: its finished jobs are read back instead
+ * of run. The store's search must have the same space, task, method and
+ * search options (the budget may grow). Call before fedc_tune_search_run. */
+int fedc_tune_search_attach(fedc_tune_search *s, fedc_tune_store *store, int64_t resume_id,
+                            fedc_error *err);
+int64_t fedc_tune_search_id(const fedc_tune_search *s); /* 0 without a store */
+/* Runs until the budget is spent (or opt.stop). Returns 0, or -1 when the
+ * search could not go on (store error, interruption: err says which). */
+int fedc_tune_search_run(fedc_tune_search *s, fedc_error *err);
+
+int fedc_tune_search_ntrials(const fedc_tune_search *s);
+const fedc_tune_trial *fedc_tune_search_trial(const fedc_tune_search *s, int i);
+/* Best trial that reached max_rounds (highest accuracy, then fewer bytes,
+ * then lower id); -1 when none did. */
+int fedc_tune_search_best(const fedc_tune_search *s);
+/* The best trial's task, ready to run (name suffixed "-tuned"). */
+int fedc_tune_search_best_task(const fedc_tune_search *s, fedc_task *out, fedc_error *err);
+/* ASHA rung sizes in rounds; returns how many (1 for random and TPE). */
+int fedc_tune_search_rungs(const fedc_tune_search *s, int *rounds_out);
+const fedc_tune_space *fedc_tune_search_space(const fedc_tune_search *s);
+const fedc_tune_options *fedc_tune_search_options(const fedc_tune_search *s);
+/* Totals over all trials: rounds run (replays included), CPU seconds, and
+ * how many jobs were read back from the store instead of run. */
+void fedc_tune_search_totals(const fedc_tune_search *s, long *rounds, double *cpu_s, int *reused);
+
+/* ---- Reports ------------------------------------------------------------ */
+
+/* Leaderboard: trials that went furthest first, then by accuracy. JSON (for
+ * the web app): {"search": id, "method": ..., "best": trial id or null,
+ * "trials": [{"trial", "status", "source", "rounds", "accuracy", "loss",
+ * "bytes", "cpu_s", "config": {...}, "rungs": [...]}, ...]} (malloc'd). */
+char *fedc_tune_leaderboard_json(const fedc_tune_search *s);
+/* Text table of the top `max_rows` trials (0 = all). */
+void fedc_tune_leaderboard_print(const fedc_tune_search *s, FILE *f, int max_rows);
+int fedc_tune_leaderboard_csv(const fedc_tune_search *s, const char *path, fedc_error *err);
+/* SVG plot of accuracy against trial (points by status, running best). */
+int fedc_tune_plot_svg(const fedc_tune_search *s, const char *path, fedc_error *err);
+
+/* ---- Store --------------------------------------------------------------- */
+
+/* The SQLite (WAL) file that records searches, trials and per-rung metrics.
+ * Tables tune_search, tune_trial, tune_rung: see docs/tune.md. */
+fedc_tune_store *fedc_tune_store_open(const char *path, fedc_error *err);
+void fedc_tune_store_close(fedc_tune_store *st);
+/* The definition of stored search `id`, to resume it: its space (free with
+ * fedc_tune_space_free), base task and options (method, budget, seed and
+ * the rest; callbacks and `parallel` are left zero). */
+int fedc_tune_store_get_search(fedc_tune_store *st, int64_t id, fedc_tune_space **space,
+                               fedc_task *task, fedc_tune_options *opt, fedc_error *err);
+/* Searches, newest first: [{"id", "created", "method", "budget", "seed",
+ * "status", "trials", "best_accuracy", "task_name"}, ...] (malloc'd). */
+char *fedc_tune_store_list_json(fedc_tune_store *st, fedc_error *err);
+/* One search as stored: options, space, task, best task and every trial
+ * with its rungs (malloc'd); NULL with err when there is no such search. */
+char *fedc_tune_store_search_json(fedc_tune_store *st, int64_t id, fedc_error *err);
+
+#endif

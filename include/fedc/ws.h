@@ -1,0 +1,228 @@
+/* WebSocket transport (libwebsockets 4.1 + OpenSSL 3): one lws service
+ * thread per endpoint does all network I/O; other threads hand it work and
+ * wake it with lws_cancel_service. Every WebSocket message is one fedc
+ * frame (proto.h), sent in fragments of at most FEDC_WS_FRAGMENT_SIZE.
+ * Bytes are counted per WebSocket frame, headers included, exactly as
+ * fedc_ws_overhead does for the simulation.
+ *
+ * The pieces:
+ *  - fedc_ws_rx / fedc_ws_txq: reassembly and fragmentation of messages,
+ *    free of lws so they can be unit-tested and fuzzed;
+ *  - fedc_ws_server: one port for HTTP (REST, server-sent events, static
+ *    files) and the node endpoint; the server layer plugs in with ops;
+ *  - fedc_ws_client: the node's blocking connection (connect, send, recv). */
+#ifndef FEDC_WS_H
+#define FEDC_WS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fedc/buf.h"
+#include "fedc/error.h"
+
+/* ---- Message reassembly ------------------------------------------------ */
+
+/* Collects the chunks lws delivers (never spanning two WebSocket frames)
+ * into whole messages, refusing text frames and messages above max. */
+typedef struct fedc_ws_rx {
+    fedc_buf msg;       /* the message being assembled / just completed */
+    size_t max;         /* largest message accepted, bytes */
+    int masked;         /* the peer masks its frames (it is a client) */
+    size_t frame_len;   /* payload of the current WebSocket frame so far */
+    uint64_t wire;      /* wire bytes of the message so far (payload + headers) */
+    int complete;       /* msg holds a whole message not yet taken */
+} fedc_ws_rx;
+
+void fedc_ws_rx_init(fedc_ws_rx *rx, size_t max, int masked);
+void fedc_ws_rx_free(fedc_ws_rx *rx);
+/* Feeds one chunk. binary: the frame is binary (or a continuation of a
+ * binary message); frame_left: payload bytes still to come in this
+ * WebSocket frame (0 = this chunk ends the frame); message_end: the frame
+ * carries FIN and this chunk ends it. Returns 1 when a message is complete
+ * (rx->msg, rx->wire; take it, then fedc_ws_rx_next), 0 when more is
+ * needed, -1 when the input is refused (err says why). */
+int fedc_ws_rx_feed(fedc_ws_rx *rx, const uint8_t *data, size_t len, int binary, size_t frame_left,
+                    int message_end, fedc_error *err);
+/* Starts the next message after a complete one was consumed. */
+void fedc_ws_rx_next(fedc_ws_rx *rx);
+
+/* ---- Outgoing messages -------------------------------------------------- */
+
+/* An immutable, reference-counted message: one TRAIN frame is queued to
+ * every participant without copies. References may be dropped from any
+ * thread. */
+typedef struct fedc_ws_payload fedc_ws_payload;
+fedc_ws_payload *fedc_ws_payload_copy(const void *data, size_t len);
+/* Takes the buffer's memory (b is left empty). */
+fedc_ws_payload *fedc_ws_payload_take(fedc_buf *b);
+fedc_ws_payload *fedc_ws_payload_ref(fedc_ws_payload *p);
+void fedc_ws_payload_unref(fedc_ws_payload *p);
+const uint8_t *fedc_ws_payload_data(const fedc_ws_payload *p);
+size_t fedc_ws_payload_len(const fedc_ws_payload *p);
+
+/* One connection's queue of messages, written fragment by fragment. */
+typedef struct fedc_ws_txq_item {
+    fedc_ws_payload *p;
+    uint64_t tag;
+} fedc_ws_txq_item;
+
+typedef struct fedc_ws_txq {
+    fedc_ws_txq_item *items;
+    size_t head, count, cap;
+    size_t off;           /* bytes of the head message already written */
+    size_t fragment_size; /* FEDC_WS_FRAGMENT_SIZE unless a test changes it */
+    uint64_t wire;        /* wire bytes of the head message so far */
+} fedc_ws_txq;
+
+typedef struct fedc_ws_fragment {
+    const uint8_t *data;
+    size_t len;
+    int first, last; /* first / last fragment of its message */
+} fedc_ws_fragment;
+
+void fedc_ws_txq_init(fedc_ws_txq *q);
+/* Drops every queued message (their references). */
+void fedc_ws_txq_free(fedc_ws_txq *q);
+/* Queues a message; takes over the caller's reference. -1: out of memory
+ * (the reference is dropped). */
+int fedc_ws_txq_push(fedc_ws_txq *q, fedc_ws_payload *p, uint64_t tag);
+/* The next fragment to write; 0 when the queue is empty. */
+int fedc_ws_txq_peek(const fedc_ws_txq *q, fedc_ws_fragment *f);
+/* The fragment from peek was written. Returns 1 when that completed its
+ * message (*tag, *wire: the message's wire bytes with every fragment's
+ * header; masked = we are a client), else 0. */
+int fedc_ws_txq_advance(fedc_ws_txq *q, int masked, uint64_t *tag, uint64_t *wire);
+/* Wire bytes (payload + headers) of a message of len bytes sent by this
+ * transport; equals len + fedc_ws_overhead(len, masked, FEDC_WS_FRAGMENT_SIZE). */
+uint64_t fedc_ws_wire_bytes(size_t len, int masked);
+
+/* ---- Server endpoint ---------------------------------------------------- */
+
+#define FEDC_HTTP_MAX_BODY ((size_t)1 << 20) /* request bodies (task specs) */
+#define FEDC_HTTP_MAX_HEADERS 6
+
+typedef struct fedc_http_header {
+    const char *name;  /* without ':' */
+    char value[256];
+} fedc_http_header;
+
+typedef struct fedc_http_request {
+    const char *method;       /* "GET", "POST", "DELETE", "PUT", ... */
+    const char *path;         /* URL-decoded, no query */
+    const char *query;        /* raw query string without '?', "" if none */
+    const char *authorization, *cookie, *csrf, *content_type, *last_event_id;
+    const uint8_t *body;
+    size_t body_len;
+    const char *peer;         /* client address */
+    int tls;
+} fedc_http_request;
+
+typedef struct fedc_http_response {
+    int status;
+    char content_type[96];
+    fedc_http_header headers[FEDC_HTTP_MAX_HEADERS];
+    int nheaders;
+    fedc_buf body;            /* owned by the transport after the handler returns */
+    const uint8_t *static_body; /* alternative to body: memory that outlives the response */
+    size_t static_len;
+    /* Streams (server-sent events): keep the connection open; the server's
+     * stream_poll is asked for more data whenever the service thread wakes. */
+    int stream;
+    void *stream_state;
+} fedc_http_response;
+
+/* Finds a query parameter; returns its length (value copied, NUL-ended,
+ * URL-decoded) or -1 when absent. */
+int fedc_http_query_get(const char *query, const char *name, char *out, size_t cap);
+/* Appends a header to a response (ignored beyond FEDC_HTTP_MAX_HEADERS). */
+void fedc_http_add_header(fedc_http_response *r, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+typedef struct fedc_ws_server fedc_ws_server;
+typedef struct fedc_ws_conn fedc_ws_conn; /* a node connection (service thread only) */
+
+/* Everything runs on the service thread and must not block. */
+typedef struct fedc_ws_server_ops {
+    void (*http)(void *ctx, const fedc_http_request *req, fedc_http_response *resp);
+    /* Appends what a stream has to send now (0), or -1 to end it. */
+    int (*stream_poll)(void *ctx, void *stream_state, fedc_buf *out);
+    void (*stream_closed)(void *ctx, void *stream_state);
+    void (*node_open)(void *ctx, fedc_ws_conn *c);
+    /* A whole message; the callee may take msg's memory (leave it empty). */
+    void (*node_message)(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t wire);
+    /* The message queued with tag has been written; wire bytes incl. headers. */
+    void (*node_sent)(void *ctx, fedc_ws_conn *c, uint64_t tag, uint64_t wire);
+    void (*node_closed)(void *ctx, fedc_ws_conn *c, const char *reason);
+    /* After fedc_ws_server_wake from any thread, and about once a second. */
+    void (*service)(void *ctx);
+} fedc_ws_server_ops;
+
+typedef struct fedc_ws_server_config {
+    const char *bind;          /* address; NULL = 127.0.0.1 */
+    int port;                  /* 0 = any free port (see fedc_ws_server_port) */
+    int tls;
+    const char *cert_path, *key_path; /* PEM, with tls */
+    const char *node_path;     /* "/node" */
+    size_t max_message;        /* initial per-connection limit (before HELLO) */
+} fedc_ws_server_config;
+
+fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fedc_ws_server_ops *ops,
+                                     void *ctx, fedc_error *err);
+/* Stops the service thread and closes every connection (node_closed and
+ * stream_closed are called on the stopping thread). */
+void fedc_ws_server_stop(fedc_ws_server *s);
+int fedc_ws_server_port(const fedc_ws_server *s);
+/* Any thread: makes the service thread call ops->service and poll streams. */
+void fedc_ws_server_wake(fedc_ws_server *s);
+
+/* Service thread only. */
+/* Queues a message (takes a reference of p). -1 if the connection is closing. */
+int fedc_ws_conn_send(fedc_ws_conn *c, fedc_ws_payload *p, uint64_t tag);
+/* Closes with a reason, logged; send_error: 0 = just close, FEDC_WS_CLOSE_ERROR
+ * = send ERROR {"reason"} first, FEDC_WS_CLOSE_FATAL = also "fatal": true (the
+ * node must not retry, e.g. its credential is refused). */
+#define FEDC_WS_CLOSE_ERROR 1
+#define FEDC_WS_CLOSE_FATAL 2
+void fedc_ws_conn_close(fedc_ws_conn *c, const char *reason, int send_error);
+void fedc_ws_conn_set_max_message(fedc_ws_conn *c, size_t max);
+void fedc_ws_conn_set_user(fedc_ws_conn *c, void *user);
+void *fedc_ws_conn_user(const fedc_ws_conn *c);
+uint64_t fedc_ws_conn_id(const fedc_ws_conn *c);
+const char *fedc_ws_conn_peer(const fedc_ws_conn *c);
+/* Messages queued and not yet fully written. */
+size_t fedc_ws_conn_pending(const fedc_ws_conn *c);
+
+/* ---- Client endpoint (edge node) ---------------------------------------- */
+
+typedef struct fedc_ws_client fedc_ws_client;
+
+typedef struct fedc_ws_client_config {
+    const char *url;          /* ws://HOST:PORT/PATH or wss://... */
+    const char *ca_pem;       /* trusted CA (PEM text) for wss; NULL = system store */
+    size_t ca_pem_len;
+    size_t max_message;       /* largest message accepted from the server */
+    double connect_timeout_s;
+} fedc_ws_client_config;
+
+/* Connects (blocking, bounded by connect_timeout_s). */
+fedc_ws_client *fedc_ws_client_connect(const fedc_ws_client_config *cfg, fedc_error *err);
+/* Queues one message; *wire (optional) receives its wire bytes. -1 if the
+ * connection is closed. */
+int fedc_ws_client_send(fedc_ws_client *c, const void *data, size_t len, uint64_t *wire,
+                        fedc_error *err);
+/* Waits until everything queued is written, at most timeout_s. 0 done, -1 not. */
+int fedc_ws_client_flush(fedc_ws_client *c, double timeout_s, fedc_error *err);
+/* Next message: 1 (msg filled, *wire, *transfer_s = seconds from its
+ * first to its last byte; both optional), 0 on timeout, -1 when the
+ * connection closed (err says why). timeout_s < 0 waits until a message
+ * arrives or the connection closes (a dead peer is detected by WebSocket
+ * pings within a minute). */
+int fedc_ws_client_recv(fedc_ws_client *c, fedc_buf *msg, uint64_t *wire, double *transfer_s,
+                        double timeout_s, fedc_error *err);
+/* Closes (if open) and frees. */
+void fedc_ws_client_free(fedc_ws_client *c);
+
+/* Logging: routes lws's own log lines into fedc_log (warnings and errors). */
+void fedc_ws_log_setup(void);
+
+#endif

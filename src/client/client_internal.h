@@ -1,0 +1,49 @@
+/* Private pieces of the node agent. */
+#ifndef FEDC_CLIENT_INTERNAL_H
+#define FEDC_CLIENT_INTERNAL_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "fedc/buf.h"
+#include "fedc/codec.h"
+#include "fedc/error.h"
+#include "fedc/nn.h"
+#include "fedc/node.h"
+#include "fedc/task.h"
+
+/* ---- hand-built updates (echo mode, and the hidden poison option) ---- */
+typedef enum {
+    NODE_POISON_NONE = 0,
+    NODE_POISON_NAN,     /* one value NaN */
+    NODE_POISON_INF,     /* one value +Inf */
+    NODE_POISON_SHORT,   /* tensor 10 values short */
+    NODE_POISON_MISSING, /* no tensor at all */
+    NODE_POISON_EXTRA,   /* one tensor more than the strategy uses */
+    NODE_POISON_ROUND,   /* claims another round */
+} node_poison;
+
+/* Parses "KIND" or "KIND@ROUND" (round 0 = every round). */
+int node_poison_parse(const char *s, node_poison *kind, int *round, fedc_error *err);
+/* An UPDATE frame for `round` carrying a zero update (echo) or the given
+ * poison, encoded with the task's uplink codec like a real one. */
+int node_build_update(const fedc_task *t, size_t d, int round, node_poison poison, fedc_buf *out, fedc_error *err);
+/* The "round" field of a TRAIN frame, or -1. */
+int node_train_round(const uint8_t *frame, size_t len);
+
+/* ---- resources ---- */
+typedef struct node_resources {
+    int cores;
+    uint64_t memory_bytes;
+    double samples_per_s;
+    double up_bps, down_bps;
+    size_t n_samples;
+} node_resources;
+
+void node_resources_detect(node_resources *r);
+/* Training throughput (samples/s) of this machine for the model, measured
+ * on a few batches of local data (or zeros), for at most ~0.3 s. */
+double node_measure_speed(const fedc_arch *a, const fedc_node_data *d, int batch);
+json_t *node_resources_json(const node_resources *r, const char *data_spec);
+
+#endif

@@ -1,0 +1,194 @@
+/* The node's local data: parsing --data specs and loading them for a task.
+ * A Fashion-MNIST partition is cut exactly as the simulation cuts client K
+ * (same partitioner, parameters and seed), then compacted so the node keeps
+ * only its own samples. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedc/log.h"
+#include "fedc/node.h"
+
+static int parse_kv(char *tok, fedc_node_data *d, fedc_error *err) {
+    char *eq = strchr(tok, '=');
+    if (!eq) return fedc_fail(err, "--data: \"%s\" is not KEY=VALUE", tok);
+    *eq = 0;
+    const char *k = tok, *v = eq + 1;
+    char *end;
+    if (!strcmp(k, "partition")) {
+        long a = strtol(v, &end, 10), b;
+        if (end == v || *end != '/' || (b = strtol(end + 1, &end, 10), *end) || a < 0 || b < 1 || a >= b ||
+            b > FEDC_PART_MAX_CLIENTS)
+            return fedc_fail(err, "--data: partition=%s is not K/N with 0 <= K < N (K is 0-based)", v);
+        d->part_k = (int)a;
+        d->part_n = (int)b;
+    } else if (!strcmp(k, "alpha")) {
+        d->alpha = strtod(v, &end);
+        if (end == v || *end || !(d->alpha > 0) || d->alpha > 1e6)
+            return fedc_fail(err, "--data: alpha=%s is not a number in (0, 1e6]", v);
+        d->has_alpha = 1;
+    } else if (!strcmp(k, "kind")) {
+        fedc_part_kind pk;
+        if (fedc_part_kind_parse(v, &pk) != 0)
+            return fedc_fail(err, "--data: kind=%s is not known; allowed: iid, dirichlet, shards, quantity", v);
+        snprintf(d->part_kind, sizeof d->part_kind, "%s", v);
+    } else if (!strcmp(k, "seed")) {
+        unsigned long long s = strtoull(v, &end, 10);
+        if (end == v || *end) return fedc_fail(err, "--data: seed=%s is not a non-negative integer", v);
+        d->seed = s;
+        d->has_seed = 1;
+    } else if (!strcmp(k, "path")) {
+        snprintf(d->path, sizeof d->path, "%s", v);
+    } else if (!strcmp(k, "label")) {
+        snprintf(d->label, sizeof d->label, "%s", v);
+    } else {
+        return fedc_fail(err, "--data: unknown option \"%s\"; allowed: partition, alpha, kind, seed, path (fmnist), "
+                              "label (csv)",
+                         k);
+    }
+    return 0;
+}
+
+int fedc_node_data_parse(const char *spec, fedc_node_data *d, fedc_error *err) {
+    memset(d, 0, sizeof *d);
+    if (!spec || !*spec) return fedc_fail(err, "--data is required (e.g. --data fmnist:partition=0/10)");
+    if (strlen(spec) >= sizeof d->spec) return fedc_fail(err, "--data: spec longer than %zu characters", sizeof d->spec - 1);
+    snprintf(d->spec, sizeof d->spec, "%s", spec);
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", spec);
+    char *colon = strchr(buf, ':');
+    const char *kind = buf, *rest = colon ? colon + 1 : "";
+    if (colon) *colon = 0;
+    if (!strcmp(kind, "none")) {
+        d->kind = FEDC_NODE_DATA_NONE;
+        return 0;
+    }
+    if (!strcmp(kind, "fmnist") || !strcmp(kind, "fashion-mnist")) {
+        d->kind = FEDC_NODE_DATA_FMNIST;
+        char *save = NULL;
+        for (char *tok = strtok_r((char *)rest, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
+            if (parse_kv(tok, d, err) != 0) return -1;
+        if (d->part_n == 0) return fedc_fail(err, "--data %s: partition=K/N is required for fmnist", spec);
+        return 0;
+    }
+    if (!strcmp(kind, "idx")) {
+        d->kind = FEDC_NODE_DATA_IDX;
+        const char *comma = strchr(rest, ',');
+        if (!*rest) return fedc_fail(err, "--data idx: needs a folder or IMAGES,LABELS");
+        if (comma) {
+            snprintf(d->path, sizeof d->path, "%.*s", (int)(comma - rest), rest);
+            snprintf(d->path2, sizeof d->path2, "%s", comma + 1);
+        } else {
+            snprintf(d->path, sizeof d->path, "%s", rest);
+        }
+        return 0;
+    }
+    if (!strcmp(kind, "csv")) {
+        d->kind = FEDC_NODE_DATA_CSV;
+        char *comma = strchr((char *)rest, ',');
+        if (comma) {
+            *comma = 0;
+            if (parse_kv(comma + 1, d, err) != 0) return -1;
+        }
+        if (!*rest) return fedc_fail(err, "--data csv: needs a file path");
+        snprintf(d->path, sizeof d->path, "%s", rest);
+        return 0;
+    }
+    return fedc_fail(err, "--data: kind \"%s\" is not known; allowed: fmnist:partition=K/N[,...], idx:DIR, "
+                          "csv:PATH[,label=COL], none",
+                     kind);
+}
+
+void fedc_node_data_free(fedc_node_data *d) {
+    fedc_dataset_free(&d->ds);
+    free(d->index);
+    d->index = NULL;
+    d->n = 0;
+    d->loaded_key[0] = 0;
+}
+
+static int set_identity_index(fedc_node_data *d, fedc_error *err) {
+    free(d->index);
+    d->n = d->ds.n;
+    d->index = malloc((d->n ? d->n : 1) * sizeof(uint32_t));
+    if (!d->index) return fedc_fail(err, "out of memory indexing %zu local samples", d->n);
+    for (size_t i = 0; i < d->n; i++) d->index[i] = (uint32_t)i;
+    return 0;
+}
+
+/* Client K of the task-style partition, compacted into d->ds. */
+static int load_fmnist_partition(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
+    fedc_dataset full = {0};
+    if (fedc_dataset_open("fashion-mnist", d->path[0] ? d->path : NULL, NULL, NULL, 1, &full, err) != 0) return -1;
+    fedc_partition_config pc = {0};
+    const char *kind = d->part_kind[0] ? d->part_kind : d->has_alpha ? "dirichlet" : t->partition.kind;
+    fedc_part_kind_parse(kind, &pc.kind);
+    pc.alpha = d->has_alpha ? d->alpha : t->partition.alpha;
+    pc.classes_per_client = t->partition.classes_per_client;
+    pc.sigma = t->partition.sigma;
+    uint64_t seed = d->has_seed ? d->seed : t->seed;
+    fedc_partition part = {0};
+    if (fedc_partition_make(&full, &pc, d->part_n, seed, &part, err) != 0) {
+        fedc_fail_prefix(err, "--data %s: ", d->spec);
+        fedc_dataset_free(&full);
+        return -1;
+    }
+    size_t n = fedc_partition_size(&part, d->part_k);
+    fedc_dataset own = {0};
+    own.n = n;
+    own.shape = full.shape;
+    own.dim = full.dim;
+    own.n_classes = full.n_classes;
+    own.x = malloc((n ? n : 1) * full.dim * sizeof(float));
+    own.y = malloc((n ? n : 1) * sizeof(int32_t));
+    int rc = 0;
+    if (!own.x || !own.y) {
+        rc = fedc_fail(err, "out of memory for %zu local samples", n);
+        fedc_dataset_free(&own);
+    } else {
+        /* Same sample order as the simulation's index list, so local
+         * shuffles pick the same samples. */
+        fedc_dataset_gather(&full, fedc_partition_client(&part, d->part_k), n, own.x, own.y);
+        fedc_dataset_free(&d->ds);
+        d->ds = own;
+    }
+    fedc_partition_free(&part);
+    fedc_dataset_free(&full);
+    return rc;
+}
+
+int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
+    char key[sizeof d->loaded_key];
+    uint64_t seed = d->has_seed ? d->seed : t->seed;
+    if (d->kind == FEDC_NODE_DATA_FMNIST)
+        snprintf(key, sizeof key, "%s|%s|%.17g|%d|%.17g|%" PRIu64, d->spec, t->partition.kind, t->partition.alpha,
+                 t->partition.classes_per_client, t->partition.sigma, seed);
+    else
+        snprintf(key, sizeof key, "%s", d->spec);
+    if (d->loaded_key[0] && !strcmp(key, d->loaded_key)) return 0;
+    fedc_node_data_free(d);
+    int rc = 0;
+    switch (d->kind) {
+    case FEDC_NODE_DATA_NONE:
+        return 0;
+    case FEDC_NODE_DATA_FMNIST:
+        rc = load_fmnist_partition(d, t, err);
+        break;
+    case FEDC_NODE_DATA_IDX:
+        if (d->path2[0]) {
+            rc = fedc_load_idx(d->path, d->path2, &d->ds, err);
+        } else {
+            rc = fedc_dataset_open("mnist", d->path, NULL, NULL, 1, &d->ds, err);
+        }
+        break;
+    case FEDC_NODE_DATA_CSV:
+        rc = fedc_load_csv(d->path, d->label[0] ? d->label : NULL, &d->ds, err);
+        break;
+    }
+    if (rc != 0) return -1;
+    if (set_identity_index(d, err) != 0) return -1;
+    snprintf(d->loaded_key, sizeof d->loaded_key, "%s", key);
+    FEDC_INFO("local data: %zu samples from %s", d->n, d->spec);
+    return 0;
+}

@@ -1,0 +1,187 @@
+/* Checkpoint files of a run's server-side state (see checkpoint.h).
+ *
+ * Layout (little-endian): "FDCCKPT" 0 | version u32 | rounds_done u32 |
+ * best_accuracy f64 | last_accuracy f64 | elapsed_s f64 | sim_elapsed f64 |
+ * bytes_down u64 | bytes_up u64 | d u64 | d x f32 | strategy floats u64 |
+ * that many f32 | clients u32 | per client: last_loss f64, last_round i32,
+ * times_selected u32 | crc32 of everything before, u32. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "fedc/checkpoint.h"
+#include "fedc/timer.h"
+#include "run_state.h"
+
+#define CKPT_MAGIC "FDCCKPT"
+#define CKPT_VERSION 1u
+
+static size_t expected_size(size_t d, size_t sfloats, int clients) {
+    return 8 + 4 + 4 + 4 * 8 + 2 * 8 + 8 + d * 4 + 8 + sfloats * 4 + 4 + (size_t)clients * 16 + 4;
+}
+
+int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
+    fedc_run_state s;
+    fedc_run_state_access(r, &s);
+    size_t sf = fedc_strategy_state_size(s.strategy);
+    float *sstate = malloc((sf + 1) * sizeof(float));
+    fedc_buf b = {0};
+    if (!sstate || fedc_buf_reserve(&b, expected_size(s.d, sf, s.n_clients)) != 0) {
+        free(sstate);
+        fedc_buf_free(&b);
+        return fedc_fail(err, "out of memory writing checkpoint %s", path);
+    }
+    if (sf) fedc_strategy_state_save(s.strategy, sstate);
+    fedc_buf_append(&b, CKPT_MAGIC, 8);
+    fedc_buf_put_u32(&b, CKPT_VERSION);
+    fedc_buf_put_u32(&b, (uint32_t)*s.rounds_done);
+    fedc_buf_put_f64(&b, *s.best_accuracy);
+    fedc_buf_put_f64(&b, *s.last_accuracy);
+    fedc_buf_put_f64(&b, fedc_wall_s() - *s.start_wall);
+    fedc_buf_put_f64(&b, *s.sim_elapsed);
+    fedc_buf_put_u64(&b, *s.bytes_down_total);
+    fedc_buf_put_u64(&b, *s.bytes_up_total);
+    fedc_buf_put_u64(&b, (uint64_t)s.d);
+    for (size_t j = 0; j < s.d; j++) fedc_buf_put_f32(&b, s.x[j]);
+    fedc_buf_put_u64(&b, (uint64_t)sf);
+    for (size_t j = 0; j < sf; j++) fedc_buf_put_f32(&b, sstate[j]);
+    free(sstate);
+    fedc_buf_put_u32(&b, (uint32_t)s.n_clients);
+    for (int k = 0; k < s.n_clients; k++) {
+        fedc_buf_put_f64(&b, s.info[k].last_loss);
+        fedc_buf_put_u32(&b, (uint32_t)s.info[k].last_round);
+        fedc_buf_put_u32(&b, (uint32_t)s.info[k].times_selected);
+    }
+    fedc_buf_put_u32(&b, (uint32_t)crc32(0L, b.data, (uInt)b.len));
+
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int rc = -1;
+    if (fd < 0) {
+        fedc_fail(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+        goto out;
+    }
+    size_t off = 0;
+    while (off < b.len) {
+        ssize_t w = write(fd, b.data + off, b.len - off);
+        if (w <= 0) {
+            fedc_fail(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+            close(fd);
+            unlink(tmp);
+            goto out;
+        }
+        off += (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
+        fedc_fail(err, "cannot write checkpoint %s: %s", path, strerror(errno));
+        unlink(tmp);
+        goto out;
+    }
+    rc = 0;
+out:
+    fedc_buf_free(&b);
+    return rc;
+}
+
+int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
+    fedc_run_state s;
+    fedc_run_state_access(r, &s);
+    size_t sf = fedc_strategy_state_size(s.strategy);
+    size_t want = expected_size(s.d, sf, s.n_clients);
+    FILE *f = fopen(path, "rb");
+    if (!f) return fedc_fail(err, "cannot read checkpoint %s: %s", path, strerror(errno));
+    uint8_t *buf = malloc(want + 1);
+    size_t got = buf ? fread(buf, 1, want + 1, f) : 0;
+    fclose(f);
+    if (!buf) return fedc_fail(err, "out of memory reading checkpoint %s", path);
+    int rc = -1;
+    fedc_reader rd = fedc_reader_make(buf, got);
+    const uint8_t *magic;
+    uint32_t version, rounds, nclients, crc;
+    double best, last, elapsed, sim;
+    uint64_t bd, bu, d, nsf;
+    if (got < 12 || fedc_read_view(&rd, &magic, 8) || memcmp(magic, CKPT_MAGIC, 8) != 0) {
+        fedc_fail(err, "%s is not a fedc checkpoint (bad magic)", path);
+        goto out;
+    }
+    fedc_read_u32(&rd, &version);
+    if (version != CKPT_VERSION) {
+        fedc_fail(err, "%s: checkpoint version %u is not supported (expected %u)", path, version, CKPT_VERSION);
+        goto out;
+    }
+    if (got != want) {
+        fedc_fail(err, "%s: %zu bytes, but a checkpoint of this run (%zu parameters, %zu strategy floats, %d "
+                       "clients) has %zu; truncated or from another task",
+                  path, got, s.d, sf, s.n_clients, want);
+        goto out;
+    }
+    memcpy(&crc, buf + got - 4, 4);
+    if (crc != (uint32_t)crc32(0L, buf, (uInt)(got - 4))) {
+        fedc_fail(err, "%s: checksum mismatch (the file is damaged)", path);
+        goto out;
+    }
+    fedc_read_u32(&rd, &rounds);
+    fedc_read_f64(&rd, &best);
+    fedc_read_f64(&rd, &last);
+    fedc_read_f64(&rd, &elapsed);
+    fedc_read_f64(&rd, &sim);
+    fedc_read_u64(&rd, &bd);
+    fedc_read_u64(&rd, &bu);
+    fedc_read_u64(&rd, &d);
+    if (d != s.d) {
+        fedc_fail(err, "%s: model of %llu parameters; this run's has %zu", path, (unsigned long long)d, s.d);
+        goto out;
+    }
+    const uint8_t *xs;
+    fedc_read_view(&rd, &xs, s.d * 4);
+    fedc_read_u64(&rd, &nsf);
+    if (nsf != sf) {
+        fedc_fail(err, "%s: %llu strategy floats; this run's strategy has %zu", path, (unsigned long long)nsf, sf);
+        goto out;
+    }
+    const uint8_t *ss;
+    fedc_read_view(&rd, &ss, sf * 4);
+    fedc_read_u32(&rd, &nclients);
+    if ((int)nclients != s.n_clients || rounds > 100000000u) {
+        fedc_fail(err, "%s: %u clients, %u rounds; this run has %d clients", path, nclients, rounds, s.n_clients);
+        goto out;
+    }
+    /* Everything checked: apply. */
+    memcpy(s.x, xs, s.d * 4);
+    if (sf) {
+        float *tmp = malloc(sf * sizeof(float));
+        if (!tmp) {
+            fedc_fail(err, "out of memory restoring the strategy state");
+            goto out;
+        }
+        memcpy(tmp, ss, sf * 4);
+        fedc_strategy_state_load(s.strategy, tmp);
+        free(tmp);
+    }
+    for (uint32_t k = 0; k < nclients; k++) {
+        uint32_t lr, ts;
+        double ll;
+        fedc_read_f64(&rd, &ll);
+        fedc_read_u32(&rd, &lr);
+        fedc_read_u32(&rd, &ts);
+        s.info[k].last_loss = ll;
+        s.info[k].last_round = (int)(int32_t)lr;
+        s.info[k].times_selected = (int)ts;
+    }
+    *s.rounds_done = (int)rounds;
+    *s.best_accuracy = best;
+    *s.last_accuracy = last;
+    *s.start_wall = fedc_wall_s() - elapsed;
+    *s.sim_elapsed = sim;
+    *s.bytes_down_total = bd;
+    *s.bytes_up_total = bu;
+    rc = 0;
+out:
+    free(buf);
+    return rc;
+}

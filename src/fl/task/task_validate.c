@@ -1,0 +1,218 @@
+/* fedc_task_validate: every field against its table entry, then the rules
+ * that tie fields together (counts that bound each other, the model against
+ * the dataset's shape, codec and scheduler settings checked by their own
+ * layers). Each cross-field rule is skipped when a field it reads already
+ * has a problem, so one mistake gives one message. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedc/codec.h"
+#include "fedc/nn.h"
+#include "fedc/sched.h"
+#include "fl/task/task_internal.h"
+
+static void check_field(const fedc_task *t, const task_field *f, task_issues *iss) {
+    const void *p = task_field_cptr(t, f);
+    switch (f->type) {
+    case TASK_STRING: {
+        const char *nul = memchr(p, '\0', f->size);
+        if (!nul) {
+            task_issue(iss, f->path, "not NUL-terminated within its %zu bytes", f->size);
+            return;
+        }
+        task_check_string(f, p, (size_t)(nul - (const char *)p), iss);
+        return;
+    }
+    case TASK_INT:
+        task_check_integer(f, *(const int *)p, iss);
+        return;
+    case TASK_U64:
+        task_check_u64(f, *(const uint64_t *)p, iss);
+        return;
+    case TASK_NUMBER:
+        task_check_number(f, *(const double *)p, iss);
+        return;
+    case TASK_BOOL: {
+        int v = *(const int *)p;
+        if (v != 0 && v != 1)
+            task_issue(iss, f->path, "%d is not a boolean; allowed: 0 (false) or 1 (true)", v);
+        return;
+    }
+    }
+}
+
+/* Whether any of the (NULL-terminated) paths already has an issue. */
+static int any_issue(const task_issues *iss, const char *const *paths) {
+    for (; *paths; paths++)
+        if (task_has_issue(iss, *paths)) return 1;
+    return 0;
+}
+#define ALL_OK(iss, ...) (!any_issue((iss), (const char *const[]){__VA_ARGS__, NULL}))
+
+/* Input shape and class count of the built-in datasets; csv is known only
+ * once its file is read. */
+typedef struct dataset_shape {
+    const char *name;
+    fedc_shape shape;
+    int n_classes;
+} dataset_shape;
+
+static const dataset_shape dataset_shapes[] = {
+    {"fashion-mnist", {1, 28, 28}, 10},
+    {"mnist", {1, 28, 28}, 10},
+    {"cifar10", {3, 32, 32}, 10},
+};
+
+static const dataset_shape *find_shape(const char *name) {
+    for (size_t i = 0; i < sizeof dataset_shapes / sizeof dataset_shapes[0]; i++)
+        if (strcmp(dataset_shapes[i].name, name) == 0) return &dataset_shapes[i];
+    return NULL;
+}
+
+static void check_counts(const fedc_task *t, task_issues *iss) {
+    if (ALL_OK(iss, "clients", "clients_per_round") && t->clients_per_round > t->clients)
+        task_issue(iss, "clients_per_round",
+                   "%d is more than clients (%d); allowed: an integer >= 1 and <= clients",
+                   t->clients_per_round, t->clients);
+    if (ALL_OK(iss, "clients_per_round", "deploy.min_updates") &&
+        t->deploy.min_updates > t->clients_per_round)
+        task_issue(iss, "deploy.min_updates",
+                   "%d is more than clients_per_round (%d), so no round could ever aggregate; "
+                   "allowed: an integer >= 1 and <= clients_per_round",
+                   t->deploy.min_updates, t->clients_per_round);
+    if (ALL_OK(iss, "clients", "deploy.min_nodes") && t->deploy.min_nodes > t->clients)
+        task_issue(iss, "deploy.min_nodes",
+                   "%d is more than clients (%d); allowed: an integer >= 1 and <= clients",
+                   t->deploy.min_nodes, t->clients);
+}
+
+/* Only fashion-mnist has a default location (the Debian package); the
+ * data layer needs a path for the others, and csv needs its test file and
+ * label column named. */
+static void check_dataset(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "dataset.name")) return;
+    static const struct {
+        const char *name, *path_hint;
+    } needs_path[] = {
+        {"mnist", "the folder with the four IDX files (train-images-idx3-ubyte.gz ...)"},
+        {"cifar10", "the folder with data_batch_1.bin .. data_batch_5.bin and test_batch.bin"},
+        {"csv", "the path of the training CSV file"},
+    };
+    for (size_t i = 0; i < sizeof needs_path / sizeof needs_path[0]; i++)
+        if (strcmp(t->dataset.name, needs_path[i].name) == 0 && ALL_OK(iss, "dataset.path") &&
+            t->dataset.path[0] == '\0')
+            task_issue(iss, "dataset.path", "required when dataset.name is %s; allowed: %s",
+                       needs_path[i].name, needs_path[i].path_hint);
+    if (strcmp(t->dataset.name, "csv") != 0) return;
+    if (ALL_OK(iss, "dataset.test_path") && t->dataset.test_path[0] == '\0')
+        task_issue(iss, "dataset.test_path",
+                   "required when dataset.name is csv; allowed: the path of the test CSV file, "
+                   "with the same columns as the training file");
+    if (ALL_OK(iss, "dataset.label_column") && t->dataset.label_column[0] == '\0')
+        task_issue(iss, "dataset.label_column",
+                   "required when dataset.name is csv; allowed: the name of the integer label "
+                   "column in the CSV header");
+}
+
+static void check_model(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "dataset.name", "model")) return;
+    const dataset_shape *ds = find_shape(t->dataset.name);
+    if (!ds) return; /* csv: checked by the engine once the file gives the shape */
+    fedc_error err = {{0}};
+    fedc_arch *a = fedc_arch_parse(t->model, ds->shape, ds->n_classes, &err);
+    if (a) {
+        fedc_arch_free(a);
+        return;
+    }
+    task_issue(iss, "model", "%s (input %dx%dx%d and %d classes of dataset %s)", err.msg,
+               ds->shape.c, ds->shape.h, ds->shape.w, ds->n_classes, ds->name);
+}
+
+static void check_partition(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "dataset.name", "partition.kind", "partition.classes_per_client")) return;
+    const dataset_shape *ds = find_shape(t->dataset.name);
+    if (ds && strcmp(t->partition.kind, "shards") == 0 &&
+        t->partition.classes_per_client > ds->n_classes)
+        task_issue(iss, "partition.classes_per_client",
+                   "%d is more than the %d classes of dataset %s; allowed: an integer >= 1 and "
+                   "<= %d",
+                   t->partition.classes_per_client, ds->n_classes, ds->name, ds->n_classes);
+}
+
+static void check_compression(const fedc_task *t, task_issues *iss) {
+    static const char *const paths[] = {"compression.up", "compression.down"};
+    const char *specs[] = {t->compression.up, t->compression.down};
+    for (int i = 0; i < 2; i++) {
+        if (!ALL_OK(iss, paths[i])) continue;
+        fedc_error err = {{0}};
+        if (fedc_codec_check(specs[i], &err) != 0) task_issue(iss, paths[i], "%s", err.msg);
+    }
+}
+
+static void check_scheduling(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "scheduling.policy", "scheduling.choice_d", "scheduling.deadline_s")) return;
+    if (strcmp(t->scheduling.policy, "deadline") == 0 && !(t->scheduling.deadline_s > 0)) {
+        char v[40];
+        task_format_number(t->scheduling.deadline_s, v, sizeof v);
+        task_issue(iss, "scheduling.deadline_s",
+                   "%s is not allowed with policy deadline; allowed: a number of seconds > 0 and "
+                   "<= 604800",
+                   v);
+        return;
+    }
+    /* The scheduler's own check backs this up for whatever it adds. */
+    fedc_sched_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    memcpy(cfg.policy, t->scheduling.policy, sizeof cfg.policy);
+    cfg.policy[sizeof cfg.policy - 1] = '\0';
+    cfg.choice_d = t->scheduling.choice_d;
+    cfg.deadline_s = t->scheduling.deadline_s;
+    fedc_error err = {{0}};
+    if (fedc_sched_check(&cfg, &err) != 0) {
+        task_issue(iss, "scheduling", "%s", err.msg);
+        return;
+    }
+    /* Candidates are drawn from the federation and must cover a round. */
+    int d = t->scheduling.choice_d;
+    if (strcmp(t->scheduling.policy, "power-of-choice") == 0 && d != 0 &&
+        ALL_OK(iss, "clients", "clients_per_round") && (d < t->clients_per_round || d > t->clients))
+        task_issue(iss, "scheduling.choice_d",
+                   "%d candidates cannot yield clients_per_round (%d) clients out of clients "
+                   "(%d); allowed: 0 (= 2 x clients_per_round) or an integer >= "
+                   "clients_per_round and <= clients",
+                   d, t->clients_per_round, t->clients);
+}
+
+void task_validate_into(const fedc_task *t, task_issues *iss) {
+    for (int i = 0; i < task_nfields && !task_issues_stopped(iss); i++)
+        check_field(t, &task_fields[i], iss);
+    void (*const rules[])(const fedc_task *, task_issues *) = {
+        check_counts, check_dataset,     check_partition,
+        check_model,  check_compression, check_scheduling,
+    };
+    for (size_t i = 0; i < sizeof rules / sizeof rules[0] && !task_issues_stopped(iss); i++)
+        rules[i](t, iss);
+}
+
+int fedc_task_validate(const fedc_task *t, fedc_error *err) {
+    task_issues iss = {.first_only = 1};
+    task_validate_into(t, &iss);
+    return task_issues_finish(&iss, err);
+}
+
+int fedc_task_validate_all(const fedc_task *t, fedc_task_issue **issues) {
+    task_issues iss = {0};
+    task_validate_into(t, &iss);
+    *issues = NULL;
+    if (iss.oom) {
+        free(iss.v);
+        return -1;
+    }
+    if (iss.n == 0) {
+        free(iss.v);
+        return 0;
+    }
+    *issues = iss.v;
+    return iss.n;
+}

@@ -1,0 +1,123 @@
+/* The goal table: what "keep bandwidth low", "use little CPU", "as accurate
+ * as possible", "fast" and "fair" turn into. This is the ONE place that
+ * maps goals to settings; docs/intent.md prints the same table.
+ *
+ * Each setting says where the choice comes from. The compression and
+ * scheduling benchmarks (bench/, issue 5) have not been measured yet, so
+ * those rows are marked "pending": the values are the ones the benchmarks
+ * are set up to confirm or replace (bytes and client CPU seconds to reach
+ * the target accuracy against the default task), and no figure is claimed
+ * until bench/ prints it. A goal only fills fields the words left open;
+ * explicit words always win, and the explanation says so. */
+#include "intent/intent_internal.h"
+
+const intent_goal intent_goals[] = {
+    {"bandwidth",
+     "keep bandwidth low",
+     {
+         /* Uplink carries one update per selected client per round: the
+          * biggest share of the bytes. 8-bit stochastic quantisation is
+          * unbiased (ALGORITHMS.md, compression test "unbiased codecs are
+          * unbiased"), so it keeps FedAvg's expected update. */
+         {"compression.up", "\"q8\"",
+          "8-bit stochastic quantisation of client updates: 8 bits per value instead of 32 plus a "
+          "per-chunk scale, and unbiased",
+          "pending: bytes-to-accuracy in bench/ compression table (issue 5)"},
+         /* Downlink: fp16 halves the broadcast with deterministic rounding of
+          * the model itself (no stochastic noise injected into the weights
+          * every round, unlike quantising the model to 8 bits). */
+         {"compression.down", "\"fp16\"",
+          "half-precision model broadcast: 16 bits per value instead of 32, no random noise added "
+          "to the weights",
+          "pending: bytes-to-accuracy in bench/ compression table (issue 5)"},
+     },
+     2},
+    {"cpu",
+     "use little CPU",
+     {
+         /* Client CPU per round is proportional to local steps; 10 steps is
+          * about half an epoch of the default client (600 samples / batch
+          * 32 = 19 steps). */
+         {"local.max_steps", "10",
+          "caps local training at 10 optimizer steps per round (the default client takes 19 per "
+          "epoch: 600 samples, batch 32)",
+          "pending: client CPU seconds to target accuracy in bench/ (issue 5)"},
+         /* Server-side evaluation of the 10,000 test images every round is a
+          * fixed CPU cost independent of training. */
+         {"eval_every", "5", "evaluates the global model every 5th round instead of every round",
+          "pending: server CPU seconds in bench/ (issue 5)"},
+     },
+     2},
+    {"accuracy",
+     "as accurate as possible",
+     {
+         /* McMahan et al. 2017 (Communication-Efficient Learning of Deep
+          * Networks from Decentralized Data): their CNN beats the 2-hidden-
+          * layer MLP on MNIST; fedc's bench/ (issue 2) measures both models
+          * on Fashion-MNIST. */
+         {"model", "\"cnn\"",
+          "the CNN of McMahan et al. (conv 32, conv 64, dense 512), which beats the MLP in their "
+          "MNIST experiments",
+          "literature; fedc's own MLP vs CNN accuracy pending in bench/ (issue 2)"},
+         {"rounds", "100", "twice the default 50 rounds, so the model trains longer",
+          "pending: accuracy-vs-rounds curve in bench/ (issue 2)"},
+     },
+     2},
+    {"fast",
+     "fast",
+     {
+         {"rounds", "20", "20 rounds instead of the default 50: a quick run",
+          "by definition: a run of 20 rounds does 40% of the default's work"},
+     },
+     1},
+    {"fair",
+     "fair turns for every client",
+     {
+         /* Round-robin visits every client within ceil(N/S) rounds: a
+          * property the scheduler's tests assert (ALGORITHMS.md,
+          * Scheduling). */
+         {"scheduling.policy", "\"round-robin\"",
+          "round-robin selection: every client takes part within ceil(clients / clients_per_round) "
+          "rounds",
+          "by construction (tested property of the scheduler)"},
+     },
+     1},
+};
+const int intent_ngoals = (int)(sizeof intent_goals / sizeof intent_goals[0]);
+
+/* Trigger phrases (lemmas). The arg is the index in intent_goals. */
+const intent_phrase intent_goal_phrases[] = {
+    {"bandwidth", C_GOAL, 0}, {"low bandwidth", C_GOAL, 0}, {"metered", C_GOAL, 0},
+    {"metered connection", C_GOAL, 0}, {"traffic", C_GOAL, 0}, {"network traffic", C_GOAL, 0},
+    {"communication", C_GOAL, 0}, {"communication cost", C_GOAL, 0},
+    {"communication efficient", C_GOAL, 0}, {"communication efficiency", C_GOAL, 0},
+    {"byte", C_GOAL, 0}, {"slow network", C_GOAL, 0}, {"slow link", C_GOAL, 0},
+    {"slow connection", C_GOAL, 0}, {"cellular", C_GOAL, 0}, {"data cap", C_GOAL, 0},
+    {"data plan", C_GOAL, 0}, {"satellite", C_GOAL, 0},
+
+    {"cpu", C_GOAL, 1}, {"cpu time", C_GOAL, 1}, {"compute", C_GOAL, 1}, {"computation", C_GOAL, 1},
+    {"battery", C_GOAL, 1}, {"battery powered", C_GOAL, 1}, {"energy", C_GOAL, 1},
+    {"power consumption", C_GOAL, 1}, {"low power", C_GOAL, 1}, {"flops", C_GOAL, 1},
+    {"processing power", C_GOAL, 1}, {"weak device", C_GOAL, 1}, {"low end device", C_GOAL, 1},
+    {"low end", C_GOAL, 1}, {"cheap device", C_GOAL, 1}, {"lightweight training", C_GOAL, 1},
+
+    {"accurate", C_GOAL, 2}, {"as accurate as possible", C_GOAL, 2}, {"most accurate", C_GOAL, 2},
+    {"best accuracy", C_GOAL, 2}, {"highest accuracy", C_GOAL, 2}, {"high accuracy", C_GOAL, 2},
+    {"maximum accuracy", C_GOAL, 2}, {"max accuracy", C_GOAL, 2}, {"maximize accuracy", C_GOAL, 2},
+    {"maximise accuracy", C_GOAL, 2}, {"top accuracy", C_GOAL, 2},
+    {"best possible accuracy", C_GOAL, 2}, {"best model", C_GOAL, 2}, {"best result", C_GOAL, 2},
+    {"state of the art", C_GOAL, 2}, {"accuracy matters most", C_GOAL, 2},
+    {"accuracy is what matters", C_GOAL, 2}, {"best possible model", C_GOAL, 2},
+
+    {"fast", C_GOAL, 3}, {"faster", C_GOAL, 3}, {"fastest", C_GOAL, 3}, {"quick", C_GOAL, 3},
+    {"quickly", C_GOAL, 3}, {"quickest", C_GOAL, 3}, {"asap", C_GOAL, 3}, {"hurry", C_GOAL, 3},
+    {"in a hurry", C_GOAL, 3}, {"smoke test", C_GOAL, 3}, {"sanity check", C_GOAL, 3},
+    {"quick test", C_GOAL, 3}, {"quick run", C_GOAL, 3}, {"short run", C_GOAL, 3}, {"rapid", C_GOAL, 3},
+    {"as fast as possible", C_GOAL, 3}, {"speedy", C_GOAL, 3},
+
+    {"fair", C_GOAL, 4}, {"fairness", C_GOAL, 4}, {"fairly", C_GOAL, 4}, {"fair turn", C_GOAL, 4},
+    {"equal chance", C_GOAL, 4}, {"everyone get a turn", C_GOAL, 4},
+    {"every client get a turn", C_GOAL, 4}, {"equal opportunity", C_GOAL, 4},
+    {"no client left out", C_GOAL, 4}, {"fair share", C_GOAL, 4},
+    {NULL, C_NONE, 0},
+};

@@ -1,0 +1,292 @@
+/* Internals of the embedded intent parser. The pipeline:
+ *   lexer.c     request bytes -> tokens (words, numbers, paths, specs, punctuation)
+ *   numwords.c  "two hundred", "a dozen", "half", "10 percent" -> number tokens
+ *   lexicon.c   vocabulary: synonyms -> concepts, stopwords, plural and typo repair
+ *   items.c     tokens -> items (one per concept phrase, number, path, ...)
+ *   rules_*.c   items -> slots of a frame (field path, value, evidence span)
+ *   goals.c     the goal table: trigger phrases and the settings each goal implies
+ *   frame.c     slots with ranks; contradictions become questions
+ *   resolve.c   frame -> task JSON -> validated task + explanations */
+#ifndef FEDC_INTENT_INTERNAL_H
+#define FEDC_INTENT_INTERNAL_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "fedc/intent.h"
+
+/* ---- tokens ---- */
+typedef enum { TK_WORD, TK_NUM, TK_PATH, TK_SPEC, TK_PUNCT } tok_kind;
+
+enum {
+    TK_PERCENT = 1u << 0,   /* "10%", "10 percent": num is the number of percent */
+    TK_FRACTION = 1u << 1,  /* "half", "a tenth": num is the fraction */
+    TK_INTEGER = 1u << 2,   /* written without a fraction or exponent */
+    TK_WORDS = 1u << 3,     /* spelled out ("fifty") */
+    TK_CORRECTED = 1u << 4, /* word repaired from a typo */
+    TK_ARCH = 1u << 5,      /* TK_SPEC: a model spec ("conv:16:5,...") */
+    TK_CODEC = 1u << 6,     /* TK_SPEC: a codec pipeline ("topk:0.01|q8") */
+};
+
+#define TOK_TEXT 40
+
+typedef struct intent_tok {
+    tok_kind kind;
+    unsigned flags;
+    char text[TOK_TEXT]; /* lowercased word or lemma; punctuation character; number as written */
+    char orig[TOK_TEXT]; /* the word before typo repair (TK_CORRECTED) */
+    int start, end;      /* byte span in the request */
+    double num;
+    int merged; /* swallowed by a neighbour (number words, "percent") */
+} intent_tok;
+
+/* Splits text[0..len) into at most max tokens. Returns the count, or -1
+ * (err set) on too many tokens. Never reads outside the text. */
+int intent_lex(const char *text, size_t len, intent_tok *out, int max, fedc_error *err);
+/* Folds spelled-out numbers and percent words into number tokens (marks the
+ * swallowed tokens merged). */
+void intent_number_words(intent_tok *t, int n);
+
+/* ---- concepts ---- */
+typedef enum {
+    C_NONE = 0,
+    /* federation */
+    C_CLIENT, C_ROUND, C_PER_ROUND, C_ALL, C_FULL_PART, C_PARTICIPATION, C_OUT_OF, C_CLIENT_KEY,
+    C_E_EQ, C_B_EQ, C_C_EQ, C_K_EQ, C_R_EQ,
+    /* local training */
+    C_EPOCH, C_BATCH, C_SAMPLE_PER_BATCH, C_LR, C_MOMENTUM, C_NESTEROV, C_WD, C_BETA1, C_BETA2,
+    C_EPS, C_STEP, C_MAX_STEPS,
+    C_OPT_SGD, C_OPT_ADAM, C_OPT_ADAMW,
+    /* strategy */
+    C_S_FEDAVG, C_S_FEDPROX, C_S_FEDAVGM, C_S_FEDADAM, C_S_FEDYOGI, C_S_FEDADAGRAD,
+    C_SERVER_LR, C_SERVER_MOMENTUM, C_MU, C_TAU, C_SERVER, C_LOCAL,
+    /* data */
+    C_DS_FMNIST, C_DS_MNIST, C_DS_CIFAR10, C_DS_CSV, C_DS_UNSUPPORTED, C_DATA, C_TEST_FILE,
+    C_LABEL_COLUMN, C_TRACE,
+    C_IID, C_NONIID, C_STRONG, C_MILD, C_MODERATE, C_PATHOLOGICAL, C_QUANTITY, C_DIRICHLET,
+    C_ALPHA, C_SIGMA, C_CLASS, C_SHARD,
+    /* model */
+    C_MLP, C_CNN, C_LINEAR, C_MODEL, C_SMALL, C_LARGE, C_STANDARD, C_HIDDEN, C_UNIT,
+    /* stopping, evaluation, time */
+    C_SEED, C_EVAL, C_ACCURACY, C_UNTIL, C_TIME_UNIT, C_BUDGET, C_DEADLINE, C_ROUND_TIMEOUT,
+    C_CONNECT_TIMEOUT, C_WAIT, C_CONNECTED, C_MIN_NODES, C_MIN_UPDATES, C_AT_LEAST,
+    /* scheduling */
+    C_POL_RANDOM, C_POL_RR, C_POL_SAMPLES, C_POL_AGE, C_POL_POC, C_CHOICE_D, C_CANDIDATE,
+    C_PROF_LOGNORMAL, C_PROF_NONE,
+    /* privacy */
+    C_DP, C_NO_DP, C_CLIP, C_NOISE,
+    /* compression */
+    C_BIT, C_QUANTIZE, C_STAGE, C_NO_COMPRESSION, C_COMPRESS, C_TOPK, C_RANDK, C_SPARSIFY,
+    C_UP, C_DOWN, C_BOTH,
+    /* misc */
+    C_GOAL, C_NAME_KW, C_NEGATION, C_FILLER_PHRASE,
+    C_COUNT
+} concept_id;
+
+/* Codec stages named by words (C_STAGE arg). */
+enum { STAGE_FP16 = 1, STAGE_BF16, STAGE_Q8, STAGE_Q4, STAGE_Q2, STAGE_SIGN, STAGE_ZSTD };
+
+/* Concept flags. */
+enum {
+    CF_OPTIONAL = 1u << 0, /* fine to leave unused (structure words: "client", "round", "data") */
+};
+
+typedef struct intent_phrase {
+    const char *words; /* space-separated lemmas, e.g. "learning rate" */
+    concept_id concept;
+    double arg;        /* concept argument: seconds per time unit, stage id, goal index */
+} intent_phrase;
+
+/* Word classes of the lexicon. */
+enum {
+    W_KNOWN = 1u << 0,  /* appears in a phrase or the stopword list */
+    W_STOP = 1u << 1,   /* carries no meaning of its own: never reported as not understood */
+    W_FILL = 1u << 2,   /* may sit between a keyword and its number ("lr of 0.1", "rounds: 5") */
+    W_ADJ = 1u << 3,    /* may sit between a number and its unit ("5 local epochs") */
+    W_VERB = 1u << 4,   /* may sit between a count and "per round" ("10 sampled each round") */
+};
+
+/* Normalises word tokens in place: lemma (plural forms), typo repair
+ * against the vocabulary (TK_CORRECTED, original kept in orig). */
+void intent_lexicon_normalise(intent_tok *t, int n);
+unsigned intent_word_class(const char *word);
+int intent_concept_flags(concept_id c);
+/* Longest phrase starting at token i; returns its token length (0 if none)
+ * and fills *ph. */
+int intent_phrase_match(const intent_tok *t, int n, int i, const intent_phrase **ph);
+
+/* ---- items ---- */
+typedef enum { IT_CONCEPT, IT_NUM, IT_PATH, IT_SPEC, IT_PUNCT, IT_WORD } item_kind;
+
+typedef struct intent_item {
+    item_kind kind;
+    concept_id concept;
+    double arg;
+    int t0, t1; /* tokens [t0, t1) */
+    double num;
+    unsigned flags;
+    unsigned wclass; /* IT_WORD: lexicon class */
+    const char *text; /* first token's text */
+    int used;
+} intent_item;
+
+/* ---- frame: what the words set, with evidence ---- */
+typedef enum {
+    RANK_DEFAULT = 0,
+    RANK_GOAL,    /* from the goal table */
+    RANK_HINT,    /* a qualitative word made concrete ("strongly non-IID" -> alpha 0.1) */
+    RANK_DERIVED, /* computed from other words (10% of 300 clients) */
+    RANK_IMPLIED, /* a parameter implies its method ("mu 0.1" -> fedprox) */
+    RANK_WORDS,   /* said directly */
+} slot_rank;
+
+#define FRAME_MAX_SLOTS 96
+
+typedef struct intent_slot {
+    char path[48];
+    json_t *value;
+    slot_rank rank;
+    int start, end; /* evidence span in the request */
+    int goal;       /* RANK_GOAL: goal index */
+    char why[240];  /* extra reason for the explanation */
+} intent_slot;
+
+typedef struct intent_codec_side {
+    int sparsifier;   /* 0, 't' topk, 'r' randk */
+    double fraction;
+    int quant;        /* 0 or STAGE_* (not ZSTD) */
+    int zstd;
+    int none;         /* "no compression" */
+    int start, end;   /* evidence span */
+    int q_start, q_end, s_start, s_end;
+} intent_codec_side;
+
+typedef struct intent_ctx {
+    const char *text;
+    size_t len;
+    intent_tok *tok;
+    int ntok;
+    intent_item *it;
+    int nit;
+
+    intent_slot slot[FRAME_MAX_SLOTS];
+    int nslot;
+
+    /* Facts that need the whole request before they become fields. */
+    int noniid_level, noniid_start, noniid_end; /* 0 none, 1 mild, 2 plain, 3 strong */
+    int cpr_frac_set, cpr_frac_start, cpr_frac_end;
+    double cpr_frac;
+    int cpr_all, cpr_all_start, cpr_all_end;
+    intent_codec_side codec[2]; /* 0 up, 1 down */
+    int compress_word, compress_start, compress_end;
+    int goal_on[FEDC_INTENT_MAX_GOALS];
+    int goal_start[FEDC_INTENT_MAX_GOALS], goal_end[FEDC_INTENT_MAX_GOALS];
+
+    fedc_intent_result *out;
+    fedc_error *err;
+    int failed; /* a rule raised a conflict (err set) */
+} intent_ctx;
+
+/* Builds items from tokens (phrases matched longest-first). */
+int intent_items_build(intent_ctx *c);
+
+/* Sets path to value (reference stolen) with a rank and evidence span.
+ * Same value: evidence kept. Different value at the same or a competing
+ * rank: a question in c->err, c->failed set, -1. Lower rank than an
+ * existing slot: ignored (the explanation says so for goals). */
+int intent_set(intent_ctx *c, const char *path, json_t *value, slot_rank rank, int start, int end,
+               const char *why);
+intent_slot *intent_slot_find(intent_ctx *c, const char *path);
+/* Raises a question naming the conflict; returns -1. */
+int intent_ask(intent_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The request text of [start, end), quoted and cut for messages. */
+void intent_evidence(const intent_ctx *c, int start, int end, char *out, size_t cap);
+void intent_note(intent_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Typed setters (values.c). Evidence spans run from item a to item b
+ * (either may be -1). Integers must be whole numbers written without a
+ * percent sign, or the person is asked. */
+int intent_set_str(intent_ctx *c, const char *path, const char *v, slot_rank rank, int a, int b,
+                   const char *why);
+int intent_set_int(intent_ctx *c, const char *path, int num_item, slot_rank rank, int a, int b,
+                   const char *why);
+int intent_set_real(intent_ctx *c, const char *path, double v, slot_rank rank, int a, int b,
+                    const char *why);
+int intent_set_bool(intent_ctx *c, const char *path, int v, slot_rank rank, int a, int b, const char *why);
+/* Span of items a..b (either may be -1) in request bytes. */
+void intent_items_span(const intent_ctx *c, int a, int b, int *start, int *end);
+
+/* Item helpers for rules. */
+int intent_is(const intent_ctx *c, int i, concept_id k);
+int intent_span_start(const intent_ctx *c, int i);
+int intent_span_end(const intent_ctx *c, int i);
+void intent_use(intent_ctx *c, int i);
+/* Index of the number item after keyword item i, skipping fillers (at most
+ * maxskip), or -1. */
+int intent_num_after(const intent_ctx *c, int i, int maxskip);
+/* Index of the number item before unit item i, skipping adjectives, or -1. */
+int intent_num_before(const intent_ctx *c, int i, int maxskip);
+/* Next / previous item that is not a stopword, within the sentence; -1. */
+int intent_next(const intent_ctx *c, int i);
+int intent_prev(const intent_ctx *c, int i);
+/* Whether item j is a concept k within dist meaningful items of i, in the
+ * same sentence; returns its index or -1. */
+int intent_near(const intent_ctx *c, int i, concept_id k, int dist);
+int intent_same_sentence(const intent_ctx *c, int a, int b);
+
+/* Rules, in the order they run. Each returns -1 on a conflict. */
+int intent_rules_text(intent_ctx *c);    /* name, label column, paths, raw specs */
+int intent_rules_data(intent_ctx *c);    /* dataset, partition */
+int intent_rules_model(intent_ctx *c);
+int intent_rules_numbers(intent_ctx *c); /* counts, rates, times, accuracy */
+int intent_rules_methods(intent_ctx *c); /* optimizer, strategy, scheduling, privacy */
+int intent_rules_codec(intent_ctx *c);
+int intent_rules_goals(intent_ctx *c);
+/* Finishing: fractions, goal settings, derived caps; builds the task. */
+int intent_resolve(intent_ctx *c);
+
+/* ---- goals (goals.c) ---- */
+typedef struct intent_goal_setting {
+    const char *field;
+    const char *value; /* JSON text */
+    const char *why;
+    const char *evidence; /* where the choice comes from, and whether it is measured */
+} intent_goal_setting;
+
+typedef struct intent_goal {
+    const char *name;  /* "bandwidth" */
+    const char *label; /* "keep bandwidth low" */
+    intent_goal_setting settings[4];
+    int nsettings;
+} intent_goal;
+
+extern const intent_goal intent_goals[];
+extern const int intent_ngoals;
+/* Trigger phrases of every goal, for the lexicon (concept C_GOAL, arg =
+ * goal index); NULL-terminated. */
+extern const intent_phrase intent_goal_phrases[];
+
+/* ---- shared by the LLM backend, dataset and eval ---- */
+/* Explanations for a task that came whole from elsewhere (LLM): fields
+ * differing from the defaults are marked source, the core fields default. */
+void intent_explain_whole(const fedc_task *t, fedc_intent_source source, fedc_intent_result *out);
+void intent_result_init(fedc_intent_result *out, const char *backend);
+void intent_result_note(fedc_intent_result *out, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* JSON object of the fields of t that differ from the defaults (nested),
+ * or NULL when out of memory. */
+json_t *intent_task_diff(const fedc_task *t);
+/* Finds the JSON object inside a model's answer (bare, in a ```json fence,
+ * or amid prose); returns a malloc'd copy or NULL with err set. */
+char *intent_extract_json(const char *text, size_t len, fedc_error *err);
+/* Makes s valid UTF-8 for JSON output (invalid bytes become '?'). */
+void intent_utf8_sanitise(char *s);
+
+/* Raw HTTP POST of a JSON body; bounded answer. status receives the HTTP
+ * status. Returns the malloc'd body (NUL-terminated) or NULL with err set
+ * (timeouts, refused connections, oversize answers). */
+char *intent_http_post(const fedc_llm_config *cfg, const char *url, const char *body, long *status,
+                       size_t *len, fedc_error *err);
+
+#endif

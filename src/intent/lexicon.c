@@ -1,0 +1,686 @@
+/* The vocabulary of the embedded parser: phrases (lemmas, space-separated)
+ * that name a concept, and stopwords that carry no meaning of their own.
+ * Synonyms live here and nowhere else: "nodes", "devices", "silos" are all
+ * the concept "client"; rules only ever see concepts. Goal trigger phrases
+ * come from goals.c. Plural forms and typos are repaired against this
+ * vocabulary before phrase matching. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intent/intent_internal.h"
+
+static const intent_phrase phrases[] = {
+    /* federation size and participation */
+    {"client", C_CLIENT, 0}, {"node", C_CLIENT, 0}, {"device", C_CLIENT, 0},
+    {"edge device", C_CLIENT, 0}, {"edge node", C_CLIENT, 0}, {"participant", C_CLIENT, 0},
+    {"worker", C_CLIENT, 0}, {"silo", C_CLIENT, 0}, {"party", C_CLIENT, 0}, {"user", C_CLIENT, 0},
+    {"phone", C_CLIENT, 0}, {"smartphone", C_CLIENT, 0}, {"hospital", C_CLIENT, 0},
+    {"sensor", C_CLIENT, 0}, {"institution", C_CLIENT, 0}, {"organization", C_CLIENT, 0},
+    {"organisation", C_CLIENT, 0}, {"site", C_CLIENT, 0}, {"bank", C_CLIENT, 0},
+    {"learner", C_CLIENT, 0}, {"member", C_CLIENT, 0}, {"peer", C_CLIENT, 0},
+    {"edge", C_CLIENT, 0}, {"vehicle", C_CLIENT, 0}, {"car", C_CLIENT, 0},
+    {"number of client", C_CLIENT_KEY, 0}, {"client count", C_CLIENT_KEY, 0},
+    {"federation size", C_CLIENT_KEY, 0}, {"federation of", C_CLIENT_KEY, 0},
+    {"population of", C_CLIENT_KEY, 0}, {"num client", C_CLIENT_KEY, 0},
+    {"round", C_ROUND, 0}, {"communication round", C_ROUND, 0}, {"global round", C_ROUND, 0},
+    {"federated round", C_ROUND, 0}, {"aggregation round", C_ROUND, 0},
+    {"training round", C_ROUND, 0}, {"fl round", C_ROUND, 0}, {"federated learning round", C_ROUND, 0},
+    {"server round", C_ROUND, 0}, {"number of round", C_ROUND, 0},
+    {"per round", C_PER_ROUND, 0}, {"each round", C_PER_ROUND, 0}, {"every round", C_PER_ROUND, 0},
+    {"a round", C_PER_ROUND, 0}, {"in each round", C_PER_ROUND, 0}, {"in every round", C_PER_ROUND, 0},
+    {"at a time", C_PER_ROUND, 0}, {"at once", C_PER_ROUND, 0}, {"simultaneously", C_PER_ROUND, 0},
+    {"concurrently", C_PER_ROUND, 0}, {"in parallel", C_PER_ROUND, 0}, {"per iteration", C_PER_ROUND, 0},
+    {"each time", C_PER_ROUND, 0}, {"per step", C_PER_ROUND, 0},
+    {"all", C_ALL, 0}, {"everyone", C_ALL, 0}, {"everybody", C_ALL, 0}, {"every client", C_ALL, 0},
+    {"all client", C_ALL, 0}, {"every single client", C_ALL, 0},
+    {"full participation", C_FULL_PART, 0}, {"full client participation", C_FULL_PART, 0},
+    {"participation", C_PARTICIPATION, 0}, {"participation rate", C_PARTICIPATION, 0},
+    {"sampling rate", C_PARTICIPATION, 0}, {"sample rate", C_PARTICIPATION, 0},
+    {"client fraction", C_PARTICIPATION, 0}, {"fraction of client", C_PARTICIPATION, 0},
+    {"sampling fraction", C_PARTICIPATION, 0}, {"client sampling rate", C_PARTICIPATION, 0},
+    {"participation fraction", C_PARTICIPATION, 0}, {"fraction", C_PARTICIPATION, 0},
+    {"out of", C_OUT_OF, 0},
+    {"e =", C_E_EQ, 0}, {"b =", C_B_EQ, 0}, {"c =", C_C_EQ, 0}, {"k =", C_K_EQ, 0},
+
+    /* local training */
+    {"epoch", C_EPOCH, 0}, {"local epoch", C_EPOCH, 0}, {"pass", C_EPOCH, 0},
+    {"local pass", C_EPOCH, 0}, {"full pass", C_EPOCH, 0}, {"epochs", C_EPOCH, 0},
+    {"batch", C_BATCH, 0}, {"batch size", C_BATCH, 0}, {"minibatch", C_BATCH, 0},
+    {"mini batch", C_BATCH, 0}, {"minibatch size", C_BATCH, 0}, {"mini batch size", C_BATCH, 0},
+    {"bs", C_BATCH, 0}, {"local batch", C_BATCH, 0}, {"local batch size", C_BATCH, 0},
+    {"batchsize", C_BATCH, 0},
+    {"sample per batch", C_SAMPLE_PER_BATCH, 0}, {"example per batch", C_SAMPLE_PER_BATCH, 0},
+    {"image per batch", C_SAMPLE_PER_BATCH, 0},
+    {"lr", C_LR, 0}, {"learning rate", C_LR, 0}, {"step size", C_LR, 0}, {"eta", C_LR, 0},
+    {"local lr", C_LR, 0}, {"local learning rate", C_LR, 0}, {"client lr", C_LR, 0},
+    {"client learning rate", C_LR, 0}, {"stepsize", C_LR, 0}, {"learningrate", C_LR, 0},
+    {"momentum", C_MOMENTUM, 0}, {"local momentum", C_MOMENTUM, 1}, {"client momentum", C_MOMENTUM, 1},
+    {"heavy ball", C_MOMENTUM, 0},
+    {"nesterov", C_NESTEROV, 0},
+    {"weight decay", C_WD, 0}, {"wd", C_WD, 0}, {"l2", C_WD, 0}, {"l2 regularization", C_WD, 0},
+    {"l2 regularisation", C_WD, 0}, {"l2 penalty", C_WD, 0}, {"decay", C_WD, 0},
+    {"beta1", C_BETA1, 0}, {"beta 1", C_BETA1, 0}, {"b1", C_BETA1, 0},
+    {"beta2", C_BETA2, 0}, {"beta 2", C_BETA2, 0}, {"b2", C_BETA2, 0},
+    {"eps", C_EPS, 0}, {"epsilon", C_EPS, 0}, {"adam epsilon", C_EPS, 0},
+    {"step", C_STEP, 0}, {"local step", C_STEP, 0}, {"optimizer step", C_STEP, 0},
+    {"gradient step", C_STEP, 0}, {"sgd step", C_STEP, 0}, {"local iteration", C_STEP, 0},
+    {"local update step", C_STEP, 0},
+    {"max step", C_MAX_STEPS, 0}, {"maximum step", C_MAX_STEPS, 0}, {"step cap", C_MAX_STEPS, 0},
+    {"max local step", C_MAX_STEPS, 0}, {"local step cap", C_MAX_STEPS, 0},
+    {"sgd", C_OPT_SGD, 0}, {"plain sgd", C_OPT_SGD, 0}, {"vanilla sgd", C_OPT_SGD, 0},
+    {"stochastic gradient descent", C_OPT_SGD, 0}, {"gradient descent", C_OPT_SGD, 0},
+    {"adam", C_OPT_ADAM, 0}, {"adamw", C_OPT_ADAMW, 0}, {"adam w", C_OPT_ADAMW, 0},
+
+    /* strategy */
+    {"fedavg", C_S_FEDAVG, 0}, {"fed avg", C_S_FEDAVG, 0}, {"federated averaging", C_S_FEDAVG, 0},
+    {"federated average", C_S_FEDAVG, 0}, {"model averaging", C_S_FEDAVG, 0},
+    {"plain averaging", C_S_FEDAVG, 0}, {"simple averaging", C_S_FEDAVG, 0},
+    {"fedprox", C_S_FEDPROX, 0}, {"fed prox", C_S_FEDPROX, 0},
+    {"fedavgm", C_S_FEDAVGM, 0}, {"fedavg m", C_S_FEDAVGM, 0}, {"fed avgm", C_S_FEDAVGM, 0},
+    {"fedadam", C_S_FEDADAM, 0}, {"fed adam", C_S_FEDADAM, 0}, {"server adam", C_S_FEDADAM, 0},
+    {"adam on the server", C_S_FEDADAM, 0}, {"server side adam", C_S_FEDADAM, 0},
+    {"fedyogi", C_S_FEDYOGI, 0}, {"fed yogi", C_S_FEDYOGI, 0}, {"yogi", C_S_FEDYOGI, 0},
+    {"fedadagrad", C_S_FEDADAGRAD, 0}, {"fed adagrad", C_S_FEDADAGRAD, 0}, {"adagrad", C_S_FEDADAGRAD, 0},
+    {"server lr", C_SERVER_LR, 0}, {"server learning rate", C_SERVER_LR, 0}, {"global lr", C_SERVER_LR, 0},
+    {"global learning rate", C_SERVER_LR, 0}, {"server step size", C_SERVER_LR, 0},
+    {"server side learning rate", C_SERVER_LR, 0}, {"server eta", C_SERVER_LR, 0}, {"eta g", C_SERVER_LR, 0},
+    {"server momentum", C_SERVER_MOMENTUM, 0}, {"global momentum", C_SERVER_MOMENTUM, 0},
+    {"server side momentum", C_SERVER_MOMENTUM, 0},
+    {"mu", C_MU, 0}, {"proximal term", C_MU, 0}, {"proximal weight", C_MU, 0}, {"proximal mu", C_MU, 0},
+    {"prox mu", C_MU, 0}, {"proximal coefficient", C_MU, 0}, {"proximal penalty", C_MU, 0},
+    {"proximal", C_MU, 0}, {"prox term", C_MU, 0},
+    {"tau", C_TAU, 0}, {"adaptivity", C_TAU, 0}, {"server tau", C_TAU, 0},
+    {"server", C_SERVER, 0}, {"server side", C_SERVER, 0}, {"on the server", C_SERVER, 0},
+    {"at the server", C_SERVER, 0},
+    {"locally", C_LOCAL, 0}, {"on the client", C_LOCAL, 0}, {"client side", C_LOCAL, 0},
+    {"on each client", C_LOCAL, 0}, {"on device", C_LOCAL, 0},
+
+    /* data */
+    {"fashion mnist", C_DS_FMNIST, 0}, {"fmnist", C_DS_FMNIST, 0}, {"f mnist", C_DS_FMNIST, 0},
+    {"fashionmnist", C_DS_FMNIST, 0}, {"fashion", C_DS_FMNIST, 0}, {"zalando", C_DS_FMNIST, 0},
+    {"mnist", C_DS_MNIST, 0}, {"handwritten digit", C_DS_MNIST, 0},
+    {"cifar10", C_DS_CIFAR10, 0}, {"cifar 10", C_DS_CIFAR10, 0}, {"cifar", C_DS_CIFAR10, 0},
+    {"csv", C_DS_CSV, 0}, {"tabular", C_DS_CSV, 0}, {"tabular data", C_DS_CSV, 0},
+    {"csv file", C_DS_CSV, 0},
+    {"cifar100", C_DS_UNSUPPORTED, 0}, {"cifar 100", C_DS_UNSUPPORTED, 0}, {"emnist", C_DS_UNSUPPORTED, 0},
+    {"femnist", C_DS_UNSUPPORTED, 0}, {"svhn", C_DS_UNSUPPORTED, 0}, {"imagenet", C_DS_UNSUPPORTED, 0},
+    {"tiny imagenet", C_DS_UNSUPPORTED, 0}, {"shakespeare", C_DS_UNSUPPORTED, 0},
+    {"celeba", C_DS_UNSUPPORTED, 0}, {"sent140", C_DS_UNSUPPORTED, 0}, {"kmnist", C_DS_UNSUPPORTED, 0},
+    {"stackoverflow", C_DS_UNSUPPORTED, 0}, {"stl10", C_DS_UNSUPPORTED, 0},
+    {"data", C_DATA, 0}, {"dataset", C_DATA, 0}, {"stored in", C_DATA, 0}, {"stored at", C_DATA, 0},
+    {"located at", C_DATA, 0}, {"located in", C_DATA, 0}, {"path", C_DATA, 0}, {"directory", C_DATA, 0},
+    {"folder", C_DATA, 0}, {"lives in", C_DATA, 0}, {"life in", C_DATA, 0}, {"found in", C_DATA, 0},
+    {"data dir", C_DATA, 0}, {"training file", C_DATA, 0}, {"train file", C_DATA, 0},
+    {"test set", C_TEST_FILE, 0}, {"test file", C_TEST_FILE, 0}, {"test data", C_TEST_FILE, 0},
+    {"test split", C_TEST_FILE, 0}, {"test csv", C_TEST_FILE, 0}, {"test path", C_TEST_FILE, 0},
+    {"testing data", C_TEST_FILE, 0}, {"evaluation set", C_TEST_FILE, 0}, {"eval set", C_TEST_FILE, 0},
+    {"held out set", C_TEST_FILE, 0},
+    {"label column", C_LABEL_COLUMN, 0}, {"target column", C_LABEL_COLUMN, 0},
+    {"label col", C_LABEL_COLUMN, 0}, {"class column", C_LABEL_COLUMN, 0},
+    {"label in column", C_LABEL_COLUMN, 0}, {"label is in column", C_LABEL_COLUMN, 0},
+    {"label field", C_LABEL_COLUMN, 0}, {"column", C_LABEL_COLUMN, 0},
+    {"trace", C_TRACE, 0}, {"device trace", C_TRACE, 0}, {"profile", C_TRACE, 0},
+    {"device speed", C_TRACE, 0}, {"speed", C_TRACE, 0}, {"replay", C_TRACE, 0},
+    {"device profile", C_TRACE, 0}, {"speed trace", C_TRACE, 0}, {"availability", C_TRACE, 0},
+
+    /* partition */
+    {"iid", C_IID, 0}, {"identically distributed", C_IID, 0},
+    {"independent and identically distributed", C_IID, 0}, {"uniformly distributed", C_IID, 0},
+    {"uniform split", C_IID, 0}, {"uniform partition", C_IID, 0}, {"random split", C_IID, 0},
+    {"evenly split", C_IID, 0}, {"evenly distributed", C_IID, 0}, {"homogeneous data", C_IID, 0},
+    {"split uniformly", C_IID, 0}, {"shuffled uniformly", C_IID, 0}, {"uniformly at random", C_IID, 0},
+    {"non iid", C_NONIID, 0}, {"not iid", C_NONIID, 0}, {"noniid", C_NONIID, 0}, {"niid", C_NONIID, 0},
+    {"non identically distributed", C_NONIID, 0}, {"skewed", C_NONIID, 0}, {"skew", C_NONIID, 0},
+    {"label skew", C_NONIID, 0}, {"label skewed", C_NONIID, 0}, {"heterogeneous", C_NONIID, 1},
+    {"heterogeneous data", C_NONIID, 0}, {"data heterogeneity", C_NONIID, 0},
+    {"statistical heterogeneity", C_NONIID, 0}, {"label imbalance", C_NONIID, 0},
+    {"imbalanced label", C_NONIID, 0}, {"unbalanced label", C_NONIID, 0},
+    {"label distribution skew", C_NONIID, 0}, {"non uniform", C_NONIID, 0},
+    {"heterogeneity", C_NONIID, 0}, {"heterogenous", C_NONIID, 1},
+    {"highly", C_STRONG, 0}, {"strongly", C_STRONG, 0}, {"extremely", C_STRONG, 0}, {"very", C_STRONG, 0},
+    {"heavily", C_STRONG, 0}, {"severely", C_STRONG, 0}, {"extreme", C_STRONG, 0}, {"severe", C_STRONG, 0},
+    {"strong", C_STRONG, 0}, {"high", C_STRONG, 0}, {"massively", C_STRONG, 0}, {"really", C_STRONG, 0},
+    {"mildly", C_MILD, 0}, {"slightly", C_MILD, 0}, {"somewhat", C_MILD, 0}, {"a bit", C_MILD, 0},
+    {"a little", C_MILD, 0}, {"mild", C_MILD, 0}, {"slight", C_MILD, 0}, {"lightly", C_MILD, 0},
+    {"weakly", C_MILD, 0}, {"weak", C_MILD, 0},
+    {"moderately", C_MODERATE, 0}, {"moderate", C_MODERATE, 0}, {"medium", C_MODERATE, 0},
+    {"pathological", C_PATHOLOGICAL, 0}, {"pathologically", C_PATHOLOGICAL, 0},
+    {"sort and partition", C_PATHOLOGICAL, 0}, {"sorted shard", C_PATHOLOGICAL, 0},
+    {"quantity skew", C_QUANTITY, 0}, {"quantity", C_QUANTITY, 0}, {"quantity based", C_QUANTITY, 0},
+    {"different amount of data", C_QUANTITY, 0}, {"different amount", C_QUANTITY, 0},
+    {"varying amount of data", C_QUANTITY, 0}, {"varying amount", C_QUANTITY, 0},
+    {"unequal amount", C_QUANTITY, 0}, {"unequal size", C_QUANTITY, 0},
+    {"unequal dataset size", C_QUANTITY, 0}, {"unbalanced", C_QUANTITY, 0}, {"imbalanced", C_QUANTITY, 0},
+    {"unbalanced size", C_QUANTITY, 0}, {"different dataset size", C_QUANTITY, 0},
+    {"varying dataset size", C_QUANTITY, 0}, {"different size", C_QUANTITY, 0},
+    {"size skew", C_QUANTITY, 0}, {"lognormal size", C_QUANTITY, 0}, {"log normal size", C_QUANTITY, 0},
+    {"unbalanced data", C_QUANTITY, 0}, {"unequal data", C_QUANTITY, 0},
+    {"dirichlet", C_DIRICHLET, 0}, {"dir", C_DIRICHLET, 0}, {"lda", C_DIRICHLET, 0},
+    {"latent dirichlet", C_DIRICHLET, 0}, {"dirichlet distribution", C_DIRICHLET, 0},
+    {"dirichlet partition", C_DIRICHLET, 0}, {"dirichlet split", C_DIRICHLET, 0},
+    {"alpha", C_ALPHA, 0}, {"dirichlet alpha", C_ALPHA, 0}, {"concentration", C_ALPHA, 0},
+    {"concentration parameter", C_ALPHA, 0}, {"dirichlet concentration", C_ALPHA, 0},
+    {"sigma", C_SIGMA, 0}, {"size sigma", C_SIGMA, 0}, {"spread", C_SIGMA, 0},
+    {"class", C_CLASS, 0}, {"label", C_CLASS, 0}, {"category", C_CLASS, 0}, {"digit", C_CLASS, 0},
+    {"shard", C_SHARD, 0},
+
+    /* model */
+    {"mlp", C_MLP, 0}, {"multilayer perceptron", C_MLP, 0}, {"multi layer perceptron", C_MLP, 0},
+    {"perceptron", C_MLP, 0}, {"fully connected", C_MLP, 0}, {"fully connected network", C_MLP, 0},
+    {"fully connected net", C_MLP, 0}, {"fully connected model", C_MLP, 0}, {"fc network", C_MLP, 0},
+    {"fc net", C_MLP, 0}, {"dense network", C_MLP, 0}, {"dense net", C_MLP, 0},
+    {"dense model", C_MLP, 0}, {"feed forward", C_MLP, 0}, {"feedforward", C_MLP, 0},
+    {"feed forward network", C_MLP, 0}, {"2nn", C_MLP, 0},
+    {"cnn", C_CNN, 0}, {"convnet", C_CNN, 0}, {"conv net", C_CNN, 0}, {"convolutional", C_CNN, 0},
+    {"convolutional network", C_CNN, 0}, {"convolutional net", C_CNN, 0},
+    {"convolutional neural network", C_CNN, 0}, {"convolutional model", C_CNN, 0},
+    {"logistic regression", C_LINEAR, 0}, {"linear model", C_LINEAR, 0},
+    {"linear classifier", C_LINEAR, 0}, {"softmax regression", C_LINEAR, 0},
+    {"multinomial logistic regression", C_LINEAR, 0}, {"linear", C_LINEAR, 0},
+    {"model", C_MODEL, 0}, {"network", C_MODEL, 0}, {"net", C_MODEL, 0}, {"neural network", C_MODEL, 0},
+    {"neural net", C_MODEL, 0}, {"architecture", C_MODEL, 0},
+    {"small", C_SMALL, 0}, {"smaller", C_SMALL, 0}, {"tiny", C_SMALL, 0}, {"little", C_SMALL, 0},
+    {"lightweight", C_SMALL, 0}, {"light", C_SMALL, 0}, {"compact", C_SMALL, 0}, {"mini", C_SMALL, 0},
+    {"shallow", C_SMALL, 0}, {"minimal", C_SMALL, 0}, {"narrow", C_SMALL, 0},
+    {"big", C_LARGE, 0}, {"bigger", C_LARGE, 0}, {"large", C_LARGE, 0}, {"larger", C_LARGE, 0},
+    {"deep", C_LARGE, 0}, {"deeper", C_LARGE, 0}, {"wide", C_LARGE, 0}, {"wider", C_LARGE, 0},
+    {"huge", C_LARGE, 0}, {"heavy", C_LARGE, 0}, {"heavier", C_LARGE, 0}, {"heavyweight", C_LARGE, 0},
+    {"standard", C_STANDARD, 0}, {"default", C_STANDARD, 0}, {"usual", C_STANDARD, 0},
+    {"regular", C_STANDARD, 0}, {"normal", C_STANDARD, 0}, {"classic", C_STANDARD, 0},
+    {"classical", C_STANDARD, 0}, {"vanilla", C_STANDARD, 0}, {"basic", C_STANDARD, 0},
+    {"reference", C_STANDARD, 0}, {"mcmahan", C_STANDARD, 0},
+    {"hidden layer", C_HIDDEN, 0}, {"hidden", C_HIDDEN, 0}, {"layer", C_HIDDEN, 0},
+    {"hidden unit", C_HIDDEN, 1}, {"hidden neuron", C_HIDDEN, 1},
+    {"unit", C_UNIT, 0}, {"neuron", C_UNIT, 0}, {"hidden size", C_UNIT, 0}, {"width", C_UNIT, 0},
+
+    /* seed, evaluation, stopping, time */
+    {"seed", C_SEED, 0}, {"random seed", C_SEED, 0}, {"seeded with", C_SEED, 0}, {"seeded", C_SEED, 0},
+    {"rng seed", C_SEED, 0}, {"seed value", C_SEED, 0},
+    {"evaluate", C_EVAL, 0}, {"eval", C_EVAL, 0}, {"evaluation", C_EVAL, 0}, {"test", C_EVAL, 0},
+    {"validate", C_EVAL, 0}, {"evaluated", C_EVAL, 0}, {"tested", C_EVAL, 0}, {"evaluating", C_EVAL, 0},
+    {"testing", C_EVAL, 0}, {"eval every", C_EVAL, 0},
+    {"accuracy", C_ACCURACY, 0}, {"acc", C_ACCURACY, 0}, {"test accuracy", C_ACCURACY, 0},
+    {"accuracy target", C_ACCURACY, 0}, {"target accuracy", C_ACCURACY, 0},
+    {"validation accuracy", C_ACCURACY, 0}, {"top 1 accuracy", C_ACCURACY, 0},
+    {"until", C_UNTIL, 0}, {"till", C_UNTIL, 0}, {"stop when", C_UNTIL, 0}, {"stop at", C_UNTIL, 0},
+    {"stop once", C_UNTIL, 0}, {"reach", C_UNTIL, 0}, {"reached", C_UNTIL, 0}, {"hit", C_UNTIL, 0},
+    {"get to", C_UNTIL, 0}, {"target", C_UNTIL, 0}, {"converge to", C_UNTIL, 0}, {"stop", C_UNTIL, 0},
+    {"second", C_TIME_UNIT, 1}, {"sec", C_TIME_UNIT, 1}, {"s", C_TIME_UNIT, 1},
+    {"minute", C_TIME_UNIT, 60}, {"min", C_TIME_UNIT, 60}, {"hour", C_TIME_UNIT, 3600},
+    {"h", C_TIME_UNIT, 3600}, {"hr", C_TIME_UNIT, 3600}, {"day", C_TIME_UNIT, 86400},
+    {"millisecond", C_TIME_UNIT, 0.001}, {"ms", C_TIME_UNIT, 0.001},
+    {"budget", C_BUDGET, 0}, {"time budget", C_BUDGET, 0}, {"time limit", C_BUDGET, 0},
+    {"wall clock", C_BUDGET, 0}, {"wall time", C_BUDGET, 0}, {"wallclock", C_BUDGET, 0},
+    {"at most", C_BUDGET, 0}, {"no more than", C_BUDGET, 0}, {"not more than", C_BUDGET, 0},
+    {"more than", C_BUDGET, 0}, {"within", C_BUDGET, 0}, {"up to", C_BUDGET, 0}, {"max", C_BUDGET, 0},
+    {"maximum", C_BUDGET, 0}, {"limit", C_BUDGET, 0}, {"no longer than", C_BUDGET, 0},
+    {"longer than", C_BUDGET, 0}, {"don't spend more than", C_BUDGET, 0},
+    {"do not spend more than", C_BUDGET, 0}, {"spend", C_BUDGET, 0}, {"under", C_BUDGET, 0},
+    {"deadline", C_DEADLINE, 0}, {"round deadline", C_DEADLINE, 0}, {"deadline aware", C_DEADLINE, 0},
+    {"deadline based", C_DEADLINE, 0}, {"resource aware", C_DEADLINE, 0},
+    {"drop straggler", C_DEADLINE, 0}, {"skip straggler", C_DEADLINE, 0},
+    {"drop slow client", C_DEADLINE, 0}, {"skip slow client", C_DEADLINE, 0},
+    {"round timeout", C_ROUND_TIMEOUT, 0}, {"timeout per round", C_ROUND_TIMEOUT, 0},
+    {"timeout", C_ROUND_TIMEOUT, 0}, {"update timeout", C_ROUND_TIMEOUT, 0},
+    {"connect timeout", C_CONNECT_TIMEOUT, 0}, {"connection timeout", C_CONNECT_TIMEOUT, 0},
+    {"join timeout", C_CONNECT_TIMEOUT, 0}, {"connecting timeout", C_CONNECT_TIMEOUT, 0},
+    {"wait for", C_WAIT, 0}, {"wait until", C_WAIT, 0}, {"wait till", C_WAIT, 0},
+    {"start once", C_WAIT, 0}, {"start when", C_WAIT, 0},
+    {"connected", C_CONNECTED, 0}, {"online", C_CONNECTED, 0}, {"joined", C_CONNECTED, 0},
+    {"registered", C_CONNECTED, 0},
+    {"min node", C_MIN_NODES, 0}, {"minimum node", C_MIN_NODES, 0}, {"min client", C_MIN_NODES, 0},
+    {"minimum number of node", C_MIN_NODES, 0},
+    {"min update", C_MIN_UPDATES, 0}, {"minimum update", C_MIN_UPDATES, 0},
+    {"minimum number of update", C_MIN_UPDATES, 0},
+    {"at least", C_AT_LEAST, 0}, {"minimum of", C_AT_LEAST, 0}, {"no fewer than", C_AT_LEAST, 0},
+    {"not fewer than", C_AT_LEAST, 0}, {"once", C_AT_LEAST, 0},
+
+    /* scheduling */
+    {"random selection", C_POL_RANDOM, 0}, {"random sampling", C_POL_RANDOM, 0},
+    {"random scheduling", C_POL_RANDOM, 0}, {"random client selection", C_POL_RANDOM, 0},
+    {"uniform sampling", C_POL_RANDOM, 0}, {"uniform selection", C_POL_RANDOM, 0},
+    {"randomly", C_POL_RANDOM, 0}, {"sampled uniformly", C_POL_RANDOM, 0},
+    {"uniformly sampled", C_POL_RANDOM, 0},
+    {"round robin", C_POL_RR, 0}, {"in turn", C_POL_RR, 0}, {"take turn", C_POL_RR, 0},
+    {"taking turn", C_POL_RR, 0}, {"cyclic", C_POL_RR, 0}, {"cyclically", C_POL_RR, 0},
+    {"one after another", C_POL_RR, 0}, {"rotation", C_POL_RR, 0}, {"rotate", C_POL_RR, 0},
+    {"proportional", C_POL_SAMPLES, 0}, {"in proportion", C_POL_SAMPLES, 0},
+    {"proportionally", C_POL_SAMPLES, 0}, {"weighted by", C_POL_SAMPLES, 0},
+    {"sample weighted", C_POL_SAMPLES, 0}, {"size weighted", C_POL_SAMPLES, 0},
+    {"sample count", C_POL_SAMPLES, 0}, {"by sample count", C_POL_SAMPLES, 0},
+    {"age", C_POL_AGE, 0}, {"age based", C_POL_AGE, 0}, {"longest", C_POL_AGE, 0},
+    {"least recently", C_POL_AGE, 0}, {"oldest first", C_POL_AGE, 0},
+    {"longest unselected", C_POL_AGE, 0}, {"least recently selected", C_POL_AGE, 0},
+    {"power of choice", C_POL_POC, 0}, {"power of d choice", C_POL_POC, 0}, {"pow d", C_POL_POC, 0},
+    {"powd", C_POL_POC, 0}, {"highest loss", C_POL_POC, 0}, {"largest loss", C_POL_POC, 0},
+    {"high loss", C_POL_POC, 0}, {"loss based", C_POL_POC, 0}, {"biggest loss", C_POL_POC, 0},
+    {"loss aware", C_POL_POC, 0}, {"power of choices", C_POL_POC, 0},
+    {"d", C_CHOICE_D, 0}, {"choice d", C_CHOICE_D, 0},
+    {"candidate", C_CANDIDATE, 0},
+    {"lognormal", C_PROF_LOGNORMAL, 0}, {"log normal", C_PROF_LOGNORMAL, 0},
+    {"lognormal profile", C_PROF_LOGNORMAL, 0}, {"straggler", C_PROF_LOGNORMAL, 0},
+    {"slow device", C_PROF_LOGNORMAL, 1}, {"slow client", C_PROF_LOGNORMAL, 1},
+    {"heterogeneous device", C_PROF_LOGNORMAL, 1}, {"heterogeneous hardware", C_PROF_LOGNORMAL, 0},
+    {"device heterogeneity", C_PROF_LOGNORMAL, 0}, {"system heterogeneity", C_PROF_LOGNORMAL, 0},
+    {"hardware heterogeneity", C_PROF_LOGNORMAL, 0}, {"realistic device speed", C_PROF_LOGNORMAL, 0},
+    {"varying device speed", C_PROF_LOGNORMAL, 0}, {"different device speed", C_PROF_LOGNORMAL, 0},
+    {"heterogeneous speed", C_PROF_LOGNORMAL, 0}, {"heterogeneous compute", C_PROF_LOGNORMAL, 0},
+    {"homogeneous device", C_PROF_NONE, 1}, {"identical device", C_PROF_NONE, 1},
+    {"homogeneous hardware", C_PROF_NONE, 0}, {"no straggler", C_PROF_NONE, 0},
+    {"equal speed", C_PROF_NONE, 0}, {"same speed", C_PROF_NONE, 0},
+
+    /* privacy */
+    {"differential privacy", C_DP, 0}, {"differentially private", C_DP, 0}, {"dp", C_DP, 0},
+    {"dp sgd", C_DP, 0}, {"dpsgd", C_DP, 0}, {"dp fedavg", C_DP, 0}, {"gaussian mechanism", C_DP, 0},
+    {"dp gaussian", C_DP, 0}, {"user level dp", C_DP, 0}, {"client level dp", C_DP, 0},
+    {"client level differential privacy", C_DP, 0},
+    {"no dp", C_NO_DP, 0}, {"no differential privacy", C_NO_DP, 0}, {"without dp", C_NO_DP, 0},
+    {"without differential privacy", C_NO_DP, 0}, {"no privacy", C_NO_DP, 0},
+    {"non private", C_NO_DP, 0},
+    {"clip", C_CLIP, 0}, {"clipping", C_CLIP, 0}, {"clip norm", C_CLIP, 0}, {"clipping norm", C_CLIP, 0},
+    {"clipping bound", C_CLIP, 0}, {"clipping threshold", C_CLIP, 0}, {"l2 clip", C_CLIP, 0},
+    {"norm bound", C_CLIP, 0}, {"max norm", C_CLIP, 0}, {"clipped", C_CLIP, 0},
+    {"noise multiplier", C_NOISE, 0}, {"noise", C_NOISE, 0}, {"noise scale", C_NOISE, 0},
+    {"noise level", C_NOISE, 0}, {"noise std", C_NOISE, 0}, {"noise sigma", C_NOISE, 0},
+
+    /* compression */
+    {"bit", C_BIT, 0}, {"bit quantization", C_BIT, 0}, {"bit quantisation", C_BIT, 0},
+    {"bit integer", C_BIT, 0}, {"bit precision", C_BIT, 0},
+    {"quantize", C_QUANTIZE, 0}, {"quantise", C_QUANTIZE, 0}, {"quantization", C_QUANTIZE, 0},
+    {"quantisation", C_QUANTIZE, 0}, {"quantized", C_QUANTIZE, 0}, {"quantised", C_QUANTIZE, 0},
+    {"quantizing", C_QUANTIZE, 0}, {"uniform quantization", C_QUANTIZE, 0},
+    {"stochastic quantization", C_QUANTIZE, 0},
+    {"fp16", C_STAGE, STAGE_FP16}, {"half precision", C_STAGE, STAGE_FP16}, {"float16", C_STAGE, STAGE_FP16},
+    {"half precision float", C_STAGE, STAGE_FP16}, {"half float", C_STAGE, STAGE_FP16},
+    {"bf16", C_STAGE, STAGE_BF16}, {"bfloat16", C_STAGE, STAGE_BF16}, {"bfloat", C_STAGE, STAGE_BF16},
+    {"brain float", C_STAGE, STAGE_BF16},
+    {"int8", C_STAGE, STAGE_Q8}, {"q8", C_STAGE, STAGE_Q8}, {"int4", C_STAGE, STAGE_Q4},
+    {"q4", C_STAGE, STAGE_Q4}, {"q2", C_STAGE, STAGE_Q2}, {"int2", C_STAGE, STAGE_Q2},
+    {"sign", C_STAGE, STAGE_SIGN}, {"signsgd", C_STAGE, STAGE_SIGN}, {"sign sgd", C_STAGE, STAGE_SIGN},
+    {"sign compression", C_STAGE, STAGE_SIGN},
+    {"zstd", C_STAGE, STAGE_ZSTD}, {"zstandard", C_STAGE, STAGE_ZSTD}, {"lossless", C_STAGE, STAGE_ZSTD},
+    {"lossless compression", C_STAGE, STAGE_ZSTD}, {"entropy coding", C_STAGE, STAGE_ZSTD},
+    {"no compression", C_NO_COMPRESSION, 0}, {"uncompressed", C_NO_COMPRESSION, 0},
+    {"without compression", C_NO_COMPRESSION, 0}, {"full precision", C_NO_COMPRESSION, 0},
+    {"fp32", C_NO_COMPRESSION, 0}, {"float32", C_NO_COMPRESSION, 0},
+    {"no quantization", C_NO_COMPRESSION, 0}, {"don't compress", C_NO_COMPRESSION, 0},
+    {"do not compress", C_NO_COMPRESSION, 0},
+    {"compress", C_COMPRESS, 0}, {"compression", C_COMPRESS, 0}, {"compressed", C_COMPRESS, 0},
+    {"compressing", C_COMPRESS, 0}, {"model compression", C_COMPRESS, 0},
+    {"update compression", C_COMPRESS, 0}, {"codec", C_COMPRESS, 0},
+    {"top", C_TOPK, 0}, {"topk", C_TOPK, 0}, {"top k", C_TOPK, 0}, {"top k sparsification", C_TOPK, 0},
+    {"largest", C_TOPK, 0},
+    {"randk", C_RANDK, 0}, {"random k", C_RANDK, 0}, {"rand k", C_RANDK, 0},
+    {"random sparsification", C_RANDK, 0}, {"random k sparsification", C_RANDK, 0},
+    {"random subset", C_RANDK, 0},
+    {"sparsify", C_SPARSIFY, 0}, {"sparsification", C_SPARSIFY, 0}, {"sparse", C_SPARSIFY, 0},
+    {"sparsified", C_SPARSIFY, 0}, {"sparsifying", C_SPARSIFY, 0},
+    {"update", C_UP, 0}, {"upload", C_UP, 0}, {"uplink", C_UP, 0}, {"upstream", C_UP, 0},
+    {"client update", C_UP, 0}, {"client to server", C_UP, 0}, {"gradient", C_UP, 0},
+    {"model update", C_UP, 0}, {"client upload", C_UP, 0}, {"delta", C_UP, 0},
+    {"download", C_DOWN, 0}, {"downlink", C_DOWN, 0}, {"downstream", C_DOWN, 0},
+    {"broadcast", C_DOWN, 0}, {"server to client", C_DOWN, 0}, {"model broadcast", C_DOWN, 0},
+    {"global model", C_DOWN, 0}, {"down", C_DOWN, 0},
+    {"both direction", C_BOTH, 0}, {"both way", C_BOTH, 0}, {"in both direction", C_BOTH, 0},
+    {"up and down", C_BOTH, 0}, {"uplink and downlink", C_BOTH, 0},
+    {"both uplink and downlink", C_BOTH, 0}, {"downlink and uplink", C_BOTH, 0},
+    {"upload and download", C_BOTH, 0}, {"each direction", C_BOTH, 0}, {"either direction", C_BOTH, 0},
+    {"two way", C_BOTH, 0}, {"bidirectional", C_BOTH, 0}, {"both link", C_BOTH, 0},
+
+    /* naming, negation, phrases that only look like keywords */
+    {"name", C_NAME_KW, 0}, {"named", C_NAME_KW, 0}, {"call", C_NAME_KW, 0}, {"called", C_NAME_KW, 0},
+    {"title", C_NAME_KW, 0}, {"titled", C_NAME_KW, 0}, {"run name", C_NAME_KW, 0},
+    {"task name", C_NAME_KW, 0},
+    {"not", C_NEGATION, 0}, {"no", C_NEGATION, 0}, {"don't", C_NEGATION, 0}, {"dont", C_NEGATION, 0},
+    {"never", C_NEGATION, 0}, {"without", C_NEGATION, 0}, {"avoid", C_NEGATION, 0},
+    {"do not", C_NEGATION, 0}, {"doesn't", C_NEGATION, 0}, {"shouldn't", C_NEGATION, 0},
+    {"on top", C_FILLER_PHRASE, 0}, {"set up", C_FILLER_PHRASE, 0}, {"weighted average", C_FILLER_PHRASE, 0},
+    {"in total", C_FILLER_PHRASE, 0}, {"as well", C_FILLER_PHRASE, 0}, {"for example", C_FILLER_PHRASE, 0},
+    {"such as", C_FILLER_PHRASE, 0}, {"make sure", C_FILLER_PHRASE, 0}, {"so that", C_FILLER_PHRASE, 0},
+    {"in order to", C_FILLER_PHRASE, 0}, {"whichever come first", C_FILLER_PHRASE, 0},
+    {"whichever is first", C_FILLER_PHRASE, 0}, {"other than that", C_FILLER_PHRASE, 0},
+    {"top of", C_FILLER_PHRASE, 0}, {"a lot", C_FILLER_PHRASE, 0}, {"no wait", C_FILLER_PHRASE, 0},
+    {"if possible", C_FILLER_PHRASE, 0}, {"at all", C_FILLER_PHRASE, 0},
+    {"the longest time", C_POL_AGE, 0},
+    {NULL, C_NONE, 0},
+};
+
+/* Words with no meaning of their own, with the roles they may play between
+ * a keyword and its value. */
+typedef struct {
+    const char *word;
+    unsigned cls;
+} stopword;
+
+#define S W_STOP
+#define F (W_STOP | W_FILL)
+#define A (W_STOP | W_ADJ)
+#define V (W_STOP | W_VERB)
+static const stopword stopwords[] = {
+    {"the", F | W_VERB}, {"a", F}, {"an", F}, {"of", F | W_VERB}, {"is", F | W_VERB}, {"are", F | W_VERB},
+    {"to", F}, {"at", F}, {"be", F | W_VERB}, {"set", F}, {"around", F}, {"about", F}, {"roughly", F},
+    {"approximately", F}, {"approx", F}, {"equal", F}, {"equals", F}, {"value", F}, {"with", F},
+    {"as", F}, {"it", F}, {"its", F}, {"this", F}, {"that", F}, {"~", F}, {"like", F},     {"only", F | W_VERB}, {"just", F | W_VERB}, {"exactly", F}, {"=", F}, {":", F}, {"(", F},
+    {"local", A}, {"global", A}, {"total", A}, {"more", A}, {"training", A | W_VERB}, {"federated", A},
+    {"different", A}, {"separate", A}, {"individual", A}, {"simulated", A}, {"mobile", A},
+    {"remote", A}, {"virtual", A}, {"participating", A | W_VERB}, {"active", A | W_VERB}, {"full", A},
+    {"whole", A}, {"complete", A}, {"extra", A}, {"additional", A}, {"independent", A},
+    {"distinct", A}, {"new", A}, {"random", A}, {"sampled", A | W_VERB}, {"selected", A | W_VERB},
+    {"chosen", A | W_VERB}, {"picked", A | W_VERB}, {"fl", A}, {"aggregation", A}, {"simulation", A},
+    {"train", V}, {"trains", V}, {"participate", V}, {"participates", V}, {"join", V}, {"joins", V},
+    {"contribute", V}, {"contributes", V}, {"used", V}, {"involved", V}, {"take", V}, {"part", V},
+    {"them", V}, {"those", V}, {"will", V}, {"should", V}, {"get", V}, {"gets", V}, {"in", V},
+    {"randomly", V}, {"out", S},
+    {"i", S}, {"i'd", S}, {"i'm", S}, {"we", S}, {"we're", S}, {"we'd", S}, {"you", S}, {"me", S},
+    {"my", S}, {"our", S}, {"us", S}, {"they", S}, {"their", S}, {"these", S}, {"there", S},
+    {"here", S}, {"what", S}, {"which", S}, {"who", S}, {"please", S}, {"pls", S}, {"kindly", S},
+    {"could", S}, {"would", S}, {"can", S}, {"shall", S}, {"may", S}, {"might", S}, {"must", S},
+    {"do", S}, {"does", S}, {"did", S}, {"done", S}, {"doing", S}, {"have", S}, {"has", S}, {"had", S},
+    {"having", S}, {"been", S}, {"being", S}, {"am", S}, {"was", S}, {"were", S}, {"want", S},
+    {"wanted", S}, {"need", S}, {"needs", S}, {"let", S}, {"lets", S}, {"let's", S}, {"try", S},
+    {"trying", S}, {"setup", S}, {"make", S}, {"makes", S}, {"sure", S}, {"go", S}, {"going", S},
+    {"keep", S}, {"keeping", S}, {"give", S}, {"given", S}, {"run", S}, {"runs", S}, {"running", S},
+    {"trained", S}, {"learn", S}, {"learning", S}, {"launch", S}, {"start", S}, {"use", S},
+    {"uses", S}, {"using", S}, {"apply", S}, {"for", S}, {"on", S}, {"into", S}, {"onto", S},
+    {"over", S}, {"across", S}, {"among", S}, {"amongst", S}, {"between", S}, {"from", S}, {"by", S},
+    {"via", S}, {"per", S}, {"each", S}, {"every", S}, {"and", S}, {"or", S}, {"but", S}, {"then", S},
+    {"also", S}, {"plus", S}, {"so", S}, {"too", S}, {"quite", S}, {"rather", S}, {"some", S},
+    {"any", S}, {"both", S}, {"either", S}, {"other", S}, {"otherwise", S}, {"else", S},
+    {"defaults", S}, {"everything", S}, {"anything", S}, {"nothing", S}, {"something", S}, {"fine", S},
+    {"ok", S}, {"okay", S}, {"well", S}, {"good", S}, {"nice", S}, {"fancy", S}, {"simple", S},
+    {"thing", S}, {"things", S}, {"stuff", S}, {"way", S}, {"time", S}, {"experiment", S},
+    {"task", S}, {"job", S}, {"session", S}, {"thanks", S}, {"thank", S}, {"hi", S}, {"hello", S},
+    {"see", S}, {"how", S}, {"when", S}, {"after", S}, {"before", S}, {"while", S}, {"whichever", S},
+    {"comes", S}, {"come", S}, {"first", S}, {"last", S}, {"than", S}, {"less", S}, {"fewer", S},
+    {"most", S}, {"least", S}, {"much", S}, {"many", S}, {"lot", S}, {"lots", S}, {"few", S},
+    {"number", S}, {"amount", S}, {"size", S}, {"own", S}, {"overall", S}, {"altogether", S},
+    {"maybe", S}, {"perhaps", S}, {"actually", S}, {"wait", S}, {"yes", S}, {"now", S}, {"later", S},
+    {"soon", S}, {"again", S}, {"still", S}, {"already", S}, {"mode", S}, {"setting", S},
+    {"settings", S}, {"parameter", S}, {"parameters", S}, {"hyperparameter", S},
+    {"hyperparameters", S}, {"config", S}, {"configuration", S}, {"option", S}, {"options", S},
+    {"baseline", S}, {"benchmark", S}, {"typical", S}, {"plain", S}, {"compare", S}, {"versus", S},
+    {"vs", S}, {"paper", S}, {"similar", S}, {"same", S}, {"look", S}, {"check", S}, {"show", S},
+    {"report", S}, {"measure", S}, {"log", S}, {"save", S}, {"store", S}, {"stored", S},
+    {"located", S}, {"location", S}, {"file", S}, {"files", S}, {"disk", S}, {"machine", S},
+    {"computer", S}, {"cluster", S}, {"simulate", S}, {"real", S}, {"deploy", S}, {"deployment", S},
+    {"production", S}, {"along", S}, {"together", S}, {"side", S}, {"kind", S}, {"kinds", S},
+    {"type", S}, {"types", S}, {"sort", S}, {"form", S}, {"version", S}, {"parts", S}, {"portion", S},
+    {"share", S}, {"rest", S}, {"remaining", S}, {"etc", S}, {"eg", S}, {"ie", S}, {"additionally", S},
+    {"however", S}, {"though", S}, {"although", S}, {"because", S}, {"since", S}, {"due", S},
+    {"reason", S}, {"thus", S}, {"therefore", S}, {"hence", S}, {"goal", S}, {"aim", S},
+    {"objective", S}, {"priority", S}, {"important", S}, {"matters", S}, {"care", S}, {"wish", S},
+    {"hope", S}, {"prefer", S}, {"choose", S}, {"pick", S}, {"picks", S}, {"select", S},
+    {"selects", S}, {"sample", S}, {"samples", S}, {"hold", S}, {"holds", S}, {"holding", S},
+    {"sees", S}, {"seeing", S}, {"contain", S}, {"contains", S}, {"containing", S}, {"owns", S},
+    {"low", S}, {"cheap", S}, {"reduce", S}, {"reduced", S}, {"minimize", S}, {"minimise", S},
+    {"saving", S}, {"limited", S}, {"expensive", S}, {"costly", S}, {"constrained", S}, {"scarce", S},
+    {"tight", S}, {"cap", S}, {"capped", S}, {"drop", S}, {"skip", S}, {"slower", S}, {"anything", S},
+    {"handle", S}, {"them", S}, {"doing", S}, {"over", S}, {"go", S}, {"spend", S},
+    {"instead", S}, {"worth", S}, {"entry", S}, {"entries", S},
+    {"coordinate", S}, {"coordinates", S}, {"element", S}, {"elements", S}, {"value", S},
+    {"everyone's", S}, {"turn", S}, {"turns", S}, {"chance", S}, {"powered", S}, {"arrive", S},
+    {"arrives", S}, {"available", S}, {"ready", S}, {"aggregate", S}, {"aggregating", S},
+    {"people", S}, {"person", S}, {"end", S}, {"finish", S}, {"finishes", S}, {"done", S},
+    {"optimizer", S}, {"optimiser", S}, {"strategy", S}, {"algorithm", S}, {"method", S},
+    {"scheduling", S}, {"scheduler", S}, {"selection", S}, {"sampling", S},     {"policy", S}, {"partition", S}, {"partitioning", S}, {"partitioned", S}, {"split", S},
+    {"distribution", S}, {"distributed", S}, {"across", S}, {"precision", S}, {"norm", S}, {"rate", S},
+    {"output", S}, {"input", S}, {"images", S}, {"image", S}, {"picture", S}, {"pictures", S},
+    {"example", S}, {"examples", S}, {"point", S}, {"points", S}, {"record", S}, {"records", S},
+    {"prefer", S}, {"haven't", S}, {"hasn't", S}, {"weren't", S}, {"isn't", S},
+    {"fl", S}, {"locally", S}, {"whether", S}, {"if", S}, {"where", S},
+    {"why", S}, {"whose", S}, {"whom", S}, {"then", S}, {"than", S}, {"toward", S}, {"towards", S},
+    {"against", S}, {"through", S}, {"throughout", S}, {"during", S}, {"within", S}, {"without", S},
+    {"upon", S}, {"up", S}, {"off", S}, {"down", S}, {"bits", S}, {"neither", S}, {"nor", S},
+};
+#undef S
+#undef F
+#undef A
+#undef V
+
+/* ---- compiled vocabulary ---- */
+
+#define MAX_PHRASE_WORDS 6
+
+typedef struct {
+    const intent_phrase *ph;
+    int nwords;
+    const char *w[MAX_PHRASE_WORDS];
+} compiled_phrase;
+
+typedef struct {
+    const char *word;
+    unsigned cls;
+} vocab_word;
+
+static compiled_phrase *cphrases;
+static int ncphrases;
+static vocab_word *vocab;
+static int nvocab;
+static char *pool;
+
+static int cmp_cphrase(const void *a, const void *b) {
+    const compiled_phrase *x = a, *y = b;
+    int c = strcmp(x->w[0], y->w[0]);
+    if (c) return c;
+    return y->nwords - x->nwords; /* longest first */
+}
+
+static int cmp_vocab(const void *a, const void *b) {
+    return strcmp(((const vocab_word *)a)->word, ((const vocab_word *)b)->word);
+}
+
+static int count_phrases(const intent_phrase *p) {
+    int n = 0;
+    while (p[n].words) n++;
+    return n;
+}
+
+static size_t pool_used;
+static const char *pool_dup(const char *s, size_t n) {
+    char *d = pool + pool_used;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    pool_used += n + 1;
+    return d;
+}
+
+static void add_vocab(const char *w, unsigned cls) {
+    vocab[nvocab].word = w;
+    vocab[nvocab].cls = cls;
+    nvocab++;
+}
+
+static void compile_list(const intent_phrase *list, int n) {
+    for (int k = 0; k < n; k++) {
+        compiled_phrase *cp = &cphrases[ncphrases++];
+        cp->ph = &list[k];
+        cp->nwords = 0;
+        const char *s = list[k].words;
+        while (*s && cp->nwords < MAX_PHRASE_WORDS) {
+            while (*s == ' ') s++;
+            const char *e = s;
+            while (*e && *e != ' ') e++;
+            if (e > s) {
+                cp->w[cp->nwords++] = pool_dup(s, (size_t)(e - s));
+                add_vocab(cp->w[cp->nwords - 1], W_KNOWN);
+            }
+            s = e;
+        }
+    }
+}
+
+static void build(void) {
+    int np = count_phrases(phrases), ng = count_phrases(intent_goal_phrases);
+    size_t chars = 0;
+    for (int k = 0; k < np; k++) chars += strlen(phrases[k].words) + MAX_PHRASE_WORDS;
+    for (int k = 0; k < ng; k++) chars += strlen(intent_goal_phrases[k].words) + MAX_PHRASE_WORDS;
+    int nstop = (int)(sizeof stopwords / sizeof stopwords[0]);
+    int max_vocab = (np + ng) * MAX_PHRASE_WORDS + nstop;
+    cphrases = calloc((size_t)(np + ng), sizeof *cphrases);
+    vocab = calloc((size_t)max_vocab, sizeof *vocab);
+    pool = calloc(chars + 1, 1);
+    if (!cphrases || !vocab || !pool) abort(); /* a few kB at start-up */
+    compile_list(phrases, np);
+    compile_list(intent_goal_phrases, ng);
+    for (int k = 0; k < nstop; k++) add_vocab(stopwords[k].word, stopwords[k].cls | W_KNOWN);
+    qsort(cphrases, (size_t)ncphrases, sizeof *cphrases, cmp_cphrase);
+    qsort(vocab, (size_t)nvocab, sizeof *vocab, cmp_vocab);
+    /* merge duplicates, uniting their classes */
+    int o = 0;
+    for (int k = 0; k < nvocab; k++) {
+        if (o > 0 && strcmp(vocab[o - 1].word, vocab[k].word) == 0)
+            vocab[o - 1].cls |= vocab[k].cls;
+        else
+            vocab[o++] = vocab[k];
+    }
+    nvocab = o;
+}
+
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static void ensure(void) {
+    pthread_once(&once, build);
+}
+
+static const vocab_word *vocab_find(const char *w) {
+    vocab_word key = {w, 0};
+    return bsearch(&key, vocab, (size_t)nvocab, sizeof *vocab, cmp_vocab);
+}
+
+unsigned intent_word_class(const char *word) {
+    ensure();
+    const vocab_word *v = vocab_find(word);
+    return v ? v->cls : 0;
+}
+
+int intent_concept_flags(concept_id c) {
+    switch (c) {
+    case C_CLIENT: case C_ROUND: case C_DATA: case C_MODEL: case C_SMALL: case C_LARGE:
+    case C_STANDARD: case C_STRONG: case C_MILD: case C_MODERATE: case C_SERVER: case C_LOCAL:
+    case C_UNTIL: case C_BUDGET: case C_CONNECTED: case C_AT_LEAST: case C_UP: case C_DOWN:
+    case C_BOTH: case C_FILLER_PHRASE: case C_NEGATION: case C_TRACE: case C_ALL:
+    case C_PER_ROUND: case C_UNIT: case C_QUANTIZE: case C_EVAL: case C_TEST_FILE:
+    case C_ACCURACY: case C_CANDIDATE: case C_WAIT:
+        return CF_OPTIONAL;
+    default:
+        return 0;
+    }
+}
+
+/* Damerau-Levenshtein distance is exactly 1 (one insertion, deletion,
+ * substitution or swap of neighbours). */
+static int distance_one(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la == lb) {
+        size_t i = 0;
+        while (i < la && a[i] == b[i]) i++;
+        if (i == la) return 0;
+        if (strcmp(a + i + 1, b + i + 1) == 0) return 1; /* substitution */
+        return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] && strcmp(a + i + 2, b + i + 2) == 0;
+    }
+    if (la + 1 == lb) return distance_one(b, a);
+    if (la != lb + 1) return 0;
+    size_t i = 0;
+    while (i < lb && a[i] == b[i]) i++;
+    return strcmp(a + i + 1, b + i) == 0; /* a has one extra letter at i */
+}
+
+static int alphabetic(const char *w) {
+    for (; *w; w++)
+        if (!((*w >= 'a' && *w <= 'z') || *w == '\'')) return 0;
+    return 1;
+}
+
+/* Base form of w if it is a plural or possessive of a vocabulary word. */
+static const char *singular(const char *w, char *buf, size_t cap) {
+    size_t n = strlen(w);
+    if (n + 1 > cap || n < 3) return NULL;
+    const vocab_word *v;
+    if (n > 2 && w[n - 2] == '\'' && w[n - 1] == 's') {
+        memcpy(buf, w, n - 2);
+        buf[n - 2] = '\0';
+        if ((v = vocab_find(buf))) return v->word;
+    }
+    if (w[n - 1] == 's') {
+        memcpy(buf, w, n - 1);
+        buf[n - 1] = '\0';
+        if ((v = vocab_find(buf))) return v->word;
+        if (n > 3 && w[n - 2] == 'e') {
+            buf[n - 2] = '\0';
+            if ((v = vocab_find(buf))) return v->word;
+            if (w[n - 3] == 'i') {
+                buf[n - 3] = 'y';
+                buf[n - 2] = '\0';
+                if ((v = vocab_find(buf))) return v->word;
+            }
+        }
+    }
+    return NULL;
+}
+
+void intent_lexicon_normalise(intent_tok *t, int n) {
+    ensure();
+    for (int i = 0; i < n; i++) {
+        if (t[i].kind != TK_WORD || t[i].merged) continue;
+        char buf[TOK_TEXT];
+        if (vocab_find(t[i].text)) continue;
+        const char *base = singular(t[i].text, buf, sizeof buf);
+        if (base) {
+            snprintf(t[i].text, TOK_TEXT, "%s", base);
+            continue;
+        }
+        /* typo repair: words of 5+ letters one edit away from exactly one
+         * vocabulary word (or its plural) of 4+ letters */
+        size_t len = strlen(t[i].text);
+        if (len < 5 || !alphabetic(t[i].text)) continue;
+        const char *found = NULL;
+        int ambiguous = 0;
+        for (int k = 0; k < nvocab && !ambiguous; k++) {
+            const char *w = vocab[k].word;
+            size_t lw = strlen(w);
+            if (lw < 4 || lw + 2 < len || lw > len + 1) continue;
+            char plural[TOK_TEXT + 2];
+            snprintf(plural, sizeof plural, "%s%s", w, "s");
+            if (distance_one(t[i].text, w) || (lw + 1 < sizeof plural && distance_one(t[i].text, plural))) {
+                if (found && strcmp(found, w) != 0) ambiguous = 1;
+                found = w;
+            }
+        }
+        if (found && !ambiguous) {
+            snprintf(t[i].orig, TOK_TEXT, "%s", t[i].text);
+            snprintf(t[i].text, TOK_TEXT, "%s", found);
+            t[i].flags |= TK_CORRECTED;
+        }
+    }
+}
+
+static int tok_matches(const intent_tok *t, const char *w) {
+    if (t->kind == TK_WORD || t->kind == TK_NUM || t->kind == TK_PUNCT) return strcmp(t->text, w) == 0;
+    return 0;
+}
+
+int intent_phrase_match(const intent_tok *t, int n, int i, const intent_phrase **ph) {
+    ensure();
+    *ph = NULL;
+    if (i >= n || (t[i].kind != TK_WORD && t[i].kind != TK_PUNCT && t[i].kind != TK_NUM)) return 0;
+    /* binary search for the first phrase whose first word is the token */
+    int lo = 0, hi = ncphrases;
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (strcmp(cphrases[mid].w[0], t[i].text) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (int k = lo; k < ncphrases && strcmp(cphrases[k].w[0], t[i].text) == 0; k++) {
+        const compiled_phrase *cp = &cphrases[k];
+        if (i + cp->nwords > n) continue;
+        int ok = 1;
+        for (int m = 1; m < cp->nwords && ok; m++) ok = tok_matches(&t[i + m], cp->w[m]);
+        if (ok) {
+            *ph = cp->ph;
+            return cp->nwords; /* sorted longest first */
+        }
+    }
+    return 0;
+}

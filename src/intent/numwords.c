@@ -1,0 +1,152 @@
+/* Numbers written as words ("fifty", "two hundred and fifty", "a dozen",
+ * "twenty-five", "half", "a tenth") and percent written out ("10 percent",
+ * "10 %") become number tokens; the swallowed tokens are marked merged and
+ * the number's span covers them all, so explanations quote the words. */
+#include <string.h>
+
+#include "intent/intent_internal.h"
+
+typedef struct {
+    const char *word;
+    double value;
+    int kind; /* 0 unit (0-19), 1 tens, 2 hundred, 3 thousand/million, 4 dozen, 5 fraction */
+} num_word;
+
+static const num_word num_words[] = {
+    {"zero", 0, 0},       {"one", 1, 0},        {"single", 1, 0},    {"two", 2, 0},
+    {"three", 3, 0},      {"four", 4, 0},       {"five", 5, 0},      {"six", 6, 0},
+    {"seven", 7, 0},      {"eight", 8, 0},      {"nine", 9, 0},      {"ten", 10, 0},
+    {"eleven", 11, 0},    {"twelve", 12, 0},    {"thirteen", 13, 0}, {"fourteen", 14, 0},
+    {"fifteen", 15, 0},   {"sixteen", 16, 0},   {"seventeen", 17, 0}, {"eighteen", 18, 0},
+    {"nineteen", 19, 0},  {"twenty", 20, 1},    {"thirty", 30, 1},   {"forty", 40, 1},
+    {"fourty", 40, 1},    {"fifty", 50, 1},     {"sixty", 60, 1},    {"seventy", 70, 1},
+    {"eighty", 80, 1},    {"ninety", 90, 1},    {"hundred", 100, 2}, {"thousand", 1000, 3},
+    {"million", 1e6, 3},  {"dozen", 12, 4},     {"half", 0.5, 5},    {"quarter", 0.25, 5},
+    {"third", 1.0 / 3.0, 5}, {"tenth", 0.1, 5}, {"fifth", 0.2, 5},
+};
+
+static const num_word *find(const intent_tok *t) {
+    if (t->kind != TK_WORD) return NULL;
+    for (size_t k = 0; k < sizeof num_words / sizeof num_words[0]; k++)
+        if (strcmp(t->text, num_words[k].word) == 0) return &num_words[k];
+    /* plural scales: "hundreds" are not a count, "thousands" neither */
+    return NULL;
+}
+
+static int is_article(const intent_tok *t) {
+    return t->kind == TK_WORD && (strcmp(t->text, "a") == 0 || strcmp(t->text, "an") == 0);
+}
+
+static void to_number(intent_tok *first, const intent_tok *last, double v, unsigned flags) {
+    first->kind = TK_NUM;
+    first->num = v;
+    first->flags = flags | TK_WORDS;
+    first->end = last->end;
+    if (flags & TK_FRACTION)
+        snprintf(first->text, TOK_TEXT, "%g", v);
+    else
+        snprintf(first->text, TOK_TEXT, "%.0f", v);
+}
+
+/* Next token index after i that is not merged, or n. */
+static int next_live(const intent_tok *t, int n, int i) {
+    for (i++; i < n && t[i].merged; i++) {}
+    return i;
+}
+
+void intent_number_words(intent_tok *t, int n) {
+    for (int i = 0; i < n; i++) {
+        if (t[i].merged) continue;
+        int s = i;
+        const num_word *w = find(&t[i]);
+        /* "a hundred", "a dozen", "a tenth", "an hour" (not a number word) */
+        if (!w && is_article(&t[i]) && i + 1 < n) {
+            const num_word *nx = find(&t[i + 1]);
+            if (nx && nx->kind >= 2) {
+                w = nx;
+                s = i + 1;
+            }
+        }
+        if (!w) continue;
+        /* "half precision" is a number format, not a number */
+        if (w->kind == 5 && s + 1 < n && t[s + 1].kind == TK_WORD &&
+            (strcmp(t[s + 1].text, "precision") == 0 || strcmp(t[s + 1].text, "float") == 0))
+            continue;
+        if (w->kind == 5) {
+            /* "half a dozen" = 6; otherwise a fraction ("half of them", "half an hour") */
+            if (strcmp(w->word, "half") == 0 && s + 2 < n && is_article(&t[s + 1]) &&
+                find(&t[s + 2]) && find(&t[s + 2])->kind == 4) {
+                for (int k = i + 1; k <= s + 2; k++) t[k].merged = 1;
+                to_number(&t[i], &t[s + 2], 6, TK_INTEGER);
+                continue;
+            }
+            for (int k = i + 1; k <= s; k++) t[k].merged = 1;
+            to_number(&t[i], &t[s], w->value, TK_FRACTION);
+            continue;
+        }
+        double total = 0, current = 0;
+        int last_kind = -1, end = s;
+        int k = s;
+        while (k < n) {
+            const num_word *x = find(&t[k]);
+            if (!x || x->kind == 5) {
+                /* "two hundred and fifty": "and" joins only after a scale */
+                if (t[k].kind == TK_WORD && strcmp(t[k].text, "and") == 0 && (last_kind == 2 || last_kind == 3) &&
+                    k + 1 < n && find(&t[k + 1]) && find(&t[k + 1])->kind <= 1) {
+                    k++;
+                    continue;
+                }
+                break;
+            }
+            if (x->kind == 0) {
+                /* "five five" is two numbers; "twenty five" is one */
+                if (last_kind == 0 || (last_kind == 1 && x->value >= 10)) break;
+                current += x->value;
+            } else if (x->kind == 1) {
+                if (last_kind == 0 || last_kind == 1) break;
+                current += x->value;
+            } else if (x->kind == 2) {
+                if (last_kind == 2) break;
+                current = (current > 0 ? current : 1) * 100;
+            } else if (x->kind == 3) {
+                total += (current > 0 ? current : 1) * x->value;
+                current = 0;
+            } else { /* dozen */
+                current = (current > 0 ? current : 1) * 12;
+            }
+            last_kind = x->kind;
+            end = k;
+            k++;
+        }
+        for (int m = i + 1; m <= end; m++) t[m].merged = 1;
+        to_number(&t[i], &t[end], total + current, TK_INTEGER);
+        i = end;
+    }
+    /* "10 percent", "10 per cent", "10 pct", "10 %"; "5 thousand" */
+    for (int i = 0; i < n; i++) {
+        if (t[i].merged || t[i].kind != TK_NUM || (t[i].flags & (TK_PERCENT | TK_FRACTION))) continue;
+        int j = next_live(t, n, i);
+        if (j >= n) continue;
+        if ((t[j].kind == TK_PUNCT && t[j].text[0] == '%') ||
+            (t[j].kind == TK_WORD && (strcmp(t[j].text, "percent") == 0 || strcmp(t[j].text, "pct") == 0 ||
+                                      strcmp(t[j].text, "percentage") == 0))) {
+            t[i].flags |= TK_PERCENT;
+            t[i].end = t[j].end;
+            t[j].merged = 1;
+        } else if (t[j].kind == TK_WORD && strcmp(t[j].text, "per") == 0) {
+            int k = next_live(t, n, j);
+            if (k < n && t[k].kind == TK_WORD && strcmp(t[k].text, "cent") == 0) {
+                t[i].flags |= TK_PERCENT;
+                t[i].end = t[k].end;
+                t[j].merged = t[k].merged = 1;
+            }
+        } else if (t[j].kind == TK_WORD && !(t[i].flags & TK_WORDS)) {
+            const num_word *x = find(&t[j]);
+            if (x && (x->kind == 2 || x->kind == 3)) {
+                t[i].num *= x->value;
+                t[i].end = t[j].end;
+                t[j].merged = 1;
+            }
+        }
+    }
+}

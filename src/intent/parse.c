@@ -1,0 +1,128 @@
+/* fedc_intent_parse: the embedded parser's pipeline (see intent_internal.h)
+ * plus the two checks that keep it from guessing: a negation next to
+ * something the rules used is a question ("don't use adam" is not
+ * understood as "use adam"), and every word or number no rule used is
+ * reported. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "intent/intent_internal.h"
+
+/* "not"/"don't"/"without" right before a used keyword: the rules read the
+ * keyword as wanted, which is the opposite of what was said. */
+static int negations(intent_ctx *c) {
+    for (int i = 0; i < c->nit; i++) {
+        if (!intent_is(c, i, C_NEGATION) || c->it[i].used) continue;
+        int j = i + 1;
+        while (j < c->nit && c->it[j].kind == IT_WORD &&
+               (!strcmp(c->it[j].text, "use") || !strcmp(c->it[j].text, "the") || !strcmp(c->it[j].text, "a") ||
+                !strcmp(c->it[j].text, "any") || !strcmp(c->it[j].text, "an")))
+            j++;
+        if (j < c->nit && c->it[j].used && c->it[j].kind != IT_PUNCT) {
+            char ev[96];
+            intent_evidence(c, intent_span_start(c, i), intent_span_end(c, j), ev, sizeof ev);
+            return intent_ask(c, "\"%s\": I cannot tell what the negation changes. Please say what you want "
+                                 "instead (e.g. \"use sgd\" rather than \"don't use adam\").",
+                              ev);
+        }
+        c->it[i].used = 1; /* a negation of something not understood: the word is reported instead */
+    }
+    return 0;
+}
+
+static void add_unknown(fedc_intent_result *r, const char *text) {
+    for (int k = 0; k < r->n_unknown; k++)
+        if (!strcmp(r->unknown[k], text)) return;
+    if (r->n_unknown >= FEDC_INTENT_MAX_WORDS) return;
+    snprintf(r->unknown[r->n_unknown], sizeof r->unknown[0], "%s", text);
+    intent_utf8_sanitise(r->unknown[r->n_unknown]);
+    r->n_unknown++;
+}
+
+static void unknown_words(intent_ctx *c) {
+    for (int i = 0; i < c->nit; i++) {
+        const intent_item *it = &c->it[i];
+        if (it->used) continue;
+        int report = 0;
+        switch (it->kind) {
+        case IT_WORD: report = !(it->wclass & W_STOP); break;
+        case IT_NUM: case IT_PATH: case IT_SPEC: report = 1; break;
+        case IT_CONCEPT: report = !(intent_concept_flags(it->concept) & CF_OPTIONAL) && it->concept != C_GOAL; break;
+        default: break;
+        }
+        if (!report) continue;
+        char text[96];
+        intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), text, sizeof text);
+        add_unknown(c->out, text);
+    }
+}
+
+static void corrections(intent_ctx *c) {
+    for (int i = 0; i < c->ntok; i++)
+        if (c->tok[i].flags & TK_CORRECTED)
+            intent_note(c, "read \"%s\" as \"%s\"", c->tok[i].orig, c->tok[i].text);
+}
+
+int fedc_intent_parse(const char *request, fedc_intent_result *out, fedc_error *err) {
+    intent_result_init(out, "builtin");
+    if (!request) {
+        out->status = FEDC_INTENT_INPUT;
+        return fedc_fail(err, "request: missing");
+    }
+    size_t len = strnlen(request, FEDC_INTENT_REQUEST_MAX + 1);
+    if (len > FEDC_INTENT_REQUEST_MAX) {
+        out->status = FEDC_INTENT_INPUT;
+        return fedc_fail(err, "request: longer than %d bytes; describe the task in fewer words", FEDC_INTENT_REQUEST_MAX);
+    }
+    size_t k = 0;
+    while (k < len && (request[k] == ' ' || request[k] == '\t' || request[k] == '\n' || request[k] == '\r')) k++;
+    if (k == len) {
+        out->status = FEDC_INTENT_INPUT;
+        return fedc_fail(err, "request: empty; describe the task, e.g. \"train a small CNN on fashion-mnist "
+                              "across 50 clients for 40 rounds\"");
+    }
+    intent_ctx *c = calloc(1, sizeof *c);
+    int max = (int)len + 2;
+    intent_tok *tok = calloc((size_t)max, sizeof *tok);
+    intent_item *it = calloc((size_t)max, sizeof *it);
+    if (!c || !tok || !it) {
+        free(c);
+        free(tok);
+        free(it);
+        out->status = FEDC_INTENT_INPUT;
+        return fedc_fail(err, "out of memory");
+    }
+    c->text = request;
+    c->len = len;
+    c->tok = tok;
+    c->it = it;
+    c->out = out;
+    c->err = err;
+    int rc = -1;
+    c->ntok = intent_lex(request, len, tok, max, err);
+    if (c->ntok < 0) {
+        out->status = FEDC_INTENT_INPUT;
+        goto done;
+    }
+    intent_number_words(tok, c->ntok);
+    intent_lexicon_normalise(tok, c->ntok);
+    intent_items_build(c);
+    corrections(c);
+    if (intent_rules_text(c) < 0 || intent_rules_data(c) < 0 || intent_rules_model(c) < 0 ||
+        intent_rules_codec(c) < 0 || intent_rules_numbers(c) < 0 || intent_rules_methods(c) < 0 ||
+        intent_rules_goals(c) < 0 || negations(c) < 0) {
+        unknown_words(c);
+        goto done;
+    }
+    unknown_words(c);
+    if (intent_resolve(c) < 0) goto done;
+    out->status = FEDC_INTENT_OK;
+    rc = 0;
+done:
+    for (int s = 0; s < c->nslot; s++) json_decref(c->slot[s].value);
+    if (rc < 0 && out->status == FEDC_INTENT_OK) out->status = FEDC_INTENT_CONFLICT;
+    free(c);
+    free(tok);
+    free(it);
+    return rc;
+}

@@ -1,0 +1,290 @@
+/* Compression rules: codec stages named in words ("8-bit", "fp16", "top
+ * 1%", "random-k 5%", "sign", "zstd") or as a pipeline ("topk:0.01|q8"),
+ * each assigned to a direction by the nearest direction word ("updates" /
+ * "uplink" -> up, "downlink" / "broadcast" -> down, "both directions").
+ * With no direction word a stage applies to the client updates, and the
+ * explanation says so. Stages compose in the order sparsify | quantise |
+ * zstd; two different quantisers for one direction are a question. */
+#include <stdio.h>
+#include <string.h>
+
+#include "intent/intent_internal.h"
+
+enum { DIR_UP = 1, DIR_DOWN = 2, DIR_BOTH = 3 };
+
+/* Direction of the stage at item i, from the nearest direction word in the
+ * sentence (ties go to the left). Marks that word used. */
+static int direction(intent_ctx *c, int i, int *defaulted) {
+    int best = -1, bestd = 1 << 30;
+    for (int j = 0; j < c->nit; j++) {
+        if (!(intent_is(c, j, C_UP) || intent_is(c, j, C_DOWN) || intent_is(c, j, C_BOTH))) continue;
+        if (!intent_same_sentence(c, i, j)) continue;
+        int d = j > i ? j - i : i - j;
+        if (d < bestd || (d == bestd && j < i)) {
+            best = j;
+            bestd = d;
+        }
+    }
+    *defaulted = best < 0;
+    if (best < 0) return DIR_UP;
+    intent_use(c, best);
+    return intent_is(c, best, C_BOTH) ? DIR_BOTH : intent_is(c, best, C_DOWN) ? DIR_DOWN : DIR_UP;
+}
+
+static const char *stage_name(int st) {
+    switch (st) {
+    case STAGE_FP16: return "fp16";
+    case STAGE_BF16: return "bf16";
+    case STAGE_Q8: return "q8";
+    case STAGE_Q4: return "q4";
+    case STAGE_Q2: return "q2";
+    case STAGE_SIGN: return "sign";
+    default: return "zstd";
+    }
+}
+
+static void widen(intent_codec_side *s, int start, int end) {
+    if (!s->start && !s->end) {
+        s->start = start;
+        s->end = end;
+        return;
+    }
+    if (start < s->start) s->start = start;
+    if (end > s->end) s->end = end;
+}
+
+/* Adds a stage (STAGE_*) or a sparsifier ('t'/'r' with fraction) from items
+ * a..b to the sides of dir. */
+static int add_stage(intent_ctx *c, int dir, int stage, int sparsifier, double fraction, int a, int b) {
+    int start, end;
+    intent_items_span(c, a, b, &start, &end);
+    for (int side = 0; side < 2; side++) {
+        if (!(dir & (side ? DIR_DOWN : DIR_UP))) continue;
+        intent_codec_side *s = &c->codec[side];
+        const char *name = side ? "compression.down" : "compression.up";
+        char ev[96], prev[96];
+        intent_evidence(c, start, end, ev, sizeof ev);
+        if (sparsifier) {
+            if (s->sparsifier && (s->sparsifier != sparsifier || s->fraction != fraction)) {
+                intent_evidence(c, s->s_start, s->s_end, prev, sizeof prev);
+                return intent_ask(c, "%s: \"%s\" and \"%s\" ask for two different sparsifiers. Which one?", name,
+                                  prev, ev);
+            }
+            s->sparsifier = sparsifier;
+            s->fraction = fraction;
+            s->s_start = start;
+            s->s_end = end;
+        } else if (stage == STAGE_ZSTD) {
+            s->zstd = 1;
+        } else {
+            if (s->quant && s->quant != stage) {
+                intent_evidence(c, s->q_start, s->q_end, prev, sizeof prev);
+                return intent_ask(c, "%s: \"%s\" and \"%s\" ask for two different number formats (%s vs %s). "
+                                     "Which one?",
+                                  name, prev, ev, stage_name(s->quant), stage_name(stage));
+            }
+            s->quant = stage;
+            s->q_start = start;
+            s->q_end = end;
+        }
+        widen(s, start, end);
+    }
+    return 0;
+}
+
+static int bits_stage(intent_ctx *c, int n, int u) {
+    const intent_item *it = &c->it[n];
+    int stage = 0;
+    if (it->num == 8) stage = STAGE_Q8;
+    else if (it->num == 4) stage = STAGE_Q4;
+    else if (it->num == 2) stage = STAGE_Q2;
+    else if (it->num == 1) stage = STAGE_SIGN;
+    else if (it->num == 16) stage = STAGE_FP16;
+    if (!stage || (it->flags & (TK_PERCENT | TK_FRACTION))) {
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, n), intent_span_end(c, u), ev, sizeof ev);
+        return intent_ask(c,
+                          "compression: %s-bit quantisation (\"%s\") is not available; allowed: 1 (sign), 2, 4, 8 "
+                          "(q2, q4, q8) or 16 (fp16) bits. Which did you mean?",
+                          c->tok[it->t0].text, ev);
+    }
+    return stage;
+}
+
+/* Fraction kept by a sparsifier: "1%" -> 0.01, "0.05" -> 0.05; "top 10" is
+ * ambiguous. Returns -1 after asking. */
+static double kept_fraction(intent_ctx *c, int k, int n) {
+    const intent_item *it = &c->it[n];
+    if (it->flags & TK_PERCENT) {
+        if (it->num > 0 && it->num <= 100) return it->num / 100.0;
+    } else if (it->num > 0 && it->num <= 1) {
+        return it->num;
+    }
+    char ev[96];
+    intent_evidence(c, intent_span_start(c, k), intent_span_end(c, n), ev, sizeof ev);
+    intent_ask(c, "compression: \"%s\" is ambiguous: keep %s percent (say \"%s%%\") or a fraction (say \"0.%s\")? "
+                  "Sparsifiers keep a share between 0 and 1 of the values.",
+               ev, c->tok[it->t0].text, c->tok[it->t0].text, c->tok[it->t0].text);
+    return -1;
+}
+
+/* Words between a sparsifier keyword and its share: "top k with k = 1%",
+ * "keeping the top 1% of entries", "random-k sparsification at 5%". */
+static int share_after(intent_ctx *c, int i) {
+    for (int j = i + 1, d = 0; j < c->nit && d < 5; j++, d++) {
+        const intent_item *it = &c->it[j];
+        if (it->kind == IT_NUM) return it->used ? -1 : j;
+        if (intent_is(c, j, C_SPARSIFY) || (it->kind == IT_WORD && ((it->wclass & W_FILL) || !strcmp(it->text, "k") ||
+                                                                    !strcmp(it->text, "keep") || !strcmp(it->text, "only"))) ||
+            (it->kind == IT_PUNCT && (it->text[0] == '=' || it->text[0] == ':' || it->text[0] == '(')))
+            continue;
+        return -1;
+    }
+    return -1;
+}
+
+/* A pipeline written out: "topk:0.01|q8|zstd" (checked by the validator). */
+static int pipeline(intent_ctx *c, int i) {
+    int defaulted;
+    int dir = direction(c, i, &defaulted);
+    int s = intent_span_start(c, i), e = intent_span_end(c, i);
+    char v[260];
+    snprintf(v, sizeof v, "%.*s", e - s, c->text + s);
+    for (char *p = v; *p; p++) *p = (char)(*p >= 'A' && *p <= 'Z' ? *p - 'A' + 'a' : *p);
+    intent_use(c, i);
+    if (dir & DIR_UP && intent_set_str(c, "compression.up", v, RANK_WORDS, i, i, NULL) < 0) return -1;
+    if (dir & DIR_DOWN && intent_set_str(c, "compression.down", v, RANK_WORDS, i, i, NULL) < 0) return -1;
+    if (defaulted) intent_note(c, "no direction given for \"%s\": applied to the client updates (uplink)", v);
+    return 0;
+}
+
+int intent_rules_codec(intent_ctx *c) {
+    int any_default = 0, any_stage = 0;
+    for (int i = 0; i < c->nit && !c->failed; i++) {
+        intent_item *it = &c->it[i];
+        if (it->used) continue;
+        if (it->kind == IT_SPEC && (it->flags & TK_CODEC)) {
+            if (pipeline(c, i) < 0) return -1;
+            any_stage = 1;
+            continue;
+        }
+        if (it->kind != IT_CONCEPT) continue;
+        int defaulted = 0, dir, n;
+        switch (it->concept) {
+        case C_BIT: {
+            n = intent_num_before(c, i, 1);
+            if (n < 0) break;
+            int stage = bits_stage(c, n, i);
+            if (stage < 0) return -1;
+            int q = intent_next(c, i), p = intent_prev(c, n);
+            int first = n, last = i;
+            if (q >= 0 && intent_is(c, q, C_QUANTIZE)) last = q;
+            if (p >= 0 && intent_is(c, p, C_QUANTIZE)) first = p;
+            for (int k = first; k <= last; k++)
+                if (intent_is(c, k, C_QUANTIZE) || k == n || k == i) intent_use(c, k);
+            dir = direction(c, i, &defaulted);
+            if (add_stage(c, dir, stage, 0, 0, first, last) < 0) return -1;
+            break;
+        }
+        case C_STAGE:
+            intent_use(c, i);
+            dir = direction(c, i, &defaulted);
+            if (add_stage(c, dir, (int)it->arg, 0, 0, i, i) < 0) return -1;
+            break;
+        case C_TOPK:
+        case C_RANDK:
+        case C_SPARSIFY: {
+            n = share_after(c, i);
+            if (n < 0) {
+                if (it->concept == C_SPARSIFY) break; /* "top-1% sparsification": the share came first */
+                if (it->concept == C_TOPK && !strcmp(it->text, "top")) break; /* "top" alone: not a codec */
+                char ev[96];
+                intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
+                return intent_ask(c, "compression: \"%s\" needs the share of values to keep, e.g. \"top 1%%\". "
+                                     "How much should it keep?",
+                                  ev);
+            }
+            double f = kept_fraction(c, i, n);
+            if (f < 0) return -1;
+            int last = n;
+            for (int k = i; k <= n; k++) intent_use(c, k);
+            int nx = intent_next(c, n);
+            if (nx >= 0 && intent_is(c, nx, C_SPARSIFY)) {
+                intent_use(c, nx);
+                last = nx;
+            }
+            int random = it->concept == C_RANDK;
+            for (int k = i - 2; k < i; k++)
+                if (k >= 0 && intent_is(c, k, C_RANDK)) random = 1;
+            dir = direction(c, i, &defaulted);
+            if (add_stage(c, dir, 0, random ? 'r' : 't', f, i, last) < 0) return -1;
+            break;
+        }
+        case C_NO_COMPRESSION: {
+            intent_use(c, i);
+            dir = direction(c, i, &defaulted);
+            if (defaulted) dir = DIR_BOTH; /* "no compression" means none anywhere */
+            defaulted = 0;
+            int s, e;
+            intent_items_span(c, i, i, &s, &e);
+            for (int side = 0; side < 2; side++)
+                if (dir & (side ? DIR_DOWN : DIR_UP)) {
+                    c->codec[side].none = 1;
+                    widen(&c->codec[side], s, e);
+                }
+            break;
+        }
+        default:
+            continue;
+        }
+        if (it->used && it->concept != C_NO_COMPRESSION) any_stage = 1;
+        any_default |= defaulted && it->used;
+    }
+    if (c->failed) return -1;
+    /* "quantize" without a width next to it: the width named elsewhere in
+     * the sentence, or else 8 bits, the finest quantiser */
+    for (int i = 0; i < c->nit; i++) {
+        if (!intent_is(c, i, C_QUANTIZE) || c->it[i].used) continue;
+        intent_use(c, i);
+        int defaulted, dir = direction(c, i, &defaulted);
+        if ((dir & DIR_UP && c->codec[0].quant) || (dir & DIR_DOWN && c->codec[1].quant)) continue;
+        if (add_stage(c, dir, STAGE_Q8, 0, 0, i, i) < 0) return -1;
+        intent_note(c, "quantisation without a bit width: 8 bits (q8), the finest of q8/q4/q2");
+        any_stage = 1;
+        any_default |= defaulted;
+    }
+    /* "sparsify ... the top 1%": the verb belongs to the stage */
+    for (int i = 0; i < c->nit; i++)
+        if (intent_is(c, i, C_SPARSIFY) && (c->codec[0].sparsifier || c->codec[1].sparsifier)) intent_use(c, i);
+    /* compose each side */
+    for (int side = 0; side < 2; side++) {
+        intent_codec_side *s = &c->codec[side];
+        const char *path = side ? "compression.down" : "compression.up";
+        int stages = s->sparsifier || s->quant || s->zstd;
+        if (!stages && !s->none) continue;
+        if (stages && s->none) {
+            char ev[96];
+            intent_evidence(c, s->start, s->end, ev, sizeof ev);
+            return intent_ask(c, "%s: \"%s\" asks for no compression and for a codec at once. Which one?", path, ev);
+        }
+        char v[128];
+        size_t o = 0;
+        if (s->none) o += (size_t)snprintf(v + o, sizeof v - o, "none");
+        if (s->sparsifier)
+            o += (size_t)snprintf(v + o, sizeof v - o, "%s:%g", s->sparsifier == 't' ? "topk" : "randk", s->fraction);
+        if (s->quant) o += (size_t)snprintf(v + o, sizeof v - o, "%s%s", o ? "|" : "", stage_name(s->quant));
+        if (s->zstd) snprintf(v + o, sizeof v - o, "%szstd", o ? "|" : "");
+        if (intent_set(c, path, json_string(v), RANK_WORDS, s->start, s->end, NULL) < 0) return -1;
+    }
+    if (any_default) intent_note(c, "no direction given for the compression: applied to the client updates (uplink)");
+    /* "compress" with no codec named leaves the choice to the bandwidth goal */
+    for (int i = 0; i < c->nit; i++) {
+        if (!intent_is(c, i, C_COMPRESS) || c->it[i].used) continue;
+        intent_use(c, i);
+        if (any_stage) continue;
+        c->compress_word = 1;
+        c->compress_start = intent_span_start(c, i);
+        c->compress_end = intent_span_end(c, i);
+    }
+    return 0;
+}

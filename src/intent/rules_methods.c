@@ -1,0 +1,53 @@
+/* Methods named by a word: local optimizer, aggregation strategy, client
+ * scheduling policy, simulated device heterogeneity, differential privacy.
+ * Each maps one concept to one field value; two names for one field are a
+ * question (frame.c). */
+#include <stddef.h>
+
+#include "intent/intent_internal.h"
+
+typedef struct {
+    concept_id concept;
+    const char *path, *value;
+} name_rule;
+
+static const name_rule name_rules[] = {
+    {C_OPT_SGD, "local.optimizer", "sgd"},
+    {C_OPT_ADAM, "local.optimizer", "adam"},
+    {C_OPT_ADAMW, "local.optimizer", "adamw"},
+    {C_S_FEDAVG, "strategy.name", "fedavg"},
+    {C_S_FEDPROX, "strategy.name", "fedprox"},
+    {C_S_FEDAVGM, "strategy.name", "fedavgm"},
+    {C_S_FEDADAM, "strategy.name", "fedadam"},
+    {C_S_FEDYOGI, "strategy.name", "fedyogi"},
+    {C_S_FEDADAGRAD, "strategy.name", "fedadagrad"},
+    {C_POL_RANDOM, "scheduling.policy", "random"},
+    {C_POL_RR, "scheduling.policy", "round-robin"},
+    {C_POL_SAMPLES, "scheduling.policy", "samples"},
+    {C_POL_AGE, "scheduling.policy", "age"},
+    {C_POL_POC, "scheduling.policy", "power-of-choice"},
+    {C_DEADLINE, "scheduling.policy", "deadline"},
+    {C_PROF_LOGNORMAL, "scheduling.profile", "lognormal"},
+    {C_PROF_NONE, "scheduling.profile", "none"},
+    {C_DP, "privacy.mode", "dp-gaussian"},
+    {C_NO_DP, "privacy.mode", "none"},
+};
+
+int intent_rules_methods(intent_ctx *c) {
+    for (int i = 0; i < c->nit && !c->failed; i++) {
+        intent_item *it = &c->it[i];
+        if (it->kind != IT_CONCEPT) continue;
+        if (it->concept == C_NESTEROV && !it->used) {
+            intent_set_bool(c, "local.nesterov", 1, RANK_WORDS, i, i, NULL);
+            continue;
+        }
+        for (size_t k = 0; k < sizeof name_rules / sizeof name_rules[0]; k++) {
+            if (name_rules[k].concept != it->concept) continue;
+            /* a deadline keyword used for its seconds still names the policy */
+            if (it->used && it->concept != C_DEADLINE) break;
+            intent_set_str(c, name_rules[k].path, name_rules[k].value, RANK_WORDS, i, i, NULL);
+            break;
+        }
+    }
+    return c->failed ? -1 : 0;
+}

@@ -1,0 +1,591 @@
+/* Number rules: every number is attached to the field its neighbours name.
+ * Patterns with the most context run first (durations, accuracy targets,
+ * "N per round", "out of N", "wait for N nodes"), then units to the right
+ * of a count ("40 rounds", "3 local epochs", "50 devices") and keywords to
+ * the left of a value ("lr 0.01", "batch size of 64", "seed 7"). A number
+ * nothing claims is reported as not understood, never guessed. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "intent/intent_internal.h"
+
+static int is_word(const intent_ctx *c, int i, const char *w) {
+    return i >= 0 && i < c->nit && c->it[i].kind == IT_WORD && strcmp(c->it[i].text, w) == 0;
+}
+
+static int is_punct(const intent_ctx *c, int i, char ch) {
+    return i >= 0 && i < c->nit && c->it[i].kind == IT_PUNCT && c->it[i].text[0] == ch;
+}
+
+static int free_num(const intent_ctx *c, int i) {
+    return i >= 0 && i < c->nit && c->it[i].kind == IT_NUM && !c->it[i].used;
+}
+
+/* A share as a fraction: "10%" -> 0.1, "a tenth" -> 0.1, "0.1" -> 0.1.
+ * Returns -1 when the number is not a share. */
+static double share_of(const intent_item *n) {
+    if (n->flags & TK_PERCENT) return n->num / 100.0;
+    if (n->flags & TK_FRACTION) return n->num;
+    if (n->num > 0 && n->num <= 1 && !(n->flags & TK_INTEGER)) return n->num;
+    return -1;
+}
+
+/* Concepts that are units of their own: a number right before one of these
+ * belongs to it, not to a keyword on its left. */
+static int is_unit(const intent_ctx *c, int i) {
+    if (i < 0 || i >= c->nit || c->it[i].kind != IT_CONCEPT) return 0;
+    switch (c->it[i].concept) {
+    case C_CLIENT: case C_ROUND: case C_EPOCH: case C_CLASS: case C_SHARD: case C_STEP: case C_BIT:
+    case C_TIME_UNIT: case C_CANDIDATE: case C_SAMPLE_PER_BATCH: case C_PER_ROUND: case C_UNIT:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Number after a keyword, unless it is the count of a unit that follows. */
+static int value_after(const intent_ctx *c, int i, int maxskip) {
+    int n = intent_num_after(c, i, maxskip);
+    if (n < 0) return -1;
+    int nx = n + 1;
+    while (nx < c->nit && c->it[nx].kind == IT_WORD && (c->it[nx].wclass & W_ADJ)) nx++;
+    if (is_unit(c, nx)) return -1;
+    return n;
+}
+
+/* ---- durations ---- */
+
+static int duration(intent_ctx *c, int u) {
+    double per = c->it[u].arg;
+    int n = -1, art = -1;
+    int p = u - 1;
+    if (p >= 0 && (is_word(c, p, "a") || is_word(c, p, "an"))) {
+        art = p;
+        p--;
+    }
+    if (free_num(c, p) && !(c->it[p].flags & TK_PERCENT)) n = p;
+    if (n < 0 && art < 0) return 0;
+    if (n < 0 && per == 1 && strcmp(c->it[u].text, "s") == 0) return 0; /* a bare "s" */
+    double v = (n >= 0 ? c->it[n].num : 1.0) * per;
+    int first = n >= 0 ? n : art;
+    /* what the duration is for */
+    const char *path = "stop.max_wall_s";
+    const char *why = "a time budget for the whole run";
+    int key = -1;
+    if ((key = intent_near(c, u, C_DEADLINE, 4)) >= 0) {
+        path = "scheduling.deadline_s";
+        why = NULL;
+    } else if ((key = intent_near(c, u, C_CONNECT_TIMEOUT, 4)) >= 0) {
+        path = "deploy.connect_timeout_s";
+        why = NULL;
+    } else if ((key = intent_near(c, u, C_ROUND_TIMEOUT, 4)) >= 0) {
+        path = "deploy.round_timeout_s";
+        why = NULL;
+    } else if ((key = intent_near(c, first, C_BUDGET, 3)) >= 0 && key < first) {
+        /* "at most", "within", "don't spend more than": part of the budget words */
+        intent_use(c, key);
+        for (int j = key; j < first; j++)
+            if (intent_is(c, j, C_BUDGET) || intent_is(c, j, C_NEGATION)) intent_use(c, j);
+        first = key;
+        key = -1;
+    } else {
+        key = -1;
+        int b = intent_near(c, u, C_BUDGET, 3);
+        if (b >= 0) intent_use(c, b);
+    }
+    intent_use(c, art);
+    intent_use(c, u);
+    if (key >= 0) intent_use(c, key);
+    int a = key >= 0 && key < first ? key : first;
+    int b = key > u ? key : u;
+    return intent_set_real(c, path, v, RANK_WORDS, a, b, why) < 0 ? -1 : 1;
+}
+
+/* ---- accuracy target ---- */
+
+static int accuracy_value(intent_ctx *c, int n, double *v) {
+    const intent_item *it = &c->it[n];
+    if (it->flags & TK_PERCENT) {
+        *v = it->num / 100.0;
+    } else if (it->num > 0 && it->num <= 1) {
+        *v = it->num;
+    } else if (it->num > 1 && it->num <= 100) {
+        *v = it->num / 100.0; /* "accuracy 85": a percentage */
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+/* A number within dist meaningful items of i in its sentence that is not
+ * followed by a unit of its own. */
+static int near_number(const intent_ctx *c, int i, int dist) {
+    int best = -1, bestd = dist + 1;
+    for (int dir = -1; dir <= 1; dir += 2) {
+        int d = 0;
+        for (int j = i + dir; j >= 0 && j < c->nit; j += dir) {
+            const intent_item *it = &c->it[j];
+            if (it->kind == IT_PUNCT && strchr(".;!?,", it->text[0])) break;
+            if (it->kind == IT_WORD && (it->wclass & W_STOP)) continue;
+            if (++d > dist) break;
+            if (it->kind == IT_NUM) {
+                if (!it->used && !is_unit(c, j + 1) && d < bestd) {
+                    best = j;
+                    bestd = d;
+                }
+                break;
+            }
+        }
+    }
+    return best;
+}
+
+static int accuracy_target(intent_ctx *c, int i) {
+    int n = near_number(c, i, 3);
+    double v;
+    if (n < 0 || !accuracy_value(c, n, &v)) return 0;
+    int until = intent_near(c, n, C_UNTIL, 3);
+    intent_use(c, until);
+    int a = n < i ? n : i, b = n < i ? i : n;
+    if (until >= 0 && until < a) a = until;
+    return intent_set_real(c, "stop.target_accuracy", v, RANK_WORDS, a, b, NULL) < 0 ? -1 : 1;
+}
+
+/* ---- clients per round ---- */
+
+static int verbish(const intent_ctx *c, int j) {
+    const intent_item *it = &c->it[j];
+    if (it->kind == IT_WORD) return (it->wclass & (W_VERB | W_FILL)) != 0;
+    return intent_is(c, j, C_CLIENT);
+}
+
+static int set_share(intent_ctx *c, int n, int a, int b) {
+    double f = share_of(&c->it[n]);
+    int s, e;
+    intent_items_span(c, a, b, &s, &e);
+    intent_use(c, a);
+    intent_use(c, b);
+    intent_use(c, n);
+    if (c->cpr_frac_set && c->cpr_frac != f) {
+        char x[96], y[96];
+        intent_evidence(c, c->cpr_frac_start, c->cpr_frac_end, x, sizeof x);
+        intent_evidence(c, s, e, y, sizeof y);
+        return intent_ask(c, "clients_per_round: \"%s\" and \"%s\" ask for different shares. Which one?", x, y);
+    }
+    c->cpr_frac_set = 1;
+    c->cpr_frac = f;
+    c->cpr_frac_start = s;
+    c->cpr_frac_end = e;
+    return 1;
+}
+
+static int set_all(intent_ctx *c, int a, int b) {
+    int s, e;
+    intent_items_span(c, a, b, &s, &e);
+    intent_use(c, a);
+    intent_use(c, b);
+    c->cpr_all = 1;
+    c->cpr_all_start = s;
+    c->cpr_all_end = e;
+    return 1;
+}
+
+/* A count or share of clients for each round. */
+static int per_round_value(intent_ctx *c, int n, int a, int b) {
+    if (share_of(&c->it[n]) >= 0 && (c->it[n].flags & (TK_PERCENT | TK_FRACTION))) return set_share(c, n, a, b);
+    return intent_set_int(c, "clients_per_round", n, RANK_WORDS, a, b, NULL) < 0 ? -1 : 1;
+}
+
+static int per_round(intent_ctx *c, int p) {
+    /* left: "10 per round", "ten sampled each round", "5 of them per round",
+     * "all of them participate every round" */
+    int skipped = 0;
+    for (int j = p - 1; j >= 0 && skipped <= 5; j--) {
+        if (free_num(c, j)) {
+            for (int k = j + 1; k < p; k++)
+                if (intent_is(c, k, C_CLIENT)) intent_use(c, k);
+            return per_round_value(c, j, j, p);
+        }
+        if (intent_is(c, j, C_ALL) && !c->it[j].used) {
+            for (int k = j + 1; k < p; k++)
+                if (intent_is(c, k, C_CLIENT)) intent_use(c, k);
+            return set_all(c, j, p);
+        }
+        if (!verbish(c, j)) break;
+        skipped++;
+    }
+    /* right: "each round picks 25% of them", "every round, all clients" */
+    skipped = 0;
+    for (int j = p + 1; j < c->nit && skipped <= 3; j++) {
+        if (free_num(c, j)) {
+            int nx = j + 1;
+            int ok = (c->it[j].flags & (TK_PERCENT | TK_FRACTION)) || intent_is(c, nx, C_CLIENT) ||
+                     is_word(c, nx, "of");
+            if (!ok) return 0;
+            int last = j;
+            if (intent_is(c, nx, C_CLIENT)) last = nx;
+            if (is_word(c, nx, "of") && (is_word(c, nx + 1, "them") || intent_is(c, nx + 1, C_CLIENT)))
+                last = nx + 1;
+            for (int k = j + 1; k <= last; k++) intent_use(c, k);
+            return per_round_value(c, j, p, last);
+        }
+        if (intent_is(c, j, C_ALL) && !c->it[j].used) return set_all(c, p, j);
+        if (c->it[j].kind == IT_WORD && ((c->it[j].wclass & (W_VERB | W_FILL)) || !strcmp(c->it[j].text, "picks") ||
+                                         !strcmp(c->it[j].text, "pick") || !strcmp(c->it[j].text, "select") ||
+                                         !strcmp(c->it[j].text, "selects") || !strcmp(c->it[j].text, "samples") ||
+                                         !strcmp(c->it[j].text, "sample") || !strcmp(c->it[j].text, "choose") ||
+                                         !strcmp(c->it[j].text, "chooses") || !strcmp(c->it[j].text, "trains"))) {
+            skipped++;
+            continue;
+        }
+        break;
+    }
+    return 0;
+}
+
+/* ---- the McMahan et al. letters: E=5, B=10, C=0.1, K=100 ---- */
+
+static int letters(intent_ctx *c, int i) {
+    int n = intent_num_after(c, i, 0);
+    if (n < 0) return 0;
+    switch (c->it[i].concept) {
+    case C_E_EQ: return intent_set_int(c, "local.epochs", n, RANK_WORDS, i, n, "E in the FedAvg paper's notation");
+    case C_B_EQ: return intent_set_int(c, "local.batch", n, RANK_WORDS, i, n, "B in the FedAvg paper's notation");
+    case C_K_EQ: return intent_set_int(c, "clients", n, RANK_WORDS, i, n, "K in the FedAvg paper's notation");
+    case C_C_EQ:
+        if (share_of(&c->it[n]) < 0 && !(c->it[n].num == 1 || c->it[n].num == 0))
+            return intent_ask(c, "clients_per_round: C is the fraction of clients per round (0 to 1), not %g. "
+                                 "Which fraction did you mean?", c->it[n].num);
+        if (c->it[n].num == 0) return intent_ask(c, "clients_per_round: C=0 selects no client. Which fraction did you mean?");
+        c->it[n].flags |= TK_FRACTION;
+        return set_share(c, n, i, n);
+    default: return 0;
+    }
+}
+
+/* ---- seeds are 64-bit: read from the digits, not the double ---- */
+
+static int seed(intent_ctx *c, int i) {
+    int n = value_after(c, i, 2);
+    if (n < 0) return 0;
+    const intent_tok *t = &c->tok[c->it[n].t0];
+    if (!(c->it[n].flags & TK_INTEGER) || t->text[0] == '-')
+        return intent_ask(c, "seed: \"%s\" is not a whole number >= 0. Which seed did you mean?", t->text);
+    char *end;
+    unsigned long long v = strtoull(t->text, &end, 10);
+    if (*end == ',' || c->it[n].num >= 9.2e18 || v > (unsigned long long)INT64_MAX)
+        return intent_ask(c, "seed: %s is too large; allowed: 0 to 9223372036854775807", t->text);
+    if (*end != '\0') v = (unsigned long long)c->it[n].num; /* "10,000" style: the value read */
+    int s, e;
+    intent_items_span(c, i, n, &s, &e);
+    intent_use(c, i);
+    intent_use(c, n);
+    return intent_set(c, "seed", json_integer((json_int_t)v), RANK_WORDS, s, e, NULL);
+}
+
+/* ---- qualifiers: server-side or local? ---- */
+
+static int anywhere(const intent_ctx *c, concept_id k) {
+    for (int j = 0; j < c->nit; j++)
+        if (intent_is(c, j, k)) return 1;
+    return 0;
+}
+
+static int server_side(const intent_ctx *c, int i) {
+    return intent_near(c, i, C_SERVER, 3) >= 0;
+}
+
+static int momentum(intent_ctx *c, int i) {
+    int n = value_after(c, i, 2);
+    if (n < 0) return 0;
+    int server = 0;
+    const char *why = NULL;
+    if (c->it[i].arg == 1) {
+        server = 0;
+    } else if (server_side(c, i)) {
+        server = 1;
+    } else if (anywhere(c, C_S_FEDAVGM) && !anywhere(c, C_OPT_SGD) && !anywhere(c, C_NESTEROV)) {
+        server = 1;
+        why = "read as FedAvgM's server momentum because the request names fedavgm";
+    }
+    if (!server) return intent_set_real(c, "local.momentum", c->it[n].num, RANK_WORDS, i, n, NULL);
+    if (intent_set_real(c, "strategy.momentum", c->it[n].num, RANK_WORDS, i, n, why) < 0) return -1;
+    return intent_set_str(c, "strategy.name", "fedavgm", RANK_IMPLIED, i, n,
+                          "server momentum is what FedAvgM adds to FedAvg");
+}
+
+static int beta(intent_ctx *c, int i, int which) {
+    int n = value_after(c, i, 2);
+    if (n < 0) return 0;
+    int server = server_side(c, i);
+    if (!server && !intent_near(c, i, C_LOCAL, 3) &&
+        (anywhere(c, C_S_FEDADAM) || anywhere(c, C_S_FEDYOGI)) && !anywhere(c, C_OPT_ADAM) &&
+        !anywhere(c, C_OPT_ADAMW))
+        server = 1;
+    char path[32];
+    snprintf(path, sizeof path, "%s.beta%d", server ? "strategy" : "local", which);
+    return intent_set_real(c, path, c->it[n].num, RANK_WORDS, i, n, NULL);
+}
+
+/* "clip updates at norm 1.5": the value may follow a few words later. */
+static int clip(intent_ctx *c, int i) {
+    for (int j = i + 1, d = 0; j < c->nit && d < 5; j++, d++) {
+        if (free_num(c, j)) {
+            for (int k = i + 1; k < j; k++)
+                if (intent_is(c, k, C_UP)) intent_use(c, k);
+            if (intent_set_real(c, "privacy.clip", c->it[j].num, RANK_WORDS, i, j, NULL) < 0) return -1;
+            return intent_set_str(c, "privacy.mode", "dp-gaussian", RANK_IMPLIED, i, j,
+                                  "clipping updates is part of the Gaussian mechanism");
+        }
+        const intent_item *it = &c->it[j];
+        if (it->kind == IT_PUNCT && strchr(".;!?,", it->text[0])) break;
+        if (!(intent_is(c, j, C_UP) || (it->kind == IT_WORD && (it->wclass & W_STOP)) || it->kind == IT_PUNCT))
+            break;
+    }
+    return 0;
+}
+
+/* Keyword -> number -> field, for the plain cases. */
+typedef struct {
+    concept_id concept;
+    const char *path;
+    int integer;
+    const char *implies_path, *implies_value, *implies_why;
+} key_rule;
+
+static const key_rule key_rules[] = {
+    {C_LR, "local.lr", 0, NULL, NULL, NULL},
+    {C_SERVER_LR, "strategy.server_lr", 0, NULL, NULL, NULL},
+    {C_WD, "local.weight_decay", 0, NULL, NULL, NULL},
+    {C_EPS, "local.eps", 0, NULL, NULL, NULL},
+    {C_TAU, "strategy.tau", 0, NULL, NULL, NULL},
+    {C_MU, "strategy.mu", 0, "strategy.name", "fedprox", "mu is FedProx's proximal weight"},
+    {C_SERVER_MOMENTUM, "strategy.momentum", 0, "strategy.name", "fedavgm",
+     "server momentum is what FedAvgM adds to FedAvg"},
+    {C_NOISE, "privacy.noise_multiplier", 0, "privacy.mode", "dp-gaussian",
+     "a noise multiplier is the Gaussian mechanism's"},
+    {C_CHOICE_D, "scheduling.choice_d", 1, "scheduling.policy", "power-of-choice",
+     "d is the candidate count of power-of-choice"},
+    {C_MAX_STEPS, "local.max_steps", 1, NULL, NULL, NULL},
+    {C_MIN_NODES, "deploy.min_nodes", 1, NULL, NULL, NULL},
+    {C_MIN_UPDATES, "deploy.min_updates", 1, NULL, NULL, NULL},
+    {C_BATCH, "local.batch", 1, NULL, NULL, NULL},
+    {C_EPOCH, "local.epochs", 1, NULL, NULL, NULL},
+    {C_ROUND, "rounds", 1, NULL, NULL, NULL},
+    {C_CLIENT_KEY, "clients", 1, NULL, NULL, NULL},
+    {C_DEADLINE, "scheduling.deadline_s", 0, NULL, NULL, NULL},
+    {C_ROUND_TIMEOUT, "deploy.round_timeout_s", 0, NULL, NULL, NULL},
+    {C_CONNECT_TIMEOUT, "deploy.connect_timeout_s", 0, NULL, NULL, NULL},
+};
+
+/* Unit <- number: "40 rounds", "3 epochs", "50 devices", "25 steps". */
+typedef struct {
+    concept_id concept;
+    const char *path;
+    const char *implies_path, *implies_value, *implies_why;
+} unit_rule;
+
+static const unit_rule unit_rules[] = {
+    {C_ROUND, "rounds", NULL, NULL, NULL},
+    {C_EPOCH, "local.epochs", NULL, NULL, NULL},
+    {C_STEP, "local.max_steps", NULL, NULL, NULL},
+    {C_SAMPLE_PER_BATCH, "local.batch", NULL, NULL, NULL},
+    {C_CANDIDATE, "scheduling.choice_d", "scheduling.policy", "power-of-choice",
+     "candidates are what power-of-choice samples before keeping the highest-loss clients"},
+};
+
+static int key_value(intent_ctx *c, int i, const key_rule *r) {
+    int maxskip = r->concept == C_BATCH ? 3 : 2;
+    int n = value_after(c, i, maxskip);
+    if (n < 0) {
+        /* a keyword that names a method also without a number */
+        if (r->implies_path && (r->concept == C_MU))
+            return intent_set_str(c, r->implies_path, r->implies_value, RANK_IMPLIED, i, i, r->implies_why);
+        return 0;
+    }
+    /* only "every" N rounds is an interval, not a count */
+    if (r->concept == C_ROUND && !(is_punct(c, i + 1, ':') || is_punct(c, i + 1, '=') || n == i + 1)) return 0;
+    if (r->concept == C_EPOCH && n != i + 1 && !is_punct(c, i + 1, ':') && !is_punct(c, i + 1, '=')) return 0;
+    const char *why = NULL;
+    int rc;
+    if (r->integer) {
+        rc = intent_set_int(c, r->path, n, RANK_WORDS, i, n, why);
+    } else {
+        double v = c->it[n].num;
+        if (c->it[n].flags & TK_PERCENT) v /= 100.0;
+        if (r->concept == C_DEADLINE || r->concept == C_ROUND_TIMEOUT || r->concept == C_CONNECT_TIMEOUT)
+            why = "no unit given: read as seconds";
+        rc = intent_set_real(c, r->path, v, RANK_WORDS, i, n, why);
+    }
+    if (rc < 0) return -1;
+    if (r->implies_path) return intent_set_str(c, r->implies_path, r->implies_value, RANK_IMPLIED, i, n, r->implies_why);
+    return 1;
+}
+
+static int unit_value(intent_ctx *c, int u, const unit_rule *r) {
+    int n = intent_num_before(c, u, 2);
+    if (n < 0) return 0;
+    if (r->concept == C_ROUND && n > 0 && is_word(c, n - 1, "every")) return 0; /* an interval */
+    /* "d = 30 candidates": the keyword before says the same thing */
+    int k = n - 1;
+    while (k >= 0 && (is_punct(c, k, '=') || is_punct(c, k, ':') || (c->it[k].kind == IT_WORD && (c->it[k].wclass & W_FILL))))
+        k--;
+    int first = n;
+    for (size_t m = 0; k >= 0 && c->it[k].kind == IT_CONCEPT && m < sizeof key_rules / sizeof key_rules[0]; m++)
+        if (key_rules[m].concept == c->it[k].concept && !strcmp(key_rules[m].path, r->path)) {
+            intent_use(c, k);
+            first = k;
+        }
+    if (intent_set_int(c, r->path, n, RANK_WORDS, first, u, NULL) < 0) return -1;
+    if (r->implies_path) return intent_set_str(c, r->implies_path, r->implies_value, RANK_IMPLIED, n, u, r->implies_why);
+    return 1;
+}
+
+/* "evaluate every 5 rounds", "test every round" */
+static int eval_every(intent_ctx *c, int i) {
+    for (int j = i + 1, d = 0; j < c->nit && d < 6; j++, d++) {
+        const intent_item *it = &c->it[j];
+        if (it->kind == IT_PUNCT && strchr(".;!?,", it->text[0])) return 0;
+        if (intent_is(c, j, C_PER_ROUND) && !strcmp(it->text, "every")) {
+            intent_use(c, j);
+            return intent_set(c, "eval_every", json_integer(1), RANK_WORDS, intent_span_start(c, i),
+                              intent_span_end(c, j), NULL) < 0 ? -1 : 1;
+        }
+        if (is_word(c, j, "every") && free_num(c, j + 1)) {
+            int last = j + 1;
+            if (intent_is(c, j + 2, C_ROUND)) last = j + 2;
+            intent_use(c, j);
+            intent_use(c, last);
+            return intent_set_int(c, "eval_every", j + 1, RANK_WORDS, i, last, NULL) < 0 ? -1 : 1;
+        }
+    }
+    return 0;
+}
+
+static int clients(intent_ctx *c, int u) {
+    int n = intent_num_before(c, u, 2);
+    if (n < 0) return 0;
+    /* "wait for 12 nodes", "at least 12 nodes connected": deployment start */
+    int w = intent_prev(c, n);
+    int conn = intent_next(c, u);
+    if ((w >= 0 && intent_is(c, w, C_WAIT)) ||
+        (w >= 0 && intent_is(c, w, C_AT_LEAST) && conn >= 0 && intent_is(c, conn, C_CONNECTED))) {
+        intent_use(c, conn >= 0 && intent_is(c, conn, C_CONNECTED) ? conn : -1);
+        return intent_set_int(c, "deploy.min_nodes", n, RANK_WORDS, w, conn >= 0 && c->it[conn].used ? conn : u,
+                              NULL) < 0 ? -1 : 1;
+    }
+    if (w >= 0 && intent_is(c, w, C_OUT_OF)) intent_use(c, w);
+    return intent_set_int(c, "clients", n, RANK_WORDS, n, u, NULL) < 0 ? -1 : 1;
+}
+
+int intent_rules_numbers(intent_ctx *c) {
+    /* 1. the most specific patterns */
+    for (int i = 0; i < c->nit && !c->failed; i++) {
+        if (c->it[i].used || c->it[i].kind != IT_CONCEPT) continue;
+        switch (c->it[i].concept) {
+        case C_E_EQ: case C_B_EQ: case C_C_EQ: case C_K_EQ: letters(c, i); break;
+        case C_TIME_UNIT: duration(c, i); break;
+        default: break;
+        }
+    }
+    for (int i = 0; i < c->nit && !c->failed; i++) {
+        if (c->it[i].used || c->it[i].kind != IT_CONCEPT) continue;
+        switch (c->it[i].concept) {
+        case C_ACCURACY: accuracy_target(c, i); break;
+        case C_UNTIL: {
+            int n = intent_num_after(c, i, 3);
+            double v;
+            if (n >= 0 && (c->it[n].flags & TK_PERCENT) && accuracy_value(c, n, &v))
+                intent_set_real(c, "stop.target_accuracy", v, RANK_WORDS, i, n, NULL);
+            break;
+        }
+        case C_EVAL: eval_every(c, i); break;
+        default: break;
+        }
+    }
+    for (int i = 0; i < c->nit && !c->failed; i++) {
+        if (c->it[i].used || c->it[i].kind != IT_CONCEPT) continue;
+        int n;
+        switch (c->it[i].concept) {
+        case C_PER_ROUND: per_round(c, i); break;
+        case C_FULL_PART: set_all(c, i, i); break;
+        case C_PARTICIPATION:
+            if ((n = intent_num_after(c, i, 2)) < 0) n = intent_num_before(c, i, 1);
+            if (n >= 0) {
+                if (share_of(&c->it[n]) < 0)
+                    return intent_ask(c, "clients_per_round: a participation of %s is not a share; use a "
+                                         "percentage or a fraction such as 10%% or 0.1",
+                                      c->tok[c->it[n].t0].text);
+                c->it[n].flags |= c->it[n].flags & TK_PERCENT ? 0 : TK_FRACTION;
+                set_share(c, n, i, n);
+                int pr = intent_next(c, i);
+                if (pr >= 0 && intent_is(c, pr, C_PER_ROUND)) intent_use(c, pr);
+            }
+            break;
+        case C_OUT_OF:
+            if ((n = intent_num_after(c, i, 1)) >= 0) {
+                int u = n + 1 < c->nit && intent_is(c, n + 1, C_CLIENT) ? n + 1 : n;
+                intent_set_int(c, "clients", n, RANK_WORDS, i, u, NULL);
+            }
+            break;
+        default: break;
+        }
+    }
+    if (c->failed) return -1;
+    /* 2. counts with their units on the right */
+    for (int i = 0; i < c->nit && !c->failed; i++) {
+        if (c->it[i].used || c->it[i].kind != IT_CONCEPT) continue;
+        if (intent_is(c, i, C_CLIENT) ||
+            ((intent_is(c, i, C_PROF_LOGNORMAL) || intent_is(c, i, C_PROF_NONE)) && c->it[i].arg == 1)) {
+            /* "50 heterogeneous devices": the profile phrase holds the noun */
+            int was = c->it[i].used;
+            clients(c, i);
+            if (!intent_is(c, i, C_CLIENT)) c->it[i].used = was;
+            continue;
+        }
+        if (intent_is(c, i, C_UP) && !strcmp(c->it[i].text, "update")) {
+            int n = intent_num_before(c, i, 1);
+            if (n >= 0) {
+                int al = intent_prev(c, n);
+                intent_use(c, al >= 0 && intent_is(c, al, C_AT_LEAST) ? al : -1);
+                intent_set_int(c, "deploy.min_updates", n, RANK_WORDS, n, i, NULL);
+            }
+            continue;
+        }
+        for (size_t k = 0; k < sizeof unit_rules / sizeof unit_rules[0]; k++)
+            if (c->it[i].concept == unit_rules[k].concept) {
+                unit_value(c, i, &unit_rules[k]);
+                break;
+            }
+    }
+    if (c->failed) return -1;
+    /* 3. keywords with their values on the right */
+    for (int i = 0; i < c->nit && !c->failed; i++) {
+        if (c->it[i].used || c->it[i].kind != IT_CONCEPT) continue;
+        switch (c->it[i].concept) {
+        case C_SEED: seed(c, i); continue;
+        case C_MOMENTUM: momentum(c, i); continue;
+        case C_BETA1: beta(c, i, 1); continue;
+        case C_BETA2: beta(c, i, 2); continue;
+        case C_CLIP: clip(c, i); continue;
+        case C_CLIENT: {
+            /* "clients: 100", "clients = 100" */
+            if (is_punct(c, i + 1, ':') || is_punct(c, i + 1, '=')) {
+                int n = intent_num_after(c, i, 1);
+                if (n >= 0) intent_set_int(c, "clients", n, RANK_WORDS, i, n, NULL);
+            }
+            continue;
+        }
+        default: break;
+        }
+        for (size_t k = 0; k < sizeof key_rules / sizeof key_rules[0]; k++)
+            if (c->it[i].concept == key_rules[k].concept) {
+                key_value(c, i, &key_rules[k]);
+                break;
+            }
+    }
+    return c->failed ? -1 : 0;
+}

@@ -1,0 +1,110 @@
+/* Forward/backward driver: runs the ops of an architecture over a batch in a
+ * workspace, and the public training / inference / evaluation entry points. */
+#include <math.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+static int ws_fits(const fedc_arch *a, const fedc_ws *ws, int n) {
+    if (!a || !ws || n < 1 || n > ws->max_batch) return 0;
+    /* A workspace made for an identical (re-parsed) architecture also fits. */
+    return ws->arch == a ||
+           (strcmp(ws->arch->spec, a->spec) == 0 && ws->arch->input.c == a->input.c &&
+            ws->arch->input.h == a->input.h && ws->arch->input.w == a->input.w &&
+            ws->arch->n_classes == a->n_classes);
+}
+
+/* Returns the logits (inside ws). Dropout is active only if train && rng. */
+static const float *forward(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
+                            int n, int train, fedc_rng *rng) {
+    const float *cur = x;
+    for (int i = 0; i < a->n_ops; i++) {
+        const nn_op *op = &a->ops[i];
+        nn_op_ws *o = &ws->op[i];
+        const float *w = params + op->w_off, *b = params + op->b_off;
+        float *y = o->out;
+        ws->act_in[i] = cur;
+        switch (op->kind) {
+        case NN_CONV: nn_conv_forward(op, o, ws, w, b, cur, y, n); break;
+        case NN_DENSE: nn_dense_forward(op, w, b, cur, y, n); break;
+        case NN_MAXPOOL: nn_maxpool_forward(op, cur, y, o->argmax, n); break;
+        case NN_AVGPOOL: nn_avgpool_forward(op, cur, y, n); break;
+        case NN_GROUPNORM: nn_groupnorm_forward(op, w, b, cur, y, o->stats, n); break;
+        case NN_RELU: nn_relu_forward(cur, y, (size_t)n * op->out_size); break;
+        case NN_DROPOUT:
+            if (train && rng && op->drop_p > 0.0f) {
+                nn_dropout_mask(op->drop_p, o->mask, (size_t)n * op->out_size, rng);
+                nn_mul(cur, o->mask, y, (size_t)n * op->out_size);
+            } else {
+                y = (float *)cur; /* identity: no copy */
+            }
+            break;
+        }
+        ws->act_out[i] = y;
+        cur = y;
+    }
+    return cur;
+}
+
+/* Back-propagates d(loss)/d(logits) held in grad_buf[0]; writes every
+ * parameter gradient (each op overwrites its own slice of grad). */
+static void backward(const fedc_arch *a, fedc_ws *ws, const float *params, float *grad, int n) {
+    float *g = ws->grad_buf[0];
+    for (int i = a->n_ops - 1; i >= 0; i--) {
+        const nn_op *op = &a->ops[i];
+        if (!op->need_dx && op->w_count == 0) break; /* nothing before needs a gradient */
+        nn_op_ws *o = &ws->op[i];
+        const float *w = params + op->w_off, *x = ws->act_in[i], *y = ws->act_out[i];
+        float *dw = grad + op->w_off, *db = grad + op->b_off;
+        float *dx = op->need_dx ? (g == ws->grad_buf[0] ? ws->grad_buf[1] : ws->grad_buf[0]) : NULL;
+        size_t count = (size_t)n * op->out_size;
+        switch (op->kind) {
+        case NN_CONV: nn_conv_backward(op, o, ws, w, x, y, g, dx, dw, db, n); break;
+        case NN_DENSE: nn_dense_backward(op, w, x, y, g, dx, dw, db, n); break;
+        case NN_MAXPOOL: nn_maxpool_backward(op, o->argmax, g, dx, n); break;
+        case NN_AVGPOOL: nn_avgpool_backward(op, g, dx, n); break;
+        case NN_GROUPNORM: nn_groupnorm_backward(op, w, x, y, o->stats, g, dx, dw, db, n); break;
+        case NN_RELU: /* in place */
+            nn_relu_backward(y, g, g, count);
+            dx = g;
+            break;
+        case NN_DROPOUT: /* in place; identity when the forward pass skipped it */
+            if (y != x) nn_mul(g, o->mask, g, count);
+            dx = g;
+            break;
+        }
+        g = dx;
+    }
+}
+
+float fedc_nn_grad(const fedc_arch *a, fedc_ws *ws, const float *params, float *grad,
+                   const float *x, const int32_t *y, int n, fedc_rng *rng) {
+    if (!ws_fits(a, ws, n)) return NAN;
+    const float *logits = forward(a, ws, params, x, n, 1, rng);
+    double loss = nn_softmax_xent(logits, y, n, a->n_classes, ws->grad_buf[0], NULL);
+    backward(a, ws, params, grad, n);
+    return (float)loss;
+}
+
+void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
+                    float *logits) {
+    if (!ws_fits(a, ws, n)) return;
+    const float *out = forward(a, ws, params, x, n, 0, NULL);
+    memcpy(logits, out, (size_t)n * a->n_classes * sizeof *logits);
+}
+
+void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
+                      const int32_t *y, size_t n, double *accuracy, double *loss) {
+    double total = 0.0;
+    size_t hits = 0;
+    if (n > 0 && !ws_fits(a, ws, 1)) total = NAN;
+    for (size_t i = 0; i < n && ws_fits(a, ws, 1); i += (size_t)ws->max_batch) {
+        int cnt = n - i < (size_t)ws->max_batch ? (int)(n - i) : ws->max_batch;
+        const float *logits = forward(a, ws, params, x + i * fedc_arch_input_size(a), cnt, 0, NULL);
+        int correct = 0;
+        total += nn_softmax_xent(logits, y + i, cnt, a->n_classes, NULL, &correct) * cnt;
+        hits += (size_t)correct;
+    }
+    if (accuracy) *accuracy = n ? (double)hits / (double)n : 0.0;
+    if (loss) *loss = n ? total / (double)n : 0.0;
+}

@@ -1,0 +1,70 @@
+/* Per-thread workspace: every activation, mask, statistic and conv scratch
+ * buffer a batch of max_batch samples needs, carved from one allocation so
+ * the training loop never allocates. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "nn/nn_internal.h"
+
+#define ALIGN_FLOATS 16 /* 64-byte alignment for every buffer */
+
+static size_t round_up(size_t n) {
+    return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+}
+
+/* Carves buffers in two passes: sizing (base == NULL) then assigning. */
+static void *carve(char *base, size_t *off, size_t floats) {
+    void *p = base ? base + *off * sizeof(float) : NULL;
+    *off += round_up(floats);
+    return p;
+}
+
+static size_t layout(fedc_ws *ws, char *base) {
+    const fedc_arch *a = ws->arch;
+    size_t nb = (size_t)ws->max_batch, off = 0, grad_max = 0, col_max = 0, chunk_max = 0;
+    for (int i = 0; i < a->n_ops; i++) {
+        const nn_op *op = &a->ops[i];
+        nn_op_ws *o = &ws->op[i];
+        o->out = carve(base, &off, nb * op->out_size);
+        if (op->kind == NN_MAXPOOL) o->argmax = carve(base, &off, nb * op->out_size);
+        if (op->kind == NN_DROPOUT) o->mask = carve(base, &off, nb * op->out_size);
+        if (op->kind == NN_GROUPNORM) o->stats = carve(base, &off, 2 * nb * (size_t)op->groups);
+        if (op->kind == NN_CONV) {
+            o->chunk = nn_conv_chunk(op, ws->max_batch);
+            size_t c = nn_conv_col_floats(op, o->chunk), k = nn_conv_chunk_floats(op, o->chunk);
+            if (c > col_max) col_max = c;
+            if (k > chunk_max) chunk_max = k;
+        }
+        if (op->out_size > grad_max) grad_max = op->out_size;
+        if (op->need_dx && op->in_size > grad_max) grad_max = op->in_size;
+    }
+    ws->grad_buf[0] = carve(base, &off, nb * grad_max);
+    ws->grad_buf[1] = carve(base, &off, nb * grad_max);
+    ws->col = carve(base, &off, col_max);
+    ws->dcol = carve(base, &off, col_max);
+    ws->chunk_buf = carve(base, &off, chunk_max);
+    return off * sizeof(float);
+}
+
+fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch) {
+    if (!a || max_batch < 1 || max_batch > NN_MAX_BATCH) return NULL;
+    fedc_ws *ws = calloc(1, sizeof *ws);
+    if (!ws) return NULL;
+    ws->arch = a;
+    ws->max_batch = max_batch;
+    size_t bytes = layout(ws, NULL);
+    if (posix_memalign(&ws->block, 64, bytes ? bytes : 64) != 0) {
+        free(ws);
+        return NULL;
+    }
+    /* Zeroed once so that no buffer ever holds uninitialised floats. */
+    memset(ws->block, 0, bytes);
+    layout(ws, ws->block);
+    return ws;
+}
+
+void fedc_ws_free(fedc_ws *ws) {
+    if (!ws) return;
+    free(ws->block);
+    free(ws);
+}

@@ -1,0 +1,214 @@
+/* The WebSocket implementation of fedc_transport, runner-thread side: one
+ * exchange hands each participant's TRAIN frame to the service thread (one
+ * shared payload for identical frames), then waits for SENT / REPLY / DROP
+ * events until every participant has answered or been dropped, or the
+ * round deadline passes. Replies are checked by the engine's on_reply in
+ * the run's thread pool, never on the network thread. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fedc/log.h"
+#include "fedc/timer.h"
+#include "server/server_internal.h"
+
+typedef struct ws_transport {
+    fedc_transport base;
+    fedc_server *srv;
+} ws_transport;
+
+void exchange_push(fedc_server *s, int kind, int i, uint64_t wire, fedc_buf *msg, const char *reason) {
+    xevent *ev = calloc(1, sizeof *ev);
+    if (!ev) return;
+    ev->kind = kind;
+    ev->i = i;
+    ev->wire = wire;
+    if (msg) {
+        ev->msg = *msg; /* take the buffer */
+        memset(msg, 0, sizeof *msg);
+    }
+    if (reason) snprintf(ev->reason, sizeof ev->reason, "%s", reason);
+    if (s->x.tail) s->x.tail->next = ev;
+    else s->x.head = ev;
+    s->x.tail = ev;
+    pthread_cond_broadcast(&s->cv);
+}
+
+static void free_events(xevent *ev) {
+    while (ev) {
+        xevent *n = ev->next;
+        fedc_buf_free(&ev->msg);
+        free(ev);
+        ev = n;
+    }
+}
+
+typedef struct reply_batch {
+    const fedc_exchange *ex;
+    xevent **items;
+} reply_batch;
+
+static void check_reply(void *ctx, size_t k, int worker) {
+    (void)worker;
+    reply_batch *b = ctx;
+    xevent *ev = b->items[k];
+    b->ex->on_reply(b->ex->ctx, ev->i, ev->msg.data, ev->msg.len, ev->wire);
+}
+
+static void deadline_ts(struct timespec *ts, double s) {
+    clock_gettime(CLOCK_REALTIME, ts);
+    double whole = (double)(long)s;
+    ts->tv_sec += (time_t)whole;
+    ts->tv_nsec += (long)((s - whole) * 1e9);
+    if (ts->tv_nsec >= 1000000000L) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000L;
+    }
+}
+
+static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *err) {
+    fedc_server *s = ((ws_transport *)t->self)->srv;
+    int n = ex->n, rc = 0;
+    char *done = calloc((size_t)n + 1, 1);
+    fedc_ws_payload **payload = calloc((size_t)n + 1, sizeof *payload);
+    xevent **batch = calloc((size_t)n + 1, sizeof *batch);
+    if (!done || !payload || !batch) {
+        free(done);
+        free(payload);
+        free(batch);
+        return fedc_fail(err, "out of memory starting round %d", ex->round);
+    }
+    /* Identical frames (an exact downlink) share one copy. */
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && ex->frames[i].data == ex->frames[i - 1].data && ex->frames[i].len == ex->frames[i - 1].len)
+            payload[i] = fedc_ws_payload_ref(payload[i - 1]);
+        else
+            payload[i] = fedc_ws_payload_copy(ex->frames[i].data, ex->frames[i].len);
+        if (!payload[i]) {
+            for (int j = 0; j < i; j++) fedc_ws_payload_unref(payload[j]);
+            free(done);
+            free(payload);
+            free(batch);
+            return fedc_fail(err, "out of memory queueing round %d", ex->round);
+        }
+    }
+    pthread_mutex_lock(&s->mu);
+    s->x.active = 1;
+    s->x.gen++;
+    s->x.round = ex->round;
+    s->x.n = n;
+    s->x.payload = payload;
+    for (int i = 0; i < n; i++) {
+        node_session *holder = NULL;
+        for (node_session *ns = s->sessions; ns; ns = ns->next)
+            if (ns->authed && !ns->closing && s->active && ns->run_id == s->active->id && ns->slot == ex->clients[i])
+                holder = ns;
+        if (!holder) {
+            exchange_push(s, XEV_DROP, i, 0, NULL, "no connected node holds this client slot");
+            continue;
+        }
+        holder->out_active = 1;
+        holder->out_send = 1;
+        holder->out_gen = s->x.gen;
+        holder->out_i = i;
+    }
+    uint64_t gen = s->x.gen;
+    pthread_mutex_unlock(&s->mu);
+    fedc_ws_server_wake(s->ws);
+
+    double t_end = ex->deadline_s > 0 ? fedc_wall_s() + ex->deadline_s : 0;
+    int left = n;
+    while (left > 0) {
+        pthread_mutex_lock(&s->mu);
+        while (!s->x.head && !s->stopping && s->cancel_run == 0) {
+            if (t_end > 0) {
+                double wait = t_end - fedc_wall_s();
+                if (wait <= 0) break;
+                struct timespec ts;
+                deadline_ts(&ts, wait);
+                pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+            } else {
+                pthread_cond_wait(&s->cv, &s->mu);
+            }
+        }
+        xevent *evs = s->x.head;
+        s->x.head = s->x.tail = NULL;
+        int stop = s->stopping, cancel = s->cancel_run != 0;
+        pthread_mutex_unlock(&s->mu);
+        int nb = 0;
+        for (xevent *ev = evs; ev; ev = ev->next) {
+            if (ev->i < 0 || ev->i >= n || done[ev->i]) continue;
+            if (ev->kind == XEV_SENT) {
+                ex->on_sent(ex->ctx, ev->i, ev->wire);
+            } else if (ev->kind == XEV_DROP) {
+                ex->on_drop(ex->ctx, ev->i, ev->reason);
+                FEDC_WARN("round %d: client slot %d dropped: %s", ex->round, ex->clients[ev->i], ev->reason);
+                done[ev->i] = 1;
+                left--;
+            } else if (ev->kind == XEV_REPLY) {
+                batch[nb++] = ev;
+                done[ev->i] = 1;
+                left--;
+            }
+        }
+        if (nb) {
+            /* The checks (decode, lengths, NaN/Inf) run side by side. */
+            reply_batch b = {ex, batch};
+            if (nb > 1 && s->active && s->active->pool) fedc_pool_for(s->active->pool, (size_t)nb, check_reply, &b);
+            else
+                for (int k = 0; k < nb; k++) check_reply(&b, (size_t)k, 0);
+        }
+        free_events(evs);
+        if (stop || cancel) {
+            rc = fedc_fail(err, "round %d abandoned: %s", ex->round, stop ? "the server is stopping" : "run cancelled");
+            break;
+        }
+        if (left > 0 && t_end > 0 && fedc_wall_s() >= t_end) {
+            char why[96];
+            snprintf(why, sizeof why, "no update within the %.1f s round deadline", ex->deadline_s);
+            for (int i = 0; i < n; i++)
+                if (!done[i]) {
+                    ex->on_drop(ex->ctx, i, why);
+                    FEDC_WARN("round %d: client slot %d dropped: %s", ex->round, ex->clients[i], why);
+                }
+            break;
+        }
+    }
+    /* Close the exchange: late updates are dropped from now on. */
+    pthread_mutex_lock(&s->mu);
+    s->x.active = 0;
+    for (node_session *ns = s->sessions; ns; ns = ns->next)
+        if (ns->out_active && ns->out_gen == gen) {
+            ns->out_active = 0;
+            ns->out_send = 0;
+            ns->late_gen = gen;
+        }
+    xevent *rest = s->x.head;
+    s->x.head = s->x.tail = NULL;
+    s->x.payload = NULL;
+    pthread_mutex_unlock(&s->mu);
+    free_events(rest);
+    /* Queued copies hold their own references. */
+    for (int i = 0; i < n; i++) fedc_ws_payload_unref(payload[i]);
+    free(payload);
+    free(done);
+    free(batch);
+    return rc;
+}
+
+static void ws_destroy(fedc_transport *t) {
+    if (t) free(t->self);
+}
+
+static const fedc_transport_ops k_ws_ops = {ws_exchange, ws_destroy};
+
+fedc_transport *exchange_transport_create(fedc_server *s) {
+    ws_transport *w = calloc(1, sizeof *w);
+    if (!w) return NULL;
+    w->base.ops = &k_ws_ops;
+    w->base.self = w;
+    w->srv = s;
+    return &w->base;
+}

@@ -1,0 +1,463 @@
+/* Node connections on the service thread: the nonce challenge, HELLO
+ * authentication, WELCOMEs, resource reports, routing UPDATEs to the
+ * exchange, and closing connections that break the protocol. Each node
+ * holds one client slot of the active run; a node that reconnects gets its
+ * slot back, a Fashion-MNIST partition K/N node gets slot K when N equals
+ * the task's client count (so it trains exactly what `fedc sim` gives
+ * client K). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedc/log.h"
+#include "fedc/proto.h"
+#include "fedc/timer.h"
+#include "server/server_internal.h"
+
+#define PREAUTH_MAX_MESSAGE (64 * 1024)
+#define IDLE_MAX_MESSAGE (1024 * 1024)
+
+static node_session *find_conn(fedc_server *s, fedc_ws_conn *c) { return fedc_ws_conn_user(c); }
+
+static void send_frame(node_session *ns, fedc_msg_type type, json_t *o) {
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!text) return;
+    fedc_msg m = {.type = type, .json = text, .json_len = strlen(text)};
+    fedc_buf b = {0};
+    if (fedc_msg_encode(&m, &b, NULL) == 0) {
+        fedc_ws_payload *p = fedc_ws_payload_take(&b);
+        if (p) {
+            fedc_ws_conn_send(ns->conn, p, UINT64_MAX);
+            fedc_ws_payload_unref(p);
+        }
+    }
+    fedc_buf_free(&b);
+    free(text);
+}
+
+static json_t *node_event_json(const node_session *ns, const char *status) {
+    return json_pack("{s:{s:I,s:s,s:s,s:s}}", "node", "id", (json_int_t)ns->node_id, "name", ns->name, "status",
+                     status, "address", ns->peer);
+}
+
+/* ---- slots of the active run (under s->mu) ---- */
+
+static int assign_slot(fedc_server *s, node_session *ns) {
+    active_run *ar = s->active;
+    if (!ar || !ns->authed) return -1;
+    int clients = ar->task.clients;
+    if (ns->run_id == ar->id && ns->slot >= 0 && ns->slot < clients && ar->slot_node[ns->slot] == ns->node_id)
+        return ns->slot;
+    for (int k = 0; k < clients; k++)
+        if (ar->slot_node[k] == ns->node_id) return k; /* its slot from before a reconnect */
+    if (ns->part_n == clients && ns->part_k >= 0 && ns->part_k < clients && ar->slot_node[ns->part_k] == 0) {
+        ar->slot_node[ns->part_k] = ns->node_id;
+        return ns->part_k;
+    }
+    for (int k = 0; k < clients; k++) {
+        /* A slot that matches another node's partition is kept for it. */
+        if (ar->slot_node[k] != 0) continue;
+        int reserved = 0;
+        for (node_session *o = s->sessions; o; o = o->next)
+            if (o != ns && o->authed && o->part_n == clients && o->part_k == k) reserved = 1;
+        if (reserved) continue;
+        ar->slot_node[k] = ns->node_id;
+        return k;
+    }
+    return -1;
+}
+
+void registry_assign_all(fedc_server *s) {
+    for (node_session *ns = s->sessions; ns; ns = ns->next) {
+        if (!ns->authed || ns->closing) continue;
+        ns->slot = assign_slot(s, ns);
+        ns->run_id = s->active && ns->slot >= 0 ? s->active->id : 0;
+    }
+}
+
+static void send_welcome(fedc_server *s, node_session *ns) {
+    active_run *ar = s->active;
+    json_t *o = json_pack("{s:I,s:s}", "node_id", (json_int_t)ns->node_id, "name", ns->name);
+    if (ar && ns->slot >= 0) {
+        json_t *task = json_loads(ar->task_json, 0, NULL);
+        json_object_set_new(o, "run", json_integer(ar->id));
+        json_object_set_new(o, "slot", json_integer(ns->slot));
+        json_object_set_new(o, "task", task ? task : json_object());
+        json_object_set_new(o, "shape", json_pack("[i,i,i]", ar->shape.c, ar->shape.h, ar->shape.w));
+        json_object_set_new(o, "classes", json_integer(ar->classes));
+        json_object_set_new(o, "params", json_integer((json_int_t)ar->params));
+        fedc_ws_conn_set_max_message(ns->conn, ar->max_message);
+    } else {
+        json_object_set_new(o, "run", json_null());
+        fedc_ws_conn_set_max_message(ns->conn, IDLE_MAX_MESSAGE);
+    }
+    ns->welcomed_gen = ar ? ar->gen : 0;
+    send_frame(ns, FEDC_MSG_WELCOME, o);
+}
+
+/* ---- connection life ---- */
+
+void registry_node_open(void *ctx, fedc_ws_conn *c) {
+    fedc_server *s = ctx;
+    node_session *ns = calloc(1, sizeof *ns);
+    if (!ns) {
+        fedc_ws_conn_close(c, "server out of memory", 0);
+        return;
+    }
+    ns->conn = c;
+    ns->conn_id = fedc_ws_conn_id(c);
+    ns->slot = -1;
+    ns->opened_at = fedc_wall_s();
+    snprintf(ns->peer, sizeof ns->peer, "%s", fedc_ws_conn_peer(c));
+    fedc_ws_conn_set_user(c, ns);
+    fedc_ws_conn_set_max_message(c, PREAUTH_MAX_MESSAGE);
+    if (fedc_auth_nonce(ns->nonce) != 0) {
+        fedc_ws_conn_close(c, "no randomness for the authentication nonce", 0);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    ns->next = s->sessions;
+    s->sessions = ns;
+    pthread_mutex_unlock(&s->mu);
+    json_t *o = json_pack("{s:s}", "nonce", ns->nonce);
+    send_frame(ns, FEDC_MSG_PING, o);
+}
+
+void registry_node_closed(void *ctx, fedc_ws_conn *c, const char *reason) {
+    fedc_server *s = ctx;
+    node_session *ns = find_conn(s, c);
+    if (!ns) return;
+    fedc_ws_conn_set_user(c, NULL);
+    pthread_mutex_lock(&s->mu);
+    for (node_session **pp = &s->sessions; *pp; pp = &(*pp)->next)
+        if (*pp == ns) {
+            *pp = ns->next;
+            break;
+        }
+    if (ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
+        char why[256];
+        snprintf(why, sizeof why, "disconnected: %.200s", reason);
+        exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, why);
+    }
+    if (ns->authed) s->online--;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (ns->authed) {
+        FEDC_INFO("node %lld \"%s\" disconnected: %s", (long long)ns->node_id, ns->name, reason);
+        store_node_seen(&s->db_net, ns->node_id);
+        events_publish(s, "node", 0, node_event_json(ns, "offline"));
+    }
+    free(ns);
+}
+
+static void refuse(fedc_server *s, node_session *ns, const char *why, int fatal) {
+    (void)s;
+    ns->closing = 1;
+    fedc_ws_conn_close(ns->conn, why, fatal ? FEDC_WS_CLOSE_FATAL : FEDC_WS_CLOSE_ERROR);
+}
+
+static void read_resources(node_session *ns, json_t *res) {
+    if (!json_is_object(res)) return;
+    json_t *v;
+    if ((v = json_object_get(res, "cores")) && json_is_integer(v)) ns->cores = (int)json_integer_value(v);
+#define NUM(field, key)                                                                                    \
+    if ((v = json_object_get(res, key)) && json_is_number(v) && isfinite(json_number_value(v)) &&          \
+        json_number_value(v) >= 0)                                                                         \
+        ns->field = json_number_value(v);
+    NUM(memory_bytes, "memory_bytes")
+    NUM(samples_per_s, "samples_per_s")
+    NUM(up_bps, "up_bps")
+    NUM(down_bps, "down_bps")
+    NUM(n_samples, "n_samples")
+#undef NUM
+    if ((v = json_object_get(res, "data")) && json_is_string(v))
+        snprintf(ns->data, sizeof ns->data, "%s", json_string_value(v));
+}
+
+static char *resources_text(const node_session *ns) {
+    json_t *o = json_pack("{s:i,s:f,s:f,s:f,s:f,s:f,s:s}", "cores", ns->cores, "memory_bytes", ns->memory_bytes,
+                          "samples_per_s", ns->samples_per_s, "up_bps", ns->up_bps, "down_bps", ns->down_bps,
+                          "n_samples", ns->n_samples, "data", ns->data);
+    char *t = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    return t;
+}
+
+static void on_hello(fedc_server *s, node_session *ns, const fedc_msg *m) {
+    json_t *o = json_loads(m->json, 0, NULL);
+    const char *cert = NULL, *sig = NULL, *data = NULL;
+    json_int_t version = 0;
+    json_t *res = NULL, *part = NULL;
+    if (!o || json_unpack(o, "{s:I,s:s,s:s,s?o,s?s,s?o}", "version", &version, "cert", &cert, "sig", &sig,
+                          "resources", &res, "data", &data, "partition", &part) != 0) {
+        json_decref(o);
+        refuse(s, ns, "hello: fields version (integer), cert and sig (strings) are required", 1);
+        return;
+    }
+    if (version != FEDC_PROTO_VERSION) {
+        char why[128];
+        snprintf(why, sizeof why, "hello: protocol version %lld is not supported (expected %d)", (long long)version,
+                 FEDC_PROTO_VERSION);
+        json_decref(o);
+        refuse(s, ns, why, 1);
+        return;
+    }
+    fedc_error e;
+    int64_t id;
+    char name[FEDC_NODE_NAME_MAX + 1];
+    if (fedc_node_verify(s->verifier, cert, ns->nonce, sig, &id, name, &e) != 0) {
+        FEDC_WARN("node from %s refused: %s", ns->peer, e.msg);
+        json_decref(o);
+        refuse(s, ns, e.msg, 1);
+        return;
+    }
+    ns->node_id = id;
+    snprintf(ns->name, sizeof ns->name, "%s", name);
+    read_resources(ns, res);
+    if (data) snprintf(ns->data, sizeof ns->data, "%s", data);
+    ns->part_k = ns->part_n = -1;
+    if (json_is_array(part) && json_array_size(part) == 2 && json_is_integer(json_array_get(part, 0)) &&
+        json_is_integer(json_array_get(part, 1))) {
+        json_int_t k = json_integer_value(json_array_get(part, 0)), n = json_integer_value(json_array_get(part, 1));
+        if (n >= 1 && n <= FEDC_PART_MAX_CLIENTS && k >= 0 && k < n) {
+            ns->part_k = (int)k;
+            ns->part_n = (int)n;
+        }
+    }
+    json_decref(o);
+
+    pthread_mutex_lock(&s->mu);
+    /* One connection per node: a newer one replaces an older (e.g. the node
+     * restarted before the old connection was noticed dead). */
+    for (node_session *o2 = s->sessions; o2; o2 = o2->next)
+        if (o2 != ns && o2->authed && o2->node_id == id && !o2->closing) {
+            o2->closing = 1;
+            fedc_ws_conn_close(o2->conn, "replaced by a newer connection of the same node", FEDC_WS_CLOSE_ERROR);
+            if (o2->out_active && s->x.active && o2->out_gen == s->x.gen) {
+                exchange_push(s, XEV_DROP, o2->out_i, 0, NULL, "the node reconnected during the round");
+                o2->out_active = 0;
+            }
+        }
+    ns->authed = 1;
+    s->online++;
+    ns->slot = assign_slot(s, ns);
+    ns->run_id = s->active && ns->slot >= 0 ? s->active->id : 0;
+    send_welcome(s, ns);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    char *rt = resources_text(ns);
+    store_node_upsert(&s->db_net, id, name, ns->peer, rt);
+    free(rt);
+    FEDC_INFO("node %lld \"%s\" connected from %s (%s)%s", (long long)id, name, ns->peer, ns->data,
+              ns->slot >= 0 ? "" : ", idle");
+    events_publish(s, "node", 0, node_event_json(ns, "online"));
+}
+
+static void on_update(fedc_server *s, node_session *ns, fedc_buf *msg, uint64_t wire) {
+    pthread_mutex_lock(&s->mu);
+    if (ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
+        ns->out_active = 0;
+        exchange_push(s, XEV_REPLY, ns->out_i, wire, msg, NULL);
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    int late = ns->late_gen != 0;
+    ns->late_gen = 0;
+    pthread_mutex_unlock(&s->mu);
+    if (late) {
+        FEDC_WARN("node %lld: update arrived after its round ended; dropped", (long long)ns->node_id);
+        return;
+    }
+    refuse(s, ns, "update without a pending train message (out of order)", 0);
+}
+
+void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t wire) {
+    fedc_server *s = ctx;
+    node_session *ns = find_conn(s, c);
+    if (!ns || ns->closing) return;
+    fedc_msg m;
+    fedc_error e;
+    if (fedc_msg_decode(msg->data, msg->len, &m, &e) != 0) {
+        char why[FEDC_ERROR_MAX + 32];
+        snprintf(why, sizeof why, "malformed message: %s", e.msg);
+        refuse(s, ns, why, 0);
+        return;
+    }
+    if (!ns->authed) {
+        if (m.type != FEDC_MSG_HELLO) {
+            char why[96];
+            snprintf(why, sizeof why, "expected hello first, got %s (out of order)", fedc_msg_type_name(m.type));
+            refuse(s, ns, why, 0);
+        } else {
+            on_hello(s, ns, &m);
+        }
+        fedc_msg_free(&m);
+        return;
+    }
+    json_t *o = NULL;
+    switch (m.type) {
+    case FEDC_MSG_UPDATE:
+        fedc_msg_free(&m);
+        on_update(s, ns, msg, wire);
+        return;
+    case FEDC_MSG_PING: /* a resource report; after a WELCOME it also means "ready" */
+        o = json_loads(m.json, 0, NULL);
+        if (o) {
+            read_resources(ns, json_object_get(o, "resources"));
+            json_t *run = json_object_get(o, "run");
+            pthread_mutex_lock(&s->mu);
+            if (json_is_integer(run) && json_integer_value(run) == ns->run_id && ns->run_id)
+                ns->ready_run = ns->run_id;
+            pthread_cond_broadcast(&s->cv);
+            pthread_mutex_unlock(&s->mu);
+            if (json_object_get(o, "resources")) {
+                char *rt = resources_text(ns);
+                store_node_upsert(&s->db_net, ns->node_id, ns->name, ns->peer, rt);
+                free(rt);
+            }
+        }
+        break;
+    case FEDC_MSG_ERROR: {
+        o = json_loads(m.json, 0, NULL);
+        const char *reason = o ? json_string_value(json_object_get(o, "reason")) : NULL;
+        char why[256];
+        snprintf(why, sizeof why, "node error: %.200s", reason ? reason : "(no reason)");
+        pthread_mutex_lock(&s->mu);
+        if (ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
+            ns->out_active = 0;
+            exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, why);
+        } else if (ns->run_id) {
+            ns->failed_run = ns->run_id; /* it cannot serve this run: leave it out */
+        }
+        pthread_mutex_unlock(&s->mu);
+        FEDC_WARN("node %lld \"%s\": %s", (long long)ns->node_id, ns->name, why);
+        break;
+    }
+    case FEDC_MSG_BYE:
+        ns->closing = 1;
+        fedc_ws_conn_close(c, "the node said bye", 0);
+        break;
+    default: {
+        char why[96];
+        snprintf(why, sizeof why, "a node may not send %s messages (out of order)", fedc_msg_type_name(m.type));
+        refuse(s, ns, why, 0);
+        break;
+    }
+    }
+    json_decref(o);
+    fedc_msg_free(&m);
+}
+
+void registry_node_sent(void *ctx, fedc_ws_conn *c, uint64_t tag, uint64_t wire) {
+    fedc_server *s = ctx;
+    (void)c;
+    pthread_mutex_lock(&s->mu);
+    uint64_t gen = tag >> 24;
+    int i = (int)(tag & 0xFFFFFF);
+    if (s->x.active && gen == s->x.gen) exchange_push(s, XEV_SENT, i, wire, NULL, NULL);
+    pthread_mutex_unlock(&s->mu);
+}
+
+void registry_kick(fedc_server *s, int64_t id, const char *reason) {
+    pthread_mutex_lock(&s->mu);
+    for (node_session *ns = s->sessions; ns; ns = ns->next)
+        if (ns->authed && ns->node_id == id && !ns->closing) {
+            ns->closing = 1;
+            fedc_ws_conn_close(ns->conn, reason, FEDC_WS_CLOSE_FATAL);
+        }
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Service-thread work: pending TRAIN sends and WELCOMEs, HELLO deadlines,
+ * revocations made with `fedc certs revoke` while the node is online. */
+void registry_service(void *ctx) {
+    fedc_server *s = ctx;
+    double now = fedc_wall_s();
+    int check_revoked = now - s->last_revocation_check >= 2.0;
+    if (check_revoked) s->last_revocation_check = now;
+    pthread_mutex_lock(&s->mu);
+    for (node_session *ns = s->sessions; ns; ns = ns->next) {
+        if (ns->closing) continue;
+        if (!ns->authed) {
+            if (now - ns->opened_at > s->cfg.hello_timeout_s) {
+                char why[96];
+                snprintf(why, sizeof why, "no hello within %.0f s of connecting", s->cfg.hello_timeout_s);
+                refuse(s, ns, why, 0);
+            }
+            continue;
+        }
+        if (check_revoked && fedc_node_revoked(s->verifier, ns->node_id)) {
+            char why[96];
+            snprintf(why, sizeof why, "node %lld is revoked", (long long)ns->node_id);
+            FEDC_WARN("%s: disconnecting it", why);
+            refuse(s, ns, why, 1);
+            if (ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
+                ns->out_active = 0;
+                exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, why);
+            }
+            continue;
+        }
+        uint64_t gen = s->active ? s->active->gen : 0;
+        if (ns->welcomed_gen != gen) {
+            ns->slot = assign_slot(s, ns);
+            ns->run_id = s->active && ns->slot >= 0 ? s->active->id : 0;
+            send_welcome(s, ns);
+        }
+        if (ns->out_send) {
+            ns->out_send = 0;
+            if (s->x.active && ns->out_gen == s->x.gen &&
+                fedc_ws_conn_send(ns->conn, s->x.payload[ns->out_i], (ns->out_gen << 24) | (uint64_t)ns->out_i) !=
+                    0) {
+                ns->out_active = 0;
+                exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, "connection closing");
+            }
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+int registry_ready_count(fedc_server *s) {
+    int n = 0;
+    for (node_session *ns = s->sessions; ns; ns = ns->next)
+        if (ns->authed && !ns->closing && s->active && ns->run_id == s->active->id && ns->ready_run == s->active->id &&
+            ns->failed_run != s->active->id && ns->slot >= 0 && s->active->flags[ns->slot] < s->cfg.max_flags)
+            n++;
+    return n;
+}
+
+void registry_client_hook(void *ctx, int round, fedc_client_info *info, int n) {
+    fedc_server *s = ctx;
+    (void)round;
+    pthread_mutex_lock(&s->mu);
+    for (int k = 0; k < n; k++) info[k].available = 0;
+    active_run *ar = s->active;
+    for (node_session *ns = s->sessions; ar && ns; ns = ns->next) {
+        if (!ns->authed || ns->closing || ns->run_id != ar->id || ns->ready_run != ar->id ||
+            ns->failed_run == ar->id || ns->slot < 0 || ns->slot >= n || ar->flags[ns->slot] >= s->cfg.max_flags)
+            continue;
+        fedc_client_info *ci = &info[ns->slot];
+        ci->available = 1;
+        if (ns->n_samples > 0) ci->n_samples = (size_t)ns->n_samples;
+        if (ns->samples_per_s > 0) ci->samples_per_s = ns->samples_per_s;
+        if (ns->up_bps > 0) ci->up_bps = ns->up_bps;
+        if (ns->down_bps > 0) ci->down_bps = ns->down_bps;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void registry_node_live(fedc_server *s, int64_t id, json_t *node) {
+    for (node_session *ns = s->sessions; ns; ns = ns->next) {
+        if (!ns->authed || ns->node_id != id || ns->closing) continue;
+        json_object_set_new(node, "status", json_string("online"));
+        json_object_set_new(node, "address", json_string(ns->peer));
+        json_t *res = json_pack("{s:i,s:f,s:f,s:f,s:f,s:f,s:s}", "cores", ns->cores, "memory_bytes", ns->memory_bytes,
+                                "samples_per_s", ns->samples_per_s, "up_bps", ns->up_bps, "down_bps", ns->down_bps,
+                                "n_samples", ns->n_samples, "data", ns->data);
+        json_object_set_new(node, "resources", res);
+        if (s->active && ns->run_id == s->active->id && ns->slot >= 0)
+            json_object_set_new(node, "run", json_pack("{s:I,s:i}", "id", (json_int_t)ns->run_id, "slot", ns->slot));
+        json_object_set_new(node, "last_seen", json_real(fedc_now_unix()));
+    }
+}

@@ -1,0 +1,365 @@
+/* The runner thread: takes runs from the queue one at a time (an
+ * interrupted "running" run first), restores its checkpoint, waits (with a
+ * deadline) for enough nodes, drives rounds through the engine over the
+ * WebSocket transport, flags nodes whose updates were refused, writes a
+ * checkpoint every N rounds and commits each round to the store. */
+#include <dirent.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fedc/checkpoint.h"
+#include "fedc/log.h"
+#include "fedc/timer.h"
+#include "server/server_internal.h"
+
+#define MAX_ROUND_FAILURES 3
+
+static void run_dir(const fedc_server *s, int64_t id, char *out, size_t cap) {
+    snprintf(out, cap, "%s/runs/%lld", s->state_dir, (long long)id);
+}
+
+static void ckpt_path(const fedc_server *s, int64_t id, int round, char *out, size_t cap) {
+    snprintf(out, cap, "%s/runs/%lld/ckpt-%06d.bin", s->state_dir, (long long)id, round);
+}
+
+static void notify(fedc_server *s, int64_t id, const fedc_round_metrics *m, const char *status) {
+    if (s->listener) s->listener(s->listener_ctx, id, m, status);
+}
+
+static void publish_run(fedc_server *s, int64_t id) {
+    json_t *run = store_run_json(&s->db_run, id, 0);
+    if (run) events_publish(s, "run", id, json_pack("{s:o}", "run", run));
+}
+
+static void publish_log(fedc_server *s, int64_t id, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void publish_log(fedc_server *s, int64_t id, const char *level, const char *fmt, ...) {
+    char msg[1200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    events_publish(s, "log", id, json_pack("{s:I,s:s,s:s}", "run", (json_int_t)id, "level", level, "message", msg));
+}
+
+static void set_status(fedc_server *s, int64_t id, const char *status, const char *error) {
+    store_run_set_status(&s->db_run, id, status, error);
+    publish_run(s, id);
+    notify(s, id, NULL, status);
+    if (error) FEDC_WARN("run %lld %s: %s", (long long)id, status, error);
+    else FEDC_INFO("run %lld %s", (long long)id, status);
+}
+
+/* Deletes checkpoints other than `keep` and `prev`. */
+static void prune_checkpoints(const fedc_server *s, int64_t id, int keep, int prev) {
+    char dir[1024];
+    run_dir(s, id, dir, sizeof dir);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int r;
+        if (sscanf(e->d_name, "ckpt-%d.bin", &r) != 1 || r == keep || r == prev) continue;
+        if (strstr(e->d_name, ".tmp")) continue;
+        char p[1400];
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+}
+
+/* The model as safetensors, replaced atomically so downloads never see half a file. */
+static int save_model(fedc_server *s, fedc_run *run, int64_t id, fedc_error *err) {
+    char path[1024], tmp[1100];
+    snprintf(path, sizeof path, "%s/runs/%lld/model.safetensors", s->state_dir, (long long)id);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (fedc_run_save_model(run, tmp, err) != 0) return -1;
+    if (rename(tmp, path) != 0) return fedc_fail(err, "cannot rename %s: %s", tmp, strerror(errno));
+    return 0;
+}
+
+static void activate(fedc_server *s, int64_t id, const fedc_task *t, fedc_run *run) {
+    active_run *ar = calloc(1, sizeof *ar);
+    char *tj = fedc_task_to_json(t, 0);
+    ar->id = id;
+    ar->task = *t;
+    ar->task_json = tj;
+    ar->shape = fedc_arch_input(fedc_run_arch(run));
+    ar->classes = fedc_arch_nclasses(fedc_run_arch(run));
+    ar->params = fedc_run_nparams(run);
+    /* An update is at most the model plus strategy floats; codecs only shrink it. */
+    ar->max_message = 2 * (ar->params + 16) * sizeof(float) * 2 + (1u << 20);
+    if (ar->max_message > FEDC_PROTO_MAX_FRAME) ar->max_message = FEDC_PROTO_MAX_FRAME;
+    ar->slot_node = calloc((size_t)t->clients, sizeof *ar->slot_node);
+    ar->flags = calloc((size_t)t->clients, sizeof *ar->flags);
+    ar->pool = fedc_run_pool(run);
+    pthread_mutex_lock(&s->mu);
+    ar->gen = ++s->gen_counter;
+    s->active = ar;
+    s->cancel_run = 0;
+    registry_assign_all(s);
+    pthread_mutex_unlock(&s->mu);
+    fedc_ws_server_wake(s->ws);
+}
+
+static void deactivate(fedc_server *s) {
+    pthread_mutex_lock(&s->mu);
+    active_run *ar = s->active;
+    s->active = NULL;
+    for (node_session *ns = s->sessions; ns; ns = ns->next) {
+        ns->run_id = 0;
+        ns->slot = -1;
+    }
+    pthread_mutex_unlock(&s->mu);
+    fedc_ws_server_wake(s->ws);
+    if (ar) {
+        free(ar->task_json);
+        free(ar->slot_node);
+        free(ar->flags);
+        free(ar);
+    }
+}
+
+/* Waits until `need` nodes are ready, the deadline passes, or the run is
+ * cancelled / the server stops. Returns the number ready. */
+static int wait_nodes(fedc_server *s, int need, double timeout_s, int64_t id) {
+    double end = fedc_wall_s() + timeout_s;
+    pthread_mutex_lock(&s->mu);
+    int ready;
+    while ((ready = registry_ready_count(s)) < need && !s->stopping && s->cancel_run != id) {
+        double left = end - fedc_wall_s();
+        if (left <= 0) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        double w = left < 0.5 ? left : 0.5;
+        ts.tv_nsec += (long)(w * 1e9);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ready;
+}
+
+/* Records each participant's outcome and flags nodes whose update was refused. */
+static int collect_participants(fedc_server *s, fedc_run *run, int64_t id, const fedc_round_metrics *m,
+                                store_participant *p) {
+    int np = 0;
+    for (int i = 0; i < m->selected; i++) {
+        fedc_participant fp;
+        if (fedc_run_participant(run, i, &fp) != 0) break;
+        store_participant *sp = &p[np++];
+        memset(sp, 0, sizeof *sp);
+        sp->slot = fp.client;
+        pthread_mutex_lock(&s->mu);
+        sp->node_id = s->active && fp.client >= 0 && fp.client < s->active->task.clients
+                          ? s->active->slot_node[fp.client]
+                          : 0;
+        if (fp.status == -2 && s->active) s->active->flags[fp.client]++;
+        int flags = fp.status == -2 && s->active ? s->active->flags[fp.client] : 0;
+        pthread_mutex_unlock(&s->mu);
+        sp->status = fp.status == 1 ? "ok" : fp.status == -2 ? "rejected" : "dropped";
+        sp->reason = fp.reason;
+        sp->bytes_down = fp.bytes_down;
+        sp->bytes_up = fp.bytes_up;
+        sp->cpu_s = fp.cpu_s;
+        sp->loss = fp.loss;
+        sp->n_samples = fp.n_samples;
+        if (fp.status == -2 && sp->node_id) {
+            char why[400];
+            snprintf(why, sizeof why, "round %d: %.300s", m->round, fp.reason);
+            store_node_flag(&s->db_run, sp->node_id, why);
+            publish_log(s, id, "warn", "round %d: update from node %lld refused, node flagged: %s", m->round,
+                        (long long)sp->node_id, fp.reason);
+            if (flags >= s->cfg.max_flags)
+                publish_log(s, id, "warn", "node %lld had %d updates refused; it is left out of the rest of run %lld",
+                            (long long)sp->node_id, flags, (long long)id);
+        }
+    }
+    return np;
+}
+
+static void run_one(fedc_server *s, int64_t id) {
+    char *task_json = NULL, status[16];
+    int ckpt_round = 0;
+    if (store_run_load(&s->db_run, id, &task_json, &ckpt_round, status) != 0) return;
+    fedc_task t;
+    fedc_error err;
+    if (fedc_task_from_json(task_json, strlen(task_json), &t, &err) != 0) {
+        free(task_json);
+        set_status(s, id, "failed", err.msg);
+        return;
+    }
+    free(task_json);
+    char dir[1024];
+    run_dir(s, id, dir, sizeof dir);
+    mkdir(dir, 0755);
+    int resumed = strcmp(status, "running") == 0;
+    store_run_set_status(&s->db_run, id, "running", NULL);
+    publish_run(s, id);
+    notify(s, id, NULL, "running");
+    fedc_run_options ro = {s->cfg.threads, 1, NULL, NULL};
+    fedc_run *run = fedc_run_create(&t, &ro, &err);
+    if (!run) {
+        set_status(s, id, "failed", err.msg);
+        return;
+    }
+    if (ckpt_round > 0) {
+        char p[1100];
+        ckpt_path(s, id, ckpt_round, p, sizeof p);
+        if (fedc_run_checkpoint_load(run, p, &err) != 0) {
+            fedc_run_free(run);
+            set_status(s, id, "failed", err.msg);
+            return;
+        }
+    }
+    if (resumed) {
+        /* Rounds after the checkpoint are run again, not counted twice. */
+        store_run_rollback(&s->db_run, id, ckpt_round);
+        FEDC_INFO("run %lld resumed from round %d", (long long)id, ckpt_round);
+        publish_log(s, id, "info", "run %lld resumed after a restart from its checkpoint at round %d",
+                    (long long)id, ckpt_round);
+    }
+    fedc_transport *tp = exchange_transport_create(s);
+    fedc_run_set_client_hook(run, registry_client_hook, s);
+    activate(s, id, &t, run);
+    int start_round = fedc_run_rounds_done(run), failures = 0, last_ckpt = ckpt_round, prev_ckpt = ckpt_round;
+    const char *final = NULL;
+    char error[1200] = "";
+    fedc_round_metrics m;
+    store_participant *parts = calloc((size_t)t.clients_per_round + 1, sizeof *parts);
+    while (!fedc_run_done(run)) {
+        pthread_mutex_lock(&s->mu);
+        int stop = s->stopping, cancel = s->cancel_run == id;
+        pthread_mutex_unlock(&s->mu);
+        if (stop) break;
+        if (cancel) {
+            final = "cancelled";
+            break;
+        }
+        /* min_nodes for the first round of this session, then enough for min_updates. */
+        int need = fedc_run_rounds_done(run) == start_round ? t.deploy.min_nodes : t.deploy.min_updates;
+        if (need < 1) need = 1;
+        int ready = wait_nodes(s, need, t.deploy.connect_timeout_s, id);
+        pthread_mutex_lock(&s->mu);
+        stop = s->stopping;
+        cancel = s->cancel_run == id;
+        pthread_mutex_unlock(&s->mu);
+        if (stop) break;
+        if (cancel) {
+            final = "cancelled";
+            break;
+        }
+        if (ready < need) {
+            final = "failed";
+            snprintf(error, sizeof error,
+                     "round %d: only %d of the %d nodes needed were connected and ready within %.0f s "
+                     "(deploy.connect_timeout_s)",
+                     fedc_run_rounds_done(run) + 1, ready, need, t.deploy.connect_timeout_s);
+            break;
+        }
+        int rc = fedc_run_round(run, tp, &m, &err);
+        int np = collect_participants(s, run, id, &m, parts);
+        if (rc != 0) {
+            pthread_mutex_lock(&s->mu);
+            stop = s->stopping;
+            cancel = s->cancel_run == id;
+            pthread_mutex_unlock(&s->mu);
+            if (stop) break;
+            if (cancel) {
+                final = "cancelled";
+                break;
+            }
+            failures++;
+            publish_log(s, id, "warn", "%s (attempt %d of %d)", err.msg, failures, MAX_ROUND_FAILURES);
+            FEDC_WARN("run %lld: %s", (long long)id, err.msg);
+            if (failures >= MAX_ROUND_FAILURES) {
+                final = "failed";
+                snprintf(error, sizeof error, "%s; failed %d times in a row", err.msg, failures);
+                break;
+            }
+            continue;
+        }
+        failures = 0;
+        int ckpt = -1, every = s->cfg.checkpoint_every > 0 ? s->cfg.checkpoint_every : 1;
+        if (m.round % every == 0 || fedc_run_done(run)) {
+            char p[1100];
+            ckpt_path(s, id, m.round, p, sizeof p);
+            if (fedc_run_checkpoint_save(run, p, &err) == 0 && save_model(s, run, id, &err) == 0) ckpt = m.round;
+            else FEDC_ERROR("run %lld: checkpoint of round %d failed: %s", (long long)id, m.round, err.msg);
+        }
+        double best = 0;
+        json_t *rj = store_run_json(&s->db_run, id, 0);
+        if (rj) {
+            json_t *b = json_object_get(rj, "best_accuracy");
+            best = json_is_number(b) ? json_number_value(b) : 0;
+            json_decref(rj);
+        }
+        if (m.evaluated && m.accuracy > best) best = m.accuracy;
+        if (store_round_commit(&s->db_run, id, &m, parts, np, best, ckpt, &err) != 0) {
+            final = "failed";
+            snprintf(error, sizeof error, "%s", err.msg);
+            break;
+        }
+        if (ckpt >= 0) {
+            prev_ckpt = last_ckpt;
+            last_ckpt = ckpt;
+            prune_checkpoints(s, id, last_ckpt, prev_ckpt);
+        }
+        events_publish(s, "round", id,
+                       json_pack("{s:I,s:o}", "run", (json_int_t)id, "round", store_round_json_one(&m)));
+        notify(s, id, &m, "running");
+    }
+    if (!final && fedc_run_done(run)) final = "done";
+    free(parts);
+    deactivate(s);
+    tp->ops->destroy(tp);
+    if (final) set_status(s, id, final, error[0] ? error : NULL);
+    fedc_run_free(run);
+}
+
+static void *runner_main(void *arg) {
+    fedc_server *s = arg;
+    for (;;) {
+        pthread_mutex_lock(&s->mu);
+        int stop = s->stopping;
+        pthread_mutex_unlock(&s->mu);
+        if (stop) break;
+        int64_t id = store_run_next(&s->db_run);
+        if (id > 0) {
+            run_one(s, id);
+            continue;
+        }
+        pthread_mutex_lock(&s->mu);
+        if (!s->stopping) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            ts.tv_sec += 1;
+            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return NULL;
+}
+
+int runner_start(fedc_server *s, fedc_error *err) {
+    if (pthread_create(&s->runner, NULL, runner_main, s) != 0) return fedc_fail(err, "cannot start the runner thread");
+    s->runner_started = 1;
+    return 0;
+}
+
+void runner_stop(fedc_server *s) {
+    pthread_mutex_lock(&s->mu);
+    s->stopping = 1;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->runner_started) pthread_join(s->runner, NULL);
+    s->runner_started = 0;
+}

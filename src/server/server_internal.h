@@ -1,0 +1,245 @@
+/* Private state of the server shared by its files. Locking: s->mu guards
+ * the node sessions, the active run and the exchange; the event ring has its
+ * own lock (taken inside s->mu, never the other way round). The service
+ * thread owns the connections and s->db_net; the runner thread owns
+ * s->db_run and the fedc_run. */
+#ifndef FEDC_SERVER_INTERNAL_H
+#define FEDC_SERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "fedc/certs.h"
+#include "fedc/deploy.h"
+#include "fedc/engine.h"
+#include "fedc/server.h"
+#include "fedc/ws.h"
+
+/* ---- run store (store.c, store_export.c) -------------------------------- */
+typedef struct store {
+    sqlite3 *db;
+    char path[1024];
+} store;
+
+int store_open(store *st, const char *path, fedc_error *err);
+void store_close(store *st);
+int store_run_create(store *st, const char *name, const char *task_json, int rounds_total, int64_t *id,
+                     fedc_error *err);
+/* The run object of docs/api.md (with_task: plus "task" and "checkpoint_round"). NULL if absent. */
+json_t *store_run_json(store *st, int64_t id, int with_task);
+json_t *store_runs_json(store *st, const char *status, int limit, int offset, int *total);
+/* Next run to train: a "running" one (interrupted) first, else the oldest queued. 0 if none. */
+int64_t store_run_next(store *st);
+/* The task JSON and checkpoint round of a run (task malloc'd). */
+int store_run_load(store *st, int64_t id, char **task_json, int *checkpoint_round, char status[16]);
+int store_run_set_status(store *st, int64_t id, const char *status, const char *error);
+/* Only if the run is still queued (atomic); 1 if it was cancelled. */
+int store_run_cancel_queued(store *st, int64_t id);
+int store_run_delete(store *st, int64_t id);
+/* Forgets rounds after the checkpoint (they will be run again). */
+int store_run_rollback(store *st, int64_t id, int checkpoint_round);
+
+typedef struct store_participant {
+    int slot;
+    int64_t node_id; /* 0: no node held the slot */
+    const char *status;
+    const char *reason;
+    uint64_t bytes_down, bytes_up;
+    double cpu_s, loss, n_samples;
+} store_participant;
+/* One completed round, its participants and the run's totals, in one
+ * transaction (checkpoint_round < 0: unchanged). */
+int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, const store_participant *p, int np,
+                       double best_accuracy, int checkpoint_round, fedc_error *err);
+json_t *store_rounds_json(store *st, int64_t run_id, int since);
+json_t *store_round_json_one(const fedc_round_metrics *m);
+json_t *store_participation_json(store *st, int64_t run_id, int round);
+json_t *store_run_nodes_json(store *st, int64_t run_id);
+/* Metrics exactly as `fedc sim` writes them (csv: with a header row). */
+int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out);
+
+int store_node_upsert(store *st, int64_t id, const char *name, const char *address, const char *resources_json);
+int store_node_seen(store *st, int64_t id);
+int store_node_flag(store *st, int64_t id, const char *reason);
+int store_node_revoked(store *st, int64_t id);
+/* Registry rows with totals over all runs; live fields are merged by the caller. */
+json_t *store_nodes_json(store *st, int64_t only_id);
+
+double fedc_now_unix(void);
+
+/* ---- live events (events.c) --------------------------------------------- */
+#define EVENT_RING 1024
+typedef struct event {
+    uint64_t seq;
+    int64_t run_id; /* 0: not tied to a run */
+    char type[12];
+    char *data;     /* JSON text */
+} event;
+
+typedef struct events {
+    pthread_mutex_t mu;
+    event ring[EVENT_RING];
+    uint64_t next_seq; /* seq of the next event (first is 1) */
+} events;
+
+typedef struct event_stream {
+    uint64_t next_seq;
+    int64_t run_filter;
+    double last_write;
+    int hello_sent;
+    char *hello; /* the hello event's data, built when the stream opened */
+} event_stream;
+
+/* ---- node sessions (registry.c) ----------------------------------------- */
+typedef struct node_session {
+    struct node_session *next;
+    fedc_ws_conn *conn;
+    uint64_t conn_id;
+    char peer[64];
+    double opened_at;
+    char nonce[65];
+    int authed, closing;
+    int64_t node_id;
+    char name[FEDC_NODE_NAME_MAX + 1];
+    /* what the node reported */
+    int cores;
+    double memory_bytes, samples_per_s, up_bps, down_bps, n_samples;
+    char data[256];
+    int part_k, part_n;
+    int64_t ready_run;  /* run whose task the node has set up (its PING after WELCOME) */
+    int64_t failed_run; /* run the node reported it cannot serve */
+    /* assignment to the active run */
+    int64_t run_id;
+    int slot;
+    uint64_t welcomed_gen;
+    /* exchange */
+    int out_active, out_send;
+    uint64_t out_gen;
+    int out_i;
+    uint64_t late_gen; /* an ended exchange whose update may still arrive */
+} node_session;
+
+/* ---- the active run ------------------------------------------------------ */
+typedef struct active_run {
+    int64_t id;
+    fedc_task task;
+    char *task_json;
+    fedc_shape shape;
+    int classes;
+    size_t params, max_message;
+    int64_t *slot_node; /* per client slot: the node holding it (0 = free) */
+    int *flags;         /* per slot: refused updates in this run */
+    uint64_t gen;       /* bumped when nodes must get a new WELCOME */
+    fedc_pool *pool;    /* the engine's, for decoding updates in parallel */
+} active_run;
+
+/* ---- exchange (exchange.c) ---------------------------------------------- */
+typedef struct xevent {
+    struct xevent *next;
+    int kind; /* XEV_SENT, XEV_REPLY, XEV_DROP */
+    int i;
+    uint64_t wire;
+    fedc_buf msg;
+    char reason[256];
+} xevent;
+enum { XEV_SENT = 1, XEV_REPLY, XEV_DROP };
+
+typedef struct xchg {
+    int active;
+    uint64_t gen;
+    int round, n;
+    fedc_ws_payload **payload;
+    xevent *head, *tail;
+} xchg;
+
+/* ---- auth (http_auth.c) -------------------------------------------------- */
+#define AUTH_SESSIONS 64
+typedef struct auth_session {
+    char id[65], csrf[33];
+    double expires;
+} auth_session;
+
+/* ---- the server ---------------------------------------------------------- */
+struct fedc_server {
+    fedc_server_config cfg;
+    char state_dir[900], certs_dir[900];
+    char admin_token[96];
+    int token_generated;
+    char dashboard_url[300], node_url[300];
+    double started_at;
+    fedc_ws_server *ws;
+    fedc_node_verifier *verifier;
+    store db_net, db_run;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;       /* sessions changed, run submitted, exchange events, stop */
+    node_session *sessions;
+    int online;
+    active_run *active;
+    uint64_t gen_counter; /* source of active_run.gen */
+    xchg x;
+    pthread_t runner;
+    int runner_started, stopping;
+    int64_t cancel_run;
+    double last_revocation_check;
+    events ev;
+    auth_session auth[AUTH_SESSIONS]; /* service thread only */
+    fedc_server_listener listener;
+    void *listener_ctx;
+};
+
+/* registry.c: the node WebSocket callbacks (service thread) */
+void registry_node_open(void *ctx, fedc_ws_conn *c);
+void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t wire);
+void registry_node_sent(void *ctx, fedc_ws_conn *c, uint64_t tag, uint64_t wire);
+void registry_node_closed(void *ctx, fedc_ws_conn *c, const char *reason);
+void registry_service(void *ctx);
+/* Assigns every authenticated node to the active run (under s->mu). */
+void registry_assign_all(fedc_server *s);
+/* The live part of a node object (under s->mu): status, resources, run. */
+void registry_node_live(fedc_server *s, int64_t id, json_t *node);
+/* Closes a node's connection (service thread), e.g. when revoked. */
+void registry_kick(fedc_server *s, int64_t id, const char *reason);
+/* The engine hook: which client slots are online (runner thread). */
+void registry_client_hook(void *ctx, int round, fedc_client_info *info, int n);
+/* Nodes ready to train for the active run (under s->mu). */
+int registry_ready_count(fedc_server *s);
+
+/* exchange.c */
+fedc_transport *exchange_transport_create(fedc_server *s);
+/* Under s->mu: queue an exchange event and wake the runner. */
+void exchange_push(fedc_server *s, int kind, int i, uint64_t wire, fedc_buf *msg, const char *reason);
+
+/* runner.c */
+int runner_start(fedc_server *s, fedc_error *err);
+void runner_stop(fedc_server *s);
+
+/* events.c */
+void events_init(events *e);
+void events_free(events *e);
+/* Publishes an event (data is stolen) and wakes the service thread. */
+void events_publish(fedc_server *s, const char *type, int64_t run_id, json_t *data);
+event_stream *events_stream_open(fedc_server *s, int64_t run_filter, uint64_t last_event_id);
+int events_stream_poll(void *ctx, void *stream, fedc_buf *out);
+void events_stream_closed(void *ctx, void *stream);
+/* The "server" object of GET /api/server (takes s->mu). */
+json_t *server_info_json(fedc_server *s);
+
+/* http_router.c and the route files */
+void http_handle(void *ctx, const fedc_http_request *req, fedc_http_response *resp);
+void http_json(fedc_http_response *r, int status, json_t *body); /* body stolen */
+void http_error(fedc_http_response *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Authentication; 0 = allowed, else the response is filled (401/403). */
+int http_auth_check(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
+void http_login(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
+void http_logout(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
+void http_session(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
+int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
+int http_nodes_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
+int http_static_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
+/* Validates and queues a task (REST and fedc_server_submit). 400-style
+ * problems fill issues (JSON array) when non-NULL. */
+int server_submit_json(fedc_server *s, const char *json, size_t len, int64_t *id, json_t **issues, fedc_error *err);
+
+#endif

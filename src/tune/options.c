@@ -1,0 +1,109 @@
+/* Search options: defaults, ranges, and the canonical JSON kept in the store
+ * so that a resumed search is checked against the one that started. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedc/pool.h"
+#include "tune/tune_internal.h"
+
+static const char *const k_methods[] = {"random", "asha", "tpe", "asha-tpe"};
+
+int fedc_tune_method_parse(const char *s, fedc_tune_method *out) {
+    for (int i = 0; i < 4; i++)
+        if (s && !strcmp(s, k_methods[i])) {
+            *out = (fedc_tune_method)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *fedc_tune_method_name(fedc_tune_method m) {
+    return (unsigned)m < 4 ? k_methods[m] : "?";
+}
+
+static const char *const k_status[] = {"pending", "paused", "stopped", "complete", "failed"};
+
+const char *fedc_trial_status_name(fedc_trial_status s) {
+    return (unsigned)s < 5 ? k_status[s] : "?";
+}
+
+#define CHECK_RANGE(field, lo, hi, what)                                                                    \
+    do {                                                                                                     \
+        if (o->field < (lo) || o->field > (hi))                                                              \
+            return fedc_fail(err, "tune: " what ": %g is out of range; allowed: %g..%g", (double)o->field,     \
+                             (double)(lo), (double)(hi));                                                    \
+    } while (0)
+
+int tune_options_normalize(fedc_tune_options *o, const fedc_task *base, fedc_error *err) {
+    if ((unsigned)o->method > FEDC_TUNE_ASHA_TPE)
+        return fedc_fail(err, "tune: method %d is not known; allowed: random, asha, tpe, asha-tpe", (int)o->method);
+    CHECK_RANGE(budget, 1, FEDC_TUNE_MAX_BUDGET, "budget");
+    if (o->seed > (uint64_t)INT64_MAX)
+        return fedc_fail(err, "tune: seed %llu is out of range; allowed: 0..%lld", (unsigned long long)o->seed,
+                         (long long)INT64_MAX);
+    if (o->max_rounds == 0) {
+        if (!base) return fedc_fail(err, "tune: max_rounds is needed when the search has no base task");
+        o->max_rounds = base->rounds;
+    }
+    CHECK_RANGE(max_rounds, 1, 1000000, "max_rounds (rounds of a full trial)");
+    if (o->eta == 0) o->eta = 3;
+    CHECK_RANGE(eta, 2, 100, "eta (ASHA reduction factor)");
+    if (o->min_rounds == 0) {
+        long e3 = (long)o->eta * o->eta * o->eta;
+        o->min_rounds = o->max_rounds / e3 > 1 ? (int)(o->max_rounds / e3) : 1;
+    }
+    CHECK_RANGE(min_rounds, 1, o->max_rounds, "min_rounds (first ASHA rung)");
+    if (o->startup == 0) {
+        int st = o->budget / 4;
+        o->startup = st < 4 ? 4 : st > 10 ? 10 : st;
+    }
+    CHECK_RANGE(startup, 1, FEDC_TUNE_MAX_BUDGET, "startup (TPE warm-up trials)");
+    if (o->gamma == 0) o->gamma = 0.25;
+    if (!(o->gamma > 0 && o->gamma < 1))
+        return fedc_fail(err, "tune: gamma (TPE good share): %g is out of range; allowed: between 0 and 1", o->gamma);
+    if (o->candidates == 0) o->candidates = 24;
+    CHECK_RANGE(candidates, 1, 10000, "candidates (TPE draws per proposal)");
+    if (o->wave == 0) o->wave = 4;
+    CHECK_RANGE(wave, 1, 10000, "wave (decisions taken together)");
+    if (o->parallel == 0) o->parallel = fedc_cpu_count();
+    CHECK_RANGE(parallel, 1, 1024, "parallel (trials at once)");
+    if (o->keep_bytes == 0) o->keep_bytes = (size_t)1 << 30;
+    CHECK_RANGE(n_classes, 0, 65536, "n_classes");
+    if (o->propose_every == 0) o->propose_every = 2;
+    CHECK_RANGE(propose_every, 1, FEDC_TUNE_MAX_BUDGET, "propose_every");
+    return 0;
+}
+
+/* The proposer is left out: a resumed search may add or drop it, since
+ * stored trials keep the configuration and source they had. */
+char *tune_options_json(const fedc_tune_options *o) {
+    json_t *j = json_pack("{s:s,s:I,s:i,s:i,s:i,s:i,s:f,s:i,s:i,s:i}", "method", fedc_tune_method_name(o->method),
+                          "seed", (json_int_t)o->seed, "max_rounds", o->max_rounds, "min_rounds", o->min_rounds,
+                          "eta", o->eta, "startup", o->startup, "gamma", o->gamma, "candidates", o->candidates,
+                          "wave", o->wave, "n_classes", o->n_classes);
+    if (!j) return NULL;
+    char *text = json_dumps(j, TUNE_JSON_FLAGS);
+    json_decref(j);
+    return text;
+}
+
+int tune_options_from_json(const char *text, fedc_tune_options *o, fedc_error *err) {
+    json_error_t je;
+    json_t *j = json_loads(text, 0, &je);
+    const char *method = NULL;
+    json_int_t seed = 0;
+    fedc_tune_options t = *o;
+    if (!j || json_unpack_ex(j, &je, JSON_STRICT, "{s:s,s:I,s:i,s:i,s:i,s:i,s:F,s:i,s:i,s:i}", "method", &method,
+                             "seed", &seed, "max_rounds", &t.max_rounds, "min_rounds", &t.min_rounds, "eta", &t.eta,
+                             "startup", &t.startup, "gamma", &t.gamma, "candidates", &t.candidates, "wave", &t.wave,
+                             "n_classes", &t.n_classes) != 0 ||
+        fedc_tune_method_parse(method, &t.method) != 0 || seed < 0) {
+        json_decref(j);
+        return fedc_fail(err, "stored search options are not readable (%s)", je.text);
+    }
+    t.seed = (uint64_t)seed;
+    json_decref(j);
+    *o = t;
+    return 0;
+}

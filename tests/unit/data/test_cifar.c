@@ -1,0 +1,187 @@
+/* CIFAR-10 binary loader: layout and scaling, several batches, the named
+ * "cifar10" open (flat and cifar-10-batches-bin/ folders), corrupt files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+// clang-format off
+#include <cmocka.h>
+// clang-format on
+#include <sys/stat.h>
+
+#include "data_test_util.h"
+#include "fedc/data.h"
+
+static int setup(void **state) {
+    test_dir *t = calloc(1, sizeof *t);
+    if (!t || test_dir_make(t) != 0)
+        return -1;
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state) {
+    test_dir_remove(*state);
+    free(*state);
+    return 0;
+}
+
+static void write_batch(const char *path, size_t n, int shift, int gz) {
+    size_t len;
+    uint8_t *b = make_cifar(n, shift, &len);
+    assert_int_equal(gz ? test_write_gz(path, b, len) : test_write(path, b, len), 0);
+    free(b);
+}
+
+/* Record i of a batch written with shift s, at dataset row `row`. */
+static void check_record(const fedc_dataset *d, size_t row, size_t i, int s) {
+    assert_int_equal(d->y[row], (int)((i + (size_t)s) % 10));
+    for (size_t j = 0; j < 3072; j += 97) {
+        float want = (float)((i + j + (size_t)s) % 256) / 255.0f;
+        assert_true(d->x[row * 3072 + j] == want);
+    }
+    /* Channel-major: pixel (c, h, w) is byte 1 + c*1024 + h*32 + w. */
+    size_t c = 2, h = 31, w = 5, j = c * 1024 + h * 32 + w;
+    assert_true(d->x[row * 3072 + j] == (float)((i + j + (size_t)s) % 256) / 255.0f);
+}
+
+static void test_batches_concatenate(void **state) {
+    test_dir *t = *state;
+    char a[512], b[512];
+    write_batch(test_path(t, "a.bin", a, sizeof a), 7, 0, 0);
+    write_batch(test_path(t, "b.bin.gz", b, sizeof b), 5, 3, 1);
+    const char *paths[2] = {a, b};
+    fedc_dataset d;
+    fedc_error err = {{0}};
+    assert_int_equal(fedc_load_cifar10(paths, 2, &d, &err), 0);
+    assert_int_equal(d.n, 12);
+    assert_int_equal(d.n_classes, 10);
+    assert_int_equal(d.shape.c, 3);
+    assert_int_equal(d.shape.h, 32);
+    assert_int_equal(d.shape.w, 32);
+    assert_int_equal(d.dim, 3072);
+    for (size_t i = 0; i < 7; i++)
+        check_record(&d, i, i, 0);
+    for (size_t i = 0; i < 5; i++)
+        check_record(&d, 7 + i, i, 3);
+    fedc_dataset_free(&d);
+}
+
+static void test_parse_from_memory(void **state) {
+    (void)state;
+    size_t len;
+    uint8_t *b = make_cifar(4, 1, &len);
+    fedc_dataset d;
+    fedc_error err = {{0}};
+    assert_int_equal(fedc_parse_cifar10(b, len, "mem", &d, &err), 0);
+    assert_int_equal(d.n, 4);
+    for (size_t i = 0; i < 4; i++)
+        check_record(&d, i, i, 1);
+    fedc_dataset_free(&d);
+    free(b);
+}
+
+static void test_truncated_file(void **state) {
+    test_dir *t = *state;
+    char p[512];
+    size_t len;
+    uint8_t *b = make_cifar(3, 0, &len);
+    assert_int_equal(test_write(test_path(t, "cut.bin", p, sizeof p), b, len - 100), 0);
+    const char *paths[1] = {p};
+    fedc_dataset d;
+    fedc_error err = {{0}};
+    assert_int_equal(fedc_load_cifar10(paths, 1, &d, &err), -1);
+    assert_msg_has(err.msg, p);
+    assert_msg_has(err.msg, "not a whole number of 3073-byte CIFAR-10 records");
+    assert_msg_has(err.msg, "2 records and 2973 extra bytes");
+    assert_null(d.x);
+    free(b);
+}
+
+static void test_bad_label(void **state) {
+    test_dir *t = *state;
+    char good[512], bad[512];
+    size_t len;
+    uint8_t *b = make_cifar(3, 0, &len);
+    write_batch(test_path(t, "good.bin", good, sizeof good), 2, 0, 0);
+    b[2 * 3073] = 10;
+    assert_int_equal(test_write(test_path(t, "bad.bin", bad, sizeof bad), b, len), 0);
+    const char *paths[2] = {good, bad};
+    fedc_dataset d;
+    fedc_error err = {{0}};
+    assert_int_equal(fedc_load_cifar10(paths, 2, &d, &err), -1);
+    assert_msg_has(err.msg, bad);
+    assert_msg_has(err.msg, "record 2 (byte offset 6146) has label 10");
+    assert_msg_has(err.msg, "0..9");
+    free(b);
+}
+
+static void test_empty_and_missing(void **state) {
+    test_dir *t = *state;
+    char p[512];
+    assert_int_equal(test_write(test_path(t, "empty.bin", p, sizeof p), "", 0), 0);
+    const char *paths[2] = {p, "/nonexistent/fedc/batch.bin"};
+    fedc_dataset d;
+    fedc_error err = {{0}};
+    assert_int_equal(fedc_load_cifar10(paths, 1, &d, &err), -1);
+    assert_msg_has(err.msg, p);
+    assert_msg_has(err.msg, "empty file");
+    assert_int_equal(fedc_load_cifar10(paths + 1, 1, &d, &err), -1);
+    assert_msg_has(err.msg, "/nonexistent/fedc/batch.bin: cannot open");
+    assert_int_equal(fedc_load_cifar10(paths, 0, &d, &err), -1);
+    assert_msg_has(err.msg, "allowed 1..64");
+}
+
+static void write_cifar_dir(const char *dir) {
+    char p[600];
+    for (int i = 1; i <= 5; i++) {
+        snprintf(p, sizeof p, "%s/data_batch_%d.bin", dir, i);
+        write_batch(p, (size_t)i, i, 0);
+    }
+    snprintf(p, sizeof p, "%s/test_batch.bin", dir);
+    write_batch(p, 4, 9, 0);
+}
+
+static void test_open_named(void **state) {
+    test_dir *t = *state;
+    char nested[512];
+    test_path(t, "cifar-10-batches-bin", nested, sizeof nested);
+    assert_int_equal(mkdir(nested, 0755), 0);
+    write_cifar_dir(nested);
+    fedc_dataset d;
+    fedc_error err = {{0}};
+    /* Both the batches folder and its parent work. */
+    const char *dirs[2] = {nested, t->path};
+    for (int k = 0; k < 2; k++) {
+        assert_int_equal(fedc_dataset_open("cifar10", dirs[k], NULL, NULL, 1, &d, &err), 0);
+        assert_int_equal(d.n, 1 + 2 + 3 + 4 + 5);
+        check_record(&d, 0, 0, 1);
+        check_record(&d, 1, 0, 2);
+        check_record(&d, 14, 4, 5);
+        fedc_dataset_free(&d);
+        assert_int_equal(fedc_dataset_open("cifar10", dirs[k], NULL, NULL, 0, &d, &err), 0);
+        assert_int_equal(d.n, 4);
+        check_record(&d, 3, 3, 9);
+        fedc_dataset_free(&d);
+    }
+    char gone[600];
+    snprintf(gone, sizeof gone, "%s/data_batch_4.bin", nested);
+    assert_int_equal(unlink(gone), 0);
+    assert_int_equal(fedc_dataset_open("cifar10", nested, NULL, NULL, 1, &d, &err), -1);
+    assert_msg_has(err.msg, "missing");
+    assert_msg_has(err.msg, "data_batch_4.bin");
+    assert_int_equal(fedc_dataset_open("cifar10", "", NULL, NULL, 1, &d, &err), -1);
+    assert_msg_has(err.msg, "cifar10: needs the directory");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_batches_concatenate, setup, teardown),
+        cmocka_unit_test(test_parse_from_memory),
+        cmocka_unit_test_setup_teardown(test_truncated_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_label, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_empty_and_missing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_named, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,380 @@
+/* Search spaces and configurations: parsing and its errors, the canonical
+ * form, the default space of a task, sampling with conditions, the JSON
+ * form of configurations, applying them to tasks (fields and the model
+ * builder), and ASHA's rungs. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "fedc/tune.h"
+#include "tune/tune_internal.h"
+
+static const char *k_space =
+    "{\"params\": ["
+    "{\"name\": \"local.lr\", \"type\": \"log-float\", \"min\": 0.001, \"max\": 0.5},"
+    "{\"name\": \"local.batch\", \"type\": \"choice\", \"values\": [16, 32, 64]},"
+    "{\"name\": \"local.epochs\", \"type\": \"int\", \"min\": 1, \"max\": 4},"
+    "{\"name\": \"strategy.name\", \"type\": \"choice\", \"values\": [\"fedavg\", \"fedprox\"]},"
+    "{\"name\": \"strategy.mu\", \"type\": \"log-float\", \"min\": 0.001, \"max\": 1,"
+    " \"when\": {\"param\": \"strategy.name\", \"in\": [\"fedprox\"]}},"
+    "{\"name\": \"local.momentum\", \"type\": \"float\", \"min\": 0, \"max\": 0.9},"
+    "{\"name\": \"arch.depth\", \"type\": \"int\", \"min\": 1, \"max\": 3},"
+    "{\"name\": \"arch.width1\", \"type\": \"choice\", \"values\": [64, 128]},"
+    "{\"name\": \"arch.width2\", \"type\": \"choice\", \"values\": [64, 128],"
+    " \"when\": {\"param\": \"arch.depth\", \"in\": [2, 3]}}"
+    "]}";
+
+static fedc_tune_space *parse(const char *json, fedc_error *err) {
+    return fedc_tune_space_from_json(json, strlen(json), "space.json", err);
+}
+
+static void test_parse_and_canonical_form(void **state) {
+    (void)state;
+    fedc_error err;
+    fedc_tune_space *s = parse(k_space, &err);
+    assert_non_null(s);
+    assert_int_equal(fedc_tune_space_nparams(s), 9);
+    const fedc_tune_param *mu = fedc_tune_space_param(s, 4);
+    assert_string_equal(mu->name, "strategy.mu");
+    assert_int_equal(mu->type, FEDC_PARAM_LOG_FLOAT);
+    assert_int_equal(mu->parent, 3);
+    assert_int_equal(mu->nwhen, 1);
+    assert_true(mu->when[0] == 1); /* index of "fedprox" */
+    assert_null(fedc_tune_space_param(s, 9));
+
+    char *a = fedc_tune_space_to_json(s);
+    fedc_tune_space *s2 = parse(a, &err);
+    assert_non_null(s2);
+    char *b = fedc_tune_space_to_json(s2);
+    assert_string_equal(a, b);
+    assert_non_null(strstr(a, "\"min\": 0.001")); /* bounds print as written */
+    free(a);
+    free(b);
+    fedc_tune_space_free(s);
+    fedc_tune_space_free(s2);
+}
+
+typedef struct bad_case {
+    const char *json;
+    const char *want1, *want2;
+} bad_case;
+
+static void test_bad_spaces_are_explained(void **state) {
+    (void)state;
+    static const bad_case cases[] = {
+        {"{\"params\": [", "line", "space.json"},
+        {"[]", "expected an object", NULL},
+        {"{\"parms\": []}", "parms: unknown field", "allowed: params"},
+        {"{\"params\": []}", "1 to 64", NULL},
+        {"{\"params\": [{\"name\": \"local.lr\", \"type\": \"logfloat\", \"min\": 1, \"max\": 2}]}", "logfloat",
+         "allowed: float, log-float, int, choice"},
+        {"{\"params\": [{\"name\": \"local.lr\", \"type\": \"log-float\", \"min\": 0, \"max\": 2}]}", "local.lr",
+         "> 0"},
+        {"{\"params\": [{\"name\": \"local.lr\", \"type\": \"float\", \"min\": 2, \"max\": 1}]}", "min 2",
+         "below max 1"},
+        {"{\"params\": [{\"name\": \"local.lr\", \"type\": \"float\", \"max\": 1}]}", "\"min\" is missing", NULL},
+        {"{\"params\": [{\"name\": \"local.epochs\", \"type\": \"int\", \"min\": 1.5, \"max\": 3}]}", "whole bounds",
+         NULL},
+        {"{\"params\": [{\"name\": \"local.batch\", \"type\": \"choice\", \"values\": [16, 16]}]}", "values[1]",
+         "appears twice"},
+        {"{\"params\": [{\"name\": \"local.batch\", \"type\": \"choice\", \"values\": [[1]]}]}",
+         "neither a number nor a string", NULL},
+        {"{\"params\": [{\"name\": \"local.batch\", \"type\": \"choice\", \"values\": []}]}", "1 to 32", NULL},
+        {"{\"params\": [{\"name\": \"Local.LR\", \"type\": \"float\", \"min\": 0, \"max\": 1}]}", "not a field path",
+         NULL},
+        {"{\"params\": [{\"name\": \"arch.depht\", \"type\": \"int\", \"min\": 1, \"max\": 3}]}",
+         "not an architecture knob", "arch.depth"},
+        {"{\"params\": [{\"name\": \"a.b\", \"type\": \"int\", \"min\": 1, \"max\": 3, \"step\": 1}]}",
+         "step: unknown field", NULL},
+        {"{\"params\": [{\"name\": \"a.b\", \"type\": \"int\", \"min\": 1, \"max\": 3},"
+         "{\"name\": \"a.b\", \"type\": \"int\", \"min\": 1, \"max\": 3}]}",
+         "listed twice", NULL},
+        {"{\"params\": [{\"name\": \"strategy.mu\", \"type\": \"float\", \"min\": 0, \"max\": 1,"
+         " \"when\": {\"param\": \"strategy.name\", \"in\": [\"fedprox\"]}}]}",
+         "not an earlier parameter", NULL},
+        {"{\"params\": [{\"name\": \"strategy.name\", \"type\": \"choice\", \"values\": [\"fedavg\"]},"
+         "{\"name\": \"strategy.mu\", \"type\": \"float\", \"min\": 0, \"max\": 1,"
+         " \"when\": {\"param\": \"strategy.name\", \"in\": [\"fedprox\"]}}]}",
+         "when.in[0]", "not a value of strategy.name"},
+        {"{\"params\": [{\"name\": \"local.lr\", \"type\": \"float\", \"min\": 0, \"max\": 1},"
+         "{\"name\": \"strategy.mu\", \"type\": \"float\", \"min\": 0, \"max\": 1,"
+         " \"when\": {\"param\": \"local.lr\", \"in\": [0.5]}}]}",
+         "allowed: a choice or int parameter", NULL},
+        {"{\"params\": [{\"name\": \"local.lr\", \"type\": \"float\", \"min\": 0, \"max\": 1e300}]}",
+         "|value| <= 1e12", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        fedc_error err = {{0}};
+        fedc_tune_space *s = parse(cases[i].json, &err);
+        if (s || !strstr(err.msg, cases[i].want1) || (cases[i].want2 && !strstr(err.msg, cases[i].want2)))
+            fail_msg("case %zu: got %s: \"%s\"", i, s ? "a space" : "error", err.msg);
+        assert_non_null(strstr(err.msg, "space.json"));
+    }
+    /* More than 64 parameters, and an oversized document. */
+    char *big = malloc(8192);
+    strcpy(big, "{\"params\": [");
+    for (int i = 0; i < 65; i++)
+        sprintf(big + strlen(big), "%s{\"name\": \"p%d\", \"type\": \"int\", \"min\": 0, \"max\": 1}", i ? "," : "", i);
+    strcat(big, "]}");
+    fedc_error err;
+    assert_null(parse(big, &err));
+    assert_non_null(strstr(err.msg, "1 to 64"));
+    free(big);
+    assert_null(fedc_tune_space_from_json("{}", (size_t)FEDC_TUNE_SPACE_JSON_MAX + 1, "x", &err));
+    assert_non_null(strstr(err.msg, "at most"));
+    assert_null(fedc_tune_space_load("/nonexistent/space.json", &err));
+    assert_non_null(strstr(err.msg, "/nonexistent/space.json"));
+}
+
+static void test_space_check_against_task(void **state) {
+    (void)state;
+    fedc_task t;
+    fedc_task_defaults(&t);
+    fedc_error err;
+    fedc_tune_space *s = parse(k_space, &err);
+    assert_int_equal(fedc_tune_space_check(s, &t, 10, &err), 0);
+    fedc_tune_space_free(s);
+
+    s = parse("{\"params\": [{\"name\": \"local.lrr\", \"type\": \"float\", \"min\": 0.1, \"max\": 1}]}", &err);
+    assert_non_null(s);
+    assert_int_equal(fedc_tune_space_check(s, &t, 10, &err), -1);
+    assert_non_null(strstr(err.msg, "local.lrr"));
+    fedc_tune_space_free(s);
+
+    s = parse("{\"params\": [{\"name\": \"local.lr\", \"type\": \"float\", \"min\": 0.1, \"max\": 100}]}", &err);
+    assert_int_equal(fedc_tune_space_check(s, &t, 10, &err), -1);
+    assert_non_null(strstr(err.msg, "local.lr = 100"));
+    fedc_tune_space_free(s);
+
+    /* A float for an integer field is caught before any trial runs. */
+    s = parse("{\"params\": [{\"name\": \"local.batch\", \"type\": \"float\", \"min\": 8, \"max\": 64}]}", &err);
+    assert_int_equal(fedc_tune_space_check(s, &t, 10, &err), -1);
+    assert_non_null(strstr(err.msg, "local.batch"));
+    fedc_tune_space_free(s);
+
+    /* Without a class count, a preset model cannot be rebuilt. */
+    s = parse("{\"params\": [{\"name\": \"arch.depth\", \"type\": \"int\", \"min\": 1, \"max\": 2}]}", &err);
+    assert_int_equal(fedc_tune_space_check(s, &t, 0, &err), -1);
+    assert_non_null(strstr(err.msg, "number of classes"));
+    fedc_tune_space_free(s);
+}
+
+static void test_default_space(void **state) {
+    (void)state;
+    fedc_task t;
+    fedc_task_defaults(&t);
+    fedc_error err;
+    fedc_tune_space *s = fedc_tune_space_default(&t, &err);
+    assert_non_null(s);
+    assert_int_equal(fedc_tune_space_check(s, &t, 10, &err), 0);
+    const fedc_tune_param *lr = fedc_tune_space_param(s, 0);
+    assert_string_equal(lr->name, "local.lr");
+    assert_true(fabs(lr->min - t.local.lr / 10) < 1e-12 && fabs(lr->max - t.local.lr * 10) < 1e-12);
+    int has_depth = 0, has_mu = 0, has_codec = 0, has_conv = 0;
+    for (int i = 0; i < fedc_tune_space_nparams(s); i++) {
+        const char *n = fedc_tune_space_param(s, i)->name;
+        has_depth |= !strcmp(n, "arch.depth");
+        has_mu |= !strcmp(n, "strategy.mu") && fedc_tune_space_param(s, i)->parent >= 0;
+        has_codec |= !strcmp(n, "compression.up");
+        has_conv |= !strncmp(n, "arch.conv", 9);
+    }
+    assert_true(has_depth && has_mu && has_codec && !has_conv);
+    fedc_tune_space_free(s);
+
+    assert_int_equal(fedc_task_set(&t, "model=cnn", &err), 0);
+    s = fedc_tune_space_default(&t, &err);
+    assert_non_null(s);
+    assert_int_equal(fedc_tune_space_check(s, &t, 10, &err), 0);
+    has_conv = has_depth = 0;
+    for (int i = 0; i < fedc_tune_space_nparams(s); i++) {
+        has_conv |= !strncmp(fedc_tune_space_param(s, i)->name, "arch.conv", 9);
+        has_depth |= !strcmp(fedc_tune_space_param(s, i)->name, "arch.depth");
+    }
+    assert_true(has_conv && !has_depth);
+    fedc_tune_space_free(s);
+}
+
+static void test_sampling_respects_bounds_and_conditions(void **state) {
+    (void)state;
+    fedc_error err;
+    fedc_tune_space *s = parse(k_space, &err);
+    fedc_rng rng = fedc_rng_derive(5, 6, 7);
+    int fedprox = 0, fedavg = 0, deep = 0;
+    double lr_lo = 1, lr_hi = 0;
+    for (int k = 0; k < 2000; k++) {
+        fedc_tune_config c;
+        tune_sample_random(s, &rng, &c);
+        for (int i = 0; i < s->n; i++) {
+            if (isnan(c.v[i])) continue;
+            const fedc_tune_param *p = &s->p[i];
+            if (p->type == FEDC_PARAM_CHOICE) assert_true(c.v[i] >= 0 && c.v[i] < p->nchoices);
+            else assert_true(c.v[i] >= p->min && c.v[i] <= p->max);
+            if (p->type != FEDC_PARAM_FLOAT && p->type != FEDC_PARAM_LOG_FLOAT) assert_true(c.v[i] == floor(c.v[i]));
+        }
+        assert_false(isnan(c.v[0]));
+        lr_lo = fmin(lr_lo, c.v[0]);
+        lr_hi = fmax(lr_hi, c.v[0]);
+        /* mu is active exactly when the strategy is fedprox (index 1). */
+        assert_int_equal(!isnan(c.v[4]), c.v[3] == 1);
+        assert_int_equal(!isnan(c.v[8]), c.v[6] >= 2);
+        fedprox += c.v[3] == 1;
+        fedavg += c.v[3] == 0;
+        deep += c.v[6] == 3;
+    }
+    assert_true(fedprox > 800 && fedavg > 800 && deep > 500);
+    /* Log-uniform: about a quarter of the draws below 0.0047 (a quarter of
+     * the log-range from 0.001 to 0.5). */
+    assert_true(lr_lo < 0.0015 && lr_hi > 0.4);
+    fedc_tune_space_free(s);
+}
+
+static void test_config_json_round_trip_and_errors(void **state) {
+    (void)state;
+    fedc_error err;
+    fedc_tune_space *s = parse(k_space, &err);
+    fedc_rng rng = fedc_rng_derive(1, 2, 3);
+    for (int k = 0; k < 50; k++) {
+        fedc_tune_config c, c2;
+        tune_sample_random(s, &rng, &c);
+        char *j = fedc_tune_config_to_json(s, &c);
+        assert_int_equal(fedc_tune_config_from_json(s, j, strlen(j), &c2, &err), 0);
+        char *j2 = fedc_tune_config_to_json(s, &c2);
+        assert_string_equal(j, j2);
+        for (int i = 0; i < s->n; i++) assert_true((isnan(c.v[i]) && isnan(c2.v[i])) || c.v[i] == c2.v[i]);
+        free(j);
+        free(j2);
+    }
+    static const struct {
+        const char *json, *want;
+    } bad[] = {
+        {"{\"local.lr\": 0.01}", "local.batch is missing"},
+        {"{\"local.lr\": 5, \"local.batch\": 16, \"local.epochs\": 1, \"strategy.name\": \"fedavg\", "
+         "\"local.momentum\": 0, \"arch.depth\": 1, \"arch.width1\": 64}",
+         "local.lr: 5 is out of range"},
+        {"{\"local.lr\": 0.01, \"local.batch\": 17, \"local.epochs\": 1, \"strategy.name\": \"fedavg\", "
+         "\"local.momentum\": 0, \"arch.depth\": 1, \"arch.width1\": 64}",
+         "allowed: 16, 32, 64"},
+        {"{\"local.lr\": 0.01, \"local.batch\": 16, \"local.epochs\": 1.5, \"strategy.name\": \"fedavg\", "
+         "\"local.momentum\": 0, \"arch.depth\": 1, \"arch.width1\": 64}",
+         "not a whole number"},
+        {"{\"local.lr\": 0.01, \"local.batch\": 16, \"local.epochs\": 1, \"strategy.name\": \"fedavg\", "
+         "\"strategy.mu\": 0.1, \"local.momentum\": 0, \"arch.depth\": 1, \"arch.width1\": 64}",
+         "strategy.mu is inactive"},
+        {"{\"local.lr\": 0.01, \"local.batch\": 16, \"local.epochs\": 1, \"strategy.name\": \"fedavg\", "
+         "\"local.momentum\": 0, \"arch.depth\": 1, \"arch.width1\": 64, \"rounds\": 3}",
+         "rounds is not a parameter"},
+        {"[1]", "expected an object"},
+        {"{", "line 1"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        fedc_tune_config c;
+        err.msg[0] = 0;
+        if (fedc_tune_config_from_json(s, bad[i].json, strlen(bad[i].json), &c, &err) == 0 ||
+            !strstr(err.msg, bad[i].want))
+            fail_msg("case %zu: \"%s\"", i, err.msg);
+    }
+    fedc_tune_space_free(s);
+}
+
+static void test_apply_fields_and_model(void **state) {
+    (void)state;
+    fedc_error err;
+    fedc_tune_space *s = parse(k_space, &err);
+    const char *cj = "{\"local.lr\": 0.02, \"local.batch\": 64, \"local.epochs\": 3, \"strategy.name\": "
+                     "\"fedprox\", \"strategy.mu\": 0.1, \"local.momentum\": 0.5, \"arch.depth\": 3, "
+                     "\"arch.width1\": 128, \"arch.width2\": 64}";
+    fedc_tune_config c;
+    assert_int_equal(fedc_tune_config_from_json(s, cj, strlen(cj), &c, &err), 0);
+    fedc_task base, t;
+    fedc_task_defaults(&base);
+    assert_int_equal(fedc_tune_config_apply(s, &c, &base, 10, &t, &err), 0);
+    assert_true(t.local.lr == 0.02 && t.local.batch == 64 && t.local.epochs == 3 && t.local.momentum == 0.5);
+    assert_string_equal(t.strategy.name, "fedprox");
+    assert_true(t.strategy.mu == 0.1);
+    /* depth 3: width1, width2 given, width3 keeps the last base width. */
+    assert_string_equal(t.model, "dense:128,dense:64,dense:200,dense:10");
+    assert_int_equal(t.rounds, base.rounds);
+
+    char desc[256];
+    fedc_tune_config_describe(s, &c, desc, sizeof desc);
+    assert_non_null(strstr(desc, "lr=0.02 batch=64 epochs=3 name=fedprox mu=0.1"));
+
+    /* CNN knobs over the preset; an explicit model gives its class count. */
+    fedc_tune_space *cs = parse("{\"params\": [{\"name\": \"arch.conv1\", \"type\": \"choice\", \"values\": [16]},"
+                                "{\"name\": \"arch.kernel\", \"type\": \"int\", \"min\": 3, \"max\": 3},"
+                                "{\"name\": \"arch.convs\", \"type\": \"int\", \"min\": 3, \"max\": 3}]}",
+                                &err);
+    assert_non_null(cs);
+    fedc_tune_config cc = {3, {0, 3, 3}};
+    for (int i = 3; i < FEDC_TUNE_MAX_PARAMS; i++) cc.v[i] = NAN;
+    assert_int_equal(fedc_task_set(&base, "model=cnn", &err), 0);
+    if (fedc_tune_config_apply(cs, &cc, &base, 10, &t, &err) != 0) fail_msg("%s", err.msg);
+    assert_string_equal(t.model, "conv:16:3,pool:2,conv:64:3,pool:2,conv:128:3,pool:2,dense:512,dense:10");
+    assert_int_equal(fedc_task_set(&base, "model=\"dense:32,dense:10\"", &err), 0);
+    fedc_tune_space *ms = parse("{\"params\": [{\"name\": \"arch.family\", \"type\": \"choice\", \"values\": "
+                                "[\"cnn\"]}]}",
+                                &err);
+    fedc_tune_config mc = {1, {0}};
+    for (int i = 1; i < FEDC_TUNE_MAX_PARAMS; i++) mc.v[i] = NAN;
+    assert_int_equal(fedc_tune_config_apply(ms, &mc, &base, 0, &t, &err), 0);
+    assert_string_equal(t.model, "conv:32:5,pool:2,conv:64:5,pool:2,dense:512,dense:10");
+
+    /* An applied configuration that breaks a cross-field rule fails as a whole. */
+    fedc_tune_space *xs = parse("{\"params\": [{\"name\": \"clients_per_round\", \"type\": \"int\", \"min\": 5, "
+                                "\"max\": 500}]}",
+                                &err);
+    fedc_tune_config xc = {1, {400}};
+    for (int i = 1; i < FEDC_TUNE_MAX_PARAMS; i++) xc.v[i] = NAN;
+    assert_int_equal(fedc_tune_config_apply(xs, &xc, &base, 10, &t, &err), -1);
+    assert_non_null(strstr(err.msg, "clients_per_round"));
+
+    fedc_tune_space_free(s);
+    fedc_tune_space_free(cs);
+    fedc_tune_space_free(ms);
+    fedc_tune_space_free(xs);
+}
+
+static void test_asha_rungs(void **state) {
+    (void)state;
+    int r[FEDC_TUNE_MAX_RUNGS];
+    assert_int_equal(tune_asha_rungs(30, 1, 3, r), 4);
+    assert_true(r[0] == 1 && r[1] == 3 && r[2] == 10 && r[3] == 30);
+    assert_int_equal(tune_asha_rungs(27, 1, 3, r), 4);
+    assert_true(r[0] == 1 && r[1] == 3 && r[2] == 9 && r[3] == 27);
+    assert_int_equal(tune_asha_rungs(9, 3, 3, r), 2);
+    assert_true(r[0] == 3 && r[1] == 9);
+    assert_int_equal(tune_asha_rungs(1, 1, 3, r), 1);
+    assert_int_equal(r[0], 1);
+    assert_int_equal(tune_asha_rungs(1000000, 1, 2, r), FEDC_TUNE_MAX_RUNGS);
+    assert_int_equal(r[FEDC_TUNE_MAX_RUNGS - 1], 1000000);
+}
+
+static void test_method_names(void **state) {
+    (void)state;
+    fedc_tune_method m;
+    assert_int_equal(fedc_tune_method_parse("asha-tpe", &m), 0);
+    assert_int_equal(m, FEDC_TUNE_ASHA_TPE);
+    assert_string_equal(fedc_tune_method_name(FEDC_TUNE_TPE), "tpe");
+    assert_int_equal(fedc_tune_method_parse("bayes", &m), -1);
+    assert_string_equal(fedc_trial_status_name(FEDC_TRIAL_STOPPED), "stopped");
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse_and_canonical_form),
+        cmocka_unit_test(test_bad_spaces_are_explained),
+        cmocka_unit_test(test_space_check_against_task),
+        cmocka_unit_test(test_default_space),
+        cmocka_unit_test(test_sampling_respects_bounds_and_conditions),
+        cmocka_unit_test(test_config_json_round_trip_and_errors),
+        cmocka_unit_test(test_apply_fields_and_model),
+        cmocka_unit_test(test_asha_rungs),
+        cmocka_unit_test(test_method_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

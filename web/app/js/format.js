@@ -1,0 +1,75 @@
+// How numbers, bytes, times and statuses are shown.
+
+export function bytes(n) {
+  if (n === null || n === undefined || Number.isNaN(n)) return '–';
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = Number(n);
+  let u = 0;
+  while (Math.abs(v) >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u += 1;
+  }
+  return `${u === 0 ? v : v.toFixed(v >= 100 ? 0 : v >= 10 ? 1 : 2)} ${units[u]}`;
+}
+
+export function bitsPerSecond(bps) {
+  if (!bps) return '–';
+  return `${bytes(bps / 8).replace('B', 'B/s')}`;
+}
+
+export function percent(ratio, digits = 1) {
+  if (ratio === null || ratio === undefined || Number.isNaN(ratio)) return '–';
+  return `${(ratio * 100).toFixed(digits)} %`;
+}
+
+export function num(v, digits = 4) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '–';
+  if (Number.isInteger(v)) return String(v);
+  return Number(v).toPrecision(digits).replace(/\.?0+(e|$)/, '$1');
+}
+
+export function seconds(s) {
+  if (s === null || s === undefined || Number.isNaN(s)) return '–';
+  if (s < 1) return `${(s * 1000).toFixed(0)} ms`;
+  if (s < 60) return `${s.toFixed(1)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m} min ${Math.round(s - m * 60)} s`;
+  const hr = Math.floor(m / 60);
+  return `${hr} h ${m - hr * 60} min`;
+}
+
+export function dateTime(unix) {
+  if (!unix) return '–';
+  return new Date(unix * 1000).toLocaleString(undefined, {
+    year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
+  });
+}
+
+// Compact form for tables: "Nov 27, 13:20".
+export function shortDate(unix) {
+  if (!unix) return '–';
+  return new Date(unix * 1000).toLocaleString(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', hour12: false });
+}
+
+export function ago(unix, now = Date.now() / 1000) {
+  if (!unix) return 'never';
+  const d = Math.max(0, now - unix);
+  if (d < 5) return 'just now';
+  if (d < 90) return `${Math.round(d)} s ago`;
+  if (d < 5400) return `${Math.round(d / 60)} min ago`;
+  if (d < 86400 * 2) return `${Math.round(d / 3600)} h ago`;
+  return dateTime(unix);
+}
+
+export const ACTIVE_STATUSES = new Set(['queued', 'running']);
+
+// One line about what a run trains, from the run object's summary.
+export function taskSummary(s) {
+  if (!s) return '';
+  const parts = [s.dataset, s.model, s.strategy,
+    `${s.clients_per_round}/${s.clients} clients`,
+    `${s.local_epochs} epoch${s.local_epochs === 1 ? '' : 's'}`];
+  if (s.compression_up && s.compression_up !== 'none') parts.push(`up ${s.compression_up}`);
+  if (s.compression_down && s.compression_down !== 'none') parts.push(`down ${s.compression_down}`);
+  return parts.join(' · ');
+}

@@ -1,0 +1,252 @@
+// One run, live: status, charts (accuracy, loss, cumulative bytes, CPU per
+// round), the per-round table, the nodes of the run, events, downloads. A
+// finished run shows the same from the store.
+import { h, replace, dataTable } from '../dom.js';
+import * as fmt from '../format.js';
+import { EventBuffer } from '../feed.js';
+import { lineChart } from '../charts.js';
+import { downloads } from '../api.js';
+import { stringifyJson } from '../json.js';
+import * as series from '../series.js';
+import { statusBadge, runActionButtons } from '../run-actions.js';
+
+const MAX_LOG = 200;
+
+export async function render(root, { match }, ctx) {
+  const id = Number(match[1]);
+  document.title = `Run ${id} · fedc`;
+  let run = null;
+  let rounds = [];
+  let runNodes = [];
+  const nodesById = new Map();
+  const logs = [];
+
+  const head = h('div', { class: 'page-head' });
+  const errorBox = h('div', { class: 'run-error' });
+  const stats = h('dl', { class: 'stats', id: 'run-stats' });
+  const progress = h('div', { class: 'progress-row' });
+  const dl = h('div', { class: 'downloads', id: 'run-downloads' });
+  const charts = {
+    accuracy: lineChart({ id: 'chart-accuracy', title: 'Test accuracy per round', xLabel: 'Round', yLabel: 'accuracy', yFormat: 'percent' }),
+    loss: lineChart({ id: 'chart-loss', title: 'Loss per round', xLabel: 'Round', yLabel: 'loss' }),
+    bytes: lineChart({ id: 'chart-bytes', title: 'Cumulative bytes', xLabel: 'Round', yLabel: 'bytes', yFormat: 'bytes', yMin: 0 }),
+    cpu: lineChart({ id: 'chart-cpu', title: 'CPU time per round', xLabel: 'Round', yLabel: 'seconds', yFormat: 'seconds', yMin: 0 }),
+  };
+  const roundsTable = dataTable([
+    { label: 'Round', class: 'num', cell: (r) => String(r.round) },
+    { label: 'Accuracy', class: 'num', cell: (r) => (r.evaluated === false ? '–' : fmt.percent(r.accuracy, 2)) },
+    { label: 'Loss', class: 'num', cell: (r) => (r.evaluated === false ? '–' : fmt.num(r.loss)) },
+    { label: 'Train loss', class: 'num', cell: (r) => fmt.num(r.train_loss) },
+    { label: 'Bytes ↓', class: 'num', cell: (r) => fmt.bytes(r.bytes_down) },
+    { label: 'Bytes ↑', class: 'num', cell: (r) => fmt.bytes(r.bytes_up) },
+    { label: 'Nodes CPU', class: 'num', cell: (r) => fmt.seconds(r.client_cpu_s) },
+    { label: 'Server CPU', class: 'num', cell: (r) => fmt.seconds(r.server_cpu_s) },
+    { label: 'Wall', class: 'num', cell: (r) => fmt.seconds(r.wall_s) },
+    { label: 'Updates', class: 'num', cell: (r) => `${r.participants}/${r.selected}` },
+    { label: 'Dropped', class: 'num', cell: (r) => String(r.dropped) },
+    { label: 'Rejected', class: 'num', cell: (r) => String(r.rejected) },
+  ], { caption: 'Rounds', empty: 'No round has finished yet.', rowKey: (r) => r.round });
+  roundsTable.table.id = 'rounds-table';
+  const nodesTable = dataTable([
+    { label: 'Node', cell: (n) => n.node_name || `node ${n.node}` },
+    { label: 'Status', cell: (n) => {
+      const node = nodesById.get(n.node);
+      return node ? statusBadge(node.status) : '–';
+    } },
+    { label: 'Rounds', class: 'num', cell: (n) => String(n.rounds) },
+    { label: 'Aggregated', class: 'num', cell: (n) => String(n.ok) },
+    { label: 'Dropped', class: 'num', cell: (n) => String(n.dropped) },
+    { label: 'Rejected', class: 'num', cell: (n) => String(n.rejected) },
+    { label: 'Bytes ↓', class: 'num', cell: (n) => fmt.bytes(n.bytes_down) },
+    { label: 'Bytes ↑', class: 'num', cell: (n) => fmt.bytes(n.bytes_up) },
+    { label: 'Compute', class: 'num', cell: (n) => fmt.seconds(n.cpu_s) },
+    { label: 'Last seen', cell: (n) => {
+      const node = nodesById.get(n.node);
+      return node ? h('span', { title: fmt.dateTime(node.last_seen) }, fmt.ago(node.last_seen)) : '–';
+    } },
+  ], { caption: 'Nodes in this run', empty: 'No node has taken part yet.', rowKey: (n) => n.node });
+  nodesTable.table.id = 'run-nodes-table';
+  const logList = h('ol', { class: 'log', id: 'run-log', 'aria-live': 'polite' });
+  const taskPre = h('pre', { class: 'json-preview', tabindex: '0', id: 'run-task' });
+
+  replace(root, head, errorBox, progress, stats, dl,
+    h('section', { 'aria-labelledby': 'charts-title' },
+      h('h2', { id: 'charts-title' }, 'Charts'),
+      h('div', { class: 'chart-grid' }, Object.values(charts).map((c) => c.el))),
+    h('section', { 'aria-labelledby': 'rounds-title' }, h('h2', { id: 'rounds-title' }, 'Per round'), roundsTable.el),
+    h('section', { 'aria-labelledby': 'run-nodes-title' }, h('h2', { id: 'run-nodes-title' }, 'Nodes'), nodesTable.el),
+    h('section', { 'aria-labelledby': 'log-title' }, h('h2', { id: 'log-title' }, 'Events'),
+      h('p', { class: 'help' }, 'Notable events of this run (refused updates, dropped nodes, failed rounds) while this page is open.'),
+      logList),
+    h('details', { class: 'card' }, h('summary', {}, 'Task spec'), taskPre));
+
+  function drawHead() {
+    replace(head,
+      h('h1', {}, `Run #${run.id} `, h('span', { class: 'run-name' }, run.name), ' ', statusBadge(run.status)),
+      h('div', { class: 'toolbar' },
+        runActionButtons(run, ctx, {
+          onChange: (u) => applyRun(u),
+          onDeleted: () => ctx.navigate('#/runs'),
+        }),
+        h('a', { class: 'btn', href: `#/new?from=${run.id}` }, 'Edit as new task'),
+        h('a', { class: 'btn', href: `#/compare?runs=${run.id}` }, 'Compare…')));
+    root.dataset.status = run.status;
+    replace(errorBox, run.error ? h('p', { class: 'error-box', role: 'alert' }, `Run ${run.status}: ${run.error}`) : null);
+  }
+
+  function drawStats() {
+    const pct = run.rounds_total ? Math.round((100 * run.rounds_done) / run.rounds_total) : 0;
+    replace(progress,
+      h('label', { for: 'run-progress' }, `Round ${run.rounds_done} of ${run.rounds_total}`),
+      h('progress', { id: 'run-progress', max: String(run.rounds_total || 1), value: String(run.rounds_done) }, `${pct} %`));
+    const item = (label, value, key) => h('div', { class: 'stat' }, h('dt', {}, label), h('dd', { dataset: { key } }, value));
+    replace(stats,
+      item('Accuracy', fmt.percent(run.accuracy, 2), 'accuracy'),
+      item('Best accuracy', fmt.percent(run.best_accuracy, 2), 'best_accuracy'),
+      item('Loss', fmt.num(run.loss), 'loss'),
+      item('Bytes down', fmt.bytes(run.bytes_down), 'bytes_down'),
+      item('Bytes up', fmt.bytes(run.bytes_up), 'bytes_up'),
+      item('Duration', fmt.seconds(run.elapsed_s), 'elapsed_s'),
+      item('Created', fmt.dateTime(run.created_at), 'created_at'),
+      item('Finished', fmt.dateTime(run.finished_at), 'finished_at'),
+      item('Task', fmt.taskSummary(run.summary), 'summary'));
+  }
+
+  function drawDownloads() {
+    const ended = !fmt.ACTIVE_STATUSES.has(run.status);
+    const modelLabel = ended ? 'Final model (.safetensors)' : `Last checkpoint${run.checkpoint_round ? ` (round ${run.checkpoint_round})` : ''} (.safetensors)`;
+    replace(dl,
+      h('h2', {}, 'Downloads'),
+      h('ul', {},
+        h('li', {}, run.checkpoint_round || ended
+          ? h('a', { href: downloads.model(run.id), download: `run-${run.id}-model.safetensors`, id: 'download-model' }, modelLabel)
+          : h('span', { class: 'muted' }, 'Model: none before the first checkpoint')),
+        h('li', {}, h('a', { href: downloads.metricsCsv(run.id), download: `run-${run.id}-metrics.csv` }, 'Metrics (CSV)')),
+        h('li', {}, h('a', { href: downloads.metricsJsonl(run.id), download: `run-${run.id}-metrics.jsonl` }, 'Metrics (JSONL)')),
+        h('li', {}, h('a', { href: downloads.task(run.id), download: `run-${run.id}-task.json` }, 'Task spec (JSON)'))));
+  }
+
+  function drawRounds() {
+    charts.accuracy.update([{ label: 'test accuracy', points: series.accuracyByRound(rounds) }]);
+    charts.loss.update([
+      { label: 'test loss', points: series.lossByRound(rounds) },
+      { label: 'train loss', points: series.trainLossByRound(rounds), dash: [6, 4] },
+    ]);
+    charts.bytes.update([
+      { label: 'down (server → nodes)', points: series.cumulativeBytes(rounds, 'down') },
+      { label: 'up (nodes → server)', points: series.cumulativeBytes(rounds, 'up') },
+    ]);
+    charts.cpu.update([
+      { label: 'nodes', points: series.cpuByRound(rounds, 'nodes') },
+      { label: 'server', points: series.cpuByRound(rounds, 'server') },
+    ]);
+    roundsTable.render([...rounds].reverse());
+  }
+
+  function drawNodes() {
+    nodesTable.render(runNodes);
+  }
+
+  function drawAll() {
+    drawHead();
+    drawStats();
+    drawDownloads();
+    drawRounds();
+    drawNodes();
+    taskPre.textContent = run.task ? stringifyJson(run.task, 2) : '';
+  }
+
+  function applyRun(update) {
+    const wasActive = run && fmt.ACTIVE_STATUSES.has(run.status);
+    run = { ...run, ...update };
+    drawHead();
+    drawStats();
+    drawDownloads();
+    // The run ended: the store now has the final model and node totals.
+    if (wasActive && !fmt.ACTIVE_STATUSES.has(run.status)) refreshDetails();
+  }
+
+  let nodesRefresh = null;
+  function refreshNodesSoon() {
+    if (nodesRefresh) return;
+    nodesRefresh = setTimeout(async () => {
+      nodesRefresh = null;
+      try {
+        runNodes = (await ctx.api.runNodes(id)).nodes;
+        drawNodes();
+      } catch { /* the next round or resync retries */ }
+    }, 300);
+  }
+
+  async function refreshDetails() {
+    try {
+      const [detail, rn] = await Promise.all([ctx.api.run(id), ctx.api.runNodes(id)]);
+      run = detail;
+      runNodes = rn.nodes;
+      drawAll();
+    } catch { /* shown on the next update */ }
+  }
+
+  async function load() {
+    const [detail, rs, rn, ns] = await Promise.all([
+      ctx.api.run(id), ctx.api.rounds(id, 0), ctx.api.runNodes(id), ctx.api.nodes()]);
+    run = detail;
+    rounds = series.sortRounds(rs.rounds);
+    runNodes = rn.nodes;
+    nodesById.clear();
+    for (const n of ns.nodes) nodesById.set(n.id, n);
+    drawAll();
+  }
+
+  const buffer = new EventBuffer();
+  const offs = [
+    ctx.feed.on('run', buffer.wrap((d) => {
+      if (d.run && d.run.id === id) applyRun(d.run);
+    })),
+    ctx.feed.on('round', buffer.wrap((d) => {
+      if (d.run !== id) return;
+      series.upsertRound(rounds, d.round);
+      const r = d.round;
+      const update = { rounds_done: Math.max(run.rounds_done, r.round), bytes_down: r.bytes_down_total,
+        bytes_up: r.bytes_up_total, elapsed_s: r.elapsed_s, checkpoint_round: r.round };
+      if (r.evaluated !== false && r.accuracy !== null && r.accuracy !== undefined) {
+        Object.assign(update, { accuracy: r.accuracy, loss: r.loss, best_accuracy: Math.max(run.best_accuracy || 0, r.accuracy) });
+      }
+      run = { ...run, ...update };
+      drawStats();
+      drawDownloads();
+      drawRounds();
+      refreshNodesSoon();
+    })),
+    ctx.feed.on('node', buffer.wrap((d) => {
+      nodesById.set(d.node.id, d.node);
+      drawNodes();
+    })),
+    ctx.feed.on('log', buffer.wrap((d) => {
+      if (d.run !== id) return;
+      logs.push(d);
+      if (logs.length > MAX_LOG) logs.shift();
+      replace(logList, logs.map((l) => h('li', { class: `log-${l.level}` }, h('span', { class: 'log-level' }, l.level), ' ', l.message)));
+    })),
+    ctx.feed.on('resync', () => load().catch(() => {})),
+    ctx.feed.on('hello', () => { if (buffer.ready) load().catch(() => {}); }),
+  ];
+  try {
+    await load();
+  } catch (e) {
+    offs.forEach((off) => off());
+    replace(root, h('h1', {}, `Run #${id}`), h('p', { class: 'error-box', role: 'alert' },
+      e.status === 404 ? `Run ${id} does not exist.` : `The run could not be loaded: ${e.message}`),
+    h('p', {}, h('a', { href: '#/runs' }, 'Back to the runs')));
+    return undefined;
+  }
+  buffer.flush();
+  // "Last seen" is relative: refresh it now and then.
+  const ticker = setInterval(drawNodes, 15000);
+  return () => {
+    clearInterval(ticker);
+    clearTimeout(nodesRefresh);
+    offs.forEach((off) => off());
+    Object.values(charts).forEach((c) => c.destroy());
+  };
+}

@@ -1,0 +1,128 @@
+// The runs list: history from the run store, live status, cancel, delete,
+// pick runs to compare.
+import { h, dataTable, replace } from '../dom.js';
+import * as fmt from '../format.js';
+import { EventBuffer } from '../feed.js';
+import { statusBadge, runActionButtons } from '../run-actions.js';
+
+const PAGE = 50;
+
+export async function render(root, { query }, ctx) {
+  document.title = 'Runs · fedc';
+  const offset = Math.max(0, Number(query.get('offset')) || 0);
+  const statusFilter = query.get('status') || '';
+  let runs = [];
+  let total = 0;
+  const selected = new Set();
+
+  const compareBtn = h('button', { type: 'button', class: 'btn', disabled: true, id: 'compare-selected',
+    onclick: () => ctx.navigate(`#/compare?runs=${[...selected].join(',')}`) }, 'Compare selected');
+  function updateCompare() {
+    compareBtn.disabled = selected.size < 2;
+    compareBtn.textContent = selected.size ? `Compare selected (${selected.size})` : 'Compare selected';
+  }
+
+  const table = dataTable([
+    { label: 'Select', class: 'col-select', cell: (r) => h('input', {
+      type: 'checkbox', 'aria-label': `Select run ${r.id} for comparison`, checked: selected.has(r.id),
+      onchange: (e) => {
+        if (e.target.checked) selected.add(r.id);
+        else selected.delete(r.id);
+        updateCompare();
+      },
+    }) },
+    { label: 'Run', cell: (r) => h('a', { href: `#/runs/${r.id}` }, `#${r.id} ${r.name}`) },
+    { label: 'Status', cell: (r) => statusBadge(r.status) },
+    { label: 'Task', class: 'col-wide col-optional', cell: (r) => fmt.taskSummary(r.summary) },
+    { label: 'Rounds', class: 'num', cell: (r) => `${r.rounds_done}/${r.rounds_total}` },
+    { label: 'Best accuracy', class: 'num', cell: (r) => fmt.percent(r.best_accuracy) },
+    { label: 'Bytes ↓/↑', class: 'num col-optional', cell: (r) => h('span', {
+      title: `${r.bytes_down} bytes down, ${r.bytes_up} bytes up` }, `${fmt.bytes(r.bytes_down)} / ${fmt.bytes(r.bytes_up)}`) },
+    { label: 'Duration', class: 'num', cell: (r) => fmt.seconds(r.elapsed_s) },
+    { label: 'Created', class: 'col-optional', cell: (r) => h('span', { title: fmt.dateTime(r.created_at) }, fmt.shortDate(r.created_at)) },
+    { label: 'Actions', cell: (r) => runActionButtons(r, ctx, {
+      onChange: (u) => upsert(u),
+      onDeleted: (d) => {
+        runs = runs.filter((x) => x.id !== d.id);
+        selected.delete(d.id);
+        total = Math.max(0, total - 1);
+        draw();
+      },
+    }) },
+  ], { caption: 'Runs, newest first', empty: 'No runs yet: start one from New task.', rowKey: (r) => r.id });
+  table.table.id = 'runs-table';
+
+  const pager = h('div', { class: 'pager' });
+  const filter = h('select', { id: 'runs-status', onchange: (e) => {
+    const q = new URLSearchParams();
+    if (e.target.value) q.set('status', e.target.value);
+    ctx.navigate(`#/runs${q.toString() ? `?${q}` : ''}`);
+  } }, ['', 'queued', 'running', 'done', 'failed', 'cancelled'].map((s) =>
+    h('option', { value: s, selected: s === statusFilter }, s || 'all')));
+  const errorBox = h('div', { role: 'alert' });
+
+  replace(root,
+    h('div', { class: 'page-head' },
+      h('h1', {}, 'Runs'),
+      h('div', { class: 'toolbar' },
+        h('label', { for: 'runs-status', class: 'inline-label' }, 'Status'), filter,
+        compareBtn,
+        h('a', { class: 'btn btn-primary', href: '#/new' }, 'New task'))),
+    errorBox, table.el, pager);
+
+  function draw() {
+    table.render(runs);
+    replace(pager,
+      offset > 0 ? h('a', { class: 'btn', href: `#/runs?offset=${Math.max(0, offset - PAGE)}${statusFilter ? `&status=${statusFilter}` : ''}` }, 'Newer') : null,
+      h('span', {}, total ? `${offset + 1}–${offset + runs.length} of ${total}` : ''),
+      offset + PAGE < total ? h('a', { class: 'btn', href: `#/runs?offset=${offset + PAGE}${statusFilter ? `&status=${statusFilter}` : ''}` }, 'Older') : null);
+  }
+
+  function upsert(run) {
+    const i = runs.findIndex((r) => r.id === run.id);
+    if (i >= 0) runs[i] = { ...runs[i], ...run };
+    else if (offset === 0 && (!statusFilter || run.status === statusFilter)) {
+      runs.unshift(run);
+      total += 1;
+    }
+    if (statusFilter) runs = runs.filter((r) => r.status === statusFilter);
+    draw();
+  }
+
+  async function load() {
+    try {
+      const r = await ctx.api.runs({ limit: PAGE, offset, status: statusFilter });
+      runs = r.runs;
+      total = r.total;
+      replace(errorBox);
+      draw();
+    } catch (e) {
+      replace(errorBox, h('p', { class: 'error-box' }, `The runs could not be loaded: ${e.message}`));
+    }
+  }
+
+  const buffer = new EventBuffer();
+  const offs = [
+    ctx.feed.on('run', buffer.wrap((d) => upsert(d.run))),
+    ctx.feed.on('round', buffer.wrap((d) => {
+      const run = runs.find((r) => r.id === d.run);
+      if (!run) return;
+      const rd = d.round;
+      run.rounds_done = Math.max(run.rounds_done, rd.round);
+      if (rd.evaluated !== false && rd.accuracy !== null && rd.accuracy !== undefined) {
+        run.accuracy = rd.accuracy;
+        run.loss = rd.loss;
+        run.best_accuracy = Math.max(run.best_accuracy || 0, rd.accuracy);
+      }
+      run.bytes_down = rd.bytes_down_total;
+      run.bytes_up = rd.bytes_up_total;
+      run.elapsed_s = rd.elapsed_s;
+      draw();
+    })),
+    ctx.feed.on('resync', () => load()),
+    ctx.feed.on('hello', () => { if (buffer.ready) load(); }),
+  ];
+  await load();
+  buffer.flush();
+  return () => offs.forEach((off) => off());
+}

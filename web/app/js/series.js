@@ -1,0 +1,46 @@
+// Curves of a run from its round objects (docs/api.md "Round object").
+
+export function sortRounds(rounds) {
+  return [...rounds].sort((a, b) => a.round - b.round);
+}
+
+// Merges one round into a list keyed by round number (events are idempotent).
+export function upsertRound(rounds, round) {
+  const i = rounds.findIndex((r) => r.round === round.round);
+  if (i >= 0) rounds[i] = round;
+  else rounds.push(round);
+  rounds.sort((a, b) => a.round - b.round);
+  return rounds;
+}
+
+const evaluated = (r) => r.evaluated !== false && r.accuracy !== null && r.accuracy !== undefined;
+
+export function accuracyByRound(rounds) {
+  return rounds.filter(evaluated).map((r) => [r.round, r.accuracy]);
+}
+
+export function lossByRound(rounds) {
+  return rounds.filter(evaluated).map((r) => [r.round, r.loss]);
+}
+
+export function trainLossByRound(rounds) {
+  return rounds.filter((r) => r.train_loss !== null && r.train_loss !== undefined).map((r) => [r.round, r.train_loss]);
+}
+
+export function totalBytes(r) {
+  return (r.bytes_down_total || 0) + (r.bytes_up_total || 0);
+}
+
+export function accuracyByBytes(rounds) {
+  return rounds.filter(evaluated).map((r) => [totalBytes(r), r.accuracy]);
+}
+
+export function cumulativeBytes(rounds, direction) {
+  const key = direction === 'down' ? 'bytes_down_total' : 'bytes_up_total';
+  return rounds.map((r) => [r.round, r[key]]);
+}
+
+export function cpuByRound(rounds, who) {
+  const key = who === 'server' ? 'server_cpu_s' : 'client_cpu_s';
+  return rounds.map((r) => [r.round, r[key]]);
+}

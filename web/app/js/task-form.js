@@ -1,0 +1,337 @@
+// The task form, generated from the task spec's JSON Schema (GET /api/schema):
+// one labelled input per field, grouped like the spec, with defaults, ranges
+// and help from the schema. Values are sent as typed: the server's validator
+// (the same one as `fedc validate`) is the authority, and its issues are shown
+// next to the fields they name.
+import { h, uid } from './dom.js';
+
+const LABELS = {
+  name: 'Run name', model: 'Model', rounds: 'Rounds', clients: 'Clients',
+  clients_per_round: 'Clients per round', seed: 'Seed', eval_every: 'Evaluate every (rounds)',
+  'dataset.name': 'Dataset', 'dataset.path': 'Data path', 'dataset.test_path': 'Test file (csv)',
+  'dataset.label_column': 'Label column (csv)',
+  'partition.kind': 'Partition', 'partition.alpha': 'Dirichlet alpha',
+  'partition.classes_per_client': 'Classes per client', 'partition.sigma': 'Size spread (sigma)',
+  'local.epochs': 'Local epochs', 'local.batch': 'Batch size', 'local.max_steps': 'Max local steps',
+  'local.lr': 'Learning rate', 'local.optimizer': 'Optimizer', 'local.momentum': 'Momentum',
+  'local.nesterov': 'Nesterov momentum', 'local.weight_decay': 'Weight decay',
+  'local.beta1': 'Adam beta1', 'local.beta2': 'Adam beta2', 'local.eps': 'Adam epsilon',
+  'strategy.name': 'Strategy', 'strategy.server_lr': 'Server learning rate', 'strategy.mu': 'FedProx mu',
+  'strategy.momentum': 'Server momentum', 'strategy.beta1': 'Server beta1', 'strategy.beta2': 'Server beta2',
+  'strategy.tau': 'Server tau',
+  'compression.up': 'Uplink codec', 'compression.down': 'Downlink codec',
+  'scheduling.policy': 'Client selection', 'scheduling.choice_d': 'Candidates (d)',
+  'scheduling.deadline_s': 'Round deadline (s)', 'scheduling.profile': 'Speed profile',
+  'privacy.mode': 'Privacy', 'privacy.clip': 'Clip norm', 'privacy.noise_multiplier': 'Noise multiplier',
+  'stop.target_accuracy': 'Target accuracy', 'stop.max_wall_s': 'Max wall time (s)',
+  'deploy.min_nodes': 'Min nodes', 'deploy.min_updates': 'Min updates per round',
+  'deploy.round_timeout_s': 'Round timeout (s)', 'deploy.connect_timeout_s': 'Connect timeout (s)',
+};
+
+const GROUP_TITLES = {
+  '': 'General', dataset: 'Data', partition: 'Partition across clients', local: 'Local training',
+  strategy: 'Server strategy', compression: 'Compression', scheduling: 'Scheduling', privacy: 'Privacy',
+  stop: 'Stopping rules', deploy: 'Deployment',
+};
+
+// Suggestions offered for free-text fields (any valid value may be typed).
+const SUGGESTIONS = {
+  model: ['mlp', 'cnn', 'dense:128,dense:10', 'conv:16:3,pool:2,dense:64,dense:10'],
+  'compression.up': ['none', 'fp16', 'bf16', 'q8', 'q8|zstd', 'q4|zstd', 'topk:0.01|q8|zstd', 'sign'],
+  'compression.down': ['none', 'fp16', 'bf16', 'q8', 'q8|zstd'],
+  'scheduling.profile': ['none', 'lognormal'],
+};
+
+// Fields that only one choice uses: hidden unless that choice is made (or
+// "show every field" is on, or the field has a problem). Values still count.
+const RELEVANT_WHEN = {
+  'dataset.path': (v) => v['dataset.name'] !== 'fashion-mnist' || v['dataset.path'] !== '',
+  'dataset.test_path': (v) => v['dataset.name'] === 'csv',
+  'dataset.label_column': (v) => v['dataset.name'] === 'csv',
+  'partition.alpha': (v) => v['partition.kind'] === 'dirichlet',
+  'partition.classes_per_client': (v) => v['partition.kind'] === 'shards',
+  'partition.sigma': (v) => v['partition.kind'] === 'quantity',
+  'local.momentum': (v) => v['local.optimizer'] === 'sgd',
+  'local.nesterov': (v) => v['local.optimizer'] === 'sgd',
+  'local.beta1': (v) => v['local.optimizer'] !== 'sgd',
+  'local.beta2': (v) => v['local.optimizer'] !== 'sgd',
+  'local.eps': (v) => v['local.optimizer'] !== 'sgd',
+  'strategy.mu': (v) => v['strategy.name'] === 'fedprox',
+  'strategy.momentum': (v) => v['strategy.name'] === 'fedavgm',
+  'strategy.beta1': (v) => ['fedadam', 'fedyogi'].includes(v['strategy.name']),
+  'strategy.beta2': (v) => ['fedadam', 'fedyogi'].includes(v['strategy.name']),
+  'strategy.tau': (v) => ['fedadam', 'fedyogi', 'fedadagrad'].includes(v['strategy.name']),
+  'scheduling.choice_d': (v) => v['scheduling.policy'] === 'power-of-choice',
+  'privacy.clip': (v) => v['privacy.mode'] !== 'none',
+  'privacy.noise_multiplier': (v) => v['privacy.mode'] !== 'none',
+};
+
+const NUMBER_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
+
+function humanize(key) {
+  const s = key.replace(/_/g, ' ');
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+// "x > 0 and ≤ 10", "one of a, b", "1 to 63 bytes"
+function allowedText(s) {
+  const parts = [];
+  if (s.enum) return `one of ${s.enum.join(', ')}`;
+  if (s.type === 'boolean') return 'on or off';
+  if (s.type === 'string') {
+    if (s.maxLength !== undefined) parts.push(`${s.minLength || 0} to ${s.maxLength} bytes`);
+    return parts.join('');
+  }
+  if (s.exclusiveMinimum !== undefined) parts.push(`> ${s.exclusiveMinimum}`);
+  if (s.minimum !== undefined) parts.push(`≥ ${s.minimum}`);
+  if (s.exclusiveMaximum !== undefined) parts.push(`< ${s.exclusiveMaximum}`);
+  if (s.maximum !== undefined) parts.push(`≤ ${s.maximum}`);
+  const kind = s.type === 'integer' ? 'an integer' : 'a number';
+  return parts.length ? `${kind} ${parts.join(' and ')}` : kind;
+}
+
+function defaultText(s) {
+  if (s.type === 'boolean') return s.default ? 'on' : 'off';
+  if (s.type === 'string') return s.default === '' ? 'empty' : s.default;
+  return String(s.default);
+}
+
+function splitDescription(text) {
+  const m = (text || '').match(/^(.*?\.)\s+(?=\S)(.*)$/s);
+  return m ? [m[1], m[2]] : [text || '', ''];
+}
+
+// Walks the schema into [{group, title, description, fields: [{path, key, schema}]}].
+export function schemaGroups(schema) {
+  const general = { group: '', title: GROUP_TITLES[''], description: '', fields: [] };
+  const groups = [general];
+  for (const [key, s] of Object.entries(schema.properties || {})) {
+    if (s.type === 'object') {
+      groups.push({
+        group: key, title: GROUP_TITLES[key] || humanize(key), description: s.description || '',
+        fields: Object.entries(s.properties || {}).map(([k, fs]) => ({ path: `${key}.${k}`, key: k, schema: fs })),
+      });
+    } else {
+      general.fields.push({ path: key, key, schema: s });
+    }
+  }
+  return groups;
+}
+
+function fieldId(path) {
+  return `task-${path.replace(/[^A-Za-z0-9]+/g, '-')}`;
+}
+
+function makeField(f) {
+  const s = f.schema;
+  const id = fieldId(f.path);
+  const helpId = `${id}-help`;
+  const errorId = `${id}-error`;
+  const label = LABELS[f.path] || humanize(f.key);
+  let input;
+  let datalist = null;
+  if (s.enum) {
+    input = h('select', { id, name: f.path }, s.enum.map((v) => h('option', { value: v }, v)));
+  } else if (s.type === 'boolean') {
+    input = h('input', { id, name: f.path, type: 'checkbox' });
+  } else {
+    const numeric = s.type === 'integer' || s.type === 'number';
+    const list = SUGGESTIONS[f.path] ? uid('suggest') : null;
+    input = h('input', {
+      id, name: f.path, type: 'text', autocomplete: 'off', spellcheck: 'false',
+      inputmode: numeric ? (s.type === 'integer' ? 'numeric' : 'decimal') : null,
+      maxlength: s.maxLength !== undefined ? String(s.maxLength * 4) : null, list,
+    });
+    if (list) datalist = h('datalist', { id: list }, SUGGESTIONS[f.path].map((v) => h('option', { value: v })));
+  }
+  input.setAttribute('aria-describedby', `${helpId} ${errorId}`);
+  const [first, rest] = splitDescription(s.description);
+  const help = h('div', { class: 'help', id: helpId },
+    h('span', {}, first), ' ',
+    h('span', { class: 'constraint' }, `Default ${defaultText(s)}; allowed: ${allowedText(s)}.`),
+    rest ? h('details', { class: 'more' }, h('summary', {}, 'More'), h('p', {}, rest)) : null);
+  const error = h('p', { class: 'field-error', id: errorId, hidden: true });
+  const labelEl = h('label', { for: id }, label, ' ', h('code', { class: 'path' }, f.path));
+  const wrap = s.type === 'boolean'
+    ? h('div', { class: 'field field-check', dataset: { path: f.path } }, h('div', { class: 'check-row' }, input, labelEl), help, error)
+    : h('div', { class: 'field', dataset: { path: f.path } }, labelEl, input, datalist, help, error);
+  return { ...f, id, input, wrap, error };
+}
+
+export function buildTaskForm(schema, { onChange } = {}) {
+  const groups = schemaGroups(schema);
+  const fields = new Map();
+  const groupErrors = new Map();
+  const showAll = h('input', { type: 'checkbox', id: 'task-show-all' });
+  const summary = h('div', { class: 'error-summary', id: 'task-issues', tabindex: '-1', hidden: true, role: 'alert' });
+
+  const fieldsets = groups.map((g) => {
+    const items = g.fields.map((f) => {
+      const field = makeField(f);
+      fields.set(f.path, field);
+      return field.wrap;
+    });
+    const gErr = h('p', { class: 'field-error group-error', hidden: true, id: `task-group-${g.group || 'general'}-error` });
+    if (g.group) groupErrors.set(g.group, gErr);
+    return h('fieldset', { class: 'group', dataset: { group: g.group || 'general' } },
+      h('legend', {}, g.title),
+      g.description ? h('p', { class: 'group-help' }, g.description) : null,
+      gErr,
+      h('div', { class: 'fields' }, items));
+  });
+
+  const el = h('div', { class: 'task-form' },
+    summary,
+    h('div', { class: 'check-row show-all' }, showAll,
+      h('label', { for: 'task-show-all' }, 'Show every field (also those the current choices do not use)')),
+    h('div', { class: 'groups' }, fieldsets));
+
+  function rawValues() {
+    const v = {};
+    for (const [path, f] of fields) v[path] = f.schema.type === 'boolean' ? f.input.checked : f.input.value;
+    return v;
+  }
+
+  function updateRelevance() {
+    const v = rawValues();
+    for (const [path, f] of fields) {
+      const rule = RELEVANT_WHEN[path];
+      const relevant = !rule || rule(v);
+      f.wrap.hidden = !(relevant || showAll.checked || f.wrap.classList.contains('has-error'));
+    }
+  }
+
+  // The value to send for a field, or undefined when it equals the default.
+  function fieldValue(f, minimal) {
+    const s = f.schema;
+    if (s.type === 'boolean') {
+      return minimal && f.input.checked === s.default ? undefined : f.input.checked;
+    }
+    const text = f.input.value;
+    if (s.type === 'integer' || s.type === 'number') {
+      const t = text.trim();
+      if (!NUMBER_RE.test(t)) return text; // the server names the field and what is allowed
+      const n = Number(t);
+      // Integers beyond 2^53 (the seed) travel as digits; json.js writes them bare.
+      const value = s.type === 'integer' && /^\d+$/.test(t) && !Number.isSafeInteger(n) ? t.replace(/^0+(?=\d)/, '') : n;
+      if (minimal && typeof value === 'number' && value === s.default) return undefined;
+      return value;
+    }
+    return minimal && text === s.default ? undefined : text;
+  }
+
+  // The task as an object: only what differs from the defaults (plus the
+  // name), like the examples; {minimal: false} gives every field.
+  function getTask({ minimal = true } = {}) {
+    const task = {};
+    for (const [path, f] of fields) {
+      const value = fieldValue(f, minimal && path !== 'name');
+      if (value === undefined) continue;
+      const dot = path.indexOf('.');
+      if (dot < 0) task[path] = value;
+      else {
+        const g = path.slice(0, dot);
+        task[g] = task[g] || {};
+        task[g][path.slice(dot + 1)] = value;
+      }
+    }
+    return task;
+  }
+
+  function setField(f, value) {
+    if (f.schema.type === 'boolean') f.input.checked = value === true;
+    else f.input.value = value === null || value === undefined ? '' : String(value);
+  }
+
+  function reset() {
+    for (const f of fields.values()) setField(f, f.schema.default);
+    clearIssues();
+    updateRelevance();
+  }
+
+  // Fills the form from a task object over the defaults; returns the paths
+  // it does not know (the caller reports them).
+  function setTask(task) {
+    for (const f of fields.values()) setField(f, f.schema.default);
+    const unknown = [];
+    for (const [key, value] of Object.entries(task || {})) {
+      if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [k, v] of Object.entries(value)) {
+          const f = fields.get(`${key}.${k}`);
+          if (f) setField(f, v);
+          else unknown.push(`${key}.${k}`);
+        }
+      } else {
+        const f = fields.get(key);
+        if (f && f.schema.type !== 'object') setField(f, value);
+        else unknown.push(key);
+      }
+    }
+    clearIssues();
+    updateRelevance();
+    return unknown;
+  }
+
+  function clearIssues() {
+    for (const f of fields.values()) {
+      f.error.hidden = true;
+      f.error.textContent = '';
+      f.input.removeAttribute('aria-invalid');
+      f.wrap.classList.remove('has-error');
+    }
+    for (const g of groupErrors.values()) {
+      g.hidden = true;
+      g.textContent = '';
+    }
+    summary.hidden = true;
+    summary.replaceChildren();
+  }
+
+  // issues: [{path, message}] from the server. Each goes next to its field,
+  // its group, or (document-level, unknown fields) into the summary.
+  function showIssues(issues, heading) {
+    clearIssues();
+    if (!issues || !issues.length) return;
+    const items = [];
+    for (const issue of issues) {
+      const f = fields.get(issue.path);
+      if (f) {
+        f.error.textContent = issue.message;
+        f.error.hidden = false;
+        f.input.setAttribute('aria-invalid', 'true');
+        f.wrap.classList.add('has-error');
+        items.push(h('li', {}, h('a', { href: `#${f.id}`, onclick: (e) => {
+          e.preventDefault();
+          f.input.focus();
+        } }, issue.message)));
+      } else if (groupErrors.has(issue.path)) {
+        const g = groupErrors.get(issue.path);
+        g.textContent = issue.message;
+        g.hidden = false;
+        items.push(h('li', {}, issue.message));
+      } else {
+        items.push(h('li', {}, issue.message));
+      }
+    }
+    summary.append(h('h2', {}, heading || `The task has ${issues.length} problem${issues.length === 1 ? '' : 's'}`),
+      h('ul', {}, items));
+    summary.hidden = false;
+    updateRelevance();
+  }
+
+  function focusFirstIssue() {
+    const first = [...fields.values()].find((f) => f.wrap.classList.contains('has-error'));
+    if (first) first.input.focus();
+    else if (!summary.hidden) summary.focus();
+  }
+
+  el.addEventListener('input', (e) => {
+    if (e.target === showAll) return;
+    updateRelevance();
+    if (onChange) onChange();
+  });
+  el.addEventListener('change', () => updateRelevance());
+  reset();
+
+  return { el, getTask, setTask, reset, showIssues, clearIssues, focusFirstIssue, fields };
+}
