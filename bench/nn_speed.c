@@ -4,7 +4,8 @@
  * peer runs the same model, batch and step with one thread
  * (torch.set_num_threads(1), OMP/OPENBLAS_NUM_THREADS=1). Rounds alternate
  * fedc and torch so that load from other processes hits both alike; the
- * ratio uses the best round of each.
+ * ratio uses the best round of each. Times are the thread's CPU time, which
+ * other processes on the machine disturb less than wall time.
  * usage: nn_speed [rounds=3] [--no-torch] */
 #include <math.h>
 #include <stdio.h>
@@ -35,9 +36,9 @@ static const char *torch_script =
     "def step():\n"
     "  opt.zero_grad(); l=lf(m(x),y); l.backward(); opt.step()\n"
     "for i in range(max(3,iters//10)): step()\n"
-    "t=time.perf_counter()\n"
+    "t=time.thread_time()\n"
     "for i in range(iters): step()\n"
-    "print((time.perf_counter()-t)/iters*1e3)\n";
+    "print((time.thread_time()-t)/iters*1e3)\n";
 
 /* Best-of ms per batch of the PyTorch peer, or NAN if it cannot run. */
 static double torch_ms(const char *kind, int iters) {
@@ -85,12 +86,12 @@ static double fedc_ms(const model_case *mc, double *gflops) {
         loss = fedc_nn_grad(a, ws, params, grad, x, y, BATCH, &rng);
         fedc_optim_step(opt, params, grad);
     }
-    double t0 = fedc_wall_s();
+    double t0 = fedc_cpu_thread_s();
     for (int i = 0; i < mc->iters; i++) {
         loss = fedc_nn_grad(a, ws, params, grad, x, y, BATCH, &rng);
         fedc_optim_step(opt, params, grad);
     }
-    double ms = (fedc_wall_s() - t0) / mc->iters * 1e3;
+    double ms = (fedc_cpu_thread_s() - t0) / mc->iters * 1e3;
     if (!isfinite(loss)) fprintf(stderr, "warning: %s loss %f\n", mc->name, (double)loss);
     /* Training = forward + weight gradient + input gradient (~3x forward). */
     *gflops = 3.0 * fedc_arch_flops_per_sample(a) * BATCH / (ms * 1e-3) / 1e9;

@@ -56,10 +56,14 @@ typedef struct fedc_tensor_info {
 int fedc_arch_ntensors(const fedc_arch *a);
 fedc_tensor_info fedc_arch_tensor(const fedc_arch *a, int i);
 
-/* He (ReLU layers) / Xavier (last layer) init; biases zero; GN gamma=1. */
+/* He normal (fan_in) for layers followed by ReLU, Xavier uniform for the
+ * last layer; biases zero; GN gamma=1, beta=0. Deterministic given rng. */
 void fedc_arch_init(const fedc_arch *a, float *params, fedc_rng *rng);
 
-typedef struct fedc_ws fedc_ws;  /* activations and scratch for one thread */
+/* Activations and scratch for one thread (one allocation, made once per
+ * worker and reused: the training loop itself never allocates). NULL if
+ * max_batch is outside [1, 65536] or memory runs out. */
+typedef struct fedc_ws fedc_ws;
 fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch);
 void fedc_ws_free(fedc_ws *ws);
 

@@ -256,6 +256,25 @@ const fedc_tune_options *fedc_tune_search_options(const fedc_tune_search *s);
  * how many jobs were read back from the store instead of run. */
 void fedc_tune_search_totals(const fedc_tune_search *s, long *rounds, double *cpu_s, int *reused);
 
+/* ---- Proposals from the LLM backend (fedc/intent.h) ---------------------- */
+
+typedef struct fedc_llm_config fedc_llm_config;
+/* The configuration a task has: each active parameter read from the task's
+ * field (arch.* from its model spec). Fails, naming the parameter, when a
+ * value is not allowed by the space. */
+int fedc_tune_config_from_task(const fedc_tune_space *s, const fedc_task *t, fedc_tune_config *c,
+                               fedc_error *err);
+/* The plain-language request a proposal starts from (malloc'd, at most
+ * FEDC_INTENT_REQUEST_MAX bytes): the goal, the task, the settings that may
+ * change with their allowed values, and as many trials as fit, best first.
+ * history_json is what the search passes to a fedc_tune_propose_fn. */
+char *fedc_tune_llm_request(const char *history_json, fedc_error *err);
+/* A fedc_tune_propose_fn whose ctx is a const fedc_llm_config *: sends the
+ * request through fedc_intent_parse_llm (answers validated as task specs and
+ * repaired from the validator's messages) and proposes the returned task's
+ * values of the space's parameters. */
+int fedc_tune_llm_propose(void *ctx, const char *history_json, char **config_json, fedc_error *err);
+
 /* ---- Reports ------------------------------------------------------------ */
 
 /* Leaderboard: trials that went furthest first, then by accuracy. JSON (for

@@ -9,12 +9,24 @@ int fedc_cmd_sim(int argc, char **argv);
 int fedc_cmd_validate(int argc, char **argv);
 int fedc_cmd_partition(int argc, char **argv);
 int fedc_cmd_arch(int argc, char **argv);
+int fedc_cmd_tune(int argc, char **argv);
+int fedc_cmd_server(int argc, char **argv);
+int fedc_cmd_node(int argc, char **argv);
+int fedc_cmd_certs(int argc, char **argv);
+int fedc_cmd_demo(int argc, char **argv);
+int fedc_cmd_intent(int argc, char **argv);
 
 const fedc_command fedc_commands[] = {
     {"sim", "run a task in one process (simulated clients)", fedc_cmd_sim},
     {"validate", "check a task spec and print it with defaults filled in", fedc_cmd_validate},
     {"partition", "print how a task's data is split across clients", fedc_cmd_partition},
     {"arch", "parameters and FLOPs of a model spec", fedc_cmd_arch},
+    {"tune", "search hyperparameters and architectures by running the task", fedc_cmd_tune},
+    {"server", "parameter server: edge nodes, REST API and web app on one port", fedc_cmd_server},
+    {"node", "edge node: train on local data for a fedc server", fedc_cmd_node},
+    {"certs", "built-in CA: server certificate, node credentials, revocation", fedc_cmd_certs},
+    {"demo", "server + local edge-node processes on Fashion-MNIST, live progress", fedc_cmd_demo},
+    {"intent", "plain-language request -> task spec; fine-tuning dataset; evaluation", fedc_cmd_intent},
     {NULL, NULL, NULL},
 };
 

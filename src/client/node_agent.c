@@ -87,20 +87,27 @@ static int send_json(fedc_ws_client *c, fedc_msg_type type, json_t *o, fedc_erro
 }
 
 static int report_resources(agent *a, fedc_ws_client *c, fedc_error *err) {
-    json_t *o = json_pack("{s:o}", "resources", node_resources_json(&a->res, a->data.spec));
+    /* Sent after each WELCOME: "run" tells the server the node is ready for it. */
+    json_t *o = json_pack("{s:o,s:I}", "resources", node_resources_json(&a->res, a->data.spec), "run",
+                          (json_int_t)a->run_id);
     return send_json(c, FEDC_MSG_PING, o, err);
 }
 
 /* WELCOME: who we are, and the task of the run we serve (or none). */
 static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error *err) {
     json_t *o = json_loads(m->json, 0, NULL);
-    json_int_t node_id = 0, run = 0, slot = -1, classes = 0, params = 0;
-    json_t *task = NULL, *shape = NULL;
-    if (!o || json_unpack(o, "{s:I,s?I,s?I,s?o,s?o,s?I,s?I}", "node_id", &node_id, "run", &run, "slot", &slot,
-                          "task", &task, "shape", &shape, "classes", &classes, "params", &params) != 0) {
+    json_t *jid = o ? json_object_get(o, "node_id") : NULL;
+    if (!json_is_integer(jid)) {
         json_decref(o);
-        return fedc_fail(err, "welcome: node_id is required; run, slot, task, shape, classes, params optional");
+        return fedc_fail(err, "welcome: node_id (integer) is required");
     }
+    json_int_t node_id = json_integer_value(jid);
+    /* run is null (or absent) while the node has no run to serve. */
+    json_t *task = json_object_get(o, "task"), *shape = json_object_get(o, "shape");
+    json_int_t run = json_integer_value(json_object_get(o, "run"));
+    json_int_t slot = json_is_integer(json_object_get(o, "slot")) ? json_integer_value(json_object_get(o, "slot")) : -1;
+    json_int_t classes = json_integer_value(json_object_get(o, "classes"));
+    json_int_t params = json_integer_value(json_object_get(o, "params"));
     a->node_id = node_id;
     if (!task || !json_is_object(task)) {
         if (a->have_task) FEDC_INFO("run %lld ended; waiting for the next one", (long long)a->run_id);

@@ -60,10 +60,20 @@ int node_build_update(const fedc_task *t, size_t d, int round, node_poison poiso
         fedc_fail(err, "out of memory building an update of %zu values", n);
         goto out;
     }
-    if (poison == NODE_POISON_NAN) delta[n > 17 ? 17 : 0] = NAN;
-    if (poison == NODE_POISON_INF) delta[0] = INFINITY;
     fedc_rng rng = fedc_rng_derive(t->seed ^ 0xC0DECull, (uint64_t)round, 0);
     if (fedc_codec_encode(up, delta, n, residual, &rng, &blob, err) != 0) goto out;
+    if (poison == NODE_POISON_NAN || poison == NODE_POISON_INF) {
+        /* Encoders refuse non-finite input, so a hostile node writes the
+         * bits itself: with the plain codec the values are the blob's tail. */
+        if (strcmp(fedc_codec_name(up), "none") != 0 || blob.len < n * sizeof(float)) {
+            fedc_fail(err, "--poison nan/inf needs compression.up \"none\" (the task uses \"%s\")",
+                      fedc_codec_name(up));
+            goto out;
+        }
+        float bad = poison == NODE_POISON_NAN ? NAN : INFINITY;
+        size_t at = poison == NODE_POISON_NAN && n > 17 ? 17 : 0;
+        memcpy(blob.data + blob.len - n * sizeof(float) + at * sizeof(float), &bad, sizeof bad);
+    }
     char json[200];
     int claimed = poison == NODE_POISON_ROUND ? round + 7 : round;
     int jl = snprintf(json, sizeof json, "{\"round\":%d,\"n_samples\":1,\"steps\":0,\"loss\":0,\"cpu_s\":0}", claimed);

@@ -129,6 +129,7 @@ typedef struct intent_item {
     unsigned wclass; /* IT_WORD: lexicon class */
     const char *text; /* first token's text */
     int used;
+    int raw; /* used as part of a value copied from the text (a name, a column) */
 } intent_item;
 
 /* ---- frame: what the words set, with evidence ---- */
@@ -214,6 +215,9 @@ int intent_set_int(intent_ctx *c, const char *path, int num_item, slot_rank rank
 int intent_set_real(intent_ctx *c, const char *path, double v, slot_rank rank, int a, int b,
                     const char *why);
 int intent_set_bool(intent_ctx *c, const char *path, int v, slot_rank rank, int a, int b, const char *why);
+/* snprintf that cuts silently: explanations and messages are bounded by
+ * design, and a cut reason is better than none. */
+void intent_fmt(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Span of items a..b (either may be -1) in request bytes. */
 void intent_items_span(const intent_ctx *c, int a, int b, int *start, int *end);
 
@@ -230,8 +234,8 @@ int intent_num_before(const intent_ctx *c, int i, int maxskip);
 /* Next / previous item that is not a stopword, within the sentence; -1. */
 int intent_next(const intent_ctx *c, int i);
 int intent_prev(const intent_ctx *c, int i);
-/* Whether item j is a concept k within dist meaningful items of i, in the
- * same sentence; returns its index or -1. */
+/* The nearest concept k within dist meaningful items of i, in the same
+ * clause (no comma, semicolon or sentence end between); its index or -1. */
 int intent_near(const intent_ctx *c, int i, concept_id k, int dist);
 int intent_same_sentence(const intent_ctx *c, int a, int b);
 

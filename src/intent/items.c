@@ -157,8 +157,8 @@ int intent_near(const intent_ctx *c, int i, concept_id k, int dist) {
     /* right */
     int d = 0;
     for (int j = i + 1; j < c->nit && d <= dist; j++) {
-        if (is_sentence_end(&c->it[j])) break;
-        if (is_meaningless(&c->it[j]) || is_clause_end(&c->it[j])) continue;
+        if (is_clause_end(&c->it[j])) break;
+        if (is_meaningless(&c->it[j])) continue;
         d++;
         if (intent_is(c, j, k) && d < bestd) {
             best = j;
@@ -168,8 +168,8 @@ int intent_near(const intent_ctx *c, int i, concept_id k, int dist) {
     }
     d = 0;
     for (int j = i - 1; j >= 0 && d <= dist; j--) {
-        if (is_sentence_end(&c->it[j])) break;
-        if (is_meaningless(&c->it[j]) || is_clause_end(&c->it[j])) continue;
+        if (is_clause_end(&c->it[j])) break;
+        if (is_meaningless(&c->it[j])) continue;
         d++;
         if (intent_is(c, j, k) && d <= bestd) {
             best = j;

@@ -45,7 +45,7 @@ static const intent_phrase phrases[] = {
 
     /* local training */
     {"epoch", C_EPOCH, 0}, {"local epoch", C_EPOCH, 0}, {"pass", C_EPOCH, 0},
-    {"local pass", C_EPOCH, 0}, {"full pass", C_EPOCH, 0}, {"epochs", C_EPOCH, 0},
+    {"local pass", C_EPOCH, 0}, {"full pass", C_EPOCH, 0},
     {"batch", C_BATCH, 0}, {"batch size", C_BATCH, 0}, {"minibatch", C_BATCH, 0},
     {"mini batch", C_BATCH, 0}, {"minibatch size", C_BATCH, 0}, {"mini batch size", C_BATCH, 0},
     {"bs", C_BATCH, 0}, {"local batch", C_BATCH, 0}, {"local batch size", C_BATCH, 0},
@@ -132,7 +132,7 @@ static const intent_phrase phrases[] = {
     {"split uniformly", C_IID, 0}, {"shuffled uniformly", C_IID, 0}, {"uniformly at random", C_IID, 0},
     {"non iid", C_NONIID, 0}, {"not iid", C_NONIID, 0}, {"noniid", C_NONIID, 0}, {"niid", C_NONIID, 0},
     {"non identically distributed", C_NONIID, 0}, {"skewed", C_NONIID, 0}, {"skew", C_NONIID, 0},
-    {"label skew", C_NONIID, 0}, {"label skewed", C_NONIID, 0}, {"heterogeneous", C_NONIID, 1},
+    {"label skew", C_NONIID, 0}, {"label skewed", C_NONIID, 0}, {"skewed label", C_NONIID, 0}, {"heterogeneous", C_NONIID, 1},
     {"heterogeneous data", C_NONIID, 0}, {"data heterogeneity", C_NONIID, 0},
     {"statistical heterogeneity", C_NONIID, 0}, {"label imbalance", C_NONIID, 0},
     {"imbalanced label", C_NONIID, 0}, {"unbalanced label", C_NONIID, 0},
@@ -199,7 +199,7 @@ static const intent_phrase phrases[] = {
     {"rng seed", C_SEED, 0}, {"seed value", C_SEED, 0},
     {"evaluate", C_EVAL, 0}, {"eval", C_EVAL, 0}, {"evaluation", C_EVAL, 0}, {"test", C_EVAL, 0},
     {"validate", C_EVAL, 0}, {"evaluated", C_EVAL, 0}, {"tested", C_EVAL, 0}, {"evaluating", C_EVAL, 0},
-    {"testing", C_EVAL, 0}, {"eval every", C_EVAL, 0},
+    {"testing", C_EVAL, 0},
     {"accuracy", C_ACCURACY, 0}, {"acc", C_ACCURACY, 0}, {"test accuracy", C_ACCURACY, 0},
     {"accuracy target", C_ACCURACY, 0}, {"target accuracy", C_ACCURACY, 0},
     {"validation accuracy", C_ACCURACY, 0}, {"top 1 accuracy", C_ACCURACY, 0},
@@ -370,7 +370,7 @@ static const stopword stopwords[] = {
     {"chosen", A | W_VERB}, {"picked", A | W_VERB}, {"fl", A}, {"aggregation", A}, {"simulation", A},
     {"train", V}, {"trains", V}, {"participate", V}, {"participates", V}, {"join", V}, {"joins", V},
     {"contribute", V}, {"contributes", V}, {"used", V}, {"involved", V}, {"take", V}, {"part", V},
-    {"them", V}, {"those", V}, {"will", V}, {"should", V}, {"get", V}, {"gets", V}, {"in", V},
+    {"them", V}, {"those", V}, {"will", V}, {"should", V}, {"get", V}, {"in", V},
     {"randomly", V}, {"out", S},
     {"i", S}, {"i'd", S}, {"i'm", S}, {"we", S}, {"we're", S}, {"we'd", S}, {"you", S}, {"me", S},
     {"my", S}, {"our", S}, {"us", S}, {"they", S}, {"their", S}, {"these", S}, {"there", S},
@@ -392,7 +392,7 @@ static const stopword stopwords[] = {
     {"thing", S}, {"things", S}, {"stuff", S}, {"way", S}, {"time", S}, {"experiment", S},
     {"task", S}, {"job", S}, {"session", S}, {"thanks", S}, {"thank", S}, {"hi", S}, {"hello", S},
     {"see", S}, {"how", S}, {"when", S}, {"after", S}, {"before", S}, {"while", S}, {"whichever", S},
-    {"comes", S}, {"come", S}, {"first", S}, {"last", S}, {"than", S}, {"less", S}, {"fewer", S},
+    {"come", S}, {"first", S}, {"last", S}, {"than", S}, {"less", S}, {"fewer", S},
     {"most", S}, {"least", S}, {"much", S}, {"many", S}, {"lot", S}, {"lots", S}, {"few", S},
     {"number", S}, {"amount", S}, {"size", S}, {"own", S}, {"overall", S}, {"altogether", S},
     {"maybe", S}, {"perhaps", S}, {"actually", S}, {"wait", S}, {"yes", S}, {"now", S}, {"later", S},
@@ -411,7 +411,7 @@ static const stopword stopwords[] = {
     {"reason", S}, {"thus", S}, {"therefore", S}, {"hence", S}, {"goal", S}, {"aim", S},
     {"objective", S}, {"priority", S}, {"important", S}, {"matters", S}, {"care", S}, {"wish", S},
     {"hope", S}, {"prefer", S}, {"choose", S}, {"pick", S}, {"picks", S}, {"select", S},
-    {"selects", S}, {"sample", S}, {"samples", S}, {"hold", S}, {"holds", S}, {"holding", S},
+    {"selects", S}, {"sample", S}, {"hold", S}, {"holds", S}, {"holding", S},
     {"sees", S}, {"seeing", S}, {"contain", S}, {"contains", S}, {"containing", S}, {"owns", S},
     {"low", S}, {"cheap", S}, {"reduce", S}, {"reduced", S}, {"minimize", S}, {"minimise", S},
     {"saving", S}, {"limited", S}, {"expensive", S}, {"costly", S}, {"constrained", S}, {"scarce", S},
@@ -419,19 +419,19 @@ static const stopword stopwords[] = {
     {"handle", S}, {"them", S}, {"doing", S}, {"over", S}, {"go", S}, {"spend", S},
     {"instead", S}, {"worth", S}, {"entry", S}, {"entries", S},
     {"coordinate", S}, {"coordinates", S}, {"element", S}, {"elements", S}, {"value", S},
-    {"everyone's", S}, {"turn", S}, {"turns", S}, {"chance", S}, {"powered", S}, {"arrive", S},
+    {"everyone's", S}, {"turn", S}, {"chance", S}, {"powered", S}, {"arrive", S},
     {"arrives", S}, {"available", S}, {"ready", S}, {"aggregate", S}, {"aggregating", S},
     {"people", S}, {"person", S}, {"end", S}, {"finish", S}, {"finishes", S}, {"done", S},
     {"optimizer", S}, {"optimiser", S}, {"strategy", S}, {"algorithm", S}, {"method", S},
     {"scheduling", S}, {"scheduler", S}, {"selection", S}, {"sampling", S},     {"policy", S}, {"partition", S}, {"partitioning", S}, {"partitioned", S}, {"split", S},
     {"distribution", S}, {"distributed", S}, {"across", S}, {"precision", S}, {"norm", S}, {"rate", S},
-    {"output", S}, {"input", S}, {"images", S}, {"image", S}, {"picture", S}, {"pictures", S},
-    {"example", S}, {"examples", S}, {"point", S}, {"points", S}, {"record", S}, {"records", S},
+    {"output", S}, {"input", S}, {"image", S}, {"picture", S}, {"pictures", S},
+    {"example", S}, {"point", S}, {"points", S}, {"record", S}, {"records", S},
     {"prefer", S}, {"haven't", S}, {"hasn't", S}, {"weren't", S}, {"isn't", S},
     {"fl", S}, {"locally", S}, {"whether", S}, {"if", S}, {"where", S},
     {"why", S}, {"whose", S}, {"whom", S}, {"then", S}, {"than", S}, {"toward", S}, {"towards", S},
     {"against", S}, {"through", S}, {"throughout", S}, {"during", S}, {"within", S}, {"without", S},
-    {"upon", S}, {"up", S}, {"off", S}, {"down", S}, {"bits", S}, {"neither", S}, {"nor", S},
+    {"upon", S}, {"link", S}, {"add", S}, {"idx", S}, {"up", S}, {"off", S}, {"down", S}, {"neither", S}, {"nor", S},
 };
 #undef S
 #undef F
@@ -568,14 +568,16 @@ int intent_concept_flags(concept_id c) {
 }
 
 /* Damerau-Levenshtein distance is exactly 1 (one insertion, deletion,
- * substitution or swap of neighbours). */
+ * substitution or swap of neighbours). Substitutions count only in words
+ * of 6+ letters: among short words they turn English into keywords
+ * ("night" -> "light"). */
 static int distance_one(const char *a, const char *b) {
     size_t la = strlen(a), lb = strlen(b);
     if (la == lb) {
         size_t i = 0;
         while (i < la && a[i] == b[i]) i++;
         if (i == la) return 0;
-        if (strcmp(a + i + 1, b + i + 1) == 0) return 1; /* substitution */
+        if (la >= 6 && strcmp(a + i + 1, b + i + 1) == 0) return 1; /* substitution */
         return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] && strcmp(a + i + 2, b + i + 2) == 0;
     }
     if (la + 1 == lb) return distance_one(b, a);
@@ -633,17 +635,28 @@ void intent_lexicon_normalise(intent_tok *t, int n) {
          * vocabulary word (or its plural) of 4+ letters */
         size_t len = strlen(t[i].text);
         if (len < 5 || !alphabetic(t[i].text)) continue;
+        /* candidates by lemma; a keyword beats a stopword ("participatns"
+         * is "participants", not "participates") */
         const char *found = NULL;
-        int ambiguous = 0;
-        for (int k = 0; k < nvocab && !ambiguous; k++) {
+        int found_kw = 0, ambiguous = 0;
+        for (int k = 0; k < nvocab; k++) {
             const char *w = vocab[k].word;
             size_t lw = strlen(w);
             if (lw < 4 || lw + 2 < len || lw > len + 1) continue;
             char plural[TOK_TEXT + 2];
             snprintf(plural, sizeof plural, "%s%s", w, "s");
-            if (distance_one(t[i].text, w) || (lw + 1 < sizeof plural && distance_one(t[i].text, plural))) {
-                if (found && strcmp(found, w) != 0) ambiguous = 1;
-                found = w;
+            if (!(distance_one(t[i].text, w) || (lw + 1 < sizeof plural && distance_one(t[i].text, plural))))
+                continue;
+            char sb[TOK_TEXT];
+            const char *lemma = singular(w, sb, sizeof sb);
+            if (!lemma) lemma = w;
+            int kw = !(vocab[k].cls & W_STOP);
+            if (!found || (kw && !found_kw)) {
+                ambiguous = found && kw == found_kw && strcmp(found, lemma) != 0;
+                found = lemma;
+                found_kw = kw;
+            } else if (kw == found_kw && strcmp(found, lemma) != 0) {
+                ambiguous = 1;
             }
         }
         if (found && !ambiguous) {

@@ -34,7 +34,7 @@ static void add_unknown(fedc_intent_result *r, const char *text) {
     for (int k = 0; k < r->n_unknown; k++)
         if (!strcmp(r->unknown[k], text)) return;
     if (r->n_unknown >= FEDC_INTENT_MAX_WORDS) return;
-    snprintf(r->unknown[r->n_unknown], sizeof r->unknown[0], "%s", text);
+    intent_fmt(r->unknown[r->n_unknown], sizeof r->unknown[0], "%s", text);
     intent_utf8_sanitise(r->unknown[r->n_unknown]);
     r->n_unknown++;
 }
@@ -58,9 +58,13 @@ static void unknown_words(intent_ctx *c) {
 }
 
 static void corrections(intent_ctx *c) {
-    for (int i = 0; i < c->ntok; i++)
-        if (c->tok[i].flags & TK_CORRECTED)
-            intent_note(c, "read \"%s\" as \"%s\"", c->tok[i].orig, c->tok[i].text);
+    for (int k = 0; k < c->nit; k++) {
+        const intent_item *it = &c->it[k];
+        if (!it->used || it->kind != IT_CONCEPT || it->raw) continue;
+        for (int i = it->t0; i < it->t1; i++)
+            if (c->tok[i].flags & TK_CORRECTED)
+                intent_note(c, "read \"%s\" as \"%s\"", c->tok[i].orig, c->tok[i].text);
+    }
 }
 
 int fedc_intent_parse(const char *request, fedc_intent_result *out, fedc_error *err) {
@@ -107,14 +111,12 @@ int fedc_intent_parse(const char *request, fedc_intent_result *out, fedc_error *
     intent_number_words(tok, c->ntok);
     intent_lexicon_normalise(tok, c->ntok);
     intent_items_build(c);
-    corrections(c);
     if (intent_rules_text(c) < 0 || intent_rules_data(c) < 0 || intent_rules_model(c) < 0 ||
         intent_rules_codec(c) < 0 || intent_rules_numbers(c) < 0 || intent_rules_methods(c) < 0 ||
-        intent_rules_goals(c) < 0 || negations(c) < 0) {
-        unknown_words(c);
+        intent_rules_goals(c) < 0 || negations(c) < 0)
         goto done;
-    }
     unknown_words(c);
+    corrections(c);
     if (intent_resolve(c) < 0) goto done;
     out->status = FEDC_INTENT_OK;
     rc = 0;

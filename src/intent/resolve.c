@@ -28,9 +28,9 @@ static const struct {
     double alpha, lo, hi;
     const char *words;
 } skew_levels[] = {
-    {1, 1.0, 0.5, 1000, "mildly non-IID: Dirichlet alpha 1.0 (convention; alpha >= 0.5 fits these words)"},
-    {2, 0.5, 0, 1000, "non-IID: Dirichlet alpha 0.5, the usual non-IID setting (Li et al., NIID-Bench)"},
-    {3, 0.1, 0, 0.3, "strongly non-IID: Dirichlet alpha 0.1 (convention; alpha <= 0.3 fits these words)"},
+    {1, 1.0, 0.5, 1000, "Dirichlet alpha 1.0 for mild skew (convention; alphas >= 0.5 fit these words)"},
+    {2, 0.5, 0, 1000, "Dirichlet alpha 0.5, the usual non-IID setting (Li et al., NIID-Bench)"},
+    {3, 0.1, 0, 0.3, "Dirichlet alpha 0.1 for strong skew (convention; alphas <= 0.3 fit these words)"},
 };
 
 static json_t *value_of(intent_ctx *c, const char *path, json_t *defaults) {
@@ -197,6 +197,31 @@ static int consequences(intent_ctx *c, json_t *defaults) {
                        "noise multiplier 1.0 (say \"noise multiplier X\" to choose)") < 0)
             return -1;
     }
+    /* only fashion-mnist has a default location: ask for what the task needs */
+    intent_slot *ds = intent_slot_find(c, "dataset.name");
+    if (ds) {
+        const char *name = string_of(ds->value);
+        char ev[96];
+        intent_evidence(c, ds->start, ds->end, ev, sizeof ev);
+        if (!intent_slot_find(c, "dataset.path")) {
+            if (!strcmp(name, "mnist"))
+                return intent_ask(c, "dataset.path: where is the MNIST data (\"%s\")? Give the folder with the four "
+                                     "IDX files, e.g. \"mnist in /data/mnist\".", ev);
+            if (!strcmp(name, "cifar10"))
+                return intent_ask(c, "dataset.path: where is the CIFAR-10 data (\"%s\")? Give the folder with "
+                                     "data_batch_1.bin .. data_batch_5.bin and test_batch.bin, e.g. \"cifar10 in "
+                                     "/data/cifar-10-batches-bin\".", ev);
+            if (!strcmp(name, "csv"))
+                return intent_ask(c, "dataset.path: which CSV file holds the training data (\"%s\")? E.g. \"train "
+                                     "on /data/train.csv\".", ev);
+        }
+        if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.test_path"))
+            return intent_ask(c, "dataset.test_path: which CSV file holds the test data? E.g. \"test set "
+                                 "/data/test.csv\".");
+        if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.label_column"))
+            return intent_ask(c, "dataset.label_column: which column of the CSV holds the labels? E.g. \"label "
+                                 "column y\".");
+    }
     intent_slot *pol = intent_slot_find(c, "scheduling.policy");
     if (pol && !strcmp(string_of(pol->value), "deadline") && !intent_slot_find(c, "scheduling.deadline_s")) {
         char ev[96];
@@ -273,7 +298,7 @@ static void explain_one(intent_ctx *c, const char *path, json_t *v) {
     free(txt);
     if (!s) {
         ch->source = FEDC_INTENT_FROM_DEFAULT;
-        snprintf(ch->reason, sizeof ch->reason, "default (the Fashion-MNIST MLP benchmark setting)");
+        intent_fmt(ch->reason, sizeof ch->reason, "default (the Fashion-MNIST MLP benchmark setting)");
         return;
     }
     char ev[96];
@@ -281,22 +306,22 @@ static void explain_one(intent_ctx *c, const char *path, json_t *v) {
     switch (s->rank) {
     case RANK_GOAL:
         ch->source = FEDC_INTENT_FROM_GOAL;
-        snprintf(ch->reason, sizeof ch->reason, "goal \"%s\" (\"%s\"): %s", intent_goals[s->goal].label, ev, s->why);
+        intent_fmt(ch->reason, sizeof ch->reason, "goal \"%s\" (\"%s\"): %s", intent_goals[s->goal].label, ev, s->why);
         break;
     case RANK_IMPLIED:
         ch->source = FEDC_INTENT_FROM_WORDS;
-        snprintf(ch->reason, sizeof ch->reason, "implied by \"%s\": %s", ev, s->why);
+        intent_fmt(ch->reason, sizeof ch->reason, "implied by \"%s\": %s", ev, s->why);
         break;
     case RANK_DERIVED:
         ch->source = FEDC_INTENT_FROM_WORDS;
-        snprintf(ch->reason, sizeof ch->reason, "%s (\"%s\")", s->why, ev);
+        intent_fmt(ch->reason, sizeof ch->reason, "%s (\"%s\")", s->why, ev);
         break;
     default:
         ch->source = FEDC_INTENT_FROM_WORDS;
         if (s->why[0])
-            snprintf(ch->reason, sizeof ch->reason, "from \"%s\": %s", ev, s->why);
+            intent_fmt(ch->reason, sizeof ch->reason, "from \"%s\": %s", ev, s->why);
         else
-            snprintf(ch->reason, sizeof ch->reason, "from \"%s\"", ev);
+            intent_fmt(ch->reason, sizeof ch->reason, "from \"%s\"", ev);
         break;
     }
     intent_utf8_sanitise(ch->reason);

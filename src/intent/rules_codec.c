@@ -14,15 +14,34 @@ enum { DIR_UP = 1, DIR_DOWN = 2, DIR_BOTH = 3 };
 
 /* Direction of the stage at item i, from the nearest direction word in the
  * sentence (ties go to the left). Marks that word used. */
+/* Whether a clause boundary (punctuation, "and", "but", "while") lies
+ * between items a and b. */
+static int clause_between(const intent_ctx *c, int a, int b) {
+    if (a > b) {
+        int t = a;
+        a = b;
+        b = t;
+    }
+    for (int j = a + 1; j < b; j++) {
+        const intent_item *it = &c->it[j];
+        if (it->kind == IT_PUNCT && strchr(",;.!?", it->text[0])) return 1;
+        if (it->kind == IT_WORD && (!strcmp(it->text, "and") || !strcmp(it->text, "but") || !strcmp(it->text, "while")))
+            return 1;
+    }
+    return 0;
+}
+
 static int direction(intent_ctx *c, int i, int *defaulted) {
-    int best = -1, bestd = 1 << 30;
+    int best = -1, bestd = 1 << 30, best_clause = 0;
     for (int j = 0; j < c->nit; j++) {
         if (!(intent_is(c, j, C_UP) || intent_is(c, j, C_DOWN) || intent_is(c, j, C_BOTH))) continue;
         if (!intent_same_sentence(c, i, j)) continue;
+        int same_clause = !clause_between(c, i, j);
         int d = j > i ? j - i : i - j;
-        if (d < bestd || (d == bestd && j < i)) {
+        if (same_clause > best_clause || (same_clause == best_clause && (d < bestd || (d == bestd && j < i)))) {
             best = j;
             bestd = d;
+            best_clause = same_clause;
         }
     }
     *defaulted = best < 0;

@@ -59,8 +59,10 @@ static int hidden_layers(intent_ctx *c, int i, int *widths, int max, int *first,
     int j = i + 1;
     while (j < c->nit && nw < max) {
         const intent_item *it = &c->it[j];
+        int nx = j + 1;
+        int owned = nx < c->nit && c->it[nx].kind == IT_CONCEPT && !intent_is(c, nx, C_UNIT);
         if (it->kind == IT_NUM && !it->used && !(it->flags & (TK_PERCENT | TK_FRACTION)) && it->num >= 1 &&
-            it->num <= 100000) {
+            it->num <= 100000 && !owned) {
             widths[nw++] = (int)it->num;
             *last = j;
             j++;
@@ -68,7 +70,8 @@ static int hidden_layers(intent_ctx *c, int i, int *widths, int max, int *first,
         }
         if (intent_is(c, j, C_UNIT) || (it->kind == IT_WORD && (it->wclass & W_FILL)) ||
             (it->kind == IT_WORD && (!strcmp(it->text, "and") || !strcmp(it->text, "each"))) ||
-            (it->kind == IT_PUNCT && it->text[0] == ',' && nw > 0 && j + 1 < c->nit && c->it[j + 1].kind == IT_NUM)) {
+            (it->kind == IT_PUNCT && it->text[0] == ',' && j + 2 < c->nit && c->it[j + 1].kind == IT_NUM &&
+             (nw > 0 || intent_is(c, j + 2, C_UNIT)))) {
             if (intent_is(c, j, C_UNIT)) *last = j;
             j++;
             continue;

@@ -58,6 +58,23 @@ static int value_after(const intent_ctx *c, int i, int maxskip) {
 
 /* ---- durations ---- */
 
+/* Concept k within maxd meaningful items of i going in direction dir, in
+ * the clause; its index (and distance) or -1. */
+static int side_near(const intent_ctx *c, int i, int dir, concept_id k, int maxd, int *dist) {
+    int d = 0;
+    for (int j = i + dir; j >= 0 && j < c->nit; j += dir) {
+        const intent_item *it = &c->it[j];
+        if (it->kind == IT_PUNCT && strchr(".;!?,", it->text[0])) return -1;
+        if ((it->kind == IT_WORD && (it->wclass & W_STOP)) || it->kind == IT_PUNCT) continue;
+        if (++d > maxd) return -1;
+        if (intent_is(c, j, k)) {
+            *dist = d;
+            return j;
+        }
+    }
+    return -1;
+}
+
 static int duration(intent_ctx *c, int u) {
     double per = c->it[u].arg;
     int n = -1, art = -1;
@@ -71,32 +88,43 @@ static int duration(intent_ctx *c, int u) {
     if (n < 0 && per == 1 && strcmp(c->it[u].text, "s") == 0) return 0; /* a bare "s" */
     double v = (n >= 0 ? c->it[n].num : 1.0) * per;
     int first = n >= 0 ? n : art;
-    /* what the duration is for */
+    /* what the duration is for: the nearest of these words, on either side
+     * (ties go to the left: "time budget of 45 min and round timeout 90 s") */
+    static const struct {
+        concept_id k;
+        const char *path, *why;
+    } dest[] = {
+        {C_DEADLINE, "scheduling.deadline_s", NULL},
+        {C_CONNECT_TIMEOUT, "deploy.connect_timeout_s", NULL},
+        {C_ROUND_TIMEOUT, "deploy.round_timeout_s", NULL},
+        {C_BUDGET, "stop.max_wall_s", "a time budget for the whole run"},
+    };
     const char *path = "stop.max_wall_s";
     const char *why = "a time budget for the whole run";
-    int key = -1;
-    if ((key = intent_near(c, u, C_DEADLINE, 4)) >= 0) {
-        path = "scheduling.deadline_s";
-        why = NULL;
-    } else if ((key = intent_near(c, u, C_CONNECT_TIMEOUT, 4)) >= 0) {
-        path = "deploy.connect_timeout_s";
-        why = NULL;
-    } else if ((key = intent_near(c, u, C_ROUND_TIMEOUT, 4)) >= 0) {
-        path = "deploy.round_timeout_s";
-        why = NULL;
-    } else if ((key = intent_near(c, first, C_BUDGET, 3)) >= 0 && key < first) {
-        /* "at most", "within", "don't spend more than": part of the budget words */
-        intent_use(c, key);
+    int key = -1, bestd = 5;
+    for (size_t k = 0; k < sizeof dest / sizeof dest[0]; k++) {
+        int dl = 0, dr = 0;
+        int l = side_near(c, first, -1, dest[k].k, 4, &dl), r = side_near(c, u, 1, dest[k].k, 4, &dr);
+        if (l >= 0 && (dl < bestd || (dl == bestd && key > u))) {
+            key = l;
+            bestd = dl;
+            path = dest[k].path;
+            why = dest[k].why;
+        }
+        if (r >= 0 && dr < bestd) {
+            key = r;
+            bestd = dr;
+            path = dest[k].path;
+            why = dest[k].why;
+        }
+    }
+    if (key >= 0 && key < first) {
+        /* "at most", "within", "don't spend more than": the words up to the number */
         for (int j = key; j < first; j++)
             if (intent_is(c, j, C_BUDGET) || intent_is(c, j, C_NEGATION)) intent_use(c, j);
-        first = key;
-        key = -1;
-    } else {
-        key = -1;
-        int b = intent_near(c, u, C_BUDGET, 3);
-        if (b >= 0) intent_use(c, b);
     }
     intent_use(c, art);
+    intent_use(c, n);
     intent_use(c, u);
     if (key >= 0) intent_use(c, key);
     int a = key >= 0 && key < first ? key : first;
@@ -132,7 +160,9 @@ static int near_number(const intent_ctx *c, int i, int dist) {
             if (it->kind == IT_WORD && (it->wclass & W_STOP)) continue;
             if (++d > dist) break;
             if (it->kind == IT_NUM) {
-                if (!it->used && !is_unit(c, j + 1) && d < bestd) {
+                /* to the right only a share reads as an accuracy ("accuracy reaches 0.85") */
+                int share = (it->flags & TK_PERCENT) || (it->num > 0 && it->num <= 1);
+                if (!it->used && !is_unit(c, j + 1) && d < bestd && (dir < 0 ? j == i - 1 : share)) {
                     best = j;
                     bestd = d;
                 }
@@ -149,6 +179,7 @@ static int accuracy_target(intent_ctx *c, int i) {
     if (n < 0 || !accuracy_value(c, n, &v)) return 0;
     int until = intent_near(c, n, C_UNTIL, 3);
     intent_use(c, until);
+    intent_use(c, n);
     int a = n < i ? n : i, b = n < i ? i : n;
     if (until >= 0 && until < a) a = until;
     return intent_set_real(c, "stop.target_accuracy", v, RANK_WORDS, a, b, NULL) < 0 ? -1 : 1;
@@ -205,8 +236,18 @@ static int per_round(intent_ctx *c, int p) {
     int skipped = 0;
     for (int j = p - 1; j >= 0 && skipped <= 5; j--) {
         if (free_num(c, j)) {
+            int cl = -1;
             for (int k = j + 1; k < p; k++)
-                if (intent_is(c, k, C_CLIENT)) intent_use(c, k);
+                if (intent_is(c, k, C_CLIENT)) cl = k;
+            /* "5% of 200 clients per round": the share is per round, the count is the federation */
+            int of = j - 1, sh = j - 2;
+            if (is_word(c, of, "the")) sh--, of--;
+            if (is_word(c, of, "of") && free_num(c, sh) && (c->it[sh].flags & (TK_PERCENT | TK_FRACTION)) &&
+                !(c->it[j].flags & (TK_PERCENT | TK_FRACTION))) {
+                if (intent_set_int(c, "clients", j, RANK_WORDS, j, cl >= 0 ? cl : j, NULL) < 0) return -1;
+                return set_share(c, sh, sh, p);
+            }
+            intent_use(c, cl);
             return per_round_value(c, j, j, p);
         }
         if (intent_is(c, j, C_ALL) && !c->it[j].used) {
@@ -294,8 +335,14 @@ static int anywhere(const intent_ctx *c, concept_id k) {
     return 0;
 }
 
+/* "server momentum 0.9", "beta1 0.8 on the server": the qualifier touches
+ * the keyword or its value. */
 static int server_side(const intent_ctx *c, int i) {
-    return intent_near(c, i, C_SERVER, 3) >= 0;
+    int p = intent_prev(c, i);
+    if (p >= 0 && intent_is(c, p, C_SERVER)) return 1;
+    int n = intent_next(c, i);
+    if (n >= 0 && c->it[n].kind == IT_NUM) n = intent_next(c, n);
+    return n >= 0 && intent_is(c, n, C_SERVER);
 }
 
 static int momentum(intent_ctx *c, int i) {
@@ -321,7 +368,7 @@ static int beta(intent_ctx *c, int i, int which) {
     int n = value_after(c, i, 2);
     if (n < 0) return 0;
     int server = server_side(c, i);
-    if (!server && !intent_near(c, i, C_LOCAL, 3) &&
+    if (!server && intent_near(c, i, C_LOCAL, 3) < 0 &&
         (anywhere(c, C_S_FEDADAM) || anywhere(c, C_S_FEDYOGI)) && !anywhere(c, C_OPT_ADAM) &&
         !anywhere(c, C_OPT_ADAMW))
         server = 1;
@@ -370,6 +417,7 @@ static const key_rule key_rules[] = {
     {C_CHOICE_D, "scheduling.choice_d", 1, "scheduling.policy", "power-of-choice",
      "d is the candidate count of power-of-choice"},
     {C_MAX_STEPS, "local.max_steps", 1, NULL, NULL, NULL},
+    {C_STEP, "local.max_steps", 1, NULL, NULL, NULL},
     {C_MIN_NODES, "deploy.min_nodes", 1, NULL, NULL, NULL},
     {C_MIN_UPDATES, "deploy.min_updates", 1, NULL, NULL, NULL},
     {C_BATCH, "local.batch", 1, NULL, NULL, NULL},
@@ -428,7 +476,8 @@ static int key_value(intent_ctx *c, int i, const key_rule *r) {
 static int unit_value(intent_ctx *c, int u, const unit_rule *r) {
     int n = intent_num_before(c, u, 2);
     if (n < 0) return 0;
-    if (r->concept == C_ROUND && n > 0 && is_word(c, n - 1, "every")) return 0; /* an interval */
+    if (r->concept == C_ROUND && n > 0 && (is_word(c, n - 1, "every") || is_word(c, n - 1, "each")))
+        return 0; /* an interval */
     /* "d = 30 candidates": the keyword before says the same thing */
     int k = n - 1;
     while (k >= 0 && (is_punct(c, k, '=') || is_punct(c, k, ':') || (c->it[k].kind == IT_WORD && (c->it[k].wclass & W_FILL))))
@@ -454,7 +503,7 @@ static int eval_every(intent_ctx *c, int i) {
             return intent_set(c, "eval_every", json_integer(1), RANK_WORDS, intent_span_start(c, i),
                               intent_span_end(c, j), NULL) < 0 ? -1 : 1;
         }
-        if (is_word(c, j, "every") && free_num(c, j + 1)) {
+        if ((is_word(c, j, "every") || is_word(c, j, "each")) && free_num(c, j + 1)) {
             int last = j + 1;
             if (intent_is(c, j + 2, C_ROUND)) last = j + 2;
             intent_use(c, j);
@@ -477,7 +526,7 @@ static int clients(intent_ctx *c, int u) {
         return intent_set_int(c, "deploy.min_nodes", n, RANK_WORDS, w, conn >= 0 && c->it[conn].used ? conn : u,
                               NULL) < 0 ? -1 : 1;
     }
-    if (w >= 0 && intent_is(c, w, C_OUT_OF)) intent_use(c, w);
+    if (w >= 0 && (intent_is(c, w, C_OUT_OF) || intent_is(c, w, C_CLIENT_KEY))) intent_use(c, w);
     return intent_set_int(c, "clients", n, RANK_WORDS, n, u, NULL) < 0 ? -1 : 1;
 }
 
@@ -498,8 +547,11 @@ int intent_rules_numbers(intent_ctx *c) {
         case C_UNTIL: {
             int n = intent_num_after(c, i, 3);
             double v;
-            if (n >= 0 && (c->it[n].flags & TK_PERCENT) && accuracy_value(c, n, &v))
-                intent_set_real(c, "stop.target_accuracy", v, RANK_WORDS, i, n, NULL);
+            if (n >= 0 && (c->it[n].flags & TK_PERCENT) && accuracy_value(c, n, &v)) {
+                int acc = intent_next(c, n);
+                if (acc >= 0 && intent_is(c, acc, C_ACCURACY)) intent_use(c, acc);
+                intent_set_real(c, "stop.target_accuracy", v, RANK_WORDS, i, acc >= 0 && c->it[acc].used ? acc : n, NULL);
+            }
             break;
         }
         case C_EVAL: eval_every(c, i); break;
@@ -571,6 +623,15 @@ int intent_rules_numbers(intent_ctx *c) {
         case C_BETA1: beta(c, i, 1); continue;
         case C_BETA2: beta(c, i, 2); continue;
         case C_CLIP: clip(c, i); continue;
+        case C_OPT_SGD:
+        case C_OPT_ADAM:
+        case C_OPT_ADAMW: {
+            /* "adam at 3e-4": the optimizer's learning rate */
+            if (is_word(c, i + 1, "at") && free_num(c, i + 2) && !is_unit(c, i + 3) &&
+                !(c->it[i + 2].flags & TK_PERCENT))
+                intent_set_real(c, "local.lr", c->it[i + 2].num, RANK_WORDS, i + 1, i + 2, NULL);
+            continue;
+        }
         case C_CLIENT: {
             /* "clients: 100", "clients = 100" */
             if (is_punct(c, i + 1, ':') || is_punct(c, i + 1, '=')) {

@@ -57,15 +57,23 @@ static int use_span(intent_ctx *c, int start, int end) {
     for (int i = 0; i < c->nit; i++)
         if (intent_span_start(c, i) >= start && intent_span_end(c, i) <= end) {
             c->it[i].used = 1;
+            c->it[i].raw = 1;
             last = i;
         }
     return last;
 }
 
+/* Whether the whitespace-delimited chunk at item j is exactly that item
+ * (so "run" is a filler but "run-228" is a name). */
+static int whole_chunk(const intent_ctx *c, int j) {
+    int e = intent_span_end(c, j);
+    return e >= (int)c->len || isspace((unsigned char)c->text[e]) || strchr(",;:", c->text[e]);
+}
+
 /* "<keyword> [fillers] VALUE" -> path = VALUE (original spelling). */
 static int text_after(intent_ctx *c, int i, const char *path, int need_alnum) {
     int j = i + 1;
-    while (j < c->nit && name_filler(&c->it[j])) j++;
+    while (j < c->nit && name_filler(&c->it[j]) && whole_chunk(c, j)) j++;
     if (j >= c->nit) return 0;
     /* a quote mark may open the value */
     int pos = intent_span_start(c, j);

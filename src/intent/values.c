@@ -1,6 +1,7 @@
 /* Typed setters used by the rules: they turn an item into a JSON value for
  * a field and record the words it came from. */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 
 #include "intent/intent_internal.h"
@@ -66,4 +67,11 @@ int intent_set_int(intent_ctx *c, const char *path, int num_item, slot_rank rank
     if (v > 1e15) v = 1e15;
     if (v < -1e15) v = -1e15;
     return intent_set(c, path, json_integer((json_int_t)v), rank, s, e, why);
+}
+
+void intent_fmt(char *dst, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst, cap, fmt, ap);
+    va_end(ap);
 }

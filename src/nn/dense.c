@@ -1,14 +1,13 @@
 /* Fully connected layer: y = x W^T + b (W is [out, in] as in PyTorch), with
  * the bias and the optional ReLU fused into one pass over the GEMM output. */
-#include <cblas.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
 
-void nn_dense_forward(const nn_op *op, const float *w, const float *b, const float *x, float *y,
+void nn_dense_forward(const nn_op *op, fedc_ws *ws, const float *w, const float *b, const float *x, float *y,
                       int n) {
     const int in = (int)op->in_size, out = op->out.c;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out, in, 1.0f, x, in, w, in, 0.0f, y, out);
+    nn_gemm(ws, 0, 1, n, out, in, x, in, w, in, 0, y, out);
     for (int i = 0; i < n; i++) {
         float *row = y + (size_t)i * out;
         if (op->relu) {
@@ -22,7 +21,7 @@ void nn_dense_forward(const nn_op *op, const float *w, const float *b, const flo
     }
 }
 
-void nn_dense_backward(const nn_op *op, const float *w, const float *x, const float *y, float *dy,
+void nn_dense_backward(const nn_op *op, fedc_ws *ws, const float *w, const float *x, const float *y, float *dy,
                        float *dx, float *dw, float *db, int n) {
     const int in = (int)op->in_size, out = op->out.c;
     if (op->relu) nn_relu_backward(y, dy, dy, (size_t)n * out);
@@ -31,8 +30,7 @@ void nn_dense_backward(const nn_op *op, const float *w, const float *x, const fl
         const float *row = dy + (size_t)i * out;
         for (int j = 0; j < out; j++) db[j] += row[j];
     }
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy, out, x, in, 0.0f, dw, in);
+    nn_gemm(ws, 1, 0, out, in, n, dy, out, x, in, 0, dw, in);
     if (op->need_dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, dy, out, w, in, 0.0f,
-                    dx, in);
+        nn_gemm(ws, 0, 0, n, in, out, dy, out, w, in, 0, dx, in);
 }

@@ -21,14 +21,13 @@
 #define MC NN_GEMM_MC
 #define NC NN_GEMM_NC
 
-static int use_own_kernel(void) {
+int nn_portable_kernels = 0;
+
+/* CPU feature test; libgcc/compiler-rt initialise the data it reads before
+ * main, so this is a plain load (no caching, no data race). */
+int nn_use_avx512(void) {
 #ifdef NN_HAVE_AVX512_PATH
-    static int cached = -1;
-    if (cached < 0) {
-        __builtin_cpu_init();
-        cached = __builtin_cpu_supports("avx512f") ? 1 : 0;
-    }
-    return cached;
+    return !nn_portable_kernels && __builtin_cpu_supports("avx512f");
 #else
     return 0;
 #endif
@@ -36,16 +35,45 @@ static int use_own_kernel(void) {
 
 #ifdef NN_HAVE_AVX512_PATH
 
-/* A(i, k) of op(A) for row-major storage. */
-#define A_AT(i, k) (ta ? a[(size_t)(k) * lda + (i)] : a[(size_t)(i) * lda + (k)])
-#define B_AT(k, j) (tb ? b[(size_t)(j) * ldb + (k)] : b[(size_t)(k) * ldb + (j)])
+/* out[i] (8 floats) = column i of the 8x8 block whose row r starts at
+ * in + r * ld: the transposing step of both packs. */
+__attribute__((target("avx2"))) static inline void transpose8x8(const float *in, size_t ld,
+                                                                float *out, size_t out_ld) {
+    __m256 r0 = _mm256_loadu_ps(in), r1 = _mm256_loadu_ps(in + ld), r2 = _mm256_loadu_ps(in + 2 * ld);
+    __m256 r3 = _mm256_loadu_ps(in + 3 * ld), r4 = _mm256_loadu_ps(in + 4 * ld);
+    __m256 r5 = _mm256_loadu_ps(in + 5 * ld), r6 = _mm256_loadu_ps(in + 6 * ld);
+    __m256 r7 = _mm256_loadu_ps(in + 7 * ld);
+    __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+    __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+    __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+    __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+    __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    _mm256_storeu_ps(out + 0 * out_ld, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(out + 1 * out_ld, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(out + 2 * out_ld, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(out + 3 * out_ld, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(out + 4 * out_ld, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(out + 5 * out_ld, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(out + 6 * out_ld, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(out + 7 * out_ld, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
 
 /* Packs op(A)[i0:i0+mc, k0:k0+kc] as MR-row panels, k-major, zero-padded. */
-static void pack_a(int ta, const float *a, int lda, int i0, int mc, int k0, int kc, float *dst) {
+__attribute__((target("avx2"))) static void pack_a(int ta, const float *a, int lda, int i0, int mc,
+                                                   int k0, int kc, float *dst) {
     for (int p = 0; p < mc; p += MR) {
         int rows = mc - p < MR ? mc - p : MR;
         float *d = dst + (size_t)p * kc;
-        if (ta) {
+        if (ta && rows == MR) {
+            for (int k = 0; k < kc; k++) memcpy(d + k * MR, a + (size_t)(k0 + k) * lda + i0 + p, MR * sizeof *d);
+        } else if (ta) {
             for (int k = 0; k < kc; k++) {
                 const float *src = a + (size_t)(k0 + k) * lda + i0 + p;
                 int r = 0;
@@ -53,22 +81,27 @@ static void pack_a(int ta, const float *a, int lda, int i0, int mc, int k0, int 
                 for (; r < MR; r++) d[k * MR + r] = 0.0f;
             }
         } else {
-            for (int r = 0; r < rows; r++) {
-                const float *src = a + (size_t)(i0 + p + r) * lda + k0;
-                for (int k = 0; k < kc; k++) d[k * MR + r] = src[k];
-            }
+            const float *src = a + (size_t)(i0 + p) * lda + k0;
+            int k = 0;
+            if (rows == MR) /* 8 rows x 8 k at a time through registers */
+                for (; k + 8 <= kc; k += 8) transpose8x8(src + k, (size_t)lda, d + k * MR, MR);
+            for (int r = 0; r < rows; r++)
+                for (int kk = k; kk < kc; kk++) d[kk * MR + r] = src[(size_t)r * lda + kk];
             for (int r = rows; r < MR; r++)
-                for (int k = 0; k < kc; k++) d[k * MR + r] = 0.0f;
+                for (int kk = k; kk < kc; kk++) d[kk * MR + r] = 0.0f;
         }
     }
 }
 
 /* Packs op(B)[k0:k0+kc, j0:j0+nc] as NR-column panels, k-major, zero-padded. */
-static void pack_b(int tb, const float *b, int ldb, int k0, int kc, int j0, int nc, float *dst) {
+__attribute__((target("avx2"))) static void pack_b(int tb, const float *b, int ldb, int k0, int kc,
+                                                   int j0, int nc, float *dst) {
     for (int p = 0; p < nc; p += NR) {
         int cols = nc - p < NR ? nc - p : NR;
         float *d = dst + (size_t)p * kc;
-        if (!tb) {
+        if (!tb && cols == NR) { /* the common case: whole rows of the panel */
+            for (int k = 0; k < kc; k++) memcpy(d + k * NR, b + (size_t)(k0 + k) * ldb + j0 + p, NR * sizeof *d);
+        } else if (!tb) {
             for (int k = 0; k < kc; k++) {
                 const float *src = b + (size_t)(k0 + k) * ldb + j0 + p;
                 int c = 0;
@@ -76,20 +109,26 @@ static void pack_b(int tb, const float *b, int ldb, int k0, int kc, int j0, int 
                 for (; c < NR; c++) d[k * NR + c] = 0.0f;
             }
         } else {
-            for (int c = 0; c < cols; c++) {
-                const float *src = b + (size_t)(j0 + p + c) * ldb + k0;
-                for (int k = 0; k < kc; k++) d[k * NR + c] = src[k];
-            }
+            const float *src = b + (size_t)(j0 + p) * ldb + k0;
+            int full = cols / 8 * 8, k = 0;
+            for (; k + 8 <= kc; k += 8) /* 8 columns x 8 k at a time */
+                for (int c = 0; c < full; c += 8)
+                    transpose8x8(src + (size_t)c * ldb + k, (size_t)ldb, d + k * NR + c, NR);
+            for (int c = 0; c < full; c++)
+                for (int kk = k; kk < kc; kk++) d[kk * NR + c] = src[(size_t)c * ldb + kk];
+            for (int c = full; c < cols; c++)
+                for (int kk = 0; kk < kc; kk++) d[kk * NR + c] = src[(size_t)c * ldb + kk];
             for (int c = cols; c < NR; c++)
-                for (int k = 0; k < kc; k++) d[k * NR + c] = 0.0f;
+                for (int kk = 0; kk < kc; kk++) d[kk * NR + c] = 0.0f;
         }
     }
 }
 
-/* c[MR x NR] (row stride ldc) = or += a-panel x b-panel over kc. */
+/* c[MR x NR] (row stride ldc) = or += a-panel x b-panel over kc; the b
+ * panel's k rows are bs floats apart (NR when packed, ldb when read in place). */
 __attribute__((target("avx512f"))) static void kernel_8x32(int kc, const float *restrict a,
-                                                          const float *restrict b, float *restrict c,
-                                                          size_t ldc, int accumulate) {
+                                                          const float *restrict b, size_t bs,
+                                                          float *restrict c, size_t ldc, int accumulate) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
     __m512 c70 = c00, c71 = c00;
@@ -103,7 +142,7 @@ __attribute__((target("avx512f"))) static void kernel_8x32(int kc, const float *
         ROW(4, c40, c41) ROW(5, c50, c51) ROW(6, c60, c61) ROW(7, c70, c71)
 #undef ROW
         a += MR;
-        b += NR;
+        b += bs;
     }
 #define OUT(r, lo, hi)                                                                          \
     if (accumulate) {                                                                           \
@@ -126,23 +165,28 @@ static void own_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const flo
         for (int k0 = 0; k0 < k; k0 += KC) {
             int kc = k - k0 < KC ? k - k0 : KC;
             int acc = accumulate || k0 > 0;
-            pack_b(tb, b, ldb, k0, kc, j0, nc, bp);
+            /* An untransposed B is read in place, 32 columns per k row; only
+             * a transposed B, or a last panel narrower than NR, is packed. */
+            int in_place = !tb ? nc / NR * NR : 0;
+            if (in_place < nc)
+                pack_b(tb, b, ldb, k0, kc, j0 + in_place, nc - in_place, bp + (size_t)in_place * kc);
             for (int i0 = 0; i0 < m; i0 += MC) {
                 int mc = m - i0 < MC ? m - i0 : MC;
                 pack_a(ta, a, lda, i0, mc, k0, kc, ap);
                 for (int jr = 0; jr < nc; jr += NR) {
                     int cols = nc - jr < NR ? nc - jr : NR;
-                    const float *bpanel = bp + (size_t)jr * kc;
+                    const float *bpanel = jr < in_place ? b + (size_t)k0 * ldb + j0 + jr : bp + (size_t)jr * kc;
+                    size_t bs = jr < in_place ? (size_t)ldb : NR;
                     for (int ir = 0; ir < mc; ir += MR) {
                         int rows = mc - ir < MR ? mc - ir : MR;
                         const float *apanel = ap + (size_t)ir * kc;
                         float *ct = c + (size_t)(i0 + ir) * ldc + j0 + jr;
                         if (rows == MR && cols == NR) {
-                            kernel_8x32(kc, apanel, bpanel, ct, (size_t)ldc, acc);
+                            kernel_8x32(kc, apanel, bpanel, bs, ct, (size_t)ldc, acc);
                             continue;
                         }
                         /* Partial tile: full kernel into a scratch tile, copy the valid part. */
-                        kernel_8x32(kc, apanel, bpanel, edge, NR, 0);
+                        kernel_8x32(kc, apanel, bpanel, bs, edge, NR, 0);
                         for (int r = 0; r < rows; r++) {
                             float *dst = ct + (size_t)r * ldc;
                             const float *src = edge + r * NR;
@@ -169,7 +213,7 @@ void nn_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const float *a, i
         return;
     }
 #ifdef NN_HAVE_AVX512_PATH
-    if (use_own_kernel()) {
+    if (nn_use_avx512()) {
         own_gemm(ws, ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
         return;
     }

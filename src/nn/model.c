@@ -26,7 +26,7 @@ static const float *forward(const fedc_arch *a, fedc_ws *ws, const float *params
         ws->act_in[i] = cur;
         switch (op->kind) {
         case NN_CONV: nn_conv_forward(op, o, ws, w, b, cur, y, n); break;
-        case NN_DENSE: nn_dense_forward(op, w, b, cur, y, n); break;
+        case NN_DENSE: nn_dense_forward(op, ws, w, b, cur, y, n); break;
         case NN_MAXPOOL: nn_maxpool_forward(op, cur, y, o->argmax, n); break;
         case NN_AVGPOOL: nn_avgpool_forward(op, cur, y, n); break;
         case NN_GROUPNORM: nn_groupnorm_forward(op, w, b, cur, y, o->stats, n); break;
@@ -60,7 +60,7 @@ static void backward(const fedc_arch *a, fedc_ws *ws, const float *params, float
         size_t count = (size_t)n * op->out_size;
         switch (op->kind) {
         case NN_CONV: nn_conv_backward(op, o, ws, w, x, y, g, dx, dw, db, n); break;
-        case NN_DENSE: nn_dense_backward(op, w, x, y, g, dx, dw, db, n); break;
+        case NN_DENSE: nn_dense_backward(op, ws, w, x, y, g, dx, dw, db, n); break;
         case NN_MAXPOOL: nn_maxpool_backward(op, o->argmax, g, dx, n); break;
         case NN_AVGPOOL: nn_avgpool_backward(op, g, dx, n); break;
         case NN_GROUPNORM: nn_groupnorm_backward(op, w, x, y, o->stats, g, dx, dw, db, n); break;

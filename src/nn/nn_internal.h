@@ -54,6 +54,14 @@ struct fedc_arch {
     double flops;
 };
 
+/* GEMM blocking (gemm.c): register tile MR x NR, cache blocks MC x KC of A
+ * (L2) and KC x NC of B; KC x NR floats of B stay in L1. */
+#define NN_GEMM_MR 8
+#define NN_GEMM_NR 32
+#define NN_GEMM_KC 256
+#define NN_GEMM_MC 128
+#define NN_GEMM_NC 1024
+
 /* Per-op scratch inside a workspace. */
 typedef struct nn_op_ws {
     float *out;      /* output activations, max_batch * out_size */
@@ -71,6 +79,7 @@ struct fedc_ws {
     const float *act_out[NN_MAX_LAYERS]; /* its output (dropout may alias its input) */
     float *grad_buf[2];                 /* ping-pong activation gradients */
     float *col, *dcol, *chunk_buf;      /* conv scratch shared by all convs */
+    float *pack_a, *pack_b;             /* GEMM packing buffers */
     void *block;                        /* one allocation backs everything */
 };
 
@@ -80,6 +89,17 @@ int nn_conv_chunk(const nn_op *op, int max_batch);
 size_t nn_conv_col_floats(const nn_op *op, int chunk);
 size_t nn_conv_chunk_floats(const nn_op *op, int chunk);
 
+/* Set to 1 (before any thread trains) to run the portable code paths (plain
+ * C and OpenBLAS) even on AVX-512 CPUs; the tests cover both this way. */
+extern int nn_portable_kernels;
+/* 1 when the AVX-512 kernels may run: CPU support and not forced portable. */
+int nn_use_avx512(void);
+
+/* C (m x n, row stride ldc) = op(A) op(B), or += if accumulate; op(X) is X
+ * or its transpose (ta/tb); row-major like cblas with alpha 1. */
+void nn_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const float *a, int lda,
+             const float *b, int ldb, int accumulate, float *c, int ldc);
+
 /* Layer kernels. x/y/dx/dy hold n samples; w/b point into the parameter
  * vector and dw/db into the gradient vector (overwritten, not accumulated). */
 void nn_conv_forward(const nn_op *op, const nn_op_ws *ows, fedc_ws *ws, const float *w,
@@ -88,9 +108,9 @@ void nn_conv_backward(const nn_op *op, const nn_op_ws *ows, fedc_ws *ws, const f
                       const float *x, const float *y, float *dy, float *dx, float *dw, float *db,
                       int n);
 
-void nn_dense_forward(const nn_op *op, const float *w, const float *b, const float *x, float *y,
+void nn_dense_forward(const nn_op *op, fedc_ws *ws, const float *w, const float *b, const float *x, float *y,
                       int n);
-void nn_dense_backward(const nn_op *op, const float *w, const float *x, const float *y, float *dy,
+void nn_dense_backward(const nn_op *op, fedc_ws *ws, const float *w, const float *x, const float *y, float *dy,
                        float *dx, float *dw, float *db, int n);
 
 void nn_maxpool_forward(const nn_op *op, const float *x, float *y, int32_t *argmax, int n);

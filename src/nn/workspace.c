@@ -43,6 +43,8 @@ static size_t layout(fedc_ws *ws, char *base) {
     ws->col = carve(base, &off, col_max);
     ws->dcol = carve(base, &off, col_max);
     ws->chunk_buf = carve(base, &off, chunk_max);
+    ws->pack_a = carve(base, &off, (size_t)NN_GEMM_MC * NN_GEMM_KC);
+    ws->pack_b = carve(base, &off, (size_t)NN_GEMM_KC * NN_GEMM_NC);
     return off * sizeof(float);
 }
 

@@ -122,7 +122,7 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
     int left = n;
     while (left > 0) {
         pthread_mutex_lock(&s->mu);
-        while (!s->x.head && !s->stopping && s->cancel_run == 0) {
+        while (!s->x.head && !s->stopping && !(s->cancel_run && s->active && s->cancel_run == s->active->id)) {
             if (t_end > 0) {
                 double wait = t_end - fedc_wall_s();
                 if (wait <= 0) break;
@@ -135,7 +135,7 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
         }
         xevent *evs = s->x.head;
         s->x.head = s->x.tail = NULL;
-        int stop = s->stopping, cancel = s->cancel_run != 0;
+        int stop = s->stopping, cancel = s->cancel_run && s->active && s->cancel_run == s->active->id;
         pthread_mutex_unlock(&s->mu);
         int nb = 0;
         for (xevent *ev = evs; ev; ev = ev->next) {

@@ -255,19 +255,32 @@ static void on_hello(fedc_server *s, node_session *ns, const fedc_msg *m) {
     events_publish(s, "node", 0, node_event_json(ns, "online"));
 }
 
-static void on_update(fedc_server *s, node_session *ns, fedc_buf *msg, uint64_t wire) {
+/* The "round" an update claims (-1 if none): late updates are told from
+ * replies by it; the engine checks it again for the reply it receives. */
+static long long update_round(const fedc_msg *m) {
+    json_t *o = json_loads(m->json, 0, NULL);
+    json_t *r = o ? json_object_get(o, "round") : NULL;
+    long long v = json_is_integer(r) ? (long long)json_integer_value(r) : -1;
+    json_decref(o);
+    return v;
+}
+
+static void on_update(fedc_server *s, node_session *ns, long long round, fedc_buf *msg, uint64_t wire) {
     pthread_mutex_lock(&s->mu);
-    if (ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
+    /* An update for an earlier round is late (its round ended without it):
+     * dropped, never taken as this round's reply. */
+    int stale = s->x.active && round >= 1 && round < s->x.round;
+    if (!stale && ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
         ns->out_active = 0;
         exchange_push(s, XEV_REPLY, ns->out_i, wire, msg, NULL);
         pthread_mutex_unlock(&s->mu);
         return;
     }
-    int late = ns->late_gen != 0;
-    ns->late_gen = 0;
+    int late = stale || ns->late_gen != 0;
     pthread_mutex_unlock(&s->mu);
     if (late) {
-        FEDC_WARN("node %lld: update arrived after its round ended; dropped", (long long)ns->node_id);
+        FEDC_WARN("node %lld: update for round %lld arrived after its round ended; dropped", (long long)ns->node_id,
+                  round);
         return;
     }
     refuse(s, ns, "update without a pending train message (out of order)", 0);
@@ -298,10 +311,12 @@ void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t w
     }
     json_t *o = NULL;
     switch (m.type) {
-    case FEDC_MSG_UPDATE:
+    case FEDC_MSG_UPDATE: {
+        long long round = update_round(&m);
         fedc_msg_free(&m);
-        on_update(s, ns, msg, wire);
+        on_update(s, ns, round, msg, wire);
         return;
+    }
     case FEDC_MSG_PING: /* a resource report; after a WELCOME it also means "ready" */
         o = json_loads(m.json, 0, NULL);
         if (o) {

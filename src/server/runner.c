@@ -5,6 +5,7 @@
  * checkpoint every N rounds and commits each round to the store. */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 
 #include "fedc/checkpoint.h"
 #include "fedc/log.h"
+#include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "server/server_internal.h"
 
@@ -101,7 +103,7 @@ static void activate(fedc_server *s, int64_t id, const fedc_task *t, fedc_run *r
     pthread_mutex_lock(&s->mu);
     ar->gen = ++s->gen_counter;
     s->active = ar;
-    s->cancel_run = 0;
+    if (s->cancel_run != id) s->cancel_run = 0;
     registry_assign_all(s);
     pthread_mutex_unlock(&s->mu);
     fedc_ws_server_wake(s->ws);
@@ -205,7 +207,7 @@ static void run_one(fedc_server *s, int64_t id) {
     store_run_set_status(&s->db_run, id, "running", NULL);
     publish_run(s, id);
     notify(s, id, NULL, "running");
-    fedc_run_options ro = {s->cfg.threads, 1, NULL, NULL};
+    fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
     fedc_run *run = fedc_run_create(&t, &ro, &err);
     if (!run) {
         set_status(s, id, "failed", err.msg);

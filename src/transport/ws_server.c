@@ -91,7 +91,9 @@ int fedc_ws_conn_send(fedc_ws_conn *c, fedc_ws_payload *p, uint64_t tag) {
 
 void fedc_ws_conn_close(fedc_ws_conn *c, const char *reason, int send_error) {
     if (c->closing) return;
-    FEDC_WARN("closing node connection %llu from %s: %s", (unsigned long long)c->id, c->peer, reason);
+    /* A plain close (send_error 0) is routine; refusals are worth a warning. */
+    fedc_log(send_error ? FEDC_LOG_WARN : FEDC_LOG_INFO, "closing node connection %llu from %s: %s",
+             (unsigned long long)c->id, c->peer, reason);
     if (send_error) {
         fedc_buf b = {0};
         if (fedc_ws_error_frame(FEDC_MSG_ERROR, reason, send_error == FEDC_WS_CLOSE_FATAL, &b) == 0) {

@@ -197,3 +197,54 @@ int tune_arch_build(const fedc_tune_space *s, const fedc_tune_config *c, const c
 too_long:
     return fedc_fail(err, "arch: the model spec would exceed %zu characters", cap - 1);
 }
+
+/* 1 when all n values are equal (n >= 1). */
+static int all_equal(const int *v, int n) {
+    for (int i = 1; i < n; i++)
+        if (v[i] != v[0]) return 0;
+    return n >= 1;
+}
+
+int tune_arch_knob_from_model(const char *model, const char *name, json_t **out, fedc_error *err) {
+    base_info b;
+    read_base(model, &b);
+    *out = NULL;
+    int k = 0, v = 0;
+    if (!strcmp(name, "arch.family")) {
+        *out = json_string(b.cnn ? "cnn" : "mlp");
+        return 0;
+    }
+    if (!strcmp(name, "arch.depth") && !b.cnn) v = b.nhidden;
+    else if (sscanf(name, "arch.width%d", &k) == 1 && !b.cnn) {
+        if (k < 1 || k > b.nhidden)
+            return fedc_fail(err, "%s: the model \"%.80s\" has %d hidden layers", name, model, b.nhidden);
+        v = b.hidden[k - 1];
+    } else if (!strcmp(name, "arch.width") && !b.cnn) {
+        if (!all_equal(b.hidden, b.nhidden))
+            return fedc_fail(err, "arch.width: the hidden layers of \"%.80s\" differ in width", model);
+        v = b.hidden[0];
+    } else if (!strcmp(name, "arch.convs") && b.cnn) v = b.nconv;
+    else if (sscanf(name, "arch.conv%d", &k) == 1 && b.cnn) {
+        if (k < 1 || k > b.nconv)
+            return fedc_fail(err, "%s: the model \"%.80s\" has %d conv layers", name, model, b.nconv);
+        v = b.conv[k - 1];
+    } else if (!strcmp(name, "arch.channels") && b.cnn) {
+        if (!all_equal(b.conv, b.nconv))
+            return fedc_fail(err, "arch.channels: the conv layers of \"%.80s\" differ in channels", model);
+        v = b.conv[0];
+    } else if (!strcmp(name, "arch.kernel") && b.cnn) {
+        if (!all_equal(b.kernel, b.nconv))
+            return fedc_fail(err, "arch.kernel: the conv layers of \"%.80s\" differ in kernel size", model);
+        v = b.kernel[0];
+    } else if (!strcmp(name, "arch.dense") && b.cnn) {
+        if (b.nhidden > 1)
+            return fedc_fail(err, "arch.dense: the model \"%.80s\" has %d dense layers before the output; the "
+                             "knob describes at most one",
+                             model, b.nhidden);
+        v = b.nhidden ? b.hidden[0] : 0;
+    } else {
+        return fedc_fail(err, "%s does not apply to the %s model \"%.80s\"", name, b.cnn ? "CNN" : "MLP", model);
+    }
+    *out = json_integer(v);
+    return 0;
+}

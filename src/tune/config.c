@@ -48,8 +48,7 @@ char *fedc_tune_config_to_json(const fedc_tune_space *s, const fedc_tune_config 
     return text;
 }
 
-/* Reads parameter p's value from JSON v into *out, or explains. */
-static int read_value(const fedc_tune_param *p, json_t *v, double *out, fedc_error *err) {
+int tune_read_value(const fedc_tune_param *p, json_t *v, double *out, fedc_error *err) {
     char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(10));
     char text[80];
     snprintf(text, sizeof text, "%.60s", t ? t : "?");
@@ -111,7 +110,7 @@ int fedc_tune_config_from_json(const fedc_tune_space *s, const char *json, size_
             fedc_fail(err, "config: %s is missing", s->p[i].name);
             goto out;
         }
-        if (read_value(&s->p[i], v, &tmp.v[i], err) != 0) {
+        if (tune_read_value(&s->p[i], v, &tmp.v[i], err) != 0) {
             fedc_fail_prefix(err, "config: ");
             goto out;
         }

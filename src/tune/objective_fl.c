@@ -5,6 +5,7 @@
  * state; a run the search dropped is re-created and replayed from round 0,
  * which reproduces it exactly because runs are deterministic in the seed. */
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -113,6 +114,10 @@ static int fl_advance(void *ctx, int trial, const fedc_task *task, const fedc_tu
             st->loss = m.loss;
         } else if (fedc_run_rounds_done(st->run) == rounds) {
             fedc_run_evaluate(st->run, &st->accuracy, &st->loss); /* a rung is always measured */
+        }
+        if (!isfinite(st->loss)) {
+            rc = fedc_fail(err, "round %d: the model diverged (test loss %g)", m.round, st->loss);
+            break;
         }
     }
     memset(out, 0, sizeof *out);

@@ -31,6 +31,15 @@ static int uses_tpe(const fedc_tune_search *s) {
     return s->opt.method == FEDC_TUNE_TPE || s->opt.method == FEDC_TUNE_ASHA_TPE;
 }
 
+static void set_rungs(fedc_tune_search *s) {
+    if (uses_asha(s)) {
+        s->nrungs = tune_asha_rungs(s->opt.max_rounds, s->opt.min_rounds, s->opt.eta, s->rungs);
+    } else {
+        s->nrungs = 1;
+        s->rungs[0] = s->opt.max_rounds;
+    }
+}
+
 fedc_tune_search *fedc_tune_search_create(const fedc_tune_space *space, const fedc_task *base,
                                           const fedc_tune_options *opt, const fedc_tune_objective *obj,
                                           fedc_error *err) {
@@ -52,13 +61,9 @@ fedc_tune_search *fedc_tune_search_create(const fedc_tune_space *space, const fe
         s->has_base = 1;
     }
     s->opt = o;
+    s->raw = *opt;
     s->obj = *obj;
-    if (uses_asha(s)) {
-        s->nrungs = tune_asha_rungs(o.max_rounds, o.min_rounds, o.eta, s->rungs);
-    } else {
-        s->nrungs = 1;
-        s->rungs[0] = o.max_rounds;
-    }
+    set_rungs(s);
     pthread_mutex_init(&s->lock, NULL);
     return s;
 }
@@ -106,10 +111,33 @@ static int reserve(fedc_tune_search *s, int n, fedc_error *err) {
     return 0;
 }
 
+/* Options left to their defaults take the stored search's values: some
+ * defaults depend on the budget, which may grow on resume. */
+static int adopt_stored_defaults(fedc_tune_search *s, fedc_tune_store *store, int64_t id, fedc_error *err) {
+    char *text = tune_store_options(store, id, err);
+    if (!text) return -1;
+    fedc_tune_options st = s->opt;
+    int rc = tune_options_from_json(text, &st, err);
+    free(text);
+    if (rc != 0) return -1;
+    const fedc_tune_options *r = &s->raw;
+    if (!r->max_rounds) s->opt.max_rounds = st.max_rounds;
+    if (!r->min_rounds) s->opt.min_rounds = st.min_rounds;
+    if (!r->eta) s->opt.eta = st.eta;
+    if (!r->startup) s->opt.startup = st.startup;
+    if (r->gamma == 0) s->opt.gamma = st.gamma;
+    if (!r->candidates) s->opt.candidates = st.candidates;
+    if (!r->wave) s->opt.wave = st.wave;
+    if (!r->n_classes) s->opt.n_classes = st.n_classes;
+    set_rungs(s);
+    return 0;
+}
+
 int fedc_tune_search_attach(fedc_tune_search *s, fedc_tune_store *store, int64_t resume_id,
                             fedc_error *err) {
     if (!store) return fedc_fail(err, "tune: no store given");
     if (s->ntrials > 0) return fedc_fail(err, "tune: attach the store before running the search");
+    if (resume_id > 0 && adopt_stored_defaults(s, store, resume_id, err) != 0) return -1;
     char *oj = tune_options_json(&s->opt);
     char *sj = fedc_tune_space_to_json(s->space);
     char *tj = s->has_base ? fedc_task_to_json(&s->base, 0) : strdup("null");
@@ -155,7 +183,13 @@ static int observations(const fedc_tune_search *s, int k, tune_obs *obs, int *n)
 /* A TPE proposal for trial id; 0 when there is nothing to learn from yet. */
 static int tpe_proposal(fedc_tune_search *s, int id, fedc_tune_config *out) {
     tune_obs *obs = malloc((size_t)(s->ntrials + 1) * sizeof *obs);
-    if (!obs) return 0;
+    const fedc_tune_config **tried = malloc((size_t)(s->ntrials + 1) * sizeof *tried);
+    if (!obs || !tried) {
+        free(obs);
+        free(tried);
+        return 0;
+    }
+    for (int i = 0; i < s->ntrials; i++) tried[i] = &s->trials[i].config;
     int n = 0, ok = 0;
     /* Learn at the highest rung with enough results (BOHB's rule). */
     int min_obs = s->opt.startup / 2 > 2 ? s->opt.startup / 2 : 2;
@@ -163,12 +197,13 @@ static int tpe_proposal(fedc_tune_search *s, int id, fedc_tune_config *out) {
         int reached = observations(s, k, obs, &n);
         if (reached >= min_obs || (k == 0 && reached >= 1)) {
             fedc_rng rng = fedc_rng_derive(s->opt.seed, STREAM_TPE, (uint64_t)id);
-            tune_tpe_propose(s->space, obs, n, s->opt.gamma, s->opt.candidates, &rng, out);
+            tune_tpe_propose(s->space, obs, n, tried, s->ntrials, s->opt.gamma, s->opt.candidates, &rng, out);
             ok = 1;
             break;
         }
     }
     free(obs);
+    free(tried);
     return ok;
 }
 

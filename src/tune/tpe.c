@@ -137,6 +137,21 @@ static double sample(const fedc_tune_param *p, const parzen *z, fedc_rng *rng) {
     return v < p->min ? p->min : v > p->max ? p->max : v;
 }
 
+static int same_config(const fedc_tune_space *s, const fedc_tune_config *a, const fedc_tune_config *b) {
+    for (int k = 0; k < s->n; k++) {
+        if (isnan(a->v[k]) != isnan(b->v[k])) return 0;
+        if (!isnan(a->v[k]) && a->v[k] != b->v[k]) return 0;
+    }
+    return 1;
+}
+
+static int seen(const fedc_tune_space *s, const fedc_tune_config *const *tried, int ntried,
+                const fedc_tune_config *c) {
+    for (int i = 0; i < ntried; i++)
+        if (same_config(s, tried[i], c)) return 1;
+    return 0;
+}
+
 typedef struct ranked {
     int idx;
     double score;
@@ -148,8 +163,9 @@ static int cmp_ranked(const void *x, const void *y) {
     return a->idx - b->idx;
 }
 
-void tune_tpe_propose(const fedc_tune_space *s, const tune_obs *obs, int n, double gamma,
-                      int candidates, fedc_rng *rng, fedc_tune_config *out) {
+void tune_tpe_propose(const fedc_tune_space *s, const tune_obs *obs, int n,
+                      const fedc_tune_config *const *tried, int ntried, double gamma, int candidates,
+                      fedc_rng *rng, fedc_tune_config *out) {
     ranked *order = malloc((size_t)n * sizeof *order);
     char *is_good = calloc((size_t)n, 1);
     double *good = malloc((size_t)n * sizeof *good), *bad = malloc((size_t)n * sizeof *bad);
@@ -185,8 +201,12 @@ void tune_tpe_propose(const fedc_tune_space *s, const tune_obs *obs, int n, doub
         fit(p, bad, nb, &g[k]);
     }
 
-    double best = -INFINITY;
-    fedc_tune_config cand;
+    /* The best candidate not tried before: in a discrete space the top of
+     * l/g is often an observed point, and trying it again teaches nothing.
+     * If every candidate was tried, the best of them is proposed. */
+    double best = -INFINITY, best_new = -INFINITY;
+    int have_new = 0;
+    fedc_tune_config cand, pick_new;
     cand.n = s->n;
     for (int i = s->n; i < FEDC_TUNE_MAX_PARAMS; i++) cand.v[i] = NAN;
     for (int c = 0; c < candidates; c++) {
@@ -204,7 +224,13 @@ void tune_tpe_propose(const fedc_tune_space *s, const tune_obs *obs, int n, doub
             best = score;
             *out = cand;
         }
+        if ((!have_new || score > best_new) && !seen(s, tried, ntried, &cand)) {
+            best_new = score;
+            pick_new = cand;
+            have_new = 1;
+        }
     }
+    if (have_new) *out = pick_new;
 out:
     free(order);
     free(is_good);

@@ -25,6 +25,9 @@ double tune_round_sig(double v, int digits);
 const char *tune_param_type_name(fedc_param_type t);
 /* The JSON value of parameter p at v (a number, or the choice's value). */
 json_t *tune_param_value_json(const fedc_tune_param *p, double v);
+/* Reads parameter p's value from JSON v (a number, or one of the choices)
+ * into *out, or explains what is allowed. */
+int tune_read_value(const fedc_tune_param *p, json_t *v, double *out, fedc_error *err);
 /* 1 if parameter i is active; earlier entries of c must be filled. */
 int tune_active(const fedc_tune_space *s, const fedc_tune_config *c, int i);
 
@@ -38,6 +41,11 @@ const char *tune_arch_knob_list(void);
 int tune_arch_build(const fedc_tune_space *s, const fedc_tune_config *c, const char *base_model,
                     int n_classes, char *out, size_t cap, fedc_error *err);
 
+/* The value a model spec has for knob `name` (the inverse of the
+ * builder), as JSON in *out; -1 with err when the model does not have the
+ * standard form the knob describes. */
+int tune_arch_knob_from_model(const char *model, const char *name, json_t **out, fedc_error *err);
+
 /* ---- sample.c ---- */
 /* Uniform draw of one parameter (log-uniform for LOG_FLOAT). */
 double tune_sample_param(const fedc_tune_param *p, fedc_rng *rng);
@@ -50,9 +58,11 @@ typedef struct tune_obs {
     double score; /* higher is better */
 } tune_obs;
 /* One TPE proposal from n >= 1 observations (in a fixed order: ties are
- * broken by position). */
-void tune_tpe_propose(const fedc_tune_space *s, const tune_obs *obs, int n, double gamma,
-                      int candidates, fedc_rng *rng, fedc_tune_config *out);
+ * broken by position). Configurations in tried[] (finished or pending) are
+ * avoided when a candidate outside them exists. */
+void tune_tpe_propose(const fedc_tune_space *s, const tune_obs *obs, int n,
+                      const fedc_tune_config *const *tried, int ntried, double gamma, int candidates,
+                      fedc_rng *rng, fedc_tune_config *out);
 
 /* ---- asha.c ---- */
 /* Rung sizes from the top down (max, max/eta, ...) while >= min_rounds;
@@ -79,6 +89,7 @@ struct fedc_tune_search {
     fedc_task base;
     int has_base;
     fedc_tune_options opt;
+    fedc_tune_options raw;  /* as given: 0 fields take their defaults */
     fedc_tune_objective obj;
     int rungs[FEDC_TUNE_MAX_RUNGS];
     int nrungs;
@@ -120,6 +131,8 @@ struct fedc_tune_store {
 int tune_store_create_search(fedc_tune_store *st, const fedc_tune_search *s, const char *options_json,
                              const char *space_json, const char *task_json, int64_t *id,
                              fedc_error *err);
+/* The stored options JSON of search id (malloc'd), or NULL with err. */
+char *tune_store_options(fedc_tune_store *st, int64_t id, fedc_error *err);
 /* Checks that stored search id matches, then loads its trials and rungs. */
 int tune_store_load(fedc_tune_store *st, int64_t id, const char *options_json, const char *space_json,
                     const char *task_json, int budget, stored_trial **out, int *nout, fedc_error *err);

@@ -154,6 +154,27 @@ static double col_double(sqlite3_stmt *q, int c) {
     return sqlite3_column_type(q, c) == SQLITE_NULL ? NAN : sqlite3_column_double(q, c);
 }
 
+char *tune_store_options(fedc_tune_store *st, int64_t id, fedc_error *err) {
+    pthread_mutex_lock(&st->lock);
+    sqlite3_stmt *q = NULL;
+    char *out = NULL;
+    int step = SQLITE_ERROR;
+    if (sqlite3_prepare_v2(st->db, "SELECT options_json FROM tune_search WHERE id=?", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_bind_int64(q, 1, id) == SQLITE_OK)
+        step = sqlite3_step(q);
+    if (step == SQLITE_ROW) {
+        out = strdup(col_text(q, 0));
+        if (!out) fedc_fail(err, "out of memory");
+    } else if (step == SQLITE_DONE) {
+        fedc_fail(err, "%s: there is no search %lld to resume", st->path, (long long)id);
+    } else {
+        db_fail(st, err, "reading the search");
+    }
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&st->lock);
+    return out;
+}
+
 /* Which of the stored definition differs from ours, for the message. */
 static const char *first_difference(sqlite3_stmt *q, const char *options_json, const char *space_json,
                                     const char *task_json) {

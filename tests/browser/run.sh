@@ -14,6 +14,9 @@ for tool in node npm; do
 done
 [ -x "$CHROMIUM" ] || { echo "browser tests: $CHROMIUM not found (Debian package chromium; scripts/setup-deps.sh installs it)" >&2; exit 1; }
 [ -x "$FEDC_BIN" ] || { echo "browser tests: fedc binary $FEDC_BIN not found" >&2; exit 1; }
+FEDC_BIN=$(cd "$(dirname "$FEDC_BIN")" && pwd)/$(basename "$FEDC_BIN")
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
 
 # npm ci again only when package-lock.json differs from the one installed.
 STAMP="$HERE/node_modules/.fedc-package-lock.json"
@@ -23,7 +26,6 @@ if ! cmp -s "$HERE/package-lock.json" "$STAMP" 2>/dev/null; then
   cp "$HERE/package-lock.json" "$STAMP"
 fi
 
-mkdir -p "$OUT"
 export FEDC_BIN CHROMIUM FEDC_BROWSER_OUT="$OUT"
 cd "$HERE"
 exec node --test --test-concurrency=1 --test-reporter=spec tests/*.test.mjs

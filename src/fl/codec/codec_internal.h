@@ -37,12 +37,12 @@ enum codec_stage_id {
 enum codec_index_mode { INDEX_VARINT = 0, INDEX_BITMAP = 1 };
 
 struct fedc_codec {
-    int sparse;        /* 0, STAGE_TOPK or STAGE_RANDK */
-    double fraction;   /* sparsifier fraction F in (0, 1] */
-    int value;         /* 0 (raw float32), STAGE_FP16/BF16/Q8/Q4/Q2/SIGN */
-    unsigned bits;     /* quantiser bits (8, 4, 2) when value is a quantiser */
+    int sparse;          /* 0, STAGE_TOPK or STAGE_RANDK */
+    double fraction;     /* sparsifier fraction F in (0, 1] */
+    int value;           /* 0 (raw float32), STAGE_FP16/BF16/Q8/Q4/Q2/SIGN */
+    unsigned bits;       /* quantiser bits (8, 4, 2) when value is a quantiser */
     unsigned chunk_log2; /* quantiser chunk = 1 << chunk_log2 values */
-    int zstd;          /* 1 if the body is zstd-compressed */
+    int zstd;            /* 1 if the body is zstd-compressed */
     int error_feedback;
     char name[FEDC_CODEC_MAX_LEN];
 };
@@ -59,10 +59,9 @@ size_t codec_body_max_size(const fedc_codec *c, size_t n);
 unsigned codec_shuffle_width(const fedc_codec *c);
 
 /* Value section: m finite floats -> bytes, and back (hostile input). */
-int codec_values_encode(const fedc_codec *c, const float *x, size_t m, fedc_rng *rng,
-                        fedc_buf *out, fedc_error *err);
-int codec_values_decode(const fedc_codec *c, fedc_reader *r, float *out, size_t m,
+int codec_values_encode(const fedc_codec *c, const float *x, size_t m, fedc_rng *rng, fedc_buf *out,
                         fedc_error *err);
+int codec_values_decode(const fedc_codec *c, fedc_reader *r, float *out, size_t m, fedc_error *err);
 
 /* Half-precision conversions (round to nearest even, saturating). */
 uint16_t codec_f32_to_f16(float x);
@@ -72,8 +71,8 @@ float codec_bf16_to_f32(uint16_t h);
 
 /* Uniform quantiser with per-chunk min/max and stochastic rounding. */
 size_t codec_quant_size(unsigned bits, unsigned chunk_log2, size_t m);
-int codec_quant_encode(unsigned bits, unsigned chunk_log2, const float *x, size_t m,
-                       fedc_rng *rng, fedc_buf *out, fedc_error *err);
+int codec_quant_encode(unsigned bits, unsigned chunk_log2, const float *x, size_t m, fedc_rng *rng,
+                       fedc_buf *out, fedc_error *err);
 int codec_quant_decode(unsigned bits, unsigned chunk_log2, fedc_reader *r, float *out, size_t m,
                        fedc_error *err);
 

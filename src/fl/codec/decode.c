@@ -85,8 +85,7 @@ static int read_header(const fedc_codec *c, fedc_reader *r, size_t n, int *index
     if (version != CODEC_VERSION)
         return fedc_fail(err, "format version %u is not supported; this build reads version %u",
                          version, CODEC_VERSION);
-    if (wire_n != n)
-        return fedc_fail(err, "buffer holds %u values; expected %zu", wire_n, n);
+    if (wire_n != n) return fedc_fail(err, "buffer holds %u values; expected %zu", wire_n, n);
     unsigned want = (c->sparse != 0) + (c->value != 0) + (c->zstd != 0);
     if (stages != want)
         return fedc_fail(err, "buffer has %u stages; the pipeline has %u", stages, want);
@@ -103,16 +102,19 @@ static int read_header(const fedc_codec *c, fedc_reader *r, size_t n, int *index
                              stage_name(id), id, stage_name(expect[s]));
         if (id == STAGE_TOPK || id == STAGE_RANDK) {
             uint32_t k;
-            if (fedc_read_u32(r, &k)) return fedc_fail(err, "header truncated at %s count", stage_name(id));
+            if (fedc_read_u32(r, &k))
+                return fedc_fail(err, "header truncated at %s count", stage_name(id));
             if (k != m)
                 return fedc_fail(err, "%s keeps %u values; for n = %zu the pipeline keeps %zu",
                                  stage_name(id), k, n, m);
             if (id == STAGE_TOPK) {
                 uint8_t mode;
-                if (fedc_read_u8(r, &mode)) return fedc_fail(err, "header truncated at topk index mode");
+                if (fedc_read_u8(r, &mode))
+                    return fedc_fail(err, "header truncated at topk index mode");
                 if (mode != INDEX_VARINT && mode != INDEX_BITMAP)
-                    return fedc_fail(err, "topk index mode %u is unknown; allowed 0 (varint) "
-                                          "or 1 (bitmap)",
+                    return fedc_fail(err,
+                                     "topk index mode %u is unknown; allowed 0 (varint) "
+                                     "or 1 (bitmap)",
                                      mode);
                 *index_mode = mode;
             } else if (fedc_read_u64(r, seed)) {
@@ -120,7 +122,8 @@ static int read_header(const fedc_codec *c, fedc_reader *r, size_t n, int *index
             }
         } else if (id == STAGE_Q8 || id == STAGE_Q4 || id == STAGE_Q2) {
             uint8_t chunk_log2;
-            if (fedc_read_u8(r, &chunk_log2)) return fedc_fail(err, "header truncated at %s chunk", stage_name(id));
+            if (fedc_read_u8(r, &chunk_log2))
+                return fedc_fail(err, "header truncated at %s chunk", stage_name(id));
             if (chunk_log2 != c->chunk_log2)
                 return fedc_fail(err, "%s chunk is 2^%u values; the pipeline uses 2^%u",
                                  stage_name(id), chunk_log2, c->chunk_log2);

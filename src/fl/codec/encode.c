@@ -40,8 +40,7 @@ static int check_randk_scale(const float *kept, size_t m, size_t n, fedc_error *
     double scale = (double)n / (double)m;
     for (size_t i = 0; i < m; i++)
         if (fabs((double)kept[i]) * scale > FLT_MAX / 2)
-            return fedc_fail(err,
-                             "randk: kept value %g times n/k = %g would overflow float32", 
+            return fedc_fail(err, "randk: kept value %g times n/k = %g would overflow float32",
                              (double)kept[i], scale);
     return 0;
 }
@@ -120,8 +119,8 @@ static int encode_into(const fedc_codec *c, const float *v, size_t n, float *res
     return 0;
 }
 
-int fedc_codec_encode(const fedc_codec *c, const float *v, size_t n, float *residual,
-                      fedc_rng *rng, fedc_buf *out, fedc_error *err) {
+int fedc_codec_encode(const fedc_codec *c, const float *v, size_t n, float *residual, fedc_rng *rng,
+                      fedc_buf *out, fedc_error *err) {
     if (!c || !out) return fedc_fail(err, "codec encode: codec and output buffer are required");
     if (n > CODEC_MAX_N)
         return fedc_fail(err, "codec '%s' encode: n = %zu exceeds the format's limit of %zu values",
@@ -129,8 +128,7 @@ int fedc_codec_encode(const fedc_codec *c, const float *v, size_t n, float *resi
     if (n > 0 && !v)
         return fedc_fail(err, "codec '%s' encode: input vector is NULL for n = %zu", c->name, n);
     if (!rng && (c->sparse == STAGE_RANDK || c->bits))
-        return fedc_fail(err,
-                         "codec '%s' encode: needs an rng (stochastic rounding / random-k)",
+        return fedc_fail(err, "codec '%s' encode: needs an rng (stochastic rounding / random-k)",
                          c->name);
     size_t start = out->len;
     struct encode_scratch s;

@@ -9,8 +9,8 @@
 
 #include "fl/codec/codec_internal.h"
 
-#define ALLOWED_STAGES \
-    "none, fp16, bf16, q8, q4, q2 (optionally :CHUNK, a power of two 16..65536), sign, " \
+#define ALLOWED_STAGES                                                                             \
+    "none, fp16, bf16, q8, q4, q2 (optionally :CHUNK, a power of two 16..65536), sign, "           \
     "topk:F, randk:F (0 < F <= 1), zstd"
 
 /* Stage classes give the only order that makes sense: a sparsifier picks
@@ -18,7 +18,7 @@
 enum stage_class { CLASS_SPARSE = 0, CLASS_VALUE = 1, CLASS_BYTES = 2 };
 
 static const char *class_name(int cls) {
-    return cls == CLASS_SPARSE ? "sparsifier (topk, randk)"
+    return cls == CLASS_SPARSE  ? "sparsifier (topk, randk)"
            : cls == CLASS_VALUE ? "value coder (fp16, bf16, q8, q4, q2, sign)"
                                 : "zstd";
 }
@@ -49,8 +49,9 @@ static int parse_fraction(const char *pipeline, int pos, const char *stage, cons
     char *end = NULL;
     double f = strtod(arg, &end);
     if (end == arg || *end != '\0' || !isfinite(f) || !(f > 0.0) || f > 1.0)
-        return fedc_fail(err, "codec pipeline '%s': stage %d fraction '%s' is out of range; "
-                              "allowed: 0 < F <= 1",
+        return fedc_fail(err,
+                         "codec pipeline '%s': stage %d fraction '%s' is out of range; "
+                         "allowed: 0 < F <= 1",
                          pipeline, pos, arg);
     *out = f;
     return 0;
@@ -99,9 +100,9 @@ static int parse_stage(const char *pipeline, int pos, const char *tok, fedc_code
         int id, cls;
         unsigned bits;
     } table[] = {
-        {"fp16", STAGE_FP16, CLASS_VALUE, 0}, {"bf16", STAGE_BF16, CLASS_VALUE, 0},
-        {"q8", STAGE_Q8, CLASS_VALUE, 8},     {"q4", STAGE_Q4, CLASS_VALUE, 4},
-        {"q2", STAGE_Q2, CLASS_VALUE, 2},     {"sign", STAGE_SIGN, CLASS_VALUE, 0},
+        {"fp16", STAGE_FP16, CLASS_VALUE, 0},  {"bf16", STAGE_BF16, CLASS_VALUE, 0},
+        {"q8", STAGE_Q8, CLASS_VALUE, 8},      {"q4", STAGE_Q4, CLASS_VALUE, 4},
+        {"q2", STAGE_Q2, CLASS_VALUE, 2},      {"sign", STAGE_SIGN, CLASS_VALUE, 0},
         {"topk", STAGE_TOPK, CLASS_SPARSE, 0}, {"randk", STAGE_RANDK, CLASS_SPARSE, 0},
         {"zstd", STAGE_ZSTD, CLASS_BYTES, 0},
     };
@@ -112,6 +113,11 @@ static int parse_stage(const char *pipeline, int pos, const char *tok, fedc_code
             if (parse_fraction(pipeline, pos, name, arg, &c->fraction, err)) return -1;
             c->sparse = id;
         } else if (table[i].bits) {
+            if (has_arg && *arg == '\0')
+                return fedc_fail(err,
+                                 "codec pipeline '%s': stage %d '%s' has ':' but no chunk size; "
+                                 "use a power of two from 16 to 65536 (default 256)",
+                                 pipeline, pos, tok);
             if (parse_chunk(pipeline, pos, arg, &c->chunk_log2, err)) return -1;
             c->value = id;
             c->bits = table[i].bits;
@@ -127,8 +133,7 @@ static int parse_stage(const char *pipeline, int pos, const char *tok, fedc_code
         return table[i].cls;
     }
     if (strcmp(tok, "none") == 0)
-        return fedc_fail(err,
-                         "codec pipeline '%s': 'none' cannot be combined with other stages",
+        return fedc_fail(err, "codec pipeline '%s': 'none' cannot be combined with other stages",
                          pipeline);
     return fedc_fail(err, "codec pipeline '%s': stage %d '%s' is unknown; allowed: " ALLOWED_STAGES,
                      pipeline, pos, tok);
@@ -174,7 +179,8 @@ static void build_name(fedc_codec *c) {
 static int parse_into(const char *pipeline, fedc_codec *c, fedc_error *err) {
     memset(c, 0, sizeof *c);
     c->chunk_log2 = CODEC_DEFAULT_CHUNK_LOG2;
-    if (!pipeline) return fedc_fail(err, "codec pipeline is missing; use 'none' for no compression");
+    if (!pipeline)
+        return fedc_fail(err, "codec pipeline is missing; use 'none' for no compression");
     size_t len = strlen(pipeline);
     if (len >= FEDC_CODEC_MAX_LEN)
         return fedc_fail(err, "codec pipeline is %zu characters long; at most %d allowed", len,
@@ -272,9 +278,9 @@ size_t codec_kept_count(const fedc_codec *c, size_t n) {
 size_t codec_header_size(const fedc_codec *c) {
     /* magic, version, n (u32), stage count, then per stage: id + params. */
     size_t s = 1 + 1 + 4 + 1;
-    if (c->sparse == STAGE_TOPK) s += 1 + 4 + 1; /* k, index mode */
+    if (c->sparse == STAGE_TOPK) s += 1 + 4 + 1;  /* k, index mode */
     if (c->sparse == STAGE_RANDK) s += 1 + 4 + 8; /* k, seed */
-    if (c->value) s += 1 + (c->bits ? 1 : 0); /* chunk log2 */
+    if (c->value) s += 1 + (c->bits ? 1 : 0);     /* chunk log2 */
     if (c->zstd) s += 1;
     return s;
 }

@@ -17,8 +17,8 @@ size_t codec_quant_size(unsigned bits, unsigned chunk_log2, size_t m) {
     return 8 * chunk_count(chunk_log2, m) + (m * bits + 7) / 8;
 }
 
-int codec_quant_encode(unsigned bits, unsigned chunk_log2, const float *x, size_t m,
-                       fedc_rng *rng, fedc_buf *out, fedc_error *err) {
+int codec_quant_encode(unsigned bits, unsigned chunk_log2, const float *x, size_t m, fedc_rng *rng,
+                       fedc_buf *out, fedc_error *err) {
     size_t chunk = (size_t)1 << chunk_log2, nchunks = chunk_count(chunk_log2, m);
     size_t size = codec_quant_size(bits, chunk_log2, m);
     if (size == 0) return 0;
@@ -59,8 +59,7 @@ int codec_quant_decode(unsigned bits, unsigned chunk_log2, fedc_reader *r, float
     size_t size = codec_quant_size(bits, chunk_log2, m);
     const uint8_t *ranges;
     if (fedc_read_view(r, &ranges, size))
-        return fedc_fail(err,
-                         "q%u section needs %zu bytes (%zu chunk ranges, %zu codes), %zu left",
+        return fedc_fail(err, "q%u section needs %zu bytes (%zu chunk ranges, %zu codes), %zu left",
                          bits, size, nchunks, m, fedc_reader_left(r));
     const uint8_t *codes = ranges + 8 * nchunks;
     const uint32_t max_code = (1u << bits) - 1;
@@ -69,9 +68,8 @@ int codec_quant_decode(unsigned bits, unsigned chunk_log2, fedc_reader *r, float
         codec_load_f32(&lo, ranges + 8 * ch, 1);
         codec_load_f32(&hi, ranges + 8 * ch + 4, 1);
         if (!isfinite(lo) || !isfinite(hi) || lo > hi)
-            return fedc_fail(err,
-                             "q%u chunk %zu has range [%g, %g]; need finite lo <= hi", bits, ch,
-                             (double)lo, (double)hi);
+            return fedc_fail(err, "q%u chunk %zu has range [%g, %g]; need finite lo <= hi", bits,
+                             ch, (double)lo, (double)hi);
         double step = ((double)hi - (double)lo) / (double)max_code;
         size_t start = ch * chunk, end = start + chunk < m ? start + chunk : m;
         for (size_t i = start; i < end; i++) {

@@ -110,9 +110,11 @@ size_t codec_index_bitmap_size(size_t n) { return (n + 7) / 8; }
 
 int codec_index_encode(int mode, const uint32_t *idx, size_t k, size_t n, fedc_buf *out,
                        fedc_error *err) {
-    size_t size = mode == INDEX_BITMAP ? codec_index_bitmap_size(n) : codec_index_varint_size(idx, k);
+    size_t size =
+        mode == INDEX_BITMAP ? codec_index_bitmap_size(n) : codec_index_varint_size(idx, k);
     if (size == 0) return 0;
-    if (fedc_buf_reserve(out, size)) return fedc_fail(err, "topk: out of memory for %zu indices", k);
+    if (fedc_buf_reserve(out, size))
+        return fedc_fail(err, "topk: out of memory for %zu indices", k);
     uint8_t *dst = out->data + out->len;
     if (mode == INDEX_BITMAP) {
         memset(dst, 0, size);
@@ -171,8 +173,9 @@ static int decode_bitmap(fedc_reader *r, uint32_t *idx, size_t k, size_t n, fedc
     for (size_t byte = 0; byte < size; byte++) {
         for (uint8_t b = p[byte]; b; b &= (uint8_t)(b - 1)) {
             if (m == k)
-                return fedc_fail(err, "topk bitmap has more than the %zu set bits the header "
-                                      "announces",
+                return fedc_fail(err,
+                                 "topk bitmap has more than the %zu set bits the header "
+                                 "announces",
                                  k);
             idx[m++] = (uint32_t)(8 * byte + (size_t)__builtin_ctz(b));
         }
@@ -216,7 +219,8 @@ int codec_randk_indices(uint64_t seed, size_t n, size_t k, uint32_t *idx, fedc_e
     for (size_t w = 0; w < words; w++) {
         uint64_t bits = complement ? ~mark[w] : mark[w];
         if (w == words - 1 && (n & 63)) bits &= (1ull << (n & 63)) - 1;
-        for (; bits; bits &= bits - 1) idx[m++] = (uint32_t)(64 * w + (size_t)__builtin_ctzll(bits));
+        for (; bits; bits &= bits - 1)
+            idx[m++] = (uint32_t)(64 * w + (size_t)__builtin_ctzll(bits));
     }
     free(mark);
     return 0;

@@ -2,7 +2,6 @@
  * raw float32, fp16, bf16, a uniform quantiser or sign. Decoding refuses
  * non-finite values, so a hostile buffer cannot inject inf or NaN. */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "fl/codec/codec_internal.h"
@@ -39,7 +38,8 @@ void codec_load_f32(float *dst, const uint8_t *src, size_t n) {
 
 static int encode_half(int bf16, const float *x, size_t m, fedc_buf *out, fedc_error *err) {
     if (m == 0) return 0;
-    if (fedc_buf_reserve(out, 2 * m)) return fedc_fail(err, "codec: out of memory for %zu values", m);
+    if (fedc_buf_reserve(out, 2 * m))
+        return fedc_fail(err, "codec: out of memory for %zu values", m);
     uint8_t *dst = out->data + out->len;
     for (size_t i = 0; i < m; i++) {
         uint16_t h = bf16 ? codec_f32_to_bf16(x[i]) : codec_f32_to_f16(x[i]);
@@ -60,15 +60,15 @@ static int decode_half(int bf16, fedc_reader *r, float *out, size_t m, fedc_erro
     for (size_t i = 0; i < m; i++) {
         uint16_t h = (uint16_t)(p[2 * i] | (p[2 * i + 1] << 8));
         if ((h & exp_mask) == exp_mask)
-            return fedc_fail(err, "%s value %zu (0x%04x) is not finite", bf16 ? "bf16" : "fp16",
-                             i, h);
+            return fedc_fail(err, "%s value %zu (0x%04x) is not finite", bf16 ? "bf16" : "fp16", i,
+                             h);
         out[i] = bf16 ? codec_bf16_to_f32(h) : codec_f16_to_f32(h);
     }
     return 0;
 }
 
-int codec_values_encode(const fedc_codec *c, const float *x, size_t m, fedc_rng *rng,
-                        fedc_buf *out, fedc_error *err) {
+int codec_values_encode(const fedc_codec *c, const float *x, size_t m, fedc_rng *rng, fedc_buf *out,
+                        fedc_error *err) {
     switch (c->value) {
     case 0:
         if (m == 0) return 0;
@@ -90,8 +90,8 @@ int codec_values_decode(const fedc_codec *c, fedc_reader *r, float *out, size_t 
     case 0: {
         const uint8_t *p;
         if (fedc_read_view(r, &p, 4 * m))
-            return fedc_fail(err, "float32 section needs %zu bytes for %zu values, %zu left",
-                             4 * m, m, fedc_reader_left(r));
+            return fedc_fail(err, "float32 section needs %zu bytes for %zu values, %zu left", 4 * m,
+                             m, fedc_reader_left(r));
         codec_load_f32(out, p, m);
         for (size_t i = 0; i < m; i++)
             if (!isfinite(out[i])) return fedc_fail(err, "float32 value %zu is not finite", i);

@@ -47,7 +47,8 @@ int codec_zstd_pack(const uint8_t *body, size_t len, unsigned width, fedc_buf *o
      * the decoder requires. */
     size_t z = ZSTD_compress(out->data + out->len, bound, src, len, ZSTD_LEVEL);
     free(shuffled);
-    if (ZSTD_isError(z)) return fedc_fail(err, "zstd: compression failed: %s", ZSTD_getErrorName(z));
+    if (ZSTD_isError(z))
+        return fedc_fail(err, "zstd: compression failed: %s", ZSTD_getErrorName(z));
     out->len += z;
     return 0;
 }
@@ -58,8 +59,8 @@ int codec_zstd_unpack(const uint8_t *p, size_t len, size_t cap, unsigned width, 
     *body_len = 0;
     if (len < 4)
         return fedc_fail(err, "zstd frame is %zu bytes; too short for a frame header", len);
-    uint32_t magic = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                     (uint32_t)p[3] << 24;
+    uint32_t magic =
+        (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
     if (magic != ZSTD_MAGICNUMBER)
         return fedc_fail(err, "zstd frame magic is 0x%08x; expected 0x%08x", magic,
                          (unsigned)ZSTD_MAGICNUMBER);
@@ -75,8 +76,8 @@ int codec_zstd_unpack(const uint8_t *p, size_t len, size_t cap, unsigned width, 
     if (ZSTD_isError(frame))
         return fedc_fail(err, "zstd frame is malformed: %s", ZSTD_getErrorName(frame));
     if (frame != len)
-        return fedc_fail(err, "zstd frame is %zu bytes but the body has %zu; trailing bytes",
-                         frame, len);
+        return fedc_fail(err, "zstd frame is %zu bytes but the body has %zu; trailing bytes", frame,
+                         len);
     size_t clen = (size_t)content;
     uint8_t *raw = malloc(clen ? clen : 1);
     if (!raw) return fedc_fail(err, "zstd: out of memory for %zu bytes", clen);

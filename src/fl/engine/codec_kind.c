@@ -13,3 +13,8 @@ int fedc_engine_codec_lossless(const fedc_codec *c) {
     }
     return 1;
 }
+
+void fedc_engine_initial_model(const fedc_task *t, const fedc_arch *a, float *x) {
+    fedc_rng init_rng = fedc_rng_derive(t->seed, 0x1417, 0);
+    fedc_arch_init(a, x, &init_rng);
+}

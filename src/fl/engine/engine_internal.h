@@ -11,4 +11,8 @@ int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_err
  * downlink sends whole models; otherwise deltas against the node's copy. */
 int fedc_engine_codec_lossless(const fedc_codec *c);
 
+/* The task's initial global model, derived from its seed alone, so nodes
+ * can rebuild it without a download (the lossy downlink's first base). */
+void fedc_engine_initial_model(const fedc_task *t, const fedc_arch *a, float *x);
+
 #endif

@@ -57,6 +57,7 @@ struct fedc_run {
     /* Lossy downlink: what each node holds, so the next model goes as a delta.
      * Bounded by down_ref_budget entries; least recently used are dropped. */
     int down_lossy;
+    float *x0;          /* initial model: the base for nodes without a copy */
     float **down_ref;
     int *down_ref_used;
     int down_ref_count, down_ref_budget;
@@ -109,6 +110,7 @@ void fedc_run_free(fedc_run *r) {
         for (int k = 0; k < r->task.clients; k++) free(r->down_ref[k]);
     free(r->down_ref);
     free(r->down_ref_used);
+    free(r->x0);
     free(r->slots);
     free(r->selected);
     free(r->updates);
@@ -159,8 +161,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         fedc_fail(err, "out of memory for %zu parameters", r->d);
         goto fail;
     }
-    fedc_rng init_rng = fedc_rng_derive(t->seed, 0x1417, 0);
-    fedc_arch_init(r->arch, r->x, &init_rng);
+    fedc_engine_initial_model(t, r->arch, r->x);
     r->strategy = fedc_strategy_create(t, r->d, t->clients, err);
     if (!r->strategy) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
@@ -202,6 +203,12 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     if (r->down_lossy) {
         r->down_ref = calloc((size_t)t->clients, sizeof *r->down_ref);
         r->down_ref_used = calloc((size_t)t->clients, sizeof(int));
+        r->x0 = malloc(r->d * sizeof(float));
+        if (!r->down_ref || !r->down_ref_used || !r->x0) {
+            fedc_fail(err, "out of memory for downlink reference models");
+            goto fail;
+        }
+        memcpy(r->x0, r->x, r->d * sizeof(float));
         /* ~1 GiB of reference models at most; nodes beyond get whole models. */
         double per = (double)r->d * sizeof(float);
         r->down_ref_budget = (int)(1073741824.0 / per);
@@ -382,8 +389,9 @@ static double simulated_seconds(const fedc_run *r, int k, const slot *s) {
 }
 
 /* Encodes the TRAIN frame for model x; with base, as x - base. */
-static int encode_train_frame(fedc_run *r, int round, const float *x, const float *base, int client,
-                              fedc_buf *blob, fedc_buf *frame, fedc_error *err) {
+static int encode_train_frame(fedc_run *r, int round, const float *x, const float *base,
+                              const char *base_kind, int client, fedc_buf *blob, fedc_buf *frame,
+                              fedc_error *err) {
     fedc_buf_clear(blob);
     fedc_rng drng = fedc_rng_derive(r->task.seed, (uint64_t)round, 0xD0D0ull ^ ((uint64_t)client << 20));
     const float *v = x;
@@ -398,7 +406,7 @@ static int encode_train_frame(fedc_run *r, int round, const float *x, const floa
     free(diff);
     if (rc != 0) return -1;
     char json[96];
-    int jl = snprintf(json, sizeof json, "{\"round\":%d,\"base\":\"%s\"}", round, base ? "delta" : "full");
+    int jl = snprintf(json, sizeof json, "{\"round\":%d,\"base\":\"%s\"}", round, base_kind);
     fedc_msg tm = {.type = FEDC_MSG_TRAIN, .json = json, .json_len = (size_t)jl, .nblobs = 1};
     tm.blobs[0].data = blob->data;
     tm.blobs[0].len = blob->len;
@@ -416,14 +424,13 @@ static int encode_train_frame(fedc_run *r, int round, const float *x, const floa
 static int reconstruct(fedc_run *r, slot *s, fedc_error *err) {
     if (fedc_codec_decode(r->down, r->model_blob.data, r->model_blob.len, s->recon, r->d, err) != 0)
         return -1;
-    const float *base = r->down_ref[s->client];
-    if (base)
-        for (size_t j = 0; j < r->d; j++) s->recon[j] += base[j];
+    const float *base = r->down_ref[s->client] ? r->down_ref[s->client] : r->x0;
+    for (size_t j = 0; j < r->d; j++) s->recon[j] += base[j];
     return 0;
 }
 
 /* After the round: a node that answered holds s->recon; one that did not may
- * or may not have decoded, so it gets a whole model next time. */
+ * or may not have decoded, so next time its base is the initial model. */
 static void commit_down_ref(fedc_run *r, slot *s, int round) {
     int k = s->client;
     if (s->status != 1) {
@@ -487,7 +494,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         s->bytes_down = s->bytes_up = 0;
     }
     if (!r->down_lossy) {
-        if (encode_train_frame(r, round, r->x, NULL, 0, &r->model_blob, &r->frame, err) != 0) {
+        if (encode_train_frame(r, round, r->x, NULL, "full", 0, &r->model_blob, &r->frame, err) != 0) {
             free(frames);
             return -1;
         }
@@ -495,8 +502,9 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     } else {
         for (int i = 0; i < n; i++) {
             slot *s = &r->slots[i];
-            if (encode_train_frame(r, round, r->x, r->down_ref[s->client], s->client, &r->model_blob,
-                                   &s->frame, err) != 0 ||
+            const float *base = r->down_ref[s->client] ? r->down_ref[s->client] : r->x0;
+            if (encode_train_frame(r, round, r->x, base, r->down_ref[s->client] ? "delta" : "init",
+                                   s->client, &r->model_blob, &s->frame, err) != 0 ||
                 reconstruct(r, s, err) != 0) {
                 free(frames);
                 return -1;

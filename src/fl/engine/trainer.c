@@ -145,14 +145,25 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         fedc_fail(err, "train message: \"round\" must be an integer in 1..1000000");
         goto out;
     }
-    int delta_base = strcmp(base, "delta") == 0;
-    if (!delta_base && strcmp(base, "full") != 0) {
-        fedc_fail(err, "train message: \"base\" must be \"full\" or \"delta\", got \"%.32s\"", base);
+    /* full: the model itself; delta: against this node's last copy; init:
+     * against the initial model, which the node rebuilds from the seed. */
+    int delta_base = strcmp(base, "delta") == 0, init_base = strcmp(base, "init") == 0;
+    if (!delta_base && !init_base && strcmp(base, "full") != 0) {
+        fedc_fail(err, "train message: \"base\" must be \"full\", \"delta\" or \"init\", got \"%.32s\"",
+                  base);
         goto out;
     }
     if (delta_base && !mem->down_ref) {
         fedc_fail(err, "train message: a model delta arrived but this node holds no earlier model");
         goto out;
+    }
+    if (init_base) {
+        if (!mem->down_ref && !(mem->down_ref = malloc(tr->d * sizeof(float)))) {
+            fedc_fail(err, "out of memory for the downlink reference model");
+            goto out;
+        }
+        fedc_engine_initial_model(&tr->task, tr->arch, mem->down_ref);
+        delta_base = 1;
     }
     size_t extra_bytes = tr->sinfo.extra_down * sizeof(float);
     if (m.nblobs != (tr->sinfo.extra_down ? 2 : 1)) {

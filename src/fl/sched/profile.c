@@ -70,7 +70,8 @@ static fedc_profile *make_lognormal(int n_clients, uint64_t seed) {
     for (int k = 0; k < n_clients; k++) {
         /* Each client's draws depend only on (seed, k), not on N. */
         fedc_rng r = fedc_rng_derive(seed, STREAM_SPEEDS, (uint64_t)k);
-        p->samples_per_s[k] = PROFILE_MEDIAN_SAMPLES_PER_S * exp(PROFILE_SIGMA_SPEED * fedc_rng_normal(&r));
+        p->samples_per_s[k] =
+            PROFILE_MEDIAN_SAMPLES_PER_S * exp(PROFILE_SIGMA_SPEED * fedc_rng_normal(&r));
         p->up_bps[k] = PROFILE_MEDIAN_UP_BPS * exp(PROFILE_SIGMA_LINK * fedc_rng_normal(&r));
         p->down_bps[k] = PROFILE_MEDIAN_DOWN_BPS * exp(PROFILE_SIGMA_LINK * fedc_rng_normal(&r));
     }

@@ -12,9 +12,12 @@ static const struct {
     const char *name;
     sched_policy policy;
 } POLICIES[] = {
-    {"random", POLICY_RANDOM},   {"round-robin", POLICY_ROUND_ROBIN},
-    {"samples", POLICY_SAMPLES}, {"age", POLICY_AGE},
-    {"power-of-choice", POLICY_POWER_OF_CHOICE}, {"deadline", POLICY_DEADLINE},
+    {"random", POLICY_RANDOM},
+    {"round-robin", POLICY_ROUND_ROBIN},
+    {"samples", POLICY_SAMPLES},
+    {"age", POLICY_AGE},
+    {"power-of-choice", POLICY_POWER_OF_CHOICE},
+    {"deadline", POLICY_DEADLINE},
 };
 #define ALLOWED_POLICIES "random, round-robin, samples, age, power-of-choice, deadline"
 
@@ -31,16 +34,17 @@ static int policy_of(const fedc_sched_config *cfg, sched_policy *out) {
 int fedc_sched_check(const fedc_sched_config *cfg, fedc_error *err) {
     if (!cfg) return fedc_fail(err, "scheduler config is missing");
     if (!memchr(cfg->policy, '\0', sizeof cfg->policy))
-        return fedc_fail(err, "scheduler policy is longer than %zu characters; allowed: " ALLOWED_POLICIES,
-                         sizeof cfg->policy - 1);
+        return fedc_fail(
+            err, "scheduler policy is longer than %zu characters; allowed: " ALLOWED_POLICIES,
+            sizeof cfg->policy - 1);
     sched_policy p;
     if (policy_of(cfg, &p))
         return fedc_fail(err, "scheduler policy '%s' is unknown; allowed: " ALLOWED_POLICIES,
                          cfg->policy);
     if (cfg->choice_d < 0 || cfg->choice_d > MAX_CHOICE_D)
-        return fedc_fail(err,
-                         "scheduler choice_d is %d; allowed: 0 (meaning 2 * clients per round) to %d",
-                         cfg->choice_d, MAX_CHOICE_D);
+        return fedc_fail(
+            err, "scheduler choice_d is %d; allowed: 0 (meaning 2 * clients per round) to %d",
+            cfg->choice_d, MAX_CHOICE_D);
     if (p == POLICY_DEADLINE && !(isfinite(cfg->deadline_s) && cfg->deadline_s > 0))
         return fedc_fail(err,
                          "scheduler deadline_s is %g; the deadline policy needs a finite number of "
@@ -72,7 +76,8 @@ int fedc_sched_select(fedc_sched *s, int round, const fedc_client_info *clients,
     if (!s || n_clients < 0 || (n_clients > 0 && !clients) || (k > 0 && !out)) return -1;
     if (!rng && s->policy != POLICY_ROUND_ROBIN) return -1;
     if (k <= 0 || n_clients == 0) return 0;
-    if (s->policy == POLICY_ROUND_ROBIN) return sched_pick_round_robin(s, clients, n_clients, k, out);
+    if (s->policy == POLICY_ROUND_ROBIN)
+        return sched_pick_round_robin(s, clients, n_clients, k, out);
 
     int *avail = malloc((size_t)n_clients * sizeof *avail);
     if (!avail) return -1;

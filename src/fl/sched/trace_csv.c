@@ -121,7 +121,8 @@ static int parse_client(parser *ps, const field *f, int *id) {
     if (!ok) {
         char shown[64];
         show(f->p, f->len, shown, sizeof shown);
-        return fail_at(ps, f->col, "client '%s' is not an integer from 0 to %d", shown, MAX_CLIENT_ID);
+        return fail_at(ps, f->col, "client '%s' is not an integer from 0 to %d", shown,
+                       MAX_CLIENT_ID);
     }
     *id = (int)v;
     return 0;
@@ -140,9 +141,12 @@ static int parse_positive(parser *ps, const field *f, const char *name, double m
         ok = end == buf + f->len;
     }
     show(f->p, f->len, shown, sizeof shown);
-    if (!ok) return fail_at(ps, f->col, "%s '%s' is not a number; allowed: > 0 and <= %g", name, shown, max);
+    if (!ok)
+        return fail_at(ps, f->col, "%s '%s' is not a number; allowed: > 0 and <= %g", name, shown,
+                       max);
     if (!isfinite(v) || !(v > 0) || v > max)
-        return fail_at(ps, f->col, "%s '%s' is out of range; allowed: > 0 and <= %g", name, shown, max);
+        return fail_at(ps, f->col, "%s '%s' is out of range; allowed: > 0 and <= %g", name, shown,
+                       max);
     *out = v;
     return 0;
 }
@@ -200,7 +204,8 @@ static int parse_avail(parser *ps, const field *f, trace_row *row) {
         if (used > 0 && (size_t)used == wl) {
             hi = lo;
         } else if (used > 0 && w[used] == '-' &&
-                   parse_round(w + used + 1, wl - (size_t)used - 1, &hi) == (int)(wl - (size_t)used - 1)) {
+                   parse_round(w + used + 1, wl - (size_t)used - 1, &hi) ==
+                       (int)(wl - (size_t)used - 1)) {
             /* "a-b" */
         } else {
             return fail_at(ps, col,
@@ -321,7 +326,8 @@ fedc_profile *fedc_profile_from_csv(const char *text, size_t len, const char *so
         return NULL;
     }
     if (n_clients <= 0 || n_clients > PROFILE_MAX_CLIENTS) {
-        fedc_fail(err, "%s: %d clients; allowed 1 to %d", ps.source, n_clients, PROFILE_MAX_CLIENTS);
+        fedc_fail(err, "%s: %d clients; allowed 1 to %d", ps.source, n_clients,
+                  PROFILE_MAX_CLIENTS);
         return NULL;
     }
     int n_fields = 0, rc = 0;

@@ -3,7 +3,6 @@
 // token (Bearer), as a script would.
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -15,19 +14,6 @@ if (!FEDC_BIN) throw new Error('FEDC_BIN is not set: run the browser tests throu
 
 export function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-// A loopback port nobody listens on right now.
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 // A child process whose output goes to a log file; stop() ends it (TERM,
@@ -43,6 +29,11 @@ class Proc {
       this.child.on('exit', (code, signal) => {
         this.exitCode = code;
         this.exitSignal = signal;
+        resolve();
+      });
+      this.child.on('error', (e) => {
+        fs.appendFileSync(this.logPath, `cannot start ${FEDC_BIN}: ${e.message}\n`);
+        this.exitCode = -1;
         resolve();
       });
     });
@@ -99,25 +90,31 @@ export class Api {
   }
 }
 
-// `fedc server --insecure` on a free loopback port with a fresh state folder.
+// `fedc server --insecure` on a free loopback port (the server picks it and
+// writes it to a file) with a fresh state folder.
 export async function startServer({ token = 'browser-test-admin-token-0123456789' } = {}) {
   const state = fs.mkdtempSync(path.join(os.tmpdir(), 'fedc-browser-state-'));
-  const port = await freePort();
-  const proc = new Proc('server', ['server', '--insecure', '--bind', '127.0.0.1', '--port', String(port),
+  const portFile = path.join(state, 'port');
+  const proc = new Proc('server', ['server', '--insecure', '--listen', '127.0.0.1:0', '--port-file', portFile,
     '--state', state, '--admin-token', token]);
-  const base = `http://127.0.0.1:${port}`;
-  const api = new Api(base, token);
   const deadline = Date.now() + 30000;
+  let api = null;
   for (;;) {
     if (!proc.running) throw new Error(`fedc server exited (${proc.exitCode ?? proc.exitSignal}):\n${proc.log()}`);
-    try {
-      const r = await api.request('GET', '/api/server');
-      if (r.status === 200) break;
-    } catch { /* not listening yet */ }
-    if (Date.now() > deadline) throw new Error(`fedc server did not answer on ${base} within 30 s:\n${proc.log()}`);
+    if (!api) {
+      const port = fs.existsSync(portFile) ? Number(fs.readFileSync(portFile, 'utf8').trim()) : 0;
+      if (port > 0) api = new Api(`http://127.0.0.1:${port}`, token);
+    }
+    if (api) {
+      try {
+        const r = await api.request('GET', '/api/server');
+        if (r.status === 200) break;
+      } catch { /* not listening yet */ }
+    }
+    if (Date.now() > deadline) throw new Error(`fedc server did not answer within 30 s:\n${proc.log()}`);
     await sleep(200);
   }
-  return { proc, base, api, state, port, token };
+  return { proc, base: api.base, api, state, token };
 }
 
 // Splits the one-line command the server gives for a new node.

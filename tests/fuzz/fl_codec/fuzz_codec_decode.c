@@ -9,10 +9,14 @@
 #include "fedc/codec.h"
 
 static const char *const PIPELINES[] = {
-    "none",     "fp16",          "bf16",          "q8",
-    "q4:16",    "q2",            "sign",          "zstd",
-    "topk:0.1", "topk:0.01|q8|zstd", "topk:0.6|fp16", "randk:0.2|q4",
-    "randk:0.3", "topk:0.3|sign|zstd", "bf16|zstd",  "q8:1024|zstd",
+    "none",          "fp16",
+    "bf16",          "q8",
+    "q4:16",         "q2",
+    "sign",          "zstd",
+    "topk:0.1",      "topk:0.01|q8|zstd",
+    "topk:0.6|fp16", "randk:0.2|q4",
+    "randk:0.3",     "topk:0.3|sign|zstd",
+    "bf16|zstd",     "q8:1024|zstd",
 };
 #define N_PIPELINES (sizeof PIPELINES / sizeof PIPELINES[0])
 

@@ -29,7 +29,9 @@ static inline ref_pipeline ref_parse(const char *s) {
     p.chunk = 256;
     if (strncmp(s, "topk:", 5) == 0) p.topk = 1, p.fraction = strtod(s + 5, NULL);
     if (strncmp(s, "randk:", 6) == 0) p.randk = 1, p.fraction = strtod(s + 6, NULL);
-    const char *q = strstr(s, "q8") ? strstr(s, "q8") : strstr(s, "q4") ? strstr(s, "q4") : strstr(s, "q2");
+    const char *q = strstr(s, "q8")   ? strstr(s, "q8")
+                    : strstr(s, "q4") ? strstr(s, "q4")
+                                      : strstr(s, "q2");
     if (q) {
         p.raw = 0;
         p.bits = (unsigned)(q[1] - '0');
@@ -79,8 +81,10 @@ static inline size_t ref_topk(const float *x, size_t n, size_t k, uint32_t *idx)
     for (size_t i = 0; i < n; i++) above += fabsf(x[i]) > t;
     size_t ties = k - above;
     for (size_t i = 0; i < n; i++) {
-        if (fabsf(x[i]) > t) idx[m++] = (uint32_t)i;
-        else if (fabsf(x[i]) == t && ties) idx[m++] = (uint32_t)i, ties--;
+        if (fabsf(x[i]) > t)
+            idx[m++] = (uint32_t)i;
+        else if (fabsf(x[i]) == t && ties)
+            idx[m++] = (uint32_t)i, ties--;
     }
     return m;
 }
@@ -105,7 +109,8 @@ static inline long ref_check_values(const ref_pipeline *p, const float *x, const
         double s = m ? sum / (double)m : 0;
         for (size_t i = 0; i < m; i++) {
             double want = x[i] < 0 ? -s : s;
-            if (fabs(d[i] - want) > 1e-6 * fabs(want) + slack * fabs(want) + 0x1p-149) return (long)i;
+            if (fabs(d[i] - want) > 1e-6 * fabs(want) + slack * fabs(want) + 0x1p-149)
+                return (long)i;
         }
         return -1;
     }
@@ -147,7 +152,7 @@ static inline void ref_fill(int kind, float *x, size_t n, fedc_rng *r) {
         case VEC_NORMAL: x[i] = (float)z; break;
         case VEC_ZEROS: x[i] = 0.0f; break;
         case VEC_CONST: x[i] = -3.25f; break;
-        case VEC_HUGE: x[i] = (float)(z * 1e37); break; /* near float's top */
+        case VEC_HUGE: x[i] = (float)(z * 1e37); break;  /* near float's top */
         case VEC_TINY: x[i] = (float)(z * 1e-40); break; /* float subnormals */
         case VEC_MIXED: x[i] = (float)(z * pow(10.0, (double)fedc_rng_below(r, 40) - 20.0)); break;
         default: x[i] = (float)((int)fedc_rng_below(r, 5) - 2); break; /* many ties */

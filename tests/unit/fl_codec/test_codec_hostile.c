@@ -15,9 +15,21 @@
 
 #include "fl/codec/codec_internal.h"
 
-static const char *PIPELINES[] = {"none", "fp16", "bf16", "q8", "q4:16", "q2", "sign", "zstd",
-                                  "topk:0.1", "topk:0.6|fp16", "topk:0.01|q8|zstd", "randk:0.2|q4",
-                                  "randk:0.3", "topk:0.3|sign|zstd", "bf16|zstd"};
+static const char *PIPELINES[] = {"none",
+                                  "fp16",
+                                  "bf16",
+                                  "q8",
+                                  "q4:16",
+                                  "q2",
+                                  "sign",
+                                  "zstd",
+                                  "topk:0.1",
+                                  "topk:0.6|fp16",
+                                  "topk:0.01|q8|zstd",
+                                  "randk:0.2|q4",
+                                  "randk:0.3",
+                                  "topk:0.3|sign|zstd",
+                                  "bf16|zstd"};
 
 static fedc_codec *parse(const char *p) {
     fedc_error err = {{0}};
@@ -42,7 +54,9 @@ static void expect_decode_error(fedc_codec *c, const uint8_t *p, size_t len, siz
     float *out = malloc((n + 1) * sizeof *out);
     int rc = fedc_codec_decode(c, p, len, out, n, &err);
     free(out);
-    if (rc == 0) fail_msg("%s: buffer of %zu bytes accepted; expected '%s'", fedc_codec_name(c), len, fragment);
+    if (rc == 0)
+        fail_msg("%s: buffer of %zu bytes accepted; expected '%s'", fedc_codec_name(c), len,
+                 fragment);
     if (!strstr(err.msg, fragment))
         fail_msg("%s: error '%s' does not mention '%s'", fedc_codec_name(c), err.msg, fragment);
     /* Every message names the pipeline. */
@@ -62,7 +76,8 @@ static void test_truncated_and_extended_buffers_are_refused(void **state) {
             uint8_t *longer = malloc(b.len + 3);
             memcpy(longer, b.data, b.len);
             memset(longer + b.len, 0, 3);
-            for (size_t extra = 1; extra <= 3; extra++) expect_decode_error(c, longer, b.len + extra, n, "");
+            for (size_t extra = 1; extra <= 3; extra++)
+                expect_decode_error(c, longer, b.len + extra, n, "");
             free(longer);
             /* And the wrong length: the buffer for n read as n + 1 or n - 1. */
             expect_decode_error(c, b.data, b.len, n + 1, "values; expected");
@@ -88,11 +103,14 @@ static void test_corrupted_buffers_fail_cleanly_or_decode_finite(void **state) {
             uint8_t *m = malloc(b.len);
             memcpy(m, b.data, b.len);
             int flips = 1 + (int)fedc_rng_below(&r, 4);
-            for (int f = 0; f < flips; f++) m[fedc_rng_below(&r, (uint32_t)b.len)] ^= (uint8_t)(1u << fedc_rng_below(&r, 8));
+            for (int f = 0; f < flips; f++)
+                m[fedc_rng_below(&r, (uint32_t)b.len)] ^= (uint8_t)(1u << fedc_rng_below(&r, 8));
             fedc_error err = {{0}};
             if (fedc_codec_decode(c, m, b.len, out, n, &err) == 0) {
                 for (size_t i = 0; i < n; i++)
-                    if (!isfinite(out[i])) fail_msg("%s: corrupt buffer decoded to non-finite value %zu", PIPELINES[pi], i);
+                    if (!isfinite(out[i]))
+                        fail_msg("%s: corrupt buffer decoded to non-finite value %zu",
+                                 PIPELINES[pi], i);
             } else {
                 assert_true(err.msg[0] != '\0');
                 refused++;
@@ -106,7 +124,8 @@ static void test_corrupted_buffers_fail_cleanly_or_decode_finite(void **state) {
 }
 
 /* Patches byte at off in a fresh encoding and expects the given error. */
-static void patched(const char *pipeline, size_t n, size_t off, uint8_t value, const char *fragment) {
+static void patched(const char *pipeline, size_t n, size_t off, uint8_t value,
+                    const char *fragment) {
     fedc_codec *c = parse(pipeline);
     fedc_buf b = {0};
     encode_normal(c, n, 5, &b);
@@ -288,7 +307,8 @@ static void test_null_and_oversized_arguments(void **state) {
     assert_int_equal(fedc_codec_decode(c, NULL, 5, out, 1, &err), -1);
     assert_int_equal(fedc_codec_decode(c, (const uint8_t *)"x", 1, NULL, 1, &err), -1);
     assert_int_equal(fedc_codec_decode(NULL, (const uint8_t *)"x", 1, out, 1, &err), -1);
-    assert_int_equal(fedc_codec_decode(c, (const uint8_t *)out, 4, out, (size_t)UINT32_MAX + 1, &err), -1);
+    assert_int_equal(
+        fedc_codec_decode(c, (const uint8_t *)out, 4, out, (size_t)UINT32_MAX + 1, &err), -1);
     assert_non_null(strstr(err.msg, "exceeds the format's limit"));
     fedc_buf b = {0};
     assert_int_equal(fedc_codec_encode(c, NULL, 3, NULL, NULL, &b, &err), -1);

@@ -30,8 +30,8 @@ static void expect_error(const char *pipeline, const char *fragment) {
     fedc_codec *c = fedc_codec_parse(pipeline, &err);
     if (c) fail_msg("'%s' accepted as '%s'", pipeline ? pipeline : "(null)", fedc_codec_name(c));
     if (!strstr(err.msg, fragment))
-        fail_msg("error for '%s' is '%s'; expected it to mention '%s'", pipeline ? pipeline : "(null)",
-                 err.msg, fragment);
+        fail_msg("error for '%s' is '%s'; expected it to mention '%s'",
+                 pipeline ? pipeline : "(null)", err.msg, fragment);
     assert_int_equal(fedc_codec_check(pipeline, &err2), -1);
     assert_string_equal(err.msg, err2.msg);
 }
@@ -85,6 +85,7 @@ static void test_rejected_pipelines_name_the_problem(void **state) {
     expect_error("fp16:2", "takes no parameter");
     expect_error("zstd:3", "takes no parameter");
     expect_error("q8:100", "power of two from 16 to 65536");
+    expect_error("q8:", "has ':' but no chunk size");
     expect_error("q8:8", "power of two");
     expect_error("q8:131072", "power of two");
     expect_error("q8:0x100", "power of two");

@@ -15,13 +15,34 @@
 #include "unit/fl_codec/codec_reference.h"
 
 static const char *PIPELINES[] = {
-    "none",           "fp16",          "bf16",         "q8",
-    "q4",             "q2",            "q8:1024",      "q4:16",
-    "q2:64",          "sign",          "zstd",         "fp16|zstd",
-    "bf16|zstd",      "q8|zstd",       "q2|zstd",      "sign|zstd",
-    "topk:0.1",       "topk:0.01|q8|zstd", "topk:0.5|fp16", "topk:0.3|sign",
-    "topk:0.05|q4:16", "topk:1",       "topk:0.2|bf16|zstd", "topk:0.02|zstd",
-    "randk:0.1",      "randk:0.25|q4", "randk:0.5|q8|zstd", "randk:1|fp16",
+    "none",
+    "fp16",
+    "bf16",
+    "q8",
+    "q4",
+    "q2",
+    "q8:1024",
+    "q4:16",
+    "q2:64",
+    "sign",
+    "zstd",
+    "fp16|zstd",
+    "bf16|zstd",
+    "q8|zstd",
+    "q2|zstd",
+    "sign|zstd",
+    "topk:0.1",
+    "topk:0.01|q8|zstd",
+    "topk:0.5|fp16",
+    "topk:0.3|sign",
+    "topk:0.05|q4:16",
+    "topk:1",
+    "topk:0.2|bf16|zstd",
+    "topk:0.02|zstd",
+    "randk:0.1",
+    "randk:0.25|q4",
+    "randk:0.5|q8|zstd",
+    "randk:1|fp16",
     "randk:0.05|bf16",
 };
 static const size_t SIZES[] = {0, 1, 2, 7, 255, 256, 257, 1000, 4097};
@@ -102,8 +123,10 @@ static void check_one(const char *pipeline, int kind, size_t n, fedc_rng *rng) {
         /* Every dropped value is no larger than every kept one. */
         float min_kept = INFINITY, max_dropped = 0;
         for (size_t i = 0, q = 0; i < n; i++) {
-            if (q < m && kept[q] == i) min_kept = fminf(min_kept, fabsf(x[i])), q++;
-            else max_dropped = fmaxf(max_dropped, fabsf(x[i]));
+            if (q < m && kept[q] == i)
+                min_kept = fminf(min_kept, fabsf(x[i])), q++;
+            else
+                max_dropped = fmaxf(max_dropped, fabsf(x[i]));
         }
         assert_true(max_dropped <= min_kept);
     }
@@ -174,9 +197,9 @@ static void test_byte_counts_of_simple_pipelines(void **state) {
         {"none", 1000, 7 + 4000},
         {"fp16", 1000, 8 + 2000},
         {"bf16", 3, 8 + 6},
-        {"q8", 1000, 9 + 4 * 8 + 1000},           /* 4 chunks of 256 */
+        {"q8", 1000, 9 + 4 * 8 + 1000}, /* 4 chunks of 256 */
         {"q4", 1000, 9 + 4 * 8 + 500},
-        {"q2", 1001, 9 + 4 * 8 + 251},             /* last byte partly used */
+        {"q2", 1001, 9 + 4 * 8 + 251}, /* last byte partly used */
         {"q2:1024", 1001, 9 + 1 * 8 + 251},
         {"sign", 1000, 8 + 4 + 125},
         {"sign", 0, 8 + 4},
@@ -252,7 +275,8 @@ static void test_fp16_conversion_is_exact_and_rounds_to_nearest_even(void **stat
     for (uint32_t h = 0; h < 0x10000; h++) {
         if ((h & 0x7C00) == 0x7C00) continue; /* inf / NaN never encoded */
         float f = codec_f16_to_f32((uint16_t)h);
-        if (codec_f32_to_f16(f) != h) fail_msg("fp16 0x%04x -> %g does not round-trip", h, (double)f);
+        if (codec_f32_to_f16(f) != h)
+            fail_msg("fp16 0x%04x -> %g does not round-trip", h, (double)f);
         /* The midpoint to the next representable value rounds to even; a
          * hair above rounds up, a hair below rounds down. */
         uint32_t next = h + 1;

@@ -19,7 +19,8 @@
  *   return = |sum (m_i - x_i)| / sqrt(sum v_i / T), ~ |N(0, 1)|.
  * Sums over coordinates stay reliable where one coordinate's variance is
  * hard to estimate (values that almost never round up). */
-static double bias_statistics(const char *pipeline, const float *x, size_t n, int T, double *ratio) {
+static double bias_statistics(const char *pipeline, const float *x, size_t n, int T,
+                              double *ratio) {
     fedc_error err = {{0}};
     fedc_codec *c = fedc_codec_parse(pipeline, &err);
     assert_non_null(c);
@@ -56,8 +57,8 @@ static double bias_statistics(const char *pipeline, const float *x, size_t n, in
 
 static void test_stochastic_codecs_are_unbiased(void **state) {
     (void)state;
-    const char *unbiased[] = {"q8", "q4", "q2", "q2:16", "randk:0.1", "randk:0.25|q4",
-                              "randk:0.5|q8|zstd"};
+    const char *unbiased[] = {
+        "q8", "q4", "q2", "q2:16", "randk:0.1", "randk:0.25|q4", "randk:0.5|q8|zstd"};
     size_t n = 300; /* not a multiple of the 256-value chunk */
     float *x = malloc(n * sizeof *x);
     fedc_rng r;
@@ -146,8 +147,8 @@ static ef_run run_error_feedback(const char *pipeline, size_t n, int T, int drif
 
 static void test_error_feedback_residual_stays_bounded(void **state) {
     (void)state;
-    const char *biased[] = {"topk:0.05", "topk:0.1|q8", "sign", "sign|zstd", "topk:0.2|sign|zstd",
-                            "topk:0.1|fp16"};
+    const char *biased[] = {"topk:0.05", "topk:0.1|q8",        "sign",
+                            "sign|zstd", "topk:0.2|sign|zstd", "topk:0.1|fp16"};
     for (size_t p = 0; p < sizeof biased / sizeof *biased; p++) {
         ef_run run = run_error_feedback(biased[p], 200, 1000, 0, 1);
         /* A stationary residual: no growth from the first half to the
@@ -168,7 +169,8 @@ static void test_error_feedback_makes_the_sum_track_the_inputs(void **state) {
     for (size_t p = 0; p < sizeof biased / sizeof *biased; p++) {
         ef_run with = run_error_feedback(biased[p], 500, 400, 1, 1);
         ef_run without = run_error_feedback(biased[p], 500, 400, 1, 0);
-        double rel_with = with.sum_err / with.sum_norm, rel_without = without.sum_err / without.sum_norm;
+        double rel_with = with.sum_err / with.sum_norm,
+               rel_without = without.sum_err / without.sum_norm;
         if (!(rel_with < 0.1 && rel_without > 3 * rel_with))
             fail_msg("%s: relative error of the summed updates %.3f with feedback, %.3f without",
                      biased[p], rel_with, rel_without);

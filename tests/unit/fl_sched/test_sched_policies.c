@@ -13,8 +13,8 @@
 
 #include "fedc/sched.h"
 
-static const char *const ALL_POLICIES[] = {"random", "round-robin", "samples", "age",
-                                           "power-of-choice", "deadline"};
+static const char *const ALL_POLICIES[] = {"random", "round-robin",     "samples",
+                                           "age",    "power-of-choice", "deadline"};
 
 static fedc_sched_config config(const char *policy, int d, double deadline) {
     fedc_sched_config c;
@@ -62,7 +62,8 @@ static void test_config_validation(void **state) {
     }
     fedc_sched_config ok = config("random", 0, 0.0); /* deadline unused */
     assert_int_equal(fedc_sched_check(&ok, &err), 0);
-    expect_check_error(config("fastest", 0, 1), "policy 'fastest' is unknown; allowed: random, round-robin");
+    expect_check_error(config("fastest", 0, 1),
+                       "policy 'fastest' is unknown; allowed: random, round-robin");
     expect_check_error(config("Random", 0, 1), "unknown");
     expect_check_error(config("", 0, 1), "policy '' is unknown");
     expect_check_error(config("power-of-choice", -1, 1), "choice_d is -1; allowed: 0");
@@ -109,11 +110,14 @@ static void test_round_robin_visits_everyone_in_ceil_n_over_s_rounds(void **stat
                 for (int i = 0; i < m; i++) seen[out[i]] = 1, count[out[i]]++;
                 if (r == rounds - 1)
                     for (int i = 0; i < N; i++)
-                        if (!seen[i]) fail_msg("N=%d S=%d: client %d not visited in %d rounds", N, S, i, rounds);
+                        if (!seen[i])
+                            fail_msg("N=%d S=%d: client %d not visited in %d rounds", N, S, i,
+                                     rounds);
             }
             /* Over several cycles nobody gets ahead by more than one turn. */
             int lo = count[0], hi = count[0];
-            for (int i = 1; i < N; i++) lo = count[i] < lo ? count[i] : lo, hi = count[i] > hi ? count[i] : hi;
+            for (int i = 1; i < N; i++)
+                lo = count[i] < lo ? count[i] : lo, hi = count[i] > hi ? count[i] : hi;
             assert_true(hi - lo <= 1);
             free(seen);
             free(count);
@@ -195,7 +199,8 @@ static void test_selection_is_deterministic_given_the_rng(void **state) {
             fedc_sched *s = make(ALL_POLICIES[p], 0, 3.0, N);
             fedc_rng rng = fedc_rng_derive(seeds[run], 1, 2);
             for (int round = 0; round < 20; round++)
-                assert_int_equal(fedc_sched_select(s, round, c, N, k, &cost, &rng, picks[run][round]), k);
+                assert_int_equal(
+                    fedc_sched_select(s, round, c, N, k, &cost, &rng, picks[run][round]), k);
             fedc_sched_free(s);
         }
         assert_memory_equal(picks[0], picks[1], sizeof picks[0]);
@@ -232,7 +237,8 @@ static void test_samples_weighted_frequencies_follow_sizes(void **state) {
     fedc_sched *s = make("samples", 0, 0, N);
     fedc_client_info *c = clients_new(N);
     double total = 0;
-    for (int i = 0; i < N; i++) c[i].n_samples = (size_t)(i + 1) * 50, total += (double)c[i].n_samples;
+    for (int i = 0; i < N; i++)
+        c[i].n_samples = (size_t)(i + 1) * 50, total += (double)c[i].n_samples;
     fedc_rng rng;
     fedc_rng_seed(&rng, 2);
     double count[10] = {0};
@@ -418,7 +424,8 @@ static void test_deadline_never_picks_late_clients_while_enough_fit(void **state
                 int picked = 0;
                 for (int j = 0; j < m; j++) picked |= out[j] == i;
                 double t = fedc_sched_predict_s(&c[i], &cost);
-                if (!picked && c[i].available && t > deadline) fastest_left_late = fmin(fastest_left_late, t);
+                if (!picked && c[i].available && t > deadline)
+                    fastest_left_late = fmin(fastest_left_late, t);
             }
             assert_true(slowest_late_pick <= fastest_left_late);
         }

@@ -90,7 +90,8 @@ static void test_lognormal_profile_parameters(void **state) {
     int differ = 0;
     for (int k = 0; k < N; k++) {
         fedc_client_info a = apply(p, k, 7), b = apply(same, k, 7), c = apply(other, k, 7);
-        assert_true(a.samples_per_s == b.samples_per_s && a.up_bps == b.up_bps && a.available == b.available);
+        assert_true(a.samples_per_s == b.samples_per_s && a.up_bps == b.up_bps &&
+                    a.available == b.available);
         differ += a.samples_per_s != c.samples_per_s;
     }
     assert_true(differ > N / 2);
@@ -130,8 +131,10 @@ static void test_csv_trace_valid_forms(void **state) {
     assert_int_equal(i.available, 1); /* empty avail: always */
     i = apply(p, 1, 0);
     assert_true(i.samples_per_s == 500 && i.up_bps == 2e6);
-    const int expect1[][2] = {{0, 1}, {9, 1}, {10, 0}, {19, 0}, {20, 1}, {29, 1}, {30, 0}, {1000, 0}};
-    for (size_t t = 0; t < 8; t++) assert_int_equal(apply(p, 1, expect1[t][0]).available, expect1[t][1]);
+    const int expect1[][2] = {{0, 1},  {9, 1},  {10, 0}, {19, 0},
+                              {20, 1}, {29, 1}, {30, 0}, {1000, 0}};
+    for (size_t t = 0; t < 8; t++)
+        assert_int_equal(apply(p, 1, expect1[t][0]).available, expect1[t][1]);
     assert_int_equal(apply(p, 2, 6).available, 0);
     assert_int_equal(apply(p, 2, 7).available, 1);
     assert_int_equal(apply(p, 2, 8).available, 0);
@@ -139,7 +142,9 @@ static void test_csv_trace_valid_forms(void **state) {
     fedc_profile_free(p);
 
     /* Four columns, a UTF-8 byte order mark, no final newline. */
-    p = csv("\xEF\xBB\xBF" "client,samples_per_s,up_bps,down_bps\n1,2,3,4\n0,5,6,7", 2, &err);
+    p = csv("\xEF\xBB\xBF"
+            "client,samples_per_s,up_bps,down_bps\n1,2,3,4\n0,5,6,7",
+            2, &err);
     if (!p) fail_msg("%s", err.msg);
     assert_true(apply(p, 1, 0).samples_per_s == 2 && apply(p, 0, 0).down_bps == 7);
     assert_int_equal(apply(p, 1, 99).available, 1);
@@ -159,24 +164,29 @@ static void test_csv_trace_errors_name_line_and_column(void **state) {
     (void)state;
     expect_csv_error("", 1, "t.csv: file is empty; expected the header client,samples_per_s");
     expect_csv_error(H, 1, "t.csv: no client rows after the header");
-    expect_csv_error("client,speed,up,down\n0,1,1,1\n", 1, "t.csv:1: header is 'client,speed,up,down'; expected");
+    expect_csv_error("client,speed,up,down\n0,1,1,1\n", 1,
+                     "t.csv:1: header is 'client,speed,up,down'; expected");
     expect_csv_error("\n" H "0,1,1,1,\n", 1, "t.csv:1: header is ''");
     expect_csv_error(H "0,1,1,1\n", 1, "t.csv:2: 4 fields; the header has 5");
     expect_csv_error(H "0,1,1,1,,\n", 1, "t.csv:2: 6 fields");
-    expect_csv_error(H "x,1,1,1,\n", 1, "t.csv:2:1: client 'x' is not an integer from 0 to 9999999");
+    expect_csv_error(H "x,1,1,1,\n", 1,
+                     "t.csv:2:1: client 'x' is not an integer from 0 to 9999999");
     expect_csv_error(H "-1,1,1,1,\n", 1, "client '-1' is not an integer");
     expect_csv_error(H "12345678,1,1,1,\n", 1, "client '12345678' is not an integer");
-    expect_csv_error(H "0,abc,1,1,\n", 1, "t.csv:2:3: samples_per_s 'abc' is not a number; allowed: > 0");
+    expect_csv_error(H "0,abc,1,1,\n", 1,
+                     "t.csv:2:3: samples_per_s 'abc' is not a number; allowed: > 0");
     expect_csv_error(H "0,  0,1,1,\n", 1, "t.csv:2:5: samples_per_s '0' is out of range");
     expect_csv_error(H "0,-3,1,1,\n", 1, "samples_per_s '-3' is out of range");
-    expect_csv_error(H "0,1e13,1,1,\n", 1, "samples_per_s '1e13' is out of range; allowed: > 0 and <= 1e+12");
+    expect_csv_error(H "0,1e13,1,1,\n", 1,
+                     "samples_per_s '1e13' is out of range; allowed: > 0 and <= 1e+12");
     expect_csv_error(H "0,1e999,1,1,\n", 1, "samples_per_s '1e999' is out of range");
     expect_csv_error(H "0,inf,1,1,\n", 1, "samples_per_s 'inf' is not a number");
     expect_csv_error(H "0,1,,1,\n", 1, "t.csv:2:5: up_bps '' is not a number");
     expect_csv_error(H "0,1,1,1e16,\n", 1, "down_bps '1e16' is out of range");
     expect_csv_error(H "0,1,1,\"1\",\n", 1, "down_bps '\"1\"' is not a number");
     expect_csv_error(H "0,1,1,1,5-3\n", 1, "t.csv:2:9: avail window '5-3' ends before it starts");
-    expect_csv_error(H "0,1,1,1,0-9;5-12\n", 1, "t.csv:2:13: avail window '5-12' overlaps or precedes");
+    expect_csv_error(H "0,1,1,1,0-9;5-12\n", 1,
+                     "t.csv:2:13: avail window '5-12' overlaps or precedes");
     expect_csv_error(H "0,1,1,1,0-9;9\n", 1, "avail window '9' overlaps");
     expect_csv_error(H "0,1,1,1,0-9;;20\n", 1, "t.csv:2:13: avail window '' is not 'a-b' or 'a'");
     expect_csv_error(H "0,1,1,1,0-9;\n", 1, "avail window '' is not");
@@ -184,8 +194,10 @@ static void test_csv_trace_errors_name_line_and_column(void **state) {
     expect_csv_error(H "0,1,1,1,-5\n", 1, "avail window '-5' is not");
     expect_csv_error(H "0,1,1,1,3-\n", 1, "avail window '3-' is not");
     expect_csv_error(H "0,1,1,1,0-1000000001\n", 1, "rounds from 0 to 1000000000");
-    expect_csv_error(H "0,1,1,1,\n1,1,1,1,\n0,2,2,2,\n", 2, "t.csv:4:1: client 0 is already defined at line 2");
-    expect_csv_error(H "0,1,1,1,\n2,1,1,1,\n", 3, "t.csv: no row for client 1; the run has 3 clients");
+    expect_csv_error(H "0,1,1,1,\n1,1,1,1,\n0,2,2,2,\n", 2,
+                     "t.csv:4:1: client 0 is already defined at line 2");
+    expect_csv_error(H "0,1,1,1,\n2,1,1,1,\n", 3,
+                     "t.csv: no row for client 1; the run has 3 clients");
     expect_csv_error(H "0,1,1,1,\n", 0, "0 clients; allowed 1 to");
     /* Non-printable bytes are shown as '?'. */
     expect_csv_error(H "0,1\x01,1,1,\n", 1, "samples_per_s '1?' is not a number");
@@ -199,7 +211,8 @@ static void test_profile_from_file_and_spec_errors(void **state) {
     char path[] = "/tmp/fedc_trace_XXXXXX";
     int fd = mkstemp(path);
     assert_true(fd >= 0);
-    const char *text = "client,samples_per_s,up_bps,down_bps,avail\n0,100,1e6,2e6,0-4\n1,200,3e6,4e6,\n";
+    const char *text =
+        "client,samples_per_s,up_bps,down_bps,avail\n0,100,1e6,2e6,0-4\n1,200,3e6,4e6,\n";
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
     close(fd);
     fedc_error err = {{0}};

@@ -262,5 +262,10 @@ int main(void) {
         cmocka_unit_test(test_softmax_xent_stable_and_exact),
         cmocka_unit_test(test_grad_rejects_bad_batch),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* Once with the AVX-512 kernels (where the CPU has them), once with the
+     * portable C / OpenBLAS paths. */
+    int failed = cmocka_run_group_tests_name("avx512_if_available", tests, NULL, NULL);
+    nn_portable_kernels = 1;
+    failed += cmocka_run_group_tests_name("portable", tests, NULL, NULL);
+    return failed;
 }

@@ -354,6 +354,35 @@ static void test_asha_rungs(void **state) {
     assert_int_equal(r[FEDC_TUNE_MAX_RUNGS - 1], 1000000);
 }
 
+/* The example spaces parse and apply to the example tasks they are for. */
+static void test_example_spaces(void **state) {
+    (void)state;
+    const char *root = getenv("FEDC_SOURCE_DIR");
+    if (!root) root = ".";
+    static const char *const pairs[][2] = {{"space-mlp.json", "fmnist-mlp.json"},
+                                           {"space-cnn.json", "fmnist-cnn.json"},
+                                           {"space-comm.json", "fmnist-mlp.json"}};
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        char sp[1024], tp[1024];
+        snprintf(sp, sizeof sp, "%s/examples/%s", root, pairs[i][0]);
+        snprintf(tp, sizeof tp, "%s/examples/%s", root, pairs[i][1]);
+        fedc_error err;
+        fedc_tune_space *s = fedc_tune_space_load(sp, &err);
+        if (!s) fail_msg("%s", err.msg);
+        fedc_task t;
+        if (fedc_task_load(tp, &t, &err) != 0) fail_msg("%s", err.msg);
+        if (fedc_tune_space_check(s, &t, 10, &err) != 0) fail_msg("%s with %s: %s", pairs[i][0], pairs[i][1], err.msg);
+        fedc_rng rng = fedc_rng_derive(1, 2, i);
+        for (int k = 0; k < 20; k++) {
+            fedc_tune_config c;
+            fedc_task out;
+            tune_sample_random(s, &rng, &c);
+            if (fedc_tune_config_apply(s, &c, &t, 10, &out, &err) != 0) fail_msg("%s: %s", pairs[i][0], err.msg);
+        }
+        fedc_tune_space_free(s);
+    }
+}
+
 static void test_method_names(void **state) {
     (void)state;
     fedc_tune_method m;
@@ -374,6 +403,7 @@ int main(void) {
         cmocka_unit_test(test_config_json_round_trip_and_errors),
         cmocka_unit_test(test_apply_fields_and_model),
         cmocka_unit_test(test_asha_rungs),
+        cmocka_unit_test(test_example_spaces),
         cmocka_unit_test(test_method_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,14 @@ export function bytes(n) {
 
 export function bitsPerSecond(bps) {
   if (!bps) return '–';
-  return `${bytes(bps / 8).replace('B', 'B/s')}`;
+  const units = ['bit/s', 'kbit/s', 'Mbit/s', 'Gbit/s'];
+  let v = Number(bps);
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u += 1;
+  }
+  return `${v.toFixed(v >= 100 ? 0 : 1)} ${units[u]}`;
 }
 
 export function percent(ratio, digits = 1) {

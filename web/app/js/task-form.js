@@ -147,11 +147,11 @@ function makeField(f) {
   input.setAttribute('aria-describedby', `${helpId} ${errorId}`);
   const [first, rest] = splitDescription(s.description);
   const help = h('div', { class: 'help', id: helpId },
-    h('span', {}, first), ' ',
+    h('code', { class: 'path' }, f.path), ' ', h('span', {}, first), ' ',
     h('span', { class: 'constraint' }, `Default ${defaultText(s)}; allowed: ${allowedText(s)}.`),
     rest ? h('details', { class: 'more' }, h('summary', {}, 'More'), h('p', {}, rest)) : null);
   const error = h('p', { class: 'field-error', id: errorId, hidden: true });
-  const labelEl = h('label', { for: id }, label, ' ', h('code', { class: 'path' }, f.path));
+  const labelEl = h('label', { for: id }, label);
   const wrap = s.type === 'boolean'
     ? h('div', { class: 'field field-check', dataset: { path: f.path } }, h('div', { class: 'check-row' }, input, labelEl), help, error)
     : h('div', { class: 'field', dataset: { path: f.path } }, labelEl, input, datalist, help, error);

@@ -99,7 +99,7 @@ export async function render(root, { match }, ctx) {
     replace(progress,
       h('label', { for: 'run-progress' }, `Round ${run.rounds_done} of ${run.rounds_total}`),
       h('progress', { id: 'run-progress', max: String(run.rounds_total || 1), value: String(run.rounds_done) }, `${pct} %`));
-    const item = (label, value, key) => h('div', { class: 'stat' }, h('dt', {}, label), h('dd', { dataset: { key } }, value));
+    const item = (label, value, key) => h('div', { class: key === 'summary' ? 'stat stat-wide' : 'stat' }, h('dt', {}, label), h('dd', { dataset: { key } }, value));
     replace(stats,
       item('Accuracy', fmt.percent(run.accuracy, 2), 'accuracy'),
       item('Best accuracy', fmt.percent(run.best_accuracy, 2), 'best_accuracy'),

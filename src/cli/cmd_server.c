@@ -1,0 +1,172 @@
+/* fedc server: the parameter server, REST API and web app on one port. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/task_args.h"
+#include "fedc/log.h"
+#include "fedc/server.h"
+
+static volatile sig_atomic_t g_stop;
+static void on_signal(int sig) {
+    (void)sig;
+    g_stop = 1;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: fedc server --state DIR [options]\n"
+            "  --state DIR          run store (runs.db), checkpoints, admin token, CA (DIR/certs)\n"
+            "  --listen ADDR:PORT   where to listen (default 127.0.0.1:8443; port 0 = any free port)\n"
+            "  --insecure           plain HTTP/WebSocket, no TLS (loopback development only)\n"
+            "  --certs DIR          CA directory (default DIR/certs, created on first start)\n"
+            "  --host NAME          host name or address nodes and browsers use (URLs, certificate)\n"
+            "  --admin-token TOKEN  API token (default $FEDC_ADMIN_TOKEN or DIR/admin-token)\n"
+            "  --checkpoint-every N rounds between checkpoints (default 1)\n"
+            "  --threads N          evaluation threads (default: all cores)\n"
+            "  --hello-timeout S    seconds a new node connection has to authenticate (default 10)\n"
+            "  --max-flags N        refused updates before a node is left out of a run (default 3)\n"
+            "  --run TASK.json      queue a run at start (with --set PATH=VALUE overrides)\n"
+            "  --set PATH=VALUE     override a field of the --run task (repeatable)\n"
+            "  --port-file FILE     write the port actually used (for --listen ...:0)\n"
+            "  --log-level LEVEL    debug|info|warn|error (default info)\n"
+            "Runs until SIGINT/SIGTERM; an unfinished run resumes at the next start.\n");
+}
+
+int fedc_split_listen(const char *s, char *host, size_t cap, int *port) {
+    const char *colon = strrchr(s, ':');
+    if (!colon) return -1;
+    char *end;
+    long p = strtol(colon + 1, &end, 10);
+    if (end == colon + 1 || *end || p < 0 || p > 65535) return -1;
+    size_t hl = (size_t)(colon - s);
+    if (hl && s[0] == '[' && s[hl - 1] == ']') {
+        s++;
+        hl -= 2;
+    }
+    if (hl == 0 || hl >= cap) return -1;
+    memcpy(host, s, hl);
+    host[hl] = 0;
+    *port = (int)p;
+    return 0;
+}
+
+int fedc_cmd_server(int argc, char **argv) {
+    fedc_server_config cfg = {0};
+    cfg.port = 8443;
+    char host[256] = "127.0.0.1";
+    const char *run_path = NULL, *port_file = NULL;
+    char **sets = calloc((size_t)argc, sizeof *sets);
+    int nsets = 0, want_run = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int has = i + 1 < argc;
+        if (!strcmp(a, "--state") && has) cfg.state_dir = argv[++i];
+        else if (!strcmp(a, "--listen") && has) {
+            if (fedc_split_listen(argv[++i], host, sizeof host, &cfg.port) != 0) {
+                fprintf(stderr, "fedc server: --listen %s: expected ADDRESS:PORT (port 0..65535)\n", argv[i]);
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--insecure")) cfg.insecure = 1;
+        else if (!strcmp(a, "--certs") && has) cfg.certs_dir = argv[++i];
+        else if (!strcmp(a, "--host") && has) cfg.public_host = argv[++i];
+        else if (!strcmp(a, "--admin-token") && has) cfg.admin_token = argv[++i];
+        else if (!strcmp(a, "--checkpoint-every") && has) cfg.checkpoint_every = atoi(argv[++i]);
+        else if (!strcmp(a, "--threads") && has) cfg.threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--hello-timeout") && has) cfg.hello_timeout_s = atof(argv[++i]);
+        else if (!strcmp(a, "--max-flags") && has) cfg.max_flags = atoi(argv[++i]);
+        else if (!strcmp(a, "--run") && has) {
+            run_path = argv[++i];
+            want_run = 1;
+        } else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
+        else if (!strcmp(a, "--port-file") && has) port_file = argv[++i];
+        else if (!strcmp(a, "--log-level") && has) {
+            fedc_log_level lv;
+            if (fedc_log_level_parse(argv[++i], &lv) != 0) {
+                fprintf(stderr, "fedc server: --log-level %s: allowed: debug, info, warn, error, off\n", argv[i]);
+                free(sets);
+                return 2;
+            }
+            fedc_log_set_level(lv);
+        } else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            free(sets);
+            return 0;
+        } else {
+            fprintf(stderr, "fedc server: unknown or incomplete option %s\n", a);
+            usage(stderr);
+            free(sets);
+            return 2;
+        }
+    }
+    if (!cfg.state_dir) {
+        fprintf(stderr, "fedc server: --state DIR is required\n");
+        usage(stderr);
+        free(sets);
+        return 2;
+    }
+    if (nsets && !want_run) {
+        fprintf(stderr, "fedc server: --set applies to the --run task; give --run TASK.json (or --run -)\n");
+        free(sets);
+        return 2;
+    }
+    cfg.bind = host;
+    char *task_json = NULL;
+    if (want_run) {
+        fedc_task t;
+        if (fedc_cli_load_task(!strcmp(run_path, "default") ? NULL : run_path, sets, nsets, &t) != 0) {
+            free(sets);
+            return 1;
+        }
+        task_json = fedc_task_to_json(&t, 0);
+    }
+    free(sets);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    fedc_error err;
+    fedc_server *s = fedc_server_start(&cfg, &err);
+    if (!s) {
+        fprintf(stderr, "fedc server: %s\n", err.msg);
+        free(task_json);
+        return 1;
+    }
+    printf("fedc server: dashboard %s\n             nodes connect to %s\n", fedc_server_dashboard_url(s),
+           fedc_server_node_url(s));
+    if (fedc_server_token_generated(s))
+        printf("             admin token (shown once; kept in %s/admin-token): %s\n", cfg.state_dir,
+               fedc_server_admin_token(s));
+    fflush(stdout);
+    if (port_file) {
+        FILE *f = fopen(port_file, "w");
+        if (f) {
+            fprintf(f, "%d\n", fedc_server_port(s));
+            fclose(f);
+        } else {
+            fprintf(stderr, "fedc server: cannot write %s\n", port_file);
+        }
+    }
+    if (task_json) {
+        int64_t id;
+        if (fedc_server_submit(s, task_json, strlen(task_json), &id, &err) != 0)
+            fprintf(stderr, "fedc server: --run: %s\n", err.msg);
+        else
+            printf("fedc server: queued run %lld\n", (long long)id);
+        fflush(stdout);
+        free(task_json);
+    }
+    while (!g_stop) {
+        struct timespec ts = {0, 200000000L};
+        nanosleep(&ts, NULL);
+    }
+    fprintf(stderr, "fedc server: stopping\n");
+    fedc_server_stop(s);
+    return 0;
+}

@@ -1,0 +1,928 @@
+/* The tailored dataset: (request, task spec) pairs for fine-tuning a
+ * language model, in the chat format ({"messages": [system, user,
+ * assistant]}). Each example draws a handful of facts (dataset, model,
+ * clients, skew, rates, compression, scheduling, privacy, stopping rule,
+ * deployment, name, goals...), renders each from one of several phrasings
+ * with varied numbers (digits or words), units (%, fractions, minutes,
+ * hours) and order, sometimes with a typo, and computes the task the
+ * request means by the same policy the embedded parser documents (goal
+ * table, share rounding, stopping-rule cap). Every field of the task spec is
+ * covered across the dataset.
+ *
+ * The held-out split uses phrasing templates reserved for it: the last
+ * template of every list never appears in the training part. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedc/rng.h"
+#include "intent/intent_internal.h"
+
+#define MAX_PARTS 24
+#define PART_LEN 320
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+typedef struct gen {
+    fedc_rng rng;
+    int holdout;
+    json_t *truth;
+    char part[MAX_PARTS][PART_LEN];
+    int nparts;
+    int clients;     /* federation size the request implies */
+    int cpr;         /* clients per round it implies (0 = default) */
+    int rounds_said, stop_rule;
+    int dataset_csv, dataset_conv_ok;
+    int goal[5];
+} gen;
+
+static int below(gen *g, int n) {
+    return n <= 1 ? 0 : (int)fedc_rng_below(&g->rng, (uint32_t)n);
+}
+
+static int chance(gen *g, double p) {
+    return fedc_rng_uniform(&g->rng) < p;
+}
+
+/* A template: training examples use all but the last, held-out ones only
+ * the last. */
+static const char *pick_template(gen *g, const char *const *t, int n) {
+    if (n == 1) return t[0];
+    return g->holdout ? t[n - 1] : t[below(g, n - 1)];
+}
+#define TEMPLATE(g, arr) pick_template((g), (arr), COUNT(arr))
+
+static const char *pick(gen *g, const char *const *v, int n) {
+    return v[below(g, n)];
+}
+#define PICK(g, arr) pick((g), (arr), COUNT(arr))
+
+static int pick_int(gen *g, const int *v, int n) {
+    return v[below(g, n)];
+}
+#define PICK_INT(g, arr) pick_int((g), (arr), COUNT(arr))
+
+static double pick_real(gen *g, const double *v, int n) {
+    return v[below(g, n)];
+}
+#define PICK_REAL(g, arr) pick_real((g), (arr), COUNT(arr))
+
+static void add_part(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add_part(gen *g, const char *fmt, ...) {
+    if (g->nparts >= MAX_PARTS) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g->part[g->nparts++], PART_LEN, fmt, ap);
+    va_end(ap);
+}
+
+/* Numbers in words for some small counts ("fifty", "two hundred"). */
+static void int_words(int v, char *out, size_t cap) {
+    static const char *const ones[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
+                                       "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
+                                       "seventeen", "eighteen", "nineteen"};
+    static const char *const tens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+    char buf[96] = "";
+    if (v >= 1000) {
+        char t[48];
+        int_words(v / 1000, t, sizeof t);
+        snprintf(buf, sizeof buf, "%s thousand", t);
+        v %= 1000;
+        if (v) strncat(buf, " ", sizeof buf - strlen(buf) - 1);
+        else {
+            snprintf(out, cap, "%s", buf);
+            return;
+        }
+    }
+    if (v >= 100) {
+        size_t o = strlen(buf);
+        snprintf(buf + o, sizeof buf - o, "%s hundred", ones[v / 100]);
+        v %= 100;
+        if (!v) {
+            snprintf(out, cap, "%s", buf);
+            return;
+        }
+        strncat(buf, " and ", sizeof buf - strlen(buf) - 1);
+    }
+    size_t o = strlen(buf);
+    if (v < 20)
+        snprintf(buf + o, sizeof buf - o, "%s", ones[v]);
+    else if (v % 10 == 0)
+        snprintf(buf + o, sizeof buf - o, "%s", tens[v / 10]);
+    else
+        snprintf(buf + o, sizeof buf - o, "%s-%s", tens[v / 10], ones[v % 10]);
+    snprintf(out, cap, "%s", buf);
+}
+
+/* A count as digits, or (sometimes) as words. */
+static const char *count_text(gen *g, int v, char *buf, size_t cap) {
+    if (v <= 2000 && chance(g, 0.2))
+        int_words(v, buf, cap);
+    else
+        snprintf(buf, cap, "%d", v);
+    return buf;
+}
+
+/* ---- truth ---- */
+
+static void set_json(gen *g, const char *path, json_t *v) {
+    const char *dot = strchr(path, '.');
+    if (!dot) {
+        json_object_set_new(g->truth, path, v);
+        return;
+    }
+    char group[32];
+    snprintf(group, sizeof group, "%.*s", (int)(dot - path), path);
+    json_t *o = json_object_get(g->truth, group);
+    if (!o) {
+        o = json_object();
+        json_object_set_new(g->truth, group, o);
+    }
+    json_object_set_new(o, dot + 1, v);
+}
+
+static int has(gen *g, const char *path) {
+    const char *dot = strchr(path, '.');
+    if (!dot) return json_object_get(g->truth, path) != NULL;
+    char group[32];
+    snprintf(group, sizeof group, "%.*s", (int)(dot - path), path);
+    return json_object_get(json_object_get(g->truth, group), dot + 1) != NULL;
+}
+
+static void set_str(gen *g, const char *p, const char *v) { set_json(g, p, json_string(v)); }
+static void set_int(gen *g, const char *p, long long v) { set_json(g, p, json_integer(v)); }
+static void set_real(gen *g, const char *p, double v) { set_json(g, p, json_real(v)); }
+
+/* ---- facts ---- */
+
+static void f_dataset(gen *g) {
+    static const char *const fm_names[] = {"fashion-mnist", "Fashion-MNIST", "fmnist", "FashionMNIST", "fashion mnist"};
+    static const char *const fm_t[] = {"on %s", "using %s", "with the %s dataset", "on %s data", "over %s images"};
+    static const char *const paths_m[] = {"/data/mnist", "/srv/datasets/mnist", "~/mnist", "./data/mnist"};
+    static const char *const paths_c[] = {"/data/cifar-10-batches-bin", "/srv/cifar10", "~/cifar", "./cifar10"};
+    static const char *const img_t[] = {"on %s from %s", "using %s stored in %s", "with %s (files in %s)",
+                                        "on %s located at %s"};
+    static const char *const csv_train[] = {"/data/train.csv", "./sensors/train.csv", "/srv/tab/records.csv"};
+    static const char *const csv_test[] = {"/data/test.csv", "./sensors/test.csv", "/srv/tab/holdout.csv"};
+    static const char *const csv_label[] = {"label", "y", "activity", "target"};
+    static const char *const csv_t[] = {"on the CSV %s with label column %s and test file %s",
+                                        "tabular data from %s, label column %s, test set %s",
+                                        "using %s (label column %s; test data %s)"};
+    int r = below(g, 10);
+    if (r < 5) {
+        add_part(g, TEMPLATE(g, fm_t), PICK(g, fm_names));
+        set_str(g, "dataset.name", "fashion-mnist");
+    } else if (r < 7) {
+        const char *p = PICK(g, paths_m);
+        add_part(g, TEMPLATE(g, img_t), chance(g, 0.5) ? "MNIST" : "mnist", p);
+        set_str(g, "dataset.name", "mnist");
+        set_str(g, "dataset.path", p);
+    } else if (r < 9) {
+        static const char *const names[] = {"CIFAR-10", "cifar10", "cifar 10"};
+        const char *p = PICK(g, paths_c);
+        add_part(g, TEMPLATE(g, img_t), PICK(g, names), p);
+        set_str(g, "dataset.name", "cifar10");
+        set_str(g, "dataset.path", p);
+    } else {
+        int k = below(g, COUNT(csv_train));
+        const char *lab = PICK(g, csv_label);
+        add_part(g, TEMPLATE(g, csv_t), csv_train[k], lab, csv_test[k]);
+        set_str(g, "dataset.name", "csv");
+        set_str(g, "dataset.path", csv_train[k]);
+        set_str(g, "dataset.test_path", csv_test[k]);
+        set_str(g, "dataset.label_column", lab);
+        g->dataset_csv = 1;
+        g->dataset_conv_ok = 0;
+    }
+}
+
+static void f_model(gen *g) {
+    static const char *const mlp[] = {"an MLP", "a multilayer perceptron", "a fully connected network", "an mlp model"};
+    static const char *const cnn[] = {"a CNN", "a convnet", "a convolutional network", "a cnn model"};
+    static const char *const small[] = {"small", "tiny", "lightweight", "compact"};
+    static const char *const large[] = {"large", "bigger", "deep", "big"};
+    static const char *const sized_t[] = {"a %s %s", "a %s %s model", "the %s %s"};
+    static const char *const linear[] = {"logistic regression", "a linear model", "softmax regression",
+                                         "a linear classifier"};
+    static const char *const hidden_t[] = {"an MLP with %d hidden layers of %d units",
+                                           "a fully connected net with %d hidden layers of %d neurons",
+                                           "an MLP with %d hidden layers, %d units each"};
+    static const char *const raw[] = {"conv:8:3,pool:2,dense:64,dense:10", "conv:16:3,pool:2,conv:32:3,pool:2,dense:10",
+                                      "dense:256,dense:10", "conv:32:5,pool:2,dense:128,dense:10"};
+    static const char *const raw_t[] = {"the model %s", "model spec %s", "architecture %s"};
+    int r = below(g, 9);
+    if (!g->dataset_conv_ok && (r == 1 || r == 3 || r == 5 || r == 8)) r = 0;
+    switch (r) {
+    case 0: add_part(g, "%s", PICK(g, mlp)); set_str(g, "model", "mlp"); break;
+    case 1: add_part(g, "%s", PICK(g, cnn)); set_str(g, "model", "cnn"); break;
+    case 2:
+        add_part(g, TEMPLATE(g, sized_t), PICK(g, small), chance(g, 0.5) ? "MLP" : "fully connected network");
+        set_str(g, "model", "dense:100,dense:10");
+        break;
+    case 3:
+        add_part(g, TEMPLATE(g, sized_t), PICK(g, small), chance(g, 0.5) ? "CNN" : "convnet");
+        set_str(g, "model", "conv:16:5,pool:2,conv:32:5,pool:2,dense:128,dense:10");
+        break;
+    case 4:
+        add_part(g, TEMPLATE(g, sized_t), PICK(g, large), "MLP");
+        set_str(g, "model", "dense:512,dense:512,dense:10");
+        break;
+    case 5:
+        add_part(g, TEMPLATE(g, sized_t), PICK(g, large), "CNN");
+        set_str(g, "model", "conv:32:3,conv:32:3,pool:2,conv:64:3,conv:64:3,pool:2,dense:512,dense:10");
+        break;
+    case 6: add_part(g, "%s", PICK(g, linear)); set_str(g, "model", "dense:10"); break;
+    case 7: {
+        static const int layers[] = {1, 2, 3}, widths[] = {64, 128, 256, 300, 512};
+        int l = PICK_INT(g, layers), w = PICK_INT(g, widths);
+        add_part(g, TEMPLATE(g, hidden_t), l, w);
+        char spec[128] = "";
+        for (int k = 0; k < l; k++) snprintf(spec + strlen(spec), sizeof spec - strlen(spec), "dense:%d,", w);
+        strncat(spec, "dense:10", sizeof spec - strlen(spec) - 1);
+        set_str(g, "model", spec);
+        break;
+    }
+    default: {
+        const char *s = PICK(g, raw);
+        add_part(g, TEMPLATE(g, raw_t), s);
+        set_str(g, "model", s);
+        break;
+    }
+    }
+}
+
+static const char *const client_nouns[] = {"clients", "devices", "nodes", "participants", "workers", "silos",
+                                           "phones", "users", "edge devices", "hospitals"};
+
+static void f_clients(gen *g) {
+    static const int counts[] = {5, 8, 10, 12, 20, 25, 30, 40, 50, 60, 64, 80, 100, 120, 150, 200, 250, 300, 500, 1000, 2000};
+    static const char *const t[] = {"across %s %s", "with %s %s", "%s %s", "over %s %s", "spread over %s %s"};
+    char b[64];
+    g->clients = PICK_INT(g, counts);
+    add_part(g, TEMPLATE(g, t), count_text(g, g->clients, b, sizeof b), PICK(g, client_nouns));
+    set_int(g, "clients", g->clients);
+}
+
+static void f_cpr(gen *g) {
+    char b[64];
+    int r = below(g, 10);
+    if (r < 5) {
+        int k = 1 + below(g, g->clients < 50 ? g->clients : 50);
+        static const char *const t[] = {"%s per round", "%s clients per round", "sample %s of them each round",
+                                        "%s participants in each round", "%s at a time"};
+        add_part(g, TEMPLATE(g, t), count_text(g, k, b, sizeof b));
+        g->cpr = k;
+    } else if (r < 9) {
+        static const int pct[] = {5, 10, 20, 25, 50};
+        int p = PICK_INT(g, pct);
+        long k = lround(p / 100.0 * g->clients);
+        if (k < 1) k = 1;
+        static const char *const t[] = {"%d%% of them per round", "%d%% participation per round",
+                                        "%d percent of the clients each round", "a participation rate of %d%%"};
+        add_part(g, TEMPLATE(g, t), p);
+        g->cpr = (int)k;
+    } else {
+        static const char *const t[] = {"all clients every round", "full participation", "every client in every round"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        g->cpr = g->clients;
+    }
+    set_int(g, "clients_per_round", g->cpr);
+}
+
+static void f_rounds(gen *g) {
+    static const int counts[] = {5, 10, 20, 25, 30, 40, 50, 60, 75, 80, 100, 150, 200, 300};
+    static const char *const t[] = {"for %s rounds", "%s communication rounds", "run %s rounds", "%s global rounds",
+                                    "lasting %s rounds"};
+    char b[64];
+    int r = PICK_INT(g, counts);
+    add_part(g, TEMPLATE(g, t), count_text(g, r, b, sizeof b));
+    set_int(g, "rounds", r);
+    g->rounds_said = 1;
+}
+
+static void f_stop(gen *g) {
+    if (chance(g, 0.5)) {
+        static const int pct[] = {70, 75, 80, 85, 88, 90};
+        int a = PICK_INT(g, pct);
+        static const char *const t[] = {"until %d%% accuracy", "until the test accuracy reaches %d%%",
+                                        "stop at %d percent accuracy", "with a target accuracy of %d%%"};
+        add_part(g, TEMPLATE(g, t), a);
+        set_real(g, "stop.target_accuracy", a / 100.0);
+    } else {
+        static const int mins[] = {5, 10, 15, 30, 45, 60, 90, 120};
+        int m = PICK_INT(g, mins);
+        int r = below(g, 3);
+        if (r == 0) {
+            static const char *const t[] = {"for at most %d minutes", "within %d minutes", "a time budget of %d min",
+                                            "no longer than %d minutes"};
+            add_part(g, TEMPLATE(g, t), m);
+        } else if (r == 1 && m % 60 == 0) {
+            static const char *const t[] = {"for at most %d hours", "within %d hours", "a %d hour budget"};
+            add_part(g, TEMPLATE(g, t), m / 60);
+        } else {
+            static const char *const t[] = {"a wall-clock budget of %d seconds", "within %d s", "at most %d seconds"};
+            add_part(g, TEMPLATE(g, t), m * 60);
+        }
+        set_real(g, "stop.max_wall_s", m * 60.0);
+    }
+    g->stop_rule = 1;
+}
+
+static void f_partition(gen *g) {
+    int r = below(g, 8);
+    char b[64];
+    if (r == 0) {
+        static const char *const t[] = {"IID data", "an IID split", "i.i.d. partitions", "data split IID"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "partition.kind", "iid");
+    } else if (r == 1) {
+        static const double alphas[] = {0.05, 0.1, 0.3, 0.5, 1.0};
+        double a = PICK_REAL(g, alphas);
+        static const char *const t[] = {"dirichlet alpha %g", "a Dirichlet(%g) partition", "label skew with alpha=%g",
+                                        "dirichlet split with concentration %g"};
+        add_part(g, TEMPLATE(g, t), a);
+        set_str(g, "partition.kind", "dirichlet");
+        set_real(g, "partition.alpha", a);
+    } else if (r == 2) {
+        static const char *const strong[] = {"highly non-IID data", "strongly skewed data", "extremely non-iid partitions"};
+        static const char *const plain[] = {"non-IID data", "skewed labels", "label-skewed data"};
+        static const char *const mild[] = {"mildly non-IID data", "slightly skewed labels", "mildly skewed partitions"};
+        int lv = below(g, 3);
+        add_part(g, "%s", lv == 0 ? TEMPLATE(g, strong) : lv == 1 ? TEMPLATE(g, plain) : TEMPLATE(g, mild));
+        set_str(g, "partition.kind", "dirichlet");
+        set_real(g, "partition.alpha", lv == 0 ? 0.1 : lv == 1 ? 0.5 : 1.0);
+    } else if (r <= 4) {
+        int k = 1 + below(g, 5);
+        static const char *const t[] = {"each client holds only %s %s", "%s %s per client", "%s %s per device",
+                                        "every node sees just %s %s"};
+        add_part(g, TEMPLATE(g, t), count_text(g, k, b, sizeof b), k == 1 ? "class" : chance(g, 0.5) ? "classes" : "labels");
+        set_str(g, "partition.kind", "shards");
+        set_int(g, "partition.classes_per_client", k);
+    } else if (r == 5) {
+        static const char *const t[] = {"the pathological non-IID split", "a pathological shard partition"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "partition.kind", "shards");
+    } else {
+        if (chance(g, 0.5)) {
+            static const double sig[] = {0.5, 1.5, 2.0, 3.0};
+            double s = PICK_REAL(g, sig);
+            static const char *const t[] = {"quantity skew with sigma %g", "unbalanced client sizes (sigma %g)",
+                                            "quantity-skewed data, sigma=%g"};
+            add_part(g, TEMPLATE(g, t), s);
+            set_real(g, "partition.sigma", s);
+        } else {
+            static const char *const t[] = {"quantity skew", "unequal amounts of data per client",
+                                            "clients with different amounts of data"};
+            add_part(g, "%s", TEMPLATE(g, t));
+        }
+        set_str(g, "partition.kind", "quantity");
+    }
+}
+
+static void f_epochs(gen *g) {
+    static const int v[] = {1, 2, 3, 5, 10};
+    static const char *const t[] = {"%s local epochs", "%s epochs per round", "each client trains %s epochs",
+                                    "local epochs: %s"};
+    char b[64];
+    int e = PICK_INT(g, v);
+    if (chance(g, 0.15)) add_part(g, "E=%d", e);
+    else add_part(g, TEMPLATE(g, t), count_text(g, e, b, sizeof b));
+    set_int(g, "local.epochs", e);
+}
+
+static void f_batch(gen *g) {
+    static const int v[] = {8, 10, 16, 20, 32, 50, 64, 128, 256};
+    static const char *const t[] = {"batch size %d", "batches of %d", "minibatch size %d", "B=%d", "a batch of %d"};
+    int b = PICK_INT(g, v);
+    add_part(g, TEMPLATE(g, t), b);
+    set_int(g, "local.batch", b);
+}
+
+static void f_lr(gen *g) {
+    static const double v[] = {0.001, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2};
+    static const char *const sci[] = {"1e-3", "5e-3", "1e-2", "2e-2", "3e-2", "5e-2", "1e-1", "2e-1"};
+    static const char *const t[] = {"learning rate %s", "lr=%s", "a learning rate of %s", "lr %s", "step size %s"};
+    int k = below(g, COUNT(v));
+    char num[32];
+    if (chance(g, 0.3)) snprintf(num, sizeof num, "%s", sci[k]);
+    else snprintf(num, sizeof num, "%g", v[k]);
+    add_part(g, TEMPLATE(g, t), num);
+    set_real(g, "local.lr", v[k]);
+}
+
+static void f_optimizer(gen *g) {
+    static const double mom[] = {0.5, 0.9, 0.95, 0.99};
+    int r = below(g, 6);
+    if (r == 0) {
+        static const char *const t[] = {"plain SGD", "the SGD optimizer", "sgd locally"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "local.optimizer", "sgd");
+    } else if (r == 1) {
+        double m = PICK_REAL(g, mom);
+        static const char *const t[] = {"SGD with momentum %g", "sgd, momentum %g", "local SGD with momentum of %g"};
+        add_part(g, TEMPLATE(g, t), m);
+        set_str(g, "local.optimizer", "sgd");
+        set_real(g, "local.momentum", m);
+    } else if (r == 2) {
+        double m = PICK_REAL(g, mom);
+        static const char *const t[] = {"Nesterov momentum %g", "sgd with nesterov and momentum %g"};
+        add_part(g, TEMPLATE(g, t), m);
+        set_real(g, "local.momentum", m);
+        set_json(g, "local.nesterov", json_true());
+    } else if (r == 3) {
+        static const char *const t[] = {"Adam", "the adam optimizer", "adam locally"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "local.optimizer", "adam");
+    } else if (r == 4) {
+        static const double b1[] = {0.8, 0.85, 0.9}, b2[] = {0.98, 0.99, 0.995}, eps[] = {1e-7, 1e-6};
+        double x = PICK_REAL(g, b1), y = PICK_REAL(g, b2), e = PICK_REAL(g, eps);
+        static const char *const t[] = {"adam with beta1 %g, beta2 %g and epsilon %g",
+                                        "Adam (beta1=%g, beta2=%g, eps=%g)"};
+        add_part(g, TEMPLATE(g, t), x, y, e);
+        set_str(g, "local.optimizer", "adam");
+        set_real(g, "local.beta1", x);
+        set_real(g, "local.beta2", y);
+        set_real(g, "local.eps", e);
+    } else {
+        static const double wd[] = {1e-4, 5e-4, 0.001, 0.01};
+        double w = PICK_REAL(g, wd);
+        static const char *const t[] = {"AdamW with weight decay %g", "adamw, wd=%g", "AdamW and a weight decay of %g"};
+        add_part(g, TEMPLATE(g, t), w);
+        set_str(g, "local.optimizer", "adamw");
+        set_real(g, "local.weight_decay", w);
+    }
+}
+
+static void f_weight_decay(gen *g) {
+    if (has(g, "local.weight_decay")) return;
+    static const double wd[] = {1e-4, 5e-4, 0.001};
+    static const char *const t[] = {"weight decay %g", "L2 penalty %g", "wd %g"};
+    double w = PICK_REAL(g, wd);
+    add_part(g, TEMPLATE(g, t), w);
+    set_real(g, "local.weight_decay", w);
+}
+
+static void f_strategy(gen *g) {
+    int r = below(g, 8);
+    if (r == 0) {
+        static const char *const t[] = {"FedAvg", "federated averaging", "plain fedavg"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "strategy.name", "fedavg");
+    } else if (r == 1) {
+        static const double mu[] = {0.001, 0.01, 0.1, 1.0};
+        double m = PICK_REAL(g, mu);
+        static const char *const t[] = {"FedProx with mu %g", "FedProx (mu=%g)", "a proximal term of %g",
+                                        "fedprox, proximal mu %g"};
+        add_part(g, TEMPLATE(g, t), m);
+        set_str(g, "strategy.name", "fedprox");
+        set_real(g, "strategy.mu", m);
+    } else if (r == 2) {
+        static const double mo[] = {0.5, 0.7, 0.9};
+        double m = PICK_REAL(g, mo);
+        static const char *const t[] = {"FedAvgM with server momentum %g", "server momentum %g",
+                                        "fedavgm (server momentum %g)"};
+        add_part(g, TEMPLATE(g, t), m);
+        set_str(g, "strategy.name", "fedavgm");
+        set_real(g, "strategy.momentum", m);
+    } else if (r == 3) {
+        static const double slr[] = {0.01, 0.03, 0.1, 0.3};
+        double s = PICK_REAL(g, slr);
+        static const char *const t[] = {"FedAdam with server learning rate %g", "fedadam, server lr %g",
+                                        "FedAdam and a global learning rate of %g"};
+        add_part(g, TEMPLATE(g, t), s);
+        set_str(g, "strategy.name", "fedadam");
+        set_real(g, "strategy.server_lr", s);
+    } else if (r == 4) {
+        static const double b1[] = {0.8, 0.9}, b2[] = {0.99, 0.999};
+        double x = PICK_REAL(g, b1), y = PICK_REAL(g, b2);
+        static const char *const t[] = {"FedAdam with server beta1 %g and server beta2 %g",
+                                        "fedyogi, beta1 %g and beta2 %g on the server"};
+        int yogi = g->holdout; /* the held-out template names fedyogi */
+        add_part(g, TEMPLATE(g, t), x, y);
+        set_str(g, "strategy.name", yogi ? "fedyogi" : "fedadam");
+        set_real(g, "strategy.beta1", x);
+        set_real(g, "strategy.beta2", y);
+    } else if (r == 5) {
+        static const char *const t[] = {"FedYogi", "fedyogi aggregation", "the FedYogi strategy"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "strategy.name", "fedyogi");
+    } else if (r == 6) {
+        static const double tau[] = {1e-4, 1e-3, 0.01};
+        double x = PICK_REAL(g, tau);
+        static const char *const t[] = {"FedAdagrad with tau %g", "fedadagrad, tau=%g", "FedAdagrad (adaptivity %g)"};
+        add_part(g, TEMPLATE(g, t), x);
+        set_str(g, "strategy.name", "fedadagrad");
+        set_real(g, "strategy.tau", x);
+    } else {
+        static const double slr[] = {0.5, 1.0, 2.0};
+        double s = PICK_REAL(g, slr);
+        static const char *const t[] = {"FedAvg with server lr %g", "federated averaging with a server learning rate of %g"};
+        add_part(g, TEMPLATE(g, t), s);
+        set_str(g, "strategy.name", "fedavg");
+        set_real(g, "strategy.server_lr", s);
+    }
+}
+
+/* One direction's codec in words; returns the pipeline. */
+static const char *codec_words(gen *g, const char *dir_word, char *text, size_t cap) {
+    static char pipe[64];
+    int r = below(g, 8);
+    switch (r) {
+    case 0: {
+        static const int bits[] = {8, 4, 2};
+        int b = PICK_INT(g, bits);
+        static const char *const t[] = {"compress %s to %d bits", "%s quantized to %d bits", "%s in %d-bit"};
+        snprintf(text, cap, TEMPLATE(g, t), dir_word, b);
+        snprintf(pipe, sizeof pipe, "q%d", b);
+        break;
+    }
+    case 1: {
+        static const char *const t[] = {"fp16 for the %s", "half precision %s", "%s in float16"};
+        snprintf(text, cap, TEMPLATE(g, t), dir_word);
+        snprintf(pipe, sizeof pipe, "fp16");
+        break;
+    }
+    case 2: {
+        static const char *const t[] = {"bf16 for the %s", "bfloat16 %s"};
+        snprintf(text, cap, TEMPLATE(g, t), dir_word);
+        snprintf(pipe, sizeof pipe, "bf16");
+        break;
+    }
+    case 3: {
+        static const int pct[] = {1, 5, 10};
+        int p = PICK_INT(g, pct);
+        static const char *const t[] = {"top-%d%% sparsification of the %s", "keep the top %d%% of the %s",
+                                        "top-k %d%% for the %s"};
+        snprintf(text, cap, TEMPLATE(g, t), p, dir_word);
+        snprintf(pipe, sizeof pipe, "topk:%g", p / 100.0);
+        break;
+    }
+    case 4: {
+        static const int pct[] = {1, 5, 10};
+        int p = PICK_INT(g, pct);
+        static const char *const t[] = {"random-k sparsification at %d%% for the %s", "randk %d%% on the %s"};
+        snprintf(text, cap, TEMPLATE(g, t), p, dir_word);
+        snprintf(pipe, sizeof pipe, "randk:%g", p / 100.0);
+        break;
+    }
+    case 5: {
+        static const char *const t[] = {"sign compression of the %s", "1-bit sign %s"};
+        snprintf(text, cap, TEMPLATE(g, t), dir_word);
+        snprintf(pipe, sizeof pipe, "sign");
+        break;
+    }
+    case 6: {
+        static const int pct[] = {1, 10};
+        int p = PICK_INT(g, pct);
+        static const char *const t[] = {"top-%d%% sparsification then 8-bit quantization for the %s",
+                                        "%s sparsified to the top %d%% and quantized to 8 bits"};
+        if (g->holdout) snprintf(text, cap, t[1], dir_word, p);
+        else snprintf(text, cap, t[0], p, dir_word);
+        snprintf(pipe, sizeof pipe, "topk:%g|q8", p / 100.0);
+        break;
+    }
+    default: {
+        static const char *const t[] = {"q8 with zstd for the %s", "8-bit %s plus lossless zstd"};
+        snprintf(text, cap, TEMPLATE(g, t), dir_word);
+        snprintf(pipe, sizeof pipe, "q8|zstd");
+        break;
+    }
+    }
+    return pipe;
+}
+
+static void f_compression(gen *g) {
+    static const char *const up[] = {"updates", "uploads", "uplink", "client updates"};
+    static const char *const down[] = {"downlink", "model broadcast", "downloads"};
+    char text[200];
+    int r = below(g, 4);
+    if (r <= 1) {
+        const char *p = codec_words(g, PICK(g, up), text, sizeof text);
+        add_part(g, "%s", text);
+        set_str(g, "compression.up", p);
+    }
+    if (r == 1 || r == 2) {
+        const char *p = codec_words(g, PICK(g, down), text, sizeof text);
+        add_part(g, "%s", text);
+        set_str(g, "compression.down", p);
+    }
+    if (r == 3) {
+        static const char *const t[] = {"bf16 in both directions", "fp16 for both uplink and downlink"};
+        const char *s = TEMPLATE(g, t);
+        add_part(g, "%s", s);
+        const char *p = strstr(s, "bf16") ? "bf16" : "fp16";
+        set_str(g, "compression.up", p);
+        set_str(g, "compression.down", p);
+    }
+}
+
+static void f_scheduling(gen *g) {
+    int k = g->cpr ? g->cpr : (g->clients < 10 ? g->clients : 10);
+    int r = below(g, 6);
+    if (r == 0) {
+        static const char *const t[] = {"round-robin client selection", "pick clients round robin", "clients take turns"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "scheduling.policy", "round-robin");
+    } else if (r == 1) {
+        static const char *const t[] = {"selection weighted by sample count", "clients sampled in proportion to their data",
+                                        "sample-weighted client selection"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "scheduling.policy", "samples");
+    } else if (r == 2) {
+        static const char *const t[] = {"age-based selection", "pick the least recently selected clients",
+                                        "longest-unselected clients first"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "scheduling.policy", "age");
+    } else if (r == 3 && g->clients > k) {
+        int d = k + 1 + below(g, g->clients - k);
+        static const char *const t[] = {"power-of-choice selection with d=%d", "power of choice over %d candidates",
+                                        "highest-loss selection among %d candidates"};
+        add_part(g, TEMPLATE(g, t), d);
+        set_str(g, "scheduling.policy", "power-of-choice");
+        set_int(g, "scheduling.choice_d", d);
+    } else if (r == 4) {
+        static const int s[] = {10, 20, 30, 45, 60, 120};
+        int dl = PICK_INT(g, s);
+        static const char *const t[] = {"deadline-aware selection with a %d second deadline", "a round deadline of %d s",
+                                        "resource-aware scheduling, deadline %d seconds"};
+        add_part(g, TEMPLATE(g, t), dl);
+        set_str(g, "scheduling.policy", "deadline");
+        set_real(g, "scheduling.deadline_s", dl);
+    } else {
+        static const char *const t[] = {"random client selection", "uniform random sampling of clients"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "scheduling.policy", "random");
+    }
+    if (chance(g, 0.4)) {
+        if (chance(g, 0.7)) {
+            static const char *const t[] = {"a lognormal device profile", "simulated stragglers",
+                                            "heterogeneous hardware"};
+            add_part(g, "%s", TEMPLATE(g, t));
+            set_str(g, "scheduling.profile", "lognormal");
+        } else {
+            static const char *const paths[] = {"/data/traces/phones.csv", "./trace.csv"};
+            const char *p = PICK(g, paths);
+            static const char *const t[] = {"device trace %s", "replay the device speeds in %s"};
+            add_part(g, TEMPLATE(g, t), p);
+            set_str(g, "scheduling.profile", p);
+        }
+    }
+}
+
+static void f_privacy(gen *g) {
+    static const double clip[] = {0.5, 1.0, 2.0}, noise[] = {0.5, 0.8, 1.1, 2.0};
+    int r = below(g, 3);
+    if (r == 0) {
+        static const char *const t[] = {"differential privacy", "with DP", "differentially private updates"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_real(g, "privacy.noise_multiplier", 1.0);
+    } else {
+        double c = PICK_REAL(g, clip), z = PICK_REAL(g, noise);
+        static const char *const t[] = {"DP with clip norm %g and noise multiplier %g",
+                                        "clip updates at %g and add noise multiplier %g",
+                                        "differential privacy (clipping %g, noise %g)"};
+        add_part(g, TEMPLATE(g, t), c, z);
+        set_real(g, "privacy.clip", c);
+        set_real(g, "privacy.noise_multiplier", z);
+    }
+    set_str(g, "privacy.mode", "dp-gaussian");
+}
+
+static void f_seed(gen *g) {
+    static const char *const t[] = {"seed %d", "random seed %d", "seeded with %d", "seed=%d"};
+    int s = below(g, 100000);
+    add_part(g, TEMPLATE(g, t), s);
+    set_int(g, "seed", s);
+}
+
+static void f_eval(gen *g) {
+    static const int v[] = {2, 5, 10, 20};
+    static const char *const t[] = {"evaluate every %d rounds", "eval every %d rounds", "test every %d rounds",
+                                    "evaluation every %d rounds"};
+    int e = PICK_INT(g, v);
+    add_part(g, TEMPLATE(g, t), e);
+    set_int(g, "eval_every", e);
+}
+
+static void f_steps(gen *g) {
+    static const int v[] = {5, 10, 20, 25, 50, 100};
+    static const char *const t[] = {"at most %d local steps", "max steps %d", "%d local steps per round",
+                                    "cap local training at %d steps"};
+    int s = PICK_INT(g, v);
+    add_part(g, TEMPLATE(g, t), s);
+    set_int(g, "local.max_steps", s);
+}
+
+static void f_deploy(gen *g) {
+    int k = g->cpr ? g->cpr : (g->clients < 10 ? g->clients : 10);
+    int r = below(g, 4);
+    if (r == 0) {
+        int m = 1 + below(g, g->clients);
+        static const char *const t[] = {"wait for %d nodes before starting", "start once %d nodes are connected",
+                                        "wait until %d devices are online"};
+        add_part(g, TEMPLATE(g, t), m);
+        set_int(g, "deploy.min_nodes", m);
+    } else if (r == 1) {
+        int m = 1 + below(g, k);
+        static const char *const t[] = {"aggregate with at least %d updates", "min updates %d",
+                                        "at least %d updates per round"};
+        add_part(g, TEMPLATE(g, t), m);
+        set_int(g, "deploy.min_updates", m);
+    } else if (r == 2) {
+        static const int s[] = {30, 60, 90, 120, 300};
+        int x = PICK_INT(g, s);
+        static const char *const t[] = {"round timeout %d s", "a %d second round timeout", "timeout per round of %d seconds"};
+        add_part(g, TEMPLATE(g, t), x);
+        set_real(g, "deploy.round_timeout_s", x);
+    } else {
+        static const int s[] = {10, 30, 120, 600};
+        int x = PICK_INT(g, s);
+        static const char *const t[] = {"connect timeout %d s", "connection timeout of %d seconds",
+                                        "a %d s connect timeout"};
+        add_part(g, TEMPLATE(g, t), x);
+        set_real(g, "deploy.connect_timeout_s", x);
+    }
+}
+
+static void f_name(gen *g) {
+    static const char *const t[] = {"call it %s", "name the run %s", "task name %s", "named %s"};
+    static const char *const stems[] = {"exp", "run", "baseline", "trial", "sweep"};
+    char name[48];
+    snprintf(name, sizeof name, "%s-%d", PICK(g, stems), below(g, 1000));
+    add_part(g, TEMPLATE(g, t), name);
+    set_str(g, "name", name);
+}
+
+/* Goal statements; their settings come from the goal table (goals.c) and
+ * apply where no other fact set the field. */
+static void f_goal(gen *g) {
+    static const char *const bw[] = {"keep bandwidth low", "we have a metered connection", "save bandwidth",
+                                     "communication must stay cheap"};
+    static const char *const cpu[] = {"use little CPU", "the devices are battery powered", "keep compute low",
+                                      "low CPU usage please"};
+    static const char *const acc[] = {"as accurate as possible", "I want the best accuracy", "maximize accuracy",
+                                      "aim for the highest accuracy"};
+    static const char *const fast[] = {"make it quick", "a quick smoke test", "as fast as possible", "in a hurry"};
+    static const char *const fair[] = {"give every client a fair turn", "fairness matters", "treat the clients fairly"};
+    int k = below(g, 5);
+    if (k == 2 && (g->goal[3] || g->dataset_csv)) k = 0;
+    if (k == 3 && g->goal[2]) k = 1;
+    if (g->goal[k]) return;
+    g->goal[k] = 1;
+    const char *s = k == 0 ? TEMPLATE(g, bw) : k == 1 ? TEMPLATE(g, cpu) : k == 2 ? TEMPLATE(g, acc) : k == 3 ? TEMPLATE(g, fast) : TEMPLATE(g, fair);
+    add_part(g, "%s", s);
+}
+
+static void apply_goals(gen *g) {
+    static const char *const names[] = {"bandwidth", "cpu", "accuracy", "fast", "fair"};
+    for (int k = 0; k < 5; k++) {
+        if (!g->goal[k]) continue;
+        for (int i = 0; i < intent_ngoals; i++) {
+            if (strcmp(intent_goals[i].name, names[k])) continue;
+            for (int s = 0; s < intent_goals[i].nsettings; s++) {
+                const intent_goal_setting *st = &intent_goals[i].settings[s];
+                if (has(g, st->field)) continue;
+                set_json(g, st->field, json_loads(st->value, JSON_DECODE_ANY, NULL));
+            }
+        }
+    }
+}
+
+/* Swaps two neighbouring letters inside one keyword: the parser is meant to
+ * read through such typos. */
+static void typo(gen *g, char *text) {
+    static const char *const words[] = {"clients", "rounds", "epochs", "learning", "devices", "momentum",
+                                        "accuracy", "participants"};
+    int start = below(g, COUNT(words));
+    for (int k = 0; k < COUNT(words); k++) {
+        const char *w = words[(start + k) % COUNT(words)];
+        char *p = strstr(text, w);
+        if (!p) continue;
+        size_t n = strlen(w);
+        size_t i = 1 + (size_t)below(g, (int)n - 3);
+        char t = p[i];
+        p[i] = p[i + 1];
+        p[i + 1] = t;
+        return;
+    }
+}
+
+static void shuffle_parts(gen *g, int from) {
+    for (int i = g->nparts - 1; i > from; i--) {
+        int j = from + below(g, i - from + 1);
+        char tmp[PART_LEN];
+        memcpy(tmp, g->part[i], PART_LEN);
+        memcpy(g->part[i], g->part[j], PART_LEN);
+        memcpy(g->part[j], tmp, PART_LEN);
+    }
+}
+
+/* One example: the request text and its task (NULL on a generator bug,
+ * with err set). */
+static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_error *err) {
+    json_decref(g->truth);
+    g->truth = json_object();
+    g->nparts = 0;
+    g->clients = 100;
+    g->cpr = 0;
+    g->rounds_said = g->stop_rule = 0;
+    g->dataset_csv = 0;
+    g->dataset_conv_ok = 1;
+    memset(g->goal, 0, sizeof g->goal);
+
+    /* the spine of most requests: model and data first */
+    int lead = 0;
+    if (chance(g, 0.7)) f_dataset(g);
+    if (chance(g, 0.6)) f_model(g);
+    lead = g->nparts;
+    if (chance(g, 0.6)) f_clients(g);
+    if (chance(g, 0.45)) f_cpr(g);
+    int stop = chance(g, 0.15);
+    if (chance(g, 0.55) || !stop) {
+        if (chance(g, 0.75)) f_rounds(g);
+    }
+    if (stop) f_stop(g);
+    if (chance(g, 0.35)) f_partition(g);
+    if (chance(g, 0.25)) f_epochs(g);
+    if (chance(g, 0.25)) f_batch(g);
+    if (chance(g, 0.3)) f_lr(g);
+    if (chance(g, 0.15)) f_optimizer(g);
+    if (chance(g, 0.05)) f_weight_decay(g);
+    if (chance(g, 0.2)) f_strategy(g);
+    if (chance(g, 0.15)) f_compression(g);
+    if (chance(g, 0.12)) f_scheduling(g);
+    if (chance(g, 0.07)) f_privacy(g);
+    if (chance(g, 0.15)) f_seed(g);
+    if (chance(g, 0.07)) f_eval(g);
+    if (chance(g, 0.05)) f_steps(g);
+    if (chance(g, 0.07)) f_deploy(g);
+    if (chance(g, 0.06)) f_name(g);
+    if (chance(g, 0.25)) f_goal(g);
+    if (chance(g, 0.05)) f_goal(g);
+    if (g->nparts == 0) f_goal(g);
+
+    /* consequences, as the parser documents them */
+    if (!g->cpr && g->clients < 10 && has(g, "clients")) set_int(g, "clients_per_round", g->clients);
+    apply_goals(g);
+    if (g->stop_rule && !g->rounds_said) set_int(g, "rounds", 500);
+
+    /* text: the lead parts keep their order ("a small CNN on mnist"), the rest shuffle */
+    shuffle_parts(g, lead);
+    static const char *const openers[] = {"", "Train ", "Please train ", "I want to train ", "Run ", "Set up "};
+    static const char *const joins[] = {", ", ", ", "; ", " and ", ", with "};
+    size_t o = (size_t)snprintf(request, cap, "%s", lead > 0 ? PICK(g, openers) : "");
+    for (int k = 0; k < g->nparts && o < cap; k++) {
+        const char *j = k == 0 ? "" : (k < lead ? " " : PICK(g, joins));
+        o += (size_t)snprintf(request + o, cap - o, "%s%s", j, g->part[k]);
+    }
+    if (chance(g, 0.3) && o + 1 < cap) strncat(request, ".", cap - strlen(request) - 1);
+    if (chance(g, 0.1)) typo(g, request);
+
+    char *json = json_dumps(g->truth, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    if (!json) return fedc_fail(err, "out of memory");
+    int rc = fedc_task_from_json(json, strlen(json), task, err);
+    free(json);
+    if (rc < 0) return fedc_fail_prefix(err, "intent dataset: generated an invalid task for \"%s\"", request);
+    return 0;
+}
+
+static int write_example(FILE *f, const char *request, const fedc_task *t, fedc_error *err) {
+    json_t *diff = intent_task_diff(t);
+    char *answer = diff ? json_dumps(diff, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
+    json_decref(diff);
+    if (!answer) return fedc_fail(err, "out of memory");
+    json_t *line = json_pack("{s:[{s:s,s:s},{s:s,s:s},{s:s,s:s}]}", "messages", "role", "system", "content",
+                             fedc_intent_system_prompt(), "role", "user", "content", request, "role", "assistant",
+                             "content", answer);
+    free(answer);
+    char *s = line ? json_dumps(line, JSON_COMPACT) : NULL;
+    json_decref(line);
+    if (!s) return fedc_fail(err, "out of memory");
+    int ok = fprintf(f, "%s\n", s) > 0;
+    free(s);
+    return ok ? 0 : fedc_fail(err, "intent dataset: write failed");
+}
+
+int fedc_intent_dataset_write(FILE *train_out, FILE *holdout_out, int n, uint64_t seed, double holdout,
+                              fedc_error *err) {
+    if (n < 1 || n > 10000000) return fedc_fail(err, "intent dataset: --n %d is out of range; allowed: 1 to 10000000", n);
+    if (!(holdout >= 0 && holdout <= 0.9))
+        return fedc_fail(err, "intent dataset: --holdout %g is out of range; allowed: 0 to 0.9", holdout);
+    if (holdout > 0 && !holdout_out) return fedc_fail(err, "intent dataset: a held-out share needs a held-out file");
+    gen *g = calloc(1, sizeof *g);
+    if (!g) return fedc_fail(err, "out of memory");
+    fedc_rng split = fedc_rng_derive(seed, 1, 0);
+    int rc = 0;
+    char request[2048];
+    for (int i = 0; i < n && rc == 0; i++) {
+        g->holdout = holdout > 0 && fedc_rng_uniform(&split) < holdout;
+        g->rng = fedc_rng_derive(seed, 2, (uint64_t)i);
+        fedc_task t;
+        rc = example(g, request, sizeof request, &t, err);
+        if (rc == 0) rc = write_example(g->holdout ? holdout_out : train_out, request, &t, err);
+    }
+    json_decref(g->truth);
+    free(g);
+    return rc;
+}

@@ -1,0 +1,149 @@
+/* HTTP dispatch: /api/login needs nothing, every other /api/ route needs
+ * the admin token or a session (http_auth.c), /api/runs... and
+ * /api/nodes... go to their files, other GETs to the embedded web app. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fedc/task.h"
+#include "server/server_internal.h"
+
+void http_json(fedc_http_response *r, int status, json_t *body) {
+    r->status = status;
+    snprintf(r->content_type, sizeof r->content_type, "application/json");
+    fedc_buf_clear(&r->body);
+    char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    json_decref(body);
+    if (text) {
+        fedc_buf_append(&r->body, text, strlen(text));
+        free(text);
+    } else {
+        r->status = 500;
+        fedc_buf_append(&r->body, "{\"error\":\"out of memory\"}", 25);
+    }
+    fedc_http_add_header(r, "cache-control", "no-store");
+}
+
+void http_error(fedc_http_response *r, int status, const char *fmt, ...) {
+    char msg[1400];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    http_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+static void h_server(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp) {
+    (void)req;
+    http_json(resp, 200, server_info_json(s));
+}
+
+static void h_schema(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp) {
+    (void)s;
+    (void)req;
+    char *schema = fedc_task_schema_json();
+    if (!schema) {
+        http_error(resp, 500, "cannot build the task schema");
+        return;
+    }
+    resp->status = 200;
+    snprintf(resp->content_type, sizeof resp->content_type, "application/schema+json");
+    fedc_buf_append(&resp->body, schema, strlen(schema));
+    free(schema);
+}
+
+static json_t *issues_json(const fedc_task_issue *iss, int n) {
+    json_t *a = json_array();
+    for (int i = 0; i < n; i++) json_array_append_new(a, json_pack("{s:s,s:s}", "path", iss[i].path, "message", iss[i].msg));
+    return a;
+}
+
+static void h_validate(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp) {
+    (void)s;
+    fedc_task t;
+    fedc_task_issue *iss = NULL;
+    int n = fedc_task_from_json_all((const char *)req->body, req->body_len, &t, &iss);
+    if (n < 0) {
+        http_error(resp, 500, "out of memory validating the task");
+        return;
+    }
+    char *full = fedc_task_to_json(&t, 0);
+    json_t *task = full ? json_loads(full, 0, NULL) : NULL;
+    free(full);
+    http_json(resp, 200, json_pack("{s:b,s:o,s:o}", "valid", n == 0, "task", task ? task : json_object(), "issues",
+                                   issues_json(iss, n)));
+    free(iss);
+}
+
+int server_submit_json(fedc_server *s, const char *json, size_t len, int64_t *id, json_t **issues, fedc_error *err) {
+    fedc_task t;
+    fedc_task_issue *iss = NULL;
+    int n = fedc_task_from_json_all(json, len, &t, &iss);
+    if (n != 0) {
+        if (n < 0) return fedc_fail(err, "out of memory validating the task");
+        fedc_fail(err, "the task spec is not valid (%d problem%s)%s%s", n, n == 1 ? "" : "s", n ? ": " : "",
+                  n ? iss[0].msg : "");
+        if (issues) *issues = issues_json(iss, n);
+        free(iss);
+        return -1;
+    }
+    free(iss);
+    char *full = fedc_task_to_json(&t, 0);
+    if (!full) return fedc_fail(err, "out of memory");
+    int rc = store_run_create(&s->db_net, t.name, full, t.rounds, id, err);
+    free(full);
+    if (rc != 0) return -1;
+    pthread_mutex_lock(&s->mu);
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+void http_handle(void *ctx, const fedc_http_request *req, fedc_http_response *resp) {
+    fedc_server *s = ctx;
+    const char *p = req->path;
+    if (strncmp(p, "/api/", 5) != 0 && strcmp(p, "/api") != 0) {
+        if (http_static_route(s, req, resp)) return;
+        http_error(resp, 404, "%s %s: no such page", req->method, p);
+        return;
+    }
+    int get = !strcmp(req->method, "GET"), post = !strcmp(req->method, "POST");
+    if (!strcmp(p, "/api/login")) {
+        if (post) http_login(s, req, resp);
+        else http_error(resp, 405, "%s %s: use POST", req->method, p);
+        return;
+    }
+    if (http_auth_check(s, req, resp) != 0) return;
+    if (!strcmp(p, "/api/logout")) {
+        if (post) http_logout(s, req, resp);
+        else http_error(resp, 405, "%s %s: use POST", req->method, p);
+    } else if (!strcmp(p, "/api/session") && get) {
+        http_session(s, req, resp);
+    } else if (!strcmp(p, "/api/server") && get) {
+        h_server(s, req, resp);
+    } else if (!strcmp(p, "/api/schema") && get) {
+        h_schema(s, req, resp);
+    } else if (!strcmp(p, "/api/tasks/validate") && post) {
+        h_validate(s, req, resp);
+    } else if (!strcmp(p, "/api/events") && get) {
+        char run[32] = "";
+        fedc_http_query_get(req->query, "run", run, sizeof run);
+        event_stream *st = events_stream_open(s, strtoll(run, NULL, 10), strtoull(req->last_event_id, NULL, 10));
+        if (!st) {
+            http_error(resp, 500, "out of memory opening the event stream");
+            return;
+        }
+        resp->status = 200;
+        snprintf(resp->content_type, sizeof resp->content_type, "text/event-stream");
+        fedc_http_add_header(resp, "cache-control", "no-store");
+        resp->stream = 1;
+        resp->stream_state = st;
+    } else if (!strncmp(p, "/api/runs", 9) && (p[9] == 0 || p[9] == '/')) {
+        if (!http_runs_route(s, req, resp, p + 9)) http_error(resp, 404, "%s %s: no such route", req->method, p);
+    } else if (!strncmp(p, "/api/nodes", 10) && (p[10] == 0 || p[10] == '/')) {
+        if (!http_nodes_route(s, req, resp, p + 10)) http_error(resp, 404, "%s %s: no such route", req->method, p);
+    } else {
+        http_error(resp, 404, "%s %s: no such route (see docs/api.md)", req->method, p);
+    }
+}
