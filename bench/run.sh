@@ -5,3 +5,5 @@ set -eu
 BUILD=${1:-build}
 cd "$(dirname "$0")/.."
 /usr/bin/python3 bench/bench_fedavg.py --build "$BUILD"
+/usr/bin/python3 bench/bench_comm.py --build "$BUILD"
+/usr/bin/python3 bench/bench_tune.py --build "$BUILD"

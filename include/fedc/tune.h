@@ -25,7 +25,7 @@
 #define FEDC_TUNE_NAME_MAX 64          /* bytes of a parameter name, with the NUL */
 #define FEDC_TUNE_CHOICE_MAX 256       /* bytes of one choice value, with the NUL */
 #define FEDC_TUNE_SPACE_JSON_MAX (1 << 20)
-#define FEDC_TUNE_MAX_BUDGET 100000    /* trials in one search */
+#define FEDC_TUNE_MAX_BUDGET 10000     /* trials in one search (each one a federated run) */
 #define FEDC_TUNE_MAX_RUNGS 8          /* ASHA rungs */
 
 /* ---- Search space ------------------------------------------------------ */
@@ -110,6 +110,12 @@ void fedc_tune_config_describe(const fedc_tune_space *s, const fedc_tune_config 
 int fedc_tune_config_apply(const fedc_tune_space *s, const fedc_tune_config *c,
                            const fedc_task *base, int n_classes, fedc_task *out, fedc_error *err);
 
+/* The configuration a task has: each active parameter read from the task's
+ * field (arch.* from its model spec). Fails, naming the parameter, when a
+ * value is not allowed by the space. */
+int fedc_tune_config_from_task(const fedc_tune_space *s, const fedc_task *t, fedc_tune_config *c,
+                               fedc_error *err);
+
 /* ---- Objectives --------------------------------------------------------- */
 
 /* What a trial has achieved when it reaches `rounds` rounds. */
@@ -150,6 +156,17 @@ fedc_tune_fl *fedc_tune_fl_create(const fedc_dataset *train, const fedc_dataset 
                                   const volatile int *stop, fedc_error *err);
 void fedc_tune_fl_free(fedc_tune_fl *fl);
 fedc_tune_objective fedc_tune_fl_objective(fedc_tune_fl *fl);
+/* A trial's accuracy is the mean over its last `last` evaluated rounds
+ * (1..1000, default 1: the final accuracy) of `seeds` runs (1..16, default
+ * 1) with seeds task.seed, task.seed + 1, ...: with non-IID data the final
+ * accuracy of one run swings with the last rounds' participants, and a
+ * search on one noisy figure picks lucky settings. Cost grows with seeds. */
+int fedc_tune_fl_configure(fedc_tune_fl *fl, int seeds, int last, fedc_error *err);
+/* "fl seeds=S last=L": put in fedc_tune_options.objective, so a search is
+ * resumed only with the same objective; parse it back with the function
+ * below (0, or -1 if the text is not such a description). */
+void fedc_tune_fl_describe(const fedc_tune_fl *fl, char *out, size_t cap);
+int fedc_tune_fl_parse_description(const char *text, int *seeds, int *last);
 
 /* ---- Searches ----------------------------------------------------------- */
 
@@ -164,8 +181,9 @@ int fedc_tune_method_parse(const char *s, fedc_tune_method *out);
 const char *fedc_tune_method_name(fedc_tune_method m);
 
 /* Proposer of configurations from the history of trials (the LLM backend).
- * history_json: {"space": ..., "trials": [{"config": ..., "accuracy": ...,
- * "rounds": ..., "status": ...}, ...]}. Writes a malloc'd configuration JSON
+ * history_json: {"objective": "maximise test accuracy after N rounds",
+ * "space": {space JSON}, "task": {base task} or null, "trials": [{"trial",
+ * "config", "status", "rounds", "accuracy"}, ...]}. Writes a malloc'd configuration JSON
  * (as fedc_tune_config_to_json) to *config_json, or returns -1 with err.
  * Proposals are checked like every configuration and task; a rejected one
  * is replaced by the method's own sample (the reason is recorded). */
@@ -190,6 +208,10 @@ typedef struct fedc_tune_options {
     int parallel;      /* trials run at once; 0 = CPU count */
     size_t keep_bytes; /* memory for paused trials' state (ASHA); 0 = 1 GiB */
     int n_classes;     /* classes for arch.* models; 0 = from the base model */
+    int include_base;  /* trial 0 runs the base task's own setting (source "base") when the
+                          space holds it, so the leaderboard shows what tuning gained */
+    char objective[64]; /* what the objective measures (fedc_tune_fl_describe); stored, and a
+                           resumed search must have the same */
     const volatile int *stop; /* polled between jobs; non-zero = stop (resumable) */
     fedc_tune_progress_fn progress; /* after every finished job; may be NULL */
     void *progress_ctx;
@@ -210,7 +232,7 @@ const char *fedc_trial_status_name(fedc_trial_status s);
 struct fedc_tune_trial {
     int id;                 /* 0-based, in order of creation */
     fedc_tune_config config;
-    char source[16];        /* "random" | "tpe" | "llm" */
+    char source[16];        /* "base" | "random" | "tpe" | "llm" */
     fedc_trial_status status;
     int rung;               /* highest rung reached; -1 = none */
     fedc_tune_measure at[FEDC_TUNE_MAX_RUNGS]; /* per rung (cpu_s: cumulative) */
@@ -259,11 +281,6 @@ void fedc_tune_search_totals(const fedc_tune_search *s, long *rounds, double *cp
 /* ---- Proposals from the LLM backend (fedc/intent.h) ---------------------- */
 
 typedef struct fedc_llm_config fedc_llm_config;
-/* The configuration a task has: each active parameter read from the task's
- * field (arch.* from its model spec). Fails, naming the parameter, when a
- * value is not allowed by the space. */
-int fedc_tune_config_from_task(const fedc_tune_space *s, const fedc_task *t, fedc_tune_config *c,
-                               fedc_error *err);
 /* The plain-language request a proposal starts from (malloc'd, at most
  * FEDC_INTENT_REQUEST_MAX bytes): the goal, the task, the settings that may
  * change with their allowed values, and as many trials as fit, best first.
@@ -278,9 +295,12 @@ int fedc_tune_llm_propose(void *ctx, const char *history_json, char **config_jso
 /* ---- Reports ------------------------------------------------------------ */
 
 /* Leaderboard: trials that went furthest first, then by accuracy. JSON (for
- * the web app): {"search": id, "method": ..., "best": trial id or null,
- * "trials": [{"trial", "status", "source", "rounds", "accuracy", "loss",
- * "bytes", "cpu_s", "config": {...}, "rungs": [...]}, ...]} (malloc'd). */
+ * the web app): {"search": id, "method", "budget", "seed", "max_rounds",
+ * "objective", "rungs": [rounds...], "best": trial id or null,
+ * "total_rounds", "total_cpu_s", "reused", "trials": [{"rank", "trial",
+ * "status", "source", "rounds", "accuracy", "loss", "bytes", "cpu_s",
+ * "config": {...}, "rungs": [{"rounds", "accuracy", "loss", "bytes",
+ * "cpu_s"}...], "error"?}, ...]} (malloc'd). */
 char *fedc_tune_leaderboard_json(const fedc_tune_search *s);
 /* Text table of the top `max_rows` trials (0 = all). */
 void fedc_tune_leaderboard_print(const fedc_tune_search *s, FILE *f, int max_rows);

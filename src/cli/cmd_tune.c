@@ -34,6 +34,10 @@ static void usage(FILE *f) {
             "  --parallel P       trials run at once (default: all cores; each trial then\n"
             "                     trains with cores/P threads)\n"
             "  --keep-mb MB       memory for paused ASHA trials (default 1024)\n"
+            "  --trial-seeds K    a trial's accuracy is the mean of K runs with seeds SEED..SEED+K-1\n"
+            "                     (default 1); costs K times more, picks settings that transfer\n"
+            "  --last-rounds L    ... and of each run's last L evaluated rounds (default 3), not the\n"
+            "                     final round alone, which swings with non-IID participants\n"
             "  --db FILE          SQLite store of searches and trials (default fedc.db)\n"
             "  --resume ID        continue search ID from the store (finished trials are not rerun)\n"
             "  --out DIR          leaderboard.{json,csv}, best-task.json, trials.svg, space.json\n"
@@ -42,6 +46,7 @@ static void usage(FILE *f) {
             "  --llm              let the LLM backend propose trials after the warm-up (endpoint from\n"
             "                     FEDC_LLM_URL, FEDC_LLM_MODEL, FEDC_LLM_KEY; see docs/intent.md)\n"
             "  --llm-every K      ask it for every K-th new trial (default 2)\n"
+            "  --no-base          do not run the task's own setting as trial 0 (the baseline)\n"
             "  --print-space      print the search space in use and exit\n"
             "  --top N            leaderboard rows to print (default 10)\n"
             "  --quiet            no line per finished trial\n"
@@ -92,7 +97,7 @@ typedef struct progress {
 static void on_progress(void *ctx, const fedc_tune_trial *t, int rung) {
     progress *p = ctx;
     if (p->quiet) return;
-    char cfg[200];
+    char cfg[320];
     fedc_tune_config_describe(p->space, &t->config, cfg, sizeof cfg);
     if (t->status == FEDC_TRIAL_FAILED)
         printf("%7.1fs  trial %3d  failed at %d rounds: %.160s\n", fedc_wall_s() - p->t0, t->id, p->rungs[rung],
@@ -116,9 +121,10 @@ typedef struct cli {
     char **sets;
     int nsets;
     long budget, rounds, min_rounds, eta, startup, wave, parallel, keep_mb, top, resume, llm_every;
+    long trial_seeds, last_rounds;
     long long seed;
     const char *method;
-    int quiet, verbose, print_space, llm;
+    int quiet, verbose, print_space, llm, no_base;
 } cli;
 
 static int parse_args(int argc, char **argv, cli *c) {
@@ -145,6 +151,8 @@ static int parse_args(int argc, char **argv, cli *c) {
         NUM("--top", top, 0, FEDC_TUNE_MAX_BUDGET)
         NUM("--resume", resume, 1, LONG_MAX)
         NUM("--llm-every", llm_every, 1, FEDC_TUNE_MAX_BUDGET)
+        NUM("--trial-seeds", trial_seeds, 1, 16)
+        NUM("--last-rounds", last_rounds, 1, 1000)
 #undef NUM
         if (!strcmp(a, "--seed") && v) {
             if (parse_long("--seed", v, 0, LONG_MAX, &x) != 0) return 2;
@@ -162,6 +170,8 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->sets[c->nsets++] = argv[++i];
         } else if (!strcmp(a, "--llm")) {
             c->llm = 1;
+        } else if (!strcmp(a, "--no-base")) {
+            c->no_base = 1;
         } else if (!strcmp(a, "--print-space")) {
             c->print_space = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
@@ -197,6 +207,7 @@ int fedc_cmd_tune(int argc, char **argv) {
     cli c = {0};
     c.sets = calloc((size_t)argc + 1, sizeof *c.sets);
     c.budget = c.rounds = c.min_rounds = c.eta = c.startup = c.wave = c.parallel = c.keep_mb = c.seed = -1;
+    c.trial_seeds = c.last_rounds = -1;
     c.top = 10;
     c.db = "fedc.db";
     int rc = parse_args(argc, argv, &c);
@@ -225,11 +236,28 @@ int fedc_cmd_tune(int argc, char **argv) {
                     c.method, c.resume, fedc_tune_method_name(opt.method));
             goto out;
         }
-        if (check_same("seed", (long)c.seed, (long)opt.seed, c.resume) || check_same("rounds", c.rounds, opt.max_rounds, c.resume) ||
+        if (check_same("seed", (long)c.seed, (long)opt.seed, c.resume) ||
+            check_same("rounds", c.rounds, opt.max_rounds, c.resume) ||
             check_same("min-rounds", c.min_rounds, opt.min_rounds, c.resume) ||
             check_same("eta", c.eta, opt.eta, c.resume) || check_same("startup", c.startup, opt.startup, c.resume) ||
             check_same("wave", c.wave, opt.wave, c.resume))
             goto out;
+        if (c.no_base && opt.include_base) {
+            fprintf(stderr, "fedc tune: search %ld runs the base task as trial 0; --no-base cannot change that\n",
+                    c.resume);
+            goto out;
+        }
+        int st_seeds, st_last;
+        if (fedc_tune_fl_parse_description(opt.objective, &st_seeds, &st_last) != 0) {
+            fprintf(stderr, "fedc tune: search %ld's objective \"%s\" is not the federated simulation's\n", c.resume,
+                    opt.objective);
+            goto out;
+        }
+        if (check_same("trial-seeds", c.trial_seeds, st_seeds, c.resume) ||
+            check_same("last-rounds", c.last_rounds, st_last, c.resume))
+            goto out;
+        c.trial_seeds = st_seeds;
+        c.last_rounds = st_last;
         if (c.task_path || c.nsets || c.space_path) {
             fprintf(stderr, "fedc tune: --resume takes the task and the space from the store; leave out TASK.json, "
                             "--set and --space\n");
@@ -243,6 +271,7 @@ int fedc_cmd_tune(int argc, char **argv) {
             goto out;
         }
         if (!c.method) opt.method = FEDC_TUNE_TPE;
+        opt.include_base = !c.no_base;
         opt.budget = 16;
         opt.seed = c.seed >= 0 ? (uint64_t)c.seed : 1;
         if (c.rounds > 0) opt.max_rounds = (int)c.rounds;
@@ -289,6 +318,10 @@ int fedc_cmd_tune(int argc, char **argv) {
     signal(SIGTERM, on_signal);
     opt.stop = (const volatile int *)&g_stop;
     if (!(fl = fedc_tune_fl_create(&train, &test, opt.stop, &err))) goto fail;
+    if (fedc_tune_fl_configure(fl, c.trial_seeds > 0 ? (int)c.trial_seeds : 1,
+                               c.last_rounds > 0 ? (int)c.last_rounds : 3, &err) != 0)
+        goto fail;
+    fedc_tune_fl_describe(fl, opt.objective, sizeof opt.objective);
     fedc_tune_objective obj = fedc_tune_fl_objective(fl);
     progress pr = {space, 0, {0}, c.quiet, t0};
     opt.progress = on_progress;
@@ -317,7 +350,7 @@ int fedc_cmd_tune(int argc, char **argv) {
                eo->seed, fedc_tune_space_nparams(space), eo->parallel, fedc_wall_s() - t0);
     }
     int run_rc = fedc_tune_search_run(search, &err);
-    if (run_rc != 0) fprintf(stderr, "fedc tune: %s\n", err.msg);
+    if (run_rc != 0) fprintf(stderr, "fedc: %s\n", err.msg);
 
     /* Reports, also for an interrupted search (what is known so far). */
     char path[1024];
@@ -353,17 +386,20 @@ int fedc_cmd_tune(int argc, char **argv) {
     printf("\n");
     if (have_best) {
         const fedc_tune_trial *b = fedc_tune_search_trial(search, fedc_tune_search_best(search));
-        printf("best: trial %d, accuracy %.4f after %d rounds -> %s/best-task.json (fedc sim %s/best-task.json)\n",
-               b->id, b->accuracy, b->rounds, dir, dir);
+        printf("best: trial %d, accuracy %.4f (mean of the last %ld evaluated rounds of %ld run(s)) after %d rounds\n"
+               "      -> %s/best-task.json (fedc sim %s/best-task.json)\n",
+               b->id, b->accuracy, c.last_rounds > 0 ? c.last_rounds : 3, c.trial_seeds > 0 ? c.trial_seeds : 1,
+               b->rounds, dir, dir);
     } else {
-        printf("no trial reached the full rounds: %s\n", err.msg);
+        printf("no trial has reached the full %d rounds yet\n", eo->max_rounds);
     }
     printf("reports: %s/{leaderboard.json,leaderboard.csv,trials.svg,space.json}; store: %s (search %lld)\n", dir,
            c.db, id);
     rc = run_rc == 0 ? 0 : 1;
     goto out;
 fail:
-    fprintf(stderr, "fedc tune: %s\n", err.msg);
+    /* Library messages name their context ("tune: ...", the file, the store). */
+    fprintf(stderr, "fedc: %s\n", err.msg);
     rc = 1;
 out:
     fedc_tune_search_free(search);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "fedc/nn.h"
 #include "fedc/version.h"
 
 int fedc_cmd_sim(int argc, char **argv);
@@ -47,6 +48,8 @@ int main(int argc, char **argv) {
         printf("fedc %s\n", FEDC_VERSION);
         return 0;
     }
+    /* Parallelism is across clients; BLAS stays single-threaded per worker. */
+    fedc_nn_blas_init(1);
     for (const fedc_command *c = fedc_commands; c->name; c++)
         if (!strcmp(argv[1], c->name)) return c->run(argc - 1, argv + 1);
     fprintf(stderr, "fedc: unknown command '%s'\n\n", argv[1]);

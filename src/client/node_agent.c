@@ -118,9 +118,11 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
     char *tj = json_dumps(task, JSON_COMPACT | JSON_SORT_KEYS);
     int same = a->have_task && a->run_id == run && a->slot == slot && tj && a->task_json && !strcmp(tj, a->task_json);
     if (same) {
+        /* Reconnected to the run it serves (e.g. after a server restart):
+         * keep the trainer and client state, say it is ready again. */
         free(tj);
         json_decref(o);
-        return 0;
+        return report_resources(a, c, err);
     }
     drop_task(a);
     int rc = -1;

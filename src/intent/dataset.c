@@ -30,20 +30,16 @@ typedef struct gen {
     json_t *truth;
     char part[MAX_PARTS][PART_LEN];
     int nparts;
-    int clients;     /* federation size the request implies */
-    int cpr;         /* clients per round it implies (0 = default) */
+    int clients; /* federation size the request implies */
+    int cpr;     /* clients per round it implies (0 = default) */
     int rounds_said, stop_rule;
     int dataset_csv, dataset_conv_ok;
     int goal[5];
 } gen;
 
-static int below(gen *g, int n) {
-    return n <= 1 ? 0 : (int)fedc_rng_below(&g->rng, (uint32_t)n);
-}
+static int below(gen *g, int n) { return n <= 1 ? 0 : (int)fedc_rng_below(&g->rng, (uint32_t)n); }
 
-static int chance(gen *g, double p) {
-    return fedc_rng_uniform(&g->rng) < p;
-}
+static int chance(gen *g, double p) { return fedc_rng_uniform(&g->rng) < p; }
 
 /* A template: training examples use all but the last, held-out ones only
  * the last. */
@@ -53,19 +49,13 @@ static const char *pick_template(gen *g, const char *const *t, int n) {
 }
 #define TEMPLATE(g, arr) pick_template((g), (arr), COUNT(arr))
 
-static const char *pick(gen *g, const char *const *v, int n) {
-    return v[below(g, n)];
-}
+static const char *pick(gen *g, const char *const *v, int n) { return v[below(g, n)]; }
 #define PICK(g, arr) pick((g), (arr), COUNT(arr))
 
-static int pick_int(gen *g, const int *v, int n) {
-    return v[below(g, n)];
-}
+static int pick_int(gen *g, const int *v, int n) { return v[below(g, n)]; }
 #define PICK_INT(g, arr) pick_int((g), (arr), COUNT(arr))
 
-static double pick_real(gen *g, const double *v, int n) {
-    return v[below(g, n)];
-}
+static double pick_real(gen *g, const double *v, int n) { return v[below(g, n)]; }
 #define PICK_REAL(g, arr) pick_real((g), (arr), COUNT(arr))
 
 static void add_part(gen *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -79,17 +69,19 @@ static void add_part(gen *g, const char *fmt, ...) {
 
 /* Numbers in words for some small counts ("fifty", "two hundred"). */
 static void int_words(int v, char *out, size_t cap) {
-    static const char *const ones[] = {"zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine",
-                                       "ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
-                                       "seventeen", "eighteen", "nineteen"};
-    static const char *const tens[] = {"", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"};
+    static const char *const ones[] = {"zero",     "one",     "two",     "three",     "four",     "five",    "six",
+                                       "seven",    "eight",   "nine",    "ten",       "eleven",   "twelve",  "thirteen",
+                                       "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"};
+    static const char *const tens[] = {"",      "",      "twenty",  "thirty", "forty",
+                                       "fifty", "sixty", "seventy", "eighty", "ninety"};
     char buf[96] = "";
     if (v >= 1000) {
         char t[48];
         int_words(v / 1000, t, sizeof t);
         snprintf(buf, sizeof buf, "%s thousand", t);
         v %= 1000;
-        if (v) strncat(buf, " ", sizeof buf - strlen(buf) - 1);
+        if (v)
+            strncat(buf, " ", sizeof buf - strlen(buf) - 1);
         else {
             snprintf(out, cap, "%s", buf);
             return;
@@ -214,8 +206,14 @@ static void f_model(gen *g) {
     int r = below(g, 9);
     if (!g->dataset_conv_ok && (r == 1 || r == 3 || r == 5 || r == 8)) r = 0;
     switch (r) {
-    case 0: add_part(g, "%s", PICK(g, mlp)); set_str(g, "model", "mlp"); break;
-    case 1: add_part(g, "%s", PICK(g, cnn)); set_str(g, "model", "cnn"); break;
+    case 0:
+        add_part(g, "%s", PICK(g, mlp));
+        set_str(g, "model", "mlp");
+        break;
+    case 1:
+        add_part(g, "%s", PICK(g, cnn));
+        set_str(g, "model", "cnn");
+        break;
     case 2:
         add_part(g, TEMPLATE(g, sized_t), PICK(g, small), chance(g, 0.5) ? "MLP" : "fully connected network");
         set_str(g, "model", "dense:100,dense:10");
@@ -232,13 +230,17 @@ static void f_model(gen *g) {
         add_part(g, TEMPLATE(g, sized_t), PICK(g, large), "CNN");
         set_str(g, "model", "conv:32:3,conv:32:3,pool:2,conv:64:3,conv:64:3,pool:2,dense:512,dense:10");
         break;
-    case 6: add_part(g, "%s", PICK(g, linear)); set_str(g, "model", "dense:10"); break;
+    case 6:
+        add_part(g, "%s", PICK(g, linear));
+        set_str(g, "model", "dense:10");
+        break;
     case 7: {
         static const int layers[] = {1, 2, 3}, widths[] = {64, 128, 256, 300, 512};
         int l = PICK_INT(g, layers), w = PICK_INT(g, widths);
         add_part(g, TEMPLATE(g, hidden_t), l, w);
         char spec[128] = "";
-        for (int k = 0; k < l; k++) snprintf(spec + strlen(spec), sizeof spec - strlen(spec), "dense:%d,", w);
+        for (int k = 0; k < l; k++)
+            snprintf(spec + strlen(spec), sizeof spec - strlen(spec), "dense:%d,", w);
         strncat(spec, "dense:10", sizeof spec - strlen(spec) - 1);
         set_str(g, "model", spec);
         break;
@@ -252,11 +254,12 @@ static void f_model(gen *g) {
     }
 }
 
-static const char *const client_nouns[] = {"clients", "devices", "nodes", "participants", "workers", "silos",
-                                           "phones", "users", "edge devices", "hospitals"};
+static const char *const client_nouns[] = {"clients", "devices", "nodes", "participants", "workers",
+                                           "silos",   "phones",  "users", "edge devices", "hospitals"};
 
 static void f_clients(gen *g) {
-    static const int counts[] = {5, 8, 10, 12, 20, 25, 30, 40, 50, 60, 64, 80, 100, 120, 150, 200, 250, 300, 500, 1000, 2000};
+    static const int counts[] = {5,  8,   10,  12,  20,  25,  30,  40,  50,   60,  64,
+                                 80, 100, 120, 150, 200, 250, 300, 500, 1000, 2000};
     static const char *const t[] = {"across %s %s", "with %s %s", "%s %s", "over %s %s", "spread over %s %s"};
     char b[64];
     g->clients = PICK_INT(g, counts);
@@ -345,7 +348,8 @@ static void f_partition(gen *g) {
         set_str(g, "partition.kind", "dirichlet");
         set_real(g, "partition.alpha", a);
     } else if (r == 2) {
-        static const char *const strong[] = {"highly non-IID data", "strongly skewed data", "extremely non-iid partitions"};
+        static const char *const strong[] = {"highly non-IID data", "strongly skewed data",
+                                             "extremely non-iid partitions"};
         static const char *const plain[] = {"non-IID data", "skewed labels", "label-skewed data"};
         static const char *const mild[] = {"mildly non-IID data", "slightly skewed labels", "mildly skewed partitions"};
         int lv = below(g, 3);
@@ -356,7 +360,10 @@ static void f_partition(gen *g) {
         int k = 1 + below(g, 5);
         static const char *const t[] = {"each client holds only %s %s", "%s %s per client", "%s %s per device",
                                         "every node sees just %s %s"};
-        add_part(g, TEMPLATE(g, t), count_text(g, k, b, sizeof b), k == 1 ? "class" : chance(g, 0.5) ? "classes" : "labels");
+        add_part(g, TEMPLATE(g, t), count_text(g, k, b, sizeof b),
+                 k == 1           ? "class"
+                 : chance(g, 0.5) ? "classes"
+                                  : "labels");
         set_str(g, "partition.kind", "shards");
         set_int(g, "partition.classes_per_client", k);
     } else if (r == 5) {
@@ -386,8 +393,10 @@ static void f_epochs(gen *g) {
                                     "local epochs: %s"};
     char b[64];
     int e = PICK_INT(g, v);
-    if (chance(g, 0.15)) add_part(g, "E=%d", e);
-    else add_part(g, TEMPLATE(g, t), count_text(g, e, b, sizeof b));
+    if (chance(g, 0.15))
+        add_part(g, "E=%d", e);
+    else
+        add_part(g, TEMPLATE(g, t), count_text(g, e, b, sizeof b));
     set_int(g, "local.epochs", e);
 }
 
@@ -405,8 +414,10 @@ static void f_lr(gen *g) {
     static const char *const t[] = {"learning rate %s", "lr=%s", "a learning rate of %s", "lr %s", "step size %s"};
     int k = below(g, COUNT(v));
     char num[32];
-    if (chance(g, 0.3)) snprintf(num, sizeof num, "%s", sci[k]);
-    else snprintf(num, sizeof num, "%g", v[k]);
+    if (chance(g, 0.3))
+        snprintf(num, sizeof num, "%s", sci[k]);
+    else
+        snprintf(num, sizeof num, "%g", v[k]);
     add_part(g, TEMPLATE(g, t), num);
     set_real(g, "local.lr", v[k]);
 }
@@ -517,7 +528,8 @@ static void f_strategy(gen *g) {
     } else {
         static const double slr[] = {0.5, 1.0, 2.0};
         double s = PICK_REAL(g, slr);
-        static const char *const t[] = {"FedAvg with server lr %g", "federated averaging with a server learning rate of %g"};
+        static const char *const t[] = {"FedAvg with server lr %g",
+                                        "federated averaging with a server learning rate of %g"};
         add_part(g, TEMPLATE(g, t), s);
         set_str(g, "strategy.name", "fedavg");
         set_real(g, "strategy.server_lr", s);
@@ -577,8 +589,10 @@ static const char *codec_words(gen *g, const char *dir_word, char *text, size_t 
         int p = PICK_INT(g, pct);
         static const char *const t[] = {"top-%d%% sparsification then 8-bit quantization for the %s",
                                         "%s sparsified to the top %d%% and quantized to 8 bits"};
-        if (g->holdout) snprintf(text, cap, t[1], dir_word, p);
-        else snprintf(text, cap, t[0], p, dir_word);
+        if (g->holdout)
+            snprintf(text, cap, t[1], dir_word, p);
+        else
+            snprintf(text, cap, t[0], p, dir_word);
         snprintf(pipe, sizeof pipe, "topk:%g|q8", p / 100.0);
         break;
     }
@@ -621,11 +635,13 @@ static void f_scheduling(gen *g) {
     int k = g->cpr ? g->cpr : (g->clients < 10 ? g->clients : 10);
     int r = below(g, 6);
     if (r == 0) {
-        static const char *const t[] = {"round-robin client selection", "pick clients round robin", "clients take turns"};
+        static const char *const t[] = {"round-robin client selection", "pick clients round robin",
+                                        "clients take turns"};
         add_part(g, "%s", TEMPLATE(g, t));
         set_str(g, "scheduling.policy", "round-robin");
     } else if (r == 1) {
-        static const char *const t[] = {"selection weighted by sample count", "clients sampled in proportion to their data",
+        static const char *const t[] = {"selection weighted by sample count",
+                                        "clients sampled in proportion to their data",
                                         "sample-weighted client selection"};
         add_part(g, "%s", TEMPLATE(g, t));
         set_str(g, "scheduling.policy", "samples");
@@ -644,8 +660,8 @@ static void f_scheduling(gen *g) {
     } else if (r == 4) {
         static const int s[] = {10, 20, 30, 45, 60, 120};
         int dl = PICK_INT(g, s);
-        static const char *const t[] = {"deadline-aware selection with a %d second deadline", "a round deadline of %d s",
-                                        "resource-aware scheduling, deadline %d seconds"};
+        static const char *const t[] = {"deadline-aware selection with a %d second deadline",
+                                        "a round deadline of %d s", "resource-aware scheduling, deadline %d seconds"};
         add_part(g, TEMPLATE(g, t), dl);
         set_str(g, "scheduling.policy", "deadline");
         set_real(g, "scheduling.deadline_s", dl);
@@ -732,7 +748,8 @@ static void f_deploy(gen *g) {
     } else if (r == 2) {
         static const int s[] = {30, 60, 90, 120, 300};
         int x = PICK_INT(g, s);
-        static const char *const t[] = {"round timeout %d s", "a %d second round timeout", "timeout per round of %d seconds"};
+        static const char *const t[] = {"round timeout %d s", "a %d second round timeout",
+                                        "timeout per round of %d seconds"};
         add_part(g, TEMPLATE(g, t), x);
         set_real(g, "deploy.round_timeout_s", x);
     } else {
@@ -770,7 +787,11 @@ static void f_goal(gen *g) {
     if (k == 3 && g->goal[2]) k = 1;
     if (g->goal[k]) return;
     g->goal[k] = 1;
-    const char *s = k == 0 ? TEMPLATE(g, bw) : k == 1 ? TEMPLATE(g, cpu) : k == 2 ? TEMPLATE(g, acc) : k == 3 ? TEMPLATE(g, fast) : TEMPLATE(g, fair);
+    const char *s = k == 0   ? TEMPLATE(g, bw)
+                    : k == 1 ? TEMPLATE(g, cpu)
+                    : k == 2 ? TEMPLATE(g, acc)
+                    : k == 3 ? TEMPLATE(g, fast)
+                             : TEMPLATE(g, fair);
     add_part(g, "%s", s);
 }
 
@@ -792,8 +813,8 @@ static void apply_goals(gen *g) {
 /* Swaps two neighbouring letters inside one keyword: the parser is meant to
  * read through such typos. */
 static void typo(gen *g, char *text) {
-    static const char *const words[] = {"clients", "rounds", "epochs", "learning", "devices", "momentum",
-                                        "accuracy", "participants"};
+    static const char *const words[] = {"clients", "rounds",   "epochs",   "learning",
+                                        "devices", "momentum", "accuracy", "participants"};
     int start = below(g, COUNT(words));
     for (int k = 0; k < COUNT(words); k++) {
         const char *w = words[(start + k) % COUNT(words)];
@@ -862,9 +883,13 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     if (chance(g, 0.05)) f_goal(g);
     if (g->nparts == 0) f_goal(g);
 
-    /* consequences, as the parser documents them */
-    if (!g->cpr && g->clients < 10 && has(g, "clients")) set_int(g, "clients_per_round", g->clients);
+    /* consequences, as the parser documents them: goals fill open fields
+     * (a goal's per-round count never exceeds the federation), then a small
+     * federation lets all its clients train when nothing set the count */
     apply_goals(g);
+    json_t *cpr = json_object_get(g->truth, "clients_per_round");
+    if (!g->cpr && cpr && json_integer_value(cpr) > g->clients) set_int(g, "clients_per_round", g->clients);
+    if (!g->cpr && !cpr && g->clients < 10 && has(g, "clients")) set_int(g, "clients_per_round", g->clients);
     if (g->stop_rule && !g->rounds_said) set_int(g, "rounds", 500);
 
     /* text: the lead parts keep their order ("a small CNN on mnist"), the rest shuffle */
@@ -906,7 +931,8 @@ static int write_example(FILE *f, const char *request, const fedc_task *t, fedc_
 
 int fedc_intent_dataset_write(FILE *train_out, FILE *holdout_out, int n, uint64_t seed, double holdout,
                               fedc_error *err) {
-    if (n < 1 || n > 10000000) return fedc_fail(err, "intent dataset: --n %d is out of range; allowed: 1 to 10000000", n);
+    if (n < 1 || n > 10000000)
+        return fedc_fail(err, "intent dataset: --n %d is out of range; allowed: 1 to 10000000", n);
     if (!(holdout >= 0 && holdout <= 0.9))
         return fedc_fail(err, "intent dataset: --holdout %g is out of range; allowed: 0 to 0.9", holdout);
     if (holdout > 0 && !holdout_out) return fedc_fail(err, "intent dataset: a held-out share needs a held-out file");

@@ -47,6 +47,15 @@ static double number_of(json_t *v) {
     return json_is_number(v) ? json_number_value(v) : NAN;
 }
 
+/* A count from the frame as an int; out-of-range counts are left for the
+ * validator to name, so they are only clamped here. */
+static int count_of(json_t *v) {
+    double x = number_of(v);
+    if (!(x > -1e9)) return -1000000000;
+    if (x > 1e9) return 1000000000;
+    return (int)x;
+}
+
 static const char *string_of(json_t *v) {
     return json_is_string(v) ? json_string_value(v) : "";
 }
@@ -88,7 +97,7 @@ static int skew(intent_ctx *c, json_t *defaults) {
 
 static int shares(intent_ctx *c, json_t *defaults) {
     json_t *cl = value_of(c, "clients", defaults);
-    int n = (int)number_of(cl);
+    int n = count_of(cl);
     intent_slot *cs = intent_slot_find(c, "clients");
     char why[200];
     if (c->cpr_all) {
@@ -183,8 +192,8 @@ static int consequences(intent_ctx *c, json_t *defaults) {
         }
     }
     intent_slot *cs = intent_slot_find(c, "clients");
-    int n = (int)number_of(value_of(c, "clients", defaults));
-    int k = (int)number_of(value_of(c, "clients_per_round", defaults));
+    int n = count_of(value_of(c, "clients", defaults));
+    int k = count_of(value_of(c, "clients_per_round", defaults));
     if (cs && !intent_slot_find(c, "clients_per_round") && k > n && n >= 1) {
         char why[160];
         snprintf(why, sizeof why, "the default of %d per round is more than the %d clients: all of them take part", k, n);
@@ -233,9 +242,17 @@ static int consequences(intent_ctx *c, json_t *defaults) {
 }
 
 static int counts(intent_ctx *c, json_t *defaults) {
-    int n = (int)number_of(value_of(c, "clients", defaults));
-    int k = (int)number_of(value_of(c, "clients_per_round", defaults));
+    int n = count_of(value_of(c, "clients", defaults));
+    int k = count_of(value_of(c, "clients_per_round", defaults));
     intent_slot *ks = intent_slot_find(c, "clients_per_round");
+    if (ks && k > n && ks->rank == RANK_GOAL) {
+        /* a goal's count never overrides the federation the words describe */
+        intent_note(c, "goal \"%s\" would train %d clients per round; the federation has only %d, so all of them",
+                    intent_goals[ks->goal].label, k, n);
+        json_decref(ks->value);
+        ks->value = json_integer(n);
+        return 0;
+    }
     if (ks && k > n) {
         char a[96], b[96];
         intent_slot *cs = intent_slot_find(c, "clients");
@@ -245,8 +262,8 @@ static int counts(intent_ctx *c, json_t *defaults) {
         else
             snprintf(b, sizeof b, "the default federation size");
         return intent_ask(c,
-                          "clients_per_round: \"%s\" (%d per round) is more than the %d clients (\"%s\"). Should "
-                          "there be more clients, or fewer per round?",
+                          "clients_per_round: \"%s\" asks for %d clients per round, more than the %d clients "
+                          "(\"%s\"). Should there be more clients, or fewer per round?",
                           a, k, n, b);
     }
     return 0;

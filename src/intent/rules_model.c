@@ -46,7 +46,7 @@ static int hidden_layers(intent_ctx *c, int i, int *widths, int max, int *first,
     *first = *last = i;
     int nb = intent_num_before(c, i, 1);
     if (c->it[i].arg == 1) { /* "300 hidden units": the number is the width */
-        if (nb < 0) return 0;
+        if (nb < 0 || !(c->it[nb].num >= 1 && c->it[nb].num <= 100000)) return 0;
         widths[nw++] = (int)c->it[nb].num;
         *first = nb;
         intent_use(c, nb);

@@ -111,6 +111,7 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
         }
         holder->out_active = 1;
         holder->out_send = 1;
+        holder->had_train = 1;
         holder->out_gen = s->x.gen;
         holder->out_i = i;
     }

@@ -269,7 +269,7 @@ static void on_update(fedc_server *s, node_session *ns, long long round, fedc_bu
     pthread_mutex_lock(&s->mu);
     /* An update for an earlier round is late (its round ended without it):
      * dropped, never taken as this round's reply. */
-    int stale = s->x.active && round >= 1 && round < s->x.round;
+    int stale = ns->had_train && s->x.active && round >= 1 && round < s->x.round;
     if (!stale && ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
         ns->out_active = 0;
         exchange_push(s, XEV_REPLY, ns->out_i, wire, msg, NULL);

@@ -94,8 +94,16 @@ static void activate(fedc_server *s, int64_t id, const fedc_task *t, fedc_run *r
     ar->shape = fedc_arch_input(fedc_run_arch(run));
     ar->classes = fedc_arch_nclasses(fedc_run_arch(run));
     ar->params = fedc_run_nparams(run);
-    /* An update is at most the model plus strategy floats; codecs only shrink it. */
-    ar->max_message = 2 * (ar->params + 16) * sizeof(float) * 2 + (1u << 20);
+    /* The largest legitimate update: the uplink codec's bound for the model,
+     * the strategy's floats, the control JSON and framing. */
+    size_t bound = ar->params * sizeof(float) * 2;
+    fedc_codec *up = fedc_codec_parse(t->compression.up, NULL);
+    if (up && fedc_codec_max_encoded_size(up, ar->params) > 0) bound = fedc_codec_max_encoded_size(up, ar->params);
+    fedc_codec_free(up);
+    fedc_strategy *st = fedc_strategy_create(t, ar->params, 1, NULL);
+    size_t extra = st ? fedc_strategy_info_get(st).extra_up * sizeof(float) : ar->params * sizeof(float);
+    fedc_strategy_free(st);
+    ar->max_message = bound + extra + FEDC_PROTO_MAX_JSON + 64 * (FEDC_PROTO_MAX_BLOBS + 1);
     if (ar->max_message > FEDC_PROTO_MAX_FRAME) ar->max_message = FEDC_PROTO_MAX_FRAME;
     ar->slot_node = calloc((size_t)t->clients, sizeof *ar->slot_node);
     ar->flags = calloc((size_t)t->clients, sizeof *ar->flags);

@@ -119,6 +119,7 @@ typedef struct node_session {
     uint64_t out_gen;
     int out_i;
     uint64_t late_gen; /* an ended exchange whose update may still arrive */
+    int had_train;     /* was ever sent a TRAIN (so a late update is plausible) */
 } node_session;
 
 /* ---- the active run ------------------------------------------------------ */

@@ -132,16 +132,34 @@ out:
     return rc;
 }
 
-/* "local.lr" -> "lr", "arch.width1" -> "width1": the last path segment. */
-static const char *short_name(const char *name) {
-    const char *dot = strrchr(name, '.');
-    return dot ? dot + 1 : name;
+/* A short label: the last path segment ("local.lr" -> "lr"), the group for
+ * a name ("strategy.name" -> "strategy"), and the full path when another
+ * parameter of the space would get the same label ("local.momentum" and
+ * "strategy.momentum"). */
+static void short_name(const fedc_tune_space *s, int i, char *out, size_t cap) {
+    const char *name = s->p[i].name, *dot = strrchr(name, '.');
+    if (!dot) {
+        snprintf(out, cap, "%s", name);
+        return;
+    }
+    if (!strcmp(dot + 1, "name")) {
+        snprintf(out, cap, "%.*s", (int)(dot - name), name);
+        return;
+    }
+    for (int j = 0; j < s->n; j++) {
+        const char *other = strrchr(s->p[j].name, '.');
+        if (j != i && other && !strcmp(other, dot)) {
+            snprintf(out, cap, "%s", name);
+            return;
+        }
+    }
+    snprintf(out, cap, "%s", dot + 1);
 }
 
 void fedc_tune_config_describe(const fedc_tune_space *s, const fedc_tune_config *c, char *out,
                                size_t cap) {
     size_t len = 0;
-    if (cap == 0) return;
+    if (cap < 4) return;
     out[0] = 0;
     for (int i = 0; i < s->n && len + 1 < cap; i++) {
         if (isnan(c->v[i])) continue;
@@ -157,11 +175,13 @@ void fedc_tune_config_describe(const fedc_tune_space *s, const fedc_tune_config 
         } else {
             snprintf(val, sizeof val, "%.4g", c->v[i]);
         }
-        int w = snprintf(out + len, cap - len, "%s%s=%s", len ? " " : "", short_name(p->name), val);
+        char label[FEDC_TUNE_NAME_MAX];
+        short_name(s, i, label, sizeof label);
+        int w = snprintf(out + len, cap - len, "%s%s=%s", len ? " " : "", label, val);
         if (w < 0) break;
         len += (size_t)w;
     }
-    if (len >= cap) out[cap - 1] = 0;
+    if (len >= cap) memcpy(out + cap - 4, "...", 4); /* cut: say so */
 }
 
 /* Puts value at the dotted path of root (creating objects); takes value. */
@@ -184,6 +204,43 @@ static int put_path(json_t *root, const char *path, json_t *value) {
         seg = dot + 1;
     }
     return json_object_set_new(cur, seg, value);
+}
+
+int fedc_tune_config_from_task(const fedc_tune_space *s, const fedc_task *t, fedc_tune_config *c,
+                               fedc_error *err) {
+    char *text = fedc_task_to_json(t, 0);
+    json_t *root = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    if (!root) return fedc_fail(err, "task: out of memory");
+    fedc_tune_config tmp;
+    tmp.n = s->n;
+    for (int i = 0; i < FEDC_TUNE_MAX_PARAMS; i++) tmp.v[i] = NAN;
+    int rc = 0;
+    for (int i = 0; i < s->n && rc == 0; i++) {
+        if (!tune_active(s, &tmp, i)) continue;
+        const fedc_tune_param *p = &s->p[i];
+        json_t *v = NULL, *owned = NULL;
+        if (!strncmp(p->name, "arch.", 5)) {
+            if (tune_arch_knob_from_model(t->model, p->name, &owned, err) != 0) {
+                rc = -1;
+                break;
+            }
+            v = owned;
+        } else {
+            char path[FEDC_TUNE_NAME_MAX];
+            snprintf(path, sizeof path, "%s", p->name);
+            v = root;
+            char *save = NULL;
+            for (char *seg = strtok_r(path, ".", &save); seg && v; seg = strtok_r(NULL, ".", &save))
+                v = json_object_get(v, seg);
+        }
+        if (!v) rc = fedc_fail(err, "%s: the task has no such field", p->name);
+        else if (tune_read_value(p, v, &tmp.v[i], err) != 0) rc = -1;
+        json_decref(owned);
+    }
+    json_decref(root);
+    if (rc == 0) *c = tmp;
+    return rc;
 }
 
 /* The base task's JSON with the configuration put in (malloc'd text). */
@@ -272,10 +329,11 @@ static int try_value(const fedc_tune_space *s, int i, double v, const fedc_task 
     const char *field = !strncmp(p->name, "arch.", 5) ? "model" : p->name;
     int rc = 0;
     for (int k = 0; k < n && rc == 0; k++) {
-        /* The field itself, a misspelling of it ("local.lrr"), or its group
-         * or the whole document ("local", ""). */
-        size_t lp = strlen(issues[k].path), lf = strlen(field);
-        if (strncmp(issues[k].path, field, lp < lf ? lp : lf) != 0) continue;
+        /* The field itself, its group ("local") or the whole document (""). */
+        size_t lp = strlen(issues[k].path);
+        int own = !strcmp(issues[k].path, field) || lp == 0 ||
+                  (!strncmp(issues[k].path, field, lp) && field[lp] == '.');
+        if (!own) continue;
         int involves_other = 0;
         for (int j = 0; j < s->n; j++)
             if (j != i && strncmp(s->p[j].name, "arch.", 5) && mentions(issues[k].msg, s->p[j].name))

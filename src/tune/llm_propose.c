@@ -14,43 +14,6 @@
 #include "fedc/intent.h"
 #include "tune/tune_internal.h"
 
-int fedc_tune_config_from_task(const fedc_tune_space *s, const fedc_task *t, fedc_tune_config *c,
-                               fedc_error *err) {
-    char *text = fedc_task_to_json(t, 0);
-    json_t *root = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
-    if (!root) return fedc_fail(err, "task: out of memory");
-    fedc_tune_config tmp;
-    tmp.n = s->n;
-    for (int i = 0; i < FEDC_TUNE_MAX_PARAMS; i++) tmp.v[i] = NAN;
-    int rc = 0;
-    for (int i = 0; i < s->n && rc == 0; i++) {
-        if (!tune_active(s, &tmp, i)) continue;
-        const fedc_tune_param *p = &s->p[i];
-        json_t *v = NULL, *owned = NULL;
-        if (!strncmp(p->name, "arch.", 5)) {
-            if (tune_arch_knob_from_model(t->model, p->name, &owned, err) != 0) {
-                rc = -1;
-                break;
-            }
-            v = owned;
-        } else {
-            char path[FEDC_TUNE_NAME_MAX];
-            snprintf(path, sizeof path, "%s", p->name);
-            v = root;
-            char *save = NULL;
-            for (char *seg = strtok_r(path, ".", &save); seg && v; seg = strtok_r(NULL, ".", &save))
-                v = json_object_get(v, seg);
-        }
-        if (!v) rc = fedc_fail(err, "%s: the task has no such field", p->name);
-        else if (tune_read_value(p, v, &tmp.v[i], err) != 0) rc = -1;
-        json_decref(owned);
-    }
-    json_decref(root);
-    if (rc == 0) *c = tmp;
-    return rc;
-}
-
 /* Appends to a bounded buffer; returns -1 (and appends nothing) when the
  * text would not fit. */
 typedef struct sbuf {
@@ -134,7 +97,9 @@ char *fedc_tune_llm_request(const char *history_json, fedc_error *err) {
     sb_add(&b, "Tune a federated-learning task: %s.\n", goal);
     if (json_is_object(task)) {
         json_t *part = json_object_get(task, "partition"), *strat = json_object_get(task, "strategy");
-        sb_add(&b, "The task: dataset %s, %lld clients, %s partition (alpha %g), model \"%s\", strategy %s, %lld rounds.\n",
+        sb_add(&b,
+               "The task: dataset %s, %lld clients, %s partition (alpha %g), model \"%s\", strategy %s, "
+               "%lld rounds.\n",
                str_or(json_object_get(json_object_get(task, "dataset"), "name"), "?"),
                (long long)json_integer_value(json_object_get(task, "clients")),
                str_or(json_object_get(part, "kind"), "?"), json_number_value(json_object_get(part, "alpha")),
@@ -164,7 +129,8 @@ char *fedc_tune_llm_request(const char *history_json, fedc_error *err) {
     int listed = 0;
     for (int k = 0; k < n; k++) {
         json_t *tr = json_array_get(trials, (size_t)rows[k].idx);
-        char *cfg = json_dumps(json_object_get(tr, "config"), JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
+        char *cfg =
+            json_dumps(json_object_get(tr, "config"), JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6));
         char line[1024];
         if (rows[k].failed)
             snprintf(line, sizeof line, "%d. %s -> failed (diverged or invalid)\n", listed + 1, cfg ? cfg : "{}");

@@ -71,6 +71,9 @@ int tune_options_normalize(fedc_tune_options *o, const fedc_task *base, fedc_err
     if (o->keep_bytes == 0) o->keep_bytes = (size_t)1 << 30;
     CHECK_RANGE(n_classes, 0, 65536, "n_classes");
     if (o->propose_every == 0) o->propose_every = 2;
+    o->include_base = o->include_base != 0;
+    if (!memchr(o->objective, 0, sizeof o->objective))
+        return fedc_fail(err, "tune: objective: the description is not NUL-terminated");
     CHECK_RANGE(propose_every, 1, FEDC_TUNE_MAX_BUDGET, "propose_every");
     return 0;
 }
@@ -78,10 +81,13 @@ int tune_options_normalize(fedc_tune_options *o, const fedc_task *base, fedc_err
 /* The proposer is left out: a resumed search may add or drop it, since
  * stored trials keep the configuration and source they had. */
 char *tune_options_json(const fedc_tune_options *o) {
-    json_t *j = json_pack("{s:s,s:I,s:i,s:i,s:i,s:i,s:f,s:i,s:i,s:i}", "method", fedc_tune_method_name(o->method),
-                          "seed", (json_int_t)o->seed, "max_rounds", o->max_rounds, "min_rounds", o->min_rounds,
-                          "eta", o->eta, "startup", o->startup, "gamma", o->gamma, "candidates", o->candidates,
-                          "wave", o->wave, "n_classes", o->n_classes);
+    char objective[sizeof o->objective];
+    snprintf(objective, sizeof objective, "%s", o->objective);
+    json_t *j = json_pack("{s:s,s:I,s:i,s:i,s:i,s:i,s:f,s:i,s:i,s:i,s:b,s:s}", "method",
+                          fedc_tune_method_name(o->method), "seed", (json_int_t)o->seed, "max_rounds", o->max_rounds,
+                          "min_rounds", o->min_rounds, "eta", o->eta, "startup", o->startup, "gamma", o->gamma,
+                          "candidates", o->candidates, "wave", o->wave, "n_classes", o->n_classes, "include_base",
+                          o->include_base, "objective", objective);
     if (!j) return NULL;
     char *text = json_dumps(j, TUNE_JSON_FLAGS);
     json_decref(j);
@@ -91,18 +97,20 @@ char *tune_options_json(const fedc_tune_options *o) {
 int tune_options_from_json(const char *text, fedc_tune_options *o, fedc_error *err) {
     json_error_t je;
     json_t *j = json_loads(text, 0, &je);
-    const char *method = NULL;
+    const char *method = NULL, *objective = NULL;
     json_int_t seed = 0;
     fedc_tune_options t = *o;
-    if (!j || json_unpack_ex(j, &je, JSON_STRICT, "{s:s,s:I,s:i,s:i,s:i,s:i,s:F,s:i,s:i,s:i}", "method", &method,
-                             "seed", &seed, "max_rounds", &t.max_rounds, "min_rounds", &t.min_rounds, "eta", &t.eta,
-                             "startup", &t.startup, "gamma", &t.gamma, "candidates", &t.candidates, "wave", &t.wave,
-                             "n_classes", &t.n_classes) != 0 ||
-        fedc_tune_method_parse(method, &t.method) != 0 || seed < 0) {
+    if (!j ||
+        json_unpack_ex(j, &je, JSON_STRICT, "{s:s,s:I,s:i,s:i,s:i,s:i,s:F,s:i,s:i,s:i,s:b,s:s}", "method", &method,
+                       "seed", &seed, "max_rounds", &t.max_rounds, "min_rounds", &t.min_rounds, "eta", &t.eta,
+                       "startup", &t.startup, "gamma", &t.gamma, "candidates", &t.candidates, "wave", &t.wave,
+                       "n_classes", &t.n_classes, "include_base", &t.include_base, "objective", &objective) != 0 ||
+        fedc_tune_method_parse(method, &t.method) != 0 || seed < 0 || strlen(objective) >= sizeof t.objective) {
         json_decref(j);
         return fedc_fail(err, "stored search options are not readable (%s)", je.text);
     }
     t.seed = (uint64_t)seed;
+    snprintf(t.objective, sizeof t.objective, "%s", objective);
     json_decref(j);
     *o = t;
     return 0;

@@ -12,7 +12,7 @@
 #define W 820
 #define H 440
 #define ML 70  /* margins: left, right (legend), top, bottom */
-#define MR 190
+#define MR 170
 #define MT 56
 #define MB 56
 
@@ -76,7 +76,7 @@ int fedc_tune_plot_svg(const fedc_tune_search *s, const char *path, fedc_error *
     }
     fputs("</text>\n", f);
     if (best >= 0) {
-        char cfg[200];
+        char cfg[72]; /* the subtitle fits the width; the tooltips have it all */
         fedc_tune_config_describe(s->space, &s->trials[best].config, cfg, sizeof cfg);
         fprintf(f, "<text x=\"%d\" y=\"40\" fill=\"#444\">best: trial %d, accuracy %.4f &#8212; ", ML, best,
                 s->trials[best].accuracy);
@@ -118,7 +118,7 @@ int fedc_tune_plot_svg(const fedc_tune_search *s, const char *path, fedc_error *
 
     for (int i = 0; i < n; i++) {
         const fedc_tune_trial *t = &s->trials[i];
-        char cfg[200];
+        char cfg[400];
         fedc_tune_config_describe(s->space, &t->config, cfg, sizeof cfg);
         double x = XS(i);
         if (t->status == FEDC_TRIAL_FAILED || t->rung < 0) {

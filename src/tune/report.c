@@ -76,11 +76,11 @@ char *fedc_tune_leaderboard_json(const fedc_tune_search *s) {
     double cpu;
     int reused;
     fedc_tune_search_totals(s, &rounds, &cpu, &reused);
-    json_t *root = json_pack("{s:I,s:s,s:i,s:I,s:o,s:o,s:I,s:f,s:o}", "search", (json_int_t)s->id, "method",
-                             fedc_tune_method_name(s->opt.method), "budget", s->opt.budget, "seed",
-                             (json_int_t)s->opt.seed, "rungs", rungs, "best",
-                             best >= 0 ? json_integer(best) : json_null(), "total_rounds", (json_int_t)rounds,
-                             "total_cpu_s", cpu, "trials", trials);
+    json_t *root = json_pack("{s:I,s:s,s:i,s:I,s:i,s:s,s:o,s:o,s:I,s:f,s:i,s:o}", "search", (json_int_t)s->id,
+                             "method", fedc_tune_method_name(s->opt.method), "budget", s->opt.budget, "seed",
+                             (json_int_t)s->opt.seed, "max_rounds", s->opt.max_rounds, "objective", s->opt.objective,
+                             "rungs", rungs, "best", best >= 0 ? json_integer(best) : json_null(), "total_rounds",
+                             (json_int_t)rounds, "total_cpu_s", cpu, "reused", reused, "trials", trials);
     char *text = root ? json_dumps(root, JSON_INDENT(1) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(root);
     free(order);
@@ -105,7 +105,7 @@ void fedc_tune_leaderboard_print(const fedc_tune_search *s, FILE *f, int max_row
             "bytes", "cpu_s", "config");
     for (int k = 0; k < rows; k++) {
         const fedc_tune_trial *t = &s->trials[order[k]];
-        char cfg[160], bytes[32], acc[16];
+        char cfg[320], bytes[32], acc[16];
         fedc_tune_config_describe(s->space, &t->config, cfg, sizeof cfg);
         human_bytes((double)t->bytes, bytes, sizeof bytes);
         if (t->rung >= 0) snprintf(acc, sizeof acc, "%.4f", t->accuracy);

@@ -274,9 +274,23 @@ static int new_trial(fedc_tune_search *s, fedc_error *err) {
     const stored_trial *st = id < s->nstored && s->stored[id].have ? &s->stored[id] : NULL;
 
     int want_llm = s->opt.propose && id >= s->opt.startup && (id - s->opt.startup) % s->opt.propose_every == 0;
-    if (st) want_llm = !strcmp(st->source, "llm");
+    int want_base = id == 0 && s->opt.include_base && s->has_base;
+    if (st) {
+        want_llm = !strcmp(st->source, "llm");
+        want_base = !strcmp(st->source, "base");
+    }
     int got = 0;
-    if (want_llm) {
+    if (want_base) {
+        fedc_error e;
+        if (fedc_tune_config_from_task(s->space, &s->base, &t->config, &e) == 0) {
+            snprintf(t->source, sizeof t->source, "base");
+            got = 1;
+            want_llm = 0;
+        } else {
+            FEDC_INFO("tune: the base task's own setting is outside the space (%s); trial 0 is sampled", e.msg);
+        }
+    }
+    if (want_llm && !got) {
         fedc_error e;
         if (st) {
             if (fedc_tune_config_from_json(s->space, st->config_json, strlen(st->config_json), &t->config, &e) != 0)
@@ -414,14 +428,16 @@ static int decide_wave(fedc_tune_search *s, job *jobs, int *n, fedc_error *err) 
             limit = s->ntrials < s->opt.startup ? s->opt.startup - s->ntrials : s->opt.wave;
             if (limit > budget - s->ntrials) limit = budget - s->ntrials;
         }
-        for (int i = 0; i < limit; i++) {
+        /* Trials whose configuration is invalid have no job: keep going until
+         * the wave has one, or the budget is spent. */
+        for (int i = 0; (i < limit || *n == 0) && s->ntrials < budget; i++) {
             if (new_trial(s, err) != 0) return -1;
             int id = s->ntrials - 1;
             if (s->task_ok[id]) jobs[(*n)++] = (job){id, top};
         }
         return 0;
     }
-    rank_entry *buf = malloc((size_t)(s->ntrials + s->opt.wave + 1) * sizeof *buf);
+    rank_entry *buf = malloc((size_t)(budget + 1) * sizeof *buf); /* ntrials never exceeds the budget */
     if (!buf) return fedc_fail(err, "tune: out of memory");
     int created = 0;
     while (*n < s->opt.wave) {
@@ -431,9 +447,9 @@ static int decide_wave(fedc_tune_search *s, job *jobs, int *n, fedc_error *err) 
             continue;
         }
         if (s->ntrials >= budget) break;
-        /* During the TPE warm-up, the new trials of one wave are all random
-         * anyway; after it, a wave of new trials is a wave of proposals. */
-        if (created >= s->opt.wave) break;
+        /* At most `wave` new trials per wave (so TPE learns between waves),
+         * more only while invalid configurations left the wave empty. */
+        if (created >= s->opt.wave && *n > 0) break;
         if (new_trial(s, err) != 0) {
             free(buf);
             return -1;
@@ -487,8 +503,10 @@ static void finish_job(wave *w, const job *j, int ok, const fedc_tune_measure *m
     s->total_rounds += rounds_run;
     s->total_cpu += m ? m->cpu_s : 0;
     if (reused) s->reused++;
-    if (s->store && !reused && !w->store_failed) {
-        if (tune_store_put_rung(s->store, s->id, j->trial, j->rung, ok, m, error, &w->store_err) != 0 ||
+    /* A job read back from the store has its rung row already; the trial's
+     * row is rewritten either way (a resumed search re-creates it). */
+    if (s->store && !w->store_failed) {
+        if ((!reused && tune_store_put_rung(s->store, s->id, j->trial, j->rung, ok, m, error, &w->store_err) != 0) ||
             tune_store_put_trial(s->store, s->id, s, j->trial, &w->store_err) != 0)
             w->store_failed = 1;
     }

@@ -116,6 +116,7 @@ static int parse_when(const char *src, int i, fedc_tune_space *s, fedc_tune_para
     const char *pname = NULL;
     json_t *in = NULL;
     json_error_t je;
+    snprintf(je.text, sizeof je.text, "not an object");
     if (!json_is_object(w) || json_unpack_ex(w, &je, JSON_STRICT, "{s:s,s:o}", "param", &pname, "in", &in) != 0)
         return fedc_fail(err, "%s: params[%d] (%s): when: expected {\"param\": NAME, \"in\": [VALUES]} (%s)",
                          src, i, p->name, je.text);

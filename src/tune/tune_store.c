@@ -175,13 +175,19 @@ char *tune_store_options(fedc_tune_store *st, int64_t id, fedc_error *err) {
     return out;
 }
 
-/* Which of the stored definition differs from ours, for the message. */
-static const char *first_difference(sqlite3_stmt *q, const char *options_json, const char *space_json,
-                                    const char *task_json) {
-    if (strcmp(col_text(q, 0), options_json)) return "options (method, seed, rounds, eta, wave, ...)";
-    if (strcmp(col_text(q, 1), space_json)) return "search space";
-    if (strcmp(col_text(q, 2), task_json)) return "base task";
-    return NULL;
+/* Explains which part of the stored definition differs from ours. */
+static int explain_difference(fedc_tune_store *st, int64_t id, sqlite3_stmt *q, const char *options_json,
+                              const char *space_json, const char *task_json, fedc_error *err) {
+    if (strcmp(col_text(q, 0), options_json))
+        return fedc_fail(err, "%s: search %lld was started with other options: %.400s; now: %.400s", st->path,
+                         (long long)id, col_text(q, 0), options_json);
+    if (strcmp(col_text(q, 1), space_json))
+        return fedc_fail(err, "%s: search %lld was started with another search space; resume it with its own",
+                         st->path, (long long)id);
+    if (strcmp(col_text(q, 2), task_json))
+        return fedc_fail(err, "%s: search %lld was started with another base task; resume it with its own",
+                         st->path, (long long)id);
+    return 0;
 }
 
 int tune_store_load(fedc_tune_store *st, int64_t id, const char *options_json, const char *space_json,
@@ -202,12 +208,7 @@ int tune_store_load(fedc_tune_store *st, int64_t id, const char *options_json, c
         else db_fail(st, err, "reading the search");
         goto out;
     }
-    const char *diff = first_difference(q, options_json, space_json, task_json);
-    if (diff) {
-        fedc_fail(err, "%s: search %lld was started with a different %s; resume it with its own definition",
-                  st->path, (long long)id, diff);
-        goto out;
-    }
+    if (explain_difference(st, id, q, options_json, space_json, task_json, err) != 0) goto out;
     sqlite3_finalize(q);
     q = NULL;
 

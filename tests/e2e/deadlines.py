@@ -23,9 +23,9 @@ with Cluster(FEDC, tls=True, name="deadlines") as c:
 
     ROUNDS = 4
     run_id = c.create_run(quick_task(3, rounds=ROUNDS, deploy={"min_nodes": 3, "min_updates": 1,
-                                                                "round_timeout_s": 1.5}))
+                                                                "round_timeout_s": 4}))
     c.start_node("fast", "fmnist:partition=0/3")
-    c.start_node("slow", "fmnist:partition=1/3", "--delay", "2.5")
+    c.start_node("slow", "fmnist:partition=1/3", "--delay", "6")
     c.start_node("frozen", "fmnist:partition=2/3")
     c.wait("round 1", lambda: len(c.rounds(run_id)) >= 1, 120)
     c.nodes["frozen"].send_signal(signal.SIGSTOP)

@@ -1,16 +1,26 @@
 /* Per-round metrics as JSONL and CSV (stable field order). */
 #include <inttypes.h>
+#include <math.h>
 
 #include "fedc/engine.h"
 
+/* JSON has no NaN or Inf: a diverged run reports null. */
+static void json_num(FILE *f, const char *key, double v, int digits) {
+    if (isfinite(v)) fprintf(f, "\"%s\":%.*f,", key, digits, v);
+    else fprintf(f, "\"%s\":null,", key);
+}
+
 void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
+    fprintf(f, "{\"round\":%d,", m->round);
+    json_num(f, "accuracy", m->accuracy, 6);
+    json_num(f, "loss", m->loss, 6);
+    fprintf(f, "\"evaluated\":%s,", m->evaluated ? "true" : "false");
+    json_num(f, "train_loss", m->train_loss, 6);
     fprintf(f,
-            "{\"round\":%d,\"accuracy\":%.6f,\"loss\":%.6f,\"evaluated\":%s,\"train_loss\":%.6f,"
             "\"bytes_down\":%" PRIu64 ",\"bytes_up\":%" PRIu64 ",\"bytes_down_total\":%" PRIu64
             ",\"bytes_up_total\":%" PRIu64 ",\"client_cpu_s\":%.4f,\"server_cpu_s\":%.4f,"
             "\"wall_s\":%.4f,\"elapsed_s\":%.3f,\"sim_time_s\":%.3f,\"sim_elapsed_s\":%.3f,"
             "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d}\n",
-            m->round, m->accuracy, m->loss, m->evaluated ? "true" : "false", m->train_loss,
             m->bytes_down, m->bytes_up, m->bytes_down_total, m->bytes_up_total, m->client_cpu_s,
             m->server_cpu_s, m->wall_s, m->elapsed_s, m->sim_time_s, m->sim_elapsed_s, m->selected,
             m->participants, m->dropped, m->rejected);

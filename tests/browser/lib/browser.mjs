@@ -37,6 +37,7 @@ export function watchPage(page, problems) {
     if (m.type() !== 'error') return;
     const text = m.text();
     if (/status of 40[01]/.test(text)) return; // signed out; a refused task (the test makes both)
-    problems.push(`console error: ${text}`);
+    const where = m.location() && m.location().url ? ` (${m.location().url})` : '';
+    problems.push(`console error: ${text}${where}`);
   });
 }

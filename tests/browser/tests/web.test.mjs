@@ -44,28 +44,43 @@ async function download(trigger) {
   return file;
 }
 
+// A link of the main navigation (pages have their own "New task" links too).
+function nav(name) {
+  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
+}
+
 async function series(chartId) {
   return JSON.parse(await page.locator(`#${chartId}`).getAttribute('data-series'));
 }
 
 // Waits for the run page to show a run that ended, without reloading.
 async function waitRunEnded(timeout = 240000) {
-  await page.locator('main[data-status="done"], main[data-status="failed"], main[data-status="cancelled"]')
+  const id = page.url().match(/#\/runs\/(\d+)/)[1];
+  const runPage = page.locator(`#run-page[data-run="${id}"]`);
+  await runPage.and(page.locator('[data-status="done"], [data-status="failed"], [data-status="cancelled"]'))
     .waitFor({ timeout });
-  const status = await page.locator('main').getAttribute('data-status');
+  const status = await runPage.getAttribute('data-status');
   if (status !== 'done') {
     const err = await page.locator('.run-error').innerText().catch(() => '');
     throw new Error(`the run ended ${status}: ${err}`);
   }
 }
 
+let failures = 0;
 function check(t) {
-  // Remember a failure so that `after` prints the processes' logs.
+  // Remember a failure so that `after` prints the processes' logs, and keep
+  // a picture of the page as it was.
   return async (...args) => {
     try {
       await t(...args);
     } catch (e) {
       failed = true;
+      failures += 1;
+      if (page) {
+        const file = path.join(OUT_DIR, `failure-${failures}.png`);
+        await page.screenshot({ path: file, fullPage: true }).catch(() => {});
+        console.log(`page at the failure: ${page.url()}, screenshot ${file}`);
+      }
       throw e;
     }
   };
@@ -115,7 +130,7 @@ describe('web application', { timeout: 600000 }, () => {
   }));
 
   it('enrols a node on the Nodes page and lists the connected ones', check(async () => {
-    await page.getByRole('link', { name: 'Nodes' }).click();
+    await nav('Nodes').click();
     await page.getByRole('heading', { name: 'Nodes', level: 1 }).waitFor();
     // The three nodes started from the command line connect and report.
     await waitFor('3 nodes online', async () => (await page.locator('#nodes-table .badge-online').count()) >= NODES - 1);
@@ -131,11 +146,10 @@ describe('web application', { timeout: 600000 }, () => {
     assert.match(credential, /-----BEGIN [A-Z ]+-----/);
     state.enrol4 = { node: { name: 'edge-4' }, command, credential, credential_file: credentialFile };
     await page.locator('#nodes-table tbody tr', { hasText: 'edge-4' }).waitFor();
-    await shot('nodes');
   }));
 
   it('builds the task form from the schema with a label on every control', check(async () => {
-    await page.getByRole('link', { name: 'New task' }).click();
+    await nav('New task').click();
     await page.getByRole('heading', { name: 'New task', level: 1 }).waitFor();
     await page.locator('#task-status[data-state="valid"]').waitFor();
     const unlabelled = await page.evaluate(() => [...document.querySelectorAll('main input, main select, main textarea')]
@@ -178,7 +192,7 @@ describe('web application', { timeout: 600000 }, () => {
     await page.locator('#task-status[data-state="invalid"]', { hasText: 'Not launched' }).waitFor();
     assert.match(page.url(), /#\/new$/);
     assert.match(await lrError.innerText(), /allowed: a number > 0/);
-    await page.getByLabel('Learning rate', { exact: true }).scrollIntoViewIfNeeded();
+    await page.evaluate(() => window.scrollTo(0, 0));
     await shot('new-task');
     await page.getByLabel('Learning rate', { exact: true }).fill('0.05');
     await page.getByLabel('Clients per round', { exact: true }).fill(String(NODES));
@@ -257,7 +271,7 @@ describe('web application', { timeout: 600000 }, () => {
   }));
 
   it('loads a task from JSON, runs it with another seed and compares both runs', check(async () => {
-    await page.getByRole('link', { name: 'New task' }).click();
+    await nav('New task').click();
     await page.locator('#task-load').setInputFiles(state.taskFile);
     await page.locator('#task-notice', { hasText: `Loaded ${path.basename(state.taskFile)}` }).waitFor();
     assert.equal(await page.getByLabel('Rounds', { exact: true }).inputValue(), String(ROUNDS));
@@ -270,7 +284,7 @@ describe('web application', { timeout: 600000 }, () => {
     state.run2 = Number(page.url().match(/#\/runs\/(\d+)$/)[1]);
     await waitRunEnded();
 
-    await page.getByRole('link', { name: 'Runs', exact: true }).click();
+    await nav('Runs').click();
     await page.locator('#runs-table tbody tr').nth(1).waitFor();
     await page.getByLabel(`Select run ${state.run1} for comparison`).check();
     await page.getByLabel(`Select run ${state.run2} for comparison`).check();
@@ -292,12 +306,28 @@ describe('web application', { timeout: 600000 }, () => {
     await shot('compare');
   }));
 
+  it('lists the nodes with what they did', check(async () => {
+    await nav('Nodes').click();
+    await waitFor('4 nodes online', async () => (await page.locator('#nodes-table .badge-online').count()) === NODES);
+    const rows = await page.locator('#nodes-table tbody tr').count();
+    assert.equal(rows, NODES);
+    // Each node took part in both runs' rounds.
+    const col = (await page.locator('#nodes-table thead th').allInnerTexts()).indexOf('Rounds');
+    assert.ok(col > 0);
+    for (let k = 1; k <= NODES; k++) {
+      const row = page.locator('#nodes-table tbody tr', { hasText: `edge-${k}` });
+      const rounds = Number(await row.locator('th, td').nth(col).innerText());
+      assert.equal(rounds, 2 * ROUNDS, `edge-${k} took part in every round`);
+    }
+    await shot('nodes');
+  }));
+
   it('cancels a running run and deletes it', check(async () => {
     const long = await server.api.ok('POST', '/api/runs', {
       name: 'long', rounds: 100000, clients: NODES, clients_per_round: 2, local: { max_steps: 1 },
       deploy: { min_nodes: 2, min_updates: 1 },
     });
-    await page.getByRole('link', { name: 'Runs', exact: true }).click();
+    await nav('Runs').click();
     const row = page.locator(`#runs-table tbody tr[data-key="${long.id}"]`);
     await row.locator('.badge', { hasText: /queued|running/ }).waitFor();
     await row.getByRole('button', { name: `Cancel run ${long.id} long` }).click();

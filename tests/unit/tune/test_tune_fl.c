@@ -146,7 +146,7 @@ static void test_known_best_is_found(void **state) {
     assert_int_equal(b->rounds, 9);
     for (int i = 0; i < n; i++) {
         const fedc_tune_trial *t = fedc_tune_search_trial(se, i);
-        assert_int_equal(t->status, FEDC_TRIAL_COMPLETE);
+        if (t->status != FEDC_TRIAL_COMPLETE) fail_msg("trial %d is %s: %s", i, fedc_trial_status_name(t->status), t->error);
         assert_true(t->cpu_s > 0 && t->bytes > 0);
         tried_best_lr += t->config.v[0] == 2;
         if (t->config.v[0] == 0) assert_true(t->accuracy < b->accuracy - 0.2);
@@ -156,7 +156,7 @@ static void test_known_best_is_found(void **state) {
     /* The best task is a valid spec with the winning settings. */
     fedc_task bt;
     fedc_error err;
-    assert_int_equal(fedc_tune_search_best_task(se, &bt, &err), 0);
+    if (fedc_tune_search_best_task(se, &bt, &err) != 0) fail_msg("%s", err.msg);
     assert_int_equal(fedc_task_validate(&bt, &err), 0);
     assert_true(bt.local.lr == 0.3);
     assert_int_equal(bt.rounds, 9);
@@ -170,6 +170,11 @@ static void test_asha_spends_less_for_the_same_best(void **state) {
     fedc_tune_space *s = space(k_lr_space);
     fedc_tune_options ro = options(FEDC_TUNE_RANDOM, 9), ao = options(FEDC_TUNE_ASHA, 9);
     fedc_tune_search *rs = run(f, s, &ro), *as = run(f, s, &ao);
+    for (int i = 0; i < 9; i++) {
+        const fedc_tune_trial *x = fedc_tune_search_trial(rs, i), *y = fedc_tune_search_trial(as, i);
+        if (x->status == FEDC_TRIAL_FAILED || y->status == FEDC_TRIAL_FAILED)
+            fail_msg("trial %d failed: %s%s", i, x->error, y->error);
+    }
     int rungs[FEDC_TUNE_MAX_RUNGS];
     assert_int_equal(fedc_tune_search_rungs(as, rungs), 3); /* 1, 3, 9 rounds */
     int rb = fedc_tune_search_best(rs), ab = fedc_tune_search_best(as);
@@ -232,7 +237,7 @@ static void stop_after_three(void *ctx, const fedc_tune_trial *t, int rung) {
 static void test_resume_reads_finished_trials_back(void **state) {
     fixture *f = *state;
     fedc_tune_space *s = space(k_space);
-    char db[] = "/tmp/fedc-tune-fl-XXXXXX";
+    char db[] = "/tmp/tune-fl-test-XXXXXX";
     int fd = mkstemp(db);
     close(fd);
     unlink(db);
@@ -251,14 +256,14 @@ static void test_resume_reads_finished_trials_back(void **state) {
     oi.progress_ctx = &st;
     fedc_tune_objective obj = fedc_tune_fl_objective(f->fl);
     fedc_tune_search *a = fedc_tune_search_create(s, &f->task, &oi, &obj, &err);
-    assert_int_equal(fedc_tune_search_attach(a, store, 0, &err), 0);
+    if (fedc_tune_search_attach(a, store, 0, &err) != 0) fail_msg("%s", err.msg);
     assert_int_equal(fedc_tune_search_run(a, &err), -1);
     int64_t id = fedc_tune_search_id(a);
     fedc_tune_search_free(a);
 
     fedc_tune_search *b = fedc_tune_search_create(s, &f->task, &o, &obj, &err);
-    assert_int_equal(fedc_tune_search_attach(b, store, id, &err), 0);
-    assert_int_equal(fedc_tune_search_run(b, &err), 0);
+    if (fedc_tune_search_attach(b, store, id, &err) != 0) fail_msg("%s", err.msg);
+    if (fedc_tune_search_run(b, &err) != 0) fail_msg("%s", err.msg);
     int reused;
     long rounds;
     fedc_tune_search_totals(b, &rounds, NULL, &reused);
@@ -272,7 +277,7 @@ static void test_resume_reads_finished_trials_back(void **state) {
     fedc_tune_space *s2 = NULL;
     fedc_task t2;
     fedc_tune_options o2;
-    assert_int_equal(fedc_tune_store_get_search(store, id, &s2, &t2, &o2, &err), 0);
+    if (fedc_tune_store_get_search(store, id, &s2, &t2, &o2, &err) != 0) fail_msg("%s", err.msg);
     assert_int_equal(o2.budget, 7);
     assert_int_equal(o2.method, FEDC_TUNE_TPE);
     assert_int_equal(o2.startup, 3);
@@ -294,6 +299,67 @@ static void test_resume_reads_finished_trials_back(void **state) {
     fedc_tune_space_free(s);
 }
 
+/* Mean accuracy of the last `last` rounds of a plain run with `seed`. */
+static double plain_run(fixture *f, const fedc_task *task, uint64_t seed, int rounds, int last) {
+    fedc_task t = *task;
+    t.seed = seed;
+    t.rounds = rounds;
+    fedc_error err;
+    fedc_run_options ro = {.threads = 1, .quiet = 1, .train_data = &f->train, .test_data = &f->test};
+    fedc_run *r = fedc_run_create(&t, &ro, &err);
+    assert_non_null(r);
+    fedc_transport *tp = fedc_sim_transport_create(r, &err);
+    double sum = 0;
+    fedc_round_metrics m;
+    for (int k = 1; k <= rounds; k++) {
+        if (fedc_run_round(r, tp, &m, &err) != 0) fail_msg("%s", err.msg);
+        if (k > rounds - last) sum += m.accuracy;
+    }
+    tp->ops->destroy(tp);
+    fedc_run_free(r);
+    return sum / last;
+}
+
+static void test_seeds_and_last_rounds(void **state) {
+    fixture *f = *state;
+    fedc_error err;
+    fedc_tune_fl *fl = fedc_tune_fl_create(&f->train, &f->test, NULL, &err);
+    if (fedc_tune_fl_configure(fl, 2, 3, &err) != 0) fail_msg("%s", err.msg);
+    char desc[64];
+    fedc_tune_fl_describe(fl, desc, sizeof desc);
+    assert_string_equal(desc, "fl seeds=2 last=3");
+    int seeds, last;
+    assert_int_equal(fedc_tune_fl_parse_description(desc, &seeds, &last), 0);
+    assert_true(seeds == 2 && last == 3);
+    assert_int_equal(fedc_tune_fl_parse_description("fl seeds=2 last=3 extra", &seeds, &last), -1);
+    assert_int_equal(fedc_tune_fl_configure(fl, 17, 3, &err), -1);
+    assert_non_null(strstr(err.msg, "1..16"));
+
+    /* One trial, at 3 rounds then continued to 9: the mean over seeds 5 and 6
+     * of each run's last 3 accuracies. */
+    fedc_tune_objective obj = fedc_tune_fl_objective(fl);
+    fedc_tune_config cfg = {0, {0}};
+    void *st = NULL;
+    fedc_tune_measure m;
+    assert_int_equal(obj.advance(obj.ctx, 0, &f->task, &cfg, 3, 1, &st, &m, &err), 0);
+    assert_true(fabs(m.accuracy - (plain_run(f, &f->task, 5, 3, 3) + plain_run(f, &f->task, 6, 3, 3)) / 2) < 1e-12);
+    assert_true(obj.state_bytes(obj.ctx, st) > 0);
+    assert_int_equal(obj.advance(obj.ctx, 0, &f->task, &cfg, 9, 1, &st, &m, &err), 0);
+    assert_int_equal(m.rounds, 9);
+    assert_true(fabs(m.accuracy - (plain_run(f, &f->task, 5, 9, 3) + plain_run(f, &f->task, 6, 9, 3)) / 2) < 1e-12);
+    obj.release(obj.ctx, st);
+
+    /* A diverging setting fails the trial with the reason. */
+    fedc_task bad = f->task;
+    bad.local.lr = 10;
+    st = NULL;
+    int rc = obj.advance(obj.ctx, 1, &bad, &cfg, 9, 1, &st, &m, &err);
+    obj.release(obj.ctx, st);
+    assert_int_equal(rc, -1);
+    assert_non_null(strstr(err.msg, "round"));
+    fedc_tune_fl_free(fl);
+}
+
 static void test_default_space_runs(void **state) {
     fixture *f = *state;
     fedc_error err;
@@ -301,7 +367,15 @@ static void test_default_space_runs(void **state) {
     assert_non_null(s);
     fedc_tune_options o = options(FEDC_TUNE_ASHA_TPE, 8);
     o.max_rounds = 3;
+    o.include_base = 1;
     fedc_tune_search *se = run(f, s, &o);
+    /* Trial 0 is the task's own setting. */
+    const fedc_tune_trial *t0 = fedc_tune_search_trial(se, 0);
+    assert_string_equal(t0->source, "base");
+    fedc_tune_config own;
+    if (fedc_tune_config_from_task(s, &f->task, &own, &err) != 0) fail_msg("%s", err.msg);
+    for (int k = 0; k < fedc_tune_space_nparams(s); k++)
+        assert_true((isnan(own.v[k]) && isnan(t0->config.v[k])) || own.v[k] == t0->config.v[k]);
     int ok = 0;
     for (int i = 0; i < fedc_tune_search_ntrials(se); i++) {
         const fedc_tune_trial *t = fedc_tune_search_trial(se, i);
@@ -310,7 +384,7 @@ static void test_default_space_runs(void **state) {
     }
     assert_true(ok >= 6);
     fedc_task bt;
-    assert_int_equal(fedc_tune_search_best_task(se, &bt, &err), 0);
+    if (fedc_tune_search_best_task(se, &bt, &err) != 0) fail_msg("%s", err.msg);
     assert_int_equal(fedc_task_validate(&bt, &err), 0);
     assert_int_equal(bt.rounds, 3);
     assert_non_null(strstr(bt.model, ",dense:3"));
@@ -323,6 +397,7 @@ int main(void) {
         cmocka_unit_test(test_known_best_is_found),
         cmocka_unit_test(test_asha_spends_less_for_the_same_best),
         cmocka_unit_test(test_resume_reads_finished_trials_back),
+        cmocka_unit_test(test_seeds_and_last_rounds),
         cmocka_unit_test(test_default_space_runs),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

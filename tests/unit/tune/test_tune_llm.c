@@ -58,7 +58,8 @@ static void *serve(void *arg) {
         f->served++;
         snprintf(f->last_body, sizeof f->last_body, "%s", body ? body : "");
         pthread_mutex_unlock(&f->lock);
-        json_t *ans = json_pack("{s:[{s:{s:s,s:s}}]}", "choices", "message", "role", "assistant", "content", f->content);
+        json_t *ans =
+            json_pack("{s:[{s:{s:s,s:s}}]}", "choices", "message", "role", "assistant", "content", f->content);
         char *text = json_dumps(ans, JSON_COMPACT);
         json_decref(ans);
         char head[256];

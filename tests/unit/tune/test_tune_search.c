@@ -224,7 +224,8 @@ static void test_tpe_beats_random_on_average(void **state) {
         for (int m = 0; m < 2; m++) {
             fn_objective fo;
             fn_init(&fo, smooth_final);
-            fedc_tune_search *se = run_search(s, options(m ? FEDC_TUNE_TPE : FEDC_TUNE_RANDOM, 40, (uint64_t)seed), &fo);
+            fedc_tune_options o = options(m ? FEDC_TUNE_TPE : FEDC_TUNE_RANDOM, 40, (uint64_t)seed);
+            fedc_tune_search *se = run_search(s, o, &fo);
             best[m] = fedc_tune_search_trial(se, fedc_tune_search_best(se))->accuracy;
             fedc_tune_search_free(se);
         }
@@ -254,8 +255,38 @@ static void test_failures_are_contained(void **state) {
         if (i != 2) assert_int_equal(fedc_tune_search_trial(se, i)->status, FEDC_TRIAL_COMPLETE);
     fedc_tune_search_free(se);
 
-    /* Options are checked. */
+    /* Configurations that are invalid as a whole fail without running, and
+     * the search still spends its budget (here most of it is invalid). */
     fedc_error err;
+    const char *cj = "{\"params\": [{\"name\": \"clients\", \"type\": \"int\", \"min\": 2, \"max\": 12}]}";
+    fedc_tune_space *cs = fedc_tune_space_from_json(cj, strlen(cj), "clients space", &err);
+    fedc_task base;
+    fedc_task_defaults(&base); /* 10 clients per round */
+    for (int m = 0; m < 3; m++) {
+        fn_objective fc;
+        fn_init(&fc, discrete_final);
+        fedc_tune_objective cobj = fn_as_objective(&fc);
+        fedc_tune_options co = options(m == 0 ? FEDC_TUNE_RANDOM : m == 1 ? FEDC_TUNE_TPE : FEDC_TUNE_ASHA, 16, 4);
+        co.wave = 2;
+        fedc_tune_search *cse = fedc_tune_search_create(cs, &base, &co, &cobj, &err);
+        if (!cse) fail_msg("%s", err.msg);
+        if (fedc_tune_search_run(cse, &err) != 0) fail_msg("%s", err.msg);
+        assert_int_equal(fedc_tune_search_ntrials(cse), 16);
+        int invalid = 0;
+        for (int i = 0; i < 16; i++) {
+            const fedc_tune_trial *ct = fedc_tune_search_trial(cse, i);
+            if (ct->config.v[0] >= 10) continue;
+            invalid++;
+            assert_int_equal(ct->status, FEDC_TRIAL_FAILED);
+            assert_non_null(strstr(ct->error, "clients_per_round"));
+            assert_int_equal(fc.calls[i], 0);
+        }
+        assert_true(invalid >= 8);
+        fedc_tune_search_free(cse);
+    }
+    fedc_tune_space_free(cs);
+
+    /* Options are checked. */
     fedc_tune_objective obj = fn_as_objective(&fo);
     fedc_tune_options o = options(FEDC_TUNE_RANDOM, 0, 1);
     assert_null(fedc_tune_search_create(s, NULL, &o, &obj, &err));
@@ -287,7 +318,7 @@ static void stop_after(void *ctx, const fedc_tune_trial *t, int rung) {
 
 static char *temp_db(void) {
     char *path = malloc(64);
-    strcpy(path, "/tmp/fedc-tune-test-XXXXXX");
+    strcpy(path, "/tmp/tune-search-test-XXXXXX");
     int fd = mkstemp(path);
     assert_true(fd >= 0);
     close(fd);
@@ -302,6 +333,26 @@ static void remove_db(const char *path) {
     unlink(p);
     snprintf(p, sizeof p, "%s-shm", path);
     unlink(p);
+}
+
+/* The store's trial rows agree with the search in memory. */
+static void assert_store_matches(fedc_tune_store *store, int64_t id, const fedc_tune_search *se) {
+    fedc_error err;
+    char *js = fedc_tune_store_search_json(store, id, &err);
+    assert_non_null(js);
+    json_t *root = json_loads(js, 0, NULL);
+    json_t *trials = json_object_get(root, "trials");
+    assert_int_equal(json_array_size(trials), (size_t)fedc_tune_search_ntrials(se));
+    size_t i;
+    json_t *t;
+    json_array_foreach(trials, i, t) {
+        const fedc_tune_trial *mine = fedc_tune_search_trial(se, (int)i);
+        assert_string_equal(json_string_value(json_object_get(t, "status")), fedc_trial_status_name(mine->status));
+        assert_int_equal(json_integer_value(json_object_get(t, "rounds")), mine->rounds);
+        assert_int_equal(json_array_size(json_object_get(t, "rungs")), (size_t)(mine->rung + 1));
+    }
+    json_decref(root);
+    free(js);
 }
 
 static void test_resume_repeats_no_finished_job(void **state) {
@@ -329,7 +380,7 @@ static void test_resume_repeats_no_finished_job(void **state) {
     o1.progress_ctx = &st;
     fedc_tune_objective obj1 = fn_as_objective(&f1);
     fedc_tune_search *a = fedc_tune_search_create(s, NULL, &o1, &obj1, &err);
-    assert_int_equal(fedc_tune_search_attach(a, store, 0, &err), 0);
+    if (fedc_tune_search_attach(a, store, 0, &err) != 0) fail_msg("%s", err.msg);
     int64_t id = fedc_tune_search_id(a);
     assert_true(id > 0);
     assert_int_equal(fedc_tune_search_run(a, &err), -1);
@@ -356,8 +407,8 @@ static void test_resume_repeats_no_finished_job(void **state) {
     fn_init(&f2, smooth_final);
     fedc_tune_objective obj2 = fn_as_objective(&f2);
     fedc_tune_search *b = fedc_tune_search_create(s, NULL, &o, &obj2, &err);
-    assert_int_equal(fedc_tune_search_attach(b, store, id, &err), 0);
-    assert_int_equal(fedc_tune_search_run(b, &err), 0);
+    if (fedc_tune_search_attach(b, store, id, &err) != 0) fail_msg("%s", err.msg);
+    if (fedc_tune_search_run(b, &err) != 0) fail_msg("%s", err.msg);
     int reused;
     fedc_tune_search_totals(b, NULL, NULL, &reused);
     assert_int_equal(reused, nfinished);
@@ -403,6 +454,9 @@ static void test_resume_repeats_no_finished_job(void **state) {
     if (fedc_tune_search_attach(c, store, id, &err) != 0) fail_msg("%s", err.msg);
     if (fedc_tune_search_run(c, &err) != 0) fail_msg("%s", err.msg);
     assert_int_equal(fedc_tune_search_ntrials(c), 26);
+    /* Trials read back on resume are recorded with their final state too
+     * (here the complete ones of the first 20, which c only read back). */
+    assert_store_matches(store, id, c);
     for (int k = 0; k < 20; k++) {
         const fedc_tune_trial *old = fedc_tune_search_trial(b, k), *now = fedc_tune_search_trial(c, k);
         /* Only a promotion beyond where the trial stood may run it again. */
@@ -414,7 +468,8 @@ static void test_resume_repeats_no_finished_job(void **state) {
     o4.seed = 10;
     fedc_tune_search *d = fedc_tune_search_create(s, NULL, &o4, &obj3, &err);
     assert_int_equal(fedc_tune_search_attach(d, store, id, &err), -1);
-    assert_non_null(strstr(err.msg, "different options"));
+    assert_non_null(strstr(err.msg, "other options"));
+    assert_non_null(strstr(err.msg, "\"seed\":10"));
     assert_int_equal(fedc_tune_search_attach(d, store, id + 100, &err), -1);
     assert_non_null(strstr(err.msg, "no search"));
     fedc_tune_search_free(d);
@@ -470,7 +525,7 @@ static void test_proposer_hook(void **state) {
         o.propose_every = 3;
         fedc_tune_objective obj = fn_as_objective(&fo);
         fedc_tune_search *se = fedc_tune_search_create(s, NULL, &o, &obj, &err);
-        assert_int_equal(fedc_tune_search_run(se, &err), 0);
+        if (fedc_tune_search_run(se, &err) != 0) fail_msg("%s", err.msg);
         assert_int_equal(p.calls, 3); /* trials 4, 7, 10 */
         assert_true(p.saw_history);
         for (int i = 0; i < 12; i++) {
@@ -545,14 +600,14 @@ static void test_reports(void **state) {
     json_decref(root);
     free(lj);
 
-    char dir[] = "/tmp/fedc-tune-report-XXXXXX";
+    char dir[] = "/tmp/tune-report-test-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char svg[128], csv[128];
     snprintf(svg, sizeof svg, "%s/trials.svg", dir);
     snprintf(csv, sizeof csv, "%s/leaderboard.csv", dir);
     fedc_error err;
-    assert_int_equal(fedc_tune_plot_svg(se, svg, &err), 0);
-    assert_int_equal(fedc_tune_leaderboard_csv(se, csv, &err), 0);
+    if (fedc_tune_plot_svg(se, svg, &err) != 0) fail_msg("%s", err.msg);
+    if (fedc_tune_leaderboard_csv(se, csv, &err) != 0) fail_msg("%s", err.msg);
     char *text = slurp(svg);
     assert_true(!strncmp(text, "<?xml", 5) && strstr(text, "</svg>"));
     /* One circle per trial that ran, three in the legend; one cross. */

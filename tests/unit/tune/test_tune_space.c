@@ -107,6 +107,17 @@ static void test_bad_spaces_are_explained(void **state) {
          "allowed: a choice or int parameter", NULL},
         {"{\"params\": [{\"name\": \"local.lr\", \"type\": \"float\", \"min\": 0, \"max\": 1e300}]}",
          "|value| <= 1e12", NULL},
+        {"{\"params\": [{\"name\": \"a.b\", \"type\": \"int\", \"min\": 1, \"max\": 3},"
+         "{\"name\": \"c.d\", \"type\": \"int\", \"min\": 1, \"max\": 3, \"when\": [\"a.b\"]}]}",
+         "when: expected", "not an object"},
+        {"{\"params\": [{\"name\": \"a.b\", \"type\": \"int\", \"min\": 1, \"max\": 3},"
+         "{\"name\": \"c.d\", \"type\": \"int\", \"min\": 1, \"max\": 3, \"when\": {\"param\": \"a.b\", "
+         "\"in\": [2], \"not\": 1}}]}",
+         "when: expected", NULL},
+        {"{\"params\": [{\"name\": \"a.b\", \"type\": \"int\", \"min\": 1, \"max\": 3},"
+         "{\"name\": \"c.d\", \"type\": \"int\", \"min\": 1, \"max\": 3, \"when\": {\"param\": \"a.b\", "
+         "\"in\": [7]}}]}",
+         "when.in[0]", "integers 1..3"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         fedc_error err = {{0}};
@@ -184,6 +195,12 @@ static void test_default_space(void **state) {
         has_conv |= !strncmp(n, "arch.conv", 9);
     }
     assert_true(has_depth && has_mu && has_codec && !has_conv);
+    /* The task itself is a point of its default space (widths 200 included). */
+    fedc_tune_config c;
+    if (fedc_tune_config_from_task(s, &t, &c, &err) != 0) fail_msg("%s", err.msg);
+    fedc_task back;
+    assert_int_equal(fedc_tune_config_apply(s, &c, &t, 10, &back, &err), 0);
+    assert_string_equal(back.model, "dense:200,dense:200,dense:10");
     fedc_tune_space_free(s);
 
     assert_int_equal(fedc_task_set(&t, "model=cnn", &err), 0);
@@ -196,6 +213,15 @@ static void test_default_space(void **state) {
         has_depth |= !strcmp(fedc_tune_space_param(s, i)->name, "arch.depth");
     }
     assert_true(has_conv && !has_depth);
+    if (fedc_tune_config_from_task(s, &t, &c, &err) != 0) fail_msg("%s", err.msg);
+    fedc_tune_space_free(s);
+    /* Settings outside the usual ranges stretch them. */
+    assert_int_equal(fedc_task_set(&t, "local={\"epochs\": 8, \"batch\": 50, \"momentum\": 0.99}", &err), 0);
+    assert_int_equal(fedc_task_set(&t, "model=\"conv:8:7,pool:2,conv:64:7,pool:2,dense:100,dense:10\"", &err), 0);
+    s = fedc_tune_space_default(&t, &err);
+    assert_non_null(s);
+    if (fedc_tune_config_from_task(s, &t, &c, &err) != 0) fail_msg("%s", err.msg);
+    assert_int_equal(fedc_tune_space_check(s, &t, 10, &err), 0);
     fedc_tune_space_free(s);
 }
 
@@ -302,7 +328,10 @@ static void test_apply_fields_and_model(void **state) {
 
     char desc[256];
     fedc_tune_config_describe(s, &c, desc, sizeof desc);
-    assert_non_null(strstr(desc, "lr=0.02 batch=64 epochs=3 name=fedprox mu=0.1"));
+    assert_non_null(strstr(desc, "lr=0.02 batch=64 epochs=3 strategy=fedprox mu=0.1 momentum=0.5 depth=3"));
+    char small[24];
+    fedc_tune_config_describe(s, &c, small, sizeof small);
+    assert_string_equal(small, "lr=0.02 batch=64 epo...");
 
     /* CNN knobs over the preset; an explicit model gives its class count. */
     fedc_tune_space *cs = parse("{\"params\": [{\"name\": \"arch.conv1\", \"type\": \"choice\", \"values\": [16]},"

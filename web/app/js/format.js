@@ -68,7 +68,8 @@ export function ago(unix, now = Date.now() / 1000) {
   return dateTime(unix);
 }
 
-export const ACTIVE_STATUSES = new Set(['queued', 'running']);
+// 'cancelling' is the app's own: cancel was asked, the server is still stopping the run.
+export const ACTIVE_STATUSES = new Set(['queued', 'running', 'cancelling']);
 
 // One line about what a run trains, from the run object's summary.
 export function taskSummary(s) {

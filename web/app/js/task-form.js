@@ -153,8 +153,8 @@ function makeField(f) {
   const error = h('p', { class: 'field-error', id: errorId, hidden: true });
   const labelEl = h('label', { for: id }, label);
   const wrap = s.type === 'boolean'
-    ? h('div', { class: 'field field-check', dataset: { path: f.path } }, h('div', { class: 'check-row' }, input, labelEl), help, error)
-    : h('div', { class: 'field', dataset: { path: f.path } }, labelEl, input, datalist, help, error);
+    ? h('div', { class: 'field field-check', dataset: { path: f.path } }, h('div', { class: 'check-row' }, input, labelEl), error, help)
+    : h('div', { class: 'field', dataset: { path: f.path } }, labelEl, input, datalist, error, help);
   return { ...f, id, input, wrap, error };
 }
 

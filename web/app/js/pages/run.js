@@ -69,7 +69,10 @@ export async function render(root, { match }, ctx) {
   const logList = h('ol', { class: 'log', id: 'run-log', 'aria-live': 'polite' });
   const taskPre = h('pre', { class: 'json-preview', tabindex: '0', id: 'run-task' });
 
-  replace(root, head, errorBox, progress, stats, dl,
+  // The page's own element carries the run's status (data-status) for styles and tests.
+  const page = h('div', { class: 'run-page', id: 'run-page', dataset: { run: String(id) } });
+  replace(root, page);
+  replace(page, head, errorBox, progress, stats, dl,
     h('section', { 'aria-labelledby': 'charts-title' },
       h('h2', { id: 'charts-title' }, 'Charts'),
       h('div', { class: 'chart-grid' }, Object.values(charts).map((c) => c.el))),
@@ -90,7 +93,7 @@ export async function render(root, { match }, ctx) {
         }),
         h('a', { class: 'btn', href: `#/new?from=${run.id}` }, 'Edit as new task'),
         h('a', { class: 'btn', href: `#/compare?runs=${run.id}` }, 'Compare…')));
-    root.dataset.status = run.status;
+    page.dataset.status = run.status;
     replace(errorBox, run.error ? h('p', { class: 'error-box', role: 'alert' }, `Run ${run.status}: ${run.error}`) : null);
   }
 

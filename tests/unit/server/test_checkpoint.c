@@ -1,0 +1,169 @@
+/* Checkpoints of a run (what the server writes every N rounds): a run
+ * restored from one continues exactly like the run that wrote it (model,
+ * server optimizer state, rounds, byte totals); damaged, truncated or
+ * foreign files are refused and leave the run untouched. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "fedc/checkpoint.h"
+#include "fedc/engine.h"
+#include "fedc/rng.h"
+
+static char g_dir[64], g_train[128], g_test[128];
+
+static int setup(void **state) {
+    (void)state;
+    snprintf(g_dir, sizeof g_dir, "/tmp/fedc-ckpt-XXXXXX");
+    if (!mkdtemp(g_dir)) return -1;
+    snprintf(g_train, sizeof g_train, "%s/train.csv", g_dir);
+    snprintf(g_test, sizeof g_test, "%s/test.csv", g_dir);
+    fedc_rng r;
+    fedc_rng_seed(&r, 5);
+    const char *paths[2] = {g_train, g_test};
+    int rows[2] = {300, 80};
+    for (int p = 0; p < 2; p++) {
+        FILE *f = fopen(paths[p], "w");
+        fprintf(f, "x1,x2,x3,label\n");
+        for (int i = 0; i < rows[p]; i++) {
+            int y = (int)fedc_rng_below(&r, 3);
+            fprintf(f, "%.4f,%.4f,%.4f,%d\n", y + 0.6 * fedc_rng_normal(&r), -y + 0.6 * fedc_rng_normal(&r),
+                    0.6 * fedc_rng_normal(&r), y);
+        }
+        fclose(f);
+    }
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", g_dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static fedc_task make_task(const char *model) {
+    fedc_task t;
+    char json[1024];
+    snprintf(json, sizeof json,
+             "{\"dataset\":{\"name\":\"csv\",\"path\":\"%s\",\"test_path\":\"%s\",\"label_column\":\"label\"},"
+             "\"model\":\"%s\",\"rounds\":6,\"clients\":4,\"clients_per_round\":3,"
+             "\"strategy\":{\"name\":\"fedavgm\",\"momentum\":0.9},\"local\":{\"batch\":16},\"seed\":9}",
+             g_train, g_test, model);
+    fedc_error err;
+    if (fedc_task_from_json(json, strlen(json), &t, &err) != 0) fail_msg("task: %s", err.msg);
+    return t;
+}
+
+static fedc_run *new_run(const fedc_task *t) {
+    fedc_run_options o = {.threads = 1, .quiet = 1};
+    fedc_error err;
+    fedc_run *r = fedc_run_create(t, &o, &err);
+    if (!r) fail_msg("run: %s", err.msg);
+    return r;
+}
+
+static void rounds(fedc_run *r, int n, fedc_round_metrics *last) {
+    fedc_error err;
+    fedc_transport *tp = fedc_sim_transport_create(r, &err);
+    for (int i = 0; i < n; i++)
+        if (fedc_run_round(r, tp, last, &err) != 0) fail_msg("round: %s", err.msg);
+    tp->ops->destroy(tp);
+}
+
+static void test_restore_continues_identically(void **state) {
+    (void)state;
+    fedc_task t = make_task("dense:8,dense:3");
+    fedc_run *a = new_run(&t);
+    fedc_round_metrics ma, mb;
+    rounds(a, 2, &ma);
+    char path[160];
+    snprintf(path, sizeof path, "%s/ckpt.bin", g_dir);
+    fedc_error err;
+    assert_int_equal(fedc_run_checkpoint_save(a, path, &err), 0);
+    fedc_run *b = new_run(&t);
+    assert_int_equal(fedc_run_checkpoint_load(b, path, &err), 0);
+    assert_int_equal(fedc_run_rounds_done(b), 2);
+    assert_memory_equal(fedc_run_model(a), fedc_run_model(b), fedc_run_nparams(a) * sizeof(float));
+    /* Two more rounds each: the server momentum came back too, so the
+     * models stay identical. */
+    rounds(a, 2, &ma);
+    rounds(b, 2, &mb);
+    assert_int_equal(mb.round, 4);
+    assert_memory_equal(fedc_run_model(a), fedc_run_model(b), fedc_run_nparams(a) * sizeof(float));
+    assert_int_equal(ma.bytes_down_total, mb.bytes_down_total);
+    assert_int_equal(ma.bytes_up_total, mb.bytes_up_total);
+    assert_true(fabs(ma.accuracy - mb.accuracy) < 1e-12);
+    fedc_run_free(a);
+    fedc_run_free(b);
+}
+
+static void test_refuses_bad_files(void **state) {
+    (void)state;
+    fedc_task t = make_task("dense:8,dense:3");
+    fedc_run *a = new_run(&t);
+    fedc_round_metrics m;
+    rounds(a, 1, &m);
+    char path[160], bad[170];
+    snprintf(path, sizeof path, "%s/ck.bin", g_dir);
+    snprintf(bad, sizeof bad, "%s/bad.bin", g_dir);
+    fedc_error err;
+    assert_int_equal(fedc_run_checkpoint_save(a, path, &err), 0);
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)n);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    fedc_run *b = new_run(&t);
+    float *before = malloc(fedc_run_nparams(b) * sizeof(float));
+    memcpy(before, fedc_run_model(b), fedc_run_nparams(b) * sizeof(float));
+    /* One flipped bit in the model: the checksum catches it. */
+    buf[100] ^= 1;
+    f = fopen(bad, "wb");
+    fwrite(buf, 1, (size_t)n, f);
+    fclose(f);
+    assert_int_equal(fedc_run_checkpoint_load(b, bad, &err), -1);
+    assert_non_null(strstr(err.msg, "checksum"));
+    buf[100] ^= 1;
+    /* Truncated. */
+    f = fopen(bad, "wb");
+    fwrite(buf, 1, (size_t)n - 9, f);
+    fclose(f);
+    assert_int_equal(fedc_run_checkpoint_load(b, bad, &err), -1);
+    assert_non_null(strstr(err.msg, "truncated"));
+    /* Not a checkpoint at all. */
+    f = fopen(bad, "wb");
+    fputs("hello", f);
+    fclose(f);
+    assert_int_equal(fedc_run_checkpoint_load(b, bad, &err), -1);
+    assert_non_null(strstr(err.msg, "magic"));
+    assert_int_equal(fedc_run_checkpoint_load(b, "/nonexistent/ck.bin", &err), -1);
+    /* Another model: sizes differ. */
+    fedc_task t2 = make_task("dense:12,dense:3");
+    fedc_run *c = new_run(&t2);
+    assert_int_equal(fedc_run_checkpoint_load(c, path, &err), -1);
+    assert_int_equal(fedc_run_rounds_done(b), 0);
+    assert_memory_equal(before, fedc_run_model(b), fedc_run_nparams(b) * sizeof(float));
+    free(before);
+    free(buf);
+    fedc_run_free(a);
+    fedc_run_free(b);
+    fedc_run_free(c);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_restore_continues_identically),
+        cmocka_unit_test(test_refuses_bad_files),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
