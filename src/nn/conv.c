@@ -226,6 +226,12 @@ void nn_conv_forward(const nn_op *op, const nn_op_ws *ows, fedc_ws *ws, const fl
     const int OC = op->out.c;
     const size_t P = (size_t)op->out.h * op->out.w;
     const int CKK = op->in.c * op->k * op->k;
+#ifdef NN_AVX512_BUILD
+    if (nn_use_avx512()) {
+        nn_conv_forward_direct(op, ws, w, b, x, y, n);
+        return;
+    }
+#endif
     for (int n0 = 0; n0 < n; n0 += ows->chunk) {
         int cn = n - n0 < ows->chunk ? n - n0 : ows->chunk;
         size_t ld = (size_t)cn * P;

@@ -47,32 +47,36 @@ static void weights_to_hwc(const nn_op *op, const float *w, float *wt, int to_to
             }
 }
 
-/* dW rows: dwt[oc][ky][:] += sum_j g[j] * xh[off[j] + ky*row + :] over the
- * winners j of channel oc, T floats of the row at a time held in registers
- * (T is a constant of each inlined copy). */
+/* dW rows: dwt[oc][ky][t] += sum_j g[j] * xh[off[j] + ky*row + t] over the
+ * winners j of channel oc, for t in blocks of T floats held in registers (T
+ * is a constant of each inlined copy); *t0 advances past the blocks done. */
+static inline __attribute__((always_inline)) void dw_span(float *restrict dst, const float *restrict src,
+                                                          const int32_t *restrict off,
+                                                          const float *restrict g, int m, int KC, int *t0,
+                                                          const int T) {
+    for (; *t0 + T <= KC; *t0 += T) {
+        float acc[T];
+        for (int t = 0; t < T; t++) acc[t] = dst[*t0 + t];
+        for (int j = 0; j < m; j++) {
+            const float *s = src + off[j] + *t0;
+            const float gj = g[j];
+            for (int t = 0; t < T; t++) acc[t] += gj * s[t];
+        }
+        for (int t = 0; t < T; t++) dst[*t0 + t] = acc[t];
+    }
+}
+
 static inline __attribute__((always_inline)) void dw_rows(float *restrict dwt, const float *restrict xh,
                                                           const int32_t *restrict off,
                                                           const float *restrict g, int m, int K,
-                                                          size_t row, int KC, const int T) {
+                                                          size_t row, int KC) {
     for (int ky = 0; ky < K; ky++) {
         float *dst = dwt + (size_t)ky * KC;
         const float *src = xh + (size_t)ky * row;
         int t0 = 0;
-        for (; t0 + T <= KC; t0 += T) {
-            float acc[T];
-            for (int t = 0; t < T; t++) acc[t] = dst[t0 + t];
-            for (int j = 0; j < m; j++) {
-                const float *s = src + off[j] + t0;
-                const float gj = g[j];
-                for (int t = 0; t < T; t++) acc[t] += gj * s[t];
-            }
-            for (int t = 0; t < T; t++) dst[t0 + t] = acc[t];
-        }
-        for (int j = 0; j < m; j++) {
-            const float *s = src + off[j];
-            const float gj = g[j];
-            for (int t = t0; t < KC; t++) dst[t] += gj * s[t];
-        }
+        dw_span(dst, src, off, g, m, KC, &t0, 64);
+        dw_span(dst, src, off, g, m, KC, &t0, 16);
+        dw_span(dst, src, off, g, m, KC, &t0, 1);
     }
 }
 
@@ -91,18 +95,219 @@ static inline __attribute__((always_inline)) void dx_rows(float *restrict dxh, c
     }
 }
 
+/* The pool winners of one sample with a non-zero (ReLU-passed) gradient,
+ * per channel: patch offset, gradient and count; their sum goes into db.
+ * Compacted without branches: every entry is written, kept or not. */
+static void winners(const int32_t *am, const float *dp, const float *pooled, const int32_t *pos, int relu,
+                    int OC, int Q, int32_t *off, float *g, int *cnt, float *db) {
+    for (int oc = 0; oc < OC; oc++) {
+        const size_t base = (size_t)oc * Q;
+        int32_t *o = off + base;
+        float *gg = g + base, sum = 0.0f;
+        int m = 0;
+        for (int q = 0; q < Q; q++) {
+            const int keep = !relu || pooled[base + q] > 0.0f;
+            const float v = keep ? dp[base + q] : 0.0f;
+            o[m] = pos[am[base + q]];
+            gg[m] = v;
+            sum += v;
+            m += keep;
+        }
+        cnt[oc] = m;
+        db[oc] += sum;
+    }
+}
+
 static void sample_grads(float *dwt, float *dxh, const float *xh, const float *wt, const int32_t *off,
                          const float *g, const int *cnt, int OC, int Q, int K, size_t row, int KC) {
     for (int oc = 0; oc < OC; oc++) {
         if (!cnt[oc]) continue;
         const size_t wo = (size_t)oc * K * KC, po = (size_t)oc * Q;
-        dw_rows(dwt + wo, xh, off + po, g + po, cnt[oc], K, row, KC, 16);
+        dw_rows(dwt + wo, xh, off + po, g + po, cnt[oc], K, row, KC);
         if (dxh) dx_rows(dxh, wt + wo, off + po, g + po, cnt[oc], K, row, KC);
     }
 }
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
 #define NN_CONV_POOL_AVX512 1
+
+/* R rows (ky) x V vectors of 16 floats of dW held in registers while the
+ * winners stream by; the last vector of each row is masked to the row's
+ * length. With few vectors, U winners go to U separate accumulator sets (so
+ * that FMA latency does not serialise them) summed at the end. R, V and U
+ * are constants of each inlined copy; U * R * V <= 20. */
+static inline __attribute__((always_inline, target("avx512f"))) void dw_tile(
+    float *dst, size_t dst_row, const float *src, size_t src_row, const int32_t *off, const float *g, int m,
+    __mmask16 tail, const int R, const int V, const int U) {
+    const int RV = R * V;
+    __m512 acc[20]; /* a small fixed size keeps it in registers */
+#pragma GCC unroll 20
+    for (int i = 0; i < U * RV; i++) acc[i] = _mm512_setzero_ps();
+    int j = 0;
+    for (; j + U <= m; j += U)
+#pragma GCC unroll 4
+        for (int u = 0; u < U; u++) {
+            const __m512 gj = _mm512_set1_ps(g[j + u]);
+            const float *s = src + off[j + u];
+#pragma GCC unroll 10
+            for (int r = 0; r < R; r++)
+#pragma GCC unroll 10
+                for (int v = 0; v < V; v++)
+                    acc[u * RV + r * V + v] =
+                        _mm512_fmadd_ps(gj, _mm512_maskz_loadu_ps(v == V - 1 ? tail : 0xffff, s + r * src_row + 16 * v),
+                                        acc[u * RV + r * V + v]);
+        }
+    for (; j < m; j++) {
+        const __m512 gj = _mm512_set1_ps(g[j]);
+        const float *s = src + off[j];
+#pragma GCC unroll 10
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 10
+            for (int v = 0; v < V; v++)
+                acc[r * V + v] = _mm512_fmadd_ps(
+                    gj, _mm512_maskz_loadu_ps(v == V - 1 ? tail : 0xffff, s + r * src_row + 16 * v), acc[r * V + v]);
+    }
+#pragma GCC unroll 10
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 10
+        for (int v = 0; v < V; v++) {
+            const __mmask16 k = v == V - 1 ? tail : 0xffff;
+            __m512 sum = _mm512_maskz_loadu_ps(k, dst + r * dst_row + 16 * v);
+#pragma GCC unroll 4
+            for (int u = 0; u < U; u++) sum = _mm512_add_ps(sum, acc[u * RV + r * V + v]);
+            _mm512_mask_storeu_ps(dst + r * dst_row + 16 * v, k, sum);
+        }
+}
+
+/* dW of one channel: all K rows at once when a row fits one vector (small
+ * C, e.g. the first layer's C = 1), else row by row, 10 vectors at a time. */
+__attribute__((target("avx512f"))) static void dw_channel_avx512(float *dwt, const float *xh, const int32_t *off,
+                                                                 const float *g, int m, int K, size_t row,
+                                                                 int KC) {
+    if (KC <= 16 && (K == 5 || K == 3)) {
+        const __mmask16 tail = (__mmask16)((1u << KC) - 1u);
+        if (K == 5)
+            dw_tile(dwt, (size_t)KC, xh, row, off, g, m, tail, 5, 1, 4);
+        else
+            dw_tile(dwt, (size_t)KC, xh, row, off, g, m, tail, 3, 1, 4);
+        return;
+    }
+    for (int ky = 0; ky < K; ky++) {
+        float *dst = dwt + (size_t)ky * KC;
+        const float *src = xh + (size_t)ky * row;
+        for (int t0 = 0; t0 < KC; t0 += 160) {
+            int len = KC - t0 < 160 ? KC - t0 : 160, nv = (len + 15) / 16;
+            __mmask16 tail = (__mmask16)(len % 16 ? (1u << (len % 16)) - 1u : 0xffffu);
+            float *d = dst + t0;
+            const float *sv = src + t0;
+            switch (nv) {
+            case 1: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 1, 4); break;
+            case 2: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 2, 4); break;
+            case 3: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 3, 4); break;
+            case 4: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 4, 4); break;
+            case 5: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 5, 4); break;
+            case 6: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 6, 2); break;
+            case 7: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 7, 2); break;
+            case 8: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 8, 2); break;
+            case 9: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 9, 2); break;
+            default: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 10, 2); break;
+            }
+        }
+    }
+}
+
+/* dx of one channel: axpy of each weight row (V vectors, the last one
+ * masked) onto each winner's patch; V is a constant of each inlined copy. */
+static inline __attribute__((always_inline, target("avx512f"))) void dx_rows_avx512(
+    float *dxh, const float *wt, const int32_t *off, const float *g, int m, int K, size_t row, int KC,
+    __mmask16 tail, const int V) {
+    for (int j = 0; j < m; j++) {
+        const __m512 gj = _mm512_set1_ps(g[j]);
+        for (int ky = 0; ky < K; ky++) {
+            float *d = dxh + off[j] + (size_t)ky * row;
+            const float *s = wt + (size_t)ky * KC;
+            for (int v = 0; v < V; v++) {
+                const __mmask16 k = v == V - 1 ? tail : 0xffff;
+                _mm512_mask_storeu_ps(d + 16 * v, k,
+                                      _mm512_fmadd_ps(gj, _mm512_maskz_loadu_ps(k, s + 16 * v),
+                                                      _mm512_maskz_loadu_ps(k, d + 16 * v)));
+            }
+        }
+    }
+}
+
+__attribute__((target("avx512f"))) static void dx_channel_avx512(float *dxh, const float *wt, const int32_t *off,
+                                                                 const float *g, int m, int K, size_t row,
+                                                                 int KC) {
+    const int nv = (KC + 15) / 16;
+    const __mmask16 tail = (__mmask16)(KC % 16 ? (1u << (KC % 16)) - 1u : 0xffffu);
+    switch (nv) {
+    case 1: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 1); return;
+    case 2: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 2); return;
+    case 4: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 4); return;
+    case 6: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 6); return;
+    case 10: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 10); return;
+    case 20: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 20); return;
+    default: break;
+    }
+    const int full = KC / 16;
+    for (int j = 0; j < m; j++) {
+        const __m512 gj = _mm512_set1_ps(g[j]);
+        for (int ky = 0; ky < K; ky++) {
+            float *d = dxh + off[j] + (size_t)ky * row;
+            const float *s = wt + (size_t)ky * KC;
+            int v = 0;
+            for (; v < full; v++)
+                _mm512_storeu_ps(d + 16 * v,
+                                 _mm512_fmadd_ps(gj, _mm512_loadu_ps(s + 16 * v), _mm512_loadu_ps(d + 16 * v)));
+            if (KC % 16)
+                _mm512_mask_storeu_ps(d + 16 * v, tail,
+                                      _mm512_fmadd_ps(gj, _mm512_maskz_loadu_ps(tail, s + 16 * v),
+                                                      _mm512_maskz_loadu_ps(tail, d + 16 * v)));
+        }
+    }
+}
+
+/* winners() 16 pool outputs at a time: compress the kept lanes (register
+ * form; the store may write up to 15 entries past the count, which the
+ * buffers have room for). */
+__attribute__((target("avx512f"))) static void winners_avx512(const int32_t *am, const float *dp,
+                                                              const float *pooled, int OW, int32_t row_step,
+                                                              int32_t col_step, int relu, int OC, int Q,
+                                                              int32_t *off, float *g, int *cnt, float *db) {
+    /* Offset of the patch of output position p = oy*OW + ox: oy*row_step +
+     * ox*col_step; oy = floor(p / OW) in float is exact while p + OW <= 2^24
+     * (the caller checks), and much faster than a table gather. */
+    const __m512 wf = _mm512_set1_ps((float)OW);
+    const __m512i w = _mm512_set1_epi32(OW), rs = _mm512_set1_epi32(row_step), cs = _mm512_set1_epi32(col_step);
+    for (int oc = 0; oc < OC; oc++) {
+        const size_t base = (size_t)oc * Q;
+        __m512 sum = _mm512_setzero_ps();
+        int m = 0;
+        for (int q0 = 0; q0 < Q; q0 += 16) {
+            const int left = Q - q0;
+            const __mmask16 lanes = (__mmask16)(left >= 16 ? 0xffffu : (1u << left) - 1u);
+            __mmask16 keep = lanes;
+            if (relu)
+                keep = _mm512_mask_cmp_ps_mask(lanes, _mm512_maskz_loadu_ps(lanes, pooled + base + q0),
+                                               _mm512_setzero_ps(), _CMP_GT_OQ);
+            const __m512i idx = _mm512_maskz_loadu_epi32(lanes, am + base + q0);
+            const __m512i oy = _mm512_cvttps_epi32(_mm512_roundscale_ps(
+                _mm512_div_ps(_mm512_cvtepi32_ps(idx), wf), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
+            const __m512i ox = _mm512_sub_epi32(idx, _mm512_mullo_epi32(oy, w));
+            const __m512i o = _mm512_add_epi32(_mm512_mullo_epi32(oy, rs), _mm512_mullo_epi32(ox, cs));
+            const __m512 v = _mm512_maskz_loadu_ps(keep, dp + base + q0);
+            sum = _mm512_add_ps(sum, v);
+            _mm512_storeu_si512(off + base + m, _mm512_maskz_compress_epi32(keep, o));
+            _mm512_storeu_ps(g + base + m, _mm512_maskz_compress_ps(keep, v));
+            m += __builtin_popcount(keep);
+        }
+        cnt[oc] = m;
+        db[oc] += _mm512_reduce_add_ps(sum);
+    }
+}
+
 __attribute__((target("avx512f"))) static void sample_grads_avx512(float *dwt, float *dxh, const float *xh,
                                                                    const float *wt, const int32_t *off,
                                                                    const float *g, const int *cnt, int OC,
@@ -110,8 +315,8 @@ __attribute__((target("avx512f"))) static void sample_grads_avx512(float *dwt, f
     for (int oc = 0; oc < OC; oc++) {
         if (!cnt[oc]) continue;
         const size_t wo = (size_t)oc * K * KC, po = (size_t)oc * Q;
-        dw_rows(dwt + wo, xh, off + po, g + po, cnt[oc], K, row, KC, 160);
-        if (dxh) dx_rows(dxh, wt + wo, off + po, g + po, cnt[oc], K, row, KC);
+        dw_channel_avx512(dwt + wo, xh, off + po, g + po, cnt[oc], K, row, KC);
+        if (dxh) dx_channel_avx512(dxh, wt + wo, off + po, g + po, cnt[oc], K, row, KC);
     }
 }
 #endif
@@ -121,34 +326,28 @@ void nn_conv_pool_backward(const nn_op *conv, const nn_op *pool, fedc_ws *ws, co
                            float *dw, float *db, int n) {
     const int OC = conv->out.c, C = conv->in.c, H = conv->in.h, W = conv->in.w;
     const int K = conv->k, S = conv->stride, P = conv->pad, OW = conv->out.w;
-    const int Q = pool->out.h * pool->out.w, Wp = W + 2 * P, KC = K * C;
+    const int Q = pool->out.h * pool->out.w, Wp = W + 2 * P, KC = K * C, relu = conv->relu;
     const size_t row = (size_t)Wp * C, hwc = nn_conv_hwc_floats(conv);
     float *xh = ws->hwc_x, *dxh = conv->need_dx ? ws->hwc_dx : NULL, *wt = ws->w_t, *dwt = ws->dw_t;
-    int32_t *off = ws->win_off;
+    int32_t *off = ws->win_off, *pos = ws->win_pos;
     float *g = ws->win_g;
     int *cnt = ws->win_cnt;
     memset(db, 0, (size_t)OC * sizeof *db);
     memset(dwt, 0, conv->w_count * sizeof *dwt);
     if (dxh) weights_to_hwc(conv, w, wt, 0);
+    /* Conv output position -> offset of its patch in the padded input. */
+    for (int oy = 0; oy < conv->out.h; oy++)
+        for (int ox = 0; ox < OW; ox++)
+            pos[oy * OW + ox] = (int32_t)(((size_t)oy * S * Wp + (size_t)ox * S) * C);
     for (int s = 0; s < n; s++) {
-        /* The winners of each channel with a non-zero (ReLU-passed) gradient. */
         const int32_t *am = argmax + (size_t)s * pool->out_size;
         const float *dps = dp + (size_t)s * pool->out_size, *ys = pooled + (size_t)s * pool->out_size;
-        for (int oc = 0; oc < OC; oc++) {
-            int m = 0;
-            float sum = 0.0f;
-            for (int q = 0; q < Q; q++) {
-                size_t i = (size_t)oc * Q + q;
-                if (conv->relu && !(ys[i] > 0.0f)) continue;
-                int p = am[i], oy = p / OW, ox = p % OW;
-                off[(size_t)oc * Q + m] = (int32_t)(((size_t)oy * S * Wp + (size_t)ox * S) * C);
-                g[(size_t)oc * Q + m] = dps[i];
-                sum += dps[i];
-                m++;
-            }
-            cnt[oc] = m;
-            db[oc] += sum;
-        }
+#ifdef NN_CONV_POOL_AVX512
+        if (nn_use_avx512() && (size_t)conv->out.h * OW + OW <= (1u << 24))
+            winners_avx512(am, dps, ys, OW, S * Wp * C, S * C, relu, OC, Q, off, g, cnt, db);
+        else
+#endif
+            winners(am, dps, ys, pos, relu, OC, Q, off, g, cnt, db);
         nn_conv_to_hwc(conv, x + (size_t)s * conv->in_size, xh);
         if (dxh) memset(dxh, 0, hwc * sizeof *dxh);
 #ifdef NN_CONV_POOL_AVX512

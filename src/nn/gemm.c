@@ -10,8 +10,7 @@
 
 #include "nn/nn_internal.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define NN_HAVE_AVX512_PATH 1
+#ifdef NN_AVX512_BUILD
 #include <immintrin.h>
 #endif
 
@@ -26,14 +25,14 @@ int nn_portable_kernels = 0;
 /* CPU feature test; libgcc/compiler-rt initialise the data it reads before
  * main, so this is a plain load (no caching, no data race). */
 int nn_use_avx512(void) {
-#ifdef NN_HAVE_AVX512_PATH
+#ifdef NN_AVX512_BUILD
     return !nn_portable_kernels && __builtin_cpu_supports("avx512f");
 #else
     return 0;
 #endif
 }
 
-#ifdef NN_HAVE_AVX512_PATH
+#ifdef NN_AVX512_BUILD
 
 /* out[i] (8 floats) = column i of the 8x8 block whose row r starts at
  * in + r * ld: the transposing step of both packs. */
@@ -156,6 +155,87 @@ __attribute__((target("avx512f"))) static void kernel_8x32(int kc, const float *
 #undef OUT
 }
 
+/* The broadcast tile: out[r][0:32] = sum over ky < outer, t < inner of
+ * a[ky*row + r*step + t] * b[(ky*inner + t)*32 + 0:32] for r < TM. A is read in
+ * place (one broadcast per row per step: rows may be far apart, e.g. weight
+ * rows of a dense layer or neighbouring output positions of a conv over a
+ * channels-last input); b is 64-byte aligned, 32 floats per step. TM (and
+ * STEP, when non-zero) are constants of each inlined copy so that the 2*TM
+ * accumulators stay in registers and A's addresses are immediate offsets. */
+static inline __attribute__((always_inline, target("avx512f"))) void bcast_tile(
+    const float *a, size_t row, size_t step, const float *b, int outer, int inner, float *out, const int TM,
+    const int STEP) {
+    if (STEP) step = (size_t)STEP;
+    __m512 acc[NN_TILE_MR][2];
+    for (int r = 0; r < TM; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+    for (int ky = 0; ky < outer; ky++) {
+        const float *p = a + (size_t)ky * row;
+        for (int t = 0; t < inner; t++, p++, b += NN_TILE_NR) {
+            const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+            for (int r = 0; r < TM; r++) {
+                const __m512 x = _mm512_set1_ps(p[r * step]);
+                acc[r][0] = _mm512_fmadd_ps(x, b0, acc[r][0]);
+                acc[r][1] = _mm512_fmadd_ps(x, b1, acc[r][1]);
+            }
+        }
+    }
+    for (int r = 0; r < TM; r++) {
+        _mm512_storeu_ps(out + r * NN_TILE_NR, acc[r][0]);
+        _mm512_storeu_ps(out + r * NN_TILE_NR + 16, acc[r][1]);
+    }
+}
+
+__attribute__((target("avx512f"))) void nn_tile_bcast(int mr, const float *a, size_t row, size_t step,
+                                                      const float *b, int outer, int inner, float *out) {
+    if (mr == 14 && step == 32) /* a 32-channel stride-1 conv, e.g. the CNN's second */
+        bcast_tile(a, row, step, b, outer, inner, out, 14, 32);
+    else if (mr == 14 && step == 1) /* a single-channel stride-1 conv */
+        bcast_tile(a, row, step, b, outer, inner, out, 14, 1);
+    else if (mr == 14)
+        bcast_tile(a, row, step, b, outer, inner, out, 14, 0);
+    else if (mr == 8)
+        bcast_tile(a, row, step, b, outer, inner, out, 8, 0);
+    else if (mr == 4)
+        bcast_tile(a, row, step, b, outer, inner, out, 4, 0);
+    else if (mr == 2)
+        bcast_tile(a, row, step, b, outer, inner, out, 2, 0);
+    else
+        bcast_tile(a, row, step, b, outer, inner, out, 1, 0);
+}
+
+/* C = A B^T (+ C) for m <= 32 rows of A, as C^T = B A^T with the broadcast
+ * tile: B (e.g. a dense layer's [out, in] weights) is read in place, once,
+ * and only A^T (k x 32, zero-padded) is packed; the transposed tiles are
+ * added into C. The usual path would transpose-pack all of B per call. */
+static void gemm_abt_small_m(fedc_ws *ws, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
+                             int accumulate, float *c, int ldc) {
+    const int kb_max = NN_GEMM_KC * NN_GEMM_NC / NN_TILE_NR;
+    float *at = ws->pack_b;
+    float out[NN_TILE_MR * NN_TILE_NR] __attribute__((aligned(64)));
+    for (int k0 = 0; k0 < k; k0 += kb_max) {
+        const int kb = k - k0 < kb_max ? k - k0 : kb_max, acc = accumulate || k0 > 0;
+        for (int kk = 0; kk < kb; kk++) {
+            float *d = at + (size_t)kk * NN_TILE_NR;
+            int i = 0;
+            for (; i < m; i++) d[i] = a[(size_t)i * lda + k0 + kk];
+            for (; i < NN_TILE_NR; i++) d[i] = 0.0f;
+        }
+        for (int j0 = 0; j0 < n;) {
+            const int left = n - j0;
+            const int mr = left >= NN_TILE_MR ? NN_TILE_MR : left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+            nn_tile_bcast(mr, b + (size_t)j0 * ldb + k0, 0, (size_t)ldb, at, 1, kb, out);
+            for (int i = 0; i < m; i++) {
+                float *dst = c + (size_t)i * ldc + j0;
+                if (acc)
+                    for (int r = 0; r < mr; r++) dst[r] += out[r * NN_TILE_NR + i];
+                else
+                    for (int r = 0; r < mr; r++) dst[r] = out[r * NN_TILE_NR + i];
+            }
+            j0 += mr;
+        }
+    }
+}
+
 static void own_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const float *a, int lda,
                      const float *b, int ldb, int accumulate, float *c, int ldc) {
     float *ap = ws->pack_a, *bp = ws->pack_b;
@@ -202,7 +282,7 @@ static void own_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const flo
     }
 }
 
-#endif /* NN_HAVE_AVX512_PATH */
+#endif /* NN_AVX512_BUILD */
 
 void nn_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const float *a, int lda,
              const float *b, int ldb, int accumulate, float *c, int ldc) {
@@ -212,9 +292,12 @@ void nn_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const float *a, i
             for (int i = 0; i < m; i++) memset(c + (size_t)i * ldc, 0, (size_t)n * sizeof *c);
         return;
     }
-#ifdef NN_HAVE_AVX512_PATH
+#ifdef NN_AVX512_BUILD
     if (nn_use_avx512()) {
-        own_gemm(ws, ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+        if (!ta && tb && m <= NN_TILE_NR)
+            gemm_abt_small_m(ws, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
+        else
+            own_gemm(ws, ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
         return;
     }
 #endif

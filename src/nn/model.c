@@ -24,6 +24,20 @@ static const float *forward(const fedc_arch *a, fedc_ws *ws, const float *params
         const float *w = params + op->w_off, *b = params + op->b_off;
         float *y = o->out;
         ws->act_in[i] = cur;
+#ifdef NN_AVX512_BUILD
+        if (nn_use_avx512() && nn_conv_pool_fusable(a, i)) {
+            /* Conv and pool in one pass; the conv output is not stored (only
+             * the fused backward, which does not read it, follows). */
+            nn_op_ws *po = &ws->op[i + 1];
+            nn_conv_pool_forward_direct(op, &a->ops[i + 1], ws, w, b, cur, po->out, po->argmax, n);
+            ws->act_out[i] = y;
+            ws->act_in[i + 1] = y;
+            ws->act_out[i + 1] = po->out;
+            cur = po->out;
+            i++;
+            continue;
+        }
+#endif
         switch (op->kind) {
         case NN_CONV: nn_conv_forward(op, o, ws, w, b, cur, y, n); break;
         case NN_DENSE: nn_dense_forward(op, ws, w, b, cur, y, n); break;
@@ -58,6 +72,16 @@ static void backward(const fedc_arch *a, fedc_ws *ws, const float *params, float
         float *dw = grad + op->w_off, *db = grad + op->b_off;
         float *dx = op->need_dx ? (g == ws->grad_buf[0] ? ws->grad_buf[1] : ws->grad_buf[0]) : NULL;
         size_t count = (size_t)n * op->out_size;
+        if (op->kind == NN_MAXPOOL && nn_conv_pool_fusable(a, i - 1)) {
+            /* The pool's gradient goes straight into its conv's backward. */
+            const nn_op *conv = &a->ops[i - 1];
+            float *cdx = conv->need_dx ? dx : NULL;
+            nn_conv_pool_backward(conv, op, ws, o->argmax, params + conv->w_off, ws->act_in[i - 1], y, g,
+                                  cdx, grad + conv->w_off, grad + conv->b_off, n);
+            g = cdx;
+            i--;
+            continue;
+        }
         switch (op->kind) {
         case NN_CONV: nn_conv_backward(op, o, ws, w, x, y, g, dx, dw, db, n); break;
         case NN_DENSE: nn_dense_backward(op, ws, w, x, y, g, dx, dw, db, n); break;

@@ -10,6 +10,12 @@
 
 #include "fedc/nn.h"
 
+/* x86-64 builds with GCC or clang carry AVX-512 kernels (compiled with
+ * target attributes, chosen at run time by nn_use_avx512). */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define NN_AVX512_BUILD 1
+#endif
+
 #define NN_SPEC_MAX 1024
 #define NN_MAX_LAYERS 64
 #define NN_MAX_TENSORS (2 * NN_MAX_LAYERS)
@@ -62,6 +68,10 @@ struct fedc_arch {
 #define NN_GEMM_MC 128
 #define NN_GEMM_NC 1024
 
+/* Broadcast tile (gemm.c): up to MR rows read in place x NR columns. */
+#define NN_TILE_MR 14
+#define NN_TILE_NR 32
+
 /* Per-op scratch inside a workspace. */
 typedef struct nn_op_ws {
     float *out;      /* output activations, max_batch * out_size */
@@ -80,6 +90,16 @@ struct fedc_ws {
     float *grad_buf[2];                 /* ping-pong activation gradients */
     float *col, *dcol, *chunk_buf;      /* conv scratch shared by all convs */
     float *pack_a, *pack_b;             /* GEMM packing buffers */
+    /* Fused conv + max-pool backward (conv_pool.c): one sample's padded
+     * channels-last input and input gradient, the weights and their gradient
+     * in [oc][ky][kx][c] order, and per channel the pool winners' offsets in
+     * the padded input, their gradients and counts; win_pos maps a conv
+     * output position to the offset of its patch. */
+    float *hwc_x, *hwc_dx, *w_t, *dw_t, *win_g;
+    float *w_pack;    /* conv weights packed for the direct forward kernel */
+    float *pool_band; /* fused conv + pool forward: pool-window rows of conv output */
+    int32_t *win_off, *win_pos;
+    int *win_cnt;
     void *block;                        /* one allocation backs everything */
 };
 
@@ -100,6 +120,13 @@ int nn_use_avx512(void);
 void nn_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const float *a, int lda,
              const float *b, int ldb, int accumulate, float *c, int ldc);
 
+#ifdef NN_AVX512_BUILD
+/* out[r][0:NR] = sum over ky < K, t < KC of a[ky*row + r*step + t] *
+ * b[(ky*KC + t)*NR + 0:NR], for r < mr (mr in 1, 2, 4, 8, 14); b 64-byte
+ * aligned. AVX-512 only. */
+void nn_tile_bcast(int mr, const float *a, size_t row, size_t step, const float *b, int K, int KC, float *out);
+#endif
+
 /* Layer kernels. x/y/dx/dy hold n samples; w/b point into the parameter
  * vector and dw/db into the gradient vector (overwritten, not accumulated). */
 void nn_conv_forward(const nn_op *op, const nn_op_ws *ows, fedc_ws *ws, const float *w,
@@ -107,6 +134,33 @@ void nn_conv_forward(const nn_op *op, const nn_op_ws *ows, fedc_ws *ws, const fl
 void nn_conv_backward(const nn_op *op, const nn_op_ws *ows, fedc_ws *ws, const float *w,
                       const float *x, const float *y, float *dy, float *dx, float *dw, float *db,
                       int n);
+
+/* Floats of conv weights packed for nn_conv_forward_direct. */
+size_t nn_conv_direct_pack_floats(const nn_op *op);
+#ifdef NN_AVX512_BUILD
+/* Forward conv (bias and ReLU fused) by the direct AVX-512 kernel; call only
+ * when nn_use_avx512(). */
+void nn_conv_forward_direct(const nn_op *op, fedc_ws *ws, const float *w, const float *b, const float *x,
+                            float *y, int n);
+/* Forward of a conv (bias, ReLU) and the max pool after it in one pass:
+ * writes the pool's output and argmax only (the conv output is not
+ * stored; the fused backward does not need it). AVX-512 only. */
+void nn_conv_pool_forward_direct(const nn_op *conv, const nn_op *pool, fedc_ws *ws, const float *w,
+                                 const float *b, const float *x, float *pooled, int32_t *argmax, int n);
+#endif
+/* 1 if ops[i] is a conv directly followed by a max pool: their backward
+ * passes then run as one (nn_conv_pool_backward). */
+int nn_conv_pool_fusable(const fedc_arch *a, int i);
+/* Floats of one sample's zero-padded channels-last conv input. */
+size_t nn_conv_hwc_floats(const nn_op *op);
+/* One sample's NCHW conv input -> zero-padded HWC ([H+2P][W+2P][C]). */
+void nn_conv_to_hwc(const nn_op *op, const float *x, float *xh);
+/* Backward of conv followed by max pool from the pool's output gradient dp,
+ * its output pooled and its argmax: writes dw, db and (if the conv needs
+ * it) dx, the gradient of the conv input. */
+void nn_conv_pool_backward(const nn_op *conv, const nn_op *pool, fedc_ws *ws, const int32_t *argmax,
+                           const float *w, const float *x, const float *pooled, const float *dp, float *dx,
+                           float *dw, float *db, int n);
 
 void nn_dense_forward(const nn_op *op, fedc_ws *ws, const float *w, const float *b, const float *x, float *y,
                       int n);

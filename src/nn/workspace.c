@@ -7,6 +7,8 @@
 #include "nn/nn_internal.h"
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment for every buffer */
+_Static_assert(sizeof(int32_t) == sizeof(float) && sizeof(int) == sizeof(float),
+               "int buffers are carved in float units");
 
 static size_t round_up(size_t n) {
     return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
@@ -22,6 +24,7 @@ static void *carve(char *base, size_t *off, size_t floats) {
 static size_t layout(fedc_ws *ws, char *base) {
     const fedc_arch *a = ws->arch;
     size_t nb = (size_t)ws->max_batch, off = 0, grad_max = 0, col_max = 0, chunk_max = 0;
+    size_t hwc_max = 0, wt_max = 0, win_max = 0, oc_max = 0, pack_max = 0, plane_max = 0, band_max = 0;
     for (int i = 0; i < a->n_ops; i++) {
         const nn_op *op = &a->ops[i];
         nn_op_ws *o = &ws->op[i];
@@ -34,6 +37,19 @@ static size_t layout(fedc_ws *ws, char *base) {
             size_t c = nn_conv_col_floats(op, o->chunk), k = nn_conv_chunk_floats(op, o->chunk);
             if (c > col_max) col_max = c;
             if (k > chunk_max) chunk_max = k;
+            size_t h = nn_conv_hwc_floats(op), pk = nn_conv_direct_pack_floats(op);
+            if (h > hwc_max) hwc_max = h;
+            if (pk > pack_max) pack_max = pk;
+        }
+        if (nn_conv_pool_fusable(a, i)) {
+            size_t q = a->ops[i + 1].out_size;
+            if (op->w_count > wt_max) wt_max = op->w_count;
+            if (q > win_max) win_max = q;
+            if ((size_t)op->out.c > oc_max) oc_max = (size_t)op->out.c;
+            size_t plane = (size_t)op->out.h * op->out.w;
+            if (plane > plane_max) plane_max = plane;
+            size_t band = (size_t)a->ops[i + 1].k * op->out.w * NN_TILE_NR;
+            if (band > band_max) band_max = band;
         }
         if (op->out_size > grad_max) grad_max = op->out_size;
         if (op->need_dx && op->in_size > grad_max) grad_max = op->in_size;
@@ -45,6 +61,17 @@ static size_t layout(fedc_ws *ws, char *base) {
     ws->chunk_buf = carve(base, &off, chunk_max);
     ws->pack_a = carve(base, &off, (size_t)NN_GEMM_MC * NN_GEMM_KC);
     ws->pack_b = carve(base, &off, (size_t)NN_GEMM_KC * NN_GEMM_NC);
+    ws->hwc_x = carve(base, &off, hwc_max);
+    ws->hwc_dx = carve(base, &off, hwc_max);
+    ws->w_t = carve(base, &off, wt_max);
+    ws->dw_t = carve(base, &off, wt_max);
+    /* +16: the vector compaction of winners may store past the last one. */
+    ws->win_g = carve(base, &off, win_max + 16);
+    ws->win_off = carve(base, &off, win_max + 16); /* int32_t and int are float-sized */
+    ws->win_cnt = carve(base, &off, oc_max);
+    ws->win_pos = carve(base, &off, plane_max);
+    ws->w_pack = carve(base, &off, pack_max);
+    ws->pool_band = carve(base, &off, band_max);
     return off * sizeof(float);
 }
 

@@ -25,7 +25,7 @@ void events_free(events *e) {
 }
 
 void events_publish(fedc_server *s, const char *type, int64_t run_id, json_t *data) {
-    char *text = data ? json_dumps(data, JSON_COMPACT) : NULL;
+    char *text = data ? json_dumps(data, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(data);
     if (!text) return;
     pthread_mutex_lock(&s->ev.mu);

@@ -422,9 +422,17 @@ void registry_service(void *ctx) {
         }
         if (ns->out_send) {
             ns->out_send = 0;
-            if (s->x.active && ns->out_gen == s->x.gen &&
-                fedc_ws_conn_send(ns->conn, s->x.payload[ns->out_i], (ns->out_gen << 24) | (uint64_t)ns->out_i) !=
-                    0) {
+            /* A node still not reading earlier messages would make its queue
+             * (and the models it references) grow round after round. */
+            size_t backlog = fedc_ws_conn_pending(ns->conn);
+            if (s->x.active && ns->out_gen == s->x.gen && backlog >= 2) {
+                char why[128];
+                snprintf(why, sizeof why, "the node is not reading: %zu earlier messages still unsent", backlog);
+                ns->out_active = 0;
+                exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, why);
+            } else if (s->x.active && ns->out_gen == s->x.gen &&
+                       fedc_ws_conn_send(ns->conn, s->x.payload[ns->out_i],
+                                         (ns->out_gen << 24) | (uint64_t)ns->out_i) != 0) {
                 ns->out_active = 0;
                 exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, "connection closing");
             }

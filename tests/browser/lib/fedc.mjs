@@ -134,7 +134,9 @@ export function startNode(enrol, { k, n }) {
   const args = splitCommand(enrol.command);
   if (args[0] !== 'fedc' || args[1] !== 'node') throw new Error(`unexpected enrol command: ${enrol.command}`);
   const nodeArgs = args.slice(1).map((a) => a.replace(/partition=\d+\/\d+/, `partition=${k}/${n}`));
-  return new Proc(enrol.node.name, nodeArgs, { cwd: dir, env: { OPENBLAS_NUM_THREADS: '1' } });
+  const proc = new Proc(enrol.node.name, nodeArgs, { cwd: dir, env: { OPENBLAS_NUM_THREADS: '1' } });
+  proc.workDir = dir; // holds the credential: removed when the fleet stops
+  return proc;
 }
 
 export async function waitFor(what, fn, { timeoutMs = 60000, intervalMs = 250 } = {}) {
@@ -181,7 +183,10 @@ export class Fleet {
   }
 
   async stopAll() {
-    for (const p of [...this.procs].reverse()) await p.stop();
+    for (const p of [...this.procs].reverse()) {
+      await p.stop();
+      if (p.workDir) fs.rmSync(p.workDir, { recursive: true, force: true });
+    }
   }
 
   logs() {

@@ -28,6 +28,8 @@ let failed = false;
 async function shot(name) {
   fs.mkdirSync(SHOTS, { recursive: true });
   const file = path.join(SHOTS, `${name}.png`);
+  // Passing notices would cover part of the page.
+  await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
   await page.screenshot({ path: file });
   if (process.env.FEDC_UPDATE_SCREENSHOTS === '1') {
     const docs = path.join(SOURCE_DIR, 'docs', 'screenshots');
@@ -42,6 +44,14 @@ async function download(trigger) {
   const file = path.join(DOWNLOADS, dl.suggestedFilename());
   await dl.saveAs(file);
   return file;
+}
+
+// Form controls of the page without a label (none allowed).
+function unlabelledControls() {
+  return page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+    .filter((el) => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
+      && !(el.tagName === 'BUTTON' && el.textContent.trim()))
+    .map((el) => el.id || el.name || el.outerHTML.slice(0, 80)));
 }
 
 // A link of the main navigation (pages have their own "New task" links too).
@@ -152,10 +162,7 @@ describe('web application', { timeout: 600000 }, () => {
     await nav('New task').click();
     await page.getByRole('heading', { name: 'New task', level: 1 }).waitFor();
     await page.locator('#task-status[data-state="valid"]').waitFor();
-    const unlabelled = await page.evaluate(() => [...document.querySelectorAll('main input, main select, main textarea')]
-      .filter((el) => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
-      .map((el) => el.id || el.name || el.outerHTML.slice(0, 80)));
-    assert.deepEqual(unlabelled, []);
+    assert.deepEqual(await unlabelledControls(), []);
     // Every field of the schema has its input, with the schema's default.
     const schema = await server.api.ok('GET', '/api/schema');
     for (const [key, s] of Object.entries(schema.properties)) {
@@ -168,6 +175,21 @@ describe('web application', { timeout: 600000 }, () => {
         }
       }
     }
+  }));
+
+  it('keeps a 64-bit seed exact', check(async () => {
+    const seed = page.getByLabel('Seed', { exact: true });
+    await seed.fill('9223372036854775807');
+    await page.locator('#task-status[data-state="valid"]').waitFor();
+    assert.match(await page.locator('#task-preview').textContent(), /"seed": 9223372036854775807\b/);
+    await seed.fill('-1');
+    await page.locator('#task-seed-error').filter({ hasText: /^seed: -1 is out of range; allowed: an integer >= 0 and <= 9223372036854775807/ }).waitFor();
+    // A number JSON cannot hold is the document's problem: the summary says so.
+    await seed.fill('9223372036854775808');
+    await page.locator('#task-issues', { hasText: 'too big integer' }).waitFor();
+    await seed.fill('0');
+    await page.locator('#task-status[data-state="valid"]').waitFor();
+    assert.equal(await page.locator('#task-seed-error').isHidden(), true);
   }));
 
   it('shows the server validator\'s errors next to their fields', check(async () => {
@@ -251,6 +273,10 @@ describe('web application', { timeout: 600000 }, () => {
     assert.deepEqual(await series('chart-accuracy'), state.liveSeries.acc);
     assert.deepEqual(await series('chart-bytes'), state.liveSeries.bytes);
     assert.equal(await page.locator('#rounds-table tbody tr').count(), ROUNDS);
+    // Who took part in round 2: every node, each update aggregated.
+    await page.getByText('Participation by round').click();
+    await page.getByLabel('Round', { exact: true }).selectOption('2');
+    await waitFor('the participants of round 2', async () => (await page.locator('#participation-table .badge-ok').count()) === NODES);
   }));
 
   it('downloads the model, the metrics and the task', check(async () => {
@@ -272,6 +298,12 @@ describe('web application', { timeout: 600000 }, () => {
 
   it('loads a task from JSON, runs it with another seed and compares both runs', check(async () => {
     await nav('New task').click();
+    // A file with a typo: the server's message (with its suggestion) is shown.
+    const typo = path.join(DOWNLOADS, 'typo.json');
+    fs.writeFileSync(typo, JSON.stringify({ rounds: 2, local: { lrr: 0.1 } }));
+    await page.locator('#task-load').setInputFiles(typo);
+    await page.locator('#task-notice', { hasText: 'Left out because the form has no such field: local.lrr' }).waitFor();
+    await page.locator('#task-issues', { hasText: /local\.lrr: unknown field \(did you mean local\.lr\?\)/ }).waitFor();
     await page.locator('#task-load').setInputFiles(state.taskFile);
     await page.locator('#task-notice', { hasText: `Loaded ${path.basename(state.taskFile)}` }).waitFor();
     assert.equal(await page.getByLabel('Rounds', { exact: true }).inputValue(), String(ROUNDS));
@@ -345,6 +377,7 @@ describe('web application', { timeout: 600000 }, () => {
       await page.locator('main[aria-busy]').waitFor({ state: 'detached' });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${hash} is ${overflow}px wider than the screen`);
+      assert.deepEqual(await unlabelledControls(), [], `every control of ${hash} has a label`);
     }
     await page.goto(`${server.base}/#/runs/${state.run1}`);
     await waitRunEnded(30000);

@@ -16,33 +16,13 @@
 #include <cmocka.h>
 
 #include "fedc/engine.h"
+#include "support/synthetic_data.h"
 #include "fedc/strategy.h"
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 240, N_TEST = 60 };
 
-/* Linearly separable-ish data: label = argmax of a fixed projection. */
 static void make_dataset(fedc_dataset *d, size_t n, uint64_t seed) {
-    memset(d, 0, sizeof *d);
-    d->n = n;
-    d->shape = (fedc_shape){1, 1, FEATURES};
-    d->dim = FEATURES;
-    d->n_classes = CLASSES;
-    d->x = malloc(n * FEATURES * sizeof(float));
-    d->y = malloc(n * sizeof(int32_t));
-    fedc_rng r;
-    fedc_rng_seed(&r, seed);
-    for (size_t i = 0; i < n; i++) {
-        float best = -1e9f;
-        for (int f = 0; f < FEATURES; f++) d->x[i * FEATURES + f] = (float)fedc_rng_normal(&r);
-        for (int c = 0; c < CLASSES; c++) {
-            float s = 0;
-            for (int f = 0; f < FEATURES; f++) s += d->x[i * FEATURES + f] * (float)((f * 7 + c * 3) % 5 - 2);
-            if (s > best) {
-                best = s;
-                d->y[i] = c;
-            }
-        }
-    }
+    fedc_test_linear_dataset(d, n, FEATURES, CLASSES, seed);
 }
 
 typedef struct {

@@ -57,6 +57,9 @@ static void test_gemm_matches_reference(void **state) {
         {1, 1, 1},       {8, 32, 8},       {7, 33, 9},     {9, 31, 17},    {16, 64, 16},
         {64, 196, 800},  {33, 25, 784},    {130, 70, 300}, {3, 1030, 20},  {200, 10, 257},
         {NN_GEMM_MC + 1, NN_GEMM_NR + 1, NN_GEMM_KC + 1},
+        /* A B^T with m <= 32 reads B in place: row tiles of 14, 8, 4, 2, 1
+         * and a k longer than one packed block of A^T. */
+        {32, 45, 300},   {30, 29, 5},      {5, 27, 8300},
     };
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (int ta = 0; ta < 2; ta++)

@@ -77,6 +77,7 @@ static void test_conv_matches_direct_convolution(void **state) {
     check_conv("conv:4:4:3:0,dense:2", (fedc_shape){2, 11, 10}, 3, 2);
     check_conv("conv:4:5:2:4,dense:2", (fedc_shape){1, 6, 6}, 2, 0);   /* padding > output */
     check_conv("conv:32:5,dense:2", (fedc_shape){1, 28, 28}, 3, 0);
+    check_conv("conv:40:5,dense:2", (fedc_shape){32, 14, 14}, 2, 0); /* 32 channels in, 2 blocks out */
     check_conv("conv:3:1,dense:2", (fedc_shape){4, 3, 3}, 2, 1);
 }
 

@@ -40,7 +40,9 @@ export function lineChart(opts) {
         spanGaps: true,
         interaction: { mode: 'nearest', intersect: false, axis: 'x' },
         scales: {
-          x: { type: 'linear', title: { display: true, text: opts.xLabel }, ticks: { callback: xFormat, maxTicksLimit: 8 } },
+          // Rounds are whole numbers: no ticks at 1.5.
+          x: { type: 'linear', title: { display: true, text: opts.xLabel },
+            ticks: { callback: xFormat, maxTicksLimit: 8, precision: opts.xLabel === 'Round' ? 0 : undefined } },
           y: {
             title: { display: !!opts.yLabel, text: opts.yLabel || '' },
             min: opts.yMin, max: opts.yMax,

@@ -32,7 +32,16 @@ export function percent(ratio, digits = 1) {
 export function num(v, digits = 4) {
   if (v === null || v === undefined || Number.isNaN(v)) return '–';
   if (Number.isInteger(v)) return String(v);
-  return Number(v).toPrecision(digits).replace(/\.?0+(e|$)/, '$1');
+  const s = Number(v).toPrecision(digits);
+  // 0.05000 -> 0.05, but 0.99998 stays 1.000 (it is not exactly 1).
+  const trimmed = s.replace(/(\.\d*?)0+(e|$)/, '$1$2').replace(/\.(e|$)/, '$1');
+  return trimmed.includes('.') || trimmed.includes('e') ? trimmed : s;
+}
+
+// Whole counts with thousands separators: 177,100.
+export function count(v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return '–';
+  return Math.round(v).toLocaleString('en-US');
 }
 
 export function seconds(s) {

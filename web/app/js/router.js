@@ -16,6 +16,7 @@ export class Router {
     this.ctx = ctx;
     this.cleanup = null;
     this.token = 0;
+    this.rendered = false;
     this.onNavigate = () => {};
     window.addEventListener('hashchange', () => this.render());
   }
@@ -75,11 +76,14 @@ export class Router {
     } finally {
       if (token === this.token) {
         this.root.removeAttribute('aria-busy');
+        // After a navigation, focus goes to the new page's heading (screen
+        // readers announce it) unless the page focused a control itself.
         const h1 = this.root.querySelector('h1');
-        if (h1 && document.activeElement === document.body) {
+        if (h1 && this.rendered && !this.root.contains(document.activeElement)) {
           h1.setAttribute('tabindex', '-1');
           h1.focus({ preventScroll: true });
         }
+        this.rendered = true;
       }
     }
   }

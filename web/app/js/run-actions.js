@@ -7,15 +7,34 @@ export function statusBadge(status) {
 }
 
 // After a cancel request the server may still be stopping the run's round;
-// the store says "cancelled" only once it has. Poll until the run ended
-// (the live feed usually tells first), at most a minute.
-async function untilEnded(ctx, id) {
-  for (let i = 0; i < 60; i++) {
-    const run = await ctx.api.run(id);
-    if (!ACTIVE_STATUSES.has(run.status)) return run;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-  }
-  return null;
+// the store says "cancelled" only once it has. Resolves with the ended run
+// when the live feed says so (or, should the feed be down, a slow poll
+// does), null if the run is gone or has not ended within a minute.
+function untilEnded(ctx, id) {
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (run) => {
+      if (done) return;
+      done = true;
+      off();
+      clearInterval(poll);
+      clearTimeout(giveUp);
+      resolve(run);
+    };
+    const off = ctx.feed.on('run', (d) => {
+      if (d.run && d.run.id === id && !ACTIVE_STATUSES.has(d.run.status)) finish(d.run);
+    });
+    const poll = setInterval(async () => {
+      if (ctx.feed.state === 'live') return;
+      try {
+        const run = await ctx.api.run(id);
+        if (!ACTIVE_STATUSES.has(run.status)) finish(run);
+      } catch {
+        finish(null);
+      }
+    }, 3000);
+    const giveUp = setTimeout(() => finish(null), 60000);
+  });
 }
 
 // Buttons for a run: Cancel while queued/running, Delete once it ended.
@@ -38,7 +57,7 @@ export function runActionButtons(run, ctx, { onChange, onDeleted } = {}) {
             ctx.toast(`Run ${run.id} ${ended.status}.`);
             if (onChange) onChange(ended);
           } else {
-            ctx.toast(`Run ${run.id} has not stopped yet; it will show as cancelled once it has.`, 'error');
+            ctx.toast(`Run ${run.id} has not stopped yet; reload to see its state.`, 'error');
           }
         } catch (err) {
           ctx.toast(`Cancel failed: ${err.message}`, 'error');

@@ -96,9 +96,14 @@ function defaultText(s) {
   return String(s.default);
 }
 
+// A short first part shown under the field, the rest behind "More".
 function splitDescription(text) {
-  const m = (text || '').match(/^(.*?\.)\s+(?=\S)(.*)$/s);
-  return m ? [m[1], m[2]] : [text || '', ''];
+  const t = text || '';
+  const m = t.match(/^(.*?\.)\s+(?=\S)(.*)$/s);
+  const first = m ? m[1] : t;
+  if (first.length <= 160) return m ? [m[1], m[2]] : [t, ''];
+  const cut = t.lastIndexOf(' ', 120);
+  return [`${t.slice(0, cut)} …`, t];
 }
 
 // Walks the schema into [{group, title, description, fields: [{path, key, schema}]}].
@@ -313,7 +318,8 @@ export function buildTaskForm(schema, { onChange } = {}) {
         items.push(h('li', {}, issue.message));
       }
     }
-    summary.append(h('h2', {}, heading || `The task has ${issues.length} problem${issues.length === 1 ? '' : 's'}`),
+    const title = heading || `The task has ${issues.length} problem${issues.length === 1 ? '' : 's'}`;
+    summary.append(h('h2', {}, title.charAt(0).toUpperCase() + title.slice(1)),
       h('ul', {}, items));
     summary.hidden = false;
     updateRelevance();

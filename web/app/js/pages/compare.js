@@ -125,6 +125,11 @@ export async function render(root, { query }, ctx) {
         draw();
       }
     })),
+    // Events were missed: fetch the compared runs again.
+    ctx.feed.on('resync', async () => {
+      await Promise.all(selected.map((id) => loadRun(id).catch(() => {})));
+      draw();
+    }),
   ];
 
   try {

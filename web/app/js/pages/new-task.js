@@ -105,13 +105,17 @@ export async function render(root, { query }, ctx) {
     const unknown = form.setTask(task);
     refreshPreview();
     // The file itself goes to the validator, so its own problems (unknown
-    // fields with "did you mean", wrong types) are reported as it is.
+    // fields with "did you mean", wrong types) are reported as it is; a
+    // check of the form still under way must not overwrite that answer.
+    clearTimeout(validateTimer);
+    const seq = ++validateSeq;
     let issues = [];
     try {
       issues = (await ctx.api.validate(text)).issues || [];
     } catch (err) {
       ctx.toast(`The file could not be checked: ${err.message}`, 'error');
     }
+    if (seq !== validateSeq) return;
     form.showIssues(issues, issues.length ? `${file.name} has ${issues.length} problem${issues.length === 1 ? '' : 's'}` : undefined);
     replace(notice, h('p', { class: unknown.length ? 'warn-box' : 'info-box', role: 'status' },
       `Loaded ${file.name}.`,

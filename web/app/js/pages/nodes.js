@@ -12,26 +12,25 @@ export async function render(root, params, ctx) {
   let nodes = [];
   let server = null;
 
+  const lines = (...parts) => parts.filter((p) => p !== null).map((p) => h('div', {}, p));
   const table = dataTable([
-    { label: 'Node', cell: (n) => h('span', { title: `id ${n.id}` }, n.name) },
-    { label: 'Status', cell: (n) => statusBadge(n.status) },
-    { label: 'Cores', class: 'num', cell: (n) => (n.resources ? String(n.resources.cores) : '–') },
-    { label: 'Memory', class: 'num col-optional', cell: (n) => (n.resources ? fmt.bytes(n.resources.memory_bytes) : '–') },
-    { label: 'Samples/s', class: 'num', cell: (n) => (n.resources ? fmt.num(n.resources.samples_per_s, 4) : '–') },
-    { label: 'Link ↓/↑', class: 'num col-optional', cell: (n) => (n.resources
-      ? `${fmt.bitsPerSecond(n.resources.down_bps)} / ${fmt.bitsPerSecond(n.resources.up_bps)}` : '–') },
+    { label: 'Node', cell: (n) => h('span', { title: `id ${n.id}${n.address ? `, from ${n.address}` : ''}` }, n.name) },
+    { label: 'Status', cell: (n) => lines(statusBadge(n.status),
+      n.run ? h('a', { href: `#/runs/${n.run.id}` }, `run #${n.run.id}`) : h('span', { class: 'muted' }, 'idle'),
+      n.flagged ? h('small', { class: 'flag flag-reason' }, `⚑ ${n.flag_reason || 'flagged'}`) : null) },
+    { label: 'Resources', cell: (n) => (n.resources
+      ? lines(`${n.resources.cores} cores · ${fmt.bytes(n.resources.memory_bytes)}`, `${fmt.count(n.resources.samples_per_s)} samples/s`) : '–') },
+    { label: 'Link', class: 'num col-optional', cell: (n) => (n.resources
+      ? lines(`↓ ${fmt.bitsPerSecond(n.resources.down_bps)}`, `↑ ${fmt.bitsPerSecond(n.resources.up_bps)}`) : '–') },
     { label: 'Data', class: 'col-optional', cell: (n) => (n.resources
-      ? h('span', {}, h('code', {}, n.resources.data || '–'), ` (${n.resources.n_samples} samples)`) : '–') },
-    { label: 'Run', cell: (n) => (n.run ? h('a', { href: `#/runs/${n.run.id}` }, `#${n.run.id}`) : 'idle') },
+      ? lines(h('code', {}, n.resources.data || '–'), `${fmt.count(n.resources.n_samples)} samples`) : '–') },
     { label: 'Rounds', class: 'num', cell: (n) => String(n.rounds) },
-    { label: 'Updates', class: 'num', cell: (n) => String(n.updates) },
-    { label: 'Dropped', class: 'num', cell: (n) => String(n.dropped) },
-    { label: 'Rejected', class: 'num', cell: (n) => (n.flagged
-      ? h('span', { class: 'flag', title: n.flag_reason || '' }, `${n.rejected} ⚑`) : String(n.rejected)) },
-    { label: 'Bytes ↓/↑', class: 'num col-optional', cell: (n) => `${fmt.bytes(n.bytes_down)} / ${fmt.bytes(n.bytes_up)}` },
+    { label: 'OK / dropped / rejected', class: 'num', cell: (n) => h('span', {},
+      `${n.updates} / ${n.dropped} / `,
+      n.flagged ? h('span', { class: 'flag' }, `${n.rejected} ⚑`) : String(n.rejected)) },
+    { label: 'Bytes', class: 'num col-optional', cell: (n) => lines(`↓ ${fmt.bytes(n.bytes_down)}`, `↑ ${fmt.bytes(n.bytes_up)}`) },
     { label: 'Compute', class: 'num col-optional', cell: (n) => fmt.seconds(n.cpu_s) },
     { label: 'Last seen', cell: (n) => h('span', { title: fmt.dateTime(n.last_seen) }, fmt.ago(n.last_seen)) },
-    { label: 'Address', class: 'col-optional', cell: (n) => n.address || '–' },
     { label: 'Actions', cell: (n) => (n.status === 'revoked' ? '' : h('button', {
       type: 'button', class: 'btn btn-small btn-danger', 'aria-label': `Revoke node ${n.name}`,
       onclick: async (e) => {

@@ -67,6 +67,39 @@ export async function render(root, { match }, ctx) {
   ], { caption: 'Nodes in this run', empty: 'No node has taken part yet.', rowKey: (n) => n.node });
   nodesTable.table.id = 'run-nodes-table';
   const logList = h('ol', { class: 'log', id: 'run-log', 'aria-live': 'polite' });
+
+  // Who took part in one round, and why an update was dropped or refused.
+  const partSelect = h('select', { id: 'participation-round' });
+  const partTable = dataTable([
+    { label: 'Node', cell: (p) => p.node_name || (p.node ? `node ${p.node}` : `slot ${p.slot}`) },
+    { label: 'Slot', class: 'num', cell: (p) => String(p.slot) },
+    { label: 'Status', cell: (p) => statusBadge(p.status) },
+    { label: 'Reason', class: 'col-wrap', cell: (p) => p.reason || '' },
+    { label: 'Bytes ↓', class: 'num', cell: (p) => fmt.bytes(p.bytes_down) },
+    { label: 'Bytes ↑', class: 'num', cell: (p) => fmt.bytes(p.bytes_up) },
+    { label: 'CPU', class: 'num', cell: (p) => fmt.seconds(p.cpu_s) },
+    { label: 'Train loss', class: 'num', cell: (p) => fmt.num(p.loss) },
+    { label: 'Samples', class: 'num', cell: (p) => fmt.count(p.n_samples) },
+  ], { caption: 'Participants of the round', empty: 'Pick a round.' });
+  partTable.table.id = 'participation-table';
+  async function showParticipation() {
+    const round = Number(partSelect.value);
+    if (!round) {
+      partTable.render([]);
+      return;
+    }
+    try {
+      partTable.render((await ctx.api.participation(id, round)).participation);
+    } catch (e) {
+      ctx.toast(`Round ${round} could not be loaded: ${e.message}`, 'error');
+    }
+  }
+  partSelect.addEventListener('change', showParticipation);
+  function drawRoundChoices() {
+    const chosen = partSelect.value;
+    replace(partSelect, h('option', { value: '' }, 'choose…'),
+      [...rounds].reverse().map((r) => h('option', { value: String(r.round), selected: String(r.round) === chosen }, `round ${r.round}`)));
+  }
   const taskPre = h('pre', { class: 'json-preview', tabindex: '0', id: 'run-task' });
 
   // The page's own element carries the run's status (data-status) for styles and tests.
@@ -77,6 +110,10 @@ export async function render(root, { match }, ctx) {
       h('h2', { id: 'charts-title' }, 'Charts'),
       h('div', { class: 'chart-grid' }, Object.values(charts).map((c) => c.el))),
     h('section', { 'aria-labelledby': 'rounds-title' }, h('h2', { id: 'rounds-title' }, 'Per round'), roundsTable.el),
+    h('details', { class: 'card', id: 'participation' },
+      h('summary', {}, 'Participation by round'),
+      h('div', { class: 'toolbar' }, h('label', { for: 'participation-round', class: 'inline-label' }, 'Round'), partSelect),
+      partTable.el),
     h('section', { 'aria-labelledby': 'run-nodes-title' }, h('h2', { id: 'run-nodes-title' }, 'Nodes'), nodesTable.el),
     h('section', { 'aria-labelledby': 'log-title' }, h('h2', { id: 'log-title' }, 'Events'),
       h('p', { class: 'help' }, 'Notable events of this run (refused updates, dropped nodes, failed rounds) while this page is open.'),
@@ -144,6 +181,7 @@ export async function render(root, { match }, ctx) {
       { label: 'server', points: series.cpuByRound(rounds, 'server') },
     ]);
     roundsTable.render([...rounds].reverse());
+    drawRoundChoices();
   }
 
   function drawNodes() {

@@ -43,6 +43,7 @@ export async function render(root, { query }, ctx) {
     { label: 'Actions', cell: (r) => runActionButtons(r, ctx, {
       onChange: (u) => upsert(u),
       onDeleted: (d) => {
+        deleted.add(d.id);
         runs = runs.filter((x) => x.id !== d.id);
         selected.delete(d.id);
         total = Math.max(0, total - 1);
@@ -78,7 +79,9 @@ export async function render(root, { query }, ctx) {
       offset + PAGE < total ? h('a', { class: 'btn', href: `#/runs?offset=${offset + PAGE}${statusFilter ? `&status=${statusFilter}` : ''}` }, 'Older') : null);
   }
 
+  const deleted = new Set(); // a late event must not bring a deleted run back
   function upsert(run) {
+    if (deleted.has(run.id)) return;
     const i = runs.findIndex((r) => r.id === run.id);
     if (i >= 0) runs[i] = { ...runs[i], ...run };
     else if (offset === 0 && (!statusFilter || run.status === statusFilter)) {

@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Round overhead of a deployment with training disabled.
+
+`fedc server` (TLS on) and N `fedc node --echo` processes on loopback: each
+node answers every TRAIN at once with a zero update of the model's size, so
+a round's wall time is pure overhead -- encoding, sending the model to every
+node over TLS, receiving and checking every update, aggregating. The model
+is the default 199,210-parameter MLP (~0.8 MB per message). Evaluation runs
+only in the first and last round; those two are left out of the figures.
+
+Prints, for each N: median seconds per round, the server's resident memory
+before the nodes connect and with them connected, and the growth per node (and that growth less one model copy: the engine keeps
+each participant's update, d floats, for the aggregation);
+then model-transfer throughput for one node with TLS on and off. Every
+figure is printed next to its peer from the same invocation (N against
+N=10, TLS against plain), as ratios; the issue's targets are shown beside.
+
+usage: bench/round_overhead.py --build BUILD [--nodes 10,100,500] [--rounds 12]
+"""
+import argparse
+import json
+import os
+import shutil
+import signal
+import ssl
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+class Deployment:
+    def __init__(self, fedc, tls, tmp):
+        self.fedc, self.tls, self.tmp = fedc, tls, tmp
+        self.state = os.path.join(tmp, "state")
+        self.nodes = []
+        port_file = os.path.join(tmp, "port")
+        args = [fedc, "server", "--state", self.state, "--listen", "127.0.0.1:0", "--port-file", port_file,
+                "--log-level", "warn", "--threads", "2", "--hello-timeout", "120"]
+        if not tls:
+            args.append("--insecure")
+        self.log = open(os.path.join(tmp, "server.log"), "w")
+        self.server = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(600):
+            if os.path.exists(port_file) and open(port_file).read().strip():
+                break
+            time.sleep(0.05)
+        self.port = int(open(port_file).read())
+        self.token = open(os.path.join(self.state, "admin-token")).read().strip()
+        self.ctx = ssl.create_default_context(cafile=os.path.join(self.state, "certs", "ca.crt")) if tls else None
+
+    def api(self, method, path, body=None):
+        url = f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}{path}"
+        req = urllib.request.Request(url, data=json.dumps(body).encode() if body is not None else None, method=method)
+        req.add_header("Authorization", f"Bearer {self.token}")
+        with urllib.request.urlopen(req, context=self.ctx, timeout=60) as r:
+            return json.loads(r.read())
+
+    def start_nodes(self, n):
+        certs = os.path.join(self.state, "certs")
+        env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+        url = f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
+        for k in range(n):
+            cred = os.path.join(self.tmp, f"n{k}.pem")
+            subprocess.run([self.fedc, "certs", "issue-node", certs, "--name", f"n{k}", "--out", cred], check=True,
+                           capture_output=True)
+            self.nodes.append(subprocess.Popen(
+                [self.fedc, "node", "--server", url, "--credential", cred, "--echo", "--data", "none",
+                 "--log-level", "error", "--connect-timeout", "60"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env))
+
+    def stop(self):
+        for p in self.nodes:
+            p.send_signal(signal.SIGTERM)
+        for p in self.nodes:
+            try:
+                p.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        self.server.send_signal(signal.SIGTERM)
+        try:
+            self.server.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+        self.log.close()
+
+
+def run_rounds(fedc, tls, n, rounds, model="mlp"):
+    tmp = tempfile.mkdtemp(prefix="fedc-bench-")
+    d = Deployment(fedc, tls, tmp)
+    try:
+        task = {"name": f"overhead-{n}", "model": model, "rounds": rounds, "clients": n, "clients_per_round": n,
+                "eval_every": rounds + 1,
+                "deploy": {"min_nodes": n, "min_updates": n, "round_timeout_s": 600, "connect_timeout_s": 900}}
+        run = d.api("POST", "/api/runs", task)
+        # The run has loaded its data and model before it waits for nodes.
+        for _ in range(600):
+            if d.api("GET", f"/api/runs/{run['id']}")["status"] == "running":
+                break
+            time.sleep(0.1)
+        time.sleep(1.0)
+        rss_before = rss_kb(d.server.pid)
+        d.start_nodes(n)
+        during = []
+        while True:
+            r = d.api("GET", f"/api/runs/{run['id']}")
+            if r["status"] not in ("queued", "running"):
+                break
+            # Steady state: nodes connected, rounds going, before the end.
+            if 2 <= r["rounds_done"] < rounds - 1:
+                during.append(rss_kb(d.server.pid))
+            time.sleep(0.2)
+        if r["status"] != "done":
+            raise SystemExit(f"run with {n} nodes ended {r['status']}: {r['error']}")
+        rss_during = statistics.median(during) if during else 0
+        rows = d.api("GET", f"/api/runs/{run['id']}/rounds")["rounds"]
+        inner = [x for x in rows if not x["evaluated"]]
+        per_round = statistics.median(x["wall_s"] for x in inner)
+        mb = statistics.median((x["bytes_down"] + x["bytes_up"]) / x["wall_s"] / 1e6 for x in inner)
+        return {"n": n, "s_per_round": per_round, "rss_before_mb": rss_before / 1024,
+                "rss_during_mb": rss_during / 1024, "per_node_kb": (rss_during - rss_before) / max(n, 1),
+                "mb_per_s": mb}
+    finally:
+        d.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default="build")
+    ap.add_argument("--nodes", default="10,100,500")
+    ap.add_argument("--rounds", type=int, default=12)
+    a = ap.parse_args()
+    fedc = os.path.abspath(os.path.join(a.build, "fedc"))
+    sizes = [int(x) for x in a.nodes.split(",")]
+    print("round overhead, TLS on, 199,210-parameter model, nodes echo a zero update (no training)")
+    model_kb = 199210 * 4 / 1024
+    print(f"{'nodes':>6} {'s/round':>9} {'x vs 10':>8} {'target':>8} {'RSS before':>11} {'RSS with':>9} "
+          f"{'per node':>9} {'beyond model':>13} {'target':>7}")
+    base = None
+    for n in sizes:
+        r = run_rounds(fedc, True, n, a.rounds)
+        base = base or r["s_per_round"]
+        target = {100: "<=0.1", 500: "<1"}.get(n, "")
+        print(f"{n:>6} {r['s_per_round']:>9.3f} {r['s_per_round'] / base:>8.1f} {target:>8} "
+              f"{r['rss_before_mb']:>9.0f}MB {r['rss_during_mb']:>7.0f}MB {r['per_node_kb']:>7.0f}KB "
+              f"{r['per_node_kb'] - model_kb:>11.0f}KB {'<=1MB':>7}", flush=True)
+    print("\nmodel transfer, 1 node, 1.6M-parameter model (6.4 MB each way)")
+    big = "dense:2000,dense:10"
+    tls = run_rounds(fedc, True, 1, 8, big)
+    plain = run_rounds(fedc, False, 1, 8, big)
+    print(f"  TLS on : {tls['mb_per_s']:8.1f} MB/s  ({tls['s_per_round']:.3f} s per round trip)")
+    print(f"  TLS off: {plain['mb_per_s']:8.1f} MB/s  ({plain['s_per_round']:.3f} s per round trip)")
+    print(f"  TLS/plain throughput ratio: {tls['mb_per_s'] / plain['mb_per_s']:.2f}")
+
+
+if __name__ == "__main__":
+    main()
