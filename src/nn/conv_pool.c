@@ -193,26 +193,17 @@ __attribute__((target("avx512f"))) static void dw_channel_avx512(float *dwt, con
             dw_tile(dwt, (size_t)KC, xh, row, off, g, m, tail, 3, 1, 4);
         return;
     }
+    /* Per row: blocks of 10 vectors, then of 4, then single (masked) ones;
+     * few block shapes keep the code (and its compile time) small. */
     for (int ky = 0; ky < K; ky++) {
         float *dst = dwt + (size_t)ky * KC;
         const float *src = xh + (size_t)ky * row;
-        for (int t0 = 0; t0 < KC; t0 += 160) {
-            int len = KC - t0 < 160 ? KC - t0 : 160, nv = (len + 15) / 16;
-            __mmask16 tail = (__mmask16)(len % 16 ? (1u << (len % 16)) - 1u : 0xffffu);
-            float *d = dst + t0;
-            const float *sv = src + t0;
-            switch (nv) {
-            case 1: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 1, 4); break;
-            case 2: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 2, 4); break;
-            case 3: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 3, 4); break;
-            case 4: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 4, 4); break;
-            case 5: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 5, 4); break;
-            case 6: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 6, 2); break;
-            case 7: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 7, 2); break;
-            case 8: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 8, 2); break;
-            case 9: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 9, 2); break;
-            default: dw_tile(d, 0, sv, 0, off, g, m, tail, 1, 10, 2); break;
-            }
+        int t0 = 0;
+        for (; KC - t0 >= 160; t0 += 160) dw_tile(dst + t0, 0, src + t0, 0, off, g, m, 0xffff, 1, 10, 2);
+        for (; KC - t0 >= 64; t0 += 64) dw_tile(dst + t0, 0, src + t0, 0, off, g, m, 0xffff, 1, 4, 4);
+        for (; t0 < KC; t0 += 16) {
+            const int len = KC - t0 < 16 ? KC - t0 : 16;
+            dw_tile(dst + t0, 0, src + t0, 0, off, g, m, (__mmask16)((1u << len) - 1u), 1, 1, 4);
         }
     }
 }
@@ -242,14 +233,9 @@ __attribute__((target("avx512f"))) static void dx_channel_avx512(float *dxh, con
                                                                  int KC) {
     const int nv = (KC + 15) / 16;
     const __mmask16 tail = (__mmask16)(KC % 16 ? (1u << (KC % 16)) - 1u : 0xffffu);
-    switch (nv) {
-    case 1: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 1); return;
-    case 2: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 2); return;
-    case 4: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 4); return;
-    case 6: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 6); return;
-    case 10: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 10); return;
-    case 20: dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 20); return;
-    default: break;
+    if (nv == 10) { /* K*C = 160, e.g. 5x5 over 32 channels */
+        dx_rows_avx512(dxh, wt, off, g, m, K, row, KC, tail, 10);
+        return;
     }
     const int full = KC / 16;
     for (int j = 0; j < m; j++) {

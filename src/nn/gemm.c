@@ -124,15 +124,24 @@ __attribute__((target("avx2"))) static void pack_b(int tb, const float *b, int l
 }
 
 /* c[MR x NR] (row stride ldc) = or += a-panel x b-panel over kc; the b
- * panel's k rows are bs floats apart (NR when packed, ldb when read in place). */
+ * panel's k rows are bs floats apart (NR when packed, ldb when read in place).
+ * With prefetch_next, each step also prefetches the same k row of the next
+ * panel to the right: an in-place B is read with a large stride, which the
+ * hardware prefetchers do not follow, so its first pass would otherwise wait
+ * on one cache miss after another. */
 __attribute__((target("avx512f"))) static void kernel_8x32(int kc, const float *restrict a,
                                                           const float *restrict b, size_t bs,
-                                                          float *restrict c, size_t ldc, int accumulate) {
+                                                          float *restrict c, size_t ldc, int accumulate,
+                                                          int prefetch_next) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
     __m512 c70 = c00, c71 = c00;
     for (int k = 0; k < kc; k++) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), x;
+        if (prefetch_next) {
+            _mm_prefetch((const char *)(b + NR), _MM_HINT_T0);
+            _mm_prefetch((const char *)(b + NR + 16), _MM_HINT_T0);
+        }
 #define ROW(r, lo, hi)                       \
     x = _mm512_set1_ps(a[r]);                \
     lo = _mm512_fmadd_ps(x, b0, lo);         \
@@ -262,11 +271,11 @@ static void own_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const flo
                         const float *apanel = ap + (size_t)ir * kc;
                         float *ct = c + (size_t)(i0 + ir) * ldc + j0 + jr;
                         if (rows == MR && cols == NR) {
-                            kernel_8x32(kc, apanel, bpanel, bs, ct, (size_t)ldc, acc);
+                            kernel_8x32(kc, apanel, bpanel, bs, ct, (size_t)ldc, acc, ir == 0 && bs != NR);
                             continue;
                         }
                         /* Partial tile: full kernel into a scratch tile, copy the valid part. */
-                        kernel_8x32(kc, apanel, bpanel, bs, edge, NR, 0);
+                        kernel_8x32(kc, apanel, bpanel, bs, edge, NR, 0, ir == 0 && bs != NR);
                         for (int r = 0; r < rows; r++) {
                             float *dst = ct + (size_t)r * ldc;
                             const float *src = edge + r * NR;

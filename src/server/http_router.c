@@ -1,6 +1,7 @@
 /* HTTP dispatch: /api/login needs nothing, every other /api/ route needs
- * the admin token or a session (http_auth.c), /api/runs... and
- * /api/nodes... go to their files, other GETs to the embedded web app. */
+ * the admin token or a session (http_auth.c), /api/runs..., /api/nodes...,
+ * /api/intent... and /api/searches... go to their files, other GETs to the
+ * embedded web app. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -143,6 +144,10 @@ void http_handle(void *ctx, const fedc_http_request *req, fedc_http_response *re
         if (!http_runs_route(s, req, resp, p + 9)) http_error(resp, 404, "%s %s: no such route", req->method, p);
     } else if (!strncmp(p, "/api/nodes", 10) && (p[10] == 0 || p[10] == '/')) {
         if (!http_nodes_route(s, req, resp, p + 10)) http_error(resp, 404, "%s %s: no such route", req->method, p);
+    } else if (!strncmp(p, "/api/intent", 11) && (p[11] == 0 || p[11] == '/')) {
+        if (!http_intent_route(s, req, resp, p + 11)) http_error(resp, 404, "%s %s: no such route", req->method, p);
+    } else if (!strncmp(p, "/api/searches", 13) && (p[13] == 0 || p[13] == '/')) {
+        if (!http_searches_route(s, req, resp, p + 13)) http_error(resp, 404, "%s %s: no such route", req->method, p);
     } else {
         http_error(resp, 404, "%s %s: no such route (see docs/api.md)", req->method, p);
     }

@@ -144,6 +144,13 @@ void registry_node_closed(void *ctx, fedc_ws_conn *c, const char *reason) {
     if (ns->authed) s->online--;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
+    /* Closes decided here or by the transport were logged with their reason;
+     * this one was not (the peer left, or the WebSocket layer refused a
+     * frame-level violation such as an unknown opcode). */
+    if (!ns->authed && !ns->closing && !strcmp(reason, "connection lost"))
+        FEDC_WARN("connection from %s closed before it authenticated: the peer went away or broke the WebSocket "
+                  "framing (e.g. a reserved opcode)",
+                  ns->peer);
     if (ns->authed) {
         FEDC_INFO("node %lld \"%s\" disconnected: %s", (long long)ns->node_id, ns->name, reason);
         store_node_seen(&s->db_net, ns->node_id);

@@ -78,6 +78,15 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     }
     s->cfg = *cfg;
     if (!s->cfg.bind) s->cfg.bind = "127.0.0.1";
+    /* Without TLS the admin token and the models travel in clear text. */
+    if (s->cfg.insecure && strncmp(s->cfg.bind, "127.", 4) != 0 && strcmp(s->cfg.bind, "::1") != 0 &&
+        strcmp(s->cfg.bind, "localhost") != 0) {
+        fedc_fail(err, "--insecure (no TLS) is for loopback only; listen on 127.0.0.1 or ::1, or keep TLS on "
+                       "(got %s)",
+                  s->cfg.bind);
+        free(s);
+        return NULL;
+    }
     if (s->cfg.checkpoint_every <= 0) s->cfg.checkpoint_every = 1;
     if (s->cfg.max_flags <= 0) s->cfg.max_flags = 3;
     if (s->cfg.hello_timeout_s <= 0) s->cfg.hello_timeout_s = 10;
@@ -104,6 +113,10 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     if (load_admin_token(s, err) != 0) goto fail;
     snprintf(path, sizeof path, "%s/runs.db", s->state_dir);
     if (store_open(&s->db_net, path, err) != 0 || store_open(&s->db_run, path, err) != 0) goto fail;
+    if (!(s->intent = intent_service_create())) {
+        fedc_fail(err, "out of memory starting the intent service");
+        goto fail;
+    }
 
     char cert[1100], key[1100];
     snprintf(cert, sizeof cert, "%s/server.crt", s->certs_dir);
@@ -131,6 +144,7 @@ void fedc_server_stop(fedc_server *s) {
     runner_stop(s);
     fedc_ws_server_stop(s->ws);
     s->ws = NULL;
+    intent_service_release(s->intent); /* no HTTP handler runs any more */
     for (node_session *ns = s->sessions, *n; ns; ns = n) {
         n = ns->next;
         free(ns);

@@ -162,6 +162,9 @@ typedef struct auth_session {
     double expires;
 } auth_session;
 
+/* ---- plain-language requests (http_intent.c) ---------------------------- */
+typedef struct intent_service intent_service;
+
 /* ---- the server ---------------------------------------------------------- */
 struct fedc_server {
     fedc_server_config cfg;
@@ -188,6 +191,7 @@ struct fedc_server {
     auth_session auth[AUTH_SESSIONS]; /* service thread only */
     fedc_server_listener listener;
     void *listener_ctx;
+    intent_service *intent; /* LLM settings and jobs of /api/intent */
 };
 
 /* registry.c: the node WebSocket callbacks (service thread) */
@@ -239,6 +243,21 @@ void http_session(fedc_server *s, const fedc_http_request *req, fedc_http_respon
 int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
 int http_nodes_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
 int http_static_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
+/* /api/intent (http_intent.c): the embedded parser answers at once; LLM
+ * requests become jobs on their own threads (the service thread never
+ * waits for an endpoint), fetched with GET /api/intent/{job}. */
+int http_intent_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
+/* LLM settings from FEDC_LLM_URL/_MODEL/_KEY, read once at server start. NULL: out of memory. */
+intent_service *intent_service_create(void);
+/* The server lets go; a job still waiting for its endpoint keeps the rest alive. */
+void intent_service_release(intent_service *svc);
+/* The body of POST /api/intent: {"request": 1..FEDC_INTENT_REQUEST_MAX bytes,
+ * "backend": "builtin" (default) | "llm"}; request must hold cap bytes. */
+int intent_request_parse(const uint8_t *body, size_t len, char *request, size_t cap, int *llm, fedc_error *err);
+/* /api/searches (http_searches.c): searches from the tune_ tables of the run store. */
+int http_searches_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
+/* Adds "rank" to each trial object in fedc tune's leaderboard order. -1: out of memory. */
+int searches_rank_trials(json_t *trials);
 /* Validates and queues a task (REST and fedc_server_submit). 400-style
  * problems fill issues (JSON array) when non-NULL. */
 int server_submit_json(fedc_server *s, const char *json, size_t len, int64_t *id, json_t **issues, fedc_error *err);

@@ -2,7 +2,8 @@
 another CA, a revoked credential, a node revoked online through the API,
 and a node that cannot verify the server's certificate are all refused
 with a logged reason (the refused nodes exit instead of retrying); the
-running run is not affected and finishes with every round."""
+running run is not affected and finishes with every round. Then runs are
+cancelled (queued and running) and deleted through the API."""
 import os
 import subprocess
 import sys
@@ -77,4 +78,30 @@ with Cluster(FEDC, tls=True, name="auth") as c:
     for why in ("node certificate refused", "is revoked"):
         assert why in log, f"server log lacks '{why}'"
     print(f"participants per round: {[r['participants'] for r in rounds]}")
+
+    # Cancelling: a queued run at once, a running one within its round; a
+    # running run cannot be deleted, an ended one can.
+    long_task = quick_task(3, rounds=200, deploy={"min_nodes": 2, "min_updates": 1})
+    running = c.create_run(long_task)
+    queued = c.create_run(long_task)
+    c.wait("the long run's first round", lambda: len(c.rounds(running)) >= 1, 120)
+    st, body = c.api("DELETE", f"/api/runs/{running}")
+    assert st == 409, (st, body)
+    st, body = c.api("POST", f"/api/runs/{queued}/cancel")
+    assert st == 200 and body["status"] == "cancelled", body
+    assert c.run(queued)["status"] == "cancelled"
+    st, body = c.api("POST", f"/api/runs/{running}/cancel")
+    assert st == 200, body
+    run = c.wait_run_end(running, 60)
+    assert run["status"] == "cancelled" and 1 <= run["rounds_done"] < 200, run
+    assert len(c.rounds(running)) == run["rounds_done"]
+    st, model = c.api("GET", f"/api/runs/{running}/model", raw=True)
+    assert st == 200 and len(model) > 100000
+    st, body = c.api("POST", f"/api/runs/{running}/cancel")
+    assert st == 409, body
+    st, body = c.api("DELETE", f"/api/runs/{running}")
+    assert st == 200, body
+    st, body = c.api("GET", f"/api/runs/{running}")
+    assert st == 404, body
+    print(f"cancelled after {run['rounds_done']} rounds; deleted")
 print("ok")

@@ -115,6 +115,9 @@ class Cluster:
 
     def __exit__(self, *exc):
         self.stop_all()
+        if os.environ.get("FEDC_E2E_KEEP_LOG"):
+            with open(os.environ["FEDC_E2E_KEEP_LOG"], "w") as f:
+                f.write(self.read_server_log())
         if exc[0] is not None:
             print("---- server log ----\n" + self.read_server_log()[-6000:])
             for name in self.nodes:

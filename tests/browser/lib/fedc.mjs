@@ -91,12 +91,14 @@ export class Api {
 }
 
 // `fedc server --insecure` on a free loopback port (the server picks it and
-// writes it to a file) with a fresh state folder.
-export async function startServer({ token = 'browser-test-admin-token-0123456789' } = {}) {
-  const state = fs.mkdtempSync(path.join(os.tmpdir(), 'fedc-browser-state-'));
+// writes it to a file) with a fresh state folder, or the given one (a test
+// may prepare it, e.g. with a search in STATE/runs.db); env adds to the
+// server's environment (FEDC_LLM_URL...).
+export async function startServer({ token = 'browser-test-admin-token-0123456789', state: given, env, name = 'server' } = {}) {
+  const state = given || fs.mkdtempSync(path.join(os.tmpdir(), 'fedc-browser-state-'));
   const portFile = path.join(state, 'port');
-  const proc = new Proc('server', ['server', '--insecure', '--listen', '127.0.0.1:0', '--port-file', portFile,
-    '--state', state, '--admin-token', token]);
+  const proc = new Proc(name, ['server', '--insecure', '--listen', '127.0.0.1:0', '--port-file', portFile,
+    '--state', state, '--admin-token', token], { env });
   const deadline = Date.now() + 30000;
   let api = null;
   for (;;) {

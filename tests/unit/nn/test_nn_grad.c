@@ -144,6 +144,8 @@ static void test_maxpool(void **state) {
     (void)state;
     check_net("conv:2:3,pool:2,dense:3", (fedc_shape){1, 7, 7}, 3, 3, 6);
     check_net("conv:3:3,pool:3,dense:3", (fedc_shape){2, 8, 7}, 3, 2, 7);
+    /* Two conv + pool pairs: the second runs the fused backward with dx. */
+    check_net("conv:3:3,pool:2,conv:4:3,pool:2,dense:3", (fedc_shape){1, 10, 10}, 3, 2, 20);
 }
 
 static void test_avgpool(void **state) {

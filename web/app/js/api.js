@@ -100,6 +100,13 @@ export const api = {
   node: (id) => get(`/api/nodes/${id}`),
   enrolNode: (name) => post('/api/nodes', name ? { name } : {}),
   revokeNode: (id) => post(`/api/nodes/${id}/revoke`),
+  // Plain-language requests: the builtin parser answers at once; the LLM
+  // backend answers 202 {job} and the answer is fetched with intentJob.
+  intentBackends: () => get('/api/intent'),
+  intent: (request, backend) => post('/api/intent', { request, backend }),
+  intentJob: (job) => get(`/api/intent/${job}`),
+  searches: () => get('/api/searches'),
+  search: (id) => get(`/api/searches/${id}`),
 };
 
 // Files the browser downloads directly (the cookie authenticates GETs).

@@ -12,6 +12,8 @@ const routes = [
   { name: 'new', pattern: /^\/new$/, load: () => import('./pages/new-task.js') },
   { name: 'compare', pattern: /^\/compare$/, load: () => import('./pages/compare.js') },
   { name: 'nodes', pattern: /^\/nodes$/, load: () => import('./pages/nodes.js') },
+  { name: 'searches', pattern: /^\/searches$/, load: () => import('./pages/searches.js') },
+  { name: 'search', pattern: /^\/searches\/(\d+)$/, load: () => import('./pages/search.js') },
 ];
 
 const feed = new Feed();
@@ -59,7 +61,8 @@ setUnauthorizedHandler(toLogin);
 
 router.onNavigate = (name) => {
   for (const a of document.querySelectorAll('#nav a')) {
-    const current = a.dataset.page === name || (name === 'run' && a.dataset.page === 'runs');
+    const current = a.dataset.page === name || (name === 'run' && a.dataset.page === 'runs')
+      || (name === 'search' && a.dataset.page === 'searches');
     if (current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }

@@ -15,8 +15,8 @@ const FORMATTERS = {
   seconds: (v) => `${Math.round(v * 100) / 100} s`,
 };
 
-// opts: {title, xLabel, yLabel, xFormat, yFormat, yMin, yMax, id}
-// Returns {el, update(series)} with series = [{label, points: [[x, y]], color, dash}].
+// opts: {title, xLabel, yLabel, xFormat, yFormat, yMin, yMax, id, xInteger}
+// Returns {el, update(series)} with series = [{label, points: [[x, y]], color, dash, line}].
 export function lineChart(opts) {
   const canvas = h('canvas', { role: 'img', 'aria-label': `${opts.title}: no data yet` });
   const box = h('div', { class: 'chart-box' }, canvas);
@@ -42,7 +42,7 @@ export function lineChart(opts) {
         scales: {
           // Rounds are whole numbers: no ticks at 1.5.
           x: { type: 'linear', title: { display: true, text: opts.xLabel },
-            ticks: { callback: xFormat, maxTicksLimit: 8, precision: opts.xLabel === 'Round' ? 0 : undefined } },
+            ticks: { callback: xFormat, maxTicksLimit: 8, precision: opts.xLabel === 'Round' || opts.xInteger ? 0 : undefined } },
           y: {
             title: { display: !!opts.yLabel, text: opts.yLabel || '' },
             min: opts.yMin, max: opts.yMax,
@@ -85,7 +85,9 @@ export function lineChart(opts) {
         backgroundColor: color,
         borderDash: series[i].dash || [],
         borderWidth: 2,
-        pointRadius: s.points.length > 60 ? 0 : 3,
+        // line: false draws the points alone (one point per search trial).
+        showLine: series[i].line !== false,
+        pointRadius: series[i].line === false ? 4 : s.points.length > 60 ? 0 : 3,
         tension: 0,
       };
     });

@@ -66,6 +66,9 @@ const RELEVANT_WHEN = {
   'privacy.noise_multiplier': (v) => v['privacy.mode'] !== 'none',
 };
 
+// How the source of an explained value is named beside its field.
+const SOURCE_LABELS = { words: 'Your words', goal: 'Your goal', llm: 'Language model', default: 'Default' };
+
 const NUMBER_RE = /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 function humanize(key) {
@@ -149,18 +152,21 @@ function makeField(f) {
     });
     if (list) datalist = h('datalist', { id: list }, SUGGESTIONS[f.path].map((v) => h('option', { value: v })));
   }
-  input.setAttribute('aria-describedby', `${helpId} ${errorId}`);
+  const noteId = `${id}-note`;
+  input.setAttribute('aria-describedby', `${helpId} ${errorId} ${noteId}`);
   const [first, rest] = splitDescription(s.description);
   const help = h('div', { class: 'help', id: helpId },
     h('code', { class: 'path' }, f.path), ' ', h('span', {}, first), ' ',
     h('span', { class: 'constraint' }, `Default ${defaultText(s)}; allowed: ${allowedText(s)}.`),
     rest ? h('details', { class: 'more' }, h('summary', {}, 'More'), h('p', {}, rest)) : null);
   const error = h('p', { class: 'field-error', id: errorId, hidden: true });
+  // Where the value came from, when a plain-language request filled it.
+  const note = h('p', { class: 'field-note', id: noteId, hidden: true });
   const labelEl = h('label', { for: id }, label);
   const wrap = s.type === 'boolean'
-    ? h('div', { class: 'field field-check', dataset: { path: f.path } }, h('div', { class: 'check-row' }, input, labelEl), error, help)
-    : h('div', { class: 'field', dataset: { path: f.path } }, labelEl, input, datalist, error, help);
-  return { ...f, id, input, wrap, error };
+    ? h('div', { class: 'field field-check', dataset: { path: f.path } }, h('div', { class: 'check-row' }, input, labelEl), note, error, help)
+    : h('div', { class: 'field', dataset: { path: f.path } }, labelEl, input, datalist, note, error, help);
+  return { ...f, id, input, wrap, error, note };
 }
 
 export function buildTaskForm(schema, { onChange } = {}) {
@@ -202,7 +208,8 @@ export function buildTaskForm(schema, { onChange } = {}) {
     for (const [path, f] of fields) {
       const rule = RELEVANT_WHEN[path];
       const relevant = !rule || rule(v);
-      f.wrap.hidden = !(relevant || showAll.checked || f.wrap.classList.contains('has-error'));
+      f.wrap.hidden = !(relevant || showAll.checked || f.wrap.classList.contains('has-error')
+        || f.wrap.classList.contains('from-request'));
     }
   }
 
@@ -251,6 +258,7 @@ export function buildTaskForm(schema, { onChange } = {}) {
   function reset() {
     for (const f of fields.values()) setField(f, f.schema.default);
     clearIssues();
+    clearExplanations();
     updateRelevance();
   }
 
@@ -258,6 +266,7 @@ export function buildTaskForm(schema, { onChange } = {}) {
   // it does not know (the caller reports them).
   function setTask(task) {
     for (const f of fields.values()) setField(f, f.schema.default);
+    clearExplanations();
     const unknown = [];
     for (const [key, value] of Object.entries(task || {})) {
       if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
@@ -325,6 +334,39 @@ export function buildTaskForm(schema, { onChange } = {}) {
     updateRelevance();
   }
 
+  function clearExplanation(f) {
+    f.note.hidden = true;
+    f.note.replaceChildren();
+    f.wrap.classList.remove('from-request');
+    delete f.wrap.dataset.source;
+  }
+
+  function clearExplanations() {
+    for (const f of fields.values()) clearExplanation(f);
+  }
+
+  // items: [{field, source, reason}] (the explanation of POST /api/intent).
+  // Each field is highlighted with its source and reason beside it, until
+  // the person changes its value. Returns the fields the form does not have.
+  function explain(items) {
+    clearExplanations();
+    const unknown = [];
+    for (const item of items) {
+      const f = fields.get(item.field);
+      if (!f) {
+        unknown.push(item.field);
+        continue;
+      }
+      f.note.replaceChildren(
+        h('span', { class: `source source-${item.source}` }, SOURCE_LABELS[item.source] || item.source), ' ', item.reason);
+      f.note.hidden = false;
+      f.wrap.classList.add('from-request');
+      f.wrap.dataset.source = item.source;
+    }
+    updateRelevance();
+    return unknown;
+  }
+
   function focusFirstIssue() {
     const first = [...fields.values()].find((f) => f.wrap.classList.contains('has-error'));
     if (first) first.input.focus();
@@ -333,11 +375,14 @@ export function buildTaskForm(schema, { onChange } = {}) {
 
   el.addEventListener('input', (e) => {
     if (e.target === showAll) return;
+    // The person's own value: the request's explanation no longer applies.
+    const changed = fields.get(e.target.name);
+    if (changed && changed.input === e.target) clearExplanation(changed);
     updateRelevance();
     if (onChange) onChange();
   });
   el.addEventListener('change', () => updateRelevance());
   reset();
 
-  return { el, getTask, setTask, reset, showIssues, clearIssues, focusFirstIssue, fields };
+  return { el, getTask, setTask, reset, showIssues, clearIssues, focusFirstIssue, explain, clearExplanations, fields };
 }

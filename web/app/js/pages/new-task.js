@@ -1,8 +1,11 @@
 // New task: the schema-generated form, checked live by the server's
-// validator, saved/loaded as JSON, launched as a run.
+// validator, saved/loaded as JSON, filled from a request in plain words
+// (intent-box.js), launched as a run.
 import { h, replace, downloadText } from '../dom.js';
 import { buildTaskForm } from '../task-form.js';
+import { intentBox } from '../intent-box.js';
 import { parseJson, stringifyJson } from '../json.js';
+import * as fmt from '../format.js';
 
 const TASK_JSON_MAX = 1 << 20; // FEDC_TASK_JSON_MAX
 
@@ -16,6 +19,19 @@ export async function render(root, { query }, ctx) {
   const notice = h('div', { id: 'task-notice' });
   const preview = h('pre', { class: 'json-preview', id: 'task-preview', tabindex: '0' });
   const form = buildTaskForm(schema, { onChange: scheduleValidate });
+  // The request's task replaces the form's values; its explanation goes
+  // beside the fields it set. The server checks the result like any edit.
+  const intent = intentBox(ctx, {
+    onResult(r) {
+      form.setTask(r.task);
+      const missing = form.explain(r.explanation.filter((e) => e.source !== 'default'));
+      replace(notice);
+      refreshPreview();
+      clearTimeout(validateTimer);
+      validate();
+      return missing;
+    },
+  });
 
   function taskJson(pretty) {
     return stringifyJson(form.getTask(), pretty ? 2 : undefined);
@@ -132,6 +148,7 @@ export async function render(root, { query }, ctx) {
     } }, 'Save as JSON'),
     h('button', { type: 'button', class: 'btn btn-quiet', onclick: () => {
       form.reset();
+      intent.clear();
       replace(notice);
       scheduleValidate();
     } }, 'Reset to defaults'));
@@ -140,7 +157,7 @@ export async function render(root, { query }, ctx) {
     h('div', { class: 'page-head' }, h('h1', { id: 'new-task-title' }, 'New task'), toolbar),
     h('p', { class: 'lead' }, 'Every field starts at its default (the Fashion-MNIST MLP benchmark). ',
       'The server checks the task as you type, with the same validator as ', h('code', {}, 'fedc validate'), '.'),
-    notice, formEl);
+    intent.el, notice, formEl);
 
   const from = query.get('from');
   if (from && /^\d+$/.test(from)) {
@@ -152,9 +169,23 @@ export async function render(root, { query }, ctx) {
       replace(notice, h('p', { class: 'error-box', role: 'alert' }, `The task of run ${from} could not be loaded: ${e.message}`));
     }
   }
+  // "Open in the form" of a search: its best task.
+  const search = query.get('search');
+  if (search && /^\d+$/.test(search)) {
+    try {
+      const sr = await ctx.api.search(search);
+      if (!sr.best_task) throw new Error(`search ${sr.id} has no best task yet (${sr.status})`);
+      form.setTask(sr.best_task);
+      replace(notice, h('p', { class: 'info-box', role: 'status' },
+        `Starting from the best task of search ${sr.id} (trial ${sr.best_trial}, accuracy ${fmt.percent(sr.best_accuracy, 2)}).`));
+    } catch (e) {
+      replace(notice, h('p', { class: 'error-box', role: 'alert' }, `The best task of search ${search} could not be loaded: ${e.message}`));
+    }
+  }
   refreshPreview();
   validate();
   return () => {
+    intent.stop();
     clearTimeout(validateTimer);
     validateSeq += 1;
   };
