@@ -7,7 +7,11 @@ libopenblas-dev zlib1g-dev libjansson-dev libsqlite3-dev libzstd-dev libsodium-d
 libcurl4-openssl-dev libwebsockets-dev libssl-dev openssl libcmocka-dev
 dataset-fashion-mnist libjs-chart.js
 python3 python3-numpy python3-torch valgrind
-nodejs npm chromium"
+chromium"
+# Node.js may come from elsewhere than Debian (with its own npm, which then
+# conflicts with Debian's npm package): only the commands are required.
+command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs"
+command -v npm >/dev/null 2>&1 || PKGS="$PKGS npm"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -206,6 +206,8 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     await backend.selectOption('llm');
     await page.getByLabel('What should be trained?').fill('cifar10 cnn, 40 clients, 8 per round, 20 rounds');
     await page.getByRole('button', { name: 'Fill the form' }).click();
+    // The answer comes from a job the page polls; the previous answer is gone meanwhile.
+    await page.locator('#intent-status', { hasText: 'Asking the language model' }).or(page.locator('#intent-filled')).first().waitFor();
     await page.locator('#intent-filled').waitFor();
     assert.equal(await page.getByLabel('Dataset', { exact: true }).inputValue(), 'cifar10');
     assert.equal(await page.getByLabel('Clients', { exact: true }).inputValue(), '40');

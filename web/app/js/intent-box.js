@@ -122,6 +122,7 @@ export function intentBox(ctx, { onResult }) {
     const mySeq = ++seq;
     const llm = backend.value === 'llm';
     setBusy(true, llm ? 'Asking the language model…' : 'Reading the request…');
+    replace(result); // the previous answer no longer applies
     try {
       const r = await answerOf(await ctx.api.intent(text, backend.value), mySeq);
       if (!r || mySeq !== seq || stopped) return;
