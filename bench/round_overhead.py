@@ -30,6 +30,16 @@ import time
 import urllib.request
 
 
+def cpu_s(pid):
+    """User + system CPU seconds of a process (all its threads), 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def rss_kb(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -111,6 +121,10 @@ def run_rounds(fedc, tls, n, rounds, model="mlp"):
         rss_before = rss_kb(d.server.pid)
         d.start_nodes(n)
         during = []
+        # CPU seconds of the server and of all nodes together, sampled with
+        # the round count: on a shared machine CPU per round is steadier
+        # than wall time per round.
+        cpu_marks = []
         while True:
             r = d.api("GET", f"/api/runs/{run['id']}")
             if r["status"] not in ("queued", "running"):
@@ -118,6 +132,7 @@ def run_rounds(fedc, tls, n, rounds, model="mlp"):
             # Steady state: nodes connected, rounds going, before the end.
             if 2 <= r["rounds_done"] < rounds - 1:
                 during.append(rss_kb(d.server.pid))
+                cpu_marks.append((r["rounds_done"], cpu_s(d.server.pid), sum(cpu_s(p.pid) for p in d.nodes)))
             time.sleep(0.2)
         if r["status"] != "done":
             raise SystemExit(f"run with {n} nodes ended {r['status']}: {r['error']}")
@@ -126,7 +141,13 @@ def run_rounds(fedc, tls, n, rounds, model="mlp"):
         inner = [x for x in rows if not x["evaluated"]]
         per_round = statistics.median(x["wall_s"] for x in inner)
         mb = statistics.median((x["bytes_down"] + x["bytes_up"]) / x["wall_s"] / 1e6 for x in inner)
+        srv_cpu = node_cpu = float("nan")
+        if len(cpu_marks) >= 2 and cpu_marks[-1][0] > cpu_marks[0][0]:
+            k = cpu_marks[-1][0] - cpu_marks[0][0]
+            srv_cpu = (cpu_marks[-1][1] - cpu_marks[0][1]) / k
+            node_cpu = (cpu_marks[-1][2] - cpu_marks[0][2]) / k
         return {"n": n, "s_per_round": per_round, "rss_before_mb": rss_before / 1024,
+                "server_cpu_per_round": srv_cpu, "nodes_cpu_per_round": node_cpu,
                 "rss_during_mb": rss_during / 1024, "per_node_kb": (rss_during - rss_before) / max(n, 1),
                 "mb_per_s": mb}
     finally:
@@ -137,29 +158,36 @@ def run_rounds(fedc, tls, n, rounds, model="mlp"):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
-    ap.add_argument("--nodes", default="10,100,500")
+    ap.add_argument("--nodes", default="10,100,500", help="node counts; empty: skip the round overhead part")
     ap.add_argument("--rounds", type=int, default=12)
+    ap.add_argument("--no-transfer", action="store_true", help="skip the single-node TLS vs plain transfer")
     a = ap.parse_args()
     fedc = os.path.abspath(os.path.join(a.build, "fedc"))
-    sizes = [int(x) for x in a.nodes.split(",")]
-    print("round overhead, TLS on, 199,210-parameter model, nodes echo a zero update (no training)")
-    model_kb = 199210 * 4 / 1024
-    print(f"{'nodes':>6} {'s/round':>9} {'x vs 10':>8} {'target':>8} {'RSS before':>11} {'RSS with':>9} "
-          f"{'per node':>9} {'beyond model':>13} {'target':>7}")
+    sizes = [int(x) for x in a.nodes.split(",") if x.strip()]
+    if sizes:
+        print("round overhead, TLS on, 199,210-parameter model, nodes echo a zero update (no training)")
+        print("CPU columns: seconds of CPU per round, server process and all node processes together")
+        model_kb = 199210 * 4 / 1024
+        print(f"{'nodes':>6} {'s/round':>9} {'x vs 10':>8} {'target':>8} {'srv CPU':>8} {'nodes CPU':>10} "
+              f"{'RSS before':>11} {'RSS with':>9} {'per node':>9} {'beyond model':>13} {'target':>7}")
     base = None
     for n in sizes:
         r = run_rounds(fedc, True, n, a.rounds)
         base = base or r["s_per_round"]
         target = {100: "<=0.1", 500: "<1"}.get(n, "")
         print(f"{n:>6} {r['s_per_round']:>9.3f} {r['s_per_round'] / base:>8.1f} {target:>8} "
+              f"{r['server_cpu_per_round']:>8.3f} {r['nodes_cpu_per_round']:>10.3f} "
               f"{r['rss_before_mb']:>9.0f}MB {r['rss_during_mb']:>7.0f}MB {r['per_node_kb']:>7.0f}KB "
               f"{r['per_node_kb'] - model_kb:>11.0f}KB {'<=1MB':>7}", flush=True)
+    if a.no_transfer:
+        return
     print("\nmodel transfer, 1 node, 1.6M-parameter model (6.4 MB each way)")
     big = "dense:2000,dense:10"
     tls = run_rounds(fedc, True, 1, 8, big)
     plain = run_rounds(fedc, False, 1, 8, big)
-    print(f"  TLS on : {tls['mb_per_s']:8.1f} MB/s  ({tls['s_per_round']:.3f} s per round trip)")
-    print(f"  TLS off: {plain['mb_per_s']:8.1f} MB/s  ({plain['s_per_round']:.3f} s per round trip)")
+    for name, r in (("TLS on ", tls), ("TLS off", plain)):
+        print(f"  {name}: {r['mb_per_s']:8.1f} MB/s  ({r['s_per_round']:.3f} s per round trip; CPU per round trip: "
+              f"server {r['server_cpu_per_round']:.3f} s, node {r['nodes_cpu_per_round']:.3f} s)")
     print(f"  TLS/plain throughput ratio: {tls['mb_per_s'] / plain['mb_per_s']:.2f}")
 
 

@@ -134,49 +134,49 @@ static void sample_grads(float *dwt, float *dxh, const float *xh, const float *w
 
 /* R rows (ky) x V vectors of 16 floats of dW held in registers while the
  * winners stream by; the last vector of each row is masked to the row's
- * length. With few vectors, U winners go to U separate accumulator sets (so
- * that FMA latency does not serialise them) summed at the end. R, V and U
- * are constants of each inlined copy; U * R * V <= 20. */
+ * length. Winners alternate between two accumulator sets (summed at the
+ * end) so that FMA latency does not serialise them when R * V is small. R
+ * and V are constants of each inlined copy; R * V <= 10. */
 static inline __attribute__((always_inline, target("avx512f"))) void dw_tile(
     float *dst, size_t dst_row, const float *src, size_t src_row, const int32_t *off, const float *g, int m,
-    __mmask16 tail, const int R, const int V, const int U) {
-    const int RV = R * V;
-    __m512 acc[20]; /* a small fixed size keeps it in registers */
-#pragma GCC unroll 20
-    for (int i = 0; i < U * RV; i++) acc[i] = _mm512_setzero_ps();
+    __mmask16 tail, const int R, const int V) {
+    __m512 acc0[10], acc1[10]; /* small fixed sizes keep them in registers */
+#pragma GCC unroll 10
+    for (int i = 0; i < R * V; i++) acc0[i] = acc1[i] = _mm512_setzero_ps();
     int j = 0;
-    for (; j + U <= m; j += U)
-#pragma GCC unroll 4
-        for (int u = 0; u < U; u++) {
-            const __m512 gj = _mm512_set1_ps(g[j + u]);
-            const float *s = src + off[j + u];
-#pragma GCC unroll 10
-            for (int r = 0; r < R; r++)
-#pragma GCC unroll 10
-                for (int v = 0; v < V; v++)
-                    acc[u * RV + r * V + v] =
-                        _mm512_fmadd_ps(gj, _mm512_maskz_loadu_ps(v == V - 1 ? tail : 0xffff, s + r * src_row + 16 * v),
-                                        acc[u * RV + r * V + v]);
-        }
-    for (; j < m; j++) {
-        const __m512 gj = _mm512_set1_ps(g[j]);
-        const float *s = src + off[j];
+    for (; j + 2 <= m; j += 2) {
+        const __m512 g0 = _mm512_set1_ps(g[j]), g1 = _mm512_set1_ps(g[j + 1]);
+        const float *s0 = src + off[j], *s1 = src + off[j + 1];
 #pragma GCC unroll 10
         for (int r = 0; r < R; r++)
 #pragma GCC unroll 10
-            for (int v = 0; v < V; v++)
-                acc[r * V + v] = _mm512_fmadd_ps(
-                    gj, _mm512_maskz_loadu_ps(v == V - 1 ? tail : 0xffff, s + r * src_row + 16 * v), acc[r * V + v]);
+            for (int v = 0; v < V; v++) {
+                const __mmask16 k = v == V - 1 ? tail : 0xffff;
+                const size_t o = r * src_row + 16 * v;
+                acc0[r * V + v] = _mm512_fmadd_ps(g0, _mm512_maskz_loadu_ps(k, s0 + o), acc0[r * V + v]);
+                acc1[r * V + v] = _mm512_fmadd_ps(g1, _mm512_maskz_loadu_ps(k, s1 + o), acc1[r * V + v]);
+            }
+    }
+    if (j < m) {
+        const __m512 g0 = _mm512_set1_ps(g[j]);
+        const float *s0 = src + off[j];
+#pragma GCC unroll 10
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 10
+            for (int v = 0; v < V; v++) {
+                const __mmask16 k = v == V - 1 ? tail : 0xffff;
+                acc0[r * V + v] =
+                    _mm512_fmadd_ps(g0, _mm512_maskz_loadu_ps(k, s0 + r * src_row + 16 * v), acc0[r * V + v]);
+            }
     }
 #pragma GCC unroll 10
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 10
         for (int v = 0; v < V; v++) {
             const __mmask16 k = v == V - 1 ? tail : 0xffff;
-            __m512 sum = _mm512_maskz_loadu_ps(k, dst + r * dst_row + 16 * v);
-#pragma GCC unroll 4
-            for (int u = 0; u < U; u++) sum = _mm512_add_ps(sum, acc[u * RV + r * V + v]);
-            _mm512_mask_storeu_ps(dst + r * dst_row + 16 * v, k, sum);
+            float *d = dst + r * dst_row + 16 * v;
+            _mm512_mask_storeu_ps(
+                d, k, _mm512_add_ps(_mm512_maskz_loadu_ps(k, d), _mm512_add_ps(acc0[r * V + v], acc1[r * V + v])));
         }
 }
 
@@ -188,9 +188,9 @@ __attribute__((target("avx512f"))) static void dw_channel_avx512(float *dwt, con
     if (KC <= 16 && (K == 5 || K == 3)) {
         const __mmask16 tail = (__mmask16)((1u << KC) - 1u);
         if (K == 5)
-            dw_tile(dwt, (size_t)KC, xh, row, off, g, m, tail, 5, 1, 4);
+            dw_tile(dwt, (size_t)KC, xh, row, off, g, m, tail, 5, 1);
         else
-            dw_tile(dwt, (size_t)KC, xh, row, off, g, m, tail, 3, 1, 4);
+            dw_tile(dwt, (size_t)KC, xh, row, off, g, m, tail, 3, 1);
         return;
     }
     /* Per row: blocks of 10 vectors, then of 4, then single (masked) ones;
@@ -199,11 +199,11 @@ __attribute__((target("avx512f"))) static void dw_channel_avx512(float *dwt, con
         float *dst = dwt + (size_t)ky * KC;
         const float *src = xh + (size_t)ky * row;
         int t0 = 0;
-        for (; KC - t0 >= 160; t0 += 160) dw_tile(dst + t0, 0, src + t0, 0, off, g, m, 0xffff, 1, 10, 2);
-        for (; KC - t0 >= 64; t0 += 64) dw_tile(dst + t0, 0, src + t0, 0, off, g, m, 0xffff, 1, 4, 4);
+        for (; KC - t0 >= 160; t0 += 160) dw_tile(dst + t0, 0, src + t0, 0, off, g, m, 0xffff, 1, 10);
+        for (; KC - t0 >= 64; t0 += 64) dw_tile(dst + t0, 0, src + t0, 0, off, g, m, 0xffff, 1, 4);
         for (; t0 < KC; t0 += 16) {
             const int len = KC - t0 < 16 ? KC - t0 : 16;
-            dw_tile(dst + t0, 0, src + t0, 0, off, g, m, (__mmask16)((1u << len) - 1u), 1, 1, 4);
+            dw_tile(dst + t0, 0, src + t0, 0, off, g, m, (__mmask16)((1u << len) - 1u), 1, 1);
         }
     }
 }

@@ -178,7 +178,8 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     await page.locator('#task-status[data-state="valid"]').waitFor();
     assert.match(await page.locator('#task-preview').textContent(), /"model": "cnn"/);
     assert.equal((await server.api.ok('GET', '/api/runs')).total, 0, 'no run was created');
-    await page.evaluate(() => window.scrollTo(0, 0));
+    // The box with its answer, and the first highlighted fields below it.
+    await page.locator('#intent-box').evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await shot('intent');
     // The person's own value replaces the explanation.
     await page.getByLabel('Rounds', { exact: true }).fill('4');

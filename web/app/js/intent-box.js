@@ -10,10 +10,11 @@ const POLL_MS = 700;
 const REQUEST_MAX = 4096; // FEDC_INTENT_REQUEST_MAX, in bytes
 
 // onResult(result) fills the form from an answer with status "ok" and
-// returns the explanation entries the form had no field for.
-export function intentBox(ctx, { onResult }) {
+// returns the explanation entries the form had no field for; focusField(path)
+// brings a field of the form into view.
+export function intentBox(ctx, { onResult, focusField }) {
   const textarea = h('textarea', {
-    id: 'intent-request', rows: '3', maxlength: String(REQUEST_MAX), spellcheck: 'true',
+    id: 'intent-request', rows: '2', maxlength: String(REQUEST_MAX), spellcheck: 'true',
     placeholder: 'e.g. train a small CNN on fashion-mnist across 50 clients with strongly non-IID data for 40 rounds, keep bandwidth low',
     'aria-describedby': 'intent-help',
   });
@@ -75,6 +76,12 @@ export function intentBox(ctx, { onResult }) {
         `The form is filled: ${fromRequest.length} field${fromRequest.length === 1 ? '' : 's'} from your request, `,
         'highlighted below with where each value came from. Check them, change what you like, then press ',
         h('strong', {}, 'Launch run'), '. Nothing runs before that.'));
+      if (fromRequest.length) {
+        parts.push(h('p', { class: 'intent-fields', id: 'intent-fields' }, 'Set from your request: ',
+          fromRequest.map((e, i) => [i ? ' ' : '', h('button', {
+            type: 'button', class: 'link-button', title: e.reason, onclick: () => focusField(e.field),
+          }, e.field)])));
+      }
       if (r.goals && r.goals.length) parts.push(h('p', {}, 'Goals recognised: ', r.goals.join(', '), '.'));
       if (defaults.length) {
         parts.push(h('details', { class: 'intent-defaults' },

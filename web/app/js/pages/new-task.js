@@ -31,6 +31,12 @@ export async function render(root, { query }, ctx) {
       validate();
       return missing;
     },
+    focusField(path) {
+      const f = form.fields.get(path);
+      if (!f) return;
+      f.input.scrollIntoView({ block: 'center' });
+      f.input.focus({ preventScroll: true });
+    },
   });
 
   function taskJson(pretty) {

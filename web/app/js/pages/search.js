@@ -44,10 +44,10 @@ export async function render(root, { match }, ctx) {
   const page = h('div', { class: 'search-page', id: 'search-page', dataset: { search: String(id) } });
   replace(root, page);
   replace(page, head, launchStatus, stats,
+    h('section', { 'aria-labelledby': 'search-board-title' }, h('h2', { id: 'search-board-title' }, 'Leaderboard'), board.el),
     h('section', { 'aria-labelledby': 'search-chart-title' },
       h('h2', { id: 'search-chart-title' }, 'Accuracy against trial'),
       h('div', { class: 'chart-grid chart-grid-one' }, chart.el)),
-    h('section', { 'aria-labelledby': 'search-board-title' }, h('h2', { id: 'search-board-title' }, 'Leaderboard'), board.el),
     h('details', { class: 'card' }, h('summary', {}, 'Search space'), spaceBox),
     h('details', { class: 'card' }, h('summary', {}, 'Best task (what “Launch the winner” sends)'), bestPre));
 
@@ -109,11 +109,12 @@ export async function render(root, { match }, ctx) {
     drawHead();
     drawStats();
     const s = trialSeries(search.trials);
+    // "stopped early" only when the method stops trials (ASHA).
     chart.update([
       { label: 'full rounds', points: s.full, color: PALETTE[0], line: false },
-      { label: 'stopped early', points: s.early, color: PALETTE[4], line: false },
+      s.early.length ? { label: 'stopped early', points: s.early, color: PALETTE[4], line: false } : null,
       { label: 'best so far', points: s.best, color: PALETTE[2], dash: [6, 4] },
-    ]);
+    ].filter(Boolean));
     board.render(byRank(search.trials));
     drawSpace();
     bestPre.textContent = search.best_task ? stringifyJson(search.best_task, 2) : 'None yet: the search has not finished a trial with the full rounds.';
