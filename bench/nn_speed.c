@@ -70,7 +70,7 @@ static double fedc_ms(const model_case *mc, double *gflops) {
         exit(1);
     }
     size_t np = fedc_arch_nparams(a), in = fedc_arch_input_size(a);
-    float *params = malloc(np * sizeof *params), *grad = malloc(np * sizeof *grad);
+    float *params = fedc_nn_alloc(np), *grad = fedc_nn_alloc(np);
     float *x = malloc(BATCH * in * sizeof *x);
     int32_t y[BATCH];
     fedc_rng rng;
@@ -98,8 +98,8 @@ static double fedc_ms(const model_case *mc, double *gflops) {
     fedc_optim_free(opt);
     fedc_ws_free(ws);
     free(x);
-    free(grad);
-    free(params);
+    fedc_nn_free(grad);
+    fedc_nn_free(params);
     fedc_arch_free(a);
     return ms;
 }

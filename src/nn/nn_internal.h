@@ -103,11 +103,6 @@ struct fedc_ws {
     void *block;                        /* one allocation backs everything */
 };
 
-/* posix_memalign for the nn layer's big buffers (workspace.c): 64-byte
- * aligned, and 2 MB aligned with a transparent-huge-page hint from 2 MB up.
- * Free with free(). Returns 0 or -1. */
-int nn_alloc_huge(void **p, size_t bytes);
-
 /* Chooses how many samples one conv im2col chunk holds (cache-sized). */
 int nn_conv_chunk(const nn_op *op, int max_batch);
 /* Floats of conv scratch for a chunk: col (= dcol) and chunk output. */

@@ -36,8 +36,10 @@ fedc_optim *fedc_optim_create(const fedc_optim_config *cfg, size_t n) {
     o->n = n;
     int need_m = cfg->kind != FEDC_OPT_SGD || cfg->momentum != 0.0f;
     int need_v = cfg->kind != FEDC_OPT_SGD;
-    if (need_m && !(o->m = calloc(n, sizeof *o->m))) goto fail;
-    if (need_v && !(o->v = calloc(n, sizeof *o->v))) goto fail;
+    if (need_m && !(o->m = fedc_nn_alloc(n))) goto fail;
+    if (need_v && !(o->v = fedc_nn_alloc(n))) goto fail;
+    if (o->m) memset(o->m, 0, n * sizeof *o->m);
+    if (o->v) memset(o->v, 0, n * sizeof *o->v);
     return o;
 fail:
     fedc_optim_free(o);
@@ -46,8 +48,8 @@ fail:
 
 void fedc_optim_free(fedc_optim *o) {
     if (!o) return;
-    free(o->m);
-    free(o->v);
+    fedc_nn_free(o->m);
+    fedc_nn_free(o->v);
     free(o);
 }
 

@@ -3,28 +3,12 @@
  * the training loop never allocates. */
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include "nn/nn_internal.h"
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment for every buffer */
 _Static_assert(sizeof(int32_t) == sizeof(float) && sizeof(int) == sizeof(float),
                "int buffers are carved in float units");
-
-/* 64-byte aligned memory; blocks of 2 MB and more are 2 MB aligned and
- * marked for transparent huge pages: the layers stream through megabytes of
- * activations and weights with large strides, and with 4 KB pages most of
- * those accesses also miss the TLB. */
-int nn_alloc_huge(void **p, size_t bytes) {
-    const size_t huge = (size_t)2 << 20;
-    if (bytes < huge) return posix_memalign(p, 64, bytes ? bytes : 64) != 0 ? -1 : 0;
-    bytes = (bytes + huge - 1) / huge * huge;
-    if (posix_memalign(p, huge, bytes) != 0) return -1;
-#ifdef MADV_HUGEPAGE
-    if (!getenv("NOHUGE")) madvise(*p, bytes, MADV_HUGEPAGE); /* only a hint: failure just keeps 4 KB pages */
-#endif
-    return 0;
-}
 
 static size_t round_up(size_t n) {
     return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
@@ -98,7 +82,10 @@ fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch) {
     ws->arch = a;
     ws->max_batch = max_batch;
     size_t bytes = layout(ws, NULL);
-    if (nn_alloc_huge(&ws->block, bytes) != 0) {
+    /* Huge pages where the block is big: the layers stream through
+     * megabytes of activations with large strides. */
+    ws->block = fedc_nn_alloc((bytes ? bytes : 64) / sizeof(float) + 1);
+    if (!ws->block) {
         free(ws);
         return NULL;
     }
@@ -110,6 +97,6 @@ fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch) {
 
 void fedc_ws_free(fedc_ws *ws) {
     if (!ws) return;
-    free(ws->block);
+    fedc_nn_free(ws->block);
     free(ws);
 }

@@ -388,9 +388,9 @@ static void test_example_spaces(void **state) {
     (void)state;
     const char *root = getenv("FEDC_SOURCE_DIR");
     if (!root) root = ".";
-    static const char *const pairs[][2] = {{"space-mlp.json", "fmnist-mlp.json"},
-                                           {"space-cnn.json", "fmnist-cnn.json"},
-                                           {"space-comm.json", "fmnist-mlp.json"}};
+    static const char *const pairs[][2] = {{"spaces/mlp.json", "fmnist-mlp.json"},
+                                           {"spaces/cnn.json", "fmnist-cnn.json"},
+                                           {"spaces/comm.json", "fmnist-mlp.json"}};
     for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
         char sp[1024], tp[1024];
         snprintf(sp, sizeof sp, "%s/examples/%s", root, pairs[i][0]);
