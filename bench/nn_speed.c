@@ -5,7 +5,11 @@
  * (torch.set_num_threads(1), OMP/OPENBLAS_NUM_THREADS=1). Rounds alternate
  * fedc and torch so that load from other processes hits both alike; the
  * ratio uses the best round of each. Times are the thread's CPU time, which
- * other processes on the machine disturb less than wall time.
+ * other processes on the machine disturb less than wall time. GFLOP/s is
+ * dense-equivalent: 3x the forward FLOPs per sample, although the fused
+ * conv + max-pool backward skips the products with zero (3 in 4), so for the
+ * CNN it can exceed the core's FMA peak; fedc_nn_alloc gives the parameter
+ * and gradient vectors huge pages, as the trainer should.
  * usage: nn_speed [rounds=3] [--no-torch] */
 #include <math.h>
 #include <stdio.h>

@@ -4,7 +4,9 @@
  * layers still get wide GEMMs and big layers do not stream through memory.
  * The backward pass rebuilds the chunk's patches (as im2row, the transpose,
  * so both backward GEMMs read untransposed operands) instead of keeping the
- * whole batch's (cheaper than reading them back from DRAM). */
+ * whole batch's (cheaper than reading them back from DRAM).
+ * On AVX-512 CPUs the forward pass runs the direct kernel (conv_direct.c)
+ * instead, and a conv followed by a max pool goes through conv_pool.c. */
 #include <string.h>
 
 #include "nn/nn_internal.h"

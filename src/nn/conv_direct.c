@@ -75,6 +75,49 @@ void nn_conv_forward_direct(const nn_op *op, fedc_ws *ws, const float *w, const 
     }
 }
 
+/* In-register transpose of a 16x16 block: r[i] holds row i on entry and
+ * column i on return. */
+static inline __attribute__((always_inline, target("avx512f"))) void transpose16(__m512 r[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+    }
+    /* Rows 4g..4g+3: r[4g + j] = columns j, j+4, j+8, j+12 (one per 128-bit lane). */
+    for (int g = 0; g < 16; g += 4) {
+        r[g] = _mm512_shuffle_ps(t[g], t[g + 2], _MM_SHUFFLE(1, 0, 1, 0));
+        r[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], _MM_SHUFFLE(3, 2, 3, 2));
+        r[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], _MM_SHUFFLE(1, 0, 1, 0));
+        r[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], _MM_SHUFFLE(3, 2, 3, 2));
+    }
+    for (int j = 0; j < 4; j++) {
+        t[j] = _mm512_shuffle_f32x4(r[j], r[j + 4], 0x88);      /* columns j, j+8 of rows 0..7 */
+        t[j + 4] = _mm512_shuffle_f32x4(r[j], r[j + 4], 0xdd);  /* columns j+4, j+12 */
+        t[j + 8] = _mm512_shuffle_f32x4(r[j + 8], r[j + 12], 0x88);
+        t[j + 12] = _mm512_shuffle_f32x4(r[j + 8], r[j + 12], 0xdd);
+    }
+    for (int j = 0; j < 4; j++) {
+        r[j] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0x88);
+        r[j + 8] = _mm512_shuffle_f32x4(t[j], t[j + 8], 0xdd);
+        r[j + 4] = _mm512_shuffle_f32x4(t[j + 4], t[j + 12], 0x88);
+        r[j + 12] = _mm512_shuffle_f32x4(t[j + 4], t[j + 12], 0xdd);
+    }
+}
+
+/* Writes up to 16 pooled positions x 32 channels, held channels-last in
+ * rows[p][0:32] (row bits as floats), to NCHW: channel c's run starts at
+ * out + c*Q. */
+static inline __attribute__((always_inline, target("avx512f"))) void store_channels_first(
+    const float *rows, int count, int channels, size_t Q, float *out) {
+    const __mmask16 lanes = (__mmask16)((1u << count) - 1u);
+    for (int h = 0; h < OC_BLOCK && h < channels; h += 16) {
+        __m512 r[16];
+        for (int i = 0; i < 16; i++) r[i] = _mm512_load_ps(rows + i * OC_BLOCK + h);
+        transpose16(r);
+        for (int c = 0; c < 16 && h + c < channels; c++) _mm512_mask_storeu_ps(out + (size_t)(h + c) * Q, lanes, r[c]);
+    }
+}
+
 /* Conv rows oy0 .. oy0+rows-1 of one sample and one channel block, with
  * bias and ReLU, into band[r][ox][0:32]. */
 __attribute__((target("avx512f"))) static void conv_band(const nn_op *op, const float *xh, const float *wp,
@@ -111,9 +154,12 @@ __attribute__((target("avx512f"))) void nn_conv_pool_forward_direct(const nn_op 
     const int PK = pool->k, POH = pool->out.h, POW = pool->out.w;
     const size_t per_block = nn_conv_direct_pack_floats(conv) / (size_t)blocks, Q = (size_t)POH * POW;
     float bias[OC_BLOCK] __attribute__((aligned(64)));
-    float vals[OC_BLOCK] __attribute__((aligned(64)));
-    int32_t idx[OC_BLOCK] __attribute__((aligned(64)));
+    /* Pooled values and winners of up to 16 positions, channels last. */
+    float vals[16 * OC_BLOCK] __attribute__((aligned(64)));
+    float wins[16 * OC_BLOCK] __attribute__((aligned(64)));
     float *band = ws->pool_band;
+    memset(vals, 0, sizeof vals); /* rows past a partial flush are transposed but not stored */
+    memset(wins, 0, sizeof wins);
     pack_weights(conv, w, ws->w_pack);
     for (int s = 0; s < n; s++) {
         nn_conv_to_hwc(conv, x + (size_t)s * conv->in_size, ws->hwc_x);
@@ -146,14 +192,15 @@ __attribute__((target("avx512f"))) void nn_conv_pool_forward_direct(const nn_op 
                             i0 = _mm512_mask_blend_epi32(g0, i0, at);
                             i1 = _mm512_mask_blend_epi32(g1, i1, at);
                         }
-                    _mm512_store_ps(vals, m0);
-                    _mm512_store_ps(vals + 16, m1);
-                    _mm512_store_si512(idx, i0);
-                    _mm512_store_si512(idx + 16, i1);
-                    const size_t o = (size_t)oc0 * Q + (size_t)py * POW + px;
-                    for (int c = 0; c < ocn; c++) {
-                        ps[o + c * Q] = vals[c];
-                        as[o + c * Q] = idx[c];
+                    const int slot = px % 16;
+                    _mm512_store_ps(vals + slot * OC_BLOCK, m0);
+                    _mm512_store_ps(vals + slot * OC_BLOCK + 16, m1);
+                    _mm512_store_ps(wins + slot * OC_BLOCK, _mm512_castsi512_ps(i0));
+                    _mm512_store_ps(wins + slot * OC_BLOCK + 16, _mm512_castsi512_ps(i1));
+                    if (slot == 15 || px == POW - 1) { /* flush: transpose to NCHW */
+                        const size_t o = (size_t)oc0 * Q + (size_t)py * POW + (px - slot);
+                        store_channels_first(vals, slot + 1, ocn, Q, ps + o);
+                        store_channels_first(wins, slot + 1, ocn, Q, (float *)(as + o));
                     }
                 }
             }

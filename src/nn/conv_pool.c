@@ -10,12 +10,15 @@
  * weight layout [oc][ky][kx][c]; the results are transposed back to PyTorch's
  * [oc][c][ky][kx] and to NCHW at the end. This is exact: the skipped terms
  * are products with zero (only the order of the float sums changes). */
+#include <stdint.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
 
 int nn_conv_pool_fusable(const fedc_arch *a, int i) {
-    return i >= 0 && i + 1 < a->n_ops && a->ops[i].kind == NN_CONV && a->ops[i + 1].kind == NN_MAXPOOL;
+    /* Patch offsets into one sample's padded input are int32. */
+    return i >= 0 && i + 1 < a->n_ops && a->ops[i].kind == NN_CONV && a->ops[i + 1].kind == NN_MAXPOOL &&
+           nn_conv_hwc_floats(&a->ops[i]) <= (size_t)INT32_MAX;
 }
 
 size_t nn_conv_hwc_floats(const nn_op *op) {
@@ -47,15 +50,16 @@ static void weights_to_hwc(const nn_op *op, const float *w, float *wt, int to_to
             }
 }
 
-/* dW rows: dwt[oc][ky][t] += sum_j g[j] * xh[off[j] + ky*row + t] over the
- * winners j of channel oc, for t in blocks of T floats held in registers (T
- * is a constant of each inlined copy); *t0 advances past the blocks done. */
+/* Portable kernels. dW rows: dwt[oc][ky][t] += sum_j g[j] * xh[off[j] +
+ * ky*row + t] over the winners j of channel oc, for t in blocks of T <= 64
+ * floats held in registers (T is a constant of each inlined copy); *t0
+ * advances past the blocks done. */
 static inline __attribute__((always_inline)) void dw_span(float *restrict dst, const float *restrict src,
                                                           const int32_t *restrict off,
                                                           const float *restrict g, int m, int KC, int *t0,
                                                           const int T) {
     for (; *t0 + T <= KC; *t0 += T) {
-        float acc[T];
+        float acc[64]; /* T <= 64; fixed size so that it can live in registers */
         for (int t = 0; t < T; t++) acc[t] = dst[*t0 + t];
         for (int j = 0; j < m; j++) {
             const float *s = src + off[j] + *t0;
@@ -128,9 +132,8 @@ static void sample_grads(float *dwt, float *dxh, const float *xh, const float *w
     }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#ifdef NN_AVX512_BUILD
 #include <immintrin.h>
-#define NN_CONV_POOL_AVX512 1
 
 /* R rows (ky) x V vectors of 16 floats of dW held in registers while the
  * winners stream by; the last vector of each row is masked to the row's
@@ -209,7 +212,8 @@ __attribute__((target("avx512f"))) static void dw_channel_avx512(float *dwt, con
 }
 
 /* dx of one channel: axpy of each weight row (V vectors, the last one
- * masked) onto each winner's patch; V is a constant of each inlined copy. */
+ * masked) onto each winner's patch; V is a constant of each inlined copy.
+ * (Bound by the load-add-store of dx: about one FMA per cycle.) */
 static inline __attribute__((always_inline, target("avx512f"))) void dx_rows_avx512(
     float *dxh, const float *wt, const int32_t *off, const float *g, int m, int K, size_t row, int KC,
     __mmask16 tail, const int V) {
@@ -228,6 +232,7 @@ static inline __attribute__((always_inline, target("avx512f"))) void dx_rows_avx
     }
 }
 
+/* dx of one channel, with a fully unrolled copy for rows of 10 vectors. */
 __attribute__((target("avx512f"))) static void dx_channel_avx512(float *dxh, const float *wt, const int32_t *off,
                                                                  const float *g, int m, int K, size_t row,
                                                                  int KC) {
@@ -328,7 +333,7 @@ void nn_conv_pool_backward(const nn_op *conv, const nn_op *pool, fedc_ws *ws, co
     for (int s = 0; s < n; s++) {
         const int32_t *am = argmax + (size_t)s * pool->out_size;
         const float *dps = dp + (size_t)s * pool->out_size, *ys = pooled + (size_t)s * pool->out_size;
-#ifdef NN_CONV_POOL_AVX512
+#ifdef NN_AVX512_BUILD
         if (nn_use_avx512() && (size_t)conv->out.h * OW + OW <= (1u << 24))
             winners_avx512(am, dps, ys, OW, S * Wp * C, S * C, relu, OC, Q, off, g, cnt, db);
         else
@@ -336,7 +341,7 @@ void nn_conv_pool_backward(const nn_op *conv, const nn_op *pool, fedc_ws *ws, co
             winners(am, dps, ys, pos, relu, OC, Q, off, g, cnt, db);
         nn_conv_to_hwc(conv, x + (size_t)s * conv->in_size, xh);
         if (dxh) memset(dxh, 0, hwc * sizeof *dxh);
-#ifdef NN_CONV_POOL_AVX512
+#ifdef NN_AVX512_BUILD
         if (nn_use_avx512())
             sample_grads_avx512(dwt, dxh, xh, wt, off, g, cnt, OC, Q, K, row, KC);
         else

@@ -4,7 +4,9 @@
  * calls OpenBLAS. Own kernel because OpenBLAS 0.3.21 may be pinned to (or
  * fall back to) its AVX2 kernels, which reach only about half of an AVX-512
  * core's throughput on these shapes; the packing buffers live in the
- * per-thread workspace, so nothing is allocated per call. */
+ * per-thread workspace, so nothing is allocated per call. A B^T with few
+ * rows of A (a dense layer's forward at batch <= 32) instead runs the
+ * broadcast tile over B in place, and the direct conv kernels share it. */
 #include <cblas.h>
 #include <string.h>
 
@@ -124,24 +126,15 @@ __attribute__((target("avx2"))) static void pack_b(int tb, const float *b, int l
 }
 
 /* c[MR x NR] (row stride ldc) = or += a-panel x b-panel over kc; the b
- * panel's k rows are bs floats apart (NR when packed, ldb when read in place).
- * With prefetch_next, each step also prefetches the same k row of the next
- * panel to the right: an in-place B is read with a large stride, which the
- * hardware prefetchers do not follow, so its first pass would otherwise wait
- * on one cache miss after another. */
+ * panel's k rows are bs floats apart (NR when packed, ldb when read in place). */
 __attribute__((target("avx512f"))) static void kernel_8x32(int kc, const float *restrict a,
                                                           const float *restrict b, size_t bs,
-                                                          float *restrict c, size_t ldc, int accumulate,
-                                                          int prefetch_next) {
+                                                          float *restrict c, size_t ldc, int accumulate) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
     __m512 c70 = c00, c71 = c00;
     for (int k = 0; k < kc; k++) {
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), x;
-        if (prefetch_next) {
-            _mm_prefetch((const char *)(b + NR), _MM_HINT_T0);
-            _mm_prefetch((const char *)(b + NR + 16), _MM_HINT_T0);
-        }
 #define ROW(r, lo, hi)                       \
     x = _mm512_set1_ps(a[r]);                \
     lo = _mm512_fmadd_ps(x, b0, lo);         \
@@ -223,11 +216,16 @@ static void gemm_abt_small_m(fedc_ws *ws, int m, int n, int k, const float *a, i
     float out[NN_TILE_MR * NN_TILE_NR] __attribute__((aligned(64)));
     for (int k0 = 0; k0 < k; k0 += kb_max) {
         const int kb = k - k0 < kb_max ? k - k0 : kb_max, acc = accumulate || k0 > 0;
+        /* A^T: 8 rows x 8 k at a time through registers, then the edges. */
+        const int m8 = m / 8 * 8, kb8 = kb / 8 * 8;
+        for (int i = 0; i < m8; i += 8)
+            for (int kk = 0; kk < kb8; kk += 8)
+                transpose8x8(a + (size_t)i * lda + k0 + kk, (size_t)lda, at + (size_t)kk * NN_TILE_NR + i,
+                             NN_TILE_NR);
         for (int kk = 0; kk < kb; kk++) {
             float *d = at + (size_t)kk * NN_TILE_NR;
-            int i = 0;
-            for (; i < m; i++) d[i] = a[(size_t)i * lda + k0 + kk];
-            for (; i < NN_TILE_NR; i++) d[i] = 0.0f;
+            for (int i = kk < kb8 ? m8 : 0; i < m; i++) d[i] = a[(size_t)i * lda + k0 + kk];
+            for (int i = m; i < NN_TILE_NR; i++) d[i] = 0.0f;
         }
         for (int j0 = 0; j0 < n;) {
             const int left = n - j0;
@@ -271,11 +269,11 @@ static void own_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const flo
                         const float *apanel = ap + (size_t)ir * kc;
                         float *ct = c + (size_t)(i0 + ir) * ldc + j0 + jr;
                         if (rows == MR && cols == NR) {
-                            kernel_8x32(kc, apanel, bpanel, bs, ct, (size_t)ldc, acc, ir == 0 && bs != NR);
+                            kernel_8x32(kc, apanel, bpanel, bs, ct, (size_t)ldc, acc);
                             continue;
                         }
                         /* Partial tile: full kernel into a scratch tile, copy the valid part. */
-                        kernel_8x32(kc, apanel, bpanel, bs, edge, NR, 0, ir == 0 && bs != NR);
+                        kernel_8x32(kc, apanel, bpanel, bs, edge, NR, 0);
                         for (int r = 0; r < rows; r++) {
                             float *dst = ct + (size_t)r * ldc;
                             const float *src = edge + r * NR;

@@ -121,10 +121,12 @@ void nn_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const float *a, i
              const float *b, int ldb, int accumulate, float *c, int ldc);
 
 #ifdef NN_AVX512_BUILD
-/* out[r][0:NR] = sum over ky < K, t < KC of a[ky*row + r*step + t] *
- * b[(ky*KC + t)*NR + 0:NR], for r < mr (mr in 1, 2, 4, 8, 14); b 64-byte
- * aligned. AVX-512 only. */
-void nn_tile_bcast(int mr, const float *a, size_t row, size_t step, const float *b, int K, int KC, float *out);
+/* out[r][0:NR] = sum over u < outer, t < inner of a[u*row + r*step + t] *
+ * b[(u*inner + t)*NR + 0:NR], for r < mr (mr in 1, 2, 4, 8, 14); b 64-byte
+ * aligned. A direct conv passes outer = K kernel rows of inner = K*C
+ * inputs; a GEMM passes outer = 1. AVX-512 only. */
+void nn_tile_bcast(int mr, const float *a, size_t row, size_t step, const float *b, int outer, int inner,
+                   float *out);
 #endif
 
 /* Layer kernels. x/y/dx/dy hold n samples; w/b point into the parameter

@@ -36,10 +36,12 @@ void exchange_push(fedc_server *s, int kind, int i, uint64_t wire, fedc_buf *msg
     pthread_cond_broadcast(&s->cv);
 }
 
-static void free_events(xevent *ev) {
+/* The updates' memory goes back to the transport, which assembles the next
+ * round's updates in it (fresh memory would be faulted in page by page). */
+static void free_events(fedc_server *s, xevent *ev) {
     while (ev) {
         xevent *n = ev->next;
-        fedc_buf_free(&ev->msg);
+        fedc_ws_server_recycle(s->ws, &ev->msg);
         free(ev);
         ev = n;
     }
@@ -161,7 +163,7 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
             else
                 for (int k = 0; k < nb; k++) check_reply(&b, (size_t)k, 0);
         }
-        free_events(evs);
+        free_events(s, evs);
         if (stop || cancel) {
             rc = fedc_fail(err, "round %d abandoned: %s", ex->round, stop ? "the server is stopping" : "run cancelled");
             break;
@@ -190,7 +192,7 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
     s->x.head = s->x.tail = NULL;
     s->x.payload = NULL;
     pthread_mutex_unlock(&s->mu);
-    free_events(rest);
+    free_events(s, rest);
     /* Queued copies hold their own references. */
     for (int i = 0; i < n; i++) fedc_ws_payload_unref(payload[i]);
     free(payload);

@@ -68,6 +68,11 @@ struct fedc_ws_server {
     uint64_t next_conn_id;
     http_conn *streams;       /* open SSE streams (service thread) */
     lws_sorted_usec_list_t tick;
+    /* Recycled message buffers (fedc_ws_server_recycle). */
+    pthread_mutex_t pool_mu;
+    fedc_buf *pool;
+    size_t npool, pool_cap;
+    size_t node_conns; /* open node connections; guarded by pool_mu */
     unsigned char scratch[LWS_PRE + FEDC_WS_FRAGMENT_SIZE];
     struct lws_protocols protocols[3];
 };
@@ -114,6 +119,55 @@ uint64_t fedc_ws_conn_id(const fedc_ws_conn *c) { return c->id; }
 const char *fedc_ws_conn_peer(const fedc_ws_conn *c) { return c->peer; }
 size_t fedc_ws_conn_pending(const fedc_ws_conn *c) { return c->txq.count; }
 
+/* ---- recycled message buffers --------------------------------------- */
+
+void fedc_ws_server_recycle(fedc_ws_server *s, fedc_buf *b) {
+    if (!s || !b->data) {
+        fedc_buf_free(b);
+        return;
+    }
+    pthread_mutex_lock(&s->pool_mu);
+    if (s->npool < s->node_conns) {
+        if (s->npool == s->pool_cap) {
+            size_t ncap = s->pool_cap ? 2 * s->pool_cap : 16;
+            fedc_buf *n = realloc(s->pool, ncap * sizeof *n);
+            if (n) {
+                s->pool = n;
+                s->pool_cap = ncap;
+            }
+        }
+        if (s->npool < s->pool_cap) {
+            b->len = 0;
+            s->pool[s->npool++] = *b;
+            memset(b, 0, sizeof *b);
+        }
+    }
+    pthread_mutex_unlock(&s->pool_mu);
+    fedc_buf_free(b); /* not kept: no-op if it was */
+}
+
+/* A recycled buffer for a message that begins and will span chunks. */
+static void pool_take(fedc_ws_server *s, fedc_buf *msg) {
+    pthread_mutex_lock(&s->pool_mu);
+    if (s->npool) *msg = s->pool[--s->npool];
+    pthread_mutex_unlock(&s->pool_mu);
+}
+
+/* Keeps no more buffers than there are connections to use them. */
+static void pool_node_count(fedc_ws_server *s, int delta) {
+    pthread_mutex_lock(&s->pool_mu);
+    s->node_conns = (size_t)((long)s->node_conns + delta);
+    while (s->npool > s->node_conns) fedc_buf_free(&s->pool[--s->npool]);
+    pthread_mutex_unlock(&s->pool_mu);
+}
+
+static void pool_free(fedc_ws_server *s) {
+    for (size_t i = 0; i < s->npool; i++) fedc_buf_free(&s->pool[i]);
+    free(s->pool);
+    s->pool = NULL;
+    s->npool = s->pool_cap = 0;
+}
+
 /* ---- the node WebSocket protocol -------------------------------------- */
 
 static int node_writable(fedc_ws_server *s, fedc_ws_conn *c) {
@@ -143,6 +197,7 @@ static int node_writable(fedc_ws_server *s, fedc_ws_conn *c) {
 
 static void node_closed(fedc_ws_server *s, fedc_ws_conn *c, const char *why) {
     if (c->open && s->ops->node_closed) s->ops->node_closed(s->user, c, c->reason[0] ? c->reason : why);
+    if (c->open) pool_node_count(s, -1);
     c->open = 0;
     fedc_ws_rx_free(&c->rx);
     fedc_ws_txq_free(&c->txq);
@@ -170,13 +225,16 @@ static int node_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         fedc_ws_rx_init(&c->rx, s->max_message, 1);
         fedc_ws_txq_init(&c->txq);
         c->open = 1;
+        pool_node_count(s, +1);
         if (s->ops->node_open) s->ops->node_open(s->user, c);
         return 0;
     case LWS_CALLBACK_RECEIVE: {
         if (!c || !c->open || c->closing) return 0; /* input after a close decision is ignored */
         fedc_error e;
-        int r = fedc_ws_rx_feed(&c->rx, in, len, lws_frame_is_binary(wsi), lws_remaining_packet_payload(wsi),
-                                lws_is_final_fragment(wsi), &e);
+        size_t frame_left = lws_remaining_packet_payload(wsi);
+        int final = lws_is_final_fragment(wsi);
+        if (!c->rx.msg.data && (frame_left || !final)) pool_take(s, &c->rx.msg);
+        int r = fedc_ws_rx_feed(&c->rx, in, len, lws_frame_is_binary(wsi), frame_left, final, &e);
         if (r < 0) {
             fedc_ws_conn_close(c, e.msg, 1);
             return 0;
@@ -465,6 +523,7 @@ fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fed
     s->ops = ops;
     s->user = user;
     s->tls = cfg->tls;
+    pthread_mutex_init(&s->pool_mu, NULL);
     s->max_message = cfg->max_message ? cfg->max_message : 65536;
     snprintf(s->node_path, sizeof s->node_path, "%s", cfg->node_path ? cfg->node_path : "/node");
     s->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(http_conn), 0, 0, NULL, 0};
@@ -483,6 +542,9 @@ fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fed
     info.retry_and_idle_policy = &retry;
     info.timeout_secs = 20;
     info.max_http_header_data = 8192;
+    /* lws reads each connection into this buffer: at the default 4 KiB a
+     * 16 KiB TLS record took four reads and four service passes. */
+    info.pt_serv_buf_size = LWS_PRE + RX_CHUNK;
     info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND | LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (strchr(bind, '.') && !strchr(bind, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
     if (cfg->tls) {
@@ -494,6 +556,7 @@ fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fed
     if (!s->ctx) {
         fedc_fail(err, "cannot listen on %s:%d%s (port in use, bad address, or unreadable certificate %s)", bind,
                   cfg->port, cfg->tls ? " with TLS" : "", cfg->tls ? cfg->cert_path : "");
+        pthread_mutex_destroy(&s->pool_mu);
         free(s);
         return NULL;
     }
@@ -502,6 +565,7 @@ fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fed
     if (pthread_create(&s->thread, NULL, service_main, s) != 0) {
         fedc_fail(err, "cannot start the network service thread");
         lws_context_destroy(s->ctx);
+        pthread_mutex_destroy(&s->pool_mu);
         free(s);
         return NULL;
     }
@@ -524,5 +588,7 @@ void fedc_ws_server_stop(fedc_ws_server *s) {
     }
     lws_sul_cancel(&s->tick);
     lws_context_destroy(s->ctx);
+    pool_free(s);
+    pthread_mutex_destroy(&s->pool_mu);
     free(s);
 }

@@ -43,8 +43,8 @@ void fedc_trainer_free(fedc_trainer *tr) {
     fedc_codec_free(tr->up);
     fedc_codec_free(tr->down);
     free(tr->global);
-    free(tr->work);
-    free(tr->grad);
+    fedc_nn_free(tr->work);
+    fedc_nn_free(tr->grad);
     free(tr->delta);
     free(tr->down_extra);
     free(tr->up_extra);
@@ -74,8 +74,9 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     tr->down = fedc_codec_parse(t->compression.down, err);
     if (!tr->down) goto fail;
     tr->global = malloc(d * sizeof(float));
-    tr->work = malloc(d * sizeof(float));
-    tr->grad = malloc(d * sizeof(float));
+    /* Huge-page backed: the dense backward strides through these. */
+    tr->work = fedc_nn_alloc(d);
+    tr->grad = fedc_nn_alloc(d);
     tr->delta = malloc(d * sizeof(float));
     tr->down_extra = calloc(tr->sinfo.extra_down + 1, sizeof(float));
     tr->up_extra = calloc(tr->sinfo.extra_up + 1, sizeof(float));

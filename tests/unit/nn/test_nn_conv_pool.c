@@ -108,6 +108,7 @@ static void test_first_layer_no_input_gradient(void **state) {
     (void)state;
     check("conv:32:5,pool:2,dense:3", (fedc_shape){1, 28, 28}, 3, 0, 0, 1); /* the CNN's first layer */
     check("conv:5:3,pool:2,dense:3", (fedc_shape){2, 9, 11}, 2, 0, 0, 2);   /* odd sizes: floor drops */
+    check("conv:3:3,pool:2,dense:3", (fedc_shape){1, 5, 40}, 2, 0, 0, 13);  /* 20 pooled per row */
 }
 
 static void test_input_gradient_and_tile_widths(void **state) {

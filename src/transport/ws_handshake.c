@@ -1,0 +1,147 @@
+/* The opening handshake of RFC 6455 (section 4), client side: the upgrade
+ * request and a strict check of the server's answer. The answer is outside
+ * input: it is read only within the bounds given, and a refusal quotes the
+ * offending status line or header (printable characters only, cut short). */
+#include <ctype.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "transport/ws_internal.h"
+
+#define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+int fedc_ws_handshake_key(char key[FEDC_WS_KEY_LEN + 1]) {
+    unsigned char raw[16];
+    if (RAND_bytes(raw, sizeof raw) != 1) return -1;
+    EVP_EncodeBlock((unsigned char *)key, raw, sizeof raw);
+    return 0;
+}
+
+void fedc_ws_handshake_accept(const char *key, char out[29]) {
+    char cat[128];
+    int n = snprintf(cat, sizeof cat, "%s%s", key, WS_GUID);
+    if (n < 0 || (size_t)n >= sizeof cat) n = (int)sizeof cat - 1;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    out[0] = 0;
+    if (EVP_Digest(cat, (size_t)n, md, &mdlen, EVP_sha1(), NULL) == 1 && mdlen == 20)
+        EVP_EncodeBlock((unsigned char *)out, md, 20);
+}
+
+int fedc_ws_handshake_request(char *out, size_t cap, const char *host, int port, const char *path,
+                              const char *key, const char *protocol) {
+    /* An IPv6 literal goes in brackets in the Host header. */
+    const char *lb = strchr(host, ':') ? "[" : "", *rb = strchr(host, ':') ? "]" : "";
+    int n = snprintf(out, cap,
+                     "GET %s HTTP/1.1\r\n"
+                     "Host: %s%s%s:%d\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: %s\r\n"
+                     "Sec-WebSocket-Version: 13\r\n"
+                     "Sec-WebSocket-Protocol: %s\r\n"
+                     "\r\n",
+                     path, lb, host, rb, port, key, protocol);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+size_t fedc_ws_handshake_end(const uint8_t *buf, size_t len) {
+    for (size_t i = 3; i < len; i++)
+        if (buf[i] == '\n' && buf[i - 1] == '\r' && buf[i - 2] == '\n' && buf[i - 3] == '\r') return i + 1;
+    return 0;
+}
+
+/* A printable, bounded copy of untrusted text for an error message. */
+static void quote(char *dst, size_t cap, const uint8_t *src, size_t len) {
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < cap; i++) dst[n++] = isprint(src[i]) ? (char)src[i] : '?';
+    dst[n] = 0;
+}
+
+/* Does the comma-separated list [v, v+len) contain token (case-insensitive)? */
+static int has_token(const uint8_t *v, size_t len, const char *token) {
+    size_t tl = strlen(token), i = 0;
+    while (i < len) {
+        while (i < len && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
+        size_t s = i;
+        while (i < len && v[i] != ',') i++;
+        size_t e = i;
+        while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t')) e--;
+        if (e - s == tl && !strncasecmp((const char *)v + s, token, tl)) return 1;
+    }
+    return 0;
+}
+
+static int value_is(const uint8_t *v, size_t len, const char *want, int nocase) {
+    size_t wl = strlen(want);
+    if (len != wl) return 0;
+    return nocase ? !strncasecmp((const char *)v, want, wl) : !memcmp(v, want, wl);
+}
+
+int fedc_ws_handshake_check(const uint8_t *resp, size_t len, const char *key, const char *protocol,
+                            fedc_error *err) {
+    char q[120];
+    size_t eol = 0;
+    while (eol + 1 < len && !(resp[eol] == '\r' && resp[eol + 1] == '\n')) eol++;
+    if (eol + 1 >= len) return fedc_fail(err, "the server's handshake answer has no complete status line");
+    /* "HTTP/1.1 101 Switching Protocols" */
+    if (eol < 12 || memcmp(resp, "HTTP/1.", 7) != 0 || resp[8] != ' ' || memcmp(resp + 9, "101", 3) != 0 ||
+        (eol > 12 && resp[12] != ' ')) {
+        quote(q, sizeof q, resp, eol);
+        return fedc_fail(err, "the server answered \"%s\" instead of switching to WebSocket (101)", q);
+    }
+    int upgrade = 0, connection = 0, accept_ok = 0, proto_ok = 0;
+    char want[29];
+    fedc_ws_handshake_accept(key, want);
+    size_t i = eol + 2;
+    while (i + 1 < len) {
+        size_t e = i;
+        while (e + 1 < len && !(resp[e] == '\r' && resp[e + 1] == '\n')) e++;
+        if (e + 1 >= len) break;
+        if (e == i) break; /* the blank line */
+        const uint8_t *line = resp + i;
+        size_t ll = e - i, colon = 0;
+        while (colon < ll && line[colon] != ':') colon++;
+        if (colon == ll || colon == 0) {
+            quote(q, sizeof q, line, ll);
+            return fedc_fail(err, "the server's handshake answer has a malformed header line \"%s\"", q);
+        }
+        size_t vs = colon + 1, ve = ll;
+        while (vs < ve && (line[vs] == ' ' || line[vs] == '\t')) vs++;
+        while (ve > vs && (line[ve - 1] == ' ' || line[ve - 1] == '\t')) ve--;
+        const uint8_t *v = line + vs;
+        size_t vl = ve - vs;
+#define NAME_IS(s) (colon == sizeof(s) - 1 && !strncasecmp((const char *)line, s, colon))
+        if (NAME_IS("upgrade")) {
+            upgrade = value_is(v, vl, "websocket", 1);
+        } else if (NAME_IS("connection")) {
+            connection = has_token(v, vl, "upgrade");
+        } else if (NAME_IS("sec-websocket-accept")) {
+            accept_ok = value_is(v, vl, want, 0);
+            if (!accept_ok) {
+                quote(q, sizeof q, v, vl);
+                return fedc_fail(err, "the server's Sec-WebSocket-Accept \"%s\" does not answer our key (expected %s)",
+                                 q, want);
+            }
+        } else if (NAME_IS("sec-websocket-protocol")) {
+            proto_ok = value_is(v, vl, protocol, 0);
+            if (!proto_ok) {
+                quote(q, sizeof q, v, vl);
+                return fedc_fail(err, "the server chose WebSocket subprotocol \"%s\"; only %s is spoken", q, protocol);
+            }
+        } else if (NAME_IS("sec-websocket-extensions")) {
+            quote(q, sizeof q, v, vl);
+            return fedc_fail(err, "the server enabled WebSocket extension \"%s\" that was not offered", q);
+        }
+#undef NAME_IS
+        i = e + 2;
+    }
+    if (!upgrade) return fedc_fail(err, "the server's handshake answer lacks \"Upgrade: websocket\"");
+    if (!connection) return fedc_fail(err, "the server's handshake answer lacks \"Connection: Upgrade\"");
+    if (!accept_ok) return fedc_fail(err, "the server's handshake answer lacks Sec-WebSocket-Accept");
+    if (!proto_ok) return fedc_fail(err, "the server's handshake answer does not confirm subprotocol %s", protocol);
+    return 0;
+}
