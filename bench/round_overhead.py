@@ -8,14 +8,18 @@ node over TLS, receiving and checking every update, aggregating. The model
 is the default 199,210-parameter MLP (~0.8 MB per message). Evaluation runs
 only in the first and last round; those two are left out of the figures.
 
-Prints, for each N: median seconds per round, the server's resident memory
-before the nodes connect and with them connected, and the growth per node (and that growth less one model copy: the engine keeps
-each participant's update, d floats, for the aggregation);
-then model-transfer throughput for one node with TLS on and off. Every
-figure is printed next to its peer from the same invocation (N against
-N=10, TLS against plain), as ratios; the issue's targets are shown beside.
+Prints, for each N: median seconds per round; CPU seconds per round of
+the server process and of all node processes together (steadier than wall
+time on a shared machine, and their sum over the core count bounds how fast
+a round can be); the server's resident memory before the nodes connect and
+with them connected, the growth per node (and that growth less one model
+copy: the engine keeps each participant's update, d floats, for the
+aggregation), and the growth of the peak. Then model-transfer throughput
+for one node with TLS on and off. Every figure is printed next to its peer
+from the same invocation (N against N=10, TLS against plain), as ratios;
+the issue's targets are shown beside.
 
-usage: bench/round_overhead.py --build BUILD [--nodes 10,100,500] [--rounds 12]
+usage: bench/round_overhead.py --build BUILD [--nodes 10,100,500] [--rounds 12] [--no-transfer]
 """
 import argparse
 import json
@@ -40,10 +44,11 @@ def cpu_s(pid):
         return 0.0
 
 
-def rss_kb(pid):
+def rss_kb(pid, field="VmRSS"):
+    """Resident memory of a process, kB (field VmHWM: its peak so far)."""
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -134,6 +139,7 @@ def run_rounds(fedc, tls, n, rounds, model="mlp"):
                 during.append(rss_kb(d.server.pid))
                 cpu_marks.append((r["rounds_done"], cpu_s(d.server.pid), sum(cpu_s(p.pid) for p in d.nodes)))
             time.sleep(0.2)
+        peak = rss_kb(d.server.pid, "VmHWM")
         if r["status"] != "done":
             raise SystemExit(f"run with {n} nodes ended {r['status']}: {r['error']}")
         rss_during = statistics.median(during) if during else 0
@@ -149,6 +155,7 @@ def run_rounds(fedc, tls, n, rounds, model="mlp"):
         return {"n": n, "s_per_round": per_round, "rss_before_mb": rss_before / 1024,
                 "server_cpu_per_round": srv_cpu, "nodes_cpu_per_round": node_cpu,
                 "rss_during_mb": rss_during / 1024, "per_node_kb": (rss_during - rss_before) / max(n, 1),
+                "peak_per_node_kb": (peak - rss_before) / max(n, 1),
                 "mb_per_s": mb}
     finally:
         d.stop()
@@ -168,23 +175,27 @@ def main():
         print("round overhead, TLS on, 199,210-parameter model, nodes echo a zero update (no training)")
         print("CPU columns: seconds of CPU per round, server process and all node processes together")
         model_kb = 199210 * 4 / 1024
+        print("memory: server RSS before the nodes connect, median RSS during rounds, its growth per node, that less"
+              " one model copy (the target), and the peak RSS's growth per node")
         print(f"{'nodes':>6} {'s/round':>9} {'x vs 10':>8} {'target':>8} {'srv CPU':>8} {'nodes CPU':>10} "
-              f"{'RSS before':>11} {'RSS with':>9} {'per node':>9} {'beyond model':>13} {'target':>7}")
+              f"{'RSS before':>11} {'RSS with':>9} {'per node':>9} {'beyond model':>13} {'target':>7} {'peak/node':>10}")
     base = None
     for n in sizes:
-        r = run_rounds(fedc, True, n, a.rounds)
+        # Small deployments finish a round in milliseconds: run enough rounds
+        # for the CPU figures (sampled with the API's round count) to span some.
+        r = run_rounds(fedc, True, n, a.rounds if n >= 100 else max(a.rounds, 80))
         base = base or r["s_per_round"]
         target = {100: "<=0.1", 500: "<1"}.get(n, "")
         print(f"{n:>6} {r['s_per_round']:>9.3f} {r['s_per_round'] / base:>8.1f} {target:>8} "
               f"{r['server_cpu_per_round']:>8.3f} {r['nodes_cpu_per_round']:>10.3f} "
               f"{r['rss_before_mb']:>9.0f}MB {r['rss_during_mb']:>7.0f}MB {r['per_node_kb']:>7.0f}KB "
-              f"{r['per_node_kb'] - model_kb:>11.0f}KB {'<=1MB':>7}", flush=True)
+              f"{r['per_node_kb'] - model_kb:>11.0f}KB {'<=1MB':>7} {r['peak_per_node_kb']:>8.0f}KB", flush=True)
     if a.no_transfer:
         return
     print("\nmodel transfer, 1 node, 1.6M-parameter model (6.4 MB each way)")
     big = "dense:2000,dense:10"
-    tls = run_rounds(fedc, True, 1, 8, big)
-    plain = run_rounds(fedc, False, 1, 8, big)
+    tls = run_rounds(fedc, True, 1, 60, big)
+    plain = run_rounds(fedc, False, 1, 60, big)
     for name, r in (("TLS on ", tls), ("TLS off", plain)):
         print(f"  {name}: {r['mb_per_s']:8.1f} MB/s  ({r['s_per_round']:.3f} s per round trip; CPU per round trip: "
               f"server {r['server_cpu_per_round']:.3f} s, node {r['nodes_cpu_per_round']:.3f} s)")

@@ -58,6 +58,8 @@ const char *fedc_msg_type_name(fedc_msg_type t);
  * masked = client-to-server. Used so simulated byte counts equal those a
  * deployment puts on the wire. */
 size_t fedc_ws_overhead(size_t payload_len, int masked, size_t fragment_size);
-#define FEDC_WS_FRAGMENT_SIZE ((size_t)64 * 1024)
+/* A fragment with its header (8 bytes masked, 4 unmasked) fits in 64 KiB:
+ * exactly four 16 KiB TLS records, none holding just a header's spill. */
+#define FEDC_WS_FRAGMENT_SIZE ((size_t)64 * 1024 - 8)
 
 #endif

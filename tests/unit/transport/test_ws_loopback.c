@@ -2,12 +2,11 @@
  * CA made by the built-in authority): messages of every size class cross
  * intact in both directions, each side counts the wire bytes the other
  * sent exactly as fedc_ws_overhead predicts, and a message above the
- * receiver's limit closes the connection with the reason.
+ * receiver's limit closes the connection with the reason. The node checks
+ * the server's certificate (its CA, the address dialled), and one payload
+ * queued to several connections reaches each intact.
  *
- * The client runs in a child process, as a node does: one process holding
- * both a TLS server and a TLS client libwebsockets context leaks the
- * server's SSL_CTX inside libwebsockets 4.1 (never the case in fedc, where
- * server and nodes are separate processes). */
+ * The round trip runs its client in a child process, as a node is one. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,7 +23,7 @@
 #include "fedc/proto.h"
 #include "fedc/ws.h"
 
-static const size_t k_sizes[] = {1, 125, 126, 65535, 65536, 65537, 1000000, 4u << 20};
+static const size_t k_sizes[] = {1, 125, 126, 65527, 65528, 65529, 65535, 65536, 65537, 1000000, 4u << 20};
 #define NSIZES (sizeof k_sizes / sizeof k_sizes[0])
 #define LIMIT (4u << 20)
 
@@ -217,6 +216,154 @@ static void test_tls_roundtrip(void **state) {
     roundtrip(1);
 }
 
+/* The node checks the server's certificate: signed by the CA it was given,
+ * and naming the address it dialled. */
+static void tls_refusal(const char *bind, const char *dial, int other_ca, const char *what) {
+    char dir[] = "/tmp/fedc-ws-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char certs[128], certs2[128], cert[160], key[160], ca[160];
+    snprintf(certs, sizeof certs, "%s/certs", dir);
+    snprintf(certs2, sizeof certs2, "%s/other", dir);
+    fedc_error err;
+    assert_int_equal(fedc_certs_init(certs, NULL, 0, &err), 0);
+    assert_int_equal(fedc_certs_init(certs2, NULL, 0, &err), 0);
+    snprintf(cert, sizeof cert, "%s/server.crt", certs);
+    snprintf(key, sizeof key, "%s/server.key", certs);
+    snprintf(ca, sizeof ca, "%s/ca.crt", other_ca ? certs2 : certs);
+    echo e;
+    memset(&e, 0, sizeof e);
+    pthread_mutex_init(&e.mu, NULL);
+    fedc_ws_server_config sc = {bind, 0, 1, cert, key, "/node", 65536};
+    fedc_ws_server *srv = fedc_ws_server_start(&sc, &k_ops, &e, &err);
+    assert_non_null(srv);
+    char pem[16384];
+    FILE *f = fopen(ca, "rb");
+    assert_non_null(f);
+    size_t pem_len = fread(pem, 1, sizeof pem, f);
+    fclose(f);
+    char url[128];
+    snprintf(url, sizeof url, "wss://%s:%d/node", dial, fedc_ws_server_port(srv));
+    fedc_ws_client_config cc = {url, pem, pem_len, 1024, 5};
+    fedc_ws_client *c = fedc_ws_client_connect(&cc, &err);
+    if (c) fedc_ws_client_free(c);
+    fedc_ws_server_stop(srv);
+    pthread_mutex_destroy(&e.mu);
+    assert_null(c);
+    if (!strstr(err.msg, what)) fail_msg("error \"%s\" does not name \"%s\"", err.msg, what);
+    assert_int_equal(e.opened, 0);
+    char cmd[200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_tls_refuses_unknown_ca(void **state) {
+    (void)state;
+    tls_refusal("127.0.0.1", "127.0.0.1", 1, "certificate is not trusted");
+}
+
+static void test_tls_refuses_wrong_address(void **state) {
+    (void)state;
+    /* 127.0.0.2 reaches the same host, but the certificate names 127.0.0.1. */
+    tls_refusal("0.0.0.0", "127.0.0.2", 0, "mismatch");
+}
+
+/* One payload queued to several connections at once, as a TRAIN frame is
+ * to every participant: each node receives it whole and intact while the
+ * fragments of the connections interleave, and the shared payload is
+ * unchanged once all are sent. */
+#define FANOUT 3
+#define FANOUT_LEN (3 * FEDC_WS_FRAGMENT_SIZE + 777)
+
+typedef struct fanout {
+    pthread_mutex_t mu;
+    fedc_ws_conn *conns[FANOUT];
+    int nconn, nsent, intact;
+    fedc_ws_payload *p;
+    uint8_t *expect;
+} fanout;
+
+static void fan_open(void *ctx, fedc_ws_conn *c) {
+    fanout *f = ctx;
+    fedc_ws_conn_set_max_message(c, LIMIT);
+    pthread_mutex_lock(&f->mu);
+    f->conns[f->nconn++] = c;
+    if (f->nconn == FANOUT)
+        for (int i = 0; i < FANOUT; i++) fedc_ws_conn_send(f->conns[i], f->p, 1);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static void fan_sent(void *ctx, fedc_ws_conn *c, uint64_t tag, uint64_t wire) {
+    (void)c;
+    (void)tag;
+    (void)wire;
+    fanout *f = ctx;
+    pthread_mutex_lock(&f->mu);
+    if (++f->nsent == FANOUT) f->intact = !memcmp(fedc_ws_payload_data(f->p), f->expect, FANOUT_LEN);
+    pthread_mutex_unlock(&f->mu);
+}
+
+static const fedc_ws_server_ops k_fan_ops = {.http = on_http, .node_open = fan_open, .node_sent = fan_sent};
+
+typedef struct fan_client {
+    int port;
+    const uint8_t *expect;
+    int ok;
+    char err[FEDC_ERROR_MAX];
+} fan_client;
+
+static void *fan_client_main(void *arg) {
+    fan_client *fc = arg;
+    char url[64];
+    snprintf(url, sizeof url, "ws://127.0.0.1:%d/node", fc->port);
+    fedc_ws_client_config cc = {url, NULL, 0, LIMIT, 5};
+    fedc_error err;
+    fedc_ws_client *c = fedc_ws_client_connect(&cc, &err);
+    if (!c) {
+        snprintf(fc->err, sizeof fc->err, "connect: %.900s", err.msg);
+        return NULL;
+    }
+    fedc_buf msg = {0};
+    if (fedc_ws_client_recv(c, &msg, NULL, NULL, 20, &err) != 1)
+        snprintf(fc->err, sizeof fc->err, "recv: %.900s", err.msg);
+    else
+        fc->ok = msg.len == FANOUT_LEN && !memcmp(msg.data, fc->expect, FANOUT_LEN);
+    fedc_buf_free(&msg);
+    fedc_ws_client_free(c);
+    return NULL;
+}
+
+static void test_shared_payload_to_many(void **state) {
+    (void)state;
+    fanout f;
+    memset(&f, 0, sizeof f);
+    pthread_mutex_init(&f.mu, NULL);
+    f.expect = malloc(FANOUT_LEN);
+    for (size_t i = 0; i < FANOUT_LEN; i++) f.expect[i] = (uint8_t)(i * 7 + i / 1000);
+    f.p = fedc_ws_payload_copy(f.expect, FANOUT_LEN);
+    assert_non_null(f.p);
+    fedc_error err;
+    fedc_ws_server_config sc = {"127.0.0.1", 0, 0, NULL, NULL, "/node", 65536};
+    fedc_ws_server *srv = fedc_ws_server_start(&sc, &k_fan_ops, &f, &err);
+    assert_non_null(srv);
+    pthread_t th[FANOUT];
+    fan_client fc[FANOUT];
+    for (int i = 0; i < FANOUT; i++) {
+        fc[i] = (fan_client){fedc_ws_server_port(srv), f.expect, 0, ""};
+        assert_int_equal(pthread_create(&th[i], NULL, fan_client_main, &fc[i]), 0);
+    }
+    for (int i = 0; i < FANOUT; i++) pthread_join(th[i], NULL);
+    fedc_ws_server_stop(srv);
+    for (int i = 0; i < FANOUT; i++) {
+        if (fc[i].err[0]) fail_msg("client %d: %s", i, fc[i].err);
+        assert_true(fc[i].ok);
+    }
+    assert_int_equal(f.nsent, FANOUT);
+    assert_true(f.intact);
+    fedc_ws_payload_unref(f.p);
+    free(f.expect);
+    pthread_mutex_destroy(&f.mu);
+}
+
 static void test_connect_failures_are_bounded(void **state) {
     (void)state;
     fedc_error err;
@@ -234,6 +381,9 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain_roundtrip),
         cmocka_unit_test(test_tls_roundtrip),
+        cmocka_unit_test(test_tls_refuses_unknown_ca),
+        cmocka_unit_test(test_tls_refuses_wrong_address),
+        cmocka_unit_test(test_shared_payload_to_many),
         cmocka_unit_test(test_connect_failures_are_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
