@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/intent_submit.h"
+
 #include "fedc/intent.h"
 
 static void usage(FILE *f) {
@@ -24,6 +26,9 @@ static void usage(FILE *f) {
             "  --json                 machine-readable result (task, explanation, not-understood words)\n"
             "  --out FILE             also write the task spec to FILE\n"
             "  --run [-- SIM-ARGS]    launch the task with 'fedc sim' (arguments after -- go to sim)\n"
+            "  --run --server URL     submit it to a fedc server instead (POST /api/runs), with\n"
+            "        [--token T]      its admin token (default $FEDC_ADMIN_TOKEN) and\n"
+            "        [--cacert FILE]  its CA certificate (STATE/certs/ca.crt) for https\n"
             "  --backend builtin|llm  embedded parser (default) or an OpenAI-compatible endpoint\n"
             "llm options (also from FEDC_LLM_URL, FEDC_LLM_MODEL, FEDC_LLM_KEY):\n"
             "  --url URL --model NAME --key KEY\n"
@@ -262,6 +267,7 @@ int fedc_cmd_intent(int argc, char **argv) {
     fedc_llm_config_init(&cfg);
     fedc_intent_backend backend = FEDC_INTENT_BACKEND_BUILTIN;
     int json = 0, run = 0, sim_from = argc;
+    const char *server = NULL, *token = getenv("FEDC_ADMIN_TOKEN"), *cacert = NULL;
     const char *out = NULL;
     char request[FEDC_INTENT_REQUEST_MAX + 2] = "";
     size_t rlen = 0;
@@ -273,6 +279,9 @@ int fedc_cmd_intent(int argc, char **argv) {
         if (r > 0) continue;
         if (!strcmp(a, "--json")) json = 1;
         else if (!strcmp(a, "--run")) run = 1;
+        else if (!strcmp(a, "--server") && i + 1 < argc) server = argv[++i];
+        else if (!strcmp(a, "--token") && i + 1 < argc) token = argv[++i];
+        else if (!strcmp(a, "--cacert") && i + 1 < argc) cacert = argv[++i];
         else if (!strcmp(a, "--out") && i + 1 < argc) out = argv[++i];
         else if (!strcmp(a, "--backend") && i + 1 < argc) {
             if (parse_backend(argv[++i], &backend) < 0) return 2;
@@ -345,7 +354,8 @@ int fedc_cmd_intent(int argc, char **argv) {
         }
     }
     int status = 0;
-    if (run) status = run_sim(&r->task, argc - sim_from, argv + sim_from);
+    if (run && server) status = fedc_cli_submit_task(&r->task, server, token, cacert);
+    else if (run) status = run_sim(&r->task, argc - sim_from, argv + sim_from);
     free(r);
     return status;
 }
