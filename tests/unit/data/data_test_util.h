@@ -46,6 +46,23 @@ static inline void test_rm_tree(const char *path) {
 static inline void test_dir_remove(test_dir *t) { test_rm_tree(t->path); }
 
 /* out = <dir>/<name>. */
+/* cmocka group fixtures: a fresh temporary folder as the group state. */
+static inline int test_dir_setup(void **state) {
+    test_dir *t = calloc(1, sizeof *t);
+    if (!t || test_dir_make(t) != 0) {
+        free(t);
+        return -1;
+    }
+    *state = t;
+    return 0;
+}
+
+static inline int test_dir_teardown(void **state) {
+    test_dir_remove(*state);
+    free(*state);
+    return 0;
+}
+
 static inline const char *test_path(const test_dir *t, const char *name, char *out, size_t cap) {
     snprintf(out, cap, "%s/%s", t->path, name);
     return out;

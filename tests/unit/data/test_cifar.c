@@ -12,19 +12,6 @@
 #include "data_test_util.h"
 #include "fedc/data.h"
 
-static int setup(void **state) {
-    test_dir *t = calloc(1, sizeof *t);
-    if (!t || test_dir_make(t) != 0)
-        return -1;
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state) {
-    test_dir_remove(*state);
-    free(*state);
-    return 0;
-}
 
 static void write_batch(const char *path, size_t n, int shift, int gz) {
     size_t len;
@@ -176,12 +163,12 @@ static void test_open_named(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_batches_concatenate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_batches_concatenate, test_dir_setup, test_dir_teardown),
         cmocka_unit_test(test_parse_from_memory),
-        cmocka_unit_test_setup_teardown(test_truncated_file, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_label, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_empty_and_missing, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_file, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_label, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_and_missing, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_open_named, test_dir_setup, test_dir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,19 +13,6 @@
 #include "data_test_util.h"
 #include "fedc/data.h"
 
-static int setup(void **state) {
-    test_dir *t = calloc(1, sizeof *t);
-    if (!t || test_dir_make(t) != 0)
-        return -1;
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state) {
-    test_dir_remove(*state);
-    free(*state);
-    return 0;
-}
 
 static int parse(const char *text, const char *label, fedc_dataset *d, fedc_csv_schema *s,
                  fedc_error *err) {
@@ -312,8 +299,8 @@ int main(void) {
         cmocka_unit_test(test_header_problems),
         cmocka_unit_test(test_quote_errors),
         cmocka_unit_test(test_bounds),
-        cmocka_unit_test_setup_teardown(test_train_test_schema, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_errors_name_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_train_test_schema, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_errors_name_the_file, test_dir_setup, test_dir_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

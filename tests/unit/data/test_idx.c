@@ -13,19 +13,6 @@
 #include "data_test_util.h"
 #include "fedc/data.h"
 
-static int setup(void **state) {
-    test_dir *t = calloc(1, sizeof *t);
-    if (!t || test_dir_make(t) != 0)
-        return -1;
-    *state = t;
-    return 0;
-}
-
-static int teardown(void **state) {
-    test_dir_remove(*state);
-    free(*state);
-    return 0;
-}
 
 /* Writes an images/labels pair (n images of 5x4, labels i % classes). */
 static void write_pair(const test_dir *t, const char *iname, const char *lname, uint32_t n,
@@ -430,23 +417,23 @@ static void test_real_fashion_mnist(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_plain_pair_loads, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_gz_pair_loads_same_as_plain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_single_class_labels_give_two_classes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_wrong_magic, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_unsupported_element_type, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_swapped_files, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_plain, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_labels, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_truncated_gzip, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_count_mismatch, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_trailing_bytes, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_label, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_absurd_dims_refused_before_allocating, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(test_missing_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_plain_pair_loads, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_gz_pair_loads_same_as_plain, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_single_class_labels_give_two_classes, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_magic, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_unsupported_element_type, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_swapped_files, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_plain, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_labels, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_truncated_gzip, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_count_mismatch, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_trailing_bytes, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_bad_label, test_dir_setup, test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_absurd_dims_refused_before_allocating, test_dir_setup,
+                                        test_dir_teardown),
+        cmocka_unit_test_setup_teardown(test_missing_file, test_dir_setup, test_dir_teardown),
         cmocka_unit_test(test_parse_from_memory),
-        cmocka_unit_test_setup_teardown(test_open_mnist_dir, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_open_mnist_dir, test_dir_setup, test_dir_teardown),
         cmocka_unit_test(test_real_fashion_mnist),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
