@@ -42,8 +42,9 @@ def child_maxrss_mb(cmd, env=None):
 
 def fedc_sim(fedc, task, rounds, threads, tmp, extra=()):
     metrics = os.path.join(tmp, f"{os.path.basename(task)}.jsonl")
+    # init=torch: PyTorch's default initialisation, so both sides do the same work.
     cmd = [fedc, "sim", task, "--quiet", "--threads", str(threads), "--set", f"rounds={rounds}",
-           "--metrics", metrics, "--out", os.path.join(tmp, "run-" + os.path.basename(task))] + list(extra)
+           "--set", "init=torch", "--metrics", metrics, "--out", os.path.join(tmp, "run-" + os.path.basename(task))] + list(extra)
     _, wall = run(cmd)
     rows = [json.loads(l) for l in open(metrics)]
     return rows, wall

@@ -56,8 +56,15 @@ typedef struct fedc_tensor_info {
 int fedc_arch_ntensors(const fedc_arch *a);
 fedc_tensor_info fedc_arch_tensor(const fedc_arch *a, int i);
 
-/* He normal (fan_in) for layers followed by ReLU, Xavier uniform for the
- * last layer; biases zero; GN gamma=1, beta=0. Deterministic given rng. */
+/* How initial weights are drawn. HE: He normal (fan_in) for layers followed
+ * by ReLU, Xavier uniform for the last layer, biases zero. TORCH: PyTorch's
+ * nn.Linear/nn.Conv2d defaults, weights and biases U(-1/sqrt(fan_in),
+ * 1/sqrt(fan_in)) (kaiming_uniform with a=sqrt(5)). Both: GN gamma=1, beta=0. */
+typedef enum { FEDC_INIT_HE = 0, FEDC_INIT_TORCH } fedc_init_kind;
+
+/* Deterministic given rng and kind. */
+void fedc_arch_init_kind(const fedc_arch *a, float *params, fedc_rng *rng, fedc_init_kind kind);
+/* fedc_arch_init_kind(a, params, rng, FEDC_INIT_HE). */
 void fedc_arch_init(const fedc_arch *a, float *params, fedc_rng *rng);
 
 /* Float vectors for parameters, gradients and optimizer state: 64-byte

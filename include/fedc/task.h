@@ -30,6 +30,7 @@ typedef struct fedc_task {
         double sigma;           /* quantity, > 0 */
     } partition;
     char model[1024];           /* preset (mlp, cnn) or compact arch spec, see nn.h */
+    char init[8];               /* he | torch: initial model draw, see nn.h */
     int rounds;                 /* >= 1 */
     int clients;                /* federation size, >= 1 */
     int clients_per_round;      /* 1..clients */

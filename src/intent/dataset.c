@@ -465,6 +465,22 @@ static void f_optimizer(gen *g) {
     }
 }
 
+/* How the initial model is drawn; "he" is the default, so only its parser
+ * reading is exercised (the diff leaves it out). */
+static void f_init(gen *g) {
+    if (below(g, 4) == 0) {
+        static const char *const t[] = {"He initialization", "kaiming normal init", "He normal init"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "init", "he");
+    } else {
+        static const char *const t[] = {"PyTorch default init", "initialise the weights like PyTorch",
+                                        "the same init as PyTorch", "PyTorch's default initialization",
+                                        "weights initialized like pytorch"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "init", "torch");
+    }
+}
+
 static void f_weight_decay(gen *g) {
     if (has(g, "local.weight_decay")) return;
     static const double wd[] = {1e-4, 5e-4, 0.001};
@@ -879,6 +895,7 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     if (chance(g, 0.05)) f_steps(g);
     if (chance(g, 0.07)) f_deploy(g);
     if (chance(g, 0.06)) f_name(g);
+    if (chance(g, 0.05)) f_init(g);
     if (chance(g, 0.25)) f_goal(g);
     if (chance(g, 0.05)) f_goal(g);
     if (g->nparts == 0) f_goal(g);

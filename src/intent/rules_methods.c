@@ -1,5 +1,6 @@
-/* Methods named by a word: local optimizer, aggregation strategy, client
- * scheduling policy, simulated device heterogeneity, differential privacy.
+/* Methods named by a word: initial weights, local optimizer, aggregation
+ * strategy, client scheduling policy, simulated device heterogeneity,
+ * differential privacy.
  * Each maps one concept to one field value; two names for one field are a
  * question (frame.c). */
 #include <stddef.h>
@@ -12,6 +13,8 @@ typedef struct {
 } name_rule;
 
 static const name_rule name_rules[] = {
+    {C_INIT_HE, "init", "he"},
+    {C_INIT_TORCH, "init", "torch"},
     {C_OPT_SGD, "local.optimizer", "sgd"},
     {C_OPT_ADAM, "local.optimizer", "adam"},
     {C_OPT_ADAMW, "local.optimizer", "adamw"},

@@ -472,26 +472,42 @@ fedc_tensor_info fedc_arch_tensor(const fedc_arch *a, int i) {
     return a->tensors[i];
 }
 
-void fedc_arch_init(const fedc_arch *a, float *params, fedc_rng *rng) {
+/* U(-lim, lim) for every element. */
+static void fill_uniform(float *v, size_t n, double lim, fedc_rng *rng) {
+    for (size_t j = 0; j < n; j++) v[j] = (float)((2.0 * fedc_rng_uniform(rng) - 1.0) * lim);
+}
+
+void fedc_arch_init_kind(const fedc_arch *a, float *params, fedc_rng *rng, fedc_init_kind kind) {
     for (int i = 0; i < a->n_ops; i++) {
         const nn_op *op = &a->ops[i];
         if (op->w_count == 0) continue;
         float *w = params + op->w_off, *b = params + op->b_off;
         if (op->kind == NN_GROUPNORM) {
             for (size_t j = 0; j < op->w_count; j++) w[j] = 1.0f;
-        } else {
-            double fan_in = (double)(op->w_count / (size_t)op->out.c);
-            if (i == a->n_ops - 1) { /* Xavier uniform for the (linear) last layer */
-                double lim = sqrt(6.0 / (fan_in + op->out.c));
-                for (size_t j = 0; j < op->w_count; j++)
-                    w[j] = (float)((2.0 * fedc_rng_uniform(rng) - 1.0) * lim);
-            } else { /* He normal (fan_in) for layers followed by ReLU */
-                double sd = sqrt(2.0 / fan_in);
-                for (size_t j = 0; j < op->w_count; j++) w[j] = (float)(fedc_rng_normal(rng) * sd);
-            }
+            memset(b, 0, op->b_count * sizeof *b);
+            continue;
+        }
+        double fan_in = (double)(op->w_count / (size_t)op->out.c);
+        if (kind == FEDC_INIT_TORCH) {
+            /* kaiming_uniform(a=sqrt(5)) bound is sqrt(6/((1+5)*fan_in)) = 1/sqrt(fan_in);
+             * PyTorch draws the weight first, then the bias with the same bound. */
+            double lim = 1.0 / sqrt(fan_in);
+            fill_uniform(w, op->w_count, lim, rng);
+            fill_uniform(b, op->b_count, lim, rng);
+            continue;
+        }
+        if (i == a->n_ops - 1) { /* Xavier uniform for the (linear) last layer */
+            fill_uniform(w, op->w_count, sqrt(6.0 / (fan_in + op->out.c)), rng);
+        } else { /* He normal (fan_in) for layers followed by ReLU */
+            double sd = sqrt(2.0 / fan_in);
+            for (size_t j = 0; j < op->w_count; j++) w[j] = (float)(fedc_rng_normal(rng) * sd);
         }
         memset(b, 0, op->b_count * sizeof *b);
     }
+}
+
+void fedc_arch_init(const fedc_arch *a, float *params, fedc_rng *rng) {
+    fedc_arch_init_kind(a, params, rng, FEDC_INIT_HE);
 }
 
 size_t fedc_arch_input_size(const fedc_arch *a) {

@@ -16,5 +16,7 @@ int fedc_engine_codec_lossless(const fedc_codec *c) {
 
 void fedc_engine_initial_model(const fedc_task *t, const fedc_arch *a, float *x) {
     fedc_rng init_rng = fedc_rng_derive(t->seed, 0x1417, 0);
-    fedc_arch_init(a, x, &init_rng);
+    /* The task validator allows only "he" and "torch". */
+    fedc_init_kind kind = strcmp(t->init, "torch") == 0 ? FEDC_INIT_TORCH : FEDC_INIT_HE;
+    fedc_arch_init_kind(a, x, &init_rng, kind);
 }

@@ -19,6 +19,7 @@ void fedc_task_defaults(fedc_task *t) {
     t->partition.sigma = 1.0;
 
     strcpy(t->model, "mlp");
+    strcpy(t->init, "he");
     t->rounds = 50;
     t->clients = 100;
     t->clients_per_round = 10;

@@ -12,6 +12,7 @@
 const char *const task_datasets[] = {"fashion-mnist", "mnist", "cifar10", "csv", NULL};
 const char *const task_partition_kinds[] = {"iid", "dirichlet", "shards", "quantity", NULL};
 const char *const task_optimizers[] = {"sgd", "adam", "adamw", NULL};
+const char *const task_inits[] = {"he", "torch", NULL};
 const char *const task_strategy_names[] = {"fedavg",  "fedprox", "fedavgm",    "fedadam",
                                            "fedyogi", "fedadagrad", NULL};
 const char *const task_sched_policies[] = {"random", "round-robin",     "samples",
@@ -82,6 +83,12 @@ const task_field task_fields[] = {
           "layer but the last; the last layer must be dense with one output per class. Checked "
           "against the dataset's input shape (for csv, when the data is loaded). At most 1023 "
           "bytes and 64 layers."),
+    F_STR("init", init, 1, task_inits,
+          "How the initial global model is drawn (from seed). he: He normal for layers "
+          "followed by ReLU, Xavier uniform for the last layer, zero biases. torch: PyTorch's "
+          "nn.Linear and nn.Conv2d defaults, weights and biases uniform in +-1/sqrt(fan_in), "
+          "for accuracy comparisons with PyTorch at equal rounds. Group norm starts at weight 1, "
+          "bias 0 in both."),
     F_INT("rounds", rounds, 1, 100000,
           "Communication rounds to run (fewer if stop.target_accuracy or stop.max_wall_s ends "
           "the run first)."),

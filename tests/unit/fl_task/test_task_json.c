@@ -90,17 +90,18 @@ static void test_to_json_key_order_and_format(void **state) {
                              "\"path\":\"\",\"test_path\":\"\",\"label_column\":\"\"},"
                              "\"partition\":{\"kind\":\"iid\",\"alpha\":0.5,"
                              "\"classes_per_client\":2,\"sigma\":1.0},\"model\":\"mlp\","
-                             "\"rounds\":50,\"clients\":100,\"clients_per_round\":10,"
+                             "\"init\":\"he\",\"rounds\":50,\"clients\":100,\"clients_per_round\":10,"
                              "\"local\":{\"epochs\":1,\"batch\":32,\"max_steps\":0,\"lr\":0.05,");
     assert_contains(json, "\"eps\":1e-8");
     assert_contains(json, "\"tau\":0.001");
     /* Top-level keys in struct order. */
     json_t *root = json_loads(json, 0, NULL);
     assert_non_null(root);
-    const char *expected[] = {"name",     "dataset",     "partition",         "model",
-                              "rounds",   "clients",     "clients_per_round", "local",
-                              "strategy", "compression", "scheduling",        "privacy",
-                              "seed",     "stop",        "eval_every",        "deploy"};
+    const char *expected[] = {"name",       "dataset",  "partition",   "model",
+                              "init",       "rounds",   "clients",     "clients_per_round",
+                              "local",      "strategy", "compression", "scheduling",
+                              "privacy",    "seed",     "stop",        "eval_every",
+                              "deploy"};
     size_t i = 0;
     const char *key;
     json_t *v;
@@ -242,7 +243,7 @@ static void test_unknown_fields(void **state) {
                         "batch, max_steps, lr, optimizer, momentum, nesterov, weight_decay, "
                         "beta1, beta2, eps");
     assert_string_equal(task_parse_err("{\"foo\": 1}"),
-                        "foo: unknown field; allowed: name, dataset, partition, model, rounds, "
+                        "foo: unknown field; allowed: name, dataset, partition, model, init, rounds, "
                         "clients, clients_per_round, local, strategy, compression, scheduling, "
                         "privacy, seed, stop, eval_every, deploy");
     assert_starts_with(task_parse_err("{\"lr\": 0.1}"),

@@ -1,5 +1,6 @@
 /* Architecture parser: presets, canonical specs, shapes, parameter views,
  * implied ReLU/flatten placement, bounds and error messages. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -214,6 +215,70 @@ static void test_init_is_seeded_and_scaled(void **state) {
     fedc_arch_free(a);
 }
 
+/* PyTorch default init: every weight and bias in [-1/sqrt(fan_in), 1/sqrt(fan_in)],
+ * variance bound^2/3, GN gamma 1 / beta 0, same rng -> same model, and the
+ * draws differ from the He init. */
+static void test_torch_init_bounds_and_variance(void **state) {
+    (void)state;
+    fedc_arch *a = parse_ok("conv:16:5,gn:4,dense:300,dense:10", MNIST, 10);
+    size_t n = fedc_arch_nparams(a);
+    float *p = malloc(n * sizeof *p), *q = malloc(n * sizeof *q);
+    fedc_rng r1, r2;
+    fedc_rng_seed(&r1, 11);
+    fedc_rng_seed(&r2, 11);
+    fedc_arch_init_kind(a, p, &r1, FEDC_INIT_TORCH);
+    fedc_arch_init_kind(a, q, &r2, FEDC_INIT_TORCH);
+    assert_memory_equal(p, q, n * sizeof *p);
+    /* fan_in per tensor: conv 1*5*5, gn (none), dense 16*28*28, dense 300. */
+    const double fan[8] = {25, 25, 0, 0, 16.0 * 28 * 28, 16.0 * 28 * 28, 300, 300};
+    assert_int_equal(fedc_arch_ntensors(a), 8);
+    for (int t = 0; t < 8; t++) {
+        fedc_tensor_info ti = fedc_arch_tensor(a, t);
+        const float *v = p + ti.offset;
+        if (t == 2 || t == 3) { /* group norm gamma / beta */
+            for (size_t j = 0; j < ti.count; j++) assert_true(v[j] == (t == 2 ? 1.0f : 0.0f));
+            continue;
+        }
+        double lim = 1.0 / sqrt(fan[t]);
+        double s2 = 0.0;
+        int nonzero = 0;
+        for (size_t j = 0; j < ti.count; j++) {
+            if (!(fabs(v[j]) <= lim)) fail_msg("%s[%zu] = %g outside +-%g", ti.name, j, v[j], lim);
+            s2 += (double)v[j] * v[j];
+            nonzero += v[j] != 0.0f;
+        }
+        assert_true(nonzero > (int)(ti.count * 9 / 10));
+        /* Small tensors (16/10 biases) get a loose band; large ones a tight one. */
+        double var = s2 / (double)ti.count, want = lim * lim / 3.0;
+        double tol = ti.count >= 1000 ? 0.05 : ti.count >= 250 ? 0.3 : 0.75;
+        if (var < want * (1 - tol) || var > want * (1 + tol))
+            fail_msg("%s variance %g, expected about %g", ti.name, var, want);
+    }
+    fedc_rng_seed(&r1, 11);
+    fedc_arch_init_kind(a, q, &r1, FEDC_INIT_HE);
+    assert_true(memcmp(p, q, n * sizeof *p) != 0);
+    free(p);
+    free(q);
+    fedc_arch_free(a);
+}
+
+/* fedc_arch_init is the He kind: identical draws for the same seed. */
+static void test_default_init_is_he_kind(void **state) {
+    (void)state;
+    fedc_arch *a = parse_ok("conv:8:3,gn:2,dense:20,dense:10", MNIST, 10);
+    size_t n = fedc_arch_nparams(a);
+    float *p = malloc(n * sizeof *p), *q = malloc(n * sizeof *q);
+    fedc_rng r1, r2;
+    fedc_rng_seed(&r1, 3);
+    fedc_rng_seed(&r2, 3);
+    fedc_arch_init(a, p, &r1);
+    fedc_arch_init_kind(a, q, &r2, FEDC_INIT_HE);
+    assert_memory_equal(p, q, n * sizeof *p);
+    free(p);
+    free(q);
+    fedc_arch_free(a);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cnn_preset),
@@ -223,6 +288,8 @@ int main(void) {
         cmocka_unit_test(test_parse_errors_name_token_and_position),
         cmocka_unit_test(test_length_and_layer_limits),
         cmocka_unit_test(test_init_is_seeded_and_scaled),
+        cmocka_unit_test(test_torch_init_bounds_and_variance),
+        cmocka_unit_test(test_default_init_is_he_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
