@@ -228,6 +228,9 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     double loss = 0;
     local_train(tr, cd, mem, &rng, &steps, &loss);
 
+    /* Privacy acts on what leaves the node, before compression. */
+    fedc_rng prng = fedc_rng_derive(tr->task.seed ^ 0xD1FFull, (uint64_t)round, (uint64_t)client);
+    fedc_engine_privatize(&tr->task, tr->delta, tr->d, &prng);
     fedc_buf_clear(&tr->enc);
     fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
     if (fedc_codec_encode(tr->up, tr->delta, tr->d, mem->residual, &crng, &tr->enc, err) != 0) goto out;
