@@ -119,38 +119,30 @@ static int write_file(const char *path, const char *data, size_t len, int mode, 
     return 0;
 }
 
-char *fedc_certs_pem_cert(X509 *c) {
-    BIO *b = BIO_new(BIO_s_mem());
-    if (!b || !PEM_write_bio_X509(b, c)) {
-        BIO_free(b);
-        return NULL;
-    }
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    char *out = malloc((size_t)n + 1);
-    if (out) {
-        memcpy(out, p, (size_t)n);
-        out[n] = 0;
+/* The PEM text written into a memory BIO, as a malloc'd string; frees b. */
+static char *bio_take_string(BIO *b, int written) {
+    char *out = NULL;
+    if (b && written) {
+        char *p;
+        long n = BIO_get_mem_data(b, &p);
+        out = malloc((size_t)n + 1);
+        if (out) {
+            memcpy(out, p, (size_t)n);
+            out[n] = 0;
+        }
     }
     BIO_free(b);
     return out;
 }
 
+char *fedc_certs_pem_cert(X509 *c) {
+    BIO *b = BIO_new(BIO_s_mem());
+    return bio_take_string(b, b && PEM_write_bio_X509(b, c));
+}
+
 static char *pem_key(EVP_PKEY *k) {
     BIO *b = BIO_new(BIO_s_mem());
-    if (!b || !PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL)) {
-        BIO_free(b);
-        return NULL;
-    }
-    char *p;
-    long n = BIO_get_mem_data(b, &p);
-    char *out = malloc((size_t)n + 1);
-    if (out) {
-        memcpy(out, p, (size_t)n);
-        out[n] = 0;
-    }
-    BIO_free(b);
-    return out;
+    return bio_take_string(b, b && PEM_write_bio_PrivateKey(b, k, NULL, NULL, 0, NULL, NULL));
 }
 
 static int save_pem(const char *dir, const char *file, char *pem, int mode, fedc_error *err) {
