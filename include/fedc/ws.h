@@ -22,8 +22,8 @@
 
 /* ---- Message reassembly ------------------------------------------------ */
 
-/* Collects the chunks lws delivers (never spanning two WebSocket frames)
- * into whole messages, refusing text frames and messages above max. */
+/* Collects the chunks of the deframer (never spanning two WebSocket
+ * frames) into whole messages, refusing text frames and messages above max. */
 typedef struct fedc_ws_rx {
     fedc_buf msg;       /* the message being assembled / just completed */
     size_t max;         /* largest message accepted, bytes */
@@ -43,6 +43,11 @@ void fedc_ws_rx_free(fedc_ws_rx *rx);
  * needed, -1 when the input is refused (err says why). */
 int fedc_ws_rx_feed(fedc_ws_rx *rx, const uint8_t *data, size_t len, int binary, size_t frame_left,
                     int message_end, fedc_error *err);
+/* The same for a client's masked data: data is still masked with mask (a
+ * 4-byte key), whose byte phase applies to data[0]; it is unmasked while
+ * copied in. mask NULL = fedc_ws_rx_feed. */
+int fedc_ws_rx_feed_masked(fedc_ws_rx *rx, const uint8_t *data, size_t len, const uint8_t *mask, size_t phase,
+                           int binary, size_t frame_left, int message_end, fedc_error *err);
 /* Starts the next message after a complete one was consumed. */
 void fedc_ws_rx_next(fedc_ws_rx *rx);
 
@@ -164,6 +169,7 @@ typedef struct fedc_ws_server_config {
     const char *cert_path, *key_path; /* PEM, with tls */
     const char *node_path;     /* "/node" */
     size_t max_message;        /* initial per-connection limit (before HELLO) */
+    int threads;               /* network threads for node connections; 0 = one per core */
 } fedc_ws_server_config;
 
 fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fedc_ws_server_ops *ops,

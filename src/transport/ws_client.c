@@ -81,6 +81,8 @@ struct fedc_ws_client {
     SSL_CTX *ssl_ctx;
     SSL *ssl;
     int want_write;       /* the last write (or TLS step) is waiting for POLLOUT */
+    fedc_buf tls_out;     /* TLS records not yet written to the socket */
+    size_t tls_out_off;
     int read_wants_write; /* TLS: a read must wait for POLLOUT */
     /* output: one frame (or the upgrade request) at a time */
     uint8_t *out;
@@ -184,19 +186,36 @@ static ssize_t io_write(fedc_ws_client *c, const uint8_t *buf, size_t len) {
         fail(c, "write to the socket failed: %s", strerror(errno));
         return -1;
     }
+    /* TLS records go to tls_out (tls_flush writes them), so SSL_write
+     * completes or fails. */
     ERR_clear_error();
-    errno = 0;
     int n = SSL_write(c->ssl, buf, (int)(len > INT32_MAX ? INT32_MAX : len));
     if (n > 0) return n;
     char eb[160];
-    switch (SSL_get_error(c->ssl, n)) {
-    case SSL_ERROR_WANT_READ: return 0; /* retried after the next read */
-    case SSL_ERROR_WANT_WRITE: c->want_write = 1; return 0;
-    case SSL_ERROR_SYSCALL:
-        fail(c, "write to the socket failed%s%s", errno ? ": " : "", errno ? strerror(errno) : "");
-        return -1;
-    default: fail(c, "write to the socket failed: TLS: %s", tls_error(eb, sizeof eb, "write failed")); return -1;
+    fail(c, "write to the socket failed: TLS: %s", tls_error(eb, sizeof eb, "write failed"));
+    return -1;
+}
+
+/* Writes buffered TLS records: 0 (c->want_write says if some wait for
+ * POLLOUT), -1 when the socket failed. */
+static int tls_flush(fedc_ws_client *c) {
+    while (c->tls_out_off < c->tls_out.len) {
+        ssize_t n = send(c->fd, c->tls_out.data + c->tls_out_off, c->tls_out.len - c->tls_out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->tls_out_off += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            c->want_write = 1;
+            return 0;
+        } else {
+            if (c->phase != PH_DONE) fail(c, "write to the socket failed: %s", n < 0 ? strerror(errno) : "closed");
+            return -1;
+        }
     }
+    c->tls_out.len = c->tls_out_off = 0;
+    if (c->tls_out.cap > 65536) fedc_buf_free(&c->tls_out); /* idle nodes hold no large buffer */
+    return 0;
 }
 
 /* ---- output ---------------------------------------------------------------- */
@@ -270,20 +289,28 @@ static void output_done(fedc_ws_client *c) {
     c->out_len = c->out_off = 0;
 }
 
+/* Up to this much TLS output is produced before it is written (one
+ * write() for many records instead of one per 16 KiB record). */
+#define TLS_OUT_HIGH (256 * 1024)
+
 static void do_writes(fedc_ws_client *c) {
     if (c->phase != PH_UPGRADE && c->phase != PH_OPEN) return;
     c->want_write = 0;
     while (c->phase == PH_UPGRADE || c->phase == PH_OPEN) {
-        if (c->out_off == c->out_len && !next_output(c)) return;
+        if (c->ssl && c->tls_out.len - c->tls_out_off >= TLS_OUT_HIGH) {
+            if (tls_flush(c) != 0 || c->want_write) return;
+        }
+        if (c->out_off == c->out_len && !next_output(c)) break;
         ssize_t n = io_write(c, c->out + c->out_off, c->out_len - c->out_off);
         if (n < 0) return;
         if (n == 0) {
-            if (!c->ssl) c->want_write = 1;
+            c->want_write = 1;
             return;
         }
         c->out_off += (size_t)n;
         if (c->out_off == c->out_len) output_done(c);
     }
+    if (c->ssl) tls_flush(c);
 }
 
 /* ---- input ----------------------------------------------------------------- */
@@ -430,7 +457,8 @@ static int tls_setup(fedc_ws_client *c, const fedc_ws_client_config *cfg, fedc_e
     SSL_CTX_set_verify(c->ssl_ctx, SSL_VERIFY_PEER, NULL);
     /* Read whole socket buffers, not one record header at a time. */
     SSL_CTX_set_read_ahead(c->ssl_ctx, 1);
-    SSL_CTX_set_mode(c->ssl_ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    SSL_CTX_set_default_read_buffer_len(c->ssl_ctx, 4 * 16384 + 1024); /* up to 4 records per read() */
+    SSL_CTX_set_mode(c->ssl_ctx, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (cfg->ca_pem) {
         BIO *b = BIO_new_mem_buf(cfg->ca_pem, (int)cfg->ca_pem_len);
         STACK_OF(X509_INFO) *infos = b ? PEM_X509_INFO_read_bio(b, NULL, NULL, NULL) : NULL;
@@ -452,10 +480,14 @@ static int tls_setup(fedc_ws_client *c, const fedc_ws_client_config *cfg, fedc_e
 
 static int tls_start(fedc_ws_client *c) {
     c->ssl = SSL_new(c->ssl_ctx);
-    if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+    BIO *rbio = c->ssl ? BIO_new_socket(c->fd, BIO_NOCLOSE) : NULL;
+    BIO *wbio = rbio ? fedc_ws_outbuf_bio(&c->tls_out) : NULL;
+    if (!wbio) {
+        BIO_free(rbio);
         fail(c, "cannot connect to %.200s: cannot start TLS", c->url);
         return -1;
     }
+    SSL_set_bio(c->ssl, rbio, wbio);
     /* The certificate must name the host we dialled. */
     X509_VERIFY_PARAM *vp = SSL_get0_param(c->ssl);
     int ok = is_ip_literal(c->host) ? X509_VERIFY_PARAM_set1_ip_asc(vp, c->host)
@@ -476,14 +508,15 @@ static void tls_handshake(fedc_ws_client *c) {
     if (r == 1) {
         FEDC_DEBUG("%s: %s, %s", c->url, SSL_get_version(c->ssl), SSL_get_cipher_name(c->ssl));
         c->phase = PH_UPGRADE;
+        tls_flush(c);
         return;
     }
     int e = SSL_get_error(c->ssl, r);
-    if (e == SSL_ERROR_WANT_READ) return;
-    if (e == SSL_ERROR_WANT_WRITE) {
-        c->want_write = 1;
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        tls_flush(c); /* the handshake messages */
         return;
     }
+    tls_flush(c); /* the alert, if any */
     long vr = SSL_get_verify_result(c->ssl);
     char eb[160];
     if (vr != X509_V_OK)
@@ -614,7 +647,10 @@ static void *network_main(void *arg) {
         do_writes(c);
     }
     set_closed(c, "connection closed");
-    if (c->ssl && c->close_sent) SSL_shutdown(c->ssl); /* close_notify, not waited for */
+    if (c->ssl && c->close_sent) {
+        SSL_shutdown(c->ssl); /* close_notify, not waited for */
+        tls_flush(c);
+    }
     return NULL;
 }
 
@@ -658,6 +694,7 @@ void fedc_ws_client_free(fedc_ws_client *c) {
     if (c->wake_fd >= 0) close(c->wake_fd);
     if (c->addrs) freeaddrinfo(c->addrs);
     free(c->out);
+    fedc_buf_free(&c->tls_out);
     free(c->in);
     fedc_ws_txq_free(&c->txq);
     fedc_ws_rx_free(&c->rx);

@@ -1,5 +1,5 @@
-/* RFC 6455 framing for the node's end of the connection: frame headers,
- * masking, and a deframer for what the server sends. Payload is never
+/* RFC 6455 framing for both ends of a node connection: frame headers,
+ * masking, and a deframer for what the other end sends. Payload is never
  * copied here: the deframer hands out spans of its input. */
 #include <stdint.h>
 #include <string.h>
@@ -44,9 +44,19 @@ void fedc_ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8
     for (; i < len; i++) dst[i] = src[i] ^ key[i & 3];
 }
 
+void fedc_ws_mask_copy_at(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase) {
+    const uint8_t k[4] = {key[phase & 3], key[(phase + 1) & 3], key[(phase + 2) & 3], key[(phase + 3) & 3]};
+    fedc_ws_mask_copy(dst, src, len, k);
+}
+
 void fedc_ws_deframer_init(fedc_ws_deframer *d) {
     memset(d, 0, sizeof *d);
     d->hdr_need = 2;
+}
+
+void fedc_ws_deframer_init_server(fedc_ws_deframer *d) {
+    fedc_ws_deframer_init(d);
+    d->from_client = 1;
 }
 
 static void next_frame(fedc_ws_deframer *d) {
@@ -55,6 +65,7 @@ static void next_frame(fedc_ws_deframer *d) {
     d->hdr_need = 2;
     d->in_payload = 0;
     d->left = 0;
+    d->pos = 0;
     d->ctl_len = 0;
 }
 
@@ -74,10 +85,14 @@ static const char *op_name(int op) {
 static int check_start(fedc_ws_deframer *d, fedc_error *err) {
     uint8_t b0 = d->hdr[0], b1 = d->hdr[1];
     int op = b0 & 0x0f, fin = (b0 & 0x80) != 0, len7 = b1 & 0x7f;
+    const char *peer = d->from_client ? "node" : "server";
     if (b0 & 0x70)
-        return fedc_fail(err, "WebSocket frame from the server sets reserved bits 0x%02x; none are allowed (no "
-                         "extension was negotiated)", b0 & 0x70);
-    if (b1 & 0x80) return fedc_fail(err, "masked WebSocket frame from the server; RFC 6455 forbids servers to mask");
+        return fedc_fail(err, "WebSocket frame from the %s sets reserved bits 0x%02x; none are allowed (no "
+                         "extension was negotiated)", peer, b0 & 0x70);
+    if ((b1 & 0x80) && !d->from_client)
+        return fedc_fail(err, "masked WebSocket frame from the server; RFC 6455 forbids servers to mask");
+    if (!(b1 & 0x80) && d->from_client)
+        return fedc_fail(err, "unmasked WebSocket frame from the node; RFC 6455 requires clients to mask");
     switch (op) {
     case FEDC_WS_OP_CONT:
         if (!d->msg_open) return fedc_fail(err, "WebSocket continuation frame without a message to continue");
@@ -103,7 +118,7 @@ static int check_start(fedc_ws_deframer *d, fedc_error *err) {
     }
     d->opcode = op;
     d->fin = fin;
-    d->hdr_need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0);
+    d->hdr_need = 2 + (len7 == 126 ? 2 : len7 == 127 ? 8 : 0) + (d->from_client ? 4 : 0);
     return 0;
 }
 
@@ -127,7 +142,9 @@ static int check_length(fedc_ws_deframer *d, fedc_error *err) {
             return fedc_fail(err, "WebSocket frame of %llu bytes is larger than this machine can address",
                              (unsigned long long)len);
     }
+    if (d->from_client) memcpy(d->mask, d->hdr + d->hdr_need - 4, 4);
     d->left = len;
+    d->pos = 0;
     d->in_payload = 1;
     d->ctl_len = 0;
     return 0;
@@ -153,7 +170,8 @@ int fedc_ws_deframe(fedc_ws_deframer *d, const uint8_t **in, size_t *len, fedc_w
         *len -= take;
         d->left -= take;
         if (d->left) return 0;
-        *out = (fedc_ws_chunk){d->opcode, d->ctl, d->ctl_len, 0, 0};
+        if (d->from_client) fedc_ws_mask_copy(d->ctl, d->ctl, d->ctl_len, d->mask);
+        *out = (fedc_ws_chunk){d->opcode, d->ctl, d->ctl_len, 0, 0, NULL, 0};
         next_frame(d);
         return 1;
     }
@@ -168,6 +186,9 @@ int fedc_ws_deframe(fedc_ws_deframer *d, const uint8_t **in, size_t *len, fedc_w
     d->left -= take;
     out->frame_left = (size_t)d->left;
     out->message_end = d->left == 0 && d->fin;
+    out->mask = d->from_client ? d->mask : NULL;
+    out->mask_phase = (size_t)(d->pos & 3);
+    d->pos += take;
     if (d->left == 0) next_frame(d);
     return 1;
 }

@@ -1,7 +1,8 @@
-/* The opening handshake of RFC 6455 (section 4), client side: the upgrade
- * request and a strict check of the server's answer. The answer is outside
- * input: it is read only within the bounds given, and a refusal quotes the
- * offending status line or header (printable characters only, cut short). */
+/* The opening handshake of RFC 6455 (section 4), both sides: the node's
+ * upgrade request and a strict check of the server's answer; the server's
+ * classification of a request head and its answers. Both are outside
+ * input: read only within the bounds given, and a refusal quotes the
+ * offending line or header (printable characters only, cut short). */
 #include <ctype.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
@@ -144,4 +145,131 @@ int fedc_ws_handshake_check(const uint8_t *resp, size_t len, const char *key, co
     if (!accept_ok) return fedc_fail(err, "the server's handshake answer lacks Sec-WebSocket-Accept");
     if (!proto_ok) return fedc_fail(err, "the server's handshake answer does not confirm subprotocol %s", protocol);
     return 0;
+}
+
+/* ---- server side ---- */
+
+int fedc_ws_upgrade_answer(char *out, size_t cap, const char *key, const char *protocol) {
+    char accept[29];
+    fedc_ws_handshake_accept(key, accept);
+    int n = snprintf(out, cap,
+                     "HTTP/1.1 101 Switching Protocols\r\n"
+                     "Upgrade: websocket\r\n"
+                     "Connection: Upgrade\r\n"
+                     "Sec-WebSocket-Accept: %s\r\n"
+                     "Sec-WebSocket-Protocol: %s\r\n"
+                     "\r\n",
+                     accept, protocol);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+int fedc_ws_upgrade_refusal(char *out, size_t cap, int status, const char *why) {
+    const char *text = status == 400 ? "Bad Request" : status == 404 ? "Not Found" : status == 426 ? "Upgrade Required"
+                                                                                                  : "Error";
+    int n = snprintf(out, cap,
+                     "HTTP/1.1 %d %s\r\n"
+                     "Content-Type: text/plain\r\n"
+                     "Content-Length: %zu\r\n"
+                     "%s"
+                     "Connection: close\r\n"
+                     "\r\n%s\n",
+                     status, text, strlen(why) + 1, status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", why);
+    return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* A key is base64 of 16 bytes: 22 base64 characters and "==". */
+static int key_ok(const uint8_t *v, size_t len) {
+    if (len != FEDC_WS_KEY_LEN || v[22] != '=' || v[23] != '=') return 0;
+    for (size_t i = 0; i < 22; i++)
+        if (!isalnum(v[i]) && v[i] != '+' && v[i] != '/') return 0;
+    return 1;
+}
+
+int fedc_ws_upgrade_parse(const uint8_t *head, size_t len, const char *protocol, fedc_ws_upgrade *u, int *status,
+                          fedc_error *err) {
+    char q[120];
+    memset(u, 0, sizeof *u);
+    *status = 400;
+    size_t eol = 0;
+    while (eol + 1 < len && !(head[eol] == '\r' && head[eol + 1] == '\n')) eol++;
+    if (eol + 1 >= len) return FEDC_WS_HEAD_HTTP; /* not even a request line: the HTTP server answers */
+    /* "METHOD SP target SP HTTP/1.x" */
+    size_t sp1 = 0;
+    while (sp1 < eol && head[sp1] != ' ') sp1++;
+    size_t sp2 = sp1 + 1;
+    while (sp2 < eol && head[sp2] != ' ') sp2++;
+    if (sp1 >= eol || sp2 >= eol) return FEDC_WS_HEAD_HTTP;
+    int get = sp1 == 3 && !memcmp(head, "GET", 3);
+    size_t tlen = sp2 - sp1 - 1;
+    const uint8_t *target = head + sp1 + 1;
+    size_t plen = 0;
+    while (plen < tlen && target[plen] != '?') plen++;
+
+    int upgrade = 0, connection = 0, version = -1, has_key = 0, proto = 0, host = 0;
+    const uint8_t *key = NULL;
+    size_t key_len = 0;
+    char bad[200] = "";
+    size_t i = eol + 2;
+    while (i + 1 < len) {
+        size_t e = i;
+        while (e + 1 < len && !(head[e] == '\r' && head[e + 1] == '\n')) e++;
+        if (e + 1 >= len || e == i) break;
+        const uint8_t *line = head + i;
+        size_t ll = e - i, colon = 0;
+        while (colon < ll && line[colon] != ':') colon++;
+        i = e + 2;
+        if (colon == ll || colon == 0) continue; /* the HTTP server judges plain requests */
+        size_t vs = colon + 1, ve = ll;
+        while (vs < ve && (line[vs] == ' ' || line[vs] == '\t')) vs++;
+        while (ve > vs && (line[ve - 1] == ' ' || line[ve - 1] == '\t')) ve--;
+        const uint8_t *v = line + vs;
+        size_t vl = ve - vs;
+#define NAME_IS(s) (colon == sizeof(s) - 1 && !strncasecmp((const char *)line, s, colon))
+        if (NAME_IS("upgrade")) {
+            upgrade = has_token(v, vl, "websocket");
+        } else if (NAME_IS("connection")) {
+            connection = has_token(v, vl, "upgrade");
+        } else if (NAME_IS("host")) {
+            host = 1;
+        } else if (NAME_IS("sec-websocket-version")) {
+            version = value_is(v, vl, "13", 0) ? 13 : 0;
+            if (!version) {
+                quote(q, sizeof q, v, vl);
+                snprintf(bad, sizeof bad, "WebSocket version \"%s\" is not spoken (only 13)", q);
+            }
+        } else if (NAME_IS("sec-websocket-key")) {
+            has_key++;
+            key = v;
+            key_len = vl;
+        } else if (NAME_IS("sec-websocket-protocol")) {
+            proto = proto || has_token(v, vl, protocol);
+        }
+#undef NAME_IS
+    }
+    if (!upgrade) return FEDC_WS_HEAD_HTTP;
+    quote(q, sizeof q, target, plen < 100 ? plen : 100);
+    if (!get) return fedc_fail(err, "WebSocket upgrade by a request other than GET to \"%s\"", q);
+    if (plen == 0 || plen >= sizeof u->path) return fedc_fail(err, "WebSocket upgrade to an unusable path \"%s\"", q);
+    memcpy(u->path, target, plen);
+    u->path[plen] = 0;
+    if (!connection) return fedc_fail(err, "WebSocket upgrade to %s without \"Connection: Upgrade\"", u->path);
+    if (!host) return fedc_fail(err, "WebSocket upgrade to %s without a Host header", u->path);
+    if (version != 13) {
+        *status = 426;
+        return fedc_fail(err, "WebSocket upgrade to %s: %s", u->path,
+                         bad[0] ? bad : "no Sec-WebSocket-Version (13 is required)");
+    }
+    if (has_key != 1 || !key_ok(key, key_len)) {
+        if (has_key == 1) quote(q, sizeof q, key, key_len);
+        return fedc_fail(err, "WebSocket upgrade to %s: %s%s%s", u->path,
+                         has_key == 0 ? "no Sec-WebSocket-Key" : has_key > 1 ? "more than one Sec-WebSocket-Key"
+                                                                             : "Sec-WebSocket-Key \"",
+                         has_key == 1 ? q : "", has_key == 1 ? "\" is not base64 of 16 bytes" : "");
+    }
+    memcpy(u->key, key, FEDC_WS_KEY_LEN);
+    u->key[FEDC_WS_KEY_LEN] = 0;
+    if (!proto)
+        return fedc_fail(err, "WebSocket upgrade to %s does not offer subprotocol %s", u->path, protocol);
+    *status = 101;
+    return FEDC_WS_HEAD_UPGRADE;
 }

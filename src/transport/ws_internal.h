@@ -37,18 +37,25 @@ size_t fedc_ws_frame_header(uint8_t out[FEDC_WS_MAX_HEADER], int opcode, int fin
                             const uint8_t *mask);
 /* dst[i] = src[i] ^ key[i % 4] for i < len; dst may equal src. */
 void fedc_ws_mask_copy(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4]);
+/* The same from byte phase of the key on: dst[i] = src[i] ^ key[(i + phase) % 4]. */
+void fedc_ws_mask_copy_at(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t key[4], size_t phase);
 
-/* Splits the byte stream a server sends into frames. Payload is handed
+/* Splits the byte stream one end sends into frames. Payload is handed
  * over as spans of the input (never spanning two frames), so reassembly
- * costs one copy; control frames are collected whole. Everything RFC 6455
- * forbids a server to send is refused: masked frames, reserved bits or
- * opcodes, fragmented or oversized control frames, continuation without a
- * message, a new message inside a fragmented one, non-minimal lengths. */
+ * costs one copy (unmasking on the way for a client's frames); control
+ * frames are collected whole and unmasked. Everything RFC 6455 forbids the
+ * peer to send is refused: frames masked the wrong way for its role
+ * (servers never mask, clients always do), reserved bits or opcodes,
+ * fragmented or oversized control frames, continuation without a message,
+ * a new message inside a fragmented one, non-minimal lengths. */
 typedef struct fedc_ws_deframer {
     uint8_t hdr[FEDC_WS_MAX_HEADER];
     size_t hdr_have, hdr_need;
     int in_payload; /* the header is complete */
+    int from_client; /* the peer is a client: its frames must be masked */
     int opcode, fin;
+    uint8_t mask[4]; /* the current frame's masking key (from_client) */
+    uint64_t pos;   /* payload bytes of the current frame already handed over */
     uint64_t left;  /* payload bytes of the current frame still to come */
     int msg_open;   /* a data message has begun and its FIN frame not ended */
     int msg_opcode; /* TEXT or BINARY: the open message's type */
@@ -62,9 +69,14 @@ typedef struct fedc_ws_chunk {
     size_t len;
     size_t frame_left;  /* data: payload bytes of this frame still to come */
     int message_end;    /* data: this chunk ends the frame and the frame has FIN */
+    const uint8_t *mask; /* data from a client: the frame's key (data is still masked), else NULL */
+    size_t mask_phase;  /* data from a client: offset of data[0] in the frame's payload, mod 4 */
 } fedc_ws_chunk;
 
+/* The node's deframer (the peer is the server). */
 void fedc_ws_deframer_init(fedc_ws_deframer *d);
+/* The server's deframer (the peer is a node, a client). */
+void fedc_ws_deframer_init_server(fedc_ws_deframer *d);
 /* Consumes input (advancing *in, *len) until one chunk is ready: 1 = *out
  * filled (data spans point into the input, control payloads into d),
  * 0 = all input consumed, -1 = protocol violation (err says which). */
@@ -88,5 +100,36 @@ size_t fedc_ws_handshake_end(const uint8_t *buf, size_t len);
  * no extension (none was offered). */
 int fedc_ws_handshake_check(const uint8_t *resp, size_t len, const char *key, const char *protocol,
                             fedc_error *err);
+
+/* ---- The server's side of the opening handshake (ws_upgrade.c) ----
+ * Every connection's first request head is read by the server's network
+ * threads: an upgrade to the node endpoint becomes a node connection, any
+ * other request goes to the HTTP server. */
+#define FEDC_WS_REQUEST_HEAD_MAX 8192 /* largest request head accepted */
+typedef struct fedc_ws_upgrade {
+    char path[256];                  /* request target without the query */
+    char key[FEDC_WS_KEY_LEN + 1];   /* Sec-WebSocket-Key */
+} fedc_ws_upgrade;
+enum { FEDC_WS_HEAD_HTTP = 0, FEDC_WS_HEAD_UPGRADE = 1, FEDC_WS_HEAD_REFUSED = -1 };
+/* Classifies a complete request head (through its blank line):
+ * FEDC_WS_HEAD_HTTP (not a WebSocket upgrade: hand it to the HTTP server),
+ * FEDC_WS_HEAD_UPGRADE (a valid RFC 6455 upgrade offering subprotocol
+ * protocol: u filled), or FEDC_WS_HEAD_REFUSED (an upgrade that breaks RFC
+ * 6455 or does not offer protocol: *status is the HTTP status to answer,
+ * err says why, quoting the offending header). */
+int fedc_ws_upgrade_parse(const uint8_t *head, size_t len, const char *protocol, fedc_ws_upgrade *u, int *status,
+                          fedc_error *err);
+/* The 101 answer accepting key with protocol. Returns its length, or -1 if
+ * it does not fit in cap. */
+int fedc_ws_upgrade_answer(char *out, size_t cap, const char *key, const char *protocol);
+/* A short refusal (status, plain-text body why, Connection: close). */
+int fedc_ws_upgrade_refusal(char *out, size_t cap, int status, const char *why);
+
+/* ---- TLS output buffering (ws_outbuf.c) ----
+ * A write-only OpenSSL BIO that appends everything OpenSSL writes to a
+ * buffer; the caller sends the buffer with one write() per many TLS
+ * records (a socket BIO makes one system call per 16 KiB record). */
+typedef struct bio_st BIO;
+BIO *fedc_ws_outbuf_bio(fedc_buf *target);
 
 #endif

@@ -1,7 +1,8 @@
-/* Reassembly of WebSocket messages from the chunks lws hands the protocol
- * callback. lws never puts two WebSocket frames in one chunk, and tells how
- * much of the current frame is still to come, so frame boundaries (and thus
- * the header bytes each frame cost on the wire) are known exactly.
+/* Reassembly of WebSocket messages from the chunks the deframer hands out.
+ * A chunk never spans two WebSocket frames and tells how much of the
+ * current frame is still to come, so frame boundaries (and thus the header
+ * bytes each frame cost on the wire) are known exactly. A node's frames
+ * are unmasked while copied in.
  *
  * A model-sized message arrives in many 64 KiB fragments; growing its
  * buffer by doubling copied it about twice more and touched fresh pages on
@@ -13,6 +14,7 @@
 
 #include "fedc/proto.h"
 #include "fedc/ws.h"
+#include "transport/ws_internal.h"
 
 void fedc_ws_rx_init(fedc_ws_rx *rx, size_t max, int masked) {
     memset(rx, 0, sizeof *rx);
@@ -57,9 +59,20 @@ static uint64_t announced_size(const uint8_t *p, size_t n) {
  * to the limit and at most SPECULATIVE_MAX beyond what is certain (a peer
  * that lies about a length gains little). */
 #define SPECULATIVE_MAX ((uint64_t)64 << 20)
-static int reserve_announced(fedc_ws_rx *rx, const uint8_t *data, size_t len, size_t frame_left) {
+static int reserve_announced(fedc_ws_rx *rx, const uint8_t *data, size_t len, const uint8_t *mask, size_t phase,
+                             size_t frame_left) {
     size_t need = rx->msg.len + len + frame_left;
-    uint64_t want = rx->msg.len ? announced_size(rx->msg.data, rx->msg.len) : announced_size(data, len);
+    uint64_t want;
+    if (rx->msg.len) {
+        want = announced_size(rx->msg.data, rx->msg.len);
+    } else if (mask) {
+        uint8_t head[1024]; /* the lengths are near the start */
+        size_t n = len < sizeof head ? len : sizeof head;
+        fedc_ws_mask_copy_at(head, data, n, mask, phase);
+        want = announced_size(head, n);
+    } else {
+        want = announced_size(data, len);
+    }
     if (want > rx->max) want = rx->max;
     if (want > need + SPECULATIVE_MAX) want = need + SPECULATIVE_MAX;
     if (want < need) want = need;
@@ -73,6 +86,11 @@ static int reserve_announced(fedc_ws_rx *rx, const uint8_t *data, size_t len, si
 
 int fedc_ws_rx_feed(fedc_ws_rx *rx, const uint8_t *data, size_t len, int binary, size_t frame_left,
                     int message_end, fedc_error *err) {
+    return fedc_ws_rx_feed_masked(rx, data, len, NULL, 0, binary, frame_left, message_end, err);
+}
+
+int fedc_ws_rx_feed_masked(fedc_ws_rx *rx, const uint8_t *data, size_t len, const uint8_t *mask, size_t phase,
+                           int binary, size_t frame_left, int message_end, fedc_error *err) {
     if (rx->complete) fedc_ws_rx_next(rx); /* the caller did not take it: start over */
     if (!binary)
         return fedc_fail(err, "text WebSocket frame refused; the fedc protocol uses binary frames only");
@@ -81,10 +99,17 @@ int fedc_ws_rx_feed(fedc_ws_rx *rx, const uint8_t *data, size_t len, int binary,
     if (rx->msg.len + len + frame_left > rx->max || rx->msg.len + len < rx->msg.len)
         return fedc_fail(err, "message of at least %zu bytes exceeds the limit of %zu bytes",
                          rx->msg.len + len + frame_left, rx->max);
-    if (rx->msg.len + len + frame_left > rx->msg.cap && reserve_announced(rx, data, len, frame_left) != 0)
+    if (rx->msg.len + len + frame_left > rx->msg.cap &&
+        reserve_announced(rx, data, len, mask, phase, frame_left) != 0)
         return fedc_fail(err, "out of memory buffering a %zu-byte message", rx->msg.len + len + frame_left);
-    if (len && fedc_buf_append(&rx->msg, data, len) != 0)
+    if (len && mask) {
+        if (fedc_buf_reserve(&rx->msg, len) != 0)
+            return fedc_fail(err, "out of memory buffering a %zu-byte message", rx->msg.len + len);
+        fedc_ws_mask_copy_at(rx->msg.data + rx->msg.len, data, len, mask, phase);
+        rx->msg.len += len;
+    } else if (len && fedc_buf_append(&rx->msg, data, len) != 0) {
         return fedc_fail(err, "out of memory buffering a %zu-byte message", rx->msg.len + len);
+    }
     rx->frame_len += len;
     if (frame_left == 0) {
         rx->wire += rx->frame_len + fedc_ws_overhead(rx->frame_len, rx->masked, 0);

@@ -1,126 +1,29 @@
-/* The server endpoint: one lws context and vhost on one port, serving HTTP
- * (handed to ops->http), server-sent event streams and the node WebSocket
- * protocol. Every lws call happens on the service thread; other threads
- * only set flags and call lws_cancel_service. */
-#include <libwebsockets.h>
-#include <pthread.h>
-#include <stdatomic.h>
+/* The server endpoint: one listening socket, one network thread per core
+ * (epoll) owning the accepted connections, and libwebsockets for HTTP on
+ * its own thread (see ws_server_internal.h for who touches what). */
+#define _GNU_SOURCE /* accept4 */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "fedc/log.h"
-#include "fedc/proto.h"
-#include "fedc/ws.h"
-#include "transport/ws_internal.h"
+#include "fedc/timer.h"
+#include "transport/ws_server_internal.h"
 
-#define NODE_PROTOCOL "fedc-node"
-/* Per connection lws keeps an rx buffer this large (payload is handed over
- * in chunks of at most this); one TLS record is 16 KiB. */
-#define RX_CHUNK 16384
-#define READ_BUF 65536 /* lws's read buffer, one for all connections */
-#define FRAGMENTS_PER_WRITABLE 16 /* fairness: at most 1 MiB per turn */
+#define MAX_THREADS 16
+#define TIMER_MS 250
 
-struct fedc_ws_conn {
-    struct lws *wsi;
-    fedc_ws_server *srv;
-    uint64_t id;
-    fedc_ws_rx rx;
-    fedc_ws_txq txq;
-    void *user;
-    char peer[64];
-    int open;          /* node_open was called, node_closed not yet */
-    int closing;       /* close once the queue is written (or at once) */
-    int drain;         /* write the queue before closing */
-    char reason[200];
-};
-
-typedef struct http_conn {
-    struct lws *wsi;
-    char method[8];
-    char path[512];
-    char query[1024];
-    char authorization[512], cookie[1024], csrf[160], content_type[128], last_event_id[32];
-    char peer[64];
-    fedc_buf body_in;
-    int body_too_big, awaiting_body;
-    /* the response body being written */
-    fedc_buf out;
-    const uint8_t *out_static;
-    size_t out_len, out_off;
-    int responding;
-    /* a server-sent event stream */
-    int streaming;
-    void *stream_state;
-    fedc_buf sbuf;
-    size_t soff;
-    struct http_conn *snext, *sprev;
-} http_conn;
-
-struct fedc_ws_server {
-    struct lws_context *ctx;
-    struct lws_vhost *vhost;
-    pthread_t thread;
-    int thread_started;
-    atomic_int stop;
-    const fedc_ws_server_ops *ops;
-    void *user;
-    int tls;
-    char node_path[64];
-    size_t max_message;
-    uint64_t next_conn_id;
-    http_conn *streams;       /* open SSE streams (service thread) */
-    lws_sorted_usec_list_t tick;
-    /* Recycled message buffers (fedc_ws_server_recycle). */
-    pthread_mutex_t pool_mu;
-    fedc_buf *pool;
-    size_t npool, pool_cap;
-    size_t node_conns; /* open node connections; guarded by pool_mu */
-    unsigned char scratch[LWS_PRE + FEDC_WS_FRAGMENT_SIZE];
-    struct lws_protocols protocols[3];
-};
-
-/* ---- helpers ---------------------------------------------------------- */
-
-static void conn_request_close(fedc_ws_conn *c, const char *reason, int drain) {
-    if (c->closing) return;
-    c->closing = 1;
-    c->drain = drain;
-    snprintf(c->reason, sizeof c->reason, "%s", reason);
-    lws_callback_on_writable(c->wsi);
-}
-
-int fedc_ws_conn_send(fedc_ws_conn *c, fedc_ws_payload *p, uint64_t tag) {
-    if (c->closing) return -1;
-    if (fedc_ws_txq_push(&c->txq, fedc_ws_payload_ref(p), tag) != 0) return -1;
-    lws_callback_on_writable(c->wsi);
-    return 0;
-}
-
-void fedc_ws_conn_close(fedc_ws_conn *c, const char *reason, int send_error) {
-    if (c->closing) return;
-    /* A plain close (send_error 0) is routine; refusals are worth a warning. */
-    fedc_log(send_error ? FEDC_LOG_WARN : FEDC_LOG_INFO, "closing node connection %llu from %s: %s",
-             (unsigned long long)c->id, c->peer, reason);
-    if (send_error) {
-        fedc_buf b = {0};
-        if (fedc_ws_error_frame(FEDC_MSG_ERROR, reason, send_error == FEDC_WS_CLOSE_FATAL, &b) == 0) {
-            fedc_ws_payload *p = fedc_ws_payload_take(&b);
-            if (p) {
-                fedc_ws_txq_push(&c->txq, p, UINT64_MAX);
-            }
-        }
-        fedc_buf_free(&b);
-    }
-    conn_request_close(c, reason, send_error);
-}
-
-void fedc_ws_conn_set_max_message(fedc_ws_conn *c, size_t max) { c->rx.max = max; }
-void fedc_ws_conn_set_user(fedc_ws_conn *c, void *user) { c->user = user; }
-void *fedc_ws_conn_user(const fedc_ws_conn *c) { return c->user; }
-uint64_t fedc_ws_conn_id(const fedc_ws_conn *c) { return c->id; }
-const char *fedc_ws_conn_peer(const fedc_ws_conn *c) { return c->peer; }
-size_t fedc_ws_conn_pending(const fedc_ws_conn *c) { return c->txq.count; }
+void dispatch_lock(fedc_ws_server *s) { pthread_mutex_lock(&s->dispatch_mu); }
+void dispatch_unlock(fedc_ws_server *s) { pthread_mutex_unlock(&s->dispatch_mu); }
 
 /* ---- recycled message buffers --------------------------------------- */
 
@@ -149,370 +52,230 @@ void fedc_ws_server_recycle(fedc_ws_server *s, fedc_buf *b) {
     fedc_buf_free(b); /* not kept: no-op if it was */
 }
 
-/* A recycled buffer for a message that begins and will span chunks. */
-static void pool_take(fedc_ws_server *s, fedc_buf *msg) {
+void pool_take(fedc_ws_server *s, fedc_buf *msg) {
     pthread_mutex_lock(&s->pool_mu);
     if (s->npool) *msg = s->pool[--s->npool];
     pthread_mutex_unlock(&s->pool_mu);
 }
 
 /* Keeps no more buffers than there are connections to use them. */
-static void pool_node_count(fedc_ws_server *s, int delta) {
+void pool_node_count(fedc_ws_server *s, int delta) {
     pthread_mutex_lock(&s->pool_mu);
     s->node_conns = (size_t)((long)s->node_conns + delta);
     while (s->npool > s->node_conns) fedc_buf_free(&s->pool[--s->npool]);
     pthread_mutex_unlock(&s->pool_mu);
 }
 
-static void pool_free(fedc_ws_server *s) {
-    for (size_t i = 0; i < s->npool; i++) fedc_buf_free(&s->pool[i]);
-    free(s->pool);
-    s->pool = NULL;
-    s->npool = s->pool_cap = 0;
+/* ---- network threads ---------------------------------------------------- */
+
+void net_wake(net_thread *nt) {
+    uint64_t one = 1;
+    ssize_t n = write(nt->evfd, &one, sizeof one);
+    (void)n; /* a full counter still wakes */
 }
 
-/* ---- the node WebSocket protocol -------------------------------------- */
-
-static int node_writable(fedc_ws_server *s, fedc_ws_conn *c) {
-    for (int k = 0; k < FRAGMENTS_PER_WRITABLE; k++) {
-        if (c->closing && (!c->drain || c->txq.count == 0)) {
-            lws_close_reason(c->wsi, LWS_CLOSE_STATUS_POLICY_VIOLATION, (unsigned char *)c->reason,
-                             strlen(c->reason) < 120 ? strlen(c->reason) : 120);
-            return -1;
-        }
-        fedc_ws_fragment f;
-        if (!fedc_ws_txq_peek(&c->txq, &f)) return 0;
-        memcpy(s->scratch + LWS_PRE, f.data, f.len);
-        int flags = lws_write_ws_flags(LWS_WRITE_BINARY, f.first, f.last);
-        int n = lws_write(c->wsi, s->scratch + LWS_PRE, f.len, (enum lws_write_protocol)flags);
-        if (n < (int)f.len) {
-            snprintf(c->reason, sizeof c->reason, "write to the socket failed");
-            return -1;
-        }
-        uint64_t tag = 0, wire = 0;
-        if (fedc_ws_txq_advance(&c->txq, 0, &tag, &wire) && tag != UINT64_MAX && s->ops->node_sent)
-            s->ops->node_sent(s->user, c, tag, wire);
-        if (lws_partial_buffered(c->wsi) || lws_send_pipe_choked(c->wsi)) break;
-    }
-    if (c->txq.count || c->closing) lws_callback_on_writable(c->wsi);
-    return 0;
+void net_mark_dirty(fedc_ws_conn *c) {
+    /* c->mu is held by the caller */
+    if (c->dirty) return;
+    c->dirty = 1;
+    net_thread *nt = c->nt;
+    pthread_mutex_lock(&nt->mu);
+    c->dirty_next = nt->dirty;
+    nt->dirty = c;
+    pthread_mutex_unlock(&nt->mu);
+    net_wake(nt);
 }
 
-static void node_closed(fedc_ws_server *s, fedc_ws_conn *c, const char *why) {
-    if (c->open && s->ops->node_closed) s->ops->node_closed(s->user, c, c->reason[0] ? c->reason : why);
-    if (c->open) pool_node_count(s, -1);
-    c->open = 0;
-    fedc_ws_rx_free(&c->rx);
-    fedc_ws_txq_free(&c->txq);
-}
-
-static int node_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                         size_t len) {
-    fedc_ws_server *s = lws_context_user(lws_get_context(wsi));
-    fedc_ws_conn *c = user;
-    switch (reason) {
-    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION: {
-        char uri[128];
-        if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, s->node_path) != 0) {
-            FEDC_WARN("refused a WebSocket upgrade on %s; nodes connect to %s", uri, s->node_path);
-            return 1;
+static void accept_all(fedc_ws_server *s) {
+    for (;;) {
+        struct sockaddr_storage sa;
+        socklen_t sl = sizeof sa;
+        int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                FEDC_WARN("accepting a connection failed: %s", strerror(errno));
+            return;
         }
-        return 0;
-    }
-    case LWS_CALLBACK_ESTABLISHED:
-        memset(c, 0, sizeof *c);
-        c->wsi = wsi;
-        c->srv = s;
-        c->id = ++s->next_conn_id;
-        lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
-        fedc_ws_rx_init(&c->rx, s->max_message, 1);
-        fedc_ws_txq_init(&c->txq);
-        c->open = 1;
-        pool_node_count(s, +1);
-        if (s->ops->node_open) s->ops->node_open(s->user, c);
-        return 0;
-    case LWS_CALLBACK_RECEIVE: {
-        if (!c || !c->open || c->closing) return 0; /* input after a close decision is ignored */
-        fedc_error e;
-        size_t frame_left = lws_remaining_packet_payload(wsi);
-        int final = lws_is_final_fragment(wsi);
-        if (!c->rx.msg.data && (frame_left || !final)) pool_take(s, &c->rx.msg);
-        int r = fedc_ws_rx_feed(&c->rx, in, len, lws_frame_is_binary(wsi), frame_left, final, &e);
-        if (r < 0) {
-            fedc_ws_conn_close(c, e.msg, 1);
-            return 0;
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        char host[64] = "", serv[16];
+        if (getnameinfo((struct sockaddr *)&sa, sl, host, sizeof host, serv, sizeof serv,
+                        NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+            snprintf(host, sizeof host, "?");
+        /* An IPv4 client on an IPv6 socket: show the IPv4 address. */
+        const char *peer = !strncmp(host, "::ffff:", 7) && strchr(host, '.') ? host + 7 : host;
+        fedc_ws_conn *c = conn_new(s, fd, peer);
+        if (!c) {
+            close(fd);
+            continue;
         }
-        if (r == 1) {
-            uint64_t wire = c->rx.wire;
-            if (s->ops->node_message) s->ops->node_message(s->user, c, &c->rx.msg, wire);
-            fedc_ws_rx_next(&c->rx);
-        }
-        return 0;
-    }
-    case LWS_CALLBACK_SERVER_WRITEABLE:
-        if (!c || !c->open) return -1;
-        return node_writable(s, c);
-    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
-        if (c && !c->reason[0]) {
-            /* in: 2-byte close code then the peer's reason text */
-            if (len > 2)
-                snprintf(c->reason, sizeof c->reason, "closed by the node: %.*s", (int)(len - 2 > 150 ? 150 : len - 2),
-                         (const char *)in + 2);
-            else
-                snprintf(c->reason, sizeof c->reason, "closed by the node");
-        }
-        return 0;
-    case LWS_CALLBACK_CLOSED:
-        if (c && c->wsi == wsi) node_closed(s, c, "connection lost");
-        return 0;
-    default:
-        return 0;
+        net_thread *nt = &s->threads[atomic_fetch_add(&s->next_thread, 1) % (unsigned)s->nthreads];
+        c->nt = nt;
+        pthread_mutex_lock(&nt->mu);
+        c->next = nt->inbox;
+        nt->inbox = c;
+        pthread_mutex_unlock(&nt->mu);
+        net_wake(nt);
     }
 }
 
-/* ---- HTTP --------------------------------------------------------------- */
-
-static void copy_hdr(struct lws *wsi, enum lws_token_indexes h, char *out, size_t cap) {
-    out[0] = 0;
-    if (lws_hdr_total_length(wsi, h) >= (int)cap || lws_hdr_copy(wsi, out, (int)cap, h) < 0) out[0] = 0;
-}
-
-static void copy_custom(struct lws *wsi, const char *name, char *out, size_t cap) {
-    out[0] = 0;
-    int n = lws_hdr_custom_length(wsi, name, (int)strlen(name));
-    if (n <= 0 || n >= (int)cap || lws_hdr_custom_copy(wsi, out, (int)cap, name, (int)strlen(name)) < 0)
-        out[0] = 0;
-}
-
-static void http_reset(http_conn *h) {
-    fedc_buf_free(&h->body_in);
-    fedc_buf_free(&h->out);
-    h->out_static = NULL;
-    h->out_len = h->out_off = 0;
-    h->body_too_big = h->awaiting_body = h->responding = 0;
-}
-
-static void stream_unlink(fedc_ws_server *s, http_conn *h) {
-    if (!h->streaming) return;
-    if (h->sprev) h->sprev->snext = h->snext;
-    else s->streams = h->snext;
-    if (h->snext) h->snext->sprev = h->sprev;
-    h->snext = h->sprev = NULL;
-    h->streaming = 0;
-    if (s->ops->stream_closed) s->ops->stream_closed(s->user, h->stream_state);
-    h->stream_state = NULL;
-    fedc_buf_free(&h->sbuf);
-}
-
-static int send_headers(struct lws *wsi, const fedc_http_response *r, lws_filepos_t content_len) {
-    unsigned char hbuf[LWS_PRE + 4096], *start = hbuf + LWS_PRE, *p = start, *end = hbuf + sizeof hbuf - 1;
-    if (lws_add_http_common_headers(wsi, (unsigned int)r->status,
-                                    r->content_type[0] ? r->content_type : "application/json", content_len,
-                                    &p, end))
-        return -1;
-    for (int i = 0; i < r->nheaders; i++) {
-        char name[80];
-        snprintf(name, sizeof name, "%s:", r->headers[i].name);
-        if (lws_add_http_header_by_name(wsi, (const unsigned char *)name,
-                                        (const unsigned char *)r->headers[i].value,
-                                        (int)strlen(r->headers[i].value), &p, end))
-            return -1;
+static void take_inbox_and_dirty(net_thread *nt) {
+    pthread_mutex_lock(&nt->mu);
+    fedc_ws_conn *in = nt->inbox, *d = nt->dirty;
+    nt->inbox = nt->dirty = NULL;
+    pthread_mutex_unlock(&nt->mu);
+    while (in) {
+        fedc_ws_conn *n = in->next;
+        conn_attach(nt, in);
+        in = n;
     }
-    if (lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-                                    (const unsigned char *)"nosniff", 7, &p, end))
-        return -1;
-    return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
+    while (d) {
+        fedc_ws_conn *n = d->dirty_next;
+        pthread_mutex_lock(&d->mu);
+        d->dirty = 0;
+        pthread_mutex_unlock(&d->mu);
+        conn_on_dirty(d);
+        d = n;
+    }
 }
 
-static int http_dispatch(fedc_ws_server *s, http_conn *h) {
-    fedc_http_request req = {0};
-    req.method = h->method;
-    req.path = h->path;
-    req.query = h->query;
-    req.authorization = h->authorization;
-    req.cookie = h->cookie;
-    req.csrf = h->csrf;
-    req.content_type = h->content_type;
-    req.last_event_id = h->last_event_id;
-    req.body = h->body_in.data;
-    req.body_len = h->body_in.len;
-    req.peer = h->peer;
-    req.tls = s->tls;
-    fedc_http_response resp;
-    memset(&resp, 0, sizeof resp);
-    resp.status = 200;
-    if (h->body_too_big) {
-        resp.status = 413;
-        fedc_ws_json_error(&resp, "request body larger than the limit of %zu bytes", FEDC_HTTP_MAX_BODY);
-    } else {
-        s->ops->http(s->user, &req, &resp);
-    }
-    fedc_buf_free(&h->body_in);
-    if (resp.stream) {
-        if (send_headers(h->wsi, &resp, LWS_ILLEGAL_HTTP_CONTENT_LEN) != 0) {
-            if (s->ops->stream_closed) s->ops->stream_closed(s->user, resp.stream_state);
-            fedc_buf_free(&resp.body);
-            return -1;
+static void *net_main(void *arg) {
+    net_thread *nt = arg;
+    fedc_ws_server *s = nt->srv;
+    struct epoll_event evs[64];
+    double next_timer = fedc_wall_s() + TIMER_MS / 1000.0;
+    while (!atomic_load(&s->stop)) {
+        int n = epoll_wait(nt->epfd, evs, 64, nt->ready ? 0 : TIMER_MS);
+        if (n < 0 && errno != EINTR) {
+            FEDC_ERROR("network thread %d: epoll_wait failed: %s", nt->index, strerror(errno));
+            break;
         }
-        lws_http_mark_sse(h->wsi);
-        h->streaming = 1;
-        h->stream_state = resp.stream_state;
-        h->sbuf = resp.body;
-        h->soff = 0;
-        h->snext = s->streams;
-        h->sprev = NULL;
-        if (s->streams) s->streams->sprev = h;
-        s->streams = h;
-        lws_callback_on_writable(h->wsi);
-        return 0;
-    }
-    h->out = resp.body;
-    h->out_static = resp.static_body;
-    h->out_len = resp.static_body ? resp.static_len : resp.body.len;
-    h->out_off = 0;
-    if (send_headers(h->wsi, &resp, h->out_len) != 0) return -1;
-    if (h->out_len == 0) {
-        http_reset(h);
-        return lws_http_transaction_completed(h->wsi) ? -1 : 0;
-    }
-    h->responding = 1;
-    lws_callback_on_writable(h->wsi);
-    return 0;
-}
-
-static int http_writable(fedc_ws_server *s, http_conn *h) {
-    if (h->streaming) {
-        if (h->soff == h->sbuf.len) {
-            fedc_buf_clear(&h->sbuf);
-            h->soff = 0;
-            if (s->ops->stream_poll(s->user, h->stream_state, &h->sbuf) != 0) return -1;
-        }
-        while (h->soff < h->sbuf.len) {
-            size_t n = h->sbuf.len - h->soff;
-            if (n > FEDC_WS_FRAGMENT_SIZE) n = FEDC_WS_FRAGMENT_SIZE;
-            memcpy(s->scratch + LWS_PRE, h->sbuf.data + h->soff, n);
-            if (lws_write(h->wsi, s->scratch + LWS_PRE, n, LWS_WRITE_HTTP) < (int)n) return -1;
-            h->soff += n;
-            if (lws_partial_buffered(h->wsi) || lws_send_pipe_choked(h->wsi)) {
-                lws_callback_on_writable(h->wsi);
-                break;
+        for (int k = 0; k < n; k++) {
+            ep_ref *r = evs[k].data.ptr;
+            if (r == &nt->ev_ref) {
+                uint64_t v;
+                ssize_t rd = read(nt->evfd, &v, sizeof v);
+                (void)rd;
+            } else if (r == &nt->listen_ref) {
+                accept_all(s);
+            } else {
+                conn_on_event(r->c, r->relay, evs[k].events);
             }
         }
-        return 0;
+        /* Connections whose read budget ran out (TLS may hold whole
+         * records that the socket no longer signals). */
+        fedc_ws_conn *ready = nt->ready;
+        nt->ready = NULL;
+        while (ready) {
+            fedc_ws_conn *next = ready->ready_next;
+            ready->in_ready = 0;
+            conn_read_more(ready);
+            ready = next;
+        }
+        take_inbox_and_dirty(nt);
+        conn_free_dead(nt);
+        double now = fedc_wall_s();
+        if (now >= next_timer) {
+            next_timer = now + TIMER_MS / 1000.0;
+            for (fedc_ws_conn *c = nt->conns, *next; c; c = next) {
+                next = c->next;
+                conn_on_timer(c, now);
+            }
+            conn_free_dead(nt);
+        }
     }
-    if (!h->responding) return 0;
-    const uint8_t *src = h->out_static ? h->out_static : h->out.data;
-    for (int k = 0; k < FRAGMENTS_PER_WRITABLE; k++) {
-        size_t n = h->out_len - h->out_off;
-        if (n > FEDC_WS_FRAGMENT_SIZE) n = FEDC_WS_FRAGMENT_SIZE;
-        int last = h->out_off + n == h->out_len;
-        memcpy(s->scratch + LWS_PRE, src + h->out_off, n);
-        if (lws_write(h->wsi, s->scratch + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int)n)
-            return -1;
-        h->out_off += n;
-        if (last) {
-            http_reset(h);
-            return lws_http_transaction_completed(h->wsi) ? -1 : 0;
-        }
-        if (lws_partial_buffered(h->wsi) || lws_send_pipe_choked(h->wsi)) break;
-    }
-    lws_callback_on_writable(h->wsi);
-    return 0;
-}
-
-static void server_service(fedc_ws_server *s) {
-    if (s->ops->service) s->ops->service(s->user);
-    for (http_conn *h = s->streams; h; h = h->snext) lws_callback_on_writable(h->wsi);
-}
-
-static void tick_cb(lws_sorted_usec_list_t *sul) {
-    fedc_ws_server *s = lws_container_of(sul, fedc_ws_server, tick);
-    server_service(s);
-    lws_sul_schedule(s->ctx, 0, &s->tick, tick_cb, LWS_US_PER_SEC);
-}
-
-static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
-                         size_t len) {
-    struct lws_context *lctx = lws_get_context(wsi);
-    fedc_ws_server *s = lctx ? lws_context_user(lctx) : NULL;
-    http_conn *h = user;
-    switch (reason) {
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-        if (s) server_service(s);
-        return 0;
-    case LWS_CALLBACK_HTTP: {
-        if (h->streaming) stream_unlink(s, h);
-        http_reset(h);
-        h->wsi = wsi;
-        char *uri = NULL;
-        int ulen = 0, m = lws_http_get_uri_and_method(wsi, &uri, &ulen);
-        static const char *const names[] = {"GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT", "HEAD"};
-        if (m < 0 || m > LWSHUMETH_HEAD) {
-            lws_return_http_status(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, NULL);
-            return -1;
-        }
-        snprintf(h->method, sizeof h->method, "%s", names[m]);
-        /* in: the URL-decoded path */
-        snprintf(h->path, sizeof h->path, "%.*s", (int)(len < sizeof h->path ? len : sizeof h->path - 1),
-                 (const char *)in);
-        h->query[0] = 0;
-        size_t qlen = 0;
-        char frag[512];
-        for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0; i++) {
-            int w = snprintf(h->query + qlen, sizeof h->query - qlen, "%s%s", qlen ? "&" : "", frag);
-            if (w < 0 || (size_t)w >= sizeof h->query - qlen) break;
-            qlen += (size_t)w;
-        }
-        copy_hdr(wsi, WSI_TOKEN_HTTP_AUTHORIZATION, h->authorization, sizeof h->authorization);
-        copy_hdr(wsi, WSI_TOKEN_HTTP_COOKIE, h->cookie, sizeof h->cookie);
-        copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, h->content_type, sizeof h->content_type);
-        copy_custom(wsi, "x-fedc-csrf:", h->csrf, sizeof h->csrf);
-        copy_custom(wsi, "last-event-id:", h->last_event_id, sizeof h->last_event_id);
-        lws_get_peer_simple(wsi, h->peer, sizeof h->peer);
-        char cl[32];
-        copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);
-        int has_body = (m == LWSHUMETH_POST || m == LWSHUMETH_PUT || m == LWSHUMETH_PATCH) &&
-                       (cl[0] ? strtoull(cl, NULL, 10) > 0 : 0);
-        if (cl[0] && strtoull(cl, NULL, 10) > FEDC_HTTP_MAX_BODY) h->body_too_big = 1;
-        if (has_body && !h->body_too_big) {
-            h->awaiting_body = 1;
-            return 0;
-        }
-        return http_dispatch(s, h);
-    }
-    case LWS_CALLBACK_HTTP_BODY:
-        if (!h->awaiting_body) return 0;
-        if (h->body_in.len + len > FEDC_HTTP_MAX_BODY) {
-            h->body_too_big = 1;
-            fedc_buf_free(&h->body_in);
-        } else if (!h->body_too_big && fedc_buf_append(&h->body_in, in, len) != 0) {
-            return -1;
-        }
-        return 0;
-    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        if (!h->awaiting_body) return 0;
-        h->awaiting_body = 0;
-        return http_dispatch(s, h);
-    case LWS_CALLBACK_HTTP_WRITEABLE:
-        return http_writable(s, h);
-    case LWS_CALLBACK_CLOSED_HTTP:
-        if (h && s) {
-            stream_unlink(s, h);
-            http_reset(h);
-        }
-        return 0;
-    default:
-        return lws_callback_http_dummy(wsi, reason, user, in, len);
-    }
+    return NULL;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
 
-static void *service_main(void *arg) {
-    fedc_ws_server *s = arg;
-    while (!atomic_load(&s->stop))
-        if (lws_service(s->ctx, 0) < 0) break;
-    return NULL;
+static int listen_on(fedc_ws_server *s, const char *bind_addr, int port, fedc_error *err) {
+    struct addrinfo hints = {0}, *res = NULL;
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char ps[16];
+    snprintf(ps, sizeof ps, "%d", port);
+    int gr = getaddrinfo(bind_addr, ps, &hints, &res);
+    if (gr != 0) return fedc_fail(err, "cannot listen on %s:%d: %s", bind_addr, port, gai_strerror(gr));
+    int fd = -1, last = 0;
+    for (struct addrinfo *a = res; a && fd < 0; a = a->ai_next) {
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol);
+        if (fd < 0) {
+            last = errno;
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (bind(fd, a->ai_addr, a->ai_addrlen) != 0 || listen(fd, 4096) != 0) {
+            last = errno;
+            close(fd);
+            fd = -1;
+        }
+    }
+    freeaddrinfo(res);
+    if (fd < 0) return fedc_fail(err, "cannot listen on %s:%d: %s", bind_addr, port, strerror(last));
+    struct sockaddr_storage sa;
+    socklen_t sl = sizeof sa;
+    getsockname(fd, (struct sockaddr *)&sa, &sl);
+    s->port = sa.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&sa)->sin6_port)
+                                       : ntohs(((struct sockaddr_in *)&sa)->sin_port);
+    s->listen_fd = fd;
+    return 0;
+}
+
+static int tls_setup(fedc_ws_server *s, const fedc_ws_server_config *cfg, fedc_error *err) {
+    s->ssl_ctx = SSL_CTX_new(TLS_server_method());
+    if (!s->ssl_ctx) return fedc_fail(err, "cannot create a TLS context");
+    SSL_CTX_set_min_proto_version(s->ssl_ctx, TLS1_2_VERSION);
+    /* AES-128-GCM first and the server's order decides (AES-NI; every round
+     * moves a model per node each way through it). */
+    SSL_CTX_set_ciphersuites(s->ssl_ctx, "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
+    SSL_CTX_set_options(s->ssl_ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+    /* Read-ahead: one read() takes many records (the loop drains what
+     * OpenSSL holds, which poll cannot see). Idle connections give their
+     * buffers back. */
+    SSL_CTX_set_read_ahead(s->ssl_ctx, 1);
+    SSL_CTX_set_default_read_buffer_len(s->ssl_ctx, 4 * 16384 + 1024);
+    SSL_CTX_set_mode(s->ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
+    char eb[256];
+    if (SSL_CTX_use_certificate_chain_file(s->ssl_ctx, cfg->cert_path) != 1) {
+        ERR_error_string_n(ERR_get_error(), eb, sizeof eb);
+        return fedc_fail(err, "cannot use the server certificate %s: %s", cfg->cert_path, eb);
+    }
+    if (SSL_CTX_use_PrivateKey_file(s->ssl_ctx, cfg->key_path, SSL_FILETYPE_PEM) != 1 ||
+        SSL_CTX_check_private_key(s->ssl_ctx) != 1) {
+        ERR_error_string_n(ERR_get_error(), eb, sizeof eb);
+        return fedc_fail(err, "cannot use the server key %s: %s", cfg->key_path, eb);
+    }
+    return 0;
+}
+
+static void free_server(fedc_ws_server *s) {
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    for (int i = 0; i < s->nthreads; i++) {
+        net_thread *nt = &s->threads[i];
+        if (nt->epfd >= 0) close(nt->epfd);
+        if (nt->evfd >= 0) close(nt->evfd);
+        pthread_mutex_destroy(&nt->mu);
+    }
+    free(s->threads);
+    if (s->ssl_ctx) SSL_CTX_free(s->ssl_ctx);
+    for (size_t i = 0; i < s->npool; i++) fedc_buf_free(&s->pool[i]);
+    free(s->pool);
+    free(s->adopt);
+    free(s->peers);
+    pthread_mutex_destroy(&s->pool_mu);
+    pthread_mutex_destroy(&s->dispatch_mu);
+    pthread_mutex_destroy(&s->adopt_mu);
+    free(s);
+}
+
+static int thread_count(int want) {
+    if (want > 0) return want > MAX_THREADS ? MAX_THREADS : want;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
 fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fedc_ws_server_ops *ops,
@@ -526,76 +289,87 @@ fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fed
     s->ops = ops;
     s->user = user;
     s->tls = cfg->tls;
+    s->listen_fd = -1;
     pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_mutex_init(&s->dispatch_mu, NULL);
+    pthread_mutex_init(&s->adopt_mu, NULL);
     s->max_message = cfg->max_message ? cfg->max_message : 65536;
     snprintf(s->node_path, sizeof s->node_path, "%s", cfg->node_path ? cfg->node_path : "/node");
-    s->protocols[0] = (struct lws_protocols){"http", http_callback, sizeof(http_conn), 0, 0, NULL, 0};
-    s->protocols[1] =
-        (struct lws_protocols){NODE_PROTOCOL, node_callback, sizeof(fedc_ws_conn), RX_CHUNK, 0, NULL,
-                               FEDC_WS_FRAGMENT_SIZE};
-
-    static const lws_retry_bo_t retry = {.secs_since_valid_ping = 10, .secs_since_valid_hangup = 40};
-    struct lws_context_creation_info info;
-    memset(&info, 0, sizeof info);
-    const char *bind = cfg->bind ? cfg->bind : "127.0.0.1";
-    info.port = cfg->port;
-    info.iface = bind;
-    info.protocols = s->protocols;
-    info.user = s;
-    info.alpn = "http/1.1";
-    info.retry_and_idle_policy = &retry;
-    info.timeout_secs = 20;
-    info.max_http_header_data = 8192;
-    /* lws reads each connection into this buffer: at the default 4 KiB a
-     * 16 KiB TLS record took four reads and four service passes. */
-    info.pt_serv_buf_size = LWS_PRE + READ_BUF;
-    info.options = LWS_SERVER_OPTION_FAIL_UPON_UNABLE_TO_BIND | LWS_SERVER_OPTION_VALIDATE_UTF8;
-    if (strchr(bind, '.') && !strchr(bind, ':')) info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-    if (cfg->tls) {
-        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
-        info.ssl_cert_filepath = cfg->cert_path;
-        info.ssl_private_key_filepath = cfg->key_path;
-        /* lws makes the server's order decide: AES-128-GCM first (AES-NI;
-         * every round moves a model per node each way through it). */
-        info.tls1_3_plus_cipher_list = "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256";
-    }
-    s->ctx = lws_create_context(&info);
-    if (!s->ctx) {
-        fedc_fail(err, "cannot listen on %s:%d%s (port in use, bad address, or unreadable certificate %s)", bind,
-                  cfg->port, cfg->tls ? " with TLS" : "", cfg->tls ? cfg->cert_path : "");
-        pthread_mutex_destroy(&s->pool_mu);
-        free(s);
+    const char *bind_addr = cfg->bind ? cfg->bind : "127.0.0.1";
+    s->nthreads = thread_count(cfg->threads);
+    s->threads = calloc((size_t)s->nthreads, sizeof *s->threads);
+    if (!s->threads) {
+        fedc_fail(err, "out of memory starting the server");
+        free_server(s);
         return NULL;
     }
-    s->vhost = lws_get_vhost_by_name(s->ctx, "default");
-    lws_sul_schedule(s->ctx, 0, &s->tick, tick_cb, LWS_US_PER_SEC);
-    if (pthread_create(&s->thread, NULL, service_main, s) != 0) {
-        fedc_fail(err, "cannot start the network service thread");
-        lws_context_destroy(s->ctx);
-        pthread_mutex_destroy(&s->pool_mu);
-        free(s);
+    for (int i = 0; i < s->nthreads; i++) {
+        net_thread *nt = &s->threads[i];
+        nt->srv = s;
+        nt->index = i;
+        pthread_mutex_init(&nt->mu, NULL);
+        nt->epfd = epoll_create1(EPOLL_CLOEXEC);
+        nt->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    }
+    if ((cfg->tls && tls_setup(s, cfg, err) != 0) || listen_on(s, bind_addr, cfg->port, err) != 0) {
+        free_server(s);
         return NULL;
     }
-    s->thread_started = 1;
+    for (int i = 0; i < s->nthreads; i++) {
+        net_thread *nt = &s->threads[i];
+        nt->ev_ref = (ep_ref){NULL, 0};
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &nt->ev_ref};
+        if (nt->epfd < 0 || nt->evfd < 0 || epoll_ctl(nt->epfd, EPOLL_CTL_ADD, nt->evfd, &ev) != 0) {
+            fedc_fail(err, "cannot set up network thread %d: %s", i, strerror(errno));
+            free_server(s);
+            return NULL;
+        }
+    }
+    net_thread *t0 = &s->threads[0];
+    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &t0->listen_ref};
+    if (epoll_ctl(t0->epfd, EPOLL_CTL_ADD, s->listen_fd, &lev) != 0) {
+        fedc_fail(err, "cannot watch the listening socket: %s", strerror(errno));
+        free_server(s);
+        return NULL;
+    }
+    if (http_start(s, err) != 0) {
+        free_server(s);
+        return NULL;
+    }
+    for (int i = 0; i < s->nthreads; i++) {
+        if (pthread_create(&s->threads[i].thread, NULL, net_main, &s->threads[i]) != 0) {
+            fedc_fail(err, "cannot start network thread %d", i);
+            fedc_ws_server_stop(s);
+            return NULL;
+        }
+        s->threads[i].started = 1;
+    }
+    FEDC_DEBUG("listening on %s:%d (%s), %d network threads", bind_addr, s->port, s->tls ? "TLS" : "plain",
+               s->nthreads);
     return s;
 }
 
-int fedc_ws_server_port(const fedc_ws_server *s) { return s->vhost ? lws_get_vhost_listen_port(s->vhost) : -1; }
+int fedc_ws_server_port(const fedc_ws_server *s) { return s ? s->port : -1; }
 
 void fedc_ws_server_wake(fedc_ws_server *s) {
-    if (s && s->ctx) lws_cancel_service(s->ctx);
+    if (s) http_wake(s);
 }
 
 void fedc_ws_server_stop(fedc_ws_server *s) {
     if (!s) return;
     atomic_store(&s->stop, 1);
-    if (s->thread_started) {
-        lws_cancel_service(s->ctx);
-        pthread_join(s->thread, NULL);
+    for (int i = 0; i < s->nthreads; i++)
+        if (s->threads[i].started) {
+            net_wake(&s->threads[i]);
+            pthread_join(s->threads[i].thread, NULL);
+        }
+    /* Every connection, relays included, goes before lws. */
+    for (int i = 0; i < s->nthreads; i++) {
+        net_thread *nt = &s->threads[i];
+        take_inbox_and_dirty(nt);
+        while (nt->conns) conn_destroy(nt->conns, "the server is stopping");
+        conn_free_dead(nt);
     }
-    lws_sul_cancel(&s->tick);
-    lws_context_destroy(s->ctx);
-    pool_free(s);
-    pthread_mutex_destroy(&s->pool_mu);
-    free(s);
+    http_stop(s);
+    free_server(s);
 }

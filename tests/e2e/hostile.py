@@ -145,7 +145,7 @@ with Cluster(FEDC, tls=True, name="hostile") as c:
     case("bad-signature", "does not verify", lambda r, n: r.send(ws_frame(fedc_frame(
         HELLO, {"version": 1, "cert": sign(c, cred, n)[1], "sig": "00" * 70}))))
     case("silent", "no hello within 3 s", lambda r, n: None)
-    case("bad-opcode", "closed before it authenticated", lambda r, n: r.send(ws_frame(b"x", opcode=3)))
+    case("bad-opcode", "reserved opcode 0x3", lambda r, n: r.send(ws_frame(b"x", opcode=3)))
 
     # Authenticated, then breaking the protocol.
     def authed(r, nonce, then):
