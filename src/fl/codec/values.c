@@ -4,6 +4,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "fedc/finite.h"
+
 #include "fl/codec/codec_internal.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -93,8 +95,8 @@ int codec_values_decode(const fedc_codec *c, fedc_reader *r, float *out, size_t 
             return fedc_fail(err, "float32 section needs %zu bytes for %zu values, %zu left", 4 * m,
                              m, fedc_reader_left(r));
         codec_load_f32(out, p, m);
-        for (size_t i = 0; i < m; i++)
-            if (!isfinite(out[i])) return fedc_fail(err, "float32 value %zu is not finite", i);
+        size_t bad = fedc_first_nonfinite(out, m);
+        if (bad < m) return fedc_fail(err, "float32 value %zu is not finite", bad);
         return 0;
     }
     case STAGE_FP16: return decode_half(0, r, out, m, err);

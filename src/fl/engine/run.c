@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fedc/engine.h"
+#include "fedc/finite.h"
 #include "fedc/log.h"
 #include "fedc/proto.h"
 #include "fedc/timer.h"
@@ -318,11 +319,10 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
         fedc_fail_prefix(err, "update: ");
         goto out;
     }
-    for (size_t j = 0; j < r->d; j++) {
-        if (!isfinite(s->delta[j])) {
-            fedc_fail(err, "update: value %zu is not finite (%g)", j, (double)s->delta[j]);
-            goto out;
-        }
+    size_t bad = fedc_first_nonfinite(s->delta, r->d);
+    if (bad < r->d) {
+        fedc_fail(err, "update: value %zu is not finite (%g)", bad, (double)s->delta[bad]);
+        goto out;
     }
     if (r->sinfo.extra_up) {
         if (m.blobs[1].len != r->sinfo.extra_up * sizeof(float)) {
@@ -331,11 +331,10 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
             goto out;
         }
         memcpy(s->extra, m.blobs[1].data, m.blobs[1].len);
-        for (size_t j = 0; j < r->sinfo.extra_up; j++) {
-            if (!isfinite(s->extra[j])) {
-                fedc_fail(err, "update: strategy payload value %zu is not finite", j);
-                goto out;
-            }
+        size_t bad_extra = fedc_first_nonfinite(s->extra, r->sinfo.extra_up);
+        if (bad_extra < r->sinfo.extra_up) {
+            fedc_fail(err, "update: strategy payload value %zu is not finite", bad_extra);
+            goto out;
         }
     }
     s->weight = (double)n_samples;

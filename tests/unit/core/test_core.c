@@ -10,6 +10,7 @@
 
 #include "fedc/buf.h"
 #include "fedc/error.h"
+#include "fedc/finite.h"
 #include "fedc/pool.h"
 #include "fedc/rng.h"
 
@@ -147,9 +148,40 @@ static void test_error_messages(void **state) {
     assert_int_equal(fedc_fail(NULL, "ignored"), -1);
 }
 
+/* Every position of NaN, +inf and -inf is found, first one wins, in and
+ * across scan blocks; finite extremes (max, denormals, -0) are not flagged. */
+static void test_first_nonfinite(void **state) {
+    (void)state;
+    const size_t n = 3000;
+    float *x = malloc(n * sizeof *x);
+    assert_non_null(x);
+    for (size_t i = 0; i < n; i++) x[i] = (float)i * 0.5f - 700.0f;
+    x[5] = 3.4028235e38f;
+    x[6] = -3.4028235e38f;
+    x[7] = 1e-45f;
+    x[8] = -0.0f;
+    assert_int_equal(fedc_first_nonfinite(x, n), n);
+    assert_int_equal(fedc_first_nonfinite(x, 0), 0);
+    const float bad[3] = {NAN, INFINITY, -INFINITY};
+    const size_t at[5] = {0, 1023, 1024, 2047, n - 1};
+    for (int b = 0; b < 3; b++)
+        for (int k = 0; k < 5; k++) {
+            float keep = x[at[k]];
+            x[at[k]] = bad[b];
+            assert_int_equal(fedc_first_nonfinite(x, n), at[k]);
+            assert_int_equal(fedc_first_nonfinite(x, at[k]), at[k]); /* not within the first at[k] */
+            x[at[k]] = keep;
+        }
+    x[2500] = NAN;
+    x[1500] = INFINITY;
+    assert_int_equal(fedc_first_nonfinite(x, n), 1500);
+    free(x);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rng_derive_is_deterministic_and_distinct),
+        cmocka_unit_test(test_first_nonfinite),
         cmocka_unit_test(test_rng_uniform_and_normal_moments),
         cmocka_unit_test(test_rng_gamma_mean),
         cmocka_unit_test(test_rng_below_uniform),
