@@ -14,7 +14,9 @@ time on a shared machine, and their sum over the core count bounds how fast
 a round can be); the server's resident memory before the nodes connect and
 with them connected, the growth per node (and that growth less one model
 copy: the engine keeps each participant's update, d floats, for the
-aggregation), and the growth of the peak. Then model-transfer throughput
+aggregation), and the growth of the peak; then the marginal memory of one
+more node (the slope between the smallest and largest N, which cancels the
+per-deployment buffers that weigh heavily at N=10). Then model-transfer throughput
 for one node with TLS on and off. Every figure is printed next to its peer
 from the same invocation (N against N=10, TLS against plain), as ratios;
 the issue's targets are shown beside.
@@ -180,6 +182,7 @@ def main():
         print(f"{'nodes':>6} {'s/round':>9} {'x vs 10':>8} {'target':>8} {'srv CPU':>8} {'nodes CPU':>10} "
               f"{'RSS before':>11} {'RSS with':>9} {'per node':>9} {'beyond model':>13} {'target':>7} {'peak/node':>10}")
     base = None
+    done = []
     for n in sizes:
         # Small deployments finish a round in milliseconds: run enough rounds
         # for the CPU figures (sampled with the API's round count) to span some.
@@ -190,6 +193,16 @@ def main():
               f"{r['server_cpu_per_round']:>8.3f} {r['nodes_cpu_per_round']:>10.3f} "
               f"{r['rss_before_mb']:>9.0f}MB {r['rss_during_mb']:>7.0f}MB {r['per_node_kb']:>7.0f}KB "
               f"{r['per_node_kb'] - model_kb:>11.0f}KB {'<=1MB':>7} {r['peak_per_node_kb']:>8.0f}KB", flush=True)
+        done.append(r)
+    if len(done) >= 2:
+        # What one more node costs: the growth of the median RSS between the
+        # smallest and largest deployment. Per-deployment costs (the round's
+        # model frame and its copies) divide into few nodes at N=10; they
+        # cancel here.
+        lo, hi = done[0], done[-1]
+        slope = (hi["rss_during_mb"] - lo["rss_during_mb"]) * 1024 / (hi["n"] - lo["n"])
+        print(f"marginal memory per node, {lo['n']} -> {hi['n']} nodes: {slope:.0f} KB, "
+              f"{slope - model_kb:.0f} KB beyond one model copy (target <= 1 MB)")
     if a.no_transfer:
         return
     print("\nmodel transfer, 1 node, 1.6M-parameter model (6.4 MB each way)")

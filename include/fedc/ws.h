@@ -1,7 +1,8 @@
-/* WebSocket transport (libwebsockets 4.1 + OpenSSL 3): one lws service
- * thread per endpoint does all network I/O; other threads hand it work and
- * wake it with lws_cancel_service. Every WebSocket message is one fedc
- * frame (proto.h), sent in fragments of at most FEDC_WS_FRAGMENT_SIZE.
+/* WebSocket transport (OpenSSL 3, libwebsockets 4.1 for HTTP). The server
+ * runs node connections on its own network threads (one per core) and
+ * hands every other request to libwebsockets; the node runs RFC 6455
+ * itself over OpenSSL. Every WebSocket message is one fedc frame
+ * (proto.h), sent in fragments of at most FEDC_WS_FRAGMENT_SIZE.
  * Bytes are counted per WebSocket frame, headers included, exactly as
  * fedc_ws_overhead does for the simulation.
  *
@@ -144,9 +145,11 @@ void fedc_http_add_header(fedc_http_response *r, const char *name, const char *f
     __attribute__((format(printf, 3, 4)));
 
 typedef struct fedc_ws_server fedc_ws_server;
-typedef struct fedc_ws_conn fedc_ws_conn; /* a node connection (service thread only) */
+typedef struct fedc_ws_conn fedc_ws_conn; /* a node connection */
 
-/* Everything runs on the service thread and must not block. */
+/* The server layer's callbacks. They come from several threads (network
+ * threads, the HTTP thread) but never two at once: every call holds the
+ * endpoint's dispatch lock. They must not block. */
 typedef struct fedc_ws_server_ops {
     void (*http)(void *ctx, const fedc_http_request *req, fedc_http_response *resp);
     /* Appends what a stream has to send now (0), or -1 to end it. */
@@ -174,11 +177,11 @@ typedef struct fedc_ws_server_config {
 
 fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fedc_ws_server_ops *ops,
                                      void *ctx, fedc_error *err);
-/* Stops the service thread and closes every connection (node_closed and
- * stream_closed are called on the stopping thread). */
+/* Stops the network and HTTP threads and closes every connection
+ * (node_closed and stream_closed are called on the stopping thread). */
 void fedc_ws_server_stop(fedc_ws_server *s);
 int fedc_ws_server_port(const fedc_ws_server *s);
-/* Any thread: makes the service thread call ops->service and poll streams. */
+/* Any thread: has ops->service called soon and the event streams polled. */
 void fedc_ws_server_wake(fedc_ws_server *s);
 /* Any thread: hands back the memory of a message taken in node_message
  * once it is consumed (b is left empty). Large messages are assembled in
@@ -187,7 +190,8 @@ void fedc_ws_server_wake(fedc_ws_server *s);
  * a fifth of the server's CPU. */
 void fedc_ws_server_recycle(fedc_ws_server *s, fedc_buf *b);
 
-/* Service thread only. */
+/* From the server layer's callbacks (the dispatch lock held); a connection
+ * stays valid until its node_closed returns. */
 /* Queues a message (takes a reference of p). -1 if the connection is closing. */
 int fedc_ws_conn_send(fedc_ws_conn *c, fedc_ws_payload *p, uint64_t tag);
 /* Closes with a reason, logged; send_error: 0 = just close, FEDC_WS_CLOSE_ERROR

@@ -71,6 +71,7 @@ struct fedc_ws_client {
     char reason[256];
     fedc_ws_txq txq;               /* guarded by mu */
     inbox_item *in_head, *in_tail; /* guarded by mu */
+    fedc_buf spare;                /* guarded by mu: a consumed message's memory, for the next one */
 
     /* ---- network thread only ---- */
     char url[512], host[256], path[300];
@@ -213,8 +214,7 @@ static int tls_flush(fedc_ws_client *c) {
             return -1;
         }
     }
-    c->tls_out.len = c->tls_out_off = 0;
-    if (c->tls_out.cap > 65536) fedc_buf_free(&c->tls_out); /* idle nodes hold no large buffer */
+    c->tls_out.len = c->tls_out_off = 0; /* the memory is kept for the next message */
     return 0;
 }
 
@@ -371,6 +371,12 @@ static int on_frames(fedc_ws_client *c, const uint8_t *in, size_t len) {
         case FEDC_WS_OP_BINARY: {
             if (c->close_sent) break; /* leaving: no longer read */
             if (c->rx.msg.len == 0 && c->rx.frame_len == 0) c->rx_first_s = fedc_wall_s();
+            if (!c->rx.msg.data && (ch.frame_left || !ch.message_end)) {
+                pthread_mutex_lock(&c->mu);
+                c->rx.msg = c->spare;
+                memset(&c->spare, 0, sizeof c->spare);
+                pthread_mutex_unlock(&c->mu);
+            }
             int m = fedc_ws_rx_feed(&c->rx, ch.data, ch.len, ch.opcode == FEDC_WS_OP_BINARY, ch.frame_left,
                                     ch.message_end, &e);
             if (m < 0) {
@@ -695,6 +701,7 @@ void fedc_ws_client_free(fedc_ws_client *c) {
     if (c->addrs) freeaddrinfo(c->addrs);
     free(c->out);
     fedc_buf_free(&c->tls_out);
+    fedc_buf_free(&c->spare);
     free(c->in);
     fedc_ws_txq_free(&c->txq);
     fedc_ws_rx_free(&c->rx);
@@ -853,6 +860,15 @@ int fedc_ws_client_recv(fedc_ws_client *c, fedc_buf *msg, uint64_t *wire, double
     copy_text(why, sizeof why, c->reason);
     pthread_mutex_unlock(&c->mu);
     if (it) {
+        /* The caller's previous message becomes the next one's memory:
+         * fresh memory would be faulted in page by page every round. */
+        pthread_mutex_lock(&c->mu);
+        if (!c->spare.data && msg->cap >= 65536) {
+            c->spare = *msg;
+            c->spare.len = 0;
+            memset(msg, 0, sizeof *msg);
+        }
+        pthread_mutex_unlock(&c->mu);
         fedc_buf_free(msg);
         *msg = it->msg;
         if (wire) *wire = it->wire;

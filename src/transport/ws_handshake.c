@@ -247,21 +247,24 @@ int fedc_ws_upgrade_parse(const uint8_t *head, size_t len, const char *protocol,
 #undef NAME_IS
     }
     if (!upgrade) return FEDC_WS_HEAD_HTTP;
-    quote(q, sizeof q, target, plen < 100 ? plen : 100);
-    if (!get) return fedc_fail(err, "WebSocket upgrade by a request other than GET to \"%s\"", q);
-    if (plen == 0 || plen >= sizeof u->path) return fedc_fail(err, "WebSocket upgrade to an unusable path \"%s\"", q);
+    /* The path as refusals quote it (u->path keeps the peer's bytes). */
+    char qpath[120];
+    quote(qpath, sizeof qpath, target, plen < 100 ? plen : 100);
+    if (!get) return fedc_fail(err, "WebSocket upgrade by a request other than GET to \"%s\"", qpath);
+    if (plen == 0 || plen >= sizeof u->path)
+        return fedc_fail(err, "WebSocket upgrade to an unusable path \"%s\"", qpath);
     memcpy(u->path, target, plen);
     u->path[plen] = 0;
-    if (!connection) return fedc_fail(err, "WebSocket upgrade to %s without \"Connection: Upgrade\"", u->path);
-    if (!host) return fedc_fail(err, "WebSocket upgrade to %s without a Host header", u->path);
+    if (!connection) return fedc_fail(err, "WebSocket upgrade to %s without \"Connection: Upgrade\"", qpath);
+    if (!host) return fedc_fail(err, "WebSocket upgrade to %s without a Host header", qpath);
     if (version != 13) {
         *status = 426;
-        return fedc_fail(err, "WebSocket upgrade to %s: %s", u->path,
+        return fedc_fail(err, "WebSocket upgrade to %s: %s", qpath,
                          bad[0] ? bad : "no Sec-WebSocket-Version (13 is required)");
     }
     if (has_key != 1 || !key_ok(key, key_len)) {
         if (has_key == 1) quote(q, sizeof q, key, key_len);
-        return fedc_fail(err, "WebSocket upgrade to %s: %s%s%s", u->path,
+        return fedc_fail(err, "WebSocket upgrade to %s: %s%s%s", qpath,
                          has_key == 0 ? "no Sec-WebSocket-Key" : has_key > 1 ? "more than one Sec-WebSocket-Key"
                                                                              : "Sec-WebSocket-Key \"",
                          has_key == 1 ? q : "", has_key == 1 ? "\" is not base64 of 16 bytes" : "");
@@ -269,7 +272,7 @@ int fedc_ws_upgrade_parse(const uint8_t *head, size_t len, const char *protocol,
     memcpy(u->key, key, FEDC_WS_KEY_LEN);
     u->key[FEDC_WS_KEY_LEN] = 0;
     if (!proto)
-        return fedc_fail(err, "WebSocket upgrade to %s does not offer subprotocol %s", u->path, protocol);
+        return fedc_fail(err, "WebSocket upgrade to %s does not offer subprotocol %s", qpath, protocol);
     *status = 101;
     return FEDC_WS_HEAD_UPGRADE;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -21,6 +22,8 @@
 
 #define MAX_THREADS 16
 #define TIMER_MS 250
+#define ACCEPT_PAUSE_S 0.5
+#define NOFILE_WANTED 65536 /* descriptors: one per node, three per relayed HTTP connection */
 
 void dispatch_lock(fedc_ws_server *s) { pthread_mutex_lock(&s->dispatch_mu); }
 void dispatch_unlock(fedc_ws_server *s) { pthread_mutex_unlock(&s->dispatch_mu); }
@@ -80,20 +83,40 @@ void net_mark_dirty(fedc_ws_conn *c) {
     c->dirty = 1;
     net_thread *nt = c->nt;
     pthread_mutex_lock(&nt->mu);
+    int first = nt->dirty == NULL; /* otherwise a wake is already on its way */
     c->dirty_next = nt->dirty;
     nt->dirty = c;
     pthread_mutex_unlock(&nt->mu);
-    net_wake(nt);
+    if (first) net_wake(nt);
 }
 
-static void accept_all(fedc_ws_server *s) {
+/* Out of descriptors: the pending connection stays queued and the listening
+ * socket stays readable, so stop watching it for a moment (not spin). */
+static void pause_accepting(net_thread *nt, int err) {
+    fedc_ws_server *s = nt->srv;
+    FEDC_WARN("cannot accept more connections now (%s); %zu are open on this thread; retrying in %.1f s",
+              strerror(err), nt->nconns, ACCEPT_PAUSE_S);
+    epoll_ctl(nt->epfd, EPOLL_CTL_DEL, s->listen_fd, NULL);
+    nt->accept_paused_until = fedc_wall_s() + ACCEPT_PAUSE_S;
+}
+
+static void resume_accepting(net_thread *nt, double now) {
+    if (nt->accept_paused_until == 0 || now < nt->accept_paused_until) return;
+    nt->accept_paused_until = 0;
+    struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &nt->listen_ref};
+    epoll_ctl(nt->epfd, EPOLL_CTL_ADD, nt->srv->listen_fd, &lev);
+}
+
+static void accept_all(net_thread *lt) {
+    fedc_ws_server *s = lt->srv;
     for (;;) {
         struct sockaddr_storage sa;
         socklen_t sl = sizeof sa;
         int fd = accept4(s->listen_fd, (struct sockaddr *)&sa, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) pause_accepting(lt, errno);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK)
                 FEDC_WARN("accepting a connection failed: %s", strerror(errno));
             return;
         }
@@ -158,7 +181,7 @@ static void *net_main(void *arg) {
                 ssize_t rd = read(nt->evfd, &v, sizeof v);
                 (void)rd;
             } else if (r == &nt->listen_ref) {
-                accept_all(s);
+                accept_all(nt);
             } else {
                 conn_on_event(r->c, r->relay, evs[k].events);
             }
@@ -178,6 +201,7 @@ static void *net_main(void *arg) {
         double now = fedc_wall_s();
         if (now >= next_timer) {
             next_timer = now + TIMER_MS / 1000.0;
+            resume_accepting(nt, now);
             for (fedc_ws_conn *c = nt->conns, *next; c; c = next) {
                 next = c->next;
                 conn_on_timer(c, now);
@@ -258,6 +282,7 @@ static void free_server(fedc_ws_server *s) {
         net_thread *nt = &s->threads[i];
         if (nt->epfd >= 0) close(nt->epfd);
         if (nt->evfd >= 0) close(nt->evfd);
+        fedc_buf_free(&nt->spare_out);
         pthread_mutex_destroy(&nt->mu);
     }
     free(s->threads);
@@ -278,9 +303,22 @@ static int thread_count(int want) {
     return n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : (int)n;
 }
 
+/* Distributions start processes with a soft limit of 1024 descriptors;
+ * a server for hundreds of nodes raises it towards the hard limit. */
+static void raise_nofile(void) {
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= NOFILE_WANTED) return;
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > NOFILE_WANTED ? NOFILE_WANTED : rl.rlim_max;
+    if (want > rl.rlim_cur) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
 fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fedc_ws_server_ops *ops,
                                      void *user, fedc_error *err) {
     fedc_ws_log_setup();
+    raise_nofile();
     fedc_ws_server *s = calloc(1, sizeof *s);
     if (!s) {
         fedc_fail(err, "out of memory starting the server");

@@ -80,6 +80,12 @@ static const char *tls_reason(char *buf, size_t cap, const char *fallback) {
 
 int conn_put(fedc_ws_conn *c, const void *data, size_t len) {
     if (!len) return 0;
+    /* An idle connection borrows its thread's output memory; it keeps it
+     * only while the socket is full (conn_flush gives it back). */
+    if (!c->out.data && c->nt && c->nt->spare_out.data) {
+        c->out = c->nt->spare_out;
+        memset(&c->nt->spare_out, 0, sizeof c->nt->spare_out);
+    }
     if (!c->ssl) return fedc_buf_append(&c->out, data, len);
     /* The BIO takes everything, so SSL_write completes or fails. */
     int n = SSL_write(c->ssl, data, (int)len);
@@ -103,9 +109,14 @@ int conn_flush(fedc_ws_conn *c) {
     }
     if (c->out_off == c->out.len) {
         c->out.len = c->out_off = 0;
-        /* Between messages a connection keeps no large buffer (hundreds of
-         * nodes would each hold one). */
-        if (c->out.cap > 65536) fedc_buf_free(&c->out);
+        /* Between messages a connection holds no output memory (hundreds
+         * of nodes would each hold one buffer): it goes back to the thread. */
+        if (c->nt && c->out.data && !c->nt->spare_out.data) {
+            c->nt->spare_out = c->out;
+            memset(&c->out, 0, sizeof c->out);
+        } else if (c->out.cap > 65536) {
+            fedc_buf_free(&c->out);
+        }
     } else if (c->out_off > OUT_HIGH) {
         memmove(c->out.data, c->out.data + c->out_off, c->out.len - c->out_off);
         c->out.len -= c->out_off;

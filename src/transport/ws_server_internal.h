@@ -116,6 +116,8 @@ struct net_thread {
     fedc_ws_conn *ready;      /* read budget used up, more may be buffered */
     fedc_ws_conn *graveyard;  /* destroyed during this batch (epoll may still name them) */
     size_t nconns;
+    double accept_paused_until; /* listening thread: out of descriptors until then */
+    fedc_buf spare_out;       /* output memory lent to whichever connection writes next */
     uint8_t rbuf[NET_READ_BUF];
 };
 

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/finite.h"
+
 #include "fl/codec/codec_internal.h"
 
 static int put_header(const fedc_codec *c, size_t n, size_t m, int index_mode, uint64_t seed,
@@ -66,15 +68,15 @@ static int encode_into(const fedc_codec *c, const float *v, size_t n, float *res
     int use_ef = c->error_feedback && residual != NULL;
     const float *x = v;
     if (use_ef) {
-        s->x = malloc((n ? n : 1) * sizeof *s->x);
+        s->x = calloc(n ? n : 1, sizeof *s->x); /* calloc: gcc cannot see the loop fill it */
         if (!s->x) return fedc_fail(err, "out of memory for %zu values", n);
         for (size_t i = 0; i < n; i++) s->x[i] = v[i] + residual[i];
         x = s->x;
     }
-    for (size_t i = 0; i < n; i++)
-        if (!isfinite(x[i]))
-            return fedc_fail(err, "input value %zu is %g%s; only finite values can be encoded", i,
-                             (double)x[i], use_ef ? " (input + residual)" : "");
+    size_t bad = fedc_first_nonfinite(x, n);
+    if (bad < n)
+        return fedc_fail(err, "input value %zu is %g%s; only finite values can be encoded", bad, (double)x[bad],
+                         use_ef ? " (input + residual)" : "");
 
     size_t m = codec_kept_count(c, n);
     const float *values = x;
