@@ -101,7 +101,7 @@ size_t fedc_ws_handshake_end(const uint8_t *buf, size_t len);
 int fedc_ws_handshake_check(const uint8_t *resp, size_t len, const char *key, const char *protocol,
                             fedc_error *err);
 
-/* ---- The server's side of the opening handshake (ws_upgrade.c) ----
+/* ---- The server's side of the opening handshake (ws_handshake.c) ----
  * Every connection's first request head is read by the server's network
  * threads: an upgrade to the node endpoint becomes a node connection, any
  * other request goes to the HTTP server. */

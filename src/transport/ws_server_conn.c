@@ -291,6 +291,8 @@ static void on_head(fedc_ws_conn *c, size_t head_len) {
         return;
     }
     if (strcmp(u.path, c->srv->node_path) != 0) {
+        for (char *p = u.path; *p; p++)
+            if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e) *p = '?'; /* it is logged */
         char why[400];
         snprintf(why, sizeof why, "refused a WebSocket upgrade on %s; nodes connect to %s", u.path,
                  c->srv->node_path);
