@@ -83,6 +83,8 @@ struct fedc_ws_client {
     SSL *ssl;
     int want_write;       /* the last write (or TLS step) is waiting for POLLOUT */
     fedc_buf tls_out;     /* TLS records not yet written to the socket */
+    uint8_t mask_pool[1024]; /* random bytes for masking keys */
+    size_t mask_pool_off;    /* starts at sizeof mask_pool: drawn on first use */
     size_t tls_out_off;
     int read_wants_write; /* TLS: a read must wait for POLLOUT */
     /* output: one frame (or the upgrade request) at a time */
@@ -220,10 +222,22 @@ static int tls_flush(fedc_ws_client *c) {
 
 /* ---- output ---------------------------------------------------------------- */
 
+/* Masking keys come from OpenSSL's CSPRNG as RFC 6455 asks, drawn 1 KiB
+ * at a time rather than one call (and DRBG lock) per frame. */
+static int next_mask_key(fedc_ws_client *c, uint8_t key[4]) {
+    if (c->mask_pool_off + 4 > sizeof c->mask_pool) {
+        if (RAND_bytes(c->mask_pool, sizeof c->mask_pool) != 1) return -1;
+        c->mask_pool_off = 0;
+    }
+    memcpy(key, c->mask_pool + c->mask_pool_off, 4);
+    c->mask_pool_off += 4;
+    return 0;
+}
+
 /* Puts one masked frame in the output buffer. */
 static int put_frame(fedc_ws_client *c, int kind, int opcode, int fin, const uint8_t *payload, size_t len) {
     uint8_t key[4];
-    if (RAND_bytes(key, sizeof key) != 1) {
+    if (next_mask_key(c, key) != 0) {
         fail(c, "no randomness for a WebSocket masking key");
         return -1;
     }
@@ -738,6 +752,7 @@ fedc_ws_client *fedc_ws_client_connect(const fedc_ws_client_config *cfg, fedc_er
         return NULL;
     }
     c->fd = c->wake_fd = -1;
+    c->mask_pool_off = sizeof c->mask_pool;
     pthread_mutex_init(&c->mu, NULL);
     pthread_cond_init(&c->cv, NULL);
     fedc_ws_txq_init(&c->txq);
