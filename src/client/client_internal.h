@@ -27,7 +27,10 @@ typedef enum {
 int node_poison_parse(const char *s, node_poison *kind, int *round, fedc_error *err);
 /* An UPDATE frame for `round` carrying a zero update (echo) or the given
  * poison, encoded with the task's uplink codec like a real one. */
-int node_build_update(const fedc_task *t, size_t d, int round, node_poison poison, fedc_buf *out, fedc_error *err);
+/* zeros: d zero floats kept by the caller across rounds (NULL: allocated
+ * here); a model-sized calloc per round was a tenth of an echo node's CPU. */
+int node_build_update(const fedc_task *t, size_t d, int round, node_poison poison, const float *zeros,
+                      fedc_buf *out, fedc_error *err);
 /* The "round" field of a TRAIN frame, or -1. */
 int node_train_round(const uint8_t *frame, size_t len);
 

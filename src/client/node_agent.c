@@ -37,6 +37,7 @@ typedef struct agent {
     fedc_trainer *trainer;
     fedc_client_mem mem;
     fedc_buf reply;
+    float *zeros; /* echo / poison modes: the model-sized zero update */
     int64_t node_id;
 } agent;
 
@@ -61,6 +62,8 @@ static void drop_task(agent *a) {
     fedc_arch_free(a->arch);
     a->arch = NULL;
     fedc_client_mem_free(&a->mem);
+    free(a->zeros);
+    a->zeros = NULL;
     free(a->task_json);
     a->task_json = NULL;
     a->have_task = 0;
@@ -195,8 +198,14 @@ static int on_train(agent *a, fedc_ws_client *c, const fedc_buf *frame, double t
     int rc;
     int poisoned = a->poison != NODE_POISON_NONE && (a->poison_round == 0 || a->poison_round == round);
     if (a->cfg->echo || poisoned) {
-        rc = node_build_update(&a->task, fedc_arch_nparams(a->arch), round, poisoned ? a->poison : NODE_POISON_NONE,
-                               &a->reply, &e);
+        size_t d = fedc_arch_nparams(a->arch);
+        if (!a->zeros && !(a->zeros = calloc(d, sizeof(float)))) {
+            fedc_fail(&e, "out of memory for an update of %zu values", d);
+            rc = -1;
+        } else {
+            rc = node_build_update(&a->task, d, round, poisoned ? a->poison : NODE_POISON_NONE, a->zeros, &a->reply,
+                                   &e);
+        }
     } else {
         fedc_client_data cd = {&a->data.ds, a->data.index, a->data.n};
         rc = fedc_trainer_handle(a->trainer, a->slot, &cd, &a->mem, frame->data, frame->len, &a->reply, &e);

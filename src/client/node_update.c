@@ -39,7 +39,8 @@ int node_train_round(const uint8_t *frame, size_t len) {
     return round;
 }
 
-int node_build_update(const fedc_task *t, size_t d, int round, node_poison poison, fedc_buf *out, fedc_error *err) {
+int node_build_update(const fedc_task *t, size_t d, int round, node_poison poison, const float *zeros,
+                      fedc_buf *out, fedc_error *err) {
     fedc_codec *up = fedc_codec_parse(t->compression.up, err);
     if (!up) return -1;
     fedc_strategy *st = fedc_strategy_create(t, d, 1, err);
@@ -51,7 +52,9 @@ int node_build_update(const fedc_task *t, size_t d, int round, node_poison poiso
     fedc_strategy_free(st);
     size_t n = d;
     if (poison == NODE_POISON_SHORT) n = d > 10 ? d - 10 : 1;
-    float *delta = calloc(n, sizeof(float));
+    /* The update is all zeros: the caller's, or fresh ones. */
+    float *own = zeros ? NULL : calloc(n, sizeof(float));
+    const float *delta = zeros ? zeros : own;
     float *extra = calloc(extra_up + 1, sizeof(float));
     float *residual = NULL;
     fedc_buf blob = {0};
@@ -85,7 +88,7 @@ int node_build_update(const fedc_task *t, size_t d, int round, node_poison poiso
     fedc_buf_clear(out);
     rc = fedc_msg_encode(&m, out, err);
 out:
-    free(delta);
+    free(own);
     free(extra);
     fedc_buf_free(&blob);
     fedc_codec_free(up);
