@@ -95,7 +95,7 @@ static int put_frame(fedc_ws_conn *c, int opcode, int fin, const uint8_t *data, 
     size_t first = len < TLS_RECORD - hl ? len : TLS_RECORD - hl;
     if (first) memcpy(stage + hl, data, first);
     if (conn_put(c, stage, hl + first) != 0) return -1;
-    return conn_put(c, data + first, len - first);
+    return len > first ? conn_put(c, data + first, len - first) : 0;
 }
 
 int node_start(fedc_ws_conn *c, const fedc_ws_upgrade *u, const uint8_t *extra, size_t extra_len) {
