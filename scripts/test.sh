@@ -1,6 +1,7 @@
 #!/bin/sh
 # The whole test suite: gcc build (unit, fuzz replay, end-to-end), then a
-# clang build with ASan+UBSan running the unit and fuzz tests again.
+# clang build with ASan+UBSan running the unit and fuzz tests again, and the
+# server under the sanitizers against hostile and dying nodes.
 set -eu
 BUILD=${1:-build}
 ASAN=${2:-build-asan}
@@ -14,3 +15,6 @@ cmake --build "$ASAN" -j"$JOBS"
 echo "== ctest ($ASAN, unit + fuzz under sanitizers)"
 (cd "$ASAN" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j"$JOBS" -L 'unit|fuzz' )
+echo "== ctest ($ASAN, the server under sanitizers: hostile frames, dead nodes)"
+(cd "$ASAN" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --output-on-failure -j"$JOBS" -R 'e2e_(hostile|deadlines)$' )
