@@ -2,8 +2,9 @@
  * endpoint, the REST API with live updates (docs/api.md) and the web app;
  * a run queue driven by the round engine over the WebSocket transport; a
  * SQLite (WAL) run store and on-disk checkpoints so a killed server resumes
- * its run where it left off. Threads: one network service thread (lws),
- * one runner thread (rounds, aggregation, evaluation), the engine's pool. */
+ * its runs where they left off. Threads: the network threads, one runner
+ * thread per run that may train at once (rounds, aggregation, evaluation),
+ * each run's engine pool. */
 #ifndef FEDC_SERVER_H
 #define FEDC_SERVER_H
 
@@ -26,10 +27,12 @@ typedef struct fedc_server_config {
     int threads;               /* engine threads for evaluation (0 = all cores) */
     int max_flags;             /* refused updates before a node is left out of a run (default 3) */
     double hello_timeout_s;    /* a new connection must authenticate within this (default 10) */
+    int max_active_runs;       /* runs that may train at once, 1..64 (0 = auto: 1 below 4 cores, else
+                                  cores/4 up to 4); another run never starts below 1 GiB MemAvailable */
 } fedc_server_config;
 
 fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err);
-/* Stops the runner (an unfinished run stays "running" and resumes at the
+/* Stops the runners (unfinished runs stay "running" and resume at the
  * next start), closes every connection, frees. */
 void fedc_server_stop(fedc_server *s);
 int fedc_server_port(const fedc_server *s);
@@ -54,8 +57,9 @@ typedef struct fedc_server_run_info {
 } fedc_server_run_info;
 int fedc_server_run_info_get(fedc_server *s, int64_t id, fedc_server_run_info *out, fedc_error *err);
 
-/* Progress callback on the runner thread: after each round (m set) and on
- * each status change of a run (m NULL). Must not block. */
+/* Progress callback on the run's runner thread: after each round (m set)
+ * and on each status change of a run (m NULL). Runs training at the same
+ * time call it from their own threads, possibly at once. Must not block. */
 typedef void (*fedc_server_listener)(void *ctx, int64_t run_id, const fedc_round_metrics *m, const char *status);
 void fedc_server_set_listener(fedc_server *s, fedc_server_listener fn, void *ctx);
 

@@ -28,11 +28,14 @@ static void usage(FILE *f) {
             "  --threads N          evaluation threads (default: all cores)\n"
             "  --hello-timeout S    seconds a new node connection has to authenticate (default 10)\n"
             "  --max-flags N        refused updates before a node is left out of a run (default 3)\n"
+            "  --max-active-runs N  runs that may train at once, 1..64 (default 0 = auto: 1 below 4\n"
+            "                       cores, else cores/4 up to 4); another run never starts while less\n"
+            "                       than 1 GiB of memory is available\n"
             "  --run TASK.json      queue a run at start (with --set PATH=VALUE overrides)\n"
             "  --set PATH=VALUE     override a field of the --run task (repeatable)\n"
             "  --port-file FILE     write the port actually used (for --listen ...:0)\n"
             "  --log-level LEVEL    debug|info|warn|error (default info)\n"
-            "Runs until SIGINT/SIGTERM; an unfinished run resumes at the next start.\n");
+            "Runs until SIGINT/SIGTERM; unfinished runs resume at the next start.\n");
 }
 
 int fedc_split_listen(const char *s, char *host, size_t cap, int *port) {
@@ -78,6 +81,16 @@ int fedc_cmd_server(int argc, char **argv) {
         else if (!strcmp(a, "--threads") && has) cfg.threads = atoi(argv[++i]);
         else if (!strcmp(a, "--hello-timeout") && has) cfg.hello_timeout_s = atof(argv[++i]);
         else if (!strcmp(a, "--max-flags") && has) cfg.max_flags = atoi(argv[++i]);
+        else if (!strcmp(a, "--max-active-runs") && has) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end || n < 0 || n > 64) {
+                fprintf(stderr, "fedc server: --max-active-runs %s: expected 0 (auto) to 64\n", argv[i]);
+                free(sets);
+                return 2;
+            }
+            cfg.max_active_runs = (int)n;
+        }
         else if (!strcmp(a, "--run") && has) {
             run_path = argv[++i];
             want_run = 1;

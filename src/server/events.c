@@ -40,9 +40,11 @@ void events_publish(fedc_server *s, const char *type, int64_t run_id, json_t *da
 }
 
 json_t *server_info_json(fedc_server *s) {
+    json_t *active = json_array();
     pthread_mutex_lock(&s->mu);
     int online = s->online;
-    int64_t active = s->active ? s->active->id : 0;
+    int64_t oldest = s->active ? s->active->id : 0;
+    for (active_run *ar = s->active; ar; ar = ar->next) json_array_append_new(active, json_integer(ar->id));
     pthread_mutex_unlock(&s->mu);
     json_t *queued = json_array();
     sqlite3_stmt *q = NULL;
@@ -51,10 +53,10 @@ json_t *server_info_json(fedc_server *s) {
         while (sqlite3_step(q) == SQLITE_ROW) json_array_append_new(queued, json_integer(sqlite3_column_int64(q, 0)));
     }
     sqlite3_finalize(q);
-    return json_pack("{s:s,s:b,s:s,s:s,s:f,s:i,s:o,s:o}", "version", FEDC_VERSION, "tls", !s->cfg.insecure,
-                     "node_url", s->node_url, "dashboard_url", s->dashboard_url, "started_at", s->started_at,
-                     "nodes_online", online, "active_run", active ? json_integer(active) : json_null(),
-                     "queued_runs", queued);
+    return json_pack("{s:s,s:b,s:s,s:s,s:f,s:i,s:o,s:o,s:i,s:o}", "version", FEDC_VERSION, "tls",
+                     !s->cfg.insecure, "node_url", s->node_url, "dashboard_url", s->dashboard_url, "started_at",
+                     s->started_at, "nodes_online", online, "active_run", oldest ? json_integer(oldest) : json_null(),
+                     "active_runs", active, "max_active_runs", s->cfg.max_active_runs, "queued_runs", queued);
 }
 
 event_stream *events_stream_open(fedc_server *s, int64_t run_filter, uint64_t last_event_id) {

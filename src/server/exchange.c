@@ -2,7 +2,8 @@
  * exchange hands each participant's TRAIN frame to the service thread (one
  * shared payload for identical frames), then waits for SENT / REPLY / DROP
  * events until every participant has answered or been dropped, or the
- * round deadline passes. Replies are checked by the engine's on_reply in
+ * round deadline passes. Each active run has its own exchange; events find
+ * theirs by generation. Replies are checked by the engine's on_reply in
  * the run's thread pool, never on the network thread. */
 #include <errno.h>
 #include <stdio.h>
@@ -16,10 +17,16 @@
 
 typedef struct ws_transport {
     fedc_transport base;
-    fedc_server *srv;
+    runner *r;
 } ws_transport;
 
-void exchange_push(fedc_server *s, int kind, int i, uint64_t wire, fedc_buf *msg, const char *reason) {
+xchg *exchange_find(fedc_server *s, uint64_t gen) {
+    for (active_run *ar = s->active; gen && ar; ar = ar->next)
+        if (ar->x.active && ar->x.gen == gen) return &ar->x;
+    return NULL;
+}
+
+void exchange_push(fedc_server *s, xchg *x, int kind, int i, uint64_t wire, fedc_buf *msg, const char *reason) {
     xevent *ev = calloc(1, sizeof *ev);
     if (!ev) return;
     ev->kind = kind;
@@ -30,9 +37,9 @@ void exchange_push(fedc_server *s, int kind, int i, uint64_t wire, fedc_buf *msg
         memset(msg, 0, sizeof *msg);
     }
     if (reason) snprintf(ev->reason, sizeof ev->reason, "%s", reason);
-    if (s->x.tail) s->x.tail->next = ev;
-    else s->x.head = ev;
-    s->x.tail = ev;
+    if (x->tail) x->tail->next = ev;
+    else x->head = ev;
+    x->tail = ev;
     pthread_cond_broadcast(&s->cv);
 }
 
@@ -71,7 +78,10 @@ static void deadline_ts(struct timespec *ts, double s) {
 }
 
 static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *err) {
-    fedc_server *s = ((ws_transport *)t->self)->srv;
+    runner *r = ((ws_transport *)t->self)->r;
+    fedc_server *s = r->s;
+    active_run *ar = r->ar; /* set and cleared by this thread */
+    xchg *x = &ar->x;
     int n = ex->n, rc = 0;
     char *done = calloc((size_t)n + 1, 1);
     fedc_ws_payload **payload = calloc((size_t)n + 1, sizeof *payload);
@@ -97,27 +107,26 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
         }
     }
     pthread_mutex_lock(&s->mu);
-    s->x.active = 1;
-    s->x.gen++;
-    s->x.round = ex->round;
-    s->x.n = n;
-    s->x.payload = payload;
+    x->active = 1;
+    x->gen = ++s->xgen;
+    x->round = ex->round;
+    x->n = n;
+    x->payload = payload;
     for (int i = 0; i < n; i++) {
         node_session *holder = NULL;
         for (node_session *ns = s->sessions; ns; ns = ns->next)
-            if (ns->authed && !ns->closing && s->active && ns->run_id == s->active->id && ns->slot == ex->clients[i])
-                holder = ns;
+            if (ns->authed && !ns->closing && ns->run_id == ar->id && ns->slot == ex->clients[i]) holder = ns;
         if (!holder) {
-            exchange_push(s, XEV_DROP, i, 0, NULL, "no connected node holds this client slot");
+            exchange_push(s, x, XEV_DROP, i, 0, NULL, "no connected node holds this client slot");
             continue;
         }
         holder->out_active = 1;
         holder->out_send = 1;
         holder->had_train = 1;
-        holder->out_gen = s->x.gen;
+        holder->out_gen = x->gen;
         holder->out_i = i;
     }
-    uint64_t gen = s->x.gen;
+    uint64_t gen = x->gen;
     pthread_mutex_unlock(&s->mu);
     fedc_ws_server_wake(s->ws);
 
@@ -125,7 +134,7 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
     int left = n;
     while (left > 0) {
         pthread_mutex_lock(&s->mu);
-        while (!s->x.head && !s->stopping && !(s->cancel_run && s->active && s->cancel_run == s->active->id)) {
+        while (!x->head && !s->stopping && !r->cancel) {
             if (t_end > 0) {
                 double wait = t_end - fedc_wall_s();
                 if (wait <= 0) break;
@@ -136,9 +145,9 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
                 pthread_cond_wait(&s->cv, &s->mu);
             }
         }
-        xevent *evs = s->x.head;
-        s->x.head = s->x.tail = NULL;
-        int stop = s->stopping, cancel = s->cancel_run && s->active && s->cancel_run == s->active->id;
+        xevent *evs = x->head;
+        x->head = x->tail = NULL;
+        int stop = s->stopping, cancel = r->cancel;
         pthread_mutex_unlock(&s->mu);
         int nb = 0;
         for (xevent *ev = evs; ev; ev = ev->next) {
@@ -147,7 +156,8 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
                 ex->on_sent(ex->ctx, ev->i, ev->wire);
             } else if (ev->kind == XEV_DROP) {
                 ex->on_drop(ex->ctx, ev->i, ev->reason);
-                FEDC_WARN("round %d: client slot %d dropped: %s", ex->round, ex->clients[ev->i], ev->reason);
+                FEDC_WARN("run %lld round %d: client slot %d dropped: %s", (long long)ar->id, ex->round,
+                          ex->clients[ev->i], ev->reason);
                 done[ev->i] = 1;
                 left--;
             } else if (ev->kind == XEV_REPLY) {
@@ -159,7 +169,7 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
         if (nb) {
             /* The checks (decode, lengths, NaN/Inf) run side by side. */
             reply_batch b = {ex, batch};
-            if (nb > 1 && s->active && s->active->pool) fedc_pool_for(s->active->pool, (size_t)nb, check_reply, &b);
+            if (nb > 1 && ar->pool) fedc_pool_for(ar->pool, (size_t)nb, check_reply, &b);
             else
                 for (int k = 0; k < nb; k++) check_reply(&b, (size_t)k, 0);
         }
@@ -174,23 +184,24 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
             for (int i = 0; i < n; i++)
                 if (!done[i]) {
                     ex->on_drop(ex->ctx, i, why);
-                    FEDC_WARN("round %d: client slot %d dropped: %s", ex->round, ex->clients[i], why);
+                    FEDC_WARN("run %lld round %d: client slot %d dropped: %s", (long long)ar->id, ex->round,
+                              ex->clients[i], why);
                 }
             break;
         }
     }
     /* Close the exchange: late updates are dropped from now on. */
     pthread_mutex_lock(&s->mu);
-    s->x.active = 0;
+    x->active = 0;
     for (node_session *ns = s->sessions; ns; ns = ns->next)
         if (ns->out_active && ns->out_gen == gen) {
             ns->out_active = 0;
             ns->out_send = 0;
             ns->late_gen = gen;
         }
-    xevent *rest = s->x.head;
-    s->x.head = s->x.tail = NULL;
-    s->x.payload = NULL;
+    xevent *rest = x->head;
+    x->head = x->tail = NULL;
+    x->payload = NULL;
     pthread_mutex_unlock(&s->mu);
     free_events(s, rest);
     /* Queued copies hold their own references. */
@@ -207,11 +218,11 @@ static void ws_destroy(fedc_transport *t) {
 
 static const fedc_transport_ops k_ws_ops = {ws_exchange, ws_destroy};
 
-fedc_transport *exchange_transport_create(fedc_server *s) {
+fedc_transport *exchange_transport_create(runner *r) {
     ws_transport *w = calloc(1, sizeof *w);
     if (!w) return NULL;
     w->base.ops = &k_ws_ops;
     w->base.self = w;
-    w->srv = s;
+    w->r = r;
     return &w->base;
 }

@@ -119,25 +119,34 @@ static void h_list(fedc_server *s, const fedc_http_request *req, fedc_http_respo
 static void h_cancel(fedc_server *s, int64_t id, fedc_http_response *resp) {
     json_t *run = store_run_json(&s->db_net, id, 0);
     const char *st = json_string_value(json_object_get(run, "status"));
-    if (!strcmp(st, "queued") && store_run_cancel_queued(&s->db_net, id) == 1) {
+    if (strcmp(st, "running") != 0 && strcmp(st, "queued") != 0) {
+        http_error(resp, 409, "run %lld already ended (%s)", (long long)id, st);
+        json_decref(run);
+        return;
+    }
+    /* No runner takes a run meanwhile: the run is either held by a runner
+     * (which stops it at once) or still waiting, and cancelled here. */
+    pthread_mutex_lock(&s->take_mu);
+    pthread_mutex_lock(&s->mu);
+    int held = runner_cancel(s, id);
+    pthread_mutex_unlock(&s->mu);
+    int waiting = !held && store_run_cancel(&s->db_net, id) == 1;
+    pthread_mutex_unlock(&s->take_mu);
+    if (waiting) {
         json_decref(run);
         run = store_run_json(&s->db_net, id, 0);
         events_publish(s, "run", id, json_pack("{s:O}", "run", run));
         http_json(resp, 200, run);
-        return;
-    }
-    if (!strcmp(st, "running") || !strcmp(st, "queued")) {
-        /* The runner has (or is about to have) it: it stops at once. */
-        pthread_mutex_lock(&s->mu);
-        s->cancel_run = id;
-        pthread_cond_broadcast(&s->cv);
-        pthread_mutex_unlock(&s->mu);
+    } else if (held) {
         json_object_set_new(run, "status", json_string("cancelled"));
         http_json(resp, 200, run);
-        return;
+    } else {
+        json_decref(run);
+        run = store_run_json(&s->db_net, id, 0);
+        http_error(resp, 409, "run %lld already ended (%s)", (long long)id,
+                   json_string_value(json_object_get(run, "status")));
+        json_decref(run);
     }
-    http_error(resp, 409, "run %lld already ended (%s)", (long long)id, st);
-    json_decref(run);
 }
 
 int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest) {

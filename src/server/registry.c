@@ -1,10 +1,12 @@
 /* Node connections on the service thread: the nonce challenge, HELLO
  * authentication, WELCOMEs, resource reports, routing UPDATEs to the
- * exchange, and closing connections that break the protocol. Each node
- * holds one client slot of the active run; a node that reconnects gets its
- * slot back, a Fashion-MNIST partition K/N node gets slot K when N equals
- * the task's client count (so it trains exactly what `fedc sim` gives
- * client K). */
+ * exchange of their run, and closing connections that break the protocol.
+ * A node serves at most one active run, holding one client slot: a node
+ * that reconnects gets its slot back, a Fashion-MNIST partition K/N node
+ * gets slot K when N equals the task's client count (so it trains exactly
+ * what `fedc sim` gives client K), other nodes a free slot of the oldest
+ * active run that has one. A node whose run ends, or that cannot serve its
+ * run, is offered to the other active runs. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,26 +44,43 @@ static json_t *node_event_json(const node_session *ns, const char *status) {
                      status, "address", ns->peer);
 }
 
-/* ---- slots of the active run (under s->mu) ---- */
+/* ---- assignment to the active runs (under s->mu) ---- */
 
-static int assign_slot(fedc_server *s, node_session *ns) {
-    active_run *ar = s->active;
-    if (!ar || !ns->authed) return -1;
+active_run *registry_run(fedc_server *s, int64_t id) {
+    for (active_run *ar = s->active; id && ar; ar = ar->next)
+        if (ar->id == id) return ar;
+    return NULL;
+}
+
+static int failed_for(const node_session *ns, int64_t run) {
+    for (int i = 0; i < NODE_FAILED_MAX; i++)
+        if (ns->failed[i] == run) return 1;
+    return 0;
+}
+
+static void failed_add(node_session *ns, int64_t run) {
+    if (failed_for(ns, run)) return;
+    ns->failed[ns->failed_next] = run;
+    ns->failed_next = (ns->failed_next + 1) % NODE_FAILED_MAX;
+}
+
+/* Takes a free slot of ar for ns: its partition's, else one no other
+ * candidate node's partition names. -1 if none. */
+static int take_slot(fedc_server *s, active_run *ar, node_session *ns) {
     int clients = ar->task.clients;
-    if (ns->run_id == ar->id && ns->slot >= 0 && ns->slot < clients && ar->slot_node[ns->slot] == ns->node_id)
-        return ns->slot;
-    for (int k = 0; k < clients; k++)
-        if (ar->slot_node[k] == ns->node_id) return k; /* its slot from before a reconnect */
     if (ns->part_n == clients && ns->part_k >= 0 && ns->part_k < clients && ar->slot_node[ns->part_k] == 0) {
         ar->slot_node[ns->part_k] = ns->node_id;
         return ns->part_k;
     }
     for (int k = 0; k < clients; k++) {
-        /* A slot that matches another node's partition is kept for it. */
+        /* A slot that matches another node's partition is kept for it,
+         * unless that node serves another run or cannot serve this one. */
         if (ar->slot_node[k] != 0) continue;
         int reserved = 0;
         for (node_session *o = s->sessions; o; o = o->next)
-            if (o != ns && o->authed && o->part_n == clients && o->part_k == k) reserved = 1;
+            if (o != ns && o->authed && o->part_n == clients && o->part_k == k &&
+                (o->run_id == 0 || o->run_id == ar->id) && !failed_for(o, ar->id))
+                reserved = 1;
         if (reserved) continue;
         ar->slot_node[k] = ns->node_id;
         return k;
@@ -69,18 +88,52 @@ static int assign_slot(fedc_server *s, node_session *ns) {
     return -1;
 }
 
-void registry_assign_all(fedc_server *s) {
-    for (node_session *ns = s->sessions; ns; ns = ns->next) {
-        if (!ns->authed || ns->closing) continue;
-        ns->slot = assign_slot(s, ns);
-        ns->run_id = s->active && ns->slot >= 0 ? s->active->id : 0;
+static void assign(fedc_server *s, node_session *ns) {
+    if (!ns->authed) return;
+    active_run *cur = registry_run(s, ns->run_id);
+    int holds = cur && ns->slot >= 0 && ns->slot < cur->task.clients && cur->slot_node[ns->slot] == ns->node_id;
+    if (holds && !failed_for(ns, cur->id)) return;
+    active_run *to = NULL;
+    int slot = -1;
+    for (active_run *ar = s->active; ar && !to; ar = ar->next) {
+        if (failed_for(ns, ar->id)) continue;
+        for (int k = 0; k < ar->task.clients; k++)
+            if (ar->slot_node[k] == ns->node_id) { /* its slot from before a reconnect */
+                to = ar;
+                slot = k;
+                break;
+            }
     }
+    for (active_run *ar = s->active; ar && !to; ar = ar->next)
+        if (!failed_for(ns, ar->id) && (slot = take_slot(s, ar, ns)) >= 0) to = ar;
+    if (!to) {
+        if (!holds) { /* a node that cannot serve its run stays there if no other run has room */
+            ns->run_id = 0;
+            ns->slot = -1;
+        }
+        return;
+    }
+    if (holds) cur->slot_node[ns->slot] = 0; /* it cannot serve that run: free the slot */
+    ns->run_id = to->id;
+    ns->slot = slot;
+}
+
+void registry_assign_all(fedc_server *s) {
+    for (node_session *ns = s->sessions; ns; ns = ns->next)
+        if (ns->authed && !ns->closing) assign(s, ns);
+}
+
+int registry_free_count(fedc_server *s) {
+    int n = 0;
+    for (node_session *ns = s->sessions; ns; ns = ns->next)
+        if (ns->authed && !ns->closing && (!ns->run_id || failed_for(ns, ns->run_id))) n++;
+    return n;
 }
 
 static void send_welcome(fedc_server *s, node_session *ns) {
-    active_run *ar = s->active;
+    active_run *ar = ns->slot >= 0 ? registry_run(s, ns->run_id) : NULL;
     json_t *o = json_pack("{s:I,s:s}", "node_id", (json_int_t)ns->node_id, "name", ns->name);
-    if (ar && ns->slot >= 0) {
+    if (ar) {
         json_t *task = json_loads(ar->task_json, 0, NULL);
         json_object_set_new(o, "run", json_integer(ar->id));
         json_object_set_new(o, "slot", json_integer(ns->slot));
@@ -93,7 +146,9 @@ static void send_welcome(fedc_server *s, node_session *ns) {
         json_object_set_new(o, "run", json_null());
         fedc_ws_conn_set_max_message(ns->conn, IDLE_MAX_MESSAGE);
     }
-    ns->welcomed_gen = ar ? ar->gen : 0;
+    ns->welcomed_gen = s->assign_gen;
+    ns->welcomed_run = ar ? ar->id : 0;
+    ns->welcomed_slot = ar ? ns->slot : -1;
     send_frame(ns, FEDC_MSG_WELCOME, o);
 }
 
@@ -136,10 +191,11 @@ void registry_node_closed(void *ctx, fedc_ws_conn *c, const char *reason) {
             *pp = ns->next;
             break;
         }
-    if (ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
+    xchg *x = ns->out_active ? exchange_find(s, ns->out_gen) : NULL;
+    if (x) {
         char why[256];
         snprintf(why, sizeof why, "disconnected: %.200s", reason);
-        exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, why);
+        exchange_push(s, x, XEV_DROP, ns->out_i, 0, NULL, why);
     }
     if (ns->authed) s->online--;
     pthread_cond_broadcast(&s->cv);
@@ -242,15 +298,15 @@ static void on_hello(fedc_server *s, node_session *ns, const fedc_msg *m) {
         if (o2 != ns && o2->authed && o2->node_id == id && !o2->closing) {
             o2->closing = 1;
             fedc_ws_conn_close(o2->conn, "replaced by a newer connection of the same node", FEDC_WS_CLOSE_ERROR);
-            if (o2->out_active && s->x.active && o2->out_gen == s->x.gen) {
-                exchange_push(s, XEV_DROP, o2->out_i, 0, NULL, "the node reconnected during the round");
+            xchg *x = o2->out_active ? exchange_find(s, o2->out_gen) : NULL;
+            if (x) {
+                exchange_push(s, x, XEV_DROP, o2->out_i, 0, NULL, "the node reconnected during the round");
                 o2->out_active = 0;
             }
         }
     ns->authed = 1;
     s->online++;
-    ns->slot = assign_slot(s, ns);
-    ns->run_id = s->active && ns->slot >= 0 ? s->active->id : 0;
+    assign(s, ns);
     send_welcome(s, ns);
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
@@ -276,10 +332,12 @@ static void on_update(fedc_server *s, node_session *ns, long long round, fedc_bu
     pthread_mutex_lock(&s->mu);
     /* An update for an earlier round is late (its round ended without it):
      * dropped, never taken as this round's reply. */
-    int stale = ns->had_train && s->x.active && round >= 1 && round < s->x.round;
-    if (!stale && ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
+    active_run *ar = registry_run(s, ns->run_id);
+    int stale = ns->had_train && ar && ar->x.active && round >= 1 && round < ar->x.round;
+    xchg *x = ns->out_active ? exchange_find(s, ns->out_gen) : NULL;
+    if (!stale && x) {
         ns->out_active = 0;
-        exchange_push(s, XEV_REPLY, ns->out_i, wire, msg, NULL);
+        exchange_push(s, x, XEV_REPLY, ns->out_i, wire, msg, NULL);
         pthread_mutex_unlock(&s->mu);
         return;
     }
@@ -347,11 +405,16 @@ void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t w
         char why[256];
         snprintf(why, sizeof why, "node error: %.200s", reason ? reason : "(no reason)");
         pthread_mutex_lock(&s->mu);
-        if (ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
+        xchg *x = ns->out_active ? exchange_find(s, ns->out_gen) : NULL;
+        if (x) {
             ns->out_active = 0;
-            exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, why);
+            exchange_push(s, x, XEV_DROP, ns->out_i, 0, NULL, why);
         } else if (ns->run_id) {
-            ns->failed_run = ns->run_id; /* it cannot serve this run: leave it out */
+            /* It cannot serve this run: leave it out, and offer it to another. */
+            int64_t was = ns->run_id;
+            failed_add(ns, was);
+            assign(s, ns);
+            if (ns->run_id != was) send_welcome(s, ns);
         }
         pthread_mutex_unlock(&s->mu);
         FEDC_WARN("node %lld \"%s\": %s", (long long)ns->node_id, ns->name, why);
@@ -376,9 +439,9 @@ void registry_node_sent(void *ctx, fedc_ws_conn *c, uint64_t tag, uint64_t wire)
     fedc_server *s = ctx;
     (void)c;
     pthread_mutex_lock(&s->mu);
-    uint64_t gen = tag >> 24;
     int i = (int)(tag & 0xFFFFFF);
-    if (s->x.active && gen == s->x.gen) exchange_push(s, XEV_SENT, i, wire, NULL, NULL);
+    xchg *x = exchange_find(s, tag >> 24);
+    if (x) exchange_push(s, x, XEV_SENT, i, wire, NULL, NULL);
     pthread_mutex_unlock(&s->mu);
 }
 
@@ -415,57 +478,60 @@ void registry_service(void *ctx) {
             snprintf(why, sizeof why, "node %lld is revoked", (long long)ns->node_id);
             FEDC_WARN("%s: disconnecting it", why);
             refuse(s, ns, why, 1);
-            if (ns->out_active && s->x.active && ns->out_gen == s->x.gen) {
+            xchg *x = ns->out_active ? exchange_find(s, ns->out_gen) : NULL;
+            if (x) {
                 ns->out_active = 0;
-                exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, why);
+                exchange_push(s, x, XEV_DROP, ns->out_i, 0, NULL, why);
             }
             continue;
         }
-        uint64_t gen = s->active ? s->active->gen : 0;
-        if (ns->welcomed_gen != gen) {
-            ns->slot = assign_slot(s, ns);
-            ns->run_id = s->active && ns->slot >= 0 ? s->active->id : 0;
-            send_welcome(s, ns);
+        if (ns->welcomed_gen != s->assign_gen) {
+            /* A run started or ended: a node whose run changed (or that is
+             * idle) is told; nodes staying in their run are left alone. */
+            ns->welcomed_gen = s->assign_gen;
+            assign(s, ns);
+            if (!ns->run_id || ns->run_id != ns->welcomed_run || ns->slot != ns->welcomed_slot) send_welcome(s, ns);
         }
         if (ns->out_send) {
             ns->out_send = 0;
             /* A node still not reading earlier messages would make its queue
              * (and the models it references) grow round after round. */
             size_t backlog = fedc_ws_conn_pending(ns->conn);
-            if (s->x.active && ns->out_gen == s->x.gen && backlog >= 2) {
+            xchg *x = exchange_find(s, ns->out_gen);
+            if (x && backlog >= 2) {
                 char why[128];
                 snprintf(why, sizeof why, "the node is not reading: %zu earlier messages still unsent", backlog);
                 ns->out_active = 0;
-                exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, why);
-            } else if (s->x.active && ns->out_gen == s->x.gen &&
-                       fedc_ws_conn_send(ns->conn, s->x.payload[ns->out_i],
-                                         (ns->out_gen << 24) | (uint64_t)ns->out_i) != 0) {
+                exchange_push(s, x, XEV_DROP, ns->out_i, 0, NULL, why);
+            } else if (x && fedc_ws_conn_send(ns->conn, x->payload[ns->out_i],
+                                              (ns->out_gen << 24) | (uint64_t)ns->out_i) != 0) {
                 ns->out_active = 0;
-                exchange_push(s, XEV_DROP, ns->out_i, 0, NULL, "connection closing");
+                exchange_push(s, x, XEV_DROP, ns->out_i, 0, NULL, "connection closing");
             }
         }
     }
     pthread_mutex_unlock(&s->mu);
 }
 
-int registry_ready_count(fedc_server *s) {
+int registry_ready_count(fedc_server *s, const active_run *ar) {
     int n = 0;
-    for (node_session *ns = s->sessions; ns; ns = ns->next)
-        if (ns->authed && !ns->closing && s->active && ns->run_id == s->active->id && ns->ready_run == s->active->id &&
-            ns->failed_run != s->active->id && ns->slot >= 0 && s->active->flags[ns->slot] < s->cfg.max_flags)
+    for (node_session *ns = s->sessions; ar && ns; ns = ns->next)
+        if (ns->authed && !ns->closing && ns->run_id == ar->id && ns->ready_run == ar->id && !failed_for(ns, ar->id) &&
+            ns->slot >= 0 && ar->flags[ns->slot] < s->cfg.max_flags)
             n++;
     return n;
 }
 
 void registry_client_hook(void *ctx, int round, fedc_client_info *info, int n) {
-    fedc_server *s = ctx;
+    runner *r = ctx;
+    fedc_server *s = r->s;
     (void)round;
     pthread_mutex_lock(&s->mu);
     for (int k = 0; k < n; k++) info[k].available = 0;
-    active_run *ar = s->active;
+    active_run *ar = r->ar;
     for (node_session *ns = s->sessions; ar && ns; ns = ns->next) {
         if (!ns->authed || ns->closing || ns->run_id != ar->id || ns->ready_run != ar->id ||
-            ns->failed_run == ar->id || ns->slot < 0 || ns->slot >= n || ar->flags[ns->slot] >= s->cfg.max_flags)
+            failed_for(ns, ar->id) || ns->slot < 0 || ns->slot >= n || ar->flags[ns->slot] >= s->cfg.max_flags)
             continue;
         fedc_client_info *ci = &info[ns->slot];
         ci->available = 1;
@@ -486,7 +552,7 @@ void registry_node_live(fedc_server *s, int64_t id, json_t *node) {
                                 "samples_per_s", ns->samples_per_s, "up_bps", ns->up_bps, "down_bps", ns->down_bps,
                                 "n_samples", ns->n_samples, "data", ns->data);
         json_object_set_new(node, "resources", res);
-        if (s->active && ns->run_id == s->active->id && ns->slot >= 0)
+        if (registry_run(s, ns->run_id) && ns->slot >= 0)
             json_object_set_new(node, "run", json_pack("{s:I,s:i}", "id", (json_int_t)ns->run_id, "slot", ns->slot));
         json_object_set_new(node, "last_seen", json_real(fedc_now_unix()));
     }

@@ -1,8 +1,13 @@
-/* The runner thread: takes runs from the queue one at a time (an
- * interrupted "running" run first), restores its checkpoint, waits (with a
- * deadline) for enough nodes, drives rounds through the engine over the
- * WebSocket transport, flags nodes whose updates were refused, writes a
- * checkpoint every N rounds and commits each round to the store. */
+/* The runner threads, one per run that may train at once: each takes the
+ * next run from the queue (an interrupted "running" run first; one runner
+ * at a time, so no run is taken twice), restores its checkpoint, waits
+ * (with a deadline) for enough nodes, drives rounds through the engine over
+ * the WebSocket transport, flags nodes whose updates were refused, writes a
+ * checkpoint every N rounds and commits each round to the store. A runner
+ * beyond the first starts a queued run only when the host has memory to
+ * spare and enough free nodes for it (else that run would sit out its
+ * connect timeout and fail, where it would have succeeded after waiting in
+ * the queue). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -33,9 +38,9 @@ static void notify(fedc_server *s, int64_t id, const fedc_round_metrics *m, cons
     if (s->listener) s->listener(s->listener_ctx, id, m, status);
 }
 
-static void publish_run(fedc_server *s, int64_t id) {
-    json_t *run = store_run_json(&s->db_run, id, 0);
-    if (run) events_publish(s, "run", id, json_pack("{s:o}", "run", run));
+static void publish_run(runner *r, int64_t id) {
+    json_t *run = store_run_json(&r->db, id, 0);
+    if (run) events_publish(r->s, "run", id, json_pack("{s:o}", "run", run));
 }
 
 static void publish_log(fedc_server *s, int64_t id, const char *level, const char *fmt, ...)
@@ -49,10 +54,10 @@ static void publish_log(fedc_server *s, int64_t id, const char *level, const cha
     events_publish(s, "log", id, json_pack("{s:I,s:s,s:s}", "run", (json_int_t)id, "level", level, "message", msg));
 }
 
-static void set_status(fedc_server *s, int64_t id, const char *status, const char *error) {
-    store_run_set_status(&s->db_run, id, status, error);
-    publish_run(s, id);
-    notify(s, id, NULL, status);
+static void set_status(runner *r, int64_t id, const char *status, const char *error) {
+    store_run_set_status(&r->db, id, status, error);
+    publish_run(r, id);
+    notify(r->s, id, NULL, status);
     if (error) FEDC_WARN("run %lld %s: %s", (long long)id, status, error);
     else FEDC_INFO("run %lld %s", (long long)id, status);
 }
@@ -85,7 +90,8 @@ static int save_model(fedc_server *s, fedc_run *run, int64_t id, fedc_error *err
     return 0;
 }
 
-static void activate(fedc_server *s, int64_t id, const fedc_task *t, fedc_run *run) {
+static void activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
+    fedc_server *s = r->s;
     active_run *ar = calloc(1, sizeof *ar);
     char *tj = fedc_task_to_json(t, 0);
     ar->id = id;
@@ -109,22 +115,35 @@ static void activate(fedc_server *s, int64_t id, const fedc_task *t, fedc_run *r
     ar->flags = calloc((size_t)t->clients, sizeof *ar->flags);
     ar->pool = fedc_run_pool(run);
     pthread_mutex_lock(&s->mu);
-    ar->gen = ++s->gen_counter;
-    s->active = ar;
-    if (s->cancel_run != id) s->cancel_run = 0;
+    active_run **pp = &s->active;
+    while (*pp && (*pp)->id < id) pp = &(*pp)->next;
+    ar->next = *pp;
+    *pp = ar;
+    r->ar = ar;
+    s->assign_gen++;
     registry_assign_all(s);
     pthread_mutex_unlock(&s->mu);
     fedc_ws_server_wake(s->ws);
 }
 
-static void deactivate(fedc_server *s) {
+/* The run's nodes become free and are offered to the other active runs. */
+static void deactivate(runner *r) {
+    fedc_server *s = r->s;
     pthread_mutex_lock(&s->mu);
-    active_run *ar = s->active;
-    s->active = NULL;
-    for (node_session *ns = s->sessions; ns; ns = ns->next) {
-        ns->run_id = 0;
-        ns->slot = -1;
-    }
+    active_run *ar = r->ar;
+    for (active_run **pp = &s->active; ar && *pp; pp = &(*pp)->next)
+        if (*pp == ar) {
+            *pp = ar->next;
+            break;
+        }
+    r->ar = NULL;
+    for (node_session *ns = s->sessions; ar && ns; ns = ns->next)
+        if (ns->run_id == ar->id) {
+            ns->run_id = 0;
+            ns->slot = -1;
+        }
+    s->assign_gen++;
+    registry_assign_all(s);
     pthread_mutex_unlock(&s->mu);
     fedc_ws_server_wake(s->ws);
     if (ar) {
@@ -137,11 +156,12 @@ static void deactivate(fedc_server *s) {
 
 /* Waits until `need` nodes are ready, the deadline passes, or the run is
  * cancelled / the server stops. Returns the number ready. */
-static int wait_nodes(fedc_server *s, int need, double timeout_s, int64_t id) {
+static int wait_nodes(runner *r, int need, double timeout_s) {
+    fedc_server *s = r->s;
     double end = fedc_wall_s() + timeout_s;
     pthread_mutex_lock(&s->mu);
     int ready;
-    while ((ready = registry_ready_count(s)) < need && !s->stopping && s->cancel_run != id) {
+    while ((ready = registry_ready_count(s, r->ar)) < need && !s->stopping && !r->cancel) {
         double left = end - fedc_wall_s();
         if (left <= 0) break;
         struct timespec ts;
@@ -158,9 +178,19 @@ static int wait_nodes(fedc_server *s, int need, double timeout_s, int64_t id) {
     return ready;
 }
 
+/* The server stops (1) or the run was cancelled (2); 0 otherwise. */
+static int interrupted(runner *r) {
+    pthread_mutex_lock(&r->s->mu);
+    int v = r->s->stopping ? 1 : r->cancel ? 2 : 0;
+    pthread_mutex_unlock(&r->s->mu);
+    return v;
+}
+
 /* Records each participant's outcome and flags nodes whose update was refused. */
-static int collect_participants(fedc_server *s, fedc_run *run, int64_t id, const fedc_round_metrics *m,
+static int collect_participants(runner *r, fedc_run *run, int64_t id, const fedc_round_metrics *m,
                                 store_participant *p) {
+    fedc_server *s = r->s;
+    active_run *ar = r->ar;
     int np = 0;
     for (int i = 0; i < m->selected; i++) {
         fedc_participant fp;
@@ -168,12 +198,11 @@ static int collect_participants(fedc_server *s, fedc_run *run, int64_t id, const
         store_participant *sp = &p[np++];
         memset(sp, 0, sizeof *sp);
         sp->slot = fp.client;
+        int valid = fp.client >= 0 && fp.client < ar->task.clients;
         pthread_mutex_lock(&s->mu);
-        sp->node_id = s->active && fp.client >= 0 && fp.client < s->active->task.clients
-                          ? s->active->slot_node[fp.client]
-                          : 0;
-        if (fp.status == -2 && s->active) s->active->flags[fp.client]++;
-        int flags = fp.status == -2 && s->active ? s->active->flags[fp.client] : 0;
+        sp->node_id = valid ? ar->slot_node[fp.client] : 0;
+        if (fp.status == -2 && valid) ar->flags[fp.client]++;
+        int flags = fp.status == -2 && valid ? ar->flags[fp.client] : 0;
         pthread_mutex_unlock(&s->mu);
         sp->status = fp.status == 1 ? "ok" : fp.status == -2 ? "rejected" : "dropped";
         sp->reason = fp.reason;
@@ -185,7 +214,7 @@ static int collect_participants(fedc_server *s, fedc_run *run, int64_t id, const
         if (fp.status == -2 && sp->node_id) {
             char why[400];
             snprintf(why, sizeof why, "round %d: %.300s", m->round, fp.reason);
-            store_node_flag(&s->db_run, sp->node_id, why);
+            store_node_flag(&r->db, sp->node_id, why);
             publish_log(s, id, "warn", "round %d: update from node %lld refused, node flagged: %s", m->round,
                         (long long)sp->node_id, fp.reason);
             if (flags >= s->cfg.max_flags)
@@ -196,15 +225,21 @@ static int collect_participants(fedc_server *s, fedc_run *run, int64_t id, const
     return np;
 }
 
-static void run_one(fedc_server *s, int64_t id) {
+static void run_one(runner *r, int64_t id) {
+    fedc_server *s = r->s;
     char *task_json = NULL, status[16];
     int ckpt_round = 0;
-    if (store_run_load(&s->db_run, id, &task_json, &ckpt_round, status) != 0) return;
+    if (store_run_load(&r->db, id, &task_json, &ckpt_round, status) != 0) return;
+    /* Atomic: a run cancelled while it was being taken stays cancelled. */
+    if (store_run_start(&r->db, id) != 0) {
+        free(task_json);
+        return;
+    }
     fedc_task t;
     fedc_error err;
     if (fedc_task_from_json(task_json, strlen(task_json), &t, &err) != 0) {
         free(task_json);
-        set_status(s, id, "failed", err.msg);
+        set_status(r, id, "failed", err.msg);
         return;
     }
     free(task_json);
@@ -212,13 +247,12 @@ static void run_one(fedc_server *s, int64_t id) {
     run_dir(s, id, dir, sizeof dir);
     mkdir(dir, 0755);
     int resumed = strcmp(status, "running") == 0;
-    store_run_set_status(&s->db_run, id, "running", NULL);
-    publish_run(s, id);
+    publish_run(r, id);
     notify(s, id, NULL, "running");
     fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
     fedc_run *run = fedc_run_create(&t, &ro, &err);
     if (!run) {
-        set_status(s, id, "failed", err.msg);
+        set_status(r, id, "failed", err.msg);
         return;
     }
     if (ckpt_round > 0) {
@@ -226,44 +260,44 @@ static void run_one(fedc_server *s, int64_t id) {
         ckpt_path(s, id, ckpt_round, p, sizeof p);
         if (fedc_run_checkpoint_load(run, p, &err) != 0) {
             fedc_run_free(run);
-            set_status(s, id, "failed", err.msg);
+            set_status(r, id, "failed", err.msg);
             return;
         }
     }
     if (resumed) {
         /* Rounds after the checkpoint are run again, not counted twice. */
-        store_run_rollback(&s->db_run, id, ckpt_round);
+        store_run_rollback(&r->db, id, ckpt_round);
         FEDC_INFO("run %lld resumed from round %d", (long long)id, ckpt_round);
         publish_log(s, id, "info", "run %lld resumed after a restart from its checkpoint at round %d",
                     (long long)id, ckpt_round);
     }
-    fedc_transport *tp = exchange_transport_create(s);
-    fedc_run_set_client_hook(run, registry_client_hook, s);
-    activate(s, id, &t, run);
+    fedc_transport *tp = exchange_transport_create(r);
+    if (!tp) {
+        fedc_run_free(run);
+        set_status(r, id, "failed", "out of memory creating the transport");
+        return;
+    }
+    fedc_run_set_client_hook(run, registry_client_hook, r);
+    activate(r, id, &t, run);
     int start_round = fedc_run_rounds_done(run), failures = 0, last_ckpt = ckpt_round, prev_ckpt = ckpt_round;
     const char *final = NULL;
     char error[1200] = "";
     fedc_round_metrics m;
     store_participant *parts = calloc((size_t)t.clients_per_round + 1, sizeof *parts);
     while (!fedc_run_done(run)) {
-        pthread_mutex_lock(&s->mu);
-        int stop = s->stopping, cancel = s->cancel_run == id;
-        pthread_mutex_unlock(&s->mu);
-        if (stop) break;
-        if (cancel) {
+        int why = interrupted(r);
+        if (why == 1) break;
+        if (why == 2) {
             final = "cancelled";
             break;
         }
         /* min_nodes for the first round of this session, then enough for min_updates. */
         int need = fedc_run_rounds_done(run) == start_round ? t.deploy.min_nodes : t.deploy.min_updates;
         if (need < 1) need = 1;
-        int ready = wait_nodes(s, need, t.deploy.connect_timeout_s, id);
-        pthread_mutex_lock(&s->mu);
-        stop = s->stopping;
-        cancel = s->cancel_run == id;
-        pthread_mutex_unlock(&s->mu);
-        if (stop) break;
-        if (cancel) {
+        int ready = wait_nodes(r, need, t.deploy.connect_timeout_s);
+        why = interrupted(r);
+        if (why == 1) break;
+        if (why == 2) {
             final = "cancelled";
             break;
         }
@@ -276,14 +310,11 @@ static void run_one(fedc_server *s, int64_t id) {
             break;
         }
         int rc = fedc_run_round(run, tp, &m, &err);
-        int np = collect_participants(s, run, id, &m, parts);
+        int np = collect_participants(r, run, id, &m, parts);
         if (rc != 0) {
-            pthread_mutex_lock(&s->mu);
-            stop = s->stopping;
-            cancel = s->cancel_run == id;
-            pthread_mutex_unlock(&s->mu);
-            if (stop) break;
-            if (cancel) {
+            why = interrupted(r);
+            if (why == 1) break;
+            if (why == 2) {
                 final = "cancelled";
                 break;
             }
@@ -306,14 +337,14 @@ static void run_one(fedc_server *s, int64_t id) {
             else FEDC_ERROR("run %lld: checkpoint of round %d failed: %s", (long long)id, m.round, err.msg);
         }
         double best = 0;
-        json_t *rj = store_run_json(&s->db_run, id, 0);
+        json_t *rj = store_run_json(&r->db, id, 0);
         if (rj) {
             json_t *b = json_object_get(rj, "best_accuracy");
             best = json_is_number(b) ? json_number_value(b) : 0;
             json_decref(rj);
         }
         if (m.evaluated && m.accuracy > best) best = m.accuracy;
-        if (store_round_commit(&s->db_run, id, &m, parts, np, best, ckpt, &err) != 0) {
+        if (store_round_commit(&r->db, id, &m, parts, np, best, ckpt, &err) != 0) {
             final = "failed";
             snprintf(error, sizeof error, "%s", err.msg);
             break;
@@ -329,22 +360,91 @@ static void run_one(fedc_server *s, int64_t id) {
     }
     if (!final && fedc_run_done(run)) final = "done";
     free(parts);
-    deactivate(s);
+    deactivate(r);
     tp->ops->destroy(tp);
-    if (final) set_status(s, id, final, error[0] ? error : NULL);
+    if (final) set_status(r, id, final, error[0] ? error : NULL);
     fedc_run_free(run);
 }
 
+/* Another run (beyond the first) starts only with memory to spare and, for
+ * a queued run, enough free nodes for its deploy.min_nodes. */
+static int room_for(runner *r, int64_t id) {
+    fedc_server *s = r->s;
+    double avail = capacity_mem_available();
+    if (avail >= 0 && avail < (double)(1u << 30)) {
+        if (!s->low_memory) FEDC_INFO("run %lld waits: only %.0f MiB of memory available (1 GiB needed to start "
+                                      "another run)", (long long)id, avail / (1 << 20));
+        s->low_memory = 1;
+        return 0;
+    }
+    s->low_memory = 0;
+    char *task_json = NULL, status[16];
+    int ckpt_round = 0;
+    if (store_run_load(&r->db, id, &task_json, &ckpt_round, status) != 0) return 0;
+    int need = 1;
+    if (!strcmp(status, "queued")) {
+        json_t *o = json_loads(task_json, 0, NULL);
+        json_t *mn = json_object_get(json_object_get(o, "deploy"), "min_nodes");
+        if (json_is_integer(mn) && json_integer_value(mn) > 1) need = (int)json_integer_value(mn);
+        json_decref(o);
+    } else {
+        need = 0; /* interrupted: it was training beside the others */
+    }
+    free(task_json);
+    pthread_mutex_lock(&s->mu);
+    int free_nodes = registry_free_count(s);
+    pthread_mutex_unlock(&s->mu);
+    return free_nodes >= need;
+}
+
+/* Takes the next run no other runner holds; 0 if none (or no room for it). */
+static int64_t take_next(runner *r) {
+    fedc_server *s = r->s;
+    int64_t skip[ACTIVE_RUNS_MAX];
+    int n = 0;
+    pthread_mutex_lock(&s->take_mu);
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->nrunners; i++)
+        if (s->runners[i].claimed) skip[n++] = s->runners[i].claimed;
+    pthread_mutex_unlock(&s->mu);
+    int64_t id = store_run_next(&r->db, skip, n);
+    if (id && n > 0 && !room_for(r, id)) id = 0;
+    if (id) {
+        pthread_mutex_lock(&s->mu);
+        r->claimed = id;
+        r->cancel = 0;
+        pthread_mutex_unlock(&s->mu);
+    }
+    pthread_mutex_unlock(&s->take_mu);
+    return id;
+}
+
+int runner_cancel(fedc_server *s, int64_t id) {
+    for (int i = 0; i < s->nrunners; i++)
+        if (s->runners[i].claimed == id) {
+            s->runners[i].cancel = 1;
+            pthread_cond_broadcast(&s->cv);
+            return 1;
+        }
+    return 0;
+}
+
 static void *runner_main(void *arg) {
-    fedc_server *s = arg;
+    runner *r = arg;
+    fedc_server *s = r->s;
     for (;;) {
         pthread_mutex_lock(&s->mu);
         int stop = s->stopping;
         pthread_mutex_unlock(&s->mu);
         if (stop) break;
-        int64_t id = store_run_next(&s->db_run);
+        int64_t id = take_next(r);
         if (id > 0) {
-            run_one(s, id);
+            run_one(r, id);
+            pthread_mutex_lock(&s->mu);
+            r->claimed = 0;
+            r->cancel = 0;
+            pthread_cond_broadcast(&s->cv); /* a slot is free: another runner may take a run */
+            pthread_mutex_unlock(&s->mu);
             continue;
         }
         pthread_mutex_lock(&s->mu);
@@ -360,8 +460,14 @@ static void *runner_main(void *arg) {
 }
 
 int runner_start(fedc_server *s, fedc_error *err) {
-    if (pthread_create(&s->runner, NULL, runner_main, s) != 0) return fedc_fail(err, "cannot start the runner thread");
-    s->runner_started = 1;
+    for (int i = 0; i < s->nrunners; i++) {
+        runner *r = &s->runners[i];
+        r->s = s;
+        if (store_open(&r->db, s->db_net.path, err) != 0) return -1;
+        if (pthread_create(&r->thread, NULL, runner_main, r) != 0)
+            return fedc_fail(err, "cannot start runner thread %d", i + 1);
+        r->started = 1;
+    }
     return 0;
 }
 
@@ -370,6 +476,10 @@ void runner_stop(fedc_server *s) {
     s->stopping = 1;
     pthread_cond_broadcast(&s->cv);
     pthread_mutex_unlock(&s->mu);
-    if (s->runner_started) pthread_join(s->runner, NULL);
-    s->runner_started = 0;
+    for (int i = 0; s->runners && i < s->nrunners; i++) {
+        runner *r = &s->runners[i];
+        if (r->started) pthread_join(r->thread, NULL);
+        r->started = 0;
+        store_close(&r->db);
+    }
 }

@@ -1,6 +1,6 @@
 /* Server set-up and tear-down: the state directory, the CA and TLS
  * certificate (created on first start), the admin token, the run store, the
- * network endpoint and the runner thread. */
+ * network endpoint and the runner threads. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -90,8 +90,11 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     if (s->cfg.checkpoint_every <= 0) s->cfg.checkpoint_every = 1;
     if (s->cfg.max_flags <= 0) s->cfg.max_flags = 3;
     if (s->cfg.hello_timeout_s <= 0) s->cfg.hello_timeout_s = 10;
+    if (s->cfg.max_active_runs <= 0) s->cfg.max_active_runs = capacity_auto_runs();
+    if (s->cfg.max_active_runs > ACTIVE_RUNS_MAX) s->cfg.max_active_runs = ACTIVE_RUNS_MAX;
     s->started_at = fedc_now_unix();
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->take_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     events_init(&s->ev);
     snprintf(s->state_dir, sizeof s->state_dir, "%s", cfg->state_dir);
@@ -112,7 +115,12 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     if (!(s->verifier = fedc_node_verifier_create(s->certs_dir, err))) goto fail;
     if (load_admin_token(s, err) != 0) goto fail;
     snprintf(path, sizeof path, "%s/runs.db", s->state_dir);
-    if (store_open(&s->db_net, path, err) != 0 || store_open(&s->db_run, path, err) != 0) goto fail;
+    if (store_open(&s->db_net, path, err) != 0) goto fail;
+    if (!(s->runners = calloc((size_t)s->cfg.max_active_runs, sizeof *s->runners))) {
+        fedc_fail(err, "out of memory");
+        goto fail;
+    }
+    s->nrunners = s->cfg.max_active_runs;
     if (!(s->intent = intent_service_create())) {
         fedc_fail(err, "out of memory starting the intent service");
         goto fail;
@@ -132,7 +140,8 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     snprintf(s->node_url, sizeof s->node_url, "%s://%s%s%s:%d", s->cfg.insecure ? "ws" : "wss", v6 ? "[" : "", host,
              v6 ? "]" : "", port);
     if (runner_start(s, err) != 0) goto fail;
-    FEDC_INFO("server listening on %s (%s)", s->dashboard_url, s->cfg.insecure ? "INSECURE: no TLS" : "TLS");
+    FEDC_INFO("server listening on %s (%s); up to %d run%s train at once", s->dashboard_url,
+              s->cfg.insecure ? "INSECURE: no TLS" : "TLS", s->nrunners, s->nrunners == 1 ? "" : "s");
     return s;
 fail:
     fedc_server_stop(s);
@@ -149,11 +158,12 @@ void fedc_server_stop(fedc_server *s) {
         n = ns->next;
         free(ns);
     }
+    free(s->runners);
     store_close(&s->db_net);
-    store_close(&s->db_run);
     fedc_node_verifier_free(s->verifier);
     events_free(&s->ev);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->take_mu);
     pthread_cond_destroy(&s->cv);
     free(s);
 }

@@ -1,8 +1,11 @@
 /* Private state of the server shared by its files. Locking: s->mu guards
- * the node sessions, the active run and the exchange; the event ring has its
- * own lock (taken inside s->mu, never the other way round). The service
- * thread owns the connections and s->db_net; the runner thread owns
- * s->db_run and the fedc_run. */
+ * the node sessions, the active runs and their exchanges, and what each
+ * runner shares (claimed run, cancel flag); the event ring has its own lock
+ * (taken inside s->mu, never the other way round); s->take_mu (outside
+ * s->mu) makes taking a run from the queue atomic across runners. The
+ * network side (node callbacks and HTTP handlers, one at a time under the
+ * transport's dispatch lock) owns the connections and s->db_net; each
+ * runner thread owns its store connection and its fedc_run. */
 #ifndef FEDC_SERVER_INTERNAL_H
 #define FEDC_SERVER_INTERNAL_H
 
@@ -30,13 +33,17 @@ int store_run_create(store *st, const char *name, const char *task_json, int rou
 /* The run object of docs/api.md (with_task: plus "task" and "checkpoint_round"). NULL if absent. */
 json_t *store_run_json(store *st, int64_t id, int with_task);
 json_t *store_runs_json(store *st, const char *status, int limit, int offset, int *total);
-/* Next run to train: a "running" one (interrupted) first, else the oldest queued. 0 if none. */
-int64_t store_run_next(store *st);
+/* Next run to train, other than the nskip runs in skip (taken by other
+ * runners): a "running" one (interrupted) first, else the oldest queued. 0 if none. */
+int64_t store_run_next(store *st, const int64_t *skip, int nskip);
+/* queued/running -> running (atomic); 0 on success, -1 if the run has ended (e.g. cancelled). */
+int store_run_start(store *st, int64_t id);
 /* The task JSON and checkpoint round of a run (task malloc'd). */
 int store_run_load(store *st, int64_t id, char **task_json, int *checkpoint_round, char status[16]);
 int store_run_set_status(store *st, int64_t id, const char *status, const char *error);
-/* Only if the run is still queued (atomic); 1 if it was cancelled. */
-int store_run_cancel_queued(store *st, int64_t id);
+/* A queued run, or a "running" one no runner holds (interrupted, not yet
+ * resumed), becomes cancelled (atomic); 1 if it was cancelled. */
+int store_run_cancel(store *st, int64_t id);
 int store_run_delete(store *st, int64_t id);
 /* Forgets rounds after the checkpoint (they will be run again). */
 int store_run_rollback(store *st, int64_t id, int checkpoint_round);
@@ -93,6 +100,8 @@ typedef struct event_stream {
 } event_stream;
 
 /* ---- node sessions (registry.c) ----------------------------------------- */
+#define ACTIVE_RUNS_MAX 64 /* --max-active-runs upper bound */
+#define NODE_FAILED_MAX 16
 typedef struct node_session {
     struct node_session *next;
     fedc_ws_conn *conn;
@@ -108,12 +117,16 @@ typedef struct node_session {
     double memory_bytes, samples_per_s, up_bps, down_bps, n_samples;
     char data[256];
     int part_k, part_n;
-    int64_t ready_run;  /* run whose task the node has set up (its PING after WELCOME) */
-    int64_t failed_run; /* run the node reported it cannot serve */
-    /* assignment to the active run */
+    int64_t ready_run; /* run whose task the node has set up (its PING after WELCOME) */
+    /* runs the node reported it cannot serve (a ring: old entries are ended runs) */
+    int64_t failed[NODE_FAILED_MAX];
+    int failed_next;
+    /* assignment: one active run at a time */
     int64_t run_id;
     int slot;
-    uint64_t welcomed_gen;
+    uint64_t welcomed_gen; /* s->assign_gen when last considered for a WELCOME */
+    int64_t welcomed_run;  /* what the last WELCOME said */
+    int welcomed_slot;
     /* exchange */
     int out_active, out_send;
     uint64_t out_gen;
@@ -121,20 +134,6 @@ typedef struct node_session {
     uint64_t late_gen; /* an ended exchange whose update may still arrive */
     int had_train;     /* was ever sent a TRAIN (so a late update is plausible) */
 } node_session;
-
-/* ---- the active run ------------------------------------------------------ */
-typedef struct active_run {
-    int64_t id;
-    fedc_task task;
-    char *task_json;
-    fedc_shape shape;
-    int classes;
-    size_t params, max_message;
-    int64_t *slot_node; /* per client slot: the node holding it (0 = free) */
-    int *flags;         /* per slot: refused updates in this run */
-    uint64_t gen;       /* bumped when nodes must get a new WELCOME */
-    fedc_pool *pool;    /* the engine's, for decoding updates in parallel */
-} active_run;
 
 /* ---- exchange (exchange.c) ---------------------------------------------- */
 typedef struct xevent {
@@ -149,11 +148,37 @@ enum { XEV_SENT = 1, XEV_REPLY, XEV_DROP };
 
 typedef struct xchg {
     int active;
-    uint64_t gen;
+    uint64_t gen; /* from s->xgen: unique across runs, so a tag names its exchange */
     int round, n;
     fedc_ws_payload **payload;
     xevent *head, *tail;
 } xchg;
+
+/* ---- the active runs ----------------------------------------------------- */
+typedef struct active_run {
+    struct active_run *next; /* s->active is ordered by run id: oldest first */
+    int64_t id;
+    fedc_task task;
+    char *task_json;
+    fedc_shape shape;
+    int classes;
+    size_t params, max_message;
+    int64_t *slot_node; /* per client slot: the node holding it (0 = free) */
+    int *flags;         /* per slot: refused updates in this run */
+    fedc_pool *pool;    /* the engine's, for decoding updates in parallel */
+    xchg x;             /* the round being exchanged */
+} active_run;
+
+/* ---- runner threads (runner.c): one per active-run slot ----------------- */
+typedef struct runner {
+    fedc_server *s;
+    pthread_t thread;
+    int started;
+    store db;        /* this thread's own connection (SQLite connections are single-threaded) */
+    int64_t claimed; /* the run taken from the queue, 0 if none (under s->mu) */
+    int cancel;      /* the claimed run was cancelled (under s->mu) */
+    active_run *ar;  /* the claimed run once training (under s->mu) */
+} runner;
 
 /* ---- auth (http_auth.c) -------------------------------------------------- */
 #define AUTH_SESSIONS 64
@@ -175,17 +200,18 @@ struct fedc_server {
     double started_at;
     fedc_ws_server *ws;
     fedc_node_verifier *verifier;
-    store db_net, db_run;
+    store db_net;
     pthread_mutex_t mu;
     pthread_cond_t cv;       /* sessions changed, run submitted, exchange events, stop */
     node_session *sessions;
     int online;
-    active_run *active;
-    uint64_t gen_counter; /* source of active_run.gen */
-    xchg x;
-    pthread_t runner;
-    int runner_started, stopping;
-    int64_t cancel_run;
+    active_run *active;   /* the runs training now, oldest first */
+    uint64_t assign_gen;  /* bumped when a run starts or ends: nodes may need a new WELCOME */
+    uint64_t xgen;        /* source of xchg.gen */
+    pthread_mutex_t take_mu;
+    runner *runners;      /* max_active_runs of them */
+    int nrunners, stopping;
+    int low_memory;       /* another run is held back for memory (logged once; under take_mu) */
     double last_revocation_check;
     events ev;
     auth_session auth[AUTH_SESSIONS]; /* service thread only */
@@ -200,25 +226,40 @@ void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t w
 void registry_node_sent(void *ctx, fedc_ws_conn *c, uint64_t tag, uint64_t wire);
 void registry_node_closed(void *ctx, fedc_ws_conn *c, const char *reason);
 void registry_service(void *ctx);
-/* Assigns every authenticated node to the active run (under s->mu). */
+/* Assigns every authenticated node without a run to the oldest active run
+ * with a free slot for it (under s->mu). */
 void registry_assign_all(fedc_server *s);
+/* The active run with this id, or NULL (under s->mu). */
+active_run *registry_run(fedc_server *s, int64_t id);
+/* Authenticated nodes serving no run, or only one they reported they
+ * cannot serve (so they would move to a new run; under s->mu). */
+int registry_free_count(fedc_server *s);
 /* The live part of a node object (under s->mu): status, resources, run. */
 void registry_node_live(fedc_server *s, int64_t id, json_t *node);
 /* Closes a node's connection (service thread), e.g. when revoked. */
 void registry_kick(fedc_server *s, int64_t id, const char *reason);
-/* The engine hook: which client slots are online (runner thread). */
+/* The engine hook: which client slots are online (a runner thread; ctx: the runner). */
 void registry_client_hook(void *ctx, int round, fedc_client_info *info, int n);
-/* Nodes ready to train for the active run (under s->mu). */
-int registry_ready_count(fedc_server *s);
+/* Nodes ready to train for an active run (under s->mu). */
+int registry_ready_count(fedc_server *s, const active_run *ar);
 
 /* exchange.c */
-fedc_transport *exchange_transport_create(fedc_server *s);
-/* Under s->mu: queue an exchange event and wake the runner. */
-void exchange_push(fedc_server *s, int kind, int i, uint64_t wire, fedc_buf *msg, const char *reason);
+fedc_transport *exchange_transport_create(runner *r);
+/* Under s->mu: queue an event on an exchange and wake the runners. */
+void exchange_push(fedc_server *s, xchg *x, int kind, int i, uint64_t wire, fedc_buf *msg, const char *reason);
+/* The open exchange with this generation, or NULL (under s->mu). */
+xchg *exchange_find(fedc_server *s, uint64_t gen);
 
-/* runner.c */
+/* runner.c: s->nrunners threads */
 int runner_start(fedc_server *s, fedc_error *err);
 void runner_stop(fedc_server *s);
+/* Marks a run taken by a runner as cancelled; 0 if no runner holds it (under s->mu). */
+int runner_cancel(fedc_server *s, int64_t id);
+
+/* capacity.c: how many runs this host can train at once */
+int capacity_auto_runs(void);
+/* MemAvailable of /proc/meminfo in bytes; -1 if unknown. */
+double capacity_mem_available(void);
 
 /* events.c */
 void events_init(events *e);

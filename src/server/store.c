@@ -191,13 +191,28 @@ json_t *store_runs_json(store *st, const char *status, int limit, int offset, in
     return a;
 }
 
-int64_t store_run_next(store *st) {
+int64_t store_run_next(store *st, const int64_t *skip, int nskip) {
     sqlite3_stmt *q = prep(st, "SELECT id FROM runs WHERE status IN ('running','queued') "
-                               "ORDER BY status='running' DESC, id ASC LIMIT 1");
+                               "ORDER BY status='running' DESC, id ASC");
     if (!q) return 0;
-    int64_t id = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    int64_t id = 0;
+    while (!id && sqlite3_step(q) == SQLITE_ROW) {
+        id = sqlite3_column_int64(q, 0);
+        for (int i = 0; i < nskip; i++)
+            if (skip[i] == id) id = 0;
+    }
     sqlite3_finalize(q);
     return id;
+}
+
+int store_run_start(store *st, int64_t id) {
+    sqlite3_stmt *q = prep(st, "UPDATE runs SET status='running', error=NULL, started_at=COALESCE(started_at, ?) "
+                               "WHERE id=? AND status IN ('queued','running')");
+    if (!q) return -1;
+    sqlite3_bind_double(q, 1, fedc_now_unix());
+    sqlite3_bind_int64(q, 2, id);
+    if (exec_done(st, q) != 0) return -1;
+    return sqlite3_changes(st->db) == 1 ? 0 : -1;
 }
 
 int store_run_load(store *st, int64_t id, char **task_json, int *checkpoint_round, char status[16]) {
@@ -229,9 +244,9 @@ int store_run_set_status(store *st, int64_t id, const char *status, const char *
     return exec_done(st, q);
 }
 
-int store_run_cancel_queued(store *st, int64_t id) {
-    sqlite3_stmt *q =
-        prep(st, "UPDATE runs SET status='cancelled', finished_at=? WHERE id=? AND status='queued'");
+int store_run_cancel(store *st, int64_t id) {
+    sqlite3_stmt *q = prep(st, "UPDATE runs SET status='cancelled', finished_at=? WHERE id=? AND "
+                               "status IN ('queued','running')");
     if (!q) return -1;
     sqlite3_bind_double(q, 1, fedc_now_unix());
     sqlite3_bind_int64(q, 2, id);

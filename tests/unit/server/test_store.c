@@ -63,12 +63,16 @@ static void test_queue_order_and_status(void **state) {
     int64_t a, b;
     assert_int_equal(store_run_create(&f->st, "a", "{\"rounds\":3}", 3, &a, &err), 0);
     assert_int_equal(store_run_create(&f->st, "b", "{\"rounds\":3}", 3, &b, &err), 0);
-    assert_int_equal(store_run_next(&f->st), a);
+    assert_int_equal(store_run_next(&f->st, NULL, 0), a);
+    assert_int_equal(store_run_next(&f->st, &a, 1), b); /* a is taken by another runner */
     /* An interrupted (running) run comes before anything queued. */
     assert_int_equal(store_run_set_status(&f->st, b, "running", NULL), 0);
-    assert_int_equal(store_run_next(&f->st), b);
-    assert_int_equal(store_run_cancel_queued(&f->st, b), 0); /* running: not by this path */
-    assert_int_equal(store_run_cancel_queued(&f->st, a), 1);
+    assert_int_equal(store_run_next(&f->st, NULL, 0), b);
+    assert_int_equal(store_run_next(&f->st, &b, 1), a);
+    assert_int_equal(store_run_cancel(&f->st, a), 1);
+    assert_int_equal(store_run_start(&f->st, a), -1); /* cancelled while being taken: stays cancelled */
+    assert_int_equal(store_run_start(&f->st, b), 0);  /* resumed */
+    assert_int_equal(store_run_next(&f->st, &b, 1), 0);
     assert_int_equal(store_run_delete(&f->st, b), -1); /* still running */
     assert_int_equal(store_run_set_status(&f->st, b, "failed", "round 2: only 0 of 2 nodes"), 0);
     json_t *r = store_run_json(&f->st, b, 1);
@@ -85,7 +89,7 @@ static void test_queue_order_and_status(void **state) {
     list = store_runs_json(&f->st, "cancelled", 10, 0, &total);
     assert_int_equal(total, 1);
     json_decref(list);
-    assert_int_equal(store_run_next(&f->st), 0);
+    assert_int_equal(store_run_next(&f->st, NULL, 0), 0);
     assert_int_equal(store_run_delete(&f->st, b), 0);
     assert_null(store_run_json(&f->st, b, 0));
 }
