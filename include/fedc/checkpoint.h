@@ -1,8 +1,8 @@
 /* Checkpoints of a run's server-side state, so a server killed mid-run
  * resumes where it left off: the global model, the strategy's server state
  * (optimizer moments, control variates), rounds done, best and last
- * accuracy, byte totals, elapsed and simulated time, and what the scheduler
- * knows of each client. Random streams need no saving: every one is derived
+ * accuracy, byte totals, elapsed and simulated time, what the scheduler
+ * knows of each client and carries between rounds (round-robin's cursor). Random streams need no saving: every one is derived
  * from (seed, round, client). Per-node state (error-feedback residuals,
  * client control variates) lives on the nodes. */
 #ifndef FEDC_CHECKPOINT_H

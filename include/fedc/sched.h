@@ -50,6 +50,11 @@ int fedc_sched_select(fedc_sched *s, int round, const fedc_client_info *clients,
  * + local compute + upload. A part with work to do and an unknown speed
  * (<= 0) makes the prediction +inf. */
 double fedc_sched_predict_s(const fedc_client_info *c, const fedc_round_cost *cost);
+/* What the scheduler carries from round to round besides the clients' info
+ * (round-robin's cursor), for checkpoints: a resumed run picks what the
+ * uninterrupted one would have. */
+uint32_t fedc_sched_state(const fedc_sched *s);
+void fedc_sched_restore(fedc_sched *s, uint32_t state);
 
 /* Heterogeneity profile for simulation. spec: "none" | "lognormal" (speeds
  * and links drawn per client from log-normal distributions, a fraction slow

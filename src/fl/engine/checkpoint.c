@@ -4,7 +4,8 @@
  * best_accuracy f64 | last_accuracy f64 | elapsed_s f64 | sim_elapsed f64 |
  * bytes_down u64 | bytes_up u64 | d u64 | d x f32 | strategy floats u64 |
  * that many f32 | clients u32 | per client: last_loss f64, last_round i32,
- * times_selected u32 | crc32 of everything before, u32. */
+ * times_selected u32 | scheduler state u32 (version 2; version 1 files,
+ * without it, still load) | crc32 of everything before, u32. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,10 +19,11 @@
 #include "run_state.h"
 
 #define CKPT_MAGIC "FDCCKPT"
-#define CKPT_VERSION 1u
+#define CKPT_VERSION 2u
 
-static size_t expected_size(size_t d, size_t sfloats, int clients) {
-    return 8 + 4 + 4 + 4 * 8 + 2 * 8 + 8 + d * 4 + 8 + sfloats * 4 + 4 + (size_t)clients * 16 + 4;
+static size_t expected_size(uint32_t version, size_t d, size_t sfloats, int clients) {
+    return 8 + 4 + 4 + 4 * 8 + 2 * 8 + 8 + d * 4 + 8 + sfloats * 4 + 4 + (size_t)clients * 16 + (version >= 2 ? 4 : 0) +
+           4;
 }
 
 int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
@@ -30,7 +32,7 @@ int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
     size_t sf = fedc_strategy_state_size(s.strategy);
     float *sstate = malloc((sf + 1) * sizeof(float));
     fedc_buf b = {0};
-    if (!sstate || fedc_buf_reserve(&b, expected_size(s.d, sf, s.n_clients)) != 0) {
+    if (!sstate || fedc_buf_reserve(&b, expected_size(CKPT_VERSION, s.d, sf, s.n_clients)) != 0) {
         free(sstate);
         fedc_buf_free(&b);
         return fedc_fail(err, "out of memory writing checkpoint %s", path);
@@ -56,6 +58,7 @@ int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
         fedc_buf_put_u32(&b, (uint32_t)s.info[k].last_round);
         fedc_buf_put_u32(&b, (uint32_t)s.info[k].times_selected);
     }
+    fedc_buf_put_u32(&b, fedc_sched_state(s.sched));
     fedc_buf_put_u32(&b, (uint32_t)crc32(0L, b.data, (uInt)b.len));
 
     char tmp[4096];
@@ -92,7 +95,7 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
     fedc_run_state s;
     fedc_run_state_access(r, &s);
     size_t sf = fedc_strategy_state_size(s.strategy);
-    size_t want = expected_size(s.d, sf, s.n_clients);
+    size_t want = expected_size(CKPT_VERSION, s.d, sf, s.n_clients);
     FILE *f = fopen(path, "rb");
     if (!f) return fedc_fail(err, "cannot read checkpoint %s: %s", path, strerror(errno));
     uint8_t *buf = malloc(want + 1);
@@ -110,10 +113,11 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
         goto out;
     }
     fedc_read_u32(&rd, &version);
-    if (version != CKPT_VERSION) {
-        fedc_fail(err, "%s: checkpoint version %u is not supported (expected %u)", path, version, CKPT_VERSION);
+    if (version != 1 && version != CKPT_VERSION) {
+        fedc_fail(err, "%s: checkpoint version %u is not supported (expected 1 or %u)", path, version, CKPT_VERSION);
         goto out;
     }
+    want = expected_size(version, s.d, sf, s.n_clients);
     if (got != want) {
         fedc_fail(err, "%s: %zu bytes, but a checkpoint of this run (%zu parameters, %zu strategy floats, %d "
                        "clients) has %zu; truncated or from another task",
@@ -173,6 +177,9 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
         s.info[k].last_round = (int)(int32_t)lr;
         s.info[k].times_selected = (int)ts;
     }
+    uint32_t sched_state = 0;
+    if (version >= 2) fedc_read_u32(&rd, &sched_state);
+    fedc_sched_restore(s.sched, sched_state);
     *s.rounds_done = (int)rounds;
     *s.best_accuracy = best;
     *s.last_accuracy = last;

@@ -637,6 +637,7 @@ void fedc_run_state_access(fedc_run *r, fedc_run_state *s) {
     s->strategy = r->strategy;
     s->info = r->info;
     s->n_clients = r->task.clients;
+    s->sched = r->sched;
 }
 
 void fedc_run_set_client_hook(fedc_run *r, fedc_client_hook fn, void *ctx) {

@@ -16,6 +16,7 @@ typedef struct fedc_run_state {
     fedc_strategy *strategy;
     fedc_client_info *info;
     int n_clients;
+    fedc_sched *sched;
 } fedc_run_state;
 
 void fedc_run_state_access(fedc_run *r, fedc_run_state *s);

@@ -102,3 +102,9 @@ int fedc_sched_select(fedc_sched *s, int round, const fedc_client_info *clients,
     free(avail);
     return rc;
 }
+
+uint32_t fedc_sched_state(const fedc_sched *s) { return s ? (uint32_t)s->cursor : 0; }
+
+void fedc_sched_restore(fedc_sched *s, uint32_t state) {
+    if (s) s->cursor = (int)(state & 0x7fffffffu);
+}

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "fedc/checkpoint.h"
 #include "fedc/engine.h"
@@ -49,18 +50,21 @@ static int teardown(void **state) {
     return system(cmd) == 0 ? 0 : -1;
 }
 
-static fedc_task make_task(const char *model) {
+static fedc_task make_task_with(const char *model, const char *policy) {
     fedc_task t;
     char json[1024];
     snprintf(json, sizeof json,
              "{\"dataset\":{\"name\":\"csv\",\"path\":\"%s\",\"test_path\":\"%s\",\"label_column\":\"label\"},"
              "\"model\":\"%s\",\"rounds\":6,\"clients\":4,\"clients_per_round\":3,"
-             "\"strategy\":{\"name\":\"fedavgm\",\"momentum\":0.9},\"local\":{\"batch\":16},\"seed\":9}",
-             g_train, g_test, model);
+             "\"strategy\":{\"name\":\"fedavgm\",\"momentum\":0.9},\"local\":{\"batch\":16},\"seed\":9,"
+             "\"scheduling\":{\"policy\":\"%s\"}}",
+             g_train, g_test, model, policy);
     fedc_error err;
     if (fedc_task_from_json(json, strlen(json), &t, &err) != 0) fail_msg("task: %s", err.msg);
     return t;
 }
+
+static fedc_task make_task(const char *model) { return make_task_with(model, "random"); }
 
 static fedc_run *new_run(const fedc_task *t) {
     fedc_run_options o = {.threads = 1, .quiet = 1};
@@ -101,6 +105,65 @@ static void test_restore_continues_identically(void **state) {
     assert_int_equal(ma.bytes_down_total, mb.bytes_down_total);
     assert_int_equal(ma.bytes_up_total, mb.bytes_up_total);
     assert_true(fabs(ma.accuracy - mb.accuracy) < 1e-12);
+    fedc_run_free(a);
+    fedc_run_free(b);
+}
+
+/* Round-robin walks a cursor over the clients; restored with the rest, the
+ * resumed run picks the clients the uninterrupted one picks (3 of 4 per
+ * round: round 3 takes 2,3,0, not 0,1,2 again), so the models agree. */
+static void test_restore_keeps_the_scheduler_cursor(void **state) {
+    (void)state;
+    fedc_task t = make_task_with("dense:8,dense:3", "round-robin");
+    fedc_run *a = new_run(&t);
+    fedc_round_metrics ma, mb;
+    rounds(a, 2, &ma);
+    char path[160];
+    snprintf(path, sizeof path, "%s/ckpt-rr.bin", g_dir);
+    fedc_error err;
+    assert_int_equal(fedc_run_checkpoint_save(a, path, &err), 0);
+    fedc_run *b = new_run(&t);
+    assert_int_equal(fedc_run_checkpoint_load(b, path, &err), 0);
+    rounds(a, 1, &ma);
+    rounds(b, 1, &mb);
+    assert_memory_equal(fedc_run_model(a), fedc_run_model(b), fedc_run_nparams(a) * sizeof(float));
+    fedc_run_free(a);
+    fedc_run_free(b);
+}
+
+/* A version 1 file (before the scheduler state was saved) still loads. */
+static void test_loads_version_1(void **state) {
+    (void)state;
+    fedc_task t = make_task("dense:8,dense:3");
+    fedc_run *a = new_run(&t);
+    fedc_round_metrics m;
+    rounds(a, 1, &m);
+    char path[160], old[170];
+    snprintf(path, sizeof path, "%s/v2.bin", g_dir);
+    snprintf(old, sizeof old, "%s/v1.bin", g_dir);
+    fedc_error err;
+    assert_int_equal(fedc_run_checkpoint_save(a, path, &err), 0);
+    FILE *f = fopen(path, "rb");
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)n);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    /* Version 1: the same without the 4-byte scheduler state, new checksum. */
+    uint32_t v1 = 1;
+    memcpy(buf + 8, &v1, 4);
+    size_t len = (size_t)n - 4 - 4; /* without the checksum and the scheduler state */
+    uint32_t crc = (uint32_t)crc32(0L, buf, (uInt)len);
+    memcpy(buf + len, &crc, 4);
+    f = fopen(old, "wb");
+    assert_int_equal(fwrite(buf, 1, len + 4, f), len + 4);
+    fclose(f);
+    fedc_run *b = new_run(&t);
+    assert_int_equal(fedc_run_checkpoint_load(b, old, &err), 0);
+    assert_int_equal(fedc_run_rounds_done(b), 1);
+    assert_memory_equal(fedc_run_model(a), fedc_run_model(b), fedc_run_nparams(a) * sizeof(float));
+    free(buf);
     fedc_run_free(a);
     fedc_run_free(b);
 }
@@ -163,6 +226,8 @@ static void test_refuses_bad_files(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_restore_continues_identically),
+        cmocka_unit_test(test_restore_keeps_the_scheduler_cursor),
+        cmocka_unit_test(test_loads_version_1),
         cmocka_unit_test(test_refuses_bad_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
