@@ -82,6 +82,37 @@ static int value_is(const uint8_t *v, size_t len, const char *want, int nocase) 
     return nocase ? !strncasecmp((const char *)v, want, wl) : !memcmp(v, want, wl);
 }
 
+/* One header line of a head: the whole line, its name (up to the colon;
+ * name_len 0 = no "name:" at all) and its value without surrounding blanks. */
+typedef struct header_line {
+    const uint8_t *line, *value;
+    size_t len, name_len, value_len;
+} header_line;
+
+/* Reads the header line at *pos: 1 (h filled, *pos past it), 0 at the blank
+ * line or where buf ends without a complete line. */
+static int next_header(const uint8_t *buf, size_t len, size_t *pos, header_line *h) {
+    size_t i = *pos, e = i;
+    if (i + 1 >= len) return 0;
+    while (e + 1 < len && !(buf[e] == '\r' && buf[e + 1] == '\n')) e++;
+    if (e + 1 >= len || e == i) return 0;
+    h->line = buf + i;
+    h->len = e - i;
+    size_t colon = 0;
+    while (colon < h->len && h->line[colon] != ':') colon++;
+    h->name_len = colon < h->len ? colon : 0;
+    size_t vs = colon + 1, ve = h->len;
+    if (vs > ve) vs = ve;
+    while (vs < ve && (h->line[vs] == ' ' || h->line[vs] == '\t')) vs++;
+    while (ve > vs && (h->line[ve - 1] == ' ' || h->line[ve - 1] == '\t')) ve--;
+    h->value = h->line + vs;
+    h->value_len = ve - vs;
+    *pos = e + 2;
+    return 1;
+}
+
+#define NAME_IS(h, s) ((h).name_len == sizeof(s) - 1 && !strncasecmp((const char *)(h).line, s, (h).name_len))
+
 int fedc_ws_handshake_check(const uint8_t *resp, size_t len, const char *key, const char *protocol,
                             fedc_error *err) {
     char q[120];
@@ -98,47 +129,35 @@ int fedc_ws_handshake_check(const uint8_t *resp, size_t len, const char *key, co
     char want[29];
     fedc_ws_handshake_accept(key, want);
     size_t i = eol + 2;
-    while (i + 1 < len) {
-        size_t e = i;
-        while (e + 1 < len && !(resp[e] == '\r' && resp[e + 1] == '\n')) e++;
-        if (e + 1 >= len) break;
-        if (e == i) break; /* the blank line */
-        const uint8_t *line = resp + i;
-        size_t ll = e - i, colon = 0;
-        while (colon < ll && line[colon] != ':') colon++;
-        if (colon == ll || colon == 0) {
-            quote(q, sizeof q, line, ll);
+    header_line h;
+    while (next_header(resp, len, &i, &h)) {
+        if (h.name_len == 0) {
+            quote(q, sizeof q, h.line, h.len);
             return fedc_fail(err, "the server's handshake answer has a malformed header line \"%s\"", q);
         }
-        size_t vs = colon + 1, ve = ll;
-        while (vs < ve && (line[vs] == ' ' || line[vs] == '\t')) vs++;
-        while (ve > vs && (line[ve - 1] == ' ' || line[ve - 1] == '\t')) ve--;
-        const uint8_t *v = line + vs;
-        size_t vl = ve - vs;
-#define NAME_IS(s) (colon == sizeof(s) - 1 && !strncasecmp((const char *)line, s, colon))
-        if (NAME_IS("upgrade")) {
+        const uint8_t *v = h.value;
+        size_t vl = h.value_len;
+        if (NAME_IS(h, "upgrade")) {
             upgrade = value_is(v, vl, "websocket", 1);
-        } else if (NAME_IS("connection")) {
+        } else if (NAME_IS(h, "connection")) {
             connection = has_token(v, vl, "upgrade");
-        } else if (NAME_IS("sec-websocket-accept")) {
+        } else if (NAME_IS(h, "sec-websocket-accept")) {
             accept_ok = value_is(v, vl, want, 0);
             if (!accept_ok) {
                 quote(q, sizeof q, v, vl);
                 return fedc_fail(err, "the server's Sec-WebSocket-Accept \"%s\" does not answer our key (expected %s)",
                                  q, want);
             }
-        } else if (NAME_IS("sec-websocket-protocol")) {
+        } else if (NAME_IS(h, "sec-websocket-protocol")) {
             proto_ok = value_is(v, vl, protocol, 0);
             if (!proto_ok) {
                 quote(q, sizeof q, v, vl);
                 return fedc_fail(err, "the server chose WebSocket subprotocol \"%s\"; only %s is spoken", q, protocol);
             }
-        } else if (NAME_IS("sec-websocket-extensions")) {
+        } else if (NAME_IS(h, "sec-websocket-extensions")) {
             quote(q, sizeof q, v, vl);
             return fedc_fail(err, "the server enabled WebSocket extension \"%s\" that was not offered", q);
         }
-#undef NAME_IS
-        i = e + 2;
     }
     if (!upgrade) return fedc_fail(err, "the server's handshake answer lacks \"Upgrade: websocket\"");
     if (!connection) return fedc_fail(err, "the server's handshake answer lacks \"Connection: Upgrade\"");
@@ -210,41 +229,30 @@ int fedc_ws_upgrade_parse(const uint8_t *head, size_t len, const char *protocol,
     size_t key_len = 0;
     char bad[200] = "";
     size_t i = eol + 2;
-    while (i + 1 < len) {
-        size_t e = i;
-        while (e + 1 < len && !(head[e] == '\r' && head[e + 1] == '\n')) e++;
-        if (e + 1 >= len || e == i) break;
-        const uint8_t *line = head + i;
-        size_t ll = e - i, colon = 0;
-        while (colon < ll && line[colon] != ':') colon++;
-        i = e + 2;
-        if (colon == ll || colon == 0) continue; /* the HTTP server judges plain requests */
-        size_t vs = colon + 1, ve = ll;
-        while (vs < ve && (line[vs] == ' ' || line[vs] == '\t')) vs++;
-        while (ve > vs && (line[ve - 1] == ' ' || line[ve - 1] == '\t')) ve--;
-        const uint8_t *v = line + vs;
-        size_t vl = ve - vs;
-#define NAME_IS(s) (colon == sizeof(s) - 1 && !strncasecmp((const char *)line, s, colon))
-        if (NAME_IS("upgrade")) {
+    header_line h;
+    while (next_header(head, len, &i, &h)) {
+        if (h.name_len == 0) continue; /* the HTTP server judges plain requests */
+        const uint8_t *v = h.value;
+        size_t vl = h.value_len;
+        if (NAME_IS(h, "upgrade")) {
             upgrade = has_token(v, vl, "websocket");
-        } else if (NAME_IS("connection")) {
+        } else if (NAME_IS(h, "connection")) {
             connection = has_token(v, vl, "upgrade");
-        } else if (NAME_IS("host")) {
+        } else if (NAME_IS(h, "host")) {
             host = 1;
-        } else if (NAME_IS("sec-websocket-version")) {
+        } else if (NAME_IS(h, "sec-websocket-version")) {
             version = value_is(v, vl, "13", 0) ? 13 : 0;
             if (!version) {
                 quote(q, sizeof q, v, vl);
                 snprintf(bad, sizeof bad, "WebSocket version \"%s\" is not spoken (only 13)", q);
             }
-        } else if (NAME_IS("sec-websocket-key")) {
+        } else if (NAME_IS(h, "sec-websocket-key")) {
             has_key++;
             key = v;
             key_len = vl;
-        } else if (NAME_IS("sec-websocket-protocol")) {
+        } else if (NAME_IS(h, "sec-websocket-protocol")) {
             proto = proto || has_token(v, vl, protocol);
         }
-#undef NAME_IS
     }
     if (!upgrade) return FEDC_WS_HEAD_HTTP;
     /* The path as refusals quote it (u->path keeps the peer's bytes). */

@@ -82,6 +82,26 @@ static void rounds(fedc_run *r, int n, fedc_round_metrics *last) {
     tp->ops->destroy(tp);
 }
 
+static unsigned char *read_file(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *buf = malloc((size_t)len + 1);
+    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return buf;
+}
+
+static void write_file(const char *path, const void *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
 static void test_restore_continues_identically(void **state) {
     (void)state;
     fedc_task t = make_task("dense:8,dense:3");
@@ -143,22 +163,15 @@ static void test_loads_version_1(void **state) {
     snprintf(old, sizeof old, "%s/v1.bin", g_dir);
     fedc_error err;
     assert_int_equal(fedc_run_checkpoint_save(a, path, &err), 0);
-    FILE *f = fopen(path, "rb");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
+    size_t n;
+    unsigned char *buf = read_file(path, &n);
     /* Version 1: the same without the 4-byte scheduler state, new checksum. */
     uint32_t v1 = 1;
     memcpy(buf + 8, &v1, 4);
-    size_t len = (size_t)n - 4 - 4; /* without the checksum and the scheduler state */
+    size_t len = n - 4 - 4; /* without the checksum and the scheduler state */
     uint32_t crc = (uint32_t)crc32(0L, buf, (uInt)len);
     memcpy(buf + len, &crc, 4);
-    f = fopen(old, "wb");
-    assert_int_equal(fwrite(buf, 1, len + 4, f), len + 4);
-    fclose(f);
+    write_file(old, buf, len + 4);
     fedc_run *b = new_run(&t);
     assert_int_equal(fedc_run_checkpoint_load(b, old, &err), 0);
     assert_int_equal(fedc_run_rounds_done(b), 1);
@@ -179,34 +192,23 @@ static void test_refuses_bad_files(void **state) {
     snprintf(bad, sizeof bad, "%s/bad.bin", g_dir);
     fedc_error err;
     assert_int_equal(fedc_run_checkpoint_save(a, path, &err), 0);
-    FILE *f = fopen(path, "rb");
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)n);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
+    size_t n;
+    unsigned char *buf = read_file(path, &n);
     fedc_run *b = new_run(&t);
     float *before = malloc(fedc_run_nparams(b) * sizeof(float));
     memcpy(before, fedc_run_model(b), fedc_run_nparams(b) * sizeof(float));
     /* One flipped bit in the model: the checksum catches it. */
     buf[100] ^= 1;
-    f = fopen(bad, "wb");
-    fwrite(buf, 1, (size_t)n, f);
-    fclose(f);
+    write_file(bad, buf, n);
     assert_int_equal(fedc_run_checkpoint_load(b, bad, &err), -1);
     assert_non_null(strstr(err.msg, "checksum"));
     buf[100] ^= 1;
     /* Truncated. */
-    f = fopen(bad, "wb");
-    fwrite(buf, 1, (size_t)n - 9, f);
-    fclose(f);
+    write_file(bad, buf, n - 9);
     assert_int_equal(fedc_run_checkpoint_load(b, bad, &err), -1);
     assert_non_null(strstr(err.msg, "truncated"));
     /* Not a checkpoint at all. */
-    f = fopen(bad, "wb");
-    fputs("hello", f);
-    fclose(f);
+    write_file(bad, "hello", 5);
     assert_int_equal(fedc_run_checkpoint_load(b, bad, &err), -1);
     assert_non_null(strstr(err.msg, "magic"));
     assert_int_equal(fedc_run_checkpoint_load(b, "/nonexistent/ck.bin", &err), -1);
