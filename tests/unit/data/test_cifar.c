@@ -157,8 +157,13 @@ static void test_open_named(void **state) {
     assert_int_equal(fedc_dataset_open("cifar10", nested, NULL, NULL, 1, &d, &err), -1);
     assert_msg_has(err.msg, "missing");
     assert_msg_has(err.msg, "data_batch_4.bin");
+    char cache[600];
+    snprintf(cache, sizeof cache, "%s/cache", t->path);
+    setenv("FEDC_DATA", cache, 1);
     assert_int_equal(fedc_dataset_open("cifar10", "", NULL, NULL, 1, &d, &err), -1);
-    assert_msg_has(err.msg, "cifar10: needs the directory");
+    assert_msg_has(err.msg, "cifar10: cifar-10-binary.tar.gz");
+    assert_msg_has(err.msg, "fedc data fetch cifar10");
+    unsetenv("FEDC_DATA");
 }
 
 int main(void) {
