@@ -14,7 +14,8 @@ static const char system_prompt[] =
     "batch 32, learning rate 0.05, sgd, fedavg, no compression, random client selection). Use only the "
     "fields and values the schema allows. A share of clients per round becomes a count (10% of 300 "
     "clients = 30); durations are in seconds; a target accuracy is a fraction between 0 and 1, and a run "
-    "with a stopping rule but no round count gets rounds 500. mnist and cifar10 need dataset.path; csv "
+    "with a stopping rule but no round count gets rounds 500. Catalog datasets (mnist, fashion-mnist, "
+    "emnist-byclass, emnist-balanced, emnist-digits, femnist, cifar10, cifar100, svhn) need no path; csv "
     "needs dataset.path, dataset.test_path and dataset.label_column.";
 
 const char *fedc_intent_system_prompt(void) {

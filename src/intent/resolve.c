@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/catalog.h"
 #include "intent/intent_internal.h"
 
 /* Rounds when the run is ended by a stopping rule and no count was given:
@@ -206,23 +207,31 @@ static int consequences(intent_ctx *c, json_t *defaults) {
                        "noise multiplier 1.0 (say \"noise multiplier X\" to choose)") < 0)
             return -1;
     }
-    /* only fashion-mnist has a default location: ask for what the task needs */
+    /* catalog datasets have a location of their own (fetched when missing);
+     * csv needs its files named */
     intent_slot *ds = intent_slot_find(c, "dataset.name");
     if (ds) {
         const char *name = string_of(ds->value);
         char ev[96];
         intent_evidence(c, ds->start, ds->end, ev, sizeof ev);
-        if (!intent_slot_find(c, "dataset.path")) {
-            if (!strcmp(name, "mnist"))
-                return intent_ask(c, "dataset.path: where is the MNIST data (\"%s\")? Give the folder with the four "
-                                     "IDX files, e.g. \"mnist in /data/mnist\".", ev);
-            if (!strcmp(name, "cifar10"))
-                return intent_ask(c, "dataset.path: where is the CIFAR-10 data (\"%s\")? Give the folder with "
-                                     "data_batch_1.bin .. data_batch_5.bin and test_batch.bin, e.g. \"cifar10 in "
-                                     "/data/cifar-10-batches-bin\".", ev);
-            if (!strcmp(name, "csv"))
-                return intent_ask(c, "dataset.path: which CSV file holds the training data (\"%s\")? E.g. \"train "
-                                     "on /data/train.csv\".", ev);
+        if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.path"))
+            return intent_ask(c, "dataset.path: which CSV file holds the training data (\"%s\")? E.g. \"train "
+                                 "on /data/train.csv\".", ev);
+        /* a sized model ends in dense:10; other class counts get their own */
+        const fedc_catalog_entry *e = fedc_catalog_builtin(name);
+        intent_slot *ms = intent_slot_find(c, "model");
+        const char *spec = ms ? string_of(ms->value) : "";
+        size_t slen = strlen(spec);
+        intent_slot *ls = intent_slot_find(c, "dataset.labels");
+        int classes = e ? e->n_classes : 10;
+        if (e && e->n_classes_coarse && ls && !strcmp(string_of(ls->value), "coarse")) classes = e->n_classes_coarse;
+        if (classes != 10 && slen >= 8 && !strcmp(spec + slen - 8, "dense:10") && (slen == 8 || spec[slen - 9] == ',')) {
+            char fixed[1100];
+            snprintf(fixed, sizeof fixed, "%.*sdense:%d", (int)(slen - 8), spec, classes);
+            intent_note(c, "model: the last layer has one output per class, so dense:10 became dense:%d for %s",
+                        classes, e->name);
+            json_decref(ms->value);
+            ms->value = json_string(fixed);
         }
         if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.test_path"))
             return intent_ask(c, "dataset.test_path: which CSV file holds the test data? E.g. \"test set "

@@ -1,11 +1,13 @@
-/* Dataset and partition rules. Datasets are named ("fashion-mnist",
- * "fmnist", "CIFAR-10", "mnist"); partitions in words ("IID", "each client
+/* Dataset and partition rules. Datasets are named by any data catalog name
+ * or alias ("fashion-mnist", "fmnist", "CIFAR-10", "emnist digits",
+ * "femnist", "svhn"); partitions in words ("IID", "each client
  * sees 2 classes", "pathological non-IID", "quantity skew") or numbers
  * ("dirichlet 0.1", "alpha=0.3", "sigma 1.5"). Qualitative skew ("strongly
  * non-IID") is kept as a level and made concrete in resolve.c, where it is
  * checked against any explicit alpha. */
 #include <string.h>
 
+#include "fedc/catalog.h"
 #include "intent/intent_internal.h"
 
 static const char *dataset_of(concept_id k) {
@@ -14,6 +16,12 @@ static const char *dataset_of(concept_id k) {
     case C_DS_MNIST: return "mnist";
     case C_DS_CIFAR10: return "cifar10";
     case C_DS_CSV: return "csv";
+    case C_DS_EMNIST_BYCLASS: return "emnist-byclass";
+    case C_DS_EMNIST_BALANCED: return "emnist-balanced";
+    case C_DS_EMNIST_DIGITS: return "emnist-digits";
+    case C_DS_FEMNIST: return "femnist";
+    case C_DS_CIFAR100: return "cifar100";
+    case C_DS_SVHN: return "svhn";
     default: return NULL;
     }
 }
@@ -79,6 +87,10 @@ int intent_rules_data(intent_ctx *c) {
         const char *ds = dataset_of(it->concept);
         if (ds) {
             intent_set_str(c, "dataset.name", ds, RANK_WORDS, i, i, NULL);
+            /* FEMNIST is EMNIST split by writer: that split comes with it */
+            if (it->concept == C_DS_FEMNIST)
+                intent_set_str(c, "partition.kind", "natural", RANK_IMPLIED, i, i,
+                               "FEMNIST's natural split: whole writers per client, as in LEAF");
             continue;
         }
         int n;
@@ -87,10 +99,17 @@ int intent_rules_data(intent_ctx *c) {
             char ev[96];
             intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
             return intent_ask(c,
-                              "dataset.name: fedc cannot load \"%s\"; it trains on fashion-mnist, mnist, "
-                              "cifar10 or a CSV file of your own. Which one should it be?",
-                              ev);
+                              "dataset.name: fedc cannot load \"%s\"; its data catalog has %s, or use a CSV "
+                              "file of your own. Which one should it be?",
+                              ev, fedc_catalog_names());
         }
+        case C_COARSE_LABELS: intent_set_str(c, "dataset.labels", "coarse", RANK_WORDS, i, i, NULL); break;
+        case C_FINE_LABELS: intent_set_str(c, "dataset.labels", "fine", RANK_WORDS, i, i, NULL); break;
+        case C_EXTRA_SPLIT: intent_set_bool(c, "dataset.extra", 1, RANK_WORDS, i, i, NULL); break;
+        case C_NO_FETCH:
+            intent_set_str(c, "dataset.fetch", "never", RANK_WORDS, i, i,
+                           "nothing is downloaded: a missing dataset stops the run with what to fetch");
+            break;
         case C_IID: intent_set_str(c, "partition.kind", "iid", RANK_WORDS, i, i, NULL); break;
         case C_NONIID: noniid(c, i); break;
         case C_PATHOLOGICAL: {
