@@ -1,6 +1,7 @@
 /* fedc data: the data catalog from the command line: what is known and
  * present (list), downloading (fetch), checking (verify), where the files
- * are (path), and everything the catalog records about one dataset (info). */
+ * are (path), everything the catalog records about one dataset (info), and
+ * what loading it gives (show). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,10 @@ static void usage(FILE *f) {
             "  path NAME                      the folder holding NAME's files (exit 1 if absent)\n"
             "  info NAME                      format, shape, classes, sources, sizes, SHA-256,\n"
             "                                 licence and citation\n"
+            "  show NAME [--test] [--sample I] [--labels coarse] [--extra]\n"
+            "                                 load NAME as a run would (never downloading) and print\n"
+            "                                 JSON: samples, shape, classes, label counts, writers,\n"
+            "                                 and sample I's label and pixels (channel-major, 0..255)\n"
             "The cache is $FEDC_DATA, else $XDG_CACHE_HOME/fedc, else ~/.cache/fedc.\n"
             "FEDC_DATA_MIRROR (base URLs tried first), FEDC_DATA_CA (CA bundle for HTTPS) and\n"
             "FEDC_DATA_CATALOG (a JSON file overriding URLs, sizes, digests) are described in\n"
@@ -110,6 +115,38 @@ static int cmd_info(const fedc_catalog_entry *e) {
     return 0;
 }
 
+/* Loads the dataset as a run would and prints what came out. */
+static int cmd_show(const fedc_catalog_entry *e, int test, long sample, const char *labels, int extra) {
+    fedc_dataset_spec spec = {.name = e->name, .labels = labels, .extra = extra, .fetch = FEDC_FETCH_NEVER};
+    fedc_dataset d;
+    fedc_error err;
+    if (fedc_dataset_load(&spec, !test, &d, &err) != 0) {
+        fprintf(stderr, "fedc data show: %s\n", err.msg);
+        return 1;
+    }
+    if (sample < 0 || (size_t)sample >= d.n) {
+        fprintf(stderr, "fedc data show: --sample %ld is out of range; allowed 0..%zu\n", sample, d.n - 1);
+        fedc_dataset_free(&d);
+        return 2;
+    }
+    printf("{\"name\": \"%s\", \"split\": \"%s\", \"samples\": %zu, \"shape\": [%d, %d, %d], \"classes\": %d,\n",
+           e->name, test ? "test" : "train", d.n, d.shape.c, d.shape.h, d.shape.w, d.n_classes);
+    size_t *counts = calloc((size_t)d.n_classes, sizeof *counts);
+    for (size_t i = 0; i < d.n; i++) counts[d.y[i]]++;
+    printf(" \"label_counts\": [");
+    for (int k = 0; k < d.n_classes; k++) printf("%s%zu", k ? ", " : "", counts[k]);
+    free(counts);
+    printf("],\n \"writers\": %u,\n \"sample\": {\"index\": %ld, \"label\": %d", d.n_groups, sample,
+           d.y[sample]);
+    if (d.group) printf(", \"writer_group\": %u", d.group[sample]);
+    printf(", \"pixels\": [");
+    const float *x = d.x + (size_t)sample * d.dim;
+    for (size_t j = 0; j < d.dim; j++) printf("%s%d", j ? "," : "", (int)(x[j] * 255.0f + 0.5f));
+    printf("]}}\n");
+    fedc_dataset_free(&d);
+    return 0;
+}
+
 static int cmd_path(const fedc_catalog_entry *e) {
     fedc_data_status st;
     fedc_error err;
@@ -133,7 +170,9 @@ int fedc_cmd_data(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     const char *sub = argv[1];
-    int json = 0, all = 0, extra = 0, force = 0, quiet = 0;
+    int json = 0, all = 0, extra = 0, force = 0, quiet = 0, test = 0;
+    long sample = 0;
+    const char *labels = NULL;
     const char **names = calloc((size_t)argc, sizeof *names);
     int nnames = 0;
     for (int i = 2; i < argc; i++) {
@@ -143,6 +182,9 @@ int fedc_cmd_data(int argc, char **argv) {
         else if (!strcmp(a, "--extra")) extra = 1;
         else if (!strcmp(a, "--force")) force = 1;
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
+        else if (!strcmp(a, "--test")) test = 1;
+        else if (!strcmp(a, "--sample") && i + 1 < argc) sample = strtol(argv[++i], NULL, 10);
+        else if (!strcmp(a, "--labels") && i + 1 < argc) labels = argv[++i];
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             free(names);
@@ -228,6 +270,13 @@ int fedc_cmd_data(int argc, char **argv) {
                     total_bad == 1 ? "" : "s");
             rc = 1;
         }
+    } else if (!strcmp(sub, "show")) {
+        if (nentries != 1) {
+            fprintf(stderr, "fedc data show: name one dataset; the catalog has: %s\n", fedc_catalog_names());
+            rc = 2;
+            goto out;
+        }
+        rc = cmd_show(entries[0], test, sample, labels, extra);
     } else if (!strcmp(sub, "path") || !strcmp(sub, "info")) {
         if (nentries != 1) {
             fprintf(stderr, "fedc data %s: name one dataset; the catalog has: %s\n", sub, fedc_catalog_names());

@@ -169,6 +169,9 @@ static int open_svhn(const char *dir, int extra, int train, fedc_dataset *out, f
     return data_load_svhn(paths, train && extra ? 2 : 1, out, err);
 }
 
+/* EMNIST splits from gzip.zip (or its unpacked IDX files); FEMNIST from
+ * matlab.zip (or the unpacked .mat), with the writers of the training set
+ * as its natural groups (the test set is EMNIST's, evaluated as a whole). */
 static int open_emnist(const fedc_catalog_entry *e, const char *dir, int train, fedc_dataset *out,
                        fedc_error *err) {
     const char *split = e->natural ? "byclass" : e->name + strlen("emnist-");
@@ -176,7 +179,7 @@ static int open_emnist(const fedc_catalog_entry *e, const char *dir, int train, 
     if (e->natural) {
         snprintf(zip, sizeof zip, "%s/matlab.zip", dir);
         if (file_exists(zip))
-            return data_load_emnist_mat(zip, NULL, split, e->n_classes, train, 1, out, err);
+            return data_load_emnist_mat(zip, NULL, split, e->n_classes, train, train, out, err);
         char mat[4200];
         snprintf(mat, sizeof mat, "%s/emnist-%s.mat", dir, split);
         if (!file_exists(mat))
@@ -186,7 +189,7 @@ static int open_emnist(const fedc_catalog_entry *e, const char *dir, int train, 
                              "%s: no matlab.zip in %s, nor an unpacked emnist-%s.mat there or in "
                              "%s/matlab",
                              e->name, dir, split, dir);
-        return data_load_emnist_mat(NULL, mat, split, e->n_classes, train, 1, out, err);
+        return data_load_emnist_mat(NULL, mat, split, e->n_classes, train, train, out, err);
     }
     snprintf(zip, sizeof zip, "%s/gzip.zip", dir);
     return data_load_emnist_idx(file_exists(zip) ? zip : NULL, dir, split, e->n_classes, train,

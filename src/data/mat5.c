@@ -95,8 +95,9 @@ static int read_tag(parser *p, const uint8_t *buf, size_t len, size_t pos, const
     t->type = w;
     t->nbytes = rd32(p, buf + pos + 4);
     if (t->nbytes > len - pos - 8)
-        return fail_at(p, path, "%s element declares %zu bytes but only %zu follow (truncated?)",
-                       what, t->nbytes, len - pos - 8);
+        return fail_at(p, path, "truncated: the %s element at offset %zu declares %zu bytes but only %zu "
+                                "follow",
+                       what, pos, t->nbytes, len - pos - 8);
     t->data = buf + pos + 8;
     size_t padded = (t->nbytes + 7) & ~(size_t)7;
     t->next = padded > len - pos - 8 ? len : pos + 8 + padded;

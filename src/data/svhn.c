@@ -17,9 +17,8 @@ static int svhn_vars(const mat5_file *m, const char *name, const mat5_array **X,
                      const mat5_array **y, size_t *n, fedc_error *err) {
     *X = mat5_var(m, "X");
     *y = mat5_var(m, "y");
-    if (!*X || !*y)
-        return fedc_fail(err, "%s: no variable %s (an SVHN file holds X and y)", name,
-                         !*X ? "X" : "y");
+    if (!*X)
+        return fedc_fail(err, "%s: no variable X (an SVHN file holds X and y)", name);
     const mat5_array *x = *X;
     if (x->mclass != MAT5_UINT8 || x->dtype != MAT5_MI_UINT8 || x->complex)
         return fedc_fail(err, "%s: X is a %s%s array stored as type %d; SVHN images are uint8",
@@ -32,6 +31,8 @@ static int svhn_vars(const mat5_file *m, const char *name, const mat5_array **X,
                          (unsigned long long)x->dims[1],
                          (unsigned long long)(x->ndims > 2 ? x->dims[2] : 0),
                          (unsigned long long)(x->ndims > 3 ? x->dims[3] : 0));
+    if (!*y)
+        return fedc_fail(err, "%s: no variable y (an SVHN file holds X and y)", name);
     const mat5_array *l = *y;
     if (l->mclass < MAT5_DOUBLE || !l->data || l->complex)
         return fedc_fail(err, "%s: y is a %s array; expected numeric labels", name,
