@@ -7,7 +7,9 @@
 
 static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedavg, &fedc_ops_fedprox, &fedc_ops_fedavgm, &fedc_ops_fedadam, &fedc_ops_fedyogi,
-    &fedc_ops_fedadagrad,
+    &fedc_ops_fedadagrad, &fedc_ops_scaffold, &fedc_ops_fedavg_m, &fedc_ops_scaffold_m, &fedc_ops_fednova,
+    &fedc_ops_fedau, &fedc_ops_afa_cd, &fedc_ops_afa_cs, &fedc_ops_fedhyper, &fedc_ops_fedsam,
+    &fedc_ops_fedspeed, &fedc_ops_fedamd, &fedc_ops_fedld,
 };
 #define N_OPS (sizeof k_ops / sizeof k_ops[0])
 
@@ -161,4 +163,24 @@ double fedc_local_step_norm(int steps, double rho) {
     if (rho <= 0) return steps;
     /* sum over k of (1 - rho^(K-k)) / (1 - rho): heavy-ball SGD's weights. */
     return (steps - rho * (1 - pow(rho, steps)) / (1 - rho)) / (1 - rho);
+}
+
+double fedc_strategy_combine_scaled(const fedc_strategy *s, const fedc_update *u, int n, const double *scale,
+                                   float *out) {
+    fedc_update *su = malloc((size_t)n * sizeof *su);
+    float *buf = malloc((size_t)n * s->d * sizeof(float));
+    double total = -1;
+    if (su && buf) {
+        for (int i = 0; i < n; i++) {
+            su[i] = u[i];
+            float *b = buf + (size_t)i * s->d;
+            float f = (float)scale[i];
+            for (size_t j = 0; j < s->d; j++) b[j] = f * u[i].delta[j];
+            su[i].delta = b;
+        }
+        total = fedc_strategy_combine(s, su, n, out);
+    }
+    free(su);
+    free(buf);
+    return total;
 }

@@ -49,6 +49,11 @@ int fedc_strategy_alloc_state(fedc_strategy *s, size_t n, fedc_error *err);
  * state.memory_mb. */
 fedc_state_store *fedc_strategy_client_table(fedc_strategy *s, size_t floats, fedc_error *err);
 
+/* fedc_strategy_combine of the deltas each multiplied by scale[i] (FedNova's
+ * and Anarchic FL's per-step normalisation, FedAU's weights). <= 0 when
+ * nothing was combined (or out of memory). */
+double fedc_strategy_combine_scaled(const fedc_strategy *s, const fedc_update *u, int n, const double *scale,
+                                    float *out);
 /* x += eta * mean (the plain server step; FedAvg with eta = server_lr). */
 void fedc_step_sgd(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc);
 /* Local steps of the task's SGD counted as a geometric sum when momentum
