@@ -184,6 +184,12 @@ def render(res):
             rt = ", ".join("-" if x is None else str(x) for x in s["rounds_to_target"])
             lines.append(f"| {name} | {fmt(s)} | {'' if name == h['baseline'] else f'{d:+.2f}'} | {v} | {rt} |")
         lines.append("")
+    for key in res:
+        if key.startswith("provenance_"):
+            q = res[key]
+            lines.append(f"Merged from a second invocation run at the same time ({q['date']}, commit "
+                         f"`{q['commit'][:10]}`): `{q['command']}`.")
+            lines.append("")
     text = open(DOC).read()
     a, b = "<!-- BEGIN strategies table (bench/bench_strategies.py) -->", "<!-- END strategies table -->"
     i, j = text.index(a) + len(a), text.index(b)
@@ -200,9 +206,22 @@ def main():
     ap.add_argument("--jobs", type=int, default=3, help="simulations run side by side")
     ap.add_argument("--part", default="grid,highlight,cnn")
     ap.add_argument("--render-only", action="store_true")
+    ap.add_argument("--results", default=RESULTS, help="results file (parts run separately merge with --merge)")
+    ap.add_argument("--merge", default="", help="with --render-only: take the parts this other results file has")
     args = ap.parse_args()
+    global RESULTS
+    RESULTS = args.results
     if args.render_only:
-        render(json.load(open(RESULTS)))
+        res = json.load(open(RESULTS))
+        if args.merge:
+            other = json.load(open(args.merge))
+            res.setdefault("grid", {}).update(other.get("grid", {}))
+            if "highlight" in other:
+                res["highlight"] = other["highlight"]
+            res["provenance_" + os.path.basename(args.merge)] = other["provenance"]
+            res.setdefault("merged_from", []).append(os.path.relpath(args.merge, ROOT))
+            json.dump(res, open(RESULTS, "w"), indent=1)
+        render(res)
         return
     fedc = os.path.join(args.build, "fedc")
     parts = args.part.split(",")
