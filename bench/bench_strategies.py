@@ -206,7 +206,7 @@ def main():
     ap.add_argument("--jobs", type=int, default=3, help="simulations run side by side")
     ap.add_argument("--part", default="grid,highlight,cnn")
     ap.add_argument("--render-only", action="store_true")
-    ap.add_argument("--results", default=RESULTS, help="results file (parts run separately merge with --merge)")
+    ap.add_argument("--results", default=os.path.join(ROOT, "bench", "results", "strategies.json"), help="results file (parts run separately merge with --merge)")
     ap.add_argument("--merge", default="", help="with --render-only: take the parts this other results file has")
     args = ap.parse_args()
     global RESULTS
