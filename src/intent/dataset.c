@@ -703,7 +703,8 @@ static void f_schedule(gen *g, int r) {
     snprintf(warm, sizeof warm, server ? "strategy.server_lr_warmup_rounds" : "local.lr_warmup_rounds");
     if (r == 0) {
         static const int e[] = {10, 20, 50};
-        static const double gm[] = {0.1, 0.5};
+        /* never the default (0.5): an example must show the field */
+        static const double gm[] = {0.1, 0.25};
         int x = PICK_INT(g, e);
         double y = PICK_REAL(g, gm);
         add_part(g, "step decay of the local and server learning rates every %d rounds by %g", x, y);
