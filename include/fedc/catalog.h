@@ -142,6 +142,10 @@ typedef struct fedc_fetch_options {
     /* One line per file fetched (what, from where, into where), for logs. */
     void (*note)(void *ctx, const char *msg);
     void *note_ctx;
+    /* Asked while downloading or waiting for another fetch: nonzero stops
+     * the fetch (the part file is kept for a later resume). */
+    int (*stop)(void *ctx);
+    void *stop_ctx;
 } fedc_fetch_options;
 
 /* Downloads the entry's missing files into the cache (see the top of this

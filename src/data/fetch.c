@@ -200,14 +200,17 @@ static void draw(transfer *t, int final) {
     }
 }
 
+static int stopped(const fetch_ctx *c) { return c->o && c->o->stop && c->o->stop(c->o->stop_ctx); }
+
 static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow) {
     (void)dltotal;
     (void)dlnow;
     (void)ultotal;
     (void)ulnow;
-    draw(ud, 0);
-    return 0;
+    transfer *t = ud;
+    draw(t, 0);
+    return stopped(t->c); /* nonzero aborts the transfer */
 }
 
 typedef enum { R_DONE, R_RETRY, R_NEXT_URL, R_FATAL } result;
@@ -280,6 +283,11 @@ static result request(const fetch_ctx *c, const fedc_catalog_file *f, const char
         reset_part(fd);
         *have = 0;
         return R_NEXT_URL;
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        snprintf(why, why_cap, "stopped after %" PRIu64 " bytes of %s (kept for a later resume)", *have,
+                 f->name);
+        return R_FATAL;
     }
     if (t.io_error) {
         snprintf(why, why_cap, "writing %s.part: %s", f->name, strerror(t.io_error));
@@ -489,7 +497,17 @@ static int lock_file(const fetch_ctx *c, const char *dir, const char *name, fedc
     if (flock(fd, LOCK_EX | LOCK_NB) == 0)
         return fd;
     say(c, "waiting: another fedc process is fetching %s into %s", name, dir);
-    while (flock(fd, LOCK_EX) != 0) {
+    /* Poll when the caller may stop us; otherwise block. */
+    int poll = c->o && c->o->stop;
+    while (flock(fd, poll ? LOCK_EX | LOCK_NB : LOCK_EX) != 0) {
+        if (errno == EWOULDBLOCK && poll) {
+            if (stopped(c)) {
+                close(fd);
+                return fedc_fail(err, "stopped while waiting for another fetch of %s", name);
+            }
+            usleep(200000);
+            continue;
+        }
         if (errno != EINTR) {
             int e = errno;
             close(fd);

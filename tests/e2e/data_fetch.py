@@ -191,19 +191,41 @@ def test_tls_and_offline(server, catalog):
 
 
 def test_concurrent(server, catalog):
+    """The first fetch holds the lock while its download is held half-way by
+    the server; the other two must wait for it, then find the file present."""
     e = Env(server, "concurrent", catalog)
     path = "/cifar10/cifar-10-binary.tar.gz"
+    part = e.path("cifar10", "cifar-10-binary.tar.gz.part")
     server.clear()
-    server.rule(path, "slow", 0.05)
-    procs = [e.popen("data", "fetch", "cifar10") for _ in range(3)]
-    outs = [p.communicate(timeout=240) for p in procs]
-    for p, (out, err) in zip(procs, outs):
-        check(p.returncode == 0, f"every fetch succeeds: {err}")
+    server.rule(path, "hold", 1000)
+    logs = [os.path.join(TMP.name, f"concurrent-{k}.log") for k in range(3)]
+
+    def start(k):
+        return subprocess.Popen([FEDC, "data", "fetch", "cifar10"], env=e.env, stdout=subprocess.DEVNULL,
+                                stderr=open(logs[k], "w"))
+
+    def wait_for(what, pred, timeout=120):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if pred():
+                return
+            time.sleep(0.05)
+        raise AssertionError(f"timed out waiting for {what}")
+
+    first = start(0)
+    wait_for("the first download to start", lambda: os.path.exists(part) and os.path.getsize(part) == 1000)
+    others = [start(1), start(2)]
+    for k in (1, 2):
+        wait_for(f"fetch {k} to wait", lambda k=k: "waiting: another fedc process is fetching" in open(logs[k]).read())
+    server.release()
+    for p in [first] + others:
+        check(p.wait(timeout=240) == 0, f"every fetch succeeds: {[open(f).read() for f in logs]}")
     check(len(gets(server, path)) == 1, f"one download for three fetches: {server.requests}")
-    check(sum("waiting: another fedc process is fetching" in err for _, err in outs) >= 1,
-          "the others waited for it")
+    for k in (1, 2):
+        check("is present" in open(logs[k]).read(), "the waiting fetches found it present")
+    check(sha(e.path("cifar10", "cifar-10-binary.tar.gz")) == sha(os.path.join(MIRROR, path[1:])), "intact")
     server.clear()
-    passed.append("concurrent fetches download once")
+    passed.append("concurrent fetches download once (the others wait on the lock)")
 
 
 def show(e, name, *extra):

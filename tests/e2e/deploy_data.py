@@ -28,7 +28,7 @@ os.makedirs(mirror)
 
 with DataServer(mirror, tmp.name) as data, Cluster(FEDC, tls=True, name="data") as c:
     catalog = os.path.join(tmp.name, "catalog.json")
-    json.dump(make_datasets.write_mirror(mirror, data.url, ["cifar10"]), open(catalog, "w"))
+    json.dump(make_datasets.write_mirror(mirror, data.url, ["cifar10", "svhn"]), open(catalog, "w"))
 
     def env(who):
         return {"FEDC_DATA": os.path.join(tmp.name, f"cache-{who}"), "FEDC_DATA_CATALOG": catalog,
@@ -85,6 +85,20 @@ with DataServer(mirror, tmp.name) as data, Cluster(FEDC, tls=True, name="data") 
     c.wait("the stray node to explain", lambda: "this node holds mnist but the task trains on cifar10"
            in c.node_log("stray"), 60)
     st, _ = c.api("POST", f"/api/runs/{run2}/cancel")
+    c.wait_run_end(run2, 60)
+
+    # A run whose data is still downloading can be cancelled: the fetch
+    # stops, the partial download stays for a later resume.
+    data.rule("/svhn/train_32x32.mat", "hang", 4096)
+    run3 = c.create_run(dict(task, name="cancel-fetch", dataset={"name": "svhn"}))
+    part = os.path.join(tmp.name, "cache-server", "svhn", "train_32x32.mat.part")
+    c.wait("the server's svhn download to start", lambda: os.path.exists(part) and os.path.getsize(part) == 4096, 60)
+    st, body = c.api("POST", f"/api/runs/{run3}/cancel")
+    assert st == 200, (st, body)
+    run = c.wait_run_end(run3, 60)
+    assert run["status"] == "cancelled", run
+    assert os.path.getsize(part) == 4096, "the part is kept"
+    assert not os.path.exists(part[:-5]), "nothing half-written is in place"
     print(f"deployment on fetched data matches sim: accuracy {[r['accuracy'] for r in dep]}; "
           f"{len(gets)} downloads, one per process")
 tmp.cleanup()

@@ -4,6 +4,7 @@ answers Range requests, logs every request, and misbehaves on demand:
 
   cut:N        send N bytes of the file, then drop the connection (once)
   hang:N       send N bytes, then stall until the server stops (once)
+  hold:N       send N bytes, wait for release(), then the rest (once)
   corrupt      flip a byte of the content (a different file)
   oversize:K   send K bytes more than the file has, with no Content-Length
   lie:K        announce (Content-Length) and send K bytes more than the file
@@ -43,7 +44,7 @@ class _Handler(BaseHTTPRequestHandler):
         with srv.lock:
             srv.requests.append((path, rng))
             rule = srv.rules.get(path)
-            if rule and rule[0] in ("cut", "hang"):
+            if rule and rule[0] in ("cut", "hang", "hold"):
                 del srv.rules[path]  # once
         full = os.path.normpath(os.path.join(srv.root, path.lstrip("/")))
         if not full.startswith(srv.root) or not os.path.isfile(full):
@@ -88,6 +89,11 @@ class _Handler(BaseHTTPRequestHandler):
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
+            if rule and rule[0] == "hold":
+                self.wfile.write(body[:rule[1]])
+                self.wfile.flush()
+                srv.release_event.wait()
+                body = body[rule[1]:]
             for i in range(0, len(body), CHUNK):
                 self.wfile.write(body[i:i + CHUNK])
                 if rule and rule[0] == "slow":
@@ -113,6 +119,7 @@ class DataServer:
         self.httpd.requests = []
         self.httpd.rules = {}
         self.httpd.stop_event = threading.Event()
+        self.httpd.release_event = threading.Event()
         self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}"
         self.ca = self.cert
         self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -129,7 +136,13 @@ class DataServer:
 
     def rule(self, path, *rule):
         with self.httpd.lock:
+            if rule[0] == "hold":
+                self.httpd.release_event.clear()
             self.httpd.rules[path] = rule
+
+    def release(self):
+        """Lets a held response finish."""
+        self.httpd.release_event.set()
 
     def __enter__(self):
         self._thread.start()
@@ -137,6 +150,7 @@ class DataServer:
 
     def __exit__(self, *exc):
         self.httpd.stop_event.set()
+        self.httpd.release_event.set()
         self.httpd.shutdown()
         self.httpd.server_close()
         return False
