@@ -1,10 +1,12 @@
 #!/usr/bin/python3
-"""A deployment on a catalog dataset nobody has yet: `fedc server` fetches
+"""Deployments on catalog datasets nobody has yet: `fedc server` fetches
 its copy of CIFAR-10 before the run starts (the run's log says what and
 from where), and every `fedc node --data cifar10:partition=k/N` fetches its
 own into its own cache, from a local HTTPS test server (no network). The
 nodes hold exactly what `fedc sim` gives their clients, so the deployment's
-accuracy and loss equal the simulation's, round by round.
+accuracy and loss equal the simulation's, round by round. A run cancelled
+while the server still downloads its data stops the download; and every
+other catalog dataset trains one round through a server and a node.
 
 usage: deploy_data.py FEDC_BINARY"""
 import json
@@ -28,7 +30,7 @@ os.makedirs(mirror)
 
 with DataServer(mirror, tmp.name) as data, Cluster(FEDC, tls=True, name="data") as c:
     catalog = os.path.join(tmp.name, "catalog.json")
-    json.dump(make_datasets.write_mirror(mirror, data.url, ["cifar10", "svhn"]), open(catalog, "w"))
+    json.dump(make_datasets.write_mirror(mirror, data.url), open(catalog, "w"))
 
     def env(who):
         return {"FEDC_DATA": os.path.join(tmp.name, f"cache-{who}"), "FEDC_DATA_CATALOG": catalog,
@@ -86,6 +88,8 @@ with DataServer(mirror, tmp.name) as data, Cluster(FEDC, tls=True, name="data") 
            in c.node_log("stray"), 60)
     st, _ = c.api("POST", f"/api/runs/{run2}/cancel")
     c.wait_run_end(run2, 60)
+    c.nodes["stray"].terminate()
+    c.nodes["stray"].wait(timeout=30)
 
     # A run whose data is still downloading can be cancelled: the fetch
     # stops, the partial download stays for a later resume.
@@ -99,6 +103,21 @@ with DataServer(mirror, tmp.name) as data, Cluster(FEDC, tls=True, name="data") 
     assert run["status"] == "cancelled", run
     assert os.path.getsize(part) == 4096, "the part is kept"
     assert not os.path.exists(part[:-5]), "nothing half-written is in place"
+
+    # Every other catalog dataset through server and node: a one-node run
+    # each, both sides fetching their copy.
+    for name in make_datasets.DATASETS:
+        if name == "cifar10":
+            continue
+        one = quick_task(1, rounds=1, dataset={"name": name}, name=f"one-{name}",
+                         partition={"kind": "natural" if name == "femnist" else "iid"})
+        rid = c.create_run(one)
+        node = c.start_node(f"n-{name}", f"{name}:partition=0/1", env=env(f"node-{name}"))
+        run = c.wait_run_end(rid, 180)
+        assert run["status"] == "done" and run["rounds_done"] == 1, (name, run)
+        node.terminate()
+        node.wait(timeout=30)
+        assert f"fetching {name}:" in c.node_log(f"n-{name}"), c.node_log(f"n-{name}")[-1500:]
     print(f"deployment on fetched data matches sim: accuracy {[r['accuracy'] for r in dep]}; "
           f"{len(gets)} downloads, one per process")
 tmp.cleanup()
