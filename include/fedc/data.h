@@ -126,16 +126,16 @@ int fedc_parse_csv(const char *text, size_t len, const char *name, const char *l
                    fedc_error *err);
 void fedc_csv_schema_free(fedc_csv_schema *s);
 
-/* Named datasets: "fashion-mnist" (Debian dataset-fashion-mnist, or dir),
- * "mnist" (dir with the 4 IDX files), "cifar10" (dir with data_batch_*.bin,
- * test_batch.bin), "csv" (path = train csv; test_path = test csv). dir/path
- * may be NULL or "" for defaults.
- * IDX files are looked up as <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte
- * with ".gz" or without (also the "train-images.idx3-ubyte" spelling); both
- * MNIST variants must have labels 0..9. For "cifar10", dir may also be the
- * folder that contains cifar-10-batches-bin/. For "csv" with train == 0 the
- * training file at path is read too, so the test set is standardised and
- * labelled exactly as the training set. */
+/* Named datasets: any data catalog name (catalog.h: "mnist",
+ * "fashion-mnist", "emnist-byclass", ..., "cifar10", "cifar100", "svhn") or
+ * "csv" (path = train csv; test_path = test csv). For catalog datasets, path
+ * (NULL or "" = the catalog's location: a system copy or the cache) is the
+ * folder holding the dataset's files as downloaded; IDX files may also be
+ * named "train-images.idx3-ubyte" and be gzipped or not; for "cifar10" the
+ * unpacked batches (or the folder holding cifar-10-batches-bin/) work too.
+ * Never downloads: fedc_dataset_load (catalog.h) with FEDC_FETCH_AUTO does.
+ * For "csv" with train == 0 the training file at path is read too, so the
+ * test set is standardised and labelled exactly as the training set. */
 int fedc_dataset_open(const char *name, const char *path, const char *test_path,
                       const char *label_column, int train, fedc_dataset *out, fedc_error *err);
 void fedc_dataset_free(fedc_dataset *d);
