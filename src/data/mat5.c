@@ -116,7 +116,8 @@ static int child_path(char *out, size_t cap, const char *path, const char *name,
 
 static int parse_children(parser *p, const uint8_t *d, size_t n, size_t pos, mat5_array *a,
                           int depth, const char *path) {
-    uint64_t count = a->numel * (uint64_t)(a->nfields ? a->nfields : 1);
+    /* a struct has one value per element and field, a cell one per element */
+    uint64_t count = a->mclass == MAT5_STRUCT ? a->numel * (uint64_t)a->nfields : a->numel;
     if (count > MAT5_MAX_ARRAYS - p->arrays)
         return fail_at(p, path, "%llu %s values: more than the %d arrays a file may hold",
                        (unsigned long long)count, mat5_class_name(a->mclass), MAT5_MAX_ARRAYS);
