@@ -213,7 +213,8 @@ int intent_lex(const char *s, size_t len, intent_tok *out, int max, fedc_error *
             i += ulen;
             continue;
         }
-        if (starts_path(s, len, i)) {
+        /* "10/round", "clients/round": a slash glued to a word is not a path */
+        if (starts_path(s, len, i) && !(ch == '/' && i > 0 && isalnum((unsigned char)s[i - 1]))) {
             size_t e = trim_chunk(s, i, chunk_end(s, len, i));
             if (e <= i + 1) e = i + 1;
             EMIT(e > i + 1 ? TK_PATH : TK_PUNCT, i, e);

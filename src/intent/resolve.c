@@ -100,6 +100,24 @@ static int shares(intent_ctx *c, json_t *defaults) {
     int n = count_of(cl);
     intent_slot *cs = intent_slot_find(c, "clients");
     char why[200];
+    int k_default = count_of(value_of(c, "clients_per_round", defaults));
+    if (c->all_maybe && !c->cpr_all && !c->cpr_frac_set && !intent_slot_find(c, "clients_per_round") &&
+        n > k_default) {
+        /* "all 40 clients" with nothing about rounds: two readings */
+        char ev[96], v[32], r[160];
+        intent_evidence(c, c->all_maybe_start, c->all_maybe_end, ev, sizeof ev);
+        intent_ask_which(c, "clients_per_round",
+                         "clients_per_round: \"%s\": should all %d clients train in every round, or %d of them "
+                         "per round (the default)? Say \"all of them every round\" or \"%d per round\".",
+                         ev, n, k_default, k_default);
+        snprintf(v, sizeof v, "%d", n);
+        intent_fmt(r, sizeof r, "\"%s\" read as every client in every round", ev);
+        intent_reading(c, "clients_per_round", v, r);
+        snprintf(v, sizeof v, "%d", k_default);
+        intent_fmt(r, sizeof r, "\"%s\" read as the size of the federation; the default clients per round", ev);
+        intent_reading(c, "clients_per_round", v, r);
+        return -1;
+    }
     if (c->cpr_all) {
         snprintf(why, sizeof why, "all %d clients take part in every round", n);
         if (intent_set(c, "clients_per_round", json_integer(n), RANK_DERIVED, c->cpr_all_start, c->cpr_all_end, why) < 0)
@@ -320,6 +338,8 @@ static void explain_one(intent_ctx *c, const char *path, json_t *v) {
     }
     char ev[96];
     intent_evidence(c, s->start, s->end, ev, sizeof ev);
+    snprintf(ch->evidence, sizeof ch->evidence, "%s", ev);
+    intent_utf8_sanitise(ch->evidence);
     switch (s->rank) {
     case RANK_GOAL:
         ch->source = FEDC_INTENT_FROM_GOAL;
@@ -375,7 +395,7 @@ int intent_resolve(intent_ctx *c) {
     free(dtxt);
     if (!defaults) return intent_ask(c, "out of memory");
     int rc = 0;
-    if (skew(c, defaults) < 0 || shares(c, defaults) < 0 || goals(c) < 0 || consequences(c, defaults) < 0 ||
+    if (intent_settle(c) < 0 || skew(c, defaults) < 0 || shares(c, defaults) < 0 || goals(c) < 0 || consequences(c, defaults) < 0 ||
         counts(c, defaults) < 0)
         rc = -1;
     json_decref(defaults);

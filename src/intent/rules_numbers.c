@@ -194,34 +194,12 @@ static int verbish(const intent_ctx *c, int j) {
 }
 
 static int set_share(intent_ctx *c, int n, int a, int b) {
-    double f = share_of(&c->it[n]);
-    int s, e;
-    intent_items_span(c, a, b, &s, &e);
-    intent_use(c, a);
-    intent_use(c, b);
     intent_use(c, n);
-    if (c->cpr_frac_set && c->cpr_frac != f) {
-        char x[96], y[96];
-        intent_evidence(c, c->cpr_frac_start, c->cpr_frac_end, x, sizeof x);
-        intent_evidence(c, s, e, y, sizeof y);
-        return intent_ask(c, "clients_per_round: \"%s\" and \"%s\" ask for different shares. Which one?", x, y);
-    }
-    c->cpr_frac_set = 1;
-    c->cpr_frac = f;
-    c->cpr_frac_start = s;
-    c->cpr_frac_end = e;
-    return 1;
+    return intent_set_cpr_share(c, share_of(&c->it[n]), a, b < n ? n : b);
 }
 
 static int set_all(intent_ctx *c, int a, int b) {
-    int s, e;
-    intent_items_span(c, a, b, &s, &e);
-    intent_use(c, a);
-    intent_use(c, b);
-    c->cpr_all = 1;
-    c->cpr_all_start = s;
-    c->cpr_all_end = e;
-    return 1;
+    return intent_set_cpr_all(c, a, b);
 }
 
 /* A count or share of clients for each round. */
