@@ -148,17 +148,27 @@ const char *fedc_intent_system_prompt(void);
 /* Evaluation over a JSONL file whose lines are either chat examples (as
  * written by fedc_intent_dataset_write) or {"request": "...", "task":
  * {partial spec}} or {"request": "...", "refuse": "words the refusal must
- * contain"}. Task specs are compared as canonical JSON (every field). */
+ * contain"} or {"request": "...", "ask": "field.path"} (the right answer is
+ * a question about that field). Task specs are compared as canonical JSON
+ * (every field). Every example has one of three outcomes:
+ *   exact  the task asked for, or the refusal / question expected;
+ *   asked  no task where one was expected (a question or a refusal), or a
+ *          question about another field than expected: acceptable, not exact;
+ *   wrong  a task that differs from the one asked for, or a task where a
+ *          question was expected: a silent misreading. */
 typedef enum { FEDC_INTENT_BACKEND_BUILTIN = 0, FEDC_INTENT_BACKEND_LLM } fedc_intent_backend;
 
 #define FEDC_INTENT_EVAL_MAX_FIELDS 64
 typedef struct fedc_intent_eval_report {
     int n;                /* examples */
-    int exact;            /* whole task right, or refused as expected */
+    int exact;            /* outcome exact */
+    int asked;            /* outcome asked */
+    int wrong;            /* outcome wrong (silently wrong) */
     int valid;            /* outputs that are valid task specs */
     int refused_clearly;  /* outputs refused with a message */
     int unclear;          /* neither valid nor refused with a message (must be 0) */
     int expected_refusals, refusals_right;
+    int expected_questions, questions_right; /* "ask" lines, and those asked about their field */
     int n_fields;
     struct {
         char path[48];
@@ -172,5 +182,10 @@ typedef struct fedc_intent_eval_report {
 int fedc_intent_eval_file(const char *path, fedc_intent_backend backend, const fedc_llm_config *cfg,
                           FILE *verbose, fedc_intent_eval_report *report, fedc_error *err);
 void fedc_intent_eval_print(FILE *f, const fedc_intent_eval_report *r);
+/* The report as a JSON object (malloc'd text; NULL when out of memory):
+ * {"examples", "exact", "asked", "wrong", "exact_rate", "asked_rate",
+ * "wrong_rate", "valid", "refused_clearly", "unclear", "expected_refusals",
+ * "refusals_right", "expected_questions", "questions_right", "fields"}. */
+char *fedc_intent_eval_json(const fedc_intent_eval_report *r);
 
 #endif

@@ -2,7 +2,7 @@
  * LLM endpoint), the fine-tuning dataset, and the evaluation of a backend.
  *   fedc intent [options] "REQUEST"
  *   fedc intent dataset --n N --seed S [--holdout F] [--out FILE] [--holdout-out FILE]
- *   fedc intent eval FILE [--backend builtin|llm] [--verbose] [llm options] */
+ *   fedc intent eval FILE [--backend builtin|llm] [--verbose] [--json] [llm options] */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +19,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: fedc intent [options] \"REQUEST\"      (REQUEST \"-\" reads standard input)\n"
             "       fedc intent dataset --n N --seed S [--holdout F] [--out FILE] [--holdout-out FILE]\n"
-            "       fedc intent eval FILE [--backend builtin|llm] [--verbose] [llm options]\n"
+            "       fedc intent eval FILE [--backend builtin|llm] [--verbose] [--json] [llm options]\n"
             "\n"
             "Turns a plain-language request into a validated task spec and explains each choice.\n"
             "options:\n"
@@ -36,8 +36,9 @@ static void usage(FILE *f) {
             "  --fallback builtin     use the embedded parser when the endpoint fails\n"
             "dataset: JSONL chat examples for fine-tuning; --holdout F sends a share F to --holdout-out,\n"
             "  written with phrasings the training part never uses.\n"
-            "eval: exact-match rate of whole task specs and per-field accuracy on a JSONL file of chat\n"
-            "  examples or {\"request\", \"task\" | \"refuse\"} lines (see docs/intent.md).\n");
+            "eval: three outcomes (exact, asked, silently wrong) and per-field accuracy on a JSONL file\n"
+            "  of chat examples or {\"request\", \"task\" | \"refuse\" | \"ask\"} lines (see docs/intent.md);\n"
+            "  --json prints the report as one JSON object.\n");
 }
 
 /* Parses an LLM option at argv[*i]; returns 1 if it was one, -1 on a bad
@@ -140,7 +141,7 @@ static int cmd_dataset(int argc, char **argv) {
 
 static int cmd_eval(int argc, char **argv) {
     const char *path = NULL;
-    int verbose = 0;
+    int verbose = 0, json = 0;
     fedc_intent_backend backend = FEDC_INTENT_BACKEND_BUILTIN;
     fedc_llm_config cfg;
     fedc_llm_config_init(&cfg);
@@ -152,6 +153,8 @@ static int cmd_eval(int argc, char **argv) {
             if (parse_backend(argv[++i], &backend) < 0) return 2;
         } else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
             verbose = 1;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
@@ -170,11 +173,18 @@ static int cmd_eval(int argc, char **argv) {
     }
     fedc_intent_eval_report *r = malloc(sizeof *r);
     if (!r) return 1;
-    int rc = fedc_intent_eval_file(path, backend, &cfg, verbose ? stdout : NULL, r, &err);
+    int rc = fedc_intent_eval_file(path, backend, &cfg, verbose ? (json ? stderr : stdout) : NULL, r, &err);
     if (rc < 0) {
         fprintf(stderr, "fedc intent eval: %s\n", err.msg);
         free(r);
         return 1;
+    }
+    if (json) {
+        char *s = fedc_intent_eval_json(r);
+        printf("%s\n", s ? s : "{}");
+        free(s);
+        free(r);
+        return s ? 0 : 1;
     }
     printf("backend: %s\n", backend == FEDC_INTENT_BACKEND_LLM ? "llm" : "builtin");
     fedc_intent_eval_print(stdout, r);
@@ -293,7 +303,7 @@ int fedc_cmd_intent(int argc, char **argv) {
             break;
         } else if (!strcmp(a, "-")) {
             from_stdin = 1;
-        } else if (a[0] == '-' && a[1] == '-') {
+        } else if (a[0] == '-' && a[1] == '-' && !strchr(a, ' ')) { /* "--rounds 12 --clients 24" is a request */
             fprintf(stderr, "fedc intent: unknown option %s\n", a);
             usage(stderr);
             return 2;

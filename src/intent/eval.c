@@ -17,6 +17,7 @@ typedef struct {
     fedc_task task;
     int has_task;
     char refuse[256];
+    char ask[64]; /* the field the right question is about */
 } eval_case;
 
 static int read_case(const char *line, size_t len, const char *path, int lineno, eval_case *ec, fedc_error *err) {
@@ -49,13 +50,21 @@ static int read_case(const char *line, size_t len, const char *path, int lineno,
         request = json_string_value(json_object_get(root, "request"));
         expected = json_object_get(root, "task");
         json_t *refuse = json_object_get(root, "refuse");
-        if (!request || (!json_is_object(expected) && !json_is_string(refuse))) {
+        json_t *ask = json_object_get(root, "ask");
+        if (!request || (!json_is_object(expected) && !json_is_string(refuse) && !json_is_string(ask))) {
             json_decref(root);
             return fedc_fail(err, "%s:%d: expected {\"request\": \"...\", \"task\": {...}} or {\"request\": \"...\", "
-                                  "\"refuse\": \"...\"} or a chat example",
+                                  "\"refuse\": \"...\"} or {\"request\": \"...\", \"ask\": \"field\"} or a chat example",
                              path, lineno);
         }
         if (json_is_string(refuse)) snprintf(ec->refuse, sizeof ec->refuse, "%s", json_string_value(refuse));
+        if (json_is_string(ask)) {
+            if (strlen(json_string_value(ask)) >= sizeof ec->ask) {
+                json_decref(root);
+                return fedc_fail(err, "%s:%d: \"ask\": the field name is too long", path, lineno);
+            }
+            snprintf(ec->ask, sizeof ec->ask, "%s", json_string_value(ask));
+        }
     }
     ec->request = strdup(request);
     char *owned = expected ? json_dumps(expected, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
@@ -157,12 +166,28 @@ static void eval_one(const eval_case *ec, fedc_intent_backend backend, const fed
         int right = refused && contains_ci(e.msg, ec->refuse);
         r->refusals_right += right;
         r->exact += right;
+        r->asked += refused && !right;
+        r->wrong += !refused;
         if (!right && verbose)
             fprintf(verbose, "MISS (should refuse naming \"%s\") %s\n    got: %s\n", ec->refuse, ec->request,
                     rc < 0 ? e.msg : "a task");
         return;
     }
+    if (ec->ask[0]) {
+        r->expected_questions++;
+        int right = refused && (!strcmp(res->question.field, ec->ask) || contains_ci(e.msg, ec->ask));
+        r->questions_right += right;
+        r->exact += right;
+        r->asked += refused && !right;
+        r->wrong += !refused;
+        if (!right && verbose)
+            fprintf(verbose, "MISS (should ask about %s) %s\n    got: %s\n", ec->ask, ec->request,
+                    rc < 0 ? e.msg : "a task");
+        return;
+    }
     if (!valid) {
+        r->asked += refused;
+        r->wrong += !refused;
         if (verbose) fprintf(verbose, "MISS %s\n    refused: %s\n", ec->request, e.msg);
         /* every field of this example counts as wrong */
         json_t *want = canonical(&ec->task);
@@ -178,7 +203,9 @@ static void eval_one(const eval_case *ec, fedc_intent_backend backend, const fed
         int same = want && got && json_equal(want, got);
         if (!same) fprintf(verbose, "MISS %s\n", ec->request);
     }
-    r->exact += want && got && compare(r, want, got, verbose);
+    int same = want && got && compare(r, want, got, verbose);
+    r->exact += same;
+    r->wrong += !same;
     json_decref(want);
     json_decref(got);
 }
@@ -222,11 +249,16 @@ int fedc_intent_eval_file(const char *path, fedc_intent_backend backend, const f
 void fedc_intent_eval_print(FILE *f, const fedc_intent_eval_report *r) {
     double n = r->n ? r->n : 1;
     fprintf(f, "examples: %d\n", r->n);
-    fprintf(f, "exact task specs (or refusals as expected): %d (%.1f%%)\n", r->exact, 100.0 * r->exact / n);
+    fprintf(f, "exact: %d (%.1f%%)   asked: %d (%.1f%%)   silently wrong: %d (%.1f%%)\n", r->exact,
+            100.0 * r->exact / n, r->asked, 100.0 * r->asked / n, r->wrong, 100.0 * r->wrong / n);
+    fprintf(f, "exact task specs (or refusals and questions as expected): %d (%.1f%%)\n", r->exact,
+            100.0 * r->exact / n);
     fprintf(f, "valid tasks: %d, refused with a message: %d, neither: %d (%.1f%% valid or clearly refused)\n",
             r->valid, r->refused_clearly, r->unclear, 100.0 * (r->valid + r->refused_clearly) / n);
     if (r->expected_refusals)
         fprintf(f, "expected refusals: %d, refused naming the conflict: %d\n", r->expected_refusals, r->refusals_right);
+    if (r->expected_questions)
+        fprintf(f, "expected questions: %d, asked about the field: %d\n", r->expected_questions, r->questions_right);
     fprintf(f, "per-field accuracy (fields that are ever wrong first):\n");
     for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < r->n_fields; k++) {
@@ -236,4 +268,22 @@ void fedc_intent_eval_print(FILE *f, const fedc_intent_eval_report *r) {
                     r->fields[k].total ? 100.0 * r->fields[k].right / r->fields[k].total : 0.0, r->fields[k].right,
                     r->fields[k].total);
         }
+}
+
+char *fedc_intent_eval_json(const fedc_intent_eval_report *r) {
+    double n = r->n ? r->n : 1;
+    json_t *fields = json_object();
+    for (int k = 0; fields && k < r->n_fields; k++)
+        json_object_set_new(fields, r->fields[k].path,
+                            json_pack("{s:i, s:i}", "right", r->fields[k].right, "total", r->fields[k].total));
+    json_t *o = json_pack("{s:i, s:i, s:i, s:i, s:f, s:f, s:f, s:i, s:i, s:i, s:i, s:i, s:i, s:i, s:o}", "examples",
+                          r->n, "exact", r->exact, "asked", r->asked, "wrong", r->wrong, "exact_rate", r->exact / n,
+                          "asked_rate", r->asked / n, "wrong_rate", r->wrong / n, "valid", r->valid,
+                          "refused_clearly", r->refused_clearly, "unclear", r->unclear, "expected_refusals",
+                          r->expected_refusals, "refusals_right", r->refusals_right, "expected_questions",
+                          r->expected_questions, "questions_right", r->questions_right, "fields",
+                          fields ? fields : json_object());
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(o);
+    return s;
 }

@@ -135,3 +135,65 @@ void intent_find_overrides(intent_ctx *c) {
         }
     }
 }
+
+/* Words that may stand between a correction and its bare number: "make it
+ * 40", "actually, no, 40", "I mean 40". */
+static int correction_filler(const intent_ctx *c, int i) {
+    static const char *const words[] = {"make", "it", "that", "change", "to", "no", "wait", "actually", "rather",
+                                        "or", "i", "mean", "meant", "sorry", "oops", "let's", "say", "go",
+                                        "with", "instead", "correction", "update", "edit", "for", "use", "do",
+                                        "we", "want", "please", "just", NULL};
+    const intent_item *it = &c->it[i];
+    if (it->kind == IT_PUNCT) return strchr(",:;-!\"", it->text[0]) != NULL;
+    if (it->kind == IT_CONCEPT && it->concept == C_FILLER_PHRASE) return 1; /* "no wait" */
+    if (it->kind == IT_CONCEPT && it->concept == C_NEGATION) return 1;
+    if (it->kind != IT_WORD) return 0;
+    for (int k = 0; words[k]; k++)
+        if (!strcmp(c->tok[it->t0].text, words[k])) return 1;
+    return 0;
+}
+
+int intent_elided_corrections(intent_ctx *c) {
+    for (int n = 0; n < c->nit && !c->failed; n++) {
+        const intent_item *num = &c->it[n];
+        if (num->kind != IT_NUM || num->used) continue;
+        int start = intent_span_start(c, n);
+        /* the correction this number follows, with only fillers between */
+        int marker = -1;
+        for (int k = 0; k < c->ncorrection; k++)
+            if (c->correction[k] < start && c->correction[k] > marker) marker = c->correction[k];
+        /* "instead of 30 rounds, go for 60": the field turned down */
+        const intent_rejected *rj = NULL;
+        for (int k = 0; k < c->nrejected; k++)
+            if (c->rejected[k].end <= start && c->rejected[k].end > marker && json_is_number(c->rejected[k].value)) {
+                rj = &c->rejected[k];
+                marker = rj->end;
+            }
+        if (marker < 0) continue;
+        int ok = 1;
+        for (int j = n - 1; j >= 0 && intent_span_start(c, j) >= marker && ok; j--) ok = correction_filler(c, j);
+        if (!ok) continue;
+        /* the number the words gave last before the correction */
+        intent_slot *best = NULL;
+        for (int s = 0; s < c->nslot && !rj; s++) {
+            intent_slot *sl = &c->slot[s];
+            if (sl->rank < RANK_IMPLIED || sl->end > marker || !json_is_number(sl->value)) continue;
+            if (!best || sl->end > best->end) best = sl;
+        }
+        if (!best && !rj) continue;
+        int a = n;
+        while (a > 0 && intent_span_start(c, a - 1) >= marker) a--;
+        for (int j = a; j < n; j++) intent_use(c, j);
+        char path[48];
+        snprintf(path, sizeof path, "%s", rj ? rj->path : best->path);
+        if (json_is_integer(rj ? rj->value : best->value)) {
+            if (intent_set_int(c, path, n, RANK_WORDS, a, n, "a correction of the value given before it") < 0)
+                return -1;
+        } else if (intent_set_real(c, path, num->flags & TK_PERCENT ? num->num / 100 : num->num, RANK_WORDS, a, n,
+                                   "a correction of the value given before it") < 0) {
+            return -1;
+        }
+        intent_use(c, n);
+    }
+    return c->failed ? -1 : 0;
+}

@@ -224,31 +224,8 @@ static int consequences(intent_ctx *c, json_t *defaults) {
                        "noise multiplier 1.0 (say \"noise multiplier X\" to choose)") < 0)
             return -1;
     }
-    /* only fashion-mnist has a default location: ask for what the task needs */
-    intent_slot *ds = intent_slot_find(c, "dataset.name");
-    if (ds) {
-        const char *name = string_of(ds->value);
-        char ev[96];
-        intent_evidence(c, ds->start, ds->end, ev, sizeof ev);
-        if (!intent_slot_find(c, "dataset.path")) {
-            if (!strcmp(name, "mnist"))
-                return intent_ask(c, "dataset.path: where is the MNIST data (\"%s\")? Give the folder with the four "
-                                     "IDX files, e.g. \"mnist in /data/mnist\".", ev);
-            if (!strcmp(name, "cifar10"))
-                return intent_ask(c, "dataset.path: where is the CIFAR-10 data (\"%s\")? Give the folder with "
-                                     "data_batch_1.bin .. data_batch_5.bin and test_batch.bin, e.g. \"cifar10 in "
-                                     "/data/cifar-10-batches-bin\".", ev);
-            if (!strcmp(name, "csv"))
-                return intent_ask(c, "dataset.path: which CSV file holds the training data (\"%s\")? E.g. \"train "
-                                     "on /data/train.csv\".", ev);
-        }
-        if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.test_path"))
-            return intent_ask(c, "dataset.test_path: which CSV file holds the test data? E.g. \"test set "
-                                 "/data/test.csv\".");
-        if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.label_column"))
-            return intent_ask(c, "dataset.label_column: which column of the CSV holds the labels? E.g. \"label "
-                                 "column y\".");
-    }
+    /* where the data is (or whether it is fetched) is the data catalog's
+     * question at run time, never the parser's: a named data set is a task */
     intent_slot *pol = intent_slot_find(c, "scheduling.policy");
     if (pol && !strcmp(string_of(pol->value), "deadline") && !intent_slot_find(c, "scheduling.deadline_s")) {
         char ev[96];

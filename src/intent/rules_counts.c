@@ -177,15 +177,21 @@ static int out_of(intent_ctx *c, int n) {
 
 /* The federation counted before item i ("Twelve clients, three of them"):
  * the nearest earlier noun phrase of clients decides what "them" is. */
+static int other_count_noun(const intent_ctx *c, int j) {
+    return intent_is(c, j, C_CLASS) || intent_is(c, j, C_ROUND) || intent_is(c, j, C_EPOCH) ||
+           intent_is(c, j, C_SHARD) || intent_is(c, j, C_STEP) || intent_is(c, j, C_UNIT);
+}
+
 static int them_are_clients(const intent_ctx *c, int i) {
     for (int j = i - 1; j >= 0; j--) {
         if (intent_is(c, j, C_CLIENT) || intent_is(c, j, C_CLIENT_KEY)) return 1;
-        if (c->it[j].kind == IT_CONCEPT &&
-            (intent_is(c, j, C_CLASS) || intent_is(c, j, C_ROUND) || intent_is(c, j, C_EPOCH) ||
-             intent_is(c, j, C_SHARD) || intent_is(c, j, C_STEP) || intent_is(c, j, C_UNIT)))
-            return 0;
+        if (other_count_noun(c, j)) return 0;
     }
-    /* "we are 25 hospitals": the person counts themselves */
+    /* "10% of them each round, 300 clients in total": named after */
+    for (int j = i + 1; j < c->nit; j++) {
+        if (intent_is(c, j, C_CLIENT) || intent_is(c, j, C_CLIENT_KEY)) return 1;
+        if (other_count_noun(c, j) && !intent_is(c, j, C_ROUND)) return 0;
+    }
     return 0;
 }
 
@@ -272,6 +278,18 @@ static int all_n(intent_ctx *c, int i) {
     return 1;
 }
 
+/* Whether only stopwords ("in", "for", "then") stand between item m and
+ * the start of its clause. */
+static int opens_clause(const intent_ctx *c, int m) {
+    for (int j = m - 1; j >= 0; j--) {
+        const intent_item *it = &c->it[j];
+        if (it->kind == IT_PUNCT && strchr(",;.!?:(", it->text[0])) return 1;
+        if (it->kind == IT_WORD && (it->wclass & W_STOP) && !is_word(c, j, "and")) continue;
+        return 0;
+    }
+    return 1;
+}
+
 /* "In each round, 6 clients are selected", "6 clients are sampled every
  * round", "each round we pick 6 clients", "10 clients/round". */
 static int picked_per_round(intent_ctx *c, int n) {
@@ -300,12 +318,14 @@ static int picked_per_round(intent_ctx *c, int n) {
         if (it->kind == IT_CONCEPT && it->concept == C_POL_RANDOM) continue;
         break;
     }
-    /* left: "In each round, [we select]" */
+    /* left: "In each round, [we select]": the marker opens its clause, so
+     * it is not the tail of another count ("10% participation per round,
+     * with 50 devices") */
     if (mk < 0) {
         for (int j = n - 1, d = 0; j >= lo && d < 5; j--) {
             const intent_item *it = &c->it[j];
             if (intent_is(c, j, C_PER_ROUND) && !it->used) {
-                mk = j;
+                if (opens_clause(c, j)) mk = j;
                 break;
             }
             if (it->kind == IT_PUNCT && it->text[0] == ',') continue;

@@ -462,14 +462,29 @@ static int try_key(intent_ctx *c, int t, int sep, int vpos, int word_sep) {
     key_words kw;
     words_before(c, t, &kw);
     if (kw.n == 0) return 0;
-    key_kind kind;
-    int first;
-    const char *path = match_suffix(&kw, &kind, &first);
+    key_kind kind = K_AUTO;
+    const char *path = NULL;
+    int a = -1, b = item_of_tok(c, kw.tok[kw.n - 1]);
+    /* the longest suffix of unused words that names a field ("fedprox mu"
+     * after "strategy=fedprox" is "mu") */
+    for (int s0 = 0; s0 < kw.n && !path; s0++) {
+        key_words suffix = kw;
+        suffix.n = 0;
+        for (int k = s0; k < kw.n; k++) {
+            suffix.tok[suffix.n] = kw.tok[k];
+            memcpy(suffix.word[suffix.n], kw.word[k], sizeof suffix.word[0]);
+            suffix.n++;
+        }
+        int first;
+        const char *p = match_suffix(&suffix, &kind, &first);
+        if (!p || first != 0) continue;
+        int ia = item_of_tok(c, kw.tok[s0]), busy = ia < 0 || b < 0;
+        for (int i = ia; !busy && i <= b; i++) busy = c->it[i].used;
+        if (busy) continue;
+        path = p;
+        a = ia;
+    }
     if (!path) return 0;
-    int a = item_of_tok(c, kw.tok[first]), b = item_of_tok(c, kw.tok[kw.n - 1]);
-    if (a < 0 || b < 0) return 0;
-    for (int i = a; i <= b; i++)
-        if (c->it[i].used) return 0;
     if (word_sep) {
         /* "the rounds to 33", "the number of clients is 50": a number only,
          * not the count of another unit ("to 50 per round") */

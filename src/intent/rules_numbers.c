@@ -528,6 +528,7 @@ int intent_rules_numbers(intent_ctx *c) {
             if (n >= 0 && (c->it[n].flags & TK_PERCENT) && accuracy_value(c, n, &v)) {
                 int acc = intent_next(c, n);
                 if (acc >= 0 && intent_is(c, acc, C_ACCURACY)) intent_use(c, acc);
+                intent_use(c, n);
                 intent_set_real(c, "stop.target_accuracy", v, RANK_WORDS, i, acc >= 0 && c->it[acc].used ? acc : n, NULL);
             }
             break;
