@@ -677,7 +677,7 @@ static void f_scheduling(gen *g) {
         static const int s[] = {10, 20, 30, 45, 60, 120};
         int dl = PICK_INT(g, s);
         static const char *const t[] = {"deadline-aware selection with a %d second deadline",
-                                        "a round deadline of %d s", "resource-aware scheduling, deadline %d seconds"};
+                                        "deadline-based selection, a round deadline of %d s", "resource-aware scheduling, deadline %d seconds"};
         add_part(g, TEMPLATE(g, t), dl);
         set_str(g, "scheduling.policy", "deadline");
         set_real(g, "scheduling.deadline_s", dl);

@@ -121,8 +121,24 @@ void intent_number_words(intent_tok *t, int n) {
             end = k;
             k++;
         }
+        /* "zero point one", "two point five": decimals said aloud */
+        double value = total + current;
+        unsigned flags = TK_INTEGER;
+        int p = end + 1;
+        if (p + 1 < n && t[p].kind == TK_WORD && !strcmp(t[p].text, "point") && find(&t[p + 1]) &&
+            find(&t[p + 1])->kind == 0 && find(&t[p + 1])->value < 10) {
+            double scale = 0.1;
+            int q = p + 1;
+            while (q < n && find(&t[q]) && find(&t[q])->kind == 0 && find(&t[q])->value < 10) {
+                value += scale * find(&t[q])->value;
+                scale /= 10;
+                end = q++;
+            }
+            flags = 0;
+        }
         for (int m = i + 1; m <= end; m++) t[m].merged = 1;
-        to_number(&t[i], &t[end], total + current, TK_INTEGER);
+        to_number(&t[i], &t[end], value, flags);
+        if (!flags) snprintf(t[i].text, TOK_TEXT, "%g", value);
         i = end;
     }
     /* shares written as counts: "two thirds", "one quarter", "1/10 of",
@@ -141,6 +157,14 @@ void intent_number_words(intent_tok *t, int n) {
                 t[j].merged = 1;
                 to_number(&t[i], &t[j], v, TK_FRACTION);
             }
+            continue;
+        }
+        /* "one tenth", "one half": the fraction word is already a number */
+        if (t[i].num == 1 && (t[i].flags & TK_WORDS) && t[j].kind == TK_NUM && (t[j].flags & TK_FRACTION) &&
+            (t[j].flags & TK_WORDS)) {
+            double v = t[j].num;
+            t[j].merged = 1;
+            to_number(&t[i], &t[j], v, TK_FRACTION);
             continue;
         }
         int k = next_live(t, n, j);

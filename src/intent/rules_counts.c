@@ -52,7 +52,8 @@ static void sentence_of(const intent_ctx *c, int i, int *lo, int *hi) {
 static int participation_verb(const intent_ctx *c, int i) {
     static const char *const verbs[] = {"participate", "participates", "participating", "participated", "join",
                                         "joins", "involved", "selected", "sampled", "chosen", "picked", "contribute",
-                                        "contributes", "contributing", "active", "drawn", "included", "train",
+                                        "contributes", "contributing", "active", "drawn", "included", "involve",
+                                        "involves", "involving", "train",
                                         "trains", "used", NULL};
     if (i < 0 || i >= c->nit) return 0;
     const char *w = c->tok[c->it[i].t0].text;
@@ -314,6 +315,10 @@ static int picked_per_round(intent_ctx *c, int n) {
             verb = 1;
             continue;
         }
+        /* a conjunction starts another clause: "75 clinics and we'd like each round ..." */
+        if (is_word(c, j, "and") || is_word(c, j, "but") || is_word(c, j, "so") || is_word(c, j, "while") ||
+            is_word(c, j, "then") || is_word(c, j, "where") || is_word(c, j, "which"))
+            break;
         if (it->kind == IT_WORD && (it->wclass & (W_STOP | W_VERB | W_FILL))) continue;
         if (it->kind == IT_CONCEPT && it->concept == C_POL_RANDOM) continue;
         break;

@@ -81,7 +81,7 @@ static const key_alias aliases[] = {
     {"client optimizer", "local.optimizer", K_AUTO}, {"local optimizer", "local.optimizer", K_AUTO},
     {"seed", "seed", K_AUTO}, {"random seed", "seed", K_AUTO}, {"rng seed", "seed", K_AUTO},
     {"mu", "strategy.mu", K_AUTO}, {"prox mu", "strategy.mu", K_AUTO}, {"proximal mu", "strategy.mu", K_AUTO},
-    {"fedprox mu", "strategy.mu", K_AUTO}, {"tau", "strategy.tau", K_AUTO},
+{"tau", "strategy.tau", K_AUTO},
     {"strategy", "strategy.name", K_AUTO}, {"algorithm", "strategy.name", K_AUTO}, {"algo", "strategy.name", K_AUTO},
     {"aggregator", "strategy.name", K_AUTO}, {"aggregation", "strategy.name", K_AUTO},
     {"fl algorithm", "strategy.name", K_AUTO}, {"method", "strategy.name", K_AUTO},
@@ -566,12 +566,16 @@ int intent_rules_keys(intent_ctx *c) {
         const intent_item *it = &c->it[i];
         if (it->used) continue;
         int t = it->t0;
-        if (it->kind == IT_PUNCT && (it->text[0] == '=' || it->text[0] == ':')) {
+        /* "clients -> 48", "rounds => 12": an arrow is a separator too */
+        int arrow = it->kind == IT_PUNCT && it->text[0] == '>' && c->tok[t].start > 0 &&
+                    strchr("-=", c->text[c->tok[t].start - 1]);
+        if (arrow && t > 0 && c->tok[t - 1].kind == TK_PUNCT && c->tok[t - 1].text[0] == '=') t--;
+        if (it->kind == IT_PUNCT && (it->text[0] == '=' || it->text[0] == ':' || arrow)) {
             if (t == 0) continue;
             /* "10:30" is a time, "conv:16:5" a spec (one token): a key is words */
             if (c->tok[t - 1].kind != TK_WORD) continue;
-            int vpos = c->tok[t].end;
-            if (it->text[0] == '=' && vpos < (int)c->len && c->text[vpos] == '=') vpos++; /* "==" */
+            int vpos = c->tok[it->t0].end;
+            if (it->text[0] == '=' && vpos < (int)c->len && strchr("=>", c->text[vpos])) vpos++; /* "==", "=>" */
             while (vpos < (int)c->len && (c->text[vpos] == ' ' || c->text[vpos] == '\t')) vpos++;
             if (try_key(c, t - 1, i, vpos, 0) < 0) return -1;
         } else if (it->kind == IT_CONCEPT && (it->concept == C_E_EQ || it->concept == C_B_EQ ||

@@ -95,6 +95,7 @@ static int duration(intent_ctx *c, int u) {
         const char *path, *why;
     } dest[] = {
         {C_DEADLINE, "scheduling.deadline_s", NULL},
+        {C_POL_DEADLINE, "scheduling.deadline_s", NULL},
         {C_CONNECT_TIMEOUT, "deploy.connect_timeout_s", NULL},
         {C_ROUND_TIMEOUT, "deploy.round_timeout_s", NULL},
         {C_BUDGET, "stop.max_wall_s", "a time budget for the whole run"},
