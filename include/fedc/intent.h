@@ -148,27 +148,30 @@ const char *fedc_intent_system_prompt(void);
 /* Evaluation over a JSONL file whose lines are either chat examples (as
  * written by fedc_intent_dataset_write) or {"request": "...", "task":
  * {partial spec}} or {"request": "...", "refuse": "words the refusal must
- * contain"} or {"request": "...", "ask": "field.path"} (the right answer is
- * a question about that field). Task specs are compared as canonical JSON
- * (every field). Every example has one of three outcomes:
- *   exact  the task asked for, or the refusal / question expected;
- *   asked  no task where one was expected (a question or a refusal), or a
- *          question about another field than expected: acceptable, not exact;
- *   wrong  a task that differs from the one asked for, or a task where a
- *          question was expected: a silent misreading. */
+ * contain"} or {"request": "...", "ask": "field.path"} (the request leaves
+ * that field open: the right answer is a question about it, not a task).
+ * Task specs are compared as canonical JSON (every field). A line whose
+ * expected task the validator rejects is counted as invalid_expected and
+ * not scored; the rest of the file still is. */
 typedef enum { FEDC_INTENT_BACKEND_BUILTIN = 0, FEDC_INTENT_BACKEND_LLM } fedc_intent_backend;
 
 #define FEDC_INTENT_EVAL_MAX_FIELDS 64
 typedef struct fedc_intent_eval_report {
     int n;                /* examples */
-    int exact;            /* outcome exact */
-    int asked;            /* outcome asked */
-    int wrong;            /* outcome wrong (silently wrong) */
+    int exact;            /* whole task right, or refused as expected */
     int valid;            /* outputs that are valid task specs */
     int refused_clearly;  /* outputs refused with a message */
     int unclear;          /* neither valid nor refused with a message (must be 0) */
     int expected_refusals, refusals_right;
-    int expected_questions, questions_right; /* "ask" lines, and those asked about their field */
+    /* "ask" lines, and those answered with a question or refusal naming the field */
+    int expected_questions, questions_right;
+    /* The three outcomes, over every scored line: exact; asked (a question
+     * or refusal with a message where a task was expected, or one not
+     * naming the field of an "ask" line): acceptable, the user is told;
+     * silently wrong (a valid task other than the expected one, or a task
+     * where a question or refusal was expected): the worst. */
+    int asked, silently_wrong;
+    int invalid_expected; /* lines not scored: the expected task is invalid */
     int n_fields;
     struct {
         char path[48];
@@ -182,10 +185,5 @@ typedef struct fedc_intent_eval_report {
 int fedc_intent_eval_file(const char *path, fedc_intent_backend backend, const fedc_llm_config *cfg,
                           FILE *verbose, fedc_intent_eval_report *report, fedc_error *err);
 void fedc_intent_eval_print(FILE *f, const fedc_intent_eval_report *r);
-/* The report as a JSON object (malloc'd text; NULL when out of memory):
- * {"examples", "exact", "asked", "wrong", "exact_rate", "asked_rate",
- * "wrong_rate", "valid", "refused_clearly", "unclear", "expected_refusals",
- * "refusals_right", "expected_questions", "questions_right", "fields"}. */
-char *fedc_intent_eval_json(const fedc_intent_eval_report *r);
 
 #endif

@@ -2,7 +2,7 @@
  * LLM endpoint), the fine-tuning dataset, and the evaluation of a backend.
  *   fedc intent [options] "REQUEST"
  *   fedc intent dataset --n N --seed S [--holdout F] [--out FILE] [--holdout-out FILE]
- *   fedc intent eval FILE [--backend builtin|llm] [--verbose] [--json] [llm options] */
+ *   fedc intent eval FILE [--backend builtin|llm] [--verbose] [llm options] */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <jansson.h>
 
 #include "cli/intent_submit.h"
 
@@ -36,8 +38,8 @@ static void usage(FILE *f) {
             "  --fallback builtin     use the embedded parser when the endpoint fails\n"
             "dataset: JSONL chat examples for fine-tuning; --holdout F sends a share F to --holdout-out,\n"
             "  written with phrasings the training part never uses.\n"
-            "eval: three outcomes (exact, asked, silently wrong) and per-field accuracy on a JSONL file\n"
-            "  of chat examples or {\"request\", \"task\" | \"refuse\" | \"ask\"} lines (see docs/intent.md);\n"
+            "eval: exact-match rate of whole task specs and per-field accuracy on a JSONL file of chat\n"
+            "  examples or {\"request\", \"task\" | \"refuse\" | \"ask\"} lines (see docs/intent.md);\n"
             "  --json prints the report as one JSON object.\n");
 }
 
@@ -139,6 +141,29 @@ static int cmd_dataset(int argc, char **argv) {
     return 0;
 }
 
+/* The evaluation report as one JSON object (bench/intent_heldout.py reads it). */
+static int print_eval_json(const char *backend, const fedc_intent_eval_report *r) {
+    json_t *fields = json_object();
+    for (int k = 0; fields && k < r->n_fields; k++)
+        json_object_set_new(fields, r->fields[k].path,
+                            json_pack("{s:i,s:i}", "right", r->fields[k].right, "total", r->fields[k].total));
+    json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:o*}", "backend", backend,
+                          "examples", r->n, "exact", r->exact, "asked", r->asked, "silently_wrong", r->silently_wrong,
+                          "valid", r->valid, "refused_clearly", r->refused_clearly, "unclear", r->unclear,
+                          "expected_refusals", r->expected_refusals, "refusals_right", r->refusals_right,
+                          "expected_questions", r->expected_questions, "questions_right", r->questions_right,
+                          "invalid_expected", r->invalid_expected, "fields", fields);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!s) {
+        fprintf(stderr, "fedc intent eval: out of memory\n");
+        return -1;
+    }
+    puts(s);
+    free(s);
+    return 0;
+}
+
 static int cmd_eval(int argc, char **argv) {
     const char *path = NULL;
     int verbose = 0, json = 0;
@@ -179,17 +204,15 @@ static int cmd_eval(int argc, char **argv) {
         free(r);
         return 1;
     }
+    const char *bname = backend == FEDC_INTENT_BACKEND_LLM ? "llm" : "builtin";
     if (json) {
-        char *s = fedc_intent_eval_json(r);
-        printf("%s\n", s ? s : "{}");
-        free(s);
-        free(r);
-        return s ? 0 : 1;
+        rc = print_eval_json(bname, r);
+    } else {
+        printf("backend: %s\n", bname);
+        fedc_intent_eval_print(stdout, r);
     }
-    printf("backend: %s\n", backend == FEDC_INTENT_BACKEND_LLM ? "llm" : "builtin");
-    fedc_intent_eval_print(stdout, r);
     free(r);
-    return 0;
+    return rc < 0 ? 1 : 0;
 }
 
 /* Reads all of standard input (bounded) as the request. */

@@ -117,10 +117,15 @@ static void test_stopping_rules(void **state) {
     assert_int_equal(parse("for at most 2 hours, 80 rounds"), 0);
     assert_true(R->task.stop.max_wall_s == 7200);
     assert_int_equal(R->task.rounds, 80);
+    /* a round deadline drops late clients under any policy; the deadline
+     * policy is asked for by name */
     assert_int_equal(parse("a 45 second round deadline"), 0);
     assert_true(R->task.scheduling.deadline_s == 45);
-    assert_string_equal(R->task.scheduling.policy, "deadline");
+    assert_string_equal(R->task.scheduling.policy, "random");
     assert_true(R->task.stop.max_wall_s == 0);
+    assert_int_equal(parse("deadline-aware selection with a 45 second deadline"), 0);
+    assert_true(R->task.scheduling.deadline_s == 45);
+    assert_string_equal(R->task.scheduling.policy, "deadline");
 }
 
 static void test_compression_directions(void **state) {
