@@ -38,7 +38,7 @@ static const intent_phrase phrases[] = {
     {"a round", C_PER_ROUND, 0}, {"in each round", C_PER_ROUND, 0}, {"in every round", C_PER_ROUND, 0},
     {"at a time", C_PER_ROUND, 0}, {"at once", C_PER_ROUND, 0}, {"simultaneously", C_PER_ROUND, 0},
     {"concurrently", C_PER_ROUND, 0}, {"in parallel", C_PER_ROUND, 0}, {"per iteration", C_PER_ROUND, 0},
-    {"each time", C_PER_ROUND, 0}, {"per step", C_PER_ROUND, 0}, {"/ round", C_PER_ROUND, 0},
+    {"each time", C_PER_ROUND, 0}, {"cohort", C_PER_ROUND, 0}, {"cohort size", C_PER_ROUND, 0}, {"per step", C_PER_ROUND, 0}, {"/ round", C_PER_ROUND, 0},
     {"/ rnd", C_PER_ROUND, 0}, {"per rnd", C_PER_ROUND, 0},
     {"round by round", C_PER_ROUND, 0},
     {"all", C_ALL, 0}, {"everyone", C_ALL, 0}, {"everybody", C_ALL, 0}, {"every client", C_ALL, 0},
@@ -348,7 +348,10 @@ static const intent_phrase phrases[] = {
     {"without compression", C_NO_COMPRESSION, 0}, {"full precision", C_NO_COMPRESSION, 0},
     {"fp32", C_NO_COMPRESSION, 0}, {"float32", C_NO_COMPRESSION, 0},
     {"no quantization", C_NO_COMPRESSION, 0}, {"don't compress", C_NO_COMPRESSION, 0},
-    {"do not compress", C_NO_COMPRESSION, 0},
+    {"do not compress", C_NO_COMPRESSION, 0}, {"turn off compression", C_NO_COMPRESSION, 0},
+    {"disable compression", C_NO_COMPRESSION, 0}, {"switch off compression", C_NO_COMPRESSION, 0},
+    {"compression off", C_NO_COMPRESSION, 0}, {"compression disabled", C_NO_COMPRESSION, 0},
+    {"without any compression", C_NO_COMPRESSION, 0},
     {"compress", C_COMPRESS, 0}, {"compression", C_COMPRESS, 0}, {"compressed", C_COMPRESS, 0},
     {"compressing", C_COMPRESS, 0}, {"model compression", C_COMPRESS, 0},
     {"update compression", C_COMPRESS, 0}, {"codec", C_COMPRESS, 0},
@@ -469,7 +472,9 @@ static const stopword stopwords[] = {
     {"whether", S}, {"if", S}, {"where", S}, {"why", S}, {"whose", S}, {"whom", S}, {"then", S}, {"than", S},
     {"toward", S}, {"towards", S}, {"against", S}, {"through", S}, {"throughout", S}, {"during", S},
     {"within", S}, {"without", S}, {"upon", S}, {"link", S}, {"add", S}, {"idx", S}, {"up", S}, {"off", S},
-    {"down", S}, {"neither", S}, {"nor", S},
+    {"down", S}, {"neither", S}, {"nor", S}, {"change", S}, {"increase", S}, {"decrease", S}, {"raise", S},
+    {"lower", S}, {"bump", S}, {"adjust", S}, {"double", S}, {"halve", S}, {"fix", S}, {"put", S}, {"cut", S},
+    {"pool", S}, {"population", S}, {"fleet", S}, {"group", S}, {"enable", S}, {"switch", S}, {"total", S},
 };
 #undef S
 #undef F

@@ -81,7 +81,7 @@ static int selection_verb(const intent_ctx *c, int i) {
 static int each_of_rounds(const intent_ctx *c, int i) {
     if (!(tok_is(c, i, "each") || tok_is(c, i, "every"))) return -1;
     int j = i + 1;
-    if (c->it[j < c->nit ? j : i].kind == IT_NUM && c->it[j].num == 1 && (c->it[j].flags & TK_WORDS)) j++; /* "one" */
+    if (j < c->nit && c->it[j].kind == IT_NUM && c->it[j].num == 1 && (c->it[j].flags & TK_WORDS)) j++; /* "one" */
     if (!is_word(c, j, "of")) return -1;
     j++;
     if (is_word(c, j, "the")) j++;
@@ -117,7 +117,13 @@ static int client_noun_after(const intent_ctx *c, int n) {
 
 /* Does a count of clients follow at j ("64", "64 clients", "the 64")? */
 static int count_at(const intent_ctx *c, int j, int *last) {
-    if (is_word(c, j, "the") || is_word(c, j, "our") || is_word(c, j, "all")) j++;
+    /* "the 64", "a pool of 240", "a total of 90" */
+    for (int k = 0; k < 4 && (is_word(c, j, "the") || is_word(c, j, "our") || is_word(c, j, "all") ||
+                              is_word(c, j, "a") || is_word(c, j, "pool") || is_word(c, j, "population") ||
+                              is_word(c, j, "total") || is_word(c, j, "fleet") || is_word(c, j, "group") ||
+                              is_word(c, j, "set") || is_word(c, j, "of"));
+         k++)
+        j++;
     if (!whole_count(c, j)) return -1;
     *last = j;
     int u = client_noun_after(c, j);
@@ -146,9 +152,11 @@ static int out_of(intent_ctx *c, int n) {
     int share = share_num(c, n);
     if (!whole_count(c, n) && !share) return 0;
     int j = n + 1, noun = -1;
-    /* "8 selected clients out of 64", "10 clients from the 100" */
-    while (j < c->nit && j <= n + 4 &&
+    /* "8 selected clients out of 64", "10 clients from the 100", "12
+     * devices per round from a pool of 240" */
+    while (j < c->nit && j <= n + 5 &&
            (intent_is(c, j, C_CLIENT) || selection_verb(c, j) || participation_verb(c, j) ||
+            (intent_is(c, j, C_PER_ROUND) && !c->it[j].used && noun >= 0) ||
             (c->it[j].kind == IT_WORD && (c->it[j].wclass & W_ADJ)))) {
         if (intent_is(c, j, C_CLIENT)) noun = j;
         j++;

@@ -50,6 +50,10 @@ static const key_alias aliases[] = {
     {"participant per round", "clients_per_round", K_CPR}, {"client each round", "clients_per_round", K_CPR},
     {"client every round", "clients_per_round", K_CPR}, {"num client per round", "clients_per_round", K_CPR},
     {"n client per round", "clients_per_round", K_CPR}, {"m", "clients_per_round", K_CPR},
+    {"cohort", "clients_per_round", K_CPR}, {"cohort size", "clients_per_round", K_CPR},
+    {"sample size", "clients_per_round", K_CPR}, {"client sample size", "clients_per_round", K_CPR},
+    {"epoch per round", "local.epochs", K_AUTO}, {"local epoch per round", "local.epochs", K_AUTO},
+    {"step per round", "local.max_steps", K_AUTO}, {"local step per round", "local.max_steps", K_AUTO},
     {"frac", "clients_per_round", K_SHARE}, {"fraction", "clients_per_round", K_SHARE},
     {"c", "clients_per_round", K_SHARE}, {"client fraction", "clients_per_round", K_SHARE},
     {"frac client", "clients_per_round", K_SHARE}, {"fraction fit", "clients_per_round", K_SHARE},
@@ -519,7 +523,7 @@ static int flags(intent_ctx *c) {
         if (c->tok[t].kind != TK_WORD || st < 2 || c->text[st - 1] != '-' || c->text[st - 2] != '-') continue;
         int e = t;
         while (e + 1 < c->ntok && c->tok[e + 1].kind == TK_WORD && c->tok[e + 1].start - c->tok[e].end == 1 &&
-               strchr("-_", c->text[c->tok[e].end]))
+               (c->text[c->tok[e].end] == '-' || c->text[c->tok[e].end] == '_'))
             e++;
         int vpos = c->tok[e].end;
         int sep = -1;
