@@ -82,6 +82,9 @@ typedef enum {
     C_UP, C_DOWN, C_BOTH,
     /* misc */
     C_GOAL, C_NAME_KW, C_NEGATION, C_FILLER_PHRASE,
+    C_VAGUE,       /* "a few", "several", "many": a count not given */
+    C_CONVERGE,    /* "until convergence": a stopping rule without a target */
+    C_UNSUPPORTED, /* a setting fedc does not have (arg: index in rules_vague.c) */
     C_COUNT
 } concept_id;
 
@@ -324,6 +327,10 @@ int intent_rules_codec(intent_ctx *c);
 int intent_rules_goals(intent_ctx *c);
 /* A "key: value" whose value no rule read is a question (rules_keys.c). */
 int intent_check_pending_keys(intent_ctx *c);
+/* Questions the words raise once every rule has run: vague counts ("a few
+ * clients"), "until convergence", a parameter named without its value,
+ * a privacy epsilon, settings fedc does not have (rules_vague.c). */
+int intent_rules_vague(intent_ctx *c);
 /* Finishing: fractions, goal settings, derived caps; builds the task. */
 int intent_resolve(intent_ctx *c);
 

@@ -168,6 +168,9 @@ static size_t utf8_special(const char *s, size_t len, size_t i, const char **wor
     if (c0 == 0xCE && c1 == 0xB7) { *word = "eta"; return 2; }
     if (c0 == 0xCF && c1 == 0x84) { *word = "tau"; return 2; }
     if (c0 == 0xCE && c1 == 0xB2) { *word = "beta"; return 2; }
+    if (c0 == 0xCE && c1 == 0xB5) { *word = "epsilon"; return 2; }
+    if (c0 == 0xCF && c1 == 0xB5) { *word = "epsilon"; return 2; }
+    if (c0 == 0xCE && c1 == 0xB4) { *word = "delta"; return 2; }
     if (c0 == 0xC2 && c1 == 0xA0) { *kind = 1; return 2; }
     if (c0 == 0xE2 && c1 == 0x80 && (c2 == 0x93 || c2 == 0x94)) { *kind = 1; return 3; }
     if (c0 == 0xE2 && c1 == 0x80 && (c2 == 0x98 || c2 == 0x99 || c2 == 0x9C || c2 == 0x9D)) {

@@ -21,7 +21,7 @@ static const intent_phrase phrases[] = {
     {"branch", C_CLIENT, 0}, {"office", C_CLIENT, 0}, {"factory", C_CLIENT, 0},
     {"company", C_CLIENT, 0}, {"camera", C_CLIENT, 0}, {"robot", C_CLIENT, 0}, {"drone", C_CLIENT, 0},
     {"wearable", C_CLIENT, 0}, {"laptop", C_CLIENT, 0}, {"tablet", C_CLIENT, 0}, {"handset", C_CLIENT, 0},
-    {"mobile", C_CLIENT, 0}, {"mobile device", C_CLIENT, 0}, {"iot device", C_CLIENT, 0},
+    {"mobile device", C_CLIENT, 0}, {"iot device", C_CLIENT, 0},
     {"client device", C_CLIENT, 0}, {"agent", C_CLIENT, 0}, {"station", C_CLIENT, 0},
     {"terminal", C_CLIENT, 0}, {"gateway", C_CLIENT, 0}, {"hospital site", C_CLIENT, 0}, {"institution", C_CLIENT, 0}, {"organization", C_CLIENT, 0},
     {"organisation", C_CLIENT, 0}, {"site", C_CLIENT, 0}, {"bank", C_CLIENT, 0},
@@ -381,6 +381,25 @@ static const intent_phrase phrases[] = {
     {"not", C_NEGATION, 0}, {"no", C_NEGATION, 0}, {"don't", C_NEGATION, 0}, {"dont", C_NEGATION, 0},
     {"never", C_NEGATION, 0}, {"without", C_NEGATION, 0}, {"avoid", C_NEGATION, 0},
     {"do not", C_NEGATION, 0}, {"doesn't", C_NEGATION, 0}, {"shouldn't", C_NEGATION, 0},
+    {"few", C_VAGUE, 0}, {"a few", C_VAGUE, 0}, {"several", C_VAGUE, 0}, {"many", C_VAGUE, 0},
+    {"a handful of", C_VAGUE, 0}, {"handful of", C_VAGUE, 0}, {"lot of", C_VAGUE, 0}, {"lots of", C_VAGUE, 0},
+    {"a bunch of", C_VAGUE, 0}, {"numerous", C_VAGUE, 0}, {"plenty of", C_VAGUE, 0},
+    {"a couple of", C_VAGUE, 0}, {"couple of", C_VAGUE, 0}, {"a number of", C_VAGUE, 0},
+    {"as many", C_VAGUE, 0}, {"enough", C_VAGUE, 0},
+    {"until convergence", C_CONVERGE, 0}, {"till convergence", C_CONVERGE, 0},
+    {"to convergence", C_CONVERGE, 0}, {"until it converge", C_CONVERGE, 0},
+    {"until the model converge", C_CONVERGE, 0}, {"until converged", C_CONVERGE, 0},
+    {"until convergent", C_CONVERGE, 0}, {"convergence", C_CONVERGE, 0}, {"converges", C_CONVERGE, 0},
+    {"learning rate decay", C_UNSUPPORTED, 0}, {"lr decay", C_UNSUPPORTED, 0},
+    {"learning rate schedule", C_UNSUPPORTED, 0}, {"lr schedule", C_UNSUPPORTED, 0},
+    {"lr scheduler", C_UNSUPPORTED, 0}, {"learning rate scheduler", C_UNSUPPORTED, 0},
+    {"cosine annealing", C_UNSUPPORTED, 0}, {"cosine schedule", C_UNSUPPORTED, 0},
+    {"warmup", C_UNSUPPORTED, 0}, {"warm up", C_UNSUPPORTED, 0}, {"step decay", C_UNSUPPORTED, 0},
+    {"early stopping", C_UNSUPPORTED, 1}, {"patience", C_UNSUPPORTED, 1},
+    {"privacy budget", C_UNSUPPORTED, 2}, {"dp epsilon", C_UNSUPPORTED, 2},
+    {"secure aggregation", C_UNSUPPORTED, 3}, {"homomorphic encryption", C_UNSUPPORTED, 3},
+    {"data augmentation", C_UNSUPPORTED, 4}, {"augmentation", C_UNSUPPORTED, 4},
+    {"validation split", C_UNSUPPORTED, 5}, {"validation set", C_UNSUPPORTED, 5},
     {"on top", C_FILLER_PHRASE, 0}, {"set up", C_FILLER_PHRASE, 0}, {"weighted average", C_FILLER_PHRASE, 0},
     {"in total", C_FILLER_PHRASE, 0}, {"as well", C_FILLER_PHRASE, 0}, {"for example", C_FILLER_PHRASE, 0},
     {"such as", C_FILLER_PHRASE, 0}, {"make sure", C_FILLER_PHRASE, 0}, {"so that", C_FILLER_PHRASE, 0},
@@ -603,7 +622,7 @@ int intent_concept_flags(concept_id c) {
     case C_UNTIL: case C_BUDGET: case C_CONNECTED: case C_AT_LEAST: case C_UP: case C_DOWN:
     case C_BOTH: case C_FILLER_PHRASE: case C_NEGATION: case C_TRACE: case C_ALL:
     case C_PER_ROUND: case C_UNIT: case C_QUANTIZE: case C_EVAL: case C_TEST_FILE:
-    case C_ACCURACY: case C_CANDIDATE: case C_WAIT:
+    case C_ACCURACY: case C_CANDIDATE: case C_WAIT: case C_VAGUE:
         return CF_OPTIONAL;
     default:
         return 0;

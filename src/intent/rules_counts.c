@@ -279,8 +279,10 @@ static int all_n(intent_ctx *c, int i) {
         if (mk >= 0 && intent_is(c, mk, C_PER_ROUND)) intent_use(c, mk);
         return intent_set_cpr_all(c, i, mk >= 0 && intent_is(c, mk, C_PER_ROUND) ? mk : last) < 0 ? -1 : 1;
     }
-    /* "all 40 clients" and nothing about rounds: the federation, and maybe
-     * everyone every round. Asked when the two differ (resolve.c). */
+    /* "each of the 20 clients trains 2 epochs" speaks of every client, not
+     * of rounds; "all 40 clients" and nothing about rounds may mean everyone
+     * every round: asked when the two readings differ (resolve.c) */
+    if (!tok_is(c, i, "all")) return 1;
     c->all_maybe = 1;
     c->all_maybe_start = intent_span_start(c, i);
     c->all_maybe_end = intent_span_end(c, last);

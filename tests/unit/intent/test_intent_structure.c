@@ -150,6 +150,26 @@ static void test_two_readings_asked(void **state) {
     assert_non_null(strstr(E.msg, "\"7\""));
 }
 
+static void test_vague_words_asked(void **state) {
+    (void)state;
+    expect_question("train with a few clients", "clients");
+    expect_question("several rounds with 20 clients", "rounds");
+    expect_question("as many rounds as needed", "rounds");
+    expect_question("train until convergence", "stop.target_accuracy");
+    expect_question("SGD with momentum", "local.momentum");
+    expect_question("nesterov, lr 0.1", "local.momentum");
+    expect_question("add weight decay", "local.weight_decay");
+    expect_question("DP with epsilon 1", "privacy.noise_multiplier");
+    assert_int_equal(parse("use learning rate decay"), -1);
+    assert_non_null(strstr(E.msg, "learning-rate schedule"));
+    /* the same words with their values are tasks */
+    expect_counts("until convergence or 80 rounds", -1, -1, 80);
+    assert_int_equal(parse("SGD with momentum 0.9"), 0);
+    assert_true(R->task.local.momentum == 0.9);
+    assert_int_equal(parse("adam with epsilon 1e-7 and DP noise 1.0"), 0);
+    assert_true(R->task.local.eps == 1e-7);
+}
+
 static void test_datasets_are_tasks(void **state) {
     (void)state;
     /* a named data set is never asked "where is the data?": where it lives
@@ -184,7 +204,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_noun_phrases),     cmocka_unit_test(test_keys),
         cmocka_unit_test(test_overrides),        cmocka_unit_test(test_two_readings_asked),
-        cmocka_unit_test(test_datasets_are_tasks),
+        cmocka_unit_test(test_vague_words_asked), cmocka_unit_test(test_datasets_are_tasks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
