@@ -708,7 +708,6 @@ static void f_privacy(gen *g) {
     if (r == 0) {
         static const char *const t[] = {"differential privacy", "with DP", "differentially private updates"};
         add_part(g, "%s", TEMPLATE(g, t));
-        set_real(g, "privacy.noise_multiplier", 1.0);
     } else {
         double c = PICK_REAL(g, clip), z = PICK_REAL(g, noise);
         static const char *const t[] = {"DP with clip norm %g and noise multiplier %g",
@@ -907,7 +906,6 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     json_t *cpr = json_object_get(g->truth, "clients_per_round");
     if (!g->cpr && cpr && json_integer_value(cpr) > g->clients) set_int(g, "clients_per_round", g->clients);
     if (!g->cpr && !cpr && g->clients < 10 && has(g, "clients")) set_int(g, "clients_per_round", g->clients);
-    if (g->stop_rule && !g->rounds_said) set_int(g, "rounds", 500);
 
     /* text: the lead parts keep their order ("a small CNN on mnist"), the rest shuffle */
     shuffle_parts(g, lead);

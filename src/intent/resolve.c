@@ -2,9 +2,8 @@
  *   1. qualitative skew becomes a Dirichlet alpha (checked against any alpha given);
  *   2. shares of clients per round become counts;
  *   3. goals fill the fields the words left open;
- *   4. consequences: a stopping rule without a round count gets a generous
- *      cap, the default clients per round shrinks to a small federation,
- *      DP without a noise level gets one;
+ *   4. consequences: the default clients per round shrinks to a small
+ *      federation; a stopping rule or DP without a noise level are noted;
  *   5. contradictions between counts are questions;
  *   6. the task validator has the last word; its message is passed on.
  * Then every field is explained. */
@@ -14,10 +13,6 @@
 #include <string.h>
 
 #include "intent/intent_internal.h"
-
-/* Rounds when the run is ended by a stopping rule and no count was given:
- * ten times the default, so the target or the time budget ends the run. */
-#define STOP_RULE_ROUNDS 500
 
 /* Dirichlet alpha for skew described in words. Literature convention for
  * label skew (Hsu et al. 2019; Li et al. 2022, NIID-Bench): 0.1 strongly
@@ -189,26 +184,15 @@ static int goals(intent_ctx *c) {
 }
 
 static int consequences(intent_ctx *c, json_t *defaults) {
+    /* A stopping rule ends the run early; it adds no rounds nobody asked for:
+     * rounds keeps what the words or the default say, and a note says so. */
     intent_slot *rs = intent_slot_find(c, "rounds");
     intent_slot *ta = intent_slot_find(c, "stop.target_accuracy");
     intent_slot *wt = intent_slot_find(c, "stop.max_wall_s");
-    if ((ta || wt) && (!rs || rs->rank <= RANK_GOAL)) {
-        intent_slot *why_s = ta ? ta : wt;
-        if (rs) {
-            intent_note(c, "goal \"%s\" would set rounds to %lld; a stopping rule was given, so rounds is its cap",
-                        intent_goals[rs->goal].label, (long long)json_integer_value(rs->value));
-            json_decref(rs->value);
-            rs->value = json_integer(STOP_RULE_ROUNDS);
-            rs->rank = RANK_DERIVED;
-            rs->start = why_s->start;
-            rs->end = why_s->end;
-            snprintf(rs->why, sizeof rs->why, "a stopping rule ends the run; %d rounds is only a cap",
-                     STOP_RULE_ROUNDS);
-        } else if (intent_set(c, "rounds", json_integer(STOP_RULE_ROUNDS), RANK_DERIVED, why_s->start, why_s->end,
-                              "a stopping rule ends the run; 500 rounds is only a cap") < 0) {
-            return -1;
-        }
-    }
+    if ((ta || wt) && !rs)
+        intent_note(c, "the run stops at the target or the time budget, or after rounds = %d (the default) if that "
+                       "comes first; say \"up to N rounds\" for more",
+                    count_of(value_of(c, "rounds", defaults)));
     intent_slot *cs = intent_slot_find(c, "clients");
     int n = count_of(value_of(c, "clients", defaults));
     int k = count_of(value_of(c, "clients_per_round", defaults));
@@ -218,12 +202,9 @@ static int consequences(intent_ctx *c, json_t *defaults) {
         if (intent_set(c, "clients_per_round", json_integer(n), RANK_DERIVED, cs->start, cs->end, why) < 0) return -1;
     }
     intent_slot *dp = intent_slot_find(c, "privacy.mode");
-    if (dp && !strcmp(string_of(dp->value), "dp-gaussian") && !intent_slot_find(c, "privacy.noise_multiplier")) {
-        if (intent_set(c, "privacy.noise_multiplier", json_real(1.0), RANK_DERIVED, dp->start, dp->end,
-                       "differential privacy needs noise: the task default 0 only clips and guarantees nothing, so "
-                       "noise multiplier 1.0 (say \"noise multiplier X\" to choose)") < 0)
-            return -1;
-    }
+    if (dp && !strcmp(string_of(dp->value), "dp-gaussian") && !intent_slot_find(c, "privacy.noise_multiplier"))
+        intent_note(c, "differential privacy without a noise level: noise_multiplier stays 0 (the default), which "
+                       "clips updates but guarantees no privacy; say \"noise multiplier 1.0\" for noise");
     /* where the data is (or whether it is fetched) is the data catalog's
      * question at run time, never the parser's: a named data set is a task */
     intent_slot *pol = intent_slot_find(c, "scheduling.policy");

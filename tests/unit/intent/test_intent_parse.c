@@ -100,9 +100,11 @@ static void test_implied_methods(void **state) {
     assert_non_null(strstr(choice("strategy.name")->reason, "implied"));
     assert_int_equal(parse("clip at 0.5"), 0);
     assert_string_equal(R->task.privacy.mode, "dp-gaussian");
-    /* DP without a noise level gets one, and says why */
-    assert_true(R->task.privacy.noise_multiplier == 1.0);
-    assert_non_null(strstr(choice("privacy.noise_multiplier")->reason, "guarantees nothing"));
+    /* DP without a noise level keeps the default, and a note says what that means */
+    assert_true(R->task.privacy.noise_multiplier == 0.0);
+    int noted = 0;
+    for (int k = 0; k < R->n_notes; k++) noted |= strstr(R->notes[k], "guarantees no privacy") != NULL;
+    assert_true(noted);
     assert_int_equal(parse("power of choice with 30 candidates"), 0);
     assert_string_equal(R->task.scheduling.policy, "power-of-choice");
     assert_int_equal(R->task.scheduling.choice_d, 30);
@@ -112,8 +114,12 @@ static void test_stopping_rules(void **state) {
     (void)state;
     assert_int_equal(parse("until 85% accuracy"), 0);
     assert_true(R->task.stop.target_accuracy == 0.85);
-    assert_int_equal(R->task.rounds, 500);
-    assert_non_null(strstr(choice("rounds")->reason, "cap"));
+    /* a stopping rule adds no rounds nobody asked for; a note says when the run ends */
+    assert_int_equal(R->task.rounds, 50);
+    assert_int_equal(choice("rounds")->source, FEDC_INTENT_FROM_DEFAULT);
+    int noted = 0;
+    for (int k = 0; k < R->n_notes; k++) noted |= strstr(R->notes[k], "up to N rounds") != NULL;
+    assert_true(noted);
     assert_int_equal(parse("for at most 2 hours, 80 rounds"), 0);
     assert_true(R->task.stop.max_wall_s == 7200);
     assert_int_equal(R->task.rounds, 80);
