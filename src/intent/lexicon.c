@@ -49,6 +49,10 @@ static const intent_phrase phrases[] = {
     {"client fraction", C_PARTICIPATION, 0}, {"fraction of client", C_PARTICIPATION, 0},
     {"sampling fraction", C_PARTICIPATION, 0}, {"client sampling rate", C_PARTICIPATION, 0},
     {"participation fraction", C_PARTICIPATION, 0}, {"fraction", C_PARTICIPATION, 0},
+    {"client participation", C_PARTICIPATION, 0}, {"participation ratio", C_PARTICIPATION, 0},
+    {"client participation rate", C_PARTICIPATION, 0}, {"probability", C_PARTICIPATION, 0},
+    {"sampling probability", C_PARTICIPATION, 0}, {"selection probability", C_PARTICIPATION, 0},
+    {"participation probability", C_PARTICIPATION, 0}, {"selection rate", C_PARTICIPATION, 0},
     {"out of", C_OUT_OF, 0},
     {"e =", C_E_EQ, 0}, {"b =", C_B_EQ, 0}, {"c =", C_C_EQ, 0}, {"k =", C_K_EQ, 0},
 

@@ -564,6 +564,47 @@ static int terse(intent_ctx *c) {
     return 0;
 }
 
+/* Keys written as code in prose: "max_steps 10", "server_lr of 0.1", "set
+ * clients_per_round to 5", "local.lr at 0.02": words joined by '_' or '.'
+ * are a key whatever separates the value. */
+static int code_keys(intent_ctx *c) {
+    for (int t = 0; t < c->ntok && !c->failed; t++) {
+        if (c->tok[t].kind != TK_WORD) continue;
+        int e = t, joined = 0;
+        while (e + 1 < c->ntok && c->tok[e + 1].start - c->tok[e].end == 1 &&
+               (c->text[c->tok[e].end] == '_' || c->text[c->tok[e].end] == '.') &&
+               (c->tok[e + 1].kind == TK_WORD || (c->tok[e + 1].kind == TK_PUNCT && c->tok[e + 1].text[0] == '.'))) {
+            e++;
+            joined = 1;
+        }
+        /* "local.lr": the lexer keeps the dot as a token of its own */
+        while (e + 2 < c->ntok && c->tok[e + 1].kind == TK_PUNCT && c->tok[e + 1].text[0] == '.' &&
+               c->tok[e + 1].start == c->tok[e].end && c->tok[e + 2].start == c->tok[e + 1].end &&
+               c->tok[e + 2].kind == TK_WORD) {
+            e += 2;
+            joined = 1;
+        }
+        if (!joined) continue;
+        int last = e;
+        t = e;
+        int it_last = item_of_tok(c, last);
+        if (it_last < 0 || c->it[it_last].used) continue;
+        int v = it_last + 1;
+        if (v < c->nit && c->it[v].kind == IT_PUNCT && strchr("=:", c->it[v].text[0])) continue; /* read above */
+        if (v < c->nit && c->it[v].kind == IT_WORD &&
+            (!strcmp(c->it[v].text, "of") || !strcmp(c->it[v].text, "at") || !strcmp(c->it[v].text, "to") ||
+             !strcmp(c->it[v].text, "is") || !strcmp(c->it[v].text, "equals") || !strcmp(c->it[v].text, "as") ||
+             !strcmp(c->it[v].text, "be")))
+            v++;
+        if (v >= c->nit || c->it[v].used) continue;
+        int rc = try_key(c, last, -1, intent_span_start(c, v), 0);
+        if (rc < 0) return -1;
+        if (rc > 0)
+            for (int k = it_last + 1; k < v; k++) intent_use(c, k);
+    }
+    return c->failed ? -1 : 0;
+}
+
 int intent_rules_keys(intent_ctx *c) {
     if (flags(c) < 0) return -1;
     for (int i = 0; i < c->nit && !c->failed; i++) {
@@ -598,6 +639,7 @@ int intent_rules_keys(intent_ctx *c) {
         }
     }
     if (c->failed) return -1;
+    if (code_keys(c) < 0) return -1;
     return terse(c);
 }
 
