@@ -84,6 +84,7 @@ typedef enum {
     C_UP, C_DOWN, C_BOTH,
     /* misc */
     C_GOAL, C_NAME_KW, C_NEGATION, C_FILLER_PHRASE,
+    C_LR_COSINE, C_LR_STEP, C_WARMUP, /* learning-rate schedules */
     C_VAGUE,       /* "a few", "several", "many": a count not given */
     C_CONVERGE,    /* "until convergence": a stopping rule without a target */
     C_UNSUPPORTED, /* a setting fedc does not have (arg: index in rules_vague.c) */
@@ -329,6 +330,14 @@ int intent_rules_codec(intent_ctx *c);
 int intent_rules_goals(intent_ctx *c);
 /* A "key: value" whose value no rule read is a question (rules_keys.c). */
 int intent_check_pending_keys(intent_ctx *c);
+/* After the word rules: a number still unread after a field's own name in
+ * words ("client beta 0.1", "hyper lr 0.5"), for fields whose last part
+ * no other field shares (rules_keys.c). */
+int intent_rules_leaf_keys(intent_ctx *c);
+/* Values of the task spec's choice fields named in words, including those
+ * added after this vocabulary was written ("fednova", "cosine"), and
+ * learning-rate schedules in words (rules_choices.c). */
+int intent_rules_choices(intent_ctx *c);
 /* Questions the words raise once every rule has run: vague counts ("a few
  * clients"), "until convergence", a parameter named without its value,
  * a privacy epsilon, settings fedc does not have (rules_vague.c). */

@@ -667,3 +667,54 @@ int intent_check_pending_keys(intent_ctx *c) {
     }
     return 0;
 }
+
+/* ---- fields named by their own name in prose, read last ---- */
+
+/* The field whose last part is key ("client beta" -> strategy.client_beta),
+ * when exactly one field has that last part. */
+static const char *leaf_lookup(const char *key) {
+    const char *found = NULL;
+    for (int f = 0; f < task_nfields; f++) {
+        const char *leaf = strrchr(task_fields[f].path, '.');
+        leaf = leaf ? leaf + 1 : task_fields[f].path;
+        char n[96];
+        norm_path(leaf, n, sizeof n);
+        if (strcmp(n, key) != 0) continue;
+        if (found) return NULL; /* "momentum", "beta1": which group's? */
+        found = task_fields[f].path;
+    }
+    return found;
+}
+
+int intent_rules_leaf_keys(intent_ctx *c) {
+    for (int n = 1; n < c->nit && !c->failed; n++) {
+        if (c->it[n].kind != IT_NUM || c->it[n].used) continue;
+        int k = n - 1;
+        if (c->it[k].kind == IT_WORD && (!strcmp(c->it[k].text, "of") || !strcmp(c->it[k].text, "is") ||
+                                         !strcmp(c->it[k].text, "at") || !strcmp(c->it[k].text, "equals")))
+            k--;
+        else if (c->it[k].kind == IT_PUNCT && strchr("=:", c->it[k].text[0]))
+            k--;
+        if (k < 0 || c->it[k].used || c->it[k].kind == IT_NUM || c->it[k].kind == IT_PUNCT) continue;
+        key_words kw;
+        words_before(c, c->it[k].t1 - 1, &kw);
+        for (int s0 = 0; s0 < kw.n; s0++) {
+            char key[KEY_MAX_WORDS * TOK_TEXT];
+            size_t o = 0;
+            key[0] = '\0';
+            for (int j = s0; j < kw.n; j++) o += (size_t)snprintf(key + o, sizeof key - o, "%s%s", o ? " " : "", kw.word[j]);
+            /* one word alone only when the vocabulary does not know it ("lambda") */
+            if (s0 == kw.n - 1 && (intent_word_class(c->tok[kw.tok[s0]].text) & W_KNOWN)) continue;
+            const char *path = leaf_lookup(key);
+            if (!path) continue;
+            int a = item_of_tok(c, kw.tok[s0]), busy = a < 0;
+            for (int i = a; !busy && i <= k; i++) busy = c->it[i].used;
+            if (busy) continue;
+            if (read_value(c, path, !strcmp(path, "clients_per_round") ? K_CPR : K_AUTO, a, k, k + 1 < n ? k + 1 : -1,
+                           intent_span_start(c, n)) < 0)
+                return -1;
+            break;
+        }
+    }
+    return c->failed ? -1 : 0;
+}

@@ -7,7 +7,7 @@
  *     without its value (the task default would silently be 0);
  *   "DP with epsilon 1": a privacy budget, which fedc does not take
  *     directly (it adds noise of noise_multiplier x clip), not adam's eps;
- *   "learning rate decay", "early stopping", "secure aggregation": settings
+ *   "early stopping", "secure aggregation", "data augmentation": settings
  *     fedc does not have.
  * Each is asked only when the words gave the field nothing else. */
 #include <string.h>
@@ -17,7 +17,6 @@
 static const struct {
     const char *what, *instead;
 } unsupported[] = {
-    {"learning-rate schedule", "local.lr is one rate for the whole run; which learning rate?"},
     {"early stopping on a plateau", "a run stops at a round count, a target accuracy (stop.target_accuracy) or a "
                                     "time budget (stop.max_wall_s); which one?"},
     {"privacy budget (epsilon, delta) setting", "dp-gaussian takes a clip norm and a noise multiplier "
@@ -89,8 +88,10 @@ int intent_rules_vague(intent_ctx *c) {
                                     unsupported[k].instead);
         }
         case C_MOMENTUM:
+            /* FedAvgM's momentum is the server's (default 0.9); fedavg-m and
+             * scaffold-m weigh the clients' momentum with client_beta */
             if (it->used || set_by_words(c, "local.momentum") || set_by_words(c, "strategy.momentum") ||
-                anywhere(c, C_S_FEDAVGM))
+                anywhere(c, C_S_FEDAVGM) || anywhere(c, C_S_FEDAVG_M) || anywhere(c, C_S_SCAFFOLD_M))
                 break;
             return intent_ask_which(c, "local.momentum",
                                     "local.momentum: \"%s\" names momentum without a value, and the task default "
