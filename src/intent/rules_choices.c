@@ -195,7 +195,32 @@ static int schedule(intent_ctx *c, int i) {
     }
 }
 
+/* "1 to 3 local epochs", "between 2 and 5 epochs": heterogeneous local work,
+ * where the task spec has local.min_epochs. */
+static int epoch_range(intent_ctx *c, int i) {
+    if (!task_field_find("local.min_epochs")) return 0;
+    int a = i, lo = -1, hi = -1;
+    if (is_word(c, i, "between") && i + 3 < c->nit && c->it[i + 1].kind == IT_NUM && is_word(c, i + 2, "and") &&
+        c->it[i + 3].kind == IT_NUM) {
+        lo = i + 1;
+        hi = i + 3;
+    } else if (c->it[i].kind == IT_NUM && i + 2 < c->nit && (is_word(c, i + 1, "to") || is_word(c, i + 1, "or")) &&
+               c->it[i + 2].kind == IT_NUM) {
+        lo = i;
+        hi = i + 2;
+    }
+    if (lo < 0 || c->it[lo].used || c->it[hi].used) return 0;
+    int u = hi + 1;
+    while (u < c->nit && c->it[u].kind == IT_WORD && (c->it[u].wclass & W_ADJ)) u++;
+    if (!intent_is(c, u, C_EPOCH) || c->it[u].used) return 0;
+    for (int k = a; k <= u; k++) intent_use(c, k);
+    if (intent_set_int(c, "local.min_epochs", lo, RANK_WORDS, a, u, "the fewest epochs a client draws") < 0) return -1;
+    return intent_set_int(c, "local.epochs", hi, RANK_WORDS, a, u, "the most epochs a client draws") < 0 ? -1 : 1;
+}
+
 int intent_rules_choices(intent_ctx *c) {
+    for (int i = 0; i < c->nit && !c->failed; i++)
+        if (epoch_range(c, i) < 0) return -1;
     for (int i = 0; i < c->nit && !c->failed; i++) {
         if (c->it[i].kind == IT_CONCEPT && !c->it[i].used &&
             (intent_is(c, i, C_LR_COSINE) || intent_is(c, i, C_LR_STEP) || intent_is(c, i, C_WARMUP))) {

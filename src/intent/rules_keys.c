@@ -707,9 +707,10 @@ int intent_rules_leaf_keys(intent_ctx *c) {
             if (s0 == kw.n - 1 && (intent_word_class(c->tok[kw.tok[s0]].text) & W_KNOWN)) continue;
             const char *path = leaf_lookup(key);
             if (!path) continue;
-            int a = item_of_tok(c, kw.tok[s0]), busy = a < 0;
-            for (int i = a; !busy && i <= k; i++) busy = c->it[i].used;
-            if (busy) continue;
+            /* the field's name may start with words read already ("SCAFFOLD option 1":
+             * "scaffold" named the strategy); its last word must be free */
+            int a = item_of_tok(c, kw.tok[s0]);
+            if (a < 0 || c->it[k].used) continue;
             if (read_value(c, path, !strcmp(path, "clients_per_round") ? K_CPR : K_AUTO, a, k, k + 1 < n ? k + 1 : -1,
                            intent_span_start(c, n)) < 0)
                 return -1;
