@@ -278,10 +278,21 @@ static void f_cpr(gen *g) {
         add_part(g, TEMPLATE(g, t), count_text(g, k, b, sizeof b));
         g->cpr = k;
     } else if (r < 9) {
+        /* only shares that are whole clients: "15% of 30" is a question */
         static const int pct[] = {5, 10, 20, 25, 50};
-        int p = PICK_INT(g, pct);
+        int whole[5], nw = 0;
+        for (int q = 0; q < 5; q++)
+            if ((pct[q] * g->clients) % 100 == 0) whole[nw++] = pct[q];
+        int p = whole[nw ? below(g, nw) : 0];
+        if (!nw) {
+            /* no share of this federation is a whole count: say the count */
+            int k = 1 + below(g, g->clients < 50 ? g->clients : 50);
+            add_part(g, "%s per round", count_text(g, k, b, sizeof b));
+            g->cpr = k;
+            set_int(g, "clients_per_round", g->cpr);
+            return;
+        }
         long k = lround(p / 100.0 * g->clients);
-        if (k < 1) k = 1;
         static const char *const t[] = {"%d%% of them per round", "%d%% participation per round",
                                         "%d percent of the clients each round", "a participation rate of %d%%"};
         add_part(g, TEMPLATE(g, t), p);

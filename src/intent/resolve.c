@@ -129,6 +129,25 @@ static int shares(intent_ctx *c, json_t *defaults) {
             return intent_ask(c, "clients_per_round: \"%s\" selects no client. What share did you mean?", ev);
         double exact = c->cpr_frac * n;
         long k = lround(exact);
+        if (fabs(exact - (double)k) > 1e-9) {
+            /* "15% of 30" is 4.5 clients: rounding down (FedAvg's max(C*K, 1)) and
+             * rounding to the nearest are both usual, so the person chooses */
+            long lo = (long)floor(exact), hi = lo + 1;
+            if (lo < 1) lo = 1;
+            intent_ask_which(c, "clients_per_round",
+                             "clients_per_round: \"%s\" is %g%% of %d clients = %.2f clients. %ld or %ld per round?", ev,
+                             c->cpr_frac * 100, n, exact, lo, hi);
+            char v[32], r[160];
+            snprintf(v, sizeof v, "%ld", lo);
+            intent_fmt(r, sizeof r, "\"%s\" rounded down (at least one)", ev);
+            intent_reading(c, "clients_per_round", v, r);
+            if (hi != lo) {
+                snprintf(v, sizeof v, "%ld", hi);
+                intent_fmt(r, sizeof r, "\"%s\" rounded up", ev);
+                intent_reading(c, "clients_per_round", v, r);
+            }
+            return -1;
+        }
         if (k < 1) k = 1;
         snprintf(why, sizeof why, "%g%% of %d clients%s = %ld%s", c->cpr_frac * 100, n,
                  cs ? "" : " (the default federation size)", k,
