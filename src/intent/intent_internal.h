@@ -27,6 +27,7 @@ enum {
     TK_CORRECTED = 1u << 4, /* word repaired from a typo */
     TK_ARCH = 1u << 5,      /* TK_SPEC: a model spec ("conv:16:5,...") */
     TK_CODEC = 1u << 6,     /* TK_SPEC: a codec pipeline ("topk:0.01|q8") */
+    TK_ORDINAL = 1u << 7,   /* "10th", "3rd": a position, not a count */
 };
 
 #define TOK_TEXT 40

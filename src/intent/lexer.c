@@ -255,7 +255,17 @@ int intent_lex(const char *s, size_t len, intent_tok *out, int max, fedc_error *
                 double v = strtod(buf, NULL);
                 unsigned flags = integer ? TK_INTEGER : 0;
                 size_t ve = e;
-                if (at(s, len, e) == '%') {
+                /* "10th round", "1st", "2nd", "3rd": the ordinal's number */
+                unsigned ordinal = 0;
+                if (integer && !is_word_byte(at(s, len, e + 2)) &&
+                    ((tolower(at(s, len, e)) == 't' && tolower(at(s, len, e + 1)) == 'h') ||
+                     (tolower(at(s, len, e)) == 's' && tolower(at(s, len, e + 1)) == 't') ||
+                     (tolower(at(s, len, e)) == 'n' && tolower(at(s, len, e + 1)) == 'd') ||
+                     (tolower(at(s, len, e)) == 'r' && tolower(at(s, len, e + 1)) == 'd'))) {
+                    e += 2;
+                    ordinal = TK_ORDINAL;
+                }
+                else if (at(s, len, e) == '%') {
                     flags |= TK_PERCENT;
                     e++;
                 } else if ((at(s, len, e) == 'k' || at(s, len, e) == 'K') && !is_word_byte(at(s, len, e + 1))) {
@@ -268,7 +278,7 @@ int intent_lex(const char *s, size_t len, intent_tok *out, int max, fedc_error *
                 } else {
                     EMIT(TK_NUM, i, e);
                     out[n - 1].num = v;
-                    out[n - 1].flags = flags;
+                    out[n - 1].flags = flags | ordinal;
                     set_text(&out[n - 1], s, i, ve, 1);
                 }
                 i = e;

@@ -290,6 +290,14 @@ static int letters(intent_ctx *c, int i) {
 
 static int seed(intent_ctx *c, int i) {
     int n = value_after(c, i, 2);
+    /* "seed everything with 1234": words that carry nothing may stand between */
+    for (int j = i + 1, d = 0; n < 0 && j < c->nit && d < 3; j++, d++) {
+        if (c->it[j].kind == IT_NUM) {
+            n = c->it[j].used ? -1 : j;
+            break;
+        }
+        if (!(c->it[j].kind == IT_WORD && (c->it[j].wclass & W_STOP))) break;
+    }
     if (n < 0) return 0;
     const intent_tok *t = &c->tok[c->it[n].t0];
     if (!(c->it[n].flags & TK_INTEGER) || t->text[0] == '-')
@@ -457,6 +465,7 @@ static int key_value(intent_ctx *c, int i, const key_rule *r) {
 static int unit_value(intent_ctx *c, int u, const unit_rule *r) {
     int n = intent_num_before(c, u, 2);
     if (n < 0) return 0;
+    if (c->it[n].flags & TK_ORDINAL) return 0; /* "the 3rd round" counts nothing */
     if (r->concept == C_ROUND && n > 0 && (is_word(c, n - 1, "every") || is_word(c, n - 1, "each")))
         return 0; /* an interval */
     /* "d = 30 candidates": the keyword before says the same thing */
