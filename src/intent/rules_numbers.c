@@ -242,8 +242,10 @@ static int per_round(intent_ctx *c, int p) {
     for (int j = p + 1; j < c->nit && skipped <= 3; j++) {
         if (free_num(c, j)) {
             int nx = j + 1;
+            /* "per-round sample of 8;": the count ends its clause */
+            int ends = nx >= c->nit || (c->it[nx].kind == IT_PUNCT && strchr(",;.!?)", c->it[nx].text[0]));
             int ok = (c->it[j].flags & (TK_PERCENT | TK_FRACTION)) || intent_is(c, nx, C_CLIENT) ||
-                     is_word(c, nx, "of");
+                     is_word(c, nx, "of") || (ends && skipped > 0);
             if (!ok) return 0;
             int last = j;
             if (intent_is(c, nx, C_CLIENT)) last = nx;
