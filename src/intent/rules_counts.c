@@ -11,6 +11,7 @@
  * "all N" with nothing saying every round is two readings (N clients, or N
  * clients all in every round) and is asked about when they differ. What is
  * left ("10 per round", "40 clients") goes to the number rules. */
+#include <math.h>
 #include <string.h>
 
 #include "intent/intent_internal.h"
@@ -28,8 +29,9 @@ static int free_num(const intent_ctx *c, int i) {
 }
 
 static int whole_count(const intent_ctx *c, int i) {
+    /* floor, not a cast: "1e20 clients" must not overflow an integer */
     return free_num(c, i) && !(c->it[i].flags & (TK_PERCENT | TK_FRACTION)) && c->it[i].num >= 1 &&
-           c->it[i].num == (double)(long long)c->it[i].num;
+           c->it[i].num == floor(c->it[i].num);
 }
 
 static int share_num(const intent_ctx *c, int i) {
