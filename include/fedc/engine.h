@@ -67,6 +67,11 @@ typedef struct fedc_round_metrics {
     double sim_time_s;       /* simulated wall time of this round (profiles); 0 if none */
     double sim_elapsed_s;
     int selected, participants, dropped, rejected;
+    /* Differential privacy (privacy.mode other than none): the guarantee
+     * spent so far, and the clip bound this round used. */
+    int dp;
+    double epsilon, delta; /* epsilon is INFINITY without noise */
+    double dp_clip;
 } fedc_round_metrics;
 
 typedef struct fedc_run fedc_run;

@@ -9,6 +9,7 @@
 #include "fedc/engine.h"
 #include "fedc/finite.h"
 #include "fedc/log.h"
+#include "fedc/privacy.h"
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "engine_internal.h"
@@ -64,6 +65,10 @@ struct fedc_run {
     int down_ref_count, down_ref_budget;
     /* Bytes per participant last round: what the scheduler predicts with. */
     double last_down_pp, last_up_pp;
+    /* Differential privacy: the accountant, and for dp-fedavg the noised
+     * mean that replaces the individual updates before the strategy. */
+    fedc_privacy *privacy;
+    float *dp_mean;
     /* Deployment: sets which client slots are online (deploy.h). */
     fedc_client_hook client_hook;
     void *client_hook_ctx;
@@ -96,6 +101,8 @@ void fedc_run_free(fedc_run *r) {
     fedc_arch_free(r->arch);
     free(r->x);
     fedc_strategy_free(r->strategy);
+    fedc_privacy_free(r->privacy);
+    free(r->dp_mean);
     fedc_codec_free(r->up);
     fedc_codec_free(r->down);
     fedc_sched_free(r->sched);
@@ -166,6 +173,19 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     r->strategy = fedc_strategy_create(t, r->d, t->clients, err);
     if (!r->strategy) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
+    if (!(r->privacy = fedc_privacy_create(t, r->d, err))) goto fail;
+    if (fedc_privacy_central(r->privacy)) {
+        if (r->sinfo.extra_up) {
+            fedc_fail(err, "privacy.mode: dp-fedavg cannot be combined with strategy %s, whose clients "
+                           "upload per-client data besides the update",
+                      t->strategy.name);
+            goto fail;
+        }
+        if (!(r->dp_mean = malloc(r->d * sizeof(float)))) {
+            fedc_fail(err, "out of memory for %zu parameters", r->d);
+            goto fail;
+        }
+    }
     if (!(r->up = fedc_codec_parse(t->compression.up, err))) goto fail;
     if (!(r->down = fedc_codec_parse(t->compression.down, err))) goto fail;
     fedc_sched_config sc = {0};
@@ -222,6 +242,9 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
             }
         }
     }
+    if (fedc_privacy_would_exceed(r->privacy, 0, 0))
+        FEDC_WARN("privacy.target_epsilon %g: even one round would exceed it, so no round will run",
+                  t->privacy.target_epsilon);
     r->start_wall = fedc_wall_s();
     return r;
 fail:
@@ -459,6 +482,14 @@ static void commit_down_ref(fedc_run *r, slot *s, int round) {
     r->down_ref_used[k] = round;
 }
 
+/* Most rounds any one client took part in: what local DP composes over. */
+static int max_participations(const fedc_run *r) {
+    int most = 0;
+    for (int k = 0; k < r->task.clients; k++)
+        if (r->info[k].times_selected > most) most = r->info[k].times_selected;
+    return most;
+}
+
 int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
     double wall0 = fedc_wall_s(), cpu_srv = 0, c0 = fedc_cpu_thread_s();
     int round = r->rounds_done + 1;
@@ -572,7 +603,23 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         return fedc_fail(err, "round %d: %d of %d participants returned a usable update; at least %d needed",
                          round, nu, n, min_updates);
     }
-    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, nu, round, err) != 0) return -1;
+    int n_agg = nu;
+    if (fedc_privacy_central(r->privacy)) {
+        /* The strategy sees only the clipped, noised mean. */
+        m->dp_clip = fedc_privacy_clip(r->privacy);
+        fedc_rng nrng = fedc_rng_derive(t->seed ^ 0xD9FEDull, (uint64_t)round, 0);
+        fedc_privacy_combine(r->privacy, r->updates, nu, r->dp_mean, &nrng);
+        fedc_update *u = &r->updates[0];
+        int steps = u->steps;
+        memset(u, 0, sizeof *u);
+        u->client = -1;
+        u->weight = 1;
+        u->steps = steps;
+        u->loss = train_loss / nu;
+        u->delta = r->dp_mean;
+        n_agg = 1;
+    }
+    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, n_agg, round, err) != 0) return -1;
     m->train_loss = train_loss / nu;
 
     /* 5. Evaluate, account, decide whether to stop. */
@@ -583,6 +630,15 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         m->evaluated = 1;
         r->last_accuracy = m->accuracy;
         if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
+    }
+    if (fedc_privacy_enabled(r->privacy)) {
+        m->dp = 1;
+        if (!fedc_privacy_central(r->privacy)) m->dp_clip = t->privacy.clip;
+        fedc_privacy_account(r->privacy, round, max_participations(r), &m->epsilon, &m->delta);
+        if (round < t->rounds && fedc_privacy_would_exceed(r->privacy, round, max_participations(r)))
+            FEDC_INFO("round %d: epsilon %.4g spent (delta %g); another round would exceed the budget %g, so the "
+                      "run stops here",
+                      round, m->epsilon, m->delta, t->privacy.target_epsilon);
     }
     r->bytes_down_total += m->bytes_down;
     r->bytes_up_total += m->bytes_up;
@@ -601,6 +657,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
 int fedc_run_done(const fedc_run *r) {
     const fedc_task *t = &r->task;
     if (r->rounds_done >= t->rounds) return 1;
+    if (fedc_privacy_would_exceed(r->privacy, r->rounds_done, max_participations(r))) return 1;
     if (t->stop.target_accuracy > 0 && r->best_accuracy >= t->stop.target_accuracy) return 1;
     if (t->stop.max_wall_s > 0 && fedc_wall_s() - r->start_wall >= t->stop.max_wall_s) return 1;
     return 0;

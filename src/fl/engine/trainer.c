@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fedc/engine.h"
+#include "fedc/privacy.h"
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "engine_internal.h"
@@ -230,7 +231,7 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
 
     /* Privacy acts on what leaves the node, before compression. */
     fedc_rng prng = fedc_rng_derive(tr->task.seed ^ 0xD1FFull, (uint64_t)round, (uint64_t)client);
-    fedc_engine_privatize(&tr->task, tr->delta, tr->d, &prng);
+    fedc_privacy_local(&tr->task, tr->delta, tr->d, &prng);
     fedc_buf_clear(&tr->enc);
     fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
     if (fedc_codec_encode(tr->up, tr->delta, tr->d, mem->residual, &crng, &tr->enc, err) != 0) goto out;
