@@ -38,6 +38,7 @@ typedef struct fedc_client_mem {
     float *residual;       /* uplink error feedback, d floats */
     float *strategy_state; /* strategy per-client state */
     float *down_ref;       /* last model received (lossy downlink sends deltas against it) */
+    struct fedc_protocol_client *protocol; /* round protocol state between its steps (protocol.h) */
 } fedc_client_mem;
 void fedc_client_mem_free(fedc_client_mem *m);
 

@@ -8,6 +8,7 @@
 
 #include "fedc/engine.h"
 #include "fedc/privacy.h"
+#include "fedc/protocol.h"
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "engine_internal.h"
@@ -21,6 +22,7 @@ struct fedc_trainer {
     fedc_strategy *strategy;   /* client part only */
     fedc_strategy_info sinfo;
     fedc_codec *up, *down;
+    const fedc_protocol_ops *proto; /* multi-step round protocol, or NULL */
     float *global, *work, *grad, *delta, *down_extra, *up_extra;
     float *xb;
     int32_t *yb;
@@ -34,6 +36,8 @@ void fedc_client_mem_free(fedc_client_mem *m) {
     free(m->strategy_state);
     free(m->down_ref);
     m->residual = m->strategy_state = m->down_ref = NULL;
+    if (m->protocol) m->protocol->free_state(m->protocol);
+    m->protocol = NULL;
 }
 
 void fedc_trainer_free(fedc_trainer *tr) {
@@ -74,6 +78,7 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     if (!tr->up) goto fail;
     tr->down = fedc_codec_parse(t->compression.down, err);
     if (!tr->down) goto fail;
+    tr->proto = fedc_protocol_for_task(t);
     tr->global = malloc(d * sizeof(float));
     /* Huge-page backed: the dense backward strides through these. */
     tr->work = fedc_nn_alloc(d);
@@ -135,6 +140,10 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
     int rc = -1;
     json_t *ctl = NULL;
+    if (m.type == FEDC_MSG_STEP && tr->proto) {
+        rc = tr->proto->client_step(&tr->task, tr->d, &mem->protocol, &m, reply, err);
+        goto out;
+    }
     if (m.type != FEDC_MSG_TRAIN) {
         fedc_fail(err, "expected a train message, got %s", fedc_msg_type_name(m.type));
         goto out;
@@ -234,7 +243,12 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     fedc_privacy_local(&tr->task, tr->delta, tr->d, &prng);
     fedc_buf_clear(&tr->enc);
     fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
-    if (fedc_codec_encode(tr->up, tr->delta, tr->d, mem->residual, &crng, &tr->enc, err) != 0) goto out;
+    if (tr->proto) {
+        if (tr->proto->client_seal(&tr->task, mem->protocol, (int)round, tr->delta, tr->d, &tr->enc, err) != 0)
+            goto out;
+    } else if (fedc_codec_encode(tr->up, tr->delta, tr->d, mem->residual, &crng, &tr->enc, err) != 0) {
+        goto out;
+    }
     double cpu_s = fedc_cpu_thread_s() - cpu0;
     char json[256];
     int jl = snprintf(json, sizeof json,

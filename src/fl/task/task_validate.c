@@ -240,6 +240,11 @@ static void check_secagg(const fedc_task *t, task_issues *iss) {
                    "dp-fedavg is not allowed with secagg.mode %s: the server clips each update, which "
                    "it cannot see under secure aggregation; allowed: none or dp-gaussian",
                    t->secagg.mode);
+    else if (t->scheduling.deadline_s > 0)
+        task_issue(iss, "scheduling.deadline_s",
+                   "a simulated deadline is not allowed with secagg.mode %s: masked updates are unmasked "
+                   "before the deadline could drop them; allowed: 0",
+                   t->secagg.mode);
     else if (t->clients_per_round < 2)
         task_issue(iss, "clients_per_round",
                    "%d is not allowed with secagg.mode %s: a sum of one update is that update; "
