@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "client/client_internal.h"
@@ -226,6 +227,25 @@ static int on_train(agent *a, fedc_ws_client *c, const fedc_buf *frame, double t
     return 0;
 }
 
+/* --exit-at STEP[@ROUND] (tests): a node lost in the middle of a round, as
+ * a crash would lose it: no goodbye, the connection just closes. */
+static void exit_if_asked(const agent *a, const fedc_msg *m) {
+    const char *want = a->cfg->exit_at;
+    if (!want) return;
+    json_t *o = json_loads(m->json, 0, NULL);
+    const char *step = m->type == FEDC_MSG_TRAIN ? "train" : NULL;
+    json_int_t round = -1;
+    if (o) json_unpack(o, "{s?s,s?I}", "step", &step, "round", &round);
+    const char *at = strchr(want, '@');
+    size_t nlen = at ? (size_t)(at - want) : strlen(want);
+    int hit = step && strlen(step) == nlen && !strncmp(step, want, nlen) && (!at || atoll(at + 1) == round);
+    json_decref(o);
+    if (!hit) return;
+    FEDC_WARN("--exit-at %s: exiting at step %.*s of round %lld", want, (int)nlen, want, (long long)round);
+    fflush(NULL);
+    _exit(3);
+}
+
 static int session(agent *a, fedc_ws_client *c, int *welcomed, fedc_error *err) {
     fedc_buf msg = {0};
     int result = SESSION_LOST;
@@ -300,7 +320,8 @@ static int session(agent *a, fedc_ws_client *c, int *welcomed, fedc_error *err) 
                 FEDC_ERROR("%s", err->msg);
                 rc = 0;
             }
-        } else if (type == FEDC_MSG_TRAIN) {
+        } else if (type == FEDC_MSG_TRAIN || type == FEDC_MSG_STEP) { /* STEP: a round protocol's step */
+            exit_if_asked(a, &m);
             fedc_msg_free(&m);
             rc = on_train(a, c, &msg, transfer, wire, err);
         } else if (type != FEDC_MSG_PING) {
