@@ -41,8 +41,8 @@ typedef struct fedc_protocol_ops {
     /* ---- server ---- */
     void *(*server_create)(const fedc_task *t, size_t d, fedc_error *err);
     void (*server_free)(void *self);
-    /* A round with n participants (client ids) of weights w (sample counts). */
-    int (*begin)(void *self, int round, int n, const int *clients, const double *w, fedc_error *err);
+    /* A round with n participants (client ids). */
+    int (*begin)(void *self, int round, int n, const int *clients, fedc_error *err);
     /* Fills frames[i] for every participant still in (alive[i] = 1) and
      * returns 1, or returns 0 when this phase has no further step; -1 (err)
      * when the round cannot go on (too many dropped). */
@@ -57,9 +57,10 @@ typedef struct fedc_protocol_ops {
      * total weight; -1 (err) when it cannot be recovered. */
     int (*finish)(void *self, float *out, double *weight, fedc_error *err);
     /* ---- node ---- */
-    /* Answers a STEP frame (already decoded into m) into reply. */
-    int (*client_step)(const fedc_task *t, size_t d, fedc_protocol_client **state, const fedc_msg *m,
-                       fedc_buf *reply, fedc_error *err);
+    /* Answers a STEP frame (already decoded into m) into reply; samples =
+     * the node's local sample count (its FedAvg weight). */
+    int (*client_step)(const fedc_task *t, size_t d, double samples, fedc_protocol_client **state,
+                       const fedc_msg *m, fedc_buf *reply, fedc_error *err);
     /* The UPDATE tensor for a trained delta (changed in place, e.g. clipped). */
     int (*client_seal)(const fedc_task *t, fedc_protocol_client *state, int round, float *delta, size_t d,
                        fedc_buf *out, fedc_error *err);

@@ -648,15 +648,8 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         s->bytes_down = s->bytes_up = 0;
     }
     if (r->proto) {
-        double *w = malloc((size_t)n * sizeof *w);
-        if (!w) {
-            free(frames);
-            return fedc_fail(err, "out of memory starting round %d", round);
-        }
-        for (int i = 0; i < n; i++) w[i] = (double)r->info[r->slots[i].client].n_samples;
-        int brc = r->proto->begin(r->proto_self, round, n, r->selected, w, err);
-        free(w);
-        if (brc != 0 || protocol_phase(r, tp, round, n, FEDC_PROTOCOL_BEFORE_TRAIN, err) != 0) {
+        if (r->proto->begin(r->proto_self, round, n, r->selected, err) != 0 ||
+            protocol_phase(r, tp, round, n, FEDC_PROTOCOL_BEFORE_TRAIN, err) != 0) {
             free(frames);
             return -1;
         }

@@ -141,7 +141,7 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     int rc = -1;
     json_t *ctl = NULL;
     if (m.type == FEDC_MSG_STEP && tr->proto) {
-        rc = tr->proto->client_step(&tr->task, tr->d, &mem->protocol, &m, reply, err);
+        rc = tr->proto->client_step(&tr->task, tr->d, (double)cd->n, &mem->protocol, &m, reply, err);
         goto out;
     }
     if (m.type != FEDC_MSG_TRAIN) {

@@ -42,10 +42,10 @@ static void client_free(fedc_protocol_client *c) {
     free(c);
 }
 
-static int reply_frame(fedc_buf *reply, int round, const char *step, const uint8_t *blob, size_t len,
-                       fedc_error *err) {
-    char json[96];
-    int jl = snprintf(json, sizeof json, "{\"round\":%d,\"step\":\"%s\"}", round, step);
+static int reply_frame(fedc_buf *reply, int round, const char *step, const char *extra, const uint8_t *blob,
+                       size_t len, fedc_error *err) {
+    char json[160];
+    int jl = snprintf(json, sizeof json, "{\"round\":%d,\"step\":\"%s\"%s}", round, step, extra ? extra : "");
     fedc_msg m = {.type = FEDC_MSG_STEP_REPLY, .json = json, .json_len = (size_t)jl, .nblobs = blob ? 1 : 0};
     if (blob) {
         m.blobs[0].data = blob;
@@ -55,18 +55,18 @@ static int reply_frame(fedc_buf *reply, int round, const char *step, const uint8
     return fedc_msg_encode(&m, reply, err);
 }
 
-static int on_keys(sa_client *c, json_t *ctl, const fedc_msg *m, int round, fedc_buf *reply, fedc_error *err) {
+static int on_keys(sa_client *c, json_t *ctl, const fedc_msg *m, int round, double samples, fedc_buf *reply,
+                   fedc_error *err) {
     json_int_t index = -1, n = -1, t = -1;
-    double w = -1;
-    if (json_unpack(ctl, "{s:I,s:I,s:I,s:F}", "index", &index, "n", &n, "t", &t, "weight", &w) != 0)
-        return fedc_fail(err, "secagg keys step: index, n, t and weight are required");
+    if (json_unpack(ctl, "{s:I,s:I,s:I}", "index", &index, "n", &n, "t", &t) != 0)
+        return fedc_fail(err, "secagg keys step: index, n and t are required");
     size_t k = m->nblobs == 1 ? m->blobs[0].len / 4 : 0;
     if (m->nblobs != 1 || m->blobs[0].len % 4 || k < 1 || k > SA_MAX_DEGREE)
         return fedc_fail(err, "secagg keys step: the neighbour list must hold 1..%d 32-bit indices",
                          SA_MAX_DEGREE);
-    if (n < 2 || n > 10000000 || index < 0 || index >= n || t < 1 || t > (json_int_t)k || !(w >= 0 && w <= 1))
-        return fedc_fail(err, "secagg keys step: index %lld, n %lld, t %lld or weight %g out of range",
-                         (long long)index, (long long)n, (long long)t, w);
+    if (n < 2 || n > 10000000 || index < 0 || index >= n || t < 1 || t > (json_int_t)k)
+        return fedc_fail(err, "secagg keys step: index %lld, n %lld or t %lld out of range", (long long)index,
+                         (long long)n, (long long)t);
     memset(c, 0, sizeof *c);
     c->base.free_state = client_free;
     c->round = round;
@@ -74,7 +74,7 @@ static int on_keys(sa_client *c, json_t *ctl, const fedc_msg *m, int round, fedc
     c->n = (int)n;
     c->k = (int)k;
     c->t = (int)t;
-    c->weight = w;
+    c->weight = 0;
     for (size_t j = 0; j < k; j++) {
         uint32_t v = sa_get32(m->blobs[0].data + 4 * j);
         if (v >= (uint32_t)n || (int)v == c->index) return fedc_fail(err, "secagg keys step: neighbour %u invalid", v);
@@ -89,11 +89,19 @@ static int on_keys(sa_client *c, json_t *ctl, const fedc_msg *m, int round, fedc
     uint8_t pk[2 * SA_PK];
     memcpy(pk, c->c_pk, SA_PK);
     memcpy(pk + SA_PK, c->s_pk, SA_PK);
-    return reply_frame(reply, round, "keys", pk, sizeof pk, err);
+    /* The sample count is the FedAvg weight; a plain update carries it in
+     * the clear as well. */
+    char extra[48];
+    snprintf(extra, sizeof extra, ",\"samples\":%.0f", samples);
+    return reply_frame(reply, round, "keys", extra, pk, sizeof pk, err);
 }
 
-static int on_shares(sa_client *c, const fedc_msg *m, fedc_buf *reply, fedc_error *err) {
+static int on_shares(sa_client *c, json_t *ctl, const fedc_msg *m, fedc_buf *reply, fedc_error *err) {
     int k = c->k;
+    double w = -1;
+    if (json_unpack(ctl, "{s:F}", "weight", &w) != 0 || !(w >= 0 && w <= 1))
+        return fedc_fail(err, "secagg shares step: \"weight\" must be a number in [0, 1]");
+    c->weight = w;
     if (m->nblobs != 2 || m->blobs[0].len != (size_t)k * 2 * SA_PK || m->blobs[1].len != (size_t)k)
         return fedc_fail(err, "secagg shares step: expected %d public key pairs and %d flags", k, k);
     int live = 0;
@@ -134,7 +142,7 @@ static int on_shares(sa_client *c, const fedc_msg *m, fedc_buf *reply, fedc_erro
     sodium_memzero(sb, sizeof sb);
     sodium_memzero(ss, sizeof ss);
     c->stage = ST_SHARES;
-    int rc = reply_frame(reply, c->round, "shares", out, (size_t)live * SA_CT_BYTES, err);
+    int rc = reply_frame(reply, c->round, "shares", NULL, out, (size_t)live * SA_CT_BYTES, err);
     free(out);
     return rc;
 }
@@ -175,7 +183,7 @@ static int on_collect(sa_client *c, const fedc_msg *m, fedc_buf *reply, fedc_err
         ct += SA_CT_BYTES;
     }
     c->stage = ST_COLLECT;
-    return reply_frame(reply, c->round, "collect", NULL, 0, err);
+    return reply_frame(reply, c->round, "collect", NULL, NULL, 0, err);
 }
 
 static int on_unmask(sa_client *c, const fedc_msg *m, fedc_buf *reply, fedc_error *err) {
@@ -196,14 +204,14 @@ static int on_unmask(sa_client *c, const fedc_msg *m, fedc_buf *reply, fedc_erro
         if (st) len += SA_SHARE_BYTES;
     }
     c->stage = ST_UNMASKED;
-    int rc = reply_frame(reply, c->round, "unmask", out, len, err);
+    int rc = reply_frame(reply, c->round, "unmask", NULL, out, len, err);
     sodium_memzero(out, len);
     free(out);
     return rc;
 }
 
-int sa_client_step(const fedc_task *t, size_t d, fedc_protocol_client **state, const fedc_msg *m, fedc_buf *reply,
-                   fedc_error *err) {
+int sa_client_step(const fedc_task *t, size_t d, double samples, fedc_protocol_client **state, const fedc_msg *m,
+                   fedc_buf *reply, fedc_error *err) {
     (void)t;
     (void)d;
     if (sodium_init() < 0) return fedc_fail(err, "libsodium failed to initialise");
@@ -223,7 +231,7 @@ int sa_client_step(const fedc_task *t, size_t d, fedc_protocol_client **state, c
     sa_client *c = (sa_client *)*state;
     c->base.free_state = client_free;
     if (strcmp(step, "keys") == 0) {
-        rc = on_keys(c, ctl, m, (int)round, reply, err);
+        rc = on_keys(c, ctl, m, (int)round, samples, reply, err);
         if (rc != 0) c->stage = ST_NONE;
         goto out;
     }
@@ -242,7 +250,7 @@ int sa_client_step(const fedc_task *t, size_t d, fedc_protocol_client **state, c
         fedc_fail(err, "secagg step: %s for round %lld arrived out of order", step, (long long)round);
         goto out;
     }
-    rc = which == 0 ? on_shares(c, m, reply, err) : which == 1 ? on_collect(c, m, reply, err) : on_unmask(c, m, reply, err);
+    rc = which == 0 ? on_shares(c, ctl, m, reply, err) : which == 1 ? on_collect(c, m, reply, err) : on_unmask(c, m, reply, err);
 out:
     json_decref(ctl);
     return rc;

@@ -4,7 +4,7 @@
  * (SecAgg, quadratic cost), each node masks with k = O(log n) neighbours of
  * a random k-regular graph: the Harary graph H(k, n) (node i joined to
  * i +- 1 .. i +- k/2 mod n) under a uniformly random relabelling drawn by
- * the server from public randomness. With k ~ 3 log2 n the graph stays
+ * the server from public randomness. With k = O(log n) the graph stays
  * connected among the survivors with overwhelming probability, which is
  * what keeps a single update from being isolated by the masks. */
 #include <math.h>
@@ -15,8 +15,12 @@
 int sa_graph_degree(int n, int requested) {
     int k;
     if (requested > 0) k = requested;
-    else if (n <= 16) k = n - 1; /* small rounds: every pair, as in SecAgg */
-    else k = (int)ceil(3 * log2((double)n));
+    /* Small rounds: every pair, as in SecAgg (the cost per node is still
+     * only n keys and shares). Larger: 6 log2 n, enough that with the
+     * default threshold (half the neighbours) and 30% of the nodes gone a
+     * node keeps the shares it needs except with small probability. */
+    else if (n <= 64) k = n - 1;
+    else k = (int)ceil(6 * log2((double)n));
     if (k > n - 1) k = n - 1;
     /* The Harary construction is symmetric for even k (or k = n - 1). */
     if (k % 2 && k < n - 1) k++;

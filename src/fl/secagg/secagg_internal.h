@@ -60,13 +60,13 @@ double sa_dequantise(uint32_t w, double scale);
 extern const fedc_protocol_ops sa_protocol_ops;
 
 /* Node side (client.c) and server side (server.c) of the protocol table. */
-int sa_client_step(const fedc_task *t, size_t d, fedc_protocol_client **state, const fedc_msg *m, fedc_buf *reply,
-                   fedc_error *err);
+int sa_client_step(const fedc_task *t, size_t d, double samples, fedc_protocol_client **state, const fedc_msg *m,
+                   fedc_buf *reply, fedc_error *err);
 int sa_client_seal(const fedc_task *t, fedc_protocol_client *state, int round, float *delta, size_t d,
                    fedc_buf *out, fedc_error *err);
 void *sa_server_create(const fedc_task *t, size_t d, fedc_error *err);
 void sa_server_free(void *self);
-int sa_server_begin(void *self, int round, int n, const int *clients, const double *w, fedc_error *err);
+int sa_server_begin(void *self, int round, int n, const int *clients, fedc_error *err);
 int sa_server_step(void *self, int phase, const char *alive, fedc_buf *frames, fedc_error *err);
 int sa_server_reply(void *self, int i, const fedc_msg *m, fedc_error *err);
 int sa_server_update(void *self, int i, const uint8_t *data, size_t len, fedc_error *err);

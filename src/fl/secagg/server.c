@@ -90,7 +90,7 @@ void sa_server_free(void *self) {
     free(s);
 }
 
-int sa_server_begin(void *self, int round, int n, const int *clients, const double *w, fedc_error *err) {
+int sa_server_begin(void *self, int round, int n, const int *clients, fedc_error *err) {
     sa_server *s = self;
     free_parts(s);
     s->round = round;
@@ -101,13 +101,9 @@ int sa_server_begin(void *self, int round, int n, const int *clients, const doub
     s->p = calloc((size_t)n, sizeof *s->p);
     s->adj = malloc((size_t)n * (size_t)s->k * sizeof(int));
     if (!s->p || !s->adj) return fedc_fail(err, "out of memory for a secagg round of %d nodes", n);
-    double total = 0;
-    for (int i = 0; i < n; i++) total += w[i] > 0 ? w[i] : 0;
     for (int i = 0; i < n; i++) {
         part *q = &s->p[i];
         q->client = clients[i];
-        q->samples = w[i] > 0 ? w[i] : 0;
-        q->w = total > 0 ? q->samples / total : 1.0 / n;
         q->ct = malloc((size_t)s->k * SA_CT_BYTES);
         q->has_ct = calloc((size_t)s->k, 1);
         q->live = calloc((size_t)s->k, 1);
@@ -157,7 +153,7 @@ static int build_frame(sa_server *s, int i, fedc_buf *f, uint8_t *tmp, fedc_erro
     case STEP_KEYS: {
         for (int j = 0; j < k; j++) sa_put32(tmp + 4 * j, (uint32_t)nb[j]);
         char extra[160];
-        snprintf(extra, sizeof extra, ",\"index\":%d,\"n\":%d,\"t\":%d,\"weight\":%.17g", i, s->n, s->t, q->w);
+        snprintf(extra, sizeof extra, ",\"index\":%d,\"n\":%d,\"t\":%d", i, s->n, s->t);
         return frame(f, s->round, "keys", extra, tmp, (size_t)k * 4, NULL, 0, 1, err);
     }
     case STEP_SHARES: {
@@ -170,7 +166,10 @@ static int build_frame(sa_server *s, int i, fedc_buf *f, uint8_t *tmp, fedc_erro
             memcpy(tmp + (size_t)j * 2 * SA_PK + SA_PK, v->s_pk, SA_PK);
             if (!flags[j]) memset(tmp + (size_t)j * 2 * SA_PK, 0, 2 * SA_PK);
         }
-        return frame(f, s->round, "shares", NULL, tmp, (size_t)k * 2 * SA_PK, flags, (size_t)k, 2, err);
+        /* Its FedAvg weight: its share of the samples of those still in. */
+        char extra[64];
+        snprintf(extra, sizeof extra, ",\"weight\":%.17g", q->w);
+        return frame(f, s->round, "shares", extra, tmp, (size_t)k * 2 * SA_PK, flags, (size_t)k, 2, err);
     }
     case STEP_COLLECT: {
         /* Partners: neighbours in U2 that sent this node a share. */
@@ -206,6 +205,12 @@ int sa_server_step(void *self, int phase, const char *alive, fedc_buf *frames, f
             return 0;
         }
         s->step++;
+        if (s->step == STEP_SHARES) {
+            double total = 0;
+            for (int i = 0; i < s->n; i++)
+                if (alive[i]) total += s->p[i].samples;
+            for (int i = 0; i < s->n; i++) s->p[i].w = total > 0 ? s->p[i].samples / total : 0;
+        }
     } else {
         if (s->step != STEP_TRAIN) {
             s->step = STEP_DONE;
@@ -254,6 +259,12 @@ int sa_server_reply(void *self, int i, const fedc_msg *m, fedc_error *err) {
             fedc_fail(err, "secagg keys reply: expected two %d-byte public keys", SA_PK);
             break;
         }
+        double samples = -1;
+        if (json_unpack(ctl, "{s:F}", "samples", &samples) != 0 || !(samples >= 0 && samples <= 1e12)) {
+            fedc_fail(err, "secagg keys reply: \"samples\" must be a count in 0..1e12");
+            break;
+        }
+        q->samples = samples;
         memcpy(q->c_pk, m->blobs[0].data, SA_PK);
         memcpy(q->s_pk, m->blobs[0].data + SA_PK, SA_PK);
         q->done = STEP_KEYS + 1;
