@@ -200,7 +200,8 @@ static int consequences(intent_ctx *c, json_t *defaults) {
         if (intent_set(c, "clients_per_round", json_integer(n), RANK_DERIVED, cs->start, cs->end, why) < 0) return -1;
     }
     intent_slot *dp = intent_slot_find(c, "privacy.mode");
-    if (dp && !strcmp(string_of(dp->value), "dp-gaussian") && !intent_slot_find(c, "privacy.noise_multiplier")) {
+    if (dp && (!strcmp(string_of(dp->value), "dp-gaussian") || !strcmp(string_of(dp->value), "dp-fedavg")) &&
+        !intent_slot_find(c, "privacy.noise_multiplier")) {
         if (intent_set(c, "privacy.noise_multiplier", json_real(1.0), RANK_DERIVED, dp->start, dp->end,
                        "differential privacy needs noise: the task default 0 only clips and guarantees nothing, so "
                        "noise multiplier 1.0 (say \"noise multiplier X\" to choose)") < 0)
