@@ -187,7 +187,21 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         goto fail;
     }
     fedc_engine_initial_model(t, r->arch, r->x);
-    r->strategy = fedc_strategy_create(t, r->d, t->clients, err);
+    {
+        int nt = fedc_arch_ntensors(r->arch);
+        size_t *off = calloc((size_t)nt + 1, sizeof *off), *cnt = calloc((size_t)nt + 1, sizeof *cnt);
+        if (off && cnt)
+            for (int i = 0; i < nt; i++) {
+                fedc_tensor_info ti = fedc_arch_tensor(r->arch, i);
+                off[i] = ti.offset;
+                cnt[i] = ti.count;
+            }
+        fedc_param_layout lay = {nt, off, cnt};
+        fedc_strategy_env env = {r->d, t->clients, off && cnt ? &lay : NULL, NULL};
+        r->strategy = fedc_strategy_create_env(t, &env, err);
+        free(off);
+        free(cnt);
+    }
     if (!r->strategy) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
     if (!(r->privacy = fedc_privacy_create(t, r->d, err))) goto fail;
@@ -637,6 +651,10 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     m->selected = n;
     if (n <= 0) return fedc_fail(err, "round %d: no client is available to train", round);
 
+    fedc_round_ctx rctx = {round, t->rounds, t->clients, r->info, fedc_task_local_lr(t, round),
+                           fedc_task_server_lr(t, round)};
+    fedc_strategy_round_begin(r->strategy, &rctx);
+
     /* 2. TRAIN frames: one shared frame when the downlink is exact; with a
      * lossy downlink each node gets the model as a delta against its copy. */
     fedc_buf *frames = malloc((size_t)n * sizeof *frames);
@@ -696,12 +714,6 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     free(frames);
     if (r->proto) {
         for (int i = 0; i < n; i++) r->selected[i] = r->slots[i].client;
-        for (int i = 0; i < n; i++)
-            if (r->slots[i].status != 1) r->proto->drop(r->proto_self, i);
-        if (xrc == 0) {
-            for (int i = 0; i < n; i++) r->alive[i] = r->slots[i].status == 1;
-            xrc = protocol_phase(r, tp, round, n, FEDC_PROTOCOL_AFTER_TRAIN, err);
-        }
     }
     if (xrc != 0) return -1;
     c0 = fedc_cpu_thread_s();
@@ -747,6 +759,20 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         r->info[s->client].times_selected++;
         if (r->down_lossy) commit_down_ref(r, s, round);
     }
+    if (r->proto) {
+        /* The protocol's steps after training, once the simulated deadline
+         * has had its say: an update dropped by it leaves the sum too. */
+        for (int i = 0; i < n; i++) {
+            if (r->slots[i].status != 1) r->proto->drop(r->proto_self, i);
+            r->alive[i] = r->slots[i].status == 1;
+        }
+        if (protocol_phase(r, tp, round, n, FEDC_PROTOCOL_AFTER_TRAIN, err) != 0) return -1;
+        m->bytes_down = m->bytes_up = 0;
+        for (int i = 0; i < n; i++) {
+            m->bytes_down += r->slots[i].bytes_down;
+            m->bytes_up += r->slots[i].bytes_up;
+        }
+    }
     m->participants = nu;
     r->last_down_pp = (double)m->bytes_down / n;
     if (nu > 0) r->last_up_pp = (double)m->bytes_up / n;
@@ -788,7 +814,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         u->delta = r->dp_mean;
         n_agg = 1;
     }
-    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, n_agg, round, err) != 0) return -1;
+    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, n_agg, &rctx, err) != 0) return -1;
     m->train_loss = train_loss / nu;
 
     /* 5. Evaluate, account, decide whether to stop. */

@@ -82,6 +82,11 @@ static void check_counts(const fedc_task *t, task_issues *iss) {
                    "%d is more than clients_per_round (%d), so no round could ever aggregate; "
                    "allowed: an integer >= 1 and <= clients_per_round",
                    t->deploy.min_updates, t->clients_per_round);
+    if (ALL_OK(iss, "local.epochs", "local.min_epochs") && t->local.min_epochs > t->local.epochs)
+        task_issue(iss, "local.min_epochs",
+                   "%d is more than local.epochs (%d); allowed: 0 (off) or an integer >= 1 and <= "
+                   "local.epochs",
+                   t->local.min_epochs, t->local.epochs);
     if (ALL_OK(iss, "clients", "deploy.min_nodes") && t->deploy.min_nodes > t->clients)
         task_issue(iss, "deploy.min_nodes",
                    "%d is more than clients (%d); allowed: an integer >= 1 and <= clients",
@@ -185,6 +190,17 @@ static void check_scheduling(const fedc_task *t, task_issues *iss) {
                    d, t->clients_per_round, t->clients);
 }
 
+/* Strategies whose server only averages the updates (and then steps): the
+ * ones that can run on a single combined update, as central DP and secure
+ * aggregation give them. The others read per-client updates or keep
+ * per-client tables, which would see raw updates or none at all. */
+static int averaging_strategy(const char *name) {
+    static const char *const ok[] = {"fedavg", "fedprox", "fedavgm", "fedadam", "fedyogi", "fedadagrad", NULL};
+    for (int i = 0; ok[i]; i++)
+        if (!strcmp(name, ok[i])) return 1;
+    return 0;
+}
+
 /* The privacy budget and the settings that only make sense together. */
 static void check_privacy(const fedc_task *t, task_issues *iss) {
     if (!ALL_OK(iss, "privacy.mode", "privacy.noise_multiplier", "privacy.adaptive_clip",
@@ -192,6 +208,13 @@ static void check_privacy(const fedc_task *t, task_issues *iss) {
                 "rounds", "clients", "clients_per_round"))
         return;
     int dp = strcmp(t->privacy.mode, "none") != 0, central = strcmp(t->privacy.mode, "dp-fedavg") == 0;
+    if (central && ALL_OK(iss, "strategy.name") && !averaging_strategy(t->strategy.name)) {
+        task_issue(iss, "strategy.name",
+                   "%s is not allowed with privacy.mode dp-fedavg: the server gives the strategy only the noised "
+                   "mean; allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad",
+                   t->strategy.name);
+        return;
+    }
     if (t->privacy.adaptive_clip && !central) {
         task_issue(iss, "privacy.adaptive_clip",
                    "true is not allowed with privacy.mode %s; allowed: false, or privacy.mode dp-fedavg",
@@ -240,11 +263,11 @@ static void check_secagg(const fedc_task *t, task_issues *iss) {
                    "dp-fedavg is not allowed with secagg.mode %s: the server clips each update, which "
                    "it cannot see under secure aggregation; allowed: none or dp-gaussian",
                    t->secagg.mode);
-    else if (t->scheduling.deadline_s > 0)
-        task_issue(iss, "scheduling.deadline_s",
-                   "a simulated deadline is not allowed with secagg.mode %s: masked updates are unmasked "
-                   "before the deadline could drop them; allowed: 0",
-                   t->secagg.mode);
+    else if (ALL_OK(iss, "strategy.name") && !averaging_strategy(t->strategy.name))
+        task_issue(iss, "strategy.name",
+                   "%s is not allowed with secagg.mode %s: the server learns only the sum of the updates; allowed: "
+                   "fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad",
+                   t->strategy.name, t->secagg.mode);
     else if (t->clients_per_round < 2)
         task_issue(iss, "clients_per_round",
                    "%d is not allowed with secagg.mode %s: a sum of one update is that update; "
