@@ -139,7 +139,44 @@ def svg_curve(path, series, title):
     open(path, "w").write("\n".join(o))
 
 
+def fmt_eps(e):
+    return "∞" if e is None or not math.isfinite(e) else (f"{e:.3g}" if e < 1000 else f"{e:.2e}")
+
+
+def render(res):
+    """The Markdown tables of docs/privacy.md, from the results file."""
+    out = []
+    if "dp" in res:
+        for key, title in [("mlp", "MLP, fixed clip"), ("mlp_adaptive", "MLP, adaptive clip"), ("cnn", "CNN (subset)")]:
+            out.append(f"\n{title}\n\n| noise multiplier z | epsilon (delta 1e-5) | test accuracy | seeds |\n|---|---|---|---|")
+            for r in res["dp"][key]:
+                z = "no DP" if r["noise_multiplier"] is None else f"{r['noise_multiplier']:g}"
+                e = "–" if r["noise_multiplier"] is None else fmt_eps(r.get("epsilon"))
+                acc = f"{r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}" if len(r["seeds"]) > 1 else f"{r['accuracy_mean']:.4f}"
+                out.append(f"| {z} | {e} | {acc} | {len(r['seeds'])} |")
+    if "secagg" in res:
+        out.append("\n| model | nodes | dropped | degree k / threshold t | bytes per node (SecAgg+) | plain | "
+                   "protocol bytes | node CPU (SecAgg+) | node CPU (plain) | server CPU per node |\n|---|---|---|---|---|---|---|---|---|---|")
+        for r in res["secagg"]["per_node"]:
+            out.append(f"| {r['model']} | {r['n']} | {r['dropped']} | {r['degree']} / {r['threshold']} | "
+                       f"{r['secagg_bytes_per_node']/1e6:.3f} MB | {r['plain_bytes_per_node']/1e6:.3f} MB | "
+                       f"{r['secagg_protocol_bytes_per_node']/1e3:.1f} kB | {r['secagg_client_cpu_s_per_node']*1e3:.1f} ms | "
+                       f"{r['plain_client_cpu_s_per_node']*1e3:.2f} ms | {r['secagg_server_cpu_s_per_node']*1e3:.1f} ms |")
+    if "audit" in res:
+        for b in ["batch1", "batch4"]:
+            if b not in res["audit"]:
+                continue
+            out.append(f"\n{b}\n\n| attack | protection | PSNR (dB) | SSIM | labels right | image |\n|---|---|---|---|---|---|")
+            for r in res["audit"][b]["rows"]:
+                out.append(f"| {r['attack']} | {r['condition']} ({r['detail']}) | {r['psnr']:.1f} | {r['ssim']:.3f} | "
+                           f"{100*r['label_accuracy']:.0f}% | ![]({r['png']}) |")
+    return "\n".join(out)
+
+
 def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--render":
+        print(render(json.load(open(os.path.join(ROOT, "bench", "results", "privacy.json")))))
+        return
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--part", default="dp,secagg,audit")
