@@ -62,6 +62,9 @@ size_t fedc_trainer_record_size(const fedc_trainer *tr);
  * server runs again (it failed, e.g. a node dropped) starts from the same
  * state instead of applying the client's state change twice. */
 void fedc_trainer_keep_undo(fedc_trainer *tr, int on);
+/* Nodes: draw local-DP noise from the OS CSPRNG, not from the task seed the
+ * server knows (privacy.h, fedc_privacy_noise_rng). */
+void fedc_trainer_secret_noise(fedc_trainer *tr, int on);
 /* The round a record last trained (0 if never). */
 int fedc_trainer_record_round(const void *record);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.

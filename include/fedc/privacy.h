@@ -89,6 +89,12 @@ double fedc_privacy_planned_epsilon(const fedc_task *t);
  * (the run then stops before that round). */
 int fedc_privacy_would_exceed(const fedc_privacy *p, int rounds, int max_participations);
 
+/* The stream DP noise is drawn from. A simulation derives it from the task
+ * seed (reproducible runs); a deployment must not, or anyone holding the
+ * task spec could regenerate the noise and subtract it: with secret = 1 the
+ * seed comes from the operating system's CSPRNG instead. */
+fedc_rng fedc_privacy_noise_rng(const fedc_task *t, uint64_t a, uint64_t b, int secret);
+
 /* Checkpointing: the adaptive clip bound. */
 double fedc_privacy_state_get(const fedc_privacy *p);
 void fedc_privacy_state_set(fedc_privacy *p, double clip);

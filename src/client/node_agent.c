@@ -243,6 +243,7 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
             }
         if (!(a->trainer = fedc_trainer_create(&t, a->arch, err))) goto out;
         fedc_trainer_keep_undo(a->trainer, 1);
+        fedc_trainer_secret_noise(a->trainer, 1);
         a->mem.record = calloc(1, fedc_trainer_record_size(a->trainer));
         a->mem.owned = 1;
         a->mem.protocol = &a->proto;

@@ -71,6 +71,7 @@ struct fedc_run {
      * mean that replaces the individual updates before the strategy. */
     fedc_privacy *privacy;
     float *dp_mean;
+    int secret_noise; /* deployment: noise from the OS CSPRNG */
     /* A multi-step round protocol (protocol.h), or NULL: its server half,
      * the combined update it yields, and the per-step exchange buffers. */
     const fedc_protocol_ops *proto;
@@ -802,7 +803,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     } else if (fedc_privacy_central(r->privacy)) {
         /* The strategy sees only the clipped, noised mean. */
         m->dp_clip = fedc_privacy_clip(r->privacy);
-        fedc_rng nrng = fedc_rng_derive(t->seed ^ 0xD9FEDull, (uint64_t)round, 0);
+        fedc_rng nrng = fedc_privacy_noise_rng(t, (uint64_t)round, 0xD9FEDull, r->secret_noise);
         fedc_privacy_combine(r->privacy, r->updates, nu, r->dp_mean, &nrng);
         fedc_update *u = &r->updates[0];
         int steps = u->steps;
@@ -891,6 +892,8 @@ void fedc_run_state_access(fedc_run *r, fedc_run_state *s) {
     s->n_clients = r->task.clients;
     s->sched = r->sched;
 }
+
+void fedc_run_set_secret_noise(fedc_run *r, int on) { r->secret_noise = on != 0; }
 
 void fedc_run_set_client_hook(fedc_run *r, fedc_client_hook fn, void *ctx) {
     r->client_hook = fn;

@@ -41,6 +41,7 @@ struct fedc_trainer {
     const fedc_client_data *cd; /* the client being trained (oracle) */
     fedc_rng *rng;
     int keep_undo;
+    int secret_noise;          /* local DP noise from the OS CSPRNG (nodes) */
     /* record sections, in floats after the header */
     size_t off_state, off_residual, off_down_ref, off_undo, undo_floats, record_floats;
     int uses_ef, lossy_down;
@@ -94,6 +95,8 @@ static void layout_record(fedc_trainer *tr) {
 size_t fedc_trainer_record_size(const fedc_trainer *tr) {
     return sizeof(record_header) + tr->record_floats * sizeof(float);
 }
+
+void fedc_trainer_secret_noise(fedc_trainer *tr, int on) { tr->secret_noise = on != 0; }
 
 void fedc_trainer_keep_undo(fedc_trainer *tr, int on) {
     tr->keep_undo = on != 0;
@@ -354,7 +357,7 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     local_train(tr, client, (int)round, cd, mem->record, &rng, &steps, &loss);
 
     /* Privacy acts on what leaves the node, before compression. */
-    fedc_rng prng = fedc_rng_derive(tr->task.seed ^ 0xD1FFull, (uint64_t)round, (uint64_t)client);
+    fedc_rng prng = fedc_privacy_noise_rng(&tr->task, (uint64_t)round, (uint64_t)client, tr->secret_noise);
     fedc_privacy_local(&tr->task, tr->delta, tr->d, &prng);
     fedc_buf_clear(&tr->enc);
     fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);

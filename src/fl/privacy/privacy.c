@@ -1,8 +1,10 @@
 /* The task's privacy as the round engine sees it: which mechanism, the
  * current clip bound, and the (epsilon, delta) spent so far. */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "fl/privacy/privacy_internal.h"
 
@@ -89,4 +91,15 @@ int fedc_privacy_would_exceed(const fedc_privacy *p, int rounds, int max_partici
     double target = p->task.privacy.target_epsilon;
     if (p->mode == PRIV_NONE || target <= 0) return 0;
     return epsilon_of(&p->task, rounds + 1, max_participations + 1) > target;
+}
+
+fedc_rng fedc_privacy_noise_rng(const fedc_task *t, uint64_t a, uint64_t b, int secret) {
+    uint64_t seed = t->seed ^ 0xD1FFull;
+    if (secret) {
+        uint64_t r = 0;
+        /* getrandom blocks only before the kernel's pool is initialised. */
+        if (getrandom(&r, sizeof r, 0) == (ssize_t)sizeof r) seed = r;
+        else seed ^= (uint64_t)(uintptr_t)&r * 0x9E3779B97F4A7C15ull; /* no OS entropy: never expected */
+    }
+    return fedc_rng_derive(seed, a, b);
 }

@@ -190,6 +190,20 @@ static void test_budget_refuse_and_stop(void **state) {
     assert_non_null(strstr(e.msg, "privacy.count_noise"));
 }
 
+/* Simulation noise is reproducible from the task seed; deployment noise is
+ * not derivable from it. */
+static void test_noise_stream_secret_in_deployment(void **state) {
+    (void)state;
+    fedc_task t;
+    fedc_task_defaults(&t);
+    fedc_rng a = fedc_privacy_noise_rng(&t, 3, 4, 0), b = fedc_privacy_noise_rng(&t, 3, 4, 0);
+    assert_true(fedc_rng_u64(&a) == fedc_rng_u64(&b));
+    fedc_rng c = fedc_privacy_noise_rng(&t, 3, 4, 1), d = fedc_privacy_noise_rng(&t, 3, 4, 1);
+    fedc_rng e = fedc_privacy_noise_rng(&t, 3, 4, 0);
+    uint64_t vc = fedc_rng_u64(&c), vd = fedc_rng_u64(&d), ve = fedc_rng_u64(&e);
+    assert_true(vc != vd && vc != ve && vd != ve);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_clip_bounds_norm),
@@ -198,6 +212,7 @@ int main(void) {
         cmocka_unit_test(test_central_clip_and_mean),
         cmocka_unit_test(test_adaptive_clip_moves_towards_quantile),
         cmocka_unit_test(test_budget_refuse_and_stop),
+        cmocka_unit_test(test_noise_stream_secret_in_deployment),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
