@@ -2,9 +2,8 @@
  *   1. qualitative skew becomes a Dirichlet alpha (checked against any alpha given);
  *   2. shares of clients per round become counts;
  *   3. goals fill the fields the words left open;
- *   4. consequences: a stopping rule without a round count gets a generous
- *      cap, the default clients per round shrinks to a small federation,
- *      DP without a noise level gets one;
+ *   4. consequences: the default clients per round shrinks to a small
+ *      federation; a stopping rule or DP without a noise level are noted;
  *   5. contradictions between counts are questions;
  *   6. the task validator has the last word; its message is passed on.
  * Then every field is explained. */
@@ -15,10 +14,6 @@
 
 #include "fedc/catalog.h"
 #include "intent/intent_internal.h"
-
-/* Rounds when the run is ended by a stopping rule and no count was given:
- * ten times the default, so the target or the time budget ends the run. */
-#define STOP_RULE_ROUNDS 500
 
 /* Dirichlet alpha for skew described in words. Literature convention for
  * label skew (Hsu et al. 2019; Li et al. 2022, NIID-Bench): 0.1 strongly
@@ -101,6 +96,24 @@ static int shares(intent_ctx *c, json_t *defaults) {
     int n = count_of(cl);
     intent_slot *cs = intent_slot_find(c, "clients");
     char why[200];
+    int k_default = count_of(value_of(c, "clients_per_round", defaults));
+    if (c->all_maybe && !c->cpr_all && !c->cpr_frac_set && !intent_slot_find(c, "clients_per_round") &&
+        n > k_default) {
+        /* "all 40 clients" with nothing about rounds: two readings */
+        char ev[96], v[32], r[160];
+        intent_evidence(c, c->all_maybe_start, c->all_maybe_end, ev, sizeof ev);
+        intent_ask_which(c, "clients_per_round",
+                         "clients_per_round: \"%s\": should all %d clients train in every round, or %d of them "
+                         "per round (the default)? Say \"all of them every round\" or \"%d per round\".",
+                         ev, n, k_default, k_default);
+        snprintf(v, sizeof v, "%d", n);
+        intent_fmt(r, sizeof r, "\"%s\" read as every client in every round", ev);
+        intent_reading(c, "clients_per_round", v, r);
+        snprintf(v, sizeof v, "%d", k_default);
+        intent_fmt(r, sizeof r, "\"%s\" read as the size of the federation; the default clients per round", ev);
+        intent_reading(c, "clients_per_round", v, r);
+        return -1;
+    }
     if (c->cpr_all) {
         snprintf(why, sizeof why, "all %d clients take part in every round", n);
         if (intent_set(c, "clients_per_round", json_integer(n), RANK_DERIVED, c->cpr_all_start, c->cpr_all_end, why) < 0)
@@ -117,6 +130,25 @@ static int shares(intent_ctx *c, json_t *defaults) {
             return intent_ask(c, "clients_per_round: \"%s\" selects no client. What share did you mean?", ev);
         double exact = c->cpr_frac * n;
         long k = lround(exact);
+        if (fabs(exact - (double)k) > 1e-9) {
+            /* "15% of 30" is 4.5 clients: rounding down (FedAvg's max(C*K, 1)) and
+             * rounding to the nearest are both usual, so the person chooses */
+            long lo = (long)floor(exact), hi = lo + 1;
+            if (lo < 1) lo = 1;
+            intent_ask_which(c, "clients_per_round",
+                             "clients_per_round: \"%s\" is %g%% of %d clients = %.2f clients. %ld or %ld per round?", ev,
+                             c->cpr_frac * 100, n, exact, lo, hi);
+            char v[32], r[160];
+            snprintf(v, sizeof v, "%ld", lo);
+            intent_fmt(r, sizeof r, "\"%s\" rounded down (at least one)", ev);
+            intent_reading(c, "clients_per_round", v, r);
+            if (hi != lo) {
+                snprintf(v, sizeof v, "%ld", hi);
+                intent_fmt(r, sizeof r, "\"%s\" rounded up", ev);
+                intent_reading(c, "clients_per_round", v, r);
+            }
+            return -1;
+        }
         if (k < 1) k = 1;
         snprintf(why, sizeof why, "%g%% of %d clients%s = %ld%s", c->cpr_frac * 100, n,
                  cs ? "" : " (the default federation size)", k,
@@ -172,26 +204,15 @@ static int goals(intent_ctx *c) {
 }
 
 static int consequences(intent_ctx *c, json_t *defaults) {
+    /* A stopping rule ends the run early; it adds no rounds nobody asked for:
+     * rounds keeps what the words or the default say, and a note says so. */
     intent_slot *rs = intent_slot_find(c, "rounds");
     intent_slot *ta = intent_slot_find(c, "stop.target_accuracy");
     intent_slot *wt = intent_slot_find(c, "stop.max_wall_s");
-    if ((ta || wt) && (!rs || rs->rank <= RANK_GOAL)) {
-        intent_slot *why_s = ta ? ta : wt;
-        if (rs) {
-            intent_note(c, "goal \"%s\" would set rounds to %lld; a stopping rule was given, so rounds is its cap",
-                        intent_goals[rs->goal].label, (long long)json_integer_value(rs->value));
-            json_decref(rs->value);
-            rs->value = json_integer(STOP_RULE_ROUNDS);
-            rs->rank = RANK_DERIVED;
-            rs->start = why_s->start;
-            rs->end = why_s->end;
-            snprintf(rs->why, sizeof rs->why, "a stopping rule ends the run; %d rounds is only a cap",
-                     STOP_RULE_ROUNDS);
-        } else if (intent_set(c, "rounds", json_integer(STOP_RULE_ROUNDS), RANK_DERIVED, why_s->start, why_s->end,
-                              "a stopping rule ends the run; 500 rounds is only a cap") < 0) {
-            return -1;
-        }
-    }
+    if ((ta || wt) && !rs)
+        intent_note(c, "the run stops at the target or the time budget, or after rounds = %d (the default) if that "
+                       "comes first; say \"up to N rounds\" for more",
+                    count_of(value_of(c, "rounds", defaults)));
     intent_slot *cs = intent_slot_find(c, "clients");
     int n = count_of(value_of(c, "clients", defaults));
     int k = count_of(value_of(c, "clients_per_round", defaults));
@@ -201,44 +222,30 @@ static int consequences(intent_ctx *c, json_t *defaults) {
         if (intent_set(c, "clients_per_round", json_integer(n), RANK_DERIVED, cs->start, cs->end, why) < 0) return -1;
     }
     intent_slot *dp = intent_slot_find(c, "privacy.mode");
-    if (dp && !strcmp(string_of(dp->value), "dp-gaussian") && !intent_slot_find(c, "privacy.noise_multiplier")) {
-        if (intent_set(c, "privacy.noise_multiplier", json_real(1.0), RANK_DERIVED, dp->start, dp->end,
-                       "differential privacy needs noise: the task default 0 only clips and guarantees nothing, so "
-                       "noise multiplier 1.0 (say \"noise multiplier X\" to choose)") < 0)
-            return -1;
-    }
-    /* catalog datasets have a location of their own (fetched when missing);
-     * csv needs its files named */
-    intent_slot *ds = intent_slot_find(c, "dataset.name");
-    if (ds) {
-        const char *name = string_of(ds->value);
-        char ev[96];
-        intent_evidence(c, ds->start, ds->end, ev, sizeof ev);
-        if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.path"))
-            return intent_ask(c, "dataset.path: which CSV file holds the training data (\"%s\")? E.g. \"train "
-                                 "on /data/train.csv\".", ev);
-        /* a sized model ends in dense:10; other class counts get their own */
-        const fedc_catalog_entry *e = fedc_catalog_builtin(name);
-        intent_slot *ms = intent_slot_find(c, "model");
-        const char *spec = ms ? string_of(ms->value) : "";
-        size_t slen = strlen(spec);
+    if (dp && (!strcmp(string_of(dp->value), "dp-gaussian") || !strcmp(string_of(dp->value), "dp-fedavg")) &&
+        !intent_slot_find(c, "privacy.noise_multiplier"))
+        intent_note(c, "differential privacy without a noise level: noise_multiplier stays 0 (the default), which "
+                       "clips updates but guarantees no privacy; say \"noise multiplier 1.0\" for noise");
+    /* where the data is (or whether it is fetched) is the data catalog's
+     * question at run time, never the parser's: a named data set is a task.
+     * A sized model ends in dense:10; a catalog data set with another class
+     * count (cifar100, 20 with coarse labels; the EMNIST splits) gets its own. */
+    intent_slot *ds = intent_slot_find(c, "dataset.name"), *ms = intent_slot_find(c, "model");
+    const fedc_catalog_entry *entry = ds ? fedc_catalog_builtin(string_of(ds->value)) : NULL;
+    if (entry && ms) {
         intent_slot *ls = intent_slot_find(c, "dataset.labels");
-        int classes = e ? e->n_classes : 10;
-        if (e && e->n_classes_coarse && ls && !strcmp(string_of(ls->value), "coarse")) classes = e->n_classes_coarse;
+        int classes = entry->n_classes;
+        if (entry->n_classes_coarse && ls && !strcmp(string_of(ls->value), "coarse")) classes = entry->n_classes_coarse;
+        const char *spec = string_of(ms->value);
+        size_t slen = strlen(spec);
         if (classes != 10 && slen >= 8 && !strcmp(spec + slen - 8, "dense:10") && (slen == 8 || spec[slen - 9] == ',')) {
             char fixed[1100];
             snprintf(fixed, sizeof fixed, "%.*sdense:%d", (int)(slen - 8), spec, classes);
             intent_note(c, "model: the last layer has one output per class, so dense:10 became dense:%d for %s",
-                        classes, e->name);
+                        classes, entry->name);
             json_decref(ms->value);
             ms->value = json_string(fixed);
         }
-        if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.test_path"))
-            return intent_ask(c, "dataset.test_path: which CSV file holds the test data? E.g. \"test set "
-                                 "/data/test.csv\".");
-        if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.label_column"))
-            return intent_ask(c, "dataset.label_column: which column of the CSV holds the labels? E.g. \"label "
-                                 "column y\".");
     }
     intent_slot *pol = intent_slot_find(c, "scheduling.policy");
     if (pol && !strcmp(string_of(pol->value), "deadline") && !intent_slot_find(c, "scheduling.deadline_s")) {
@@ -329,6 +336,8 @@ static void explain_one(intent_ctx *c, const char *path, json_t *v) {
     }
     char ev[96];
     intent_evidence(c, s->start, s->end, ev, sizeof ev);
+    snprintf(ch->evidence, sizeof ch->evidence, "%s", ev);
+    intent_utf8_sanitise(ch->evidence);
     switch (s->rank) {
     case RANK_GOAL:
         ch->source = FEDC_INTENT_FROM_GOAL;
@@ -384,7 +393,7 @@ int intent_resolve(intent_ctx *c) {
     free(dtxt);
     if (!defaults) return intent_ask(c, "out of memory");
     int rc = 0;
-    if (skew(c, defaults) < 0 || shares(c, defaults) < 0 || goals(c) < 0 || consequences(c, defaults) < 0 ||
+    if (intent_settle(c) < 0 || skew(c, defaults) < 0 || shares(c, defaults) < 0 || goals(c) < 0 || consequences(c, defaults) < 0 ||
         counts(c, defaults) < 0)
         rc = -1;
     json_decref(defaults);

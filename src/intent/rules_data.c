@@ -1,14 +1,129 @@
-/* Dataset and partition rules. Datasets are named by any data catalog name
- * or alias ("fashion-mnist", "fmnist", "CIFAR-10", "emnist digits",
- * "femnist", "svhn"); partitions in words ("IID", "each client
+/* Dataset and partition rules. Datasets are named ("fashion-mnist",
+ * "fmnist", "CIFAR-10", "mnist"); partitions in words ("IID", "each client
  * sees 2 classes", "pathological non-IID", "quantity skew") or numbers
  * ("dirichlet 0.1", "alpha=0.3", "sigma 1.5"). Qualitative skew ("strongly
  * non-IID") is kept as a level and made concrete in resolve.c, where it is
  * checked against any explicit alpha. */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "fedc/catalog.h"
+#include "fl/task/task_internal.h"
 #include "intent/intent_internal.h"
+
+/* Names of data sets written in words, for the catalog's names (the task
+ * field's allowed values decide which of them fedc can load). */
+static const struct {
+    const char *words, *name;
+} dataset_words[] = {
+    {"cifar100", "cifar100"}, {"cifar 100", "cifar100"}, {"svhn", "svhn"}, {"femnist", "femnist"},
+    {"emnist byclass", "emnist-byclass"}, {"emnist by class", "emnist-byclass"},
+    {"emnist balanced", "emnist-balanced"}, {"emnist digit", "emnist-digits"},
+    {"emnist digits", "emnist-digits"}, {"street view house number", "svhn"},
+};
+
+/* Compare ignoring case, '-', '_' and spaces. */
+static int same_loose(const char *a, const char *b) {
+    for (;;) {
+        while (*a == '-' || *a == '_' || *a == ' ') a++;
+        while (*b == '-' || *b == '_' || *b == ' ') b++;
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+        if (!*a) return 1;
+        a++;
+        b++;
+    }
+}
+
+/* The catalog name written at byte pos as one chunk ("EMNIST-ByClass",
+ * "cifar_100", "fashion-mnist"); its end in *end, or NULL. */
+static const char *catalog_chunk(const intent_ctx *c, int pos, int *end) {
+    int e = pos;
+    while (e < (int)c->len && (isalnum((unsigned char)c->text[e]) || c->text[e] == '-' || c->text[e] == '_')) e++;
+    while (e > pos && (c->text[e - 1] == '-' || c->text[e - 1] == '_')) e--;
+    char chunk[64];
+    if (e - pos <= 0 || e - pos >= (int)sizeof chunk) return NULL;
+    memcpy(chunk, c->text + pos, (size_t)(e - pos));
+    chunk[e - pos] = '\0';
+    for (int k = 0; task_datasets[k]; k++)
+        if (same_loose(chunk, task_datasets[k])) {
+            *end = e;
+            return task_datasets[k];
+        }
+    return NULL;
+}
+
+static int known_dataset(const char *name) {
+    for (int k = 0; task_datasets[k]; k++)
+        if (!strcmp(task_datasets[k], name)) return 1;
+    return 0;
+}
+
+/* Sets dataset.name from items i.. whose text ends at byte end. */
+static int set_dataset(intent_ctx *c, int i, int end, const char *name) {
+    int last = i;
+    while (last + 1 < c->nit && intent_span_end(c, last + 1) <= end) last++;
+    for (int k = i; k <= last; k++) intent_use(c, k);
+    return intent_set_str(c, "dataset.name", name, RANK_WORDS, i, last, NULL);
+}
+
+/* A data set named by words the vocabulary knows but whose name is not in
+ * the task spec's list: loadable under a catalog name, or a question. */
+static int other_dataset(intent_ctx *c, int i) {
+    char words[96] = "";
+    size_t o = 0;
+    for (int t = c->it[i].t0; t < c->it[i].t1; t++)
+        o += (size_t)snprintf(words + o, sizeof words - o, "%s%s", o ? " " : "", c->tok[t].text);
+    /* "emnist digits": the next word may name the variant */
+    char two[128];
+    if (i + 1 < c->nit && c->it[i + 1].kind == IT_WORD) {
+        snprintf(two, sizeof two, "%s %s", words, c->it[i + 1].text);
+        for (size_t k = 0; k < sizeof dataset_words / sizeof dataset_words[0]; k++)
+            if (!strcmp(dataset_words[k].words, two) && known_dataset(dataset_words[k].name)) {
+                intent_use(c, i + 1);
+                return intent_set_str(c, "dataset.name", dataset_words[k].name, RANK_WORDS, i, i + 1, NULL);
+            }
+    }
+    for (size_t k = 0; k < sizeof dataset_words / sizeof dataset_words[0]; k++)
+        if (!strcmp(dataset_words[k].words, words) && known_dataset(dataset_words[k].name))
+            return intent_set_str(c, "dataset.name", dataset_words[k].name, RANK_WORDS, i, i, NULL);
+    char ev[96];
+    intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
+    /* "emnist" alone: which of the catalog's variants */
+    int variants = 0;
+    for (int k = 0; task_datasets[k]; k++) variants += !strncmp(task_datasets[k], words, strlen(words)) &&
+                                                       task_datasets[k][strlen(words)] == '-';
+    if (variants > 1) {
+        int rc = intent_ask_which(c, "dataset.name", "dataset.name: \"%s\" comes in several variants. Which one?", ev);
+        for (int k = 0; task_datasets[k]; k++)
+            if (!strncmp(task_datasets[k], words, strlen(words)) && task_datasets[k][strlen(words)] == '-') {
+                char v[80];
+                intent_fmt(v, sizeof v, "\"%s\"", task_datasets[k]);
+                intent_reading(c, "dataset.name", v, "a variant in fedc's data catalog");
+            }
+        return rc;
+    }
+    char allowed[400] = "";
+    size_t a = 0;
+    for (int k = 0; task_datasets[k] && a + 2 < sizeof allowed; k++)
+        a += (size_t)snprintf(allowed + a, sizeof allowed - a, "%s%s", k ? ", " : "", task_datasets[k]);
+    return intent_ask(c, "dataset.name: fedc cannot load \"%s\"; it trains on %s. Which one should it be?", ev,
+                      allowed);
+}
+
+/* "the 20 superclasses", "100 fine classes": dataset.labels, and the
+ * number before it is read when it is that label set's class count in the
+ * catalog (cifar100: 20 coarse, 100 fine); another number stays unread and
+ * is asked about. */
+static int labels(intent_ctx *c, int i, const char *kind) {
+    const fedc_catalog_entry *e = fedc_catalog_builtin("cifar100");
+    int n = intent_num_before(c, i, 1);
+    if (e && n >= 0 && c->it[n].num == (strcmp(kind, "coarse") ? e->n_classes : e->n_classes_coarse)) {
+        intent_use(c, n);
+        return intent_set_str(c, "dataset.labels", kind, RANK_WORDS, n, i, NULL);
+    }
+    return intent_set_str(c, "dataset.labels", kind, RANK_WORDS, i, i, NULL);
+}
 
 static const char *dataset_of(concept_id k) {
     switch (k) {
@@ -16,12 +131,6 @@ static const char *dataset_of(concept_id k) {
     case C_DS_MNIST: return "mnist";
     case C_DS_CIFAR10: return "cifar10";
     case C_DS_CSV: return "csv";
-    case C_DS_EMNIST_BYCLASS: return "emnist-byclass";
-    case C_DS_EMNIST_BALANCED: return "emnist-balanced";
-    case C_DS_EMNIST_DIGITS: return "emnist-digits";
-    case C_DS_FEMNIST: return "femnist";
-    case C_DS_CIFAR100: return "cifar100";
-    case C_DS_SVHN: return "svhn";
     default: return NULL;
     }
 }
@@ -79,36 +188,46 @@ static int noniid(intent_ctx *c, int i) {
 
 int intent_rules_data(intent_ctx *c) {
     for (int i = 0; i < c->nit && !c->failed; i++) {
+        int end;
+        const char *cat;
+        if (c->it[i].kind == IT_WORD && !c->it[i].used && !(c->it[i].wclass & W_KNOWN) &&
+            (i == 0 || intent_span_end(c, i - 1) < intent_span_start(c, i)) &&
+            (cat = catalog_chunk(c, intent_span_start(c, i), &end)) && set_dataset(c, i, end, cat) < 0)
+            return -1;
+    }
+    for (int i = 0; i < c->nit && !c->failed; i++) {
         intent_item *it = &c->it[i];
         if (it->used || it->kind != IT_CONCEPT) {
             /* "N classes", "N shards" are counted below from the unit */
             continue;
         }
         const char *ds = dataset_of(it->concept);
+        int end;
+        const char *cat = (ds || it->concept == C_DS_UNSUPPORTED) ? catalog_chunk(c, intent_span_start(c, i), &end) : NULL;
+        if (cat) {
+            /* the catalog's own spelling, "EMNIST-ByClass" as one name */
+            if (set_dataset(c, i, end, cat) < 0) return -1;
+            continue;
+        }
         if (ds) {
             intent_set_str(c, "dataset.name", ds, RANK_WORDS, i, i, NULL);
-            /* FEMNIST is EMNIST split by writer: that split comes with it */
-            if (it->concept == C_DS_FEMNIST)
-                intent_set_str(c, "partition.kind", "natural", RANK_IMPLIED, i, i,
-                               "FEMNIST's natural split: whole writers per client, as in LEAF");
             continue;
         }
         int n;
         switch (it->concept) {
-        case C_DS_UNSUPPORTED: {
-            char ev[96];
-            intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
-            return intent_ask(c,
-                              "dataset.name: fedc cannot load \"%s\"; its data catalog has %s, or use a CSV "
-                              "file of your own. Which one should it be?",
-                              ev, fedc_catalog_names());
-        }
-        case C_COARSE_LABELS: intent_set_str(c, "dataset.labels", "coarse", RANK_WORDS, i, i, NULL); break;
-        case C_FINE_LABELS: intent_set_str(c, "dataset.labels", "fine", RANK_WORDS, i, i, NULL); break;
+        case C_DS_UNSUPPORTED:
+            if (other_dataset(c, i) < 0) return -1;
+            break;
+        case C_COARSE_LABELS:
+            if (labels(c, i, "coarse") < 0) return -1;
+            break;
+        case C_FINE_LABELS:
+            if (labels(c, i, "fine") < 0) return -1;
+            break;
         case C_EXTRA_SPLIT: intent_set_bool(c, "dataset.extra", 1, RANK_WORDS, i, i, NULL); break;
         case C_NO_FETCH:
             intent_set_str(c, "dataset.fetch", "never", RANK_WORDS, i, i,
-                           "nothing is downloaded: a missing dataset stops the run with what to fetch");
+                           "nothing is downloaded: a missing data set stops the run, saying what to fetch");
             break;
         case C_IID: intent_set_str(c, "partition.kind", "iid", RANK_WORDS, i, i, NULL); break;
         case C_NONIID: noniid(c, i); break;
