@@ -150,6 +150,9 @@ static const intent_phrase phrases[] = {
     {"without downloading", C_NO_FETCH, 0}, {"no downloading", C_NO_FETCH, 0}, {"never download", C_NO_FETCH, 0},
     {"do not download", C_NO_FETCH, 0}, {"do not fetch", C_NO_FETCH, 0}, {"without fetch", C_NO_FETCH, 0},
     {"no fetch", C_NO_FETCH, 0},
+    /* FEMNIST's own split (partition.kind natural) */
+    {"by writer", C_NATURAL, 0}, {"per writer", C_NATURAL, 0}, {"each writer", C_NATURAL, 0},
+    {"writer split", C_NATURAL, 0}, {"natural split", C_NATURAL, 0}, {"natural partition", C_NATURAL, 0},
     {"data", C_DATA, 0}, {"dataset", C_DATA, 0}, {"stored in", C_DATA, 0}, {"stored at", C_DATA, 0},
     {"located at", C_DATA, 0}, {"located in", C_DATA, 0}, {"path", C_DATA, 0}, {"directory", C_DATA, 0},
     {"folder", C_DATA, 0}, {"lives in", C_DATA, 0}, {"life in", C_DATA, 0}, {"found in", C_DATA, 0},

@@ -232,6 +232,11 @@ static int consequences(intent_ctx *c, json_t *defaults) {
      * count (cifar100, 20 with coarse labels; the EMNIST splits) gets its own. */
     intent_slot *ds = intent_slot_find(c, "dataset.name"), *ms = intent_slot_find(c, "model");
     const fedc_catalog_entry *entry = ds ? fedc_catalog_builtin(string_of(ds->value)) : NULL;
+    /* FEMNIST named alone keeps the default split; its writers are one
+     * word away, so say which words choose them */
+    if (entry && entry->natural && !intent_slot_find(c, "partition.kind"))
+        intent_note(c, "%s: partition.kind stays iid (the default); say \"split by writer\" for its natural "
+                       "partition, one writer per client as in LEAF", entry->name);
     if (entry && ms) {
         intent_slot *ls = intent_slot_find(c, "dataset.labels");
         int classes = entry->n_classes;

@@ -229,6 +229,7 @@ int intent_rules_data(intent_ctx *c) {
             intent_set_str(c, "dataset.fetch", "never", RANK_WORDS, i, i,
                            "nothing is downloaded: a missing data set stops the run, saying what to fetch");
             break;
+        case C_NATURAL: intent_set_str(c, "partition.kind", "natural", RANK_WORDS, i, i, NULL); break;
         case C_IID: intent_set_str(c, "partition.kind", "iid", RANK_WORDS, i, i, NULL); break;
         case C_NONIID: noniid(c, i); break;
         case C_PATHOLOGICAL: {

@@ -254,6 +254,16 @@ static void test_every_catalog_name_is_a_task(void **state) {
     assert_int_equal(parse("cifar100 with coarse labels, a small cnn"), 0);
     assert_string_equal(R->task.dataset.labels, "coarse");
     assert_string_equal(R->task.model, "conv:16:5,pool:2,conv:32:5,pool:2,dense:128,dense:20");
+    /* FEMNIST's writers are chosen in words; named alone it keeps the default split, with a note */
+    assert_int_equal(parse("femnist split by writer, 50 clients"), 0);
+    assert_string_equal(R->task.partition.kind, "natural");
+    assert_int_equal(R->task.clients, 50);
+    assert_int_equal(parse("femnist, 100 clients"), 0);
+    assert_string_equal(R->task.partition.kind, "iid");
+    int noted = 0;
+    for (int k = 0; k < R->n_notes; k++) noted |= strstr(R->notes[k], "split by writer") != NULL;
+    assert_true(noted);
+    expect_refusal("mnist split by writer", FEDC_INTENT_INVALID, "natural");
     /* the label set's own class count is read with it; another count is asked about */
     assert_int_equal(parse("cifar100, the 20 superclasses, 30 rounds"), 0);
     assert_string_equal(R->task.dataset.labels, "coarse");
