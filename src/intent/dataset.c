@@ -35,6 +35,7 @@ typedef struct gen {
     int rounds_said, stop_rule;
     int dataset_csv, dataset_conv_ok;
     int classes;  /* of the dataset the request names (the model's last layer) */
+    int natural;  /* the request chose FEMNIST's writers as the partition */
     int goal[5];
     int index;   /* the example's position: rare methods come at fixed positions */
 } gen;
@@ -171,6 +172,12 @@ static void f_dataset_catalog(gen *g, int kind) {
     add_part(g, TEMPLATE(g, t), named[k].said);
     set_str(g, "dataset.name", named[k].name);
     g->classes = named[k].classes;
+    if (!strcmp(named[k].name, "femnist") && below(g, 2)) {
+        static const char *const w[] = {"split by writer", "partitioned per writer", "with its natural partition"};
+        add_part(g, "%s", TEMPLATE(g, w));
+        set_str(g, "partition.kind", "natural");
+        g->natural = 1;
+    }
     if (kind == 1) {
         static const char *const c[] = {"coarse labels", "the 20 superclasses", "its coarse classes"};
         add_part(g, "%s", TEMPLATE(g, c));
@@ -387,6 +394,7 @@ static void f_stop(gen *g) {
 }
 
 static void f_partition(gen *g) {
+    if (g->natural) return; /* femnist: its writers are the partition */
     int r = below(g, 8);
     char b[64];
     if (r == 0) {
@@ -1142,6 +1150,7 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     g->dataset_csv = 0;
     g->dataset_conv_ok = 1;
     g->classes = 10;
+    g->natural = 0;
     memset(g->goal, 0, sizeof g->goal);
 
     /* the spine of most requests: model and data first */
