@@ -39,7 +39,7 @@ int fedc_server_port(const fedc_server *s);
 const char *fedc_server_admin_token(const fedc_server *s);
 /* 1 if this start generated the admin token (print it once). */
 int fedc_server_token_generated(const fedc_server *s);
-/* "https://HOST:PORT/" (or http:// with insecure) and "wss://HOST:PORT". */
+/* "https://HOST:PORT/" (or http:// with insecure) and "wss://HOST:PORT/node". */
 const char *fedc_server_dashboard_url(const fedc_server *s);
 const char *fedc_server_node_url(const fedc_server *s);
 
@@ -48,7 +48,7 @@ int fedc_server_submit(fedc_server *s, const char *task_json, size_t len, int64_
 
 typedef struct fedc_server_run_info {
     int64_t id;
-    char status[16];     /* queued | running | done | failed | cancelled */
+    char status[16];     /* queued | running | paused | done | failed | cancelled */
     int rounds_done, rounds_total;
     double accuracy, loss, best_accuracy, elapsed_s;
     uint64_t bytes_down, bytes_up;
@@ -62,5 +62,16 @@ int fedc_server_run_info_get(fedc_server *s, int64_t id, fedc_server_run_info *o
  * time call it from their own threads, possibly at once. Must not block. */
 typedef void (*fedc_server_listener)(void *ctx, int64_t run_id, const fedc_round_metrics *m, const char *status);
 void fedc_server_set_listener(fedc_server *s, fedc_server_listener fn, void *ctx);
+
+/* The run store STATE/runs.db, offline (no server running on it):
+ * SQLite's quick_check (full: integrity_check) and every row's checksum.
+ * 0 sound, 1 damaged, -1 cannot be opened; *report (malloc'd) lists what
+ * was found, one line each. */
+int fedc_server_check_store(const char *state_dir, int full, char **report, fedc_error *err);
+/* Recovers a damaged STATE/runs.db: what can be read and passes its
+ * checksum goes into a new store that takes its place; the damaged file is
+ * kept as runs.db.damaged-YYYYmmdd-HHMMSS. *report (malloc'd) says what was
+ * kept and lost. */
+int fedc_server_recover_store(const char *state_dir, char **report, fedc_error *err);
 
 #endif
