@@ -67,6 +67,10 @@ struct fedc_run {
     /* Deployment: sets which client slots are online (deploy.h). */
     fedc_client_hook client_hook;
     void *client_hook_ctx;
+    /* The aggregate is checked before it replaces the model (guard.c). */
+    fedc_agg_guard *guard;
+    char *refused;
+    char (*refused_why)[256];
 };
 
 int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_error *err) {
@@ -117,6 +121,9 @@ void fedc_run_free(fedc_run *r) {
     free(r->updates);
     fedc_buf_free(&r->model_blob);
     fedc_buf_free(&r->frame);
+    fedc_agg_guard_free(r->guard);
+    free(r->refused);
+    free(r->refused_why);
     free(r);
 }
 
@@ -199,6 +206,13 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
             fedc_fail(err, "out of memory for %d update buffers of %zu parameters", r->nslots, r->d);
             goto fail;
         }
+    }
+    r->guard = fedc_agg_guard_create(r->d, fedc_strategy_state_size(r->strategy), r->nslots);
+    r->refused = calloc((size_t)r->nslots, 1);
+    r->refused_why = calloc((size_t)r->nslots, sizeof *r->refused_why);
+    if (!r->guard || !r->refused || !r->refused_why) {
+        fedc_fail(err, "out of memory for checking the aggregate");
+        goto fail;
     }
     r->down_lossy = !fedc_engine_codec_lossless(r->down);
     if (r->down_lossy) {
@@ -308,6 +322,13 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
     if (n_samples < 0 || n_samples > (json_int_t)r->trainp->n * 1000 || steps < 0 || steps > 100000000 ||
         !isfinite(loss) || !isfinite(cpu) || cpu < 0) {
         fedc_fail(err, "update: n_samples, steps, loss or cpu_s out of range");
+        goto out;
+    }
+    /* The sample count weighs the update: it may not exceed what the client
+     * holds (its partition, or the count its node declared when it joined). */
+    if ((size_t)n_samples > r->info[s->client].n_samples) {
+        fedc_fail(err, "update: n_samples %lld is more than the %zu samples client %d holds", (long long)n_samples,
+                  r->info[s->client].n_samples, s->client);
         goto out;
     }
     int want = r->sinfo.extra_up ? 2 : 1;
@@ -572,8 +593,26 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         return fedc_fail(err, "round %d: %d of %d participants returned a usable update; at least %d needed",
                          round, nu, n, min_updates);
     }
-    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, nu, round, err) != 0) return -1;
-    m->train_loss = train_loss / nu;
+    char verdict[600];
+    int g = fedc_agg_guard_run(r->guard, r->strategy, r->x, r->updates, nu, round, r->refused, r->refused_why,
+                               verdict, sizeof verdict, err);
+    if (g < 0) return -1;
+    /* Updates refused by the check count as rejected (their nodes are flagged). */
+    for (int k = 0; k < nu; k++) {
+        if (!r->refused[k]) continue;
+        for (int i = 0; i < n; i++)
+            if (r->slots[i].client == r->updates[k].client && r->slots[i].status == 1) {
+                r->slots[i].status = -2;
+                snprintf(r->slots[i].reason, sizeof r->slots[i].reason, "%s", r->refused_why[k]);
+                FEDC_WARN("round %d: update from client %d refused: %s", round, r->updates[k].client,
+                          r->refused_why[k]);
+            }
+        m->participants--;
+        m->rejected++;
+        train_loss -= r->updates[k].loss;
+    }
+    if (g == 1) return fedc_fail(err, "round %d: %s", round, verdict);
+    m->train_loss = m->participants > 0 ? train_loss / m->participants : NAN;
 
     /* 5. Evaluate, account, decide whether to stop. */
     r->rounds_done = round;
