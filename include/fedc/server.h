@@ -29,6 +29,10 @@ typedef struct fedc_server_config {
     double hello_timeout_s;    /* a new connection must authenticate within this (default 10) */
     int max_active_runs;       /* runs that may train at once, 1..64 (0 = auto: 1 below 4 cores, else
                                   cores/4 up to 4); another run never starts below 1 GiB MemAvailable */
+    double header_timeout_s;   /* TLS handshake and each request head within this (default 10) */
+    double body_timeout_s;     /* each request body within this after its head (default 30) */
+    int max_unauth_per_address; /* connections from one address that have not yet completed a request
+                                   or authenticated as a node (default 32) */
 } fedc_server_config;
 
 fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err);

@@ -28,6 +28,13 @@ static void usage(FILE *f) {
             "  --threads N          evaluation threads (default: all cores)\n"
             "  --hello-timeout S    seconds a new node connection has to authenticate (default 10)\n"
             "  --max-flags N        refused updates before a node is left out of a run (default 3)\n"
+            "  --header-timeout S   the TLS handshake and each request head must arrive within S\n"
+            "                       seconds (default 10); else 408 and the connection is closed\n"
+            "  --body-timeout S     each request body must arrive within S seconds of its head\n"
+            "                       (default 30)\n"
+            "  --max-unauth-per-address N  connections from one address that have not yet completed\n"
+            "                       a request or authenticated as a node (default 32); more are\n"
+            "                       refused at once\n"
             "  --max-active-runs N  runs that may train at once, 1..64 (default 0 = auto: 1 below 4\n"
             "                       cores, else cores/4 up to 4); another run never starts while less\n"
             "                       than 1 GiB of memory is available\n"
@@ -120,6 +127,26 @@ int fedc_cmd_server(int argc, char **argv) {
         else if (!strcmp(a, "--threads") && has) cfg.threads = atoi(argv[++i]);
         else if (!strcmp(a, "--hello-timeout") && has) cfg.hello_timeout_s = atof(argv[++i]);
         else if (!strcmp(a, "--max-flags") && has) cfg.max_flags = atoi(argv[++i]);
+        else if ((!strcmp(a, "--header-timeout") || !strcmp(a, "--body-timeout")) && has) {
+            char *end;
+            double v = strtod(argv[++i], &end);
+            if (end == argv[i] || *end || !(v > 0 && v <= 3600)) {
+                fprintf(stderr, "fedc server: %s %s: expected seconds, more than 0 and at most 3600\n", a, argv[i]);
+                free(sets);
+                return 2;
+            }
+            if (!strcmp(a, "--header-timeout")) cfg.header_timeout_s = v;
+            else cfg.body_timeout_s = v;
+        } else if (!strcmp(a, "--max-unauth-per-address") && has) {
+            char *end;
+            long n = strtol(argv[++i], &end, 10);
+            if (end == argv[i] || *end || n < 1 || n > 1000000) {
+                fprintf(stderr, "fedc server: --max-unauth-per-address %s: expected 1 to 1000000\n", argv[i]);
+                free(sets);
+                return 2;
+            }
+            cfg.max_unauth_per_address = (int)n;
+        }
         else if (!strcmp(a, "--max-active-runs") && has) {
             char *end;
             long n = strtol(argv[++i], &end, 10);

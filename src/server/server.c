@@ -143,7 +143,16 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     char cert[1100], key[1100];
     snprintf(cert, sizeof cert, "%s/server.crt", s->certs_dir);
     snprintf(key, sizeof key, "%s/server.key", s->certs_dir);
-    fedc_ws_server_config wc = {s->cfg.bind, s->cfg.port, !s->cfg.insecure, cert, key, "/node", 64 * 1024, 0};
+    fedc_ws_server_config wc = {.bind = s->cfg.bind,
+                                .port = s->cfg.port,
+                                .tls = !s->cfg.insecure,
+                                .cert_path = cert,
+                                .key_path = key,
+                                .node_path = "/node",
+                                .max_message = 64 * 1024,
+                                .head_timeout_s = s->cfg.header_timeout_s,
+                                .body_timeout_s = s->cfg.body_timeout_s,
+                                .max_pending_per_address = s->cfg.max_unauth_per_address};
     if (!(s->ws = fedc_ws_server_start(&wc, &k_ops, s, err))) goto fail;
     const char *host = s->cfg.public_host && s->cfg.public_host[0] ? s->cfg.public_host : s->cfg.bind;
     if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) host = "127.0.0.1";

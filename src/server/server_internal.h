@@ -166,6 +166,7 @@ typedef struct node_session {
     /* what the node reported */
     int cores;
     double memory_bytes, samples_per_s, up_bps, down_bps, n_samples;
+    double declared_samples; /* n_samples as reported when it joined its run: what bounds its updates' counts */
     char data[256];
     int part_k, part_n;
     int64_t ready_run; /* run whose task the node has set up (its PING after WELCOME) */
@@ -182,8 +183,8 @@ typedef struct node_session {
     int out_active, out_send;
     uint64_t out_gen;
     int out_i;
-    uint64_t late_gen; /* an ended exchange whose update may still arrive */
-    int had_train;     /* was ever sent a TRAIN (so a late update is plausible) */
+    int late_round;    /* a round that ended without this node's update: it may still arrive, once */
+    double dup_logged; /* when a refused second connection of this node was last logged */
 } node_session;
 
 /* ---- exchange (exchange.c) ---------------------------------------------- */
@@ -241,6 +242,14 @@ typedef struct auth_session {
     double expires;
 } auth_session;
 
+/* Wrong admin tokens from one address (the service thread only). */
+#define AUTH_FAIL_ADDRS 256
+typedef struct auth_failures {
+    char addr[64];
+    int count;          /* wrong in a row */
+    double last, locked_until;
+} auth_failures;
+
 /* ---- plain-language requests (http_intent.c) ---------------------------- */
 typedef struct intent_service intent_service;
 
@@ -269,6 +278,7 @@ struct fedc_server {
     double last_revocation_check;
     events ev;
     auth_session auth[AUTH_SESSIONS]; /* service thread only */
+    auth_failures auth_fail[AUTH_FAIL_ADDRS]; /* service thread only */
     fedc_server_listener listener;
     void *listener_ctx;
     intent_service *intent; /* LLM settings and jobs of /api/intent */
