@@ -4,7 +4,7 @@
  * transaction with the run's totals and its checkpoint round, so after a
  * crash the store and the checkpoint files agree on what was done.
  *
- * Rows of runs, rounds and participation carry a checksum of their values
+ * Rows of runs, rounds, participation and nodes carry a checksum of their values
  * (the SQL function fedc_crc, store_check.c) written with every change and
  * checked on every read: a damaged page that SQLite's own structure checks
  * cannot see (a flipped byte inside a value) is reported, never served. A
@@ -48,7 +48,8 @@ static const char *const k_schema =
     "CREATE INDEX IF NOT EXISTS participation_node ON participation(node_id);"
     "CREATE TABLE IF NOT EXISTS nodes("
     " id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL, address TEXT,"
-    " resources TEXT, flags INTEGER NOT NULL DEFAULT 0, flag_reason TEXT, revoked INTEGER NOT NULL DEFAULT 0);";
+    " resources TEXT, flags INTEGER NOT NULL DEFAULT 0, flag_reason TEXT, revoked INTEGER NOT NULL DEFAULT 0,"
+    " crc INTEGER);";
 
 double fedc_now_unix(void) {
     struct timespec ts;
@@ -76,6 +77,8 @@ void store_mark_damaged(store *st, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(st->damage, sizeof st->damage, fmt, ap);
     va_end(ap);
+    for (char *c = st->damage; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) *c = '?';
     FEDC_ERROR("run store %s is damaged: %s", st->path, st->damage);
 }
 
@@ -113,6 +116,7 @@ static int upgrade_schema(store *st, fedc_error *err) {
         {"runs", "crc", "ALTER TABLE runs ADD COLUMN crc INTEGER"},
         {"rounds", "crc", "ALTER TABLE rounds ADD COLUMN crc INTEGER"},
         {"participation", "crc", "ALTER TABLE participation ADD COLUMN crc INTEGER"},
+        {"nodes", "crc", "ALTER TABLE nodes ADD COLUMN crc INTEGER"},
     };
     int added = 0;
     for (size_t i = 0; i < sizeof adds / sizeof adds[0]; i++) {
@@ -131,7 +135,8 @@ static int upgrade_schema(store *st, fedc_error *err) {
     if (sqlite3_exec(st->db,
                      "UPDATE runs SET crc=fedc_crc(" STORE_RUN_CRC_COLS ") WHERE crc IS NULL;"
                      "UPDATE rounds SET crc=fedc_crc(" STORE_ROUND_CRC_COLS ") WHERE crc IS NULL;"
-                     "UPDATE participation SET crc=fedc_crc(" STORE_PART_CRC_COLS ") WHERE crc IS NULL;",
+                     "UPDATE participation SET crc=fedc_crc(" STORE_PART_CRC_COLS ") WHERE crc IS NULL;"
+                     "UPDATE nodes SET crc=fedc_crc(" STORE_NODE_CRC_COLS ") WHERE crc IS NULL;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         fedc_fail(err, "cannot seal the rows of the run store %s: %s", st->path, msg ? msg : "?");
         sqlite3_free(msg);
@@ -861,43 +866,77 @@ json_t *store_run_nodes_json(store *st, int64_t run_id) {
 
 /* ---- nodes ----------------------------------------------------------------- */
 
+/* One change of a node's row, checked before and sealed after (as runs). */
+static int node_change(store *st, int64_t id, sqlite3_stmt *q) {
+    if (!q) return -1;
+    if (begin(st) != 0) {
+        sqlite3_finalize(q);
+        return -1;
+    }
+    int ok = 1;
+    sqlite3_stmt *v = prep(st, "SELECT crc IS fedc_crc(" STORE_NODE_CRC_COLS ") FROM nodes WHERE id=?");
+    if (!v) ok = 0;
+    if (v) {
+        sqlite3_bind_int64(v, 1, id);
+        int rc = sqlite3_step(v);
+        if (rc == SQLITE_ROW && !sqlite3_column_int(v, 0)) {
+            store_mark_damaged(st, "the row of node %lld fails its checksum", (long long)id);
+            ok = 0;
+        } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            note_failure(st);
+            ok = 0;
+        }
+        sqlite3_finalize(v);
+    }
+    if (ok) ok = exec_done(st, q) == 0;
+    else sqlite3_finalize(q);
+    if (ok) {
+        sqlite3_stmt *seal = prep(st, "UPDATE nodes SET crc=fedc_crc(" STORE_NODE_CRC_COLS ") WHERE id=?");
+        if (seal) sqlite3_bind_int64(seal, 1, id);
+        ok = exec_done(st, seal) == 0;
+    }
+    return end_tx(st, ok);
+}
+
 int store_node_upsert(store *st, int64_t id, const char *name, const char *address, const char *resources_json) {
     sqlite3_stmt *q = prep(st, "INSERT INTO nodes(id,name,created_at,last_seen,address,resources) VALUES(?1,?2,?3,"
                                "CASE WHEN ?4 IS NULL THEN NULL ELSE ?3 END,?4,?5) ON CONFLICT(id) DO UPDATE SET "
                                "name=?2, last_seen=CASE WHEN ?4 IS NULL THEN last_seen ELSE ?3 END, "
                                "address=COALESCE(?4,address), resources=COALESCE(?5,resources)");
-    if (!q) return -1;
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(q, 3, fedc_now_unix());
-    if (address) sqlite3_bind_text(q, 4, address, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(q, 4);
-    if (resources_json) sqlite3_bind_text(q, 5, resources_json, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(q, 5);
-    return exec_done(st, q);
+    if (q) {
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(q, 3, fedc_now_unix());
+        if (address) sqlite3_bind_text(q, 4, address, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(q, 4);
+        if (resources_json) sqlite3_bind_text(q, 5, resources_json, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(q, 5);
+    }
+    return node_change(st, id, q);
 }
 
 int store_node_seen(store *st, int64_t id) {
     sqlite3_stmt *q = prep(st, "UPDATE nodes SET last_seen=? WHERE id=?");
-    if (!q) return -1;
-    sqlite3_bind_double(q, 1, fedc_now_unix());
-    sqlite3_bind_int64(q, 2, id);
-    return exec_done(st, q);
+    if (q) {
+        sqlite3_bind_double(q, 1, fedc_now_unix());
+        sqlite3_bind_int64(q, 2, id);
+    }
+    return node_change(st, id, q);
 }
 
 int store_node_flag(store *st, int64_t id, const char *reason) {
     sqlite3_stmt *q = prep(st, "UPDATE nodes SET flags=flags+1, flag_reason=? WHERE id=?");
-    if (!q) return -1;
-    sqlite3_bind_text(q, 1, reason, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 2, id);
-    return exec_done(st, q);
+    if (q) {
+        sqlite3_bind_text(q, 1, reason, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, id);
+    }
+    return node_change(st, id, q);
 }
 
 int store_node_revoked(store *st, int64_t id) {
     sqlite3_stmt *q = prep(st, "UPDATE nodes SET revoked=1 WHERE id=?");
-    if (!q) return -1;
-    sqlite3_bind_int64(q, 1, id);
-    return exec_done(st, q);
+    if (q) sqlite3_bind_int64(q, 1, id);
+    return node_change(st, id, q);
 }
 
 json_t *store_nodes_json(store *st, int64_t only_id) {
@@ -908,13 +947,21 @@ json_t *store_nodes_json(store *st, int64_t only_id) {
                                "(SELECT COUNT(*) FROM participation p WHERE p.node_id=n.id AND p.status='rejected'),"
                                "(SELECT COALESCE(SUM(bytes_down),0) FROM participation p WHERE p.node_id=n.id),"
                                "(SELECT COALESCE(SUM(bytes_up),0) FROM participation p WHERE p.node_id=n.id),"
-                               "(SELECT COALESCE(SUM(cpu_s),0) FROM participation p WHERE p.node_id=n.id) "
+                               "(SELECT COALESCE(SUM(cpu_s),0) FROM participation p WHERE p.node_id=n.id),"
+                               "n.crc IS fedc_crc(n.id,n.name,n.created_at,n.last_seen,n.address,n.resources,n.flags,"
+                               "n.flag_reason,n.revoked) "
                                "FROM nodes n WHERE ?=0 OR n.id=?1 ORDER BY n.id");
     if (!q) return NULL;
     sqlite3_bind_int64(q, 1, only_id);
     json_t *a = json_array();
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (!sqlite3_column_int(q, 16)) {
+            store_mark_damaged(st, "the row of node %lld fails its checksum", (long long)sqlite3_column_int64(q, 0));
+            sqlite3_finalize(q);
+            json_decref(a);
+            return NULL;
+        }
         json_t *o = json_object();
         json_object_set_new(o, "id", json_integer(sqlite3_column_int64(q, 0)));
         json_object_set_new(o, "name", col_text_or_null(q, 1));

@@ -107,6 +107,9 @@ static void say(fedc_buf *report, const char *fmt, ...) {
     va_end(ap);
     if (n < 0) return;
     if ((size_t)n >= sizeof line) n = (int)sizeof line - 1;
+    /* Damaged pages put any bytes in SQLite's messages: printable only. */
+    for (int i = 0; i < n; i++)
+        if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] > 0x7e) line[i] = '?';
     if (report) {
         fedc_buf_append(report, line, (size_t)n);
         fedc_buf_append(report, "\n", 1);
@@ -180,6 +183,8 @@ int store_check(store *st, int full, fedc_buf *report) {
     bad += scan_table(st, "runs", "run", "SELECT id FROM runs WHERE crc IS NOT fedc_crc(" STORE_RUN_CRC_COLS ")", 1, report);
     bad += scan_table(st, "rounds", "round",
                       "SELECT run_id, round FROM rounds WHERE crc IS NOT fedc_crc(" STORE_ROUND_CRC_COLS ")", 2,
+                      report);
+    bad += scan_table(st, "nodes", "node", "SELECT id FROM nodes WHERE crc IS NOT fedc_crc(" STORE_NODE_CRC_COLS ")", 1,
                       report);
     bad += scan_table(st, "participation", "participation row",
                       "SELECT run_id, round, slot FROM participation WHERE crc IS NOT fedc_crc(" STORE_PART_CRC_COLS
@@ -420,10 +425,13 @@ int store_recover(const char *path, fedc_buf *report, fedc_error *err) {
         return -1;
     }
     salvage sv = {ns.db, report, 0, 0, 0, 0};
-    sqlite3_exec(ns.db, "BEGIN", NULL, NULL, NULL);
+    /* Row by row without one enclosing transaction: once a read of the
+     * damaged store fails inside a transaction, SQLite refuses the writes
+     * that follow in it. Without syncing each row, that costs little. */
+    sqlite3_exec(ns.db, "PRAGMA synchronous=OFF", NULL, NULL, NULL);
     static const char *const tables[][2] = {
         {"runs", STORE_RUN_CRC_COLS},
-        {"nodes", NULL},
+        {"nodes", STORE_NODE_CRC_COLS},
         {"rounds", STORE_ROUND_CRC_COLS},
         {"participation", STORE_PART_CRC_COLS},
     };
@@ -437,7 +445,8 @@ int store_recover(const char *path, fedc_buf *report, fedc_error *err) {
                       "UPDATE runs SET crc=fedc_crc(" STORE_RUN_CRC_COLS ") WHERE crc IS NULL;"
                       "UPDATE rounds SET crc=fedc_crc(" STORE_ROUND_CRC_COLS ") WHERE crc IS NULL;"
                       "UPDATE participation SET crc=fedc_crc(" STORE_PART_CRC_COLS ") WHERE crc IS NULL;"
-                      "COMMIT",
+                      "UPDATE nodes SET crc=fedc_crc(" STORE_NODE_CRC_COLS ") WHERE crc IS NULL;"
+                      "PRAGMA synchronous=NORMAL",
                       NULL, NULL, NULL) == SQLITE_OK;
     if (!ok) fedc_fail(err, "cannot write the recovered store %s: %s", fresh, sqlite3_errmsg(ns.db));
     sqlite3_exec(ns.db, "DETACH DATABASE old", NULL, NULL, NULL);

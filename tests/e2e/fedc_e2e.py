@@ -85,7 +85,7 @@ class Cluster:
         return open(os.path.join(self.dir, f"{name}.log")).read()
 
     def read_server_log(self):
-        return open(self.server_log).read() if os.path.exists(self.server_log) else ""
+        return open(self.server_log, errors="replace").read() if os.path.exists(self.server_log) else ""
 
     def _env(self):
         env = dict(os.environ)
