@@ -427,10 +427,12 @@ static int restore(runner *r, fedc_run *run, int64_t id, int ckpt_round) {
         snprintf(why, sizeof why, "%.700s", err.msg);
     if (used == ckpt_round) return used;
     char notice[1200];
+    char again[64];
+    if (ckpt_round == used + 1) snprintf(again, sizeof again, "round %d is run again", ckpt_round);
+    else snprintf(again, sizeof again, "rounds %d to %d are run again", used + 1, ckpt_round);
     if (used > 0)
-        snprintf(notice, sizeof notice,
-                 "resumed from the checkpoint of round %d, the newest valid one: %s; rounds %d to %d are run again",
-                 used, why, used + 1, ckpt_round);
+        snprintf(notice, sizeof notice, "resumed from the checkpoint of round %d, the newest valid one: %s; %s", used,
+                 why, again);
     else
         snprintf(notice, sizeof notice, "no valid checkpoint is left (%s): the run starts again from round 1", why);
     FEDC_WARN("run %lld: %s", (long long)id, notice);
