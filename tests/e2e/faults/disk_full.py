@@ -17,7 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faults_lib import SKIP, Cluster, arg_int, lost_rounds, record, sim_baseline, small_task, wait_for  # noqa: E402
 
 FEDC = sys.argv[1]
-CYCLES = arg_int("cycles", 2)
+CYCLES = arg_int("cycles", 1)
 N, ROUNDS = 3, 4 + 3 * CYCLES
 
 # A private mount namespace, so the tmpfs is ours alone and vanishes with us.
