@@ -131,9 +131,9 @@ static int pause_and_wait(runner *r, int64_t id, pause_state *ps, storage_fault 
         publish_log(s, id, "warn", "run %lld paused: %s", (long long)id, text);
         notify(s, id, NULL, "paused");
     }
-    /* The stored error says why too, if the store takes it; the API shows
-     * the runner's own account either way. */
-    if (f != SF_DAMAGED) store_run_set_error(&r->db, id, text);
+    /* The stored error says why too, if the store takes it (once: the API
+     * shows the runner's own account either way). */
+    if (first && f != SF_DAMAGED) store_run_set_error(&r->db, id, text);
     if (first || ps->attempts % 8 == 0) publish_run(r, id);
     int why = nap(r, ps->delay);
     ps->delay = ps->delay * 2 > RETRY_MAX_S ? RETRY_MAX_S : ps->delay * 2;
@@ -442,9 +442,9 @@ static int restore(runner *r, fedc_run *run, int64_t id, int ckpt_round) {
     return used;
 }
 
-/* Trains run id; returns -1 when the store could not even start it (the
- * runner waits before trying again), else 0. */
-static int run_one(runner *r, int64_t id) {
+/* Trains run id; returns -1 when the store could not even start it (it
+ * waited, paused, per *start; the runner tries again), else 0. */
+static int run_one(runner *r, int64_t id, pause_state *start) {
     fedc_server *s = r->s;
     char *task_json = NULL, status[16];
     int ckpt_round = 0;
@@ -453,7 +453,7 @@ static int run_one(runner *r, int64_t id) {
         char what[600];
         snprintf(what, sizeof what, "cannot read run %lld: %s", (long long)id, store_fail_msg(&r->db));
         storage_fault f = store_fault(&r->db);
-        pause_and_wait(r, id, &ps, f == SF_NONE ? SF_IO : f, what);
+        pause_and_wait(r, id, start, f == SF_NONE ? SF_IO : f, what);
         return -1;
     }
     /* Atomic: a run cancelled while it was being taken stays cancelled. */
@@ -464,12 +464,10 @@ static int run_one(runner *r, int64_t id) {
         char what[600];
         snprintf(what, sizeof what, "cannot start run %lld: %s", (long long)id, store_fail_msg(&r->db));
         storage_fault f = store_fault(&r->db);
-        pause_and_wait(r, id, &ps, f == SF_NONE ? SF_IO : f, what);
+        pause_and_wait(r, id, start, f == SF_NONE ? SF_IO : f, what);
         return -1;
     }
-    pthread_mutex_lock(&s->mu);
-    r->paused[0] = 0;
-    pthread_mutex_unlock(&s->mu);
+    pause_over(r, id, start);
     fedc_task t;
     fedc_error err;
     if (fedc_task_from_json(task_json, strlen(task_json), &t, &err) != 0) {
@@ -673,7 +671,8 @@ static void *runner_main(void *arg) {
             /* A run the store cannot start is retried (paused) by this
              * runner, with backoff inside run_one, not dropped and retaken
              * in a hot loop. */
-            while (run_one(r, id) != 0) {
+            pause_state start = {0};
+            while (run_one(r, id, &start) != 0) {
                 int why = interrupted(r);
                 if (why == 2) set_status(r, id, "cancelled", NULL);
                 if (why) break;

@@ -3,8 +3,10 @@ node restarted with its credential, another stalled (SIGSTOP past the
 round deadline, then SIGCONT). Each round still completes with the others (the
 killed node's slot is freed when its connection drops; the stalled one is
 dropped at the round deadline, its late update dropped without holding it
-against the node); the restarted node rejoins in its old slot; the run
-ends with every round exactly once and nothing counted twice."""
+against the node); the restarted node rejoins in its old slot; every
+round is recorded exactly once and nothing is counted twice. The run has
+more rounds than the test needs (a node that restarts on a busy machine
+takes a while to load its data) and is cancelled once all is seen.
 import os
 import signal
 import sys
@@ -14,7 +16,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from faults_lib import Cluster, record, small_task, wait_for  # noqa: E402
 
 FEDC = sys.argv[1]
-N, ROUNDS = 4, 16
+N, ROUNDS = 4, 200
 task = small_task(N, ROUNDS, deploy={"min_updates": 2, "round_timeout_s": 4})
 
 with Cluster(FEDC, tls=True, name="nodefaults") as c:
@@ -50,12 +52,14 @@ with Cluster(FEDC, tls=True, name="nodefaults") as c:
         st, p = c.api("GET", f"/api/runs/{run_id}/participation")
         return [x for x in p["participation"] if x["node_name"] == "n3" and x["round"] > restarted_at
                 and x["status"] == "ok"]
-    back = wait_for("n3 to train again", n3_back, 120, c.server)
+    back = wait_for("n3 to train again", n3_back, 300, c.server)
     survived += all(x["slot"] == 3 for x in back)
-    run = c.wait_run_end(run_id, 300)
-    assert run["status"] == "done" and run["rounds_done"] == ROUNDS, run
+    st, body = c.api("POST", f"/api/runs/{run_id}/cancel")
+    assert st == 200, body
+    run = c.wait_run_end(run_id, 120)
+    assert run["status"] == "cancelled", run
     rounds = c.rounds(run_id)
-    assert [x["round"] for x in rounds] == list(range(1, ROUNDS + 1)), rounds
+    assert [x["round"] for x in rounds] == list(range(1, run["rounds_done"] + 1)), rounds
     assert rounds[-1]["bytes_down_total"] == sum(x["bytes_down"] for x in rounds)
     st, p = c.api("GET", f"/api/runs/{run_id}/participation")
     parts = p["participation"]
@@ -69,7 +73,7 @@ with Cluster(FEDC, tls=True, name="nodefaults") as c:
     assert not n2["flagged"], n2
     assert sum(1 for x in parts if x["status"] == "dropped") >= 2, parts
     dropped = {x["reason"].split(":")[0] for x in parts if x["status"] == "dropped"}
-    lost = ROUNDS - len({x["round"] for x in rounds})
+    lost = run["rounds_done"] - len({x["round"] for x in rounds})
     record("node kill, stall, restart", injected, survived, lost, drop_reasons=sorted(dropped))
     assert survived == injected, (survived, injected)
 print("ok")
