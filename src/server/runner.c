@@ -376,6 +376,14 @@ static storage_fault persist_round(runner *r, fedc_run *run, int64_t id, const f
                                    const store_participant *parts, int np, pending_round *pr, char *what, size_t cap) {
     fedc_server *s = r->s;
     fedc_error err;
+    /* Damage found anywhere in the store (a reader, another runner): nothing
+     * more is written to it until it is recovered. */
+    char damage[400];
+    server_store_damage(s, damage, sizeof damage);
+    if (damage[0]) {
+        snprintf(what, cap, "cannot record round %d: the run store is damaged (%s)", m->round, damage);
+        return SF_DAMAGED;
+    }
     if (pr->ckpt_due && !pr->ckpt_done) {
         char p[1100];
         ckpt_path(s, id, m->round, p, sizeof p);
