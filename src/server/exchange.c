@@ -196,7 +196,6 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
         if (ns->out_active && ns->out_gen == gen) {
             ns->out_active = 0;
             ns->out_send = 0;
-            ns->late_round = ex->round;
         }
     xevent *rest = x->head;
     x->head = x->tail = NULL;

@@ -339,40 +339,68 @@ static long long update_round(const fedc_msg *m) {
     return v;
 }
 
+/* ---- what a node owes: the rounds of unanswered TRAIN messages ---- */
+
+static void owed_push(node_session *ns, int round) {
+    if (ns->owed_n == NODE_OWED_MAX) { /* the oldest is forgotten */
+        ns->owed_first = (ns->owed_first + 1) % NODE_OWED_MAX;
+        ns->owed_n--;
+    }
+    ns->owed[(ns->owed_first + ns->owed_n) % NODE_OWED_MAX] = round;
+    ns->owed_n++;
+}
+
+/* The round of the oldest unanswered TRAIN, removed; -1 if none. */
+static int owed_pop(node_session *ns) {
+    if (!ns->owed_n) return -1;
+    int r = ns->owed[ns->owed_first];
+    ns->owed_first = (ns->owed_first + 1) % NODE_OWED_MAX;
+    ns->owed_n--;
+    return r;
+}
+
+/* An UPDATE answers the oldest TRAIN the node has not answered (a node
+ * works through its messages in order). */
 static void on_update(fedc_server *s, node_session *ns, long long round, fedc_buf *msg, uint64_t wire) {
     pthread_mutex_lock(&s->mu);
+    int answers = owed_pop(ns);
+    if (answers < 0) {
+        pthread_mutex_unlock(&s->mu);
+        refuse(s, ns, "update without a pending train message (out of order)", 0);
+        return;
+    }
     xchg *x = ns->out_active ? exchange_find(s, ns->out_gen) : NULL;
-    if (x && round == x->round) {
+    int current = x && x->round == answers;
+    if (round == answers && current) {
         ns->out_active = 0;
         exchange_push(s, x, XEV_REPLY, ns->out_i, wire, msg, NULL);
         pthread_mutex_unlock(&s->mu);
         return;
     }
-    /* The update of a round that ended without it: late, dropped, not held
-     * against the node (once: a second copy is a replay). */
-    if (round >= 1 && round == ns->late_round) {
-        ns->late_round = 0;
+    if (round == answers) {
+        /* The answer to a round that ended without it: late, dropped, not
+         * held against the node. */
         pthread_mutex_unlock(&s->mu);
         FEDC_WARN("node %lld: update for round %lld arrived after its round ended; dropped", (long long)ns->node_id,
                   round);
         return;
     }
-    if (x) {
-        /* The node owes this round's update and sent one for another round:
-         * a replay of an update it already sent, or a round it was never
-         * given. Refused at once as its answer for this round (the engine
-         * names the rounds and the node is flagged), so its slot does not
-         * wait out the round deadline. */
+    /* The answer to the TRAIN of round `answers` claims another round: a
+     * replay of an update sent before, or a made-up round. As the answer
+     * to the round under way it is refused at once (the engine names both
+     * rounds and the node is flagged), so its slot does not wait out the
+     * round deadline; as the answer to an ended round it is dropped and the
+     * node flagged here. */
+    if (current) {
         ns->out_active = 0;
         exchange_push(s, x, XEV_REPLY, ns->out_i, wire, msg, NULL);
-        int current = x->round;
-        pthread_mutex_unlock(&s->mu);
-        FEDC_WARN("node %lld \"%s\": update for round %lld while round %d is under way (a replay?); refused",
-                  (long long)ns->node_id, ns->name, round, current);
-        return;
     }
     pthread_mutex_unlock(&s->mu);
-    refuse(s, ns, "update without a pending train message (out of order)", 0);
+    char why[200];
+    snprintf(why, sizeof why, "answered the train message of round %d with an update for round %lld (a replay?)",
+             answers, round);
+    FEDC_WARN("node %lld \"%s\": %s; refused", (long long)ns->node_id, ns->name, why);
+    if (!current) store_node_flag(&s->db_net, ns->node_id, why);
 }
 
 void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t wire) {
@@ -433,6 +461,10 @@ void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t w
         char why[256];
         snprintf(why, sizeof why, "node error: %.200s", reason ? reason : "(no reason)");
         pthread_mutex_lock(&s->mu);
+        /* An error about a round is its answer to that round's TRAIN. */
+        if (json_is_integer(json_object_get(o, "round")) && ns->owed_n &&
+            json_integer_value(json_object_get(o, "round")) == ns->owed[ns->owed_first])
+            owed_pop(ns);
         xchg *x = ns->out_active ? exchange_find(s, ns->out_gen) : NULL;
         if (x) {
             ns->out_active = 0;
@@ -535,6 +567,8 @@ void registry_service(void *ctx) {
                                               (ns->out_gen << 24) | (uint64_t)ns->out_i) != 0) {
                 ns->out_active = 0;
                 exchange_push(s, x, XEV_DROP, ns->out_i, 0, NULL, "connection closing");
+            } else if (x) {
+                owed_push(ns, x->round);
             }
         }
     }

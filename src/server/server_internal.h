@@ -184,7 +184,14 @@ typedef struct node_session {
     int out_active, out_send;
     uint64_t out_gen;
     int out_i;
-    int late_round;    /* a round that ended without this node's update: it may still arrive, once */
+    /* The rounds of the TRAIN messages sent to this connection and not yet
+     * answered, oldest first: a node answers in order, so each UPDATE (or
+     * ERROR for a round) answers the oldest; one claiming another round is
+     * a replay or a made-up round. A round retried after a failure sends
+     * the same round again. */
+#define NODE_OWED_MAX 16
+    int owed[NODE_OWED_MAX];
+    int owed_first, owed_n;
     double dup_logged; /* when a refused second connection of this node was last logged */
 } node_session;
 
