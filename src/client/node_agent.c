@@ -3,11 +3,14 @@
  * backoff (with jitter) after a lost connection. Training runs on this
  * thread; the WebSocket client's own thread keeps the connection alive. */
 #include <cblas.h>
+#include <errno.h>
 #include <jansson.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "client/client_internal.h"
@@ -15,6 +18,7 @@
 #include "fedc/engine.h"
 #include "fedc/log.h"
 #include "fedc/proto.h"
+#include "fedc/protocol.h"
 #include "fedc/timer.h"
 #include "fedc/ws.h"
 
@@ -36,6 +40,7 @@ typedef struct agent {
     fedc_arch *arch;
     fedc_trainer *trainer;
     fedc_client_mem mem;
+    fedc_protocol_client *proto; /* round-protocol state between steps (protocol.h) */
     fedc_buf reply;
     float *zeros; /* echo / poison modes: the model-sized zero update */
     int64_t node_id;
@@ -56,12 +61,78 @@ static void sleep_s(const agent *a, double s) {
     }
 }
 
+/* ---- The node's own copy of its client state (--state DIR) ----
+ * One file per (run, slot): a header naming the task it belongs to, then the
+ * trainer's client record. Written after every round the node trains and
+ * before the update leaves, replaced atomically, so a node restarted (even
+ * by kill -9) comes back with the state the server's model agrees with. */
+typedef struct state_file_header {
+    char magic[8];        /* "FEDCCST1" */
+    uint64_t task_hash;   /* FNV-1a of the task JSON */
+    uint64_t record_bytes;
+} state_file_header;
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void state_path(const agent *a, char *out, size_t cap) {
+    snprintf(out, cap, "%s/client-state-run%lld-slot%d.bin", a->cfg->state_dir, (long long)a->run_id, a->slot);
+}
+
+static int state_save(agent *a, fedc_error *err) {
+    if (!a->cfg->state_dir || !a->mem.record) return 0;
+    char path[1200], tmp[1300];
+    state_path(a, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    state_file_header h = {{'F', 'E', 'D', 'C', 'C', 'S', 'T', '1'}, fnv1a(a->task_json),
+                           fedc_trainer_record_size(a->trainer)};
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return fedc_fail(err, "cannot write %s: %s", tmp, strerror(errno));
+    int bad = fwrite(&h, sizeof h, 1, f) != 1 || fwrite(a->mem.record, h.record_bytes, 1, f) != 1;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return fedc_fail(err, "cannot save the client state to %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+/* Loads the saved state of this run and slot if it belongs to this task. */
+static void state_restore(agent *a) {
+    if (!a->cfg->state_dir || !a->mem.record) return;
+    char path[1200];
+    state_path(a, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    state_file_header h;
+    size_t want = fedc_trainer_record_size(a->trainer);
+    int ok = fread(&h, sizeof h, 1, f) == 1 && memcmp(h.magic, "FEDCCST1", 8) == 0 &&
+             h.task_hash == fnv1a(a->task_json) && h.record_bytes == want;
+    void *tmp = ok ? malloc(want) : NULL;
+    ok = tmp && fread(tmp, want, 1, f) == 1 && fgetc(f) == EOF;
+    fclose(f);
+    if (ok) {
+        memcpy(a->mem.record, tmp, want);
+        FEDC_INFO("run %lld slot %d: client state restored from %s (last trained round %d)", (long long)a->run_id,
+                  a->slot, path, fedc_trainer_record_round(a->mem.record));
+    } else {
+        FEDC_WARN("%s is not this task's client state; starting from zeros", path);
+    }
+    free(tmp);
+}
+
 static void drop_task(agent *a) {
     fedc_trainer_free(a->trainer);
     a->trainer = NULL;
     fedc_arch_free(a->arch);
     a->arch = NULL;
     fedc_client_mem_free(&a->mem);
+    if (a->proto) a->proto->free_state(a->proto);
+    a->proto = NULL;
     free(a->zeros);
     a->zeros = NULL;
     free(a->task_json);
@@ -114,6 +185,11 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
     a->node_id = node_id;
     if (!task || !json_is_object(task)) {
         if (a->have_task) FEDC_INFO("run %lld ended; waiting for the next one", (long long)a->run_id);
+        if (a->have_task && a->cfg->state_dir) {
+            char path[1200];
+            state_path(a, path, sizeof path);
+            unlink(path);
+        }
         drop_task(a);
         json_decref(o);
         return 0;
@@ -166,6 +242,15 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
                 goto out;
             }
         if (!(a->trainer = fedc_trainer_create(&t, a->arch, err))) goto out;
+        fedc_trainer_keep_undo(a->trainer, 1);
+        fedc_trainer_secret_noise(a->trainer, 1);
+        a->mem.record = calloc(1, fedc_trainer_record_size(a->trainer));
+        a->mem.owned = 1;
+        a->mem.protocol = &a->proto;
+        if (!a->mem.record) {
+            fedc_fail(err, "out of memory for the client state");
+            goto out;
+        }
         a->res.n_samples = a->data.n;
         a->res.samples_per_s = node_measure_speed(a->arch, &a->data, t.local.batch);
     }
@@ -175,6 +260,7 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
     a->slot = (int)slot;
     a->task_json = tj;
     tj = NULL;
+    if (a->trainer) state_restore(a);
     FEDC_INFO("node %lld: run %lld, client slot %d, %s, %zu local samples", (long long)a->node_id, (long long)run,
               a->slot, fedc_arch_spec(a->arch), a->data.n);
     rc = report_resources(a, c, err);
@@ -209,6 +295,7 @@ static int on_train(agent *a, fedc_ws_client *c, const fedc_buf *frame, double t
     } else {
         fedc_client_data cd = {&a->data.ds, a->data.index, a->data.n};
         rc = fedc_trainer_handle(a->trainer, a->slot, &cd, &a->mem, frame->data, frame->len, &a->reply, &e);
+        if (rc == 0) rc = state_save(a, &e);
     }
     if (rc != 0) {
         FEDC_WARN("round %d: cannot train: %s", round, e.msg);
@@ -224,6 +311,25 @@ static int on_train(agent *a, fedc_ws_client *c, const fedc_buf *frame, double t
         if (dt > 0.01) a->res.up_bps = (double)up_wire * 8.0 / dt;
     }
     return 0;
+}
+
+/* --exit-at STEP[@ROUND] (tests): a node lost in the middle of a round, as
+ * a crash would lose it: no goodbye, the connection just closes. */
+static void exit_if_asked(const agent *a, const fedc_msg *m) {
+    const char *want = a->cfg->exit_at;
+    if (!want) return;
+    json_t *o = json_loads(m->json, 0, NULL);
+    const char *step = m->type == FEDC_MSG_TRAIN ? "train" : NULL;
+    json_int_t round = -1;
+    if (o) json_unpack(o, "{s?s,s?I}", "step", &step, "round", &round);
+    const char *at = strchr(want, '@');
+    size_t nlen = at ? (size_t)(at - want) : strlen(want);
+    int hit = step && strlen(step) == nlen && !strncmp(step, want, nlen) && (!at || atoll(at + 1) == round);
+    json_decref(o);
+    if (!hit) return;
+    FEDC_WARN("--exit-at %s: exiting at step %.*s of round %lld", want, (int)nlen, want, (long long)round);
+    fflush(NULL);
+    _exit(3);
 }
 
 static int session(agent *a, fedc_ws_client *c, int *welcomed, fedc_error *err) {
@@ -300,7 +406,8 @@ static int session(agent *a, fedc_ws_client *c, int *welcomed, fedc_error *err) 
                 FEDC_ERROR("%s", err->msg);
                 rc = 0;
             }
-        } else if (type == FEDC_MSG_TRAIN) {
+        } else if (type == FEDC_MSG_TRAIN || type == FEDC_MSG_STEP) { /* STEP: a round protocol's step */
+            exit_if_asked(a, &m);
             fedc_msg_free(&m);
             rc = on_train(a, c, &msg, transfer, wire, err);
         } else if (type != FEDC_MSG_PING) {

@@ -52,6 +52,7 @@ typedef struct store {
     "client_cpu_s,server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,selected,participants,dropped,rejected"
 #define STORE_PART_CRC_COLS "run_id,round,slot,node_id,status,reason,bytes_down,bytes_up,cpu_s,loss,n_samples"
 #define STORE_NODE_CRC_COLS "id,name,created_at,last_seen,address,resources,flags,flag_reason,revoked"
+#define STORE_PRIV_CRC_COLS "run_id,round,epsilon,delta,clip"
 
 int store_open(store *st, const char *path, fedc_error *err);
 void store_close(store *st);

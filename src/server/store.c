@@ -41,6 +41,10 @@ static const char *const k_schema =
     " bytes_down_total INTEGER, bytes_up_total INTEGER, client_cpu_s REAL, server_cpu_s REAL, wall_s REAL,"
     " elapsed_s REAL, sim_time_s REAL, sim_elapsed_s REAL, selected INTEGER, participants INTEGER,"
     " dropped INTEGER, rejected INTEGER, crc INTEGER, PRIMARY KEY(run_id, round));"
+    /* The privacy guarantee of each round of a DP run, beside the round. */
+    "CREATE TABLE IF NOT EXISTS round_privacy("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
+    " epsilon REAL, delta REAL, clip REAL, crc INTEGER, PRIMARY KEY(run_id, round));"
     "CREATE TABLE IF NOT EXISTS participation("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
     " slot INTEGER NOT NULL, node_id INTEGER, status TEXT NOT NULL, reason TEXT, bytes_down INTEGER,"
@@ -117,6 +121,7 @@ static int upgrade_schema(store *st, fedc_error *err) {
         {"rounds", "crc", "ALTER TABLE rounds ADD COLUMN crc INTEGER"},
         {"participation", "crc", "ALTER TABLE participation ADD COLUMN crc INTEGER"},
         {"nodes", "crc", "ALTER TABLE nodes ADD COLUMN crc INTEGER"},
+        {"round_privacy", "crc", "ALTER TABLE round_privacy ADD COLUMN crc INTEGER"},
     };
     int added = 0;
     for (size_t i = 0; i < sizeof adds / sizeof adds[0]; i++) {
@@ -136,7 +141,8 @@ static int upgrade_schema(store *st, fedc_error *err) {
                      "UPDATE runs SET crc=fedc_crc(" STORE_RUN_CRC_COLS ") WHERE crc IS NULL;"
                      "UPDATE rounds SET crc=fedc_crc(" STORE_ROUND_CRC_COLS ") WHERE crc IS NULL;"
                      "UPDATE participation SET crc=fedc_crc(" STORE_PART_CRC_COLS ") WHERE crc IS NULL;"
-                     "UPDATE nodes SET crc=fedc_crc(" STORE_NODE_CRC_COLS ") WHERE crc IS NULL;",
+                     "UPDATE nodes SET crc=fedc_crc(" STORE_NODE_CRC_COLS ") WHERE crc IS NULL;"
+                     "UPDATE round_privacy SET crc=fedc_crc(" STORE_PRIV_CRC_COLS ") WHERE crc IS NULL;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         fedc_fail(err, "cannot seal the rows of the run store %s: %s", st->path, msg ? msg : "?");
         sqlite3_free(msg);
@@ -528,6 +534,12 @@ int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
         sqlite3_bind_int(q, 2, checkpoint_round);
     }
     ok = ok && exec_done(st, q) == 0;
+    q = ok ? prep(st, "DELETE FROM round_privacy WHERE run_id=? AND round>?") : NULL;
+    if (q) {
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int(q, 2, checkpoint_round);
+    }
+    ok = ok && exec_done(st, q) == 0;
     q = ok ? prep(st, "DELETE FROM participation WHERE run_id=? AND round>?") : NULL;
     if (q) {
         sqlite3_bind_int64(q, 1, id);
@@ -606,6 +618,26 @@ int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, c
         }
         ok = exec_done(st, q) == 0;
     }
+    if (ok && m->dp) {
+        q = prep(st, "INSERT OR REPLACE INTO round_privacy(run_id,round,epsilon,delta,clip) VALUES(?,?,?,?,?)");
+        ok = q != NULL;
+        if (q) {
+            sqlite3_bind_int64(q, 1, run_id);
+            sqlite3_bind_int(q, 2, m->round);
+            bind_real(q, 3, m->epsilon); /* no noise: no finite guarantee, NULL */
+            sqlite3_bind_double(q, 4, m->delta);
+            sqlite3_bind_double(q, 5, m->dp_clip);
+            ok = exec_done(st, q) == 0;
+        }
+        if (ok) {
+            q = prep(st, "UPDATE round_privacy SET crc=fedc_crc(" STORE_PRIV_CRC_COLS ") WHERE run_id=? AND round=?");
+            if (q) {
+                sqlite3_bind_int64(q, 1, run_id);
+                sqlite3_bind_int(q, 2, m->round);
+            }
+            ok = exec_done(st, q) == 0;
+        }
+    }
     for (int i = 0; ok && i < np; i++) {
         q = prep(st, "INSERT OR REPLACE INTO participation(run_id,round,slot,node_id,status,reason,bytes_down,"
                      "bytes_up,cpu_s,loss,n_samples) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
@@ -667,6 +699,19 @@ static double col_real(sqlite3_stmt *q, int c) {
     return sqlite3_column_type(q, c) == SQLITE_NULL ? NAN : sqlite3_column_double(q, c);
 }
 
+/* The round's columns, whether its row (and its privacy row, if any) holds
+ * its checksum, then the privacy columns. */
+#define ROUND_COLS                                                                                                \
+    "round,evaluated,accuracy,loss,train_loss,bytes_down,bytes_up,bytes_down_total,bytes_up_total,client_cpu_s," \
+    "server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,selected,participants,dropped,rejected,"             \
+    "rounds.crc IS fedc_crc(rounds.run_id,rounds.round,evaluated,accuracy,loss,train_loss,bytes_down,bytes_up,"   \
+    "bytes_down_total,bytes_up_total,client_cpu_s,server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,"       \
+    "selected,participants,dropped,rejected) AND (rp.run_id IS NULL OR rp.crc IS fedc_crc(rp.run_id,rp.round,"   \
+    "rp.epsilon,rp.delta,rp.clip)),rp.epsilon,rp.delta,rp.clip"
+#define ROUND_FROM " FROM rounds LEFT JOIN round_privacy rp USING(run_id,round)"
+#define ROUND_SOUND_COL 19
+#define ROUND_PRIV_COL 20
+
 static void round_from_row(sqlite3_stmt *q, fedc_round_metrics *m) {
     memset(m, 0, sizeof *m);
     int k = 0;
@@ -689,13 +734,15 @@ static void round_from_row(sqlite3_stmt *q, fedc_round_metrics *m) {
     m->participants = sqlite3_column_int(q, k++);
     m->dropped = sqlite3_column_int(q, k++);
     m->rejected = sqlite3_column_int(q, k++);
+    /* round_privacy, joined (after the soundness column): NULL delta = not a DP run. */
+    k = ROUND_PRIV_COL;
+    if (sqlite3_column_type(q, k + 1) != SQLITE_NULL) {
+        m->dp = 1;
+        m->epsilon = sqlite3_column_type(q, k) == SQLITE_NULL ? INFINITY : sqlite3_column_double(q, k);
+        m->delta = sqlite3_column_double(q, k + 1);
+        m->dp_clip = sqlite3_column_double(q, k + 2);
+    }
 }
-
-#define ROUND_COLS                                                                                                \
-    "round,evaluated,accuracy,loss,train_loss,bytes_down,bytes_up,bytes_down_total,bytes_up_total,client_cpu_s," \
-    "server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,selected,participants,dropped,rejected,"             \
-    "crc IS fedc_crc(" STORE_ROUND_CRC_COLS ")"
-#define ROUND_SOUND_COL 19
 
 static int round_row_sound(store *st, sqlite3_stmt *q, int64_t run_id) {
     if (sqlite3_column_int(q, ROUND_SOUND_COL)) return 1;
@@ -720,11 +767,17 @@ json_t *store_round_json_one(const fedc_round_metrics *m) {
     json_object_set_new(o, "elapsed_s", num_or_null(m->elapsed_s));
     json_object_set_new(o, "sim_time_s", num_or_null(m->sim_time_s));
     json_object_set_new(o, "sim_elapsed_s", num_or_null(m->sim_elapsed_s));
+    if (m->dp) {
+        /* epsilon is null when the run adds no noise (no finite guarantee). */
+        json_object_set_new(o, "epsilon", num_or_null(m->epsilon));
+        json_object_set_new(o, "delta", num_or_null(m->delta));
+        json_object_set_new(o, "dp_clip", num_or_null(m->dp_clip));
+    }
     return o;
 }
 
 json_t *store_rounds_json(store *st, int64_t run_id, int since) {
-    sqlite3_stmt *q = prep(st, "SELECT " ROUND_COLS " FROM rounds WHERE run_id=? AND round>? ORDER BY round");
+    sqlite3_stmt *q = prep(st, "SELECT " ROUND_COLS ROUND_FROM " WHERE run_id=? AND round>? ORDER BY round");
     if (!q) return NULL;
     sqlite3_bind_int64(q, 1, run_id);
     sqlite3_bind_int(q, 2, since);
@@ -749,7 +802,7 @@ json_t *store_rounds_json(store *st, int64_t run_id, int since) {
 }
 
 int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {
-    sqlite3_stmt *q = prep(st, "SELECT " ROUND_COLS " FROM rounds WHERE run_id=? ORDER BY round");
+    sqlite3_stmt *q = prep(st, "SELECT " ROUND_COLS ROUND_FROM " WHERE run_id=? ORDER BY round");
     if (!q) return -1;
     sqlite3_bind_int64(q, 1, run_id);
     char *text = NULL;

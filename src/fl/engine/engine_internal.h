@@ -15,10 +15,6 @@ int fedc_engine_codec_lossless(const fedc_codec *c);
  * can rebuild it without a download (the lossy downlink's first base). */
 void fedc_engine_initial_model(const fedc_task *t, const fedc_arch *a, float *x);
 
-/* Applies the task's privacy mode to a client update in place (no-op for
- * "none"); returns 1 if it changed anything. */
-int fedc_engine_privatize(const fedc_task *t, float *delta, size_t d, fedc_rng *rng);
-
 /* Aggregation checked before its result replaces the model (guard.c): the
  * scratch it needs, sized for the run. */
 typedef struct fedc_agg_guard fedc_agg_guard;
@@ -31,7 +27,8 @@ void fedc_agg_guard_free(fedc_agg_guard *g);
  * aggregated again. 0: x holds the aggregate of the updates not refused
  * (verdict says what was refused, "" if nothing); 1: no sound aggregate
  * (x and state unchanged, verdict says why: the round fails); -1: error. */
-int fedc_agg_guard_run(fedc_agg_guard *g, fedc_strategy *st, float *x, const fedc_update *u, int n, int round,
-                       char *refused, char (*reasons)[256], char *verdict, size_t vcap, fedc_error *err);
+int fedc_agg_guard_run(fedc_agg_guard *g, fedc_strategy *st, float *x, const fedc_update *u, int n,
+                       const fedc_round_ctx *rc, char *refused, char (*reasons)[256], char *verdict, size_t vcap,
+                       fedc_error *err);
 
 #endif

@@ -82,15 +82,17 @@ static void judge(const float *x, size_t d, double before, char *why, size_t cap
         snprintf(why, cap, "the aggregate's norm grew from %.4g to %.4g in one round", before, after);
 }
 
-int fedc_agg_guard_run(fedc_agg_guard *g, fedc_strategy *st, float *x, const fedc_update *u, int n, int round,
-                       char *refused, char (*reasons)[256], char *verdict, size_t vcap, fedc_error *err) {
+int fedc_agg_guard_run(fedc_agg_guard *g, fedc_strategy *st, float *x, const fedc_update *u, int n,
+                       const fedc_round_ctx *rc, char *refused, char (*reasons)[256], char *verdict, size_t vcap,
+                       fedc_error *err) {
+    int round = rc->round;
     memset(refused, 0, (size_t)n);
     verdict[0] = 0;
     if (n > g->cap) return fedc_fail(err, "round %d: %d updates for a guard sized for %d", round, n, g->cap);
     memcpy(g->x_before, x, g->d * sizeof(float));
     if (g->sf) fedc_strategy_state_save(st, g->state_before);
     double before = norm2(x, g->d);
-    if (fedc_strategy_aggregate(st, x, u, n, round, err) != 0) return -1;
+    if (fedc_strategy_aggregate(st, x, u, n, rc, err) != 0) return -1;
     char why[200];
     judge(x, g->d, before, why, sizeof why);
     if (!why[0]) return 0;
@@ -129,14 +131,14 @@ int fedc_agg_guard_run(fedc_agg_guard *g, fedc_strategy *st, float *x, const fed
             return 1;
         }
         /* Fast growth, nobody to blame: training, kept. */
-        return fedc_strategy_aggregate(st, x, u, n, round, err) != 0 ? -1 : 0;
+        return fedc_strategy_aggregate(st, x, u, n, rc, err) != 0 ? -1 : 0;
     }
     if (nkept == 0) {
         snprintf(verdict, vcap, "%s; every update was refused; the round is rolled back", why);
         return 1;
     }
     /* The rest, checked again. */
-    if (fedc_strategy_aggregate(st, x, g->kept, nkept, round, err) != 0) return -1;
+    if (fedc_strategy_aggregate(st, x, g->kept, nkept, rc, err) != 0) return -1;
     char again[200];
     judge(x, g->d, before, again, sizeof again);
     if (again[0] && strstr(again, "not finite")) {

@@ -30,8 +30,16 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
     json_num(f, "elapsed_s", m->elapsed_s, 3);
     json_num(f, "sim_time_s", m->sim_time_s, 3);
     json_num(f, "sim_elapsed_s", m->sim_elapsed_s, 3);
-    fprintf(f, "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d}\n", m->selected,
+    fprintf(f, "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d", m->selected,
             m->participants, m->dropped, m->rejected);
+    /* A DP run carries its guarantee on every round; an infinite epsilon
+     * (no noise) is null. */
+    if (m->dp) {
+        fprintf(f, ",");
+        json_num(f, "epsilon", m->epsilon, 6);
+        fprintf(f, "\"delta\":%.6g,\"dp_clip\":%.6g", m->delta, m->dp_clip);
+    }
+    fprintf(f, "}\n");
     fflush(f);
 }
 
