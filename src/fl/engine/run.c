@@ -493,6 +493,22 @@ static void step_drop(void *ctx, int i, const char *why) {
     snprintf(s->reason, sizeof s->reason, "%.255s", why);
 }
 
+/* A protocol answer that states the client's sample count (secure
+ * aggregation weighs by it) is bounded like an update's n_samples: no more
+ * than the client holds. 1: within bounds or not stated. */
+static int step_samples_held(const fedc_run *r, const slot *s, const fedc_msg *m, fedc_error *e) {
+    json_t *ctl = json_loadb(m->json, m->json_len, 0, NULL);
+    json_t *v = ctl ? json_object_get(ctl, "samples") : NULL;
+    int ok = 1;
+    if (json_is_number(v) && !(json_number_value(v) <= (double)r->info[s->client].n_samples)) {
+        fedc_fail(e, "protocol answer: samples %.0f is more than the %zu samples client %d holds",
+                  json_number_value(v), r->info[s->client].n_samples, s->client);
+        ok = 0;
+    }
+    json_decref(ctl);
+    return ok;
+}
+
 static void step_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t wire) {
     reply_ctx *c = ctx;
     fedc_run *r = c->r;
@@ -504,7 +520,7 @@ static void step_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint6
     fedc_error e;
     int ok = fedc_msg_decode(frame, len, &m, &e) == 0;
     if (ok) {
-        ok = r->proto->reply(r->proto_self, k, &m, &e) == 0;
+        ok = step_samples_held(r, s, &m, &e) && r->proto->reply(r->proto_self, k, &m, &e) == 0;
         fedc_msg_free(&m);
     }
     if (!ok) {

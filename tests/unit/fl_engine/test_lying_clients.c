@@ -7,6 +7,9 @@
  *  - an update of huge finite values (each value passes every per-update
  *    check) would drive the model to |w| ~ 1e15: the aggregate is refused,
  *    the model rolled back, the update refused and the rest aggregated;
+ *  - under secure aggregation the weight is the sample count a client
+ *    states in the protocol's first step: a claim above its holding is
+ *    refused there, and the round goes on without it;
  *  - an honest run is untouched by the checks (bit for bit). */
 #include <math.h>
 #include <setjmp.h>
@@ -26,7 +29,7 @@
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 240, N_TEST = 60, CLIENTS = 4 };
 
-typedef enum { HONEST, INFLATE_SAMPLES, SCALE_VALUES, HUGE_VALUES } lie;
+typedef enum { HONEST, INFLATE_SAMPLES, SCALE_VALUES, HUGE_VALUES, INFLATE_STEP_SAMPLES } lie;
 
 /* The hostile transport: the simulation's, with client `liar`'s replies rewritten. */
 typedef struct liar_transport {
@@ -48,6 +51,26 @@ static void rewrite(liar_transport *lt, int i, const uint8_t *frame, size_t len,
     fedc_error e;
     if (fedc_msg_decode(frame, len, &m, &e) != 0) fail_msg("decode: %s", e.msg);
     json_t *o = json_loads(m.json, 0, NULL);
+    if (m.type == FEDC_MSG_STEP_REPLY || lt->how == INFLATE_STEP_SAMPLES) {
+        /* A protocol step's answer: only a stated sample count is changed. */
+        if (lt->how == INFLATE_STEP_SAMPLES && m.type == FEDC_MSG_STEP_REPLY && json_object_get(o, "samples")) {
+            json_object_set_new(o, "samples", json_real(59999999.0));
+            char *sj = json_dumps(o, JSON_COMPACT);
+            fedc_msg sm = m;
+            sm.json = sj;
+            sm.json_len = strlen(sj);
+            fedc_buf sb = {0};
+            if (fedc_msg_encode(&sm, &sb, &e) != 0) fail_msg("encode: %s", e.msg);
+            ex->on_reply(ex->ctx, i, sb.data, sb.len, wire);
+            fedc_buf_free(&sb);
+            free(sj);
+        } else {
+            ex->on_reply(ex->ctx, i, frame, len, wire);
+        }
+        json_decref(o);
+        fedc_msg_free(&m);
+        return;
+    }
     /* Just under the engine's coarse bound (1000 times the training set), as
      * 59,999,999 is for Fashion-MNIST's 60,000. */
     if (lt->how == INFLATE_SAMPLES) json_object_set_new(o, "n_samples", json_integer(N_TRAIN * 1000 - 1));
@@ -252,6 +275,27 @@ static void test_nonfinite_aggregate_fails_the_round(void **state) {
     for (size_t j = 0; j < lied.d; j++) assert_true(isfinite(lied.model[j]));
 }
 
+/* Secure aggregation: the liar states 59,999,999 samples in the key step
+ * (its weight in the masked sum); that answer is refused, the client is out
+ * of the round, and the others' rounds go on. */
+static void test_inflated_sample_count_in_secure_aggregation_is_refused(void **state) {
+    fixture *f = *state;
+    fedc_task t;
+    base_task(&t);
+    snprintf(t.secagg.mode, sizeof t.secagg.mode, "secagg+");
+    static outcome lied;
+    run(f, &t, 3, INFLATE_STEP_SAMPLES, &lied);
+    assert_int_equal(lied.rounds, 3);
+    for (int i = 0; i < 3; i++) {
+        const char *why = NULL;
+        assert_int_equal(status_of(&lied, i, 3, &why), -2);
+        assert_non_null(strstr(why, "samples 59999999 is more than the 60 samples client 3 holds"));
+        assert_int_equal(lied.m[i].participants, 3);
+        assert_int_equal(status_of(&lied, i, 0, NULL), 1);
+    }
+    for (size_t j = 0; j < lied.d; j++) assert_true(isfinite(lied.model[j]) && fabsf(lied.model[j]) < 100);
+}
+
 /* With nothing to refuse, the checks change nothing: two runs agree bit for bit. */
 static void test_honest_runs_are_untouched(void **state) {
     fixture *f = *state;
@@ -273,6 +317,7 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_inflated_sample_count_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scaled_update_does_not_diverge_the_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonfinite_aggregate_fails_the_round, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_inflated_sample_count_in_secure_aggregation_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_honest_runs_are_untouched, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
