@@ -15,6 +15,6 @@ cmake --build "$ASAN" -j"$JOBS"
 echo "== ctest ($ASAN, unit + fuzz under sanitizers)"
 (cd "$ASAN" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j"$JOBS" -L 'unit|fuzz' )
-echo "== ctest ($ASAN, the server under sanitizers: hostile frames, dead nodes)"
+echo "== ctest ($ASAN, the server under sanitizers: hostile frames, dead nodes, slow and odd requests)"
 (cd "$ASAN" && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --output-on-failure -j"$JOBS" -R 'e2e_(hostile|deadlines)$' )
+  ctest --output-on-failure -j"$JOBS" -R 'e2e_(hostile|deadlines|faults_slow_requests|faults_http_edges)$' )

@@ -29,6 +29,10 @@ typedef struct fedc_server_config {
     double hello_timeout_s;    /* a new connection must authenticate within this (default 10) */
     int max_active_runs;       /* runs that may train at once, 1..64 (0 = auto: 1 below 4 cores, else
                                   cores/4 up to 4); another run never starts below 1 GiB MemAvailable */
+    double header_timeout_s;   /* TLS handshake and each request head within this (default 10) */
+    double body_timeout_s;     /* each request body within this after its head (default 30) */
+    int max_unauth_per_address; /* connections from one address that have not yet completed a request
+                                   or authenticated as a node (default 32) */
 } fedc_server_config;
 
 fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err);
@@ -39,7 +43,7 @@ int fedc_server_port(const fedc_server *s);
 const char *fedc_server_admin_token(const fedc_server *s);
 /* 1 if this start generated the admin token (print it once). */
 int fedc_server_token_generated(const fedc_server *s);
-/* "https://HOST:PORT/" (or http:// with insecure) and "wss://HOST:PORT". */
+/* "https://HOST:PORT/" (or http:// with insecure) and "wss://HOST:PORT/node". */
 const char *fedc_server_dashboard_url(const fedc_server *s);
 const char *fedc_server_node_url(const fedc_server *s);
 
@@ -48,7 +52,7 @@ int fedc_server_submit(fedc_server *s, const char *task_json, size_t len, int64_
 
 typedef struct fedc_server_run_info {
     int64_t id;
-    char status[16];     /* queued | running | done | failed | cancelled */
+    char status[16];     /* queued | running | paused | done | failed | cancelled */
     int rounds_done, rounds_total;
     double accuracy, loss, best_accuracy, elapsed_s;
     uint64_t bytes_down, bytes_up;
@@ -62,5 +66,16 @@ int fedc_server_run_info_get(fedc_server *s, int64_t id, fedc_server_run_info *o
  * time call it from their own threads, possibly at once. Must not block. */
 typedef void (*fedc_server_listener)(void *ctx, int64_t run_id, const fedc_round_metrics *m, const char *status);
 void fedc_server_set_listener(fedc_server *s, fedc_server_listener fn, void *ctx);
+
+/* The run store STATE/runs.db, offline (no server running on it):
+ * SQLite's quick_check (full: integrity_check) and every row's checksum.
+ * 0 sound, 1 damaged, -1 cannot be opened; *report (malloc'd) lists what
+ * was found, one line each. */
+int fedc_server_check_store(const char *state_dir, int full, char **report, fedc_error *err);
+/* Recovers a damaged STATE/runs.db: what can be read and passes its
+ * checksum goes into a new store that takes its place; the damaged file is
+ * kept as runs.db.damaged-YYYYmmdd-HHMMSS. *report (malloc'd) says what was
+ * kept and lost. */
+int fedc_server_recover_store(const char *state_dir, char **report, fedc_error *err);
 
 #endif

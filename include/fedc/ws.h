@@ -173,6 +173,13 @@ typedef struct fedc_ws_server_config {
     const char *node_path;     /* "/node" */
     size_t max_message;        /* initial per-connection limit (before HELLO) */
     int threads;               /* network threads for node connections; 0 = one per core */
+    /* Against clients that hold connections open (0 = the default each): */
+    double head_timeout_s;     /* TLS handshake and a request head, each within this (10) */
+    double body_timeout_s;     /* a request body within this after its head (30) */
+    int max_pending_per_address; /* connections from one address that have not yet completed a
+                                    request or authenticated as a node (32) */
+    int reserve_fds;           /* descriptors never given to connections, kept for the server's
+                                  own files (a quarter of the limit, 16 to 256) */
 } fedc_ws_server_config;
 
 fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fedc_ws_server_ops *ops,
@@ -201,6 +208,13 @@ int fedc_ws_conn_send(fedc_ws_conn *c, fedc_ws_payload *p, uint64_t tag);
 #define FEDC_WS_CLOSE_FATAL 2
 void fedc_ws_conn_close(fedc_ws_conn *c, const char *reason, int send_error);
 void fedc_ws_conn_set_max_message(fedc_ws_conn *c, size_t max);
+/* The node authenticated: its connection no longer counts against its
+ * address's limit of pending connections. */
+void fedc_ws_conn_authenticated(fedc_ws_conn *c);
+/* Checks that the peer is still there: a PING now, and the connection is
+ * closed if nothing at all comes back within timeout_s (a node answers
+ * PINGs even while it trains). */
+void fedc_ws_conn_probe(fedc_ws_conn *c, double timeout_s);
 void fedc_ws_conn_set_user(fedc_ws_conn *c, void *user);
 void *fedc_ws_conn_user(const fedc_ws_conn *c);
 uint64_t fedc_ws_conn_id(const fedc_ws_conn *c);

@@ -35,6 +35,20 @@ void http_error(fedc_http_response *r, int status, const char *fmt, ...) {
     http_json(r, status, json_pack("{s:s}", "error", msg));
 }
 
+void http_store_failed(fedc_server *s, store *st, fedc_http_response *resp) {
+    server_store_damaged(s, st);
+    char damage[400];
+    server_store_damage(s, damage, sizeof damage);
+    if (damage[0])
+        http_json(resp, 503,
+                  json_pack("{s:s,s:s,s:s}", "error",
+                            "the run store is damaged, so the server no longer serves it; stop the server and recover "
+                            "it (the damaged file is kept)",
+                            "damage", damage, "recovery", "fedc server --state STATE --recover-store"));
+    else
+        http_error(resp, 500, "the run store cannot be read: %s", store_fail_msg(st));
+}
+
 static void h_server(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp) {
     (void)req;
     http_json(resp, 200, server_info_json(s));
@@ -116,6 +130,14 @@ void http_handle(void *ctx, const fedc_http_request *req, fedc_http_response *re
         return;
     }
     if (http_auth_check(s, req, resp) != 0) return;
+    /* Once damage is found the store is not served (nor is anything that
+     * reads it); the server's own status says why. */
+    char damage[400];
+    server_store_damage(s, damage, sizeof damage);
+    if (damage[0] && strcmp(p, "/api/server") != 0 && strcmp(p, "/api/session") != 0 && strcmp(p, "/api/logout") != 0) {
+        http_store_failed(s, &s->db_net, resp);
+        return;
+    }
     if (!strcmp(p, "/api/logout")) {
         if (post) http_logout(s, req, resp);
         else http_error(resp, 405, "%s %s: use POST", req->method, p);

@@ -6,6 +6,7 @@
  * that many f32 | clients u32 | per client: last_loss f64, last_round i32,
  * times_selected u32 | scheduler state u32 (version 2; version 1 files,
  * without it, still load) | crc32 of everything before, u32. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -63,17 +64,19 @@ int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
 
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = -1, why = 0;
     if (fd < 0) {
-        fedc_fail(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+        why = errno;
+        fedc_fail(err, "cannot write checkpoint %s: %s", tmp, strerror(why));
         goto out;
     }
     size_t off = 0;
     while (off < b.len) {
         ssize_t w = write(fd, b.data + off, b.len - off);
         if (w <= 0) {
-            fedc_fail(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+            why = w < 0 ? errno : ENOSPC;
+            fedc_fail(err, "cannot write checkpoint %s: %s", tmp, strerror(why));
             close(fd);
             unlink(tmp);
             goto out;
@@ -81,13 +84,15 @@ int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
         off += (size_t)w;
     }
     if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        fedc_fail(err, "cannot write checkpoint %s: %s", path, strerror(errno));
+        why = errno;
+        fedc_fail(err, "cannot write checkpoint %s: %s", path, strerror(why));
         unlink(tmp);
         goto out;
     }
     rc = 0;
 out:
     fedc_buf_free(&b);
+    errno = why; /* the cause, for callers that tell a full disk from other failures */
     return rc;
 }
 
@@ -191,4 +196,64 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
 out:
     free(buf);
     return rc;
+}
+
+void fedc_checkpoint_path(const char *dir, int round, char *out, size_t cap) {
+    snprintf(out, cap, "%s/ckpt-%06d.bin", dir, round);
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x < y) - (x > y);
+}
+
+int fedc_run_checkpoint_load_newest(fedc_run *r, const char *dir, int max_round, int *round, char *why, size_t cap,
+                                    fedc_error *err) {
+    *round = 0;
+    if (why && cap) why[0] = 0;
+    /* The rounds of the checkpoint files there, newest first. */
+    int *rounds = NULL, n = 0, room = 0;
+    DIR *d = opendir(dir);
+    if (!d && errno != ENOENT) return fedc_fail(err, "cannot list the checkpoints in %s: %s", dir, strerror(errno));
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int k, end = 0;
+        if (sscanf(e->d_name, "ckpt-%d.bin%n", &k, &end) != 1 || e->d_name[end] != 0 || k <= 0 || k > max_round)
+            continue;
+        if (n == room) {
+            room = room ? 2 * room : 8;
+            int *g = realloc(rounds, (size_t)room * sizeof *g);
+            if (!g) {
+                closedir(d);
+                free(rounds);
+                return fedc_fail(err, "out of memory listing the checkpoints in %s", dir);
+            }
+            rounds = g;
+        }
+        rounds[n++] = k;
+    }
+    if (d) closedir(d);
+    qsort(rounds, (size_t)n, sizeof *rounds, cmp_desc);
+    size_t used = 0;
+    /* The store's checkpoint round first: its file may be missing altogether. */
+    if ((n == 0 || rounds[0] != max_round) && max_round > 0 && why && cap) {
+        int w = snprintf(why, cap, "the checkpoint of round %d is missing", max_round);
+        used = w > 0 && (size_t)w < cap ? (size_t)w : cap - 1;
+    }
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        fedc_checkpoint_path(dir, rounds[i], path, sizeof path);
+        fedc_error e2;
+        if (fedc_run_checkpoint_load(r, path, &e2) == 0) {
+            *round = rounds[i];
+            break;
+        }
+        /* Each refused file is named with its reason. */
+        if (why && cap && used + 1 < cap) {
+            int w = snprintf(why + used, cap - used, "%s%s", used ? "; " : "", e2.msg);
+            used = w > 0 && (size_t)w < cap - used ? used + (size_t)w : cap - 1;
+        }
+    }
+    free(rounds);
+    return 0;
 }

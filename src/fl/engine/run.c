@@ -83,6 +83,10 @@ struct fedc_run {
     /* Deployment: sets which client slots are online (deploy.h). */
     fedc_client_hook client_hook;
     void *client_hook_ctx;
+    /* The aggregate is checked before it replaces the model (guard.c). */
+    fedc_agg_guard *guard;
+    char *refused;
+    char (*refused_why)[256];
 };
 
 int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_error *err) {
@@ -142,6 +146,9 @@ void fedc_run_free(fedc_run *r) {
     free(r->updates);
     fedc_buf_free(&r->model_blob);
     fedc_buf_free(&r->frame);
+    fedc_agg_guard_free(r->guard);
+    free(r->refused);
+    free(r->refused_why);
     free(r);
 }
 
@@ -248,6 +255,13 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
             fedc_fail(err, "out of memory for %d update buffers of %zu parameters", r->nslots, r->d);
             goto fail;
         }
+    }
+    r->guard = fedc_agg_guard_create(r->d, fedc_strategy_state_size(r->strategy), r->nslots);
+    r->refused = calloc((size_t)r->nslots, 1);
+    r->refused_why = calloc((size_t)r->nslots, sizeof *r->refused_why);
+    if (!r->guard || !r->refused || !r->refused_why) {
+        fedc_fail(err, "out of memory for checking the aggregate");
+        goto fail;
     }
     r->down_lossy = !fedc_engine_codec_lossless(r->down);
     if (r->down_lossy) {
@@ -381,6 +395,13 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
         fedc_fail(err, "update: n_samples, steps, loss or cpu_s out of range");
         goto out;
     }
+    /* The sample count weighs the update: it may not exceed what the client
+     * holds (its partition, or the count its node declared when it joined). */
+    if ((size_t)n_samples > r->info[s->client].n_samples) {
+        fedc_fail(err, "update: n_samples %lld is more than the %zu samples client %d holds", (long long)n_samples,
+                  r->info[s->client].n_samples, s->client);
+        goto out;
+    }
     int want = r->sinfo.extra_up ? 2 : 1;
     if (m.nblobs != want) {
         fedc_fail(err, "update carries %d tensors; the strategy expects %d", m.nblobs, want);
@@ -469,6 +490,22 @@ static void step_drop(void *ctx, int i, const char *why) {
     snprintf(s->reason, sizeof s->reason, "%.255s", why);
 }
 
+/* A protocol answer that states the client's sample count (secure
+ * aggregation weighs by it) is bounded like an update's n_samples: no more
+ * than the client holds. 1: within bounds or not stated. */
+static int step_samples_held(const fedc_run *r, const slot *s, const fedc_msg *m, fedc_error *e) {
+    json_t *ctl = json_loadb(m->json, m->json_len, 0, NULL);
+    json_t *v = ctl ? json_object_get(ctl, "samples") : NULL;
+    int ok = 1;
+    if (json_is_number(v) && !(json_number_value(v) <= (double)r->info[s->client].n_samples)) {
+        fedc_fail(e, "protocol answer: samples %.0f is more than the %zu samples client %d holds",
+                  json_number_value(v), r->info[s->client].n_samples, s->client);
+        ok = 0;
+    }
+    json_decref(ctl);
+    return ok;
+}
+
 static void step_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t wire) {
     reply_ctx *c = ctx;
     fedc_run *r = c->r;
@@ -480,7 +517,7 @@ static void step_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint6
     fedc_error e;
     int ok = fedc_msg_decode(frame, len, &m, &e) == 0;
     if (ok) {
-        ok = r->proto->reply(r->proto_self, k, &m, &e) == 0;
+        ok = step_samples_held(r, s, &m, &e) && r->proto->reply(r->proto_self, k, &m, &e) == 0;
         fedc_msg_free(&m);
     }
     if (!ok) {
@@ -812,8 +849,28 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         u->delta = r->dp_mean;
         n_agg = 1;
     }
-    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, n_agg, &rctx, err) != 0) return -1;
-    m->train_loss = train_loss / nu;
+    /* Checked before it replaces the model (guard.c). */
+    char verdict[600];
+    int g = fedc_agg_guard_run(r->guard, r->strategy, r->x, r->updates, n_agg, &rctx, r->refused, r->refused_why,
+                               verdict, sizeof verdict, err);
+    if (g < 0) return -1;
+    /* Updates refused by the check count as rejected (their nodes are
+     * flagged); a combined one (secure aggregation, central DP) names none. */
+    for (int k = 0; k < n_agg; k++) {
+        if (!r->refused[k] || r->updates[k].client < 0) continue;
+        for (int i = 0; i < n; i++)
+            if (r->slots[i].client == r->updates[k].client && r->slots[i].status == 1) {
+                r->slots[i].status = -2;
+                snprintf(r->slots[i].reason, sizeof r->slots[i].reason, "%s", r->refused_why[k]);
+                FEDC_WARN("round %d: update from client %d refused: %s", round, r->updates[k].client,
+                          r->refused_why[k]);
+            }
+        m->participants--;
+        m->rejected++;
+        train_loss -= r->updates[k].loss;
+    }
+    if (g == 1) return fedc_fail(err, "round %d: %s", round, verdict);
+    m->train_loss = m->participants > 0 ? train_loss / m->participants : NAN;
 
     /* 5. Evaluate, account, decide whether to stop. */
     r->rounds_done = round;

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -225,8 +226,72 @@ static void test_refuses_bad_files(void **state) {
     fedc_run_free(c);
 }
 
+/* The newest checkpoint is damaged (8 bytes flipped after a kill -9): the
+ * run restores the one before, says which file was skipped and why, and
+ * continues exactly like a run restored from that one. Files after the
+ * store's checkpoint round are never used. */
+static void test_falls_back_to_the_newest_valid_checkpoint(void **state) {
+    (void)state;
+    fedc_task t = make_task("dense:8,dense:3");
+    fedc_run *a = new_run(&t);
+    fedc_round_metrics m;
+    char dir[128], p[256];
+    snprintf(dir, sizeof dir, "%s/fallback", g_dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    fedc_error err;
+    for (int round = 1; round <= 3; round++) {
+        rounds(a, 1, &m);
+        fedc_checkpoint_path(dir, round, p, sizeof p);
+        assert_int_equal(fedc_run_checkpoint_save(a, p, &err), 0);
+    }
+    fedc_checkpoint_path(dir, 2, p, sizeof p);
+    assert_non_null(strstr(p, "ckpt-000002.bin"));
+    /* Round 3's file is newer than the store's checkpoint (2): not used. */
+    fedc_run *b = new_run(&t);
+    int used = -1;
+    char why[600];
+    assert_int_equal(fedc_run_checkpoint_load_newest(b, dir, 2, &used, why, sizeof why, &err), 0);
+    assert_int_equal(used, 2);
+    assert_string_equal(why, "");
+    /* Round 2's file damaged: round 1's is loaded. */
+    size_t n;
+    unsigned char *buf = read_file(p, &n);
+    for (int k = 0; k < 8; k++) buf[60 + k] ^= 0xff;
+    write_file(p, buf, n);
+    free(buf);
+    fedc_run *c = new_run(&t);
+    assert_int_equal(fedc_run_checkpoint_load_newest(c, dir, 2, &used, why, sizeof why, &err), 0);
+    assert_int_equal(used, 1);
+    assert_non_null(strstr(why, "ckpt-000002.bin"));
+    assert_non_null(strstr(why, "checksum"));
+    assert_int_equal(fedc_run_rounds_done(c), 1);
+    fedc_run *d = new_run(&t);
+    fedc_checkpoint_path(dir, 1, p, sizeof p);
+    assert_int_equal(fedc_run_checkpoint_load(d, p, &err), 0);
+    assert_memory_equal(fedc_run_model(c), fedc_run_model(d), fedc_run_nparams(c) * sizeof(float));
+    /* Nothing valid at all (round 1's missing too): the run is untouched. */
+    assert_int_equal(unlink(p), 0);
+    fedc_run *e = new_run(&t);
+    float *before = malloc(fedc_run_nparams(e) * sizeof(float));
+    memcpy(before, fedc_run_model(e), fedc_run_nparams(e) * sizeof(float));
+    assert_int_equal(fedc_run_checkpoint_load_newest(e, dir, 2, &used, why, sizeof why, &err), 0);
+    assert_int_equal(used, 0);
+    assert_int_equal(fedc_run_rounds_done(e), 0);
+    assert_memory_equal(before, fedc_run_model(e), fedc_run_nparams(e) * sizeof(float));
+    /* The store's checkpoint file missing altogether is said too. */
+    assert_int_equal(fedc_run_checkpoint_load_newest(e, dir, 5, &used, why, sizeof why, &err), 0);
+    assert_non_null(strstr(why, "round 5 is missing"));
+    free(before);
+    fedc_run_free(a);
+    fedc_run_free(b);
+    fedc_run_free(c);
+    fedc_run_free(d);
+    fedc_run_free(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_falls_back_to_the_newest_valid_checkpoint),
         cmocka_unit_test(test_restore_continues_identically),
         cmocka_unit_test(test_restore_keeps_the_scheduler_cursor),
         cmocka_unit_test(test_loads_version_1),
