@@ -511,9 +511,9 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
     char data_dir[1024];
     if (fedc_task_dataset_prepare(&t, &fo, data_dir, sizeof data_dir, &err) != 0) {
         int why = interrupted(r);
-        if (why == 1) return; /* shutting down: the run resumes at the next start */
+        if (why == 1) return 0; /* shutting down: the run resumes at the next start */
         set_status(r, id, why == 2 ? "cancelled" : "failed", why == 2 ? NULL : err.msg);
-        return;
+        return 0;
     }
     fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
     fedc_run *run = fedc_run_create(&t, &ro, &err);
