@@ -270,6 +270,34 @@ static void test_fedau_weights_from_intervals(void **state) {
     fedc_strategy_free(s);
 }
 
+static void cutoff3(fedc_task *t) { t->strategy.fedau_cutoff = 3; }
+
+static void test_fedau_cutoff_records_long_absences(void **state) {
+    (void)state;
+    /* The authors' code with K = 3: client 0 takes part in round 1 (weight 1, interval 1 recorded),
+     * is absent in rounds 2..7 (an interval of 3 recorded after rounds 4 and 7, counting restarts),
+     * and takes part in round 8 with weight mean(1, 3, 3) = 7/3; x += (1/N) omega Delta, N = 2. */
+    fedc_strategy *s = make("fedau", cutoff3, 2);
+    float x[D] = {0, 0}, d0[D] = {1, 0}, zero[D] = {0, 0};
+    fedc_client_info info[2];
+    memset(info, 0, sizeof info);
+    info[0].n_samples = info[1].n_samples = 1;
+    double want = 0;
+    for (int round = 1; round <= 8; round++) {
+        fedc_update u[2];
+        int n = 0;
+        if (round == 1 || round == 8) u[n++] = (fedc_update){0, 1.0, 1, 0, 0, d0, NULL};
+        u[n++] = (fedc_update){1, 1.0, 1, 0, 0, zero, NULL};
+        fedc_round_ctx rc = {round, 8, 2, info, 0.1, 1.0};
+        fedc_error err;
+        assert_int_equal(fedc_strategy_aggregate(s, x, u, n, &rc, &err), 0);
+        if (round == 1) want += 0.5 * 1.0;
+        if (round == 8) want += 0.5 * 7.0 / 3.0;
+        assert_float_equal(x[0], want, TOL);
+    }
+    fedc_strategy_free(s);
+}
+
 static void slr2(fedc_task *t) { t->strategy.server_lr = 2; }
 
 static void test_afa_two_sided_rates(void **state) {
@@ -545,6 +573,7 @@ int main(void) {
         cmocka_unit_test(test_scaffold_m_control_variate_is_mean_gradient),
         cmocka_unit_test(test_fednova_normalises_steps),
         cmocka_unit_test(test_fedau_weights_from_intervals),
+        cmocka_unit_test(test_fedau_cutoff_records_long_absences),
         cmocka_unit_test(test_afa_two_sided_rates),
         cmocka_unit_test(test_fedhyper_global_and_server),
         cmocka_unit_test(test_fedhyper_server_sets_client_lr),
