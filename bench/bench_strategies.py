@@ -208,12 +208,13 @@ def render(res):
                          f"`{rm['command']}`.")
             lines.append("")
     audit = res.get("audit", [])
-    if audit:
-        lines.append("**Audit of the findings that contradict the papers**, in settings closer to each paper's "
-                     "own (measured " + audit[0]["provenance"]["date"] + ", commit `" +
-                     audit[0]["provenance"]["commit"][:10] + "`, `" + audit[0]["provenance"]["command"] + "`):")
-        lines.append("")
     for h in res.get("highlight", []) + audit:
+        if audit and h is audit[0]:
+            q = h["provenance"]
+            lines.append(f"**Audit of the findings that contradict the papers**, in settings closer to each "
+                         f"paper's own (measured {q['date']}, load {' '.join(q['load_average'])}, commit "
+                         f"`{q['commit'][:10]}`, with `{q['command']}`):")
+            lines.append("")
         base = h["methods"][h["baseline"]]
         lines.append(f"**{h['title']}** ({h['rounds']} rounds, seeds {h['seeds']}, Dirichlet {h.get('alpha', 0.5)}): "
                      f"{h['setting']}")
@@ -278,7 +279,12 @@ def main():
     parts = args.part.split(",")
     seeds = list(range(1, args.seeds + 1))
     res = json.load(open(RESULTS)) if os.path.exists(RESULTS) else {}
-    res["provenance"] = provenance(args)
+    prov = provenance(args)
+    # A partial invocation (some grid rows, the audit) keeps the provenance of the run that
+    # measured the rest; its own goes with the rows and tables it measured.
+    partial = bool(args.methods) or not set(parts) & {"grid", "cnn", "highlight"}
+    if not partial or "provenance" not in res:
+        res["provenance"] = prov
     res.setdefault("grid", {})
     with tempfile.TemporaryDirectory(prefix="fedc-strat-") as tmp:
         pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs)
@@ -317,7 +323,7 @@ def main():
                     if old and old["rounds"] == args.rounds and old["seeds"] == seeds:
                         old["methods"].update(g["methods"])
                         g = old
-                    g["remeasured"] = dict(res["provenance"], methods=only)
+                    g["remeasured"] = dict(prov, methods=only)
                     res["grid"][key] = g
                 else:
                     res["grid"][key] = grid("mlp", alpha, args.rounds, names)
@@ -391,7 +397,7 @@ def main():
                       rounds=args.audit_rounds, out=audit)
         if audit:
             for a in audit:
-                a["provenance"] = res["provenance"]
+                a["provenance"] = prov
             keep = [a for a in res.get("audit", []) if a["title"] not in {b["title"] for b in audit}]
             res["audit"] = keep + audit
             json.dump(res, open(RESULTS, "w"), indent=1)
