@@ -235,7 +235,6 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
     }
     uint32_t sched_state = 0;
     if (version >= 2) fedc_read_u32(&rd, &sched_state);
-
     fedc_sched_restore(s.sched, sched_state);
     *s.rounds_done = (int)rounds;
     *s.best_accuracy = best;
