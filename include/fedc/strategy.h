@@ -48,6 +48,7 @@
 #define FEDC_STRATEGY_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "fedc/error.h"
 #include "fedc/sched.h"
@@ -166,6 +167,15 @@ int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, in
 size_t fedc_strategy_state_size(const fedc_strategy *s);
 void fedc_strategy_state_save(const fedc_strategy *s, float *out);
 void fedc_strategy_state_load(fedc_strategy *s, const float *in);
+/* Server-side per-client tables (AFA-CS's latest G_i, FedAMD's anchor
+ * gradients), which may spill to disk and so are not part of the floats
+ * above: 1 if the method keeps any; save writes them to f, load replaces
+ * them from what save wrote, checking every count and value (a damaged
+ * section is refused and err names the table). Methods without tables
+ * write and read nothing. */
+int fedc_strategy_has_tables(const fedc_strategy *s);
+int fedc_strategy_tables_save(fedc_strategy *s, FILE *f, fedc_error *err);
+int fedc_strategy_tables_load(fedc_strategy *s, FILE *f, fedc_error *err);
 
 /* Learning-rate schedules over rounds (task fields local.lr_* and
  * strategy.server_lr_*): kind "constant", "step" (times gamma every

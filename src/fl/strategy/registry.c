@@ -159,6 +159,16 @@ void fedc_strategy_state_load(fedc_strategy *s, const float *in) {
     if (s->state_n) memcpy(s->state, in, s->state_n * sizeof(float));
 }
 
+int fedc_strategy_has_tables(const fedc_strategy *s) { return s->ops->tables_save != NULL; }
+
+int fedc_strategy_tables_save(fedc_strategy *s, FILE *f, fedc_error *err) {
+    return s->ops->tables_save ? s->ops->tables_save(s, f, err) : 0;
+}
+
+int fedc_strategy_tables_load(fedc_strategy *s, FILE *f, fedc_error *err) {
+    return s->ops->tables_load ? s->ops->tables_load(s, f, err) : 0;
+}
+
 double fedc_local_step_norm(int steps, double rho) {
     if (rho <= 0) return steps;
     /* sum over k of (1 - rho^(K-k)) / (1 - rho): heavy-ball SGD's weights. */

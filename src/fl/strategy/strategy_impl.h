@@ -21,6 +21,9 @@ typedef struct fedc_strategy_ops {
                      fedc_error *err);
     /* x <- x + step(mean); mean is the combined delta. */
     void (*server_step)(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc);
+    /* Server-side per-client tables for checkpoints (NULL = none). */
+    int (*tables_save)(fedc_strategy *s, FILE *f, fedc_error *err);
+    int (*tables_load)(fedc_strategy *s, FILE *f, fedc_error *err);
     /* Frees s->impl (NULL if nothing to free). */
     void (*destroy)(fedc_strategy *s);
 } fedc_strategy_ops;
