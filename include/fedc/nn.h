@@ -4,15 +4,23 @@
  * Architecture spec, compact form: comma-separated layers, e.g.
  *   "conv:32:5,pool:2,conv:64:5,pool:2,dense:512,dense:10"
  * Layers: conv:C:K[:S[:P]] (C out channels, KxK kernel, stride S=1, padding
- * P="same" for stride 1 i.e. (K-1)/2), pool:K (max, stride K), avgpool:K,
- * dense:N, gn:G (group norm, G groups), drop:P (dropout rate), relu, flatten.
+ * P="same" for stride 1 i.e. (K-1)/2), wsconv:C:K[:S[:P]] (the same conv
+ * with scaled weight standardisation: each output channel's weights are
+ * standardised over their fan-in, divided by sqrt(fan-in) and scaled by a
+ * learnt gain, as in NF-Nets and FedWon), pool:K (max, stride K), avgpool:K,
+ * dense:N, gn:G (group norm, G groups), bn (batch norm over channels, with
+ * running statistics), drop:P (dropout rate), relu, flatten.
  * ReLU is implied after every conv and dense layer except the last layer;
  * flatten is implied before the first dense. Presets: "mlp" =
  * "dense:200,dense:200,dense:10"; "cnn" = the McMahan et al. CNN above.
  * The last layer must be dense with n_classes outputs. An implied ReLU moves
- * after a gn that directly follows its conv/dense; an explicit relu next to
- * an implied one is merged. conv padding defaults to (K-1)/2 for any stride.
- * Presets end in dense:n_classes. */
+ * after a gn or bn that directly follows its conv/dense; an explicit relu
+ * next to an implied one is merged. conv padding defaults to (K-1)/2 for any
+ * stride. Presets end in dense:n_classes.
+ *
+ * Training (fedc_nn_grad) normalises batch norms with the batch's
+ * statistics; inference (fedc_nn_logits, fedc_nn_evaluate) with the running
+ * statistics, which fedc_nn_commit_stats updates after a training step. */
 #ifndef FEDC_NN_H
 #define FEDC_NN_H
 
@@ -45,13 +53,19 @@ double fedc_arch_flops_per_sample(const fedc_arch *a);
 
 /* Named views into the flat parameter vector: "layers.<i>.weight" and
  * "layers.<i>.bias", i = position of the layer in the canonical spec, dims in
- * PyTorch order (conv weight [out,in,k,k], dense weight [out,in], group norm
- * weight/bias [C]). Tensors are contiguous, in parameter order. */
+ * PyTorch order (conv weight [out,in,k,k], dense weight [out,in], group and
+ * batch norm weight/bias [C]); wsconv adds "layers.<i>.gain" [out], batch
+ * norm "layers.<i>.running_mean" and "layers.<i>.running_var" [C] (buffers:
+ * state the forward pass keeps, never stepped by an optimizer). Tensors are
+ * contiguous, in parameter order. */
 typedef struct fedc_tensor_info {
     char name[48];
     size_t offset, count;
     int ndim;
     int dims[4];
+    char layer[8];   /* kind of the owning layer: conv, wsconv, dense, gn, bn */
+    int layer_index; /* its position in the canonical spec */
+    int buffer;      /* 1: running statistics, not trained */
 } fedc_tensor_info;
 int fedc_arch_ntensors(const fedc_arch *a);
 fedc_tensor_info fedc_arch_tensor(const fedc_arch *a, int i);
@@ -88,7 +102,29 @@ float fedc_nn_grad(const fedc_arch *a, fedc_ws *ws, const float *params, float *
                    const float *x, const int32_t *y, int n, fedc_rng *rng);
 /* Returns NaN (grad untouched) if n is out of range or ws was made for
  * another arch, and NaN (grad finite) if a label is outside [0, n_classes).
- * rng may be NULL when the arch has no dropout (dropout is then skipped). */
+ * rng may be NULL when the arch has no dropout (dropout is then skipped).
+ * The gradient of buffer tensors is 0. */
+/* After fedc_nn_grad: folds the batch statistics of its batch norms into
+ * their running mean and variance in params (PyTorch's rule: momentum 0.1,
+ * unbiased batch variance). No-op without batch norms. */
+void fedc_nn_commit_stats(const fedc_arch *a, const fedc_ws *ws, float *params);
+/* 1 if the arch keeps running statistics (has batch norms). */
+int fedc_arch_has_buffers(const fedc_arch *a);
+
+/* Exact Hessian-vector product of the mean loss: hv = H v at params, for the
+ * batch (x, y, n) of the fedc_nn_grad call that immediately preceded it on
+ * the same ws (its dropout masks are reused; batch norms use batch
+ * statistics). Computed by forward-mode differentiation of the backward pass
+ * (Pearlmutter's R-operator) through every layer, not by differences.
+ * hw is a workspace made by fedc_hvp_ws_create for the same arch and at
+ * least n samples; grad (may be NULL) receives the gradient recomputed on
+ * the way. Buffer entries of v are ignored and of hv are 0. Returns the
+ * loss, or NaN when n or the workspaces do not fit. */
+typedef struct fedc_hvp_ws fedc_hvp_ws;
+fedc_hvp_ws *fedc_hvp_ws_create(const fedc_arch *a, int max_batch);
+void fedc_hvp_ws_free(fedc_hvp_ws *hw);
+float fedc_nn_hvp(const fedc_arch *a, fedc_ws *ws, fedc_hvp_ws *hw, const float *params, const float *v,
+                  float *hv, float *grad, const float *x, const int32_t *y, int n);
 /* Inference (dropout off): logits for n <= max_batch samples. */
 void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
                     float *logits);
