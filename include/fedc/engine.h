@@ -30,14 +30,26 @@ typedef struct fedc_client_data {
     const fedc_dataset *data;
     const uint32_t *index;
     size_t n;
+    /* Feature skew (simulation): the client's domain, applied to every
+     * gathered batch, keyed by domain_seed; NULL = the data as it is. */
+    const fedc_domain *domain;
+    uint64_t domain_seed;
+    /* Personal evaluation (simulation, task eval_personal): test samples of
+     * the client's domain its starting model is scored on; eval_n 0 = off. */
+    const fedc_dataset *eval;
+    const uint32_t *eval_index;
+    size_t eval_n;
 } fedc_client_data;
 
 /* What a client keeps between rounds (on the node; in simulation, per client
- * in the simulator). Allocated lazily by the trainer. */
+ * in the simulator). Allocated lazily by the trainer. optim_state and
+ * local_params live here until the per-client state store takes them. */
 typedef struct fedc_client_mem {
     float *residual;       /* uplink error feedback, d floats */
     float *strategy_state; /* strategy per-client state */
     float *down_ref;       /* last model received (lossy downlink sends deltas against it) */
+    float *optim_state;    /* local.keep_state: the optimizer's state blob */
+    float *local_params;   /* strategy.local_params: this client's own values, packed */
 } fedc_client_mem;
 void fedc_client_mem_free(fedc_client_mem *m);
 
@@ -58,6 +70,8 @@ typedef struct fedc_round_metrics {
     int evaluated;           /* 0 if this round skipped evaluation */
     double accuracy, loss;   /* test set */
     double train_loss;       /* mean local loss of participants */
+    int personal_evaluated;  /* eval_personal: participants scored their starting model */
+    double personal_accuracy; /* their mean accuracy on test samples of their domain */
     uint64_t bytes_down, bytes_up;             /* this round, at the transport */
     uint64_t bytes_down_total, bytes_up_total; /* since the start */
     double client_cpu_s;     /* sum over participants of local CPU time */
@@ -92,6 +106,9 @@ const fedc_task *fedc_run_task(const fedc_run *r);
 const fedc_arch *fedc_run_arch(const fedc_run *r);
 const fedc_partition *fedc_run_partition(const fedc_run *r);
 const fedc_dataset *fedc_run_train_data(const fedc_run *r);
+/* The client's view of its data: partition, domain (feature skew) and
+ * personal-evaluation samples, as the simulator hands it to a trainer. */
+fedc_client_data fedc_run_client_data(const fedc_run *r, int client);
 fedc_pool *fedc_run_pool(fedc_run *r);
 float *fedc_run_model(fedc_run *r);
 size_t fedc_run_nparams(const fedc_run *r);

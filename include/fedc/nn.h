@@ -70,6 +70,15 @@ typedef struct fedc_tensor_info {
 int fedc_arch_ntensors(const fedc_arch *a);
 fedc_tensor_info fedc_arch_tensor(const fedc_arch *a, int i);
 
+/* Marks in mask[0..fedc_arch_ntensors) the tensors a selector names:
+ * "none", or comma-separated items: bn, gn, norm (bn and gn), conv, wsconv,
+ * dense (every tensor of such layers, batch-norm running statistics
+ * included), layers.I (the layer at spec position I), first:K / last:K (the
+ * first / last K layers that have parameters). Returns how many tensors are
+ * marked, or -1 (err says why) for a malformed selector or an item that
+ * matches nothing in this arch. */
+int fedc_arch_select(const fedc_arch *a, const char *spec, unsigned char *mask, fedc_error *err);
+
 /* How initial weights are drawn. HE: He normal (fan_in) for layers followed
  * by ReLU, Xavier uniform for the last layer, biases zero. TORCH: PyTorch's
  * nn.Linear/nn.Conv2d defaults, weights and biases U(-1/sqrt(fan_in),
@@ -173,9 +182,9 @@ typedef struct fedc_optim fedc_optim;
  * or the kind's default learning rate (fedc_optim_default_lr) if lr <= 0. */
 fedc_optim_config fedc_optim_defaults(fedc_opt_kind kind, float lr);
 /* A learning rate that trains the Fashion-MNIST MLP well without tuning:
- * sgd, sgdp 0.05; adam, adamw, adan, adamp, exadam, mfac 0.001; lion 3e-4;
- * adahessian 0.15. */
-float fedc_optim_default_lr(fedc_opt_kind kind);
+ * sgd, sgdp 0.05; adam, adamw, adan, adamp, exadam 0.001; lion 3e-4;
+ * adahessian 0.005; mfac 0.1 (with its default window of 16). */
+double fedc_optim_default_lr(fedc_opt_kind kind);
 /* The optimizer steps over the vector of n floats as one 1-d tensor. NULL if
  * n == 0, the config is invalid (mfac window outside 1..4096 or damp <= 0)
  * or out of memory. */

@@ -2,7 +2,7 @@
  * intent parser, tuner, tests) produces or consumes. JSON in, this struct
  * out, through one validator whose errors name the field path, the bad value
  * and what is allowed, e.g.
- *   "local.lr: 0 is out of range; allowed: a number > 0 and <= 10".
+ *   "local.lr: -1 is out of range; allowed: a number >= 0 and <= 10".
  * Every field has a default, so "{}" is a valid task (the Fashion-MNIST
  * MLP benchmark setting). docs/task-spec.md documents every field. */
 #ifndef FEDC_TASK_H
@@ -28,6 +28,7 @@ typedef struct fedc_task {
         double alpha;           /* dirichlet, > 0 */
         int classes_per_client; /* shards, >= 1 */
         double sigma;           /* quantity, > 0 */
+        char feature_skew[256]; /* none | domain list (per-client image transforms), see data.h */
     } partition;
     char model[1024];           /* preset (mlp, cnn) or compact arch spec, see nn.h */
     char init[8];               /* he | torch: initial model draw, see nn.h */
@@ -38,12 +39,20 @@ typedef struct fedc_task {
         int epochs;             /* >= 1 */
         int batch;              /* >= 1 */
         int max_steps;          /* cap on local steps per round; 0 = none */
-        double lr;
-        char optimizer[16];     /* sgd | adam | adamw */
+        double lr;              /* 0 = the optimizer's default (fedc_task_local_lr) */
+        char optimizer[16];     /* sgd | adam | adamw | lion | adan | adamp | sgdp | exadam | adahessian | mfac */
         double momentum;
         int nesterov;           /* bool */
         double weight_decay;
-        double beta1, beta2, eps;
+        double beta1, beta2;    /* 0 = the optimizer's default */
+        double beta3;           /* adan; 0 = default */
+        double eps;             /* 0 = the optimizer's default */
+        double hessian_power;   /* adahessian */
+        double adamp_delta, adamp_wd_ratio; /* adamp, sgdp */
+        int exadam_dynamic_step; /* bool */
+        int mfac_window;
+        double mfac_damp;
+        int keep_state;         /* bool: optimizer state persists per client across rounds */
     } local;
     struct {
         char name[24];          /* fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad | ... */
@@ -51,6 +60,8 @@ typedef struct fedc_task {
         double mu;              /* fedprox proximal weight */
         double momentum;        /* fedavgm beta */
         double beta1, beta2, tau; /* fedadam/yogi/adagrad */
+        char server_optimizer[16]; /* fedopt: any local optimizer but adahessian */
+        char local_params[128]; /* none | selector of parameters never aggregated (FedBN: bn) */
     } strategy;
     struct {
         char up[256];           /* codec pipeline, see codec.h; "none" */
@@ -73,6 +84,7 @@ typedef struct fedc_task {
         double max_wall_s;      /* stop after this much wall time; 0 = off */
     } stop;
     int eval_every;             /* evaluate every k rounds (and the last) */
+    int eval_personal;          /* simulation: test samples each participant scores its starting model on; 0 = off */
     struct {
         int min_nodes;          /* deployment: wait for this many nodes */
         int min_updates;        /* deployment: aggregate with at least this many */
@@ -83,6 +95,9 @@ typedef struct fedc_task {
 
 /* Defaults for every field. */
 void fedc_task_defaults(fedc_task *t);
+/* The local learning rate in effect: local.lr, or the optimizer's default
+ * when it is 0. */
+double fedc_task_local_lr(const fedc_task *t);
 /* Parses JSON text (at most FEDC_TASK_JSON_MAX bytes) over the defaults,
  * then validates; t is changed only on success. Unknown fields are errors
  * ("local.lrr: unknown field; allowed: epochs, batch, ..."). */

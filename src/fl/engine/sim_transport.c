@@ -25,9 +25,7 @@ static void serve_one(void *ctx, size_t i, int worker) {
     int k = ex->clients[i];
     const fedc_buf *f = &ex->frames[i];
     ex->on_sent(ex->ctx, (int)i, f->len + fedc_ws_overhead(f->len, 0, FEDC_WS_FRAGMENT_SIZE));
-    const fedc_partition *p = fedc_run_partition(st->run);
-    fedc_client_data cd = {fedc_run_train_data(st->run), fedc_partition_client(p, k),
-                           fedc_partition_size(p, k)};
+    fedc_client_data cd = fedc_run_client_data(st->run, k);
     fedc_error e;
     fedc_buf *reply = &st->replies[worker];
     if (fedc_trainer_handle(st->trainers[worker], k, &cd, &st->mem[k], f->data, f->len, reply, &e) != 0) {

@@ -17,6 +17,11 @@ struct fedc_trainer {
     size_t d;
     fedc_ws *ws;
     fedc_optim *opt;
+    fedc_hvp_ws *hw;           /* adahessian: Hessian-vector products */
+    local_set local;           /* strategy.local_params: never aggregated */
+    float *eval_x;             /* personal evaluation batch */
+    int32_t *eval_y;
+    size_t eval_cap;
     fedc_strategy *strategy;   /* client part only */
     fedc_strategy_info sinfo;
     fedc_codec *up, *down;
@@ -32,13 +37,19 @@ void fedc_client_mem_free(fedc_client_mem *m) {
     free(m->residual);
     free(m->strategy_state);
     free(m->down_ref);
-    m->residual = m->strategy_state = m->down_ref = NULL;
+    free(m->optim_state);
+    free(m->local_params);
+    m->residual = m->strategy_state = m->down_ref = m->optim_state = m->local_params = NULL;
 }
 
 void fedc_trainer_free(fedc_trainer *tr) {
     if (!tr) return;
     fedc_ws_free(tr->ws);
     fedc_optim_free(tr->opt);
+    fedc_hvp_ws_free(tr->hw);
+    fedc_engine_local_set_free(&tr->local);
+    free(tr->eval_x);
+    free(tr->eval_y);
     fedc_strategy_free(tr->strategy);
     fedc_codec_free(tr->up);
     fedc_codec_free(tr->down);
@@ -65,7 +76,14 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     fedc_optim_config oc;
     if (fedc_engine_optim_config(t, &oc, err) != 0) goto fail;
     tr->ws = fedc_ws_create(a, t->local.batch);
-    tr->opt = fedc_optim_create(&oc, d);
+    /* Over the model's tensors: per-tensor rules see shapes, and batch-norm
+     * running statistics are never stepped. */
+    tr->opt = fedc_optim_create_arch(&oc, a);
+    if (tr->opt && fedc_optim_wants_hvp(tr->opt) && !(tr->hw = fedc_hvp_ws_create(a, t->local.batch))) {
+        fedc_fail(err, "out of memory for Hessian-vector products of %zu parameters", d);
+        goto fail;
+    }
+    if (fedc_engine_local_set(t, a, &tr->local, err) != 0) goto fail;
     tr->strategy = fedc_strategy_create(t, d, 1, err);
     if (!tr->strategy) goto fail;
     tr->sinfo = fedc_strategy_info_get(tr->strategy);
@@ -93,15 +111,42 @@ fail:
     return NULL;
 }
 
+/* The model the client starts from: the global one with its own values of
+ * the local parameters (from its last round; the global, i.e. initial,
+ * values the first time). */
+static void personalise(fedc_trainer *tr, const fedc_client_mem *mem) {
+    if (tr->local.n && mem->local_params) fedc_engine_local_scatter(&tr->local, mem->local_params, tr->global);
+}
+
+/* Accuracy of the starting model on the client's personal test samples. */
+static int personal_accuracy(fedc_trainer *tr, const fedc_client_data *cd, double *acc) {
+    size_t dim = cd->eval->dim, n = cd->eval_n;
+    if (n > tr->eval_cap) {
+        float *x = realloc(tr->eval_x, n * dim * sizeof *x);
+        if (x) tr->eval_x = x;
+        int32_t *y = realloc(tr->eval_y, n * sizeof *y);
+        if (y) tr->eval_y = y;
+        if (!x || !y) return -1;
+        tr->eval_cap = n;
+    }
+    fedc_dataset_gather(cd->eval, cd->eval_index, n, tr->eval_x, tr->eval_y);
+    fedc_nn_evaluate(tr->arch, tr->ws, tr->global, tr->eval_x, tr->eval_y, n, acc, NULL);
+    return 0;
+}
+
 /* Local epochs over the client's samples in a per-round shuffled order. */
 static void local_train(fedc_trainer *tr, const fedc_client_data *cd, fedc_client_mem *mem,
                         fedc_rng *rng, int *steps_out, double *loss_out) {
     const fedc_task *t = &tr->task;
-    size_t d = tr->d, n = cd->n, dim = cd->data->dim;
+    size_t d = tr->d, n = cd->n;
     memcpy(tr->work, tr->global, d * sizeof(float));
-    fedc_optim_reset(tr->opt);
+    if (t->local.keep_state && mem->optim_state)
+        fedc_optim_state_load(tr->opt, mem->optim_state);
+    else
+        fedc_optim_reset(tr->opt);
     fedc_client_ctx cc = {tr->strategy, tr->global, tr->down_extra, mem->strategy_state, d,
-                          (float)t->local.lr};
+                          (float)fedc_task_local_lr(t)};
+    const fedc_shape shape = fedc_arch_input(tr->arch);
     int steps = 0;
     double loss_sum = 0;
     for (int e = 0; e < t->local.epochs; e++) {
@@ -111,16 +156,28 @@ static void local_train(fedc_trainer *tr, const fedc_client_data *cd, fedc_clien
             if (t->local.max_steps > 0 && steps >= t->local.max_steps) goto done;
             int nb = (int)(n - b < (size_t)t->local.batch ? n - b : (size_t)t->local.batch);
             fedc_dataset_gather(cd->data, tr->perm + b, (size_t)nb, tr->xb, tr->yb);
+            if (cd->domain) fedc_domain_apply(cd->domain, shape, cd->domain_seed, tr->perm + b, tr->xb, (size_t)nb);
             float l = fedc_nn_grad(tr->arch, tr->ws, tr->work, tr->grad, tr->xb, tr->yb, nb, rng);
+            fedc_nn_commit_stats(tr->arch, tr->ws, tr->work);
             fedc_strategy_client_grad(&cc, tr->work, tr->grad);
+            if (tr->hw) { /* adahessian: H z of this batch's loss, exact */
+                const float *z = fedc_optim_hvp_probe(tr->opt, rng);
+                fedc_nn_hvp(tr->arch, tr->ws, tr->hw, tr->work, z, fedc_optim_hvp_buffer(tr->opt), NULL, tr->xb,
+                            tr->yb, nb);
+            }
             fedc_optim_step(tr->opt, tr->work, tr->grad);
             loss_sum += l;
             steps++;
         }
     }
 done:
-    (void)dim;
     for (size_t j = 0; j < d; j++) tr->delta[j] = tr->work[j] - tr->global[j];
+    /* Local parameters stay here: kept for the next round, never uploaded. */
+    if (tr->local.n) {
+        fedc_engine_local_gather(&tr->local, tr->work, mem->local_params);
+        fedc_engine_local_zero(&tr->local, tr->delta);
+    }
+    if (t->local.keep_state && mem->optim_state) fedc_optim_state_save(tr->opt, mem->optim_state);
     fedc_strategy_client_end(&cc, tr->work, steps, tr->up_extra);
     *steps_out = steps;
     *loss_out = steps ? loss_sum / steps : 0.0;
@@ -222,6 +279,29 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
             goto out;
         }
     }
+    if (tr->task.local.keep_state && !mem->optim_state) {
+        if (!(mem->optim_state = malloc(fedc_optim_state_size(tr->opt) * sizeof(float)))) {
+            fedc_fail(err, "out of memory for the optimizer state kept between rounds");
+            goto out;
+        }
+        /* A client's first round starts from a fresh optimizer. */
+        fedc_optim_reset(tr->opt);
+        fedc_optim_state_save(tr->opt, mem->optim_state);
+    }
+    if (tr->local.n && !mem->local_params) {
+        if (!(mem->local_params = malloc(tr->local.floats * sizeof(float)))) {
+            fedc_fail(err, "out of memory for the client's local parameters");
+            goto out;
+        }
+        /* First round: the client's own values start as the global ones. */
+        fedc_engine_local_gather(&tr->local, tr->global, mem->local_params);
+    }
+    personalise(tr, mem);
+    double pacc = -1;
+    if (cd->eval_n && personal_accuracy(tr, cd, &pacc) != 0) {
+        fedc_fail(err, "out of memory for %zu personal evaluation samples", cd->eval_n);
+        goto out;
+    }
     /* The client's stream depends only on (seed, round, client). */
     fedc_rng rng = fedc_rng_derive(tr->task.seed, (uint64_t)round, (uint64_t)client);
     int steps = 0;
@@ -235,10 +315,12 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
     if (fedc_codec_encode(tr->up, tr->delta, tr->d, mem->residual, &crng, &tr->enc, err) != 0) goto out;
     double cpu_s = fedc_cpu_thread_s() - cpu0;
-    char json[256];
+    char json[320];
     int jl = snprintf(json, sizeof json,
-                      "{\"round\":%lld,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f}",
+                      "{\"round\":%lld,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f",
                       (long long)round, cd->n, steps, isfinite(loss) ? loss : -1.0, cpu_s);
+    if (pacc >= 0) jl += snprintf(json + jl, sizeof json - (size_t)jl, ",\"personal_acc\":%.9g", pacc);
+    jl += snprintf(json + jl, sizeof json - (size_t)jl, "}");
     fedc_msg up = {.type = FEDC_MSG_UPDATE, .json = json, .json_len = (size_t)jl, .nblobs = 1};
     up.blobs[0].data = tr->enc.data;
     up.blobs[0].len = tr->enc.len;

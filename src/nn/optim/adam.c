@@ -38,6 +38,6 @@ static void step(fedc_optim *o, float *params, const float *grad) {
 /* AdamW's usual decoupled decay; the task's weight_decay replaces it. */
 static void adamw_defaults(fedc_optim_config *c) { c->weight_decay = 0.01f; }
 
-const optim_ops optim_adam = {FEDC_OPT_ADAM, "adam", 1e-3f, NULL, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};
-const optim_ops optim_adamw = {FEDC_OPT_ADAMW, "adamw", 1e-3f, adamw_defaults, nbufs, NULL, NULL, NULL,
+const optim_ops optim_adam = {FEDC_OPT_ADAM, "adam", 1e-3, NULL, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};
+const optim_ops optim_adamw = {FEDC_OPT_ADAMW, "adamw", 1e-3, adamw_defaults, nbufs, NULL, NULL, NULL,
                                NULL, NULL, NULL, step};

@@ -46,4 +46,4 @@ static void step(fedc_optim *o, float *params, const float *grad) {
     }
 }
 
-const optim_ops optim_adamp = {FEDC_OPT_ADAMP, "adamp", 1e-3f, defaults, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};
+const optim_ops optim_adamp = {FEDC_OPT_ADAMP, "adamp", 1e-3, defaults, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};

@@ -45,4 +45,4 @@ static void step(fedc_optim *o, float *params, const float *grad) {
     }
 }
 
-const optim_ops optim_exadam = {FEDC_OPT_EXADAM, "exadam", 1e-3f, defaults, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};
+const optim_ops optim_exadam = {FEDC_OPT_EXADAM, "exadam", 1e-3, defaults, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};

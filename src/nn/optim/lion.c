@@ -32,4 +32,4 @@ static void step(fedc_optim *o, float *params, const float *grad) {
     }
 }
 
-const optim_ops optim_lion = {FEDC_OPT_LION, "lion", 3e-4f, defaults, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};
+const optim_ops optim_lion = {FEDC_OPT_LION, "lion", 3e-4, defaults, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};

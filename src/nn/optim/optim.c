@@ -39,9 +39,9 @@ int fedc_opt_kind_parse(const char *s, fedc_opt_kind *out) {
     return -1;
 }
 
-float fedc_optim_default_lr(fedc_opt_kind kind) {
+double fedc_optim_default_lr(fedc_opt_kind kind) {
     const optim_ops *r = rule(kind);
-    return r ? r->lr : 0.0f;
+    return r ? r->lr : 0.0;
 }
 
 fedc_optim_config fedc_optim_defaults(fedc_opt_kind kind, float lr) {
@@ -53,7 +53,7 @@ fedc_optim_config fedc_optim_defaults(fedc_opt_kind kind, float lr) {
     c.eps = 1e-8f;
     const optim_ops *r = rule(kind);
     if (r && r->defaults) r->defaults(&c);
-    c.lr = lr > 0.0f ? lr : (r ? r->lr : 0.0f);
+    c.lr = lr > 0.0f ? lr : (r ? (float)r->lr : 0.0f);
     return c;
 }
 

@@ -22,7 +22,7 @@ typedef struct optim_tensor {
 typedef struct optim_ops {
     fedc_opt_kind kind;
     const char *name;
-    float lr;                 /* default learning rate */
+    double lr;                /* default learning rate */
     /* Paper defaults of the other settings, over fedc_optim_config's zero. */
     void (*defaults)(fedc_optim_config *c);
     /* Per-coordinate state vectors (n floats each, zeroed on reset). */

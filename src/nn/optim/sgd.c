@@ -26,4 +26,4 @@ static void step(fedc_optim *o, float *params, const float *grad) {
     }
 }
 
-const optim_ops optim_sgd = {FEDC_OPT_SGD, "sgd", 0.05f, NULL, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};
+const optim_ops optim_sgd = {FEDC_OPT_SGD, "sgd", 0.05, NULL, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};

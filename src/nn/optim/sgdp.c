@@ -38,4 +38,4 @@ static void step(fedc_optim *o, float *params, const float *grad) {
     }
 }
 
-const optim_ops optim_sgdp = {FEDC_OPT_SGDP, "sgdp", 0.05f, defaults, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};
+const optim_ops optim_sgdp = {FEDC_OPT_SGDP, "sgdp", 0.05, defaults, nbufs, NULL, NULL, NULL, NULL, NULL, NULL, step};

@@ -144,7 +144,7 @@ static void test_struct_checks(void **state) {
     fedc_task_defaults(&t);
     t.local.lr = NAN;
     assert_string_equal(validate_err(&t),
-                        "local.lr: nan is out of range; allowed: a number > 0 and <= 10");
+                        "local.lr: nan is out of range; allowed: a number >= 0 and <= 10");
     fedc_task_defaults(&t);
     t.stop.max_wall_s = INFINITY;
     assert_starts_with(validate_err(&t), "stop.max_wall_s: inf is out of range");
