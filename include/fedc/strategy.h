@@ -66,6 +66,13 @@ void fedc_strategy_client_end(const fedc_client_ctx *c, const float *y, int step
 int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, int round,
                             fedc_error *err);
 
+/* Optional, before the first aggregate: the model's tensors, for strategies
+ * that act per tensor. fedopt's server optimizer steps the tensors that are
+ * neither buffers nor local (mark those with buffer = 1) and plainly
+ * averages the rest. The strategy keeps a copy. */
+struct fedc_tensor_info;
+int fedc_strategy_set_tensors(fedc_strategy *s, const struct fedc_tensor_info *t, int nt, fedc_error *err);
+
 /* Checkpointing of server-side state (optimizer moments, control variates). */
 size_t fedc_strategy_state_size(const fedc_strategy *s);
 void fedc_strategy_state_save(const fedc_strategy *s, float *out);

@@ -173,6 +173,32 @@ static int setup_domains(fedc_run *r, fedc_error *err) {
     return 0;
 }
 
+/* The model's tensors for the strategy, local parameters marked as buffers
+ * (neither is trained by a server optimizer). */
+static int set_strategy_layout(fedc_run *r, fedc_error *err) {
+    int nt = fedc_arch_ntensors(r->arch);
+    fedc_tensor_info *ti = malloc((size_t)(nt > 0 ? nt : 1) * sizeof *ti);
+    unsigned char *mask = calloc((size_t)nt + 1, 1);
+    int rc = -1;
+    if (!ti || !mask) {
+        fedc_fail(err, "out of memory for the model's tensor layout");
+        goto out;
+    }
+    if (fedc_arch_select(r->arch, r->task.strategy.local_params, mask, err) < 0) {
+        fedc_fail_prefix(err, "strategy.local_params: ");
+        goto out;
+    }
+    for (int i = 0; i < nt; i++) {
+        ti[i] = fedc_arch_tensor(r->arch, i);
+        if (mask[i]) ti[i].buffer = 1;
+    }
+    rc = fedc_strategy_set_tensors(r->strategy, ti, nt, err);
+out:
+    free(ti);
+    free(mask);
+    return rc;
+}
+
 fedc_client_data fedc_run_client_data(const fedc_run *r, int client) {
     fedc_client_data cd = {.data = r->trainp,
                            .index = fedc_partition_client(&r->part, client),
@@ -234,7 +260,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     }
     fedc_engine_initial_model(t, r->arch, r->x);
     r->strategy = fedc_strategy_create(t, r->d, t->clients, err);
-    if (!r->strategy) goto fail;
+    if (!r->strategy || set_strategy_layout(r, err) != 0) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
     if (!(r->up = fedc_codec_parse(t->compression.up, err))) goto fail;
     if (!(r->down = fedc_codec_parse(t->compression.down, err))) goto fail;

@@ -7,7 +7,7 @@
 
 static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedavg, &fedc_ops_fedprox, &fedc_ops_fedavgm, &fedc_ops_fedadam, &fedc_ops_fedyogi,
-    &fedc_ops_fedadagrad,
+    &fedc_ops_fedadagrad, &fedc_ops_fedopt,
 };
 #define N_OPS (sizeof k_ops / sizeof k_ops[0])
 
@@ -43,6 +43,8 @@ fedc_strategy *fedc_strategy_create(const fedc_task *t, size_t d, int n_clients,
 
 void fedc_strategy_free(fedc_strategy *s) {
     if (!s) return;
+    if (s->impl_free) s->impl_free(s->impl);
+    free(s->tensors);
     free(s->state);
     free(s->mean);
     free(s);
@@ -92,4 +94,17 @@ void fedc_strategy_state_save(const fedc_strategy *s, float *out) {
 
 void fedc_strategy_state_load(fedc_strategy *s, const float *in) {
     if (s->state_n) memcpy(s->state, in, s->state_n * sizeof(float));
+}
+
+int fedc_strategy_set_tensors(fedc_strategy *s, const fedc_tensor_info *t, int nt, fedc_error *err) {
+    free(s->tensors);
+    s->tensors = NULL;
+    s->ntensors = 0;
+    if (nt > 0) {
+        s->tensors = malloc((size_t)nt * sizeof *t);
+        if (!s->tensors) return fedc_fail(err, "out of memory for the strategy's tensor layout");
+        memcpy(s->tensors, t, (size_t)nt * sizeof *t);
+        s->ntensors = nt;
+    }
+    return s->impl_layout ? s->impl_layout(s, err) : 0;
 }

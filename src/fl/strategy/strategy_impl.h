@@ -2,6 +2,7 @@
 #ifndef FEDC_STRATEGY_IMPL_H
 #define FEDC_STRATEGY_IMPL_H
 
+#include "fedc/nn.h"
 #include "fedc/strategy.h"
 
 typedef struct fedc_strategy_ops {
@@ -24,10 +25,18 @@ struct fedc_strategy {
     size_t state_n;
     float *down;        /* extra download, info.extra_down floats (points into state) */
     float *mean;        /* scratch: combined delta */
+    /* The model's tensors (fedc_strategy_set_tensors), or none. */
+    fedc_tensor_info *tensors;
+    int ntensors;
+    /* Strategy-owned objects beyond the float state (fedopt's optimizer),
+     * released by impl_free. */
+    void *impl;
+    void (*impl_free)(void *impl);
+    int (*impl_layout)(fedc_strategy *s, fedc_error *err); /* after set_tensors */
 };
 
 extern const fedc_strategy_ops fedc_ops_fedavg, fedc_ops_fedprox, fedc_ops_fedavgm, fedc_ops_fedadam,
-    fedc_ops_fedyogi, fedc_ops_fedadagrad;
+    fedc_ops_fedyogi, fedc_ops_fedadagrad, fedc_ops_fedopt;
 
 /* Weighted mean of the deltas into out; returns the total weight. */
 double fedc_weighted_mean(const fedc_update *u, int n, size_t d, float *out);
