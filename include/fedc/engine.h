@@ -119,6 +119,10 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
 /* In-process transport for simulation: clients' trainers run in the run's
  * thread pool against their partitions of the training set. */
 fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err);
+/* What simulated client `client` keeps between rounds (its local
+ * parameters, kept optimizer state, ...), for inspection; NULL if t is not
+ * a simulation transport or client is out of range. */
+const fedc_client_mem *fedc_sim_transport_client(const fedc_transport *t, int client);
 
 /* Metrics output: one JSON object per line / CSV rows. */
 void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m);

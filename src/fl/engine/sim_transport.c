@@ -87,3 +87,10 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
     }
     return &st->base;
 }
+
+const fedc_client_mem *fedc_sim_transport_client(const fedc_transport *t, int client) {
+    if (!t || t->ops != &k_sim_ops) return NULL;
+    const sim_transport *st = t->self;
+    if (client < 0 || client >= fedc_run_task(st->run)->clients) return NULL;
+    return &st->mem[client];
+}
