@@ -19,6 +19,7 @@
 #include "fedc/nn.h"
 #include "fedc/pool.h"
 #include "fedc/sched.h"
+#include "fedc/state.h"
 #include "fedc/strategy.h"
 #include "fedc/task.h"
 #include "fedc/transport.h"
@@ -41,15 +42,18 @@ typedef struct fedc_client_data {
     size_t eval_n;
 } fedc_client_data;
 
-/* What a client keeps between rounds (on the node; in simulation, per client
- * in the simulator). Allocated lazily by the trainer. optim_state and
- * local_params live here until the per-client state store takes them. */
+/* What a client keeps between rounds: one record of
+ * fedc_trainer_record_size bytes (zeros for a client that never trained),
+ * laid out by the trainer: a header, the strategy's per-client state, the
+ * uplink error-feedback residual, the last model received (lossy downlink)
+ * the optimizer state (local.keep_state), the client's own values of
+ * strategy.local_params and, on nodes, an undo copy. The simulator keeps the records in a
+ * fedc_state_store (state.h); a node keeps its own and saves it in its state
+ * directory (fedc_trainer_record_save), so a restarted node keeps its
+ * control variate, optimizer state and local parameters. */
 typedef struct fedc_client_mem {
-    float *residual;       /* uplink error feedback, d floats */
-    float *strategy_state; /* strategy per-client state */
-    float *down_ref;       /* last model received (lossy downlink sends deltas against it) */
-    float *optim_state;    /* local.keep_state: the optimizer's state blob */
-    float *local_params;   /* strategy.local_params: this client's own values, packed */
+    void *record;
+    int owned;             /* fedc_client_mem_free frees record */
 } fedc_client_mem;
 void fedc_client_mem_free(fedc_client_mem *m);
 
@@ -57,6 +61,19 @@ void fedc_client_mem_free(fedc_client_mem *m);
 typedef struct fedc_trainer fedc_trainer;
 fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err);
 void fedc_trainer_free(fedc_trainer *tr);
+/* Bytes of one client's record under this task. */
+size_t fedc_trainer_record_size(const fedc_trainer *tr);
+/* Nodes: keep an undo copy of the state a round changes, so that a round the
+ * server runs again (it failed, e.g. a node dropped) starts from the same
+ * state instead of applying the client's state change twice. */
+void fedc_trainer_keep_undo(fedc_trainer *tr, int on);
+/* The round a record last trained (0 if never). */
+int fedc_trainer_record_round(const void *record);
+/* A record's local parameters (packed, at most cap floats): returns how many,
+ * 0 if it holds none yet. */
+long fedc_trainer_record_local_params(const fedc_trainer *tr, const void *record, float *out, size_t cap);
+/* Steps counted in a record's kept optimizer state; -1 if the task keeps none. */
+long long fedc_trainer_record_optim_steps(const fedc_trainer *tr, const void *record);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
  * Never trusts the frame: bad model lengths or rounds give an error. */
 int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
@@ -119,10 +136,17 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
 /* In-process transport for simulation: clients' trainers run in the run's
  * thread pool against their partitions of the training set. */
 fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err);
-/* What simulated client `client` keeps between rounds (its local
- * parameters, kept optimizer state, ...), for inspection; NULL if t is not
- * a simulation transport or client is out of range. */
-const fedc_client_mem *fedc_sim_transport_client(const fedc_transport *t, int client);
+/* The simulator's per-client state store figures (records, spills). -1 if
+ * tp is not a simulation transport. */
+int fedc_sim_transport_state_stats(fedc_transport *tp, fedc_state_stats *out);
+/* Simulation, for inspection: client k's own values of strategy.local_params
+ * (packed in tensor order) copied into out (at most cap floats); returns how
+ * many, 0 before the client first trained, -1 if t is not a simulation
+ * transport or k is out of range. */
+long fedc_sim_transport_local_params(fedc_transport *t, int client, float *out, size_t cap);
+/* Simulation: steps counted in client k's kept optimizer state
+ * (local.keep_state; 0 before it first trained), -1 if none is kept. */
+long long fedc_sim_transport_optim_steps(fedc_transport *t, int client);
 
 /* Metrics output: one JSON object per line / CSV rows. */
 void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m);

@@ -134,6 +134,12 @@ fedc_hvp_ws *fedc_hvp_ws_create(const fedc_arch *a, int max_batch);
 void fedc_hvp_ws_free(fedc_hvp_ws *hw);
 float fedc_nn_hvp(const fedc_arch *a, fedc_ws *ws, fedc_hvp_ws *hw, const float *params, const float *v,
                   float *hv, float *grad, const float *x, const int32_t *y, int n);
+/* fedc_nn_grad with FedLD's margin term added to the loss: mean cross-entropy
+ * + lambda log(1 + |P|_F^2), P the n x classes softmax outputs of the batch
+ * (classes <= FEDC_MARGIN_MAX_CLASSES take part in the margin term). */
+#define FEDC_MARGIN_MAX_CLASSES 1024
+float fedc_nn_grad_margin(const fedc_arch *a, fedc_ws *ws, const float *params, float *grad, const float *x,
+                          const int32_t *y, int n, fedc_rng *rng, double lambda);
 /* Inference (dropout off): logits for n <= max_batch samples. */
 void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
                     float *logits);
@@ -219,6 +225,8 @@ float *fedc_optim_hvp_buffer(fedc_optim *o);
 size_t fedc_optim_state_size(const fedc_optim *o);
 void fedc_optim_state_save(const fedc_optim *o, float *out);
 int fedc_optim_state_load(fedc_optim *o, const float *in);
+/* Changes the learning rate of the next steps (schedules, FedHyper). */
+void fedc_optim_set_lr(fedc_optim *o, float lr);
 /* Parses sgd, adam, adamw, lion, adan, adamp, sgdp, exadam, adahessian,
  * mfac (case-insensitive); -1 if unknown. */
 int fedc_opt_kind_parse(const char *s, fedc_opt_kind *out);

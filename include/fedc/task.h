@@ -39,7 +39,7 @@ typedef struct fedc_task {
         int epochs;             /* >= 1 */
         int batch;              /* >= 1 */
         int max_steps;          /* cap on local steps per round; 0 = none */
-        double lr;              /* 0 = the optimizer's default (fedc_task_local_lr) */
+        double lr;              /* 0 = the optimizer's default (fedc_task_local_lr_base) */
         char optimizer[16];     /* sgd | adam | adamw | lion | adan | adamp | sgdp | exadam | adahessian | mfac */
         double momentum;
         int nesterov;           /* bool */
@@ -53,15 +53,34 @@ typedef struct fedc_task {
         int mfac_window;
         double mfac_damp;
         int keep_state;         /* bool: optimizer state persists per client across rounds */
+        int min_epochs;         /* > 0: each client draws its epochs in min_epochs..epochs per round */
+        char lr_schedule[16];   /* constant | step | cosine (over rounds) */
+        int lr_warmup_rounds;
+        int lr_step_rounds;
+        double lr_gamma, lr_min;
     } local;
     struct {
-        char name[24];          /* fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad | ... */
+        char name[24];          /* fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad | scaffold | ... */
         double server_lr;       /* eta_g */
         double mu;              /* fedprox proximal weight */
         double momentum;        /* fedavgm beta */
         double beta1, beta2, tau; /* fedadam/yogi/adagrad */
         char server_optimizer[16]; /* fedopt: any local optimizer but adahessian */
         char local_params[128]; /* none | selector of parameters never aggregated (FedBN: bn) */
+        char server_lr_schedule[16]; /* constant | step | cosine */
+        int server_lr_warmup_rounds;
+        int server_lr_step_rounds;
+        double server_lr_gamma, server_lr_min;
+        int scaffold_option;    /* 1 | 2: SCAFFOLD's control-variate update */
+        double client_beta;     /* fedavg-m / scaffold-m: weight of the fresh gradient */
+        int fedau_cutoff;       /* fedau: longest interval counted; 0 = none */
+        double rho;             /* fedsam / fedspeed perturbation radius */
+        double lambda;          /* fedspeed: prox-correction weight is 1/lambda */
+        char hyper_level[8];    /* fedhyper: global | server | local */
+        double hyper_lr;        /* fedhyper: hypergradient step */
+        double anchor_prob;     /* fedamd: probability a sampled client is an anchor */
+        double margin_lambda;   /* fedld: weight of the margin term */
+        double top_fraction;    /* fedld: share of principal directions kept */
     } strategy;
     struct {
         char up[256];           /* codec pipeline, see codec.h; "none" */
@@ -78,6 +97,10 @@ typedef struct fedc_task {
         double clip;            /* L2 clip of each update */
         double noise_multiplier;
     } privacy;
+    struct {
+        double memory_mb;       /* per-client state kept in memory before spilling to disk */
+        char spill_dir[256];    /* where spilled state goes; "" = $TMPDIR or /tmp */
+    } state;
     uint64_t seed;
     struct {
         double target_accuracy; /* stop when reached; 0 = off */
@@ -95,9 +118,10 @@ typedef struct fedc_task {
 
 /* Defaults for every field. */
 void fedc_task_defaults(fedc_task *t);
-/* The local learning rate in effect: local.lr, or the optimizer's default
- * when it is 0. */
-double fedc_task_local_lr(const fedc_task *t);
+/* The local learning rate before any schedule: local.lr, or the
+ * optimizer's default when it is 0 (schedules start from it, see
+ * fedc_task_local_lr in strategy.h). */
+double fedc_task_local_lr_base(const fedc_task *t);
 /* Parses JSON text (at most FEDC_TASK_JSON_MAX bytes) over the defaults,
  * then validates; t is changed only on success. Unknown fields are errors
  * ("local.lrr: unknown field; allowed: epochs, batch, ..."). */

@@ -17,12 +17,13 @@ typedef struct fedopt {
     float *g;
 } fedopt;
 
-static void fedopt_free(void *impl) {
-    fedopt *f = impl;
+static void destroy(fedc_strategy *s) {
+    fedopt *f = s->impl;
     if (!f) return;
     fedc_optim_free(f->opt);
     free(f->g);
     free(f);
+    s->impl = NULL;
 }
 
 /* (Re)builds the optimizer over the current layout and its state mirror. */
@@ -49,8 +50,6 @@ static int init(fedc_strategy *s, fedc_error *err) {
     fedopt *f = calloc(1, sizeof *f);
     if (!f) return fedc_fail(err, "out of memory for strategy fedopt");
     s->impl = f;
-    s->impl_free = fedopt_free;
-    s->impl_layout = build;
     if (!(f->g = malloc(s->d * sizeof *f->g))) return fedc_fail(err, "out of memory for strategy fedopt");
     /* The optimizer is built once the layout is known (the round engine sets
      * it right after creating the strategy), or at the first step; a
@@ -62,10 +61,11 @@ static int init(fedc_strategy *s, fedc_error *err) {
     return 0;
 }
 
-static void step(fedc_strategy *s, float *x, const float *mean) {
+static void step(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc) {
     fedopt *f = s->impl;
     if (!f->opt && build(s, NULL) != 0) return; /* out of memory: the model stays as it is */
     fedc_optim_state_load(f->opt, s->state); /* as the last step, or a checkpoint, left it */
+    if (rc) fedc_optim_set_lr(f->opt, (float)rc->server_lr); /* server_lr's schedule */
     for (size_t j = 0; j < s->d; j++) f->g[j] = -mean[j];
     fedc_optim_step(f->opt, x, f->g);
     fedc_optim_state_save(f->opt, s->state);
@@ -76,4 +76,5 @@ static void step(fedc_strategy *s, float *x, const float *mean) {
     }
 }
 
-const fedc_strategy_ops fedc_ops_fedopt = {"fedopt", init, NULL, NULL, step};
+const fedc_strategy_ops fedc_ops_fedopt = {
+    .name = "fedopt", .init = init, .server_step = step, .destroy = destroy, .tensors_set = build};

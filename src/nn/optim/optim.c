@@ -190,3 +190,5 @@ int fedc_optim_state_load(fedc_optim *o, const float *in) {
     o->hvp_ready = 0;
     return 0;
 }
+
+void fedc_optim_set_lr(fedc_optim *o, float lr) { o->cfg.lr = lr; }

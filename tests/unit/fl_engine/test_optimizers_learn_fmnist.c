@@ -94,7 +94,7 @@ static void test_every_optimizer_learns(void **state) {
         base(&t);
         snprintf(t.local.optimizer, sizeof t.local.optimizer, "%s", names[i]);
         double acc = three_rounds(f, &t);
-        printf("%-10s lr %-7g accuracy after 3 rounds %.4f\n", names[i], fedc_task_local_lr(&t), acc);
+        printf("%-10s lr %-7g accuracy after 3 rounds %.4f\n", names[i], fedc_task_local_lr_base(&t), acc);
         if (!(acc >= TARGET)) fail_msg("%s: %.4f after 3 rounds; expected >= %.2f", names[i], acc, TARGET);
     }
 }

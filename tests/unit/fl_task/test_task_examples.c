@@ -45,7 +45,7 @@ static void test_benchmark_example(void **state) {
     fedc_task_defaults(&d);
     /* The benchmark is the default task, its learning rate (sgd's default)
      * written out. */
-    assert_true(fedc_task_local_lr(&d) == 0.05);
+    assert_true(fedc_task_local_lr_base(&d) == 0.05);
     d.local.lr = 0.05;
     assert_true(task_equal(&t, &d));
     assert_string_equal(t.model, "mlp");

@@ -20,7 +20,7 @@ static void test_defaults_are_the_benchmark(void **state) {
     assert_int_equal(t.local.epochs, 1);
     assert_int_equal(t.local.batch, 32);
     assert_true(t.local.lr == 0.0); /* the optimizer's default ... */
-    assert_true(fedc_task_local_lr(&t) == 0.05); /* ... which for sgd is 0.05 */
+    assert_true(fedc_task_local_lr_base(&t) == 0.05); /* ... which for sgd is 0.05 */
     assert_string_equal(t.local.optimizer, "sgd");
     assert_string_equal(t.strategy.name, "fedavg");
     assert_true(t.strategy.server_lr == 1.0);
@@ -102,7 +102,7 @@ static void test_to_json_key_order_and_format(void **state) {
     const char *expected[] = {"name",       "dataset",  "partition",   "model",
                               "init",       "rounds",   "clients",     "clients_per_round",
                               "local",      "strategy", "compression", "scheduling",
-                              "privacy",    "seed",     "stop",        "eval_every",
+                              "privacy",    "state",    "seed",        "stop",        "eval_every",
                               "eval_personal", "deploy"};
     size_t i = 0;
     const char *key;
@@ -195,7 +195,8 @@ static void test_enum_errors(void **state) {
     (void)state;
     assert_string_equal(task_parse_err("{\"strategy\": {\"name\": \"fedavgg\"}}"),
                         "strategy.name: \"fedavgg\" is not allowed (did you mean fedavg?); "
-                        "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, fedopt");
+                        "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, scaffold, fedavg-m, scaffold-m, fednova, fedau, "
+                    "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld, fedopt");
     assert_string_equal(task_parse_err("{\"local\": {\"optimizer\": \"rmsprop\"}}"),
                         "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw, lion, "
                         "adan, adamp, sgdp, exadam, adahessian, mfac");
@@ -245,11 +246,12 @@ static void test_unknown_fields(void **state) {
                         "local.lrr: unknown field (did you mean local.lr?); allowed: epochs, "
                         "batch, max_steps, lr, optimizer, momentum, nesterov, weight_decay, "
                         "beta1, beta2, beta3, eps, hessian_power, adamp_delta, adamp_wd_ratio, "
-                        "exadam_dynamic_step, mfac_window, mfac_damp, keep_state");
+                        "exadam_dynamic_step, mfac_window, mfac_damp, keep_state, min_epochs, "
+                        "lr_schedule, lr_warmup_rounds, lr_step_rounds, lr_gamma, lr_min");
     assert_string_equal(task_parse_err("{\"foo\": 1}"),
                         "foo: unknown field; allowed: name, dataset, partition, model, init, rounds, "
                         "clients, clients_per_round, local, strategy, compression, scheduling, "
-                        "privacy, seed, stop, eval_every, eval_personal, deploy");
+                        "privacy, state, seed, stop, eval_every, eval_personal, deploy");
     assert_starts_with(task_parse_err("{\"lr\": 0.1}"),
                        "lr: unknown field (did you mean local.lr?); allowed: name, ");
     assert_starts_with(task_parse_err("{\"round\": 5}"),
