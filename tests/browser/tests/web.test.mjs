@@ -202,9 +202,10 @@ describe('web application', { timeout: 600000 }, () => {
     await page.getByLabel('Min updates per round', { exact: true }).fill(String(NODES));
     await page.getByLabel('Round timeout (s)', { exact: true }).fill('120');
     await page.getByLabel('Connect timeout (s)', { exact: true }).fill('300');
-    await page.getByLabel('Learning rate', { exact: true }).fill('0');
+    // (0 is allowed: the optimizer's default learning rate)
+    await page.getByLabel('Learning rate', { exact: true }).fill('-1');
     const lrError = page.locator('#task-local-lr-error');
-    await lrError.filter({ hasText: /^local\.lr: 0 is out of range/ }).waitFor();
+    await lrError.filter({ hasText: /^local\.lr: -1 is out of range/ }).waitFor();
     assert.equal(await page.getByLabel('Learning rate', { exact: true }).getAttribute('aria-invalid'), 'true');
     // A rule across fields lands on the field it names.
     await page.locator('#task-clients-per-round-error')
@@ -213,7 +214,7 @@ describe('web application', { timeout: 600000 }, () => {
     await page.getByRole('button', { name: 'Launch run' }).click();
     await page.locator('#task-status[data-state="invalid"]', { hasText: 'Not launched' }).waitFor();
     assert.match(page.url(), /#\/new$/);
-    assert.match(await lrError.innerText(), /allowed: a number > 0/);
+    assert.match(await lrError.innerText(), /allowed: a number >= 0/);
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot('new-task');
     await page.getByLabel('Learning rate', { exact: true }).fill('0.05');
