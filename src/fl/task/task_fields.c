@@ -94,9 +94,12 @@ const task_field task_fields[] = {
           "The model: a preset, mlp (dense:200,dense:200,dense:10; 199,210 parameters on 28x28 "
           "input) or cnn (conv:32:5,pool:2,conv:64:5,pool:2,dense:512,dense:10, the CNN of "
           "McMahan et al.), or a compact spec of comma-separated layers: conv:C:K[:S[:P]] (C "
-          "channels, KxK kernel, stride S, padding P), pool:K (max), avgpool:K, dense:N, gn:G "
-          "(group norm), drop:P (dropout rate), relu, flatten. ReLU follows every conv and dense "
-          "layer but the last; the last layer must be dense with one output per class. Checked "
+          "channels, KxK kernel, stride S, padding P), wsconv:C:K[:S[:P]] (the same with scaled "
+          "weight standardisation, as FedWon uses instead of normalisation layers), pool:K "
+          "(max), avgpool:K, dense:N, gn:G (group norm), bn (batch norm: batch statistics in "
+          "training, running statistics in evaluation), drop:P (dropout rate), relu, flatten. "
+          "ReLU follows every conv and dense layer but the last (after its norm if one follows); "
+          "the last layer must be dense with one output per class. Checked "
           "against the dataset's input shape (for csv, when the data is loaded). At most 1023 "
           "bytes and 64 layers."),
     F_STR("init", init, 1, task_inits,
@@ -217,7 +220,9 @@ const task_field task_fields[] = {
           "fedspeed: SAM steps with a prox-correction (rho, lambda; Sun et al.). fedamd: anchor "
           "sampling, anchors send full local gradients, miners run a variance-reduced recursion "
           "(anchor_prob; Wu et al.). fedld: margin-controlled local loss and principal-direction "
-          "aggregation (margin_lambda, top_fraction). docs/algorithms.md describes each."),
+          "aggregation (margin_lambda, top_fraction). fedopt: any of the local optimizers run "
+          "by the server on the averaged update (server_optimizer, server_lr; FedOpt of Reddi et "
+          "al.). docs/algorithms.md describes each."),
     F_NUM("strategy.server_lr", strategy.server_lr, 0, 1, 100, 0,
           "Server learning rate (eta_g) applied to the aggregated update; 1 with fedavg is plain "
           "model averaging."),
