@@ -324,6 +324,48 @@ static void test_personal_accuracy_reported(void **state) {
     stop(&s);
 }
 
+/* Feature skew through the engine: client k and test sample i get domain
+ * (k or i) mod n; the engine's evaluation sees the transformed test set. */
+static void test_feature_skew_domains(void **state) {
+    fixture *f = *state;
+    fedc_dataset train = f->train, test = f->test;
+    train.shape = test.shape = (fedc_shape){1, 2, 4}; /* the 8 features as a tiny image */
+    fixture img = {train, test};
+    fedc_task t;
+    base_task(&t);
+    snprintf(t.partition.feature_skew, sizeof t.partition.feature_skew, "id,invert,contrast:0.5");
+    t.eval_personal = 10;
+    t.rounds = 1;
+    sim s = start(&img, &t);
+    for (int k = 0; k < t.clients; k++) {
+        fedc_client_data cd = fedc_run_client_data(s.run, k);
+        fedc_domain_kind want[] = {FEDC_DOMAIN_ID, FEDC_DOMAIN_INVERT, FEDC_DOMAIN_CONTRAST};
+        assert_non_null(cd.domain);
+        assert_int_equal(cd.domain->kind, want[k % 3]);
+        assert_int_equal(cd.eval_n, 10);
+        for (size_t j = 0; j < cd.eval_n; j++) assert_int_equal(cd.eval_index[j] % 3, (uint32_t)(k % 3));
+    }
+    /* The engine's test accuracy is that of the test set with sample i in domain i mod 3. */
+    double acc, loss;
+    fedc_run_evaluate(s.run, &acc, &loss);
+    fedc_dataset ts;
+    fedc_error err;
+    assert_int_equal(fedc_dataset_copy(&test, &ts, &err), 0);
+    fedc_feature_skew fs;
+    assert_int_equal(fedc_feature_skew_parse(t.partition.feature_skew, ts.shape, &fs, &err), 0);
+    for (size_t i = 0; i < ts.n; i++) {
+        uint32_t id = (uint32_t)i;
+        fedc_domain_apply(fedc_feature_skew_domain(&fs, i), ts.shape, t.seed, &id, ts.x + i * ts.dim, 1);
+    }
+    fedc_ws *ws = fedc_ws_create(fedc_run_arch(s.run), 64);
+    double want_acc, want_loss;
+    fedc_nn_evaluate(fedc_run_arch(s.run), ws, fedc_run_model(s.run), ts.x, ts.y, ts.n, &want_acc, &want_loss);
+    assert_true(fabs(acc - want_acc) < 1e-12 && fabs(loss - want_loss) < 1e-6);
+    fedc_ws_free(ws);
+    fedc_dataset_free(&ts);
+    stop(&s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fedbn_keeps_batch_norms_local),
@@ -332,6 +374,7 @@ int main(void) {
         cmocka_unit_test(test_keep_state_continues_adam),
         cmocka_unit_test(test_fedopt),
         cmocka_unit_test(test_personal_accuracy_reported),
+        cmocka_unit_test(test_feature_skew_domains),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
