@@ -15,10 +15,10 @@ static void defaults(fedc_optim_config *c) {
     c->wd_ratio = 0.1f;
 }
 
-/* m, v and the update being built. */
+/* m and v (the update is built in o->scratch). */
 static int nbufs(const fedc_optim_config *c) {
     (void)c;
-    return 3;
+    return 2;
 }
 
 static void step(fedc_optim *o, float *params, const float *grad) {
@@ -29,7 +29,7 @@ static void step(fedc_optim *o, float *params, const float *grad) {
     for (int k = 0; k < o->nt; k++) {
         const optim_tensor *tk = &o->t[k];
         const size_t off = tk->offset, n = tk->count;
-        float *p = params + off, *m = o->buf[0] + off, *v = o->buf[1] + off, *u = o->buf[2] + off;
+        float *p = params + off, *m = o->buf[0] + off, *v = o->buf[1] + off, *u = o->scratch + off;
         const float *g = grad + off;
         for (size_t i = 0; i < n; i++) {
             m[i] = b1 * m[i] + (1.0f - b1) * g[i];

@@ -63,6 +63,7 @@ void fedc_optim_free(fedc_optim *o) {
     for (int i = 0; i < o->nbuf; i++) fedc_nn_free(o->buf[i]);
     fedc_nn_free(o->probe);
     fedc_nn_free(o->hvp);
+    fedc_nn_free(o->scratch);
     free(o->t);
     free(o);
 }
@@ -106,6 +107,7 @@ fedc_optim *fedc_optim_create_tensors(const fedc_optim_config *cfg, const fedc_t
         memset(o->probe, 0, n * sizeof *o->probe);
         memset(o->hvp, 0, n * sizeof *o->hvp);
     }
+    if ((cfg->kind == FEDC_OPT_ADAMP || cfg->kind == FEDC_OPT_SGDP) && !(o->scratch = fedc_nn_alloc(n))) goto fail;
     if (r->init && r->init(o) != 0) goto fail;
     return o;
 fail:

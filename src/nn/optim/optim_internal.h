@@ -49,6 +49,7 @@ struct fedc_optim {
     int nbuf;
     float *buf[OPTIM_MAX_BUFS];
     float *probe, *hvp;   /* ADAHESSIAN: Rademacher probe z and H z */
+    float *scratch;       /* AdamP, SGDP: the update being built (not state) */
     int hvp_ready;        /* hvp holds H z for the current probe */
     void *extra;          /* rule-specific state */
 };

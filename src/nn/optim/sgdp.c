@@ -12,10 +12,10 @@ static void defaults(fedc_optim_config *c) {
     c->wd_ratio = 0.1f;
 }
 
-/* momentum buffer and the update being built */
+/* the momentum buffer (the update is built in o->scratch) */
 static int nbufs(const fedc_optim_config *c) {
     (void)c;
-    return 2;
+    return 1;
 }
 
 static void step(fedc_optim *o, float *params, const float *grad) {
@@ -23,7 +23,7 @@ static void step(fedc_optim *o, float *params, const float *grad) {
     for (int k = 0; k < o->nt; k++) {
         const optim_tensor *tk = &o->t[k];
         const size_t off = tk->offset, n = tk->count;
-        float *p = params + off, *buf = o->buf[0] + off, *u = o->buf[1] + off;
+        float *p = params + off, *buf = o->buf[0] + off, *u = o->scratch + off;
         const float *g = grad + off;
         for (size_t i = 0; i < n; i++) {
             buf[i] = mu * buf[i] + g[i];
