@@ -387,6 +387,44 @@ static void conv_backward_tangent(const nn_op *op, nn_op_ws *o, fedc_ws *ws, fed
                             grad + op->gain_off, hv + op->w_off, hv + op->gain_off);
 }
 
+/* Conv ops[i-1] followed by max pool ops[i]: dW, db, dx and their tangents
+ * from the pool's output gradient g and its tangent rg, by three fused
+ * conv + pool backward passes: (W, x; g), (W, x; rg), (R{W}, R{x}; g). The
+ * ReLU of the conv is masked by the pool's outputs inside. Sets *g_out and
+ * *rg_out to the conv input's gradient and tangent (NULL if not needed). */
+static void conv_pool_backward_tangent(const fedc_arch *a, int i, fedc_ws *ws, fedc_hvp_ws *hw, const float *params,
+                                       const float *v, const float *rx, float *g, float *rg, float *grad, float *hv,
+                                       int n, float **g_out, float **rg_out) {
+    const nn_op *pool = &a->ops[i], *conv = &a->ops[i - 1];
+    nn_op_ws *po = &ws->op[i], *co = &ws->op[i - 1];
+    const float *x = ws->act_in[i - 1], *pooled = ws->act_out[i];
+    float *dx = NULL, *rdx = NULL;
+    if (conv->need_dx) {
+        dx = g == ws->grad_buf[0] ? ws->grad_buf[1] : ws->grad_buf[0];
+        rdx = rg == hw->rgrad[0] ? hw->rgrad[1] : hw->rgrad[0];
+    }
+    const float *w = conv->ws ? co->w_std : params + conv->w_off;
+    const float *rw = conv->ws ? hw->rw_std : v + conv->w_off;
+    if (conv->ws) ws_tangent(conv, params + conv->w_off, params + conv->gain_off, co->w_stats, v + conv->w_off,
+                             v + conv->gain_off, hw->rw_std);
+    float *dws = conv->ws ? hw->dw_std : grad + conv->w_off;
+    float *hv_w = conv->ws ? hw->rdw_std : hv + conv->w_off;
+    nn_conv_pool_backward(conv, pool, ws, po->argmax, w, x, pooled, g, dx, dws, grad + conv->b_off, n);
+    nn_conv_pool_backward(conv, pool, ws, po->argmax, w, x, pooled, rg, rdx, hv_w, hv + conv->b_off, n);
+    if (rx) { /* an earlier op has parameters, so conv->need_dx */
+        nn_conv_pool_backward(conv, pool, ws, po->argmax, rw, rx, pooled, g, hw->tdx, hw->tw, hw->tb, n);
+        for (size_t j = 0; j < conv->w_count; j++) hv_w[j] += hw->tw[j];
+        size_t cnt = (size_t)n * conv->in_size;
+        for (size_t j = 0; j < cnt; j++) rdx[j] += hw->tdx[j];
+    }
+    if (conv->ws)
+        ws_backward_tangent(conv, params + conv->w_off, params + conv->gain_off, co->w_stats, v + conv->w_off,
+                            v + conv->gain_off, hw->dw_std, hw->rdw_std, hw->dxh, hw->rdxh, grad + conv->w_off,
+                            grad + conv->gain_off, hv + conv->w_off, hv + conv->gain_off);
+    *g_out = dx;
+    *rg_out = rdx;
+}
+
 float fedc_nn_hvp(const fedc_arch *a, fedc_ws *ws, fedc_hvp_ws *hw, const float *params, const float *v,
                   float *hv, float *grad, const float *x, const int32_t *y, int n) {
     if (!nn_ws_fits(a, ws, n) || !hw || n > hw->max_batch || !nn_ws_fits(hw->arch, ws, n)) return NAN;
@@ -462,6 +500,13 @@ float fedc_nn_hvp(const fedc_arch *a, fedc_ws *ws, fedc_hvp_ws *hw, const float 
             rdx = rg == hw->rgrad[0] ? hw->rgrad[1] : hw->rgrad[0];
         }
         const size_t count = (size_t)n * op->out_size;
+        if (op->kind == NN_MAXPOOL && nn_conv_pool_fusable(a, i - 1)) {
+            /* The pool passes both gradients to its winners only: the conv's
+             * three backward products run over the winners (conv_pool.c). */
+            conv_pool_backward_tangent(a, i, ws, hw, params, v, rin[i - 1], g, rg, grad, hv, n, &g, &rg);
+            i--;
+            continue;
+        }
         if (op->relu) {
             relu_mask(yi, g, count);
             relu_mask(yi, rg, count);
