@@ -22,7 +22,7 @@ Hessian-vector product against the closed form and against central differences.
 usage: nice -n 10 /usr/bin/python3 bench/bench_optimizers.py [--build build] [--model cnn|mlp]
        [--partitions iid,dirichlet-0.1] [--lr-factors 1/3,1,3] [--rounds 3] [--domain-rounds 5]
        [--domain-methods fedavg-bn,fedbn,fedwon,cnn] [--seeds 3] [--jobs 2] [--threads 1]
-       [--part facts,grid,domains] [--workdir DIR] [--no-render] [--render-only]
+       [--part facts,grid,domains] [--workdir DIR] [--reuse-only] [--no-render] [--render-only]
 Each part (and each model's grid) keeps its own provenance, so the grid of one model can be
 rerun without the rest; --workdir keeps the run folders, and a rerun reuses those whose
 task.json is what fedc resolves the same settings to and whose metrics reach the last round.
@@ -68,6 +68,7 @@ def finished_run(fedc, task, sets, out):
 
 
 REUSED = []
+REUSE_ONLY = False  # --reuse-only: report what --workdir holds, run nothing new
 
 
 def sim(fedc, sets, threads, tmp, tag, model="cnn"):
@@ -76,6 +77,8 @@ def sim(fedc, sets, threads, tmp, tag, model="cnn"):
     rows = finished_run(fedc, task, sets, out)
     if rows is not None:
         REUSED.append(tag)
+    elif REUSE_ONLY:
+        return None
     else:
         cmd = [fedc, "sim", task, "--quiet", "--threads", str(threads), "--out", out]
         for s in sets:
@@ -163,12 +166,15 @@ def run_domains(fedc, args, pool, tmp, prov):
             for i, key, name, sets in methods for s in seeds}
     out = {}
     for _, _, name, sets in methods:
-        runs = [jobs[(name, s)].result() for s in seeds]
+        done = [s for s in seeds if jobs[(name, s)].result() is not None]
+        if not done:
+            continue
+        runs = [jobs[(name, s)].result() for s in done]
         glob = [next(row["accuracy"] for row in r["rows"] if row["round"] == R) for r in runs]
         pers = [r["rows"][-1]["personal_accuracy"] for r in runs]
         g, gs = mean_std(glob)
         p, ps = mean_std(pers)
-        out[name] = {"sets": sets, "global_mean": g, "global_std": gs, "personal_mean": p, "personal_std": ps,
+        out[name] = {"sets": sets, "seeds": done, "global_mean": g, "global_std": gs, "personal_mean": p, "personal_std": ps,
                      "global": glob, "personal_acc": pers,
                      "cpu_per_round": statistics.mean(r["cpu_per_round"] for r in runs)}
     print(json.dumps({k: (round(v["global_mean"], 4), round(v["personal_mean"], 4)) for k, v in out.items()}),
@@ -282,11 +288,13 @@ def render(res):
                  f"500 test images of its domain, mean over the 12 clients; {prov_line(dom['provenance'])}"
                  f"{'; ' + str(dom['reused_runs']) + ' runs reused from an interrupted invocation of the same commit (task.json checked equal)' if dom.get('reused_runs') else ''}.")
         L.append("")
-        L.append("| method | global accuracy | personal accuracy | client CPU s / round |")
-        L.append("|---|---|---|---|")
+        L.append("| method | seeds | global accuracy | personal accuracy | client CPU s / round |")
+        L.append("|---|---|---|---|---|")
         for name, m in dom["methods"].items():
-            L.append(f"| {name} | {m['global_mean']:.4f} ± {m['global_std']:.4f} | {m['personal_mean']:.4f} ± "
-                     f"{m['personal_std']:.4f} | {m['cpu_per_round']:.1f} |")
+            sd = m.get("seeds", dom["seeds"])
+            pm = (lambda v, e: f"{v:.4f} ± {e:.4f}") if len(sd) > 1 else (lambda v, e: f"{v:.4f} (one seed)")
+            L.append(f"| {name} | {', '.join(map(str, sd))} | {pm(m['global_mean'], m['global_std'])} | "
+                     f"{pm(m['personal_mean'], m['personal_std'])} | {m['cpu_per_round']:.1f} |")
         L.append("")
     text = open(DOC).read()
     a, b = "<!-- BEGIN optimizers table (bench/bench_optimizers.py) -->", "<!-- END optimizers table -->"
@@ -311,9 +319,15 @@ def main():
     ap.add_argument("--workdir", help="keep run folders here; finished runs found there are reused")
     ap.add_argument("--render-only", action="store_true")
     ap.add_argument("--no-render", action="store_true", help="write the results only, not docs/algorithms.md")
+    ap.add_argument("--reuse-only", action="store_true",
+                    help="with --workdir: report the runs finished there (a method lists the seeds it has), run none")
     ap.add_argument("--results", default=RESULTS, help="results file (a trial run can write elsewhere)")
     args = ap.parse_args()
     RESULTS = args.results
+    global REUSE_ONLY
+    REUSE_ONLY = args.reuse_only
+    if REUSE_ONLY and (not args.workdir or "grid" in args.part.split(",")):
+        raise SystemExit("--reuse-only needs --workdir and reports the domains part only")
     if args.render_only:
         render(json.load(open(RESULTS)))
         return
