@@ -286,7 +286,7 @@ def render(res):
                  f"over the 6 domains; personal = each client's own model after the same {dom['rounds']} "
                  f"aggregations (FedBN: with its own batch norms; scored as it starts round {dom['rounds'] + 1}) on "
                  f"500 test images of its domain, mean over the 12 clients; {prov_line(dom['provenance'])}"
-                 f"{'; ' + str(dom['reused_runs']) + ' runs reused from an interrupted invocation of the same commit (task.json checked equal)' if dom.get('reused_runs') else ''}.")
+                 f"{'; ' + str(dom['reused_runs']) + ' runs reused from an earlier, interrupted invocation with the same fedc binary (task.json checked equal)' if dom.get('reused_runs') else ''}.")
         L.append("")
         L.append("| method | seeds | global accuracy | personal accuracy | client CPU s / round |")
         L.append("|---|---|---|---|---|")
