@@ -139,6 +139,8 @@ void fedc_csv_schema_free(fedc_csv_schema *s);
 int fedc_dataset_open(const char *name, const char *path, const char *test_path,
                       const char *label_column, int train, fedc_dataset *out, fedc_error *err);
 void fedc_dataset_free(fedc_dataset *d);
+/* A deep copy (dst is overwritten; free it with fedc_dataset_free). */
+int fedc_dataset_copy(const fedc_dataset *src, fedc_dataset *dst, fedc_error *err);
 
 /* Debian's dataset-fashion-mnist location: the default for "fashion-mnist". */
 #define FEDC_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -221,6 +223,44 @@ void fedc_partition_print(FILE *f, const fedc_dataset *d, const fedc_partition *
 /* "iid", "dirichlet", "shards", "quantity", "natural"; -1 if unknown. */
 int fedc_part_kind_parse(const char *s, fedc_part_kind *out);
 const char *fedc_part_kind_name(fedc_part_kind k);
+
+/* Feature skew (multi-domain clients; src/data/feature_skew.c): a list of
+ * domains, each a deterministic transform of image samples. Client k sees
+ * domain k mod n, test sample i domain i mod n. Spec: "none", "mixed"
+ * (= id,rotate:45,noise:0.3,blur:1,contrast:0.3,invert) or a comma list of
+ * id, rotate:DEG ([-180, 180], bilinear, zero fill), noise:SIGMA ([0, 1],
+ * Gaussian, fixed per (seed, sample id)), blur:R (box blur of radius 1..5),
+ * contrast:F ([0, 4], around 0.5), invert (1 - x), grey (luminance into
+ * every channel; 3-channel data only). Results are clamped to [0, 1]. */
+typedef enum {
+    FEDC_DOMAIN_ID = 0,
+    FEDC_DOMAIN_ROTATE,
+    FEDC_DOMAIN_NOISE,
+    FEDC_DOMAIN_BLUR,
+    FEDC_DOMAIN_CONTRAST,
+    FEDC_DOMAIN_INVERT,
+    FEDC_DOMAIN_GREY,
+} fedc_domain_kind;
+typedef struct fedc_domain {
+    fedc_domain_kind kind;
+    double arg;
+} fedc_domain;
+#define FEDC_MAX_DOMAINS 16
+typedef struct fedc_feature_skew {
+    int n; /* 0 = no feature skew */
+    fedc_domain d[FEDC_MAX_DOMAINS];
+} fedc_feature_skew;
+/* Parses a spec for data of the given shape (refused for non-image data,
+ * grey for non-colour data); errors name the domain. */
+int fedc_feature_skew_parse(const char *spec, fedc_shape shape, fedc_feature_skew *out, fedc_error *err);
+static inline const fedc_domain *fedc_feature_skew_domain(const fedc_feature_skew *fs, size_t k) {
+    return fs && fs->n > 0 ? &fs->d[k % (size_t)fs->n] : NULL;
+}
+const char *fedc_domain_kind_name(fedc_domain_kind k);
+/* Transforms n gathered samples x (n * c*h*w floats) in place; ids are their
+ * sample ids (they key the noise with seed; NULL = 0..n-1). */
+void fedc_domain_apply(const fedc_domain *d, fedc_shape shape, uint64_t seed, const uint32_t *ids, float *x,
+                       size_t n);
 
 /* Gathers samples idx[0..n) into contiguous x (n*dim) and y (n). */
 void fedc_dataset_gather(const fedc_dataset *d, const uint32_t *idx, size_t n, float *x,

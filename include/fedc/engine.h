@@ -32,17 +32,26 @@ typedef struct fedc_client_data {
     const fedc_dataset *data;
     const uint32_t *index;
     size_t n;
+    /* Feature skew (simulation): the client's domain, applied to every
+     * gathered batch, keyed by domain_seed; NULL = the data as it is. */
+    const fedc_domain *domain;
+    uint64_t domain_seed;
+    /* Personal evaluation (simulation, task eval_personal): test samples of
+     * the client's domain its starting model is scored on; eval_n 0 = off. */
+    const fedc_dataset *eval;
+    const uint32_t *eval_index;
+    size_t eval_n;
 } fedc_client_data;
 
 /* What a client keeps between rounds: one record of
  * fedc_trainer_record_size bytes (zeros for a client that never trained),
  * laid out by the trainer: a header, the strategy's per-client state, the
  * uplink error-feedback residual, the last model received (lossy downlink)
- * and, on nodes, an undo copy. The simulator keeps the records in a
+ * the optimizer state (local.keep_state), the client's own values of
+ * strategy.local_params and, on nodes, an undo copy. The simulator keeps the records in a
  * fedc_state_store (state.h); a node keeps its own and saves it in its state
  * directory (fedc_trainer_record_save), so a restarted node keeps its
- * control variate. Later per-client state (optimizer state kept across
- * rounds, personal models) is added as another section of this record. */
+ * control variate, optimizer state and local parameters. */
 typedef struct fedc_client_mem {
     void *record;
     int owned;             /* fedc_client_mem_free frees record */
@@ -68,6 +77,11 @@ void fedc_trainer_keep_undo(fedc_trainer *tr, int on);
 void fedc_trainer_secret_noise(fedc_trainer *tr, int on);
 /* The round a record last trained (0 if never). */
 int fedc_trainer_record_round(const void *record);
+/* A record's local parameters (packed, at most cap floats): returns how many,
+ * 0 if it holds none yet. */
+long fedc_trainer_record_local_params(const fedc_trainer *tr, const void *record, float *out, size_t cap);
+/* Steps counted in a record's kept optimizer state; -1 if the task keeps none. */
+long long fedc_trainer_record_optim_steps(const fedc_trainer *tr, const void *record);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
  * Never trusts the frame: bad model lengths or rounds give an error. */
 int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
@@ -81,6 +95,8 @@ typedef struct fedc_round_metrics {
     int evaluated;           /* 0 if this round skipped evaluation */
     double accuracy, loss;   /* test set */
     double train_loss;       /* mean local loss of participants */
+    int personal_evaluated;  /* eval_personal: participants scored their starting model */
+    double personal_accuracy; /* their mean accuracy on test samples of their domain */
     uint64_t bytes_down, bytes_up;             /* this round, at the transport */
     uint64_t bytes_down_total, bytes_up_total; /* since the start */
     double client_cpu_s;     /* sum over participants of local CPU time */
@@ -132,6 +148,9 @@ const fedc_task *fedc_run_task(const fedc_run *r);
 const fedc_arch *fedc_run_arch(const fedc_run *r);
 const fedc_partition *fedc_run_partition(const fedc_run *r);
 const fedc_dataset *fedc_run_train_data(const fedc_run *r);
+/* The client's view of its data: partition, domain (feature skew) and
+ * personal-evaluation samples, as the simulator hands it to a trainer. */
+fedc_client_data fedc_run_client_data(const fedc_run *r, int client);
 fedc_pool *fedc_run_pool(fedc_run *r);
 float *fedc_run_model(fedc_run *r);
 size_t fedc_run_nparams(const fedc_run *r);
@@ -145,6 +164,14 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err);
 /* The simulator's per-client state store figures (records, spills). -1 if
  * tp is not a simulation transport. */
 int fedc_sim_transport_state_stats(fedc_transport *tp, fedc_state_stats *out);
+/* Simulation, for inspection: client k's own values of strategy.local_params
+ * (packed in tensor order) copied into out (at most cap floats); returns how
+ * many, 0 before the client first trained, -1 if t is not a simulation
+ * transport or k is out of range. */
+long fedc_sim_transport_local_params(fedc_transport *t, int client, float *out, size_t cap);
+/* Simulation: steps counted in client k's kept optimizer state
+ * (local.keep_state; 0 before it first trained), -1 if none is kept. */
+long long fedc_sim_transport_optim_steps(fedc_transport *t, int client);
 
 /* Metrics output: one JSON object per line / CSV rows. */
 void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m);

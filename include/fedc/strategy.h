@@ -162,6 +162,13 @@ void fedc_strategy_client_end(fedc_client_ctx *c, const float *y, int steps, flo
 int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, const fedc_round_ctx *rc,
                             fedc_error *err);
 
+/* Optional, before the first aggregate: the model's tensors, for strategies
+ * that act per tensor. fedopt's server optimizer steps the tensors that are
+ * neither buffers nor local (mark those with buffer = 1) and plainly
+ * averages the rest. The strategy keeps a copy. */
+struct fedc_tensor_info;
+int fedc_strategy_set_tensors(fedc_strategy *s, const struct fedc_tensor_info *t, int nt, fedc_error *err);
+
 /* Checkpointing of server-side state (optimizer moments, control variates,
  * hypergradient accumulators, participation statistics). */
 size_t fedc_strategy_state_size(const fedc_strategy *s);

@@ -2,7 +2,7 @@
  * intent parser, tuner, tests) produces or consumes. JSON in, this struct
  * out, through one validator whose errors name the field path, the bad value
  * and what is allowed, e.g.
- *   "local.lr: 0 is out of range; allowed: a number > 0 and <= 10".
+ *   "local.lr: -1 is out of range; allowed: a number >= 0 and <= 10".
  * Every field has a default, so "{}" is a valid task (the Fashion-MNIST
  * MLP benchmark setting). docs/task-spec.md documents every field. */
 #ifndef FEDC_TASK_H
@@ -31,6 +31,7 @@ typedef struct fedc_task {
         double alpha;           /* dirichlet, > 0 */
         int classes_per_client; /* shards, >= 1 */
         double sigma;           /* quantity, > 0 */
+        char feature_skew[256]; /* none | domain list (per-client image transforms), see data.h */
     } partition;
     char model[1024];           /* preset (mlp, cnn) or compact arch spec, see nn.h */
     char init[8];               /* he | torch: initial model draw, see nn.h */
@@ -41,12 +42,20 @@ typedef struct fedc_task {
         int epochs;             /* >= 1 */
         int batch;              /* >= 1 */
         int max_steps;          /* cap on local steps per round; 0 = none */
-        double lr;
-        char optimizer[16];     /* sgd | adam | adamw */
+        double lr;              /* 0 = the optimizer's default (fedc_task_local_lr_base) */
+        char optimizer[16];     /* sgd | adam | adamw | lion | adan | adamp | sgdp | exadam | adahessian | mfac */
         double momentum;
         int nesterov;           /* bool */
         double weight_decay;
-        double beta1, beta2, eps;
+        double beta1, beta2;    /* 0 = the optimizer's default */
+        double beta3;           /* adan; 0 = default */
+        double eps;             /* 0 = the optimizer's default */
+        double hessian_power;   /* adahessian */
+        double adamp_delta, adamp_wd_ratio; /* adamp, sgdp */
+        int exadam_dynamic_step; /* bool */
+        int mfac_window;
+        double mfac_damp;
+        int keep_state;         /* bool: optimizer state persists per client across rounds */
         int min_epochs;         /* > 0: each client draws its epochs in min_epochs..epochs per round */
         char lr_schedule[16];   /* constant | step | cosine (over rounds) */
         int lr_warmup_rounds;
@@ -59,6 +68,8 @@ typedef struct fedc_task {
         double mu;              /* fedprox proximal weight */
         double momentum;        /* fedavgm beta */
         double beta1, beta2, tau; /* fedadam/yogi/adagrad */
+        char server_optimizer[16]; /* fedopt: any local optimizer but adahessian */
+        char local_params[128]; /* none | selector of parameters never aggregated (FedBN: bn) */
         char server_lr_schedule[16]; /* constant | step | cosine */
         int server_lr_warmup_rounds;
         int server_lr_step_rounds;
@@ -112,6 +123,7 @@ typedef struct fedc_task {
         double max_wall_s;      /* stop after this much wall time; 0 = off */
     } stop;
     int eval_every;             /* evaluate every k rounds (and the last) */
+    int eval_personal;          /* simulation: test samples each participant scores its starting model on; 0 = off */
     struct {
         int min_nodes;          /* deployment: wait for this many nodes */
         int min_updates;        /* deployment: aggregate with at least this many */
@@ -122,6 +134,10 @@ typedef struct fedc_task {
 
 /* Defaults for every field. */
 void fedc_task_defaults(fedc_task *t);
+/* The local learning rate before any schedule: local.lr, or the
+ * optimizer's default when it is 0 (schedules start from it, see
+ * fedc_task_local_lr in strategy.h). */
+double fedc_task_local_lr_base(const fedc_task *t);
 /* Parses JSON text (at most FEDC_TASK_JSON_MAX bytes) over the defaults,
  * then validates; t is changed only on success. Unknown fields are errors
  * ("local.lrr: unknown field; allowed: epochs, batch, ..."). */

@@ -58,7 +58,8 @@ static int starts_path(const char *s, size_t len, size_t i) {
     return 0;
 }
 
-static const char *const arch_layers[] = {"conv", "pool", "avgpool", "dense", "gn", "drop", "relu", "flatten", NULL};
+static const char *const arch_layers[] = {"conv", "wsconv", "pool", "avgpool", "dense", "gn", "bn", "drop", "relu",
+                                          "flatten", NULL};
 static const char *const codec_stages[] = {"none", "fp16", "bf16", "q8", "q4", "q2", "topk", "randk", "sign", "zstd", NULL};
 
 static int starts_with_name(const char *s, size_t b, size_t e, const char *const *names) {

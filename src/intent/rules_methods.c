@@ -18,6 +18,16 @@ static const name_rule name_rules[] = {
     {C_OPT_SGD, "local.optimizer", "sgd"},
     {C_OPT_ADAM, "local.optimizer", "adam"},
     {C_OPT_ADAMW, "local.optimizer", "adamw"},
+    {C_OPT_LION, "local.optimizer", "lion"},
+    {C_OPT_ADAN, "local.optimizer", "adan"},
+    {C_OPT_ADAMP, "local.optimizer", "adamp"},
+    {C_OPT_SGDP, "local.optimizer", "sgdp"},
+    {C_OPT_EXADAM, "local.optimizer", "exadam"},
+    {C_OPT_ADAHESSIAN, "local.optimizer", "adahessian"},
+    {C_OPT_MFAC, "local.optimizer", "mfac"},
+    {C_S_FEDOPT, "strategy.name", "fedopt"},
+    {C_FEDBN, "strategy.local_params", "bn"},
+    {C_FEATURE_SKEW, "partition.feature_skew", "mixed"},
     {C_S_FEDAVG, "strategy.name", "fedavg"},
     {C_S_FEDPROX, "strategy.name", "fedprox"},
     {C_S_FEDAVGM, "strategy.name", "fedavgm"},
@@ -62,6 +72,22 @@ int intent_rules_methods(intent_ctx *c) {
             intent_set_bool(c, "privacy.adaptive_clip", 1, RANK_WORDS, i, i, NULL);
         if (it->concept == C_NESTEROV && !it->used) {
             intent_set_bool(c, "local.nesterov", 1, RANK_WORDS, i, i, NULL);
+            continue;
+        }
+        if (it->concept == C_KEEP_STATE && !it->used) {
+            intent_set_bool(c, "local.keep_state", 1, RANK_WORDS, i, i, NULL);
+            continue;
+        }
+        if (it->concept == C_FIXED_STEP && !it->used) {
+            intent_set_bool(c, "local.exadam_dynamic_step", 0, RANK_WORDS, i, i, NULL);
+            continue;
+        }
+        /* "fedopt with lion": the optimizer the server runs */
+        if (it->concept >= C_OPT_SGD && it->concept <= C_OPT_MFAC && it->concept != C_OPT_ADAHESSIAN &&
+            !it->used && intent_near(c, i, C_S_FEDOPT, 3) >= 0) {
+            static const char *const names[] = {"sgd", "adam", "adamw", "lion", "adan", "adamp", "sgdp", "exadam",
+                                                "adahessian", "mfac"};
+            intent_set_str(c, "strategy.server_optimizer", names[it->concept - C_OPT_SGD], RANK_WORDS, i, i, NULL);
             continue;
         }
         for (size_t k = 0; k < sizeof name_rules / sizeof name_rules[0]; k++) {

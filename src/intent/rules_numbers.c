@@ -410,6 +410,13 @@ static const key_rule key_rules[] = {
     {C_TAU, "strategy.tau", 0, NULL, NULL, NULL},
     {C_RHO, "strategy.rho", 0, NULL, NULL, NULL},
     {C_ANCHOR_PROB, "strategy.anchor_prob", 0, "strategy.name", "fedamd", "anchor probability is FedAMD's"},
+    {C_BETA3, "local.beta3", 0, "local.optimizer", "adan", "beta3 is Adan's"},
+    {C_HESSIAN_POWER, "local.hessian_power", 0, "local.optimizer", "adahessian", "the Hessian power is ADAHESSIAN's"},
+    {C_ADAMP_DELTA, "local.adamp_delta", 0, NULL, NULL, NULL},
+    {C_ADAMP_WD_RATIO, "local.adamp_wd_ratio", 0, NULL, NULL, NULL},
+    {C_MFAC_WINDOW, "local.mfac_window", 1, "local.optimizer", "mfac", "a gradient window is M-FAC's"},
+    {C_MFAC_DAMP, "local.mfac_damp", 0, "local.optimizer", "mfac", "dampening is M-FAC's"},
+    {C_EVAL_PERSONAL, "eval_personal", 1, NULL, NULL, NULL},
     {C_MU, "strategy.mu", 0, "strategy.name", "fedprox", "mu is FedProx's proximal weight"},
     {C_SERVER_MOMENTUM, "strategy.momentum", 0, "strategy.name", "fedavgm",
      "server momentum is what FedAvgM adds to FedAvg"},
@@ -473,6 +480,11 @@ static int key_value(intent_ctx *c, int i, const key_rule *r) {
     } else {
         double v = c->it[n].num;
         if (c->it[n].flags & TK_PERCENT) v /= 100.0;
+        /* In the task spec lr 0 stands for the optimizer's default; said in
+         * words it is more likely a slip. */
+        if (r->concept == C_LR && v == 0)
+            return intent_ask(c, "local.lr: a learning rate of 0 would not train (the task spec reads 0 as the "
+                                 "optimizer's default). Which learning rate did you mean?");
         if (r->concept == C_DEADLINE || r->concept == C_ROUND_TIMEOUT || r->concept == C_CONNECT_TIMEOUT)
             why = "no unit given: read as seconds";
         rc = intent_set_real(c, r->path, v, RANK_WORDS, i, n, why);
@@ -637,7 +649,14 @@ int intent_rules_numbers(intent_ctx *c) {
         case C_CLIP: clip(c, i); continue;
         case C_OPT_SGD:
         case C_OPT_ADAM:
-        case C_OPT_ADAMW: {
+        case C_OPT_ADAMW:
+        case C_OPT_LION:
+        case C_OPT_ADAN:
+        case C_OPT_ADAMP:
+        case C_OPT_SGDP:
+        case C_OPT_EXADAM:
+        case C_OPT_ADAHESSIAN:
+        case C_OPT_MFAC: {
             /* "adam at 3e-4": the optimizer's learning rate */
             if (is_word(c, i + 1, "at") && free_num(c, i + 2) && !is_unit(c, i + 3) &&
                 !(c->it[i + 2].flags & TK_PERCENT))

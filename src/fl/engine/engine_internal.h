@@ -31,4 +31,20 @@ int fedc_agg_guard_run(fedc_agg_guard *g, fedc_strategy *st, float *x, const fed
                        const fedc_round_ctx *rc, char *refused, char (*reasons)[256], char *verdict, size_t vcap,
                        fedc_error *err);
 
+/* strategy.local_params as ranges of the flat vector (local_params.c):
+ * the parameters each client keeps for itself, never aggregated. */
+typedef struct local_set {
+    int n;            /* ranges */
+    size_t *off, *count;
+    size_t floats;    /* total */
+} local_set;
+/* Resolves the task's selector against the arch; n = 0 for "none". Refuses
+ * a selector that matches nothing or leaves no parameter shared. */
+int fedc_engine_local_set(const fedc_task *t, const fedc_arch *a, local_set *out, fedc_error *err);
+void fedc_engine_local_set_free(local_set *s);
+/* packed[] <- x at the ranges; x at the ranges <- packed[]; x at the ranges <- 0. */
+void fedc_engine_local_gather(const local_set *s, const float *x, float *packed);
+void fedc_engine_local_scatter(const local_set *s, const float *packed, float *x);
+void fedc_engine_local_zero(const local_set *s, float *x);
+
 #endif

@@ -20,6 +20,7 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
     json_num(f, "loss", m->loss, 6);
     fprintf(f, "\"evaluated\":%s,", m->evaluated ? "true" : "false");
     json_num(f, "train_loss", m->train_loss, 6);
+    if (m->personal_evaluated) json_num(f, "personal_accuracy", m->personal_accuracy, 6);
     fprintf(f,
             "\"bytes_down\":%" PRIu64 ",\"bytes_up\":%" PRIu64 ",\"bytes_down_total\":%" PRIu64
             ",\"bytes_up_total\":%" PRIu64 ",",

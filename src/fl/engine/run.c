@@ -25,6 +25,7 @@ typedef struct slot {
     float *delta;
     float *extra;
     double weight, loss, cpu_s;
+    double personal_acc; /* < 0: not reported */
     int steps;
     uint64_t bytes_down, bytes_up;
     fedc_buf frame;   /* per-participant TRAIN frame (lossy downlink only) */
@@ -37,6 +38,14 @@ struct fedc_run {
     fedc_run_options opt;
     fedc_dataset train, test; /* owned copies when loaded here */
     const fedc_dataset *trainp, *testp;
+    /* Feature skew: the clients' domains; the test set with sample i in
+     * domain i mod n (evalp points to it, else to testp); per domain the
+     * test ids a participant's personal evaluation uses. */
+    fedc_feature_skew skew;
+    fedc_dataset test_skewed;
+    const fedc_dataset *evalp;
+    uint32_t *personal_ids;
+    size_t personal_n;
     fedc_partition part;
     fedc_arch *arch;
     size_t d;
@@ -90,17 +99,25 @@ struct fedc_run {
 };
 
 int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_error *err) {
-    memset(oc, 0, sizeof *oc);
-    if (fedc_opt_kind_parse(t->local.optimizer, &oc->kind) != 0)
-        return fedc_fail(err, "local.optimizer: \"%s\" is not known; allowed: sgd, adam, adamw",
-                         t->local.optimizer);
-    oc->lr = (float)t->local.lr;
+    fedc_opt_kind kind;
+    if (fedc_opt_kind_parse(t->local.optimizer, &kind) != 0)
+        return fedc_fail(err, "local.optimizer: \"%s\" is not known", t->local.optimizer);
+    /* The optimizer's paper defaults, then the task's settings; 0 in lr,
+     * betas and eps keeps the optimizer's own value. */
+    *oc = fedc_optim_defaults(kind, (float)t->local.lr);
     oc->momentum = (float)t->local.momentum;
     oc->nesterov = t->local.nesterov;
     oc->weight_decay = (float)t->local.weight_decay;
-    oc->beta1 = (float)t->local.beta1;
-    oc->beta2 = (float)t->local.beta2;
-    oc->eps = (float)t->local.eps;
+    if (t->local.beta1 > 0) oc->beta1 = (float)t->local.beta1;
+    if (t->local.beta2 > 0) oc->beta2 = (float)t->local.beta2;
+    if (t->local.beta3 > 0) oc->beta3 = (float)t->local.beta3;
+    if (t->local.eps > 0) oc->eps = (float)t->local.eps;
+    oc->hessian_power = (float)t->local.hessian_power;
+    oc->delta = (float)t->local.adamp_delta;
+    oc->wd_ratio = (float)t->local.adamp_wd_ratio;
+    oc->dynamic_step = t->local.exadam_dynamic_step;
+    oc->window = t->local.mfac_window;
+    oc->damp = (float)t->local.mfac_damp;
     return 0;
 }
 
@@ -108,6 +125,8 @@ void fedc_run_free(fedc_run *r) {
     if (!r) return;
     fedc_dataset_free(&r->train);
     fedc_dataset_free(&r->test);
+    fedc_dataset_free(&r->test_skewed);
+    free(r->personal_ids);
     fedc_partition_free(&r->part);
     if (r->eval_ws)
         for (int i = 0; i < fedc_pool_size(r->pool); i++) fedc_ws_free(r->eval_ws[i]);
@@ -154,6 +173,79 @@ void fedc_run_free(fedc_run *r) {
 
 #define EVAL_BATCH 500
 
+/* Feature skew and personal evaluation: the domains, the test set as seen
+ * across them, and the test ids of each domain a participant scores. */
+static int setup_domains(fedc_run *r, fedc_error *err) {
+    const fedc_task *t = &r->task;
+    if (fedc_feature_skew_parse(t->partition.feature_skew, r->trainp->shape, &r->skew, err) != 0) {
+        fedc_fail_prefix(err, "partition.feature_skew: ");
+        return -1;
+    }
+    r->evalp = r->testp;
+    const size_t nd = r->skew.n > 0 ? (size_t)r->skew.n : 1, ntest = r->testp->n;
+    if (r->skew.n > 0) {
+        fedc_dataset *ts = &r->test_skewed;
+        if (fedc_dataset_copy(r->testp, ts, err) != 0) return -1;
+        for (size_t i = 0; i < ntest; i++) {
+            uint32_t id = (uint32_t)i;
+            fedc_domain_apply(fedc_feature_skew_domain(&r->skew, i), ts->shape, t->seed, &id, ts->x + i * ts->dim, 1);
+        }
+        r->evalp = ts;
+    }
+    if (t->eval_personal > 0) {
+        /* Domain k holds test ids k, k + nd, k + 2 nd, ... */
+        size_t per = (ntest / nd) < (size_t)t->eval_personal ? ntest / nd : (size_t)t->eval_personal;
+        if (per == 0) return fedc_fail(err, "eval_personal: the test set has fewer samples than domains");
+        r->personal_ids = malloc(nd * per * sizeof *r->personal_ids);
+        if (!r->personal_ids) return fedc_fail(err, "out of memory for personal evaluation ids");
+        for (size_t k = 0; k < nd; k++)
+            for (size_t j = 0; j < per; j++) r->personal_ids[k * per + j] = (uint32_t)(k + j * nd);
+        r->personal_n = per;
+    }
+    return 0;
+}
+
+/* The model's tensors for the strategy, local parameters marked as buffers
+ * (neither is trained by a server optimizer). */
+static int set_strategy_layout(fedc_run *r, fedc_error *err) {
+    int nt = fedc_arch_ntensors(r->arch);
+    fedc_tensor_info *ti = malloc((size_t)(nt > 0 ? nt : 1) * sizeof *ti);
+    unsigned char *mask = calloc((size_t)nt + 1, 1);
+    int rc = -1;
+    if (!ti || !mask) {
+        fedc_fail(err, "out of memory for the model's tensor layout");
+        goto out;
+    }
+    if (fedc_arch_select(r->arch, r->task.strategy.local_params, mask, err) < 0) {
+        fedc_fail_prefix(err, "strategy.local_params: ");
+        goto out;
+    }
+    for (int i = 0; i < nt; i++) {
+        ti[i] = fedc_arch_tensor(r->arch, i);
+        if (mask[i]) ti[i].buffer = 1;
+    }
+    rc = fedc_strategy_set_tensors(r->strategy, ti, nt, err);
+out:
+    free(ti);
+    free(mask);
+    return rc;
+}
+
+fedc_client_data fedc_run_client_data(const fedc_run *r, int client) {
+    fedc_client_data cd = {.data = r->trainp,
+                           .index = fedc_partition_client(&r->part, client),
+                           .n = fedc_partition_size(&r->part, client),
+                           .domain = fedc_feature_skew_domain(&r->skew, (size_t)client),
+                           .domain_seed = r->task.seed};
+    if (r->personal_n) {
+        size_t nd = r->skew.n > 0 ? (size_t)r->skew.n : 1;
+        cd.eval = r->evalp;
+        cd.eval_index = r->personal_ids + ((size_t)client % nd) * r->personal_n;
+        cd.eval_n = r->personal_n;
+    }
+    return cd;
+}
+
 fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err) {
     if (fedc_task_validate(t, err) != 0) return NULL;
     fedc_run *r = calloc(1, sizeof *r);
@@ -176,6 +268,10 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         goto fail;
     }
     r->d = fedc_arch_nparams(r->arch);
+    if (setup_domains(r, err) != 0) goto fail;
+    local_set probe;
+    if (fedc_engine_local_set(t, r->arch, &probe, err) != 0) goto fail;
+    fedc_engine_local_set_free(&probe);
     fedc_partition_config pc = {0};
     if (fedc_part_kind_parse(t->partition.kind, &pc.kind) != 0) {
         fedc_fail(err, "partition.kind: \"%s\" is not known", t->partition.kind);
@@ -207,7 +303,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         free(off);
         free(cnt);
     }
-    if (!r->strategy) goto fail;
+    if (!r->strategy || set_strategy_layout(r, err) != 0) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
     if (!(r->privacy = fedc_privacy_create(t, r->d, err))) goto fail;
     if (fedc_privacy_central(r->privacy)) {
@@ -324,11 +420,11 @@ typedef struct {
 static void eval_chunk(void *vctx, size_t i, int worker) {
     eval_ctx *c = vctx;
     fedc_run *r = c->r;
-    size_t lo = i * c->chunk, hi = lo + c->chunk < r->testp->n ? lo + c->chunk : r->testp->n;
+    const fedc_dataset *ts = r->evalp;
+    size_t lo = i * c->chunk, hi = lo + c->chunk < ts->n ? lo + c->chunk : ts->n;
     if (lo >= hi) return;
     double acc, loss;
-    fedc_nn_evaluate(r->arch, r->eval_ws[worker], r->x, r->testp->x + lo * r->testp->dim, r->testp->y + lo,
-                     hi - lo, &acc, &loss);
+    fedc_nn_evaluate(r->arch, r->eval_ws[worker], r->x, ts->x + lo * ts->dim, ts->y + lo, hi - lo, &acc, &loss);
     c->correct[i] = acc * (double)(hi - lo);
     c->loss_sum[i] = loss * (double)(hi - lo);
 }
@@ -434,6 +530,17 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
             fedc_fail(err, "update: strategy payload value %zu is not finite", bad_extra);
             goto out;
         }
+    }
+    /* Optional: the participant's personal accuracy (eval_personal). */
+    json_t *pa = json_object_get(ctl, "personal_acc");
+    s->personal_acc = -1;
+    if (pa) {
+        double v = json_number_value(pa);
+        if (!json_is_number(pa) || !(v >= 0 && v <= 1)) {
+            fedc_fail(err, "update: personal_acc must be a number in [0, 1]");
+            goto out;
+        }
+        s->personal_acc = v;
     }
     s->weight = (double)n_samples;
     s->steps = (int)steps;
@@ -755,8 +862,8 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
 
     /* 4. Simulated time and deadline (profiles only), then collect. */
     double sim_round = 0;
-    int nu = 0;
-    double train_loss = 0;
+    int nu = 0, personal_cnt = 0;
+    double train_loss = 0, personal_sum = 0;
     for (int i = 0; i < n; i++) {
         slot *s = &r->slots[i];
         m->bytes_down += s->bytes_down;
@@ -784,6 +891,10 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
             u->delta = s->delta;
             u->extra = r->sinfo.extra_up ? s->extra : NULL;
             train_loss += s->loss;
+            if (s->personal_acc >= 0) {
+                personal_sum += s->personal_acc;
+                personal_cnt++;
+            }
             r->info[s->client].last_loss = s->loss;
         } else if (s->status == -1) {
             m->dropped++;
@@ -871,6 +982,10 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     }
     if (g == 1) return fedc_fail(err, "round %d: %s", round, verdict);
     m->train_loss = m->participants > 0 ? train_loss / m->participants : NAN;
+    if (personal_cnt) {
+        m->personal_evaluated = 1;
+        m->personal_accuracy = personal_sum / personal_cnt;
+    }
 
     /* 5. Evaluate, account, decide whether to stop. */
     r->rounds_done = round;

@@ -9,7 +9,7 @@ static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedavg, &fedc_ops_fedprox, &fedc_ops_fedavgm, &fedc_ops_fedadam, &fedc_ops_fedyogi,
     &fedc_ops_fedadagrad, &fedc_ops_scaffold, &fedc_ops_fedavg_m, &fedc_ops_scaffold_m, &fedc_ops_fednova,
     &fedc_ops_fedau, &fedc_ops_afa_cd, &fedc_ops_afa_cs, &fedc_ops_fedhyper, &fedc_ops_fedsam,
-    &fedc_ops_fedspeed, &fedc_ops_fedamd, &fedc_ops_fedld,
+    &fedc_ops_fedspeed, &fedc_ops_fedamd, &fedc_ops_fedld, &fedc_ops_fedopt,
 };
 #define N_OPS (sizeof k_ops / sizeof k_ops[0])
 
@@ -83,6 +83,7 @@ fedc_strategy *fedc_strategy_create(const fedc_task *t, size_t d, int n_clients,
 void fedc_strategy_free(fedc_strategy *s) {
     if (!s) return;
     if (s->ops->destroy) s->ops->destroy(s);
+    free(s->tensors);
     free(s->state);
     free(s->mean);
     free(s->t_offset);
@@ -193,4 +194,17 @@ double fedc_strategy_combine_scaled(const fedc_strategy *s, const fedc_update *u
     free(su);
     free(buf);
     return total;
+}
+
+int fedc_strategy_set_tensors(fedc_strategy *s, const fedc_tensor_info *t, int nt, fedc_error *err) {
+    free(s->tensors);
+    s->tensors = NULL;
+    s->ntensors = 0;
+    if (nt > 0) {
+        s->tensors = malloc((size_t)nt * sizeof *t);
+        if (!s->tensors) return fedc_fail(err, "out of memory for the strategy's tensor layout");
+        memcpy(s->tensors, t, (size_t)nt * sizeof *t);
+        s->ntensors = nt;
+    }
+    return s->ops->tensors_set ? s->ops->tensors_set(s, err) : 0;
 }

@@ -4,6 +4,7 @@
 #ifndef FEDC_STRATEGY_IMPL_H
 #define FEDC_STRATEGY_IMPL_H
 
+#include "fedc/nn.h"
 #include "fedc/state.h"
 #include "fedc/strategy.h"
 
@@ -26,6 +27,8 @@ typedef struct fedc_strategy_ops {
     int (*tables_load)(fedc_strategy *s, FILE *f, fedc_error *err);
     /* Frees s->impl (NULL if nothing to free). */
     void (*destroy)(fedc_strategy *s);
+    /* After fedc_strategy_set_tensors (NULL = nothing to redo). */
+    int (*tensors_set)(fedc_strategy *s, fedc_error *err);
 } fedc_strategy_ops;
 
 struct fedc_strategy {
@@ -43,6 +46,9 @@ struct fedc_strategy {
     void *combine_ctx;
     int n_tensors;      /* parameter layout (always at least one tensor) */
     size_t *t_offset, *t_count;
+    /* The tensors with shapes and buffer marks (fedc_strategy_set_tensors), or none. */
+    fedc_tensor_info *tensors;
+    int ntensors;
     char spill_dir[512];
 };
 
@@ -82,6 +88,7 @@ STRATEGY_OPS(fedc_ops_fedsam)
 STRATEGY_OPS(fedc_ops_fedspeed)
 STRATEGY_OPS(fedc_ops_fedamd)
 STRATEGY_OPS(fedc_ops_fedld)
+STRATEGY_OPS(fedc_ops_fedopt)
 #undef STRATEGY_OPS
 
 #endif

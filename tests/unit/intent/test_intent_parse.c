@@ -221,7 +221,9 @@ static void test_conflicts_are_questions(void **state) {
     expect_refusal("deadline-aware scheduling", FEDC_INTENT_CONFLICT, "deadline_s");
     expect_refusal("seed 99999999999999999999", FEDC_INTENT_CONFLICT, "too large");
     /* understood, but the task itself is invalid: the validator's message */
-    expect_refusal("learning rate 0", FEDC_INTENT_INVALID, "local.lr");
+    expect_refusal("learning rate 20", FEDC_INTENT_INVALID, "local.lr");
+    /* 0 is the task spec's "optimizer default"; in words, a question */
+    expect_refusal("learning rate 0", FEDC_INTENT_CONFLICT, "local.lr");
     expect_refusal("batch size 0", FEDC_INTENT_INVALID, "local.batch");
 }
 

@@ -181,8 +181,9 @@ static void test_asha_spends_less_for_the_same_best(void **state) {
     print_message("random: %ld rounds, %.3f CPU s; ASHA: %ld rounds, %.3f CPU s, %d stopped early\n", rr, rc, ar,
                   ac, stopped);
     assert_int_equal(rr, 81);
+    /* Less work is counted in rounds; CPU seconds (printed) vary with the
+     * machine's load and are no test. */
     assert_true(ar <= 30);
-    assert_true(ac < rc);
 
     /* No room for paused runs: promoted trials are re-run from round 0 and
      * reach exactly the same accuracies. */

@@ -183,9 +183,26 @@ static void test_default_space(void **state) {
     fedc_tune_space *s = fedc_tune_space_default(&t, &err);
     assert_non_null(s);
     assert_int_equal(fedc_tune_space_check(s, &t, 10, &err), 0);
-    const fedc_tune_param *lr = fedc_tune_space_param(s, 0);
+    /* The default task leaves lr to its optimizer (sgd, 0.05): the optimizer
+     * is searched, and the lr range around 0.05 applies to sgd. */
+    const fedc_tune_param *opt = fedc_tune_space_param(s, 0), *lr = fedc_tune_space_param(s, 1);
+    assert_string_equal(opt->name, "local.optimizer");
+    assert_int_equal(opt->nchoices, 10);
+    assert_string_equal(opt->choices[0], "\"sgd\"");
     assert_string_equal(lr->name, "local.lr");
-    assert_true(fabs(lr->min - t.local.lr / 10) < 1e-12 && fabs(lr->max - t.local.lr * 10) < 1e-12);
+    assert_int_equal(lr->parent, 0);
+    assert_true(lr->nwhen == 1 && lr->when[0] == 0);
+    assert_true(fabs(lr->min - 0.005) < 1e-12 && fabs(lr->max - 0.5) < 1e-12);
+    /* A task that names its lr keeps optimizer and lr fixed as given. */
+    fedc_task named = t;
+    named.local.lr = 0.1;
+    fedc_tune_space *sn = fedc_tune_space_default(&named, &err);
+    assert_non_null(sn);
+    assert_string_equal(fedc_tune_space_param(sn, 0)->name, "local.lr");
+    assert_int_equal(fedc_tune_space_param(sn, 0)->parent, -1);
+    for (int i = 0; i < fedc_tune_space_nparams(sn); i++)
+        assert_string_not_equal(fedc_tune_space_param(sn, i)->name, "local.optimizer");
+    fedc_tune_space_free(sn);
     int has_depth = 0, has_mu = 0, has_codec = 0, has_conv = 0;
     for (int i = 0; i < fedc_tune_space_nparams(s); i++) {
         const char *n = fedc_tune_space_param(s, i)->name;
