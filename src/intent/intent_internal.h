@@ -28,6 +28,9 @@ enum {
     TK_ARCH = 1u << 5,      /* TK_SPEC: a model spec ("conv:16:5,...") */
     TK_CODEC = 1u << 6,     /* TK_SPEC: a codec pipeline ("topk:0.01|q8") */
     TK_ORDINAL = 1u << 7,   /* "10th", "3rd": a position, not a count */
+    TK_FACTOR = 1u << 8,    /* "x0.8", "×0.5": a multiplier */
+    TK_POWER = 1u << 9,     /* "10^-4", "10⁻⁴", "2^8": written as a power */
+    TK_SINGLE = 1u << 10,   /* the word "single": a count only when something counts it */
 };
 
 #define TOK_TEXT 40
@@ -113,6 +116,7 @@ enum {
     W_FILL = 1u << 2,   /* may sit between a keyword and its number ("lr of 0.1", "rounds: 5") */
     W_ADJ = 1u << 3,    /* may sit between a number and its unit ("5 local epochs") */
     W_VERB = 1u << 4,   /* may sit between a count and "per round" ("10 sampled each round") */
+    W_FIELD = 1u << 5,  /* a word of a task-field name ("lambda", "cutoff"): typos are repaired to it */
 };
 
 /* Normalises word tokens in place: lemma (plural forms), typo repair

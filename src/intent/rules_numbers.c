@@ -439,6 +439,10 @@ static const unit_rule unit_rules[] = {
 static int key_value(intent_ctx *c, int i, const key_rule *r) {
     int maxskip = r->concept == C_BATCH ? 3 : 2;
     int n = value_after(c, i, maxskip);
+    /* "a 0.01 learning rate", "a 5e-4 weight decay": a rate said before its name */
+    if (n < 0 && (r->concept == C_LR || r->concept == C_SERVER_LR || r->concept == C_WD) && free_num(c, i - 1) &&
+        !(c->it[i - 1].flags & (TK_PERCENT | TK_ORDINAL)) && c->it[i - 1].num > 0 && c->it[i - 1].num < 1)
+        n = i - 1;
     if (n < 0) {
         /* a keyword that names a method also without a number */
         if (r->implies_path && (r->concept == C_MU))
