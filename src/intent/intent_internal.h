@@ -240,6 +240,13 @@ typedef struct intent_ctx {
     int nrejected;
     intent_pending_key pending[8];
     int npending;
+    /* Blocks of keys under a header ("strategy:" and indented lines below
+     * it, or "strategy": {...}): the group their keys belong to. */
+    struct {
+        int start, end;
+        char prefix[24]; /* a task group ("local", "strategy") or "server" */
+    } key_group[12];
+    int nkey_group;
     int settled; /* after intent_settle: conflicts are asked at once */
 
     fedc_intent_result *out;
@@ -347,6 +354,11 @@ int intent_rules_choices(intent_ctx *c);
  * clients"), "until convergence", a parameter named without its value,
  * a privacy epsilon, settings fedc does not have (rules_vague.c). */
 int intent_rules_vague(intent_ctx *c);
+/* Whether the request names strategy value name ("fedau") in words or as
+ * a key's value (rules_methods.c). */
+int intent_names_strategy(const intent_ctx *c, const char *name);
+/* Whether any item is concept k. */
+int intent_anywhere(const intent_ctx *c, concept_id k);
 /* Finishing: fractions, goal settings, derived caps; builds the task. */
 int intent_resolve(intent_ctx *c);
 

@@ -276,7 +276,11 @@ static int letters(intent_ctx *c, int i) {
     switch (c->it[i].concept) {
     case C_E_EQ: return intent_set_int(c, "local.epochs", n, RANK_WORDS, i, n, "E in the FedAvg paper's notation");
     case C_B_EQ: return intent_set_int(c, "local.batch", n, RANK_WORDS, i, n, "B in the FedAvg paper's notation");
-    case C_K_EQ: return intent_set_int(c, "clients", n, RANK_WORDS, i, n, "K in the FedAvg paper's notation");
+    case C_K_EQ:
+        /* beside FedAU, K is its cutoff (the paper's K) */
+        if (intent_names_strategy(c, "fedau"))
+            return intent_set_int(c, "strategy.fedau_cutoff", n, RANK_WORDS, i, n, "K in the FedAU paper's notation");
+        return intent_set_int(c, "clients", n, RANK_WORDS, i, n, "K in the FedAvg paper's notation");
     case C_C_EQ:
         if (share_of(&c->it[n]) < 0 && !(c->it[n].num == 1 || c->it[n].num == 0))
             return intent_ask(c, "clients_per_round: C is the fraction of clients per round (0 to 1), not %g. "
