@@ -359,6 +359,12 @@ int intent_rules_vague(intent_ctx *c);
 /* Whether the request names strategy value name ("fedau") in words or as
  * a key's value (rules_methods.c). */
 int intent_names_strategy(const intent_ctx *c, const char *name);
+/* Whether the words before number item n (past "of", "longer than", ...)
+ * name a task field in prose ("a cutoff of 40 rounds") (rules_keys.c). */
+int intent_field_named_before(const intent_ctx *c, int n);
+/* Whether the words ending at item k, with words before it, name a task
+ * field in prose ("top fraction" is FedLD's, not the participation). */
+int intent_field_named_at(const intent_ctx *c, int k);
 /* Whether any item is concept k. */
 int intent_anywhere(const intent_ctx *c, concept_id k);
 /* Finishing: fractions, goal settings, derived caps; builds the task. */

@@ -16,7 +16,8 @@ typedef struct {
 } num_word;
 
 static const num_word num_words[] = {
-    {"zero", 0, 0},       {"one", 1, 0},        {"single", 1, 0},    {"two", 2, 0},
+    {"zero", 0, 0},       {"nought", 0, 0},     {"naught", 0, 0},
+    {"one", 1, 0},        {"single", 1, 0},    {"two", 2, 0},
     {"three", 3, 0},      {"four", 4, 0},       {"five", 5, 0},      {"six", 6, 0},
     {"seven", 7, 0},      {"eight", 8, 0},      {"nine", 9, 0},      {"ten", 10, 0},
     {"eleven", 11, 0},    {"twelve", 12, 0},    {"thirteen", 13, 0}, {"fourteen", 14, 0},

@@ -780,6 +780,8 @@ static int try_key(intent_ctx *c, int t, int sep, int vpos, int word_sep) {
     for (int s0 = 0; s0 < kw.n && !path; s0++) {
         int ia = item_of_tok(c, kw.tok[s0]), busy = ia < 0 || b < 0;
         for (int i = ia; !busy && i <= b; i++) busy = c->it[i].used;
+        /* in prose a key does not start inside a phrase ("cosine decay to 0") */
+        if (!busy && word_sep && c->it[ia].t0 != kw.tok[s0]) busy = 1;
         if (busy) continue;
         const char *p = resolve_key(c, &kw, s0, group_at(c, c->tok[kw.tok[s0]].start), &kind);
         if (!p) continue;
@@ -1012,36 +1014,82 @@ int intent_check_pending_keys(intent_ctx *c) {
 
 /* ---- fields named by their own name in prose, read last ---- */
 
+/* Words between a field's name and its value in prose: "cutoff of 40",
+ * "a gap longer than 100", "top fraction at .85". */
+static int leaf_filler(const intent_ctx *c, int k) {
+    static const char *const w[] = {"of", "is", "at", "equals", "than", "longer", "more", "over", "about", "around",
+                                    "to", "be", "as", NULL};
+    if (k < 0 || c->it[k].kind != IT_WORD) return 0;
+    for (int j = 0; w[j]; j++)
+        if (!strcmp(c->it[k].text, w[j])) return 1;
+    return 0;
+}
+
+/* The field the free words ending at item k name in prose ("client beta",
+ * "cutoff" beside FedAU, "top fraction"), or NULL; *a = its first item. */
+static const char *leaf_named(const intent_ctx *c, int k, int *a) {
+    if (k < 0 || c->it[k].used || c->it[k].kind == IT_NUM || c->it[k].kind == IT_PUNCT) return NULL;
+    key_words kw;
+    words_before(c, c->it[k].t1 - 1, &kw);
+    for (int s0 = 0; s0 < kw.n; s0++) {
+        char key[KEY_MAX_WORDS * TOK_TEXT], raw[KEY_MAX_WORDS * TOK_TEXT];
+        join(&kw, s0, 0, key, sizeof key);
+        join(&kw, s0, 1, raw, sizeof raw);
+        /* one word alone only when the vocabulary does not know it ("lambda") */
+        int lone_known = s0 == kw.n - 1 && (intent_word_class(c->tok[kw.tok[s0]].text) & W_KNOWN);
+        key_kind kind;
+        const char *path = lone_known ? NULL : leaf_lookup(key);
+        if (!path) path = strategy_leaf(c, raw, &kind);
+        if (!path) {
+            /* "cut-off", "warm-up": one word written with a hyphen */
+            char solid[KEY_MAX_WORDS * TOK_TEXT];
+            size_t o = 0;
+            solid[0] = '\0';
+            for (int j = s0; j < kw.n; j++)
+                o += (size_t)snprintf(solid + o, sizeof solid > o ? sizeof solid - o : 0, "%s%s", kw.raw[j],
+                                      j + 1 < kw.n && !kw.glued[j] ? " " : "");
+            if (strcmp(solid, raw) != 0 && !(path = leaf_lookup(solid))) path = strategy_leaf(c, solid, &kind);
+        }
+        if (!path) continue;
+        *a = item_of_tok(c, kw.tok[s0]);
+        if (*a < 0) continue;
+        return path;
+    }
+    return NULL;
+}
+
+int intent_field_named_at(const intent_ctx *c, int k) {
+    int a;
+    const char *path = leaf_named(c, k, &a);
+    return path && a < k;
+}
+
+int intent_field_named_before(const intent_ctx *c, int n) {
+    int k = n - 1, a;
+    while (k > 0 && (leaf_filler(c, k) || (c->it[k].kind == IT_WORD && (c->it[k].wclass & W_STOP) &&
+                                            (!strcmp(c->it[k].text, "a") || !strcmp(c->it[k].text, "an") ||
+                                             !strcmp(c->it[k].text, "the")))))
+        k--;
+    return leaf_named(c, k, &a) != NULL;
+}
+
 int intent_rules_leaf_keys(intent_ctx *c) {
     for (int n = 1; n < c->nit && !c->failed; n++) {
         if (c->it[n].kind != IT_NUM || c->it[n].used) continue;
         int k = n - 1;
-        if (c->it[k].kind == IT_WORD && (!strcmp(c->it[k].text, "of") || !strcmp(c->it[k].text, "is") ||
-                                         !strcmp(c->it[k].text, "at") || !strcmp(c->it[k].text, "equals")))
+        if (c->it[k].kind == IT_PUNCT && strchr("=:", c->it[k].text[0]))
             k--;
-        else if (c->it[k].kind == IT_PUNCT && strchr("=:", c->it[k].text[0]))
-            k--;
-        if (k < 0 || c->it[k].used || c->it[k].kind == IT_NUM || c->it[k].kind == IT_PUNCT) continue;
-        key_words kw;
-        words_before(c, c->it[k].t1 - 1, &kw);
-        for (int s0 = 0; s0 < kw.n; s0++) {
-            char key[KEY_MAX_WORDS * TOK_TEXT];
-            size_t o = 0;
-            key[0] = '\0';
-            for (int j = s0; j < kw.n; j++) o += (size_t)snprintf(key + o, sizeof key - o, "%s%s", o ? " " : "", kw.word[j]);
-            /* one word alone only when the vocabulary does not know it ("lambda") */
-            if (s0 == kw.n - 1 && (intent_word_class(c->tok[kw.tok[s0]].text) & W_KNOWN)) continue;
-            const char *path = leaf_lookup(key);
-            if (!path) continue;
-            /* the field's name may start with words read already ("SCAFFOLD option 1":
-             * "scaffold" named the strategy); its last word must be free */
-            int a = item_of_tok(c, kw.tok[s0]);
-            if (a < 0 || c->it[k].used) continue;
-            if (read_value(c, path, !strcmp(path, "clients_per_round") ? K_CPR : K_AUTO, a, k, k + 1 < n ? k + 1 : -1,
-                           intent_span_start(c, n)) < 0)
-                return -1;
-            break;
-        }
+        else
+            for (int d = 0; d < 3 && k > 0 && leaf_filler(c, k); d++) k--;
+        int a;
+        const char *path = leaf_named(c, k, &a);
+        if (!path) continue;
+        if (read_value(c, path, !strcmp(path, "clients_per_round") ? K_CPR : K_AUTO, a, k, k + 1 < n ? k + 1 : -1,
+                       intent_span_start(c, n)) < 0)
+            return -1;
+        for (int j = k + 1; j < n && c->it[n].used; j++) intent_use(c, j);
+        /* "a cutoff of 40 rounds": the unit of a field counted in rounds */
+        if (c->it[n].used && intent_is(c, n + 1, C_ROUND) && !c->it[n + 1].used) intent_use(c, n + 1);
     }
     return c->failed ? -1 : 0;
 }

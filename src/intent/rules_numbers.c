@@ -497,6 +497,8 @@ static int unit_value(intent_ctx *c, int u, const unit_rule *r) {
     if (c->it[n].flags & TK_ORDINAL) return 0; /* "the 3rd round" counts nothing */
     if (r->concept == C_ROUND && n > 0 && (is_word(c, n - 1, "every") || is_word(c, n - 1, "each")))
         return 0; /* an interval */
+    /* "a cutoff of 40 rounds": rounds are the unit of another setting */
+    if (r->concept == C_ROUND && intent_field_named_before(c, n)) return 0;
     /* "d = 30 candidates": the keyword before says the same thing */
     int k = n - 1;
     while (k >= 0 && (is_punct(c, k, '=') || is_punct(c, k, ':') || (c->it[k].kind == IT_WORD && (c->it[k].wclass & W_FILL))))
@@ -585,6 +587,7 @@ int intent_rules_numbers(intent_ctx *c) {
         case C_PER_ROUND: per_round(c, i); break;
         case C_FULL_PART: set_all(c, i, i); break;
         case C_PARTICIPATION:
+            if (intent_field_named_at(c, i)) break;
             if ((n = intent_num_after(c, i, 2)) < 0) n = intent_num_before(c, i, 1);
             if (n >= 0) {
                 if (share_of(&c->it[n]) < 0)
