@@ -75,6 +75,51 @@ static int side_near(const intent_ctx *c, int i, int dir, concept_id k, int maxd
     return -1;
 }
 
+/* The limiting word at item key names a time budget ("budget", "time
+ * limit", "wall clock"), not a bare "at most" / "longer than". */
+static int budget_named(const intent_ctx *c, int key) {
+    if (key < 0 || !intent_is(c, key, C_BUDGET)) return 0;
+    const char *w = c->tok[c->it[key].t0].text;
+    return !strcmp(w, "budget") || !strcmp(w, "time") || !strcmp(w, "wall") || !strcmp(w, "wallclock");
+}
+
+/* "30 seconds per round", "... in a round", "rounds take up to 20 mins
+ * each": the duration after item u is per round. */
+static int per_round_after(const intent_ctx *c, int u) {
+    for (int j = u + 1, d = 0; j < c->nit && d < 3; j++, d++) {
+        if (c->it[j].kind == IT_PUNCT) break;
+        if (intent_is(c, j, C_PER_ROUND)) return 1;
+    }
+    if (!is_word(c, u + 1, "each")) return 0;
+    for (int j = u - 1; j >= 0 && !(c->it[j].kind == IT_PUNCT && strchr(".;!?,", c->it[j].text[0])); j--)
+        if (intent_is(c, j, C_ROUND)) return 1;
+    return 0;
+}
+
+/* The request is about a deployment (edge nodes over the network). */
+static int deploy_context(const intent_ctx *c) {
+    for (int j = 0; j < c->nit; j++) {
+        if (intent_is(c, j, C_WAIT) || intent_is(c, j, C_CONNECTED) || intent_is(c, j, C_CONNECT_TIMEOUT) ||
+            intent_is(c, j, C_MIN_NODES) || intent_is(c, j, C_MIN_UPDATES) || intent_is(c, j, C_ROUND_TIMEOUT))
+            return 1;
+        if (c->it[j].kind == IT_WORD && (!strcmp(c->it[j].text, "deploy") || !strcmp(c->it[j].text, "deployment") ||
+                                         !strcmp(c->it[j].text, "deployed")))
+            return 1;
+    }
+    return 0;
+}
+
+/* The request speaks of the whole run ("stop", "the run", "in total"). */
+static int run_named(const intent_ctx *c) {
+    static const char *const w[] = {"run", "whole", "total", "overall", "training", "experiment", "altogether", NULL};
+    for (int j = 0; j < c->nit; j++) {
+        if (intent_is(c, j, C_UNTIL) || (intent_is(c, j, C_BUDGET) && budget_named(c, j))) return 1;
+        for (int k = 0; w[k] && c->it[j].kind == IT_WORD; k++)
+            if (!strcmp(c->it[j].text, w[k])) return 1;
+    }
+    return 0;
+}
+
 static int duration(intent_ctx *c, int u) {
     double per = c->it[u].arg;
     int n = -1, art = -1;
@@ -118,6 +163,29 @@ static int duration(intent_ctx *c, int u) {
             path = dest[k].path;
             why = dest[k].why;
         }
+    }
+    /* a limit with no word for what it limits ("longer than 30 seconds"):
+     * per round it is the round's deadline (the deployment's timeout);
+     * about a deployment and nothing about the run, it could be either */
+    int per_round = per_round_after(c, u) && strcmp(path, "scheduling.deadline_s") != 0 &&
+                    strcmp(path, "deploy.round_timeout_s") != 0 && !budget_named(c, key);
+    if (per_round && key >= 0 && !intent_is(c, key, C_BUDGET)) key = -1; /* "connect and one minute per round" */
+    if (per_round) {
+        int dep = deploy_context(c);
+        path = dep ? "deploy.round_timeout_s" : "scheduling.deadline_s";
+        why = dep ? "a limit per round of the deployment" : "a limit per round: the round deadline";
+    } else if (!strcmp(path, "stop.max_wall_s") && !budget_named(c, key) && deploy_context(c) && !run_named(c)) {
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, key >= 0 && key < first ? key : first), intent_span_end(c, u), ev,
+                        sizeof ev);
+        int rc = intent_ask_which(c, NULL, "\"%s\": is this the time limit of each deployment round or of the "
+                                           "whole run? Please say \"round timeout %g s\" or \"stop after %g s\".",
+                                  ev, v, v);
+        char val[40];
+        intent_fmt(val, sizeof val, "%g", v);
+        intent_reading(c, "deploy.round_timeout_s", val, "each deployment round");
+        intent_reading(c, "stop.max_wall_s", val, "the whole run");
+        return rc;
     }
     if (key >= 0 && key < first) {
         /* "at most", "within", "don't spend more than": the words up to the number */
