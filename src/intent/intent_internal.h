@@ -365,6 +365,9 @@ int intent_field_named_before(const intent_ctx *c, int n);
 /* Whether the words ending at item k, with words before it, name a task
  * field in prose ("top fraction" is FedLD's, not the participation). */
 int intent_field_named_at(const intent_ctx *c, int k);
+/* Whether the request names a strategy with an adaptive server optimizer
+ * (FedAdam, FedYogi, FedAdagrad): "the learning rate" then has two owners. */
+int intent_server_optimizer_named(const intent_ctx *c);
 /* Whether any item is concept k. */
 int intent_anywhere(const intent_ctx *c, concept_id k);
 /* Finishing: fractions, goal settings, derived caps; builds the task. */

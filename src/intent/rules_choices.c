@@ -48,7 +48,9 @@ static int side_of(const intent_ctx *c, int i) {
     int server = 0, local = 0;
     for (int j = lo; j <= hi; j++) {
         server |= intent_is(c, j, C_SERVER) || intent_is(c, j, C_SERVER_LR);
-        local |= intent_is(c, j, C_LOCAL) || intent_is(c, j, C_LR) ||
+        /* "the client learning rate" says local; a plain "learning rate" does not */
+        local |= intent_is(c, j, C_LOCAL) ||
+                 (intent_is(c, j, C_LR) && (!strcmp(c->it[j].text, "client") || !strcmp(c->it[j].text, "local"))) ||
                  (c->it[j].kind == IT_WORD && !strcmp(c->it[j].text, "local"));
     }
     return server && local ? 2 : server ? 1 : local ? -1 : 0;
@@ -151,6 +153,27 @@ static int clause_end_at(const intent_ctx *c, int j) {
     return j >= c->nit || (c->it[j].kind == IT_PUNCT && strchr(",;.!?", c->it[j].text[0]));
 }
 
+/* A schedule with no side beside a server optimizer ("FedAdam ... the
+ * learning rate decayed by 0.1"): the clients' or the server's? */
+static int ask_side(intent_ctx *c, int i, const char *leaf, const char *value_json) {
+    char ev[96], local[64], server[64];
+    intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
+    intent_fmt(local, sizeof local, "local.%s", leaf);
+    intent_fmt(server, sizeof server, "strategy.server_%s", leaf);
+    int rc = intent_ask_which(c, NULL, "\"%s\": the clients' learning rate or the server optimizer's? Please say "
+                                       "\"local\" or \"server\" (e.g. \"server learning rate %s\").",
+                              ev, ev);
+    intent_reading(c, local, value_json, "the clients' learning rate");
+    intent_reading(c, server, value_json, "the server optimizer's learning rate");
+    return rc;
+}
+
+/* No side said, and the request has a server optimizer or speaks of the
+ * server's learning rate: the schedule has two possible owners. */
+static int two_owners(const intent_ctx *c, int side) {
+    return side == 0 && (intent_server_optimizer_named(c) || intent_anywhere(c, C_SERVER_LR));
+}
+
 /* The number of rounds a warm-up at item i lasts, or -1: "10 warm-up
  * rounds", "a 5-round warm-up", "3-round server lr warmup" (the number and
  * "round" before it, with only learning-rate words between), "warmup of 3",
@@ -178,9 +201,14 @@ static int warmup_number(const intent_ctx *c, int i) {
 
 /* A warm-up at item i ("warm up"), its number looked for around item at
  * ("up" of "warm the learning rate up over 2 rounds"). */
-static int warmup(intent_ctx *c, int i, int at, const char *const *groups, int ng) {
+static int warmup(intent_ctx *c, int i, int at, const char *const *groups, int ng, int side) {
     int num = warmup_number(c, at);
     if (num < 0) return 0;
+    if (two_owners(c, side)) {
+        char v[40];
+        intent_fmt(v, sizeof v, "%g", c->it[num].num);
+        return ask_side(c, i, "lr_warmup_rounds", v);
+    }
     int first = num < i ? num : i, last = num > at ? num : at;
     if (intent_is(c, last + 1, C_ROUND) && !c->it[last + 1].used) last++;
     for (int k = first; k <= last; k++)
@@ -197,7 +225,7 @@ static int split_warmup(intent_ctx *c, int i) {
         static const char *const local[] = {"local."}, *const server[] = {"strategy.server_"},
                                  *const both[] = {"local.", "strategy.server_"};
         int side = side_of(c, i);
-        int rc = warmup(c, i, u, side == 2 ? both : side == 1 ? server : local, side == 2 ? 2 : 1);
+        int rc = warmup(c, i, u, side == 2 ? both : side == 1 ? server : local, side == 2 ? 2 : 1, side);
         if (rc > 0) {
             use_lr_words(c, i);
             intent_use(c, u);
@@ -211,6 +239,8 @@ static int schedule(intent_ctx *c, int i) {
     static const char *const local[] = {"local."}, *const server[] = {"strategy.server_"},
                              *const both[] = {"local.", "strategy.server_"};
     int side = side_of(c, i);
+    if (two_owners(c, side) && c->it[i].concept != C_WARMUP)
+        return ask_side(c, i, "lr_schedule", c->it[i].concept == C_LR_COSINE ? "\"cosine\"" : "\"step\"");
     const char *const *groups = side == 2 ? both : side == 1 ? server : local;
     int ng = side == 2 ? 2 : 1, n;
     use_lr_words(c, i);
@@ -240,7 +270,7 @@ static int schedule(intent_ctx *c, int i) {
                 return -1;
         }
         return 1;
-    case C_WARMUP: return warmup(c, i, i, groups, ng);
+    case C_WARMUP: return warmup(c, i, i, groups, ng, side);
     default: return 0;
     }
 }

@@ -92,3 +92,8 @@ int intent_names_strategy(const intent_ctx *c, const char *name) {
         if (!strcmp(c->slot[k].path, "strategy.name")) s = &c->slot[k];
     return s && json_is_string(s->value) && !strcmp(json_string_value(s->value), name);
 }
+
+int intent_server_optimizer_named(const intent_ctx *c) {
+    return intent_names_strategy(c, "fedadam") || intent_names_strategy(c, "fedyogi") ||
+           intent_names_strategy(c, "fedadagrad");
+}

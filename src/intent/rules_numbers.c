@@ -526,6 +526,21 @@ static const unit_rule unit_rules[] = {
      "candidates are what power-of-choice samples before keeping the highest-loss clients"},
 };
 
+/* The clause of item i speaks of the clients ("clients on sgd with lr
+ * 0.05", "local lr"). */
+static int local_clause(const intent_ctx *c, int i) {
+    int lo = i, hi = i;
+    while (lo > 0 && !(c->it[lo - 1].kind == IT_PUNCT && strchr(",;.!?", c->it[lo - 1].text[0]))) lo--;
+    while (hi + 1 < c->nit && !(c->it[hi + 1].kind == IT_PUNCT && strchr(",;.!?", c->it[hi + 1].text[0]))) hi++;
+    for (int j = lo; j <= hi; j++)
+        if (intent_is(c, j, C_LOCAL) || intent_is(c, j, C_CLIENT) || intent_is(c, j, C_OPT_SGD) ||
+            intent_is(c, j, C_OPT_ADAM) || intent_is(c, j, C_OPT_ADAMW) || intent_is(c, j, C_EPOCH) ||
+            (intent_is(c, j, C_LR) && (!strcmp(c->it[j].text, "client") || !strcmp(c->it[j].text, "local"))) ||
+            is_word(c, j, "local"))
+            return 1;
+    return 0;
+}
+
 static int key_value(intent_ctx *c, int i, const key_rule *r) {
     int maxskip = r->concept == C_BATCH ? 3 : 2;
     int n = value_after(c, i, maxskip);
@@ -538,6 +553,20 @@ static int key_value(intent_ctx *c, int i, const key_rule *r) {
         if (r->implies_path && (r->concept == C_MU))
             return intent_set_str(c, r->implies_path, r->implies_value, RANK_IMPLIED, i, i, r->implies_why);
         return 0;
+    }
+    /* "FedYogi with a learning rate of 1e-2": the clients' or the server
+     * optimizer's? (with the server's said elsewhere, this one is local) */
+    if (r->concept == C_LR && intent_server_optimizer_named(c) && !local_clause(c, i) &&
+        !intent_anywhere(c, C_SERVER_LR)) {
+        char ev[96], v[40];
+        intent_evidence(c, intent_span_start(c, i), intent_span_end(c, n), ev, sizeof ev);
+        intent_fmt(v, sizeof v, "%g", c->it[n].num);
+        int rc = intent_ask_which(c, NULL, "\"%s\": the clients' learning rate or the server optimizer's? Please say "
+                                           "\"client lr %s\" or \"server lr %s\".",
+                                  ev, v, v);
+        intent_reading(c, "local.lr", v, "the clients' learning rate");
+        intent_reading(c, "strategy.server_lr", v, "the server optimizer's learning rate");
+        return rc;
     }
     /* only "every" N rounds is an interval, not a count */
     if (r->concept == C_ROUND && !(is_punct(c, i + 1, ':') || is_punct(c, i + 1, '=') || n == i + 1)) return 0;
