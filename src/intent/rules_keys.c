@@ -767,6 +767,22 @@ static int is_word_item(const intent_ctx *c, int i, const char *w) {
     return i >= 0 && i < c->nit && c->it[i].kind == IT_WORD && !strcmp(c->it[i].text, w);
 }
 
+/* "dirichlet_alpha=1.0": a parameter of one split names that split, as
+ * in prose ("alpha 0.3" is the Dirichlet split's). */
+static int implied_split(intent_ctx *c, const char *path, int a, int b) {
+    static const struct {
+        const char *path, *kind, *why;
+    } imp[] = {
+        {"partition.alpha", "dirichlet", "alpha is the Dirichlet concentration"},
+        {"partition.sigma", "quantity", "sigma is the spread of client sizes in the quantity-skew split"},
+        {"partition.classes_per_client", "shards", "a fixed number of classes per client is the shards split"},
+    };
+    for (size_t k = 0; k < sizeof imp / sizeof imp[0]; k++)
+        if (!strcmp(path, imp[k].path))
+            return intent_set_str(c, "partition.kind", imp[k].kind, RANK_IMPLIED, a, b, imp[k].why) < 0 ? -1 : 0;
+    return 0;
+}
+
 /* A key ending at token t, followed by a value at byte vpos. */
 static int try_key(intent_ctx *c, int t, int sep, int vpos, int word_sep) {
     key_words kw;
@@ -825,6 +841,7 @@ static int try_key(intent_ctx *c, int t, int sep, int vpos, int word_sep) {
         if (!f || f->type == TASK_STRING) return 0;
     }
     int rc = read_value(c, path, kind, a, b, sep, vpos);
+    if (rc > 0 && implied_split(c, path, a, b) < 0) return -1;
     if (rc > 0 && word_sep) {
         /* "the rounds to 33 rounds": the unit repeats the key */
         int v = item_from(c, vpos);
