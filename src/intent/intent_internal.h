@@ -28,6 +28,9 @@ enum {
     TK_ARCH = 1u << 5,      /* TK_SPEC: a model spec ("conv:16:5,...") */
     TK_CODEC = 1u << 6,     /* TK_SPEC: a codec pipeline ("topk:0.01|q8") */
     TK_ORDINAL = 1u << 7,   /* "10th", "3rd": a position, not a count */
+    TK_FACTOR = 1u << 8,    /* "x0.8", "×0.5": a multiplier */
+    TK_POWER = 1u << 9,     /* "10^-4", "10⁻⁴", "2^8": written as a power */
+    TK_SINGLE = 1u << 10,   /* the word "single": a count only when something counts it */
 };
 
 #define TOK_TEXT 40
@@ -120,6 +123,7 @@ enum {
     W_FILL = 1u << 2,   /* may sit between a keyword and its number ("lr of 0.1", "rounds: 5") */
     W_ADJ = 1u << 3,    /* may sit between a number and its unit ("5 local epochs") */
     W_VERB = 1u << 4,   /* may sit between a count and "per round" ("10 sampled each round") */
+    W_FIELD = 1u << 5,  /* a word of a task-field name ("lambda", "cutoff"): typos are repaired to it */
 };
 
 /* Normalises word tokens in place: lemma (plural forms), typo repair
@@ -243,6 +247,13 @@ typedef struct intent_ctx {
     int nrejected;
     intent_pending_key pending[8];
     int npending;
+    /* Blocks of keys under a header ("strategy:" and indented lines below
+     * it, or "strategy": {...}): the group their keys belong to. */
+    struct {
+        int start, end;
+        char prefix[24]; /* a task group ("local", "strategy") or "server" */
+    } key_group[12];
+    int nkey_group;
     int settled; /* after intent_settle: conflicts are asked at once */
 
     fedc_intent_result *out;
@@ -350,6 +361,20 @@ int intent_rules_choices(intent_ctx *c);
  * clients"), "until convergence", a parameter named without its value,
  * a privacy epsilon, settings fedc does not have (rules_vague.c). */
 int intent_rules_vague(intent_ctx *c);
+/* Whether the request names strategy value name ("fedau") in words or as
+ * a key's value (rules_methods.c). */
+int intent_names_strategy(const intent_ctx *c, const char *name);
+/* Whether the words before number item n (past "of", "longer than", ...)
+ * name a task field in prose ("a cutoff of 40 rounds") (rules_keys.c). */
+int intent_field_named_before(const intent_ctx *c, int n);
+/* Whether the words ending at item k, with words before it, name a task
+ * field in prose ("top fraction" is FedLD's, not the participation). */
+int intent_field_named_at(const intent_ctx *c, int k);
+/* Whether the request names a strategy with an adaptive server optimizer
+ * (FedAdam, FedYogi, FedAdagrad): "the learning rate" then has two owners. */
+int intent_server_optimizer_named(const intent_ctx *c);
+/* Whether any item is concept k. */
+int intent_anywhere(const intent_ctx *c, concept_id k);
 /* Finishing: fractions, goal settings, derived caps; builds the task. */
 int intent_resolve(intent_ctx *c);
 

@@ -4,6 +4,7 @@
  * Each maps one concept to one field value; two names for one field are a
  * question (frame.c). */
 #include <stddef.h>
+#include <string.h>
 
 #include "intent/intent_internal.h"
 
@@ -99,4 +100,26 @@ int intent_rules_methods(intent_ctx *c) {
         }
     }
     return c->failed ? -1 : 0;
+}
+
+int intent_anywhere(const intent_ctx *c, concept_id k) {
+    for (int j = 0; j < c->nit; j++)
+        if (intent_is(c, j, k)) return 1;
+    return 0;
+}
+
+int intent_names_strategy(const intent_ctx *c, const char *name) {
+    for (size_t k = 0; k < sizeof name_rules / sizeof name_rules[0]; k++)
+        if (!strcmp(name_rules[k].path, "strategy.name") && !strcmp(name_rules[k].value, name) &&
+            intent_anywhere(c, name_rules[k].concept))
+            return 1;
+    const intent_slot *s = NULL;
+    for (int k = 0; k < c->nslot; k++)
+        if (!strcmp(c->slot[k].path, "strategy.name")) s = &c->slot[k];
+    return s && json_is_string(s->value) && !strcmp(json_string_value(s->value), name);
+}
+
+int intent_server_optimizer_named(const intent_ctx *c) {
+    return intent_names_strategy(c, "fedadam") || intent_names_strategy(c, "fedyogi") ||
+           intent_names_strategy(c, "fedadagrad");
 }
