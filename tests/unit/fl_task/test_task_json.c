@@ -194,7 +194,7 @@ static void test_enum_errors(void **state) {
     assert_string_equal(task_parse_err("{\"strategy\": {\"name\": \"fedavgg\"}}"),
                         "strategy.name: \"fedavgg\" is not allowed (did you mean fedavg?); "
                         "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, scaffold, fedavg-m, scaffold-m, fednova, fedau, "
-                    "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld");
+                    "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld, fedbuff, fedfix, async-fedavg");
     assert_string_equal(task_parse_err("{\"local\": {\"optimizer\": \"rmsprop\"}}"),
                         "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw");
     assert_string_equal(task_parse_err("{\"partition\": {\"kind\": \"\"}}"),

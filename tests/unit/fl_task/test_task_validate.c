@@ -268,6 +268,7 @@ static void test_tables_match_the_layers(void **state) {
             assert_int_equal(fedc_task_set(&t, "dataset.path=/tmp/x.csv", &err), 0);
             assert_int_equal(fedc_task_set(&t, "dataset.label_column=label", &err), 0);
             assert_int_equal(fedc_task_set(&t, "dataset.test_path=/tmp/y.csv", &err), 0);
+            assert_int_equal(fedc_task_set(&t, "strategy.window_s=10", &err), 0); /* fedfix needs it */
             snprintf(set, sizeof set, "%s=%s", f->path, *c);
             if (fedc_task_set(&t, set, &err) != 0) fail_msg("%s refused: %s", set, err.msg);
         }
