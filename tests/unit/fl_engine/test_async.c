@@ -306,6 +306,32 @@ static void test_fedfix_windows_on_trace(void **state) {
     for (int i = 0; i < 3; i++) assert_float_equal(m[i].sim_elapsed_s, 3.5 * (i + 1), 1e-9);
 }
 
+/* The JSONL line of an asynchronous round carries version, in_flight and the
+ * staleness histogram; a synchronous one does not. */
+static void test_metrics_jsonl(void **state) {
+    (void)state;
+    fedc_round_metrics m = {0};
+    m.round = 7;
+    m.async = 1;
+    m.in_flight = 3;
+    m.staleness_max = 5;
+    m.staleness_mean = 1.5;
+    m.staleness_hist[0] = 2;
+    m.staleness_hist[4] = 1;
+    char buf[4096] = {0};
+    FILE *f = fmemopen(buf, sizeof buf - 1, "w");
+    fedc_metrics_write_jsonl(f, &m);
+    fclose(f);
+    assert_non_null(strstr(buf, "\"version\":7,\"in_flight\":3,\"staleness_mean\":1.5000,\"staleness_max\":5,"
+                                "\"staleness_hist\":[2,0,0,0,1,0,0,0]}"));
+    m.async = 0;
+    memset(buf, 0, sizeof buf);
+    f = fmemopen(buf, sizeof buf - 1, "w");
+    fedc_metrics_write_jsonl(f, &m);
+    fclose(f);
+    assert_null(strstr(buf, "staleness"));
+}
+
 static void test_validator(void **state) {
     (void)state;
     fedc_task t;
@@ -334,6 +360,7 @@ int main(void) {
         cmocka_unit_test(test_staleness_weights_hand_computed),
         cmocka_unit_test(test_async_info),
         cmocka_unit_test(test_validator),
+        cmocka_unit_test(test_metrics_jsonl),
         cmocka_unit_test_setup_teardown(test_fedbuff_full_buffer_is_fedavg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fedfix_long_window_is_fedavg, setup, teardown),
         cmocka_unit_test_setup_teardown(test_small_buffer_changes_model_and_reproduces, setup, teardown),
