@@ -75,7 +75,7 @@ typedef struct fedc_task {
         int buffer_size;        /* fedbuff: updates per aggregation (K); 0 = clients_per_round */
         double window_s;        /* fedfix: seconds between aggregations */
         char staleness[16];     /* constant | polynomial | hinge: weight s(tau) of an update tau versions old */
-        double staleness_a, staleness_b;
+        double staleness_a, staleness_hinge;
         char async_weights[16]; /* auto | sample | identical | unbiased: aggregation weights d_i */
     } strategy;
     struct {

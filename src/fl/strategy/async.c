@@ -20,7 +20,7 @@
 #include "strategy_impl.h"
 
 static double staleness_weight(const fedc_task *t, int tau) {
-    double a = t->strategy.staleness_a, b = t->strategy.staleness_b;
+    double a = t->strategy.staleness_a, b = t->strategy.staleness_hinge;
     if (tau <= 0 || !strcmp(t->strategy.staleness, "constant")) return 1.0;
     if (!strcmp(t->strategy.staleness, "hinge")) return tau <= b ? 1.0 : 1.0 / (1.0 + a * (tau - b));
     return pow(1.0 + tau, -a); /* polynomial */

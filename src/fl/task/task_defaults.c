@@ -68,7 +68,7 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.window_s = 0.0;
     strcpy(t->strategy.staleness, "polynomial");
     t->strategy.staleness_a = 0.5;
-    t->strategy.staleness_b = 4.0;
+    t->strategy.staleness_hinge = 4.0;
     strcpy(t->strategy.async_weights, "auto");
 
     t->state.memory_mb = 1024;

@@ -243,12 +243,12 @@ const task_field task_fields[] = {
     F_STR("strategy.staleness", strategy.staleness, 1, task_staleness_fns,
           "Asynchronous strategies: weight s(tau) of an update computed on a model tau versions "
           "older than the current one. constant: 1. polynomial: (1 + tau)^-staleness_a (0.5 is "
-          "FedBuff's 1/sqrt(1 + tau)). hinge: 1 for tau <= staleness_b, else 1 / (1 + "
-          "staleness_a (tau - staleness_b))."),
+          "FedBuff's 1/sqrt(1 + tau)). hinge: 1 for tau <= staleness_hinge, else 1 / (1 + "
+          "staleness_a (tau - staleness_hinge))."),
     F_NUM("strategy.staleness_a", strategy.staleness_a, 0, 0, 100, 0,
           "Asynchronous strategies: the exponent (polynomial) or slope (hinge) of the staleness "
           "weight."),
-    F_NUM("strategy.staleness_b", strategy.staleness_b, 0, 0, 1e6, 0,
+    F_NUM("strategy.staleness_hinge", strategy.staleness_hinge, 0, 0, 1e6, 0,
           "Asynchronous strategies, staleness hinge only: versions of staleness with full weight."),
     F_STR("strategy.async_weights", strategy.async_weights, 1, task_async_weights,
           "Asynchronous strategies: aggregation weights d_i before staleness. sample: n_i over "

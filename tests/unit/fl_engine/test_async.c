@@ -105,7 +105,7 @@ static void aggregate_case(const char *staleness, double a, double b, const char
     t.clients = 4;
     snprintf(t.strategy.staleness, sizeof t.strategy.staleness, "%s", staleness);
     t.strategy.staleness_a = a;
-    t.strategy.staleness_b = b;
+    t.strategy.staleness_hinge = b;
     snprintf(t.strategy.async_weights, sizeof t.strategy.async_weights, "%s", weights);
     fedc_error err;
     fedc_strategy *s = fedc_strategy_create(&t, 2, 4, &err);

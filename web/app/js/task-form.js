@@ -30,7 +30,7 @@ const LABELS = {
   'strategy.hyper_lr': 'Hypergradient step', 'strategy.anchor_prob': 'Anchor probability',
   'strategy.margin_lambda': 'FedLD margin lambda', 'strategy.top_fraction': 'FedLD directions kept',
   'strategy.buffer_size': 'FedBuff buffer (K)', 'strategy.window_s': 'FedFix window (s)',
-  'strategy.staleness': 'Staleness weight', 'strategy.staleness_a': 'Staleness a', 'strategy.staleness_b': 'Staleness b',
+  'strategy.staleness': 'Staleness weight', 'strategy.staleness_a': 'Staleness a', 'strategy.staleness_hinge': 'Staleness hinge (versions)',
   'strategy.async_weights': 'Async aggregation weights',
   'state.memory_mb': 'Client state in memory (MiB)', 'state.spill_dir': 'Spill folder',
   'compression.up': 'Uplink codec', 'compression.down': 'Downlink codec',
@@ -101,7 +101,7 @@ const RELEVANT_WHEN = {
   'strategy.staleness': (v) => ['fedbuff', 'fedfix', 'async-fedavg'].includes(v['strategy.name']),
   'strategy.staleness_a': (v) => ['fedbuff', 'fedfix', 'async-fedavg'].includes(v['strategy.name']) &&
     v['strategy.staleness'] !== 'constant',
-  'strategy.staleness_b': (v) => ['fedbuff', 'fedfix', 'async-fedavg'].includes(v['strategy.name']) &&
+  'strategy.staleness_hinge': (v) => ['fedbuff', 'fedfix', 'async-fedavg'].includes(v['strategy.name']) &&
     v['strategy.staleness'] === 'hinge',
   'strategy.async_weights': (v) => ['fedbuff', 'fedfix', 'async-fedavg'].includes(v['strategy.name']),
   'scheduling.choice_d': (v) => v['scheduling.policy'] === 'power-of-choice',
