@@ -90,6 +90,8 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
 
 /* ---- Server side ----------------------------------------------------- */
 
+#define FEDC_STALENESS_BUCKETS 8
+
 typedef struct fedc_round_metrics {
     int round;               /* 1-based */
     int evaluated;           /* 0 if this round skipped evaluation */
@@ -111,6 +113,14 @@ typedef struct fedc_round_metrics {
     int dp;
     double epsilon, delta; /* epsilon is INFINITY without noise */
     double dp_clip;
+    /* Asynchronous strategies (async = 1): a round is one aggregation, so
+     * round is the model version it makes; in_flight counts the clients
+     * still training after it; the staleness (model versions) of the
+     * updates aggregated, as counts in the buckets 0, 1, 2, 3, 4-7, 8-15,
+     * 16-31, 32 and more. */
+    int async, in_flight, staleness_max;
+    double staleness_mean;
+    int staleness_hist[FEDC_STALENESS_BUCKETS];
 } fedc_round_metrics;
 
 typedef struct fedc_run fedc_run;

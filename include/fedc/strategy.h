@@ -110,6 +110,13 @@ typedef struct fedc_strategy_info {
     size_t extra_up;       /* floats sent up with each update */
     size_t state_floats;   /* per-client persistent floats kept by the client */
     size_t scratch_floats; /* per-round client scratch */
+    /* Asynchronous strategies: the engine keeps clients_per_round clients
+     * training at once, each on the model current when it started, and
+     * aggregates after async_buffer arrivals or every async_window_s
+     * seconds (the updates then carry their staleness). Both 0: synchronous
+     * rounds. */
+    int async_buffer;
+    double async_window_s;
 } fedc_strategy_info;
 
 /* Tensor boundaries of the flat parameter vector (per-layer rules, FedLD;

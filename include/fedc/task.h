@@ -63,7 +63,7 @@ typedef struct fedc_task {
         double lr_gamma, lr_min;
     } local;
     struct {
-        char name[24];          /* fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad | scaffold | ... */
+        char name[24];          /* fedavg | fedprox | ... | fedbuff | fedfix | async-fedavg */
         double server_lr;       /* eta_g */
         double mu;              /* fedprox proximal weight */
         double momentum;        /* fedavgm beta */
@@ -84,6 +84,13 @@ typedef struct fedc_task {
         double anchor_prob;     /* fedamd: probability a sampled client is an anchor */
         double margin_lambda;   /* fedld: weight of the margin term */
         double top_fraction;    /* fedld: share of principal directions kept */
+        /* Asynchronous strategies (fedbuff, fedfix, async-fedavg): clients_per_round is the
+         * number of clients training at once. */
+        int buffer_size;        /* fedbuff: updates per aggregation (K); 0 = clients_per_round */
+        double window_s;        /* fedfix: seconds between aggregations */
+        char staleness[16];     /* constant | polynomial | hinge: weight s(tau) of an update tau versions old */
+        double staleness_a, staleness_hinge;
+        char async_weights[16]; /* auto | sample | identical | unbiased: aggregation weights d_i */
     } strategy;
     struct {
         char up[256];           /* codec pipeline, see codec.h; "none" */

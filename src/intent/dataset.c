@@ -693,10 +693,36 @@ static void f_fl_method(gen *g, int r) {
         set_str(g, "strategy.name", "fedld");
         set_real(g, "strategy.margin_lambda", x);
         set_real(g, "strategy.top_fraction", y);
+    } else if (r == 11) {
+        static const int k[] = {3, 5, 8};
+        static const double a[] = {1, 2};
+        int x = PICK_INT(g, k);
+        double y = PICK_REAL(g, a);
+        static const char *const t[] = {"FedBuff with buffer size %d and staleness_a %g",
+                                        "fedbuff, buffer_size %d, staleness_a %g"};
+        add_part(g, TEMPLATE(g, t), x, y);
+        set_str(g, "strategy.name", "fedbuff");
+        set_int(g, "strategy.buffer_size", x);
+        set_real(g, "strategy.staleness_a", y);
+    } else if (r == 12) {
+        static const double w[] = {2, 5, 10}, h[] = {2, 3, 8};
+        static const char *const wt[] = {"identical", "sample", "unbiased"};
+        double x = PICK_REAL(g, w), y = PICK_REAL(g, h);
+        const char *z = PICK(g, wt);
+        static const char *const t[] = {"FedFix with window_s %g, hinge staleness, strategy.staleness_hinge=%g and "
+                                        "strategy.async_weights=%s",
+                                        "fedfix, window_s %g, staleness hinge, strategy.staleness_hinge=%g, "
+                                        "strategy.async_weights=%s"};
+        add_part(g, TEMPLATE(g, t), x, y, z);
+        set_str(g, "strategy.name", "fedfix");
+        set_real(g, "strategy.window_s", x);
+        set_str(g, "strategy.staleness", "hinge");
+        set_real(g, "strategy.staleness_hinge", y);
+        set_str(g, "strategy.async_weights", z);
     } else {
         static const char *const t[] = {"per-client state limited to %d MB in memory, spilling to %s",
                                         "keep at most %d MB of client state in RAM (spill dir %s)"};
-        static const int mb[] = {64, 256, 1024};
+        static const int mb[] = {64, 256, 512}; /* not the default 1024: the example must set it */
         static const char *const dirs[] = {"/var/tmp", "/scratch"};
         int x = PICK_INT(g, mb);
         const char *dd = PICK(g, dirs);
@@ -1264,7 +1290,7 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     if (chance(g, 0.05)) f_weight_decay(g);
     /* One request in a hundred names one of the newer methods, one in a
      * hundred a learning-rate schedule, cycling through them. */
-    if (g->index % 100 == 17) f_fl_method(g, (g->index / 100) % 12);
+    if (g->index % 100 == 17) f_fl_method(g, (g->index / 100) % 14);
     else if (!family && chance(g, 0.2)) f_strategy(g);
     if (g->index % 100 == 67) f_schedule(g, (g->index / 100) % 3);
     if (family) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/strategy.h"
 #include "fedc/task.h"
 #include "server/server_internal.h"
 
@@ -91,6 +92,25 @@ static void h_validate(fedc_server *s, const fedc_http_request *req, fedc_http_r
     free(iss);
 }
 
+/* Asynchronous strategies run in simulation only so far: the server's rounds
+ * are synchronous exchanges, and a buffer filled in them would only simulate
+ * asynchrony. Refused here, with the field to change, rather than run. */
+static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *err) {
+    fedc_strategy *st = fedc_strategy_create(t, 1, t->clients, err);
+    if (!st) return -1;
+    fedc_strategy_info info = fedc_strategy_info_get(st);
+    fedc_strategy_free(st);
+    if (!info.async_buffer && !(info.async_window_s > 0)) return 0;
+    fedc_task_issue iss = {"strategy.name", ""};
+    snprintf(iss.msg, sizeof iss.msg,
+             "%s is asynchronous, which fedc runs in simulation only (fedc sim); a deployment needs a "
+             "synchronous strategy such as fedavg",
+             t->strategy.name);
+    fedc_fail(err, "the task spec is not valid (1 problem): %s", iss.msg);
+    if (issues) *issues = issues_json(&iss, 1);
+    return -1;
+}
+
 int server_submit_json(fedc_server *s, const char *json, size_t len, int64_t *id, json_t **issues, fedc_error *err) {
     fedc_task t;
     fedc_task_issue *iss = NULL;
@@ -104,6 +124,7 @@ int server_submit_json(fedc_server *s, const char *json, size_t len, int64_t *id
         return -1;
     }
     free(iss);
+    if (deployment_refuses(&t, issues, err) != 0) return -1;
     char *full = fedc_task_to_json(&t, 0);
     if (!full) return fedc_fail(err, "out of memory");
     int rc = store_run_create(&s->db_net, t.name, full, t.rounds, id, err);

@@ -122,6 +122,17 @@ fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err) {
         double slr = t->strategy.server_lr;
         add(params, num_range("strategy.server_lr", "log-float", slr / 10, fmin(slr * 10, 10), slr));
         add(params, num_range("strategy.tau", "log-float", 1e-4, 1e-1, t->strategy.tau));
+    } else if (!strcmp(sn, "fedbuff") || !strcmp(sn, "fedfix") || !strcmp(sn, "async-fedavg")) {
+        /* The buffer stays within the smallest clients_per_round tried, so every trial is valid. */
+        if (!strcmp(sn, "fedbuff")) {
+            int k = t->strategy.buffer_size > 0 && t->strategy.buffer_size <= lo ? t->strategy.buffer_size : lo;
+            add(params, int_range("strategy.buffer_size", 1, lo, k));
+        }
+        if (!strcmp(sn, "fedfix"))
+            add(params, num_range("strategy.window_s", "log-float", t->strategy.window_s / 4, t->strategy.window_s * 4,
+                                  t->strategy.window_s));
+        add(params, num_range("strategy.server_lr", "log-float", 0.3, 3, t->strategy.server_lr));
+        add(params, num_range("strategy.staleness_a", "float", 0, 1, t->strategy.staleness_a));
     }
 
     json_t *codecs = json_array();

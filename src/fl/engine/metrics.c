@@ -40,6 +40,13 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
         json_num(f, "epsilon", m->epsilon, 6);
         fprintf(f, "\"delta\":%.6g,\"dp_clip\":%.6g", m->delta, m->dp_clip);
     }
+    if (m->async) {
+        fprintf(f, ",\"version\":%d,\"in_flight\":%d,\"staleness_mean\":%.4f,\"staleness_max\":%d,"
+                   "\"staleness_hist\":[",
+                m->round, m->in_flight, m->staleness_mean, m->staleness_max);
+        for (int b = 0; b < FEDC_STALENESS_BUCKETS; b++) fprintf(f, "%s%d", b ? "," : "", m->staleness_hist[b]);
+        fprintf(f, "]");
+    }
     fprintf(f, "}\n");
     fflush(f);
 }

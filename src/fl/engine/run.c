@@ -31,6 +31,10 @@ typedef struct slot {
     fedc_buf frame;   /* per-participant TRAIN frame (lossy downlink only) */
     int step_status;  /* this protocol step: 0 pending, 1 answered, -1 dropped, -2 refused */
     float *recon;     /* the model this participant will reconstruct (lossy downlink) */
+    /* Asynchronous strategies: a slot is a client training across rounds. */
+    int busy;         /* its update waits for its simulated arrival */
+    int version;      /* model version (rounds done) it trained on */
+    double finish;    /* simulated time its update arrives */
 } slot;
 
 struct fedc_run {
@@ -96,6 +100,10 @@ struct fedc_run {
     fedc_agg_guard *guard;
     char *refused;
     char (*refused_why)[256];
+    /* Asynchronous strategies (strategy info async_buffer / async_window_s):
+     * rounds are aggregations; exchange index -> slot of the new starters. */
+    int async;
+    int *async_map;
 };
 
 int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_error *err) {
@@ -141,6 +149,7 @@ void fedc_run_free(fedc_run *r) {
     free(r->proto_mean);
     free(r->alive);
     free(r->map);
+    free(r->async_map);
     for (int i = 0; r->step_frames && i < r->nslots; i++) fedc_buf_free(&r->step_frames[i]);
     free(r->step_frames);
     free(r->step_sub);
@@ -305,6 +314,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     }
     if (!r->strategy || set_strategy_layout(r, err) != 0) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
+    r->async = r->sinfo.async_buffer > 0 || r->sinfo.async_window_s > 0;
     if (!(r->privacy = fedc_privacy_create(t, r->d, err))) goto fail;
     if (fedc_privacy_central(r->privacy)) {
         if (r->sinfo.extra_up) {
@@ -344,6 +354,10 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
     r->selected = calloc((size_t)r->nslots, sizeof(int));
     r->updates = calloc((size_t)r->nslots, sizeof *r->updates);
+    if (r->async && !(r->async_map = calloc((size_t)r->nslots, sizeof(int)))) {
+        fedc_fail(err, "out of memory for %d asynchronous slots", r->nslots);
+        goto fail;
+    }
     for (int i = 0; i < r->nslots; i++) {
         r->slots[i].delta = malloc(r->d * sizeof(float));
         r->slots[i].extra = calloc(r->sinfo.extra_up + 1, sizeof(float));
@@ -770,7 +784,12 @@ static int max_participations(const fedc_run *r) {
     return most;
 }
 
+static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double sim_round, double cpu_srv,
+                         double wall0);
+static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err);
+
 int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    if (r->async) return run_round_async(r, tp, m, err);
     double wall0 = fedc_wall_s(), cpu_srv = 0, c0 = fedc_cpu_thread_s();
     int round = r->rounds_done + 1;
     memset(m, 0, sizeof *m);
@@ -986,8 +1005,16 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         m->personal_evaluated = 1;
         m->personal_accuracy = personal_sum / personal_cnt;
     }
+    cpu_srv += fedc_cpu_thread_s() - c0;
+    finish_round(r, m, round, sim_round, cpu_srv, wall0);
+    return 0;
+}
 
-    /* 5. Evaluate, account, decide whether to stop. */
+/* 5. Evaluate, account, decide whether to stop (both kinds of round). */
+static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double sim_round, double cpu_srv,
+                         double wall0) {
+    const fedc_task *t = &r->task;
+    double c0 = fedc_cpu_thread_s();
     r->rounds_done = round;
     int last = round >= t->rounds;
     if (t->eval_every <= 1 || round % t->eval_every == 0 || last || round == 1) {
@@ -1016,6 +1043,201 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     m->server_cpu_s = cpu_srv;
     m->wall_s = fedc_wall_s() - wall0;
     m->elapsed_s = fedc_wall_s() - r->start_wall;
+}
+
+/* ---- Asynchronous rounds (fedbuff, fedfix, async-fedavg): a simulated
+ * clock, clients_per_round clients training at once. A round (1) starts
+ * clients on the free slots with the current model, version rounds_done --
+ * they train now, through the same transport, and their updates wait in
+ * their slots until the simulated time they would arrive (profile speeds,
+ * links and bytes); (2) advances the clock to the async_buffer-th earliest
+ * arrival, or by async_window_s; (3) aggregates the arrived updates, each
+ * with its staleness (versions made since it started). Arrivals are taken
+ * in (time, slot) order and aggregated in slot order, so with every client
+ * equally fast and the buffer = clients_per_round a round is exactly a
+ * synchronous one. ---- */
+static int cmp_arrival(const void *a, const void *b, void *ctx) {
+    const slot *sl = ctx;
+    int i = *(const int *)a, j = *(const int *)b;
+    if (sl[i].finish != sl[j].finish) return sl[i].finish < sl[j].finish ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* Insertion sort: slots are few, and it needs no qsort_r. */
+static void sort_arrivals(int *idx, int n, const slot *sl) {
+    for (int a = 1; a < n; a++) {
+        int v = idx[a], b = a - 1;
+        while (b >= 0 && cmp_arrival(&idx[b], &v, (void *)sl) > 0) {
+            idx[b + 1] = idx[b];
+            b--;
+        }
+        idx[b + 1] = v;
+    }
+}
+
+static int stale_bucket(int tau) {
+    if (tau < 4) return tau < 0 ? 0 : tau;
+    if (tau < 8) return 4;
+    if (tau < 16) return 5;
+    if (tau < 32) return 6;
+    return 7;
+}
+
+static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    double wall0 = fedc_wall_s(), c0 = fedc_cpu_thread_s(), cpu_srv = 0;
+    int round = r->rounds_done + 1, version = r->rounds_done;
+    memset(m, 0, sizeof *m);
+    m->round = round;
+    m->async = 1;
+    const fedc_task *t = &r->task;
+
+    /* 1. Who starts: free slots, filled with available clients not already training. */
+    for (int k = 0; k < t->clients; k++) {
+        fedc_profile_apply(r->profile, k, round, &r->info[k]);
+        if (r->info[k].n_samples == 0) r->info[k].available = 0;
+    }
+    if (r->client_hook) r->client_hook(r->client_hook_ctx, round, r->info, t->clients);
+    int busy = 0, nfree = 0;
+    for (int i = 0; i < r->nslots; i++) {
+        if (r->slots[i].busy) {
+            r->info[r->slots[i].client].available = 0;
+            busy++;
+        } else {
+            r->async_map[nfree++] = i;
+        }
+    }
+    fedc_round_cost cost = {(double)t->local.epochs,
+                            t->local.max_steps > 0 ? (double)t->local.max_steps * t->local.batch : 0,
+                            r->last_down_pp > 0 ? r->last_down_pp : (double)(r->d * 4),
+                            r->last_up_pp > 0 ? r->last_up_pp : (double)(r->d * 4)};
+    fedc_rng srng = fedc_rng_derive(t->seed, (uint64_t)round, 0x5C4EDull);
+    int n = nfree > 0 ? fedc_sched_select(r->sched, round, r->info, t->clients, nfree, &cost, &srng, r->selected)
+                      : 0;
+    if (n < 0) return fedc_fail(err, "round %d: the scheduler failed", round);
+    if (n == 0 && busy == 0) return fedc_fail(err, "round %d: no client is available to train", round);
+    m->selected = n;
+    fedc_round_ctx rctx = {round, t->rounds, t->clients, r->info, fedc_task_local_lr(t, round),
+                           fedc_task_server_lr(t, round)};
+    fedc_strategy_round_begin(r->strategy, &rctx);
+
+    /* 2. TRAIN frames for the starters and the exchange. */
+    fedc_buf *frames = malloc(((size_t)n + 1) * sizeof *frames);
+    if (!frames) return fedc_fail(err, "out of memory");
+    for (int q = 0; q < n; q++) {
+        slot *s = &r->slots[r->async_map[q]];
+        s->client = r->selected[q];
+        s->status = 0;
+        s->reason[0] = 0;
+        s->bytes_down = s->bytes_up = 0;
+    }
+    int frc = 0;
+    if (n > 0 && !r->down_lossy) {
+        frc = encode_train_frame(r, round, r->x, NULL, "full", 0, &r->model_blob, &r->frame, err);
+        for (int q = 0; q < n; q++) frames[q] = r->frame;
+    } else {
+        for (int q = 0; q < n && frc == 0; q++) {
+            slot *s = &r->slots[r->async_map[q]];
+            const float *base = r->down_ref[s->client] ? r->down_ref[s->client] : r->x0;
+            frc = encode_train_frame(r, round, r->x, base, r->down_ref[s->client] ? "delta" : "init", s->client,
+                                     &r->model_blob, &s->frame, err);
+            if (frc == 0) frc = reconstruct(r, s, err);
+            frames[q] = s->frame;
+        }
+    }
+    cpu_srv += fedc_cpu_thread_s() - c0;
+    reply_ctx rc = {r, round, r->async_map};
+    fedc_exchange ex = {round, n, r->selected, frames, t->deploy.round_timeout_s, on_sent_cb, on_reply,
+                        on_drop_cb, &rc};
+    if (frc == 0 && n > 0) frc = tp->ops->exchange(tp, &ex, err);
+    free(frames);
+    if (frc != 0) return -1;
+    c0 = fedc_cpu_thread_s();
+
+    /* 3. Starters whose training succeeded wait for their arrival time. */
+    double now = r->sim_elapsed;
+    for (int q = 0; q < n; q++) {
+        slot *s = &r->slots[r->async_map[q]];
+        m->bytes_down += s->bytes_down;
+        m->bytes_up += s->bytes_up;
+        if (s->status == 0) {
+            s->status = -1;
+            snprintf(s->reason, sizeof s->reason, "no reply");
+        }
+        if (s->status == 1) {
+            s->busy = 1;
+            s->version = version;
+            s->finish = now + simulated_seconds(r, s->client, s);
+            m->client_cpu_s += s->cpu_s;
+        } else if (s->status == -1) {
+            m->dropped++;
+        } else {
+            m->rejected++;
+        }
+        r->info[s->client].last_round = round;
+        r->info[s->client].times_selected++;
+        if (r->down_lossy) commit_down_ref(r, s, round);
+    }
+    if (n > 0) {
+        r->last_down_pp = (double)m->bytes_down / n;
+        r->last_up_pp = (double)m->bytes_up / n;
+    }
+
+    /* 4. Advance the clock to this aggregation and take the arrivals. */
+    int nb = 0;
+    for (int i = 0; i < r->nslots; i++)
+        if (r->slots[i].busy) r->async_map[nb++] = i;
+    if (nb == 0) return fedc_fail(err, "round %d: no client is training (every starter failed)", round);
+    sort_arrivals(r->async_map, nb, r->slots);
+    int na;
+    double clock;
+    if (r->sinfo.async_window_s > 0) {
+        clock = now + r->sinfo.async_window_s;
+        for (na = 0; na < nb && r->slots[r->async_map[na]].finish <= clock; na++) {
+        }
+    } else {
+        na = r->sinfo.async_buffer < nb ? r->sinfo.async_buffer : nb;
+        clock = r->slots[r->async_map[na - 1]].finish;
+        if (clock < now) clock = now;
+    }
+    /* Aggregated in slot order: the synchronous order when all arrive. */
+    for (int a = 1; a < na; a++) {
+        int v = r->async_map[a], b = a - 1;
+        while (b >= 0 && r->async_map[b] > v) {
+            r->async_map[b + 1] = r->async_map[b];
+            b--;
+        }
+        r->async_map[b + 1] = v;
+    }
+    double train_loss = 0, stale_sum = 0;
+    for (int a = 0; a < na; a++) {
+        slot *s = &r->slots[r->async_map[a]];
+        fedc_update *u = &r->updates[a];
+        u->client = s->client;
+        u->weight = s->weight;
+        u->steps = s->steps;
+        u->staleness = version - s->version;
+        u->loss = s->loss;
+        u->delta = s->delta;
+        u->extra = r->sinfo.extra_up ? s->extra : NULL;
+        train_loss += s->loss;
+        r->info[s->client].last_loss = s->loss;
+        stale_sum += u->staleness;
+        if (u->staleness > m->staleness_max) m->staleness_max = u->staleness;
+        m->staleness_hist[stale_bucket(u->staleness)]++;
+        s->busy = 0;
+    }
+    m->participants = na;
+    m->in_flight = nb - na;
+    if (na > 0) {
+        m->staleness_mean = stale_sum / na;
+        if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, na, &rctx, err) != 0) {
+            for (int a = 0; a < na; a++) r->slots[r->async_map[a]].busy = 1; /* nothing consumed */
+            return -1;
+        }
+        m->train_loss = train_loss / na;
+    }
+    cpu_srv += fedc_cpu_thread_s() - c0;
+    finish_round(r, m, round, clock - now, cpu_srv, wall0);
     return 0;
 }
 

@@ -10,6 +10,8 @@ static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedadagrad, &fedc_ops_scaffold, &fedc_ops_fedavg_m, &fedc_ops_scaffold_m, &fedc_ops_fednova,
     &fedc_ops_fedau, &fedc_ops_afa_cd, &fedc_ops_afa_cs, &fedc_ops_fedhyper, &fedc_ops_fedsam,
     &fedc_ops_fedspeed, &fedc_ops_fedamd, &fedc_ops_fedld, &fedc_ops_fedopt,
+    &fedc_ops_fedbuff, &fedc_ops_fedfix,
+    &fedc_ops_async_fedavg,
 };
 #define N_OPS (sizeof k_ops / sizeof k_ops[0])
 

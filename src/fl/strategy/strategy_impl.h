@@ -89,6 +89,9 @@ STRATEGY_OPS(fedc_ops_fedspeed)
 STRATEGY_OPS(fedc_ops_fedamd)
 STRATEGY_OPS(fedc_ops_fedld)
 STRATEGY_OPS(fedc_ops_fedopt)
+STRATEGY_OPS(fedc_ops_fedbuff)
+STRATEGY_OPS(fedc_ops_fedfix)
+STRATEGY_OPS(fedc_ops_async_fedavg)
 #undef STRATEGY_OPS
 
 #endif

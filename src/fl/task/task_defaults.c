@@ -79,6 +79,12 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.anchor_prob = 0.2;
     t->strategy.margin_lambda = 0.03;
     t->strategy.top_fraction = 0.8;
+    t->strategy.buffer_size = 0;
+    t->strategy.window_s = 0.0;
+    strcpy(t->strategy.staleness, "polynomial");
+    t->strategy.staleness_a = 0.5;
+    t->strategy.staleness_hinge = 4.0;
+    strcpy(t->strategy.async_weights, "auto");
 
     t->state.memory_mb = 1024;
     t->state.spill_dir[0] = '\0';

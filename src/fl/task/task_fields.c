@@ -28,7 +28,10 @@ const char *const task_server_optimizers[] = {"sgd", "adam", "adamw", "lion", "a
 const char *const task_inits[] = {"he", "torch", NULL};
 const char *const task_strategy_names[] = {
     "fedavg", "fedprox",  "fedavgm", "fedadam", "fedyogi",  "fedadagrad", "scaffold", "fedavg-m", "scaffold-m",
-    "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", "fedopt", NULL};
+    "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", "fedopt",
+    "fedbuff", "fedfix", "async-fedavg", NULL};
+const char *const task_staleness_fns[] = {"constant", "polynomial", "hinge", NULL};
+const char *const task_async_weights[] = {"auto", "sample", "identical", "unbiased", NULL};
 const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
 const char *const task_hyper_levels[] = {"global", "server", "local", NULL};
 const char *const task_sched_policies[] = {"random", "round-robin",     "samples",
@@ -250,7 +253,12 @@ const task_field task_fields[] = {
           "(anchor_prob; Wu et al.). fedld: margin-controlled local loss and principal-direction "
           "aggregation (margin_lambda, top_fraction). fedopt: any of the local optimizers run "
           "by the server on the averaged update (server_optimizer, server_lr; FedOpt of Reddi et "
-          "al.). docs/algorithms.md describes each."),
+          "al.). fedbuff: asynchronous; clients_per_round "
+          "clients train at once, each on the model current when it started, and the server "
+          "steps after every buffer_size arrivals, each weighted by its staleness (Nguyen et "
+          "al.). async-fedavg: asynchronous, a step at every arrival. fedfix: asynchronous, a "
+          "step every window_s seconds with the updates that arrived (Fraboni et al.). "
+          "docs/algorithms.md describes each."),
     F_NUM("strategy.server_lr", strategy.server_lr, 0, 1, 100, 0,
           "Server learning rate (eta_g) applied to the aggregated update; 1 with fedavg is plain "
           "model averaging."),
@@ -325,6 +333,30 @@ const task_field task_fields[] = {
     F_NUM("strategy.top_fraction", strategy.top_fraction, 0, 1, 1, 0,
           "fedld only: share of the principal directions of the client updates kept in the "
           "aggregate."),
+    F_INT("strategy.buffer_size", strategy.buffer_size, 0, 100000,
+          "fedbuff only: arrivals per aggregation (the paper's K); 0 = clients_per_round. At most "
+          "clients_per_round, the number of clients training at once."),
+    F_NUM("strategy.window_s", strategy.window_s, 0, 0, WEEK_S, 0,
+          "fedfix only, and required (> 0) for it: seconds between two aggregations; each "
+          "aggregates the updates that arrived in the window. In simulation, seconds of the "
+          "simulated clock of scheduling.profile."),
+    F_STR("strategy.staleness", strategy.staleness, 1, task_staleness_fns,
+          "Asynchronous strategies: weight s(tau) of an update computed on a model tau versions "
+          "older than the current one. constant: 1. polynomial: (1 + tau)^-staleness_a (0.5 is "
+          "FedBuff's 1/sqrt(1 + tau)). hinge: 1 for tau <= staleness_hinge, else 1 / (1 + "
+          "staleness_a (tau - staleness_hinge))."),
+    F_NUM("strategy.staleness_a", strategy.staleness_a, 0, 0, 100, 0,
+          "Asynchronous strategies: the exponent (polynomial) or slope (hinge) of the staleness "
+          "weight."),
+    F_NUM("strategy.staleness_hinge", strategy.staleness_hinge, 0, 0, 1e6, 0,
+          "Asynchronous strategies, staleness hinge only: versions of staleness with full weight."),
+    F_STR("strategy.async_weights", strategy.async_weights, 1, task_async_weights,
+          "Asynchronous strategies: aggregation weights d_i before staleness. sample: n_i over "
+          "the samples of the updates aggregated together (FedAvg's weights). identical: 1 / "
+          "number aggregated (FedBuff's 1/K). unbiased: (tau + 1) n_i / (clients_per_round x "
+          "mean n): an update that spanned tau + 1 aggregations stands for the contributions a "
+          "faster client made meanwhile, so every client counts by its data in expectation "
+          "(Fraboni et al.). auto: unbiased for async-fedavg, sample for the others."),
 
     F_STR("compression.up", compression.up, 1, NULL,
           "Codec pipeline for the client-to-server updates: stages separated by |, applied "

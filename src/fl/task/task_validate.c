@@ -326,13 +326,28 @@ static void check_secagg(const fedc_task *t, task_issues *iss) {
                    t->secagg.degree, t->clients_per_round - 1, t->clients_per_round - 1);
 }
 
+/* Asynchronous strategies: the buffer must be able to fill from the clients
+ * training at once, and fedfix needs its window. */
+static void check_async(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "strategy.name", "strategy.buffer_size", "strategy.window_s", "clients_per_round")) return;
+    if (!strcmp(t->strategy.name, "fedbuff") && t->strategy.buffer_size > t->clients_per_round)
+        task_issue(iss, "strategy.buffer_size",
+                   "%d is more than clients_per_round (%d), the clients training at once, so the buffer "
+                   "could never fill; allowed: 0 (= clients_per_round) or an integer >= 1 and <= %d",
+                   t->strategy.buffer_size, t->clients_per_round, t->clients_per_round);
+    else if (!strcmp(t->strategy.name, "fedfix") && !(t->strategy.window_s > 0))
+        task_issue(iss, "strategy.window_s",
+                   "required when strategy.name is fedfix; allowed: the seconds between two "
+                   "aggregations, a number > 0");
+}
+
 void task_validate_into(const fedc_task *t, task_issues *iss) {
     for (int i = 0; i < task_nfields && !task_issues_stopped(iss); i++)
         check_field(t, &task_fields[i], iss);
     void (*const rules[])(const fedc_task *, task_issues *) = {
         check_counts, check_dataset,     check_partition,
         check_model,  check_compression, check_scheduling, check_domains_and_local_params,
-        check_privacy, check_secagg,
+        check_privacy, check_secagg, check_async,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0] && !task_issues_stopped(iss); i++)
         rules[i](t, iss);
