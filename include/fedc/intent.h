@@ -124,7 +124,11 @@ const char *fedc_intent_system_prompt(void);
 /* Evaluation over a JSONL file whose lines are either chat examples (as
  * written by fedc_intent_dataset_write) or {"request": "...", "task":
  * {partial spec}} or {"request": "...", "refuse": "words the refusal must
- * contain"}. Task specs are compared as canonical JSON (every field). */
+ * contain"} or {"request": "...", "ask": "field.path"} (the request leaves
+ * that field open: the right answer is a question about it, not a task).
+ * Task specs are compared as canonical JSON (every field). A line whose
+ * expected task the validator rejects is counted as invalid_expected and
+ * not scored; the rest of the file still is. */
 typedef enum { FEDC_INTENT_BACKEND_BUILTIN = 0, FEDC_INTENT_BACKEND_LLM } fedc_intent_backend;
 
 #define FEDC_INTENT_EVAL_MAX_FIELDS 64
@@ -135,6 +139,15 @@ typedef struct fedc_intent_eval_report {
     int refused_clearly;  /* outputs refused with a message */
     int unclear;          /* neither valid nor refused with a message (must be 0) */
     int expected_refusals, refusals_right;
+    /* "ask" lines, and those answered with a question or refusal naming the field */
+    int expected_questions, questions_right;
+    /* The three outcomes, over every scored line: exact; asked (a question
+     * or refusal with a message where a task was expected, or one not
+     * naming the field of an "ask" line): acceptable, the user is told;
+     * silently wrong (a valid task other than the expected one, or a task
+     * where a question or refusal was expected): the worst. */
+    int asked, silently_wrong;
+    int invalid_expected; /* lines not scored: the expected task is invalid */
     int n_fields;
     struct {
         char path[48];
