@@ -22,7 +22,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(benchlib.ROOT, "build"))
     ap.add_argument("--reps", type=int, default=5)
     a = ap.parse_args()
-    prov = benchlib.Provenance()
+    prov = benchlib.Provenance(a.build)
     m = benchlib.run_measured([os.path.join(a.build, "codec_speed"), str(a.reps)] + PIPELINES,
                               env=yardstick.unpinned_env())
     res = json.loads(m.stdout)

@@ -107,7 +107,7 @@ def main():
     ap.add_argument("--part", default="compression,scheduling")
     ap.add_argument("--codecs", default=None, help="comma-separated UP/DOWN pairs, e.g. q8/q8,none/none")
     a = ap.parse_args()
-    prov = benchlib.Provenance()
+    prov = benchlib.Provenance(a.build)
     fedc = os.path.join(a.build, "fedc")
     seeds = [int(x) for x in a.seeds.split(",")]
     env = yardstick.unpinned_env()

@@ -90,7 +90,7 @@ def main():
     ap.add_argument("--skip-peer", action="store_true")
     ap.add_argument("--skip-scale", action="store_true")
     a = ap.parse_args()
-    prov = benchlib.Provenance()
+    prov = benchlib.Provenance(a.build)
     fedc = os.path.join(a.build, "fedc")
     seeds = [int(s) for s in a.seeds.split(",")]
     env = yardstick.unpinned_env(OMP_NUM_THREADS=str(a.threads))

@@ -42,7 +42,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(benchlib.ROOT, "build"))
     ap.add_argument("--seeds", default="0,1,2")
     a = ap.parse_args()
-    prov = benchlib.Provenance()
+    prov = benchlib.Provenance(a.build)
     fedc = os.path.join(a.build, "fedc")
     env = yardstick.unpinned_env()
     seeds = [int(s) for s in a.seeds.split(",")]

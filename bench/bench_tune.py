@@ -66,7 +66,7 @@ def main():
     ap.add_argument("--last-rounds", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the work folder (runs, store, reports)")
     a = ap.parse_args()
-    prov = benchlib.Provenance()
+    prov = benchlib.Provenance(a.build)
     fedc = os.path.join(a.build, "fedc")
     tmp = tempfile.mkdtemp(prefix="fedc-bench-tune-")
     task = {"name": "fmnist-dirichlet", "partition": {"kind": "dirichlet", "alpha": a.alpha},

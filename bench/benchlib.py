@@ -53,8 +53,14 @@ def loadavg():
 class Provenance:
     """Started when a script starts; meta() gives the provenance object of its results file."""
 
-    def __init__(self):
+    def __init__(self, build=None):
         self.started = time.time()
+        # The commit when the script started; the binary's own (fedc --version) when a build is given.
+        self.commit = git("rev-parse", "HEAD")
+        self.fedc_version = None
+        if build and os.path.exists(os.path.join(build, "fedc")):
+            self.fedc_version = subprocess.run([os.path.join(build, "fedc"), "--version"], stdout=subprocess.PIPE,
+                                               text=True).stdout.strip()
         self.load_start = loadavg()
         self.argv = [sys.executable] + [os.path.relpath(sys.argv[0], ROOT)
                                                            if os.path.isabs(sys.argv[0]) else sys.argv[0]]
@@ -62,11 +68,11 @@ class Provenance:
         self.nice = os.nice(0)
 
     def meta(self, **extra):
-        commit = git("rev-parse", "HEAD")
         dirty = git("status", "--porcelain", "--untracked-files=no")
         m = {
-            "commit": commit,
+            "commit": self.commit,
             "commit_dirty": bool(dirty) if dirty is not None else None,
+            "fedc_version": self.fedc_version,
             "date": datetime.datetime.fromtimestamp(self.started, datetime.timezone.utc)
                                     .strftime("%Y-%m-%dT%H:%M:%SZ"),
             "duration_s": round(time.time() - self.started, 1),

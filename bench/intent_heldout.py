@@ -46,7 +46,7 @@ def main():
     ap.add_argument("--label", default="current",
                     help="name of this measurement (e.g. before-parser-changes); others in the file are kept")
     a = ap.parse_args()
-    prov = benchlib.Provenance()
+    prov = benchlib.Provenance(a.build)
     fedc = os.path.join(a.build, "fedc")
     added = benchlib.git("log", "--diff-filter=A", "--format=%H", "--", HELDOUT).splitlines()
     added = added[-1] if added else None
@@ -54,15 +54,14 @@ def main():
     if added:
         diff = benchlib.git("diff", "--name-only", added, "--", "src/intent", ":!src/intent/eval.c")
         changed = bool(diff) if diff is not None else None
-    version = benchlib.run_measured([fedc, "--version"]).stdout.strip()
-    entry = {"meta": prov.meta(fedc_version=version), "heldout": evaluate(fedc, HELDOUT),
+    entry = {"meta": prov.meta(), "heldout": evaluate(fedc, HELDOUT),
              "regression": evaluate(fedc, REGRESSION), "heldout_committed_in": added,
              "parser_changed_since_heldout_committed": changed}
     path = os.path.join(benchlib.RESULTS, "intent_heldout.json")
     old = json.load(open(path)) if os.path.exists(path) else {}
     measurements = old.get("measurements", {})
     measurements[a.label] = entry
-    benchlib.write_results("intent_heldout", prov, {"measurements": measurements}, fedc_version=version)
+    benchlib.write_results("intent_heldout", prov, {"measurements": measurements})
     h = entry["heldout"]
     print(f"{HELDOUT}: exact {h['exact']}/{h['examples']} ({100 * h['exact_share']:.1f}%), asked "
           f"{h['asked']}, silently wrong {h['silently_wrong']} ({100 * h['silently_wrong_share']:.1f}%), "

@@ -177,7 +177,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--no-transfer", action="store_true", help="skip the single-node TLS vs plain transfer")
     a = ap.parse_args()
-    prov = benchlib.Provenance()
+    prov = benchlib.Provenance(a.build)
     results = {"setting": {"tls": True, "params": 199210, "rounds": a.rounds, "nodes": a.nodes}, "rounds": []}
     fedc = os.path.abspath(os.path.join(a.build, "fedc"))
     sizes = [int(x) for x in a.nodes.split(",") if x.strip()]

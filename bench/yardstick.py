@@ -73,7 +73,7 @@ def main():
     ap.add_argument("--no-torch", action="store_true", help="skip the PyTorch per-batch peer")
     ap.add_argument("--sgemm-n", type=int, default=1024)
     a = ap.parse_args()
-    prov = benchlib.Provenance()
+    prov = benchlib.Provenance(a.build)
     y = measure(a.build, torch=not a.no_torch, sgemm_n=a.sgemm_n)
     path = benchlib.write_results("yardstick", prov, y)
     f = y["fma_peak"]
