@@ -9,12 +9,13 @@
 #define FEDC_CHECKPOINT_H
 
 #include "fedc/engine.h"
+#include "fedc/export.h"
 
 /* Writes the checkpoint atomically (temporary file, fsync, rename). */
-int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err);
+FEDC_API int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err);
 /* Restores a run created from the same task; the file is checked (magic,
  * version, sizes matching this run's model/strategy/clients, checksum)
  * before anything is changed. */
-int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err);
+FEDC_API int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err);
 
 #endif

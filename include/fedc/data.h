@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/nn.h"
 
 /* Bounds on outside input. Pixel/record bytes of one IDX or CIFAR file, and
@@ -34,26 +35,26 @@ typedef struct fedc_dataset {
  * (detected by magic). Pixels scaled to [0,1]. n_classes = max label + 1
  * (at least 2). Errors name the file and the problem (magic, dims, count
  * mismatch, truncation). */
-int fedc_load_idx(const char *images_path, const char *labels_path, fedc_dataset *out,
-                  fedc_error *err);
+FEDC_API int fedc_load_idx(const char *images_path, const char *labels_path, fedc_dataset *out,
+                           fedc_error *err);
 /* As fedc_load_idx, but every label must be in [0, n_classes) and the
  * dataset gets exactly n_classes classes (n_classes <= 0: inferred). */
-int fedc_load_idx_classes(const char *images_path, const char *labels_path, int n_classes,
-                          fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_load_idx_classes(const char *images_path, const char *labels_path, int n_classes,
+                                   fedc_dataset *out, fedc_error *err);
 /* The IDX pair already in memory (not compressed); the names are used in
  * error messages. n_classes as in fedc_load_idx_classes. Never reads outside
  * [p, p+len) and checks all sizes before allocating. */
-int fedc_parse_idx(const void *images, size_t images_len, const char *images_name,
-                   const void *labels, size_t labels_len, const char *labels_name,
-                   int n_classes, fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_parse_idx(const void *images, size_t images_len, const char *images_name,
+                            const void *labels, size_t labels_len, const char *labels_name,
+                            int n_classes, fedc_dataset *out, fedc_error *err);
 
 /* CIFAR-10 binary batches (each record: 1 label byte + 3072 pixel bytes, in
  * channel-major order, so shape {3,32,32}). Pixels scaled to [0,1]; labels
  * must be 0..9. Files may be gzipped. At most 64 paths. */
-int fedc_load_cifar10(const char *const *paths, int npaths, fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_load_cifar10(const char *const *paths, int npaths, fedc_dataset *out, fedc_error *err);
 /* One CIFAR-10 batch already in memory; name is used in error messages. */
-int fedc_parse_cifar10(const void *buf, size_t len, const char *name, fedc_dataset *out,
-                       fedc_error *err);
+FEDC_API int fedc_parse_cifar10(const void *buf, size_t len, const char *name, fedc_dataset *out,
+                                fedc_error *err);
 
 /* CSV. A header row names the columns; label_column (NULL or "" means
  * "label") names the label column; every other column is a numeric
@@ -77,24 +78,24 @@ typedef struct fedc_csv_schema {
 } fedc_csv_schema;
 
 /* Loads a CSV file standardised with its own statistics. */
-int fedc_load_csv(const char *path, const char *label_column, fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_load_csv(const char *path, const char *label_column, fedc_dataset *out, fedc_error *err);
 /* Training file: as fedc_load_csv, and fills *schema (free it with
  * fedc_csv_schema_free) for loading the matching test file. */
-int fedc_load_csv_train(const char *path, const char *label_column, fedc_dataset *out,
-                        fedc_csv_schema *schema, fedc_error *err);
+FEDC_API int fedc_load_csv_train(const char *path, const char *label_column, fedc_dataset *out,
+                                 fedc_csv_schema *schema, fedc_error *err);
 /* Test file: its columns are matched to the schema's features by name (any
  * order; a missing or unknown column is an error), standardised with the
  * training statistics, and labels mapped with the training classes (a class
  * the training file never had is an error). */
-int fedc_load_csv_test(const char *path, const char *label_column, const fedc_csv_schema *schema,
-                       fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_load_csv_test(const char *path, const char *label_column, const fedc_csv_schema *schema,
+                                fedc_dataset *out, fedc_error *err);
 /* The CSV text in memory; name is used in errors. train == NULL: own
  * statistics, and *schema_out (if non-NULL) receives them; otherwise as
  * fedc_load_csv_test and schema_out is not touched. */
-int fedc_parse_csv(const char *text, size_t len, const char *name, const char *label_column,
-                   const fedc_csv_schema *train, fedc_dataset *out, fedc_csv_schema *schema_out,
-                   fedc_error *err);
-void fedc_csv_schema_free(fedc_csv_schema *s);
+FEDC_API int fedc_parse_csv(const char *text, size_t len, const char *name, const char *label_column,
+                            const fedc_csv_schema *train, fedc_dataset *out, fedc_csv_schema *schema_out,
+                            fedc_error *err);
+FEDC_API void fedc_csv_schema_free(fedc_csv_schema *s);
 
 /* Named datasets: "fashion-mnist" (Debian dataset-fashion-mnist, or dir),
  * "mnist" (dir with the 4 IDX files), "cifar10" (dir with data_batch_*.bin,
@@ -106,9 +107,9 @@ void fedc_csv_schema_free(fedc_csv_schema *s);
  * folder that contains cifar-10-batches-bin/. For "csv" with train == 0 the
  * training file at path is read too, so the test set is standardised and
  * labelled exactly as the training set. */
-int fedc_dataset_open(const char *name, const char *path, const char *test_path,
-                      const char *label_column, int train, fedc_dataset *out, fedc_error *err);
-void fedc_dataset_free(fedc_dataset *d);
+FEDC_API int fedc_dataset_open(const char *name, const char *path, const char *test_path,
+                               const char *label_column, int train, fedc_dataset *out, fedc_error *err);
+FEDC_API void fedc_dataset_free(fedc_dataset *d);
 
 /* Debian's dataset-fashion-mnist location: the default for "fashion-mnist". */
 #define FEDC_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -158,15 +159,15 @@ typedef struct fedc_partition {
 /* Needs 1 <= n_clients <= d->n and labels in [0, d->n_classes); only d->y is
  * read. Memory and time are O(n + n_clients) (DIRICHLET: plus
  * n_classes * n_clients gamma draws per attempt). */
-int fedc_partition_make(const fedc_dataset *d, const fedc_partition_config *cfg, int n_clients,
-                        uint64_t seed, fedc_partition *out, fedc_error *err);
+FEDC_API int fedc_partition_make(const fedc_dataset *d, const fedc_partition_config *cfg, int n_clients,
+                                 uint64_t seed, fedc_partition *out, fedc_error *err);
 static inline size_t fedc_partition_size(const fedc_partition *p, int k) {
     return p->offsets[k + 1] - p->offsets[k];
 }
 static inline const uint32_t *fedc_partition_client(const fedc_partition *p, int k) {
     return p->index + p->offsets[k];
 }
-void fedc_partition_free(fedc_partition *p);
+FEDC_API void fedc_partition_free(fedc_partition *p);
 
 typedef struct fedc_partition_summary {
     int n_clients;
@@ -177,17 +178,17 @@ typedef struct fedc_partition_summary {
     double mean_tv;            /* mean over non-empty clients of the total-variation distance
                                   between the client's label distribution and the global one */
 } fedc_partition_summary;
-int fedc_partition_summarize(const fedc_dataset *d, const fedc_partition *p,
-                             fedc_partition_summary *out, fedc_error *err);
+FEDC_API int fedc_partition_summarize(const fedc_dataset *d, const fedc_partition *p,
+                                      fedc_partition_summary *out, fedc_error *err);
 /* Per-client sample counts and label histograms (first max_rows clients),
  * plus summary lines. */
-void fedc_partition_print(FILE *f, const fedc_dataset *d, const fedc_partition *p, int max_rows);
+FEDC_API void fedc_partition_print(FILE *f, const fedc_dataset *d, const fedc_partition *p, int max_rows);
 /* "iid", "dirichlet", "shards", "quantity"; -1 if unknown. */
-int fedc_part_kind_parse(const char *s, fedc_part_kind *out);
-const char *fedc_part_kind_name(fedc_part_kind k);
+FEDC_API int fedc_part_kind_parse(const char *s, fedc_part_kind *out);
+FEDC_API const char *fedc_part_kind_name(fedc_part_kind k);
 
 /* Gathers samples idx[0..n) into contiguous x (n*dim) and y (n). */
-void fedc_dataset_gather(const fedc_dataset *d, const uint32_t *idx, size_t n, float *x,
-                         int32_t *y);
+FEDC_API void fedc_dataset_gather(const fedc_dataset *d, const uint32_t *idx, size_t n, float *x,
+                                  int32_t *y);
 
 #endif

@@ -16,6 +16,7 @@
 #include "fedc/codec.h"
 #include "fedc/data.h"
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/nn.h"
 #include "fedc/pool.h"
 #include "fedc/sched.h"
@@ -39,17 +40,17 @@ typedef struct fedc_client_mem {
     float *strategy_state; /* strategy per-client state */
     float *down_ref;       /* last model received (lossy downlink sends deltas against it) */
 } fedc_client_mem;
-void fedc_client_mem_free(fedc_client_mem *m);
+FEDC_API void fedc_client_mem_free(fedc_client_mem *m);
 
 /* Training machinery for one thread: workspace, optimizer, buffers. */
 typedef struct fedc_trainer fedc_trainer;
-fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err);
-void fedc_trainer_free(fedc_trainer *tr);
+FEDC_API fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err);
+FEDC_API void fedc_trainer_free(fedc_trainer *tr);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
  * Never trusts the frame: bad model lengths or rounds give an error. */
-int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
-                        fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
-                        fedc_error *err);
+FEDC_API int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
+                                 fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
+                                 fedc_error *err);
 
 /* ---- Server side ----------------------------------------------------- */
 
@@ -80,32 +81,32 @@ typedef struct fedc_run_options {
 } fedc_run_options;
 
 /* Loads data, builds the model and strategy, initial global model from seed. */
-fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err);
-void fedc_run_free(fedc_run *r);
+FEDC_API fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err);
+FEDC_API void fedc_run_free(fedc_run *r);
 /* Runs the next round over a transport. Returns 0, or -1 when the round
  * failed (err says why; the global model is then unchanged). */
-int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *out, fedc_error *err);
+FEDC_API int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *out, fedc_error *err);
 /* 1 when the stopping rule (rounds, target accuracy, time) says stop. */
-int fedc_run_done(const fedc_run *r);
-int fedc_run_rounds_done(const fedc_run *r);
-const fedc_task *fedc_run_task(const fedc_run *r);
-const fedc_arch *fedc_run_arch(const fedc_run *r);
-const fedc_partition *fedc_run_partition(const fedc_run *r);
-const fedc_dataset *fedc_run_train_data(const fedc_run *r);
-fedc_pool *fedc_run_pool(fedc_run *r);
-float *fedc_run_model(fedc_run *r);
-size_t fedc_run_nparams(const fedc_run *r);
-int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
+FEDC_API int fedc_run_done(const fedc_run *r);
+FEDC_API int fedc_run_rounds_done(const fedc_run *r);
+FEDC_API const fedc_task *fedc_run_task(const fedc_run *r);
+FEDC_API const fedc_arch *fedc_run_arch(const fedc_run *r);
+FEDC_API const fedc_partition *fedc_run_partition(const fedc_run *r);
+FEDC_API const fedc_dataset *fedc_run_train_data(const fedc_run *r);
+FEDC_API fedc_pool *fedc_run_pool(fedc_run *r);
+FEDC_API float *fedc_run_model(fedc_run *r);
+FEDC_API size_t fedc_run_nparams(const fedc_run *r);
+FEDC_API int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
 /* The engine's own evaluation of the current model on the test set. */
-void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
+FEDC_API void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
 
 /* In-process transport for simulation: clients' trainers run in the run's
  * thread pool against their partitions of the training set. */
-fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err);
+FEDC_API fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err);
 
 /* Metrics output: one JSON object per line / CSV rows. */
-void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m);
-void fedc_metrics_write_csv_header(FILE *f);
-void fedc_metrics_write_csv(FILE *f, const fedc_round_metrics *m);
+FEDC_API void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m);
+FEDC_API void fedc_metrics_write_csv_header(FILE *f);
+FEDC_API void fedc_metrics_write_csv(FILE *f, const fedc_round_metrics *m);
 
 #endif

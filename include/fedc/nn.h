@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/rng.h"
 
 typedef struct fedc_shape {
@@ -31,17 +32,17 @@ typedef struct fedc_arch fedc_arch;
 /* Parses and checks a spec for input shape and class count. Errors name the
  * offending layer token and position. Specs longer than 1024 chars or with
  * more than 64 layers are refused. */
-fedc_arch *fedc_arch_parse(const char *spec, fedc_shape input, int n_classes, fedc_error *err);
-void fedc_arch_free(fedc_arch *a);
-size_t fedc_arch_nparams(const fedc_arch *a);
+FEDC_API fedc_arch *fedc_arch_parse(const char *spec, fedc_shape input, int n_classes, fedc_error *err);
+FEDC_API void fedc_arch_free(fedc_arch *a);
+FEDC_API size_t fedc_arch_nparams(const fedc_arch *a);
 /* Canonical spec string (presets expanded). */
-const char *fedc_arch_spec(const fedc_arch *a);
-fedc_shape fedc_arch_input(const fedc_arch *a);
+FEDC_API const char *fedc_arch_spec(const fedc_arch *a);
+FEDC_API fedc_shape fedc_arch_input(const fedc_arch *a);
 /* Floats per input sample (c*h*w). */
-size_t fedc_arch_input_size(const fedc_arch *a);
-int fedc_arch_nclasses(const fedc_arch *a);
+FEDC_API size_t fedc_arch_input_size(const fedc_arch *a);
+FEDC_API int fedc_arch_nclasses(const fedc_arch *a);
 /* Forward-pass multiply-adds x2 per sample (training is ~3x this). */
-double fedc_arch_flops_per_sample(const fedc_arch *a);
+FEDC_API double fedc_arch_flops_per_sample(const fedc_arch *a);
 
 /* Named views into the flat parameter vector: "layers.<i>.weight" and
  * "layers.<i>.bias", i = position of the layer in the canonical spec, dims in
@@ -53,8 +54,8 @@ typedef struct fedc_tensor_info {
     int ndim;
     int dims[4];
 } fedc_tensor_info;
-int fedc_arch_ntensors(const fedc_arch *a);
-fedc_tensor_info fedc_arch_tensor(const fedc_arch *a, int i);
+FEDC_API int fedc_arch_ntensors(const fedc_arch *a);
+FEDC_API fedc_tensor_info fedc_arch_tensor(const fedc_arch *a, int i);
 
 /* How initial weights are drawn. HE: He normal (fan_in) for layers followed
  * by ReLU, Xavier uniform for the last layer, biases zero. TORCH: PyTorch's
@@ -63,38 +64,38 @@ fedc_tensor_info fedc_arch_tensor(const fedc_arch *a, int i);
 typedef enum { FEDC_INIT_HE = 0, FEDC_INIT_TORCH } fedc_init_kind;
 
 /* Deterministic given rng and kind. */
-void fedc_arch_init_kind(const fedc_arch *a, float *params, fedc_rng *rng, fedc_init_kind kind);
+FEDC_API void fedc_arch_init_kind(const fedc_arch *a, float *params, fedc_rng *rng, fedc_init_kind kind);
 /* fedc_arch_init_kind(a, params, rng, FEDC_INIT_HE). */
-void fedc_arch_init(const fedc_arch *a, float *params, fedc_rng *rng);
+FEDC_API void fedc_arch_init(const fedc_arch *a, float *params, fedc_rng *rng);
 
 /* Float vectors for parameters, gradients and optimizer state: 64-byte
  * aligned; from 2 MB up, 2 MB aligned with a transparent-huge-page hint,
  * which makes large dense layers markedly faster (fewer TLB misses).
  * Uninitialised; NULL if out of memory. Free with fedc_nn_free. */
-float *fedc_nn_alloc(size_t n);
-void fedc_nn_free(float *p);
+FEDC_API float *fedc_nn_alloc(size_t n);
+FEDC_API void fedc_nn_free(float *p);
 
 /* Activations and scratch for one thread (one allocation, made once per
  * worker and reused: the training loop itself never allocates). NULL if
  * max_batch is outside [1, 65536] or memory runs out. */
 typedef struct fedc_ws fedc_ws;
-fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch);
-void fedc_ws_free(fedc_ws *ws);
+FEDC_API fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch);
+FEDC_API void fedc_ws_free(fedc_ws *ws);
 
 /* Forward + backward on a batch of n <= max_batch samples (x: n * c*h*w
  * floats, y: labels). Overwrites grad with d(mean loss)/d(params); returns
  * the mean softmax cross-entropy loss. rng drives dropout (training mode). */
-float fedc_nn_grad(const fedc_arch *a, fedc_ws *ws, const float *params, float *grad,
-                   const float *x, const int32_t *y, int n, fedc_rng *rng);
+FEDC_API float fedc_nn_grad(const fedc_arch *a, fedc_ws *ws, const float *params, float *grad,
+                            const float *x, const int32_t *y, int n, fedc_rng *rng);
 /* Returns NaN (grad untouched) if n is out of range or ws was made for
  * another arch, and NaN (grad finite) if a label is outside [0, n_classes).
  * rng may be NULL when the arch has no dropout (dropout is then skipped). */
 /* Inference (dropout off): logits for n <= max_batch samples. */
-void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
-                    float *logits);
+FEDC_API void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
+                             float *logits);
 /* Accuracy and mean loss over n samples, batched through ws (0, 0 if n = 0). */
-void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
-                      const int32_t *y, size_t n, double *accuracy, double *loss);
+FEDC_API void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
+                               const int32_t *y, size_t n, double *accuracy, double *loss);
 
 /* Local optimizers over the flat vector. */
 typedef enum { FEDC_OPT_SGD = 0, FEDC_OPT_ADAM, FEDC_OPT_ADAMW } fedc_opt_kind;
@@ -108,35 +109,35 @@ typedef struct fedc_optim_config {
 } fedc_optim_config;
 typedef struct fedc_optim fedc_optim;
 /* PyTorch defaults: betas 0.9/0.999, eps 1e-8, AdamW weight decay 0.01. */
-fedc_optim_config fedc_optim_defaults(fedc_opt_kind kind, float lr);
+FEDC_API fedc_optim_config fedc_optim_defaults(fedc_opt_kind kind, float lr);
 /* NULL if n == 0 or out of memory. Update rules match torch.optim. */
-fedc_optim *fedc_optim_create(const fedc_optim_config *cfg, size_t n);
-void fedc_optim_free(fedc_optim *o);
+FEDC_API fedc_optim *fedc_optim_create(const fedc_optim_config *cfg, size_t n);
+FEDC_API void fedc_optim_free(fedc_optim *o);
 /* Clears momentum/moment state and the step counter (new local round). */
-void fedc_optim_reset(fedc_optim *o);
-void fedc_optim_step(fedc_optim *o, float *params, const float *grad);
+FEDC_API void fedc_optim_reset(fedc_optim *o);
+FEDC_API void fedc_optim_step(fedc_optim *o, float *params, const float *grad);
 /* Parses "sgd|adam|adamw" (case-insensitive); -1 if unknown. */
-int fedc_opt_kind_parse(const char *s, fedc_opt_kind *out);
+FEDC_API int fedc_opt_kind_parse(const char *s, fedc_opt_kind *out);
 
 /* Model files in the safetensors format: one F32 tensor per fedc_tensor_info,
  * plus __metadata__ {"format":"fedc","arch":spec, ...extra}; meta_kv holds
  * n_meta key/value string pairs (keys "format" and "arch" are reserved).
  * Written to a temporary file then renamed. */
-int fedc_safetensors_save(const char *path, const fedc_arch *a, const float *params,
-                          const char *const *meta_kv, int n_meta, fedc_error *err);
+FEDC_API int fedc_safetensors_save(const char *path, const fedc_arch *a, const float *params,
+                                   const char *const *meta_kv, int n_meta, fedc_error *err);
 /* Loads params (must match the arch's tensors exactly); checks every length. */
 /* params is written only on success. A file whose metadata names another
  * arch, or with non-finite values, is refused. */
-int fedc_safetensors_load(const char *path, const fedc_arch *a, float *params, fedc_error *err);
+FEDC_API int fedc_safetensors_load(const char *path, const fedc_arch *a, float *params, fedc_error *err);
 /* The same from memory; name labels error messages (may be NULL). */
-int fedc_safetensors_load_mem(const void *data, size_t len, const char *name, const fedc_arch *a,
-                              float *params, fedc_error *err);
+FEDC_API int fedc_safetensors_load_mem(const void *data, size_t len, const char *name, const fedc_arch *a,
+                                       float *params, fedc_error *err);
 
 /* Call once at program start, before any thread runs BLAS: makes OpenBLAS use
  * its AVX-512 kernels on CPUs it does not recognise (about 1.8x faster sgemm
  * on AMD Zen 4/5) unless OPENBLAS_CORETYPE is set, and sets its thread count
  * (if nthreads > 0; 1 when every worker trains its own model). Returns the
  * OpenBLAS core name in use. */
-const char *fedc_nn_blas_init(int nthreads);
+FEDC_API const char *fedc_nn_blas_init(int nthreads);
 
 #endif

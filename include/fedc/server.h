@@ -12,6 +12,7 @@
 
 #include "fedc/engine.h"
 #include "fedc/error.h"
+#include "fedc/export.h"
 
 typedef struct fedc_server fedc_server;
 
@@ -31,20 +32,20 @@ typedef struct fedc_server_config {
                                   cores/4 up to 4); another run never starts below 1 GiB MemAvailable */
 } fedc_server_config;
 
-fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err);
+FEDC_API fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err);
 /* Stops the runners (unfinished runs stay "running" and resume at the
  * next start), closes every connection, frees. */
-void fedc_server_stop(fedc_server *s);
-int fedc_server_port(const fedc_server *s);
-const char *fedc_server_admin_token(const fedc_server *s);
+FEDC_API void fedc_server_stop(fedc_server *s);
+FEDC_API int fedc_server_port(const fedc_server *s);
+FEDC_API const char *fedc_server_admin_token(const fedc_server *s);
 /* 1 if this start generated the admin token (print it once). */
-int fedc_server_token_generated(const fedc_server *s);
+FEDC_API int fedc_server_token_generated(const fedc_server *s);
 /* "https://HOST:PORT/" (or http:// with insecure) and "wss://HOST:PORT". */
-const char *fedc_server_dashboard_url(const fedc_server *s);
-const char *fedc_server_node_url(const fedc_server *s);
+FEDC_API const char *fedc_server_dashboard_url(const fedc_server *s);
+FEDC_API const char *fedc_server_node_url(const fedc_server *s);
 
 /* Queues a run from a task spec (validated like POST /api/runs). */
-int fedc_server_submit(fedc_server *s, const char *task_json, size_t len, int64_t *run_id, fedc_error *err);
+FEDC_API int fedc_server_submit(fedc_server *s, const char *task_json, size_t len, int64_t *run_id, fedc_error *err);
 
 typedef struct fedc_server_run_info {
     int64_t id;
@@ -55,12 +56,12 @@ typedef struct fedc_server_run_info {
     char error[512];
     int nodes_online;
 } fedc_server_run_info;
-int fedc_server_run_info_get(fedc_server *s, int64_t id, fedc_server_run_info *out, fedc_error *err);
+FEDC_API int fedc_server_run_info_get(fedc_server *s, int64_t id, fedc_server_run_info *out, fedc_error *err);
 
 /* Progress callback on the run's runner thread: after each round (m set)
  * and on each status change of a run (m NULL). Runs training at the same
  * time call it from their own threads, possibly at once. Must not block. */
 typedef void (*fedc_server_listener)(void *ctx, int64_t run_id, const fedc_round_metrics *m, const char *status);
-void fedc_server_set_listener(fedc_server *s, fedc_server_listener fn, void *ctx);
+FEDC_API void fedc_server_set_listener(fedc_server *s, fedc_server_listener fn, void *ctx);
 
 #endif

@@ -16,6 +16,7 @@
 #include <stddef.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/task.h"
 
 typedef struct fedc_update {
@@ -47,28 +48,28 @@ typedef struct fedc_strategy_info {
     size_t state_floats; /* per-client persistent floats kept by the client */
 } fedc_strategy_info;
 
-fedc_strategy *fedc_strategy_create(const fedc_task *t, size_t d, int n_clients, fedc_error *err);
-void fedc_strategy_free(fedc_strategy *s);
-fedc_strategy_info fedc_strategy_info_get(const fedc_strategy *s);
+FEDC_API fedc_strategy *fedc_strategy_create(const fedc_task *t, size_t d, int n_clients, fedc_error *err);
+FEDC_API void fedc_strategy_free(fedc_strategy *s);
+FEDC_API fedc_strategy_info fedc_strategy_info_get(const fedc_strategy *s);
 /* 1 if the name is a known strategy. */
-int fedc_strategy_known(const char *name);
+FEDC_API int fedc_strategy_known(const char *name);
 
 /* Server side: the extra download (extra_down floats), or NULL. */
-const float *fedc_strategy_down_extra(const fedc_strategy *s);
+FEDC_API const float *fedc_strategy_down_extra(const fedc_strategy *s);
 /* Client side: adjusts the local gradient g at weights w (FedProx adds
  * mu (w - x), SCAFFOLD adds c - c_i). Thread-safe: reads only. */
-void fedc_strategy_client_grad(const fedc_client_ctx *c, const float *w, float *g);
+FEDC_API void fedc_strategy_client_grad(const fedc_client_ctx *c, const float *w, float *g);
 /* Client side, after K local steps ending at y: writes extra_up floats to
  * extra_out and updates c->state. */
-void fedc_strategy_client_end(const fedc_client_ctx *c, const float *y, int steps, float *extra_out);
+FEDC_API void fedc_strategy_client_end(const fedc_client_ctx *c, const float *y, int steps, float *extra_out);
 /* Server side: x <- new global model from n updates of round `round`.
  * Fails (x untouched) if no usable update. */
-int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, int round,
-                            fedc_error *err);
+FEDC_API int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, int round,
+                                     fedc_error *err);
 
 /* Checkpointing of server-side state (optimizer moments, control variates). */
-size_t fedc_strategy_state_size(const fedc_strategy *s);
-void fedc_strategy_state_save(const fedc_strategy *s, float *out);
-void fedc_strategy_state_load(fedc_strategy *s, const float *in);
+FEDC_API size_t fedc_strategy_state_size(const fedc_strategy *s);
+FEDC_API void fedc_strategy_state_save(const fedc_strategy *s, float *out);
+FEDC_API void fedc_strategy_state_load(fedc_strategy *s, const float *in);
 
 #endif
