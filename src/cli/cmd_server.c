@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/log.h"
 #include "fedc/server.h"
@@ -77,21 +78,32 @@ int fedc_cmd_server(int argc, char **argv) {
         else if (!strcmp(a, "--certs") && has) cfg.certs_dir = argv[++i];
         else if (!strcmp(a, "--host") && has) cfg.public_host = argv[++i];
         else if (!strcmp(a, "--admin-token") && has) cfg.admin_token = argv[++i];
-        else if (!strcmp(a, "--checkpoint-every") && has) cfg.checkpoint_every = atoi(argv[++i]);
-        else if (!strcmp(a, "--threads") && has) cfg.threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--hello-timeout") && has) cfg.hello_timeout_s = atof(argv[++i]);
-        else if (!strcmp(a, "--max-flags") && has) cfg.max_flags = atoi(argv[++i]);
-        else if (!strcmp(a, "--max-active-runs") && has) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (end == argv[i] || *end || n < 0 || n > 64) {
-                fprintf(stderr, "fedc server: --max-active-runs %s: expected 0 (auto) to 64\n", argv[i]);
+        else if (!strcmp(a, "--checkpoint-every") && has) {
+            if (fedc_cli_int("server", a, argv[++i], 1, 1000000, &cfg.checkpoint_every) != 0) {
                 free(sets);
                 return 2;
             }
-            cfg.max_active_runs = (int)n;
-        }
-        else if (!strcmp(a, "--run") && has) {
+        } else if (!strcmp(a, "--threads") && has) { /* 0: all cores */
+            if (fedc_cli_int("server", a, argv[++i], 0, 1024, &cfg.threads) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--hello-timeout") && has) {
+            if (fedc_cli_double("server", a, argv[++i], 0, 1, 3600, &cfg.hello_timeout_s) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--max-flags") && has) {
+            if (fedc_cli_int("server", a, argv[++i], 1, 1000000, &cfg.max_flags) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--max-active-runs") && has) { /* 0: automatic */
+            if (fedc_cli_int("server", a, argv[++i], 0, 64, &cfg.max_active_runs) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--run") && has) {
             run_path = argv[++i];
             want_run = 1;
         } else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/engine.h"
 #include "fedc/log.h"
@@ -69,7 +70,12 @@ int fedc_cmd_sim(int argc, char **argv) {
         else if (!strcmp(a, "--metrics") && has) metrics_path = argv[++i];
         else if (!strcmp(a, "--csv") && has) csv_path = argv[++i];
         else if (!strcmp(a, "--out") && has) out_dir = argv[++i];
-        else if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--threads") && has) {
+            if (fedc_cli_int("sim", a, argv[++i], 0, 1024, &threads) != 0) {
+                free(sets);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/data.h"
 #include "fedc/intent.h"
@@ -75,15 +76,7 @@ static int mkdirs(const char *path) {
 }
 
 static int parse_long(const char *opt, const char *text, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < lo || v > hi) {
-        fprintf(stderr, "fedc tune: %s: \"%s\" is not an integer in %ld..%ld\n", opt, text, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return fedc_cli_long("tune", opt, text, lo, hi, out);
 }
 
 typedef struct progress {
