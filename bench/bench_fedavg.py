@@ -7,10 +7,14 @@ plain SGD, PyTorch's default initialisation on both sides (fedc: --set init=torc
 (each seed changes the partition, the initial model and the client sampling on both sides).
 
 Reports per model, as mean and standard deviation over the seeds: seconds per round for
-both, the speed-up, fedc's samples/s and achieved GFLOP/s as a share of the machine's FMA
-peak (bench/yardstick.py, measured in the same invocation, OpenBLAS sgemm unpinned beside
-it), final test accuracy of both and each process's own peak resident memory (wait4, per
-child). Then the peak memory of a 10,000-client task against a 100-client one with the
+both (wall) and CPU seconds per round (the whole process, all threads, startup and data
+loading included, from wait4; on a shared machine the wall figures carry everyone else's
+load, the CPU figures much less), the speed-up by
+both, fedc's samples/s and achieved GFLOP/s (per wall second and per CPU second of its
+training threads) as a share of the machine's FMA peak (bench/yardstick.py, measured in the
+same invocation, OpenBLAS sgemm unpinned beside it), final test accuracy of both and each
+process's own peak resident memory. The peer's OpenMP threads wait passively
+(OMP_WAIT_POLICY=PASSIVE), so its CPU seconds count work, not spinning. Then the peak memory of a 10,000-client task against a 100-client one with the
 same 100 clients trained per round. Every child runs without the environment's OpenBLAS
 kernel pins. Writes bench/results/fedavg.json.
 
@@ -44,10 +48,11 @@ def fedc_sim(fedc, model, rounds, threads, seed, tmp, env):
     m = benchlib.run_measured(cmd, env=env)
     rows = [json.loads(line) for line in open(metrics)]
     train_wall = sum(r["wall_s"] for r in rows)
+    client_cpu = sum(r["client_cpu_s"] for r in rows)
     return {"seed": seed, "s_per_round": train_wall / rounds, "final_acc": rows[-1]["accuracy"],
             "samples_per_s": SAMPLES_PER_ROUND * rounds / train_wall, "process_wall_s": m.wall_s,
-            "process_cpu_s": m.cpu_s, "peak_rss_mb": m.peak_rss_mb,
-            "client_cpu_s": sum(r["client_cpu_s"] for r in rows),
+            "process_cpu_s": m.cpu_s, "cpu_s_per_round": m.cpu_s / rounds, "peak_rss_mb": m.peak_rss_mb,
+            "client_cpu_s": client_cpu, "samples_per_cpu_s": SAMPLES_PER_ROUND * rounds / client_cpu,
             "bytes": rows[-1]["bytes_down_total"] + rows[-1]["bytes_up_total"]}
 
 
@@ -62,7 +67,7 @@ def torch_run(model, rounds, threads, seed, env):
     train = sum(line["round_s"] for line in per)
     return {"seed": seed, "s_per_round": train / len(per), "final_acc": summ["final_acc"],
             "samples_per_s": SAMPLES_PER_ROUND * len(per) / train, "process_wall_s": m.wall_s,
-            "process_cpu_s": m.cpu_s, "peak_rss_mb": m.peak_rss_mb}
+            "process_cpu_s": m.cpu_s, "cpu_s_per_round": m.cpu_s / len(per), "peak_rss_mb": m.peak_rss_mb}
 
 
 def summarise(runs, keys):
@@ -93,7 +98,7 @@ def main():
     prov = benchlib.Provenance(a.build)
     fedc = os.path.join(a.build, "fedc")
     seeds = [int(s) for s in a.seeds.split(",")]
-    env = yardstick.unpinned_env(OMP_NUM_THREADS=str(a.threads))
+    env = yardstick.unpinned_env(OMP_NUM_THREADS=str(a.threads), OMP_WAIT_POLICY="PASSIVE")
     tmp = tempfile.mkdtemp(prefix="fedc-bench-")
     ys = yardstick.measure(a.build, torch=False)
     peak = ys["peak_all_cores_gflops"] * min(a.threads, os.cpu_count() or 1) / (os.cpu_count() or 1)
@@ -110,20 +115,26 @@ def main():
             # Training FLOPs ~ 3x forward (forward, input-gradient, weight-gradient GEMMs).
             f["gflops"] = f["samples_per_s"] * 3 * info["forward_flops_per_sample"] / 1e9
             f["share_of_fma_peak"] = f["gflops"] / peak
+            # Per CPU second of the training threads, against one core's peak.
+            f["gflops_per_cpu_s"] = f["samples_per_cpu_s"] * 3 * info["forward_flops_per_sample"] / 1e9
+            f["share_of_one_core_fma_peak"] = f["gflops_per_cpu_s"] / ys["peak_one_core_gflops"]
             entry["fedc_runs"].append(f)
             print(json.dumps({"model": model, "fedc": f}), flush=True)
             if os.path.exists(PEER) and not a.skip_peer:
                 t = torch_run(model, rounds, a.threads, seed, env)
                 entry["torch_runs"].append(t)
                 print(json.dumps({"model": model, "torch": t}), flush=True)
-        entry["fedc"] = summarise(entry["fedc_runs"], ["s_per_round", "final_acc", "samples_per_s", "gflops",
-                                                       "share_of_fma_peak", "peak_rss_mb", "client_cpu_s"])
+        entry["fedc"] = summarise(entry["fedc_runs"], ["s_per_round", "cpu_s_per_round", "final_acc",
+                                                       "samples_per_s", "gflops", "share_of_fma_peak",
+                                                       "gflops_per_cpu_s", "share_of_one_core_fma_peak",
+                                                       "peak_rss_mb", "client_cpu_s"])
         if entry["torch_runs"]:
-            entry["torch"] = summarise(entry["torch_runs"], ["s_per_round", "final_acc", "samples_per_s",
-                                                             "peak_rss_mb"])
+            entry["torch"] = summarise(entry["torch_runs"], ["s_per_round", "cpu_s_per_round", "final_acc",
+                                                             "samples_per_s", "peak_rss_mb"])
             # Per seed: the two sides ran the same seed back to back.
-            entry["speedup"] = benchlib.mean_std([t["s_per_round"] / f["s_per_round"]
-                                                  for f, t in zip(entry["fedc_runs"], entry["torch_runs"])])
+            pairs = list(zip(entry["fedc_runs"], entry["torch_runs"]))
+            entry["speedup"] = benchlib.mean_std([t["s_per_round"] / f["s_per_round"] for f, t in pairs])
+            entry["speedup_cpu"] = benchlib.mean_std([t["cpu_s_per_round"] / f["cpu_s_per_round"] for f, t in pairs])
             entry["accuracy_gap_points"] = benchlib.mean_std([100 * (f["final_acc"] - t["final_acc"])
                                                               for f, t in zip(entry["fedc_runs"],
                                                                               entry["torch_runs"])])
