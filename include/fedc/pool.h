@@ -10,7 +10,8 @@
 typedef struct fedc_pool fedc_pool;
 typedef void (*fedc_pool_fn)(void *ctx, size_t i, int worker);
 
-/* nthreads <= 0 means the number of online CPUs. */
+/* nthreads <= 0 means the number of online CPUs. NULL when memory or a
+ * thread cannot be had (fedc_pool_for with a NULL pool runs serially). */
 FEDC_API fedc_pool *fedc_pool_create(int nthreads);
 FEDC_API void fedc_pool_destroy(fedc_pool *p);
 FEDC_API int fedc_pool_size(const fedc_pool *p);
