@@ -10,6 +10,10 @@
 int fedc_cmd_partition(int argc, char **argv) {
     const char *path = NULL;
     char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fedc partition: out of memory\n");
+        return 1;
+    }
     int nsets = 0, rows = 20;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--set") && i + 1 < argc) sets[nsets++] = argv[++i];

@@ -63,6 +63,10 @@ int fedc_cmd_server(int argc, char **argv) {
     char host[256] = "127.0.0.1";
     const char *run_path = NULL, *port_file = NULL;
     char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fedc server: out of memory\n");
+        return 1;
+    }
     int nsets = 0, want_run = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -147,6 +151,11 @@ int fedc_cmd_server(int argc, char **argv) {
             return 1;
         }
         task_json = fedc_task_to_json(&t, 0);
+        if (!task_json) {
+            fprintf(stderr, "fedc server: out of memory\n");
+            free(sets);
+            return 1;
+        }
     }
     free(sets);
     struct sigaction sa;

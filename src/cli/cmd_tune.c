@@ -199,6 +199,10 @@ static int check_same(const char *what, long given, long stored, long id) {
 int fedc_cmd_tune(int argc, char **argv) {
     cli c = {0};
     c.sets = calloc((size_t)argc + 1, sizeof *c.sets);
+    if (!c.sets) {
+        fprintf(stderr, "fedc tune: out of memory\n");
+        return 1;
+    }
     c.budget = c.rounds = c.min_rounds = c.eta = c.startup = c.wave = c.parallel = c.keep_mb = c.seed = -1;
     c.trial_seeds = c.last_rounds = -1;
     c.top = 10;
