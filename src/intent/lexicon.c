@@ -652,7 +652,11 @@ void intent_lexicon_normalise(intent_tok *t, int n) {
             continue;
         }
         /* typo repair: words of 5+ letters one edit away from exactly one
-         * vocabulary word (or its plural) of 4+ letters */
+         * vocabulary word (or its plural) of 4+ letters that starts with the
+         * same letter. A repair must never create a meaning the user did not
+         * write: misspellings seldom touch the first letter, while a word
+         * that differs there is usually another word ("ubyte", the IDX file
+         * type, is not "byte", which would turn on lossy compression). */
         size_t len = strlen(t[i].text);
         if (len < 5 || !alphabetic(t[i].text)) continue;
         /* candidates by lemma; a keyword beats a stopword ("participatns"
@@ -662,7 +666,7 @@ void intent_lexicon_normalise(intent_tok *t, int n) {
         for (int k = 0; k < nvocab; k++) {
             const char *w = vocab[k].word;
             size_t lw = strlen(w);
-            if (lw < 4 || lw + 2 < len || lw > len + 1) continue;
+            if (lw < 4 || lw + 2 < len || lw > len + 1 || w[0] != t[i].text[0]) continue;
             char plural[TOK_TEXT + 2];
             snprintf(plural, sizeof plural, "%s%s", w, "s");
             if (!(distance_one(t[i].text, w) || (lw + 1 < sizeof plural && distance_one(t[i].text, plural))))
