@@ -20,7 +20,9 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RESULTS = os.path.join(ROOT, "bench", "results")
+# FEDC_BENCH_RESULTS sends results elsewhere (a reduced trial run that must not
+# replace the published files).
+RESULTS = os.environ.get("FEDC_BENCH_RESULTS") or os.path.join(ROOT, "bench", "results")
 
 
 def cpu_model():
@@ -68,10 +70,12 @@ class Provenance:
         self.nice = os.nice(0)
 
     def meta(self, **extra):
-        dirty = git("status", "--porcelain", "--untracked-files=no")
+        # Whether the benchmark scripts themselves differed from that commit (the
+        # binary's own state is in fedc_version: "-dirty" when built from changed sources).
+        dirty = git("status", "--porcelain", "--untracked-files=no", "--", "bench")
         m = {
             "commit": self.commit,
-            "commit_dirty": bool(dirty) if dirty is not None else None,
+            "bench_scripts_modified": bool(dirty) if dirty is not None else None,
             "fedc_version": self.fedc_version,
             "date": datetime.datetime.fromtimestamp(self.started, datetime.timezone.utc)
                                     .strftime("%Y-%m-%dT%H:%M:%SZ"),
