@@ -60,10 +60,19 @@ def sim(fedc, model, rounds, threads, seed, tmp, sets, env):
            "--out", os.path.join(tmp, name)]
     for s in sets:
         cmd += ["--set", s]
-    benchlib.run_measured(cmd, env=env)
-    rows = [json.loads(line) for line in open(metrics)]
+    m = benchlib.run_measured(cmd, env=env, check=False)
+    rows = [json.loads(line) for line in open(metrics)] if os.path.exists(metrics) else []
     shutil.rmtree(os.path.join(tmp, name), ignore_errors=True)
-    return rows
+    failure = None
+    if m.returncode != 0:
+        # A configuration that diverges (e.g. an update turns NaN) stops the run: a
+        # result, not a benchmark error. The rounds before it count as measured.
+        lines = [line for line in m.stderr.splitlines() if line.startswith("fedc sim:")]
+        failure = {"after_round": len(rows), "error": (lines[-1] if lines else m.stderr.strip()[-300:])}
+        if not rows:
+            sys.stderr.write(m.stderr[-3000:])
+            raise SystemExit("fedc sim failed before its first round: " + " ".join(cmd))
+    return rows, failure
 
 
 def final_accuracy(rows):
@@ -92,6 +101,7 @@ def summary(runs, keys):
         xs = [r[k] for r in runs if r[k] is not None]
         out[k] = benchlib.mean_std(xs) if xs else None
     out["seeds_reaching_target"] = sum(1 for r in runs if r["rounds_to_target"] is not None)
+    out["seeds_failed"] = sum(1 for r in runs if r.get("failed"))
     out["seeds"] = len(runs)
     return out
 
@@ -123,11 +133,13 @@ def main():
                 codec = up if up == down else f"{up} / {down}"
                 runs = []
                 for seed in seeds:
-                    rows = sim(fedc, model, rounds, a.threads, seed, tmp,
-                               [f"compression.up={up}", f"compression.down={down}"], env)
+                    rows, failure = sim(fedc, model, rounds, a.threads, seed, tmp,
+                                        [f"compression.up={up}", f"compression.down={down}"], env)
                     e = {"seed": seed, "bytes_to_target": first_reach(rows, target, "bytes"),
-                         "rounds_to_target": first_reach(rows, target, "round"), "final_acc": final_accuracy(rows),
-                         "total_bytes": rows[-1]["bytes_down_total"] + rows[-1]["bytes_up_total"]}
+                         "rounds_to_target": first_reach(rows, target, "round"),
+                         "final_acc": None if failure else final_accuracy(rows),
+                         "total_bytes": rows[-1]["bytes_down_total"] + rows[-1]["bytes_up_total"],
+                         "failed": failure}
                     runs.append(e)
                     print(json.dumps({"model": model, "codec": codec, **e}), flush=True)
                 res["codecs"][codec] = {"up": up, "down": down, "runs": runs,
@@ -136,8 +148,9 @@ def main():
             if base:
                 for e in res["codecs"].values():
                     e["bytes_reduction_vs_none"] = reduction(e["runs"], base["runs"], "bytes_to_target")
-                    e["final_acc_vs_none_points"] = benchlib.mean_std(
-                        [100 * (r["final_acc"] - b["final_acc"]) for r, b in zip(e["runs"], base["runs"])])
+                    diffs = [100 * (r["final_acc"] - b["final_acc"]) for r, b in zip(e["runs"], base["runs"])
+                             if r["final_acc"] is not None and b["final_acc"] is not None]
+                    e["final_acc_vs_none_points"] = benchlib.mean_std(diffs) if diffs else None
             out["compression"][model] = res
         if "scheduling" in a.part and model == "mlp":
             res = {"target": target, "rounds": rounds, "seeds": seeds, "profile": "lognormal",
@@ -148,10 +161,11 @@ def main():
                     sets.append(f"scheduling.deadline_s={DEADLINE_S[model]}")
                 runs = []
                 for seed in seeds:
-                    rows = sim(fedc, model, rounds, a.threads, seed, tmp, sets, env)
+                    rows, failure = sim(fedc, model, rounds, a.threads, seed, tmp, sets, env)
                     e = {"seed": seed, "sim_s_to_target": first_reach(rows, target, "sim_elapsed_s"),
-                         "rounds_to_target": first_reach(rows, target, "round"), "final_acc": final_accuracy(rows),
-                         "sim_s_total": rows[-1]["sim_elapsed_s"]}
+                         "rounds_to_target": first_reach(rows, target, "round"),
+                         "final_acc": None if failure else final_accuracy(rows),
+                         "sim_s_total": rows[-1]["sim_elapsed_s"], "failed": failure}
                     runs.append(e)
                     print(json.dumps({"model": model, "policy": pol, **e}), flush=True)
                 res["policies"][pol] = {"runs": runs,

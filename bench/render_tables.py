@@ -187,9 +187,19 @@ def _codec_rows(res):
                      + reach if bt else "never",
                      "" if codec == "none" else (pct(red) if red else "—"),
                      ms(e["rounds_to_target"], 1) if e["rounds_to_target"] else "—",
-                     ms(e["final_acc"]),
+                     _final(e),
                      "" if codec == "none" else ms(e["final_acc_vs_none_points"], 2, signed=True)])
     return rows
+
+
+def _final(e):
+    """Final accuracy, or where the run stopped when it diverged."""
+    failed = [r["failed"] for r in e["runs"] if r.get("failed")]
+    if not failed:
+        return ms(e["final_acc"])
+    where = ", ".join(str(f["after_round"] + 1) for f in failed)
+    stop = f"diverged in round {where}" + ("" if len(failed) == e["seeds"] else f" ({len(failed)} of {e['seeds']} seeds)")
+    return stop if e["final_acc"] is None else f"{ms(e['final_acc'])}; {stop}"
 
 
 def comm_compression(R, model):
@@ -216,7 +226,7 @@ def comm_scheduling(R):
         n, k = e["seeds"], e["seeds_reaching_target"]
         rows.append([name, (ms(t, 1) + ("" if k == n else f" ({k} of {n} seeds)")) if t else "never",
                      "" if pol == "random" else (pct(red, 0) if red else "—"),
-                     ms(e["rounds_to_target"], 1) if e["rounds_to_target"] else "—", ms(e["final_acc"])])
+                     ms(e["rounds_to_target"], 1) if e["rounds_to_target"] else "—", _final(e)])
     out = table(["policy", f"simulated s to {res['target']:.0%}", "less time than random", "rounds to target",
                  "final accuracy"], rows)
     note = (f"\n\nFashion-MNIST MLP, the `{res['profile']}` heterogeneity profile, {res['rounds']} rounds; mean ± "
