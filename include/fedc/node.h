@@ -23,6 +23,7 @@ typedef struct fedc_node_config {
     double max_backoff_s;        /* ceiling of the reconnect delay (default 30) */
     int max_attempts;            /* consecutive failed connects before giving up; 0 = never */
     volatile sig_atomic_t *stop; /* set (e.g. by a signal handler) to leave */
+    const char *state_dir;       /* keeps the client state of the run it serves (NULL = memory only) */
     /* Hidden options for tests and benchmarks. */
     int echo;                    /* no training: answer with a zero update */
     const char *poison;          /* nan|inf|short|missing|extra|round[@ROUND]: send a bad update */

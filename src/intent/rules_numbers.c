@@ -409,6 +409,8 @@ static const key_rule key_rules[] = {
     {C_WD, "local.weight_decay", 0, NULL, NULL, NULL},
     {C_EPS, "local.eps", 0, NULL, NULL, NULL},
     {C_TAU, "strategy.tau", 0, NULL, NULL, NULL},
+    {C_RHO, "strategy.rho", 0, NULL, NULL, NULL},
+    {C_ANCHOR_PROB, "strategy.anchor_prob", 0, "strategy.name", "fedamd", "anchor probability is FedAMD's"},
     {C_MU, "strategy.mu", 0, "strategy.name", "fedprox", "mu is FedProx's proximal weight"},
     {C_SERVER_MOMENTUM, "strategy.momentum", 0, "strategy.name", "fedavgm",
      "server momentum is what FedAvgM adds to FedAvg"},

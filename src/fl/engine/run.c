@@ -163,7 +163,21 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         goto fail;
     }
     fedc_engine_initial_model(t, r->arch, r->x);
-    r->strategy = fedc_strategy_create(t, r->d, t->clients, err);
+    {
+        int nt = fedc_arch_ntensors(r->arch);
+        size_t *off = calloc((size_t)nt + 1, sizeof *off), *cnt = calloc((size_t)nt + 1, sizeof *cnt);
+        if (off && cnt)
+            for (int i = 0; i < nt; i++) {
+                fedc_tensor_info ti = fedc_arch_tensor(r->arch, i);
+                off[i] = ti.offset;
+                cnt[i] = ti.count;
+            }
+        fedc_param_layout lay = {nt, off, cnt};
+        fedc_strategy_env env = {r->d, t->clients, off && cnt ? &lay : NULL, NULL};
+        r->strategy = fedc_strategy_create_env(t, &env, err);
+        free(off);
+        free(cnt);
+    }
     if (!r->strategy) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
     if (!(r->up = fedc_codec_parse(t->compression.up, err))) goto fail;
@@ -513,6 +527,10 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     m->selected = n;
     if (n <= 0) return fedc_fail(err, "round %d: no client is available to train", round);
 
+    fedc_round_ctx rctx = {round, t->rounds, t->clients, r->info, fedc_task_local_lr(t, round),
+                           fedc_task_server_lr(t, round)};
+    fedc_strategy_round_begin(r->strategy, &rctx);
+
     /* 2. TRAIN frames: one shared frame when the downlink is exact; with a
      * lossy downlink each node gets the model as a delta against its copy. */
     fedc_buf *frames = malloc((size_t)n * sizeof *frames);
@@ -604,7 +622,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         return fedc_fail(err, "round %d: %d of %d participants returned a usable update; at least %d needed",
                          round, nu, n, min_updates);
     }
-    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, nu, round, err) != 0) return -1;
+    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, nu, &rctx, err) != 0) return -1;
     m->train_loss = train_loss / nu;
 
     /* 5. Evaluate, account, decide whether to stop. */

@@ -8,12 +8,13 @@
 #include "fedc/engine.h"
 #include "fedc/log.h"
 #include "fedc/proto.h"
+#include "fedc/state.h"
 
 typedef struct sim_transport {
     fedc_transport base;
     fedc_run *run;
     fedc_trainer **trainers;   /* one per worker thread */
-    fedc_client_mem *mem;      /* per client, allocated lazily by the trainer */
+    fedc_state_store *store;   /* per-client records, created on first training, spilled past state.memory_mb */
     fedc_buf *replies;         /* per worker */
     int nworkers;
     const fedc_exchange *ex;
@@ -30,7 +31,10 @@ static void serve_one(void *ctx, size_t i, int worker) {
                            fedc_partition_size(p, k)};
     fedc_error e;
     fedc_buf *reply = &st->replies[worker];
-    if (fedc_trainer_handle(st->trainers[worker], k, &cd, &st->mem[k], f->data, f->len, reply, &e) != 0) {
+    fedc_client_mem mem = {fedc_state_acquire(st->store, k, &e), 0};
+    int rc = mem.record ? fedc_trainer_handle(st->trainers[worker], k, &cd, &mem, f->data, f->len, reply, &e) : -1;
+    if (mem.record) fedc_state_release(st->store, k);
+    if (rc != 0) {
         FEDC_WARN("client %d failed to train: %s", k, e.msg);
         ex->on_drop(ex->ctx, (int)i, e.msg);
         return;
@@ -55,11 +59,9 @@ static void sim_destroy(fedc_transport *t) {
         fedc_trainer_free(st->trainers[i]);
         fedc_buf_free(&st->replies[i]);
     }
-    if (st->mem)
-        for (int k = 0; k < fedc_run_task(st->run)->clients; k++) fedc_client_mem_free(&st->mem[k]);
+    fedc_state_free(st->store);
     free(st->trainers);
     free(st->replies);
-    free(st->mem);
     free(st);
 }
 
@@ -74,8 +76,7 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
     st->nworkers = fedc_pool_size(fedc_run_pool(r));
     st->trainers = calloc((size_t)st->nworkers, sizeof *st->trainers);
     st->replies = calloc((size_t)st->nworkers, sizeof *st->replies);
-    st->mem = calloc((size_t)fedc_run_task(r)->clients, sizeof *st->mem);
-    if (!st->trainers || !st->replies || !st->mem) {
+    if (!st->trainers || !st->replies) {
         fedc_fail(err, "out of memory creating the simulation transport");
         sim_destroy(&st->base);
         return NULL;
@@ -87,5 +88,19 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
             return NULL;
         }
     }
+    const fedc_task *t = fedc_run_task(r);
+    fedc_state_config sc = {fedc_trainer_record_size(st->trainers[0]), (size_t)(t->state.memory_mb * 1048576.0),
+                            t->state.spill_dir};
+    if (!(st->store = fedc_state_create(&sc, t->clients, err))) {
+        sim_destroy(&st->base);
+        return NULL;
+    }
     return &st->base;
+}
+
+int fedc_sim_transport_state_stats(fedc_transport *t, fedc_state_stats *out) {
+    if (!t || t->ops != &k_sim_ops) return -1;
+    sim_transport *st = t->self;
+    fedc_state_stats_get(st->store, out);
+    return 0;
 }

@@ -100,7 +100,7 @@ static void test_to_json_key_order_and_format(void **state) {
     const char *expected[] = {"name",       "dataset",  "partition",   "model",
                               "init",       "rounds",   "clients",     "clients_per_round",
                               "local",      "strategy", "compression", "scheduling",
-                              "privacy",    "seed",     "stop",        "eval_every",
+                              "privacy",    "state",    "seed",        "stop",        "eval_every",
                               "deploy"};
     size_t i = 0;
     const char *key;
@@ -193,7 +193,8 @@ static void test_enum_errors(void **state) {
     (void)state;
     assert_string_equal(task_parse_err("{\"strategy\": {\"name\": \"fedavgg\"}}"),
                         "strategy.name: \"fedavgg\" is not allowed (did you mean fedavg?); "
-                        "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad");
+                        "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, scaffold, fedavg-m, scaffold-m, fednova, fedau, "
+                    "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld");
     assert_string_equal(task_parse_err("{\"local\": {\"optimizer\": \"rmsprop\"}}"),
                         "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw");
     assert_string_equal(task_parse_err("{\"partition\": {\"kind\": \"\"}}"),
