@@ -391,6 +391,28 @@ def main():
             with open(path, "w") as f:
                 f.write(new)
             print(f"updated {doc}")
+    # docs/algorithms.md: bench/bench_strategies.py renders its own tables between its markers.
+    alg = os.path.join(a.root, "docs", "algorithms.md")
+    if os.path.exists(alg):
+        sys.path.insert(0, os.path.join(ROOT, "bench"))
+        import bench_strategies
+        path = os.path.join(a.results, "strategies.json")
+        text = open(alg).read()
+        start, end = bench_strategies.MARKERS
+        if start not in text or end not in text:
+            errors.append("docs/algorithms.md: the strategies table markers are missing")
+        elif not os.path.exists(path):
+            errors.append("docs/algorithms.md: bench/results/strategies.json is missing")
+        else:
+            blocks += 1
+            want = "\n" + bench_strategies.render_text(json.load(open(path))) + "\n"
+            i, j = text.index(start) + len(start), text.index(end)
+            if text[i:j] != want:
+                if a.check:
+                    stale.append("docs/algorithms.md")
+                else:
+                    open(alg, "w").write(text[:i] + want + text[j:])
+                    print("updated docs/algorithms.md")
     for e in errors:
         print("error: " + e, file=sys.stderr)
     if stale:
