@@ -242,11 +242,12 @@ static void test_unknown_fields(void **state) {
     assert_string_equal(task_parse_err("{\"local\": {\"lrr\": 0.1}}"),
                         "local.lrr: unknown field (did you mean local.lr?); allowed: epochs, "
                         "batch, max_steps, lr, optimizer, momentum, nesterov, weight_decay, "
-                        "beta1, beta2, eps");
+                        "beta1, beta2, eps, min_epochs, lr_schedule, lr_warmup_rounds, lr_step_rounds, "
+                        "lr_gamma, lr_min");
     assert_string_equal(task_parse_err("{\"foo\": 1}"),
                         "foo: unknown field; allowed: name, dataset, partition, model, init, rounds, "
                         "clients, clients_per_round, local, strategy, compression, scheduling, "
-                        "privacy, seed, stop, eval_every, deploy");
+                        "privacy, state, seed, stop, eval_every, deploy");
     assert_starts_with(task_parse_err("{\"lr\": 0.1}"),
                        "lr: unknown field (did you mean local.lr?); allowed: name, ");
     assert_starts_with(task_parse_err("{\"round\": 5}"),
