@@ -360,6 +360,10 @@ def render(text, R, errors, doc):
         except Missing as e:
             errors.append(f"{doc}: table '{name}': {e}")
             return m.group(0)
+        except (KeyError, TypeError, IndexError) as e:
+            errors.append(f"{doc}: table '{name}': the results file lacks {e!r}: it was written by an older "
+                          "version of its benchmark script; run the benchmark again")
+            return m.group(0)
         return m.group(1) + body.rstrip("\n") + "\n" + m.group(4)
     return MARKER.sub(sub, text)
 
