@@ -60,21 +60,39 @@ CLAIMS = {
 }
 
 
+CACHE = None  # --cache: finished runs are kept there and not run again
+
+
 def run(fedc, model, rounds, seed, alpha, sets, threads, tmp):
-    tag = f"{model}-a{alpha}-s{seed}-" + "-".join(s.split("=")[-1] for s in sets)
+    tag = f"{model}-a{alpha}-s{seed}-" + "-".join(s.split("=")[-1].split("/")[-1] for s in sets)
     tag = "".join(c if c.isalnum() or c in "-." else "_" for c in tag)[:150]
-    out = os.path.join(tmp, tag)
+    out = os.path.join(CACHE or tmp, tag)
+    metrics = os.path.join(out, "metrics.jsonl")
+    done = os.path.exists(metrics) and sum(1 for _ in open(metrics)) == rounds
     cmd = [fedc, "sim", os.path.join(ROOT, "examples", f"fmnist-{model}.json"), "--quiet", "--threads",
            str(threads), "--out", out, "--set", f"rounds={rounds}", "--set", "partition.kind=dirichlet",
            "--set", f"partition.alpha={alpha}", "--set", f"seed={seed}", "--set", "eval_every=2"]
     for s in sets:
         cmd += ["--set", s]
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        sys.stderr.write(p.stderr[-3000:])
-        raise SystemExit("fedc sim failed: " + " ".join(cmd))
-    rows = [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
+    diverged = None
+    if not done:
+        p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if p.returncode != 0:
+            # A run whose clients' models went non-finite stops with no usable update: the
+            # method diverged here. It counts at chance accuracy (0.1), and the table says so.
+            if "usable update" not in p.stderr:
+                sys.stderr.write(p.stderr[-3000:])
+                raise SystemExit("fedc sim failed: " + " ".join(cmd))
+            diverged = True
+    rows = [json.loads(l) for l in open(metrics)] if os.path.exists(metrics) else []
+    if len(rows) < rounds:
+        diverged = len(rows) + 1
     ev = [r for r in rows if r["evaluated"]]
+    per_round_up = rows[0]["bytes_up"] if rows else 0
+    per_round_down = rows[0]["bytes_down"] if rows else 0
+    if diverged:
+        return {"acc": [r["accuracy"] for r in ev], "rounds": [r["round"] for r in ev], "final": 0.1,
+                "diverged_at": diverged, "bytes_up": per_round_up * rounds, "bytes_down": per_round_down * rounds}
     return {"acc": [r["accuracy"] for r in ev], "rounds": [r["round"] for r in ev],
             "final": sum(r["accuracy"] for r in ev[-3:]) / len(ev[-3:]),
             "bytes_up": rows[-1]["bytes_up_total"], "bytes_down": rows[-1]["bytes_down_total"]}
@@ -90,10 +108,12 @@ def reach(res, target):
 def summarize(runs, target):
     finals = [r["final"] for r in runs]
     rt = [reach(r, target) for r in runs]
+    rounds = runs[0]["rounds_total"]
     return {"final_mean": statistics.mean(finals), "final_std": statistics.stdev(finals) if len(finals) > 1 else 0.0,
             "finals": finals, "rounds_to_target": rt,
-            "bytes_up_per_round": runs[0]["bytes_up"] / runs[0]["rounds"][-1],
-            "bytes_down_per_round": runs[0]["bytes_down"] / runs[0]["rounds"][-1]}
+            "diverged_at": [r.get("diverged_at") for r in runs],
+            "bytes_up_per_round": runs[0]["bytes_up"] / rounds,
+            "bytes_down_per_round": runs[0]["bytes_down"] / rounds}
 
 
 def provenance(args):
@@ -180,6 +200,9 @@ def render_text(res):
             d = (s["final_mean"] - base["final_mean"]) * 100
             v = "" if name == "fedavg" else verdict(d / 100, s["final_std"], base["final_std"])
             rt = ", ".join("-" if x is None else str(x) for x in s["rounds_to_target"])
+            dv = [x for x in s.get("diverged_at", []) if x]
+            if dv:
+                v = f"no: diverged (non-finite models) in {len(dv)} of {len(s['finals'])} seeds, by round {max(dv)}"
             lines.append(f"| {name} | {fmt(s)} | {'' if name == 'fedavg' else f'{d:+.2f}'} | {v} | {rt} | "
                          f"{s['bytes_up_per_round'] / 1e6:.2f} MB | {s['bytes_down_per_round'] / 1e6:.2f} MB |")
         lines.append("")
@@ -194,6 +217,9 @@ def render_text(res):
             d = (s["final_mean"] - base["final_mean"]) * 100
             v = "" if name == h["baseline"] else verdict(d / 100, s["final_std"], base["final_std"])
             rt = ", ".join("-" if x is None else str(x) for x in s["rounds_to_target"])
+            dv = [x for x in s.get("diverged_at", []) if x]
+            if dv:
+                v = f"no: diverged in {len(dv)} of {len(s['finals'])} seeds"
             lines.append(f"| {name} | {fmt(s)} | {'' if name == h['baseline'] else f'{d:+.2f}'} | {v} | {rt} |")
         lines.append("")
     for key in res:
@@ -217,7 +243,10 @@ def main():
     ap.add_argument("--render-only", action="store_true")
     ap.add_argument("--results", default=os.path.join(ROOT, "bench", "results", "strategies.json"), help="results file (parts run separately merge with --merge)")
     ap.add_argument("--merge", default="", help="with --render-only: take the parts this other results file has")
+    ap.add_argument("--cache", default="", help="keep finished runs here and reuse them")
     args = ap.parse_args()
+    global CACHE
+    CACHE = args.cache or None
     global RESULTS
     RESULTS = args.results
     if args.render_only:
@@ -244,7 +273,10 @@ def main():
         def many(specs):
             """Runs (model, rounds, seed, alpha, sets) side by side; results in order."""
             futs = [pool.submit(run, fedc, m, r, s, a, sets, args.threads, tmp) for m, r, s, a, sets in specs]
-            return [f.result() for f in futs]
+            out = [f.result() for f in futs]
+            for (m, r, s, a, sets), o in zip(specs, out):
+                o["rounds_total"] = r
+            return out
 
         def grid(model, alpha, rounds, methods):
             chosen = [(name, sets) for name, sets in METHODS if name in methods]

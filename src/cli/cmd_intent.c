@@ -326,7 +326,7 @@ int fedc_cmd_intent(int argc, char **argv) {
             break;
         } else if (!strcmp(a, "-")) {
             from_stdin = 1;
-        } else if (a[0] == '-' && a[1] == '-') {
+        } else if (a[0] == '-' && a[1] == '-' && !strchr(a, ' ')) { /* "--rounds 12 --clients 24" is a request */
             fprintf(stderr, "fedc intent: unknown option %s\n", a);
             usage(stderr);
             return 2;

@@ -278,10 +278,21 @@ static void f_cpr(gen *g) {
         add_part(g, TEMPLATE(g, t), count_text(g, k, b, sizeof b));
         g->cpr = k;
     } else if (r < 9) {
+        /* only shares that are whole clients: "15% of 30" is a question */
         static const int pct[] = {5, 10, 20, 25, 50};
-        int p = PICK_INT(g, pct);
+        int whole[5], nw = 0;
+        for (int q = 0; q < 5; q++)
+            if ((pct[q] * g->clients) % 100 == 0) whole[nw++] = pct[q];
+        int p = whole[nw ? below(g, nw) : 0];
+        if (!nw) {
+            /* no share of this federation is a whole count: say the count */
+            int k = 1 + below(g, g->clients < 50 ? g->clients : 50);
+            add_part(g, "%s per round", count_text(g, k, b, sizeof b));
+            g->cpr = k;
+            set_int(g, "clients_per_round", g->cpr);
+            return;
+        }
         long k = lround(p / 100.0 * g->clients);
-        if (k < 1) k = 1;
         static const char *const t[] = {"%d%% of them per round", "%d%% participation per round",
                                         "%d percent of the clients each round", "a participation rate of %d%%"};
         add_part(g, TEMPLATE(g, t), p);
@@ -807,7 +818,7 @@ static void f_scheduling(gen *g) {
         static const int s[] = {10, 20, 30, 45, 60, 120};
         int dl = PICK_INT(g, s);
         static const char *const t[] = {"deadline-aware selection with a %d second deadline",
-                                        "a round deadline of %d s", "resource-aware scheduling, deadline %d seconds"};
+                                        "deadline-based selection, a round deadline of %d s", "resource-aware scheduling, deadline %d seconds"};
         add_part(g, TEMPLATE(g, t), dl);
         set_str(g, "scheduling.policy", "deadline");
         set_real(g, "scheduling.deadline_s", dl);
@@ -838,7 +849,6 @@ static void f_privacy(gen *g) {
     if (r == 0) {
         static const char *const t[] = {"differential privacy", "with DP", "differentially private updates"};
         add_part(g, "%s", TEMPLATE(g, t));
-        set_real(g, "privacy.noise_multiplier", 1.0);
     } else {
         double c = PICK_REAL(g, clip), z = PICK_REAL(g, noise);
         static const char *const t[] = {"DP with clip norm %g and noise multiplier %g",
@@ -1041,7 +1051,6 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     json_t *cpr = json_object_get(g->truth, "clients_per_round");
     if (!g->cpr && cpr && json_integer_value(cpr) > g->clients) set_int(g, "clients_per_round", g->clients);
     if (!g->cpr && !cpr && g->clients < 10 && has(g, "clients")) set_int(g, "clients_per_round", g->clients);
-    if (g->stop_rule && !g->rounds_said) set_int(g, "rounds", 500);
 
     /* text: the lead parts keep their order ("a small CNN on mnist"), the rest shuffle */
     shuffle_parts(g, lead);

@@ -41,7 +41,7 @@ static const name_rule name_rules[] = {
     {C_POL_SAMPLES, "scheduling.policy", "samples"},
     {C_POL_AGE, "scheduling.policy", "age"},
     {C_POL_POC, "scheduling.policy", "power-of-choice"},
-    {C_DEADLINE, "scheduling.policy", "deadline"},
+    {C_POL_DEADLINE, "scheduling.policy", "deadline"},
     {C_PROF_LOGNORMAL, "scheduling.profile", "lognormal"},
     {C_PROF_NONE, "scheduling.profile", "none"},
     {C_DP, "privacy.mode", "dp-gaussian"},
@@ -58,8 +58,8 @@ int intent_rules_methods(intent_ctx *c) {
         }
         for (size_t k = 0; k < sizeof name_rules / sizeof name_rules[0]; k++) {
             if (name_rules[k].concept != it->concept) continue;
-            /* a deadline keyword used for its seconds still names the policy */
-            if (it->used && it->concept != C_DEADLINE) break;
+            /* a policy phrase used for its seconds still names the policy */
+            if (it->used && it->concept != C_POL_DEADLINE) break;
             intent_set_str(c, name_rules[k].path, name_rules[k].value, RANK_WORDS, i, i, NULL);
             break;
         }
