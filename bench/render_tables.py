@@ -312,28 +312,6 @@ def intent_goals(R):
     return out + note + "\n\n" + provenance(d["meta"], "intent_goals.json")
 
 
-def intent_eval(R):
-    d = R["intent_heldout"]["measurements"]
-    rows = []
-    for label, m in d.items():
-        h, r = m["heldout"], m["regression"]
-        commit = re.search(r"commit ([0-9a-f]+)", m["meta"].get("fedc_version") or "")
-        rows.append([f"{label} (`{commit.group(1) if commit else m['meta']['commit'][:12]}`)",
-                     f"{h['exact']} of {h['examples']} ({100 * h['exact_share']:.1f}%)",
-                     f"{h['asked']}", f"{h['silently_wrong']} ({100 * h['silently_wrong_share']:.1f}%)",
-                     f"{h['invalid_expected']}",
-                     f"{h['expected_questions']}: {h['questions_right']} asked naming the field",
-                     f"{r['exact']} of {r['examples']}"])
-    out = table(["parser", "held-out: exact", "asked or refused", "silently wrong", "lines not scored",
-                 "\"ask\" lines", "regression set: exact"], rows)
-    first = next(iter(d.values()))
-    note = (f"\n\nHeld-out set: `{first['heldout']['file']}` ({first['heldout']['lines']} lines, sha256 "
-            f"`{first['heldout']['sha256'][:16]}…`). \"Lines not scored\": the expected task names something this "
-            "version's validator rejects (a dataset it does not know yet).")
-    last = list(d.values())[-1]
-    return out + note + "\n\n" + provenance(last["meta"], "intent_heldout.json", "Last measured")
-
-
 TABLES = {
     "fedavg": fedavg,
     "fedavg_notes": fedavg_notes,
@@ -345,7 +323,6 @@ TABLES = {
     "round_overhead": round_overhead,
     "codec_speed": codec_speed,
     "intent_goals": intent_goals,
-    "intent_eval": intent_eval,
 }
 
 
@@ -395,28 +372,33 @@ def main():
             with open(path, "w") as f:
                 f.write(new)
             print(f"updated {doc}")
-    # docs/algorithms.md: bench/bench_strategies.py renders its own tables between its markers.
-    alg = os.path.join(a.root, "docs", "algorithms.md")
-    if os.path.exists(alg):
-        sys.path.insert(0, os.path.join(ROOT, "bench"))
-        import bench_strategies
-        path = os.path.join(a.results, "strategies.json")
-        text = open(alg).read()
-        start, end = bench_strategies.MARKERS
+    # Two benchmarks render their own tables between their own markers: the same check.
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import bench_strategies
+    import intent_score
+    for doc, module, results in (("docs/algorithms.md", bench_strategies, "strategies.json"),
+                                 ("docs/intent.md", intent_score, "intent_score.json")):
+        path, res = os.path.join(a.root, doc), os.path.join(a.results, results)
+        if not os.path.exists(path):
+            continue
+        text = open(path).read()
+        start, end = module.MARKERS
         if start not in text or end not in text:
-            errors.append("docs/algorithms.md: the strategies table markers are missing")
-        elif not os.path.exists(path):
-            errors.append("docs/algorithms.md: bench/results/strategies.json is missing")
+            errors.append(f"{doc}: the markers of {module.__name__}.py are missing")
+        elif not os.path.exists(res):
+            errors.append(f"{doc}: bench/results/{results} is missing")
         else:
             blocks += 1
-            want = "\n" + bench_strategies.render_text(json.load(open(path))) + "\n"
+            want = "\n" + module.render_text(json.load(open(res))) + "\n"
             i, j = text.index(start) + len(start), text.index(end)
             if text[i:j] != want:
                 if a.check:
-                    stale.append("docs/algorithms.md")
+                    stale.append(doc)
+                    sys.stdout.writelines(difflib.unified_diff(text[i:j].splitlines(True), want.splitlines(True),
+                                                               f"{doc} (as written)", f"{doc} (from {results})", n=1))
                 else:
-                    open(alg, "w").write(text[:i] + want + text[j:])
-                    print("updated docs/algorithms.md")
+                    open(path, "w").write(text[:i] + want + text[j:])
+                    print(f"updated {doc}")
     for e in errors:
         print("error: " + e, file=sys.stderr)
     if stale:

@@ -14,5 +14,4 @@ $PY bench/bench_tune.py --build "$BUILD"
 $PY bench/round_overhead.py --build "$BUILD"
 $PY bench/bench_codec.py --build "$BUILD"
 $PY bench/bench_intent_goals.py --build "$BUILD"
-$PY bench/intent_heldout.py --build "$BUILD"
 $PY bench/render_tables.py
