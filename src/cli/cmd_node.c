@@ -49,12 +49,13 @@ int fedc_cmd_node(int argc, char **argv) {
         } else if (!strcmp(a, "--max-attempts") && has) {
             if (fedc_cli_int("node", a, argv[++i], 0, 1000000, &cfg.max_attempts) != 0) return 2;
         }
-        /* Hidden: benchmarks (echo) and the server's own tests (poison, delay). */
+        /* Hidden: benchmarks (echo) and the server's own tests (poison, delay, exit-at). */
         else if (!strcmp(a, "--echo")) cfg.echo = 1;
         else if (!strcmp(a, "--poison") && has) cfg.poison = argv[++i];
         else if (!strcmp(a, "--delay") && has) {
             if (fedc_cli_double("node", a, argv[++i], 0, 0, 3600, &cfg.delay_s) != 0) return 2;
         }
+        else if (!strcmp(a, "--exit-at") && has) cfg.exit_at = argv[++i];
         else if (!strcmp(a, "--log-level") && has) {
             fedc_log_level lv;
             if (fedc_log_level_parse(argv[++i], &lv) != 0) {

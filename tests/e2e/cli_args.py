@@ -41,6 +41,8 @@ BAD = [
     (["intent", "--backend", "llm", "--url", "http://127.0.0.1:1", "--model", "m", "--timeout", "soon", "x"],
      "--timeout"),
     (["tune", MLP, "--budget", "abc"], "--budget"),
+    (["audit", MLP, "--iters", "many"], "--iters"),
+    (["audit", MLP, "--lr", "-0.1"], "--lr"),
 ]
 
 for args, opt in BAD:

@@ -20,10 +20,18 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
             "\"bytes_down\":%" PRIu64 ",\"bytes_up\":%" PRIu64 ",\"bytes_down_total\":%" PRIu64
             ",\"bytes_up_total\":%" PRIu64 ",\"client_cpu_s\":%.4f,\"server_cpu_s\":%.4f,"
             "\"wall_s\":%.4f,\"elapsed_s\":%.3f,\"sim_time_s\":%.3f,\"sim_elapsed_s\":%.3f,"
-            "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d}\n",
+            "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d",
             m->bytes_down, m->bytes_up, m->bytes_down_total, m->bytes_up_total, m->client_cpu_s,
             m->server_cpu_s, m->wall_s, m->elapsed_s, m->sim_time_s, m->sim_elapsed_s, m->selected,
             m->participants, m->dropped, m->rejected);
+    /* A DP run carries its guarantee on every round; an infinite epsilon
+     * (no noise) is null. */
+    if (m->dp) {
+        fprintf(f, ",");
+        json_num(f, "epsilon", m->epsilon, 6);
+        fprintf(f, "\"delta\":%.6g,\"dp_clip\":%.6g", m->delta, m->dp_clip);
+    }
+    fprintf(f, "}\n");
     fflush(f);
 }
 
