@@ -399,6 +399,20 @@ def main():
                 else:
                     open(path, "w").write(text[:i] + want + text[j:])
                     print(f"updated {doc}")
+    # docs/privacy.md places bench/bench_privacy.py's tables among its prose (no markers): each
+    # table the results file gives must appear in it verbatim.
+    priv, pres = os.path.join(a.root, "docs", "privacy.md"), os.path.join(a.results, "privacy.json")
+    if os.path.exists(priv) and os.path.exists(pres):
+        import bench_privacy
+        text = open(priv).read()
+        tables = [c.strip() for c in bench_privacy.render(json.load(open(pres))).split("\n\n")
+                  if c.strip().startswith("|")]
+        blocks += len(tables)
+        for t in tables:
+            if t not in text:
+                stale.append("docs/privacy.md")
+                print(f"docs/privacy.md lacks this table of bench/results/privacy.json "
+                      f"(/usr/bin/python3 bench/bench_privacy.py --render prints them):\n{t}\n")
     for e in errors:
         print("error: " + e, file=sys.stderr)
     if stale:
