@@ -172,7 +172,19 @@ def verdict(delta, std_a, std_b):
     return "no"
 
 
+MARKERS = ("<!-- BEGIN strategies table (bench/bench_strategies.py) -->", "<!-- END strategies table -->")
+
+
 def render(res):
+    """Writes the tables into docs/algorithms.md between MARKERS."""
+    text = open(DOC).read()
+    a, b = MARKERS
+    i, j = text.index(a) + len(a), text.index(b)
+    open(DOC, "w").write(text[:i] + "\n" + render_text(res) + "\n" + text[j:])
+
+
+def render_text(res):
+    """The Markdown between MARKERS (bench/render_tables.py --check compares it with the document)."""
     lines = []
     p = res["provenance"]
     lines.append(f"Measured {p['date']} on {p['cpu']} ({p['cores']} cores shared with other work, load "
@@ -237,10 +249,7 @@ def render(res):
             lines.append(f"Merged from a second invocation run at the same time ({q['date']}, commit "
                          f"`{q['commit'][:10]}`): `{q['command']}`.")
             lines.append("")
-    text = open(DOC).read()
-    a, b = "<!-- BEGIN strategies table (bench/bench_strategies.py) -->", "<!-- END strategies table -->"
-    i, j = text.index(a) + len(a), text.index(b)
-    open(DOC, "w").write(text[:i] + "\n" + "\n".join(lines) + "\n" + text[j:])
+    return "\n".join(lines)
 
 
 def main():

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 
 #define FEDC_TASK_JSON_MAX (1 << 20) /* bytes of task JSON accepted */
 
@@ -140,32 +141,32 @@ typedef struct fedc_task {
 } fedc_task;
 
 /* Defaults for every field. */
-void fedc_task_defaults(fedc_task *t);
+FEDC_API void fedc_task_defaults(fedc_task *t);
 /* The local learning rate before any schedule: local.lr, or the
  * optimizer's default when it is 0 (schedules start from it, see
  * fedc_task_local_lr in strategy.h). */
-double fedc_task_local_lr_base(const fedc_task *t);
+FEDC_API double fedc_task_local_lr_base(const fedc_task *t);
 /* Parses JSON text (at most FEDC_TASK_JSON_MAX bytes) over the defaults,
  * then validates; t is changed only on success. Unknown fields are errors
  * ("local.lrr: unknown field; allowed: epochs, batch, ..."). */
-int fedc_task_from_json(const char *json, size_t len, fedc_task *t, fedc_error *err);
+FEDC_API int fedc_task_from_json(const char *json, size_t len, fedc_task *t, fedc_error *err);
 /* Reads a task file ("-" = standard input) as fedc_task_from_json does;
  * messages start with the file name ("x.json: local.lr: ..."). */
-int fedc_task_load(const char *path, fedc_task *t, fedc_error *err);
+FEDC_API int fedc_task_load(const char *path, fedc_task *t, fedc_error *err);
 /* Applies "path=value" (e.g. "partition.alpha=0.1", "model=cnn") as if the
  * JSON had held it; the task is re-validated and changed only on success.
  * The value is read as JSON when it parses as JSON (and, for string fields,
  * is a JSON string), else as a bare string. An object value is merged into
  * an object field ("local={\"lr\":0.1}" keeps the other local fields). */
-int fedc_task_set(fedc_task *t, const char *assignment, fedc_error *err);
+FEDC_API int fedc_task_set(fedc_task *t, const char *assignment, fedc_error *err);
 /* Applies n assignments in order, then validates once, so that settings
  * that depend on each other can come in any order ("scheduling.policy=
  * deadline" before "scheduling.deadline_s=10"). The CLI's repeated --set
  * should use this. t is changed only if all apply and the result is valid. */
-int fedc_task_set_many(fedc_task *t, const char *const *assignments, int n, fedc_error *err);
+FEDC_API int fedc_task_set_many(fedc_task *t, const char *const *assignments, int n, fedc_error *err);
 /* Checks ranges, enums and cross-field rules (clients_per_round <= clients,
  * codec and model strings parse, ...). */
-int fedc_task_validate(const fedc_task *t, fedc_error *err);
+FEDC_API int fedc_task_validate(const fedc_task *t, fedc_error *err);
 /* One problem found in a task: the field path ("local.lr"; "" for the
  * document as a whole) and the full message, which starts with the path
  * ("task: ..." when the path is ""). */
@@ -177,15 +178,15 @@ typedef struct fedc_task_issue {
  * for the web form, which shows each message next to its field. Returns how
  * many (0 = valid) and sets *issues to a malloc'd array to free() (NULL when
  * there are none); -1 when out of memory. */
-int fedc_task_validate_all(const fedc_task *t, fedc_task_issue **issues);
+FEDC_API int fedc_task_validate_all(const fedc_task *t, fedc_task_issue **issues);
 /* Like fedc_task_from_json, but collects every problem (parse, type, range
  * and cross-field) as fedc_task_validate_all does. t always receives the
  * fields that did parse, defaults elsewhere. */
-int fedc_task_from_json_all(const char *json, size_t len, fedc_task *t, fedc_task_issue **issues);
+FEDC_API int fedc_task_from_json_all(const char *json, size_t len, fedc_task *t, fedc_task_issue **issues);
 /* Full JSON (every field), malloc'd; pretty = indented. */
-char *fedc_task_to_json(const fedc_task *t, int pretty);
+FEDC_API char *fedc_task_to_json(const fedc_task *t, int pretty);
 /* JSON Schema (draft 2020-12) of the task spec, malloc'd: for the web form,
  * the LLM backend and docs. */
-char *fedc_task_schema_json(void);
+FEDC_API char *fedc_task_schema_json(void);
 
 #endif

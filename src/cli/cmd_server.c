@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/log.h"
 #include "fedc/server.h"
@@ -108,6 +109,10 @@ int fedc_cmd_server(int argc, char **argv) {
     char host[256] = "127.0.0.1";
     const char *run_path = NULL, *port_file = NULL;
     char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fedc server: out of memory\n");
+        return 1;
+    }
     int nsets = 0, want_run = 0, check_store = 0, recover_store = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -123,41 +128,45 @@ int fedc_cmd_server(int argc, char **argv) {
         else if (!strcmp(a, "--certs") && has) cfg.certs_dir = argv[++i];
         else if (!strcmp(a, "--host") && has) cfg.public_host = argv[++i];
         else if (!strcmp(a, "--admin-token") && has) cfg.admin_token = argv[++i];
-        else if (!strcmp(a, "--checkpoint-every") && has) cfg.checkpoint_every = atoi(argv[++i]);
-        else if (!strcmp(a, "--threads") && has) cfg.threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--hello-timeout") && has) cfg.hello_timeout_s = atof(argv[++i]);
-        else if (!strcmp(a, "--max-flags") && has) cfg.max_flags = atoi(argv[++i]);
-        else if ((!strcmp(a, "--header-timeout") || !strcmp(a, "--body-timeout")) && has) {
-            char *end;
-            double v = strtod(argv[++i], &end);
-            if (end == argv[i] || *end || !(v > 0 && v <= 3600)) {
-                fprintf(stderr, "fedc server: %s %s: expected seconds, more than 0 and at most 3600\n", a, argv[i]);
+        else if (!strcmp(a, "--checkpoint-every") && has) {
+            if (fedc_cli_int("server", a, argv[++i], 1, 1000000, &cfg.checkpoint_every) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--threads") && has) { /* 0: all cores */
+            if (fedc_cli_int("server", a, argv[++i], 0, 1024, &cfg.threads) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--hello-timeout") && has) {
+            if (fedc_cli_double("server", a, argv[++i], 0, 1, 3600, &cfg.hello_timeout_s) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--max-flags") && has) {
+            if (fedc_cli_int("server", a, argv[++i], 1, 1000000, &cfg.max_flags) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if ((!strcmp(a, "--header-timeout") || !strcmp(a, "--body-timeout")) && has) {
+            double v;
+            if (fedc_cli_double("server", a, argv[++i], 0, 1, 3600, &v) != 0) {
                 free(sets);
                 return 2;
             }
             if (!strcmp(a, "--header-timeout")) cfg.header_timeout_s = v;
             else cfg.body_timeout_s = v;
         } else if (!strcmp(a, "--max-unauth-per-address") && has) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (end == argv[i] || *end || n < 1 || n > 1000000) {
-                fprintf(stderr, "fedc server: --max-unauth-per-address %s: expected 1 to 1000000\n", argv[i]);
+            if (fedc_cli_int("server", a, argv[++i], 1, 1000000, &cfg.max_unauth_per_address) != 0) {
                 free(sets);
                 return 2;
             }
-            cfg.max_unauth_per_address = (int)n;
-        }
-        else if (!strcmp(a, "--max-active-runs") && has) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (end == argv[i] || *end || n < 0 || n > 64) {
-                fprintf(stderr, "fedc server: --max-active-runs %s: expected 0 (auto) to 64\n", argv[i]);
+        } else if (!strcmp(a, "--max-active-runs") && has) { /* 0: automatic */
+            if (fedc_cli_int("server", a, argv[++i], 0, 64, &cfg.max_active_runs) != 0) {
                 free(sets);
                 return 2;
             }
-            cfg.max_active_runs = (int)n;
-        }
-        else if (!strcmp(a, "--run") && has) {
+        } else if (!strcmp(a, "--run") && has) {
             run_path = argv[++i];
             want_run = 1;
         } else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
@@ -207,6 +216,11 @@ int fedc_cmd_server(int argc, char **argv) {
             return 1;
         }
         task_json = fedc_task_to_json(&t, 0);
+        if (!task_json) {
+            fprintf(stderr, "fedc server: out of memory\n");
+            free(sets);
+            return 1;
+        }
     }
     free(sets);
     struct sigaction sa;

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/data.h"
 #include "fedc/engine.h"
@@ -77,15 +78,7 @@ static int mkdirs(const char *path) {
 }
 
 static int parse_long(const char *opt, const char *text, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < lo || v > hi) {
-        fprintf(stderr, "fedc tune: %s: \"%s\" is not an integer in %ld..%ld\n", opt, text, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return fedc_cli_long("tune", opt, text, lo, hi, out);
 }
 
 typedef struct progress {
@@ -208,6 +201,10 @@ static int check_same(const char *what, long given, long stored, long id) {
 int fedc_cmd_tune(int argc, char **argv) {
     cli c = {0};
     c.sets = calloc((size_t)argc + 1, sizeof *c.sets);
+    if (!c.sets) {
+        fprintf(stderr, "fedc tune: out of memory\n");
+        return 1;
+    }
     c.budget = c.rounds = c.min_rounds = c.eta = c.startup = c.wave = c.parallel = c.keep_mb = c.seed = -1;
     c.trial_seeds = c.last_rounds = -1;
     c.top = 10;

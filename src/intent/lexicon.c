@@ -838,9 +838,13 @@ void intent_lexicon_normalise(intent_tok *t, int n) {
         }
         if (known) continue; /* a field's own word ("lambda") */
         /* typo repair: words of 5+ letters one edit away from exactly one
-         * vocabulary word (or its plural) of 4+ letters; words of 4 letters
-         * only by a missing letter or two swapped ones ("rund", "clas",
-         * "svnh"), and only towards keywords */
+         * vocabulary word (or its plural) of 4+ letters that starts with the
+         * same letter; words of 4 letters only by a missing letter or two
+         * swapped ones ("rund", "clas", "svnh"), and only towards keywords.
+         * A repair must never create a meaning the user did not write:
+         * misspellings seldom touch the first letter, while a word that
+         * differs there is usually another word ("ubyte", the IDX file type,
+         * is not "byte", which would turn on lossy compression). */
         size_t len = strlen(t[i].text);
         if (len < 4 || !alphabetic(t[i].text) || (len == 4 && common_short_word(t[i].text))) continue;
         /* candidates by lemma; a keyword beats a stopword ("participatns"
@@ -852,7 +856,7 @@ void intent_lexicon_normalise(intent_tok *t, int n) {
         for (int k = 0; k < nvocab && ncs < 8; k++) {
             const char *w = vocab[k].word;
             size_t lw = strlen(w);
-            if (lw < 4 || lw + 2 < len || lw > len + 1) continue;
+            if (lw < 4 || lw + 2 < len || lw > len + 1 || w[0] != t[i].text[0]) continue;
             char plural[TOK_TEXT + 2];
             snprintf(plural, sizeof plural, "%s%s", w, "s");
             int as_word = distance_one(t[i].text, w), as_plural = lw + 1 < sizeof plural && distance_one(t[i].text, plural);

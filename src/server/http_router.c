@@ -17,13 +17,13 @@ void http_json(fedc_http_response *r, int status, json_t *body) {
     fedc_buf_clear(&r->body);
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(body);
-    if (text) {
-        fedc_buf_append(&r->body, text, strlen(text));
-        free(text);
-    } else {
+    if (!text || fedc_buf_append(&r->body, text, strlen(text)) != 0) {
+        /* Out of memory: a 500 (with a body if even that fits), never a cut-off 200. */
         r->status = 500;
-        fedc_buf_append(&r->body, "{\"error\":\"out of memory\"}", 25);
+        fedc_buf_clear(&r->body);
+        if (fedc_buf_append(&r->body, "{\"error\":\"out of memory\"}", 25) != 0) fedc_buf_clear(&r->body);
     }
+    free(text);
     fedc_http_add_header(r, "cache-control", "no-store");
 }
 
@@ -65,8 +65,9 @@ static void h_schema(fedc_server *s, const fedc_http_request *req, fedc_http_res
     }
     resp->status = 200;
     snprintf(resp->content_type, sizeof resp->content_type, "application/schema+json");
-    fedc_buf_append(&resp->body, schema, strlen(schema));
+    int ok = fedc_buf_append(&resp->body, schema, strlen(schema)) == 0;
     free(schema);
+    if (!ok) http_error(resp, 500, "out of memory");
 }
 
 static json_t *issues_json(const fedc_task_issue *iss, int n) {

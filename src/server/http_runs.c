@@ -223,9 +223,9 @@ int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_resp
             return 1;
         }
         attachment(resp, "application/json", "run-%lld-task.json", id);
-        fedc_buf_append(&resp->body, text, strlen(text));
-        fedc_buf_append(&resp->body, "\n", 1);
+        int ok = fedc_buf_append(&resp->body, text, strlen(text)) == 0 && fedc_buf_append(&resp->body, "\n", 1) == 0;
         free(text);
+        if (!ok) http_error(resp, 500, "out of memory");
     } else if (!strcmp(tail, "/model") && get) {
         char path[1024];
         fedc_error err;

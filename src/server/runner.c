@@ -229,10 +229,24 @@ static int save_model(fedc_server *s, fedc_run *run, int64_t id, fedc_error *err
     return 0;
 }
 
-static void activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
+/* Makes the run active (its nodes assignable); -1 when out of memory. */
+static int activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
     fedc_server *s = r->s;
     active_run *ar = calloc(1, sizeof *ar);
     char *tj = fedc_task_to_json(t, 0);
+    if (ar) {
+        ar->slot_node = calloc((size_t)t->clients, sizeof *ar->slot_node);
+        ar->flags = calloc((size_t)t->clients, sizeof *ar->flags);
+    }
+    if (!ar || !tj || !ar->slot_node || !ar->flags) {
+        if (ar) {
+            free(ar->slot_node);
+            free(ar->flags);
+        }
+        free(ar);
+        free(tj);
+        return -1;
+    }
     ar->id = id;
     ar->task = *t;
     ar->task_json = tj;
@@ -250,8 +264,6 @@ static void activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
     fedc_strategy_free(st);
     ar->max_message = bound + extra + FEDC_PROTO_MAX_JSON + 64 * (FEDC_PROTO_MAX_BLOBS + 1);
     if (ar->max_message > FEDC_PROTO_MAX_FRAME) ar->max_message = FEDC_PROTO_MAX_FRAME;
-    ar->slot_node = calloc((size_t)t->clients, sizeof *ar->slot_node);
-    ar->flags = calloc((size_t)t->clients, sizeof *ar->flags);
     ar->pool = fedc_run_pool(run);
     pthread_mutex_lock(&s->mu);
     active_run **pp = &s->active;
@@ -263,6 +275,7 @@ static void activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
     registry_assign_all(s);
     pthread_mutex_unlock(&s->mu);
     fedc_ws_server_wake(s->ws);
+    return 0;
 }
 
 /* The run's nodes become free and are offered to the other active runs. */
@@ -500,7 +513,12 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
     free(task_json);
     char dir[1024];
     run_dir(s, id, dir, sizeof dir);
-    mkdir(dir, 0755);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        char why[1200];
+        snprintf(why, sizeof why, "cannot create the run folder %s: %s", dir, strerror(errno));
+        set_status(r, id, "failed", why);
+        return 0;
+    }
     int resumed = strcmp(status, "running") == 0;
     publish_run(r, id);
     notify(s, id, NULL, "running");
@@ -544,12 +562,18 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
         return 0;
     }
     fedc_run_set_client_hook(run, registry_client_hook, r);
-    activate(r, id, &t, run);
+    store_participant *parts = calloc((size_t)t.clients_per_round + 1, sizeof *parts);
+    if (!parts || activate(r, id, &t, run) != 0) {
+        free(parts);
+        tp->ops->destroy(tp);
+        fedc_run_free(run);
+        set_status(r, id, "failed", "out of memory starting the run");
+        return 0;
+    }
     int start_round = fedc_run_rounds_done(run), failures = 0, last_ckpt = restored, prev_ckpt = restored;
     const char *final = NULL;
     char error[1200] = "";
     fedc_round_metrics m;
-    store_participant *parts = calloc((size_t)t.clients_per_round + 1, sizeof *parts);
     while (!fedc_run_done(run)) {
         int why = interrupted(r);
         if (why == 1) break;

@@ -34,7 +34,8 @@ static void request_close(fedc_ws_conn *c, const char *reason, int drain, int pr
     c->closing = 1;
     c->drain = drain;
     c->protocol_error = protocol_error;
-    snprintf(c->reason, sizeof c->reason, "%s", reason);
+    /* The reason is logged and sent in a close frame: cut to the field's size. */
+    snprintf(c->reason, sizeof c->reason, "%.*s", (int)sizeof c->reason - 1, reason);
     net_mark_dirty(c);
 }
 

@@ -200,7 +200,9 @@ def quick_task(clients, rounds=3, **extra):
         "clients_per_round": clients,
         "partition": {"kind": "dirichlet", "alpha": 0.5},
         "local": {"epochs": 1, "batch": 32, "max_steps": 20, "lr": 0.05},
-        "deploy": {"min_nodes": clients, "min_updates": 1, "round_timeout_s": 60, "connect_timeout_s": 60},
+        # Deadlines only bound how long a run waits; on a busy machine nodes load
+        # their data slowly, so they are generous (deadline tests set their own).
+        "deploy": {"min_nodes": clients, "min_updates": 1, "round_timeout_s": 300, "connect_timeout_s": 300},
         "seed": 42,
     }
     for k, v in extra.items():

@@ -337,6 +337,10 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     if (!(r->sched = fedc_sched_create(&sc, t->clients, err))) goto fail;
     if (!(r->profile = fedc_profile_create(t->scheduling.profile, t->clients, t->seed, err))) goto fail;
     r->info = calloc((size_t)t->clients, sizeof *r->info);
+    if (!r->info) {
+        fedc_fail(err, "out of memory for the state of %d clients", t->clients);
+        goto fail;
+    }
     for (int k = 0; k < t->clients; k++) {
         r->info[k].n_samples = fedc_partition_size(&r->part, k);
         r->info[k].last_loss = -1;
@@ -344,16 +348,31 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         r->info[k].available = 1;
     }
     int threads = r->opt.threads > 0 ? r->opt.threads : fedc_cpu_count();
-    r->pool = fedc_pool_create(threads);
+    if (!(r->pool = fedc_pool_create(threads))) {
+        fedc_fail(err, "cannot start %d worker threads (out of memory or thread limit)", threads);
+        goto fail;
+    }
     /* Parallelism comes from clients training side by side; a second level
      * inside BLAS would only oversubscribe the cores. */
     if (threads > 1) openblas_set_num_threads(1);
     r->eval_ws = calloc((size_t)threads, sizeof *r->eval_ws);
-    for (int i = 0; i < threads; i++) r->eval_ws[i] = fedc_ws_create(r->arch, EVAL_BATCH);
-    r->nslots = t->clients_per_round;
-    r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
-    r->selected = calloc((size_t)r->nslots, sizeof(int));
-    r->updates = calloc((size_t)r->nslots, sizeof *r->updates);
+    if (!r->eval_ws) {
+        fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
+        goto fail;
+    }
+    for (int i = 0; i < threads; i++)
+        if (!(r->eval_ws[i] = fedc_ws_create(r->arch, EVAL_BATCH))) {
+            fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
+            goto fail;
+        }
+    r->slots = calloc((size_t)t->clients_per_round, sizeof *r->slots);
+    r->selected = calloc((size_t)t->clients_per_round, sizeof(int));
+    r->updates = calloc((size_t)t->clients_per_round, sizeof *r->updates);
+    if (!r->slots || !r->selected || !r->updates) {
+        fedc_fail(err, "out of memory for %d participants' slots", t->clients_per_round);
+        goto fail;
+    }
+    r->nslots = t->clients_per_round; /* fedc_run_free walks the slots from here on */
     if (r->async && !(r->async_map = calloc((size_t)r->nslots, sizeof(int)))) {
         fedc_fail(err, "out of memory for %d asynchronous slots", r->nslots);
         goto fail;
@@ -449,12 +468,24 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
     if (chunk == 0) chunk = 1;
     parts = (r->testp->n + chunk - 1) / chunk;
     double *correct = calloc(parts + 1, sizeof(double)), *ls = calloc(parts + 1, sizeof(double));
-    eval_ctx c = {r, chunk, correct, ls};
-    fedc_pool_for(r->pool, parts, eval_chunk, &c);
+    double one_correct[2] = {0, 0}, one_ls[2] = {0, 0};
+    if (!correct || !ls) {
+        /* No memory for per-part sums: the whole test set as one part, on this thread. */
+        free(correct);
+        free(ls);
+        correct = ls = NULL;
+        parts = 1;
+        chunk = r->testp->n ? r->testp->n : 1;
+    }
+    eval_ctx c = {r, chunk, correct ? correct : one_correct, ls ? ls : one_ls};
+    if (correct)
+        fedc_pool_for(r->pool, parts, eval_chunk, &c);
+    else
+        eval_chunk(&c, 0, 0);
     double sc = 0, sl = 0;
     for (size_t i = 0; i < parts; i++) {
-        sc += correct[i];
-        sl += ls[i];
+        sc += c.correct[i];
+        sl += c.loss_sum[i];
     }
     free(correct);
     free(ls);
@@ -819,6 +850,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     /* 2. TRAIN frames: one shared frame when the downlink is exact; with a
      * lossy downlink each node gets the model as a delta against its copy. */
     fedc_buf *frames = malloc((size_t)n * sizeof *frames);
+    if (!frames) return fedc_fail(err, "round %d: out of memory for %d model frames", round, n);
     for (int i = 0; i < n; i++) {
         slot *s = &r->slots[i];
         s->client = r->selected[i];
