@@ -752,7 +752,7 @@ static void f_optim_family(gen *g, int r) {
         set_str(g, "local.optimizer", "adan");
         set_real(g, "local.beta3", x);
     } else if (r == 2) {
-        static const double dl[] = {0.05, 0.1, 0.2}, wr[] = {0.1, 0.5};
+        static const double dl[] = {0.05, 0.2}, wr[] = {0.2, 0.5}; /* never the defaults (0.1), so each draw sets them */
         double x = PICK_REAL(g, dl), y = PICK_REAL(g, wr);
         static const char *const t[] = {"AdamP with projection delta %g and wd ratio %g",
                                         "adamp (projection delta %g, weight decay ratio %g)"};
