@@ -217,7 +217,19 @@ def prov_line(p):
             f"{' '.join(p['load_average'])}), commit `{p['commit'][:10]}`, with `{p['command']}`")
 
 
+MARKERS = ("<!-- BEGIN optimizers table (bench/bench_optimizers.py) -->", "<!-- END optimizers table -->")
+
+
 def render(res):
+    """Writes the tables into docs/algorithms.md between MARKERS."""
+    text = open(DOC).read()
+    a, b = MARKERS
+    i, j = text.index(a) + len(a), text.index(b)
+    open(DOC, "w").write(text[:i] + "\n" + render_text(res) + "\n" + text[j:])
+
+
+def render_text(res):
+    """The Markdown between MARKERS (bench/render_tables.py --check compares it with the document)."""
     L = []
     facts = res.get("facts")
     grid = res.get("grid", {})
@@ -319,10 +331,7 @@ def render(res):
             L.append(f"| {name} | {', '.join(map(str, sd))} | {pm(m['global_mean'], m['global_std'])} | "
                      f"{pm(m['personal_mean'], m['personal_std'])} | {m['cpu_per_round']:.1f} |")
         L.append("")
-    text = open(DOC).read()
-    a, b = "<!-- BEGIN optimizers table (bench/bench_optimizers.py) -->", "<!-- END optimizers table -->"
-    i, j = text.index(a) + len(a), text.index(b)
-    open(DOC, "w").write(text[:i] + "\n" + "\n".join(L) + "\n" + text[j:])
+    return "\n".join(L)
 
 
 def main():

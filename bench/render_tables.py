@@ -397,11 +397,13 @@ def main():
             with open(path, "w") as f:
                 f.write(new)
             print(f"updated {doc}")
-    # Two benchmarks render their own tables between their own markers: the same check.
+    # Three benchmarks render their own tables between their own markers: the same check.
     sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import bench_optimizers
     import bench_strategies
     import intent_score
     for doc, module, results in (("docs/algorithms.md", bench_strategies, "strategies.json"),
+                                 ("docs/algorithms.md", bench_optimizers, "optimizers.json"),
                                  ("docs/intent.md", intent_score, "intent_score.json")):
         path, res = os.path.join(a.root, doc), os.path.join(a.results, results)
         if not os.path.exists(path):
