@@ -252,13 +252,14 @@ def render_text(res):
         L.append("| optimizer | sweep (lr: accuracy, seed 1) | chosen lr | accuracy | vs sgd (points) | client CPU s / round "
                  "| state per client |")
         L.append("|---|---|---|---|---|---|---|")
-        sgd = g["optimizers"]["sgd"]
+        sgd = g["optimizers"].get("sgd")
         for opt, o in g["optimizers"].items():
             sweep = ", ".join(f"{lr}: {a:.3f}" for lr, a in sorted(o["sweep"].items(), key=lambda kv: float(kv[0])))
-            d = (o["mean"] - sgd["mean"]) * 100
+            d = (o["mean"] - sgd["mean"]) * 100 if sgd else float("nan")
             state = facts["state_bytes"][model][opt] / 1e6 if facts else float("nan")
             L.append(f"| {opt} | {sweep} | {o['best_lr']} | {o['mean']:.4f} ± {o['std']:.4f} | "
-                     f"{'' if opt == 'sgd' else f'{d:+.2f}'} | {o['cpu_per_round']:.1f} | {state:.1f} MB |")
+                     f"{'' if opt == 'sgd' else (f'{d:+.2f}' if sgd else 'sgd not run')} | {o['cpu_per_round']:.1f} | "
+                     f"{state:.1f} MB |")
         L.append("")
     if grid:
         L.append("**The papers' claims, here** (same rounds, same steps, same lr budget; one cell per table above, "
@@ -270,6 +271,10 @@ def render_text(res):
         def cmp(a, b, claim, paper):
             cells, verdicts = [], []
             for g in grid.values():
+                if a not in g["optimizers"] or b not in g["optimizers"]:
+                    cells.append(f"{a} or {b} not run")
+                    verdicts.append("-")
+                    continue
                 x, y = g["optimizers"][a], g["optimizers"][b]
                 d = x["mean"] - y["mean"]
                 cells.append(f"{a} {x['mean']:.4f} vs {b} {y['mean']:.4f} ({d * 100:+.2f})")
