@@ -72,6 +72,7 @@ CLAIMS = {
 
 
 CACHE = None  # --cache: finished runs are kept there and not run again
+REUSED = []  # the runs of this invocation found finished in the cache
 
 
 def run(fedc, model, rounds, seed, alpha, sets, threads, tmp):
@@ -86,7 +87,9 @@ def run(fedc, model, rounds, seed, alpha, sets, threads, tmp):
     for s in sets:
         cmd += ["--set", s]
     diverged = None
-    if not done:
+    if done:
+        REUSED.append(tag)
+    else:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if p.returncode != 0:
             # A run whose clients' models went non-finite stops with no usable update: the
@@ -204,7 +207,9 @@ def render_text(res):
             q = g["provenance"]
             lines.append(f"**{g['title']}** measured on its own: {q['date']} on {q['cpu']} ({q['cores']} cores shared "
                          f"with other work, load {' '.join(q['load_average'])}), commit `{q['commit'][:10]}`, with "
-                         f"`{q['command']}`.")
+                         f"`{q['command']}`" + (f"; {q['reused_runs']} of its runs were found finished in the --cache "
+                                                 f"folder, left there by an earlier invocation with the same fedc "
+                                                 f"binary and settings" if q.get("reused_runs") else "") + ".")
             lines.append("")
         lines.append(f"**{g['title']}**: final accuracy = mean of the last 3 evaluations (every 2 rounds) "
                      f"after {g['rounds']} rounds, mean ± std over seeds {g['seeds']}; rounds to "
@@ -351,8 +356,9 @@ def main():
                 json.dump(res, open(RESULTS, "w"), indent=1)
         if "cnn" in parts:
             for alpha in (float(a) for a in args.cnn_alphas.split(",")):
+                del REUSED[:]
                 g = grid("cnn", alpha, args.cnn_rounds, ["fedavg"] + only if only else CNN_METHODS)
-                g["provenance"] = prov
+                g["provenance"] = dict(prov, reused_runs=len(REUSED))
                 res["grid"][f"cnn-{alpha}"] = g
                 json.dump(res, open(RESULTS, "w"), indent=1)
         hl = []
