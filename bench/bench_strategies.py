@@ -26,7 +26,7 @@ steps, lr 0.01); FedAU's heterogeneous participation over --audit-rounds rounds.
 Writes bench/results/strategies.json (with commit, date, CPU, cores and the command) and
 renders the tables into docs/algorithms.md between the BEGIN/END markers.
 """
-import argparse, concurrent.futures, datetime, json, os, statistics, subprocess, sys, tempfile
+import argparse, concurrent.futures, datetime, json, os, shlex, statistics, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results", "strategies.json")
@@ -139,7 +139,7 @@ def provenance(args):
             break
     return {"commit": commit, "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
             "cores": os.cpu_count(), "load_average": open("/proc/loadavg").read().split()[:3],
-            "command": "nice -n 10 /usr/bin/python3 bench/bench_strategies.py " + " ".join(sys.argv[1:])}
+            "command": "nice -n 10 /usr/bin/python3 bench/bench_strategies.py " + shlex.join(sys.argv[1:])}
 
 
 def availability_csv(fedc, path, rounds, seed, alpha, n=100):
