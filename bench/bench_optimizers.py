@@ -272,7 +272,7 @@ def render_text(res):
             cells, verdicts = [], []
             for g in grid.values():
                 if a not in g["optimizers"] or b not in g["optimizers"]:
-                    cells.append(f"{a} or {b} not run")
+                    cells.append(" and ".join(o for o in (a, b) if o not in g["optimizers"]) + " not run")
                     verdicts.append("-")
                     continue
                 x, y = g["optimizers"][a], g["optimizers"][b]
