@@ -176,7 +176,7 @@ static void test_searches_routes(void **state) {
     assert_string_equal(json_string_value(json_object_get(run.json, "name")), "routes-tuned");
     http_answer_free(&run);
     /* A validation split is simulation only: a deployment refuses it, naming the field. */
-    run = http_call(&ts, "POST", "/api/runs", "{\"name\": \"v\", \"clients\": 4, \"validation\": 0.1}", 1);
+    run = http_call(&ts, "POST", "/api/runs", "{\"name\": \"v\", \"clients\": 4, \"clients_per_round\": 2, \"validation\": 0.1}", 1);
     if (run.status != 400 || !strstr(run.body, "\"validation\""))
         fail_msg("POST /api/runs with validation 0.1: HTTP %ld %s", run.status, run.body ? run.body : "");
     http_answer_free(&run);
