@@ -270,7 +270,11 @@ def tune_cost(R):
                           "bytes"], rows))
         cfg = b["best_config"] or {}
         winner = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in cfg.items())
-        out.append(f"{s['method'].upper()} search, {b['trials']} trials selected on validation accuracy "
+        space = ("the cost levers around the default task (lr, momentum, batch, epochs, local-steps cap, clients "
+                 "per round, server lr, codecs both ways, scheduling; `COST_SPACE` in bench_tune.py)"
+                 if s.get("space") == "cost" else "fedc's default space")
+        out.append(f"Search space: {space}. "
+                   f"{s['method'].upper()} search, {b['trials']} trials selected on validation accuracy "
                    f"({s['validation']:g} of each client's data held out); {b['cpu_s_process']:.0f} CPU s, "
                    f"{b['wall_s']:.0f} s wall. The choice: {winner}. Measured client CPU seconds of the choice: "
                    f"{ms(b['client_cpu_s_x_measured'], 2)}x the default's (noisy on a shared machine; the budget "

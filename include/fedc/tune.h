@@ -373,7 +373,12 @@ FEDC_API int fedc_tune_llm_propose(void *ctx, const char *history_json, char **c
  * "total_rounds", "total_cpu_s", "reused", "trials": [{"rank", "trial",
  * "status", "source", "rounds", "accuracy", "loss", "bytes", "cpu_s",
  * "config": {...}, "rungs": [{"rounds", "accuracy", "loss", "bytes",
- * "cpu_s"}...], "error"?}, ...]} (malloc'd). */
+ * "cpu_s"}...], "client_gflop", "client_cpu_s", "server_cpu_s", "bytes_up",
+ * "bytes_down", "wall_s", "test_accuracy" (every trial when selected on the
+ * test set, the best alone when selected on validation), "pareto_rank",
+ * "feasible" (accuracy@budget), "error"?}, ...], "goal", "selected_on",
+ * "best_test_accuracy", "budget"? {limits}, "pareto_axes", "front": [trial
+ * ids by client compute]} (malloc'd). */
 FEDC_API char *fedc_tune_leaderboard_json(const fedc_tune_search *s);
 /* The Pareto front as a text table (trial, accuracy, client GFLOP and CPU
  * seconds, bytes, wall seconds, configuration). */
