@@ -153,11 +153,15 @@ def cost_main(a, objectives):
         board = json.load(open(os.path.join(out_dir, "leaderboard.json")))
         base = next(t for t in board["trials"] if t["trial"] == 0)
         front = []
+        # Ratios against the default task: its reference run when the space does not hold it
+        # (then trial 0 is a sampled setting), else trial 0 (the base setting).
+        ref = res["setting"].get("reference")
+        rc, rb = (ref["client_gflop"], ref["bytes"]) if ref else (base["client_gflop"], base["bytes"])
         for tid in board["front"]:
             t = next(x for x in board["trials"] if x["trial"] == tid)
             front.append({"trial": tid, "val_accuracy": t["accuracy"], "client_gflop": t["client_gflop"],
-                          "bytes": t["bytes"], "client_x": t["client_gflop"] / base["client_gflop"],
-                          "bytes_x": t["bytes"] / base["bytes"], "config": t["config"]})
+                          "bytes": t["bytes"], "client_x": t["client_gflop"] / rc,
+                          "bytes_x": t["bytes"] / rb, "config": t["config"]})
         searches[obj] = {"command": " ".join(os.path.relpath(c, ROOT) if c.startswith(ROOT) else c for c in cmd),
                          "cpu_s_process": cpu, "wall_s": wall, "rounds": board["total_rounds"],
                          "best_trial": board["best"], "best_test_accuracy": board.get("best_test_accuracy"),
