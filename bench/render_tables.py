@@ -253,6 +253,53 @@ def tune(R):
     return out + note + "\n\n" + provenance(d["meta"], "tune.json")
 
 
+def tune_cost(R):
+    d = R["tune_cost"]
+    s = d["setting"]
+    out = []
+    b = d["searches"].get("accuracy@budget")
+    if b:
+        n = len(b["fresh_seeds"])
+        rows = [["default task", pct(b["default_accuracy"]), "1x", "1x"],
+                [f"best within the budget (trial {b['best_trial']})", pct(b["tuned_accuracy"]),
+                 ms(b["client_x"], 2) + "x", ms(b["bytes_x"], 2) + "x"],
+                ["gain", f"**{ms(b['gain_points'], 1, signed=True)} points**", "", ""]]
+        out.append(table([f"Fashion-MNIST, {s['clients']} clients, Dirichlet({s['dirichlet_alpha']:g}), "
+                          f"{s['rounds']} rounds; budget ≤ {s['max_client_cpu']} client compute, ≤ {s['max_bytes']} "
+                          "bytes", f"test accuracy on {n} fresh seeds (last 3 rounds)", "client compute",
+                          "bytes"], rows))
+        cfg = b["best_config"] or {}
+        winner = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in cfg.items())
+        space = ("the cost levers around the default task (lr, momentum, batch, epochs, local-steps cap, clients "
+                 "per round, server lr, codecs both ways, scheduling; `COST_SPACE` in bench_tune.py)"
+                 if s.get("space") == "cost" else "fedc's default space")
+        out.append(f"Search space: {space}. "
+                   f"{s['method'].upper()} search, {b['trials']} trials selected on validation accuracy "
+                   f"({s['validation']:g} of each client's data held out); {b['cpu_s_process']:.0f} CPU s, "
+                   f"{b['wall_s']:.0f} s wall. The choice: {winner}. Measured client CPU seconds of the choice: "
+                   f"{ms(b['client_cpu_s_x_measured'], 2)}x the default's (noisy on a shared machine; the budget "
+                   "is on the deterministic count).")
+    p = d["searches"].get("pareto")
+    front_of = "Pareto search"
+    if not p and b:
+        # Every search ranks its trials: the budget search's own front (validation accuracy
+        # against client compute and bytes over all its trials, within the budget or not).
+        p, front_of = b, "accuracy@budget search (all its trials, within the budget or not)"
+    if p:
+        rows = [[str(f["trial"]), f"{f['val_accuracy']:.4f}", f"{f['client_gflop']:.0f} ({f['client_x']:.2f}x)",
+                 f"{mb(f['bytes'])} ({f['bytes_x']:.2f}x)",
+                 ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in f["config"].items())]
+                for f in p["front"]]
+        out.append(table(["Pareto front: trial", "validation accuracy", "client GFLOP per run (x base)",
+                          "bytes per run (x base)", "configuration"], rows))
+        ref = s.get("reference")
+        out.append(f"Front of the {front_of}, {p['trials']} trials, axes client compute and bytes; x base = "
+                   "relative to the default task"
+                   + (f" on the search seed ({ref['client_gflop']:.0f} GFLOP, {mb(ref['bytes'])} per run)." if ref
+                      else f" (trial 0: validation accuracy {p['base']['val_accuracy']:.4f})."))
+    return "\n\n".join(out) + "\n\n" + provenance(d["meta"], "tune_cost.json")
+
+
 def round_overhead(R):
     d = R["round_overhead"]
     rows = []
@@ -364,6 +411,7 @@ TABLES = {
     "comm_compression_cnn": lambda R: comm_compression(R, "cnn"),
     "comm_scheduling": comm_scheduling,
     "tune": tune,
+    "tune_cost": tune_cost,
     "round_overhead": round_overhead,
     "codec_speed": codec_speed,
     "intent_goals": intent_goals,

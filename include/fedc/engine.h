@@ -97,12 +97,15 @@ typedef struct fedc_round_metrics {
     int round;               /* 1-based */
     int evaluated;           /* 0 if this round skipped evaluation */
     double accuracy, loss;   /* test set */
+    int val_evaluated;       /* task.validation > 0 and this round evaluated */
+    double val_accuracy, val_loss; /* the held-out validation samples */
     double train_loss;       /* mean local loss of participants */
     int personal_evaluated;  /* eval_personal: participants scored their starting model */
     double personal_accuracy; /* their mean accuracy on test samples of their domain */
     uint64_t bytes_down, bytes_up;             /* this round, at the transport */
     uint64_t bytes_down_total, bytes_up_total; /* since the start */
     double client_cpu_s;     /* sum over participants of local CPU time */
+    uint64_t client_steps;   /* sum over participants of local steps (a deterministic compute count) */
     double server_cpu_s;     /* server CPU (encode, decode, aggregate, eval) */
     double wall_s;           /* this round's wall time */
     double elapsed_s;        /* since the run started */
@@ -168,6 +171,11 @@ FEDC_API size_t fedc_run_nparams(const fedc_run *r);
 FEDC_API int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
 /* The engine's own evaluation of the current model on the test set. */
 FEDC_API void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
+/* The same on the validation samples (task.validation); returns -1 and
+ * leaves the outputs untouched when the task holds none out. */
+FEDC_API int fedc_run_evaluate_validation(fedc_run *r, double *accuracy, double *loss);
+/* Held-out validation samples (0 without task.validation). */
+FEDC_API size_t fedc_run_validation_size(const fedc_run *r);
 
 /* In-process transport for simulation: clients' trainers run in the run's
  * thread pool against their partitions of the training set. */

@@ -132,6 +132,7 @@ typedef struct fedc_task {
     } stop;
     int eval_every;             /* evaluate every k rounds (and the last) */
     int eval_personal;          /* simulation: test samples each participant scores its starting model on; 0 = off */
+    double validation;          /* simulation: share of each client's samples held out for validation; 0 = off */
     struct {
         int min_nodes;          /* deployment: wait for this many nodes */
         int min_updates;        /* deployment: aggregate with at least this many */

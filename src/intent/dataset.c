@@ -1132,6 +1132,13 @@ static void f_eval(gen *g) {
     int e = PICK_INT(g, v);
     add_part(g, TEMPLATE(g, t), e);
     set_int(g, "eval_every", e);
+    /* Some examples also hold a validation split out; chosen by the example's
+     * index, not the random stream, so the other examples stay as they were. */
+    if (g->index % 5 == 2) {
+        double share = g->index % 2 ? 0.1 : 0.2;
+        add_part(g, "validation=%g", share);
+        set_real(g, "validation", share);
+    }
 }
 
 static void f_steps(gen *g) {

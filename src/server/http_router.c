@@ -97,6 +97,17 @@ static void h_validate(fedc_server *s, const fedc_http_request *req, fedc_http_r
  * are synchronous exchanges, and a buffer filled in them would only simulate
  * asynchrony. Refused here, with the field to change, rather than run. */
 static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *err) {
+    if (t->validation > 0) {
+        /* The held-out samples are cut from the simulator's partitions; nodes keep their own data. */
+        fedc_task_issue iss = {"validation", ""};
+        snprintf(iss.msg, sizeof iss.msg,
+                 "validation: %g holds out part of the simulated clients' data, which fedc does in simulation "
+                 "only (fedc sim, fedc tune); a deployment needs 0",
+                 t->validation);
+        fedc_fail(err, "the task spec is not valid (1 problem): %s", iss.msg);
+        if (issues) *issues = issues_json(&iss, 1);
+        return -1;
+    }
     fedc_strategy *st = fedc_strategy_create(t, 1, t->clients, err);
     if (!st) return -1;
     fedc_strategy_info info = fedc_strategy_info_get(st);

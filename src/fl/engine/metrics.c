@@ -20,6 +20,10 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
     json_num(f, "loss", m->loss, 6);
     fprintf(f, "\"evaluated\":%s,", m->evaluated ? "true" : "false");
     json_num(f, "train_loss", m->train_loss, 6);
+    if (m->val_evaluated) {
+        json_num(f, "val_accuracy", m->val_accuracy, 6);
+        json_num(f, "val_loss", m->val_loss, 6);
+    }
     if (m->personal_evaluated) json_num(f, "personal_accuracy", m->personal_accuracy, 6);
     fprintf(f,
             "\"bytes_down\":%" PRIu64 ",\"bytes_up\":%" PRIu64 ",\"bytes_down_total\":%" PRIu64
@@ -27,6 +31,7 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
             m->bytes_down, m->bytes_up, m->bytes_down_total, m->bytes_up_total);
     json_num(f, "client_cpu_s", m->client_cpu_s, 4);
     json_num(f, "server_cpu_s", m->server_cpu_s, 4);
+    fprintf(f, "\"client_steps\":%" PRIu64 ",", m->client_steps);
     json_num(f, "wall_s", m->wall_s, 4);
     json_num(f, "elapsed_s", m->elapsed_s, 3);
     json_num(f, "sim_time_s", m->sim_time_s, 3);

@@ -51,6 +51,9 @@ struct fedc_run {
     uint32_t *personal_ids;
     size_t personal_n;
     fedc_partition part;
+    /* task.validation: the samples held out of the clients' partitions
+     * (owned copy, n = 0 when none). */
+    fedc_dataset val;
     fedc_arch *arch;
     size_t d;
     float *x;
@@ -133,6 +136,7 @@ void fedc_run_free(fedc_run *r) {
     if (!r) return;
     fedc_dataset_free(&r->train);
     fedc_dataset_free(&r->test);
+    fedc_dataset_free(&r->val);
     fedc_dataset_free(&r->test_skewed);
     free(r->personal_ids);
     fedc_partition_free(&r->part);
@@ -255,6 +259,55 @@ fedc_client_data fedc_run_client_data(const fedc_run *r, int client) {
     return cd;
 }
 
+/* task.validation: from each client's samples, floor(share * n) drawn from
+ * the stream (seed, client, VALIDATION) leave its partition and join the
+ * validation set, so no client ever trains on them. Holding out per client
+ * keeps the validation set's label mix the federation's own (a non-IID
+ * partition's), and the partition otherwise stays the one the task had. */
+static int hold_out_validation(fedc_run *r, fedc_error *err) {
+    const fedc_task *t = &r->task;
+    if (!(t->validation > 0)) return 0;
+    fedc_partition *p = &r->part;
+    const fedc_dataset *tr = r->trainp;
+    size_t total = 0;
+    for (int k = 0; k < p->n_clients; k++)
+        total += (size_t)(t->validation * (double)fedc_partition_size(p, k));
+    if (total == 0)
+        return fedc_fail(err, "validation: %g of every client's samples holds none out; the clients have too "
+                         "few samples for it",
+                         t->validation);
+    fedc_dataset *v = &r->val;
+    v->x = malloc(total * tr->dim * sizeof *v->x);
+    v->y = malloc(total * sizeof *v->y);
+    if (!v->x || !v->y) return fedc_fail(err, "validation: out of memory for %zu held-out samples", total);
+    v->n = total;
+    v->shape = tr->shape;
+    v->dim = tr->dim;
+    v->n_classes = tr->n_classes;
+    size_t out = 0, w = 0;
+    for (int k = 0; k < p->n_clients; k++) {
+        size_t lo = p->offsets[k], n = fedc_partition_size(p, k), h = (size_t)(t->validation * (double)n);
+        uint32_t *ids = p->index + lo;
+        /* Partial Fisher-Yates: the last h entries become the held-out ones. */
+        fedc_rng rng = fedc_rng_derive(t->seed, (uint64_t)k, 0x7A11DA7Eull);
+        for (size_t i = 0; i < h; i++) {
+            size_t last = n - 1 - i, j = fedc_rng_below(&rng, (uint32_t)(last + 1));
+            uint32_t tmp = ids[j];
+            ids[j] = ids[last];
+            ids[last] = tmp;
+        }
+        for (size_t i = n - h; i < n; i++, out++) {
+            memcpy(v->x + out * tr->dim, tr->x + (size_t)ids[i] * tr->dim, tr->dim * sizeof *v->x);
+            v->y[out] = tr->y[ids[i]];
+        }
+        p->offsets[k] = w; /* compact: the kept ids move down over the held-out ones */
+        memmove(p->index + w, ids, (n - h) * sizeof *ids);
+        w += n - h;
+    }
+    p->offsets[p->n_clients] = w;
+    return 0;
+}
+
 fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err) {
     if (fedc_task_validate(t, err) != 0) return NULL;
     fedc_run *r = calloc(1, sizeof *r);
@@ -290,6 +343,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     pc.classes_per_client = t->partition.classes_per_client;
     pc.sigma = t->partition.sigma;
     if (fedc_partition_make(r->trainp, &pc, t->clients, t->seed, &r->part, err) != 0) goto fail;
+    if (hold_out_validation(r, err) != 0) goto fail;
 
     r->x = malloc(r->d * sizeof(float));
     if (!r->x) {
@@ -446,6 +500,7 @@ fail:
 /* ---- Evaluation: the test set split across the pool's threads. -------- */
 typedef struct {
     fedc_run *r;
+    const fedc_dataset *ds;
     size_t chunk;
     double *correct, *loss_sum;
 } eval_ctx;
@@ -453,7 +508,7 @@ typedef struct {
 static void eval_chunk(void *vctx, size_t i, int worker) {
     eval_ctx *c = vctx;
     fedc_run *r = c->r;
-    const fedc_dataset *ts = r->evalp;
+    const fedc_dataset *ts = c->ds;
     size_t lo = i * c->chunk, hi = lo + c->chunk < ts->n ? lo + c->chunk : ts->n;
     if (lo >= hi) return;
     double acc, loss;
@@ -462,11 +517,12 @@ static void eval_chunk(void *vctx, size_t i, int worker) {
     c->loss_sum[i] = loss * (double)(hi - lo);
 }
 
-void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
+/* The model's accuracy and mean loss on ds (n samples). */
+static void evaluate_on(fedc_run *r, const fedc_dataset *ds, size_t n, double *accuracy, double *loss) {
     size_t parts = (size_t)fedc_pool_size(r->pool) * 4;
-    size_t chunk = (r->testp->n + parts - 1) / parts;
+    size_t chunk = (n + parts - 1) / parts;
     if (chunk == 0) chunk = 1;
-    parts = (r->testp->n + chunk - 1) / chunk;
+    parts = (n + chunk - 1) / chunk;
     double *correct = calloc(parts + 1, sizeof(double)), *ls = calloc(parts + 1, sizeof(double));
     double one_correct[2] = {0, 0}, one_ls[2] = {0, 0};
     if (!correct || !ls) {
@@ -475,9 +531,9 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
         free(ls);
         correct = ls = NULL;
         parts = 1;
-        chunk = r->testp->n ? r->testp->n : 1;
+        chunk = n ? n : 1;
     }
-    eval_ctx c = {r, chunk, correct ? correct : one_correct, ls ? ls : one_ls};
+    eval_ctx c = {r, ds, chunk, correct ? correct : one_correct, ls ? ls : one_ls};
     if (correct)
         fedc_pool_for(r->pool, parts, eval_chunk, &c);
     else
@@ -489,9 +545,21 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
     }
     free(correct);
     free(ls);
-    *accuracy = r->testp->n ? sc / (double)r->testp->n : 0;
-    *loss = r->testp->n ? sl / (double)r->testp->n : 0;
+    *accuracy = n ? sc / (double)n : 0;
+    *loss = n ? sl / (double)n : 0;
 }
+
+void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
+    evaluate_on(r, r->evalp, r->testp->n, accuracy, loss);
+}
+
+int fedc_run_evaluate_validation(fedc_run *r, double *accuracy, double *loss) {
+    if (r->val.n == 0) return -1;
+    evaluate_on(r, &r->val, r->val.n, accuracy, loss);
+    return 0;
+}
+
+size_t fedc_run_validation_size(const fedc_run *r) { return r->val.n; }
 
 /* ---- Transport callbacks: each touches only its own slot. ------------- */
 static void on_sent(void *ctx, int i, uint64_t wire_bytes) {
@@ -933,6 +1001,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         if (ts > sim_round) sim_round = ts;
         if (s->status == 1) {
             m->client_cpu_s += s->cpu_s;
+            m->client_steps += (uint64_t)(s->steps > 0 ? s->steps : 0);
             fedc_update *u = &r->updates[nu++];
             u->client = s->client;
             u->weight = s->weight;
@@ -1052,6 +1121,7 @@ static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double s
     if (t->eval_every <= 1 || round % t->eval_every == 0 || last || round == 1) {
         fedc_run_evaluate(r, &m->accuracy, &m->loss);
         m->evaluated = 1;
+        m->val_evaluated = fedc_run_evaluate_validation(r, &m->val_accuracy, &m->val_loss) == 0;
         r->last_accuracy = m->accuracy;
         if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
     }
@@ -1200,6 +1270,7 @@ static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *
             s->version = version;
             s->finish = now + simulated_seconds(r, s->client, s);
             m->client_cpu_s += s->cpu_s;
+            m->client_steps += (uint64_t)(s->steps > 0 ? s->steps : 0);
         } else if (s->status == -1) {
             m->dropped++;
         } else {

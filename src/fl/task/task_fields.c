@@ -465,6 +465,13 @@ const task_field task_fields[] = {
           "many test samples of its own domain (partition.feature_skew), reported as "
           "personal_accuracy, the mean over participants; 0 = off."),
 
+    F_NUM("validation", validation, 0, 0, 0.5, 0,
+          "Simulation only: this share of each client's training samples is held out (drawn "
+          "from the task seed) and never trained on; the server evaluates the global model on "
+          "the union of the held-out samples as well as on the test set, reported as "
+          "val_accuracy and val_loss. A search (fedc tune) selects on it, so the test set "
+          "never picks the winner; 0 = off."),
+
     F_INT("deploy.min_nodes", deploy.min_nodes, 1, 100000,
           "Deployment only: the first round starts once this many nodes are connected; at "
           "most clients."),

@@ -203,15 +203,20 @@ static void test_default_space(void **state) {
     for (int i = 0; i < fedc_tune_space_nparams(sn); i++)
         assert_string_not_equal(fedc_tune_space_param(sn, i)->name, "local.optimizer");
     fedc_tune_space_free(sn);
-    int has_depth = 0, has_mu = 0, has_codec = 0, has_conv = 0;
+    int has_depth = 0, has_mu = 0, has_codec = 0, has_conv = 0, has_down = 0, has_sched = 0, has_cap = 0;
     for (int i = 0; i < fedc_tune_space_nparams(s); i++) {
-        const char *n = fedc_tune_space_param(s, i)->name;
+        const fedc_tune_param *p = fedc_tune_space_param(s, i);
+        const char *n = p->name;
         has_depth |= !strcmp(n, "arch.depth");
-        has_mu |= !strcmp(n, "strategy.mu") && fedc_tune_space_param(s, i)->parent >= 0;
-        has_codec |= !strcmp(n, "compression.up");
+        has_mu |= !strcmp(n, "strategy.mu") && p->parent >= 0;
+        has_codec |= !strcmp(n, "compression.up") && p->nchoices == 5;
+        has_down |= !strcmp(n, "compression.down") && p->nchoices == 3;
+        has_sched |= !strcmp(n, "scheduling.policy") && p->nchoices == 4 && !strcmp(p->choices[0], "\"random\"");
+        has_cap |= !strcmp(n, "local.max_steps") && p->nchoices == 5;
         has_conv |= !strncmp(n, "arch.conv", 9);
     }
-    assert_true(has_depth && has_mu && has_codec && !has_conv);
+    /* Codecs both ways, scheduling and the local early stop are searched by default. */
+    assert_true(has_depth && has_mu && has_codec && has_down && has_sched && has_cap && !has_conv);
     /* The task itself is a point of its default space (widths 200 included). */
     fedc_tune_config c;
     if (fedc_tune_config_from_task(s, &t, &c, &err) != 0) fail_msg("%s", err.msg);
