@@ -154,7 +154,10 @@ FEDC_API float fedc_nn_grad_margin(const fedc_arch *a, fedc_ws *ws, const float 
 /* Inference (dropout off): logits for n <= max_batch samples. */
 FEDC_API void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
                              float *logits);
-/* Accuracy and mean loss over n samples, batched through ws (0, 0 if n = 0). */
+/* Accuracy and mean loss over n samples, batched through ws (0, 0 if n = 0).
+ * The figures do not depend on ws's batch size above 32 (with the AVX-512
+ * kernels bit for bit; the portable path's BLAS may round differently), so
+ * a small workspace evaluates a large set. */
 FEDC_API void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
                                const int32_t *y, size_t n, double *accuracy, double *loss);
 
