@@ -385,6 +385,8 @@ def perf2_tta(R):
             f"round(s), the peer every round. Mean ± standard deviation over the seeds that reached the target; "
             f"the speed-up pairs runs of the same seed, run back to back. Both: 100 clients, 10 per round, E=1, "
             f"B=32, lr 0.05, PyTorch's initialisation, 2 threads.")
+    if not any(secs[k]["torch_runs"] for k in names):
+        note += " The PyTorch peer was not run in these invocations (--skip-peer)."
     return out + note + "\n\n" + "\n\n".join(provs)
 
 
@@ -407,8 +409,8 @@ def perf2_peak(R):
     ac = d["models"]["cnn"].get("all_cores")
     if ac:
         out.append(f"- All cores (CNN simulation, {ac['threads']} worker threads, {ac['rounds_counted']} training "
-                   f"rounds): {ac['gflops_done_per_wall_s']:.1f} GFLOP/s done per wall second "
-                   f"({ac['share_of_all_cores_peak_wall']:.0%} of the all-core peak per wall second), "
+                   f"rounds): {ac['gflops_done_per_wall_s']:.1f} GFLOP/s done per wall second (the machine was "
+                   f"shared, so the wall figures of the peak and of the run are each other's load, not a ratio), "
                    f"{ac['gflops_done_per_cpu_s']:.1f} per CPU-second of the training threads "
                    f"({ac['share_of_one_core_peak_per_cpu_s']:.0%} of one core's peak).")
     out.append("- Counted as done: conv and dense forward products, weight gradients and the input gradients an "
