@@ -383,6 +383,131 @@ def feature_skew(R):
     return out + note + "\n\n" + provenance(d["meta"], "feature_skew.json")
 
 
+# ---- bench_fedavg.py --part perf2 ----------------------------------------------------------
+
+def _perf2(R, section):
+    secs = R["perf2"]["sections"]
+    if section not in secs:
+        raise Missing(f"bench/results/perf2.json has no '{section}' section (bench_fedavg.py --part perf2 "
+                      f"--sections {section.split('-')[0]})")
+    return secs[section]
+
+
+def perf2_memory(R):
+    d = _perf2(R, "memory")
+    r = d["runs"]
+    rows = [["fedc, 1 worker thread", f"{r['cnn-1w']['peak_rss_mb']:.0f}",
+             f"{r['cnn-1w-evalbatch500']['peak_rss_mb']:.0f}"],
+            ["fedc, 2 worker threads", f"{r['cnn-2w']['peak_rss_mb']:.0f}",
+             f"{r['cnn-2w-evalbatch500']['peak_rss_mb']:.0f}"],
+            ["fedc, 2 worker threads, 20 clients per round", f"{r['cnn-2w-20inflight']['peak_rss_mb']:.0f}", ""]]
+    if "torch" in d:
+        rows.append([f"PyTorch peer, {d['torch']['threads']} threads", f"{d['torch']['peak_rss_mb']:.0f}", ""])
+    out = [table(["CNN task, 1 round (peak RSS, MB)", "evaluation batch 64 (default)", "evaluation batch 500 (before)"],
+                 rows), ""]
+    lines = [f"- Per worker thread: {d['per_worker_mb']:.0f} MB (was {d['per_worker_mb_evalbatch500']:.0f} MB with an "
+             f"evaluation batch of 500); per client in flight: {d['per_client_in_flight_mb']:.1f} MB; one worker "
+             f"and everything else beyond the data set in memory ({d['dataset_mb']:.0f} MB of float pixels): "
+             f"{d['one_worker_beyond_dataset_mb']:.0f} MB.",
+             f"- Test accuracy after the round is the same with either evaluation batch: "
+             f"{'yes' if d['same_figures_as_evalbatch500'] else 'NO'} "
+             f"({r['cnn-2w']['accuracy']:.4f}); process CPU seconds {r['cnn-2w']['cpu_s']:.1f} against "
+             f"{r['cnn-2w-evalbatch500']['cpu_s']:.1f} with the batch of 500."]
+    if "torch" in d:
+        lines.append(f"- fedc with 2 workers peaks at {d['fedc_over_torch']:.2f}x the PyTorch peer's memory on the "
+                     f"same task (each process measured on its own, wait4).")
+    sc = {x["clients"]: x for x in d.get("scale_mlp", [])}
+    if 100 in sc and 10000 in sc:
+        lines.append(f"- MLP with 10,000 clients (100 per round): {sc[10000]['peak_rss_mb']:.0f} MB peak; the same "
+                     f"task with 100 clients: {sc[100]['peak_rss_mb']:.0f} MB.")
+    out += lines
+    return "\n".join(out) + "\n\n" + provenance(d["meta"], "perf2.json")
+
+
+def perf2_tta(R):
+    secs = R["perf2"]["sections"]
+    names = [k for k in ("tta-mlp-iid", "tta-cnn-iid", "tta-mlp-dir05") if k in secs]
+    if not names:
+        raise Missing("bench/results/perf2.json has no tta-* section (bench_fedavg.py --part perf2 --sections tta)")
+    label = {"tta-mlp-iid": "MLP, IID", "tta-cnn-iid": "CNN, IID", "tta-mlp-dir05": "MLP, Dirichlet 0.5"}
+    rows, provs = [], []
+
+    def side(e, key):
+        runs = e[key + "_runs"]
+        if not runs:
+            return ["not run", "", ""]
+        hit = [x for x in runs if x["reached"]]
+        if not hit:
+            return [f"never in {runs[0]['rounds_run']}", "", f"0/{len(runs)}"]
+        sm = e[key]
+        return [ms(sm["rounds"], 1), ms(sm["s_to_target"], 1), f"{len(hit)}/{len(runs)}"]
+
+    for k in names:
+        e = secs[k]
+        f, t = side(e, "fedc"), side(e, "torch")
+        rows.append([label[k], f"{e['target']:.0%}"] + f + t +
+                    [f"**{ms(e['speedup'], 1)}x**" if "speedup" in e else "—"])
+        provs.append(provenance(e["meta"], "perf2.json"))
+    ev = {secs[k]["eval_every"] for k in names}
+    out = table(["task", "target", "fedc rounds", "fedc s to target", "fedc seeds reaching it",
+                 "PyTorch rounds", "PyTorch s to target", "PyTorch seeds reaching it", "speed-up (same seeds)"], rows)
+    note = (f"\n\nWall seconds from the first round to the end of the first *evaluated* round at or above the "
+            f"target (data loading excluded on both sides); fedc evaluates every {', '.join(map(str, sorted(ev)))} "
+            f"round(s), the peer every round. Mean ± standard deviation over the seeds that reached the target; "
+            f"the speed-up pairs runs of the same seed, run back to back. Both: 100 clients, 10 per round, E=1, "
+            f"B=32, lr 0.05, PyTorch's initialisation, 2 threads.")
+    if not any(secs[k]["torch_runs"] for k in names):
+        note += " The PyTorch peer was not run in these invocations (--skip-peer)."
+    return out + note + "\n\n" + "\n\n".join(provs)
+
+
+def perf2_peak(R):
+    d = _perf2(R, "peak")
+    isa = d["peak_isa"]
+    rows = []
+    for m, e in d["models"].items():
+        o = e["one_core"]
+        rows.append([m.upper(), f"{e['train_flops_per_sample'] / 1e6:.1f}", f"{3 * e['forward_flops_per_sample'] / 1e6:.1f}",
+                     f"{o['gflops_done']:.1f}", f"**{o['share_of_peak']:.0%}**", f"{o['gflops_dense_equivalent']:.1f}",
+                     f"{o['share_of_peak_dense_equivalent']:.0%}"])
+    out = [f"FMA peak of {d['cpu_model']} ({d['cores']} cores, {isa}, single precision, fedc's kernel "
+           f"`bench/fma_peak.c`): {d['peak_one_core_gflops']:.1f} GFLOP/s on one core and "
+           f"{d['peak_all_cores_gflops']:.1f} on all cores, per CPU-second of the measuring threads "
+           f"({d['peak_all_cores_gflops_wall']:.1f} per wall second on all cores while the machine was shared).", "",
+           table(["model (one thread, batch 32)", "MFLOP per sample, as done", "MFLOP, dense-equivalent (3x forward)",
+                  "GFLOP/s done", "share of one core's peak", "GFLOP/s dense-equivalent", "share (dense-equivalent)"],
+                 rows), ""]
+    ac = d["models"]["cnn"].get("all_cores")
+    if ac:
+        out.append(f"- All cores (CNN simulation, {ac['threads']} worker threads, {ac['rounds_counted']} training "
+                   f"rounds): {ac['gflops_done_per_wall_s']:.1f} GFLOP/s done per wall second (the machine was "
+                   f"shared, so the wall figures of the peak and of the run are each other's load, not a ratio), "
+                   f"{ac['gflops_done_per_cpu_s']:.1f} per CPU-second of the training threads "
+                   f"({ac['share_of_one_core_peak_per_cpu_s']:.0%} of one core's peak).")
+    out.append("- Counted as done: conv and dense forward products, weight gradients and the input gradients an "
+               "earlier layer needs; a conv followed by max pooling back-propagates only through the pool's "
+               "winners (one position in four for 2x2 pooling), so its backward counts those positions only "
+               "(`fedc arch cnn`: train_flops_per_sample). Bias, ReLU, pooling and the optimizer step are not "
+               "counted. Time: the training thread's CPU time (best of 3).")
+    ev = d.get("eval_by_batch")
+    if ev:
+        b = ev["batches"]
+        out.append("- Evaluation by batch size (CNN, one thread, ms per 1,000 samples; workspace MB): " +
+                   ", ".join(f"{x['batch']}: {x['ms_per_1000']:.1f} ms, {x['ws_mb']:.0f} MB" for x in b) +
+                   f"; accuracy and loss identical bit for bit: {'yes' if all(x['same_as_first'] for x in b) else 'NO'}.")
+    return "\n".join(out) + "\n\n" + provenance(d["meta"], "perf2.json")
+
+
+def perf2_best(R):
+    d = _perf2(R, "best")
+    rows = []
+    for r in d["runs"]:
+        rows.append([r["seed"], r["rounds"] if r["reached"] else f"not within {r['rounds_run']}",
+                     f"{r['best_accuracy']:.4f}", f"{r['s_to_target']:.0f}" if r["reached"] else "—"])
+    sets = ", ".join(f"`{x}`" for x in d["sets"]) or "the example as it is"
+    out = table(["seed", f"round reaching {d['target']:.0%}", "best test accuracy", "wall s to target"], rows)
+    return (f"`examples/fmnist-cnn.json` with {sets}, at most {d['max_rounds']} rounds:\n\n" + out + "\n\n" +
+            provenance(d["meta"], "perf2.json"))
 def flower(R):
     d = R["flower"]
     names = {"no-train": "no training (echo)", "mlp": "MLP, 1 local epoch"}
@@ -404,6 +529,10 @@ def flower(R):
 
 TABLES = {
     "feature_skew": feature_skew,
+    "perf2_memory": perf2_memory,
+    "perf2_tta": perf2_tta,
+    "perf2_peak": perf2_peak,
+    "perf2_best": perf2_best,
     "fedavg": fedavg,
     "fedavg_notes": fedavg_notes,
     "yardstick": yardstick,

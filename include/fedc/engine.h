@@ -129,12 +129,22 @@ typedef struct fedc_round_metrics {
 
 typedef struct fedc_run fedc_run;
 
+/* Default evaluation batch: large enough that every layer's GEMM runs its
+ * blocked path (the same as a batch of the whole test set), small enough
+ * that a worker's evaluation workspace stays a few tens of MB (CNN: 27 MB,
+ * against 214 MB at 500). */
+#define FEDC_EVAL_BATCH 64
+
 typedef struct fedc_run_options {
     int threads;           /* worker threads for local training / eval (0 = cores) */
     int quiet;
     /* Optional datasets already in memory (borrowed, must outlive the run):
      * the tuner and tests share one copy instead of loading per run. */
     const fedc_dataset *train_data, *test_data;
+    /* Test samples each worker evaluates at once (0 = FEDC_EVAL_BATCH). The
+     * figures do not depend on it (fedc_nn_evaluate sums sample by sample);
+     * its workspace, kept per worker thread, grows with it. */
+    int eval_batch;
 } fedc_run_options;
 
 /* The task's dataset as the data layer's spec (strings point into t). */

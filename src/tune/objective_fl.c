@@ -136,7 +136,7 @@ static fl_state *new_state(fedc_tune_fl *fl, const fedc_task *task, int threads,
         fl_run *r = &st->r[st->n++];
         fedc_task t = *task;
         t.seed = task->seed + (uint64_t)k;
-        fedc_run_options ro = {threads, 1, fl->train, fl->test};
+        fedc_run_options ro = {.threads = threads, .quiet = 1, .train_data = fl->train, .test_data = fl->test};
         r->acc = calloc((size_t)fl->last, sizeof *r->acc);
         r->loss = calloc((size_t)fl->last, sizeof *r->loss);
         r->test = calloc((size_t)fl->last, sizeof *r->test);

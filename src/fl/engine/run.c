@@ -184,8 +184,6 @@ void fedc_run_free(fedc_run *r) {
     free(r);
 }
 
-#define EVAL_BATCH 500
-
 /* Feature skew and personal evaluation: the domains, the test set as seen
  * across them, and the test ids of each domain a participant scores. */
 static int setup_domains(fedc_run *r, fedc_error *err) {
@@ -414,8 +412,9 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
         goto fail;
     }
+    const int eval_batch = r->opt.eval_batch > 0 ? r->opt.eval_batch : FEDC_EVAL_BATCH;
     for (int i = 0; i < threads; i++)
-        if (!(r->eval_ws[i] = fedc_ws_create(r->arch, EVAL_BATCH))) {
+        if (!(r->eval_ws[i] = fedc_ws_create(r->arch, eval_batch))) {
             fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
             goto fail;
         }
