@@ -13,7 +13,7 @@ client holds). DFedSAM-MGS with Q = 1 is DFedSAM (the same run, bit for bit: a u
 it), so its row repeats DFedSAM's.
 
 usage: nice -n 10 /usr/bin/python3 bench/bench_decentralised.py [--build build] [--seeds 3]
-       [--rounds 30] [--max-steps 5] [--eval-every 2] [--target 0.65] [--jobs 1] [--nodes 16 64]
+       [--rounds 30] [--max-steps 5] [--eval-every 5] [--eval-samples 500] [--target 0.65] [--jobs 1] [--nodes 16 64]
        [--model dense:64,dense:10]
 Writes bench/results/decentralised.json (commit, date, CPU, cores, load, the command);
 bench/render_tables.py renders its table into docs/decentralised.md.
@@ -82,25 +82,41 @@ def main():
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--max-steps", type=int, default=5)
-    ap.add_argument("--eval-every", type=int, default=2)
+    ap.add_argument("--eval-every", type=int, default=5)
     ap.add_argument("--model", default="dense:64,dense:10")
-    ap.add_argument("--eval-samples", type=int, default=1000)
+    ap.add_argument("--eval-samples", type=int, default=500)
     ap.add_argument("--target", type=float, default=0.65)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--nodes", type=int, nargs="+", default=[16, 64])
     a = ap.parse_args()
     fedc = os.path.abspath(os.path.join(a.build, "fedc"))
     prov = benchlib.Provenance(a.build)
-    jobs = []  # (key path, sets, seed)
+    jobs = []  # (key path, sets, seed): every 16-node run first, then 64, each size seed by seed
     for n in a.nodes:
-        for alpha in ALPHAS:
-            common = [f"clients={n}", f"clients_per_round={n}", f"partition.alpha={alpha}"]
-            for seed in range(1, a.seeds + 1):
+        for seed in range(1, a.seeds + 1):
+            for alpha in ALPHAS:
+                common = [f"clients={n}", f"clients_per_round={n}", f"partition.alpha={alpha}"]
                 jobs.append(((n, alpha, "-", "fedavg"), common + ["strategy.name=fedavg"], seed))
                 for gname, gsets in GRAPHS:
                     for mname, msets in METHODS:
                         jobs.append(((n, alpha, gname, mname), common + gsets + msets, seed))
     results = {}
+    setting = {"dataset": "fashion-mnist", "model": a.model, "partition": "dirichlet",
+               "alphas": ALPHAS, "nodes": a.nodes, "graphs": {g: s for g, s in GRAPHS}, "rounds": a.rounds,
+               "local": f"max_steps {a.max_steps} x batch 32, sgd lr 0.05", "eval_every": a.eval_every,
+               "eval_samples": a.eval_samples, "target": a.target, "seeds": list(range(1, a.seeds + 1)),
+               "methods": {m: s for m, s in METHODS}, "fedavg": "fedavg, clients_per_round = clients"}
+
+    def save(done):
+        # Rewritten after every run, so a time budget that ends the script early still leaves
+        # every finished configuration (runs_done / runs_planned say how far it got).
+        rows = []
+        for (n, alpha, graph, method), runs in sorted(results.items(), key=lambda kv: str(kv[0])):
+            runs = sorted(runs, key=lambda r: r["seed"])
+            rows.append({"nodes": n, "alpha": alpha, "graph": graph, "method": method, **summarise(runs)})
+        return benchlib.write_results("decentralised", prov, {"setting": setting, "runs_planned": len(jobs),
+                                                              "runs_done": done, "rows": rows})
+
     with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
         futs = {}
         for i, (key, sets, seed) in enumerate(jobs):
@@ -111,17 +127,8 @@ def main():
             key = futs[f]
             results.setdefault(key, []).append(f.result())
             done += 1
+            path = save(done)
             print(f"{done}/{len(jobs)} {key}", file=sys.stderr, flush=True)
-    rows = []
-    for (n, alpha, graph, method), runs in sorted(results.items(), key=lambda kv: str(kv[0])):
-        runs.sort(key=lambda r: r["seed"])
-        rows.append({"nodes": n, "alpha": alpha, "graph": graph, "method": method, **summarise(runs)})
-    setting = {"dataset": "fashion-mnist", "model": a.model, "partition": "dirichlet",
-               "alphas": ALPHAS, "nodes": a.nodes, "graphs": {g: s for g, s in GRAPHS}, "rounds": a.rounds,
-               "local": f"max_steps {a.max_steps} x batch 32, sgd lr 0.05", "eval_every": a.eval_every,
-               "eval_samples": a.eval_samples, "target": a.target, "seeds": list(range(1, a.seeds + 1)),
-               "methods": {m: s for m, s in METHODS}, "fedavg": "fedavg, clients_per_round = clients"}
-    path = benchlib.write_results("decentralised", prov, {"setting": setting, "rows": rows})
     print(f"wrote {path}")
 
 
