@@ -23,7 +23,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = ["README.md", "docs/compression.md", "docs/deployment.md", "docs/intent.md", "docs/tune.md",
-        "docs/scheduling.md", "docs/datasets.md"]
+        "docs/scheduling.md", "docs/datasets.md", "docs/decentralised.md"]
 MARKER = re.compile(r"(<!-- fedc:table ([a-z0-9_]+) -->\n)(.*?)(<!-- /fedc:table -->)", re.S)
 
 
@@ -508,6 +508,97 @@ def perf2_best(R):
     out = table(["seed", f"round reaching {d['target']:.0%}", "best test accuracy", "wall s to target"], rows)
     return (f"`examples/fmnist-cnn.json` with {sets}, at most {d['max_rounds']} rounds:\n\n" + out + "\n\n" +
             provenance(d["meta"], "perf2.json"))
+
+# ---- decentralised (bench_decentralised.py) ------------------------------------------------
+
+DEC_METHODS = ["dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs Q=1", "dfedsam-mgs Q=2", "dfedsam-mgs Q=4"]
+
+
+def _dec_rows(d):
+    """{(nodes, alpha): {(graph, method): row}}; DFedSAM-MGS with Q = 1 is DFedSAM's run."""
+    out = {}
+    for r in d["rows"]:
+        cfg = out.setdefault((r["nodes"], r["alpha"]), {})
+        cfg[(r["graph"], r["method"])] = r
+        if r["method"] == "dfedsam":
+            cfg[(r["graph"], "dfedsam-mgs Q=1")] = r
+    return out
+
+
+def _rtt(r):
+    x = r["rounds_to_target"]
+    n = len(r["runs"])
+    if not x:
+        return f"— (0/{n})"
+    return f"{ms(x, 1)} ({r['reached']}/{n})"
+
+
+def decentralised(R):
+    d = R["decentralised"]
+    st = d["setting"]
+    cfgs = _dec_rows(d)
+    out = []
+    for (n, alpha) in sorted(cfgs):
+        cfg = cfgs[(n, alpha)]
+        rows = []
+        fa = cfg.get(("-", "fedavg"))
+        if fa:
+            rows.append(["fedavg (centralised, all clients)", "—", pct(fa["final_accuracy"]), _rtt(fa), "—", "—"])
+        for g in ("ring", "random"):
+            for m in DEC_METHODS:
+                r = cfg.get((g, m))
+                if not r:
+                    continue
+                cd = r.get("consensus_distance")
+                rows.append([m, g, pct(r["final_accuracy"]), _rtt(r),
+                             f"{cd['mean']:.2e}" if cd else "—",
+                             mb(r["bytes_per_node_per_round"]["mean"]) if r.get("bytes_per_node_per_round") else "—"])
+        out.append(f"**{n} nodes, Dirichlet alpha {alpha}**\n")
+        out.append(table(["method", "graph", "final accuracy", f"rounds to {st['target']:.0%}",
+                          "consensus distance", "sent per node per round"], rows))
+        out.append("")
+    done, planned = d.get("runs_done"), d.get("runs_planned")
+    partial = (f" {done} of the {planned} planned runs finished; a row lists the seeds it has."
+               if done is not None and done < planned else "")
+    out.append(f"Fashion-MNIST, model `{st['model']}`, {st['rounds']} rounds of {st['local']} on every node, "
+               f"{seeds_text(len(st['seeds']))} (mean ± std; rounds to target over the runs that reached it, "
+               f"evaluated every {st['eval_every']} rounds). Accuracy is the mean over the nodes of their own "
+               f"model's accuracy on the first {st['eval_samples']} test samples (FedAvg: the global model on the "
+               f"whole test set). Sent per node: the models a node sent its neighbours, per round."
+               f"{partial}")
+    return "\n".join(out) + "\n\n" + provenance(d["meta"], "decentralised.json")
+
+
+def decentralised_claims(R):
+    d = R["decentralised"]
+    cfgs = _dec_rows(d)
+    rows, vc_ok, vc_n, q_ok, q_n = [], 0, 0, 0, 0
+    for (n, alpha) in sorted(cfgs):
+        cfg = cfgs[(n, alpha)]
+        fa = cfg.get(("-", "fedavg"))
+        if not fa:
+            continue
+        base = fa["final_accuracy"]["mean"]
+        for g in ("ring", "random"):
+            gap = {m: base - cfg[(g, m)]["final_accuracy"]["mean"] for m in DEC_METHODS if (g, m) in cfg}
+            if "gossip" in gap and "gossip-vc" in gap:
+                vc_n += 1
+                vc_ok += gap["gossip-vc"] < gap["gossip"]
+            qs = [gap.get(f"dfedsam-mgs Q={q}") for q in (1, 2, 4)]
+            if None not in qs:
+                q_n += 1
+                q_ok += qs[0] >= qs[1] >= qs[2]
+            f = lambda m: f"{gap[m] * 100:+.1f}" if m in gap else "—"
+            rows.append([n, alpha, g, f("dpsgd"), f("gossip"), f("gossip-vc"), f("dfedsam-mgs Q=1"),
+                         f("dfedsam-mgs Q=2"), f("dfedsam-mgs Q=4")])
+    out = [table(["nodes", "alpha", "graph", "dpsgd", "gossip", "gossip-vc", "MGS Q=1", "MGS Q=2", "MGS Q=4"], rows),
+           "",
+           "Points of final accuracy below centralised FedAvg (mean over seeds; smaller is closer). "
+           f"Variance-corrected gossip is closer to FedAvg than plain gossip in {vc_ok} of {vc_n} settings; "
+           f"DFedSAM-MGS's gap shrinks (or holds) from Q = 1 to 2 to 4 in {q_ok} of {q_n} settings."]
+    return "\n".join(out) + "\n\n" + provenance(d["meta"], "decentralised.json")
+
+
 def flower(R):
     d = R["flower"]
     names = {"no-train": "no training (echo)", "mlp": "MLP, 1 local epoch"}
@@ -544,6 +635,8 @@ TABLES = {
     "round_overhead": round_overhead,
     "codec_speed": codec_speed,
     "intent_goals": intent_goals,
+    "decentralised": decentralised,
+    "decentralised_claims": decentralised_claims,
     "flower": flower,
 }
 

@@ -125,6 +125,18 @@ typedef struct fedc_round_metrics {
     int async, in_flight, staleness_max;
     double staleness_mean;
     int staleness_hist[FEDC_STALENESS_BUCKETS];
+    /* Decentralised strategies (decentral = 1): every node keeps its own
+     * model. accuracy and loss are the means over the nodes of their own
+     * models' (on topology.eval_samples test samples); avg_model_* score
+     * the average model on the whole test set. consensus_distance is
+     * (1/n) sum_k |x_k - mean x|^2 after the round's gossip; bytes_down and
+     * bytes_up count the models the nodes sent one another (what a relay
+     * carries), bytes_per_node is bytes_up / nodes. node_accuracy points to
+     * n_nodes accuracies, valid until the next round. */
+    int decentral, n_nodes;
+    double consensus_distance, bytes_per_node;
+    double avg_model_accuracy, avg_model_loss, node_accuracy_min, node_accuracy_max;
+    const double *node_accuracy;
 } fedc_round_metrics;
 
 typedef struct fedc_run fedc_run;
@@ -177,6 +189,9 @@ FEDC_API const fedc_dataset *fedc_run_train_data(const fedc_run *r);
 FEDC_API fedc_client_data fedc_run_client_data(const fedc_run *r, int client);
 FEDC_API fedc_pool *fedc_run_pool(fedc_run *r);
 FEDC_API float *fedc_run_model(fedc_run *r);
+/* Decentralised strategies: node k's own model (fedc_run_model is the
+ * nodes' average); NULL for other strategies or k out of range. */
+FEDC_API const float *fedc_run_node_model(fedc_run *r, int node);
 FEDC_API size_t fedc_run_nparams(const fedc_run *r);
 FEDC_API int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
 /* The engine's own evaluation of the current model on the test set. */

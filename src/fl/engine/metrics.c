@@ -52,6 +52,21 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
         for (int b = 0; b < FEDC_STALENESS_BUCKETS; b++) fprintf(f, "%s%d", b ? "," : "", m->staleness_hist[b]);
         fprintf(f, "]");
     }
+    if (m->decentral) {
+        fprintf(f, ",\"nodes\":%d,", m->n_nodes);
+        json_num(f, "consensus_distance", m->consensus_distance, 9);
+        fprintf(f, "\"bytes_per_node\":%.1f", m->bytes_per_node);
+        if (m->evaluated && m->node_accuracy) {
+            fprintf(f, ",");
+            json_num(f, "avg_model_accuracy", m->avg_model_accuracy, 6);
+            json_num(f, "avg_model_loss", m->avg_model_loss, 6);
+            json_num(f, "node_accuracy_min", m->node_accuracy_min, 6);
+            json_num(f, "node_accuracy_max", m->node_accuracy_max, 6);
+            fprintf(f, "\"node_accuracy\":[");
+            for (int k = 0; k < m->n_nodes; k++) fprintf(f, "%s%.4f", k ? "," : "", m->node_accuracy[k]);
+            fprintf(f, "]");
+        }
+    }
     fprintf(f, "}\n");
     fflush(f);
 }

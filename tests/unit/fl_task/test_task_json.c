@@ -103,7 +103,7 @@ static void test_to_json_key_order_and_format(void **state) {
     const char *expected[] = {"name",       "dataset",  "partition",   "model",
                               "init",       "rounds",   "clients",     "clients_per_round",
                               "local",      "strategy", "compression", "scheduling",
-                              "privacy",    "secagg",   "state",       "seed",        "stop",
+                              "privacy",    "secagg",   "topology",    "state",       "seed",        "stop",
                               "eval_every", "eval_personal", "validation", "deploy"};
     size_t i = 0;
     const char *key;
@@ -197,7 +197,8 @@ static void test_enum_errors(void **state) {
     assert_string_equal(task_parse_err("{\"strategy\": {\"name\": \"fedavgg\"}}"),
                         "strategy.name: \"fedavgg\" is not allowed (did you mean fedavg?); "
                         "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, scaffold, fedavg-m, scaffold-m, fednova, fedau, "
-                    "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld, fedopt, fedbuff, fedfix, async-fedavg");
+                    "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld, fedopt, fedbuff, fedfix, async-fedavg, "
+                        "dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs");
     assert_string_equal(task_parse_err("{\"local\": {\"optimizer\": \"rmsprop\"}}"),
                         "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw, lion, "
                         "adan, adamp, sgdp, exadam, adahessian, mfac");
@@ -253,7 +254,7 @@ static void test_unknown_fields(void **state) {
     assert_string_equal(task_parse_err("{\"foo\": 1}"),
                         "foo: unknown field; allowed: name, dataset, partition, model, init, rounds, "
                         "clients, clients_per_round, local, strategy, compression, scheduling, "
-                        "privacy, secagg, state, seed, stop, eval_every, eval_personal, validation, deploy");
+                        "privacy, secagg, topology, state, seed, stop, eval_every, eval_personal, validation, deploy");
     assert_starts_with(task_parse_err("{\"lr\": 0.1}"),
                        "lr: unknown field (did you mean local.lr?); allowed: name, ");
     assert_starts_with(task_parse_err("{\"round\": 5}"),

@@ -280,6 +280,40 @@ static void test_default_space_async(void **state) {
     }
 }
 
+/* A decentralised task's space keeps full participation and exact codecs
+ * (the strategy needs both), tunes the gossip steps, SAM radius and mixing,
+ * and every sampled point is a valid task. */
+static void test_default_space_decentral(void **state) {
+    (void)state;
+    fedc_task t;
+    fedc_task_defaults(&t);
+    fedc_error err;
+    const char *sets[] = {"clients=16", "clients_per_round=16", "strategy.name=dfedsam-mgs"};
+    assert_int_equal(fedc_task_set_many(&t, sets, 3, &err), 0);
+    fedc_tune_space *s = fedc_tune_space_default(&t, &err);
+    if (!s) fail_msg("%s", err.msg);
+    if (fedc_tune_space_check(s, &t, 10, &err) != 0) fail_msg("%s", err.msg);
+    int steps = 0, rho = 0, mixing = 0;
+    for (int i = 0; i < fedc_tune_space_nparams(s); i++) {
+        const char *name = fedc_tune_space_param(s, i)->name;
+        steps |= !strcmp(name, "strategy.gossip_steps");
+        rho |= !strcmp(name, "strategy.rho");
+        mixing |= !strcmp(name, "topology.mixing");
+        assert_true(strcmp(name, "clients_per_round") != 0);
+        assert_true(strcmp(name, "compression.up") != 0);
+    }
+    assert_true(steps && rho && mixing);
+    fedc_rng rng = fedc_rng_derive(9, 9, 3);
+    for (int n = 0; n < 100; n++) {
+        fedc_tune_config c;
+        tune_sample_random(s, &rng, &c);
+        fedc_task out;
+        if (fedc_tune_config_apply(s, &c, &t, 10, &out, &err) != 0) fail_msg("%s", err.msg);
+        if (fedc_task_validate(&out, &err) != 0) fail_msg("%s", err.msg);
+    }
+    fedc_tune_space_free(s);
+}
+
 static void test_sampling_respects_bounds_and_conditions(void **state) {
     (void)state;
     fedc_error err;
@@ -484,6 +518,7 @@ int main(void) {
         cmocka_unit_test(test_space_check_against_task),
         cmocka_unit_test(test_default_space),
         cmocka_unit_test(test_default_space_async),
+        cmocka_unit_test(test_default_space_decentral),
         cmocka_unit_test(test_sampling_respects_bounds_and_conditions),
         cmocka_unit_test(test_config_json_round_trip_and_errors),
         cmocka_unit_test(test_apply_fields_and_model),
