@@ -210,6 +210,11 @@ int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_resp
         json_t *a = store_participation_json(&s->db_net, id, atoi(v));
         if (a) http_json(resp, 200, json_pack("{s:o}", "participation", a));
         else http_store_failed(s, &s->db_net, resp);
+    } else if (!strcmp(tail, "/events") && get) {
+        int dropped = 0;
+        json_t *a = store_events_json(&s->db_net, id, &dropped);
+        if (a) http_json(resp, 200, json_pack("{s:o,s:i}", "events", a, "dropped", dropped));
+        else http_store_failed(s, &s->db_net, resp);
     } else if (!strcmp(tail, "/nodes") && get) {
         json_t *a = store_run_nodes_json(&s->db_net, id);
         if (a) http_json(resp, 200, json_pack("{s:o}", "nodes", a));
