@@ -199,6 +199,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
   }));
 
   it('defect 2: a run launched from the form trains on every idle node from round 1', check(async () => {
+    await page.goto(`${server.base}/#/new`);
     await page.getByRole('button', { name: 'Reset to defaults' }).click();
     await field('Run name').fill('from-the-form');
     await field('Rounds').fill('2');
@@ -406,6 +407,26 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     await page.getByLabel('Strategy', { exact: true }).selectOption('fedavg');
     assert.equal(await rows.count(), all);
     await shot('runs-search');
+  }));
+
+  it('method figures: refused updates (flagged nodes) per round', check(async () => {
+    // A fourth node whose updates are NaN from round 1: refused, flagged.
+    const enrol = await server.api.ok('POST', '/api/nodes', { name: 'poisoner' });
+    const bad = fleet.add(startNode(enrol, { k: 3, n: NODES + 1, extra: ['--poison', 'nan@1'] }));
+    await waitFor('the poisoner online', async () => (await server.api.ok('GET', `/api/nodes/${enrol.node.id}`)).status === 'online');
+    const run = await server.api.ok('POST', '/api/runs', {
+      name: 'with-a-poisoner', rounds: 2, clients: NODES + 1, clients_per_round: NODES + 1, local: { max_steps: 1 },
+      deploy: { min_nodes: NODES + 1, min_updates: 1, connect_timeout_s: 600 },
+    });
+    await waitRunDone(run.id);
+    await page.goto(`${server.base}/#/runs/${run.id}`);
+    await page.locator('#run-page[data-status="done"]').waitFor();
+    const fig = page.locator('#chart-refused');
+    await fig.waitFor();
+    const refused = JSON.parse(await fig.getAttribute('data-series')).find((s2) => s2.label === 'refused');
+    assert.deepEqual(refused.points, [[1, 1], [2, 1]], 'one refused update a round');
+    await page.locator('#run-log li.log-warn', { hasText: 'refused, node flagged' }).first().waitFor();
+    await bad.stop();
   }));
 
   it('defect 4: "Last seen" of connected nodes stays current', check(async () => {

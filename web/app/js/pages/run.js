@@ -35,8 +35,11 @@ export async function render(root, { match }, ctx) {
     bytes: lineChart({ id: 'chart-bytes', title: 'Cumulative bytes', xLabel: 'Round', yLabel: 'bytes', yFormat: 'bytes', yMin: 0, axes }),
     cpu: lineChart({ id: 'chart-cpu', title: 'CPU time per round', xLabel: 'Round', yLabel: 'seconds', yFormat: 'seconds', yMin: 0, axes }),
     privacy: lineChart({ id: 'chart-epsilon', title: 'Privacy spent (ε at the task\'s δ)', xLabel: 'Round', yLabel: 'ε', yMin: 0, axes }),
+    // Robust aggregation's figure: the updates the server refused (their nodes are flagged) and those that never came.
+    updates: lineChart({ id: 'chart-refused', title: 'Updates refused (nodes flagged) and dropped per round', xLabel: 'Round', yLabel: 'updates', yMin: 0, axes }),
   };
   charts.privacy.el.hidden = true; // shown for runs with differential privacy
+  charts.updates.el.hidden = true; // shown once an update was refused or dropped
   const roundsTable = dataTable([
     { label: 'Round', class: 'num', cell: (r) => String(r.round) },
     { label: 'Accuracy', class: 'num', cell: (r) => (r.evaluated === false ? '–' : fmt.percent(r.accuracy, 2)) },
@@ -215,6 +218,13 @@ export async function render(root, { match }, ctx) {
       { label: 'nodes', points: x(series.cpuByRound(rounds, 'nodes')) },
       { label: 'server', points: x(series.cpuByRound(rounds, 'server')) },
     ]);
+    if (rounds.some((r) => r.rejected > 0 || r.dropped > 0)) {
+      charts.updates.el.hidden = false;
+      charts.updates.update([
+        { label: 'refused', points: x(rounds.map((r) => [r.round, r.rejected])), color: '#b91c1c' },
+        { label: 'dropped', points: x(rounds.map((r) => [r.round, r.dropped])), color: '#a16207', dash: [6, 4] },
+      ]);
+    }
     if (series.isPrivate(rounds)) {
       charts.privacy.el.hidden = false;
       const delta = rounds[rounds.length - 1].delta;
