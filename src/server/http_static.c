@@ -12,8 +12,7 @@ static const fedc_web_asset *find(const char *path) {
     return fedc_web_asset_find(path); /* the table web/embed generates at build time */
 }
 
-/* Whether an Accept-Encoding value accepts coding (a token, not refused with q=0). */
-static int accepts(const char *ae, const char *coding) {
+int http_accepts_encoding(const char *ae, const char *coding) {
     size_t n = strlen(coding);
     for (const char *p = ae; p && *p;) {
         while (*p == ' ' || *p == ',') p++;
@@ -39,11 +38,11 @@ int http_static_route(fedc_server *s, const fedc_http_request *req, fedc_http_re
     snprintf(resp->content_type, sizeof resp->content_type, "%s", a->content_type);
     /* Compressed at build time: brotli, else gzip, when the browser takes it. */
     const char *ae = req->accept_encoding ? req->accept_encoding : "";
-    if (a->brotli && accepts(ae, "br")) {
+    if (a->brotli && http_accepts_encoding(ae, "br")) {
         resp->static_body = a->brotli;
         resp->static_len = a->brotli_len;
         fedc_http_add_header(resp, "content-encoding", "br");
-    } else if (a->gzip && accepts(ae, "gzip")) {
+    } else if (a->gzip && http_accepts_encoding(ae, "gzip")) {
         resp->static_body = a->gzip;
         resp->static_len = a->gzip_len;
         fedc_http_add_header(resp, "content-encoding", "gzip");

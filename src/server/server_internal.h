@@ -131,6 +131,16 @@ int store_node_flag(store *st, int64_t id, const char *reason);
 int store_event_add(store *st, int64_t run_id, const char *level, const char *message);
 /* Oldest first: [{seq, at, level, message}]; *dropped = events not kept. */
 json_t *store_events_json(store *st, int64_t run_id, int *dropped);
+/* A person's tags and notes on a run (run_notes). */
+#define RUN_TAGS_MAX 16
+#define RUN_TAG_MAX 32
+#define RUN_NOTES_MAX 4000
+#define STORE_NOTES_CRC_COLS "run_id,tags,notes"
+/* Sets what is given (tags: a JSON array, notes: text; NULL = keep). */
+int store_run_notes_set(store *st, int64_t run_id, const json_t *tags, const char *notes);
+/* run_notes.c: the body of POST /api/runs/{id}/notes, bounded; *tags
+ * (new reference) and *notes (malloc'd) are NULL when not given. */
+int run_notes_parse(const void *body, size_t len, json_t **tags, char **notes, fedc_error *err);
 /* A node's newest participation rows over all runs (with "run"), newest first. */
 json_t *store_node_participation_json(store *st, int64_t node_id, int limit);
 int store_node_revoked(store *st, int64_t id);
@@ -382,6 +392,9 @@ void http_logout(fedc_server *s, const fedc_http_request *req, fedc_http_respons
 void http_session(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
 int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
 int http_nodes_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
+/* Whether an Accept-Encoding value (outside input, NUL-terminated) accepts
+ * coding: the token is listed and not refused with q=0. */
+int http_accepts_encoding(const char *ae, const char *coding);
 int http_static_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
 /* /api/intent (http_intent.c): the embedded parser answers at once; LLM
  * requests become jobs on their own threads (the service thread never

@@ -50,6 +50,10 @@ static const char *const k_schema =
     " slot INTEGER NOT NULL, node_id INTEGER, status TEXT NOT NULL, reason TEXT, bytes_down INTEGER,"
     " bytes_up INTEGER, cpu_s REAL, loss REAL, n_samples REAL, crc INTEGER, PRIMARY KEY(run_id, round, slot));"
     "CREATE INDEX IF NOT EXISTS participation_node ON participation(node_id);"
+    /* A person's tags (a JSON array) and notes on a run. */
+    "CREATE TABLE IF NOT EXISTS run_notes("
+    " run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE, tags TEXT NOT NULL,"
+    " notes TEXT NOT NULL, crc INTEGER);"
     /* The run's event log; seq 0 counts the events beyond STORE_EVENTS_MAX. */
     "CREATE TABLE IF NOT EXISTS run_events("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, seq INTEGER NOT NULL, at REAL NOT NULL,"
@@ -371,6 +375,68 @@ static int run_row_sound(store *st, sqlite3_stmt *q) {
     return 0;
 }
 
+/* Adds "tags" and "notes" (run_notes) to a run object; 0, or -1 when the
+ * store fails or the row is damaged. */
+static int add_notes(store *st, json_t *run) {
+    sqlite3_stmt *q = prep(st, "SELECT tags, notes, crc IS fedc_crc(" STORE_NOTES_CRC_COLS ") FROM run_notes WHERE run_id=?");
+    if (!q) return -1;
+    int64_t id = json_integer_value(json_object_get(run, "id"));
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    json_t *tags = NULL;
+    const char *notes = "";
+    if (rc == SQLITE_ROW) {
+        if (!sqlite3_column_int(q, 2)) {
+            store_mark_damaged(st, "the notes of run %lld fail their checksum", (long long)id);
+            sqlite3_finalize(q);
+            return -1;
+        }
+        tags = json_loads((const char *)sqlite3_column_text(q, 0), 0, NULL);
+        notes = (const char *)sqlite3_column_text(q, 1);
+    } else if (rc != SQLITE_DONE) {
+        note_failure(st);
+        sqlite3_finalize(q);
+        return -1;
+    }
+    json_object_set_new(run, "tags", json_is_array(tags) ? tags : (json_decref(tags), json_array()));
+    json_object_set_new(run, "notes", json_string(notes ? notes : ""));
+    sqlite3_finalize(q);
+    return 0;
+}
+
+int store_run_notes_set(store *st, int64_t run_id, const json_t *tags, const char *notes) {
+    char *tags_text = tags ? json_dumps(tags, JSON_COMPACT) : NULL;
+    if (tags && !tags_text) return -1;
+    sqlite3_stmt *q = prep(st, "INSERT INTO run_notes(run_id, tags, notes) VALUES(?1, coalesce(?2, '[]'), coalesce(?3, '')) "
+                               "ON CONFLICT(run_id) DO UPDATE SET tags=coalesce(?2, tags), notes=coalesce(?3, notes)");
+    if (!q) {
+        free(tags_text);
+        return -1;
+    }
+    sqlite3_bind_int64(q, 1, run_id);
+    if (tags_text) sqlite3_bind_text(q, 2, tags_text, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(q, 2);
+    if (notes) sqlite3_bind_text(q, 3, notes, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(q, 3);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    free(tags_text);
+    if (rc != SQLITE_DONE) {
+        note_failure(st);
+        return -1;
+    }
+    q = prep(st, "UPDATE run_notes SET crc=fedc_crc(" STORE_NOTES_CRC_COLS ") WHERE run_id=?");
+    if (!q) return -1;
+    sqlite3_bind_int64(q, 1, run_id);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        note_failure(st);
+        return -1;
+    }
+    return 0;
+}
+
 json_t *store_run_json(store *st, int64_t id, int with_task) {
     sqlite3_stmt *q = prep(st, "SELECT " RUN_COLS " FROM runs WHERE id=?");
     if (!q) return NULL;
@@ -383,6 +449,10 @@ json_t *store_run_json(store *st, int64_t id, int with_task) {
         return NULL;
     }
     sqlite3_finalize(q);
+    if (o && add_notes(st, o) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -423,6 +493,14 @@ json_t *store_runs_json(store *st, const char *status, int limit, int offset, in
         note_failure(st);
         json_decref(a);
         return NULL;
+    }
+    size_t i;
+    json_t *run;
+    json_array_foreach(a, i, run) {
+        if (add_notes(st, run) != 0) {
+            json_decref(a);
+            return NULL;
+        }
     }
     return a;
 }

@@ -383,6 +383,30 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     await shot('node');
   }));
 
+  it('runs: tags and notes kept in the store, searched in the runs list', check(async () => {
+    await page.goto(`${server.base}/#/runs/${state.longRun}`);
+    await page.locator('#run-page[data-status="done"]').waitFor();
+    await page.getByLabel('Tags', { exact: true }).fill('baseline, dirichlet');
+    await page.getByLabel('Notes', { exact: true }).fill('thirty short rounds on skewed data');
+    await page.getByRole('button', { name: 'Save tags and notes' }).click();
+    await waitFor('the notes stored', async () => (await server.api.ok('GET', `/api/runs/${state.longRun}`)).tags.length === 2);
+    const run = await server.api.ok('GET', `/api/runs/${state.longRun}`);
+    assert.deepEqual(run.tags, ['baseline', 'dirichlet']);
+    assert.equal(run.notes, 'thirty short rounds on skewed data');
+    // Refused with the field named.
+    const bad = await server.api.request('POST', `/api/runs/${state.longRun}/notes`, { tags: ['no spaces allowed'] });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.error, /tags\[0\]: allowed/);
+    await page.reload();
+    assert.equal(await page.getByLabel('Tags', { exact: true }).inputValue(), 'baseline, dirichlet');
+    await page.goto(`${server.base}/#/runs`);
+    await page.getByLabel('Search', { exact: true }).fill('baseline');
+    const rows = page.locator('#runs-table tbody tr');
+    await waitFor('the tagged run', async () => (await rows.count()) === 1);
+    assert.equal(await rows.first().getAttribute('data-key'), String(state.longRun));
+    assert.match(await rows.first().innerText(), /baseline/);
+  }));
+
   it('runs list: search, filters and sortable columns', check(async () => {
     await page.goto(`${server.base}/#/runs`);
     const rows = page.locator('#runs-table tbody tr');
@@ -410,7 +434,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
   }));
 
   it('method figures: refused updates (flagged nodes) per round', check(async () => {
-    // A fourth node whose updates are NaN from round 1: refused, flagged.
+    // A fourth node whose round-1 update is NaN (--poison KIND@ROUND): refused, flagged.
     const enrol = await server.api.ok('POST', '/api/nodes', { name: 'poisoner' });
     const bad = fleet.add(startNode(enrol, { k: 3, n: NODES + 1, extra: ['--poison', 'nan@1'] }));
     await waitFor('the poisoner online', async () => (await server.api.ok('GET', `/api/nodes/${enrol.node.id}`)).status === 'online');
@@ -424,7 +448,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     const fig = page.locator('#chart-refused');
     await fig.waitFor();
     const refused = JSON.parse(await fig.getAttribute('data-series')).find((s2) => s2.label === 'refused');
-    assert.deepEqual(refused.points, [[1, 1], [2, 1]], 'one refused update a round');
+    assert.deepEqual(refused.points, [[1, 1], [2, 0]], 'the poisoned update of round 1 refused');
     await page.locator('#run-log li.log-warn', { hasText: 'refused, node flagged' }).first().waitFor();
     await bad.stop();
   }));

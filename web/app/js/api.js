@@ -97,6 +97,7 @@ export const api = {
   participation: (id, round) => get(`/api/runs/${id}/participation${query({ round })}`),
   runNodes: (id) => get(`/api/runs/${id}/nodes`),
   runEvents: (id) => get(`/api/runs/${id}/events`),
+  setRunNotes: (id, notes) => post(`/api/runs/${id}/notes`, notes),
   node: (id) => get(`/api/nodes/${id}`),
   nodeParticipation: (id) => get(`/api/nodes/${id}/participation`),
   nodes: () => get('/api/nodes'),

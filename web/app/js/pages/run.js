@@ -115,6 +115,37 @@ export async function render(root, { match }, ctx) {
   }
   const taskPre = h('pre', { class: 'json-preview', tabindex: '0', id: 'run-task' });
 
+  // A person's tags and notes on the run, kept in the store.
+  const tagsInput = h('input', { type: 'text', id: 'run-tags', autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'e.g. baseline, dirichlet', 'aria-describedby': 'run-tags-help run-notes-error' });
+  const notesInput = h('textarea', { id: 'run-notes', rows: '3', maxlength: '4000' });
+  const notesError = h('p', { class: 'field-error', id: 'run-notes-error', role: 'alert' });
+  const notesForm = h('form', { class: 'card run-notes', id: 'run-notes-form', novalidate: true, 'aria-labelledby': 'run-notes-title' },
+    h('h2', { id: 'run-notes-title' }, 'Tags and notes'),
+    h('div', { class: 'field' }, h('label', { for: 'run-tags' }, 'Tags'), tagsInput,
+      h('p', { class: 'help', id: 'run-tags-help' }, 'Comma-separated, up to 16, each 1 to 32 of A-Z a-z 0-9 . _ : -; the runs list searches them.')),
+    h('div', { class: 'field' }, h('label', { for: 'run-notes' }, 'Notes'), notesInput),
+    notesError,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn' }, 'Save tags and notes')));
+  notesForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    notesError.textContent = '';
+    const tags = tagsInput.value.split(',').map((t) => t.trim()).filter(Boolean);
+    try {
+      const saved = await ctx.api.setRunNotes(id, { tags, notes: notesInput.value });
+      run = { ...run, ...saved };
+      drawNotes();
+      ctx.toast('Tags and notes saved.');
+    } catch (err) {
+      notesError.textContent = err.message;
+    }
+  });
+  function drawNotes() {
+    if (document.activeElement === tagsInput || document.activeElement === notesInput) return; // being edited
+    tagsInput.value = (run.tags || []).join(', ');
+    notesInput.value = run.notes || '';
+  }
+
   // The page's own element carries the run's status (data-status) for styles and tests.
   const page = h('div', { class: 'run-page', id: 'run-page', dataset: { run: String(id) } });
   replace(root, page);
@@ -131,6 +162,7 @@ export async function render(root, { match }, ctx) {
     h('section', { 'aria-labelledby': 'log-title' }, h('h2', { id: 'log-title' }, 'Events'),
       h('p', { class: 'help', id: 'run-log-help' }, 'Notable events of this run (refused updates, dropped nodes, failed rounds, pauses, data downloads), kept by the server for the whole run.'),
       logList),
+    notesForm,
     h('details', { class: 'card' }, h('summary', {}, 'Task spec'), taskPre));
 
   function drawHead() {
@@ -239,6 +271,7 @@ export async function render(root, { match }, ctx) {
   }
 
   function drawAll() {
+    drawNotes();
     drawHead();
     drawStats();
     drawDownloads();

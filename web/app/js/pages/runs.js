@@ -31,7 +31,9 @@ export async function render(root, { query }, ctx) {
         updateCompare();
       },
     }) },
-    { label: 'Run', cell: (r) => h('a', { href: `#/runs/${r.id}` }, `#${r.id} ${r.name}`) },
+    { label: 'Run', class: 'col-run', cell: (r) => [h('a', { href: `#/runs/${r.id}` }, `#${r.id} ${r.name}`),
+      (r.tags || []).map((t) => [' ', h('span', { class: 'badge badge-tag' }, t)]),
+      r.notes ? h('div', { class: 'run-note', title: r.notes }, r.notes.length > 80 ? `${r.notes.slice(0, 80)}…` : r.notes) : null] },
     { label: 'Status', cell: (r) => statusBadge(r.status) },
     { label: 'Task', class: 'col-wide col-optional', cell: (r) => fmt.taskSummary(r.summary) },
     { label: 'Rounds', class: 'num', cell: (r) => `${r.rounds_done}/${r.rounds_total}` },
@@ -55,7 +57,7 @@ export async function render(root, { query }, ctx) {
 
   // Search, filters and sort apply to the runs of this page (newest PAGE
   // of the status filter); the URL keeps them, so a view can be shared.
-  const search = h('input', { type: 'search', id: 'runs-search', placeholder: 'name or #id', value: query.get('q') || '',
+  const search = h('input', { type: 'search', id: 'runs-search', placeholder: 'name, #id, tag or note', value: query.get('q') || '',
     oninput: () => { view.q = search.value.trim().toLowerCase(); draw(); } });
   const view = { q: (query.get('q') || '').toLowerCase(), dataset: query.get('dataset') || '', strategy: query.get('strategy') || '',
     sort: query.get('sort') || 'id', desc: query.get('dir') !== 'asc' };
@@ -68,7 +70,8 @@ export async function render(root, { query }, ctx) {
   const sortHeaders = { Run: 'name', Rounds: 'rounds', 'Best accuracy': 'best', Duration: 'duration', Created: 'id' };
   function shownRuns() {
     const q = view.q.replace(/^#/, '');
-    const rows = runs.filter((r) => (!q || r.name.toLowerCase().includes(q) || String(r.id) === q)
+    const rows = runs.filter((r) => (!q || r.name.toLowerCase().includes(q) || String(r.id) === q
+        || (r.tags || []).some((t) => t.toLowerCase().includes(q)) || (r.notes || '').toLowerCase().includes(q))
       && (!view.dataset || (r.summary && r.summary.dataset) === view.dataset)
       && (!view.strategy || (r.summary && r.summary.strategy) === view.strategy));
     const key = SORTS[view.sort] || SORTS.id;
@@ -144,7 +147,7 @@ export async function render(root, { query }, ctx) {
     if (deleted.has(run.id)) return;
     const i = runs.findIndex((r) => r.id === run.id);
     if (i >= 0) runs[i] = { ...runs[i], ...run };
-    else if (offset === 0 && (!statusFilter || run.status === statusFilter)) {
+    else if (offset === 0 && run.name && (!statusFilter || run.status === statusFilter)) {
       runs.unshift(run);
       total += 1;
     }
