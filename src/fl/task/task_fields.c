@@ -515,7 +515,9 @@ const task_field task_fields[] = {
 
     F_INT("deploy.min_nodes", deploy.min_nodes, 1, 100000,
           "Deployment only: the first round starts once this many nodes are connected; at "
-          "most clients."),
+          "most clients. It is a floor, not the round's size: every round takes "
+          "clients_per_round of the nodes connected to the run, waiting up to 10 s for nodes "
+          "still setting up the task."),
     F_INT("deploy.min_updates", deploy.min_updates, 1, 100000,
           "Fewest usable client updates a round needs; a round with fewer fails. Applies in "
           "simulation too, where clients drop out by missing scheduling.deadline_s. At most "
