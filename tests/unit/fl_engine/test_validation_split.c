@@ -63,7 +63,7 @@ static void make_task(fedc_task *t, double validation, uint64_t seed) {
 }
 
 static fedc_run *make_run(fixture *f, const fedc_task *t) {
-    fedc_run_options ro = {1, 1, &f->train, &f->test};
+    fedc_run_options ro = {.threads = 1, .quiet = 1, .train_data = &f->train, .test_data = &f->test};
     fedc_error err;
     fedc_run *r = fedc_run_create(t, &ro, &err);
     if (!r) fail_msg("%s", err.msg);
@@ -167,7 +167,7 @@ static void test_too_small_is_an_error(void **state) {
     fixture *f = *state;
     fedc_task t;
     make_task(&t, 0.001, 3); /* at most 120 samples per client: 0.12 of one */
-    fedc_run_options ro = {1, 1, &f->train, &f->test};
+    fedc_run_options ro = {.threads = 1, .quiet = 1, .train_data = &f->train, .test_data = &f->test};
     fedc_error err;
     assert_null(fedc_run_create(&t, &ro, &err));
     assert_non_null(strstr(err.msg, "validation"));
