@@ -307,6 +307,7 @@ static int new_trial(fedc_tune_search *s, fedc_error *err) {
     memset(t, 0, sizeof *t);
     t->id = id;
     t->rung = -1;
+    t->feasible = -1; /* unknown until the search ranks it */
     s->fail_rung[id] = -1;
     const stored_trial *st = id < s->nstored && s->stored[id].have ? &s->stored[id] : NULL;
 
@@ -663,6 +664,25 @@ static void order_jobs(job *jobs, int n, const int *rungs) {
     }
 }
 
+/* Ranks the trials after a wave and rewrites the stored rows whose rank or
+ * budget verdict changed, so the store (and the web app reading it while
+ * the search runs) never shows a stale front. */
+static int rerank_and_record(fedc_tune_search *s, fedc_error *err) {
+    int *prev = malloc((size_t)(s->ntrials + 1) * 2 * sizeof *prev);
+    if (!prev) return fedc_fail(err, "tune: out of memory");
+    for (int i = 0; i < s->ntrials; i++) {
+        prev[2 * i] = s->trials[i].pareto_rank;
+        prev[2 * i + 1] = s->trials[i].feasible;
+    }
+    tune_rank_trials(s);
+    int rc = 0;
+    for (int i = 0; i < s->ntrials && rc == 0 && s->store; i++)
+        if (prev[2 * i] != s->trials[i].pareto_rank || prev[2 * i + 1] != s->trials[i].feasible)
+            rc = tune_store_put_trial(s->store, s->id, s, i, err);
+    free(prev);
+    return rc;
+}
+
 int fedc_tune_search_run(fedc_tune_search *s, fedc_error *err) {
     int cap = s->opt.budget > s->opt.wave ? s->opt.budget : s->opt.wave;
     job *jobs = malloc((size_t)(cap + 1) * sizeof *jobs);
@@ -713,7 +733,10 @@ int fedc_tune_search_run(fedc_tune_search *s, fedc_error *err) {
             rc = fedc_fail(err, "tune: interrupted; resume with --resume %lld", (long long)s->id);
             break;
         }
-        tune_rank_trials(s);
+        if (rerank_and_record(s, err) != 0) {
+            rc = -1;
+            break;
+        }
         trim_states(s);
     }
     if (rc == 0) {
