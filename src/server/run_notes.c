@@ -27,8 +27,10 @@ int run_notes_parse(const void *body, size_t len, json_t **tags, char **notes, f
     json_t *v;
     json_object_foreach(o, key, v) {
         if (strcmp(key, "tags") && strcmp(key, "notes")) {
+            /* The message first: key belongs to o. */
+            int rc = fedc_fail(err, "%.64s: unknown field; allowed: tags, notes", key);
             json_decref(o);
-            return fedc_fail(err, "%.64s: unknown field; allowed: tags, notes", key);
+            return rc;
         }
     }
     json_t *t = json_object_get(o, "tags");
@@ -46,8 +48,9 @@ int run_notes_parse(const void *body, size_t len, json_t **tags, char **notes, f
             }
             for (size_t k = 0; k < i; k++)
                 if (json_equal(json_array_get(t, k), e)) {
+                    int rc = fedc_fail(err, "tags[%zu]: \"%s\" is given twice", i, json_string_value(e));
                     json_decref(o);
-                    return fedc_fail(err, "tags[%zu]: \"%s\" is given twice", i, json_string_value(e));
+                    return rc;
                 }
         }
         *tags = json_incref(t);
