@@ -397,8 +397,11 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     const bad = await server.api.request('POST', `/api/runs/${state.longRun}/notes`, { tags: ['no spaces allowed'] });
     assert.equal(bad.status, 400);
     assert.match(bad.json.error, /tags\[0\]: allowed/);
+    // After a reload the form is filled when the run's JSON arrives, not when the page loads.
     await page.reload();
-    assert.equal(await page.getByLabel('Tags', { exact: true }).inputValue(), 'baseline, dirichlet');
+    await page.locator('#run-page[data-status="done"]').waitFor();
+    const tags = page.getByLabel('Tags', { exact: true });
+    await waitFor('the stored tags in the form', async () => (await tags.inputValue()) === 'baseline, dirichlet');
     await page.goto(`${server.base}/#/runs`);
     await page.getByLabel('Search', { exact: true }).fill('baseline');
     const rows = page.locator('#runs-table tbody tr');
