@@ -189,7 +189,7 @@ void task_validate_into(const fedc_task *t, task_issues *iss) {
         check_field(t, &task_fields[i], iss);
     void (*const rules[])(const fedc_task *, task_issues *) = {
         check_counts, check_dataset,     check_partition,
-        check_model,  check_compression, check_scheduling,
+        check_model,  check_compression, check_scheduling, task_check_robust,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0] && !task_issues_stopped(iss); i++)
         rules[i](t, iss);

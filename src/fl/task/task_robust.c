@@ -1,0 +1,120 @@
+/* Cross-field rules of robust aggregation and simulated attacks: the counts
+ * each rule needs per round, what FRL's rankings rule out (server steps,
+ * lossy codecs, noise), and attack settings against the dataset. */
+#include <math.h>
+#include <string.h>
+
+#include "fedc/codec.h"
+#include "fl/task/task_internal.h"
+
+static int is(const char *a, const char *b) { return strcmp(a, b) == 0; }
+
+/* Class count of the built-in datasets; 0 when only the data knows (csv). */
+static int known_classes(const char *dataset) {
+    if (is(dataset, "fashion-mnist") || is(dataset, "mnist") || is(dataset, "cifar10")) return 10;
+    return 0;
+}
+
+/* 1 if every stage of the pipeline reproduces its input exactly. */
+static int codec_exact(const char *spec) {
+    fedc_codec *c = fedc_codec_parse(spec, NULL);
+    if (!c) return 0;
+    const char *p = fedc_codec_name(c);
+    int exact = 1;
+    while (*p && exact) {
+        size_t n = strcspn(p, "|");
+        exact = n == 4 && (!strncmp(p, "none", 4) || !strncmp(p, "zstd", 4));
+        p += n;
+        if (*p == '|') p++;
+    }
+    fedc_codec_free(c);
+    return exact;
+}
+
+/* The selection rules need enough honest updates around each Byzantine one
+ * (Blanchard et al.: n >= 2f + 3; El Mhamdi et al.: n >= 4f + 3). */
+static void check_byzantine_counts(const fedc_task *t, task_issues *iss) {
+    if (!task_paths_ok(iss, "strategy.aggregator", "strategy.byzantine_fraction", "clients_per_round", NULL))
+        return;
+    const char *agg = t->strategy.aggregator;
+    int n = t->clients_per_round, f = (int)floor(t->strategy.byzantine_fraction * n);
+    int need = is(agg, "bulyan") ? 4 * f + 3 : (is(agg, "krum") || is(agg, "multi-krum")) ? 2 * f + 3 : 0;
+    if (need > n)
+        task_issue(iss, "clients_per_round",
+                   "%d updates per round are too few for %s with byzantine_fraction %g (f = %d): it "
+                   "needs at least %d; allowed: an integer >= %d, or a smaller "
+                   "strategy.byzantine_fraction",
+                   n, agg, t->strategy.byzantine_fraction, f, need, need);
+    if (is(agg, "multi-krum") && task_paths_ok(iss, "strategy.krum_m", NULL) && t->strategy.krum_m > n)
+        task_issue(iss, "strategy.krum_m",
+                   "%d is more than clients_per_round (%d); allowed: 0 (= n - f) or an integer >= 1 "
+                   "and <= clients_per_round",
+                   t->strategy.krum_m, n);
+}
+
+/* FRL replaces the model update by a vote over rankings (Mozaffari et al.):
+ * the vote is the next model, so no server optimizer, no lossy codec and no
+ * noise may touch the ranks, and norms mean nothing. */
+static void check_frl(const fedc_task *t, task_issues *iss) {
+    if (!task_paths_ok(iss, "strategy.aggregator", NULL) || !is(t->strategy.aggregator, "frl")) return;
+    if (task_paths_ok(iss, "strategy.name", NULL) && !is(t->strategy.name, "fedavg"))
+        task_issue(iss, "strategy.name",
+                   "\"%s\" cannot step on an FRL vote (the vote is the next model); allowed: fedavg "
+                   "with aggregator frl",
+                   t->strategy.name);
+    if (task_paths_ok(iss, "strategy.server_lr", NULL) && t->strategy.server_lr != 1.0)
+        task_issue(iss, "strategy.server_lr",
+                   "%g would blend rankings; allowed: 1 with aggregator frl", t->strategy.server_lr);
+    if (task_paths_ok(iss, "strategy.norm_bound", NULL) && t->strategy.norm_bound != 0.0)
+        task_issue(iss, "strategy.norm_bound",
+                   "%g has no meaning for rankings; allowed: 0 with aggregator frl", t->strategy.norm_bound);
+    static const char *const paths[] = {"compression.up", "compression.down"};
+    const char *specs[] = {t->compression.up, t->compression.down};
+    for (int i = 0; i < 2; i++)
+        if (task_paths_ok(iss, paths[i], NULL) && !codec_exact(specs[i]))
+            task_issue(iss, paths[i],
+                       "\"%s\" is lossy and would scramble rankings; allowed: none or zstd with "
+                       "aggregator frl",
+                       specs[i]);
+    if (task_paths_ok(iss, "privacy.mode", NULL) && !is(t->privacy.mode, "none"))
+        task_issue(iss, "privacy.mode",
+                   "\"%s\" adds noise to the update, which under frl is a ranking; allowed: none with "
+                   "aggregator frl",
+                   t->privacy.mode);
+}
+
+static void check_attack(const fedc_task *t, task_issues *iss) {
+    if (!task_paths_ok(iss, "attack.kind", "attack.fraction", "attack.unreliable", "clients", NULL)) return;
+    int attackers = (int)floor(t->attack.fraction * t->clients + 0.5);
+    int unreliable = (int)floor(t->attack.unreliable * t->clients + 0.5);
+    if (!is(t->attack.kind, "none") && attackers < 1)
+        task_issue(iss, "attack.fraction",
+                   "%g of %d clients is no attacker; allowed: a fraction that rounds to at least one "
+                   "client (>= %g), or attack.kind none",
+                   t->attack.fraction, t->clients, 0.5 / t->clients);
+    if (!is(t->attack.kind, "none") && attackers + unreliable > t->clients)
+        task_issue(iss, "attack.unreliable",
+                   "%d unreliable clients and %d attackers are more than the %d clients; allowed: "
+                   "fraction + unreliable <= 1",
+                   unreliable, attackers, t->clients);
+    int classes = task_paths_ok(iss, "dataset.name", NULL) ? known_classes(t->dataset.name) : 0;
+    int uses_target = is(t->attack.kind, "backdoor") || (is(t->attack.kind, "label-flip") && t->attack.source >= 0);
+    if (classes && uses_target && task_paths_ok(iss, "attack.target", NULL) && t->attack.target >= classes)
+        task_issue(iss, "attack.target", "%d is not a class of %s; allowed: an integer >= 0 and < %d",
+                   t->attack.target, t->dataset.name, classes);
+    if (classes && is(t->attack.kind, "label-flip") && task_paths_ok(iss, "attack.source", NULL) &&
+        t->attack.source >= classes)
+        task_issue(iss, "attack.source",
+                   "%d is not a class of %s; allowed: -1 (every class) or an integer >= 0 and < %d",
+                   t->attack.source, t->dataset.name, classes);
+    if (is(t->attack.kind, "backdoor") && task_paths_ok(iss, "dataset.name", NULL) && is(t->dataset.name, "csv"))
+        task_issue(iss, "attack.kind",
+                   "backdoor stamps a pixel pattern and needs image data, not csv; allowed: the other "
+                   "kinds with dataset csv");
+}
+
+void task_check_robust(const fedc_task *t, task_issues *iss) {
+    check_byzantine_counts(t, iss);
+    check_frl(t, iss);
+    check_attack(t, iss);
+}
