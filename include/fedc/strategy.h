@@ -61,6 +61,10 @@ void fedc_strategy_client_grad(const fedc_client_ctx *c, const float *w, float *
 /* Client side, after K local steps ending at y: writes extra_up floats to
  * extra_out and updates c->state. */
 void fedc_strategy_client_end(const fedc_client_ctx *c, const float *y, int steps, float *extra_out);
+/* Robust aggregation (fedc/aggregate.h): aggregate combines the updates
+ * with c (borrowed; it must outlive s) instead of the weighted mean. */
+typedef struct fedc_combiner fedc_combiner;
+void fedc_strategy_set_combiner(fedc_strategy *s, fedc_combiner *c);
 /* Server side: x <- new global model from n updates of round `round`.
  * Fails (x untouched) if no usable update. */
 int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, int round,

@@ -74,12 +74,21 @@ double fedc_weighted_mean(const fedc_update *u, int n, size_t d, float *out) {
     return total;
 }
 
-int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, int round,
-                            fedc_error *err) {
-    (void)round;
+void fedc_strategy_set_combiner(fedc_strategy *s, fedc_combiner *c) { s->combiner = c; }
+
+/* The combined delta: the robust rule when one is attached, else the
+ * weighted mean. */
+static int combine(fedc_strategy *s, const float *x, const fedc_update *u, int n, int round, fedc_error *err) {
     if (n <= 0) return fedc_fail(err, "aggregation: no update to aggregate");
+    if (s->combiner) return fedc_combine(s->combiner, u, n, round, x, s->mean, err);
     if (fedc_weighted_mean(u, n, s->d, s->mean) <= 0)
         return fedc_fail(err, "aggregation: the updates carry no weight (0 samples)");
+    return 0;
+}
+
+int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, int round,
+                            fedc_error *err) {
+    if (combine(s, x, u, n, round, err) != 0) return -1;
     s->ops->server_step(s, x, s->mean);
     return 0;
 }

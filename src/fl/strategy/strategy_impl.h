@@ -2,6 +2,7 @@
 #ifndef FEDC_STRATEGY_IMPL_H
 #define FEDC_STRATEGY_IMPL_H
 
+#include "fedc/aggregate.h"
 #include "fedc/strategy.h"
 
 typedef struct fedc_strategy_ops {
@@ -24,6 +25,7 @@ struct fedc_strategy {
     size_t state_n;
     float *down;        /* extra download, info.extra_down floats (points into state) */
     float *mean;        /* scratch: combined delta */
+    fedc_combiner *combiner; /* robust aggregation (borrowed), or NULL: weighted mean */
 };
 
 extern const fedc_strategy_ops fedc_ops_fedavg, fedc_ops_fedprox, fedc_ops_fedavgm, fedc_ops_fedadam,
