@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fedc/attack.h"
 #include "fedc/buf.h"
 #include "fedc/codec.h"
 #include "fedc/data.h"
@@ -38,6 +39,13 @@ typedef struct fedc_client_mem {
     float *residual;       /* uplink error feedback, d floats */
     float *strategy_state; /* strategy per-client state */
     float *down_ref;       /* last model received (lossy downlink sends deltas against it) */
+    /* A colluding attacker (attack alie, ipm) between fedc_trainer_handle
+     * and fedc_trainer_finish: its benign update and what the reply needs. */
+    float *benign;
+    float *benign_extra;
+    int pending_round, pending_steps;
+    double pending_loss, pending_cpu_s;
+    size_t pending_samples;
 } fedc_client_mem;
 void fedc_client_mem_free(fedc_client_mem *m);
 
@@ -46,10 +54,18 @@ typedef struct fedc_trainer fedc_trainer;
 fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err);
 void fedc_trainer_free(fedc_trainer *tr);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
- * Never trusts the frame: bad model lengths or rounds give an error. */
+ * Never trusts the frame: bad model lengths or rounds give an error.
+ * Returns FEDC_TRAINER_DEFERRED, reply untouched, when the client is a
+ * colluding attacker (attack.kind alie or ipm): its benign update waits in
+ * mem->benign until fedc_trainer_finish brings the colluders' statistics. */
+#define FEDC_TRAINER_DEFERRED 1
 int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
                         fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
                         fedc_error *err);
+/* Completes a deferred update: the attack with the colluders' statistics
+ * (peers->count >= 1; see fedc/attack.h), then encodes the UPDATE frame. */
+int fedc_trainer_finish(fedc_trainer *tr, int client, fedc_client_mem *mem, const fedc_attack_peers *peers,
+                        fedc_buf *reply, fedc_error *err);
 
 /* ---- Server side ----------------------------------------------------- */
 
@@ -67,6 +83,18 @@ typedef struct fedc_round_metrics {
     double sim_time_s;       /* simulated wall time of this round (profiles); 0 if none */
     double sim_elapsed_s;
     int selected, participants, dropped, rejected;
+    /* Robust aggregation (strategy.aggregator other than mean, or a norm
+     * bound): client ids the aggregator judged this round. Simulated
+     * attacks: the participants the task made attackers or unreliable
+     * (the truth the judgements are scored against) and, for a backdoor,
+     * the share of triggered test images (true class other than the target)
+     * classified as the target. Lists stay valid until the next round. */
+    int robust_report, attack_report, asr_measured;
+    int n_left_out, n_malicious, n_unreliable, clipped;
+    const int *left_out, *malicious, *unreliable;
+    int n_attackers, n_unreliable_clients;
+    const int *attackers, *unreliable_clients;
+    double attack_success_rate;
 } fedc_round_metrics;
 
 typedef struct fedc_run fedc_run;

@@ -19,4 +19,10 @@ void fedc_engine_initial_model(const fedc_task *t, const fedc_arch *a, float *x)
  * "none"); returns 1 if it changed anything. */
 int fedc_engine_privatize(const fedc_task *t, float *delta, size_t d, fedc_rng *rng);
 
+/* Backdoor attack success: the share of test samples whose true class is
+ * not the target that, with the trigger stamped on, are classified as the
+ * target (evaluated with params over the pool's workspaces). */
+double fedc_engine_backdoor_success(const fedc_arch *a, fedc_ws **ws, fedc_pool *pool, const float *params,
+                                    const fedc_dataset *test, int target);
+
 #endif

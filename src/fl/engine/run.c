@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/aggregate.h"
 #include "fedc/engine.h"
 #include "fedc/finite.h"
 #include "fedc/log.h"
@@ -27,6 +28,8 @@ typedef struct slot {
     uint64_t bytes_down, bytes_up;
     fedc_buf frame;   /* per-participant TRAIN frame (lossy downlink only) */
     float *recon;     /* the model this participant will reconstruct (lossy downlink) */
+    int verdict;      /* robust aggregation's judgement (fedc_verdict), status 1 only */
+    char verdict_why[128];
 } slot;
 
 struct fedc_run {
@@ -40,6 +43,10 @@ struct fedc_run {
     float *x;
     fedc_strategy *strategy;
     fedc_strategy_info sinfo;
+    fedc_combiner *combiner;    /* strategy.aggregator, lent to the strategy */
+    fedc_attack *attack;        /* simulated roles, read only to report them */
+    int *upd_slot;              /* slot of each update passed to the strategy */
+    int *verdict_lists;         /* left out | malicious | unreliable | attackers | unreliable clients */
     fedc_codec *up, *down;
     fedc_sched *sched;
     fedc_profile *profile;
@@ -96,6 +103,10 @@ void fedc_run_free(fedc_run *r) {
     fedc_arch_free(r->arch);
     free(r->x);
     fedc_strategy_free(r->strategy);
+    fedc_combiner_free(r->combiner);
+    fedc_attack_free(r->attack);
+    free(r->upd_slot);
+    free(r->verdict_lists);
     fedc_codec_free(r->up);
     fedc_codec_free(r->down);
     fedc_sched_free(r->sched);
@@ -166,6 +177,14 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     r->strategy = fedc_strategy_create(t, r->d, t->clients, err);
     if (!r->strategy) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
+    /* Robust aggregation: the strategy combines through it; FRL's model
+     * starts from the seed's scores. */
+    if (!(r->combiner = fedc_combiner_create(t, r->arch, r->x, t->clients, err))) goto fail;
+    fedc_combiner_initial_model(r->combiner, r->x);
+    fedc_strategy_set_combiner(r->strategy, r->combiner);
+    if ((strcmp(t->attack.kind, "none") != 0 || t->attack.unreliable > 0) &&
+        !(r->attack = fedc_attack_create(t, NULL, err)))
+        goto fail;
     if (!(r->up = fedc_codec_parse(t->compression.up, err))) goto fail;
     if (!(r->down = fedc_codec_parse(t->compression.down, err))) goto fail;
     fedc_sched_config sc = {0};
@@ -192,6 +211,12 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
     r->selected = calloc((size_t)r->nslots, sizeof(int));
     r->updates = calloc((size_t)r->nslots, sizeof *r->updates);
+    r->upd_slot = calloc((size_t)r->nslots, sizeof *r->upd_slot);
+    r->verdict_lists = calloc((size_t)r->nslots * 5, sizeof *r->verdict_lists);
+    if (!r->slots || !r->selected || !r->updates || !r->upd_slot || !r->verdict_lists) {
+        fedc_fail(err, "out of memory for %d participants", r->nslots);
+        goto fail;
+    }
     for (int i = 0; i < r->nslots; i++) {
         r->slots[i].delta = malloc(r->d * sizeof(float));
         r->slots[i].extra = calloc(r->sinfo.extra_up + 1, sizeof(float));
@@ -232,6 +257,7 @@ fail:
 /* ---- Evaluation: the test set split across the pool's threads. -------- */
 typedef struct {
     fedc_run *r;
+    const float *model;
     size_t chunk;
     double *correct, *loss_sum;
 } eval_ctx;
@@ -242,7 +268,7 @@ static void eval_chunk(void *vctx, size_t i, int worker) {
     size_t lo = i * c->chunk, hi = lo + c->chunk < r->testp->n ? lo + c->chunk : r->testp->n;
     if (lo >= hi) return;
     double acc, loss;
-    fedc_nn_evaluate(r->arch, r->eval_ws[worker], r->x, r->testp->x + lo * r->testp->dim, r->testp->y + lo,
+    fedc_nn_evaluate(r->arch, r->eval_ws[worker], c->model, r->testp->x + lo * r->testp->dim, r->testp->y + lo,
                      hi - lo, &acc, &loss);
     c->correct[i] = acc * (double)(hi - lo);
     c->loss_sum[i] = loss * (double)(hi - lo);
@@ -254,7 +280,7 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
     if (chunk == 0) chunk = 1;
     parts = (r->testp->n + chunk - 1) / chunk;
     double *correct = calloc(parts + 1, sizeof(double)), *ls = calloc(parts + 1, sizeof(double));
-    eval_ctx c = {r, chunk, correct, ls};
+    eval_ctx c = {r, fedc_combiner_model(r->combiner, r->x), chunk, correct, ls};
     fedc_pool_for(r->pool, parts, eval_chunk, &c);
     double sc = 0, sl = 0;
     for (size_t i = 0; i < parts; i++) {
@@ -459,6 +485,35 @@ static void commit_down_ref(fedc_run *r, slot *s, int round) {
     r->down_ref_used[k] = round;
 }
 
+/* The aggregator's judgements (kept in the slots for deployments) and,
+ * in simulation, who really attacked, as the round's lists. */
+static void report_robust(fedc_run *r, int nu, fedc_round_metrics *m) {
+    const fedc_task *t = &r->task;
+    int *lists = r->verdict_lists, cap = r->nslots;
+    int *left = lists, *mal = lists + cap, *unrel = lists + 2 * cap, *att = lists + 3 * cap, *unc = lists + 4 * cap;
+    for (int k = 0; k < nu; k++) {
+        slot *s = &r->slots[r->upd_slot[k]];
+        const char *why = "";
+        fedc_verdict v = fedc_combiner_verdict(r->combiner, k, &why);
+        s->verdict = (int)v;
+        snprintf(s->verdict_why, sizeof s->verdict_why, "%s", why);
+        if (v == FEDC_VERDICT_LEFT_OUT) left[m->n_left_out++] = s->client;
+        if (v == FEDC_VERDICT_MALICIOUS) mal[m->n_malicious++] = s->client;
+        if (v == FEDC_VERDICT_UNRELIABLE) unrel[m->n_unreliable++] = s->client;
+        fedc_role role = r->attack ? fedc_attack_role(r->attack, s->client) : FEDC_ROLE_HONEST;
+        if (role == FEDC_ROLE_ATTACKER) att[m->n_attackers++] = s->client;
+        if (role == FEDC_ROLE_UNRELIABLE) unc[m->n_unreliable_clients++] = s->client;
+    }
+    m->left_out = left;
+    m->malicious = mal;
+    m->unreliable = unrel;
+    m->attackers = att;
+    m->unreliable_clients = unc;
+    m->clipped = fedc_combiner_clipped(r->combiner);
+    m->robust_report = strcmp(t->strategy.aggregator, "mean") != 0 || t->strategy.norm_bound > 0;
+    m->attack_report = r->attack != NULL;
+}
+
 int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
     double wall0 = fedc_wall_s(), cpu_srv = 0, c0 = fedc_cpu_thread_s();
     int round = r->rounds_done + 1;
@@ -544,6 +599,9 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         if (ts > sim_round) sim_round = ts;
         if (s->status == 1) {
             m->client_cpu_s += s->cpu_s;
+            r->upd_slot[nu] = i;
+            s->verdict = FEDC_VERDICT_KEPT;
+            s->verdict_why[0] = '\0';
             fedc_update *u = &r->updates[nu++];
             u->client = s->client;
             u->weight = s->weight;
@@ -574,6 +632,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     }
     if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, nu, round, err) != 0) return -1;
     m->train_loss = train_loss / nu;
+    report_robust(r, nu, m);
 
     /* 5. Evaluate, account, decide whether to stop. */
     r->rounds_done = round;
@@ -581,6 +640,12 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     if (t->eval_every <= 1 || round % t->eval_every == 0 || last || round == 1) {
         fedc_run_evaluate(r, &m->accuracy, &m->loss);
         m->evaluated = 1;
+        if (r->attack && strcmp(t->attack.kind, "backdoor") == 0) {
+            m->attack_success_rate = fedc_engine_backdoor_success(r->arch, r->eval_ws, r->pool,
+                                                                 fedc_combiner_model(r->combiner, r->x), r->testp,
+                                                                 t->attack.target);
+            m->asr_measured = 1;
+        }
         r->last_accuracy = m->accuracy;
         if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
     }
@@ -620,7 +685,7 @@ int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err) {
     snprintf(rounds, sizeof rounds, "%d", r->rounds_done);
     snprintf(acc, sizeof acc, "%.6f", r->last_accuracy);
     const char *meta[] = {"task", r->task.name, "rounds", rounds, "accuracy", acc};
-    return fedc_safetensors_save(path, r->arch, r->x, meta, 3, err);
+    return fedc_safetensors_save(path, r->arch, fedc_combiner_model(r->combiner, r->x), meta, 3, err);
 }
 
 /* ---- Accessors for checkpoint.c (run_state.h) and deployments (deploy.h) ---- */
@@ -659,5 +724,7 @@ int fedc_run_participant(const fedc_run *r, int i, fedc_participant *out) {
     out->loss = ok ? s->loss : 0;
     out->n_samples = ok ? s->weight : 0;
     out->steps = ok ? s->steps : 0;
+    out->verdict = ok ? s->verdict : FEDC_VERDICT_KEPT;
+    out->verdict_reason = ok ? s->verdict_why : "";
     return 0;
 }

@@ -20,6 +20,9 @@ struct fedc_trainer {
     fedc_strategy *strategy;   /* client part only */
     fedc_strategy_info sinfo;
     fedc_codec *up, *down;
+    fedc_attack *attack;       /* simulated attackers / unreliable clients, or NULL */
+    fedc_frl *frl;             /* aggregator frl: scores are trained, rankings sent */
+    float *weff, *gscore;      /* frl: masked weights and the score gradient */
     float *global, *work, *grad, *delta, *down_extra, *up_extra;
     float *xb;
     int32_t *yb;
@@ -32,7 +35,9 @@ void fedc_client_mem_free(fedc_client_mem *m) {
     free(m->residual);
     free(m->strategy_state);
     free(m->down_ref);
-    m->residual = m->strategy_state = m->down_ref = NULL;
+    free(m->benign);
+    free(m->benign_extra);
+    m->residual = m->strategy_state = m->down_ref = m->benign = m->benign_extra = NULL;
 }
 
 void fedc_trainer_free(fedc_trainer *tr) {
@@ -42,6 +47,10 @@ void fedc_trainer_free(fedc_trainer *tr) {
     fedc_strategy_free(tr->strategy);
     fedc_codec_free(tr->up);
     fedc_codec_free(tr->down);
+    fedc_attack_free(tr->attack);
+    fedc_frl_free(tr->frl);
+    free(tr->weff);
+    free(tr->gscore);
     free(tr->global);
     fedc_nn_free(tr->work);
     fedc_nn_free(tr->grad);
@@ -74,6 +83,17 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     tr->down = fedc_codec_parse(t->compression.down, err);
     if (!tr->down) goto fail;
     tr->global = malloc(d * sizeof(float));
+    if (strcmp(t->strategy.aggregator, "frl") == 0) {
+        /* FRL's fixed weights come from the task's initial model. */
+        if (!tr->global) goto oom;
+        fedc_engine_initial_model(t, a, tr->global);
+        if (!(tr->frl = fedc_frl_create(t, a, tr->global, err))) goto fail;
+        tr->weff = fedc_nn_alloc(d);
+        tr->gscore = malloc(d * sizeof(float));
+        if (!tr->weff || !tr->gscore) goto oom;
+    }
+    if (strcmp(t->attack.kind, "none") != 0 || t->attack.unreliable > 0)
+        if (!(tr->attack = fedc_attack_create(t, tr->frl, err))) goto fail;
     /* Huge-page backed: the dense backward strides through these. */
     tr->work = fedc_nn_alloc(d);
     tr->grad = fedc_nn_alloc(d);
@@ -83,19 +103,37 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     tr->xb = malloc((size_t)t->local.batch * dim * sizeof(float));
     tr->yb = malloc((size_t)t->local.batch * sizeof(int32_t));
     if (!tr->ws || !tr->opt || !tr->global || !tr->work || !tr->grad || !tr->delta || !tr->down_extra ||
-        !tr->up_extra || !tr->xb || !tr->yb) {
-        fedc_fail(err, "out of memory creating a trainer for %zu parameters", d);
-        goto fail;
-    }
+        !tr->up_extra || !tr->xb || !tr->yb)
+        goto oom;
     return tr;
+oom:
+    fedc_fail(err, "out of memory creating a trainer for %zu parameters", d);
 fail:
     fedc_trainer_free(tr);
     return NULL;
 }
 
-/* Local epochs over the client's samples in a per-round shuffled order. */
-static void local_train(fedc_trainer *tr, const fedc_client_data *cd, fedc_client_mem *mem,
-                        fedc_rng *rng, int *steps_out, double *loss_out) {
+/* One local step on the batch in xb/yb; returns its loss. FRL trains the
+ * scores (work) through the masked fixed weights, straight-through. */
+static float local_step(fedc_trainer *tr, const fedc_client_ctx *cc, int nb, fedc_rng *rng) {
+    if (tr->frl) {
+        fedc_frl_weights(tr->frl, tr->work, tr->weff);
+        float l = fedc_nn_grad(tr->arch, tr->ws, tr->weff, tr->grad, tr->xb, tr->yb, nb, rng);
+        fedc_frl_score_grad(tr->frl, tr->work, tr->grad, tr->gscore);
+        fedc_optim_step(tr->opt, tr->work, tr->gscore);
+        return l;
+    }
+    float l = fedc_nn_grad(tr->arch, tr->ws, tr->work, tr->grad, tr->xb, tr->yb, nb, rng);
+    fedc_strategy_client_grad(cc, tr->work, tr->grad);
+    fedc_optim_step(tr->opt, tr->work, tr->grad);
+    return l;
+}
+
+/* Local epochs over the client's samples in a per-round shuffled order.
+ * An attacker's or unreliable client's batches pass through the attack's
+ * data side first (arng: its own stream, so honest streams are unchanged). */
+static void local_train(fedc_trainer *tr, const fedc_client_data *cd, fedc_client_mem *mem, fedc_role role,
+                        fedc_rng *rng, fedc_rng *arng, int *steps_out, double *loss_out) {
     const fedc_task *t = &tr->task;
     size_t d = tr->d, n = cd->n, dim = cd->data->dim;
     memcpy(tr->work, tr->global, d * sizeof(float));
@@ -111,19 +149,79 @@ static void local_train(fedc_trainer *tr, const fedc_client_data *cd, fedc_clien
             if (t->local.max_steps > 0 && steps >= t->local.max_steps) goto done;
             int nb = (int)(n - b < (size_t)t->local.batch ? n - b : (size_t)t->local.batch);
             fedc_dataset_gather(cd->data, tr->perm + b, (size_t)nb, tr->xb, tr->yb);
-            float l = fedc_nn_grad(tr->arch, tr->ws, tr->work, tr->grad, tr->xb, tr->yb, nb, rng);
-            fedc_strategy_client_grad(&cc, tr->work, tr->grad);
-            fedc_optim_step(tr->opt, tr->work, tr->grad);
-            loss_sum += l;
+            if (role != FEDC_ROLE_HONEST &&
+                !fedc_attack_batch(tr->attack, role, cd->data->shape, tr->xb, tr->yb, nb, cd->data->n_classes, arng))
+                continue;
+            loss_sum += local_step(tr, &cc, nb, rng);
             steps++;
         }
     }
 done:
     (void)dim;
-    for (size_t j = 0; j < d; j++) tr->delta[j] = tr->work[j] - tr->global[j];
+    /* FRL uploads the ranking of its scores, not a delta. */
+    if (tr->frl) fedc_frl_rank_positions(tr->frl, tr->work, tr->delta);
+    else
+        for (size_t j = 0; j < d; j++) tr->delta[j] = tr->work[j] - tr->global[j];
     fedc_strategy_client_end(&cc, tr->work, steps, tr->up_extra);
     *steps_out = steps;
     *loss_out = steps ? loss_sum / steps : 0.0;
+}
+
+/* The UPDATE frame for the update in tr->delta (and tr->up_extra). */
+static int encode_reply(fedc_trainer *tr, fedc_client_mem *mem, int client, int round, size_t n_samples, int steps,
+                        double loss, double cpu_s, fedc_buf *reply, fedc_error *err) {
+    fedc_buf_clear(&tr->enc);
+    fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
+    if (fedc_codec_encode(tr->up, tr->delta, tr->d, mem->residual, &crng, &tr->enc, err) != 0) return -1;
+    char json[256];
+    int jl = snprintf(json, sizeof json,
+                      "{\"round\":%d,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f}", round,
+                      n_samples, steps, isfinite(loss) ? loss : -1.0, cpu_s);
+    fedc_msg up = {.type = FEDC_MSG_UPDATE, .json = json, .json_len = (size_t)jl, .nblobs = 1};
+    up.blobs[0].data = tr->enc.data;
+    up.blobs[0].len = tr->enc.len;
+    if (tr->sinfo.extra_up) {
+        up.nblobs = 2;
+        up.blobs[1].data = (const uint8_t *)tr->up_extra;
+        up.blobs[1].len = tr->sinfo.extra_up * sizeof(float);
+    }
+    fedc_buf_clear(reply);
+    return fedc_msg_encode(&up, reply, err);
+}
+
+/* Parks a colluding attacker's benign update in its client memory. */
+static int defer(fedc_trainer *tr, fedc_client_mem *mem, int round, size_t n_samples, int steps, double loss,
+                 double cpu_s, fedc_error *err) {
+    if (!mem->benign && !(mem->benign = malloc(tr->d * sizeof(float))))
+        return fedc_fail(err, "out of memory for a colluding attacker's update");
+    if (tr->sinfo.extra_up && !mem->benign_extra && !(mem->benign_extra = malloc(tr->sinfo.extra_up * sizeof(float))))
+        return fedc_fail(err, "out of memory for a colluding attacker's update");
+    memcpy(mem->benign, tr->delta, tr->d * sizeof(float));
+    if (tr->sinfo.extra_up) memcpy(mem->benign_extra, tr->up_extra, tr->sinfo.extra_up * sizeof(float));
+    mem->pending_round = round;
+    mem->pending_samples = n_samples;
+    mem->pending_steps = steps;
+    mem->pending_loss = loss;
+    mem->pending_cpu_s = cpu_s;
+    return FEDC_TRAINER_DEFERRED;
+}
+
+int fedc_trainer_finish(fedc_trainer *tr, int client, fedc_client_mem *mem, const fedc_attack_peers *peers,
+                        fedc_buf *reply, fedc_error *err) {
+    double cpu0 = fedc_cpu_thread_s();
+    if (!mem->benign || mem->pending_round < 1)
+        return fedc_fail(err, "client %d has no deferred update to finish", client);
+    if (!tr->attack || !peers || peers->count < 1)
+        return fedc_fail(err, "client %d: a colluding attack needs the statistics of at least one benign update",
+                         client);
+    memcpy(tr->delta, mem->benign, tr->d * sizeof(float));
+    if (tr->sinfo.extra_up) memcpy(tr->up_extra, mem->benign_extra, tr->sinfo.extra_up * sizeof(float));
+    fedc_rng arng = fedc_rng_derive(tr->task.seed ^ 0xA77Full, (uint64_t)mem->pending_round, (uint64_t)client);
+    fedc_attack_update(tr->attack, tr->delta, tr->d, peers, &arng);
+    int round = mem->pending_round;
+    mem->pending_round = 0;
+    return encode_reply(tr, mem, client, round, mem->pending_samples, mem->pending_steps, mem->pending_loss,
+                        mem->pending_cpu_s + fedc_cpu_thread_s() - cpu0, reply, err);
 }
 
 int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
@@ -224,31 +322,23 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     }
     /* The client's stream depends only on (seed, round, client). */
     fedc_rng rng = fedc_rng_derive(tr->task.seed, (uint64_t)round, (uint64_t)client);
+    fedc_rng arng = fedc_rng_derive(tr->task.seed ^ 0xA77Aull, (uint64_t)round, (uint64_t)client);
+    fedc_role role = tr->attack ? fedc_attack_role(tr->attack, client) : FEDC_ROLE_HONEST;
     int steps = 0;
     double loss = 0;
-    local_train(tr, cd, mem, &rng, &steps, &loss);
+    local_train(tr, cd, mem, role, &rng, &arng, &steps, &loss);
 
     /* Privacy acts on what leaves the node, before compression. */
     fedc_rng prng = fedc_rng_derive(tr->task.seed ^ 0xD1FFull, (uint64_t)round, (uint64_t)client);
     fedc_engine_privatize(&tr->task, tr->delta, tr->d, &prng);
-    fedc_buf_clear(&tr->enc);
-    fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
-    if (fedc_codec_encode(tr->up, tr->delta, tr->d, mem->residual, &crng, &tr->enc, err) != 0) goto out;
     double cpu_s = fedc_cpu_thread_s() - cpu0;
-    char json[256];
-    int jl = snprintf(json, sizeof json,
-                      "{\"round\":%lld,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f}",
-                      (long long)round, cd->n, steps, isfinite(loss) ? loss : -1.0, cpu_s);
-    fedc_msg up = {.type = FEDC_MSG_UPDATE, .json = json, .json_len = (size_t)jl, .nblobs = 1};
-    up.blobs[0].data = tr->enc.data;
-    up.blobs[0].len = tr->enc.len;
-    if (tr->sinfo.extra_up) {
-        up.nblobs = 2;
-        up.blobs[1].data = (const uint8_t *)tr->up_extra;
-        up.blobs[1].len = tr->sinfo.extra_up * sizeof(float);
+    if (role == FEDC_ROLE_ATTACKER && fedc_attack_needs_peers(tr->attack)) {
+        /* Colluders pool their benign updates first (fedc_trainer_finish). */
+        rc = defer(tr, mem, (int)round, cd->n, steps, loss, cpu_s, err);
+        goto out;
     }
-    fedc_buf_clear(reply);
-    rc = fedc_msg_encode(&up, reply, err);
+    if (role == FEDC_ROLE_ATTACKER) fedc_attack_update(tr->attack, tr->delta, tr->d, NULL, &arng);
+    rc = encode_reply(tr, mem, client, (int)round, cd->n, steps, loss, cpu_s, reply, err);
 out:
     json_decref(ctl);
     fedc_msg_free(&m);
