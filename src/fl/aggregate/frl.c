@@ -13,12 +13,6 @@
 
 #include "aggregate_internal.h"
 
-/* Sort key: the value, then the index (ties keep index order). */
-typedef struct frl_key {
-    double v;
-    uint32_t i;
-} frl_key;
-
 typedef struct frl_tensor {
     size_t off, count;
     int fan_in;
@@ -34,8 +28,10 @@ struct fedc_frl {
     float *sorted;   /* per ranked tensor, its initial scores in ascending order */
     float *init;     /* initial scores (0 outside ranked tensors) */
     /* scratch for one caller at a time (one fedc_frl per thread) */
-    frl_key *keys;
+    uint64_t *key, *key2;   /* radix sort: order-preserving keys */
+    uint32_t *idx, *idx2;   /* and the edge each belongs to */
     float *mag;
+    float *tau;             /* per ranked tensor: last mask threshold, a hint for the next */
     unsigned char *seen;
 };
 
@@ -47,8 +43,12 @@ void fedc_frl_free(fedc_frl *f) {
     free(f->w);
     free(f->sorted);
     free(f->init);
-    free(f->keys);
+    free(f->key);
+    free(f->key2);
+    free(f->idx);
+    free(f->idx2);
     free(f->mag);
+    free(f->tau);
     free(f->seen);
     free(f);
 }
@@ -100,10 +100,16 @@ fedc_frl *fedc_frl_create(const fedc_task *t, const fedc_arch *a, const float *w
         fedc_frl_free(f);
         return NULL;
     }
-    f->keys = malloc(f->max_count * sizeof *f->keys);
+    f->key = malloc(f->max_count * sizeof *f->key);
+    f->key2 = malloc(f->max_count * sizeof *f->key2);
+    f->idx = malloc(f->max_count * sizeof *f->idx);
+    f->idx2 = malloc(f->max_count * sizeof *f->idx2);
     f->mag = malloc(f->max_count * sizeof *f->mag);
     f->seen = malloc(f->max_count);
-    if (!f->keys || !f->mag || !f->seen) goto oom;
+    f->tau = malloc((size_t)f->nt * sizeof *f->tau);
+    if (!f->tau) goto oom;
+    for (int i = 0; i < f->nt; i++) f->tau[i] = NAN;
+    if (!f->key || !f->key2 || !f->idx || !f->idx2 || !f->mag || !f->seen) goto oom;
     return f;
 oom:
     fedc_fail(err, "out of memory for the FRL model");
@@ -138,6 +144,48 @@ static float kth_smallest(float *a, size_t n, size_t k) {
     return a[k];
 }
 
+/* The k-th smallest (0-based) of |s[0..n)|. Scores move little between
+ * local steps, so the last threshold brackets the new one: one pass
+ * counts the magnitudes below a narrow band around it and gathers those in
+ * it, and the answer is selected among the few gathered. When the band
+ * misses (first call, a large step), a strided sample brackets it instead,
+ * and failing that every magnitude is searched (Floyd-Rivest's idea).
+ * This runs on every local step, where a plain quickselect cost several
+ * times the MLP's own step. mag (n floats) is scratch. */
+static float band_select(const float *s, size_t n, size_t k, float lo, float hi, float *mag, int *ok) {
+    size_t below = 0, m = 0;
+    for (size_t i = 0; i < n; i++) {
+        float v = fabsf(s[i]);
+        below += v < lo;
+        if (v >= lo && v <= hi) mag[m++] = v;
+    }
+    *ok = k >= below && k - below < m;
+    return *ok ? kth_smallest(mag, m, k - below) : 0;
+}
+
+static float select_kth(const float *s, size_t n, size_t k, float hint, float *mag) {
+    enum { SAMPLE = 1024 };
+    int ok = 0;
+    float v;
+    if (isfinite(hint) && hint > 0) {
+        v = band_select(s, n, k, hint * (1 - 1.0f / 64), hint * (1 + 1.0f / 64), mag, &ok);
+        if (ok) return v;
+    }
+    if (n > 4 * SAMPLE) {
+        float smp[SAMPLE];
+        size_t stride = n / SAMPLE;
+        for (size_t i = 0; i < SAMPLE; i++) smp[i] = fabsf(s[i * stride]);
+        double q = (double)k / (double)n * SAMPLE, spread = 4 * sqrt((double)SAMPLE) + 8;
+        size_t lo_i = q > spread ? (size_t)(q - spread) : 0;
+        size_t hi_i = q + spread < SAMPLE - 1 ? (size_t)(q + spread) : SAMPLE - 1;
+        float hi = kth_smallest(smp, SAMPLE, hi_i), lo = kth_smallest(smp, SAMPLE, lo_i);
+        v = band_select(s, n, k, lo, hi, mag, &ok);
+        if (ok) return v;
+    }
+    for (size_t i = 0; i < n; i++) mag[i] = fabsf(s[i]);
+    return kth_smallest(mag, n, k);
+}
+
 void fedc_frl_weights(const fedc_frl *f, const float *x, float *w) {
     memcpy(w, f->w, f->d * sizeof(float));
     for (int i = 0; i < f->nt; i++) {
@@ -146,20 +194,24 @@ void fedc_frl_weights(const fedc_frl *f, const float *x, float *w) {
         size_t drop = (size_t)((1.0 - f->sparsity) * (double)t->count);
         if (drop == 0) continue;
         const float *s = x + t->off;
-        for (size_t j = 0; j < t->count; j++) f->mag[j] = fabsf(s[j]);
-        float tau = kth_smallest(f->mag, t->count, drop - 1);
-        /* Below tau: pruned; equal: pruned in index order until drop are gone. */
-        size_t below = 0;
-        for (size_t j = 0; j < t->count; j++) below += fabsf(s[j]) < tau;
-        size_t ties = drop - below;
+        float tau = select_kth(s, t->count, drop - 1, f->tau[i], f->mag);
+        f->tau[i] = tau;
+        /* Up to tau: pruned. Magnitudes equal to tau beyond the count
+         * (exact ties are rare) are restored from the last index back, so
+         * the pruned ties are the first by index. */
         float *out = w + t->off;
+        const float *wf = f->w + t->off;
+        size_t pruned = 0;
         for (size_t j = 0; j < t->count; j++) {
-            float m = fabsf(s[j]);
-            if (m < tau || (m == tau && ties > 0)) {
-                if (m == tau) ties--;
-                out[j] = 0;
-            }
+            int cut = fabsf(s[j]) <= tau;
+            pruned += (size_t)cut;
+            out[j] = cut ? 0.0f : out[j];
         }
+        for (size_t j = t->count; j-- > 0 && pruned > drop;)
+            if (fabsf(s[j]) == tau) {
+                out[j] = wf[j];
+                pruned--;
+            }
     }
 }
 
@@ -174,24 +226,53 @@ void fedc_frl_score_grad(const fedc_frl *f, const float *s, const float *g, floa
     }
 }
 
-static int cmp_key(const void *pa, const void *pb) {
-    const frl_key *a = pa, *b = pb;
-    if (a->v != b->v) return a->v < b->v ? -1 : 1;
-    return (a->i > b->i) - (a->i < b->i);
+/* A float's bits as an unsigned key with the same order. */
+static uint64_t float_key(float v) {
+    uint32_t u;
+    memcpy(&u, &v, sizeof u);
+    return (u & 0x80000000u) ? ~u : u | 0x80000000u;
 }
 
-/* Sorts the n keys and writes each index's position. */
-static void positions_from_keys(frl_key *keys, size_t n, float *pos) {
-    qsort(keys, n, sizeof *keys, cmp_key);
-    for (size_t p = 0; p < n; p++) pos[keys[p].i] = (float)p;
+/* Stable LSD radix sort of key[0..n) carrying idx, 8 bits a pass; passes
+ * whose byte is the same everywhere are skipped. Then each index's
+ * position is written to pos. Stability keeps ties in index order. */
+static void positions_by_radix(const fedc_frl *f, size_t n, float *pos) {
+    uint64_t *k = f->key, *k2 = f->key2;
+    uint32_t *ix = f->idx, *ix2 = f->idx2;
+    for (int shift = 0; shift < 64; shift += 8) {
+        size_t count[256] = {0};
+        for (size_t j = 0; j < n; j++) count[(k[j] >> shift) & 0xFF]++;
+        if (count[(k[0] >> shift) & 0xFF] == n) continue;
+        size_t start = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = count[b];
+            count[b] = start;
+            start += c;
+        }
+        for (size_t j = 0; j < n; j++) {
+            size_t dst = count[(k[j] >> shift) & 0xFF]++;
+            k2[dst] = k[j];
+            ix2[dst] = ix[j];
+        }
+        uint64_t *tk = k;
+        k = k2;
+        k2 = tk;
+        uint32_t *ti = ix;
+        ix = ix2;
+        ix2 = ti;
+    }
+    for (size_t p = 0; p < n; p++) pos[ix[p]] = (float)p;
 }
 
 void fedc_frl_rank_positions(const fedc_frl *f, const float *s, float *pos) {
     memset(pos, 0, f->d * sizeof(float));
     for (int i = 0; i < f->nt; i++) {
         const frl_tensor *t = &f->t[i];
-        for (size_t j = 0; j < t->count; j++) f->keys[j] = (frl_key){s[t->off + j], (uint32_t)j};
-        positions_from_keys(f->keys, t->count, pos + t->off);
+        for (size_t j = 0; j < t->count; j++) {
+            f->key[j] = float_key(s[t->off + j]);
+            f->idx[j] = (uint32_t)j;
+        }
+        positions_by_radix(f, t->count, pos + t->off);
     }
 }
 
@@ -238,9 +319,16 @@ void fedc_frl_vote(const fedc_frl *f, const double *sums, float *pos) {
     memset(pos, 0, f->d * sizeof(float));
     for (int i = 0; i < f->nt; i++) {
         const frl_tensor *t = &f->t[i];
-        /* Sums of positions are whole numbers, exact in double. */
-        for (size_t j = 0; j < t->count; j++) f->keys[j] = (frl_key){sums[t->off + j], (uint32_t)j};
-        positions_from_keys(f->keys, t->count, pos + t->off);
+        /* Summed positions are whole numbers >= 0; other sums (a random
+         * ranking's keys) in [0, 1) order the same by their bits. */
+        for (size_t j = 0; j < t->count; j++) {
+            double v = sums[t->off + j];
+            uint64_t u;
+            memcpy(&u, &v, sizeof u);
+            f->key[j] = v > 0 ? u : 0; /* IEEE order of non-negative doubles */
+            f->idx[j] = (uint32_t)j;
+        }
+        positions_by_radix(f, t->count, pos + t->off);
     }
 }
 

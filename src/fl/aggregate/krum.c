@@ -94,9 +94,9 @@ int agg_bulyan(const agg_input *in, int f, float *out, agg_output *o, fedc_error
     /* Recursive Krum: each pick leaves the pool. */
     for (int s = 0; s < theta; s++) {
         krum_scores(dist, n, alive, n_alive, f, score, tmp);
-        int best = 0;
+        int best = 0; /* ties go to the lower update index, whatever the pool's order */
         for (int a = 1; a < n_alive; a++)
-            if (score[a] < score[best]) best = a;
+            if (score[a] < score[best] || (score[a] == score[best] && alive[a] < alive[best])) best = a;
         chosen[s] = alive[best];
         is_chosen[alive[best]] = 1;
         alive[best] = alive[--n_alive];

@@ -41,7 +41,7 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.byzantine_fraction = 0.1;
     t->strategy.krum_m = 0;
     t->strategy.norm_bound = 0.0;
-    t->strategy.geomed_iters = 5;
+    t->strategy.geomed_iters = 10;
     t->strategy.flag_rank = 8;
     t->strategy.flag_iters = 1;
     t->strategy.mudhog_eps = 0.0;
