@@ -25,7 +25,15 @@ static void usage(FILE *f) {
             "  --max-backoff S        longest wait between reconnects (default 30)\n"
             "  --max-attempts N       give up after N failed connects in a row (default: never)\n"
             "  --log-level LEVEL      debug|info|warn|error (default info)\n"
-            "The node only ever sends the updates the task's strategy and codec produce.\n");
+            "The node only ever sends the updates the task's strategy and codec produce.\n"
+            "\n"
+            "Hostile mode, to test robust aggregation in a deployment (docs/robustness.md):\n"
+            "  --attack SPEC          KIND[,key=value...]: KIND sign-flip, scaling, noise, label-flip,\n"
+            "                         backdoor, alie, ipm or unreliable; keys scale, target, source,\n"
+            "                         poison_fraction (the task's attack.* fields), e.g. scaling,scale=100\n"
+            "  --collude DIR          alie, ipm: folder shared with the other attackers' nodes\n"
+            "  --colluders N          stop waiting once N attackers' updates are in DIR\n"
+            "  --collude-wait S       longest wait for them per round (default 5)\n");
 }
 
 int fedc_cmd_node(int argc, char **argv) {
@@ -39,6 +47,10 @@ int fedc_cmd_node(int argc, char **argv) {
         else if (!strcmp(a, "--connect-timeout") && has) cfg.connect_timeout_s = atof(argv[++i]);
         else if (!strcmp(a, "--max-backoff") && has) cfg.max_backoff_s = atof(argv[++i]);
         else if (!strcmp(a, "--max-attempts") && has) cfg.max_attempts = atoi(argv[++i]);
+        else if (!strcmp(a, "--attack") && has) cfg.attack = argv[++i];
+        else if (!strcmp(a, "--collude") && has) cfg.collude_dir = argv[++i];
+        else if (!strcmp(a, "--colluders") && has) cfg.colluders = atoi(argv[++i]);
+        else if (!strcmp(a, "--collude-wait") && has) cfg.collude_wait_s = atof(argv[++i]);
         /* Hidden: benchmarks (echo) and the server's own tests (poison, delay). */
         else if (!strcmp(a, "--echo")) cfg.echo = 1;
         else if (!strcmp(a, "--poison") && has) cfg.poison = argv[++i];
