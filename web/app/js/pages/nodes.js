@@ -25,9 +25,11 @@ export async function render(root, params, ctx) {
     { label: 'Data', class: 'col-optional', cell: (n) => (n.resources
       ? lines(h('code', {}, n.resources.data || '–'), `${fmt.count(n.resources.n_samples)} samples`) : '–') },
     { label: 'Rounds', class: 'num', cell: (n) => String(n.rounds) },
-    { label: 'OK / dropped / rejected', class: 'num', cell: (n) => h('span', {},
+    { label: 'OK / dropped / rejected / flagged', class: 'num', cell: (n) => h('span', {},
       `${n.updates} / ${n.dropped} / `,
-      n.flagged ? h('span', { class: 'flag' }, `${n.rejected} ⚑`) : String(n.rejected)) },
+      n.flagged && n.rejected ? h('span', { class: 'flag' }, `${n.rejected} ⚑`) : String(n.rejected), ' / ',
+      n.flagged_updates ? h('span', { class: 'flag', title: 'updates the robust aggregator left out' },
+        `${n.flagged_updates} ⚑`) : '0') },
     { label: 'Bytes', class: 'num col-optional', cell: (n) => lines(`↓ ${fmt.bytes(n.bytes_down)}`, `↑ ${fmt.bytes(n.bytes_up)}`) },
     { label: 'Compute', class: 'num col-optional', cell: (n) => fmt.seconds(n.cpu_s) },
     { label: 'Last seen', cell: (n) => h('span', { title: fmt.dateTime(n.last_seen) }, fmt.ago(n.last_seen)) },
