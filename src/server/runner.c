@@ -223,6 +223,8 @@ static int collect_participants(runner *r, fedc_run *run, int64_t id, const fedc
             store_node_flag(&r->db, sp->node_id, why);
             publish_log(s, id, "warn", "round %d: node %lld flagged by the aggregator: %s", m->round,
                         (long long)sp->node_id, fp.verdict_reason);
+            FEDC_INFO("run %lld round %d: node %lld flagged by the aggregator: %s", (long long)id, m->round,
+                      (long long)sp->node_id, fp.verdict_reason);
         }
         sp->bytes_down = fp.bytes_down;
         sp->bytes_up = fp.bytes_up;
