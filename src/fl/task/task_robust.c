@@ -38,7 +38,8 @@ static void check_byzantine_counts(const fedc_task *t, task_issues *iss) {
         return;
     const char *agg = t->strategy.aggregator;
     int n = t->clients_per_round, f = (int)floor(t->strategy.byzantine_fraction * n);
-    int need = is(agg, "bulyan") ? 4 * f + 3 : (is(agg, "krum") || is(agg, "multi-krum")) ? 2 * f + 3 : 0;
+    /* With f = 0 the rules assume nobody attacks and need no margin. */
+    int need = f == 0 ? 0 : is(agg, "bulyan") ? 4 * f + 3 : (is(agg, "krum") || is(agg, "multi-krum")) ? 2 * f + 3 : 0;
     if (need > n)
         task_issue(iss, "clients_per_round",
                    "%d updates per round are too few for %s with byzantine_fraction %g (f = %d): it "
