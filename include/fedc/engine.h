@@ -94,6 +94,7 @@ typedef struct fedc_round_metrics {
     const int *left_out, *malicious, *unreliable;
     int n_attackers, n_unreliable_clients;
     const int *attackers, *unreliable_clients;
+    const int *aggregated;   /* the participants' client ids (`participants` of them) */
     double attack_success_rate;
 } fedc_round_metrics;
 

@@ -28,6 +28,10 @@ static void robust_keys(FILE *f, const fedc_round_metrics *m) {
         json_ids(f, "left_out", m->left_out, m->n_left_out);
         fprintf(f, "},\"clipped\":%d", m->clipped);
     }
+    if ((m->robust_report || m->attack_report) && m->aggregated) {
+        fputc(',', f);
+        json_ids(f, "participant_clients", m->aggregated, m->participants);
+    }
     if (m->attack_report) {
         fputc(',', f);
         json_ids(f, "attackers", m->attackers, m->n_attackers);

@@ -46,7 +46,7 @@ struct fedc_run {
     fedc_combiner *combiner;    /* strategy.aggregator, lent to the strategy */
     fedc_attack *attack;        /* simulated roles, read only to report them */
     int *upd_slot;              /* slot of each update passed to the strategy */
-    int *verdict_lists;         /* left out | malicious | unreliable | attackers | unreliable clients */
+    int *verdict_lists;         /* left out | malicious | unreliable | attackers | unreliable clients | all */
     fedc_codec *up, *down;
     fedc_sched *sched;
     fedc_profile *profile;
@@ -212,7 +212,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     r->selected = calloc((size_t)r->nslots, sizeof(int));
     r->updates = calloc((size_t)r->nslots, sizeof *r->updates);
     r->upd_slot = calloc((size_t)r->nslots, sizeof *r->upd_slot);
-    r->verdict_lists = calloc((size_t)r->nslots * 5, sizeof *r->verdict_lists);
+    r->verdict_lists = calloc((size_t)r->nslots * 6, sizeof *r->verdict_lists);
     if (!r->slots || !r->selected || !r->updates || !r->upd_slot || !r->verdict_lists) {
         fedc_fail(err, "out of memory for %d participants", r->nslots);
         goto fail;
@@ -491,8 +491,10 @@ static void report_robust(fedc_run *r, int nu, fedc_round_metrics *m) {
     const fedc_task *t = &r->task;
     int *lists = r->verdict_lists, cap = r->nslots;
     int *left = lists, *mal = lists + cap, *unrel = lists + 2 * cap, *att = lists + 3 * cap, *unc = lists + 4 * cap;
+    int *all = lists + 5 * cap;
     for (int k = 0; k < nu; k++) {
         slot *s = &r->slots[r->upd_slot[k]];
+        all[k] = s->client;
         const char *why = "";
         fedc_verdict v = fedc_combiner_verdict(r->combiner, k, &why);
         s->verdict = (int)v;
@@ -509,6 +511,7 @@ static void report_robust(fedc_run *r, int nu, fedc_round_metrics *m) {
     m->unreliable = unrel;
     m->attackers = att;
     m->unreliable_clients = unc;
+    m->aggregated = all;
     m->clipped = fedc_combiner_clipped(r->combiner);
     m->robust_report = strcmp(t->strategy.aggregator, "mean") != 0 || t->strategy.norm_bound > 0;
     m->attack_report = r->attack != NULL;
