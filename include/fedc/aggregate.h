@@ -41,7 +41,7 @@ typedef enum fedc_verdict {
 /* "kept", "left-out", "malicious", "unreliable". */
 const char *fedc_verdict_name(fedc_verdict v);
 
-/* fedc_combiner is declared in fedc/strategy.h, which strategies attach it to. */
+typedef struct fedc_combiner fedc_combiner;
 
 /* For task t over a model of arch a (FRL ranks its weight tensors; the
  * other rules only use the parameter count) and a federation of n_clients
@@ -58,6 +58,18 @@ void fedc_combiner_free(fedc_combiner *c);
  * untouched, when no update is usable. */
 int fedc_combine(fedc_combiner *c, const fedc_update *u, int n, int round, const float *x, float *out,
                  fedc_error *err);
+
+/* The engine's side of a strategy's "combine these updates" hook
+ * (fedc_strategy_set_combine(s, fedc_combiner_combine_fn, c)): before each
+ * fedc_strategy_aggregate, fedc_combiner_round gives the round and the
+ * current model; the hook then runs fedc_combine and returns the number of
+ * updates it kept (<= 0 when it failed: fedc_combiner_error says why). */
+void fedc_combiner_round(fedc_combiner *c, int round, const float *x);
+double fedc_combiner_combine_fn(void *ctx, const fedc_update *u, int n, size_t d, float *out);
+const char *fedc_combiner_error(const fedc_combiner *c);
+/* Updates in the last fedc_combine call, and the client of update i. */
+int fedc_combiner_count(const fedc_combiner *c);
+int fedc_combiner_client(const fedc_combiner *c, int i);
 
 /* What the last fedc_combine decided about its update i; why (if not NULL)
  * gets a short reason ("" when kept normally), valid until the next call. */

@@ -20,6 +20,7 @@
 #include "fedc/nn.h"
 #include "fedc/pool.h"
 #include "fedc/sched.h"
+#include "fedc/state.h"
 #include "fedc/strategy.h"
 #include "fedc/task.h"
 #include "fedc/transport.h"
@@ -33,31 +34,53 @@ typedef struct fedc_client_data {
     size_t n;
 } fedc_client_data;
 
-/* What a client keeps between rounds (on the node; in simulation, per client
- * in the simulator). Allocated lazily by the trainer. */
+/* What a client keeps between rounds: one record of
+ * fedc_trainer_record_size bytes (zeros for a client that never trained),
+ * laid out by the trainer: a header, the strategy's per-client state, the
+ * uplink error-feedback residual, the last model received (lossy downlink)
+ * and, on nodes, an undo copy. The simulator keeps the records in a
+ * fedc_state_store (state.h); a node keeps its own and saves it in its state
+ * directory (fedc_trainer_record_save), so a restarted node keeps its
+ * control variate. Later per-client state (optimizer state kept across
+ * rounds, personal models) is added as another section of this record. */
 typedef struct fedc_client_mem {
-    float *residual;       /* uplink error feedback, d floats */
-    float *strategy_state; /* strategy per-client state */
-    float *down_ref;       /* last model received (lossy downlink sends deltas against it) */
+    void *record;
+    int owned;             /* fedc_client_mem_free frees record */
     /* A colluding attacker (attack alie, ipm) between fedc_trainer_handle
-     * and fedc_trainer_finish: its benign update and what the reply needs. */
-    float *benign;
-    float *benign_extra;
-    int pending_round, pending_steps;
-    double pending_loss, pending_cpu_s;
-    size_t pending_samples;
+     * and fedc_trainer_finish: the caller's slot for its benign update
+     * (NULL for callers that never collude). */
+    struct fedc_pending_update *pending;
 } fedc_client_mem;
 void fedc_client_mem_free(fedc_client_mem *m);
+
+/* A colluding attacker's benign update and what its reply needs, kept by
+ * the caller between fedc_trainer_handle and fedc_trainer_finish. The
+ * buffers are allocated on first use; fedc_pending_free releases them. */
+typedef struct fedc_pending_update {
+    float *update, *extra;
+    int round, steps;
+    double loss, cpu_s;
+    size_t samples;
+} fedc_pending_update;
+void fedc_pending_free(fedc_pending_update *p);
 
 /* Training machinery for one thread: workspace, optimizer, buffers. */
 typedef struct fedc_trainer fedc_trainer;
 fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err);
 void fedc_trainer_free(fedc_trainer *tr);
+/* Bytes of one client's record under this task. */
+size_t fedc_trainer_record_size(const fedc_trainer *tr);
+/* Nodes: keep an undo copy of the state a round changes, so that a round the
+ * server runs again (it failed, e.g. a node dropped) starts from the same
+ * state instead of applying the client's state change twice. */
+void fedc_trainer_keep_undo(fedc_trainer *tr, int on);
+/* The round a record last trained (0 if never). */
+int fedc_trainer_record_round(const void *record);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
  * Never trusts the frame: bad model lengths or rounds give an error.
  * Returns FEDC_TRAINER_DEFERRED, reply untouched, when the client is a
  * colluding attacker (attack.kind alie or ipm): its benign update waits in
- * mem->benign until fedc_trainer_finish brings the colluders' statistics. */
+ * mem->pending until fedc_trainer_finish brings the colluders' statistics. */
 #define FEDC_TRAINER_DEFERRED 1
 int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
                         fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
@@ -131,6 +154,9 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
 /* In-process transport for simulation: clients' trainers run in the run's
  * thread pool against their partitions of the training set. */
 fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err);
+/* The simulator's per-client state store figures (records, spills). -1 if
+ * tp is not a simulation transport. */
+int fedc_sim_transport_state_stats(fedc_transport *tp, fedc_state_stats *out);
 
 /* Metrics output: one JSON object per line / CSV rows. */
 void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m);

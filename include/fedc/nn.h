@@ -89,6 +89,12 @@ float fedc_nn_grad(const fedc_arch *a, fedc_ws *ws, const float *params, float *
 /* Returns NaN (grad untouched) if n is out of range or ws was made for
  * another arch, and NaN (grad finite) if a label is outside [0, n_classes).
  * rng may be NULL when the arch has no dropout (dropout is then skipped). */
+/* fedc_nn_grad with FedLD's margin term added to the loss: mean cross-entropy
+ * + lambda log(1 + |P|_F^2), P the n x classes softmax outputs of the batch
+ * (classes <= FEDC_MARGIN_MAX_CLASSES take part in the margin term). */
+#define FEDC_MARGIN_MAX_CLASSES 1024
+float fedc_nn_grad_margin(const fedc_arch *a, fedc_ws *ws, const float *params, float *grad, const float *x,
+                          const int32_t *y, int n, fedc_rng *rng, double lambda);
 /* Inference (dropout off): logits for n <= max_batch samples. */
 void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
                     float *logits);
@@ -115,6 +121,8 @@ void fedc_optim_free(fedc_optim *o);
 /* Clears momentum/moment state and the step counter (new local round). */
 void fedc_optim_reset(fedc_optim *o);
 void fedc_optim_step(fedc_optim *o, float *params, const float *grad);
+/* Changes the learning rate of the next steps (schedules, FedHyper). */
+void fedc_optim_set_lr(fedc_optim *o, float lr);
 /* Parses "sgd|adam|adamw" (case-insensitive); -1 if unknown. */
 int fedc_opt_kind_parse(const char *s, fedc_opt_kind *out);
 

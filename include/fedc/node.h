@@ -22,6 +22,7 @@ typedef struct fedc_node_config {
     double max_backoff_s;        /* ceiling of the reconnect delay (default 30) */
     int max_attempts;            /* consecutive failed connects before giving up; 0 = never */
     volatile sig_atomic_t *stop; /* set (e.g. by a signal handler) to leave */
+    const char *state_dir;       /* keeps the client state of the run it serves (NULL = memory only) */
     /* Hostile mode, for deployment tests of robust aggregation (see
      * docs/robustness.md): attack SPEC KIND[,key=value...]; colluders
      * (alie, ipm) share benign updates through a folder. */

@@ -1,21 +1,56 @@
-/* Server strategies. One interface covers the FedAvg family (server
- * optimizers), client-side terms (FedProx), control variates (SCAFFOLD:
- * extra payload both ways and per-client state), participation statistics
- * (FedAU), staleness weighting (FedBuff) and robust rules, so the round
- * engine never special-cases an algorithm.
+/* Server strategies and their client-side parts. One interface covers the
+ * FedAvg family (server optimizers), client-side loss terms (FedProx, FedLD's
+ * margin), gradient corrections and recomputations (SCAFFOLD, FedSAM,
+ * FedSpeed, FedAMD's recursion, client momentum), local learning-rate
+ * control (FedHyper), step-count normalisation (FedNova, Anarchic FL),
+ * participation statistics (FedAU), per-client server tables (AFA-CS,
+ * FedAMD), and the per-client state that lives on the client (control
+ * variates, correction vectors), so the round engine never names a method.
  *
  * Life of a round, as the engine drives it:
- *   server: fedc_strategy_down_extra  -> floats sent with the model
- *   client: fedc_strategy_client_grad -> called on every local gradient
- *           fedc_strategy_client_end  -> fills the extra upload, updates the
- *                                        client's own persistent state
- *   server: fedc_strategy_aggregate   -> new global model from the updates */
+ *   server: fedc_strategy_round_begin -> the round's download extra
+ *                                        (fedc_strategy_down_extra: floats
+ *                                        sent with the model to everyone)
+ *   client: fedc_strategy_client_begin -> may decide a role (FedAMD anchor:
+ *                                        no local steps) and prepare scratch
+ *           fedc_strategy_client_grad  -> on every local minibatch gradient;
+ *                                        may replace it (using the oracle to
+ *                                        evaluate other points on the same
+ *                                        batch or on all local data) and set
+ *                                        the next step's lr multiplier
+ *           fedc_strategy_client_end   -> may rewrite the uploaded delta,
+ *                                        fills the extra upload, updates the
+ *                                        client's persistent state
+ *   server: fedc_strategy_aggregate    -> new global model from the updates
+ *
+ * Where state lives:
+ *   - server state that does not grow with the federation (moments, control
+ *     variate c, hypergradient accumulators): inside the strategy,
+ *     checkpointed through fedc_strategy_state_*;
+ *   - O(1) scalars per client on the server (FedAU): arrays of n_clients;
+ *   - model-sized vectors per client on the server (AFA-CS, FedAMD): a
+ *     fedc_state_store (state.h) owned by the strategy, bounded in memory
+ *     and spilled to disk;
+ *   - per-client state on the client (c_i, FedSpeed's correction, momentum):
+ *     state_floats per client, kept by whoever runs the client: the
+ *     simulator's fedc_state_store, or the node's state directory.
+ *
+ * Extension points for other method families:
+ *   - robust aggregation replaces the weighted mean: fedc_strategy_set_combine
+ *     installs a "combine these updates" rule that every strategy calls
+ *     (fedc_strategy_combine) where it would average model deltas;
+ *   - parameters kept local (FedBN) use the parameter layout given at
+ *     creation (fedc_strategy_env.layout) to know which ranges are whose;
+ *   - asynchronous rules read fedc_update.staleness;
+ *   - optimizer state kept across rounds belongs in the client record next to
+ *     state_floats (see fedc_trainer_record_size in engine.h). */
 #ifndef FEDC_STRATEGY_H
 #define FEDC_STRATEGY_H
 
 #include <stddef.h>
 
 #include "fedc/error.h"
+#include "fedc/sched.h"
 #include "fedc/task.h"
 
 typedef struct fedc_update {
@@ -24,55 +59,127 @@ typedef struct fedc_update {
     int steps;           /* local steps taken (K_i) */
     int staleness;       /* rounds between the model it trained on and now */
     double loss;         /* mean local training loss */
-    const float *delta;  /* y_i - x, d floats */
+    const float *delta;  /* y_i - x, d floats (what the client chose to send: see client_end) */
     const float *extra;  /* strategy upload (extra_up floats) or NULL */
 } fedc_update;
 
 typedef struct fedc_strategy fedc_strategy;
 
+/* What the server knows about the round being aggregated. */
+typedef struct fedc_round_ctx {
+    int round;                        /* 1-based */
+    int rounds;                       /* the task's total */
+    int n_clients;
+    const fedc_client_info *clients;  /* per-client facts (n_samples), n_clients; may be NULL */
+    double local_lr;                  /* the clients' lr this round (schedule applied) */
+    double server_lr;                 /* eta_g this round (schedule applied) */
+} fedc_round_ctx;
+
+/* Evaluations a client-side hook may ask for, beyond the gradient it is
+ * handed: the current minibatch at another point (SAM's perturbed point,
+ * FedAMD's previous iterate) or all local data (SCAFFOLD option I, FedAMD's
+ * anchor gradient). Both return the mean loss and write d floats to g. */
+typedef struct fedc_local_oracle {
+    double (*batch_grad)(void *self, const float *w, float *g);
+    double (*full_grad)(void *self, const float *w, float *g);
+    void *self;
+} fedc_local_oracle;
+
 /* What a client needs to run the strategy's local part. */
 typedef struct fedc_client_ctx {
     const fedc_strategy *strategy;
+    int client, round;
     const float *global;       /* x the client started from */
     const float *down_extra;   /* strategy download (e.g. server control variate) */
-    float *state;              /* per-client persistent state (state_floats), or NULL */
+    float *state;              /* per-client persistent state (state_floats), zeros at first */
+    float *scratch;            /* per-round scratch (scratch_floats), zeroed before client_begin */
     size_t d;
-    float lr;                  /* local learning rate */
+    double n_samples;          /* local samples */
+    float lr;                  /* local learning rate this round (schedule applied) */
+    float lr_scale;            /* multiplier of lr for the next step; client_grad may change it */
+    int step;                  /* local steps taken so far (0 in the first client_grad) */
+    int no_training;           /* client_begin sets it: no local steps this round */
+    double margin_lambda;      /* FedLD: lambda of the margin term in the local loss (0 = none) */
+    const fedc_local_oracle *oracle;
 } fedc_client_ctx;
 
 typedef struct fedc_strategy_info {
     const char *name;
-    size_t extra_down;   /* floats sent down with the model each round */
-    size_t extra_up;     /* floats sent up with each update */
-    size_t state_floats; /* per-client persistent floats kept by the client */
+    size_t extra_down;     /* floats sent down with the model each round */
+    size_t extra_up;       /* floats sent up with each update */
+    size_t state_floats;   /* per-client persistent floats kept by the client */
+    size_t scratch_floats; /* per-round client scratch */
 } fedc_strategy_info;
 
+/* Tensor boundaries of the flat parameter vector (per-layer rules, FedLD;
+ * parameters kept local, FedBN). */
+typedef struct fedc_param_layout {
+    int n;                   /* tensors */
+    const size_t *offset;    /* n: first float of each tensor */
+    const size_t *count;     /* n: floats of each tensor */
+} fedc_param_layout;
+
+typedef struct fedc_strategy_env {
+    size_t d;
+    int n_clients;
+    const fedc_param_layout *layout; /* NULL = one tensor of d floats */
+    const char *spill_dir;           /* server-side per-client tables spill here; NULL = TMPDIR */
+} fedc_strategy_env;
+
+fedc_strategy *fedc_strategy_create_env(const fedc_task *t, const fedc_strategy_env *env, fedc_error *err);
+/* fedc_strategy_create_env with no layout and the default spill folder. */
 fedc_strategy *fedc_strategy_create(const fedc_task *t, size_t d, int n_clients, fedc_error *err);
 void fedc_strategy_free(fedc_strategy *s);
 fedc_strategy_info fedc_strategy_info_get(const fedc_strategy *s);
 /* 1 if the name is a known strategy. */
 int fedc_strategy_known(const char *name);
 
+/* "Combine these updates": d floats into out from n updates (default: the
+ * sample-weighted mean of the deltas). Returns the total weight used, <= 0
+ * if nothing could be combined. */
+typedef double (*fedc_combine_fn)(void *ctx, const fedc_update *u, int n, size_t d, float *out);
+void fedc_strategy_set_combine(fedc_strategy *s, fedc_combine_fn fn, void *ctx);
+double fedc_strategy_combine(const fedc_strategy *s, const fedc_update *u, int n, float *out);
+/* The plain sample-weighted mean (what fedc_strategy_combine does by default). */
+double fedc_weighted_mean(const fedc_update *u, int n, size_t d, float *out);
+
+/* Server side, before the TRAIN frames are built. */
+void fedc_strategy_round_begin(fedc_strategy *s, const fedc_round_ctx *rc);
 /* Server side: the extra download (extra_down floats), or NULL. */
 const float *fedc_strategy_down_extra(const fedc_strategy *s);
-/* Client side: adjusts the local gradient g at weights w (FedProx adds
- * mu (w - x), SCAFFOLD adds c - c_i). Thread-safe: reads only. */
-void fedc_strategy_client_grad(const fedc_client_ctx *c, const float *w, float *g);
-/* Client side, after K local steps ending at y: writes extra_up floats to
- * extra_out and updates c->state. */
-void fedc_strategy_client_end(const fedc_client_ctx *c, const float *y, int steps, float *extra_out);
-/* Robust aggregation (fedc/aggregate.h): aggregate combines the updates
- * with c (borrowed; it must outlive s) instead of the weighted mean. */
-typedef struct fedc_combiner fedc_combiner;
-void fedc_strategy_set_combiner(fedc_strategy *s, fedc_combiner *c);
-/* Server side: x <- new global model from n updates of round `round`.
- * Fails (x untouched) if no usable update. */
-int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, int round,
+
+/* Client side. Thread-safe for distinct clients: they read only the strategy. */
+void fedc_strategy_client_begin(fedc_client_ctx *c);
+/* g: the loss gradient of the current minibatch at w (loss: its mean loss). */
+void fedc_strategy_client_grad(fedc_client_ctx *c, const float *w, float *g, double loss);
+/* After `steps` local steps ending at y: may rewrite delta (y - x on entry),
+ * writes extra_up floats to extra_out, updates c->state. */
+void fedc_strategy_client_end(fedc_client_ctx *c, const float *y, int steps, float *delta, float *extra_out);
+
+/* Server side: x <- new global model from n updates. Fails (x untouched) if
+ * no usable update. */
+int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, const fedc_round_ctx *rc,
                             fedc_error *err);
 
-/* Checkpointing of server-side state (optimizer moments, control variates). */
+/* Checkpointing of server-side state (optimizer moments, control variates,
+ * hypergradient accumulators, participation statistics). */
 size_t fedc_strategy_state_size(const fedc_strategy *s);
 void fedc_strategy_state_save(const fedc_strategy *s, float *out);
 void fedc_strategy_state_load(fedc_strategy *s, const float *in);
+
+/* Learning-rate schedules over rounds (task fields local.lr_* and
+ * strategy.server_lr_*): kind "constant", "step" (times gamma every
+ * step_rounds rounds) or "cosine" (from base down to min over the rounds
+ * after warm-up), after a linear warm-up of warmup_rounds rounds from
+ * base/warmup_rounds. round is 1-based. */
+typedef struct fedc_lr_schedule {
+    const char *kind;
+    double base, min, gamma;
+    int warmup_rounds, step_rounds, rounds;
+} fedc_lr_schedule;
+double fedc_lr_at(const fedc_lr_schedule *s, int round);
+/* The task's schedules. */
+double fedc_task_local_lr(const fedc_task *t, int round);
+double fedc_task_server_lr(const fedc_task *t, int round);
 
 #endif

@@ -44,9 +44,14 @@ typedef struct fedc_task {
         int nesterov;           /* bool */
         double weight_decay;
         double beta1, beta2, eps;
+        int min_epochs;         /* > 0: each client draws its epochs in min_epochs..epochs per round */
+        char lr_schedule[16];   /* constant | step | cosine (over rounds) */
+        int lr_warmup_rounds;
+        int lr_step_rounds;
+        double lr_gamma, lr_min;
     } local;
     struct {
-        char name[24];          /* fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad | ... */
+        char name[24];          /* fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad | scaffold | ... */
         /* Robust aggregation (include/fedc/aggregate.h): how the updates are combined. */
         char aggregator[16];    /* mean | median | trimmed-mean | krum | multi-krum | bulyan | geomed | flag | mudhog | frl */
         double byzantine_fraction; /* f/n assumed by trimmed-mean, krum, multi-krum, bulyan */
@@ -61,6 +66,20 @@ typedef struct fedc_task {
         double mu;              /* fedprox proximal weight */
         double momentum;        /* fedavgm beta */
         double beta1, beta2, tau; /* fedadam/yogi/adagrad */
+        char server_lr_schedule[16]; /* constant | step | cosine */
+        int server_lr_warmup_rounds;
+        int server_lr_step_rounds;
+        double server_lr_gamma, server_lr_min;
+        int scaffold_option;    /* 1 | 2: SCAFFOLD's control-variate update */
+        double client_beta;     /* fedavg-m / scaffold-m: weight of the fresh gradient */
+        int fedau_cutoff;       /* fedau: longest interval counted; 0 = none */
+        double rho;             /* fedsam / fedspeed perturbation radius */
+        double lambda;          /* fedspeed: prox-correction weight is 1/lambda */
+        char hyper_level[8];    /* fedhyper: global | server | local */
+        double hyper_lr;        /* fedhyper: hypergradient step */
+        double anchor_prob;     /* fedamd: probability a sampled client is an anchor */
+        double margin_lambda;   /* fedld: weight of the margin term */
+        double top_fraction;    /* fedld: share of principal directions kept */
     } strategy;
     struct {
         char up[256];           /* codec pipeline, see codec.h; "none" */
@@ -86,6 +105,10 @@ typedef struct fedc_task {
         double clip;            /* L2 clip of each update */
         double noise_multiplier;
     } privacy;
+    struct {
+        double memory_mb;       /* per-client state kept in memory before spilling to disk */
+        char spill_dir[256];    /* where spilled state goes; "" = $TMPDIR or /tmp */
+    } state;
     uint64_t seed;
     struct {
         double target_accuracy; /* stop when reached; 0 = off */

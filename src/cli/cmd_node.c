@@ -1,5 +1,7 @@
 /* fedc node: an edge node serving a fedc server with its local data. */
+#include <errno.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,8 @@ static void usage(FILE *f) {
             "  --data SPEC            local data:\n"
             "                           fmnist:partition=K/N[,alpha=A][,kind=K][,seed=S][,path=DIR]\n"
             "                           idx:DIR | idx:IMAGES,LABELS | csv:PATH[,label=COLUMN]\n"
+            "  --state DIR            keep this node's client state (control variates, error-feedback\n"
+            "                         residuals) here, so a restarted node continues where it left off\n"
             "  --connect-timeout S    per connection attempt (default 10)\n"
             "  --max-backoff S        longest wait between reconnects (default 30)\n"
             "  --max-attempts N       give up after N failed connects in a row (default: never)\n"
@@ -44,6 +48,7 @@ int fedc_cmd_node(int argc, char **argv) {
         if (!strcmp(a, "--server") && has) cfg.server_url = argv[++i];
         else if (!strcmp(a, "--credential") && has) cfg.credential_path = argv[++i];
         else if (!strcmp(a, "--data") && has) cfg.data_spec = argv[++i];
+        else if (!strcmp(a, "--state") && has) cfg.state_dir = argv[++i];
         else if (!strcmp(a, "--connect-timeout") && has) cfg.connect_timeout_s = atof(argv[++i]);
         else if (!strcmp(a, "--max-backoff") && has) cfg.max_backoff_s = atof(argv[++i]);
         else if (!strcmp(a, "--max-attempts") && has) cfg.max_attempts = atoi(argv[++i]);
@@ -83,6 +88,10 @@ int fedc_cmd_node(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     cfg.stop = &g_stop;
+    if (cfg.state_dir && mkdir(cfg.state_dir, 0700) != 0 && errno != EEXIST) {
+        fprintf(stderr, "fedc node: --state %s: %s\n", cfg.state_dir, strerror(errno));
+        return 2;
+    }
     fedc_error err;
     if (fedc_node_run(&cfg, &err) != 0) {
         fprintf(stderr, "fedc node: %s\n", err.msg);

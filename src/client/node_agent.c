@@ -3,7 +3,9 @@
  * backoff (with jitter) after a lost connection. Training runs on this
  * thread; the WebSocket client's own thread keeps the connection alive. */
 #include <cblas.h>
+#include <errno.h>
 #include <jansson.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +31,7 @@ typedef struct agent {
     int poison_round;
     node_attack attack;  /* hostile mode (--attack) */
     node_board board;    /* colluders' folder (--collude) */
+    fedc_pending_update pending; /* a colluder's benign update while it waits */
     float *peer_mean, *peer_std;
     /* the current task */
     int64_t run_id;
@@ -59,6 +62,70 @@ static void sleep_s(const agent *a, double s) {
     }
 }
 
+/* ---- The node's own copy of its client state (--state DIR) ----
+ * One file per (run, slot): a header naming the task it belongs to, then the
+ * trainer's client record. Written after every round the node trains and
+ * before the update leaves, replaced atomically, so a node restarted (even
+ * by kill -9) comes back with the state the server's model agrees with. */
+typedef struct state_file_header {
+    char magic[8];        /* "FEDCCST1" */
+    uint64_t task_hash;   /* FNV-1a of the task JSON */
+    uint64_t record_bytes;
+} state_file_header;
+
+static uint64_t fnv1a(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static void state_path(const agent *a, char *out, size_t cap) {
+    snprintf(out, cap, "%s/client-state-run%lld-slot%d.bin", a->cfg->state_dir, (long long)a->run_id, a->slot);
+}
+
+static int state_save(agent *a, fedc_error *err) {
+    if (!a->cfg->state_dir || !a->mem.record) return 0;
+    char path[1200], tmp[1300];
+    state_path(a, path, sizeof path);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    state_file_header h = {{'F', 'E', 'D', 'C', 'C', 'S', 'T', '1'}, fnv1a(a->task_json),
+                           fedc_trainer_record_size(a->trainer)};
+    FILE *f = fopen(tmp, "wb");
+    if (!f) return fedc_fail(err, "cannot write %s: %s", tmp, strerror(errno));
+    int bad = fwrite(&h, sizeof h, 1, f) != 1 || fwrite(a->mem.record, h.record_bytes, 1, f) != 1;
+    bad |= fflush(f) != 0 || fsync(fileno(f)) != 0;
+    bad |= fclose(f) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return fedc_fail(err, "cannot save the client state to %s: %s", path, strerror(errno));
+    }
+    return 0;
+}
+
+/* Loads the saved state of this run and slot if it belongs to this task. */
+static void state_restore(agent *a) {
+    if (!a->cfg->state_dir || !a->mem.record) return;
+    char path[1200];
+    state_path(a, path, sizeof path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return;
+    state_file_header h;
+    size_t want = fedc_trainer_record_size(a->trainer);
+    int ok = fread(&h, sizeof h, 1, f) == 1 && memcmp(h.magic, "FEDCCST1", 8) == 0 &&
+             h.task_hash == fnv1a(a->task_json) && h.record_bytes == want;
+    void *tmp = ok ? malloc(want) : NULL;
+    ok = tmp && fread(tmp, want, 1, f) == 1 && fgetc(f) == EOF;
+    fclose(f);
+    if (ok) {
+        memcpy(a->mem.record, tmp, want);
+        FEDC_INFO("run %lld slot %d: client state restored from %s (last trained round %d)", (long long)a->run_id,
+                  a->slot, path, fedc_trainer_record_round(a->mem.record));
+    } else {
+        FEDC_WARN("%s is not this task's client state; starting from zeros", path);
+    }
+    free(tmp);
+}
+
 static void drop_task(agent *a) {
     fedc_trainer_free(a->trainer);
     a->trainer = NULL;
@@ -70,6 +137,7 @@ static void drop_task(agent *a) {
     free(a->peer_mean);
     free(a->peer_std);
     a->peer_mean = a->peer_std = NULL;
+    fedc_pending_free(&a->pending);
     free(a->task_json);
     a->task_json = NULL;
     a->have_task = 0;
@@ -120,6 +188,11 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
     a->node_id = node_id;
     if (!task || !json_is_object(task)) {
         if (a->have_task) FEDC_INFO("run %lld ended; waiting for the next one", (long long)a->run_id);
+        if (a->have_task && a->cfg->state_dir) {
+            char path[1200];
+            state_path(a, path, sizeof path);
+            unlink(path);
+        }
         drop_task(a);
         json_decref(o);
         return 0;
@@ -174,6 +247,14 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
                 goto out;
             }
         if (!(a->trainer = fedc_trainer_create(&t, a->arch, err))) goto out;
+        fedc_trainer_keep_undo(a->trainer, 1);
+        a->mem.record = calloc(1, fedc_trainer_record_size(a->trainer));
+        a->mem.owned = 1;
+        a->mem.pending = &a->pending;
+        if (!a->mem.record) {
+            fedc_fail(err, "out of memory for the client state");
+            goto out;
+        }
         a->res.n_samples = a->data.n;
         a->res.samples_per_s = node_measure_speed(a->arch, &a->data, t.local.batch);
     }
@@ -183,6 +264,7 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
     a->slot = (int)slot;
     a->task_json = tj;
     tj = NULL;
+    if (a->trainer) state_restore(a);
     FEDC_INFO("node %lld: run %lld, client slot %d, %s, %zu local samples", (long long)a->node_id, (long long)run,
               a->slot, fedc_arch_spec(a->arch), a->data.n);
     rc = report_resources(a, c, err);
@@ -201,7 +283,7 @@ static int collude(agent *a, int round, fedc_error *err) {
         (!a->peer_std && !(a->peer_std = malloc(d * sizeof(float)))))
         return fedc_fail(err, "out of memory for the colluders' statistics");
     int count = 0;
-    if (node_collude(&a->board, a->run_id, round, a->node_id, a->mem.benign, d, a->peer_mean, a->peer_std, &count,
+    if (node_collude(&a->board, a->run_id, round, a->node_id, a->pending.update, d, a->peer_mean, a->peer_std, &count,
                      a->cfg->stop, err) != 0)
         return -1;
     if (count < 2) FEDC_WARN("round %d: %s sees only its own update (no other colluder)", round, a->attack.kind);
@@ -234,6 +316,7 @@ static int on_train(agent *a, fedc_ws_client *c, const fedc_buf *frame, double t
         fedc_client_data cd = {&a->data.ds, a->data.index, a->data.n};
         rc = fedc_trainer_handle(a->trainer, a->slot, &cd, &a->mem, frame->data, frame->len, &a->reply, &e);
         if (rc == FEDC_TRAINER_DEFERRED) rc = collude(a, round, &e);
+        if (rc == 0) rc = state_save(a, &e);
     }
     if (rc != 0) {
         FEDC_WARN("round %d: cannot train: %s", round, e.msg);

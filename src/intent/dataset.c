@@ -35,6 +35,7 @@ typedef struct gen {
     int rounds_said, stop_rule;
     int dataset_csv, dataset_conv_ok;
     int goal[5];
+    int index;   /* the example's position: rare methods come at fixed positions */
 } gen;
 
 static int below(gen *g, int n) { return n <= 1 ? 0 : (int)fedc_rng_below(&g->rng, (uint32_t)n); }
@@ -277,10 +278,21 @@ static void f_cpr(gen *g) {
         add_part(g, TEMPLATE(g, t), count_text(g, k, b, sizeof b));
         g->cpr = k;
     } else if (r < 9) {
+        /* only shares that are whole clients: "15% of 30" is a question */
         static const int pct[] = {5, 10, 20, 25, 50};
-        int p = PICK_INT(g, pct);
+        int whole[5], nw = 0;
+        for (int q = 0; q < 5; q++)
+            if ((pct[q] * g->clients) % 100 == 0) whole[nw++] = pct[q];
+        int p = whole[nw ? below(g, nw) : 0];
+        if (!nw) {
+            /* no share of this federation is a whole count: say the count */
+            int k = 1 + below(g, g->clients < 50 ? g->clients : 50);
+            add_part(g, "%s per round", count_text(g, k, b, sizeof b));
+            g->cpr = k;
+            set_int(g, "clients_per_round", g->cpr);
+            return;
+        }
         long k = lround(p / 100.0 * g->clients);
-        if (k < 1) k = 1;
         static const char *const t[] = {"%d%% of them per round", "%d%% participation per round",
                                         "%d percent of the clients each round", "a participation rate of %d%%"};
         add_part(g, TEMPLATE(g, t), p);
@@ -552,6 +564,135 @@ static void f_strategy(gen *g) {
     }
 }
 
+/* The FL methods beyond the FedAvg family, with their parameters. */
+static void f_fl_method(gen *g, int r) {
+    if (r == 0) {
+        static const char *const t[] = {"SCAFFOLD option %d", "scaffold with control variates, option %d"};
+        int opt = 1 + below(g, 2);
+        add_part(g, TEMPLATE(g, t), opt);
+        set_str(g, "strategy.name", "scaffold");
+        set_int(g, "strategy.scaffold_option", opt);
+    } else if (r == 1 || r == 2) {
+        static const double b[] = {0.1, 0.2, 0.5};
+        double x = PICK_REAL(g, b);
+        static const char *const t[] = {"%s with client beta %g", "%s, momentum weight beta %g on the clients"};
+        const char *name = r == 1 ? "fedavg-m" : "scaffold-m";
+        add_part(g, TEMPLATE(g, t), r == 1 ? "FedAvg-M" : "SCAFFOLD-M", x);
+        set_str(g, "strategy.name", name);
+        set_real(g, "strategy.client_beta", x);
+    } else if (r == 3) {
+        static const char *const t[] = {"FedNova with %d to %d local epochs per client",
+                                        "fednova, clients run between %d and %d epochs"};
+        int lo = 1 + below(g, 2), hi = lo + 1 + below(g, 4);
+        add_part(g, TEMPLATE(g, t), lo, hi);
+        set_str(g, "strategy.name", "fednova");
+        set_int(g, "local.min_epochs", lo);
+        set_int(g, "local.epochs", hi);
+    } else if (r == 4) {
+        static const int k[] = {20, 50, 100};
+        int x = PICK_INT(g, k);
+        static const char *const t[] = {"FedAU with an interval cutoff of %d", "fedau, cutoff %d rounds"};
+        add_part(g, TEMPLATE(g, t), x);
+        set_str(g, "strategy.name", "fedau");
+        set_int(g, "strategy.fedau_cutoff", x);
+    } else if (r == 5) {
+        static const char *const t[] = {"anarchic FL (AFA-CD)", "AFA-CS"};
+        int cs = below(g, 2);
+        add_part(g, "%s", t[cs]);
+        set_str(g, "strategy.name", cs ? "afa-cs" : "afa-cd");
+    } else if (r == 6) {
+        static const char *const lv[] = {"global", "server", "local"};
+        const char *l = PICK(g, lv);
+        static const double h[] = {0.5, 1.0};
+        double x = PICK_REAL(g, h);
+        static const char *const t[] = {"FedHyper at the %s level with hypergradient step %g",
+                                        "fedhyper (%s learning rate, hyper lr %g)"};
+        add_part(g, TEMPLATE(g, t), l, x);
+        set_str(g, "strategy.name", "fedhyper");
+        set_str(g, "strategy.hyper_level", l);
+        set_real(g, "strategy.hyper_lr", x);
+    } else if (r == 7 || r == 8) {
+        static const double rho[] = {0.01, 0.05, 0.1};
+        double x = PICK_REAL(g, rho);
+        if (r == 7) {
+            static const char *const t[] = {"FedSAM with rho %g", "sharpness aware local training, radius %g"};
+            add_part(g, TEMPLATE(g, t), x);
+            set_str(g, "strategy.name", "fedsam");
+        } else {
+            static const double lam[] = {5, 10, 20};
+            double l = PICK_REAL(g, lam);
+            static const char *const t[] = {"FedSpeed with rho %g and lambda %g", "fedspeed (radius %g, lambda %g)"};
+            add_part(g, TEMPLATE(g, t), x, l);
+            set_str(g, "strategy.name", "fedspeed");
+            set_real(g, "strategy.lambda", l);
+        }
+        set_real(g, "strategy.rho", x);
+    } else if (r == 9) {
+        static const double p[] = {0.1, 0.2, 0.5};
+        double x = PICK_REAL(g, p);
+        static const char *const t[] = {"FedAMD with anchor probability %g", "anchor sampling, %g of clients anchors"};
+        add_part(g, TEMPLATE(g, t), x);
+        set_str(g, "strategy.name", "fedamd");
+        set_real(g, "strategy.anchor_prob", x);
+    } else if (r == 10) {
+        static const double m[] = {0.01, 0.03, 0.1}, f[] = {0.6, 0.8};
+        double x = PICK_REAL(g, m), y = PICK_REAL(g, f);
+        static const char *const t[] = {"FedLD with margin %g keeping %g of the principal directions",
+                                        "fedld, margin lambda %g, top fraction %g"};
+        add_part(g, TEMPLATE(g, t), x, y);
+        set_str(g, "strategy.name", "fedld");
+        set_real(g, "strategy.margin_lambda", x);
+        set_real(g, "strategy.top_fraction", y);
+    } else {
+        static const char *const t[] = {"per-client state limited to %d MB in memory, spilling to %s",
+                                        "keep at most %d MB of client state in RAM (spill dir %s)"};
+        static const int mb[] = {64, 256, 1024};
+        static const char *const dirs[] = {"/var/tmp", "/scratch"};
+        int x = PICK_INT(g, mb);
+        const char *dd = PICK(g, dirs);
+        add_part(g, TEMPLATE(g, t), x, dd);
+        set_str(g, "strategy.name", "scaffold");
+        set_real(g, "state.memory_mb", x);
+        set_str(g, "state.spill_dir", dd);
+    }
+}
+
+/* Learning-rate schedules over rounds, client or server side. */
+static void f_schedule(gen *g, int r) {
+    int server = (g->index / 300) % 2;
+    const char *who = server ? "server" : "local";
+    char kind[48], warm[48];
+    snprintf(kind, sizeof kind, server ? "strategy.server_lr_schedule" : "local.lr_schedule");
+    snprintf(warm, sizeof warm, server ? "strategy.server_lr_warmup_rounds" : "local.lr_warmup_rounds");
+    if (r == 0) {
+        static const int e[] = {10, 20, 50};
+        static const double gm[] = {0.1, 0.5};
+        int x = PICK_INT(g, e);
+        double y = PICK_REAL(g, gm);
+        add_part(g, "step decay of the local and server learning rates every %d rounds by %g", x, y);
+        set_str(g, "local.lr_schedule", "step");
+        set_int(g, "local.lr_step_rounds", x);
+        set_real(g, "local.lr_gamma", y);
+        set_str(g, "strategy.server_lr_schedule", "step");
+        set_int(g, "strategy.server_lr_step_rounds", x);
+        set_real(g, "strategy.server_lr_gamma", y);
+    } else if (r == 1) {
+        static const double m[] = {0.0, 0.001};
+        double x = PICK_REAL(g, m);
+        add_part(g, "cosine local and server learning rates down to %g", x);
+        set_str(g, "local.lr_schedule", "cosine");
+        set_real(g, "local.lr_min", x);
+        set_str(g, "strategy.server_lr_schedule", "cosine");
+        set_real(g, "strategy.server_lr_min", x);
+    } else {
+        static const int w[] = {3, 5, 10};
+        int x = PICK_INT(g, w);
+        add_part(g, "%d warm-up rounds for the %s learning rate", x, who);
+        set_str(g, kind, "constant");
+        set_int(g, warm, x);
+    }
+}
+
 /* One direction's codec in words; returns the pipeline. */
 static const char *codec_words(gen *g, const char *dir_word, char *text, size_t cap) {
     static char pipe[64];
@@ -677,7 +818,7 @@ static void f_scheduling(gen *g) {
         static const int s[] = {10, 20, 30, 45, 60, 120};
         int dl = PICK_INT(g, s);
         static const char *const t[] = {"deadline-aware selection with a %d second deadline",
-                                        "a round deadline of %d s", "resource-aware scheduling, deadline %d seconds"};
+                                        "deadline-based selection, a round deadline of %d s", "resource-aware scheduling, deadline %d seconds"};
         add_part(g, TEMPLATE(g, t), dl);
         set_str(g, "scheduling.policy", "deadline");
         set_real(g, "scheduling.deadline_s", dl);
@@ -708,7 +849,6 @@ static void f_privacy(gen *g) {
     if (r == 0) {
         static const char *const t[] = {"differential privacy", "with DP", "differentially private updates"};
         add_part(g, "%s", TEMPLATE(g, t));
-        set_real(g, "privacy.noise_multiplier", 1.0);
     } else {
         double c = PICK_REAL(g, clip), z = PICK_REAL(g, noise);
         static const char *const t[] = {"DP with clip norm %g and noise multiplier %g",
@@ -1049,7 +1189,11 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     if (chance(g, 0.3)) f_lr(g);
     if (chance(g, 0.15)) f_optimizer(g);
     if (chance(g, 0.05)) f_weight_decay(g);
-    if (chance(g, 0.2)) f_strategy(g);
+    /* One request in a hundred names one of the newer methods, one in a
+     * hundred a learning-rate schedule, cycling through them. */
+    if (g->index % 100 == 17) f_fl_method(g, (g->index / 100) % 12);
+    else if (chance(g, 0.2)) f_strategy(g);
+    if (g->index % 100 == 67) f_schedule(g, (g->index / 100) % 3);
     if (chance(g, 0.15)) f_compression(g);
     if (chance(g, 0.12)) f_scheduling(g);
     if (chance(g, 0.07)) f_privacy(g);
@@ -1072,7 +1216,6 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     json_t *cpr = json_object_get(g->truth, "clients_per_round");
     if (!g->cpr && cpr && json_integer_value(cpr) > g->clients) set_int(g, "clients_per_round", g->clients);
     if (!g->cpr && !cpr && g->clients < 10 && has(g, "clients")) set_int(g, "clients_per_round", g->clients);
-    if (g->stop_rule && !g->rounds_said) set_int(g, "rounds", 500);
 
     /* text: the lead parts keep their order ("a small CNN on mnist"), the rest shuffle */
     shuffle_parts(g, lead);
@@ -1126,6 +1269,7 @@ int fedc_intent_dataset_write(FILE *train_out, FILE *holdout_out, int n, uint64_
     for (int i = 0; i < n && rc == 0; i++) {
         g->holdout = holdout > 0 && fedc_rng_uniform(&split) < holdout;
         g->rng = fedc_rng_derive(seed, 2, (uint64_t)i);
+        g->index = i;
         fedc_task t;
         rc = example(g, request, sizeof request, &t, err);
         if (rc == 0) rc = write_example(g->holdout ? holdout_out : train_out, request, &t, err);

@@ -24,12 +24,24 @@ static const name_rule name_rules[] = {
     {C_S_FEDADAM, "strategy.name", "fedadam"},
     {C_S_FEDYOGI, "strategy.name", "fedyogi"},
     {C_S_FEDADAGRAD, "strategy.name", "fedadagrad"},
+    {C_S_SCAFFOLD, "strategy.name", "scaffold"},
+    {C_S_FEDAVG_M, "strategy.name", "fedavg-m"},
+    {C_S_SCAFFOLD_M, "strategy.name", "scaffold-m"},
+    {C_S_FEDNOVA, "strategy.name", "fednova"},
+    {C_S_FEDAU, "strategy.name", "fedau"},
+    {C_S_AFA_CD, "strategy.name", "afa-cd"},
+    {C_S_AFA_CS, "strategy.name", "afa-cs"},
+    {C_S_FEDHYPER, "strategy.name", "fedhyper"},
+    {C_S_FEDSPEED, "strategy.name", "fedspeed"},
+    {C_S_FEDSAM, "strategy.name", "fedsam"},
+    {C_S_FEDAMD, "strategy.name", "fedamd"},
+    {C_S_FEDLD, "strategy.name", "fedld"},
     {C_POL_RANDOM, "scheduling.policy", "random"},
     {C_POL_RR, "scheduling.policy", "round-robin"},
     {C_POL_SAMPLES, "scheduling.policy", "samples"},
     {C_POL_AGE, "scheduling.policy", "age"},
     {C_POL_POC, "scheduling.policy", "power-of-choice"},
-    {C_DEADLINE, "scheduling.policy", "deadline"},
+    {C_POL_DEADLINE, "scheduling.policy", "deadline"},
     {C_PROF_LOGNORMAL, "scheduling.profile", "lognormal"},
     {C_PROF_NONE, "scheduling.profile", "none"},
     {C_DP, "privacy.mode", "dp-gaussian"},
@@ -64,8 +76,8 @@ int intent_rules_methods(intent_ctx *c) {
         }
         for (size_t k = 0; k < sizeof name_rules / sizeof name_rules[0]; k++) {
             if (name_rules[k].concept != it->concept) continue;
-            /* a deadline keyword used for its seconds still names the policy */
-            if (it->used && it->concept != C_DEADLINE) break;
+            /* a policy phrase used for its seconds still names the policy */
+            if (it->used && it->concept != C_POL_DEADLINE) break;
             intent_set_str(c, name_rules[k].path, name_rules[k].value, RANK_WORDS, i, i, NULL);
             break;
         }

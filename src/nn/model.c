@@ -110,6 +110,39 @@ float fedc_nn_grad(const fedc_arch *a, fedc_ws *ws, const float *params, float *
     return (float)loss;
 }
 
+float fedc_nn_grad_margin(const fedc_arch *a, fedc_ws *ws, const float *params, float *grad, const float *x,
+                          const int32_t *y, int n, fedc_rng *rng, double lambda) {
+    if (!ws_fits(a, ws, n)) return NAN;
+    const float *logits = forward(a, ws, params, x, n, 1, rng);
+    int classes = a->n_classes;
+    float *dz = ws->grad_buf[0];
+    double loss = nn_softmax_xent(logits, y, n, classes, dz, NULL);
+    if (lambda != 0) {
+        /* Recover the softmax from the cross-entropy gradient (dz = (p - onehot)/n). */
+        double sq = 0;
+        for (int i = 0; i < n; i++)
+            for (int c = 0; c < classes; c++) {
+                double p = (double)dz[(size_t)i * classes + c] * n + (c == y[i] ? 1.0 : 0.0);
+                sq += p * p;
+            }
+        double k = 2.0 * lambda / (1.0 + sq);
+        for (int i = 0; i < n; i++) {
+            float *d = dz + (size_t)i * classes;
+            double p[FEDC_MARGIN_MAX_CLASSES], q = 0;
+            int m = classes < FEDC_MARGIN_MAX_CLASSES ? classes : FEDC_MARGIN_MAX_CLASSES;
+            for (int c = 0; c < m; c++) {
+                p[c] = (double)d[c] * n + (c == y[i] ? 1.0 : 0.0);
+                q += p[c] * p[c];
+            }
+            /* d/dz_j of log(1 + sum p^2) over the batch: 2 p_j (p_j - sum_c p_c^2) / (1 + S). */
+            for (int c = 0; c < m; c++) d[c] += (float)(k * p[c] * (p[c] - q));
+        }
+        loss += lambda * log(1.0 + sq);
+    }
+    backward(a, ws, params, grad, n);
+    return (float)loss;
+}
+
 void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
                     float *logits) {
     if (!ws_fits(a, ws, n)) return;

@@ -118,3 +118,5 @@ int fedc_opt_kind_parse(const char *s, fedc_opt_kind *out) {
     }
     return -1;
 }
+
+void fedc_optim_set_lr(fedc_optim *o, float lr) { o->cfg.lr = lr; }

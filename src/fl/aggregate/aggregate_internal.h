@@ -51,6 +51,11 @@ struct fedc_combiner {
     fedc_verdict *sub_verdict;
     char (*sub_why)[AGG_WHY_MAX];
     int last_n, clipped;
+    int *last_client;         /* per caller update of the last call */
+    /* Set by fedc_combiner_round for the strategy's combine hook. */
+    int round;
+    const float *x;
+    char error[FEDC_ERROR_MAX];
 };
 
 /* Rules: 0 on success, -1 with err set when they cannot combine. */

@@ -42,6 +42,8 @@ static void free_buffers(fedc_combiner *c) {
     free(c->why);
     free(c->sub_verdict);
     free(c->sub_why);
+    free(c->last_client);
+    c->last_client = NULL;
     c->bounded = NULL;
     c->cap = 0;
 }
@@ -106,8 +108,9 @@ static int reserve(fedc_combiner *c, int n) {
     c->why = calloc((size_t)n, sizeof *c->why);
     c->sub_verdict = calloc((size_t)n, sizeof *c->sub_verdict);
     c->sub_why = calloc((size_t)n, sizeof *c->sub_why);
+    c->last_client = calloc((size_t)n, sizeof *c->last_client);
     if (!c->bounded || !c->v || !c->weight || !c->client || !c->index || !c->verdict || !c->why ||
-        !c->sub_verdict || !c->sub_why) {
+        !c->sub_verdict || !c->sub_why || !c->last_client) {
         free_buffers(c);
         return -1;
     }
@@ -142,6 +145,7 @@ int fedc_combine(fedc_combiner *c, const fedc_update *u, int n, int round, const
     for (int i = 0; i < n; i++) {
         c->verdict[i] = FEDC_VERDICT_KEPT;
         c->why[i][0] = '\0';
+        c->last_client[i] = u[i].client;
         if (u[i].client < 0 || u[i].client >= c->n_clients) {
             c->verdict[i] = FEDC_VERDICT_LEFT_OUT;
             snprintf(c->why[i], AGG_WHY_MAX, "client %d is outside the federation", u[i].client);
@@ -202,4 +206,37 @@ const float *fedc_combiner_model(fedc_combiner *c, const float *x) {
 
 void fedc_combiner_initial_model(const fedc_combiner *c, float *x) {
     if (c->frl) fedc_frl_initial_scores(c->frl, x);
+}
+
+void fedc_combiner_round(fedc_combiner *c, int round, const float *x) {
+    c->round = round;
+    c->x = x;
+    c->error[0] = '\0';
+    c->last_n = 0; /* a strategy that never combines this round leaves no verdicts */
+    c->clipped = 0;
+}
+
+double fedc_combiner_combine_fn(void *ctx, const fedc_update *u, int n, size_t d, float *out) {
+    fedc_combiner *c = ctx;
+    fedc_error err;
+    if (d != c->d) {
+        snprintf(c->error, sizeof c->error, "aggregation: %zu parameters; the aggregator was made for %zu", d, c->d);
+        return -1;
+    }
+    if (fedc_combine(c, u, n, c->round, c->x, out, &err) != 0) {
+        snprintf(c->error, sizeof c->error, "%s", err.msg);
+        return -1;
+    }
+    int kept = 0;
+    for (int i = 0; i < n; i++) kept += c->verdict[i] == FEDC_VERDICT_KEPT || c->verdict[i] == FEDC_VERDICT_UNRELIABLE;
+    /* FRL and MUD-HoG may keep nothing and still answer (the model stays). */
+    return kept > 0 ? kept : 1;
+}
+
+const char *fedc_combiner_error(const fedc_combiner *c) { return c->error; }
+
+int fedc_combiner_count(const fedc_combiner *c) { return c->last_n; }
+
+int fedc_combiner_client(const fedc_combiner *c, int i) {
+    return i >= 0 && i < c->last_n ? c->last_client[i] : -1;
 }

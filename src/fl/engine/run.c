@@ -174,14 +174,28 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         goto fail;
     }
     fedc_engine_initial_model(t, r->arch, r->x);
-    r->strategy = fedc_strategy_create(t, r->d, t->clients, err);
+    {
+        int nt = fedc_arch_ntensors(r->arch);
+        size_t *off = calloc((size_t)nt + 1, sizeof *off), *cnt = calloc((size_t)nt + 1, sizeof *cnt);
+        if (off && cnt)
+            for (int i = 0; i < nt; i++) {
+                fedc_tensor_info ti = fedc_arch_tensor(r->arch, i);
+                off[i] = ti.offset;
+                cnt[i] = ti.count;
+            }
+        fedc_param_layout lay = {nt, off, cnt};
+        fedc_strategy_env env = {r->d, t->clients, off && cnt ? &lay : NULL, NULL};
+        r->strategy = fedc_strategy_create_env(t, &env, err);
+        free(off);
+        free(cnt);
+    }
     if (!r->strategy) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
     /* Robust aggregation: the strategy combines through it; FRL's model
      * starts from the seed's scores. */
     if (!(r->combiner = fedc_combiner_create(t, r->arch, r->x, t->clients, err))) goto fail;
     fedc_combiner_initial_model(r->combiner, r->x);
-    fedc_strategy_set_combiner(r->strategy, r->combiner);
+    fedc_strategy_set_combine(r->strategy, fedc_combiner_combine_fn, r->combiner);
     if ((strcmp(t->attack.kind, "none") != 0 || t->attack.unreliable > 0) &&
         !(r->attack = fedc_attack_create(t, NULL, err)))
         goto fail;
@@ -495,8 +509,14 @@ static void report_robust(fedc_run *r, int nu, fedc_round_metrics *m) {
     for (int k = 0; k < nu; k++) {
         slot *s = &r->slots[r->upd_slot[k]];
         all[k] = s->client;
+        /* The strategy may have combined a subset (FedAMD's miners): match by client. */
         const char *why = "";
-        fedc_verdict v = fedc_combiner_verdict(r->combiner, k, &why);
+        fedc_verdict v = FEDC_VERDICT_KEPT;
+        for (int i = 0; i < fedc_combiner_count(r->combiner); i++)
+            if (fedc_combiner_client(r->combiner, i) == s->client) {
+                v = fedc_combiner_verdict(r->combiner, i, &why);
+                break;
+            }
         s->verdict = (int)v;
         snprintf(s->verdict_why, sizeof s->verdict_why, "%s", why);
         if (v == FEDC_VERDICT_LEFT_OUT) left[m->n_left_out++] = s->client;
@@ -539,6 +559,10 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
                               r->selected);
     m->selected = n;
     if (n <= 0) return fedc_fail(err, "round %d: no client is available to train", round);
+
+    fedc_round_ctx rctx = {round, t->rounds, t->clients, r->info, fedc_task_local_lr(t, round),
+                           fedc_task_server_lr(t, round)};
+    fedc_strategy_round_begin(r->strategy, &rctx);
 
     /* 2. TRAIN frames: one shared frame when the downlink is exact; with a
      * lossy downlink each node gets the model as a delta against its copy. */
@@ -633,7 +657,12 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         return fedc_fail(err, "round %d: %d of %d participants returned a usable update; at least %d needed",
                          round, nu, n, min_updates);
     }
-    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, nu, round, err) != 0) return -1;
+    fedc_combiner_round(r->combiner, round, r->x);
+    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, nu, &rctx, err) != 0) {
+        /* The robust rule's own reason is more telling than the strategy's. */
+        if (fedc_combiner_error(r->combiner)[0]) fedc_fail(err, "%s", fedc_combiner_error(r->combiner));
+        return -1;
+    }
     m->train_loss = train_loss / nu;
     report_robust(r, nu, m);
 

@@ -8,17 +8,20 @@
 #include "fedc/engine.h"
 #include "fedc/log.h"
 #include "fedc/proto.h"
+#include "fedc/state.h"
 
 typedef struct sim_transport {
     fedc_transport base;
     fedc_run *run;
     fedc_trainer **trainers;   /* one per worker thread */
-    fedc_client_mem *mem;      /* per client, allocated lazily by the trainer */
+    fedc_state_store *store;   /* per-client records, created on first training, spilled past state.memory_mb */
     fedc_buf *replies;         /* per worker */
     int nworkers;
     const fedc_exchange *ex;
-    /* Colluding attackers (alie, ipm): deferred participants, the pooled
-     * statistics of their benign updates. */
+    /* Colluding attackers (alie, ipm): their benign updates per participant
+     * slot, and the statistics they pool. */
+    fedc_pending_update *pending;
+    int n_pending;
     int *deferred, n_deferred;
     const float **benign;
     float *peer_mean, *peer_std;
@@ -36,7 +39,9 @@ static void serve_one(void *ctx, size_t i, int worker) {
                            fedc_partition_size(p, k)};
     fedc_error e;
     fedc_buf *reply = &st->replies[worker];
-    int rc = fedc_trainer_handle(st->trainers[worker], k, &cd, &st->mem[k], f->data, f->len, reply, &e);
+    fedc_client_mem mem = {fedc_state_acquire(st->store, k, &e), 0, &st->pending[i]};
+    int rc = mem.record ? fedc_trainer_handle(st->trainers[worker], k, &cd, &mem, f->data, f->len, reply, &e) : -1;
+    if (mem.record) fedc_state_release(st->store, k);
     if (rc == FEDC_TRAINER_DEFERRED) {
         st->deferred[i] = 1; /* its own slot: no other thread writes it */
         return;
@@ -57,7 +62,10 @@ static void finish_one(void *ctx, size_t q, int worker) {
     int i = st->deferred[q], k = ex->clients[i];
     fedc_error e;
     fedc_buf *reply = &st->replies[worker];
-    if (fedc_trainer_finish(st->trainers[worker], k, &st->mem[k], &st->peers, reply, &e) != 0) {
+    fedc_client_mem mem = {fedc_state_acquire(st->store, k, &e), 0, &st->pending[i]};
+    int rc = mem.record ? fedc_trainer_finish(st->trainers[worker], k, &mem, &st->peers, reply, &e) : -1;
+    if (mem.record) fedc_state_release(st->store, k);
+    if (rc != 0) {
         FEDC_WARN("client %d failed to finish its update: %s", k, e.msg);
         ex->on_drop(ex->ctx, i, e.msg);
         return;
@@ -77,7 +85,7 @@ static int collude(sim_transport *st, const fedc_exchange *ex, fedc_error *err) 
     if (m == 0) return 0;
     if (!st->peer_mean && (!(st->peer_mean = malloc(d * sizeof(float))) || !(st->peer_std = malloc(d * sizeof(float)))))
         return fedc_fail(err, "out of memory for the colluders' statistics");
-    for (int q = 0; q < m; q++) st->benign[q] = st->mem[ex->clients[st->deferred[q]]].benign;
+    for (int q = 0; q < m; q++) st->benign[q] = st->pending[st->deferred[q]].update;
     fedc_attack_peers_compute(st->benign, m, d, st->peer_mean, st->peer_std);
     st->peers = (fedc_attack_peers){st->peer_mean, st->peer_std, m};
     fedc_pool_for(fedc_run_pool(st->run), (size_t)m, finish_one, st);
@@ -101,15 +109,16 @@ static void sim_destroy(fedc_transport *t) {
         fedc_trainer_free(st->trainers[i]);
         fedc_buf_free(&st->replies[i]);
     }
-    if (st->mem)
-        for (int k = 0; k < fedc_run_task(st->run)->clients; k++) fedc_client_mem_free(&st->mem[k]);
-    free(st->trainers);
-    free(st->replies);
-    free(st->mem);
+    fedc_state_free(st->store);
+    if (st->pending)
+        for (int i = 0; i < st->n_pending; i++) fedc_pending_free(&st->pending[i]);
+    free(st->pending);
     free(st->deferred);
     free(st->benign);
     free(st->peer_mean);
     free(st->peer_std);
+    free(st->trainers);
+    free(st->replies);
     free(st);
 }
 
@@ -124,10 +133,11 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
     st->nworkers = fedc_pool_size(fedc_run_pool(r));
     st->trainers = calloc((size_t)st->nworkers, sizeof *st->trainers);
     st->replies = calloc((size_t)st->nworkers, sizeof *st->replies);
-    st->mem = calloc((size_t)fedc_run_task(r)->clients, sizeof *st->mem);
-    st->deferred = calloc((size_t)fedc_run_task(r)->clients_per_round + 1, sizeof *st->deferred);
-    st->benign = calloc((size_t)fedc_run_task(r)->clients_per_round + 1, sizeof *st->benign);
-    if (!st->trainers || !st->replies || !st->mem || !st->deferred || !st->benign) {
+    st->n_pending = fedc_run_task(r)->clients_per_round + 1;
+    st->pending = calloc((size_t)st->n_pending, sizeof *st->pending);
+    st->deferred = calloc((size_t)st->n_pending, sizeof *st->deferred);
+    st->benign = calloc((size_t)st->n_pending, sizeof *st->benign);
+    if (!st->trainers || !st->replies || !st->pending || !st->deferred || !st->benign) {
         fedc_fail(err, "out of memory creating the simulation transport");
         sim_destroy(&st->base);
         return NULL;
@@ -139,5 +149,19 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
             return NULL;
         }
     }
+    const fedc_task *t = fedc_run_task(r);
+    fedc_state_config sc = {fedc_trainer_record_size(st->trainers[0]), (size_t)(t->state.memory_mb * 1048576.0),
+                            t->state.spill_dir};
+    if (!(st->store = fedc_state_create(&sc, t->clients, err))) {
+        sim_destroy(&st->base);
+        return NULL;
+    }
     return &st->base;
+}
+
+int fedc_sim_transport_state_stats(fedc_transport *t, fedc_state_stats *out) {
+    if (!t || t->ops != &k_sim_ops) return -1;
+    sim_transport *st = t->self;
+    fedc_state_stats_get(st->store, out);
+    return 0;
 }

@@ -11,6 +11,14 @@
 #include "fedc/timer.h"
 #include "engine_internal.h"
 
+/* Client record layout: header, then float sections (see engine.h). */
+typedef struct record_header {
+    uint32_t flags;        /* REC_* */
+    int32_t trained_round; /* last round trained (undo: the round the undo copy precedes) */
+    uint32_t pad[14];      /* keeps the float sections 64-byte aligned */
+} record_header;
+enum { REC_HAS_DOWN_REF = 1, REC_HAS_UNDO = 2 };
+
 struct fedc_trainer {
     fedc_task task;
     const fedc_arch *arch;
@@ -23,21 +31,31 @@ struct fedc_trainer {
     fedc_attack *attack;       /* simulated attackers / unreliable clients, or NULL */
     fedc_frl *frl;             /* aggregator frl: scores are trained, rankings sent */
     float *weff, *gscore;      /* frl: masked weights and the score gradient */
-    float *global, *work, *grad, *delta, *down_extra, *up_extra;
-    float *xb;
-    int32_t *yb;
+    float *global, *work, *grad, *delta, *down_extra, *up_extra, *scratch, *gtmp;
+    float *xb, *xf;
+    int32_t *yb, *yf;
+    int nb;                    /* samples in the current batch */
     uint32_t *perm;
     size_t perm_cap;
     fedc_buf enc;
+    const fedc_client_data *cd; /* the client being trained (oracle) */
+    fedc_rng *rng;
+    int keep_undo;
+    /* record sections, in floats after the header */
+    size_t off_state, off_residual, off_down_ref, off_undo, undo_floats, record_floats;
+    int uses_ef, lossy_down;
 };
 
 void fedc_client_mem_free(fedc_client_mem *m) {
-    free(m->residual);
-    free(m->strategy_state);
-    free(m->down_ref);
-    free(m->benign);
-    free(m->benign_extra);
-    m->residual = m->strategy_state = m->down_ref = m->benign = m->benign_extra = NULL;
+    if (m->owned) free(m->record);
+    m->record = NULL;
+    m->owned = 0;
+}
+
+void fedc_pending_free(fedc_pending_update *p) {
+    free(p->update);
+    free(p->extra);
+    memset(p, 0, sizeof *p);
 }
 
 void fedc_trainer_free(fedc_trainer *tr) {
@@ -49,7 +67,7 @@ void fedc_trainer_free(fedc_trainer *tr) {
     fedc_codec_free(tr->down);
     fedc_attack_free(tr->attack);
     fedc_frl_free(tr->frl);
-    free(tr->weff);
+    fedc_nn_free(tr->weff);
     free(tr->gscore);
     free(tr->global);
     fedc_nn_free(tr->work);
@@ -57,12 +75,44 @@ void fedc_trainer_free(fedc_trainer *tr) {
     free(tr->delta);
     free(tr->down_extra);
     free(tr->up_extra);
+    free(tr->scratch);
+    fedc_nn_free(tr->gtmp);
     free(tr->xb);
     free(tr->yb);
+    free(tr->xf);
+    free(tr->yf);
     free(tr->perm);
     fedc_buf_free(&tr->enc);
     free(tr);
 }
+
+static void layout_record(fedc_trainer *tr) {
+    size_t off = 0;
+    tr->off_state = off;
+    off += tr->sinfo.state_floats;
+    tr->off_residual = off;
+    if (tr->uses_ef) off += tr->d;
+    tr->off_down_ref = off;
+    if (tr->lossy_down) off += tr->d;
+    tr->off_undo = off;
+    /* The undo copy covers what a round changes: strategy state and residual. */
+    tr->undo_floats = tr->off_down_ref - tr->off_state;
+    if (tr->keep_undo) off += tr->undo_floats;
+    tr->record_floats = off;
+}
+
+size_t fedc_trainer_record_size(const fedc_trainer *tr) {
+    return sizeof(record_header) + tr->record_floats * sizeof(float);
+}
+
+void fedc_trainer_keep_undo(fedc_trainer *tr, int on) {
+    tr->keep_undo = on != 0;
+    layout_record(tr);
+}
+
+int fedc_trainer_record_round(const void *record) { return ((const record_header *)record)->trained_round; }
+
+static float *section(void *record, size_t off) { return (float *)((char *)record + sizeof(record_header)) + off; }
 
 fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err) {
     fedc_trainer *tr = calloc(1, sizeof *tr);
@@ -82,6 +132,9 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     if (!tr->up) goto fail;
     tr->down = fedc_codec_parse(t->compression.down, err);
     if (!tr->down) goto fail;
+    tr->uses_ef = fedc_codec_uses_error_feedback(tr->up);
+    tr->lossy_down = !fedc_engine_codec_lossless(tr->down);
+    layout_record(tr);
     tr->global = malloc(d * sizeof(float));
     if (strcmp(t->strategy.aggregator, "frl") == 0) {
         /* FRL's fixed weights come from the task's initial model. */
@@ -97,13 +150,17 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     /* Huge-page backed: the dense backward strides through these. */
     tr->work = fedc_nn_alloc(d);
     tr->grad = fedc_nn_alloc(d);
+    tr->gtmp = fedc_nn_alloc(d);
     tr->delta = malloc(d * sizeof(float));
     tr->down_extra = calloc(tr->sinfo.extra_down + 1, sizeof(float));
     tr->up_extra = calloc(tr->sinfo.extra_up + 1, sizeof(float));
+    tr->scratch = calloc(tr->sinfo.scratch_floats + 1, sizeof(float));
     tr->xb = malloc((size_t)t->local.batch * dim * sizeof(float));
     tr->yb = malloc((size_t)t->local.batch * sizeof(int32_t));
-    if (!tr->ws || !tr->opt || !tr->global || !tr->work || !tr->grad || !tr->delta || !tr->down_extra ||
-        !tr->up_extra || !tr->xb || !tr->yb)
+    tr->xf = malloc((size_t)t->local.batch * dim * sizeof(float));
+    tr->yf = malloc((size_t)t->local.batch * sizeof(int32_t));
+    if (!tr->ws || !tr->opt || !tr->global || !tr->work || !tr->grad || !tr->gtmp || !tr->delta ||
+        !tr->down_extra || !tr->up_extra || !tr->scratch || !tr->xb || !tr->yb || !tr->xf || !tr->yf)
         goto oom;
     return tr;
 oom:
@@ -113,18 +170,59 @@ fail:
     return NULL;
 }
 
+/* The local loss: cross-entropy, plus the strategy's margin term. */
+static float local_grad(fedc_trainer *tr, const fedc_client_ctx *cc, const float *w, float *g, const float *xb,
+                        const int32_t *yb, int nb) {
+    if (cc->margin_lambda > 0)
+        return fedc_nn_grad_margin(tr->arch, tr->ws, w, g, xb, yb, nb, tr->rng, cc->margin_lambda);
+    return fedc_nn_grad(tr->arch, tr->ws, w, g, xb, yb, nb, tr->rng);
+}
+
+typedef struct oracle_self {
+    fedc_trainer *tr;
+    const fedc_client_ctx *cc;
+} oracle_self;
+
+static double oracle_batch(void *vs, const float *w, float *g) {
+    oracle_self *o = vs;
+    return local_grad(o->tr, o->cc, w, g, o->tr->xb, o->tr->yb, o->tr->nb);
+}
+
+/* Mean gradient over all local samples, in index order, batch by batch. */
+static double oracle_full(void *vs, const float *w, float *g) {
+    oracle_self *o = vs;
+    fedc_trainer *tr = o->tr;
+    const fedc_client_data *cd = tr->cd;
+    size_t d = tr->d, n = cd->n, B = (size_t)tr->task.local.batch;
+    memset(g, 0, d * sizeof(float));
+    if (n == 0) return 0;
+    double loss = 0;
+    for (size_t b = 0; b < n; b += B) {
+        int nb = (int)(n - b < B ? n - b : B);
+        fedc_dataset_gather(cd->data, cd->index + b, (size_t)nb, tr->xf, tr->yf);
+        float l = local_grad(tr, o->cc, w, tr->gtmp, tr->xf, tr->yf, nb);
+        float f = (float)nb / (float)n;
+        for (size_t j = 0; j < d; j++) g[j] += f * tr->gtmp[j];
+        loss += (double)l * nb / (double)n;
+    }
+    return loss;
+}
+
 /* One local step on the batch in xb/yb; returns its loss. FRL trains the
  * scores (work) through the masked fixed weights, straight-through. */
-static float local_step(fedc_trainer *tr, const fedc_client_ctx *cc, int nb, fedc_rng *rng) {
+static float local_step(fedc_trainer *tr, fedc_client_ctx *cc, int steps) {
     if (tr->frl) {
         fedc_frl_weights(tr->frl, tr->work, tr->weff);
-        float l = fedc_nn_grad(tr->arch, tr->ws, tr->weff, tr->grad, tr->xb, tr->yb, nb, rng);
+        float l = local_grad(tr, cc, tr->weff, tr->grad, tr->xb, tr->yb, tr->nb);
         fedc_frl_score_grad(tr->frl, tr->work, tr->grad, tr->gscore);
+        fedc_optim_set_lr(tr->opt, cc->lr);
         fedc_optim_step(tr->opt, tr->work, tr->gscore);
         return l;
     }
-    float l = fedc_nn_grad(tr->arch, tr->ws, tr->work, tr->grad, tr->xb, tr->yb, nb, rng);
-    fedc_strategy_client_grad(cc, tr->work, tr->grad);
+    float l = local_grad(tr, cc, tr->work, tr->grad, tr->xb, tr->yb, tr->nb);
+    cc->step = steps;
+    fedc_strategy_client_grad(cc, tr->work, tr->grad, l);
+    fedc_optim_set_lr(tr->opt, cc->lr * cc->lr_scale);
     fedc_optim_step(tr->opt, tr->work, tr->grad);
     return l;
 }
@@ -132,47 +230,71 @@ static float local_step(fedc_trainer *tr, const fedc_client_ctx *cc, int nb, fed
 /* Local epochs over the client's samples in a per-round shuffled order.
  * An attacker's or unreliable client's batches pass through the attack's
  * data side first (arng: its own stream, so honest streams are unchanged). */
-static void local_train(fedc_trainer *tr, const fedc_client_data *cd, fedc_client_mem *mem, fedc_role role,
-                        fedc_rng *rng, fedc_rng *arng, int *steps_out, double *loss_out) {
+static void local_train(fedc_trainer *tr, int client, int round, const fedc_client_data *cd, void *record,
+                        fedc_role role, fedc_rng *rng, fedc_rng *arng, int *steps_out, double *loss_out) {
     const fedc_task *t = &tr->task;
-    size_t d = tr->d, n = cd->n, dim = cd->data->dim;
+    size_t d = tr->d, n = cd->n;
     memcpy(tr->work, tr->global, d * sizeof(float));
     fedc_optim_reset(tr->opt);
-    fedc_client_ctx cc = {tr->strategy, tr->global, tr->down_extra, mem->strategy_state, d,
-                          (float)t->local.lr};
+    tr->cd = cd;
+    tr->rng = rng;
+    tr->nb = 0;
+    memset(tr->scratch, 0, (tr->sinfo.scratch_floats + 1) * sizeof(float));
+    fedc_client_ctx cc = {.strategy = tr->strategy,
+                          .client = client,
+                          .round = round,
+                          .global = tr->global,
+                          .down_extra = tr->down_extra,
+                          .state = tr->sinfo.state_floats ? section(record, tr->off_state) : NULL,
+                          .scratch = tr->scratch,
+                          .d = d,
+                          .n_samples = (double)n,
+                          .lr = (float)fedc_task_local_lr(t, round),
+                          .lr_scale = 1.0f};
+    oracle_self os = {tr, &cc};
+    fedc_local_oracle oracle = {oracle_batch, oracle_full, &os};
+    cc.oracle = &oracle;
+    fedc_strategy_client_begin(&cc);
+    /* Heterogeneous local work: the client's own draw, from its own stream. */
+    int epochs = t->local.epochs;
+    if (t->local.min_epochs > 0 && t->local.min_epochs < epochs) {
+        fedc_rng erng = fedc_rng_derive(t->seed ^ 0xE90C5ull, (uint64_t)round, (uint64_t)client);
+        epochs = t->local.min_epochs + (int)fedc_rng_below(&erng, (uint32_t)(epochs - t->local.min_epochs + 1));
+    }
     int steps = 0;
     double loss_sum = 0;
-    for (int e = 0; e < t->local.epochs; e++) {
+    for (int e = 0; e < epochs && !cc.no_training; e++) {
         memcpy(tr->perm, cd->index, n * sizeof(uint32_t));
         fedc_rng_shuffle_u32(rng, tr->perm, n);
         for (size_t b = 0; b < n; b += (size_t)t->local.batch) {
             if (t->local.max_steps > 0 && steps >= t->local.max_steps) goto done;
             int nb = (int)(n - b < (size_t)t->local.batch ? n - b : (size_t)t->local.batch);
             fedc_dataset_gather(cd->data, tr->perm + b, (size_t)nb, tr->xb, tr->yb);
+            tr->nb = nb;
             if (role != FEDC_ROLE_HONEST &&
                 !fedc_attack_batch(tr->attack, role, cd->data->shape, tr->xb, tr->yb, nb, cd->data->n_classes, arng))
                 continue;
-            loss_sum += local_step(tr, &cc, nb, rng);
+            loss_sum += local_step(tr, &cc, steps);
             steps++;
         }
     }
 done:
-    (void)dim;
     /* FRL uploads the ranking of its scores, not a delta. */
     if (tr->frl) fedc_frl_rank_positions(tr->frl, tr->work, tr->delta);
     else
         for (size_t j = 0; j < d; j++) tr->delta[j] = tr->work[j] - tr->global[j];
-    fedc_strategy_client_end(&cc, tr->work, steps, tr->up_extra);
+    cc.step = steps;
+    fedc_strategy_client_end(&cc, tr->work, steps, tr->delta, tr->up_extra);
     *steps_out = steps;
     *loss_out = steps ? loss_sum / steps : 0.0;
 }
 
 /* The UPDATE frame for the update in tr->delta (and tr->up_extra). */
-static int encode_reply(fedc_trainer *tr, fedc_client_mem *mem, int client, int round, size_t n_samples, int steps,
+static int encode_reply(fedc_trainer *tr, float *residual, int client, int round, size_t n_samples, int steps,
                         double loss, double cpu_s, fedc_buf *reply, fedc_error *err) {
     fedc_buf_clear(&tr->enc);
     fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
-    if (fedc_codec_encode(tr->up, tr->delta, tr->d, mem->residual, &crng, &tr->enc, err) != 0) return -1;
+    if (fedc_codec_encode(tr->up, tr->delta, tr->d, residual, &crng, &tr->enc, err) != 0) return -1;
     char json[256];
     int jl = snprintf(json, sizeof json,
                       "{\"round\":%d,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f}", round,
@@ -189,45 +311,53 @@ static int encode_reply(fedc_trainer *tr, fedc_client_mem *mem, int client, int 
     return fedc_msg_encode(&up, reply, err);
 }
 
-/* Parks a colluding attacker's benign update in its client memory. */
+/* Parks a colluding attacker's benign update in the caller's pending slot. */
 static int defer(fedc_trainer *tr, fedc_client_mem *mem, int round, size_t n_samples, int steps, double loss,
                  double cpu_s, fedc_error *err) {
-    if (!mem->benign && !(mem->benign = malloc(tr->d * sizeof(float))))
+    fedc_pending_update *p = mem->pending;
+    if (!p) return fedc_fail(err, "a colluding attacker needs somewhere to wait for the others (no pending slot)");
+    if (!p->update && !(p->update = malloc(tr->d * sizeof(float))))
         return fedc_fail(err, "out of memory for a colluding attacker's update");
-    if (tr->sinfo.extra_up && !mem->benign_extra && !(mem->benign_extra = malloc(tr->sinfo.extra_up * sizeof(float))))
+    if (tr->sinfo.extra_up && !p->extra && !(p->extra = malloc(tr->sinfo.extra_up * sizeof(float))))
         return fedc_fail(err, "out of memory for a colluding attacker's update");
-    memcpy(mem->benign, tr->delta, tr->d * sizeof(float));
-    if (tr->sinfo.extra_up) memcpy(mem->benign_extra, tr->up_extra, tr->sinfo.extra_up * sizeof(float));
-    mem->pending_round = round;
-    mem->pending_samples = n_samples;
-    mem->pending_steps = steps;
-    mem->pending_loss = loss;
-    mem->pending_cpu_s = cpu_s;
+    memcpy(p->update, tr->delta, tr->d * sizeof(float));
+    if (tr->sinfo.extra_up) memcpy(p->extra, tr->up_extra, tr->sinfo.extra_up * sizeof(float));
+    p->round = round;
+    p->samples = n_samples;
+    p->steps = steps;
+    p->loss = loss;
+    p->cpu_s = cpu_s;
     return FEDC_TRAINER_DEFERRED;
 }
 
 int fedc_trainer_finish(fedc_trainer *tr, int client, fedc_client_mem *mem, const fedc_attack_peers *peers,
                         fedc_buf *reply, fedc_error *err) {
     double cpu0 = fedc_cpu_thread_s();
-    if (!mem->benign || mem->pending_round < 1)
-        return fedc_fail(err, "client %d has no deferred update to finish", client);
+    fedc_pending_update *p = mem->pending;
+    if (!p || !p->update || p->round < 1) return fedc_fail(err, "client %d has no deferred update to finish", client);
+    if (!mem->record) return fedc_fail(err, "no client record to finish with");
     if (!tr->attack || !peers || peers->count < 1)
         return fedc_fail(err, "client %d: a colluding attack needs the statistics of at least one benign update",
                          client);
-    memcpy(tr->delta, mem->benign, tr->d * sizeof(float));
-    if (tr->sinfo.extra_up) memcpy(tr->up_extra, mem->benign_extra, tr->sinfo.extra_up * sizeof(float));
-    fedc_rng arng = fedc_rng_derive(tr->task.seed ^ 0xA77Full, (uint64_t)mem->pending_round, (uint64_t)client);
+    memcpy(tr->delta, p->update, tr->d * sizeof(float));
+    if (tr->sinfo.extra_up) memcpy(tr->up_extra, p->extra, tr->sinfo.extra_up * sizeof(float));
+    fedc_rng arng = fedc_rng_derive(tr->task.seed ^ 0xA77Full, (uint64_t)p->round, (uint64_t)client);
     fedc_attack_update(tr->attack, tr->delta, tr->d, peers, &arng);
-    int round = mem->pending_round;
-    mem->pending_round = 0;
-    return encode_reply(tr, mem, client, round, mem->pending_samples, mem->pending_steps, mem->pending_loss,
-                        mem->pending_cpu_s + fedc_cpu_thread_s() - cpu0, reply, err);
+    int round = p->round;
+    p->round = 0;
+    float *residual = tr->uses_ef ? section(mem->record, tr->off_residual) : NULL;
+    return encode_reply(tr, residual, client, round, p->samples, p->steps, p->loss,
+                        p->cpu_s + fedc_cpu_thread_s() - cpu0, reply, err);
 }
 
 int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
                         fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
                         fedc_error *err) {
     double cpu0 = fedc_cpu_thread_s();
+    if (!mem->record) return fedc_fail(err, "no client record to train with");
+    record_header *hdr = mem->record;
+    float *down_ref = tr->lossy_down ? section(mem->record, tr->off_down_ref) : NULL;
+    float *residual = tr->uses_ef ? section(mem->record, tr->off_residual) : NULL;
     fedc_msg m;
     if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
     int rc = -1;
@@ -252,16 +382,17 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
                   base);
         goto out;
     }
-    if (delta_base && !mem->down_ref) {
+    if (delta_base && !(hdr->flags & REC_HAS_DOWN_REF)) {
         fedc_fail(err, "train message: a model delta arrived but this node holds no earlier model");
         goto out;
     }
     if (init_base) {
-        if (!mem->down_ref && !(mem->down_ref = malloc(tr->d * sizeof(float)))) {
-            fedc_fail(err, "out of memory for the downlink reference model");
+        if (!down_ref) {
+            fedc_fail(err, "train message: a model delta arrived but the downlink codec is lossless");
             goto out;
         }
-        fedc_engine_initial_model(&tr->task, tr->arch, mem->down_ref);
+        fedc_engine_initial_model(&tr->task, tr->arch, down_ref);
+        hdr->flags |= REC_HAS_DOWN_REF;
         delta_base = 1;
     }
     size_t extra_bytes = tr->sinfo.extra_down * sizeof(float);
@@ -274,7 +405,7 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         goto out;
     }
     if (delta_base)
-        for (size_t j = 0; j < tr->d; j++) tr->global[j] += mem->down_ref[j];
+        for (size_t j = 0; j < tr->d; j++) tr->global[j] += down_ref[j];
     if (tr->sinfo.extra_down) {
         if (m.blobs[1].len != extra_bytes) {
             fedc_fail(err, "train message: strategy payload is %zu bytes; expected %zu", m.blobs[1].len,
@@ -290,12 +421,9 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         }
     }
     /* A lossy downlink sends the next model as a delta against this copy. */
-    if (!fedc_engine_codec_lossless(tr->down)) {
-        if (!mem->down_ref && !(mem->down_ref = malloc(tr->d * sizeof(float)))) {
-            fedc_fail(err, "out of memory for the downlink reference model");
-            goto out;
-        }
-        memcpy(mem->down_ref, tr->global, tr->d * sizeof(float));
+    if (down_ref) {
+        memcpy(down_ref, tr->global, tr->d * sizeof(float));
+        hdr->flags |= REC_HAS_DOWN_REF;
     }
     if (cd->n > tr->perm_cap) {
         uint32_t *p = realloc(tr->perm, cd->n * sizeof(uint32_t));
@@ -306,27 +434,24 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         tr->perm = p;
         tr->perm_cap = cd->n;
     }
-    if (fedc_codec_uses_error_feedback(tr->up) && !mem->residual) {
-        mem->residual = calloc(tr->d, sizeof(float));
-        if (!mem->residual) {
-            fedc_fail(err, "out of memory for the error-feedback residual");
-            goto out;
-        }
+    /* A round run again (the server's first attempt failed) starts from the
+     * state this client had before its first attempt. */
+    if (tr->keep_undo && tr->undo_floats) {
+        float *live = section(mem->record, tr->off_state), *undo = section(mem->record, tr->off_undo);
+        if ((hdr->flags & REC_HAS_UNDO) && round <= hdr->trained_round)
+            memcpy(live, undo, tr->undo_floats * sizeof(float));
+        else
+            memcpy(undo, live, tr->undo_floats * sizeof(float));
+        hdr->flags |= REC_HAS_UNDO;
     }
-    if (tr->sinfo.state_floats && !mem->strategy_state) {
-        mem->strategy_state = calloc(tr->sinfo.state_floats, sizeof(float));
-        if (!mem->strategy_state) {
-            fedc_fail(err, "out of memory for the strategy's client state");
-            goto out;
-        }
-    }
+    hdr->trained_round = (int32_t)round;
     /* The client's stream depends only on (seed, round, client). */
     fedc_rng rng = fedc_rng_derive(tr->task.seed, (uint64_t)round, (uint64_t)client);
     fedc_rng arng = fedc_rng_derive(tr->task.seed ^ 0xA77Aull, (uint64_t)round, (uint64_t)client);
     fedc_role role = tr->attack ? fedc_attack_role(tr->attack, client) : FEDC_ROLE_HONEST;
     int steps = 0;
     double loss = 0;
-    local_train(tr, cd, mem, role, &rng, &arng, &steps, &loss);
+    local_train(tr, client, (int)round, cd, mem->record, role, &rng, &arng, &steps, &loss);
 
     /* Privacy acts on what leaves the node, before compression. */
     fedc_rng prng = fedc_rng_derive(tr->task.seed ^ 0xD1FFull, (uint64_t)round, (uint64_t)client);
@@ -338,7 +463,7 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         goto out;
     }
     if (role == FEDC_ROLE_ATTACKER) fedc_attack_update(tr->attack, tr->delta, tr->d, NULL, &arng);
-    rc = encode_reply(tr, mem, client, (int)round, cd->n, steps, loss, cpu_s, reply, err);
+    rc = encode_reply(tr, residual, client, (int)round, cd->n, steps, loss, cpu_s, reply, err);
 out:
     json_decref(ctl);
     fedc_msg_free(&m);

@@ -5,33 +5,20 @@
 
 #include "strategy_impl.h"
 
-static int alloc_state(fedc_strategy *s, size_t n, fedc_error *err) {
-    s->state_n = n;
-    if (n == 0) return 0;
-    s->state = calloc(n, sizeof(float));
-    if (!s->state) return fedc_fail(err, "out of memory for strategy state (%zu floats)", n);
-    return 0;
-}
-
-/* x += eta_g * mean */
-static void step_sgd(fedc_strategy *s, float *x, const float *mean) {
-    float eta = (float)s->task.strategy.server_lr;
-    for (size_t j = 0; j < s->d; j++) x[j] += eta * mean[j];
-}
-
-static int init_none(fedc_strategy *s, fedc_error *err) { return alloc_state(s, 0, err); }
+static int init_none(fedc_strategy *s, fedc_error *err) { return fedc_strategy_alloc_state(s, 0, err); }
 
 /* FedProx's proximal term mu/2 ||w - x||^2 adds mu (w - x) to the gradient. */
-static void prox_grad(const fedc_client_ctx *c, const float *w, float *g) {
+static void prox_grad(fedc_client_ctx *c, const float *w, float *g, double loss) {
+    (void)loss;
     float mu = (float)c->strategy->task.strategy.mu;
     if (mu == 0.0f) return;
     for (size_t j = 0; j < c->d; j++) g[j] += mu * (w[j] - c->global[j]);
 }
 
 /* FedAvgM: v = beta v + mean; x += eta_g v. */
-static int init_one_moment(fedc_strategy *s, fedc_error *err) { return alloc_state(s, s->d, err); }
-static void step_momentum(fedc_strategy *s, float *x, const float *mean) {
-    float beta = (float)s->task.strategy.momentum, eta = (float)s->task.strategy.server_lr;
+static int init_one_moment(fedc_strategy *s, fedc_error *err) { return fedc_strategy_alloc_state(s, s->d, err); }
+static void step_momentum(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc) {
+    float beta = (float)s->task.strategy.momentum, eta = (float)rc->server_lr;
     float *v = s->state;
     for (size_t j = 0; j < s->d; j++) {
         v[j] = beta * v[j] + mean[j];
@@ -40,13 +27,13 @@ static void step_momentum(fedc_strategy *s, float *x, const float *mean) {
 }
 
 /* Adaptive family: m first moment, v second moment (state = [m | v]). */
-static int init_two_moments(fedc_strategy *s, fedc_error *err) { return alloc_state(s, 2 * s->d, err); }
+static int init_two_moments(fedc_strategy *s, fedc_error *err) { return fedc_strategy_alloc_state(s, 2 * s->d, err); }
 
 typedef enum { ADAM, YOGI, ADAGRAD } adaptive_kind;
 
-static void step_adaptive(fedc_strategy *s, float *x, const float *mean, adaptive_kind kind) {
+static void step_adaptive(fedc_strategy *s, float *x, const float *mean, float eta, adaptive_kind kind) {
     float b1 = (float)s->task.strategy.beta1, b2 = (float)s->task.strategy.beta2;
-    float tau = (float)s->task.strategy.tau, eta = (float)s->task.strategy.server_lr;
+    float tau = (float)s->task.strategy.tau;
     float *m = s->state, *v = s->state + s->d;
     for (size_t j = 0; j < s->d; j++) {
         float g = mean[j], g2 = g * g;
@@ -59,13 +46,21 @@ static void step_adaptive(fedc_strategy *s, float *x, const float *mean, adaptiv
         x[j] += eta * m[j] / (sqrtf(v[j]) + tau);
     }
 }
-static void step_adam(fedc_strategy *s, float *x, const float *mean) { step_adaptive(s, x, mean, ADAM); }
-static void step_yogi(fedc_strategy *s, float *x, const float *mean) { step_adaptive(s, x, mean, YOGI); }
-static void step_adagrad(fedc_strategy *s, float *x, const float *mean) { step_adaptive(s, x, mean, ADAGRAD); }
+static void step_adam(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc) {
+    step_adaptive(s, x, mean, (float)rc->server_lr, ADAM);
+}
+static void step_yogi(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc) {
+    step_adaptive(s, x, mean, (float)rc->server_lr, YOGI);
+}
+static void step_adagrad(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc) {
+    step_adaptive(s, x, mean, (float)rc->server_lr, ADAGRAD);
+}
 
-const fedc_strategy_ops fedc_ops_fedavg = {"fedavg", init_none, NULL, NULL, step_sgd};
-const fedc_strategy_ops fedc_ops_fedprox = {"fedprox", init_none, prox_grad, NULL, step_sgd};
-const fedc_strategy_ops fedc_ops_fedavgm = {"fedavgm", init_one_moment, NULL, NULL, step_momentum};
-const fedc_strategy_ops fedc_ops_fedadam = {"fedadam", init_two_moments, NULL, NULL, step_adam};
-const fedc_strategy_ops fedc_ops_fedyogi = {"fedyogi", init_two_moments, NULL, NULL, step_yogi};
-const fedc_strategy_ops fedc_ops_fedadagrad = {"fedadagrad", init_two_moments, NULL, NULL, step_adagrad};
+const fedc_strategy_ops fedc_ops_fedavg = {.name = "fedavg", .init = init_none, .server_step = fedc_step_sgd};
+const fedc_strategy_ops fedc_ops_fedprox = {
+    .name = "fedprox", .init = init_none, .client_grad = prox_grad, .server_step = fedc_step_sgd};
+const fedc_strategy_ops fedc_ops_fedavgm = {.name = "fedavgm", .init = init_one_moment, .server_step = step_momentum};
+const fedc_strategy_ops fedc_ops_fedadam = {.name = "fedadam", .init = init_two_moments, .server_step = step_adam};
+const fedc_strategy_ops fedc_ops_fedyogi = {.name = "fedyogi", .init = init_two_moments, .server_step = step_yogi};
+const fedc_strategy_ops fedc_ops_fedadagrad = {
+    .name = "fedadagrad", .init = init_two_moments, .server_step = step_adagrad};

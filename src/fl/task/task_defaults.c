@@ -35,6 +35,12 @@ void fedc_task_defaults(fedc_task *t) {
     t->local.beta1 = 0.9;
     t->local.beta2 = 0.999;
     t->local.eps = 1e-8;
+    t->local.min_epochs = 0;
+    strcpy(t->local.lr_schedule, "constant");
+    t->local.lr_warmup_rounds = 0;
+    t->local.lr_step_rounds = 10;
+    t->local.lr_gamma = 0.5;
+    t->local.lr_min = 0.0;
 
     strcpy(t->strategy.name, "fedavg");
     strcpy(t->strategy.aggregator, "mean");
@@ -53,6 +59,24 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.beta1 = 0.9;
     t->strategy.beta2 = 0.99;
     t->strategy.tau = 1e-3;
+    strcpy(t->strategy.server_lr_schedule, "constant");
+    t->strategy.server_lr_warmup_rounds = 0;
+    t->strategy.server_lr_step_rounds = 10;
+    t->strategy.server_lr_gamma = 0.5;
+    t->strategy.server_lr_min = 0.0;
+    t->strategy.scaffold_option = 2;
+    t->strategy.client_beta = 0.5;
+    t->strategy.fedau_cutoff = 0;
+    t->strategy.rho = 0.1;
+    t->strategy.lambda = 10.0;
+    strcpy(t->strategy.hyper_level, "global");
+    t->strategy.hyper_lr = 1.0;
+    t->strategy.anchor_prob = 0.2;
+    t->strategy.margin_lambda = 0.03;
+    t->strategy.top_fraction = 0.8;
+
+    t->state.memory_mb = 1024;
+    t->state.spill_dir[0] = '\0';
 
     strcpy(t->compression.up, "none");
     strcpy(t->compression.down, "none");

@@ -13,8 +13,11 @@ const char *const task_datasets[] = {"fashion-mnist", "mnist", "cifar10", "csv",
 const char *const task_partition_kinds[] = {"iid", "dirichlet", "shards", "quantity", NULL};
 const char *const task_optimizers[] = {"sgd", "adam", "adamw", NULL};
 const char *const task_inits[] = {"he", "torch", NULL};
-const char *const task_strategy_names[] = {"fedavg",  "fedprox", "fedavgm",    "fedadam",
-                                           "fedyogi", "fedadagrad", NULL};
+const char *const task_strategy_names[] = {
+    "fedavg", "fedprox",  "fedavgm", "fedadam", "fedyogi",  "fedadagrad", "scaffold", "fedavg-m", "scaffold-m",
+    "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", NULL};
+const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
+const char *const task_hyper_levels[] = {"global", "server", "local", NULL};
 const char *const task_sched_policies[] = {"random", "round-robin",     "samples",
                                            "age",    "power-of-choice", "deadline", NULL};
 const char *const task_privacy_modes[] = {"none", "dp-gaussian", NULL};
@@ -128,13 +131,41 @@ const task_field task_fields[] = {
           "Second-moment decay of adam and adamw (optimizer adam or adamw only)."),
     F_NUM("local.eps", local.eps, 0, 1, 1, 0,
           "Term added to the denominator of adam and adamw for numerical stability."),
+    F_INT("local.min_epochs", local.min_epochs, 0, 1000,
+          "Heterogeneous local work: when > 0, every selected client draws its number of epochs "
+          "for the round uniformly from min_epochs..epochs (its own choice, as in the FedNova and "
+          "Anarchic FL experiments); 0 = every client runs epochs. At most epochs."),
+    F_STR("local.lr_schedule", local.lr_schedule, 1, task_lr_schedules,
+          "Schedule of the local learning rate over rounds, after the warm-up. constant: lr. "
+          "step: lr x lr_gamma every lr_step_rounds rounds. cosine: from lr down to lr_min over "
+          "the remaining rounds."),
+    F_INT("local.lr_warmup_rounds", local.lr_warmup_rounds, 0, 100000,
+          "Linear warm-up of the local learning rate: round r <= this uses lr x r / "
+          "lr_warmup_rounds; 0 = none."),
+    F_INT("local.lr_step_rounds", local.lr_step_rounds, 1, 100000,
+          "lr_schedule step only: rounds between two multiplications by lr_gamma."),
+    F_NUM("local.lr_gamma", local.lr_gamma, 0, 1, 1, 0,
+          "lr_schedule step only: factor applied every lr_step_rounds rounds."),
+    F_NUM("local.lr_min", local.lr_min, 0, 0, 10, 0,
+          "lr_schedule cosine only: the local learning rate of the last round."),
 
     F_STR("strategy.name", strategy.name, 1, task_strategy_names,
           "Server aggregation strategy. fedavg: average of client models weighted by sample "
           "count. fedprox: fedavg with a proximal term mu/2 |w - x|^2 in the clients' loss, for "
           "non-IID data. fedavgm: server momentum on the averaged update. fedadam, fedyogi, "
           "fedadagrad: adaptive server optimizers (Reddi et al.) on the averaged update, usually "
-          "with server_lr 0.01 to 0.1."),
+          "with server_lr 0.01 to 0.1. scaffold: server and client control variates correct "
+          "client drift (Karimireddy et al.; twice the upload). fedavg-m, scaffold-m: momentum in "
+          "the clients' direction (Cheng et al.; client_beta). fednova: updates normalised by "
+          "their local step counts (Wang et al.). fedau: aggregation weights estimated online "
+          "from each client's participation intervals (Wang and Ji). afa-cd, afa-cs: Anarchic "
+          "FL's two-sided learning rates on step-averaged updates; afa-cs also reuses every "
+          "client's latest update (Yang et al.). fedhyper: hypergradient learning-rate "
+          "scheduling at hyper_level (Zhou et al.). fedsam: sharpness-aware local steps (rho). "
+          "fedspeed: SAM steps with a prox-correction (rho, lambda; Sun et al.). fedamd: anchor "
+          "sampling, anchors send full local gradients, miners run a variance-reduced recursion "
+          "(anchor_prob; Wu et al.). fedld: margin-controlled local loss and principal-direction "
+          "aggregation (margin_lambda, top_fraction). docs/algorithms.md describes each."),
     F_STR("strategy.aggregator", strategy.aggregator, 1, task_aggregators,
           "How the server combines the round's updates before the strategy's step. mean: "
           "weighted by sample count (FedAvg). median: coordinate-wise median. trimmed-mean: "
@@ -193,6 +224,53 @@ const task_field task_fields[] = {
     F_NUM("strategy.tau", strategy.tau, 0, 1, 10, 0,
           "Adaptivity of the server optimizer (fedadam, fedyogi, fedadagrad): added to the "
           "square root of the second moment; smaller = more adaptive."),
+    F_STR("strategy.server_lr_schedule", strategy.server_lr_schedule, 1, task_lr_schedules,
+          "Schedule of server_lr over rounds, after the warm-up: constant, step (x server_lr_gamma "
+          "every server_lr_step_rounds rounds) or cosine (down to server_lr_min)."),
+    F_INT("strategy.server_lr_warmup_rounds", strategy.server_lr_warmup_rounds, 0, 100000,
+          "Linear warm-up of server_lr: round r <= this uses server_lr x r / "
+          "server_lr_warmup_rounds; 0 = none."),
+    F_INT("strategy.server_lr_step_rounds", strategy.server_lr_step_rounds, 1, 100000,
+          "server_lr_schedule step only: rounds between two multiplications by server_lr_gamma."),
+    F_NUM("strategy.server_lr_gamma", strategy.server_lr_gamma, 0, 1, 1, 0,
+          "server_lr_schedule step only: factor applied every server_lr_step_rounds rounds."),
+    F_NUM("strategy.server_lr_min", strategy.server_lr_min, 0, 0, 100, 0,
+          "server_lr_schedule cosine only: server_lr of the last round."),
+    F_INT("strategy.scaffold_option", strategy.scaffold_option, 1, 2,
+          "scaffold only: how a client renews its control variate. 1: the gradient of all its "
+          "data at the global model (one extra pass). 2: c_i - c + (x - y) / (K lr), from the "
+          "local steps already taken (the paper's cheaper choice)."),
+    F_NUM("strategy.client_beta", strategy.client_beta, 0, 1, 1, 0,
+          "fedavg-m and scaffold-m: weight of the fresh (for scaffold-m, corrected) gradient in "
+          "each local step, beta grad + (1 - beta) g, where g is the global direction of the last "
+          "round; 1 is fedavg / scaffold."),
+    F_INT("strategy.fedau_cutoff", strategy.fedau_cutoff, 0, 100000,
+          "fedau only: an interval of this many rounds without participation is recorded and "
+          "counting restarts (the paper's K); 0 = no cutoff."),
+    F_NUM("strategy.rho", strategy.rho, 0, 0, 10, 0,
+          "fedsam and fedspeed: radius of the sharpness-aware perturbation, w + rho g / |g|; 0 = "
+          "no perturbation."),
+    F_NUM("strategy.lambda", strategy.lambda, 0, 1, 1e6, 0,
+          "fedspeed only: lambda of the prox-correction; local steps add (1/lambda)(w - x) minus "
+          "the client's correction vector."),
+    F_STR("strategy.hyper_level", strategy.hyper_level, 1, task_hyper_levels,
+          "fedhyper only: which learning rate the hypergradient adapts. global: the server's "
+          "(server_lr x (1 + a), a accumulated from consecutive global updates, clipped to "
+          "[-0.8, 4]). server: the clients' lr set by the server from the same hypergradient, "
+          "within [lr/10, 10 lr]. local: each client adapts its own lr every step, within "
+          "[lr/10, 10 lr]."),
+    F_NUM("strategy.hyper_lr", strategy.hyper_lr, 0, 0, 1000, 0,
+          "fedhyper only: step size of the hypergradient update; 0 keeps the learning rates "
+          "fixed."),
+    F_NUM("strategy.anchor_prob", strategy.anchor_prob, 0, 0, 1, 0,
+          "fedamd only: probability that a sampled client is an anchor (sends its full local "
+          "gradient) rather than a miner (trains)."),
+    F_NUM("strategy.margin_lambda", strategy.margin_lambda, 0, 0, 100, 0,
+          "fedld only: weight of the margin term lambda log(1 + |softmax(z)|^2) added to the "
+          "local cross-entropy; 0 = plain cross-entropy."),
+    F_NUM("strategy.top_fraction", strategy.top_fraction, 0, 1, 1, 0,
+          "fedld only: share of the principal directions of the client updates kept in the "
+          "aggregate."),
 
     F_STR("compression.up", compression.up, 1, NULL,
           "Codec pipeline for the client-to-server updates: stages separated by |, applied "
@@ -267,6 +345,14 @@ const task_field task_fields[] = {
           "dp-gaussian only: noise standard deviation as a multiple of clip; 0 = clipping "
           "only, with no privacy guarantee."),
 
+    F_NUM("state.memory_mb", state.memory_mb, 0, 1, 1e7, 0,
+          "Per-client state (control variates, correction vectors, error-feedback residuals, "
+          "per-client server tables) kept in memory, in MiB; beyond it the least recently used "
+          "clients' state is written to a spill file and read back when they next take part."),
+    F_STR("state.spill_dir", state.spill_dir, 0, NULL,
+          "Folder of the spill file of per-client state; empty = $TMPDIR or /tmp. The file is "
+          "removed as soon as it is created, so nothing is left behind."),
+
     F_U64("seed", seed,
           "Seed of every random choice (initial model, partition, client selection, dropout, "
           "stochastic rounding): the same task with the same seed gives the same run."),
@@ -303,6 +389,7 @@ const task_group task_groups[] = {
     {"scheduling", "Which clients take part in each round, and simulated client speeds."},
     {"attack", "Simulated attackers and unreliable clients, to measure robust aggregation."},
     {"privacy", "Differential privacy of the client updates."},
+    {"state", "Memory for per-client state (strategies with control variates or per-client tables)."},
     {"stop", "Rules that end a run before all rounds are done."},
     {"deploy", "Rounds with real edge nodes: when to start, how long to wait, how many "
                "updates a round needs (min_updates also applies in simulation)."},

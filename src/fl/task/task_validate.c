@@ -81,6 +81,11 @@ static void check_counts(const fedc_task *t, task_issues *iss) {
                    "%d is more than clients_per_round (%d), so no round could ever aggregate; "
                    "allowed: an integer >= 1 and <= clients_per_round",
                    t->deploy.min_updates, t->clients_per_round);
+    if (ALL_OK(iss, "local.epochs", "local.min_epochs") && t->local.min_epochs > t->local.epochs)
+        task_issue(iss, "local.min_epochs",
+                   "%d is more than local.epochs (%d); allowed: 0 (off) or an integer >= 1 and <= "
+                   "local.epochs",
+                   t->local.min_epochs, t->local.epochs);
     if (ALL_OK(iss, "clients", "deploy.min_nodes") && t->deploy.min_nodes > t->clients)
         task_issue(iss, "deploy.min_nodes",
                    "%d is more than clients (%d); allowed: an integer >= 1 and <= clients",

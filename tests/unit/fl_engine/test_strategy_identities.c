@@ -182,7 +182,8 @@ static void test_identical_updates_ignore_weights(void **state) {
                         {2, 7, 1, 0, 0, delta, NULL}};
     fedc_error err;
     fedc_strategy *s = fedc_strategy_create(&t, D, 3, &err);
-    assert_int_equal(fedc_strategy_aggregate(s, x, u, 3, 1, &err), 0);
+    fedc_round_ctx rc = {1, 1, 3, NULL, t.local.lr, t.strategy.server_lr};
+    assert_int_equal(fedc_strategy_aggregate(s, x, u, 3, &rc, &err), 0);
     const float want[D] = {1.5f, 1, 3.25f, 4, 7};
     for (int j = 0; j < D; j++) assert_float_equal(x[j], want[j], 1e-6);
     fedc_strategy_free(s);
@@ -249,7 +250,8 @@ static void test_fedadam_first_step(void **state) {
     fedc_update u[2] = {{0, 1, 1, 0, 0, d1, NULL}, {1, 3, 1, 0, 0, d2, NULL}};
     fedc_error err;
     fedc_strategy *s = fedc_strategy_create(&t, D, 2, &err);
-    assert_int_equal(fedc_strategy_aggregate(s, x, u, 2, 1, &err), 0);
+    fedc_round_ctx rc = {1, 1, 2, NULL, t.local.lr, t.strategy.server_lr};
+    assert_int_equal(fedc_strategy_aggregate(s, x, u, 2, &rc, &err), 0);
     /* mean = (1*d1 + 3*d2)/4 = {2.5, -0.5, 0}; m = 0.1 mean; v = 0.01 mean^2;
      * x = 0.1 * m / (sqrt(v) + tau). */
     const double mean[D] = {2.5, -0.5, 0};

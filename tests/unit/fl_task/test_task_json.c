@@ -100,8 +100,8 @@ static void test_to_json_key_order_and_format(void **state) {
     const char *expected[] = {"name",       "dataset",  "partition",   "model",
                               "init",       "rounds",   "clients",     "clients_per_round",
                               "local",      "strategy", "compression", "scheduling",
-                              "attack",     "privacy",  "seed",        "stop",
-                              "eval_every", "deploy"};
+                              "attack",     "privacy",  "state",       "seed",
+                              "stop",       "eval_every", "deploy"};
     size_t i = 0;
     const char *key;
     json_t *v;
@@ -193,7 +193,8 @@ static void test_enum_errors(void **state) {
     (void)state;
     assert_string_equal(task_parse_err("{\"strategy\": {\"name\": \"fedavgg\"}}"),
                         "strategy.name: \"fedavgg\" is not allowed (did you mean fedavg?); "
-                        "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad");
+                        "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, scaffold, fedavg-m, scaffold-m, fednova, fedau, "
+                    "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld");
     assert_string_equal(task_parse_err("{\"local\": {\"optimizer\": \"rmsprop\"}}"),
                         "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw");
     assert_string_equal(task_parse_err("{\"partition\": {\"kind\": \"\"}}"),
@@ -241,11 +242,12 @@ static void test_unknown_fields(void **state) {
     assert_string_equal(task_parse_err("{\"local\": {\"lrr\": 0.1}}"),
                         "local.lrr: unknown field (did you mean local.lr?); allowed: epochs, "
                         "batch, max_steps, lr, optimizer, momentum, nesterov, weight_decay, "
-                        "beta1, beta2, eps");
+                        "beta1, beta2, eps, min_epochs, lr_schedule, lr_warmup_rounds, lr_step_rounds, "
+                        "lr_gamma, lr_min");
     assert_string_equal(task_parse_err("{\"foo\": 1}"),
                         "foo: unknown field; allowed: name, dataset, partition, model, init, rounds, "
                         "clients, clients_per_round, local, strategy, compression, scheduling, "
-                        "attack, privacy, seed, stop, eval_every, deploy");
+                        "attack, privacy, state, seed, stop, eval_every, deploy");
     assert_starts_with(task_parse_err("{\"lr\": 0.1}"),
                        "lr: unknown field (did you mean local.lr?); allowed: name, ");
     assert_starts_with(task_parse_err("{\"round\": 5}"),

@@ -167,8 +167,8 @@ static void test_struct_checks(void **state) {
     assert_string_equal(validate_err(&t),
                         "rounds: -3 is out of range; allowed: an integer >= 1 and <= 100000");
     fedc_task_defaults(&t);
-    strcpy(t.strategy.name, "scaffold");
-    assert_starts_with(validate_err(&t), "strategy.name: \"scaffold\" is not allowed");
+    strcpy(t.strategy.name, "scafold");
+    assert_starts_with(validate_err(&t), "strategy.name: \"scafold\" is not allowed");
 }
 
 static void test_invalid_struct_to_json_does_not_crash(void **state) {
