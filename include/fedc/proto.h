@@ -29,6 +29,8 @@ typedef enum {
     FEDC_MSG_BYE,         /* either way: reason */
     FEDC_MSG_ERROR,       /* either way: reason */
     FEDC_MSG_PING,
+    FEDC_MSG_STEP,        /* server -> node: one step of a multi-step round protocol */
+    FEDC_MSG_STEP_REPLY,  /* node -> server: its answer to that step */
     FEDC_MSG_TYPE_MAX
 } fedc_msg_type;
 

@@ -56,10 +56,11 @@ int fedc_cmd_node(int argc, char **argv) {
         else if (!strcmp(a, "--collude") && has) cfg.collude_dir = argv[++i];
         else if (!strcmp(a, "--colluders") && has) cfg.colluders = atoi(argv[++i]);
         else if (!strcmp(a, "--collude-wait") && has) cfg.collude_wait_s = atof(argv[++i]);
-        /* Hidden: benchmarks (echo) and the server's own tests (poison, delay). */
+        /* Hidden: benchmarks (echo) and the server's own tests (poison, delay, exit-at). */
         else if (!strcmp(a, "--echo")) cfg.echo = 1;
         else if (!strcmp(a, "--poison") && has) cfg.poison = argv[++i];
         else if (!strcmp(a, "--delay") && has) cfg.delay_s = atof(argv[++i]);
+        else if (!strcmp(a, "--exit-at") && has) cfg.exit_at = argv[++i];
         else if (!strcmp(a, "--log-level") && has) {
             fedc_log_level lv;
             if (fedc_log_level_parse(argv[++i], &lv) != 0) {

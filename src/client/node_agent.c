@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "client/client_internal.h"
@@ -17,6 +18,7 @@
 #include "fedc/engine.h"
 #include "fedc/log.h"
 #include "fedc/proto.h"
+#include "fedc/protocol.h"
 #include "fedc/timer.h"
 #include "fedc/ws.h"
 
@@ -42,6 +44,7 @@ typedef struct agent {
     fedc_arch *arch;
     fedc_trainer *trainer;
     fedc_client_mem mem;
+    fedc_protocol_client *proto; /* round-protocol state between steps (protocol.h) */
     fedc_buf reply;
     float *zeros; /* echo / poison modes: the model-sized zero update */
     int64_t node_id;
@@ -132,6 +135,8 @@ static void drop_task(agent *a) {
     fedc_arch_free(a->arch);
     a->arch = NULL;
     fedc_client_mem_free(&a->mem);
+    if (a->proto) a->proto->free_state(a->proto);
+    a->proto = NULL;
     free(a->zeros);
     a->zeros = NULL;
     free(a->peer_mean);
@@ -248,9 +253,11 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
             }
         if (!(a->trainer = fedc_trainer_create(&t, a->arch, err))) goto out;
         fedc_trainer_keep_undo(a->trainer, 1);
+        fedc_trainer_secret_noise(a->trainer, 1);
         a->mem.record = calloc(1, fedc_trainer_record_size(a->trainer));
         a->mem.owned = 1;
         a->mem.pending = &a->pending;
+        a->mem.protocol = &a->proto;
         if (!a->mem.record) {
             fedc_fail(err, "out of memory for the client state");
             goto out;
@@ -334,6 +341,25 @@ static int on_train(agent *a, fedc_ws_client *c, const fedc_buf *frame, double t
     return 0;
 }
 
+/* --exit-at STEP[@ROUND] (tests): a node lost in the middle of a round, as
+ * a crash would lose it: no goodbye, the connection just closes. */
+static void exit_if_asked(const agent *a, const fedc_msg *m) {
+    const char *want = a->cfg->exit_at;
+    if (!want) return;
+    json_t *o = json_loads(m->json, 0, NULL);
+    const char *step = m->type == FEDC_MSG_TRAIN ? "train" : NULL;
+    json_int_t round = -1;
+    if (o) json_unpack(o, "{s?s,s?I}", "step", &step, "round", &round);
+    const char *at = strchr(want, '@');
+    size_t nlen = at ? (size_t)(at - want) : strlen(want);
+    int hit = step && strlen(step) == nlen && !strncmp(step, want, nlen) && (!at || atoll(at + 1) == round);
+    json_decref(o);
+    if (!hit) return;
+    FEDC_WARN("--exit-at %s: exiting at step %.*s of round %lld", want, (int)nlen, want, (long long)round);
+    fflush(NULL);
+    _exit(3);
+}
+
 static int session(agent *a, fedc_ws_client *c, int *welcomed, fedc_error *err) {
     fedc_buf msg = {0};
     int result = SESSION_LOST;
@@ -408,7 +434,8 @@ static int session(agent *a, fedc_ws_client *c, int *welcomed, fedc_error *err) 
                 FEDC_ERROR("%s", err->msg);
                 rc = 0;
             }
-        } else if (type == FEDC_MSG_TRAIN) {
+        } else if (type == FEDC_MSG_TRAIN || type == FEDC_MSG_STEP) { /* STEP: a round protocol's step */
+            exit_if_asked(a, &m);
             fedc_msg_free(&m);
             rc = on_train(a, c, &msg, transfer, wire, err);
         } else if (type != FEDC_MSG_PING) {

@@ -221,7 +221,8 @@ static int consequences(intent_ctx *c, json_t *defaults) {
         if (intent_set(c, "clients_per_round", json_integer(n), RANK_DERIVED, cs->start, cs->end, why) < 0) return -1;
     }
     intent_slot *dp = intent_slot_find(c, "privacy.mode");
-    if (dp && !strcmp(string_of(dp->value), "dp-gaussian") && !intent_slot_find(c, "privacy.noise_multiplier"))
+    if (dp && (!strcmp(string_of(dp->value), "dp-gaussian") || !strcmp(string_of(dp->value), "dp-fedavg")) &&
+        !intent_slot_find(c, "privacy.noise_multiplier"))
         intent_note(c, "differential privacy without a noise level: noise_multiplier stays 0 (the default), which "
                        "clips updates but guarantees no privacy; say \"noise multiplier 1.0\" for noise");
     /* where the data is (or whether it is fetched) is the data catalog's

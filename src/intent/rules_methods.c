@@ -64,12 +64,20 @@ static const name_rule name_rules[] = {
     {C_ATK_ALIE, "attack.kind", "alie"},
     {C_ATK_IPM, "attack.kind", "ipm"},
     {C_NO_ATTACK, "attack.kind", "none"},
+    {C_DP_CENTRAL, "privacy.mode", "dp-fedavg"},
+    {C_SECAGG, "secagg.mode", "secagg+"},
+    {C_NO_SECAGG, "secagg.mode", "none"},
+    {C_EXCEED_REFUSE, "privacy.on_exceed", "refuse"},
+    {C_EXCEED_STOP, "privacy.on_exceed", "stop"},
+    {C_ADAPTIVE_CLIP, "privacy.mode", "dp-fedavg"},
 };
 
 int intent_rules_methods(intent_ctx *c) {
     for (int i = 0; i < c->nit && !c->failed; i++) {
         intent_item *it = &c->it[i];
         if (it->kind != IT_CONCEPT) continue;
+        if (it->concept == C_ADAPTIVE_CLIP && !it->used) /* and its mode, from the table below */
+            intent_set_bool(c, "privacy.adaptive_clip", 1, RANK_WORDS, i, i, NULL);
         if (it->concept == C_NESTEROV && !it->used) {
             intent_set_bool(c, "local.nesterov", 1, RANK_WORDS, i, i, NULL);
             continue;

@@ -366,6 +366,15 @@ static int beta(intent_ctx *c, int i, int which) {
     return intent_set_real(c, path, c->it[n].num, RANK_WORDS, i, n, NULL);
 }
 
+/* Central DP (DP-FedAvg, adaptive clipping) named anywhere: clipping and
+ * noise then belong to it, not to the local Gaussian mechanism. */
+static int central_dp_named(const intent_ctx *c) {
+    for (int k = 0; k < c->nit; k++)
+        if (c->it[k].kind == IT_CONCEPT && (c->it[k].concept == C_DP_CENTRAL || c->it[k].concept == C_ADAPTIVE_CLIP))
+            return 1;
+    return 0;
+}
+
 /* "clip updates at norm 1.5": the value may follow a few words later. */
 static int clip(intent_ctx *c, int i) {
     for (int j = i + 1, d = 0; j < c->nit && d < 5; j++, d++) {
@@ -373,6 +382,7 @@ static int clip(intent_ctx *c, int i) {
             for (int k = i + 1; k < j; k++)
                 if (intent_is(c, k, C_UP)) intent_use(c, k);
             if (intent_set_real(c, "privacy.clip", c->it[j].num, RANK_WORDS, i, j, NULL) < 0) return -1;
+            if (central_dp_named(c)) return 0;
             return intent_set_str(c, "privacy.mode", "dp-gaussian", RANK_IMPLIED, i, j,
                                   "clipping updates is part of the Gaussian mechanism");
         }
@@ -405,6 +415,14 @@ static const key_rule key_rules[] = {
      "server momentum is what FedAvgM adds to FedAvg"},
     {C_NOISE, "privacy.noise_multiplier", 0, "privacy.mode", "dp-gaussian",
      "a noise multiplier is the Gaussian mechanism's"},
+    {C_DP_DELTA, "privacy.delta", 0, NULL, NULL, NULL},
+    {C_DP_BUDGET, "privacy.target_epsilon", 0, NULL, NULL, NULL},
+    {C_CLIP_QUANTILE, "privacy.target_quantile", 0, NULL, NULL, NULL},
+    {C_CLIP_LR, "privacy.clip_lr", 0, NULL, NULL, NULL},
+    {C_COUNT_NOISE, "privacy.count_noise", 0, NULL, NULL, NULL},
+    {C_SA_DEGREE, "secagg.degree", 1, "secagg.mode", "secagg+", "masking neighbours are SecAgg+'s"},
+    {C_SA_THRESHOLD, "secagg.threshold", 0, "secagg.mode", "secagg+", "the share threshold is SecAgg+'s"},
+    {C_SA_CLIP, "secagg.clip", 0, "secagg.mode", "secagg+", "the quantisation clip is SecAgg+'s"},
     {C_CHOICE_D, "scheduling.choice_d", 1, "scheduling.policy", "power-of-choice",
      "d is the candidate count of power-of-choice"},
     {C_MAX_STEPS, "local.max_steps", 1, NULL, NULL, NULL},
@@ -481,7 +499,8 @@ static int key_value(intent_ctx *c, int i, const key_rule *r) {
         rc = intent_set_real(c, r->path, v, RANK_WORDS, i, n, why);
     }
     if (rc < 0) return -1;
-    if (r->implies_path) return intent_set_str(c, r->implies_path, r->implies_value, RANK_IMPLIED, i, n, r->implies_why);
+    if (r->implies_path && !(r->concept == C_NOISE && central_dp_named(c)))
+        return intent_set_str(c, r->implies_path, r->implies_value, RANK_IMPLIED, i, n, r->implies_why);
     return 1;
 }
 

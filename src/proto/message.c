@@ -5,7 +5,7 @@
 
 #include "fedc/proto.h"
 
-static const char *const k_type_names[] = {"?", "hello", "welcome", "train", "update", "bye", "error", "ping"};
+static const char *const k_type_names[] = {"?", "hello", "welcome", "train", "update", "bye", "error", "ping", "step", "step-reply"};
 
 const char *fedc_msg_type_name(fedc_msg_type t) {
     return (t > 0 && t < FEDC_MSG_TYPE_MAX) ? k_type_names[t] : "unknown";

@@ -271,6 +271,7 @@ static void run_one(runner *r, int64_t id) {
     notify(s, id, NULL, "running");
     fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
     fedc_run *run = fedc_run_create(&t, &ro, &err);
+    if (run) fedc_run_set_secret_noise(run, 1);
     if (!run) {
         set_status(r, id, "failed", err.msg);
         return;

@@ -57,7 +57,14 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
             m->server_cpu_s, m->wall_s, m->elapsed_s, m->sim_time_s, m->sim_elapsed_s, m->selected,
             m->participants, m->dropped, m->rejected);
     robust_keys(f, m);
-    fputs("}\n", f);
+    /* A DP run carries its guarantee on every round; an infinite epsilon
+     * (no noise) is null. */
+    if (m->dp) {
+        fprintf(f, ",");
+        json_num(f, "epsilon", m->epsilon, 6);
+        fprintf(f, "\"delta\":%.6g,\"dp_clip\":%.6g", m->delta, m->dp_clip);
+    }
+    fprintf(f, "}\n");
     fflush(f);
 }
 

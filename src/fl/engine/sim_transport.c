@@ -8,6 +8,7 @@
 #include "fedc/engine.h"
 #include "fedc/log.h"
 #include "fedc/proto.h"
+#include "fedc/protocol.h"
 #include "fedc/state.h"
 
 typedef struct sim_transport {
@@ -16,6 +17,7 @@ typedef struct sim_transport {
     fedc_trainer **trainers;   /* one per worker thread */
     fedc_state_store *store;   /* per-client records, created on first training, spilled past state.memory_mb */
     fedc_buf *replies;         /* per worker */
+    fedc_protocol_client **proto; /* per client: round-protocol state between steps, or NULL */
     int nworkers;
     const fedc_exchange *ex;
     /* Colluding attackers (alie, ipm): their benign updates per participant
@@ -39,7 +41,9 @@ static void serve_one(void *ctx, size_t i, int worker) {
                            fedc_partition_size(p, k)};
     fedc_error e;
     fedc_buf *reply = &st->replies[worker];
-    fedc_client_mem mem = {fedc_state_acquire(st->store, k, &e), 0, &st->pending[i]};
+    fedc_client_mem mem = {.record = fedc_state_acquire(st->store, k, &e),
+                           .pending = &st->pending[i],
+                           .protocol = st->proto ? &st->proto[k] : NULL};
     int rc = mem.record ? fedc_trainer_handle(st->trainers[worker], k, &cd, &mem, f->data, f->len, reply, &e) : -1;
     if (mem.record) fedc_state_release(st->store, k);
     if (rc == FEDC_TRAINER_DEFERRED) {
@@ -62,7 +66,9 @@ static void finish_one(void *ctx, size_t q, int worker) {
     int i = st->deferred[q], k = ex->clients[i];
     fedc_error e;
     fedc_buf *reply = &st->replies[worker];
-    fedc_client_mem mem = {fedc_state_acquire(st->store, k, &e), 0, &st->pending[i]};
+    fedc_client_mem mem = {.record = fedc_state_acquire(st->store, k, &e),
+                           .pending = &st->pending[i],
+                           .protocol = st->proto ? &st->proto[k] : NULL};
     int rc = mem.record ? fedc_trainer_finish(st->trainers[worker], k, &mem, &st->peers, reply, &e) : -1;
     if (mem.record) fedc_state_release(st->store, k);
     if (rc != 0) {
@@ -117,6 +123,10 @@ static void sim_destroy(fedc_transport *t) {
     free(st->benign);
     free(st->peer_mean);
     free(st->peer_std);
+    if (st->proto)
+        for (int k = 0; k < fedc_run_task(st->run)->clients; k++)
+            if (st->proto[k]) st->proto[k]->free_state(st->proto[k]);
+    free(st->proto);
     free(st->trainers);
     free(st->replies);
     free(st);
@@ -137,7 +147,10 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
     st->pending = calloc((size_t)st->n_pending, sizeof *st->pending);
     st->deferred = calloc((size_t)st->n_pending, sizeof *st->deferred);
     st->benign = calloc((size_t)st->n_pending, sizeof *st->benign);
-    if (!st->trainers || !st->replies || !st->pending || !st->deferred || !st->benign) {
+    if (fedc_protocol_for_task(fedc_run_task(r)))
+        st->proto = calloc((size_t)fedc_run_task(r)->clients, sizeof *st->proto);
+    if (!st->trainers || !st->replies || !st->pending || !st->deferred || !st->benign ||
+        (fedc_protocol_for_task(fedc_run_task(r)) && !st->proto)) {
         fedc_fail(err, "out of memory creating the simulation transport");
         sim_destroy(&st->base);
         return NULL;

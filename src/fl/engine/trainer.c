@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "fedc/engine.h"
+#include "fedc/privacy.h"
+#include "fedc/protocol.h"
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "engine_internal.h"
@@ -31,6 +33,7 @@ struct fedc_trainer {
     fedc_attack *attack;       /* simulated attackers / unreliable clients, or NULL */
     fedc_frl *frl;             /* aggregator frl: scores are trained, rankings sent */
     float *weff, *gscore;      /* frl: masked weights and the score gradient */
+    const fedc_protocol_ops *proto; /* multi-step round protocol, or NULL */
     float *global, *work, *grad, *delta, *down_extra, *up_extra, *scratch, *gtmp;
     float *xb, *xf;
     int32_t *yb, *yf;
@@ -41,6 +44,7 @@ struct fedc_trainer {
     const fedc_client_data *cd; /* the client being trained (oracle) */
     fedc_rng *rng;
     int keep_undo;
+    int secret_noise;          /* local DP noise from the OS CSPRNG (nodes) */
     /* record sections, in floats after the header */
     size_t off_state, off_residual, off_down_ref, off_undo, undo_floats, record_floats;
     int uses_ef, lossy_down;
@@ -105,6 +109,8 @@ size_t fedc_trainer_record_size(const fedc_trainer *tr) {
     return sizeof(record_header) + tr->record_floats * sizeof(float);
 }
 
+void fedc_trainer_secret_noise(fedc_trainer *tr, int on) { tr->secret_noise = on != 0; }
+
 void fedc_trainer_keep_undo(fedc_trainer *tr, int on) {
     tr->keep_undo = on != 0;
     layout_record(tr);
@@ -132,6 +138,7 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     if (!tr->up) goto fail;
     tr->down = fedc_codec_parse(t->compression.down, err);
     if (!tr->down) goto fail;
+    tr->proto = fedc_protocol_for_task(t);
     tr->uses_ef = fedc_codec_uses_error_feedback(tr->up);
     tr->lossy_down = !fedc_engine_codec_lossless(tr->down);
     layout_record(tr);
@@ -290,11 +297,18 @@ done:
 }
 
 /* The UPDATE frame for the update in tr->delta (and tr->up_extra). */
-static int encode_reply(fedc_trainer *tr, float *residual, int client, int round, size_t n_samples, int steps,
-                        double loss, double cpu_s, fedc_buf *reply, fedc_error *err) {
+static int encode_reply(fedc_trainer *tr, fedc_client_mem *mem, float *residual, int client, int round,
+                        size_t n_samples, int steps, double loss, double cpu_s, fedc_buf *reply, fedc_error *err) {
     fedc_buf_clear(&tr->enc);
     fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
-    if (fedc_codec_encode(tr->up, tr->delta, tr->d, residual, &crng, &tr->enc, err) != 0) return -1;
+    if (tr->proto) {
+        /* A round protocol (secure aggregation) seals the update instead of the codec. */
+        if (!mem->protocol) return fedc_fail(err, "%s: this client keeps no protocol state", tr->proto->name);
+        if (tr->proto->client_seal(&tr->task, *mem->protocol, round, tr->delta, tr->d, &tr->enc, err) != 0)
+            return -1;
+    } else if (fedc_codec_encode(tr->up, tr->delta, tr->d, residual, &crng, &tr->enc, err) != 0) {
+        return -1;
+    }
     char json[256];
     int jl = snprintf(json, sizeof json,
                       "{\"round\":%d,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f}", round,
@@ -346,7 +360,7 @@ int fedc_trainer_finish(fedc_trainer *tr, int client, fedc_client_mem *mem, cons
     int round = p->round;
     p->round = 0;
     float *residual = tr->uses_ef ? section(mem->record, tr->off_residual) : NULL;
-    return encode_reply(tr, residual, client, round, p->samples, p->steps, p->loss,
+    return encode_reply(tr, mem, residual, client, round, p->samples, p->steps, p->loss,
                         p->cpu_s + fedc_cpu_thread_s() - cpu0, reply, err);
 }
 
@@ -362,6 +376,11 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
     int rc = -1;
     json_t *ctl = NULL;
+    if (m.type == FEDC_MSG_STEP && tr->proto) {
+        if (!mem->protocol) fedc_fail(err, "%s: this client keeps no protocol state", tr->proto->name);
+        else rc = tr->proto->client_step(&tr->task, tr->d, (double)cd->n, mem->protocol, &m, reply, err);
+        goto out;
+    }
     if (m.type != FEDC_MSG_TRAIN) {
         fedc_fail(err, "expected a train message, got %s", fedc_msg_type_name(m.type));
         goto out;
@@ -454,8 +473,8 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     local_train(tr, client, (int)round, cd, mem->record, role, &rng, &arng, &steps, &loss);
 
     /* Privacy acts on what leaves the node, before compression. */
-    fedc_rng prng = fedc_rng_derive(tr->task.seed ^ 0xD1FFull, (uint64_t)round, (uint64_t)client);
-    fedc_engine_privatize(&tr->task, tr->delta, tr->d, &prng);
+    fedc_rng prng = fedc_privacy_noise_rng(&tr->task, (uint64_t)round, (uint64_t)client, tr->secret_noise);
+    fedc_privacy_local(&tr->task, tr->delta, tr->d, &prng);
     double cpu_s = fedc_cpu_thread_s() - cpu0;
     if (role == FEDC_ROLE_ATTACKER && fedc_attack_needs_peers(tr->attack)) {
         /* Colluders pool their benign updates first (fedc_trainer_finish). */
@@ -463,7 +482,7 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         goto out;
     }
     if (role == FEDC_ROLE_ATTACKER) fedc_attack_update(tr->attack, tr->delta, tr->d, NULL, &arng);
-    rc = encode_reply(tr, residual, client, (int)round, cd->n, steps, loss, cpu_s, reply, err);
+    rc = encode_reply(tr, mem, residual, client, (int)round, cd->n, steps, loss, cpu_s, reply, err);
 out:
     json_decref(ctl);
     fedc_msg_free(&m);

@@ -50,6 +50,8 @@ extern const char *const task_datasets[];
 extern const char *const task_privacy_modes[];
 extern const char *const task_aggregators[];
 extern const char *const task_attack_kinds[];
+extern const char *const task_privacy_exceed[];
+extern const char *const task_secagg_modes[];
 
 const task_field *task_field_find(const char *path);
 const task_group *task_group_find(const char *name);

@@ -160,8 +160,9 @@ static void test_vague_words_asked(void **state) {
     expect_question("nesterov, lr 0.1", "local.momentum");
     expect_question("add weight decay", "local.weight_decay");
     expect_question("DP with epsilon 1", "privacy.noise_multiplier");
-    assert_int_equal(parse("use secure aggregation"), -1);
-    assert_non_null(strstr(E.msg, "fedc has no secure aggregation"));
+    /* secure aggregation is a method fedc has (secagg.mode) */
+    assert_int_equal(parse("use secure aggregation"), 0);
+    assert_string_equal(R->task.secagg.mode, "secagg+");
     /* the same words with their values are tasks */
     expect_counts("until convergence or 80 rounds", -1, -1, 80);
     assert_int_equal(parse("SGD with momentum 0.9"), 0);
