@@ -84,6 +84,41 @@ static void check_frl(const fedc_task *t, task_issues *iss) {
                    t->privacy.mode);
 }
 
+/* A robust rule judges each update on its own; central DP (dp-fedavg) hands
+ * the aggregator only the clipped, noised mean of the updates (and its
+ * epsilon is accounted for that mean's sensitivity, not a median's or a
+ * selection's), and secure aggregation lets the server learn only their sum.
+ * None of the rules here is defined on one combined update, so they are
+ * refused rather than silently run on it. */
+static void check_private_aggregation(const fedc_task *t, task_issues *iss) {
+    if (!task_paths_ok(iss, "strategy.aggregator", "strategy.norm_bound", "privacy.mode", "secagg.mode", NULL))
+        return;
+    const char *why = NULL, *path = NULL, *mode = NULL, *other = NULL;
+    if (is(t->privacy.mode, "dp-fedavg")) {
+        path = "privacy.mode";
+        mode = t->privacy.mode;
+        why = "the server hands the aggregator only the clipped, noised mean of the updates";
+        other = "none or dp-gaussian (local noise, each update still seen)";
+    } else if (!is(t->secagg.mode, "none")) {
+        path = "secagg.mode";
+        mode = t->secagg.mode;
+        why = "the server learns only the sum of the updates";
+        other = "none";
+    }
+    if (!why) return;
+    if (!is(t->strategy.aggregator, "mean"))
+        task_issue(iss, "strategy.aggregator",
+                   "\"%s\" is not allowed with %s %s: it judges each update on its own, and %s; "
+                   "allowed: mean, or %s %s",
+                   t->strategy.aggregator, path, mode, why, path, other);
+    else if (t->strategy.norm_bound > 0)
+        task_issue(iss, "strategy.norm_bound",
+                   "%g is not allowed with %s %s: norm bounding clips each update, and %s; allowed: 0, "
+                   "with %s bounding each update's norm",
+                   t->strategy.norm_bound, path, mode, why,
+                   is(path, "privacy.mode") ? "privacy.clip" : "secagg.clip");
+}
+
 static void check_attack(const fedc_task *t, task_issues *iss) {
     if (!task_paths_ok(iss, "attack.kind", "attack.fraction", "attack.unreliable", "clients", NULL)) return;
     int attackers = (int)floor(t->attack.fraction * t->clients + 0.5);
@@ -117,5 +152,6 @@ static void check_attack(const fedc_task *t, task_issues *iss) {
 void task_check_robust(const fedc_task *t, task_issues *iss) {
     check_byzantine_counts(t, iss);
     check_frl(t, iss);
+    check_private_aggregation(t, iss);
     check_attack(t, iss);
 }

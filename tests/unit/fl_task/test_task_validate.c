@@ -138,6 +138,67 @@ static void test_scheduling_checked(void **state) {
     assert_int_equal(fedc_sched_check(&cfg, &sched_err), 0);
 }
 
+/* Robust aggregation and simulated attacks: the round sizes the selection
+ * rules need, what FRL's rankings rule out, attack settings against the
+ * data, and robust rules refused where the server never sees one update. */
+static void test_robust_rules_checked(void **state) {
+    (void)state;
+    assert_string_equal(task_parse_err("{\"strategy\": {\"aggregator\": \"bulyan\", \"byzantine_fraction\": 0.2}}"),
+                        "clients_per_round: 10 updates per round are too few for bulyan with byzantine_fraction "
+                        "0.2 (f = 2): it needs at least 11; allowed: an integer >= 11, or a smaller "
+                        "strategy.byzantine_fraction");
+    task_parse_ok("{\"strategy\": {\"aggregator\": \"krum\", \"byzantine_fraction\": 0.3}}");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"krum\", \"byzantine_fraction\": 0.4}}"),
+                       "clients_per_round: 10 updates per round are too few for krum");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"multi-krum\", \"krum_m\": 11}}"),
+                       "strategy.krum_m: 11 is more than clients_per_round (10)");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"frl\", \"name\": \"fedadam\"}}"),
+                       "strategy.name: \"fedadam\" cannot step on an FRL vote");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"frl\"}, \"compression\": {\"up\": \"q8\"}}"),
+                       "compression.up: \"q8\" is lossy and would scramble rankings");
+    task_parse_ok("{\"strategy\": {\"aggregator\": \"frl\"}, \"compression\": {\"up\": \"zstd\"}}");
+    assert_starts_with(task_parse_err("{\"attack\": {\"kind\": \"sign-flip\", \"fraction\": 0.001}}"),
+                       "attack.fraction: 0.001 of 100 clients is no attacker");
+    assert_string_equal(task_parse_err("{\"attack\": {\"kind\": \"backdoor\", \"target\": 10}}"),
+                        "attack.target: 10 is not a class of fashion-mnist; allowed: an integer >= 0 and < 10");
+    assert_starts_with(task_parse_err("{\"attack\": {\"kind\": \"noise\", \"fraction\": 0.6, \"unreliable\": 0.5}}"),
+                       "attack.unreliable: 50 unreliable clients and 60 attackers are more than the 100 clients");
+
+    /* Central DP and secure aggregation give the server one combined update. */
+    const char *dp = "\"privacy\": {\"mode\": \"dp-fedavg\", \"clip\": 1, \"noise_multiplier\": 1}";
+    char json[512];
+    snprintf(json, sizeof json, "{\"strategy\": {\"aggregator\": \"median\"}, %s}", dp);
+    assert_string_equal(task_parse_err(json),
+                        "strategy.aggregator: \"median\" is not allowed with privacy.mode dp-fedavg: it judges each "
+                        "update on its own, and the server hands the aggregator only the clipped, noised mean of "
+                        "the updates; allowed: mean, or privacy.mode none or dp-gaussian (local noise, each update "
+                        "still seen)");
+    snprintf(json, sizeof json, "{\"strategy\": {\"norm_bound\": 5}, %s}", dp);
+    assert_starts_with(task_parse_err(json), "strategy.norm_bound: 5 is not allowed with privacy.mode dp-fedavg");
+    assert_contains(task_parse_err(json), "allowed: 0, with privacy.clip bounding each update's norm");
+    snprintf(json, sizeof json, "{\"strategy\": {\"aggregator\": \"mean\"}, %s}", dp);
+    task_parse_ok(json);
+    const char *robust[] = {"median", "trimmed-mean", "krum", "multi-krum", "bulyan", "geomed", "flag", "mudhog"};
+    for (size_t i = 0; i < sizeof robust / sizeof robust[0]; i++) {
+        snprintf(json, sizeof json, "{\"strategy\": {\"aggregator\": \"%s\"}, \"secagg\": {\"mode\": \"secagg+\"}}",
+                 robust[i]);
+        const char *msg = task_parse_err(json);
+        assert_starts_with(msg, "strategy.aggregator: ");
+        assert_contains(msg, "is not allowed with secagg.mode secagg+: it judges each update on its own, and the "
+                             "server learns only the sum of the updates; allowed: mean, or secagg.mode none");
+    }
+    assert_starts_with(task_parse_err("{\"strategy\": {\"norm_bound\": 2}, \"secagg\": {\"mode\": \"secagg+\"}}"),
+                       "strategy.norm_bound: 2 is not allowed with secagg.mode secagg+");
+    /* FRL's vote sums rankings unweighted; SecAgg+ clips and weights by
+     * samples, so it is refused too. */
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"frl\"}, \"secagg\": {\"mode\": \"secagg+\"}}"),
+                       "strategy.aggregator: \"frl\" is not allowed with secagg.mode secagg+");
+    task_parse_ok("{\"strategy\": {\"aggregator\": \"mean\"}, \"secagg\": {\"mode\": \"secagg+\"}}");
+    /* Local DP leaves every update in sight: robust rules still run. */
+    task_parse_ok("{\"strategy\": {\"aggregator\": \"median\"}, \"privacy\": {\"mode\": \"dp-gaussian\", \"clip\": 1, "
+                  "\"noise_multiplier\": 0.1}}");
+}
+
 static void test_struct_checks(void **state) {
     (void)state;
     fedc_task t;
@@ -307,6 +368,7 @@ int main(void) {
         cmocka_unit_test(test_model_checked_against_dataset),
         cmocka_unit_test(test_compression_checked_by_codec),
         cmocka_unit_test(test_scheduling_checked),
+        cmocka_unit_test(test_robust_rules_checked),
         cmocka_unit_test(test_struct_checks),
         cmocka_unit_test(test_invalid_struct_to_json_does_not_crash),
         cmocka_unit_test(test_validate_all),
