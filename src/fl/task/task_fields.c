@@ -180,7 +180,8 @@ const task_field task_fields[] = {
           "histories that flag malicious clients (left out) and unreliable ones (kept with "
           "mudhog_unreliable_weight). frl: Federated Rank Learning, clients train a supermask "
           "over fixed random weights and send edge rankings that the server votes on. All but "
-          "mean ignore the sample counts clients report."),
+          "mean ignore the sample counts clients report. Only mean with privacy.mode dp-fedavg or "
+          "secagg.mode secagg+ (the server sees only the noised mean or the sum)."),
     F_NUM("strategy.byzantine_fraction", strategy.byzantine_fraction, 0, 0, 0.5, 1,
           "Share f/n of each round's n updates that trimmed-mean, krum, multi-krum and bulyan "
           "assume may be Byzantine (f = floor(fraction x n)); trimmed-mean drops f values from "
