@@ -927,11 +927,14 @@ static void f_privacy(gen *g) {
 static void f_secagg(gen *g) {
     json_t *mode = json_object_get(json_object_get(g->truth, "privacy"), "mode");
     json_t *cpr = json_object_get(g->truth, "clients_per_round");
+    json_t *agg = json_object_get(json_object_get(g->truth, "strategy"), "aggregator");
     int per_round = cpr ? (int)json_integer_value(cpr) : 10;
     if (per_round > g->clients) per_round = g->clients;
     if (has(g, "compression.up") || !averaging_strategy(g) || per_round < 2 ||
         (mode && !strcmp(json_string_value(mode), "dp-fedavg")))
         return;
+    /* A robust rule judges single updates; the server would see only the sum. */
+    if ((agg && strcmp(json_string_value(agg), "mean") != 0) || has(g, "strategy.norm_bound")) return;
     static const char *const t[] = {"with secure aggregation", "use SecAgg+", "secure aggregation of the updates"};
     add_part(g, "%s", TEMPLATE(g, t));
     set_str(g, "secagg.mode", "secagg+");
@@ -980,6 +983,10 @@ static void f_robust(gen *g) {
         {"frl", "FRL", "federated rank learning", "rank learning"},
     };
     int r = below(g, 10);
+    /* Central DP hands the aggregator only the noised mean: mean it is. */
+    json_t *mode = json_object_get(json_object_get(g->truth, "privacy"), "mode");
+    int central = mode && !strcmp(json_string_value(mode), "dp-fedavg");
+    if (central) r = 0;
     /* FRL's vote is the next model: no other strategy, server step, codec
      * or noise may touch it (and goals may bring codecs). */
     if (r == 9 && (has(g, "strategy.name") || has(g, "strategy.server_lr") || has(g, "compression.up") ||
@@ -1007,7 +1014,7 @@ static void f_robust(gen *g) {
         add_part(g, TEMPLATE(g, tm), m);
         set_int(g, "strategy.krum_m", m);
     }
-    if (r != 9 && chance(g, 0.2)) {
+    if (r != 9 && !central && chance(g, 0.2)) {
         static const double nb[] = {1, 2, 5, 10};
         double b = PICK_REAL(g, nb);
         static const char *const tb[] = {"norm bounding at %g", "an update norm bound of %g", "bound update norms at %g"};
