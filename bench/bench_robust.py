@@ -215,7 +215,8 @@ def tables(res, args):
                     if s and atk == "backdoor" and s.get("asr") is not None:
                         c += f" (ASR {100 * s['asr']:.0f})"
                     cells.append(c)
-                lines.append(f"| {atk} | {int(fr * 100)}% | " + " | ".join(cells) + " |")
+                if any(c != "–" for c in cells):  # rows not measured yet are left out
+                    lines.append(f"| {atk} | {int(fr * 100)}% | " + " | ".join(cells) + " |")
         # The target: best aggregator at 20% sign-flip / scaling vs the clean FedAvg run.
         clean = stat(res, part, model, "mean", "none", 0, seeds, rounds)
         if clean:
@@ -247,8 +248,10 @@ def tables(res, args):
                 if not v:
                     return "–"
                 m = sum(v) / len(v)
-                sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1)) if len(v) > 1 else 0.0
-                return f"{m:.2f} ± {sd:.2f}"
+                if len(v) < 2:
+                    return f"{m:.2f} (n=1)"
+                sd = math.sqrt(sum((x - m) ** 2 for x in v) / (len(v) - 1))
+                return f"{m:.2f} ± {sd:.2f}" + (f" (n={len(v)})" if len(v) < 3 else "")
             acc = [r["final_acc"] for r in runs]
             m = sum(acc) / len(acc)
             lines.append(f"| {atk} | {100 * m:.1f} | {pr('malicious', 'precision')} | {pr('malicious', 'recall')} | "
