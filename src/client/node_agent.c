@@ -391,7 +391,7 @@ static int session(agent *a, fedc_ws_client *c, int *welcomed, fedc_error *err) 
                               fedc_credential_cert_pem(a->cred), "sig", sig, "resources",
                               node_resources_json(&a->res, a->data.spec), "data", a->data.spec);
     free(sig);
-    if (hello && a->data.kind == FEDC_NODE_DATA_FMNIST)
+    if (hello && a->data.kind == FEDC_NODE_DATA_CATALOG)
         json_object_set_new(hello, "partition", json_pack("[i,i]", a->data.part_k, a->data.part_n));
     if (send_json(c, FEDC_MSG_HELLO, hello, err) != 0) goto out;
 
