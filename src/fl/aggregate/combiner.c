@@ -146,7 +146,11 @@ int fedc_combine(fedc_combiner *c, const fedc_update *u, int n, int round, const
         c->verdict[i] = FEDC_VERDICT_KEPT;
         c->why[i][0] = '\0';
         c->last_client[i] = u[i].client;
-        if (u[i].client < 0 || u[i].client >= c->n_clients) {
+        /* The one update a round protocol (secure aggregation) or central DP
+         * hands over already combines the round (client -1); the validator
+         * lets only the plain mean, without a norm bound, meet it. */
+        int combined = u[i].client == -1 && n == 1 && c->kind == K_MEAN && !(c->task.strategy.norm_bound > 0);
+        if (!combined && (u[i].client < 0 || u[i].client >= c->n_clients)) {
             c->verdict[i] = FEDC_VERDICT_LEFT_OUT;
             snprintf(c->why[i], AGG_WHY_MAX, "client %d is outside the federation", u[i].client);
             continue;

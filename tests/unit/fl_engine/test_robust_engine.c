@@ -131,6 +131,30 @@ static void test_colluders_are_reproducible(void **state) {
     assert_int_equal(a.attackers_seen, 2 * t.rounds);
 }
 
+/* Central DP and secure aggregation hand the strategy one combined update
+ * (client -1) through the plain-mean combiner: both runs train, and an
+ * attacker's update is sealed by the protocol like any other. */
+static void test_combined_update_passes_the_mean(void **state) {
+    fixture *f = *state;
+    fedc_task t;
+    base_task(&t);
+    outcome dp, sa, sa_attacked;
+    snprintf(t.privacy.mode, sizeof t.privacy.mode, "dp-fedavg");
+    t.privacy.clip = 10;
+    t.privacy.noise_multiplier = 0.001;
+    run_task(f, &t, &dp);
+    assert_true(dp.accuracy > 0.7);
+    snprintf(t.privacy.mode, sizeof t.privacy.mode, "none");
+    snprintf(t.secagg.mode, sizeof t.secagg.mode, "secagg+");
+    run_task(f, &t, &sa);
+    assert_true(sa.accuracy > 0.7);
+    snprintf(t.attack.kind, sizeof t.attack.kind, "sign-flip");
+    t.attack.scale = 100;
+    run_task(f, &t, &sa_attacked);
+    assert_int_equal(sa_attacked.attackers_seen, 2 * t.rounds);
+    assert_true(sa_attacked.accuracy < sa.accuracy - 0.2);
+}
+
 static void test_frl_learns(void **state) {
     fixture *f = *state;
     fedc_task t;
@@ -151,6 +175,7 @@ int main(void) {
         cmocka_unit_test(test_scaling_attackers_and_multi_krum),
         cmocka_unit_test(test_colluders_are_reproducible),
         cmocka_unit_test(test_frl_learns),
+        cmocka_unit_test(test_combined_update_passes_the_mean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
