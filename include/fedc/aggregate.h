@@ -24,6 +24,7 @@
 #ifndef FEDC_AGGREGATE_H
 #define FEDC_AGGREGATE_H
 
+#include "fedc/export.h"
 #include <stddef.h>
 
 #include "fedc/error.h"
@@ -39,7 +40,7 @@ typedef enum fedc_verdict {
 } fedc_verdict;
 
 /* "kept", "left-out", "malicious", "unreliable". */
-const char *fedc_verdict_name(fedc_verdict v);
+FEDC_API const char *fedc_verdict_name(fedc_verdict v);
 
 typedef struct fedc_combiner fedc_combiner;
 
@@ -48,15 +49,15 @@ typedef struct fedc_combiner fedc_combiner;
  * (MUD-HoG keeps state per client id in [0, n_clients)). w0 is the task's
  * initial model: FRL's fixed weights come from it (others ignore it; NULL
  * is fine for them). */
-fedc_combiner *fedc_combiner_create(const fedc_task *t, const fedc_arch *a, const float *w0, int n_clients,
+FEDC_API fedc_combiner *fedc_combiner_create(const fedc_task *t, const fedc_arch *a, const float *w0, int n_clients,
                                     fedc_error *err);
-void fedc_combiner_free(fedc_combiner *c);
+FEDC_API void fedc_combiner_free(fedc_combiner *c);
 
 /* out (d floats) <- the combined delta of n updates of round `round`; x is
  * the current global model (FRL's vote replaces it: out = vote - x).
  * Updates of clients outside [0, n_clients) are left out. Fails, out
  * untouched, when no update is usable. */
-int fedc_combine(fedc_combiner *c, const fedc_update *u, int n, int round, const float *x, float *out,
+FEDC_API int fedc_combine(fedc_combiner *c, const fedc_update *u, int n, int round, const float *x, float *out,
                  fedc_error *err);
 
 /* The engine's side of a strategy's "combine these updates" hook
@@ -64,25 +65,25 @@ int fedc_combine(fedc_combiner *c, const fedc_update *u, int n, int round, const
  * fedc_strategy_aggregate, fedc_combiner_round gives the round and the
  * current model; the hook then runs fedc_combine and returns the number of
  * updates it kept (<= 0 when it failed: fedc_combiner_error says why). */
-void fedc_combiner_round(fedc_combiner *c, int round, const float *x);
-double fedc_combiner_combine_fn(void *ctx, const fedc_update *u, int n, size_t d, float *out);
-const char *fedc_combiner_error(const fedc_combiner *c);
+FEDC_API void fedc_combiner_round(fedc_combiner *c, int round, const float *x);
+FEDC_API double fedc_combiner_combine_fn(void *ctx, const fedc_update *u, int n, size_t d, float *out);
+FEDC_API const char *fedc_combiner_error(const fedc_combiner *c);
 /* Updates in the last fedc_combine call, and the client of update i. */
-int fedc_combiner_count(const fedc_combiner *c);
-int fedc_combiner_client(const fedc_combiner *c, int i);
+FEDC_API int fedc_combiner_count(const fedc_combiner *c);
+FEDC_API int fedc_combiner_client(const fedc_combiner *c, int i);
 
 /* What the last fedc_combine decided about its update i; why (if not NULL)
  * gets a short reason ("" when kept normally), valid until the next call. */
-fedc_verdict fedc_combiner_verdict(const fedc_combiner *c, int i, const char **why);
+FEDC_API fedc_verdict fedc_combiner_verdict(const fedc_combiner *c, int i, const char **why);
 /* Updates the last call scaled down to strategy.norm_bound. */
-int fedc_combiner_clipped(const fedc_combiner *c);
+FEDC_API int fedc_combiner_clipped(const fedc_combiner *c);
 
 /* Replaces the task's initial model x (the w0 given at creation) by the
  * rule's starting point: FRL's initial scores; the other rules keep x. */
-void fedc_combiner_initial_model(const fedc_combiner *c, float *x);
+FEDC_API void fedc_combiner_initial_model(const fedc_combiner *c, float *x);
 /* The parameters the global model x stands for: x itself, except under
  * frl, where x holds edge scores and the model is the fixed random weights
  * masked by the top-scored edges (written to an internal buffer). */
-const float *fedc_combiner_model(fedc_combiner *c, const float *x);
+FEDC_API const float *fedc_combiner_model(fedc_combiner *c, const float *x);
 
 #endif

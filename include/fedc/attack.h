@@ -29,6 +29,7 @@
 #ifndef FEDC_ATTACK_H
 #define FEDC_ATTACK_H
 
+#include "fedc/export.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -48,21 +49,21 @@ typedef struct fedc_attack fedc_attack;
 
 /* For task t; frl (borrowed, may be NULL) when the task's aggregator is
  * frl, so that update attacks act on rankings. */
-fedc_attack *fedc_attack_create(const fedc_task *t, const fedc_frl *frl, fedc_error *err);
-void fedc_attack_free(fedc_attack *a);
+FEDC_API fedc_attack *fedc_attack_create(const fedc_task *t, const fedc_frl *frl, fedc_error *err);
+FEDC_API void fedc_attack_free(fedc_attack *a);
 
 /* Roles are drawn once from the seed: a permutation of the clients whose
  * first round(fraction x clients) attack (when kind is not none) and whose
  * last round(unreliable x clients) are unreliable. */
-fedc_role fedc_attack_role(const fedc_attack *a, int client);
+FEDC_API fedc_role fedc_attack_role(const fedc_attack *a, int client);
 /* 1 if the attack needs the colluders' benign updates (alie, ipm). */
-int fedc_attack_needs_peers(const fedc_attack *a);
+FEDC_API int fedc_attack_needs_peers(const fedc_attack *a);
 
 /* Data side, per local batch of n samples (shape = one sample's shape):
  * label-flip and backdoor rewrite an attacker's batch; an unreliable
  * client blurs half its batches (5x5 Gaussian, sigma 30) and trains on
  * 30% of them. Returns 0 when the client skips this batch. */
-int fedc_attack_batch(const fedc_attack *a, fedc_role role, fedc_shape shape, float *x, int32_t *y, int n,
+FEDC_API int fedc_attack_batch(const fedc_attack *a, fedc_role role, fedc_shape shape, float *x, int32_t *y, int n,
                       int n_classes, fedc_rng *rng);
 
 /* What the colluders know: mean and standard deviation (unbiased) of their
@@ -72,21 +73,21 @@ typedef struct fedc_attack_peers {
     int count;
 } fedc_attack_peers;
 /* mean and std (d floats each) of m benign updates. */
-void fedc_attack_peers_compute(const float *const *benign, int m, size_t d, float *mean, float *std);
+FEDC_API void fedc_attack_peers_compute(const float *const *benign, int m, size_t d, float *mean, float *std);
 
 /* Update side: replaces an attacker's update (d floats, a delta, or rank
  * positions under frl) by the attack's. peers is required when
  * fedc_attack_needs_peers (count >= 1). */
-void fedc_attack_update(const fedc_attack *a, float *update, size_t d, const fedc_attack_peers *peers,
+FEDC_API void fedc_attack_update(const fedc_attack *a, float *update, size_t d, const fedc_attack_peers *peers,
                         fedc_rng *rng);
 
 /* ALIE's z for n updates per round of which f are the colluders'
  * (s = floor(n/2 + 1) - f, z = Phi^-1((n - s) / n)); 0 when no z helps. */
-double fedc_attack_alie_z(int n, int f);
+FEDC_API double fedc_attack_alie_z(int n, int f);
 /* The kind's scale: attack.scale, or the default when it is 0. */
-double fedc_attack_scale(const fedc_task *t);
+FEDC_API double fedc_attack_scale(const fedc_task *t);
 
 /* The backdoor trigger on one sample of the given shape (pixels in [0,1]). */
-void fedc_attack_stamp(float *x, fedc_shape shape);
+FEDC_API void fedc_attack_stamp(float *x, fedc_shape shape);
 
 #endif

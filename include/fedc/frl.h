@@ -16,6 +16,7 @@
 #ifndef FEDC_FRL_H
 #define FEDC_FRL_H
 
+#include "fedc/export.h"
 #include <stddef.h>
 
 #include "fedc/error.h"
@@ -26,28 +27,28 @@ typedef struct fedc_frl fedc_frl;
 
 /* The shared state of a task: layout, fixed weights (from w0, the task's
  * initial model), sorted initial scores. Holds scratch: one per thread. */
-fedc_frl *fedc_frl_create(const fedc_task *t, const fedc_arch *a, const float *w0, fedc_error *err);
-void fedc_frl_free(fedc_frl *f);
+FEDC_API fedc_frl *fedc_frl_create(const fedc_task *t, const fedc_arch *a, const float *w0, fedc_error *err);
+FEDC_API void fedc_frl_free(fedc_frl *f);
 /* The initial global model: the initial scores (ranking) from the seed. */
-void fedc_frl_initial_scores(const fedc_frl *f, float *x);
+FEDC_API void fedc_frl_initial_scores(const fedc_frl *f, float *x);
 /* The parameters scores x stand for (masked fixed weights), into w. */
-void fedc_frl_weights(const fedc_frl *f, const float *x, float *w);
+FEDC_API void fedc_frl_weights(const fedc_frl *f, const float *x, float *w);
 /* Score gradient from the gradient g with respect to the masked weights,
  * at scores s: straight-through, zero outside ranked tensors. */
-void fedc_frl_score_grad(const fedc_frl *f, const float *s, const float *g, float *gs);
+FEDC_API void fedc_frl_score_grad(const fedc_frl *f, const float *s, const float *g, float *gs);
 /* Each edge's rank position in its tensor by ascending score (ties by
  * index), as floats; 0 outside ranked tensors. */
-void fedc_frl_rank_positions(const fedc_frl *f, const float *s, float *pos);
+FEDC_API void fedc_frl_rank_positions(const fedc_frl *f, const float *s, float *pos);
 /* Scores of a ranking given as rank positions: s_e = sorted[pos_e]. */
-void fedc_frl_scores_of_positions(const fedc_frl *f, const float *pos, float *s);
+FEDC_API void fedc_frl_scores_of_positions(const fedc_frl *f, const float *pos, float *s);
 /* 1 if pos (d floats) is a valid upload: on every ranked tensor a
  * permutation of 0..count-1, zero elsewhere. */
-int fedc_frl_is_ranking(const fedc_frl *f, const float *pos);
+FEDC_API int fedc_frl_is_ranking(const fedc_frl *f, const float *pos);
 /* Reverses a ranking in place (position p -> count-1-p per tensor). */
-void fedc_frl_reverse(const fedc_frl *f, float *pos);
+FEDC_API void fedc_frl_reverse(const fedc_frl *f, float *pos);
 /* The vote: positions of the ranking obtained by sorting the summed
  * positions (ties by index) of each tensor; sums holds d doubles. */
-void fedc_frl_vote(const fedc_frl *f, const double *sums, float *pos);
-size_t fedc_frl_nparams(const fedc_frl *f);
+FEDC_API void fedc_frl_vote(const fedc_frl *f, const double *sums, float *pos);
+FEDC_API size_t fedc_frl_nparams(const fedc_frl *f);
 
 #endif

@@ -12,6 +12,7 @@
 
 #include "fedc/data.h"
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/task.h"
 
 typedef struct fedc_node_config {
@@ -40,7 +41,7 @@ typedef struct fedc_node_config {
 
 /* Runs until *stop is set (returns 0) or the server refuses the credential
  * or max_attempts connects fail in a row (returns -1, err says why). */
-int fedc_node_run(const fedc_node_config *cfg, fedc_error *err);
+FEDC_API int fedc_node_run(const fedc_node_config *cfg, fedc_error *err);
 
 /* ---- Local data ---- */
 
@@ -76,9 +77,9 @@ typedef struct fedc_node_data {
     char loaded_key[1200]; /* what ds was made from, to reload only on change */
 } fedc_node_data;
 
-int fedc_node_data_parse(const char *spec, fedc_node_data *d, fedc_error *err);
+FEDC_API int fedc_node_data_parse(const char *spec, fedc_node_data *d, fedc_error *err);
 /* Loads (or keeps) the local data for a task. */
-int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err);
-void fedc_node_data_free(fedc_node_data *d);
+FEDC_API int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err);
+FEDC_API void fedc_node_data_free(fedc_node_data *d);
 
 #endif

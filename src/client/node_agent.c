@@ -320,7 +320,7 @@ static int on_train(agent *a, fedc_ws_client *c, const fedc_buf *frame, double t
                                    &e);
         }
     } else {
-        fedc_client_data cd = {&a->data.ds, a->data.index, a->data.n};
+        fedc_client_data cd = {.data = &a->data.ds, .index = a->data.index, .n = a->data.n};
         rc = fedc_trainer_handle(a->trainer, a->slot, &cd, &a->mem, frame->data, frame->len, &a->reply, &e);
         if (rc == FEDC_TRAINER_DEFERRED) rc = collude(a, round, &e);
         if (rc == 0) rc = state_save(a, &e);

@@ -62,6 +62,12 @@ struct mudhog_state {
     int *pre_mal, *count_unrel;
     unsigned char *flags;
     window_round win[WINDOW];
+    /* The judgements as they were before the last round combined, so that a
+     * round combined again (the engine's aggregate check refused the first
+     * result and aggregates the rest) starts from the same history. */
+    int last_round, iter0;
+    int *pre_mal0, *count_unrel0;
+    unsigned char *flags0;
 };
 
 static void window_clear(window_round *w) {
@@ -78,6 +84,9 @@ void mudhog_free(mudhog_state *m) {
     free(m->pre_mal);
     free(m->count_unrel);
     free(m->flags);
+    free(m->pre_mal0);
+    free(m->count_unrel0);
+    free(m->flags0);
     for (int w = 0; w < WINDOW; w++) window_clear(&m->win[w]);
     free(m);
 }
@@ -93,11 +102,40 @@ mudhog_state *mudhog_create(int n_clients, size_t d, double eps, double unreliab
     m->pre_mal = calloc((size_t)n_clients, sizeof *m->pre_mal);
     m->count_unrel = calloc((size_t)n_clients, sizeof *m->count_unrel);
     m->flags = calloc((size_t)n_clients, 1);
-    if (!m->long_hog || !m->pre_mal || !m->count_unrel || !m->flags) {
+    m->pre_mal0 = calloc((size_t)n_clients, sizeof *m->pre_mal0);
+    m->count_unrel0 = calloc((size_t)n_clients, sizeof *m->count_unrel0);
+    m->flags0 = calloc((size_t)n_clients, 1);
+    m->last_round = -1;
+    if (!m->long_hog || !m->pre_mal || !m->count_unrel || !m->flags || !m->pre_mal0 || !m->count_unrel0 ||
+        !m->flags0) {
         mudhog_free(m);
         return NULL;
     }
     return m;
+}
+
+/* Before a round combines: a first combine of the round keeps the
+ * judgements; a second one of the same round takes back what the first
+ * recorded (its long-HoG sums, its window entry, its judgements). */
+static void begin_round(mudhog_state *m, int round) {
+    size_t n = (size_t)m->n_clients;
+    if (round != m->last_round) {
+        m->last_round = round;
+        m->iter0 = m->iter;
+        memcpy(m->pre_mal0, m->pre_mal, n * sizeof *m->pre_mal);
+        memcpy(m->count_unrel0, m->count_unrel, n * sizeof *m->count_unrel);
+        memcpy(m->flags0, m->flags, n);
+        return;
+    }
+    window_round *w = &m->win[round % WINDOW];
+    if (w->round == round)
+        for (int i = 0; i < w->n; i++)
+            for (size_t j = 0; j < m->d; j++) m->long_hog[w->client[i]][j] -= w->v[i][j];
+    window_clear(w);
+    m->iter = m->iter0;
+    memcpy(m->pre_mal, m->pre_mal0, n * sizeof *m->pre_mal);
+    memcpy(m->count_unrel, m->count_unrel0, n * sizeof *m->count_unrel);
+    memcpy(m->flags, m->flags0, n);
 }
 
 /* Records the round's updates: long HoGs grow, the window slides. */
@@ -242,6 +280,7 @@ static double dbscan_eps(const mudhog_state *m, const double *dist, int n, int k
 int agg_mudhog(mudhog_state *m, const agg_input *in, float *out, agg_output *o, fedc_error *err) {
     int n = in->n;
     size_t d = in->d;
+    begin_round(m, in->round);
     if (record(m, in) != 0) return fedc_fail(err, "aggregation: out of memory for MUD-HoG's histories");
     scratch s = {0};
     s.sh = calloc((size_t)n, sizeof *s.sh);

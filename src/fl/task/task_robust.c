@@ -32,20 +32,29 @@ static int codec_exact(const char *spec) {
 }
 
 /* The selection rules need enough honest updates around each Byzantine one
- * (Blanchard et al.: n >= 2f + 3; El Mhamdi et al.: n >= 4f + 3). */
+ * (Blanchard et al.: n >= 2f + 3; El Mhamdi et al.: n >= 4f + 3). n is what
+ * one aggregation combines: clients_per_round, or for fedbuff its buffer. */
 static void check_byzantine_counts(const fedc_task *t, task_issues *iss) {
-    if (!task_paths_ok(iss, "strategy.aggregator", "strategy.byzantine_fraction", "clients_per_round", NULL))
+    if (!task_paths_ok(iss, "strategy.aggregator", "strategy.byzantine_fraction", "clients_per_round",
+                       "strategy.name", "strategy.buffer_size", NULL))
         return;
     const char *agg = t->strategy.aggregator;
-    int n = t->clients_per_round, f = (int)floor(t->strategy.byzantine_fraction * n);
+    int n = t->clients_per_round;
+    const char *path = "clients_per_round";
+    if (is(t->strategy.name, "fedbuff") && t->strategy.buffer_size > 0 && t->strategy.buffer_size < n) {
+        n = t->strategy.buffer_size;
+        path = "strategy.buffer_size";
+    }
+    int f = (int)floor(t->strategy.byzantine_fraction * n);
     /* With f = 0 the rules assume nobody attacks and need no margin. */
     int need = f == 0 ? 0 : is(agg, "bulyan") ? 4 * f + 3 : (is(agg, "krum") || is(agg, "multi-krum")) ? 2 * f + 3 : 0;
     if (need > n)
-        task_issue(iss, "clients_per_round",
-                   "%d updates per round are too few for %s with byzantine_fraction %g (f = %d): it "
+        task_issue(iss, path,
+                   "%d updates per %s are too few for %s with byzantine_fraction %g (f = %d): it "
                    "needs at least %d; allowed: an integer >= %d, or a smaller "
                    "strategy.byzantine_fraction",
-                   n, agg, t->strategy.byzantine_fraction, f, need, need);
+                   n, is(path, "clients_per_round") ? "round" : "fedbuff aggregation", agg,
+                   t->strategy.byzantine_fraction, f, need, need);
     if (is(agg, "multi-krum") && task_paths_ok(iss, "strategy.krum_m", NULL) && t->strategy.krum_m > n)
         task_issue(iss, "strategy.krum_m",
                    "%d is more than clients_per_round (%d); allowed: 0 (= n - f) or an integer >= 1 "
@@ -149,8 +158,40 @@ static void check_attack(const fedc_task *t, task_issues *iss) {
                    "kinds with dataset csv");
 }
 
+/* Asynchronous strategies combine what has arrived: fedbuff its buffer,
+ * fedfix a window's worth, both through the robust rule (over the
+ * staleness-weighted updates). async-fedavg steps on every update alone,
+ * with nothing to judge it against. */
+static void check_async_robust(const fedc_task *t, task_issues *iss) {
+    if (!task_paths_ok(iss, "strategy.aggregator", "strategy.name", NULL)) return;
+    if (is(t->strategy.name, "async-fedavg") && !is(t->strategy.aggregator, "mean"))
+        task_issue(iss, "strategy.aggregator",
+                   "\"%s\" is not allowed with strategy.name async-fedavg: it aggregates each update alone as "
+                   "it arrives, so there is no other update to judge it against; allowed: mean (with "
+                   "strategy.norm_bound to bound each update), or strategy.name fedbuff or fedfix",
+                   t->strategy.aggregator);
+}
+
+/* FRL's model holds supermask scores, not weights: nothing a client keeps
+ * for itself or scores alone is a model. */
+static void check_frl_local(const fedc_task *t, task_issues *iss) {
+    if (!task_paths_ok(iss, "strategy.aggregator", NULL) || !is(t->strategy.aggregator, "frl")) return;
+    if (task_paths_ok(iss, "strategy.local_params", NULL) && !is(t->strategy.local_params, "none"))
+        task_issue(iss, "strategy.local_params",
+                   "\"%s\" would keep supermask scores on the clients, whose ranks the server votes on; "
+                   "allowed: none with aggregator frl",
+                   t->strategy.local_params);
+    if (task_paths_ok(iss, "eval_personal", NULL) && t->eval_personal > 0)
+        task_issue(iss, "eval_personal",
+                   "%d: under frl the clients start from supermask scores, not a model to score; allowed: 0 "
+                   "with aggregator frl",
+                   t->eval_personal);
+}
+
 void task_check_robust(const fedc_task *t, task_issues *iss) {
     check_byzantine_counts(t, iss);
+    check_async_robust(t, iss);
+    check_frl_local(t, iss);
     check_frl(t, iss);
     check_private_aggregation(t, iss);
     check_attack(t, iss);

@@ -6,7 +6,8 @@
  *    pass of the round, reproducibly;
  *  - FRL learns through the engine: accuracy above chance, the model a
  *    masked copy of fixed weights;
- *  - a run under attack is reproducible bit for bit. */
+ *  - a run under attack is reproducible bit for bit;
+ *  - FedBuff combines each buffer of arrivals through the robust rule. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -155,6 +156,34 @@ static void test_combined_update_passes_the_mean(void **state) {
     assert_true(sa_attacked.accuracy < sa.accuracy - 0.2);
 }
 
+/* FedBuff (asynchronous) aggregates every 5 arrivals through the robust
+ * rule: scaling attackers ruin the mean of a buffer, the median of each
+ * buffer (at most 2 attackers of 5) keeps the model learning, and the
+ * arrivals are reported as the aggregation's participants. */
+static void test_fedbuff_with_median(void **state) {
+    fixture *f = *state;
+    fedc_task t;
+    base_task(&t);
+    snprintf(t.strategy.name, sizeof t.strategy.name, "fedbuff");
+    t.strategy.buffer_size = 5;
+    t.rounds = 12;
+    snprintf(t.scheduling.profile, sizeof t.scheduling.profile, "lognormal");
+    outcome clean, attacked, defended;
+    run_task(f, &t, &clean);
+    snprintf(t.attack.kind, sizeof t.attack.kind, "scaling");
+    run_task(f, &t, &attacked);
+    snprintf(t.strategy.aggregator, sizeof t.strategy.aggregator, "median");
+    run_task(f, &t, &defended);
+    print_message("fedbuff accuracy: clean %.3f, x100 attackers %.3f, with median %.3f\n", clean.accuracy,
+                  attacked.accuracy, defended.accuracy);
+    assert_true(clean.accuracy > 0.7);
+    assert_true(attacked.accuracy < clean.accuracy - 0.2);
+    assert_true(defended.accuracy > clean.accuracy - 0.1);
+    /* Every attacker's arrival is reported; 2 of 10 clients attack. */
+    assert_true(defended.attackers_seen > 0);
+    assert_true(defended.attackers_seen < 5 * t.rounds);
+}
+
 static void test_frl_learns(void **state) {
     fixture *f = *state;
     fedc_task t;
@@ -175,6 +204,7 @@ int main(void) {
         cmocka_unit_test(test_scaling_attackers_and_multi_krum),
         cmocka_unit_test(test_colluders_are_reproducible),
         cmocka_unit_test(test_frl_learns),
+        cmocka_unit_test(test_fedbuff_with_median),
         cmocka_unit_test(test_combined_update_passes_the_mean),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

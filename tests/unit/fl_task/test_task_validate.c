@@ -75,6 +75,24 @@ static void test_dataset_paths_required(void **state) {
     free(issues);
 }
 
+static void test_feature_skew_and_local_params_checked(void **state) {
+    (void)state;
+    assert_string_equal(task_parse_err("{\"partition\": {\"feature_skew\": \"sepia\"}}"),
+                        "partition.feature_skew: feature skew: domain \"sepia\" is not known; allowed: id, "
+                        "rotate:DEG, noise:SIGMA, blur:R, contrast:F, invert, grey");
+    assert_starts_with(task_parse_err("{\"partition\": {\"feature_skew\": \"grey\"}}"),
+                       "partition.feature_skew: feature skew: domain \"grey\": needs colour");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"local_params\": \"bn\"}}"),
+                       "strategy.local_params: tensor selector \"bn\": \"bn\" matches no layer");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"local_params\": \"dense\"}}"),
+                       "strategy.local_params: \"dense\" keeps every trained parameter local");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"local_params\": \"last:4\"}}"),
+                       "strategy.local_params: tensor selector \"last:4\": \"last:4\": K must be 1 to 3");
+    task_parse_ok("{\"model\": \"conv:8:5,bn,pool:2,dense:10\", \"strategy\": {\"local_params\": \"bn\"}, "
+                  "\"partition\": {\"feature_skew\": \"mixed\"}}");
+    task_parse_ok("{\"strategy\": {\"local_params\": \"last:1\"}}");
+}
+
 /* cifar100's coarse labels, svhn's extra split and femnist's natural split
  * belong to those datasets; the model and shards follow the class count. */
 static void test_catalog_options(void **state) {
@@ -248,6 +266,27 @@ static void test_robust_rules_checked(void **state) {
     /* Local DP leaves every update in sight: robust rules still run. */
     task_parse_ok("{\"strategy\": {\"aggregator\": \"median\"}, \"privacy\": {\"mode\": \"dp-gaussian\", \"clip\": 1, "
                   "\"noise_multiplier\": 0.1}}");
+    /* Asynchronous strategies: fedbuff and fedfix combine their arrivals
+     * through the rule (fedbuff's margins hold for its buffer); async-fedavg
+     * steps on every update alone. */
+    task_parse_ok("{\"strategy\": {\"name\": \"fedbuff\", \"aggregator\": \"median\", \"buffer_size\": 5}}");
+    task_parse_ok("{\"strategy\": {\"name\": \"fedfix\", \"aggregator\": \"mudhog\", \"window_s\": 2}}");
+    assert_string_equal(task_parse_err("{\"strategy\": {\"name\": \"fedbuff\", \"aggregator\": \"krum\", "
+                                       "\"buffer_size\": 4, \"byzantine_fraction\": 0.3}}"),
+                        "strategy.buffer_size: 4 updates per fedbuff aggregation are too few for krum with "
+                        "byzantine_fraction 0.3 (f = 1): it needs at least 5; allowed: an integer >= 5, or a "
+                        "smaller strategy.byzantine_fraction");
+    assert_string_equal(task_parse_err("{\"strategy\": {\"name\": \"async-fedavg\", \"aggregator\": \"geomed\"}}"),
+                        "strategy.aggregator: \"geomed\" is not allowed with strategy.name async-fedavg: it "
+                        "aggregates each update alone as it arrives, so there is no other update to judge it "
+                        "against; allowed: mean (with strategy.norm_bound to bound each update), or "
+                        "strategy.name fedbuff or fedfix");
+    task_parse_ok("{\"strategy\": {\"name\": \"async-fedavg\", \"norm_bound\": 5}}");
+    /* FRL's clients hold supermask scores, not a model of their own. */
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"frl\", \"local_params\": \"last:1\"}}"),
+                       "strategy.local_params: \"last:1\" would keep supermask scores on the clients");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"frl\"}, \"eval_personal\": 100}"),
+                       "eval_personal: 100: under frl the clients start from supermask scores");
 }
 
 static void test_struct_checks(void **state) {
@@ -256,7 +295,7 @@ static void test_struct_checks(void **state) {
     fedc_task_defaults(&t);
     t.local.lr = NAN;
     assert_string_equal(validate_err(&t),
-                        "local.lr: nan is out of range; allowed: a number > 0 and <= 10");
+                        "local.lr: nan is out of range; allowed: a number >= 0 and <= 10");
     fedc_task_defaults(&t);
     t.stop.max_wall_s = INFINITY;
     assert_starts_with(validate_err(&t), "stop.max_wall_s: inf is out of range");
@@ -380,6 +419,7 @@ static void test_tables_match_the_layers(void **state) {
             assert_int_equal(fedc_task_set(&t, "dataset.path=/tmp/x.csv", &err), 0);
             assert_int_equal(fedc_task_set(&t, "dataset.label_column=label", &err), 0);
             assert_int_equal(fedc_task_set(&t, "dataset.test_path=/tmp/y.csv", &err), 0);
+            assert_int_equal(fedc_task_set(&t, "strategy.window_s=10", &err), 0); /* fedfix needs it */
             /* choices that belong to one dataset come with it */
             if (!strcmp(*c, "coarse")) assert_int_equal(fedc_task_set(&t, "dataset.name=cifar100", &err), 0);
             if (!strcmp(*c, "natural")) assert_int_equal(fedc_task_set(&t, "dataset.name=femnist", &err), 0);
@@ -421,6 +461,7 @@ int main(void) {
         cmocka_unit_test(test_catalog_options),
         cmocka_unit_test(test_dataset_names_are_the_catalog),
         cmocka_unit_test(test_shards_classes_bounded_by_dataset),
+        cmocka_unit_test(test_feature_skew_and_local_params_checked),
         cmocka_unit_test(test_model_checked_against_dataset),
         cmocka_unit_test(test_compression_checked_by_codec),
         cmocka_unit_test(test_scheduling_checked),
