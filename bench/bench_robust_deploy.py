@@ -10,6 +10,10 @@ seed 42). Attacks, as the measurement that motivated robust aggregation:
   x100         `--attack scaling,scale=100`
   x-100        `--attack sign-flip,scale=100` (the update times -100)
   sign-flip    `--attack sign-flip`
+  x-8          `--attack sign-flip,scale=8` (the update times -8: every update stays within 10x
+               of the round's median and the model does not grow 10x in a round, so the
+               aggregate check in front of every rule, src/fl/engine/guard.c, lets it through,
+               while the mean becomes gradient ascent)
 
 Per run: status (a diverged model fails the run), rounds done, the accuracy curve from the
 server's REST API, updates refused, and the updates the aggregator flagged per node (attackers
@@ -21,7 +25,7 @@ grid, bench_robust.py, has those).
 Runs are saved as they finish; a run already in the results file is not run again (--redo).
 
 usage: nice -n 10 /usr/bin/python3 bench/bench_robust_deploy.py [--build build] [--rounds 30]
-       [--max-steps 20] [--attacks none,x100,x-100,sign-flip] [--aggregators mean,median,...]
+       [--max-steps 20] [--attacks none,x100,x-100,sign-flip,x-8] [--aggregators mean,median,...]
        [--tables-only]
 Writes bench/results/robust_deploy.json and prints the Markdown table.
 """
@@ -40,7 +44,8 @@ from fedc_e2e import Cluster  # noqa: E402
 RESULTS = os.path.join(ROOT, "bench", "results", "robust_deploy.json")
 N = 10
 HOSTILE = ("n3", "n7")
-ATTACKS = {"none": None, "x100": "scaling,scale=100", "x-100": "sign-flip,scale=100", "sign-flip": "sign-flip"}
+ATTACKS = {"none": None, "x100": "scaling,scale=100", "x-100": "sign-flip,scale=100", "sign-flip": "sign-flip",
+           "x-8": "sign-flip,scale=8"}
 AGGREGATORS = ["mean", "median", "trimmed-mean", "krum", "multi-krum", "bulyan", "geomed", "flag", "mudhog"]
 
 
@@ -105,6 +110,8 @@ def measure(c, agg, attack, rounds, max_steps):
             "flagged_attackers": sum(v for k, v in flagged.items() if k in HOSTILE and attack != "none"),
             "flagged_honest": sum(v for k, v in flagged.items() if k not in HOSTILE or attack == "none"),
             "wall_s": round(time.time() - t0, 1), "task": task(agg, rounds, max_steps),
+            "commit": subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                                     text=True).stdout.strip(),
             "hostile_flag": ATTACKS[attack]}
 
 
@@ -121,6 +128,8 @@ def table(res):
             any_run = True
             acc = "–" if r["final_acc"] is None else f"{r['final_acc']:.3f}"
             c = f"{acc}, {r['status']}" + (f" at round {r['rounds_done']}" if r["status"] != "done" else "")
+            if r.get("rejected"):
+                c += f"; {r['rejected']} updates refused by the aggregate check"
             if atk != "none" and agg != "mean":
                 c += f"; flagged {r['flagged_attackers']}/{2 * r['rounds_done']} attacker, {r['flagged_honest']} honest"
             cells.append(c)
