@@ -16,6 +16,7 @@
 #include "fedc/codec.h"
 #include "fedc/data.h"
 #include "fedc/error.h"
+#include "fedc/manifest.h"
 #include "fedc/nn.h"
 #include "fedc/pool.h"
 #include "fedc/sched.h"
@@ -65,6 +66,12 @@ int fedc_trainer_record_round(const void *record);
 int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
                         fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
                         fedc_error *err);
+/* Handles one EVALUATE frame: scores the model it carries on the client's
+ * local test data and writes the RESULT frame. */
+int fedc_trainer_evaluate(fedc_trainer *tr, const fedc_client_data *test, const uint8_t *frame, size_t len,
+                          fedc_buf *reply, fedc_error *err);
+/* The type of a frame (its fifth byte), or 0 if it is too short to tell. */
+int fedc_frame_type(const uint8_t *frame, size_t len);
 
 /* ---- Server side ----------------------------------------------------- */
 
@@ -82,6 +89,12 @@ typedef struct fedc_round_metrics {
     double sim_time_s;       /* simulated wall time of this round (profiles); 0 if none */
     double sim_elapsed_s;
     int selected, participants, dropped, rejected;
+    /* Federated evaluation (eval.federated, external models): the nodes'
+     * reports on their local test data, means weighted by examples. */
+    int fed_evaluated;       /* 1 if at least one node reported this round */
+    double fed_accuracy, fed_loss;
+    double fed_examples;     /* test examples in all */
+    int fed_reports;         /* nodes that reported */
 } fedc_round_metrics;
 
 typedef struct fedc_run fedc_run;
@@ -111,6 +124,18 @@ fedc_pool *fedc_run_pool(fedc_run *r);
 float *fedc_run_model(fedc_run *r);
 size_t fedc_run_nparams(const fedc_run *r);
 int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
+/* External models: 1 while the run has no initial model yet (a node
+ * supplies it); fedc_run_set_initial_model gives it (d values, checked
+ * finite). Until then fedc_run_round fails. */
+int fedc_run_needs_initial_model(const fedc_run *r);
+int fedc_run_set_initial_model(fedc_run *r, const float *x, size_t d, fedc_error *err);
+/* The model's tensors (external: the task's manifest; built-in: the arch's). */
+const fedc_manifest *fedc_run_manifest(const fedc_run *r);
+/* The seed that cuts the test set into the clients' local test data (the
+ * simulator and `fedc node` with a partition both use it). */
+static inline uint64_t fedc_eval_partition_seed(uint64_t task_seed) { return task_seed ^ 0x7E57DA7A5EEDull; }
+/* Client k's local test data in simulation (federated evaluation). */
+fedc_client_data fedc_run_test_data(const fedc_run *r, int client);
 /* The engine's own evaluation of the current model on the test set. */
 void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
 

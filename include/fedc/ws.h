@@ -173,6 +173,11 @@ typedef struct fedc_ws_server_config {
     const char *node_path;     /* "/node" */
     size_t max_message;        /* initial per-connection limit (before HELLO) */
     int threads;               /* network threads for node connections; 0 = one per core */
+    /* With tls: ask clients for a certificate issued by this CA (PEM file);
+     * one is optional at the TLS level (browsers have none), and the
+     * server layer decides what a presented one is worth
+     * (fedc_ws_conn_client_cert). NULL = never ask. */
+    const char *client_ca_path;
 } fedc_ws_server_config;
 
 fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fedc_ws_server_ops *ops,
@@ -205,6 +210,10 @@ void fedc_ws_conn_set_user(fedc_ws_conn *c, void *user);
 void *fedc_ws_conn_user(const fedc_ws_conn *c);
 uint64_t fedc_ws_conn_id(const fedc_ws_conn *c);
 const char *fedc_ws_conn_peer(const fedc_ws_conn *c);
+/* The certificate (PEM) the client presented in the TLS handshake, whose key
+ * the handshake proved it holds; NULL if none (or no TLS). Not yet checked
+ * against any CA. */
+const char *fedc_ws_conn_client_cert(const fedc_ws_conn *c);
 /* Messages queued and not yet fully written. */
 size_t fedc_ws_conn_pending(const fedc_ws_conn *c);
 

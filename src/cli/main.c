@@ -10,6 +10,7 @@ int fedc_cmd_sim(int argc, char **argv);
 int fedc_cmd_validate(int argc, char **argv);
 int fedc_cmd_partition(int argc, char **argv);
 int fedc_cmd_arch(int argc, char **argv);
+int fedc_cmd_export(int argc, char **argv);
 int fedc_cmd_tune(int argc, char **argv);
 int fedc_cmd_server(int argc, char **argv);
 int fedc_cmd_node(int argc, char **argv);
@@ -22,6 +23,7 @@ const fedc_command fedc_commands[] = {
     {"validate", "check a task spec and print it with defaults filled in", fedc_cmd_validate},
     {"partition", "print how a task's data is split across clients", fedc_cmd_partition},
     {"arch", "parameters and FLOPs of a model spec", fedc_cmd_arch},
+    {"export", "a PyTorch module definition that loads a fedc model file", fedc_cmd_export},
     {"tune", "search hyperparameters and architectures by running the task", fedc_cmd_tune},
     {"server", "parameter server: edge nodes, REST API and web app on one port", fedc_cmd_server},
     {"node", "edge node: train on local data for a fedc server", fedc_cmd_node},

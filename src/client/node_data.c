@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/engine.h"
 #include "fedc/log.h"
 #include "fedc/node.h"
 
@@ -105,6 +106,10 @@ void fedc_node_data_free(fedc_node_data *d) {
     free(d->index);
     d->index = NULL;
     d->n = 0;
+    fedc_dataset_free(&d->test);
+    free(d->test_index);
+    d->test_index = NULL;
+    d->n_test = 0;
     d->loaded_key[0] = 0;
 }
 
@@ -117,10 +122,13 @@ static int set_identity_index(fedc_node_data *d, fedc_error *err) {
     return 0;
 }
 
-/* Client K of the task-style partition, compacted into d->ds. */
-static int load_fmnist_partition(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
+/* Client K of the task-style partition of the train (or test) split,
+ * compacted into *own. */
+static int load_fmnist_split(fedc_node_data *d, const fedc_task *t, int train, fedc_dataset *own_out,
+                             fedc_error *err) {
     fedc_dataset full = {0};
-    if (fedc_dataset_open("fashion-mnist", d->path[0] ? d->path : NULL, NULL, NULL, 1, &full, err) != 0) return -1;
+    if (fedc_dataset_open("fashion-mnist", d->path[0] ? d->path : NULL, NULL, NULL, train, &full, err) != 0)
+        return -1;
     fedc_partition_config pc = {0};
     const char *kind = d->part_kind[0] ? d->part_kind : d->has_alpha ? "dirichlet" : t->partition.kind;
     fedc_part_kind_parse(kind, &pc.kind);
@@ -128,6 +136,7 @@ static int load_fmnist_partition(fedc_node_data *d, const fedc_task *t, fedc_err
     pc.classes_per_client = t->partition.classes_per_client;
     pc.sigma = t->partition.sigma;
     uint64_t seed = d->has_seed ? d->seed : t->seed;
+    if (!train) seed = fedc_eval_partition_seed(seed); /* as the simulator cuts the clients' test data */
     fedc_partition part = {0};
     if (fedc_partition_make(&full, &pc, d->part_n, seed, &part, err) != 0) {
         fedc_fail_prefix(err, "--data %s: ", d->spec);
@@ -150,8 +159,8 @@ static int load_fmnist_partition(fedc_node_data *d, const fedc_task *t, fedc_err
         /* Same sample order as the simulation's index list, so local
          * shuffles pick the same samples. */
         fedc_dataset_gather(&full, fedc_partition_client(&part, d->part_k), n, own.x, own.y);
-        fedc_dataset_free(&d->ds);
-        d->ds = own;
+        fedc_dataset_free(own_out);
+        *own_out = own;
     }
     fedc_partition_free(&part);
     fedc_dataset_free(&full);
@@ -173,7 +182,15 @@ int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *er
     case FEDC_NODE_DATA_NONE:
         return 0;
     case FEDC_NODE_DATA_FMNIST:
-        rc = load_fmnist_partition(d, t, err);
+        rc = load_fmnist_split(d, t, 1, &d->ds, err);
+        if (rc == 0 && load_fmnist_split(d, t, 0, &d->test, err) == 0) {
+            d->n_test = d->test.n;
+            d->test_index = malloc((d->n_test ? d->n_test : 1) * sizeof(uint32_t));
+            if (!d->test_index) rc = fedc_fail(err, "out of memory indexing the local test data");
+            for (size_t i = 0; d->test_index && i < d->n_test; i++) d->test_index[i] = (uint32_t)i;
+        } else if (rc == 0) {
+            rc = -1;
+        }
         break;
     case FEDC_NODE_DATA_IDX:
         if (d->path2[0]) {

@@ -20,6 +20,7 @@
 
 #include "fedc/checkpoint.h"
 #include "fedc/log.h"
+#include "fedc/manifest.h"
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "server/server_internal.h"
@@ -90,6 +91,25 @@ static int save_model(fedc_server *s, fedc_run *run, int64_t id, fedc_error *err
     return 0;
 }
 
+void active_run_limits(active_run *ar) {
+    const fedc_task *t = &ar->task;
+    /* The largest legitimate update: the uplink codec's bound for the model,
+     * the strategy's floats, the control JSON and framing. */
+    size_t bound = ar->params * sizeof(float) * 2;
+    fedc_codec *up = fedc_codec_parse(t->compression.up, NULL);
+    if (up && fedc_codec_max_encoded_size(up, ar->params) > 0) bound = fedc_codec_max_encoded_size(up, ar->params);
+    fedc_codec_free(up);
+    fedc_strategy *st = ar->params ? fedc_strategy_create(t, ar->params, 1, NULL) : NULL;
+    fedc_strategy_info si = st ? fedc_strategy_info_get(st) : (fedc_strategy_info){0};
+    size_t extra = st ? si.extra_up * sizeof(float) : ar->params * sizeof(float);
+    ar->client_state = st && (si.extra_up || si.extra_down || si.state_floats);
+    fedc_strategy_free(st);
+    ar->max_message = bound + extra + FEDC_PROTO_MAX_JSON + 64 * (FEDC_PROTO_MAX_BLOBS + 1);
+    if (ar->max_message > FEDC_PROTO_MAX_FRAME) ar->max_message = FEDC_PROTO_MAX_FRAME;
+}
+
+/* run is NULL for an external model whose tensors are not known yet: the
+ * first node supplies them (registry), then the runner creates the engine. */
 static void activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
     fedc_server *s = r->s;
     active_run *ar = calloc(1, sizeof *ar);
@@ -97,23 +117,20 @@ static void activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
     ar->id = id;
     ar->task = *t;
     ar->task_json = tj;
-    ar->shape = fedc_arch_input(fedc_run_arch(run));
-    ar->classes = fedc_arch_nclasses(fedc_run_arch(run));
-    ar->params = fedc_run_nparams(run);
-    /* The largest legitimate update: the uplink codec's bound for the model,
-     * the strategy's floats, the control JSON and framing. */
-    size_t bound = ar->params * sizeof(float) * 2;
-    fedc_codec *up = fedc_codec_parse(t->compression.up, NULL);
-    if (up && fedc_codec_max_encoded_size(up, ar->params) > 0) bound = fedc_codec_max_encoded_size(up, ar->params);
-    fedc_codec_free(up);
-    fedc_strategy *st = fedc_strategy_create(t, ar->params, 1, NULL);
-    size_t extra = st ? fedc_strategy_info_get(st).extra_up * sizeof(float) : ar->params * sizeof(float);
-    fedc_strategy_free(st);
-    ar->max_message = bound + extra + FEDC_PROTO_MAX_JSON + 64 * (FEDC_PROTO_MAX_BLOBS + 1);
-    if (ar->max_message > FEDC_PROTO_MAX_FRAME) ar->max_message = FEDC_PROTO_MAX_FRAME;
+    ar->external = fedc_task_external(t);
+    ar->shape = (fedc_shape){1, 1, 1};
+    ar->classes = 2;
+    if (run && fedc_run_arch(run)) {
+        ar->shape = fedc_arch_input(fedc_run_arch(run));
+        ar->classes = fedc_arch_nclasses(fedc_run_arch(run));
+    }
+    ar->params = run ? fedc_run_nparams(run) : 0;
+    if (run) ar->manifest_json = fedc_manifest_to_json(fedc_run_manifest(run));
+    ar->need_init = ar->external && (!run || fedc_run_needs_initial_model(run));
+    active_run_limits(ar);
     ar->slot_node = calloc((size_t)t->clients, sizeof *ar->slot_node);
     ar->flags = calloc((size_t)t->clients, sizeof *ar->flags);
-    ar->pool = fedc_run_pool(run);
+    ar->pool = run ? fedc_run_pool(run) : NULL;
     pthread_mutex_lock(&s->mu);
     active_run **pp = &s->active;
     while (*pp && (*pp)->id < id) pp = &(*pp)->next;
@@ -147,6 +164,8 @@ static void deactivate(runner *r) {
     pthread_mutex_unlock(&s->mu);
     fedc_ws_server_wake(s->ws);
     if (ar) {
+        free(ar->manifest_json);
+        free(ar->init_params);
         free(ar->task_json);
         free(ar->slot_node);
         free(ar->flags);
@@ -176,6 +195,84 @@ static int wait_nodes(runner *r, int need, double timeout_s) {
     }
     pthread_mutex_unlock(&s->mu);
     return ready;
+}
+
+/* Waits (under s->mu, bounded) until ready(ar) holds, the deadline
+ * passes, the run is cancelled or the server stops. Returns ready(ar). */
+static int wait_for(runner *r, int (*ready)(const active_run *), double timeout_s) {
+    fedc_server *s = r->s;
+    double end = fedc_wall_s() + timeout_s;
+    pthread_mutex_lock(&s->mu);
+    int ok;
+    while (!(ok = ready(r->ar)) && !s->stopping && !r->cancel) {
+        double left = end - fedc_wall_s();
+        if (left <= 0) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        double w = left < 0.5 ? left : 0.5;
+        ts.tv_nsec += (long)(w * 1e9);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+static int has_manifest(const active_run *ar) { return ar->manifest_json != NULL; }
+static int has_init(const active_run *ar) { return ar->init_params != NULL; }
+
+/* An external run: its tensors from the first node (kept in the store, so
+ * a restart knows them), then the engine. NULL on failure (error set). */
+static fedc_run *external_engine(runner *r, int64_t id, fedc_task *t, fedc_error *err) {
+    fedc_server *s = r->s;
+    if (!wait_for(r, has_manifest, t->deploy.connect_timeout_s)) {
+        fedc_fail(err, "no node with an external model joined within %.0f s (deploy.connect_timeout_s) to supply "
+                       "the model's manifest",
+                  t->deploy.connect_timeout_s);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    *t = r->ar->task;
+    char *tj = strdup(r->ar->task_json);
+    r->ar->manifest_new = 0;
+    pthread_mutex_unlock(&s->mu);
+    if (!tj || store_run_set_task(&r->db, id, tj) != 0) {
+        free(tj);
+        fedc_fail(err, "cannot record the model's manifest in the run store");
+        return NULL;
+    }
+    free(tj);
+    fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
+    fedc_run *run = fedc_run_create(t, &ro, err);
+    if (!run) return NULL;
+    pthread_mutex_lock(&s->mu);
+    r->ar->pool = fedc_run_pool(run);
+    pthread_mutex_unlock(&s->mu);
+    return run;
+}
+
+/* An external run's initial model comes from a node (asked in WELCOME). */
+static int external_init(runner *r, fedc_run *run, const fedc_task *t, fedc_error *err) {
+    fedc_server *s = r->s;
+    if (!fedc_run_needs_initial_model(run)) {
+        pthread_mutex_lock(&s->mu);
+        r->ar->need_init = 0;
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    if (!wait_for(r, has_init, t->deploy.connect_timeout_s))
+        return fedc_fail(err, "no node sent the external model's initial parameters within %.0f s",
+                         t->deploy.connect_timeout_s);
+    pthread_mutex_lock(&s->mu);
+    int rc = fedc_run_set_initial_model(run, r->ar->init_params, r->ar->init_n, err);
+    free(r->ar->init_params);
+    r->ar->init_params = NULL;
+    r->ar->need_init = 0;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
 }
 
 /* The server stops (1) or the run was cancelled (2); 0 otherwise. */
@@ -250,15 +347,20 @@ static void run_one(runner *r, int64_t id) {
     publish_run(r, id);
     notify(s, id, NULL, "running");
     fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
-    fedc_run *run = fedc_run_create(&t, &ro, &err);
-    if (!run) {
+    /* An external model without a manifest gets its engine once a node
+     * has supplied one. */
+    int pending = fedc_task_external(&t) && !t.model_manifest[0];
+    fedc_run *run = pending ? NULL : fedc_run_create(&t, &ro, &err);
+    if (!run && !pending) {
         set_status(r, id, "failed", err.msg);
         return;
     }
-    if (ckpt_round > 0) {
+    if (run && ckpt_round > 0) {
         char p[1100];
         ckpt_path(s, id, ckpt_round, p, sizeof p);
-        if (fedc_run_checkpoint_load(run, p, &err) != 0) {
+        if (fedc_run_checkpoint_load(run, p, &err) != 0 ||
+            (fedc_run_needs_initial_model(run) &&
+             fedc_run_set_initial_model(run, fedc_run_model(run), fedc_run_nparams(run), &err) != 0)) {
             fedc_run_free(run);
             set_status(r, id, "failed", err.msg);
             return;
@@ -277,8 +379,17 @@ static void run_one(runner *r, int64_t id) {
         set_status(r, id, "failed", "out of memory creating the transport");
         return;
     }
-    fedc_run_set_client_hook(run, registry_client_hook, r);
     activate(r, id, &t, run);
+    if ((!run && !(run = external_engine(r, id, &t, &err))) ||
+        (fedc_task_external(&t) && external_init(r, run, &t, &err) != 0)) {
+        int why = interrupted(r);
+        deactivate(r);
+        tp->ops->destroy(tp);
+        if (why != 1) set_status(r, id, why == 2 ? "cancelled" : "failed", why == 2 ? NULL : err.msg);
+        fedc_run_free(run);
+        return;
+    }
+    fedc_run_set_client_hook(run, registry_client_hook, r);
     int start_round = fedc_run_rounds_done(run), failures = 0, last_ckpt = ckpt_round, prev_ckpt = ckpt_round;
     const char *final = NULL;
     char error[1200] = "";
@@ -344,6 +455,7 @@ static void run_one(runner *r, int64_t id) {
             json_decref(rj);
         }
         if (m.evaluated && m.accuracy > best) best = m.accuracy;
+        if (!m.evaluated && m.fed_evaluated && m.fed_accuracy > best) best = m.fed_accuracy; /* external models */
         if (store_round_commit(&r->db, id, &m, parts, np, best, ckpt, &err) != 0) {
             final = "failed";
             snprintf(error, sizeof error, "%s", err.msg);

@@ -129,7 +129,11 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     char cert[1100], key[1100];
     snprintf(cert, sizeof cert, "%s/server.crt", s->certs_dir);
     snprintf(key, sizeof key, "%s/server.key", s->certs_dir);
-    fedc_ws_server_config wc = {s->cfg.bind, s->cfg.port, !s->cfg.insecure, cert, key, "/node", 64 * 1024, 0};
+    char ca[1100];
+    snprintf(ca, sizeof ca, "%s/ca.crt", s->certs_dir);
+    /* Nodes may prove their credential with a TLS client certificate (the
+     * Python node SDK: its ssl module cannot sign the nonce). */
+    fedc_ws_server_config wc = {s->cfg.bind, s->cfg.port, !s->cfg.insecure, cert, key, "/node", 64 * 1024, 0, ca};
     if (!(s->ws = fedc_ws_server_start(&wc, &k_ops, s, err))) goto fail;
     const char *host = s->cfg.public_host && s->cfg.public_host[0] ? s->cfg.public_host : s->cfg.bind;
     if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) host = "127.0.0.1";

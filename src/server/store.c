@@ -33,6 +33,11 @@ static const char *const k_schema =
     " slot INTEGER NOT NULL, node_id INTEGER, status TEXT NOT NULL, reason TEXT, bytes_down INTEGER,"
     " bytes_up INTEGER, cpu_s REAL, loss REAL, n_samples REAL, PRIMARY KEY(run_id, round, slot));"
     "CREATE INDEX IF NOT EXISTS participation_node ON participation(node_id);"
+    /* Federated evaluation of a round (its own table: stores of earlier
+     * versions gain it without touching rounds). */
+    "CREATE TABLE IF NOT EXISTS fed_eval("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
+    " accuracy REAL, loss REAL, examples REAL, reports INTEGER, PRIMARY KEY(run_id, round));"
     "CREATE TABLE IF NOT EXISTS nodes("
     " id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL, address TEXT,"
     " resources TEXT, flags INTEGER NOT NULL DEFAULT 0, flag_reason TEXT, revoked INTEGER NOT NULL DEFAULT 0);";
@@ -262,6 +267,14 @@ int store_run_delete(store *st, int64_t id) {
     return sqlite3_changes(st->db) > 0 ? 0 : -1;
 }
 
+int store_run_set_task(store *st, int64_t id, const char *task_json) {
+    sqlite3_stmt *q = prep(st, "UPDATE runs SET task_json=? WHERE id=?");
+    if (!q) return -1;
+    sqlite3_bind_text(q, 1, task_json, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 2, id);
+    return exec_done(st, q);
+}
+
 int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
     int ok = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
     sqlite3_stmt *q = prep(st, "DELETE FROM rounds WHERE run_id=? AND round>?");
@@ -271,6 +284,12 @@ int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
     }
     ok = ok && exec_done(st, q) == 0;
     q = prep(st, "DELETE FROM participation WHERE run_id=? AND round>?");
+    if (q) {
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int(q, 2, checkpoint_round);
+    }
+    ok = ok && exec_done(st, q) == 0;
+    q = prep(st, "DELETE FROM fed_eval WHERE run_id=? AND round>?");
     if (q) {
         sqlite3_bind_int64(q, 1, id);
         sqlite3_bind_int(q, 2, checkpoint_round);
@@ -346,6 +365,19 @@ int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, c
         sqlite3_bind_double(q, 11, p[i].n_samples);
         ok = exec_done(st, q) == 0;
     }
+    if (ok && m->fed_evaluated) {
+        q = prep(st, "INSERT OR REPLACE INTO fed_eval VALUES(?,?,?,?,?,?)");
+        ok = q != NULL;
+        if (q) {
+            sqlite3_bind_int64(q, 1, run_id);
+            sqlite3_bind_int(q, 2, m->round);
+            sqlite3_bind_double(q, 3, m->fed_accuracy);
+            sqlite3_bind_double(q, 4, m->fed_loss);
+            sqlite3_bind_double(q, 5, m->fed_examples);
+            sqlite3_bind_int(q, 6, m->fed_reports);
+            ok = exec_done(st, q) == 0;
+        }
+    }
     if (ok) {
         q = prep(st, "UPDATE runs SET rounds_done=?1, accuracy=CASE WHEN ?2 THEN ?3 ELSE accuracy END, "
                      "loss=CASE WHEN ?2 THEN ?4 ELSE loss END, best_accuracy=?5, bytes_down=?6, bytes_up=?7, "
@@ -407,7 +439,36 @@ static void round_from_row(sqlite3_stmt *q, fedc_round_metrics *m) {
     "round,evaluated,accuracy,loss,train_loss,bytes_down,bytes_up,bytes_down_total,bytes_up_total,client_cpu_s," \
     "server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,selected,participants,dropped,rejected"
 
+static json_t *store_round_json_base(const fedc_round_metrics *m);
+
+/* The round's federated evaluation, if it had one. */
+static void fed_from_store(store *st, int64_t run_id, fedc_round_metrics *m) {
+    sqlite3_stmt *q = prep(st, "SELECT accuracy,loss,examples,reports FROM fed_eval WHERE run_id=? AND round=?");
+    if (!q) return;
+    sqlite3_bind_int64(q, 1, run_id);
+    sqlite3_bind_int(q, 2, m->round);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        m->fed_evaluated = 1;
+        m->fed_accuracy = sqlite3_column_double(q, 0);
+        m->fed_loss = sqlite3_column_double(q, 1);
+        m->fed_examples = sqlite3_column_double(q, 2);
+        m->fed_reports = sqlite3_column_int(q, 3);
+    }
+    sqlite3_finalize(q);
+}
+
 json_t *store_round_json_one(const fedc_round_metrics *m) {
+    json_t *o = store_round_json_base(m);
+    if (o && m->fed_evaluated) {
+        json_object_set_new(o, "fed_accuracy", json_real(m->fed_accuracy));
+        json_object_set_new(o, "fed_loss", json_real(m->fed_loss));
+        json_object_set_new(o, "fed_examples", json_real(m->fed_examples));
+        json_object_set_new(o, "fed_reports", json_integer(m->fed_reports));
+    }
+    return o;
+}
+
+static json_t *store_round_json_base(const fedc_round_metrics *m) {
     return json_pack("{s:i,s:b,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "round",
                      m->round, "evaluated", m->evaluated, "accuracy", m->accuracy, "loss", m->loss, "train_loss",
                      m->train_loss, "bytes_down", (json_int_t)m->bytes_down, "bytes_up", (json_int_t)m->bytes_up,
@@ -427,6 +488,7 @@ json_t *store_rounds_json(store *st, int64_t run_id, int since) {
     while (sqlite3_step(q) == SQLITE_ROW) {
         fedc_round_metrics m;
         round_from_row(q, &m);
+        fed_from_store(st, run_id, &m);
         json_array_append_new(a, store_round_json_one(&m));
     }
     sqlite3_finalize(q);
@@ -448,6 +510,7 @@ int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {
     while (sqlite3_step(q) == SQLITE_ROW) {
         fedc_round_metrics m;
         round_from_row(q, &m);
+        fed_from_store(st, run_id, &m);
         if (csv) fedc_metrics_write_csv(f, &m);
         else fedc_metrics_write_jsonl(f, &m);
     }

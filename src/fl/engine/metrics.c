@@ -20,10 +20,18 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
             "\"bytes_down\":%" PRIu64 ",\"bytes_up\":%" PRIu64 ",\"bytes_down_total\":%" PRIu64
             ",\"bytes_up_total\":%" PRIu64 ",\"client_cpu_s\":%.4f,\"server_cpu_s\":%.4f,"
             "\"wall_s\":%.4f,\"elapsed_s\":%.3f,\"sim_time_s\":%.3f,\"sim_elapsed_s\":%.3f,"
-            "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d}\n",
+            "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d",
             m->bytes_down, m->bytes_up, m->bytes_down_total, m->bytes_up_total, m->client_cpu_s,
             m->server_cpu_s, m->wall_s, m->elapsed_s, m->sim_time_s, m->sim_elapsed_s, m->selected,
             m->participants, m->dropped, m->rejected);
+    /* Federated evaluation: only on rounds the nodes scored. */
+    if (m->fed_evaluated) {
+        fprintf(f, ",\"fed_evaluated\":true,");
+        json_num(f, "fed_accuracy", m->fed_accuracy, 6);
+        json_num(f, "fed_loss", m->fed_loss, 6);
+        fprintf(f, "\"fed_examples\":%.0f,\"fed_reports\":%d", m->fed_examples, m->fed_reports);
+    }
+    fprintf(f, "}\n");
     fflush(f);
 }
 

@@ -90,3 +90,7 @@ void fedc_task_defaults(fedc_task *t) {
     t->deploy.round_timeout_s = 60.0;
     t->deploy.connect_timeout_s = 60.0;
 }
+
+int fedc_task_external(const fedc_task *t) { return strcmp(t->model, "external") == 0; }
+
+int fedc_task_federated_eval(const fedc_task *t) { return t->eval.federated || fedc_task_external(t); }

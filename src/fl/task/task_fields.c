@@ -85,7 +85,16 @@ const task_field task_fields[] = {
           "(group norm), drop:P (dropout rate), relu, flatten. ReLU follows every conv and dense "
           "layer but the last; the last layer must be dense with one output per class. Checked "
           "against the dataset's input shape (for csv, when the data is loaded). At most 1023 "
-          "bytes and 64 layers."),
+          "bytes and 64 layers. external: the nodes' own model (PyTorch, NumPy, an embedding "
+          "program; see model.manifest), trained only in deployment and scored by federated "
+          "evaluation; strategies fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad."),
+    F_STR("model.manifest", model_manifest, 0, NULL,
+          "model external only: the named float32 tensors the nodes exchange, as "
+          "{\"model\": {\"name\": \"external\", \"manifest\": [{\"name\": \"fc.weight\", "
+          "\"shape\": [10, 784], \"dtype\": \"f32\"}, ...]}}; empty = the first node to join "
+          "supplies it and every later node must match it. Names 1 to 127 printable characters, "
+          "unique; at most 8 dimensions per tensor, 4096 tensors, 2^28 values, 16 KiB of "
+          "canonical JSON."),
     F_STR("init", init, 1, task_inits,
           "How the initial global model is drawn (from seed). he: He normal for layers "
           "followed by ReLU, Xavier uniform for the last layer, zero biases. torch: PyTorch's "
@@ -283,6 +292,15 @@ const task_field task_fields[] = {
     F_INT("eval_every", eval_every, 1, 100000,
           "Evaluate the global model on the test set every this many rounds, and after the "
           "first and the last round."),
+    F_BOOL("eval.federated", eval.federated,
+           "Federated evaluation: after each evaluated round (eval_every), nodes score the new "
+           "global model on their own local test data and report loss, accuracy and example "
+           "count; the run's fed_accuracy and fed_loss are their means weighted by examples. In "
+           "simulation client k's test data is its share of the test set, cut like its training "
+           "data. Always on for model external, whose server cannot evaluate."),
+    F_INT("eval.clients", eval.clients, 0, 100000,
+          "Nodes asked to evaluate in an evaluated round: 0 = the round's participants, else "
+          "this many available clients drawn at random (seeded). At most clients."),
 
     F_INT("deploy.min_nodes", deploy.min_nodes, 1, 100000,
           "Deployment only: the first round starts once this many nodes are connected; at "
@@ -308,6 +326,7 @@ const task_group task_groups[] = {
     {"privacy", "Differential privacy of the client updates."},
     {"state", "Memory for per-client state (strategies with control variates or per-client tables)."},
     {"stop", "Rules that end a run before all rounds are done."},
+    {"eval", "Federated evaluation: nodes score the global model on their local test data."},
     {"deploy", "Rounds with real edge nodes: when to start, how long to wait, how many "
                "updates a round needs (min_updates also applies in simulation)."},
 };

@@ -37,6 +37,12 @@ static int put_at_path(json_t *root, char *path, json_t *value, fedc_error *err)
     while ((dot = strchr(seg, '.'))) {
         *dot = '\0';
         json_t *child = json_object_get(cur, seg);
+        if (cur == root && !strcmp(seg, "model") && json_is_string(child)) {
+            /* model.manifest=...: the model string becomes {"name": ...}. */
+            json_t *obj = json_pack("{s:O}", "name", child);
+            if (!obj || json_object_set_new(cur, seg, obj) != 0) goto oom;
+            child = json_object_get(cur, seg);
+        }
         if (!child) {
             child = json_object();
             if (json_object_set_new(cur, seg, child) != 0) goto oom;

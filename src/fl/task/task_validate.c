@@ -120,8 +120,51 @@ static void check_dataset(const fedc_task *t, task_issues *iss) {
                    "column in the CSV header");
 }
 
+/* Strategies whose client side is plain local training (fedprox: the node
+ * adds the proximal term itself): the only ones a node's own model can run. */
+static const char *const external_strategies[] = {"fedavg", "fedprox", "fedavgm", "fedadam", "fedyogi",
+                                                  "fedadagrad", NULL};
+
+static void check_external(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "model", "model.manifest")) return;
+    if (!fedc_task_external(t)) {
+        if (t->model_manifest[0])
+            task_issue(iss, "model.manifest", "only with model \"external\"; a built-in model (\"%.40s\") has "
+                                              "its own tensors", t->model);
+        return;
+    }
+    if (t->model_manifest[0]) {
+        fedc_manifest m;
+        fedc_error e;
+        if (fedc_manifest_parse(t->model_manifest, strlen(t->model_manifest), &m, &e) != 0) {
+            task_issue(iss, "model.manifest", "%s", e.msg);
+            return;
+        }
+        fedc_manifest_free(&m);
+    }
+    if (!ALL_OK(iss, "strategy.name")) return;
+    int ok = 0;
+    for (int i = 0; external_strategies[i]; i++) ok |= !strcmp(t->strategy.name, external_strategies[i]);
+    if (!ok)
+        task_issue(iss, "strategy.name",
+                   "%s needs fedc's own trainer on the nodes; with model external allowed: fedavg, fedprox, "
+                   "fedavgm, fedadam, fedyogi, fedadagrad",
+                   t->strategy.name);
+    if (ALL_OK(iss, "privacy.mode") && strcmp(t->privacy.mode, "none") != 0)
+        task_issue(iss, "privacy.mode", "%s is applied by fedc's trainer; with model external allowed: none",
+                   t->privacy.mode);
+}
+
+static void check_eval(const fedc_task *t, task_issues *iss) {
+    if (ALL_OK(iss, "eval.clients", "clients") && t->eval.clients > t->clients)
+        task_issue(iss, "eval.clients", "%d is more than clients (%d); allowed: 0 (the round's participants) or an "
+                                        "integer >= 1 and <= clients",
+                   t->eval.clients, t->clients);
+}
+
 static void check_model(const fedc_task *t, task_issues *iss) {
     if (!ALL_OK(iss, "dataset.name", "model")) return;
+    if (fedc_task_external(t)) return; /* the nodes' own model: check_external */
     const dataset_shape *ds = find_shape(t->dataset.name);
     if (!ds) return; /* csv: checked by the engine once the file gives the shape */
     fedc_error err = {{0}};
@@ -195,6 +238,7 @@ void task_validate_into(const fedc_task *t, task_issues *iss) {
     void (*const rules[])(const fedc_task *, task_issues *) = {
         check_counts, check_dataset,     check_partition,
         check_model,  check_compression, check_scheduling,
+        check_external, check_eval,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0] && !task_issues_stopped(iss); i++)
         rules[i](t, iss);

@@ -101,7 +101,7 @@ static void test_to_json_key_order_and_format(void **state) {
                               "init",       "rounds",   "clients",     "clients_per_round",
                               "local",      "strategy", "compression", "scheduling",
                               "privacy",    "state",    "seed",        "stop",        "eval_every",
-                              "deploy"};
+                              "eval",       "deploy"};
     size_t i = 0;
     const char *key;
     json_t *v;

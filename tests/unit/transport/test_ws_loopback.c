@@ -168,7 +168,7 @@ static void roundtrip(int tls) {
     echo e;
     memset(&e, 0, sizeof e);
     pthread_mutex_init(&e.mu, NULL);
-    fedc_ws_server_config sc = {"127.0.0.1", 0, tls, cert, key, "/node", 65536, 2};
+    fedc_ws_server_config sc = {"127.0.0.1", 0, tls, cert, key, "/node", 65536, 2, NULL};
     fedc_ws_server *srv = fedc_ws_server_start(&sc, &k_ops, &e, &err);
     assert_non_null(srv);
     int port = fedc_ws_server_port(srv);
@@ -233,7 +233,7 @@ static void tls_refusal(const char *bind, const char *dial, int other_ca, const 
     echo e;
     memset(&e, 0, sizeof e);
     pthread_mutex_init(&e.mu, NULL);
-    fedc_ws_server_config sc = {bind, 0, 1, cert, key, "/node", 65536, 0};
+    fedc_ws_server_config sc = {bind, 0, 1, cert, key, "/node", 65536, 0, NULL};
     fedc_ws_server *srv = fedc_ws_server_start(&sc, &k_ops, &e, &err);
     assert_non_null(srv);
     char pem[16384];
@@ -342,7 +342,7 @@ static void test_shared_payload_to_many(void **state) {
     f.p = fedc_ws_payload_copy(f.expect, FANOUT_LEN);
     assert_non_null(f.p);
     fedc_error err;
-    fedc_ws_server_config sc = {"127.0.0.1", 0, 0, NULL, NULL, "/node", 65536, 1};
+    fedc_ws_server_config sc = {"127.0.0.1", 0, 0, NULL, NULL, "/node", 65536, 1, NULL};
     fedc_ws_server *srv = fedc_ws_server_start(&sc, &k_fan_ops, &f, &err);
     assert_non_null(srv);
     pthread_t th[FANOUT];
