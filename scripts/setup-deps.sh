@@ -6,7 +6,7 @@ PKGS="build-essential cmake pkg-config clang gcc make git ca-certificates
 libopenblas-dev zlib1g-dev libjansson-dev libsqlite3-dev libzstd-dev libsodium-dev
 libcurl4-openssl-dev libwebsockets-dev libssl-dev openssl libcmocka-dev
 dataset-fashion-mnist libjs-chart.js
-python3 python3-numpy python3-torch valgrind
+python3 python3-numpy python3-torch python3-zstandard valgrind
 chromium"
 # Node.js may come from elsewhere than Debian (with its own npm, which then
 # conflicts with Debian's npm package): only the commands are required.

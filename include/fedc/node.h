@@ -155,6 +155,9 @@ typedef struct fedc_node_data {
 int fedc_node_data_parse(const char *spec, fedc_node_data *d, fedc_error *err);
 /* Loads (or keeps) the local data for a task. */
 int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err);
+/* Loads (once) the local test data of federated evaluation: for a
+ * partition K/N, share K of the test set cut as the simulator cuts it. */
+int fedc_node_data_prepare_test(fedc_node_data *d, const fedc_task *t, fedc_error *err);
 void fedc_node_data_free(fedc_node_data *d);
 
 #endif

@@ -161,6 +161,7 @@ static int handle_frame(void *user, const uint8_t *frame, size_t len, fedc_buf *
     builtin *b = user;
     if (fedc_frame_type(frame, len) == FEDC_MSG_EVALUATE) {
         if (!b->trainer) return fedc_fail(err, "no local data to evaluate on (echo mode)");
+        if (fedc_node_data_prepare_test(&b->data, &b->task, err) != 0) return -1;
         fedc_client_data test = {&b->data.test, b->data.test_index, b->data.n_test};
         return fedc_trainer_evaluate(b->trainer, &test, frame, len, reply, err);
     }

@@ -167,6 +167,20 @@ static int load_fmnist_split(fedc_node_data *d, const fedc_task *t, int train, f
     return rc;
 }
 
+int fedc_node_data_prepare_test(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
+    if (d->test_index) return 0;
+    if (d->kind != FEDC_NODE_DATA_FMNIST)
+        return fedc_fail(err, "no local test data: --data %s has no test split (a partition K/N of a catalog "
+                              "dataset has)", d->spec);
+    if (load_fmnist_split(d, t, 0, &d->test, err) != 0) return -1;
+    d->n_test = d->test.n;
+    d->test_index = malloc((d->n_test ? d->n_test : 1) * sizeof(uint32_t));
+    if (!d->test_index) return fedc_fail(err, "out of memory indexing the local test data");
+    for (size_t i = 0; i < d->n_test; i++) d->test_index[i] = (uint32_t)i;
+    FEDC_INFO("local test data: %zu samples (share %d of %d of the test set)", d->n_test, d->part_k, d->part_n);
+    return 0;
+}
+
 int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
     char key[sizeof d->loaded_key];
     uint64_t seed = d->has_seed ? d->seed : t->seed;
@@ -183,14 +197,6 @@ int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *er
         return 0;
     case FEDC_NODE_DATA_FMNIST:
         rc = load_fmnist_split(d, t, 1, &d->ds, err);
-        if (rc == 0 && load_fmnist_split(d, t, 0, &d->test, err) == 0) {
-            d->n_test = d->test.n;
-            d->test_index = malloc((d->n_test ? d->n_test : 1) * sizeof(uint32_t));
-            if (!d->test_index) rc = fedc_fail(err, "out of memory indexing the local test data");
-            for (size_t i = 0; d->test_index && i < d->n_test; i++) d->test_index[i] = (uint32_t)i;
-        } else if (rc == 0) {
-            rc = -1;
-        }
         break;
     case FEDC_NODE_DATA_IDX:
         if (d->path2[0]) {
