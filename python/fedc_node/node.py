@@ -122,7 +122,7 @@ def scheduled_lr(task, rnd):
     loc = task.get("local", {})
     base = float(loc.get("lr", 0.05))
     w = int(loc.get("lr_warmup_rounds", 0))
-    if rnd <= w:
+    if w > 0 and rnd <= w:
         return base * rnd / w
     r = rnd - w
     kind = loc.get("lr_schedule", "constant")
@@ -411,8 +411,13 @@ class Node:
                     pass
                 else:
                     raise _Refuse(f"{P.NAMES.get(t, t)} messages are not supported by the Python SDK")
-            except (_Refuse, CodecError, NotImplementedError) as e:
+            except (_Refuse, CodecError, NotImplementedError, Exception) as e:
+                # The model's own failure (or a refusal) becomes an ERROR the
+                # server logs; the node stays connected for the next request.
                 why = str(e) or f"{type(e).__name__} in the client"
+                if not isinstance(e, (_Refuse, CodecError, NotImplementedError)):
+                    why = f"{type(e).__name__} in the client: {why}"
+                    log.exception("round %s: the client failed", rnd)
                 log.warning("round %s: %s", rnd, why)
                 if t == P.WELCOME:
                     self.run_ = None
