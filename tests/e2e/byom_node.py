@@ -174,6 +174,9 @@ class Recording(fedc_node.Client):
         r = config["round"]
         self.rec.save(f"round-{r}-global.npy", parameters)
         new, n, metrics = self.inner.fit(parameters, config)
+        if getattr(self, "slow", None) and int(self.slow[0]) == r:
+            import time
+            time.sleep(self.slow[1])
         if self.bad == "nan" and r == 2:
             new = [a.copy() for a in new]
             new[0].flat[3] = np.nan
@@ -204,15 +207,21 @@ def main():
     ap.add_argument("--labels")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--bad", choices=["nan", "shape", "inf"])
+    ap.add_argument("--slow", default="", help="R:S: sleep S seconds in fit of round R")
     args = ap.parse_args()
     args.train = [int(v) for v in args.train.split(":")]
     args.test = [int(v) for v in args.test.split(":")]
     rec = Recorder(args.out)
     inner = torch_client(args, rec) if args.model == "cnn" else MlpClient(args)
-    node = fedc_node.Node(args.url, args.credential, Recording(inner, rec, args.bad), max_backoff=1.0)
+    client = Recording(inner, rec, args.bad)
+    client.slow = tuple(float(v) for v in args.slow.split(":")) if args.slow else None
+    node = fedc_node.Node(args.url, args.credential, client, max_backoff=1.0)
     signal.signal(signal.SIGTERM, lambda *a: node.stop())
     try:
         node.run()
+    except fedc_node.FatalError as e:
+        rec.json("fatal.json", {"error": str(e)})
+        raise
     finally:
         rec.json("stats.json", {"stats": node.stats, "close_codes": node.close_codes})
 
