@@ -402,13 +402,20 @@ def _zstd_pack(body, width):
 def _zstd_unpack(frame, cap, width):
     if len(frame) < 4 or struct.unpack_from("<I", frame)[0] != 0xFD2FB528:
         raise CodecError("zstd frame magic is wrong")
-    params = _zstd.get_frame_parameters(frame)
+    try:
+        params = _zstd.get_frame_parameters(frame)
+    except _zstd.ZstdError as e:
+        raise CodecError(f"zstd frame header is invalid: {e}") from None
     if params.content_size in (0xFFFFFFFFFFFFFFFF, -1) or params.content_size > cap:
         raise CodecError(f"zstd frame declares {params.content_size} bytes of content; at most {cap} allowed")
     try:
-        raw = _zstd.ZstdDecompressor().decompress(frame, max_output_size=cap)
+        d = _zstd.ZstdDecompressor().decompressobj()
+        raw = d.decompress(frame)
+        trailing = bool(d.unused_data)
     except _zstd.ZstdError as e:
         raise CodecError(f"zstd decompression failed: {e}") from None
+    if trailing:
+        raise CodecError("zstd frame is followed by trailing bytes")
     if len(raw) != params.content_size:
         raise CodecError("zstd frame produced a different size than it declared")
     b = np.frombuffer(raw, np.uint8)
