@@ -37,17 +37,18 @@ const LABELS = {
   'stop.target_accuracy': 'Target accuracy', 'stop.max_wall_s': 'Max wall time (s)',
   'deploy.min_nodes': 'Min nodes', 'deploy.min_updates': 'Min updates per round',
   'deploy.round_timeout_s': 'Round timeout (s)', 'deploy.connect_timeout_s': 'Connect timeout (s)',
+  'eval.federated': 'Federated evaluation (nodes score on local test data)', 'eval.clients': 'Evaluating nodes per round',
 };
 
 const GROUP_TITLES = {
   '': 'General', dataset: 'Data', partition: 'Partition across clients', local: 'Local training',
   strategy: 'Server strategy', compression: 'Compression', scheduling: 'Scheduling', privacy: 'Privacy',
-  stop: 'Stopping rules', deploy: 'Deployment', state: 'Per-client state',
+  stop: 'Stopping rules', deploy: 'Deployment', state: 'Per-client state', eval: 'Federated evaluation',
 };
 
 // Suggestions offered for free-text fields (any valid value may be typed).
 const SUGGESTIONS = {
-  model: ['mlp', 'cnn', 'dense:128,dense:10', 'conv:16:3,pool:2,dense:64,dense:10'],
+  model: ['mlp', 'cnn', 'dense:128,dense:10', 'conv:16:3,pool:2,dense:64,dense:10', 'external'],
   'compression.up': ['none', 'fp16', 'bf16', 'q8', 'q8|zstd', 'q4|zstd', 'topk:0.01|q8|zstd', 'sign'],
   'compression.down': ['none', 'fp16', 'bf16', 'q8', 'q8|zstd'],
   'scheduling.profile': ['none', 'lognormal'],
@@ -88,6 +89,7 @@ const RELEVANT_WHEN = {
   'strategy.anchor_prob': (v) => v['strategy.name'] === 'fedamd',
   'strategy.margin_lambda': (v) => v['strategy.name'] === 'fedld',
   'strategy.top_fraction': (v) => v['strategy.name'] === 'fedld',
+  'eval.clients': (v) => v['eval.federated'] === true || v.model === 'external',
   'scheduling.choice_d': (v) => v['scheduling.policy'] === 'power-of-choice',
   'privacy.clip': (v) => v['privacy.mode'] !== 'none',
   'privacy.noise_multiplier': (v) => v['privacy.mode'] !== 'none',
@@ -147,7 +149,9 @@ export function schemaGroups(schema) {
         fields: Object.entries(s.properties || {}).map(([k, fs]) => ({ path: `${key}.${k}`, key: k, schema: fs })),
       });
     } else {
-      general.fields.push({ path: key, key, schema: s });
+      // "model" may also be an object (an external model's manifest): the
+      // form edits its string form; a manifest comes from the nodes.
+      general.fields.push({ path: key, key, schema: s.oneOf ? { ...s.oneOf[0], description: s.description } : s });
     }
   }
   return groups;

@@ -167,11 +167,15 @@ export async function render(root, { match }, ctx) {
   }
 
   function drawRounds() {
-    charts.accuracy.update([{ label: 'test accuracy', points: series.accuracyByRound(rounds) }]);
+    const fedAcc = series.fedAccuracyByRound(rounds);
+    charts.accuracy.update([{ label: 'test accuracy', points: series.accuracyByRound(rounds) }]
+      .concat(fedAcc.length ? [{ label: 'federated (nodes\u2019 test data)', points: fedAcc, dash: [3, 3] }] : []));
     charts.loss.update([
       { label: 'test loss', points: series.lossByRound(rounds) },
       { label: 'train loss', points: series.trainLossByRound(rounds), dash: [6, 4] },
-    ]);
+    ].concat(series.fedLossByRound(rounds).length ? [
+      { label: 'federated loss', points: series.fedLossByRound(rounds), dash: [3, 3] },
+    ] : []));
     charts.bytes.update([
       { label: 'down (server → nodes)', points: series.cumulativeBytes(rounds, 'down') },
       { label: 'up (nodes → server)', points: series.cumulativeBytes(rounds, 'up') },
