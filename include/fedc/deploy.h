@@ -17,6 +17,10 @@
 typedef void (*fedc_client_hook)(void *ctx, int round, fedc_client_info *info, int n_clients);
 void fedc_run_set_client_hook(fedc_run *r, fedc_client_hook fn, void *ctx);
 
+/* Central DP noise (dp-fedavg) from the OS CSPRNG rather than the task seed,
+ * which whoever holds the task spec knows (privacy.h). */
+void fedc_run_set_secret_noise(fedc_run *r, int on);
+
 typedef struct fedc_participant {
     int client;
     int status;          /* 1 aggregated, -1 dropped, -2 refused */

@@ -46,6 +46,10 @@ typedef struct fedc_client_data {
 typedef struct fedc_client_mem {
     void *record;
     int owned;             /* fedc_client_mem_free frees record */
+    /* Where this client's round-protocol state lives between the steps of a
+     * round (protocol.h), kept by whoever runs the client; NULL without a
+     * protocol. */
+    struct fedc_protocol_client **protocol;
 } fedc_client_mem;
 void fedc_client_mem_free(fedc_client_mem *m);
 
@@ -59,6 +63,9 @@ size_t fedc_trainer_record_size(const fedc_trainer *tr);
  * server runs again (it failed, e.g. a node dropped) starts from the same
  * state instead of applying the client's state change twice. */
 void fedc_trainer_keep_undo(fedc_trainer *tr, int on);
+/* Nodes: draw local-DP noise from the OS CSPRNG, not from the task seed the
+ * server knows (privacy.h, fedc_privacy_noise_rng). */
+void fedc_trainer_secret_noise(fedc_trainer *tr, int on);
 /* The round a record last trained (0 if never). */
 int fedc_trainer_record_round(const void *record);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
@@ -95,6 +102,11 @@ typedef struct fedc_round_metrics {
     double fed_accuracy, fed_loss;
     double fed_examples;     /* test examples in all */
     int fed_reports;         /* nodes that reported */
+    /* Differential privacy (privacy.mode other than none): the guarantee
+     * spent so far, and the clip bound this round used. */
+    int dp;
+    double epsilon, delta; /* epsilon is INFINITY without noise */
+    double dp_clip;
 } fedc_round_metrics;
 
 typedef struct fedc_run fedc_run;

@@ -34,6 +34,8 @@ typedef enum {
     FEDC_INTENT_INVALID,  /* understood, but the task fails validation: err holds the validator's message */
     FEDC_INTENT_BACKEND,  /* the LLM endpoint failed (connect, timeout, HTTP error, answer never valid) */
     FEDC_INTENT_INPUT,    /* the request itself is unusable (empty, too long) */
+    FEDC_INTENT_QUESTION, /* two readings are plausible, or a number was not understood: err holds the
+                             question, out->question the field and the readings to choose from */
 } fedc_intent_status;
 
 /* Where a field's value came from. */
@@ -49,7 +51,27 @@ typedef struct fedc_intent_choice {
     char value[288];  /* the value as JSON text, e.g. "0.001" or "\"q8\"" */
     fedc_intent_source source;
     char reason[320]; /* e.g. from "learning rate of 1e-3" */
+    char evidence[96]; /* the words read for this field, as written ("" for defaults) */
 } fedc_intent_choice;
+
+#define FEDC_INTENT_MAX_READINGS 4
+
+/* One way of reading a request that the parser will not choose for the
+ * person. answer is text that, added to the request, settles the question
+ * ("actually clients_per_round=5"). */
+typedef struct fedc_intent_reading {
+    char value[160];  /* the field's value under this reading, as JSON text */
+    char reason[240]; /* the words and how they would be read */
+    char answer[160];
+} fedc_intent_reading;
+
+/* The question of a request that is not turned into a task
+ * (FEDC_INTENT_CONFLICT or FEDC_INTENT_QUESTION). */
+typedef struct fedc_intent_question {
+    char field[48]; /* the task-spec field in doubt; "" when no single field is */
+    int n_readings;
+    fedc_intent_reading readings[FEDC_INTENT_MAX_READINGS];
+} fedc_intent_question;
 
 typedef struct fedc_intent_result {
     fedc_intent_status status;
@@ -64,6 +86,7 @@ typedef struct fedc_intent_result {
     char goals[FEDC_INTENT_MAX_GOALS][24];
     char backend[16]; /* "builtin" or "llm" */
     int llm_attempts; /* requests sent to the endpoint (1 + repairs) */
+    fedc_intent_question question; /* filled for FEDC_INTENT_CONFLICT and FEDC_INTENT_QUESTION */
 } fedc_intent_result;
 
 /* Embedded parser. Returns 0 with out->status FEDC_INTENT_OK, or -1 with
@@ -102,8 +125,9 @@ int fedc_intent_parse_llm(const char *request, const fedc_llm_config *cfg, fedc_
                           fedc_error *err);
 
 /* Result as JSON, malloc'd: {"status", "backend", "task", "explanation":
- * [{"field","value","source","reason"}], "not_understood", "notes",
- * "goals", "error"?}. err_msg (may be NULL) is included as "error" when the
+ * [{"field","value","source","reason","evidence"}], "not_understood", "notes",
+ * "goals", "error"?, "question"?: {"field", "readings": [{"value", "reason",
+ * "answer"}]}}. err_msg (may be NULL) is included as "error" when the
  * status is not OK. */
 char *fedc_intent_result_to_json(const fedc_intent_result *r, const char *err_msg, int pretty);
 const char *fedc_intent_status_name(fedc_intent_status s);
@@ -124,7 +148,11 @@ const char *fedc_intent_system_prompt(void);
 /* Evaluation over a JSONL file whose lines are either chat examples (as
  * written by fedc_intent_dataset_write) or {"request": "...", "task":
  * {partial spec}} or {"request": "...", "refuse": "words the refusal must
- * contain"}. Task specs are compared as canonical JSON (every field). */
+ * contain"} or {"request": "...", "ask": "field.path"} (the request leaves
+ * that field open: the right answer is a question about it, not a task).
+ * Task specs are compared as canonical JSON (every field). A line whose
+ * expected task the validator rejects is counted as invalid_expected and
+ * not scored; the rest of the file still is. */
 typedef enum { FEDC_INTENT_BACKEND_BUILTIN = 0, FEDC_INTENT_BACKEND_LLM } fedc_intent_backend;
 
 #define FEDC_INTENT_EVAL_MAX_FIELDS 64
@@ -135,6 +163,15 @@ typedef struct fedc_intent_eval_report {
     int refused_clearly;  /* outputs refused with a message */
     int unclear;          /* neither valid nor refused with a message (must be 0) */
     int expected_refusals, refusals_right;
+    /* "ask" lines, and those answered with a question or refusal naming the field */
+    int expected_questions, questions_right;
+    /* The three outcomes, over every scored line: exact; asked (a question
+     * or refusal with a message where a task was expected, or one not
+     * naming the field of an "ask" line): acceptable, the user is told;
+     * silently wrong (a valid task other than the expected one, or a task
+     * where a question or refusal was expected): the worst. */
+    int asked, silently_wrong;
+    int invalid_expected; /* lines not scored: the expected task is invalid */
     int n_fields;
     struct {
         char path[48];

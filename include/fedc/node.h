@@ -30,6 +30,8 @@ typedef struct fedc_node_config {
     int echo;                    /* no training: answer with a zero update */
     const char *poison;          /* nan|inf|short|missing|extra|round[@ROUND]: send a bad update */
     double delay_s;              /* wait this long before sending each update */
+    const char *exit_at;         /* tests: STEP[@ROUND]: the process ends (no goodbye) when a
+                                    round protocol step (or "train") arrives, a node lost mid-round */
 } fedc_node_config;
 
 /* `fedc node`: fedc's own trainer on cfg->data_spec. Runs until *stop is

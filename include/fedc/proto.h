@@ -29,7 +29,8 @@ typedef enum {
     FEDC_MSG_BYE,         /* either way: reason */
     FEDC_MSG_ERROR,       /* either way: reason */
     FEDC_MSG_PING,
-    /* 8 and 9 are kept for the steps of multi-step round protocols. */
+    FEDC_MSG_STEP,          /* server -> node: one step of a multi-step round protocol */
+    FEDC_MSG_STEP_REPLY,    /* node -> server: its answer to that step */
     FEDC_MSG_EVALUATE = 10, /* server -> node: round, global model to score on local test data */
     FEDC_MSG_RESULT,        /* node -> server: round, loss, accuracy, examples of an EVALUATE */
     FEDC_MSG_PARAMS,        /* node -> server: initial parameters of an external model */

@@ -87,10 +87,23 @@ typedef struct fedc_task {
         char profile[512];      /* simulation heterogeneity: none | lognormal | trace CSV path */
     } scheduling;
     struct {
-        char mode[16];          /* none | dp-gaussian */
-        double clip;            /* L2 clip of each update */
+        char mode[16];          /* none | dp-gaussian (local) | dp-fedavg (central) */
+        double clip;            /* L2 clip of each update (dp-fedavg: the initial bound) */
         double noise_multiplier;
+        double delta;           /* delta of the reported (epsilon, delta) */
+        double target_epsilon;  /* budget; 0 = none */
+        char on_exceed[8];      /* stop | refuse: what a budget that would be exceeded does */
+        int adaptive_clip;      /* bool, dp-fedavg: clip bound follows a quantile of norms */
+        double target_quantile; /* adaptive: fraction of updates left unclipped */
+        double clip_lr;         /* adaptive: geometric step of the bound */
+        double count_noise;     /* adaptive: noise sd on the unclipped count; 0 = clients_per_round/20 */
     } privacy;
+    struct {
+        char mode[16];          /* none | secagg+ */
+        int degree;             /* neighbours per node in the masking graph; 0 = automatic */
+        double threshold;       /* fraction of a node's neighbours needed to unmask it */
+        double clip;            /* L2 clip of each update before quantisation */
+    } secagg;
     struct {
         double memory_mb;       /* per-client state kept in memory before spilling to disk */
         char spill_dir[256];    /* where spilled state goes; "" = $TMPDIR or /tmp */

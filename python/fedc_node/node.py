@@ -189,6 +189,9 @@ class _Run:
                           "trainer maintains; this node trains its own model")
         if t.get("privacy", {}).get("mode", "none") != "none":
             raise _Refuse(f"privacy mode {t['privacy']['mode']} is applied by fedc's own trainer")
+        if t.get("secagg", {}).get("mode", "none") != "none":
+            raise _Refuse(f"secure aggregation ({t['secagg']['mode']}) masks updates in fedc's own trainer; "
+                          "this node trains its own model")
         if not isinstance(self.manifest, list):
             raise _Refuse("the server sent no manifest for this run (a fedc server of an older version)")
         if sum(int(np.prod(x["shape"])) if x["shape"] else 1 for x in self.manifest) != self.params:

@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cli/intent_submit.h"
 
 #include "fedc/intent.h"
@@ -19,7 +21,7 @@ static void usage(FILE *f) {
     fprintf(f,
             "usage: fedc intent [options] \"REQUEST\"      (REQUEST \"-\" reads standard input)\n"
             "       fedc intent dataset --n N --seed S [--holdout F] [--out FILE] [--holdout-out FILE]\n"
-            "       fedc intent eval FILE [--backend builtin|llm] [--verbose] [llm options]\n"
+            "       fedc intent eval FILE [--backend builtin|llm] [--verbose] [--json] [llm options]\n"
             "\n"
             "Turns a plain-language request into a validated task spec and explains each choice.\n"
             "options:\n"
@@ -37,7 +39,8 @@ static void usage(FILE *f) {
             "dataset: JSONL chat examples for fine-tuning; --holdout F sends a share F to --holdout-out,\n"
             "  written with phrasings the training part never uses.\n"
             "eval: exact-match rate of whole task specs and per-field accuracy on a JSONL file of chat\n"
-            "  examples or {\"request\", \"task\" | \"refuse\"} lines (see docs/intent.md).\n");
+            "  examples or {\"request\", \"task\" | \"refuse\" | \"ask\"} lines (see docs/intent.md);\n"
+            "  --json prints the report as one JSON object.\n");
 }
 
 /* Parses an LLM option at argv[*i]; returns 1 if it was one, -1 on a bad
@@ -138,9 +141,32 @@ static int cmd_dataset(int argc, char **argv) {
     return 0;
 }
 
+/* The evaluation report as one JSON object (bench/intent_heldout.py reads it). */
+static int print_eval_json(const char *backend, const fedc_intent_eval_report *r) {
+    json_t *fields = json_object();
+    for (int k = 0; fields && k < r->n_fields; k++)
+        json_object_set_new(fields, r->fields[k].path,
+                            json_pack("{s:i,s:i}", "right", r->fields[k].right, "total", r->fields[k].total));
+    json_t *o = json_pack("{s:s,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:o*}", "backend", backend,
+                          "examples", r->n, "exact", r->exact, "asked", r->asked, "silently_wrong", r->silently_wrong,
+                          "valid", r->valid, "refused_clearly", r->refused_clearly, "unclear", r->unclear,
+                          "expected_refusals", r->expected_refusals, "refusals_right", r->refusals_right,
+                          "expected_questions", r->expected_questions, "questions_right", r->questions_right,
+                          "invalid_expected", r->invalid_expected, "fields", fields);
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (!s) {
+        fprintf(stderr, "fedc intent eval: out of memory\n");
+        return -1;
+    }
+    puts(s);
+    free(s);
+    return 0;
+}
+
 static int cmd_eval(int argc, char **argv) {
     const char *path = NULL;
-    int verbose = 0;
+    int verbose = 0, json = 0;
     fedc_intent_backend backend = FEDC_INTENT_BACKEND_BUILTIN;
     fedc_llm_config cfg;
     fedc_llm_config_init(&cfg);
@@ -152,6 +178,8 @@ static int cmd_eval(int argc, char **argv) {
             if (parse_backend(argv[++i], &backend) < 0) return 2;
         } else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
             verbose = 1;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = 1;
         } else if (argv[i][0] != '-' && !path) {
             path = argv[i];
         } else {
@@ -170,16 +198,21 @@ static int cmd_eval(int argc, char **argv) {
     }
     fedc_intent_eval_report *r = malloc(sizeof *r);
     if (!r) return 1;
-    int rc = fedc_intent_eval_file(path, backend, &cfg, verbose ? stdout : NULL, r, &err);
+    int rc = fedc_intent_eval_file(path, backend, &cfg, verbose ? (json ? stderr : stdout) : NULL, r, &err);
     if (rc < 0) {
         fprintf(stderr, "fedc intent eval: %s\n", err.msg);
         free(r);
         return 1;
     }
-    printf("backend: %s\n", backend == FEDC_INTENT_BACKEND_LLM ? "llm" : "builtin");
-    fedc_intent_eval_print(stdout, r);
+    const char *bname = backend == FEDC_INTENT_BACKEND_LLM ? "llm" : "builtin";
+    if (json) {
+        rc = print_eval_json(bname, r);
+    } else {
+        printf("backend: %s\n", bname);
+        fedc_intent_eval_print(stdout, r);
+    }
     free(r);
-    return 0;
+    return rc < 0 ? 1 : 0;
 }
 
 /* Reads all of standard input (bounded) as the request. */
@@ -293,7 +326,7 @@ int fedc_cmd_intent(int argc, char **argv) {
             break;
         } else if (!strcmp(a, "-")) {
             from_stdin = 1;
-        } else if (a[0] == '-' && a[1] == '-') {
+        } else if (a[0] == '-' && a[1] == '-' && !strchr(a, ' ')) { /* "--rounds 12 --clients 24" is a request */
             fprintf(stderr, "fedc intent: unknown option %s\n", a);
             usage(stderr);
             return 2;

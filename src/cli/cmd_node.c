@@ -44,10 +44,11 @@ int fedc_cmd_node(int argc, char **argv) {
         else if (!strcmp(a, "--connect-timeout") && has) cfg.connect_timeout_s = atof(argv[++i]);
         else if (!strcmp(a, "--max-backoff") && has) cfg.max_backoff_s = atof(argv[++i]);
         else if (!strcmp(a, "--max-attempts") && has) cfg.max_attempts = atoi(argv[++i]);
-        /* Hidden: benchmarks (echo) and the server's own tests (poison, delay). */
+        /* Hidden: benchmarks (echo) and the server's own tests (poison, delay, exit-at). */
         else if (!strcmp(a, "--echo")) cfg.echo = 1;
         else if (!strcmp(a, "--poison") && has) cfg.poison = argv[++i];
         else if (!strcmp(a, "--delay") && has) cfg.delay_s = atof(argv[++i]);
+        else if (!strcmp(a, "--exit-at") && has) cfg.exit_at = argv[++i];
         else if (!strcmp(a, "--log-level") && has) {
             fedc_log_level lv;
             if (fedc_log_level_parse(argv[++i], &lv) != 0) {

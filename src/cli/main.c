@@ -8,6 +8,7 @@
 
 int fedc_cmd_sim(int argc, char **argv);
 int fedc_cmd_validate(int argc, char **argv);
+int fedc_cmd_audit(int argc, char **argv);
 int fedc_cmd_partition(int argc, char **argv);
 int fedc_cmd_arch(int argc, char **argv);
 int fedc_cmd_export(int argc, char **argv);
@@ -24,6 +25,7 @@ const fedc_command fedc_commands[] = {
     {"partition", "print how a task's data is split across clients", fedc_cmd_partition},
     {"arch", "parameters and FLOPs of a model spec", fedc_cmd_arch},
     {"export", "a PyTorch module definition that loads a fedc model file", fedc_cmd_export},
+    {"audit", "gradient-inversion attacks on a client's update under the task's protections", fedc_cmd_audit},
     {"tune", "search hyperparameters and architectures by running the task", fedc_cmd_tune},
     {"server", "parameter server: edge nodes, REST API and web app on one port", fedc_cmd_server},
     {"node", "edge node: train on local data for a fedc server", fedc_cmd_node},

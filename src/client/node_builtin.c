@@ -15,6 +15,7 @@
 #include "fedc/engine.h"
 #include "fedc/log.h"
 #include "fedc/proto.h"
+#include "fedc/protocol.h"
 
 typedef struct builtin {
     const fedc_node_config *cfg;
@@ -28,6 +29,7 @@ typedef struct builtin {
     fedc_arch *arch;
     fedc_trainer *trainer;
     fedc_client_mem mem;
+    fedc_protocol_client *proto; /* round-protocol state between steps (protocol.h) */
     float *zeros; /* echo / poison modes: the model-sized zero update */
 } builtin;
 
@@ -105,6 +107,8 @@ static void teardown(void *user, int run_ended) {
     fedc_arch_free(b->arch);
     b->arch = NULL;
     fedc_client_mem_free(&b->mem);
+    if (b->proto) b->proto->free_state(b->proto);
+    b->proto = NULL;
     free(b->zeros);
     b->zeros = NULL;
     free(b->task_json);
@@ -143,8 +147,11 @@ static int setup(void *user, fedc_node_run_info *run, fedc_error *err) {
                                  b->data.ds.y[i], i, run->classes);
         if (!(b->trainer = fedc_trainer_create(t, b->arch, err))) return -1;
         fedc_trainer_keep_undo(b->trainer, 1);
+        /* DP noise from the OS CSPRNG: the task seed is no secret here. */
+        fedc_trainer_secret_noise(b->trainer, 1);
         b->mem.record = calloc(1, fedc_trainer_record_size(b->trainer));
         b->mem.owned = 1;
+        b->mem.protocol = &b->proto;
         if (!b->mem.record) return fedc_fail(err, "out of memory for the client state");
         run->n_samples = (double)b->data.n;
         run->samples_per_s = node_measure_speed(b->arch, &b->data, t->local.batch);

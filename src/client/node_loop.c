@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "client/client_internal.h"
 #include "fedc/certs.h"
@@ -184,7 +185,26 @@ out:
     return rc;
 }
 
-/* TRAIN or EVALUATE: the model answers; a failure is reported as ERROR. */
+/* --exit-at STEP[@ROUND] (tests): a node lost in the middle of a round, as
+ * a crash would lose it: no goodbye, the connection just closes. */
+static void exit_if_asked(const loop *l, const fedc_msg *m) {
+    const char *want = l->cfg->exit_at;
+    if (!want) return;
+    json_t *o = json_loads(m->json, 0, NULL);
+    const char *step = m->type == FEDC_MSG_TRAIN ? "train" : NULL;
+    json_int_t round = -1;
+    if (o) json_unpack(o, "{s?s,s?I}", "step", &step, "round", &round);
+    const char *at = strchr(want, '@');
+    size_t nlen = at ? (size_t)(at - want) : strlen(want);
+    int hit = step && strlen(step) == nlen && !strncmp(step, want, nlen) && (!at || atoll(at + 1) == round);
+    json_decref(o);
+    if (!hit) return;
+    FEDC_WARN("--exit-at %s: exiting at step %.*s of round %lld", want, (int)nlen, want, (long long)round);
+    fflush(NULL);
+    _exit(3);
+}
+
+/* TRAIN, STEP or EVALUATE: the model answers; a failure is reported as ERROR. */
 static int on_request(loop *l, fedc_ws_client *c, const fedc_buf *frame, int type, double transfer_s, uint64_t wire,
                       fedc_error *err) {
     int round = node_frame_round(frame->data, frame->len);
@@ -198,16 +218,18 @@ static int on_request(loop *l, fedc_ws_client *c, const fedc_buf *frame, int typ
     int rc;
     if (l->model->handle_frame)
         rc = l->model->handle_frame(l->model->user, frame->data, frame->len, &l->reply, &e);
+    else if (type == FEDC_MSG_STEP) /* the validator keeps secure aggregation away from external models */
+        rc = fedc_fail(&e, "this node's model answers TRAIN and EVALUATE only, not the steps of a round protocol");
     else if (type == FEDC_MSG_TRAIN)
         rc = node_params_train(&l->params, l->model, frame->data, frame->len, &l->reply, &e);
     else
         rc = node_params_evaluate(&l->params, l->model, frame->data, frame->len, &l->reply, &e);
     if (rc != 0) {
-        FEDC_WARN("round %d: cannot %s: %s", round, type == FEDC_MSG_TRAIN ? "train" : "evaluate", e.msg);
+        FEDC_WARN("round %d: cannot %s: %s", round, type == FEDC_MSG_EVALUATE ? "evaluate" : "train", e.msg);
         json_t *o = json_pack("{s:s,s:i}", "reason", e.msg, "round", round);
         return send_json(c, FEDC_MSG_ERROR, o, err);
     }
-    if (type == FEDC_MSG_TRAIN && l->cfg->delay_s > 0) node_sleep(l->cfg->stop, l->cfg->delay_s);
+    if (type != FEDC_MSG_EVALUATE && l->cfg->delay_s > 0) node_sleep(l->cfg->stop, l->cfg->delay_s);
     double t0 = fedc_wall_s();
     uint64_t up_wire = 0;
     if (fedc_ws_client_send(c, l->reply.data, l->reply.len, &up_wire, err) != 0) return -1;
@@ -302,7 +324,8 @@ static int session(loop *l, fedc_ws_client *c, int *welcomed, fedc_error *err) {
                 FEDC_ERROR("%s", err->msg);
                 rc = 0;
             }
-        } else if (type == FEDC_MSG_TRAIN || type == FEDC_MSG_EVALUATE) {
+        } else if (type == FEDC_MSG_TRAIN || type == FEDC_MSG_STEP || type == FEDC_MSG_EVALUATE) {
+            exit_if_asked(l, &m);
             fedc_msg_free(&m);
             rc = on_request(l, c, &msg, type, transfer, wire, err);
         } else if (type != FEDC_MSG_PING) {

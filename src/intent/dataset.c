@@ -278,10 +278,21 @@ static void f_cpr(gen *g) {
         add_part(g, TEMPLATE(g, t), count_text(g, k, b, sizeof b));
         g->cpr = k;
     } else if (r < 9) {
+        /* only shares that are whole clients: "15% of 30" is a question */
         static const int pct[] = {5, 10, 20, 25, 50};
-        int p = PICK_INT(g, pct);
+        int whole[5], nw = 0;
+        for (int q = 0; q < 5; q++)
+            if ((pct[q] * g->clients) % 100 == 0) whole[nw++] = pct[q];
+        int p = whole[nw ? below(g, nw) : 0];
+        if (!nw) {
+            /* no share of this federation is a whole count: say the count */
+            int k = 1 + below(g, g->clients < 50 ? g->clients : 50);
+            add_part(g, "%s per round", count_text(g, k, b, sizeof b));
+            g->cpr = k;
+            set_int(g, "clients_per_round", g->cpr);
+            return;
+        }
         long k = lround(p / 100.0 * g->clients);
-        if (k < 1) k = 1;
         static const char *const t[] = {"%d%% of them per round", "%d%% participation per round",
                                         "%d percent of the clients each round", "a participation rate of %d%%"};
         add_part(g, TEMPLATE(g, t), p);
@@ -807,7 +818,7 @@ static void f_scheduling(gen *g) {
         static const int s[] = {10, 20, 30, 45, 60, 120};
         int dl = PICK_INT(g, s);
         static const char *const t[] = {"deadline-aware selection with a %d second deadline",
-                                        "a round deadline of %d s", "resource-aware scheduling, deadline %d seconds"};
+                                        "deadline-based selection, a round deadline of %d s", "resource-aware scheduling, deadline %d seconds"};
         add_part(g, TEMPLATE(g, t), dl);
         set_str(g, "scheduling.policy", "deadline");
         set_real(g, "scheduling.deadline_s", dl);
@@ -832,23 +843,114 @@ static void f_scheduling(gen *g) {
     }
 }
 
+/* The strategies whose server only averages: those central DP and secure
+ * aggregation allow. */
+static int averaging_strategy(gen *g) {
+    json_t *strat = json_object_get(json_object_get(g->truth, "strategy"), "name");
+    static const char *const averaging[] = {"fedavg", "fedprox", "fedavgm", "fedadam", "fedyogi", "fedadagrad"};
+    for (size_t i = 0; strat && i < sizeof averaging / sizeof averaging[0]; i++)
+        if (!strcmp(json_string_value(strat), averaging[i])) return 1;
+    return !strat;
+}
+
 static void f_privacy(gen *g) {
     static const double clip[] = {0.5, 1.0, 2.0}, noise[] = {0.5, 0.8, 1.1, 2.0};
-    int r = below(g, 3);
+    int r = below(g, 4);
+    if (r == 3 && !averaging_strategy(g)) r = 2;
+    double z = 1.0;
     if (r == 0) {
         static const char *const t[] = {"differential privacy", "with DP", "differentially private updates"};
         add_part(g, "%s", TEMPLATE(g, t));
-        set_real(g, "privacy.noise_multiplier", 1.0);
+        set_str(g, "privacy.mode", "dp-gaussian");
+    } else if (r == 3) {
+        /* central DP-FedAvg, optionally with adaptive clipping */
+        z = PICK_REAL(g, noise);
+        static const char *const t[] = {"DP-FedAvg with noise multiplier %g", "central DP with noise multiplier %g",
+                                        "central differential privacy, noise %g"};
+        add_part(g, TEMPLATE(g, t), z);
+        set_str(g, "privacy.mode", "dp-fedavg");
+        set_real(g, "privacy.noise_multiplier", z);
+        if (chance(g, 0.5)) {
+            static const double q[] = {0.5, 0.6, 0.8}, lr[] = {0.1, 0.2, 0.5};
+            /* the count's noise must leave some for the update: count noise > z / 2 */
+            add_part(g, "adaptive clipping with count noise %g", z);
+            set_json(g, "privacy.adaptive_clip", json_true());
+            set_real(g, "privacy.count_noise", z);
+            if (chance(g, 0.5)) {
+                double v = PICK_REAL(g, q);
+                add_part(g, "target quantile %g", v);
+                set_real(g, "privacy.target_quantile", v);
+            }
+            if (chance(g, 0.5)) {
+                double v = PICK_REAL(g, lr);
+                add_part(g, "clip learning rate %g", v);
+                set_real(g, "privacy.clip_lr", v);
+            }
+        }
     } else {
-        double c = PICK_REAL(g, clip), z = PICK_REAL(g, noise);
+        double c = PICK_REAL(g, clip);
+        z = PICK_REAL(g, noise);
         static const char *const t[] = {"DP with clip norm %g and noise multiplier %g",
                                         "clip updates at %g and add noise multiplier %g",
                                         "differential privacy (clipping %g, noise %g)"};
         add_part(g, TEMPLATE(g, t), c, z);
         set_real(g, "privacy.clip", c);
         set_real(g, "privacy.noise_multiplier", z);
+        set_str(g, "privacy.mode", "dp-gaussian");
     }
-    set_str(g, "privacy.mode", "dp-gaussian");
+    if (chance(g, 0.3)) {
+        static const double d[] = {0.001, 0.0001, 0.00001};
+        double v = PICK_REAL(g, d);
+        add_part(g, "privacy delta %g", v);
+        set_real(g, "privacy.delta", v);
+    }
+    if (r != 0 && chance(g, 0.3)) {
+        /* with noise only (no noise = no finite epsilon); refuse only with a
+         * budget no plan here can exceed */
+        int refuse = chance(g, 0.5);
+        static const double b[] = {4, 8, 50};
+        double v = refuse ? 100000 : PICK_REAL(g, b);
+        static const char *const t[] = {"privacy budget %g", "target epsilon %g", "epsilon budget %g"};
+        add_part(g, TEMPLATE(g, t), v);
+        set_real(g, "privacy.target_epsilon", v);
+        if (refuse || chance(g, 0.3)) {
+            static const char *const tr[] = {"refuse if over budget", "refuse tasks over budget"};
+            static const char *const ts[] = {"stop when the budget is spent", "stop before exceeding the budget"};
+            add_part(g, "%s", refuse ? TEMPLATE(g, tr) : TEMPLATE(g, ts));
+            set_str(g, "privacy.on_exceed", refuse ? "refuse" : "stop");
+        }
+    }
+}
+
+/* Secure aggregation; only where the task allows it (no uplink codec, an
+ * averaging strategy, no central DP, at least 2 clients a round). */
+static void f_secagg(gen *g) {
+    json_t *mode = json_object_get(json_object_get(g->truth, "privacy"), "mode");
+    json_t *cpr = json_object_get(g->truth, "clients_per_round");
+    int per_round = cpr ? (int)json_integer_value(cpr) : 10;
+    if (per_round > g->clients) per_round = g->clients;
+    if (has(g, "compression.up") || !averaging_strategy(g) || per_round < 2 ||
+        (mode && !strcmp(json_string_value(mode), "dp-fedavg")))
+        return;
+    static const char *const t[] = {"with secure aggregation", "use SecAgg+", "secure aggregation of the updates"};
+    add_part(g, "%s", TEMPLATE(g, t));
+    set_str(g, "secagg.mode", "secagg+");
+    if (per_round >= 4 && chance(g, 0.3)) {
+        add_part(g, "secagg degree %d", 2);
+        set_int(g, "secagg.degree", 2);
+    }
+    if (chance(g, 0.3)) {
+        static const double th[] = {0.5, 0.6, 0.75};
+        double v = PICK_REAL(g, th);
+        add_part(g, "secagg threshold %g", v);
+        set_real(g, "secagg.threshold", v);
+    }
+    if (chance(g, 0.3)) {
+        static const double cl[] = {5, 10, 20};
+        double v = PICK_REAL(g, cl);
+        add_part(g, "secagg clip %g", v);
+        set_real(g, "secagg.clip", v);
+    }
 }
 
 static void f_seed(gen *g) {
@@ -865,6 +967,19 @@ static void f_eval(gen *g) {
     int e = PICK_INT(g, v);
     add_part(g, TEMPLATE(g, t), e);
     set_int(g, "eval_every", e);
+    /* Federated evaluation is named by its keys (the parser reads any
+     * task-spec field by its name). */
+    if (chance(g, 0.5)) {
+        static const char *const tf[] = {"eval.federated=true", "eval.federated: true", "eval.federated true"};
+        add_part(g, "%s", TEMPLATE(g, tf));
+        set_json(g, "eval.federated", json_true());
+        if (chance(g, 0.5)) {
+            int k = 1 + below(g, g->clients < 5 ? g->clients : 5);
+            static const char *const tc[] = {"eval.clients=%d", "eval.clients %d"};
+            add_part(g, TEMPLATE(g, tc), k);
+            set_int(g, "eval.clients", k);
+        }
+    }
 }
 
 static void f_steps(gen *g) {
@@ -1023,7 +1138,7 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     if (g->index % 100 == 67) f_schedule(g, (g->index / 100) % 3);
     if (chance(g, 0.15)) f_compression(g);
     if (chance(g, 0.12)) f_scheduling(g);
-    if (chance(g, 0.07)) f_privacy(g);
+    if (chance(g, 0.09)) f_privacy(g);
     if (chance(g, 0.15)) f_seed(g);
     if (chance(g, 0.07)) f_eval(g);
     if (chance(g, 0.05)) f_steps(g);
@@ -1041,7 +1156,7 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     json_t *cpr = json_object_get(g->truth, "clients_per_round");
     if (!g->cpr && cpr && json_integer_value(cpr) > g->clients) set_int(g, "clients_per_round", g->clients);
     if (!g->cpr && !cpr && g->clients < 10 && has(g, "clients")) set_int(g, "clients_per_round", g->clients);
-    if (g->stop_rule && !g->rounds_said) set_int(g, "rounds", 500);
+    if (chance(g, 0.06)) f_secagg(g);
 
     /* text: the lead parts keep their order ("a small CNN on mnist"), the rest shuffle */
     shuffle_parts(g, lead);

@@ -11,13 +11,19 @@
 
 #define EVAL_LINE_MAX (256 * 1024)
 
-/* The request and the expected task (or refusal words) of one line. */
+/* The request and the expected task (or refusal words, or the field a
+ * question should be about) of one line. */
 typedef struct {
     char *request;
     fedc_task task;
     int has_task;
     char refuse[256];
+    char ask[64];
 } eval_case;
+
+/* read_case's answer for a well-formed line whose expected task the
+ * validator rejects: counted, not scored, not fatal. */
+#define CASE_INVALID_EXPECTED 1
 
 static int read_case(const char *line, size_t len, const char *path, int lineno, eval_case *ec, fedc_error *err) {
     memset(ec, 0, sizeof *ec);
@@ -48,14 +54,21 @@ static int read_case(const char *line, size_t len, const char *path, int lineno,
     } else {
         request = json_string_value(json_object_get(root, "request"));
         expected = json_object_get(root, "task");
-        json_t *refuse = json_object_get(root, "refuse");
-        if (!request || (!json_is_object(expected) && !json_is_string(refuse))) {
+        json_t *refuse = json_object_get(root, "refuse"), *ask = json_object_get(root, "ask");
+        if (!request || (!json_is_object(expected) && !json_is_string(refuse) && !json_is_string(ask))) {
             json_decref(root);
             return fedc_fail(err, "%s:%d: expected {\"request\": \"...\", \"task\": {...}} or {\"request\": \"...\", "
-                                  "\"refuse\": \"...\"} or a chat example",
+                                  "\"refuse\": \"...\"} or {\"request\": \"...\", \"ask\": \"field\"} or a chat example",
                              path, lineno);
         }
+        if (json_is_string(ask) && strlen(json_string_value(ask)) >= sizeof ec->ask) {
+            json_decref(root);
+            return fedc_fail(err, "%s:%d: \"ask\" names a field path longer than %zu bytes", path, lineno,
+                             sizeof ec->ask - 1);
+        }
         if (json_is_string(refuse)) snprintf(ec->refuse, sizeof ec->refuse, "%s", json_string_value(refuse));
+        if (json_is_string(ask)) snprintf(ec->ask, sizeof ec->ask, "%s", json_string_value(ask));
+        if (!json_is_object(expected)) expected = NULL;
     }
     ec->request = strdup(request);
     char *owned = expected ? json_dumps(expected, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
@@ -63,13 +76,15 @@ static int read_case(const char *line, size_t len, const char *path, int lineno,
     int rc = 0;
     if (txt) {
         fedc_error te;
-        if (fedc_task_from_json(txt, strlen(txt), &ec->task, &te) < 0)
-            rc = fedc_fail(err, "%s:%d: the expected task is invalid: %s", path, lineno, te.msg);
+        if (fedc_task_from_json(txt, strlen(txt), &ec->task, &te) < 0) {
+            fedc_fail(err, "%s:%d: the expected task is invalid: %s", path, lineno, te.msg);
+            rc = CASE_INVALID_EXPECTED;
+        }
         ec->has_task = 1;
     }
     free(owned);
     json_decref(root);
-    if (!ec->request) rc = rc < 0 ? rc : fedc_fail(err, "out of memory");
+    if (!ec->request) rc = fedc_fail(err, "out of memory");
     return rc;
 }
 
@@ -152,17 +167,28 @@ static void eval_one(const eval_case *ec, fedc_intent_backend backend, const fed
     r->valid += valid;
     r->refused_clearly += refused;
     r->unclear += !valid && !refused;
-    if (ec->refuse[0]) {
-        r->expected_refusals++;
-        int right = refused && contains_ci(e.msg, ec->refuse);
-        r->refusals_right += right;
+    if (ec->refuse[0] || ec->ask[0]) {
+        /* A question about the field names it, as its path or its last part. */
+        const char *last = strrchr(ec->ask, '.');
+        int right = refused && (ec->refuse[0] ? contains_ci(e.msg, ec->refuse)
+                                              : contains_ci(e.msg, ec->ask) || (last && contains_ci(e.msg, last + 1)));
+        if (ec->refuse[0]) {
+            r->expected_refusals++;
+            r->refusals_right += right;
+        } else {
+            r->expected_questions++;
+            r->questions_right += right;
+        }
         r->exact += right;
+        r->asked += refused && !right;
+        r->silently_wrong += valid;
         if (!right && verbose)
-            fprintf(verbose, "MISS (should refuse naming \"%s\") %s\n    got: %s\n", ec->refuse, ec->request,
-                    rc < 0 ? e.msg : "a task");
+            fprintf(verbose, "MISS (should %s \"%s\") %s\n    got: %s\n", ec->refuse[0] ? "refuse naming" : "ask about",
+                    ec->refuse[0] ? ec->refuse : ec->ask, ec->request, rc < 0 ? e.msg : "a task");
         return;
     }
     if (!valid) {
+        r->asked += refused;
         if (verbose) fprintf(verbose, "MISS %s\n    refused: %s\n", ec->request, e.msg);
         /* every field of this example counts as wrong */
         json_t *want = canonical(&ec->task);
@@ -178,7 +204,9 @@ static void eval_one(const eval_case *ec, fedc_intent_backend backend, const fed
         int same = want && got && json_equal(want, got);
         if (!same) fprintf(verbose, "MISS %s\n", ec->request);
     }
-    r->exact += want && got && compare(r, want, got, verbose);
+    int exact = want && got && compare(r, want, got, verbose);
+    r->exact += exact;
+    r->silently_wrong += !exact;
     json_decref(want);
     json_decref(got);
 }
@@ -209,6 +237,11 @@ int fedc_intent_eval_file(const char *path, fedc_intent_backend backend, const f
         eval_case ec;
         rc = read_case(line, len, path, lineno, &ec, err);
         if (rc == 0) eval_one(&ec, backend, cfg, verbose, report, res);
+        if (rc == CASE_INVALID_EXPECTED) {
+            report->invalid_expected++;
+            if (verbose) fprintf(verbose, "NOT SCORED %s\n", err->msg);
+            rc = 0;
+        }
         free(ec.request);
     }
     if (rc == 0 && ferror(f)) rc = fedc_fail(err, "%s: read error", path);
@@ -225,8 +258,15 @@ void fedc_intent_eval_print(FILE *f, const fedc_intent_eval_report *r) {
     fprintf(f, "exact task specs (or refusals as expected): %d (%.1f%%)\n", r->exact, 100.0 * r->exact / n);
     fprintf(f, "valid tasks: %d, refused with a message: %d, neither: %d (%.1f%% valid or clearly refused)\n",
             r->valid, r->refused_clearly, r->unclear, 100.0 * (r->valid + r->refused_clearly) / n);
+    fprintf(f, "outcomes: exact %d, asked or refused with a message %d, silently wrong %d (%.1f%%)\n", r->exact,
+            r->asked, r->silently_wrong, 100.0 * r->silently_wrong / n);
     if (r->expected_refusals)
         fprintf(f, "expected refusals: %d, refused naming the conflict: %d\n", r->expected_refusals, r->refusals_right);
+    if (r->expected_questions)
+        fprintf(f, "expected questions: %d, asked naming the field: %d\n", r->expected_questions, r->questions_right);
+    if (r->invalid_expected)
+        fprintf(f, "not scored: %d lines whose expected task is invalid here (--verbose names them)\n",
+                r->invalid_expected);
     fprintf(f, "per-field accuracy (fields that are ever wrong first):\n");
     for (int pass = 0; pass < 2; pass++)
         for (int k = 0; k < r->n_fields; k++) {

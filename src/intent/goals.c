@@ -94,7 +94,10 @@ const intent_phrase intent_goal_phrases[] = {
     {"communication efficient", C_GOAL, 0}, {"communication efficiency", C_GOAL, 0},
     {"byte", C_GOAL, 0}, {"slow network", C_GOAL, 0}, {"slow link", C_GOAL, 0},
     {"slow connection", C_GOAL, 0}, {"cellular", C_GOAL, 0}, {"data cap", C_GOAL, 0},
-    {"data plan", C_GOAL, 0}, {"satellite", C_GOAL, 0},
+    {"data plan", C_GOAL, 0}, {"satellite", C_GOAL, 0}, {"keep upload small", C_GOAL, 0},
+    {"small upload", C_GOAL, 0}, {"upload small", C_GOAL, 0}, {"keep update small", C_GOAL, 0},
+    {"small update", C_GOAL, 0}, {"upload size", C_GOAL, 0}, {"update size", C_GOAL, 0},
+    {"small message", C_GOAL, 0}, {"message size", C_GOAL, 0}, {"payload size", C_GOAL, 0},
 
     {"cpu", C_GOAL, 1}, {"cpu time", C_GOAL, 1}, {"compute", C_GOAL, 1}, {"computation", C_GOAL, 1},
     {"battery", C_GOAL, 1}, {"battery powered", C_GOAL, 1}, {"energy", C_GOAL, 1},

@@ -27,6 +27,7 @@ enum {
     TK_CORRECTED = 1u << 4, /* word repaired from a typo */
     TK_ARCH = 1u << 5,      /* TK_SPEC: a model spec ("conv:16:5,...") */
     TK_CODEC = 1u << 6,     /* TK_SPEC: a codec pipeline ("topk:0.01|q8") */
+    TK_ORDINAL = 1u << 7,   /* "10th", "3rd": a position, not a count */
 };
 
 #define TOK_TEXT 40
@@ -75,15 +76,21 @@ typedef enum {
     C_SEED, C_EVAL, C_ACCURACY, C_UNTIL, C_TIME_UNIT, C_BUDGET, C_DEADLINE, C_ROUND_TIMEOUT,
     C_CONNECT_TIMEOUT, C_WAIT, C_CONNECTED, C_MIN_NODES, C_MIN_UPDATES, C_AT_LEAST,
     /* scheduling */
-    C_POL_RANDOM, C_POL_RR, C_POL_SAMPLES, C_POL_AGE, C_POL_POC, C_CHOICE_D, C_CANDIDATE,
+    C_POL_RANDOM, C_POL_RR, C_POL_SAMPLES, C_POL_AGE, C_POL_POC, C_POL_DEADLINE, C_CHOICE_D, C_CANDIDATE,
     C_PROF_LOGNORMAL, C_PROF_NONE,
     /* privacy */
-    C_DP, C_NO_DP, C_CLIP, C_NOISE,
+    C_DP, C_NO_DP, C_CLIP, C_NOISE, C_DP_CENTRAL, C_SECAGG, C_NO_SECAGG,
+    C_DP_DELTA, C_DP_BUDGET, C_EXCEED_REFUSE, C_EXCEED_STOP, C_ADAPTIVE_CLIP, C_CLIP_QUANTILE,
+    C_CLIP_LR, C_COUNT_NOISE, C_SA_DEGREE, C_SA_THRESHOLD, C_SA_CLIP,
     /* compression */
     C_BIT, C_QUANTIZE, C_STAGE, C_NO_COMPRESSION, C_COMPRESS, C_TOPK, C_RANDK, C_SPARSIFY,
     C_UP, C_DOWN, C_BOTH,
     /* misc */
     C_GOAL, C_NAME_KW, C_NEGATION, C_FILLER_PHRASE,
+    C_LR_COSINE, C_LR_STEP, C_WARMUP, /* learning-rate schedules */
+    C_VAGUE,       /* "a few", "several", "many": a count not given */
+    C_CONVERGE,    /* "until convergence": a stopping rule without a target */
+    C_UNSUPPORTED, /* a setting fedc does not have (arg: index in rules_vague.c) */
     C_COUNT
 } concept_id;
 
@@ -146,6 +153,18 @@ typedef enum {
 } slot_rank;
 
 #define FRAME_MAX_SLOTS 96
+#define SLOT_MAX_ALTS 4
+
+/* Another value the words gave the same field ("30 rounds ... 40 rounds").
+ * Kept until every rule has run, then settled (frame.c): a correction
+ * ("actually 40") or a rejection ("instead of 30") decides, else the
+ * person is asked. */
+typedef struct intent_alt {
+    json_t *value;
+    slot_rank rank;
+    int start, end;
+    char why[240];
+} intent_alt;
 
 typedef struct intent_slot {
     char path[48];
@@ -154,7 +173,28 @@ typedef struct intent_slot {
     int start, end; /* evidence span in the request */
     int goal;       /* RANK_GOAL: goal index */
     char why[240];  /* extra reason for the explanation */
+    int nalt;
+    intent_alt alt[SLOT_MAX_ALTS];
 } intent_slot;
+
+#define FRAME_MAX_SPANS 8
+#define FRAME_MAX_REJECTED 16
+
+/* A value the words turned down ("instead of plain averaging", "rather
+ * than 30"): the field must not take it. */
+typedef struct intent_rejected {
+    char path[48];
+    json_t *value;
+    int start, end;
+} intent_rejected;
+
+/* A "key: value" whose value named nothing the field allows; checked once
+ * every rule has run (a rule may still have read the value in words). */
+typedef struct intent_pending_key {
+    char path[48];
+    char value[64];
+    int start, end;
+} intent_pending_key;
 
 typedef struct intent_codec_side {
     int sparsifier;   /* 0, 't' topk, 'r' randk */
@@ -182,10 +222,23 @@ typedef struct intent_ctx {
     int cpr_frac_set, cpr_frac_start, cpr_frac_end;
     double cpr_frac;
     int cpr_all, cpr_all_start, cpr_all_end;
+    int all_maybe, all_maybe_start, all_maybe_end; /* "all 40 clients", nothing about rounds */
     intent_codec_side codec[2]; /* 0 up, 1 down */
     int compress_word, compress_start, compress_end;
     int goal_on[FEDC_INTENT_MAX_GOALS];
     int goal_start[FEDC_INTENT_MAX_GOALS], goal_end[FEDC_INTENT_MAX_GOALS];
+
+    /* Overrides: spans of words that turn a value down ("instead of X"),
+     * byte offsets of corrections ("actually", "no wait", "make that"). */
+    int reject_start[FRAME_MAX_SPANS], reject_end[FRAME_MAX_SPANS];
+    int nreject_span;
+    int correction[FRAME_MAX_SPANS];
+    int ncorrection;
+    intent_rejected rejected[FRAME_MAX_REJECTED];
+    int nrejected;
+    intent_pending_key pending[8];
+    int npending;
+    int settled; /* after intent_settle: conflicts are asked at once */
 
     fedc_intent_result *out;
     fedc_error *err;
@@ -202,8 +255,28 @@ int intent_items_build(intent_ctx *c);
 int intent_set(intent_ctx *c, const char *path, json_t *value, slot_rank rank, int start, int end,
                const char *why);
 intent_slot *intent_slot_find(intent_ctx *c, const char *path);
-/* Raises a question naming the conflict; returns -1. */
+/* Raises a question naming the conflict (status FEDC_INTENT_CONFLICT);
+ * returns -1. A message starting with a task-field path ("rounds: ...")
+ * names that field in the result's question. */
 int intent_ask(intent_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Raises a question between plausible readings (FEDC_INTENT_QUESTION) about
+ * field (may be NULL); add the readings with intent_reading. Returns -1. */
+int intent_ask_which(intent_ctx *c, const char *field, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Adds a reading to the question just raised: the field's value under it
+ * (JSON text) and the words it comes from. */
+void intent_reading(intent_ctx *c, const char *field, const char *value_json, const char *reason);
+/* After every rule: candidates of one field are settled by corrections and
+ * rejections, or asked about; rejected values leave their field. */
+int intent_settle(intent_ctx *c);
+/* Whether byte offset pos lies in a span that turns values down. */
+int intent_in_rejected_span(const intent_ctx *c, int pos);
+/* Finds the override words ("instead of", "rather than", "actually", "no
+ * wait", ...) before the rules run. */
+void intent_find_overrides(intent_ctx *c);
+/* "30 rounds. Actually, make it 40": a bare number right after a
+ * correction corrects the number the words gave last before it. */
+int intent_elided_corrections(intent_ctx *c);
 /* The request text of [start, end), quoted and cut for messages. */
 void intent_evidence(const intent_ctx *c, int start, int end, char *out, size_t cap);
 void intent_note(intent_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -218,6 +291,12 @@ int intent_set_int(intent_ctx *c, const char *path, int num_item, slot_rank rank
 int intent_set_real(intent_ctx *c, const char *path, double v, slot_rank rank, int a, int b,
                     const char *why);
 int intent_set_bool(intent_ctx *c, const char *path, int v, slot_rank rank, int a, int b, const char *why);
+/* A share of the clients for each round (0..1), from items a..b: made a
+ * count once the federation size is known (resolve.c). Two different
+ * shares are a question. */
+int intent_set_cpr_share(intent_ctx *c, double share, int a, int b);
+/* Every client in every round, from items a..b. */
+int intent_set_cpr_all(intent_ctx *c, int a, int b);
 /* snprintf that cuts silently: explanations and messages are bounded by
  * design, and a cut reason is better than none. */
 void intent_fmt(char *dst, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -243,13 +322,29 @@ int intent_near(const intent_ctx *c, int i, concept_id k, int dist);
 int intent_same_sentence(const intent_ctx *c, int a, int b);
 
 /* Rules, in the order they run. Each returns -1 on a conflict. */
+int intent_rules_keys(intent_ctx *c);    /* key=value, "key: value", --key value, "set KEY to N" */
 int intent_rules_text(intent_ctx *c);    /* name, label column, paths, raw specs */
+int intent_rules_counts(intent_ctx *c);  /* clients and clients per round from noun phrases */
 int intent_rules_data(intent_ctx *c);    /* dataset, partition */
 int intent_rules_model(intent_ctx *c);
 int intent_rules_numbers(intent_ctx *c); /* counts, rates, times, accuracy */
 int intent_rules_methods(intent_ctx *c); /* optimizer, strategy, scheduling, privacy */
 int intent_rules_codec(intent_ctx *c);
 int intent_rules_goals(intent_ctx *c);
+/* A "key: value" whose value no rule read is a question (rules_keys.c). */
+int intent_check_pending_keys(intent_ctx *c);
+/* After the word rules: a number still unread after a field's own name in
+ * words ("client beta 0.1", "hyper lr 0.5"), for fields whose last part
+ * no other field shares (rules_keys.c). */
+int intent_rules_leaf_keys(intent_ctx *c);
+/* Values of the task spec's choice fields named in words, including those
+ * added after this vocabulary was written ("fednova", "cosine"), and
+ * learning-rate schedules in words (rules_choices.c). */
+int intent_rules_choices(intent_ctx *c);
+/* Questions the words raise once every rule has run: vague counts ("a few
+ * clients"), "until convergence", a parameter named without its value,
+ * a privacy epsilon, settings fedc does not have (rules_vague.c). */
+int intent_rules_vague(intent_ctx *c);
 /* Finishing: fractions, goal settings, derived caps; builds the task. */
 int intent_resolve(intent_ctx *c);
 

@@ -102,7 +102,7 @@ static int is_adjective(const intent_item *it) {
     if (it->kind != IT_CONCEPT) return 0;
     switch (it->concept) {
     case C_IID: case C_NONIID: case C_STRONG: case C_MILD: case C_MODERATE: case C_LOCAL:
-    case C_FILLER_PHRASE:
+    case C_FILLER_PHRASE: case C_OPT_SGD: case C_OPT_ADAM: case C_OPT_ADAMW: /* "2 local SGD epochs" */
         return 1;
     default:
         return 0;

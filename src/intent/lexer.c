@@ -168,6 +168,9 @@ static size_t utf8_special(const char *s, size_t len, size_t i, const char **wor
     if (c0 == 0xCE && c1 == 0xB7) { *word = "eta"; return 2; }
     if (c0 == 0xCF && c1 == 0x84) { *word = "tau"; return 2; }
     if (c0 == 0xCE && c1 == 0xB2) { *word = "beta"; return 2; }
+    if (c0 == 0xCE && c1 == 0xB5) { *word = "epsilon"; return 2; }
+    if (c0 == 0xCF && c1 == 0xB5) { *word = "epsilon"; return 2; }
+    if (c0 == 0xCE && c1 == 0xB4) { *word = "delta"; return 2; }
     if (c0 == 0xC2 && c1 == 0xA0) { *kind = 1; return 2; }
     if (c0 == 0xE2 && c1 == 0x80 && (c2 == 0x93 || c2 == 0x94)) { *kind = 1; return 3; }
     if (c0 == 0xE2 && c1 == 0x80 && (c2 == 0x98 || c2 == 0x99 || c2 == 0x9C || c2 == 0x9D)) {
@@ -213,7 +216,8 @@ int intent_lex(const char *s, size_t len, intent_tok *out, int max, fedc_error *
             i += ulen;
             continue;
         }
-        if (starts_path(s, len, i)) {
+        /* "10/round", "clients/round": a slash glued to a word is not a path */
+        if (starts_path(s, len, i) && !(ch == '/' && i > 0 && isalnum((unsigned char)s[i - 1]))) {
             size_t e = trim_chunk(s, i, chunk_end(s, len, i));
             if (e <= i + 1) e = i + 1;
             EMIT(e > i + 1 ? TK_PATH : TK_PUNCT, i, e);
@@ -251,7 +255,17 @@ int intent_lex(const char *s, size_t len, intent_tok *out, int max, fedc_error *
                 double v = strtod(buf, NULL);
                 unsigned flags = integer ? TK_INTEGER : 0;
                 size_t ve = e;
-                if (at(s, len, e) == '%') {
+                /* "10th round", "1st", "2nd", "3rd": the ordinal's number */
+                unsigned ordinal = 0;
+                if (integer && !is_word_byte(at(s, len, e + 2)) &&
+                    ((tolower(at(s, len, e)) == 't' && tolower(at(s, len, e + 1)) == 'h') ||
+                     (tolower(at(s, len, e)) == 's' && tolower(at(s, len, e + 1)) == 't') ||
+                     (tolower(at(s, len, e)) == 'n' && tolower(at(s, len, e + 1)) == 'd') ||
+                     (tolower(at(s, len, e)) == 'r' && tolower(at(s, len, e + 1)) == 'd'))) {
+                    e += 2;
+                    ordinal = TK_ORDINAL;
+                }
+                else if (at(s, len, e) == '%') {
                     flags |= TK_PERCENT;
                     e++;
                 } else if ((at(s, len, e) == 'k' || at(s, len, e) == 'K') && !is_word_byte(at(s, len, e + 1))) {
@@ -264,7 +278,7 @@ int intent_lex(const char *s, size_t len, intent_tok *out, int max, fedc_error *
                 } else {
                     EMIT(TK_NUM, i, e);
                     out[n - 1].num = v;
-                    out[n - 1].flags = flags;
+                    out[n - 1].flags = flags | ordinal;
                     set_text(&out[n - 1], s, i, ve, 1);
                 }
                 i = e;

@@ -9,7 +9,8 @@
 typedef struct {
     const char *word;
     double value;
-    int kind; /* 0 unit (0-19), 1 tens, 2 hundred, 3 thousand/million, 4 dozen, 5 fraction */
+    int kind; /* 0 unit (0-19), 1 tens, 2 hundred, 3 thousand/million, 4 dozen, 5 fraction, 6 plural
+               * fraction ("two thirds": only after a count) */
 } num_word;
 
 static const num_word num_words[] = {
@@ -22,7 +23,9 @@ static const num_word num_words[] = {
     {"fourty", 40, 1},    {"fifty", 50, 1},     {"sixty", 60, 1},    {"seventy", 70, 1},
     {"eighty", 80, 1},    {"ninety", 90, 1},    {"hundred", 100, 2}, {"thousand", 1000, 3},
     {"million", 1e6, 3},  {"dozen", 12, 4},     {"half", 0.5, 5},    {"quarter", 0.25, 5},
-    {"third", 1.0 / 3.0, 5}, {"tenth", 0.1, 5}, {"fifth", 0.2, 5},
+    {"third", 1.0 / 3.0, 5}, {"tenth", 0.1, 5}, {"fifth", 0.2, 5},   {"fourth", 0.25, 5},
+    {"eighth", 0.125, 5}, {"thirds", 1.0 / 3.0, 6}, {"quarters", 0.25, 6}, {"fifths", 0.2, 6},
+    {"tenths", 0.1, 6},   {"fourths", 0.25, 6}, {"halves", 0.5, 6},
 };
 
 static const num_word *find(const intent_tok *t) {
@@ -67,7 +70,7 @@ void intent_number_words(intent_tok *t, int n) {
                 s = i + 1;
             }
         }
-        if (!w) continue;
+        if (!w || w->kind == 6) continue;
         /* "half precision" is a number format, not a number */
         if (w->kind == 5 && s + 1 < n && t[s + 1].kind == TK_WORD &&
             (strcmp(t[s + 1].text, "precision") == 0 || strcmp(t[s + 1].text, "float") == 0))
@@ -89,7 +92,7 @@ void intent_number_words(intent_tok *t, int n) {
         int k = s;
         while (k < n) {
             const num_word *x = find(&t[k]);
-            if (!x || x->kind == 5) {
+            if (!x || x->kind >= 5) {
                 /* "two hundred and fifty": "and" joins only after a scale */
                 if (t[k].kind == TK_WORD && strcmp(t[k].text, "and") == 0 && (last_kind == 2 || last_kind == 3) &&
                     k + 1 < n && find(&t[k + 1]) && find(&t[k + 1])->kind <= 1) {
@@ -118,9 +121,63 @@ void intent_number_words(intent_tok *t, int n) {
             end = k;
             k++;
         }
+        /* "zero point one", "two point five": decimals said aloud */
+        double value = total + current;
+        unsigned flags = TK_INTEGER;
+        int p = end + 1;
+        if (p + 1 < n && t[p].kind == TK_WORD && !strcmp(t[p].text, "point") && find(&t[p + 1]) &&
+            find(&t[p + 1])->kind == 0 && find(&t[p + 1])->value < 10) {
+            double scale = 0.1;
+            int q = p + 1;
+            while (q < n && find(&t[q]) && find(&t[q])->kind == 0 && find(&t[q])->value < 10) {
+                value += scale * find(&t[q])->value;
+                scale /= 10;
+                end = q++;
+            }
+            flags = 0;
+        }
         for (int m = i + 1; m <= end; m++) t[m].merged = 1;
-        to_number(&t[i], &t[end], total + current, TK_INTEGER);
+        to_number(&t[i], &t[end], value, flags);
+        if (!flags) snprintf(t[i].text, TOK_TEXT, "%g", value);
         i = end;
+    }
+    /* shares written as counts: "two thirds", "one quarter", "1/10 of",
+     * "one in five" */
+    for (int i = 0; i < n; i++) {
+        if (t[i].merged || t[i].kind != TK_NUM || (t[i].flags & (TK_PERCENT | TK_FRACTION)) ||
+            !(t[i].flags & TK_INTEGER) || t[i].num < 1 || t[i].num > 1000)
+            continue;
+        int j = next_live(t, n, i);
+        if (j >= n) continue;
+        const num_word *f = find(&t[j]);
+        if (f && f->kind >= 5 && t[i].num < 20 && (t[i].flags & TK_WORDS) && f->value < 1 &&
+            (f->kind == 6 || t[i].num == 1)) {
+            double v = t[i].num * f->value;
+            if (v > 0 && v <= 1) {
+                t[j].merged = 1;
+                to_number(&t[i], &t[j], v, TK_FRACTION);
+            }
+            continue;
+        }
+        /* "one tenth", "one half": the fraction word is already a number */
+        if (t[i].num == 1 && (t[i].flags & TK_WORDS) && t[j].kind == TK_NUM && (t[j].flags & TK_FRACTION) &&
+            (t[j].flags & TK_WORDS)) {
+            double v = t[j].num;
+            t[j].merged = 1;
+            to_number(&t[i], &t[j], v, TK_FRACTION);
+            continue;
+        }
+        int k = next_live(t, n, j);
+        if (k >= n || t[k].kind != TK_NUM || !(t[k].flags & TK_INTEGER) || t[k].num <= t[i].num) continue;
+        int slash = t[j].kind == TK_PUNCT && t[j].text[0] == '/' && t[j].start == t[i].end && t[k].start == t[j].end;
+        int in = t[j].kind == TK_WORD && !strcmp(t[j].text, "in");
+        int m = next_live(t, n, k);
+        int of = m < n && t[m].kind == TK_WORD && !strcmp(t[m].text, "of");
+        if ((slash && of) || (in && t[k].num <= 1000 && t[i].num < t[k].num && !(t[k].flags & TK_PERCENT))) {
+            double v = t[i].num / t[k].num;
+            t[j].merged = t[k].merged = 1;
+            to_number(&t[i], &t[k], v, TK_FRACTION);
+        }
     }
     /* "10 percent", "10 per cent", "10 pct", "10 %"; "5 thousand" */
     for (int i = 0; i < n; i++) {

@@ -19,6 +19,16 @@ static int negations(intent_ctx *c) {
                 !strcmp(c->it[j].text, "any") || !strcmp(c->it[j].text, "an")))
             j++;
         if (j < c->nit && c->it[j].used && c->it[j].kind != IT_PUNCT) {
+            /* "sgd, not adam": the field has another value from the words */
+            int elsewhere = 0;
+            for (int r = 0; r < c->nrejected; r++)
+                if (c->rejected[r].start >= intent_span_start(c, j) && c->rejected[r].start < intent_span_end(c, j) &&
+                    intent_slot_find(c, c->rejected[r].path))
+                    elsewhere = 1;
+            if (elsewhere) {
+                c->it[i].used = 1;
+                continue;
+            }
             char ev[96];
             intent_evidence(c, intent_span_start(c, i), intent_span_end(c, j), ev, sizeof ev);
             return intent_ask(c, "\"%s\": I cannot tell what the negation changes. Please say what you want "
@@ -42,7 +52,7 @@ static void add_unknown(fedc_intent_result *r, const char *text) {
 static void unknown_words(intent_ctx *c) {
     for (int i = 0; i < c->nit; i++) {
         const intent_item *it = &c->it[i];
-        if (it->used) continue;
+        if (it->used || intent_in_rejected_span(c, intent_span_start(c, i))) continue;
         int report = 0;
         switch (it->kind) {
         case IT_WORD: report = !(it->wclass & W_STOP); break;
@@ -55,6 +65,26 @@ static void unknown_words(intent_ctx *c) {
         intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), text, sizeof text);
         add_unknown(c->out, text);
     }
+}
+
+/* A number no rule read almost always means a setting was missed: the task
+ * would run without it. That is a question, never a silent default. */
+static int unread_numbers(intent_ctx *c) {
+    for (int i = 0; i < c->nit; i++) {
+        const intent_item *it = &c->it[i];
+        if (it->used || it->kind != IT_NUM || intent_in_rejected_span(c, intent_span_start(c, i))) continue;
+        int a = i, b = i;
+        for (int k = 0; k < 3 && a > 0 && !(c->it[a - 1].kind == IT_PUNCT && strchr(".;!?\n", c->it[a - 1].text[0])); k++) a--;
+        for (int k = 0; k < 3 && b + 1 < c->nit && !(c->it[b + 1].kind == IT_PUNCT && strchr(".;!?", c->it[b + 1].text[0])); k++) b++;
+        char num[96], ctx[96];
+        intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), num, sizeof num);
+        intent_evidence(c, intent_span_start(c, a), intent_span_end(c, b), ctx, sizeof ctx);
+        return intent_ask_which(c, NULL,
+                                "\"%s\" (in \"%s\"): I could not tell which setting this number is for, so no task "
+                                "was made. Please say it with its setting, e.g. \"%s rounds\" or \"rounds=%s\".",
+                                num, ctx, num, num);
+    }
+    return 0;
 }
 
 static void corrections(intent_ctx *c) {
@@ -111,17 +141,24 @@ int fedc_intent_parse(const char *request, fedc_intent_result *out, fedc_error *
     intent_number_words(tok, c->ntok);
     intent_lexicon_normalise(tok, c->ntok);
     intent_items_build(c);
-    if (intent_rules_text(c) < 0 || intent_rules_data(c) < 0 || intent_rules_model(c) < 0 ||
-        intent_rules_codec(c) < 0 || intent_rules_numbers(c) < 0 || intent_rules_methods(c) < 0 ||
-        intent_rules_goals(c) < 0 || negations(c) < 0)
+    intent_find_overrides(c);
+    if (intent_rules_keys(c) < 0 || intent_rules_text(c) < 0 || intent_rules_data(c) < 0 ||
+        intent_rules_model(c) < 0 || intent_rules_codec(c) < 0 || intent_rules_choices(c) < 0 || intent_rules_counts(c) < 0 ||
+        intent_rules_numbers(c) < 0 || intent_rules_methods(c) < 0 || intent_rules_leaf_keys(c) < 0 || intent_rules_goals(c) < 0 ||
+        intent_elided_corrections(c) < 0 || intent_rules_vague(c) < 0 || negations(c) < 0 || intent_check_pending_keys(c) < 0)
         goto done;
     unknown_words(c);
     corrections(c);
+    if (unread_numbers(c) < 0) goto done;
     if (intent_resolve(c) < 0) goto done;
     out->status = FEDC_INTENT_OK;
     rc = 0;
 done:
-    for (int s = 0; s < c->nslot; s++) json_decref(c->slot[s].value);
+    for (int s = 0; s < c->nslot; s++) {
+        json_decref(c->slot[s].value);
+        for (int a = 0; a < c->slot[s].nalt; a++) json_decref(c->slot[s].alt[a].value);
+    }
+    for (int r = 0; r < c->nrejected; r++) json_decref(c->rejected[r].value);
     if (rc < 0 && out->status == FEDC_INTENT_OK) out->status = FEDC_INTENT_CONFLICT;
     free(c);
     free(tok);

@@ -13,8 +13,7 @@ static const char system_prompt[] =
     "its default (the Fashion-MNIST MLP benchmark: 100 IID clients, 10 per round, 50 rounds, 1 local epoch, "
     "batch 32, learning rate 0.05, sgd, fedavg, no compression, random client selection). Use only the "
     "fields and values the schema allows. A share of clients per round becomes a count (10% of 300 "
-    "clients = 30); durations are in seconds; a target accuracy is a fraction between 0 and 1, and a run "
-    "with a stopping rule but no round count gets rounds 500. mnist and cifar10 need dataset.path; csv "
+    "clients = 30); durations are in seconds; a target accuracy is a fraction between 0 and 1. mnist and cifar10 need dataset.path; csv "
     "needs dataset.path, dataset.test_path and dataset.label_column.";
 
 const char *fedc_intent_system_prompt(void) {
@@ -29,7 +28,7 @@ const intent_example intent_examples[] = {
      "{\"dataset\":{\"name\":\"mnist\",\"path\":\"/data/mnist\"},\"clients\":200,\"clients_per_round\":20,"
      "\"local\":{\"lr\":0.02},\"strategy\":{\"name\":\"fedprox\",\"mu\":0.01}}"},
     {"run until 85% accuracy with adam, learning rate 0.001, 2 local epochs, and 8-bit updates",
-     "{\"rounds\":500,\"local\":{\"epochs\":2,\"lr\":0.001,\"optimizer\":\"adam\"},\"compression\":{\"up\":"
+     "{\"local\":{\"epochs\":2,\"lr\":0.001,\"optimizer\":\"adam\"},\"compression\":{\"up\":"
      "\"q8\"},\"stop\":{\"target_accuracy\":0.85}}"},
     {"each client sees only 2 classes; pick clients round-robin; seed 7",
      "{\"partition\":{\"kind\":\"shards\",\"classes_per_client\":2},\"scheduling\":{\"policy\":"

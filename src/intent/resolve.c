@@ -2,9 +2,8 @@
  *   1. qualitative skew becomes a Dirichlet alpha (checked against any alpha given);
  *   2. shares of clients per round become counts;
  *   3. goals fill the fields the words left open;
- *   4. consequences: a stopping rule without a round count gets a generous
- *      cap, the default clients per round shrinks to a small federation,
- *      DP without a noise level gets one;
+ *   4. consequences: the default clients per round shrinks to a small
+ *      federation; a stopping rule or DP without a noise level are noted;
  *   5. contradictions between counts are questions;
  *   6. the task validator has the last word; its message is passed on.
  * Then every field is explained. */
@@ -14,10 +13,6 @@
 #include <string.h>
 
 #include "intent/intent_internal.h"
-
-/* Rounds when the run is ended by a stopping rule and no count was given:
- * ten times the default, so the target or the time budget ends the run. */
-#define STOP_RULE_ROUNDS 500
 
 /* Dirichlet alpha for skew described in words. Literature convention for
  * label skew (Hsu et al. 2019; Li et al. 2022, NIID-Bench): 0.1 strongly
@@ -100,6 +95,24 @@ static int shares(intent_ctx *c, json_t *defaults) {
     int n = count_of(cl);
     intent_slot *cs = intent_slot_find(c, "clients");
     char why[200];
+    int k_default = count_of(value_of(c, "clients_per_round", defaults));
+    if (c->all_maybe && !c->cpr_all && !c->cpr_frac_set && !intent_slot_find(c, "clients_per_round") &&
+        n > k_default) {
+        /* "all 40 clients" with nothing about rounds: two readings */
+        char ev[96], v[32], r[160];
+        intent_evidence(c, c->all_maybe_start, c->all_maybe_end, ev, sizeof ev);
+        intent_ask_which(c, "clients_per_round",
+                         "clients_per_round: \"%s\": should all %d clients train in every round, or %d of them "
+                         "per round (the default)? Say \"all of them every round\" or \"%d per round\".",
+                         ev, n, k_default, k_default);
+        snprintf(v, sizeof v, "%d", n);
+        intent_fmt(r, sizeof r, "\"%s\" read as every client in every round", ev);
+        intent_reading(c, "clients_per_round", v, r);
+        snprintf(v, sizeof v, "%d", k_default);
+        intent_fmt(r, sizeof r, "\"%s\" read as the size of the federation; the default clients per round", ev);
+        intent_reading(c, "clients_per_round", v, r);
+        return -1;
+    }
     if (c->cpr_all) {
         snprintf(why, sizeof why, "all %d clients take part in every round", n);
         if (intent_set(c, "clients_per_round", json_integer(n), RANK_DERIVED, c->cpr_all_start, c->cpr_all_end, why) < 0)
@@ -116,6 +129,25 @@ static int shares(intent_ctx *c, json_t *defaults) {
             return intent_ask(c, "clients_per_round: \"%s\" selects no client. What share did you mean?", ev);
         double exact = c->cpr_frac * n;
         long k = lround(exact);
+        if (fabs(exact - (double)k) > 1e-9) {
+            /* "15% of 30" is 4.5 clients: rounding down (FedAvg's max(C*K, 1)) and
+             * rounding to the nearest are both usual, so the person chooses */
+            long lo = (long)floor(exact), hi = lo + 1;
+            if (lo < 1) lo = 1;
+            intent_ask_which(c, "clients_per_round",
+                             "clients_per_round: \"%s\" is %g%% of %d clients = %.2f clients. %ld or %ld per round?", ev,
+                             c->cpr_frac * 100, n, exact, lo, hi);
+            char v[32], r[160];
+            snprintf(v, sizeof v, "%ld", lo);
+            intent_fmt(r, sizeof r, "\"%s\" rounded down (at least one)", ev);
+            intent_reading(c, "clients_per_round", v, r);
+            if (hi != lo) {
+                snprintf(v, sizeof v, "%ld", hi);
+                intent_fmt(r, sizeof r, "\"%s\" rounded up", ev);
+                intent_reading(c, "clients_per_round", v, r);
+            }
+            return -1;
+        }
         if (k < 1) k = 1;
         snprintf(why, sizeof why, "%g%% of %d clients%s = %ld%s", c->cpr_frac * 100, n,
                  cs ? "" : " (the default federation size)", k,
@@ -171,26 +203,15 @@ static int goals(intent_ctx *c) {
 }
 
 static int consequences(intent_ctx *c, json_t *defaults) {
+    /* A stopping rule ends the run early; it adds no rounds nobody asked for:
+     * rounds keeps what the words or the default say, and a note says so. */
     intent_slot *rs = intent_slot_find(c, "rounds");
     intent_slot *ta = intent_slot_find(c, "stop.target_accuracy");
     intent_slot *wt = intent_slot_find(c, "stop.max_wall_s");
-    if ((ta || wt) && (!rs || rs->rank <= RANK_GOAL)) {
-        intent_slot *why_s = ta ? ta : wt;
-        if (rs) {
-            intent_note(c, "goal \"%s\" would set rounds to %lld; a stopping rule was given, so rounds is its cap",
-                        intent_goals[rs->goal].label, (long long)json_integer_value(rs->value));
-            json_decref(rs->value);
-            rs->value = json_integer(STOP_RULE_ROUNDS);
-            rs->rank = RANK_DERIVED;
-            rs->start = why_s->start;
-            rs->end = why_s->end;
-            snprintf(rs->why, sizeof rs->why, "a stopping rule ends the run; %d rounds is only a cap",
-                     STOP_RULE_ROUNDS);
-        } else if (intent_set(c, "rounds", json_integer(STOP_RULE_ROUNDS), RANK_DERIVED, why_s->start, why_s->end,
-                              "a stopping rule ends the run; 500 rounds is only a cap") < 0) {
-            return -1;
-        }
-    }
+    if ((ta || wt) && !rs)
+        intent_note(c, "the run stops at the target or the time budget, or after rounds = %d (the default) if that "
+                       "comes first; say \"up to N rounds\" for more",
+                    count_of(value_of(c, "rounds", defaults)));
     intent_slot *cs = intent_slot_find(c, "clients");
     int n = count_of(value_of(c, "clients", defaults));
     int k = count_of(value_of(c, "clients_per_round", defaults));
@@ -200,37 +221,12 @@ static int consequences(intent_ctx *c, json_t *defaults) {
         if (intent_set(c, "clients_per_round", json_integer(n), RANK_DERIVED, cs->start, cs->end, why) < 0) return -1;
     }
     intent_slot *dp = intent_slot_find(c, "privacy.mode");
-    if (dp && !strcmp(string_of(dp->value), "dp-gaussian") && !intent_slot_find(c, "privacy.noise_multiplier")) {
-        if (intent_set(c, "privacy.noise_multiplier", json_real(1.0), RANK_DERIVED, dp->start, dp->end,
-                       "differential privacy needs noise: the task default 0 only clips and guarantees nothing, so "
-                       "noise multiplier 1.0 (say \"noise multiplier X\" to choose)") < 0)
-            return -1;
-    }
-    /* only fashion-mnist has a default location: ask for what the task needs */
-    intent_slot *ds = intent_slot_find(c, "dataset.name");
-    if (ds) {
-        const char *name = string_of(ds->value);
-        char ev[96];
-        intent_evidence(c, ds->start, ds->end, ev, sizeof ev);
-        if (!intent_slot_find(c, "dataset.path")) {
-            if (!strcmp(name, "mnist"))
-                return intent_ask(c, "dataset.path: where is the MNIST data (\"%s\")? Give the folder with the four "
-                                     "IDX files, e.g. \"mnist in /data/mnist\".", ev);
-            if (!strcmp(name, "cifar10"))
-                return intent_ask(c, "dataset.path: where is the CIFAR-10 data (\"%s\")? Give the folder with "
-                                     "data_batch_1.bin .. data_batch_5.bin and test_batch.bin, e.g. \"cifar10 in "
-                                     "/data/cifar-10-batches-bin\".", ev);
-            if (!strcmp(name, "csv"))
-                return intent_ask(c, "dataset.path: which CSV file holds the training data (\"%s\")? E.g. \"train "
-                                     "on /data/train.csv\".", ev);
-        }
-        if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.test_path"))
-            return intent_ask(c, "dataset.test_path: which CSV file holds the test data? E.g. \"test set "
-                                 "/data/test.csv\".");
-        if (!strcmp(name, "csv") && !intent_slot_find(c, "dataset.label_column"))
-            return intent_ask(c, "dataset.label_column: which column of the CSV holds the labels? E.g. \"label "
-                                 "column y\".");
-    }
+    if (dp && (!strcmp(string_of(dp->value), "dp-gaussian") || !strcmp(string_of(dp->value), "dp-fedavg")) &&
+        !intent_slot_find(c, "privacy.noise_multiplier"))
+        intent_note(c, "differential privacy without a noise level: noise_multiplier stays 0 (the default), which "
+                       "clips updates but guarantees no privacy; say \"noise multiplier 1.0\" for noise");
+    /* where the data is (or whether it is fetched) is the data catalog's
+     * question at run time, never the parser's: a named data set is a task */
     intent_slot *pol = intent_slot_find(c, "scheduling.policy");
     if (pol && !strcmp(string_of(pol->value), "deadline") && !intent_slot_find(c, "scheduling.deadline_s")) {
         char ev[96];
@@ -320,6 +316,8 @@ static void explain_one(intent_ctx *c, const char *path, json_t *v) {
     }
     char ev[96];
     intent_evidence(c, s->start, s->end, ev, sizeof ev);
+    snprintf(ch->evidence, sizeof ch->evidence, "%s", ev);
+    intent_utf8_sanitise(ch->evidence);
     switch (s->rank) {
     case RANK_GOAL:
         ch->source = FEDC_INTENT_FROM_GOAL;
@@ -375,7 +373,7 @@ int intent_resolve(intent_ctx *c) {
     free(dtxt);
     if (!defaults) return intent_ask(c, "out of memory");
     int rc = 0;
-    if (skew(c, defaults) < 0 || shares(c, defaults) < 0 || goals(c) < 0 || consequences(c, defaults) < 0 ||
+    if (intent_settle(c) < 0 || skew(c, defaults) < 0 || shares(c, defaults) < 0 || goals(c) < 0 || consequences(c, defaults) < 0 ||
         counts(c, defaults) < 0)
         rc = -1;
     json_decref(defaults);

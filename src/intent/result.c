@@ -33,6 +33,7 @@ const char *fedc_intent_status_name(fedc_intent_status s) {
     case FEDC_INTENT_INVALID: return "invalid";
     case FEDC_INTENT_BACKEND: return "backend";
     case FEDC_INTENT_INPUT: return "input";
+    case FEDC_INTENT_QUESTION: return "question";
     }
     return "unknown";
 }
@@ -92,8 +93,9 @@ char *fedc_intent_result_to_json(const fedc_intent_result *r, const char *err_ms
     for (int k = 0; ex && k < r->n_choices; k++) {
         const fedc_intent_choice *c = &r->choices[k];
         json_t *v = json_loads(c->value, JSON_DECODE_ANY, NULL);
-        json_array_append_new(ex, json_pack("{s:s, s:o, s:s, s:s}", "field", c->field, "value", v ? v : json_null(),
-                                            "source", fedc_intent_source_name(c->source), "reason", c->reason));
+        json_array_append_new(ex, json_pack("{s:s, s:o, s:s, s:s, s:s}", "field", c->field, "value",
+                                            v ? v : json_null(), "source", fedc_intent_source_name(c->source),
+                                            "reason", c->reason, "evidence", c->evidence));
     }
     json_object_set_new(root, "explanation", ex);
     json_t *unk = json_array();
@@ -105,6 +107,17 @@ char *fedc_intent_result_to_json(const fedc_intent_result *r, const char *err_ms
     json_t *goals = json_array();
     for (int k = 0; goals && k < r->n_goals; k++) json_array_append_new(goals, json_string(r->goals[k]));
     json_object_set_new(root, "goals", goals);
+    if (r->status == FEDC_INTENT_CONFLICT || r->status == FEDC_INTENT_QUESTION) {
+        const fedc_intent_question *q = &r->question;
+        json_t *rd = json_array();
+        for (int k = 0; rd && k < q->n_readings && k < FEDC_INTENT_MAX_READINGS; k++) {
+            json_t *v = json_loads(q->readings[k].value, JSON_DECODE_ANY, NULL);
+            json_array_append_new(rd, json_pack("{s:o, s:s, s:s}", "value", v ? v : json_string(q->readings[k].value),
+                                                "reason", q->readings[k].reason, "answer", q->readings[k].answer));
+        }
+        json_object_set_new(root, "question", json_pack("{s:s, s:o}", "field", q->field, "readings",
+                                                        rd ? rd : json_array()));
+    }
     if (r->status != FEDC_INTENT_OK && err_msg) {
         char msg[FEDC_ERROR_MAX];
         snprintf(msg, sizeof msg, "%s", err_msg);

@@ -31,17 +31,33 @@ static int clause_between(const intent_ctx *c, int a, int b) {
     return 0;
 }
 
+/* Whether punctuation lies between items a and b ("and" does not count). */
+static int punct_between(const intent_ctx *c, int a, int b) {
+    if (a > b) {
+        int t = a;
+        a = b;
+        b = t;
+    }
+    for (int j = a + 1; j < b; j++)
+        if (c->it[j].kind == IT_PUNCT && strchr(",;.!?", c->it[j].text[0])) return 1;
+    return 0;
+}
+
+/* The direction word that governs the stage at item i: one in the same
+ * clause first, then one in the same stretch between punctuation ("model
+ * broadcast sparsified ... and quantized to 8 bits": the subject governs
+ * both verbs), then the nearest in the sentence (ties go to the left). */
 static int direction(intent_ctx *c, int i, int *defaulted) {
-    int best = -1, bestd = 1 << 30, best_clause = 0;
+    int best = -1, bestd = 1 << 30, best_level = -1;
     for (int j = 0; j < c->nit; j++) {
         if (!(intent_is(c, j, C_UP) || intent_is(c, j, C_DOWN) || intent_is(c, j, C_BOTH))) continue;
         if (!intent_same_sentence(c, i, j)) continue;
-        int same_clause = !clause_between(c, i, j);
+        int level = !clause_between(c, i, j) ? 2 : !punct_between(c, i, j) ? 1 : 0;
         int d = j > i ? j - i : i - j;
-        if (same_clause > best_clause || (same_clause == best_clause && (d < bestd || (d == bestd && j < i)))) {
+        if (level > best_level || (level == best_level && (d < bestd || (d == bestd && j < i)))) {
             best = j;
             bestd = d;
-            best_clause = same_clause;
+            best_level = level;
         }
     }
     *defaulted = best < 0;

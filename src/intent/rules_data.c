@@ -4,9 +4,111 @@
  * ("dirichlet 0.1", "alpha=0.3", "sigma 1.5"). Qualitative skew ("strongly
  * non-IID") is kept as a level and made concrete in resolve.c, where it is
  * checked against any explicit alpha. */
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
+#include "fl/task/task_internal.h"
 #include "intent/intent_internal.h"
+
+/* Names of data sets written in words, for the catalog's names (the task
+ * field's allowed values decide which of them fedc can load). */
+static const struct {
+    const char *words, *name;
+} dataset_words[] = {
+    {"cifar100", "cifar100"}, {"cifar 100", "cifar100"}, {"svhn", "svhn"}, {"femnist", "femnist"},
+    {"emnist byclass", "emnist-byclass"}, {"emnist by class", "emnist-byclass"},
+    {"emnist balanced", "emnist-balanced"}, {"emnist digit", "emnist-digits"},
+    {"emnist digits", "emnist-digits"}, {"street view house number", "svhn"},
+};
+
+/* Compare ignoring case, '-', '_' and spaces. */
+static int same_loose(const char *a, const char *b) {
+    for (;;) {
+        while (*a == '-' || *a == '_' || *a == ' ') a++;
+        while (*b == '-' || *b == '_' || *b == ' ') b++;
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
+        if (!*a) return 1;
+        a++;
+        b++;
+    }
+}
+
+/* The catalog name written at byte pos as one chunk ("EMNIST-ByClass",
+ * "cifar_100", "fashion-mnist"); its end in *end, or NULL. */
+static const char *catalog_chunk(const intent_ctx *c, int pos, int *end) {
+    int e = pos;
+    while (e < (int)c->len && (isalnum((unsigned char)c->text[e]) || c->text[e] == '-' || c->text[e] == '_')) e++;
+    while (e > pos && (c->text[e - 1] == '-' || c->text[e - 1] == '_')) e--;
+    char chunk[64];
+    if (e - pos <= 0 || e - pos >= (int)sizeof chunk) return NULL;
+    memcpy(chunk, c->text + pos, (size_t)(e - pos));
+    chunk[e - pos] = '\0';
+    for (int k = 0; task_datasets[k]; k++)
+        if (same_loose(chunk, task_datasets[k])) {
+            *end = e;
+            return task_datasets[k];
+        }
+    return NULL;
+}
+
+static int known_dataset(const char *name) {
+    for (int k = 0; task_datasets[k]; k++)
+        if (!strcmp(task_datasets[k], name)) return 1;
+    return 0;
+}
+
+/* Sets dataset.name from items i.. whose text ends at byte end. */
+static int set_dataset(intent_ctx *c, int i, int end, const char *name) {
+    int last = i;
+    while (last + 1 < c->nit && intent_span_end(c, last + 1) <= end) last++;
+    for (int k = i; k <= last; k++) intent_use(c, k);
+    return intent_set_str(c, "dataset.name", name, RANK_WORDS, i, last, NULL);
+}
+
+/* A data set named by words the vocabulary knows but whose name is not in
+ * the task spec's list: loadable under a catalog name, or a question. */
+static int other_dataset(intent_ctx *c, int i) {
+    char words[96] = "";
+    size_t o = 0;
+    for (int t = c->it[i].t0; t < c->it[i].t1; t++)
+        o += (size_t)snprintf(words + o, sizeof words - o, "%s%s", o ? " " : "", c->tok[t].text);
+    /* "emnist digits": the next word may name the variant */
+    char two[128];
+    if (i + 1 < c->nit && c->it[i + 1].kind == IT_WORD) {
+        snprintf(two, sizeof two, "%s %s", words, c->it[i + 1].text);
+        for (size_t k = 0; k < sizeof dataset_words / sizeof dataset_words[0]; k++)
+            if (!strcmp(dataset_words[k].words, two) && known_dataset(dataset_words[k].name)) {
+                intent_use(c, i + 1);
+                return intent_set_str(c, "dataset.name", dataset_words[k].name, RANK_WORDS, i, i + 1, NULL);
+            }
+    }
+    for (size_t k = 0; k < sizeof dataset_words / sizeof dataset_words[0]; k++)
+        if (!strcmp(dataset_words[k].words, words) && known_dataset(dataset_words[k].name))
+            return intent_set_str(c, "dataset.name", dataset_words[k].name, RANK_WORDS, i, i, NULL);
+    char ev[96];
+    intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
+    /* "emnist" alone: which of the catalog's variants */
+    int variants = 0;
+    for (int k = 0; task_datasets[k]; k++) variants += !strncmp(task_datasets[k], words, strlen(words)) &&
+                                                       task_datasets[k][strlen(words)] == '-';
+    if (variants > 1) {
+        int rc = intent_ask_which(c, "dataset.name", "dataset.name: \"%s\" comes in several variants. Which one?", ev);
+        for (int k = 0; task_datasets[k]; k++)
+            if (!strncmp(task_datasets[k], words, strlen(words)) && task_datasets[k][strlen(words)] == '-') {
+                char v[80];
+                intent_fmt(v, sizeof v, "\"%s\"", task_datasets[k]);
+                intent_reading(c, "dataset.name", v, "a variant in fedc's data catalog");
+            }
+        return rc;
+    }
+    char allowed[400] = "";
+    size_t a = 0;
+    for (int k = 0; task_datasets[k] && a + 2 < sizeof allowed; k++)
+        a += (size_t)snprintf(allowed + a, sizeof allowed - a, "%s%s", k ? ", " : "", task_datasets[k]);
+    return intent_ask(c, "dataset.name: fedc cannot load \"%s\"; it trains on %s. Which one should it be?", ev,
+                      allowed);
+}
 
 static const char *dataset_of(concept_id k) {
     switch (k) {
@@ -71,26 +173,36 @@ static int noniid(intent_ctx *c, int i) {
 
 int intent_rules_data(intent_ctx *c) {
     for (int i = 0; i < c->nit && !c->failed; i++) {
+        int end;
+        const char *cat;
+        if (c->it[i].kind == IT_WORD && !c->it[i].used && !(c->it[i].wclass & W_KNOWN) &&
+            (i == 0 || intent_span_end(c, i - 1) < intent_span_start(c, i)) &&
+            (cat = catalog_chunk(c, intent_span_start(c, i), &end)) && set_dataset(c, i, end, cat) < 0)
+            return -1;
+    }
+    for (int i = 0; i < c->nit && !c->failed; i++) {
         intent_item *it = &c->it[i];
         if (it->used || it->kind != IT_CONCEPT) {
             /* "N classes", "N shards" are counted below from the unit */
             continue;
         }
         const char *ds = dataset_of(it->concept);
+        int end;
+        const char *cat = (ds || it->concept == C_DS_UNSUPPORTED) ? catalog_chunk(c, intent_span_start(c, i), &end) : NULL;
+        if (cat) {
+            /* the catalog's own spelling, "EMNIST-ByClass" as one name */
+            if (set_dataset(c, i, end, cat) < 0) return -1;
+            continue;
+        }
         if (ds) {
             intent_set_str(c, "dataset.name", ds, RANK_WORDS, i, i, NULL);
             continue;
         }
         int n;
         switch (it->concept) {
-        case C_DS_UNSUPPORTED: {
-            char ev[96];
-            intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
-            return intent_ask(c,
-                              "dataset.name: fedc cannot load \"%s\"; it trains on fashion-mnist, mnist, "
-                              "cifar10 or a CSV file of your own. Which one should it be?",
-                              ev);
-        }
+        case C_DS_UNSUPPORTED:
+            if (other_dataset(c, i) < 0) return -1;
+            break;
         case C_IID: intent_set_str(c, "partition.kind", "iid", RANK_WORDS, i, i, NULL); break;
         case C_NONIID: noniid(c, i); break;
         case C_PATHOLOGICAL: {

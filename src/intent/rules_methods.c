@@ -41,25 +41,33 @@ static const name_rule name_rules[] = {
     {C_POL_SAMPLES, "scheduling.policy", "samples"},
     {C_POL_AGE, "scheduling.policy", "age"},
     {C_POL_POC, "scheduling.policy", "power-of-choice"},
-    {C_DEADLINE, "scheduling.policy", "deadline"},
+    {C_POL_DEADLINE, "scheduling.policy", "deadline"},
     {C_PROF_LOGNORMAL, "scheduling.profile", "lognormal"},
     {C_PROF_NONE, "scheduling.profile", "none"},
     {C_DP, "privacy.mode", "dp-gaussian"},
     {C_NO_DP, "privacy.mode", "none"},
+    {C_DP_CENTRAL, "privacy.mode", "dp-fedavg"},
+    {C_SECAGG, "secagg.mode", "secagg+"},
+    {C_NO_SECAGG, "secagg.mode", "none"},
+    {C_EXCEED_REFUSE, "privacy.on_exceed", "refuse"},
+    {C_EXCEED_STOP, "privacy.on_exceed", "stop"},
+    {C_ADAPTIVE_CLIP, "privacy.mode", "dp-fedavg"},
 };
 
 int intent_rules_methods(intent_ctx *c) {
     for (int i = 0; i < c->nit && !c->failed; i++) {
         intent_item *it = &c->it[i];
         if (it->kind != IT_CONCEPT) continue;
+        if (it->concept == C_ADAPTIVE_CLIP && !it->used) /* and its mode, from the table below */
+            intent_set_bool(c, "privacy.adaptive_clip", 1, RANK_WORDS, i, i, NULL);
         if (it->concept == C_NESTEROV && !it->used) {
             intent_set_bool(c, "local.nesterov", 1, RANK_WORDS, i, i, NULL);
             continue;
         }
         for (size_t k = 0; k < sizeof name_rules / sizeof name_rules[0]; k++) {
             if (name_rules[k].concept != it->concept) continue;
-            /* a deadline keyword used for its seconds still names the policy */
-            if (it->used && it->concept != C_DEADLINE) break;
+            /* a policy phrase used for its seconds still names the policy */
+            if (it->used && it->concept != C_POL_DEADLINE) break;
             intent_set_str(c, name_rules[k].path, name_rules[k].value, RANK_WORDS, i, i, NULL);
             break;
         }

@@ -96,6 +96,10 @@ int intent_rules_model(intent_ctx *c) {
         if (c->it[i].used || c->it[i].kind != IT_CONCEPT) continue;
         int f = family_of(c->it[i].concept);
         int mod;
+        if (f && intent_in_rejected_span(c, intent_span_start(c, i))) {
+            intent_use(c, i); /* "the CNN rather than the MLP": turned down */
+            continue;
+        }
         if (f) {
             int s = size_before(c, i, &mod);
             if (fam && fam != f) {

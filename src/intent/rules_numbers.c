@@ -95,6 +95,7 @@ static int duration(intent_ctx *c, int u) {
         const char *path, *why;
     } dest[] = {
         {C_DEADLINE, "scheduling.deadline_s", NULL},
+        {C_POL_DEADLINE, "scheduling.deadline_s", NULL},
         {C_CONNECT_TIMEOUT, "deploy.connect_timeout_s", NULL},
         {C_ROUND_TIMEOUT, "deploy.round_timeout_s", NULL},
         {C_BUDGET, "stop.max_wall_s", "a time budget for the whole run"},
@@ -194,34 +195,12 @@ static int verbish(const intent_ctx *c, int j) {
 }
 
 static int set_share(intent_ctx *c, int n, int a, int b) {
-    double f = share_of(&c->it[n]);
-    int s, e;
-    intent_items_span(c, a, b, &s, &e);
-    intent_use(c, a);
-    intent_use(c, b);
     intent_use(c, n);
-    if (c->cpr_frac_set && c->cpr_frac != f) {
-        char x[96], y[96];
-        intent_evidence(c, c->cpr_frac_start, c->cpr_frac_end, x, sizeof x);
-        intent_evidence(c, s, e, y, sizeof y);
-        return intent_ask(c, "clients_per_round: \"%s\" and \"%s\" ask for different shares. Which one?", x, y);
-    }
-    c->cpr_frac_set = 1;
-    c->cpr_frac = f;
-    c->cpr_frac_start = s;
-    c->cpr_frac_end = e;
-    return 1;
+    return intent_set_cpr_share(c, share_of(&c->it[n]), a, b < n ? n : b);
 }
 
 static int set_all(intent_ctx *c, int a, int b) {
-    int s, e;
-    intent_items_span(c, a, b, &s, &e);
-    intent_use(c, a);
-    intent_use(c, b);
-    c->cpr_all = 1;
-    c->cpr_all_start = s;
-    c->cpr_all_end = e;
-    return 1;
+    return intent_set_cpr_all(c, a, b);
 }
 
 /* A count or share of clients for each round. */
@@ -263,8 +242,10 @@ static int per_round(intent_ctx *c, int p) {
     for (int j = p + 1; j < c->nit && skipped <= 3; j++) {
         if (free_num(c, j)) {
             int nx = j + 1;
+            /* "per-round sample of 8;": the count ends its clause */
+            int ends = nx >= c->nit || (c->it[nx].kind == IT_PUNCT && strchr(",;.!?)", c->it[nx].text[0]));
             int ok = (c->it[j].flags & (TK_PERCENT | TK_FRACTION)) || intent_is(c, nx, C_CLIENT) ||
-                     is_word(c, nx, "of");
+                     is_word(c, nx, "of") || (ends && skipped > 0);
             if (!ok) return 0;
             int last = j;
             if (intent_is(c, nx, C_CLIENT)) last = nx;
@@ -311,6 +292,14 @@ static int letters(intent_ctx *c, int i) {
 
 static int seed(intent_ctx *c, int i) {
     int n = value_after(c, i, 2);
+    /* "seed everything with 1234": words that carry nothing may stand between */
+    for (int j = i + 1, d = 0; n < 0 && j < c->nit && d < 3; j++, d++) {
+        if (c->it[j].kind == IT_NUM) {
+            n = c->it[j].used ? -1 : j;
+            break;
+        }
+        if (!(c->it[j].kind == IT_WORD && (c->it[j].wclass & W_STOP))) break;
+    }
     if (n < 0) return 0;
     const intent_tok *t = &c->tok[c->it[n].t0];
     if (!(c->it[n].flags & TK_INTEGER) || t->text[0] == '-')
@@ -377,6 +366,15 @@ static int beta(intent_ctx *c, int i, int which) {
     return intent_set_real(c, path, c->it[n].num, RANK_WORDS, i, n, NULL);
 }
 
+/* Central DP (DP-FedAvg, adaptive clipping) named anywhere: clipping and
+ * noise then belong to it, not to the local Gaussian mechanism. */
+static int central_dp_named(const intent_ctx *c) {
+    for (int k = 0; k < c->nit; k++)
+        if (c->it[k].kind == IT_CONCEPT && (c->it[k].concept == C_DP_CENTRAL || c->it[k].concept == C_ADAPTIVE_CLIP))
+            return 1;
+    return 0;
+}
+
 /* "clip updates at norm 1.5": the value may follow a few words later. */
 static int clip(intent_ctx *c, int i) {
     for (int j = i + 1, d = 0; j < c->nit && d < 5; j++, d++) {
@@ -384,6 +382,7 @@ static int clip(intent_ctx *c, int i) {
             for (int k = i + 1; k < j; k++)
                 if (intent_is(c, k, C_UP)) intent_use(c, k);
             if (intent_set_real(c, "privacy.clip", c->it[j].num, RANK_WORDS, i, j, NULL) < 0) return -1;
+            if (central_dp_named(c)) return 0;
             return intent_set_str(c, "privacy.mode", "dp-gaussian", RANK_IMPLIED, i, j,
                                   "clipping updates is part of the Gaussian mechanism");
         }
@@ -416,6 +415,14 @@ static const key_rule key_rules[] = {
      "server momentum is what FedAvgM adds to FedAvg"},
     {C_NOISE, "privacy.noise_multiplier", 0, "privacy.mode", "dp-gaussian",
      "a noise multiplier is the Gaussian mechanism's"},
+    {C_DP_DELTA, "privacy.delta", 0, NULL, NULL, NULL},
+    {C_DP_BUDGET, "privacy.target_epsilon", 0, NULL, NULL, NULL},
+    {C_CLIP_QUANTILE, "privacy.target_quantile", 0, NULL, NULL, NULL},
+    {C_CLIP_LR, "privacy.clip_lr", 0, NULL, NULL, NULL},
+    {C_COUNT_NOISE, "privacy.count_noise", 0, NULL, NULL, NULL},
+    {C_SA_DEGREE, "secagg.degree", 1, "secagg.mode", "secagg+", "masking neighbours are SecAgg+'s"},
+    {C_SA_THRESHOLD, "secagg.threshold", 0, "secagg.mode", "secagg+", "the share threshold is SecAgg+'s"},
+    {C_SA_CLIP, "secagg.clip", 0, "secagg.mode", "secagg+", "the quantisation clip is SecAgg+'s"},
     {C_CHOICE_D, "scheduling.choice_d", 1, "scheduling.policy", "power-of-choice",
      "d is the candidate count of power-of-choice"},
     {C_MAX_STEPS, "local.max_steps", 1, NULL, NULL, NULL},
@@ -471,13 +478,15 @@ static int key_value(intent_ctx *c, int i, const key_rule *r) {
         rc = intent_set_real(c, r->path, v, RANK_WORDS, i, n, why);
     }
     if (rc < 0) return -1;
-    if (r->implies_path) return intent_set_str(c, r->implies_path, r->implies_value, RANK_IMPLIED, i, n, r->implies_why);
+    if (r->implies_path && !(r->concept == C_NOISE && central_dp_named(c)))
+        return intent_set_str(c, r->implies_path, r->implies_value, RANK_IMPLIED, i, n, r->implies_why);
     return 1;
 }
 
 static int unit_value(intent_ctx *c, int u, const unit_rule *r) {
     int n = intent_num_before(c, u, 2);
     if (n < 0) return 0;
+    if (c->it[n].flags & TK_ORDINAL) return 0; /* "the 3rd round" counts nothing */
     if (r->concept == C_ROUND && n > 0 && (is_word(c, n - 1, "every") || is_word(c, n - 1, "each")))
         return 0; /* an interval */
     /* "d = 30 candidates": the keyword before says the same thing */
@@ -552,6 +561,7 @@ int intent_rules_numbers(intent_ctx *c) {
             if (n >= 0 && (c->it[n].flags & TK_PERCENT) && accuracy_value(c, n, &v)) {
                 int acc = intent_next(c, n);
                 if (acc >= 0 && intent_is(c, acc, C_ACCURACY)) intent_use(c, acc);
+                intent_use(c, n);
                 intent_set_real(c, "stop.target_accuracy", v, RANK_WORDS, i, acc >= 0 && c->it[acc].used ? acc : n, NULL);
             }
             break;

@@ -75,3 +75,32 @@ void intent_fmt(char *dst, size_t cap, const char *fmt, ...) {
     vsnprintf(dst, cap, fmt, ap);
     va_end(ap);
 }
+
+int intent_set_cpr_share(intent_ctx *c, double f, int a, int b) {
+    int s, e;
+    intent_items_span(c, a, b, &s, &e);
+    intent_use(c, a);
+    intent_use(c, b);
+    if (c->cpr_frac_set && c->cpr_frac != f) {
+        char x[96], y[96];
+        intent_evidence(c, c->cpr_frac_start, c->cpr_frac_end, x, sizeof x);
+        intent_evidence(c, s, e, y, sizeof y);
+        return intent_ask(c, "clients_per_round: \"%s\" and \"%s\" ask for different shares. Which one?", x, y);
+    }
+    c->cpr_frac_set = 1;
+    c->cpr_frac = f;
+    c->cpr_frac_start = s;
+    c->cpr_frac_end = e;
+    return 1;
+}
+
+int intent_set_cpr_all(intent_ctx *c, int a, int b) {
+    int s, e;
+    intent_items_span(c, a, b, &s, &e);
+    intent_use(c, a);
+    intent_use(c, b);
+    c->cpr_all = 1;
+    c->cpr_all_start = s;
+    c->cpr_all_end = e;
+    return 1;
+}

@@ -7,8 +7,7 @@
 
 static const char *const k_type_names[FEDC_MSG_TYPE_MAX] = {
     "?",    "hello", "welcome", "train", "update", "bye", "error", "ping",
-    NULL,   NULL, /* reserved for round-protocol steps */
-    "evaluate", "result", "params"};
+    "step", "step-reply", "evaluate", "result", "params"};
 
 int fedc_msg_type_known(int t) { return t > 0 && t < FEDC_MSG_TYPE_MAX && k_type_names[t] != NULL; }
 

@@ -504,7 +504,8 @@ void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t w
     json_t *o = NULL;
     switch (m.type) {
     case FEDC_MSG_UPDATE:
-    case FEDC_MSG_RESULT: { /* the reply to a TRAIN or an EVALUATE */
+    case FEDC_MSG_RESULT:     /* the reply to an EVALUATE */
+    case FEDC_MSG_STEP_REPLY: { /* the reply to a TRAIN; a round protocol's answers travel like updates */
         long long round = update_round(&m);
         fedc_msg_free(&m);
         on_update(s, ns, round, msg, wire);

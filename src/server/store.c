@@ -3,6 +3,7 @@
  * nodes (the registry). Every completed round is committed in one
  * transaction with the run's totals and its checkpoint round, so after a
  * crash the store and the checkpoint files agree on what was done. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,10 @@ static const char *const k_schema =
     " bytes_down_total INTEGER, bytes_up_total INTEGER, client_cpu_s REAL, server_cpu_s REAL, wall_s REAL,"
     " elapsed_s REAL, sim_time_s REAL, sim_elapsed_s REAL, selected INTEGER, participants INTEGER,"
     " dropped INTEGER, rejected INTEGER, PRIMARY KEY(run_id, round));"
+    /* The privacy guarantee of each round of a DP run, beside the round. */
+    "CREATE TABLE IF NOT EXISTS round_privacy("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
+    " epsilon REAL, delta REAL, clip REAL, PRIMARY KEY(run_id, round));"
     "CREATE TABLE IF NOT EXISTS participation("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
     " slot INTEGER NOT NULL, node_id INTEGER, status TEXT NOT NULL, reason TEXT, bytes_down INTEGER,"
@@ -283,6 +288,12 @@ int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
         sqlite3_bind_int(q, 2, checkpoint_round);
     }
     ok = ok && exec_done(st, q) == 0;
+    q = prep(st, "DELETE FROM round_privacy WHERE run_id=? AND round>?");
+    if (q) {
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int(q, 2, checkpoint_round);
+    }
+    ok = ok && exec_done(st, q) == 0;
     q = prep(st, "DELETE FROM participation WHERE run_id=? AND round>?");
     if (q) {
         sqlite3_bind_int64(q, 1, id);
@@ -343,6 +354,19 @@ int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, c
         sqlite3_bind_int(q, k++, m->dropped);
         sqlite3_bind_int(q, k++, m->rejected);
         ok = exec_done(st, q) == 0;
+    }
+    if (ok && m->dp) {
+        q = prep(st, "INSERT OR REPLACE INTO round_privacy VALUES(?,?,?,?,?)");
+        ok = q != NULL;
+        if (q) {
+            sqlite3_bind_int64(q, 1, run_id);
+            sqlite3_bind_int(q, 2, m->round);
+            if (isfinite(m->epsilon)) sqlite3_bind_double(q, 3, m->epsilon);
+            else sqlite3_bind_null(q, 3); /* no noise: no finite guarantee */
+            sqlite3_bind_double(q, 4, m->delta);
+            sqlite3_bind_double(q, 5, m->dp_clip);
+            ok = exec_done(st, q) == 0;
+        }
     }
     for (int i = 0; ok && i < np; i++) {
         q = prep(st, "INSERT OR REPLACE INTO participation VALUES(?,?,?,?,?,?,?,?,?,?,?)");
@@ -433,13 +457,20 @@ static void round_from_row(sqlite3_stmt *q, fedc_round_metrics *m) {
     m->participants = sqlite3_column_int(q, k++);
     m->dropped = sqlite3_column_int(q, k++);
     m->rejected = sqlite3_column_int(q, k++);
+    /* round_privacy, joined: NULL delta = not a DP run. */
+    if (sqlite3_column_type(q, k + 1) != SQLITE_NULL) {
+        m->dp = 1;
+        m->epsilon = sqlite3_column_type(q, k) == SQLITE_NULL ? INFINITY : sqlite3_column_double(q, k);
+        m->delta = sqlite3_column_double(q, k + 1);
+        m->dp_clip = sqlite3_column_double(q, k + 2);
+    }
 }
 
 #define ROUND_COLS                                                                                                \
     "round,evaluated,accuracy,loss,train_loss,bytes_down,bytes_up,bytes_down_total,bytes_up_total,client_cpu_s," \
-    "server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,selected,participants,dropped,rejected"
-
-static json_t *store_round_json_base(const fedc_round_metrics *m);
+    "server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,selected,participants,dropped,rejected," \
+    "rp.epsilon,rp.delta,rp.clip"
+#define ROUND_FROM " FROM rounds LEFT JOIN round_privacy rp USING(run_id,round)"
 
 /* The round's federated evaluation, if it had one. */
 static void fed_from_store(store *st, int64_t run_id, fedc_round_metrics *m) {
@@ -458,7 +489,20 @@ static void fed_from_store(store *st, int64_t run_id, fedc_round_metrics *m) {
 }
 
 json_t *store_round_json_one(const fedc_round_metrics *m) {
-    json_t *o = store_round_json_base(m);
+    json_t *o = json_pack("{s:i,s:b,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "round",
+                     m->round, "evaluated", m->evaluated, "accuracy", m->accuracy, "loss", m->loss, "train_loss",
+                     m->train_loss, "bytes_down", (json_int_t)m->bytes_down, "bytes_up", (json_int_t)m->bytes_up,
+                     "bytes_down_total", (json_int_t)m->bytes_down_total, "bytes_up_total",
+                     (json_int_t)m->bytes_up_total, "client_cpu_s", m->client_cpu_s, "server_cpu_s", m->server_cpu_s,
+                     "wall_s", m->wall_s, "elapsed_s", m->elapsed_s, "sim_time_s", m->sim_time_s, "sim_elapsed_s",
+                     m->sim_elapsed_s, "selected", m->selected, "participants", m->participants, "dropped",
+                     m->dropped, "rejected", m->rejected);
+    if (o && m->dp) {
+        /* epsilon is null when the run adds no noise (no finite guarantee). */
+        json_object_set_new(o, "epsilon", isfinite(m->epsilon) ? json_real(m->epsilon) : json_null());
+        json_object_set_new(o, "delta", json_real(m->delta));
+        json_object_set_new(o, "dp_clip", json_real(m->dp_clip));
+    }
     if (o && m->fed_evaluated) {
         json_object_set_new(o, "fed_accuracy", json_real(m->fed_accuracy));
         json_object_set_new(o, "fed_loss", json_real(m->fed_loss));
@@ -468,19 +512,8 @@ json_t *store_round_json_one(const fedc_round_metrics *m) {
     return o;
 }
 
-static json_t *store_round_json_base(const fedc_round_metrics *m) {
-    return json_pack("{s:i,s:b,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "round",
-                     m->round, "evaluated", m->evaluated, "accuracy", m->accuracy, "loss", m->loss, "train_loss",
-                     m->train_loss, "bytes_down", (json_int_t)m->bytes_down, "bytes_up", (json_int_t)m->bytes_up,
-                     "bytes_down_total", (json_int_t)m->bytes_down_total, "bytes_up_total",
-                     (json_int_t)m->bytes_up_total, "client_cpu_s", m->client_cpu_s, "server_cpu_s", m->server_cpu_s,
-                     "wall_s", m->wall_s, "elapsed_s", m->elapsed_s, "sim_time_s", m->sim_time_s, "sim_elapsed_s",
-                     m->sim_elapsed_s, "selected", m->selected, "participants", m->participants, "dropped",
-                     m->dropped, "rejected", m->rejected);
-}
-
 json_t *store_rounds_json(store *st, int64_t run_id, int since) {
-    sqlite3_stmt *q = prep(st, "SELECT " ROUND_COLS " FROM rounds WHERE run_id=? AND round>? ORDER BY round");
+    sqlite3_stmt *q = prep(st, "SELECT " ROUND_COLS ROUND_FROM " WHERE run_id=? AND round>? ORDER BY round");
     if (!q) return NULL;
     sqlite3_bind_int64(q, 1, run_id);
     sqlite3_bind_int(q, 2, since);
@@ -496,7 +529,7 @@ json_t *store_rounds_json(store *st, int64_t run_id, int since) {
 }
 
 int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {
-    sqlite3_stmt *q = prep(st, "SELECT " ROUND_COLS " FROM rounds WHERE run_id=? ORDER BY round");
+    sqlite3_stmt *q = prep(st, "SELECT " ROUND_COLS ROUND_FROM " WHERE run_id=? ORDER BY round");
     if (!q) return -1;
     sqlite3_bind_int64(q, 1, run_id);
     char *text = NULL;

@@ -15,8 +15,4 @@ int fedc_engine_codec_lossless(const fedc_codec *c);
  * can rebuild it without a download (the lossy downlink's first base). */
 void fedc_engine_initial_model(const fedc_task *t, const fedc_arch *a, float *x);
 
-/* Applies the task's privacy mode to a client update in place (no-op for
- * "none"); returns 1 if it changed anything. */
-int fedc_engine_privatize(const fedc_task *t, float *delta, size_t d, fedc_rng *rng);
-
 #endif

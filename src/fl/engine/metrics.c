@@ -31,6 +31,13 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
         json_num(f, "fed_loss", m->fed_loss, 6);
         fprintf(f, "\"fed_examples\":%.0f,\"fed_reports\":%d", m->fed_examples, m->fed_reports);
     }
+    /* A DP run carries its guarantee on every round; an infinite epsilon
+     * (no noise) is null. */
+    if (m->dp) {
+        fprintf(f, ",");
+        json_num(f, "epsilon", m->epsilon, 6);
+        fprintf(f, "\"delta\":%.6g,\"dp_clip\":%.6g", m->delta, m->dp_clip);
+    }
     fprintf(f, "}\n");
     fflush(f);
 }

@@ -9,6 +9,8 @@
 #include "fedc/engine.h"
 #include "fedc/finite.h"
 #include "fedc/log.h"
+#include "fedc/privacy.h"
+#include "fedc/protocol.h"
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "engine_internal.h"
@@ -26,6 +28,7 @@ typedef struct slot {
     int steps;
     uint64_t bytes_down, bytes_up;
     fedc_buf frame;   /* per-participant TRAIN frame (lossy downlink only) */
+    int step_status;  /* this protocol step: 0 pending, 1 answered, -1 dropped, -2 refused */
     float *recon;     /* the model this participant will reconstruct (lossy downlink) */
 } slot;
 
@@ -82,6 +85,19 @@ struct fedc_run {
     int down_ref_count, down_ref_budget;
     /* Bytes per participant last round: what the scheduler predicts with. */
     double last_down_pp, last_up_pp;
+    /* Differential privacy: the accountant, and for dp-fedavg the noised
+     * mean that replaces the individual updates before the strategy. */
+    fedc_privacy *privacy;
+    float *dp_mean;
+    int secret_noise; /* deployment: noise from the OS CSPRNG */
+    /* A multi-step round protocol (protocol.h), or NULL: its server half,
+     * the combined update it yields, and the per-step exchange buffers. */
+    const fedc_protocol_ops *proto;
+    void *proto_self;
+    float *proto_mean;
+    char *alive;
+    int *map;
+    fedc_buf *step_frames, *step_sub;
     /* Deployment: sets which client slots are online (deploy.h). */
     fedc_client_hook client_hook;
     void *client_hook_ctx;
@@ -120,6 +136,15 @@ void fedc_run_free(fedc_run *r) {
     fedc_arch_free(r->arch);
     free(r->x);
     fedc_strategy_free(r->strategy);
+    fedc_privacy_free(r->privacy);
+    free(r->dp_mean);
+    if (r->proto) r->proto->server_free(r->proto_self);
+    free(r->proto_mean);
+    free(r->alive);
+    free(r->map);
+    for (int i = 0; r->step_frames && i < r->nslots; i++) fedc_buf_free(&r->step_frames[i]);
+    free(r->step_frames);
+    free(r->step_sub);
     fedc_codec_free(r->up);
     fedc_codec_free(r->down);
     fedc_sched_free(r->sched);
@@ -231,6 +256,19 @@ data_done:
     }
     if (!r->strategy) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
+    if (!(r->privacy = fedc_privacy_create(t, r->d, err))) goto fail;
+    if (fedc_privacy_central(r->privacy)) {
+        if (r->sinfo.extra_up) {
+            fedc_fail(err, "privacy.mode: dp-fedavg cannot be combined with strategy %s, whose clients "
+                           "upload per-client data besides the update",
+                      t->strategy.name);
+            goto fail;
+        }
+        if (!(r->dp_mean = malloc(r->d * sizeof(float)))) {
+            fedc_fail(err, "out of memory for %zu parameters", r->d);
+            goto fail;
+        }
+    }
     if (!(r->up = fedc_codec_parse(t->compression.up, err))) goto fail;
     if (!(r->down = fedc_codec_parse(t->compression.down, err))) goto fail;
     fedc_sched_config sc = {0};
@@ -297,6 +335,28 @@ data_done:
             }
         }
     }
+    if ((r->proto = fedc_protocol_for_task(t))) {
+        if (r->sinfo.extra_up) {
+            fedc_fail(err, "secagg.mode: %s cannot be combined with strategy %s, whose clients upload per-client "
+                           "data besides the update",
+                      r->proto->name, t->strategy.name);
+            goto fail;
+        }
+        r->proto_self = r->proto->server_create(t, r->d, err);
+        if (!r->proto_self) goto fail;
+        r->proto_mean = malloc(r->d * sizeof(float));
+        r->alive = calloc((size_t)r->nslots, 1);
+        r->map = calloc((size_t)r->nslots, sizeof(int));
+        r->step_frames = calloc((size_t)r->nslots, sizeof(fedc_buf));
+        r->step_sub = calloc((size_t)r->nslots, sizeof(fedc_buf));
+        if (!r->proto_mean || !r->alive || !r->map || !r->step_frames || !r->step_sub) {
+            fedc_fail(err, "out of memory for the round protocol");
+            goto fail;
+        }
+    }
+    if (fedc_privacy_would_exceed(r->privacy, 0, 0))
+        FEDC_WARN("privacy.target_epsilon %g: even one round would exceed it, so no round will run",
+                  t->privacy.target_epsilon);
     r->start_wall = fedc_wall_s();
     return r;
 fail:
@@ -391,11 +451,17 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
         fedc_fail(err, "update carries %d tensors; the strategy expects %d", m.nblobs, want);
         goto out;
     }
-    if (fedc_codec_decode(r->up, m.blobs[0].data, m.blobs[0].len, s->delta, r->d, err) != 0) {
+    if (r->proto) {
+        /* A protocol's update (e.g. masked field elements) is its own to check. */
+        if (r->proto->update(r->proto_self, (int)(s - r->slots), m.blobs[0].data, m.blobs[0].len, err) != 0) {
+            fedc_fail_prefix(err, "update: ");
+            goto out;
+        }
+    } else if (fedc_codec_decode(r->up, m.blobs[0].data, m.blobs[0].len, s->delta, r->d, err) != 0) {
         fedc_fail_prefix(err, "update: ");
         goto out;
     }
-    size_t bad = fedc_first_nonfinite(s->delta, r->d);
+    size_t bad = r->proto ? r->d : fedc_first_nonfinite(s->delta, r->d);
     if (bad < r->d) {
         fedc_fail(err, "update: value %zu is not finite (%g)", bad, (double)s->delta[bad]);
         goto out;
@@ -427,12 +493,14 @@ out:
 typedef struct {
     fedc_run *r;
     int round;
+    const int *map; /* exchange index -> slot; NULL = the same */
 } reply_ctx;
+#define SLOT_OF(c, i) ((c)->map ? (c)->map[i] : (i))
 
 static void on_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t wire_bytes) {
     reply_ctx *rc = ctx;
     fedc_run *r = rc->r;
-    slot *s = &r->slots[i];
+    slot *s = &r->slots[SLOT_OF(rc, i)];
     s->bytes_up += wire_bytes;
     if (s->status != 0) return; /* already dropped or answered: late or duplicate */
     fedc_error e;
@@ -445,8 +513,88 @@ static void on_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_
     s->status = 1;
 }
 
-static void on_sent_cb(void *ctx, int i, uint64_t b) { on_sent(((reply_ctx *)ctx)->r, i, b); }
-static void on_drop_cb(void *ctx, int i, const char *why) { on_drop(((reply_ctx *)ctx)->r, i, why); }
+static void on_sent_cb(void *ctx, int i, uint64_t b) { on_sent(((reply_ctx *)ctx)->r, SLOT_OF((reply_ctx *)ctx, i), b); }
+static void on_drop_cb(void *ctx, int i, const char *why) {
+    on_drop(((reply_ctx *)ctx)->r, SLOT_OF((reply_ctx *)ctx, i), why);
+}
+
+/* ---- Multi-step round protocol (protocol.h): extra exchanges before and
+ * after TRAIN/UPDATE. Each step goes to the participants still in; one
+ * that does not answer, or answers wrongly, leaves the round. ---- */
+static void step_sent(void *ctx, int i, uint64_t b) {
+    reply_ctx *c = ctx;
+    c->r->slots[c->map[i]].bytes_down += b;
+}
+
+static void step_drop(void *ctx, int i, const char *why) {
+    reply_ctx *c = ctx;
+    slot *s = &c->r->slots[c->map[i]];
+    if (s->step_status != 0) return;
+    s->step_status = -1;
+    snprintf(s->reason, sizeof s->reason, "%.255s", why);
+}
+
+static void step_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t wire) {
+    reply_ctx *c = ctx;
+    fedc_run *r = c->r;
+    int k = c->map[i];
+    slot *s = &r->slots[k];
+    s->bytes_up += wire;
+    if (s->step_status != 0) return;
+    fedc_msg m;
+    fedc_error e;
+    int ok = fedc_msg_decode(frame, len, &m, &e) == 0;
+    if (ok) {
+        ok = r->proto->reply(r->proto_self, k, &m, &e) == 0;
+        fedc_msg_free(&m);
+    }
+    if (!ok) {
+        s->step_status = -2;
+        snprintf(s->reason, sizeof s->reason, "%.255s", e.msg);
+        FEDC_WARN("round %d: protocol answer from client %d refused: %s", c->round, s->client, e.msg);
+        return;
+    }
+    s->step_status = 1;
+}
+
+/* Runs the protocol's steps of one phase. Before training a participant
+ * that fails a step is out of the round (dropped or refused); after it, its
+ * update stays aggregated but it gets no further step. */
+static int protocol_phase(fedc_run *r, fedc_transport *tp, int round, int n, int phase, fedc_error *err) {
+    for (;;) {
+        for (int i = 0; i < n; i++) {
+            slot *s = &r->slots[i];
+            if (phase == FEDC_PROTOCOL_BEFORE_TRAIN) r->alive[i] = s->status == 0;
+            else r->alive[i] = r->alive[i] && s->status == 1;
+        }
+        int more = r->proto->step(r->proto_self, phase, r->alive, r->step_frames, err);
+        if (more < 0) return -1;
+        if (more == 0) return 0;
+        int m = 0;
+        for (int i = 0; i < n; i++) {
+            if (!r->alive[i]) continue;
+            r->slots[i].step_status = 0;
+            r->map[m] = i;
+            r->selected[m] = r->slots[i].client;
+            r->step_sub[m++] = r->step_frames[i];
+        }
+        if (m == 0) return fedc_fail(err, "round %d: every participant left during the round protocol", round);
+        reply_ctx rc = {r, round, r->map};
+        fedc_exchange ex = {round, m, r->selected, r->step_sub, r->task.deploy.round_timeout_s, step_sent,
+                            step_reply, step_drop, &rc};
+        if (tp->ops->exchange(tp, &ex, err) != 0) return -1;
+        for (int q = 0; q < m; q++) {
+            int i = r->map[q];
+            slot *s = &r->slots[i];
+            if (s->step_status == 1) continue;
+            if (s->step_status == 0) snprintf(s->reason, sizeof s->reason, "no answer to a round protocol step");
+            r->proto->drop(r->proto_self, i);
+            r->alive[i] = 0;
+            if (phase == FEDC_PROTOCOL_BEFORE_TRAIN) s->status = s->step_status == -2 ? -2 : -1;
+        }
+        for (int i = 0; i < n; i++) r->selected[i] = r->slots[i].client;
+    }
+}
 
 /* Seconds client k would take for this round under its profile. */
 static double simulated_seconds(const fedc_run *r, int k, const slot *s) {
@@ -690,6 +838,14 @@ static void federated_evaluation(fedc_run *r, fedc_transport *tp, int round, int
     }
 }
 
+/* Most rounds any one client took part in: what local DP composes over. */
+static int max_participations(const fedc_run *r) {
+    int most = 0;
+    for (int k = 0; k < r->task.clients; k++)
+        if (r->info[k].times_selected > most) most = r->info[k].times_selected;
+    return most;
+}
+
 int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
     double wall0 = fedc_wall_s(), cpu_srv = 0, c0 = fedc_cpu_thread_s();
     int round = r->rounds_done + 1;
@@ -728,6 +884,14 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         s->reason[0] = 0;
         s->bytes_down = s->bytes_up = 0;
     }
+    if (r->proto) {
+        if (r->proto->begin(r->proto_self, round, n, r->selected, err) != 0 ||
+            protocol_phase(r, tp, round, n, FEDC_PROTOCOL_BEFORE_TRAIN, err) != 0) {
+            free(frames);
+            return -1;
+        }
+        c0 = fedc_cpu_thread_s();
+    }
     if (!r->down_lossy) {
         if (encode_train_frame(r, round, r->x, NULL, "full", 0, &r->model_blob, &r->frame, err) != 0) {
             free(frames);
@@ -753,11 +917,26 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     cpu_srv += fedc_cpu_thread_s() - c0;
 
     /* 3. Exchange over the transport. */
-    reply_ctx rc = {r, round};
+    reply_ctx rc = {r, round, NULL};
     fedc_exchange ex = {round, n, r->selected, frames, t->deploy.round_timeout_s, on_sent_cb, on_reply,
                         on_drop_cb, &rc};
-    int xrc = tp->ops->exchange(tp, &ex, err);
+    if (r->proto) {
+        /* Only those still in after the protocol's first steps train. */
+        int in = 0;
+        for (int i = 0; i < n; i++)
+            if (r->slots[i].status == 0) {
+                r->map[in] = i;
+                r->selected[in] = r->slots[i].client;
+                frames[in++] = frames[i];
+            }
+        rc.map = r->map;
+        ex.n = in;
+    }
+    int xrc = ex.n > 0 ? tp->ops->exchange(tp, &ex, err) : 0;
     free(frames);
+    if (r->proto) {
+        for (int i = 0; i < n; i++) r->selected[i] = r->slots[i].client;
+    }
     if (xrc != 0) return -1;
     c0 = fedc_cpu_thread_s();
 
@@ -802,6 +981,20 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         r->info[s->client].times_selected++;
         if (r->down_lossy) commit_down_ref(r, s, round);
     }
+    if (r->proto) {
+        /* The protocol's steps after training, once the simulated deadline
+         * has had its say: an update dropped by it leaves the sum too. */
+        for (int i = 0; i < n; i++) {
+            if (r->slots[i].status != 1) r->proto->drop(r->proto_self, i);
+            r->alive[i] = r->slots[i].status == 1;
+        }
+        if (protocol_phase(r, tp, round, n, FEDC_PROTOCOL_AFTER_TRAIN, err) != 0) return -1;
+        m->bytes_down = m->bytes_up = 0;
+        for (int i = 0; i < n; i++) {
+            m->bytes_down += r->slots[i].bytes_down;
+            m->bytes_up += r->slots[i].bytes_up;
+        }
+    }
     m->participants = nu;
     r->last_down_pp = (double)m->bytes_down / n;
     if (nu > 0) r->last_up_pp = (double)m->bytes_up / n;
@@ -811,7 +1004,39 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         return fedc_fail(err, "round %d: %d of %d participants returned a usable update; at least %d needed",
                          round, nu, n, min_updates);
     }
-    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, nu, &rctx, err) != 0) return -1;
+    int n_agg = nu;
+    if (r->proto) {
+        /* The protocol yields only the weighted mean of the updates. */
+        double weight = 0;
+        if (r->proto->finish(r->proto_self, r->proto_mean, &weight, err) != 0) {
+            fedc_fail_prefix(err, "round: ");
+            return -1;
+        }
+        fedc_update *u = &r->updates[0];
+        int steps = u->steps;
+        memset(u, 0, sizeof *u);
+        u->client = -1;
+        u->weight = weight;
+        u->steps = steps;
+        u->loss = train_loss / nu;
+        u->delta = r->proto_mean;
+        n_agg = 1;
+    } else if (fedc_privacy_central(r->privacy)) {
+        /* The strategy sees only the clipped, noised mean. */
+        m->dp_clip = fedc_privacy_clip(r->privacy);
+        fedc_rng nrng = fedc_privacy_noise_rng(t, (uint64_t)round, 0xD9FEDull, r->secret_noise);
+        fedc_privacy_combine(r->privacy, r->updates, nu, r->dp_mean, &nrng);
+        fedc_update *u = &r->updates[0];
+        int steps = u->steps;
+        memset(u, 0, sizeof *u);
+        u->client = -1;
+        u->weight = 1;
+        u->steps = steps;
+        u->loss = train_loss / nu;
+        u->delta = r->dp_mean;
+        n_agg = 1;
+    }
+    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, n_agg, &rctx, err) != 0) return -1;
     m->train_loss = train_loss / nu;
 
     /* 5. Evaluate, account, decide whether to stop. */
@@ -835,6 +1060,15 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
             }
         }
     }
+    if (fedc_privacy_enabled(r->privacy)) {
+        m->dp = 1;
+        if (!fedc_privacy_central(r->privacy)) m->dp_clip = t->privacy.clip;
+        fedc_privacy_account(r->privacy, round, max_participations(r), &m->epsilon, &m->delta);
+        if (round < t->rounds && fedc_privacy_would_exceed(r->privacy, round, max_participations(r)))
+            FEDC_INFO("round %d: epsilon %.4g spent (delta %g); another round would exceed the budget %g, so the "
+                      "run stops here",
+                      round, m->epsilon, m->delta, t->privacy.target_epsilon);
+    }
     r->bytes_down_total += m->bytes_down;
     r->bytes_up_total += m->bytes_up;
     m->bytes_down_total = r->bytes_down_total;
@@ -852,6 +1086,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
 int fedc_run_done(const fedc_run *r) {
     const fedc_task *t = &r->task;
     if (r->rounds_done >= t->rounds) return 1;
+    if (fedc_privacy_would_exceed(r->privacy, r->rounds_done, max_participations(r))) return 1;
     if (t->stop.target_accuracy > 0 && r->best_accuracy >= t->stop.target_accuracy) return 1;
     if (t->stop.max_wall_s > 0 && fedc_wall_s() - r->start_wall >= t->stop.max_wall_s) return 1;
     return 0;
@@ -929,6 +1164,8 @@ void fedc_run_state_access(fedc_run *r, fedc_run_state *s) {
     s->n_clients = r->task.clients;
     s->sched = r->sched;
 }
+
+void fedc_run_set_secret_noise(fedc_run *r, int on) { r->secret_noise = on != 0; }
 
 void fedc_run_set_client_hook(fedc_run *r, fedc_client_hook fn, void *ctx) {
     r->client_hook = fn;

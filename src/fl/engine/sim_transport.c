@@ -8,6 +8,7 @@
 #include "fedc/engine.h"
 #include "fedc/log.h"
 #include "fedc/proto.h"
+#include "fedc/protocol.h"
 #include "fedc/state.h"
 
 typedef struct sim_transport {
@@ -16,6 +17,7 @@ typedef struct sim_transport {
     fedc_trainer **trainers;   /* one per worker thread */
     fedc_state_store *store;   /* per-client records, created on first training, spilled past state.memory_mb */
     fedc_buf *replies;         /* per worker */
+    fedc_protocol_client **proto; /* per client: round-protocol state between steps, or NULL */
     int nworkers;
     const fedc_exchange *ex;
 } sim_transport;
@@ -41,7 +43,7 @@ static void serve_one(void *ctx, size_t i, int worker) {
                      reply->len + fedc_ws_overhead(reply->len, 1, FEDC_WS_FRAGMENT_SIZE));
         return;
     }
-    fedc_client_mem mem = {fedc_state_acquire(st->store, k, &e), 0};
+    fedc_client_mem mem = {fedc_state_acquire(st->store, k, &e), 0, st->proto ? &st->proto[k] : NULL};
     int rc = mem.record ? fedc_trainer_handle(st->trainers[worker], k, &cd, &mem, f->data, f->len, reply, &e) : -1;
     if (mem.record) fedc_state_release(st->store, k);
     if (rc != 0) {
@@ -70,6 +72,10 @@ static void sim_destroy(fedc_transport *t) {
         fedc_buf_free(&st->replies[i]);
     }
     fedc_state_free(st->store);
+    if (st->proto)
+        for (int k = 0; k < fedc_run_task(st->run)->clients; k++)
+            if (st->proto[k]) st->proto[k]->free_state(st->proto[k]);
+    free(st->proto);
     free(st->trainers);
     free(st->replies);
     free(st);
@@ -91,7 +97,9 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
     st->nworkers = fedc_pool_size(fedc_run_pool(r));
     st->trainers = calloc((size_t)st->nworkers, sizeof *st->trainers);
     st->replies = calloc((size_t)st->nworkers, sizeof *st->replies);
-    if (!st->trainers || !st->replies) {
+    if (fedc_protocol_for_task(fedc_run_task(r)))
+        st->proto = calloc((size_t)fedc_run_task(r)->clients, sizeof *st->proto);
+    if (!st->trainers || !st->replies || (fedc_protocol_for_task(fedc_run_task(r)) && !st->proto)) {
         fedc_fail(err, "out of memory creating the simulation transport");
         sim_destroy(&st->base);
         return NULL;

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "fedc/engine.h"
+#include "fedc/privacy.h"
+#include "fedc/protocol.h"
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "engine_internal.h"
@@ -28,6 +30,7 @@ struct fedc_trainer {
     fedc_strategy *strategy;   /* client part only */
     fedc_strategy_info sinfo;
     fedc_codec *up, *down;
+    const fedc_protocol_ops *proto; /* multi-step round protocol, or NULL */
     float *global, *work, *grad, *delta, *down_extra, *up_extra, *scratch, *gtmp;
     float *xb, *xf;
     int32_t *yb, *yf;
@@ -38,6 +41,7 @@ struct fedc_trainer {
     const fedc_client_data *cd; /* the client being trained (oracle) */
     fedc_rng *rng;
     int keep_undo;
+    int secret_noise;          /* local DP noise from the OS CSPRNG (nodes) */
     /* record sections, in floats after the header */
     size_t off_state, off_residual, off_down_ref, off_undo, undo_floats, record_floats;
     int uses_ef, lossy_down;
@@ -92,6 +96,8 @@ size_t fedc_trainer_record_size(const fedc_trainer *tr) {
     return sizeof(record_header) + tr->record_floats * sizeof(float);
 }
 
+void fedc_trainer_secret_noise(fedc_trainer *tr, int on) { tr->secret_noise = on != 0; }
+
 void fedc_trainer_keep_undo(fedc_trainer *tr, int on) {
     tr->keep_undo = on != 0;
     layout_record(tr);
@@ -119,6 +125,7 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     if (!tr->up) goto fail;
     tr->down = fedc_codec_parse(t->compression.down, err);
     if (!tr->down) goto fail;
+    tr->proto = fedc_protocol_for_task(t);
     tr->uses_ef = fedc_codec_uses_error_feedback(tr->up);
     tr->lossy_down = !fedc_engine_codec_lossless(tr->down);
     layout_record(tr);
@@ -255,6 +262,11 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
     int rc = -1;
     json_t *ctl = NULL;
+    if (m.type == FEDC_MSG_STEP && tr->proto) {
+        if (!mem->protocol) fedc_fail(err, "%s: this client keeps no protocol state", tr->proto->name);
+        else rc = tr->proto->client_step(&tr->task, tr->d, (double)cd->n, mem->protocol, &m, reply, err);
+        goto out;
+    }
     if (m.type != FEDC_MSG_TRAIN) {
         fedc_fail(err, "expected a train message, got %s", fedc_msg_type_name(m.type));
         goto out;
@@ -345,11 +357,19 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     local_train(tr, client, (int)round, cd, mem->record, &rng, &steps, &loss);
 
     /* Privacy acts on what leaves the node, before compression. */
-    fedc_rng prng = fedc_rng_derive(tr->task.seed ^ 0xD1FFull, (uint64_t)round, (uint64_t)client);
-    fedc_engine_privatize(&tr->task, tr->delta, tr->d, &prng);
+    fedc_rng prng = fedc_privacy_noise_rng(&tr->task, (uint64_t)round, (uint64_t)client, tr->secret_noise);
+    fedc_privacy_local(&tr->task, tr->delta, tr->d, &prng);
     fedc_buf_clear(&tr->enc);
     fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
-    if (fedc_codec_encode(tr->up, tr->delta, tr->d, residual, &crng, &tr->enc, err) != 0) goto out;
+    if (tr->proto) {
+        if (!mem->protocol ||
+            tr->proto->client_seal(&tr->task, *mem->protocol, (int)round, tr->delta, tr->d, &tr->enc, err) != 0) {
+            if (!mem->protocol) fedc_fail(err, "%s: this client keeps no protocol state", tr->proto->name);
+            goto out;
+        }
+    } else if (fedc_codec_encode(tr->up, tr->delta, tr->d, residual, &crng, &tr->enc, err) != 0) {
+        goto out;
+    }
     double cpu_s = fedc_cpu_thread_s() - cpu0;
     char json[256];
     int jl = snprintf(json, sizeof json,

@@ -79,6 +79,18 @@ void fedc_task_defaults(fedc_task *t) {
     strcpy(t->privacy.mode, "none");
     t->privacy.clip = 1.0;
     t->privacy.noise_multiplier = 0.0;
+    t->privacy.delta = 1e-5;
+    t->privacy.target_epsilon = 0.0;
+    strcpy(t->privacy.on_exceed, "stop");
+    t->privacy.adaptive_clip = 0;
+    t->privacy.target_quantile = 0.5;
+    t->privacy.clip_lr = 0.2;
+    t->privacy.count_noise = 0.0;
+
+    strcpy(t->secagg.mode, "none");
+    t->secagg.degree = 0;
+    t->secagg.threshold = 0.5;
+    t->secagg.clip = 10.0;
 
     t->seed = 0;
     t->stop.target_accuracy = 0.0;

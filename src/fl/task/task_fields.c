@@ -20,7 +20,9 @@ const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
 const char *const task_hyper_levels[] = {"global", "server", "local", NULL};
 const char *const task_sched_policies[] = {"random", "round-robin",     "samples",
                                            "age",    "power-of-choice", "deadline", NULL};
-const char *const task_privacy_modes[] = {"none", "dp-gaussian", NULL};
+const char *const task_privacy_modes[] = {"none", "dp-gaussian", "dp-fedavg", NULL};
+const char *const task_privacy_exceed[] = {"stop", "refuse", NULL};
+const char *const task_secagg_modes[] = {"none", "secagg+", NULL};
 
 #define MEMBER_SIZE(m) sizeof(((fedc_task *)0)->m)
 #define F_STR(p, m, minlen, choices, d) \
@@ -263,14 +265,56 @@ const task_field task_fields[] = {
           "with header client,samples_per_s,up_bps,down_bps[,avail]."),
 
     F_STR("privacy.mode", privacy.mode, 1, task_privacy_modes,
-          "Differential privacy. none, or dp-gaussian: every client update is clipped to L2 "
-          "norm clip and Gaussian noise of standard deviation noise_multiplier x clip is "
-          "added."),
+          "Differential privacy of the client updates, with (epsilon, delta) reported after "
+          "every round. none; dp-gaussian (local): each node clips its update to L2 norm clip "
+          "and adds Gaussian noise of standard deviation noise_multiplier x clip before it "
+          "leaves; dp-fedavg (central, client-level DP-FedAvg): the server clips every update "
+          "to clip, adds noise of standard deviation noise_multiplier x clip to their sum and "
+          "divides by clients_per_round."),
     F_NUM("privacy.clip", privacy.clip, 0, 1, 1e6, 0,
-          "dp-gaussian only: L2 norm each client update is clipped to."),
+          "L2 norm each client update is clipped to; with privacy.adaptive_clip the starting "
+          "bound."),
     F_NUM("privacy.noise_multiplier", privacy.noise_multiplier, 0, 0, 1000, 0,
-          "dp-gaussian only: noise standard deviation as a multiple of clip; 0 = clipping "
-          "only, with no privacy guarantee."),
+          "Noise standard deviation as a multiple of clip; 0 = clipping only, with no "
+          "privacy guarantee (epsilon is reported as infinite)."),
+    F_NUM("privacy.delta", privacy.delta, 0, 1, 0.1, 0,
+          "The delta of the (epsilon, delta) guarantee reported; below 1/clients is usual."),
+    F_NUM("privacy.target_epsilon", privacy.target_epsilon, 0, 0, 1e6, 0,
+          "Privacy budget: the run never spends more epsilon than this (see "
+          "privacy.on_exceed); 0 = no budget."),
+    F_STR("privacy.on_exceed", privacy.on_exceed, 1, task_privacy_exceed,
+          "With a target_epsilon: stop = the run ends before the round that would exceed "
+          "it; refuse = the task is refused when its planned rounds would exceed it (and a "
+          "run still stops before exceeding it)."),
+    F_BOOL("privacy.adaptive_clip", privacy.adaptive_clip,
+           "dp-fedavg only: move the clip bound each round towards the target_quantile of "
+           "the update norms, using a noised count of unclipped updates (Andrew et al. "
+           "2021); the count's noise is paid for out of noise_multiplier."),
+    F_NUM("privacy.target_quantile", privacy.target_quantile, 0, 1, 1, 1,
+          "adaptive_clip only: fraction of updates the bound should leave unclipped."),
+    F_NUM("privacy.clip_lr", privacy.clip_lr, 0, 1, 10, 0,
+          "adaptive_clip only: step of the geometric bound update C <- C exp(-clip_lr x "
+          "(unclipped fraction - target_quantile))."),
+    F_NUM("privacy.count_noise", privacy.count_noise, 0, 0, 1e6, 0,
+          "adaptive_clip only: noise standard deviation on the count of unclipped updates; "
+          "0 = clients_per_round / 20 (the paper's choice). Must exceed noise_multiplier / 2."),
+
+    F_STR("secagg.mode", secagg.mode, 1, task_secagg_modes,
+          "Secure aggregation. none, or secagg+: the server learns only the sum of the "
+          "updates (SecAgg+, Bell et al. 2020): each node quantises its clipped update to "
+          "32-bit fixed point and masks it with pairwise masks agreed with its neighbours in "
+          "a sparse random graph plus a self mask; masks of nodes that drop out mid-round are "
+          "recovered from Shamir shares. Needs compression.up none and a strategy that only "
+          "averages (fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad)."),
+    F_INT("secagg.degree", secagg.degree, 0, 100000,
+          "secagg+ only: neighbours each node masks with; 0 = automatic (all others up to "
+          "16 participants, else about 3 log2 n, even)."),
+    F_NUM("secagg.threshold", secagg.threshold, 0, 1, 1, 0,
+          "secagg+ only: fraction of a node's neighbours whose shares reconstruct its "
+          "secrets; more than half keeps two disjoint groups from both unmasking it."),
+    F_NUM("secagg.clip", secagg.clip, 0, 1, 1e6, 0,
+          "secagg+ only: L2 norm each update is clipped to before quantisation; sets the "
+          "fixed-point range, so the quantisation step is about clip / 2^30."),
 
     F_NUM("state.memory_mb", state.memory_mb, 0, 1, 1e7, 0,
           "Per-client state (control variates, correction vectors, error-feedback residuals, "
@@ -323,7 +367,8 @@ const task_group task_groups[] = {
     {"strategy", "How the server turns client updates into the next global model."},
     {"compression", "Codecs for the bytes on the wire, in each direction."},
     {"scheduling", "Which clients take part in each round, and simulated client speeds."},
-    {"privacy", "Differential privacy of the client updates."},
+    {"privacy", "Differential privacy of the client updates and its accounting."},
+    {"secagg", "Secure aggregation: the server sees only the sum of the updates."},
     {"state", "Memory for per-client state (strategies with control variates or per-client tables)."},
     {"stop", "Rules that end a run before all rounds are done."},
     {"eval", "Federated evaluation: nodes score the global model on their local test data."},

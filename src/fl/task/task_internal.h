@@ -48,6 +48,8 @@ extern const char *const task_inits[];
 extern const char *const task_partition_kinds[];
 extern const char *const task_datasets[];
 extern const char *const task_privacy_modes[];
+extern const char *const task_privacy_exceed[];
+extern const char *const task_secagg_modes[];
 
 const task_field *task_field_find(const char *path);
 const task_group *task_group_find(const char *name);

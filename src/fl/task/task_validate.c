@@ -9,6 +9,7 @@
 
 #include "fedc/codec.h"
 #include "fedc/nn.h"
+#include "fedc/privacy.h"
 #include "fedc/sched.h"
 #include "fl/task/task_internal.h"
 
@@ -153,6 +154,9 @@ static void check_external(const fedc_task *t, task_issues *iss) {
     if (ALL_OK(iss, "privacy.mode") && strcmp(t->privacy.mode, "none") != 0)
         task_issue(iss, "privacy.mode", "%s is applied by fedc's trainer; with model external allowed: none",
                    t->privacy.mode);
+    if (ALL_OK(iss, "secagg.mode") && strcmp(t->secagg.mode, "none") != 0)
+        task_issue(iss, "secagg.mode", "%s needs fedc's trainer to mask the updates; with model external allowed: none",
+                   t->secagg.mode);
 }
 
 static void check_eval(const fedc_task *t, task_issues *iss) {
@@ -232,13 +236,104 @@ static void check_scheduling(const fedc_task *t, task_issues *iss) {
                    d, t->clients_per_round, t->clients);
 }
 
+/* Strategies whose server only averages the updates (and then steps): the
+ * ones that can run on a single combined update, as central DP and secure
+ * aggregation give them. The others read per-client updates or keep
+ * per-client tables, which would see raw updates or none at all. */
+static int averaging_strategy(const char *name) {
+    static const char *const ok[] = {"fedavg", "fedprox", "fedavgm", "fedadam", "fedyogi", "fedadagrad", NULL};
+    for (int i = 0; ok[i]; i++)
+        if (!strcmp(name, ok[i])) return 1;
+    return 0;
+}
+
+/* The privacy budget and the settings that only make sense together. */
+static void check_privacy(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "privacy.mode", "privacy.noise_multiplier", "privacy.adaptive_clip",
+                "privacy.count_noise", "privacy.target_epsilon", "privacy.on_exceed", "privacy.delta",
+                "rounds", "clients", "clients_per_round"))
+        return;
+    int dp = strcmp(t->privacy.mode, "none") != 0, central = strcmp(t->privacy.mode, "dp-fedavg") == 0;
+    if (central && ALL_OK(iss, "strategy.name") && !averaging_strategy(t->strategy.name)) {
+        task_issue(iss, "strategy.name",
+                   "%s is not allowed with privacy.mode dp-fedavg: the server gives the strategy only the noised "
+                   "mean; allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad",
+                   t->strategy.name);
+        return;
+    }
+    if (t->privacy.adaptive_clip && !central) {
+        task_issue(iss, "privacy.adaptive_clip",
+                   "true is not allowed with privacy.mode %s; allowed: false, or privacy.mode dp-fedavg",
+                   t->privacy.mode);
+        return;
+    }
+    if (t->privacy.adaptive_clip && t->privacy.noise_multiplier > 0) {
+        double sb = t->privacy.count_noise > 0 ? t->privacy.count_noise : t->clients_per_round / 20.0;
+        if (!(2 * sb > t->privacy.noise_multiplier)) {
+            task_issue(iss, "privacy.count_noise",
+                       "%g (%s) leaves no noise for the update: adaptive clipping needs count_noise > "
+                       "noise_multiplier / 2 = %g; allowed: a larger count_noise (or clients_per_round), "
+                       "or adaptive_clip false",
+                       sb, t->privacy.count_noise > 0 ? "as set" : "clients_per_round / 20",
+                       t->privacy.noise_multiplier / 2);
+            return;
+        }
+    }
+    if (t->privacy.target_epsilon > 0) {
+        if (!dp) {
+            task_issue(iss, "privacy.target_epsilon",
+                       "a budget needs differential privacy; allowed: 0 with privacy.mode none, or "
+                       "privacy.mode dp-gaussian or dp-fedavg");
+            return;
+        }
+        double planned = fedc_privacy_planned_epsilon(t);
+        if (strcmp(t->privacy.on_exceed, "refuse") == 0 && planned > t->privacy.target_epsilon)
+            task_issue(iss, "privacy.target_epsilon",
+                       "the %d planned rounds would spend epsilon %.4g (delta %g) > the budget %g; "
+                       "allowed: fewer rounds, more noise, a larger budget, or privacy.on_exceed stop",
+                       t->rounds, planned, t->privacy.delta, t->privacy.target_epsilon);
+    }
+}
+
+static void check_secagg(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "secagg.mode", "compression.up", "privacy.mode", "clients_per_round", "secagg.degree"))
+        return;
+    if (strcmp(t->secagg.mode, "none") == 0) return;
+    if (strcmp(t->compression.up, "none") != 0)
+        task_issue(iss, "compression.up",
+                   "\"%s\" is not allowed with secagg.mode %s: masked field elements do not compress; "
+                   "allowed: none",
+                   t->compression.up, t->secagg.mode);
+    else if (strcmp(t->privacy.mode, "dp-fedavg") == 0)
+        task_issue(iss, "privacy.mode",
+                   "dp-fedavg is not allowed with secagg.mode %s: the server clips each update, which "
+                   "it cannot see under secure aggregation; allowed: none or dp-gaussian",
+                   t->secagg.mode);
+    else if (ALL_OK(iss, "strategy.name") && !averaging_strategy(t->strategy.name))
+        task_issue(iss, "strategy.name",
+                   "%s is not allowed with secagg.mode %s: the server learns only the sum of the updates; allowed: "
+                   "fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad",
+                   t->strategy.name, t->secagg.mode);
+    else if (t->clients_per_round < 2)
+        task_issue(iss, "clients_per_round",
+                   "%d is not allowed with secagg.mode %s: a sum of one update is that update; "
+                   "allowed: an integer >= 2",
+                   t->clients_per_round, t->secagg.mode);
+    else if (t->secagg.degree >= t->clients_per_round)
+        task_issue(iss, "secagg.degree",
+                   "%d is not allowed: a node has at most clients_per_round - 1 = %d neighbours; "
+                   "allowed: 0 (automatic) or 1 .. %d",
+                   t->secagg.degree, t->clients_per_round - 1, t->clients_per_round - 1);
+}
+
 void task_validate_into(const fedc_task *t, task_issues *iss) {
     for (int i = 0; i < task_nfields && !task_issues_stopped(iss); i++)
         check_field(t, &task_fields[i], iss);
     void (*const rules[])(const fedc_task *, task_issues *) = {
         check_counts, check_dataset,     check_partition,
         check_model,  check_compression, check_scheduling,
-        check_external, check_eval,
+        check_external, check_eval,  check_privacy,
+        check_secagg,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0] && !task_issues_stopped(iss); i++)
         rules[i](t, iss);

@@ -195,6 +195,16 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     assert.match(await question.innerText(), /"MLP" and "CNN".*\?/s);
     assert.match(await question.innerText(), /The form was not changed/);
     assert.equal(await page.getByLabel('Model', { exact: true }).inputValue(), 'cnn', 'the form kept its values');
+    // Two readings of one field: each is offered, and choosing one answers the question.
+    await page.getByLabel('What should be trained?').fill('a CNN for 30 rounds or 40 rounds');
+    await page.getByRole('button', { name: 'Fill the form' }).click();
+    const readings = page.locator('#intent-question[data-field="rounds"] #intent-readings li');
+    await readings.first().waitFor();
+    assert.equal(await readings.count(), 2);
+    await page.getByRole('button', { name: 'rounds = 40' }).click();
+    await page.locator('#intent-filled').waitFor();
+    assert.equal(await page.getByLabel('Rounds', { exact: true }).inputValue(), '40');
+    assert.match(await page.getByLabel('What should be trained?').inputValue(), /actually rounds=40$/);
     await page.getByLabel('What should be trained?').fill(`${REQUEST}, and use the flux capacitor`);
     await page.getByRole('button', { name: 'Fill the form' }).click();
     await page.locator('#intent-unknown', { hasText: /“flux”.*“capacitor”/ }).waitFor();

@@ -100,8 +100,8 @@ static void test_to_json_key_order_and_format(void **state) {
     const char *expected[] = {"name",       "dataset",  "partition",   "model",
                               "init",       "rounds",   "clients",     "clients_per_round",
                               "local",      "strategy", "compression", "scheduling",
-                              "privacy",    "state",    "seed",        "stop",        "eval_every",
-                              "eval",       "deploy"};
+                              "privacy",    "secagg",   "state",       "seed",        "stop",
+                              "eval_every", "eval",     "deploy"};
     size_t i = 0;
     const char *key;
     json_t *v;
@@ -204,7 +204,7 @@ static void test_enum_errors(void **state) {
                         "dataset.name: \"MNIST\" is not allowed; allowed: fashion-mnist, mnist, "
                         "cifar10, csv");
     assert_string_equal(task_parse_err("{\"privacy\": {\"mode\": \"dp\"}}"),
-                        "privacy.mode: \"dp\" is not allowed; allowed: none, dp-gaussian");
+                        "privacy.mode: \"dp\" is not allowed; allowed: none, dp-gaussian, dp-fedavg");
     assert_contains(task_parse_err("{\"scheduling\": {\"policy\": \"fifo\"}}"),
                     "scheduling.policy: \"fifo\" is not allowed; allowed: random, round-robin, "
                     "samples, age, power-of-choice, deadline");
@@ -247,7 +247,7 @@ static void test_unknown_fields(void **state) {
     assert_string_equal(task_parse_err("{\"foo\": 1}"),
                         "foo: unknown field; allowed: name, dataset, partition, model, init, rounds, "
                         "clients, clients_per_round, local, strategy, compression, scheduling, "
-                        "privacy, state, seed, stop, eval_every, deploy");
+                        "privacy, secagg, state, seed, stop, eval_every, eval, deploy");
     assert_starts_with(task_parse_err("{\"lr\": 0.1}"),
                        "lr: unknown field (did you mean local.lr?); allowed: name, ");
     assert_starts_with(task_parse_err("{\"round\": 5}"),

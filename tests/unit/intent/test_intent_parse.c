@@ -100,9 +100,11 @@ static void test_implied_methods(void **state) {
     assert_non_null(strstr(choice("strategy.name")->reason, "implied"));
     assert_int_equal(parse("clip at 0.5"), 0);
     assert_string_equal(R->task.privacy.mode, "dp-gaussian");
-    /* DP without a noise level gets one, and says why */
-    assert_true(R->task.privacy.noise_multiplier == 1.0);
-    assert_non_null(strstr(choice("privacy.noise_multiplier")->reason, "guarantees nothing"));
+    /* DP without a noise level keeps the default, and a note says what that means */
+    assert_true(R->task.privacy.noise_multiplier == 0.0);
+    int noted = 0;
+    for (int k = 0; k < R->n_notes; k++) noted |= strstr(R->notes[k], "guarantees no privacy") != NULL;
+    assert_true(noted);
     assert_int_equal(parse("power of choice with 30 candidates"), 0);
     assert_string_equal(R->task.scheduling.policy, "power-of-choice");
     assert_int_equal(R->task.scheduling.choice_d, 30);
@@ -112,15 +114,24 @@ static void test_stopping_rules(void **state) {
     (void)state;
     assert_int_equal(parse("until 85% accuracy"), 0);
     assert_true(R->task.stop.target_accuracy == 0.85);
-    assert_int_equal(R->task.rounds, 500);
-    assert_non_null(strstr(choice("rounds")->reason, "cap"));
+    /* a stopping rule adds no rounds nobody asked for; a note says when the run ends */
+    assert_int_equal(R->task.rounds, 50);
+    assert_int_equal(choice("rounds")->source, FEDC_INTENT_FROM_DEFAULT);
+    int noted = 0;
+    for (int k = 0; k < R->n_notes; k++) noted |= strstr(R->notes[k], "up to N rounds") != NULL;
+    assert_true(noted);
     assert_int_equal(parse("for at most 2 hours, 80 rounds"), 0);
     assert_true(R->task.stop.max_wall_s == 7200);
     assert_int_equal(R->task.rounds, 80);
+    /* a round deadline drops late clients under any policy; the deadline
+     * policy is asked for by name */
     assert_int_equal(parse("a 45 second round deadline"), 0);
     assert_true(R->task.scheduling.deadline_s == 45);
-    assert_string_equal(R->task.scheduling.policy, "deadline");
+    assert_string_equal(R->task.scheduling.policy, "random");
     assert_true(R->task.stop.max_wall_s == 0);
+    assert_int_equal(parse("deadline-aware selection with a 45 second deadline"), 0);
+    assert_true(R->task.scheduling.deadline_s == 45);
+    assert_string_equal(R->task.scheduling.policy, "deadline");
 }
 
 static void test_compression_directions(void **state) {
@@ -178,8 +189,14 @@ static void test_typos_repaired(void **state) {
 
 static void test_unknown_words_reported(void **state) {
     (void)state;
-    assert_int_equal(parse("train a transformer on mnist in /data/m with 42 blorps"), 0);
+    assert_int_equal(parse("train a transformer on mnist in /data/m with blorps"), 0);
     assert_true(unknown("transformer"));
+    assert_true(unknown("blorps"));
+    /* a number no rule reads is not dropped: the person is asked, and the
+     * words not understood are still listed */
+    assert_int_equal(parse("train a transformer on mnist in /data/m with 42 blorps"), -1);
+    assert_int_equal(R->status, FEDC_INTENT_QUESTION);
+    assert_non_null(strstr(E.msg, "\"42\""));
     assert_true(unknown("42"));
     assert_true(unknown("blorps"));
 }
@@ -200,7 +217,6 @@ static void test_conflicts_are_questions(void **state) {
     expect_refusal("2.5 epochs", FEDC_INTENT_CONFLICT, "whole number");
     expect_refusal("don't use adam", FEDC_INTENT_CONFLICT, "negation");
     expect_refusal("train on cifar100", FEDC_INTENT_CONFLICT, "cifar100");
-    expect_refusal("train on mnist", FEDC_INTENT_CONFLICT, "dataset.path");
     expect_refusal("deadline-aware scheduling", FEDC_INTENT_CONFLICT, "deadline_s");
     expect_refusal("seed 99999999999999999999", FEDC_INTENT_CONFLICT, "too large");
     /* understood, but the task itself is invalid: the validator's message */

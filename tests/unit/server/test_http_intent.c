@@ -124,6 +124,21 @@ static void test_builtin_fills_a_task(void **state) {
     assert_non_null(strstr(http_error_text(&a), "clients_per_round"));
     http_answer_free(&a);
 
+    /* Two plausible readings: a question naming the field, with each
+     * reading and the words that settle it. */
+    a = http_call(&ts, "POST", "/api/intent", "{\"request\": \"all 40 clients for 20 rounds\"}", 1);
+    assert_int_equal(a.status, 200);
+    assert_string_equal(json_string_value(json_object_get(a.json, "status")), "question");
+    assert_null(json_object_get(a.json, "task"));
+    json_t *q = json_object_get(a.json, "question");
+    assert_string_equal(json_string_value(json_object_get(q, "field")), "clients_per_round");
+    json_t *readings = json_object_get(q, "readings");
+    assert_int_equal(json_array_size(readings), 2);
+    assert_int_equal(json_integer_value(json_object_get(json_array_get(readings, 0), "value")), 40);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(readings, 0), "answer")),
+                        "actually clients_per_round=40");
+    http_answer_free(&a);
+
     /* Nothing was launched. */
     a = http_call(&ts, "GET", "/api/runs", NULL, 1);
     assert_int_equal(a.status, 200);

@@ -90,10 +90,19 @@ export function intentBox(ctx, { onResult, focusField }) {
       }
       if (missing && missing.length) parts.push(h('p', { class: 'warn-box' }, `Explained but not in the form: ${missing.join(', ')}.`));
     } else {
-      const question = r.status === 'conflict';
-      parts.push(h('div', { class: 'error-box', role: 'alert', id: 'intent-question', dataset: { status: r.status } },
+      const question = r.status === 'conflict' || r.status === 'question';
+      const q = r.question || {};
+      // Each reading settles the question: its answer is added to the request.
+      const readings = (q.readings || []).map((rd) => h('li', {},
+        h('button', {
+          type: 'button', class: 'link-button intent-reading', title: `Adds “${rd.answer}” to the request`,
+          onclick: () => { textarea.value = `${textarea.value.trim()}. ${rd.answer}`; form.requestSubmit(); },
+        }, q.field ? `${q.field} = ${JSON.stringify(rd.value)}` : JSON.stringify(rd.value)),
+        ` — ${rd.reason}`));
+      parts.push(h('div', { class: 'error-box', role: 'alert', id: 'intent-question', dataset: { status: r.status, field: q.field || '' } },
         h('strong', {}, question ? 'A question before the form is filled: ' : 'The request was not turned into a task: '),
         r.error || r.status,
+        readings.length ? h('ul', { class: 'intent-readings', id: 'intent-readings' }, readings) : null,
         h('p', { class: 'intent-unchanged' }, 'The form was not changed.')));
     }
     if (r.not_understood && r.not_understood.length) {

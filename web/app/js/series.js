@@ -38,6 +38,15 @@ export function trainLossByRound(rounds) {
   return rounds.filter((r) => r.train_loss !== null && r.train_loss !== undefined).map((r) => [r.round, r.train_loss]);
 }
 
+// A DP run's rounds carry delta (and epsilon, null when no noise is added).
+export function isPrivate(rounds) {
+  return rounds.some((r) => r.delta !== null && r.delta !== undefined);
+}
+
+export function epsilonByRound(rounds) {
+  return rounds.filter((r) => typeof r.epsilon === 'number').map((r) => [r.round, r.epsilon]);
+}
+
 export function totalBytes(r) {
   return (r.bytes_down_total || 0) + (r.bytes_up_total || 0);
 }

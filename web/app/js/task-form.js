@@ -34,6 +34,11 @@ const LABELS = {
   'scheduling.policy': 'Client selection', 'scheduling.choice_d': 'Candidates (d)',
   'scheduling.deadline_s': 'Round deadline (s)', 'scheduling.profile': 'Speed profile',
   'privacy.mode': 'Privacy', 'privacy.clip': 'Clip norm', 'privacy.noise_multiplier': 'Noise multiplier',
+  'privacy.delta': 'DP delta', 'privacy.target_epsilon': 'Epsilon budget', 'privacy.on_exceed': 'Over budget',
+  'privacy.adaptive_clip': 'Adaptive clipping', 'privacy.target_quantile': 'Clip target quantile',
+  'privacy.clip_lr': 'Clip learning rate', 'privacy.count_noise': 'Clipped-count noise',
+  'secagg.mode': 'Secure aggregation', 'secagg.degree': 'Masking neighbours', 'secagg.threshold': 'Share threshold',
+  'secagg.clip': 'Quantisation clip',
   'stop.target_accuracy': 'Target accuracy', 'stop.max_wall_s': 'Max wall time (s)',
   'deploy.min_nodes': 'Min nodes', 'deploy.min_updates': 'Min updates per round',
   'deploy.round_timeout_s': 'Round timeout (s)', 'deploy.connect_timeout_s': 'Connect timeout (s)',
@@ -43,7 +48,8 @@ const LABELS = {
 const GROUP_TITLES = {
   '': 'General', dataset: 'Data', partition: 'Partition across clients', local: 'Local training',
   strategy: 'Server strategy', compression: 'Compression', scheduling: 'Scheduling', privacy: 'Privacy',
-  stop: 'Stopping rules', deploy: 'Deployment', state: 'Per-client state', eval: 'Federated evaluation',
+  secagg: 'Secure aggregation', stop: 'Stopping rules', deploy: 'Deployment', state: 'Per-client state',
+  eval: 'Federated evaluation',
 };
 
 // Suggestions offered for free-text fields (any valid value may be typed).
@@ -93,6 +99,16 @@ const RELEVANT_WHEN = {
   'scheduling.choice_d': (v) => v['scheduling.policy'] === 'power-of-choice',
   'privacy.clip': (v) => v['privacy.mode'] !== 'none',
   'privacy.noise_multiplier': (v) => v['privacy.mode'] !== 'none',
+  'privacy.delta': (v) => v['privacy.mode'] !== 'none',
+  'privacy.target_epsilon': (v) => v['privacy.mode'] !== 'none',
+  'privacy.on_exceed': (v) => v['privacy.mode'] !== 'none' && Number(v['privacy.target_epsilon']) > 0,
+  'privacy.adaptive_clip': (v) => v['privacy.mode'] === 'dp-fedavg',
+  'privacy.target_quantile': (v) => v['privacy.mode'] === 'dp-fedavg' && v['privacy.adaptive_clip'] === true,
+  'privacy.clip_lr': (v) => v['privacy.mode'] === 'dp-fedavg' && v['privacy.adaptive_clip'] === true,
+  'privacy.count_noise': (v) => v['privacy.mode'] === 'dp-fedavg' && v['privacy.adaptive_clip'] === true,
+  'secagg.degree': (v) => v['secagg.mode'] !== 'none',
+  'secagg.threshold': (v) => v['secagg.mode'] !== 'none',
+  'secagg.clip': (v) => v['secagg.mode'] !== 'none',
 };
 
 // How the source of an explained value is named beside its field.

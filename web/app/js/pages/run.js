@@ -31,7 +31,9 @@ export async function render(root, { match }, ctx) {
     loss: lineChart({ id: 'chart-loss', title: 'Loss per round', xLabel: 'Round', yLabel: 'loss' }),
     bytes: lineChart({ id: 'chart-bytes', title: 'Cumulative bytes', xLabel: 'Round', yLabel: 'bytes', yFormat: 'bytes', yMin: 0 }),
     cpu: lineChart({ id: 'chart-cpu', title: 'CPU time per round', xLabel: 'Round', yLabel: 'seconds', yFormat: 'seconds', yMin: 0 }),
+    privacy: lineChart({ id: 'chart-epsilon', title: 'Privacy spent (ε at the task\'s δ)', xLabel: 'Round', yLabel: 'ε', yMin: 0 }),
   };
+  charts.privacy.el.hidden = true; // shown for runs with differential privacy
   const roundsTable = dataTable([
     { label: 'Round', class: 'num', cell: (r) => String(r.round) },
     { label: 'Accuracy', class: 'num', cell: (r) => (r.evaluated === false ? '–' : fmt.percent(r.accuracy, 2)) },
@@ -45,6 +47,8 @@ export async function render(root, { match }, ctx) {
     { label: 'Updates', class: 'num', cell: (r) => `${r.participants}/${r.selected}` },
     { label: 'Dropped', class: 'num', cell: (r) => String(r.dropped) },
     { label: 'Rejected', class: 'num', cell: (r) => String(r.rejected) },
+    { label: 'ε', class: 'num', cell: (r) => (r.delta === undefined || r.delta === null ? '–'
+      : (typeof r.epsilon === 'number' ? fmt.num(r.epsilon) : '∞')) },
   ], { caption: 'Rounds', empty: 'No round has finished yet.', rowKey: (r) => r.round });
   roundsTable.table.id = 'rounds-table';
   const nodesTable = dataTable([
@@ -184,6 +188,11 @@ export async function render(root, { match }, ctx) {
       { label: 'nodes', points: series.cpuByRound(rounds, 'nodes') },
       { label: 'server', points: series.cpuByRound(rounds, 'server') },
     ]);
+    if (series.isPrivate(rounds)) {
+      charts.privacy.el.hidden = false;
+      const delta = rounds[rounds.length - 1].delta;
+      charts.privacy.update([{ label: `ε (δ = ${delta})`, points: series.epsilonByRound(rounds) }]);
+    }
     roundsTable.render([...rounds].reverse());
     drawRoundChoices();
   }
