@@ -7,7 +7,7 @@ PKGS="build-essential cmake pkg-config clang gcc make git ca-certificates
 libopenblas-dev zlib1g-dev libjansson-dev libsqlite3-dev libzstd-dev libsodium-dev libpng-dev
 libcurl4-openssl-dev libwebsockets-dev libssl-dev openssl libcmocka-dev
 dataset-fashion-mnist libjs-chart.js
-python3 python3-numpy python3-torch python3-zstandard valgrind
+python3 python3-numpy python3-torch python3-zstandard python3-pip python3-setuptools valgrind
 python3-grpcio python3-protobuf python3-pycryptodome
 chromium"
 # Node.js may come from elsewhere than Debian (with its own npm, which then

@@ -55,7 +55,8 @@ int fedc_node_run(const fedc_node_config *cfg, fedc_error *err);
  * Such a node serves runs with model "external" whose manifest equals its
  * own (manifest_json), and runs of a built-in model when it implements
  * that model (setup may refuse a run). Strategies that need fedc's trainer
- * on the node (client state: scaffold, ...) and privacy modes are refused;
+ * on the node (client state: scaffold, ...), privacy modes and secure
+ * aggregation (whose STEP frames fedc's trainer answers) are refused;
  * fedprox's proximal term (task->strategy.mu) is the fit callback's to add. */
 typedef struct fedc_node_run_info {
     int64_t node_id, run_id;

@@ -9,7 +9,7 @@
 
     fedc_node.connect("wss://server:8443", "node.pem", MyClient())
 
-fedc_node.torch maps a PyTorch module's state_dict to and from the lists of
+fedc_node.pytorch maps a PyTorch module's state_dict to and from the lists of
 arrays the client exchanges (TorchClient does it all for a module)."""
 from .codec import Codec, CodecError, available_stages
 from .node import Client, FatalError, Node, connect, manifest_of, tls_context

@@ -148,19 +148,21 @@ class Codec:
                 hdr.append(struct.pack("<B", self.chunk_log2))
         if self.zstd:
             hdr.append(bytes((ZSTD,)))
-        body = []
+        parts = []
         if self.sparse == TOPK:
-            body.append(_bitmap(idx, n) if mode else _varints(idx))
-        body.append(self._encode_values(vals, rng))
-        body = b"".join(body)
-        out = b"".join(hdr) + (_zstd_pack(body, self._width()) if self.zstd else body)
+            parts.append(_bitmap(idx, n) if mode else _varints(idx))
+        parts.append(self._encode_values(vals, rng))
+        # One copy of a model-sized buffer less per step where it can be
+        # avoided: the body is joined on its own only when it is needed.
+        body = b"".join(parts) if (self.zstd or use_ef) else None
+        out = b"".join(hdr + ([_zstd_pack(body, self._width())] if self.zstd else [body] if body else parts))
         if use_ef:
             residual[:] = x - self._decode_body(body, n, mode)
         return out
 
     def _encode_values(self, x, rng):
         if self.value == 0:
-            return x.astype("<f4").tobytes()
+            return memoryview(np.ascontiguousarray(x, dtype="<f4")).cast("B")
         if self.value == FP16:
             return np.clip(x, -65504.0, 65504.0).astype("<f2").tobytes()
         if self.value == BF16:

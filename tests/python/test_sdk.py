@@ -179,5 +179,27 @@ class CloseCodes(unittest.TestCase):
             srv.thread.join(5)
 
 
+class Packaging(unittest.TestCase):
+    def test_pip_install(self):
+        """`pip install ./python` (here offline, into a folder) gives an
+        importable package with the PyTorch helpers."""
+        import shutil
+        import subprocess
+        import tempfile
+        src = os.path.join(HERE, "..", "..", "python")
+        with tempfile.TemporaryDirectory() as d:
+            tree = os.path.join(d, "src")
+            shutil.copytree(src, tree, ignore=shutil.ignore_patterns("__pycache__", "build", "*.egg-info"))
+            subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                            "--no-build-isolation", "--target", os.path.join(d, "site"), tree],
+                           check=True, capture_output=True, timeout=240)
+            out = subprocess.run([sys.executable, "-c", "import fedc_node, fedc_node.pytorch as t; "
+                                  "print(fedc_node.__file__, fedc_node.__version__, t.TorchClient.__name__)"],
+                                 cwd=d, env=dict(os.environ, PYTHONPATH=os.path.join(d, "site")),
+                                 capture_output=True, text=True, timeout=120, check=True).stdout.split()
+            self.assertTrue(out[0].startswith(os.path.join(d, "site")), out)
+            self.assertEqual(out[1:], ["0.1.0", "TorchClient"])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
