@@ -19,13 +19,15 @@ those) left out of the medians:
                    N clients, --no-train: its round_s, fit dispatch to the end
                    of aggregation (legacy gRPC, no TLS)
 
-Per scenario: median seconds per round (the server's wall_s; Flower's
+Per scenario: CPU seconds per round of the server and of all nodes
+together (from /proc, between the ends of rounds 1 and R-1; Flower: its
+whole process tree), median seconds per round (the server's wall_s; Flower's
 round_s), bytes per round down and up (server-counted wire bytes, both
 directions, all nodes), and for Python nodes the SDK's per-round medians of
 decode (model from the TRAIN frame), encode (update into the UPDATE frame)
 and fit. Writes bench/results/byom.json with provenance.
 
-usage: nice -n 10 /usr/bin/python3 bench/byom_overhead.py --build build [--nodes 2] [--rounds 6]
+usage: nice -n 10 /usr/bin/python3 bench/byom_overhead.py --build build [--nodes 2] [--rounds 6] [--notrain-rounds 20]
                                    [--samples 3000] [--flower DIR]
 """
 import argparse
@@ -152,14 +154,61 @@ def read_idx_plain(path):
     return np.frombuffer(data, np.uint8, offset=4 + 4 * nd).reshape(dims)
 
 
+# ---- CPU seconds of process trees (steadier than wall time on a shared machine) ----
+
+def _children(pid):
+    out = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(c) for c in f.read().split()]
+    except OSError:
+        pass
+    return out
+
+
+def tree_cpu_s(pid):
+    """User + system CPU seconds of pid and all its descendants (0 for gone ones)."""
+    total, todo = 0.0, [pid]
+    tick = os.sysconf("SC_CLK_TCK")
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except (OSError, IndexError, ValueError):
+            continue
+        todo += _children(p)
+    return total
+
+
+class CpuMarks:
+    """CPU of the server and of the nodes at the end of round 1 and of round
+    R-1: their difference over R-2 rounds is the CPU per round."""
+
+    def __init__(self):
+        self.marks = {}
+
+    def mark(self, key, done, server_pids, node_pids):
+        self.marks[key] = (done, sum(tree_cpu_s(p) for p in server_pids), sum(tree_cpu_s(p) for p in node_pids))
+
+    def per_round(self, a, b):
+        """Per round between the marks, over the rounds actually done between them."""
+        if a not in self.marks or b not in self.marks or self.marks[b][0] <= self.marks[a][0]:
+            return None, None
+        (d0, s0, n0), (d1, s1, n1) = self.marks[a], self.marks[b]
+        return round((s1 - s0) / (d1 - d0), 4), round((n1 - n0) / (d1 - d0), 4)
+
+
 # ---- scenarios ----
 
 def med(v):
     return round(statistics.median(v), 4) if v else None
 
 
-def fedc_scenario(fedc, name, kind, args, slices):
-    task = {"name": name, "model": "mlp", "rounds": args.rounds, "clients": args.nodes,
+def fedc_scenario(fedc, name, kind, args, slices, rounds):
+    task = {"name": name, "model": "mlp", "rounds": rounds, "clients": args.nodes,
             "clients_per_round": args.nodes, "eval_every": 100000,
             "local": {"epochs": 1, "batch": 32, "lr": 0.05},
             "deploy": {"min_nodes": args.nodes, "min_updates": args.nodes, "round_timeout_s": 600,
@@ -182,19 +231,32 @@ def fedc_scenario(fedc, name, kind, args, slices):
                      lbl, out], stdout=log, stderr=subprocess.STDOUT, env=c._env())
                 log.close()
         run_id = c.create_run(task)
-        run = c.wait_run_end(run_id, 300 + 120 * args.rounds)
+        cpu = CpuMarks()
+        deadline = time.time() + 300 + 120 * rounds
+        while time.time() < deadline:
+            run = c.run(run_id)
+            done = run.get("rounds_done", 0)
+            for mark in (1, rounds - 1):
+                if done >= mark and mark not in cpu.marks and done < rounds:
+                    cpu.mark(mark, done, [c.server.pid], [p.pid for p in c.nodes.values()])
+            if run["status"] not in ("queued", "running"):
+                break
+            time.sleep(0.1)
         assert run["status"] == "done", run
-        rounds = c.rounds(run_id)
+        server_cpu, node_cpu = cpu.per_round(1, rounds - 1)
+        per = c.rounds(run_id)
         c.stop_all()
-        mid = [r for r in rounds if 1 < r["round"] < args.rounds]
+        mid = [r for r in per if 1 < r["round"] < rounds]
         res = {"rounds_measured": [r["round"] for r in mid],
                "round_s_median": med([r["wall_s"] for r in mid]),
                "round_s": [round(r["wall_s"], 4) for r in mid],
                "bytes_down_per_round": int(statistics.mean(r["bytes_down"] for r in mid)),
                "bytes_up_per_round": int(statistics.mean(r["bytes_up"] for r in mid)),
-               "participants": [r["participants"] for r in mid]}
+               "participants": [r["participants"] for r in mid],
+               "server_cpu_s_per_round": server_cpu,
+               "nodes_cpu_s_per_round": node_cpu}
         if stats_files:
-            st = [s for f in stats_files for s in json.load(open(f)) if 1 < s["round"] < args.rounds]
+            st = [s for f in stats_files for s in json.load(open(f)) if 1 < s["round"] < rounds]
             res["sdk_decode_s_median"] = med([s["decode_s"] for s in st])
             res["sdk_encode_s_median"] = med([s["encode_s"] for s in st])
             res["sdk_fit_s_median"] = med([s["fit_s"] for s in st])
@@ -202,18 +264,30 @@ def fedc_scenario(fedc, name, kind, args, slices):
         return res
 
 
-def flower_scenario(args):
+def flower_scenario(args, rounds):
+    """Flower's server and clients are one process tree: its CPU per round
+    (server and clients together) is taken at the round lines it prints."""
     script = os.path.join(args.flower, "flower_fedavg.py")
-    p = subprocess.run(["/usr/bin/python3", script, "--clients", str(args.nodes), "--rounds", str(args.rounds),
-                        "--no-train", "--timeout", str(300 + 60 * args.rounds)], capture_output=True, text=True,
-                       timeout=600 + 60 * args.rounds)
-    if p.returncode != 0:
-        raise RuntimeError(f"flower peer failed ({p.returncode}): {p.stderr[-2000:]}")
-    lines = [json.loads(s) for s in p.stdout.splitlines() if s.startswith("{")]
-    rounds = [r for r in lines if "round" in r and not r.get("summary")]
-    mid = [r for r in rounds if 1 < r["round"] < args.rounds]
+    p = subprocess.Popen(["/usr/bin/python3", script, "--clients", str(args.nodes), "--rounds", str(rounds),
+                          "--no-train", "--timeout", str(300 + 60 * rounds)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    lines, cpu = [], {}
+    for s in p.stdout:
+        if not s.startswith("{"):
+            continue
+        r = json.loads(s)
+        lines.append(r)
+        if r.get("round") in (1, rounds - 1) and not r.get("summary"):
+            cpu[r["round"]] = tree_cpu_s(p.pid)
+    err = p.stderr.read()
+    if p.wait(timeout=600 + 60 * rounds) != 0:
+        raise RuntimeError(f"flower peer failed ({p.returncode}): {err[-2000:]}")
+    per_round = [r for r in lines if "round" in r and not r.get("summary")]
+    mid = [r for r in per_round if 1 < r["round"] < rounds]
+    per = round((cpu[rounds - 1] - cpu[1]) / (rounds - 2), 4) if len(cpu) == 2 else None
     return {"rounds_measured": [r["round"] for r in mid], "round_s_median": med([r["round_s"] for r in mid]),
-            "round_s": [round(r["round_s"], 4) for r in mid], "transport": "legacy gRPC, no TLS"}
+            "round_s": [round(r["round_s"], 4) for r in mid], "transport": "legacy gRPC, no TLS",
+            "all_cpu_s_per_round": per}
 
 
 def main():
@@ -223,14 +297,16 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--nodes", type=int, default=2)
     ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--notrain-rounds", type=int, default=20, help="rounds of the no-training scenarios")
     ap.add_argument("--samples", type=int, default=3000)
     ap.add_argument("--flower", default="/work/shared/peers/flower")
     ap.add_argument("--only", default="", help="comma-separated scenario names")
     args = ap.parse_args()
-    assert args.rounds >= 3, "rounds 1 and R are left out: at least 3"
+    assert args.rounds >= 3 and args.notrain_rounds >= 3, "rounds 1 and R are left out: at least 3"
     fedc = os.path.join(os.path.abspath(args.build), "fedc")
     res = {"provenance": provenance(sys.argv[1:]),
            "setup": {"model": "mlp 784-200-200-10 (199,210 parameters)", "nodes": args.nodes, "rounds": args.rounds,
+                     "notrain_rounds": args.notrain_rounds,
                      "samples_per_node": args.samples, "local": "1 epoch, batch 32, SGD lr 0.05",
                      "medians_over": "rounds 2 .. R-1", "loopback": True, "tls": "fedc: yes; flower: no"},
            "scenarios": {}}
@@ -252,7 +328,8 @@ def main():
             if only and name not in only:
                 continue
             t0 = time.time()
-            r = flower_scenario(args) if kind is None else fedc_scenario(fedc, name, kind, args, slices)
+            rounds = args.rounds if name.startswith("train/") else args.notrain_rounds
+            r = flower_scenario(args, rounds) if kind is None else fedc_scenario(fedc, name, kind, args, slices, rounds)
             r["scenario_wall_s"] = round(time.time() - t0, 1)
             res["scenarios"][name] = r
             print(name, json.dumps(r), flush=True)
