@@ -28,6 +28,10 @@ typedef struct fedc_dataset {
     int n_classes;
     float *x;          /* n * dim */
     int32_t *y;        /* n, each in [0, n_classes) */
+    /* Natural groups (FEMNIST: the writer of each sample), or NULL: group[i]
+     * in [0, n_groups), numbered in order of first appearance. */
+    uint32_t *group;
+    uint32_t n_groups;
 } fedc_dataset;
 
 /* IDX pair (images idx3 ubyte, labels idx1 ubyte), optionally gzipped
@@ -54,6 +58,32 @@ int fedc_load_cifar10(const char *const *paths, int npaths, fedc_dataset *out, f
 /* One CIFAR-10 batch already in memory; name is used in error messages. */
 int fedc_parse_cifar10(const void *buf, size_t len, const char *name, fedc_dataset *out,
                        fedc_error *err);
+
+/* CIFAR-100 binary (train.bin, test.bin): records of a coarse label byte
+ * (0..19), a fine label byte (0..99) and 3072 pixel bytes laid out as in
+ * CIFAR-10. coarse selects which label is kept (20 or 100 classes). */
+int fedc_parse_cifar100(const void *buf, size_t len, const char *name, int coarse,
+                        fedc_dataset *out, fedc_error *err);
+
+/* SVHN cropped digits (train_32x32.mat ...: MATLAB level 5, compressed or
+ * not): X is 32x32x3xN uint8 in MATLAB's column-major (row, column,
+ * channel, sample) order, y holds N labels 1..10 where 10 stands for the
+ * digit 0. Gives {3,32,32} samples and labels 0..9. */
+int fedc_parse_svhn(const void *buf, size_t len, const char *name, fedc_dataset *out,
+                    fedc_error *err);
+
+/* EMNIST's MATLAB release (emnist-<split>.mat): the struct "dataset" whose
+ * train and test structs hold images (N x 784 uint8, each row one 28x28
+ * image in column-major order), labels (N) and writers (N). Gives the split
+ * (train = 1 or test) upright as {1,28,28} samples like MNIST, labels in
+ * [0, n_classes), and with_writers: the writer of each sample as its
+ * natural group. */
+int fedc_parse_emnist_mat(const void *buf, size_t len, const char *name, int train,
+                          int n_classes, int with_writers, fedc_dataset *out, fedc_error *err);
+
+/* EMNIST's IDX files store every image transposed (column by column):
+ * turns each square sample of d upright in place. */
+void fedc_dataset_transpose_images(fedc_dataset *d);
 
 /* CSV. A header row names the columns; label_column (NULL or "" means
  * "label") names the label column; every other column is a numeric
@@ -96,16 +126,16 @@ int fedc_parse_csv(const char *text, size_t len, const char *name, const char *l
                    fedc_error *err);
 void fedc_csv_schema_free(fedc_csv_schema *s);
 
-/* Named datasets: "fashion-mnist" (Debian dataset-fashion-mnist, or dir),
- * "mnist" (dir with the 4 IDX files), "cifar10" (dir with data_batch_*.bin,
- * test_batch.bin), "csv" (path = train csv; test_path = test csv). dir/path
- * may be NULL or "" for defaults.
- * IDX files are looked up as <dir>/{train,t10k}-{images-idx3,labels-idx1}-ubyte
- * with ".gz" or without (also the "train-images.idx3-ubyte" spelling); both
- * MNIST variants must have labels 0..9. For "cifar10", dir may also be the
- * folder that contains cifar-10-batches-bin/. For "csv" with train == 0 the
- * training file at path is read too, so the test set is standardised and
- * labelled exactly as the training set. */
+/* Named datasets: any data catalog name (catalog.h: "mnist",
+ * "fashion-mnist", "emnist-byclass", ..., "cifar10", "cifar100", "svhn") or
+ * "csv" (path = train csv; test_path = test csv). For catalog datasets, path
+ * (NULL or "" = the catalog's location: a system copy or the cache) is the
+ * folder holding the dataset's files as downloaded; IDX files may also be
+ * named "train-images.idx3-ubyte" and be gzipped or not; for "cifar10" the
+ * unpacked batches (or the folder holding cifar-10-batches-bin/) work too.
+ * Never downloads: fedc_dataset_load (catalog.h) with FEDC_FETCH_AUTO does.
+ * For "csv" with train == 0 the training file at path is read too, so the
+ * test set is standardised and labelled exactly as the training set. */
 int fedc_dataset_open(const char *name, const char *path, const char *test_path,
                       const char *label_column, int train, fedc_dataset *out, fedc_error *err);
 void fedc_dataset_free(fedc_dataset *d);
@@ -118,6 +148,7 @@ typedef enum {
     FEDC_PART_DIRICHLET,  /* label skew, alpha */
     FEDC_PART_SHARDS,     /* k classes per client */
     FEDC_PART_QUANTITY,   /* log-normal sizes, sigma; labels IID */
+    FEDC_PART_NATURAL,    /* whole natural groups (writers) per client */
 } fedc_part_kind;
 
 /* Partitioners (all deterministic in the seed; every sample goes to exactly
@@ -137,6 +168,11 @@ typedef enum {
  *   in a class).
  * - QUANTITY (0 <= sigma <= 10): client sizes proportional to exp(sigma*z),
  *   z ~ N(0,1), each at least min_samples; samples drawn IID.
+ * - NATURAL (datasets with natural groups, d->group set): every client gets
+ *   whole groups, never a part of one: with K clients and G groups
+ *   (K <= G), the groups are shuffled with the seed and client k gets groups
+ *   [k*G/K, (k+1)*G/K) of that order, so K = G gives one writer per client,
+ *   as LEAF's FEMNIST does.
  * min_samples (DIRICHLET, QUANTITY): 0 means min(10, max(1, n / (2K))). */
 typedef struct fedc_partition_config {
     fedc_part_kind kind;
@@ -182,7 +218,7 @@ int fedc_partition_summarize(const fedc_dataset *d, const fedc_partition *p,
 /* Per-client sample counts and label histograms (first max_rows clients),
  * plus summary lines. */
 void fedc_partition_print(FILE *f, const fedc_dataset *d, const fedc_partition *p, int max_rows);
-/* "iid", "dirichlet", "shards", "quantity"; -1 if unknown. */
+/* "iid", "dirichlet", "shards", "quantity", "natural"; -1 if unknown. */
 int fedc_part_kind_parse(const char *s, fedc_part_kind *out);
 const char *fedc_part_kind_name(fedc_part_kind k);
 

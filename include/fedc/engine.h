@@ -13,6 +13,7 @@
 #include <stdio.h>
 
 #include "fedc/buf.h"
+#include "fedc/catalog.h"
 #include "fedc/codec.h"
 #include "fedc/data.h"
 #include "fedc/error.h"
@@ -118,6 +119,18 @@ typedef struct fedc_run_options {
      * the tuner and tests share one copy instead of loading per run. */
     const fedc_dataset *train_data, *test_data;
 } fedc_run_options;
+
+/* The task's dataset as the data layer's spec (strings point into t). */
+void fedc_task_dataset_spec(const fedc_task *t, fedc_dataset_spec *out);
+/* Loads the task's training (train = 1) or test set: located through the
+ * data catalog and fetched first when dataset.fetch is auto (progress and
+ * messages on stderr unless fetch_options says otherwise). */
+int fedc_task_dataset_load(const fedc_task *t, int train, const fedc_fetch_options *fetch_options,
+                           fedc_dataset *out, fedc_error *err);
+/* Makes sure the task's catalog dataset is present (fetching it when
+ * dataset.fetch allows) without loading it; *dir receives its folder. */
+int fedc_task_dataset_prepare(const fedc_task *t, const fedc_fetch_options *fetch_options,
+                              char *dir, size_t cap, fedc_error *err);
 
 /* Loads data, builds the model and strategy, initial global model from seed. */
 fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err);

@@ -124,18 +124,23 @@ int fedc_node_serve(const fedc_node_config *cfg, const fedc_node_model *model, f
 /* ---- Local data ---- */
 
 /* Data specs:
- *   fmnist:partition=K/N[,alpha=A][,kind=iid|dirichlet|shards|quantity]
+ *   NAME:partition=K/N[,alpha=A][,kind=iid|dirichlet|shards|quantity|natural]
  *          [,seed=S][,path=DIR]
- *       client K (0-based) of the Fashion-MNIST training set split N ways;
- *       kind and its parameter default to the task's partition (alpha
- *       alone means dirichlet), the seed to the task's seed, so the node
- *       holds exactly what `fedc sim` gives client K;
+ *       client K (0-based) of a data catalog dataset's training set (NAME
+ *       is mnist, fashion-mnist (or fmnist), emnist-*, femnist, cifar10,
+ *       cifar100, svhn) split N ways; kind and its parameter default to the
+ *       task's partition (alpha alone means dirichlet), the seed to the
+ *       task's seed, so the node holds exactly what `fedc sim` gives client
+ *       K. The node finds the data as the simulator does (path=DIR, a system
+ *       copy, its own cache) and fetches it into its cache when the task's
+ *       dataset.fetch is auto. NAME must be the task's dataset.name;
  *   idx:DIR or idx:IMAGES,LABELS   own IDX files (gzipped or not);
  *   csv:PATH[,label=COLUMN]        own CSV file;
  *   none                           no data (echo mode only). */
 typedef struct fedc_node_data {
-    enum { FEDC_NODE_DATA_FMNIST, FEDC_NODE_DATA_IDX, FEDC_NODE_DATA_CSV, FEDC_NODE_DATA_NONE } kind;
+    enum { FEDC_NODE_DATA_CATALOG, FEDC_NODE_DATA_IDX, FEDC_NODE_DATA_CSV, FEDC_NODE_DATA_NONE } kind;
     char spec[512];
+    char dataset[32];    /* catalog name (FEDC_NODE_DATA_CATALOG) */
     int part_k, part_n;
     char part_kind[16];
     double alpha;

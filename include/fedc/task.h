@@ -19,13 +19,16 @@
 typedef struct fedc_task {
     char name[64];
     struct {
-        char name[32];          /* fashion-mnist | mnist | cifar10 | csv */
-        char path[512];         /* dir or train file; "" = default location */
+        char name[32];          /* a data catalog name (fashion-mnist, cifar10, ...) | csv */
+        char path[512];         /* dir or train file; "" = the catalog's location */
         char test_path[512];    /* csv test file */
         char label_column[64];  /* csv */
+        char fetch[8];          /* auto | never: download a missing catalog dataset first */
+        char labels[8];         /* fine | coarse (cifar100) */
+        int extra;              /* bool: svhn's extra split joins the training set */
     } dataset;
     struct {
-        char kind[16];          /* iid | dirichlet | shards | quantity */
+        char kind[16];          /* iid | dirichlet | shards | quantity | natural */
         double alpha;           /* dirichlet, > 0 */
         int classes_per_client; /* shards, >= 1 */
         double sigma;           /* quantity, > 0 */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli/task_args.h"
+#include "fedc/engine.h"
 #include "fedc/data.h"
 
 int fedc_cmd_partition(int argc, char **argv) {
@@ -30,8 +31,7 @@ int fedc_cmd_partition(int argc, char **argv) {
     if (rc != 0) return 1;
     fedc_error err;
     fedc_dataset d;
-    if (fedc_dataset_open(t.dataset.name, t.dataset.path[0] ? t.dataset.path : NULL, t.dataset.test_path,
-                          t.dataset.label_column, 1, &d, &err) != 0) {
+    if (fedc_task_dataset_load(&t, 1, NULL, &d, &err) != 0) {
         fprintf(stderr, "fedc partition: %s\n", err.msg);
         return 1;
     }

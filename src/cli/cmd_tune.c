@@ -13,6 +13,7 @@
 
 #include "cli/task_args.h"
 #include "fedc/data.h"
+#include "fedc/engine.h"
 #include "fedc/intent.h"
 #include "fedc/log.h"
 #include "fedc/timer.h"
@@ -303,12 +304,9 @@ int fedc_cmd_tune(int argc, char **argv) {
     }
 
     /* The data, loaded once for every trial. */
-    const char *dpath = task.dataset.path[0] ? task.dataset.path : NULL;
     double t0 = fedc_wall_s();
-    if (fedc_dataset_open(task.dataset.name, dpath, task.dataset.test_path, task.dataset.label_column, 1, &train,
-                          &err) != 0 ||
-        fedc_dataset_open(task.dataset.name, dpath, task.dataset.test_path, task.dataset.label_column, 0, &test,
-                          &err) != 0)
+    if (fedc_task_dataset_load(&task, 1, NULL, &train, &err) != 0 ||
+        fedc_task_dataset_load(&task, 0, NULL, &test, &err) != 0)
         goto fail;
     opt.n_classes = train.n_classes;
     /* A search tries bad settings on purpose: their clients' warnings

@@ -18,6 +18,7 @@ int fedc_cmd_node(int argc, char **argv);
 int fedc_cmd_certs(int argc, char **argv);
 int fedc_cmd_demo(int argc, char **argv);
 int fedc_cmd_intent(int argc, char **argv);
+int fedc_cmd_data(int argc, char **argv);
 
 const fedc_command fedc_commands[] = {
     {"sim", "run a task in one process (simulated clients)", fedc_cmd_sim},
@@ -32,6 +33,7 @@ const fedc_command fedc_commands[] = {
     {"certs", "built-in CA: server certificate, node credentials, revocation", fedc_cmd_certs},
     {"demo", "server + local edge-node processes on Fashion-MNIST, live progress", fedc_cmd_demo},
     {"intent", "plain-language request -> task spec; fine-tuning dataset; evaluation", fedc_cmd_intent},
+    {"data", "data catalog: list, fetch, verify and locate datasets", fedc_cmd_data},
     {NULL, NULL, NULL},
 };
 

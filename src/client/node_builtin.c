@@ -202,7 +202,7 @@ int fedc_node_run(const fedc_node_config *cfg, fedc_error *err) {
         .handle_frame = handle_frame,
         .data_label = b.data.spec,
         .part_k = b.data.part_k,
-        .part_n = b.data.kind == FEDC_NODE_DATA_FMNIST ? b.data.part_n : 0,
+        .part_n = b.data.kind == FEDC_NODE_DATA_CATALOG ? b.data.part_n : 0,
     };
     int rc = fedc_node_serve(cfg, &model, err);
     teardown(&b, 0);

@@ -1,12 +1,13 @@
 /* The node's local data: parsing --data specs and loading them for a task.
- * A Fashion-MNIST partition is cut exactly as the simulation cuts client K
- * (same partitioner, parameters and seed), then compacted so the node keeps
- * only its own samples. */
+ * A catalog dataset's partition is cut exactly as the simulation cuts
+ * client K (same data, partitioner, parameters and seed), then compacted so
+ * the node keeps only its own samples. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/catalog.h"
 #include "fedc/engine.h"
 #include "fedc/log.h"
 #include "fedc/node.h"
@@ -32,7 +33,8 @@ static int parse_kv(char *tok, fedc_node_data *d, fedc_error *err) {
     } else if (!strcmp(k, "kind")) {
         fedc_part_kind pk;
         if (fedc_part_kind_parse(v, &pk) != 0)
-            return fedc_fail(err, "--data: kind=%s is not known; allowed: iid, dirichlet, shards, quantity", v);
+            return fedc_fail(err, "--data: kind=%s is not known; allowed: iid, dirichlet, shards, quantity, natural",
+                             v);
         snprintf(d->part_kind, sizeof d->part_kind, "%s", v);
     } else if (!strcmp(k, "seed")) {
         unsigned long long s = strtoull(v, &end, 10);
@@ -44,8 +46,8 @@ static int parse_kv(char *tok, fedc_node_data *d, fedc_error *err) {
     } else if (!strcmp(k, "label")) {
         snprintf(d->label, sizeof d->label, "%s", v);
     } else {
-        return fedc_fail(err, "--data: unknown option \"%s\"; allowed: partition, alpha, kind, seed, path (fmnist), "
-                              "label (csv)",
+        return fedc_fail(err, "--data: unknown option \"%s\"; allowed: partition, alpha, kind, seed, path (catalog "
+                              "datasets), label (csv)",
                          k);
     }
     return 0;
@@ -53,7 +55,7 @@ static int parse_kv(char *tok, fedc_node_data *d, fedc_error *err) {
 
 int fedc_node_data_parse(const char *spec, fedc_node_data *d, fedc_error *err) {
     memset(d, 0, sizeof *d);
-    if (!spec || !*spec) return fedc_fail(err, "--data is required (e.g. --data fmnist:partition=0/10)");
+    if (!spec || !*spec) return fedc_fail(err, "--data is required (e.g. --data fashion-mnist:partition=0/10)");
     if (strlen(spec) >= sizeof d->spec) return fedc_fail(err, "--data: spec longer than %zu characters", sizeof d->spec - 1);
     snprintf(d->spec, sizeof d->spec, "%s", spec);
     char buf[512];
@@ -65,12 +67,14 @@ int fedc_node_data_parse(const char *spec, fedc_node_data *d, fedc_error *err) {
         d->kind = FEDC_NODE_DATA_NONE;
         return 0;
     }
-    if (!strcmp(kind, "fmnist") || !strcmp(kind, "fashion-mnist")) {
-        d->kind = FEDC_NODE_DATA_FMNIST;
+    const fedc_catalog_entry *e = fedc_catalog_builtin(kind);
+    if (e) {
+        d->kind = FEDC_NODE_DATA_CATALOG;
+        snprintf(d->dataset, sizeof d->dataset, "%s", e->name);
         char *save = NULL;
         for (char *tok = strtok_r((char *)rest, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
             if (parse_kv(tok, d, err) != 0) return -1;
-        if (d->part_n == 0) return fedc_fail(err, "--data %s: partition=K/N is required for fmnist", spec);
+        if (d->part_n == 0) return fedc_fail(err, "--data %s: partition=K/N is required for %s", spec, e->name);
         return 0;
     }
     if (!strcmp(kind, "idx")) {
@@ -96,9 +100,9 @@ int fedc_node_data_parse(const char *spec, fedc_node_data *d, fedc_error *err) {
         snprintf(d->path, sizeof d->path, "%s", rest);
         return 0;
     }
-    return fedc_fail(err, "--data: kind \"%s\" is not known; allowed: fmnist:partition=K/N[,...], idx:DIR, "
-                          "csv:PATH[,label=COL], none",
-                     kind);
+    return fedc_fail(err, "--data: kind \"%s\" is not known; allowed: NAME:partition=K/N[,...] with NAME a catalog "
+                          "dataset (%s), idx:DIR, csv:PATH[,label=COL], none",
+                     kind, fedc_catalog_names());
 }
 
 void fedc_node_data_free(fedc_node_data *d) {
@@ -122,13 +126,19 @@ static int set_identity_index(fedc_node_data *d, fedc_error *err) {
     return 0;
 }
 
-/* Client K of the task-style partition of the train (or test) split,
- * compacted into *own. */
-static int load_fmnist_split(fedc_node_data *d, const fedc_task *t, int train, fedc_dataset *own_out,
-                             fedc_error *err) {
+/* Client K of the task-style partition of the train (or test) split of a
+ * catalog dataset, compacted into *own_out. */
+static int load_catalog_split(fedc_node_data *d, const fedc_task *t, int train, fedc_dataset *own_out,
+                              fedc_error *err) {
+    if (fedc_catalog_builtin(t->dataset.name) != fedc_catalog_builtin(d->dataset))
+        return fedc_fail(err, "--data %s: this node holds %s but the task trains on %s", d->spec, d->dataset,
+                         t->dataset.name);
+    /* The task's data settings (labels, extra, fetch policy), with the
+     * node's own folder when path= gave one. */
+    fedc_task local = *t;
+    snprintf(local.dataset.path, sizeof local.dataset.path, "%s", d->path);
     fedc_dataset full = {0};
-    if (fedc_dataset_open("fashion-mnist", d->path[0] ? d->path : NULL, NULL, NULL, train, &full, err) != 0)
-        return -1;
+    if (fedc_task_dataset_load(&local, train, NULL, &full, err) != 0) return -1;
     fedc_partition_config pc = {0};
     const char *kind = d->part_kind[0] ? d->part_kind : d->has_alpha ? "dirichlet" : t->partition.kind;
     fedc_part_kind_parse(kind, &pc.kind);
@@ -169,10 +179,10 @@ static int load_fmnist_split(fedc_node_data *d, const fedc_task *t, int train, f
 
 int fedc_node_data_prepare_test(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
     if (d->test_index) return 0;
-    if (d->kind != FEDC_NODE_DATA_FMNIST)
+    if (d->kind != FEDC_NODE_DATA_CATALOG)
         return fedc_fail(err, "no local test data: --data %s has no test split (a partition K/N of a catalog "
                               "dataset has)", d->spec);
-    if (load_fmnist_split(d, t, 0, &d->test, err) != 0) return -1;
+    if (load_catalog_split(d, t, 0, &d->test, err) != 0) return -1;
     d->n_test = d->test.n;
     d->test_index = malloc((d->n_test ? d->n_test : 1) * sizeof(uint32_t));
     if (!d->test_index) return fedc_fail(err, "out of memory indexing the local test data");
@@ -184,8 +194,9 @@ int fedc_node_data_prepare_test(fedc_node_data *d, const fedc_task *t, fedc_erro
 int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
     char key[sizeof d->loaded_key];
     uint64_t seed = d->has_seed ? d->seed : t->seed;
-    if (d->kind == FEDC_NODE_DATA_FMNIST)
-        snprintf(key, sizeof key, "%s|%s|%.17g|%d|%.17g|%" PRIu64, d->spec, t->partition.kind, t->partition.alpha,
+    if (d->kind == FEDC_NODE_DATA_CATALOG)
+        snprintf(key, sizeof key, "%s|%s|%s|%d|%s|%.17g|%d|%.17g|%" PRIu64, d->spec, t->dataset.name,
+                 t->dataset.labels, t->dataset.extra, t->partition.kind, t->partition.alpha,
                  t->partition.classes_per_client, t->partition.sigma, seed);
     else
         snprintf(key, sizeof key, "%s", d->spec);
@@ -195,8 +206,8 @@ int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *er
     switch (d->kind) {
     case FEDC_NODE_DATA_NONE:
         return 0;
-    case FEDC_NODE_DATA_FMNIST:
-        rc = load_fmnist_split(d, t, 1, &d->ds, err);
+    case FEDC_NODE_DATA_CATALOG:
+        rc = load_catalog_split(d, t, 1, &d->ds, err);
         break;
     case FEDC_NODE_DATA_IDX:
         if (d->path2[0]) {

@@ -27,4 +27,28 @@ static inline uint32_t data_be32(const uint8_t *p) {
 /* Scales bytes to [0,1] floats: v / 255 (exact at 0 and 255). */
 void data_bytes_to_unit(const uint8_t *src, size_t n, float *dst);
 
+/* CIFAR: a .tar.gz download (cifar100 = 0: cifar-10-binary.tar.gz with
+ * data_batch_1..5.bin / test_batch.bin; 1: cifar-100-binary.tar.gz with
+ * train.bin / test.bin, coarse or fine labels), or one CIFAR-100 batch. */
+int data_load_cifar_tar(const char *archive, int cifar100, int coarse, int train,
+                        fedc_dataset *out, fedc_error *err);
+int data_load_cifar100_files(const char *path, int coarse, fedc_dataset *out, fedc_error *err);
+
+/* SVHN .mat files (train_32x32.mat ...), concatenated in order. */
+int data_load_svhn(const char *const *paths, int n, fedc_dataset *out, fedc_error *err);
+
+/* EMNIST's IDX release: the split's files inside zip_path (gzip.zip), or,
+ * when zip_path is NULL, the gzipped IDX files extracted into dir. */
+int data_load_emnist_idx(const char *zip_path, const char *dir, const char *split, int n_classes,
+                         int train, fedc_dataset *out, fedc_error *err);
+/* EMNIST's MATLAB release: matlab/emnist-<split>.mat inside zip_path
+ * (matlab.zip), or the .mat file itself at mat_path. */
+int data_load_emnist_mat(const char *zip_path, const char *mat_path, const char *split,
+                         int n_classes, int train, int with_writers, fedc_dataset *out,
+                         fedc_error *err);
+
+/* Largest decompressed member or MAT-file content accepted: EMNIST ByClass
+ * training images are 547 MB, its whole MATLAB struct about 640 MB. */
+#define DATA_MAX_MEMBER ((size_t)3 << 30)
+
 #endif

@@ -1,10 +1,16 @@
-/* Dataset memory, the hot-path gather, and opening datasets by name. */
+/* Dataset memory, the hot-path gather, and opening datasets by name: the
+ * catalog says where a dataset's files are (dataset.path, a system copy or
+ * the cache) and in which format; the files are fetched first when the
+ * policy allows. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "data/catalog_internal.h"
 #include "data/data_internal.h"
+#include "fedc/log.h"
 
 int data_alloc(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, const char *name,
                fedc_error *err) {
@@ -45,6 +51,7 @@ void fedc_dataset_free(fedc_dataset *d) {
         return;
     free(d->x);
     free(d->y);
+    free(d->group);
     memset(d, 0, sizeof *d);
 }
 
@@ -95,11 +102,14 @@ static int open_mnist_like(const char *dataset, const char *dir, int train, fedc
     return fedc_load_idx_classes(images, labels, 10, out, err);
 }
 
+/* CIFAR-10 as downloaded (cifar-10-binary.tar.gz) or unpacked: the folder
+ * with data_batch_1.bin .. test_batch.bin, or the one holding
+ * cifar-10-batches-bin/. */
 static int open_cifar10(const char *dir, int train, fedc_dataset *out, fedc_error *err) {
-    if (!dir || !*dir)
-        return fedc_fail(err, "cifar10: needs the directory holding data_batch_1.bin .. "
-                              "data_batch_5.bin and test_batch.bin");
     char base[4096], probe[4200];
+    snprintf(probe, sizeof probe, "%s/cifar-10-binary.tar.gz", dir);
+    if (file_exists(probe))
+        return data_load_cifar_tar(probe, 0, 0, train, out, err);
     snprintf(base, sizeof base, "%s", dir);
     snprintf(probe, sizeof probe, "%s/data_batch_1.bin", base);
     if (!file_exists(probe)) {
@@ -121,11 +131,69 @@ static int open_cifar10(const char *dir, int train, fedc_dataset *out, fedc_erro
         ptrs[i] = paths[i];
         if (!file_exists(paths[i]))
             return fedc_fail(err,
-                             "cifar10: missing %s (expected data_batch_1.bin .. "
-                             "data_batch_5.bin and test_batch.bin in %s)",
+                             "cifar10: missing %s (expected cifar-10-binary.tar.gz, or "
+                             "data_batch_1.bin .. data_batch_5.bin and test_batch.bin, in %s)",
                              paths[i], base);
     }
     return fedc_load_cifar10(ptrs, np, out, err);
+}
+
+/* CIFAR-100 as downloaded (cifar-100-binary.tar.gz) or unpacked (train.bin,
+ * test.bin, here or in cifar-100-binary/). */
+static int open_cifar100(const char *dir, int coarse, int train, fedc_dataset *out,
+                         fedc_error *err) {
+    char p[4200];
+    snprintf(p, sizeof p, "%s/cifar-100-binary.tar.gz", dir);
+    if (file_exists(p))
+        return data_load_cifar_tar(p, 1, coarse, train, out, err);
+    const char *file = train ? "train.bin" : "test.bin";
+    snprintf(p, sizeof p, "%s/%s", dir, file);
+    if (!file_exists(p))
+        snprintf(p, sizeof p, "%s/cifar-100-binary/%s", dir, file);
+    if (!file_exists(p))
+        return fedc_fail(err,
+                         "cifar100: no cifar-100-binary.tar.gz in %s, nor an unpacked %s there "
+                         "or in %s/cifar-100-binary",
+                         dir, file, dir);
+    return data_load_cifar100_files(p, coarse, out, err);
+}
+
+static int open_svhn(const char *dir, int extra, int train, fedc_dataset *out, fedc_error *err) {
+    char a[4200], b[4200];
+    snprintf(a, sizeof a, "%s/%s", dir, train ? "train_32x32.mat" : "test_32x32.mat");
+    snprintf(b, sizeof b, "%s/extra_32x32.mat", dir);
+    const char *paths[2] = {a, b};
+    for (int i = 0; i < (train && extra ? 2 : 1); i++)
+        if (!file_exists(paths[i]))
+            return fedc_fail(err, "svhn: missing %s", paths[i]);
+    return data_load_svhn(paths, train && extra ? 2 : 1, out, err);
+}
+
+/* EMNIST splits from gzip.zip (or its unpacked IDX files); FEMNIST from
+ * matlab.zip (or the unpacked .mat), with the writers of the training set
+ * as its natural groups (the test set is EMNIST's, evaluated as a whole). */
+static int open_emnist(const fedc_catalog_entry *e, const char *dir, int train, fedc_dataset *out,
+                       fedc_error *err) {
+    const char *split = e->natural ? "byclass" : e->name + strlen("emnist-");
+    char zip[4200];
+    if (e->natural) {
+        snprintf(zip, sizeof zip, "%s/matlab.zip", dir);
+        if (file_exists(zip))
+            return data_load_emnist_mat(zip, NULL, split, e->n_classes, train, train, out, err);
+        char mat[4200];
+        snprintf(mat, sizeof mat, "%s/emnist-%s.mat", dir, split);
+        if (!file_exists(mat))
+            snprintf(mat, sizeof mat, "%s/matlab/emnist-%s.mat", dir, split);
+        if (!file_exists(mat))
+            return fedc_fail(err,
+                             "%s: no matlab.zip in %s, nor an unpacked emnist-%s.mat there or in "
+                             "%s/matlab",
+                             e->name, dir, split, dir);
+        return data_load_emnist_mat(NULL, mat, split, e->n_classes, train, train, out, err);
+    }
+    snprintf(zip, sizeof zip, "%s/gzip.zip", dir);
+    return data_load_emnist_idx(file_exists(zip) ? zip : NULL, dir, split, e->n_classes, train,
+                                out, err);
 }
 
 static int open_csv(const char *path, const char *test_path, const char *label_column, int train,
@@ -149,26 +217,139 @@ static int open_csv(const char *path, const char *test_path, const char *label_c
     return rc;
 }
 
+/* Checks cached files that carry no stamp yet (put there by hand, or by
+ * an older fedc) against the catalog before they are used. */
+static int check_cached(const fedc_catalog_entry *e, const char *dir, int with_optional,
+                        fedc_error *err) {
+    for (int i = 0; i < e->nfiles; i++) {
+        const fedc_catalog_file *f = &e->files[i];
+        if (f->optional && !with_optional)
+            continue;
+        if (data_stamp_ok(dir, f->name, f->sha256))
+            continue;
+        char path[1200], hex[65];
+        if (data_join(path, sizeof path, dir, f->name, err) != 0 ||
+            data_sha256_file(path, hex, err) != 0)
+            return -1;
+        if (f->sha256[0] && strcmp(hex, f->sha256) != 0)
+            return fedc_fail(err,
+                             "%s: %s has SHA-256 %s but the catalog says %s: a corrupt or "
+                             "different file. Delete it, or run `fedc data fetch %s --force`",
+                             e->name, path, hex, f->sha256, e->name);
+        if (data_stamp_write(dir, f->name, hex, err) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int is_csv(const char *name) { return name && !strcasecmp(name, "csv"); }
+
+/* The folder holding the entry's files, fetching them first when allowed. */
+static int prepare_entry(const fedc_catalog_entry *e, const fedc_dataset_spec *s, char *dir,
+                         size_t cap, fedc_error *err) {
+    int with_optional = s->extra != 0;
+    fedc_data_status st;
+    if (fedc_data_status_get(e, s->path, with_optional, &st, err) != 0)
+        return -1;
+    if (st.source == FEDC_DATA_IN_USER || (st.present && st.source == FEDC_DATA_IN_SYSTEM)) {
+        /* The user's own copy (its format is checked while loading) or the
+         * distribution's package. */
+        snprintf(dir, cap, "%s", st.dir);
+        return 0;
+    }
+    if (!st.present) {
+        char missing[1400];
+        fedc_data_missing_message(e, &st, missing, sizeof missing);
+        if (s->fetch == FEDC_FETCH_NEVER)
+            return fedc_fail(err, "%s (dataset.fetch is never)", missing);
+        fedc_fetch_options defaults = {0};
+        fedc_fetch_options o = s->fetch_options ? *s->fetch_options : defaults;
+        o.with_optional = with_optional;
+        if (fedc_data_fetch(e, &o, err) != 0) {
+            char why[FEDC_ERROR_MAX];
+            snprintf(why, sizeof why, "%s", err->msg);
+            return fedc_fail(err, "%s. Fetching failed: %s", missing, why);
+        }
+        if (fedc_data_status_get(e, NULL, with_optional, &st, err) != 0)
+            return -1;
+        if (!st.present) {
+            fedc_data_missing_message(e, &st, missing, sizeof missing);
+            return fedc_fail(err, "%s", missing);
+        }
+    }
+    if (check_cached(e, st.dir, with_optional, err) != 0)
+        return -1;
+    snprintf(dir, cap, "%s", st.dir);
+    return 0;
+}
+
+int fedc_dataset_prepare(const fedc_dataset_spec *s, char *dir, size_t cap, fedc_error *err) {
+    if (!s->name || !*s->name)
+        return fedc_fail(err, "dataset name is empty (allowed: %s, csv)", fedc_catalog_names());
+    if (is_csv(s->name)) {
+        snprintf(dir, cap, "%s", s->path ? s->path : "");
+        return 0;
+    }
+    fedc_catalog *c = fedc_catalog_load(NULL, err);
+    if (!c)
+        return -1;
+    const fedc_catalog_entry *e = fedc_catalog_find(c, s->name);
+    int rc = e ? prepare_entry(e, s, dir, cap, err)
+               : fedc_fail(err, "unknown dataset '%s' (allowed: %s, csv)", s->name,
+                           fedc_catalog_names());
+    fedc_catalog_free(c);
+    return rc;
+}
+
+static int load_entry(const fedc_catalog_entry *e, const fedc_dataset_spec *s, const char *dir,
+                      int train, fedc_dataset *out, fedc_error *err) {
+    int coarse = s->labels && !strcasecmp(s->labels, "coarse");
+    if (coarse && !e->n_classes_coarse)
+        return fedc_fail(err, "%s: has no coarse labels (only cifar100 does)", e->name);
+    if (s->extra && !e->n_extra)
+        return fedc_fail(err, "%s: has no extra split (only svhn does)", e->name);
+    if (!strcmp(e->name, "mnist") || !strcmp(e->name, "fashion-mnist"))
+        return open_mnist_like(e->name, dir, train, out, err);
+    if (!strcmp(e->name, "cifar10"))
+        return open_cifar10(dir, train, out, err);
+    if (!strcmp(e->name, "cifar100"))
+        return open_cifar100(dir, coarse, train, out, err);
+    if (!strcmp(e->name, "svhn"))
+        return open_svhn(dir, s->extra, train, out, err);
+    if (!strncmp(e->name, "emnist-", 7) || e->natural)
+        return open_emnist(e, dir, train, out, err);
+    return fedc_fail(err, "%s: no loader for this catalog entry", e->name);
+}
+
+int fedc_dataset_load(const fedc_dataset_spec *s, int train, fedc_dataset *out, fedc_error *err) {
+    memset(out, 0, sizeof *out);
+    if (!s->name || !*s->name)
+        return fedc_fail(err, "dataset name is empty (allowed: %s, csv)", fedc_catalog_names());
+    if (is_csv(s->name))
+        return open_csv(s->path, s->test_path, s->label_column, train, out, err);
+    fedc_catalog *c = fedc_catalog_load(NULL, err);
+    if (!c)
+        return -1;
+    const fedc_catalog_entry *e = fedc_catalog_find(c, s->name);
+    char dir[1024];
+    int rc;
+    if (!e)
+        rc = fedc_fail(err, "unknown dataset '%s' (allowed: %s, csv)", s->name,
+                       fedc_catalog_names());
+    else
+        rc = prepare_entry(e, s, dir, sizeof dir, err) != 0
+                 ? -1
+                 : load_entry(e, s, dir, train, out, err);
+    fedc_catalog_free(c);
+    return rc;
+}
+
 int fedc_dataset_open(const char *name, const char *path, const char *test_path,
                       const char *label_column, int train, fedc_dataset *out, fedc_error *err) {
-    memset(out, 0, sizeof *out);
-    if (!name || !*name)
-        return fedc_fail(err,
-                         "dataset name is empty (allowed: fashion-mnist, mnist, cifar10, csv)");
-    if (!strcasecmp(name, "fashion-mnist") || !strcasecmp(name, "fashion_mnist") ||
-        !strcasecmp(name, "fmnist"))
-        return open_mnist_like("fashion-mnist", path && *path ? path : FEDC_FASHION_MNIST_DIR,
-                               train, out, err);
-    if (!strcasecmp(name, "mnist")) {
-        if (!path || !*path)
-            return fedc_fail(err, "mnist: needs the directory holding the 4 IDX files "
-                                  "(train-images-idx3-ubyte.gz ...)");
-        return open_mnist_like("mnist", path, train, out, err);
-    }
-    if (!strcasecmp(name, "cifar10") || !strcasecmp(name, "cifar-10"))
-        return open_cifar10(path, train, out, err);
-    if (!strcasecmp(name, "csv"))
-        return open_csv(path, test_path, label_column, train, out, err);
-    return fedc_fail(err, "unknown dataset '%s' (allowed: fashion-mnist, mnist, cifar10, csv)",
-                     name);
+    fedc_dataset_spec s = {.name = name,
+                           .path = path,
+                           .test_path = test_path,
+                           .label_column = label_column,
+                           .fetch = FEDC_FETCH_NEVER};
+    return fedc_dataset_load(&s, train, out, err);
 }

@@ -7,12 +7,13 @@
 
 #include "data/partition_internal.h"
 
-static const char *const kind_names[] = {"iid", "dirichlet", "shards", "quantity"};
+static const char *const kind_names[] = {"iid", "dirichlet", "shards", "quantity", "natural"};
+#define NKINDS ((int)(sizeof kind_names / sizeof kind_names[0]))
 
 int fedc_part_kind_parse(const char *s, fedc_part_kind *out) {
     if (!s)
         return -1;
-    for (int k = 0; k < 4; k++) {
+    for (int k = 0; k < NKINDS; k++) {
         if (!strcasecmp(s, kind_names[k])) {
             *out = (fedc_part_kind)k;
             return 0;
@@ -22,7 +23,7 @@ int fedc_part_kind_parse(const char *s, fedc_part_kind *out) {
 }
 
 const char *fedc_part_kind_name(fedc_part_kind k) {
-    return (unsigned)k < 4 ? kind_names[k] : "unknown";
+    return (unsigned)k < (unsigned)NKINDS ? kind_names[k] : "unknown";
 }
 
 void fedc_partition_free(fedc_partition *p) {
@@ -138,10 +139,21 @@ static int check_config(const part_job *j, fedc_error *err) {
         if (!(c->sigma >= 0) || !(c->sigma <= 10))
             return fedc_fail(err, "partition quantity: sigma %g is out of range [0, 10]", c->sigma);
         break;
+    case FEDC_PART_NATURAL:
+        if (!j->d->group || j->d->n_groups == 0)
+            return fedc_fail(err, "partition natural: this dataset has no natural groups; only "
+                                  "femnist has them (its writers); allowed here: iid, dirichlet, "
+                                  "shards, quantity");
+        if ((uint32_t)j->K > j->d->n_groups)
+            return fedc_fail(err,
+                             "partition natural: %d clients but the data has %u writers; every "
+                             "client needs at least one, so clients may be at most %u",
+                             j->K, j->d->n_groups, j->d->n_groups);
+        return 0;
     default:
         return fedc_fail(err,
                          "partition: unknown kind %d (allowed: iid, dirichlet, shards, "
-                         "quantity)",
+                         "quantity, natural)",
                          (int)c->kind);
     }
     if (c->min_samples < 0 || (uint64_t)c->min_samples * (uint64_t)j->K > j->n)
@@ -190,6 +202,7 @@ int fedc_partition_make(const fedc_dataset *d, const fedc_partition_config *cfg,
     case FEDC_PART_DIRICHLET: rc = part_dirichlet(&j, err); break;
     case FEDC_PART_SHARDS: rc = part_shards(&j, err); break;
     case FEDC_PART_QUANTITY: rc = part_quantity(&j, err); break;
+    case FEDC_PART_NATURAL: rc = part_natural(&j, err); break;
     default: rc = part_iid(&j, err); break;
     }
     if (rc == 0)

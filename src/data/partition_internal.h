@@ -29,6 +29,7 @@ int part_iid(part_job *j, fedc_error *err);
 int part_dirichlet(part_job *j, fedc_error *err);
 int part_shards(part_job *j, fedc_error *err);
 int part_quantity(part_job *j, fedc_error *err);
+int part_natural(part_job *j, fedc_error *err);
 
 /* Sample ids grouped by class: class c owns ids[start[c] .. start[c+1]);
  * each group is shuffled with rng. start has n_classes + 1 entries. */

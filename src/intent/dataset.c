@@ -34,6 +34,8 @@ typedef struct gen {
     int cpr;     /* clients per round it implies (0 = default) */
     int rounds_said, stop_rule;
     int dataset_csv, dataset_conv_ok;
+    int classes;  /* of the dataset the request names (the model's last layer) */
+    int natural;  /* the request chose FEMNIST's writers as the partition */
     int goal[5];
     int index;   /* the example's position: rare methods come at fixed positions */
 } gen;
@@ -149,6 +151,49 @@ static void set_real(gen *g, const char *p, double v) { set_json(g, p, json_real
 
 /* ---- facts ---- */
 
+/* Catalog datasets named without a path (fetched when missing), with
+ * their own options: cifar100's coarse labels, svhn's extra split, and the
+ * offline policy. */
+static void f_dataset_catalog(gen *g, int kind) {
+    static const struct {
+        const char *said, *name;
+        int classes;
+    } named[] = {
+        {"EMNIST-ByClass", "emnist-byclass", 62}, {"emnist byclass", "emnist-byclass", 62},
+        {"EMNIST balanced", "emnist-balanced", 47}, {"emnist-digits", "emnist-digits", 10},
+        {"FEMNIST", "femnist", 62},        {"CIFAR-100", "cifar100", 100},
+        {"SVHN", "svhn", 10},              {"cifar10", "cifar10", 10},
+        {"MNIST", "mnist", 10},
+    };
+    static const char *const t[] = {"on %s", "using %s", "with the %s dataset", "on %s data"};
+    int k = below(g, COUNT(named));
+    if (kind == 1) k = 5; /* cifar100 */
+    if (kind == 2) k = 6; /* svhn */
+    add_part(g, TEMPLATE(g, t), named[k].said);
+    set_str(g, "dataset.name", named[k].name);
+    g->classes = named[k].classes;
+    if (!strcmp(named[k].name, "femnist") && below(g, 2)) {
+        static const char *const w[] = {"split by writer", "partitioned per writer", "with its natural partition"};
+        add_part(g, "%s", TEMPLATE(g, w));
+        set_str(g, "partition.kind", "natural");
+        g->natural = 1;
+    }
+    if (kind == 1) {
+        static const char *const c[] = {"coarse labels", "the 20 superclasses", "its coarse classes"};
+        add_part(g, "%s", TEMPLATE(g, c));
+        set_str(g, "dataset.labels", "coarse");
+        g->classes = 20;
+    } else if (kind == 2) {
+        static const char *const c[] = {"plus the extra split", "with the extra images", "including the extra set"};
+        add_part(g, "%s", TEMPLATE(g, c));
+        set_json(g, "dataset.extra", json_true());
+    } else if (kind == 3) {
+        static const char *const c[] = {"offline", "do not download anything", "no downloads"};
+        add_part(g, "%s", TEMPLATE(g, c));
+        set_str(g, "dataset.fetch", "never");
+    }
+}
+
 static void f_dataset(gen *g) {
     static const char *const fm_names[] = {"fashion-mnist", "Fashion-MNIST", "fmnist", "FashionMNIST", "fashion mnist"};
     static const char *const fm_t[] = {"on %s", "using %s", "with the %s dataset", "on %s data", "over %s images"};
@@ -162,7 +207,11 @@ static void f_dataset(gen *g) {
     static const char *const csv_t[] = {"on the CSV %s with label column %s and test file %s",
                                         "tabular data from %s, label column %s, test set %s",
                                         "using %s (label column %s; test data %s)"};
-    int r = below(g, 10);
+    int r = below(g, 14);
+    if (r >= 10) {
+        f_dataset_catalog(g, r - 10);
+        return;
+    }
     if (r < 5) {
         add_part(g, TEMPLATE(g, fm_t), PICK(g, fm_names));
         set_str(g, "dataset.name", "fashion-mnist");
@@ -345,6 +394,7 @@ static void f_stop(gen *g) {
 }
 
 static void f_partition(gen *g) {
+    if (g->natural) return; /* femnist: its writers are the partition */
     int r = below(g, 8);
     char b[64];
     if (r == 0) {
@@ -666,7 +716,8 @@ static void f_schedule(gen *g, int r) {
     snprintf(warm, sizeof warm, server ? "strategy.server_lr_warmup_rounds" : "local.lr_warmup_rounds");
     if (r == 0) {
         static const int e[] = {10, 20, 50};
-        static const double gm[] = {0.1, 0.5};
+        /* never the default (0.5): an example must show the field */
+        static const double gm[] = {0.1, 0.25};
         int x = PICK_INT(g, e);
         double y = PICK_REAL(g, gm);
         add_part(g, "step decay of the local and server learning rates every %d rounds by %g", x, y);
@@ -1111,6 +1162,8 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     g->rounds_said = g->stop_rule = 0;
     g->dataset_csv = 0;
     g->dataset_conv_ok = 1;
+    g->classes = 10;
+    g->natural = 0;
     memset(g->goal, 0, sizeof g->goal);
 
     /* the spine of most requests: model and data first */
@@ -1153,6 +1206,16 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
      * (a goal's per-round count never exceeds the federation), then a small
      * federation lets all its clients train when nothing set the count */
     apply_goals(g);
+    /* the parser's policy: a model ending in dense:10 gets one output per
+     * class of the named dataset */
+    json_t *model = json_object_get(g->truth, "model");
+    const char *spec = model ? json_string_value(model) : NULL;
+    size_t slen = spec ? strlen(spec) : 0;
+    if (g->classes != 10 && slen >= 8 && !strcmp(spec + slen - 8, "dense:10") && (slen == 8 || spec[slen - 9] == ',')) {
+        char fixed[1100];
+        snprintf(fixed, sizeof fixed, "%.*sdense:%d", (int)(slen - 8), spec, g->classes);
+        set_str(g, "model", fixed);
+    }
     json_t *cpr = json_object_get(g->truth, "clients_per_round");
     if (!g->cpr && cpr && json_integer_value(cpr) > g->clients) set_int(g, "clients_per_round", g->clients);
     if (!g->cpr && !cpr && g->clients < 10 && has(g, "clients")) set_int(g, "clients_per_round", g->clients);

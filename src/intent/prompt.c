@@ -13,7 +13,8 @@ static const char system_prompt[] =
     "its default (the Fashion-MNIST MLP benchmark: 100 IID clients, 10 per round, 50 rounds, 1 local epoch, "
     "batch 32, learning rate 0.05, sgd, fedavg, no compression, random client selection). Use only the "
     "fields and values the schema allows. A share of clients per round becomes a count (10% of 300 "
-    "clients = 30); durations are in seconds; a target accuracy is a fraction between 0 and 1. mnist and cifar10 need dataset.path; csv "
+    "clients = 30); durations are in seconds; a target accuracy is a fraction between 0 and 1. Catalog datasets (mnist, fashion-mnist, "
+    "emnist-byclass, emnist-balanced, emnist-digits, femnist, cifar10, cifar100, svhn) need no path; csv "
     "needs dataset.path, dataset.test_path and dataset.label_column.";
 
 const char *fedc_intent_system_prompt(void) {

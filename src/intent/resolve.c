@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/catalog.h"
 #include "intent/intent_internal.h"
 
 /* Dirichlet alpha for skew described in words. Literature convention for
@@ -226,7 +227,31 @@ static int consequences(intent_ctx *c, json_t *defaults) {
         intent_note(c, "differential privacy without a noise level: noise_multiplier stays 0 (the default), which "
                        "clips updates but guarantees no privacy; say \"noise multiplier 1.0\" for noise");
     /* where the data is (or whether it is fetched) is the data catalog's
-     * question at run time, never the parser's: a named data set is a task */
+     * question at run time, never the parser's: a named data set is a task.
+     * A sized model ends in dense:10; a catalog data set with another class
+     * count (cifar100, 20 with coarse labels; the EMNIST splits) gets its own. */
+    intent_slot *ds = intent_slot_find(c, "dataset.name"), *ms = intent_slot_find(c, "model");
+    const fedc_catalog_entry *entry = ds ? fedc_catalog_builtin(string_of(ds->value)) : NULL;
+    /* FEMNIST named alone keeps the default split; its writers are one
+     * word away, so say which words choose them */
+    if (entry && entry->natural && !intent_slot_find(c, "partition.kind"))
+        intent_note(c, "%s: partition.kind stays iid (the default); say \"split by writer\" for its natural "
+                       "partition, one writer per client as in LEAF", entry->name);
+    if (entry && ms) {
+        intent_slot *ls = intent_slot_find(c, "dataset.labels");
+        int classes = entry->n_classes;
+        if (entry->n_classes_coarse && ls && !strcmp(string_of(ls->value), "coarse")) classes = entry->n_classes_coarse;
+        const char *spec = string_of(ms->value);
+        size_t slen = strlen(spec);
+        if (classes != 10 && slen >= 8 && !strcmp(spec + slen - 8, "dense:10") && (slen == 8 || spec[slen - 9] == ',')) {
+            char fixed[1100];
+            snprintf(fixed, sizeof fixed, "%.*sdense:%d", (int)(slen - 8), spec, classes);
+            intent_note(c, "model: the last layer has one output per class, so dense:10 became dense:%d for %s",
+                        classes, entry->name);
+            json_decref(ms->value);
+            ms->value = json_string(fixed);
+        }
+    }
     intent_slot *pol = intent_slot_find(c, "scheduling.policy");
     if (pol && !strcmp(string_of(pol->value), "deadline") && !intent_slot_find(c, "scheduling.deadline_s")) {
         char ev[96];

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fedc/catalog.h"
 #include "fl/task/task_internal.h"
 #include "intent/intent_internal.h"
 
@@ -110,6 +111,20 @@ static int other_dataset(intent_ctx *c, int i) {
                       allowed);
 }
 
+/* "the 20 superclasses", "100 fine classes": dataset.labels, and the
+ * number before it is read when it is that label set's class count in the
+ * catalog (cifar100: 20 coarse, 100 fine); another number stays unread and
+ * is asked about. */
+static int labels(intent_ctx *c, int i, const char *kind) {
+    const fedc_catalog_entry *e = fedc_catalog_builtin("cifar100");
+    int n = intent_num_before(c, i, 1);
+    if (e && n >= 0 && c->it[n].num == (strcmp(kind, "coarse") ? e->n_classes : e->n_classes_coarse)) {
+        intent_use(c, n);
+        return intent_set_str(c, "dataset.labels", kind, RANK_WORDS, n, i, NULL);
+    }
+    return intent_set_str(c, "dataset.labels", kind, RANK_WORDS, i, i, NULL);
+}
+
 static const char *dataset_of(concept_id k) {
     switch (k) {
     case C_DS_FMNIST: return "fashion-mnist";
@@ -203,6 +218,18 @@ int intent_rules_data(intent_ctx *c) {
         case C_DS_UNSUPPORTED:
             if (other_dataset(c, i) < 0) return -1;
             break;
+        case C_COARSE_LABELS:
+            if (labels(c, i, "coarse") < 0) return -1;
+            break;
+        case C_FINE_LABELS:
+            if (labels(c, i, "fine") < 0) return -1;
+            break;
+        case C_EXTRA_SPLIT: intent_set_bool(c, "dataset.extra", 1, RANK_WORDS, i, i, NULL); break;
+        case C_NO_FETCH:
+            intent_set_str(c, "dataset.fetch", "never", RANK_WORDS, i, i,
+                           "nothing is downloaded: a missing data set stops the run, saying what to fetch");
+            break;
+        case C_NATURAL: intent_set_str(c, "partition.kind", "natural", RANK_WORDS, i, i, NULL); break;
         case C_IID: intent_set_str(c, "partition.kind", "iid", RANK_WORDS, i, i, NULL); break;
         case C_NONIID: noniid(c, i); break;
         case C_PATHOLOGICAL: {

@@ -1,6 +1,6 @@
 /* HTTP dispatch: /api/login needs nothing, every other /api/ route needs
  * the admin token or a session (http_auth.c), /api/runs..., /api/nodes...,
- * /api/intent... and /api/searches... go to their files, other GETs to the
+ * /api/intent..., /api/searches... and /api/datasets go to their files, other GETs to the
  * embedded web app. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -148,6 +148,8 @@ void http_handle(void *ctx, const fedc_http_request *req, fedc_http_response *re
         if (!http_intent_route(s, req, resp, p + 11)) http_error(resp, 404, "%s %s: no such route", req->method, p);
     } else if (!strncmp(p, "/api/searches", 13) && (p[13] == 0 || p[13] == '/')) {
         if (!http_searches_route(s, req, resp, p + 13)) http_error(resp, 404, "%s %s: no such route", req->method, p);
+    } else if (!strncmp(p, "/api/datasets", 13) && (p[13] == 0 || p[13] == '/')) {
+        if (!http_datasets_route(s, req, resp, p + 13)) http_error(resp, 404, "%s %s: no such route", req->method, p);
     } else {
         http_error(resp, 404, "%s %s: no such route (see docs/api.md)", req->method, p);
     }

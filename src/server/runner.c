@@ -55,6 +55,21 @@ static void publish_log(fedc_server *s, int64_t id, const char *level, const cha
     events_publish(s, "log", id, json_pack("{s:I,s:s,s:s}", "run", (json_int_t)id, "level", level, "message", msg));
 }
 
+typedef struct data_note_ctx {
+    fedc_server *s;
+    int64_t id;
+} data_note_ctx;
+
+static void data_note(void *ctx, const char *msg) {
+    data_note_ctx *c = ctx;
+    FEDC_INFO("run %lld: %s", (long long)c->id, msg);
+    publish_log(c->s, c->id, "info", "%s", msg);
+}
+
+static int interrupted(runner *r);
+/* A cancel or a shutdown stops a fetch for a run that has not started. */
+static int fetch_stop(void *ctx) { return interrupted(ctx) != 0; }
+
 static void set_status(runner *r, int64_t id, const char *status, const char *error) {
     store_run_set_status(&r->db, id, status, error);
     publish_run(r, id);
@@ -347,6 +362,17 @@ static void run_one(runner *r, int64_t id) {
     int resumed = strcmp(status, "running") == 0;
     publish_run(r, id);
     notify(s, id, NULL, "running");
+    /* The server's own copy of the data: fetched here, before the run
+     * starts, with each file's source and destination in the run's log. */
+    fedc_fetch_options fo = {.note = data_note, .note_ctx = &(data_note_ctx){s, id}, .stop = fetch_stop,
+                             .stop_ctx = r};
+    char data_dir[1024];
+    if (fedc_task_dataset_prepare(&t, &fo, data_dir, sizeof data_dir, &err) != 0) {
+        int why = interrupted(r);
+        if (why == 1) return; /* shutting down: the run resumes at the next start */
+        set_status(r, id, why == 2 ? "cancelled" : "failed", why == 2 ? NULL : err.msg);
+        return;
+    }
     fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
     /* An external model without a manifest gets its engine once a node
      * has supplied one. */

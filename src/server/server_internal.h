@@ -313,6 +313,8 @@ void intent_service_release(intent_service *svc);
 int intent_request_parse(const uint8_t *body, size_t len, char *request, size_t cap, int *llm, fedc_error *err);
 /* /api/searches (http_searches.c): searches from the tune_ tables of the run store. */
 int http_searches_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
+/* GET /api/datasets (http_datasets.c). */
+int http_datasets_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
 /* Adds "rank" to each trial object in fedc tune's leaderboard order. -1: out of memory. */
 int searches_rank_trials(json_t *trials);
 /* Validates and queues a task (REST and fedc_server_submit). 400-style

@@ -28,7 +28,7 @@ class Cluster:
         self.token = None
 
     # ---- processes ----
-    def start_server(self, *args, wrapper=(), timeout=60):
+    def start_server(self, *args, wrapper=(), timeout=60, env=None):
         port_file = os.path.join(self.dir, "port")
         if os.path.exists(port_file):
             os.unlink(port_file)
@@ -40,7 +40,7 @@ class Cluster:
             cmd.append("--insecure")
         cmd += list(args)
         log = open(self.server_log, "a")
-        self.server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self._env())
+        self.server = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=self._env(env))
         log.close()
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -71,12 +71,12 @@ class Cluster:
     def node_url(self):
         return f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
 
-    def start_node(self, name, data, *extra, credential=None):
+    def start_node(self, name, data, *extra, credential=None, env=None):
         cred = credential or self.issue(name)
         log = open(os.path.join(self.dir, f"{name}.log"), "a")
         p = subprocess.Popen([self.fedc, "node", "--server", self.node_url(), "--credential", cred, "--data", data,
                               "--max-backoff", "1"] + list(extra), stdout=log, stderr=subprocess.STDOUT,
-                             env=self._env())
+                             env=self._env(env))
         log.close()
         self.nodes[name] = p
         return p
@@ -87,9 +87,10 @@ class Cluster:
     def read_server_log(self):
         return open(self.server_log).read() if os.path.exists(self.server_log) else ""
 
-    def _env(self):
+    def _env(self, extra=None):
         env = dict(os.environ)
         env["OPENBLAS_NUM_THREADS"] = "1"
+        env.update(extra or {})
         return env
 
     def stop_all(self):

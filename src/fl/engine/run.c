@@ -177,7 +177,6 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     if (!r) return NULL;
     r->task = *t;
     if (opt) r->opt = *opt;
-    const char *dpath = t->dataset.path[0] ? t->dataset.path : NULL;
     r->external = fedc_task_external(t);
     r->fed_eval = fedc_task_federated_eval(t);
     if (r->external) {
@@ -198,10 +197,8 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         r->trainp = opt->train_data;
         r->testp = opt->test_data;
     } else {
-        if (fedc_dataset_open(t->dataset.name, dpath, t->dataset.test_path, t->dataset.label_column, 1,
-                              &r->train, err) != 0 ||
-            fedc_dataset_open(t->dataset.name, dpath, t->dataset.test_path, t->dataset.label_column, 0,
-                              &r->test, err) != 0)
+        if (fedc_task_dataset_load(t, 1, NULL, &r->train, err) != 0 ||
+            fedc_task_dataset_load(t, 0, NULL, &r->test, err) != 0)
             goto fail;
         r->trainp = &r->train;
         r->testp = &r->test;

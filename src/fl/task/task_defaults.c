@@ -12,6 +12,8 @@ void fedc_task_defaults(fedc_task *t) {
     strcpy(t->name, "fmnist-mlp");
 
     strcpy(t->dataset.name, "fashion-mnist");
+    strcpy(t->dataset.fetch, "auto");
+    strcpy(t->dataset.labels, "fine");
 
     strcpy(t->partition.kind, "iid");
     t->partition.alpha = 0.5;

@@ -9,8 +9,16 @@
 
 /* Allowed values. New strategies, policies or optimizers are added here
  * (and implemented in their layer); the schema and errors follow. */
-const char *const task_datasets[] = {"fashion-mnist", "mnist", "cifar10", "csv", NULL};
-const char *const task_partition_kinds[] = {"iid", "dirichlet", "shards", "quantity", NULL};
+/* The data catalog's names (src/data/catalog.c; a test keeps both lists
+ * equal) and csv. */
+const char *const task_datasets[] = {"mnist",          "fashion-mnist",   "emnist-byclass",
+                                     "emnist-balanced", "emnist-digits",  "femnist",
+                                     "cifar10",        "cifar100",        "svhn",
+                                     "csv",            NULL};
+static const char *const task_dataset_fetch[] = {"auto", "never", NULL};
+static const char *const task_dataset_labels[] = {"fine", "coarse", NULL};
+const char *const task_partition_kinds[] = {"iid", "dirichlet", "shards", "quantity", "natural",
+                                            NULL};
 const char *const task_optimizers[] = {"sgd", "adam", "adamw", NULL};
 const char *const task_inits[] = {"he", "torch", NULL};
 const char *const task_strategy_names[] = {
@@ -43,18 +51,23 @@ const task_field task_fields[] = {
           "bytes."),
 
     F_STR("dataset.name", dataset.name, 1, task_datasets,
-          "Training data. fashion-mnist: 60,000 28x28 grey images of clothing in 10 classes, "
-          "plus 10,000 test images (Debian package dataset-fashion-mnist; the only dataset with "
-          "a default location). mnist: handwritten digits, same shape and sizes. cifar10: "
-          "50,000 32x32 colour images in 10 classes, plus 10,000 test images. csv: tabular data, "
-          "numeric feature columns and an integer label column. All but fashion-mnist need "
-          "dataset.path."),
+          "Training data, by its name in the data catalog (fedc data list; docs/datasets.md). "
+          "mnist, fashion-mnist: 60,000 28x28 grey images in 10 classes, plus 10,000 test "
+          "images. emnist-byclass (62 classes), emnist-balanced (47), emnist-digits (10): "
+          "handwritten characters, 28x28. femnist: EMNIST ByClass with the writer of every "
+          "sample, for partition.kind natural (LEAF's FEMNIST). cifar10, cifar100: 32x32 colour "
+          "images in 10 / 100 classes (cifar100: 20 coarse ones with dataset.labels). svhn: "
+          "32x32 colour house-number digits. A catalog dataset that is not present is fetched "
+          "into the cache before the run (dataset.fetch); Debian's Fashion-MNIST package is "
+          "used when installed. csv: tabular data, numeric feature columns and an integer label "
+          "column."),
     F_STR("dataset.path", dataset.path, 0, NULL,
-          "Where the data is: for fashion-mnist and mnist a folder with the four IDX files "
-          "(train-images-idx3-ubyte.gz and so on, gzipped or not), for cifar10 a folder with "
-          "data_batch_1.bin .. data_batch_5.bin and test_batch.bin, for csv the training CSV "
-          "file. Empty = the default location, which only fashion-mnist has "
-          "(/usr/share/datasets/fashion-mnist); required for mnist, cifar10 and csv."),
+          "Your own copy of the data, instead of the catalog's location: the folder holding the "
+          "dataset's files as downloaded (e.g. cifar-10-binary.tar.gz; for mnist and "
+          "fashion-mnist the four IDX files, gzipped or not; for cifar10 also the unpacked "
+          "data_batch_*.bin), or for csv the training CSV file. Nothing is ever downloaded into "
+          "it. Empty = the catalog's location (a system copy, else the cache); required for "
+          "csv."),
     F_STR("dataset.test_path", dataset.test_path, 0, NULL,
           "csv only, and required for csv: the test CSV file, with the same columns as the "
           "training file."),
@@ -62,19 +75,32 @@ const task_field task_fields[] = {
           "csv only, and required for csv: name of the integer label column in the CSV header; "
           "every other column is a numeric feature (standardised with the training file's mean "
           "and standard deviation)."),
+    F_STR("dataset.fetch", dataset.fetch, 1, task_dataset_fetch,
+          "What happens when a catalog dataset's files are not present. auto: download them "
+          "into the cache before the run starts (printing what and where; verified by SHA-256). "
+          "never: fail, naming the missing file, where to put it and the fedc data fetch "
+          "command. In a deployment the server fetches its copy and every node its own."),
+    F_STR("dataset.labels", dataset.labels, 1, task_dataset_labels,
+          "Which labels to train on, for cifar100 only: fine (100 classes) or coarse (the 20 "
+          "superclasses). Other datasets have one set of labels: fine."),
+    F_BOOL("dataset.extra", dataset.extra,
+           "svhn only: add the 531,131 extra images (a 1.3 GB download) to the 73,257 training "
+           "images."),
 
     F_STR("partition.kind", partition.kind, 1, task_partition_kinds,
           "How the training samples are split across the clients. iid: uniformly at random, "
           "equal sizes. dirichlet: label skew, each client's class mix drawn from "
           "Dirichlet(alpha). shards: each client holds only classes_per_client classes (the "
           "pathological non-IID split of McMahan et al.). quantity: labels IID but client sizes "
-          "log-normal with spread sigma."),
+          "log-normal with spread sigma. natural: the data's own split, whole writers per "
+          "client (femnist only; clients at most the number of writers, one writer each when "
+          "equal, as in LEAF)."),
     F_NUM("partition.alpha", partition.alpha, 0, 1, 1000, 0,
           "Dirichlet concentration, used by kind dirichlet only. Small values (0.1) give each "
           "client a few dominant classes; large values (100) are close to IID."),
     F_INT("partition.classes_per_client", partition.classes_per_client, 1, 1000,
           "Classes each client holds, used by kind shards only; at most the dataset's class "
-          "count (10 for fashion-mnist, mnist and cifar10)."),
+          "count (10 for mnist, fashion-mnist, emnist-digits, cifar10 and svhn)."),
     F_NUM("partition.sigma", partition.sigma, 0, 0, 10, 0,
           "Standard deviation of the log of client sizes, used by kind quantity only. 0 = equal "
           "sizes; 0.5 = mild size skew; 2 = a few clients hold most of the data."),

@@ -19,9 +19,10 @@ static const char schema_description[] =
     "clients_per_round; deploy.min_nodes <= clients; with partition.kind shards, "
     "partition.classes_per_client <= the dataset's class count; model must fit the dataset's "
     "input shape and class count; compression.up and compression.down must be valid codec "
-    "pipelines; dataset.path is required for every dataset but fashion-mnist, and "
-    "dataset.test_path and "
-    "dataset.label_column for csv; with "
+    "pipelines; dataset.path, dataset.test_path and dataset.label_column are required for csv "
+    "(catalog datasets are located, and fetched when missing, by the data catalog); "
+    "dataset.labels coarse only with cifar100, dataset.extra only with svhn, partition.kind "
+    "natural only with femnist; with "
     "scheduling.policy power-of-choice, scheduling.choice_d is 0 or between clients_per_round "
     "and clients; scheduling.policy deadline needs scheduling.deadline_s > 0.";
 

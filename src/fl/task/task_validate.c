@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/catalog.h"
 #include "fedc/codec.h"
 #include "fedc/nn.h"
 #include "fedc/privacy.h"
@@ -51,24 +52,25 @@ static int any_issue(const task_issues *iss, const char *const *paths) {
 }
 #define ALL_OK(iss, ...) (!any_issue((iss), (const char *const[]){__VA_ARGS__, NULL}))
 
-/* Input shape and class count of the built-in datasets; csv is known only
- * once its file is read. */
+/* Input shape and class count of a catalog dataset as the task uses it
+ * (cifar100's coarse labels have 20 classes); csv is known only once its
+ * file is read. */
 typedef struct dataset_shape {
     const char *name;
     fedc_shape shape;
     int n_classes;
+    int natural;
 } dataset_shape;
 
-static const dataset_shape dataset_shapes[] = {
-    {"fashion-mnist", {1, 28, 28}, 10},
-    {"mnist", {1, 28, 28}, 10},
-    {"cifar10", {3, 32, 32}, 10},
-};
-
-static const dataset_shape *find_shape(const char *name) {
-    for (size_t i = 0; i < sizeof dataset_shapes / sizeof dataset_shapes[0]; i++)
-        if (strcmp(dataset_shapes[i].name, name) == 0) return &dataset_shapes[i];
-    return NULL;
+static int find_shape(const fedc_task *t, dataset_shape *out) {
+    const fedc_catalog_entry *e = fedc_catalog_builtin(t->dataset.name);
+    if (!e) return 0;
+    out->name = e->name;
+    out->shape = e->shape;
+    out->n_classes = e->n_classes;
+    if (!strcmp(t->dataset.labels, "coarse") && e->n_classes_coarse) out->n_classes = e->n_classes_coarse;
+    out->natural = e->natural;
+    return 1;
 }
 
 static void check_counts(const fedc_task *t, task_issues *iss) {
@@ -93,24 +95,24 @@ static void check_counts(const fedc_task *t, task_issues *iss) {
                    t->deploy.min_nodes, t->clients);
 }
 
-/* Only fashion-mnist has a default location (the Debian package); the
- * data layer needs a path for the others, and csv needs its test file and
- * label column named. */
+/* Catalog datasets have a location of their own (fetched when missing);
+ * csv needs its files and label column named; the catalog options apply
+ * to the datasets that have them. */
 static void check_dataset(const fedc_task *t, task_issues *iss) {
     if (!ALL_OK(iss, "dataset.name")) return;
-    static const struct {
-        const char *name, *path_hint;
-    } needs_path[] = {
-        {"mnist", "the folder with the four IDX files (train-images-idx3-ubyte.gz ...)"},
-        {"cifar10", "the folder with data_batch_1.bin .. data_batch_5.bin and test_batch.bin"},
-        {"csv", "the path of the training CSV file"},
-    };
-    for (size_t i = 0; i < sizeof needs_path / sizeof needs_path[0]; i++)
-        if (strcmp(t->dataset.name, needs_path[i].name) == 0 && ALL_OK(iss, "dataset.path") &&
-            t->dataset.path[0] == '\0')
-            task_issue(iss, "dataset.path", "required when dataset.name is %s; allowed: %s",
-                       needs_path[i].name, needs_path[i].path_hint);
+    const fedc_catalog_entry *e = fedc_catalog_builtin(t->dataset.name);
+    if (e && ALL_OK(iss, "dataset.labels") && !strcmp(t->dataset.labels, "coarse") && !e->n_classes_coarse)
+        task_issue(iss, "dataset.labels", "coarse is not available for %s; allowed: fine (only cifar100 has coarse "
+                                          "labels)",
+                   e->name);
+    if (e && ALL_OK(iss, "dataset.extra") && t->dataset.extra && !e->n_extra)
+        task_issue(iss, "dataset.extra", "true is not available for %s; allowed: false (only svhn has an extra "
+                                         "split)",
+                   e->name);
     if (strcmp(t->dataset.name, "csv") != 0) return;
+    if (ALL_OK(iss, "dataset.path") && t->dataset.path[0] == '\0')
+        task_issue(iss, "dataset.path", "required when dataset.name is csv; allowed: the path of the training CSV "
+                                        "file");
     if (ALL_OK(iss, "dataset.test_path") && t->dataset.test_path[0] == '\0')
         task_issue(iss, "dataset.test_path",
                    "required when dataset.name is csv; allowed: the path of the test CSV file, "
@@ -167,10 +169,10 @@ static void check_eval(const fedc_task *t, task_issues *iss) {
 }
 
 static void check_model(const fedc_task *t, task_issues *iss) {
-    if (!ALL_OK(iss, "dataset.name", "model")) return;
+    if (!ALL_OK(iss, "dataset.name", "dataset.labels", "model")) return;
     if (fedc_task_external(t)) return; /* the nodes' own model: check_external */
-    const dataset_shape *ds = find_shape(t->dataset.name);
-    if (!ds) return; /* csv: checked by the engine once the file gives the shape */
+    dataset_shape shape, *ds = &shape;
+    if (!find_shape(t, ds)) return; /* csv: checked by the engine once the file gives the shape */
     fedc_error err = {{0}};
     fedc_arch *a = fedc_arch_parse(t->model, ds->shape, ds->n_classes, &err);
     if (a) {
@@ -182,8 +184,15 @@ static void check_model(const fedc_task *t, task_issues *iss) {
 }
 
 static void check_partition(const fedc_task *t, task_issues *iss) {
-    if (!ALL_OK(iss, "dataset.name", "partition.kind", "partition.classes_per_client")) return;
-    const dataset_shape *ds = find_shape(t->dataset.name);
+    if (!ALL_OK(iss, "dataset.name", "dataset.labels", "partition.kind", "partition.classes_per_client")) return;
+    dataset_shape shape, *ds = find_shape(t, &shape) ? &shape : NULL;
+    if (!strcmp(t->partition.kind, "natural") && !(ds && ds->natural)) {
+        task_issue(iss, "partition.kind",
+                   "natural needs a dataset with a natural split, and %s has none; allowed: iid, dirichlet, shards, "
+                   "quantity (natural: with dataset.name femnist, one writer per client)",
+                   t->dataset.name);
+        return;
+    }
     if (ds && strcmp(t->partition.kind, "shards") == 0 &&
         t->partition.classes_per_client > ds->n_classes)
         task_issue(iss, "partition.classes_per_client",

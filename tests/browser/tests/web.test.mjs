@@ -177,6 +177,31 @@ describe('web application', { timeout: 600000 }, () => {
     }
   }));
 
+  it('lists the data catalog with what the server holds', check(async () => {
+    const { datasets } = await server.api.ok('GET', '/api/datasets');
+    assert.deepEqual(datasets.map((d) => d.name), ['mnist', 'fashion-mnist', 'emnist-byclass', 'emnist-balanced',
+      'emnist-digits', 'femnist', 'cifar10', 'cifar100', 'svhn']);
+    const select = page.getByLabel('Dataset', { exact: true });
+    for (const d of datasets) {
+      const option = select.locator(`option[value="${d.name}"]`);
+      await option.filter({ hasText: d.present ? '(present)' : 'absent: fetched on launch' }).waitFor({ state: 'attached' });
+      assert.match(await option.textContent(), new RegExp(`^${d.name} — `));
+    }
+    const note = page.locator('#task-dataset-state');
+    const says = (d) => (d.present ? 'on the server' : 'not on the server yet');
+    const fm = datasets.find((d) => d.name === 'fashion-mnist');
+    await note.filter({ hasText: says(fm) }).waitFor();
+    const c10 = datasets.find((d) => d.name === 'cifar10');
+    await select.selectOption('cifar10');
+    await note.filter({ hasText: says(c10) }).waitFor();
+    if (!c10.present) assert.match(await note.textContent(), /downloads it \(170\.1 MB\) into .*cifar10 before the run starts/);
+    // No path is asked for: a catalog name alone is a valid task.
+    await page.locator('#task-status[data-state="valid"]').waitFor();
+    assert.equal(await page.locator('[data-path="dataset.path"]').isHidden(), true);
+    await select.selectOption('fashion-mnist');
+    await page.locator('#task-status[data-state="valid"]').waitFor();
+  }));
+
   it('keeps a 64-bit seed exact', check(async () => {
     const seed = page.getByLabel('Seed', { exact: true });
     await seed.fill('9223372036854775807');

@@ -385,8 +385,59 @@ static void test_bad_configurations(void **state) {
     assert_int_equal(fedc_part_kind_parse("quantity", &k), 0);
     assert_int_equal(fedc_part_kind_parse("iid", &k), 0);
     assert_int_equal(k, FEDC_PART_IID);
+    assert_int_equal(fedc_part_kind_parse("natural", &k), 0);
+    assert_int_equal(k, FEDC_PART_NATURAL);
     assert_int_equal(fedc_part_kind_parse("pathological", &k), -1);
     assert_string_equal(fedc_part_kind_name(FEDC_PART_QUANTITY), "quantity");
+}
+
+
+/* Natural partition: whole groups per client, exact cover, deterministic in
+ * the seed, and balanced in groups (sizes differ by at most one group). */
+static void test_natural_groups(void **state) {
+    (void)state;
+    fedc_dataset d = labels_dataset(5000, 10, 3);
+    const uint32_t G = 347;
+    d.group = malloc(d.n * sizeof *d.group);
+    d.n_groups = G;
+    fedc_rng r;
+    fedc_rng_seed(&r, 11);
+    for (size_t i = 0; i < d.n; i++) d.group[i] = i < G ? (uint32_t)i : fedc_rng_below(&r, G);
+    fedc_partition_config cfg = {.kind = FEDC_PART_NATURAL};
+    const int Ks[] = {1, 10, 100, 347};
+    for (size_t t = 0; t < sizeof Ks / sizeof Ks[0]; t++) {
+        int K = Ks[t];
+        fedc_partition p, q;
+        fedc_error err = {{0}};
+        assert_int_equal(fedc_partition_make(&d, &cfg, K, 42, &p, &err), 0);
+        assert_exact_cover(&p, d.n);
+        int *owner = malloc(G * sizeof *owner);
+        for (uint32_t g = 0; g < G; g++) owner[g] = -1;
+        uint32_t min_groups = G, max_groups = 0;
+        for (int k = 0; k < K; k++) {
+            uint32_t groups = 0;
+            const uint32_t *ids = fedc_partition_client(&p, k);
+            for (size_t j = 0; j < fedc_partition_size(&p, k); j++) {
+                uint32_t g = d.group[ids[j]];
+                if (owner[g] == -1) {
+                    owner[g] = k;
+                    groups++;
+                }
+                assert_int_equal(owner[g], k); /* a group never spans clients */
+            }
+            min_groups = groups < min_groups ? groups : min_groups;
+            max_groups = groups > max_groups ? groups : max_groups;
+        }
+        assert_true(min_groups >= 1 && max_groups - min_groups <= 1);
+        if (K == (int)G) assert_int_equal(max_groups, 1); /* one writer per client */
+        assert_int_equal(fedc_partition_make(&d, &cfg, K, 42, &q, &err), 0);
+        assert_memory_equal(p.index, q.index, d.n * sizeof *p.index);
+        assert_memory_equal(p.offsets, q.offsets, ((size_t)K + 1) * sizeof *p.offsets);
+        fedc_partition_free(&q);
+        fedc_partition_free(&p);
+        free(owner);
+    }
+    fedc_dataset_free(&d);
 }
 
 static char *print_to_string(const fedc_dataset *d, const fedc_partition *p, int rows) {
@@ -471,6 +522,7 @@ int main(void) {
         cmocka_unit_test(test_bad_configurations),
         cmocka_unit_test(test_print_table),
         cmocka_unit_test(test_gather_copies_rows),
+        cmocka_unit_test(test_natural_groups),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

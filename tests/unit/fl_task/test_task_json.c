@@ -87,7 +87,8 @@ static void test_to_json_key_order_and_format(void **state) {
     fedc_task_defaults(&t);
     char *json = fedc_task_to_json(&t, 0);
     assert_starts_with(json, "{\"name\":\"fmnist-mlp\",\"dataset\":{\"name\":\"fashion-mnist\","
-                             "\"path\":\"\",\"test_path\":\"\",\"label_column\":\"\"},"
+                             "\"path\":\"\",\"test_path\":\"\",\"label_column\":\"\",\"fetch\":\"auto\","
+                             "\"labels\":\"fine\",\"extra\":false},"
                              "\"partition\":{\"kind\":\"iid\",\"alpha\":0.5,"
                              "\"classes_per_client\":2,\"sigma\":1.0},\"model\":\"mlp\","
                              "\"init\":\"he\",\"rounds\":50,\"clients\":100,\"clients_per_round\":10,"
@@ -199,10 +200,11 @@ static void test_enum_errors(void **state) {
                         "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw");
     assert_string_equal(task_parse_err("{\"partition\": {\"kind\": \"\"}}"),
                         "partition.kind: must not be empty; allowed: iid, dirichlet, shards, "
-                        "quantity");
+                        "quantity, natural");
     assert_string_equal(task_parse_err("{\"dataset\": {\"name\": \"MNIST\"}}"),
-                        "dataset.name: \"MNIST\" is not allowed; allowed: fashion-mnist, mnist, "
-                        "cifar10, csv");
+                        "dataset.name: \"MNIST\" is not allowed; allowed: "
+                        "mnist, fashion-mnist, emnist-byclass, emnist-balanced, emnist-digits, "
+                        "femnist, cifar10, cifar100, svhn, csv");
     assert_string_equal(task_parse_err("{\"privacy\": {\"mode\": \"dp\"}}"),
                         "privacy.mode: \"dp\" is not allowed; allowed: none, dp-gaussian, dp-fedavg");
     assert_contains(task_parse_err("{\"scheduling\": {\"policy\": \"fifo\"}}"),

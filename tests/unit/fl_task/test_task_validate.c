@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdint.h>
 
+#include "fedc/catalog.h"
 #include "fedc/codec.h"
 #include "fedc/data.h"
 #include "fedc/nn.h"
@@ -42,20 +43,23 @@ static void test_dataset_paths_required(void **state) {
     assert_string_equal(task_parse_err("{\"dataset\": {\"name\": \"csv\"}}"),
                         "dataset.path: required when dataset.name is csv; allowed: the path of "
                         "the training CSV file");
-    assert_string_equal(task_parse_err("{\"dataset\": {\"name\": \"mnist\"}}"),
-                        "dataset.path: required when dataset.name is mnist; allowed: the folder "
-                        "with the four IDX files (train-images-idx3-ubyte.gz ...)");
-    assert_starts_with(task_parse_err("{\"dataset\": {\"name\": \"cifar10\"}}"),
-                       "dataset.path: required when dataset.name is cifar10; allowed: the folder "
-                       "with data_batch_1.bin");
     assert_starts_with(task_parse_err("{\"dataset\": {\"name\": \"csv\", \"path\": \"a.csv\"}}"),
                        "dataset.test_path: required when dataset.name is csv");
     assert_starts_with(task_parse_err("{\"dataset\": {\"name\": \"csv\", \"path\": \"a.csv\", "
                                       "\"test_path\": \"b.csv\"}}"),
                        "dataset.label_column: required when dataset.name is csv");
-    /* fashion-mnist has a default location. */
-    task_parse_ok("{\"dataset\": {\"name\": \"fashion-mnist\"}}");
+    /* Every catalog dataset has a location of its own (fetched when
+     * missing): a name alone is a task. */
+    const char *names[] = {"mnist", "fashion-mnist", "emnist-byclass", "emnist-balanced",
+                           "emnist-digits", "femnist", "cifar10", "cifar100", "svhn"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char json[160];
+        snprintf(json, sizeof json, "{\"dataset\": {\"name\": \"%s\"}, \"model\": \"cnn\"}", names[i]);
+        task_parse_ok(json);
+    }
     task_parse_ok("{\"dataset\": {\"name\": \"mnist\", \"path\": \"/data/mnist\"}}");
+    assert_starts_with(task_parse_err("{\"dataset\": {\"name\": \"cifar10\", \"fetch\": \"maybe\"}}"),
+                       "dataset.fetch: \"maybe\" is not allowed; allowed: auto, never");
     /* The model cannot be checked before the CSV gives the input shape. */
     fedc_task t = task_parse_ok("{\"dataset\": {\"name\": \"csv\", \"path\": \"a.csv\", "
                                 "\"test_path\": \"b.csv\", \"label_column\": \"y\"}, "
@@ -69,6 +73,53 @@ static void test_dataset_paths_required(void **state) {
     assert_string_equal(issues[1].path, "dataset.test_path");
     assert_string_equal(issues[2].path, "dataset.label_column");
     free(issues);
+}
+
+/* cifar100's coarse labels, svhn's extra split and femnist's natural split
+ * belong to those datasets; the model and shards follow the class count. */
+static void test_catalog_options(void **state) {
+    (void)state;
+    assert_string_equal(task_parse_err("{\"dataset\": {\"name\": \"cifar10\", \"labels\": \"coarse\"}}"),
+                        "dataset.labels: coarse is not available for cifar10; allowed: fine (only "
+                        "cifar100 has coarse labels)");
+    task_parse_ok("{\"dataset\": {\"name\": \"cifar100\", \"labels\": \"coarse\"}}");
+    assert_string_equal(task_parse_err("{\"dataset\": {\"name\": \"mnist\", \"extra\": true}}"),
+                        "dataset.extra: true is not available for mnist; allowed: false (only svhn "
+                        "has an extra split)");
+    task_parse_ok("{\"dataset\": {\"name\": \"svhn\", \"extra\": true}}");
+    assert_starts_with(task_parse_err("{\"partition\": {\"kind\": \"natural\"}}"),
+                       "partition.kind: natural needs a dataset with a natural split, and "
+                       "fashion-mnist has none");
+    task_parse_ok("{\"dataset\": {\"name\": \"femnist\"}, \"partition\": {\"kind\": \"natural\"}}");
+    /* 20 coarse classes: shards and the model's last layer follow. */
+    assert_starts_with(task_parse_err("{\"dataset\": {\"name\": \"cifar100\", \"labels\": \"coarse\"}, "
+                                      "\"partition\": {\"kind\": \"shards\", \"classes_per_client\": 21}}"),
+                       "partition.classes_per_client: 21 is more than the 20 classes of dataset cifar100");
+    assert_starts_with(task_parse_err("{\"dataset\": {\"name\": \"cifar100\"}, \"model\": \"dense:64,dense:10\"}"),
+                       "model:");
+    task_parse_ok("{\"dataset\": {\"name\": \"cifar100\"}, \"model\": \"dense:64,dense:100\"}");
+    task_parse_ok("{\"dataset\": {\"name\": \"emnist-balanced\"}, \"model\": \"dense:64,dense:47\"}");
+}
+
+/* The task's dataset names are the data catalog's, plus csv. */
+static void test_dataset_names_are_the_catalog(void **state) {
+    (void)state;
+    int n = 0;
+    for (const char *const *s = task_datasets; *s; s++, n++) {
+        if (!strcmp(*s, "csv")) continue;
+        const fedc_catalog_entry *e = fedc_catalog_builtin(*s);
+        if (!e || strcmp(e->name, *s) != 0) fail_msg("dataset.name %s is not a catalog entry", *s);
+    }
+    fedc_error err;
+    fedc_catalog *c = fedc_catalog_load_json(NULL, 0, NULL, &err);
+    assert_non_null(c);
+    assert_int_equal(n, fedc_catalog_count(c) + 1);
+    for (int i = 0; i < fedc_catalog_count(c); i++) {
+        int found = 0;
+        for (const char *const *s = task_datasets; *s; s++) found |= !strcmp(*s, fedc_catalog_at(c, i)->name);
+        if (!found) fail_msg("catalog entry %s is not a dataset.name choice", fedc_catalog_at(c, i)->name);
+    }
+    fedc_catalog_free(c);
 }
 
 static void test_shards_classes_bounded_by_dataset(void **state) {
@@ -268,6 +319,9 @@ static void test_tables_match_the_layers(void **state) {
             assert_int_equal(fedc_task_set(&t, "dataset.path=/tmp/x.csv", &err), 0);
             assert_int_equal(fedc_task_set(&t, "dataset.label_column=label", &err), 0);
             assert_int_equal(fedc_task_set(&t, "dataset.test_path=/tmp/y.csv", &err), 0);
+            /* choices that belong to one dataset come with it */
+            if (!strcmp(*c, "coarse")) assert_int_equal(fedc_task_set(&t, "dataset.name=cifar100", &err), 0);
+            if (!strcmp(*c, "natural")) assert_int_equal(fedc_task_set(&t, "dataset.name=femnist", &err), 0);
             snprintf(set, sizeof set, "%s=%s", f->path, *c);
             if (fedc_task_set(&t, set, &err) != 0) fail_msg("%s refused: %s", set, err.msg);
         }
@@ -303,6 +357,8 @@ int main(void) {
         cmocka_unit_test(test_clients_per_round_at_most_clients),
         cmocka_unit_test(test_deploy_counts),
         cmocka_unit_test(test_dataset_paths_required),
+        cmocka_unit_test(test_catalog_options),
+        cmocka_unit_test(test_dataset_names_are_the_catalog),
         cmocka_unit_test(test_shards_classes_bounded_by_dataset),
         cmocka_unit_test(test_model_checked_against_dataset),
         cmocka_unit_test(test_compression_checked_by_codec),

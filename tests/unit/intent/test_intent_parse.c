@@ -216,12 +216,65 @@ static void test_conflicts_are_questions(void **state) {
     expect_refusal("120% of clients per round", FEDC_INTENT_CONFLICT, "120%");
     expect_refusal("2.5 epochs", FEDC_INTENT_CONFLICT, "whole number");
     expect_refusal("don't use adam", FEDC_INTENT_CONFLICT, "negation");
-    expect_refusal("train on cifar100", FEDC_INTENT_CONFLICT, "cifar100");
+    expect_refusal("train on imagenet", FEDC_INTENT_CONFLICT, "cifar100, svhn, csv");
+    expect_refusal("a cnn on EMNIST", FEDC_INTENT_QUESTION, "several variants");
     expect_refusal("deadline-aware scheduling", FEDC_INTENT_CONFLICT, "deadline_s");
     expect_refusal("seed 99999999999999999999", FEDC_INTENT_CONFLICT, "too large");
     /* understood, but the task itself is invalid: the validator's message */
     expect_refusal("learning rate 0", FEDC_INTENT_INVALID, "local.lr");
     expect_refusal("batch size 0", FEDC_INTENT_INVALID, "local.batch");
+}
+
+/* Every data catalog name gives a task, without asking where the data is:
+ * the catalog knows (and fetches what is missing). */
+static void test_every_catalog_name_is_a_task(void **state) {
+    (void)state;
+    static const struct {
+        const char *request, *name;
+    } cases[] = {
+        {"train on mnist", "mnist"},
+        {"fashion mnist, 20 rounds", "fashion-mnist"},
+        {"emnist byclass across 30 clients", "emnist-byclass"},
+        {"EMNIST-ByClass", "emnist-byclass"},
+        {"use emnist balanced", "emnist-balanced"},
+        {"emnist-digits with fedprox", "emnist-digits"},
+        {"femnist, 100 clients", "femnist"},
+        {"train on CIFAR-10", "cifar10"},
+        {"train on cifar100", "cifar100"},
+        {"svhn for 10 rounds", "svhn"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (parse(cases[i].request) != 0) fail_msg("\"%s\": %s", cases[i].request, E.msg);
+        assert_string_equal(R->task.dataset.name, cases[i].name);
+        assert_string_equal(R->task.dataset.path, "");
+    }
+    /* a sized model gets one output per class; the catalog's options */
+    assert_int_equal(parse("a small CNN on femnist"), 0);
+    assert_string_equal(R->task.model, "conv:16:5,pool:2,conv:32:5,pool:2,dense:128,dense:62");
+    assert_int_equal(parse("cifar100 with coarse labels, a small cnn"), 0);
+    assert_string_equal(R->task.dataset.labels, "coarse");
+    assert_string_equal(R->task.model, "conv:16:5,pool:2,conv:32:5,pool:2,dense:128,dense:20");
+    /* FEMNIST's writers are chosen in words; named alone it keeps the default split, with a note */
+    assert_int_equal(parse("femnist split by writer, 50 clients"), 0);
+    assert_string_equal(R->task.partition.kind, "natural");
+    assert_int_equal(R->task.clients, 50);
+    assert_int_equal(parse("femnist, 100 clients"), 0);
+    assert_string_equal(R->task.partition.kind, "iid");
+    int noted = 0;
+    for (int k = 0; k < R->n_notes; k++) noted |= strstr(R->notes[k], "split by writer") != NULL;
+    assert_true(noted);
+    expect_refusal("mnist split by writer", FEDC_INTENT_INVALID, "natural");
+    /* the label set's own class count is read with it; another count is asked about */
+    assert_int_equal(parse("cifar100, the 20 superclasses, 30 rounds"), 0);
+    assert_string_equal(R->task.dataset.labels, "coarse");
+    assert_int_equal(R->task.rounds, 30);
+    assert_int_equal(parse("cifar100 with its 100 fine classes"), 0);
+    assert_string_equal(R->task.dataset.labels, "fine");
+    expect_refusal("cifar100, the 5 superclasses", FEDC_INTENT_QUESTION, "\"5\"");
+    assert_int_equal(parse("svhn plus the extra split"), 0);
+    assert_int_equal(R->task.dataset.extra, 1);
+    assert_int_equal(parse("mnist, do not download anything"), 0);
+    assert_string_equal(R->task.dataset.fetch, "never");
 }
 
 static void test_bad_input(void **state) {
@@ -326,6 +379,7 @@ int main(void) {
         cmocka_unit_test(test_typos_repaired),
         cmocka_unit_test(test_unknown_words_reported),
         cmocka_unit_test(test_conflicts_are_questions),
+        cmocka_unit_test(test_every_catalog_name_is_a_task),
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_result_json),

@@ -106,6 +106,7 @@ export const api = {
   intent: (request, backend) => post('/api/intent', { request, backend }),
   intentJob: (job) => get(`/api/intent/${job}`),
   searches: () => get('/api/searches'),
+  datasets: () => get('/api/datasets'),
   search: (id) => get(`/api/searches/${id}`),
 };
 

@@ -9,7 +9,8 @@ const LABELS = {
   name: 'Run name', model: 'Model', rounds: 'Rounds', clients: 'Clients',
   clients_per_round: 'Clients per round', seed: 'Seed', eval_every: 'Evaluate every (rounds)',
   'dataset.name': 'Dataset', 'dataset.path': 'Data path', 'dataset.test_path': 'Test file (csv)',
-  'dataset.label_column': 'Label column (csv)',
+  'dataset.label_column': 'Label column (csv)', 'dataset.fetch': 'Fetch when missing',
+  'dataset.labels': 'Labels (cifar100)', 'dataset.extra': 'Add the extra split (svhn)',
   'partition.kind': 'Partition', 'partition.alpha': 'Dirichlet alpha',
   'partition.classes_per_client': 'Classes per client', 'partition.sigma': 'Size spread (sigma)',
   'local.epochs': 'Local epochs', 'local.batch': 'Batch size', 'local.max_steps': 'Max local steps',
@@ -63,7 +64,10 @@ const SUGGESTIONS = {
 // Fields that only one choice uses: hidden unless that choice is made (or
 // "show every field" is on, or the field has a problem). Values still count.
 const RELEVANT_WHEN = {
-  'dataset.path': (v) => v['dataset.name'] !== 'fashion-mnist' || v['dataset.path'] !== '',
+  'dataset.path': (v) => v['dataset.name'] === 'csv' || v['dataset.path'] !== '',
+  'dataset.fetch': (v) => v['dataset.name'] !== 'csv',
+  'dataset.labels': (v) => v['dataset.name'] === 'cifar100',
+  'dataset.extra': (v) => v['dataset.name'] === 'svhn',
   'dataset.test_path': (v) => v['dataset.name'] === 'csv',
   'dataset.label_column': (v) => v['dataset.name'] === 'csv',
   'partition.alpha': (v) => v['partition.kind'] === 'dirichlet',
@@ -307,6 +311,7 @@ export function buildTaskForm(schema, { onChange } = {}) {
     clearIssues();
     clearExplanations();
     updateRelevance();
+    updateDatasetNote();
   }
 
   // Fills the form from a task object over the defaults; returns the paths
@@ -330,6 +335,7 @@ export function buildTaskForm(schema, { onChange } = {}) {
     }
     clearIssues();
     updateRelevance();
+    updateDatasetNote();
     return unknown;
   }
 
@@ -414,6 +420,45 @@ export function buildTaskForm(schema, { onChange } = {}) {
     return unknown;
   }
 
+  // The data catalog (GET /api/datasets): each dataset option says whether
+  // the server holds it, and a note under the field says what launching
+  // will do (use the copy, or fetch it first).
+  let catalog = new Map();
+  const datasetNote = h('p', { class: 'field-note dataset-state', id: 'task-dataset-state', role: 'status' });
+  const datasetField = fields.get('dataset.name');
+  if (datasetField) datasetField.input.insertAdjacentElement('afterend', datasetNote);
+
+  function megabytes(n) {
+    return n >= 1e9 ? `${(n / 1e9).toFixed(2)} GB` : `${(n / 1e6).toFixed(1)} MB`;
+  }
+
+  function updateDatasetNote() {
+    if (!datasetField) return;
+    const d = catalog.get(datasetField.input.value);
+    if (!d) {
+      datasetNote.hidden = true;
+      return;
+    }
+    datasetNote.hidden = false;
+    datasetNote.dataset.state = d.present ? 'present' : 'absent';
+    const size = `${d.bytes_estimated ? 'at most ' : ''}${megabytes(d.bytes)}`;
+    datasetNote.textContent = d.present
+      ? `${d.title}: on the server (${d.state === 'system' ? 'system copy' : 'cache'}, ${d.dir}); ${d.train.toLocaleString()} training images, ${d.classes} classes.`
+      : `${d.title}: not on the server yet. With "fetch when missing" on auto, the server downloads it (${size}) into ${d.dir} before the run starts; nodes fetch their own copy.`;
+  }
+
+  function setDatasetCatalog(list) {
+    catalog = new Map((list || []).map((d) => [d.name, d]));
+    if (!datasetField) return;
+    for (const opt of datasetField.input.options) {
+      const d = catalog.get(opt.value);
+      if (!d) continue;
+      opt.textContent = `${d.name} — ${d.title} (${d.present ? 'present' : 'absent: fetched on launch'})`;
+      opt.dataset.state = d.present ? 'present' : 'absent';
+    }
+    updateDatasetNote();
+  }
+
   function focusFirstIssue() {
     const first = [...fields.values()].find((f) => f.wrap.classList.contains('has-error'));
     if (first) first.input.focus();
@@ -428,8 +473,12 @@ export function buildTaskForm(schema, { onChange } = {}) {
     updateRelevance();
     if (onChange) onChange();
   });
-  el.addEventListener('change', () => updateRelevance());
+  el.addEventListener('change', () => {
+    updateRelevance();
+    updateDatasetNote();
+  });
   reset();
 
-  return { el, getTask, setTask, reset, showIssues, clearIssues, focusFirstIssue, explain, clearExplanations, fields };
+  return { el, getTask, setTask, reset, showIssues, clearIssues, focusFirstIssue, explain, clearExplanations, fields,
+    setDatasetCatalog };
 }

@@ -190,6 +190,9 @@ export async function render(root, { query }, ctx) {
   }
   refreshPreview();
   validate();
+  // Which catalog datasets the server holds (absent ones are fetched when
+  // a run needs them); the form works without it.
+  ctx.api.datasets().then((r) => form.setDatasetCatalog(r.datasets)).catch(() => {});
   return () => {
     intent.stop();
     clearTimeout(validateTimer);
