@@ -1019,15 +1019,18 @@ static void f_eval(gen *g) {
     add_part(g, TEMPLATE(g, t), e);
     set_int(g, "eval_every", e);
     /* Federated evaluation is named by its keys (the parser reads any
-     * task-spec field by its name). */
-    if (chance(g, 0.5)) {
+     * task-spec field by its name). Chosen by the example's index, not
+     * from its random stream, so the other fields of these examples stay
+     * what they were without it. */
+    if (g->index % 2 == 0) {
         static const char *const tf[] = {"eval.federated=true", "eval.federated: true", "eval.federated true"};
-        add_part(g, "%s", TEMPLATE(g, tf));
+        add_part(g, "%s", tf[(g->index / 2) % 3]);
         set_json(g, "eval.federated", json_true());
-        if (chance(g, 0.5)) {
-            int k = 1 + below(g, g->clients < 5 ? g->clients : 5);
+        if ((g->index / 6) % 2 == 0) {
+            int most = g->clients < 5 ? g->clients : 5;
+            int k = 1 + (g->index / 12) % most;
             static const char *const tc[] = {"eval.clients=%d", "eval.clients %d"};
-            add_part(g, TEMPLATE(g, tc), k);
+            add_part(g, tc[(g->index / 24) % 2], k);
             set_int(g, "eval.clients", k);
         }
     }
