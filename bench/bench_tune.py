@@ -1,4 +1,4 @@
-"""fedc tune on the issue-7 setting: Fashion-MNIST, 100 clients, Dirichlet alpha = 0.1, a
+"""fedc tune on a hard setting: Fashion-MNIST, 100 clients, Dirichlet alpha = 0.1, a
 fixed number of rounds. The default task against the best task a search finds with a
 budget of 32 trials, measured in the same invocation.
 
@@ -17,24 +17,25 @@ with alpha = 0.1 a single final-round figure swings by 10+ points between seeds 
 Reduced check (a few minutes): --budget 16 --rounds 15
 Writes bench/results/tune.json and prints a Markdown table.
 """
-import argparse, json, os, resource, shutil, subprocess, sys, tempfile, time
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+import yardstick  # noqa: E402
 
-
-def cpu_of_children():
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
+ROOT = benchlib.ROOT
+ENV = yardstick.unpinned_env()
 
 
 def run(cmd):
-    """Runs cmd; returns (stdout, wall seconds, CPU seconds of the child)."""
-    c0, t0 = cpu_of_children(), time.time()
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    if p.returncode != 0:
-        sys.stderr.write(p.stdout[-2000:] + p.stderr[-4000:])
-        raise SystemExit(f"command failed ({p.returncode}): {' '.join(cmd)}")
-    return p.stdout, time.time() - t0, cpu_of_children() - c0
+    """Runs cmd; returns (stdout, wall seconds, CPU seconds of that child alone)."""
+    m = benchlib.run_measured(cmd, env=ENV)
+    return m.stdout, m.wall_s, m.cpu_s
 
 
 def sim(fedc, task, tmp, name, seed=None, threads=2):
@@ -65,6 +66,7 @@ def main():
     ap.add_argument("--last-rounds", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the work folder (runs, store, reports)")
     a = ap.parse_args()
+    prov = benchlib.Provenance(a.build)
     fedc = os.path.join(a.build, "fedc")
     tmp = tempfile.mkdtemp(prefix="fedc-bench-tune-")
     task = {"name": "fmnist-dirichlet", "partition": {"kind": "dirichlet", "alpha": a.alpha},
@@ -116,9 +118,11 @@ def main():
         res["gain_points_fresh_seeds"] = 100 * sum(f["tuned"] - f["default"] for f in fresh) / len(fresh)
         res["gain_points_fresh_seeds_last3"] = 100 * sum(f["tuned_last3"] - f["default_last3"]
                                                          for f in fresh) / len(fresh)
-    os.makedirs(os.path.join(ROOT, "bench", "results"), exist_ok=True)
-    with open(os.path.join(ROOT, "bench", "results", "tune.json"), "w") as fh:
-        json.dump(res, fh, indent=1)
+        for k in ("default", "tuned", "default_last3", "tuned_last3"):
+            res[f"fresh_{k}"] = benchlib.mean_std([f[k] for f in fresh])
+        res["fresh_gain_points_last3"] = benchlib.mean_std([100 * (f["tuned_last3"] - f["default_last3"])
+                                                            for f in fresh])
+    benchlib.write_results("tune", prov, res)
 
     print("\n| setting | default acc | tuned acc | gain (points) | gain, last 3 rounds | gain, fresh seeds "
           "(last 3) | search CPU s | tuned run CPU s / default |")
@@ -138,4 +142,5 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-main()
+if __name__ == "__main__":
+    main()

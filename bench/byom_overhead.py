@@ -29,7 +29,8 @@ and fit. Writes bench/results/byom.json with provenance.
 
 usage: nice -n 10 /usr/bin/python3 bench/byom_overhead.py --build build [--nodes 2] [--rounds 6] [--notrain-rounds 20]
                                    [--samples 3000] [--flower DIR]
-       /usr/bin/python3 bench/byom_overhead.py --render     (docs/python.md's table from the results)
+       /usr/bin/python3 bench/byom_overhead.py --render     (prints docs/python.md's table; bench/render_tables.py
+                                                             writes it into the document)
 """
 import argparse
 import datetime
@@ -292,33 +293,10 @@ def flower_scenario(args, rounds):
 
 
 def render(res):
-    """The Markdown table of docs/python.md, from the results file."""
-    rows = [("train/c", "C node (`fedc node`), training"), ("train/pytorch", "PyTorch node (SDK), training"),
-            ("notrain/c", "C node, no training (`--echo`)"), ("notrain/python", "Python SDK node, no training"),
-            ("notrain/flower", "Flower 1.6.0 NumPy client, no training")]
-    out = ["| scenario | s/round (median) | server CPU s/round | nodes CPU s/round | MB down/round | MB up/round "
-           "| SDK decode / encode / fit s |", "|---|---|---|---|---|---|---|"]
-    fmt = lambda v, f="{:.3f}": "—" if v is None else f.format(v)  # noqa: E731
-    for key, label in rows:
-        r = res["scenarios"].get(key)
-        if not r:
-            continue
-        if key == "notrain/flower":
-            cpu = f"{fmt(r.get('all_cpu_s_per_round'))} (server + clients)"
-            out.append(f"| {label} | {fmt(r['round_s_median'])} | {cpu} | | — | — | |")
-            continue
-        sdk = ""
-        if "sdk_fit_s_median" in r:
-            sdk = f"{fmt(r['sdk_decode_s_median'])} / {fmt(r['sdk_encode_s_median'])} / {fmt(r['sdk_fit_s_median'])}"
-        out.append(f"| {label} | {fmt(r['round_s_median'])} | {fmt(r['server_cpu_s_per_round'])} | "
-                   f"{fmt(r['nodes_cpu_s_per_round'])} | {r['bytes_down_per_round'] / 1e6:.3f} | "
-                   f"{r['bytes_up_per_round'] / 1e6:.3f} | {sdk} |")
-    p = res["provenance"]
-    out.append("")
-    out.append(f"Measured at commit {p['commit'][:10]} on {p['date'][:10]}, {p['cpu_model']}, {p['cores']} cores "
-               f"(load average {p['load_avg_at_start']:.0f} at start), `{p['command']}`; "
-               f"bench/results/byom.json.")
-    return "\n".join(out)
+    """The table of docs/python.md, from the results: bench/render_tables.py's, so the two never differ."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import render_tables  # noqa: E402
+    return render_tables.byom({"byom": res})
 
 
 def main():

@@ -101,7 +101,22 @@ def score(fedc, path):
     return res
 
 
+MARKERS = (BEGIN, END)
+
+
 def render(results):
+    """Writes the table between MARKERS in docs/intent.md."""
+    block = render_text(results)
+    doc = open(DOC).read()
+    a, b = doc.find(BEGIN), doc.find(END)
+    if a < 0 or b < a:
+        raise SystemExit(f"{DOC}: the markers {BEGIN} ... {END} are missing")
+    doc = doc[:a + len(BEGIN)] + "\n" + block + "\n" + doc[b:]
+    open(DOC, "w").write(doc)
+
+
+def render_text(results):
+    """The Markdown between MARKERS (bench/render_tables.py --check compares it with the document)."""
     rows = ["| parser | set | lines | exact | asked | silently wrong |", "|---|---|---|---|---|---|"]
     for label, m in results["measurements"].items():
         for rel, r in m["sets"].items():
@@ -110,13 +125,7 @@ def render(results):
                         f"{r['wrong']} ({100 * r['wrong_share']:.1f}%) |")
     metas = [f"{label}: {m['meta']['date']}, {m['meta']['cpu_model']}, {m['meta']['cores']} cores, "
              f"`{m['meta']['command']}`" for label, m in results["measurements"].items()]
-    block = "\n".join(rows) + "\n\nMeasured (bench/results/intent_score.json): " + "; ".join(metas) + "."
-    doc = open(DOC).read()
-    a, b = doc.find(BEGIN), doc.find(END)
-    if a < 0 or b < a:
-        raise SystemExit(f"{DOC}: the markers {BEGIN} ... {END} are missing")
-    doc = doc[:a + len(BEGIN)] + "\n" + block + "\n" + doc[b:]
-    open(DOC, "w").write(doc)
+    return "\n".join(rows) + "\n\nMeasured (bench/results/intent_score.json): " + "; ".join(metas) + "."
 
 
 def main():

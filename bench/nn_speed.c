@@ -10,7 +10,8 @@
  * conv + max-pool backward skips the products with zero (3 in 4), so for the
  * CNN it can exceed the core's FMA peak; fedc_nn_alloc gives the parameter
  * and gradient vectors huge pages, as the trainer should.
- * usage: nn_speed [rounds=3] [--no-torch] */
+ * usage: nn_speed [rounds=3] [--no-torch] [--json]
+ * (--json: one JSON object instead of the table, for bench/yardstick.py) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,17 +110,27 @@ static double fedc_ms(const model_case *mc, double *gflops) {
 }
 
 int main(int argc, char **argv) {
-    int rounds = 3, with_torch = 1;
+    int rounds = 3, with_torch = 1, json = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--no-torch") == 0)
             with_torch = 0;
-        else
-            rounds = atoi(argv[i]) > 0 ? atoi(argv[i]) : rounds;
+        else if (strcmp(argv[i], "--json") == 0)
+            json = 1;
+        else if (atoi(argv[i]) > 0 && atoi(argv[i]) <= 100)
+            rounds = atoi(argv[i]);
+        else {
+            fprintf(stderr, "usage: nn_speed [rounds 1..100] [--no-torch] [--json]\n");
+            return 2;
+        }
     }
     const char *core = fedc_nn_blas_init(1);
-    printf("OpenBLAS core: %s, batch %d, 1 thread, %d rounds (best of)\n", core, BATCH, rounds);
     const model_case cases[] = {{"mlp", "mlp", 2000}, {"cnn", "cnn", 60}};
-    printf("%-4s %12s %10s %12s %8s\n", "model", "fedc ms/b", "GFLOP/s", "torch ms/b", "speedup");
+    if (json)
+        printf("{\"openblas_core\":\"%s\",\"batch\":%d,\"threads\":1,\"rounds\":%d,\"models\":{", core, BATCH, rounds);
+    else {
+        printf("OpenBLAS core: %s, batch %d, 1 thread, %d rounds (best of)\n", core, BATCH, rounds);
+        printf("%-4s %12s %10s %12s %8s\n", "model", "fedc ms/b", "GFLOP/s", "torch ms/b", "speedup");
+    }
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
         double best = INFINITY, best_t = INFINITY, gf = 0.0;
         for (int r = 0; r < rounds; r++) {
@@ -133,10 +144,16 @@ int main(int argc, char **argv) {
                 if (t < best_t) best_t = t;
             }
         }
-        if (with_torch && isfinite(best_t))
+        if (json) {
+            printf("%s\"%s\":{\"fedc_ms_per_batch\":%.4f,\"fedc_gflops\":%.2f", c ? "," : "", cases[c].name, best, gf);
+            if (with_torch && isfinite(best_t))
+                printf(",\"torch_ms_per_batch\":%.4f,\"speedup\":%.3f", best_t, best_t / best);
+            printf("}");
+        } else if (with_torch && isfinite(best_t))
             printf("%-5s %12.3f %10.1f %12.3f %7.2fx\n", cases[c].name, best, gf, best_t, best_t / best);
         else
             printf("%-5s %12.3f %10.1f %12s %8s\n", cases[c].name, best, gf, "n/a", "n/a");
     }
+    if (json) printf("}}\n");
     return 0;
 }

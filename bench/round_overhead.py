@@ -22,6 +22,7 @@ from the same invocation (N against N=10, TLS against plain), as ratios;
 the issue's targets are shown beside.
 
 usage: bench/round_overhead.py --build BUILD [--nodes 10,100,500] [--rounds 12] [--no-transfer]
+Writes bench/results/round_overhead.json.
 """
 import argparse
 import json
@@ -31,9 +32,14 @@ import signal
 import ssl
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import benchlib  # noqa: E402
+import yardstick  # noqa: E402
 
 
 def cpu_s(pid):
@@ -61,12 +67,15 @@ class Deployment:
         self.state = os.path.join(tmp, "state")
         self.nodes = []
         port_file = os.path.join(tmp, "port")
+        # Hundreds of node processes start at once from one address: the
+        # limits against slow or piling-up clients are lifted for them.
         args = [fedc, "server", "--state", self.state, "--listen", "127.0.0.1:0", "--port-file", port_file,
-                "--log-level", "warn", "--threads", "2", "--hello-timeout", "120"]
+                "--log-level", "warn", "--threads", "2", "--hello-timeout", "120", "--header-timeout", "120",
+                "--max-unauth-per-address", "100000"]
         if not tls:
             args.append("--insecure")
         self.log = open(os.path.join(tmp, "server.log"), "w")
-        self.server = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
+        self.server = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, env=yardstick.unpinned_env())
         for _ in range(600):
             if os.path.exists(port_file) and open(port_file).read().strip():
                 break
@@ -84,7 +93,7 @@ class Deployment:
 
     def start_nodes(self, n):
         certs = os.path.join(self.state, "certs")
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
+        env = yardstick.unpinned_env(OPENBLAS_NUM_THREADS="1")
         url = f"{'wss' if self.tls else 'ws'}://127.0.0.1:{self.port}"
         for k in range(n):
             cred = os.path.join(self.tmp, f"n{k}.pem")
@@ -171,6 +180,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=12)
     ap.add_argument("--no-transfer", action="store_true", help="skip the single-node TLS vs plain transfer")
     a = ap.parse_args()
+    prov = benchlib.Provenance(a.build)
+    results = {"setting": {"tls": True, "params": 199210, "rounds": a.rounds, "nodes": a.nodes}, "rounds": []}
     fedc = os.path.abspath(os.path.join(a.build, "fedc"))
     sizes = [int(x) for x in a.nodes.split(",") if x.strip()]
     if sizes:
@@ -194,6 +205,9 @@ def main():
               f"{r['rss_before_mb']:>9.0f}MB {r['rss_during_mb']:>7.0f}MB {r['per_node_kb']:>7.0f}KB "
               f"{r['per_node_kb'] - model_kb:>11.0f}KB {'<=1MB':>7} {r['peak_per_node_kb']:>8.0f}KB", flush=True)
         done.append(r)
+        r["model_kb"] = model_kb
+        r["per_node_beyond_model_kb"] = r["per_node_kb"] - model_kb
+        results["rounds"].append(r)
     if len(done) >= 2:
         # What one more node costs: the growth of the median RSS between the
         # smallest and largest deployment. Per-deployment costs (the round's
@@ -203,7 +217,11 @@ def main():
         slope = (hi["rss_during_mb"] - lo["rss_during_mb"]) * 1024 / (hi["n"] - lo["n"])
         print(f"marginal memory per node, {lo['n']} -> {hi['n']} nodes: {slope:.0f} KB, "
               f"{slope - model_kb:.0f} KB beyond one model copy (target <= 1 MB)")
+        results["marginal_per_node_kb"] = slope
+        results["marginal_per_node_beyond_model_kb"] = slope - model_kb
+        results["marginal_between"] = [lo["n"], hi["n"]]
     if a.no_transfer:
+        benchlib.write_results("round_overhead", prov, results)
         return
     print("\nmodel transfer, 1 node, 1.6M-parameter model (6.4 MB each way)")
     big = "dense:2000,dense:10"
@@ -213,6 +231,9 @@ def main():
         print(f"  {name}: {r['mb_per_s']:8.1f} MB/s  ({r['s_per_round']:.3f} s per round trip; CPU per round trip: "
               f"server {r['server_cpu_per_round']:.3f} s, node {r['nodes_cpu_per_round']:.3f} s)")
     print(f"  TLS/plain throughput ratio: {tls['mb_per_s'] / plain['mb_per_s']:.2f}")
+    results["transfer"] = {"model": big, "params": 784 * 2000 + 2000 + 2000 * 10 + 10, "tls": tls, "plain": plain,
+                           "tls_over_plain": tls["mb_per_s"] / plain["mb_per_s"]}
+    benchlib.write_results("round_overhead", prov, results)
 
 
 if __name__ == "__main__":

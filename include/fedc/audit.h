@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/nn.h"
 #include "fedc/rng.h"
 #include "fedc/task.h"
@@ -32,28 +33,28 @@ typedef struct fedc_inversion_config {
 } fedc_inversion_config;
 
 /* 1 if the arch is a dense ReLU network the attack supports. */
-int fedc_inversion_supported(const fedc_arch *a);
+FEDC_API int fedc_inversion_supported(const fedc_arch *a);
 /* Reconstructs cfg->batch inputs (x_out, batch x input floats in [0, 1]) and
  * labels (y_out) from the observed mean-loss gradient g_obs at params.
  * Returns the final matching loss (>= 0), or -1 with err set. */
-double fedc_inversion_run(const fedc_arch *a, const float *params, const float *g_obs,
-                          const fedc_inversion_config *cfg, float *x_out, int32_t *y_out, fedc_error *err);
+FEDC_API double fedc_inversion_run(const fedc_arch *a, const float *params, const float *g_obs,
+                                   const fedc_inversion_config *cfg, float *x_out, int32_t *y_out, fedc_error *err);
 /* The gradient-matching loss D(x, label logits) = sum ||grad(x, softmax(l))
  * - g_obs||^2 over weights and biases, and its gradient with respect to x
  * and to the label logits (either may be NULL); exposed for tests. */
-double fedc_inversion_match(const fedc_arch *a, const float *params, const float *g_obs, int batch,
-                            const double *x, const double *label_logits, double *dx, double *dlogits);
+FEDC_API double fedc_inversion_match(const fedc_arch *a, const float *params, const float *g_obs, int batch,
+                                     const double *x, const double *label_logits, double *dx, double *dlogits);
 
 /* ---- Image quality ----------------------------------------------------- */
-double fedc_psnr(const float *a, const float *b, size_t n);
+FEDC_API double fedc_psnr(const float *a, const float *b, size_t n);
 /* Mean SSIM with an 11x11 Gaussian window (sigma 1.5), K1 0.01, K2 0.03,
  * dynamic range 1 (Wang et al. 2004), over w x h single-channel images;
  * windows are clipped at the border. */
-double fedc_ssim(const float *a, const float *b, int w, int h);
+FEDC_API double fedc_ssim(const float *a, const float *b, int w, int h);
 
 /* ---- PNG ----------------------------------------------------------------- */
 /* Writes a grey image (values in [0, 1], clamped), each pixel scale x scale. */
-int fedc_png_write_gray(const char *path, const float *img, int w, int h, int scale, fedc_error *err);
+FEDC_API int fedc_png_write_gray(const char *path, const float *img, int w, int h, int scale, fedc_error *err);
 
 /* ---- The audit: every protection of the task against both attacks ---- */
 typedef struct fedc_audit_options {
@@ -76,7 +77,7 @@ typedef struct fedc_audit_row {
 } fedc_audit_row;
 
 /* Runs the audit; rows (malloc'd, free()) and their count. */
-int fedc_audit_run(const fedc_task *t, const fedc_audit_options *o, fedc_audit_row **rows, int *nrows,
-                   fedc_error *err);
+FEDC_API int fedc_audit_run(const fedc_task *t, const fedc_audit_options *o, fedc_audit_row **rows, int *nrows,
+                            fedc_error *err);
 
 #endif

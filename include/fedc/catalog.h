@@ -79,35 +79,35 @@ typedef struct fedc_catalog fedc_catalog;
  *         "size": 170052171, "sha256": "c4a3..."}}},
  *    "fashion-mnist": {"system_dir": null}}}
  * Only known datasets and files may be named; errors name the field. */
-fedc_catalog *fedc_catalog_load(const char *override_path, fedc_error *err);
+FEDC_API fedc_catalog *fedc_catalog_load(const char *override_path, fedc_error *err);
 /* The same with the override JSON given as text (name used in messages). */
-fedc_catalog *fedc_catalog_load_json(const char *json, size_t len, const char *name,
+FEDC_API fedc_catalog *fedc_catalog_load_json(const char *json, size_t len, const char *name,
                                      fedc_error *err);
-void fedc_catalog_free(fedc_catalog *c);
-int fedc_catalog_count(const fedc_catalog *c);
-const fedc_catalog_entry *fedc_catalog_at(const fedc_catalog *c, int i);
+FEDC_API void fedc_catalog_free(fedc_catalog *c);
+FEDC_API int fedc_catalog_count(const fedc_catalog *c);
+FEDC_API const fedc_catalog_entry *fedc_catalog_at(const fedc_catalog *c, int i);
 /* By name or alias, case-insensitive; NULL if unknown. */
-const fedc_catalog_entry *fedc_catalog_find(const fedc_catalog *c, const char *name);
+FEDC_API const fedc_catalog_entry *fedc_catalog_find(const fedc_catalog *c, const char *name);
 /* The built-in entry (no overrides): shapes and classes for validators. */
-const fedc_catalog_entry *fedc_catalog_builtin(const char *name);
+FEDC_API const fedc_catalog_entry *fedc_catalog_builtin(const char *name);
 /* "mnist, fashion-mnist, ...": the names, for messages. */
-const char *fedc_catalog_names(void);
+FEDC_API const char *fedc_catalog_names(void);
 
 /* Bytes a fetch downloads (optional files only with with_optional); when a
  * size is not published its cap counts and *unknown is set. */
-uint64_t fedc_catalog_entry_bytes(const fedc_catalog_entry *e, int with_optional, int *unknown);
+FEDC_API uint64_t fedc_catalog_entry_bytes(const fedc_catalog_entry *e, int with_optional, int *unknown);
 /* The catalog as JSON text (malloc'ed): an array of entries with name,
  * title, summary, format, shape, classes, sample counts, licence, citation,
  * files (URLs, sizes, SHA-256), and with with_status the local state
  * (state absent|partial|present|system, present, dir). */
-char *fedc_catalog_json(const fedc_catalog *c, int with_status, fedc_error *err);
+FEDC_API char *fedc_catalog_json(const fedc_catalog *c, int with_status, fedc_error *err);
 
 /* ---- local copies ---- */
 
 /* The cache folder ($FEDC_DATA, $XDG_CACHE_HOME/fedc or ~/.cache/fedc). */
-int fedc_data_cache_dir(char *out, size_t cap, fedc_error *err);
+FEDC_API int fedc_data_cache_dir(char *out, size_t cap, fedc_error *err);
 /* <cache>/<entry dir>. */
-int fedc_data_entry_dir(const fedc_catalog_entry *e, char *out, size_t cap, fedc_error *err);
+FEDC_API int fedc_data_entry_dir(const fedc_catalog_entry *e, char *out, size_t cap, fedc_error *err);
 
 typedef enum {
     FEDC_DATA_IN_CACHE = 0,
@@ -128,7 +128,7 @@ typedef struct fedc_data_status {
 /* Where the entry's files are. with_optional includes optional files;
  * user_dir is dataset.path ("" or NULL = none). A cached file counts as
  * present when its size matches the catalog. */
-int fedc_data_status_get(const fedc_catalog_entry *e, const char *user_dir, int with_optional,
+FEDC_API int fedc_data_status_get(const fedc_catalog_entry *e, const char *user_dir, int with_optional,
                          fedc_data_status *st, fedc_error *err);
 
 typedef struct fedc_fetch_options {
@@ -150,18 +150,18 @@ typedef struct fedc_fetch_options {
 
 /* Downloads the entry's missing files into the cache (see the top of this
  * file). Files already present and verified are kept. */
-int fedc_data_fetch(const fedc_catalog_entry *e, const fedc_fetch_options *o, fedc_error *err);
+FEDC_API int fedc_data_fetch(const fedc_catalog_entry *e, const fedc_fetch_options *o, fedc_error *err);
 
 /* Checks every present file's size and SHA-256 against the catalog (a
  * system copy against the package's recorded files), one line per file on
  * out; *bad counts mismatches. Returns -1 only when checking was
  * impossible. */
-int fedc_data_verify(const fedc_catalog_entry *e, const char *user_dir, int with_optional,
+FEDC_API int fedc_data_verify(const fedc_catalog_entry *e, const char *user_dir, int with_optional,
                      FILE *out, int *bad, fedc_error *err);
 
 /* The message for a missing file when fetching is not allowed or failed:
  * which file, where to put it, and the `fedc data fetch` command. */
-void fedc_data_missing_message(const fedc_catalog_entry *e, const fedc_data_status *st,
+FEDC_API void fedc_data_missing_message(const fedc_catalog_entry *e, const fedc_data_status *st,
                                char *out, size_t cap);
 
 /* ---- opening datasets by name ---- */
@@ -183,10 +183,10 @@ typedef struct fedc_dataset_spec {
 
 /* Loads the training (train = 1) or test set. For catalog datasets the
  * files are located as above, and fetched first when the policy allows. */
-int fedc_dataset_load(const fedc_dataset_spec *s, int train, fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_dataset_load(const fedc_dataset_spec *s, int train, fedc_dataset *out, fedc_error *err);
 
 /* Makes sure the catalog dataset's files are present (fetching them when
  * the policy allows); *dir receives their folder. "csv" needs nothing. */
-int fedc_dataset_prepare(const fedc_dataset_spec *s, char *dir, size_t cap, fedc_error *err);
+FEDC_API int fedc_dataset_prepare(const fedc_dataset_spec *s, char *dir, size_t cap, fedc_error *err);
 
 #endif

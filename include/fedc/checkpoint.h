@@ -9,12 +9,27 @@
 #define FEDC_CHECKPOINT_H
 
 #include "fedc/engine.h"
+#include "fedc/export.h"
 
-/* Writes the checkpoint atomically (temporary file, fsync, rename). */
-int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err);
+/* Writes the checkpoint atomically (temporary file, fsync, rename). On
+ * failure errno holds the cause (ENOSPC, EMFILE, ...), so a caller can
+ * pause until the disk has room rather than train on unprotected. */
+FEDC_API int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err);
 /* Restores a run created from the same task; the file is checked (magic,
  * version, sizes matching this run's model/strategy/clients, checksum)
  * before anything is changed. */
-int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err);
+FEDC_API int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err);
+
+/* DIR/ckpt-NNNNNN.bin: where the server keeps the checkpoint of a round. */
+FEDC_API void fedc_checkpoint_path(const char *dir, int round, char *out, size_t cap);
+/* Loads the newest checkpoint in dir (named as fedc_checkpoint_path does)
+ * of a round not after max_round that passes every check of
+ * fedc_run_checkpoint_load: a damaged or truncated newest file falls back
+ * to the one before. *round is the round loaded, 0 if none loads (the run
+ * is then unchanged, at its initial state). why (may be NULL) says what was
+ * wrong with each file skipped ("" if none was). -1 only if dir cannot be
+ * listed. */
+FEDC_API int fedc_run_checkpoint_load_newest(fedc_run *r, const char *dir, int max_round, int *round, char *why, size_t cap,
+                                    fedc_error *err);
 
 #endif

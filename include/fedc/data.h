@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/nn.h"
 
 /* Bounds on outside input. Pixel/record bytes of one IDX or CIFAR file, and
@@ -38,38 +39,38 @@ typedef struct fedc_dataset {
  * (detected by magic). Pixels scaled to [0,1]. n_classes = max label + 1
  * (at least 2). Errors name the file and the problem (magic, dims, count
  * mismatch, truncation). */
-int fedc_load_idx(const char *images_path, const char *labels_path, fedc_dataset *out,
-                  fedc_error *err);
+FEDC_API int fedc_load_idx(const char *images_path, const char *labels_path, fedc_dataset *out,
+                           fedc_error *err);
 /* As fedc_load_idx, but every label must be in [0, n_classes) and the
  * dataset gets exactly n_classes classes (n_classes <= 0: inferred). */
-int fedc_load_idx_classes(const char *images_path, const char *labels_path, int n_classes,
-                          fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_load_idx_classes(const char *images_path, const char *labels_path, int n_classes,
+                                   fedc_dataset *out, fedc_error *err);
 /* The IDX pair already in memory (not compressed); the names are used in
  * error messages. n_classes as in fedc_load_idx_classes. Never reads outside
  * [p, p+len) and checks all sizes before allocating. */
-int fedc_parse_idx(const void *images, size_t images_len, const char *images_name,
-                   const void *labels, size_t labels_len, const char *labels_name,
-                   int n_classes, fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_parse_idx(const void *images, size_t images_len, const char *images_name,
+                            const void *labels, size_t labels_len, const char *labels_name,
+                            int n_classes, fedc_dataset *out, fedc_error *err);
 
 /* CIFAR-10 binary batches (each record: 1 label byte + 3072 pixel bytes, in
  * channel-major order, so shape {3,32,32}). Pixels scaled to [0,1]; labels
  * must be 0..9. Files may be gzipped. At most 64 paths. */
-int fedc_load_cifar10(const char *const *paths, int npaths, fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_load_cifar10(const char *const *paths, int npaths, fedc_dataset *out, fedc_error *err);
 /* One CIFAR-10 batch already in memory; name is used in error messages. */
-int fedc_parse_cifar10(const void *buf, size_t len, const char *name, fedc_dataset *out,
-                       fedc_error *err);
+FEDC_API int fedc_parse_cifar10(const void *buf, size_t len, const char *name, fedc_dataset *out,
+                                fedc_error *err);
 
 /* CIFAR-100 binary (train.bin, test.bin): records of a coarse label byte
  * (0..19), a fine label byte (0..99) and 3072 pixel bytes laid out as in
  * CIFAR-10. coarse selects which label is kept (20 or 100 classes). */
-int fedc_parse_cifar100(const void *buf, size_t len, const char *name, int coarse,
+FEDC_API int fedc_parse_cifar100(const void *buf, size_t len, const char *name, int coarse,
                         fedc_dataset *out, fedc_error *err);
 
 /* SVHN cropped digits (train_32x32.mat ...: MATLAB level 5, compressed or
  * not): X is 32x32x3xN uint8 in MATLAB's column-major (row, column,
  * channel, sample) order, y holds N labels 1..10 where 10 stands for the
  * digit 0. Gives {3,32,32} samples and labels 0..9. */
-int fedc_parse_svhn(const void *buf, size_t len, const char *name, fedc_dataset *out,
+FEDC_API int fedc_parse_svhn(const void *buf, size_t len, const char *name, fedc_dataset *out,
                     fedc_error *err);
 
 /* EMNIST's MATLAB release (emnist-<split>.mat): the struct "dataset" whose
@@ -78,12 +79,12 @@ int fedc_parse_svhn(const void *buf, size_t len, const char *name, fedc_dataset 
  * (train = 1 or test) upright as {1,28,28} samples like MNIST, labels in
  * [0, n_classes), and with_writers: the writer of each sample as its
  * natural group. */
-int fedc_parse_emnist_mat(const void *buf, size_t len, const char *name, int train,
+FEDC_API int fedc_parse_emnist_mat(const void *buf, size_t len, const char *name, int train,
                           int n_classes, int with_writers, fedc_dataset *out, fedc_error *err);
 
 /* EMNIST's IDX files store every image transposed (column by column):
  * turns each square sample of d upright in place. */
-void fedc_dataset_transpose_images(fedc_dataset *d);
+FEDC_API void fedc_dataset_transpose_images(fedc_dataset *d);
 
 /* CSV. A header row names the columns; label_column (NULL or "" means
  * "label") names the label column; every other column is a numeric
@@ -107,24 +108,24 @@ typedef struct fedc_csv_schema {
 } fedc_csv_schema;
 
 /* Loads a CSV file standardised with its own statistics. */
-int fedc_load_csv(const char *path, const char *label_column, fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_load_csv(const char *path, const char *label_column, fedc_dataset *out, fedc_error *err);
 /* Training file: as fedc_load_csv, and fills *schema (free it with
  * fedc_csv_schema_free) for loading the matching test file. */
-int fedc_load_csv_train(const char *path, const char *label_column, fedc_dataset *out,
-                        fedc_csv_schema *schema, fedc_error *err);
+FEDC_API int fedc_load_csv_train(const char *path, const char *label_column, fedc_dataset *out,
+                                 fedc_csv_schema *schema, fedc_error *err);
 /* Test file: its columns are matched to the schema's features by name (any
  * order; a missing or unknown column is an error), standardised with the
  * training statistics, and labels mapped with the training classes (a class
  * the training file never had is an error). */
-int fedc_load_csv_test(const char *path, const char *label_column, const fedc_csv_schema *schema,
-                       fedc_dataset *out, fedc_error *err);
+FEDC_API int fedc_load_csv_test(const char *path, const char *label_column, const fedc_csv_schema *schema,
+                                fedc_dataset *out, fedc_error *err);
 /* The CSV text in memory; name is used in errors. train == NULL: own
  * statistics, and *schema_out (if non-NULL) receives them; otherwise as
  * fedc_load_csv_test and schema_out is not touched. */
-int fedc_parse_csv(const char *text, size_t len, const char *name, const char *label_column,
-                   const fedc_csv_schema *train, fedc_dataset *out, fedc_csv_schema *schema_out,
-                   fedc_error *err);
-void fedc_csv_schema_free(fedc_csv_schema *s);
+FEDC_API int fedc_parse_csv(const char *text, size_t len, const char *name, const char *label_column,
+                            const fedc_csv_schema *train, fedc_dataset *out, fedc_csv_schema *schema_out,
+                            fedc_error *err);
+FEDC_API void fedc_csv_schema_free(fedc_csv_schema *s);
 
 /* Named datasets: any data catalog name (catalog.h: "mnist",
  * "fashion-mnist", "emnist-byclass", ..., "cifar10", "cifar100", "svhn") or
@@ -136,9 +137,11 @@ void fedc_csv_schema_free(fedc_csv_schema *s);
  * Never downloads: fedc_dataset_load (catalog.h) with FEDC_FETCH_AUTO does.
  * For "csv" with train == 0 the training file at path is read too, so the
  * test set is standardised and labelled exactly as the training set. */
-int fedc_dataset_open(const char *name, const char *path, const char *test_path,
+FEDC_API int fedc_dataset_open(const char *name, const char *path, const char *test_path,
                       const char *label_column, int train, fedc_dataset *out, fedc_error *err);
-void fedc_dataset_free(fedc_dataset *d);
+FEDC_API void fedc_dataset_free(fedc_dataset *d);
+/* A deep copy (dst is overwritten; free it with fedc_dataset_free). */
+FEDC_API int fedc_dataset_copy(const fedc_dataset *src, fedc_dataset *dst, fedc_error *err);
 
 /* Debian's dataset-fashion-mnist location: the default for "fashion-mnist". */
 #define FEDC_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
@@ -194,15 +197,15 @@ typedef struct fedc_partition {
 /* Needs 1 <= n_clients <= d->n and labels in [0, d->n_classes); only d->y is
  * read. Memory and time are O(n + n_clients) (DIRICHLET: plus
  * n_classes * n_clients gamma draws per attempt). */
-int fedc_partition_make(const fedc_dataset *d, const fedc_partition_config *cfg, int n_clients,
-                        uint64_t seed, fedc_partition *out, fedc_error *err);
+FEDC_API int fedc_partition_make(const fedc_dataset *d, const fedc_partition_config *cfg, int n_clients,
+                                 uint64_t seed, fedc_partition *out, fedc_error *err);
 static inline size_t fedc_partition_size(const fedc_partition *p, int k) {
     return p->offsets[k + 1] - p->offsets[k];
 }
 static inline const uint32_t *fedc_partition_client(const fedc_partition *p, int k) {
     return p->index + p->offsets[k];
 }
-void fedc_partition_free(fedc_partition *p);
+FEDC_API void fedc_partition_free(fedc_partition *p);
 
 typedef struct fedc_partition_summary {
     int n_clients;
@@ -213,17 +216,55 @@ typedef struct fedc_partition_summary {
     double mean_tv;            /* mean over non-empty clients of the total-variation distance
                                   between the client's label distribution and the global one */
 } fedc_partition_summary;
-int fedc_partition_summarize(const fedc_dataset *d, const fedc_partition *p,
-                             fedc_partition_summary *out, fedc_error *err);
+FEDC_API int fedc_partition_summarize(const fedc_dataset *d, const fedc_partition *p,
+                                      fedc_partition_summary *out, fedc_error *err);
 /* Per-client sample counts and label histograms (first max_rows clients),
  * plus summary lines. */
-void fedc_partition_print(FILE *f, const fedc_dataset *d, const fedc_partition *p, int max_rows);
+FEDC_API void fedc_partition_print(FILE *f, const fedc_dataset *d, const fedc_partition *p, int max_rows);
 /* "iid", "dirichlet", "shards", "quantity", "natural"; -1 if unknown. */
-int fedc_part_kind_parse(const char *s, fedc_part_kind *out);
-const char *fedc_part_kind_name(fedc_part_kind k);
+FEDC_API int fedc_part_kind_parse(const char *s, fedc_part_kind *out);
+FEDC_API const char *fedc_part_kind_name(fedc_part_kind k);
+
+/* Feature skew (multi-domain clients; src/data/feature_skew.c): a list of
+ * domains, each a deterministic transform of image samples. Client k sees
+ * domain k mod n, test sample i domain i mod n. Spec: "none", "mixed"
+ * (= id,rotate:45,noise:0.3,blur:1,contrast:0.3,invert) or a comma list of
+ * id, rotate:DEG ([-180, 180], bilinear, zero fill), noise:SIGMA ([0, 1],
+ * Gaussian, fixed per (seed, sample id)), blur:R (box blur of radius 1..5),
+ * contrast:F ([0, 4], around 0.5), invert (1 - x), grey (luminance into
+ * every channel; 3-channel data only). Results are clamped to [0, 1]. */
+typedef enum {
+    FEDC_DOMAIN_ID = 0,
+    FEDC_DOMAIN_ROTATE,
+    FEDC_DOMAIN_NOISE,
+    FEDC_DOMAIN_BLUR,
+    FEDC_DOMAIN_CONTRAST,
+    FEDC_DOMAIN_INVERT,
+    FEDC_DOMAIN_GREY,
+} fedc_domain_kind;
+typedef struct fedc_domain {
+    fedc_domain_kind kind;
+    double arg;
+} fedc_domain;
+#define FEDC_MAX_DOMAINS 16
+typedef struct fedc_feature_skew {
+    int n; /* 0 = no feature skew */
+    fedc_domain d[FEDC_MAX_DOMAINS];
+} fedc_feature_skew;
+/* Parses a spec for data of the given shape (refused for non-image data,
+ * grey for non-colour data); errors name the domain. */
+FEDC_API int fedc_feature_skew_parse(const char *spec, fedc_shape shape, fedc_feature_skew *out, fedc_error *err);
+static inline const fedc_domain *fedc_feature_skew_domain(const fedc_feature_skew *fs, size_t k) {
+    return fs && fs->n > 0 ? &fs->d[k % (size_t)fs->n] : NULL;
+}
+FEDC_API const char *fedc_domain_kind_name(fedc_domain_kind k);
+/* Transforms n gathered samples x (n * c*h*w floats) in place; ids are their
+ * sample ids (they key the noise with seed; NULL = 0..n-1). */
+FEDC_API void fedc_domain_apply(const fedc_domain *d, fedc_shape shape, uint64_t seed, const uint32_t *ids, float *x,
+                       size_t n);
 
 /* Gathers samples idx[0..n) into contiguous x (n*dim) and y (n). */
-void fedc_dataset_gather(const fedc_dataset *d, const uint32_t *idx, size_t n, float *x,
-                         int32_t *y);
+FEDC_API void fedc_dataset_gather(const fedc_dataset *d, const uint32_t *idx, size_t n, float *x,
+                                  int32_t *y);
 
 #endif

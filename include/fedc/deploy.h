@@ -9,17 +9,18 @@
 #include <stdint.h>
 
 #include "fedc/engine.h"
+#include "fedc/export.h"
 #include "fedc/sched.h"
 
 /* Called at the start of every round, after the profile is applied and
  * before participants are chosen: the deployment sets available, n_samples,
  * samples_per_s and link speeds of each client slot. */
 typedef void (*fedc_client_hook)(void *ctx, int round, fedc_client_info *info, int n_clients);
-void fedc_run_set_client_hook(fedc_run *r, fedc_client_hook fn, void *ctx);
+FEDC_API void fedc_run_set_client_hook(fedc_run *r, fedc_client_hook fn, void *ctx);
 
 /* Central DP noise (dp-fedavg) from the OS CSPRNG rather than the task seed,
  * which whoever holds the task spec knows (privacy.h). */
-void fedc_run_set_secret_noise(fedc_run *r, int on);
+FEDC_API void fedc_run_set_secret_noise(fedc_run *r, int on);
 
 typedef struct fedc_participant {
     int client;
@@ -32,6 +33,6 @@ typedef struct fedc_participant {
 
 /* Participant i (0 <= i < the round's `selected`) of the last round run,
  * also when that round failed. -1 if i is out of range. */
-int fedc_run_participant(const fedc_run *r, int i, fedc_participant *out);
+FEDC_API int fedc_run_participant(const fedc_run *r, int i, fedc_participant *out);
 
 #endif

@@ -18,6 +18,7 @@
 #include "fedc/data.h"
 #include "fedc/error.h"
 #include "fedc/manifest.h"
+#include "fedc/export.h"
 #include "fedc/nn.h"
 #include "fedc/pool.h"
 #include "fedc/sched.h"
@@ -33,17 +34,26 @@ typedef struct fedc_client_data {
     const fedc_dataset *data;
     const uint32_t *index;
     size_t n;
+    /* Feature skew (simulation): the client's domain, applied to every
+     * gathered batch, keyed by domain_seed; NULL = the data as it is. */
+    const fedc_domain *domain;
+    uint64_t domain_seed;
+    /* Personal evaluation (simulation, task eval_personal): test samples of
+     * the client's domain its starting model is scored on; eval_n 0 = off. */
+    const fedc_dataset *eval;
+    const uint32_t *eval_index;
+    size_t eval_n;
 } fedc_client_data;
 
 /* What a client keeps between rounds: one record of
  * fedc_trainer_record_size bytes (zeros for a client that never trained),
  * laid out by the trainer: a header, the strategy's per-client state, the
  * uplink error-feedback residual, the last model received (lossy downlink)
- * and, on nodes, an undo copy. The simulator keeps the records in a
+ * the optimizer state (local.keep_state), the client's own values of
+ * strategy.local_params and, on nodes, an undo copy. The simulator keeps the records in a
  * fedc_state_store (state.h); a node keeps its own and saves it in its state
  * directory (fedc_trainer_record_save), so a restarted node keeps its
- * control variate. Later per-client state (optimizer state kept across
- * rounds, personal models) is added as another section of this record. */
+ * control variate, optimizer state and local parameters. */
 typedef struct fedc_client_mem {
     void *record;
     int owned;             /* fedc_client_mem_free frees record */
@@ -52,42 +62,51 @@ typedef struct fedc_client_mem {
      * protocol. */
     struct fedc_protocol_client **protocol;
 } fedc_client_mem;
-void fedc_client_mem_free(fedc_client_mem *m);
+FEDC_API void fedc_client_mem_free(fedc_client_mem *m);
 
 /* Training machinery for one thread: workspace, optimizer, buffers. */
 typedef struct fedc_trainer fedc_trainer;
-fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err);
-void fedc_trainer_free(fedc_trainer *tr);
+FEDC_API fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err);
+FEDC_API void fedc_trainer_free(fedc_trainer *tr);
 /* Bytes of one client's record under this task. */
-size_t fedc_trainer_record_size(const fedc_trainer *tr);
+FEDC_API size_t fedc_trainer_record_size(const fedc_trainer *tr);
 /* Nodes: keep an undo copy of the state a round changes, so that a round the
  * server runs again (it failed, e.g. a node dropped) starts from the same
  * state instead of applying the client's state change twice. */
-void fedc_trainer_keep_undo(fedc_trainer *tr, int on);
+FEDC_API void fedc_trainer_keep_undo(fedc_trainer *tr, int on);
 /* Nodes: draw local-DP noise from the OS CSPRNG, not from the task seed the
  * server knows (privacy.h, fedc_privacy_noise_rng). */
-void fedc_trainer_secret_noise(fedc_trainer *tr, int on);
+FEDC_API void fedc_trainer_secret_noise(fedc_trainer *tr, int on);
 /* The round a record last trained (0 if never). */
-int fedc_trainer_record_round(const void *record);
+FEDC_API int fedc_trainer_record_round(const void *record);
+/* A record's local parameters (packed, at most cap floats): returns how many,
+ * 0 if it holds none yet. */
+FEDC_API long fedc_trainer_record_local_params(const fedc_trainer *tr, const void *record, float *out, size_t cap);
+/* Steps counted in a record's kept optimizer state; -1 if the task keeps none. */
+FEDC_API long long fedc_trainer_record_optim_steps(const fedc_trainer *tr, const void *record);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
  * Never trusts the frame: bad model lengths or rounds give an error. */
-int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
-                        fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
-                        fedc_error *err);
+FEDC_API int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
+                                 fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
+                                 fedc_error *err);
 /* Handles one EVALUATE frame: scores the model it carries on the client's
  * local test data and writes the RESULT frame. */
-int fedc_trainer_evaluate(fedc_trainer *tr, const fedc_client_data *test, const uint8_t *frame, size_t len,
-                          fedc_buf *reply, fedc_error *err);
+FEDC_API int fedc_trainer_evaluate(fedc_trainer *tr, const fedc_client_data *test, const uint8_t *frame,
+                                   size_t len, fedc_buf *reply, fedc_error *err);
 /* The type of a frame (its fifth byte), or 0 if it is too short to tell. */
-int fedc_frame_type(const uint8_t *frame, size_t len);
+FEDC_API int fedc_frame_type(const uint8_t *frame, size_t len);
 
 /* ---- Server side ----------------------------------------------------- */
+
+#define FEDC_STALENESS_BUCKETS 8
 
 typedef struct fedc_round_metrics {
     int round;               /* 1-based */
     int evaluated;           /* 0 if this round skipped evaluation */
     double accuracy, loss;   /* test set */
     double train_loss;       /* mean local loss of participants */
+    int personal_evaluated;  /* eval_personal: participants scored their starting model */
+    double personal_accuracy; /* their mean accuracy on test samples of their domain */
     uint64_t bytes_down, bytes_up;             /* this round, at the transport */
     uint64_t bytes_down_total, bytes_up_total; /* since the start */
     double client_cpu_s;     /* sum over participants of local CPU time */
@@ -108,6 +127,14 @@ typedef struct fedc_round_metrics {
     int dp;
     double epsilon, delta; /* epsilon is INFINITY without noise */
     double dp_clip;
+    /* Asynchronous strategies (async = 1): a round is one aggregation, so
+     * round is the model version it makes; in_flight counts the clients
+     * still training after it; the staleness (model versions) of the
+     * updates aggregated, as counts in the buckets 0, 1, 2, 3, 4-7, 8-15,
+     * 16-31, 32 and more. */
+    int async, in_flight, staleness_max;
+    double staleness_mean;
+    int staleness_hist[FEDC_STALENESS_BUCKETS];
 } fedc_round_metrics;
 
 typedef struct fedc_run fedc_run;
@@ -121,59 +148,70 @@ typedef struct fedc_run_options {
 } fedc_run_options;
 
 /* The task's dataset as the data layer's spec (strings point into t). */
-void fedc_task_dataset_spec(const fedc_task *t, fedc_dataset_spec *out);
+FEDC_API void fedc_task_dataset_spec(const fedc_task *t, fedc_dataset_spec *out);
 /* Loads the task's training (train = 1) or test set: located through the
  * data catalog and fetched first when dataset.fetch is auto (progress and
  * messages on stderr unless fetch_options says otherwise). */
-int fedc_task_dataset_load(const fedc_task *t, int train, const fedc_fetch_options *fetch_options,
+FEDC_API int fedc_task_dataset_load(const fedc_task *t, int train, const fedc_fetch_options *fetch_options,
                            fedc_dataset *out, fedc_error *err);
 /* Makes sure the task's catalog dataset is present (fetching it when
  * dataset.fetch allows) without loading it; *dir receives its folder. */
-int fedc_task_dataset_prepare(const fedc_task *t, const fedc_fetch_options *fetch_options,
+FEDC_API int fedc_task_dataset_prepare(const fedc_task *t, const fedc_fetch_options *fetch_options,
                               char *dir, size_t cap, fedc_error *err);
 
 /* Loads data, builds the model and strategy, initial global model from seed. */
-fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err);
-void fedc_run_free(fedc_run *r);
+FEDC_API fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err);
+FEDC_API void fedc_run_free(fedc_run *r);
 /* Runs the next round over a transport. Returns 0, or -1 when the round
  * failed (err says why; the global model is then unchanged). */
-int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *out, fedc_error *err);
+FEDC_API int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *out, fedc_error *err);
 /* 1 when the stopping rule (rounds, target accuracy, time) says stop. */
-int fedc_run_done(const fedc_run *r);
-int fedc_run_rounds_done(const fedc_run *r);
-const fedc_task *fedc_run_task(const fedc_run *r);
-const fedc_arch *fedc_run_arch(const fedc_run *r);
-const fedc_partition *fedc_run_partition(const fedc_run *r);
-const fedc_dataset *fedc_run_train_data(const fedc_run *r);
-fedc_pool *fedc_run_pool(fedc_run *r);
-float *fedc_run_model(fedc_run *r);
-size_t fedc_run_nparams(const fedc_run *r);
-int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
+FEDC_API int fedc_run_done(const fedc_run *r);
+FEDC_API int fedc_run_rounds_done(const fedc_run *r);
+FEDC_API const fedc_task *fedc_run_task(const fedc_run *r);
+FEDC_API const fedc_arch *fedc_run_arch(const fedc_run *r);
+FEDC_API const fedc_partition *fedc_run_partition(const fedc_run *r);
+FEDC_API const fedc_dataset *fedc_run_train_data(const fedc_run *r);
+/* The client's view of its data: partition, domain (feature skew) and
+ * personal-evaluation samples, as the simulator hands it to a trainer. */
+FEDC_API fedc_client_data fedc_run_client_data(const fedc_run *r, int client);
+FEDC_API fedc_pool *fedc_run_pool(fedc_run *r);
+FEDC_API float *fedc_run_model(fedc_run *r);
+FEDC_API size_t fedc_run_nparams(const fedc_run *r);
+FEDC_API int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
 /* External models: 1 while the run has no initial model yet (a node
  * supplies it); fedc_run_set_initial_model gives it (d values, checked
  * finite). Until then fedc_run_round fails. */
-int fedc_run_needs_initial_model(const fedc_run *r);
-int fedc_run_set_initial_model(fedc_run *r, const float *x, size_t d, fedc_error *err);
+FEDC_API int fedc_run_needs_initial_model(const fedc_run *r);
+FEDC_API int fedc_run_set_initial_model(fedc_run *r, const float *x, size_t d, fedc_error *err);
 /* The model's tensors (external: the task's manifest; built-in: the arch's). */
-const fedc_manifest *fedc_run_manifest(const fedc_run *r);
+FEDC_API const fedc_manifest *fedc_run_manifest(const fedc_run *r);
 /* The seed that cuts the test set into the clients' local test data (the
  * simulator and `fedc node` with a partition both use it). */
 static inline uint64_t fedc_eval_partition_seed(uint64_t task_seed) { return task_seed ^ 0x7E57DA7A5EEDull; }
 /* Client k's local test data in simulation (federated evaluation). */
-fedc_client_data fedc_run_test_data(const fedc_run *r, int client);
+FEDC_API fedc_client_data fedc_run_test_data(const fedc_run *r, int client);
 /* The engine's own evaluation of the current model on the test set. */
-void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
+FEDC_API void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
 
 /* In-process transport for simulation: clients' trainers run in the run's
  * thread pool against their partitions of the training set. */
-fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err);
+FEDC_API fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err);
 /* The simulator's per-client state store figures (records, spills). -1 if
  * tp is not a simulation transport. */
-int fedc_sim_transport_state_stats(fedc_transport *tp, fedc_state_stats *out);
+FEDC_API int fedc_sim_transport_state_stats(fedc_transport *tp, fedc_state_stats *out);
+/* Simulation, for inspection: client k's own values of strategy.local_params
+ * (packed in tensor order) copied into out (at most cap floats); returns how
+ * many, 0 before the client first trained, -1 if t is not a simulation
+ * transport or k is out of range. */
+FEDC_API long fedc_sim_transport_local_params(fedc_transport *t, int client, float *out, size_t cap);
+/* Simulation: steps counted in client k's kept optimizer state
+ * (local.keep_state; 0 before it first trained), -1 if none is kept. */
+FEDC_API long long fedc_sim_transport_optim_steps(fedc_transport *t, int client);
 
 /* Metrics output: one JSON object per line / CSV rows. */
-void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m);
-void fedc_metrics_write_csv_header(FILE *f);
-void fedc_metrics_write_csv(FILE *f, const fedc_round_metrics *m);
+FEDC_API void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m);
+FEDC_API void fedc_metrics_write_csv_header(FILE *f);
+FEDC_API void fedc_metrics_write_csv(FILE *f, const fedc_round_metrics *m);
 
 #endif

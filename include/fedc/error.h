@@ -4,6 +4,8 @@
 #ifndef FEDC_ERROR_H
 #define FEDC_ERROR_H
 
+#include "fedc/export.h"
+
 #define FEDC_ERROR_MAX 1024
 
 typedef struct fedc_error {
@@ -12,9 +14,9 @@ typedef struct fedc_error {
 
 /* Formats the message into err (if non-NULL) and returns -1, so callers can
  * write `return fedc_fail(err, "...", ...);`. */
-int fedc_fail(fedc_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+FEDC_API int fedc_fail(fedc_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Prefixes an existing message, e.g. with the file name: "f.idx: <msg>". */
-int fedc_fail_prefix(fedc_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+FEDC_API int fedc_fail_prefix(fedc_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #endif

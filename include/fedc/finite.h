@@ -4,9 +4,11 @@
 #define FEDC_FINITE_H
 #include <stddef.h>
 
+#include "fedc/export.h"
+
 /* Index of the first value of x[0..n) that is NaN or infinite; n if all
  * are finite. Branch-free over blocks (it vectorises), so a whole model
  * costs about one pass of reading it. */
-size_t fedc_first_nonfinite(const float *x, size_t n);
+FEDC_API size_t fedc_first_nonfinite(const float *x, size_t n);
 
 #endif

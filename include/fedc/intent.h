@@ -20,6 +20,7 @@
 #include <stdio.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/task.h"
 
 #define FEDC_INTENT_REQUEST_MAX 4096 /* bytes of request text accepted */
@@ -95,7 +96,7 @@ typedef struct fedc_intent_result {
  * initialised; choices, unknown words and notes are filled as far as the
  * parse got. request is NUL-terminated text, at most
  * FEDC_INTENT_REQUEST_MAX bytes. Deterministic; no I/O. */
-int fedc_intent_parse(const char *request, fedc_intent_result *out, fedc_error *err);
+FEDC_API int fedc_intent_parse(const char *request, fedc_intent_result *out, fedc_error *err);
 
 /* LLM backend settings. */
 typedef struct fedc_llm_config {
@@ -111,9 +112,9 @@ typedef struct fedc_llm_config {
 
 /* Defaults (connect 5 s, total 60 s, 2 repairs, 1 MiB answers), then the
  * environment: FEDC_LLM_URL, FEDC_LLM_MODEL, FEDC_LLM_KEY. */
-void fedc_llm_config_init(fedc_llm_config *cfg);
+FEDC_API void fedc_llm_config_init(fedc_llm_config *cfg);
 /* Checks the settings (URL scheme http/https, model set, bounds). */
-int fedc_llm_config_check(const fedc_llm_config *cfg, fedc_error *err);
+FEDC_API int fedc_llm_config_check(const fedc_llm_config *cfg, fedc_error *err);
 
 /* Asks the endpoint for a task spec for request: sends the task JSON Schema
  * and few-shot examples, wants a JSON object, validates it with the task
@@ -121,17 +122,17 @@ int fedc_llm_config_check(const fedc_llm_config *cfg, fedc_error *err);
  * as fedc_intent_parse (status FEDC_INTENT_BACKEND for endpoint failures);
  * with cfg->fallback_builtin a failure falls back to the embedded parser
  * and the result's notes say so. */
-int fedc_intent_parse_llm(const char *request, const fedc_llm_config *cfg, fedc_intent_result *out,
-                          fedc_error *err);
+FEDC_API int fedc_intent_parse_llm(const char *request, const fedc_llm_config *cfg, fedc_intent_result *out,
+                                   fedc_error *err);
 
 /* Result as JSON, malloc'd: {"status", "backend", "task", "explanation":
  * [{"field","value","source","reason","evidence"}], "not_understood", "notes",
  * "goals", "error"?, "question"?: {"field", "readings": [{"value", "reason",
  * "answer"}]}}. err_msg (may be NULL) is included as "error" when the
  * status is not OK. */
-char *fedc_intent_result_to_json(const fedc_intent_result *r, const char *err_msg, int pretty);
-const char *fedc_intent_status_name(fedc_intent_status s);
-const char *fedc_intent_source_name(fedc_intent_source s);
+FEDC_API char *fedc_intent_result_to_json(const fedc_intent_result *r, const char *err_msg, int pretty);
+FEDC_API const char *fedc_intent_status_name(fedc_intent_status s);
+FEDC_API const char *fedc_intent_source_name(fedc_intent_source s);
 
 /* The tailored dataset: n (request, task spec) pairs as JSONL in the chat
  * fine-tuning format, one {"messages":[system, user, assistant]} object per
@@ -140,10 +141,10 @@ const char *fedc_intent_source_name(fedc_intent_source s);
  * pairs goes to holdout_out (which may be NULL when holdout is 0), written
  * with phrasing templates reserved for it, so the split tests phrasings the
  * training part never shows. Deterministic in seed. */
-int fedc_intent_dataset_write(FILE *train_out, FILE *holdout_out, int n, uint64_t seed,
-                              double holdout, fedc_error *err);
+FEDC_API int fedc_intent_dataset_write(FILE *train_out, FILE *holdout_out, int n, uint64_t seed,
+                                       double holdout, fedc_error *err);
 /* The system prompt of the dataset and of the LLM backend. */
-const char *fedc_intent_system_prompt(void);
+FEDC_API const char *fedc_intent_system_prompt(void);
 
 /* Evaluation over a JSONL file whose lines are either chat examples (as
  * written by fedc_intent_dataset_write) or {"request": "...", "task":
@@ -182,8 +183,8 @@ typedef struct fedc_intent_eval_report {
 /* Runs every example through the backend (cfg used for the LLM). With
  * verbose non-NULL, each miss is written there with the request, the
  * differing fields or the error. */
-int fedc_intent_eval_file(const char *path, fedc_intent_backend backend, const fedc_llm_config *cfg,
-                          FILE *verbose, fedc_intent_eval_report *report, fedc_error *err);
-void fedc_intent_eval_print(FILE *f, const fedc_intent_eval_report *r);
+FEDC_API int fedc_intent_eval_file(const char *path, fedc_intent_backend backend, const fedc_llm_config *cfg,
+                                   FILE *verbose, fedc_intent_eval_report *report, fedc_error *err);
+FEDC_API void fedc_intent_eval_print(FILE *f, const fedc_intent_eval_report *r);
 
 #endif

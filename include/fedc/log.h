@@ -2,13 +2,15 @@
 #ifndef FEDC_LOG_H
 #define FEDC_LOG_H
 
+#include "fedc/export.h"
+
 typedef enum { FEDC_LOG_DEBUG = 0, FEDC_LOG_INFO, FEDC_LOG_WARN, FEDC_LOG_ERROR, FEDC_LOG_OFF } fedc_log_level;
 
-void fedc_log_set_level(fedc_log_level level);
-fedc_log_level fedc_log_get_level(void);
+FEDC_API void fedc_log_set_level(fedc_log_level level);
+FEDC_API fedc_log_level fedc_log_get_level(void);
 /* Parses "debug|info|warn|error|off"; returns -1 if unknown. */
-int fedc_log_level_parse(const char *s, fedc_log_level *out);
-void fedc_log(fedc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+FEDC_API int fedc_log_level_parse(const char *s, fedc_log_level *out);
+FEDC_API void fedc_log(fedc_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define FEDC_DEBUG(...) fedc_log(FEDC_LOG_DEBUG, __VA_ARGS__)
 #define FEDC_INFO(...) fedc_log(FEDC_LOG_INFO, __VA_ARGS__)

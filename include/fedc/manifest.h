@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 
 #define FEDC_MANIFEST_TEXT_MAX 16384 /* bytes of canonical text a task holds (with the NUL) */
 #define FEDC_MANIFEST_MAX_TENSORS 4096
@@ -39,15 +40,15 @@ typedef struct fedc_manifest {
 
 /* Parses the JSON text of a manifest (hostile input: every count and length
  * bounded); errors name the tensor and key. m is filled only on success. */
-int fedc_manifest_parse(const char *json, size_t len, fedc_manifest *m, fedc_error *err);
-void fedc_manifest_free(fedc_manifest *m);
+FEDC_API int fedc_manifest_parse(const char *json, size_t len, fedc_manifest *m, fedc_error *err);
+FEDC_API void fedc_manifest_free(fedc_manifest *m);
 /* Canonical compact JSON text, malloc'd (NULL when out of memory). */
-char *fedc_manifest_to_json(const fedc_manifest *m);
+FEDC_API char *fedc_manifest_to_json(const fedc_manifest *m);
 /* The built-in model's tensors as a manifest (names "layers.<i>.weight"). */
 struct fedc_arch;
-int fedc_manifest_from_arch(const struct fedc_arch *a, fedc_manifest *m, fedc_error *err);
+FEDC_API int fedc_manifest_from_arch(const struct fedc_arch *a, fedc_manifest *m, fedc_error *err);
 /* 0 if equal; else fills err with the first difference ("tensor 3: name
  * \"fc.bias\" here, \"fc.b\" there"). */
-int fedc_manifest_compare(const fedc_manifest *a, const fedc_manifest *b, fedc_error *err);
+FEDC_API int fedc_manifest_compare(const fedc_manifest *a, const fedc_manifest *b, fedc_error *err);
 
 #endif

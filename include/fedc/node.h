@@ -13,6 +13,7 @@
 #include "fedc/buf.h"
 #include "fedc/data.h"
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/manifest.h"
 #include "fedc/nn.h"
 #include "fedc/task.h"
@@ -38,7 +39,7 @@ typedef struct fedc_node_config {
  * set (returns 0) or the server refuses the credential or max_attempts
  * connects fail in a row (returns -1, err says why). It is one user of
  * fedc_node_serve below. */
-int fedc_node_run(const fedc_node_config *cfg, fedc_error *err);
+FEDC_API int fedc_node_run(const fedc_node_config *cfg, fedc_error *err);
 
 /* ---- Your own model behind fedc's node loop ----
  *
@@ -119,7 +120,7 @@ typedef struct fedc_node_model {
 /* Serves the model until *cfg->stop is set (0) or the credential is
  * refused / max_attempts connects fail in a row (-1). cfg->data_spec,
  * echo, poison and delay_s are fedc_node_run's and ignored here. */
-int fedc_node_serve(const fedc_node_config *cfg, const fedc_node_model *model, fedc_error *err);
+FEDC_API int fedc_node_serve(const fedc_node_config *cfg, const fedc_node_model *model, fedc_error *err);
 
 /* ---- Local data ---- */
 
@@ -160,12 +161,12 @@ typedef struct fedc_node_data {
     char loaded_key[1200]; /* what ds was made from, to reload only on change */
 } fedc_node_data;
 
-int fedc_node_data_parse(const char *spec, fedc_node_data *d, fedc_error *err);
+FEDC_API int fedc_node_data_parse(const char *spec, fedc_node_data *d, fedc_error *err);
 /* Loads (or keeps) the local data for a task. */
-int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err);
+FEDC_API int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err);
 /* Loads (once) the local test data of federated evaluation: for a
  * partition K/N, share K of the test set cut as the simulator cuts it. */
-int fedc_node_data_prepare_test(fedc_node_data *d, const fedc_task *t, fedc_error *err);
-void fedc_node_data_free(fedc_node_data *d);
+FEDC_API int fedc_node_data_prepare_test(fedc_node_data *d, const fedc_task *t, fedc_error *err);
+FEDC_API void fedc_node_data_free(fedc_node_data *d);
 
 #endif

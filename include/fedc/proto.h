@@ -15,6 +15,7 @@
 
 #include "fedc/buf.h"
 #include "fedc/error.h"
+#include "fedc/export.h"
 
 #define FEDC_PROTO_VERSION 1
 #define FEDC_PROTO_MAX_JSON (64 * 1024)
@@ -57,19 +58,19 @@ typedef struct fedc_msg {
 } fedc_msg;
 
 /* Appends the frame for m to out. */
-int fedc_msg_encode(const fedc_msg *m, fedc_buf *out, fedc_error *err);
+FEDC_API int fedc_msg_encode(const fedc_msg *m, fedc_buf *out, fedc_error *err);
 /* Decodes a frame; blobs point into `frame` (keep it alive). */
-int fedc_msg_decode(const uint8_t *frame, size_t len, fedc_msg *m, fedc_error *err);
-void fedc_msg_free(fedc_msg *m);
-const char *fedc_msg_type_name(fedc_msg_type t);
+FEDC_API int fedc_msg_decode(const uint8_t *frame, size_t len, fedc_msg *m, fedc_error *err);
+FEDC_API void fedc_msg_free(fedc_msg *m);
+FEDC_API const char *fedc_msg_type_name(fedc_msg_type t);
 /* 1 if t is a message type of this protocol version. */
-int fedc_msg_type_known(int t);
+FEDC_API int fedc_msg_type_known(int t);
 
 /* Bytes a WebSocket (RFC 6455) message of payload_len adds in frame headers
  * when sent in fragments of at most fragment_size bytes (0 = one frame);
  * masked = client-to-server. Used so simulated byte counts equal those a
  * deployment puts on the wire. */
-size_t fedc_ws_overhead(size_t payload_len, int masked, size_t fragment_size);
+FEDC_API size_t fedc_ws_overhead(size_t payload_len, int masked, size_t fragment_size);
 /* A fragment with its header (8 bytes masked, 4 unmasked) fits in 64 KiB:
  * exactly four 16 KiB TLS records, none holding just a header's spill. */
 #define FEDC_WS_FRAGMENT_SIZE ((size_t)64 * 1024 - 8)

@@ -25,6 +25,7 @@
 
 #include "fedc/buf.h"
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/proto.h"
 #include "fedc/task.h"
 
@@ -67,6 +68,6 @@ typedef struct fedc_protocol_ops {
 } fedc_protocol_ops;
 
 /* The protocol the task asks for, or NULL for the plain exchange. */
-const fedc_protocol_ops *fedc_protocol_for_task(const fedc_task *t);
+FEDC_API const fedc_protocol_ops *fedc_protocol_for_task(const fedc_task *t);
 
 #endif

@@ -19,6 +19,7 @@
 #include <stdio.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 
 typedef struct fedc_state_store fedc_state_store;
 
@@ -37,23 +38,23 @@ typedef struct fedc_state_stats {
     size_t memory_bytes;       /* bytes of records in memory now */
 } fedc_state_stats;
 
-fedc_state_store *fedc_state_create(const fedc_state_config *cfg, int n_clients, fedc_error *err);
-void fedc_state_free(fedc_state_store *s);
+FEDC_API fedc_state_store *fedc_state_create(const fedc_state_config *cfg, int n_clients, fedc_error *err);
+FEDC_API void fedc_state_free(fedc_state_store *s);
 /* Client k's record, in memory until fedc_state_release(s, k): zeros if
  * the client had none. NULL (err says why) if k is out of range, every
  * cached record is in use, or the spill file failed. */
-void *fedc_state_acquire(fedc_state_store *s, int k, fedc_error *err);
-void fedc_state_release(fedc_state_store *s, int k);
+FEDC_API void *fedc_state_acquire(fedc_state_store *s, int k, fedc_error *err);
+FEDC_API void fedc_state_release(fedc_state_store *s, int k);
 /* 1 if client k holds a record. */
-int fedc_state_has(const fedc_state_store *s, int k);
+FEDC_API int fedc_state_has(const fedc_state_store *s, int k);
 /* Drops client k's record (it reads as zeros again). */
-void fedc_state_drop(fedc_state_store *s, int k);
-size_t fedc_state_record_bytes(const fedc_state_store *s);
-void fedc_state_stats_get(const fedc_state_store *s, fedc_state_stats *out);
+FEDC_API void fedc_state_drop(fedc_state_store *s, int k);
+FEDC_API size_t fedc_state_record_bytes(const fedc_state_store *s);
+FEDC_API void fedc_state_stats_get(const fedc_state_store *s, fedc_state_stats *out);
 
 /* Checkpoints: every record as (client, bytes) to f, and back. Load
  * replaces the store's contents and checks every count and length. */
-int fedc_state_save(fedc_state_store *s, FILE *f, fedc_error *err);
-int fedc_state_load(fedc_state_store *s, FILE *f, fedc_error *err);
+FEDC_API int fedc_state_save(fedc_state_store *s, FILE *f, fedc_error *err);
+FEDC_API int fedc_state_load(fedc_state_store *s, FILE *f, fedc_error *err);
 
 #endif

@@ -48,8 +48,10 @@
 #define FEDC_STRATEGY_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/sched.h"
 #include "fedc/task.h"
 
@@ -109,6 +111,13 @@ typedef struct fedc_strategy_info {
     size_t extra_up;       /* floats sent up with each update */
     size_t state_floats;   /* per-client persistent floats kept by the client */
     size_t scratch_floats; /* per-round client scratch */
+    /* Asynchronous strategies: the engine keeps clients_per_round clients
+     * training at once, each on the model current when it started, and
+     * aggregates after async_buffer arrivals or every async_window_s
+     * seconds (the updates then carry their staleness). Both 0: synchronous
+     * rounds. */
+    int async_buffer;
+    double async_window_s;
 } fedc_strategy_info;
 
 /* Tensor boundaries of the flat parameter vector (per-layer rules, FedLD;
@@ -126,46 +135,62 @@ typedef struct fedc_strategy_env {
     const char *spill_dir;           /* server-side per-client tables spill here; NULL = TMPDIR */
 } fedc_strategy_env;
 
-fedc_strategy *fedc_strategy_create_env(const fedc_task *t, const fedc_strategy_env *env, fedc_error *err);
+FEDC_API fedc_strategy *fedc_strategy_create_env(const fedc_task *t, const fedc_strategy_env *env, fedc_error *err);
 /* fedc_strategy_create_env with no layout and the default spill folder. */
-fedc_strategy *fedc_strategy_create(const fedc_task *t, size_t d, int n_clients, fedc_error *err);
-void fedc_strategy_free(fedc_strategy *s);
-fedc_strategy_info fedc_strategy_info_get(const fedc_strategy *s);
+FEDC_API fedc_strategy *fedc_strategy_create(const fedc_task *t, size_t d, int n_clients, fedc_error *err);
+FEDC_API void fedc_strategy_free(fedc_strategy *s);
+FEDC_API fedc_strategy_info fedc_strategy_info_get(const fedc_strategy *s);
 /* 1 if the name is a known strategy. */
-int fedc_strategy_known(const char *name);
+FEDC_API int fedc_strategy_known(const char *name);
 
 /* "Combine these updates": d floats into out from n updates (default: the
  * sample-weighted mean of the deltas). Returns the total weight used, <= 0
  * if nothing could be combined. */
 typedef double (*fedc_combine_fn)(void *ctx, const fedc_update *u, int n, size_t d, float *out);
-void fedc_strategy_set_combine(fedc_strategy *s, fedc_combine_fn fn, void *ctx);
-double fedc_strategy_combine(const fedc_strategy *s, const fedc_update *u, int n, float *out);
+FEDC_API void fedc_strategy_set_combine(fedc_strategy *s, fedc_combine_fn fn, void *ctx);
+FEDC_API double fedc_strategy_combine(const fedc_strategy *s, const fedc_update *u, int n, float *out);
 /* The plain sample-weighted mean (what fedc_strategy_combine does by default). */
-double fedc_weighted_mean(const fedc_update *u, int n, size_t d, float *out);
+FEDC_API double fedc_weighted_mean(const fedc_update *u, int n, size_t d, float *out);
 
 /* Server side, before the TRAIN frames are built. */
-void fedc_strategy_round_begin(fedc_strategy *s, const fedc_round_ctx *rc);
+FEDC_API void fedc_strategy_round_begin(fedc_strategy *s, const fedc_round_ctx *rc);
 /* Server side: the extra download (extra_down floats), or NULL. */
-const float *fedc_strategy_down_extra(const fedc_strategy *s);
+FEDC_API const float *fedc_strategy_down_extra(const fedc_strategy *s);
 
 /* Client side. Thread-safe for distinct clients: they read only the strategy. */
-void fedc_strategy_client_begin(fedc_client_ctx *c);
+FEDC_API void fedc_strategy_client_begin(fedc_client_ctx *c);
 /* g: the loss gradient of the current minibatch at w (loss: its mean loss). */
-void fedc_strategy_client_grad(fedc_client_ctx *c, const float *w, float *g, double loss);
+FEDC_API void fedc_strategy_client_grad(fedc_client_ctx *c, const float *w, float *g, double loss);
 /* After `steps` local steps ending at y: may rewrite delta (y - x on entry),
  * writes extra_up floats to extra_out, updates c->state. */
-void fedc_strategy_client_end(fedc_client_ctx *c, const float *y, int steps, float *delta, float *extra_out);
+FEDC_API void fedc_strategy_client_end(fedc_client_ctx *c, const float *y, int steps, float *delta, float *extra_out);
 
 /* Server side: x <- new global model from n updates. Fails (x untouched) if
  * no usable update. */
-int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, const fedc_round_ctx *rc,
-                            fedc_error *err);
+FEDC_API int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, const fedc_round_ctx *rc,
+                                     fedc_error *err);
+
+/* Optional, before the first aggregate: the model's tensors, for strategies
+ * that act per tensor. fedopt's server optimizer steps the tensors that are
+ * neither buffers nor local (mark those with buffer = 1) and plainly
+ * averages the rest. The strategy keeps a copy. */
+struct fedc_tensor_info;
+FEDC_API int fedc_strategy_set_tensors(fedc_strategy *s, const struct fedc_tensor_info *t, int nt, fedc_error *err);
 
 /* Checkpointing of server-side state (optimizer moments, control variates,
  * hypergradient accumulators, participation statistics). */
-size_t fedc_strategy_state_size(const fedc_strategy *s);
-void fedc_strategy_state_save(const fedc_strategy *s, float *out);
-void fedc_strategy_state_load(fedc_strategy *s, const float *in);
+FEDC_API size_t fedc_strategy_state_size(const fedc_strategy *s);
+FEDC_API void fedc_strategy_state_save(const fedc_strategy *s, float *out);
+FEDC_API void fedc_strategy_state_load(fedc_strategy *s, const float *in);
+/* Server-side per-client tables (AFA-CS's latest G_i, FedAMD's anchor
+ * gradients), which may spill to disk and so are not part of the floats
+ * above: 1 if the method keeps any; save writes them to f, load replaces
+ * them from what save wrote, checking every count and value (a damaged
+ * section is refused and err names the table). Methods without tables
+ * write and read nothing. */
+FEDC_API int fedc_strategy_has_tables(const fedc_strategy *s);
+FEDC_API int fedc_strategy_tables_save(fedc_strategy *s, FILE *f, fedc_error *err);
+FEDC_API int fedc_strategy_tables_load(fedc_strategy *s, FILE *f, fedc_error *err);
 
 /* Learning-rate schedules over rounds (task fields local.lr_* and
  * strategy.server_lr_*): kind "constant", "step" (times gamma every
@@ -177,9 +202,9 @@ typedef struct fedc_lr_schedule {
     double base, min, gamma;
     int warmup_rounds, step_rounds, rounds;
 } fedc_lr_schedule;
-double fedc_lr_at(const fedc_lr_schedule *s, int round);
+FEDC_API double fedc_lr_at(const fedc_lr_schedule *s, int round);
 /* The task's schedules. */
-double fedc_task_local_lr(const fedc_task *t, int round);
-double fedc_task_server_lr(const fedc_task *t, int round);
+FEDC_API double fedc_task_local_lr(const fedc_task *t, int round);
+FEDC_API double fedc_task_server_lr(const fedc_task *t, int round);
 
 #endif

@@ -2,7 +2,7 @@
  * intent parser, tuner, tests) produces or consumes. JSON in, this struct
  * out, through one validator whose errors name the field path, the bad value
  * and what is allowed, e.g.
- *   "local.lr: 0 is out of range; allowed: a number > 0 and <= 10".
+ *   "local.lr: -1 is out of range; allowed: a number >= 0 and <= 10".
  * Every field has a default, so "{}" is a valid task (the Fashion-MNIST
  * MLP benchmark setting). docs/task-spec.md documents every field. */
 #ifndef FEDC_TASK_H
@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/manifest.h"
 
 #define FEDC_TASK_JSON_MAX (1 << 20) /* bytes of task JSON accepted */
@@ -32,6 +33,7 @@ typedef struct fedc_task {
         double alpha;           /* dirichlet, > 0 */
         int classes_per_client; /* shards, >= 1 */
         double sigma;           /* quantity, > 0 */
+        char feature_skew[256]; /* none | domain list (per-client image transforms), see data.h */
     } partition;
     char model[1024];           /* preset (mlp, cnn), compact arch spec (nn.h), or "external" */
     /* model "external": canonical text of the tensor manifest (manifest.h);
@@ -46,12 +48,20 @@ typedef struct fedc_task {
         int epochs;             /* >= 1 */
         int batch;              /* >= 1 */
         int max_steps;          /* cap on local steps per round; 0 = none */
-        double lr;
-        char optimizer[16];     /* sgd | adam | adamw */
+        double lr;              /* 0 = the optimizer's default (fedc_task_local_lr_base) */
+        char optimizer[16];     /* sgd | adam | adamw | lion | adan | adamp | sgdp | exadam | adahessian | mfac */
         double momentum;
         int nesterov;           /* bool */
         double weight_decay;
-        double beta1, beta2, eps;
+        double beta1, beta2;    /* 0 = the optimizer's default */
+        double beta3;           /* adan; 0 = default */
+        double eps;             /* 0 = the optimizer's default */
+        double hessian_power;   /* adahessian */
+        double adamp_delta, adamp_wd_ratio; /* adamp, sgdp */
+        int exadam_dynamic_step; /* bool */
+        int mfac_window;
+        double mfac_damp;
+        int keep_state;         /* bool: optimizer state persists per client across rounds */
         int min_epochs;         /* > 0: each client draws its epochs in min_epochs..epochs per round */
         char lr_schedule[16];   /* constant | step | cosine (over rounds) */
         int lr_warmup_rounds;
@@ -59,11 +69,13 @@ typedef struct fedc_task {
         double lr_gamma, lr_min;
     } local;
     struct {
-        char name[24];          /* fedavg | fedprox | fedavgm | fedadam | fedyogi | fedadagrad | scaffold | ... */
+        char name[24];          /* fedavg | fedprox | ... | fedbuff | fedfix | async-fedavg */
         double server_lr;       /* eta_g */
         double mu;              /* fedprox proximal weight */
         double momentum;        /* fedavgm beta */
         double beta1, beta2, tau; /* fedadam/yogi/adagrad */
+        char server_optimizer[16]; /* fedopt: any local optimizer but adahessian */
+        char local_params[128]; /* none | selector of parameters never aggregated (FedBN: bn) */
         char server_lr_schedule[16]; /* constant | step | cosine */
         int server_lr_warmup_rounds;
         int server_lr_step_rounds;
@@ -78,6 +90,13 @@ typedef struct fedc_task {
         double anchor_prob;     /* fedamd: probability a sampled client is an anchor */
         double margin_lambda;   /* fedld: weight of the margin term */
         double top_fraction;    /* fedld: share of principal directions kept */
+        /* Asynchronous strategies (fedbuff, fedfix, async-fedavg): clients_per_round is the
+         * number of clients training at once. */
+        int buffer_size;        /* fedbuff: updates per aggregation (K); 0 = clients_per_round */
+        double window_s;        /* fedfix: seconds between aggregations */
+        char staleness[16];     /* constant | polynomial | hinge: weight s(tau) of an update tau versions old */
+        double staleness_a, staleness_hinge;
+        char async_weights[16]; /* auto | sample | identical | unbiased: aggregation weights d_i */
     } strategy;
     struct {
         char up[256];           /* codec pipeline, see codec.h; "none" */
@@ -117,6 +136,7 @@ typedef struct fedc_task {
         double max_wall_s;      /* stop after this much wall time; 0 = off */
     } stop;
     int eval_every;             /* evaluate every k rounds (and the last) */
+    int eval_personal;          /* simulation: test samples each participant scores its starting model on; 0 = off */
     struct {
         int federated;          /* bool: nodes score the global model on their local test data */
         int clients;            /* nodes asked per evaluated round; 0 = the round's participants */
@@ -130,34 +150,38 @@ typedef struct fedc_task {
 } fedc_task;
 
 /* 1 if the task trains a model fedc does not build (model "external"). */
-int fedc_task_external(const fedc_task *t);
+FEDC_API int fedc_task_external(const fedc_task *t);
 /* 1 if the rounds of this task are scored by the nodes (eval.federated, or
  * an external model, which the server cannot evaluate). */
-int fedc_task_federated_eval(const fedc_task *t);
+FEDC_API int fedc_task_federated_eval(const fedc_task *t);
 
 /* Defaults for every field. */
-void fedc_task_defaults(fedc_task *t);
+FEDC_API void fedc_task_defaults(fedc_task *t);
+/* The local learning rate before any schedule: local.lr, or the
+ * optimizer's default when it is 0 (schedules start from it, see
+ * fedc_task_local_lr in strategy.h). */
+FEDC_API double fedc_task_local_lr_base(const fedc_task *t);
 /* Parses JSON text (at most FEDC_TASK_JSON_MAX bytes) over the defaults,
  * then validates; t is changed only on success. Unknown fields are errors
  * ("local.lrr: unknown field; allowed: epochs, batch, ..."). */
-int fedc_task_from_json(const char *json, size_t len, fedc_task *t, fedc_error *err);
+FEDC_API int fedc_task_from_json(const char *json, size_t len, fedc_task *t, fedc_error *err);
 /* Reads a task file ("-" = standard input) as fedc_task_from_json does;
  * messages start with the file name ("x.json: local.lr: ..."). */
-int fedc_task_load(const char *path, fedc_task *t, fedc_error *err);
+FEDC_API int fedc_task_load(const char *path, fedc_task *t, fedc_error *err);
 /* Applies "path=value" (e.g. "partition.alpha=0.1", "model=cnn") as if the
  * JSON had held it; the task is re-validated and changed only on success.
  * The value is read as JSON when it parses as JSON (and, for string fields,
  * is a JSON string), else as a bare string. An object value is merged into
  * an object field ("local={\"lr\":0.1}" keeps the other local fields). */
-int fedc_task_set(fedc_task *t, const char *assignment, fedc_error *err);
+FEDC_API int fedc_task_set(fedc_task *t, const char *assignment, fedc_error *err);
 /* Applies n assignments in order, then validates once, so that settings
  * that depend on each other can come in any order ("scheduling.policy=
  * deadline" before "scheduling.deadline_s=10"). The CLI's repeated --set
  * should use this. t is changed only if all apply and the result is valid. */
-int fedc_task_set_many(fedc_task *t, const char *const *assignments, int n, fedc_error *err);
+FEDC_API int fedc_task_set_many(fedc_task *t, const char *const *assignments, int n, fedc_error *err);
 /* Checks ranges, enums and cross-field rules (clients_per_round <= clients,
  * codec and model strings parse, ...). */
-int fedc_task_validate(const fedc_task *t, fedc_error *err);
+FEDC_API int fedc_task_validate(const fedc_task *t, fedc_error *err);
 /* One problem found in a task: the field path ("local.lr"; "" for the
  * document as a whole) and the full message, which starts with the path
  * ("task: ..." when the path is ""). */
@@ -169,15 +193,15 @@ typedef struct fedc_task_issue {
  * for the web form, which shows each message next to its field. Returns how
  * many (0 = valid) and sets *issues to a malloc'd array to free() (NULL when
  * there are none); -1 when out of memory. */
-int fedc_task_validate_all(const fedc_task *t, fedc_task_issue **issues);
+FEDC_API int fedc_task_validate_all(const fedc_task *t, fedc_task_issue **issues);
 /* Like fedc_task_from_json, but collects every problem (parse, type, range
  * and cross-field) as fedc_task_validate_all does. t always receives the
  * fields that did parse, defaults elsewhere. */
-int fedc_task_from_json_all(const char *json, size_t len, fedc_task *t, fedc_task_issue **issues);
+FEDC_API int fedc_task_from_json_all(const char *json, size_t len, fedc_task *t, fedc_task_issue **issues);
 /* Full JSON (every field), malloc'd; pretty = indented. */
-char *fedc_task_to_json(const fedc_task *t, int pretty);
+FEDC_API char *fedc_task_to_json(const fedc_task *t, int pretty);
 /* JSON Schema (draft 2020-12) of the task spec, malloc'd: for the web form,
  * the LLM backend and docs. */
-char *fedc_task_schema_json(void);
+FEDC_API char *fedc_task_schema_json(void);
 
 #endif

@@ -2,10 +2,12 @@
 #ifndef FEDC_TIMER_H
 #define FEDC_TIMER_H
 
-double fedc_wall_s(void);
-double fedc_cpu_process_s(void);
-double fedc_cpu_thread_s(void);
+#include "fedc/export.h"
+
+FEDC_API double fedc_wall_s(void);
+FEDC_API double fedc_cpu_process_s(void);
+FEDC_API double fedc_cpu_thread_s(void);
 /* Peak resident set size of this process in bytes. */
-long fedc_peak_rss_bytes(void);
+FEDC_API long fedc_peak_rss_bytes(void);
 
 #endif

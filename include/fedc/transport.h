@@ -1,8 +1,11 @@
-/* The one interface the round engine talks to: simulation (in-process),
- * WebSocket/TLS deployment and MPI all implement fedc_transport. The engine
- * hands over one TRAIN frame per participant and gets UPDATE frames back
- * through callbacks; bytes are counted by the transport where they cross it
- * (frame + WebSocket headers), so simulation and deployment report alike. */
+/* The one interface the round engine talks to. Two transports implement
+ * it: the simulator's in-process one (fedc_sim_transport_create, used by
+ * `fedc sim`: every client trains in this process) and the server's, which
+ * sends each frame to an edge node over WebSocket/TLS (src/server/exchange.c,
+ * used by `fedc server`). The engine hands over one TRAIN frame per
+ * participant and gets UPDATE frames back through callbacks; bytes are
+ * counted by the transport where they cross it (frame + WebSocket headers),
+ * so simulation and deployment report alike. */
 #ifndef FEDC_TRANSPORT_H
 #define FEDC_TRANSPORT_H
 

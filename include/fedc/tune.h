@@ -18,6 +18,7 @@
 
 #include "fedc/data.h"
 #include "fedc/error.h"
+#include "fedc/export.h"
 #include "fedc/task.h"
 
 #define FEDC_TUNE_MAX_PARAMS 64        /* parameters in one space */
@@ -61,25 +62,25 @@ typedef struct fedc_tune_space fedc_tune_space;
  *                "when": {"param": "strategy.name", "in": ["fedprox"]}}]}
  * `source` names the document in errors ("space.json"). Errors name the
  * parameter, the field, the bad value and what is allowed. */
-fedc_tune_space *fedc_tune_space_from_json(const char *json, size_t len, const char *source,
-                                           fedc_error *err);
-fedc_tune_space *fedc_tune_space_load(const char *path, fedc_error *err);
+FEDC_API fedc_tune_space *fedc_tune_space_from_json(const char *json, size_t len, const char *source,
+                                                    fedc_error *err);
+FEDC_API fedc_tune_space *fedc_tune_space_load(const char *path, fedc_error *err);
 /* The default space for a task: learning rate log-uniform within x10 of the
  * task's, batch {16,32,64,128}, local epochs 1..5, momentum (SGD), clients
  * per round, strategy (fedavg/fedprox/fedavgm with mu, server momentum and
  * server lr), uplink codec, and the architecture of the task's family (MLP
  * depth and widths, or CNN channels, kernel and dense width). */
-fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err);
-void fedc_tune_space_free(fedc_tune_space *s);
-int fedc_tune_space_nparams(const fedc_tune_space *s);
-const fedc_tune_param *fedc_tune_space_param(const fedc_tune_space *s, int i);
+FEDC_API fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err);
+FEDC_API void fedc_tune_space_free(fedc_tune_space *s);
+FEDC_API int fedc_tune_space_nparams(const fedc_tune_space *s);
+FEDC_API const fedc_tune_param *fedc_tune_space_param(const fedc_tune_space *s, int i);
 /* Canonical JSON of the space (malloc'd): parses back to the same space. */
-char *fedc_tune_space_to_json(const fedc_tune_space *s);
+FEDC_API char *fedc_tune_space_to_json(const fedc_tune_space *s);
 /* Checks that every parameter applies to the task: each bound and each
  * choice, set alone on `base`, gives a valid task (arch.* parameters build a
  * valid model for n_classes). Errors name the parameter and the value. */
-int fedc_tune_space_check(const fedc_tune_space *s, const fedc_task *base, int n_classes,
-                          fedc_error *err);
+FEDC_API int fedc_tune_space_check(const fedc_tune_space *s, const fedc_task *base, int n_classes,
+                                   fedc_error *err);
 
 /* ---- Configurations ---------------------------------------------------- */
 
@@ -91,30 +92,30 @@ typedef struct fedc_tune_config {
 } fedc_tune_config;
 
 /* 1 when parameter i is active given the values of its ancestors. */
-int fedc_tune_config_active(const fedc_tune_space *s, const fedc_tune_config *c, int i);
+FEDC_API int fedc_tune_config_active(const fedc_tune_space *s, const fedc_tune_config *c, int i);
 /* {"local.lr": 0.0123, "local.batch": 64, "strategy.name": "fedprox", ...}
  * with the active parameters only (malloc'd). */
-char *fedc_tune_config_to_json(const fedc_tune_space *s, const fedc_tune_config *c);
+FEDC_API char *fedc_tune_config_to_json(const fedc_tune_space *s, const fedc_tune_config *c);
 /* Reads a configuration (e.g. an LLM proposal or a stored trial): every
  * active parameter must be present and in range, inactive or unknown ones
  * are errors. */
-int fedc_tune_config_from_json(const fedc_tune_space *s, const char *json, size_t len,
-                               fedc_tune_config *c, fedc_error *err);
+FEDC_API int fedc_tune_config_from_json(const fedc_tune_space *s, const char *json, size_t len,
+                                        fedc_tune_config *c, fedc_error *err);
 /* Short human form, "lr=0.0123 batch=64 strategy=fedprox ...". */
-void fedc_tune_config_describe(const fedc_tune_space *s, const fedc_tune_config *c, char *out,
-                               size_t cap);
+FEDC_API void fedc_tune_config_describe(const fedc_tune_space *s, const fedc_tune_config *c, char *out,
+                                        size_t cap);
 /* The base task with the configuration applied (task fields through
  * fedc_task_set, arch.* through the model builder; n_classes is the last
  * layer's width, 0 = take it from the base model's last dense layer). The
  * result is validated. */
-int fedc_tune_config_apply(const fedc_tune_space *s, const fedc_tune_config *c,
-                           const fedc_task *base, int n_classes, fedc_task *out, fedc_error *err);
+FEDC_API int fedc_tune_config_apply(const fedc_tune_space *s, const fedc_tune_config *c,
+                                    const fedc_task *base, int n_classes, fedc_task *out, fedc_error *err);
 
 /* The configuration a task has: each active parameter read from the task's
  * field (arch.* from its model spec). Fails, naming the parameter, when a
  * value is not allowed by the space. */
-int fedc_tune_config_from_task(const fedc_tune_space *s, const fedc_task *t, fedc_tune_config *c,
-                               fedc_error *err);
+FEDC_API int fedc_tune_config_from_task(const fedc_tune_space *s, const fedc_task *t, fedc_tune_config *c,
+                                        fedc_error *err);
 
 /* ---- Objectives --------------------------------------------------------- */
 
@@ -152,21 +153,21 @@ typedef struct fedc_tune_objective {
  * the task seed). stop, if non-NULL, is polled between rounds: when it
  * becomes non-zero, advance() fails with "interrupted". */
 typedef struct fedc_tune_fl fedc_tune_fl;
-fedc_tune_fl *fedc_tune_fl_create(const fedc_dataset *train, const fedc_dataset *test,
-                                  const volatile int *stop, fedc_error *err);
-void fedc_tune_fl_free(fedc_tune_fl *fl);
-fedc_tune_objective fedc_tune_fl_objective(fedc_tune_fl *fl);
+FEDC_API fedc_tune_fl *fedc_tune_fl_create(const fedc_dataset *train, const fedc_dataset *test,
+                                           const volatile int *stop, fedc_error *err);
+FEDC_API void fedc_tune_fl_free(fedc_tune_fl *fl);
+FEDC_API fedc_tune_objective fedc_tune_fl_objective(fedc_tune_fl *fl);
 /* A trial's accuracy is the mean over its last `last` evaluated rounds
  * (1..1000, default 1: the final accuracy) of `seeds` runs (1..16, default
  * 1) with seeds task.seed, task.seed + 1, ...: with non-IID data the final
  * accuracy of one run swings with the last rounds' participants, and a
  * search on one noisy figure picks lucky settings. Cost grows with seeds. */
-int fedc_tune_fl_configure(fedc_tune_fl *fl, int seeds, int last, fedc_error *err);
+FEDC_API int fedc_tune_fl_configure(fedc_tune_fl *fl, int seeds, int last, fedc_error *err);
 /* "fl seeds=S last=L": put in fedc_tune_options.objective, so a search is
  * resumed only with the same objective; parse it back with the function
  * below (0, or -1 if the text is not such a description). */
-void fedc_tune_fl_describe(const fedc_tune_fl *fl, char *out, size_t cap);
-int fedc_tune_fl_parse_description(const char *text, int *seeds, int *last);
+FEDC_API void fedc_tune_fl_describe(const fedc_tune_fl *fl, char *out, size_t cap);
+FEDC_API int fedc_tune_fl_parse_description(const char *text, int *seeds, int *last);
 
 /* ---- Searches ----------------------------------------------------------- */
 
@@ -177,8 +178,8 @@ typedef enum {
     FEDC_TUNE_ASHA_TPE,   /* ASHA whose new trials come from TPE */
 } fedc_tune_method;
 /* "random" | "asha" | "tpe" | "asha-tpe"; -1 if unknown. */
-int fedc_tune_method_parse(const char *s, fedc_tune_method *out);
-const char *fedc_tune_method_name(fedc_tune_method m);
+FEDC_API int fedc_tune_method_parse(const char *s, fedc_tune_method *out);
+FEDC_API const char *fedc_tune_method_name(fedc_tune_method m);
 
 /* Proposer of configurations from the history of trials (the LLM backend).
  * history_json: {"objective": "maximise test accuracy after N rounds",
@@ -227,7 +228,7 @@ typedef enum {
     FEDC_TRIAL_COMPLETE,    /* reached max_rounds */
     FEDC_TRIAL_FAILED,      /* config invalid or run failed */
 } fedc_trial_status;
-const char *fedc_trial_status_name(fedc_trial_status s);
+FEDC_API const char *fedc_trial_status_name(fedc_trial_status s);
 
 struct fedc_tune_trial {
     int id;                 /* 0-based, in order of creation */
@@ -248,35 +249,35 @@ typedef struct fedc_tune_store fedc_tune_store;
 
 /* A search of `space` around `base` (may be NULL for pure-function
  * objectives). The space is borrowed and must outlive the search. */
-fedc_tune_search *fedc_tune_search_create(const fedc_tune_space *space, const fedc_task *base,
-                                          const fedc_tune_options *opt,
-                                          const fedc_tune_objective *obj, fedc_error *err);
-void fedc_tune_search_free(fedc_tune_search *s);
+FEDC_API fedc_tune_search *fedc_tune_search_create(const fedc_tune_space *space, const fedc_task *base,
+                                                   const fedc_tune_options *opt,
+                                                   const fedc_tune_objective *obj, fedc_error *err);
+FEDC_API void fedc_tune_search_free(fedc_tune_search *s);
 /* Records the search in the store (a new search id), or, with resume_id >
  * 0, continues that stored search: its finished jobs are read back instead
  * of run. The store's search must have the same space, task, method and
  * search options (the budget may grow). Call before fedc_tune_search_run. */
-int fedc_tune_search_attach(fedc_tune_search *s, fedc_tune_store *store, int64_t resume_id,
-                            fedc_error *err);
-int64_t fedc_tune_search_id(const fedc_tune_search *s); /* 0 without a store */
+FEDC_API int fedc_tune_search_attach(fedc_tune_search *s, fedc_tune_store *store, int64_t resume_id,
+                                     fedc_error *err);
+FEDC_API int64_t fedc_tune_search_id(const fedc_tune_search *s); /* 0 without a store */
 /* Runs until the budget is spent (or opt.stop). Returns 0, or -1 when the
  * search could not go on (store error, interruption: err says which). */
-int fedc_tune_search_run(fedc_tune_search *s, fedc_error *err);
+FEDC_API int fedc_tune_search_run(fedc_tune_search *s, fedc_error *err);
 
-int fedc_tune_search_ntrials(const fedc_tune_search *s);
-const fedc_tune_trial *fedc_tune_search_trial(const fedc_tune_search *s, int i);
+FEDC_API int fedc_tune_search_ntrials(const fedc_tune_search *s);
+FEDC_API const fedc_tune_trial *fedc_tune_search_trial(const fedc_tune_search *s, int i);
 /* Best trial that reached max_rounds (highest accuracy, then fewer bytes,
  * then lower id); -1 when none did. */
-int fedc_tune_search_best(const fedc_tune_search *s);
+FEDC_API int fedc_tune_search_best(const fedc_tune_search *s);
 /* The best trial's task, ready to run (name suffixed "-tuned"). */
-int fedc_tune_search_best_task(const fedc_tune_search *s, fedc_task *out, fedc_error *err);
+FEDC_API int fedc_tune_search_best_task(const fedc_tune_search *s, fedc_task *out, fedc_error *err);
 /* ASHA rung sizes in rounds; returns how many (1 for random and TPE). */
-int fedc_tune_search_rungs(const fedc_tune_search *s, int *rounds_out);
-const fedc_tune_space *fedc_tune_search_space(const fedc_tune_search *s);
-const fedc_tune_options *fedc_tune_search_options(const fedc_tune_search *s);
+FEDC_API int fedc_tune_search_rungs(const fedc_tune_search *s, int *rounds_out);
+FEDC_API const fedc_tune_space *fedc_tune_search_space(const fedc_tune_search *s);
+FEDC_API const fedc_tune_options *fedc_tune_search_options(const fedc_tune_search *s);
 /* Totals over all trials: rounds run (replays included), CPU seconds, and
  * how many jobs were read back from the store instead of run. */
-void fedc_tune_search_totals(const fedc_tune_search *s, long *rounds, double *cpu_s, int *reused);
+FEDC_API void fedc_tune_search_totals(const fedc_tune_search *s, long *rounds, double *cpu_s, int *reused);
 
 /* ---- Proposals from the LLM backend (fedc/intent.h) ---------------------- */
 
@@ -285,12 +286,12 @@ typedef struct fedc_llm_config fedc_llm_config;
  * FEDC_INTENT_REQUEST_MAX bytes): the goal, the task, the settings that may
  * change with their allowed values, and as many trials as fit, best first.
  * history_json is what the search passes to a fedc_tune_propose_fn. */
-char *fedc_tune_llm_request(const char *history_json, fedc_error *err);
+FEDC_API char *fedc_tune_llm_request(const char *history_json, fedc_error *err);
 /* A fedc_tune_propose_fn whose ctx is a const fedc_llm_config *: sends the
  * request through fedc_intent_parse_llm (answers validated as task specs and
  * repaired from the validator's messages) and proposes the returned task's
  * values of the space's parameters. */
-int fedc_tune_llm_propose(void *ctx, const char *history_json, char **config_json, fedc_error *err);
+FEDC_API int fedc_tune_llm_propose(void *ctx, const char *history_json, char **config_json, fedc_error *err);
 
 /* ---- Reports ------------------------------------------------------------ */
 
@@ -301,29 +302,29 @@ int fedc_tune_llm_propose(void *ctx, const char *history_json, char **config_jso
  * "status", "source", "rounds", "accuracy", "loss", "bytes", "cpu_s",
  * "config": {...}, "rungs": [{"rounds", "accuracy", "loss", "bytes",
  * "cpu_s"}...], "error"?}, ...]} (malloc'd). */
-char *fedc_tune_leaderboard_json(const fedc_tune_search *s);
+FEDC_API char *fedc_tune_leaderboard_json(const fedc_tune_search *s);
 /* Text table of the top `max_rows` trials (0 = all). */
-void fedc_tune_leaderboard_print(const fedc_tune_search *s, FILE *f, int max_rows);
-int fedc_tune_leaderboard_csv(const fedc_tune_search *s, const char *path, fedc_error *err);
+FEDC_API void fedc_tune_leaderboard_print(const fedc_tune_search *s, FILE *f, int max_rows);
+FEDC_API int fedc_tune_leaderboard_csv(const fedc_tune_search *s, const char *path, fedc_error *err);
 /* SVG plot of accuracy against trial (points by status, running best). */
-int fedc_tune_plot_svg(const fedc_tune_search *s, const char *path, fedc_error *err);
+FEDC_API int fedc_tune_plot_svg(const fedc_tune_search *s, const char *path, fedc_error *err);
 
 /* ---- Store --------------------------------------------------------------- */
 
 /* The SQLite (WAL) file that records searches, trials and per-rung metrics.
  * Tables tune_search, tune_trial, tune_rung: see docs/tune.md. */
-fedc_tune_store *fedc_tune_store_open(const char *path, fedc_error *err);
-void fedc_tune_store_close(fedc_tune_store *st);
+FEDC_API fedc_tune_store *fedc_tune_store_open(const char *path, fedc_error *err);
+FEDC_API void fedc_tune_store_close(fedc_tune_store *st);
 /* The definition of stored search `id`, to resume it: its space (free with
  * fedc_tune_space_free), base task and options (method, budget, seed and
  * the rest; callbacks and `parallel` are left zero). */
-int fedc_tune_store_get_search(fedc_tune_store *st, int64_t id, fedc_tune_space **space,
-                               fedc_task *task, fedc_tune_options *opt, fedc_error *err);
+FEDC_API int fedc_tune_store_get_search(fedc_tune_store *st, int64_t id, fedc_tune_space **space,
+                                        fedc_task *task, fedc_tune_options *opt, fedc_error *err);
 /* Searches, newest first: [{"id", "created", "method", "budget", "seed",
  * "status", "trials", "best_accuracy", "task_name"}, ...] (malloc'd). */
-char *fedc_tune_store_list_json(fedc_tune_store *st, fedc_error *err);
+FEDC_API char *fedc_tune_store_list_json(fedc_tune_store *st, fedc_error *err);
 /* One search as stored: options, space, task, best task and every trial
  * with its rungs (malloc'd); NULL with err when there is no such search. */
-char *fedc_tune_store_search_json(fedc_tune_store *st, int64_t id, fedc_error *err);
+FEDC_API char *fedc_tune_store_search_json(fedc_tune_store *st, int64_t id, fedc_error *err);
 
 #endif

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "fedc/export.h"
+
 typedef struct fedc_web_asset {
     const char *path;          /* URL path, e.g. "/index.html", "/js/app.js" */
     const char *content_type;  /* e.g. "text/javascript; charset=utf-8" */
@@ -18,9 +20,9 @@ typedef struct fedc_web_asset {
 /* The asset served for a request path: "/" is "/index.html"; a query
  * string or fragment ("?v=1", "#/runs") is ignored. NULL when there is
  * none (the caller answers 404). */
-const fedc_web_asset *fedc_web_asset_find(const char *path);
+FEDC_API const fedc_web_asset *fedc_web_asset_find(const char *path);
 /* Every asset, in path order (for listings and tests). */
-size_t fedc_web_asset_count(void);
-const fedc_web_asset *fedc_web_asset_at(size_t i);
+FEDC_API size_t fedc_web_asset_count(void);
+FEDC_API const fedc_web_asset *fedc_web_asset_at(size_t i);
 
 #endif

@@ -29,7 +29,7 @@ log = logging.getLogger("fedc_node")
 
 HELLO_WAIT_S = 15.0
 VERSION = "fedc-node-python 0.1.0"
-EXTERNAL_STRATEGIES = ("fedavg", "fedprox", "fedavgm", "fedadam", "fedyogi", "fedadagrad")
+EXTERNAL_STRATEGIES = ("fedavg", "fedprox", "fedavgm", "fedadam", "fedyogi", "fedadagrad", "fedopt")
 
 
 class Client:
@@ -187,6 +187,9 @@ class _Run:
         if welcome.get("client_state"):
             raise _Refuse(f"strategy {t.get('strategy', {}).get('name')} keeps client state that only fedc's own "
                           "trainer maintains; this node trains its own model")
+        if t.get("strategy", {}).get("local_params", "none") != "none":
+            raise _Refuse(f"strategy.local_params {t['strategy']['local_params']} keeps layers of fedc's built-in "
+                          "model on each client, which only fedc's own trainer does")
         if t.get("privacy", {}).get("mode", "none") != "none":
             raise _Refuse(f"privacy mode {t['privacy']['mode']} is applied by fedc's own trainer")
         if t.get("secagg", {}).get("mode", "none") != "none":

@@ -4,7 +4,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/num_args.h"
 #include "fedc/nn.h"
+
+/* "C,H,W": three whole numbers, each 1..65536. */
+static int parse_shape(const char *text, fedc_shape *out) {
+    char part[3][32];
+    const char *p = text;
+    for (int k = 0; k < 3; k++) {
+        size_t n = strcspn(p, ",");
+        if (n == 0 || n >= sizeof part[k] || (k < 2 && p[n] != ',') || (k == 2 && p[n])) {
+            fprintf(stderr, "fedc arch: --input \"%s\": expected C,H,W, e.g. 1,28,28\n", text);
+            return -1;
+        }
+        memcpy(part[k], p, n);
+        part[k][n] = '\0';
+        p += n + (k < 2);
+    }
+    return fedc_cli_int("arch", "--input C", part[0], 1, 65536, &out->c) == 0 &&
+                   fedc_cli_int("arch", "--input H", part[1], 1, 65536, &out->h) == 0 &&
+                   fedc_cli_int("arch", "--input W", part[2], 1, 65536, &out->w) == 0
+               ? 0
+               : -1;
+}
 
 int fedc_cmd_arch(int argc, char **argv) {
     const char *spec = NULL;
@@ -12,12 +34,9 @@ int fedc_cmd_arch(int argc, char **argv) {
     int classes = 10;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--input") && i + 1 < argc) {
-            if (sscanf(argv[++i], "%d,%d,%d", &in.c, &in.h, &in.w) != 3) {
-                fprintf(stderr, "fedc arch: --input expects C,H,W, e.g. 1,28,28\n");
-                return 2;
-            }
+            if (parse_shape(argv[++i], &in) != 0) return 2;
         } else if (!strcmp(argv[i], "--classes") && i + 1 < argc) {
-            classes = atoi(argv[++i]);
+            if (fedc_cli_int("arch", "--classes", argv[++i], 2, 100000, &classes) != 0) return 2;
         } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: fedc arch SPEC [--input C,H,W] [--classes N]\n"
                    "Prints the parameter count, tensors and forward FLOPs per sample as JSON.\n");

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/audit.h"
 
@@ -27,20 +28,25 @@ static void usage(FILE *f) {
 int fedc_cmd_audit(int argc, char **argv) {
     const char *path = NULL, *json_path = NULL;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fedc audit: out of memory\n");
+        return 1;
+    }
     int nsets = 0;
     fedc_audit_options o = {.batch = 1, .iters = 300, .lr = 0.1, .out_dir = "audit"};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
+        int bad = 0;
         if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
         else if (!strcmp(a, "--out") && has) o.out_dir = argv[++i];
-        else if (!strcmp(a, "--batch") && has) o.batch = atoi(argv[++i]);
-        else if (!strcmp(a, "--iters") && has) o.iters = atoi(argv[++i]);
-        else if (!strcmp(a, "--lr") && has) o.lr = atof(argv[++i]);
-        else if (!strcmp(a, "--tv") && has) o.tv = atof(argv[++i]);
-        else if (!strcmp(a, "--client") && has) o.client = atoi(argv[++i]);
-        else if (!strcmp(a, "--clip") && has) o.clip = atof(argv[++i]);
-        else if (!strcmp(a, "--noise") && has) o.noise = atof(argv[++i]);
+        else if (!strcmp(a, "--batch") && has) bad = fedc_cli_int("audit", a, argv[++i], 1, 64, &o.batch);
+        else if (!strcmp(a, "--iters") && has) bad = fedc_cli_int("audit", a, argv[++i], 1, 1000000, &o.iters);
+        else if (!strcmp(a, "--lr") && has) bad = fedc_cli_double("audit", a, argv[++i], 0, 1, 1e6, &o.lr);
+        else if (!strcmp(a, "--tv") && has) bad = fedc_cli_double("audit", a, argv[++i], 0, 0, 1e6, &o.tv);
+        else if (!strcmp(a, "--client") && has) bad = fedc_cli_int("audit", a, argv[++i], 0, 100000000, &o.client);
+        else if (!strcmp(a, "--clip") && has) bad = fedc_cli_double("audit", a, argv[++i], 0, 1, 1e6, &o.clip);
+        else if (!strcmp(a, "--noise") && has) bad = fedc_cli_double("audit", a, argv[++i], 0, 1, 1e6, &o.noise);
         else if (!strcmp(a, "--codec") && has) snprintf(o.codec, sizeof o.codec, "%s", argv[++i]);
         else if (!strcmp(a, "--json") && has) json_path = argv[++i];
         else if (!strcmp(a, "--quiet")) o.quiet = 1;
@@ -54,11 +60,10 @@ int fedc_cmd_audit(int argc, char **argv) {
             free(sets);
             return 2;
         } else path = a;
-    }
-    if (o.batch < 1 || o.batch > 64 || o.iters < 1 || o.iters > 1000000 || !(o.lr > 0) || !(o.tv >= 0)) {
-        fprintf(stderr, "fedc audit: --batch 1..64, --iters 1..1000000, --lr > 0 and --tv >= 0\n");
-        free(sets);
-        return 2;
+        if (bad) {
+            free(sets);
+            return 2;
+        }
     }
     fedc_task t;
     int rc = fedc_cli_load_task(path, sets, nsets, &t);

@@ -52,6 +52,10 @@ int fedc_cmd_certs(int argc, char **argv) {
     fedc_error err;
     if (!strcmp(sub, "init")) {
         const char **hosts = calloc((size_t)argc, sizeof *hosts);
+        if (!hosts) {
+            fprintf(stderr, "fedc certs init: out of memory\n");
+            return 1;
+        }
         int nh = 0;
         for (int i = 3; i < argc; i++) {
             if (!strcmp(argv[i], "--host") && i + 1 < argc) hosts[nh++] = argv[++i];

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/certs.h"
 #include "fedc/log.h"
@@ -67,7 +68,10 @@ static int ensure_dir(const char *p) { return mkdir(p, 0700) == 0 || errno == EE
 static int node_credential(const char *state, const char *certs, int k, char *path, size_t cap) {
     char dir[1024];
     snprintf(dir, sizeof dir, "%s/demo-nodes", state);
-    if (ensure_dir(dir) != 0) return -1;
+    if (ensure_dir(dir) != 0) {
+        fprintf(stderr, "fedc demo: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
     snprintf(path, cap, "%s/demo-node-%d.pem", dir, k);
     if (access(path, R_OK) == 0) return 0;
     char name[32];
@@ -81,8 +85,9 @@ static int node_credential(const char *state, const char *certs, int k, char *pa
     }
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     int ok = fd >= 0 && write(fd, pem, strlen(pem)) == (ssize_t)strlen(pem);
-    if (fd >= 0) close(fd);
+    if (fd >= 0 && close(fd) != 0) ok = 0;
     free(pem);
+    if (!ok) fprintf(stderr, "fedc demo: cannot write %s: %s\n", path, strerror(errno));
     return ok ? 0 : -1;
 }
 
@@ -106,7 +111,7 @@ static void usage(FILE *f) {
             "usage: fedc demo [TASK.json] [options]\n"
             "  --nodes N          edge-node processes (default 10), each with partition K/N of Fashion-MNIST\n"
             "  --alpha A          Dirichlet label skew of the partitions (default 0.5)\n"
-            "  --rounds R         rounds (default 20)\n"
+            "  --rounds R         rounds (default: the task file's, else 20)\n"
             "  --set PATH=VALUE   override a task field (repeatable)\n"
             "  --state DIR        server state (default runs/demo-state)\n"
             "  --listen ADDR:PORT (default 127.0.0.1:8443)\n"
@@ -117,17 +122,25 @@ static void usage(FILE *f) {
 int fedc_cmd_demo(int argc, char **argv) {
     const char *task_path = NULL, *state = "runs/demo-state";
     char host[256] = "127.0.0.1";
-    int port = 8443, nodes = 10, rounds = 20, insecure = 0, exit_when_done = 0;
+    /* rounds_given: --rounds wins over the task file's rounds (and the demo's 20). */
+    int port = 8443, nodes = 10, rounds = 20, rounds_given = 0, insecure = 0, exit_when_done = 0;
     double alpha = 0.5;
     char **sets = calloc((size_t)argc + 8, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fedc demo: out of memory\n");
+        return 1;
+    }
     int nsets = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
-        if (!strcmp(a, "--nodes") && has) nodes = atoi(argv[++i]);
-        else if (!strcmp(a, "--alpha") && has) alpha = atof(argv[++i]);
-        else if (!strcmp(a, "--rounds") && has) rounds = atoi(argv[++i]);
-        else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
+        int bad = 0;
+        if (!strcmp(a, "--nodes") && has) bad = fedc_cli_int("demo", a, argv[++i], 1, 1000, &nodes);
+        else if (!strcmp(a, "--alpha") && has) bad = fedc_cli_double("demo", a, argv[++i], 0, 1, 1e6, &alpha);
+        else if (!strcmp(a, "--rounds") && has) {
+            bad = fedc_cli_int("demo", a, argv[++i], 1, 1000000, &rounds);
+            rounds_given = 1;
+        } else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
         else if (!strcmp(a, "--state") && has) state = argv[++i];
         else if (!strcmp(a, "--listen") && has) {
             if (fedc_split_listen(argv[++i], host, sizeof host, &port) != 0) {
@@ -148,11 +161,10 @@ int fedc_cmd_demo(int argc, char **argv) {
             free(sets);
             return 2;
         }
-    }
-    if (nodes < 1 || nodes > 1000 || rounds < 1 || !(alpha > 0)) {
-        fprintf(stderr, "fedc demo: --nodes must be 1..1000, --rounds >= 1, --alpha > 0\n");
-        free(sets);
-        return 2;
+        if (bad) {
+            free(sets);
+            return 2;
+        }
     }
     /* The federation is the demo's nodes; explicit --set still win. */
     char s_clients[64], s_cpr[64], s_alpha[64], s_rounds[64], s_min[64];
@@ -166,14 +178,23 @@ int fedc_cmd_demo(int argc, char **argv) {
     all[na++] = s_clients;
     all[na++] = s_cpr;
     all[na++] = s_alpha;
-    if (!task_path) all[na++] = s_rounds;
+    if (!task_path || rounds_given) all[na++] = s_rounds;
     all[na++] = s_min;
-    for (int i = 0; i < nsets && na < 72; i++) all[na++] = sets[i];
+    if (nsets > 64) {
+        fprintf(stderr, "fedc demo: %d --set options; at most 64\n", nsets);
+        free(sets);
+        return 2;
+    }
+    for (int i = 0; i < nsets; i++) all[na++] = sets[i];
     fedc_task t;
     int rc = fedc_cli_load_task(task_path, all, na, &t);
     free(sets);
     if (rc != 0) return 1;
     char *task_json = fedc_task_to_json(&t, 0);
+    if (!task_json) {
+        fprintf(stderr, "fedc demo: out of memory\n");
+        return 1;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -187,7 +208,11 @@ int fedc_cmd_demo(int argc, char **argv) {
     char *slash = strrchr(parent, '/');
     if (slash) {
         *slash = 0;
-        ensure_dir(parent);
+        if (parent[0] && ensure_dir(parent) != 0) {
+            fprintf(stderr, "fedc demo: cannot create %s: %s\n", parent, strerror(errno));
+            free(task_json);
+            return 1;
+        }
     }
     fedc_server_config cfg = {0};
     cfg.state_dir = state;
@@ -212,6 +237,12 @@ int fedc_cmd_demo(int argc, char **argv) {
     }
     self[sl] = 0;
     pid_t *pids = calloc((size_t)nodes, sizeof *pids);
+    if (!pids) {
+        fprintf(stderr, "fedc demo: out of memory\n");
+        fedc_server_stop(s);
+        free(task_json);
+        return 1;
+    }
     printf("fedc demo: %d edge nodes, %s, %d rounds, Fashion-MNIST Dirichlet(%g) partitions\n", nodes, t.model,
            t.rounds, alpha);
     printf("dashboard: %s   (admin token: %s)\n", fedc_server_dashboard_url(s), fedc_server_admin_token(s));

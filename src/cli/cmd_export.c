@@ -6,7 +6,9 @@
  * `model.load_state_dict(safetensors.torch.load_file(path))` or the
  * generated load_fedc() loads the file as it is. The forward pass applies
  * ReLU exactly where fedc does (after every conv and dense layer but the
- * last; after a group norm that directly follows one instead). */
+ * last; after a group or batch norm that directly follows one instead).
+ * Scaled weight-standardised convolutions (wsconv) get a small module of
+ * their own that standardises the weights exactly as fedc does. */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,7 +75,18 @@ static int tokens(const char *spec, char tok[][64], int max) {
     return n;
 }
 
-static void emit_module(FILE *o, const fedc_arch *a) {
+static int is_conv_dense(const char *t) {
+    return !strncmp(t, "conv:", 5) || !strncmp(t, "wsconv:", 7) || !strncmp(t, "dense:", 6);
+}
+
+static int is_norm(const char *t) { return !strncmp(t, "gn:", 3) || !strcmp(t, "bn"); }
+
+/* fedc's epsilon of the weight standardisation (src/nn: NN_WS_EPS). */
+#define WS_EPS 1e-6
+
+/* Writes the module to o; -1 (nothing usable written) for a layer kind it
+ * cannot map. */
+static int emit_module(FILE *o, const fedc_arch *a, fedc_error *err) {
     char tok[128][64];
     int n = tokens(fedc_arch_spec(a), tok, 128);
     fedc_shape in = fedc_arch_input(a);
@@ -85,22 +98,38 @@ static void emit_module(FILE *o, const fedc_arch *a) {
             "Inputs are NCHW float32 scaled as fedc scales them (IDX images: pixel / 255).\n"
             "\"\"\"\n"
             "import torch\nimport torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
+            "class WSConv2d(nn.Conv2d):\n"
+            "    \"\"\"fedc's wsconv: each output channel's weights standardised over their\n"
+            "    fan-in N (biased variance), scaled by gain / sqrt(N).\"\"\"\n"
+            "    def __init__(self, *args, **kwargs):\n"
+            "        super().__init__(*args, **kwargs)\n"
+            "        self.gain = nn.Parameter(torch.ones(self.out_channels))\n\n"
+            "    def forward(self, x):\n"
+            "        w = self.weight.double()\n"
+            "        n = w[0].numel()\n"
+            "        mean = w.mean(dim=(1, 2, 3), keepdim=True)\n"
+            "        var = ((w - mean) ** 2).mean(dim=(1, 2, 3), keepdim=True)\n"
+            "        scale = (1.0 / torch.sqrt(var + %.17g) / n ** 0.5).float() * self.gain.view(-1, 1, 1, 1)\n"
+            "        w_std = (self.weight - mean.float()) * scale\n"
+            "        return F.conv2d(x, w_std, self.bias, self.stride, self.padding)\n\n\n"
             "class FedcModel(nn.Module):\n"
             "    def __init__(self):\n"
             "        super().__init__()\n"
             "        self.layers = nn.ModuleList([\n",
-            fedc_arch_spec(a), in.c, in.h, in.w, fedc_arch_nclasses(a));
+            fedc_arch_spec(a), in.c, in.h, in.w, fedc_arch_nclasses(a), WS_EPS);
     /* Module i holds spec token i, so parameters are named layers.<i>.*. */
     fedc_shape cur = in;
     int flat = 0;
     for (int i = 0; i < n; i++) {
         int c, k, s, pd, g;
         double dp;
-        if (sscanf(tok[i], "conv:%d:%d:%d:%d", &c, &k, &s, &pd) >= 2) {
-            int fields = sscanf(tok[i], "conv:%d:%d:%d:%d", &c, &k, &s, &pd);
+        int ws = !strncmp(tok[i], "wsconv:", 7);
+        if (sscanf(tok[i] + ws * 2, "conv:%d:%d:%d:%d", &c, &k, &s, &pd) >= 2) {
+            int fields = sscanf(tok[i] + ws * 2, "conv:%d:%d:%d:%d", &c, &k, &s, &pd);
             if (fields < 3) s = 1;
             if (fields < 4) pd = (k - 1) / 2;
-            fprintf(o, "            nn.Conv2d(%d, %d, %d, stride=%d, padding=%d),\n", cur.c, c, k, s, pd);
+            fprintf(o, "            %s(%d, %d, %d, stride=%d, padding=%d),\n", ws ? "WSConv2d" : "nn.Conv2d", cur.c, c,
+                    k, s, pd);
             cur = (fedc_shape){c, (cur.h + 2 * pd - k) / s + 1, (cur.w + 2 * pd - k) / s + 1};
         } else if (sscanf(tok[i], "pool:%d", &k) == 1) {
             fprintf(o, "            nn.MaxPool2d(%d),\n", k);
@@ -115,26 +144,29 @@ static void emit_module(FILE *o, const fedc_arch *a) {
             flat = 1;
         } else if (sscanf(tok[i], "gn:%d", &g) == 1) {
             fprintf(o, "            nn.GroupNorm(%d, %d, eps=1e-5),\n", g, cur.c);
+        } else if (!strcmp(tok[i], "bn")) {
+            /* Over the channels (2d after a conv, 1d after a dense layer). */
+            fprintf(o, "            nn.BatchNorm%dd(%d, eps=1e-5, momentum=0.1),\n", flat ? 1 : 2, cur.c);
         } else if (sscanf(tok[i], "drop:%lf", &dp) == 1) {
             fprintf(o, "            nn.Dropout(%.17g),\n", dp);
         } else if (!strcmp(tok[i], "relu")) {
             fprintf(o, "            nn.ReLU(),\n");
-        } else { /* flatten */
+        } else if (!strcmp(tok[i], "flatten")) {
             fprintf(o, "            nn.Flatten(),\n");
             cur = (fedc_shape){cur.c * cur.h * cur.w, 1, 1};
             flat = 1;
+        } else {
+            /* A layer kind this exporter does not know: never a wrong module. */
+            return fedc_fail(err, "layer \"%s\" cannot be exported to PyTorch yet", tok[i]);
         }
     }
     fprintf(o, "        ])\n\n    def forward(self, x):\n");
     /* ReLU where fedc applies it (arch.c): after conv/dense unless last or
-     * followed by gn; after a gn directly following a conv/dense. */
+     * followed by a norm (gn, bn); after a norm directly following a conv/dense. */
     for (int i = 0; i < n; i++) {
-        int is_cd = !strncmp(tok[i], "conv:", 5) || !strncmp(tok[i], "dense:", 6);
         int relu = 0;
-        if (is_cd && i + 1 < n && strncmp(tok[i + 1], "gn:", 3) != 0) relu = 1;
-        if (!strncmp(tok[i], "gn:", 3) && i > 0 &&
-            (!strncmp(tok[i - 1], "conv:", 5) || !strncmp(tok[i - 1], "dense:", 6)))
-            relu = 1;
+        if (is_conv_dense(tok[i]) && i + 1 < n && !is_norm(tok[i + 1])) relu = 1;
+        if (is_norm(tok[i]) && i > 0 && is_conv_dense(tok[i - 1])) relu = 1;
         if (!strncmp(tok[i], "dense:", 6)) fprintf(o, "        x = x.flatten(1)\n");
         fprintf(o, "        x = self.layers[%d](x)\n", i);
         if (relu) fprintf(o, "        x = F.relu(x)\n");
@@ -154,8 +186,13 @@ static void emit_module(FILE *o, const fedc_arch *a) {
                "            continue\n"
                "        b, e = t['data_offsets']\n"
                "        state[name] = torch.frombuffer(bytearray(data[b:e]), dtype=torch.float32).reshape(t['shape'])\n"
-               "    model.load_state_dict(state)\n"
+               "    # fedc keeps no batch counter: PyTorch's num_batches_tracked stay 0.\n"
+               "    missing, unexpected = model.load_state_dict(state, strict=False)\n"
+               "    missing = [k for k in missing if not k.endswith('num_batches_tracked')]\n"
+               "    if missing or unexpected:\n"
+               "        raise RuntimeError(f'{path}: missing {missing}, unexpected {unexpected}')\n"
                "    return model\n");
+    return 0;
 }
 
 int fedc_cmd_export(int argc, char **argv) {
@@ -201,15 +238,27 @@ int fedc_cmd_export(int argc, char **argv) {
         return 1;
     }
     free(params);
+    /* Written in memory first: a refused layer leaves no half module behind. */
+    char *text = NULL;
+    size_t text_len = 0;
+    FILE *mem = open_memstream(&text, &text_len);
+    int rc = mem ? emit_module(mem, a, &err) : fedc_fail(&err, "out of memory");
+    if (mem && fclose(mem) != 0 && rc == 0) rc = fedc_fail(&err, "out of memory");
+    fedc_arch_free(a);
+    if (rc != 0) {
+        fprintf(stderr, "fedc export: %s: %s\n", path, err.msg);
+        free(text);
+        return 1;
+    }
     FILE *o = out ? fopen(out, "w") : stdout;
     if (!o) {
         fprintf(stderr, "fedc export: cannot write %s\n", out);
-        fedc_arch_free(a);
+        free(text);
         return 1;
     }
-    emit_module(o, a);
-    int bad = out ? fclose(o) != 0 : fflush(o) != 0;
-    fedc_arch_free(a);
+    int bad = fwrite(text, 1, text_len, o) != text_len;
+    free(text);
+    bad |= out ? fclose(o) != 0 : fflush(o) != 0;
     if (bad) {
         fprintf(stderr, "fedc export: write failed\n");
         return 1;

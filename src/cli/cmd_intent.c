@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cli/intent_submit.h"
+#include "cli/num_args.h"
 
 #include "fedc/intent.h"
 
@@ -50,15 +51,21 @@ static int llm_option(int argc, char **argv, int *i, fedc_llm_config *cfg) {
     int has = *i + 1 < argc;
     if (!has) return 0;
     const char *v = argv[*i + 1];
-    char *end = NULL;
+    uint64_t bytes;
+    /* The ranges are those fedc_llm_config_check allows. */
     if (!strcmp(a, "--url")) snprintf(cfg->url, sizeof cfg->url, "%s", v);
     else if (!strcmp(a, "--model")) snprintf(cfg->model, sizeof cfg->model, "%s", v);
     else if (!strcmp(a, "--key")) snprintf(cfg->api_key, sizeof cfg->api_key, "%s", v);
-    else if (!strcmp(a, "--timeout")) cfg->timeout_s = strtod(v, &end);
-    else if (!strcmp(a, "--connect-timeout")) cfg->connect_timeout_s = strtod(v, &end);
-    else if (!strcmp(a, "--repairs")) cfg->max_repairs = (int)strtol(v, &end, 10);
-    else if (!strcmp(a, "--max-bytes")) cfg->max_response_bytes = (size_t)strtoull(v, &end, 10);
-    else if (!strcmp(a, "--fallback")) {
+    else if (!strcmp(a, "--timeout")) {
+        if (fedc_cli_double("intent", a, v, 0, 1, 3600, &cfg->timeout_s) != 0) return -1;
+    } else if (!strcmp(a, "--connect-timeout")) {
+        if (fedc_cli_double("intent", a, v, 0, 1, 600, &cfg->connect_timeout_s) != 0) return -1;
+    } else if (!strcmp(a, "--repairs")) {
+        if (fedc_cli_int("intent", a, v, 0, 10, &cfg->max_repairs) != 0) return -1;
+    } else if (!strcmp(a, "--max-bytes")) {
+        if (fedc_cli_u64("intent", a, v, 64u << 20, &bytes) != 0) return -1;
+        cfg->max_response_bytes = (size_t)bytes;
+    } else if (!strcmp(a, "--fallback")) {
         if (strcmp(v, "builtin") != 0) {
             fprintf(stderr, "fedc intent: --fallback %s: allowed: builtin\n", v);
             return -1;
@@ -66,10 +73,6 @@ static int llm_option(int argc, char **argv, int *i, fedc_llm_config *cfg) {
         cfg->fallback_builtin = 1;
     } else {
         return 0;
-    }
-    if (end && (*end || end == v)) {
-        fprintf(stderr, "fedc intent: %s %s: not a number\n", a, v);
-        return -1;
     }
     (*i)++;
     return 1;
@@ -86,28 +89,25 @@ static int parse_backend(const char *v, fedc_intent_backend *b) {
 }
 
 static int cmd_dataset(int argc, char **argv) {
-    long n = -1;
-    unsigned long long seed = 0;
+    int n = -1;
+    uint64_t seed = 0;
     int seed_set = 0;
     double holdout = 0;
     const char *out = NULL, *hout = NULL;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
-        char *end = NULL;
-        if (!strcmp(a, "--n") && has) n = strtol(argv[++i], &end, 10);
-        else if (!strcmp(a, "--seed") && has) {
-            seed = strtoull(argv[++i], &end, 10);
+        if (!strcmp(a, "--n") && has) {
+            if (fedc_cli_int("intent dataset", a, argv[++i], 1, 10000000, &n) != 0) return 2;
+        } else if (!strcmp(a, "--seed") && has) {
+            if (fedc_cli_u64("intent dataset", a, argv[++i], UINT64_MAX, &seed) != 0) return 2;
             seed_set = 1;
-        } else if (!strcmp(a, "--holdout") && has) holdout = strtod(argv[++i], &end);
-        else if (!strcmp(a, "--out") && has) out = argv[++i];
+        } else if (!strcmp(a, "--holdout") && has) {
+            if (fedc_cli_double("intent dataset", a, argv[++i], 0, 0, 0.9, &holdout) != 0) return 2;
+        } else if (!strcmp(a, "--out") && has) out = argv[++i];
         else if (!strcmp(a, "--holdout-out") && has) hout = argv[++i];
         else {
             usage(stderr);
-            return 2;
-        }
-        if (end && (*end || end == argv[i])) {
-            fprintf(stderr, "fedc intent dataset: %s %s: not a number\n", a, argv[i]);
             return 2;
         }
     }
@@ -131,7 +131,7 @@ static int cmd_dataset(int argc, char **argv) {
         return 1;
     }
     fedc_error err;
-    int rc = fedc_intent_dataset_write(f, h, (int)(n > 10000000 ? 10000001 : n), seed, holdout, &err);
+    int rc = fedc_intent_dataset_write(f, h, n, seed, holdout, &err);
     if (out && fclose(f) != 0 && rc == 0) rc = fedc_fail(&err, "%s: write failed", out);
     if (h && fclose(h) != 0 && rc == 0) rc = fedc_fail(&err, "%s: write failed", hout);
     if (rc < 0) {

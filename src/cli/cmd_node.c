@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/num_args.h"
 #include "fedc/log.h"
 #include "fedc/node.h"
 
@@ -43,13 +44,19 @@ int fedc_cmd_node(int argc, char **argv) {
         else if (!strcmp(a, "--credential") && has) cfg.credential_path = argv[++i];
         else if (!strcmp(a, "--data") && has) cfg.data_spec = argv[++i];
         else if (!strcmp(a, "--state") && has) cfg.state_dir = argv[++i];
-        else if (!strcmp(a, "--connect-timeout") && has) cfg.connect_timeout_s = atof(argv[++i]);
-        else if (!strcmp(a, "--max-backoff") && has) cfg.max_backoff_s = atof(argv[++i]);
-        else if (!strcmp(a, "--max-attempts") && has) cfg.max_attempts = atoi(argv[++i]);
+        else if (!strcmp(a, "--connect-timeout") && has) {
+            if (fedc_cli_double("node", a, argv[++i], 0, 1, 3600, &cfg.connect_timeout_s) != 0) return 2;
+        } else if (!strcmp(a, "--max-backoff") && has) {
+            if (fedc_cli_double("node", a, argv[++i], 0, 1, 86400, &cfg.max_backoff_s) != 0) return 2;
+        } else if (!strcmp(a, "--max-attempts") && has) {
+            if (fedc_cli_int("node", a, argv[++i], 0, 1000000, &cfg.max_attempts) != 0) return 2;
+        }
         /* Hidden: benchmarks (echo) and the server's own tests (poison, delay, exit-at). */
         else if (!strcmp(a, "--echo")) cfg.echo = 1;
         else if (!strcmp(a, "--poison") && has) cfg.poison = argv[++i];
-        else if (!strcmp(a, "--delay") && has) cfg.delay_s = atof(argv[++i]);
+        else if (!strcmp(a, "--delay") && has) {
+            if (fedc_cli_double("node", a, argv[++i], 0, 0, 3600, &cfg.delay_s) != 0) return 2;
+        }
         else if (!strcmp(a, "--exit-at") && has) cfg.exit_at = argv[++i];
         else if (!strcmp(a, "--log-level") && has) {
             fedc_log_level lv;

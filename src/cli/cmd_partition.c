@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/engine.h"
 #include "fedc/data.h"
@@ -10,10 +11,19 @@
 int fedc_cmd_partition(int argc, char **argv) {
     const char *path = NULL;
     char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fedc partition: out of memory\n");
+        return 1;
+    }
     int nsets = 0, rows = 20;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--set") && i + 1 < argc) sets[nsets++] = argv[++i];
-        else if (!strcmp(argv[i], "--rows") && i + 1 < argc) rows = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
+            if (fedc_cli_int("partition", "--rows", argv[++i], 0, 1000000, &rows) != 0) {
+                free(sets);
+                return 2;
+            }
+        }
         else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: fedc partition [TASK.json] [--set PATH=VALUE ...] [--rows N]\n"
                    "Prints samples and label histogram per client, and skew statistics.\n");

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/log.h"
 #include "fedc/server.h"
@@ -28,6 +29,13 @@ static void usage(FILE *f) {
             "  --threads N          evaluation threads (default: all cores)\n"
             "  --hello-timeout S    seconds a new node connection has to authenticate (default 10)\n"
             "  --max-flags N        refused updates before a node is left out of a run (default 3)\n"
+            "  --header-timeout S   the TLS handshake and each request head must arrive within S\n"
+            "                       seconds (default 10); else 408 and the connection is closed\n"
+            "  --body-timeout S     each request body must arrive within S seconds of its head\n"
+            "                       (default 30)\n"
+            "  --max-unauth-per-address N  connections from one address that have not yet completed\n"
+            "                       a request or authenticated as a node (default 32); more are\n"
+            "                       refused at once\n"
             "  --max-active-runs N  runs that may train at once, 1..64 (default 0 = auto: 1 below 4\n"
             "                       cores, else cores/4 up to 4); another run never starts while less\n"
             "                       than 1 GiB of memory is available\n"
@@ -35,7 +43,46 @@ static void usage(FILE *f) {
             "  --set PATH=VALUE     override a field of the --run task (repeatable)\n"
             "  --port-file FILE     write the port actually used (for --listen ...:0)\n"
             "  --log-level LEVEL    debug|info|warn|error (default info)\n"
-            "Runs until SIGINT/SIGTERM; unfinished runs resume at the next start.\n");
+            "  --check-store        check STATE/runs.db in full (SQLite integrity_check and every\n"
+            "                       row's checksum), print what is wrong and exit (0 sound, 1 damaged)\n"
+            "  --recover-store      recover a damaged STATE/runs.db into a new store that takes its\n"
+            "                       place (rows that fail their checksum are dropped); the damaged\n"
+            "                       file is kept as runs.db.damaged-TIME. Stop the server first\n"
+            "Runs until SIGINT/SIGTERM; unfinished runs resume at the next start. The server does\n"
+            "not start on a damaged run store (it says so and how to recover it).\n");
+}
+
+/* --check-store / --recover-store: offline work on STATE/runs.db. */
+static int store_maintenance(const char *state_dir, int recover) {
+    fedc_error err;
+    char *report = NULL;
+    int damaged = fedc_server_check_store(state_dir, 1, &report, &err);
+    if (damaged < 0) {
+        fprintf(stderr, "fedc server: %s\n", err.msg);
+        return 1;
+    }
+    if (!damaged) {
+        printf("fedc server: the run store %s/runs.db is sound (integrity_check and every row's checksum)%s\n",
+               state_dir, recover ? "; nothing to recover" : "");
+        free(report);
+        return 0;
+    }
+    printf("fedc server: the run store %s/runs.db is damaged:\n%s", state_dir, report ? report : "");
+    free(report);
+    if (!recover) {
+        printf("Recover it with: fedc server --state %s --recover-store\n", state_dir);
+        return 1;
+    }
+    report = NULL;
+    int rc = fedc_server_recover_store(state_dir, &report, &err);
+    printf("%s", report ? report : "");
+    free(report);
+    if (rc != 0) {
+        fprintf(stderr, "fedc server: recovery failed: %s\n", err.msg);
+        return 1;
+    }
+    printf("fedc server: recovered; the server can start on %s again\n", state_dir);
+    return 0;
 }
 
 int fedc_split_listen(const char *s, char *host, size_t cap, int *port) {
@@ -62,7 +109,11 @@ int fedc_cmd_server(int argc, char **argv) {
     char host[256] = "127.0.0.1";
     const char *run_path = NULL, *port_file = NULL;
     char **sets = calloc((size_t)argc, sizeof *sets);
-    int nsets = 0, want_run = 0;
+    if (!sets) {
+        fprintf(stderr, "fedc server: out of memory\n");
+        return 1;
+    }
+    int nsets = 0, want_run = 0, check_store = 0, recover_store = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -77,25 +128,51 @@ int fedc_cmd_server(int argc, char **argv) {
         else if (!strcmp(a, "--certs") && has) cfg.certs_dir = argv[++i];
         else if (!strcmp(a, "--host") && has) cfg.public_host = argv[++i];
         else if (!strcmp(a, "--admin-token") && has) cfg.admin_token = argv[++i];
-        else if (!strcmp(a, "--checkpoint-every") && has) cfg.checkpoint_every = atoi(argv[++i]);
-        else if (!strcmp(a, "--threads") && has) cfg.threads = atoi(argv[++i]);
-        else if (!strcmp(a, "--hello-timeout") && has) cfg.hello_timeout_s = atof(argv[++i]);
-        else if (!strcmp(a, "--max-flags") && has) cfg.max_flags = atoi(argv[++i]);
-        else if (!strcmp(a, "--max-active-runs") && has) {
-            char *end;
-            long n = strtol(argv[++i], &end, 10);
-            if (end == argv[i] || *end || n < 0 || n > 64) {
-                fprintf(stderr, "fedc server: --max-active-runs %s: expected 0 (auto) to 64\n", argv[i]);
+        else if (!strcmp(a, "--checkpoint-every") && has) {
+            if (fedc_cli_int("server", a, argv[++i], 1, 1000000, &cfg.checkpoint_every) != 0) {
                 free(sets);
                 return 2;
             }
-            cfg.max_active_runs = (int)n;
-        }
-        else if (!strcmp(a, "--run") && has) {
+        } else if (!strcmp(a, "--threads") && has) { /* 0: all cores */
+            if (fedc_cli_int("server", a, argv[++i], 0, 1024, &cfg.threads) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--hello-timeout") && has) {
+            if (fedc_cli_double("server", a, argv[++i], 0, 1, 3600, &cfg.hello_timeout_s) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--max-flags") && has) {
+            if (fedc_cli_int("server", a, argv[++i], 1, 1000000, &cfg.max_flags) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if ((!strcmp(a, "--header-timeout") || !strcmp(a, "--body-timeout")) && has) {
+            double v;
+            if (fedc_cli_double("server", a, argv[++i], 0, 1, 3600, &v) != 0) {
+                free(sets);
+                return 2;
+            }
+            if (!strcmp(a, "--header-timeout")) cfg.header_timeout_s = v;
+            else cfg.body_timeout_s = v;
+        } else if (!strcmp(a, "--max-unauth-per-address") && has) {
+            if (fedc_cli_int("server", a, argv[++i], 1, 1000000, &cfg.max_unauth_per_address) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--max-active-runs") && has) { /* 0: automatic */
+            if (fedc_cli_int("server", a, argv[++i], 0, 64, &cfg.max_active_runs) != 0) {
+                free(sets);
+                return 2;
+            }
+        } else if (!strcmp(a, "--run") && has) {
             run_path = argv[++i];
             want_run = 1;
         } else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
         else if (!strcmp(a, "--port-file") && has) port_file = argv[++i];
+        else if (!strcmp(a, "--check-store")) check_store = 1;
+        else if (!strcmp(a, "--recover-store")) recover_store = 1;
         else if (!strcmp(a, "--log-level") && has) {
             fedc_log_level lv;
             if (fedc_log_level_parse(argv[++i], &lv) != 0) {
@@ -121,6 +198,10 @@ int fedc_cmd_server(int argc, char **argv) {
         free(sets);
         return 2;
     }
+    if (check_store || recover_store) {
+        free(sets);
+        return store_maintenance(cfg.state_dir, recover_store);
+    }
     if (nsets && !want_run) {
         fprintf(stderr, "fedc server: --set applies to the --run task; give --run TASK.json (or --run -)\n");
         free(sets);
@@ -135,6 +216,11 @@ int fedc_cmd_server(int argc, char **argv) {
             return 1;
         }
         task_json = fedc_task_to_json(&t, 0);
+        if (!task_json) {
+            fprintf(stderr, "fedc server: out of memory\n");
+            free(sets);
+            return 1;
+        }
     }
     free(sets);
     struct sigaction sa;

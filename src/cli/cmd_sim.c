@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/engine.h"
 #include "fedc/log.h"
@@ -61,6 +62,10 @@ static void progress_bar(int done, int total, const fedc_round_metrics *m) {
 int fedc_cmd_sim(int argc, char **argv) {
     const char *path = NULL, *metrics_path = NULL, *csv_path = NULL, *out_dir = NULL;
     char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fedc sim: out of memory\n");
+        return 1;
+    }
     int nsets = 0, threads = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -69,7 +74,12 @@ int fedc_cmd_sim(int argc, char **argv) {
         else if (!strcmp(a, "--metrics") && has) metrics_path = argv[++i];
         else if (!strcmp(a, "--csv") && has) csv_path = argv[++i];
         else if (!strcmp(a, "--out") && has) out_dir = argv[++i];
-        else if (!strcmp(a, "--threads") && has) threads = atoi(argv[++i]);
+        else if (!strcmp(a, "--threads") && has) {
+            if (fedc_cli_int("sim", a, argv[++i], 0, 1024, &threads) != 0) {
+                free(sets);
+                return 2;
+            }
+        }
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
@@ -119,12 +129,17 @@ int fedc_cmd_sim(int argc, char **argv) {
         fedc_run_free(run);
         return 1;
     }
-    FILE *tf = fopen(p_task, "w");
-    if (tf) {
-        char *js = fedc_task_to_json(&task, 1);
-        fprintf(tf, "%s\n", js);
-        free(js);
-        fclose(tf);
+    /* The run folder holds the task it ran: the run is reproducible from it. */
+    char *js = fedc_task_to_json(&task, 1);
+    FILE *tf = js ? fopen(p_task, "w") : NULL;
+    int task_ok = tf && fprintf(tf, "%s\n", js) > 0;
+    if (tf && fclose(tf) != 0) task_ok = 0;
+    free(js);
+    if (!task_ok) {
+        fprintf(stderr, "fedc sim: cannot write %s: %s\n", p_task, js ? strerror(errno) : "out of memory");
+        tp->ops->destroy(tp);
+        fedc_run_free(run);
+        return 1;
     }
     FILE *mf = fopen(p_metrics, "w");
     FILE *cf = csv_path ? fopen(csv_path, "w") : NULL;

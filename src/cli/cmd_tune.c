@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/num_args.h"
 #include "cli/task_args.h"
 #include "fedc/data.h"
 #include "fedc/engine.h"
@@ -39,7 +40,8 @@ static void usage(FILE *f) {
             "                     (default 1); costs K times more, picks settings that transfer\n"
             "  --last-rounds L    ... and of each run's last L evaluated rounds (default 3), not the\n"
             "                     final round alone, which swings with non-IID participants\n"
-            "  --db FILE          SQLite store of searches and trials (default fedc.db)\n"
+            "  --db FILE          SQLite store of searches and trials (default OUT/fedc.db with --out,\n"
+            "                     else fedc.db)\n"
             "  --resume ID        continue search ID from the store (finished trials are not rerun)\n"
             "  --out DIR          leaderboard.{json,csv}, best-task.json, trials.svg, space.json\n"
             "                     (default runs/tune-ID)\n"
@@ -76,15 +78,7 @@ static int mkdirs(const char *path) {
 }
 
 static int parse_long(const char *opt, const char *text, long lo, long hi, long *out) {
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (errno || end == text || *end || v < lo || v > hi) {
-        fprintf(stderr, "fedc tune: %s: \"%s\" is not an integer in %ld..%ld\n", opt, text, lo, hi);
-        return -1;
-    }
-    *out = v;
-    return 0;
+    return fedc_cli_long("tune", opt, text, lo, hi, out);
 }
 
 typedef struct progress {
@@ -207,15 +201,30 @@ static int check_same(const char *what, long given, long stored, long id) {
 int fedc_cmd_tune(int argc, char **argv) {
     cli c = {0};
     c.sets = calloc((size_t)argc + 1, sizeof *c.sets);
+    if (!c.sets) {
+        fprintf(stderr, "fedc tune: out of memory\n");
+        return 1;
+    }
     c.budget = c.rounds = c.min_rounds = c.eta = c.startup = c.wave = c.parallel = c.keep_mb = c.seed = -1;
     c.trial_seeds = c.last_rounds = -1;
     c.top = 10;
-    c.db = "fedc.db";
     int rc = parse_args(argc, argv, &c);
     if (rc != 0) {
         free(c.sets);
         return rc == 1 ? 0 : rc;
     }
+    /* With --out, everything the search writes goes there, its store too. */
+    char db_in_out[1100];
+    if (!c.db && c.out_dir) {
+        if (mkdirs(c.out_dir) != 0) {
+            fprintf(stderr, "fedc tune: cannot create %s: %s\n", c.out_dir, strerror(errno));
+            free(c.sets);
+            return 1;
+        }
+        snprintf(db_in_out, sizeof db_in_out, "%s/fedc.db", c.out_dir);
+        c.db = db_in_out;
+    }
+    if (!c.db) c.db = "fedc.db";
     fedc_error err;
     fedc_task task;
     fedc_tune_space *space = NULL;

@@ -9,6 +9,10 @@
 int fedc_cmd_validate(int argc, char **argv) {
     const char *path = NULL;
     char **sets = calloc((size_t)argc, sizeof *sets);
+    if (!sets) {
+        fprintf(stderr, "fedc validate: out of memory\n");
+        return 1;
+    }
     int nsets = 0, quiet = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--set") && i + 1 < argc) {
@@ -43,6 +47,10 @@ int fedc_cmd_validate(int argc, char **argv) {
     if (rc != 0) return 1;
     if (!quiet) {
         char *js = fedc_task_to_json(&t, 1);
+        if (!js) {
+            fprintf(stderr, "fedc validate: out of memory\n");
+            return 1;
+        }
         printf("%s\n", js);
         free(js);
     }

@@ -5,6 +5,7 @@
 #include "cli/commands.h"
 #include "fedc/nn.h"
 #include "fedc/version.h"
+#include "fedc_git_commit.h"
 
 int fedc_cmd_sim(int argc, char **argv);
 int fedc_cmd_validate(int argc, char **argv);
@@ -51,7 +52,7 @@ int main(int argc, char **argv) {
         return argc < 2 ? 2 : 0;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-        printf("fedc %s\n", FEDC_VERSION);
+        printf("fedc %s (commit %s)\n", FEDC_VERSION, FEDC_GIT_COMMIT);
         return 0;
     }
     /* Parallelism is across clients; BLAS stays single-threaded per worker. */

@@ -22,6 +22,9 @@ typedef enum {
     NODE_POISON_MISSING, /* no tensor at all */
     NODE_POISON_EXTRA,   /* one tensor more than the strategy uses */
     NODE_POISON_ROUND,   /* claims another round */
+    NODE_POISON_SAMPLES, /* claims 59,999,999 samples */
+    NODE_POISON_SCALE,   /* every value 1e15: finite, but it drives an average to |w| ~ 1e15 */
+    NODE_POISON_REPLAY,  /* claims the previous round (a replayed update) */
 } node_poison;
 
 /* Parses "KIND" or "KIND@ROUND" (round 0 = every round). */

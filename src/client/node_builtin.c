@@ -169,7 +169,7 @@ static int handle_frame(void *user, const uint8_t *frame, size_t len, fedc_buf *
     if (fedc_frame_type(frame, len) == FEDC_MSG_EVALUATE) {
         if (!b->trainer) return fedc_fail(err, "no local data to evaluate on (echo mode)");
         if (fedc_node_data_prepare_test(&b->data, &b->task, err) != 0) return -1;
-        fedc_client_data test = {&b->data.test, b->data.test_index, b->data.n_test};
+        fedc_client_data test = {.data = &b->data.test, .index = b->data.test_index, .n = b->data.n_test};
         return fedc_trainer_evaluate(b->trainer, &test, frame, len, reply, err);
     }
     int round = node_frame_round(frame, len);
@@ -180,7 +180,7 @@ static int handle_frame(void *user, const uint8_t *frame, size_t len, fedc_buf *
             return fedc_fail(err, "out of memory for an update of %zu values", d);
         return node_build_update(&b->task, d, round, poisoned ? b->poison : NODE_POISON_NONE, b->zeros, reply, err);
     }
-    fedc_client_data cd = {&b->data.ds, b->data.index, b->data.n};
+    fedc_client_data cd = {.data = &b->data.ds, .index = b->data.index, .n = b->data.n};
     if (fedc_trainer_handle(b->trainer, b->slot, &cd, &b->mem, frame, len, reply, err) != 0) return -1;
     return state_save(b, err);
 }

@@ -13,17 +13,20 @@
 #include "fedc/strategy.h"
 
 int node_poison_parse(const char *s, node_poison *kind, int *round, fedc_error *err) {
-    static const char *const names[] = {"", "nan", "inf", "short", "missing", "extra", "round"};
+    static const char *const names[] = {"", "nan", "inf", "short", "missing", "extra", "round", "samples", "scale",
+                                        "replay"};
     char name[32];
     const char *at = strchr(s, '@');
     snprintf(name, sizeof name, "%.*s", (int)(at ? (size_t)(at - s) : strlen(s)), s);
     *round = at ? atoi(at + 1) : 0;
-    for (int i = 1; i < 7; i++)
+    for (int i = 1; i < (int)(sizeof names / sizeof names[0]); i++)
         if (!strcmp(name, names[i])) {
             *kind = (node_poison)i;
             return 0;
         }
-    return fedc_fail(err, "--poison %s: allowed: nan, inf, short, missing, extra, round (optionally @ROUND)", s);
+    return fedc_fail(err, "--poison %s: allowed: nan, inf, short, missing, extra, round, samples, scale, replay "
+                          "(optionally @ROUND)",
+                     s);
 }
 
 int node_frame_round(const uint8_t *frame, size_t len) {
@@ -54,9 +57,12 @@ int node_build_update(const fedc_task *t, size_t d, int round, node_poison poiso
     fedc_strategy_free(st);
     size_t n = d;
     if (poison == NODE_POISON_SHORT) n = d > 10 ? d - 10 : 1;
-    /* The update is all zeros: the caller's, or fresh ones. */
-    float *own = zeros ? NULL : calloc(n, sizeof(float));
-    const float *delta = zeros ? zeros : own;
+    /* The update is all zeros (the caller's, or fresh ones), or for "scale"
+     * all 1e15. */
+    float *own = zeros && poison != NODE_POISON_SCALE ? NULL : calloc(n, sizeof(float));
+    const float *delta = own ? own : zeros;
+    if (own && poison == NODE_POISON_SCALE)
+        for (size_t j = 0; j < n; j++) own[j] = 1e15f;
     float *extra = calloc(extra_up + 1, sizeof(float));
     float *residual = NULL;
     fedc_buf blob = {0};
@@ -80,8 +86,10 @@ int node_build_update(const fedc_task *t, size_t d, int round, node_poison poiso
         memcpy(blob.data + blob.len - n * sizeof(float) + at * sizeof(float), &bad, sizeof bad);
     }
     char json[200];
-    int claimed = poison == NODE_POISON_ROUND ? round + 7 : round;
-    int jl = snprintf(json, sizeof json, "{\"round\":%d,\"n_samples\":1,\"steps\":0,\"loss\":0,\"cpu_s\":0}", claimed);
+    int claimed = poison == NODE_POISON_ROUND ? round + 7 : poison == NODE_POISON_REPLAY ? round - 1 : round;
+    long samples = poison == NODE_POISON_SAMPLES ? 59999999L : 1;
+    int jl = snprintf(json, sizeof json, "{\"round\":%d,\"n_samples\":%ld,\"steps\":0,\"loss\":0,\"cpu_s\":0}",
+                      claimed, samples);
     fedc_msg m = {.type = FEDC_MSG_UPDATE, .json = json, .json_len = (size_t)jl};
     m.blobs[m.nblobs++] = (fedc_blob){blob.data, blob.len};
     if (extra_up) m.blobs[m.nblobs++] = (fedc_blob){(const uint8_t *)extra, extra_up * sizeof(float)};

@@ -66,11 +66,24 @@ fedc_pool *fedc_pool_create(int nthreads) {
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
     p->threads = calloc((size_t)nthreads, sizeof *p->threads);
+    if (!p->threads) {
+        p->size = 1; /* no worker to stop */
+        fedc_pool_destroy(p);
+        return NULL;
+    }
     for (int i = 1; i < nthreads; i++) {
         worker_arg *wa = malloc(sizeof *wa);
-        wa->pool = p;
-        wa->id = i;
-        pthread_create(&p->threads[i], NULL, worker_main, wa);
+        if (wa) {
+            wa->pool = p;
+            wa->id = i;
+        }
+        if (!wa || pthread_create(&p->threads[i], NULL, worker_main, wa) != 0) {
+            /* Stop the workers started so far: a pool is all its threads or none. */
+            free(wa);
+            p->size = i;
+            fedc_pool_destroy(p);
+            return NULL;
+        }
     }
     return p;
 }

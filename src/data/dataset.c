@@ -55,6 +55,13 @@ void fedc_dataset_free(fedc_dataset *d) {
     memset(d, 0, sizeof *d);
 }
 
+int fedc_dataset_copy(const fedc_dataset *src, fedc_dataset *dst, fedc_error *err) {
+    if (data_alloc(dst, src->n, src->shape, src->n_classes, "dataset copy", err) != 0) return -1;
+    memcpy(dst->x, src->x, src->n * src->dim * sizeof *dst->x);
+    memcpy(dst->y, src->y, src->n * sizeof *dst->y);
+    return 0;
+}
+
 void fedc_dataset_gather(const fedc_dataset *d, const uint32_t *idx, size_t n, float *x,
                          int32_t *y) {
     const size_t dim = d->dim;

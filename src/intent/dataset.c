@@ -693,10 +693,36 @@ static void f_fl_method(gen *g, int r) {
         set_str(g, "strategy.name", "fedld");
         set_real(g, "strategy.margin_lambda", x);
         set_real(g, "strategy.top_fraction", y);
+    } else if (r == 11) {
+        static const int k[] = {3, 5, 8};
+        static const double a[] = {1, 2};
+        int x = PICK_INT(g, k);
+        double y = PICK_REAL(g, a);
+        static const char *const t[] = {"FedBuff with buffer size %d and staleness_a %g",
+                                        "fedbuff, buffer_size %d, staleness_a %g"};
+        add_part(g, TEMPLATE(g, t), x, y);
+        set_str(g, "strategy.name", "fedbuff");
+        set_int(g, "strategy.buffer_size", x);
+        set_real(g, "strategy.staleness_a", y);
+    } else if (r == 12) {
+        static const double w[] = {2, 5, 10}, h[] = {2, 3, 8};
+        static const char *const wt[] = {"identical", "sample", "unbiased"};
+        double x = PICK_REAL(g, w), y = PICK_REAL(g, h);
+        const char *z = PICK(g, wt);
+        static const char *const t[] = {"FedFix with window_s %g, hinge staleness, strategy.staleness_hinge=%g and "
+                                        "strategy.async_weights=%s",
+                                        "fedfix, window_s %g, staleness hinge, strategy.staleness_hinge=%g, "
+                                        "strategy.async_weights=%s"};
+        add_part(g, TEMPLATE(g, t), x, y, z);
+        set_str(g, "strategy.name", "fedfix");
+        set_real(g, "strategy.window_s", x);
+        set_str(g, "strategy.staleness", "hinge");
+        set_real(g, "strategy.staleness_hinge", y);
+        set_str(g, "strategy.async_weights", z);
     } else {
         static const char *const t[] = {"per-client state limited to %d MB in memory, spilling to %s",
                                         "keep at most %d MB of client state in RAM (spill dir %s)"};
-        static const int mb[] = {64, 256, 1024};
+        static const int mb[] = {64, 256, 512}; /* not the default 1024: the example must set it */
         static const char *const dirs[] = {"/var/tmp", "/scratch"};
         int x = PICK_INT(g, mb);
         const char *dd = PICK(g, dirs);
@@ -704,6 +730,94 @@ static void f_fl_method(gen *g, int r) {
         set_str(g, "strategy.name", "scaffold");
         set_real(g, "state.memory_mb", x);
         set_str(g, "state.spill_dir", dd);
+    }
+}
+
+/* The optimizers and layers of the seed papers, with their settings:
+ * optimizers by name (local or, with fedopt, on the server), optimizer
+ * state kept across rounds, FedBN on a multi-domain split. */
+static void f_optim_family(gen *g, int r) {
+    if (r == 0) {
+        static const double lr[] = {1e-4, 3e-4};
+        double x = PICK_REAL(g, lr);
+        static const char *const t[] = {"the Lion optimizer with lr %g", "lion locally, learning rate %g"};
+        add_part(g, TEMPLATE(g, t), x);
+        set_str(g, "local.optimizer", "lion");
+        set_real(g, "local.lr", x);
+    } else if (r == 1) {
+        static const double b3[] = {0.99, 0.995};
+        double x = PICK_REAL(g, b3);
+        static const char *const t[] = {"Adan with beta3 %g", "the adan optimizer, beta3 %g"};
+        add_part(g, TEMPLATE(g, t), x);
+        set_str(g, "local.optimizer", "adan");
+        set_real(g, "local.beta3", x);
+    } else if (r == 2) {
+        static const double dl[] = {0.05, 0.2}, wr[] = {0.2, 0.5}; /* never the defaults (0.1), so each draw sets them */
+        double x = PICK_REAL(g, dl), y = PICK_REAL(g, wr);
+        static const char *const t[] = {"AdamP with projection delta %g and wd ratio %g",
+                                        "adamp (projection delta %g, weight decay ratio %g)"};
+        add_part(g, TEMPLATE(g, t), x, y);
+        set_str(g, "local.optimizer", "adamp");
+        set_real(g, "local.adamp_delta", x);
+        set_real(g, "local.adamp_wd_ratio", y);
+    } else if (r == 3) {
+        static const double mom[] = {0.5, 0.9};
+        double m = PICK_REAL(g, mom);
+        static const char *const t[] = {"SGDP with momentum %g", "sgdp locally, momentum %g"};
+        add_part(g, TEMPLATE(g, t), m);
+        set_str(g, "local.optimizer", "sgdp");
+        set_real(g, "local.momentum", m);
+    } else if (r == 4) {
+        static const char *const t[] = {"EXAdam with a constant step size", "exadam, fixed step size"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "local.optimizer", "exadam");
+        set_json(g, "local.exadam_dynamic_step", json_false());
+    } else if (r == 5) {
+        static const double hp[] = {0.5, 1.0};
+        double x = PICK_REAL(g, hp);
+        static const char *const t[] = {"AdaHessian with hessian power %g", "adahessian, hessian power %g"};
+        add_part(g, TEMPLATE(g, t), x);
+        set_str(g, "local.optimizer", "adahessian");
+        set_real(g, "local.hessian_power", x);
+    } else if (r == 6) {
+        static const int w[] = {8, 32};
+        static const double dp[] = {1e-4, 1e-5};
+        int x = PICK_INT(g, w);
+        double y = PICK_REAL(g, dp);
+        static const char *const t[] = {"M-FAC with a gradient window of %d and dampening %g",
+                                        "mfac, window size %d, damping %g"};
+        add_part(g, TEMPLATE(g, t), x, y);
+        set_str(g, "local.optimizer", "mfac");
+        set_int(g, "local.mfac_window", x);
+        set_real(g, "local.mfac_damp", y);
+    } else if (r == 7) {
+        static const char *const t[] = {"adam, keeping the optimizer state across rounds",
+                                        "adam with persistent optimizer state"};
+        add_part(g, "%s", TEMPLATE(g, t));
+        set_str(g, "local.optimizer", "adam");
+        set_json(g, "local.keep_state", json_true());
+    } else if (r == 8) {
+        static const char *const opt[] = {"lion", "adan", "adam"};
+        const char *o = PICK(g, opt);
+        static const double slr[] = {0.001, 0.01};
+        double x = PICK_REAL(g, slr);
+        static const char *const t[] = {"FedOpt with %s on the server, server lr %g", "fedopt using %s, server learning rate %g"};
+        add_part(g, TEMPLATE(g, t), o, x);
+        set_str(g, "strategy.name", "fedopt");
+        set_str(g, "strategy.server_optimizer", o);
+        set_real(g, "strategy.server_lr", x);
+    } else {
+        static const int ev[] = {200, 500};
+        int x = PICK_INT(g, ev);
+        static const char *const t[] = {"FedBN with the model conv:16:5,bn,pool:2,dense:10 on a multi-domain split, "
+                                        "personal evaluation of %d samples",
+                                        "fedbn, model spec conv:16:5,bn,pool:2,dense:10, feature skew, personal "
+                                        "evaluation %d"};
+        add_part(g, TEMPLATE(g, t), x);
+        set_str(g, "strategy.local_params", "bn");
+        set_str(g, "model", "conv:16:5,bn,pool:2,dense:10");
+        set_str(g, "partition.feature_skew", "mixed");
+        set_int(g, "eval_personal", x);
     }
 }
 
@@ -1169,10 +1283,13 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     g->natural = 0;
     memset(g->goal, 0, sizeof g->goal);
 
+    /* One request in a hundred names an optimizer or layer of the seed
+     * papers (it then says the optimizer, model and strategy itself). */
+    int family = g->index % 100 == 42;
     /* the spine of most requests: model and data first */
     int lead = 0;
     if (chance(g, 0.7)) f_dataset(g);
-    if (chance(g, 0.6)) f_model(g);
+    if (!family && chance(g, 0.6)) f_model(g);
     lead = g->nparts;
     if (chance(g, 0.6)) f_clients(g);
     if (chance(g, 0.45)) f_cpr(g);
@@ -1184,14 +1301,19 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     if (chance(g, 0.35)) f_partition(g);
     if (chance(g, 0.25)) f_epochs(g);
     if (chance(g, 0.25)) f_batch(g);
-    if (chance(g, 0.3)) f_lr(g);
-    if (chance(g, 0.15)) f_optimizer(g);
+    if (!family && chance(g, 0.3)) f_lr(g);
+    if (!family && chance(g, 0.15)) f_optimizer(g);
     if (chance(g, 0.05)) f_weight_decay(g);
     /* One request in a hundred names one of the newer methods, one in a
      * hundred a learning-rate schedule, cycling through them. */
-    if (g->index % 100 == 17) f_fl_method(g, (g->index / 100) % 12);
-    else if (chance(g, 0.2)) f_strategy(g);
+    if (g->index % 100 == 17) f_fl_method(g, (g->index / 100) % 14);
+    else if (!family && chance(g, 0.2)) f_strategy(g);
     if (g->index % 100 == 67) f_schedule(g, (g->index / 100) % 3);
+    if (family) {
+        int r = (g->index / 100) % 10;
+        if (r == 9 && !g->dataset_conv_ok) r = 0; /* FedBN's example needs image data for its CNN */
+        f_optim_family(g, r);
+    }
     if (chance(g, 0.15)) f_compression(g);
     if (chance(g, 0.12)) f_scheduling(g);
     if (chance(g, 0.09)) f_privacy(g);

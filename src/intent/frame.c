@@ -83,7 +83,7 @@ void intent_reading(intent_ctx *c, const char *field, const char *value_json, co
     fedc_intent_question *q = &c->out->question;
     if (q->n_readings >= FEDC_INTENT_MAX_READINGS) return;
     for (int k = 0; k < q->n_readings; k++)
-        if (!strcmp(q->readings[k].value, value_json)) return;
+        if (!strcmp(q->readings[k].value, value_json) && (!field || strstr(q->readings[k].answer, field))) return;
     fedc_intent_reading *rd = &q->readings[q->n_readings++];
     snprintf(rd->value, sizeof rd->value, "%s", value_json);
     snprintf(rd->reason, sizeof rd->reason, "%s", reason);

@@ -14,15 +14,16 @@ const intent_goal intent_goals[] = {
     {"bandwidth",
      "keep bandwidth low",
      {
-         /* bench/bench_comm.py (bench/results/comm.json, README "Compression"):
-         * on Fashion-MNIST, 100 clients, Dirichlet 0.5, this pair reached the
-         * target accuracy with 96% fewer bytes (up + down) than uncompressed
-         * FedAvg, in the same number of rounds, within 0.5 points of its final
-         * accuracy; q8 both ways saved 74%, fp16 50%. Top-10% keeps the
-         * largest changes with error feedback; 4-bit values; zstd packs them. */
+         /* bench/bench_comm.py (bench/results/comm.json, README "Compression
+         * and scheduling"): on Fashion-MNIST, 100 clients, Dirichlet 0.5, this
+         * pair is among the codecs that reach the target accuracy with the
+         * fewest bytes (up + down), against uncompressed FedAvg on the same
+         * seeds; the figures are in the README, rendered from the results
+         * file. Top-10% keeps the largest changes with error feedback; 4-bit
+         * values; zstd packs them. */
          {"compression.up", "\"topk:0.1|q4|zstd\"",
           "client updates: the largest 10% of changes, 4 bits each, with error feedback, then zstd",
-          "measured: bench/bench_comm.py, 96% fewer bytes to the target accuracy, -0.5 points"},
+          "measured: bench/bench_comm.py (README, \"Compression and scheduling\")"},
          /* The model path sends each node the change since its last copy, so
           * 2-bit stochastic quantisation there does not accumulate error. */
          {"compression.down", "\"q2|zstd\"",
@@ -34,19 +35,19 @@ const intent_goal intent_goals[] = {
     {"cpu",
      "use little CPU",
      {
-         /* Client CPU per round is proportional to the clients trained. On
-          * the IID benchmark half as many per round reached 80% and 82%
-          * test accuracy with about a third less client CPU (docs/intent.md,
-          * "Goal figures"); capping local steps instead (max_steps 10) cost
-          * more CPU to reach the same accuracy, so it is not used. */
+         /* Client CPU per round is proportional to the clients trained.
+          * bench/bench_intent_goals.py measures what the two settings save
+          * to 80% and 82% test accuracy (docs/intent.md, "Goal figures");
+          * capping local steps instead (max_steps 10) cost more CPU to reach
+          * the same accuracy, so it is not used. */
          {"clients_per_round", "5",
           "trains 5 clients per round instead of 10: half the client work per round, slightly more "
           "rounds to the same accuracy",
-          "measured once here (docs/intent.md, goal figures); bench/ table pending (issue 5)"},
+          "measured: bench/bench_intent_goals.py (docs/intent.md, goal figures)"},
          /* Server-side evaluation of the 10,000 test images every round is a
           * fixed CPU cost independent of training. */
          {"eval_every", "5", "evaluates the global model every 5th round instead of every round",
-          "measured once here (docs/intent.md, goal figures); bench/ table pending (issue 5)"},
+          "measured: bench/bench_intent_goals.py (docs/intent.md, goal figures)"},
      },
      2},
     {"accuracy",
@@ -54,14 +55,14 @@ const intent_goal intent_goals[] = {
      {
          /* McMahan et al. 2017 (Communication-Efficient Learning of Deep
           * Networks from Decentralized Data): their CNN beats the 2-hidden-
-          * layer MLP on MNIST; fedc's bench/ (issue 2) measures both models
-          * on Fashion-MNIST. */
+          * layer MLP on MNIST; bench/bench_fedavg.py trains both models on
+          * Fashion-MNIST (README, "Training speed"). */
          {"model", "\"cnn\"",
           "the CNN of McMahan et al. (conv 32, conv 64, dense 512), which beats the MLP in their "
           "MNIST experiments",
-          "literature; fedc's own MLP vs CNN accuracy pending in bench/ (issue 2)"},
+          "literature (McMahan et al. 2017); bench/bench_fedavg.py trains both models"},
          {"rounds", "100", "twice the default 50 rounds, so the model trains longer",
-          "pending: accuracy-vs-rounds curve in bench/ (issue 2)"},
+          "not measured: an assumption that longer training helps"},
      },
      2},
     {"fast",
@@ -75,8 +76,8 @@ const intent_goal intent_goals[] = {
      "fair turns for every client",
      {
          /* Round-robin visits every client within ceil(N/S) rounds: a
-          * property the scheduler's tests assert (ALGORITHMS.md,
-          * Scheduling). */
+          * property the scheduler's tests assert
+          * (tests/unit/fl_sched/test_sched_policies.c). */
          {"scheduling.policy", "\"round-robin\"",
           "round-robin selection: every client takes part within ceil(clients / clients_per_round) "
           "rounds",

@@ -28,6 +28,9 @@ enum {
     TK_ARCH = 1u << 5,      /* TK_SPEC: a model spec ("conv:16:5,...") */
     TK_CODEC = 1u << 6,     /* TK_SPEC: a codec pipeline ("topk:0.01|q8") */
     TK_ORDINAL = 1u << 7,   /* "10th", "3rd": a position, not a count */
+    TK_FACTOR = 1u << 8,    /* "x0.8", "×0.5": a multiplier */
+    TK_POWER = 1u << 9,     /* "10^-4", "10⁻⁴", "2^8": written as a power */
+    TK_SINGLE = 1u << 10,   /* the word "single": a count only when something counts it */
 };
 
 #define TOK_TEXT 40
@@ -59,10 +62,14 @@ typedef enum {
     C_EPOCH, C_BATCH, C_SAMPLE_PER_BATCH, C_LR, C_MOMENTUM, C_NESTEROV, C_WD, C_BETA1, C_BETA2,
     C_EPS, C_STEP, C_MAX_STEPS,
     C_OPT_SGD, C_OPT_ADAM, C_OPT_ADAMW,
+    C_OPT_LION, C_OPT_ADAN, C_OPT_ADAMP, C_OPT_SGDP, C_OPT_EXADAM, C_OPT_ADAHESSIAN, C_OPT_MFAC,
+    C_BETA3, C_HESSIAN_POWER, C_ADAMP_DELTA, C_ADAMP_WD_RATIO, C_FIXED_STEP, C_MFAC_WINDOW, C_MFAC_DAMP,
+    C_KEEP_STATE,
     /* strategy */
     C_S_FEDAVG, C_S_FEDPROX, C_S_FEDAVGM, C_S_FEDADAM, C_S_FEDYOGI, C_S_FEDADAGRAD,
     C_S_SCAFFOLD, C_S_FEDAVG_M, C_S_SCAFFOLD_M, C_S_FEDNOVA, C_S_FEDAU, C_S_AFA_CD, C_S_AFA_CS, C_S_FEDHYPER,
-    C_S_FEDSPEED, C_S_FEDSAM, C_S_FEDAMD, C_S_FEDLD, C_RHO, C_ANCHOR_PROB,
+    C_S_FEDSPEED, C_S_FEDSAM, C_S_FEDAMD, C_S_FEDLD, C_S_FEDBUFF, C_S_FEDFIX, C_S_ASYNC_FEDAVG, C_RHO, C_ANCHOR_PROB,
+    C_S_FEDOPT, C_FEDBN, C_FEATURE_SKEW, C_EVAL_PERSONAL,
     C_SERVER_LR, C_SERVER_MOMENTUM, C_MU, C_TAU, C_SERVER, C_LOCAL,
     /* data */
     C_DS_FMNIST, C_DS_MNIST, C_DS_CIFAR10, C_DS_CSV, C_DS_UNSUPPORTED, C_DATA, C_TEST_FILE,
@@ -116,6 +123,7 @@ enum {
     W_FILL = 1u << 2,   /* may sit between a keyword and its number ("lr of 0.1", "rounds: 5") */
     W_ADJ = 1u << 3,    /* may sit between a number and its unit ("5 local epochs") */
     W_VERB = 1u << 4,   /* may sit between a count and "per round" ("10 sampled each round") */
+    W_FIELD = 1u << 5,  /* a word of a task-field name ("lambda", "cutoff"): typos are repaired to it */
 };
 
 /* Normalises word tokens in place: lemma (plural forms), typo repair
@@ -239,6 +247,13 @@ typedef struct intent_ctx {
     int nrejected;
     intent_pending_key pending[8];
     int npending;
+    /* Blocks of keys under a header ("strategy:" and indented lines below
+     * it, or "strategy": {...}): the group their keys belong to. */
+    struct {
+        int start, end;
+        char prefix[24]; /* a task group ("local", "strategy") or "server" */
+    } key_group[12];
+    int nkey_group;
     int settled; /* after intent_settle: conflicts are asked at once */
 
     fedc_intent_result *out;
@@ -346,6 +361,20 @@ int intent_rules_choices(intent_ctx *c);
  * clients"), "until convergence", a parameter named without its value,
  * a privacy epsilon, settings fedc does not have (rules_vague.c). */
 int intent_rules_vague(intent_ctx *c);
+/* Whether the request names strategy value name ("fedau") in words or as
+ * a key's value (rules_methods.c). */
+int intent_names_strategy(const intent_ctx *c, const char *name);
+/* Whether the words before number item n (past "of", "longer than", ...)
+ * name a task field in prose ("a cutoff of 40 rounds") (rules_keys.c). */
+int intent_field_named_before(const intent_ctx *c, int n);
+/* Whether the words ending at item k, with words before it, name a task
+ * field in prose ("top fraction" is FedLD's, not the participation). */
+int intent_field_named_at(const intent_ctx *c, int k);
+/* Whether the request names a strategy with an adaptive server optimizer
+ * (FedAdam, FedYogi, FedAdagrad): "the learning rate" then has two owners. */
+int intent_server_optimizer_named(const intent_ctx *c);
+/* Whether any item is concept k. */
+int intent_anywhere(const intent_ctx *c, concept_id k);
 /* Finishing: fractions, goal settings, derived caps; builds the task. */
 int intent_resolve(intent_ctx *c);
 

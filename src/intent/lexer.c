@@ -58,7 +58,8 @@ static int starts_path(const char *s, size_t len, size_t i) {
     return 0;
 }
 
-static const char *const arch_layers[] = {"conv", "pool", "avgpool", "dense", "gn", "drop", "relu", "flatten", NULL};
+static const char *const arch_layers[] = {"conv", "wsconv", "pool", "avgpool", "dense", "gn", "bn", "drop", "relu",
+                                          "flatten", NULL};
 static const char *const codec_stages[] = {"none", "fp16", "bf16", "q8", "q4", "q2", "topk", "randk", "sign", "zstd", NULL};
 
 static int starts_with_name(const char *s, size_t b, size_t e, const char *const *names) {
@@ -156,6 +157,105 @@ static size_t scan_number(const char *s, size_t len, size_t i, char *buf, size_t
     return j;
 }
 
+static int is_word_byte_(int ch) {
+    return isalnum(ch) || ch >= 0x80;
+}
+#define is_word_byte is_word_byte_
+
+/* Superscript digits and signs ("10⁻⁴"): returns the byte length of the
+ * one at i and its value (0-9, or -1 for minus, -2 for plus), 0 if none. */
+static size_t superscript(const char *s, size_t len, size_t i, int *v) {
+    int c0 = at(s, len, i), c1 = at(s, len, i + 1), c2 = at(s, len, i + 2);
+    if (c0 == 0xC2 && (c1 == 0xB2 || c1 == 0xB3 || c1 == 0xB9)) {
+        *v = c1 == 0xB2 ? 2 : c1 == 0xB3 ? 3 : 1;
+        return 2;
+    }
+    if (c0 == 0xE2 && c1 == 0x81 && (c2 == 0xB0 || (c2 >= 0xB4 && c2 <= 0xB9) || c2 == 0xBA || c2 == 0xBB)) {
+        *v = c2 == 0xBB ? -1 : c2 == 0xBA ? -2 : c2 == 0xB0 ? 0 : c2 - 0xB0;
+        return 3;
+    }
+    return 0;
+}
+
+/* An exponent written after a number at e: "^-4", "**3", or superscripts
+ * ("⁻⁴"). Returns its end (e when there is none) and the exponent. */
+static size_t scan_power(const char *s, size_t len, size_t e, int *expo) {
+    size_t j = e;
+    int sign = 1, digits = 0, v = 0, sv;
+    if (at(s, len, j) == '^' || (at(s, len, j) == '*' && at(s, len, j + 1) == '*')) {
+        j += at(s, len, j) == '^' ? 1 : 2;
+        if (at(s, len, j) == '-' || at(s, len, j) == '+') sign = at(s, len, j++) == '-' ? -1 : 1;
+        while (isdigit(at(s, len, j)) && digits < 4) {
+            v = v * 10 + (at(s, len, j++) - '0');
+            digits++;
+        }
+    } else {
+        size_t l = superscript(s, len, j, &sv);
+        if (l && sv < 0) {
+            sign = sv == -1 ? -1 : 1;
+            j += l;
+        }
+        while ((l = superscript(s, len, j, &sv)) && sv >= 0 && digits < 4) {
+            v = v * 10 + sv;
+            digits++;
+            j += l;
+        }
+    }
+    if (!digits || isdigit(at(s, len, j))) return e;
+    *expo = sign * v;
+    return j;
+}
+
+/* "0xBEEF": a hexadecimal integer at i; its end, or i. */
+static size_t scan_hex(const char *s, size_t len, size_t i, double *v) {
+    if (at(s, len, i) != '0' || tolower(at(s, len, i + 1)) != 'x' || !isxdigit(at(s, len, i + 2))) return i;
+    size_t j = i + 2;
+    double x = 0;
+    while (isxdigit(at(s, len, j)) && j - i < 18) {
+        int d = at(s, len, j);
+        x = x * 16 + (isdigit(d) ? d - '0' : tolower(d) - 'a' + 10);
+        j++;
+    }
+    if (is_word_byte_(at(s, len, j))) return i;
+    *v = x;
+    return j;
+}
+
+/* "1m30s", "1h30m", "2h15m10s": a duration written as one chunk of at
+ * least two number+unit parts; its end and its seconds, or i. */
+static size_t scan_clock(const char *s, size_t len, size_t i, double *secs) {
+    size_t j = i;
+    int parts = 0;
+    double total = 0;
+    while (isdigit(at(s, len, j))) {
+        double v = 0;
+        while (isdigit(at(s, len, j))) v = v * 10 + (at(s, len, j++) - '0');
+        double unit;
+        int u = tolower(at(s, len, j));
+        if (u == 'h') {
+            unit = 3600;
+            j++;
+            if (tolower(at(s, len, j)) == 'r') j++;
+        } else if (u == 'm' && tolower(at(s, len, j + 1)) == 'i' && tolower(at(s, len, j + 2)) == 'n') {
+            unit = 60;
+            j += 3;
+        } else if (u == 'm' && tolower(at(s, len, j + 1)) != 's') {
+            unit = 60;
+            j++;
+        } else if (u == 's') {
+            unit = 1;
+            j++;
+        } else {
+            return i;
+        }
+        total += v * unit;
+        parts++;
+    }
+    if (parts < 2 || is_word_byte_(at(s, len, j))) return i;
+    *secs = total;
+    return j;
+}
+
 /* UTF-8 sequences with a meaning here: Greek letters used for parameters,
  * dashes (separators), curly quotes, the no-break space. Returns the
  * sequence length and what it stands for. */
@@ -180,9 +280,6 @@ static size_t utf8_special(const char *s, size_t len, size_t i, const char **wor
     return 0;
 }
 
-static int is_word_byte(int ch) {
-    return isalnum(ch) || ch >= 0x80;
-}
 
 int intent_lex(const char *s, size_t len, intent_tok *out, int max, fedc_error *err) {
     int n = 0;
@@ -244,6 +341,48 @@ int intent_lex(const char *s, size_t len, intent_tok *out, int max, fedc_error *
                 continue;
             }
         }
+        if (isdigit(ch)) {
+            double v;
+            size_t e = scan_hex(s, len, i, &v);
+            if (e > i) {
+                EMIT(TK_NUM, i, e);
+                out[n - 1].num = v;
+                out[n - 1].flags = TK_INTEGER;
+                set_text(&out[n - 1], s, i, e, 1);
+                i = e;
+                continue;
+            }
+            e = scan_clock(s, len, i, &v);
+            if (e > i) {
+                /* the seconds, then a unit word of no width: "1m30s" = 90 s */
+                EMIT(TK_NUM, i, e);
+                out[n - 1].num = v;
+                out[n - 1].flags = TK_INTEGER;
+                snprintf(out[n - 1].text, TOK_TEXT, "%g", v);
+                EMIT(TK_WORD, e, e);
+                strcpy(out[n - 1].text, "s");
+                i = e;
+                continue;
+            }
+        }
+        /* "x0.8", "×0.5": a factor */
+        if ((ch == 'x' || ch == 'X' || (ch == 0xC3 && at(s, len, i + 1) == 0x97)) &&
+            (i == 0 || !is_word_byte(at(s, len, i - 1)))) {
+            size_t k = i + (ch == 0xC3 ? 2 : 1);
+            if (isdigit(at(s, len, k)) || (at(s, len, k) == '.' && isdigit(at(s, len, k + 1)))) {
+                char buf[72];
+                int integer;
+                size_t e = scan_number(s, len, k, buf, sizeof buf, &integer);
+                if (e > k && !is_word_byte(at(s, len, e))) {
+                    EMIT(TK_NUM, i, e);
+                    out[n - 1].num = strtod(buf, NULL);
+                    out[n - 1].flags = TK_FACTOR | (integer ? TK_INTEGER : 0);
+                    set_text(&out[n - 1], s, k, e, 1);
+                    i = e;
+                    continue;
+                }
+            }
+        }
         if (isdigit(ch) || (ch == '.' && isdigit(at(s, len, i + 1))) ||
             ((ch == '-' || ch == '+') &&
              (isdigit(at(s, len, i + 1)) || (at(s, len, i + 1) == '.' && isdigit(at(s, len, i + 2)))) &&
@@ -254,6 +393,17 @@ int intent_lex(const char *s, size_t len, intent_tok *out, int max, fedc_error *
             if (e > i) {
                 double v = strtod(buf, NULL);
                 unsigned flags = integer ? TK_INTEGER : 0;
+                /* "10^-4", "2^8", "10⁻⁴": the power's value */
+                int expo = 0;
+                size_t pe = integer ? scan_power(s, len, e, &expo) : e;
+                if (pe > e) {
+                    double pv = pow(v, expo);
+                    if (isfinite(pv) && v != 0) {
+                        v = pv;
+                        flags = TK_POWER | (expo >= 0 && pv == floor(pv) && pv < 9e15 ? TK_INTEGER : 0);
+                        e = pe;
+                    }
+                }
                 size_t ve = e;
                 /* "10th round", "1st", "2nd", "3rd": the ordinal's number */
                 unsigned ordinal = 0;

@@ -5,9 +5,11 @@
  * come from goals.c. Plural forms and typos are repaired against this
  * vocabulary before phrase matching. */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fl/task/task_internal.h"
 #include "intent/intent_internal.h"
 
 static const intent_phrase phrases[] = {
@@ -84,6 +86,24 @@ static const intent_phrase phrases[] = {
     {"sgd", C_OPT_SGD, 0}, {"plain sgd", C_OPT_SGD, 0}, {"vanilla sgd", C_OPT_SGD, 0},
     {"stochastic gradient descent", C_OPT_SGD, 0}, {"gradient descent", C_OPT_SGD, 0},
     {"adam", C_OPT_ADAM, 0}, {"adamw", C_OPT_ADAMW, 0}, {"adam w", C_OPT_ADAMW, 0},
+    /* the optimizers of the seed papers */
+    {"lion", C_OPT_LION, 0}, {"lion optimizer", C_OPT_LION, 0}, {"evolved sign momentum", C_OPT_LION, 0},
+    {"adan", C_OPT_ADAN, 0}, {"adaptive nesterov momentum", C_OPT_ADAN, 0},
+    {"adamp", C_OPT_ADAMP, 0}, {"adam p", C_OPT_ADAMP, 0}, {"sgdp", C_OPT_SGDP, 0}, {"sgd p", C_OPT_SGDP, 0},
+    {"exadam", C_OPT_EXADAM, 0}, {"ex adam", C_OPT_EXADAM, 0}, {"extended adam", C_OPT_EXADAM, 0},
+    {"adahessian", C_OPT_ADAHESSIAN, 0}, {"ada hessian", C_OPT_ADAHESSIAN, 0},
+    {"mfac", C_OPT_MFAC, 0}, {"m fac", C_OPT_MFAC, 0}, {"matrix free fisher", C_OPT_MFAC, 0},
+    {"beta3", C_BETA3, 0}, {"beta 3", C_BETA3, 0}, {"b3", C_BETA3, 0},
+    {"hessian power", C_HESSIAN_POWER, 0},
+    {"projection delta", C_ADAMP_DELTA, 0}, {"adamp delta", C_ADAMP_DELTA, 0},
+    {"wd ratio", C_ADAMP_WD_RATIO, 0}, {"weight decay ratio", C_ADAMP_WD_RATIO, 0},
+    {"constant step size", C_FIXED_STEP, 0}, {"fixed step size", C_FIXED_STEP, 0},
+    {"constant step", C_FIXED_STEP, 0}, {"no dynamic step", C_FIXED_STEP, 0},
+    {"gradient window", C_MFAC_WINDOW, 0}, {"mfac window", C_MFAC_WINDOW, 0}, {"window size", C_MFAC_WINDOW, 0},
+    {"dampening", C_MFAC_DAMP, 0}, {"damping", C_MFAC_DAMP, 0},
+    {"keep the optimizer state", C_KEEP_STATE, 0}, {"keep optimizer state", C_KEEP_STATE, 0},
+    {"keeping the optimizer state", C_KEEP_STATE, 0}, {"persistent optimizer state", C_KEEP_STATE, 0},
+    {"optimizer state across round", C_KEEP_STATE, 0}, {"stateful optimizer", C_KEEP_STATE, 0},
 
     /* strategy */
     {"fedavg", C_S_FEDAVG, 0}, {"fed avg", C_S_FEDAVG, 0}, {"federated averaging", C_S_FEDAVG, 0},
@@ -105,8 +125,19 @@ static const intent_phrase phrases[] = {
     {"sharpness aware minimization", C_S_FEDSAM, 0},
     {"fedamd", C_S_FEDAMD, 0}, {"fed amd", C_S_FEDAMD, 0}, {"anchor sampling", C_S_FEDAMD, 0},
     {"fedld", C_S_FEDLD, 0}, {"fed ld", C_S_FEDLD, 0}, {"loss decomposition", C_S_FEDLD, 0},
+    {"fedbuff", C_S_FEDBUFF, 0}, {"fed buff", C_S_FEDBUFF, 0}, {"buffered asynchronous", C_S_FEDBUFF, 0},
+    {"fedfix", C_S_FEDFIX, 0}, {"fed fix", C_S_FEDFIX, 0},
+    {"async fedavg", C_S_ASYNC_FEDAVG, 0}, {"asynchronous fedavg", C_S_ASYNC_FEDAVG, 0},
+    {"asynchronous federated averaging", C_S_ASYNC_FEDAVG, 0},
     {"rho", C_RHO, 0}, {"perturbation radius", C_RHO, 0}, {"sam radius", C_RHO, 0},
     {"anchor probability", C_ANCHOR_PROB, 0}, {"anchor prob", C_ANCHOR_PROB, 0},
+    {"fedopt", C_S_FEDOPT, 0}, {"fed opt", C_S_FEDOPT, 0},
+    {"fedbn", C_FEDBN, 0}, {"fed bn", C_FEDBN, 0}, {"local batch norm", C_FEDBN, 0},
+    {"local batch normalization", C_FEDBN, 0}, {"local batch normalisation", C_FEDBN, 0},
+    {"feature skew", C_FEATURE_SKEW, 0}, {"multi domain", C_FEATURE_SKEW, 0}, {"domain shift", C_FEATURE_SKEW, 0},
+    {"per client domain", C_FEATURE_SKEW, 0}, {"feature shift", C_FEATURE_SKEW, 0},
+    {"personal evaluation", C_EVAL_PERSONAL, 0}, {"personalized evaluation", C_EVAL_PERSONAL, 0},
+    {"personalised evaluation", C_EVAL_PERSONAL, 0},
     {"fedadam", C_S_FEDADAM, 0}, {"fed adam", C_S_FEDADAM, 0}, {"server adam", C_S_FEDADAM, 0},
     {"adam on the server", C_S_FEDADAM, 0}, {"server side adam", C_S_FEDADAM, 0},
     {"fedyogi", C_S_FEDYOGI, 0}, {"fed yogi", C_S_FEDYOGI, 0}, {"yogi", C_S_FEDYOGI, 0},
@@ -638,7 +669,8 @@ static void build(void) {
     for (int k = 0; k < np; k++) chars += strlen(phrases[k].words) + MAX_PHRASE_WORDS;
     for (int k = 0; k < ng; k++) chars += strlen(intent_goal_phrases[k].words) + MAX_PHRASE_WORDS;
     int nstop = (int)(sizeof stopwords / sizeof stopwords[0]);
-    int max_vocab = (np + ng) * MAX_PHRASE_WORDS + nstop;
+    for (int f = 0; f < task_nfields; f++) chars += strlen(task_fields[f].path) + 8;
+    int max_vocab = (np + ng) * MAX_PHRASE_WORDS + nstop + task_nfields * 4;
     cphrases = calloc((size_t)(np + ng), sizeof *cphrases);
     vocab = calloc((size_t)max_vocab, sizeof *vocab);
     pool = calloc(chars + 1, 1);
@@ -646,6 +678,21 @@ static void build(void) {
     compile_list(phrases, np);
     compile_list(intent_goal_phrases, ng);
     for (int k = 0; k < nstop; k++) add_vocab(stopwords[k].word, stopwords[k].cls | W_KNOWN);
+    /* the words of every task-field name, so that "lamda" and "margn" are
+     * repaired to the field they name */
+    for (int f = 0; f < task_nfields; f++) {
+        const char *p = task_fields[f].path;
+        int words = 0;
+        while (*p && words < 4) {
+            size_t w = strcspn(p, "._-");
+            if (w >= 4) {
+                add_vocab(pool_dup(p, w), W_FIELD);
+                words++;
+            }
+            p += w;
+            if (*p) p++;
+        }
+    }
     qsort(cphrases, (size_t)ncphrases, sizeof *cphrases, cmp_cphrase);
     qsort(vocab, (size_t)nvocab, sizeof *vocab, cmp_vocab);
     /* merge duplicates, uniting their classes */
@@ -742,44 +789,103 @@ static const char *singular(const char *w, char *buf, size_t cap) {
     return NULL;
 }
 
+/* English words of four letters one letter away from a keyword ("hard":
+ * shard, "ours": hours): words, not typos. */
+static int common_short_word(const char *w) {
+    static const char *const words[] = {"hard", "ours", "ever", "lone", "tops", "rand", "lass", "hose", "ache",
+                                        "ache", "ages", "odes", "ones", "tent", "echo", "sole", "hums", "lass", NULL};
+    for (int k = 0; words[k]; k++)
+        if (!strcmp(w, words[k])) return 1;
+    return 0;
+}
+
+/* A typo's candidate repair. */
+typedef struct {
+    const char *lemma;
+    int kw, missing; /* a keyword; the typo lacks a letter of it */
+    concept_id concept;
+} cand;
+
+/* Whether the candidates mean one thing (one lemma, or one concept); the
+ * shortest lemma in *found. */
+static int one_meaning(const cand *cs, int n, const char **found) {
+    *found = cs[0].lemma;
+    for (int k = 1; k < n; k++) {
+        if (strcmp(cs[k].lemma, cs[0].lemma) != 0 && !(cs[k].concept && cs[k].concept == cs[0].concept)) return 0;
+        if (strlen(cs[k].lemma) < strlen(*found)) *found = cs[k].lemma;
+    }
+    return 1;
+}
+
+/* The concept a word names on its own (a one-word phrase), or C_NONE. */
+static concept_id word_concept(const char *w) {
+    for (int k = 0; k < ncphrases; k++)
+        if (cphrases[k].nwords == 1 && !strcmp(cphrases[k].w[0], w)) return cphrases[k].ph->concept;
+    return C_NONE;
+}
+
 void intent_lexicon_normalise(intent_tok *t, int n) {
     ensure();
     for (int i = 0; i < n; i++) {
         if (t[i].kind != TK_WORD || t[i].merged) continue;
         char buf[TOK_TEXT];
-        if (vocab_find(t[i].text)) continue;
+        const vocab_word *known = vocab_find(t[i].text);
+        if (known && known->cls != W_FIELD) continue;
         const char *base = singular(t[i].text, buf, sizeof buf);
-        if (base) {
+        if (base && !(known && vocab_find(base)->cls == W_FIELD)) {
             snprintf(t[i].text, TOK_TEXT, "%s", base);
             continue;
         }
+        if (known) continue; /* a field's own word ("lambda") */
         /* typo repair: words of 5+ letters one edit away from exactly one
-         * vocabulary word (or its plural) of 4+ letters */
+         * vocabulary word (or its plural) of 4+ letters that starts with the
+         * same letter; words of 4 letters only by a missing letter or two
+         * swapped ones ("rund", "clas", "svnh"), and only towards keywords.
+         * A repair must never create a meaning the user did not write:
+         * misspellings seldom touch the first letter, while a word that
+         * differs there is usually another word ("ubyte", the IDX file type,
+         * is not "byte", which would turn on lossy compression). */
         size_t len = strlen(t[i].text);
-        if (len < 5 || !alphabetic(t[i].text)) continue;
+        if (len < 4 || !alphabetic(t[i].text) || (len == 4 && common_short_word(t[i].text))) continue;
         /* candidates by lemma; a keyword beats a stopword ("participatns"
-         * is "participants", not "participates") */
-        const char *found = NULL;
-        int found_kw = 0, ambiguous = 0;
-        for (int k = 0; k < nvocab; k++) {
+         * is "participants", not "participates"); a missing letter beats an
+         * extra one ("secnds" is "seconds", not "sends"); candidates that
+         * mean the same ("seeed": seed, seeded) are one */
+        cand cs[8];
+        int ncs = 0;
+        for (int k = 0; k < nvocab && ncs < 8; k++) {
             const char *w = vocab[k].word;
             size_t lw = strlen(w);
-            if (lw < 4 || lw + 2 < len || lw > len + 1) continue;
+            if (lw < 4 || lw + 2 < len || lw > len + 1 || w[0] != t[i].text[0]) continue;
             char plural[TOK_TEXT + 2];
             snprintf(plural, sizeof plural, "%s%s", w, "s");
-            if (!(distance_one(t[i].text, w) || (lw + 1 < sizeof plural && distance_one(t[i].text, plural))))
-                continue;
+            int as_word = distance_one(t[i].text, w), as_plural = lw + 1 < sizeof plural && distance_one(t[i].text, plural);
+            if (!as_word && !as_plural) continue;
+            int kw = !(vocab[k].cls & W_STOP);
+            size_t lc = as_word ? lw : lw + 1;
+            if (len == 4 && (!kw || lc < len)) continue;
             char sb[TOK_TEXT];
             const char *lemma = singular(w, sb, sizeof sb);
             if (!lemma) lemma = w;
-            int kw = !(vocab[k].cls & W_STOP);
-            if (!found || (kw && !found_kw)) {
-                ambiguous = found && kw == found_kw && strcmp(found, lemma) != 0;
-                found = lemma;
-                found_kw = kw;
-            } else if (kw == found_kw && strcmp(found, lemma) != 0) {
-                ambiguous = 1;
-            }
+            cs[ncs++] = (cand){lemma, kw, lc > len, word_concept(w)};
+        }
+        const char *found = NULL;
+        int ambiguous = ncs > 0 && !one_meaning(cs, ncs, &found);
+        if (ambiguous) {
+            int o = 0, kw = 0;
+            for (int k = 0; k < ncs; k++) kw |= cs[k].kw;
+            for (int k = 0; k < ncs; k++)
+                if (cs[k].kw == kw) cs[o++] = cs[k];
+            ncs = o;
+            ambiguous = !one_meaning(cs, ncs, &found);
+        }
+        if (ambiguous) {
+            int o = 0, missing = 0;
+            for (int k = 0; k < ncs; k++) missing |= cs[k].missing;
+            for (int k = 0; k < ncs; k++)
+                if (cs[k].missing == missing) cs[o++] = cs[k];
+            ncs = o;
+            ambiguous = !one_meaning(cs, ncs, &found);
         }
         if (found && !ambiguous) {
             snprintf(t[i].orig, TOK_TEXT, "%s", t[i].text);

@@ -2,6 +2,8 @@
  * "twenty-five", "half", "a tenth") and percent written out ("10 percent",
  * "10 %") become number tokens; the swallowed tokens are marked merged and
  * the number's span covers them all, so explanations quote the words. */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "intent/intent_internal.h"
@@ -14,7 +16,8 @@ typedef struct {
 } num_word;
 
 static const num_word num_words[] = {
-    {"zero", 0, 0},       {"one", 1, 0},        {"single", 1, 0},    {"two", 2, 0},
+    {"zero", 0, 0},       {"nought", 0, 0},     {"naught", 0, 0},
+    {"one", 1, 0},        {"single", 1, 0},    {"two", 2, 0},
     {"three", 3, 0},      {"four", 4, 0},       {"five", 5, 0},      {"six", 6, 0},
     {"seven", 7, 0},      {"eight", 8, 0},      {"nine", 9, 0},      {"ten", 10, 0},
     {"eleven", 11, 0},    {"twelve", 12, 0},    {"thirteen", 13, 0}, {"fourteen", 14, 0},
@@ -26,6 +29,9 @@ static const num_word num_words[] = {
     {"third", 1.0 / 3.0, 5}, {"tenth", 0.1, 5}, {"fifth", 0.2, 5},   {"fourth", 0.25, 5},
     {"eighth", 0.125, 5}, {"thirds", 1.0 / 3.0, 6}, {"quarters", 0.25, 6}, {"fifths", 0.2, 6},
     {"tenths", 0.1, 6},   {"fourths", 0.25, 6}, {"halves", 0.5, 6},
+    {"hundredth", 0.01, 5}, {"thousandth", 0.001, 5}, {"millionth", 1e-6, 5},
+    {"hundredths", 0.01, 6}, {"thousandths", 0.001, 6}, {"millionths", 1e-6, 6},
+    {"eighths", 0.125, 6},
 };
 
 static const num_word *find(const intent_tok *t) {
@@ -34,6 +40,20 @@ static const num_word *find(const intent_tok *t) {
         if (strcmp(t->text, num_words[k].word) == 0) return &num_words[k];
     /* plural scales: "hundreds" are not a count, "thousands" neither */
     return NULL;
+}
+
+/* Words a spelled number turns into an adjective with a hyphen: "two-sided
+ * learning rates" counts nothing. */
+static int hyphen_adjective(const char *w) {
+    static const char *const words[] = {"sided", "fold", "stage", "tier", "phase", "pronged", "shot", "way",
+                                        "time", "off", "level", "dimensional", "hot", NULL};
+    for (int k = 0; words[k]; k++)
+        if (!strcmp(w, words[k])) return 1;
+    return 0;
+}
+
+static int tok_word(const intent_tok *t, const char *w) {
+    return t->kind == TK_WORD && !t->merged && strcmp(t->text, w) == 0;
 }
 
 static int is_article(const intent_tok *t) {
@@ -57,6 +77,123 @@ static int next_live(const intent_tok *t, int n, int i) {
     return i;
 }
 
+
+/* Powers written out: "ten to the minus three", "10 to the power of -4",
+ * "5 × 10⁻⁴", "5 x 10^-4", "2^31-1". */
+static void powers(intent_tok *t, int n) {
+    for (int i = 0; i < n; i++) {
+        if (t[i].merged || t[i].kind != TK_NUM || (t[i].flags & (TK_PERCENT | TK_FRACTION))) continue;
+        int j = next_live(t, n, i);
+        /* "ten to the (power of) (minus) three" */
+        if ((t[i].flags & TK_INTEGER) && t[i].num >= 2 && t[i].num <= 10 && j < n && tok_word(&t[j], "to")) {
+            int k = next_live(t, n, j);
+            if (k < n && tok_word(&t[k], "the")) k = next_live(t, n, k);
+            if (k < n && tok_word(&t[k], "power")) {
+                k = next_live(t, n, k);
+                if (k < n && tok_word(&t[k], "of")) k = next_live(t, n, k);
+            }
+            double sign = 1;
+            if (k < n && (tok_word(&t[k], "minus") || tok_word(&t[k], "negative"))) {
+                sign = -1;
+                k = next_live(t, n, k);
+            }
+            if (k < n && t[k].kind == TK_NUM && (t[k].flags & TK_INTEGER) && fabs(t[k].num) <= 30 && k > j) {
+                double v = pow(t[i].num, sign * t[k].num);
+                for (int m = i + 1; m <= k; m++) t[m].merged = 1;
+                t[i].num = v;
+                t[i].end = t[k].end;
+                t[i].flags = (t[i].flags & TK_WORDS) | TK_POWER | (v == floor(v) && v < 9e15 ? TK_INTEGER : 0);
+                snprintf(t[i].text, TOK_TEXT, "%g", v);
+                continue;
+            }
+        }
+        /* "5 × 10⁻⁴", "5 x 10^-4", "5 * 10^-4", "5 times 10 to the minus 4" */
+        if (j < n && (tok_word(&t[j], "\xc3\x97") || tok_word(&t[j], "x") || tok_word(&t[j], "times") ||
+                      (t[j].kind == TK_PUNCT && t[j].text[0] == '*'))) {
+            int k = next_live(t, n, j);
+            if (k < n && t[k].kind == TK_NUM && (t[k].flags & TK_POWER) && !(t[k].flags & TK_FACTOR)) {
+                double v = t[i].num * t[k].num;
+                for (int m = i + 1; m <= k; m++) t[m].merged = 1;
+                t[i].num = v;
+                t[i].end = t[k].end;
+                t[i].flags = TK_POWER | (v == floor(v) && v < 9e15 ? TK_INTEGER : 0);
+                snprintf(t[i].text, TOK_TEXT, "%g", v);
+                continue;
+            }
+        }
+        /* "2^31-1": a power and what is added to it, written as one chunk */
+        if ((t[i].flags & TK_POWER) && (t[i].flags & TK_INTEGER) && j < n && t[j].kind == TK_NUM &&
+            (t[j].flags & TK_INTEGER) && t[j].start == t[i].end + 1) {
+            /* the lexer skipped the sign between them; it is the byte before j */
+            intent_tok *a = &t[i];
+            a->num = a->num - t[j].num;
+            a->end = t[j].end;
+            t[j].merged = 1;
+            snprintf(a->text, TOK_TEXT, "%.0f", a->num);
+        }
+    }
+}
+
+static int time_word(const intent_tok *t) {
+    static const char *const w[] = {"second", "seconds", "sec", "secs", "minute", "minutes", "min", "mins",
+                                    "hour", "hours", "hr", "hrs", "h", "day", "days", "s", NULL};
+    if (t->kind != TK_WORD) return 0;
+    for (int k = 0; w[k]; k++)
+        if (!strcmp(t->text, w[k])) return 1;
+    return 0;
+}
+
+/* A part of an amount: "half of a 6-hour budget" (3 hours), "two thirds of
+ * a minute" (40 s), "a tenth of the default 0.05", "triple the default 50
+ * rounds", "double the 30 s deadline". Only where the amount is a time or
+ * the words say it is the default (a share of clients is counted by the
+ * clients rules instead). */
+static void parts_of(intent_tok *t, int n) {
+    for (int i = 0; i < n; i++) {
+        if (t[i].merged) continue;
+        double f = 0;
+        int j;
+        if (t[i].kind == TK_NUM && (t[i].flags & (TK_FRACTION | TK_PERCENT)) && !(t[i].flags & TK_POWER)) {
+            f = t[i].flags & TK_PERCENT ? t[i].num / 100 : t[i].num;
+            j = next_live(t, n, i);
+            if (j >= n || !tok_word(&t[j], "of")) continue;
+            j = next_live(t, n, j);
+        } else if (t[i].kind == TK_WORD && (!strcmp(t[i].text, "double") || !strcmp(t[i].text, "triple") ||
+                                            !strcmp(t[i].text, "quadruple") || !strcmp(t[i].text, "twice") ||
+                                            !strcmp(t[i].text, "thrice"))) {
+            f = !strcmp(t[i].text, "double") || !strcmp(t[i].text, "twice") ? 2
+                : !strcmp(t[i].text, "quadruple")                           ? 4
+                                                                            : 3;
+            j = next_live(t, n, i);
+            if (j >= n || !tok_word(&t[j], "the")) continue;
+        } else {
+            continue;
+        }
+        int art = j < n && (tok_word(&t[j], "a") || tok_word(&t[j], "an") || tok_word(&t[j], "the"));
+        if (art) j = next_live(t, n, j);
+        int dflt = j < n && tok_word(&t[j], "default");
+        if (dflt) j = next_live(t, n, j);
+        if (j >= n) continue;
+        if (t[j].kind == TK_NUM && !(t[j].flags & (TK_PERCENT | TK_FRACTION))) {
+            int u = next_live(t, n, j);
+            if (!dflt && !(u < n && time_word(&t[u]))) continue;
+            double v = f * t[j].num;
+            for (int m = i + 1; m <= j; m++) t[m].merged = 1;
+            t[i].kind = TK_NUM;
+            t[i].num = v;
+            t[i].end = t[j].end;
+            t[i].flags = (t[j].flags & TK_WORDS) | (v == floor(v) ? TK_INTEGER : 0);
+            snprintf(t[i].text, TOK_TEXT, "%g", v);
+        } else if (time_word(&t[j]) && art && t[i].kind == TK_NUM) {
+            /* "two thirds of a minute": that many minutes */
+            for (int m = i + 1; m < j; m++) t[m].merged = 1;
+            t[i].flags &= ~(unsigned)(TK_FRACTION | TK_PERCENT);
+            t[i].num = f;
+            snprintf(t[i].text, TOK_TEXT, "%g", f);
+        }
+    }
+}
+
 void intent_number_words(intent_tok *t, int n) {
     for (int i = 0; i < n; i++) {
         if (t[i].merged) continue;
@@ -71,11 +208,33 @@ void intent_number_words(intent_tok *t, int n) {
             }
         }
         if (!w || w->kind == 6) continue;
+        /* "a few thousand phones", "several hundred rounds": a vague amount,
+         * not a number (the vague rules ask about it) */
+        if (w->kind >= 2 && w->kind <= 4 && s > 0 && t[s - 1].kind == TK_WORD &&
+            (!strcmp(t[s - 1].text, "few") || !strcmp(t[s - 1].text, "several") || !strcmp(t[s - 1].text, "many") ||
+             !strcmp(t[s - 1].text, "couple") || !strcmp(t[s - 1].text, "some")))
+            continue;
+        /* "two-sided", "one-shot": a spelled number glued by a hyphen to a
+         * word that is not something it counts */
+        if (w->kind <= 1 && s + 1 < n && t[s + 1].kind == TK_WORD && t[s + 1].start == t[s].end + 1 &&
+            hyphen_adjective(t[s + 1].text))
+            continue;
         /* "half precision" is a number format, not a number */
         if (w->kind == 5 && s + 1 < n && t[s + 1].kind == TK_WORD &&
             (strcmp(t[s + 1].text, "precision") == 0 || strcmp(t[s + 1].text, "float") == 0))
             continue;
         if (w->kind == 5) {
+            /* "one ten-thousandth": a count glued to an ordinal of a scale
+             * is one part in that many */
+            int p = i - 1;
+            while (p >= 0 && t[p].merged) p--;
+            if (s == i && p >= 0 && t[p].kind == TK_NUM && (t[p].flags & TK_WORDS) && (t[p].flags & TK_INTEGER) &&
+                t[p].num >= 1 && w->value <= 0.01 && t[i].start == t[p].end + 1 && w->word[strlen(w->word) - 1] != 's') {
+                double v = w->value / t[p].num;
+                t[i].merged = 1;
+                to_number(&t[p], &t[i], v, TK_FRACTION);
+                continue;
+            }
             /* "half a dozen" = 6; otherwise a fraction ("half of them", "half an hour") */
             if (strcmp(w->word, "half") == 0 && s + 2 < n && is_article(&t[s + 1]) &&
                 find(&t[s + 2]) && find(&t[s + 2])->kind == 4) {
@@ -87,12 +246,18 @@ void intent_number_words(intent_tok *t, int n) {
             to_number(&t[i], &t[s], w->value, TK_FRACTION);
             continue;
         }
-        double total = 0, current = 0;
+        double total = 0, current = 0, pair = -1;
         int last_kind = -1, end = s;
         int k = s;
         while (k < n) {
             const num_word *x = find(&t[k]);
-            if (!x || x->kind >= 5) {
+            /* "nineteen eighty-four", "twenty twenty-four": a year said in pairs */
+            if (x && x->kind == 1 && (last_kind == 0 || last_kind == 1) && pair < 0 && total == 0 && current >= 11 &&
+                current <= 99) {
+                pair = current;
+                current = 0;
+                last_kind = -1;
+            } else if (!x || x->kind >= 5) {
                 /* "two hundred and fifty": "and" joins only after a scale */
                 if (t[k].kind == TK_WORD && strcmp(t[k].text, "and") == 0 && (last_kind == 2 || last_kind == 3) &&
                     k + 1 < n && find(&t[k + 1]) && find(&t[k + 1])->kind <= 1) {
@@ -101,6 +266,7 @@ void intent_number_words(intent_tok *t, int n) {
                 }
                 break;
             }
+            if (pair >= 0 && x->kind >= 2) break;
             if (x->kind == 0) {
                 /* "five five" is two numbers; "twenty five" is one */
                 if (last_kind == 0 || (last_kind == 1 && x->value >= 10)) break;
@@ -122,7 +288,7 @@ void intent_number_words(intent_tok *t, int n) {
             k++;
         }
         /* "zero point one", "two point five": decimals said aloud */
-        double value = total + current;
+        double value = pair >= 0 ? pair * 100 + current : total + current;
         unsigned flags = TK_INTEGER;
         int p = end + 1;
         if (p + 1 < n && t[p].kind == TK_WORD && !strcmp(t[p].text, "point") && find(&t[p + 1]) &&
@@ -136,8 +302,10 @@ void intent_number_words(intent_tok *t, int n) {
             }
             flags = 0;
         }
+        int single = end == s && !strcmp(t[s].text, "single");
         for (int m = i + 1; m <= end; m++) t[m].merged = 1;
         to_number(&t[i], &t[end], value, flags);
+        if (single) t[i].flags |= TK_SINGLE;
         if (!flags) snprintf(t[i].text, TOK_TEXT, "%g", value);
         i = end;
     }
@@ -171,9 +339,7 @@ void intent_number_words(intent_tok *t, int n) {
         if (k >= n || t[k].kind != TK_NUM || !(t[k].flags & TK_INTEGER) || t[k].num <= t[i].num) continue;
         int slash = t[j].kind == TK_PUNCT && t[j].text[0] == '/' && t[j].start == t[i].end && t[k].start == t[j].end;
         int in = t[j].kind == TK_WORD && !strcmp(t[j].text, "in");
-        int m = next_live(t, n, k);
-        int of = m < n && t[m].kind == TK_WORD && !strcmp(t[m].text, "of");
-        if ((slash && of) || (in && t[k].num <= 1000 && t[i].num < t[k].num && !(t[k].flags & TK_PERCENT))) {
+        if (slash || (in && t[k].num <= 1000 && t[i].num < t[k].num && !(t[k].flags & TK_PERCENT))) {
             double v = t[i].num / t[k].num;
             t[j].merged = t[k].merged = 1;
             to_number(&t[i], &t[k], v, TK_FRACTION);
@@ -206,4 +372,6 @@ void intent_number_words(intent_tok *t, int n) {
             }
         }
     }
+    powers(t, n);
+    parts_of(t, n);
 }

@@ -73,6 +73,7 @@ static int unread_numbers(intent_ctx *c) {
     for (int i = 0; i < c->nit; i++) {
         const intent_item *it = &c->it[i];
         if (it->used || it->kind != IT_NUM || intent_in_rejected_span(c, intent_span_start(c, i))) continue;
+        if (it->flags & TK_SINGLE) continue; /* "a single seed": a word, unless something counts it */
         int a = i, b = i;
         for (int k = 0; k < 3 && a > 0 && !(c->it[a - 1].kind == IT_PUNCT && strchr(".;!?\n", c->it[a - 1].text[0])); k++) a--;
         for (int k = 0; k < 3 && b + 1 < c->nit && !(c->it[b + 1].kind == IT_PUNCT && strchr(".;!?", c->it[b + 1].text[0])); k++) b++;
@@ -90,7 +91,7 @@ static int unread_numbers(intent_ctx *c) {
 static void corrections(intent_ctx *c) {
     for (int k = 0; k < c->nit; k++) {
         const intent_item *it = &c->it[k];
-        if (!it->used || it->kind != IT_CONCEPT || it->raw) continue;
+        if (!it->used || (it->kind != IT_CONCEPT && it->kind != IT_WORD) || it->raw) continue;
         for (int i = it->t0; i < it->t1; i++)
             if (c->tok[i].flags & TK_CORRECTED)
                 intent_note(c, "read \"%s\" as \"%s\"", c->tok[i].orig, c->tok[i].text);

@@ -48,7 +48,9 @@ static int side_of(const intent_ctx *c, int i) {
     int server = 0, local = 0;
     for (int j = lo; j <= hi; j++) {
         server |= intent_is(c, j, C_SERVER) || intent_is(c, j, C_SERVER_LR);
-        local |= intent_is(c, j, C_LOCAL) || intent_is(c, j, C_LR) ||
+        /* "the client learning rate" says local; a plain "learning rate" does not */
+        local |= intent_is(c, j, C_LOCAL) ||
+                 (intent_is(c, j, C_LR) && (!strcmp(c->it[j].text, "client") || !strcmp(c->it[j].text, "local"))) ||
                  (c->it[j].kind == IT_WORD && !strcmp(c->it[j].text, "local"));
     }
     return server && local ? 2 : server ? 1 : local ? -1 : 0;
@@ -147,10 +149,98 @@ static int set_groups(intent_ctx *c, const char *const *groups, int ng, const ch
     return 0;
 }
 
+static int clause_end_at(const intent_ctx *c, int j) {
+    return j >= c->nit || (c->it[j].kind == IT_PUNCT && strchr(",;.!?", c->it[j].text[0]));
+}
+
+/* A schedule with no side beside a server optimizer ("FedAdam ... the
+ * learning rate decayed by 0.1"): the clients' or the server's? */
+static int ask_side(intent_ctx *c, int i, const char *leaf, const char *value_json) {
+    char ev[96], local[64], server[64];
+    intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
+    intent_fmt(local, sizeof local, "local.%s", leaf);
+    intent_fmt(server, sizeof server, "strategy.server_%s", leaf);
+    int rc = intent_ask_which(c, NULL, "\"%s\": the clients' learning rate or the server optimizer's? Please say "
+                                       "\"local\" or \"server\" (e.g. \"server learning rate %s\").",
+                              ev, ev);
+    intent_reading(c, local, value_json, "the clients' learning rate");
+    intent_reading(c, server, value_json, "the server optimizer's learning rate");
+    return rc;
+}
+
+/* No side said, and the request has a server optimizer or speaks of the
+ * server's learning rate: the schedule has two possible owners. */
+static int two_owners(const intent_ctx *c, int side) {
+    return side == 0 && (intent_server_optimizer_named(c) || intent_anywhere(c, C_SERVER_LR));
+}
+
+/* The number of rounds a warm-up at item i lasts, or -1: "10 warm-up
+ * rounds", "a 5-round warm-up", "3-round server lr warmup" (the number and
+ * "round" before it, with only learning-rate words between), "warmup of 3",
+ * "warm up ... over the first 4 rounds" (a number of rounds later in the
+ * clause). */
+static int warmup_number(const intent_ctx *c, int i) {
+    if (i > 0 && c->it[i - 1].kind == IT_NUM && !c->it[i - 1].used) return i - 1;
+    for (int j = i - 1, d = 0; j > 0 && d < 4; j--, d++) {
+        const intent_item *it = &c->it[j];
+        if (intent_is(c, j, C_ROUND) && c->it[j - 1].kind == IT_NUM && !c->it[j - 1].used &&
+            (c->it[j - 1].flags & TK_INTEGER))
+            return j - 1;
+        if (!(intent_is(c, j, C_LR) || intent_is(c, j, C_SERVER_LR) || intent_is(c, j, C_SERVER) ||
+              intent_is(c, j, C_LOCAL) || (it->kind == IT_WORD && (it->wclass & (W_STOP | W_ADJ)))))
+            break;
+    }
+    int n = number_near(c, i, 3);
+    if (n >= 0) return n;
+    for (int j = i + 1; !clause_end_at(c, j) && j + 1 < c->nit; j++)
+        if (c->it[j].kind == IT_NUM && !c->it[j].used && (c->it[j].flags & TK_INTEGER) && intent_is(c, j + 1, C_ROUND) &&
+            !c->it[j + 1].used)
+            return j;
+    return -1;
+}
+
+/* A warm-up at item i ("warm up"), its number looked for around item at
+ * ("up" of "warm the learning rate up over 2 rounds"). */
+static int warmup(intent_ctx *c, int i, int at, const char *const *groups, int ng, int side) {
+    int num = warmup_number(c, at);
+    if (num < 0) return 0;
+    if (two_owners(c, side)) {
+        char v[40];
+        intent_fmt(v, sizeof v, "%g", c->it[num].num);
+        return ask_side(c, i, "lr_warmup_rounds", v);
+    }
+    int first = num < i ? num : i, last = num > at ? num : at;
+    if (intent_is(c, last + 1, C_ROUND) && !c->it[last + 1].used) last++;
+    for (int k = first; k <= last; k++)
+        if (c->it[k].kind != IT_PUNCT && (k <= at || k >= num)) intent_use(c, k);
+    return set_groups(c, groups, ng, "lr_warmup_rounds", NULL, num, first, last) < 0 ? -1 : 1;
+}
+
+/* "warm the client learning rate up over 2 rounds": the phrasal verb split
+ * around its object. */
+static int split_warmup(intent_ctx *c, int i) {
+    if (!is_word(c, i, "warm") || c->it[i].used) return 0;
+    for (int u = i + 1, d = 0; !clause_end_at(c, u) && d < 8; u++, d++) {
+        if (!is_word(c, u, "up") && !(intent_is(c, u, C_UP) && !strcmp(c->it[u].text, "up"))) continue;
+        static const char *const local[] = {"local."}, *const server[] = {"strategy.server_"},
+                                 *const both[] = {"local.", "strategy.server_"};
+        int side = side_of(c, i);
+        int rc = warmup(c, i, u, side == 2 ? both : side == 1 ? server : local, side == 2 ? 2 : 1, side);
+        if (rc > 0) {
+            use_lr_words(c, i);
+            intent_use(c, u);
+        }
+        return rc;
+    }
+    return 0;
+}
+
 static int schedule(intent_ctx *c, int i) {
     static const char *const local[] = {"local."}, *const server[] = {"strategy.server_"},
                              *const both[] = {"local.", "strategy.server_"};
     int side = side_of(c, i);
+    if (two_owners(c, side) && c->it[i].concept != C_WARMUP)
+        return ask_side(c, i, "lr_schedule", c->it[i].concept == C_LR_COSINE ? "\"cosine\"" : "\"step\"");
     const char *const *groups = side == 2 ? both : side == 1 ? server : local;
     int ng = side == 2 ? 2 : 1, n;
     use_lr_words(c, i);
@@ -180,17 +270,7 @@ static int schedule(intent_ctx *c, int i) {
                 return -1;
         }
         return 1;
-    case C_WARMUP: {
-        /* "10 warm-up rounds", "warm up for 5 rounds", "warmup of 3" */
-        int num = -1;
-        if (i > 0 && c->it[i - 1].kind == IT_NUM && !c->it[i - 1].used) num = i - 1;
-        if (num < 0) num = number_near(c, i, 3);
-        if (num < 0) return 0;
-        int first = num < i ? num : i, last = num > i ? num : i;
-        if (intent_is(c, last + 1, C_ROUND) && !c->it[last + 1].used) last++;
-        for (int k = first; k <= last; k++) intent_use(c, k);
-        return set_groups(c, groups, ng, "lr_warmup_rounds", NULL, num, first, last) < 0 ? -1 : 1;
-    }
+    case C_WARMUP: return warmup(c, i, i, groups, ng, side);
     default: return 0;
     }
 }
@@ -227,6 +307,7 @@ int intent_rules_choices(intent_ctx *c) {
             if (schedule(c, i) < 0) return -1;
             continue;
         }
+        if (split_warmup(c, i) < 0) return -1;
         if (named_value(c, i) < 0) return -1;
     }
     return c->failed ? -1 : 0;

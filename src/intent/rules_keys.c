@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fl/task/task_internal.h"
 #include "intent/intent_internal.h"
@@ -158,7 +159,32 @@ static void norm_path(const char *path, char *out, size_t cap) {
     }
 }
 
-/* The field a key names, or NULL; *kind set. */
+static key_kind kind_of_path(const char *path) {
+    return !strcmp(path, "clients_per_round")          ? K_CPR
+           : !strcmp(path, "model")                    ? K_WORDS
+           : !strncmp(path, "compression.", 12)        ? K_NONE
+           : !strcmp(path, "stop.target_accuracy")     ? K_ACC
+                                                       : K_AUTO;
+}
+
+/* The field whose last part is key ("client beta" -> strategy.client_beta),
+ * when exactly one field has that last part. */
+static const char *leaf_lookup(const char *key) {
+    const char *found = NULL;
+    for (int f = 0; f < task_nfields; f++) {
+        const char *leaf = strrchr(task_fields[f].path, '.');
+        leaf = leaf ? leaf + 1 : task_fields[f].path;
+        char n[96];
+        norm_path(leaf, n, sizeof n);
+        if (strcmp(n, key) != 0) continue;
+        if (found) return NULL; /* "momentum", "beta1": which group's? */
+        found = task_fields[f].path;
+    }
+    return found;
+}
+
+/* The field a key names exactly (alias, task path or unique field name),
+ * or NULL; *kind set. */
 static const char *lookup(const char *key, key_kind *kind) {
     for (size_t k = 0; k < sizeof aliases / sizeof aliases[0]; k++)
         if (!strcmp(aliases[k].key, key)) {
@@ -169,15 +195,251 @@ static const char *lookup(const char *key, key_kind *kind) {
         char n[96];
         norm_path(task_fields[f].path, n, sizeof n);
         if (!strcmp(n, key)) {
-            *kind = !strcmp(task_fields[f].path, "clients_per_round") ? K_CPR
-                    : !strcmp(task_fields[f].path, "model")           ? K_WORDS
-                    : !strncmp(task_fields[f].path, "compression.", 12) ? K_NONE
-                    : !strcmp(task_fields[f].path, "stop.target_accuracy") ? K_ACC
-                                                                       : K_AUTO;
+            *kind = kind_of_path(task_fields[f].path);
             return task_fields[f].path;
         }
     }
+    const char *leaf = strchr(key, ' ') ? leaf_lookup(key) : NULL;
+    if (leaf) *kind = kind_of_path(leaf);
+    return leaf;
+}
+
+/* Whether every word of key appears, in order, among the words of path. */
+static int subsequence(const char *key, const char *path) {
+    char n[96];
+    norm_path(path, n, sizeof n);
+    const char *p = n;
+    const char *k = key;
+    while (*k) {
+        size_t w = strcspn(k, " ");
+        int found = 0;
+        while (*p && !found) {
+            size_t pw = strcspn(p, " ");
+            if (pw == w && !strncmp(p, k, w)) found = 1;
+            p += pw;
+            while (*p == ' ') p++;
+        }
+        if (!found) return 0;
+        k += w;
+        while (*k == ' ') k++;
+    }
+    return 1;
+}
+
+/* A key written short ("round_timeout", "warmup_rounds" under "server:",
+ * "spill"): the one field, within the group if one is given, whose name
+ * holds all its words in order. */
+static const char *lookup_loose(const char *key, const char *group, key_kind *kind) {
+    const char *found = NULL;
+    size_t gl = group ? strlen(group) : 0;
+    for (int f = 0; f < task_nfields; f++) {
+        const char *path = task_fields[f].path;
+        if (group && (strncmp(path, group, gl) != 0 || path[gl] != '.')) continue;
+        if (!subsequence(key, group ? path + gl + 1 : path)) continue;
+        if (found) return NULL;
+        found = path;
+    }
+    if (found) *kind = kind_of_path(found);
+    return found;
+}
+
+/* A field whose name starts with a strategy's name ("fedau_cutoff",
+ * "scaffold_option", "hyper_level" of fedhyper), named by the rest when
+ * the request names that strategy: "fedau with cutoff 50", "option 2". */
+static const char *strategy_leaf(const intent_ctx *c, const char *key, key_kind *kind) {
+    const task_field *sf = task_field_find("strategy.name");
+    for (int f = 0; sf && sf->choices && f < task_nfields; f++) {
+        const char *path = task_fields[f].path;
+        if (strncmp(path, "strategy.", 9) != 0) continue;
+        const char *leaf = path + 9, *us = strchr(leaf, '_');
+        if (!us || strcmp(us + 1, key) != 0 || strchr(key, ' ')) continue;
+        for (int k = 0; sf->choices[k]; k++) {
+            const char *name = sf->choices[k];
+            size_t pl = (size_t)(us - leaf);
+            int same = strlen(name) == pl && !strncmp(name, leaf, pl);
+            int stem = !strncmp(name, "fed", 3) && strlen(name) - 3 == pl && !strncmp(name + 3, leaf, pl);
+            if ((same || stem) && intent_names_strategy(c, name)) {
+                *kind = K_AUTO;
+                return path;
+            }
+        }
+    }
     return NULL;
+}
+
+static int adaptive_server(const intent_ctx *c) {
+    return intent_anywhere(c, C_S_FEDADAM) || intent_anywhere(c, C_S_FEDYOGI) || intent_anywhere(c, C_S_FEDADAGRAD);
+}
+
+/* Keys whose field depends on the method the request names: "K" is FedAU's
+ * cutoff beside fedau (the paper's K) and the federation size otherwise;
+ * "beta" is FedAvgM's momentum or fedavg-m's client_beta; "beta1"/"beta2"
+ * belong to the server optimizer or to adam on the clients; "lambda" to
+ * fedspeed or fedld. Returns the path, NULL when the key is not one of
+ * these, or "" when the request does not say which (a question). */
+static const char *context_key(const intent_ctx *c, const char *key, key_kind *kind) {
+    *kind = K_AUTO;
+    if (!strcmp(key, "k")) return intent_names_strategy(c, "fedau") ? "strategy.fedau_cutoff" : "clients";
+    if (!strcmp(key, "beta")) {
+        int m = intent_names_strategy(c, "fedavgm"), cb = intent_names_strategy(c, "fedavg-m") ||
+                                                          intent_names_strategy(c, "scaffold-m");
+        return m && !cb ? "strategy.momentum" : cb && !m ? "strategy.client_beta" : "";
+    }
+    if (!strcmp(key, "beta1") || !strcmp(key, "beta2") || !strcmp(key, "b1") || !strcmp(key, "b2")) {
+        int server = adaptive_server(c);
+        int local = intent_anywhere(c, C_OPT_ADAM) || intent_anywhere(c, C_OPT_ADAMW);
+        if (server == local) return "";
+        return key[strlen(key) - 1] == '1' ? (server ? "strategy.beta1" : "local.beta1")
+                                            : (server ? "strategy.beta2" : "local.beta2");
+    }
+    if (!strcmp(key, "lambda")) {
+        int sp = intent_names_strategy(c, "fedspeed"), ld = intent_names_strategy(c, "fedld");
+        return sp && !ld ? "strategy.lambda" : ld && !sp ? "strategy.margin_lambda" : "";
+    }
+    return NULL;
+}
+
+/* ---- groups: a header line with keys indented below it, or a JSON object ---- */
+
+/* The task group a header names ("client:" -> local), or NULL. */
+static const char *group_of_header(const char *w) {
+    static const struct {
+        const char *word, *group;
+    } map[] = {
+        {"strategy", "strategy"}, {"aggregation", "strategy"}, {"aggregator", "strategy"},
+        {"algorithm", "strategy"}, {"server", "server"},      {"local", "local"},
+        {"client", "local"},      {"clients", "local"},       {"training", "local"},
+        {"local_training", "local"}, {"optimizer", "local"},  {"optimiser", "local"},
+        {"dataset", "dataset"},   {"data", "dataset"},        {"partition", "partition"},
+        {"partitioning", "partition"}, {"split", "partition"}, {"compression", "compression"},
+        {"codec", "compression"}, {"scheduling", "scheduling"}, {"scheduler", "scheduling"},
+        {"selection", "scheduling"}, {"privacy", "privacy"},  {"dp", "privacy"},
+        {"state", "state"},       {"memory", "state"},        {"stop", "stop"},
+        {"stopping", "stop"},     {"deploy", "deploy"},       {"deployment", "deploy"},
+    };
+    for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
+        if (!strcasecmp(map[k].word, w)) return map[k].group;
+    return NULL;
+}
+
+static void add_group(intent_ctx *c, int start, int end, const char *name) {
+    const char *g = group_of_header(name);
+    if (!g || c->nkey_group >= (int)(sizeof c->key_group / sizeof c->key_group[0]) || end <= start) return;
+    c->key_group[c->nkey_group].start = start;
+    c->key_group[c->nkey_group].end = end;
+    snprintf(c->key_group[c->nkey_group].prefix, sizeof c->key_group[0].prefix, "%s", g);
+    c->nkey_group++;
+}
+
+static int line_indent(const char *s, int b, int e, int *content) {
+    int ind = 0, p = b;
+    while (p < e && (s[p] == ' ' || s[p] == '\t' || ((s[p] == '-' || s[p] == '*') && p + 1 < e && s[p + 1] == ' '))) {
+        ind += s[p] == '\t' ? 4 : 1;
+        p++;
+    }
+    *content = p;
+    return ind;
+}
+
+/* YAML-like blocks: "strategy:" alone on its line, keys indented below. */
+static void yaml_groups(intent_ctx *c) {
+    const char *s = c->text;
+    int len = (int)c->len;
+    for (int b = 0; b < len;) {
+        int e = b;
+        while (e < len && s[e] != '\n') e++;
+        int content, ind = line_indent(s, b, e, &content);
+        int q = e;
+        while (q > content && (s[q - 1] == ' ' || s[q - 1] == '\t' || s[q - 1] == '\r')) q--;
+        if (q > content + 1 && s[q - 1] == ':') {
+            char name[24];
+            int nl = q - 1 - content;
+            int ok = nl > 0 && nl < (int)sizeof name;
+            for (int k = content; ok && k < q - 1; k++) ok = isalnum((unsigned char)s[k]) || s[k] == '_';
+            if (ok) {
+                memcpy(name, s + content, (size_t)nl);
+                name[nl] = '\0';
+                /* the block: the lines below indented deeper */
+                int end = e, p = e < len ? e + 1 : len;
+                while (p < len) {
+                    int pe = p;
+                    while (pe < len && s[pe] != '\n') pe++;
+                    int pc, pi = line_indent(s, p, pe, &pc);
+                    if (pc < pe && s[pc] != '\r') {
+                        if (pi <= ind) break;
+                        end = pe;
+                    }
+                    p = pe + 1;
+                }
+                add_group(c, e, end, name);
+            }
+        }
+        b = e + 1;
+    }
+}
+
+/* JSON objects: "strategy": { ... }. */
+static void json_groups(intent_ctx *c) {
+    const char *s = c->text;
+    int len = (int)c->len;
+    int open[8], depth = 0;
+    char names[8][24];
+    int in_str = 0, str_start = -1;
+    char last_str[24] = "";
+    int last_str_end = -1;
+    for (int p = 0; p < len; p++) {
+        char ch = s[p];
+        if (in_str) {
+            if (ch == '\\') p++;
+            else if (ch == '"') {
+                in_str = 0;
+                int n = p - str_start - 1;
+                if (n > 0 && n < (int)sizeof last_str) {
+                    memcpy(last_str, s + str_start + 1, (size_t)n);
+                    last_str[n] = '\0';
+                } else {
+                    last_str[0] = '\0';
+                }
+                last_str_end = p;
+            }
+            continue;
+        }
+        if (ch == '"') {
+            in_str = 1;
+            str_start = p;
+        } else if (ch == '{') {
+            /* named when "name" : { */
+            int k = p - 1;
+            while (k >= 0 && isspace((unsigned char)s[k])) k--;
+            int named = k >= 0 && s[k] == ':';
+            if (named) {
+                k--;
+                while (k >= 0 && isspace((unsigned char)s[k])) k--;
+                named = k == last_str_end;
+            }
+            if (depth < 8) {
+                open[depth] = p;
+                snprintf(names[depth], sizeof names[0], "%s", named ? last_str : "");
+            }
+            depth++;
+        } else if (ch == '}' && depth > 0) {
+            depth--;
+            if (depth < 8 && names[depth][0]) add_group(c, open[depth], p, names[depth]);
+        }
+    }
+}
+
+/* The group of the key starting at byte pos: the innermost block holding it. */
+static const char *group_at(const intent_ctx *c, int pos) {
+    const char *g = NULL;
+    int best = 1 << 30;
+    for (int k = 0; k < c->nkey_group; k++)
+        if (pos >= c->key_group[k].start && pos < c->key_group[k].end &&
+            c->key_group[k].end - c->key_group[k].start < best) {
+            best = c->key_group[k].end - c->key_group[k].start;
+            g = c->key_group[k].prefix;
+        }
+    return g;
 }
 
 /* ---- the words of a key ---- */
@@ -186,7 +448,9 @@ static const char *lookup(const char *key, key_kind *kind) {
 
 typedef struct {
     int tok[KEY_MAX_WORDS]; /* token index of each word, in order */
-    char word[KEY_MAX_WORDS][TOK_TEXT];
+    char word[KEY_MAX_WORDS][TOK_TEXT]; /* client nouns read as "client" */
+    char raw[KEY_MAX_WORDS][TOK_TEXT];  /* as written (lemma) */
+    int glued[KEY_MAX_WORDS];            /* joined to the next word by '_', '.' or '-' */
     int n;
 } key_words;
 
@@ -222,22 +486,64 @@ static void words_before(const intent_ctx *c, int t, key_words *kw) {
     for (int k = 0; k < n; k++) {
         kw->tok[k] = tmp[n - 1 - k];
         key_word_of(c, kw->tok[k], kw->word[k], sizeof kw->word[k]);
+        norm_word(c->tok[kw->tok[k]].text, kw->raw[k], sizeof kw->raw[k]);
     }
+    for (int k = 0; k < n; k++)
+        kw->glued[k] = k + 1 < n && !gap_has(c, c->tok[kw->tok[k]].end, c->tok[kw->tok[k + 1]].start, " \t\n\r");
 }
 
-/* Longest suffix of the words that names a field; *first = its first word. */
-static const char *match_suffix(const key_words *kw, key_kind *kind, int *first) {
-    for (int s = 0; s < kw->n; s++) {
-        char key[KEY_MAX_WORDS * TOK_TEXT];
-        size_t o = 0;
-        key[0] = '\0';
-        for (int k = s; k < kw->n; k++) o += (size_t)snprintf(key + o, sizeof key - o, "%s%s", o ? " " : "", kw->word[k]);
-        const char *path = lookup(key, kind);
-        if (path) {
-            *first = s;
-            return path;
+static void join(const key_words *kw, int s, int raw, char *out, size_t cap) {
+    size_t o = 0;
+    out[0] = '\0';
+    for (int k = s; k < kw->n; k++)
+        o += (size_t)snprintf(out + o, cap > o ? cap - o : 0, "%s%s", o ? " " : "", raw ? kw->raw[k] : kw->word[k]);
+}
+
+/* Words that may be dropped from the front of an identifier: a group or a
+ * strategy ("fedprox_mu", "client_lr" is an alias of its own). */
+static int droppable(const char *w) {
+    if (group_of_header(w)) return 1;
+    const task_field *sf = task_field_find("strategy.name");
+    for (int k = 0; sf && sf->choices && sf->choices[k]; k++)
+        if (!strcmp(sf->choices[k], w)) return 1;
+    return 0;
+}
+
+/* The field named by the key words from s on, within group (may be NULL);
+ * "" when the key needs a question (context_key). */
+static const char *resolve_key(const intent_ctx *c, const key_words *kw, int s, const char *group, key_kind *kind) {
+    /* inside an identifier ("lr_decay") only a group or strategy may be dropped */
+    for (int k = s - 1; k >= 0 && kw->glued[k]; k--)
+        if (!droppable(kw->raw[k])) return NULL;
+    char raw[KEY_MAX_WORDS * TOK_TEXT], mapped[KEY_MAX_WORDS * TOK_TEXT], g[KEY_MAX_WORDS * TOK_TEXT + 32];
+    join(kw, s, 1, raw, sizeof raw);
+    join(kw, s, 0, mapped, sizeof mapped);
+    const char *path;
+    if (group) {
+        /* "server:" holds the strategy's server_* fields and the strategy */
+        static const char *const server_pref[] = {"strategy server", "strategy", "server", NULL};
+        const char *one[] = {group, NULL};
+        const char *const *prefs = !strcmp(group, "server") ? server_pref : one;
+        for (int k = 0; prefs[k]; k++) {
+            snprintf(g, sizeof g, "%s %s", prefs[k], raw);
+            if ((path = lookup(g, kind))) return path;
+            snprintf(g, sizeof g, "%s %s", prefs[k], mapped);
+            if ((path = lookup(g, kind))) return path;
         }
+        if ((path = lookup_loose(raw, !strcmp(group, "server") ? "strategy" : group, kind))) return path;
     }
+    if ((path = context_key(c, raw, kind))) return path;
+    if ((path = lookup(raw, kind)) || (path = lookup(mapped, kind))) return path;
+    if ((path = strategy_leaf(c, raw, kind))) return path;
+    /* "server_beta1", "client_lr": a side word in front of the key */
+    if (s + 1 < kw->n && (!strcmp(kw->raw[s], "server") || !strcmp(kw->raw[s], "client") || !strcmp(kw->raw[s], "local"))) {
+        key_words rest = *kw;
+        const char *side = !strcmp(kw->raw[s], "server") ? "server" : "local";
+        if ((path = resolve_key(c, &rest, s + 1, side, kind)) && *path) return path;
+    }
+    /* a whole identifier written short: "round_timeout", "memory_mb" */
+    int whole = s == 0 || !kw->glued[s - 1];
+    if (whole && (strchr(raw, ' ') || strlen(raw) >= 5) && (path = lookup_loose(raw, NULL, kind))) return path;
     return NULL;
 }
 
@@ -461,6 +767,22 @@ static int is_word_item(const intent_ctx *c, int i, const char *w) {
     return i >= 0 && i < c->nit && c->it[i].kind == IT_WORD && !strcmp(c->it[i].text, w);
 }
 
+/* "dirichlet_alpha=1.0": a parameter of one split names that split, as
+ * in prose ("alpha 0.3" is the Dirichlet split's). */
+static int implied_split(intent_ctx *c, const char *path, int a, int b) {
+    static const struct {
+        const char *path, *kind, *why;
+    } imp[] = {
+        {"partition.alpha", "dirichlet", "alpha is the Dirichlet concentration"},
+        {"partition.sigma", "quantity", "sigma is the spread of client sizes in the quantity-skew split"},
+        {"partition.classes_per_client", "shards", "a fixed number of classes per client is the shards split"},
+    };
+    for (size_t k = 0; k < sizeof imp / sizeof imp[0]; k++)
+        if (!strcmp(path, imp[k].path))
+            return intent_set_str(c, "partition.kind", imp[k].kind, RANK_IMPLIED, a, b, imp[k].why) < 0 ? -1 : 0;
+    return 0;
+}
+
 /* A key ending at token t, followed by a value at byte vpos. */
 static int try_key(intent_ctx *c, int t, int sep, int vpos, int word_sep) {
     key_words kw;
@@ -472,21 +794,34 @@ static int try_key(intent_ctx *c, int t, int sep, int vpos, int word_sep) {
     /* the longest suffix of unused words that names a field ("fedprox mu"
      * after "strategy=fedprox" is "mu") */
     for (int s0 = 0; s0 < kw.n && !path; s0++) {
-        key_words suffix = kw;
-        suffix.n = 0;
-        for (int k = s0; k < kw.n; k++) {
-            suffix.tok[suffix.n] = kw.tok[k];
-            memcpy(suffix.word[suffix.n], kw.word[k], sizeof suffix.word[0]);
-            suffix.n++;
-        }
-        int first;
-        const char *p = match_suffix(&suffix, &kind, &first);
-        if (!p || first != 0) continue;
         int ia = item_of_tok(c, kw.tok[s0]), busy = ia < 0 || b < 0;
         for (int i = ia; !busy && i <= b; i++) busy = c->it[i].used;
+        /* in prose a key does not start inside a phrase ("cosine decay to 0") */
+        if (!busy && word_sep && c->it[ia].t0 != kw.tok[s0]) busy = 1;
         if (busy) continue;
+        const char *p = resolve_key(c, &kw, s0, group_at(c, c->tok[kw.tok[s0]].start), &kind);
+        if (!p) continue;
+        if (!*p) {
+            char ev[96];
+            intent_evidence(c, c->tok[kw.tok[s0]].start, c->tok[kw.tok[kw.n - 1]].end, ev, sizeof ev);
+            return intent_ask_which(c, NULL, "\"%s\" names different settings depending on the method (the server "
+                                             "optimizer's or the clients', the strategy's own parameter). Please "
+                                             "write the field, e.g. \"strategy.beta1=0.9\" or \"local.beta1=0.9\".",
+                                    ev);
+        }
         path = p;
         a = ia;
+    }
+    /* "every round: 15 of them" is not a key */
+    if (path && intent_is(c, b, C_PER_ROUND) && c->it[b].t1 - c->it[b].t0 > 1 &&
+        (!strcmp(c->tok[c->it[b].t0].text, "every") || !strcmp(c->tok[c->it[b].t0].text, "each")))
+        return 0;
+    /* a header: "strategy:" with its keys on the lines below, or an object */
+    if (path && !word_sep && (vpos >= (int)c->len || c->text[vpos] == '\n' || c->text[vpos] == '\r' ||
+                              c->text[vpos] == '{')) {
+        for (int i = a; i <= b; i++) intent_use(c, i);
+        intent_use(c, sep);
+        return 1;
     }
     if (!path) return 0;
     if (word_sep) {
@@ -506,6 +841,7 @@ static int try_key(intent_ctx *c, int t, int sep, int vpos, int word_sep) {
         if (!f || f->type == TASK_STRING) return 0;
     }
     int rc = read_value(c, path, kind, a, b, sep, vpos);
+    if (rc > 0 && implied_split(c, path, a, b) < 0) return -1;
     if (rc > 0 && word_sep) {
         /* "the rounds to 33 rounds": the unit repeats the key */
         int v = item_from(c, vpos);
@@ -605,7 +941,24 @@ static int code_keys(intent_ctx *c) {
     return c->failed ? -1 : 0;
 }
 
+/* Marks the words of group headers read ("strategy:" above its keys). */
+static void use_headers(intent_ctx *c) {
+    for (int i = 0; i < c->nit; i++) {
+        int st = intent_span_start(c, i);
+        for (int k = 0; k < c->nkey_group; k++) {
+            /* the header ends where its block starts: on the same line, before it */
+            int hs = c->key_group[k].start;
+            int ls = hs;
+            while (ls > 0 && c->text[ls - 1] != '\n') ls--;
+            if (st >= ls && st < hs && c->text[hs] != '{') intent_use(c, i);
+        }
+    }
+}
+
 int intent_rules_keys(intent_ctx *c) {
+    yaml_groups(c);
+    json_groups(c);
+    use_headers(c);
     if (flags(c) < 0) return -1;
     for (int i = 0; i < c->nit && !c->failed; i++) {
         const intent_item *it = &c->it[i];
@@ -617,12 +970,20 @@ int intent_rules_keys(intent_ctx *c) {
         if (arrow && t > 0 && c->tok[t - 1].kind == TK_PUNCT && c->tok[t - 1].text[0] == '=') t--;
         if (it->kind == IT_PUNCT && (it->text[0] == '=' || it->text[0] == ':' || arrow)) {
             if (t == 0) continue;
-            /* "10:30" is a time, "conv:16:5" a spec (one token): a key is words */
-            if (c->tok[t - 1].kind != TK_WORD) continue;
+            /* "10:30" is a time, "conv:16:5" a spec (one token): a key is words,
+             * quoted in JSON ("rounds": 200) */
+            int kt = t - 1;
+            if (c->tok[kt].kind == TK_PUNCT && c->tok[kt].text[0] == '"' && kt > 0 && c->tok[kt - 1].kind == TK_WORD &&
+                c->tok[kt - 1].end == c->tok[kt].start) {
+                int q = item_of_tok(c, kt);
+                intent_use(c, q);
+                kt--;
+            }
+            if (c->tok[kt].kind != TK_WORD) continue;
             int vpos = c->tok[it->t0].end;
             if (it->text[0] == '=' && vpos < (int)c->len && strchr("=>", c->text[vpos])) vpos++; /* "==", "=>" */
             while (vpos < (int)c->len && (c->text[vpos] == ' ' || c->text[vpos] == '\t')) vpos++;
-            if (try_key(c, t - 1, i, vpos, 0) < 0) return -1;
+            if (try_key(c, kt, i, vpos, 0) < 0) return -1;
         } else if (it->kind == IT_CONCEPT && (it->concept == C_E_EQ || it->concept == C_B_EQ ||
                                                it->concept == C_C_EQ || it->concept == C_K_EQ)) {
             continue; /* E=5, B=10, C=0.1, K=100: the number rules know these letters */
@@ -670,52 +1031,82 @@ int intent_check_pending_keys(intent_ctx *c) {
 
 /* ---- fields named by their own name in prose, read last ---- */
 
-/* The field whose last part is key ("client beta" -> strategy.client_beta),
- * when exactly one field has that last part. */
-static const char *leaf_lookup(const char *key) {
-    const char *found = NULL;
-    for (int f = 0; f < task_nfields; f++) {
-        const char *leaf = strrchr(task_fields[f].path, '.');
-        leaf = leaf ? leaf + 1 : task_fields[f].path;
-        char n[96];
-        norm_path(leaf, n, sizeof n);
-        if (strcmp(n, key) != 0) continue;
-        if (found) return NULL; /* "momentum", "beta1": which group's? */
-        found = task_fields[f].path;
+/* Words between a field's name and its value in prose: "cutoff of 40",
+ * "a gap longer than 100", "top fraction at .85". */
+static int leaf_filler(const intent_ctx *c, int k) {
+    static const char *const w[] = {"of", "is", "at", "equals", "than", "longer", "more", "over", "about", "around",
+                                    "to", "be", "as", NULL};
+    if (k < 0 || c->it[k].kind != IT_WORD) return 0;
+    for (int j = 0; w[j]; j++)
+        if (!strcmp(c->it[k].text, w[j])) return 1;
+    return 0;
+}
+
+/* The field the free words ending at item k name in prose ("client beta",
+ * "cutoff" beside FedAU, "top fraction"), or NULL; *a = its first item. */
+static const char *leaf_named(const intent_ctx *c, int k, int *a) {
+    if (k < 0 || c->it[k].used || c->it[k].kind == IT_NUM || c->it[k].kind == IT_PUNCT) return NULL;
+    key_words kw;
+    words_before(c, c->it[k].t1 - 1, &kw);
+    for (int s0 = 0; s0 < kw.n; s0++) {
+        char key[KEY_MAX_WORDS * TOK_TEXT], raw[KEY_MAX_WORDS * TOK_TEXT];
+        join(&kw, s0, 0, key, sizeof key);
+        join(&kw, s0, 1, raw, sizeof raw);
+        /* one word alone only when the vocabulary does not know it ("lambda") */
+        int lone_known = s0 == kw.n - 1 && (intent_word_class(c->tok[kw.tok[s0]].text) & W_KNOWN);
+        key_kind kind;
+        const char *path = lone_known ? NULL : leaf_lookup(key);
+        if (!path) path = strategy_leaf(c, raw, &kind);
+        if (!path) {
+            /* "cut-off", "warm-up": one word written with a hyphen */
+            char solid[KEY_MAX_WORDS * TOK_TEXT];
+            size_t o = 0;
+            solid[0] = '\0';
+            for (int j = s0; j < kw.n; j++)
+                o += (size_t)snprintf(solid + o, sizeof solid > o ? sizeof solid - o : 0, "%s%s", kw.raw[j],
+                                      j + 1 < kw.n && !kw.glued[j] ? " " : "");
+            if (strcmp(solid, raw) != 0 && !(path = leaf_lookup(solid))) path = strategy_leaf(c, solid, &kind);
+        }
+        if (!path) continue;
+        *a = item_of_tok(c, kw.tok[s0]);
+        if (*a < 0) continue;
+        return path;
     }
-    return found;
+    return NULL;
+}
+
+int intent_field_named_at(const intent_ctx *c, int k) {
+    int a;
+    const char *path = leaf_named(c, k, &a);
+    return path && a < k;
+}
+
+int intent_field_named_before(const intent_ctx *c, int n) {
+    int k = n - 1, a;
+    while (k > 0 && (leaf_filler(c, k) || (c->it[k].kind == IT_WORD && (c->it[k].wclass & W_STOP) &&
+                                            (!strcmp(c->it[k].text, "a") || !strcmp(c->it[k].text, "an") ||
+                                             !strcmp(c->it[k].text, "the")))))
+        k--;
+    return leaf_named(c, k, &a) != NULL;
 }
 
 int intent_rules_leaf_keys(intent_ctx *c) {
     for (int n = 1; n < c->nit && !c->failed; n++) {
         if (c->it[n].kind != IT_NUM || c->it[n].used) continue;
         int k = n - 1;
-        if (c->it[k].kind == IT_WORD && (!strcmp(c->it[k].text, "of") || !strcmp(c->it[k].text, "is") ||
-                                         !strcmp(c->it[k].text, "at") || !strcmp(c->it[k].text, "equals")))
+        if (c->it[k].kind == IT_PUNCT && strchr("=:", c->it[k].text[0]))
             k--;
-        else if (c->it[k].kind == IT_PUNCT && strchr("=:", c->it[k].text[0]))
-            k--;
-        if (k < 0 || c->it[k].used || c->it[k].kind == IT_NUM || c->it[k].kind == IT_PUNCT) continue;
-        key_words kw;
-        words_before(c, c->it[k].t1 - 1, &kw);
-        for (int s0 = 0; s0 < kw.n; s0++) {
-            char key[KEY_MAX_WORDS * TOK_TEXT];
-            size_t o = 0;
-            key[0] = '\0';
-            for (int j = s0; j < kw.n; j++) o += (size_t)snprintf(key + o, sizeof key - o, "%s%s", o ? " " : "", kw.word[j]);
-            /* one word alone only when the vocabulary does not know it ("lambda") */
-            if (s0 == kw.n - 1 && (intent_word_class(c->tok[kw.tok[s0]].text) & W_KNOWN)) continue;
-            const char *path = leaf_lookup(key);
-            if (!path) continue;
-            /* the field's name may start with words read already ("SCAFFOLD option 1":
-             * "scaffold" named the strategy); its last word must be free */
-            int a = item_of_tok(c, kw.tok[s0]);
-            if (a < 0 || c->it[k].used) continue;
-            if (read_value(c, path, !strcmp(path, "clients_per_round") ? K_CPR : K_AUTO, a, k, k + 1 < n ? k + 1 : -1,
-                           intent_span_start(c, n)) < 0)
-                return -1;
-            break;
-        }
+        else
+            for (int d = 0; d < 3 && k > 0 && leaf_filler(c, k); d++) k--;
+        int a;
+        const char *path = leaf_named(c, k, &a);
+        if (!path) continue;
+        if (read_value(c, path, !strcmp(path, "clients_per_round") ? K_CPR : K_AUTO, a, k, k + 1 < n ? k + 1 : -1,
+                       intent_span_start(c, n)) < 0)
+            return -1;
+        for (int j = k + 1; j < n && c->it[n].used; j++) intent_use(c, j);
+        /* "a cutoff of 40 rounds": the unit of a field counted in rounds */
+        if (c->it[n].used && intent_is(c, n + 1, C_ROUND) && !c->it[n + 1].used) intent_use(c, n + 1);
     }
     return c->failed ? -1 : 0;
 }

@@ -4,6 +4,7 @@
  * Each maps one concept to one field value; two names for one field are a
  * question (frame.c). */
 #include <stddef.h>
+#include <string.h>
 
 #include "intent/intent_internal.h"
 
@@ -18,6 +19,16 @@ static const name_rule name_rules[] = {
     {C_OPT_SGD, "local.optimizer", "sgd"},
     {C_OPT_ADAM, "local.optimizer", "adam"},
     {C_OPT_ADAMW, "local.optimizer", "adamw"},
+    {C_OPT_LION, "local.optimizer", "lion"},
+    {C_OPT_ADAN, "local.optimizer", "adan"},
+    {C_OPT_ADAMP, "local.optimizer", "adamp"},
+    {C_OPT_SGDP, "local.optimizer", "sgdp"},
+    {C_OPT_EXADAM, "local.optimizer", "exadam"},
+    {C_OPT_ADAHESSIAN, "local.optimizer", "adahessian"},
+    {C_OPT_MFAC, "local.optimizer", "mfac"},
+    {C_S_FEDOPT, "strategy.name", "fedopt"},
+    {C_FEDBN, "strategy.local_params", "bn"},
+    {C_FEATURE_SKEW, "partition.feature_skew", "mixed"},
     {C_S_FEDAVG, "strategy.name", "fedavg"},
     {C_S_FEDPROX, "strategy.name", "fedprox"},
     {C_S_FEDAVGM, "strategy.name", "fedavgm"},
@@ -36,6 +47,9 @@ static const name_rule name_rules[] = {
     {C_S_FEDSAM, "strategy.name", "fedsam"},
     {C_S_FEDAMD, "strategy.name", "fedamd"},
     {C_S_FEDLD, "strategy.name", "fedld"},
+    {C_S_FEDBUFF, "strategy.name", "fedbuff"},
+    {C_S_FEDFIX, "strategy.name", "fedfix"},
+    {C_S_ASYNC_FEDAVG, "strategy.name", "async-fedavg"},
     {C_POL_RANDOM, "scheduling.policy", "random"},
     {C_POL_RR, "scheduling.policy", "round-robin"},
     {C_POL_SAMPLES, "scheduling.policy", "samples"},
@@ -64,6 +78,22 @@ int intent_rules_methods(intent_ctx *c) {
             intent_set_bool(c, "local.nesterov", 1, RANK_WORDS, i, i, NULL);
             continue;
         }
+        if (it->concept == C_KEEP_STATE && !it->used) {
+            intent_set_bool(c, "local.keep_state", 1, RANK_WORDS, i, i, NULL);
+            continue;
+        }
+        if (it->concept == C_FIXED_STEP && !it->used) {
+            intent_set_bool(c, "local.exadam_dynamic_step", 0, RANK_WORDS, i, i, NULL);
+            continue;
+        }
+        /* "fedopt with lion": the optimizer the server runs */
+        if (it->concept >= C_OPT_SGD && it->concept <= C_OPT_MFAC && it->concept != C_OPT_ADAHESSIAN &&
+            !it->used && intent_near(c, i, C_S_FEDOPT, 3) >= 0) {
+            static const char *const names[] = {"sgd", "adam", "adamw", "lion", "adan", "adamp", "sgdp", "exadam",
+                                                "adahessian", "mfac"};
+            intent_set_str(c, "strategy.server_optimizer", names[it->concept - C_OPT_SGD], RANK_WORDS, i, i, NULL);
+            continue;
+        }
         for (size_t k = 0; k < sizeof name_rules / sizeof name_rules[0]; k++) {
             if (name_rules[k].concept != it->concept) continue;
             /* a policy phrase used for its seconds still names the policy */
@@ -73,4 +103,26 @@ int intent_rules_methods(intent_ctx *c) {
         }
     }
     return c->failed ? -1 : 0;
+}
+
+int intent_anywhere(const intent_ctx *c, concept_id k) {
+    for (int j = 0; j < c->nit; j++)
+        if (intent_is(c, j, k)) return 1;
+    return 0;
+}
+
+int intent_names_strategy(const intent_ctx *c, const char *name) {
+    for (size_t k = 0; k < sizeof name_rules / sizeof name_rules[0]; k++)
+        if (!strcmp(name_rules[k].path, "strategy.name") && !strcmp(name_rules[k].value, name) &&
+            intent_anywhere(c, name_rules[k].concept))
+            return 1;
+    const intent_slot *s = NULL;
+    for (int k = 0; k < c->nslot; k++)
+        if (!strcmp(c->slot[k].path, "strategy.name")) s = &c->slot[k];
+    return s && json_is_string(s->value) && !strcmp(json_string_value(s->value), name);
+}
+
+int intent_server_optimizer_named(const intent_ctx *c) {
+    return intent_names_strategy(c, "fedadam") || intent_names_strategy(c, "fedyogi") ||
+           intent_names_strategy(c, "fedadagrad");
 }

@@ -75,6 +75,51 @@ static int side_near(const intent_ctx *c, int i, int dir, concept_id k, int maxd
     return -1;
 }
 
+/* The limiting word at item key names a time budget ("budget", "time
+ * limit", "wall clock"), not a bare "at most" / "longer than". */
+static int budget_named(const intent_ctx *c, int key) {
+    if (key < 0 || !intent_is(c, key, C_BUDGET)) return 0;
+    const char *w = c->tok[c->it[key].t0].text;
+    return !strcmp(w, "budget") || !strcmp(w, "time") || !strcmp(w, "wall") || !strcmp(w, "wallclock");
+}
+
+/* "30 seconds per round", "... in a round", "rounds take up to 20 mins
+ * each": the duration after item u is per round. */
+static int per_round_after(const intent_ctx *c, int u) {
+    for (int j = u + 1, d = 0; j < c->nit && d < 3; j++, d++) {
+        if (c->it[j].kind == IT_PUNCT) break;
+        if (intent_is(c, j, C_PER_ROUND)) return 1;
+    }
+    if (!is_word(c, u + 1, "each")) return 0;
+    for (int j = u - 1; j >= 0 && !(c->it[j].kind == IT_PUNCT && strchr(".;!?,", c->it[j].text[0])); j--)
+        if (intent_is(c, j, C_ROUND)) return 1;
+    return 0;
+}
+
+/* The request is about a deployment (edge nodes over the network). */
+static int deploy_context(const intent_ctx *c) {
+    for (int j = 0; j < c->nit; j++) {
+        if (intent_is(c, j, C_WAIT) || intent_is(c, j, C_CONNECTED) || intent_is(c, j, C_CONNECT_TIMEOUT) ||
+            intent_is(c, j, C_MIN_NODES) || intent_is(c, j, C_MIN_UPDATES) || intent_is(c, j, C_ROUND_TIMEOUT))
+            return 1;
+        if (c->it[j].kind == IT_WORD && (!strcmp(c->it[j].text, "deploy") || !strcmp(c->it[j].text, "deployment") ||
+                                         !strcmp(c->it[j].text, "deployed")))
+            return 1;
+    }
+    return 0;
+}
+
+/* The request speaks of the whole run ("stop", "the run", "in total"). */
+static int run_named(const intent_ctx *c) {
+    static const char *const w[] = {"run", "whole", "total", "overall", "training", "experiment", "altogether", NULL};
+    for (int j = 0; j < c->nit; j++) {
+        if (intent_is(c, j, C_UNTIL) || (intent_is(c, j, C_BUDGET) && budget_named(c, j))) return 1;
+        for (int k = 0; w[k] && c->it[j].kind == IT_WORD; k++)
+            if (!strcmp(c->it[j].text, w[k])) return 1;
+    }
+    return 0;
+}
+
 static int duration(intent_ctx *c, int u) {
     double per = c->it[u].arg;
     int n = -1, art = -1;
@@ -118,6 +163,29 @@ static int duration(intent_ctx *c, int u) {
             path = dest[k].path;
             why = dest[k].why;
         }
+    }
+    /* a limit with no word for what it limits ("longer than 30 seconds"):
+     * per round it is the round's deadline (the deployment's timeout);
+     * about a deployment and nothing about the run, it could be either */
+    int per_round = per_round_after(c, u) && strcmp(path, "scheduling.deadline_s") != 0 &&
+                    strcmp(path, "deploy.round_timeout_s") != 0 && !budget_named(c, key);
+    if (per_round && key >= 0 && !intent_is(c, key, C_BUDGET)) key = -1; /* "connect and one minute per round" */
+    if (per_round) {
+        int dep = deploy_context(c);
+        path = dep ? "deploy.round_timeout_s" : "scheduling.deadline_s";
+        why = dep ? "a limit per round of the deployment" : "a limit per round: the round deadline";
+    } else if (!strcmp(path, "stop.max_wall_s") && !budget_named(c, key) && deploy_context(c) && !run_named(c)) {
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, key >= 0 && key < first ? key : first), intent_span_end(c, u), ev,
+                        sizeof ev);
+        int rc = intent_ask_which(c, NULL, "\"%s\": is this the time limit of each deployment round or of the "
+                                           "whole run? Please say \"round timeout %g s\" or \"stop after %g s\".",
+                                  ev, v, v);
+        char val[40];
+        intent_fmt(val, sizeof val, "%g", v);
+        intent_reading(c, "deploy.round_timeout_s", val, "each deployment round");
+        intent_reading(c, "stop.max_wall_s", val, "the whole run");
+        return rc;
     }
     if (key >= 0 && key < first) {
         /* "at most", "within", "don't spend more than": the words up to the number */
@@ -276,7 +344,11 @@ static int letters(intent_ctx *c, int i) {
     switch (c->it[i].concept) {
     case C_E_EQ: return intent_set_int(c, "local.epochs", n, RANK_WORDS, i, n, "E in the FedAvg paper's notation");
     case C_B_EQ: return intent_set_int(c, "local.batch", n, RANK_WORDS, i, n, "B in the FedAvg paper's notation");
-    case C_K_EQ: return intent_set_int(c, "clients", n, RANK_WORDS, i, n, "K in the FedAvg paper's notation");
+    case C_K_EQ:
+        /* beside FedAU, K is its cutoff (the paper's K) */
+        if (intent_names_strategy(c, "fedau"))
+            return intent_set_int(c, "strategy.fedau_cutoff", n, RANK_WORDS, i, n, "K in the FedAU paper's notation");
+        return intent_set_int(c, "clients", n, RANK_WORDS, i, n, "K in the FedAvg paper's notation");
     case C_C_EQ:
         if (share_of(&c->it[n]) < 0 && !(c->it[n].num == 1 || c->it[n].num == 0))
             return intent_ask(c, "clients_per_round: C is the fraction of clients per round (0 to 1), not %g. "
@@ -410,6 +482,13 @@ static const key_rule key_rules[] = {
     {C_TAU, "strategy.tau", 0, NULL, NULL, NULL},
     {C_RHO, "strategy.rho", 0, NULL, NULL, NULL},
     {C_ANCHOR_PROB, "strategy.anchor_prob", 0, "strategy.name", "fedamd", "anchor probability is FedAMD's"},
+    {C_BETA3, "local.beta3", 0, "local.optimizer", "adan", "beta3 is Adan's"},
+    {C_HESSIAN_POWER, "local.hessian_power", 0, "local.optimizer", "adahessian", "the Hessian power is ADAHESSIAN's"},
+    {C_ADAMP_DELTA, "local.adamp_delta", 0, NULL, NULL, NULL},
+    {C_ADAMP_WD_RATIO, "local.adamp_wd_ratio", 0, NULL, NULL, NULL},
+    {C_MFAC_WINDOW, "local.mfac_window", 1, "local.optimizer", "mfac", "a gradient window is M-FAC's"},
+    {C_MFAC_DAMP, "local.mfac_damp", 0, "local.optimizer", "mfac", "dampening is M-FAC's"},
+    {C_EVAL_PERSONAL, "eval_personal", 1, NULL, NULL, NULL},
     {C_MU, "strategy.mu", 0, "strategy.name", "fedprox", "mu is FedProx's proximal weight"},
     {C_SERVER_MOMENTUM, "strategy.momentum", 0, "strategy.name", "fedavgm",
      "server momentum is what FedAvgM adds to FedAvg"},
@@ -454,14 +533,47 @@ static const unit_rule unit_rules[] = {
      "candidates are what power-of-choice samples before keeping the highest-loss clients"},
 };
 
+/* The clause of item i speaks of the clients ("clients on sgd with lr
+ * 0.05", "local lr"). */
+static int local_clause(const intent_ctx *c, int i) {
+    int lo = i, hi = i;
+    while (lo > 0 && !(c->it[lo - 1].kind == IT_PUNCT && strchr(",;.!?", c->it[lo - 1].text[0]))) lo--;
+    while (hi + 1 < c->nit && !(c->it[hi + 1].kind == IT_PUNCT && strchr(",;.!?", c->it[hi + 1].text[0]))) hi++;
+    for (int j = lo; j <= hi; j++)
+        if (intent_is(c, j, C_LOCAL) || intent_is(c, j, C_CLIENT) || intent_is(c, j, C_OPT_SGD) ||
+            intent_is(c, j, C_OPT_ADAM) || intent_is(c, j, C_OPT_ADAMW) || intent_is(c, j, C_EPOCH) ||
+            (intent_is(c, j, C_LR) && (!strcmp(c->it[j].text, "client") || !strcmp(c->it[j].text, "local"))) ||
+            is_word(c, j, "local"))
+            return 1;
+    return 0;
+}
+
 static int key_value(intent_ctx *c, int i, const key_rule *r) {
     int maxskip = r->concept == C_BATCH ? 3 : 2;
     int n = value_after(c, i, maxskip);
+    /* "a 0.01 learning rate", "a 5e-4 weight decay": a rate said before its name */
+    if (n < 0 && (r->concept == C_LR || r->concept == C_SERVER_LR || r->concept == C_WD) && free_num(c, i - 1) &&
+        !(c->it[i - 1].flags & (TK_PERCENT | TK_ORDINAL)) && c->it[i - 1].num > 0 && c->it[i - 1].num < 1)
+        n = i - 1;
     if (n < 0) {
         /* a keyword that names a method also without a number */
         if (r->implies_path && (r->concept == C_MU))
             return intent_set_str(c, r->implies_path, r->implies_value, RANK_IMPLIED, i, i, r->implies_why);
         return 0;
+    }
+    /* "FedYogi with a learning rate of 1e-2": the clients' or the server
+     * optimizer's? (with the server's said elsewhere, this one is local) */
+    if (r->concept == C_LR && intent_server_optimizer_named(c) && !local_clause(c, i) &&
+        !intent_anywhere(c, C_SERVER_LR)) {
+        char ev[96], v[40];
+        intent_evidence(c, intent_span_start(c, i), intent_span_end(c, n), ev, sizeof ev);
+        intent_fmt(v, sizeof v, "%g", c->it[n].num);
+        int rc = intent_ask_which(c, NULL, "\"%s\": the clients' learning rate or the server optimizer's? Please say "
+                                           "\"client lr %s\" or \"server lr %s\".",
+                                  ev, v, v);
+        intent_reading(c, "local.lr", v, "the clients' learning rate");
+        intent_reading(c, "strategy.server_lr", v, "the server optimizer's learning rate");
+        return rc;
     }
     /* only "every" N rounds is an interval, not a count */
     if (r->concept == C_ROUND && !(is_punct(c, i + 1, ':') || is_punct(c, i + 1, '=') || n == i + 1)) return 0;
@@ -473,6 +585,11 @@ static int key_value(intent_ctx *c, int i, const key_rule *r) {
     } else {
         double v = c->it[n].num;
         if (c->it[n].flags & TK_PERCENT) v /= 100.0;
+        /* In the task spec lr 0 stands for the optimizer's default; said in
+         * words it is more likely a slip. */
+        if (r->concept == C_LR && v == 0)
+            return intent_ask(c, "local.lr: a learning rate of 0 would not train (the task spec reads 0 as the "
+                                 "optimizer's default). Which learning rate did you mean?");
         if (r->concept == C_DEADLINE || r->concept == C_ROUND_TIMEOUT || r->concept == C_CONNECT_TIMEOUT)
             why = "no unit given: read as seconds";
         rc = intent_set_real(c, r->path, v, RANK_WORDS, i, n, why);
@@ -489,6 +606,8 @@ static int unit_value(intent_ctx *c, int u, const unit_rule *r) {
     if (c->it[n].flags & TK_ORDINAL) return 0; /* "the 3rd round" counts nothing */
     if (r->concept == C_ROUND && n > 0 && (is_word(c, n - 1, "every") || is_word(c, n - 1, "each")))
         return 0; /* an interval */
+    /* "a cutoff of 40 rounds": rounds are the unit of another setting */
+    if (r->concept == C_ROUND && intent_field_named_before(c, n)) return 0;
     /* "d = 30 candidates": the keyword before says the same thing */
     int k = n - 1;
     while (k >= 0 && (is_punct(c, k, '=') || is_punct(c, k, ':') || (c->it[k].kind == IT_WORD && (c->it[k].wclass & W_FILL))))
@@ -577,6 +696,7 @@ int intent_rules_numbers(intent_ctx *c) {
         case C_PER_ROUND: per_round(c, i); break;
         case C_FULL_PART: set_all(c, i, i); break;
         case C_PARTICIPATION:
+            if (intent_field_named_at(c, i)) break;
             if ((n = intent_num_after(c, i, 2)) < 0) n = intent_num_before(c, i, 1);
             if (n >= 0) {
                 if (share_of(&c->it[n]) < 0)
@@ -637,7 +757,14 @@ int intent_rules_numbers(intent_ctx *c) {
         case C_CLIP: clip(c, i); continue;
         case C_OPT_SGD:
         case C_OPT_ADAM:
-        case C_OPT_ADAMW: {
+        case C_OPT_ADAMW:
+        case C_OPT_LION:
+        case C_OPT_ADAN:
+        case C_OPT_ADAMP:
+        case C_OPT_SGDP:
+        case C_OPT_EXADAM:
+        case C_OPT_ADAHESSIAN:
+        case C_OPT_MFAC: {
             /* "adam at 3e-4": the optimizer's learning rate */
             if (is_word(c, i + 1, "at") && free_num(c, i + 2) && !is_unit(c, i + 3) &&
                 !(c->it[i + 2].flags & TK_PERCENT))

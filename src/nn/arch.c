@@ -154,9 +154,9 @@ static int add_params(parser *p, const token *t, fedc_arch *a, nn_op *op, size_t
     return 0;
 }
 
-static int parse_conv(parser *p, const token *t, fedc_arch *a, nn_op *op, fedc_shape cur) {
+static int parse_conv(parser *p, const token *t, fedc_arch *a, nn_op *op, fedc_shape cur, int ws) {
     int c, k, s = 1, pad;
-    if (expect_fields(p, t, 3, 5, "conv:C:K[:S[:P]]") < 0) return -1;
+    if (expect_fields(p, t, 3, 5, ws ? "wsconv:C:K[:S[:P]]" : "conv:C:K[:S[:P]]") < 0) return -1;
     if (parse_int(p, t, 1, "channels C", 1, MAX_CHANNELS, &c) < 0) return -1;
     if (parse_int(p, t, 2, "kernel K", 1, MAX_KERNEL, &k) < 0) return -1;
     if (t->nfields > 3 && parse_int(p, t, 3, "stride S", 1, k, &s) < 0) return -1;
@@ -182,7 +182,18 @@ static int parse_conv(parser *p, const token *t, fedc_arch *a, nn_op *op, fedc_s
         return tok_fail(p, t, msg);
     }
     a->flops += 2.0 * (double)col * c;
-    return add_params(p, t, a, op, (size_t)c * cur.c * k * k, (size_t)c);
+    if (add_params(p, t, a, op, (size_t)c * cur.c * k * k, (size_t)c) < 0) return -1;
+    if (!ws) return 0;
+    /* Scaled weight standardisation: a per-output-channel gain follows the bias. */
+    if ((unsigned long long)a->n_params + (size_t)c > MAX_PARAMS) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "model would have more than %llu parameters", MAX_PARAMS);
+        return tok_fail(p, t, msg);
+    }
+    op->ws = 1;
+    op->gain_off = a->n_params;
+    a->n_params += (size_t)c;
+    return 0;
 }
 
 static int parse_pool(parser *p, const token *t, nn_op *op, fedc_shape cur, nn_kind kind) {
@@ -234,6 +245,28 @@ static int parse_groupnorm(parser *p, const token *t, fedc_arch *a, nn_op *op, f
     return add_params(p, t, a, op, (size_t)cur.c, (size_t)cur.c);
 }
 
+/* Batch norm over the channels of the input (BatchNorm2d after a conv,
+ * BatchNorm1d after a dense layer): scale and shift, then the running mean
+ * and variance, which live in the parameter vector too (so models save,
+ * load and average them) but are never trained. */
+static int parse_batchnorm(parser *p, const token *t, fedc_arch *a, nn_op *op, fedc_shape cur) {
+    if (expect_fields(p, t, 1, 1, "bn") < 0) return -1;
+    op->kind = NN_BATCHNORM;
+    op->out = cur;
+    if (add_params(p, t, a, op, (size_t)cur.c, (size_t)cur.c) < 0) return -1;
+    if ((unsigned long long)a->n_params + 2ull * (size_t)cur.c > MAX_PARAMS) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "model would have more than %llu parameters", MAX_PARAMS);
+        return tok_fail(p, t, msg);
+    }
+    op->rmean_off = a->n_params;
+    op->rvar_off = a->n_params + (size_t)cur.c;
+    a->n_params += 2 * (size_t)cur.c;
+    a->has_bn = 1;
+    a->flops += 4.0 * (double)shape_size(cur);
+    return 0;
+}
+
 static int parse_dropout(parser *p, const token *t, nn_op *op, fedc_shape cur) {
     if (expect_fields(p, t, 2, 2, "drop:P") < 0) return -1;
     const char *s = t->fields[1];
@@ -259,21 +292,48 @@ static void canonical_token(const token *t, const nn_op *op, char *out, size_t c
         return;
     }
     switch (op->kind) {
-    case NN_CONV:
+    case NN_CONV: {
+        const char *name = op->ws ? "wsconv" : "conv";
         if (op->pad != (op->k - 1) / 2)
-            snprintf(out, cap, "conv:%d:%d:%d:%d", op->out.c, op->k, op->stride, op->pad);
+            snprintf(out, cap, "%s:%d:%d:%d:%d", name, op->out.c, op->k, op->stride, op->pad);
         else if (op->stride != 1)
-            snprintf(out, cap, "conv:%d:%d:%d", op->out.c, op->k, op->stride);
+            snprintf(out, cap, "%s:%d:%d:%d", name, op->out.c, op->k, op->stride);
         else
-            snprintf(out, cap, "conv:%d:%d", op->out.c, op->k);
+            snprintf(out, cap, "%s:%d:%d", name, op->out.c, op->k);
         break;
+    }
     case NN_DENSE: snprintf(out, cap, "dense:%d", op->out.c); break;
     case NN_MAXPOOL: snprintf(out, cap, "pool:%d", op->k); break;
     case NN_AVGPOOL: snprintf(out, cap, "avgpool:%d", op->k); break;
     case NN_GROUPNORM: snprintf(out, cap, "gn:%d", op->groups); break;
+    case NN_BATCHNORM: snprintf(out, cap, "bn"); break;
     case NN_DROPOUT: snprintf(out, cap, "drop:%g", (double)op->drop_p); break;
     case NN_RELU: snprintf(out, cap, "relu"); break;
     }
+}
+
+/* The layer kind name a tensor reports (fedc_tensor_info.layer). */
+static const char *layer_name(const nn_op *op) {
+    switch (op->kind) {
+    case NN_CONV: return op->ws ? "wsconv" : "conv";
+    case NN_DENSE: return "dense";
+    case NN_GROUPNORM: return "gn";
+    case NN_BATCHNORM: return "bn";
+    default: return "";
+    }
+}
+
+static fedc_tensor_info *add_tensor(fedc_arch *a, const nn_op *op, const char *suffix, size_t off, size_t count) {
+    fedc_tensor_info *t = &a->tensors[a->n_tensors++];
+    memset(t, 0, sizeof *t);
+    snprintf(t->name, sizeof t->name, "layers.%d.%s", op->spec_index, suffix);
+    snprintf(t->layer, sizeof t->layer, "%s", layer_name(op));
+    t->layer_index = op->spec_index;
+    t->offset = off;
+    t->count = count;
+    t->ndim = 1;
+    t->dims[0] = (int)count;
+    return t;
 }
 
 static void build_tensors(fedc_arch *a) {
@@ -281,18 +341,8 @@ static void build_tensors(fedc_arch *a) {
     for (int i = 0; i < a->n_ops; i++) {
         const nn_op *op = &a->ops[i];
         if (op->w_count == 0) continue;
-        fedc_tensor_info *w = &a->tensors[a->n_tensors++];
-        fedc_tensor_info *b = &a->tensors[a->n_tensors++];
-        memset(w, 0, sizeof *w);
-        memset(b, 0, sizeof *b);
-        snprintf(w->name, sizeof w->name, "layers.%d.weight", op->spec_index);
-        snprintf(b->name, sizeof b->name, "layers.%d.bias", op->spec_index);
-        w->offset = op->w_off;
-        w->count = op->w_count;
-        b->offset = op->b_off;
-        b->count = op->b_count;
-        b->ndim = 1;
-        b->dims[0] = (int)op->b_count;
+        fedc_tensor_info *w = add_tensor(a, op, "weight", op->w_off, op->w_count);
+        add_tensor(a, op, "bias", op->b_off, op->b_count);
         switch (op->kind) {
         case NN_CONV:
             w->ndim = 4;
@@ -300,15 +350,19 @@ static void build_tensors(fedc_arch *a) {
             w->dims[1] = op->in.c;
             w->dims[2] = op->k;
             w->dims[3] = op->k;
+            if (op->ws) add_tensor(a, op, "gain", op->gain_off, (size_t)op->out.c);
             break;
         case NN_DENSE:
             w->ndim = 2;
             w->dims[0] = op->out.c;
             w->dims[1] = (int)op->in_size;
             break;
+        case NN_BATCHNORM:
+            /* PyTorch's buffer names, so state dicts map one to one. */
+            add_tensor(a, op, "running_mean", op->rmean_off, (size_t)op->in.c)->buffer = 1;
+            add_tensor(a, op, "running_var", op->rvar_off, (size_t)op->in.c)->buffer = 1;
+            break;
         default: /* group norm: per-channel scale */
-            w->ndim = 1;
-            w->dims[0] = (int)op->w_count;
             break;
         }
     }
@@ -357,17 +411,18 @@ fedc_arch *fedc_arch_parse(const char *spec, fedc_shape input, int n_classes, fe
         if (strcmp(name, "dense") == 0 && cur.h * cur.w != 1) /* implied flatten */
             cur = (fedc_shape){(int)shape_size(cur), 1, 1};
         op->in = cur;
-        if (strcmp(name, "conv") == 0) {
-            if (parse_conv(p, t, a, op, cur) < 0) goto fail;
+        if (strcmp(name, "conv") == 0 || strcmp(name, "wsconv") == 0) {
+            if (parse_conv(p, t, a, op, cur, name[0] == 'w') < 0) goto fail;
         } else if (strcmp(name, "pool") == 0) {
             if (parse_pool(p, t, op, cur, NN_MAXPOOL) < 0) goto fail;
         } else if (strcmp(name, "avgpool") == 0) {
             if (parse_pool(p, t, op, cur, NN_AVGPOOL) < 0) goto fail;
         } else if (strcmp(name, "dense") == 0) {
             if (parse_dense(p, t, a, op, cur) < 0) goto fail;
-        } else if (strcmp(name, "gn") == 0) {
-            if (parse_groupnorm(p, t, a, op, cur) < 0) goto fail;
-            /* conv/dense followed by gn: the implied ReLU comes after the norm */
+        } else if (strcmp(name, "gn") == 0 || strcmp(name, "bn") == 0) {
+            if (name[0] == 'g' ? parse_groupnorm(p, t, a, op, cur) < 0 : parse_batchnorm(p, t, a, op, cur) < 0)
+                goto fail;
+            /* conv/dense followed by a norm: the implied ReLU comes after the norm */
             if (prev && (prev->kind == NN_CONV || prev->kind == NN_DENSE) &&
                 prev->spec_index == i - 1 && !is_name(&p->toks[i - 1], "relu"))
                 op->relu = 1;
@@ -378,7 +433,8 @@ fedc_arch *fedc_arch_parse(const char *spec, fedc_shape input, int n_classes, fe
             op->kind = NN_RELU;
             op->out = cur;
             /* Fold into the previous op when it can apply ReLU itself. */
-            if (prev && (prev->kind == NN_CONV || prev->kind == NN_DENSE || prev->kind == NN_GROUPNORM)) {
+            if (prev && (prev->kind == NN_CONV || prev->kind == NN_DENSE || prev->kind == NN_GROUPNORM ||
+                         prev->kind == NN_BATCHNORM)) {
                 prev->relu = 1;
                 emit = 0;
             }
@@ -387,10 +443,10 @@ fedc_arch *fedc_arch_parse(const char *spec, fedc_shape input, int n_classes, fe
             op->out = (fedc_shape){(int)shape_size(cur), 1, 1};
             emit = 0; /* NCHW memory is already flat */
         } else {
-            tok_fail(p, t, "unknown layer; allowed: conv:C:K[:S[:P]], pool:K, avgpool:K, dense:N, gn:G, drop:P, relu, flatten");
+            tok_fail(p, t, "unknown layer; allowed: conv:C:K[:S[:P]], wsconv:C:K[:S[:P]], pool:K, avgpool:K, dense:N, gn:G, bn, drop:P, relu, flatten");
             goto fail;
         }
-        if ((op->kind == NN_CONV || op->kind == NN_DENSE) && next && !is_name(next, "gn"))
+        if ((op->kind == NN_CONV || op->kind == NN_DENSE) && next && !is_name(next, "gn") && !is_name(next, "bn"))
             op->relu = 1; /* implied ReLU except after the last layer */
         op->in_size = shape_size(op->in);
         op->out_size = shape_size(op->out);
@@ -482,11 +538,17 @@ void fedc_arch_init_kind(const fedc_arch *a, float *params, fedc_rng *rng, fedc_
         const nn_op *op = &a->ops[i];
         if (op->w_count == 0) continue;
         float *w = params + op->w_off, *b = params + op->b_off;
-        if (op->kind == NN_GROUPNORM) {
+        if (op->kind == NN_GROUPNORM || op->kind == NN_BATCHNORM) {
             for (size_t j = 0; j < op->w_count; j++) w[j] = 1.0f;
             memset(b, 0, op->b_count * sizeof *b);
+            if (op->kind == NN_BATCHNORM) { /* running mean 0, running variance 1 */
+                memset(params + op->rmean_off, 0, (size_t)op->in.c * sizeof *params);
+                for (int c = 0; c < op->in.c; c++) params[op->rvar_off + (size_t)c] = 1.0f;
+            }
             continue;
         }
+        if (op->ws) /* unit gain: the standardised weights start at unit scale */
+            for (int c = 0; c < op->out.c; c++) params[op->gain_off + (size_t)c] = 1.0f;
         double fan_in = (double)(op->w_count / (size_t)op->out.c);
         if (kind == FEDC_INIT_TORCH) {
             /* kaiming_uniform(a=sqrt(5)) bound is sqrt(6/((1+5)*fan_in)) = 1/sqrt(fan_in);

@@ -5,7 +5,7 @@
 
 #include "nn/nn_internal.h"
 
-static int ws_fits(const fedc_arch *a, const fedc_ws *ws, int n) {
+int nn_ws_fits(const fedc_arch *a, const fedc_ws *ws, int n) {
     if (!a || !ws || n < 1 || n > ws->max_batch) return 0;
     /* A workspace made for an identical (re-parsed) architecture also fits. */
     return ws->arch == a ||
@@ -14,18 +14,28 @@ static int ws_fits(const fedc_arch *a, const fedc_ws *ws, int n) {
             ws->arch->n_classes == a->n_classes);
 }
 
-/* Returns the logits (inside ws). Dropout is active only if train && rng. */
-static const float *forward(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
-                            int n, int train, fedc_rng *rng) {
+/* The weights a conv multiplies with: its own, or (wsconv) their
+ * standardised form, computed into the workspace. */
+static const float *conv_weights(const nn_op *op, nn_op_ws *o, const float *params) {
+    if (!op->ws) return params + op->w_off;
+    nn_ws_standardize(op, params + op->w_off, params + op->gain_off, o->w_std, o->w_stats);
+    return o->w_std;
+}
+
+const float *nn_forward(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n, int flags,
+                        fedc_rng *rng) {
+    const int train = (flags & NN_FWD_TRAIN) != 0;
     const float *cur = x;
+    ws->bn_train = train;
     for (int i = 0; i < a->n_ops; i++) {
         const nn_op *op = &a->ops[i];
         nn_op_ws *o = &ws->op[i];
         const float *w = params + op->w_off, *b = params + op->b_off;
         float *y = o->out;
         ws->act_in[i] = cur;
+        if (op->kind == NN_CONV) w = conv_weights(op, o, params);
 #ifdef NN_AVX512_BUILD
-        if (nn_use_avx512() && nn_conv_pool_fusable(a, i)) {
+        if (!(flags & NN_FWD_UNFUSED) && nn_use_avx512() && nn_conv_pool_fusable(a, i)) {
             /* Conv and pool in one pass; the conv output is not stored (only
              * the fused backward, which does not read it, follows). */
             nn_op_ws *po = &ws->op[i + 1];
@@ -44,15 +54,28 @@ static const float *forward(const fedc_arch *a, fedc_ws *ws, const float *params
         case NN_MAXPOOL: nn_maxpool_forward(op, cur, y, o->argmax, n); break;
         case NN_AVGPOOL: nn_avgpool_forward(op, cur, y, n); break;
         case NN_GROUPNORM: nn_groupnorm_forward(op, w, b, cur, y, o->stats, n); break;
-        case NN_RELU: nn_relu_forward(cur, y, (size_t)n * op->out_size); break;
-        case NN_DROPOUT:
-            if (train && rng && op->drop_p > 0.0f) {
-                nn_dropout_mask(op->drop_p, o->mask, (size_t)n * op->out_size, rng);
-                nn_mul(cur, o->mask, y, (size_t)n * op->out_size);
-            } else {
-                y = (float *)cur; /* identity: no copy */
-            }
+        case NN_BATCHNORM:
+            nn_batchnorm_forward(op, w, b, params + op->rmean_off, params + op->rvar_off, cur, y, o->stats, n,
+                                 train);
             break;
+        case NN_RELU: nn_relu_forward(cur, y, (size_t)n * op->out_size); break;
+        case NN_DROPOUT: {
+            int apply = 0;
+            if (train && op->drop_p > 0.0f) {
+                if (flags & NN_FWD_KEEP_MASKS) {
+                    apply = o->mask_live;
+                } else if (rng) {
+                    nn_dropout_mask(op->drop_p, o->mask, (size_t)n * op->out_size, rng);
+                    apply = 1;
+                }
+            }
+            o->mask_live = apply;
+            if (apply)
+                nn_mul(cur, o->mask, y, (size_t)n * op->out_size);
+            else
+                y = (float *)cur; /* identity: no copy */
+            break;
+        }
         }
         ws->act_out[i] = y;
         cur = y;
@@ -75,19 +98,37 @@ static void backward(const fedc_arch *a, fedc_ws *ws, const float *params, float
         if (op->kind == NN_MAXPOOL && nn_conv_pool_fusable(a, i - 1)) {
             /* The pool's gradient goes straight into its conv's backward. */
             const nn_op *conv = &a->ops[i - 1];
+            nn_op_ws *co = &ws->op[i - 1];
             float *cdx = conv->need_dx ? dx : NULL;
-            nn_conv_pool_backward(conv, op, ws, o->argmax, params + conv->w_off, ws->act_in[i - 1], y, g,
-                                  cdx, grad + conv->w_off, grad + conv->b_off, n);
+            const float *cw = conv->ws ? co->w_std : params + conv->w_off;
+            float *cdw = conv->ws ? ws->dw_std : grad + conv->w_off;
+            nn_conv_pool_backward(conv, op, ws, o->argmax, cw, ws->act_in[i - 1], y, g, cdx, cdw,
+                                  grad + conv->b_off, n);
+            if (conv->ws)
+                nn_ws_backward(conv, params + conv->w_off, params + conv->gain_off, co->w_stats, ws->dw_std,
+                               grad + conv->w_off, grad + conv->gain_off);
             g = cdx;
             i--;
             continue;
         }
         switch (op->kind) {
-        case NN_CONV: nn_conv_backward(op, o, ws, w, x, y, g, dx, dw, db, n); break;
+        case NN_CONV:
+            if (op->ws) {
+                nn_conv_backward(op, o, ws, o->w_std, x, y, g, dx, ws->dw_std, db, n);
+                nn_ws_backward(op, w, params + op->gain_off, o->w_stats, ws->dw_std, dw, grad + op->gain_off);
+            } else {
+                nn_conv_backward(op, o, ws, w, x, y, g, dx, dw, db, n);
+            }
+            break;
         case NN_DENSE: nn_dense_backward(op, ws, w, x, y, g, dx, dw, db, n); break;
         case NN_MAXPOOL: nn_maxpool_backward(op, o->argmax, g, dx, n); break;
         case NN_AVGPOOL: nn_avgpool_backward(op, g, dx, n); break;
         case NN_GROUPNORM: nn_groupnorm_backward(op, w, x, y, o->stats, g, dx, dw, db, n); break;
+        case NN_BATCHNORM:
+            nn_batchnorm_backward(op, w, x, y, o->stats, g, dx, dw, db, n);
+            /* The running statistics are not trained. */
+            memset(grad + op->rmean_off, 0, 2 * (size_t)op->in.c * sizeof *grad);
+            break;
         case NN_RELU: /* in place */
             nn_relu_backward(y, g, g, count);
             dx = g;
@@ -103,8 +144,8 @@ static void backward(const fedc_arch *a, fedc_ws *ws, const float *params, float
 
 float fedc_nn_grad(const fedc_arch *a, fedc_ws *ws, const float *params, float *grad,
                    const float *x, const int32_t *y, int n, fedc_rng *rng) {
-    if (!ws_fits(a, ws, n)) return NAN;
-    const float *logits = forward(a, ws, params, x, n, 1, rng);
+    if (!nn_ws_fits(a, ws, n)) return NAN;
+    const float *logits = nn_forward(a, ws, params, x, n, NN_FWD_TRAIN, rng);
     double loss = nn_softmax_xent(logits, y, n, a->n_classes, ws->grad_buf[0], NULL);
     backward(a, ws, params, grad, n);
     return (float)loss;
@@ -112,8 +153,8 @@ float fedc_nn_grad(const fedc_arch *a, fedc_ws *ws, const float *params, float *
 
 float fedc_nn_grad_margin(const fedc_arch *a, fedc_ws *ws, const float *params, float *grad, const float *x,
                           const int32_t *y, int n, fedc_rng *rng, double lambda) {
-    if (!ws_fits(a, ws, n)) return NAN;
-    const float *logits = forward(a, ws, params, x, n, 1, rng);
+    if (!nn_ws_fits(a, ws, n)) return NAN;
+    const float *logits = nn_forward(a, ws, params, x, n, NN_FWD_TRAIN, rng);
     int classes = a->n_classes;
     float *dz = ws->grad_buf[0];
     double loss = nn_softmax_xent(logits, y, n, classes, dz, NULL);
@@ -145,8 +186,8 @@ float fedc_nn_grad_margin(const fedc_arch *a, fedc_ws *ws, const float *params, 
 
 void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
                     float *logits) {
-    if (!ws_fits(a, ws, n)) return;
-    const float *out = forward(a, ws, params, x, n, 0, NULL);
+    if (!nn_ws_fits(a, ws, n)) return;
+    const float *out = nn_forward(a, ws, params, x, n, 0, NULL);
     memcpy(logits, out, (size_t)n * a->n_classes * sizeof *logits);
 }
 
@@ -154,10 +195,10 @@ void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, cons
                       const int32_t *y, size_t n, double *accuracy, double *loss) {
     double total = 0.0;
     size_t hits = 0;
-    if (n > 0 && !ws_fits(a, ws, 1)) total = NAN;
-    for (size_t i = 0; i < n && ws_fits(a, ws, 1); i += (size_t)ws->max_batch) {
+    if (n > 0 && !nn_ws_fits(a, ws, 1)) total = NAN;
+    for (size_t i = 0; i < n && nn_ws_fits(a, ws, 1); i += (size_t)ws->max_batch) {
         int cnt = n - i < (size_t)ws->max_batch ? (int)(n - i) : ws->max_batch;
-        const float *logits = forward(a, ws, params, x + i * fedc_arch_input_size(a), cnt, 0, NULL);
+        const float *logits = nn_forward(a, ws, params, x + i * fedc_arch_input_size(a), cnt, 0, NULL);
         int correct = 0;
         total += nn_softmax_xent(logits, y + i, cnt, a->n_classes, NULL, &correct) * cnt;
         hits += (size_t)correct;
@@ -165,3 +206,14 @@ void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, cons
     if (accuracy) *accuracy = n ? (double)hits / (double)n : 0.0;
     if (loss) *loss = n ? total / (double)n : 0.0;
 }
+
+void fedc_nn_commit_stats(const fedc_arch *a, const fedc_ws *ws, float *params) {
+    if (!a->has_bn || !ws || !ws->bn_train || !nn_ws_fits(a, ws, 1)) return;
+    for (int i = 0; i < a->n_ops; i++) {
+        const nn_op *op = &a->ops[i];
+        if (op->kind == NN_BATCHNORM)
+            nn_batchnorm_commit(op, ws->op[i].stats, params + op->rmean_off, params + op->rvar_off);
+    }
+}
+
+int fedc_arch_has_buffers(const fedc_arch *a) { return a->has_bn; }

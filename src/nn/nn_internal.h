@@ -18,7 +18,9 @@
 
 #define NN_SPEC_MAX 1024
 #define NN_MAX_LAYERS 64
-#define NN_MAX_TENSORS (2 * NN_MAX_LAYERS)
+/* Weight, bias and at most two more per layer (ws-conv gain, batch-norm
+ * running mean and variance). */
+#define NN_MAX_TENSORS (4 * NN_MAX_LAYERS)
 /* Per-sample bounds that keep every size_t product far from overflow and
  * every workspace allocation sane. */
 #define NN_MAX_ACT_PER_SAMPLE (1L << 24)  /* floats in one layer's output */
@@ -33,6 +35,7 @@ typedef enum {
     NN_GROUPNORM,
     NN_DROPOUT,
     NN_RELU,
+    NN_BATCHNORM,
 } nn_kind;
 
 typedef struct nn_op {
@@ -43,9 +46,12 @@ typedef struct nn_op {
     int relu;         /* ReLU fused after this op (conv, dense, group norm) */
     int need_dx;      /* an earlier op has parameters: propagate the gradient */
     int k, stride, pad; /* conv kernel/stride/padding; pool window (stride = k) */
+    int ws;           /* conv with scaled weight standardisation (wsconv) */
     int groups;       /* group norm */
     float drop_p;     /* dropout rate */
     size_t w_off, w_count, b_off, b_count; /* parameter views (count 0 = none) */
+    size_t gain_off;  /* wsconv: per-output-channel gain (out.c floats) */
+    size_t rmean_off, rvar_off; /* batch norm: running statistics (in.c floats each) */
 } nn_op;
 
 struct fedc_arch {
@@ -58,6 +64,7 @@ struct fedc_arch {
     int n_tensors;
     fedc_tensor_info tensors[NN_MAX_TENSORS];
     double flops;
+    int has_bn; /* some op keeps running statistics (fedc_nn_commit_stats has work) */
 };
 
 /* GEMM blocking (gemm.c): register tile MR x NR, cache blocks MC x KC of A
@@ -77,8 +84,12 @@ typedef struct nn_op_ws {
     float *out;      /* output activations, max_batch * out_size */
     int32_t *argmax; /* max pool: index of the winner in the input plane */
     float *mask;     /* dropout: 0 or 1/(1-p) per element */
-    float *stats;    /* group norm: mean and rstd per (sample, group) */
+    float *stats;    /* group norm: mean and rstd per (sample, group); batch norm:
+                        batch mean, rstd and unbiased variance per channel */
+    float *w_std;    /* wsconv: the standardised weights of the last forward */
+    float *w_stats;  /* wsconv: mean and rstd of each output channel's weights */
     int chunk;       /* conv: samples per im2col/GEMM chunk */
+    int mask_live;   /* dropout: the last forward applied mask (else it was the identity) */
 } nn_op_ws;
 
 struct fedc_ws {
@@ -100,6 +111,8 @@ struct fedc_ws {
     float *pool_band; /* fused conv + pool forward: pool-window rows of conv output */
     int32_t *win_off, *win_pos;
     int *win_cnt;
+    float *dw_std;    /* wsconv backward: gradient of the standardised weights */
+    int bn_train;     /* the last forward normalised batch norms with batch statistics */
     void *block;                        /* one allocation backs everything */
 };
 
@@ -128,6 +141,17 @@ void nn_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const float *a, i
 void nn_tile_bcast(int mr, const float *a, size_t row, size_t step, const float *b, int outer, int inner,
                    float *out);
 #endif
+
+/* Forward pass over a batch in ws (model.c); returns the logits (in ws).
+ * Flags: NN_FWD_TRAIN normalises batch norms with batch statistics and
+ * applies dropout (a fresh mask from rng, or with NN_FWD_KEEP_MASKS the
+ * masks of the previous forward); NN_FWD_UNFUSED stores every op's output
+ * (no fused conv + pool), as the Hessian-vector product needs. */
+enum { NN_FWD_TRAIN = 1, NN_FWD_KEEP_MASKS = 2, NN_FWD_UNFUSED = 4 };
+const float *nn_forward(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n, int flags,
+                        fedc_rng *rng);
+/* 1 if ws was made for a (or an identical arch) and n fits it. */
+int nn_ws_fits(const fedc_arch *a, const fedc_ws *ws, int n);
 
 /* Layer kernels. x/y/dx/dy hold n samples; w/b point into the parameter
  * vector and dw/db into the gradient vector (overwritten, not accumulated). */
@@ -179,6 +203,30 @@ void nn_groupnorm_forward(const nn_op *op, const float *gamma, const float *beta
 void nn_groupnorm_backward(const nn_op *op, const float *gamma, const float *x, const float *y,
                            const float *stats, float *dy, float *dx, float *dgamma, float *dbeta,
                            int n);
+
+/* Batch norm (batchnorm.c). train: normalise with the batch's statistics
+ * (kept in stats for backward and for nn_batchnorm_commit); otherwise with
+ * the running statistics rmean/rvar. */
+void nn_batchnorm_forward(const nn_op *op, const float *gamma, const float *beta, const float *rmean,
+                          const float *rvar, const float *x, float *y, float *stats, int n, int train);
+/* Backward of a training-mode forward. */
+void nn_batchnorm_backward(const nn_op *op, const float *gamma, const float *x, const float *y,
+                           const float *stats, float *dy, float *dx, float *dgamma, float *dbeta, int n);
+/* Folds the batch statistics of the last training forward into the running
+ * ones (PyTorch: momentum 0.1, unbiased batch variance). */
+void nn_batchnorm_commit(const nn_op *op, const float *stats, float *rmean, float *rvar);
+#define NN_BN_EPS 1e-5
+#define NN_BN_MOMENTUM 0.1
+
+/* Scaled weight standardisation (ws_conv.c): w_std[oc] = gain[oc] *
+ * (w[oc] - mean) / sqrt(fan_in * (var + eps)), mean and biased var over the
+ * fan-in of output channel oc; stats keeps mean and 1/sqrt(var + eps). */
+void nn_ws_standardize(const nn_op *op, const float *w, const float *gain, float *w_std, float *stats);
+/* dw and dgain (overwritten) from the gradient dw_std of the standardised
+ * weights. */
+void nn_ws_backward(const nn_op *op, const float *w, const float *gain, const float *stats,
+                    const float *dw_std, float *dw, float *dgain);
+#define NN_WS_EPS 1e-6
 
 void nn_relu_forward(const float *x, float *y, size_t count);
 /* dx = dy where y > 0, else 0. dx may equal dy. */

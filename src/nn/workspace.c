@@ -25,6 +25,7 @@ static size_t layout(fedc_ws *ws, char *base) {
     const fedc_arch *a = ws->arch;
     size_t nb = (size_t)ws->max_batch, off = 0, grad_max = 0, col_max = 0, chunk_max = 0;
     size_t hwc_max = 0, wt_max = 0, win_max = 0, oc_max = 0, pack_max = 0, plane_max = 0, band_max = 0;
+    size_t wstd_max = 0;
     for (int i = 0; i < a->n_ops; i++) {
         const nn_op *op = &a->ops[i];
         nn_op_ws *o = &ws->op[i];
@@ -32,6 +33,12 @@ static size_t layout(fedc_ws *ws, char *base) {
         if (op->kind == NN_MAXPOOL) o->argmax = carve(base, &off, nb * op->out_size);
         if (op->kind == NN_DROPOUT) o->mask = carve(base, &off, nb * op->out_size);
         if (op->kind == NN_GROUPNORM) o->stats = carve(base, &off, 2 * nb * (size_t)op->groups);
+        if (op->kind == NN_BATCHNORM) o->stats = carve(base, &off, 3 * (size_t)op->in.c);
+        if (op->ws) {
+            o->w_std = carve(base, &off, op->w_count);
+            o->w_stats = carve(base, &off, 2 * (size_t)op->out.c);
+            if (op->w_count > wstd_max) wstd_max = op->w_count;
+        }
         if (op->kind == NN_CONV) {
             o->chunk = nn_conv_chunk(op, ws->max_batch);
             size_t c = nn_conv_col_floats(op, o->chunk), k = nn_conv_chunk_floats(op, o->chunk);
@@ -72,6 +79,7 @@ static size_t layout(fedc_ws *ws, char *base) {
     ws->win_pos = carve(base, &off, plane_max);
     ws->w_pack = carve(base, &off, pack_max);
     ws->pool_band = carve(base, &off, band_max);
+    ws->dw_std = carve(base, &off, wstd_max);
     return off * sizeof(float);
 }
 

@@ -53,10 +53,13 @@ json_t *server_info_json(fedc_server *s) {
         while (sqlite3_step(q) == SQLITE_ROW) json_array_append_new(queued, json_integer(sqlite3_column_int64(q, 0)));
     }
     sqlite3_finalize(q);
-    return json_pack("{s:s,s:b,s:s,s:s,s:f,s:i,s:o,s:o,s:i,s:o}", "version", FEDC_VERSION, "tls",
+    char damage[400];
+    server_store_damage(s, damage, sizeof damage);
+    return json_pack("{s:s,s:b,s:s,s:s,s:f,s:i,s:o,s:o,s:i,s:o,s:{s:b,s:o}}", "version", FEDC_VERSION, "tls",
                      !s->cfg.insecure, "node_url", s->node_url, "dashboard_url", s->dashboard_url, "started_at",
                      s->started_at, "nodes_online", online, "active_run", oldest ? json_integer(oldest) : json_null(),
-                     "active_runs", active, "max_active_runs", s->cfg.max_active_runs, "queued_runs", queued);
+                     "active_runs", active, "max_active_runs", s->cfg.max_active_runs, "queued_runs", queued, "store",
+                     "ok", !damage[0], "damage", damage[0] ? json_string(damage) : json_null());
 }
 
 event_stream *events_stream_open(fedc_server *s, int64_t run_filter, uint64_t last_event_id) {
@@ -73,6 +76,18 @@ event_stream *events_stream_open(fedc_server *s, int64_t run_filter, uint64_t la
     return st;
 }
 
+/* Appends one whole event (head, data, blank line) or nothing: a stream
+ * never carries half an event, even when memory runs out. */
+static int append_event(fedc_buf *out, const char *head, size_t hn, const char *data, size_t dn) {
+    size_t len = out->len;
+    if (fedc_buf_append(out, head, hn) != 0 || fedc_buf_append(out, data, dn) != 0 ||
+        fedc_buf_append(out, "\n\n", 2) != 0) {
+        out->len = len;
+        return -1;
+    }
+    return 0;
+}
+
 int events_stream_poll(void *ctx, void *stream, fedc_buf *out) {
     fedc_server *s = ctx;
     event_stream *st = stream;
@@ -80,33 +95,29 @@ int events_stream_poll(void *ctx, void *stream, fedc_buf *out) {
     if (!st->hello_sent) {
         /* No id on hello: it must not move Last-Event-ID. */
         int n = snprintf(head, sizeof head, "event: hello\ndata: ");
-        fedc_buf_append(out, head, (size_t)n);
         const char *h = st->hello ? st->hello : "{}";
-        fedc_buf_append(out, h, strlen(h));
-        fedc_buf_append(out, "\n\n", 2);
-        st->hello_sent = 1;
+        if (append_event(out, head, (size_t)n, h, strlen(h)) == 0) st->hello_sent = 1;
     }
     pthread_mutex_lock(&s->ev.mu);
     uint64_t newest = s->ev.next_seq; /* exclusive */
     uint64_t oldest = newest > EVENT_RING ? newest - EVENT_RING : 1;
     if (st->next_seq > newest) st->next_seq = newest; /* an id from before a restart */
     if (st->next_seq < oldest) {
-        int n = snprintf(head, sizeof head, "event: resync\ndata: {}\n\n");
-        fedc_buf_append(out, head, (size_t)n);
-        st->next_seq = newest;
+        int n = snprintf(head, sizeof head, "event: resync\ndata: ");
+        if (append_event(out, head, (size_t)n, "{}", 2) == 0) st->next_seq = newest;
     }
     for (; st->next_seq < newest; st->next_seq++) {
         const event *ev = &s->ev.ring[st->next_seq % EVENT_RING];
         if (ev->seq != st->next_seq || !ev->data) continue;
         if (st->run_filter && ev->run_id && ev->run_id != st->run_filter) continue;
         int n = snprintf(head, sizeof head, "id: %" PRIu64 "\nevent: %s\ndata: ", ev->seq, ev->type);
-        fedc_buf_append(out, head, (size_t)n);
-        fedc_buf_append(out, ev->data, strlen(ev->data));
-        fedc_buf_append(out, "\n\n", 2);
+        /* Out of memory: stop here; the next poll resumes at this event. */
+        if (append_event(out, head, (size_t)n, ev->data, strlen(ev->data)) != 0) break;
     }
     pthread_mutex_unlock(&s->ev.mu);
     double now = fedc_wall_s();
-    if (out->len == 0 && now - st->last_write >= KEEPALIVE_S) fedc_buf_append(out, ": keep-alive\n\n", 14);
+    if (out->len == 0 && now - st->last_write >= KEEPALIVE_S && fedc_buf_append(out, ": keep-alive\n\n", 14) != 0)
+        out->len = 0;
     if (out->len) st->last_write = now;
     return 0;
 }

@@ -128,7 +128,6 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
         }
         holder->out_active = 1;
         holder->out_send = 1;
-        holder->had_train = 1;
         holder->out_gen = x->gen;
         holder->out_i = i;
     }
@@ -203,7 +202,6 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
         if (ns->out_active && ns->out_gen == gen) {
             ns->out_active = 0;
             ns->out_send = 0;
-            ns->late_gen = gen;
         }
     xevent *rest = x->head;
     x->head = x->tail = NULL;

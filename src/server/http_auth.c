@@ -1,10 +1,20 @@
 /* Access to the API: the admin token as a bearer token, or a session
  * cookie from POST /api/login (HttpOnly, SameSite=Strict, Secure with TLS).
  * Cookie-authenticated requests that change state must carry X-Fedc-Csrf
- * with the session's CSRF value; the token itself never goes in a cookie. */
+ * with the session's CSRF value; the token itself never goes in a cookie.
+ *
+ * Guessing the token: every wrong token (bearer or login) is logged with
+ * the address it came from; after AUTH_FREE_FAILURES in a row an address
+ * must wait before its next token is even looked at (429 with
+ * Retry-After), AUTH_FIRST_LOCK_S doubling to AUTH_MAX_LOCK_S. A right token clears the
+ * address's record; session cookies are not affected. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include "fedc/log.h"
 
 #include "fedc/certs.h"
 #include "server/server_internal.h"
@@ -38,13 +48,91 @@ static auth_session *find_session(fedc_server *s, const char *cookie) {
     return NULL;
 }
 
-static int bearer_ok(fedc_server *s, const char *authorization) {
-    if (!authorization || strncmp(authorization, "Bearer ", 7) != 0) return 0;
-    return same_secret(authorization + 7, s->admin_token);
+/* ---- failed attempts per address ------------------------------------------ */
+
+#define AUTH_FREE_FAILURES 5
+#define AUTH_FIRST_LOCK_S 2.0
+#define AUTH_MAX_LOCK_S 300.0
+#define AUTH_FORGET_S 900.0 /* a record older than this starts again from zero */
+
+/* The address's record (created; the oldest is reused when all are taken). */
+static auth_failures *failures_of(fedc_server *s, const char *peer) {
+    auth_failures *oldest = &s->auth_fail[0];
+    for (int i = 0; i < AUTH_FAIL_ADDRS; i++) {
+        auth_failures *f = &s->auth_fail[i];
+        if (f->addr[0] && !strcmp(f->addr, peer)) return f;
+        if (f->last < oldest->last) oldest = f;
+    }
+    memset(oldest, 0, sizeof *oldest);
+    snprintf(oldest->addr, sizeof oldest->addr, "%s", peer);
+    return oldest;
+}
+
+/* 0 if the address may try a token now, else the seconds to wait. */
+static double locked_for(fedc_server *s, const char *peer) {
+    double now = fedc_now_unix();
+    for (int i = 0; i < AUTH_FAIL_ADDRS; i++) {
+        auth_failures *f = &s->auth_fail[i];
+        if (f->addr[0] && !strcmp(f->addr, peer)) return f->locked_until > now ? f->locked_until - now : 0;
+    }
+    return 0;
+}
+
+static void auth_failed(fedc_server *s, const char *peer, const char *how) {
+    auth_failures *f = failures_of(s, peer);
+    double now = fedc_now_unix();
+    if (now - f->last > AUTH_FORGET_S) f->count = 0;
+    f->count++;
+    f->last = now;
+    FEDC_WARN("admin authentication failed from %s: %s (%d in a row)", peer, how, f->count);
+    if (f->count >= AUTH_FREE_FAILURES) {
+        double lock = AUTH_FIRST_LOCK_S * pow(2.0, f->count - AUTH_FREE_FAILURES);
+        if (lock > AUTH_MAX_LOCK_S) lock = AUTH_MAX_LOCK_S;
+        f->locked_until = now + lock;
+        FEDC_WARN("%s must wait %.0f s before its next admin token is checked (%d wrong in a row)", peer, lock,
+                  f->count);
+    }
+}
+
+static void auth_succeeded(fedc_server *s, const char *peer) {
+    for (int i = 0; i < AUTH_FAIL_ADDRS; i++)
+        if (s->auth_fail[i].addr[0] && !strcmp(s->auth_fail[i].addr, peer)) memset(&s->auth_fail[i], 0, sizeof s->auth_fail[i]);
+}
+
+/* 429 while the address waits out its lock; 0 if it may try. */
+static int refuse_locked(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp) {
+    double wait = locked_for(s, req->peer ? req->peer : "");
+    if (wait <= 0) return 0;
+    int secs = (int)ceil(wait);
+    http_error(resp, 429, "too many wrong admin tokens from this address: the next one is checked in %d s", secs);
+    fedc_http_add_header(resp, "retry-after", "%d", secs);
+    return -1;
+}
+
+/* "Bearer TOKEN", the scheme in any case (RFC 9110 11.1), blanks allowed. */
+static const char *bearer_token(const char *authorization) {
+    if (!authorization || strncasecmp(authorization, "bearer", 6) != 0 ||
+        (authorization[6] != ' ' && authorization[6] != '\t'))
+        return NULL;
+    const char *t = authorization + 6;
+    while (*t == ' ' || *t == '\t') t++;
+    return t;
 }
 
 int http_auth_check(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp) {
-    if (bearer_ok(s, req->authorization)) return 0;
+    const char *peer = req->peer ? req->peer : "";
+    if (req->authorization && req->authorization[0]) {
+        /* A credential was presented: it is checked (and counted) unless the address must wait. */
+        if (refuse_locked(s, req, resp) != 0) return -1;
+        const char *token = bearer_token(req->authorization);
+        if (token && same_secret(token, s->admin_token)) {
+            auth_succeeded(s, peer);
+            return 0;
+        }
+        auth_failed(s, peer, token ? "wrong bearer token" : "an Authorization header that is not \"Bearer <token>\"");
+        http_error(resp, 401, "wrong admin token: send \"Authorization: Bearer <admin token>\"");
+        return -1;
+    }
     auth_session *as = find_session(s, req->cookie);
     if (!as) {
         http_error(resp, 401, "authentication required: send \"Authorization: Bearer <admin token>\" or log in "
@@ -64,14 +152,18 @@ static void session_json(fedc_http_response *resp, const auth_session *as) {
 }
 
 void http_login(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp) {
+    const char *peer = req->peer ? req->peer : "";
+    if (refuse_locked(s, req, resp) != 0) return;
     json_t *o = json_loadb((const char *)req->body, req->body_len, 0, NULL);
     const char *token = o ? json_string_value(json_object_get(o, "token")) : NULL;
     if (!token || !same_secret(token, s->admin_token)) {
         json_decref(o);
+        auth_failed(s, peer, "wrong token at POST /api/login");
         http_error(resp, 401, "wrong admin token");
         return;
     }
     json_decref(o);
+    auth_succeeded(s, peer);
     /* Reuse the oldest slot when all are taken. */
     int slot = 0;
     for (int i = 1; i < AUTH_SESSIONS; i++)

@@ -130,7 +130,10 @@ static void send_text(fedc_http_response *resp, int status, char *json) {
     resp->status = status;
     snprintf(resp->content_type, sizeof resp->content_type, "application/json");
     fedc_buf_clear(&resp->body);
-    fedc_buf_append(&resp->body, json, strlen(json));
+    if (fedc_buf_append(&resp->body, json, strlen(json)) != 0) {
+        http_error(resp, 500, "out of memory");
+        return;
+    }
     fedc_http_add_header(resp, "cache-control", "no-store");
 }
 

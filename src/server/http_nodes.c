@@ -98,7 +98,7 @@ int http_nodes_route(fedc_server *s, const fedc_http_request *req, fedc_http_res
         if (get) {
             json_t *a = nodes_with_live(s, 0);
             if (a) http_json(resp, 200, json_pack("{s:o}", "nodes", a));
-            else http_error(resp, 500, "run store unavailable");
+            else http_store_failed(s, &s->db_net, resp);
         } else if (post) {
             h_enrol(s, req, resp);
         } else {
@@ -113,6 +113,7 @@ int http_nodes_route(fedc_server *s, const fedc_http_request *req, fedc_http_res
         json_t *a = nodes_with_live(s, id);
         json_t *node = a ? json_array_get(a, 0) : NULL;
         if (node) http_json(resp, 200, json_incref(node));
+        else if (!a) http_store_failed(s, &s->db_net, resp);
         else http_error(resp, 404, "node %lld does not exist", id);
         json_decref(a);
         return 1;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/strategy.h"
 #include "fedc/task.h"
 #include "server/server_internal.h"
 
@@ -16,13 +17,13 @@ void http_json(fedc_http_response *r, int status, json_t *body) {
     fedc_buf_clear(&r->body);
     char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
     json_decref(body);
-    if (text) {
-        fedc_buf_append(&r->body, text, strlen(text));
-        free(text);
-    } else {
+    if (!text || fedc_buf_append(&r->body, text, strlen(text)) != 0) {
+        /* Out of memory: a 500 (with a body if even that fits), never a cut-off 200. */
         r->status = 500;
-        fedc_buf_append(&r->body, "{\"error\":\"out of memory\"}", 25);
+        fedc_buf_clear(&r->body);
+        if (fedc_buf_append(&r->body, "{\"error\":\"out of memory\"}", 25) != 0) fedc_buf_clear(&r->body);
     }
+    free(text);
     fedc_http_add_header(r, "cache-control", "no-store");
 }
 
@@ -33,6 +34,20 @@ void http_error(fedc_http_response *r, int status, const char *fmt, ...) {
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     http_json(r, status, json_pack("{s:s}", "error", msg));
+}
+
+void http_store_failed(fedc_server *s, store *st, fedc_http_response *resp) {
+    server_store_damaged(s, st);
+    char damage[400];
+    server_store_damage(s, damage, sizeof damage);
+    if (damage[0])
+        http_json(resp, 503,
+                  json_pack("{s:s,s:s,s:s}", "error",
+                            "the run store is damaged, so the server no longer serves it; stop the server and recover "
+                            "it (the damaged file is kept)",
+                            "damage", damage, "recovery", "fedc server --state STATE --recover-store"));
+    else
+        http_error(resp, 500, "the run store cannot be read: %s", store_fail_msg(st));
 }
 
 static void h_server(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp) {
@@ -50,8 +65,9 @@ static void h_schema(fedc_server *s, const fedc_http_request *req, fedc_http_res
     }
     resp->status = 200;
     snprintf(resp->content_type, sizeof resp->content_type, "application/schema+json");
-    fedc_buf_append(&resp->body, schema, strlen(schema));
+    int ok = fedc_buf_append(&resp->body, schema, strlen(schema)) == 0;
     free(schema);
+    if (!ok) http_error(resp, 500, "out of memory");
 }
 
 static json_t *issues_json(const fedc_task_issue *iss, int n) {
@@ -77,6 +93,25 @@ static void h_validate(fedc_server *s, const fedc_http_request *req, fedc_http_r
     free(iss);
 }
 
+/* Asynchronous strategies run in simulation only so far: the server's rounds
+ * are synchronous exchanges, and a buffer filled in them would only simulate
+ * asynchrony. Refused here, with the field to change, rather than run. */
+static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *err) {
+    fedc_strategy *st = fedc_strategy_create(t, 1, t->clients, err);
+    if (!st) return -1;
+    fedc_strategy_info info = fedc_strategy_info_get(st);
+    fedc_strategy_free(st);
+    if (!info.async_buffer && !(info.async_window_s > 0)) return 0;
+    fedc_task_issue iss = {"strategy.name", ""};
+    snprintf(iss.msg, sizeof iss.msg,
+             "%s is asynchronous, which fedc runs in simulation only (fedc sim); a deployment needs a "
+             "synchronous strategy such as fedavg",
+             t->strategy.name);
+    fedc_fail(err, "the task spec is not valid (1 problem): %s", iss.msg);
+    if (issues) *issues = issues_json(&iss, 1);
+    return -1;
+}
+
 int server_submit_json(fedc_server *s, const char *json, size_t len, int64_t *id, json_t **issues, fedc_error *err) {
     fedc_task t;
     fedc_task_issue *iss = NULL;
@@ -90,6 +125,7 @@ int server_submit_json(fedc_server *s, const char *json, size_t len, int64_t *id
         return -1;
     }
     free(iss);
+    if (deployment_refuses(&t, issues, err) != 0) return -1;
     char *full = fedc_task_to_json(&t, 0);
     if (!full) return fedc_fail(err, "out of memory");
     int rc = store_run_create(&s->db_net, t.name, full, t.rounds, id, err);
@@ -116,6 +152,14 @@ void http_handle(void *ctx, const fedc_http_request *req, fedc_http_response *re
         return;
     }
     if (http_auth_check(s, req, resp) != 0) return;
+    /* Once damage is found the store is not served (nor is anything that
+     * reads it); the server's own status says why. */
+    char damage[400];
+    server_store_damage(s, damage, sizeof damage);
+    if (damage[0] && strcmp(p, "/api/server") != 0 && strcmp(p, "/api/session") != 0 && strcmp(p, "/api/logout") != 0) {
+        http_store_failed(s, &s->db_net, resp);
+        return;
+    }
     if (!strcmp(p, "/api/logout")) {
         if (post) http_logout(s, req, resp);
         else http_error(resp, 405, "%s %s: use POST", req->method, p);

@@ -82,7 +82,11 @@ static void h_create(fedc_server *s, const fedc_http_request *req, fedc_http_res
         return;
     }
     json_t *run = store_run_json(&s->db_net, id, 0);
-    if (run) events_publish(s, "run", id, json_pack("{s:O}", "run", run));
+    if (!run) {
+        http_store_failed(s, &s->db_net, resp);
+        return;
+    }
+    events_publish(s, "run", id, json_pack("{s:O}", "run", run));
     http_json(resp, 201, run);
 }
 
@@ -110,14 +114,21 @@ static void h_list(fedc_server *s, const fedc_http_request *req, fedc_http_respo
     int total = 0;
     json_t *runs = store_runs_json(&s->db_net, st, limit, offset, &total);
     if (!runs) {
-        http_error(resp, 500, "run store unavailable");
+        http_store_failed(s, &s->db_net, resp);
         return;
     }
+    size_t i;
+    json_t *r;
+    json_array_foreach(runs, i, r) runner_overlay(s, r);
     http_json(resp, 200, json_pack("{s:o,s:i}", "runs", runs, "total", total));
 }
 
 static void h_cancel(fedc_server *s, int64_t id, fedc_http_response *resp) {
     json_t *run = store_run_json(&s->db_net, id, 0);
+    if (!run) {
+        http_store_failed(s, &s->db_net, resp);
+        return;
+    }
     const char *st = json_string_value(json_object_get(run, "status"));
     if (strcmp(st, "running") != 0 && strcmp(st, "queued") != 0) {
         http_error(resp, 409, "run %lld already ended (%s)", (long long)id, st);
@@ -162,10 +173,12 @@ int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_resp
     if (!id) return 0;
     json_t *run = store_run_json(&s->db_net, id, !strcmp(tail, "") && get);
     if (!run) {
-        http_error(resp, 404, "run %lld does not exist", (long long)id);
+        if (s->db_net.damage[0]) http_store_failed(s, &s->db_net, resp);
+        else http_error(resp, 404, "run %lld does not exist", (long long)id);
         return 1;
     }
     if (!strcmp(tail, "") && get) {
+        runner_overlay(s, run);
         http_json(resp, 200, run);
         return 1;
     }
@@ -177,7 +190,7 @@ int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_resp
             remove_run_files(s, id);
             http_json(resp, 200, json_object());
         } else {
-            http_error(resp, 500, "run %lld could not be deleted", (long long)id);
+            http_error(resp, 500, "run %lld could not be deleted: %s", (long long)id, store_fail_msg(&s->db_net));
         }
         json_decref(run);
         return 1;
@@ -190,29 +203,29 @@ int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_resp
         fedc_http_query_get(req->query, "since", v, sizeof v);
         json_t *a = store_rounds_json(&s->db_net, id, atoi(v));
         if (a) http_json(resp, 200, json_pack("{s:o}", "rounds", a));
-        else http_error(resp, 500, "run store unavailable");
+        else http_store_failed(s, &s->db_net, resp);
     } else if (!strcmp(tail, "/participation") && get) {
         char v[32] = "0";
         fedc_http_query_get(req->query, "round", v, sizeof v);
         json_t *a = store_participation_json(&s->db_net, id, atoi(v));
         if (a) http_json(resp, 200, json_pack("{s:o}", "participation", a));
-        else http_error(resp, 500, "run store unavailable");
+        else http_store_failed(s, &s->db_net, resp);
     } else if (!strcmp(tail, "/nodes") && get) {
         json_t *a = store_run_nodes_json(&s->db_net, id);
         if (a) http_json(resp, 200, json_pack("{s:o}", "nodes", a));
-        else http_error(resp, 500, "run store unavailable");
+        else http_store_failed(s, &s->db_net, resp);
     } else if (!strcmp(tail, "/task") && get) {
         json_t *full = store_run_json(&s->db_net, id, 1);
         char *text = full ? json_dumps(json_object_get(full, "task"), JSON_INDENT(2)) : NULL;
         json_decref(full);
         if (!text) {
-            http_error(resp, 500, "run store unavailable");
+            http_store_failed(s, &s->db_net, resp);
             return 1;
         }
         attachment(resp, "application/json", "run-%lld-task.json", id);
-        fedc_buf_append(&resp->body, text, strlen(text));
-        fedc_buf_append(&resp->body, "\n", 1);
+        int ok = fedc_buf_append(&resp->body, text, strlen(text)) == 0 && fedc_buf_append(&resp->body, "\n", 1) == 0;
         free(text);
+        if (!ok) http_error(resp, 500, "out of memory");
     } else if (!strcmp(tail, "/model") && get) {
         char path[1024];
         fedc_error err;
@@ -231,7 +244,7 @@ int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_resp
         fedc_buf body = {0};
         if (store_metrics_export(&s->db_net, id, csv, &body) != 0) {
             fedc_buf_free(&body);
-            http_error(resp, 500, "run store unavailable");
+            http_store_failed(s, &s->db_net, resp);
             return 1;
         }
         attachment(resp, csv ? "text/csv" : "application/x-ndjson",

@@ -383,19 +383,30 @@ static void on_hello(fedc_server *s, node_session *ns, const fedc_msg *m) {
     json_decref(o);
 
     pthread_mutex_lock(&s->mu);
-    /* One connection per node: a newer one replaces an older (e.g. the node
-     * restarted before the old connection was noticed dead). */
+    /* One connection per node, and the first keeps it: two processes with
+     * the same credential would otherwise take the slot from each other
+     * round after round. The second is refused (not fatally: a node that
+     * restarted before its old connection was noticed dead gets in on its
+     * next attempt, once the probe below has found that connection gone). */
     for (node_session *o2 = s->sessions; o2; o2 = o2->next)
         if (o2 != ns && o2->authed && o2->node_id == id && !o2->closing) {
-            o2->closing = 1;
-            fedc_ws_conn_close(o2->conn, "replaced by a newer connection of the same node", FEDC_WS_CLOSE_ERROR);
-            xchg *x = o2->out_active ? exchange_find(s, o2->out_gen) : NULL;
-            if (x) {
-                exchange_push(s, x, XEV_DROP, o2->out_i, 0, NULL, "the node reconnected during the round");
-                o2->out_active = 0;
-            }
+            char why[300];
+            snprintf(why, sizeof why,
+                     "node %lld \"%s\" is already connected from %s (connection %llu); a second connection with "
+                     "the same credential is refused",
+                     (long long)id, name, o2->peer, (unsigned long long)o2->conn_id);
+            double now = fedc_wall_s();
+            int log_it = now - o2->dup_logged >= 10;
+            if (log_it) o2->dup_logged = now;
+            fedc_ws_conn_probe(o2->conn, 5);
+            pthread_mutex_unlock(&s->mu);
+            /* Logged at most every 10 s per node: the refused one retries with backoff. */
+            if (log_it) FEDC_WARN("%s (this one from %s)", why, ns->peer);
+            refuse(s, ns, why, 0);
+            return;
         }
     ns->authed = 1;
+    fedc_ws_conn_authenticated(ns->conn);
     s->online++;
     assign(s, ns);
     send_welcome(s, ns);
@@ -419,27 +430,68 @@ static long long update_round(const fedc_msg *m) {
     return v;
 }
 
+/* ---- what a node owes: the rounds of unanswered TRAIN messages ---- */
+
+static void owed_push(node_session *ns, int round) {
+    if (ns->owed_n == NODE_OWED_MAX) { /* the oldest is forgotten */
+        ns->owed_first = (ns->owed_first + 1) % NODE_OWED_MAX;
+        ns->owed_n--;
+    }
+    ns->owed[(ns->owed_first + ns->owed_n) % NODE_OWED_MAX] = round;
+    ns->owed_n++;
+}
+
+/* The round of the oldest unanswered TRAIN, removed; -1 if none. */
+static int owed_pop(node_session *ns) {
+    if (!ns->owed_n) return -1;
+    int r = ns->owed[ns->owed_first];
+    ns->owed_first = (ns->owed_first + 1) % NODE_OWED_MAX;
+    ns->owed_n--;
+    return r;
+}
+
+/* An UPDATE answers the oldest TRAIN the node has not answered (a node
+ * works through its messages in order). */
 static void on_update(fedc_server *s, node_session *ns, long long round, fedc_buf *msg, uint64_t wire) {
     pthread_mutex_lock(&s->mu);
-    /* An update for an earlier round is late (its round ended without it):
-     * dropped, never taken as this round's reply. */
-    active_run *ar = registry_run(s, ns->run_id);
-    int stale = ns->had_train && ar && ar->x.active && round >= 1 && round < ar->x.round;
+    int answers = owed_pop(ns);
+    if (answers < 0) {
+        pthread_mutex_unlock(&s->mu);
+        refuse(s, ns, "update without a pending train message (out of order)", 0);
+        return;
+    }
     xchg *x = ns->out_active ? exchange_find(s, ns->out_gen) : NULL;
-    if (!stale && x) {
+    int current = x && x->round == answers;
+    if (round == answers && current) {
         ns->out_active = 0;
         exchange_push(s, x, XEV_REPLY, ns->out_i, wire, msg, NULL);
         pthread_mutex_unlock(&s->mu);
         return;
     }
-    int late = stale || ns->late_gen != 0;
-    pthread_mutex_unlock(&s->mu);
-    if (late) {
+    if (round == answers) {
+        /* The answer to a round that ended without it: late, dropped, not
+         * held against the node. */
+        pthread_mutex_unlock(&s->mu);
         FEDC_WARN("node %lld: update for round %lld arrived after its round ended; dropped", (long long)ns->node_id,
                   round);
         return;
     }
-    refuse(s, ns, "update without a pending train message (out of order)", 0);
+    /* The answer to the TRAIN of round `answers` claims another round: a
+     * replay of an update sent before, or a made-up round. As the answer
+     * to the round under way it is refused at once (the engine names both
+     * rounds and the node is flagged), so its slot does not wait out the
+     * round deadline; as the answer to an ended round it is dropped and the
+     * node flagged here. */
+    if (current) {
+        ns->out_active = 0;
+        exchange_push(s, x, XEV_REPLY, ns->out_i, wire, msg, NULL);
+    }
+    pthread_mutex_unlock(&s->mu);
+    char why[200];
+    snprintf(why, sizeof why, "answered the train message of round %d with an update for round %lld (a replay?)",
+             answers, round);
+    FEDC_WARN("node %lld \"%s\": %s; refused", (long long)ns->node_id, ns->name, why);
+    if (!current) store_node_flag(&s->db_net, ns->node_id, why);
 }
 
 /* PARAMS: an external run's initial model, from one of its nodes. The
@@ -520,8 +572,12 @@ void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t w
             read_resources(ns, json_object_get(o, "resources"));
             json_t *run = json_object_get(o, "run");
             pthread_mutex_lock(&s->mu);
-            if (json_is_integer(run) && json_integer_value(run) == ns->run_id && ns->run_id)
+            if (json_is_integer(run) && json_integer_value(run) == ns->run_id && ns->run_id) {
+                /* Joining the run: its sample count is declared now, and
+                 * later reports cannot raise the weight of its updates. */
+                if (ns->ready_run != ns->run_id) ns->declared_samples = ns->n_samples;
                 ns->ready_run = ns->run_id;
+            }
             pthread_cond_broadcast(&s->cv);
             pthread_mutex_unlock(&s->mu);
             if (json_object_get(o, "resources")) {
@@ -537,6 +593,10 @@ void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t w
         char why[256];
         snprintf(why, sizeof why, "node error: %.200s", reason ? reason : "(no reason)");
         pthread_mutex_lock(&s->mu);
+        /* An error about a round is its answer to that round's TRAIN. */
+        if (json_is_integer(json_object_get(o, "round")) && ns->owed_n &&
+            json_integer_value(json_object_get(o, "round")) == ns->owed[ns->owed_first])
+            owed_pop(ns);
         xchg *x = ns->out_active ? exchange_find(s, ns->out_gen) : NULL;
         if (x) {
             ns->out_active = 0;
@@ -639,6 +699,8 @@ void registry_service(void *ctx) {
                                               (ns->out_gen << 24) | (uint64_t)ns->out_i) != 0) {
                 ns->out_active = 0;
                 exchange_push(s, x, XEV_DROP, ns->out_i, 0, NULL, "connection closing");
+            } else if (x) {
+                owed_push(ns, x->round);
             }
         }
     }
@@ -667,7 +729,11 @@ void registry_client_hook(void *ctx, int round, fedc_client_info *info, int n) {
             continue;
         fedc_client_info *ci = &info[ns->slot];
         ci->available = 1;
-        if (ns->n_samples > 0) ci->n_samples = (size_t)ns->n_samples;
+        /* A node holding this slot's own partition of the task's data has
+         * exactly its size (the engine's); another node has what it
+         * declared when it joined. Either bounds its updates' n_samples. */
+        int own_partition = ns->part_n == n && ns->part_k == ns->slot && !strchr(ns->data, ',');
+        if (!own_partition && ns->declared_samples > 0) ci->n_samples = (size_t)ns->declared_samples;
         if (ns->samples_per_s > 0) ci->samples_per_s = ns->samples_per_s;
         if (ns->up_bps > 0) ci->up_bps = ns->up_bps;
         if (ns->down_bps > 0) ci->down_bps = ns->down_bps;

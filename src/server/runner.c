@@ -7,7 +7,17 @@
  * beyond the first starts a queued run only when the host has memory to
  * spare and enough free nodes for it (else that run would sit out its
  * connect timeout and fail, where it would have succeeded after waiting in
- * the queue). */
+ * the queue).
+ *
+ * Progress that cannot be written is never trained past: when a checkpoint,
+ * the model file or the round's commit fails (a full disk, no descriptors
+ * left, a damaged store), the run pauses with the round held in memory,
+ * says why (status "paused" in the API), retries with backoff and goes on
+ * by itself once the write succeeds; nothing is lost or counted twice.
+ * Ending a run (done, failed, cancelled) is retried the same way, so a run
+ * whose end cannot be recorded is not taken again and again. A resumed run
+ * whose newest checkpoint is damaged falls back to the newest valid one and
+ * says so (log, live feed, the run's "notice"). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -26,13 +36,17 @@
 #include "server/server_internal.h"
 
 #define MAX_ROUND_FAILURES 3
+#define RETRY_FIRST_S 0.25 /* storage retries: first wait, doubling up to */
+#define RETRY_MAX_S 5.0
 
 static void run_dir(const fedc_server *s, int64_t id, char *out, size_t cap) {
     snprintf(out, cap, "%s/runs/%lld", s->state_dir, (long long)id);
 }
 
 static void ckpt_path(const fedc_server *s, int64_t id, int round, char *out, size_t cap) {
-    snprintf(out, cap, "%s/runs/%lld/ckpt-%06d.bin", s->state_dir, (long long)id, round);
+    char dir[1024];
+    run_dir(s, id, dir, sizeof dir);
+    fedc_checkpoint_path(dir, round, out, cap);
 }
 
 static void notify(fedc_server *s, int64_t id, const fedc_round_metrics *m, const char *status) {
@@ -41,7 +55,9 @@ static void notify(fedc_server *s, int64_t id, const fedc_round_metrics *m, cons
 
 static void publish_run(runner *r, int64_t id) {
     json_t *run = store_run_json(&r->db, id, 0);
-    if (run) events_publish(r->s, "run", id, json_pack("{s:o}", "run", run));
+    if (!run) return;
+    runner_overlay(r->s, run);
+    events_publish(r->s, "run", id, json_pack("{s:o}", "run", run));
 }
 
 static void publish_log(fedc_server *s, int64_t id, const char *level, const char *fmt, ...)
@@ -66,12 +82,114 @@ static void data_note(void *ctx, const char *msg) {
     publish_log(c->s, c->id, "info", "%s", msg);
 }
 
-static int interrupted(runner *r);
+/* The server stops (1) or the run was cancelled (2); 0 otherwise. */
+static int interrupted(runner *r) {
+    pthread_mutex_lock(&r->s->mu);
+    int v = r->s->stopping ? 1 : r->cancel ? 2 : 0;
+    pthread_mutex_unlock(&r->s->mu);
+    return v;
+}
+
+/* Sleeps up to s seconds; returns early (with interrupted()) on stop or cancel. */
+static int nap(runner *r, double s) {
+    fedc_server *srv = r->s;
+    double end = fedc_wall_s() + s;
+    pthread_mutex_lock(&srv->mu);
+    while (!srv->stopping && !r->cancel) {
+        double left = end - fedc_wall_s();
+        if (left <= 0) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_sec += (time_t)left;
+        ts.tv_nsec += (long)((left - (double)(long)left) * 1e9);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&srv->cv, &srv->mu, &ts);
+    }
+    int v = srv->stopping ? 1 : r->cancel ? 2 : 0;
+    pthread_mutex_unlock(&srv->mu);
+    return v;
+}
+
+/* ---- pausing while progress cannot be written ---------------------------- */
+
+typedef struct pause_state {
+    int attempts;
+    double since, delay;
+} pause_state;
+
+/* A write failed with fault f (what: which write and why): the run pauses
+ * (first time), says so, and waits before the next attempt. Returns
+ * interrupted() if the server stops or the run is cancelled meanwhile. */
+static int pause_and_wait(runner *r, int64_t id, pause_state *ps, storage_fault f, const char *what) {
+    fedc_server *s = r->s;
+    if (f == SF_DAMAGED) server_store_damaged(s, &r->db);
+    int first = ps->attempts++ == 0;
+    if (first) {
+        ps->since = fedc_wall_s();
+        ps->delay = RETRY_FIRST_S;
+    }
+    char text[sizeof r->paused];
+    snprintf(text, sizeof text, "%s: %s; training is paused until it can be written (attempt %d, next in %.1f s)%s",
+             storage_fault_name(f), what, ps->attempts, ps->delay,
+             f == SF_DAMAGED ? "; stop the server and run `fedc server --state DIR --recover-store`" : "");
+    pthread_mutex_lock(&s->mu);
+    snprintf(r->paused, sizeof r->paused, "%s", text);
+    pthread_mutex_unlock(&s->mu);
+    if (first) {
+        FEDC_WARN("run %lld paused: %s", (long long)id, text);
+        publish_log(s, id, "warn", "run %lld paused: %s", (long long)id, text);
+        notify(s, id, NULL, "paused");
+    }
+    /* The stored error says why too, if the store takes it (once: the API
+     * shows the runner's own account either way). */
+    if (first && f != SF_DAMAGED) store_run_set_error(&r->db, id, text);
+    if (first || ps->attempts % 8 == 0) publish_run(r, id);
+    int why = nap(r, ps->delay);
+    ps->delay = ps->delay * 2 > RETRY_MAX_S ? RETRY_MAX_S : ps->delay * 2;
+    return why;
+}
+
+/* The write succeeded after a pause: the run goes on. */
+static void pause_over(runner *r, int64_t id, pause_state *ps) {
+    if (!ps->attempts) return;
+    fedc_server *s = r->s;
+    pthread_mutex_lock(&s->mu);
+    r->paused[0] = 0;
+    pthread_mutex_unlock(&s->mu);
+    store_run_set_error(&r->db, id, NULL);
+    double for_s = fedc_wall_s() - ps->since;
+    FEDC_INFO("run %lld resumed: its progress is written again (paused %.1f s, %d attempts)", (long long)id, for_s,
+              ps->attempts);
+    publish_log(s, id, "info", "run %lld resumed: its progress is written again (paused %.1f s, %d attempts)",
+                (long long)id, for_s, ps->attempts);
+    publish_run(r, id);
+    notify(s, id, NULL, "running");
+    memset(ps, 0, sizeof *ps);
+}
+
 /* A cancel or a shutdown stops a fetch for a run that has not started. */
 static int fetch_stop(void *ctx) { return interrupted(ctx) != 0; }
 
+/* Records how a run ended; retried until the store takes it (or the server
+ * stops: the run then stays "running" and is resumed at the next start). */
 static void set_status(runner *r, int64_t id, const char *status, const char *error) {
-    store_run_set_status(&r->db, id, status, error);
+    pause_state ps = {0};
+    while (store_run_set_status(&r->db, id, status, error) != 0) {
+        char what[400];
+        snprintf(what, sizeof what, "cannot record that the run is %s: %s", status, store_fail_msg(&r->db));
+        storage_fault f = store_fault(&r->db);
+        /* A cancel while retrying does not change what is recorded. */
+        if (pause_and_wait(r, id, &ps, f == SF_NONE ? SF_IO : f, what) == 1) return;
+        pthread_mutex_lock(&r->s->mu);
+        r->cancel = 0;
+        pthread_mutex_unlock(&r->s->mu);
+    }
+    pthread_mutex_lock(&r->s->mu);
+    r->paused[0] = 0;
+    pthread_mutex_unlock(&r->s->mu);
     publish_run(r, id);
     notify(r->s, id, NULL, status);
     if (error) FEDC_WARN("run %lld %s: %s", (long long)id, status, error);
@@ -101,8 +219,14 @@ static int save_model(fedc_server *s, fedc_run *run, int64_t id, fedc_error *err
     char path[1024], tmp[1100];
     snprintf(path, sizeof path, "%s/runs/%lld/model.safetensors", s->state_dir, (long long)id);
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    errno = 0;
     if (fedc_run_save_model(run, tmp, err) != 0) return -1;
-    if (rename(tmp, path) != 0) return fedc_fail(err, "cannot rename %s: %s", tmp, strerror(errno));
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        fedc_fail(err, "cannot rename %s: %s", tmp, strerror(e));
+        errno = e;
+        return -1;
+    }
     return 0;
 }
 
@@ -123,12 +247,26 @@ void active_run_limits(active_run *ar) {
     if (ar->max_message > FEDC_PROTO_MAX_FRAME) ar->max_message = FEDC_PROTO_MAX_FRAME;
 }
 
-/* run is NULL for an external model whose tensors are not known yet: the
- * first node supplies them (registry), then the runner creates the engine. */
-static void activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
+/* Makes the run active (its nodes assignable); -1 when out of memory. run
+ * is NULL for an external model whose tensors are not known yet: the first
+ * node supplies them (registry), then the runner creates the engine. */
+static int activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
     fedc_server *s = r->s;
     active_run *ar = calloc(1, sizeof *ar);
     char *tj = fedc_task_to_json(t, 0);
+    if (ar) {
+        ar->slot_node = calloc((size_t)t->clients, sizeof *ar->slot_node);
+        ar->flags = calloc((size_t)t->clients, sizeof *ar->flags);
+    }
+    if (!ar || !tj || !ar->slot_node || !ar->flags) {
+        if (ar) {
+            free(ar->slot_node);
+            free(ar->flags);
+        }
+        free(ar);
+        free(tj);
+        return -1;
+    }
     ar->id = id;
     ar->task = *t;
     ar->task_json = tj;
@@ -140,11 +278,15 @@ static void activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
         ar->classes = fedc_arch_nclasses(fedc_run_arch(run));
     }
     ar->params = run ? fedc_run_nparams(run) : 0;
-    if (run) ar->manifest_json = fedc_manifest_to_json(fedc_run_manifest(run));
+    if (run && !(ar->manifest_json = fedc_manifest_to_json(fedc_run_manifest(run)))) {
+        free(ar->slot_node);
+        free(ar->flags);
+        free(ar);
+        free(tj);
+        return -1;
+    }
     ar->need_init = ar->external && (!run || fedc_run_needs_initial_model(run));
     active_run_limits(ar);
-    ar->slot_node = calloc((size_t)t->clients, sizeof *ar->slot_node);
-    ar->flags = calloc((size_t)t->clients, sizeof *ar->flags);
     ar->pool = run ? fedc_run_pool(run) : NULL;
     pthread_mutex_lock(&s->mu);
     active_run **pp = &s->active;
@@ -156,6 +298,7 @@ static void activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
     registry_assign_all(s);
     pthread_mutex_unlock(&s->mu);
     fedc_ws_server_wake(s->ws);
+    return 0;
 }
 
 /* The run's nodes become free and are offered to the other active runs. */
@@ -238,67 +381,6 @@ static int wait_for(runner *r, int (*ready)(const active_run *), double timeout_
 
 static int has_manifest(const active_run *ar) { return ar->manifest_json != NULL; }
 static int has_init(const active_run *ar) { return ar->init_params != NULL; }
-
-/* An external run: its tensors from the first node (kept in the store, so
- * a restart knows them), then the engine. NULL on failure (error set). */
-static fedc_run *external_engine(runner *r, int64_t id, fedc_task *t, fedc_error *err) {
-    fedc_server *s = r->s;
-    if (!wait_for(r, has_manifest, t->deploy.connect_timeout_s)) {
-        fedc_fail(err, "no node with an external model joined within %.0f s (deploy.connect_timeout_s) to supply "
-                       "the model's manifest",
-                  t->deploy.connect_timeout_s);
-        return NULL;
-    }
-    pthread_mutex_lock(&s->mu);
-    *t = r->ar->task;
-    char *tj = strdup(r->ar->task_json);
-    r->ar->manifest_new = 0;
-    pthread_mutex_unlock(&s->mu);
-    if (!tj || store_run_set_task(&r->db, id, tj) != 0) {
-        free(tj);
-        fedc_fail(err, "cannot record the model's manifest in the run store");
-        return NULL;
-    }
-    free(tj);
-    fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
-    fedc_run *run = fedc_run_create(t, &ro, err);
-    if (!run) return NULL;
-    fedc_run_set_secret_noise(run, 1);
-    pthread_mutex_lock(&s->mu);
-    r->ar->pool = fedc_run_pool(run);
-    pthread_mutex_unlock(&s->mu);
-    return run;
-}
-
-/* An external run's initial model comes from a node (asked in WELCOME). */
-static int external_init(runner *r, fedc_run *run, const fedc_task *t, fedc_error *err) {
-    fedc_server *s = r->s;
-    if (!fedc_run_needs_initial_model(run)) {
-        pthread_mutex_lock(&s->mu);
-        r->ar->need_init = 0;
-        pthread_mutex_unlock(&s->mu);
-        return 0;
-    }
-    if (!wait_for(r, has_init, t->deploy.connect_timeout_s))
-        return fedc_fail(err, "no node sent the external model's initial parameters within %.0f s",
-                         t->deploy.connect_timeout_s);
-    pthread_mutex_lock(&s->mu);
-    int rc = fedc_run_set_initial_model(run, r->ar->init_params, r->ar->init_n, err);
-    free(r->ar->init_params);
-    r->ar->init_params = NULL;
-    r->ar->need_init = 0;
-    pthread_mutex_unlock(&s->mu);
-    return rc;
-}
-
-/* The server stops (1) or the run was cancelled (2); 0 otherwise. */
-static int interrupted(runner *r) {
-    pthread_mutex_lock(&r->s->mu);
-    int v = r->s->stopping ? 1 : r->cancel ? 2 : 0;
-    pthread_mutex_unlock(&r->s->mu);
-    return v;
-}
-
 /* Records each participant's outcome and flags nodes whose update was refused. */
 static int collect_participants(runner *r, fedc_run *run, int64_t id, const fedc_round_metrics *m,
                                 store_participant *p) {
@@ -338,27 +420,219 @@ static int collect_participants(runner *r, fedc_run *run, int64_t id, const fedc
     return np;
 }
 
-static void run_one(runner *r, int64_t id) {
+/* A store write that may have to wait for room: retried (with the run
+ * paused) until it succeeds. 0 once done; else interrupted()'s answer. */
+typedef int (*store_step)(runner *r, int64_t id, const void *arg);
+static int retry_store(runner *r, int64_t id, pause_state *ps, store_step step, const void *arg, const char *what) {
+    while (step(r, id, arg) != 0) {
+        char text[700];
+        snprintf(text, sizeof text, "%s: %s", what, store_fail_msg(&r->db));
+        storage_fault f = store_fault(&r->db);
+        int why = pause_and_wait(r, id, ps, f == SF_NONE ? SF_IO : f, text);
+        if (why) return why;
+    }
+    pause_over(r, id, ps);
+    return 0;
+}
+
+static int step_notice(runner *r, int64_t id, const void *notice) {
+    return store_run_set_notice(&r->db, id, notice);
+}
+
+static int step_rollback(runner *r, int64_t id, const void *round) {
+    return store_run_rollback(&r->db, id, *(const int *)round);
+}
+
+static int step_set_task(runner *r, int64_t id, const void *task_json) {
+    return store_run_set_task(&r->db, id, task_json);
+}
+
+/* An external run: its tensors from the first node (kept in the store, so
+ * a restart knows them; the write is retried, paused, like a round's), then
+ * the engine. NULL on failure (error set) or when interrupted. */
+static fedc_run *external_engine(runner *r, int64_t id, fedc_task *t, fedc_error *err) {
+    fedc_server *s = r->s;
+    if (!wait_for(r, has_manifest, t->deploy.connect_timeout_s)) {
+        fedc_fail(err, "no node with an external model joined within %.0f s (deploy.connect_timeout_s) to supply "
+                       "the model's manifest",
+                  t->deploy.connect_timeout_s);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    *t = r->ar->task;
+    char *tj = strdup(r->ar->task_json);
+    r->ar->manifest_new = 0;
+    pthread_mutex_unlock(&s->mu);
+    if (!tj) {
+        fedc_fail(err, "out of memory recording the model's manifest");
+        return NULL;
+    }
+    pause_state ps = {0};
+    int why = retry_store(r, id, &ps, step_set_task, tj, "cannot record the model's manifest in the run store");
+    free(tj);
+    if (why) {
+        fedc_fail(err, "interrupted while recording the model's manifest");
+        return NULL;
+    }
+    fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
+    fedc_run *run = fedc_run_create(t, &ro, err);
+    if (!run) return NULL;
+    fedc_run_set_secret_noise(run, 1);
+    pthread_mutex_lock(&s->mu);
+    r->ar->pool = fedc_run_pool(run);
+    pthread_mutex_unlock(&s->mu);
+    return run;
+}
+
+/* An external run's initial model comes from a node (asked in WELCOME). */
+static int external_init(runner *r, fedc_run *run, const fedc_task *t, fedc_error *err) {
+    fedc_server *s = r->s;
+    if (!fedc_run_needs_initial_model(run)) {
+        pthread_mutex_lock(&s->mu);
+        r->ar->need_init = 0;
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    if (!wait_for(r, has_init, t->deploy.connect_timeout_s))
+        return fedc_fail(err, "no node sent the external model's initial parameters within %.0f s",
+                         t->deploy.connect_timeout_s);
+    pthread_mutex_lock(&s->mu);
+    int rc = fedc_run_set_initial_model(run, r->ar->init_params, r->ar->init_n, err);
+    free(r->ar->init_params);
+    r->ar->init_params = NULL;
+    r->ar->need_init = 0;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+/* What a completed round still needs written. */
+typedef struct pending_round {
+    int ckpt_due, ckpt_done, model_done;
+} pending_round;
+
+/* Writes the round's checkpoint (when due), the model file and commits the
+ * round. SF_NONE once all are done; else the fault, with what failed. */
+static storage_fault persist_round(runner *r, fedc_run *run, int64_t id, const fedc_round_metrics *m,
+                                   const store_participant *parts, int np, pending_round *pr, char *what, size_t cap) {
+    fedc_server *s = r->s;
+    fedc_error err;
+    /* Damage found anywhere in the store (a reader, another runner): nothing
+     * more is written to it until it is recovered. */
+    char damage[400];
+    server_store_damage(s, damage, sizeof damage);
+    if (damage[0]) {
+        snprintf(what, cap, "cannot record round %d: the run store is damaged (%s)", m->round, damage);
+        return SF_DAMAGED;
+    }
+    if (pr->ckpt_due && !pr->ckpt_done) {
+        char p[1100];
+        ckpt_path(s, id, m->round, p, sizeof p);
+        errno = 0;
+        if (fedc_run_checkpoint_save(run, p, &err) != 0) {
+            storage_fault f = storage_fault_of_errno(errno);
+            snprintf(what, cap, "cannot write the checkpoint of round %d: %s", m->round, err.msg);
+            return f == SF_NONE ? SF_IO : f;
+        }
+        pr->ckpt_done = 1;
+    }
+    if (pr->ckpt_due && !pr->model_done) {
+        if (save_model(s, run, id, &err) != 0) {
+            storage_fault f = storage_fault_of_errno(errno);
+            snprintf(what, cap, "cannot write the model file of round %d: %s", m->round, err.msg);
+            return f == SF_NONE ? SF_IO : f;
+        }
+        pr->model_done = 1;
+    }
+    double best = 0;
+    json_t *rj = store_run_json(&r->db, id, 0);
+    if (!rj) {
+        snprintf(what, cap, "cannot read run %lld back: %s", (long long)id, store_fail_msg(&r->db));
+        storage_fault f = store_fault(&r->db);
+        return f == SF_NONE ? SF_IO : f;
+    }
+    json_t *b = json_object_get(rj, "best_accuracy");
+    best = json_is_number(b) ? json_number_value(b) : 0;
+    json_decref(rj);
+    if (m->evaluated && m->accuracy > best) best = m->accuracy;
+    if (!m->evaluated && m->fed_evaluated && m->fed_accuracy > best) best = m->fed_accuracy; /* external models */
+    if (store_round_commit(&r->db, id, m, parts, np, best, pr->ckpt_due ? m->round : -1, &err) != 0) {
+        snprintf(what, cap, "%s", err.msg);
+        storage_fault f = store_fault(&r->db);
+        return f == SF_NONE ? SF_IO : f;
+    }
+    return SF_NONE;
+}
+
+/* Restores the newest valid checkpoint not after the store's, and says so
+ * when it is not the store's own. Returns the round restored. */
+static int restore(runner *r, fedc_run *run, int64_t id, int ckpt_round) {
+    fedc_server *s = r->s;
+    if (ckpt_round <= 0) return 0;
+    char dir[1024], why[800];
+    run_dir(s, id, dir, sizeof dir);
+    int used = 0;
+    fedc_error err;
+    if (fedc_run_checkpoint_load_newest(run, dir, ckpt_round, &used, why, sizeof why, &err) != 0)
+        snprintf(why, sizeof why, "%.700s", err.msg);
+    if (used == ckpt_round) return used;
+    char notice[1200];
+    char again[64];
+    if (ckpt_round == used + 1) snprintf(again, sizeof again, "round %d is run again", ckpt_round);
+    else snprintf(again, sizeof again, "rounds %d to %d are run again", used + 1, ckpt_round);
+    if (used > 0)
+        snprintf(notice, sizeof notice, "resumed from the checkpoint of round %d, the newest valid one: %s; %s", used,
+                 why, again);
+    else
+        snprintf(notice, sizeof notice, "no valid checkpoint is left (%s): the run starts again from round 1", why);
+    FEDC_WARN("run %lld: %s", (long long)id, notice);
+    publish_log(s, id, "warn", "run %lld: %s", (long long)id, notice);
+    pause_state ps = {0};
+    retry_store(r, id, &ps, step_notice, notice, "cannot record the checkpoint notice");
+    return used;
+}
+
+/* Trains run id; returns -1 when the store could not even start it (it
+ * waited, paused, per *start; the runner tries again), else 0. */
+static int run_one(runner *r, int64_t id, pause_state *start) {
     fedc_server *s = r->s;
     char *task_json = NULL, status[16];
     int ckpt_round = 0;
-    if (store_run_load(&r->db, id, &task_json, &ckpt_round, status) != 0) return;
-    /* Atomic: a run cancelled while it was being taken stays cancelled. */
-    if (store_run_start(&r->db, id) != 0) {
-        free(task_json);
-        return;
+    pause_state ps = {0};
+    if (store_run_load(&r->db, id, &task_json, &ckpt_round, status) != 0) {
+        char what[600];
+        snprintf(what, sizeof what, "cannot read run %lld: %s", (long long)id, store_fail_msg(&r->db));
+        storage_fault f = store_fault(&r->db);
+        pause_and_wait(r, id, start, f == SF_NONE ? SF_IO : f, what);
+        return -1;
     }
+    /* Atomic: a run cancelled while it was being taken stays cancelled. */
+    int started = store_run_start(&r->db, id);
+    if (started != 0) {
+        free(task_json);
+        if (started == -1) return 0;
+        char what[600];
+        snprintf(what, sizeof what, "cannot start run %lld: %s", (long long)id, store_fail_msg(&r->db));
+        storage_fault f = store_fault(&r->db);
+        pause_and_wait(r, id, start, f == SF_NONE ? SF_IO : f, what);
+        return -1;
+    }
+    pause_over(r, id, start);
     fedc_task t;
     fedc_error err;
     if (fedc_task_from_json(task_json, strlen(task_json), &t, &err) != 0) {
         free(task_json);
         set_status(r, id, "failed", err.msg);
-        return;
+        return 0;
     }
     free(task_json);
     char dir[1024];
     run_dir(s, id, dir, sizeof dir);
-    mkdir(dir, 0755);
+    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+        char why[1200];
+        snprintf(why, sizeof why, "cannot create the run folder %s: %s", dir, strerror(errno));
+        set_status(r, id, "failed", why);
+        return 0;
+    }
     int resumed = strcmp(status, "running") == 0;
     publish_run(r, id);
     notify(s, id, NULL, "running");
@@ -369,9 +643,9 @@ static void run_one(runner *r, int64_t id) {
     char data_dir[1024];
     if (fedc_task_dataset_prepare(&t, &fo, data_dir, sizeof data_dir, &err) != 0) {
         int why = interrupted(r);
-        if (why == 1) return; /* shutting down: the run resumes at the next start */
+        if (why == 1) return 0; /* shutting down: the run resumes at the next start */
         set_status(r, id, why == 2 ? "cancelled" : "failed", why == 2 ? NULL : err.msg);
-        return;
+        return 0;
     }
     fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
     /* An external model without a manifest gets its engine once a node
@@ -381,48 +655,62 @@ static void run_one(runner *r, int64_t id) {
     if (run) fedc_run_set_secret_noise(run, 1);
     if (!run && !pending) {
         set_status(r, id, "failed", err.msg);
-        return;
+        return 0;
     }
-    if (run && ckpt_round > 0) {
-        char p[1100];
-        ckpt_path(s, id, ckpt_round, p, sizeof p);
-        if (fedc_run_checkpoint_load(run, p, &err) != 0 ||
-            (fedc_run_needs_initial_model(run) &&
-             fedc_run_set_initial_model(run, fedc_run_model(run), fedc_run_nparams(run), &err) != 0)) {
-            fedc_run_free(run);
-            set_status(r, id, "failed", err.msg);
-            return;
-        }
+    int restored = run ? restore(r, run, id, ckpt_round) : 0;
+    /* An external model restored from a checkpoint needs no initial
+     * parameters from a node: the checkpoint's model is them. */
+    if (run && restored > 0 && fedc_run_needs_initial_model(run) &&
+        fedc_run_set_initial_model(run, fedc_run_model(run), fedc_run_nparams(run), &err) != 0) {
+        fedc_run_free(run);
+        set_status(r, id, "failed", err.msg);
+        return 0;
     }
-    if (resumed) {
+    if (resumed || restored != ckpt_round) {
         /* Rounds after the checkpoint are run again, not counted twice. */
-        store_run_rollback(&r->db, id, ckpt_round);
-        FEDC_INFO("run %lld resumed from round %d", (long long)id, ckpt_round);
-        publish_log(s, id, "info", "run %lld resumed after a restart from its checkpoint at round %d",
-                    (long long)id, ckpt_round);
+        int why = retry_store(r, id, &ps, step_rollback, &restored, "cannot forget the rounds after the checkpoint");
+        if (why) {
+            fedc_run_free(run);
+            if (why == 2) set_status(r, id, "cancelled", NULL);
+            return 0; /* stopping: the run is taken again at the next start */
+        }
+        if (resumed) {
+            FEDC_INFO("run %lld resumed from round %d", (long long)id, restored);
+            publish_log(s, id, "info", "run %lld resumed after a restart from its checkpoint at round %d",
+                        (long long)id, restored);
+        }
     }
     fedc_transport *tp = exchange_transport_create(r);
     if (!tp) {
         fedc_run_free(run);
         set_status(r, id, "failed", "out of memory creating the transport");
-        return;
+        return 0;
     }
-    activate(r, id, &t, run);
+    store_participant *parts = calloc((size_t)t.clients_per_round + 1, sizeof *parts);
+    if (!parts || activate(r, id, &t, run) != 0) {
+        free(parts);
+        tp->ops->destroy(tp);
+        fedc_run_free(run);
+        set_status(r, id, "failed", "out of memory starting the run");
+        return 0;
+    }
+    /* An external model: the engine once a node has given the manifest, the
+     * initial parameters once a node has sent them. */
     if ((!run && !(run = external_engine(r, id, &t, &err))) ||
         (fedc_task_external(&t) && external_init(r, run, &t, &err) != 0)) {
         int why = interrupted(r);
         deactivate(r);
         tp->ops->destroy(tp);
+        free(parts);
         if (why != 1) set_status(r, id, why == 2 ? "cancelled" : "failed", why == 2 ? NULL : err.msg);
         fedc_run_free(run);
-        return;
+        return 0;
     }
     fedc_run_set_client_hook(run, registry_client_hook, r);
-    int start_round = fedc_run_rounds_done(run), failures = 0, last_ckpt = ckpt_round, prev_ckpt = ckpt_round;
+    int start_round = fedc_run_rounds_done(run), failures = 0, last_ckpt = restored, prev_ckpt = restored;
     const char *final = NULL;
     char error[1200] = "";
     fedc_round_metrics m;
-    store_participant *parts = calloc((size_t)t.clients_per_round + 1, sizeof *parts);
     while (!fedc_run_done(run)) {
         int why = interrupted(r);
         if (why == 1) break;
@@ -468,30 +756,25 @@ static void run_one(runner *r, int64_t id) {
             continue;
         }
         failures = 0;
-        int ckpt = -1, every = s->cfg.checkpoint_every > 0 ? s->cfg.checkpoint_every : 1;
-        if (m.round % every == 0 || fedc_run_done(run)) {
-            char p[1100];
-            ckpt_path(s, id, m.round, p, sizeof p);
-            if (fedc_run_checkpoint_save(run, p, &err) == 0 && save_model(s, run, id, &err) == 0) ckpt = m.round;
-            else FEDC_ERROR("run %lld: checkpoint of round %d failed: %s", (long long)id, m.round, err.msg);
+        int every = s->cfg.checkpoint_every > 0 ? s->cfg.checkpoint_every : 1;
+        pending_round pr = {m.round % every == 0 || fedc_run_done(run), 0, 0};
+        /* The round stays in memory until all of it is written. */
+        storage_fault f;
+        char what[1200];
+        while ((f = persist_round(r, run, id, &m, parts, np, &pr, what, sizeof what)) != SF_NONE) {
+            why = pause_and_wait(r, id, &ps, f, what);
+            if (why) break;
         }
-        double best = 0;
-        json_t *rj = store_run_json(&r->db, id, 0);
-        if (rj) {
-            json_t *b = json_object_get(rj, "best_accuracy");
-            best = json_is_number(b) ? json_number_value(b) : 0;
-            json_decref(rj);
-        }
-        if (m.evaluated && m.accuracy > best) best = m.accuracy;
-        if (!m.evaluated && m.fed_evaluated && m.fed_accuracy > best) best = m.fed_accuracy; /* external models */
-        if (store_round_commit(&r->db, id, &m, parts, np, best, ckpt, &err) != 0) {
-            final = "failed";
-            snprintf(error, sizeof error, "%s", err.msg);
+        if (f != SF_NONE) {
+            /* Stopping or cancelled while paused: the round was never
+             * committed; a restart runs it again from the checkpoint. */
+            if (why == 2) final = "cancelled";
             break;
         }
-        if (ckpt >= 0) {
+        pause_over(r, id, &ps);
+        if (pr.ckpt_due) {
             prev_ckpt = last_ckpt;
-            last_ckpt = ckpt;
+            last_ckpt = m.round;
             prune_checkpoints(s, id, last_ckpt, prev_ckpt);
         }
         events_publish(s, "round", id,
@@ -504,6 +787,7 @@ static void run_one(runner *r, int64_t id) {
     tp->ops->destroy(tp);
     if (final) set_status(r, id, final, error[0] ? error : NULL);
     fedc_run_free(run);
+    return 0;
 }
 
 /* Another run (beyond the first) starts only with memory to spare and, for
@@ -579,10 +863,19 @@ static void *runner_main(void *arg) {
         if (stop) break;
         int64_t id = take_next(r);
         if (id > 0) {
-            run_one(r, id);
+            /* A run the store cannot start is retried (paused) by this
+             * runner, with backoff inside run_one, not dropped and retaken
+             * in a hot loop. */
+            pause_state start = {0};
+            while (run_one(r, id, &start) != 0) {
+                int why = interrupted(r);
+                if (why == 2) set_status(r, id, "cancelled", NULL);
+                if (why) break;
+            }
             pthread_mutex_lock(&s->mu);
             r->claimed = 0;
             r->cancel = 0;
+            r->paused[0] = 0;
             pthread_cond_broadcast(&s->cv); /* a slot is free: another runner may take a run */
             pthread_mutex_unlock(&s->mu);
             continue;
@@ -622,4 +915,19 @@ void runner_stop(fedc_server *s) {
         r->started = 0;
         store_close(&r->db);
     }
+}
+
+void runner_overlay(fedc_server *s, json_t *run) {
+    json_int_t id = json_integer_value(json_object_get(run, "id"));
+    const char *st = json_string_value(json_object_get(run, "status"));
+    if (!id || !st || (strcmp(st, "running") != 0 && strcmp(st, "queued") != 0)) return;
+    pthread_mutex_lock(&s->mu);
+    for (int i = 0; i < s->nrunners; i++) {
+        runner *r = &s->runners[i];
+        if (r->claimed == id && r->paused[0]) {
+            json_object_set_new(run, "status", json_string("paused"));
+            json_object_set_new(run, "error", json_string(r->paused));
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
 }

@@ -14,6 +14,8 @@
 #include "fedc/timer.h"
 #include "server/server_internal.h"
 
+#define FULL_CHECK_MAX ((off_t)256 << 20)
+
 static int ensure_dir(const char *path, fedc_error *err) {
     if (mkdir(path, 0700) != 0 && errno != EEXIST) return fedc_fail(err, "cannot create %s: %s", path, strerror(errno));
     return 0;
@@ -95,6 +97,7 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     s->started_at = fedc_now_unix();
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->take_mu, NULL);
+    pthread_mutex_init(&s->damage_mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     events_init(&s->ev);
     snprintf(s->state_dir, sizeof s->state_dir, "%s", cfg->state_dir);
@@ -115,6 +118,25 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     if (!(s->verifier = fedc_node_verifier_create(s->certs_dir, err))) goto fail;
     if (load_admin_token(s, err) != 0) goto fail;
     snprintf(path, sizeof path, "%s/runs.db", s->state_dir);
+    /* A damaged store is not served (nor written to): the admin recovers it.
+     * SQLite's quick_check misses an index that disagrees with its table
+     * (rows a query would silently skip); the full integrity_check finds
+     * that too and takes about a second per 100 MB, so stores up to
+     * FULL_CHECK_MAX get it, larger ones quick_check (and --check-store). */
+    fedc_buf report = {0};
+    struct stat sb;
+    int full = stat(path, &sb) == 0 && sb.st_size <= FULL_CHECK_MAX;
+    int damaged = store_check_path(path, full, &report, err);
+    if (damaged != 0) {
+        if (damaged > 0)
+            fedc_fail(err, "the run store %s is damaged, so the server will not serve it:\n%.700s"
+                           "Recover it with `fedc server --state %s --recover-store` (the damaged file is kept as "
+                           "runs.db.damaged-TIME), or check it in full with --check-store",
+                      path, report.data ? (const char *)report.data : "", s->state_dir);
+        fedc_buf_free(&report);
+        goto fail;
+    }
+    fedc_buf_free(&report);
     if (store_open(&s->db_net, path, err) != 0) goto fail;
     if (!(s->runners = calloc((size_t)s->cfg.max_active_runs, sizeof *s->runners))) {
         fedc_fail(err, "out of memory");
@@ -133,7 +155,17 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     snprintf(ca, sizeof ca, "%s/ca.crt", s->certs_dir);
     /* Nodes may prove their credential with a TLS client certificate (the
      * Python node SDK: its ssl module cannot sign the nonce). */
-    fedc_ws_server_config wc = {s->cfg.bind, s->cfg.port, !s->cfg.insecure, cert, key, "/node", 64 * 1024, 0, ca};
+    fedc_ws_server_config wc = {.bind = s->cfg.bind,
+                                .port = s->cfg.port,
+                                .tls = !s->cfg.insecure,
+                                .cert_path = cert,
+                                .key_path = key,
+                                .node_path = "/node",
+                                .max_message = 64 * 1024,
+                                .client_ca_path = ca,
+                                .head_timeout_s = s->cfg.header_timeout_s,
+                                .body_timeout_s = s->cfg.body_timeout_s,
+                                .max_pending_per_address = s->cfg.max_unauth_per_address};
     if (!(s->ws = fedc_ws_server_start(&wc, &k_ops, s, err))) goto fail;
     const char *host = s->cfg.public_host && s->cfg.public_host[0] ? s->cfg.public_host : s->cfg.bind;
     if (!strcmp(host, "0.0.0.0") || !strcmp(host, "::")) host = "127.0.0.1";
@@ -141,8 +173,8 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     int v6 = strchr(host, ':') != NULL;
     snprintf(s->dashboard_url, sizeof s->dashboard_url, "%s://%s%s%s:%d/", s->cfg.insecure ? "http" : "https",
              v6 ? "[" : "", host, v6 ? "]" : "", port);
-    snprintf(s->node_url, sizeof s->node_url, "%s://%s%s%s:%d", s->cfg.insecure ? "ws" : "wss", v6 ? "[" : "", host,
-             v6 ? "]" : "", port);
+    snprintf(s->node_url, sizeof s->node_url, "%s://%s%s%s:%d/node", s->cfg.insecure ? "ws" : "wss", v6 ? "[" : "",
+             host, v6 ? "]" : "", port);
     if (runner_start(s, err) != 0) goto fail;
     FEDC_INFO("server listening on %s (%s); up to %d run%s train at once", s->dashboard_url,
               s->cfg.insecure ? "INSECURE: no TLS" : "TLS", s->nrunners, s->nrunners == 1 ? "" : "s");
@@ -168,6 +200,7 @@ void fedc_server_stop(fedc_server *s) {
     events_free(&s->ev);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->take_mu);
+    pthread_mutex_destroy(&s->damage_mu);
     pthread_cond_destroy(&s->cv);
     free(s);
 }
@@ -210,8 +243,15 @@ int fedc_server_run_info_get(fedc_server *s, int64_t id, fedc_server_run_info *o
     store st;
     if (store_open(&st, s->db_net.path, err) != 0) return -1;
     json_t *r = store_run_json(&st, id, 0);
+    if (!r && st.damage[0]) {
+        server_store_damaged(s, &st);
+        fedc_fail(err, "the run store is damaged: %s", st.damage);
+        store_close(&st);
+        return -1;
+    }
     store_close(&st);
     if (!r) return fedc_fail(err, "run %lld does not exist", (long long)id);
+    runner_overlay(s, r);
     memset(out, 0, sizeof *out);
     out->id = id;
     snprintf(out->status, sizeof out->status, "%s", json_string_value(json_object_get(r, "status")));
@@ -230,4 +270,54 @@ int fedc_server_run_info_get(fedc_server *s, int64_t id, fedc_server_run_info *o
     out->nodes_online = s->online;
     pthread_mutex_unlock(&s->mu);
     return 0;
+}
+
+void server_store_damaged(fedc_server *s, const store *st) {
+    if (!st->damage[0]) return;
+    pthread_mutex_lock(&s->damage_mu);
+    int first = !s->store_damage[0];
+    if (first) snprintf(s->store_damage, sizeof s->store_damage, "%s", st->damage);
+    pthread_mutex_unlock(&s->damage_mu);
+    if (first)
+        FEDC_ERROR("the run store is damaged (%s): the API no longer serves it and runs pause; stop the server and "
+                   "run `fedc server --state %s --recover-store`",
+                   st->damage, s->state_dir);
+}
+
+void server_store_damage(fedc_server *s, char *out, size_t cap) {
+    pthread_mutex_lock(&s->damage_mu);
+    snprintf(out, cap, "%s", s->store_damage);
+    pthread_mutex_unlock(&s->damage_mu);
+}
+
+static char *take_report(fedc_buf *b) {
+    char *text = malloc(b->len + 1);
+    if (text) {
+        if (b->len) memcpy(text, b->data, b->len);
+        text[b->len] = 0;
+    }
+    fedc_buf_free(b);
+    return text;
+}
+
+int fedc_server_check_store(const char *state_dir, int full, char **report, fedc_error *err) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/runs.db", state_dir);
+    fedc_buf b = {0};
+    int rc = store_check_path(path, full, &b, err);
+    if (rc < 0) {
+        fedc_buf_free(&b);
+        return -1;
+    }
+    *report = take_report(&b);
+    return rc;
+}
+
+int fedc_server_recover_store(const char *state_dir, char **report, fedc_error *err) {
+    char path[1100];
+    snprintf(path, sizeof path, "%s/runs.db", state_dir);
+    fedc_buf b = {0};
+    int rc = store_recover(path, &b, err);
+    *report = take_report(&b);
+    return rc;
 }

@@ -20,34 +20,88 @@
 #include "fedc/server.h"
 #include "fedc/ws.h"
 
-/* ---- run store (store.c, store_export.c) -------------------------------- */
+/* ---- storage faults: what stops a run from keeping its progress ---------- */
+typedef enum storage_fault {
+    SF_NONE = 0,
+    SF_FULL,    /* no space (ENOSPC, EDQUOT, SQLITE_FULL) */
+    SF_FDS,     /* out of file descriptors (EMFILE, ENFILE) */
+    SF_DAMAGED, /* the run store is damaged (checksum, SQLITE_CORRUPT) */
+    SF_IO,      /* any other failure to write */
+} storage_fault;
+storage_fault storage_fault_of_errno(int e);
+/* "storage full", "out of file descriptors", "run store damaged", "storage error" */
+const char *storage_fault_name(storage_fault f);
+
+/* ---- run store (store.c; checks and recovery: store_check.c) ------------ */
 typedef struct store {
     sqlite3 *db;
     char path[1024];
+    /* the last failure, kept before a ROLLBACK can replace SQLite's message */
+    int fail_code, fail_errno;
+    char fail_msg[256];
+    /* the first damage found (a row failing its checksum, SQLITE_CORRUPT) */
+    char damage[400];
 } store;
+
+/* The columns each row's checksum covers (fedc_crc over them, in this order). */
+#define STORE_RUN_CRC_COLS                                                                                        \
+    "id,name,status,task_json,created_at,started_at,finished_at,rounds_total,rounds_done,checkpoint_round,"      \
+    "accuracy,loss,best_accuracy,bytes_down,bytes_up,elapsed_s,error,notice"
+#define STORE_ROUND_CRC_COLS                                                                                      \
+    "run_id,round,evaluated,accuracy,loss,train_loss,bytes_down,bytes_up,bytes_down_total,bytes_up_total,"       \
+    "client_cpu_s,server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,selected,participants,dropped,rejected"
+#define STORE_PART_CRC_COLS "run_id,round,slot,node_id,status,reason,bytes_down,bytes_up,cpu_s,loss,n_samples"
+#define STORE_NODE_CRC_COLS "id,name,created_at,last_seen,address,resources,flags,flag_reason,revoked"
+#define STORE_PRIV_CRC_COLS "run_id,round,epsilon,delta,clip"
+#define STORE_FED_CRC_COLS "run_id,round,accuracy,loss,examples,reports"
 
 int store_open(store *st, const char *path, fedc_error *err);
 void store_close(store *st);
+/* Registers fedc_crc(...) (the row checksum) on a connection. */
+int store_register_crc(sqlite3 *db);
+/* What the last failure was (SF_NONE if it was none of the storage faults). */
+storage_fault store_fault(const store *st);
+const char *store_fail_msg(const store *st);
+/* Records damage found by a reader (logged once). */
+void store_mark_damaged(store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* PRAGMA quick_check (full: integrity_check) and every row's checksum;
+ * 0 if sound, else -1 with the findings in report (one per line). */
+int store_check(store *st, int full, fedc_buf *report);
+/* The same on the file at path without changing it: 0 sound (or no file),
+ * 1 damaged (findings in report), -1 cannot be opened (err). */
+int store_check_path(const char *path, int full, fedc_buf *report, fedc_error *err);
+/* Salvages what can be read of the store at path into a new file, drops
+ * rows that fail their checksum, keeps the damaged file beside it as
+ * PATH.damaged-YYYYmmdd-HHMMSS and puts the new one in its place. The
+ * report says what was kept and what was lost. */
+int store_recover(const char *path, fedc_buf *report, fedc_error *err);
 int store_run_create(store *st, const char *name, const char *task_json, int rounds_total, int64_t *id,
                      fedc_error *err);
-/* The run object of docs/api.md (with_task: plus "task" and "checkpoint_round"). NULL if absent. */
+/* The run object of docs/api.md (with_task: plus "task" and "checkpoint_round"). NULL if absent or damaged. */
 json_t *store_run_json(store *st, int64_t id, int with_task);
 json_t *store_runs_json(store *st, const char *status, int limit, int offset, int *total);
 /* Next run to train, other than the nskip runs in skip (taken by other
  * runners): a "running" one (interrupted) first, else the oldest queued. 0 if none. */
 int64_t store_run_next(store *st, const int64_t *skip, int nskip);
-/* queued/running -> running (atomic); 0 on success, -1 if the run has ended (e.g. cancelled). */
+/* queued/running -> running (atomic); 0 on success, -1 if the run has ended
+ * (e.g. cancelled), -2 if the store could not be written (store_fault). */
 int store_run_start(store *st, int64_t id);
 /* The task JSON and checkpoint round of a run (task malloc'd). */
 int store_run_load(store *st, int64_t id, char **task_json, int *checkpoint_round, char status[16]);
 int store_run_set_status(store *st, int64_t id, const char *status, const char *error);
+/* The error text alone (a paused run says why), status unchanged. */
+int store_run_set_error(store *st, int64_t id, const char *error);
+/* What a reader should know about how the run got here (e.g. resumed from
+ * an older checkpoint because the newest was damaged); NULL clears it. */
+int store_run_set_notice(store *st, int64_t id, const char *notice);
 /* A queued run, or a "running" one no runner holds (interrupted, not yet
  * resumed), becomes cancelled (atomic); 1 if it was cancelled. */
 int store_run_cancel(store *st, int64_t id);
 int store_run_delete(store *st, int64_t id);
 /* Replaces a run's task (an external model's manifest, supplied by a node). */
 int store_run_set_task(store *st, int64_t id, const char *task_json);
-/* Forgets rounds after the checkpoint (they will be run again). */
+/* Forgets rounds after the checkpoint (they will be run again); the run's
+ * checkpoint round goes back to it if it was later. */
 int store_run_rollback(store *st, int64_t id, int checkpoint_round);
 
 typedef struct store_participant {
@@ -117,6 +171,7 @@ typedef struct node_session {
     /* what the node reported */
     int cores;
     double memory_bytes, samples_per_s, up_bps, down_bps, n_samples;
+    double declared_samples; /* n_samples as reported when it joined its run: what bounds its updates' counts */
     char data[256];
     int part_k, part_n;
     /* what it can do (HELLO "caps") and the tensors of its own model */
@@ -136,8 +191,15 @@ typedef struct node_session {
     int out_active, out_send;
     uint64_t out_gen;
     int out_i;
-    uint64_t late_gen; /* an ended exchange whose update may still arrive */
-    int had_train;     /* was ever sent a TRAIN (so a late update is plausible) */
+    /* The rounds of the TRAIN messages sent to this connection and not yet
+     * answered, oldest first: a node answers in order, so each UPDATE (or
+     * ERROR for a round) answers the oldest; one claiming another round is
+     * a replay or a made-up round. A round retried after a failure sends
+     * the same round again. */
+#define NODE_OWED_MAX 16
+    int owed[NODE_OWED_MAX];
+    int owed_first, owed_n;
+    double dup_logged; /* when a refused second connection of this node was last logged */
 } node_session;
 
 /* ---- exchange (exchange.c) ---------------------------------------------- */
@@ -194,6 +256,9 @@ typedef struct runner {
     int64_t claimed; /* the run taken from the queue, 0 if none (under s->mu) */
     int cancel;      /* the claimed run was cancelled (under s->mu) */
     active_run *ar;  /* the claimed run once training (under s->mu) */
+    /* The claimed run is paused: its progress cannot be written (storage
+     * full, no descriptors, damaged store). Under s->mu; "" when not. */
+    char paused[600];
 } runner;
 
 /* ---- auth (http_auth.c) -------------------------------------------------- */
@@ -202,6 +267,14 @@ typedef struct auth_session {
     char id[65], csrf[33];
     double expires;
 } auth_session;
+
+/* Wrong admin tokens from one address (the service thread only). */
+#define AUTH_FAIL_ADDRS 256
+typedef struct auth_failures {
+    char addr[64];
+    int count;          /* wrong in a row */
+    double last, locked_until;
+} auth_failures;
 
 /* ---- plain-language requests (http_intent.c) ---------------------------- */
 typedef struct intent_service intent_service;
@@ -231,9 +304,12 @@ struct fedc_server {
     double last_revocation_check;
     events ev;
     auth_session auth[AUTH_SESSIONS]; /* service thread only */
+    auth_failures auth_fail[AUTH_FAIL_ADDRS]; /* service thread only */
     fedc_server_listener listener;
     void *listener_ctx;
     intent_service *intent; /* LLM settings and jobs of /api/intent */
+    pthread_mutex_t damage_mu; /* a leaf lock */
+    char store_damage[400];    /* the run store's damage, once found ("" = none) */
 };
 
 /* registry.c: the node WebSocket callbacks (service thread) */
@@ -271,6 +347,14 @@ int runner_start(fedc_server *s, fedc_error *err);
 void runner_stop(fedc_server *s);
 /* Marks a run taken by a runner as cancelled; 0 if no runner holds it (under s->mu). */
 int runner_cancel(fedc_server *s, int64_t id);
+/* A run object as the API shows it: a running run that is paused says
+ * "paused" and why (in "error"). Takes s->mu. */
+void runner_overlay(fedc_server *s, json_t *run);
+/* Damage found in the run store by any connection: from now on the API
+ * refuses to serve it and runners stop writing to it (logged once). */
+void server_store_damaged(fedc_server *s, const store *st);
+/* The recorded damage ("" if none), copied into out. */
+void server_store_damage(fedc_server *s, char *out, size_t cap);
 
 /* capacity.c: how many runs this host can train at once */
 int capacity_auto_runs(void);
@@ -292,6 +376,9 @@ json_t *server_info_json(fedc_server *s);
 void http_handle(void *ctx, const fedc_http_request *req, fedc_http_response *resp);
 void http_json(fedc_http_response *r, int status, json_t *body); /* body stolen */
 void http_error(fedc_http_response *r, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* A store read gave nothing: 503 with the recovery path when the store is
+ * damaged (from then on the API refuses to serve it), else 500 with why. */
+void http_store_failed(fedc_server *s, store *st, fedc_http_response *resp);
 /* Authentication; 0 = allowed, else the response is filled (401/403). */
 int http_auth_check(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
 void http_login(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);

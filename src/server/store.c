@@ -2,8 +2,20 @@
  * runner writes. Tables: runs, rounds, participation (per node and round),
  * nodes (the registry). Every completed round is committed in one
  * transaction with the run's totals and its checkpoint round, so after a
- * crash the store and the checkpoint files agree on what was done. */
+ * crash the store and the checkpoint files agree on what was done.
+ *
+ * Rows of runs, rounds, round_privacy, fed_eval, participation and nodes carry a checksum of their values
+ * (the SQL function fedc_crc, store_check.c) written with every change and
+ * checked on every read: a damaged page that SQLite's own structure checks
+ * cannot see (a flipped byte inside a value) is reported, never served. A
+ * row is checked before it is changed, so an update never seals damage.
+ *
+ * A failed statement leaves its cause in the store (store_fault): the
+ * runner tells a full disk or a lack of descriptors (pause and retry) from
+ * damage. */
+#include <errno.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,35 +34,128 @@ static const char *const k_schema =
     " rounds_total INTEGER NOT NULL, rounds_done INTEGER NOT NULL DEFAULT 0,"
     " checkpoint_round INTEGER NOT NULL DEFAULT 0, accuracy REAL, loss REAL, best_accuracy REAL,"
     " bytes_down INTEGER NOT NULL DEFAULT 0, bytes_up INTEGER NOT NULL DEFAULT 0,"
-    " elapsed_s REAL NOT NULL DEFAULT 0, error TEXT);"
+    " elapsed_s REAL NOT NULL DEFAULT 0, error TEXT, notice TEXT, crc INTEGER);"
     "CREATE TABLE IF NOT EXISTS rounds("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
     " evaluated INTEGER, accuracy REAL, loss REAL, train_loss REAL, bytes_down INTEGER, bytes_up INTEGER,"
     " bytes_down_total INTEGER, bytes_up_total INTEGER, client_cpu_s REAL, server_cpu_s REAL, wall_s REAL,"
     " elapsed_s REAL, sim_time_s REAL, sim_elapsed_s REAL, selected INTEGER, participants INTEGER,"
-    " dropped INTEGER, rejected INTEGER, PRIMARY KEY(run_id, round));"
+    " dropped INTEGER, rejected INTEGER, crc INTEGER, PRIMARY KEY(run_id, round));"
     /* The privacy guarantee of each round of a DP run, beside the round. */
     "CREATE TABLE IF NOT EXISTS round_privacy("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
-    " epsilon REAL, delta REAL, clip REAL, PRIMARY KEY(run_id, round));"
+    " epsilon REAL, delta REAL, clip REAL, crc INTEGER, PRIMARY KEY(run_id, round));"
     "CREATE TABLE IF NOT EXISTS participation("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
     " slot INTEGER NOT NULL, node_id INTEGER, status TEXT NOT NULL, reason TEXT, bytes_down INTEGER,"
-    " bytes_up INTEGER, cpu_s REAL, loss REAL, n_samples REAL, PRIMARY KEY(run_id, round, slot));"
+    " bytes_up INTEGER, cpu_s REAL, loss REAL, n_samples REAL, crc INTEGER, PRIMARY KEY(run_id, round, slot));"
     "CREATE INDEX IF NOT EXISTS participation_node ON participation(node_id);"
     /* Federated evaluation of a round (its own table: stores of earlier
      * versions gain it without touching rounds). */
     "CREATE TABLE IF NOT EXISTS fed_eval("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
-    " accuracy REAL, loss REAL, examples REAL, reports INTEGER, PRIMARY KEY(run_id, round));"
+    " accuracy REAL, loss REAL, examples REAL, reports INTEGER, crc INTEGER, PRIMARY KEY(run_id, round));"
     "CREATE TABLE IF NOT EXISTS nodes("
     " id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL, address TEXT,"
-    " resources TEXT, flags INTEGER NOT NULL DEFAULT 0, flag_reason TEXT, revoked INTEGER NOT NULL DEFAULT 0);";
+    " resources TEXT, flags INTEGER NOT NULL DEFAULT 0, flag_reason TEXT, revoked INTEGER NOT NULL DEFAULT 0,"
+    " crc INTEGER);";
 
 double fedc_now_unix(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* ---- errors and damage ---------------------------------------------------- */
+
+/* Keeps the cause of the last failure before anything (a ROLLBACK) can
+ * replace SQLite's message with its own. */
+static void note_failure(store *st) {
+    if (!st->db) return;
+    st->fail_code = sqlite3_extended_errcode(st->db);
+    st->fail_errno = sqlite3_system_errno(st->db);
+    snprintf(st->fail_msg, sizeof st->fail_msg, "%s", sqlite3_errmsg(st->db));
+    int primary = st->fail_code & 0xff;
+    if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB)
+        store_mark_damaged(st, "SQLite reports \"%s\"", st->fail_msg);
+}
+
+void store_mark_damaged(store *st, const char *fmt, ...) {
+    if (st->damage[0]) return; /* the first finding names the problem */
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(st->damage, sizeof st->damage, fmt, ap);
+    va_end(ap);
+    for (char *c = st->damage; *c; c++)
+        if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e) *c = '?';
+    FEDC_ERROR("run store %s is damaged: %s", st->path, st->damage);
+}
+
+storage_fault store_fault(const store *st) {
+    if (st->damage[0]) return SF_DAMAGED;
+    int primary = st->fail_code & 0xff;
+    if (primary == SQLITE_FULL) return SF_FULL;
+    if (primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB) return SF_DAMAGED;
+    if (st->fail_errno) return storage_fault_of_errno(st->fail_errno);
+    if (primary == SQLITE_CANTOPEN) return SF_FDS; /* SQLite could not open its journal or WAL index */
+    return SF_IO;
+}
+
+const char *store_fail_msg(const store *st) { return st->damage[0] ? st->damage : st->fail_msg; }
+
+/* ---- opening, the schema and its upgrades ------------------------------- */
+
+static int has_column(store *st, const char *table, const char *column) {
+    char sql[96];
+    snprintf(sql, sizeof sql, "PRAGMA table_info(%s)", table);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) return 0;
+    int found = 0;
+    while (!found && sqlite3_step(q) == SQLITE_ROW)
+        found = !strcmp((const char *)sqlite3_column_text(q, 1), column);
+    sqlite3_finalize(q);
+    return found;
+}
+
+/* Stores created before checksums and notices gain the columns; their rows
+ * are sealed as they are (nothing older can vouch for them). */
+static int upgrade_schema(store *st, fedc_error *err) {
+    static const char *const adds[][3] = {
+        {"runs", "notice", "ALTER TABLE runs ADD COLUMN notice TEXT"},
+        {"runs", "crc", "ALTER TABLE runs ADD COLUMN crc INTEGER"},
+        {"rounds", "crc", "ALTER TABLE rounds ADD COLUMN crc INTEGER"},
+        {"participation", "crc", "ALTER TABLE participation ADD COLUMN crc INTEGER"},
+        {"nodes", "crc", "ALTER TABLE nodes ADD COLUMN crc INTEGER"},
+        {"round_privacy", "crc", "ALTER TABLE round_privacy ADD COLUMN crc INTEGER"},
+        {"fed_eval", "crc", "ALTER TABLE fed_eval ADD COLUMN crc INTEGER"},
+    };
+    int added = 0;
+    for (size_t i = 0; i < sizeof adds / sizeof adds[0]; i++) {
+        if (has_column(st, adds[i][0], adds[i][1])) continue;
+        added++;
+        char *msg = NULL;
+        if (sqlite3_exec(st->db, adds[i][2], NULL, NULL, &msg) != SQLITE_OK && !has_column(st, adds[i][0], adds[i][1])) {
+            fedc_fail(err, "cannot upgrade the run store %s (%s): %s", st->path, adds[i][2], msg ? msg : "?");
+            sqlite3_free(msg);
+            return -1;
+        }
+        sqlite3_free(msg);
+    }
+    if (!added) return 0;
+    char *msg = NULL;
+    if (sqlite3_exec(st->db,
+                     "UPDATE runs SET crc=fedc_crc(" STORE_RUN_CRC_COLS ") WHERE crc IS NULL;"
+                     "UPDATE rounds SET crc=fedc_crc(" STORE_ROUND_CRC_COLS ") WHERE crc IS NULL;"
+                     "UPDATE participation SET crc=fedc_crc(" STORE_PART_CRC_COLS ") WHERE crc IS NULL;"
+                     "UPDATE nodes SET crc=fedc_crc(" STORE_NODE_CRC_COLS ") WHERE crc IS NULL;"
+                     "UPDATE round_privacy SET crc=fedc_crc(" STORE_PRIV_CRC_COLS ") WHERE crc IS NULL;"
+                     "UPDATE fed_eval SET crc=fedc_crc(" STORE_FED_CRC_COLS ") WHERE crc IS NULL;",
+                     NULL, NULL, &msg) != SQLITE_OK) {
+        fedc_fail(err, "cannot seal the rows of the run store %s: %s", st->path, msg ? msg : "?");
+        sqlite3_free(msg);
+        return -1;
+    }
+    return 0;
 }
 
 int store_open(store *st, const char *path, fedc_error *err) {
@@ -63,10 +168,20 @@ int store_open(store *st, const char *path, fedc_error *err) {
         return -1;
     }
     sqlite3_busy_timeout(st->db, 10000);
+    sqlite3_extended_result_codes(st->db, 1);
+    if (store_register_crc(st->db) != 0) {
+        fedc_fail(err, "cannot set up the run store %s: %s", path, sqlite3_errmsg(st->db));
+        store_close(st);
+        return -1;
+    }
     char *msg = NULL;
     if (sqlite3_exec(st->db, k_schema, NULL, NULL, &msg) != SQLITE_OK) {
         fedc_fail(err, "cannot set up the run store %s: %s", path, msg ? msg : "?");
         sqlite3_free(msg);
+        store_close(st);
+        return -1;
+    }
+    if (upgrade_schema(st, err) != 0) {
         store_close(st);
         return -1;
     }
@@ -81,6 +196,7 @@ void store_close(store *st) {
 static sqlite3_stmt *prep(store *st, const char *sql) {
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(st->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        note_failure(st);
         FEDC_ERROR("run store %s: %s (in: %.60s...)", st->path, sqlite3_errmsg(st->db), sql);
         return NULL;
     }
@@ -91,33 +207,111 @@ static sqlite3_stmt *prep(store *st, const char *sql) {
 static int exec_done(store *st, sqlite3_stmt *q) {
     if (!q) return -1;
     int rc = sqlite3_step(q);
-    if (rc != SQLITE_DONE) FEDC_ERROR("run store %s: %s", st->path, sqlite3_errmsg(st->db));
+    if (rc != SQLITE_DONE) {
+        note_failure(st);
+        FEDC_ERROR("run store %s: %s", st->path, sqlite3_errmsg(st->db));
+    }
     sqlite3_finalize(q);
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* After a loop of sqlite3_step: 0 if the rows ended normally. */
+static int rows_end(store *st, sqlite3_stmt *q, int rc) {
+    if (rc == SQLITE_DONE) return 0;
+    note_failure(st);
+    FEDC_ERROR("run store %s: reading failed: %s", st->path, st->fail_msg);
+    sqlite3_finalize(q);
+    return -1;
+}
+
+static int begin(store *st) {
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) return 0;
+    note_failure(st);
+    return -1;
+}
+
+/* COMMIT, or ROLLBACK of what is still open; the first failure's cause is kept. */
+static int end_tx(store *st, int ok) {
+    if (ok && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return 0;
+    if (ok) note_failure(st);
+    /* A failed COMMIT (disk full) may have rolled back already. */
+    if (!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+/* ---- runs ------------------------------------------------------------------ */
+
+/* -1 if the row of run id exists and fails its checksum (damage recorded). */
+static int run_verify(store *st, int64_t id) {
+    sqlite3_stmt *q = prep(st, "SELECT crc IS fedc_crc(" STORE_RUN_CRC_COLS ") FROM runs WHERE id=?");
+    if (!q) return -1;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q), ok = 1;
+    if (rc == SQLITE_ROW) ok = sqlite3_column_int(q, 0);
+    else if (rows_end(st, q, rc) != 0) return -1;
+    sqlite3_finalize(q);
+    if (!ok) store_mark_damaged(st, "the row of run %lld fails its checksum", (long long)id);
+    return ok ? 0 : -1;
+}
+
+static int run_seal(store *st, int64_t id) {
+    sqlite3_stmt *q = prep(st, "UPDATE runs SET crc=fedc_crc(" STORE_RUN_CRC_COLS ") WHERE id=?");
+    if (!q) return -1;
+    sqlite3_bind_int64(q, 1, id);
+    return exec_done(st, q);
+}
+
+/* One change of a run's row: checked before, sealed after, in one
+ * transaction. q is prepared and bound (finalized here). Returns the rows
+ * changed, or -1. */
+static int run_change(store *st, int64_t id, sqlite3_stmt *q) {
+    if (!q) return -1;
+    if (begin(st) != 0) {
+        sqlite3_finalize(q);
+        return -1;
+    }
+    int ok = run_verify(st, id) == 0;
+    if (ok) ok = exec_done(st, q) == 0;
+    else sqlite3_finalize(q);
+    int changed = ok ? sqlite3_changes(st->db) : 0;
+    if (ok && changed) ok = run_seal(st, id) == 0;
+    return end_tx(st, ok) == 0 ? changed : -1;
+}
+
 int store_run_create(store *st, const char *name, const char *task_json, int rounds_total, int64_t *id,
                      fedc_error *err) {
+    if (begin(st) != 0) return fedc_fail(err, "run store: %s", st->fail_msg);
     sqlite3_stmt *q = prep(st, "INSERT INTO runs(name,status,task_json,created_at,rounds_total) VALUES(?,?,?,?,?)");
-    if (!q) return fedc_fail(err, "run store: %s", sqlite3_errmsg(st->db));
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(q, 2, "queued", -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, task_json, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(q, 4, fedc_now_unix());
-    sqlite3_bind_int(q, 5, rounds_total);
-    if (exec_done(st, q) != 0) return fedc_fail(err, "run store: cannot record the run: %s", sqlite3_errmsg(st->db));
-    *id = sqlite3_last_insert_rowid(st->db);
+    int ok = q != NULL;
+    if (q) {
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 2, "queued", -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 3, task_json, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(q, 4, fedc_now_unix());
+        sqlite3_bind_int(q, 5, rounds_total);
+        ok = exec_done(st, q) == 0;
+    }
+    if (ok) {
+        *id = sqlite3_last_insert_rowid(st->db);
+        ok = run_seal(st, *id) == 0;
+    }
+    if (end_tx(st, ok) != 0) return fedc_fail(err, "run store: cannot record the run: %s", st->fail_msg);
     return 0;
 }
 
 static json_t *col_real_or_null(sqlite3_stmt *q, int c) {
-    return sqlite3_column_type(q, c) == SQLITE_NULL ? json_null() : json_real(sqlite3_column_double(q, c));
+    if (sqlite3_column_type(q, c) == SQLITE_NULL) return json_null();
+    double v = sqlite3_column_double(q, c);
+    return isfinite(v) ? json_real(v) : json_null();
 }
 
 static json_t *col_text_or_null(sqlite3_stmt *q, int c) {
     return sqlite3_column_type(q, c) == SQLITE_NULL ? json_null()
                                                     : json_string((const char *)sqlite3_column_text(q, c));
 }
+
+/* A number, or null when it is not finite (JSON has no NaN or Inf). */
+static json_t *num_or_null(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
 /* The task's headline settings for lists. */
 static json_t *task_summary(const char *task_json) {
@@ -142,7 +336,8 @@ static json_t *task_summary(const char *task_json) {
 
 #define RUN_COLS                                                                                                  \
     "id,name,status,created_at,started_at,finished_at,rounds_total,rounds_done,accuracy,loss,best_accuracy,"     \
-    "bytes_down,bytes_up,elapsed_s,error,task_json,checkpoint_round"
+    "bytes_down,bytes_up,elapsed_s,error,task_json,checkpoint_round,notice,"                                     \
+    "crc IS fedc_crc(" STORE_RUN_CRC_COLS ")"
 
 static json_t *run_row(sqlite3_stmt *q, int with_task) {
     const char *task_json = (const char *)sqlite3_column_text(q, 15);
@@ -160,8 +355,9 @@ static json_t *run_row(sqlite3_stmt *q, int with_task) {
     json_object_set_new(o, "best_accuracy", col_real_or_null(q, 10));
     json_object_set_new(o, "bytes_down", json_integer(sqlite3_column_int64(q, 11)));
     json_object_set_new(o, "bytes_up", json_integer(sqlite3_column_int64(q, 12)));
-    json_object_set_new(o, "elapsed_s", json_real(sqlite3_column_double(q, 13)));
+    json_object_set_new(o, "elapsed_s", col_real_or_null(q, 13));
     json_object_set_new(o, "error", col_text_or_null(q, 14));
+    json_object_set_new(o, "notice", col_text_or_null(q, 17));
     json_object_set_new(o, "summary", task_summary(task_json ? task_json : "{}"));
     if (with_task) {
         json_t *t = json_loads(task_json ? task_json : "{}", 0, NULL);
@@ -171,11 +367,24 @@ static json_t *run_row(sqlite3_stmt *q, int with_task) {
     return o;
 }
 
+/* The row's checksum column (last of RUN_COLS) holds. */
+static int run_row_sound(store *st, sqlite3_stmt *q) {
+    if (sqlite3_column_int(q, 18)) return 1;
+    store_mark_damaged(st, "the row of run %lld fails its checksum", (long long)sqlite3_column_int64(q, 0));
+    return 0;
+}
+
 json_t *store_run_json(store *st, int64_t id, int with_task) {
     sqlite3_stmt *q = prep(st, "SELECT " RUN_COLS " FROM runs WHERE id=?");
     if (!q) return NULL;
     sqlite3_bind_int64(q, 1, id);
-    json_t *o = sqlite3_step(q) == SQLITE_ROW ? run_row(q, with_task) : NULL;
+    int rc = sqlite3_step(q);
+    json_t *o = NULL;
+    if (rc == SQLITE_ROW) {
+        if (run_row_sound(st, q)) o = run_row(q, with_task);
+    } else if (rows_end(st, q, rc) != 0) {
+        return NULL;
+    }
     sqlite3_finalize(q);
     return o;
 }
@@ -189,14 +398,34 @@ json_t *store_runs_json(store *st, const char *status, int limit, int offset, in
     sqlite3_bind_int(q, k++, limit);
     sqlite3_bind_int(q, k, offset);
     json_t *a = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW) json_array_append_new(a, run_row(q, 0));
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (!run_row_sound(st, q)) {
+            sqlite3_finalize(q);
+            json_decref(a);
+            return NULL;
+        }
+        json_array_append_new(a, run_row(q, 0));
+    }
+    if (rows_end(st, q, rc) != 0) {
+        json_decref(a);
+        return NULL;
+    }
     sqlite3_finalize(q);
     q = prep(st, status ? "SELECT COUNT(*) FROM runs WHERE status=?" : "SELECT COUNT(*) FROM runs");
     *total = 0;
-    if (q) {
-        if (status) sqlite3_bind_text(q, 1, status, -1, SQLITE_TRANSIENT);
-        if (sqlite3_step(q) == SQLITE_ROW) *total = sqlite3_column_int(q, 0);
-        sqlite3_finalize(q);
+    if (!q) {
+        json_decref(a);
+        return NULL;
+    }
+    if (status) sqlite3_bind_text(q, 1, status, -1, SQLITE_TRANSIENT);
+    rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) *total = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_ROW) {
+        note_failure(st);
+        json_decref(a);
+        return NULL;
     }
     return a;
 }
@@ -206,38 +435,47 @@ int64_t store_run_next(store *st, const int64_t *skip, int nskip) {
                                "ORDER BY status='running' DESC, id ASC");
     if (!q) return 0;
     int64_t id = 0;
-    while (!id && sqlite3_step(q) == SQLITE_ROW) {
+    int rc = SQLITE_DONE;
+    while (!id && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         id = sqlite3_column_int64(q, 0);
         for (int i = 0; i < nskip; i++)
             if (skip[i] == id) id = 0;
     }
-    sqlite3_finalize(q);
+    if (id || rows_end(st, q, rc) == 0) sqlite3_finalize(q);
     return id;
 }
 
 int store_run_start(store *st, int64_t id) {
     sqlite3_stmt *q = prep(st, "UPDATE runs SET status='running', error=NULL, started_at=COALESCE(started_at, ?) "
                                "WHERE id=? AND status IN ('queued','running')");
-    if (!q) return -1;
-    sqlite3_bind_double(q, 1, fedc_now_unix());
-    sqlite3_bind_int64(q, 2, id);
-    if (exec_done(st, q) != 0) return -1;
-    return sqlite3_changes(st->db) == 1 ? 0 : -1;
+    if (q) {
+        sqlite3_bind_double(q, 1, fedc_now_unix());
+        sqlite3_bind_int64(q, 2, id);
+    }
+    int changed = run_change(st, id, q);
+    return changed == 1 ? 0 : changed < 0 ? -2 : -1;
 }
 
 int store_run_load(store *st, int64_t id, char **task_json, int *checkpoint_round, char status[16]) {
-    sqlite3_stmt *q = prep(st, "SELECT task_json, checkpoint_round, status FROM runs WHERE id=?");
+    sqlite3_stmt *q = prep(st, "SELECT task_json, checkpoint_round, status, crc IS fedc_crc(" STORE_RUN_CRC_COLS
+                               ") FROM runs WHERE id=?");
     if (!q) return -1;
     sqlite3_bind_int64(q, 1, id);
-    int rc = -1;
-    if (sqlite3_step(q) == SQLITE_ROW) {
-        *task_json = strdup((const char *)sqlite3_column_text(q, 0));
-        *checkpoint_round = sqlite3_column_int(q, 1);
-        snprintf(status, 16, "%s", (const char *)sqlite3_column_text(q, 2));
-        rc = *task_json ? 0 : -1;
+    int rc = sqlite3_step(q), ret = -1;
+    if (rc == SQLITE_ROW) {
+        if (!sqlite3_column_int(q, 3)) {
+            store_mark_damaged(st, "the row of run %lld fails its checksum", (long long)id);
+        } else {
+            *task_json = strdup((const char *)sqlite3_column_text(q, 0));
+            *checkpoint_round = sqlite3_column_int(q, 1);
+            snprintf(status, 16, "%s", (const char *)sqlite3_column_text(q, 2));
+            ret = *task_json ? 0 : -1;
+        }
+    } else if (rows_end(st, q, rc) != 0) {
+        return -1;
     }
     sqlite3_finalize(q);
-    return rc;
+    return ret;
 }
 
 int store_run_set_status(store *st, int64_t id, const char *status, const char *error) {
@@ -245,23 +483,45 @@ int store_run_set_status(store *st, int64_t id, const char *status, const char *
     sqlite3_stmt *q = prep(st, ended ? "UPDATE runs SET status=?, error=?, finished_at=? WHERE id=?"
                                      : "UPDATE runs SET status=?, error=?, started_at=COALESCE(started_at, ?) "
                                        "WHERE id=?");
-    if (!q) return -1;
-    sqlite3_bind_text(q, 1, status, -1, SQLITE_TRANSIENT);
-    if (error) sqlite3_bind_text(q, 2, error, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(q, 2);
-    sqlite3_bind_double(q, 3, fedc_now_unix());
-    sqlite3_bind_int64(q, 4, id);
-    return exec_done(st, q);
+    if (q) {
+        sqlite3_bind_text(q, 1, status, -1, SQLITE_TRANSIENT);
+        if (error) sqlite3_bind_text(q, 2, error, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(q, 2);
+        sqlite3_bind_double(q, 3, fedc_now_unix());
+        sqlite3_bind_int64(q, 4, id);
+    }
+    return run_change(st, id, q) < 0 ? -1 : 0;
+}
+
+int store_run_set_error(store *st, int64_t id, const char *error) {
+    sqlite3_stmt *q = prep(st, "UPDATE runs SET error=? WHERE id=? AND error IS NOT ?1");
+    if (q) {
+        if (error) sqlite3_bind_text(q, 1, error, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(q, 1);
+        sqlite3_bind_int64(q, 2, id);
+    }
+    return run_change(st, id, q) < 0 ? -1 : 0;
+}
+
+int store_run_set_notice(store *st, int64_t id, const char *notice) {
+    sqlite3_stmt *q = prep(st, "UPDATE runs SET notice=? WHERE id=?");
+    if (q) {
+        if (notice) sqlite3_bind_text(q, 1, notice, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(q, 1);
+        sqlite3_bind_int64(q, 2, id);
+    }
+    return run_change(st, id, q) < 0 ? -1 : 0;
 }
 
 int store_run_cancel(store *st, int64_t id) {
     sqlite3_stmt *q = prep(st, "UPDATE runs SET status='cancelled', finished_at=? WHERE id=? AND "
                                "status IN ('queued','running')");
-    if (!q) return -1;
-    sqlite3_bind_double(q, 1, fedc_now_unix());
-    sqlite3_bind_int64(q, 2, id);
-    if (exec_done(st, q) != 0) return -1;
-    return sqlite3_changes(st->db) > 0;
+    if (q) {
+        sqlite3_bind_double(q, 1, fedc_now_unix());
+        sqlite3_bind_int64(q, 2, id);
+    }
+    int changed = run_change(st, id, q);
+    return changed < 0 ? -1 : changed > 0;
 }
 
 int store_run_delete(store *st, int64_t id) {
@@ -274,102 +534,135 @@ int store_run_delete(store *st, int64_t id) {
 
 int store_run_set_task(store *st, int64_t id, const char *task_json) {
     sqlite3_stmt *q = prep(st, "UPDATE runs SET task_json=? WHERE id=?");
-    if (!q) return -1;
-    sqlite3_bind_text(q, 1, task_json, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 2, id);
-    return exec_done(st, q);
+    if (q) {
+        sqlite3_bind_text(q, 1, task_json, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, id);
+    }
+    return run_change(st, id, q) > 0 ? 0 : -1;
 }
 
 int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
-    int ok = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
-    sqlite3_stmt *q = prep(st, "DELETE FROM rounds WHERE run_id=? AND round>?");
+    if (begin(st) != 0) return -1;
+    int ok = run_verify(st, id) == 0;
+    sqlite3_stmt *q = ok ? prep(st, "DELETE FROM rounds WHERE run_id=? AND round>?") : NULL;
     if (q) {
         sqlite3_bind_int64(q, 1, id);
         sqlite3_bind_int(q, 2, checkpoint_round);
     }
     ok = ok && exec_done(st, q) == 0;
-    q = prep(st, "DELETE FROM round_privacy WHERE run_id=? AND round>?");
+    q = ok ? prep(st, "DELETE FROM round_privacy WHERE run_id=? AND round>?") : NULL;
     if (q) {
         sqlite3_bind_int64(q, 1, id);
         sqlite3_bind_int(q, 2, checkpoint_round);
     }
     ok = ok && exec_done(st, q) == 0;
-    q = prep(st, "DELETE FROM participation WHERE run_id=? AND round>?");
+    q = ok ? prep(st, "DELETE FROM participation WHERE run_id=? AND round>?") : NULL;
     if (q) {
         sqlite3_bind_int64(q, 1, id);
         sqlite3_bind_int(q, 2, checkpoint_round);
     }
     ok = ok && exec_done(st, q) == 0;
-    q = prep(st, "DELETE FROM fed_eval WHERE run_id=? AND round>?");
+    q = ok ? prep(st, "DELETE FROM fed_eval WHERE run_id=? AND round>?") : NULL;
     if (q) {
         sqlite3_bind_int64(q, 1, id);
         sqlite3_bind_int(q, 2, checkpoint_round);
     }
     ok = ok && exec_done(st, q) == 0;
     /* The run's totals go back to those of its last kept round. */
-    q = prep(st, "UPDATE runs SET rounds_done=?1, "
-                 "accuracy=(SELECT accuracy FROM rounds WHERE run_id=?2 AND round<=?1 AND evaluated "
-                 "ORDER BY round DESC LIMIT 1), "
-                 "loss=(SELECT loss FROM rounds WHERE run_id=?2 AND round<=?1 AND evaluated "
-                 "ORDER BY round DESC LIMIT 1), "
-                 "best_accuracy=(SELECT MAX(accuracy) FROM rounds WHERE run_id=?2 AND round<=?1 AND evaluated), "
-                 "bytes_down=COALESCE((SELECT bytes_down_total FROM rounds WHERE run_id=?2 AND round=?1),0), "
-                 "bytes_up=COALESCE((SELECT bytes_up_total FROM rounds WHERE run_id=?2 AND round=?1),0) "
-                 "WHERE id=?2");
+    q = ok ? prep(st, "UPDATE runs SET rounds_done=?1, "
+                      "accuracy=(SELECT accuracy FROM rounds WHERE run_id=?2 AND round<=?1 AND evaluated "
+                      "ORDER BY round DESC LIMIT 1), "
+                      "loss=(SELECT loss FROM rounds WHERE run_id=?2 AND round<=?1 AND evaluated "
+                      "ORDER BY round DESC LIMIT 1), "
+                      "best_accuracy=(SELECT MAX(accuracy) FROM rounds WHERE run_id=?2 AND round<=?1 AND evaluated), "
+                      "bytes_down=COALESCE((SELECT bytes_down_total FROM rounds WHERE run_id=?2 AND round=?1),0), "
+                      "bytes_up=COALESCE((SELECT bytes_up_total FROM rounds WHERE run_id=?2 AND round=?1),0), "
+                      "checkpoint_round=MIN(checkpoint_round, ?1) "
+                      "WHERE id=?2")
+           : NULL;
     if (q) {
         sqlite3_bind_int(q, 1, checkpoint_round);
         sqlite3_bind_int64(q, 2, id);
     }
     ok = ok && exec_done(st, q) == 0;
-    sqlite3_exec(st->db, ok ? "COMMIT" : "ROLLBACK", NULL, NULL, NULL);
-    return ok ? 0 : -1;
+    ok = ok && run_seal(st, id) == 0;
+    return end_tx(st, ok);
+}
+
+/* ---- rounds ---------------------------------------------------------------- */
+
+/* A double for a REAL column: NULL when not finite, so every reader sees null. */
+static void bind_real(sqlite3_stmt *q, int k, double v) {
+    if (isfinite(v)) sqlite3_bind_double(q, k, v);
+    else sqlite3_bind_null(q, k);
 }
 
 int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, const store_participant *p, int np,
                        double best_accuracy, int checkpoint_round, fedc_error *err) {
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
-        return fedc_fail(err, "run store: %s", sqlite3_errmsg(st->db));
-    sqlite3_stmt *q = prep(st, "INSERT OR REPLACE INTO rounds VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
-    int ok = q != NULL;
+    if (begin(st) != 0) return fedc_fail(err, "run store: cannot record round %d: %s", m->round, st->fail_msg);
+    int ok = run_verify(st, run_id) == 0;
+    sqlite3_stmt *q =
+        ok ? prep(st, "INSERT OR REPLACE INTO rounds(run_id,round,evaluated,accuracy,loss,train_loss,bytes_down,"
+                      "bytes_up,bytes_down_total,bytes_up_total,client_cpu_s,server_cpu_s,wall_s,elapsed_s,sim_time_s,"
+                      "sim_elapsed_s,selected,participants,dropped,rejected) "
+                      "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+           : NULL;
+    ok = q != NULL;
     if (q) {
         int k = 1;
         sqlite3_bind_int64(q, k++, run_id);
         sqlite3_bind_int(q, k++, m->round);
         sqlite3_bind_int(q, k++, m->evaluated);
-        sqlite3_bind_double(q, k++, m->accuracy);
-        sqlite3_bind_double(q, k++, m->loss);
-        sqlite3_bind_double(q, k++, m->train_loss);
+        bind_real(q, k++, m->accuracy);
+        bind_real(q, k++, m->loss);
+        bind_real(q, k++, m->train_loss);
         sqlite3_bind_int64(q, k++, (sqlite3_int64)m->bytes_down);
         sqlite3_bind_int64(q, k++, (sqlite3_int64)m->bytes_up);
         sqlite3_bind_int64(q, k++, (sqlite3_int64)m->bytes_down_total);
         sqlite3_bind_int64(q, k++, (sqlite3_int64)m->bytes_up_total);
-        sqlite3_bind_double(q, k++, m->client_cpu_s);
-        sqlite3_bind_double(q, k++, m->server_cpu_s);
-        sqlite3_bind_double(q, k++, m->wall_s);
-        sqlite3_bind_double(q, k++, m->elapsed_s);
-        sqlite3_bind_double(q, k++, m->sim_time_s);
-        sqlite3_bind_double(q, k++, m->sim_elapsed_s);
+        bind_real(q, k++, m->client_cpu_s);
+        bind_real(q, k++, m->server_cpu_s);
+        bind_real(q, k++, m->wall_s);
+        bind_real(q, k++, m->elapsed_s);
+        bind_real(q, k++, m->sim_time_s);
+        bind_real(q, k++, m->sim_elapsed_s);
         sqlite3_bind_int(q, k++, m->selected);
         sqlite3_bind_int(q, k++, m->participants);
         sqlite3_bind_int(q, k++, m->dropped);
         sqlite3_bind_int(q, k++, m->rejected);
         ok = exec_done(st, q) == 0;
     }
+    if (ok) {
+        q = prep(st, "UPDATE rounds SET crc=fedc_crc(" STORE_ROUND_CRC_COLS ") WHERE run_id=? AND round=?");
+        if (q) {
+            sqlite3_bind_int64(q, 1, run_id);
+            sqlite3_bind_int(q, 2, m->round);
+        }
+        ok = exec_done(st, q) == 0;
+    }
     if (ok && m->dp) {
-        q = prep(st, "INSERT OR REPLACE INTO round_privacy VALUES(?,?,?,?,?)");
+        q = prep(st, "INSERT OR REPLACE INTO round_privacy(run_id,round,epsilon,delta,clip) VALUES(?,?,?,?,?)");
         ok = q != NULL;
         if (q) {
             sqlite3_bind_int64(q, 1, run_id);
             sqlite3_bind_int(q, 2, m->round);
-            if (isfinite(m->epsilon)) sqlite3_bind_double(q, 3, m->epsilon);
-            else sqlite3_bind_null(q, 3); /* no noise: no finite guarantee */
+            bind_real(q, 3, m->epsilon); /* no noise: no finite guarantee, NULL */
             sqlite3_bind_double(q, 4, m->delta);
             sqlite3_bind_double(q, 5, m->dp_clip);
             ok = exec_done(st, q) == 0;
         }
+        if (ok) {
+            q = prep(st, "UPDATE round_privacy SET crc=fedc_crc(" STORE_PRIV_CRC_COLS ") WHERE run_id=? AND round=?");
+            if (q) {
+                sqlite3_bind_int64(q, 1, run_id);
+                sqlite3_bind_int(q, 2, m->round);
+            }
+            ok = exec_done(st, q) == 0;
+        }
     }
     for (int i = 0; ok && i < np; i++) {
-        q = prep(st, "INSERT OR REPLACE INTO participation VALUES(?,?,?,?,?,?,?,?,?,?,?)");
+        q = prep(st, "INSERT OR REPLACE INTO participation(run_id,round,slot,node_id,status,reason,bytes_down,"
+                     "bytes_up,cpu_s,loss,n_samples) VALUES(?,?,?,?,?,?,?,?,?,?,?)");
         if (!q) {
             ok = 0;
             break;
@@ -384,13 +677,22 @@ int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, c
         else sqlite3_bind_null(q, 6);
         sqlite3_bind_int64(q, 7, (sqlite3_int64)p[i].bytes_down);
         sqlite3_bind_int64(q, 8, (sqlite3_int64)p[i].bytes_up);
-        sqlite3_bind_double(q, 9, p[i].cpu_s);
-        sqlite3_bind_double(q, 10, p[i].loss);
-        sqlite3_bind_double(q, 11, p[i].n_samples);
+        bind_real(q, 9, p[i].cpu_s);
+        bind_real(q, 10, p[i].loss);
+        bind_real(q, 11, p[i].n_samples);
+        ok = exec_done(st, q) == 0;
+    }
+    if (ok && np > 0) {
+        q = prep(st, "UPDATE participation SET crc=fedc_crc(" STORE_PART_CRC_COLS ") WHERE run_id=? AND round=?");
+        if (q) {
+            sqlite3_bind_int64(q, 1, run_id);
+            sqlite3_bind_int(q, 2, m->round);
+        }
         ok = exec_done(st, q) == 0;
     }
     if (ok && m->fed_evaluated) {
-        q = prep(st, "INSERT OR REPLACE INTO fed_eval VALUES(?,?,?,?,?,?)");
+        q = prep(st, "INSERT OR REPLACE INTO fed_eval(run_id,round,accuracy,loss,examples,reports) "
+                     "VALUES(?,?,?,?,?,?)");
         ok = q != NULL;
         if (q) {
             sqlite3_bind_int64(q, 1, run_id);
@@ -399,6 +701,14 @@ int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, c
             sqlite3_bind_double(q, 4, m->fed_loss);
             sqlite3_bind_double(q, 5, m->fed_examples);
             sqlite3_bind_int(q, 6, m->fed_reports);
+            ok = exec_done(st, q) == 0;
+        }
+        if (ok) {
+            q = prep(st, "UPDATE fed_eval SET crc=fedc_crc(" STORE_FED_CRC_COLS ") WHERE run_id=? AND round=?");
+            if (q) {
+                sqlite3_bind_int64(q, 1, run_id);
+                sqlite3_bind_int(q, 2, m->round);
+            }
             ok = exec_done(st, q) == 0;
         }
     }
@@ -411,53 +721,65 @@ int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, c
         if (q) {
             sqlite3_bind_int(q, 1, m->round);
             sqlite3_bind_int(q, 2, m->evaluated);
-            sqlite3_bind_double(q, 3, m->accuracy);
-            sqlite3_bind_double(q, 4, m->loss);
-            sqlite3_bind_double(q, 5, best_accuracy);
+            bind_real(q, 3, m->accuracy);
+            bind_real(q, 4, m->loss);
+            bind_real(q, 5, best_accuracy);
             sqlite3_bind_int64(q, 6, (sqlite3_int64)m->bytes_down_total);
             sqlite3_bind_int64(q, 7, (sqlite3_int64)m->bytes_up_total);
-            sqlite3_bind_double(q, 8, m->elapsed_s);
+            bind_real(q, 8, m->elapsed_s);
             sqlite3_bind_int(q, 9, checkpoint_round);
             sqlite3_bind_int64(q, 10, run_id);
             ok = exec_done(st, q) == 0;
         }
     }
-    if (!ok) {
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        return fedc_fail(err, "run store: cannot record round %d: %s", m->round, sqlite3_errmsg(st->db));
-    }
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
-        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
-        return fedc_fail(err, "run store: cannot commit round %d: %s", m->round, sqlite3_errmsg(st->db));
-    }
+    ok = ok && run_seal(st, run_id) == 0;
+    if (end_tx(st, ok) != 0)
+        return fedc_fail(err, "run store: cannot record round %d: %s", m->round, store_fail_msg(st));
     return 0;
 }
 
-/* ---- rounds ---- */
+/* A REAL column: NaN when NULL (a non-finite value was stored as NULL). */
+static double col_real(sqlite3_stmt *q, int c) {
+    return sqlite3_column_type(q, c) == SQLITE_NULL ? NAN : sqlite3_column_double(q, c);
+}
+
+/* The round's columns, whether its row (and its privacy row, if any) holds
+ * its checksum, then the privacy columns. */
+#define ROUND_COLS                                                                                                \
+    "round,evaluated,accuracy,loss,train_loss,bytes_down,bytes_up,bytes_down_total,bytes_up_total,client_cpu_s," \
+    "server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,selected,participants,dropped,rejected,"             \
+    "rounds.crc IS fedc_crc(rounds.run_id,rounds.round,evaluated,accuracy,loss,train_loss,bytes_down,bytes_up,"   \
+    "bytes_down_total,bytes_up_total,client_cpu_s,server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,"       \
+    "selected,participants,dropped,rejected) AND (rp.run_id IS NULL OR rp.crc IS fedc_crc(rp.run_id,rp.round,"   \
+    "rp.epsilon,rp.delta,rp.clip)),rp.epsilon,rp.delta,rp.clip"
+#define ROUND_FROM " FROM rounds LEFT JOIN round_privacy rp USING(run_id,round)"
+#define ROUND_SOUND_COL 19
+#define ROUND_PRIV_COL 20
 
 static void round_from_row(sqlite3_stmt *q, fedc_round_metrics *m) {
     memset(m, 0, sizeof *m);
     int k = 0;
     m->round = sqlite3_column_int(q, k++);
     m->evaluated = sqlite3_column_int(q, k++);
-    m->accuracy = sqlite3_column_double(q, k++);
-    m->loss = sqlite3_column_double(q, k++);
-    m->train_loss = sqlite3_column_double(q, k++);
+    m->accuracy = col_real(q, k++);
+    m->loss = col_real(q, k++);
+    m->train_loss = col_real(q, k++);
     m->bytes_down = (uint64_t)sqlite3_column_int64(q, k++);
     m->bytes_up = (uint64_t)sqlite3_column_int64(q, k++);
     m->bytes_down_total = (uint64_t)sqlite3_column_int64(q, k++);
     m->bytes_up_total = (uint64_t)sqlite3_column_int64(q, k++);
-    m->client_cpu_s = sqlite3_column_double(q, k++);
-    m->server_cpu_s = sqlite3_column_double(q, k++);
-    m->wall_s = sqlite3_column_double(q, k++);
-    m->elapsed_s = sqlite3_column_double(q, k++);
-    m->sim_time_s = sqlite3_column_double(q, k++);
-    m->sim_elapsed_s = sqlite3_column_double(q, k++);
+    m->client_cpu_s = col_real(q, k++);
+    m->server_cpu_s = col_real(q, k++);
+    m->wall_s = col_real(q, k++);
+    m->elapsed_s = col_real(q, k++);
+    m->sim_time_s = col_real(q, k++);
+    m->sim_elapsed_s = col_real(q, k++);
     m->selected = sqlite3_column_int(q, k++);
     m->participants = sqlite3_column_int(q, k++);
     m->dropped = sqlite3_column_int(q, k++);
     m->rejected = sqlite3_column_int(q, k++);
-    /* round_privacy, joined: NULL delta = not a DP run. */
+    /* round_privacy, joined (after the soundness column): NULL delta = not a DP run. */
+    k = ROUND_PRIV_COL;
     if (sqlite3_column_type(q, k + 1) != SQLITE_NULL) {
         m->dp = 1;
         m->epsilon = sqlite3_column_type(q, k) == SQLITE_NULL ? INFINITY : sqlite3_column_double(q, k);
@@ -466,42 +788,62 @@ static void round_from_row(sqlite3_stmt *q, fedc_round_metrics *m) {
     }
 }
 
-#define ROUND_COLS                                                                                                \
-    "round,evaluated,accuracy,loss,train_loss,bytes_down,bytes_up,bytes_down_total,bytes_up_total,client_cpu_s," \
-    "server_cpu_s,wall_s,elapsed_s,sim_time_s,sim_elapsed_s,selected,participants,dropped,rejected," \
-    "rp.epsilon,rp.delta,rp.clip"
-#define ROUND_FROM " FROM rounds LEFT JOIN round_privacy rp USING(run_id,round)"
+static int round_row_sound(store *st, sqlite3_stmt *q, int64_t run_id) {
+    if (sqlite3_column_int(q, ROUND_SOUND_COL)) return 1;
+    store_mark_damaged(st, "the row of round %d of run %lld fails its checksum", sqlite3_column_int(q, 0),
+                       (long long)run_id);
+    return 0;
+}
 
-/* The round's federated evaluation, if it had one. */
-static void fed_from_store(store *st, int64_t run_id, fedc_round_metrics *m) {
-    sqlite3_stmt *q = prep(st, "SELECT accuracy,loss,examples,reports FROM fed_eval WHERE run_id=? AND round=?");
-    if (!q) return;
+/* The round's federated evaluation, if it had one. -1 if it cannot be
+ * read or its row fails its checksum (damage recorded). */
+static int fed_from_store(store *st, int64_t run_id, fedc_round_metrics *m) {
+    sqlite3_stmt *q = prep(st, "SELECT accuracy,loss,examples,reports,crc IS fedc_crc(" STORE_FED_CRC_COLS
+                               ") FROM fed_eval WHERE run_id=? AND round=?");
+    if (!q) return -1;
     sqlite3_bind_int64(q, 1, run_id);
     sqlite3_bind_int(q, 2, m->round);
-    if (sqlite3_step(q) == SQLITE_ROW) {
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        if (!sqlite3_column_int(q, 4)) {
+            sqlite3_finalize(q);
+            store_mark_damaged(st, "the federated evaluation row of round %d of run %lld fails its checksum",
+                               m->round, (long long)run_id);
+            return -1;
+        }
         m->fed_evaluated = 1;
         m->fed_accuracy = sqlite3_column_double(q, 0);
         m->fed_loss = sqlite3_column_double(q, 1);
         m->fed_examples = sqlite3_column_double(q, 2);
         m->fed_reports = sqlite3_column_int(q, 3);
+    } else if (rows_end(st, q, rc) != 0) {
+        return -1;
     }
     sqlite3_finalize(q);
+    return 0;
 }
 
 json_t *store_round_json_one(const fedc_round_metrics *m) {
-    json_t *o = json_pack("{s:i,s:b,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:i,s:i,s:i,s:i}", "round",
-                     m->round, "evaluated", m->evaluated, "accuracy", m->accuracy, "loss", m->loss, "train_loss",
-                     m->train_loss, "bytes_down", (json_int_t)m->bytes_down, "bytes_up", (json_int_t)m->bytes_up,
-                     "bytes_down_total", (json_int_t)m->bytes_down_total, "bytes_up_total",
-                     (json_int_t)m->bytes_up_total, "client_cpu_s", m->client_cpu_s, "server_cpu_s", m->server_cpu_s,
-                     "wall_s", m->wall_s, "elapsed_s", m->elapsed_s, "sim_time_s", m->sim_time_s, "sim_elapsed_s",
-                     m->sim_elapsed_s, "selected", m->selected, "participants", m->participants, "dropped",
-                     m->dropped, "rejected", m->rejected);
-    if (o && m->dp) {
+    json_t *o = json_pack("{s:i,s:b,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i}", "round", m->round, "evaluated", m->evaluated,
+                          "bytes_down", (json_int_t)m->bytes_down, "bytes_up", (json_int_t)m->bytes_up,
+                          "bytes_down_total", (json_int_t)m->bytes_down_total, "bytes_up_total",
+                          (json_int_t)m->bytes_up_total, "selected", m->selected, "participants", m->participants,
+                          "dropped", m->dropped, "rejected", m->rejected);
+    if (!o) return NULL;
+    json_object_set_new(o, "accuracy", num_or_null(m->accuracy));
+    json_object_set_new(o, "loss", num_or_null(m->loss));
+    json_object_set_new(o, "train_loss", num_or_null(m->train_loss));
+    json_object_set_new(o, "client_cpu_s", num_or_null(m->client_cpu_s));
+    json_object_set_new(o, "server_cpu_s", num_or_null(m->server_cpu_s));
+    json_object_set_new(o, "wall_s", num_or_null(m->wall_s));
+    json_object_set_new(o, "elapsed_s", num_or_null(m->elapsed_s));
+    json_object_set_new(o, "sim_time_s", num_or_null(m->sim_time_s));
+    json_object_set_new(o, "sim_elapsed_s", num_or_null(m->sim_elapsed_s));
+    if (m->dp) {
         /* epsilon is null when the run adds no noise (no finite guarantee). */
-        json_object_set_new(o, "epsilon", isfinite(m->epsilon) ? json_real(m->epsilon) : json_null());
-        json_object_set_new(o, "delta", json_real(m->delta));
-        json_object_set_new(o, "dp_clip", json_real(m->dp_clip));
+        json_object_set_new(o, "epsilon", num_or_null(m->epsilon));
+        json_object_set_new(o, "delta", num_or_null(m->delta));
+        json_object_set_new(o, "dp_clip", num_or_null(m->dp_clip));
     }
     if (o && m->fed_evaluated) {
         json_object_set_new(o, "fed_accuracy", json_real(m->fed_accuracy));
@@ -518,11 +860,25 @@ json_t *store_rounds_json(store *st, int64_t run_id, int since) {
     sqlite3_bind_int64(q, 1, run_id);
     sqlite3_bind_int(q, 2, since);
     json_t *a = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (!round_row_sound(st, q, run_id)) {
+            sqlite3_finalize(q);
+            json_decref(a);
+            return NULL;
+        }
         fedc_round_metrics m;
         round_from_row(q, &m);
-        fed_from_store(st, run_id, &m);
+        if (fed_from_store(st, run_id, &m) != 0) {
+            sqlite3_finalize(q);
+            json_decref(a);
+            return NULL;
+        }
         json_array_append_new(a, store_round_json_one(&m));
+    }
+    if (rows_end(st, q, rc) != 0) {
+        json_decref(a);
+        return NULL;
     }
     sqlite3_finalize(q);
     return a;
@@ -540,33 +896,48 @@ int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {
         return -1;
     }
     if (csv) fedc_metrics_write_csv_header(f);
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    int rc = SQLITE_DONE, sound = 1;
+    while (sound && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (!(sound = round_row_sound(st, q, run_id))) break;
         fedc_round_metrics m;
         round_from_row(q, &m);
-        fed_from_store(st, run_id, &m);
+        if (!(sound = fed_from_store(st, run_id, &m) == 0)) break;
         if (csv) fedc_metrics_write_csv(f, &m);
         else fedc_metrics_write_jsonl(f, &m);
     }
-    sqlite3_finalize(q);
     fclose(f);
-    int rc = fedc_buf_append(out, text, len);
+    if (!sound || rows_end(st, q, rc) != 0) {
+        if (!sound) sqlite3_finalize(q);
+        free(text);
+        return -1;
+    }
+    sqlite3_finalize(q);
+    int ret = fedc_buf_append(out, text, len);
     free(text);
-    return rc;
+    return ret;
 }
 
+#define PART_SELECT                                                                                               \
+    "SELECT p.round,p.node_id,n.name,p.slot,p.status,p.reason,p.bytes_down,p.bytes_up,p.cpu_s,p.loss,p.n_samples," \
+    "p.crc IS fedc_crc(p.run_id,p.round,p.slot,p.node_id,p.status,p.reason,p.bytes_down,p.bytes_up,p.cpu_s,"      \
+    "p.loss,p.n_samples) FROM participation p LEFT JOIN nodes n ON n.id=p.node_id "
+
 json_t *store_participation_json(store *st, int64_t run_id, int round) {
-    sqlite3_stmt *q = prep(st, round > 0
-                                   ? "SELECT p.round,p.node_id,n.name,p.slot,p.status,p.reason,p.bytes_down,p.bytes_up,"
-                                     "p.cpu_s,p.loss,p.n_samples FROM participation p LEFT JOIN nodes n ON "
-                                     "n.id=p.node_id WHERE p.run_id=? AND p.round=? ORDER BY p.round,p.slot"
-                                   : "SELECT p.round,p.node_id,n.name,p.slot,p.status,p.reason,p.bytes_down,p.bytes_up,"
-                                     "p.cpu_s,p.loss,p.n_samples FROM participation p LEFT JOIN nodes n ON "
-                                     "n.id=p.node_id WHERE p.run_id=? AND ?=0 ORDER BY p.round,p.slot");
+    sqlite3_stmt *q = prep(st, round > 0 ? PART_SELECT "WHERE p.run_id=? AND p.round=? ORDER BY p.round,p.slot"
+                                         : PART_SELECT "WHERE p.run_id=? AND ?=0 ORDER BY p.round,p.slot");
     if (!q) return NULL;
     sqlite3_bind_int64(q, 1, run_id);
     sqlite3_bind_int(q, 2, round);
     json_t *a = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (!sqlite3_column_int(q, 11)) {
+            store_mark_damaged(st, "the participation row of slot %d in round %d of run %lld fails its checksum",
+                               sqlite3_column_int(q, 3), sqlite3_column_int(q, 0), (long long)run_id);
+            sqlite3_finalize(q);
+            json_decref(a);
+            return NULL;
+        }
         json_t *o = json_object();
         json_object_set_new(o, "round", json_integer(sqlite3_column_int(q, 0)));
         json_object_set_new(o, "node", sqlite3_column_type(q, 1) == SQLITE_NULL ? json_null()
@@ -577,10 +948,14 @@ json_t *store_participation_json(store *st, int64_t run_id, int round) {
         json_object_set_new(o, "reason", col_text_or_null(q, 5));
         json_object_set_new(o, "bytes_down", json_integer(sqlite3_column_int64(q, 6)));
         json_object_set_new(o, "bytes_up", json_integer(sqlite3_column_int64(q, 7)));
-        json_object_set_new(o, "cpu_s", json_real(sqlite3_column_double(q, 8)));
-        json_object_set_new(o, "loss", json_real(sqlite3_column_double(q, 9)));
-        json_object_set_new(o, "n_samples", json_real(sqlite3_column_double(q, 10)));
+        json_object_set_new(o, "cpu_s", col_real_or_null(q, 8));
+        json_object_set_new(o, "loss", col_real_or_null(q, 9));
+        json_object_set_new(o, "n_samples", col_real_or_null(q, 10));
         json_array_append_new(a, o);
+    }
+    if (rows_end(st, q, rc) != 0) {
+        json_decref(a);
+        return NULL;
     }
     sqlite3_finalize(q);
     return a;
@@ -589,12 +964,22 @@ json_t *store_participation_json(store *st, int64_t run_id, int round) {
 json_t *store_run_nodes_json(store *st, int64_t run_id) {
     sqlite3_stmt *q = prep(st, "SELECT p.node_id, n.name, MAX(p.slot), COUNT(*), SUM(p.status='ok'), "
                                "SUM(p.status='dropped'), SUM(p.status='rejected'), SUM(p.bytes_down), SUM(p.bytes_up), "
-                               "SUM(p.cpu_s) FROM participation p LEFT JOIN nodes n ON n.id=p.node_id "
-                               "WHERE p.run_id=? AND p.node_id IS NOT NULL GROUP BY p.node_id ORDER BY p.node_id");
+                               "SUM(p.cpu_s), MIN(p.crc IS fedc_crc(p.run_id,p.round,p.slot,p.node_id,p.status,p.reason,"
+                               "p.bytes_down,p.bytes_up,p.cpu_s,p.loss,p.n_samples)) FROM participation p LEFT JOIN "
+                               "nodes n ON n.id=p.node_id WHERE p.run_id=? AND p.node_id IS NOT NULL GROUP BY "
+                               "p.node_id ORDER BY p.node_id");
     if (!q) return NULL;
     sqlite3_bind_int64(q, 1, run_id);
     json_t *a = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (!sqlite3_column_int(q, 10)) {
+            store_mark_damaged(st, "a participation row of node %lld in run %lld fails its checksum",
+                               (long long)sqlite3_column_int64(q, 0), (long long)run_id);
+            sqlite3_finalize(q);
+            json_decref(a);
+            return NULL;
+        }
         json_t *o = json_object();
         json_object_set_new(o, "node", json_integer(sqlite3_column_int64(q, 0)));
         json_object_set_new(o, "node_name", col_text_or_null(q, 1));
@@ -605,52 +990,90 @@ json_t *store_run_nodes_json(store *st, int64_t run_id) {
         json_object_set_new(o, "rejected", json_integer(sqlite3_column_int(q, 6)));
         json_object_set_new(o, "bytes_down", json_integer(sqlite3_column_int64(q, 7)));
         json_object_set_new(o, "bytes_up", json_integer(sqlite3_column_int64(q, 8)));
-        json_object_set_new(o, "cpu_s", json_real(sqlite3_column_double(q, 9)));
+        json_object_set_new(o, "cpu_s", col_real_or_null(q, 9));
         json_array_append_new(a, o);
+    }
+    if (rows_end(st, q, rc) != 0) {
+        json_decref(a);
+        return NULL;
     }
     sqlite3_finalize(q);
     return a;
 }
 
-/* ---- nodes ---- */
+/* ---- nodes ----------------------------------------------------------------- */
+
+/* One change of a node's row, checked before and sealed after (as runs). */
+static int node_change(store *st, int64_t id, sqlite3_stmt *q) {
+    if (!q) return -1;
+    if (begin(st) != 0) {
+        sqlite3_finalize(q);
+        return -1;
+    }
+    int ok = 1;
+    sqlite3_stmt *v = prep(st, "SELECT crc IS fedc_crc(" STORE_NODE_CRC_COLS ") FROM nodes WHERE id=?");
+    if (!v) ok = 0;
+    if (v) {
+        sqlite3_bind_int64(v, 1, id);
+        int rc = sqlite3_step(v);
+        if (rc == SQLITE_ROW && !sqlite3_column_int(v, 0)) {
+            store_mark_damaged(st, "the row of node %lld fails its checksum", (long long)id);
+            ok = 0;
+        } else if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+            note_failure(st);
+            ok = 0;
+        }
+        sqlite3_finalize(v);
+    }
+    if (ok) ok = exec_done(st, q) == 0;
+    else sqlite3_finalize(q);
+    if (ok) {
+        sqlite3_stmt *seal = prep(st, "UPDATE nodes SET crc=fedc_crc(" STORE_NODE_CRC_COLS ") WHERE id=?");
+        if (seal) sqlite3_bind_int64(seal, 1, id);
+        ok = exec_done(st, seal) == 0;
+    }
+    return end_tx(st, ok);
+}
 
 int store_node_upsert(store *st, int64_t id, const char *name, const char *address, const char *resources_json) {
     sqlite3_stmt *q = prep(st, "INSERT INTO nodes(id,name,created_at,last_seen,address,resources) VALUES(?1,?2,?3,"
                                "CASE WHEN ?4 IS NULL THEN NULL ELSE ?3 END,?4,?5) ON CONFLICT(id) DO UPDATE SET "
                                "name=?2, last_seen=CASE WHEN ?4 IS NULL THEN last_seen ELSE ?3 END, "
                                "address=COALESCE(?4,address), resources=COALESCE(?5,resources)");
-    if (!q) return -1;
-    sqlite3_bind_int64(q, 1, id);
-    sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(q, 3, fedc_now_unix());
-    if (address) sqlite3_bind_text(q, 4, address, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(q, 4);
-    if (resources_json) sqlite3_bind_text(q, 5, resources_json, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(q, 5);
-    return exec_done(st, q);
+    if (q) {
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_text(q, 2, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_double(q, 3, fedc_now_unix());
+        if (address) sqlite3_bind_text(q, 4, address, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(q, 4);
+        if (resources_json) sqlite3_bind_text(q, 5, resources_json, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(q, 5);
+    }
+    return node_change(st, id, q);
 }
 
 int store_node_seen(store *st, int64_t id) {
     sqlite3_stmt *q = prep(st, "UPDATE nodes SET last_seen=? WHERE id=?");
-    if (!q) return -1;
-    sqlite3_bind_double(q, 1, fedc_now_unix());
-    sqlite3_bind_int64(q, 2, id);
-    return exec_done(st, q);
+    if (q) {
+        sqlite3_bind_double(q, 1, fedc_now_unix());
+        sqlite3_bind_int64(q, 2, id);
+    }
+    return node_change(st, id, q);
 }
 
 int store_node_flag(store *st, int64_t id, const char *reason) {
     sqlite3_stmt *q = prep(st, "UPDATE nodes SET flags=flags+1, flag_reason=? WHERE id=?");
-    if (!q) return -1;
-    sqlite3_bind_text(q, 1, reason, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(q, 2, id);
-    return exec_done(st, q);
+    if (q) {
+        sqlite3_bind_text(q, 1, reason, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, id);
+    }
+    return node_change(st, id, q);
 }
 
 int store_node_revoked(store *st, int64_t id) {
     sqlite3_stmt *q = prep(st, "UPDATE nodes SET revoked=1 WHERE id=?");
-    if (!q) return -1;
-    sqlite3_bind_int64(q, 1, id);
-    return exec_done(st, q);
+    if (q) sqlite3_bind_int64(q, 1, id);
+    return node_change(st, id, q);
 }
 
 json_t *store_nodes_json(store *st, int64_t only_id) {
@@ -661,12 +1084,21 @@ json_t *store_nodes_json(store *st, int64_t only_id) {
                                "(SELECT COUNT(*) FROM participation p WHERE p.node_id=n.id AND p.status='rejected'),"
                                "(SELECT COALESCE(SUM(bytes_down),0) FROM participation p WHERE p.node_id=n.id),"
                                "(SELECT COALESCE(SUM(bytes_up),0) FROM participation p WHERE p.node_id=n.id),"
-                               "(SELECT COALESCE(SUM(cpu_s),0) FROM participation p WHERE p.node_id=n.id) "
+                               "(SELECT COALESCE(SUM(cpu_s),0) FROM participation p WHERE p.node_id=n.id),"
+                               "n.crc IS fedc_crc(n.id,n.name,n.created_at,n.last_seen,n.address,n.resources,n.flags,"
+                               "n.flag_reason,n.revoked) "
                                "FROM nodes n WHERE ?=0 OR n.id=?1 ORDER BY n.id");
     if (!q) return NULL;
     sqlite3_bind_int64(q, 1, only_id);
     json_t *a = json_array();
-    while (sqlite3_step(q) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (!sqlite3_column_int(q, 16)) {
+            store_mark_damaged(st, "the row of node %lld fails its checksum", (long long)sqlite3_column_int64(q, 0));
+            sqlite3_finalize(q);
+            json_decref(a);
+            return NULL;
+        }
         json_t *o = json_object();
         json_object_set_new(o, "id", json_integer(sqlite3_column_int64(q, 0)));
         json_object_set_new(o, "name", col_text_or_null(q, 1));
@@ -686,8 +1118,12 @@ json_t *store_nodes_json(store *st, int64_t only_id) {
         json_object_set_new(o, "flag_reason", col_text_or_null(q, 7));
         json_object_set_new(o, "bytes_down", json_integer(sqlite3_column_int64(q, 13)));
         json_object_set_new(o, "bytes_up", json_integer(sqlite3_column_int64(q, 14)));
-        json_object_set_new(o, "cpu_s", json_real(sqlite3_column_double(q, 15)));
+        json_object_set_new(o, "cpu_s", col_real_or_null(q, 15));
         json_array_append_new(a, o);
+    }
+    if (rows_end(st, q, rc) != 0) {
+        json_decref(a);
+        return NULL;
     }
     sqlite3_finalize(q);
     return a;

@@ -58,7 +58,11 @@ fedc_credential *fedc_credential_parse(const char *pem, size_t len, const char *
         else if (X509_check_ca(x)) ca = x;
     }
     ERR_clear_error();
-    if (!c || !key || !node || !ca) {
+    if (!c) {
+        fedc_fail(err, "%s: out of memory", origin);
+        goto fail;
+    }
+    if (!key || !node || !ca) {
         fedc_fail(err, "%s: a credential needs the node certificate, its private key and the CA certificate; %s is "
                        "missing",
                   origin, !key ? "the private key" : !node ? "the certificate matching the key" : "the CA certificate");

@@ -4,9 +4,11 @@
  * input: read only within the bounds given, and a refusal quotes the
  * offending line or header (printable characters only, cut short). */
 #include <ctype.h>
+#include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -82,16 +84,7 @@ static int value_is(const uint8_t *v, size_t len, const char *want, int nocase) 
     return nocase ? !strncasecmp((const char *)v, want, wl) : !memcmp(v, want, wl);
 }
 
-/* One header line of a head: the whole line, its name (up to the colon;
- * name_len 0 = no "name:" at all) and its value without surrounding blanks. */
-typedef struct header_line {
-    const uint8_t *line, *value;
-    size_t len, name_len, value_len;
-} header_line;
-
-/* Reads the header line at *pos: 1 (h filled, *pos past it), 0 at the blank
- * line or where buf ends without a complete line. */
-static int next_header(const uint8_t *buf, size_t len, size_t *pos, header_line *h) {
+int fedc_http_header_next(const uint8_t *buf, size_t len, size_t *pos, fedc_http_header_line *h) {
     size_t i = *pos, e = i;
     if (i + 1 >= len) return 0;
     while (e + 1 < len && !(buf[e] == '\r' && buf[e + 1] == '\n')) e++;
@@ -129,8 +122,8 @@ int fedc_ws_handshake_check(const uint8_t *resp, size_t len, const char *key, co
     char want[29];
     fedc_ws_handshake_accept(key, want);
     size_t i = eol + 2;
-    header_line h;
-    while (next_header(resp, len, &i, &h)) {
+    fedc_http_header_line h;
+    while (fedc_http_header_next(resp, len, &i, &h)) {
         if (h.name_len == 0) {
             quote(q, sizeof q, h.line, h.len);
             return fedc_fail(err, "the server's handshake answer has a malformed header line \"%s\"", q);
@@ -182,17 +175,36 @@ int fedc_ws_upgrade_answer(char *out, size_t cap, const char *key, const char *p
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
+static const char *status_text(int status) {
+    switch (status) {
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 408: return "Request Timeout";
+    case 413: return "Payload Too Large";
+    case 414: return "URI Too Long";
+    case 426: return "Upgrade Required";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    default: return "Error";
+    }
+}
+
 int fedc_ws_upgrade_refusal(char *out, size_t cap, int status, const char *why) {
-    const char *text = status == 400 ? "Bad Request" : status == 404 ? "Not Found" : status == 426 ? "Upgrade Required"
-                                                                                                  : "Error";
+    json_t *o = json_pack("{s:s}", "error", why);
+    char *body = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
+    json_decref(o);
+    if (!body) return -1;
     int n = snprintf(out, cap,
                      "HTTP/1.1 %d %s\r\n"
-                     "Content-Type: text/plain\r\n"
+                     "Content-Type: application/json\r\n"
                      "Content-Length: %zu\r\n"
                      "%s"
                      "Connection: close\r\n"
                      "\r\n%s\n",
-                     status, text, strlen(why) + 1, status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", why);
+                     status, status_text(status), strlen(body) + 1,
+                     status == 426 ? "Sec-WebSocket-Version: 13\r\n" : "", body);
+    free(body);
     return n < 0 || (size_t)n >= cap ? -1 : n;
 }
 
@@ -229,8 +241,8 @@ int fedc_ws_upgrade_parse(const uint8_t *head, size_t len, const char *protocol,
     size_t key_len = 0;
     char bad[200] = "";
     size_t i = eol + 2;
-    header_line h;
-    while (next_header(head, len, &i, &h)) {
+    fedc_http_header_line h;
+    while (fedc_http_header_next(head, len, &i, &h)) {
         if (h.name_len == 0) continue; /* the HTTP server judges plain requests */
         const uint8_t *v = h.value;
         size_t vl = h.value_len;

@@ -122,8 +122,49 @@ int fedc_ws_upgrade_parse(const uint8_t *head, size_t len, const char *protocol,
 /* The 101 answer accepting key with protocol. Returns its length, or -1 if
  * it does not fit in cap. */
 int fedc_ws_upgrade_answer(char *out, size_t cap, const char *key, const char *protocol);
-/* A short refusal (status, plain-text body why, Connection: close). */
+/* A short refusal: the status, a JSON body {"error": why}, Connection:
+ * close. Returns its length, or -1 if it does not fit in cap. */
 int fedc_ws_upgrade_refusal(char *out, size_t cap, int status, const char *why);
+
+/* One header line of a request or response head: the whole line, its name
+ * (up to the colon; name_len 0 = no "name:" at all) and its value without
+ * surrounding blanks. */
+typedef struct fedc_http_header_line {
+    const uint8_t *line, *value;
+    size_t len, name_len, value_len;
+} fedc_http_header_line;
+/* Reads the header line at *pos of a head: 1 (h filled, *pos past it), 0
+ * at the blank line or where buf ends without a complete line. */
+int fedc_http_header_next(const uint8_t *buf, size_t len, size_t *pos, fedc_http_header_line *h);
+
+/* ---- The request framer of relayed HTTP connections (http_framer.c) ----
+ * Sees every request a client sends on a connection before the HTTP server
+ * does: deadlines for heads and bodies, limits with a status, chunked
+ * bodies de-chunked. */
+typedef struct fedc_http_framer {
+    int state;
+    fedc_buf head;            /* the request head being read */
+    fedc_buf body;            /* a chunked body, de-chunked */
+    uint64_t left;            /* bytes left of the body, or of the current chunk */
+    char linebuf[256];        /* a chunk-size or trailer line */
+    size_t line;
+    double t_head, t_body;    /* when the head began / ended */
+    unsigned requests;        /* complete requests passed on */
+    size_t max_head, max_body;
+} fedc_http_framer;
+void fedc_http_framer_init(fedc_http_framer *f, size_t max_head, size_t max_body);
+void fedc_http_framer_free(fedc_http_framer *f);
+/* Takes len bytes from the client (now: the time they arrived); appends
+ * to out what the HTTP server should read. 0, or the HTTP status to answer
+ * before closing (why says what was wrong). */
+int fedc_http_framer_feed(fedc_http_framer *f, const uint8_t *in, size_t len, double now, fedc_buf *out, char *why,
+                          size_t cap);
+/* 408 (why set) if the request being read is overdue: its head not
+ * complete head_s after it began, or its body body_s after its head; else 0. */
+int fedc_http_framer_overdue(const fedc_http_framer *f, double now, double head_s, double body_s, char *why,
+                             size_t cap);
+/* 1 while a request is partly read. */
+int fedc_http_framer_busy(const fedc_http_framer *f);
 
 /* ---- TLS output buffering (ws_outbuf.c) ----
  * A write-only OpenSSL BIO that appends everything OpenSSL writes to a

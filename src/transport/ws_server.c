@@ -108,6 +108,20 @@ static void resume_accepting(net_thread *nt, double now) {
     epoll_ctl(nt->epfd, EPOLL_CTL_ADD, nt->srv->listen_fd, &lev);
 }
 
+/* A connection refused at accept (its address has too many pending, or
+ * descriptors are down to the reserve): closed at once, logged at most
+ * once a second with how many were refused meanwhile. */
+static void refuse_accepted(net_thread *lt, int fd, const char *peer, const char *why) {
+    close(fd);
+    lt->refused_since_log++;
+    double now = fedc_wall_s();
+    if (now - lt->last_refusal_log < 1.0) return;
+    FEDC_WARN("refused %lu connection%s (last from %s): %s", lt->refused_since_log,
+              lt->refused_since_log == 1 ? "" : "s", peer, why);
+    lt->last_refusal_log = now;
+    lt->refused_since_log = 0;
+}
+
 static void accept_all(net_thread *lt) {
     fedc_ws_server *s = lt->srv;
     for (;;) {
@@ -121,19 +135,35 @@ static void accept_all(net_thread *lt) {
                 FEDC_WARN("accepting a connection failed: %s", strerror(errno));
             return;
         }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         char host[64] = "", serv[16];
         if (getnameinfo((struct sockaddr *)&sa, sl, host, sizeof host, serv, sizeof serv,
                         NI_NUMERICHOST | NI_NUMERICSERV) != 0)
             snprintf(host, sizeof host, "?");
         /* An IPv4 client on an IPv6 socket: show the IPv4 address. */
         const char *peer = !strncmp(host, "::ffff:", 7) && strchr(host, '.') ? host + 7 : host;
+        if (limits_fd_reserved(s, fd, 0)) {
+            char why[200];
+            snprintf(why, sizeof why, "out of descriptors for connections (%d of %ld are kept for the run store and "
+                                      "checkpoints)", s->reserve_fds, s->nofile);
+            refuse_accepted(lt, fd, peer, why);
+            continue;
+        }
+        if (limits_pending_take(s, peer) != 0) {
+            char why[200];
+            snprintf(why, sizeof why, "%d connections from this address have not yet completed a request or "
+                                      "authenticated (--max-unauth-per-address)", s->max_pending);
+            refuse_accepted(lt, fd, peer, why);
+            continue;
+        }
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         fedc_ws_conn *c = conn_new(s, fd, peer);
         if (!c) {
+            limits_pending_give(s, peer);
             close(fd);
             continue;
         }
+        atomic_store(&c->pending, 1);
         net_thread *nt = &s->threads[atomic_fetch_add(&s->next_thread, 1) % (unsigned)s->nthreads];
         c->nt = nt;
         pthread_mutex_lock(&nt->mu);
@@ -310,6 +340,7 @@ static void free_server(fedc_ws_server *s) {
     free(s->pool);
     free(s->adopt);
     free(s->peers);
+    limits_free(s);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_mutex_destroy(&s->dispatch_mu);
     pthread_mutex_destroy(&s->adopt_mu);
@@ -351,6 +382,11 @@ fedc_ws_server *fedc_ws_server_start(const fedc_ws_server_config *cfg, const fed
     pthread_mutex_init(&s->dispatch_mu, NULL);
     pthread_mutex_init(&s->adopt_mu, NULL);
     s->max_message = cfg->max_message ? cfg->max_message : 65536;
+    if (limits_init(s, cfg) != 0) {
+        fedc_fail(err, "out of memory starting the server");
+        free_server(s);
+        return NULL;
+    }
     snprintf(s->node_path, sizeof s->node_path, "%s", cfg->node_path ? cfg->node_path : "/node");
     const char *bind_addr = cfg->bind ? cfg->bind : "127.0.0.1";
     s->nthreads = thread_count(cfg->threads);

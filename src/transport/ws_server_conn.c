@@ -35,6 +35,8 @@ fedc_ws_conn *conn_new(fedc_ws_server *s, int fd, const char *peer) {
     pthread_mutex_init(&c->mu, NULL);
     fedc_ws_txq_init(&c->txq);
     atomic_init(&c->max_message, s->max_message);
+    atomic_init(&c->pending, 0);
+    fedc_http_framer_init(&c->fr, FEDC_WS_REQUEST_HEAD_MAX, FEDC_HTTP_MAX_BODY);
     if (s->ssl_ctx) {
         c->ssl = SSL_new(s->ssl_ctx);
         BIO *rbio = BIO_new_socket(fd, BIO_NOCLOSE);
@@ -43,6 +45,7 @@ fedc_ws_conn *conn_new(fedc_ws_server *s, int fd, const char *peer) {
             BIO_free(rbio);
             BIO_free(c->wbio);
             SSL_free(c->ssl);
+            fedc_http_framer_free(&c->fr);
             pthread_mutex_destroy(&c->mu);
             free(c);
             return NULL;
@@ -224,7 +227,9 @@ void conn_destroy(fedc_ws_conn *c, const char *why) {
     }
     close(c->fd);
     if (c->relay_fd >= 0) close(c->relay_fd);
+    limits_pending_release(c);
     fedc_ws_rx_free(&c->rx);
+    fedc_http_framer_free(&c->fr);
     fedc_buf_free(&c->head);
     fedc_buf_free(&c->out);
     fedc_buf_free(&c->up);
@@ -253,31 +258,56 @@ void conn_free_dead(net_thread *nt) {
 
 /* ---- the first request head: node or HTTP ------------------------------- */
 
+/* A request on a relayed connection is refused: no more is read from the
+ * client; lws gets what it was due, then end of input, and once it has
+ * written its last answer and closed, the refusal goes out. */
+static void relay_refuse(fedc_ws_conn *c, int status, const char *why) {
+    fedc_log(status == 408 || status >= 500 ? FEDC_LOG_INFO : FEDC_LOG_WARN, "HTTP request from %s refused (%d): %s",
+             c->peer, status, why);
+    c->refusing = 1;
+    c->refuse_status = status;
+    snprintf(c->refuse_why, sizeof c->refuse_why, "%s", why);
+    c->t_close = fedc_wall_s();
+}
+
 static void refuse_head(fedc_ws_conn *c, int status, const char *why) {
     char out[1024];
     int n = fedc_ws_upgrade_refusal(out, sizeof out, status, why);
     if (n > 0 && conn_put(c, out, (size_t)n) == 0) conn_flush(c);
-    snprintf(c->reason, sizeof c->reason, "%s", why);
+    snprintf(c->reason, sizeof c->reason, "%.190s", why);
     c->phase = PH_CLOSING;
     c->t_close = fedc_wall_s();
 }
 
 static void start_relay(fedc_ws_conn *c) {
-    int sv[2];
-    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) != 0) {
-        refuse_head(c, 503, "the server cannot take more connections now");
+    int sv[2] = {-1, -1};
+    int ok = socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0;
+    if (ok && limits_fd_reserved(c->srv, sv[1], 1)) {
+        close(sv[0]);
+        close(sv[1]);
+        ok = 0;
+    }
+    if (!ok) {
+        FEDC_WARN("refused an HTTP request from %s: the server is out of descriptors for connections (the rest "
+                  "are kept for its run store and checkpoints)",
+                  c->peer);
+        refuse_head(c, 503, "the server cannot take more connections now (out of descriptors); try again later");
         return;
     }
     c->relay_fd = sv[0];
     c->phase = PH_RELAY;
-    /* What was read so far is the start of the HTTP stream. */
-    c->up = c->head;
-    memset(&c->head, 0, sizeof c->head);
     c->up_off = 0;
     c->relay_mask = EPOLLOUT;
     struct epoll_event ev = {.events = c->relay_mask, .data.ptr = &c->relay_ref};
     epoll_ctl(c->nt->epfd, EPOLL_CTL_ADD, c->relay_fd, &ev);
     http_adopt(c->srv, sv[1], c->peer);
+    /* What was read so far is the start of the HTTP stream: its first
+     * request goes through the framer like every later one. */
+    char why[200];
+    int st = fedc_http_framer_feed(&c->fr, c->head.data, c->head.len, fedc_wall_s(), &c->up, why, sizeof why);
+    fedc_buf_free(&c->head);
+    if (st) relay_refuse(c, st, why);
+    else if (c->fr.requests) limits_pending_release(c);
 }
 
 static void on_head(fedc_ws_conn *c, size_t head_len) {
@@ -335,14 +365,35 @@ static int read_head(fedc_ws_conn *c) {
             return 0;
         }
         if (c->head.len > FEDC_WS_REQUEST_HEAD_MAX) {
-            FEDC_WARN("request head from %s is larger than %d bytes; closed", c->peer, FEDC_WS_REQUEST_HEAD_MAX);
-            refuse_head(c, 400, "request head too large");
+            /* 414 while even the request line has not ended, else 431. */
+            int line_ended = 0;
+            for (size_t i = 0; i + 1 < c->head.len && !line_ended; i++)
+                line_ended = c->head.data[i] == '\r' && c->head.data[i + 1] == '\n';
+            char why[160];
+            snprintf(why, sizeof why, "%s longer than %d bytes", line_ended ? "request head" : "request line (URL)",
+                     FEDC_WS_REQUEST_HEAD_MAX);
+            FEDC_WARN("request from %s refused: %s", c->peer, why);
+            refuse_head(c, line_ended ? 431 : 414, why);
             return 0;
         }
     }
 }
 
 /* ---- the relay to lws --------------------------------------------------- */
+
+/* The refusal of a relayed request, once lws is done: the relay is closed,
+ * the answer written, and the connection closes like a refused head. */
+static void relay_answer_refusal(fedc_ws_conn *c) {
+    epoll_ctl(c->nt->epfd, EPOLL_CTL_DEL, c->relay_fd, NULL);
+    close(c->relay_fd);
+    c->relay_fd = -1;
+    char out[1024];
+    int n = fedc_ws_upgrade_refusal(out, sizeof out, c->refuse_status, c->refuse_why);
+    if (n > 0 && conn_put(c, out, (size_t)n) == 0) conn_flush(c);
+    snprintf(c->reason, sizeof c->reason, "%s", c->refuse_why);
+    c->phase = PH_CLOSING;
+    c->t_close = fedc_wall_s();
+}
 
 /* Returns -1 when the connection was destroyed. */
 static int relay_pump(fedc_ws_conn *c) {
@@ -361,18 +412,27 @@ static int relay_pump(fedc_ws_conn *c) {
         }
     }
     if (c->up_off == c->up.len) c->up.len = c->up_off = 0;
-    while (!c->eof && c->up.len < RELAY_HIGH) {
-        if (fedc_buf_reserve(&c->up, NET_READ_BUF) != 0) break;
-        ssize_t n = conn_read(c, c->up.data + c->up.len, NET_READ_BUF);
+    while (!c->eof && !c->refusing && c->up.len - c->up_off < RELAY_HIGH) {
+        ssize_t n = conn_read(c, c->nt->rbuf, sizeof c->nt->rbuf);
         if (n <= 0) break;
-        c->up.len += (size_t)n;
-        ssize_t w = send(c->relay_fd, c->up.data + c->up_off, c->up.len - c->up_off, MSG_NOSIGNAL);
-        if (w > 0) c->up_off += (size_t)w;
+        char why[200];
+        int st = fedc_http_framer_feed(&c->fr, c->nt->rbuf, (size_t)n, fedc_wall_s(), &c->up, why, sizeof why);
+        if (st) relay_refuse(c, st, why);
+        else if (c->fr.requests) limits_pending_release(c);
+        if (c->up_off < c->up.len) {
+            ssize_t w = send(c->relay_fd, c->up.data + c->up_off, c->up.len - c->up_off, MSG_NOSIGNAL);
+            if (w > 0) c->up_off += (size_t)w;
+        }
         if (c->up_off == c->up.len) c->up.len = c->up_off = 0;
     }
-    if (c->eof && c->up_off == c->up.len) {
+    if (c->eof && c->up_off == c->up.len && !c->refusing) {
         conn_destroy(c, c->reason[0] ? c->reason : "connection lost");
         return -1;
+    }
+    /* A refused request: lws gets end of input once it has all it was due. */
+    if (c->refusing && !c->relay_shut && c->up_off == c->up.len) {
+        shutdown(c->relay_fd, SHUT_WR);
+        c->relay_shut = 1;
     }
     /* lws -> client */
     while (!c->relay_eof && c->out.len - c->out_off < RELAY_HIGH) {
@@ -395,6 +455,15 @@ static int relay_pump(fedc_ws_conn *c) {
         return -1;
     }
     if (c->relay_eof && !out_pending(c)) {
+        if (c->refusing) {
+            relay_answer_refusal(c);
+            if (conn_flush(c) != 0 || !out_pending(c)) {
+                conn_destroy(c, c->refuse_why);
+                return -1;
+            }
+            conn_update_events(c);
+            return -1; /* now closing: the caller must not touch the relay */
+        }
         conn_destroy(c, "done");
         return -1;
     }
@@ -524,14 +593,34 @@ void conn_on_dirty(fedc_ws_conn *c) {
 }
 
 void conn_on_timer(fedc_ws_conn *c, double now) {
-    if ((c->phase == PH_TLS || c->phase == PH_HEAD) && now - c->t_start > HEAD_TIMEOUT_S) {
+    fedc_ws_server *s = c->srv;
+    if ((c->phase == PH_TLS || c->phase == PH_HEAD) && now - c->t_start > s->head_timeout_s) {
         FEDC_INFO("connection from %s sent no complete %s within %.0f s; closed", c->peer,
-                  c->phase == PH_TLS ? "TLS handshake" : "request", HEAD_TIMEOUT_S);
-        conn_destroy(c, "handshake timeout");
+                  c->phase == PH_TLS ? "TLS handshake" : "request head", s->head_timeout_s);
+        if (c->phase == PH_HEAD) {
+            char why[96];
+            snprintf(why, sizeof why, "request head not complete within %.0f s", s->head_timeout_s);
+            refuse_head(c, 408, why);
+        } else {
+            conn_destroy(c, "handshake timeout");
+        }
         return;
     }
     if (c->phase == PH_CLOSING && now - c->t_close > CLOSE_GRACE_S) {
         conn_destroy(c, c->reason[0] ? c->reason : "closed");
+        return;
+    }
+    if (c->phase == PH_RELAY) {
+        char why[200];
+        int st = c->refusing ? 0 : fedc_http_framer_overdue(&c->fr, now, s->head_timeout_s, s->body_timeout_s, why,
+                                                             sizeof why);
+        if (st) {
+            relay_refuse(c, st, why);
+            if (relay_pump(c) == 0) conn_update_events(c);
+            return;
+        }
+        /* lws did not let go of a refused request: closed all the same. */
+        if (c->refusing && now - c->t_close > CLOSE_GRACE_S + 3) conn_destroy(c, c->refuse_why);
         return;
     }
     if (c->phase == PH_NODE) {

@@ -24,6 +24,7 @@ struct http_conn {
     char peer[64];
     fedc_buf body_in;
     int body_too_big, awaiting_body;
+    int head_only;            /* a HEAD request: answered as GET without the body */
     /* the response body being written */
     fedc_buf out;
     const uint8_t *out_static;
@@ -157,7 +158,8 @@ static int send_headers(struct lws *wsi, const fedc_http_response *r, lws_filepo
 
 static int http_dispatch(fedc_ws_server *s, http_conn *h) {
     fedc_http_request req = {0};
-    req.method = h->method;
+    /* HEAD is GET without the body (RFC 9110 9.3.2): the handlers see GET. */
+    req.method = h->head_only ? "GET" : h->method;
     req.path = h->path;
     req.query = h->query;
     req.authorization = h->authorization;
@@ -181,6 +183,16 @@ static int http_dispatch(fedc_ws_server *s, http_conn *h) {
         dispatch_unlock(s);
     }
     fedc_buf_free(&h->body_in);
+    if (resp.stream && h->head_only) {
+        /* The head of a stream, and no stream. */
+        dispatch_lock(s);
+        if (s->ops->stream_closed) s->ops->stream_closed(s->user, resp.stream_state);
+        dispatch_unlock(s);
+        fedc_buf_free(&resp.body);
+        if (send_headers(h->wsi, &resp, 0) != 0) return -1;
+        http_reset(h);
+        return lws_http_transaction_completed(h->wsi) ? -1 : 0;
+    }
     if (resp.stream) {
         if (send_headers(h->wsi, &resp, LWS_ILLEGAL_HTTP_CONTENT_LEN) != 0) {
             dispatch_lock(s);
@@ -206,7 +218,7 @@ static int http_dispatch(fedc_ws_server *s, http_conn *h) {
     h->out_len = resp.static_body ? resp.static_len : resp.body.len;
     h->out_off = 0;
     if (send_headers(h->wsi, &resp, h->out_len) != 0) return -1;
-    if (h->out_len == 0) {
+    if (h->out_len == 0 || h->head_only) {
         http_reset(h);
         return lws_http_transaction_completed(h->wsi) ? -1 : 0;
     }
@@ -295,6 +307,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
             return -1;
         }
         snprintf(h->method, sizeof h->method, "%s", names[m]);
+        h->head_only = m == LWSHUMETH_HEAD;
         /* in: the URL-decoded path */
         snprintf(h->path, sizeof h->path, "%.*s", (int)(len < sizeof h->path ? len : sizeof h->path - 1),
                  (const char *)in);
@@ -370,7 +383,9 @@ int http_start(fedc_ws_server *s, fedc_error *err) {
     info.protocols = k_protocols;
     info.user = s;
     info.timeout_secs = 20;
-    info.max_http_header_data = 8192;
+    /* Above the framer's own limit on a head (FEDC_WS_REQUEST_HEAD_MAX): a
+     * head it lets through always fits here, so lws never drops one. */
+    info.max_http_header_data = 2 * FEDC_WS_REQUEST_HEAD_MAX;
     info.pt_serv_buf_size = LWS_PRE + 65536;
     s->ctx = lws_create_context(&info);
     if (!s->ctx) return fedc_fail(err, "cannot start the HTTP server");

@@ -33,7 +33,9 @@
 #include "transport/ws_internal.h"
 
 #define NODE_PROTOCOL "fedc-node"
-#define HEAD_TIMEOUT_S 20.0    /* TLS handshake + request head */
+#define HEAD_TIMEOUT_S 10.0    /* default: TLS handshake + request head */
+#define BODY_TIMEOUT_S 30.0    /* default: a request body after its head */
+#define PENDING_PER_ADDRESS 32 /* default: connections from one address not yet past their first request */
 #define PING_AFTER_S 10.0      /* node silence before a keepalive PING */
 #define HANGUP_AFTER_S 40.0    /* node silence before it is declared gone */
 #define CLOSE_GRACE_S 2.0      /* writing what is queued before a close */
@@ -88,6 +90,20 @@ struct fedc_ws_conn {
     fedc_buf up;              /* from the client, not yet taken by lws */
     size_t up_off;
     int relay_eof;
+    fedc_http_framer fr;      /* each request the client sends, before lws sees it */
+    int refusing;             /* a request was refused: lws finishes, then the answer goes out */
+    int refuse_status, relay_shut;
+    char refuse_why[200];
+
+    /* Counted among its address's pending connections (until it completes
+     * a request, or authenticates as a node); atomic: the server layer
+     * clears it from another thread. */
+    atomic_int pending;
+
+    /* A liveness probe the server layer asked for (under mu): a PING, and
+     * the connection is closed if nothing comes back in time. */
+    double probe_req;         /* seconds to wait; 0 = none asked */
+    double probe_sent, probe_deadline; /* network thread only */
 
     /* Shared with other threads, under mu. */
     pthread_mutex_t mu;
@@ -118,6 +134,8 @@ struct net_thread {
     fedc_ws_conn *graveyard;  /* destroyed during this batch (epoll may still name them) */
     size_t nconns;
     double accept_paused_until; /* listening thread: out of descriptors until then */
+    double last_refusal_log;  /* listening thread: refused connections are logged at most once a second */
+    unsigned long refused_since_log;
     fedc_buf spare_out;       /* output memory lent to whichever connection writes next */
     uint8_t rbuf[NET_READ_BUF];
 };
@@ -139,6 +157,15 @@ struct fedc_ws_server {
     net_thread *threads;
     int nthreads;
     atomic_uint next_thread;
+
+    /* Limits against one client taking the server's descriptors
+     * (ws_server_limits.c). */
+    double head_timeout_s, body_timeout_s;
+    int max_pending;          /* per address */
+    long nofile;              /* the descriptor limit */
+    int reserve_fds;          /* kept free for the server's own files */
+    pthread_mutex_t addr_mu;
+    struct addr_count **addrs; /* hash table of addresses with pending connections */
 
     /* Recycled message buffers (fedc_ws_server_recycle). */
     pthread_mutex_t pool_mu;
@@ -202,6 +229,21 @@ int node_produce(fedc_ws_conn *c);
 void node_timer(fedc_ws_conn *c, double now);
 /* Requests a close from the network thread itself. */
 void node_fail(fedc_ws_conn *c, const char *reason, int protocol_error);
+
+/* ws_server_limits.c */
+int limits_init(fedc_ws_server *s, const fedc_ws_server_config *cfg);
+void limits_free(fedc_ws_server *s);
+/* A new connection from peer: 0 (counted as pending), or -1 if that
+ * address already has its limit of pending connections. */
+int limits_pending_take(fedc_ws_server *s, const char *peer);
+/* Gives back what limits_pending_take took for peer. */
+void limits_pending_give(fedc_ws_server *s, const char *peer);
+/* The connection is no longer pending (first request done, node
+ * authenticated, or closed); once per connection. */
+void limits_pending_release(fedc_ws_conn *c);
+/* 1 if descriptor fd eats into the reserve kept for the server's own files
+ * (the run store, checkpoints): the connection it belongs to is refused. */
+int limits_fd_reserved(const fedc_ws_server *s, int fd, int relay);
 
 /* ws_server_http.c */
 int http_start(fedc_ws_server *s, fedc_error *err);

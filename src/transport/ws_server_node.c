@@ -34,7 +34,8 @@ static void request_close(fedc_ws_conn *c, const char *reason, int drain, int pr
     c->closing = 1;
     c->drain = drain;
     c->protocol_error = protocol_error;
-    snprintf(c->reason, sizeof c->reason, "%s", reason);
+    /* The reason is logged and sent in a close frame: cut to the field's size. */
+    snprintf(c->reason, sizeof c->reason, "%.*s", (int)sizeof c->reason - 1, reason);
     net_mark_dirty(c);
 }
 
@@ -60,6 +61,15 @@ void fedc_ws_conn_close(fedc_ws_conn *c, const char *reason, int send_error) {
 }
 
 void fedc_ws_conn_set_max_message(fedc_ws_conn *c, size_t max) { atomic_store(&c->max_message, max); }
+
+void fedc_ws_conn_probe(fedc_ws_conn *c, double timeout_s) {
+    pthread_mutex_lock(&c->mu);
+    if (!c->closing && c->probe_req <= 0) {
+        c->probe_req = timeout_s > 0 ? timeout_s : 5;
+        net_mark_dirty(c);
+    }
+    pthread_mutex_unlock(&c->mu);
+}
 void fedc_ws_conn_set_user(fedc_ws_conn *c, void *user) { c->user = user; }
 void *fedc_ws_conn_user(const fedc_ws_conn *c) { return c->user; }
 uint64_t fedc_ws_conn_id(const fedc_ws_conn *c) { return c->id; }
@@ -189,7 +199,33 @@ int node_input(fedc_ws_conn *c, const uint8_t *data, size_t len) {
     return 0;
 }
 
+/* A probe the server layer asked for: PING now; checked in node_timer. */
+static void start_probe(fedc_ws_conn *c) {
+    pthread_mutex_lock(&c->mu);
+    double want = c->probe_req;
+    pthread_mutex_unlock(&c->mu);
+    if (want <= 0 || c->probe_deadline > 0 || !c->ws) return;
+    double now = fedc_wall_s();
+    c->probe_sent = now;
+    c->probe_deadline = now + want;
+    put_frame(c, FEDC_WS_OP_PING, 1, NULL, 0);
+}
+
 void node_timer(fedc_ws_conn *c, double now) {
+    if (c->probe_deadline > 0 && now >= c->probe_deadline) {
+        double waited = c->probe_deadline - c->probe_sent;
+        int alive = c->t_last_rx >= c->probe_sent;
+        c->probe_deadline = 0;
+        pthread_mutex_lock(&c->mu);
+        c->probe_req = 0;
+        pthread_mutex_unlock(&c->mu);
+        if (!alive) {
+            char why[120];
+            snprintf(why, sizeof why, "no answer to a liveness probe within %.0f s", waited);
+            node_fail(c, why, 0);
+            return;
+        }
+    }
     double quiet = now - c->t_last_rx;
     if (quiet > HANGUP_AFTER_S) {
         char why[96];
@@ -205,6 +241,7 @@ int node_produce(fedc_ws_conn *c) {
     fedc_ws_server *s = c->srv;
     int produced = 0;
     if (!c->ws) return 0;
+    start_probe(c);
     for (;;) {
         if (c->out.len - c->out_off >= OUT_HIGH) return produced;
         pthread_mutex_lock(&c->mu);

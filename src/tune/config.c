@@ -208,7 +208,10 @@ static int put_path(json_t *root, const char *path, json_t *value) {
 
 int fedc_tune_config_from_task(const fedc_tune_space *s, const fedc_task *t, fedc_tune_config *c,
                                fedc_error *err) {
-    char *text = fedc_task_to_json(t, 0);
+    /* local.lr 0 stands for the optimizer's default: read as that value. */
+    fedc_task resolved = *t;
+    if (!(resolved.local.lr > 0)) resolved.local.lr = fedc_task_local_lr_base(t);
+    char *text = fedc_task_to_json(&resolved, 0);
     json_t *root = text ? json_loads(text, 0, NULL) : NULL;
     free(text);
     if (!root) return fedc_fail(err, "task: out of memory");

@@ -84,8 +84,23 @@ static void add_architecture(json_t *params, const char *model) {
 
 fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err) {
     json_t *params = json_array();
-    double lr = t->local.lr;
-    add(params, num_range("local.lr", "log-float", lr / 10, fmin(lr * 10, 10), lr));
+    double lr = fedc_task_local_lr_base(t);
+    json_t *lr_range = num_range("local.lr", "log-float", lr / 10, fmin(lr * 10, 10), lr);
+    if (t->local.lr > 0) {
+        add(params, lr_range);
+    } else {
+        /* The task leaves lr to its optimizer: the optimizer is searched too,
+         * each at its own default lr, and the lr range (around the task's
+         * optimizer's default) applies to the task's optimizer only. */
+        static const char *const opts[] = {"sgd", "adam", "adamw", "lion", "adan", "adamp", "sgdp", "exadam",
+                                           "adahessian", "mfac"};
+        json_t *vals = json_array();
+        json_array_append_new(vals, json_string(t->local.optimizer));
+        for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+            if (strcmp(opts[i], t->local.optimizer)) json_array_append_new(vals, json_string(opts[i]));
+        add(params, json_pack("{s:s,s:s,s:o}", "name", "local.optimizer", "type", "choice", "values", vals));
+        add(params, when(lr_range, "local.optimizer", json_pack("[s]", t->local.optimizer)));
+    }
     static const int batches[] = {16, 32, 64, 128};
     add(params, int_choice("local.batch", batches, 4, t->local.batch));
     add(params, int_range("local.epochs", 1, 5, t->local.epochs));
@@ -107,6 +122,17 @@ fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err) {
         double slr = t->strategy.server_lr;
         add(params, num_range("strategy.server_lr", "log-float", slr / 10, fmin(slr * 10, 10), slr));
         add(params, num_range("strategy.tau", "log-float", 1e-4, 1e-1, t->strategy.tau));
+    } else if (!strcmp(sn, "fedbuff") || !strcmp(sn, "fedfix") || !strcmp(sn, "async-fedavg")) {
+        /* The buffer stays within the smallest clients_per_round tried, so every trial is valid. */
+        if (!strcmp(sn, "fedbuff")) {
+            int k = t->strategy.buffer_size > 0 && t->strategy.buffer_size <= lo ? t->strategy.buffer_size : lo;
+            add(params, int_range("strategy.buffer_size", 1, lo, k));
+        }
+        if (!strcmp(sn, "fedfix"))
+            add(params, num_range("strategy.window_s", "log-float", t->strategy.window_s / 4, t->strategy.window_s * 4,
+                                  t->strategy.window_s));
+        add(params, num_range("strategy.server_lr", "log-float", 0.3, 3, t->strategy.server_lr));
+        add(params, num_range("strategy.staleness_a", "float", 0, 1, t->strategy.staleness_a));
     }
 
     json_t *codecs = json_array();

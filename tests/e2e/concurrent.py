@@ -67,13 +67,13 @@ with Cluster(FEDC, tls=True, name="concurrent") as c:
             return info
         return None
 
-    info = c.wait("runs a and b training at the same time", both_training, 60)
+    info = c.wait("runs a and b training at the same time", both_training, 300)
     assert info["active_run"] == min(a, b) and info["queued_runs"] == [third], info
     assert not members[a] & members[b], members
     ra = check_rounds(c, a, 4, members[a])
 
     # The third run takes a's freed nodes beside b; cancelling it stops it alone.
-    c.wait("run c training", lambda: c.run(third)["rounds_done"] >= 1, 60)
+    c.wait("run c training", lambda: c.run(third)["rounds_done"] >= 1, 300)
     assert nodes_by_run(c).get(third) == members[a], nodes_by_run(c)
     st, r = c.api("POST", f"/api/runs/{third}/cancel")
     assert st == 200 and r["status"] == "cancelled", (st, r)
@@ -105,9 +105,9 @@ with Cluster(FEDC, tls=True, name="one-at-a-time") as c:
             seen.append(r1["rounds_done"])
         return r1 if r1["status"] not in ("queued", "running") else None
 
-    r1 = c.wait("the first run to end", first_ended, 60)
+    r1 = c.wait("the first run to end", first_ended, 300)
     assert r1["status"] == "done" and r1["rounds_done"] == 3 and seen, (r1, seen)
-    r2 = c.wait_run_end(second, 60)
+    r2 = c.wait_run_end(second, 300)
     assert r2["status"] == "done" and r2["rounds_done"] == 2, r2
     assert r2["started_at"] >= r1["finished_at"], (r1, r2)
     print(f"one at a time: ok ({time.time() - T0:.1f}s)")

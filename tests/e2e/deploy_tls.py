@@ -37,7 +37,7 @@ with Cluster(FEDC, tls=True, name="tls") as c:
     assert st == 401
 
     # An invalid task is refused with the validator's per-field issues.
-    st, body = c.api("POST", "/api/runs", dict(task, local={"lr": 0}))
+    st, body = c.api("POST", "/api/runs", dict(task, local={"lr": -1}))
     assert st == 400 and body["issues"] and body["issues"][0]["path"] == "local.lr", body
 
     run_id = c.create_run(task)

@@ -1,8 +1,10 @@
 """fedc export --pytorch: a fedc model loaded into the generated PyTorch
-module scores exactly fedc's accuracy. Two models trained by `fedc sim` for
-a round: the McMahan CNN preset, and a spec using every layer kind the
-exporter maps (group norm with its moved ReLU, explicit relu and flatten,
-average pooling, dropout, strided padded conv). Each is scored by PyTorch
+module scores exactly fedc's accuracy. Three models trained by `fedc sim` for
+a round: the McMahan CNN preset, a spec using every layer kind the exporter
+maps (group norm with its moved ReLU, explicit relu and flatten, average
+pooling, dropout, strided padded conv), and one with the normalisations of
+FedBN and FedWon (weight-standardised conv, batch norm after a conv and
+after a dense layer, scored with their running statistics). Each is scored by PyTorch
 on the whole Fashion-MNIST test set (10,000 images) and the number of
 correct answers must equal fedc's last evaluation (accuracy x 10,000)."""
 import gzip
@@ -36,7 +38,8 @@ def main():
     y = torch.from_numpy(read_idx(os.path.join(DATA, "t10k-labels-idx1-ubyte.gz")).astype(np.int64))
     models = {"cnn": "cnn",
               "every-layer": "conv:8:3,gn:2,pool:2,conv:16:3:2:1,relu,avgpool:2,drop:0.25,flatten,dense:32,drop:0.1,"
-                             "dense:10"}
+                             "dense:10",
+              "norms": "wsconv:8:3,pool:2,conv:16:3,bn,pool:2,dense:32,bn,dense:10"}
     with tempfile.TemporaryDirectory(prefix="fedc-export-") as d:
         for label, spec in models.items():
             out = os.path.join(d, label)
@@ -57,8 +60,9 @@ def main():
             fedc_correct = round(last["accuracy"] * 10000)
             print(f"{label}: fedc {fedc_correct}/10000, PyTorch {correct}/10000")
             assert correct == fedc_correct, (label, correct, fedc_correct)
-            # The file loads as it is: same names, same shapes.
-            assert set(model.state_dict()) == {k for k in json.loads(
+            # The file loads as it is: same names, same shapes (PyTorch's batch
+            # counters, which fedc does not keep, aside).
+            assert {k for k in model.state_dict() if not k.endswith("num_batches_tracked")} == {k for k in json.loads(
                 open(os.path.join(out, "model.safetensors"), "rb").read()[8:8 + struct.unpack(
                     "<Q", open(os.path.join(out, "model.safetensors"), "rb").read(8))[0]]) if k != "__metadata__"}
     print("ok")

@@ -74,7 +74,9 @@ class Cluster:
     def start_node(self, name, data, *extra, credential=None, env=None):
         cred = credential or self.issue(name)
         log = open(os.path.join(self.dir, f"{name}.log"), "a")
-        p = subprocess.Popen([self.fedc, "node", "--server", self.node_url(), "--credential", cred, "--data", data,
+        # FEDC_E2E_NODE: another fedc for the nodes (e.g. to run a new node's
+        # hostile modes against an older server).
+        p = subprocess.Popen([os.environ.get("FEDC_E2E_NODE", self.fedc), "node", "--server", self.node_url(), "--credential", cred, "--data", data,
                               "--max-backoff", "1"] + list(extra), stdout=log, stderr=subprocess.STDOUT,
                              env=self._env(env))
         log.close()
@@ -85,7 +87,7 @@ class Cluster:
         return open(os.path.join(self.dir, f"{name}.log")).read()
 
     def read_server_log(self):
-        return open(self.server_log).read() if os.path.exists(self.server_log) else ""
+        return open(self.server_log, errors="replace").read() if os.path.exists(self.server_log) else ""
 
     def _env(self, extra=None):
         env = dict(os.environ)
@@ -198,7 +200,9 @@ def quick_task(clients, rounds=3, **extra):
         "clients_per_round": clients,
         "partition": {"kind": "dirichlet", "alpha": 0.5},
         "local": {"epochs": 1, "batch": 32, "max_steps": 20, "lr": 0.05},
-        "deploy": {"min_nodes": clients, "min_updates": 1, "round_timeout_s": 60, "connect_timeout_s": 60},
+        # Deadlines only bound how long a run waits; on a busy machine nodes load
+        # their data slowly, so they are generous (deadline tests set their own).
+        "deploy": {"min_nodes": clients, "min_updates": 1, "round_timeout_s": 300, "connect_timeout_s": 300},
         "seed": 42,
     }
     for k, v in extra.items():

@@ -13,7 +13,9 @@ from fedc_e2e import Cluster, quick_task  # noqa: E402
 
 FEDC = sys.argv[1]
 N = 8
-ROUNDS = 16
+# Enough rounds after the kill for the restarted node to load its data and
+# rejoin before the run ends, also on a busy machine.
+ROUNDS = 40
 task = quick_task(N, rounds=ROUNDS, deploy={"min_updates": 4, "round_timeout_s": 600})
 
 with Cluster(FEDC, tls=True, name="kill") as c:

@@ -1,7 +1,9 @@
 /* Runs a libFuzzer target without libFuzzer: every file in the corpus folder
- * given as argv[1] (if any), then a fixed number of seeded random and
- * mutated inputs, so each decoder's fuzz target also runs under ctest (and
- * under the sanitizer build). A crash or sanitizer report fails the test. */
+ * given as argv[1], then a fixed number of seeded random and mutated
+ * inputs, so each decoder's fuzz target also runs under ctest (and under
+ * the sanitizer build). A crash or sanitizer report fails the test, and so
+ * does a corpus folder that is missing, unreadable or empty: the mutated
+ * inputs start from the seeds, so without them the target is barely run. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,6 +26,11 @@ static int run_file(const char *path, uint8_t **seeds, size_t *seed_len, int *ns
     FILE *f = fopen(path, "rb");
     if (!f) return 0;
     uint8_t *buf = malloc(1 << 20);
+    if (!buf) {
+        fclose(f);
+        fprintf(stderr, "replay: out of memory reading %s\n", path);
+        exit(1);
+    }
     size_t n = fread(buf, 1, 1 << 20, f);
     fclose(f);
     LLVMFuzzerTestOneInput(buf, n);
@@ -40,18 +47,26 @@ int main(int argc, char **argv) {
     uint8_t *seeds[256];
     size_t seed_len[256];
     int nseeds = 0, files = 0;
-    if (argc > 1) {
-        DIR *d = opendir(argv[1]);
-        if (d) {
-            struct dirent *e;
-            char path[4096];
-            while ((e = readdir(d))) {
-                if (e->d_name[0] == '.') continue;
-                snprintf(path, sizeof path, "%s/%s", argv[1], e->d_name);
-                files += run_file(path, seeds, seed_len, &nseeds);
-            }
-            closedir(d);
-        }
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s CORPUS_FOLDER\n", argv[0]);
+        return 2;
+    }
+    DIR *d = opendir(argv[1]);
+    if (!d) {
+        fprintf(stderr, "replay: corpus folder %s: cannot open\n", argv[1]);
+        return 1;
+    }
+    struct dirent *e;
+    char path[4096];
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        snprintf(path, sizeof path, "%s/%s", argv[1], e->d_name);
+        files += run_file(path, seeds, seed_len, &nseeds);
+    }
+    closedir(d);
+    if (files == 0) {
+        fprintf(stderr, "replay: corpus folder %s holds no readable seed file\n", argv[1]);
+        return 1;
     }
     uint64_t s = 42;
     uint8_t buf[4096];

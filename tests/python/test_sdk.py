@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 from fedc_node import protocol as P  # noqa: E402
 from fedc_node.codec import Codec, CodecError, available_stages  # noqa: E402
-from fedc_node.node import _flatten, _Refuse, manifest_of, scheduled_lr  # noqa: E402
+from fedc_node.node import _flatten, _Refuse, _Run, manifest_of, scheduled_lr  # noqa: E402
 from fedc_node.ws import ConnectionClosed, WebSocket  # noqa: E402
 
 PIPES = ["none", "fp16", "bf16", "q8", "q4", "q2:16", "sign", "topk:0.05", "topk:0.5|q8", "topk:0.001|fp16"]
@@ -122,6 +122,18 @@ class NodeChecks(unittest.TestCase):
         for bad in ([np.ones((3, 2)), np.ones(3)], [np.ones((2, 3))], [np.ones((2, 3)), np.array([1, np.inf, 0])]):
             with self.assertRaises(_Refuse):
                 _flatten(bad, man, "fit")
+
+    def test_run_refuses_trainer_only_settings(self):
+        man = manifest_of([np.zeros((2, 3)), np.zeros(3)], ["w", "b"])
+        welcome = {"run": 1, "slot": 0, "params": 9, "manifest": man, "task": {"model": "external"}}
+        self.assertTrue(_Run(welcome, man).external)
+        for task in ({"model": "external", "strategy": {"local_params": "bn"}},
+                     {"model": "external", "privacy": {"mode": "dp-gaussian"}},
+                     {"model": "external", "secagg": {"mode": "secagg+"}}):
+            with self.assertRaises(_Refuse, msg=task):
+                _Run(dict(welcome, task=task), man)
+        with self.assertRaises(_Refuse):
+            _Run(dict(welcome, client_state=True), man)
 
     def test_lr_schedule_matches_fedc(self):
         t = {"rounds": 10, "local": {"lr": 0.1, "lr_schedule": "step", "lr_step_rounds": 2, "lr_gamma": 0.5,

@@ -5,7 +5,11 @@
  * bytes_down u64 | bytes_up u64 | d u64 | d x f32 | strategy floats u64 |
  * that many f32 | clients u32 | per client: last_loss f64, last_round i32,
  * times_selected u32 | scheduler state u32 (version 2; version 1 files,
- * without it, still load) | crc32 of everything before, u32. */
+ * without it, still load) | tables bytes u64 | the strategy's server-side
+ * per-client tables, as fedc_strategy_tables_save writes them (version 3:
+ * AFA-CS's G_i, FedAMD's anchor gradients; 0 bytes for other methods) |
+ * crc32 of everything before, u32. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -19,11 +23,23 @@
 #include "run_state.h"
 
 #define CKPT_MAGIC "FDCCKPT"
-#define CKPT_VERSION 2u
+#define CKPT_VERSION 3u
 
 static size_t expected_size(uint32_t version, size_t d, size_t sfloats, int clients) {
     return 8 + 4 + 4 + 4 * 8 + 2 * 8 + 8 + d * 4 + 8 + sfloats * 4 + 4 + (size_t)clients * 16 + (version >= 2 ? 4 : 0) +
-           4;
+           (version >= 3 ? 8 : 0) + 4;
+}
+
+/* The strategy's tables as bytes (open_memstream); *n = 0 when it keeps none. */
+static int tables_bytes(fedc_strategy *st, char **out, size_t *n, fedc_error *err) {
+    *out = NULL;
+    *n = 0;
+    if (!fedc_strategy_has_tables(st)) return 0;
+    FILE *f = open_memstream(out, n);
+    if (!f) return fedc_fail(err, "out of memory writing the strategy's tables");
+    int rc = fedc_strategy_tables_save(st, f, err);
+    if (fclose(f) != 0 && rc == 0) rc = fedc_fail(err, "out of memory writing the strategy's tables");
+    return rc;
 }
 
 int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
@@ -38,6 +54,15 @@ int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
         return fedc_fail(err, "out of memory writing checkpoint %s", path);
     }
     if (sf) fedc_strategy_state_save(s.strategy, sstate);
+    char *tables = NULL;
+    size_t tables_n = 0;
+    if (tables_bytes(s.strategy, &tables, &tables_n, err) != 0) {
+        free(tables);
+        free(sstate);
+        fedc_buf_free(&b);
+        fedc_fail_prefix(err, "checkpoint %s: ", path);
+        return -1;
+    }
     fedc_buf_append(&b, CKPT_MAGIC, 8);
     fedc_buf_put_u32(&b, CKPT_VERSION);
     fedc_buf_put_u32(&b, (uint32_t)*s.rounds_done);
@@ -59,21 +84,26 @@ int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
         fedc_buf_put_u32(&b, (uint32_t)s.info[k].times_selected);
     }
     fedc_buf_put_u32(&b, fedc_sched_state(s.sched));
+    fedc_buf_put_u64(&b, (uint64_t)tables_n);
+    if (tables_n) fedc_buf_append(&b, tables, tables_n);
+    free(tables);
     fedc_buf_put_u32(&b, (uint32_t)crc32(0L, b.data, (uInt)b.len));
 
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int rc = -1;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = -1, why = 0;
     if (fd < 0) {
-        fedc_fail(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+        why = errno;
+        fedc_fail(err, "cannot write checkpoint %s: %s", tmp, strerror(why));
         goto out;
     }
     size_t off = 0;
     while (off < b.len) {
         ssize_t w = write(fd, b.data + off, b.len - off);
         if (w <= 0) {
-            fedc_fail(err, "cannot write checkpoint %s: %s", tmp, strerror(errno));
+            why = w < 0 ? errno : ENOSPC;
+            fedc_fail(err, "cannot write checkpoint %s: %s", tmp, strerror(why));
             close(fd);
             unlink(tmp);
             goto out;
@@ -81,13 +111,15 @@ int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
         off += (size_t)w;
     }
     if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, path) != 0) {
-        fedc_fail(err, "cannot write checkpoint %s: %s", path, strerror(errno));
+        why = errno;
+        fedc_fail(err, "cannot write checkpoint %s: %s", path, strerror(why));
         unlink(tmp);
         goto out;
     }
     rc = 0;
 out:
     fedc_buf_free(&b);
+    errno = why; /* the cause, for callers that tell a full disk from other failures */
     return rc;
 }
 
@@ -96,10 +128,14 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
     fedc_run_state_access(r, &s);
     size_t sf = fedc_strategy_state_size(s.strategy);
     size_t want = expected_size(CKPT_VERSION, s.d, sf, s.n_clients);
+    /* Room for the tables: each client's record and index, at most. */
+    size_t cap = want + (fedc_strategy_has_tables(s.strategy)
+                             ? (size_t)s.n_clients * (s.d * sizeof(float) + 4 + 8 + 1) + 64
+                             : 0);
     FILE *f = fopen(path, "rb");
     if (!f) return fedc_fail(err, "cannot read checkpoint %s: %s", path, strerror(errno));
-    uint8_t *buf = malloc(want + 1);
-    size_t got = buf ? fread(buf, 1, want + 1, f) : 0;
+    uint8_t *buf = malloc(cap + 1);
+    size_t got = buf ? fread(buf, 1, cap + 1, f) : 0;
     fclose(f);
     if (!buf) return fedc_fail(err, "out of memory reading checkpoint %s", path);
     int rc = -1;
@@ -113,11 +149,22 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
         goto out;
     }
     fedc_read_u32(&rd, &version);
-    if (version != 1 && version != CKPT_VERSION) {
-        fedc_fail(err, "%s: checkpoint version %u is not supported (expected 1 or %u)", path, version, CKPT_VERSION);
+    if (version < 1 || version > CKPT_VERSION) {
+        fedc_fail(err, "%s: checkpoint version %u is not supported (expected 1 to %u)", path, version, CKPT_VERSION);
         goto out;
     }
     want = expected_size(version, s.d, sf, s.n_clients);
+    uint64_t tables_n = 0;
+    if (version >= 3 && got >= want) {
+        fedc_reader tr = fedc_reader_make(buf + want - 12, 8); /* the u64 just before the tables */
+        fedc_read_u64(&tr, &tables_n);
+        if (tables_n > got - want) {
+            fedc_fail(err, "%s: the strategy's tables are %llu bytes, more than the file holds", path,
+                      (unsigned long long)tables_n);
+            goto out;
+        }
+        want += (size_t)tables_n;
+    }
     if (got != want) {
         fedc_fail(err, "%s: %zu bytes, but a checkpoint of this run (%zu parameters, %zu strategy floats, %d "
                        "clients) has %zu; truncated or from another task",
@@ -155,6 +202,20 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
         fedc_fail(err, "%s: %u clients, %u rounds; this run has %d clients", path, nclients, rounds, s.n_clients);
         goto out;
     }
+    /* The strategy's tables (version 3) sit after the per-client facts and
+     * the scheduler state; they are read first so that a refused section
+     * leaves the model and counters as they were. */
+    if (version >= 3 && fedc_strategy_has_tables(s.strategy)) {
+        const uint8_t *tb = buf + expected_size(version, s.d, sf, s.n_clients) - 4;
+        FILE *tf = tables_n ? fmemopen((void *)tb, (size_t)tables_n, "rb") : NULL;
+        int trc = tf ? fedc_strategy_tables_load(s.strategy, tf, err)
+                     : fedc_fail(err, "the strategy's tables are missing");
+        if (tf) fclose(tf);
+        if (trc != 0) {
+            fedc_fail_prefix(err, "%s: ", path);
+            goto out;
+        }
+    }
     /* Everything checked: apply. */
     memcpy(s.x, xs, s.d * 4);
     if (sf) {
@@ -191,4 +252,64 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
 out:
     free(buf);
     return rc;
+}
+
+void fedc_checkpoint_path(const char *dir, int round, char *out, size_t cap) {
+    snprintf(out, cap, "%s/ckpt-%06d.bin", dir, round);
+}
+
+static int cmp_desc(const void *a, const void *b) {
+    int x = *(const int *)a, y = *(const int *)b;
+    return (x < y) - (x > y);
+}
+
+int fedc_run_checkpoint_load_newest(fedc_run *r, const char *dir, int max_round, int *round, char *why, size_t cap,
+                                    fedc_error *err) {
+    *round = 0;
+    if (why && cap) why[0] = 0;
+    /* The rounds of the checkpoint files there, newest first. */
+    int *rounds = NULL, n = 0, room = 0;
+    DIR *d = opendir(dir);
+    if (!d && errno != ENOENT) return fedc_fail(err, "cannot list the checkpoints in %s: %s", dir, strerror(errno));
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int k, end = 0;
+        if (sscanf(e->d_name, "ckpt-%d.bin%n", &k, &end) != 1 || e->d_name[end] != 0 || k <= 0 || k > max_round)
+            continue;
+        if (n == room) {
+            room = room ? 2 * room : 8;
+            int *g = realloc(rounds, (size_t)room * sizeof *g);
+            if (!g) {
+                closedir(d);
+                free(rounds);
+                return fedc_fail(err, "out of memory listing the checkpoints in %s", dir);
+            }
+            rounds = g;
+        }
+        rounds[n++] = k;
+    }
+    if (d) closedir(d);
+    qsort(rounds, (size_t)n, sizeof *rounds, cmp_desc);
+    size_t used = 0;
+    /* The store's checkpoint round first: its file may be missing altogether. */
+    if ((n == 0 || rounds[0] != max_round) && max_round > 0 && why && cap) {
+        int w = snprintf(why, cap, "the checkpoint of round %d is missing", max_round);
+        used = w > 0 && (size_t)w < cap ? (size_t)w : cap - 1;
+    }
+    for (int i = 0; i < n; i++) {
+        char path[4096];
+        fedc_checkpoint_path(dir, rounds[i], path, sizeof path);
+        fedc_error e2;
+        if (fedc_run_checkpoint_load(r, path, &e2) == 0) {
+            *round = rounds[i];
+            break;
+        }
+        /* Each refused file is named with its reason. */
+        if (why && cap && used + 1 < cap) {
+            int w = snprintf(why + used, cap - used, "%s%s", used ? "; " : "", e2.msg);
+            used = w > 0 && (size_t)w < cap - used ? used + (size_t)w : cap - 1;
+        }
+    }
+    free(rounds);
+    return 0;
 }

@@ -15,4 +15,36 @@ int fedc_engine_codec_lossless(const fedc_codec *c);
  * can rebuild it without a download (the lossy downlink's first base). */
 void fedc_engine_initial_model(const fedc_task *t, const fedc_arch *a, float *x);
 
+/* Aggregation checked before its result replaces the model (guard.c): the
+ * scratch it needs, sized for the run. */
+typedef struct fedc_agg_guard fedc_agg_guard;
+fedc_agg_guard *fedc_agg_guard_create(size_t d, size_t state_floats, int max_updates);
+void fedc_agg_guard_free(fedc_agg_guard *g);
+/* Aggregates u[0..n) into x with st. A result that is not finite, or that
+ * grows the model tenfold in one round because of updates far larger than
+ * the others, is rolled back (x and the strategy state as before); those
+ * updates are refused (refused[i] = 1, reasons[i] says why) and the rest
+ * aggregated again. 0: x holds the aggregate of the updates not refused
+ * (verdict says what was refused, "" if nothing); 1: no sound aggregate
+ * (x and state unchanged, verdict says why: the round fails); -1: error. */
+int fedc_agg_guard_run(fedc_agg_guard *g, fedc_strategy *st, float *x, const fedc_update *u, int n,
+                       const fedc_round_ctx *rc, char *refused, char (*reasons)[256], char *verdict, size_t vcap,
+                       fedc_error *err);
+
+/* strategy.local_params as ranges of the flat vector (local_params.c):
+ * the parameters each client keeps for itself, never aggregated. */
+typedef struct local_set {
+    int n;            /* ranges */
+    size_t *off, *count;
+    size_t floats;    /* total */
+} local_set;
+/* Resolves the task's selector against the arch; n = 0 for "none". Refuses
+ * a selector that matches nothing or leaves no parameter shared. */
+int fedc_engine_local_set(const fedc_task *t, const fedc_arch *a, local_set *out, fedc_error *err);
+void fedc_engine_local_set_free(local_set *s);
+/* packed[] <- x at the ranges; x at the ranges <- packed[]; x at the ranges <- 0. */
+void fedc_engine_local_gather(const local_set *s, const float *x, float *packed);
+void fedc_engine_local_scatter(const local_set *s, const float *packed, float *x);
+void fedc_engine_local_zero(const local_set *s, float *x);
+
 #endif

@@ -1,4 +1,8 @@
-/* Per-round metrics as JSONL and CSV (stable field order). */
+/* Per-round metrics as JSONL and CSV (stable field order). A value that is
+ * not finite (a diverged model's loss) is written as null in both, as the
+ * REST API shows it: JSON has no NaN, and in CSV "nan"/"-nan" depend on the
+ * C library while null is one token every reader (pandas among them) takes
+ * for a missing value. */
 #include <inttypes.h>
 #include <math.h>
 
@@ -16,13 +20,18 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
     json_num(f, "loss", m->loss, 6);
     fprintf(f, "\"evaluated\":%s,", m->evaluated ? "true" : "false");
     json_num(f, "train_loss", m->train_loss, 6);
+    if (m->personal_evaluated) json_num(f, "personal_accuracy", m->personal_accuracy, 6);
     fprintf(f,
             "\"bytes_down\":%" PRIu64 ",\"bytes_up\":%" PRIu64 ",\"bytes_down_total\":%" PRIu64
-            ",\"bytes_up_total\":%" PRIu64 ",\"client_cpu_s\":%.4f,\"server_cpu_s\":%.4f,"
-            "\"wall_s\":%.4f,\"elapsed_s\":%.3f,\"sim_time_s\":%.3f,\"sim_elapsed_s\":%.3f,"
-            "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d",
-            m->bytes_down, m->bytes_up, m->bytes_down_total, m->bytes_up_total, m->client_cpu_s,
-            m->server_cpu_s, m->wall_s, m->elapsed_s, m->sim_time_s, m->sim_elapsed_s, m->selected,
+            ",\"bytes_up_total\":%" PRIu64 ",",
+            m->bytes_down, m->bytes_up, m->bytes_down_total, m->bytes_up_total);
+    json_num(f, "client_cpu_s", m->client_cpu_s, 4);
+    json_num(f, "server_cpu_s", m->server_cpu_s, 4);
+    json_num(f, "wall_s", m->wall_s, 4);
+    json_num(f, "elapsed_s", m->elapsed_s, 3);
+    json_num(f, "sim_time_s", m->sim_time_s, 3);
+    json_num(f, "sim_elapsed_s", m->sim_elapsed_s, 3);
+    fprintf(f, "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d", m->selected,
             m->participants, m->dropped, m->rejected);
     /* Federated evaluation: only on rounds the nodes scored. */
     if (m->fed_evaluated) {
@@ -38,6 +47,13 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
         json_num(f, "epsilon", m->epsilon, 6);
         fprintf(f, "\"delta\":%.6g,\"dp_clip\":%.6g", m->delta, m->dp_clip);
     }
+    if (m->async) {
+        fprintf(f, ",\"version\":%d,\"in_flight\":%d,\"staleness_mean\":%.4f,\"staleness_max\":%d,"
+                   "\"staleness_hist\":[",
+                m->round, m->in_flight, m->staleness_mean, m->staleness_max);
+        for (int b = 0; b < FEDC_STALENESS_BUCKETS; b++) fprintf(f, "%s%d", b ? "," : "", m->staleness_hist[b]);
+        fprintf(f, "]");
+    }
     fprintf(f, "}\n");
     fflush(f);
 }
@@ -48,13 +64,26 @@ void fedc_metrics_write_csv_header(FILE *f) {
                "selected,participants,dropped,rejected\n");
 }
 
+/* One CSV number, or null; sep is written after it. */
+static void csv_num(FILE *f, double v, int digits, char sep) {
+    if (isfinite(v)) fprintf(f, "%.*f%c", digits, v, sep);
+    else fprintf(f, "null%c", sep);
+}
+
 void fedc_metrics_write_csv(FILE *f, const fedc_round_metrics *m) {
-    fprintf(f,
-            "%d,%.6f,%.6f,%d,%.6f,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-            ",%.4f,%.4f,%.4f,%.3f,%.3f,%.3f,%d,%d,%d,%d\n",
-            m->round, m->accuracy, m->loss, m->evaluated, m->train_loss, m->bytes_down, m->bytes_up,
-            m->bytes_down_total, m->bytes_up_total, m->client_cpu_s, m->server_cpu_s, m->wall_s,
-            m->elapsed_s, m->sim_time_s, m->sim_elapsed_s, m->selected, m->participants, m->dropped,
-            m->rejected);
+    fprintf(f, "%d,", m->round);
+    csv_num(f, m->accuracy, 6, ',');
+    csv_num(f, m->loss, 6, ',');
+    fprintf(f, "%d,", m->evaluated);
+    csv_num(f, m->train_loss, 6, ',');
+    fprintf(f, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",", m->bytes_down, m->bytes_up, m->bytes_down_total,
+            m->bytes_up_total);
+    csv_num(f, m->client_cpu_s, 4, ',');
+    csv_num(f, m->server_cpu_s, 4, ',');
+    csv_num(f, m->wall_s, 4, ',');
+    csv_num(f, m->elapsed_s, 3, ',');
+    csv_num(f, m->sim_time_s, 3, ',');
+    csv_num(f, m->sim_elapsed_s, 3, ',');
+    fprintf(f, "%d,%d,%d,%d\n", m->selected, m->participants, m->dropped, m->rejected);
     fflush(f);
 }

@@ -25,11 +25,16 @@ typedef struct slot {
     float *delta;
     float *extra;
     double weight, loss, cpu_s;
+    double personal_acc; /* < 0: not reported */
     int steps;
     uint64_t bytes_down, bytes_up;
     fedc_buf frame;   /* per-participant TRAIN frame (lossy downlink only) */
     int step_status;  /* this protocol step: 0 pending, 1 answered, -1 dropped, -2 refused */
     float *recon;     /* the model this participant will reconstruct (lossy downlink) */
+    /* Asynchronous strategies: a slot is a client training across rounds. */
+    int busy;         /* its update waits for its simulated arrival */
+    int version;      /* model version (rounds done) it trained on */
+    double finish;    /* simulated time its update arrives */
 } slot;
 
 /* One evaluator's report (federated evaluation). */
@@ -45,6 +50,14 @@ struct fedc_run {
     fedc_run_options opt;
     fedc_dataset train, test; /* owned copies when loaded here */
     const fedc_dataset *trainp, *testp;
+    /* Feature skew: the clients' domains; the test set with sample i in
+     * domain i mod n (evalp points to it, else to testp); per domain the
+     * test ids a participant's personal evaluation uses. */
+    fedc_feature_skew skew;
+    fedc_dataset test_skewed;
+    const fedc_dataset *evalp;
+    uint32_t *personal_ids;
+    size_t personal_n;
     fedc_partition part;
     fedc_partition test_part; /* federated evaluation in simulation: the clients' test data */
     int has_test_part;
@@ -101,20 +114,36 @@ struct fedc_run {
     /* Deployment: sets which client slots are online (deploy.h). */
     fedc_client_hook client_hook;
     void *client_hook_ctx;
+    /* The aggregate is checked before it replaces the model (guard.c). */
+    fedc_agg_guard *guard;
+    char *refused;
+    char (*refused_why)[256];
+    /* Asynchronous strategies (strategy info async_buffer / async_window_s):
+     * rounds are aggregations; exchange index -> slot of the new starters. */
+    int async;
+    int *async_map;
 };
 
 int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_error *err) {
-    memset(oc, 0, sizeof *oc);
-    if (fedc_opt_kind_parse(t->local.optimizer, &oc->kind) != 0)
-        return fedc_fail(err, "local.optimizer: \"%s\" is not known; allowed: sgd, adam, adamw",
-                         t->local.optimizer);
-    oc->lr = (float)t->local.lr;
+    fedc_opt_kind kind;
+    if (fedc_opt_kind_parse(t->local.optimizer, &kind) != 0)
+        return fedc_fail(err, "local.optimizer: \"%s\" is not known", t->local.optimizer);
+    /* The optimizer's paper defaults, then the task's settings; 0 in lr,
+     * betas and eps keeps the optimizer's own value. */
+    *oc = fedc_optim_defaults(kind, (float)t->local.lr);
     oc->momentum = (float)t->local.momentum;
     oc->nesterov = t->local.nesterov;
     oc->weight_decay = (float)t->local.weight_decay;
-    oc->beta1 = (float)t->local.beta1;
-    oc->beta2 = (float)t->local.beta2;
-    oc->eps = (float)t->local.eps;
+    if (t->local.beta1 > 0) oc->beta1 = (float)t->local.beta1;
+    if (t->local.beta2 > 0) oc->beta2 = (float)t->local.beta2;
+    if (t->local.beta3 > 0) oc->beta3 = (float)t->local.beta3;
+    if (t->local.eps > 0) oc->eps = (float)t->local.eps;
+    oc->hessian_power = (float)t->local.hessian_power;
+    oc->delta = (float)t->local.adamp_delta;
+    oc->wd_ratio = (float)t->local.adamp_wd_ratio;
+    oc->dynamic_step = t->local.exadam_dynamic_step;
+    oc->window = t->local.mfac_window;
+    oc->damp = (float)t->local.mfac_damp;
     return 0;
 }
 
@@ -122,6 +151,8 @@ void fedc_run_free(fedc_run *r) {
     if (!r) return;
     fedc_dataset_free(&r->train);
     fedc_dataset_free(&r->test);
+    fedc_dataset_free(&r->test_skewed);
+    free(r->personal_ids);
     fedc_partition_free(&r->part);
     if (r->has_test_part) fedc_partition_free(&r->test_part);
     fedc_manifest_free(&r->manifest);
@@ -142,6 +173,7 @@ void fedc_run_free(fedc_run *r) {
     free(r->proto_mean);
     free(r->alive);
     free(r->map);
+    free(r->async_map);
     for (int i = 0; r->step_frames && i < r->nslots; i++) fedc_buf_free(&r->step_frames[i]);
     free(r->step_frames);
     free(r->step_sub);
@@ -166,10 +198,89 @@ void fedc_run_free(fedc_run *r) {
     free(r->updates);
     fedc_buf_free(&r->model_blob);
     fedc_buf_free(&r->frame);
+    fedc_agg_guard_free(r->guard);
+    free(r->refused);
+    free(r->refused_why);
     free(r);
 }
 
 #define EVAL_BATCH 500
+
+/* Feature skew and personal evaluation: the domains, the test set as seen
+ * across them, and the test ids of each domain a participant scores. */
+static int setup_domains(fedc_run *r, fedc_error *err) {
+    const fedc_task *t = &r->task;
+    if (fedc_feature_skew_parse(t->partition.feature_skew, r->trainp->shape, &r->skew, err) != 0) {
+        fedc_fail_prefix(err, "partition.feature_skew: ");
+        return -1;
+    }
+    r->evalp = r->testp;
+    const size_t nd = r->skew.n > 0 ? (size_t)r->skew.n : 1, ntest = r->testp->n;
+    if (r->skew.n > 0) {
+        fedc_dataset *ts = &r->test_skewed;
+        if (fedc_dataset_copy(r->testp, ts, err) != 0) return -1;
+        for (size_t i = 0; i < ntest; i++) {
+            uint32_t id = (uint32_t)i;
+            fedc_domain_apply(fedc_feature_skew_domain(&r->skew, i), ts->shape, t->seed, &id, ts->x + i * ts->dim, 1);
+        }
+        r->evalp = ts;
+    }
+    if (t->eval_personal > 0) {
+        /* Domain k holds test ids k, k + nd, k + 2 nd, ... */
+        size_t per = (ntest / nd) < (size_t)t->eval_personal ? ntest / nd : (size_t)t->eval_personal;
+        if (per == 0) return fedc_fail(err, "eval_personal: the test set has fewer samples than domains");
+        r->personal_ids = malloc(nd * per * sizeof *r->personal_ids);
+        if (!r->personal_ids) return fedc_fail(err, "out of memory for personal evaluation ids");
+        for (size_t k = 0; k < nd; k++)
+            for (size_t j = 0; j < per; j++) r->personal_ids[k * per + j] = (uint32_t)(k + j * nd);
+        r->personal_n = per;
+    }
+    return 0;
+}
+
+/* The model's tensors for the strategy, local parameters marked as buffers
+ * (neither is trained by a server optimizer). */
+static int set_strategy_layout(fedc_run *r, fedc_error *err) {
+    /* External models: the manifest's tensors, all trained, are the layout
+     * given at creation (local_params is refused for them). */
+    if (!r->arch) return 0;
+    int nt = fedc_arch_ntensors(r->arch);
+    fedc_tensor_info *ti = malloc((size_t)(nt > 0 ? nt : 1) * sizeof *ti);
+    unsigned char *mask = calloc((size_t)nt + 1, 1);
+    int rc = -1;
+    if (!ti || !mask) {
+        fedc_fail(err, "out of memory for the model's tensor layout");
+        goto out;
+    }
+    if (fedc_arch_select(r->arch, r->task.strategy.local_params, mask, err) < 0) {
+        fedc_fail_prefix(err, "strategy.local_params: ");
+        goto out;
+    }
+    for (int i = 0; i < nt; i++) {
+        ti[i] = fedc_arch_tensor(r->arch, i);
+        if (mask[i]) ti[i].buffer = 1;
+    }
+    rc = fedc_strategy_set_tensors(r->strategy, ti, nt, err);
+out:
+    free(ti);
+    free(mask);
+    return rc;
+}
+
+fedc_client_data fedc_run_client_data(const fedc_run *r, int client) {
+    fedc_client_data cd = {.data = r->trainp,
+                           .index = fedc_partition_client(&r->part, client),
+                           .n = fedc_partition_size(&r->part, client),
+                           .domain = fedc_feature_skew_domain(&r->skew, (size_t)client),
+                           .domain_seed = r->task.seed};
+    if (r->personal_n) {
+        size_t nd = r->skew.n > 0 ? (size_t)r->skew.n : 1;
+        cd.eval = r->evalp;
+        cd.eval_index = r->personal_ids + ((size_t)client % nd) * r->personal_n;
+        cd.eval_n = r->personal_n;
+    }
+    return cd;
+}
 
 fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err) {
     if (fedc_task_validate(t, err) != 0) return NULL;
@@ -210,6 +321,10 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     }
     r->d = fedc_arch_nparams(r->arch);
     if (fedc_manifest_from_arch(r->arch, &r->manifest, err) != 0) goto fail;
+    if (setup_domains(r, err) != 0) goto fail;
+    local_set probe;
+    if (fedc_engine_local_set(t, r->arch, &probe, err) != 0) goto fail;
+    fedc_engine_local_set_free(&probe);
     fedc_partition_config pc = {0};
     if (fedc_part_kind_parse(t->partition.kind, &pc.kind) != 0) {
         fedc_fail(err, "partition.kind: \"%s\" is not known", t->partition.kind);
@@ -251,8 +366,9 @@ data_done:
         free(off);
         free(cnt);
     }
-    if (!r->strategy) goto fail;
+    if (!r->strategy || set_strategy_layout(r, err) != 0) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
+    r->async = r->sinfo.async_buffer > 0 || r->sinfo.async_window_s > 0;
     if (!(r->privacy = fedc_privacy_create(t, r->d, err))) goto fail;
     if (fedc_privacy_central(r->privacy)) {
         if (r->sinfo.extra_up) {
@@ -275,6 +391,10 @@ data_done:
     if (!(r->sched = fedc_sched_create(&sc, t->clients, err))) goto fail;
     if (!(r->profile = fedc_profile_create(t->scheduling.profile, t->clients, t->seed, err))) goto fail;
     r->info = calloc((size_t)t->clients, sizeof *r->info);
+    if (!r->info) {
+        fedc_fail(err, "out of memory for the state of %d clients", t->clients);
+        goto fail;
+    }
     for (int k = 0; k < t->clients; k++) {
         r->info[k].n_samples = r->external ? 0 : fedc_partition_size(&r->part, k);
         r->info[k].last_loss = -1;
@@ -282,16 +402,36 @@ data_done:
         r->info[k].available = 1;
     }
     int threads = r->opt.threads > 0 ? r->opt.threads : fedc_cpu_count();
-    r->pool = fedc_pool_create(threads);
+    if (!(r->pool = fedc_pool_create(threads))) {
+        fedc_fail(err, "cannot start %d worker threads (out of memory or thread limit)", threads);
+        goto fail;
+    }
     /* Parallelism comes from clients training side by side; a second level
      * inside BLAS would only oversubscribe the cores. */
     if (threads > 1) openblas_set_num_threads(1);
     r->eval_ws = calloc((size_t)threads, sizeof *r->eval_ws);
-    for (int i = 0; r->arch && i < threads; i++) r->eval_ws[i] = fedc_ws_create(r->arch, EVAL_BATCH);
-    r->nslots = t->clients_per_round;
-    r->slots = calloc((size_t)r->nslots, sizeof *r->slots);
-    r->selected = calloc((size_t)r->nslots, sizeof(int));
-    r->updates = calloc((size_t)r->nslots, sizeof *r->updates);
+    if (!r->eval_ws) {
+        fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
+        goto fail;
+    }
+    /* External models: the server never evaluates (no arch, no workspaces). */
+    for (int i = 0; r->arch && i < threads; i++)
+        if (!(r->eval_ws[i] = fedc_ws_create(r->arch, EVAL_BATCH))) {
+            fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
+            goto fail;
+        }
+    r->slots = calloc((size_t)t->clients_per_round, sizeof *r->slots);
+    r->selected = calloc((size_t)t->clients_per_round, sizeof(int));
+    r->updates = calloc((size_t)t->clients_per_round, sizeof *r->updates);
+    if (!r->slots || !r->selected || !r->updates) {
+        fedc_fail(err, "out of memory for %d participants' slots", t->clients_per_round);
+        goto fail;
+    }
+    r->nslots = t->clients_per_round; /* fedc_run_free walks the slots from here on */
+    if (r->async && !(r->async_map = calloc((size_t)r->nslots, sizeof(int)))) {
+        fedc_fail(err, "out of memory for %d asynchronous slots", r->nslots);
+        goto fail;
+    }
     for (int i = 0; i < r->nslots; i++) {
         r->slots[i].delta = malloc(r->d * sizeof(float));
         r->slots[i].extra = calloc(r->sinfo.extra_up + 1, sizeof(float));
@@ -299,6 +439,13 @@ data_done:
             fedc_fail(err, "out of memory for %d update buffers of %zu parameters", r->nslots, r->d);
             goto fail;
         }
+    }
+    r->guard = fedc_agg_guard_create(r->d, fedc_strategy_state_size(r->strategy), r->nslots);
+    r->refused = calloc((size_t)r->nslots, 1);
+    r->refused_why = calloc((size_t)r->nslots, sizeof *r->refused_why);
+    if (!r->guard || !r->refused || !r->refused_why) {
+        fedc_fail(err, "out of memory for checking the aggregate");
+        goto fail;
     }
     if (r->fed_eval) {
         r->eslots = calloc((size_t)t->clients + 1, sizeof *r->eslots);
@@ -371,11 +518,11 @@ typedef struct {
 static void eval_chunk(void *vctx, size_t i, int worker) {
     eval_ctx *c = vctx;
     fedc_run *r = c->r;
-    size_t lo = i * c->chunk, hi = lo + c->chunk < r->testp->n ? lo + c->chunk : r->testp->n;
+    const fedc_dataset *ts = r->evalp;
+    size_t lo = i * c->chunk, hi = lo + c->chunk < ts->n ? lo + c->chunk : ts->n;
     if (lo >= hi) return;
     double acc, loss;
-    fedc_nn_evaluate(r->arch, r->eval_ws[worker], r->x, r->testp->x + lo * r->testp->dim, r->testp->y + lo,
-                     hi - lo, &acc, &loss);
+    fedc_nn_evaluate(r->arch, r->eval_ws[worker], r->x, ts->x + lo * ts->dim, ts->y + lo, hi - lo, &acc, &loss);
     c->correct[i] = acc * (double)(hi - lo);
     c->loss_sum[i] = loss * (double)(hi - lo);
 }
@@ -386,12 +533,24 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
     if (chunk == 0) chunk = 1;
     parts = (r->testp->n + chunk - 1) / chunk;
     double *correct = calloc(parts + 1, sizeof(double)), *ls = calloc(parts + 1, sizeof(double));
-    eval_ctx c = {r, chunk, correct, ls};
-    fedc_pool_for(r->pool, parts, eval_chunk, &c);
+    double one_correct[2] = {0, 0}, one_ls[2] = {0, 0};
+    if (!correct || !ls) {
+        /* No memory for per-part sums: the whole test set as one part, on this thread. */
+        free(correct);
+        free(ls);
+        correct = ls = NULL;
+        parts = 1;
+        chunk = r->testp->n ? r->testp->n : 1;
+    }
+    eval_ctx c = {r, chunk, correct ? correct : one_correct, ls ? ls : one_ls};
+    if (correct)
+        fedc_pool_for(r->pool, parts, eval_chunk, &c);
+    else
+        eval_chunk(&c, 0, 0);
     double sc = 0, sl = 0;
     for (size_t i = 0; i < parts; i++) {
-        sc += correct[i];
-        sl += ls[i];
+        sc += c.correct[i];
+        sl += c.loss_sum[i];
     }
     free(correct);
     free(ls);
@@ -443,6 +602,13 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
         fedc_fail(err, "update: n_samples, steps, loss or cpu_s out of range");
         goto out;
     }
+    /* The sample count weighs the update: it may not exceed what the client
+     * holds (its partition, or the count its node declared when it joined). */
+    if ((size_t)n_samples > r->info[s->client].n_samples) {
+        fedc_fail(err, "update: n_samples %lld is more than the %zu samples client %d holds", (long long)n_samples,
+                  r->info[s->client].n_samples, s->client);
+        goto out;
+    }
     int want = r->sinfo.extra_up ? 2 : 1;
     if (m.nblobs != want) {
         fedc_fail(err, "update carries %d tensors; the strategy expects %d", m.nblobs, want);
@@ -475,6 +641,17 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
             fedc_fail(err, "update: strategy payload value %zu is not finite", bad_extra);
             goto out;
         }
+    }
+    /* Optional: the participant's personal accuracy (eval_personal). */
+    json_t *pa = json_object_get(ctl, "personal_acc");
+    s->personal_acc = -1;
+    if (pa) {
+        double v = json_number_value(pa);
+        if (!json_is_number(pa) || !(v >= 0 && v <= 1)) {
+            fedc_fail(err, "update: personal_acc must be a number in [0, 1]");
+            goto out;
+        }
+        s->personal_acc = v;
     }
     s->weight = (double)n_samples;
     s->steps = (int)steps;
@@ -531,6 +708,22 @@ static void step_drop(void *ctx, int i, const char *why) {
     snprintf(s->reason, sizeof s->reason, "%.255s", why);
 }
 
+/* A protocol answer that states the client's sample count (secure
+ * aggregation weighs by it) is bounded like an update's n_samples: no more
+ * than the client holds. 1: within bounds or not stated. */
+static int step_samples_held(const fedc_run *r, const slot *s, const fedc_msg *m, fedc_error *e) {
+    json_t *ctl = json_loadb(m->json, m->json_len, 0, NULL);
+    json_t *v = ctl ? json_object_get(ctl, "samples") : NULL;
+    int ok = 1;
+    if (json_is_number(v) && !(json_number_value(v) <= (double)r->info[s->client].n_samples)) {
+        fedc_fail(e, "protocol answer: samples %.0f is more than the %zu samples client %d holds",
+                  json_number_value(v), r->info[s->client].n_samples, s->client);
+        ok = 0;
+    }
+    json_decref(ctl);
+    return ok;
+}
+
 static void step_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t wire) {
     reply_ctx *c = ctx;
     fedc_run *r = c->r;
@@ -542,7 +735,7 @@ static void step_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint6
     fedc_error e;
     int ok = fedc_msg_decode(frame, len, &m, &e) == 0;
     if (ok) {
-        ok = r->proto->reply(r->proto_self, k, &m, &e) == 0;
+        ok = step_samples_held(r, s, &m, &e) && r->proto->reply(r->proto_self, k, &m, &e) == 0;
         fedc_msg_free(&m);
     }
     if (!ok) {
@@ -750,14 +943,25 @@ static void eval_on_reply(void *ctx, int i, const uint8_t *frame, size_t len, ui
 
 /* Who evaluates: the round's accepted participants, or eval.clients
  * available clients drawn from the round's own stream. */
-static int pick_evaluators(fedc_run *r, int round, int nsel) {
+/* The clients whose updates the round aggregated, into r->eval_clients
+ * (what eval.clients 0 evaluates). Synchronous rounds: the slots with a
+ * usable update; asynchronous ones: the slots async_map names. */
+static int accepted_clients(fedc_run *r, int nslots, const int *map) {
+    int n = 0;
+    if (!r->fed_eval) return 0;
+    for (int i = 0; i < nslots; i++) {
+        const slot *sl = &r->slots[map ? map[i] : i];
+        if (map || sl->status == 1) r->eval_clients[n++] = sl->client;
+    }
+    return n;
+}
+
+/* Who evaluates: the round's naccepted accepted participants (already in
+ * r->eval_clients), or eval.clients available clients drawn by the seed. */
+static int pick_evaluators(fedc_run *r, int round, int naccepted) {
     const fedc_task *t = &r->task;
     int n = 0;
-    if (t->eval.clients <= 0) {
-        for (int i = 0; i < nsel; i++)
-            if (r->slots[i].status == 1) r->eval_clients[n++] = r->slots[i].client;
-        return n;
-    }
+    if (t->eval.clients <= 0) return naccepted;
     int avail = 0;
     for (int k = 0; k < t->clients; k++) avail += r->info[k].available != 0;
     if (avail == 0) return 0;
@@ -779,8 +983,8 @@ static int pick_evaluators(fedc_run *r, int round, int nsel) {
     return n;
 }
 
-static void federated_evaluation(fedc_run *r, fedc_transport *tp, int round, int nsel, fedc_round_metrics *m) {
-    int n = pick_evaluators(r, round, nsel);
+static void federated_evaluation(fedc_run *r, fedc_transport *tp, int round, int naccepted, fedc_round_metrics *m) {
+    int n = pick_evaluators(r, round, naccepted);
     if (n == 0) return;
     fedc_buf blob = {0};
     fedc_error err;
@@ -843,7 +1047,12 @@ static int max_participations(const fedc_run *r) {
     return most;
 }
 
+static void finish_round(fedc_run *r, fedc_transport *tp, int naccepted, fedc_round_metrics *m, int round,
+                         double sim_round, double cpu_srv, double wall0);
+static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err);
+
 int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    if (r->async) return run_round_async(r, tp, m, err);
     double wall0 = fedc_wall_s(), cpu_srv = 0, c0 = fedc_cpu_thread_s();
     int round = r->rounds_done + 1;
     memset(m, 0, sizeof *m);
@@ -874,6 +1083,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     /* 2. TRAIN frames: one shared frame when the downlink is exact; with a
      * lossy downlink each node gets the model as a delta against its copy. */
     fedc_buf *frames = malloc((size_t)n * sizeof *frames);
+    if (!frames) return fedc_fail(err, "round %d: out of memory for %d model frames", round, n);
     for (int i = 0; i < n; i++) {
         slot *s = &r->slots[i];
         s->client = r->selected[i];
@@ -939,8 +1149,8 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
 
     /* 4. Simulated time and deadline (profiles only), then collect. */
     double sim_round = 0;
-    int nu = 0;
-    double train_loss = 0;
+    int nu = 0, personal_cnt = 0;
+    double train_loss = 0, personal_sum = 0;
     for (int i = 0; i < n; i++) {
         slot *s = &r->slots[i];
         m->bytes_down += s->bytes_down;
@@ -968,6 +1178,10 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
             u->delta = s->delta;
             u->extra = r->sinfo.extra_up ? s->extra : NULL;
             train_loss += s->loss;
+            if (s->personal_acc >= 0) {
+                personal_sum += s->personal_acc;
+                personal_cnt++;
+            }
             r->info[s->client].last_loss = s->loss;
         } else if (s->status == -1) {
             m->dropped++;
@@ -1033,10 +1247,42 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         u->delta = r->dp_mean;
         n_agg = 1;
     }
-    if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, n_agg, &rctx, err) != 0) return -1;
-    m->train_loss = train_loss / nu;
+    /* Checked before it replaces the model (guard.c). */
+    char verdict[600];
+    int g = fedc_agg_guard_run(r->guard, r->strategy, r->x, r->updates, n_agg, &rctx, r->refused, r->refused_why,
+                               verdict, sizeof verdict, err);
+    if (g < 0) return -1;
+    /* Updates refused by the check count as rejected (their nodes are
+     * flagged); a combined one (secure aggregation, central DP) names none. */
+    for (int k = 0; k < n_agg; k++) {
+        if (!r->refused[k] || r->updates[k].client < 0) continue;
+        for (int i = 0; i < n; i++)
+            if (r->slots[i].client == r->updates[k].client && r->slots[i].status == 1) {
+                r->slots[i].status = -2;
+                snprintf(r->slots[i].reason, sizeof r->slots[i].reason, "%s", r->refused_why[k]);
+                FEDC_WARN("round %d: update from client %d refused: %s", round, r->updates[k].client,
+                          r->refused_why[k]);
+            }
+        m->participants--;
+        m->rejected++;
+        train_loss -= r->updates[k].loss;
+    }
+    if (g == 1) return fedc_fail(err, "round %d: %s", round, verdict);
+    m->train_loss = m->participants > 0 ? train_loss / m->participants : NAN;
+    if (personal_cnt) {
+        m->personal_evaluated = 1;
+        m->personal_accuracy = personal_sum / personal_cnt;
+    }
+    cpu_srv += fedc_cpu_thread_s() - c0;
+    finish_round(r, tp, accepted_clients(r, n, NULL), m, round, sim_round, cpu_srv, wall0);
+    return 0;
+}
 
-    /* 5. Evaluate, account, decide whether to stop. */
+/* 5. Evaluate, account, decide whether to stop (both kinds of round). */
+static void finish_round(fedc_run *r, fedc_transport *tp, int naccepted, fedc_round_metrics *m, int round,
+                         double sim_round, double cpu_srv, double wall0) {
+    const fedc_task *t = &r->task;
+    double c0 = fedc_cpu_thread_s();
     r->rounds_done = round;
     int last = round >= t->rounds;
     if (t->eval_every <= 1 || round % t->eval_every == 0 || last || round == 1) {
@@ -1048,7 +1294,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         }
         if (r->fed_eval) {
             cpu_srv += fedc_cpu_thread_s() - c0;
-            federated_evaluation(r, tp, round, n, m);
+            federated_evaluation(r, tp, round, naccepted, m);
             c0 = fedc_cpu_thread_s();
             if (m->fed_evaluated && !r->arch) {
                 /* The nodes' scores are the only ones: they drive the stopping rule. */
@@ -1077,6 +1323,201 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     m->server_cpu_s = cpu_srv;
     m->wall_s = fedc_wall_s() - wall0;
     m->elapsed_s = fedc_wall_s() - r->start_wall;
+}
+
+/* ---- Asynchronous rounds (fedbuff, fedfix, async-fedavg): a simulated
+ * clock, clients_per_round clients training at once. A round (1) starts
+ * clients on the free slots with the current model, version rounds_done --
+ * they train now, through the same transport, and their updates wait in
+ * their slots until the simulated time they would arrive (profile speeds,
+ * links and bytes); (2) advances the clock to the async_buffer-th earliest
+ * arrival, or by async_window_s; (3) aggregates the arrived updates, each
+ * with its staleness (versions made since it started). Arrivals are taken
+ * in (time, slot) order and aggregated in slot order, so with every client
+ * equally fast and the buffer = clients_per_round a round is exactly a
+ * synchronous one. ---- */
+static int cmp_arrival(const void *a, const void *b, void *ctx) {
+    const slot *sl = ctx;
+    int i = *(const int *)a, j = *(const int *)b;
+    if (sl[i].finish != sl[j].finish) return sl[i].finish < sl[j].finish ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+/* Insertion sort: slots are few, and it needs no qsort_r. */
+static void sort_arrivals(int *idx, int n, const slot *sl) {
+    for (int a = 1; a < n; a++) {
+        int v = idx[a], b = a - 1;
+        while (b >= 0 && cmp_arrival(&idx[b], &v, (void *)sl) > 0) {
+            idx[b + 1] = idx[b];
+            b--;
+        }
+        idx[b + 1] = v;
+    }
+}
+
+static int stale_bucket(int tau) {
+    if (tau < 4) return tau < 0 ? 0 : tau;
+    if (tau < 8) return 4;
+    if (tau < 16) return 5;
+    if (tau < 32) return 6;
+    return 7;
+}
+
+static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    double wall0 = fedc_wall_s(), c0 = fedc_cpu_thread_s(), cpu_srv = 0;
+    int round = r->rounds_done + 1, version = r->rounds_done;
+    memset(m, 0, sizeof *m);
+    m->round = round;
+    m->async = 1;
+    const fedc_task *t = &r->task;
+
+    /* 1. Who starts: free slots, filled with available clients not already training. */
+    for (int k = 0; k < t->clients; k++) {
+        fedc_profile_apply(r->profile, k, round, &r->info[k]);
+        if (r->info[k].n_samples == 0) r->info[k].available = 0;
+    }
+    if (r->client_hook) r->client_hook(r->client_hook_ctx, round, r->info, t->clients);
+    int busy = 0, nfree = 0;
+    for (int i = 0; i < r->nslots; i++) {
+        if (r->slots[i].busy) {
+            r->info[r->slots[i].client].available = 0;
+            busy++;
+        } else {
+            r->async_map[nfree++] = i;
+        }
+    }
+    fedc_round_cost cost = {(double)t->local.epochs,
+                            t->local.max_steps > 0 ? (double)t->local.max_steps * t->local.batch : 0,
+                            r->last_down_pp > 0 ? r->last_down_pp : (double)(r->d * 4),
+                            r->last_up_pp > 0 ? r->last_up_pp : (double)(r->d * 4)};
+    fedc_rng srng = fedc_rng_derive(t->seed, (uint64_t)round, 0x5C4EDull);
+    int n = nfree > 0 ? fedc_sched_select(r->sched, round, r->info, t->clients, nfree, &cost, &srng, r->selected)
+                      : 0;
+    if (n < 0) return fedc_fail(err, "round %d: the scheduler failed", round);
+    if (n == 0 && busy == 0) return fedc_fail(err, "round %d: no client is available to train", round);
+    m->selected = n;
+    fedc_round_ctx rctx = {round, t->rounds, t->clients, r->info, fedc_task_local_lr(t, round),
+                           fedc_task_server_lr(t, round)};
+    fedc_strategy_round_begin(r->strategy, &rctx);
+
+    /* 2. TRAIN frames for the starters and the exchange. */
+    fedc_buf *frames = malloc(((size_t)n + 1) * sizeof *frames);
+    if (!frames) return fedc_fail(err, "out of memory");
+    for (int q = 0; q < n; q++) {
+        slot *s = &r->slots[r->async_map[q]];
+        s->client = r->selected[q];
+        s->status = 0;
+        s->reason[0] = 0;
+        s->bytes_down = s->bytes_up = 0;
+    }
+    int frc = 0;
+    if (n > 0 && !r->down_lossy) {
+        frc = encode_train_frame(r, round, r->x, NULL, "full", 0, &r->model_blob, &r->frame, err);
+        for (int q = 0; q < n; q++) frames[q] = r->frame;
+    } else {
+        for (int q = 0; q < n && frc == 0; q++) {
+            slot *s = &r->slots[r->async_map[q]];
+            const float *base = r->down_ref[s->client] ? r->down_ref[s->client] : r->x0;
+            frc = encode_train_frame(r, round, r->x, base, r->down_ref[s->client] ? "delta" : "init", s->client,
+                                     &r->model_blob, &s->frame, err);
+            if (frc == 0) frc = reconstruct(r, s, err);
+            frames[q] = s->frame;
+        }
+    }
+    cpu_srv += fedc_cpu_thread_s() - c0;
+    reply_ctx rc = {r, round, r->async_map};
+    fedc_exchange ex = {round, n, r->selected, frames, t->deploy.round_timeout_s, on_sent_cb, on_reply,
+                        on_drop_cb, &rc};
+    if (frc == 0 && n > 0) frc = tp->ops->exchange(tp, &ex, err);
+    free(frames);
+    if (frc != 0) return -1;
+    c0 = fedc_cpu_thread_s();
+
+    /* 3. Starters whose training succeeded wait for their arrival time. */
+    double now = r->sim_elapsed;
+    for (int q = 0; q < n; q++) {
+        slot *s = &r->slots[r->async_map[q]];
+        m->bytes_down += s->bytes_down;
+        m->bytes_up += s->bytes_up;
+        if (s->status == 0) {
+            s->status = -1;
+            snprintf(s->reason, sizeof s->reason, "no reply");
+        }
+        if (s->status == 1) {
+            s->busy = 1;
+            s->version = version;
+            s->finish = now + simulated_seconds(r, s->client, s);
+            m->client_cpu_s += s->cpu_s;
+        } else if (s->status == -1) {
+            m->dropped++;
+        } else {
+            m->rejected++;
+        }
+        r->info[s->client].last_round = round;
+        r->info[s->client].times_selected++;
+        if (r->down_lossy) commit_down_ref(r, s, round);
+    }
+    if (n > 0) {
+        r->last_down_pp = (double)m->bytes_down / n;
+        r->last_up_pp = (double)m->bytes_up / n;
+    }
+
+    /* 4. Advance the clock to this aggregation and take the arrivals. */
+    int nb = 0;
+    for (int i = 0; i < r->nslots; i++)
+        if (r->slots[i].busy) r->async_map[nb++] = i;
+    if (nb == 0) return fedc_fail(err, "round %d: no client is training (every starter failed)", round);
+    sort_arrivals(r->async_map, nb, r->slots);
+    int na;
+    double clock;
+    if (r->sinfo.async_window_s > 0) {
+        clock = now + r->sinfo.async_window_s;
+        for (na = 0; na < nb && r->slots[r->async_map[na]].finish <= clock; na++) {
+        }
+    } else {
+        na = r->sinfo.async_buffer < nb ? r->sinfo.async_buffer : nb;
+        clock = r->slots[r->async_map[na - 1]].finish;
+        if (clock < now) clock = now;
+    }
+    /* Aggregated in slot order: the synchronous order when all arrive. */
+    for (int a = 1; a < na; a++) {
+        int v = r->async_map[a], b = a - 1;
+        while (b >= 0 && r->async_map[b] > v) {
+            r->async_map[b + 1] = r->async_map[b];
+            b--;
+        }
+        r->async_map[b + 1] = v;
+    }
+    double train_loss = 0, stale_sum = 0;
+    for (int a = 0; a < na; a++) {
+        slot *s = &r->slots[r->async_map[a]];
+        fedc_update *u = &r->updates[a];
+        u->client = s->client;
+        u->weight = s->weight;
+        u->steps = s->steps;
+        u->staleness = version - s->version;
+        u->loss = s->loss;
+        u->delta = s->delta;
+        u->extra = r->sinfo.extra_up ? s->extra : NULL;
+        train_loss += s->loss;
+        r->info[s->client].last_loss = s->loss;
+        stale_sum += u->staleness;
+        if (u->staleness > m->staleness_max) m->staleness_max = u->staleness;
+        m->staleness_hist[stale_bucket(u->staleness)]++;
+        s->busy = 0;
+    }
+    m->participants = na;
+    m->in_flight = nb - na;
+    if (na > 0) {
+        m->staleness_mean = stale_sum / na;
+        if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, na, &rctx, err) != 0) {
+            for (int a = 0; a < na; a++) r->slots[r->async_map[a]].busy = 1; /* nothing consumed */
+            return -1;
+        }
+        m->train_loss = train_loss / na;
+    }
+    cpu_srv += fedc_cpu_thread_s() - c0;
+    finish_round(r, tp, accepted_clients(r, na, r->async_map), m, round, clock - now, cpu_srv, wall0);
     return 0;
 }
 

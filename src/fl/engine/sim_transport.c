@@ -28,9 +28,7 @@ static void serve_one(void *ctx, size_t i, int worker) {
     int k = ex->clients[i];
     const fedc_buf *f = &ex->frames[i];
     ex->on_sent(ex->ctx, (int)i, f->len + fedc_ws_overhead(f->len, 0, FEDC_WS_FRAGMENT_SIZE));
-    const fedc_partition *p = fedc_run_partition(st->run);
-    fedc_client_data cd = {fedc_run_train_data(st->run), fedc_partition_client(p, k),
-                           fedc_partition_size(p, k)};
+    fedc_client_data cd = fedc_run_client_data(st->run, k);
     fedc_error e;
     fedc_buf *reply = &st->replies[worker];
     if (fedc_frame_type(f->data, f->len) == FEDC_MSG_EVALUATE) {
@@ -126,4 +124,32 @@ int fedc_sim_transport_state_stats(fedc_transport *t, fedc_state_stats *out) {
     sim_transport *st = t->self;
     fedc_state_stats_get(st->store, out);
     return 0;
+}
+
+/* Reads one client's record through the first trainer (all share a layout). */
+static int peek_record(fedc_transport *t, int client, void **record) {
+    if (!t || t->ops != &k_sim_ops) return -1;
+    sim_transport *st = t->self;
+    if (client < 0 || client >= fedc_run_task(st->run)->clients) return -1;
+    fedc_error e;
+    *record = fedc_state_acquire(st->store, client, &e);
+    return *record ? 0 : -1;
+}
+
+long fedc_sim_transport_local_params(fedc_transport *t, int client, float *out, size_t cap) {
+    void *record;
+    if (peek_record(t, client, &record) != 0) return -1;
+    sim_transport *st = t->self;
+    long n = fedc_trainer_record_local_params(st->trainers[0], record, out, cap);
+    fedc_state_release(st->store, client);
+    return n;
+}
+
+long long fedc_sim_transport_optim_steps(fedc_transport *t, int client) {
+    void *record;
+    if (peek_record(t, client, &record) != 0) return -1;
+    sim_transport *st = t->self;
+    long long n = fedc_trainer_record_optim_steps(st->trainers[0], record);
+    fedc_state_release(st->store, client);
+    return n;
 }

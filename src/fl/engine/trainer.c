@@ -27,6 +27,11 @@ struct fedc_trainer {
     size_t d;
     fedc_ws *ws;
     fedc_optim *opt;
+    fedc_hvp_ws *hw;           /* adahessian: Hessian-vector products */
+    local_set local;           /* strategy.local_params: never aggregated */
+    float *eval_x;             /* personal evaluation batch */
+    int32_t *eval_y;
+    size_t eval_cap;
     fedc_strategy *strategy;   /* client part only */
     fedc_strategy_info sinfo;
     fedc_codec *up, *down;
@@ -43,7 +48,8 @@ struct fedc_trainer {
     int keep_undo;
     int secret_noise;          /* local DP noise from the OS CSPRNG (nodes) */
     /* record sections, in floats after the header */
-    size_t off_state, off_residual, off_down_ref, off_undo, undo_floats, record_floats;
+    size_t off_state, off_residual, off_optim, off_local, off_down_ref, off_undo, undo_floats, record_floats;
+    size_t optim_floats;       /* local.keep_state: the optimizer's state blob */
     int uses_ef, lossy_down;
 };
 
@@ -57,6 +63,10 @@ void fedc_trainer_free(fedc_trainer *tr) {
     if (!tr) return;
     fedc_ws_free(tr->ws);
     fedc_optim_free(tr->opt);
+    fedc_hvp_ws_free(tr->hw);
+    fedc_engine_local_set_free(&tr->local);
+    free(tr->eval_x);
+    free(tr->eval_y);
     fedc_strategy_free(tr->strategy);
     fedc_codec_free(tr->up);
     fedc_codec_free(tr->down);
@@ -83,10 +93,17 @@ static void layout_record(fedc_trainer *tr) {
     off += tr->sinfo.state_floats;
     tr->off_residual = off;
     if (tr->uses_ef) off += tr->d;
+    /* The optimizer's state (zeros are a fresh optimizer: step 0, no moments). */
+    tr->off_optim = off;
+    off += tr->optim_floats;
+    /* Local parameters: a validity flag (1 once trained), then the values. */
+    tr->off_local = off;
+    if (tr->local.n) off += 1 + tr->local.floats;
     tr->off_down_ref = off;
     if (tr->lossy_down) off += tr->d;
     tr->off_undo = off;
-    /* The undo copy covers what a round changes: strategy state and residual. */
+    /* The undo copy covers what a round changes: strategy state, residual,
+     * optimizer state and local parameters. */
     tr->undo_floats = tr->off_down_ref - tr->off_state;
     if (tr->keep_undo) off += tr->undo_floats;
     tr->record_floats = off;
@@ -107,6 +124,22 @@ int fedc_trainer_record_round(const void *record) { return ((const record_header
 
 static float *section(void *record, size_t off) { return (float *)((char *)record + sizeof(record_header)) + off; }
 
+long fedc_trainer_record_local_params(const fedc_trainer *tr, const void *record, float *out, size_t cap) {
+    if (!tr->local.n) return 0;
+    const float *sec = section((void *)record, tr->off_local);
+    if (sec[0] != 1.0f) return 0;
+    size_t n = tr->local.floats < cap ? tr->local.floats : cap;
+    memcpy(out, sec + 1, n * sizeof *out);
+    return (long)n;
+}
+
+long long fedc_trainer_record_optim_steps(const fedc_trainer *tr, const void *record) {
+    if (!tr->optim_floats) return -1;
+    long long steps;
+    memcpy(&steps, section((void *)record, tr->off_optim), sizeof steps); /* the blob's first field */
+    return steps;
+}
+
 fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_error *err) {
     fedc_trainer *tr = calloc(1, sizeof *tr);
     if (!tr) return NULL;
@@ -117,7 +150,15 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     fedc_optim_config oc;
     if (fedc_engine_optim_config(t, &oc, err) != 0) goto fail;
     tr->ws = fedc_ws_create(a, t->local.batch);
-    tr->opt = fedc_optim_create(&oc, d);
+    /* Over the model's tensors: per-tensor rules see shapes, and batch-norm
+     * running statistics are never stepped. */
+    tr->opt = fedc_optim_create_arch(&oc, a);
+    if (tr->opt && fedc_optim_wants_hvp(tr->opt) && !(tr->hw = fedc_hvp_ws_create(a, t->local.batch))) {
+        fedc_fail(err, "out of memory for Hessian-vector products of %zu parameters", d);
+        goto fail;
+    }
+    if (tr->opt && t->local.keep_state) tr->optim_floats = fedc_optim_state_size(tr->opt);
+    if (fedc_engine_local_set(t, a, &tr->local, err) != 0) goto fail;
     tr->strategy = fedc_strategy_create(t, d, 1, err);
     if (!tr->strategy) goto fail;
     tr->sinfo = fedc_strategy_info_get(tr->strategy);
@@ -183,6 +224,8 @@ static double oracle_full(void *vs, const float *w, float *g) {
     for (size_t b = 0; b < n; b += B) {
         int nb = (int)(n - b < B ? n - b : B);
         fedc_dataset_gather(cd->data, cd->index + b, (size_t)nb, tr->xf, tr->yf);
+        if (cd->domain)
+            fedc_domain_apply(cd->domain, fedc_arch_input(tr->arch), cd->domain_seed, cd->index + b, tr->xf, (size_t)nb);
         float l = local_grad(tr, o->cc, w, tr->gtmp, tr->xf, tr->yf, nb);
         float f = (float)nb / (float)n;
         for (size_t j = 0; j < d; j++) g[j] += f * tr->gtmp[j];
@@ -191,13 +234,41 @@ static double oracle_full(void *vs, const float *w, float *g) {
     return loss;
 }
 
+/* The model the client starts from: the global one with its own values of
+ * the local parameters (from its last round; the global, i.e. initial,
+ * values the first time). */
+static void personalise(fedc_trainer *tr, void *record) {
+    if (!tr->local.n) return;
+    float *sec = section(record, tr->off_local);
+    if (sec[0] == 1.0f) fedc_engine_local_scatter(&tr->local, sec + 1, tr->global);
+}
+
+/* Accuracy of the starting model on the client's personal test samples. */
+static int personal_accuracy(fedc_trainer *tr, const fedc_client_data *cd, double *acc) {
+    size_t dim = cd->eval->dim, n = cd->eval_n;
+    if (n > tr->eval_cap) {
+        float *x = realloc(tr->eval_x, n * dim * sizeof *x);
+        if (x) tr->eval_x = x;
+        int32_t *y = realloc(tr->eval_y, n * sizeof *y);
+        if (y) tr->eval_y = y;
+        if (!x || !y) return -1;
+        tr->eval_cap = n;
+    }
+    fedc_dataset_gather(cd->eval, cd->eval_index, n, tr->eval_x, tr->eval_y);
+    fedc_nn_evaluate(tr->arch, tr->ws, tr->global, tr->eval_x, tr->eval_y, n, acc, NULL);
+    return 0;
+}
+
 /* Local epochs over the client's samples in a per-round shuffled order. */
 static void local_train(fedc_trainer *tr, int client, int round, const fedc_client_data *cd, void *record,
                         fedc_rng *rng, int *steps_out, double *loss_out) {
     const fedc_task *t = &tr->task;
     size_t d = tr->d, n = cd->n;
     memcpy(tr->work, tr->global, d * sizeof(float));
-    fedc_optim_reset(tr->opt);
+    if (tr->optim_floats)
+        fedc_optim_state_load(tr->opt, section(record, tr->off_optim)); /* zeros: a fresh optimizer */
+    else
+        fedc_optim_reset(tr->opt);
     tr->cd = cd;
     tr->rng = rng;
     tr->nb = 0;
@@ -232,10 +303,20 @@ static void local_train(fedc_trainer *tr, int client, int round, const fedc_clie
             if (t->local.max_steps > 0 && steps >= t->local.max_steps) goto done;
             int nb = (int)(n - b < (size_t)t->local.batch ? n - b : (size_t)t->local.batch);
             fedc_dataset_gather(cd->data, tr->perm + b, (size_t)nb, tr->xb, tr->yb);
+            if (cd->domain)
+                fedc_domain_apply(cd->domain, fedc_arch_input(tr->arch), cd->domain_seed, tr->perm + b, tr->xb,
+                                  (size_t)nb);
             tr->nb = nb;
             float l = local_grad(tr, &cc, tr->work, tr->grad, tr->xb, tr->yb, nb);
+            /* Batch-norm running statistics follow the batches trained on. */
+            fedc_nn_commit_stats(tr->arch, tr->ws, tr->work);
             cc.step = steps;
             fedc_strategy_client_grad(&cc, tr->work, tr->grad, l);
+            if (tr->hw) { /* adahessian: H z of this batch's loss, exact */
+                const float *z = fedc_optim_hvp_probe(tr->opt, rng);
+                fedc_nn_hvp(tr->arch, tr->ws, tr->hw, tr->work, z, fedc_optim_hvp_buffer(tr->opt), NULL, tr->xb,
+                            tr->yb, nb);
+            }
             fedc_optim_set_lr(tr->opt, cc.lr * cc.lr_scale);
             fedc_optim_step(tr->opt, tr->work, tr->grad);
             loss_sum += l;
@@ -246,6 +327,15 @@ done:
     for (size_t j = 0; j < d; j++) tr->delta[j] = tr->work[j] - tr->global[j];
     cc.step = steps;
     fedc_strategy_client_end(&cc, tr->work, steps, tr->delta, tr->up_extra);
+    /* Local parameters stay here: kept for the next round, never uploaded,
+     * whatever the strategy did to the delta. */
+    if (tr->local.n) {
+        float *sec = section(record, tr->off_local);
+        sec[0] = 1.0f;
+        fedc_engine_local_gather(&tr->local, tr->work, sec + 1);
+        fedc_engine_local_zero(&tr->local, tr->delta);
+    }
+    if (tr->optim_floats) fedc_optim_state_save(tr->opt, section(record, tr->off_optim));
     *steps_out = steps;
     *loss_out = steps ? loss_sum / steps : 0.0;
 }
@@ -350,6 +440,12 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         hdr->flags |= REC_HAS_UNDO;
     }
     hdr->trained_round = (int32_t)round;
+    personalise(tr, mem->record);
+    double pacc = -1;
+    if (cd->eval_n && personal_accuracy(tr, cd, &pacc) != 0) {
+        fedc_fail(err, "out of memory for %zu personal evaluation samples", cd->eval_n);
+        goto out;
+    }
     /* The client's stream depends only on (seed, round, client). */
     fedc_rng rng = fedc_rng_derive(tr->task.seed, (uint64_t)round, (uint64_t)client);
     int steps = 0;
@@ -371,10 +467,12 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         goto out;
     }
     double cpu_s = fedc_cpu_thread_s() - cpu0;
-    char json[256];
+    char json[320];
     int jl = snprintf(json, sizeof json,
-                      "{\"round\":%lld,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f}",
+                      "{\"round\":%lld,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f",
                       (long long)round, cd->n, steps, isfinite(loss) ? loss : -1.0, cpu_s);
+    if (pacc >= 0) jl += snprintf(json + jl, sizeof json - (size_t)jl, ",\"personal_acc\":%.9g", pacc);
+    jl += snprintf(json + jl, sizeof json - (size_t)jl, "}");
     fedc_msg up = {.type = FEDC_MSG_UPDATE, .json = json, .json_len = (size_t)jl, .nblobs = 1};
     up.blobs[0].data = tr->enc.data;
     up.blobs[0].len = tr->enc.len;

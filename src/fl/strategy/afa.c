@@ -12,6 +12,7 @@
  * as FedAvg. The averages use the combine rule's sample weights. AFA-CS's
  * table of G_i (d floats per worker) is a per-client server table that
  * spills to disk past state.memory_mb. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -88,6 +89,34 @@ static int aggregate_cs(fedc_strategy *s, float *x, const fedc_update *u, int n,
     return 0;
 }
 
+/* Checkpoint: the G_i table, then every worker's stored weight. */
+static int tables_save_cs(fedc_strategy *s, FILE *f, fedc_error *err) {
+    afa_impl *a = s->impl;
+    if (fedc_state_save(a->table, f, err) != 0) return -1;
+    if (fwrite(a->wt, sizeof *a->wt, (size_t)s->n_clients, f) != (size_t)s->n_clients)
+        return fedc_fail(err, "afa-cs table: write failed");
+    return 0;
+}
+
+static int tables_load_cs(fedc_strategy *s, FILE *f, fedc_error *err) {
+    afa_impl *a = s->impl;
+    if (fedc_state_load(a->table, f, err) != 0) {
+        fedc_fail_prefix(err, "afa-cs table: ");
+        return -1;
+    }
+    if (fread(a->wt, sizeof *a->wt, (size_t)s->n_clients, f) != (size_t)s->n_clients)
+        return fedc_fail(err, "afa-cs table: the workers' weights are truncated");
+    for (int k = 0; k < s->n_clients; k++)
+        if (!isfinite(a->wt[k]) || a->wt[k] < 0 || (a->wt[k] > 0 && !fedc_state_has(a->table, k)))
+            return fedc_fail(err, "afa-cs table: worker %d has weight %g but no stored G_i", k, a->wt[k]);
+    return 0;
+}
+
 const fedc_strategy_ops fedc_ops_afa_cd = {.name = "afa-cd", .init = init_cd, .aggregate = aggregate_cd};
 const fedc_strategy_ops fedc_ops_afa_cs = {
-    .name = "afa-cs", .init = init_cs, .aggregate = aggregate_cs, .destroy = destroy_cs};
+    .name = "afa-cs",
+    .init = init_cs,
+    .aggregate = aggregate_cs,
+    .tables_save = tables_save_cs,
+    .tables_load = tables_load_cs,
+    .destroy = destroy_cs};

@@ -125,6 +125,29 @@ static int aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, co
     return rcode;
 }
 
+/* Checkpoint: the anchor-gradient table, then which clients hold one. */
+static int tables_save(fedc_strategy *s, FILE *f, fedc_error *err) {
+    amd_impl *a = s->impl;
+    if (fedc_state_save(a->table, f, err) != 0) return -1;
+    if (fwrite(a->has, 1, (size_t)s->n_clients, f) != (size_t)s->n_clients)
+        return fedc_fail(err, "fedamd table: write failed");
+    return 0;
+}
+
+static int tables_load(fedc_strategy *s, FILE *f, fedc_error *err) {
+    amd_impl *a = s->impl;
+    if (fedc_state_load(a->table, f, err) != 0) {
+        fedc_fail_prefix(err, "fedamd table: ");
+        return -1;
+    }
+    if (fread(a->has, 1, (size_t)s->n_clients, f) != (size_t)s->n_clients)
+        return fedc_fail(err, "fedamd table: the anchor flags are truncated");
+    for (int k = 0; k < s->n_clients; k++)
+        if (a->has[k] > 1 || (a->has[k] == 1) != (fedc_state_has(a->table, k) != 0))
+            return fedc_fail(err, "fedamd table: client %d's anchor flag disagrees with the table", k);
+    return 0;
+}
+
 const fedc_strategy_ops fedc_ops_fedamd = {.name = "fedamd",
                                            .init = init,
                                            .round_begin = round_begin,
@@ -132,4 +155,6 @@ const fedc_strategy_ops fedc_ops_fedamd = {.name = "fedamd",
                                            .client_grad = client_grad,
                                            .client_end = client_end,
                                            .aggregate = aggregate,
+                                           .tables_save = tables_save,
+                                           .tables_load = tables_load,
                                            .destroy = destroy};

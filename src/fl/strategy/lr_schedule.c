@@ -23,7 +23,8 @@ double fedc_lr_at(const fedc_lr_schedule *s, int round) {
 }
 
 double fedc_task_local_lr(const fedc_task *t, int round) {
-    fedc_lr_schedule s = {t->local.lr_schedule, t->local.lr,          t->local.lr_min, t->local.lr_gamma,
+    /* local.lr 0 stands for the optimizer's default. */
+    fedc_lr_schedule s = {t->local.lr_schedule, fedc_task_local_lr_base(t), t->local.lr_min, t->local.lr_gamma,
                           t->local.lr_warmup_rounds, t->local.lr_step_rounds, t->rounds};
     return fedc_lr_at(&s, round);
 }

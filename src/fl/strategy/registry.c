@@ -9,7 +9,9 @@ static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedavg, &fedc_ops_fedprox, &fedc_ops_fedavgm, &fedc_ops_fedadam, &fedc_ops_fedyogi,
     &fedc_ops_fedadagrad, &fedc_ops_scaffold, &fedc_ops_fedavg_m, &fedc_ops_scaffold_m, &fedc_ops_fednova,
     &fedc_ops_fedau, &fedc_ops_afa_cd, &fedc_ops_afa_cs, &fedc_ops_fedhyper, &fedc_ops_fedsam,
-    &fedc_ops_fedspeed, &fedc_ops_fedamd, &fedc_ops_fedld,
+    &fedc_ops_fedspeed, &fedc_ops_fedamd, &fedc_ops_fedld, &fedc_ops_fedopt,
+    &fedc_ops_fedbuff, &fedc_ops_fedfix,
+    &fedc_ops_async_fedavg,
 };
 #define N_OPS (sizeof k_ops / sizeof k_ops[0])
 
@@ -83,6 +85,7 @@ fedc_strategy *fedc_strategy_create(const fedc_task *t, size_t d, int n_clients,
 void fedc_strategy_free(fedc_strategy *s) {
     if (!s) return;
     if (s->ops->destroy) s->ops->destroy(s);
+    free(s->tensors);
     free(s->state);
     free(s->mean);
     free(s->t_offset);
@@ -159,6 +162,16 @@ void fedc_strategy_state_load(fedc_strategy *s, const float *in) {
     if (s->state_n) memcpy(s->state, in, s->state_n * sizeof(float));
 }
 
+int fedc_strategy_has_tables(const fedc_strategy *s) { return s->ops->tables_save != NULL; }
+
+int fedc_strategy_tables_save(fedc_strategy *s, FILE *f, fedc_error *err) {
+    return s->ops->tables_save ? s->ops->tables_save(s, f, err) : 0;
+}
+
+int fedc_strategy_tables_load(fedc_strategy *s, FILE *f, fedc_error *err) {
+    return s->ops->tables_load ? s->ops->tables_load(s, f, err) : 0;
+}
+
 double fedc_local_step_norm(int steps, double rho) {
     if (rho <= 0) return steps;
     /* sum over k of (1 - rho^(K-k)) / (1 - rho): heavy-ball SGD's weights. */
@@ -183,4 +196,17 @@ double fedc_strategy_combine_scaled(const fedc_strategy *s, const fedc_update *u
     free(su);
     free(buf);
     return total;
+}
+
+int fedc_strategy_set_tensors(fedc_strategy *s, const fedc_tensor_info *t, int nt, fedc_error *err) {
+    free(s->tensors);
+    s->tensors = NULL;
+    s->ntensors = 0;
+    if (nt > 0) {
+        s->tensors = malloc((size_t)nt * sizeof *t);
+        if (!s->tensors) return fedc_fail(err, "out of memory for the strategy's tensor layout");
+        memcpy(s->tensors, t, (size_t)nt * sizeof *t);
+        s->ntensors = nt;
+    }
+    return s->ops->tensors_set ? s->ops->tensors_set(s, err) : 0;
 }

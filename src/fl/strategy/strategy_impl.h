@@ -4,6 +4,7 @@
 #ifndef FEDC_STRATEGY_IMPL_H
 #define FEDC_STRATEGY_IMPL_H
 
+#include "fedc/nn.h"
 #include "fedc/state.h"
 #include "fedc/strategy.h"
 
@@ -21,8 +22,13 @@ typedef struct fedc_strategy_ops {
                      fedc_error *err);
     /* x <- x + step(mean); mean is the combined delta. */
     void (*server_step)(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc);
+    /* Server-side per-client tables for checkpoints (NULL = none). */
+    int (*tables_save)(fedc_strategy *s, FILE *f, fedc_error *err);
+    int (*tables_load)(fedc_strategy *s, FILE *f, fedc_error *err);
     /* Frees s->impl (NULL if nothing to free). */
     void (*destroy)(fedc_strategy *s);
+    /* After fedc_strategy_set_tensors (NULL = nothing to redo). */
+    int (*tensors_set)(fedc_strategy *s, fedc_error *err);
 } fedc_strategy_ops;
 
 struct fedc_strategy {
@@ -40,6 +46,9 @@ struct fedc_strategy {
     void *combine_ctx;
     int n_tensors;      /* parameter layout (always at least one tensor) */
     size_t *t_offset, *t_count;
+    /* The tensors with shapes and buffer marks (fedc_strategy_set_tensors), or none. */
+    fedc_tensor_info *tensors;
+    int ntensors;
     char spill_dir[512];
 };
 
@@ -79,6 +88,10 @@ STRATEGY_OPS(fedc_ops_fedsam)
 STRATEGY_OPS(fedc_ops_fedspeed)
 STRATEGY_OPS(fedc_ops_fedamd)
 STRATEGY_OPS(fedc_ops_fedld)
+STRATEGY_OPS(fedc_ops_fedopt)
+STRATEGY_OPS(fedc_ops_fedbuff)
+STRATEGY_OPS(fedc_ops_fedfix)
+STRATEGY_OPS(fedc_ops_async_fedavg)
 #undef STRATEGY_OPS
 
 #endif

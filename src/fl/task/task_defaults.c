@@ -5,6 +5,7 @@
  * with, so switching the choice alone gives a sensible task. */
 #include <string.h>
 
+#include "fedc/nn.h"
 #include "fedc/task.h"
 
 void fedc_task_defaults(fedc_task *t) {
@@ -19,6 +20,7 @@ void fedc_task_defaults(fedc_task *t) {
     t->partition.alpha = 0.5;
     t->partition.classes_per_client = 2;
     t->partition.sigma = 1.0;
+    strcpy(t->partition.feature_skew, "none");
 
     strcpy(t->model, "mlp");
     strcpy(t->init, "he");
@@ -29,14 +31,23 @@ void fedc_task_defaults(fedc_task *t) {
     t->local.epochs = 1;
     t->local.batch = 32;
     t->local.max_steps = 0;
-    t->local.lr = 0.05;
+    t->local.lr = 0.0; /* the optimizer's default: 0.05 for sgd */
     strcpy(t->local.optimizer, "sgd");
     t->local.momentum = 0.0;
     t->local.nesterov = 0;
     t->local.weight_decay = 0.0;
-    t->local.beta1 = 0.9;
-    t->local.beta2 = 0.999;
-    t->local.eps = 1e-8;
+    /* 0: each optimizer's own default (adam 0.9/0.999/1e-8, lion 0.9/0.99, ...). */
+    t->local.beta1 = 0.0;
+    t->local.beta2 = 0.0;
+    t->local.eps = 0.0;
+    t->local.beta3 = 0.0;
+    t->local.hessian_power = 1.0;
+    t->local.adamp_delta = 0.1;
+    t->local.adamp_wd_ratio = 0.1;
+    t->local.exadam_dynamic_step = 1;
+    t->local.mfac_window = 16;
+    t->local.mfac_damp = 1e-5;
+    t->local.keep_state = 0;
     t->local.min_epochs = 0;
     strcpy(t->local.lr_schedule, "constant");
     t->local.lr_warmup_rounds = 0;
@@ -51,6 +62,8 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.beta1 = 0.9;
     t->strategy.beta2 = 0.99;
     t->strategy.tau = 1e-3;
+    strcpy(t->strategy.server_optimizer, "sgd");
+    strcpy(t->strategy.local_params, "none");
     strcpy(t->strategy.server_lr_schedule, "constant");
     t->strategy.server_lr_warmup_rounds = 0;
     t->strategy.server_lr_step_rounds = 10;
@@ -66,6 +79,12 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.anchor_prob = 0.2;
     t->strategy.margin_lambda = 0.03;
     t->strategy.top_fraction = 0.8;
+    t->strategy.buffer_size = 0;
+    t->strategy.window_s = 0.0;
+    strcpy(t->strategy.staleness, "polynomial");
+    t->strategy.staleness_a = 0.5;
+    t->strategy.staleness_hinge = 4.0;
+    strcpy(t->strategy.async_weights, "auto");
 
     t->state.memory_mb = 1024;
     t->state.spill_dir[0] = '\0';
@@ -98,6 +117,7 @@ void fedc_task_defaults(fedc_task *t) {
     t->stop.target_accuracy = 0.0;
     t->stop.max_wall_s = 0.0;
     t->eval_every = 1;
+    t->eval_personal = 0;
 
     t->deploy.min_nodes = 1;
     t->deploy.min_updates = 1;
@@ -108,3 +128,8 @@ void fedc_task_defaults(fedc_task *t) {
 int fedc_task_external(const fedc_task *t) { return strcmp(t->model, "external") == 0; }
 
 int fedc_task_federated_eval(const fedc_task *t) { return t->eval.federated || fedc_task_external(t); }
+double fedc_task_local_lr_base(const fedc_task *t) {
+    if (t->local.lr > 0) return t->local.lr;
+    fedc_opt_kind k;
+    return fedc_opt_kind_parse(t->local.optimizer, &k) == 0 ? (double)fedc_optim_default_lr(k) : 0.0;
+}

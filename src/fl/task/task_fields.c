@@ -19,11 +19,19 @@ static const char *const task_dataset_fetch[] = {"auto", "never", NULL};
 static const char *const task_dataset_labels[] = {"fine", "coarse", NULL};
 const char *const task_partition_kinds[] = {"iid", "dirichlet", "shards", "quantity", "natural",
                                             NULL};
-const char *const task_optimizers[] = {"sgd", "adam", "adamw", NULL};
+const char *const task_optimizers[] = {"sgd",   "adam", "adamw",  "lion",       "adan", "adamp",
+                                       "sgdp",  "exadam", "adahessian", "mfac", NULL};
+/* Server optimizers of strategy fedopt: the local ones that need no data
+ * (adahessian needs Hessian-vector products of a loss the server has not). */
+const char *const task_server_optimizers[] = {"sgd", "adam", "adamw", "lion", "adan",
+                                              "adamp", "sgdp", "exadam", "mfac", NULL};
 const char *const task_inits[] = {"he", "torch", NULL};
 const char *const task_strategy_names[] = {
     "fedavg", "fedprox",  "fedavgm", "fedadam", "fedyogi",  "fedadagrad", "scaffold", "fedavg-m", "scaffold-m",
-    "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", NULL};
+    "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", "fedopt",
+    "fedbuff", "fedfix", "async-fedavg", NULL};
+const char *const task_staleness_fns[] = {"constant", "polynomial", "hinge", NULL};
+const char *const task_async_weights[] = {"auto", "sample", "identical", "unbiased", NULL};
 const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
 const char *const task_hyper_levels[] = {"global", "server", "local", NULL};
 const char *const task_sched_policies[] = {"random", "round-robin",     "samples",
@@ -104,14 +112,25 @@ const task_field task_fields[] = {
     F_NUM("partition.sigma", partition.sigma, 0, 0, 10, 0,
           "Standard deviation of the log of client sizes, used by kind quantity only. 0 = equal "
           "sizes; 0.5 = mild size skew; 2 = a few clients hold most of the data."),
+    F_STR("partition.feature_skew", partition.feature_skew, 1, NULL,
+          "Feature skew (multi-domain clients), on top of the label split of kind: none, or a "
+          "comma-separated list of domains, each a transform of the images; client k sees "
+          "domain k mod D and test sample i domain i mod D. Transforms: id (unchanged), "
+          "rotate:DEG (about the centre, -180 to 180), noise:SIGMA (Gaussian, fixed per sample, "
+          "0 to 1), blur:R (box blur of radius R, 1 to 5), contrast:F (around mid-grey, 0 to "
+          "4), invert, grey (colour to grey; colour data only). mixed = "
+          "id,rotate:45,noise:0.3,blur:1,contrast:0.3,invert. Image datasets only."),
 
     F_STR("model", model, 1, NULL,
           "The model: a preset, mlp (dense:200,dense:200,dense:10; 199,210 parameters on 28x28 "
           "input) or cnn (conv:32:5,pool:2,conv:64:5,pool:2,dense:512,dense:10, the CNN of "
           "McMahan et al.), or a compact spec of comma-separated layers: conv:C:K[:S[:P]] (C "
-          "channels, KxK kernel, stride S, padding P), pool:K (max), avgpool:K, dense:N, gn:G "
-          "(group norm), drop:P (dropout rate), relu, flatten. ReLU follows every conv and dense "
-          "layer but the last; the last layer must be dense with one output per class. Checked "
+          "channels, KxK kernel, stride S, padding P), wsconv:C:K[:S[:P]] (the same with scaled "
+          "weight standardisation, as FedWon uses instead of normalisation layers), pool:K "
+          "(max), avgpool:K, dense:N, gn:G (group norm), bn (batch norm: batch statistics in "
+          "training, running statistics in evaluation), drop:P (dropout rate), relu, flatten. "
+          "ReLU follows every conv and dense layer but the last (after its norm if one follows); "
+          "the last layer must be dense with one output per class. Checked "
           "against the dataset's input shape (for csv, when the data is loaded). At most 1023 "
           "bytes and 64 layers. external: the nodes' own model (PyTorch, NumPy, an embedding "
           "program; see model.manifest), trained only in deployment and scored by federated "
@@ -145,25 +164,68 @@ const task_field task_fields[] = {
     F_INT("local.max_steps", local.max_steps, 0, 1000000,
           "Cap on local optimizer steps per round; 0 = no cap (epochs x ceil(samples / batch) "
           "steps)."),
-    F_NUM("local.lr", local.lr, 0, 1, 10, 0,
-          "Local learning rate (eta). Typical: 0.01 to 0.1 for sgd, 0.001 for adam and adamw."),
+    F_NUM("local.lr", local.lr, 0, 0, 10, 0,
+          "Local learning rate (eta); 0 = the optimizer's default, one that trains the "
+          "Fashion-MNIST MLP well without tuning: sgd and sgdp 0.05, adam, adamw, adan, adamp "
+          "and exadam 0.001, lion 0.0003, adahessian 0.005, mfac 0.1."),
     F_STR("local.optimizer", local.optimizer, 1, task_optimizers,
-          "Local optimizer, its state reset at the start of every round. sgd: with momentum, "
-          "nesterov and weight_decay (L2 added to the gradient). adam: weight_decay added to "
-          "the gradient. adamw: decoupled weight decay."),
+          "Local optimizer; its state is reset at the start of every round unless keep_state. "
+          "sgd: with momentum, nesterov and weight_decay (L2 added to the gradient). adam: "
+          "weight_decay added to the gradient. adamw: decoupled weight decay. lion: sign of an "
+          "interpolated momentum (Chen et al. 2023), one state vector. adan: adaptive Nesterov "
+          "momentum with the gradient-difference term (Xie et al. 2022). adamp and sgdp: adam "
+          "and sgd that remove the radial part of the update on scale-invariant weights (Heo "
+          "et al. 2021). exadam: adam with cross-moment debiasing, gradient acceleration and a "
+          "growing step size (Adly 2024). adahessian: Hutchinson estimate of the Hessian "
+          "diagonal from exact Hessian-vector products, spatially averaged over conv kernels "
+          "(Yao et al. 2021); about 3x the cost of a gradient. mfac: the gradient "
+          "preconditioned by the inverse empirical Fisher of the last mfac_window gradients "
+          "(Frantar et al. 2021)."),
     F_NUM("local.momentum", local.momentum, 0, 0, 1, 1,
-          "SGD momentum (optimizer sgd only); 0 = plain SGD."),
+          "Momentum of sgd and sgdp (0 = none), and of mfac's averaged steps."),
     F_BOOL("local.nesterov", local.nesterov,
-           "Nesterov momentum (optimizer sgd only; has an effect when momentum > 0)."),
+           "Nesterov momentum (sgd and sgdp when momentum > 0; adamp)."),
     F_NUM("local.weight_decay", local.weight_decay, 0, 0, 1, 0,
-          "Weight decay: L2 penalty coefficient for sgd and adam, decoupled decay for adamw; "
-          "0 = none."),
+          "Weight decay; 0 = none. L2 added to the gradient for sgd, adam and mfac; decoupled "
+          "(p -= lr wd p) for adamw, lion, exadam and adahessian; decoupled and scaled by "
+          "adamp_wd_ratio on projected weights for adamp and sgdp; proximal (p /= 1 + lr wd) "
+          "for adan."),
     F_NUM("local.beta1", local.beta1, 0, 0, 1, 1,
-          "First-moment decay of adam and adamw (optimizer adam or adamw only)."),
+          "First-moment decay; 0 = the optimizer's default (0.9; adan 0.98). For lion the "
+          "interpolation weight of the momentum in the update's sign."),
     F_NUM("local.beta2", local.beta2, 0, 0, 1, 1,
-          "Second-moment decay of adam and adamw (optimizer adam or adamw only)."),
-    F_NUM("local.eps", local.eps, 0, 1, 1, 0,
-          "Term added to the denominator of adam and adamw for numerical stability."),
+          "Second-moment decay; 0 = the optimizer's default (0.999; lion 0.99, its momentum "
+          "decay; adan 0.92, its gradient-difference decay)."),
+    F_NUM("local.beta3", local.beta3, 0, 0, 1, 1,
+          "adan only: decay of the second moment of the Nesterov gradient; 0 = the default "
+          "0.99."),
+    F_NUM("local.eps", local.eps, 0, 0, 1, 0,
+          "Term added to the denominator of the adaptive optimizers; 0 = the optimizer's "
+          "default (1e-8; adahessian 1e-4). Also the cosine-similarity eps of adamp and sgdp."),
+    F_NUM("local.hessian_power", local.hessian_power, 0, 1, 1, 0,
+          "adahessian only: the power k of the Hessian diagonal's root in the denominator; 1 "
+          "as in the paper, 0.5 is gentler."),
+    F_NUM("local.adamp_delta", local.adamp_delta, 0, 1, 1, 0,
+          "adamp and sgdp: weights count as scale-invariant, and lose the radial part of their "
+          "update, when the cosine between gradient and weights is below "
+          "adamp_delta / sqrt(dimension)."),
+    F_NUM("local.adamp_wd_ratio", local.adamp_wd_ratio, 0, 0, 1, 0,
+          "adamp and sgdp: weight decay is multiplied by this on the weights that were "
+          "projected."),
+    F_BOOL("local.exadam_dynamic_step", local.exadam_dynamic_step,
+           "exadam only: the step size grows as lr ln(sqrt(2 (t + 1))) over the t local steps "
+           "(the paper's first version); false = a constant lr (the paper's second version and "
+           "its current code)."),
+    F_INT("local.mfac_window", local.mfac_window, 1, 1024,
+          "mfac only: gradients in the sliding window (m). Memory per client: m x the model "
+          "size; cost per step: two passes over the window."),
+    F_NUM("local.mfac_damp", local.mfac_damp, 0, 1, 1, 0,
+          "mfac only: dampening lambda of the empirical Fisher lambda I + (1/m) sum g g^T."),
+    F_BOOL("local.keep_state", local.keep_state,
+           "Keep each client's optimizer state (moments, momentum, mfac's window, the step "
+           "count of bias correction) from one of its rounds to its next, instead of starting "
+           "fresh every round as the FedAvg papers do. Costs the optimizer's state per client "
+           "(adam: 2 x the model size)."),
     F_INT("local.min_epochs", local.min_epochs, 0, 1000,
           "Heterogeneous local work: when > 0, every selected client draws its number of epochs "
           "for the round uniformly from min_epochs..epochs (its own choice, as in the FedNova and "
@@ -198,7 +260,14 @@ const task_field task_fields[] = {
           "fedspeed: SAM steps with a prox-correction (rho, lambda; Sun et al.). fedamd: anchor "
           "sampling, anchors send full local gradients, miners run a variance-reduced recursion "
           "(anchor_prob; Wu et al.). fedld: margin-controlled local loss and principal-direction "
-          "aggregation (margin_lambda, top_fraction). docs/algorithms.md describes each."),
+          "aggregation (margin_lambda, top_fraction). fedopt: any of the local optimizers run "
+          "by the server on the averaged update (server_optimizer, server_lr; FedOpt of Reddi et "
+          "al.). fedbuff: asynchronous; clients_per_round "
+          "clients train at once, each on the model current when it started, and the server "
+          "steps after every buffer_size arrivals, each weighted by its staleness (Nguyen et "
+          "al.). async-fedavg: asynchronous, a step at every arrival. fedfix: asynchronous, a "
+          "step every window_s seconds with the updates that arrived (Fraboni et al.). "
+          "docs/algorithms.md describes each."),
     F_NUM("strategy.server_lr", strategy.server_lr, 0, 1, 100, 0,
           "Server learning rate (eta_g) applied to the aggregated update; 1 with fedavg is plain "
           "model averaging."),
@@ -213,6 +282,19 @@ const task_field task_fields[] = {
     F_NUM("strategy.tau", strategy.tau, 0, 1, 10, 0,
           "Adaptivity of the server optimizer (fedadam, fedyogi, fedadagrad): added to the "
           "square root of the second moment; smaller = more adaptive."),
+    F_STR("strategy.server_optimizer", strategy.server_optimizer, 1, task_server_optimizers,
+          "fedopt only: the optimizer the server applies to the pseudo-gradient (minus the "
+          "averaged client update), with learning rate server_lr and the optimizer's paper "
+          "defaults for everything else (Reddi et al.'s FedOpt with any of fedc's optimizers). "
+          "sgd with server_lr 1 is fedavg."),
+    F_STR("strategy.local_params", strategy.local_params, 1, NULL,
+          "Parameters that stay on each client and are never aggregated: every client keeps "
+          "its own values across rounds and the global model keeps the initial ones. none, or "
+          "a comma-separated list of: bn (batch-norm weights, biases and running statistics: "
+          "FedBN), gn, norm (bn and gn), conv, wsconv, dense (every layer of that kind), "
+          "layers.I (the layer at position I of the model spec), first:K or last:K (the first "
+          "or last K layers that have parameters; last:1 keeps the classifier head, as "
+          "FedPer). Must leave some parameters shared."),
     F_STR("strategy.server_lr_schedule", strategy.server_lr_schedule, 1, task_lr_schedules,
           "Schedule of server_lr over rounds, after the warm-up: constant, step (x server_lr_gamma "
           "every server_lr_step_rounds rounds) or cosine (down to server_lr_min)."),
@@ -260,6 +342,30 @@ const task_field task_fields[] = {
     F_NUM("strategy.top_fraction", strategy.top_fraction, 0, 1, 1, 0,
           "fedld only: share of the principal directions of the client updates kept in the "
           "aggregate."),
+    F_INT("strategy.buffer_size", strategy.buffer_size, 0, 100000,
+          "fedbuff only: arrivals per aggregation (the paper's K); 0 = clients_per_round. At most "
+          "clients_per_round, the number of clients training at once."),
+    F_NUM("strategy.window_s", strategy.window_s, 0, 0, WEEK_S, 0,
+          "fedfix only, and required (> 0) for it: seconds between two aggregations; each "
+          "aggregates the updates that arrived in the window. In simulation, seconds of the "
+          "simulated clock of scheduling.profile."),
+    F_STR("strategy.staleness", strategy.staleness, 1, task_staleness_fns,
+          "Asynchronous strategies: weight s(tau) of an update computed on a model tau versions "
+          "older than the current one. constant: 1. polynomial: (1 + tau)^-staleness_a (0.5 is "
+          "FedBuff's 1/sqrt(1 + tau)). hinge: 1 for tau <= staleness_hinge, else 1 / (1 + "
+          "staleness_a (tau - staleness_hinge))."),
+    F_NUM("strategy.staleness_a", strategy.staleness_a, 0, 0, 100, 0,
+          "Asynchronous strategies: the exponent (polynomial) or slope (hinge) of the staleness "
+          "weight."),
+    F_NUM("strategy.staleness_hinge", strategy.staleness_hinge, 0, 0, 1e6, 0,
+          "Asynchronous strategies, staleness hinge only: versions of staleness with full weight."),
+    F_STR("strategy.async_weights", strategy.async_weights, 1, task_async_weights,
+          "Asynchronous strategies: aggregation weights d_i before staleness. sample: n_i over "
+          "the samples of the updates aggregated together (FedAvg's weights). identical: 1 / "
+          "number aggregated (FedBuff's 1/K). unbiased: (tau + 1) n_i / (clients_per_round x "
+          "mean n): an update that spanned tau + 1 aggregations stands for the contributions a "
+          "faster client made meanwhile, so every client counts by its data in expectation "
+          "(Fraboni et al.). auto: unbiased for async-fedavg, sample for the others."),
 
     F_STR("compression.up", compression.up, 1, NULL,
           "Codec pipeline for the client-to-server updates: stages separated by |, applied "
@@ -362,6 +468,11 @@ const task_field task_fields[] = {
     F_INT("eval_every", eval_every, 1, 100000,
           "Evaluate the global model on the test set every this many rounds, and after the "
           "first and the last round."),
+    F_INT("eval_personal", eval_personal, 0, 10000,
+          "Simulation only: every participant scores the model it starts the round with (the "
+          "global model with its own strategy.local_params, e.g. FedBN's batch norms) on this "
+          "many test samples of its own domain (partition.feature_skew), reported as "
+          "personal_accuracy, the mean over participants; 0 = off."),
     F_BOOL("eval.federated", eval.federated,
            "Federated evaluation: after each evaluated round (eval_every), nodes score the new "
            "global model on their own local test data and report loss, accuracy and example "

@@ -44,6 +44,7 @@ extern const int task_ngroups;
 extern const char *const task_strategy_names[];
 extern const char *const task_sched_policies[];
 extern const char *const task_optimizers[];
+extern const char *const task_server_optimizers[];
 extern const char *const task_inits[];
 extern const char *const task_partition_kinds[];
 extern const char *const task_datasets[];

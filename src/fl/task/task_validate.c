@@ -9,6 +9,7 @@
 
 #include "fedc/catalog.h"
 #include "fedc/codec.h"
+#include "fedc/data.h"
 #include "fedc/nn.h"
 #include "fedc/privacy.h"
 #include "fedc/sched.h"
@@ -126,7 +127,7 @@ static void check_dataset(const fedc_task *t, task_issues *iss) {
 /* Strategies whose client side is plain local training (fedprox: the node
  * adds the proximal term itself): the only ones a node's own model can run. */
 static const char *const external_strategies[] = {"fedavg", "fedprox", "fedavgm", "fedadam", "fedyogi",
-                                                  "fedadagrad", NULL};
+                                                  "fedadagrad", "fedopt", NULL};
 
 static void check_external(const fedc_task *t, task_issues *iss) {
     if (!ALL_OK(iss, "model", "model.manifest")) return;
@@ -151,7 +152,7 @@ static void check_external(const fedc_task *t, task_issues *iss) {
     if (!ok)
         task_issue(iss, "strategy.name",
                    "%s needs fedc's own trainer on the nodes; with model external allowed: fedavg, fedprox, "
-                   "fedavgm, fedadam, fedyogi, fedadagrad",
+                   "fedavgm, fedadam, fedyogi, fedadagrad, fedopt",
                    t->strategy.name);
     if (ALL_OK(iss, "privacy.mode") && strcmp(t->privacy.mode, "none") != 0)
         task_issue(iss, "privacy.mode", "%s is applied by fedc's trainer; with model external allowed: none",
@@ -159,6 +160,11 @@ static void check_external(const fedc_task *t, task_issues *iss) {
     if (ALL_OK(iss, "secagg.mode") && strcmp(t->secagg.mode, "none") != 0)
         task_issue(iss, "secagg.mode", "%s needs fedc's trainer to mask the updates; with model external allowed: none",
                    t->secagg.mode);
+    if (ALL_OK(iss, "strategy.local_params") && strcmp(t->strategy.local_params, "none") != 0)
+        task_issue(iss, "strategy.local_params",
+                   "\"%s\" names layers of fedc's built-in models, kept by fedc's trainer; with model external "
+                   "allowed: none",
+                   t->strategy.local_params);
 }
 
 static void check_eval(const fedc_task *t, task_issues *iss) {
@@ -199,6 +205,42 @@ static void check_partition(const fedc_task *t, task_issues *iss) {
                    "%d is more than the %d classes of dataset %s; allowed: an integer >= 1 and "
                    "<= %d",
                    t->partition.classes_per_client, ds->n_classes, ds->name, ds->n_classes);
+}
+
+/* partition.feature_skew against the data's shape, strategy.local_params
+ * against the model (csv: both once the engine has read the file). */
+static void check_domains_and_local_params(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "dataset.name")) return;
+    dataset_shape shape, *ds = find_shape(t, &shape) ? &shape : NULL;
+    fedc_error err = {{0}};
+    /* csv: the engine checks against the data's shape once it is read (CSV
+     * files are tables, so it refuses any domain there). */
+    if (ds && ALL_OK(iss, "partition.feature_skew") && strcmp(t->partition.feature_skew, "none") != 0) {
+        fedc_feature_skew fs;
+        if (fedc_feature_skew_parse(t->partition.feature_skew, ds->shape, &fs, &err) != 0)
+            task_issue(iss, "partition.feature_skew", "%s", err.msg);
+    }
+    if (!ds || !ALL_OK(iss, "model", "strategy.local_params") || strcmp(t->strategy.local_params, "none") == 0)
+        return;
+    fedc_arch *a = fedc_arch_parse(t->model, ds->shape, ds->n_classes, &err);
+    if (!a) return; /* reported at model */
+    int nt = fedc_arch_ntensors(a);
+    unsigned char *mask = calloc((size_t)nt + 1, 1);
+    int n = mask ? fedc_arch_select(a, t->strategy.local_params, mask, &err) : -1;
+    size_t shared = 0;
+    for (int i = 0; mask && i < nt; i++)
+        if (!mask[i] && !fedc_arch_tensor(a, i).buffer) shared += fedc_arch_tensor(a, i).count;
+    if (!mask)
+        task_issue(iss, "strategy.local_params", "out of memory");
+    else if (n < 0)
+        task_issue(iss, "strategy.local_params", "%s", err.msg);
+    else if (n > 0 && shared == 0)
+        task_issue(iss, "strategy.local_params",
+                   "\"%s\" keeps every trained parameter local, so nothing would be aggregated; allowed: a "
+                   "selector that leaves some layers shared",
+                   t->strategy.local_params);
+    free(mask);
+    fedc_arch_free(a);
 }
 
 static void check_compression(const fedc_task *t, task_issues *iss) {
@@ -335,14 +377,29 @@ static void check_secagg(const fedc_task *t, task_issues *iss) {
                    t->secagg.degree, t->clients_per_round - 1, t->clients_per_round - 1);
 }
 
+/* Asynchronous strategies: the buffer must be able to fill from the clients
+ * training at once, and fedfix needs its window. */
+static void check_async(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "strategy.name", "strategy.buffer_size", "strategy.window_s", "clients_per_round")) return;
+    if (!strcmp(t->strategy.name, "fedbuff") && t->strategy.buffer_size > t->clients_per_round)
+        task_issue(iss, "strategy.buffer_size",
+                   "%d is more than clients_per_round (%d), the clients training at once, so the buffer "
+                   "could never fill; allowed: 0 (= clients_per_round) or an integer >= 1 and <= %d",
+                   t->strategy.buffer_size, t->clients_per_round, t->clients_per_round);
+    else if (!strcmp(t->strategy.name, "fedfix") && !(t->strategy.window_s > 0))
+        task_issue(iss, "strategy.window_s",
+                   "required when strategy.name is fedfix; allowed: the seconds between two "
+                   "aggregations, a number > 0");
+}
+
 void task_validate_into(const fedc_task *t, task_issues *iss) {
     for (int i = 0; i < task_nfields && !task_issues_stopped(iss); i++)
         check_field(t, &task_fields[i], iss);
     void (*const rules[])(const fedc_task *, task_issues *) = {
         check_counts, check_dataset,     check_partition,
-        check_model,  check_compression, check_scheduling,
+        check_model,  check_compression, check_scheduling, check_domains_and_local_params,
         check_external, check_eval,  check_privacy,
-        check_secagg,
+        check_secagg, check_async,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0] && !task_issues_stopped(iss); i++)
         rules[i](t, iss);

@@ -1,5 +1,6 @@
 // Access control of the REST API: every route of docs/api.md refuses a
-// request without the admin token or session (401), a wrong token (401), and
+// request without the admin token or session (401), a wrong token (401, or
+// 429 once the address has sent too many), and
 // a cookie-authenticated change without the CSRF header (403). The routes are
 // read from docs/api.md, and the server's own route table is checked to hold
 // the same routes, so a new route cannot be left out of this test.
@@ -78,16 +79,28 @@ describe('REST API access control', { timeout: 120000 }, () => {
     }
   });
 
-  it('refuses every route with a wrong token (401)', async () => {
+  // After 5 wrong tokens in a row an address waits before its next token is
+  // checked (429 with Retry-After); the right token afterwards clears it.
+  it('refuses every route with a wrong token (401, then 429 while the address waits)', async () => {
+    let wrongInARow = 0;
     for (const route of routes.filter((r) => !PUBLIC.has(r))) {
       const [method, p] = route.split(' ');
       const r = await server.api.request(method, concrete(p), method === 'GET' ? undefined : '{}',
         { auth: false, headers: { Authorization: 'Bearer wrong-token' } });
-      assert.equal(r.status, 401, `${route} with a wrong token: HTTP ${r.status}`);
+      assert.ok(r.status === 401 || (wrongInARow >= 5 && r.status === 429),
+        `${route} with a wrong token: HTTP ${r.status}`);
+      if (r.status === 401) wrongInARow += 1;
+      else assert.ok(Number(r.headers.get('retry-after')) >= 1, 'a 429 says when to retry');
     }
     const bad = await server.api.request('POST', '/api/login', { token: 'wrong-token' }, { auth: false });
-    assert.equal(bad.status, 401);
+    assert.ok(bad.status === 401 || bad.status === 429, `wrong login: HTTP ${bad.status}`);
     assert.equal(bad.headers.get('set-cookie'), null);
+    let ok = null;
+    for (let i = 0; i < 120 && !(ok && ok.status === 200); i += 1) {
+      if (i) await new Promise((done) => setTimeout(done, 500));
+      ok = await server.api.request('GET', '/api/server', undefined);
+    }
+    assert.equal(ok.status, 200, 'the right token works once the wait is over');
   });
 
   it('refuses cookie-authenticated changes without the CSRF header (403)', async () => {

@@ -227,9 +227,10 @@ describe('web application', { timeout: 600000 }, () => {
     await page.getByLabel('Min updates per round', { exact: true }).fill(String(NODES));
     await page.getByLabel('Round timeout (s)', { exact: true }).fill('120');
     await page.getByLabel('Connect timeout (s)', { exact: true }).fill('300');
-    await page.getByLabel('Learning rate', { exact: true }).fill('0');
+    // (0 is allowed: the optimizer's default learning rate)
+    await page.getByLabel('Learning rate', { exact: true }).fill('-1');
     const lrError = page.locator('#task-local-lr-error');
-    await lrError.filter({ hasText: /^local\.lr: 0 is out of range/ }).waitFor();
+    await lrError.filter({ hasText: /^local\.lr: -1 is out of range/ }).waitFor();
     assert.equal(await page.getByLabel('Learning rate', { exact: true }).getAttribute('aria-invalid'), 'true');
     // A rule across fields lands on the field it names.
     await page.locator('#task-clients-per-round-error')
@@ -238,10 +239,11 @@ describe('web application', { timeout: 600000 }, () => {
     await page.getByRole('button', { name: 'Launch run' }).click();
     await page.locator('#task-status[data-state="invalid"]', { hasText: 'Not launched' }).waitFor();
     assert.match(page.url(), /#\/new$/);
-    assert.match(await lrError.innerText(), /allowed: a number > 0/);
+    assert.match(await lrError.innerText(), /allowed: a number >= 0/);
     await page.evaluate(() => window.scrollTo(0, 0));
     await shot('new-task');
-    await page.getByLabel('Learning rate', { exact: true }).fill('0.05');
+    // Back to the default (0: the optimizer's own lr), so the saved task leaves lr out.
+    await page.getByLabel('Learning rate', { exact: true }).fill('0');
     await page.getByLabel('Clients per round', { exact: true }).fill(String(NODES));
     await page.locator('#task-status[data-state="valid"]').waitFor();
     assert.equal(await lrError.isHidden(), true);
@@ -318,7 +320,8 @@ describe('web application', { timeout: 600000 }, () => {
     assert.deepEqual(jsonl.trim().split('\n').map((l) => JSON.parse(l).round), [1, 2, 3]);
     const task = JSON.parse(fs.readFileSync(await download(() => page.getByRole('link', { name: 'Task spec (JSON)' }).click()), 'utf8'));
     assert.equal(task.name, 'fmnist-quick');
-    assert.equal(task.local.lr, 0.05);
+    // The stored spec keeps lr 0, which the trainer reads as the optimizer's default (sgd: 0.05).
+    assert.equal(task.local.lr, 0);
   }));
 
   it('loads a task from JSON, runs it with another seed and compares both runs', check(async () => {

@@ -1,7 +1,8 @@
 /* Fuzz target: the architecture spec parser. Input: 4 bytes choosing the
  * input shape and class count, then the spec text. Accepted specs must
  * round-trip through their canonical form, and small ones are run through a
- * training step so the layer kernels see odd shapes under the sanitizers. */
+ * training step (gradient, Hessian-vector product, batch-norm statistics)
+ * so the layer kernels see odd shapes under the sanitizers. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -26,6 +27,14 @@ static void train_step(const fedc_arch *a) {
     if (!ws) abort();
     float loss = fedc_nn_grad(a, ws, p, g, x, y, 2, &r);
     if (isnan(loss)) abort();
+    /* The exact Hessian-vector product along the gradient, and the batch
+     * norms' running statistics, on the same odd shapes. */
+    fedc_hvp_ws *hw = fedc_hvp_ws_create(a, 2);
+    float *hv = malloc(np * sizeof *hv);
+    if (!hw || !hv || isnan(fedc_nn_hvp(a, ws, hw, p, g, hv, NULL, x, y, 2))) abort();
+    fedc_nn_commit_stats(a, ws, p);
+    fedc_hvp_ws_free(hw);
+    free(hv);
     double acc, l;
     fedc_nn_evaluate(a, ws, p, x, y, 2, &acc, &l);
     fedc_ws_free(ws);

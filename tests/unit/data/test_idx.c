@@ -12,6 +12,7 @@
 
 #include "data_test_util.h"
 #include "fedc/data.h"
+#include "support/skip.h"
 
 
 /* Writes an images/labels pair (n images of 5x4, labels i % classes). */
@@ -383,7 +384,7 @@ static void test_real_fashion_mnist(void **state) {
     (void)state;
     struct stat st;
     if (stat(FEDC_FASHION_MNIST_DIR "/train-images-idx3-ubyte.gz", &st) != 0) {
-        skip(); /* Debian package dataset-fashion-mnist not installed */
+        FEDC_TEST_SKIP(FEDC_FASHION_MNIST_DIR " is missing (Debian package dataset-fashion-mnist)");
     }
     const size_t want_n[2] = {10000, 60000};
     for (int train = 0; train < 2; train++) {
@@ -445,5 +446,5 @@ int main(void) {
         cmocka_unit_test_setup_teardown(test_open_mnist_dir, test_dir_setup, test_dir_teardown),
         cmocka_unit_test(test_real_fashion_mnist),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return fedc_test_exit(cmocka_run_group_tests(tests, NULL, NULL));
 }

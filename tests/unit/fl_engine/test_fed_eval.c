@@ -211,6 +211,10 @@ static void test_task_fields(void **state) {
     expect_invalid("{\"model\":\"external\",\"privacy\":{\"mode\":\"dp-gaussian\"}}", "privacy.mode", "none");
     expect_invalid("{\"model\":\"external\",\"clients_per_round\":3,\"secagg\":{\"mode\":\"secagg+\"}}",
                    "secagg.mode", "none");
+    expect_invalid("{\"model\":\"external\",\"strategy\":{\"local_params\":\"bn\"}}", "strategy.local_params",
+                   "allowed: none");
+    expect_invalid("{\"model\":\"external\",\"strategy\":{\"name\":\"fedbuff\"}}", "strategy.name",
+                   "fedc's own trainer");
     expect_invalid("{\"model\":{\"name\":\"mlp\",\"manifest\":[{\"name\":\"a\",\"shape\":[1]}]}}", "model.manifest",
                    "only with model");
     expect_invalid("{\"model\":{\"name\":\"external\",\"manifest\":[{\"name\":\"a\",\"shape\":[0]}]}}",

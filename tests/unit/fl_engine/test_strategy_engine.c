@@ -8,7 +8,8 @@
  *    round, FedAvg-M with beta 1, FedSAM with rho 0 and FedHyper (all
  *    levels) with hypergradient step 0 are FedAvg;
  *  - FedSpeed with rho 0 trains as FedProx (mu = 1/lambda) and, in its first
- *    round, moves the model twice as far (x + 2 (y - x)). */
+ *    round with every client taking part, moves the model twice as far
+ *    (x + avg(y - x) + (1/N) sum(y - x)). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,6 +129,40 @@ static void test_scaffold_one_client_full_batch_is_gd(void **state) {
     fedc_arch_free(a);
 }
 
+/* SCAFFOLD with one full-batch local step: option II's c_i+ = c_i - c +
+ * (x - y)/eta = g_i(x) is option I's gradient at x, so the two options give
+ * the same models round after round, under partial participation too. This
+ * runs option I's pass over all local data (the trainer's full-gradient
+ * oracle) against the step's own gradient. */
+static void test_scaffold_options_agree_on_one_full_batch_step(void **state) {
+    fedc_task a, b;
+    base_task(&a, "scaffold");
+    a.clients_per_round = 2;
+    a.local.batch = N_TRAIN;
+    a.local.max_steps = 1;
+    a.rounds = 5;
+    b = a;
+    a.strategy.scaffold_option = 1;
+    b.strategy.scaffold_option = 2;
+    assert_same(*state, &a, &b, 1e-4f);
+}
+
+/* FedAMD with anchor probability 0 and one full-batch local step: round 1
+ * makes every client an anchor (x stays, the server holds every grad F_i(x0));
+ * round 2 makes every client a miner whose one step is x0 - eta mean grad F_i(x0):
+ * two FedAMD rounds are one FedAvg round (equal client sizes). */
+static void test_fedamd_fresh_anchors_one_step_is_fedavg(void **state) {
+    fedc_task a, s;
+    base_task(&a, "fedavg");
+    base_task(&s, "fedamd");
+    a.local.batch = s.local.batch = N_TRAIN;
+    a.local.max_steps = s.local.max_steps = 1;
+    s.strategy.anchor_prob = 0;
+    a.rounds = 1;
+    s.rounds = 2;
+    assert_same(*state, &a, &s, 1e-5f);
+}
+
 static void test_fednova_equal_steps_is_fedavg(void **state) {
     fedc_task a, s;
     base_task(&a, "fedavg");
@@ -232,6 +267,8 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scaffold_first_round_is_fedavg),
         cmocka_unit_test(test_scaffold_one_client_full_batch_is_gd),
+        cmocka_unit_test(test_scaffold_options_agree_on_one_full_batch_step),
+        cmocka_unit_test(test_fedamd_fresh_anchors_one_step_is_fedavg),
         cmocka_unit_test(test_fednova_equal_steps_is_fedavg),
         cmocka_unit_test(test_fedau_full_participation_is_fedavg),
         cmocka_unit_test(test_fedavg_m_beta1_is_fedavg),

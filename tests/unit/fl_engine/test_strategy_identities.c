@@ -1,4 +1,4 @@
-/* Algorithm identities from ALGORITHMS.md, checked through the whole round
+/* Algorithm identities of the strategies (docs/task-spec.md), checked through the whole round
  * engine (encode -> train -> decode -> aggregate) on a small synthetic task:
  *  - one client = plain local SGD
  *  - K = 1 full-batch local step = FedSGD (x - lr * weighted mean gradient)

@@ -270,6 +270,34 @@ static void test_fedau_weights_from_intervals(void **state) {
     fedc_strategy_free(s);
 }
 
+static void cutoff3(fedc_task *t) { t->strategy.fedau_cutoff = 3; }
+
+static void test_fedau_cutoff_records_long_absences(void **state) {
+    (void)state;
+    /* The authors' code with K = 3: client 0 takes part in round 1 (weight 1, interval 1 recorded),
+     * is absent in rounds 2..7 (an interval of 3 recorded after rounds 4 and 7, counting restarts),
+     * and takes part in round 8 with weight mean(1, 3, 3) = 7/3; x += (1/N) omega Delta, N = 2. */
+    fedc_strategy *s = make("fedau", cutoff3, 2);
+    float x[D] = {0, 0}, d0[D] = {1, 0}, zero[D] = {0, 0};
+    fedc_client_info info[2];
+    memset(info, 0, sizeof info);
+    info[0].n_samples = info[1].n_samples = 1;
+    double want = 0;
+    for (int round = 1; round <= 8; round++) {
+        fedc_update u[2];
+        int n = 0;
+        if (round == 1 || round == 8) u[n++] = (fedc_update){0, 1.0, 1, 0, 0, d0, NULL};
+        u[n++] = (fedc_update){1, 1.0, 1, 0, 0, zero, NULL};
+        fedc_round_ctx rc = {round, 8, 2, info, 0.1, 1.0};
+        fedc_error err;
+        assert_int_equal(fedc_strategy_aggregate(s, x, u, n, &rc, &err), 0);
+        if (round == 1) want += 0.5 * 1.0;
+        if (round == 8) want += 0.5 * 7.0 / 3.0;
+        assert_float_equal(x[0], want, TOL);
+    }
+    fedc_strategy_free(s);
+}
+
 static void slr2(fedc_task *t) { t->strategy.server_lr = 2; }
 
 static void test_afa_two_sided_rates(void **state) {
@@ -387,13 +415,15 @@ static void speed(fedc_task *t) {
 
 static void test_fedspeed_correction(void **state) {
     (void)state;
-    /* Sun et al. Alg. 1 (rho = 0): y -= eta (g - ghat + (y - x)/lambda); ghat -= (y_K - x)/lambda;
-     * xhat = y_K - lambda ghat; x = mean xhat. Two rounds, one client. */
-    fedc_strategy *s = make("fedspeed", speed, 1);
+    /* Sun et al. Alg. 1 (rho = 0), server as the authors' simulator: y -= eta (g - ghat + (y - x)/lambda);
+     * ghat -= (y_K - x)/lambda; x = avg_S y_K + H with H = -(lambda/N) sum over ALL clients of ghat.
+     * N = 4 clients, only client 0 takes part: the correction counts 1/N, not 1/|S| (the paper's box,
+     * avg_S (y_K - lambda ghat_i), would add the whole ghat of the one participant). Three rounds. */
+    fedc_strategy *s = make("fedspeed", speed, 4);
     float x[D] = {0, 0}, gh[D] = {0, 0};
     double X[D] = {0, 0}, GH[D] = {0, 0}, lam = 4, eta = 0.1;
     int id = 0;
-    for (int round = 1; round <= 2; round++) {
+    for (int round = 1; round <= 3; round++) {
         client_out o = run_client(s, &Q1, 0, round, x, NULL, gh, 3, (float)eta);
         aggregate(s, x, &o, &id, 1, round, eta, 1.0);
         double y[D] = {X[0], X[1]};
@@ -401,11 +431,24 @@ static void test_fedspeed_correction(void **state) {
             for (int j = 0; j < D; j++) y[j] -= eta * (Q1.h * (y[j] - Q1.a[j]) - GH[j] + (y[j] - X[j]) / lam);
         for (int j = 0; j < D; j++) {
             GH[j] -= (y[j] - X[j]) / lam;
-            X[j] = y[j] - lam * GH[j];
+            /* clients 1..3 never took part: their ghat is 0 */
+            double H = -(lam / 4) * GH[j];
+            assert_float_equal(o.delta[j], y[j] - X[j], TOL); /* the upload is y_K - x */
+            X[j] = y[j] + H;
             assert_float_equal(gh[j], GH[j], TOL);
             assert_float_equal(x[j], X[j], TOL);
         }
     }
+    fedc_strategy_free(s);
+    /* one client of one: the paper's and the code's rules agree, x = y_K - lambda ghat */
+    s = make("fedspeed", speed, 1);
+    float x1[D] = {0, 0}, g1[D] = {0, 0};
+    double Y[D] = {0, 0};
+    client_out o = run_client(s, &Q2, 0, 1, x1, NULL, g1, 2, (float)eta);
+    aggregate(s, x1, &o, &id, 1, 1, eta, 1.0);
+    for (int k = 0; k < 2; k++)
+        for (int j = 0; j < D; j++) Y[j] -= eta * (Q2.h * (Y[j] - Q2.a[j]) + Y[j] / lam);
+    for (int j = 0; j < D; j++) assert_float_equal(x1[j], Y[j] - lam * (-Y[j] / lam), TOL);
     fedc_strategy_free(s);
 }
 
@@ -530,6 +573,7 @@ int main(void) {
         cmocka_unit_test(test_scaffold_m_control_variate_is_mean_gradient),
         cmocka_unit_test(test_fednova_normalises_steps),
         cmocka_unit_test(test_fedau_weights_from_intervals),
+        cmocka_unit_test(test_fedau_cutoff_records_long_absences),
         cmocka_unit_test(test_afa_two_sided_rates),
         cmocka_unit_test(test_fedhyper_global_and_server),
         cmocka_unit_test(test_fedhyper_server_sets_client_lr),

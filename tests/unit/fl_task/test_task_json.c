@@ -19,7 +19,8 @@ static void test_defaults_are_the_benchmark(void **state) {
     assert_int_equal(t.clients_per_round, 10);
     assert_int_equal(t.local.epochs, 1);
     assert_int_equal(t.local.batch, 32);
-    assert_true(t.local.lr == 0.05);
+    assert_true(t.local.lr == 0.0); /* the optimizer's default ... */
+    assert_true(fedc_task_local_lr_base(&t) == 0.05); /* ... which for sgd is 0.05 */
     assert_string_equal(t.local.optimizer, "sgd");
     assert_string_equal(t.strategy.name, "fedavg");
     assert_true(t.strategy.server_lr == 1.0);
@@ -90,10 +91,11 @@ static void test_to_json_key_order_and_format(void **state) {
                              "\"path\":\"\",\"test_path\":\"\",\"label_column\":\"\",\"fetch\":\"auto\","
                              "\"labels\":\"fine\",\"extra\":false},"
                              "\"partition\":{\"kind\":\"iid\",\"alpha\":0.5,"
-                             "\"classes_per_client\":2,\"sigma\":1.0},\"model\":\"mlp\","
-                             "\"init\":\"he\",\"rounds\":50,\"clients\":100,\"clients_per_round\":10,"
-                             "\"local\":{\"epochs\":1,\"batch\":32,\"max_steps\":0,\"lr\":0.05,");
-    assert_contains(json, "\"eps\":1e-8");
+                             "\"classes_per_client\":2,\"sigma\":1.0,\"feature_skew\":\"none\"},"
+                             "\"model\":\"mlp\",\"init\":\"he\",\"rounds\":50,\"clients\":100,"
+                             "\"clients_per_round\":10,"
+                             "\"local\":{\"epochs\":1,\"batch\":32,\"max_steps\":0,\"lr\":0.0,");
+    assert_contains(json, "\"mfac_damp\":1e-5");
     assert_contains(json, "\"tau\":0.001");
     /* Top-level keys in struct order. */
     json_t *root = json_loads(json, 0, NULL);
@@ -102,7 +104,7 @@ static void test_to_json_key_order_and_format(void **state) {
                               "init",       "rounds",   "clients",     "clients_per_round",
                               "local",      "strategy", "compression", "scheduling",
                               "privacy",    "secagg",   "state",       "seed",        "stop",
-                              "eval_every", "eval",     "deploy"};
+                              "eval_every", "eval_personal", "eval", "deploy"};
     size_t i = 0;
     const char *key;
     json_t *v;
@@ -163,10 +165,10 @@ static void test_long_values_are_cut_in_messages(void **state) {
 
 static void test_range_errors(void **state) {
     (void)state;
-    assert_string_equal(task_parse_err("{\"local\": {\"lr\": 0}}"),
-                        "local.lr: 0 is out of range; allowed: a number > 0 and <= 10");
+    assert_string_equal(task_parse_err("{\"local\": {\"lr\": -0.1}}"),
+                        "local.lr: -0.1 is out of range; allowed: a number >= 0 and <= 10");
     assert_string_equal(task_parse_err("{\"local\": {\"lr\": 10.5}}"),
-                        "local.lr: 10.5 is out of range; allowed: a number > 0 and <= 10");
+                        "local.lr: 10.5 is out of range; allowed: a number >= 0 and <= 10");
     assert_string_equal(task_parse_err("{\"rounds\": 0}"),
                         "rounds: 0 is out of range; allowed: an integer >= 1 and <= 100000");
     assert_string_equal(task_parse_err("{\"rounds\": 1e300}"),
@@ -195,9 +197,10 @@ static void test_enum_errors(void **state) {
     assert_string_equal(task_parse_err("{\"strategy\": {\"name\": \"fedavgg\"}}"),
                         "strategy.name: \"fedavgg\" is not allowed (did you mean fedavg?); "
                         "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, scaffold, fedavg-m, scaffold-m, fednova, fedau, "
-                    "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld");
+                    "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld, fedopt, fedbuff, fedfix, async-fedavg");
     assert_string_equal(task_parse_err("{\"local\": {\"optimizer\": \"rmsprop\"}}"),
-                        "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw");
+                        "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw, lion, "
+                        "adan, adamp, sgdp, exadam, adahessian, mfac");
     assert_string_equal(task_parse_err("{\"partition\": {\"kind\": \"\"}}"),
                         "partition.kind: must not be empty; allowed: iid, dirichlet, shards, "
                         "quantity, natural");
@@ -244,12 +247,13 @@ static void test_unknown_fields(void **state) {
     assert_string_equal(task_parse_err("{\"local\": {\"lrr\": 0.1}}"),
                         "local.lrr: unknown field (did you mean local.lr?); allowed: epochs, "
                         "batch, max_steps, lr, optimizer, momentum, nesterov, weight_decay, "
-                        "beta1, beta2, eps, min_epochs, lr_schedule, lr_warmup_rounds, lr_step_rounds, "
-                        "lr_gamma, lr_min");
+                        "beta1, beta2, beta3, eps, hessian_power, adamp_delta, adamp_wd_ratio, "
+                        "exadam_dynamic_step, mfac_window, mfac_damp, keep_state, min_epochs, "
+                        "lr_schedule, lr_warmup_rounds, lr_step_rounds, lr_gamma, lr_min");
     assert_string_equal(task_parse_err("{\"foo\": 1}"),
                         "foo: unknown field; allowed: name, dataset, partition, model, init, rounds, "
                         "clients, clients_per_round, local, strategy, compression, scheduling, "
-                        "privacy, secagg, state, seed, stop, eval_every, eval, deploy");
+                        "privacy, secagg, state, seed, stop, eval_every, eval_personal, eval, deploy");
     assert_starts_with(task_parse_err("{\"lr\": 0.1}"),
                        "lr: unknown field (did you mean local.lr?); allowed: name, ");
     assert_starts_with(task_parse_err("{\"round\": 5}"),
@@ -302,8 +306,8 @@ static void test_json_syntax_and_size(void **state) {
 
 static void test_first_error_in_document_order(void **state) {
     (void)state;
-    assert_starts_with(task_parse_err("{\"local\": {\"lr\": 0}, \"rounds\": \"x\"}"), "local.lr:");
-    assert_starts_with(task_parse_err("{\"rounds\": \"x\", \"local\": {\"lr\": 0}}"), "rounds:");
+    assert_starts_with(task_parse_err("{\"local\": {\"lr\": -1}, \"rounds\": \"x\"}"), "local.lr:");
+    assert_starts_with(task_parse_err("{\"rounds\": \"x\", \"local\": {\"lr\": -1}}"), "rounds:");
 }
 
 static void test_failed_parse_leaves_task_unchanged(void **state) {
@@ -319,7 +323,7 @@ static void test_failed_parse_leaves_task_unchanged(void **state) {
 
 static void test_from_json_all_collects_every_problem(void **state) {
     (void)state;
-    const char *json = "{\"rounds\": \"ten\", \"local\": {\"lr\": 0, \"lrr\": 1}, "
+    const char *json = "{\"rounds\": \"ten\", \"local\": {\"lr\": -1, \"lrr\": 1}, "
                        "\"clients_per_round\": 500, \"bogus\": true}";
     fedc_task t;
     fedc_task_issue *issues = NULL;
@@ -378,14 +382,14 @@ static void test_load_file(void **state) {
     snprintf(path, sizeof path, "%s/t.json", dir);
     FILE *f = fopen(path, "w");
     assert_non_null(f);
-    fputs("{\"rounds\": 4,\n \"local\": {\"lr\": 0}}\n", f);
+    fputs("{\"rounds\": 4,\n \"local\": {\"lr\": -1}}\n", f);
     fclose(f);
     fedc_task t;
     fedc_error err;
     assert_int_equal(fedc_task_load(path, &t, &err), -1);
     char expected[512];
     snprintf(expected, sizeof expected,
-             "%s: local.lr: 0 is out of range; allowed: a number > 0 and <= 10", path);
+             "%s: local.lr: -1 is out of range; allowed: a number >= 0 and <= 10", path);
     assert_string_equal(err.msg, expected);
 
     f = fopen(path, "w");

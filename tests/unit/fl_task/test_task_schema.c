@@ -146,12 +146,13 @@ static void test_every_field_in_schema(void **state) {
         }
     }
     json_t *lr = leaf(s, "local.lr");
-    assert_true(json_number_value(json_object_get(lr, "exclusiveMinimum")) == 0.0);
+    assert_true(json_number_value(json_object_get(lr, "minimum")) == 0.0); /* 0: the optimizer's default */
     assert_true(json_number_value(json_object_get(lr, "maximum")) == 10.0);
-    assert_true(json_number_value(json_object_get(lr, "default")) == 0.05);
+    assert_true(json_number_value(json_object_get(lr, "default")) == 0.0);
     json_t *strat = json_object_get(leaf(s, "strategy.name"), "enum");
-    assert_int_equal(json_array_size(strat), 18);
+    assert_int_equal(json_array_size(strat), 22);
     assert_string_equal(json_string_value(json_array_get(strat, 5)), "fedadagrad");
+    assert_string_equal(json_string_value(json_array_get(strat, 18)), "fedopt");
     json_t *rounds = leaf(s, "rounds");
     assert_int_equal(json_integer_value(json_object_get(rounds, "minimum")), 1);
     assert_int_equal(json_integer_value(json_object_get(rounds, "default")), 50);
@@ -180,7 +181,7 @@ static void test_schema_refuses_what_validator_refuses(void **state) {
     const char *bad[] = {
         "{\"rounds\": 0}",
         "{\"rounds\": \"ten\"}",
-        "{\"local\": {\"lr\": 0}}",
+        "{\"local\": {\"lr\": -1}}",
         "{\"local\": {\"momentum\": 1}}",
         "{\"local\": {\"lrr\": 1}}",
         "{\"strategy\": {\"name\": \"fedavgg\"}}",

@@ -93,8 +93,8 @@ static void test_set_errors(void **state) {
                         "rounds.x: unknown field; rounds has no sub-fields");
     assert_string_equal(set_err(&t, "rounds=ten"), "rounds: expected an integer, got \"ten\"");
     assert_string_equal(set_err(&t, "rounds="), "rounds: expected an integer, got \"\"");
-    assert_string_equal(set_err(&t, "local.lr=0"),
-                        "local.lr: 0 is out of range; allowed: a number > 0 and <= 10");
+    assert_string_equal(set_err(&t, "local.lr=-0.5"),
+                        "local.lr: -0.5 is out of range; allowed: a number >= 0 and <= 10");
     assert_string_equal(set_err(&t, "local.nesterov=yes"),
                         "local.nesterov: expected true or false, got \"yes\"");
     assert_string_equal(set_err(&t, "name="), "name: must not be empty");
@@ -153,7 +153,7 @@ static void test_set_many_validates_once(void **state) {
     assert_true(task_equal(&t, &before));
     const char *bad_value[] = {"rounds=7", "local.lr=-1"};
     assert_int_equal(fedc_task_set_many(&t, bad_value, 2, &err), -1);
-    assert_string_equal(err.msg, "local.lr: -1 is out of range; allowed: a number > 0 and <= 10");
+    assert_string_equal(err.msg, "local.lr: -1 is out of range; allowed: a number >= 0 and <= 10");
     assert_true(task_equal(&t, &before));
     /* Later assignments win. */
     const char *twice[] = {"rounds=7", "rounds=9"};

@@ -75,6 +75,24 @@ static void test_dataset_paths_required(void **state) {
     free(issues);
 }
 
+static void test_feature_skew_and_local_params_checked(void **state) {
+    (void)state;
+    assert_string_equal(task_parse_err("{\"partition\": {\"feature_skew\": \"sepia\"}}"),
+                        "partition.feature_skew: feature skew: domain \"sepia\" is not known; allowed: id, "
+                        "rotate:DEG, noise:SIGMA, blur:R, contrast:F, invert, grey");
+    assert_starts_with(task_parse_err("{\"partition\": {\"feature_skew\": \"grey\"}}"),
+                       "partition.feature_skew: feature skew: domain \"grey\": needs colour");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"local_params\": \"bn\"}}"),
+                       "strategy.local_params: tensor selector \"bn\": \"bn\" matches no layer");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"local_params\": \"dense\"}}"),
+                       "strategy.local_params: \"dense\" keeps every trained parameter local");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"local_params\": \"last:4\"}}"),
+                       "strategy.local_params: tensor selector \"last:4\": \"last:4\": K must be 1 to 3");
+    task_parse_ok("{\"model\": \"conv:8:5,bn,pool:2,dense:10\", \"strategy\": {\"local_params\": \"bn\"}, "
+                  "\"partition\": {\"feature_skew\": \"mixed\"}}");
+    task_parse_ok("{\"strategy\": {\"local_params\": \"last:1\"}}");
+}
+
 /* cifar100's coarse labels, svhn's extra split and femnist's natural split
  * belong to those datasets; the model and shards follow the class count. */
 static void test_catalog_options(void **state) {
@@ -195,7 +213,7 @@ static void test_struct_checks(void **state) {
     fedc_task_defaults(&t);
     t.local.lr = NAN;
     assert_string_equal(validate_err(&t),
-                        "local.lr: nan is out of range; allowed: a number > 0 and <= 10");
+                        "local.lr: nan is out of range; allowed: a number >= 0 and <= 10");
     fedc_task_defaults(&t);
     t.stop.max_wall_s = INFINITY;
     assert_starts_with(validate_err(&t), "stop.max_wall_s: inf is out of range");
@@ -319,6 +337,7 @@ static void test_tables_match_the_layers(void **state) {
             assert_int_equal(fedc_task_set(&t, "dataset.path=/tmp/x.csv", &err), 0);
             assert_int_equal(fedc_task_set(&t, "dataset.label_column=label", &err), 0);
             assert_int_equal(fedc_task_set(&t, "dataset.test_path=/tmp/y.csv", &err), 0);
+            assert_int_equal(fedc_task_set(&t, "strategy.window_s=10", &err), 0); /* fedfix needs it */
             /* choices that belong to one dataset come with it */
             if (!strcmp(*c, "coarse")) assert_int_equal(fedc_task_set(&t, "dataset.name=cifar100", &err), 0);
             if (!strcmp(*c, "natural")) assert_int_equal(fedc_task_set(&t, "dataset.name=femnist", &err), 0);
@@ -360,6 +379,7 @@ int main(void) {
         cmocka_unit_test(test_catalog_options),
         cmocka_unit_test(test_dataset_names_are_the_catalog),
         cmocka_unit_test(test_shards_classes_bounded_by_dataset),
+        cmocka_unit_test(test_feature_skew_and_local_params_checked),
         cmocka_unit_test(test_model_checked_against_dataset),
         cmocka_unit_test(test_compression_checked_by_codec),
         cmocka_unit_test(test_scheduling_checked),

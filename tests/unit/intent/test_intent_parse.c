@@ -185,6 +185,15 @@ static void test_typos_repaired(void **state) {
     /* short English words are not turned into keywords */
     assert_int_equal(parse("run it tonight"), 0);
     assert_true(unknown("tonight"));
+    /* A repair never creates a meaning: "ubyte" (the IDX file type) is not
+     * "byte", whose bandwidth goal would turn on lossy compression. */
+    assert_int_equal(parse("the ubyte files are in /data/mnist"), 0);
+    assert_string_equal(R->task.compression.up, "none");
+    assert_string_equal(R->task.compression.down, "none");
+    assert_true(!choice("compression.up") || choice("compression.up")->source == FEDC_INTENT_FROM_DEFAULT);
+    assert_int_equal(R->n_goals, 0);
+    assert_true(unknown("ubyte"));
+    for (int k = 0; k < R->n_notes; k++) assert_null(strstr(R->notes[k], "\"ubyte\""));
 }
 
 static void test_unknown_words_reported(void **state) {
@@ -221,7 +230,9 @@ static void test_conflicts_are_questions(void **state) {
     expect_refusal("deadline-aware scheduling", FEDC_INTENT_CONFLICT, "deadline_s");
     expect_refusal("seed 99999999999999999999", FEDC_INTENT_CONFLICT, "too large");
     /* understood, but the task itself is invalid: the validator's message */
-    expect_refusal("learning rate 0", FEDC_INTENT_INVALID, "local.lr");
+    expect_refusal("learning rate 20", FEDC_INTENT_INVALID, "local.lr");
+    /* 0 is the task spec's "optimizer default"; in words, a question */
+    expect_refusal("learning rate 0", FEDC_INTENT_CONFLICT, "local.lr");
     expect_refusal("batch size 0", FEDC_INTENT_INVALID, "local.batch");
 }
 

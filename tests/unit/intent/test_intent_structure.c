@@ -189,6 +189,88 @@ static void test_datasets_are_tasks(void **state) {
     assert_string_equal(R->question.field, "dataset.name");
 }
 
+static void test_key_groups(void **state) {
+    (void)state;
+    /* a header groups the keys below it: "lr" under "server:" is the server's */
+    assert_int_equal(parse("server:\n  strategy: fedadam\n  lr: 0.02\n  warmup_rounds: 10\nclient:\n  lr: 0.03"), 0);
+    assert_string_equal(R->task.strategy.name, "fedadam");
+    assert_true(R->task.strategy.server_lr == 0.02);
+    assert_int_equal(R->task.strategy.server_lr_warmup_rounds, 10);
+    assert_true(R->task.local.lr == 0.03);
+    /* JSON objects group their keys too, keys quoted */
+    assert_int_equal(parse("{\"strategy\": {\"name\": \"fedprox\", \"mu\": 0.1}, \"rounds\": 12}"), 0);
+    assert_string_equal(R->task.strategy.name, "fedprox");
+    assert_true(R->task.strategy.mu == 0.1);
+    assert_int_equal(R->task.rounds, 12);
+    /* a key whose field depends on the method named */
+    assert_int_equal(parse("fedau K=40"), 0);
+    assert_int_equal(R->task.strategy.fedau_cutoff, 40);
+    assert_int_equal(R->task.clients, 100);
+    assert_int_equal(parse("strategy=fedavgm beta=0.7"), 0);
+    assert_true(R->task.strategy.momentum == 0.7);
+    expect_question("beta=0.7", "");
+    /* a split's parameter names its split */
+    assert_int_equal(parse("dirichlet_alpha=1.0 num_clients=30 fraction=0.5"), 0);
+    assert_string_equal(R->task.partition.kind, "dirichlet");
+    assert_true(R->task.partition.alpha == 1.0);
+    assert_int_equal(R->task.clients_per_round, 15);
+}
+
+static void test_fields_in_prose(void **state) {
+    (void)state;
+    /* rounds that are the unit of another setting are not the run's rounds */
+    assert_int_equal(parse("I'd like to analyse FedAU with a cut-off of 25 rounds."), 0);
+    assert_int_equal(R->task.strategy.fedau_cutoff, 25);
+    assert_int_equal(R->task.rounds, 50);
+    assert_int_equal(parse("warm up the local learning rate over the first four rounds"), 0);
+    assert_int_equal(R->task.local.lr_warmup_rounds, 4);
+    assert_int_equal(R->task.rounds, 50);
+    assert_int_equal(parse("3-round server lr warmup, 80 rounds"), 0);
+    assert_int_equal(R->task.strategy.server_lr_warmup_rounds, 3);
+    assert_int_equal(R->task.rounds, 80);
+    assert_int_equal(parse("Warm the client learning rate up over 2 rounds, then a cosine decay to nought."), 0);
+    assert_int_equal(R->task.local.lr_warmup_rounds, 2);
+    assert_string_equal(R->task.local.lr_schedule, "cosine");
+    assert_true(R->task.local.weight_decay == 0.0);
+    /* "top fraction" is FedLD's, not the share of clients per round */
+    assert_int_equal(parse("fedld, top fraction .85"), 0);
+    assert_true(R->task.strategy.top_fraction == 0.85);
+    assert_int_equal(R->task.clients_per_round, 10);
+}
+
+static void test_time_limits(void **state) {
+    (void)state;
+    /* a limit per round is the round's deadline (the deployment's timeout) */
+    assert_int_equal(parse("drop anyone who takes longer than 30 seconds in a round"), 0);
+    assert_true(R->task.scheduling.deadline_s == 30);
+    assert_true(R->task.stop.max_wall_s == 0);
+    assert_int_equal(parse("deployment rounds can take up to 20 mins each"), 0);
+    assert_true(R->task.deploy.round_timeout_s == 1200);
+    assert_true(R->task.stop.max_wall_s == 0);
+    /* the whole run when the words say so */
+    assert_int_equal(parse("run for at most 1.5 hours"), 0);
+    assert_true(R->task.stop.max_wall_s == 5400);
+    /* about a deployment and nothing about the run: asked */
+    expect_question("Our deployment keeps hanging. Make it give up after 5 minutes.", "");
+    assert_int_equal(R->question.n_readings, 2);
+}
+
+static void test_server_optimizer_asks(void **state) {
+    (void)state;
+    /* beside FedAdam / FedYogi, "the learning rate" has two owners */
+    expect_question("fedyogi with a learning rate of 1e-2", "");
+    assert_int_equal(R->question.n_readings, 2);
+    expect_question("FedAdam, 5 warm-up rounds", "");
+    expect_question("strategy: fedyogi\nschedule: cosine\nrounds: 200", "");
+    /* a side said, or the server's given elsewhere: a task */
+    assert_int_equal(parse("fedadam server lr 0.01, lr 0.1"), 0);
+    assert_true(R->task.local.lr == 0.1);
+    assert_true(R->task.strategy.server_lr == 0.01);
+    assert_int_equal(parse("fedadam with a cosine schedule on the client learning rate"), 0);
+    assert_string_equal(R->task.local.lr_schedule, "cosine");
+    assert_string_equal(R->task.strategy.server_lr_schedule, "constant");
+}
+
 static int setup(void **state) {
     (void)state;
     R = malloc(sizeof *R);
@@ -206,6 +288,8 @@ int main(void) {
         cmocka_unit_test(test_noun_phrases),     cmocka_unit_test(test_keys),
         cmocka_unit_test(test_overrides),        cmocka_unit_test(test_two_readings_asked),
         cmocka_unit_test(test_vague_words_asked), cmocka_unit_test(test_datasets_are_tasks),
+        cmocka_unit_test(test_key_groups),       cmocka_unit_test(test_fields_in_prose),
+        cmocka_unit_test(test_time_limits),      cmocka_unit_test(test_server_optimizer_asks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

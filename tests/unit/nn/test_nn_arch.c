@@ -133,6 +133,49 @@ static void test_implied_relu_placement(void **state) {
     fedc_arch_free(b);
 }
 
+static void test_batchnorm_and_wsconv_layers(void **state) {
+    (void)state;
+    fedc_arch *a = parse_ok("wsconv:4:3:1:1,bn,pool:2,conv:2:3,bn,relu,dense:6,bn,dense:3", (fedc_shape){2, 8, 8}, 3);
+    assert_string_equal(fedc_arch_spec(a), "wsconv:4:3,bn,pool:2,conv:2:3,bn,relu,dense:6,bn,dense:3");
+    assert_true(fedc_arch_has_buffers(a));
+    /* The implied ReLU moves after a bn that follows its conv/dense. */
+    assert_int_equal(a->ops[0].relu, 0);
+    assert_int_equal(a->ops[1].kind, NN_BATCHNORM);
+    assert_int_equal(a->ops[1].relu, 1);
+    assert_int_equal(a->ops[4].relu, 1); /* explicit relu merged into the bn */
+    assert_int_equal(a->ops[6].relu, 1);
+    /* Tensors: wsconv weight, bias, gain; bn weight, bias and two buffers. */
+    static const char *const names[] = {"layers.0.weight", "layers.0.bias", "layers.0.gain", "layers.1.weight",
+                                        "layers.1.bias", "layers.1.running_mean", "layers.1.running_var"};
+    for (int i = 0; i < 7; i++) assert_string_equal(fedc_arch_tensor(a, i).name, names[i]);
+    assert_string_equal(fedc_arch_tensor(a, 0).layer, "wsconv");
+    assert_string_equal(fedc_arch_tensor(a, 5).layer, "bn");
+    assert_int_equal(fedc_arch_tensor(a, 5).buffer, 1);
+    assert_int_equal(fedc_arch_tensor(a, 3).buffer, 0);
+    assert_int_equal(fedc_arch_tensor(a, 2).count, 4);
+    size_t total = 0;
+    for (int i = 0; i < fedc_arch_ntensors(a); i++) total += fedc_arch_tensor(a, i).count;
+    assert_int_equal(total, fedc_arch_nparams(a));
+    /* Init: gains 1, bn weight 1 and bias 0, running mean 0 and variance 1. */
+    float *p = malloc(fedc_arch_nparams(a) * sizeof *p);
+    fedc_rng r;
+    fedc_rng_seed(&r, 1);
+    fedc_arch_init_kind(a, p, &r, FEDC_INIT_TORCH);
+    const nn_op *bn = &a->ops[1];
+    for (int c = 0; c < 4; c++) {
+        assert_true(p[a->ops[0].gain_off + c] == 1.0f);
+        assert_true(p[bn->w_off + c] == 1.0f && p[bn->b_off + c] == 0.0f);
+        assert_true(p[bn->rmean_off + c] == 0.0f && p[bn->rvar_off + c] == 1.0f);
+    }
+    free(p);
+    fedc_arch_free(a);
+    a = parse_ok("conv:4:3,pool:2,dense:3", (fedc_shape){1, 6, 6}, 3);
+    assert_false(fedc_arch_has_buffers(a));
+    fedc_arch_free(a);
+    expect_error("conv:4:3,bn:2,dense:3", MNIST, 3, "wrong number of fields", "\"bn:2\"");
+    expect_error("wsconv:4,dense:3", MNIST, 3, "wsconv:C:K", NULL);
+}
+
 static void test_parse_errors_name_token_and_position(void **state) {
     (void)state;
     expect_error("conv:32:5,pool:2,bogus:3,dense:10", MNIST, 10, "layer 3 \"bogus:3\"", "char 17");
@@ -285,6 +328,7 @@ int main(void) {
         cmocka_unit_test(test_mlp_preset_uses_class_count),
         cmocka_unit_test(test_canonical_forms_and_shapes),
         cmocka_unit_test(test_implied_relu_placement),
+        cmocka_unit_test(test_batchnorm_and_wsconv_layers),
         cmocka_unit_test(test_parse_errors_name_token_and_position),
         cmocka_unit_test(test_length_and_layer_limits),
         cmocka_unit_test(test_init_is_seeded_and_scaled),

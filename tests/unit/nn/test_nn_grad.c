@@ -170,6 +170,23 @@ static void test_groupnorm(void **state) {
     check_net("dense:6,gn:3,dense:3", (fedc_shape){1, 2, 2}, 3, 4, 13);
 }
 
+static void test_batchnorm(void **state) {
+    (void)state;
+    /* Training mode: every sample's output depends on the whole batch. */
+    check_net("conv:4:3,bn,dense:3", (fedc_shape){1, 5, 5}, 3, 3, 31);
+    check_net("conv:3:3,bn,pool:2,conv:4:3,bn,dense:3", (fedc_shape){2, 6, 6}, 3, 4, 32);
+    check_net("dense:6,bn,dense:3", (fedc_shape){1, 2, 2}, 3, 5, 33);      /* BatchNorm1d */
+    check_net("conv:3:3,relu,bn,avgpool:2,dense:3", (fedc_shape){1, 6, 6}, 3, 3, 34); /* no ReLU after bn */
+}
+
+static void test_wsconv(void **state) {
+    (void)state;
+    check_net("wsconv:4:3,dense:3", (fedc_shape){3, 5, 5}, 3, 3, 41);
+    /* conv + pool pairs: the fused backward with the standardised weights */
+    check_net("wsconv:3:3,pool:2,wsconv:4:3,pool:2,dense:3", (fedc_shape){2, 10, 10}, 3, 2, 42);
+    check_net("wsconv:3:3:2:1,conv:2:3,dense:3", (fedc_shape){2, 7, 7}, 3, 3, 43);
+}
+
 static void test_dropout_fixed_mask(void **state) {
     (void)state;
     check_net("dense:8,drop:0.5,dense:6,drop:0.2,dense:3", (fedc_shape){1, 2, 3}, 3, 4, 14);
@@ -258,6 +275,8 @@ int main(void) {
         cmocka_unit_test(test_avgpool),
         cmocka_unit_test(test_standalone_relu),
         cmocka_unit_test(test_groupnorm),
+        cmocka_unit_test(test_batchnorm),
+        cmocka_unit_test(test_wsconv),
         cmocka_unit_test(test_dropout_fixed_mask),
         cmocka_unit_test(test_flatten),
         cmocka_unit_test(test_dropout_statistics_and_inference),

@@ -178,6 +178,126 @@ static void test_groupnorm_matches_formula(void **state) {
     fedc_arch_free(a);
 }
 
+/* Batch norm: training normalises with the batch's biased statistics,
+ * commit folds in mean and unbiased variance with momentum 0.1, inference
+ * normalises with the running statistics (PyTorch's BatchNorm2d). */
+static void test_batchnorm_train_commit_eval(void **state) {
+    (void)state;
+    fedc_error err;
+    fedc_arch *a = fedc_arch_parse("bn,dense:2", (fedc_shape){2, 3, 3}, 2, &err);
+    assert_non_null(a);
+    const nn_op *op = &a->ops[0];
+    const int n = 4, C = 2, HW = 9;
+    fedc_ws *ws = fedc_ws_create(a, n);
+    fedc_rng r;
+    fedc_rng_seed(&r, 5);
+    float *p = malloc(fedc_arch_nparams(a) * sizeof *p), *g = malloc(fedc_arch_nparams(a) * sizeof *g);
+    fedc_arch_init(a, p, &r);
+    float *x = random_floats((size_t)n * C * HW, &r);
+    for (int c = 0; c < C; c++) {
+        p[op->w_off + c] = 0.5f + c;    /* gamma */
+        p[op->b_off + c] = -0.25f * c;  /* beta */
+        p[op->rmean_off + c] = 0.3f;
+        p[op->rvar_off + c] = 2.0f;
+    }
+    int32_t y[4] = {0, 1, 1, 0};
+    float want_rm[2], want_rv[2];
+    fedc_nn_grad(a, ws, p, g, x, y, n, NULL);
+    const float *out = ws->op[0].out;
+    for (int c = 0; c < C; c++) {
+        double sum = 0, sq = 0;
+        for (int s = 0; s < n; s++)
+            for (int i = 0; i < HW; i++) sum += x[(s * C + c) * HW + i];
+        double mean = sum / (n * HW);
+        for (int s = 0; s < n; s++)
+            for (int i = 0; i < HW; i++) sq += pow(x[(s * C + c) * HW + i] - mean, 2);
+        double var = sq / (n * HW), unbiased = sq / (n * HW - 1);
+        for (int s = 0; s < n; s++)
+            for (int i = 0; i < HW; i++) {
+                int j = (s * C + c) * HW + i;
+                double want = (0.5 + c) * (x[j] - mean) / sqrt(var + 1e-5) - 0.25 * c;
+                assert_true(fabs(out[j] - want) < 1e-5);
+            }
+        /* The running statistics are buffers: zero gradient, not changed by grad. */
+        assert_true(g[op->rmean_off + c] == 0.0f && g[op->rvar_off + c] == 0.0f);
+        assert_true(p[op->rmean_off + c] == 0.3f);
+        want_rm[c] = 0.9f * 0.3f + 0.1f * (float)mean;
+        want_rv[c] = 0.9f * 2.0f + 0.1f * (float)unbiased;
+    }
+    fedc_nn_commit_stats(a, ws, p);
+    for (int c = 0; c < C; c++) {
+        assert_true(fabsf(p[op->rmean_off + c] - want_rm[c]) < 1e-6f);
+        assert_true(fabsf(p[op->rvar_off + c] - want_rv[c]) < 1e-6f);
+        p[op->rmean_off + c] = 0.3f; /* back, for the inference check */
+        p[op->rvar_off + c] = 2.0f;
+    }
+    /* Inference: the running statistics normalise; commit then changes nothing. */
+    float logits[8];
+    fedc_nn_logits(a, ws, p, x, n, logits);
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < HW; i++) {
+            int j = c * HW + i; /* sample 0 */
+            double want = (0.5 + c) * (x[j] - 0.3) / sqrt(2.0 + 1e-5) - 0.25 * c;
+            assert_true(fabs(ws->op[0].out[j] - want) < 1e-5);
+        }
+    fedc_nn_commit_stats(a, ws, p);
+    assert_true(p[op->rmean_off] == 0.3f && p[op->rvar_off] == 2.0f);
+    free(p);
+    free(g);
+    free(x);
+    fedc_ws_free(ws);
+    fedc_arch_free(a);
+}
+
+/* wsconv: the conv of the standardised weights gain * (w - mean) /
+ * sqrt(N (var + eps)), whatever the raw weights' scale. */
+static void test_wsconv_standardises_weights(void **state) {
+    (void)state;
+    fedc_error err;
+    fedc_arch *a = fedc_arch_parse("wsconv:3:3,dense:2", (fedc_shape){2, 5, 5}, 2, &err);
+    fedc_arch *plain = fedc_arch_parse("conv:3:3,dense:2", (fedc_shape){2, 5, 5}, 2, &err);
+    assert_non_null(a);
+    const nn_op *op = &a->ops[0];
+    const size_t N = 2 * 3 * 3;
+    fedc_rng r;
+    fedc_rng_seed(&r, 8);
+    float *p = random_floats(fedc_arch_nparams(a), &r), *x = random_floats(2 * 50, &r);
+    for (int oc = 0; oc < 3; oc++) p[op->gain_off + oc] = 0.5f + oc;
+    float *std = malloc(op->w_count * sizeof *std), stats[6];
+    nn_ws_standardize(op, p + op->w_off, p + op->gain_off, std, stats);
+    for (int oc = 0; oc < 3; oc++) {
+        double sum = 0, sq = 0;
+        for (size_t i = 0; i < N; i++) sum += p[op->w_off + oc * N + i];
+        double mean = sum / N;
+        for (size_t i = 0; i < N; i++) sq += pow(p[op->w_off + oc * N + i] - mean, 2);
+        double scale = (0.5 + oc) / sqrt(N * (sq / N + 1e-6));
+        for (size_t i = 0; i < N; i++)
+            assert_true(fabs(std[oc * N + i] - (p[op->w_off + oc * N + i] - mean) * scale) < 1e-6);
+    }
+    /* Scaling the raw weights of a channel leaves its output unchanged. */
+    fedc_ws *ws = fedc_ws_create(a, 2), *wp = fedc_ws_create(plain, 2);
+    float l1[4], l2[4], l3[4];
+    fedc_nn_logits(a, ws, p, x, 2, l1);
+    for (size_t i = 0; i < N; i++) p[op->w_off + i] *= 7.0f;
+    fedc_nn_logits(a, ws, p, x, 2, l2);
+    assert_close(l2, l1, 4, 1e-5f);
+    /* ... and equals a plain conv holding the standardised weights. */
+    float *q = malloc(fedc_arch_nparams(plain) * sizeof *q);
+    memcpy(q, std, op->w_count * sizeof *q);
+    memcpy(q + op->w_count, p + op->b_off, 3 * sizeof *q);
+    memcpy(q + op->w_count + 3, p + op->gain_off + 3, (fedc_arch_nparams(plain) - op->w_count - 3) * sizeof *q);
+    fedc_nn_logits(plain, wp, q, x, 2, l3);
+    assert_close(l3, l1, 4, 1e-5f);
+    free(q);
+    free(std);
+    free(p);
+    free(x);
+    fedc_ws_free(ws);
+    fedc_ws_free(wp);
+    fedc_arch_free(a);
+    fedc_arch_free(plain);
+}
+
 static void test_dense_logits_match_reference(void **state) {
     (void)state;
     fedc_error err;
@@ -214,6 +334,8 @@ int main(void) {
         cmocka_unit_test(test_conv_matches_direct_convolution),
         cmocka_unit_test(test_pooling_matches_reference),
         cmocka_unit_test(test_groupnorm_matches_formula),
+        cmocka_unit_test(test_batchnorm_train_commit_eval),
+        cmocka_unit_test(test_wsconv_standardises_weights),
         cmocka_unit_test(test_dense_logits_match_reference),
     };
     /* Once with the AVX-512 kernels (where the CPU has them), once with the

@@ -101,7 +101,9 @@ static void test_kind_parse(void **state) {
     assert_int_equal(k, FEDC_OPT_ADAM);
     assert_int_equal(fedc_opt_kind_parse("adamw", &k), 0);
     assert_int_equal(k, FEDC_OPT_ADAMW);
-    assert_int_equal(fedc_opt_kind_parse("lion", &k), -1);
+    assert_int_equal(fedc_opt_kind_parse("lion", &k), 0);
+    assert_int_equal(k, FEDC_OPT_LION);
+    assert_int_equal(fedc_opt_kind_parse("lamb", &k), -1);
     assert_int_equal(fedc_opt_kind_parse("", &k), -1);
     assert_int_equal(fedc_opt_kind_parse(NULL, &k), -1);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -165,20 +166,69 @@ static void test_loads_version_1(void **state) {
     assert_int_equal(fedc_run_checkpoint_save(a, path, &err), 0);
     size_t n;
     unsigned char *buf = read_file(path, &n);
-    /* Version 1: the same without the 4-byte scheduler state, new checksum. */
-    uint32_t v1 = 1;
-    memcpy(buf + 8, &v1, 4);
-    size_t len = n - 4 - 4; /* without the checksum and the scheduler state */
-    uint32_t crc = (uint32_t)crc32(0L, buf, (uInt)len);
-    memcpy(buf + len, &crc, 4);
-    write_file(old, buf, len + 4);
-    fedc_run *b = new_run(&t);
-    assert_int_equal(fedc_run_checkpoint_load(b, old, &err), 0);
-    assert_int_equal(fedc_run_rounds_done(b), 1);
-    assert_memory_equal(fedc_run_model(a), fedc_run_model(b), fedc_run_nparams(a) * sizeof(float));
+    /* Version 2: without the 8-byte tables length (this method keeps no
+     * tables); version 1: without the 4-byte scheduler state too. */
+    for (uint32_t v = 2; v >= 1; v--) {
+        uint32_t ver = v;
+        memcpy(buf + 8, &ver, 4);
+        size_t len = n - 4 - 8 - (v == 1 ? 4 : 0); /* without the checksum, tables length, scheduler */
+        uint32_t crc = (uint32_t)crc32(0L, buf, (uInt)len);
+        memcpy(buf + len, &crc, 4);
+        write_file(old, buf, len + 4);
+        fedc_run *b = new_run(&t);
+        assert_int_equal(fedc_run_checkpoint_load(b, old, &err), 0);
+        assert_int_equal(fedc_run_rounds_done(b), 1);
+        assert_memory_equal(fedc_run_model(a), fedc_run_model(b), fedc_run_nparams(a) * sizeof(float));
+        fedc_run_free(b);
+    }
     free(buf);
     fedc_run_free(a);
-    fedc_run_free(b);
+}
+
+/* AFA-CS (every worker's latest G_i) and FedAMD (every anchor's gradient)
+ * keep per-client tables on the server: restored with the checkpoint, a
+ * resumed run equals the uninterrupted one. Without them the resumed run
+ * would add a returning worker's new G_i (a re-sent anchor gradient) on top
+ * of its old one instead of replacing it. A damaged table is refused. */
+static void test_restore_keeps_server_tables(void **state) {
+    (void)state;
+    static const char *const methods[] = {"afa-cs", "fedamd"};
+    for (int i = 0; i < 2; i++) {
+        fedc_task t = make_task("dense:8,dense:3");
+        snprintf(t.strategy.name, sizeof t.strategy.name, "%s", methods[i]);
+        t.strategy.anchor_prob = 0.5;
+        t.strategy.server_lr = 1;
+        fedc_run *a = new_run(&t);
+        fedc_round_metrics ma, mb;
+        rounds(a, 2, &ma);
+        char path[160], bad[170];
+        snprintf(path, sizeof path, "%s/ckpt-%s.bin", g_dir, methods[i]);
+        snprintf(bad, sizeof bad, "%s/bad-%s.bin", g_dir, methods[i]);
+        fedc_error err;
+        assert_int_equal(fedc_run_checkpoint_save(a, path, &err), 0);
+        fedc_run *b = new_run(&t);
+        assert_int_equal(fedc_run_checkpoint_load(b, path, &err), 0);
+        rounds(a, 4, &ma);
+        rounds(b, 4, &mb);
+        assert_int_equal(mb.round, 6);
+        assert_memory_equal(fedc_run_model(a), fedc_run_model(b), fedc_run_nparams(a) * sizeof(float));
+        /* The table section's last byte (a weight's sign and exponent, an anchor flag) set to
+         * 0xff, checksum recomputed: refused, naming the table. */
+        size_t n;
+        unsigned char *buf = read_file(path, &n);
+        buf[n - 5] = 0xff;
+        uint32_t crc = (uint32_t)crc32(0L, buf, (uInt)(n - 4));
+        memcpy(buf + n - 4, &crc, 4);
+        write_file(bad, buf, n);
+        fedc_run *c = new_run(&t);
+        assert_int_equal(fedc_run_checkpoint_load(c, bad, &err), -1);
+        assert_non_null(strstr(err.msg, methods[i]));
+        assert_int_equal(fedc_run_rounds_done(c), 0);
+        free(buf);
+        fedc_run_free(a);
+        fedc_run_free(b);
+        fedc_run_free(c);
+    }
 }
 
 static void test_refuses_bad_files(void **state) {
@@ -225,11 +275,76 @@ static void test_refuses_bad_files(void **state) {
     fedc_run_free(c);
 }
 
+/* The newest checkpoint is damaged (8 bytes flipped after a kill -9): the
+ * run restores the one before, says which file was skipped and why, and
+ * continues exactly like a run restored from that one. Files after the
+ * store's checkpoint round are never used. */
+static void test_falls_back_to_the_newest_valid_checkpoint(void **state) {
+    (void)state;
+    fedc_task t = make_task("dense:8,dense:3");
+    fedc_run *a = new_run(&t);
+    fedc_round_metrics m;
+    char dir[128], p[256];
+    snprintf(dir, sizeof dir, "%s/fallback", g_dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    fedc_error err;
+    for (int round = 1; round <= 3; round++) {
+        rounds(a, 1, &m);
+        fedc_checkpoint_path(dir, round, p, sizeof p);
+        assert_int_equal(fedc_run_checkpoint_save(a, p, &err), 0);
+    }
+    fedc_checkpoint_path(dir, 2, p, sizeof p);
+    assert_non_null(strstr(p, "ckpt-000002.bin"));
+    /* Round 3's file is newer than the store's checkpoint (2): not used. */
+    fedc_run *b = new_run(&t);
+    int used = -1;
+    char why[600];
+    assert_int_equal(fedc_run_checkpoint_load_newest(b, dir, 2, &used, why, sizeof why, &err), 0);
+    assert_int_equal(used, 2);
+    assert_string_equal(why, "");
+    /* Round 2's file damaged: round 1's is loaded. */
+    size_t n;
+    unsigned char *buf = read_file(p, &n);
+    for (int k = 0; k < 8; k++) buf[60 + k] ^= 0xff;
+    write_file(p, buf, n);
+    free(buf);
+    fedc_run *c = new_run(&t);
+    assert_int_equal(fedc_run_checkpoint_load_newest(c, dir, 2, &used, why, sizeof why, &err), 0);
+    assert_int_equal(used, 1);
+    assert_non_null(strstr(why, "ckpt-000002.bin"));
+    assert_non_null(strstr(why, "checksum"));
+    assert_int_equal(fedc_run_rounds_done(c), 1);
+    fedc_run *d = new_run(&t);
+    fedc_checkpoint_path(dir, 1, p, sizeof p);
+    assert_int_equal(fedc_run_checkpoint_load(d, p, &err), 0);
+    assert_memory_equal(fedc_run_model(c), fedc_run_model(d), fedc_run_nparams(c) * sizeof(float));
+    /* Nothing valid at all (round 1's missing too): the run is untouched. */
+    assert_int_equal(unlink(p), 0);
+    fedc_run *e = new_run(&t);
+    float *before = malloc(fedc_run_nparams(e) * sizeof(float));
+    memcpy(before, fedc_run_model(e), fedc_run_nparams(e) * sizeof(float));
+    assert_int_equal(fedc_run_checkpoint_load_newest(e, dir, 2, &used, why, sizeof why, &err), 0);
+    assert_int_equal(used, 0);
+    assert_int_equal(fedc_run_rounds_done(e), 0);
+    assert_memory_equal(before, fedc_run_model(e), fedc_run_nparams(e) * sizeof(float));
+    /* The store's checkpoint file missing altogether is said too. */
+    assert_int_equal(fedc_run_checkpoint_load_newest(e, dir, 5, &used, why, sizeof why, &err), 0);
+    assert_non_null(strstr(why, "round 5 is missing"));
+    free(before);
+    fedc_run_free(a);
+    fedc_run_free(b);
+    fedc_run_free(c);
+    fedc_run_free(d);
+    fedc_run_free(e);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_falls_back_to_the_newest_valid_checkpoint),
         cmocka_unit_test(test_restore_continues_identically),
         cmocka_unit_test(test_restore_keeps_the_scheduler_cursor),
         cmocka_unit_test(test_loads_version_1),
+        cmocka_unit_test(test_restore_keeps_server_tables),
         cmocka_unit_test(test_refuses_bad_files),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -24,6 +24,11 @@
 #include "fedc/ws.h"
 
 static const size_t k_sizes[] = {1, 125, 126, 65527, 65528, 65529, 65535, 65536, 65537, 1000000, 4u << 20};
+/* How long any step may take before the test gives up: a deadline for a
+ * machine under load (sanitizers, other processes), never a measurement;
+ * each wait ends as soon as its event happens. */
+#define WAIT_S 120
+
 #define NSIZES (sizeof k_sizes / sizeof k_sizes[0])
 #define LIMIT (4u << 20)
 
@@ -109,7 +114,7 @@ static void client_main(int port_fd, int tls, const char *ca_path) {
     }
     char url[128];
     snprintf(url, sizeof url, "%s://127.0.0.1:%d/node", tls ? "wss" : "ws", port);
-    fedc_ws_client_config cc = {url, ca, ca_len, 8u << 20, 5};
+    fedc_ws_client_config cc = {url, ca, ca_len, 8u << 20, WAIT_S};
     fedc_error err;
     fedc_ws_client *c = fedc_ws_client_connect(&cc, &err);
     CHECK(c, "connect: %s", err.msg);
@@ -122,7 +127,7 @@ static void client_main(int port_fd, int tls, const char *ca_path) {
         CHECK(fedc_ws_client_send(c, msg, len, &sent_wire, &err) == 0, "send: %s", err.msg);
         CHECK(sent_wire == len + fedc_ws_overhead(len, 1, FEDC_WS_FRAGMENT_SIZE), "sent wire %llu for %zu",
               (unsigned long long)sent_wire, len);
-        CHECK(fedc_ws_client_recv(c, &back, &got_wire, NULL, 20, &err) == 1, "recv: %s", err.msg);
+        CHECK(fedc_ws_client_recv(c, &back, &got_wire, NULL, WAIT_S, &err) == 1, "recv: %s", err.msg);
         CHECK(back.len == len && memcmp(back.data, msg, len) == 0, "echo of %zu bytes differs", len);
         CHECK(got_wire == len + fedc_ws_overhead(len, 0, FEDC_WS_FRAGMENT_SIZE), "received wire %llu for %zu",
               (unsigned long long)got_wire, len);
@@ -131,7 +136,7 @@ static void client_main(int port_fd, int tls, const char *ca_path) {
     memset(msg, 0, LIMIT + 1);
     CHECK(fedc_ws_client_send(c, msg, LIMIT + 1, NULL, &err) == 0, "send: %s", err.msg);
     int r, saw_error = 0;
-    while ((r = fedc_ws_client_recv(c, &back, NULL, NULL, 20, &err)) == 1) {
+    while ((r = fedc_ws_client_recv(c, &back, NULL, NULL, WAIT_S, &err)) == 1) {
         fedc_msg m;
         CHECK(fedc_msg_decode(back.data, back.len, &m, NULL) == 0, "undecodable frame from the server");
         saw_error = m.type == FEDC_MSG_ERROR && strstr(m.json, "exceeds the limit") != NULL;
@@ -168,7 +173,8 @@ static void roundtrip(int tls) {
     echo e;
     memset(&e, 0, sizeof e);
     pthread_mutex_init(&e.mu, NULL);
-    fedc_ws_server_config sc = {"127.0.0.1", 0, tls, cert, key, "/node", 65536, 2, NULL};
+    fedc_ws_server_config sc = {.bind = "127.0.0.1", .tls = tls, .cert_path = cert, .key_path = key, .node_path = "/node",
+                                .max_message = 65536, .threads = 2};
     fedc_ws_server *srv = fedc_ws_server_start(&sc, &k_ops, &e, &err);
     assert_non_null(srv);
     int port = fedc_ws_server_port(srv);
@@ -179,7 +185,7 @@ static void roundtrip(int tls) {
     assert_int_equal(waitpid(child, &status, 0), child);
     assert_true(WIFEXITED(status));
     assert_int_equal(WEXITSTATUS(status), 0);
-    for (int i = 0; i < 200; i++) {
+    for (int i = 0; i < WAIT_S * 100; i++) {
         pthread_mutex_lock(&e.mu);
         int closed = e.closed;
         pthread_mutex_unlock(&e.mu);
@@ -233,7 +239,8 @@ static void tls_refusal(const char *bind, const char *dial, int other_ca, const 
     echo e;
     memset(&e, 0, sizeof e);
     pthread_mutex_init(&e.mu, NULL);
-    fedc_ws_server_config sc = {bind, 0, 1, cert, key, "/node", 65536, 0, NULL};
+    fedc_ws_server_config sc = {.bind = bind, .tls = 1, .cert_path = cert, .key_path = key, .node_path = "/node",
+                                .max_message = 65536};
     fedc_ws_server *srv = fedc_ws_server_start(&sc, &k_ops, &e, &err);
     assert_non_null(srv);
     char pem[16384];
@@ -243,7 +250,7 @@ static void tls_refusal(const char *bind, const char *dial, int other_ca, const 
     fclose(f);
     char url[128];
     snprintf(url, sizeof url, "wss://%s:%d/node", dial, fedc_ws_server_port(srv));
-    fedc_ws_client_config cc = {url, pem, pem_len, 1024, 5};
+    fedc_ws_client_config cc = {url, pem, pem_len, 1024, WAIT_S};
     fedc_ws_client *c = fedc_ws_client_connect(&cc, &err);
     if (c) fedc_ws_client_free(c);
     fedc_ws_server_stop(srv);
@@ -315,7 +322,7 @@ static void *fan_client_main(void *arg) {
     fan_client *fc = arg;
     char url[64];
     snprintf(url, sizeof url, "ws://127.0.0.1:%d/node", fc->port);
-    fedc_ws_client_config cc = {url, NULL, 0, LIMIT, 5};
+    fedc_ws_client_config cc = {url, NULL, 0, LIMIT, WAIT_S};
     fedc_error err;
     fedc_ws_client *c = fedc_ws_client_connect(&cc, &err);
     if (!c) {
@@ -323,7 +330,7 @@ static void *fan_client_main(void *arg) {
         return NULL;
     }
     fedc_buf msg = {0};
-    if (fedc_ws_client_recv(c, &msg, NULL, NULL, 20, &err) != 1)
+    if (fedc_ws_client_recv(c, &msg, NULL, NULL, WAIT_S, &err) != 1)
         snprintf(fc->err, sizeof fc->err, "recv: %.900s", err.msg);
     else
         fc->ok = msg.len == FANOUT_LEN && !memcmp(msg.data, fc->expect, FANOUT_LEN);
@@ -342,7 +349,7 @@ static void test_shared_payload_to_many(void **state) {
     f.p = fedc_ws_payload_copy(f.expect, FANOUT_LEN);
     assert_non_null(f.p);
     fedc_error err;
-    fedc_ws_server_config sc = {"127.0.0.1", 0, 0, NULL, NULL, "/node", 65536, 1, NULL};
+    fedc_ws_server_config sc = {.bind = "127.0.0.1", .node_path = "/node", .max_message = 65536, .threads = 1};
     fedc_ws_server *srv = fedc_ws_server_start(&sc, &k_fan_ops, &f, &err);
     assert_non_null(srv);
     pthread_t th[FANOUT];

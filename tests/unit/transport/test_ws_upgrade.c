@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "transport/ws_internal.h"
 
@@ -343,7 +344,8 @@ static void test_answer(void **state) {
     assert_int_equal(fedc_ws_upgrade_answer(out, (size_t)n + 1, KEY, PROTO), n);
 }
 
-/* Content-Length of a refusal matches its body. */
+/* Content-Length of a refusal matches its body, a JSON object whose
+ * "error" is why (escaped). */
 static void check_refusal(int status, const char *reason, const char *why) {
     char out[1024];
     int n = fedc_ws_upgrade_refusal(out, sizeof out, status, why);
@@ -353,7 +355,7 @@ static void check_refusal(int status, const char *reason, const char *why) {
     snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\n", status, reason);
     assert_memory_equal(out, line, strlen(line));
     assert_non_null(strstr(out, "\r\nConnection: close\r\n"));
-    assert_non_null(strstr(out, "\r\nContent-Type: text/plain\r\n"));
+    assert_non_null(strstr(out, "\r\nContent-Type: application/json\r\n"));
     size_t end = fedc_ws_handshake_end((const uint8_t *)out, (size_t)n);
     assert_true(end > 0);
     const char *cl = strstr(out, "\r\nContent-Length: ");
@@ -361,8 +363,11 @@ static void check_refusal(int status, const char *reason, const char *why) {
     assert_true(cl < out + end);
     size_t body_len = strtoul(cl + 18, NULL, 10);
     assert_int_equal(body_len, (size_t)n - end);
-    assert_int_equal(body_len, strlen(why) + 1);
-    assert_memory_equal(out + end, why, strlen(why));
+    json_error_t je;
+    json_t *o = json_loadb(out + end, body_len, 0, &je);
+    assert_non_null(o);
+    assert_string_equal(json_string_value(json_object_get(o, "error")), why);
+    json_decref(o);
     assert_int_equal(out[n - 1], '\n');
     const char *version = strstr(out, "\r\nSec-WebSocket-Version: 13\r\n"); /* 426 says which version to use */
     assert_int_equal(version != NULL && version < out + end, status == 426);
@@ -373,7 +378,10 @@ static void test_refusal_answer(void **state) {
     check_refusal(400, "Bad Request", "WebSocket upgrade to /node without a Host header");
     check_refusal(404, "Not Found", "refused a WebSocket upgrade on /x; nodes connect to /node");
     check_refusal(426, "Upgrade Required", "WebSocket upgrade to /node: no Sec-WebSocket-Version (13 is required)");
-    check_refusal(503, "Error", "the server cannot take more connections now");
+    check_refusal(503, "Service Unavailable", "the server cannot take more connections now");
+    check_refusal(414, "URI Too Long", "request line (URL) longer than 8192 bytes");
+    check_refusal(408, "Request Timeout", "request head not complete within 10 s");
+    check_refusal(400, "Bad Request", "a \"quoted\" reason\\ with a\ttab");
     check_refusal(400, "Bad Request", "");
     char out[64];
     assert_int_equal(fedc_ws_upgrade_refusal(out, sizeof out, 400, "a reason that does not fit in 64 bytes at all"),

@@ -174,15 +174,25 @@ static void test_asha_spends_less_for_the_same_best(void **state) {
         if (t->status == FEDC_TRIAL_COMPLETE) assert_true(t->accuracy == fedc_tune_search_trial(rs, i)->accuracy);
     }
     assert_true(stopped >= 5);
+    /* The work compared in deterministic units: rounds trained and bytes
+     * moved (every round of this task trains the same clients on the same
+     * samples). CPU seconds are printed, never compared: a shared machine
+     * does not keep them in order. */
     long rr, ar;
     double rc, ac;
     fedc_tune_search_totals(rs, &rr, &rc, NULL);
     fedc_tune_search_totals(as, &ar, &ac, NULL);
-    print_message("random: %ld rounds, %.3f CPU s; ASHA: %ld rounds, %.3f CPU s, %d stopped early\n", rr, rc, ar,
-                  ac, stopped);
+    uint64_t rbytes = 0, abytes = 0;
+    for (int i = 0; i < fedc_tune_search_ntrials(rs); i++) rbytes += fedc_tune_search_trial(rs, i)->bytes;
+    for (int i = 0; i < fedc_tune_search_ntrials(as); i++) abytes += fedc_tune_search_trial(as, i)->bytes;
+    print_message("random: %ld rounds, %llu bytes (%.3f CPU s); ASHA: %ld rounds, %llu bytes (%.3f CPU s), %d stopped "
+                  "early\n",
+                  rr, (unsigned long long)rbytes, rc, ar, (unsigned long long)abytes, ac, stopped);
     assert_int_equal(rr, 81);
+    /* Less work is counted in rounds; CPU seconds (printed) vary with the
+     * machine's load and are no test. */
     assert_true(ar <= 30);
-    assert_true(ac < rc);
+    assert_true(abytes < rbytes);
 
     /* No room for paused runs: promoted trials are re-run from round 0 and
      * reach exactly the same accuracies. */

@@ -183,9 +183,26 @@ static void test_default_space(void **state) {
     fedc_tune_space *s = fedc_tune_space_default(&t, &err);
     assert_non_null(s);
     assert_int_equal(fedc_tune_space_check(s, &t, 10, &err), 0);
-    const fedc_tune_param *lr = fedc_tune_space_param(s, 0);
+    /* The default task leaves lr to its optimizer (sgd, 0.05): the optimizer
+     * is searched, and the lr range around 0.05 applies to sgd. */
+    const fedc_tune_param *opt = fedc_tune_space_param(s, 0), *lr = fedc_tune_space_param(s, 1);
+    assert_string_equal(opt->name, "local.optimizer");
+    assert_int_equal(opt->nchoices, 10);
+    assert_string_equal(opt->choices[0], "\"sgd\"");
     assert_string_equal(lr->name, "local.lr");
-    assert_true(fabs(lr->min - t.local.lr / 10) < 1e-12 && fabs(lr->max - t.local.lr * 10) < 1e-12);
+    assert_int_equal(lr->parent, 0);
+    assert_true(lr->nwhen == 1 && lr->when[0] == 0);
+    assert_true(fabs(lr->min - 0.005) < 1e-12 && fabs(lr->max - 0.5) < 1e-12);
+    /* A task that names its lr keeps optimizer and lr fixed as given. */
+    fedc_task named = t;
+    named.local.lr = 0.1;
+    fedc_tune_space *sn = fedc_tune_space_default(&named, &err);
+    assert_non_null(sn);
+    assert_string_equal(fedc_tune_space_param(sn, 0)->name, "local.lr");
+    assert_int_equal(fedc_tune_space_param(sn, 0)->parent, -1);
+    for (int i = 0; i < fedc_tune_space_nparams(sn); i++)
+        assert_string_not_equal(fedc_tune_space_param(sn, i)->name, "local.optimizer");
+    fedc_tune_space_free(sn);
     int has_depth = 0, has_mu = 0, has_codec = 0, has_conv = 0;
     for (int i = 0; i < fedc_tune_space_nparams(s); i++) {
         const char *n = fedc_tune_space_param(s, i)->name;
@@ -223,6 +240,39 @@ static void test_default_space(void **state) {
     if (fedc_tune_config_from_task(s, &t, &c, &err) != 0) fail_msg("%s", err.msg);
     assert_int_equal(fedc_tune_space_check(s, &t, 10, &err), 0);
     fedc_tune_space_free(s);
+}
+
+/* An asynchronous task's space tunes its buffer, window and staleness, and
+ * every sampled point is a valid task (the buffer never exceeds the
+ * clients training at once that the same point picks). */
+static void test_default_space_async(void **state) {
+    (void)state;
+    /* the window first: fedfix is not valid without one */
+    static const char *const sets[][2] = {{"strategy.buffer_size=10", "strategy.name=fedbuff"},
+                                          {"strategy.window_s=2", "strategy.name=fedfix"}};
+    for (int k = 0; k < 2; k++) {
+        fedc_task t;
+        fedc_task_defaults(&t);
+        fedc_error err;
+        assert_int_equal(fedc_task_set(&t, sets[k][0], &err), 0);
+        assert_int_equal(fedc_task_set(&t, sets[k][1], &err), 0);
+        fedc_tune_space *s = fedc_tune_space_default(&t, &err);
+        if (!s) fail_msg("%s", err.msg);
+        if (fedc_tune_space_check(s, &t, 10, &err) != 0) fail_msg("%s", err.msg);
+        int found = 0;
+        for (int i = 0; i < fedc_tune_space_nparams(s); i++)
+            found |= !strcmp(fedc_tune_space_param(s, i)->name, k == 0 ? "strategy.buffer_size" : "strategy.window_s");
+        assert_true(found);
+        fedc_rng rng = fedc_rng_derive(9, 9, (uint64_t)k);
+        for (int n = 0; n < 200; n++) {
+            fedc_tune_config c;
+            tune_sample_random(s, &rng, &c);
+            fedc_task out;
+            if (fedc_tune_config_apply(s, &c, &t, 10, &out, &err) != 0) fail_msg("%s", err.msg);
+            if (fedc_task_validate(&out, &err) != 0) fail_msg("%s", err.msg);
+        }
+        fedc_tune_space_free(s);
+    }
 }
 
 static void test_sampling_respects_bounds_and_conditions(void **state) {
@@ -428,6 +478,7 @@ int main(void) {
         cmocka_unit_test(test_bad_spaces_are_explained),
         cmocka_unit_test(test_space_check_against_task),
         cmocka_unit_test(test_default_space),
+        cmocka_unit_test(test_default_space_async),
         cmocka_unit_test(test_sampling_respects_bounds_and_conditions),
         cmocka_unit_test(test_config_json_round_trip_and_errors),
         cmocka_unit_test(test_apply_fields_and_model),

@@ -78,7 +78,9 @@ export function ago(unix, now = Date.now() / 1000) {
 }
 
 // 'cancelling' is the app's own: cancel was asked, the server is still stopping the run.
-export const ACTIVE_STATUSES = new Set(['queued', 'running', 'cancelling']);
+// 'paused': the server cannot write the run's progress (storage full, no
+// descriptors); the run's error says why and it goes on by itself.
+export const ACTIVE_STATUSES = new Set(['queued', 'running', 'paused', 'cancelling']);
 
 // One line about what a run trains, from the run object's summary.
 export function taskSummary(s) {

@@ -135,7 +135,11 @@ export async function render(root, { match }, ctx) {
         h('a', { class: 'btn', href: `#/new?from=${run.id}` }, 'Edit as new task'),
         h('a', { class: 'btn', href: `#/compare?runs=${run.id}` }, 'Compare…')));
     page.dataset.status = run.status;
-    replace(errorBox, run.error ? h('p', { class: 'error-box', role: 'alert' }, `Run ${run.status}: ${run.error}`) : null);
+    // A paused run says why (its progress cannot be written); a notice says
+    // how the run got here (e.g. resumed from an older checkpoint).
+    replace(errorBox,
+      run.error ? h('p', { class: 'error-box', role: 'alert' }, `Run ${run.status}: ${run.error}`) : null,
+      run.notice ? h('p', { class: 'warn-box', role: 'status' }, `Note: ${run.notice}`) : null);
   }
 
   function drawStats() {

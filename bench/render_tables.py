@@ -1,0 +1,459 @@
+"""Renders the README and docs tables from bench/results/*.json.
+
+Every figure fedc publishes sits between markers in a Markdown file:
+
+    <!-- fedc:table NAME -->
+    ...generated text...
+    <!-- /fedc:table -->
+
+and is produced here from the results file the benchmark script wrote, with a line saying
+where it comes from (date, commit, CPU model, cores, load, command). Run it after a
+benchmark to update the documents; `--check` (the ctest docs_figures) fails when a
+document's figures differ from what the results files give, or name a table that does not
+exist.
+
+usage: /usr/bin/python3 bench/render_tables.py [--check] [--results DIR]
+"""
+import argparse
+import difflib
+import json
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DOCS = ["README.md", "docs/compression.md", "docs/deployment.md", "docs/intent.md", "docs/tune.md",
+        "docs/scheduling.md", "docs/python.md"]
+MARKER = re.compile(r"(<!-- fedc:table ([a-z0-9_]+) -->\n)(.*?)(<!-- /fedc:table -->)", re.S)
+
+
+class Missing(Exception):
+    pass
+
+
+class Results:
+    def __init__(self, folder):
+        self.folder = folder
+        self.cache = {}
+
+    def __getitem__(self, name):
+        if name not in self.cache:
+            path = os.path.join(self.folder, name + ".json")
+            if not os.path.exists(path):
+                raise Missing(f"bench/results/{name}.json is missing (run the benchmark that writes it)")
+            with open(path) as f:
+                self.cache[name] = json.load(f)
+        return self.cache[name]
+
+
+# ---- formatting ---------------------------------------------------------------------------
+
+def ms(x, digits=4, scale=1.0, signed=False):
+    """'mean ± std' of a benchlib.mean_std dict (just the value for one run)."""
+    if x is None:
+        return "—"
+    f = f"{{:{'+' if signed else ''}.{digits}f}}"
+    if x["n"] <= 1:
+        return f.format(x["mean"] * scale)
+    return f"{f.format(x['mean'] * scale)} ± {x['std'] * scale:.{digits}f}"
+
+
+def pct(x, digits=1):
+    """A share as percent: '96.2 ± 0.3%'."""
+    return ms(x, digits, 100) + "%"
+
+
+def seeds_text(n):
+    return f"{n} seed" + ("" if n == 1 else "s")
+
+
+def mb(b):
+    return f"{b / 1e6:.1f} MB"
+
+
+def commas(n):
+    return f"{n:,}"
+
+
+def provenance(meta, path, what="Measured"):
+    load = meta.get("load_avg_start")
+    load_end = meta.get("load_avg_end")
+    lt = ""
+    if load:
+        lt = f", load average {load[0]:.1f} at the start and {load_end[0]:.1f} at the end" if load_end else \
+             f", load average {load[0]:.1f}"
+    version = meta.get("fedc_version") or ""
+    commit = re.search(r"commit ([0-9a-f]+(-dirty)?)", version)
+    commit = commit.group(1) if commit else (meta.get("commit") or "?")[:12]
+    nice = f", nice {meta['nice']}" if meta.get("nice") else ""
+    return (f"_{what} {meta['date'][:10]} at commit `{commit}` on {meta['cpu_model']} ({meta['cores']} cores"
+            f"{lt}{nice}), with `{meta['command']}` (`bench/results/{path}`)._")
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+# ---- tables -------------------------------------------------------------------------------
+
+def fedavg(R):
+    d = R["fedavg"]
+    seeds = len(d["setting"]["seeds"])
+    rows = []
+    for m, e in d["models"].items():
+        name = {"mlp": "MLP 784-200-200-10", "cnn": "CNN (McMahan et al.)"}.get(m, m)
+        f, t = e["fedc"], e.get("torch")
+        rows.append([f"{name}, {e['rounds']} rounds", commas(e["params"]),
+                     ms(f["s_per_round"], 3), ms(t["s_per_round"], 3) if t else "—",
+                     f"**{ms(e['speedup'], 1)}x**" if t else "—",
+                     ms(f["cpu_s_per_round"], 3), ms(t["cpu_s_per_round"], 3) if t else "—",
+                     f"**{ms(e['speedup_cpu'], 1)}x**" if t else "—",
+                     ms(f["final_acc"]), ms(t["final_acc"]) if t else "—",
+                     ms(e["accuracy_gap_points"], 2, signed=True) if t else "—"])
+    out = [table(["model", "params", "fedc s/round", "PyTorch s/round", "speed-up", "fedc CPU s/round",
+                  "PyTorch CPU s/round", "speed-up (CPU)", "fedc test acc.", "PyTorch test acc.",
+                  "fedc − PyTorch (points)"], rows), "",
+           f"Mean ± standard deviation over {seeds_text(seeds)} (the seed changes the partition, the initial model and "
+           "the client sampling on both sides; the two ran each seed back to back). s/round is wall time of the "
+           "rounds; CPU s/round is each whole process's CPU time (all threads, startup included) per round, "
+           "which other load on the machine disturbs far less."]
+    return "\n".join(out) + "\n\n" + provenance(d["meta"], "fedavg.json")
+
+
+def fedavg_notes(R):
+    d = R["fedavg"]
+    y = d["yardstick"]
+    fma = y["fma_peak"]
+    isa = y["peak_isa"]
+    best = fma["isa"][isa]
+    lines = []
+    for m, e in d["models"].items():
+        f = e["fedc"]
+        lines.append(f"{m.upper()} {ms(f['gflops_per_cpu_s'], 0)} GFLOP/s per CPU-second of its training threads "
+                     f"({100 * f['share_of_one_core_fma_peak']['mean']:.0f}% of one core's peak; "
+                     f"{ms(f['gflops'], 0)} GFLOP/s per wall second on {d['setting']['threads']} threads)")
+    sg = y["openblas_sgemm"]
+    sg_txt = ", ".join(f"{r['gflops']:.1f} GFLOP/s on {r['threads']} thread{'' if r['threads'] == 1 else 's'}"
+                       for r in sg.values())
+    core = next(iter(sg.values()))["core"]
+    out = [f"- Achieved throughput (3x forward FLOPs per sample; the CNN's backward skips the products that "
+           f"max-pooling zeroes, so its figure is an equivalent rate): " + "; ".join(lines) + ".",
+           f"- The yardstick, measured in the same run (`bench/yardstick.py`): fedc's FMA kernel reaches "
+           f"{best['one_core_gflops_cpu']:.1f} GFLOP/s on one core and {best['all_cores_gflops_cpu']:.1f} on all "
+           f"{fma['cores_online']} ({isa}, per CPU-second), {fma['cpu_model']}; OpenBLAS sgemm "
+           f"({next(iter(sg.values()))['n']}³, kernel `{core}` chosen by OpenBLAS with the environment's pins "
+           f"removed): {sg_txt}."]
+    scale = {s["clients"]: s for s in d.get("scale", [])}
+    if 100 in scale and 10000 in scale:
+        out.append(f"- Memory follows the clients trained at once, not the federation size: a task with 10,000 "
+                   f"clients (100 per round) peaks at {scale[10000]['peak_rss_mb']:.0f} MB resident, the same task "
+                   f"with 100 clients at {scale[100]['peak_rss_mb']:.0f} MB (each process measured on its own).")
+    for m, e in d["models"].items():
+        out.append(f"- Peak resident memory of the {m.upper()} runs: fedc {ms(e['fedc']['peak_rss_mb'], 0)} MB, "
+                   f"PyTorch {ms(e['torch']['peak_rss_mb'], 0) if 'torch' in e else '—'} MB.")
+    return "\n".join(out) + "\n\n" + provenance(d["meta"], "fedavg.json")
+
+
+def yardstick(R):
+    y = R["yardstick"]
+    fma = y["fma_peak"]
+    rows = [[isa, r["lanes"], f"{r['one_core_gflops_cpu']:.1f}", f"{r['one_core_gflops_wall']:.1f}",
+             f"{r['all_cores_gflops_cpu']:.1f}", f"{r['all_cores_gflops_wall']:.1f}"] for isa, r in fma["isa"].items()]
+    out = [f"FMA peak of {fma['cpu_model']} ({fma['cores_online']} cores), single precision:", "",
+           table(["ISA", "lanes", "one core, per CPU-s", "one core, per wall s", "all cores, per CPU-s",
+                  "all cores, per wall s"], rows), ""]
+    sg = [[r["threads"], f"{r['n']}³", r["core"], f"{r['gflops']:.1f}"] for r in y["openblas_sgemm"].values()]
+    out += ["OpenBLAS sgemm, environment pins removed:", "", table(["threads", "size", "kernel", "GFLOP/s"], sg), ""]
+    nn = y["nn_speed"]["models"]
+    rows = [[m, f"{r['fedc_ms_per_batch']:.3f}", f"{r['fedc_gflops']:.1f}",
+             f"{r['torch_ms_per_batch']:.3f}" if "torch_ms_per_batch" in r else "—",
+             f"{r['speedup']:.2f}x" if "speedup" in r else "—"] for m, r in nn.items()]
+    out += ["Training step, batch 32, one thread (thread CPU time, best of 3):", "",
+            table(["model", "fedc ms/batch", "fedc GFLOP/s", "PyTorch ms/batch", "speed-up"], rows)]
+    return "\n".join(out) + "\n\n" + provenance(y["meta"], "yardstick.json")
+
+
+def _codec_rows(res):
+    rows = []
+    for codec, e in res["codecs"].items():
+        n, k = e["seeds"], e["seeds_reaching_target"]
+        reach = "" if k == n else f" ({k} of {n} seeds)"
+        bt = e["bytes_to_target"]
+        red = e.get("bytes_reduction_vs_none")
+        rows.append([f"`{codec.replace('|', chr(92) + '|')}`",
+                     (f"{bt['mean'] / 1e6:.1f} ± {bt['std'] / 1e6:.1f} MB" if bt["n"] > 1 else mb(bt["mean"]))
+                     + reach if bt else "never",
+                     "" if codec == "none" else (pct(red) if red else "—"),
+                     ms(e["rounds_to_target"], 1) if e["rounds_to_target"] else "—",
+                     _final(e),
+                     "" if codec == "none" else ms(e["final_acc_vs_none_points"], 2, signed=True)])
+    return rows
+
+
+def _final(e):
+    """Final accuracy, or where the run stopped when it diverged."""
+    failed = [r["failed"] for r in e["runs"] if r.get("failed")]
+    if not failed:
+        return ms(e["final_acc"])
+    where = ", ".join(str(f["after_round"] + 1) for f in failed)
+    stop = f"diverged in round {where}" + ("" if len(failed) == e["seeds"] else f" ({len(failed)} of {e['seeds']} seeds)")
+    return stop if e["final_acc"] is None else f"{ms(e['final_acc'])}; {stop}"
+
+
+def comm_compression(R, model):
+    d = R["comm"]
+    res = d["compression"][model]
+    head = ["codec (update path / model path)", f"bytes to {res['target']:.0%} accuracy", "fewer bytes than none",
+            "rounds to target", f"final accuracy (mean of the last 5 of {res['rounds']} rounds)",
+            "vs none (points)"]
+    out = table(head, _codec_rows(res))
+    note = (f"\n\nMean ± standard deviation over {seeds_text(len(res['seeds']))}; differences against `none` are taken "
+            "seed by seed. \"never\": no seed reached the target.")
+    return out + note + "\n\n" + provenance(res.get("meta", d["meta"]), "comm.json")
+
+
+def comm_scheduling(R):
+    d = R["comm"]
+    res = d["scheduling"]["mlp"]
+    rows = []
+    for pol, e in res["policies"].items():
+        t = e["sim_s_to_target"]
+        red = e.get("time_reduction_vs_random")
+        name = {"samples": "samples (∝ data size)", "age": "age (longest unselected)",
+                "deadline": f"deadline (resource-aware, {res['deadline_s']:g} s)"}.get(pol, pol)
+        n, k = e["seeds"], e["seeds_reaching_target"]
+        rows.append([name, (ms(t, 1) + ("" if k == n else f" ({k} of {n} seeds)")) if t else "never",
+                     "" if pol == "random" else (pct(red, 0) if red else "—"),
+                     ms(e["rounds_to_target"], 1) if e["rounds_to_target"] else "—", _final(e)])
+    out = table(["policy", f"simulated s to {res['target']:.0%}", "less time than random", "rounds to target",
+                 "final accuracy"], rows)
+    note = (f"\n\nFashion-MNIST MLP, the `{res['profile']}` heterogeneity profile, {res['rounds']} rounds; mean ± "
+            f"standard deviation over {seeds_text(len(res['seeds']))} (differences against random seed by seed).")
+    return out + note + "\n\n" + provenance(res.get("meta", d["meta"]), "comm.json")
+
+
+def tune(R):
+    d = R["tune"]
+    s = d["setting"]
+    fd, ft = d["fresh_default_last3"], d["fresh_tuned_last3"]
+    rows = [["default task", f"{d['default']['accuracy']:.4f}", ms(fd), f"{d['default']['cpu_s']:.1f} per run"],
+            [f"best of {s['budget']} trials", f"{d['tuned']['accuracy']:.4f} "
+             f"(**{d['gain_points']:+.1f} points**)", f"{ms(ft)} ({ms(d['fresh_gain_points_last3'], 1, signed=True)}"
+             " points)", f"{d['tuned']['cpu_s']:.1f} per run"],
+            ["the search itself", "", "", f"{d['search']['cpu_s_process']:.0f} ({d['search']['wall_s']:.0f} s wall)"]]
+    out = table([f"Fashion-MNIST, {s['clients']} clients, Dirichlet({s['dirichlet_alpha']:g}), {s['rounds']} rounds",
+                 "test accuracy, search seed", f"on {len(d['fresh_seeds'])} fresh seeds (mean of the last "
+                 f"{s['last_rounds']} rounds)", "CPU s"], rows)
+    cfg = d["search"]["best_config"]
+    winner = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in cfg.items())
+    note = (f"\n\n{s['method'].upper()} search, {s['budget']} trials; a trial scores the mean of its last "
+            f"{s['last_rounds']} rounds over {s['trial_seeds']} seeds. The winner: {winner}.")
+    return out + note + "\n\n" + provenance(d["meta"], "tune.json")
+
+
+def round_overhead(R):
+    d = R["round_overhead"]
+    rows = []
+    for r in d["rounds"]:
+        rows.append([r["n"], f"{r['s_per_round']:.3f}", f"{r['server_cpu_per_round']:.3f}",
+                     f"{r['nodes_cpu_per_round']:.3f}", f"{r['rss_before_mb']:.0f} MB",
+                     f"{r['per_node_beyond_model_kb'] / 1024:.2f} MB", f"{r['peak_per_node_kb'] / 1024:.2f} MB"])
+    out = [table(["nodes", "s per round (median)", "server CPU s per round", "all nodes' CPU s per round",
+                  "server RSS before the nodes", "per node beyond one model copy", "peak RSS growth per node"],
+                 rows)]
+    if "marginal_per_node_kb" in d:
+        lo, hi = d["marginal_between"]
+        out.append(f"\nOne more node costs the server {d['marginal_per_node_beyond_model_kb']:.0f} KB beyond one "
+                   f"model copy (the growth of the median RSS from {lo} to {hi} nodes, in the same invocation).")
+    if "transfer" in d:
+        t = d["transfer"]
+        out.append(f"\nModel transfer with one node ({commas(t['params'])} parameters, "
+                   f"{t['params'] * 4 / 1e6:.1f} MB each way): {t['tls']['mb_per_s']:.0f} MB/s with TLS, "
+                   f"{t['plain']['mb_per_s']:.0f} MB/s without (ratio {t['tls_over_plain']:.2f}).")
+    return "\n".join(out) + "\n\n" + provenance(d["meta"], "round_overhead.json")
+
+
+def codec_speed(R):
+    d = R["codec_speed"]
+    rows = [[f"`{k.replace('|', chr(92) + '|')}`" + (" (error feedback)" if r["error_feedback"] else ""),
+             f"{100 * r['share_of_float32']:.2f}%", f"{r['encode_ms']:.2f} ms", f"{r['decode_ms']:.2f} ms"]
+            for k, r in d["pipelines"].items()]
+    out = table(["pipeline", "bytes vs float32", "encode", "decode"], rows)
+    note = (f"\n\nOne {commas(d['n'])}-float vector ({d['values']}), one core, best of {d['reps']} runs in the "
+            "thread's CPU time.")
+    return out + note + "\n\n" + provenance(d["meta"], "codec_speed.json")
+
+
+def intent_goals(R):
+    d = R["intent_goals"]
+    tasks = d["tasks"]
+    names = {"default": "default", "bandwidth": "\"keep bandwidth low\"", "cpu": "\"use little CPU\""}
+    rows = []
+    for k, e in tasks.items():
+        row = [names.get(k, k), ms(e["final_acc"])]
+        for t in d["setting"]["targets"]:
+            x = e[f"to_{int(round(100 * t))}"]
+            if not x["round"]:
+                row += ["never"] * 4
+                continue
+            b = x["bytes"]
+            row += [ms(x["round"], 1), f"{b['mean'] / 1e6:.1f} ± {b['std'] / 1e6:.1f} MB" if b["n"] > 1 else mb(b["mean"]),
+                    ms(x["client_cpu_s"], 3), ms(x["server_cpu_s"], 3)]
+        rows.append(row)
+    head = ["task", f"final accuracy ({d['setting']['task'].split('(')[0].strip()}, 50 rounds)"]
+    for t in d["setting"]["targets"]:
+        p = f"{t:.0%}"
+        head += [f"round to {p}", f"bytes to {p}", f"client CPU s to {p}", f"server CPU s to {p}"]
+    out = table(head, rows)
+    note = (f"\n\nMean ± standard deviation over {seeds_text(len(d['setting']['seeds']))}, one thread per run; bytes and "
+            "rounds are exact, CPU seconds carry the machine's load.")
+    return out + note + "\n\n" + provenance(d["meta"], "intent_goals.json")
+
+
+def byom(R):
+    """docs/python.md: what a node of one's own costs (bench/byom_overhead.py)."""
+    d = R["byom"]
+    labels = [("train/c", "C node (`fedc node`), training"), ("train/pytorch", "PyTorch node (SDK), training"),
+              ("notrain/c", "C node, no training (`--echo`)"), ("notrain/python", "Python SDK node, no training"),
+              ("notrain/flower", "Flower 1.6.0 NumPy client, no training")]
+
+    def f3(v):
+        return "—" if v is None else f"{v:.3f}"
+    rows = []
+    for key, label in labels:
+        r = d["scenarios"].get(key)
+        if not r:
+            continue
+        if key == "notrain/flower":
+            rows.append([label, f3(r["round_s_median"]), f"{f3(r.get('all_cpu_s_per_round'))} (server + clients)",
+                         "", "—", "—", ""])
+            continue
+        sdk = ""
+        if "sdk_fit_s_median" in r:
+            sdk = f"{f3(r['sdk_decode_s_median'])} / {f3(r['sdk_encode_s_median'])} / {f3(r['sdk_fit_s_median'])}"
+        rows.append([label, f3(r["round_s_median"]), f3(r["server_cpu_s_per_round"]), f3(r["nodes_cpu_s_per_round"]),
+                     f"{r['bytes_down_per_round'] / 1e6:.3f}", f"{r['bytes_up_per_round'] / 1e6:.3f}", sdk])
+    out = table(["scenario", "s/round (median)", "server CPU s/round", "nodes CPU s/round", "MB down/round",
+                 "MB up/round", "SDK decode / encode / fit s"], rows)
+    p = d["provenance"]
+    meta = {"date": p["date"], "commit": p["commit"], "cpu_model": p["cpu_model"], "cores": p["cores"],
+            "command": p["command"], "load_avg_start": [p["load_avg_at_start"]]}
+    return out + "\n\nOne invocation (cost figures, not accuracy).\n\n" + provenance(meta, "byom.json")
+
+
+TABLES = {
+    "fedavg": fedavg,
+    "fedavg_notes": fedavg_notes,
+    "yardstick": yardstick,
+    "comm_compression_mlp": lambda R: comm_compression(R, "mlp"),
+    "comm_compression_cnn": lambda R: comm_compression(R, "cnn"),
+    "comm_scheduling": comm_scheduling,
+    "tune": tune,
+    "round_overhead": round_overhead,
+    "codec_speed": codec_speed,
+    "intent_goals": intent_goals,
+    "byom": byom,
+}
+
+
+def render(text, R, errors, doc):
+    def sub(m):
+        name = m.group(2)
+        if name not in TABLES:
+            errors.append(f"{doc}: unknown table '{name}' (known: {', '.join(sorted(TABLES))})")
+            return m.group(0)
+        try:
+            body = TABLES[name](R)
+        except Missing as e:
+            errors.append(f"{doc}: table '{name}': {e}")
+            return m.group(0)
+        except (KeyError, TypeError, IndexError) as e:
+            errors.append(f"{doc}: table '{name}': the results file lacks {e!r}: it was written by an older "
+                          "version of its benchmark script; run the benchmark again")
+            return m.group(0)
+        return m.group(1) + body.rstrip("\n") + "\n" + m.group(4)
+    return MARKER.sub(sub, text)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="store_true", help="fail if a document differs from its results")
+    ap.add_argument("--results", default=os.path.join(ROOT, "bench", "results"))
+    ap.add_argument("--root", default=ROOT, help="the tree whose documents are rendered")
+    a = ap.parse_args()
+    R = Results(a.results)
+    errors, stale, blocks = [], [], 0
+    for doc in DOCS:
+        path = os.path.join(a.root, doc)
+        if not os.path.exists(path):
+            continue
+        old = open(path).read()
+        blocks += len(MARKER.findall(old))
+        if old.count("<!-- fedc:table ") != len(MARKER.findall(old)):
+            errors.append(f"{doc}: a <!-- fedc:table NAME --> marker without its <!-- /fedc:table -->")
+        new = render(old, R, errors, doc)
+        if new == old:
+            continue
+        if a.check:
+            stale.append(doc)
+            sys.stdout.writelines(difflib.unified_diff(old.splitlines(True), new.splitlines(True),
+                                                       f"{doc} (as written)", f"{doc} (from bench/results)", n=1))
+        else:
+            with open(path, "w") as f:
+                f.write(new)
+            print(f"updated {doc}")
+    # Two benchmarks render their own tables between their own markers: the same check.
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import bench_strategies
+    import intent_score
+    for doc, module, results in (("docs/algorithms.md", bench_strategies, "strategies.json"),
+                                 ("docs/intent.md", intent_score, "intent_score.json")):
+        path, res = os.path.join(a.root, doc), os.path.join(a.results, results)
+        if not os.path.exists(path):
+            continue
+        text = open(path).read()
+        start, end = module.MARKERS
+        if start not in text or end not in text:
+            errors.append(f"{doc}: the markers of {module.__name__}.py are missing")
+        elif not os.path.exists(res):
+            errors.append(f"{doc}: bench/results/{results} is missing")
+        else:
+            blocks += 1
+            want = "\n" + module.render_text(json.load(open(res))) + "\n"
+            i, j = text.index(start) + len(start), text.index(end)
+            if text[i:j] != want:
+                if a.check:
+                    stale.append(doc)
+                    sys.stdout.writelines(difflib.unified_diff(text[i:j].splitlines(True), want.splitlines(True),
+                                                               f"{doc} (as written)", f"{doc} (from {results})", n=1))
+                else:
+                    open(path, "w").write(text[:i] + want + text[j:])
+                    print(f"updated {doc}")
+    # docs/privacy.md places bench/bench_privacy.py's tables among its prose (no markers): each
+    # table the results file gives must appear in it verbatim.
+    priv, pres = os.path.join(a.root, "docs", "privacy.md"), os.path.join(a.results, "privacy.json")
+    if os.path.exists(priv) and os.path.exists(pres):
+        import bench_privacy
+        text = open(priv).read()
+        tables = [c.strip() for c in bench_privacy.render(json.load(open(pres))).split("\n\n")
+                  if c.strip().startswith("|")]
+        blocks += len(tables)
+        for t in tables:
+            if t not in text:
+                stale.append("docs/privacy.md")
+                print(f"docs/privacy.md lacks this table of bench/results/privacy.json "
+                      f"(/usr/bin/python3 bench/bench_privacy.py --render prints them):\n{t}\n")
+    for e in errors:
+        print("error: " + e, file=sys.stderr)
+    if stale:
+        print(f"{', '.join(stale)}: figures differ from bench/results; run /usr/bin/python3 bench/render_tables.py",
+              file=sys.stderr)
+    if errors or stale:
+        sys.exit(1)
+    print(f"{blocks} tables {'match' if a.check else 'rendered from'} bench/results")
+
+
+if __name__ == "__main__":
+    main()
