@@ -72,6 +72,11 @@ struct fedc_run {
     fedc_update *updates;
     int rounds_done;
     double best_accuracy, last_accuracy;
+    /* Plateau rule (stop.plateau_rounds): the best monitored accuracy, the
+     * round it was reached and the last evaluated round. Not checkpointed: a
+     * resumed run counts its patience afresh, so it never stops earlier. */
+    double plateau_best;
+    int plateau_best_round, plateau_last_round;
     double start_wall, sim_elapsed;
     uint64_t bytes_down_total, bytes_up_total;
     /* Lossy downlink: what each node holds, so the next model goes as a delta.
@@ -513,6 +518,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         FEDC_WARN("privacy.target_epsilon %g: even one round would exceed it, so no round will run",
                   t->privacy.target_epsilon);
     r->start_wall = fedc_wall_s();
+    r->plateau_best = -INFINITY;
     return r;
 fail:
     fedc_run_free(r);
@@ -1179,6 +1185,14 @@ static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double s
         if (r->decentral) evaluate_nodes(r, m);
         r->last_accuracy = m->accuracy;
         if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
+        /* The plateau rule watches the figure a search selects on: the
+         * validation split when there is one, so the test set decides nothing. */
+        double watched = m->val_evaluated ? m->val_accuracy : m->accuracy;
+        if (watched > r->plateau_best + t->stop.plateau_delta) {
+            r->plateau_best = watched;
+            r->plateau_best_round = round;
+        }
+        r->plateau_last_round = round;
     }
     if (fedc_privacy_enabled(r->privacy)) {
         m->dp = 1;
@@ -1519,7 +1533,13 @@ int fedc_run_done(const fedc_run *r) {
     if (fedc_privacy_would_exceed(r->privacy, r->rounds_done, max_participations(r))) return 1;
     if (t->stop.target_accuracy > 0 && r->best_accuracy >= t->stop.target_accuracy) return 1;
     if (t->stop.max_wall_s > 0 && fedc_wall_s() - r->start_wall >= t->stop.max_wall_s) return 1;
+    if (fedc_run_plateaued(r)) return 1;
     return 0;
+}
+
+int fedc_run_plateaued(const fedc_run *r) {
+    int patience = r->task.stop.plateau_rounds;
+    return patience > 0 && r->plateau_last_round > 0 && r->plateau_last_round - r->plateau_best_round >= patience;
 }
 
 int fedc_run_rounds_done(const fedc_run *r) { return r->rounds_done; }
