@@ -458,6 +458,12 @@ static void test_plateau_rule_ends_trials_and_saves_cost(void **state) {
     fedc_error err;
     if (fedc_task_validate(&task, &err) != 0) fail_msg("%s", err.msg);
     fedc_tune_space *s = space(k_plateau_space);
+    char db[] = "/tmp/tune-plateau-test-XXXXXX";
+    int fd = mkstemp(db);
+    close(fd);
+    unlink(db);
+    fedc_tune_store *store = fedc_tune_store_open(db, &err);
+    assert_non_null(store);
     for (int goal = 0; goal < 2; goal++) {
         fedc_tune_options o = options(FEDC_TUNE_RANDOM, 6);
         o.include_base = 1; /* trial 0: the task itself, no plateau rule */
@@ -468,6 +474,7 @@ static void test_plateau_rule_ends_trials_and_saves_cost(void **state) {
         fedc_tune_objective obj = fedc_tune_fl_objective(f->fl);
         fedc_tune_search *se = fedc_tune_search_create(s, &task, &o, &obj, &err);
         if (!se) fail_msg("create: %s", err.msg);
+        if (fedc_tune_search_attach(se, store, 0, &err) != 0) fail_msg("%s", err.msg);
         if (fedc_tune_search_run(se, &err) != 0) fail_msg("run: %s", err.msg);
         const fedc_tune_trial *base = fedc_tune_search_trial(se, 0);
         assert_string_equal(base->source, "base");
@@ -509,8 +516,35 @@ static void test_plateau_rule_ends_trials_and_saves_cost(void **state) {
             if (fedc_tune_search_best_task(se, &bt, &err) != 0) fail_msg("%s", err.msg);
             assert_int_equal(bt.stop.plateau_rounds, 2);
         }
+        /* Resumed from the store, every job is read back with its stop
+         * round, and the search decides and counts the same. */
+        fedc_tune_search *re = fedc_tune_search_create(s, &task, &o, &obj, &err);
+        if (!re) fail_msg("create: %s", err.msg);
+        if (fedc_tune_search_attach(re, store, fedc_tune_search_id(se), &err) != 0) fail_msg("%s", err.msg);
+        if (fedc_tune_search_run(re, &err) != 0) fail_msg("resume: %s", err.msg);
+        long rounds2;
+        int reused;
+        fedc_tune_search_totals(re, &rounds2, NULL, &reused);
+        assert_int_equal(reused, fedc_tune_search_ntrials(se));
+        assert_int_equal(rounds2, rounds);
+        assert_int_equal(fedc_tune_search_best(re), fedc_tune_search_best(se));
+        for (int i = 0; i < fedc_tune_search_ntrials(se); i++) {
+            const fedc_tune_trial *x = fedc_tune_search_trial(se, i), *y = fedc_tune_search_trial(re, i);
+            assert_int_equal(x->rounds, y->rounds);
+            assert_int_equal(x->status, y->status);
+            assert_int_equal(x->last.plateaued, y->last.plateaued);
+            assert_int_equal(x->feasible, y->feasible);
+        }
+        fedc_tune_search_free(re);
         fedc_tune_search_free(se);
     }
+    fedc_tune_store_close(store);
+    char p[64];
+    unlink(db);
+    snprintf(p, sizeof p, "%s-wal", db);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", db);
+    unlink(p);
     fedc_tune_space_free(s);
 }
 
