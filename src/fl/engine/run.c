@@ -1193,6 +1193,11 @@ static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double s
             r->plateau_best_round = round;
         }
         r->plateau_last_round = round;
+        if (round < t->rounds && fedc_run_plateaued(r))
+            FEDC_INFO("round %d: the %s accuracy has not risen by more than %g since round %d "
+                      "(stop.plateau_rounds %d), so the run stops here",
+                      round, m->val_evaluated ? "validation" : "test", t->stop.plateau_delta, r->plateau_best_round,
+                      t->stop.plateau_rounds);
     }
     if (fedc_privacy_enabled(r->privacy)) {
         m->dp = 1;
