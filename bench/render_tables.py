@@ -293,7 +293,8 @@ def tune_cost(R):
     if p:
         rows = [[str(f["trial"]), f"{f['val_accuracy']:.4f}", f"{f['client_gflop']:.0f} ({f['client_x']:.2f}x)",
                  f"{mb(f['bytes'])} ({f['bytes_x']:.2f}x)",
-                 ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in f["config"].items())]
+                 ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                           for k, v in f["config"].items()).replace("|", "\\|")]
                 for f in p["front"]]
         out.append(table(["Pareto front: trial", "validation accuracy", "client GFLOP per run (x base)",
                           "bytes per run (x base)", "configuration"], rows))
