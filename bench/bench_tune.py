@@ -64,7 +64,9 @@ def sim(fedc, task, tmp, name, seed=None, threads=2):
 # scored 10% on fresh seeds), and a 10-trial search of wider cost levers (epochs 1-3, up to 20
 # clients per round, codecs "none" included) found no setting within the budget in its first
 # 9 trials, so the cost benchmark searches the levers that can meet it: one local epoch (the
-# default's) capped or not, at most the default's clients per round, lossy codecs both ways.
+# default's) capped or not, at most the default's clients per round, lossy codecs both ways,
+# and the plateau rule (a trial that stops on a plateau of its validation accuracy costs only
+# the rounds it ran).
 # The default itself is outside this space, so the budget is given absolute: the default's own
 # client compute and bytes on the search seed, times the factors.
 COST_SPACE = {"description": "cost levers around the default task", "params": [
@@ -72,6 +74,7 @@ COST_SPACE = {"description": "cost levers around the default task", "params": [
     {"name": "local.momentum", "type": "float", "min": 0, "max": 0.9},
     {"name": "local.batch", "type": "choice", "values": [16, 32, 64]},
     {"name": "local.max_steps", "type": "choice", "values": [0, 10, 25]},
+    {"name": "stop.plateau_rounds", "type": "choice", "values": [0, 3, 5]},
     {"name": "clients_per_round", "type": "int", "min": 5, "max": 10},
     {"name": "strategy.server_lr", "type": "log-float", "min": 0.5, "max": 2},
     {"name": "compression.up", "type": "choice", "values": ["fp16", "q8", "q4", "topk:0.1|q8"]},
@@ -97,7 +100,7 @@ def sim_costed(fedc, task_path, tmp, name, seed):
     steps = sum(r.get("client_steps", 0) for r in rows)
     batch = task.get("local", {}).get("batch", 32)
     gflop = steps * batch * 3 * arch_flops(fedc, task.get("model", "mlp")) / 1e9
-    return {"seed": seed, "accuracy_last3": sum(r["accuracy"] for r in ev) / len(ev),
+    return {"seed": seed, "rounds": len(rows), "accuracy_last3": sum(r["accuracy"] for r in ev) / len(ev),
             "val_accuracy_last3": (sum(r["val_accuracy"] for r in ev) / len(ev)) if "val_accuracy" in ev[-1] else None,
             "bytes": rows[-1]["bytes_down_total"] + rows[-1]["bytes_up_total"], "client_gflop": gflop,
             "client_cpu_s": sum(r["client_cpu_s"] for r in rows), "cpu_s": cpu, "wall_s": wall}

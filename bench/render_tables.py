@@ -270,13 +270,18 @@ def tune_cost(R):
                           "bytes"], rows))
         cfg = b["best_config"] or {}
         winner = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in cfg.items())
-        space = ("the cost levers around the default task (lr, momentum, batch, epochs, local-steps cap, clients "
-                 "per round, server lr, codecs both ways, scheduling; `COST_SPACE` in bench_tune.py)"
+        space = ("the cost levers around the default task (lr, momentum, batch, local-steps cap, plateau rule, "
+                 "clients per round, server lr, codecs both ways, scheduling; `COST_SPACE` in bench_tune.py)"
                  if s.get("space") == "cost" else "fedc's default space")
+        stops = [r["tuned"].get("rounds") for r in b["fresh_seeds"]]
+        stop_note = ""
+        if any(x is not None and x < s["rounds"] for x in stops):
+            stop_note = (" Its plateau rule ended the fresh-seed runs at rounds "
+                         + ", ".join(str(x) for x in stops) + f" of {s['rounds']}.")
         out.append(f"Search space: {space}. "
                    f"{s['method'].upper()} search, {b['trials']} trials selected on validation accuracy "
                    f"({s['validation']:g} of each client's data held out); {b['cpu_s_process']:.0f} CPU s, "
-                   f"{b['wall_s']:.0f} s wall. The choice: {winner}. Measured client CPU seconds of the choice: "
+                   f"{b['wall_s']:.0f} s wall. The choice: {winner}.{stop_note} Measured client CPU seconds of the choice: "
                    f"{ms(b['client_cpu_s_x_measured'], 2)}x the default's (noisy on a shared machine; the budget "
                    "is on the deterministic count).")
     p = d["searches"].get("pareto")
@@ -288,7 +293,8 @@ def tune_cost(R):
     if p:
         rows = [[str(f["trial"]), f"{f['val_accuracy']:.4f}", f"{f['client_gflop']:.0f} ({f['client_x']:.2f}x)",
                  f"{mb(f['bytes'])} ({f['bytes_x']:.2f}x)",
-                 ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in f["config"].items())]
+                 ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}"
+                           for k, v in f["config"].items()).replace("|", "\\|")]
                 for f in p["front"]]
         out.append(table(["Pareto front: trial", "validation accuracy", "client GFLOP per run (x base)",
                           "bytes per run (x base)", "configuration"], rows))

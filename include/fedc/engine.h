@@ -227,8 +227,13 @@ FEDC_API void fedc_run_free(fedc_run *r);
 /* Runs the next round over a transport. Returns 0, or -1 when the round
  * failed (err says why; the global model is then unchanged). */
 FEDC_API int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *out, fedc_error *err);
-/* 1 when the stopping rule (rounds, target accuracy, time) says stop. */
+/* 1 when the stopping rule (rounds, target accuracy, time, plateau) says stop. */
 FEDC_API int fedc_run_done(const fedc_run *r);
+/* 1 when the plateau rule says stop: stop.plateau_rounds > 0 and that many
+ * rounds lie between the last evaluated round and the round whose monitored
+ * accuracy (validation when held out, else test) last rose by more than
+ * stop.plateau_delta. Counted in rounds, so it is deterministic. */
+FEDC_API int fedc_run_plateaued(const fedc_run *r);
 FEDC_API int fedc_run_rounds_done(const fedc_run *r);
 FEDC_API const fedc_task *fedc_run_task(const fedc_run *r);
 FEDC_API const fedc_arch *fedc_run_arch(const fedc_run *r);

@@ -163,6 +163,9 @@ typedef struct fedc_task {
     struct {
         double target_accuracy; /* stop when reached; 0 = off */
         double max_wall_s;      /* stop after this much wall time; 0 = off */
+        int plateau_rounds;     /* stop when the monitored accuracy (validation if held out, else test) has not
+                                   risen by more than plateau_delta for this many rounds; 0 = off */
+        double plateau_delta;   /* the rise that counts as progress for plateau_rounds */
     } stop;
     int eval_every;             /* evaluate every k rounds (and the last) */
     int eval_personal;          /* simulation: test samples each participant scores its starting model on; 0 = off */

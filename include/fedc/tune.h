@@ -123,7 +123,9 @@ FEDC_API int fedc_tune_config_from_task(const fedc_tune_space *s, const fedc_tas
  * figures are those of one run of the configuration up to `rounds` (not
  * the replays a search may cause). */
 typedef struct fedc_tune_measure {
-    int rounds;            /* rounds done */
+    int rounds;            /* rounds done (fewer than asked when plateaued) */
+    int plateaued;         /* 1 when the task's plateau rule (stop.plateau_rounds) stopped the trial before the
+                              rounds asked: it is then over, at `rounds`, and costs only those rounds */
     double accuracy, loss; /* the selection figure: validation accuracy and loss when the task holds a
                               validation split out (task.validation), else the test set's */
     uint64_t bytes;        /* bytes on the wire (up + down) of the trial's run so far */
@@ -374,7 +376,7 @@ FEDC_API int fedc_tune_llm_propose(void *ctx, const char *history_json, char **c
  * "status", "source", "rounds", "accuracy", "loss", "bytes", "cpu_s",
  * "config": {...}, "rungs": [{"rounds", "accuracy", "loss", "bytes",
  * "cpu_s"}...], "client_gflop", "client_cpu_s", "server_cpu_s", "bytes_up",
- * "bytes_down", "wall_s", "test_accuracy" (every trial when selected on the
+ * "bytes_down", "wall_s", "plateaued", "test_accuracy" (every trial when selected on the
  * test set, the best alone when selected on validation), "pareto_rank",
  * "feasible" (accuracy@budget), "error"?}, ...], "goal", "selected_on",
  * "best_test_accuracy", "budget"? {limits}, "pareto_axes", "front": [trial

@@ -390,6 +390,17 @@ static void f_stop(gen *g) {
         }
         set_real(g, "stop.max_wall_s", m * 60.0);
     }
+    /* Some examples also stop on a plateau; chosen by the example's index,
+     * not the random stream, so the other examples stay as they were. */
+    if (g->index % 4 == 1) {
+        int patience = 3 + 2 * (g->index / 4 % 3);
+        add_part(g, "stop.plateau_rounds=%d", patience);
+        set_int(g, "stop.plateau_rounds", patience);
+        if (g->index % 8 == 5) {
+            add_part(g, "stop.plateau_delta=%g", 0.005);
+            set_real(g, "stop.plateau_delta", 0.005);
+        }
+    }
     g->stop_rule = 1;
 }
 

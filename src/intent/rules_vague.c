@@ -17,8 +17,8 @@
 static const struct {
     const char *what, *instead;
 } unsupported[] = {
-    {"early stopping on a plateau", "a run stops at a round count, a target accuracy (stop.target_accuracy) or a "
-                                    "time budget (stop.max_wall_s); which one?"},
+    {"early stopping on a plateau", "a run stops on a plateau after stop.plateau_rounds rounds without a rise of "
+                                    "the accuracy; after how many rounds?"},
     {"privacy budget (epsilon, delta) setting", "dp-gaussian takes a clip norm and a noise multiplier "
                                          "(privacy.noise_multiplier); which noise multiplier?"},
     {"secure aggregation", "updates are protected by TLS on the wire and optionally by dp-gaussian noise "

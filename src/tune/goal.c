@@ -4,7 +4,9 @@
  * Costs are compared per round (a trial's cost at its rung divided by the
  * rung's rounds), so an ASHA trial stopped early is judged by the rate it
  * would pay over the full rounds; for complete trials this is the exact
- * figure per run. The client-compute budget and the client axis of the
+ * figure per run. A trial its plateau rule (stop.plateau_rounds) stopped is
+ * over: its cost is spread over the full rounds, so the rounds it saved
+ * count as a lower cost. The client-compute budget and the client axis of the
  * front use client_gflop, a deterministic count (local steps x batch x
  * training FLOPs per sample, summed over participants): measured CPU
  * seconds move with the machine's load, and a budget decided on them would
@@ -166,10 +168,18 @@ static unsigned axes_of(const fedc_tune_search *s) {
     return s->opt.pareto_axes ? s->opt.pareto_axes : FEDC_TUNE_AXIS_CLIENT | FEDC_TUNE_AXIS_BYTES;
 }
 
+/* The rounds m's costs are spread over: the rounds it reached, or, for a
+ * trial its plateau rule stopped (it will not run again), the full rounds,
+ * so the rounds it saved show as a lower cost per round. */
+static int cost_rounds(const fedc_tune_search *s, const fedc_tune_measure *m) {
+    return m->plateaued && s->opt.max_rounds > m->rounds ? s->opt.max_rounds : m->rounds;
+}
+
 /* The objectives of measure m (all minimised), per round: -accuracy, then
  * the axes in order. Returns how many. */
-static int objectives(unsigned axes, const fedc_tune_measure *m, double *out) {
-    double per = m->rounds > 0 ? 1.0 / m->rounds : 1;
+static int objectives(const fedc_tune_search *s, unsigned axes, const fedc_tune_measure *m, double *out) {
+    int r = cost_rounds(s, m);
+    double per = r > 0 ? 1.0 / r : 1;
     int k = 0;
     out[k++] = -m->accuracy;
     if (axes & FEDC_TUNE_AXIS_CLIENT) out[k++] = m->client_gflop * per;
@@ -191,7 +201,7 @@ static double limit_per_round(const fedc_tune_search *s, const fedc_tune_limit *
         const fedc_tune_measure *b = base_measure(s);
         if (!b || b->rounds <= 0) return INFINITY;
         double v = bytes ? (double)b->bytes : seconds ? b->client_cpu_s : b->client_gflop;
-        return l->value * v / b->rounds;
+        return l->value * v / cost_rounds(s, b);
     }
     return l->value / s->opt.max_rounds;
 }
@@ -199,7 +209,8 @@ static double limit_per_round(const fedc_tune_search *s, const fedc_tune_limit *
 /* Client cost of m per round in the unit of the client limit. */
 static double client_rate(const fedc_tune_search *s, const fedc_tune_measure *m) {
     double v = s->opt.max_client_cpu.unit == FEDC_TUNE_LIMIT_SECONDS ? m->client_cpu_s : m->client_gflop;
-    return m->rounds > 0 ? v / m->rounds : v;
+    int r = cost_rounds(s, m);
+    return r > 0 ? v / r : v;
 }
 
 int fedc_tune_search_limits(const fedc_tune_search *s, double *client, double *bytes) {
@@ -219,7 +230,8 @@ static double excess(const fedc_tune_search *s, const fedc_tune_measure *m) {
     int secs = s->opt.max_client_cpu.unit == FEDC_TUNE_LIMIT_SECONDS;
     double lc = limit_per_round(s, &s->opt.max_client_cpu, 0, secs), lb = limit_per_round(s, &s->opt.max_bytes, 1, 0);
     if (!fedc_tune_search_limits(s, NULL, NULL)) return -1;
-    double per = m->rounds > 0 ? 1.0 / m->rounds : 1, e = 0;
+    int r = cost_rounds(s, m);
+    double per = r > 0 ? 1.0 / r : 1, e = 0;
     double c = client_rate(s, m), b = (double)m->bytes * per;
     if (isfinite(lc) && c > lc * (1 + 1e-9)) e = fmax(e, c / lc - 1);
     if (isfinite(lb) && b > lb * (1 + 1e-9)) e = fmax(e, b / lb - 1);
@@ -247,13 +259,13 @@ void tune_rank_trials(fedc_tune_search *s) {
         t->feasible = tune_within_budget(s, t);
         if (t->status == FEDC_TRIAL_COMPLETE && ids && pts) {
             ids[n] = i;
-            objectives(axes, &t->at[t->rung], pts + (size_t)n * 4);
+            objectives(s, axes, &t->at[t->rung], pts + (size_t)n * 4);
             n++;
         }
     }
     if (ids && pts && rank && crowd && n > 0) {
         double tmp[4];
-        int m = objectives(axes, &s->trials[ids[0]].at[0], tmp); /* the count only */
+        int m = objectives(s, axes, &s->trials[ids[0]].at[0], tmp); /* the count only */
         /* Re-pack with stride m. */
         for (int k = 0; k < n; k++) memmove(pts + (size_t)k * m, pts + (size_t)k * 4, (size_t)m * sizeof *pts);
         if (fedc_tune_pareto_sort(pts, n, m, rank, crowd) == 0)
@@ -302,7 +314,7 @@ void tune_goal_scores(const fedc_tune_search *s, const fedc_tune_measure *const 
     for (int i = 0; i < n; i++) {
         score[i] = failed[i] ? -1e9 : -m[i]->accuracy; /* fallback without memory: accuracy */
         if (!failed[i] && idx && pts) {
-            mm = objectives(axes, m[i], pts + (size_t)k * 4);
+            mm = objectives(s, axes, m[i], pts + (size_t)k * 4);
             idx[k++] = i;
         }
     }

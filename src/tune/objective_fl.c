@@ -155,9 +155,10 @@ fail:
     return NULL;
 }
 
-/* Brings one run to `rounds`; adds the engine's CPU figures to *engine_cpu. */
+/* Brings one run to `rounds`, or to the round where its plateau rule
+ * (stop.plateau_rounds) stops it; adds the engine's CPU figures to *engine_cpu. */
 static int advance_run(fedc_tune_fl *fl, fl_run *r, int rounds, double *engine_cpu, fedc_error *err) {
-    while (fedc_run_rounds_done(r->run) < rounds) {
+    while (fedc_run_rounds_done(r->run) < rounds && !fedc_run_plateaued(r->run)) {
         if (fl->stop && *fl->stop) return fedc_fail(err, "interrupted");
         fedc_round_metrics m;
         if (fedc_run_round(r->run, r->tp, &m, err) != 0)
@@ -172,6 +173,7 @@ static int advance_run(fedc_tune_fl *fl, fl_run *r, int rounds, double *engine_c
         r->client_steps += m.client_steps;
         double acc = m.accuracy, loss = m.loss, vacc = m.val_accuracy, vloss = m.val_loss;
         int evaluated = m.evaluated;
+        /* (A plateau is only ever declared at an evaluated round.) */
         if (!evaluated && fedc_run_rounds_done(r->run) == rounds) {
             fedc_run_evaluate(r->run, &acc, &loss); /* a rung is always measured */
             if (r->validated) fedc_run_evaluate_validation(r->run, &vacc, &vloss);
@@ -203,7 +205,7 @@ static int fl_advance(void *ctx, int trial, const fedc_task *task, const fedc_tu
         *state = st;
         setup_cpu = fedc_cpu_thread_s() - cpu0;
     }
-    int rc = 0;
+    int rc = 0, plateaued = 1, reached = 0;
     double acc = 0, loss = 0, test = 0, bytes = 0, up = 0, down = 0, ccpu = 0, scpu = 0, wall = 0, steps = 0;
     for (int k = 0; k < st->n && rc == 0; k++) {
         fl_run *r = &st->r[k];
@@ -226,8 +228,14 @@ static int fl_advance(void *ctx, int trial, const fedc_task *task, const fedc_tu
         scpu += r->server_cpu_s;
         wall += r->wall_s;
         steps += (double)r->client_steps;
+        if (fedc_run_rounds_done(r->run) > reached) reached = fedc_run_rounds_done(r->run);
+        plateaued &= fedc_run_plateaued(r->run) && fedc_run_rounds_done(r->run) < rounds;
     }
-    out->rounds = fedc_run_rounds_done(st->r[0].run);
+    /* A run its plateau rule stopped costs only the rounds it ran: the
+     * figures above are those rounds'. The trial is over when every seed's
+     * run stopped on its plateau. */
+    out->rounds = reached;
+    out->plateaued = rc == 0 && plateaued;
     out->accuracy = acc / st->n;
     out->loss = loss / st->n;
     out->test_accuracy = test / st->n;

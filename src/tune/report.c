@@ -1,6 +1,6 @@
 /* Leaderboards: JSON for the web app, a text table, CSV. Trials that went
  * furthest come first (an accuracy after 1 round is not comparable with one
- * after 30), then by accuracy, fewer bytes, lower id; failed trials last. */
+ * after 30; a trial its plateau rule ended counts as full), then by accuracy, fewer bytes, lower id; failed trials last. */
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
@@ -35,7 +35,9 @@ static int *leaderboard_order(const fedc_tune_search *s) {
     }
     for (int i = 0; i < s->ntrials; i++) {
         const fedc_tune_trial *t = &s->trials[i];
-        keys[i] = (board_key){i, t->status == FEDC_TRIAL_FAILED, t->rounds, t->rung >= 0 ? t->accuracy : -1, t->bytes};
+        /* A trial its plateau rule ended is finished: it ranks with the full ones. */
+        int rounds = t->status == FEDC_TRIAL_COMPLETE && t->last.plateaued ? s->opt.max_rounds : t->rounds;
+        keys[i] = (board_key){i, t->status == FEDC_TRIAL_FAILED, rounds, t->rung >= 0 ? t->accuracy : -1, t->bytes};
     }
     qsort(keys, (size_t)s->ntrials, sizeof *keys, cmp_board);
     for (int i = 0; i < s->ntrials; i++) order[i] = keys[i].id;
@@ -79,6 +81,7 @@ char *fedc_tune_leaderboard_json(const fedc_tune_search *s) {
             json_object_set_new(o, "bytes_up", json_integer((json_int_t)m->bytes_up));
             json_object_set_new(o, "bytes_down", json_integer((json_int_t)m->bytes_down));
             json_object_set_new(o, "wall_s", num_or_null(m->wall_s));
+            json_object_set_new(o, "plateaued", json_boolean(m->plateaued));
             /* The test figure is reported for the final choice only when the
              * search selected on validation. */
             if (!m->validated || t->id == best) json_object_set_new(o, "test_accuracy", num_or_null(m->test_accuracy));

@@ -380,8 +380,11 @@ static int new_trial(fedc_tune_search *s, fedc_error *err) {
             snprintf(suffix, sizeof suffix, "-t%d", id);
             trial_task_name(task->name, sizeof task->name, s->base.name, suffix);
             task->rounds = s->opt.max_rounds;
-            /* Trials are compared at fixed rounds: the base's early stop is
-             * for the final run (best-task.json keeps it). */
+            /* Trials are compared at fixed rounds: the base's target and
+             * time stops are for the final run (best-task.json keeps them).
+             * The plateau rule stays: it is counted in rounds, so a trial
+             * stops at the same round on any machine, and what it saves is
+             * part of the trial's cost. */
             task->stop.target_accuracy = 0;
             task->stop.max_wall_s = 0;
         }
@@ -544,16 +547,18 @@ static void finish_job(wave *w, const job *j, int ok, const fedc_tune_measure *m
     pthread_mutex_lock(&s->lock);
     if (ok) {
         t->cpu_s += m->cpu_s;
+        /* A trial its plateau rule stopped is over at the round it reached. */
+        int end = m->plateaued ? m->rounds : s->rungs[j->rung];
         t->at[j->rung] = *m;
-        t->at[j->rung].rounds = s->rungs[j->rung];
+        t->at[j->rung].rounds = end;
         t->at[j->rung].cpu_s = t->cpu_s;
         t->rung = j->rung;
-        t->rounds = s->rungs[j->rung];
+        t->rounds = end;
         t->accuracy = m->accuracy;
         t->loss = m->loss;
         t->bytes = m->bytes;
         t->last = t->at[j->rung];
-        t->status = j->rung == top ? FEDC_TRIAL_COMPLETE : FEDC_TRIAL_PAUSED;
+        t->status = j->rung == top || m->plateaued ? FEDC_TRIAL_COMPLETE : FEDC_TRIAL_PAUSED;
     } else {
         t->cpu_s += m ? m->cpu_s : 0;
         t->status = FEDC_TRIAL_FAILED;
@@ -585,7 +590,7 @@ static void run_job(void *ctx, size_t i, int worker) {
     const stored_trial *st = id < s->nstored && s->stored[id].have ? &s->stored[id] : NULL;
     if (st && st->rung[j->rung].have) {
         const stored_rung *sr = &st->rung[j->rung];
-        finish_job(w, j, sr->ok, &sr->m, sr->error, 1, target - prev_rounds);
+        finish_job(w, j, sr->ok, &sr->m, sr->error, 1, (sr->ok && sr->m.plateaued ? sr->m.rounds : target) - prev_rounds);
         return;
     }
     if (s->opt.stop && *s->opt.stop) {
@@ -611,12 +616,14 @@ static void run_job(void *ctx, size_t i, int worker) {
         snprintf(e.msg, sizeof e.msg, "the objective returned a non-finite accuracy, loss or CPU time");
     }
     s->state_rounds[id] = s->state[id] ? target : 0;
-    if (rc != 0 || j->rung == s->nrungs - 1) {
+    if (rc != 0 || j->rung == s->nrungs - 1 || m.plateaued) {
         pthread_mutex_lock(&s->lock);
         release_state(s, id);
         pthread_mutex_unlock(&s->lock);
     }
-    finish_job(w, j, rc == 0, &m, rc == 0 ? NULL : (e.msg[0] ? e.msg : "the objective failed"), 0, target - from);
+    /* The search's rounds count what ran: a plateaued trial stopped short. */
+    int ran_to = rc == 0 && m.plateaued ? m.rounds : target;
+    finish_job(w, j, rc == 0, &m, rc == 0 ? NULL : (e.msg[0] ? e.msg : "the objective failed"), 0, ran_to - from);
 }
 
 static size_t state_size(const fedc_tune_search *s, int id) {
@@ -800,7 +807,13 @@ int fedc_tune_search_best_task(const fedc_tune_search *s, fedc_task *out, fedc_e
     if (!s->has_base) return fedc_fail(err, "tune: the search has no base task");
     fedc_task t = s->tasks[b];
     trial_task_name(t.name, sizeof t.name, s->base.name, "-tuned");
+    /* The base's stopping rules come back, except the plateau rule, which
+     * is part of the searched setting (stop.plateau_*). */
+    int patience = t.stop.plateau_rounds;
+    double delta = t.stop.plateau_delta;
     t.stop = s->base.stop;
+    t.stop.plateau_rounds = patience;
+    t.stop.plateau_delta = delta;
     if (fedc_task_validate(&t, err) != 0) return -1;
     *out = t;
     return 0;

@@ -175,6 +175,14 @@ fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err) {
      * (0 = no cap). */
     static const int caps[] = {0, 5, 10, 25, 50};
     add(params, int_choice("local.max_steps", caps, 5, t->local.max_steps));
+    /* Early stopping of the run: a trial whose monitored accuracy stops
+     * rising for this many rounds ends there and costs only the rounds it ran
+     * (0 = off). Patiences as long as the run itself could never fire. */
+    int patience[4], np = 0;
+    static const int pat[] = {0, 3, 5, 10};
+    for (int i = 0; i < 4; i++)
+        if (pat[i] < t->rounds) patience[np++] = pat[i];
+    add(params, int_choice("stop.plateau_rounds", patience, np, t->stop.plateau_rounds));
 
     add_architecture(params, t->model);
     json_t *root = json_pack("{s:s,s:o}", "description", "default space derived from the task", "params", params);

@@ -62,6 +62,7 @@ char *tune_costs_json(const fedc_tune_measure *m, const fedc_tune_trial *t) {
                           "wall_s", tune_round_sig(m->wall_s, 9));
     if (!o) return NULL;
     json_object_set_new(o, "validated", json_boolean(m->validated));
+    if (m->plateaued) json_object_set_new(o, "plateaued", json_true());
     json_object_set_new(o, "test_accuracy", isfinite(m->test_accuracy) ? json_real(m->test_accuracy) : json_null());
     if (t) {
         json_object_set_new(o, "pareto_rank", t->pareto_rank > 0 ? json_integer(t->pareto_rank) : json_null());
@@ -90,6 +91,7 @@ void tune_costs_read(const char *text, fedc_tune_measure *m) {
     if ((v = json_object_get(o, "bytes_down")) && json_is_integer(v)) m->bytes_down = (uint64_t)json_integer_value(v);
     if ((v = json_object_get(o, "test_accuracy")) && json_is_number(v)) m->test_accuracy = json_number_value(v);
     if ((v = json_object_get(o, "validated"))) m->validated = json_is_true(v);
+    if ((v = json_object_get(o, "plateaued"))) m->plateaued = json_is_true(v);
     json_decref(o);
 }
 

@@ -97,6 +97,11 @@ struct fedc_run {
     fedc_update *updates;
     int rounds_done;
     double best_accuracy, last_accuracy;
+    /* Plateau rule (stop.plateau_rounds): the best monitored accuracy, the
+     * round it was reached and the last evaluated round. Not checkpointed: a
+     * resumed run counts its patience afresh, so it never stops earlier. */
+    double plateau_best;
+    int plateau_best_round, plateau_last_round;
     double start_wall, sim_elapsed;
     uint64_t bytes_down_total, bytes_up_total;
     /* Lossy downlink: what each node holds, so the next model goes as a delta.
@@ -599,6 +604,7 @@ data_done:
         FEDC_WARN("privacy.target_epsilon %g: even one round would exceed it, so no round will run",
                   t->privacy.target_epsilon);
     r->start_wall = fedc_wall_s();
+    r->plateau_best = -INFINITY;
     return r;
 fail:
     fedc_run_free(r);
@@ -1506,6 +1512,22 @@ static void finish_round(fedc_run *r, fedc_transport *tp, int naccepted, fedc_ro
                 if (m->fed_accuracy > r->best_accuracy) r->best_accuracy = m->fed_accuracy;
             }
         }
+        /* The plateau rule watches the figure a search selects on: the
+         * validation split when there is one, so the test set decides
+         * nothing; the nodes' federated scores for an external model. */
+        if (m->evaluated || m->fed_evaluated) {
+            double watched = m->val_evaluated ? m->val_accuracy : m->evaluated ? m->accuracy : m->fed_accuracy;
+            if (watched > r->plateau_best + t->stop.plateau_delta) {
+                r->plateau_best = watched;
+                r->plateau_best_round = round;
+            }
+            r->plateau_last_round = round;
+            if (round < t->rounds && fedc_run_plateaued(r))
+                FEDC_INFO("round %d: the %s accuracy has not risen by more than %g since round %d "
+                          "(stop.plateau_rounds %d), so the run stops here",
+                          round, m->val_evaluated ? "validation" : m->evaluated ? "test" : "federated",
+                          t->stop.plateau_delta, r->plateau_best_round, t->stop.plateau_rounds);
+        }
     }
     if (fedc_privacy_enabled(r->privacy)) {
         m->dp = 1;
@@ -1853,7 +1875,13 @@ int fedc_run_done(const fedc_run *r) {
     if (fedc_privacy_would_exceed(r->privacy, r->rounds_done, max_participations(r))) return 1;
     if (t->stop.target_accuracy > 0 && r->best_accuracy >= t->stop.target_accuracy) return 1;
     if (t->stop.max_wall_s > 0 && fedc_wall_s() - r->start_wall >= t->stop.max_wall_s) return 1;
+    if (fedc_run_plateaued(r)) return 1;
     return 0;
+}
+
+int fedc_run_plateaued(const fedc_run *r) {
+    int patience = r->task.stop.plateau_rounds;
+    return patience > 0 && r->plateau_last_round > 0 && r->plateau_last_round - r->plateau_best_round >= patience;
 }
 
 int fedc_run_rounds_done(const fedc_run *r) { return r->rounds_done; }

@@ -142,6 +142,8 @@ void fedc_task_defaults(fedc_task *t) {
     t->seed = 0;
     t->stop.target_accuracy = 0.0;
     t->stop.max_wall_s = 0.0;
+    t->stop.plateau_rounds = 0;
+    t->stop.plateau_delta = 0.0;
     t->eval_every = 1;
     t->eval_personal = 0;
 

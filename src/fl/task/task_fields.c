@@ -590,6 +590,12 @@ const task_field task_fields[] = {
           "Stop once the test accuracy (0 to 1) reaches this value; 0 = off."),
     F_NUM("stop.max_wall_s", stop.max_wall_s, 0, 0, 1e7, 0,
           "Stop after this many seconds of wall-clock time; 0 = off."),
+    F_INT("stop.plateau_rounds", stop.plateau_rounds, 0, 100000,
+          "Stop when the accuracy has plateaued: this many rounds have passed since the last evaluation "
+          "that rose more than stop.plateau_delta above the best so far (validation accuracy when "
+          "`validation` holds a split out, else test accuracy; counted at evaluated rounds); 0 = off."),
+    F_NUM("stop.plateau_delta", stop.plateau_delta, 0, 0, 1, 0,
+          "Smallest rise of the accuracy (0 to 1) that counts as progress for stop.plateau_rounds."),
 
     F_INT("eval_every", eval_every, 1, 100000,
           "Evaluate the global model on the test set every this many rounds, and after the "

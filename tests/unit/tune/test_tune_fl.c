@@ -8,7 +8,9 @@
  *  - a trial whose run was dropped is re-run to exactly the same result;
  *  - a resumed search reads finished trials back instead of running them;
  *  - the default space of the task runs, and the best task is a valid,
- *    ready-to-run spec. */
+ *    ready-to-run spec;
+ *  - a trial its plateau rule stops is over at that round and is charged
+ *    only the rounds it ran (budget and totals). */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -439,6 +441,113 @@ static void test_selection_reads_validation(void **state) {
     free(test.y);
 }
 
+/* The plateau rule as a searched setting: a trial whose rule fires is over
+ * at that round (complete, fewer rounds), costs only those rounds in the
+ * search's accounting, and a bytes budget the full runs break is met by it.
+ * delta 1 makes the stop round exact: round 1 stays the best, the trial
+ * ends at round 1 + 2. */
+static const char *k_plateau_space =
+    "{\"params\": [{\"name\": \"stop.plateau_rounds\", \"type\": \"choice\", \"values\": [0, 2]},"
+    "{\"name\": \"local.lr\", \"type\": \"choice\", \"values\": [0.01, 0.3]}]}";
+
+static void test_plateau_rule_ends_trials_and_saves_cost(void **state) {
+    fixture *f = *state;
+    fedc_task task = f->task;
+    task.validation = 0.2;
+    task.stop.plateau_delta = 1;
+    fedc_error err;
+    if (fedc_task_validate(&task, &err) != 0) fail_msg("%s", err.msg);
+    fedc_tune_space *s = space(k_plateau_space);
+    char db[] = "/tmp/tune-plateau-test-XXXXXX";
+    int fd = mkstemp(db);
+    close(fd);
+    unlink(db);
+    fedc_tune_store *store = fedc_tune_store_open(db, &err);
+    assert_non_null(store);
+    for (int goal = 0; goal < 2; goal++) {
+        fedc_tune_options o = options(FEDC_TUNE_RANDOM, 6);
+        o.include_base = 1; /* trial 0: the task itself, no plateau rule */
+        if (goal) {
+            o.goal = FEDC_TUNE_GOAL_BUDGET;
+            assert_int_equal(fedc_tune_limit_parse("0.5x", 1, &o.max_bytes, &err), 0);
+        }
+        fedc_tune_objective obj = fedc_tune_fl_objective(f->fl);
+        fedc_tune_search *se = fedc_tune_search_create(s, &task, &o, &obj, &err);
+        if (!se) fail_msg("create: %s", err.msg);
+        if (fedc_tune_search_attach(se, store, 0, &err) != 0) fail_msg("%s", err.msg);
+        if (fedc_tune_search_run(se, &err) != 0) fail_msg("run: %s", err.msg);
+        const fedc_tune_trial *base = fedc_tune_search_trial(se, 0);
+        assert_string_equal(base->source, "base");
+        assert_int_equal(base->rounds, 9);
+        assert_int_equal(base->last.plateaued, 0);
+        long want_rounds = 0, rounds;
+        int stopped = 0;
+        for (int i = 0; i < fedc_tune_search_ntrials(se); i++) {
+            const fedc_tune_trial *t = fedc_tune_search_trial(se, i);
+            assert_int_equal(t->status, FEDC_TRIAL_COMPLETE);
+            want_rounds += t->rounds;
+            if (t->config.v[0] == 0) {
+                assert_int_equal(t->rounds, 9);
+                assert_int_equal(t->last.plateaued, 0);
+                if (goal) assert_int_equal(t->feasible, 0); /* a full run's bytes are over half the base's */
+                continue;
+            }
+            stopped++;
+            assert_int_equal(t->rounds, 3);
+            assert_int_equal(t->last.plateaued, 1);
+            /* Same bytes per round as the full run, for a third of the rounds. */
+            assert_true(fabs((double)t->bytes * 3 - (double)base->bytes) < 0.01 * (double)base->bytes);
+            if (goal) assert_int_equal(t->feasible, 1);
+        }
+        assert_true(stopped >= 1 && stopped < fedc_tune_search_ntrials(se));
+        /* The search counts the rounds that ran, not the rounds asked. */
+        fedc_tune_search_totals(se, &rounds, NULL, NULL);
+        assert_int_equal(rounds, want_rounds);
+        char *lj = fedc_tune_leaderboard_json(se);
+        assert_non_null(strstr(lj, "\"plateaued\": true"));
+        free(lj);
+        if (goal) {
+            /* Only plateaued trials meet the budget: the best is one, and its
+             * task keeps the rule. */
+            int b = fedc_tune_search_best(se);
+            assert_true(b > 0);
+            assert_int_equal(fedc_tune_search_trial(se, b)->last.plateaued, 1);
+            fedc_task bt;
+            if (fedc_tune_search_best_task(se, &bt, &err) != 0) fail_msg("%s", err.msg);
+            assert_int_equal(bt.stop.plateau_rounds, 2);
+        }
+        /* Resumed from the store, every job is read back with its stop
+         * round, and the search decides and counts the same. */
+        fedc_tune_search *re = fedc_tune_search_create(s, &task, &o, &obj, &err);
+        if (!re) fail_msg("create: %s", err.msg);
+        if (fedc_tune_search_attach(re, store, fedc_tune_search_id(se), &err) != 0) fail_msg("%s", err.msg);
+        if (fedc_tune_search_run(re, &err) != 0) fail_msg("resume: %s", err.msg);
+        long rounds2;
+        int reused;
+        fedc_tune_search_totals(re, &rounds2, NULL, &reused);
+        assert_int_equal(reused, fedc_tune_search_ntrials(se));
+        assert_int_equal(rounds2, rounds);
+        assert_int_equal(fedc_tune_search_best(re), fedc_tune_search_best(se));
+        for (int i = 0; i < fedc_tune_search_ntrials(se); i++) {
+            const fedc_tune_trial *x = fedc_tune_search_trial(se, i), *y = fedc_tune_search_trial(re, i);
+            assert_int_equal(x->rounds, y->rounds);
+            assert_int_equal(x->status, y->status);
+            assert_int_equal(x->last.plateaued, y->last.plateaued);
+            assert_int_equal(x->feasible, y->feasible);
+        }
+        fedc_tune_search_free(re);
+        fedc_tune_search_free(se);
+    }
+    fedc_tune_store_close(store);
+    char p[64];
+    unlink(db);
+    snprintf(p, sizeof p, "%s-wal", db);
+    unlink(p);
+    snprintf(p, sizeof p, "%s-shm", db);
+    unlink(p);
+    fedc_tune_space_free(s);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_best_is_found),
@@ -447,6 +556,7 @@ int main(void) {
         cmocka_unit_test(test_seeds_and_last_rounds),
         cmocka_unit_test(test_default_space_runs),
         cmocka_unit_test(test_selection_reads_validation),
+        cmocka_unit_test(test_plateau_rule_ends_trials_and_saves_cost),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -203,7 +203,7 @@ static void test_default_space(void **state) {
     for (int i = 0; i < fedc_tune_space_nparams(sn); i++)
         assert_string_not_equal(fedc_tune_space_param(sn, i)->name, "local.optimizer");
     fedc_tune_space_free(sn);
-    int has_depth = 0, has_mu = 0, has_codec = 0, has_conv = 0, has_down = 0, has_sched = 0, has_cap = 0;
+    int has_depth = 0, has_mu = 0, has_codec = 0, has_conv = 0, has_down = 0, has_sched = 0, has_cap = 0, has_plateau = 0;
     for (int i = 0; i < fedc_tune_space_nparams(s); i++) {
         const fedc_tune_param *p = fedc_tune_space_param(s, i);
         const char *n = p->name;
@@ -213,10 +213,11 @@ static void test_default_space(void **state) {
         has_down |= !strcmp(n, "compression.down") && p->nchoices == 3;
         has_sched |= !strcmp(n, "scheduling.policy") && p->nchoices == 4 && !strcmp(p->choices[0], "\"random\"");
         has_cap |= !strcmp(n, "local.max_steps") && p->nchoices == 5;
+        has_plateau |= !strcmp(n, "stop.plateau_rounds") && p->nchoices >= 2 && !strcmp(p->choices[0], "0");
         has_conv |= !strncmp(n, "arch.conv", 9);
     }
-    /* Codecs both ways, scheduling and the local early stop are searched by default. */
-    assert_true(has_depth && has_mu && has_codec && has_down && has_sched && has_cap && !has_conv);
+    /* Codecs both ways, scheduling and both early stops (local steps, plateau) are searched by default. */
+    assert_true(has_depth && has_mu && has_codec && has_down && has_sched && has_cap && has_plateau && !has_conv);
     /* The task itself is a point of its default space (widths 200 included). */
     fedc_tune_config c;
     if (fedc_tune_config_from_task(s, &t, &c, &err) != 0) fail_msg("%s", err.msg);

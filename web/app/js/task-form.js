@@ -62,6 +62,7 @@ const LABELS = {
   'secagg.mode': 'Secure aggregation', 'secagg.degree': 'Masking neighbours', 'secagg.threshold': 'Share threshold',
   'secagg.clip': 'Quantisation clip',
   'stop.target_accuracy': 'Target accuracy', 'stop.max_wall_s': 'Max wall time (s)',
+  'stop.plateau_rounds': 'Plateau patience (rounds)', 'stop.plateau_delta': 'Plateau min. rise',
   'deploy.min_nodes': 'Min nodes', 'deploy.min_updates': 'Min updates per round',
   'deploy.round_timeout_s': 'Round timeout (s)', 'deploy.connect_timeout_s': 'Connect timeout (s)',
   'eval.federated': 'Federated evaluation (nodes score on local test data)', 'eval.clients': 'Evaluating nodes per round',
