@@ -578,6 +578,7 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
     fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
     fedc_run *run = fedc_run_create(&t, &ro, &err);
     if (run) fedc_run_set_secret_noise(run, 1);
+    if (run) fedc_run_set_gossip_relay(run, 1); /* decentralised rounds: the server only relays */
     if (!run) {
         set_status(r, id, "failed", err.msg);
         return 0;

@@ -16,6 +16,7 @@
 #include "engine_internal.h"
 #include "fedc/deploy.h"
 #include "run_state.h"
+#include "gossip_relay.h"
 
 /* One participant's result, filled by the transport callbacks. */
 typedef struct slot {
@@ -112,6 +113,7 @@ struct fedc_run {
      * their average. Per node: the delta to gossip (NULL: did not train),
      * models sent, and the last evaluation. */
     int decentral;
+    int gossip_relay; /* the gossip steps go through the transport (deploy.h) */
     float **node_delta;
     int *gossip_sent;
     double *node_acc;
@@ -1406,6 +1408,118 @@ static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *
  * over its topology; (3) x becomes the nodes' average, and the consensus
  * distance and the bytes the nodes sent one another are recorded. A node
  * that drops or is refused offers its model unchanged. ---- */
+/* ---- The gossip relay (deploy.h, gossip_relay.c): each gossip step is
+ * an exchange of STEP frames, node i's carrying what the members of its
+ * row of the mixing matrix sent last (their models, and in the first step
+ * their updates); each node answers with its mix, which the next step
+ * forwards. The engine only routes and, after the last step, records the
+ * models the nodes sent as the strategy's node models. ---- */
+typedef struct relay_ctx {
+    fedc_run *r;
+    int round, step;
+    float *next;       /* n x d: the models the nodes answer */
+    uint64_t *down, *up;
+    signed char *ok;   /* 1 answered, -1 dropped or refused */
+    char (*why)[160];
+} relay_ctx;
+
+static void relay_sent(void *ctx, int i, uint64_t b) { ((relay_ctx *)ctx)->down[i] += b; }
+
+static void relay_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t b) {
+    relay_ctx *c = ctx;
+    c->up[i] += b;
+    if (c->ok[i] != 0) return;
+    fedc_error e;
+    if (fedc_relay_reply_decode(frame, len, c->round, c->step, c->r->d, c->next + (size_t)i * c->r->d, &e) != 0) {
+        c->ok[i] = -1;
+        snprintf(c->why[i], sizeof c->why[i], "%.159s", e.msg);
+        return;
+    }
+    c->ok[i] = 1;
+}
+
+static void relay_drop(void *ctx, int i, const char *why) {
+    relay_ctx *c = ctx;
+    if (c->ok[i] != 0) return;
+    c->ok[i] = -1;
+    snprintf(c->why[i], sizeof c->why[i], "%.159s", why);
+}
+
+static int relay_gossip(fedc_run *r, fedc_transport *tp, int round, fedc_round_metrics *m, fedc_error *err) {
+    fedc_topology *topo;
+    int steps, n = r->task.clients, rc = -1;
+    size_t d = r->d;
+    if (fedc_strategy_relay_plan(r->strategy, &topo, &steps) != 0)
+        return fedc_fail(err, "strategy.name: %s exchanges no mixing matrix a relay can carry", r->task.strategy.name);
+    float *cur = malloc((size_t)n * d * sizeof(float)), *next = malloc((size_t)n * d * sizeof(float));
+    uint64_t *down = calloc((size_t)n, sizeof *down), *up = calloc((size_t)n, sizeof *up);
+    signed char *ok = calloc((size_t)n, 1);
+    char(*why)[160] = calloc((size_t)n, sizeof *why);
+    int *ids = malloc((size_t)n * sizeof *ids);
+    const float **xs = malloc((size_t)n * sizeof *xs), **ds = malloc((size_t)n * sizeof *ds);
+    fedc_buf *frames = calloc((size_t)n, sizeof *frames);
+    if (!cur || !next || !down || !up || !ok || !why || !ids || !xs || !ds || !frames) {
+        fedc_fail(err, "round %d: out of memory for the gossip relay", round);
+        goto out;
+    }
+    for (int k = 0; k < n; k++) {
+        ids[k] = k;
+        memcpy(cur + (size_t)k * d, fedc_strategy_node_model(r->strategy, k), d * sizeof(float));
+    }
+    for (int q = 1; q <= steps; q++) {
+        fedc_mixing w = fedc_topology_mixing(topo, (round - 1) * steps + q);
+        for (int i = 0; i < n; i++) {
+            int a = w.start[i], mm = w.start[i + 1] - a, self = 0;
+            for (int j = 0; j < mm; j++) {
+                int k = w.col[a + j];
+                if (k == i) self = j;
+                xs[j] = cur + (size_t)k * d;
+                ds[j] = q == 1 ? r->node_delta[k] : NULL;
+            }
+            if (fedc_relay_step_encode(round, q, self, mm, w.col + a, w.w + a, xs, ds, d, &frames[i], err) != 0) {
+                fedc_fail_prefix(err, "round %d, gossip step %d: ", round, q);
+                goto out;
+            }
+        }
+        memset(ok, 0, (size_t)n);
+        relay_ctx c = {r, round, q, next, down, up, ok, why};
+        fedc_exchange ex = {round, n, ids, frames, r->task.deploy.round_timeout_s, relay_sent, relay_reply,
+                            relay_drop, &c};
+        if (tp->ops->exchange(tp, &ex, err) != 0) goto out;
+        for (int i = 0; i < n; i++)
+            if (ok[i] != 1) {
+                fedc_fail(err, "round %d: node %d left gossip step %d of %d: %s", round, i, q, steps,
+                          ok[i] ? why[i] : "no answer");
+                goto out;
+            }
+        float *t = cur;
+        cur = next;
+        next = t;
+    }
+    for (int k = 0; k < n; k++) {
+        memcpy(fedc_strategy_node_model(r->strategy, k), cur + (size_t)k * d, d * sizeof(float));
+        m->bytes_down += down[k];
+        m->bytes_up += up[k];
+    }
+    rc = 0;
+out:
+    if (frames)
+        for (int i = 0; i < n; i++) fedc_buf_free(&frames[i]);
+    free(frames);
+    free(cur);
+    free(next);
+    free(down);
+    free(up);
+    free(ok);
+    free(why);
+    free(ids);
+    free(xs);
+    free(ds);
+    return rc;
+}
+
+void fedc_run_set_gossip_relay(fedc_run *r, int on) { r->gossip_relay = on != 0; }
+
 static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
     double wall0 = fedc_wall_s(), c0 = fedc_cpu_thread_s(), cpu_srv = 0;
     int round = r->rounds_done + 1, nodes = r->task.clients;
@@ -1483,13 +1597,26 @@ static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metri
         return fedc_fail(err, "round %d: %d of %d nodes trained; at least %d needed", round, m->participants, n,
                          min_updates);
     }
-    if (fedc_strategy_gossip(r->strategy, r->node_delta, &rctx, r->gossip_sent, err) != 0) {
+    if (r->gossip_relay) {
+        /* Everything crossed the transport: the TRAIN / UPDATE frames and
+         * every relayed step. */
         free(msg_bytes);
-        return -1;
+        for (int i = 0; i < n; i++) {
+            m->bytes_down += r->slots[i].bytes_down;
+            m->bytes_up += r->slots[i].bytes_up;
+        }
+        cpu_srv += fedc_cpu_thread_s() - c0;
+        if (relay_gossip(r, tp, round, m, err) != 0) return -1;
+        c0 = fedc_cpu_thread_s();
+    } else {
+        if (fedc_strategy_gossip(r->strategy, r->node_delta, &rctx, r->gossip_sent, err) != 0) {
+            free(msg_bytes);
+            return -1;
+        }
+        for (int k = 0; k < nodes; k++) m->bytes_up += (uint64_t)r->gossip_sent[k] * msg_bytes[k];
+        free(msg_bytes);
+        m->bytes_down = m->bytes_up; /* every model sent is received by one neighbour */
     }
-    for (int k = 0; k < nodes; k++) m->bytes_up += (uint64_t)r->gossip_sent[k] * msg_bytes[k];
-    free(msg_bytes);
-    m->bytes_down = m->bytes_up; /* every model sent is received by one neighbour */
     m->bytes_per_node = (double)m->bytes_up / nodes;
     m->train_loss = m->participants > 0 ? train_loss / m->participants : NAN;
 
