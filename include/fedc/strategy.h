@@ -125,6 +125,10 @@ typedef struct fedc_strategy_info {
      * engine calls fedc_strategy_gossip instead of fedc_strategy_aggregate:
      * the models mix over the task's topology (topology.h). */
     int decentral;
+    /* Event-driven decentralised strategies (dadao): no local training
+     * round; within each round the strategy plays its own events and asks
+     * for node gradients through fedc_strategy_set_node_grad's callback. */
+    int event_driven;
 } fedc_strategy_info;
 
 /* Tensor boundaries of the flat parameter vector (per-layer rules, FedLD;
@@ -201,6 +205,13 @@ FEDC_API void fedc_gossip_mix_row(const float *xi, int m, const double *w, const
  * q)) and its steps per round. -1 for strategies without a mixing matrix
  * (pairwise gossip, gossip-vc) and non-decentralised ones. */
 FEDC_API int fedc_strategy_relay_plan(fedc_strategy *s, fedc_topology **topo, int *steps);
+/* Event-driven strategies (info.event_driven): fn(ctx, node, x, g, err)
+ * writes into g the gradient of node's mean local loss at x (d floats),
+ * reaching the node as the engine does; smoothness: a bound on the
+ * smoothness of those losses from the data (0 = unknown), used when the
+ * task leaves strategy.smoothness at 0. */
+typedef int (*fedc_node_grad_fn)(void *ctx, int node, const float *x, float *g, fedc_error *err);
+FEDC_API void fedc_strategy_set_node_grad(fedc_strategy *s, fedc_node_grad_fn fn, void *ctx, double smoothness);
 /* Variance-corrected averaging ("Vanishing Variance Problem in Fully
  * Decentralized Neural-Network Systems"): out <- the mean of m models, then
  * each tensor of layout (NULL = one tensor of d floats) is rescaled about

@@ -120,7 +120,13 @@ static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *e
     fedc_strategy_free(st);
     if (!info.async_buffer && !(info.async_window_s > 0) && (!info.decentral || relayed)) return 0;
     fedc_task_issue iss = {"strategy.name", ""};
-    if (info.decentral)
+    if (info.event_driven)
+        snprintf(iss.msg, sizeof iss.msg,
+                 "%s plays asynchronous gradient and communication events on its own clock, which fedc runs "
+                 "in simulation only (fedc sim); a deployment needs a synchronous strategy such as fedavg or "
+                 "a mixing one (dpsgd, dfedsam, dfedsam-mgs)",
+                 t->strategy.name);
+    else if (info.decentral)
         snprintf(iss.msg, sizeof iss.msg,
                  "%s is pairwise gossip, which fedc runs in simulation only (fedc sim); a deployment needs "
                  "a synchronous strategy such as fedavg or a mixing one (dpsgd, dfedsam, dfedsam-mgs)",

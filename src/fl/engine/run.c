@@ -114,6 +114,8 @@ struct fedc_run {
      * models sent, and the last evaluation. */
     int decentral;
     int gossip_relay; /* the gossip steps go through the transport (deploy.h) */
+    int smoothness_known; /* event-driven strategies: data_smoothness computed */
+    double data_smoothness;
     float **node_delta;
     int *gossip_sent;
     double *node_acc;
@@ -1408,6 +1410,115 @@ static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *
  * over its topology; (3) x becomes the nodes' average, and the consensus
  * distance and the bytes the nodes sent one another are recorded. A node
  * that drops or is refused offers its model unchanged. ---- */
+/* x <- the nodes' average model; the consensus distance, how far they are from it. */
+static int node_average(fedc_run *r, fedc_round_metrics *m, fedc_error *err) {
+    int nodes = r->task.clients;
+    double *mean = calloc(r->d, sizeof *mean);
+    if (!mean) return fedc_fail(err, "round %d: out of memory", m->round);
+    for (int k = 0; k < nodes; k++) {
+        const float *xk = fedc_strategy_node_model(r->strategy, k);
+        for (size_t j = 0; j < r->d; j++) mean[j] += xk[j];
+    }
+    for (size_t j = 0; j < r->d; j++) r->x[j] = (float)(mean[j] / nodes);
+    double cd = 0;
+    for (int k = 0; k < nodes; k++) {
+        const float *xk = fedc_strategy_node_model(r->strategy, k);
+        for (size_t j = 0; j < r->d; j++) cd += ((double)xk[j] - r->x[j]) * ((double)xk[j] - r->x[j]);
+    }
+    free(mean);
+    m->consensus_distance = cd / nodes;
+    return 0;
+}
+
+/* ---- Event-driven decentralised rounds (dadao): no local training; the
+ * strategy plays the round's gradient and communication events and asks
+ * for node gradients as they come, each one exchange with that node (a
+ * TRAIN of the point, answered with the gradient of its mean loss, where
+ * its data lives). The models the nodes send one another at communication
+ * events are what the round's bytes count; the gradient exchanges stand for
+ * the node's own computation and are not counted, as local training is
+ * not in the other decentralised rounds. ---- */
+typedef struct event_ctx {
+    fedc_run *r;
+    fedc_transport *tp;
+    int round, grads;
+    double loss, cpu;
+    size_t msg_bytes; /* one model frame */
+} event_ctx;
+
+static int event_node_grad(void *vctx, int node, const float *x, float *g, fedc_error *err) {
+    event_ctx *c = vctx;
+    fedc_run *r = c->r;
+    slot *s = &r->slots[0];
+    s->client = node;
+    s->status = 0;
+    s->reason[0] = 0;
+    s->bytes_down = s->bytes_up = 0;
+    if (encode_train_frame(r, c->round, x, NULL, "full", node, &r->model_blob, &s->frame, err) != 0) return -1;
+    c->msg_bytes = s->frame.len;
+    reply_ctx rc = {r, c->round, NULL};
+    fedc_exchange ex = {c->round, 1, &s->client, &s->frame, r->task.deploy.round_timeout_s, on_sent_cb, on_reply,
+                        on_drop_cb, &rc};
+    if (c->tp->ops->exchange(c->tp, &ex, err) != 0) return -1;
+    if (s->status != 1)
+        return fedc_fail(err, "round %d: node %d gave no gradient: %s", c->round, node,
+                         s->reason[0] ? s->reason : "no reply");
+    memcpy(g, s->delta, r->d * sizeof(float));
+    c->grads++;
+    c->loss += s->loss;
+    c->cpu += s->cpu_s;
+    return 0;
+}
+
+/* 1/2 max over nodes of the mean |(a, 1)|^2 of their samples: the
+ * smoothness of softmax regression's mean loss on them. */
+static double data_smoothness(fedc_run *r) {
+    double worst = 0;
+    for (int k = 0; k < r->task.clients; k++) {
+        fedc_client_data cd = fedc_run_client_data(r, k);
+        if (!cd.n) continue;
+        double sum = 0;
+        for (size_t i = 0; i < cd.n; i++) {
+            const float *a = cd.data->x + (size_t)cd.index[i] * cd.data->dim;
+            double sq = 1;
+            for (size_t j = 0; j < cd.data->dim; j++) sq += (double)a[j] * a[j];
+            sum += sq;
+        }
+        if (sum / cd.n > worst) worst = sum / cd.n;
+    }
+    return worst / 2;
+}
+
+static int run_round_events(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    double wall0 = fedc_wall_s(), c0 = fedc_cpu_thread_s();
+    int round = r->rounds_done + 1, nodes = r->task.clients;
+    memset(m, 0, sizeof *m);
+    m->round = round;
+    m->decentral = 1;
+    m->n_nodes = nodes;
+    m->selected = nodes;
+    fedc_round_ctx rctx = {round, r->task.rounds, nodes, r->info, fedc_task_local_lr(&r->task, round),
+                           fedc_task_server_lr(&r->task, round)};
+    event_ctx ec = {r, tp, round, 0, 0, 0, 0};
+    if (r->rounds_done == 0 || !r->smoothness_known) {
+        r->data_smoothness = data_smoothness(r);
+        r->smoothness_known = 1;
+    }
+    fedc_strategy_set_node_grad(r->strategy, event_node_grad, &ec, r->data_smoothness);
+    int rc = fedc_strategy_gossip(r->strategy, r->node_delta, &rctx, r->gossip_sent, err);
+    fedc_strategy_set_node_grad(r->strategy, NULL, NULL, r->data_smoothness);
+    if (rc != 0) return -1;
+    for (int k = 0; k < nodes; k++) m->bytes_up += (uint64_t)r->gossip_sent[k] * ec.msg_bytes;
+    m->bytes_down = m->bytes_up;
+    m->bytes_per_node = (double)m->bytes_up / nodes;
+    m->participants = nodes;
+    m->client_cpu_s = ec.cpu;
+    m->train_loss = ec.grads ? ec.loss / ec.grads : NAN;
+    if (node_average(r, m, err) != 0) return -1;
+    finish_round(r, m, round, 0, fedc_cpu_thread_s() - c0 - ec.cpu, wall0);
+    return 0;
+}
+
 /* ---- The gossip relay (deploy.h, gossip_relay.c): each gossip step is
  * an exchange of STEP frames, node i's carrying what the members of its
  * row of the mixing matrix sent last (their models, and in the first step
@@ -1521,6 +1632,7 @@ out:
 void fedc_run_set_gossip_relay(fedc_run *r, int on) { r->gossip_relay = on != 0; }
 
 static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    if (r->sinfo.event_driven) return run_round_events(r, tp, m, err);
     double wall0 = fedc_wall_s(), c0 = fedc_cpu_thread_s(), cpu_srv = 0;
     int round = r->rounds_done + 1, nodes = r->task.clients;
     const fedc_task *t = &r->task;
@@ -1620,21 +1732,7 @@ static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metri
     m->bytes_per_node = (double)m->bytes_up / nodes;
     m->train_loss = m->participants > 0 ? train_loss / m->participants : NAN;
 
-    /* The average model and how far the nodes are from it. */
-    double *mean = calloc(r->d, sizeof *mean);
-    if (!mean) return fedc_fail(err, "round %d: out of memory", round);
-    for (int k = 0; k < nodes; k++) {
-        const float *xk = fedc_strategy_node_model(r->strategy, k);
-        for (size_t j = 0; j < r->d; j++) mean[j] += xk[j];
-    }
-    for (size_t j = 0; j < r->d; j++) r->x[j] = (float)(mean[j] / nodes);
-    double cd = 0;
-    for (int k = 0; k < nodes; k++) {
-        const float *xk = fedc_strategy_node_model(r->strategy, k);
-        for (size_t j = 0; j < r->d; j++) cd += ((double)xk[j] - r->x[j]) * ((double)xk[j] - r->x[j]);
-    }
-    free(mean);
-    m->consensus_distance = cd / nodes;
+    if (node_average(r, m, err) != 0) return -1;
     cpu_srv += fedc_cpu_thread_s() - c0;
     finish_round(r, m, round, 0, cpu_srv, wall0);
     return 0;
