@@ -211,8 +211,11 @@ static int gossip_pairwise(fedc_strategy *s, float *const *delta, const fedc_rou
     return 0;
 }
 
+static int gossip(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent, fedc_error *err);
+
 int fedc_strategy_relay_plan(fedc_strategy *s, fedc_topology **topo, int *steps) {
-    if (!s || !s->info.decentral || !s->impl) return -1;
+    /* Only this file's strategies keep a decentral impl (dadao has its own). */
+    if (!s || !s->info.decentral || !s->impl || s->ops->gossip != gossip) return -1;
     decentral *dc = s->impl;
     if (dc->pairwise) return -1;
     *topo = dc->topo;
