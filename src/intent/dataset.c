@@ -599,7 +599,8 @@ static int f_decentral(gen *g, int r) {
 /* DADAO: decentralised, asynchronous, for strongly convex losses; its
  * constants spelled as fields. Left out where f_decentral's are. */
 static int f_dadao(gen *g) {
-    if (has(g, "strategy.name") || has(g, "clients_per_round") || has(g, "compression.up") ||
+    if (has(g, "strategy.name") || has(g, "strategy.aggregator") || has(g, "strategy.norm_bound") ||
+        has(g, "clients_per_round") || has(g, "compression.up") ||
         has(g, "compression.down") || has(g, "privacy.mode") || g->clients < 8 || g->clients > 1000)
         return 0;
     static const double mus[] = {0.05, 0.2, 0.5}, ls[] = {2, 5, 20}, rates[] = {4, 8, 16};
