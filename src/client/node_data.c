@@ -110,6 +110,10 @@ void fedc_node_data_free(fedc_node_data *d) {
     free(d->index);
     d->index = NULL;
     d->n = 0;
+    fedc_dataset_free(&d->test);
+    free(d->test_index);
+    d->test_index = NULL;
+    d->n_test = 0;
     d->loaded_key[0] = 0;
 }
 
@@ -122,8 +126,10 @@ static int set_identity_index(fedc_node_data *d, fedc_error *err) {
     return 0;
 }
 
-/* Client K of the task-style partition, compacted into d->ds. */
-static int load_catalog_partition(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
+/* Client K of the task-style partition of the train (or test) split of a
+ * catalog dataset, compacted into *own_out. */
+static int load_catalog_split(fedc_node_data *d, const fedc_task *t, int train, fedc_dataset *own_out,
+                              fedc_error *err) {
     if (fedc_catalog_builtin(t->dataset.name) != fedc_catalog_builtin(d->dataset))
         return fedc_fail(err, "--data %s: this node holds %s but the task trains on %s", d->spec, d->dataset,
                          t->dataset.name);
@@ -132,7 +138,7 @@ static int load_catalog_partition(fedc_node_data *d, const fedc_task *t, fedc_er
     fedc_task local = *t;
     snprintf(local.dataset.path, sizeof local.dataset.path, "%s", d->path);
     fedc_dataset full = {0};
-    if (fedc_task_dataset_load(&local, 1, NULL, &full, err) != 0) return -1;
+    if (fedc_task_dataset_load(&local, train, NULL, &full, err) != 0) return -1;
     fedc_partition_config pc = {0};
     const char *kind = d->part_kind[0] ? d->part_kind : d->has_alpha ? "dirichlet" : t->partition.kind;
     fedc_part_kind_parse(kind, &pc.kind);
@@ -140,6 +146,7 @@ static int load_catalog_partition(fedc_node_data *d, const fedc_task *t, fedc_er
     pc.classes_per_client = t->partition.classes_per_client;
     pc.sigma = t->partition.sigma;
     uint64_t seed = d->has_seed ? d->seed : t->seed;
+    if (!train) seed = fedc_eval_partition_seed(seed); /* as the simulator cuts the clients' test data */
     fedc_partition part = {0};
     if (fedc_partition_make(&full, &pc, d->part_n, seed, &part, err) != 0) {
         fedc_fail_prefix(err, "--data %s: ", d->spec);
@@ -162,12 +169,26 @@ static int load_catalog_partition(fedc_node_data *d, const fedc_task *t, fedc_er
         /* Same sample order as the simulation's index list, so local
          * shuffles pick the same samples. */
         fedc_dataset_gather(&full, fedc_partition_client(&part, d->part_k), n, own.x, own.y);
-        fedc_dataset_free(&d->ds);
-        d->ds = own;
+        fedc_dataset_free(own_out);
+        *own_out = own;
     }
     fedc_partition_free(&part);
     fedc_dataset_free(&full);
     return rc;
+}
+
+int fedc_node_data_prepare_test(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
+    if (d->test_index) return 0;
+    if (d->kind != FEDC_NODE_DATA_CATALOG)
+        return fedc_fail(err, "no local test data: --data %s has no test split (a partition K/N of a catalog "
+                              "dataset has)", d->spec);
+    if (load_catalog_split(d, t, 0, &d->test, err) != 0) return -1;
+    d->n_test = d->test.n;
+    d->test_index = malloc((d->n_test ? d->n_test : 1) * sizeof(uint32_t));
+    if (!d->test_index) return fedc_fail(err, "out of memory indexing the local test data");
+    for (size_t i = 0; i < d->n_test; i++) d->test_index[i] = (uint32_t)i;
+    FEDC_INFO("local test data: %zu samples (share %d of %d of the test set)", d->n_test, d->part_k, d->part_n);
+    return 0;
 }
 
 int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
@@ -186,7 +207,7 @@ int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *er
     case FEDC_NODE_DATA_NONE:
         return 0;
     case FEDC_NODE_DATA_CATALOG:
-        rc = load_catalog_partition(d, t, err);
+        rc = load_catalog_split(d, t, 1, &d->ds, err);
         break;
     case FEDC_NODE_DATA_IDX:
         if (d->path2[0]) {
