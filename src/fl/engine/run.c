@@ -1849,7 +1849,7 @@ static int run_round_events(fedc_run *r, fedc_transport *tp, fedc_round_metrics 
     m->client_cpu_s = ec.cpu;
     m->train_loss = ec.grads ? ec.loss / ec.grads : NAN;
     if (node_average(r, m, err) != 0) return -1;
-    finish_round(r, m, round, 0, fedc_cpu_thread_s() - c0 - ec.cpu, wall0);
+    finish_round(r, tp, 0, m, round, 0, fedc_cpu_thread_s() - c0 - ec.cpu, wall0); /* no federated evaluation */
     return 0;
 }
 
