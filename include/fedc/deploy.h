@@ -22,6 +22,13 @@ FEDC_API void fedc_run_set_client_hook(fedc_run *r, fedc_client_hook fn, void *c
  * which whoever holds the task spec knows (privacy.h). */
 FEDC_API void fedc_run_set_secret_noise(fedc_run *r, int on);
 
+/* Decentralised mixing strategies (dpsgd, dfedsam, dfedsam-mgs): the
+ * gossip steps go through the transport as STEP frames, the server only
+ * relaying what the nodes send and the nodes computing their own mixes
+ * (gossip_relay.c), rather than mixing the models in the engine. A server
+ * sets it; a simulation may, to run the same exchange in process. */
+FEDC_API void fedc_run_set_gossip_relay(fedc_run *r, int on);
+
 typedef struct fedc_participant {
     int client;
     int status;          /* 1 aggregated, -1 dropped, -2 refused */

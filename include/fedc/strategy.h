@@ -52,6 +52,7 @@
 
 #include "fedc/error.h"
 #include "fedc/export.h"
+#include "fedc/topology.h"
 #include "fedc/sched.h"
 #include "fedc/task.h"
 
@@ -124,6 +125,10 @@ typedef struct fedc_strategy_info {
      * engine calls fedc_strategy_gossip instead of fedc_strategy_aggregate:
      * the models mix over the task's topology (topology.h). */
     int decentral;
+    /* Event-driven decentralised strategies (dadao): no local training
+     * round; within each round the strategy plays its own events and asks
+     * for node gradients through fedc_strategy_set_node_grad's callback. */
+    int event_driven;
 } fedc_strategy_info;
 
 /* Tensor boundaries of the flat parameter vector (per-layer rules, FedLD;
@@ -187,6 +192,26 @@ FEDC_API float *fedc_strategy_node_model(fedc_strategy *s, int node);
  * number of models node k sent to neighbours: what a relay would carry. */
 FEDC_API int fedc_strategy_gossip(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent,
                                   fedc_error *err);
+/* One node's mixing step, the arithmetic of dpsgd / dfedsam / dfedsam-mgs
+ * wherever it runs (the simulation, or the node itself in a deployment):
+ * out = xi + sum_q w[q] ((x[q] - xi) + delta[q]) over the node's row of the
+ * mixing matrix (itself included), in row order; delta NULL or delta[q]
+ * NULL: that model carries no update. acc: d floats of scratch; out must
+ * not alias xi, x or delta. */
+FEDC_API void fedc_gossip_mix_row(const float *xi, int m, const double *w, const float *const *x,
+                                  const float *const *delta, size_t d, float *acc, float *out);
+/* A deployment relays a mixing strategy's exchanges: its topology (mixing
+ * matrix of gossip step t = fedc_topology_mixing(topo, (round - 1) * steps +
+ * q)) and its steps per round. -1 for strategies without a mixing matrix
+ * (pairwise gossip, gossip-vc) and non-decentralised ones. */
+FEDC_API int fedc_strategy_relay_plan(fedc_strategy *s, fedc_topology **topo, int *steps);
+/* Event-driven strategies (info.event_driven): fn(ctx, node, x, g, err)
+ * writes into g the gradient of node's mean local loss at x (d floats),
+ * reaching the node as the engine does; smoothness: a bound on the
+ * smoothness of those losses from the data (0 = unknown), used when the
+ * task leaves strategy.smoothness at 0. */
+typedef int (*fedc_node_grad_fn)(void *ctx, int node, const float *x, float *g, fedc_error *err);
+FEDC_API void fedc_strategy_set_node_grad(fedc_strategy *s, fedc_node_grad_fn fn, void *ctx, double smoothness);
 /* Variance-corrected averaging ("Vanishing Variance Problem in Fully
  * Decentralized Neural-Network Systems"): out <- the mean of m models, then
  * each tensor of layout (NULL = one tensor of d floats) is rescaled about

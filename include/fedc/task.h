@@ -108,6 +108,9 @@ typedef struct fedc_task {
         double staleness_a, staleness_hinge;
         char async_weights[16]; /* auto | sample | identical | unbiased: aggregation weights d_i */
         int gossip_steps;       /* dpsgd, dfedsam-mgs: gossip (mixing) steps per round (Q) */
+        double strong_convexity; /* dadao: mu, the (mu/2)|x|^2 added to every node's loss */
+        double smoothness;      /* dadao: L of the node losses; 0 = bound from the data */
+        double comm_rate;       /* dadao: communication events per unit time; 0 = sqrt(2 chi1 chi2) */
     } strategy;
     struct {
         char up[256];           /* codec pipeline, see codec.h; "none" */

@@ -84,6 +84,12 @@ typedef struct fedc_topology_stats {
 #define FEDC_TOPOLOGY_SPECTRAL_MAX 2048
 /* Degree statistics and spectral gap (of E[W] for matching: 1/2 I + 1/2
  * (J - I)/(n - 1) for even n). Fails for n above FEDC_TOPOLOGY_SPECTRAL_MAX. */
+/* DADAO's graph quantities (static graph, round 1's), of the Laplacian of
+ * the edge-activation probabilities L / |E|: chi1 = 1 / its smallest
+ * positive eigenvalue, chi2 = its largest edge resistance
+ * max_(i,j) in E 1/2 (e_i - e_j)^T (L / |E|)^+ (e_i - e_j). Fails on a
+ * disconnected graph or more than FEDC_TOPOLOGY_SPECTRAL_MAX nodes. */
+FEDC_API int fedc_topology_laplacian_chi(fedc_topology *t, double *chi1, double *chi2, fedc_error *err);
 FEDC_API int fedc_topology_stats_get(fedc_topology *t, fedc_topology_stats *out, fedc_error *err);
 /* Eigenvalues (ascending) of the symmetric n x n matrix a (row-major,
  * overwritten) into ev; LAPACK's dsyev. */

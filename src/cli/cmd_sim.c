@@ -10,6 +10,7 @@
 
 #include "cli/num_args.h"
 #include "cli/task_args.h"
+#include "fedc/deploy.h"
 #include "fedc/engine.h"
 #include "fedc/log.h"
 #include "fedc/timer.h"
@@ -26,6 +27,9 @@ static void usage(FILE *f) {
             "  --eval-batch N     test samples a worker evaluates at once (default 64); the figures\n"
             "                     do not depend on it, each worker's memory grows with it\n"
             "  --quiet            no per-round lines\n"
+            "  --gossip-relay     decentralised mixing strategies (dpsgd, dfedsam, dfedsam-mgs): run\n"
+            "                     the gossip steps as a deployment does, relayed frames the nodes\n"
+            "                     mix; the same models, and the bytes a deployment sends\n"
             "TASK.json may be '-' for stdin; without it the default task runs.\n");
 }
 
@@ -68,7 +72,7 @@ int fedc_cmd_sim(int argc, char **argv) {
         fprintf(stderr, "fedc sim: out of memory\n");
         return 1;
     }
-    int nsets = 0, threads = 0, quiet = 0, eval_batch = 0;
+    int nsets = 0, threads = 0, quiet = 0, eval_batch = 0, relay = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -89,6 +93,7 @@ int fedc_cmd_sim(int argc, char **argv) {
             }
         }
         else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) quiet = 1;
+        else if (!strcmp(a, "--gossip-relay")) relay = 1;
         else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             free(sets);
@@ -131,6 +136,7 @@ int fedc_cmd_sim(int argc, char **argv) {
         fprintf(stderr, "fedc sim: %s\n", err.msg);
         return 1;
     }
+    fedc_run_set_gossip_relay(run, relay);
     fedc_transport *tp = fedc_sim_transport_create(run, &err);
     if (!tp) {
         fprintf(stderr, "fedc sim: %s\n", err.msg);

@@ -610,6 +610,29 @@ static int f_decentral(gen *g, int r) {
     return 1;
 }
 
+/* DADAO: decentralised, asynchronous, for strongly convex losses; its
+ * constants spelled as fields. Left out where f_decentral's are. */
+static int f_dadao(gen *g) {
+    if (has(g, "strategy.name") || has(g, "strategy.aggregator") || has(g, "strategy.norm_bound") ||
+        has(g, "clients_per_round") || has(g, "compression.up") ||
+        has(g, "compression.down") || has(g, "privacy.mode") || g->clients < 8 || g->clients > 1000)
+        return 0;
+    static const double mus[] = {0.05, 0.2, 0.5}, ls[] = {2, 5, 20}, rates[] = {4, 8, 16};
+    double mu = PICK_REAL(g, mus), L = PICK_REAL(g, ls), rate = PICK_REAL(g, rates);
+    static const char *const t[] = {
+        "DADAO on a ring with strategy.strong_convexity=%g, strategy.smoothness=%g and strategy.comm_rate=%g",
+        "dadao, strategy.strong_convexity=%g, strategy.smoothness=%g, strategy.comm_rate=%g, over a ring"};
+    add_part(g, TEMPLATE(g, t), mu, L, rate);
+    add_part(g, "%s", "every client in every round");
+    set_str(g, "strategy.name", "dadao");
+    set_str(g, "topology.kind", "ring");
+    set_real(g, "strategy.strong_convexity", mu);
+    set_real(g, "strategy.smoothness", L);
+    set_real(g, "strategy.comm_rate", rate);
+    set_int(g, "clients_per_round", g->clients);
+    return 1;
+}
+
 static void f_strategy(gen *g) {
     int r = below(g, 8);
     if (r == 0) {
@@ -1586,6 +1609,7 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     if (!g->cpr && cpr && json_integer_value(cpr) > g->clients) set_int(g, "clients_per_round", g->clients);
     if (!g->cpr && !cpr && g->clients < 10 && has(g, "clients")) set_int(g, "clients_per_round", g->clients);
     int decentral = g->index % 100 == 43 && f_decentral(g, (g->index / 100) % 5);
+    if (!decentral && g->index % 100 == 47) decentral = f_dadao(g);
     if (!decentral && chance(g, 0.06)) f_secagg(g);
 
     /* text: the lead parts keep their order ("a small CNN on mnist"), the rest shuffle */

@@ -136,6 +136,7 @@ static const intent_phrase phrases[] = {
     {"variance corrected averaging", C_S_GOSSIP_VC, 0},
     {"dfedsam", C_S_DFEDSAM, 0}, {"d fedsam", C_S_DFEDSAM, 0},
     {"dfedsam mgs", C_S_DFEDSAM_MGS, 0}, {"multiple gossip step", C_S_DFEDSAM_MGS, 0},
+    {"dadao", C_S_DADAO, 0},
     {"ring topology", C_TOPO_RING, 0}, {"ring graph", C_TOPO_RING, 0}, {"on a ring", C_TOPO_RING, 0},
     {"torus", C_TOPO_TORUS, 0}, {"torus topology", C_TOPO_TORUS, 0},
     {"complete graph", C_TOPO_COMPLETE, 0}, {"fully connected graph", C_TOPO_COMPLETE, 0},

@@ -55,6 +55,7 @@ static const name_rule name_rules[] = {
     {C_S_GOSSIP_VC, "strategy.name", "gossip-vc"},
     {C_S_DFEDSAM, "strategy.name", "dfedsam"},
     {C_S_DFEDSAM_MGS, "strategy.name", "dfedsam-mgs"},
+    {C_S_DADAO, "strategy.name", "dadao"},
     {C_TOPO_RING, "topology.kind", "ring"},
     {C_TOPO_TORUS, "topology.kind", "torus"},
     {C_TOPO_COMPLETE, "topology.kind", "complete"},

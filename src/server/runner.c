@@ -522,6 +522,7 @@ static fedc_run *external_engine(runner *r, int64_t id, fedc_task *t, fedc_error
     fedc_run *run = fedc_run_create(t, &ro, err);
     if (!run) return NULL;
     fedc_run_set_secret_noise(run, 1);
+    fedc_run_set_gossip_relay(run, 1); /* decentralised rounds: the server only relays */
     pthread_mutex_lock(&s->mu);
     r->ar->pool = fedc_run_pool(run);
     pthread_mutex_unlock(&s->mu);
@@ -697,6 +698,7 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
     int pending = fedc_task_external(&t) && !t.model_manifest[0];
     fedc_run *run = pending ? NULL : fedc_run_create(&t, &ro, &err);
     if (run) fedc_run_set_secret_noise(run, 1);
+    if (run) fedc_run_set_gossip_relay(run, 1); /* decentralised rounds: the server only relays */
     if (!run && !pending) {
         set_status(r, id, "failed", err.msg);
         return 0;

@@ -119,7 +119,7 @@ fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err) {
     /* Decentralised strategies train every node every round and exchange whole models: their
      * participation and codec are fixed; their gossip steps and graph are what to search. */
     int decentral = !strcmp(sn, "dpsgd") || !strcmp(sn, "gossip") || !strcmp(sn, "gossip-vc") ||
-                    !strcmp(sn, "dfedsam") || !strcmp(sn, "dfedsam-mgs");
+                    !strcmp(sn, "dfedsam") || !strcmp(sn, "dfedsam-mgs") || !strcmp(sn, "dadao");
     int cpr = t->clients_per_round, lo = cpr / 2 > 1 ? cpr / 2 : 1, hi = cpr * 2 < t->clients ? cpr * 2 : t->clients;
     if (hi > lo && !decentral) add(params, int_range("clients_per_round", lo, hi, cpr));
 
@@ -151,6 +151,8 @@ fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err) {
             add(params, int_range("strategy.gossip_steps", 1, 8, t->strategy.gossip_steps));
         if (!strcmp(sn, "dfedsam") || !strcmp(sn, "dfedsam-mgs"))
             add(params, num_range("strategy.rho", "log-float", 0.01, 0.5, t->strategy.rho > 0 ? t->strategy.rho : 0.05));
+        if (!strcmp(sn, "dadao"))
+            add(params, num_range("strategy.strong_convexity", "log-float", 0.01, 1, t->strategy.strong_convexity));
         const char *other = strcmp(t->topology.mixing, "uniform") ? "uniform" : "metropolis-hastings";
         add(params, json_pack("{s:s,s:s,s:[ss]}", "name", "topology.mixing", "type", "choice", "values",
                               t->topology.mixing, other));

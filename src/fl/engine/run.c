@@ -17,6 +17,7 @@
 #include "engine_internal.h"
 #include "fedc/deploy.h"
 #include "run_state.h"
+#include "gossip_relay.h"
 
 /* One participant's result, filled by the transport callbacks. */
 typedef struct slot {
@@ -142,6 +143,9 @@ struct fedc_run {
      * their average. Per node: the delta to gossip (NULL: did not train),
      * models sent, and the last evaluation. */
     int decentral;
+    int gossip_relay; /* the gossip steps go through the transport (deploy.h) */
+    int smoothness_known; /* event-driven strategies: data_smoothness computed */
+    double data_smoothness;
     float **node_delta;
     int *gossip_sent;
     double *node_acc;
@@ -1762,7 +1766,229 @@ static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *
  * over its topology; (3) x becomes the nodes' average, and the consensus
  * distance and the bytes the nodes sent one another are recorded. A node
  * that drops or is refused offers its model unchanged. ---- */
+/* x <- the nodes' average model; the consensus distance, how far they are from it. */
+static int node_average(fedc_run *r, fedc_round_metrics *m, fedc_error *err) {
+    int nodes = r->task.clients;
+    double *mean = calloc(r->d, sizeof *mean);
+    if (!mean) return fedc_fail(err, "round %d: out of memory", m->round);
+    for (int k = 0; k < nodes; k++) {
+        const float *xk = fedc_strategy_node_model(r->strategy, k);
+        for (size_t j = 0; j < r->d; j++) mean[j] += xk[j];
+    }
+    for (size_t j = 0; j < r->d; j++) r->x[j] = (float)(mean[j] / nodes);
+    double cd = 0;
+    for (int k = 0; k < nodes; k++) {
+        const float *xk = fedc_strategy_node_model(r->strategy, k);
+        for (size_t j = 0; j < r->d; j++) cd += ((double)xk[j] - r->x[j]) * ((double)xk[j] - r->x[j]);
+    }
+    free(mean);
+    m->consensus_distance = cd / nodes;
+    return 0;
+}
+
+/* ---- Event-driven decentralised rounds (dadao): no local training; the
+ * strategy plays the round's gradient and communication events and asks
+ * for node gradients as they come, each one exchange with that node (a
+ * TRAIN of the point, answered with the gradient of its mean loss, where
+ * its data lives). The models the nodes send one another at communication
+ * events are what the round's bytes count; the gradient exchanges stand for
+ * the node's own computation and are not counted, as local training is
+ * not in the other decentralised rounds. ---- */
+typedef struct event_ctx {
+    fedc_run *r;
+    fedc_transport *tp;
+    int round, grads;
+    double loss, cpu;
+    size_t msg_bytes; /* one model frame */
+} event_ctx;
+
+static int event_node_grad(void *vctx, int node, const float *x, float *g, fedc_error *err) {
+    event_ctx *c = vctx;
+    fedc_run *r = c->r;
+    slot *s = &r->slots[0];
+    s->client = node;
+    s->status = 0;
+    s->reason[0] = 0;
+    s->bytes_down = s->bytes_up = 0;
+    if (encode_train_frame(r, c->round, x, NULL, "full", node, &r->model_blob, &s->frame, err) != 0) return -1;
+    c->msg_bytes = s->frame.len;
+    reply_ctx rc = {r, c->round, NULL};
+    fedc_exchange ex = {c->round, 1, &s->client, &s->frame, r->task.deploy.round_timeout_s, on_sent_cb, on_reply,
+                        on_drop_cb, &rc};
+    if (c->tp->ops->exchange(c->tp, &ex, err) != 0) return -1;
+    if (s->status != 1)
+        return fedc_fail(err, "round %d: node %d gave no gradient: %s", c->round, node,
+                         s->reason[0] ? s->reason : "no reply");
+    memcpy(g, s->delta, r->d * sizeof(float));
+    c->grads++;
+    c->loss += s->loss;
+    c->cpu += s->cpu_s;
+    return 0;
+}
+
+/* 1/2 max over nodes of the mean |(a, 1)|^2 of their samples: the
+ * smoothness of softmax regression's mean loss on them. */
+static double data_smoothness(fedc_run *r) {
+    double worst = 0;
+    for (int k = 0; k < r->task.clients; k++) {
+        fedc_client_data cd = fedc_run_client_data(r, k);
+        if (!cd.n) continue;
+        double sum = 0;
+        for (size_t i = 0; i < cd.n; i++) {
+            const float *a = cd.data->x + (size_t)cd.index[i] * cd.data->dim;
+            double sq = 1;
+            for (size_t j = 0; j < cd.data->dim; j++) sq += (double)a[j] * a[j];
+            sum += sq;
+        }
+        if (sum / cd.n > worst) worst = sum / cd.n;
+    }
+    return worst / 2;
+}
+
+static int run_round_events(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    double wall0 = fedc_wall_s(), c0 = fedc_cpu_thread_s();
+    int round = r->rounds_done + 1, nodes = r->task.clients;
+    memset(m, 0, sizeof *m);
+    m->round = round;
+    m->decentral = 1;
+    m->n_nodes = nodes;
+    m->selected = nodes;
+    fedc_round_ctx rctx = {round, r->task.rounds, nodes, r->info, fedc_task_local_lr(&r->task, round),
+                           fedc_task_server_lr(&r->task, round)};
+    event_ctx ec = {r, tp, round, 0, 0, 0, 0};
+    if (r->rounds_done == 0 || !r->smoothness_known) {
+        r->data_smoothness = data_smoothness(r);
+        r->smoothness_known = 1;
+    }
+    fedc_strategy_set_node_grad(r->strategy, event_node_grad, &ec, r->data_smoothness);
+    int rc = fedc_strategy_gossip(r->strategy, r->node_delta, &rctx, r->gossip_sent, err);
+    fedc_strategy_set_node_grad(r->strategy, NULL, NULL, r->data_smoothness);
+    if (rc != 0) return -1;
+    for (int k = 0; k < nodes; k++) m->bytes_up += (uint64_t)r->gossip_sent[k] * ec.msg_bytes;
+    m->bytes_down = m->bytes_up;
+    m->bytes_per_node = (double)m->bytes_up / nodes;
+    m->participants = nodes;
+    m->client_cpu_s = ec.cpu;
+    m->train_loss = ec.grads ? ec.loss / ec.grads : NAN;
+    if (node_average(r, m, err) != 0) return -1;
+    finish_round(r, tp, 0, m, round, 0, fedc_cpu_thread_s() - c0 - ec.cpu, wall0); /* no federated evaluation */
+    return 0;
+}
+
+/* ---- The gossip relay (deploy.h, gossip_relay.c): each gossip step is
+ * an exchange of STEP frames, node i's carrying what the members of its
+ * row of the mixing matrix sent last (their models, and in the first step
+ * their updates); each node answers with its mix, which the next step
+ * forwards. The engine only routes and, after the last step, records the
+ * models the nodes sent as the strategy's node models. ---- */
+typedef struct relay_ctx {
+    fedc_run *r;
+    int round, step;
+    float *next;       /* n x d: the models the nodes answer */
+    uint64_t *down, *up;
+    signed char *ok;   /* 1 answered, -1 dropped or refused */
+    char (*why)[160];
+} relay_ctx;
+
+static void relay_sent(void *ctx, int i, uint64_t b) { ((relay_ctx *)ctx)->down[i] += b; }
+
+static void relay_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t b) {
+    relay_ctx *c = ctx;
+    c->up[i] += b;
+    if (c->ok[i] != 0) return;
+    fedc_error e;
+    if (fedc_relay_reply_decode(frame, len, c->round, c->step, c->r->d, c->next + (size_t)i * c->r->d, &e) != 0) {
+        c->ok[i] = -1;
+        snprintf(c->why[i], sizeof c->why[i], "%.159s", e.msg);
+        return;
+    }
+    c->ok[i] = 1;
+}
+
+static void relay_drop(void *ctx, int i, const char *why) {
+    relay_ctx *c = ctx;
+    if (c->ok[i] != 0) return;
+    c->ok[i] = -1;
+    snprintf(c->why[i], sizeof c->why[i], "%.159s", why);
+}
+
+static int relay_gossip(fedc_run *r, fedc_transport *tp, int round, fedc_round_metrics *m, fedc_error *err) {
+    fedc_topology *topo;
+    int steps, n = r->task.clients, rc = -1;
+    size_t d = r->d;
+    if (fedc_strategy_relay_plan(r->strategy, &topo, &steps) != 0)
+        return fedc_fail(err, "strategy.name: %s exchanges no mixing matrix a relay can carry", r->task.strategy.name);
+    float *cur = malloc((size_t)n * d * sizeof(float)), *next = malloc((size_t)n * d * sizeof(float));
+    uint64_t *down = calloc((size_t)n, sizeof *down), *up = calloc((size_t)n, sizeof *up);
+    signed char *ok = calloc((size_t)n, 1);
+    char(*why)[160] = calloc((size_t)n, sizeof *why);
+    int *ids = malloc((size_t)n * sizeof *ids);
+    const float **xs = malloc((size_t)n * sizeof *xs), **ds = malloc((size_t)n * sizeof *ds);
+    fedc_buf *frames = calloc((size_t)n, sizeof *frames);
+    if (!cur || !next || !down || !up || !ok || !why || !ids || !xs || !ds || !frames) {
+        fedc_fail(err, "round %d: out of memory for the gossip relay", round);
+        goto out;
+    }
+    for (int k = 0; k < n; k++) {
+        ids[k] = k;
+        memcpy(cur + (size_t)k * d, fedc_strategy_node_model(r->strategy, k), d * sizeof(float));
+    }
+    for (int q = 1; q <= steps; q++) {
+        fedc_mixing w = fedc_topology_mixing(topo, (round - 1) * steps + q);
+        for (int i = 0; i < n; i++) {
+            int a = w.start[i], mm = w.start[i + 1] - a, self = 0;
+            for (int j = 0; j < mm; j++) {
+                int k = w.col[a + j];
+                if (k == i) self = j;
+                xs[j] = cur + (size_t)k * d;
+                ds[j] = q == 1 ? r->node_delta[k] : NULL;
+            }
+            if (fedc_relay_step_encode(round, q, self, mm, w.col + a, w.w + a, xs, ds, d, &frames[i], err) != 0) {
+                fedc_fail_prefix(err, "round %d, gossip step %d: ", round, q);
+                goto out;
+            }
+        }
+        memset(ok, 0, (size_t)n);
+        relay_ctx c = {r, round, q, next, down, up, ok, why};
+        fedc_exchange ex = {round, n, ids, frames, r->task.deploy.round_timeout_s, relay_sent, relay_reply,
+                            relay_drop, &c};
+        if (tp->ops->exchange(tp, &ex, err) != 0) goto out;
+        for (int i = 0; i < n; i++)
+            if (ok[i] != 1) {
+                fedc_fail(err, "round %d: node %d left gossip step %d of %d: %s", round, i, q, steps,
+                          ok[i] ? why[i] : "no answer");
+                goto out;
+            }
+        float *t = cur;
+        cur = next;
+        next = t;
+    }
+    for (int k = 0; k < n; k++) {
+        memcpy(fedc_strategy_node_model(r->strategy, k), cur + (size_t)k * d, d * sizeof(float));
+        m->bytes_down += down[k];
+        m->bytes_up += up[k];
+    }
+    rc = 0;
+out:
+    if (frames)
+        for (int i = 0; i < n; i++) fedc_buf_free(&frames[i]);
+    free(frames);
+    free(cur);
+    free(next);
+    free(down);
+    free(up);
+    free(ok);
+    free(why);
+    free(ids);
+    free(xs);
+    free(ds);
+    return rc;
+}
+
+void fedc_run_set_gossip_relay(fedc_run *r, int on) { r->gossip_relay = on != 0; }
+
 static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    if (r->sinfo.event_driven) return run_round_events(r, tp, m, err);
     double wall0 = fedc_wall_s(), c0 = fedc_cpu_thread_s(), cpu_srv = 0;
     int round = r->rounds_done + 1, nodes = r->task.clients;
     const fedc_task *t = &r->task;
@@ -1839,31 +2065,30 @@ static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metri
         return fedc_fail(err, "round %d: %d of %d nodes trained; at least %d needed", round, m->participants, n,
                          min_updates);
     }
-    if (fedc_strategy_gossip(r->strategy, r->node_delta, &rctx, r->gossip_sent, err) != 0) {
+    if (r->gossip_relay) {
+        /* Everything crossed the transport: the TRAIN / UPDATE frames and
+         * every relayed step. */
         free(msg_bytes);
-        return -1;
+        for (int i = 0; i < n; i++) {
+            m->bytes_down += r->slots[i].bytes_down;
+            m->bytes_up += r->slots[i].bytes_up;
+        }
+        cpu_srv += fedc_cpu_thread_s() - c0;
+        if (relay_gossip(r, tp, round, m, err) != 0) return -1;
+        c0 = fedc_cpu_thread_s();
+    } else {
+        if (fedc_strategy_gossip(r->strategy, r->node_delta, &rctx, r->gossip_sent, err) != 0) {
+            free(msg_bytes);
+            return -1;
+        }
+        for (int k = 0; k < nodes; k++) m->bytes_up += (uint64_t)r->gossip_sent[k] * msg_bytes[k];
+        free(msg_bytes);
+        m->bytes_down = m->bytes_up; /* every model sent is received by one neighbour */
     }
-    for (int k = 0; k < nodes; k++) m->bytes_up += (uint64_t)r->gossip_sent[k] * msg_bytes[k];
-    free(msg_bytes);
-    m->bytes_down = m->bytes_up; /* every model sent is received by one neighbour */
     m->bytes_per_node = (double)m->bytes_up / nodes;
     m->train_loss = m->participants > 0 ? train_loss / m->participants : NAN;
 
-    /* The average model and how far the nodes are from it. */
-    double *mean = calloc(r->d, sizeof *mean);
-    if (!mean) return fedc_fail(err, "round %d: out of memory", round);
-    for (int k = 0; k < nodes; k++) {
-        const float *xk = fedc_strategy_node_model(r->strategy, k);
-        for (size_t j = 0; j < r->d; j++) mean[j] += xk[j];
-    }
-    for (size_t j = 0; j < r->d; j++) r->x[j] = (float)(mean[j] / nodes);
-    double cd = 0;
-    for (int k = 0; k < nodes; k++) {
-        const float *xk = fedc_strategy_node_model(r->strategy, k);
-        for (size_t j = 0; j < r->d; j++) cd += ((double)xk[j] - r->x[j]) * ((double)xk[j] - r->x[j]);
-    }
-    free(mean);
-    m->consensus_distance = cd / nodes;
+    if (node_average(r, m, err) != 0) return -1;
     cpu_srv += fedc_cpu_thread_s() - c0;
     finish_round(r, tp, 0, m, round, 0, cpu_srv, wall0); /* no federated evaluation (the validator) */
     return 0;

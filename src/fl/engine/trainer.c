@@ -12,6 +12,7 @@
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "engine_internal.h"
+#include "gossip_relay.h"
 
 /* Client record layout: header, then float sections (see engine.h). */
 typedef struct record_header {
@@ -470,6 +471,10 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
     int rc = -1;
     json_t *ctl = NULL;
+    if (m.type == FEDC_MSG_STEP && tr->sinfo.decentral) { /* a deployed gossip step: this node mixes */
+        rc = fedc_relay_answer(tr->d, &m, reply, err);
+        goto out;
+    }
     if (m.type == FEDC_MSG_STEP && tr->proto) {
         if (!mem->protocol) fedc_fail(err, "%s: this client keeps no protocol state", tr->proto->name);
         else rc = tr->proto->client_step(&tr->task, tr->d, (double)cd->n, mem->protocol, &m, reply, err);

@@ -90,25 +90,45 @@ static void grad_sam(fedc_client_ctx *c, const float *w, float *g, double loss) 
     fedc_strategy_sam_grad(c, w, g);
 }
 
-/* out_i = x_i + sum_k W_ik ((x_k - x_i) + delta_k) for every node. */
-static void mix_step(decentral *dc, const fedc_mixing *w, const float *x, float *const *delta, size_t d,
-                     float *out) {
-    for (int i = 0; i < w->n; i++) {
-        const float *xi = x + (size_t)i * d;
-        float *acc = dc->acc;
-        memset(acc, 0, d * sizeof(float));
-        for (int q = w->start[i]; q < w->start[i + 1]; q++) {
-            int k = w->col[q];
-            float wk = (float)w->w[q];
-            const float *xk = x + (size_t)k * d, *dk = delta ? delta[k] : NULL;
-            if (dk)
-                for (size_t j = 0; j < d; j++) acc[j] += wk * ((xk[j] - xi[j]) + dk[j]);
-            else
-                for (size_t j = 0; j < d; j++) acc[j] += wk * (xk[j] - xi[j]);
-        }
-        float *oi = out + (size_t)i * d;
-        for (size_t j = 0; j < d; j++) oi[j] = xi[j] + acc[j];
+void fedc_gossip_mix_row(const float *xi, int m, const double *w, const float *const *x, const float *const *delta,
+                         size_t d, float *acc, float *out) {
+    memset(acc, 0, d * sizeof(float));
+    for (int q = 0; q < m; q++) {
+        float wk = (float)w[q];
+        const float *xk = x[q], *dk = delta ? delta[q] : NULL;
+        if (dk)
+            for (size_t j = 0; j < d; j++) acc[j] += wk * ((xk[j] - xi[j]) + dk[j]);
+        else
+            for (size_t j = 0; j < d; j++) acc[j] += wk * (xk[j] - xi[j]);
     }
+    for (size_t j = 0; j < d; j++) out[j] = xi[j] + acc[j];
+}
+
+/* out_i = x_i + sum_k W_ik ((x_k - x_i) + delta_k) for every node. */
+static int mix_step(decentral *dc, const fedc_mixing *w, const float *x, float *const *delta, size_t d, float *out) {
+    int cap = 0;
+    for (int i = 0; i < w->n; i++)
+        if (w->start[i + 1] - w->start[i] > cap) cap = w->start[i + 1] - w->start[i];
+    const float **xs = malloc((size_t)(cap ? cap : 1) * sizeof *xs);
+    const float **ds = malloc((size_t)(cap ? cap : 1) * sizeof *ds);
+    if (!xs || !ds) {
+        free(xs);
+        free(ds);
+        return -1;
+    }
+    for (int i = 0; i < w->n; i++) {
+        int m = w->start[i + 1] - w->start[i];
+        for (int q = 0; q < m; q++) {
+            int k = w->col[w->start[i] + q];
+            xs[q] = x + (size_t)k * d;
+            ds[q] = delta ? delta[k] : NULL;
+        }
+        fedc_gossip_mix_row(x + (size_t)i * d, m, w->w + w->start[i], xs, delta ? ds : NULL, d, dc->acc,
+                            out + (size_t)i * d);
+    }
+    free(xs);
+    free(ds);
+    return 0;
 }
 
 static int gossip_mixing(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent) {
@@ -117,7 +137,7 @@ static int gossip_mixing(fedc_strategy *s, float *const *delta, const fedc_round
     for (int q = 0; q < dc->gossip_steps; q++) {
         /* A time-varying graph draws a fresh matching for every step. */
         fedc_mixing w = fedc_topology_mixing(dc->topo, (rc->round - 1) * dc->gossip_steps + q + 1);
-        mix_step(dc, &w, s->state, q == 0 ? delta : NULL, s->d, dc->next);
+        if (mix_step(dc, &w, s->state, q == 0 ? delta : NULL, s->d, dc->next) != 0) return -1;
         memcpy(s->state, dc->next, nd * sizeof(float));
         for (int i = 0; i < w.n; i++) sent[i] += w.start[i + 1] - w.start[i] - 1;
     }
@@ -188,6 +208,18 @@ static int gossip_pairwise(fedc_strategy *s, float *const *delta, const fedc_rou
         sent[i]++;
     }
     free(order);
+    return 0;
+}
+
+static int gossip(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent, fedc_error *err);
+
+int fedc_strategy_relay_plan(fedc_strategy *s, fedc_topology **topo, int *steps) {
+    /* Only this file's strategies keep a decentral impl (dadao has its own). */
+    if (!s || !s->info.decentral || !s->impl || s->ops->gossip != gossip) return -1;
+    decentral *dc = s->impl;
+    if (dc->pairwise) return -1;
+    *topo = dc->topo;
+    *steps = dc->gossip_steps;
     return 0;
 }
 

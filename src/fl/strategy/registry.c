@@ -13,6 +13,7 @@ static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedbuff, &fedc_ops_fedfix,
     &fedc_ops_async_fedavg,
     &fedc_ops_dpsgd, &fedc_ops_gossip, &fedc_ops_gossip_vc, &fedc_ops_dfedsam, &fedc_ops_dfedsam_mgs,
+    &fedc_ops_dadao,
 };
 #define N_OPS (sizeof k_ops / sizeof k_ops[0])
 

@@ -104,6 +104,7 @@ STRATEGY_OPS(fedc_ops_gossip)
 STRATEGY_OPS(fedc_ops_gossip_vc)
 STRATEGY_OPS(fedc_ops_dfedsam)
 STRATEGY_OPS(fedc_ops_dfedsam_mgs)
+STRATEGY_OPS(fedc_ops_dadao)
 #undef STRATEGY_OPS
 
 #endif

@@ -96,6 +96,7 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.staleness_hinge = 4.0;
     strcpy(t->strategy.async_weights, "auto");
     t->strategy.gossip_steps = 1;
+    t->strategy.strong_convexity = 0.1;
 
     strcpy(t->topology.kind, "ring");
     strcpy(t->topology.mixing, "metropolis-hastings");

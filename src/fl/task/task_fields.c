@@ -29,7 +29,7 @@ const char *const task_inits[] = {"he", "torch", NULL};
 const char *const task_strategy_names[] = {
     "fedavg", "fedprox",  "fedavgm", "fedadam", "fedyogi",  "fedadagrad", "scaffold", "fedavg-m", "scaffold-m",
     "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", "fedopt",
-    "fedbuff", "fedfix", "async-fedavg", "dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs", NULL};
+    "fedbuff", "fedfix", "async-fedavg", "dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs", "dadao", NULL};
 const char *const task_staleness_fns[] = {"constant", "polynomial", "hinge", NULL};
 const char *const task_async_weights[] = {"auto", "sample", "identical", "unbiased", NULL};
 const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
@@ -282,7 +282,10 @@ const task_field task_fields[] = {
           "gossip-vc: gossip whose averaging restores each tensor's variance to the mean of the "
           "merged models' (Vanishing Variance paper). dfedsam: SAM local steps (rho), then one "
           "mixing step. dfedsam-mgs: SAM local steps, then gossip_steps mixing steps (Shi et "
-          "al.). docs/algorithms.md and docs/decentralised.md describe each."),
+          "al.). dadao: no local steps; DADAO's asynchronous gradient and communication events "
+          "(Poisson clocks) for strongly convex losses (strong_convexity, smoothness, "
+          "comm_rate; Nabli and Oyallon). docs/algorithms.md and docs/decentralised.md describe "
+          "each."),
     F_STR("strategy.aggregator", strategy.aggregator, 1, task_aggregators,
           "How the server combines the round's updates before the strategy's step. mean: "
           "weighted by sample count (FedAvg). median: coordinate-wise median. trimmed-mean: "
@@ -431,6 +434,17 @@ const task_field task_fields[] = {
     F_INT("strategy.gossip_steps", strategy.gossip_steps, 1, 64,
           "dpsgd and dfedsam-mgs: gossip (mixing) steps after the local steps of a round, the "
           "Q of DFedSAM-MGS; each costs every node one model to each neighbour. dfedsam uses 1."),
+    F_NUM("strategy.strong_convexity", strategy.strong_convexity, 0, 1, 1e6, 0,
+          "dadao only: mu, the l2 term (mu/2)|x|^2 added to every node's loss, which makes a convex "
+          "model's loss mu-strongly convex (DADAO's mu)."),
+    F_NUM("strategy.smoothness", strategy.smoothness, 0, 0, 1e9, 0,
+          "dadao only: L, the smoothness of the node losses (DADAO's L); 0 = mu plus the bound "
+          "1/2 max over nodes of the mean |(a, 1)|^2 of their samples, exact for softmax "
+          "regression (a one-layer model)."),
+    F_NUM("strategy.comm_rate", strategy.comm_rate, 0, 0, 1e6, 0,
+          "dadao only: communication events per unit of time (one round) on the whole graph, an "
+          "edge drawn uniformly each time; 0 = the paper's sqrt(2 chi1 chi2) of the graph's "
+          "Laplacian. Gradient events come at rate 1 per node."),
 
     F_STR("compression.up", compression.up, 1, NULL,
           "Codec pipeline for the client-to-server updates: stages separated by |, applied "

@@ -400,7 +400,8 @@ static void check_async(const fedc_task *t, task_issues *iss) {
 /* Decentralised strategies: every node trains and gossips every round, nodes
  * exchange whole models (so only exact codecs), and the graph must be one
  * the topology layer can build for this many clients. */
-static const char *const decentral_names[] = {"dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs", NULL};
+static const char *const decentral_names[] = {"dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs", "dadao",
+                                              NULL};
 
 static void check_decentral(const fedc_task *t, task_issues *iss) {
     if (!ALL_OK(iss, "strategy.name", "clients", "clients_per_round", "compression.up", "compression.down",
@@ -436,6 +437,14 @@ static void check_decentral(const fedc_task *t, task_issues *iss) {
             task_issue(iss, dir[i],
                        "\"%s\" is lossy, but strategy %s has nodes exchange whole models; allowed: none, zstd",
                        codec[i], t->strategy.name);
+    if (!strcmp(t->strategy.name, "dadao") && !strcmp(t->topology.kind, "matching"))
+        task_issue(iss, "topology.kind",
+                   "matching, but dadao draws its own communication events on a fixed connected graph; "
+                   "allowed: ring, torus, complete, erdos-renyi, small-world, exponential");
+    if (!strcmp(t->strategy.name, "dadao") && t->strategy.smoothness > 0 &&
+        t->strategy.smoothness < t->strategy.strong_convexity)
+        task_issue(iss, "strategy.smoothness", "%g is below strategy.strong_convexity (%g); allowed: 0 (from the "
+                   "data) or a number >= strong_convexity", t->strategy.smoothness, t->strategy.strong_convexity);
     fedc_topology_config tc = {{0}, {0}, t->topology.p, t->topology.k, t->topology.seed ? t->topology.seed : t->seed};
     snprintf(tc.kind, sizeof tc.kind, "%s", t->topology.kind);
     snprintf(tc.mixing, sizeof tc.mixing, "%s", t->topology.mixing);

@@ -87,3 +87,64 @@ void fedc_topology_print(FILE *f, const fedc_topology_stats *s, const fedc_topol
     fprintf(f, "lambda2       %.6f%s\n", s->lambda2, tv ? " (of the expected mixing matrix)" : "");
     fprintf(f, "spectral gap  %.6f\n", s->spectral_gap);
 }
+
+/* DADAO's graph quantities, of the Laplacian of the edge-activation
+ * probabilities (L / |E|: every edge equally likely): chi1 = 1 / its smallest
+ * positive eigenvalue, chi2 = its largest edge resistance
+ * max_ij 1/2 (e_i - e_j)^T L^+ (e_i - e_j). */
+int fedc_topology_laplacian_chi(fedc_topology *t, double *chi1, double *chi2, fedc_error *err) {
+    int n = t->n, edges = t->adj_start[n] / 2;
+    if (n < 2 || edges < 1) return fedc_fail(err, "topology: a graph of %d nodes and %d edges has no Laplacian gap", n, edges);
+    if (n > FEDC_TOPOLOGY_SPECTRAL_MAX)
+        return fedc_fail(err, "topology: the Laplacian of %d nodes needs a dense eigen-decomposition; at most %d", n,
+                         FEDC_TOPOLOGY_SPECTRAL_MAX);
+    double *a = calloc((size_t)n * n, sizeof *a), *ev = malloc((size_t)n * sizeof *ev);
+    int lwork = -1, info = 0, rc = -1;
+    double query = 0, *work = NULL;
+    if (!a || !ev) {
+        fedc_fail(err, "topology: out of memory for a %d x %d matrix", n, n);
+        goto out;
+    }
+    for (int i = 0; i < n; i++)
+        for (int q = t->adj_start[i]; q < t->adj_start[i + 1]; q++) {
+            a[(size_t)i * n + t->adj[q]] -= 1.0 / edges;
+            a[(size_t)i * n + i] += 1.0 / edges;
+        }
+    dsyev_("V", "U", &n, a, &n, ev, &query, &lwork, &info);
+    lwork = info == 0 && (int)query > 3 * n ? (int)query : 3 * n;
+    if (info != 0 || !(work = malloc((size_t)lwork * sizeof *work))) {
+        fedc_fail(err, "topology: the Laplacian's eigen-decomposition could not start (%d)", info);
+        goto out;
+    }
+    dsyev_("V", "U", &n, a, &n, ev, work, &lwork, &info);
+    if (info != 0) {
+        fedc_fail(err, "topology: the Laplacian's eigen-decomposition did not converge (%d)", info);
+        goto out;
+    }
+    /* Ascending; ev[0] = 0 (connected graph), columns of a the eigenvectors. */
+    double tol = 1e-9 * (ev[n - 1] > 0 ? ev[n - 1] : 1);
+    if (!(ev[1] > tol)) {
+        fedc_fail(err, "topology: the graph is not connected (second Laplacian eigenvalue %g)", ev[1]);
+        goto out;
+    }
+    *chi1 = 1.0 / ev[1];
+    double rmax = 0;
+    for (int i = 0; i < n; i++)
+        for (int q = t->adj_start[i]; q < t->adj_start[i + 1]; q++) {
+            int j = t->adj[q];
+            if (j <= i) continue;
+            double r = 0;
+            for (int k = 1; k < n; k++) {
+                double u = a[(size_t)k * n + i] - a[(size_t)k * n + j]; /* column-major: vector k */
+                r += u * u / ev[k];
+            }
+            if (r / 2 > rmax) rmax = r / 2;
+        }
+    *chi2 = rmax;
+    rc = 0;
+out:
+    free(a);
+    free(ev);
+    free(work);
+    return rc;
+}

@@ -12,7 +12,12 @@
  *    round leave the nodes closer (smaller consensus distance);
  *  - bytes: a ring's D-PSGD node sends 2 models per gossip step, Q steps
  *    cost Q times one; gossip sends one model per node;
- *  - the validator refuses partial participation and lossy codecs. */
+ *  - the validator refuses partial participation and lossy codecs;
+ *  - the gossip relay (the deployment's exchange: nodes mix, the engine
+ *    only routes) leaves every node model bit-identical to the engine's own
+ *    mixing, on static and time-varying graphs, its bytes are the frames it
+ *    carries, and a node's relay answer is the hand-computed mix and names
+ *    the field of a bad step. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -23,9 +28,12 @@
 
 #include <cmocka.h>
 
+#include "fedc/deploy.h"
 #include "fedc/engine.h"
+#include "fedc/proto.h"
 #include "fedc/rng.h"
 #include "fedc/strategy.h"
+#include "fl/engine/gossip_relay.h"
 #include "support/engine_fixture.h"
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 240, N_TEST = 60, NODES = 8, MAX_ROUNDS = 6 };
@@ -60,11 +68,14 @@ typedef struct {
 /* Runs the task; after every round calls check(ctx, run, round). */
 typedef void (*round_check)(void *ctx, fedc_run *r, fedc_transport *tp, int round);
 
+static int g_relay; /* run_task: through the gossip relay */
+
 static void run_task(fixture *f, const fedc_task *t, outcome *o, round_check check, void *ctx) {
     fedc_error err;
     fedc_run_options ro = {.threads = 2, .quiet = 1, .train_data = &f->train, .test_data = &f->test};
     fedc_run *r = fedc_run_create(t, &ro, &err);
     if (!r) fail_msg("run create: %s", err.msg);
+    fedc_run_set_gossip_relay(r, g_relay);
     fedc_transport *tp = fedc_sim_transport_create(r, &err);
     if (!tp) fail_msg("transport: %s", err.msg);
     memset(o, 0, sizeof *o);
@@ -334,6 +345,159 @@ static void test_validator(void **state) {
     assert_int_equal(fedc_task_validate(&t, &err), 0);
 }
 
+
+/* ---- DADAO through the engine ---------------------------------------------- */
+
+/* Softmax regression (one dense layer: strongly convex with the l2 term):
+ * each round the nodes' gradients come from their own data through the
+ * transport; the run is reproducible, its nodes draw together, and its
+ * bytes are two model frames per communication event. */
+static void test_dadao_rounds(void **state) {
+    fixture *f = *state;
+    fedc_task t;
+    base_task(&t, "dadao");
+    fedc_test_memory_task(&t, "dense:3");
+    snprintf(t.strategy.name, sizeof t.strategy.name, "dadao");
+    t.clients = t.clients_per_round = NODES;
+    t.rounds = 6;
+    t.seed = 9;
+    t.strategy.strong_convexity = 0.5;
+    t.strategy.comm_rate = 10;
+    outcome a, b;
+    run_task(f, &t, &a, NULL, NULL);
+    run_task(f, &t, &b, NULL, NULL);
+    assert_int_equal(a.rounds, 6);
+    assert_memory_equal(a.models, b.models, (NODES + 1) * a.d * sizeof(float));
+    uint64_t g = 0;
+    for (int i = 0; i < 6; i++) {
+        assert_true(a.m[i].decentral && a.m[i].participants == NODES);
+        assert_true(a.m[i].consensus_distance == b.m[i].consensus_distance);
+        assert_true(a.m[i].bytes_up == a.m[i].bytes_down && a.m[i].bytes_up > 0);
+        for (uint64_t x = a.m[i].bytes_up, y = g; y; ) { /* g = gcd over the rounds */
+            uint64_t t2 = x % y;
+            x = y;
+            y = t2;
+            g = x;
+        }
+        if (!g) g = a.m[i].bytes_up;
+    }
+    /* Whole model frames (4 d bytes and a header), two per communication event. */
+    assert_true(g % 2 == 0 && g / 2 > 4 * a.d && g / 2 < 4 * a.d + 512);
+    /* The nodes started from one model; the gradient events pull them
+     * apart, the communications back: after six rounds they are closer
+     * than after the first. */
+    assert_true(a.m[5].consensus_distance < a.m[0].consensus_distance);
+    free(a.models), free(b.models);
+}
+
+/* ---- The gossip relay ----------------------------------------------------- */
+
+static void test_relay_equals_engine_mixing(void **state) {
+    fixture *f = *state;
+    static const struct {
+        const char *strategy, *kind;
+        int q;
+    } cases[] = {{"dpsgd", "ring", 2}, {"dfedsam-mgs", "matching", 3}, {"dfedsam", "exponential", 1}};
+    for (int c = 0; c < 3; c++) {
+        fedc_task t;
+        base_task(&t, cases[c].strategy);
+        snprintf(t.topology.kind, sizeof t.topology.kind, "%s", cases[c].kind);
+        t.strategy.gossip_steps = cases[c].q;
+        t.strategy.rho = 0.05;
+        t.rounds = 3;
+        outcome a, b;
+        g_relay = 0;
+        run_task(f, &t, &a, NULL, NULL);
+        g_relay = 1;
+        run_task(f, &t, &b, NULL, NULL);
+        g_relay = 0;
+        if (memcmp(a.models, b.models, (NODES + 1) * a.d * sizeof(float)) != 0)
+            fail_msg("%s on %s: the relay's node models differ from the engine's", cases[c].strategy,
+                     cases[c].kind);
+        for (int i = 0; i < 3; i++) {
+            assert_true(a.m[i].consensus_distance == b.m[i].consensus_distance);
+            assert_true(a.m[i].accuracy == b.m[i].accuracy);
+            assert_true(a.m[i].loss == b.m[i].loss);
+        }
+        if (c == 0) {
+            /* Ring, Q = 2: a node receives its TRAIN model, then its row of 3
+             * models and 3 updates, then 3 models; it sends its update and
+             * one model per step. Frames add headers and JSON, a little. */
+            uint64_t fl = 4 * (uint64_t)a.d, n = NODES;
+            for (int i = 0; i < 3; i++) {
+                uint64_t down = n * fl * (1 + 6 + 3), up = n * fl * (1 + 2);
+                assert_true(b.m[i].bytes_down > down && b.m[i].bytes_down < down + n * 4 * 1024);
+                assert_true(b.m[i].bytes_up > up && b.m[i].bytes_up < up + n * 3 * 512);
+                assert_true(b.m[i].bytes_per_node == (double)b.m[i].bytes_up / NODES);
+            }
+        }
+        free(a.models), free(b.models);
+    }
+}
+
+/* Builds a relay step by hand and returns the node's answer in out (0) or
+ * the error (-1). */
+static int relay_answer(const char *json, const float *models, size_t mlen, const float *deltas, size_t dlen,
+                        size_t d, float *out, fedc_error *err) {
+    fedc_msg m = {.type = FEDC_MSG_STEP, .json = json, .json_len = strlen(json), .nblobs = deltas ? 2 : 1};
+    m.blobs[0].data = (const uint8_t *)models;
+    m.blobs[0].len = mlen;
+    m.blobs[1].data = (const uint8_t *)deltas;
+    m.blobs[1].len = dlen;
+    fedc_buf frame = {0}, reply = {0};
+    fedc_msg dec;
+    int rc = -1;
+    if (fedc_msg_encode(&m, &frame, err) != 0 || fedc_msg_decode(frame.data, frame.len, &dec, err) != 0) goto out;
+    rc = fedc_relay_answer(d, &dec, &reply, err);
+    fedc_msg_free(&dec);
+    if (rc == 0) rc = fedc_relay_reply_decode(reply.data, reply.len, 2, 1, d, out, err);
+out:
+    fedc_buf_free(&frame);
+    fedc_buf_free(&reply);
+    return rc;
+}
+
+static void test_relay_answer_hand_computed(void **state) {
+    (void)state;
+    /* Node 5 between 4 and 6, weights 1/4, 1/2, 1/4; models x4 = (1, 2),
+     * x5 = (3, 4), x6 = (5, 8); node 6 trained delta (2, -4), the others did
+     * not. x5 + 1/4 (x4 - x5) + 1/4 ((x6 - x5) + d6) = (3, 4) + (-0.5, -0.5)
+     * + 1/4 (4, 0) = (3.5, 3.5). */
+    float x[6] = {1, 2, 3, 4, 5, 8}, dl[2] = {2, -4}, out[2];
+    fedc_error err;
+    const char *ok = "{\"round\":2,\"gossip_step\":1,\"self\":1,\"nodes\":[4,5,6],\"weights\":[0.25,0.5,0.25],"
+                     "\"updates\":[0,0,1]}";
+    assert_int_equal(relay_answer(ok, x, sizeof x, dl, sizeof dl, 2, out, &err), 0);
+    assert_true(out[0] == 3.5f && out[1] == 3.5f);
+    /* Bad steps are refused, naming the field. */
+    static const struct {
+        const char *json, *field;
+    } bad[] = {
+        {"{\"round\":0,\"gossip_step\":1,\"self\":1,\"nodes\":[4,5,6],\"weights\":[0.25,0.5,0.25],\"updates\":[0,0,1]}",
+         "\"round\""},
+        {"{\"round\":2,\"gossip_step\":1,\"self\":3,\"nodes\":[4,5,6],\"weights\":[0.25,0.5,0.25],\"updates\":[0,0,1]}",
+         "\"self\""},
+        {"{\"round\":2,\"gossip_step\":1,\"self\":1,\"nodes\":[4,5,6],\"weights\":[0.25,1.5,0.25],\"updates\":[0,0,1]}",
+         "\"weights\"[1]"},
+        {"{\"round\":2,\"gossip_step\":1,\"self\":1,\"nodes\":[4,5,6],\"weights\":[0.25,0.5],\"updates\":[0,0,1]}",
+         "\"weights\""},
+        {"{\"round\":2,\"gossip_step\":1,\"self\":1,\"nodes\":[4,5,6],\"weights\":[0.25,0.5,0.25],\"updates\":[0,2,1]}",
+         "\"updates\"[1]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_not_equal(relay_answer(bad[i].json, x, sizeof x, dl, sizeof dl, 2, out, &err), 0);
+        if (!strstr(err.msg, bad[i].field)) fail_msg("case %zu: \"%s\" does not name %s", i, err.msg, bad[i].field);
+    }
+    /* A models blob one model short, an update missing, a value not finite. */
+    assert_int_not_equal(relay_answer(ok, x, 4 * sizeof(float), dl, sizeof dl, 2, out, &err), 0);
+    assert_non_null(strstr(err.msg, "the models"));
+    assert_int_not_equal(relay_answer(ok, x, sizeof x, NULL, 0, 2, out, &err), 0);
+    assert_non_null(strstr(err.msg, "blobs"));
+    dl[1] = INFINITY;
+    assert_int_not_equal(relay_answer(ok, x, sizeof x, dl, sizeof dl, 2, out, &err), 0);
+    assert_non_null(strstr(err.msg, "not finite"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dpsgd_complete_uniform_is_fedavg),
@@ -344,6 +508,9 @@ int main(void) {
         cmocka_unit_test(test_gossip_mixes_towards_consensus),
         cmocka_unit_test(test_bytes_per_node),
         cmocka_unit_test(test_validator),
+        cmocka_unit_test(test_dadao_rounds),
+        cmocka_unit_test(test_relay_equals_engine_mixing),
+        cmocka_unit_test(test_relay_answer_hand_computed),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

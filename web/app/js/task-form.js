@@ -48,6 +48,8 @@ const LABELS = {
   'strategy.buffer_size': 'FedBuff buffer (K)', 'strategy.window_s': 'FedFix window (s)',
   'strategy.staleness': 'Staleness weight', 'strategy.staleness_a': 'Staleness a', 'strategy.staleness_hinge': 'Staleness hinge (versions)',
   'strategy.async_weights': 'Async aggregation weights', 'strategy.gossip_steps': 'Gossip steps per round (Q)',
+  'strategy.strong_convexity': 'Strong convexity mu (DADAO)', 'strategy.smoothness': 'Smoothness L (DADAO; 0 = from the data)',
+  'strategy.comm_rate': 'Communications per round (DADAO; 0 = from the graph)',
   'topology.kind': 'Graph', 'topology.mixing': 'Mixing weights', 'topology.p': 'Edge / rewiring probability (p)',
   'topology.k': 'Small-world neighbours (k)', 'topology.seed': 'Graph seed (0 = task seed)',
   'topology.eval_samples': 'Test samples per node (0 = all)',
@@ -86,7 +88,7 @@ const SUGGESTIONS = {
 };
 
 // The strategies without a server model, which gossip over `topology`.
-const DECENTRAL = ['dpsgd', 'gossip', 'gossip-vc', 'dfedsam', 'dfedsam-mgs'];
+const DECENTRAL = ['dpsgd', 'gossip', 'gossip-vc', 'dfedsam', 'dfedsam-mgs', 'dadao'];
 
 // Fields that only one choice uses: hidden unless that choice is made (or
 // "show every field" is on, or the field has a problem). Values still count.
@@ -144,6 +146,9 @@ const RELEVANT_WHEN = {
     v['strategy.staleness'] === 'hinge',
   'strategy.async_weights': (v) => ['fedbuff', 'fedfix', 'async-fedavg'].includes(v['strategy.name']),
   'strategy.gossip_steps': (v) => ['dpsgd', 'dfedsam-mgs'].includes(v['strategy.name']),
+  'strategy.strong_convexity': (v) => v['strategy.name'] === 'dadao',
+  'strategy.smoothness': (v) => v['strategy.name'] === 'dadao',
+  'strategy.comm_rate': (v) => v['strategy.name'] === 'dadao',
   'topology.kind': (v) => DECENTRAL.includes(v['strategy.name']),
   'topology.mixing': (v) => DECENTRAL.includes(v['strategy.name']),
   'topology.p': (v) => DECENTRAL.includes(v['strategy.name']) &&
