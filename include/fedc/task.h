@@ -33,6 +33,7 @@ typedef struct fedc_task {
         int classes_per_client; /* shards, >= 1 */
         double sigma;           /* quantity, > 0 */
         char feature_skew[256]; /* none | domain list (per-client image transforms), see data.h */
+        double test_fraction;   /* share of each client's samples held out as its local test split; 0 = none */
     } partition;
     char model[1024];           /* preset (mlp, cnn) or compact arch spec, see nn.h */
     char init[8];               /* he | torch: initial model draw, see nn.h */
@@ -85,6 +86,8 @@ typedef struct fedc_task {
         double anchor_prob;     /* fedamd: probability a sampled client is an anchor */
         double margin_lambda;   /* fedld: weight of the margin term */
         double top_fraction;    /* fedld: share of principal directions kept */
+        int finetune_steps;     /* finetune: local steps from the global model to the personal one */
+        double ditto_lambda;    /* ditto: proximal weight tying personal models to the global one */
         /* Asynchronous strategies (fedbuff, fedfix, async-fedavg): clients_per_round is the
          * number of clients training at once. */
         int buffer_size;        /* fedbuff: updates per aggregation (K); 0 = clients_per_round */
@@ -141,6 +144,11 @@ typedef struct fedc_task {
 } fedc_task;
 
 /* Defaults for every field. */
+/* The parameters kept on each client (strategy.local_params), with the
+ * strategy's own default: fedper keeps the classifier head ("last:1") when
+ * the field is "none". */
+FEDC_API const char *fedc_task_local_params(const fedc_task *t);
+
 FEDC_API void fedc_task_defaults(fedc_task *t);
 /* The local learning rate before any schedule: local.lr, or the
  * optimizer's default when it is 0 (schedules start from it, see

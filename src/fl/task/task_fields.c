@@ -29,7 +29,7 @@ const char *const task_inits[] = {"he", "torch", NULL};
 const char *const task_strategy_names[] = {
     "fedavg", "fedprox",  "fedavgm", "fedadam", "fedyogi",  "fedadagrad", "scaffold", "fedavg-m", "scaffold-m",
     "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", "fedopt",
-    "fedbuff", "fedfix", "async-fedavg", NULL};
+    "fedbuff", "fedfix", "async-fedavg", "finetune", "fedper", "ditto", NULL};
 const char *const task_staleness_fns[] = {"constant", "polynomial", "hinge", NULL};
 const char *const task_async_weights[] = {"auto", "sample", "identical", "unbiased", NULL};
 const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
@@ -112,6 +112,14 @@ const task_field task_fields[] = {
     F_NUM("partition.sigma", partition.sigma, 0, 0, 10, 0,
           "Standard deviation of the log of client sizes, used by kind quantity only. 0 = equal "
           "sizes; 0.5 = mild size skew; 2 = a few clients hold most of the data."),
+    F_NUM("partition.test_fraction", partition.test_fraction, 0, 0, 0.9, 0,
+          "Share of each client's samples held out as its local test split (a uniform random "
+          "subset of its own samples, so the same distribution as what it trains on; at least "
+          "one sample, and the client keeps at least one to train on). Turns on per-client "
+          "evaluation: on evaluated rounds every client's model is scored on its split and "
+          "the metrics carry client_acc_mean, client_acc_p10 and client_acc_min (the model "
+          "each client uses: its personalised one under finetune, fedper, ditto or "
+          "strategy.local_params) and global_client_acc_* (the global model). 0 = off."),
     F_STR("partition.feature_skew", partition.feature_skew, 1, NULL,
           "Feature skew (multi-domain clients), on top of the label split of kind: none, or a "
           "comma-separated list of domains, each a transform of the images; client k sees "
@@ -258,10 +266,24 @@ const task_field task_fields[] = {
           "steps after every buffer_size arrivals, each weighted by its staleness (Nguyen et "
           "al.). async-fedavg: asynchronous, a step at every arrival. fedfix: asynchronous, a "
           "step every window_s seconds with the updates that arrived (Fraboni et al.). "
+          "Personalised (each client also keeps a model of its own, scored with "
+          "partition.test_fraction): finetune: fedavg, then finetune_steps local steps from the "
+          "global model. fedper: fedavg with the classifier head kept on each client "
+          "(strategy.local_params, default last:1; Arivazhagan et al.). ditto: fedavg for the "
+          "global model plus a personal model per client trained with a proximal pull "
+          "ditto_lambda towards it (Li et al.). "
           "docs/algorithms.md describes each."),
     F_NUM("strategy.server_lr", strategy.server_lr, 0, 1, 100, 0,
           "Server learning rate (eta_g) applied to the aggregated update; 1 with fedavg is plain "
           "model averaging."),
+    F_INT("strategy.finetune_steps", strategy.finetune_steps, 0, 100000,
+          "finetune only: local steps (minibatches of local.batch, the task's local optimizer "
+          "and lr, fresh state) each client takes from the global model to make its "
+          "personalised model before it is scored; 0 = the global model itself."),
+    F_NUM("strategy.ditto_lambda", strategy.ditto_lambda, 0, 0, 1e12, 0,
+          "ditto only: weight lambda of the proximal term (lambda/2)|v - x|^2 that ties each "
+          "client's personal model v to the global model x; 0 = purely local models, large = "
+          "the global model (lambda -> infinity is FedAvg)."),
     F_NUM("strategy.mu", strategy.mu, 0, 0, 100, 0,
           "FedProx proximal weight (strategy fedprox only); 0 is fedavg. Typical: 0.001 to 1."),
     F_NUM("strategy.momentum", strategy.momentum, 0, 0, 1, 1,
