@@ -42,6 +42,10 @@ typedef struct fedc_client_data {
     const fedc_dataset *eval;
     const uint32_t *eval_index;
     size_t eval_n;
+    /* Local test split (partition.test_fraction): samples of data held out
+     * of index, the client's own model is scored on them; test_n 0 = none. */
+    const uint32_t *test_index;
+    size_t test_n;
 } fedc_client_data;
 
 /* What a client keeps between rounds: one record of
@@ -83,6 +87,19 @@ FEDC_API int fedc_trainer_record_round(const void *record);
 FEDC_API long fedc_trainer_record_local_params(const fedc_trainer *tr, const void *record, float *out, size_t cap);
 /* Steps counted in a record's kept optimizer state; -1 if the task keeps none. */
 FEDC_API long long fedc_trainer_record_optim_steps(const fedc_trainer *tr, const void *record);
+/* Per-client evaluation on cd's local test split: *acc_global the accuracy
+ * of global (the model as the server sent it), *acc_own that of the model
+ * the client uses: under a personalised strategy its own (local parameters
+ * from record, the strategy's personal model, then personal_steps local
+ * steps from a fresh optimizer, on a stream of (seed, round, client)),
+ * otherwise the global one. record may be NULL (a client that never
+ * trained) and is not changed. Both NAN without a split. */
+FEDC_API int fedc_trainer_client_eval(fedc_trainer *tr, int client, int round, const fedc_client_data *cd,
+                                      const void *record, const float *global, double *acc_global, double *acc_own,
+                                      fedc_error *err);
+/* 1 if the task's clients have models of their own (a personalised
+ * strategy or strategy.local_params). */
+FEDC_API int fedc_trainer_personal(const fedc_trainer *tr);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
  * Never trusts the frame: bad model lengths or rounds give an error. */
 FEDC_API int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
@@ -98,6 +115,15 @@ typedef struct fedc_round_metrics {
     int evaluated;           /* 0 if this round skipped evaluation */
     double accuracy, loss;   /* test set */
     double train_loss;       /* mean local loss of participants */
+    /* Per-client evaluation (partition.test_fraction), on evaluated rounds:
+     * over the clients' local test splits, the mean, 10th percentile and
+     * minimum accuracy of the model each client uses (client_acc_*: its
+     * personalised model under a personalised strategy, else the global
+     * one) and of the global model (global_client_acc_*). */
+    int clients_evaluated;   /* clients scored (0: no per-client evaluation) */
+    int client_evaluated;    /* client_acc_* are set (the clients' own models were scored) */
+    double client_acc_mean, client_acc_p10, client_acc_min;
+    double global_client_acc_mean, global_client_acc_p10, global_client_acc_min;
     int personal_evaluated;  /* eval_personal: participants scored their starting model */
     double personal_accuracy; /* their mean accuracy on test samples of their domain */
     uint64_t bytes_down, bytes_up;             /* this round, at the transport */
@@ -166,6 +192,17 @@ FEDC_API fedc_pool *fedc_run_pool(fedc_run *r);
 FEDC_API float *fedc_run_model(fedc_run *r);
 FEDC_API size_t fedc_run_nparams(const fedc_run *r);
 FEDC_API int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
+/* Per-client evaluation over all clients, installed by a transport that can
+ * score the clients' own models (the simulator): for the model x after
+ * round `round`, writes per client its local-split accuracy of x and of the
+ * model it uses (NAN: not scored). Without one the engine scores the global
+ * model itself. */
+typedef int (*fedc_client_evaluator)(void *ctx, const float *x, int round, double *acc_global, double *acc_own,
+                                     fedc_error *err);
+FEDC_API void fedc_run_set_client_evaluator(fedc_run *r, fedc_client_evaluator fn, void *ctx);
+/* Client k's scores from the last per-client evaluation; -1 if the task
+ * has no local test splits or k is out of range. */
+FEDC_API int fedc_run_client_scores(const fedc_run *r, int client, double *acc_global, double *acc_own);
 /* The engine's own evaluation of the current model on the test set. */
 FEDC_API void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
 

@@ -118,6 +118,11 @@ typedef struct fedc_strategy_info {
      * rounds. */
     int async_buffer;
     double async_window_s;
+    /* Personalised strategies (finetune, fedper, ditto): each client has a
+     * model of its own, which per-client evaluation scores; personal_steps
+     * local steps from it (finetune) make the model the client uses. */
+    int personal;
+    int personal_steps;
 } fedc_strategy_info;
 
 /* Tensor boundaries of the flat parameter vector (per-layer rules, FedLD;
@@ -164,6 +169,11 @@ FEDC_API void fedc_strategy_client_grad(fedc_client_ctx *c, const float *w, floa
 /* After `steps` local steps ending at y: may rewrite delta (y - x on entry),
  * writes extra_up floats to extra_out, updates c->state. */
 FEDC_API void fedc_strategy_client_end(fedc_client_ctx *c, const float *y, int steps, float *delta, float *extra_out);
+
+/* Client side, personalised strategies: model holds the global model with
+ * the client's local parameters; replaced by the client's own model
+ * (ditto's personal model) when the strategy keeps one in c->state. */
+FEDC_API void fedc_strategy_client_personal(const fedc_client_ctx *c, float *model);
 
 /* Server side: x <- new global model from n updates. Fails (x untouched) if
  * no usable update. */

@@ -51,6 +51,14 @@ struct fedc_run {
     uint32_t *personal_ids;
     size_t personal_n;
     fedc_partition part;
+    /* Per-client evaluation (partition.test_fraction): the clients' local
+     * test splits, held out of part; per client the last scores of the
+     * global model and of the model the client uses; who scores them. */
+    fedc_partition test_part;
+    int has_holdout;
+    double *acc_global, *acc_own;
+    fedc_client_evaluator client_eval;
+    void *client_eval_ctx;
     fedc_arch *arch;
     size_t d;
     float *x;
@@ -136,6 +144,9 @@ void fedc_run_free(fedc_run *r) {
     fedc_dataset_free(&r->test_skewed);
     free(r->personal_ids);
     fedc_partition_free(&r->part);
+    fedc_partition_free(&r->test_part);
+    free(r->acc_global);
+    free(r->acc_own);
     if (r->eval_ws)
         for (int i = 0; i < fedc_pool_size(r->pool); i++) fedc_ws_free(r->eval_ws[i]);
     free(r->eval_ws);
@@ -225,7 +236,7 @@ static int set_strategy_layout(fedc_run *r, fedc_error *err) {
         fedc_fail(err, "out of memory for the model's tensor layout");
         goto out;
     }
-    if (fedc_arch_select(r->arch, r->task.strategy.local_params, mask, err) < 0) {
+    if (fedc_arch_select(r->arch, fedc_task_local_params(&r->task), mask, err) < 0) {
         fedc_fail_prefix(err, "strategy.local_params: ");
         goto out;
     }
@@ -251,6 +262,10 @@ fedc_client_data fedc_run_client_data(const fedc_run *r, int client) {
         cd.eval = r->evalp;
         cd.eval_index = r->personal_ids + ((size_t)client % nd) * r->personal_n;
         cd.eval_n = r->personal_n;
+    }
+    if (r->has_holdout) {
+        cd.test_index = fedc_partition_client(&r->test_part, client);
+        cd.test_n = fedc_partition_size(&r->test_part, client);
     }
     return cd;
 }
@@ -290,6 +305,17 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     pc.classes_per_client = t->partition.classes_per_client;
     pc.sigma = t->partition.sigma;
     if (fedc_partition_make(r->trainp, &pc, t->clients, t->seed, &r->part, err) != 0) goto fail;
+    if (t->partition.test_fraction > 0) {
+        if (fedc_partition_hold_out(&r->part, t->partition.test_fraction, t->seed, &r->test_part, err) != 0)
+            goto fail;
+        r->has_holdout = 1;
+        r->acc_global = malloc((size_t)t->clients * sizeof *r->acc_global);
+        r->acc_own = malloc((size_t)t->clients * sizeof *r->acc_own);
+        if (!r->acc_global || !r->acc_own) {
+            fedc_fail(err, "out of memory for per-client evaluation of %d clients", t->clients);
+            goto fail;
+        }
+    }
 
     r->x = malloc(r->d * sizeof(float));
     if (!r->x) {
@@ -1042,6 +1068,37 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     return 0;
 }
 
+/* Per-client evaluation: every client's scores on its local test split.
+ * A simulator scores both models with each client's own state; without
+ * one (a deployment) the server scores the global model itself, and the
+ * clients' own models go unscored. */
+static void per_client_evaluation(fedc_run *r, int round, fedc_round_metrics *m) {
+    const int K = r->task.clients;
+    fedc_error e;
+    for (int k = 0; k < K; k++) r->acc_global[k] = r->acc_own[k] = NAN;
+    if (r->client_eval) {
+        if (r->client_eval(r->client_eval_ctx, r->x, round, r->acc_global, r->acc_own, &e) != 0) {
+            FEDC_WARN("round %d: per-client evaluation failed: %s", round, e.msg);
+            return;
+        }
+    } else {
+        size_t B = EVAL_BATCH, dim = r->trainp->dim;
+        float *xb = malloc(B * dim * sizeof *xb);
+        int32_t *yb = malloc(B * sizeof *yb);
+        for (int k = 0; xb && yb && k < K; k++) {
+            fedc_client_data cd = fedc_run_client_data(r, k);
+            r->acc_global[k] = fedc_engine_split_accuracy(r->arch, r->eval_ws[0], r->x, &cd, B, xb, yb);
+        }
+        free(xb);
+        free(yb);
+    }
+    int n = fedc_engine_client_summary(r->acc_global, K, &m->global_client_acc_mean, &m->global_client_acc_p10,
+                                       &m->global_client_acc_min);
+    if (n > 0) m->clients_evaluated = n;
+    if (fedc_engine_client_summary(r->acc_own, K, &m->client_acc_mean, &m->client_acc_p10, &m->client_acc_min) > 0)
+        m->client_evaluated = 1;
+}
+
 /* 5. Evaluate, account, decide whether to stop (both kinds of round). */
 static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double sim_round, double cpu_srv,
                          double wall0) {
@@ -1054,6 +1111,7 @@ static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double s
         m->evaluated = 1;
         r->last_accuracy = m->accuracy;
         if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
+        if (r->has_holdout) per_client_evaluation(r, round, m);
     }
     if (fedc_privacy_enabled(r->privacy)) {
         m->dp = 1;
@@ -1314,6 +1372,18 @@ void fedc_run_state_access(fedc_run *r, fedc_run_state *s) {
     s->info = r->info;
     s->n_clients = r->task.clients;
     s->sched = r->sched;
+}
+
+void fedc_run_set_client_evaluator(fedc_run *r, fedc_client_evaluator fn, void *ctx) {
+    r->client_eval = fn;
+    r->client_eval_ctx = ctx;
+}
+
+int fedc_run_client_scores(const fedc_run *r, int client, double *acc_global, double *acc_own) {
+    if (!r->has_holdout || client < 0 || client >= r->task.clients) return -1;
+    *acc_global = r->acc_global[client];
+    *acc_own = r->acc_own[client];
+    return 0;
 }
 
 void fedc_run_set_secret_noise(fedc_run *r, int on) { r->secret_noise = on != 0; }

@@ -488,3 +488,68 @@ out:
     fedc_msg_free(&m);
     return rc;
 }
+
+int fedc_trainer_personal(const fedc_trainer *tr) { return tr->sinfo.personal || tr->local.n > 0; }
+
+/* finetune: `steps` local steps of the task's optimizer (fresh state, plain
+ * local loss) from the model in tr->work, over the client's samples in
+ * shuffled epochs. */
+static void fine_tune(fedc_trainer *tr, int client, int round, const fedc_client_data *cd, int steps) {
+    const fedc_task *t = &tr->task;
+    size_t n = cd->n, B = (size_t)t->local.batch;
+    if (n == 0) return;
+    fedc_rng rng = fedc_rng_derive(t->seed ^ 0xF17E7ull, (uint64_t)round, (uint64_t)client);
+    fedc_optim_reset(tr->opt);
+    fedc_optim_set_lr(tr->opt, (float)fedc_task_local_lr(t, round));
+    for (int done = 0; done < steps;) {
+        memcpy(tr->perm, cd->index, n * sizeof(uint32_t));
+        fedc_rng_shuffle_u32(&rng, tr->perm, n);
+        for (size_t b = 0; b < n && done < steps; b += B, done++) {
+            int nb = (int)(n - b < B ? n - b : B);
+            fedc_dataset_gather(cd->data, tr->perm + b, (size_t)nb, tr->xb, tr->yb);
+            if (cd->domain)
+                fedc_domain_apply(cd->domain, fedc_arch_input(tr->arch), cd->domain_seed, tr->perm + b, tr->xb,
+                                  (size_t)nb);
+            fedc_nn_grad(tr->arch, tr->ws, tr->work, tr->grad, tr->xb, tr->yb, nb, &rng);
+            fedc_nn_commit_stats(tr->arch, tr->ws, tr->work);
+            fedc_optim_step(tr->opt, tr->work, tr->grad);
+        }
+    }
+}
+
+int fedc_trainer_client_eval(fedc_trainer *tr, int client, int round, const fedc_client_data *cd,
+                             const void *record, const float *global, double *acc_global, double *acc_own,
+                             fedc_error *err) {
+    *acc_global = *acc_own = NAN;
+    if (cd->test_n == 0) return 0;
+    size_t d = tr->d, B = (size_t)tr->task.local.batch;
+    *acc_global = fedc_engine_split_accuracy(tr->arch, tr->ws, global, cd, B, tr->xf, tr->yf);
+    if (!fedc_trainer_personal(tr)) {
+        *acc_own = *acc_global;
+        return 0;
+    }
+    memcpy(tr->work, global, d * sizeof(float));
+    if (record && tr->local.n) {
+        const float *sec = section((void *)record, tr->off_local);
+        if (sec[0] == 1.0f) fedc_engine_local_scatter(&tr->local, sec + 1, tr->work);
+    }
+    fedc_client_ctx cc = {.strategy = tr->strategy,
+                          .client = client,
+                          .round = round,
+                          .global = global,
+                          .state = record && tr->sinfo.state_floats ? section((void *)record, tr->off_state) : NULL,
+                          .d = d,
+                          .n_samples = (double)cd->n};
+    fedc_strategy_client_personal(&cc, tr->work);
+    if (tr->sinfo.personal_steps > 0 && cd->n > 0) {
+        if (cd->n > tr->perm_cap) {
+            uint32_t *p = realloc(tr->perm, cd->n * sizeof(uint32_t));
+            if (!p) return fedc_fail(err, "out of memory for %zu local samples", cd->n);
+            tr->perm = p;
+            tr->perm_cap = cd->n;
+        }
+        fine_tune(tr, client, round, cd, tr->sinfo.personal_steps);
+    }
+    *acc_own = fedc_engine_split_accuracy(tr->arch, tr->ws, tr->work, cd, B, tr->xf, tr->yf);
+    return 0;
+}

@@ -12,6 +12,7 @@ static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedspeed, &fedc_ops_fedamd, &fedc_ops_fedld, &fedc_ops_fedopt,
     &fedc_ops_fedbuff, &fedc_ops_fedfix,
     &fedc_ops_async_fedavg,
+    &fedc_ops_finetune, &fedc_ops_fedper, &fedc_ops_ditto,
 };
 #define N_OPS (sizeof k_ops / sizeof k_ops[0])
 
@@ -135,6 +136,10 @@ void fedc_strategy_client_grad(fedc_client_ctx *c, const float *w, float *g, dou
 
 void fedc_strategy_client_end(fedc_client_ctx *c, const float *y, int steps, float *delta, float *extra_out) {
     if (c->strategy->ops->client_end) c->strategy->ops->client_end(c, y, steps, delta, extra_out);
+}
+
+void fedc_strategy_client_personal(const fedc_client_ctx *c, float *model) {
+    if (c->strategy->ops->client_personal) c->strategy->ops->client_personal(c, model);
 }
 
 void fedc_step_sgd(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc) {

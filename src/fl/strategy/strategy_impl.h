@@ -27,6 +27,10 @@ typedef struct fedc_strategy_ops {
     int (*tables_load)(fedc_strategy *s, FILE *f, fedc_error *err);
     /* Frees s->impl (NULL if nothing to free). */
     void (*destroy)(fedc_strategy *s);
+    /* Client side, personalised strategies: model holds the global model
+     * (with the client's local parameters); replace it with the client's own
+     * model (NULL = the global one is the client's). */
+    void (*client_personal)(const fedc_client_ctx *c, float *model);
     /* After fedc_strategy_set_tensors (NULL = nothing to redo). */
     int (*tensors_set)(fedc_strategy *s, fedc_error *err);
 } fedc_strategy_ops;
@@ -92,6 +96,9 @@ STRATEGY_OPS(fedc_ops_fedopt)
 STRATEGY_OPS(fedc_ops_fedbuff)
 STRATEGY_OPS(fedc_ops_fedfix)
 STRATEGY_OPS(fedc_ops_async_fedavg)
+STRATEGY_OPS(fedc_ops_finetune)
+STRATEGY_OPS(fedc_ops_fedper)
+STRATEGY_OPS(fedc_ops_ditto)
 #undef STRATEGY_OPS
 
 #endif
