@@ -33,7 +33,9 @@ export async function render(root, { match }, ctx) {
     cpu: lineChart({ id: 'chart-cpu', title: 'CPU time per round', xLabel: 'Round', yLabel: 'seconds', yFormat: 'seconds', yMin: 0 }),
     privacy: lineChart({ id: 'chart-epsilon', title: 'Privacy spent (ε at the task\'s δ)', xLabel: 'Round', yLabel: 'ε', yMin: 0 }),
   };
+  charts.clients = lineChart({ id: 'chart-client-accuracy', title: 'Per-client accuracy (local test splits)', xLabel: 'Round', yLabel: 'accuracy', yFormat: 'percent' });
   charts.privacy.el.hidden = true; // shown for runs with differential privacy
+  charts.clients.el.hidden = true; // shown for runs with per-client evaluation
   const roundsTable = dataTable([
     { label: 'Round', class: 'num', cell: (r) => String(r.round) },
     { label: 'Accuracy', class: 'num', cell: (r) => (r.evaluated === false ? '–' : fmt.percent(r.accuracy, 2)) },
@@ -192,6 +194,16 @@ export async function render(root, { match }, ctx) {
       charts.privacy.el.hidden = false;
       const delta = rounds[rounds.length - 1].delta;
       charts.privacy.update([{ label: `ε (δ = ${delta})`, points: series.epsilonByRound(rounds) }]);
+    }
+    if (series.hasClientEval(rounds)) {
+      // The spread of the clients' scores: mean, 10th percentile and worst client.
+      charts.clients.el.hidden = false;
+      charts.clients.update([
+        { label: 'clients\' models: mean', points: series.clientAccByRound(rounds, 'client_acc_mean') },
+        { label: '10th percentile', points: series.clientAccByRound(rounds, 'client_acc_p10'), dash: [6, 4] },
+        { label: 'worst client', points: series.clientAccByRound(rounds, 'client_acc_min'), dash: [2, 3] },
+        { label: 'global model: mean', points: series.clientAccByRound(rounds, 'global_client_acc_mean') },
+      ]);
     }
     roundsTable.render([...rounds].reverse());
     drawRoundChoices();
