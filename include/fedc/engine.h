@@ -88,15 +88,15 @@ FEDC_API long fedc_trainer_record_local_params(const fedc_trainer *tr, const voi
 /* Steps counted in a record's kept optimizer state; -1 if the task keeps none. */
 FEDC_API long long fedc_trainer_record_optim_steps(const fedc_trainer *tr, const void *record);
 /* Per-client evaluation on cd's local test split: *acc_global the accuracy
- * of global (the model as the server sent it), *acc_own that of the model
- * the client uses: under a personalised strategy its own (local parameters
- * from record, the strategy's personal model, then personal_steps local
- * steps from a fresh optimizer, on a stream of (seed, round, client)),
- * otherwise the global one. record may be NULL (a client that never
+ * of global (the global model), *acc_own that of the model the client uses:
+ * under a personalised strategy its own (start, the model the server sends
+ * it, NULL = global; with local parameters from record; the strategy's
+ * personal model; then personal_steps local steps from a fresh optimizer,
+ * on a stream of (seed, round, client)), otherwise the global one. record may be NULL (a client that never
  * trained) and is not changed. Both NAN without a split. */
 FEDC_API int fedc_trainer_client_eval(fedc_trainer *tr, int client, int round, const fedc_client_data *cd,
-                                      const void *record, const float *global, double *acc_global, double *acc_own,
-                                      fedc_error *err);
+                                      const void *record, const float *global, const float *start,
+                                      double *acc_global, double *acc_own, fedc_error *err);
 /* 1 if the task's clients have models of their own (a personalised
  * strategy or strategy.local_params). */
 FEDC_API int fedc_trainer_personal(const fedc_trainer *tr);
@@ -200,6 +200,9 @@ FEDC_API int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error
 typedef int (*fedc_client_evaluator)(void *ctx, const float *x, int round, double *acc_global, double *acc_own,
                                      fedc_error *err);
 FEDC_API void fedc_run_set_client_evaluator(fedc_run *r, fedc_client_evaluator fn, void *ctx);
+/* The model client k trains from: its own under a strategy that sends
+ * clients different models (clustered), else the global model. */
+FEDC_API const float *fedc_run_client_model(const fedc_run *r, int client);
 /* Client k's scores from the last per-client evaluation; -1 if the task
  * has no local test splits or k is out of range. */
 FEDC_API int fedc_run_client_scores(const fedc_run *r, int client, double *acc_global, double *acc_own);

@@ -123,6 +123,10 @@ typedef struct fedc_strategy_info {
      * local steps from it (finetune) make the model the client uses. */
     int personal;
     int personal_steps;
+    /* The server sends clients different models (clustered: each its
+     * cluster's), from fedc_strategy_client_model; updates are relative to
+     * the model the client received. */
+    int client_models;
 } fedc_strategy_info;
 
 /* Tensor boundaries of the flat parameter vector (per-layer rules, FedLD;
@@ -174,6 +178,10 @@ FEDC_API void fedc_strategy_client_end(fedc_client_ctx *c, const float *y, int s
  * the client's local parameters; replaced by the client's own model
  * (ditto's personal model) when the strategy keeps one in c->state. */
 FEDC_API void fedc_strategy_client_personal(const fedc_client_ctx *c, float *model);
+
+/* Server side (info.client_models): the model client k trains from this
+ * round, or NULL when it is the global one. */
+FEDC_API const float *fedc_strategy_client_model(const fedc_strategy *s, int client);
 
 /* Server side: x <- new global model from n updates. Fails (x untouched) if
  * no usable update. */

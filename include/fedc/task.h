@@ -88,6 +88,8 @@ typedef struct fedc_task {
         double top_fraction;    /* fedld: share of principal directions kept */
         int finetune_steps;     /* finetune: local steps from the global model to the personal one */
         double ditto_lambda;    /* ditto: proximal weight tying personal models to the global one */
+        int clusters;           /* clustered: number of clusters (1 = fedavg) */
+        int cluster_round;      /* clustered: the round after which clients are clustered */
         /* Asynchronous strategies (fedbuff, fedfix, async-fedavg): clients_per_round is the
          * number of clients training at once. */
         int buffer_size;        /* fedbuff: updates per aggregation (K); 0 = clients_per_round */

@@ -356,6 +356,18 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     }
     if (!(r->up = fedc_codec_parse(t->compression.up, err))) goto fail;
     if (!(r->down = fedc_codec_parse(t->compression.down, err))) goto fail;
+    if (r->sinfo.client_models) {
+        /* Each client gets its own model as a whole: no shared delta base, no combined-only aggregate. */
+        const char *why = !fedc_engine_codec_lossless(r->down) ? "compression.down must be lossless (none or zstd)"
+                          : fedc_protocol_for_task(t)      ? "secagg.mode must be none"
+                          : fedc_privacy_central(r->privacy) ? "privacy.mode dp-fedavg gives the server only the mean"
+                          : r->async                         ? "it is not asynchronous"
+                                                             : NULL;
+        if (why) {
+            fedc_fail(err, "strategy.name: %s sends each client its own model, so %s", t->strategy.name, why);
+            goto fail;
+        }
+    }
     fedc_sched_config sc = {0};
     snprintf(sc.policy, sizeof sc.policy, "%s", t->scheduling.policy);
     sc.choice_d = t->scheduling.choice_d;
@@ -892,7 +904,18 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         }
         c0 = fedc_cpu_thread_s();
     }
-    if (!r->down_lossy) {
+    if (r->sinfo.client_models) {
+        /* Per-client models (clustered): each participant its own frame. */
+        for (int i = 0; i < n; i++) {
+            slot *s = &r->slots[i];
+            if (encode_train_frame(r, round, fedc_run_client_model(r, s->client), NULL, "full", s->client,
+                                   &r->model_blob, &s->frame, err) != 0) {
+                free(frames);
+                return -1;
+            }
+            frames[i] = s->frame;
+        }
+    } else if (!r->down_lossy) {
         if (encode_train_frame(r, round, r->x, NULL, "full", 0, &r->model_blob, &r->frame, err) != 0) {
             free(frames);
             return -1;
@@ -1372,6 +1395,11 @@ void fedc_run_state_access(fedc_run *r, fedc_run_state *s) {
     s->info = r->info;
     s->n_clients = r->task.clients;
     s->sched = r->sched;
+}
+
+const float *fedc_run_client_model(const fedc_run *r, int client) {
+    const float *m = r->sinfo.client_models ? fedc_strategy_client_model(r->strategy, client) : NULL;
+    return m ? m : r->x;
 }
 
 void fedc_run_set_client_evaluator(fedc_run *r, fedc_client_evaluator fn, void *ctx) {

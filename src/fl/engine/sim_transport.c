@@ -71,7 +71,7 @@ static void eval_one(void *ctx, size_t i, int worker) {
         return;
     }
     if (fedc_trainer_client_eval(st->trainers[worker], k, st->eval_round, &cd, record, st->eval_x,
-                                 &st->eval_global[k], &st->eval_own[k], &e) != 0) {
+                                 fedc_run_client_model(st->run, k), &st->eval_global[k], &st->eval_own[k], &e) != 0) {
         FEDC_WARN("client %d: per-client evaluation failed: %s", k, e.msg);
         st->eval_failed = 1;
     }

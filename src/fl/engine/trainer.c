@@ -518,8 +518,8 @@ static void fine_tune(fedc_trainer *tr, int client, int round, const fedc_client
 }
 
 int fedc_trainer_client_eval(fedc_trainer *tr, int client, int round, const fedc_client_data *cd,
-                             const void *record, const float *global, double *acc_global, double *acc_own,
-                             fedc_error *err) {
+                             const void *record, const float *global, const float *start, double *acc_global,
+                             double *acc_own, fedc_error *err) {
     *acc_global = *acc_own = NAN;
     if (cd->test_n == 0) return 0;
     size_t d = tr->d, B = (size_t)tr->task.local.batch;
@@ -528,7 +528,7 @@ int fedc_trainer_client_eval(fedc_trainer *tr, int client, int round, const fedc
         *acc_own = *acc_global;
         return 0;
     }
-    memcpy(tr->work, global, d * sizeof(float));
+    memcpy(tr->work, start ? start : global, d * sizeof(float));
     if (record && tr->local.n) {
         const float *sec = section((void *)record, tr->off_local);
         if (sec[0] == 1.0f) fedc_engine_local_scatter(&tr->local, sec + 1, tr->work);

@@ -12,7 +12,7 @@ static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedspeed, &fedc_ops_fedamd, &fedc_ops_fedld, &fedc_ops_fedopt,
     &fedc_ops_fedbuff, &fedc_ops_fedfix,
     &fedc_ops_async_fedavg,
-    &fedc_ops_finetune, &fedc_ops_fedper, &fedc_ops_ditto,
+    &fedc_ops_finetune, &fedc_ops_fedper, &fedc_ops_ditto, &fedc_ops_clustered,
 };
 #define N_OPS (sizeof k_ops / sizeof k_ops[0])
 
@@ -140,6 +140,10 @@ void fedc_strategy_client_end(fedc_client_ctx *c, const float *y, int steps, flo
 
 void fedc_strategy_client_personal(const fedc_client_ctx *c, float *model) {
     if (c->strategy->ops->client_personal) c->strategy->ops->client_personal(c, model);
+}
+
+const float *fedc_strategy_client_model(const fedc_strategy *s, int client) {
+    return s->ops->client_model ? s->ops->client_model(s, client) : NULL;
 }
 
 void fedc_step_sgd(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc) {

@@ -31,6 +31,9 @@ typedef struct fedc_strategy_ops {
      * (with the client's local parameters); replace it with the client's own
      * model (NULL = the global one is the client's). */
     void (*client_personal)(const fedc_client_ctx *c, float *model);
+    /* Server side (info.client_models): the model client k trains from, or
+     * NULL for the global one. */
+    const float *(*client_model)(const fedc_strategy *s, int client);
     /* After fedc_strategy_set_tensors (NULL = nothing to redo). */
     int (*tensors_set)(fedc_strategy *s, fedc_error *err);
 } fedc_strategy_ops;
@@ -99,6 +102,7 @@ STRATEGY_OPS(fedc_ops_async_fedavg)
 STRATEGY_OPS(fedc_ops_finetune)
 STRATEGY_OPS(fedc_ops_fedper)
 STRATEGY_OPS(fedc_ops_ditto)
+STRATEGY_OPS(fedc_ops_clustered)
 #undef STRATEGY_OPS
 
 #endif

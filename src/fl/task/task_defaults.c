@@ -81,6 +81,8 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.top_fraction = 0.8;
     t->strategy.finetune_steps = 5;
     t->strategy.ditto_lambda = 0.1;
+    t->strategy.clusters = 3;
+    t->strategy.cluster_round = 10;
     t->strategy.buffer_size = 0;
     t->strategy.window_s = 0.0;
     strcpy(t->strategy.staleness, "polynomial");

@@ -29,7 +29,7 @@ const char *const task_inits[] = {"he", "torch", NULL};
 const char *const task_strategy_names[] = {
     "fedavg", "fedprox",  "fedavgm", "fedadam", "fedyogi",  "fedadagrad", "scaffold", "fedavg-m", "scaffold-m",
     "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", "fedopt",
-    "fedbuff", "fedfix", "async-fedavg", "finetune", "fedper", "ditto", NULL};
+    "fedbuff", "fedfix", "async-fedavg", "finetune", "fedper", "ditto", "clustered", NULL};
 const char *const task_staleness_fns[] = {"constant", "polynomial", "hinge", NULL};
 const char *const task_async_weights[] = {"auto", "sample", "identical", "unbiased", NULL};
 const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
@@ -271,19 +271,30 @@ const task_field task_fields[] = {
           "global model. fedper: fedavg with the classifier head kept on each client "
           "(strategy.local_params, default last:1; Arivazhagan et al.). ditto: fedavg for the "
           "global model plus a personal model per client trained with a proximal pull "
-          "ditto_lambda towards it (Li et al.). "
+          "ditto_lambda towards it (Li et al.). clustered: clients clustered by update "
+          "similarity after cluster_round rounds into strategy.clusters semi-global models "
+          "trained Reptile-style; a client's own model is its cluster's after "
+          "finetune_steps local steps (Briggs et al.; Nichol et al.). "
           "docs/algorithms.md describes each."),
     F_NUM("strategy.server_lr", strategy.server_lr, 0, 1, 100, 0,
           "Server learning rate (eta_g) applied to the aggregated update; 1 with fedavg is plain "
           "model averaging."),
     F_INT("strategy.finetune_steps", strategy.finetune_steps, 0, 100000,
-          "finetune only: local steps (minibatches of local.batch, the task's local optimizer "
+          "finetune and clustered: local steps (minibatches of local.batch, the task's local optimizer "
           "and lr, fresh state) each client takes from the global model to make its "
-          "personalised model before it is scored; 0 = the global model itself."),
+          "personalised model before it is scored (clustered: from its cluster's model); 0 = "
+          "the global (cluster) model itself."),
     F_NUM("strategy.ditto_lambda", strategy.ditto_lambda, 0, 0, 1e12, 0,
           "ditto only: weight lambda of the proximal term (lambda/2)|v - x|^2 that ties each "
           "client's personal model v to the global model x; 0 = purely local models, large = "
           "the global model (lambda -> infinity is FedAvg)."),
+    F_INT("strategy.clusters", strategy.clusters, 1, 64,
+          "clustered only: clusters of clients (by the similarity of their updates), each with "
+          "its own semi-global model; 1 = fedavg."),
+    F_INT("strategy.cluster_round", strategy.cluster_round, 1, 100000,
+          "clustered only: rounds of plain fedavg before the clients that have sent an update "
+          "are clustered (hierarchically, average linkage on the cosine distance of their "
+          "latest updates); clients seen later join the cluster their first update follows."),
     F_NUM("strategy.mu", strategy.mu, 0, 0, 100, 0,
           "FedProx proximal weight (strategy fedprox only); 0 is fedavg. Typical: 0.001 to 1."),
     F_NUM("strategy.momentum", strategy.momentum, 0, 0, 1, 1,

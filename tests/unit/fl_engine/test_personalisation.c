@@ -12,7 +12,10 @@
  *    is its initial value while the other layers train;
  *  - ditto with lambda -> infinity is FedAvg: the same global model bit for
  *    bit, and each client's personal model scores as the global model it
- *    last trained from. */
+ *    last trained from;
+ *  - clustered with one cluster is FedAvg bit for bit (past the clustering
+ *    round); with three, clients train from different cluster models and
+ *    the global model is their sample-weighted mean. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -289,6 +292,58 @@ static void test_ditto_infinite_lambda_is_fedavg(void **state) {
     stop(&avg_before);
 }
 
+static void test_clustered_one_cluster_is_fedavg(void **state) {
+    fixture *f = *state;
+    fedc_task t;
+    base_task(&t);
+    t.rounds = 5;
+    t.clients_per_round = 3;
+    sim avg = start(f, &t);
+    snprintf(t.strategy.name, sizeof t.strategy.name, "clustered");
+    t.strategy.clusters = 1;
+    t.strategy.cluster_round = 2;
+    t.strategy.finetune_steps = 0;
+    sim one = start(f, &t);
+    size_t d = fedc_run_nparams(avg.run);
+    assert_memory_equal(fedc_run_model(avg.run), fedc_run_model(one.run), d * sizeof(float));
+    for (int k = 0; k < CLIENTS; k++) {
+        assert_memory_equal(fedc_run_client_model(one.run, k), fedc_run_model(one.run), d * sizeof(float));
+        double g, own;
+        assert_int_equal(fedc_run_client_scores(one.run, k, &g, &own), 0);
+        assert_true(g == own);
+    }
+    stop(&one);
+    stop(&avg);
+}
+
+static void test_clustered_trains_cluster_models(void **state) {
+    fixture *f = *state;
+    fedc_task t;
+    base_task(&t);
+    snprintf(t.strategy.name, sizeof t.strategy.name, "clustered");
+    t.strategy.clusters = 3;
+    t.strategy.cluster_round = 1;
+    t.rounds = 4;
+    sim s = start(f, &t);
+    size_t d = fedc_run_nparams(s.run);
+    const float *x = fedc_run_model(s.run);
+    int distinct = 0;
+    for (int k = 1; k < CLIENTS; k++)
+        distinct += memcmp(fedc_run_client_model(s.run, 0), fedc_run_client_model(s.run, k), d * sizeof(float)) != 0;
+    assert_true(distinct > 0);
+    for (int k = 0; k < CLIENTS; k++)
+        assert_true(memcmp(fedc_run_client_model(s.run, k), x, d * sizeof(float)) != 0);
+    assert_true(s.last.client_evaluated);
+    assert_true(s.last.client_acc_mean != s.last.global_client_acc_mean);
+    stop(&s);
+    /* A lossy downlink cannot carry per-client models. */
+    snprintf(t.compression.down, sizeof t.compression.down, "q8");
+    fedc_error err;
+    fedc_run_options ro = {.threads = 1, .quiet = 1, .train_data = &f->train, .test_data = &f->test};
+    assert_null(fedc_run_create(&t, &ro, &err));
+    assert_non_null(strstr(err.msg, "compression.down"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_hold_out_splits_each_client),
@@ -297,6 +352,8 @@ int main(void) {
         cmocka_unit_test(test_finetune_zero_steps_is_the_global_model),
         cmocka_unit_test(test_fedper_head_never_aggregated),
         cmocka_unit_test(test_ditto_infinite_lambda_is_fedavg),
+        cmocka_unit_test(test_clustered_one_cluster_is_fedavg),
+        cmocka_unit_test(test_clustered_trains_cluster_models),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
