@@ -142,6 +142,8 @@ static const intent_phrase phrases[] = {
     {"fedper", C_S_FEDPER, 0}, {"fed per", C_S_FEDPER, 0}, {"personalization layers", C_S_FEDPER, 0},
     {"personalisation layers", C_S_FEDPER, 0}, {"local heads", C_S_FEDPER, 0},
     {"ditto", C_S_DITTO, 0},
+    {"clustered federated learning", C_S_CLUSTERED, 0}, {"clustered fl", C_S_CLUSTERED, 0},
+    {"client clustering", C_S_CLUSTERED, 0},
     {"fedadam", C_S_FEDADAM, 0}, {"fed adam", C_S_FEDADAM, 0}, {"server adam", C_S_FEDADAM, 0},
     {"adam on the server", C_S_FEDADAM, 0}, {"server side adam", C_S_FEDADAM, 0},
     {"fedyogi", C_S_FEDYOGI, 0}, {"fed yogi", C_S_FEDYOGI, 0}, {"yogi", C_S_FEDYOGI, 0},

@@ -53,6 +53,7 @@ static const name_rule name_rules[] = {
     {C_S_FINETUNE, "strategy.name", "finetune"},
     {C_S_FEDPER, "strategy.name", "fedper"},
     {C_S_DITTO, "strategy.name", "ditto"},
+    {C_S_CLUSTERED, "strategy.name", "clustered"},
     {C_POL_RANDOM, "scheduling.policy", "random"},
     {C_POL_RR, "scheduling.policy", "round-robin"},
     {C_POL_SAMPLES, "scheduling.policy", "samples"},
