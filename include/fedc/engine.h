@@ -80,6 +80,11 @@ FEDC_API void fedc_trainer_keep_undo(fedc_trainer *tr, int on);
 /* Nodes: draw local-DP noise from the OS CSPRNG, not from the task seed the
  * server knows (privacy.h, fedc_privacy_noise_rng). */
 FEDC_API void fedc_trainer_secret_noise(fedc_trainer *tr, int on);
+/* Nodes: score the model the client uses on its local test split (cd
+ * test_index) when a round starts, and report it in the update
+ * ("client_acc"): a deployment's per-client evaluation of the clients' own
+ * models, which the simulator does itself for every client. */
+FEDC_API void fedc_trainer_report_client_acc(fedc_trainer *tr, int on);
 /* The round a record last trained (0 if never). */
 FEDC_API int fedc_trainer_record_round(const void *record);
 /* A record's local parameters (packed, at most cap floats): returns how many,

@@ -65,8 +65,12 @@ typedef struct fedc_node_data {
     char path[512], path2[512], label[64];
     /* Loaded for the current task. */
     fedc_dataset ds;
-    uint32_t *index; /* 0..n-1 over ds */
+    uint32_t *index; /* the samples of ds trained on */
     size_t n;
+    /* Local test split (task partition.test_fraction): the samples of ds
+     * held out of index, the same as the simulator's for this client. */
+    uint32_t *test_index;
+    size_t test_n;
     char loaded_key[1200]; /* what ds was made from, to reload only on change */
 } fedc_node_data;
 

@@ -244,6 +244,7 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
         if (!(a->trainer = fedc_trainer_create(&t, a->arch, err))) goto out;
         fedc_trainer_keep_undo(a->trainer, 1);
         fedc_trainer_secret_noise(a->trainer, 1);
+        fedc_trainer_report_client_acc(a->trainer, 1);
         a->mem.record = calloc(1, fedc_trainer_record_size(a->trainer));
         a->mem.owned = 1;
         a->mem.protocol = &a->proto;
@@ -293,7 +294,8 @@ static int on_train(agent *a, fedc_ws_client *c, const fedc_buf *frame, double t
                                    &e);
         }
     } else {
-        fedc_client_data cd = {.data = &a->data.ds, .index = a->data.index, .n = a->data.n};
+        fedc_client_data cd = {.data = &a->data.ds, .index = a->data.index, .n = a->data.n,
+                               .test_index = a->data.test_index, .test_n = a->data.test_n};
         rc = fedc_trainer_handle(a->trainer, a->slot, &cd, &a->mem, frame->data, frame->len, &a->reply, &e);
         if (rc == 0) rc = state_save(a, &e);
     }

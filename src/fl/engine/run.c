@@ -26,6 +26,7 @@ typedef struct slot {
     float *extra;
     double weight, loss, cpu_s;
     double personal_acc; /* < 0: not reported */
+    double client_acc;   /* node's score of its own model on its local test split; < 0: not reported */
     int steps;
     uint64_t bytes_down, bytes_up;
     fedc_buf frame;   /* per-participant TRAIN frame (lossy downlink only) */
@@ -315,6 +316,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
             fedc_fail(err, "out of memory for per-client evaluation of %d clients", t->clients);
             goto fail;
         }
+        for (int k = 0; k < t->clients; k++) r->acc_global[k] = r->acc_own[k] = NAN;
     }
 
     r->x = malloc(r->d * sizeof(float));
@@ -624,6 +626,17 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
             goto out;
         }
         s->personal_acc = v;
+    }
+    /* Optional: the node's score of its own model (per-client evaluation). */
+    json_t *ca = json_object_get(ctl, "client_acc");
+    s->client_acc = -1;
+    if (ca) {
+        double v = json_number_value(ca);
+        if (!json_is_number(ca) || !(v >= 0 && v <= 1)) {
+            fedc_fail(err, "update: client_acc must be a number in [0, 1]");
+            goto out;
+        }
+        s->client_acc = v;
     }
     s->weight = (double)n_samples;
     s->steps = (int)steps;
@@ -995,6 +1008,8 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
                 personal_sum += s->personal_acc;
                 personal_cnt++;
             }
+            /* A deployment's per-client evaluation: the nodes' latest reports. */
+            if (r->has_holdout && !r->client_eval && s->client_acc >= 0) r->acc_own[s->client] = s->client_acc;
             r->info[s->client].last_loss = s->loss;
         } else if (s->status == -1) {
             m->dropped++;
@@ -1094,12 +1109,14 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
 /* Per-client evaluation: every client's scores on its local test split.
  * A simulator scores both models with each client's own state; without
  * one (a deployment) the server scores the global model itself, and the
- * clients' own models go unscored. */
+ * clients' own models are those the nodes reported, each its latest (a
+ * node scores its model when it starts a round). */
 static void per_client_evaluation(fedc_run *r, int round, fedc_round_metrics *m) {
     const int K = r->task.clients;
     fedc_error e;
-    for (int k = 0; k < K; k++) r->acc_global[k] = r->acc_own[k] = NAN;
+    for (int k = 0; k < K; k++) r->acc_global[k] = NAN;
     if (r->client_eval) {
+        for (int k = 0; k < K; k++) r->acc_own[k] = NAN;
         if (r->client_eval(r->client_eval_ctx, r->x, round, r->acc_global, r->acc_own, &e) != 0) {
             FEDC_WARN("round %d: per-client evaluation failed: %s", round, e.msg);
             return;

@@ -46,6 +46,7 @@ struct fedc_trainer {
     const fedc_client_data *cd; /* the client being trained (oracle) */
     fedc_rng *rng;
     int keep_undo;
+    int report_client_acc;     /* nodes: "client_acc" in the update */
     int secret_noise;          /* local DP noise from the OS CSPRNG (nodes) */
     /* record sections, in floats after the header */
     size_t off_state, off_residual, off_optim, off_local, off_down_ref, off_undo, undo_floats, record_floats;
@@ -114,6 +115,8 @@ size_t fedc_trainer_record_size(const fedc_trainer *tr) {
 }
 
 void fedc_trainer_secret_noise(fedc_trainer *tr, int on) { tr->secret_noise = on != 0; }
+
+void fedc_trainer_report_client_acc(fedc_trainer *tr, int on) { tr->report_client_acc = on != 0; }
 
 void fedc_trainer_keep_undo(fedc_trainer *tr, int on) {
     tr->keep_undo = on != 0;
@@ -440,6 +443,15 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         hdr->flags |= REC_HAS_UNDO;
     }
     hdr->trained_round = (int32_t)round;
+    /* The model this client uses, scored on its own test split before it
+     * trains (the simulator scores every client itself). */
+    double client_acc = -1;
+    if (tr->report_client_acc && cd->test_n) {
+        double g;
+        if (fedc_trainer_client_eval(tr, client, (int)round, cd, mem->record, tr->global, NULL, &g, &client_acc,
+                                     err) != 0)
+            goto out;
+    }
     personalise(tr, mem->record);
     double pacc = -1;
     if (cd->eval_n && personal_accuracy(tr, cd, &pacc) != 0) {
@@ -472,6 +484,7 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
                       "{\"round\":%lld,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f",
                       (long long)round, cd->n, steps, isfinite(loss) ? loss : -1.0, cpu_s);
     if (pacc >= 0) jl += snprintf(json + jl, sizeof json - (size_t)jl, ",\"personal_acc\":%.9g", pacc);
+    if (client_acc >= 0) jl += snprintf(json + jl, sizeof json - (size_t)jl, ",\"client_acc\":%.9g", client_acc);
     jl += snprintf(json + jl, sizeof json - (size_t)jl, "}");
     fedc_msg up = {.type = FEDC_MSG_UPDATE, .json = json, .json_len = (size_t)jl, .nblobs = 1};
     up.blobs[0].data = tr->enc.data;
