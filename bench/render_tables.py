@@ -23,7 +23,7 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = ["README.md", "docs/compression.md", "docs/deployment.md", "docs/intent.md", "docs/tune.md",
-        "docs/scheduling.md"]
+        "docs/scheduling.md", "docs/personalisation.md"]
 MARKER = re.compile(r"(<!-- fedc:table ([a-z0-9_]+) -->\n)(.*?)(<!-- /fedc:table -->)", re.S)
 
 
@@ -312,7 +312,14 @@ def intent_goals(R):
     return out + note + "\n\n" + provenance(d["meta"], "intent_goals.json")
 
 
+def personalisation(R):
+    import bench_personalisation
+    d = R["personalisation"]
+    return bench_personalisation.render(d) + "\n\n" + provenance(d["meta"], "personalisation.json")
+
+
 TABLES = {
+    "personalisation": personalisation,
     "fedavg": fedavg,
     "fedavg_notes": fedavg_notes,
     "yardstick": yardstick,
