@@ -19,7 +19,7 @@ N = 3
 ROUNDS = 3
 D = 784 * 200 + 200 + 200 * 200 + 200 + 200 * 10 + 10  # the MLP's parameters
 task = quick_task(N, rounds=ROUNDS, strategy={"name": "ditto", "ditto_lambda": 0.1},
-                  partition={"kind": "shards", "classes_per_client": 2, "test_fraction": 0.2},
+                  partition={"kind": "shards", "classes_per_client": 4, "test_fraction": 0.2},
                   deploy={"min_updates": N})
 
 with Cluster(FEDC, tls=True, name="ditto") as c:
@@ -58,8 +58,9 @@ with Cluster(FEDC, tls=True, name="ditto") as c:
     for r in range(2, ROUNDS + 1):
         d, s = dep[r - 1], sim[r - 2]
         for key in ("client_acc_mean", "client_acc_p10", "client_acc_min"):
-            assert d[key] == s[key], f"round {r}: nodes report {key} {d[key]}, the simulator after round {r - 1} " \
-                                     f"scores {s[key]}"
+            # (the simulator's JSONL carries 6 decimals)
+            assert abs(d[key] - s[key]) <= 5e-7, f"round {r}: nodes report {key} {d[key]}, the simulator after " \
+                                                 f"round {r - 1} scores {s[key]}"
     assert dep[-1]["client_acc_mean"] > dep[-1]["global_client_acc_mean"], dep[-1]
     status, jsonl = c.api("GET", f"/api/runs/{run_id}/metrics.jsonl", raw=True)
     assert status == 200 and b"client_acc_mean" in jsonl, (status, jsonl[:500])
