@@ -187,7 +187,7 @@ static void check_domains_and_local_params(const fedc_task *t, task_issues *iss)
         task_issue(iss, "strategy.local_params",
                    "\"%s\" keeps every trained parameter local, so nothing would be aggregated; allowed: a "
                    "selector that leaves some layers shared",
-                   t->strategy.local_params);
+                   fedc_task_local_params(t));
     free(mask);
     fedc_arch_free(a);
 }
