@@ -133,6 +133,7 @@ static void test_hold_out_splits_each_client(void **state) {
     assert_int_equal(fedc_holdout_count(2, 0.9), 1);
     assert_int_equal(fedc_holdout_count(100, 0.2), 20);
     assert_int_equal(fedc_holdout_count(100, 0), 0);
+    fedc_partition_free(&test2);
     assert_int_not_equal(fedc_partition_hold_out(&p, 1.0, 77, &test2, &err), 0);
     assert_non_null(strstr(err.msg, "test_fraction"));
     free(orig);
