@@ -318,6 +318,25 @@ def personalisation(R):
     return bench_personalisation.render(d) + "\n\n" + provenance(d["meta"], "personalisation.json")
 
 
+def flower(R):
+    d = R["flower"]
+    names = {"no-train": "no training (echo)", "mlp": "MLP, 1 local epoch"}
+    rows = []
+    for r in d["rows"]:
+        f, w = r["fedc"], r["flower"]
+        rows.append([names.get(r["kind"], r["kind"]), r["clients"], f"{f['median_round_s']:.3f}",
+                     f"{w['median_round_s']:.3f}", f"{r['round_ratio']:.1f}×", f"{f['server_peak_rss_mb']:.0f} MB",
+                     f"{w['server_peak_rss_mb']:.0f} MB", f"{r['memory_ratio']:.2f}×"])
+    out = table(["round", "clients", "fedc s per round", "Flower s per round", "Flower / fedc",
+                 "fedc server peak RSS", "Flower server peak RSS", "Flower / fedc"], rows)
+    s = d["setting"]
+    note = (f"\n\nEvery client in every round; {s['model']} ({commas(s['params'])} parameters); the MLP round trains "
+            f"{s['local']}. fedc: {s['fedc_transport']}, one `fedc node` process per client; Flower {s['flower']}. "
+            "Median seconds per round without the rounds that evaluate; each pair runs back to back in one "
+            "invocation.")
+    return out + note + "\n\n" + provenance(d["meta"], "flower.json")
+
+
 TABLES = {
     "personalisation": personalisation,
     "fedavg": fedavg,
@@ -330,6 +349,7 @@ TABLES = {
     "round_overhead": round_overhead,
     "codec_speed": codec_speed,
     "intent_goals": intent_goals,
+    "flower": flower,
 }
 
 
