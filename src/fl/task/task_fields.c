@@ -112,14 +112,6 @@ const task_field task_fields[] = {
     F_NUM("partition.sigma", partition.sigma, 0, 0, 10, 0,
           "Standard deviation of the log of client sizes, used by kind quantity only. 0 = equal "
           "sizes; 0.5 = mild size skew; 2 = a few clients hold most of the data."),
-    F_NUM("partition.test_fraction", partition.test_fraction, 0, 0, 0.9, 0,
-          "Share of each client's samples held out as its local test split (a uniform random "
-          "subset of its own samples, so the same distribution as what it trains on; at least "
-          "one sample, and the client keeps at least one to train on). Turns on per-client "
-          "evaluation: on evaluated rounds every client's model is scored on its split and "
-          "the metrics carry client_acc_mean, client_acc_p10 and client_acc_min (the model "
-          "each client uses: its personalised one under finetune, fedper, ditto or "
-          "strategy.local_params) and global_client_acc_* (the global model). 0 = off."),
     F_STR("partition.feature_skew", partition.feature_skew, 1, NULL,
           "Feature skew (multi-domain clients), on top of the label split of kind: none, or a "
           "comma-separated list of domains, each a transform of the images; client k sees "
@@ -129,6 +121,14 @@ const task_field task_fields[] = {
           "4), invert, grey (colour to grey; colour data only). mixed = "
           "id,rotate:45,noise:0.3,blur:1,contrast:0.3,invert. Image datasets only."),
 
+    F_NUM("partition.test_fraction", partition.test_fraction, 0, 0, 0.9, 0,
+          "Share of each client's samples held out as its local test split (a uniform random "
+          "subset of its own samples, so the same distribution as what it trains on; at least "
+          "one sample, and the client keeps at least one to train on). Turns on per-client "
+          "evaluation: on evaluated rounds every client's model is scored on its split and "
+          "the metrics carry client_acc_mean, client_acc_p10 and client_acc_min (the model "
+          "each client uses: its personalised one under finetune, fedper, ditto or "
+          "strategy.local_params) and global_client_acc_* (the global model). 0 = off."),
     F_STR("model", model, 1, NULL,
           "The model: a preset, mlp (dense:200,dense:200,dense:10; 199,210 parameters on 28x28 "
           "input) or cnn (conv:32:5,pool:2,conv:64:5,pool:2,dense:512,dense:10, the CNN of "
@@ -279,22 +279,6 @@ const task_field task_fields[] = {
     F_NUM("strategy.server_lr", strategy.server_lr, 0, 1, 100, 0,
           "Server learning rate (eta_g) applied to the aggregated update; 1 with fedavg is plain "
           "model averaging."),
-    F_INT("strategy.finetune_steps", strategy.finetune_steps, 0, 100000,
-          "finetune and clustered: local steps (minibatches of local.batch, the task's local optimizer "
-          "and lr, fresh state) each client takes from the global model to make its "
-          "personalised model before it is scored (clustered: from its cluster's model); 0 = "
-          "the global (cluster) model itself."),
-    F_NUM("strategy.ditto_lambda", strategy.ditto_lambda, 0, 0, 1e12, 0,
-          "ditto only: weight lambda of the proximal term (lambda/2)|v - x|^2 that ties each "
-          "client's personal model v to the global model x; 0 = purely local models, large = "
-          "the global model (lambda -> infinity is FedAvg)."),
-    F_INT("strategy.clusters", strategy.clusters, 1, 64,
-          "clustered only: clusters of clients (by the similarity of their updates), each with "
-          "its own semi-global model; 1 = fedavg."),
-    F_INT("strategy.cluster_round", strategy.cluster_round, 1, 100000,
-          "clustered only: rounds of plain fedavg before the clients that have sent an update "
-          "are clustered (hierarchically, average linkage on the cosine distance of their "
-          "latest updates); clients seen later join the cluster their first update follows."),
     F_NUM("strategy.mu", strategy.mu, 0, 0, 100, 0,
           "FedProx proximal weight (strategy fedprox only); 0 is fedavg. Typical: 0.001 to 1."),
     F_NUM("strategy.momentum", strategy.momentum, 0, 0, 1, 1,
@@ -366,6 +350,22 @@ const task_field task_fields[] = {
     F_NUM("strategy.top_fraction", strategy.top_fraction, 0, 1, 1, 0,
           "fedld only: share of the principal directions of the client updates kept in the "
           "aggregate."),
+    F_INT("strategy.finetune_steps", strategy.finetune_steps, 0, 100000,
+          "finetune and clustered: local steps (minibatches of local.batch, the task's local optimizer "
+          "and lr, fresh state) each client takes from the global model to make its "
+          "personalised model before it is scored (clustered: from its cluster's model); 0 = "
+          "the global (cluster) model itself."),
+    F_NUM("strategy.ditto_lambda", strategy.ditto_lambda, 0, 0, 1e12, 0,
+          "ditto only: weight lambda of the proximal term (lambda/2)|v - x|^2 that ties each "
+          "client's personal model v to the global model x; 0 = purely local models, large = "
+          "the global model (lambda -> infinity is FedAvg)."),
+    F_INT("strategy.clusters", strategy.clusters, 1, 64,
+          "clustered only: clusters of clients (by the similarity of their updates), each with "
+          "its own semi-global model; 1 = fedavg."),
+    F_INT("strategy.cluster_round", strategy.cluster_round, 1, 100000,
+          "clustered only: rounds of plain fedavg before the clients that have sent an update "
+          "are clustered (hierarchically, average linkage on the cosine distance of their "
+          "latest updates); clients seen later join the cluster their first update follows."),
     F_INT("strategy.buffer_size", strategy.buffer_size, 0, 100000,
           "fedbuff only: arrivals per aggregation (the paper's K); 0 = clients_per_round. At most "
           "clients_per_round, the number of clients training at once."),
