@@ -23,6 +23,10 @@ usage: nice -n 10 /usr/bin/python3 bench/bench_optimizers.py [--build build] [--
        [--partitions iid,dirichlet-0.1] [--lr-factors 1/3,1,3] [--rounds 3] [--domain-rounds 5]
        [--domain-methods fedavg-bn,fedbn,fedwon,cnn] [--seeds 3] [--jobs 2] [--threads 1]
        [--part facts,grid,domains] [--workdir DIR] [--reuse-only] [--no-render] [--render-only]
+       [--lr-from mlp] [--optimizers sgd,adam,...]
+--lr-from MODEL replaces the sweep by two learning rates per optimizer and partition: the best
+and the second best of MODEL's grid (already in the results file), for when the full sweep of
+the CNN does not fit the CPU at hand; the table says so.
 Each part (and each model's grid) keeps its own provenance, so the grid of one model can be
 rerun without the rest; --workdir keeps the run folders, and a rerun reuses those whose
 task.json is what fedc resolves the same settings to and whose metrics reach the last round.
@@ -112,33 +116,46 @@ def provenance(args):
             "command": "nice -n 10 /usr/bin/python3 bench/bench_optimizers.py " + " ".join(sys.argv[1:])}
 
 
-def run_grid(fedc, args, pool, tmp, prov):
+def lrs_from_grid(res, model, pname, opt):
+    """--lr-from MODEL: the best and the second-best learning rate of that model's sweep
+    (same partition, same optimizer), the budget when the full sweep does not fit."""
+    key = f"{model}, {pname}"
+    if key not in res.get("grid", {}):
+        raise SystemExit(f"--lr-from {model}: the results file has no '{key}' grid to take learning rates from")
+    sweep = res["grid"][key]["optimizers"][opt]["sweep"]
+    ranked = sorted(sweep, key=lambda lr: -sweep[lr])  # stable: ties keep the sweep's order
+    return [float(lr) for lr in ranked[:2]]
+
+
+def run_grid(fedc, args, pool, tmp, prov, res):
     seeds = list(range(1, args.seeds + 1))
     base = [f"rounds={args.rounds}", f"eval_every={args.rounds}", "clients=100", "clients_per_round=10"]
     factors = [fractions.Fraction(f) for f in args.lr_factors.split(",")]
+    optimizers = [(o, lr0) for o, lr0 in OPTIMIZERS if not args.optimizers or o in args.optimizers.split(",")]
     grid = {}
     for pname, psets in PARTITIONS:
         if pname not in args.partitions.split(","):
             continue
         # the sweep on seed 1, every optimizer at once
         jobs = {}
-        for opt, lr0 in OPTIMIZERS:
-            for f in factors:
-                lr = float(f"{lr0 * float(f):.3g}")
+        for opt, lr0 in optimizers:
+            lrs = (lrs_from_grid(res, args.lr_from, pname, opt) if args.lr_from else
+                   [float(f"{lr0 * float(f):.3g}") for f in factors])
+            for lr in lrs:
                 sets = base + psets + [f"local.optimizer={opt}", f"local.lr={lr}", f"seed={seeds[0]}"]
                 jobs[(opt, lr)] = pool.submit(sim, fedc, sets, args.threads, tmp,
                                               f"{args.model}-{pname}-{opt}-{lr}-s{seeds[0]}", args.model)
         sweep = {k: v.result() for k, v in jobs.items()}
         best = {}
-        for opt, _ in OPTIMIZERS:
+        for opt, _ in optimizers:
             cands = [(lr, r) for (o, lr), r in sweep.items() if o == opt]
             best[opt] = max(cands, key=lambda c: c[1]["accuracy"])[0]
         more = {(opt, s): pool.submit(sim, fedc, base + psets + [f"local.optimizer={opt}", f"local.lr={best[opt]}",
                                                                   f"seed={s}"], args.threads, tmp,
                                       f"{args.model}-{pname}-{opt}-{best[opt]}-s{s}", args.model)
-                for opt, _ in OPTIMIZERS for s in seeds[1:]}
+                for opt, _ in optimizers for s in seeds[1:]}
         out = {}
-        for opt, lr0 in OPTIMIZERS:
+        for opt, lr0 in optimizers:
             runs = [sweep[(opt, best[opt])]] + [more[(opt, s)].result() for s in seeds[1:]]
             acc = [r["accuracy"] for r in runs]
             m, sd = mean_std(acc)
@@ -148,6 +165,8 @@ def run_grid(fedc, args, pool, tmp, prov):
         grid[f"{args.model}, {pname}"] = {"model": args.model, "partition": pname, "rounds": args.rounds,
                                           "seeds": seeds, "lr_factors": args.lr_factors, "optimizers": out,
                                           "provenance": prov}
+        if args.lr_from:
+            grid[f"{args.model}, {pname}"]["lr_from"] = args.lr_from
         print(json.dumps({o: (round(v["mean"], 4), v["best_lr"]) for o, v in out.items()}), flush=True)
     return grid
 
@@ -198,7 +217,19 @@ def prov_line(p):
             f"{' '.join(p['load_average'])}), commit `{p['commit'][:10]}`, with `{p['command']}`")
 
 
+MARKERS = ("<!-- BEGIN optimizers table (bench/bench_optimizers.py) -->", "<!-- END optimizers table -->")
+
+
 def render(res):
+    """Writes the tables into docs/algorithms.md between MARKERS."""
+    text = open(DOC).read()
+    a, b = MARKERS
+    i, j = text.index(a) + len(a), text.index(b)
+    open(DOC, "w").write(text[:i] + "\n" + render_text(res) + "\n" + text[j:])
+
+
+def render_text(res):
+    """The Markdown between MARKERS (bench/render_tables.py --check compares it with the document)."""
     L = []
     facts = res.get("facts")
     grid = res.get("grid", {})
@@ -209,6 +240,10 @@ def render(res):
         sweep_text = ("at the default lr only (no sweep: CPU time did not allow it)" if g["lr_factors"] == "1" else
                       f"at the best of the sweep's learning rates (default × {g['lr_factors'].replace(',', ', ')} "
                       f"on seed {g['seeds'][0]})")
+        if g.get("lr_from"):
+            sweep_text = (f"at the better, on seed {g['seeds'][0]}, of two learning rates: the best and the second best "
+                          f"of the {g['lr_from'].upper()} grid's sweep for the same optimizer and partition (the full "
+                          f"sweep did not fit the shared machine's CPU)")
         L.append(f"**{model.upper()}, {g['partition']}**: test accuracy after {g['rounds']} rounds (100 clients, 10 "
                  f"per round, 1 epoch, batch 32, FedAvg), mean ± std over seeds {g['seeds']} {sweep_text}; client "
                  f"CPU = seconds per round summed over the 10 participants (a shared machine: indicative only); "
@@ -217,13 +252,14 @@ def render(res):
         L.append("| optimizer | sweep (lr: accuracy, seed 1) | chosen lr | accuracy | vs sgd (points) | client CPU s / round "
                  "| state per client |")
         L.append("|---|---|---|---|---|---|---|")
-        sgd = g["optimizers"]["sgd"]
+        sgd = g["optimizers"].get("sgd")
         for opt, o in g["optimizers"].items():
             sweep = ", ".join(f"{lr}: {a:.3f}" for lr, a in sorted(o["sweep"].items(), key=lambda kv: float(kv[0])))
-            d = (o["mean"] - sgd["mean"]) * 100
+            d = (o["mean"] - sgd["mean"]) * 100 if sgd else float("nan")
             state = facts["state_bytes"][model][opt] / 1e6 if facts else float("nan")
             L.append(f"| {opt} | {sweep} | {o['best_lr']} | {o['mean']:.4f} ± {o['std']:.4f} | "
-                     f"{'' if opt == 'sgd' else f'{d:+.2f}'} | {o['cpu_per_round']:.1f} | {state:.1f} MB |")
+                     f"{'' if opt == 'sgd' else (f'{d:+.2f}' if sgd else 'sgd not run')} | {o['cpu_per_round']:.1f} | "
+                     f"{state:.1f} MB |")
         L.append("")
     if grid:
         L.append("**The papers' claims, here** (same rounds, same steps, same lr budget; one cell per table above, "
@@ -235,6 +271,10 @@ def render(res):
         def cmp(a, b, claim, paper):
             cells, verdicts = [], []
             for g in grid.values():
+                if a not in g["optimizers"] or b not in g["optimizers"]:
+                    cells.append(" and ".join(o for o in (a, b) if o not in g["optimizers"]) + " not run")
+                    verdicts.append("-")
+                    continue
                 x, y = g["optimizers"][a], g["optimizers"][b]
                 d = x["mean"] - y["mean"]
                 cells.append(f"{a} {x['mean']:.4f} vs {b} {y['mean']:.4f} ({d * 100:+.2f})")
@@ -296,10 +336,7 @@ def render(res):
             L.append(f"| {name} | {', '.join(map(str, sd))} | {pm(m['global_mean'], m['global_std'])} | "
                      f"{pm(m['personal_mean'], m['personal_std'])} | {m['cpu_per_round']:.1f} |")
         L.append("")
-    text = open(DOC).read()
-    a, b = "<!-- BEGIN optimizers table (bench/bench_optimizers.py) -->", "<!-- END optimizers table -->"
-    i, j = text.index(a) + len(a), text.index(b)
-    open(DOC, "w").write(text[:i] + "\n" + "\n".join(L) + "\n" + text[j:])
+    return "\n".join(L)
 
 
 def main():
@@ -309,6 +346,9 @@ def main():
     ap.add_argument("--model", default="cnn", choices=("cnn", "mlp"), help="the grid's model (examples/fmnist-MODEL.json)")
     ap.add_argument("--partitions", default="iid,dirichlet-0.1")
     ap.add_argument("--lr-factors", default="1/3,1,3", help="the sweep, as multiples of each default lr")
+    ap.add_argument("--lr-from", choices=("cnn", "mlp"),
+                    help="instead of the sweep: the best and second-best lr of this model's grid in the results file")
+    ap.add_argument("--optimizers", default="", help="the grid's optimizers (default: all)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--domain-rounds", type=int, default=5)
     ap.add_argument("--domain-methods", default=",".join(m[0] for m in DOMAIN_METHODS))
@@ -351,7 +391,7 @@ def main():
             res["domains"]["reused_runs"] = len(REUSED)
             json.dump(res, open(RESULTS, "w"), indent=1)
         if "grid" in parts:
-            res.setdefault("grid", {}).update(run_grid(fedc, args, pool, work, prov))
+            res.setdefault("grid", {}).update(run_grid(fedc, args, pool, work, prov, res))
             json.dump(res, open(RESULTS, "w"), indent=1)
     if not args.no_render:
         render(res)

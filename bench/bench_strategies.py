@@ -7,21 +7,26 @@ method moves; plus the setting each paper highlights:
     clients train);
   - FedNova, AFA-CD, AFA-CS: heterogeneous local work (each client draws 1..5 epochs a round);
   - FedHyper: the local learning rate 10x too small (0.005 instead of 0.05).
-The CNN runs a subset (CNN_METHODS: FedAvg and SCAFFOLD, alpha 0.1, fewer rounds): each CNN round
-costs ~45x an MLP round, and the 2 cores are shared with other work.
+The CNN grid (--part cnn) runs every method of the issue (CNN_METHODS: the grid's methods but FedProx)
+on the alphas of --cnn-alphas for --cnn-rounds rounds, or only those of --methods (with FedAvg):
+each CNN round costs ~45x an MLP round, and the 2 cores are shared with other work, so it runs
+fewer rounds than the MLP grid. Each CNN table keeps its own provenance (commit, date, load,
+command), so it can be measured without re-running the MLP grid.
 
 usage: nice -n 10 /usr/bin/python3 bench/bench_strategies.py [--build build] [--rounds 30]
-       [--cnn-rounds 10] [--seeds 3] [--jobs 3] [--part grid,highlight,cnn,audit,audit-fedau]
-       [--methods NAME,NAME] [--audit-rounds 40] [--render-only]
+       [--cnn-rounds 10] [--cnn-alphas 0.1,0.5] [--seeds 3] [--jobs 3]
+       [--part grid,highlight,cnn,audit,audit-fedau] [--methods NAME,NAME] [--audit-rounds 40]
+       [--cache DIR] [--render-only]
 --methods re-measures only those rows of the grid (with FedAvg, run again in the same
-invocation as the baseline) and keeps the other rows of the results file. The audit parts
+invocation as the baseline) and keeps the other rows of the results file; with --part cnn it
+chooses the CNN grid's rows (with FedAvg). The audit parts
 check the findings that contradict papers in settings closer to each paper's own: SCAFFOLD's
 two options and FedAvg at 5 local steps; FedAMD and FedAvg at the authors' local setting (10
 steps, lr 0.01); FedAU's heterogeneous participation over --audit-rounds rounds.
 Writes bench/results/strategies.json (with commit, date, CPU, cores and the command) and
 renders the tables into docs/algorithms.md between the BEGIN/END markers.
 """
-import argparse, concurrent.futures, datetime, json, os, statistics, subprocess, sys, tempfile
+import argparse, concurrent.futures, datetime, json, os, shlex, statistics, subprocess, sys, tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESULTS = os.path.join(ROOT, "bench", "results", "strategies.json")
@@ -46,7 +51,7 @@ METHODS = [
     ("fedamd", ["strategy.name=fedamd", "strategy.anchor_prob=0.2"]),
     ("fedld", ["strategy.name=fedld"]),
 ]
-CNN_METHODS = ["fedavg", "scaffold (option II)"]
+CNN_METHODS = [m[0] for m in METHODS if m[0] != "fedprox"]
 # What each paper claims against FedAvg in the setting benchmarked here.
 CLAIMS = {
     "fedprox": "higher accuracy than FedAvg on non-IID data",
@@ -67,6 +72,7 @@ CLAIMS = {
 
 
 CACHE = None  # --cache: finished runs are kept there and not run again
+REUSED = []  # the runs of this invocation found finished in the cache
 
 
 def run(fedc, model, rounds, seed, alpha, sets, threads, tmp):
@@ -81,7 +87,9 @@ def run(fedc, model, rounds, seed, alpha, sets, threads, tmp):
     for s in sets:
         cmd += ["--set", s]
     diverged = None
-    if not done:
+    if done:
+        REUSED.append(tag)
+    else:
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if p.returncode != 0:
             # A run whose clients' models went non-finite stops with no usable update: the
@@ -131,7 +139,7 @@ def provenance(args):
             break
     return {"commit": commit, "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
             "cores": os.cpu_count(), "load_average": open("/proc/loadavg").read().split()[:3],
-            "command": "nice -n 10 /usr/bin/python3 bench/bench_strategies.py " + " ".join(sys.argv[1:])}
+            "command": "nice -n 10 /usr/bin/python3 bench/bench_strategies.py " + shlex.join(sys.argv[1:])}
 
 
 def availability_csv(fedc, path, rounds, seed, alpha, n=100):
@@ -192,9 +200,17 @@ def render_text(res):
                  f"(results in `bench/results/strategies.json`).")
     lines.append("")
     grid = res.get("grid", {})
-    for key in sorted(grid):
+    for key in sorted(grid, key=lambda k: (k.startswith("cnn"), k)):
         g = grid[key]
         base = g["methods"]["fedavg"]
+        if "provenance" in g:
+            q = g["provenance"]
+            lines.append(f"**{g['title']}** measured on its own: {q['date']} on {q['cpu']} ({q['cores']} cores shared "
+                         f"with other work, load {' '.join(q['load_average'])}), commit `{q['commit'][:10]}`, with "
+                         f"`{q['command']}`" + (f"; {q['reused_runs']} of its runs were found finished in the --cache "
+                                                 f"folder, left there by an earlier invocation with the same fedc "
+                                                 f"binary and settings" if q.get("reused_runs") else "") + ".")
+            lines.append("")
         lines.append(f"**{g['title']}**: final accuracy = mean of the last 3 evaluations (every 2 rounds) "
                      f"after {g['rounds']} rounds, mean ± std over seeds {g['seeds']}; rounds to "
                      f"{g['target']:.3f} (95% of FedAvg's final accuracy) per seed, - = not reached.")
@@ -212,7 +228,7 @@ def render_text(res):
             lines.append(f"| {name} | {fmt(s)} | {'' if name == 'fedavg' else f'{d:+.2f}'} | {v} | {rt} | "
                          f"{s['bytes_up_per_round'] / 1e6:.2f} MB | {s['bytes_down_per_round'] / 1e6:.2f} MB |")
         lines.append("")
-    for key in sorted(grid):
+    for key in sorted(grid, key=lambda k: (k.startswith("cnn"), k)):
         rm = grid[key].get("remeasured")
         if rm:
             lines.append(f"Rows re-measured in **{grid[key]['title']}** ({', '.join(rm['methods'])}, with FedAvg "
@@ -257,6 +273,7 @@ def main():
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
     ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--cnn-rounds", type=int, default=10)
+    ap.add_argument("--cnn-alphas", default="0.1,0.5", help="the CNN grid's Dirichlet alphas, run in this order")
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=3, help="simulations run side by side")
@@ -291,7 +308,7 @@ def main():
     prov = provenance(args)
     # A partial invocation (some grid rows, the audit) keeps the provenance of the run that
     # measured the rest; its own goes with the rows and tables it measured.
-    partial = bool(args.methods) or not set(parts) & {"grid", "cnn", "highlight"}
+    partial = bool(args.methods) or not set(parts) & {"grid", "highlight"}
     if not partial or "provenance" not in res:
         res["provenance"] = prov
     res.setdefault("grid", {})
@@ -338,8 +355,12 @@ def main():
                     res["grid"][key] = grid("mlp", alpha, args.rounds, names)
                 json.dump(res, open(RESULTS, "w"), indent=1)
         if "cnn" in parts:
-            res["grid"]["cnn-0.1"] = grid("cnn", 0.1, args.cnn_rounds, CNN_METHODS)
-            json.dump(res, open(RESULTS, "w"), indent=1)
+            for alpha in (float(a) for a in args.cnn_alphas.split(",")):
+                del REUSED[:]
+                g = grid("cnn", alpha, args.cnn_rounds, ["fedavg"] + only if only else CNN_METHODS)
+                g["provenance"] = dict(prov, reused_runs=len(REUSED))
+                res["grid"][f"cnn-{alpha}"] = g
+                json.dump(res, open(RESULTS, "w"), indent=1)
         hl = []
         if "highlight" in parts or "audit" in parts or "audit-fedau" in parts:
 

@@ -11,7 +11,12 @@
  * CNN it can exceed the core's FMA peak; fedc_nn_alloc gives the parameter
  * and gradient vectors huge pages, as the trainer should.
  * usage: nn_speed [rounds=3] [--no-torch] [--json]
- * (--json: one JSON object instead of the table, for bench/yardstick.py) */
+ * (--json: one JSON object instead of the table, for bench/yardstick.py)
+ *        nn_speed --eval B1,B2,... [rounds=3]
+ * (evaluation of 2,000 CNN samples through workspaces of B1, B2, ...
+ * samples: ms per 1,000 samples (thread CPU time, best of the rounds), the
+ * workspace's size, and whether accuracy and loss equal the first's bit
+ * for bit; one JSON object) */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,21 +114,79 @@ static double fedc_ms(const model_case *mc, double *gflops) {
     return ms;
 }
 
+/* Evaluation speed and workspace size by evaluation batch (CNN). */
+static int eval_speed(const char *list, int rounds) {
+    enum { N = 2000 };
+    fedc_error err;
+    fedc_arch *a = fedc_arch_parse("cnn", (fedc_shape){1, 28, 28}, 10, &err);
+    if (!a) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    size_t np = fedc_arch_nparams(a), in = fedc_arch_input_size(a);
+    float *params = fedc_nn_alloc(np), *x = malloc(N * in * sizeof *x);
+    int32_t *y = malloc(N * sizeof *y);
+    if (!params || !x || !y) return 1;
+    fedc_rng rng;
+    fedc_rng_seed(&rng, 11);
+    fedc_arch_init(a, params, &rng);
+    for (size_t i = 0; i < N * in; i++) x[i] = (float)fedc_rng_uniform(&rng);
+    for (int i = 0; i < N; i++) y[i] = (int32_t)fedc_rng_below(&rng, 10);
+    printf("{\"model\":\"cnn\",\"samples\":%d,\"rounds\":%d,\"batches\":[", N, rounds);
+    double acc0 = 0, loss0 = 0;
+    int first = 1;
+    for (const char *p = list; *p;) {
+        char *end;
+        long b = strtol(p, &end, 10);
+        if (end == p || b < 1 || b > 65536) {
+            fprintf(stderr, "nn_speed --eval: batch sizes 1..65536, comma-separated\n");
+            return 2;
+        }
+        p = *end == ',' ? end + 1 : end;
+        fedc_ws *ws = fedc_ws_create(a, (int)b);
+        if (!ws) return 1;
+        double best = INFINITY, acc = 0, loss = 0;
+        for (int r = 0; r < rounds; r++) {
+            double t0 = fedc_cpu_thread_s();
+            fedc_nn_evaluate(a, ws, params, x, y, N, &acc, &loss);
+            double ms = (fedc_cpu_thread_s() - t0) * 1e3 * 1000.0 / N;
+            if (ms < best) best = ms;
+        }
+        if (first) acc0 = acc, loss0 = loss;
+        printf("%s{\"batch\":%ld,\"ms_per_1000\":%.3f,\"ws_mb\":%.2f,\"accuracy\":%.6f,\"loss\":%.17g,"
+               "\"same_as_first\":%s}",
+               first ? "" : ",", b, best, fedc_ws_bytes(ws) / 1048576.0, acc, loss,
+               acc == acc0 && loss == loss0 ? "true" : "false");
+        first = 0;
+        fedc_ws_free(ws);
+    }
+    printf("]}\n");
+    free(x);
+    free(y);
+    fedc_nn_free(params);
+    fedc_arch_free(a);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     int rounds = 3, with_torch = 1, json = 0;
+    const char *eval_list = NULL;
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--no-torch") == 0)
+        if (strcmp(argv[i], "--eval") == 0 && i + 1 < argc)
+            eval_list = argv[++i];
+        else if (strcmp(argv[i], "--no-torch") == 0)
             with_torch = 0;
         else if (strcmp(argv[i], "--json") == 0)
             json = 1;
         else if (atoi(argv[i]) > 0 && atoi(argv[i]) <= 100)
             rounds = atoi(argv[i]);
         else {
-            fprintf(stderr, "usage: nn_speed [rounds 1..100] [--no-torch] [--json]\n");
+            fprintf(stderr, "usage: nn_speed [rounds 1..100] [--no-torch] [--json] | --eval B1,B2,... [rounds]\n");
             return 2;
         }
     }
     const char *core = fedc_nn_blas_init(1);
+    if (eval_list) return eval_speed(eval_list, rounds);
     const model_case cases[] = {{"mlp", "mlp", 2000}, {"cnn", "cnn", 60}};
     if (json)
         printf("{\"openblas_core\":\"%s\",\"batch\":%d,\"threads\":1,\"rounds\":%d,\"models\":{", core, BATCH, rounds);

@@ -14,6 +14,7 @@ $PY bench/bench_tune.py --build "$BUILD"
 $PY bench/round_overhead.py --build "$BUILD"
 $PY bench/bench_codec.py --build "$BUILD"
 $PY bench/bench_intent_goals.py --build "$BUILD"
+$PY bench/bench_feature_skew.py --build "$BUILD"
 # CIFAR-10 CNN (FedAvg, McMahan et al.), and the same CNN on SVHN: each runs
 # when a copy is present (`fedc data fetch cifar10`, `... svhn`), says it is
 # skipped otherwise.

@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential cmake pkg-config clang gcc make git ca-certificates
 libopenblas-dev zlib1g-dev libjansson-dev libsqlite3-dev libzstd-dev libsodium-dev libpng-dev
-libcurl4-openssl-dev libwebsockets-dev libssl-dev openssl libcmocka-dev
+libcurl4-openssl-dev libwebsockets-dev libssl-dev openssl libcmocka-dev libbrotli-dev
 dataset-fashion-mnist libjs-chart.js
 python3 python3-numpy python3-torch valgrind
 chromium"

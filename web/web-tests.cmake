@@ -22,5 +22,5 @@ fedc_web_embed_refusal(duplicate "URL path '/a.html' given twice" /a.html=${app}
 # the committed copies).
 add_test(NAME browser_web_app
          COMMAND sh ${CMAKE_SOURCE_DIR}/tests/browser/run.sh $<TARGET_FILE:fedc> ${CMAKE_BINARY_DIR}/browser)
-set_tests_properties(browser_web_app PROPERTIES LABELS "browser" TIMEOUT 900 RUN_SERIAL TRUE
+set_tests_properties(browser_web_app PROPERTIES LABELS "browser" TIMEOUT 1200 RUN_SERIAL TRUE
   SKIP_RETURN_CODE ${FEDC_TEST_SKIP_CODE} ENVIRONMENT "FEDC_SOURCE_DIR=${CMAKE_SOURCE_DIR};OPENBLAS_NUM_THREADS=1")

@@ -10,6 +10,10 @@ if(NOT EXISTS "${FEDC_CHARTJS}")
 endif()
 
 add_executable(fedc_web_embed ${CMAKE_SOURCE_DIR}/web/embed/web_embed.c)
+# Precompression (zlib's gzip, brotli from Debian's libbrotli-dev) and content
+# hashes (OpenSSL's SHA-256) at build time.
+pkg_check_modules(BROTLIENC REQUIRED IMPORTED_TARGET libbrotlienc)
+target_link_libraries(fedc_web_embed PRIVATE ZLIB::ZLIB PkgConfig::BROTLIENC PkgConfig::OPENSSL)
 
 file(GLOB_RECURSE FEDC_WEB_FILES CONFIGURE_DEPENDS RELATIVE ${CMAKE_SOURCE_DIR}/web/app
      ${CMAKE_SOURCE_DIR}/web/app/*)

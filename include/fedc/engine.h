@@ -119,6 +119,8 @@ typedef struct fedc_round_metrics {
     int round;               /* 1-based */
     int evaluated;           /* 0 if this round skipped evaluation */
     double accuracy, loss;   /* test set */
+    int val_evaluated;       /* task.validation > 0 and this round evaluated */
+    double val_accuracy, val_loss; /* the held-out validation samples */
     double train_loss;       /* mean local loss of participants */
     /* Per-client evaluation (partition.test_fraction), on evaluated rounds:
      * over the clients' local test splits, the mean, 10th percentile and
@@ -134,6 +136,7 @@ typedef struct fedc_round_metrics {
     uint64_t bytes_down, bytes_up;             /* this round, at the transport */
     uint64_t bytes_down_total, bytes_up_total; /* since the start */
     double client_cpu_s;     /* sum over participants of local CPU time */
+    uint64_t client_steps;   /* sum over participants of local steps (a deterministic compute count) */
     double server_cpu_s;     /* server CPU (encode, decode, aggregate, eval) */
     double wall_s;           /* this round's wall time */
     double elapsed_s;        /* since the run started */
@@ -153,9 +156,27 @@ typedef struct fedc_round_metrics {
     int async, in_flight, staleness_max;
     double staleness_mean;
     int staleness_hist[FEDC_STALENESS_BUCKETS];
+    /* Decentralised strategies (decentral = 1): every node keeps its own
+     * model. accuracy and loss are the means over the nodes of their own
+     * models' (on topology.eval_samples test samples); avg_model_* score
+     * the average model on the whole test set. consensus_distance is
+     * (1/n) sum_k |x_k - mean x|^2 after the round's gossip; bytes_down and
+     * bytes_up count the models the nodes sent one another (what a relay
+     * carries), bytes_per_node is bytes_up / nodes. node_accuracy points to
+     * n_nodes accuracies, valid until the next round. */
+    int decentral, n_nodes;
+    double consensus_distance, bytes_per_node;
+    double avg_model_accuracy, avg_model_loss, node_accuracy_min, node_accuracy_max;
+    const double *node_accuracy;
 } fedc_round_metrics;
 
 typedef struct fedc_run fedc_run;
+
+/* Default evaluation batch: large enough that every layer's GEMM runs its
+ * blocked path (the same as a batch of the whole test set), small enough
+ * that a worker's evaluation workspace stays a few tens of MB (CNN: 27 MB,
+ * against 214 MB at 500). */
+#define FEDC_EVAL_BATCH 64
 
 typedef struct fedc_run_options {
     int threads;           /* worker threads for local training / eval (0 = cores) */
@@ -163,6 +184,10 @@ typedef struct fedc_run_options {
     /* Optional datasets already in memory (borrowed, must outlive the run):
      * the tuner and tests share one copy instead of loading per run. */
     const fedc_dataset *train_data, *test_data;
+    /* Test samples each worker evaluates at once (0 = FEDC_EVAL_BATCH). The
+     * figures do not depend on it (fedc_nn_evaluate sums sample by sample);
+     * its workspace, kept per worker thread, grows with it. */
+    int eval_batch;
 } fedc_run_options;
 
 /* The task's dataset as the data layer's spec (strings point into t). */
@@ -195,6 +220,9 @@ FEDC_API const fedc_dataset *fedc_run_train_data(const fedc_run *r);
 FEDC_API fedc_client_data fedc_run_client_data(const fedc_run *r, int client);
 FEDC_API fedc_pool *fedc_run_pool(fedc_run *r);
 FEDC_API float *fedc_run_model(fedc_run *r);
+/* Decentralised strategies: node k's own model (fedc_run_model is the
+ * nodes' average); NULL for other strategies or k out of range. */
+FEDC_API const float *fedc_run_node_model(fedc_run *r, int node);
 FEDC_API size_t fedc_run_nparams(const fedc_run *r);
 FEDC_API int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
 /* Per-client evaluation over all clients, installed by a transport that can
@@ -213,6 +241,11 @@ FEDC_API const float *fedc_run_client_model(const fedc_run *r, int client);
 FEDC_API int fedc_run_client_scores(const fedc_run *r, int client, double *acc_global, double *acc_own);
 /* The engine's own evaluation of the current model on the test set. */
 FEDC_API void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
+/* The same on the validation samples (task.validation); returns -1 and
+ * leaves the outputs untouched when the task holds none out. */
+FEDC_API int fedc_run_evaluate_validation(fedc_run *r, double *accuracy, double *loss);
+/* Held-out validation samples (0 without task.validation). */
+FEDC_API size_t fedc_run_validation_size(const fedc_run *r);
 
 /* In-process transport for simulation: clients' trainers run in the run's
  * thread pool against their partitions of the training set. */

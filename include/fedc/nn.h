@@ -51,6 +51,14 @@ FEDC_API size_t fedc_arch_input_size(const fedc_arch *a);
 FEDC_API int fedc_arch_nclasses(const fedc_arch *a);
 /* Forward-pass multiply-adds x2 per sample (training is ~3x this). */
 FEDC_API double fedc_arch_flops_per_sample(const fedc_arch *a);
+/* Multiply-add FLOPs (x2) of one training sample's forward and backward as
+ * the kernels compute them: conv and dense forward, their weight gradients
+ * and the input gradients an earlier layer needs; a conv followed by a max
+ * pool back-propagates only through the pool's winners (one position per
+ * window), so its weight and input gradients count those positions only.
+ * Below 3x fedc_arch_flops_per_sample for such models (the "dense-equivalent"
+ * count), and without the element-wise work (bias, ReLU, pooling, norms). */
+FEDC_API double fedc_arch_train_flops_per_sample(const fedc_arch *a);
 
 /* Named views into the flat parameter vector: "layers.<i>.weight" and
  * "layers.<i>.bias", i = position of the layer in the canonical spec, dims in
@@ -103,6 +111,8 @@ FEDC_API void fedc_nn_free(float *p);
  * max_batch is outside [1, 65536] or memory runs out. */
 typedef struct fedc_ws fedc_ws;
 FEDC_API fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch);
+/* Bytes of activation and scratch memory the workspace holds. */
+FEDC_API size_t fedc_ws_bytes(const fedc_ws *ws);
 FEDC_API void fedc_ws_free(fedc_ws *ws);
 
 /* Forward + backward on a batch of n <= max_batch samples (x: n * c*h*w
@@ -144,7 +154,10 @@ FEDC_API float fedc_nn_grad_margin(const fedc_arch *a, fedc_ws *ws, const float 
 /* Inference (dropout off): logits for n <= max_batch samples. */
 FEDC_API void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, int n,
                              float *logits);
-/* Accuracy and mean loss over n samples, batched through ws (0, 0 if n = 0). */
+/* Accuracy and mean loss over n samples, batched through ws (0, 0 if n = 0).
+ * The figures do not depend on ws's batch size above 32 (with the AVX-512
+ * kernels bit for bit; the portable path's BLAS may round differently), so
+ * a small workspace evaluates a large set. */
 FEDC_API void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
                                const int32_t *y, size_t n, double *accuracy, double *loss);
 

@@ -127,6 +127,12 @@ typedef struct fedc_strategy_info {
      * cluster's), from fedc_strategy_client_model; updates are relative to
      * the model the client received. */
     int client_models;
+    /* Decentralised strategies (dpsgd, gossip, gossip-vc, dfedsam,
+     * dfedsam-mgs): there is no global model. Every node keeps its own
+     * (fedc_strategy_node_model), trains from it every round, and the
+     * engine calls fedc_strategy_gossip instead of fedc_strategy_aggregate:
+     * the models mix over the task's topology (topology.h). */
+    int decentral;
 } fedc_strategy_info;
 
 /* Tensor boundaries of the flat parameter vector (per-layer rules, FedLD;
@@ -187,6 +193,26 @@ FEDC_API const float *fedc_strategy_client_model(const fedc_strategy *s, int cli
  * no usable update. */
 FEDC_API int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, const fedc_round_ctx *rc,
                                      fedc_error *err);
+
+/* Decentralised strategies (info.decentral): node k's model, d floats, kept
+ * in the strategy's checkpointed state (zeros until the engine writes the
+ * initial model into each); NULL for other strategies or k out of range. */
+FEDC_API float *fedc_strategy_node_model(fedc_strategy *s, int node);
+/* One round of exchanges between the nodes: node k trained from its model
+ * x_k to x_k + delta[k] (delta[k] NULL: it did not train and offers x_k).
+ * The strategy mixes the models over its topology and leaves each node's
+ * new model in fedc_strategy_node_model. sent[k] (n_clients ints) gets the
+ * number of models node k sent to neighbours: what a relay would carry. */
+FEDC_API int fedc_strategy_gossip(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent,
+                                  fedc_error *err);
+/* Variance-corrected averaging ("Vanishing Variance Problem in Fully
+ * Decentralized Neural-Network Systems"): out <- the mean of m models, then
+ * each tensor of layout (NULL = one tensor of d floats) is rescaled about
+ * its own mean so that its (unbiased) variance is the mean of the m models'
+ * variances of that tensor. A tensor of one value, or whose mean model has
+ * no variance, stays the plain mean. */
+FEDC_API void fedc_average_variance_corrected(const float *const *models, int m, size_t d,
+                                              const fedc_param_layout *layout, float *out);
 
 /* Optional, before the first aggregate: the model's tensors, for strategies
  * that act per tensor. fedopt's server optimizer steps the tensors that are

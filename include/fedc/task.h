@@ -97,6 +97,7 @@ typedef struct fedc_task {
         char staleness[16];     /* constant | polynomial | hinge: weight s(tau) of an update tau versions old */
         double staleness_a, staleness_hinge;
         char async_weights[16]; /* auto | sample | identical | unbiased: aggregation weights d_i */
+        int gossip_steps;       /* dpsgd, dfedsam-mgs: gossip (mixing) steps per round (Q) */
     } strategy;
     struct {
         char up[256];           /* codec pipeline, see codec.h; "none" */
@@ -127,6 +128,15 @@ typedef struct fedc_task {
         double clip;            /* L2 clip of each update before quantisation */
     } secagg;
     struct {
+        /* Decentralised strategies (dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs): who talks to whom. */
+        char kind[16];          /* ring | torus | complete | erdos-renyi | small-world | exponential | matching */
+        char mixing[24];        /* metropolis-hastings | uniform */
+        double p;               /* erdos-renyi edge probability; small-world rewiring probability */
+        int k;                  /* small-world lattice neighbours */
+        uint64_t seed;          /* random graphs; 0 = the task's seed */
+        int eval_samples;       /* test samples each node's own model is scored on; 0 = all */
+    } topology;
+    struct {
         double memory_mb;       /* per-client state kept in memory before spilling to disk */
         char spill_dir[256];    /* where spilled state goes; "" = $TMPDIR or /tmp */
     } state;
@@ -137,6 +147,7 @@ typedef struct fedc_task {
     } stop;
     int eval_every;             /* evaluate every k rounds (and the last) */
     int eval_personal;          /* simulation: test samples each participant scores its starting model on; 0 = off */
+    double validation;          /* simulation: share of each client's samples held out for validation; 0 = off */
     struct {
         int min_nodes;          /* deployment: wait for this many nodes */
         int min_updates;        /* deployment: aggregate with at least this many */

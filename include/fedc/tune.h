@@ -119,12 +119,23 @@ FEDC_API int fedc_tune_config_from_task(const fedc_tune_space *s, const fedc_tas
 
 /* ---- Objectives --------------------------------------------------------- */
 
-/* What a trial has achieved when it reaches `rounds` rounds. */
+/* What a trial has achieved when it reaches `rounds` rounds. The cost
+ * figures are those of one run of the configuration up to `rounds` (not
+ * the replays a search may cause). */
 typedef struct fedc_tune_measure {
     int rounds;            /* rounds done */
-    double accuracy, loss; /* test accuracy and loss after `rounds` */
+    double accuracy, loss; /* the selection figure: validation accuracy and loss when the task holds a
+                              validation split out (task.validation), else the test set's */
     uint64_t bytes;        /* bytes on the wire (up + down) of the trial's run so far */
     double cpu_s;          /* CPU seconds spent by this call (including any replay) */
+    uint64_t bytes_up, bytes_down;
+    double client_cpu_s;   /* measured client CPU seconds of the run (noisy on a shared machine) */
+    double server_cpu_s;   /* measured server CPU seconds of the run */
+    double wall_s;         /* wall seconds of the run's rounds */
+    double client_gflop;   /* deterministic client compute: local steps x batch x training FLOPs per
+                              sample (3 x the forward pass), summed over participants, in GFLOP */
+    double test_accuracy;  /* test accuracy after `rounds` (equals accuracy without a validation split) */
+    int validated;         /* 1 when accuracy is the validation figure */
 } fedc_tune_measure;
 
 /* The thing a search optimises (higher accuracy is better). advance() brings
@@ -191,6 +202,43 @@ FEDC_API const char *fedc_tune_method_name(fedc_tune_method m);
 typedef int (*fedc_tune_propose_fn)(void *ctx, const char *history_json, char **config_json,
                                     fedc_error *err);
 
+/* What a search optimises. */
+typedef enum {
+    FEDC_TUNE_GOAL_ACCURACY = 0, /* the highest accuracy at any cost */
+    FEDC_TUNE_GOAL_BUDGET,       /* "accuracy@budget": the highest accuracy whose client compute and bytes stay
+                                    within max_client_cpu and max_bytes */
+    FEDC_TUNE_GOAL_PARETO,       /* the non-dominated trials over accuracy and the costs in pareto_axes */
+} fedc_tune_goal;
+/* "accuracy" | "accuracy@budget" | "pareto"; -1 if unknown. */
+FEDC_API int fedc_tune_goal_parse(const char *s, fedc_tune_goal *out);
+FEDC_API const char *fedc_tune_goal_name(fedc_tune_goal g);
+
+/* A cost limit: off, relative to the base task's trial ("2x"), or absolute. */
+typedef enum {
+    FEDC_TUNE_LIMIT_OFF = 0,
+    FEDC_TUNE_LIMIT_RELATIVE, /* value x the base trial's cost per round */
+    FEDC_TUNE_LIMIT_GFLOP,    /* client compute (client_gflop) per run */
+    FEDC_TUNE_LIMIT_SECONDS,  /* measured client CPU seconds per run (noisy) */
+    FEDC_TUNE_LIMIT_BYTES,    /* bytes per run */
+} fedc_tune_limit_unit;
+typedef struct fedc_tune_limit {
+    fedc_tune_limit_unit unit;
+    double value;
+} fedc_tune_limit;
+/* Parses a limit: "2x" / "0.5x" (relative), and for client CPU "500gflop"
+ * or "30s", for bytes "400000000", "400MB", "1.5GB" (powers of 1000).
+ * bytes = 1 for --max-bytes, 0 for --max-client-cpu. Errors name the flag. */
+FEDC_API int fedc_tune_limit_parse(const char *text, int bytes, fedc_tune_limit *out, fedc_error *err);
+/* "2x", "500gflop", "30s", "400000000B", "off". */
+FEDC_API void fedc_tune_limit_format(const fedc_tune_limit *l, char *out, size_t cap);
+
+/* Cost axes of the pareto goal (accuracy is always one). */
+#define FEDC_TUNE_AXIS_CLIENT 1u /* client compute (client_gflop) */
+#define FEDC_TUNE_AXIS_BYTES 2u  /* bytes up + down */
+#define FEDC_TUNE_AXIS_WALL 4u   /* wall seconds (measured: noisy) */
+/* "client-cpu,bytes,wall" (any subset, comma-separated) -> mask; -1 on error. */
+FEDC_API int fedc_tune_axes_parse(const char *s, unsigned *out, fedc_error *err);
+
 typedef struct fedc_tune_trial fedc_tune_trial;
 typedef void (*fedc_tune_progress_fn)(void *ctx, const fedc_tune_trial *t, int rung);
 
@@ -219,6 +267,10 @@ typedef struct fedc_tune_options {
     fedc_tune_propose_fn propose;   /* optional proposer (LLM) */
     void *propose_ctx;
     int propose_every; /* ask the proposer for every k-th new trial after warm-up; 0 = 2 */
+    fedc_tune_goal goal;           /* default accuracy */
+    fedc_tune_limit max_client_cpu; /* accuracy@budget: client compute limit */
+    fedc_tune_limit max_bytes;      /* accuracy@budget: bytes limit */
+    unsigned pareto_axes;           /* pareto: FEDC_TUNE_AXIS_*; 0 = client compute and bytes */
 } fedc_tune_options;
 
 typedef enum {
@@ -242,6 +294,11 @@ struct fedc_tune_trial {
     uint64_t bytes;
     double cpu_s;           /* all CPU spent on this trial */
     char error[256];        /* why it failed, or why a proposal was rejected */
+    fedc_tune_measure last; /* the costs and figures at `rounds` */
+    /* Set by the search after every wave (fedc_tune_search_rank): */
+    int pareto_rank;        /* 1 = on the Pareto front of the complete trials; 0 = not ranked */
+    double crowding;        /* NSGA-II crowding distance within its front (INFINITY at the ends) */
+    int feasible;           /* accuracy@budget: within the limits (1), over (0), unknown yet (-1) */
 };
 
 typedef struct fedc_tune_search fedc_tune_search;
@@ -266,11 +323,26 @@ FEDC_API int fedc_tune_search_run(fedc_tune_search *s, fedc_error *err);
 
 FEDC_API int fedc_tune_search_ntrials(const fedc_tune_search *s);
 FEDC_API const fedc_tune_trial *fedc_tune_search_trial(const fedc_tune_search *s, int i);
-/* Best trial that reached max_rounds (highest accuracy, then fewer bytes,
- * then lower id); -1 when none did. */
+/* Best trial that reached max_rounds: the highest accuracy (then fewer
+ * bytes, then lower id) — for accuracy@budget among the trials within the
+ * limits only, for pareto the accuracy end of the front; -1 when none. */
 FEDC_API int fedc_tune_search_best(const fedc_tune_search *s);
 /* The best trial's task, ready to run (name suffixed "-tuned"). */
 FEDC_API int fedc_tune_search_best_task(const fedc_tune_search *s, fedc_task *out, fedc_error *err);
+/* The Pareto front of the complete trials (by the search's pareto axes, or
+ * client compute and bytes for the other goals), ordered by client compute
+ * then id: writes up to cap trial ids, returns how many are on it. */
+FEDC_API int fedc_tune_search_front(const fedc_tune_search *s, int *ids, int cap);
+/* The limits resolved to absolute values per run (client GFLOP or seconds,
+ * bytes; INFINITY = none or not known yet). Returns 1 when both are known. */
+FEDC_API int fedc_tune_search_limits(const fedc_tune_search *s, double *client, double *bytes);
+
+/* Non-dominated sorting (NSGA-II, Deb et al. 2002) of n points with m
+ * objectives, all to be minimised: rank[i] = 1 for the front, 2 for the
+ * front once the first is removed, ...; crowding[i] within its front
+ * (INFINITY for the extremes of any objective). Returns 0, -1 out of memory. */
+FEDC_API int fedc_tune_pareto_sort(const double *points, int n, int m, int *rank, double *crowding);
+
 /* ASHA rung sizes in rounds; returns how many (1 for random and TPE). */
 FEDC_API int fedc_tune_search_rungs(const fedc_tune_search *s, int *rounds_out);
 FEDC_API const fedc_tune_space *fedc_tune_search_space(const fedc_tune_search *s);
@@ -301,8 +373,16 @@ FEDC_API int fedc_tune_llm_propose(void *ctx, const char *history_json, char **c
  * "total_rounds", "total_cpu_s", "reused", "trials": [{"rank", "trial",
  * "status", "source", "rounds", "accuracy", "loss", "bytes", "cpu_s",
  * "config": {...}, "rungs": [{"rounds", "accuracy", "loss", "bytes",
- * "cpu_s"}...], "error"?}, ...]} (malloc'd). */
+ * "cpu_s"}...], "client_gflop", "client_cpu_s", "server_cpu_s", "bytes_up",
+ * "bytes_down", "wall_s", "test_accuracy" (every trial when selected on the
+ * test set, the best alone when selected on validation), "pareto_rank",
+ * "feasible" (accuracy@budget), "error"?}, ...], "goal", "selected_on",
+ * "best_test_accuracy", "budget"? {limits}, "pareto_axes", "front": [trial
+ * ids by client compute]} (malloc'd). */
 FEDC_API char *fedc_tune_leaderboard_json(const fedc_tune_search *s);
+/* The Pareto front as a text table (trial, accuracy, client GFLOP and CPU
+ * seconds, bytes, wall seconds, configuration). */
+FEDC_API void fedc_tune_front_print(const fedc_tune_search *s, FILE *f);
 /* Text table of the top `max_rows` trials (0 = all). */
 FEDC_API void fedc_tune_leaderboard_print(const fedc_tune_search *s, FILE *f, int max_rows);
 FEDC_API int fedc_tune_leaderboard_csv(const fedc_tune_search *s, const char *path, fedc_error *err);

@@ -106,11 +106,11 @@ FEDC_API uint64_t fedc_ws_wire_bytes(size_t len, int masked);
 /* ---- Server endpoint ---------------------------------------------------- */
 
 #define FEDC_HTTP_MAX_BODY ((size_t)1 << 20) /* request bodies (task specs) */
-#define FEDC_HTTP_MAX_HEADERS 6
+#define FEDC_HTTP_MAX_HEADERS 8
 
 typedef struct fedc_http_header {
     const char *name;  /* without ':' */
-    char value[256];
+    char value[512];
 } fedc_http_header;
 
 typedef struct fedc_http_request {
@@ -122,6 +122,7 @@ typedef struct fedc_http_request {
     size_t body_len;
     const char *peer;         /* client address */
     int tls;
+    const char *accept_encoding; /* "" if none */
 } fedc_http_request;
 
 typedef struct fedc_http_response {

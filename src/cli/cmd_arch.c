@@ -55,8 +55,10 @@ int fedc_cmd_arch(int argc, char **argv) {
         fprintf(stderr, "fedc arch: %s\n", err.msg);
         return 1;
     }
-    printf("{\"spec\":\"%s\",\"params\":%zu,\"forward_flops_per_sample\":%.0f,\"tensors\":[",
-           fedc_arch_spec(a), fedc_arch_nparams(a), fedc_arch_flops_per_sample(a));
+    printf("{\"spec\":\"%s\",\"params\":%zu,\"forward_flops_per_sample\":%.0f,"
+           "\"train_flops_per_sample\":%.0f,\"tensors\":[",
+           fedc_arch_spec(a), fedc_arch_nparams(a), fedc_arch_flops_per_sample(a),
+           fedc_arch_train_flops_per_sample(a));
     for (int i = 0; i < fedc_arch_ntensors(a); i++) {
         fedc_tensor_info ti = fedc_arch_tensor(a, i);
         printf("%s{\"name\":\"%s\",\"count\":%zu,\"shape\":[", i ? "," : "", ti.name, ti.count);

@@ -23,6 +23,8 @@ static void usage(FILE *f) {
             "  --out DIR          run folder: task.json, metrics.jsonl, model.safetensors\n"
             "                     (default runs/NAME-sSEED)\n"
             "  --threads N        worker threads (default: all cores)\n"
+            "  --eval-batch N     test samples a worker evaluates at once (default 64); the figures\n"
+            "                     do not depend on it, each worker's memory grows with it\n"
             "  --quiet            no per-round lines\n"
             "TASK.json may be '-' for stdin; without it the default task runs.\n");
 }
@@ -66,7 +68,7 @@ int fedc_cmd_sim(int argc, char **argv) {
         fprintf(stderr, "fedc sim: out of memory\n");
         return 1;
     }
-    int nsets = 0, threads = 0, quiet = 0;
+    int nsets = 0, threads = 0, quiet = 0, eval_batch = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -76,6 +78,12 @@ int fedc_cmd_sim(int argc, char **argv) {
         else if (!strcmp(a, "--out") && has) out_dir = argv[++i];
         else if (!strcmp(a, "--threads") && has) {
             if (fedc_cli_int("sim", a, argv[++i], 0, 1024, &threads) != 0) {
+                free(sets);
+                return 2;
+            }
+        }
+        else if (!strcmp(a, "--eval-batch") && has) {
+            if (fedc_cli_int("sim", a, argv[++i], 1, 65536, &eval_batch) != 0) {
                 free(sets);
                 return 2;
             }
@@ -116,7 +124,7 @@ int fedc_cmd_sim(int argc, char **argv) {
     snprintf(p_model, sizeof p_model, "%s/model.safetensors", dir);
 
     fedc_error err;
-    fedc_run_options ro = {.threads = threads, .quiet = quiet};
+    fedc_run_options ro = {.threads = threads, .quiet = quiet, .eval_batch = eval_batch};
     double t0 = fedc_wall_s();
     fedc_run *run = fedc_run_create(&task, &ro, &err);
     if (!run) {

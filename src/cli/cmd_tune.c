@@ -40,6 +40,12 @@ static void usage(FILE *f) {
             "                     (default 1); costs K times more, picks settings that transfer\n"
             "  --last-rounds L    ... and of each run's last L evaluated rounds (default 3), not the\n"
             "                     final round alone, which swings with non-IID participants\n"
+            "  --objective O      accuracy (default) | accuracy@budget | pareto\n"
+            "  --max-client-cpu L accuracy@budget: client compute limit, \"2x\" the base task's, \"500gflop\"\n"
+            "                     (deterministic count) or \"30s\" (measured CPU seconds)\n"
+            "  --max-bytes L      accuracy@budget: bytes limit, \"0.5x\" the base task's, or \"400MB\"\n"
+            "  --pareto-axes A    pareto: costs against accuracy, of client-cpu,bytes,wall\n"
+            "                     (default client-cpu,bytes)\n"
             "  --db FILE          SQLite store of searches and trials (default OUT/fedc.db with --out,\n"
             "                     else fedc.db)\n"
             "  --resume ID        continue search ID from the store (finished trials are not rerun)\n"
@@ -118,7 +124,7 @@ typedef struct cli {
     long budget, rounds, min_rounds, eta, startup, wave, parallel, keep_mb, top, resume, llm_every;
     long trial_seeds, last_rounds;
     long long seed;
-    const char *method;
+    const char *method, *objective, *max_client_cpu, *max_bytes, *pareto_axes;
     int quiet, verbose, print_space, llm, no_base;
 } cli;
 
@@ -157,6 +163,14 @@ static int parse_args(int argc, char **argv, cli *c) {
             c->space_path = argv[++i];
         } else if (!strcmp(a, "--method") && v) {
             c->method = argv[++i];
+        } else if (!strcmp(a, "--objective") && v) {
+            c->objective = argv[++i];
+        } else if (!strcmp(a, "--max-client-cpu") && v) {
+            c->max_client_cpu = argv[++i];
+        } else if (!strcmp(a, "--max-bytes") && v) {
+            c->max_bytes = argv[++i];
+        } else if (!strcmp(a, "--pareto-axes") && v) {
+            c->pareto_axes = argv[++i];
         } else if (!strcmp(a, "--db") && v) {
             c->db = argv[++i];
         } else if (!strcmp(a, "--out") && v) {
@@ -252,6 +266,12 @@ int fedc_cmd_tune(int argc, char **argv) {
             check_same("eta", c.eta, opt.eta, c.resume) || check_same("startup", c.startup, opt.startup, c.resume) ||
             check_same("wave", c.wave, opt.wave, c.resume))
             goto out;
+        if (c.objective || c.max_client_cpu || c.max_bytes || c.pareto_axes) {
+            fprintf(stderr, "fedc tune: search %ld keeps its objective (%s); leave out --objective, --max-client-cpu, "
+                            "--max-bytes and --pareto-axes when resuming\n",
+                    c.resume, fedc_tune_goal_name(opt.goal));
+            goto out;
+        }
         if (c.no_base && opt.include_base) {
             fprintf(stderr, "fedc tune: search %ld runs the base task as trial 0; --no-base cannot change that\n",
                     c.resume);
@@ -281,6 +301,15 @@ int fedc_cmd_tune(int argc, char **argv) {
             goto out;
         }
         if (!c.method) opt.method = FEDC_TUNE_TPE;
+        if (c.objective && fedc_tune_goal_parse(c.objective, &opt.goal) != 0) {
+            fprintf(stderr, "fedc tune: --objective: \"%s\" is not known; allowed: accuracy, accuracy@budget, pareto\n",
+                    c.objective);
+            goto out;
+        }
+        if ((c.max_client_cpu && fedc_tune_limit_parse(c.max_client_cpu, 0, &opt.max_client_cpu, &err) != 0) ||
+            (c.max_bytes && fedc_tune_limit_parse(c.max_bytes, 1, &opt.max_bytes, &err) != 0) ||
+            (c.pareto_axes && fedc_tune_axes_parse(c.pareto_axes, &opt.pareto_axes, &err) != 0))
+            goto fail;
         opt.include_base = !c.no_base;
         opt.budget = 16;
         opt.seed = c.seed >= 0 ? (uint64_t)c.seed : 1;
@@ -383,6 +412,8 @@ int fedc_cmd_tune(int argc, char **argv) {
     }
     printf("\n");
     fedc_tune_leaderboard_print(search, stdout, (int)c.top);
+    printf("\n");
+    fedc_tune_front_print(search, stdout);
     long rounds;
     double cpu;
     int reused;
@@ -393,10 +424,16 @@ int fedc_cmd_tune(int argc, char **argv) {
     printf("\n");
     if (have_best) {
         const fedc_tune_trial *b = fedc_tune_search_trial(search, fedc_tune_search_best(search));
-        printf("best: trial %d, accuracy %.4f (mean of the last %ld evaluated rounds of %ld run(s)) after %d rounds\n"
+        printf("best (%s): trial %d, %s accuracy %.4f (mean of the last %ld evaluated rounds of %ld run(s)) after %d "
+               "rounds",
+               fedc_tune_goal_name(eo->goal), b->id, b->last.validated ? "validation" : "test", b->accuracy,
+               c.last_rounds > 0 ? c.last_rounds : 3, c.trial_seeds > 0 ? c.trial_seeds : 1, b->rounds);
+        if (b->last.validated) printf("; test accuracy %.4f", b->last.test_accuracy);
+        printf("\n      client compute %.1f GFLOP, %.1f client CPU s, %.1f MB\n"
                "      -> %s/best-task.json (fedc sim %s/best-task.json)\n",
-               b->id, b->accuracy, c.last_rounds > 0 ? c.last_rounds : 3, c.trial_seeds > 0 ? c.trial_seeds : 1,
-               b->rounds, dir, dir);
+               b->last.client_gflop, b->last.client_cpu_s, (double)b->bytes / 1e6, dir, dir);
+    } else if (eo->goal == FEDC_TUNE_GOAL_BUDGET) {
+        printf("no trial within the budget has reached the full %d rounds\n", eo->max_rounds);
     } else {
         printf("no trial has reached the full %d rounds yet\n", eo->max_rounds);
     }

@@ -11,6 +11,7 @@ int fedc_cmd_sim(int argc, char **argv);
 int fedc_cmd_validate(int argc, char **argv);
 int fedc_cmd_audit(int argc, char **argv);
 int fedc_cmd_partition(int argc, char **argv);
+int fedc_cmd_topology(int argc, char **argv);
 int fedc_cmd_arch(int argc, char **argv);
 int fedc_cmd_tune(int argc, char **argv);
 int fedc_cmd_server(int argc, char **argv);
@@ -24,6 +25,7 @@ const fedc_command fedc_commands[] = {
     {"sim", "run a task in one process (simulated clients)", fedc_cmd_sim},
     {"validate", "check a task spec and print it with defaults filled in", fedc_cmd_validate},
     {"partition", "print how a task's data is split across clients", fedc_cmd_partition},
+    {"topology", "a decentralised task's graph: degrees and spectral gap of its mixing", fedc_cmd_topology},
     {"arch", "parameters and FLOPs of a model spec", fedc_cmd_arch},
     {"audit", "gradient-inversion attacks on a client's update under the task's protections", fedc_cmd_audit},
     {"tune", "search hyperparameters and architectures by running the task", fedc_cmd_tune},

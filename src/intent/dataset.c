@@ -552,6 +552,50 @@ static void f_weight_decay(gen *g) {
     set_real(g, "local.weight_decay", w);
 }
 
+/* Decentralised: a strategy without a server model on a named graph. Every
+ * node trains every round, so the example says so and sets the count; it is
+ * left out where the request already chose a strategy, a participation
+ * count, a lossy codec, privacy or secure aggregation (none combine). */
+static int f_decentral(gen *g, int r) {
+    if (has(g, "strategy.name") || has(g, "clients_per_round") || has(g, "compression.up") ||
+        has(g, "compression.down") || has(g, "privacy.mode") || g->clients < 8 || g->clients > 1000)
+        return 0;
+    static const char *const names[] = {"dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs"};
+    static const char *const said[] = {"D-PSGD", "gossip learning", "variance-corrected gossip", "DFedSAM",
+                                       "DFedSAM-MGS"};
+    static const int steps[] = {2, 3, 4}, ks[] = {2, 6}, evals[] = {1000, 2000};
+    static const double ps[] = {0.3, 0.5};
+    int q = PICK_INT(g, steps), k = PICK_INT(g, ks), e = PICK_INT(g, evals), seed = 1 + below(g, 9);
+    double p = PICK_REAL(g, ps);
+    if (r % 2 == 0) {
+        static const char *const t[] = {
+            "%s on a small-world graph with topology.k=%d, topology.p=%g, topology.seed=%d, "
+            "topology.mixing=uniform, strategy.gossip_steps=%d and topology.eval_samples=%d",
+            "%s over a watts strogatz topology, topology.k=%d, topology.p=%g, topology.seed=%d, "
+            "topology.mixing=uniform, strategy.gossip_steps=%d, topology.eval_samples=%d"};
+        add_part(g, TEMPLATE(g, t), said[r], k, p, seed, q, e);
+        set_str(g, "topology.kind", "small-world");
+        set_int(g, "topology.k", k);
+    } else {
+        static const char *const t[] = {
+            "%s on an erdos renyi graph with topology.p=%g, topology.seed=%d, topology.mixing=uniform, "
+            "strategy.gossip_steps=%d and topology.eval_samples=%d",
+            "%s over a random graph, topology.p=%g, topology.seed=%d, topology.mixing=uniform, "
+            "strategy.gossip_steps=%d, topology.eval_samples=%d"};
+        add_part(g, TEMPLATE(g, t), said[r], p, seed, q, e);
+        set_str(g, "topology.kind", "erdos-renyi");
+    }
+    add_part(g, "%s", "every client in every round");
+    set_str(g, "strategy.name", names[r]);
+    set_real(g, "topology.p", p);
+    set_int(g, "topology.seed", seed);
+    set_str(g, "topology.mixing", "uniform");
+    set_int(g, "strategy.gossip_steps", q);
+    set_int(g, "topology.eval_samples", e);
+    set_int(g, "clients_per_round", g->clients);
+    return 1;
+}
+
 static void f_strategy(gen *g) {
     int r = below(g, 8);
     if (r == 0) {
@@ -1174,6 +1218,13 @@ static void f_eval(gen *g) {
     int e = PICK_INT(g, v);
     add_part(g, TEMPLATE(g, t), e);
     set_int(g, "eval_every", e);
+    /* Some examples also hold a validation split out; chosen by the example's
+     * index, not the random stream, so the other examples stay as they were. */
+    if (g->index % 5 == 2) {
+        double share = g->index % 2 ? 0.1 : 0.2;
+        add_part(g, "validation=%g", share);
+        set_real(g, "validation", share);
+    }
 }
 
 static void f_steps(gen *g) {
@@ -1371,7 +1422,8 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     json_t *cpr = json_object_get(g->truth, "clients_per_round");
     if (!g->cpr && cpr && json_integer_value(cpr) > g->clients) set_int(g, "clients_per_round", g->clients);
     if (!g->cpr && !cpr && g->clients < 10 && has(g, "clients")) set_int(g, "clients_per_round", g->clients);
-    if (chance(g, 0.06)) f_secagg(g);
+    int decentral = g->index % 100 == 43 && f_decentral(g, (g->index / 100) % 5);
+    if (!decentral && chance(g, 0.06)) f_secagg(g);
 
     /* text: the lead parts keep their order ("a small CNN on mnist"), the rest shuffle */
     shuffle_parts(g, lead);

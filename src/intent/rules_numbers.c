@@ -481,6 +481,7 @@ static const key_rule key_rules[] = {
     {C_EPS, "local.eps", 0, NULL, NULL, NULL},
     {C_TAU, "strategy.tau", 0, NULL, NULL, NULL},
     {C_RHO, "strategy.rho", 0, NULL, NULL, NULL},
+    {C_GOSSIP_STEPS, "strategy.gossip_steps", 1, NULL, NULL, NULL},
     {C_ANCHOR_PROB, "strategy.anchor_prob", 0, "strategy.name", "fedamd", "anchor probability is FedAMD's"},
     {C_BETA3, "local.beta3", 0, "local.optimizer", "adan", "beta3 is Adan's"},
     {C_HESSIAN_POWER, "local.hessian_power", 0, "local.optimizer", "adahessian", "the Hessian power is ADAHESSIAN's"},

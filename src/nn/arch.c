@@ -515,6 +515,26 @@ double fedc_arch_flops_per_sample(const fedc_arch *a) {
     return a->flops;
 }
 
+double fedc_arch_train_flops_per_sample(const fedc_arch *a) {
+    double total = 0.0;
+    for (int i = 0; i < a->n_ops; i++) {
+        const nn_op *op = &a->ops[i];
+        double fwd, per_pos; /* per_pos: FLOPs of one output position's dot products */
+        if (op->kind == NN_CONV) {
+            per_pos = 2.0 * (double)op->k * op->k * op->in.c * op->out.c;
+            fwd = per_pos * op->out.h * op->out.w;
+        } else if (op->kind == NN_DENSE) {
+            per_pos = fwd = 2.0 * (double)op->in_size * op->out.c;
+        } else {
+            continue;
+        }
+        /* Backward positions: all of them, or the pool's winners. */
+        double back = nn_conv_pool_fusable(a, i) ? per_pos * a->ops[i + 1].out.h * a->ops[i + 1].out.w : fwd;
+        total += fwd + back * (op->need_dx ? 2.0 : 1.0);
+    }
+    return total;
+}
+
 int fedc_arch_ntensors(const fedc_arch *a) {
     return a->n_tensors;
 }

@@ -208,10 +208,13 @@ __attribute__((target("avx512f"))) void nn_tile_bcast(int mr, const float *a, si
 /* C = A B^T (+ C) for m <= 32 rows of A, as C^T = B A^T with the broadcast
  * tile: B (e.g. a dense layer's [out, in] weights) is read in place, once,
  * and only A^T (k x 32, zero-padded) is packed; the transposed tiles are
- * added into C. The usual path would transpose-pack all of B per call. */
+ * added into C. The usual path would transpose-pack all of B per call.
+ * The tile sums k in blocks of kb_max, each block from zero and then added
+ * into C: with kb_max = KC that is exactly own_gemm's order of operations
+ * (a block's products one after another in k order, then C + block), so
+ * the result is the same bit for bit. */
 static void gemm_abt_small_m(fedc_ws *ws, int m, int n, int k, const float *a, int lda, const float *b, int ldb,
-                             int accumulate, float *c, int ldc) {
-    const int kb_max = NN_GEMM_KC * NN_GEMM_NC / NN_TILE_NR;
+                             int accumulate, float *c, int ldc, const int kb_max) {
     float *at = ws->pack_b;
     float out[NN_TILE_MR * NN_TILE_NR] __attribute__((aligned(64)));
     for (int k0 = 0; k0 < k; k0 += kb_max) {
@@ -301,9 +304,17 @@ void nn_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const float *a, i
     }
 #ifdef NN_AVX512_BUILD
     if (nn_use_avx512()) {
-        if (!ta && tb && m <= NN_TILE_NR)
-            gemm_abt_small_m(ws, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
-        else
+        if (!ta && tb && m <= NN_TILE_NR) {
+            gemm_abt_small_m(ws, m, n, k, a, lda, b, ldb, accumulate, c, ldc, NN_GEMM_KC * NN_GEMM_NC / NN_TILE_NR);
+        } else if (!ta && tb && m <= NN_GEMM_BCAST_MAX_M) {
+            /* A few slices of 32 rows (e.g. a dense layer's forward over an
+             * evaluation batch of 64): B read in place per slice instead of
+             * transpose-packed per call, in own_gemm's k blocks, so the
+             * result does not depend on which of the two ran. */
+            for (int i0 = 0; i0 < m; i0 += NN_TILE_NR)
+                gemm_abt_small_m(ws, m - i0 < NN_TILE_NR ? m - i0 : NN_TILE_NR, n, k, a + (size_t)i0 * lda, lda, b,
+                                 ldb, accumulate, c + (size_t)i0 * ldc, ldc, KC);
+        } else
             own_gemm(ws, ta, tb, m, n, k, a, lda, b, ldb, accumulate, c, ldc);
         return;
     }

@@ -193,16 +193,26 @@ void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const 
 
 void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
                       const int32_t *y, size_t n, double *accuracy, double *loss) {
+    /* Batches of the workspace's size; every sample's loss is added to one
+     * running sum in order, so the result does not depend on that size (a
+     * small evaluation workspace gives the figures of one big batch). With
+     * the AVX-512 kernels the logits do not depend on it either, as long as
+     * every batch has more than NN_TILE_NR samples (a dense layer's GEMM
+     * with that few rows runs the broadcast kernel, which sums in another
+     * order): so a short last batch is avoided by making the one before it
+     * shorter, where both can then stay above NN_TILE_NR. */
+    const size_t big = (size_t)ws->max_batch, small = NN_TILE_NR;
     double total = 0.0;
     size_t hits = 0;
-    if (n > 0 && !nn_ws_fits(a, ws, 1)) total = NAN;
-    for (size_t i = 0; i < n && nn_ws_fits(a, ws, 1); i += (size_t)ws->max_batch) {
-        int cnt = n - i < (size_t)ws->max_batch ? (int)(n - i) : ws->max_batch;
-        const float *logits = nn_forward(a, ws, params, x + i * fedc_arch_input_size(a), cnt, 0, NULL);
-        int correct = 0;
-        total += nn_softmax_xent(logits, y + i, cnt, a->n_classes, NULL, &correct) * cnt;
-        hits += (size_t)correct;
+    int bad = n > 0 && !nn_ws_fits(a, ws, 1);
+    for (size_t i = 0, cnt; i < n && !bad; i += cnt) {
+        const size_t left = n - i;
+        cnt = left < big ? left : big;
+        if (left > big && left - big <= small && left >= 2 * (small + 1)) cnt = left - (small + 1);
+        const float *logits = nn_forward(a, ws, params, x + i * fedc_arch_input_size(a), (int)cnt, 0, NULL);
+        if (nn_xent_accumulate(logits, y + i, (int)cnt, a->n_classes, &total, &hits) != 0) bad = 1;
     }
+    if (bad) total = NAN;
     if (accuracy) *accuracy = n ? (double)hits / (double)n : 0.0;
     if (loss) *loss = n ? total / (double)n : 0.0;
 }

@@ -78,6 +78,9 @@ struct fedc_arch {
 /* Broadcast tile (gemm.c): up to MR rows read in place x NR columns. */
 #define NN_TILE_MR 14
 #define NN_TILE_NR 32
+/* C = A B^T with up to this many rows of A runs the broadcast tile in slices
+ * of NN_TILE_NR rows (B read in place, not packed per call). */
+#define NN_GEMM_BCAST_MAX_M 128
 
 /* Per-op scratch inside a workspace. */
 typedef struct nn_op_ws {
@@ -114,6 +117,7 @@ struct fedc_ws {
     float *dw_std;    /* wsconv backward: gradient of the standardised weights */
     int bn_train;     /* the last forward normalised batch norms with batch statistics */
     void *block;                        /* one allocation backs everything */
+    size_t bytes;                       /* its size */
 };
 
 /* Chooses how many samples one conv im2col chunk holds (cache-sized). */
@@ -240,5 +244,9 @@ void nn_mul(const float *a, const float *b, float *out, size_t count);
  * Returns NaN if a label is outside [0, classes). */
 double nn_softmax_xent(const float *logits, const int32_t *y, int n, int classes, float *dlogits,
                        int *correct);
+/* Adds each row's cross-entropy to *total, one row after another, and its
+ * argmax hits to *hits: the sum over a data set is then the same however it
+ * is cut into batches. Returns -1 if a label is outside [0, classes). */
+int nn_xent_accumulate(const float *logits, const int32_t *y, int n, int classes, double *total, size_t *hits);
 
 #endif

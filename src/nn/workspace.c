@@ -90,6 +90,7 @@ fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch) {
     ws->arch = a;
     ws->max_batch = max_batch;
     size_t bytes = layout(ws, NULL);
+    ws->bytes = bytes;
     /* Huge pages where the block is big: the layers stream through
      * megabytes of activations with large strides. */
     ws->block = fedc_nn_alloc((bytes ? bytes : 64) / sizeof(float) + 1);
@@ -101,6 +102,10 @@ fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch) {
     memset(ws->block, 0, bytes);
     layout(ws, ws->block);
     return ws;
+}
+
+size_t fedc_ws_bytes(const fedc_ws *ws) {
+    return ws ? ws->bytes : 0;
 }
 
 void fedc_ws_free(fedc_ws *ws) {

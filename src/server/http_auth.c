@@ -180,6 +180,11 @@ void http_login(fedc_server *s, const fedc_http_request *req, fedc_http_response
     session_json(resp, as);
     fedc_http_add_header(resp, "set-cookie", "fedc_session=%s; HttpOnly; SameSite=Strict; Path=/; Max-Age=%d%s",
                          as->id, (int)SESSION_TTL_S, req->tls ? "; Secure" : "");
+    /* A hint the app can read (no secret in it): with it absent, a page
+     * opened while signed out goes to the sign-in page without first asking
+     * GET /api/session for a 401 the browser would log as an error. */
+    fedc_http_add_header(resp, "set-cookie", "fedc_signed_in=1; SameSite=Strict; Path=/; Max-Age=%d%s",
+                         (int)SESSION_TTL_S, req->tls ? "; Secure" : "");
 }
 
 void http_logout(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp) {
@@ -187,12 +192,14 @@ void http_logout(fedc_server *s, const fedc_http_request *req, fedc_http_respons
     if (as) memset(as, 0, sizeof *as);
     http_json(resp, 200, json_object());
     fedc_http_add_header(resp, "set-cookie", "fedc_session=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    fedc_http_add_header(resp, "set-cookie", "fedc_signed_in=; SameSite=Strict; Path=/; Max-Age=0");
 }
 
 void http_session(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp) {
     auth_session *as = find_session(s, req->cookie);
     if (!as) {
         http_error(resp, 401, "no session (bearer-token requests have none)");
+        fedc_http_add_header(resp, "set-cookie", "fedc_signed_in=; SameSite=Strict; Path=/; Max-Age=0");
         return;
     }
     session_json(resp, as);

@@ -57,15 +57,20 @@ static void h_enrol(fedc_server *s, const fedc_http_request *req, fedc_http_resp
     store_node_upsert(&s->db_net, id, nm, NULL, NULL);
     char file[FEDC_NODE_NAME_MAX + 8], cmd[700];
     snprintf(file, sizeof file, "%s.pem", nm);
-    snprintf(cmd, sizeof cmd, "fedc node --server %s --credential %s --data fmnist:partition=0/10", s->node_url, file);
+    /* Node ids count up from 1: node k suggests share (k-1) mod 10 of ten, so
+     * the first ten nodes enrolled hold disjoint shares of the data. */
+    snprintf(cmd, sizeof cmd, "fedc node --server %s --credential %s --data fmnist:partition=%lld/10", s->node_url,
+             file, (long long)((id - 1) % 10));
     json_t *arr = nodes_with_live(s, id);
     json_t *node = arr ? json_incref(json_array_get(arr, 0)) : NULL;
     json_decref(arr);
+    /* The feed gets the whole node object (counts at 0), as GET /api/nodes/ID gives it. */
+    json_t *node_event = node ? json_pack("{s:O}", "node", node)
+                         : json_pack("{s:{s:I,s:s,s:s}}", "node", "id", (json_int_t)id, "name", nm, "status", "offline");
     http_json(resp, 201, json_pack("{s:o,s:s,s:s,s:s}", "node", node ? node : json_null(), "credential", pem,
                                    "credential_file", file, "command", cmd));
     free(pem);
-    events_publish(s, "node", 0, json_pack("{s:{s:I,s:s,s:s}}", "node", "id", (json_int_t)id, "name", nm, "status",
-                                           "offline"));
+    events_publish(s, "node", 0, node_event);
 }
 
 static void h_revoke(fedc_server *s, int64_t id, fedc_http_response *resp) {
@@ -116,6 +121,19 @@ int http_nodes_route(fedc_server *s, const fedc_http_request *req, fedc_http_res
         else if (!a) http_store_failed(s, &s->db_net, resp);
         else http_error(resp, 404, "node %lld does not exist", id);
         json_decref(a);
+        return 1;
+    }
+    if (!strcmp(end, "/participation") && get) {
+        char v[32] = "200";
+        fedc_http_query_get(req->query, "limit", v, sizeof v);
+        int limit = atoi(v);
+        if (limit < 1 || limit > 10000) {
+            http_error(resp, 400, "limit: %s is out of range; allowed: an integer >= 1 and <= 10000", v);
+            return 1;
+        }
+        json_t *a = store_node_participation_json(&s->db_net, id, limit);
+        if (a) http_json(resp, 200, json_pack("{s:o}", "participation", a));
+        else http_store_failed(s, &s->db_net, resp);
         return 1;
     }
     if (!strcmp(end, "/revoke") && post) {

@@ -95,18 +95,31 @@ static void h_validate(fedc_server *s, const fedc_http_request *req, fedc_http_r
 
 /* Asynchronous strategies run in simulation only so far: the server's rounds
  * are synchronous exchanges, and a buffer filled in them would only simulate
- * asynchrony. Refused here, with the field to change, rather than run. */
+ * asynchrony. Decentralised ones too: the server would hold and mix every
+ * node's model, where a deployment must only relay models between nodes.
+ * Refused here, with the field to change, rather than run. */
 static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *err) {
+    if (t->validation > 0) {
+        /* The held-out samples are cut from the simulator's partitions; nodes keep their own data. */
+        fedc_task_issue iss = {"validation", ""};
+        snprintf(iss.msg, sizeof iss.msg,
+                 "validation: %g holds out part of the simulated clients' data, which fedc does in simulation "
+                 "only (fedc sim, fedc tune); a deployment needs 0",
+                 t->validation);
+        fedc_fail(err, "the task spec is not valid (1 problem): %s", iss.msg);
+        if (issues) *issues = issues_json(&iss, 1);
+        return -1;
+    }
     fedc_strategy *st = fedc_strategy_create(t, 1, t->clients, err);
     if (!st) return -1;
     fedc_strategy_info info = fedc_strategy_info_get(st);
     fedc_strategy_free(st);
-    if (!info.async_buffer && !(info.async_window_s > 0)) return 0;
+    if (!info.async_buffer && !(info.async_window_s > 0) && !info.decentral) return 0;
     fedc_task_issue iss = {"strategy.name", ""};
     snprintf(iss.msg, sizeof iss.msg,
-             "%s is asynchronous, which fedc runs in simulation only (fedc sim); a deployment needs a "
+             "%s is %s, which fedc runs in simulation only (fedc sim); a deployment needs a "
              "synchronous strategy such as fedavg",
-             t->strategy.name);
+             t->strategy.name, info.decentral ? "decentralised" : "asynchronous");
     fedc_fail(err, "the task spec is not valid (1 problem): %s", iss.msg);
     if (issues) *issues = issues_json(&iss, 1);
     return -1;

@@ -196,6 +196,31 @@ int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_resp
         return 1;
     }
     json_decref(run);
+    if (!strcmp(tail, "/notes") && post) {
+        json_t *tags = NULL;
+        char *notes = NULL;
+        fedc_error err;
+        if (run_notes_parse(req->body, req->body_len, &tags, &notes, &err) != 0) {
+            http_error(resp, 400, "POST /api/runs/%lld/notes: %s", (long long)id, err.msg);
+        } else if (store_run_notes_set(&s->db_net, id, tags, notes) != 0) {
+            http_store_failed(s, &s->db_net, resp);
+        } else {
+            json_t *updated = store_run_json(&s->db_net, id, 0);
+            if (!updated) {
+                http_store_failed(s, &s->db_net, resp);
+            } else {
+                events_publish(s, "run", id, json_pack("{s:{s:I,s:O,s:O}}", "run", "id", (json_int_t)id, "tags",
+                                                       json_object_get(updated, "tags"), "notes",
+                                                       json_object_get(updated, "notes")));
+                http_json(resp, 200, json_pack("{s:O,s:O}", "tags", json_object_get(updated, "tags"), "notes",
+                                               json_object_get(updated, "notes")));
+                json_decref(updated);
+            }
+        }
+        json_decref(tags);
+        free(notes);
+        return 1;
+    }
     if (!strcmp(tail, "/cancel") && post) {
         h_cancel(s, id, resp);
     } else if (!strcmp(tail, "/rounds") && get) {
@@ -209,6 +234,11 @@ int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_resp
         fedc_http_query_get(req->query, "round", v, sizeof v);
         json_t *a = store_participation_json(&s->db_net, id, atoi(v));
         if (a) http_json(resp, 200, json_pack("{s:o}", "participation", a));
+        else http_store_failed(s, &s->db_net, resp);
+    } else if (!strcmp(tail, "/events") && get) {
+        int dropped = 0;
+        json_t *a = store_events_json(&s->db_net, id, &dropped);
+        if (a) http_json(resp, 200, json_pack("{s:o,s:i}", "events", a, "dropped", dropped));
         else http_store_failed(s, &s->db_net, resp);
     } else if (!strcmp(tail, "/nodes") && get) {
         json_t *a = store_run_nodes_json(&s->db_net, id);

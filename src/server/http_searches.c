@@ -102,8 +102,20 @@ static void h_one(fedc_server *s, int64_t id, fedc_http_response *resp) {
     size_t i;
     json_t *t;
     /* Each trial's full task would make a large search's answer many
-     * megabytes; the configuration says what differs, best_task is whole. */
-    json_array_foreach(trials, i, t) json_object_del(t, "task");
+     * megabytes; the configuration says what differs, best_task is whole,
+     * and so is the task of every trial on the Pareto front (the web app
+     * launches any point of it). A validation split is the search's own
+     * (simulation only): a task launched on the nodes trains on all their data. */
+    json_array_foreach(trials, i, t) {
+        json_t *rank = json_object_get(json_object_get(t, "costs"), "pareto_rank");
+        json_t *task = json_object_get(t, "task");
+        if (json_is_integer(rank) && json_integer_value(rank) == 1 && json_is_object(task))
+            json_object_set_new(task, "validation", json_real(0));
+        else
+            json_object_del(t, "task");
+    }
+    json_t *best = json_object_get(search, "best_task");
+    if (json_is_object(best)) json_object_set_new(best, "validation", json_real(0));
     if (!search || searches_rank_trials(trials) != 0) {
         json_decref(search);
         http_error(resp, 500, "out of memory reading search %lld", (long long)id);

@@ -585,6 +585,15 @@ int registry_ready_count(fedc_server *s, const active_run *ar) {
     return n;
 }
 
+int registry_joined_count(fedc_server *s, const active_run *ar) {
+    int n = 0;
+    for (node_session *ns = s->sessions; ar && ns; ns = ns->next)
+        if (ns->authed && !ns->closing && ns->run_id == ar->id && !failed_for(ns, ar->id) && ns->slot >= 0 &&
+            ar->flags[ns->slot] < s->cfg.max_flags)
+            n++;
+    return n;
+}
+
 void registry_client_hook(void *ctx, int round, fedc_client_info *info, int n) {
     runner *r = ctx;
     fedc_server *s = r->s;

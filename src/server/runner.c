@@ -59,26 +59,32 @@ static void publish_run(runner *r, int64_t id) {
     events_publish(r->s, "run", id, json_pack("{s:o}", "run", run));
 }
 
-static void publish_log(fedc_server *s, int64_t id, const char *level, const char *fmt, ...)
+/* A notable event of run id: to the live feed, and to the run's event log in
+ * the store (GET /api/runs/ID/events), so it is there for the whole run. A
+ * log the store cannot take is not worth stopping the run for: it is only
+ * reported in the server's log. */
+static void publish_log(runner *r, int64_t id, const char *level, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static void publish_log(fedc_server *s, int64_t id, const char *level, const char *fmt, ...) {
+static void publish_log(runner *r, int64_t id, const char *level, const char *fmt, ...) {
     char msg[1200];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    events_publish(s, "log", id, json_pack("{s:I,s:s,s:s}", "run", (json_int_t)id, "level", level, "message", msg));
+    if (store_event_add(&r->db, id, level, msg) != 0)
+        FEDC_WARN("run %lld: cannot keep an event in the run store: %s", (long long)id, store_fail_msg(&r->db));
+    events_publish(r->s, "log", id, json_pack("{s:I,s:s,s:s}", "run", (json_int_t)id, "level", level, "message", msg));
 }
 
 typedef struct data_note_ctx {
-    fedc_server *s;
+    runner *r;
     int64_t id;
 } data_note_ctx;
 
 static void data_note(void *ctx, const char *msg) {
     data_note_ctx *c = ctx;
     FEDC_INFO("run %lld: %s", (long long)c->id, msg);
-    publish_log(c->s, c->id, "info", "%s", msg);
+    publish_log(c->r, c->id, "info", "%s", msg);
 }
 
 /* The server stops (1) or the run was cancelled (2); 0 otherwise. */
@@ -139,7 +145,7 @@ static int pause_and_wait(runner *r, int64_t id, pause_state *ps, storage_fault 
     pthread_mutex_unlock(&s->mu);
     if (first) {
         FEDC_WARN("run %lld paused: %s", (long long)id, text);
-        publish_log(s, id, "warn", "run %lld paused: %s", (long long)id, text);
+        publish_log(r, id, "warn", "run %lld paused: %s", (long long)id, text);
         notify(s, id, NULL, "paused");
     }
     /* The stored error says why too, if the store takes it (once: the API
@@ -162,7 +168,7 @@ static void pause_over(runner *r, int64_t id, pause_state *ps) {
     double for_s = fedc_wall_s() - ps->since;
     FEDC_INFO("run %lld resumed: its progress is written again (paused %.1f s, %d attempts)", (long long)id, for_s,
               ps->attempts);
-    publish_log(s, id, "info", "run %lld resumed: its progress is written again (paused %.1f s, %d attempts)",
+    publish_log(r, id, "info", "run %lld resumed: its progress is written again (paused %.1f s, %d attempts)",
                 (long long)id, for_s, ps->attempts);
     publish_run(r, id);
     notify(s, id, NULL, "running");
@@ -330,6 +336,39 @@ static int wait_nodes(runner *r, int need, double timeout_s) {
     return ready;
 }
 
+/* Once a round has the nodes it needs, it waits up to ROUND_GATHER_S more
+ * for nodes that hold a slot of the run but are still setting up the task
+ * (they connected just before, or the run has just started), until
+ * clients_per_round of them are ready: otherwise the first node to finish
+ * setting up would train round 1 alone while the others were a moment
+ * away. Nodes that are not connected are not waited for. */
+#define ROUND_GATHER_S 10.0
+
+static int gather_nodes(runner *r, int want) {
+    fedc_server *s = r->s;
+    double end = fedc_wall_s() + ROUND_GATHER_S;
+    pthread_mutex_lock(&s->mu);
+    int ready;
+    for (;;) {
+        ready = registry_ready_count(s, r->ar);
+        int joined = registry_joined_count(s, r->ar);
+        int goal = joined < want ? joined : want;
+        double left = end - fedc_wall_s();
+        if (ready >= goal || s->stopping || r->cancel || left <= 0) break;
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        double w = left < 0.25 ? left : 0.25;
+        ts.tv_nsec += (long)(w * 1e9);
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ready;
+}
+
 /* Records each participant's outcome and flags nodes whose update was refused. */
 static int collect_participants(runner *r, fedc_run *run, int64_t id, const fedc_round_metrics *m,
                                 store_participant *p) {
@@ -355,14 +394,17 @@ static int collect_participants(runner *r, fedc_run *run, int64_t id, const fedc
         sp->cpu_s = fp.cpu_s;
         sp->loss = fp.loss;
         sp->n_samples = fp.n_samples;
+        if (fp.status != 1 && fp.status != -2)
+            publish_log(r, id, "warn", "round %d: node %lld dropped: %s", m->round, (long long)sp->node_id,
+                        fp.reason && fp.reason[0] ? fp.reason : "no update in time");
         if (fp.status == -2 && sp->node_id) {
             char why[400];
             snprintf(why, sizeof why, "round %d: %.300s", m->round, fp.reason);
             store_node_flag(&r->db, sp->node_id, why);
-            publish_log(s, id, "warn", "round %d: update from node %lld refused, node flagged: %s", m->round,
+            publish_log(r, id, "warn", "round %d: update from node %lld refused, node flagged: %s", m->round,
                         (long long)sp->node_id, fp.reason);
             if (flags >= s->cfg.max_flags)
-                publish_log(s, id, "warn", "node %lld had %d updates refused; it is left out of the rest of run %lld",
+                publish_log(r, id, "warn", "node %lld had %d updates refused; it is left out of the rest of run %lld",
                             (long long)sp->node_id, flags, (long long)id);
         }
     }
@@ -471,7 +513,7 @@ static int restore(runner *r, fedc_run *run, int64_t id, int ckpt_round) {
     else
         snprintf(notice, sizeof notice, "no valid checkpoint is left (%s): the run starts again from round 1", why);
     FEDC_WARN("run %lld: %s", (long long)id, notice);
-    publish_log(s, id, "warn", "run %lld: %s", (long long)id, notice);
+    publish_log(r, id, "warn", "run %lld: %s", (long long)id, notice);
     pause_state ps = {0};
     retry_store(r, id, &ps, step_notice, notice, "cannot record the checkpoint notice");
     return used;
@@ -524,7 +566,7 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
     notify(s, id, NULL, "running");
     /* The server's own copy of the data: fetched here, before the run
      * starts, with each file's source and destination in the run's log. */
-    fedc_fetch_options fo = {.note = data_note, .note_ctx = &(data_note_ctx){s, id}, .stop = fetch_stop,
+    fedc_fetch_options fo = {.note = data_note, .note_ctx = &(data_note_ctx){r, id}, .stop = fetch_stop,
                              .stop_ctx = r};
     char data_dir[1024];
     if (fedc_task_dataset_prepare(&t, &fo, data_dir, sizeof data_dir, &err) != 0) {
@@ -551,7 +593,7 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
         }
         if (resumed) {
             FEDC_INFO("run %lld resumed from round %d", (long long)id, restored);
-            publish_log(s, id, "info", "run %lld resumed after a restart from its checkpoint at round %d",
+            publish_log(r, id, "info", "run %lld resumed after a restart from its checkpoint at round %d",
                         (long long)id, restored);
         }
     }
@@ -585,6 +627,7 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
         int need = fedc_run_rounds_done(run) == start_round ? t.deploy.min_nodes : t.deploy.min_updates;
         if (need < 1) need = 1;
         int ready = wait_nodes(r, need, t.deploy.connect_timeout_s);
+        if (ready >= need) gather_nodes(r, t.clients_per_round);
         why = interrupted(r);
         if (why == 1) break;
         if (why == 2) {
@@ -609,7 +652,7 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
                 break;
             }
             failures++;
-            publish_log(s, id, "warn", "%s (attempt %d of %d)", err.msg, failures, MAX_ROUND_FAILURES);
+            publish_log(r, id, "warn", "%s (attempt %d of %d)", err.msg, failures, MAX_ROUND_FAILURES);
             FEDC_WARN("run %lld: %s", (long long)id, err.msg);
             if (failures >= MAX_ROUND_FAILURES) {
                 final = "failed";
@@ -648,6 +691,7 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
     free(parts);
     deactivate(r);
     tp->ops->destroy(tp);
+    if (final && !strcmp(final, "failed")) publish_log(r, id, "error", "run %lld failed: %s", (long long)id, error);
     if (final) set_status(r, id, final, error[0] ? error : NULL);
     fedc_run_free(run);
     return 0;

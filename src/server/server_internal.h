@@ -53,6 +53,7 @@ typedef struct store {
 #define STORE_PART_CRC_COLS "run_id,round,slot,node_id,status,reason,bytes_down,bytes_up,cpu_s,loss,n_samples"
 #define STORE_NODE_CRC_COLS "id,name,created_at,last_seen,address,resources,flags,flag_reason,revoked"
 #define STORE_PRIV_CRC_COLS "run_id,round,epsilon,delta,clip"
+#define STORE_EVENT_CRC_COLS "run_id,seq,at,level,message"
 
 int store_open(store *st, const char *path, fedc_error *err);
 void store_close(store *st);
@@ -123,6 +124,25 @@ int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out);
 int store_node_upsert(store *st, int64_t id, const char *name, const char *address, const char *resources_json);
 int store_node_seen(store *st, int64_t id);
 int store_node_flag(store *st, int64_t id, const char *reason);
+/* The run's event log (refused updates, dropped nodes, failed rounds, pauses,
+ * data downloads), kept for the whole run: at most STORE_EVENTS_MAX a run,
+ * then the later ones are counted but not kept. */
+#define STORE_EVENTS_MAX 10000
+int store_event_add(store *st, int64_t run_id, const char *level, const char *message);
+/* Oldest first: [{seq, at, level, message}]; *dropped = events not kept. */
+json_t *store_events_json(store *st, int64_t run_id, int *dropped);
+/* A person's tags and notes on a run (run_notes). */
+#define RUN_TAGS_MAX 16
+#define RUN_TAG_MAX 32
+#define RUN_NOTES_MAX 4000
+#define STORE_NOTES_CRC_COLS "run_id,tags,notes"
+/* Sets what is given (tags: a JSON array, notes: text; NULL = keep). */
+int store_run_notes_set(store *st, int64_t run_id, const json_t *tags, const char *notes);
+/* run_notes.c: the body of POST /api/runs/{id}/notes, bounded; *tags
+ * (new reference) and *notes (malloc'd) are NULL when not given. */
+int run_notes_parse(const void *body, size_t len, json_t **tags, char **notes, fedc_error *err);
+/* A node's newest participation rows over all runs (with "run"), newest first. */
+json_t *store_node_participation_json(store *st, int64_t node_id, int limit);
 int store_node_revoked(store *st, int64_t id);
 /* Registry rows with totals over all runs; live fields are merged by the caller. */
 json_t *store_nodes_json(store *st, int64_t only_id);
@@ -317,6 +337,9 @@ void registry_kick(fedc_server *s, int64_t id, const char *reason);
 void registry_client_hook(void *ctx, int round, fedc_client_info *info, int n);
 /* Nodes ready to train for an active run (under s->mu). */
 int registry_ready_count(fedc_server *s, const active_run *ar);
+/* Nodes that hold a slot of an active run, ready or still setting up the
+ * task (under s->mu): the most a round can gather. */
+int registry_joined_count(fedc_server *s, const active_run *ar);
 
 /* exchange.c */
 fedc_transport *exchange_transport_create(runner *r);
@@ -369,6 +392,9 @@ void http_logout(fedc_server *s, const fedc_http_request *req, fedc_http_respons
 void http_session(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
 int http_runs_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
 int http_nodes_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp, const char *rest);
+/* Whether an Accept-Encoding value (outside input, NUL-terminated) accepts
+ * coding: the token is listed and not refused with q=0. */
+int http_accepts_encoding(const char *ae, const char *coding);
 int http_static_route(fedc_server *s, const fedc_http_request *req, fedc_http_response *resp);
 /* /api/intent (http_intent.c): the embedded parser answers at once; LLM
  * requests become jobs on their own threads (the service thread never

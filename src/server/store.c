@@ -56,6 +56,14 @@ static const char *const k_schema =
     " slot INTEGER NOT NULL, node_id INTEGER, status TEXT NOT NULL, reason TEXT, bytes_down INTEGER,"
     " bytes_up INTEGER, cpu_s REAL, loss REAL, n_samples REAL, crc INTEGER, PRIMARY KEY(run_id, round, slot));"
     "CREATE INDEX IF NOT EXISTS participation_node ON participation(node_id);"
+    /* A person's tags (a JSON array) and notes on a run. */
+    "CREATE TABLE IF NOT EXISTS run_notes("
+    " run_id INTEGER PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE, tags TEXT NOT NULL,"
+    " notes TEXT NOT NULL, crc INTEGER);"
+    /* The run's event log; seq 0 counts the events beyond STORE_EVENTS_MAX. */
+    "CREATE TABLE IF NOT EXISTS run_events("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, seq INTEGER NOT NULL, at REAL NOT NULL,"
+    " level TEXT NOT NULL, message TEXT NOT NULL, crc INTEGER, PRIMARY KEY(run_id, seq));"
     "CREATE TABLE IF NOT EXISTS nodes("
     " id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL, address TEXT,"
     " resources TEXT, flags INTEGER NOT NULL DEFAULT 0, flag_reason TEXT, revoked INTEGER NOT NULL DEFAULT 0,"
@@ -373,6 +381,68 @@ static int run_row_sound(store *st, sqlite3_stmt *q) {
     return 0;
 }
 
+/* Adds "tags" and "notes" (run_notes) to a run object; 0, or -1 when the
+ * store fails or the row is damaged. */
+static int add_notes(store *st, json_t *run) {
+    sqlite3_stmt *q = prep(st, "SELECT tags, notes, crc IS fedc_crc(" STORE_NOTES_CRC_COLS ") FROM run_notes WHERE run_id=?");
+    if (!q) return -1;
+    int64_t id = json_integer_value(json_object_get(run, "id"));
+    sqlite3_bind_int64(q, 1, id);
+    int rc = sqlite3_step(q);
+    json_t *tags = NULL;
+    const char *notes = "";
+    if (rc == SQLITE_ROW) {
+        if (!sqlite3_column_int(q, 2)) {
+            store_mark_damaged(st, "the notes of run %lld fail their checksum", (long long)id);
+            sqlite3_finalize(q);
+            return -1;
+        }
+        tags = json_loads((const char *)sqlite3_column_text(q, 0), 0, NULL);
+        notes = (const char *)sqlite3_column_text(q, 1);
+    } else if (rc != SQLITE_DONE) {
+        note_failure(st);
+        sqlite3_finalize(q);
+        return -1;
+    }
+    json_object_set_new(run, "tags", json_is_array(tags) ? tags : (json_decref(tags), json_array()));
+    json_object_set_new(run, "notes", json_string(notes ? notes : ""));
+    sqlite3_finalize(q);
+    return 0;
+}
+
+int store_run_notes_set(store *st, int64_t run_id, const json_t *tags, const char *notes) {
+    char *tags_text = tags ? json_dumps(tags, JSON_COMPACT) : NULL;
+    if (tags && !tags_text) return -1;
+    sqlite3_stmt *q = prep(st, "INSERT INTO run_notes(run_id, tags, notes) VALUES(?1, coalesce(?2, '[]'), coalesce(?3, '')) "
+                               "ON CONFLICT(run_id) DO UPDATE SET tags=coalesce(?2, tags), notes=coalesce(?3, notes)");
+    if (!q) {
+        free(tags_text);
+        return -1;
+    }
+    sqlite3_bind_int64(q, 1, run_id);
+    if (tags_text) sqlite3_bind_text(q, 2, tags_text, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(q, 2);
+    if (notes) sqlite3_bind_text(q, 3, notes, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(q, 3);
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    free(tags_text);
+    if (rc != SQLITE_DONE) {
+        note_failure(st);
+        return -1;
+    }
+    q = prep(st, "UPDATE run_notes SET crc=fedc_crc(" STORE_NOTES_CRC_COLS ") WHERE run_id=?");
+    if (!q) return -1;
+    sqlite3_bind_int64(q, 1, run_id);
+    rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        note_failure(st);
+        return -1;
+    }
+    return 0;
+}
+
 json_t *store_run_json(store *st, int64_t id, int with_task) {
     sqlite3_stmt *q = prep(st, "SELECT " RUN_COLS " FROM runs WHERE id=?");
     if (!q) return NULL;
@@ -385,6 +455,10 @@ json_t *store_run_json(store *st, int64_t id, int with_task) {
         return NULL;
     }
     sqlite3_finalize(q);
+    if (o && add_notes(st, o) != 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -425,6 +499,14 @@ json_t *store_runs_json(store *st, const char *status, int limit, int offset, in
         note_failure(st);
         json_decref(a);
         return NULL;
+    }
+    size_t i;
+    json_t *run;
+    json_array_foreach(a, i, run) {
+        if (add_notes(st, run) != 0) {
+            json_decref(a);
+            return NULL;
+        }
     }
     return a;
 }
@@ -899,25 +981,23 @@ int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {
 #define PART_SELECT                                                                                               \
     "SELECT p.round,p.node_id,n.name,p.slot,p.status,p.reason,p.bytes_down,p.bytes_up,p.cpu_s,p.loss,p.n_samples," \
     "p.crc IS fedc_crc(p.run_id,p.round,p.slot,p.node_id,p.status,p.reason,p.bytes_down,p.bytes_up,p.cpu_s,"      \
-    "p.loss,p.n_samples) FROM participation p LEFT JOIN nodes n ON n.id=p.node_id "
+    "p.loss,p.n_samples),p.run_id FROM participation p LEFT JOIN nodes n ON n.id=p.node_id "
 
-json_t *store_participation_json(store *st, int64_t run_id, int round) {
-    sqlite3_stmt *q = prep(st, round > 0 ? PART_SELECT "WHERE p.run_id=? AND p.round=? ORDER BY p.round,p.slot"
-                                         : PART_SELECT "WHERE p.run_id=? AND ?=0 ORDER BY p.round,p.slot");
+/* Rows of PART_SELECT as participation objects (with "run" when with_run). */
+static json_t *participation_rows(store *st, sqlite3_stmt *q, int with_run) {
     if (!q) return NULL;
-    sqlite3_bind_int64(q, 1, run_id);
-    sqlite3_bind_int(q, 2, round);
     json_t *a = json_array();
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (!sqlite3_column_int(q, 11)) {
             store_mark_damaged(st, "the participation row of slot %d in round %d of run %lld fails its checksum",
-                               sqlite3_column_int(q, 3), sqlite3_column_int(q, 0), (long long)run_id);
+                               sqlite3_column_int(q, 3), sqlite3_column_int(q, 0), (long long)sqlite3_column_int64(q, 12));
             sqlite3_finalize(q);
             json_decref(a);
             return NULL;
         }
         json_t *o = json_object();
+        if (with_run) json_object_set_new(o, "run", json_integer(sqlite3_column_int64(q, 12)));
         json_object_set_new(o, "round", json_integer(sqlite3_column_int(q, 0)));
         json_object_set_new(o, "node", sqlite3_column_type(q, 1) == SQLITE_NULL ? json_null()
                                                                                : json_integer(sqlite3_column_int64(q, 1)));
@@ -938,6 +1018,25 @@ json_t *store_participation_json(store *st, int64_t run_id, int round) {
     }
     sqlite3_finalize(q);
     return a;
+}
+
+json_t *store_participation_json(store *st, int64_t run_id, int round) {
+    sqlite3_stmt *q = prep(st, round > 0 ? PART_SELECT "WHERE p.run_id=? AND p.round=? ORDER BY p.round,p.slot"
+                                         : PART_SELECT "WHERE p.run_id=? AND ?=0 ORDER BY p.round,p.slot");
+    if (q) {
+        sqlite3_bind_int64(q, 1, run_id);
+        sqlite3_bind_int(q, 2, round);
+    }
+    return participation_rows(st, q, 0);
+}
+
+json_t *store_node_participation_json(store *st, int64_t node_id, int limit) {
+    sqlite3_stmt *q = prep(st, PART_SELECT "WHERE p.node_id=? ORDER BY p.run_id DESC, p.round DESC LIMIT ?");
+    if (q) {
+        sqlite3_bind_int64(q, 1, node_id);
+        sqlite3_bind_int(q, 2, limit);
+    }
+    return participation_rows(st, q, 1);
 }
 
 json_t *store_run_nodes_json(store *st, int64_t run_id) {
@@ -1099,6 +1198,80 @@ json_t *store_nodes_json(store *st, int64_t only_id) {
         json_object_set_new(o, "bytes_up", json_integer(sqlite3_column_int64(q, 14)));
         json_object_set_new(o, "cpu_s", col_real_or_null(q, 15));
         json_array_append_new(a, o);
+    }
+    if (rows_end(st, q, rc) != 0) {
+        json_decref(a);
+        return NULL;
+    }
+    sqlite3_finalize(q);
+    return a;
+}
+
+/* ---- the run's event log --------------------------------------------------- */
+
+int store_event_add(store *st, int64_t run_id, const char *level, const char *message) {
+    sqlite3_stmt *q = prep(st,
+                           "INSERT INTO run_events(run_id, seq, at, level, message) "
+                           "SELECT ?1, CASE WHEN n >= ?4 THEN 0 ELSE n + 1 END, ?5, ?2, ?3 FROM "
+                           "(SELECT count(*) AS n FROM run_events WHERE run_id=?1 AND seq>0) WHERE 1 "
+                           "ON CONFLICT(run_id, seq) DO UPDATE SET message=CAST(CAST(message AS INTEGER) + 1 AS TEXT), "
+                           "at=excluded.at");
+    if (!q) return -1;
+    sqlite3_bind_int64(q, 1, run_id);
+    sqlite3_bind_text(q, 2, level, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(q, 3, message, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(q, 4, STORE_EVENTS_MAX);
+    sqlite3_bind_double(q, 5, fedc_now_unix());
+    int rc = sqlite3_step(q);
+    sqlite3_finalize(q);
+    if (rc != SQLITE_DONE) {
+        note_failure(st);
+        return -1;
+    }
+    /* The overflow row (seq 0) holds the count of events not kept. */
+    sqlite3_stmt *fix = prep(st, "UPDATE run_events SET message='1' WHERE run_id=? AND seq=0 AND crc IS NULL");
+    sqlite3_stmt *seal = prep(st, "UPDATE run_events SET crc=fedc_crc(" STORE_EVENT_CRC_COLS
+                                  ") WHERE run_id=? AND (crc IS NULL OR seq=0)");
+    int ok = fix && seal;
+    if (fix) {
+        sqlite3_bind_int64(fix, 1, run_id);
+        ok = ok && sqlite3_step(fix) == SQLITE_DONE;
+        sqlite3_finalize(fix);
+    }
+    if (seal) {
+        sqlite3_bind_int64(seal, 1, run_id);
+        ok = ok && sqlite3_step(seal) == SQLITE_DONE;
+        sqlite3_finalize(seal);
+    }
+    if (!ok) {
+        note_failure(st);
+        return -1;
+    }
+    return 0;
+}
+
+json_t *store_events_json(store *st, int64_t run_id, int *dropped) {
+    sqlite3_stmt *q = prep(st, "SELECT seq, at, level, message, crc IS fedc_crc(" STORE_EVENT_CRC_COLS
+                               ") FROM run_events WHERE run_id=? ORDER BY seq");
+    if (!q) return NULL;
+    sqlite3_bind_int64(q, 1, run_id);
+    json_t *a = json_array();
+    *dropped = 0;
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        int seq = sqlite3_column_int(q, 0);
+        if (!sqlite3_column_int(q, 4)) {
+            store_mark_damaged(st, "event %d of run %lld fails its checksum", seq, (long long)run_id);
+            sqlite3_finalize(q);
+            json_decref(a);
+            return NULL;
+        }
+        if (seq == 0) {
+            *dropped = atoi((const char *)sqlite3_column_text(q, 3));
+            continue;
+        }
+        json_array_append_new(a, json_pack("{s:i,s:f,s:o,s:o}", "seq", seq, "at", sqlite3_column_double(q, 1), "level",
+                                           col_text_or_null(q, 2), "message", col_text_or_null(q, 3)));
     }
     if (rows_end(st, q, rc) != 0) {
         json_decref(a);

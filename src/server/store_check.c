@@ -189,6 +189,10 @@ int store_check(store *st, int full, fedc_buf *report) {
                       report);
     bad += scan_table(st, "nodes", "node", "SELECT id FROM nodes WHERE crc IS NOT fedc_crc(" STORE_NODE_CRC_COLS ")", 1,
                       report);
+    bad += scan_table(st, "run_events", "event of run",
+                      "SELECT run_id, seq FROM run_events WHERE crc IS NOT fedc_crc(" STORE_EVENT_CRC_COLS ")", 2, report);
+    bad += scan_table(st, "run_notes", "notes of run",
+                      "SELECT run_id FROM run_notes WHERE crc IS NOT fedc_crc(" STORE_NOTES_CRC_COLS ")", 1, report);
     bad += scan_table(st, "participation", "participation row",
                       "SELECT run_id, round, slot FROM participation WHERE crc IS NOT fedc_crc(" STORE_PART_CRC_COLS
                       ")",

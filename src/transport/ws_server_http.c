@@ -21,6 +21,7 @@ struct http_conn {
     char path[512];
     char query[1024];
     char authorization[512], cookie[1024], csrf[160], content_type[128], last_event_id[32];
+    char accept_encoding[128];
     char peer[64];
     fedc_buf body_in;
     int body_too_big, awaiting_body;
@@ -167,6 +168,7 @@ static int http_dispatch(fedc_ws_server *s, http_conn *h) {
     req.csrf = h->csrf;
     req.content_type = h->content_type;
     req.last_event_id = h->last_event_id;
+    req.accept_encoding = h->accept_encoding;
     req.body = h->body_in.data;
     req.body_len = h->body_in.len;
     req.peer = h->peer;
@@ -201,7 +203,17 @@ static int http_dispatch(fedc_ws_server *s, http_conn *h) {
             fedc_buf_free(&resp.body);
             return -1;
         }
-        lws_http_mark_sse(h->wsi);
+        /* An event stream lives as long as the client keeps it open. On an
+         * h2 substream lws_http_mark_sse() makes the stream immortal; on an
+         * HTTP/1.1 connection (no TLS, or no ALPN h2) it would log "not h2
+         * substream" as an error, so the same is done by hand: drop the
+         * header storage and the pending timeout. */
+        if (lws_get_network_wsi(h->wsi) != h->wsi) {
+            lws_http_mark_sse(h->wsi);
+        } else {
+            lws_http_headers_detach(h->wsi);
+            lws_set_timeout(h->wsi, NO_PENDING_TIMEOUT, 0);
+        }
         h->streaming = 1;
         h->stream_state = resp.stream_state;
         h->sbuf = resp.body;
@@ -324,6 +336,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
         copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE, h->content_type, sizeof h->content_type);
         copy_custom(wsi, "x-fedc-csrf:", h->csrf, sizeof h->csrf);
         copy_custom(wsi, "last-event-id:", h->last_event_id, sizeof h->last_event_id);
+        copy_hdr(wsi, WSI_TOKEN_HTTP_ACCEPT_ENCODING, h->accept_encoding, sizeof h->accept_encoding);
         peer_of(s, lws_get_socket_fd(wsi), h->peer, sizeof h->peer);
         char cl[32];
         copy_hdr(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH, cl, sizeof cl);

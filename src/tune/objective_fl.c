@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "fedc/engine.h"
+#include "fedc/nn.h"
 #include "fedc/timer.h"
 #include "tune/tune_internal.h"
 
@@ -33,9 +34,12 @@ struct fedc_tune_fl {
 typedef struct fl_run {
     fedc_run *run;
     fedc_transport *tp;
-    double *acc, *loss; /* ring of the last `last` evaluations */
+    double *acc, *loss; /* ring of the last `last` evaluations: the selection figure */
+    double *test;       /* ... and the test accuracy beside it */
     int nevals;
-    uint64_t bytes;
+    int validated;      /* the task holds a validation split out: acc is on it */
+    uint64_t bytes, bytes_up, bytes_down, client_steps;
+    double client_cpu_s, server_cpu_s, wall_s;
 } fl_run;
 
 typedef struct fl_state {
@@ -101,6 +105,7 @@ static void fl_release(void *ctx, void *state) {
         fedc_run_free(st->r[k].run);
         free(st->r[k].acc);
         free(st->r[k].loss);
+        free(st->r[k].test);
     }
     free(st);
 }
@@ -131,10 +136,12 @@ static fl_state *new_state(fedc_tune_fl *fl, const fedc_task *task, int threads,
         fl_run *r = &st->r[st->n++];
         fedc_task t = *task;
         t.seed = task->seed + (uint64_t)k;
-        fedc_run_options ro = {threads, 1, fl->train, fl->test};
+        fedc_run_options ro = {.threads = threads, .quiet = 1, .train_data = fl->train, .test_data = fl->test};
         r->acc = calloc((size_t)fl->last, sizeof *r->acc);
         r->loss = calloc((size_t)fl->last, sizeof *r->loss);
-        if (!r->acc || !r->loss) {
+        r->test = calloc((size_t)fl->last, sizeof *r->test);
+        r->validated = task->validation > 0;
+        if (!r->acc || !r->loss || !r->test) {
             fedc_fail(err, "tune: out of memory");
             goto fail;
         }
@@ -157,16 +164,26 @@ static int advance_run(fedc_tune_fl *fl, fl_run *r, int rounds, double *engine_c
             return fedc_fail_prefix(err, "round %d: ", fedc_run_rounds_done(r->run) + 1);
         *engine_cpu += m.client_cpu_s + m.server_cpu_s;
         r->bytes = m.bytes_down_total + m.bytes_up_total;
-        double acc = m.accuracy, loss = m.loss;
+        r->bytes_up = m.bytes_up_total;
+        r->bytes_down = m.bytes_down_total;
+        r->client_cpu_s += m.client_cpu_s;
+        r->server_cpu_s += m.server_cpu_s;
+        r->wall_s += m.wall_s;
+        r->client_steps += m.client_steps;
+        double acc = m.accuracy, loss = m.loss, vacc = m.val_accuracy, vloss = m.val_loss;
         int evaluated = m.evaluated;
         if (!evaluated && fedc_run_rounds_done(r->run) == rounds) {
             fedc_run_evaluate(r->run, &acc, &loss); /* a rung is always measured */
+            if (r->validated) fedc_run_evaluate_validation(r->run, &vacc, &vloss);
             evaluated = 1;
         }
         if (!evaluated) continue;
         if (!isfinite(loss)) return fedc_fail(err, "round %d: the model diverged (test loss %g)", m.round, loss);
-        r->acc[r->nevals % fl->last] = acc;
-        r->loss[r->nevals % fl->last] = loss;
+        /* The search selects on the validation figure when there is one: the
+         * test figure is kept for the report of the final choice. */
+        r->acc[r->nevals % fl->last] = r->validated ? vacc : acc;
+        r->loss[r->nevals % fl->last] = r->validated ? vloss : loss;
+        r->test[r->nevals % fl->last] = acc;
         r->nevals++;
     }
     return 0;
@@ -187,25 +204,45 @@ static int fl_advance(void *ctx, int trial, const fedc_task *task, const fedc_tu
         setup_cpu = fedc_cpu_thread_s() - cpu0;
     }
     int rc = 0;
-    double acc = 0, loss = 0, bytes = 0;
+    double acc = 0, loss = 0, test = 0, bytes = 0, up = 0, down = 0, ccpu = 0, scpu = 0, wall = 0, steps = 0;
     for (int k = 0; k < st->n && rc == 0; k++) {
         fl_run *r = &st->r[k];
         rc = advance_run(fl, r, rounds, &engine_cpu, err);
         if (rc != 0 && st->n > 1) fedc_fail_prefix(err, "seed %llu: ", (unsigned long long)(task->seed + (uint64_t)k));
         int m = r->nevals < fl->last ? r->nevals : fl->last;
-        double a = 0, l = 0;
+        double a = 0, l = 0, te = 0;
         for (int i = 0; i < m; i++) {
             a += r->acc[i];
             l += r->loss[i];
+            te += r->test[i];
         }
         acc += m ? a / m : 0;
         loss += m ? l / m : 0;
+        test += m ? te / m : 0;
         bytes += (double)r->bytes;
+        up += (double)r->bytes_up;
+        down += (double)r->bytes_down;
+        ccpu += r->client_cpu_s;
+        scpu += r->server_cpu_s;
+        wall += r->wall_s;
+        steps += (double)r->client_steps;
     }
     out->rounds = fedc_run_rounds_done(st->r[0].run);
     out->accuracy = acc / st->n;
     out->loss = loss / st->n;
-    out->bytes = (uint64_t)(bytes / st->n); /* what one run of this configuration sends */
+    out->test_accuracy = test / st->n;
+    out->validated = st->r[0].validated;
+    /* What one run of this configuration costs: the mean over its seeds. */
+    out->bytes = (uint64_t)(bytes / st->n);
+    out->bytes_up = (uint64_t)(up / st->n);
+    out->bytes_down = (uint64_t)(down / st->n);
+    out->client_cpu_s = ccpu / st->n;
+    out->server_cpu_s = scpu / st->n;
+    out->wall_s = wall / st->n;
+    /* Training costs about three forward passes per sample (forward, and a
+     * backward that is twice as much); a step processes one batch. */
+    double flops = fedc_arch_flops_per_sample(fedc_run_arch(st->r[0].run));
+    out->client_gflop = steps / st->n * (double)task->local.batch * 3.0 * flops / 1e9;
     /* With a pool of one, everything (setup, training, evaluation) ran on
      * this thread and its clock is exact. With more, clients trained on
      * several threads: the engine's per-client and server figures count

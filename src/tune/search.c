@@ -50,6 +50,14 @@ fedc_tune_search *fedc_tune_search_create(const fedc_tune_space *space, const fe
     fedc_tune_options o = *opt;
     if (tune_options_normalize(&o, base, err) != 0) return NULL;
     if (base && fedc_tune_space_check(space, base, o.n_classes, err) != 0) return NULL;
+    if (base && (o.max_client_cpu.unit == FEDC_TUNE_LIMIT_RELATIVE || o.max_bytes.unit == FEDC_TUNE_LIMIT_RELATIVE)) {
+        fedc_tune_config c;
+        fedc_error e;
+        if (fedc_tune_config_from_task(space, base, &c, &e) != 0) {
+            fedc_fail(err, "tune: a limit relative to the base task needs its setting inside the space, and %s", e.msg);
+            return NULL;
+        }
+    }
     fedc_tune_search *s = calloc(1, sizeof *s);
     if (!s) {
         fedc_fail(err, "tune: out of memory");
@@ -161,21 +169,39 @@ int64_t fedc_tune_search_id(const fedc_tune_search *s) { return s->id; }
 
 /* ---- Observations for TPE and the proposer --------------------------- */
 
-/* Score at rung k: accuracy for trials that reached it, -1 for failed ones
- * (worse than any accuracy). Returns how many trials reached rung k. */
+/* Score at rung k for the search's goal, of the trials that reached it
+ * and of failed ones (worse than any result). Returns how many trials
+ * reached rung k. */
 static int observations(const fedc_tune_search *s, int k, tune_obs *obs, int *n) {
     int reached = 0, m = 0;
+    const fedc_tune_measure **ms = calloc((size_t)(s->ntrials + 1), sizeof *ms);
+    int *failed = calloc((size_t)(s->ntrials + 1), sizeof *failed);
+    double *score = malloc((size_t)(s->ntrials + 1) * sizeof *score);
+    if (!ms || !failed || !score) {
+        free(ms);
+        free(failed);
+        free(score);
+        *n = 0;
+        return 0;
+    }
     for (int i = 0; i < s->ntrials; i++) {
         const fedc_tune_trial *t = &s->trials[i];
         if (t->status == FEDC_TRIAL_FAILED) {
             obs[m].config = &t->config;
-            obs[m++].score = -1;
+            ms[m] = NULL;
+            failed[m++] = 1;
         } else if (t->rung >= k) {
             obs[m].config = &t->config;
-            obs[m++].score = t->at[k].accuracy;
+            ms[m] = &t->at[k];
+            failed[m++] = 0;
             reached++;
         }
     }
+    tune_goal_scores(s, ms, failed, m, score);
+    for (int i = 0; i < m; i++) obs[i].score = score[i];
+    free(ms);
+    free(failed);
+    free(score);
     *n = m;
     return reached;
 }
@@ -228,8 +254,19 @@ static char *history_json(const fedc_tune_search *s) {
                                                 fedc_trial_status_name(t->status), "rounds", t->rounds,
                                                 "accuracy", t->accuracy));
     }
-    char goal[128];
-    snprintf(goal, sizeof goal, "maximise test accuracy after %d rounds", s->opt.max_rounds);
+    char goal[200];
+    if (s->opt.goal == FEDC_TUNE_GOAL_BUDGET) {
+        char c[32], b[32];
+        fedc_tune_limit_format(&s->opt.max_client_cpu, c, sizeof c);
+        fedc_tune_limit_format(&s->opt.max_bytes, b, sizeof b);
+        snprintf(goal, sizeof goal, "maximise accuracy after %d rounds with client compute <= %s and bytes <= %s of "
+                 "the base task", s->opt.max_rounds, c, b);
+    } else if (s->opt.goal == FEDC_TUNE_GOAL_PARETO) {
+        snprintf(goal, sizeof goal, "find settings on the front of accuracy against client compute and bytes after "
+                 "%d rounds", s->opt.max_rounds);
+    } else {
+        snprintf(goal, sizeof goal, "maximise accuracy after %d rounds", s->opt.max_rounds);
+    }
     json_t *root = json_pack("{s:s,s:o,s:o,s:o}", "objective", goal, "space", space ? space : json_null(),
                              "task", task ? task : json_null(), "trials", trials);
     char *text = root ? json_dumps(root, TUNE_JSON_FLAGS) : NULL;
@@ -270,6 +307,7 @@ static int new_trial(fedc_tune_search *s, fedc_error *err) {
     memset(t, 0, sizeof *t);
     t->id = id;
     t->rung = -1;
+    t->feasible = -1; /* unknown until the search ranks it */
     s->fail_rung[id] = -1;
     const stored_trial *st = id < s->nstored && s->stored[id].have ? &s->stored[id] : NULL;
 
@@ -365,14 +403,35 @@ static int cmp_rank(const void *x, const void *y) {
     return a->id - b->id;
 }
 
-/* Trials with a result at rung k, best first; returns how many. */
+/* Trials with a result at rung k, best first by the goal's score; returns how many. */
 static int rung_ranking(const fedc_tune_search *s, int k, rank_entry *out) {
     int n = 0;
+    const fedc_tune_measure **ms = calloc((size_t)(s->ntrials + 1), sizeof *ms);
+    int *failed = calloc((size_t)(s->ntrials + 1), sizeof *failed);
+    double *score = malloc((size_t)(s->ntrials + 1) * sizeof *score);
+    if (!ms || !failed || !score) {
+        free(ms);
+        free(failed);
+        free(score);
+        return 0;
+    }
     for (int i = 0; i < s->ntrials; i++) {
         const fedc_tune_trial *t = &s->trials[i];
-        if (t->rung >= k) out[n++] = (rank_entry){i, t->at[k].accuracy};
-        else if (t->status == FEDC_TRIAL_FAILED && s->fail_rung[i] == k) out[n++] = (rank_entry){i, -1};
+        if (t->rung >= k) {
+            out[n] = (rank_entry){i, 0};
+            ms[n] = &t->at[k];
+            failed[n++] = 0;
+        } else if (t->status == FEDC_TRIAL_FAILED && s->fail_rung[i] == k) {
+            out[n] = (rank_entry){i, 0};
+            ms[n] = NULL;
+            failed[n++] = 1;
+        }
     }
+    tune_goal_scores(s, ms, failed, n, score);
+    for (int i = 0; i < n; i++) out[i].acc = score[i];
+    free(ms);
+    free(failed);
+    free(score);
     qsort(out, (size_t)n, sizeof *out, cmp_rank);
     return n;
 }
@@ -493,6 +552,7 @@ static void finish_job(wave *w, const job *j, int ok, const fedc_tune_measure *m
         t->accuracy = m->accuracy;
         t->loss = m->loss;
         t->bytes = m->bytes;
+        t->last = t->at[j->rung];
         t->status = j->rung == top ? FEDC_TRIAL_COMPLETE : FEDC_TRIAL_PAUSED;
     } else {
         t->cpu_s += m ? m->cpu_s : 0;
@@ -604,6 +664,25 @@ static void order_jobs(job *jobs, int n, const int *rungs) {
     }
 }
 
+/* Ranks the trials after a wave and rewrites the stored rows whose rank or
+ * budget verdict changed, so the store (and the web app reading it while
+ * the search runs) never shows a stale front. */
+static int rerank_and_record(fedc_tune_search *s, fedc_error *err) {
+    int *prev = malloc((size_t)(s->ntrials + 1) * 2 * sizeof *prev);
+    if (!prev) return fedc_fail(err, "tune: out of memory");
+    for (int i = 0; i < s->ntrials; i++) {
+        prev[2 * i] = s->trials[i].pareto_rank;
+        prev[2 * i + 1] = s->trials[i].feasible;
+    }
+    tune_rank_trials(s);
+    int rc = 0;
+    for (int i = 0; i < s->ntrials && rc == 0 && s->store; i++)
+        if (prev[2 * i] != s->trials[i].pareto_rank || prev[2 * i + 1] != s->trials[i].feasible)
+            rc = tune_store_put_trial(s->store, s->id, s, i, err);
+    free(prev);
+    return rc;
+}
+
 int fedc_tune_search_run(fedc_tune_search *s, fedc_error *err) {
     int cap = s->opt.budget > s->opt.wave ? s->opt.budget : s->opt.wave;
     job *jobs = malloc((size_t)(cap + 1) * sizeof *jobs);
@@ -654,6 +733,10 @@ int fedc_tune_search_run(fedc_tune_search *s, fedc_error *err) {
             rc = fedc_fail(err, "tune: interrupted; resume with --resume %lld", (long long)s->id);
             break;
         }
+        if (rerank_and_record(s, err) != 0) {
+            rc = -1;
+            break;
+        }
         trim_states(s);
     }
     if (rc == 0) {
@@ -665,6 +748,13 @@ int fedc_tune_search_run(fedc_tune_search *s, fedc_error *err) {
             if (s->store && tune_store_put_trial(s->store, s->id, s, i, err) != 0) rc = -1;
         }
     }
+    /* The final ranks and budget verdicts, recorded with every trial. */
+    tune_rank_trials(s);
+    if (s->store)
+        for (int i = 0; i < s->ntrials; i++) {
+            fedc_error e3;
+            if (tune_store_put_trial(s->store, s->id, s, i, rc == 0 ? err : &e3) != 0 && rc == 0) rc = -1;
+        }
     if (s->store) {
         fedc_error e2;
         const char *status = rc == 0 ? "done" : (s->opt.stop && *s->opt.stop) ? "interrupted" : "failed";
@@ -688,6 +778,9 @@ int fedc_tune_search_best(const fedc_tune_search *s) {
     for (int i = 0; i < s->ntrials; i++) {
         const fedc_tune_trial *t = &s->trials[i];
         if (t->status != FEDC_TRIAL_COMPLETE) continue;
+        /* Never a trial over the budget, nor one whose limits are not known. */
+        if (s->opt.goal == FEDC_TUNE_GOAL_BUDGET && tune_within_budget(s, t) != 1) continue;
+        if (s->opt.goal == FEDC_TUNE_GOAL_PARETO && t->pareto_rank != 1) continue;
         if (best < 0) {
             best = i;
             continue;
@@ -700,6 +793,9 @@ int fedc_tune_search_best(const fedc_tune_search *s) {
 
 int fedc_tune_search_best_task(const fedc_tune_search *s, fedc_task *out, fedc_error *err) {
     int b = fedc_tune_search_best(s);
+    if (b < 0 && s->opt.goal == FEDC_TUNE_GOAL_BUDGET)
+        return fedc_fail(err, "tune: no trial that reached %d rounds stayed within the budget, so there is no best task",
+                         s->opt.max_rounds);
     if (b < 0) return fedc_fail(err, "tune: no trial reached %d rounds, so there is no best task", s->opt.max_rounds);
     if (!s->has_base) return fedc_fail(err, "tune: the search has no base task");
     fedc_task t = s->tasks[b];

@@ -40,6 +40,15 @@ static json_t *int_choice(const char *name, const int *v, int n, int extra) {
     return json_pack("{s:s,s:s,s:o}", "name", name, "type", "choice", "values", vals);
 }
 
+/* A choice of strings: `own` first, then the others not equal to it. */
+static json_t *string_choice(const char *name, const char *own, const char *const *v, int n) {
+    json_t *vals = json_array();
+    json_array_append_new(vals, json_string(own));
+    for (int i = 0; i < n; i++)
+        if (strcmp(v[i], own)) json_array_append_new(vals, json_string(v[i]));
+    return json_pack("{s:s,s:s,s:o}", "name", name, "type", "choice", "values", vals);
+}
+
 static json_t *when(json_t *p, const char *parent, json_t *in) {
     json_object_set_new(p, "when", json_pack("{s:s,s:o}", "param", parent, "in", in));
     return p;
@@ -106,10 +115,14 @@ fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err) {
     add(params, int_range("local.epochs", 1, 5, t->local.epochs));
     if (!strcmp(t->local.optimizer, "sgd"))
         add(params, num_range("local.momentum", "float", 0, 0.95, t->local.momentum));
-    int cpr = t->clients_per_round, lo = cpr / 2 > 1 ? cpr / 2 : 1, hi = cpr * 2 < t->clients ? cpr * 2 : t->clients;
-    if (hi > lo) add(params, int_range("clients_per_round", lo, hi, cpr));
-
     const char *sn = t->strategy.name;
+    /* Decentralised strategies train every node every round and exchange whole models: their
+     * participation and codec are fixed; their gossip steps and graph are what to search. */
+    int decentral = !strcmp(sn, "dpsgd") || !strcmp(sn, "gossip") || !strcmp(sn, "gossip-vc") ||
+                    !strcmp(sn, "dfedsam") || !strcmp(sn, "dfedsam-mgs");
+    int cpr = t->clients_per_round, lo = cpr / 2 > 1 ? cpr / 2 : 1, hi = cpr * 2 < t->clients ? cpr * 2 : t->clients;
+    if (hi > lo && !decentral) add(params, int_range("clients_per_round", lo, hi, cpr));
+
     if (!strcmp(sn, "fedavg") || !strcmp(sn, "fedprox") || !strcmp(sn, "fedavgm")) {
         add(params, json_pack("{s:s,s:s,s:[sss]}", "name", "strategy.name", "type", "choice", "values", "fedavg",
                               "fedprox", "fedavgm"));
@@ -133,14 +146,35 @@ fedc_tune_space *fedc_tune_space_default(const fedc_task *t, fedc_error *err) {
                                   t->strategy.window_s));
         add(params, num_range("strategy.server_lr", "log-float", 0.3, 3, t->strategy.server_lr));
         add(params, num_range("strategy.staleness_a", "float", 0, 1, t->strategy.staleness_a));
+    } else if (decentral) {
+        if (!strcmp(sn, "dpsgd") || !strcmp(sn, "dfedsam-mgs"))
+            add(params, int_range("strategy.gossip_steps", 1, 8, t->strategy.gossip_steps));
+        if (!strcmp(sn, "dfedsam") || !strcmp(sn, "dfedsam-mgs"))
+            add(params, num_range("strategy.rho", "log-float", 0.01, 0.5, t->strategy.rho > 0 ? t->strategy.rho : 0.05));
+        const char *other = strcmp(t->topology.mixing, "uniform") ? "uniform" : "metropolis-hastings";
+        add(params, json_pack("{s:s,s:s,s:[ss]}", "name", "topology.mixing", "type", "choice", "values",
+                              t->topology.mixing, other));
     }
 
-    json_t *codecs = json_array();
-    json_array_append_new(codecs, json_string(t->compression.up));
-    static const char *const more[] = {"none", "fp16", "q8"};
-    for (int i = 0; i < 3; i++)
-        if (strcmp(more[i], t->compression.up)) json_array_append_new(codecs, json_string(more[i]));
-    add(params, json_pack("{s:s,s:s,s:o}", "name", "compression.up", "type", "choice", "values", codecs));
+    /* Codecs both ways and client scheduling: the cheapest levers on bytes
+     * per point of accuracy; the task's own value first. Decentralised
+     * strategies exchange whole models with their neighbours: neither applies. */
+    if (!decentral) {
+        static const char *const up[] = {"none", "fp16", "q8", "q4", "topk:0.1|q8"};
+        add(params, string_choice("compression.up", t->compression.up, up, 5));
+        static const char *const down[] = {"none", "fp16", "q8"};
+        add(params, string_choice("compression.down", t->compression.down, down, 3));
+        int async = !strcmp(sn, "fedbuff") || !strcmp(sn, "fedfix") || !strcmp(sn, "async-fedavg");
+        if (!async && strcmp(t->scheduling.policy, "deadline")) {
+            static const char *const pol[] = {"random", "round-robin", "age", "power-of-choice"};
+            add(params, string_choice("scheduling.policy", t->scheduling.policy, pol, 4));
+        }
+    }
+    /* Early stopping of local training: a cap on local steps per round ends
+     * a large client's epoch early, the rule that saves client compute
+     * (0 = no cap). */
+    static const int caps[] = {0, 5, 10, 25, 50};
+    add(params, int_choice("local.max_steps", caps, 5, t->local.max_steps));
 
     add_architecture(params, t->model);
     json_t *root = json_pack("{s:s,s:o}", "description", "default space derived from the task", "params", params);

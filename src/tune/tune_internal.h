@@ -64,6 +64,17 @@ void tune_tpe_propose(const fedc_tune_space *s, const tune_obs *obs, int n,
                       const fedc_tune_config *const *tried, int ntried, double gamma, int candidates,
                       fedc_rng *rng, fedc_tune_config *out);
 
+/* ---- goal.c ---- */
+struct fedc_tune_search;
+/* Scores of n measures for the search's goal (higher is better); failed[i]
+ * marks a failed trial (its measure is not read). */
+void tune_goal_scores(const struct fedc_tune_search *s, const fedc_tune_measure *const *m, const int *failed, int n,
+                      double *score);
+/* accuracy@budget: 1 within the limits, 0 over, -1 unknown; 1 for other goals. */
+int tune_within_budget(const struct fedc_tune_search *s, const fedc_tune_trial *t);
+/* Sets pareto_rank, crowding and feasible of every trial. */
+void tune_rank_trials(struct fedc_tune_search *s);
+
 /* ---- asha.c ---- */
 /* Rung sizes from the top down (max, max/eta, ...) while >= min_rounds;
  * written in increasing order. Returns how many. */
@@ -143,5 +154,8 @@ int tune_store_put_rung(fedc_tune_store *st, int64_t id, int trial, int rung, in
 int tune_store_finish(fedc_tune_store *st, int64_t id, const fedc_tune_search *s, const char *status,
                       fedc_error *err);
 void tune_stored_free(stored_trial *v, int n);
+/* A measure's costs (and, with t, its rank and budget verdict) as JSON text, malloc'd. */
+char *tune_costs_json(const fedc_tune_measure *m, const fedc_tune_trial *t);
+void tune_costs_read(const char *text, fedc_tune_measure *m);
 
 #endif

@@ -30,15 +30,68 @@ static const char *k_schema =
     " run_key TEXT NOT NULL UNIQUE,"
     " source TEXT NOT NULL, config_json TEXT NOT NULL, task_json TEXT,"
     " status TEXT NOT NULL, rounds INTEGER NOT NULL DEFAULT 0,"
-    " accuracy REAL, loss REAL, bytes INTEGER, cpu_s REAL, error TEXT,"
+    " accuracy REAL, loss REAL, bytes INTEGER, cpu_s REAL, error TEXT, costs_json TEXT,"
     " updated TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ','now')),"
     " PRIMARY KEY(search_id, trial));"
     "CREATE TABLE IF NOT EXISTS tune_rung("
     " search_id INTEGER NOT NULL, trial INTEGER NOT NULL, rung INTEGER NOT NULL,"
     " rounds INTEGER NOT NULL, ok INTEGER NOT NULL,"
-    " accuracy REAL, loss REAL, bytes INTEGER, cpu_s REAL, error TEXT,"
+    " accuracy REAL, loss REAL, bytes INTEGER, cpu_s REAL, error TEXT, costs_json TEXT,"
     " PRIMARY KEY(search_id, trial, rung),"
     " FOREIGN KEY(search_id, trial) REFERENCES tune_trial(search_id, trial) ON DELETE CASCADE);";
+
+/* Stores written before trials recorded their costs get the column. */
+static int add_costs_column(sqlite3 *db, const char *table) {
+    char sql[160];
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name='costs_json'", table);
+    sqlite3_stmt *q = NULL;
+    int have = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK) have = sqlite3_step(q) == SQLITE_ROW;
+    sqlite3_finalize(q);
+    if (have) return SQLITE_OK;
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN costs_json TEXT", table);
+    return sqlite3_exec(db, sql, NULL, NULL, NULL);
+}
+
+/* A measure's costs as JSON text (malloc'd): what a budget or a front is
+ * decided on, kept so a resumed search decides the same. */
+char *tune_costs_json(const fedc_tune_measure *m, const fedc_tune_trial *t) {
+    json_t *o = json_pack("{s:f,s:f,s:I,s:I,s:f,s:f}", "client_gflop", tune_round_sig(m->client_gflop, 12),
+                          "client_cpu_s", tune_round_sig(m->client_cpu_s, 9), "bytes_up", (json_int_t)m->bytes_up,
+                          "bytes_down", (json_int_t)m->bytes_down, "server_cpu_s", tune_round_sig(m->server_cpu_s, 9),
+                          "wall_s", tune_round_sig(m->wall_s, 9));
+    if (!o) return NULL;
+    json_object_set_new(o, "validated", json_boolean(m->validated));
+    json_object_set_new(o, "test_accuracy", isfinite(m->test_accuracy) ? json_real(m->test_accuracy) : json_null());
+    if (t) {
+        json_object_set_new(o, "pareto_rank", t->pareto_rank > 0 ? json_integer(t->pareto_rank) : json_null());
+        json_object_set_new(o, "crowding", t->pareto_rank > 0 && isfinite(t->crowding) ? json_real(t->crowding)
+                                                                                        : json_null());
+        json_object_set_new(o, "feasible", t->feasible < 0 ? json_null() : json_boolean(t->feasible));
+    }
+    char *text = json_dumps(o, TUNE_JSON_FLAGS);
+    json_decref(o);
+    return text;
+}
+
+/* Reads costs back into m (fields left as they are when absent). */
+void tune_costs_read(const char *text, fedc_tune_measure *m) {
+    json_t *o = text && *text ? json_loads(text, 0, NULL) : NULL;
+    if (!json_is_object(o)) {
+        json_decref(o);
+        return;
+    }
+    json_t *v;
+    if ((v = json_object_get(o, "client_gflop")) && json_is_number(v)) m->client_gflop = json_number_value(v);
+    if ((v = json_object_get(o, "client_cpu_s")) && json_is_number(v)) m->client_cpu_s = json_number_value(v);
+    if ((v = json_object_get(o, "server_cpu_s")) && json_is_number(v)) m->server_cpu_s = json_number_value(v);
+    if ((v = json_object_get(o, "wall_s")) && json_is_number(v)) m->wall_s = json_number_value(v);
+    if ((v = json_object_get(o, "bytes_up")) && json_is_integer(v)) m->bytes_up = (uint64_t)json_integer_value(v);
+    if ((v = json_object_get(o, "bytes_down")) && json_is_integer(v)) m->bytes_down = (uint64_t)json_integer_value(v);
+    if ((v = json_object_get(o, "test_accuracy")) && json_is_number(v)) m->test_accuracy = json_number_value(v);
+    if ((v = json_object_get(o, "validated"))) m->validated = json_is_true(v);
+    json_decref(o);
+}
 
 static int db_fail(fedc_tune_store *st, fedc_error *err, const char *what) {
     return fedc_fail(err, "%s: %s: %s", st->path, what, sqlite3_errmsg(st->db));
@@ -66,7 +119,8 @@ fedc_tune_store *fedc_tune_store_open(const char *path, fedc_error *err) {
     char *msg = NULL;
     if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", NULL,
                      NULL, &msg) != SQLITE_OK ||
-        sqlite3_exec(st->db, k_schema, NULL, NULL, &msg) != SQLITE_OK) {
+        sqlite3_exec(st->db, k_schema, NULL, NULL, &msg) != SQLITE_OK ||
+        add_costs_column(st->db, "tune_trial") != SQLITE_OK || add_costs_column(st->db, "tune_rung") != SQLITE_OK) {
         fedc_fail(err, "%s: cannot set up the tune tables: %s", path, msg ? msg : sqlite3_errmsg(st->db));
         sqlite3_free(msg);
         fedc_tune_store_close(st);
@@ -260,7 +314,7 @@ int tune_store_load(fedc_tune_store *st, int64_t id, const char *options_json, c
     sqlite3_finalize(q);
     q = NULL;
     if (sqlite3_prepare_v2(st->db,
-                           "SELECT trial, rung, rounds, ok, accuracy, loss, bytes, cpu_s, error FROM tune_rung "
+                           "SELECT trial, rung, rounds, ok, accuracy, loss, bytes, cpu_s, error, costs_json FROM tune_rung "
                            "WHERE search_id=?",
                            -1, &q, NULL) != SQLITE_OK) {
         db_fail(st, err, "reading rungs");
@@ -281,6 +335,8 @@ int tune_store_load(fedc_tune_store *st, int64_t id, const char *options_json, c
         if (!isfinite(sr->m.cpu_s)) sr->m.cpu_s = 0;
         if (sr->ok && !(isfinite(sr->m.accuracy) && isfinite(sr->m.loss))) sr->have = 0; /* run it again */
         snprintf(sr->error, sizeof sr->error, "%s", col_text(q, 8));
+        sr->m.test_accuracy = sr->m.accuracy;
+        tune_costs_read(col_text(q, 9), &sr->m);
     }
     if (step != SQLITE_DONE) {
         db_fail(st, err, "reading rungs");
@@ -311,20 +367,23 @@ int tune_store_put_trial(fedc_tune_store *st, int64_t id, const fedc_tune_search
     char key[64];
     snprintf(key, sizeof key, "tune/%lld/%d", (long long)id, trial);
     int started = t->rung >= 0;
+    char *costs = started ? tune_costs_json(&t->last, t) : NULL;
     pthread_mutex_lock(&st->lock);
     int rc = config ? exec_sql(st, err, "recording a trial",
                                "INSERT INTO tune_trial(search_id, trial, run_key, source, config_json, task_json, "
-                               "status, rounds, accuracy, loss, bytes, cpu_s, error) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                               "status, rounds, accuracy, loss, bytes, cpu_s, error, costs_json) "
+                               "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                                "ON CONFLICT(search_id, trial) DO UPDATE SET status=excluded.status, "
                                "rounds=excluded.rounds, accuracy=excluded.accuracy, loss=excluded.loss, "
                                "bytes=excluded.bytes, cpu_s=excluded.cpu_s, error=excluded.error, "
-                               "updated=strftime('%Y-%m-%dT%H:%M:%SZ','now')",
-                               "Iisssssiddids", (sqlite3_int64)id, trial, key, t->source, config, task,
+                               "costs_json=excluded.costs_json, updated=strftime('%Y-%m-%dT%H:%M:%SZ','now')",
+                               "Iisssssiddidss", (sqlite3_int64)id, trial, key, t->source, config, task,
                                fedc_trial_status_name(t->status), t->rounds, started ? t->accuracy : NAN,
                                started ? t->loss : NAN, (sqlite3_int64)t->bytes, t->cpu_s,
-                               t->error[0] ? t->error : NULL)
+                               t->error[0] ? t->error : NULL, costs)
                     : fedc_fail(err, "out of memory");
     pthread_mutex_unlock(&st->lock);
+    free(costs);
     free(config);
     free(task);
     return rc;
@@ -332,13 +391,15 @@ int tune_store_put_trial(fedc_tune_store *st, int64_t id, const fedc_tune_search
 
 int tune_store_put_rung(fedc_tune_store *st, int64_t id, int trial, int rung, int ok, const fedc_tune_measure *m,
                         const char *error, fedc_error *err) {
+    char *costs = ok && m ? tune_costs_json(m, NULL) : NULL;
     pthread_mutex_lock(&st->lock);
     int rc = exec_sql(st, err, "recording a result",
                       "INSERT OR REPLACE INTO tune_rung(search_id, trial, rung, rounds, ok, accuracy, loss, bytes, "
-                      "cpu_s, error) VALUES(?,?,?,?,?,?,?,?,?,?)",
-                      "IiiiiddIds", (sqlite3_int64)id, trial, rung, m ? m->rounds : 0, ok, ok ? m->accuracy : NAN,
-                      ok ? m->loss : NAN, (sqlite3_int64)(m ? m->bytes : 0), m ? m->cpu_s : 0.0, error);
+                      "cpu_s, error, costs_json) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+                      "IiiiiddIdss", (sqlite3_int64)id, trial, rung, m ? m->rounds : 0, ok, ok ? m->accuracy : NAN,
+                      ok ? m->loss : NAN, (sqlite3_int64)(m ? m->bytes : 0), m ? m->cpu_s : 0.0, error, costs);
     pthread_mutex_unlock(&st->lock);
+    free(costs);
     return rc;
 }
 

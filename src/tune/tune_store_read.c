@@ -98,10 +98,10 @@ char *fedc_tune_store_search_json(fedc_tune_store *st, int64_t id, fedc_error *e
                           id);
     json_t *trials = rows(st,
                           "SELECT trial, run_key, source, status, rounds, accuracy, loss, bytes, cpu_s, error, "
-                          "config_json, task_json FROM tune_trial WHERE search_id=? ORDER BY trial",
+                          "config_json, task_json, costs_json FROM tune_trial WHERE search_id=? ORDER BY trial",
                           id);
     json_t *rungs = rows(st,
-                         "SELECT trial, rung, rounds, ok, accuracy, loss, bytes, cpu_s, error FROM tune_rung "
+                         "SELECT trial, rung, rounds, ok, accuracy, loss, bytes, cpu_s, error, costs_json FROM tune_rung "
                          "WHERE search_id=? ORDER BY trial, rung",
                          id);
     char *out = NULL;
@@ -119,6 +119,22 @@ char *fedc_tune_store_search_json(fedc_tune_store *st, int64_t id, fedc_error *e
             if (owner && json_integer_value(json_object_get(owner, "trial")) == k) {
                 json_object_del(r, "trial");
                 json_array_append(json_object_get(owner, "rungs"), r);
+            }
+        }
+        /* The test figure is reported for the final choice only: a trial
+         * selected on validation keeps its test accuracy to itself. */
+        json_t *best = json_object_get(json_array_get(search, 0), "best_trial");
+        json_int_t best_id = json_is_integer(best) ? json_integer_value(best) : -1;
+        json_array_foreach(trials, i, t) {
+            if (json_integer_value(json_object_get(t, "trial")) == best_id) continue;
+            json_t *c = json_object_get(t, "costs");
+            if (json_is_object(c) && json_is_true(json_object_get(c, "validated"))) json_object_del(c, "test_accuracy");
+            size_t k;
+            json_t *r2;
+            json_array_foreach(json_object_get(t, "rungs"), k, r2) {
+                json_t *rc2 = json_object_get(r2, "costs");
+                if (json_is_object(rc2) && json_is_true(json_object_get(rc2, "validated")))
+                    json_object_del(rc2, "test_accuracy");
             }
         }
         json_t *s = json_incref(json_array_get(search, 0));

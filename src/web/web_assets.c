@@ -33,3 +33,7 @@ size_t fedc_web_asset_count(void) {
 const fedc_web_asset *fedc_web_asset_at(size_t i) {
     return i < fedc_web_assets_table_len ? &fedc_web_assets_table[i] : NULL;
 }
+
+const char *fedc_web_csp(void) {
+    return fedc_web_csp_header;
+}

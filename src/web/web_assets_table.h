@@ -7,5 +7,6 @@
 
 extern const fedc_web_asset fedc_web_assets_table[];
 extern const size_t fedc_web_assets_table_len;
+extern const char fedc_web_csp_header[];
 
 #endif

@@ -42,9 +42,11 @@ with Cluster(FEDC, tls=True, name="concurrent") as c:
     c.start_server("--max-active-runs", "2")
     st, info = c.api("GET", "/api/server")
     assert st == 200 and info["max_active_runs"] == 2 and info["active_runs"] == [], info
-    # Nodes hold each update a little, so rounds of both runs overlap.
-    a = c.create_run(quick_task(4, rounds=4, name="conc-a"))
-    b = c.create_run(quick_task(4, rounds=16, name="conc-b", seed=7))
+    # Nodes hold each update a little, so rounds of both runs overlap; b has
+    # rounds enough to still be training when the third run, started on a's
+    # freed nodes, is cancelled.
+    a = c.create_run(quick_task(4, rounds=10, name="conc-a"))
+    b = c.create_run(quick_task(4, rounds=40, name="conc-b", seed=7))
     third = c.create_run(quick_task(4, rounds=200, name="conc-c"))
     for k in range(8):
         c.start_node(f"n{k}", f"fmnist:partition={k}/8", "--delay", "0.5")
@@ -52,17 +54,22 @@ with Cluster(FEDC, tls=True, name="concurrent") as c:
     members = {}
 
     def both_training():
-        # Read in this order: a run seen running later was running (or
-        # still queued) at each earlier read, so the checks hold at once.
+        # Both runs hold their own four nodes while both are running. Nodes
+        # are given to a run when they connect, before they load its data,
+        # so this does not depend on how fast a busy machine reads the data
+        # (an earlier version also waited for a round of each, which a
+        # slowly loading node of b could miss). Read in this order: a run
+        # seen running later was running (or still queued) at each earlier
+        # read, so the checks hold at once.
         info = c.api("GET", "/api/server")[1]
         rc = c.run(third)
-        ra, rb = c.run(a), c.run(b)
+        by = nodes_by_run(c)
+        rb = c.run(b)
+        ra = c.run(a)
         if ra["status"] == "running" and rb["status"] == "running":
             assert rc["status"] == "queued", rc  # no third slot, and c comes after b
-        by = nodes_by_run(c)
-        if (ra["status"] == "running" and rb["status"] == "running" and ra["rounds_done"] >= 1 and
-                rb["rounds_done"] >= 1 and len(by.get(a, ())) == 4 and len(by.get(b, ())) == 4 and
-                sorted(info["active_runs"]) == sorted([a, b])):
+        if (ra["status"] == "running" and rb["status"] == "running" and len(by.get(a, ())) == 4 and
+                len(by.get(b, ())) == 4 and sorted(info["active_runs"]) == sorted([a, b])):
             members[a], members[b] = by[a], by[b]
             return info
         return None
@@ -70,7 +77,7 @@ with Cluster(FEDC, tls=True, name="concurrent") as c:
     info = c.wait("runs a and b training at the same time", both_training, 300)
     assert info["active_run"] == min(a, b) and info["queued_runs"] == [third], info
     assert not members[a] & members[b], members
-    ra = check_rounds(c, a, 4, members[a])
+    ra = check_rounds(c, a, 10, members[a])
 
     # The third run takes a's freed nodes beside b; cancelling it stops it alone.
     c.wait("run c training", lambda: c.run(third)["rounds_done"] >= 1, 300)
@@ -80,7 +87,7 @@ with Cluster(FEDC, tls=True, name="concurrent") as c:
     assert c.run(b)["status"] == "running", "b ended before c was cancelled; give b more rounds"
     run = c.wait_run_end(third, 60)
     assert run["status"] == "cancelled", run
-    rb = check_rounds(c, b, 16, members[b])
+    rb = check_rounds(c, b, 40, members[b])
     assert ra["started_at"] < rb["finished_at"] and rb["started_at"] < ra["finished_at"], (ra, rb)
     c.wait("no active run", lambda: c.api("GET", "/api/server")[1]["active_runs"] == [], 30)
     c.wait("nodes idle", lambda: nodes_by_run(c) == {}, 30)

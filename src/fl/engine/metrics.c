@@ -20,6 +20,10 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
     json_num(f, "loss", m->loss, 6);
     fprintf(f, "\"evaluated\":%s,", m->evaluated ? "true" : "false");
     json_num(f, "train_loss", m->train_loss, 6);
+    if (m->val_evaluated) {
+        json_num(f, "val_accuracy", m->val_accuracy, 6);
+        json_num(f, "val_loss", m->val_loss, 6);
+    }
     if (m->personal_evaluated) json_num(f, "personal_accuracy", m->personal_accuracy, 6);
     /* Per-client evaluation (partition.test_fraction), evaluated rounds only. */
     if (m->clients_evaluated > 0) {
@@ -39,6 +43,7 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
             m->bytes_down, m->bytes_up, m->bytes_down_total, m->bytes_up_total);
     json_num(f, "client_cpu_s", m->client_cpu_s, 4);
     json_num(f, "server_cpu_s", m->server_cpu_s, 4);
+    fprintf(f, "\"client_steps\":%" PRIu64 ",", m->client_steps);
     json_num(f, "wall_s", m->wall_s, 4);
     json_num(f, "elapsed_s", m->elapsed_s, 3);
     json_num(f, "sim_time_s", m->sim_time_s, 3);
@@ -58,6 +63,21 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
                 m->round, m->in_flight, m->staleness_mean, m->staleness_max);
         for (int b = 0; b < FEDC_STALENESS_BUCKETS; b++) fprintf(f, "%s%d", b ? "," : "", m->staleness_hist[b]);
         fprintf(f, "]");
+    }
+    if (m->decentral) {
+        fprintf(f, ",\"nodes\":%d,", m->n_nodes);
+        json_num(f, "consensus_distance", m->consensus_distance, 9);
+        fprintf(f, "\"bytes_per_node\":%.1f", m->bytes_per_node);
+        if (m->evaluated && m->node_accuracy) {
+            fprintf(f, ",");
+            json_num(f, "avg_model_accuracy", m->avg_model_accuracy, 6);
+            json_num(f, "avg_model_loss", m->avg_model_loss, 6);
+            json_num(f, "node_accuracy_min", m->node_accuracy_min, 6);
+            json_num(f, "node_accuracy_max", m->node_accuracy_max, 6);
+            fprintf(f, "\"node_accuracy\":[");
+            for (int k = 0; k < m->n_nodes; k++) fprintf(f, "%s%.4f", k ? "," : "", m->node_accuracy[k]);
+            fprintf(f, "]");
+        }
     }
     fprintf(f, "}\n");
     fflush(f);

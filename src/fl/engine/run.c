@@ -60,6 +60,9 @@ struct fedc_run {
     double *acc_global, *acc_own;
     fedc_client_evaluator client_eval;
     void *client_eval_ctx;
+    /* task.validation: the samples held out of the clients' partitions
+     * (owned copy, n = 0 when none). */
+    fedc_dataset val;
     fedc_arch *arch;
     size_t d;
     float *x;
@@ -113,6 +116,14 @@ struct fedc_run {
      * rounds are aggregations; exchange index -> slot of the new starters. */
     int async;
     int *async_map;
+    /* Decentralised strategies (strategy info decentral): every node trains
+     * its own model (the strategy keeps them) and the models gossip; x is
+     * their average. Per node: the delta to gossip (NULL: did not train),
+     * models sent, and the last evaluation. */
+    int decentral;
+    float **node_delta;
+    int *gossip_sent;
+    double *node_acc;
 };
 
 int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_error *err) {
@@ -142,6 +153,7 @@ void fedc_run_free(fedc_run *r) {
     if (!r) return;
     fedc_dataset_free(&r->train);
     fedc_dataset_free(&r->test);
+    fedc_dataset_free(&r->val);
     fedc_dataset_free(&r->test_skewed);
     free(r->personal_ids);
     fedc_partition_free(&r->part);
@@ -162,6 +174,9 @@ void fedc_run_free(fedc_run *r) {
     free(r->alive);
     free(r->map);
     free(r->async_map);
+    free(r->node_delta);
+    free(r->gossip_sent);
+    free(r->node_acc);
     for (int i = 0; r->step_frames && i < r->nslots; i++) fedc_buf_free(&r->step_frames[i]);
     free(r->step_frames);
     free(r->step_sub);
@@ -191,8 +206,6 @@ void fedc_run_free(fedc_run *r) {
     free(r->refused_why);
     free(r);
 }
-
-#define EVAL_BATCH 500
 
 /* Feature skew and personal evaluation: the domains, the test set as seen
  * across them, and the test ids of each domain a participant scores. */
@@ -271,6 +284,55 @@ fedc_client_data fedc_run_client_data(const fedc_run *r, int client) {
     return cd;
 }
 
+/* task.validation: from each client's samples, floor(share * n) drawn from
+ * the stream (seed, client, VALIDATION) leave its partition and join the
+ * validation set, so no client ever trains on them. Holding out per client
+ * keeps the validation set's label mix the federation's own (a non-IID
+ * partition's), and the partition otherwise stays the one the task had. */
+static int hold_out_validation(fedc_run *r, fedc_error *err) {
+    const fedc_task *t = &r->task;
+    if (!(t->validation > 0)) return 0;
+    fedc_partition *p = &r->part;
+    const fedc_dataset *tr = r->trainp;
+    size_t total = 0;
+    for (int k = 0; k < p->n_clients; k++)
+        total += (size_t)(t->validation * (double)fedc_partition_size(p, k));
+    if (total == 0)
+        return fedc_fail(err, "validation: %g of every client's samples holds none out; the clients have too "
+                         "few samples for it",
+                         t->validation);
+    fedc_dataset *v = &r->val;
+    v->x = malloc(total * tr->dim * sizeof *v->x);
+    v->y = malloc(total * sizeof *v->y);
+    if (!v->x || !v->y) return fedc_fail(err, "validation: out of memory for %zu held-out samples", total);
+    v->n = total;
+    v->shape = tr->shape;
+    v->dim = tr->dim;
+    v->n_classes = tr->n_classes;
+    size_t out = 0, w = 0;
+    for (int k = 0; k < p->n_clients; k++) {
+        size_t lo = p->offsets[k], n = fedc_partition_size(p, k), h = (size_t)(t->validation * (double)n);
+        uint32_t *ids = p->index + lo;
+        /* Partial Fisher-Yates: the last h entries become the held-out ones. */
+        fedc_rng rng = fedc_rng_derive(t->seed, (uint64_t)k, 0x7A11DA7Eull);
+        for (size_t i = 0; i < h; i++) {
+            size_t last = n - 1 - i, j = fedc_rng_below(&rng, (uint32_t)(last + 1));
+            uint32_t tmp = ids[j];
+            ids[j] = ids[last];
+            ids[last] = tmp;
+        }
+        for (size_t i = n - h; i < n; i++, out++) {
+            memcpy(v->x + out * tr->dim, tr->x + (size_t)ids[i] * tr->dim, tr->dim * sizeof *v->x);
+            v->y[out] = tr->y[ids[i]];
+        }
+        p->offsets[k] = w; /* compact: the kept ids move down over the held-out ones */
+        memmove(p->index + w, ids, (n - h) * sizeof *ids);
+        w += n - h;
+    }
+    p->offsets[p->n_clients] = w;
+    return 0;
+}
+
 fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err) {
     if (fedc_task_validate(t, err) != 0) return NULL;
     fedc_run *r = calloc(1, sizeof *r);
@@ -318,6 +380,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         }
         for (int k = 0; k < t->clients; k++) r->acc_global[k] = r->acc_own[k] = NAN;
     }
+    if (hold_out_validation(r, err) != 0) goto fail;
 
     r->x = malloc(r->d * sizeof(float));
     if (!r->x) {
@@ -343,6 +406,18 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     if (!r->strategy || set_strategy_layout(r, err) != 0) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
     r->async = r->sinfo.async_buffer > 0 || r->sinfo.async_window_s > 0;
+    if ((r->decentral = r->sinfo.decentral)) {
+        /* Every node starts from the task's initial model. */
+        for (int k = 0; k < t->clients; k++)
+            memcpy(fedc_strategy_node_model(r->strategy, k), r->x, r->d * sizeof(float));
+        r->node_delta = calloc((size_t)t->clients, sizeof *r->node_delta);
+        r->gossip_sent = calloc((size_t)t->clients, sizeof *r->gossip_sent);
+        r->node_acc = calloc((size_t)t->clients, sizeof *r->node_acc);
+        if (!r->node_delta || !r->gossip_sent || !r->node_acc) {
+            fedc_fail(err, "out of memory for %d nodes", t->clients);
+            goto fail;
+        }
+    }
     if (!(r->privacy = fedc_privacy_create(t, r->d, err))) goto fail;
     if (fedc_privacy_central(r->privacy)) {
         if (r->sinfo.extra_up) {
@@ -400,8 +475,9 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
         goto fail;
     }
+    const int eval_batch = r->opt.eval_batch > 0 ? r->opt.eval_batch : FEDC_EVAL_BATCH;
     for (int i = 0; i < threads; i++)
-        if (!(r->eval_ws[i] = fedc_ws_create(r->arch, EVAL_BATCH))) {
+        if (!(r->eval_ws[i] = fedc_ws_create(r->arch, eval_batch))) {
             fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
             goto fail;
         }
@@ -486,27 +562,31 @@ fail:
 /* ---- Evaluation: the test set split across the pool's threads. -------- */
 typedef struct {
     fedc_run *r;
-    size_t chunk;
+    const float *x;
+    const fedc_dataset *ds;
+    size_t chunk, n;
     double *correct, *loss_sum;
 } eval_ctx;
 
 static void eval_chunk(void *vctx, size_t i, int worker) {
     eval_ctx *c = vctx;
     fedc_run *r = c->r;
-    const fedc_dataset *ts = r->evalp;
-    size_t lo = i * c->chunk, hi = lo + c->chunk < ts->n ? lo + c->chunk : ts->n;
+    const fedc_dataset *ts = c->ds;
+    size_t lo = i * c->chunk, hi = lo + c->chunk < c->n ? lo + c->chunk : c->n;
     if (lo >= hi) return;
     double acc, loss;
-    fedc_nn_evaluate(r->arch, r->eval_ws[worker], r->x, ts->x + lo * ts->dim, ts->y + lo, hi - lo, &acc, &loss);
+    fedc_nn_evaluate(r->arch, r->eval_ws[worker], c->x, ts->x + lo * ts->dim, ts->y + lo, hi - lo, &acc, &loss);
     c->correct[i] = acc * (double)(hi - lo);
     c->loss_sum[i] = loss * (double)(hi - lo);
 }
 
-void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
+/* Model x's accuracy and mean loss on the first n samples of ds. */
+static void evaluate_on(fedc_run *r, const float *x, const fedc_dataset *ds, size_t n, double *accuracy,
+                        double *loss) {
     size_t parts = (size_t)fedc_pool_size(r->pool) * 4;
-    size_t chunk = (r->testp->n + parts - 1) / parts;
+    size_t chunk = (n + parts - 1) / parts;
     if (chunk == 0) chunk = 1;
-    parts = (r->testp->n + chunk - 1) / chunk;
+    parts = (n + chunk - 1) / chunk;
     double *correct = calloc(parts + 1, sizeof(double)), *ls = calloc(parts + 1, sizeof(double));
     double one_correct[2] = {0, 0}, one_ls[2] = {0, 0};
     if (!correct || !ls) {
@@ -515,9 +595,9 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
         free(ls);
         correct = ls = NULL;
         parts = 1;
-        chunk = r->testp->n ? r->testp->n : 1;
+        chunk = n ? n : 1;
     }
-    eval_ctx c = {r, chunk, correct ? correct : one_correct, ls ? ls : one_ls};
+    eval_ctx c = {r, x, ds, chunk, n, correct ? correct : one_correct, ls ? ls : one_ls};
     if (correct)
         fedc_pool_for(r->pool, parts, eval_chunk, &c);
     else
@@ -529,9 +609,21 @@ void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
     }
     free(correct);
     free(ls);
-    *accuracy = r->testp->n ? sc / (double)r->testp->n : 0;
-    *loss = r->testp->n ? sl / (double)r->testp->n : 0;
+    *accuracy = n ? sc / (double)n : 0;
+    *loss = n ? sl / (double)n : 0;
 }
+
+void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
+    evaluate_on(r, r->x, r->evalp, r->testp->n, accuracy, loss);
+}
+
+int fedc_run_evaluate_validation(fedc_run *r, double *accuracy, double *loss) {
+    if (r->val.n == 0) return -1;
+    evaluate_on(r, r->x, &r->val, r->val.n, accuracy, loss);
+    return 0;
+}
+
+size_t fedc_run_validation_size(const fedc_run *r) { return r->val.n; }
 
 /* ---- Transport callbacks: each touches only its own slot. ------------- */
 static void on_sent(void *ctx, int i, uint64_t wire_bytes) {
@@ -870,8 +962,11 @@ static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double s
                          double wall0);
 static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err);
 
+static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err);
+
 int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
     if (r->async) return run_round_async(r, tp, m, err);
+    if (r->decentral) return run_round_decentral(r, tp, m, err);
     double wall0 = fedc_wall_s(), cpu_srv = 0, c0 = fedc_cpu_thread_s();
     int round = r->rounds_done + 1;
     memset(m, 0, sizeof *m);
@@ -995,6 +1090,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         if (ts > sim_round) sim_round = ts;
         if (s->status == 1) {
             m->client_cpu_s += s->cpu_s;
+            m->client_steps += (uint64_t)(s->steps > 0 ? s->steps : 0);
             fedc_update *u = &r->updates[nu++];
             u->client = s->client;
             u->weight = s->weight;
@@ -1122,7 +1218,7 @@ static void per_client_evaluation(fedc_run *r, int round, fedc_round_metrics *m)
             return;
         }
     } else {
-        size_t B = EVAL_BATCH, dim = r->trainp->dim;
+        size_t B = (size_t)(r->opt.eval_batch > 0 ? r->opt.eval_batch : FEDC_EVAL_BATCH), dim = r->trainp->dim;
         float *xb = malloc(B * dim * sizeof *xb);
         int32_t *yb = malloc(B * sizeof *yb);
         for (int k = 0; xb && yb && k < K; k++) {
@@ -1140,6 +1236,34 @@ static void per_client_evaluation(fedc_run *r, int round, fedc_round_metrics *m)
 }
 
 /* 5. Evaluate, account, decide whether to stop (both kinds of round). */
+/* Decentralised: each node's own model on the first topology.eval_samples
+ * test samples; accuracy and loss become the nodes' means, the average
+ * model's accuracy is kept beside them. */
+static void evaluate_nodes(fedc_run *r, fedc_round_metrics *m) {
+    size_t ntest = r->testp->n;
+    if (r->task.topology.eval_samples > 0 && (size_t)r->task.topology.eval_samples < ntest)
+        ntest = (size_t)r->task.topology.eval_samples;
+    int n = r->task.clients;
+    double sum_acc = 0, sum_loss = 0, lo = 1, hi = 0;
+    for (int k = 0; k < n; k++) {
+        double acc, loss;
+        evaluate_on(r, fedc_strategy_node_model(r->strategy, k), r->evalp, ntest, &acc, &loss);
+        r->node_acc[k] = acc;
+        sum_acc += acc;
+        sum_loss += loss;
+        if (acc < lo) lo = acc;
+        if (acc > hi) hi = acc;
+    }
+    m->avg_model_accuracy = m->accuracy;
+    m->avg_model_loss = m->loss;
+    m->accuracy = sum_acc / n;
+    m->loss = sum_loss / n;
+    m->node_accuracy_min = lo;
+    m->node_accuracy_max = hi;
+    m->node_accuracy = r->node_acc;
+}
+
+/* 5. Evaluate, account, decide whether to stop (every kind of round). */
 static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double sim_round, double cpu_srv,
                          double wall0) {
     const fedc_task *t = &r->task;
@@ -1149,6 +1273,8 @@ static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double s
     if (t->eval_every <= 1 || round % t->eval_every == 0 || last || round == 1) {
         fedc_run_evaluate(r, &m->accuracy, &m->loss);
         m->evaluated = 1;
+        m->val_evaluated = fedc_run_evaluate_validation(r, &m->val_accuracy, &m->val_loss) == 0;
+        if (r->decentral) evaluate_nodes(r, m);
         r->last_accuracy = m->accuracy;
         if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
         if (r->has_holdout) per_client_evaluation(r, round, m);
@@ -1298,6 +1424,7 @@ static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *
             s->version = version;
             s->finish = now + simulated_seconds(r, s->client, s);
             m->client_cpu_s += s->cpu_s;
+            m->client_steps += (uint64_t)(s->steps > 0 ? s->steps : 0);
         } else if (s->status == -1) {
             m->dropped++;
         } else {
@@ -1371,6 +1498,120 @@ static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *
     return 0;
 }
 
+/* ---- Decentralised rounds (dpsgd, gossip, gossip-vc, dfedsam,
+ * dfedsam-mgs): (1) every available node trains from its own model,
+ * through the same transport and trainer as a synchronous round (each gets
+ * a TRAIN frame of its model); (2) the strategy gossips the trained models
+ * over its topology; (3) x becomes the nodes' average, and the consensus
+ * distance and the bytes the nodes sent one another are recorded. A node
+ * that drops or is refused offers its model unchanged. ---- */
+static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    double wall0 = fedc_wall_s(), c0 = fedc_cpu_thread_s(), cpu_srv = 0;
+    int round = r->rounds_done + 1, nodes = r->task.clients;
+    const fedc_task *t = &r->task;
+    memset(m, 0, sizeof *m);
+    m->round = round;
+    m->decentral = 1;
+    m->n_nodes = nodes;
+    for (int k = 0; k < nodes; k++) {
+        fedc_profile_apply(r->profile, k, round, &r->info[k]);
+        if (r->info[k].n_samples == 0) r->info[k].available = 0;
+    }
+    if (r->client_hook) r->client_hook(r->client_hook_ctx, round, r->info, nodes);
+    int n = 0;
+    for (int k = 0; k < nodes && n < r->nslots; k++)
+        if (r->info[k].available) r->selected[n++] = k;
+    m->selected = n;
+    if (n <= 0) return fedc_fail(err, "round %d: no node is available to train", round);
+    fedc_round_ctx rctx = {round, t->rounds, nodes, r->info, fedc_task_local_lr(t, round),
+                           fedc_task_server_lr(t, round)};
+    fedc_strategy_round_begin(r->strategy, &rctx);
+    fedc_buf *frames = malloc(((size_t)n + 1) * sizeof *frames);
+    if (!frames) return fedc_fail(err, "round %d: out of memory for %d model frames", round, n);
+    int frc = 0;
+    for (int i = 0; i < n && frc == 0; i++) {
+        slot *s = &r->slots[i];
+        s->client = r->selected[i];
+        s->status = 0;
+        s->reason[0] = 0;
+        s->bytes_down = s->bytes_up = 0;
+        frc = encode_train_frame(r, round, fedc_strategy_node_model(r->strategy, s->client), NULL, "full",
+                                 s->client, &r->model_blob, &s->frame, err);
+        frames[i] = s->frame;
+    }
+    cpu_srv += fedc_cpu_thread_s() - c0;
+    reply_ctx rc = {r, round, NULL};
+    fedc_exchange ex = {round, n, r->selected, frames, t->deploy.round_timeout_s, on_sent_cb, on_reply,
+                        on_drop_cb, &rc};
+    if (frc == 0 && n > 0) frc = tp->ops->exchange(tp, &ex, err);
+    free(frames);
+    if (frc != 0) return -1;
+    c0 = fedc_cpu_thread_s();
+
+    /* Who trained; the model-frame size of each node prices its messages. */
+    double train_loss = 0;
+    memset(r->node_delta, 0, (size_t)nodes * sizeof *r->node_delta);
+    uint64_t *msg_bytes = calloc((size_t)nodes, sizeof *msg_bytes);
+    if (!msg_bytes) return fedc_fail(err, "round %d: out of memory", round);
+    size_t whole = r->slots[0].frame.len;
+    for (int k = 0; k < nodes; k++) msg_bytes[k] = whole;
+    for (int i = 0; i < n; i++) {
+        slot *s = &r->slots[i];
+        msg_bytes[s->client] = s->frame.len;
+        if (s->status == 0) {
+            s->status = -1;
+            snprintf(s->reason, sizeof s->reason, "no reply");
+        }
+        if (s->status == 1) {
+            r->node_delta[s->client] = s->delta;
+            train_loss += s->loss;
+            m->client_cpu_s += s->cpu_s;
+            m->participants++;
+            r->info[s->client].last_loss = s->loss;
+        } else if (s->status == -1) {
+            m->dropped++;
+        } else {
+            m->rejected++;
+        }
+        r->info[s->client].last_round = round;
+        r->info[s->client].times_selected++;
+    }
+    int min_updates = t->deploy.min_updates > 0 ? t->deploy.min_updates : 1;
+    if (m->participants < min_updates) {
+        free(msg_bytes);
+        return fedc_fail(err, "round %d: %d of %d nodes trained; at least %d needed", round, m->participants, n,
+                         min_updates);
+    }
+    if (fedc_strategy_gossip(r->strategy, r->node_delta, &rctx, r->gossip_sent, err) != 0) {
+        free(msg_bytes);
+        return -1;
+    }
+    for (int k = 0; k < nodes; k++) m->bytes_up += (uint64_t)r->gossip_sent[k] * msg_bytes[k];
+    free(msg_bytes);
+    m->bytes_down = m->bytes_up; /* every model sent is received by one neighbour */
+    m->bytes_per_node = (double)m->bytes_up / nodes;
+    m->train_loss = m->participants > 0 ? train_loss / m->participants : NAN;
+
+    /* The average model and how far the nodes are from it. */
+    double *mean = calloc(r->d, sizeof *mean);
+    if (!mean) return fedc_fail(err, "round %d: out of memory", round);
+    for (int k = 0; k < nodes; k++) {
+        const float *xk = fedc_strategy_node_model(r->strategy, k);
+        for (size_t j = 0; j < r->d; j++) mean[j] += xk[j];
+    }
+    for (size_t j = 0; j < r->d; j++) r->x[j] = (float)(mean[j] / nodes);
+    double cd = 0;
+    for (int k = 0; k < nodes; k++) {
+        const float *xk = fedc_strategy_node_model(r->strategy, k);
+        for (size_t j = 0; j < r->d; j++) cd += ((double)xk[j] - r->x[j]) * ((double)xk[j] - r->x[j]);
+    }
+    free(mean);
+    m->consensus_distance = cd / nodes;
+    cpu_srv += fedc_cpu_thread_s() - c0;
+    finish_round(r, m, round, 0, cpu_srv, wall0);
+    return 0;
+}
+
 int fedc_run_done(const fedc_run *r) {
     const fedc_task *t = &r->task;
     if (r->rounds_done >= t->rounds) return 1;
@@ -1387,6 +1628,7 @@ const fedc_partition *fedc_run_partition(const fedc_run *r) { return &r->part; }
 const fedc_dataset *fedc_run_train_data(const fedc_run *r) { return r->trainp; }
 fedc_pool *fedc_run_pool(fedc_run *r) { return r->pool; }
 float *fedc_run_model(fedc_run *r) { return r->x; }
+const float *fedc_run_node_model(fedc_run *r, int node) { return fedc_strategy_node_model(r->strategy, node); }
 size_t fedc_run_nparams(const fedc_run *r) { return r->d; }
 
 int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err) {

@@ -41,7 +41,7 @@ static int init_speed(fedc_strategy *s, fedc_error *err) {
 }
 
 /* g <- gradient of the same minibatch at w + rho g / |g|. */
-static void sam_grad(fedc_client_ctx *c, const float *w, float *g) {
+void fedc_strategy_sam_grad(fedc_client_ctx *c, const float *w, float *g) {
     double rho = c->strategy->task.strategy.rho;
     if (rho <= 0) return;
     double n2 = 0;
@@ -54,12 +54,12 @@ static void sam_grad(fedc_client_ctx *c, const float *w, float *g) {
 
 static void grad_sam(fedc_client_ctx *c, const float *w, float *g, double loss) {
     (void)loss;
-    sam_grad(c, w, g);
+    fedc_strategy_sam_grad(c, w, g);
 }
 
 static void grad_speed(fedc_client_ctx *c, const float *w, float *g, double loss) {
     (void)loss;
-    sam_grad(c, w, g);
+    fedc_strategy_sam_grad(c, w, g);
     float inv_l = (float)(1.0 / c->strategy->task.strategy.lambda);
     const float *gh = c->state, *x = c->global;
     for (size_t j = 0; j < c->d; j++) g[j] += inv_l * (w[j] - x[j]) - gh[j];

@@ -13,6 +13,7 @@ static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedbuff, &fedc_ops_fedfix,
     &fedc_ops_async_fedavg,
     &fedc_ops_finetune, &fedc_ops_fedper, &fedc_ops_ditto, &fedc_ops_clustered,
+    &fedc_ops_dpsgd, &fedc_ops_gossip, &fedc_ops_gossip_vc, &fedc_ops_dfedsam, &fedc_ops_dfedsam_mgs,
 };
 #define N_OPS (sizeof k_ops / sizeof k_ops[0])
 
@@ -154,6 +155,8 @@ void fedc_step_sgd(fedc_strategy *s, float *x, const float *mean, const fedc_rou
 int fedc_strategy_aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, const fedc_round_ctx *rc,
                             fedc_error *err) {
     if (n <= 0) return fedc_fail(err, "aggregation: no update to aggregate");
+    if (s->info.decentral)
+        return fedc_fail(err, "aggregation: strategy %s is decentralised; its nodes gossip instead", s->info.name);
     if (s->ops->aggregate) return s->ops->aggregate(s, x, u, n, rc, err);
     if (fedc_strategy_combine(s, u, n, s->mean) <= 0)
         return fedc_fail(err, "aggregation: the updates carry no weight (0 samples)");
@@ -218,4 +221,15 @@ int fedc_strategy_set_tensors(fedc_strategy *s, const fedc_tensor_info *t, int n
         s->ntensors = nt;
     }
     return s->ops->tensors_set ? s->ops->tensors_set(s, err) : 0;
+}
+
+float *fedc_strategy_node_model(fedc_strategy *s, int node) {
+    if (!s->info.decentral || node < 0 || node >= s->n_clients) return NULL;
+    return s->state + (size_t)node * s->d;
+}
+
+int fedc_strategy_gossip(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent,
+                         fedc_error *err) {
+    if (!s->ops->gossip) return fedc_fail(err, "strategy %s is not decentralised: it aggregates", s->info.name);
+    return s->ops->gossip(s, delta, rc, sent, err);
 }

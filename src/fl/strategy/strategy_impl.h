@@ -36,6 +36,9 @@ typedef struct fedc_strategy_ops {
     const float *(*client_model)(const fedc_strategy *s, int client);
     /* After fedc_strategy_set_tensors (NULL = nothing to redo). */
     int (*tensors_set)(fedc_strategy *s, fedc_error *err);
+    /* Decentralised strategies: the round's exchange between nodes (see
+     * fedc_strategy_gossip); NULL for the others. */
+    int (*gossip)(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent, fedc_error *err);
 } fedc_strategy_ops;
 
 struct fedc_strategy {
@@ -58,6 +61,10 @@ struct fedc_strategy {
     int ntensors;
     char spill_dir[512];
 };
+
+/* g <- the gradient of the same minibatch at w + rho g / |g| (SAM's
+ * perturbed point; rho = strategy.rho, scratch holds the point). */
+void fedc_strategy_sam_grad(fedc_client_ctx *c, const float *w, float *g);
 
 /* Allocates s->state (zeros). */
 int fedc_strategy_alloc_state(fedc_strategy *s, size_t n, fedc_error *err);
@@ -103,6 +110,11 @@ STRATEGY_OPS(fedc_ops_finetune)
 STRATEGY_OPS(fedc_ops_fedper)
 STRATEGY_OPS(fedc_ops_ditto)
 STRATEGY_OPS(fedc_ops_clustered)
+STRATEGY_OPS(fedc_ops_dpsgd)
+STRATEGY_OPS(fedc_ops_gossip)
+STRATEGY_OPS(fedc_ops_gossip_vc)
+STRATEGY_OPS(fedc_ops_dfedsam)
+STRATEGY_OPS(fedc_ops_dfedsam_mgs)
 #undef STRATEGY_OPS
 
 #endif

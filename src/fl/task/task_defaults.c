@@ -89,6 +89,14 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.staleness_a = 0.5;
     t->strategy.staleness_hinge = 4.0;
     strcpy(t->strategy.async_weights, "auto");
+    t->strategy.gossip_steps = 1;
+
+    strcpy(t->topology.kind, "ring");
+    strcpy(t->topology.mixing, "metropolis-hastings");
+    t->topology.p = 0.2;
+    t->topology.k = 4;
+    t->topology.seed = 0;
+    t->topology.eval_samples = 0;
 
     t->state.memory_mb = 1024;
     t->state.spill_dir[0] = '\0';

@@ -29,7 +29,8 @@ const char *const task_inits[] = {"he", "torch", NULL};
 const char *const task_strategy_names[] = {
     "fedavg", "fedprox",  "fedavgm", "fedadam", "fedyogi",  "fedadagrad", "scaffold", "fedavg-m", "scaffold-m",
     "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", "fedopt",
-    "fedbuff", "fedfix", "async-fedavg", "finetune", "fedper", "ditto", "clustered", NULL};
+    "fedbuff", "fedfix", "async-fedavg", "dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs", "finetune",
+    "fedper", "ditto", "clustered", NULL};
 const char *const task_staleness_fns[] = {"constant", "polynomial", "hinge", NULL};
 const char *const task_async_weights[] = {"auto", "sample", "identical", "unbiased", NULL};
 const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
@@ -39,6 +40,9 @@ const char *const task_sched_policies[] = {"random", "round-robin",     "samples
 const char *const task_privacy_modes[] = {"none", "dp-gaussian", "dp-fedavg", NULL};
 const char *const task_privacy_exceed[] = {"stop", "refuse", NULL};
 const char *const task_secagg_modes[] = {"none", "secagg+", NULL};
+const char *const task_topology_kinds[] = {"ring",        "torus",       "complete", "erdos-renyi",
+                                           "small-world", "exponential", "matching", NULL};
+const char *const task_topology_mixings[] = {"metropolis-hastings", "uniform", NULL};
 
 #define MEMBER_SIZE(m) sizeof(((fedc_task *)0)->m)
 #define F_STR(p, m, minlen, choices, d) \
@@ -275,7 +279,15 @@ const task_field task_fields[] = {
           "similarity after cluster_round rounds into strategy.clusters semi-global models "
           "trained Reptile-style; a client's own model is its cluster's after "
           "finetune_steps local steps (Briggs et al.; Nichol et al.). "
-          "docs/algorithms.md describes each."),
+          "Decentralised (no server model; every node keeps its own and talks only to its "
+          "topology neighbours; every node trains every round, so clients_per_round = clients): "
+          "dpsgd: local steps, then gossip_steps mixing steps x_i <- sum_j W_ij x_j (D-PSGD / "
+          "decentralised FedAvg). gossip: asynchronous pairwise gossip learning; each node in "
+          "turn pushes its model to a random neighbour, which averages it with its own. "
+          "gossip-vc: gossip whose averaging restores each tensor's variance to the mean of the "
+          "merged models' (Vanishing Variance paper). dfedsam: SAM local steps (rho), then one "
+          "mixing step. dfedsam-mgs: SAM local steps, then gossip_steps mixing steps (Shi et "
+          "al.). docs/algorithms.md and docs/decentralised.md describe each."),
     F_NUM("strategy.server_lr", strategy.server_lr, 0, 1, 100, 0,
           "Server learning rate (eta_g) applied to the aggregated update; 1 with fedavg is plain "
           "model averaging."),
@@ -390,6 +402,9 @@ const task_field task_fields[] = {
           "mean n): an update that spanned tau + 1 aggregations stands for the contributions a "
           "faster client made meanwhile, so every client counts by its data in expectation "
           "(Fraboni et al.). auto: unbiased for async-fedavg, sample for the others."),
+    F_INT("strategy.gossip_steps", strategy.gossip_steps, 1, 64,
+          "dpsgd and dfedsam-mgs: gossip (mixing) steps after the local steps of a round, the "
+          "Q of DFedSAM-MGS; each costs every node one model to each neighbour. dfedsam uses 1."),
 
     F_STR("compression.up", compression.up, 1, NULL,
           "Codec pipeline for the client-to-server updates: stages separated by |, applied "
@@ -472,6 +487,33 @@ const task_field task_fields[] = {
           "secagg+ only: L2 norm each update is clipped to before quantisation; sets the "
           "fixed-point range, so the quantisation step is about clip / 2^30."),
 
+    F_STR("topology.kind", topology.kind, 1, task_topology_kinds,
+          "Decentralised strategies: the communication graph of the clients. ring: i ~ i +- 1. "
+          "torus: a wrap-around grid (rows the largest divisor of clients not above its square "
+          "root). complete: everyone. erdos-renyi: each pair joined with probability p (drawn "
+          "again until connected). small-world: Watts-Strogatz ring lattice of k neighbours, "
+          "each edge rewired with probability p. exponential: i ~ i +- 2^m. matching: "
+          "time-varying, a fresh random perfect matching each round. `fedc topology` prints the "
+          "degrees and the spectral gap."),
+    F_STR("topology.mixing", topology.mixing, 1, task_topology_mixings,
+          "Decentralised strategies: the mixing weights of a gossip step. metropolis-hastings: "
+          "W_ij = 1 / (1 + max(deg i, deg j)). uniform: W_ij = 1 / (1 + max degree), which is "
+          "1 / (deg + 1) on a regular graph. The node keeps 1 minus its row's sum; both are "
+          "doubly stochastic."),
+    F_NUM("topology.p", topology.p, 0, 0, 1, 0,
+          "topology.kind erdos-renyi: probability of each edge (> 0); small-world: probability "
+          "of rewiring each lattice edge."),
+    F_INT("topology.k", topology.k, 2, 100000,
+          "topology.kind small-world: neighbours in the ring lattice before rewiring (even, less "
+          "than clients)."),
+    F_U64("topology.seed", topology.seed,
+          "Seed of the random graphs (erdos-renyi, small-world, matching) and of gossip's "
+          "choices; 0 = the task's seed."),
+    F_INT("topology.eval_samples", topology.eval_samples, 0, 100000000,
+          "Decentralised strategies: test samples (the first ones of the test set) each node's "
+          "own model is scored on when a round is evaluated; 0 = the whole test set. The "
+          "average model is always scored on the whole test set."),
+
     F_NUM("state.memory_mb", state.memory_mb, 0, 1, 1e7, 0,
           "Per-client state (control variates, correction vectors, error-feedback residuals, "
           "per-client server tables) kept in memory, in MiB; beyond it the least recently used "
@@ -498,9 +540,18 @@ const task_field task_fields[] = {
           "many test samples of its own domain (partition.feature_skew), reported as "
           "personal_accuracy, the mean over participants; 0 = off."),
 
+    F_NUM("validation", validation, 0, 0, 0.5, 0,
+          "Simulation only: this share of each client's training samples is held out (drawn "
+          "from the task seed) and never trained on; the server evaluates the global model on "
+          "the union of the held-out samples as well as on the test set, reported as "
+          "val_accuracy and val_loss. A search (fedc tune) selects on it, so the test set "
+          "never picks the winner; 0 = off."),
+
     F_INT("deploy.min_nodes", deploy.min_nodes, 1, 100000,
           "Deployment only: the first round starts once this many nodes are connected; at "
-          "most clients."),
+          "most clients. It is a floor, not the round's size: every round takes "
+          "clients_per_round of the nodes connected to the run, waiting up to 10 s for nodes "
+          "still setting up the task."),
     F_INT("deploy.min_updates", deploy.min_updates, 1, 100000,
           "Fewest usable client updates a round needs; a round with fewer fails. Applies in "
           "simulation too, where clients drop out by missing scheduling.deadline_s. At most "
@@ -521,6 +572,7 @@ const task_group task_groups[] = {
     {"scheduling", "Which clients take part in each round, and simulated client speeds."},
     {"privacy", "Differential privacy of the client updates and its accounting."},
     {"secagg", "Secure aggregation: the server sees only the sum of the updates."},
+    {"topology", "Decentralised strategies: the graph the clients gossip on and its mixing weights."},
     {"state", "Memory for per-client state (strategies with control variates or per-client tables)."},
     {"stop", "Rules that end a run before all rounds are done."},
     {"deploy", "Rounds with real edge nodes: when to start, how long to wait, how many "

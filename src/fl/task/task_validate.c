@@ -13,6 +13,7 @@
 #include "fedc/nn.h"
 #include "fedc/privacy.h"
 #include "fedc/sched.h"
+#include "fedc/topology.h"
 #include "fl/task/task_internal.h"
 
 static void check_field(const fedc_task *t, const task_field *f, task_issues *iss) {
@@ -341,13 +342,57 @@ static void check_async(const fedc_task *t, task_issues *iss) {
                    "aggregations, a number > 0");
 }
 
+/* Decentralised strategies: every node trains and gossips every round, nodes
+ * exchange whole models (so only exact codecs), and the graph must be one
+ * the topology layer can build for this many clients. */
+static const char *const decentral_names[] = {"dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs", NULL};
+
+static void check_decentral(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "strategy.name", "clients", "clients_per_round", "compression.up", "compression.down",
+                "topology.kind", "topology.mixing", "topology.p", "topology.k", "topology.seed"))
+        return;
+    int decentral = 0;
+    for (int i = 0; decentral_names[i]; i++) decentral |= !strcmp(t->strategy.name, decentral_names[i]);
+    if (!decentral) return;
+    if (t->clients_per_round != t->clients)
+        task_issue(iss, "clients_per_round",
+                   "%d, but strategy %s trains every node every round; allowed: %d (= clients)",
+                   t->clients_per_round, t->strategy.name, t->clients);
+    const char *dir[2] = {"compression.up", "compression.down"};
+    const char *codec[2] = {t->compression.up, t->compression.down};
+    for (int i = 0; i < 2; i++)
+        if (strcmp(codec[i], "none") && strcmp(codec[i], "zstd"))
+            task_issue(iss, dir[i],
+                       "\"%s\" is lossy, but strategy %s has nodes exchange whole models; allowed: none, zstd",
+                       codec[i], t->strategy.name);
+    fedc_topology_config tc = {{0}, {0}, t->topology.p, t->topology.k, t->topology.seed ? t->topology.seed : t->seed};
+    snprintf(tc.kind, sizeof tc.kind, "%s", t->topology.kind);
+    snprintf(tc.mixing, sizeof tc.mixing, "%s", t->topology.mixing);
+    fedc_error err;
+    fedc_topology *topo = fedc_topology_create(&tc, t->clients, &err);
+    if (topo) {
+        fedc_topology_free(topo);
+        return;
+    }
+    /* The message starts with the field at fault ("topology.p: ..."). */
+    char path[64] = "topology.kind";
+    const char *colon = strchr(err.msg, ':');
+    if (!strncmp(err.msg, "topology.", 9) && colon && (size_t)(colon - err.msg) < sizeof path) {
+        memcpy(path, err.msg, (size_t)(colon - err.msg));
+        path[colon - err.msg] = '\0';
+        task_issue(iss, path, "%s", colon + 2);
+    } else {
+        task_issue(iss, path, "%s", err.msg);
+    }
+}
+
 void task_validate_into(const fedc_task *t, task_issues *iss) {
     for (int i = 0; i < task_nfields && !task_issues_stopped(iss); i++)
         check_field(t, &task_fields[i], iss);
     void (*const rules[])(const fedc_task *, task_issues *) = {
         check_counts, check_dataset,     check_partition,
         check_model,  check_compression, check_scheduling, check_domains_and_local_params,
-        check_privacy, check_secagg, check_async,
+        check_privacy, check_secagg, check_async, check_decentral,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0] && !task_issues_stopped(iss); i++)
         rules[i](t, iss);

@@ -129,13 +129,14 @@ export function splitCommand(command) {
 }
 
 // Runs an enrolled node as its enrol answer says, with the credential saved
-// in its own folder and partition k of n of the training data.
-export function startNode(enrol, { k, n }) {
+// in its own folder and partition k of n of the training data; extra
+// arguments are added to the command (e.g. ['--poison', 'nan@1']).
+export function startNode(enrol, { k, n, extra = [] }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `fedc-browser-${enrol.node.name}-`));
   fs.writeFileSync(path.join(dir, enrol.credential_file), enrol.credential, { mode: 0o600 });
   const args = splitCommand(enrol.command);
   if (args[0] !== 'fedc' || args[1] !== 'node') throw new Error(`unexpected enrol command: ${enrol.command}`);
-  const nodeArgs = args.slice(1).map((a) => a.replace(/partition=\d+\/\d+/, `partition=${k}/${n}`));
+  const nodeArgs = [...args.slice(1).map((a) => a.replace(/partition=\d+\/\d+/, `partition=${k}/${n}`)), ...extra];
   const proc = new Proc(enrol.node.name, nodeArgs, { cwd: dir, env: { OPENBLAS_NUM_THREADS: '1' } });
   proc.workDir = dir; // holds the credential: removed when the fleet stops
   return proc;

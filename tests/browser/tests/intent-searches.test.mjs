@@ -285,6 +285,45 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     assert.equal(run.task.model, state.bestTask.model);
   }));
 
+  it('shows the Pareto front and launches a point of it', check(async () => {
+    await page.goto(`${server.base}/#/searches/${state.search}`);
+    const detail = await server.api.ok('GET', `/api/searches/${state.search}`);
+    const front = detail.trials.filter((t) => t.costs && t.costs.pareto_rank === 1)
+      .sort((a, b) => a.costs.client_gflop - b.costs.client_gflop || a.trial - b.trial);
+    assert.ok(front.length >= 1, 'a finished search has a front');
+    await page.locator('#pareto-table tbody tr').nth(front.length - 1).waitFor();
+    assert.equal(await page.locator('#pareto-table tbody tr').count(), front.length);
+    // The plot: accuracy against client compute, one bubble per trial, area by bytes.
+    const plot = await series('chart-search-pareto');
+    const drawn = plot.find((s) => s.label === 'Pareto front').points;
+    assert.deepEqual(drawn.map((p) => p.trial), front.map((t) => t.trial));
+    for (const [i, p] of drawn.entries()) {
+      assert.equal(p.x, front[i].costs.client_gflop);
+      assert.equal(p.y, front[i].accuracy);
+      assert.equal(p.bytes, front[i].bytes);
+    }
+    const all = plot.flatMap((s) => s.points);
+    assert.equal(all.length, detail.trials.filter((t) => t.status === 'complete').length);
+    for (const a of all) for (const b of all) if (a.bytes > b.bytes) assert.ok(a.r >= b.r, 'more bytes, larger point');
+    // No front point is beaten on accuracy and compute by another trial.
+    for (const f of front) {
+      assert.ok(!all.some((p) => p.y > f.accuracy && p.x < f.costs.client_gflop && p.bytes <= f.bytes),
+        `trial ${f.trial} is dominated`);
+    }
+    // Launch the cheapest point: the run is that trial's task, and it trains on the nodes to the end.
+    const pick = front[0];
+    await page.getByRole('button', { name: `Launch trial ${pick.trial}` }).click();
+    await page.waitForURL(/#\/runs\/\d+$/);
+    const id = Number(page.url().match(/#\/runs\/(\d+)$/)[1]);
+    await page.locator(`#run-page[data-run="${id}"]`)
+      .and(page.locator('[data-status="done"], [data-status="failed"], [data-status="cancelled"]'))
+      .waitFor({ timeout: 240000 });
+    const run = await server.api.ok('GET', `/api/runs/${id}`);
+    assert.equal(run.status, 'done', run.error || '');
+    assert.deepEqual(run.task.local, pick.task.local);
+    assert.equal(run.task.name, pick.task.name);
+  }));
+
   it('fits a phone-width screen with a label on every control', check(async () => {
     await page.setViewportSize(PHONE);
     for (const hash of ['#/new', '#/searches', `#/searches/${state.search}`]) {

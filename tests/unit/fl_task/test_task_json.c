@@ -103,8 +103,8 @@ static void test_to_json_key_order_and_format(void **state) {
     const char *expected[] = {"name",       "dataset",  "partition",   "model",
                               "init",       "rounds",   "clients",     "clients_per_round",
                               "local",      "strategy", "compression", "scheduling",
-                              "privacy",    "secagg",   "state",       "seed",        "stop",
-                              "eval_every", "eval_personal", "deploy"};
+                              "privacy",    "secagg",   "topology",    "state",       "seed",        "stop",
+                              "eval_every", "eval_personal", "validation", "deploy"};
     size_t i = 0;
     const char *key;
     json_t *v;
@@ -198,7 +198,7 @@ static void test_enum_errors(void **state) {
                         "strategy.name: \"fedavgg\" is not allowed (did you mean fedavg?); "
                         "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, scaffold, fedavg-m, scaffold-m, fednova, fedau, "
                     "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld, fedopt, fedbuff, fedfix, async-fedavg, "
-                    "finetune, fedper, ditto, clustered");
+                        "dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs, finetune, fedper, ditto, clustered");
     assert_string_equal(task_parse_err("{\"local\": {\"optimizer\": \"rmsprop\"}}"),
                         "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw, lion, "
                         "adan, adamp, sgdp, exadam, adahessian, mfac");
@@ -254,7 +254,7 @@ static void test_unknown_fields(void **state) {
     assert_string_equal(task_parse_err("{\"foo\": 1}"),
                         "foo: unknown field; allowed: name, dataset, partition, model, init, rounds, "
                         "clients, clients_per_round, local, strategy, compression, scheduling, "
-                        "privacy, secagg, state, seed, stop, eval_every, eval_personal, deploy");
+                        "privacy, secagg, topology, state, seed, stop, eval_every, eval_personal, validation, deploy");
     assert_starts_with(task_parse_err("{\"lr\": 0.1}"),
                        "lr: unknown field (did you mean local.lr?); allowed: name, ");
     assert_starts_with(task_parse_err("{\"round\": 5}"),

@@ -329,6 +329,54 @@ static void test_dense_logits_match_reference(void **state) {
     fedc_arch_free(a);
 }
 
+/* Evaluation through a small workspace (several batches) gives exactly the
+ * accuracy and loss of one batch holding every sample: the simulator
+ * evaluates the test set in small batches to keep each worker's memory low,
+ * and its figures must not depend on that size. With the AVX-512 kernels
+ * the logits are the same bit for bit (batches stay above 32 samples, the
+ * dense GEMM's row count below which another kernel sums in another
+ * order); the portable path's OpenBLAS may round differently by row count,
+ * so there the accuracy is the same and the loss agrees to rounding. */
+static void test_evaluate_in_batches_equals_one_batch(void **state) {
+    (void)state;
+    const char *specs[] = {"conv:8:5,pool:2,conv:16:5,pool:2,dense:64,dense:10",
+                           "conv:4:3,gn:2,pool:2,drop:0.3,dense:300,dense:10"};
+    const int n = 150;
+    for (size_t s = 0; s < sizeof specs / sizeof specs[0]; s++) {
+        fedc_error err;
+        fedc_arch *a = fedc_arch_parse(specs[s], (fedc_shape){1, 28, 28}, 10, &err);
+        assert_non_null(a);
+        fedc_rng r;
+        fedc_rng_seed(&r, 21 + s);
+        float *p = malloc(fedc_arch_nparams(a) * sizeof *p);
+        fedc_arch_init(a, p, &r);
+        float *x = random_floats((size_t)n * fedc_arch_input_size(a), &r);
+        int32_t y[150];
+        for (int i = 0; i < n; i++) y[i] = (int32_t)fedc_rng_below(&r, 10);
+        fedc_ws *whole = fedc_ws_create(a, n);
+        double acc1, loss1;
+        fedc_nn_evaluate(a, whole, p, x, y, (size_t)n, &acc1, &loss1);
+        assert_true(isfinite(loss1) && loss1 > 0);
+        const int batches[] = {40, 64, 100, 149};
+        for (size_t b = 0; b < sizeof batches / sizeof batches[0]; b++) {
+            fedc_ws *ws = fedc_ws_create(a, batches[b]);
+            assert_true(fedc_ws_bytes(ws) < fedc_ws_bytes(whole));
+            double acc2 = -1, loss2 = -1;
+            fedc_nn_evaluate(a, ws, p, x, y, (size_t)n, &acc2, &loss2);
+            assert_true(acc2 == acc1);
+            if (nn_use_avx512())
+                assert_true(loss2 == loss1);
+            else
+                assert_true(fabs(loss2 - loss1) <= 1e-6 * loss1);
+            fedc_ws_free(ws);
+        }
+        fedc_ws_free(whole);
+        free(p);
+        free(x);
+        fedc_arch_free(a);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_conv_matches_direct_convolution),
@@ -337,6 +385,7 @@ int main(void) {
         cmocka_unit_test(test_batchnorm_train_commit_eval),
         cmocka_unit_test(test_wsconv_standardises_weights),
         cmocka_unit_test(test_dense_logits_match_reference),
+        cmocka_unit_test(test_evaluate_in_batches_equals_one_batch),
     };
     /* Once with the AVX-512 kernels (where the CPU has them), once with the
      * portable C / OpenBLAS paths. */

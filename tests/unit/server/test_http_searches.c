@@ -130,13 +130,27 @@ static void test_searches_routes(void **state) {
     /* Every trial carries the rank fedc tune's own leaderboard gives it. */
     size_t i;
     json_t *row;
-    int stopped = 0, failed = 0;
+    int stopped = 0, failed = 0, front = 0;
     json_array_foreach(json_object_get(board, "trials"), i, row) {
         json_int_t trial = json_integer_value(json_object_get(row, "trial"));
         json_t *t = json_array_get(trials, (size_t)trial);
         assert_int_equal(json_integer_value(json_object_get(t, "trial")), trial);
         assert_int_equal(json_integer_value(json_object_get(t, "rank")), json_integer_value(json_object_get(row, "rank")));
-        assert_null(json_object_get(t, "task")); /* the answer stays small */
+        /* The answer stays small: only the trials on the Pareto front carry
+         * their task (any point of it can be launched), with the search's
+         * validation split off. */
+        json_t *costs = json_object_get(t, "costs");
+        json_t *prank = json_object_get(costs, "pareto_rank");
+        if (json_is_integer(prank) && json_integer_value(prank) == 1) {
+            json_t *task = json_object_get(t, "task");
+            assert_true(json_is_object(task));
+            assert_true(json_number_value(json_object_get(task, "validation")) == 0);
+            front++;
+        } else {
+            assert_null(json_object_get(t, "task"));
+        }
+        if (!strcmp(json_string_value(json_object_get(t, "status")), "complete"))
+            assert_true(json_is_number(json_object_get(costs, "client_gflop")));
         assert_non_null(json_object_get(t, "config"));
         const char *st = json_string_value(json_object_get(t, "status"));
         stopped += !strcmp(st, "stopped");
@@ -144,6 +158,8 @@ static void test_searches_routes(void **state) {
     }
     assert_true(stopped > 0);
     assert_int_equal(failed, 1);
+    assert_int_equal(front, (int)json_array_size(json_object_get(board, "front")));
+    assert_true(front >= 1);
     json_int_t winner = json_integer_value(json_object_get(json_array_get(json_object_get(board, "trials"), 0), "trial"));
     assert_int_equal(json_integer_value(json_object_get(a.json, "best_trial")), winner);
     json_t *best = json_object_get(a.json, "best_task");
@@ -158,6 +174,11 @@ static void test_searches_routes(void **state) {
     free(best_text);
     if (run.status != 201) fail_msg("POST /api/runs with the best task: HTTP %ld %s", run.status, run.body);
     assert_string_equal(json_string_value(json_object_get(run.json, "name")), "routes-tuned");
+    http_answer_free(&run);
+    /* A validation split is simulation only: a deployment refuses it, naming the field. */
+    run = http_call(&ts, "POST", "/api/runs", "{\"name\": \"v\", \"clients\": 4, \"clients_per_round\": 2, \"validation\": 0.1}", 1);
+    if (run.status != 400 || !strstr(run.body, "\"validation\""))
+        fail_msg("POST /api/runs with validation 0.1: HTTP %ld %s", run.status, run.body ? run.body : "");
     http_answer_free(&run);
     http_answer_free(&a);
     json_decref(board);

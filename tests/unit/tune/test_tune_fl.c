@@ -383,6 +383,62 @@ static void test_default_space_runs(void **state) {
     fedc_tune_space_free(s);
 }
 
+/* Selection reads validation accuracy, never test accuracy. The test set
+ * here has its labels rotated (class c is called c + 1), so the better a
+ * trial learns the training distribution the worse its test figure: the
+ * validation split (held out of the clients' own data) and the test set
+ * disagree on purpose, and the search must follow validation. */
+static void test_selection_reads_validation(void **state) {
+    fixture *f = *state;
+    fedc_dataset test;
+    make_dataset(&test, N_TEST, 12);
+    for (size_t i = 0; i < test.n; i++) test.y[i] = (test.y[i] + 1) % CLASSES;
+    fedc_error err;
+    fedc_tune_fl *fl = fedc_tune_fl_create(&f->train, &test, NULL, &err);
+    assert_non_null(fl);
+    fedc_task task = f->task;
+    task.validation = 0.2;
+    if (fedc_task_validate(&task, &err) != 0) fail_msg("%s", err.msg);
+    fedc_tune_space *s = space(k_lr_space);
+    fedc_tune_options o = options(FEDC_TUNE_RANDOM, 8);
+    fedc_tune_objective obj = fedc_tune_fl_objective(fl);
+    fedc_tune_search *se = fedc_tune_search_create(s, &task, &o, &obj, &err);
+    if (!se) fail_msg("create: %s", err.msg);
+    if (fedc_tune_search_run(se, &err) != 0) fail_msg("run: %s", err.msg);
+    int best = fedc_tune_search_best(se), best_by_test = -1;
+    assert_true(best >= 0);
+    double best_test = -1;
+    for (int i = 0; i < fedc_tune_search_ntrials(se); i++) {
+        const fedc_tune_trial *t = fedc_tune_search_trial(se, i);
+        if (t->status != FEDC_TRIAL_COMPLETE) continue;
+        assert_int_equal(t->last.validated, 1);
+        assert_true(t->accuracy <= fedc_tune_search_trial(se, best)->accuracy); /* best on validation */
+        if (t->last.test_accuracy > best_test) {
+            best_test = t->last.test_accuracy;
+            best_by_test = i;
+        }
+    }
+    const fedc_tune_trial *b = fedc_tune_search_trial(se, best);
+    print_message("validation picks trial %d (val %.3f, test %.3f); the test set would pick trial %d (test %.3f)\n",
+                  best, b->accuracy, b->last.test_accuracy, best_by_test, best_test);
+    /* The two disagree, and the search followed validation. */
+    assert_true(b->accuracy > 0.8);
+    assert_true(b->last.test_accuracy < best_test);
+    assert_true(fedc_tune_search_trial(se, best_by_test)->accuracy < b->accuracy);
+    /* The leaderboard says so, and shows the test figure of the final choice only. */
+    char *lj = fedc_tune_leaderboard_json(se);
+    assert_non_null(strstr(lj, "\"selected_on\": \"validation\""));
+    int test_figures = 0;
+    for (const char *p = lj; (p = strstr(p, "\"test_accuracy\"")); p++) test_figures++;
+    assert_int_equal(test_figures, 1);
+    free(lj);
+    fedc_tune_search_free(se);
+    fedc_tune_space_free(s);
+    fedc_tune_fl_free(fl);
+    free(test.x);
+    free(test.y);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_known_best_is_found),
@@ -390,6 +446,7 @@ int main(void) {
         cmocka_unit_test(test_resume_reads_finished_trials_back),
         cmocka_unit_test(test_seeds_and_last_rounds),
         cmocka_unit_test(test_default_space_runs),
+        cmocka_unit_test(test_selection_reads_validation),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

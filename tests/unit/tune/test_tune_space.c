@@ -203,15 +203,20 @@ static void test_default_space(void **state) {
     for (int i = 0; i < fedc_tune_space_nparams(sn); i++)
         assert_string_not_equal(fedc_tune_space_param(sn, i)->name, "local.optimizer");
     fedc_tune_space_free(sn);
-    int has_depth = 0, has_mu = 0, has_codec = 0, has_conv = 0;
+    int has_depth = 0, has_mu = 0, has_codec = 0, has_conv = 0, has_down = 0, has_sched = 0, has_cap = 0;
     for (int i = 0; i < fedc_tune_space_nparams(s); i++) {
-        const char *n = fedc_tune_space_param(s, i)->name;
+        const fedc_tune_param *p = fedc_tune_space_param(s, i);
+        const char *n = p->name;
         has_depth |= !strcmp(n, "arch.depth");
-        has_mu |= !strcmp(n, "strategy.mu") && fedc_tune_space_param(s, i)->parent >= 0;
-        has_codec |= !strcmp(n, "compression.up");
+        has_mu |= !strcmp(n, "strategy.mu") && p->parent >= 0;
+        has_codec |= !strcmp(n, "compression.up") && p->nchoices == 5;
+        has_down |= !strcmp(n, "compression.down") && p->nchoices == 3;
+        has_sched |= !strcmp(n, "scheduling.policy") && p->nchoices == 4 && !strcmp(p->choices[0], "\"random\"");
+        has_cap |= !strcmp(n, "local.max_steps") && p->nchoices == 5;
         has_conv |= !strncmp(n, "arch.conv", 9);
     }
-    assert_true(has_depth && has_mu && has_codec && !has_conv);
+    /* Codecs both ways, scheduling and the local early stop are searched by default. */
+    assert_true(has_depth && has_mu && has_codec && has_down && has_sched && has_cap && !has_conv);
     /* The task itself is a point of its default space (widths 200 included). */
     fedc_tune_config c;
     if (fedc_tune_config_from_task(s, &t, &c, &err) != 0) fail_msg("%s", err.msg);
@@ -273,6 +278,40 @@ static void test_default_space_async(void **state) {
         }
         fedc_tune_space_free(s);
     }
+}
+
+/* A decentralised task's space keeps full participation and exact codecs
+ * (the strategy needs both), tunes the gossip steps, SAM radius and mixing,
+ * and every sampled point is a valid task. */
+static void test_default_space_decentral(void **state) {
+    (void)state;
+    fedc_task t;
+    fedc_task_defaults(&t);
+    fedc_error err;
+    const char *sets[] = {"clients=16", "clients_per_round=16", "strategy.name=dfedsam-mgs"};
+    assert_int_equal(fedc_task_set_many(&t, sets, 3, &err), 0);
+    fedc_tune_space *s = fedc_tune_space_default(&t, &err);
+    if (!s) fail_msg("%s", err.msg);
+    if (fedc_tune_space_check(s, &t, 10, &err) != 0) fail_msg("%s", err.msg);
+    int steps = 0, rho = 0, mixing = 0;
+    for (int i = 0; i < fedc_tune_space_nparams(s); i++) {
+        const char *name = fedc_tune_space_param(s, i)->name;
+        steps |= !strcmp(name, "strategy.gossip_steps");
+        rho |= !strcmp(name, "strategy.rho");
+        mixing |= !strcmp(name, "topology.mixing");
+        assert_true(strcmp(name, "clients_per_round") != 0);
+        assert_true(strcmp(name, "compression.up") != 0);
+    }
+    assert_true(steps && rho && mixing);
+    fedc_rng rng = fedc_rng_derive(9, 9, 3);
+    for (int n = 0; n < 100; n++) {
+        fedc_tune_config c;
+        tune_sample_random(s, &rng, &c);
+        fedc_task out;
+        if (fedc_tune_config_apply(s, &c, &t, 10, &out, &err) != 0) fail_msg("%s", err.msg);
+        if (fedc_task_validate(&out, &err) != 0) fail_msg("%s", err.msg);
+    }
+    fedc_tune_space_free(s);
 }
 
 static void test_sampling_respects_bounds_and_conditions(void **state) {
@@ -479,6 +518,7 @@ int main(void) {
         cmocka_unit_test(test_space_check_against_task),
         cmocka_unit_test(test_default_space),
         cmocka_unit_test(test_default_space_async),
+        cmocka_unit_test(test_default_space_decentral),
         cmocka_unit_test(test_sampling_respects_bounds_and_conditions),
         cmocka_unit_test(test_config_json_round_trip_and_errors),
         cmocka_unit_test(test_apply_fields_and_model),

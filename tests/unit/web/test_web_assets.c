@@ -59,9 +59,14 @@ static int check_dir(const char *root, const char *rel) {
         size_t len = 0;
         unsigned char *want = slurp(path, &len);
         assert_non_null(want);
-        assert_int_equal(a->len, len);
-        assert_memory_equal(a->data, want, len);
         assert_int_equal(a->data[a->len], 0); /* NUL after the bytes */
+        if (!strcmp(url, "/index.html")) {
+            /* Rewritten to load the hashed names (checked in index_loads_hashed_names). */
+            assert_true(a->len > len);
+        } else {
+            assert_int_equal(a->len, len);
+            assert_memory_equal(a->data, want, len);
+        }
         free(want);
         count++;
     }
@@ -74,8 +79,66 @@ static void every_app_file_is_embedded(void **state) {
     char root[512];
     snprintf(root, sizeof root, "%s/web/app", source_dir());
     int files = check_dir(root, "");
-    /* The table holds those files plus Chart.js, nothing else. */
-    assert_int_equal(fedc_web_asset_count(), (size_t)files + 1);
+    /* The table holds those files plus Chart.js, each (but index.html) also
+     * under its hashed name, nothing else. */
+    assert_int_equal(fedc_web_asset_count(), 2 * ((size_t)files + 1) - 1);
+}
+
+/* "/js/dom.js" has its copy at "/js/dom.<12 hex>.js": same bytes, immutable. */
+static const fedc_web_asset *hashed_copy(const fedc_web_asset *plain) {
+    const char *dot = strrchr(plain->path, '.');
+    size_t stem = (size_t)(dot - plain->path);
+    for (size_t i = 0; i < fedc_web_asset_count(); i++) {
+        const fedc_web_asset *a = fedc_web_asset_at(i);
+        if (a->immutable && strlen(a->path) == strlen(plain->path) + 13 && !strncmp(a->path, plain->path, stem) &&
+            a->path[stem] == '.' && !strcmp(a->path + stem + 13, dot))
+            return a;
+    }
+    return NULL;
+}
+
+static void every_asset_has_a_hashed_compressed_copy(void **state) {
+    (void)state;
+    for (size_t i = 0; i < fedc_web_asset_count(); i++) {
+        const fedc_web_asset *a = fedc_web_asset_at(i);
+        if (a->immutable || !strcmp(a->path, "/index.html")) continue;
+        const fedc_web_asset *h = hashed_copy(a);
+        if (!h) fail_msg("%s has no copy under a hashed name", a->path);
+        assert_ptr_equal(h->data, a->data);
+        assert_int_equal(h->len, a->len);
+        /* Text compresses: gzip (magic 1f 8b) and brotli, both smaller. */
+        if (strstr(a->content_type, "text/") && a->len > 2000) {
+            assert_non_null(a->gzip);
+            assert_true(a->gzip_len < a->len);
+            assert_int_equal(a->gzip[0], 0x1f);
+            assert_int_equal(a->gzip[1], 0x8b);
+            assert_non_null(a->brotli);
+            assert_true(a->brotli_len < a->gzip_len);
+        }
+    }
+    assert_false(fedc_web_asset_find("/index.html")->immutable);
+}
+
+static void index_loads_hashed_names(void **state) {
+    (void)state;
+    const char *html = (const char *)fedc_web_asset_find("/index.html")->data;
+    assert_null(strstr(html, "fedc:modules"));
+    assert_non_null(strstr(html, "<script type=\"importmap\">{\"imports\":{\"/js/api.js\":\"/js/api."));
+    assert_non_null(strstr(html, "rel=\"modulepreload\""));
+    char want[400];
+    snprintf(want, sizeof want, "src=\"%s\"", hashed_copy(fedc_web_asset_find("/js/app.js"))->path);
+    assert_non_null(strstr(html, want));
+    snprintf(want, sizeof want, "href=\"%s\"", hashed_copy(fedc_web_asset_find("/css/app.css"))->path);
+    assert_non_null(strstr(html, want));
+    /* The header's policy is the meta one (with the import map's hash) plus frame-ancestors. */
+    const char *csp = fedc_web_csp();
+    assert_non_null(strstr(csp, "script-src 'self' 'sha256-"));
+    assert_non_null(strstr(csp, "style-src 'self';"));
+    assert_null(strstr(csp, "unsafe-inline"));
+    assert_non_null(strstr(csp, "frame-ancestors 'none'"));
+    char meta[600];
+    snprintf(meta, sizeof meta, "content=\"%.*s\"", (int)(strstr(csp, "; frame-ancestors") - csp), csp);
+    assert_non_null(strstr(html, meta));
 }
 
 static void content_types(void **state) {
@@ -83,7 +146,7 @@ static void content_types(void **state) {
     const fedc_web_asset *html = fedc_web_asset_find("/index.html");
     assert_non_null(html);
     assert_string_equal(html->content_type, "text/html; charset=utf-8");
-    assert_non_null(strstr((const char *)html->data, "/js/app.js"));
+    assert_non_null(strstr((const char *)html->data, "/js/app."));
     const fedc_web_asset *js = fedc_web_asset_find("/js/app.js");
     assert_non_null(js);
     assert_string_equal(js->content_type, "text/javascript; charset=utf-8");
@@ -103,7 +166,7 @@ static void chart_library_is_embedded(void **state) {
     assert_non_null(strstr((const char *)chart->data, "Chart.js"));
     /* index.html loads it from the path it is embedded at. */
     const fedc_web_asset *html = fedc_web_asset_find("/");
-    assert_non_null(strstr((const char *)html->data, "src=\"/vendor/chart.js\""));
+    assert_non_null(strstr((const char *)html->data, "src=\"/vendor/chart."));
 }
 
 static void lookup_normalises_and_refuses(void **state) {
@@ -145,6 +208,8 @@ static void table_is_sorted_and_well_formed(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_app_file_is_embedded),
+        cmocka_unit_test(every_asset_has_a_hashed_compressed_copy),
+        cmocka_unit_test(index_loads_hashed_names),
         cmocka_unit_test(content_types),
         cmocka_unit_test(chart_library_is_embedded),
         cmocka_unit_test(lookup_normalises_and_refuses),

@@ -12,6 +12,7 @@ const routes = [
   { name: 'new', pattern: /^\/new$/, load: () => import('./pages/new-task.js') },
   { name: 'compare', pattern: /^\/compare$/, load: () => import('./pages/compare.js') },
   { name: 'nodes', pattern: /^\/nodes$/, load: () => import('./pages/nodes.js') },
+  { name: 'node', pattern: /^\/nodes\/(\d+)$/, load: () => import('./pages/node.js') },
   { name: 'searches', pattern: /^\/searches$/, load: () => import('./pages/searches.js') },
   { name: 'search', pattern: /^\/searches\/(\d+)$/, load: () => import('./pages/search.js') },
 ];
@@ -62,7 +63,7 @@ setUnauthorizedHandler(toLogin);
 router.onNavigate = (name) => {
   for (const a of document.querySelectorAll('#nav a')) {
     const current = a.dataset.page === name || (name === 'run' && a.dataset.page === 'runs')
-      || (name === 'search' && a.dataset.page === 'searches');
+      || (name === 'search' && a.dataset.page === 'searches') || (name === 'node' && a.dataset.page === 'nodes');
     if (current) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
   }
@@ -96,6 +97,13 @@ document.getElementById('logout').addEventListener('click', async () => {
 
 async function boot() {
   const { path } = parseHash(location.hash);
+  // Signed out (no sign-in hint cookie, see docs/web.md): straight to the
+  // sign-in page, without a request whose 401 the console would show.
+  if (!/(^|;\s*)fedc_signed_in=1(;|$)/.test(document.cookie)) {
+    toLogin();
+    if (path === '/login') router.render();
+    return;
+  }
   try {
     await api.session();
   } catch (e) {

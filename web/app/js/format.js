@@ -92,3 +92,23 @@ export function taskSummary(s) {
   if (s.compression_down && s.compression_down !== 'none') parts.push(`down ${s.compression_down}`);
   return parts.join(' · ');
 }
+
+// A run name from what a task trains: "fmnist-cnn", "cifar10-conv16"; at
+// most 64 of A-Z a-z 0-9 . _ - (the name field's rule).
+const SHORT_DATASETS = { 'fashion-mnist': 'fmnist' };
+export function taskName(task) {
+  const dataset = (task.dataset && task.dataset.name) || 'fashion-mnist';
+  const model = String(task.model || 'mlp');
+  // A preset keeps its name; a layer spec is named by its first layer ("conv:16:3" -> "conv16").
+  const first = model.split(',')[0].split(':').slice(0, 2).join('');
+  const name = `${SHORT_DATASETS[dataset] || dataset}-${first}`;
+  return name.replace(/[^A-Za-z0-9._-]+/g, '-').slice(0, 64);
+}
+
+// "Last seen" of a node: a connected node is seen now (the server's
+// last_seen of an online node is the time of the request), an offline one
+// as long ago as it was last connected.
+export function lastSeen(node) {
+  if (node.status === 'online') return 'now (connected)';
+  return node.last_seen ? ago(node.last_seen) : '–';
+}

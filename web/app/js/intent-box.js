@@ -68,9 +68,15 @@ export function intentBox(ctx, { onResult, focusField }) {
 
   function show(r) {
     const parts = [];
-    if (r.status === 'ok') {
+    const fromRequest = r.status === 'ok' ? r.explanation.filter((e) => e.source !== 'default') : [];
+    if (r.status === 'ok' && !fromRequest.length) {
+      // A request that sets nothing changes nothing: the form keeps what was typed.
+      parts.push(h('div', { class: 'warn-box', role: 'alert', id: 'intent-question', dataset: { status: 'nothing' } },
+        h('strong', {}, 'Nothing in the request names a setting: '),
+        'no field was filled. Name a dataset, a model, a number of clients or rounds, a goal…',
+        h('p', { class: 'intent-unchanged' }, 'The form was not changed.')));
+    } else if (r.status === 'ok') {
       const missing = onResult(r);
-      const fromRequest = r.explanation.filter((e) => e.source !== 'default');
       const defaults = r.explanation.filter((e) => e.source === 'default');
       parts.push(h('p', { class: 'info-box', id: 'intent-filled' },
         `The form is filled: ${fromRequest.length} field${fromRequest.length === 1 ? '' : 's'} from your request, `,
@@ -142,8 +148,9 @@ export function intentBox(ctx, { onResult, focusField }) {
     try {
       const r = await answerOf(await ctx.api.intent(text, backend.value), mySeq);
       if (!r || mySeq !== seq || stopped) return;
-      setBusy(false, r.status === 'ok' ? 'Done: review the form below.' : 'Not filled: see below.');
-      status.dataset.state = r.status === 'ok' ? 'valid' : 'invalid';
+      const filled = r.status === 'ok' && r.explanation.some((e) => e.source !== 'default');
+      setBusy(false, filled ? 'Done: review the form below.' : 'Not filled: see below.');
+      status.dataset.state = filled ? 'valid' : 'invalid';
       show(r);
     } catch (err) {
       if (mySeq !== seq || stopped) return;

@@ -42,3 +42,15 @@ export function trialSeries(trials) {
   }
   return { full, early, best };
 }
+
+// Trials of the Pareto front (the store's costs.pareto_rank = 1) ordered by
+// client compute, and the other complete trials, each flattened to
+// {trial, accuracy, client_gflop, bytes, task, config}.
+export function paretoSplit(trials) {
+  const flat = trials
+    .filter((t) => t.status === 'complete' && t.costs && Number.isFinite(t.costs.client_gflop))
+    .map((t) => ({ trial: t.trial, accuracy: t.accuracy, client_gflop: t.costs.client_gflop, bytes: t.bytes,
+      client_cpu_s: t.costs.client_cpu_s, rank: t.costs.pareto_rank, task: t.task, config: t.config }));
+  const front = flat.filter((t) => t.rank === 1).sort((a, b) => a.client_gflop - b.client_gflop || a.trial - b.trial);
+  return { front, others: flat.filter((t) => t.rank !== 1) };
+}

@@ -62,3 +62,11 @@ export function cpuByRound(rounds, who) {
   const key = who === 'server' ? 'server_cpu_s' : 'client_cpu_s';
   return rounds.map((r) => [r.round, r[key]]);
 }
+
+// Adds the other x values of each point's round (wall time since the start,
+// bytes on the wire so far) for charts whose x axis can be switched:
+// withAxes(rounds)(points) -> [[round, y, {wall, bytes}]].
+export function withAxes(rounds) {
+  const byRound = new Map(rounds.map((r) => [r.round, { wall: r.elapsed_s, bytes: totalBytes(r) }]));
+  return (points) => points.map((p) => [p[0], p[1], byRound.get(p[0])]);
+}

@@ -42,7 +42,10 @@ const LABELS = {
   'strategy.margin_lambda': 'FedLD margin lambda', 'strategy.top_fraction': 'FedLD directions kept',
   'strategy.buffer_size': 'FedBuff buffer (K)', 'strategy.window_s': 'FedFix window (s)',
   'strategy.staleness': 'Staleness weight', 'strategy.staleness_a': 'Staleness a', 'strategy.staleness_hinge': 'Staleness hinge (versions)',
-  'strategy.async_weights': 'Async aggregation weights',
+  'strategy.async_weights': 'Async aggregation weights', 'strategy.gossip_steps': 'Gossip steps per round (Q)',
+  'topology.kind': 'Graph', 'topology.mixing': 'Mixing weights', 'topology.p': 'Edge / rewiring probability (p)',
+  'topology.k': 'Small-world neighbours (k)', 'topology.seed': 'Graph seed (0 = task seed)',
+  'topology.eval_samples': 'Test samples per node (0 = all)',
   'state.memory_mb': 'Client state in memory (MiB)', 'state.spill_dir': 'Spill folder',
   'compression.up': 'Uplink codec', 'compression.down': 'Downlink codec',
   'scheduling.policy': 'Client selection', 'scheduling.choice_d': 'Candidates (d)',
@@ -61,7 +64,7 @@ const LABELS = {
 const GROUP_TITLES = {
   '': 'General', dataset: 'Data', partition: 'Partition across clients', local: 'Local training',
   strategy: 'Server strategy', compression: 'Compression', scheduling: 'Scheduling', privacy: 'Privacy',
-  secagg: 'Secure aggregation', stop: 'Stopping rules', deploy: 'Deployment', state: 'Per-client state',
+  secagg: 'Secure aggregation', topology: 'Decentralised topology', stop: 'Stopping rules', deploy: 'Deployment', state: 'Per-client state',
 };
 
 // Suggestions offered for free-text fields (any valid value may be typed).
@@ -73,6 +76,9 @@ const SUGGESTIONS = {
   'strategy.local_params': ['none', 'bn', 'norm', 'last:1'],
   'partition.feature_skew': ['none', 'mixed', 'rotate:30,rotate:60,rotate:90', 'id,noise:0.3,invert'],
 };
+
+// The strategies without a server model, which gossip over `topology`.
+const DECENTRAL = ['dpsgd', 'gossip', 'gossip-vc', 'dfedsam', 'dfedsam-mgs'];
 
 // Fields that only one choice uses: hidden unless that choice is made (or
 // "show every field" is on, or the field has a problem). Values still count.
@@ -113,7 +119,7 @@ const RELEVANT_WHEN = {
   'strategy.scaffold_option': (v) => v['strategy.name'] === 'scaffold',
   'strategy.client_beta': (v) => ['fedavg-m', 'scaffold-m'].includes(v['strategy.name']),
   'strategy.fedau_cutoff': (v) => v['strategy.name'] === 'fedau',
-  'strategy.rho': (v) => ['fedsam', 'fedspeed'].includes(v['strategy.name']),
+  'strategy.rho': (v) => ['fedsam', 'fedspeed', 'dfedsam', 'dfedsam-mgs'].includes(v['strategy.name']),
   'strategy.lambda': (v) => v['strategy.name'] === 'fedspeed',
   'strategy.finetune_steps': (v) => ['finetune', 'clustered'].includes(v['strategy.name']),
   'strategy.clusters': (v) => v['strategy.name'] === 'clustered',
@@ -132,6 +138,14 @@ const RELEVANT_WHEN = {
   'strategy.staleness_hinge': (v) => ['fedbuff', 'fedfix', 'async-fedavg'].includes(v['strategy.name']) &&
     v['strategy.staleness'] === 'hinge',
   'strategy.async_weights': (v) => ['fedbuff', 'fedfix', 'async-fedavg'].includes(v['strategy.name']),
+  'strategy.gossip_steps': (v) => ['dpsgd', 'dfedsam-mgs'].includes(v['strategy.name']),
+  'topology.kind': (v) => DECENTRAL.includes(v['strategy.name']),
+  'topology.mixing': (v) => DECENTRAL.includes(v['strategy.name']),
+  'topology.p': (v) => DECENTRAL.includes(v['strategy.name']) &&
+    ['erdos-renyi', 'small-world'].includes(v['topology.kind']),
+  'topology.k': (v) => DECENTRAL.includes(v['strategy.name']) && v['topology.kind'] === 'small-world',
+  'topology.seed': (v) => DECENTRAL.includes(v['strategy.name']),
+  'topology.eval_samples': (v) => DECENTRAL.includes(v['strategy.name']),
   'scheduling.choice_d': (v) => v['scheduling.policy'] === 'power-of-choice',
   'privacy.clip': (v) => v['privacy.mode'] !== 'none',
   'privacy.noise_multiplier': (v) => v['privacy.mode'] !== 'none',

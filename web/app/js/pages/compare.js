@@ -62,12 +62,28 @@ export async function render(root, { query }, ctx) {
       replace(diffBox);
       return;
     }
+    // The server's runs train on edge nodes, which hold their own data:
+    // settings that only a simulation uses (the partition of the data among
+    // simulated clients, ...) are marked, not presented as a difference.
     const diff = dataTable([
-      { label: 'Setting', cell: (k) => h('code', {}, k) },
+      { label: 'Setting', cell: (k) => (simulationOnly(k)
+        ? [h('code', {}, k), ' ', h('span', { class: 'badge badge-sim', title: 'The nodes train on the data they hold; this setting only applies to a simulation (fedc sim).' }, 'simulation only: not used by the nodes')]
+        : h('code', {}, k)) },
       ...runs.map((d, i) => ({ label: label(d), cell: (k) => String(flat[i][k] ?? '–') })),
     ], { caption: 'Settings that differ', empty: 'The tasks are identical (same settings and seed).' });
     diff.render(keys);
     replace(diffBox, diff.el);
+  }
+
+  // From the schema: a group described as "(simulation)", or a field whose
+  // description starts "Simulation only".
+  let schema = null;
+  function simulationOnly(key) {
+    if (!schema) return false;
+    const [group, field] = key.includes('.') ? key.split('.', 2) : [null, key];
+    const g = group ? schema.properties[group] : null;
+    const f = g ? (g.properties || {})[field] : schema.properties[field];
+    return !!((g && /\(simulation\)/.test(g.description || '')) || (f && /^Simulation only/.test(f.description || '')));
   }
 
   async function loadRun(id) {
@@ -138,6 +154,7 @@ export async function render(root, { query }, ctx) {
     replace(message, h('p', { class: 'error-box', role: 'alert' }, `The runs could not be listed: ${e.message}`));
   }
   const failed = [];
+  schema = await ctx.schema().catch(() => null);
   await Promise.all(selected.map((id) => loadRun(id).catch(() => failed.push(id))));
   drawPicker();
   draw();

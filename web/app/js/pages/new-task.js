@@ -23,8 +23,12 @@ export async function render(root, { query }, ctx) {
   // beside the fields it set. The server checks the result like any edit.
   const intent = intentBox(ctx, {
     onResult(r) {
-      form.setTask(r.task);
-      const missing = form.explain(r.explanation.filter((e) => e.source !== 'default'));
+      const set = r.explanation.filter((e) => e.source !== 'default');
+      // The request did not name the run: name it after what it trains, so
+      // a CNN task is not left with the default name of the MLP benchmark.
+      const task = set.some((e) => e.field === 'name') ? r.task : { ...r.task, name: fmt.taskName(r.task) };
+      form.setTask(task);
+      const missing = form.explain(set);
       replace(notice);
       refreshPreview();
       clearTimeout(validateTimer);

@@ -14,7 +14,7 @@ export async function render(root, params, ctx) {
 
   const lines = (...parts) => parts.filter((p) => p !== null).map((p) => h('div', {}, p));
   const table = dataTable([
-    { label: 'Node', cell: (n) => h('span', { title: `id ${n.id}${n.address ? `, from ${n.address}` : ''}` }, n.name) },
+    { label: 'Node', cell: (n) => h('a', { href: `#/nodes/${n.id}`, title: `id ${n.id}${n.address ? `, from ${n.address}` : ''}` }, n.name) },
     { label: 'Status', cell: (n) => lines(statusBadge(n.status),
       n.run ? h('a', { href: `#/runs/${n.run.id}` }, `run #${n.run.id}`) : h('span', { class: 'muted' }, 'idle'),
       n.flagged ? h('small', { class: 'flag flag-reason' }, `⚑ ${n.flag_reason || 'flagged'}`) : null) },
@@ -24,13 +24,14 @@ export async function render(root, params, ctx) {
       ? lines(`↓ ${fmt.bitsPerSecond(n.resources.down_bps)}`, `↑ ${fmt.bitsPerSecond(n.resources.up_bps)}`) : '–') },
     { label: 'Data', class: 'col-optional', cell: (n) => (n.resources
       ? lines(h('code', {}, n.resources.data || '–'), `${fmt.count(n.resources.n_samples)} samples`) : '–') },
-    { label: 'Rounds', class: 'num', cell: (n) => String(n.rounds) },
+    // A node enrolled a moment ago has done nothing yet: 0, not "undefined".
+    { label: 'Rounds', class: 'num', cell: (n) => String(n.rounds ?? 0) },
     { label: 'OK / dropped / rejected', class: 'num', cell: (n) => h('span', {},
-      `${n.updates} / ${n.dropped} / `,
-      n.flagged ? h('span', { class: 'flag' }, `${n.rejected} ⚑`) : String(n.rejected)) },
-    { label: 'Bytes', class: 'num col-optional', cell: (n) => lines(`↓ ${fmt.bytes(n.bytes_down)}`, `↑ ${fmt.bytes(n.bytes_up)}`) },
-    { label: 'Compute', class: 'num col-optional', cell: (n) => fmt.seconds(n.cpu_s) },
-    { label: 'Last seen', cell: (n) => h('span', { title: fmt.dateTime(n.last_seen) }, fmt.ago(n.last_seen)) },
+      `${n.updates ?? 0} / ${n.dropped ?? 0} / `,
+      n.flagged ? h('span', { class: 'flag' }, `${n.rejected} ⚑`) : String(n.rejected ?? 0)) },
+    { label: 'Bytes', class: 'num col-optional', cell: (n) => lines(`↓ ${fmt.bytes(n.bytes_down ?? 0)}`, `↑ ${fmt.bytes(n.bytes_up ?? 0)}`) },
+    { label: 'Compute', class: 'num col-optional', cell: (n) => fmt.seconds(n.cpu_s ?? 0) },
+    { label: 'Last seen', cell: (n) => h('span', { title: fmt.dateTime(n.last_seen) }, fmt.lastSeen(n)) },
     { label: 'Actions', cell: (n) => (n.status === 'revoked' ? '' : h('button', {
       type: 'button', class: 'btn btn-small btn-danger', 'aria-label': `Revoke node ${n.name}`,
       onclick: async (e) => {
@@ -125,7 +126,7 @@ export async function render(root, params, ctx) {
 
   function upsert(node) {
     const i = nodes.findIndex((n) => n.id === node.id);
-    if (i >= 0) nodes[i] = node;
+    if (i >= 0) nodes[i] = { ...nodes[i], ...node };
     else nodes.push(node);
     nodes.sort((a, b) => a.id - b.id);
     draw();

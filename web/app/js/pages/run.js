@@ -4,13 +4,14 @@
 import { h, replace, dataTable } from '../dom.js';
 import * as fmt from '../format.js';
 import { EventBuffer } from '../feed.js';
-import { lineChart } from '../charts.js';
+import { lineChart, ROUND_AXES } from '../charts.js';
 import { downloads } from '../api.js';
 import { stringifyJson } from '../json.js';
 import * as series from '../series.js';
 import { statusBadge, runActionButtons } from '../run-actions.js';
 
 const MAX_LOG = 200;
+const ROUNDS_PAGE = 25;
 
 export async function render(root, { match }, ctx) {
   const id = Number(match[1]);
@@ -26,16 +27,21 @@ export async function render(root, { match }, ctx) {
   const stats = h('dl', { class: 'stats', id: 'run-stats' });
   const progress = h('div', { class: 'progress-row' });
   const dl = h('div', { class: 'downloads', id: 'run-downloads' });
+  // x by round, wall time or bytes on the wire (ROUND_AXES).
+  const axes = ROUND_AXES;
   const charts = {
-    accuracy: lineChart({ id: 'chart-accuracy', title: 'Test accuracy per round', xLabel: 'Round', yLabel: 'accuracy', yFormat: 'percent' }),
-    loss: lineChart({ id: 'chart-loss', title: 'Loss per round', xLabel: 'Round', yLabel: 'loss' }),
-    bytes: lineChart({ id: 'chart-bytes', title: 'Cumulative bytes', xLabel: 'Round', yLabel: 'bytes', yFormat: 'bytes', yMin: 0 }),
-    cpu: lineChart({ id: 'chart-cpu', title: 'CPU time per round', xLabel: 'Round', yLabel: 'seconds', yFormat: 'seconds', yMin: 0 }),
-    privacy: lineChart({ id: 'chart-epsilon', title: 'Privacy spent (ε at the task\'s δ)', xLabel: 'Round', yLabel: 'ε', yMin: 0 }),
+    accuracy: lineChart({ id: 'chart-accuracy', title: 'Test accuracy per round', xLabel: 'Round', yLabel: 'accuracy', yFormat: 'percent', axes }),
+    loss: lineChart({ id: 'chart-loss', title: 'Loss per round', xLabel: 'Round', yLabel: 'loss', axes }),
+    bytes: lineChart({ id: 'chart-bytes', title: 'Cumulative bytes', xLabel: 'Round', yLabel: 'bytes', yFormat: 'bytes', yMin: 0, axes }),
+    cpu: lineChart({ id: 'chart-cpu', title: 'CPU time per round', xLabel: 'Round', yLabel: 'seconds', yFormat: 'seconds', yMin: 0, axes }),
+    privacy: lineChart({ id: 'chart-epsilon', title: 'Privacy spent (ε at the task\'s δ)', xLabel: 'Round', yLabel: 'ε', yMin: 0, axes }),
+    // Robust aggregation's figure: the updates the server refused (their nodes are flagged) and those that never came.
+    updates: lineChart({ id: 'chart-refused', title: 'Updates refused (nodes flagged) and dropped per round', xLabel: 'Round', yLabel: 'updates', yMin: 0, axes }),
   };
-  charts.clients = lineChart({ id: 'chart-client-accuracy', title: 'Per-client accuracy (local test splits)', xLabel: 'Round', yLabel: 'accuracy', yFormat: 'percent' });
+  charts.clients = lineChart({ id: 'chart-client-accuracy', title: 'Per-client accuracy (local test splits)', xLabel: 'Round', yLabel: 'accuracy', yFormat: 'percent', axes });
   charts.privacy.el.hidden = true; // shown for runs with differential privacy
   charts.clients.el.hidden = true; // shown for runs with per-client evaluation
+  charts.updates.el.hidden = true; // shown once an update was refused or dropped
   const roundsTable = dataTable([
     { label: 'Round', class: 'num', cell: (r) => String(r.round) },
     { label: 'Accuracy', class: 'num', cell: (r) => (r.evaluated === false ? '–' : fmt.percent(r.accuracy, 2)) },
@@ -51,8 +57,11 @@ export async function render(root, { match }, ctx) {
     { label: 'Rejected', class: 'num', cell: (r) => String(r.rejected) },
     { label: 'ε', class: 'num', cell: (r) => (r.delta === undefined || r.delta === null ? '–'
       : (typeof r.epsilon === 'number' ? fmt.num(r.epsilon) : '∞')) },
-  ], { caption: 'Rounds', empty: 'No round has finished yet.', rowKey: (r) => r.round });
+  ], { caption: 'Rounds, newest first', empty: 'No round has finished yet.', rowKey: (r) => r.round });
   roundsTable.table.id = 'rounds-table';
+  // A long run's table is paged: only ROUNDS_PAGE rows are in the page at once.
+  let roundsPage = 0;
+  const roundsPager = h('div', { class: 'pager', id: 'rounds-pager' });
   const nodesTable = dataTable([
     { label: 'Node', cell: (n) => n.node_name || `node ${n.node}` },
     { label: 'Status', cell: (n) => {
@@ -68,7 +77,7 @@ export async function render(root, { match }, ctx) {
     { label: 'Compute', class: 'num', cell: (n) => fmt.seconds(n.cpu_s) },
     { label: 'Last seen', cell: (n) => {
       const node = nodesById.get(n.node);
-      return node ? h('span', { title: fmt.dateTime(node.last_seen) }, fmt.ago(node.last_seen)) : '–';
+      return node ? fmt.lastSeen(node) : '–';
     } },
   ], { caption: 'Nodes in this run', empty: 'No node has taken part yet.', rowKey: (n) => n.node });
   nodesTable.table.id = 'run-nodes-table';
@@ -108,6 +117,37 @@ export async function render(root, { match }, ctx) {
   }
   const taskPre = h('pre', { class: 'json-preview', tabindex: '0', id: 'run-task' });
 
+  // A person's tags and notes on the run, kept in the store.
+  const tagsInput = h('input', { type: 'text', id: 'run-tags', autocomplete: 'off', spellcheck: 'false',
+    placeholder: 'e.g. baseline, dirichlet', 'aria-describedby': 'run-tags-help run-notes-error' });
+  const notesInput = h('textarea', { id: 'run-notes', rows: '3', maxlength: '4000' });
+  const notesError = h('p', { class: 'field-error', id: 'run-notes-error', role: 'alert' });
+  const notesForm = h('form', { class: 'card run-notes', id: 'run-notes-form', novalidate: true, 'aria-labelledby': 'run-notes-title' },
+    h('h2', { id: 'run-notes-title' }, 'Tags and notes'),
+    h('div', { class: 'field' }, h('label', { for: 'run-tags' }, 'Tags'), tagsInput,
+      h('p', { class: 'help', id: 'run-tags-help' }, 'Comma-separated, up to 16, each 1 to 32 of A-Z a-z 0-9 . _ : -; the runs list searches them.')),
+    h('div', { class: 'field' }, h('label', { for: 'run-notes' }, 'Notes'), notesInput),
+    notesError,
+    h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'btn' }, 'Save tags and notes')));
+  notesForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    notesError.textContent = '';
+    const tags = tagsInput.value.split(',').map((t) => t.trim()).filter(Boolean);
+    try {
+      const saved = await ctx.api.setRunNotes(id, { tags, notes: notesInput.value });
+      run = { ...run, ...saved };
+      drawNotes();
+      ctx.toast('Tags and notes saved.');
+    } catch (err) {
+      notesError.textContent = err.message;
+    }
+  });
+  function drawNotes() {
+    if (document.activeElement === tagsInput || document.activeElement === notesInput) return; // being edited
+    tagsInput.value = (run.tags || []).join(', ');
+    notesInput.value = run.notes || '';
+  }
+
   // The page's own element carries the run's status (data-status) for styles and tests.
   const page = h('div', { class: 'run-page', id: 'run-page', dataset: { run: String(id) } });
   replace(root, page);
@@ -115,15 +155,16 @@ export async function render(root, { match }, ctx) {
     h('section', { 'aria-labelledby': 'charts-title' },
       h('h2', { id: 'charts-title' }, 'Charts'),
       h('div', { class: 'chart-grid' }, Object.values(charts).map((c) => c.el))),
-    h('section', { 'aria-labelledby': 'rounds-title' }, h('h2', { id: 'rounds-title' }, 'Per round'), roundsTable.el),
+    h('section', { 'aria-labelledby': 'rounds-title' }, h('h2', { id: 'rounds-title' }, 'Per round'), roundsTable.el, roundsPager),
     h('details', { class: 'card', id: 'participation' },
       h('summary', {}, 'Participation by round'),
       h('div', { class: 'toolbar' }, h('label', { for: 'participation-round', class: 'inline-label' }, 'Round'), partSelect),
       partTable.el),
     h('section', { 'aria-labelledby': 'run-nodes-title' }, h('h2', { id: 'run-nodes-title' }, 'Nodes'), nodesTable.el),
     h('section', { 'aria-labelledby': 'log-title' }, h('h2', { id: 'log-title' }, 'Events'),
-      h('p', { class: 'help' }, 'Notable events of this run (refused updates, dropped nodes, failed rounds) while this page is open.'),
+      h('p', { class: 'help', id: 'run-log-help' }, 'Notable events of this run (refused updates, dropped nodes, failed rounds, pauses, data downloads), kept by the server for the whole run.'),
       logList),
+    notesForm,
     h('details', { class: 'card' }, h('summary', {}, 'Task spec'), taskPre));
 
   function drawHead() {
@@ -176,36 +217,64 @@ export async function render(root, { match }, ctx) {
         h('li', {}, h('a', { href: downloads.task(run.id), download: `run-${run.id}-task.json` }, 'Task spec (JSON)'))));
   }
 
+  function drawRoundsTable() {
+    const pages = Math.max(1, Math.ceil(rounds.length / ROUNDS_PAGE));
+    roundsPage = Math.min(roundsPage, pages - 1);
+    const newest = rounds.length - roundsPage * ROUNDS_PAGE;
+    const shown = rounds.slice(Math.max(0, newest - ROUNDS_PAGE), newest).reverse();
+    roundsTable.render(shown);
+    const go = (p) => () => {
+      roundsPage = p;
+      drawRoundsTable();
+    };
+    replace(roundsPager, pages > 1 ? [
+      h('button', { type: 'button', class: 'btn btn-small', disabled: roundsPage === 0, onclick: go(roundsPage - 1) }, 'Newer'),
+      h('span', {}, `Rounds ${shown.length ? shown[0].round : 0}–${shown.length ? shown[shown.length - 1].round : 0} of ${rounds.length}`),
+      h('button', { type: 'button', class: 'btn btn-small', disabled: roundsPage >= pages - 1, onclick: go(roundsPage + 1) }, 'Older'),
+    ] : null);
+  }
+
   function drawRounds() {
-    charts.accuracy.update([{ label: 'test accuracy', points: series.accuracyByRound(rounds) }]);
+    const x = series.withAxes(rounds);
+    charts.accuracy.update([{ label: 'test accuracy', points: x(series.accuracyByRound(rounds)) }]);
     charts.loss.update([
-      { label: 'test loss', points: series.lossByRound(rounds) },
-      { label: 'train loss', points: series.trainLossByRound(rounds), dash: [6, 4] },
+      { label: 'test loss', points: x(series.lossByRound(rounds)) },
+      // Dashed: its legend shows a dashed line, not a box.
+      { label: 'train loss', points: x(series.trainLossByRound(rounds)), dash: [6, 4] },
     ]);
+    // Uncompressed, up equals down: up is drawn on top, dashed over a wider
+    // down line, so both stay visible.
     charts.bytes.update([
-      { label: 'down (server → nodes)', points: series.cumulativeBytes(rounds, 'down') },
-      { label: 'up (nodes → server)', points: series.cumulativeBytes(rounds, 'up') },
+      { label: 'down (server → nodes)', points: x(series.cumulativeBytes(rounds, 'down')), width: 5 },
+      { label: 'up (nodes → server)', points: x(series.cumulativeBytes(rounds, 'up')), dash: [6, 4], order: -1 },
     ]);
     charts.cpu.update([
-      { label: 'nodes', points: series.cpuByRound(rounds, 'nodes') },
-      { label: 'server', points: series.cpuByRound(rounds, 'server') },
+      { label: 'nodes', points: x(series.cpuByRound(rounds, 'nodes')) },
+      { label: 'server', points: x(series.cpuByRound(rounds, 'server')) },
     ]);
+    if (rounds.some((r) => r.rejected > 0 || r.dropped > 0)) {
+      charts.updates.el.hidden = false;
+      charts.updates.update([
+        { label: 'refused', points: x(rounds.map((r) => [r.round, r.rejected])), color: '#b91c1c' },
+        { label: 'dropped', points: x(rounds.map((r) => [r.round, r.dropped])), color: '#a16207', dash: [6, 4] },
+      ]);
+    }
     if (series.isPrivate(rounds)) {
       charts.privacy.el.hidden = false;
       const delta = rounds[rounds.length - 1].delta;
-      charts.privacy.update([{ label: `ε (δ = ${delta})`, points: series.epsilonByRound(rounds) }]);
+      charts.privacy.update([{ label: `ε (δ = ${delta})`, points: x(series.epsilonByRound(rounds)) }]);
     }
     if (series.hasClientEval(rounds)) {
       // The spread of the clients' scores: mean, 10th percentile and worst client.
       charts.clients.el.hidden = false;
       charts.clients.update([
-        { label: 'clients\' models: mean', points: series.clientAccByRound(rounds, 'client_acc_mean') },
-        { label: '10th percentile', points: series.clientAccByRound(rounds, 'client_acc_p10'), dash: [6, 4] },
-        { label: 'worst client', points: series.clientAccByRound(rounds, 'client_acc_min'), dash: [2, 3] },
-        { label: 'global model: mean', points: series.clientAccByRound(rounds, 'global_client_acc_mean') },
+        { label: 'clients\' models: mean', points: x(series.clientAccByRound(rounds, 'client_acc_mean')) },
+        { label: '10th percentile', points: x(series.clientAccByRound(rounds, 'client_acc_p10')), dash: [6, 4] },
+        { label: 'worst client', points: x(series.clientAccByRound(rounds, 'client_acc_min')), dash: [2, 3] },
+        { label: 'global model: mean', points: x(series.clientAccByRound(rounds, 'global_client_acc_mean')) },
       ]);
     }
-    roundsTable.render([...rounds].reverse());
+    drawRoundsTable();
     drawRoundChoices();
   }
 
@@ -214,6 +283,7 @@ export async function render(root, { match }, ctx) {
   }
 
   function drawAll() {
+    drawNotes();
     drawHead();
     drawStats();
     drawDownloads();
@@ -253,9 +323,26 @@ export async function render(root, { match }, ctx) {
     } catch { /* shown on the next update */ }
   }
 
+  // The stored log, then the live events after it; the page shows the newest MAX_LOG.
+  let logDropped = 0;
+  function drawLog() {
+    const shown = logs.slice(-MAX_LOG);
+    replace(logList,
+      logs.length > shown.length || logDropped
+        ? h('li', { class: 'muted' }, `${logs.length - shown.length + logDropped} earlier events not shown`) : null,
+      shown.map((l) => h('li', { class: `log-${l.level}` }, h('span', { class: 'log-level' }, l.level), ' ',
+        l.at ? h('time', { class: 'log-time', datetime: new Date(l.at * 1000).toISOString() }, fmt.dateTime(l.at)) : null, ' ',
+        l.message)));
+    logList.dataset.count = String(logs.length);
+  }
+
   async function load() {
-    const [detail, rs, rn, ns] = await Promise.all([
-      ctx.api.run(id), ctx.api.rounds(id, 0), ctx.api.runNodes(id), ctx.api.nodes()]);
+    const [detail, rs, rn, ns, ev] = await Promise.all([
+      ctx.api.run(id), ctx.api.rounds(id, 0), ctx.api.runNodes(id), ctx.api.nodes(), ctx.api.runEvents(id)]);
+    logs.length = 0;
+    logs.push(...ev.events);
+    logDropped = ev.dropped;
+    drawLog();
     run = detail;
     rounds = series.sortRounds(rs.rounds);
     runNodes = rn.nodes;
@@ -285,14 +372,16 @@ export async function render(root, { match }, ctx) {
       refreshNodesSoon();
     })),
     ctx.feed.on('node', buffer.wrap((d) => {
-      nodesById.set(d.node.id, d.node);
+      nodesById.set(d.node.id, { ...nodesById.get(d.node.id), ...d.node });
       drawNodes();
     })),
     ctx.feed.on('log', buffer.wrap((d) => {
       if (d.run !== id) return;
-      logs.push(d);
-      if (logs.length > MAX_LOG) logs.shift();
-      replace(logList, logs.map((l) => h('li', { class: `log-${l.level}` }, h('span', { class: 'log-level' }, l.level), ' ', l.message)));
+      // An event that arrived while the stored log was fetched is in it already.
+      const now = Date.now() / 1000;
+      if (logs.some((l) => l.seq && l.level === d.level && l.message === d.message && Math.abs(l.at - now) < 30)) return;
+      logs.push({ ...d, at: now });
+      drawLog();
     })),
     ctx.feed.on('resync', () => load().catch(() => {})),
     ctx.feed.on('hello', () => { if (buffer.ready) load().catch(() => {}); }),
@@ -307,8 +396,8 @@ export async function render(root, { match }, ctx) {
     return undefined;
   }
   buffer.flush();
-  // "Last seen" is relative: refresh it now and then.
-  const ticker = setInterval(drawNodes, 15000);
+  // "Last seen" of an offline node is relative: refresh it now and then.
+  const ticker = setInterval(drawNodes, 5000);
   return () => {
     clearInterval(ticker);
     clearTimeout(nodesRefresh);

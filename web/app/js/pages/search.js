@@ -6,7 +6,8 @@ import * as fmt from '../format.js';
 import { lineChart, PALETTE } from '../charts.js';
 import { stringifyJson } from '../json.js';
 import { statusBadge } from '../run-actions.js';
-import { byRank, configText, isoToUnix, trialSeries } from '../search-format.js';
+import { byRank, configText, isoToUnix, trialSeries, paretoSplit } from '../search-format.js';
+import { paretoChart } from '../pareto-chart.js';
 
 const REFRESH_MS = 3000;
 
@@ -38,6 +39,21 @@ export async function render(root, { match }, ctx) {
       t.error ? h('span', { class: 'trial-error' }, ` ${t.status === 'failed' ? 'failed' : 'note'}: ${t.error}`) : null) },
   ], { caption: 'Leaderboard: the trials that went furthest first, then by accuracy', empty: 'No trial has started yet.', rowKey: (t) => t.trial });
   board.table.id = 'leaderboard-table';
+  // The Pareto front: accuracy against client compute, point size = bytes;
+  // any point of it can be launched on the server's nodes.
+  const pareto = paretoChart({ id: 'chart-search-pareto', title: 'Accuracy against client compute (point area: bytes)' });
+  const frontTable = dataTable([
+    { label: 'Trial', class: 'num', cell: (t) => String(t.trial) },
+    { label: 'Accuracy', class: 'num', cell: (t) => fmt.percent(t.accuracy, 2) },
+    { label: 'Client compute', class: 'num', cell: (t) => h('span', { title: `${fmt.seconds(t.client_cpu_s)} client CPU measured` }, `${fmt.count(Math.round(t.client_gflop))} GFLOP`) },
+    { label: 'Bytes', class: 'num', cell: (t) => fmt.bytes(t.bytes) },
+    { label: 'Configuration', class: 'col-wrap col-config', cell: (t) => h('code', {}, configText(t.config)) },
+    { label: 'Launch', cell: (t) => h('button', {
+      type: 'button', class: 'btn', disabled: !t.task, dataset: { trial: String(t.trial) },
+      'aria-label': `Launch trial ${t.trial}`, onclick: (e) => launchTask(e.currentTarget, t.task, `trial ${t.trial}`),
+    }, 'Launch') },
+  ], { caption: 'Pareto front: no other trial is as accurate for less client compute and fewer bytes', empty: 'No trial has finished yet.', rowKey: (t) => t.trial });
+  frontTable.table.id = 'pareto-table';
   const spaceBox = h('div', { id: 'search-space' });
   const bestPre = h('pre', { class: 'json-preview', tabindex: '0', id: 'search-best-task' });
 
@@ -48,15 +64,22 @@ export async function render(root, { match }, ctx) {
     h('section', { 'aria-labelledby': 'search-chart-title' },
       h('h2', { id: 'search-chart-title' }, 'Accuracy against trial'),
       h('div', { class: 'chart-grid chart-grid-one' }, chart.el)),
+    h('section', { 'aria-labelledby': 'search-pareto-title', id: 'search-pareto' },
+      h('h2', { id: 'search-pareto-title' }, 'Pareto front'),
+      h('div', { class: 'chart-grid chart-grid-one' }, pareto.el), frontTable.el),
     h('details', { class: 'card' }, h('summary', {}, 'Search space'), spaceBox),
     h('details', { class: 'card' }, h('summary', {}, 'Best task (what “Launch the winner” sends)'), bestPre));
 
   async function launchWinner(button) {
+    return launchTask(button, search.best_task, 'the winner');
+  }
+
+  async function launchTask(button, task, what) {
     button.disabled = true;
-    replace(launchStatus, h('p', { class: 'form-status', 'data-state': 'checking' }, 'Launching the winner…'));
+    replace(launchStatus, h('p', { class: 'form-status', 'data-state': 'checking' }, `Launching ${what}…`));
     try {
-      const run = await ctx.api.createRun(stringifyJson(search.best_task));
-      ctx.toast(`Run ${run.id} created from the winner of search ${id} (${run.status}).`);
+      const run = await ctx.api.createRun(stringifyJson(task));
+      ctx.toast(`Run ${run.id} created from ${what} of search ${id} (${run.status}).`);
       ctx.navigate(`#/runs/${run.id}`);
     } catch (err) {
       button.disabled = false;
@@ -116,6 +139,9 @@ export async function render(root, { match }, ctx) {
       { label: 'best so far', points: s.best, color: PALETTE[2], dash: [6, 4] },
     ].filter(Boolean));
     board.render(byRank(search.trials));
+    const split = paretoSplit(search.trials);
+    pareto.update(split.front, split.others);
+    frontTable.render(split.front);
     drawSpace();
     bestPre.textContent = search.best_task ? stringifyJson(search.best_task, 2) : 'None yet: the search has not finished a trial with the full rounds.';
   }
@@ -139,5 +165,6 @@ export async function render(root, { match }, ctx) {
     gone = true;
     clearTimeout(timer);
     chart.destroy();
+    pareto.destroy();
   };
 }

@@ -1,0 +1,45 @@
+/* A run with a decentralised strategy (dpsgd, gossip, gossip-vc, dfedsam,
+ * dfedsam-mgs) is refused at POST /api/runs with an issue naming
+ * strategy.name: fedc runs them in simulation only (a server would hold and
+ * mix every node's model, where a deployment may only relay). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "server/server_internal.h"
+#include "unit/server/server_http_util.h"
+
+static void test_decentral_strategies_refused(void **state) {
+    (void)state;
+    test_server ts;
+    assert_int_equal(test_server_start(&ts), 0);
+    static const char *const names[] = {"dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs"};
+    for (int i = 0; i < 5; i++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"name\":\"d%d\",\"clients\":8,\"clients_per_round\":8,\"strategy\":{\"name\":\"%s\"}}", i,
+                 names[i]);
+        http_answer a = http_call(&ts, "POST", "/api/runs", body, 1);
+        if (a.status != 400) fail_msg("%s: HTTP %ld %s", body, a.status, http_error_text(&a));
+        json_t *issue = json_array_get(json_object_get(a.json, "issues"), 0);
+        assert_string_equal(json_string_value(json_object_get(issue, "path")), "strategy.name");
+        const char *msg = json_string_value(json_object_get(issue, "message"));
+        assert_non_null(strstr(msg, "decentralised"));
+        assert_non_null(strstr(msg, "simulation only"));
+        http_answer_free(&a);
+    }
+    test_server_stop(&ts);
+}
+
+int main(void) {
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_decentral_strategies_refused),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    curl_global_cleanup();
+    return failed;
+}
