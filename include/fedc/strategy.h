@@ -85,6 +85,13 @@ typedef struct fedc_local_oracle {
     double (*batch_grad)(void *self, const float *w, float *g);
     double (*full_grad)(void *self, const float *w, float *g);
     void *self;
+    /* The inputs themselves (pFedGate's gating layer reads them): the
+     * current minibatch, and the client's own samples from `start` in index
+     * order, at most one local batch at a time (valid until the next call).
+     * Both set *n (0 = none left) and *dim (floats per sample). NULL when the
+     * caller has no data to show (a test's oracle). */
+    const float *(*batch_inputs)(void *self, int *n, size_t *dim);
+    const float *(*data_inputs)(void *self, size_t start, int *n, size_t *dim);
 } fedc_local_oracle;
 
 /* What a client needs to run the strategy's local part. */
@@ -118,7 +125,7 @@ typedef struct fedc_strategy_info {
      * rounds. */
     int async_buffer;
     double async_window_s;
-    /* Personalised strategies (finetune, fedper, ditto): each client has a
+    /* Personalised strategies (finetune, fedper, ditto, pfedgate): each client has a
      * model of its own, which per-client evaluation scores; personal_steps
      * local steps from it (finetune) make the model the client uses. */
     int personal;
@@ -148,6 +155,7 @@ typedef struct fedc_strategy_env {
     int n_clients;
     const fedc_param_layout *layout; /* NULL = one tensor of d floats */
     const char *spill_dir;           /* server-side per-client tables spill here; NULL = TMPDIR */
+    size_t input_dim;                /* floats per input sample; 0 = unknown (server side) */
 } fedc_strategy_env;
 
 FEDC_API fedc_strategy *fedc_strategy_create_env(const fedc_task *t, const fedc_strategy_env *env, fedc_error *err);

@@ -90,6 +90,11 @@ typedef struct fedc_task {
         double ditto_lambda;    /* ditto: proximal weight tying personal models to the global one */
         int clusters;           /* clustered: number of clusters (1 = fedavg) */
         int cluster_round;      /* clustered: the round after which clients are clustered */
+        double gate_sparsity;   /* pfedgate: share of the model's parameters a client's sparse model keeps */
+        double gate_sparsity_min; /* pfedgate: > 0: budgets drawn per client in [min, gate_sparsity] */
+        int gate_blocks;        /* pfedgate: blocks each parameter tensor is split into */
+        double gate_lr;         /* pfedgate: learning rate of the gating layer */
+        double gate_init;       /* pfedgate: initial gate value of every block */
         /* Asynchronous strategies (fedbuff, fedfix, async-fedavg): clients_per_round is the
          * number of clients training at once. */
         int buffer_size;        /* fedbuff: updates per aggregation (K); 0 = clients_per_round */

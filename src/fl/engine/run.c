@@ -398,7 +398,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
                 cnt[i] = ti.count;
             }
         fedc_param_layout lay = {nt, off, cnt};
-        fedc_strategy_env env = {r->d, t->clients, off && cnt ? &lay : NULL, NULL};
+        fedc_strategy_env env = {r->d, t->clients, off && cnt ? &lay : NULL, NULL, fedc_arch_input_size(r->arch)};
         r->strategy = fedc_strategy_create_env(t, &env, err);
         free(off);
         free(cnt);

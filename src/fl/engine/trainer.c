@@ -162,7 +162,27 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     }
     if (tr->opt && t->local.keep_state) tr->optim_floats = fedc_optim_state_size(tr->opt);
     if (fedc_engine_local_set(t, a, &tr->local, err) != 0) goto fail;
-    tr->strategy = fedc_strategy_create(t, d, 1, err);
+    {
+        /* The model's tensors and input size (pfedgate's blocks and gate). */
+        int nt = fedc_arch_ntensors(a);
+        size_t *off = calloc((size_t)nt + 1, sizeof *off), *cnt = calloc((size_t)nt + 1, sizeof *cnt);
+        if (!off || !cnt) {
+            free(off);
+            free(cnt);
+            fedc_fail(err, "out of memory for the layout of %d tensors", nt);
+            goto fail;
+        }
+        for (int i = 0; i < nt; i++) {
+            fedc_tensor_info ti = fedc_arch_tensor(a, i);
+            off[i] = ti.offset;
+            cnt[i] = ti.count;
+        }
+        fedc_param_layout lay = {nt, off, cnt};
+        fedc_strategy_env env = {d, 1, &lay, NULL, dim};
+        tr->strategy = fedc_strategy_create_env(t, &env, err);
+        free(off);
+        free(cnt);
+    }
     if (!tr->strategy) goto fail;
     tr->sinfo = fedc_strategy_info_get(tr->strategy);
     tr->up = fedc_codec_parse(t->compression.up, err);
@@ -237,6 +257,32 @@ static double oracle_full(void *vs, const float *w, float *g) {
     return loss;
 }
 
+static const float *oracle_batch_inputs(void *vs, int *n, size_t *dim) {
+    oracle_self *o = vs;
+    *n = o->tr->nb;
+    *dim = fedc_arch_input_size(o->tr->arch);
+    return o->tr->xb;
+}
+
+/* The client's samples from `start`, one local batch at most, in index
+ * order (into the full-gradient buffers, free between oracle calls). */
+static const float *oracle_data_inputs(void *vs, size_t start, int *n, size_t *dim) {
+    oracle_self *o = vs;
+    fedc_trainer *tr = o->tr;
+    const fedc_client_data *cd = tr->cd;
+    size_t B = (size_t)tr->task.local.batch;
+    *dim = fedc_arch_input_size(tr->arch);
+    *n = 0;
+    if (start >= cd->n) return NULL;
+    int nb = (int)(cd->n - start < B ? cd->n - start : B);
+    fedc_dataset_gather(cd->data, cd->index + start, (size_t)nb, tr->xf, tr->yf);
+    if (cd->domain)
+        fedc_domain_apply(cd->domain, fedc_arch_input(tr->arch), cd->domain_seed, cd->index + start, tr->xf,
+                          (size_t)nb);
+    *n = nb;
+    return tr->xf;
+}
+
 /* The model the client starts from: the global one with its own values of
  * the local parameters (from its last round; the global, i.e. initial,
  * values the first time). */
@@ -288,7 +334,11 @@ static void local_train(fedc_trainer *tr, int client, int round, const fedc_clie
                           .lr = (float)fedc_task_local_lr(t, round),
                           .lr_scale = 1.0f};
     oracle_self os = {tr, &cc};
-    fedc_local_oracle oracle = {oracle_batch, oracle_full, &os};
+    fedc_local_oracle oracle = {.batch_grad = oracle_batch,
+                                .full_grad = oracle_full,
+                                .self = &os,
+                                .batch_inputs = oracle_batch_inputs,
+                                .data_inputs = oracle_data_inputs};
     cc.oracle = &oracle;
     fedc_strategy_client_begin(&cc);
     /* Heterogeneous local work: the client's own draw, from its own stream. */

@@ -12,7 +12,7 @@ static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedspeed, &fedc_ops_fedamd, &fedc_ops_fedld, &fedc_ops_fedopt,
     &fedc_ops_fedbuff, &fedc_ops_fedfix,
     &fedc_ops_async_fedavg,
-    &fedc_ops_finetune, &fedc_ops_fedper, &fedc_ops_ditto, &fedc_ops_clustered,
+    &fedc_ops_finetune, &fedc_ops_fedper, &fedc_ops_ditto, &fedc_ops_clustered, &fedc_ops_pfedgate,
     &fedc_ops_dpsgd, &fedc_ops_gossip, &fedc_ops_gossip_vc, &fedc_ops_dfedsam, &fedc_ops_dfedsam_mgs,
 };
 #define N_OPS (sizeof k_ops / sizeof k_ops[0])
@@ -56,6 +56,7 @@ fedc_strategy *fedc_strategy_create_env(const fedc_task *t, const fedc_strategy_
     s->task = *t;
     s->d = env->d;
     s->n_clients = env->n_clients > 0 ? env->n_clients : 1;
+    s->input_dim = env->input_dim;
     s->info.name = ops->name;
     if (env->spill_dir) snprintf(s->spill_dir, sizeof s->spill_dir, "%s", env->spill_dir);
     int nt = env->layout && env->layout->n > 0 ? env->layout->n : 1;
@@ -80,7 +81,7 @@ fedc_strategy *fedc_strategy_create_env(const fedc_task *t, const fedc_strategy_
 }
 
 fedc_strategy *fedc_strategy_create(const fedc_task *t, size_t d, int n_clients, fedc_error *err) {
-    fedc_strategy_env env = {d, n_clients, NULL, NULL};
+    fedc_strategy_env env = {d, n_clients, NULL, NULL, 0};
     return fedc_strategy_create_env(t, &env, err);
 }
 

@@ -46,6 +46,7 @@ struct fedc_strategy {
     fedc_task task;
     size_t d;
     int n_clients;
+    size_t input_dim;   /* floats per input sample (0 = not known here) */
     fedc_strategy_info info;
     float *state;       /* checkpointed server state, state_n floats */
     size_t state_n;
@@ -110,6 +111,7 @@ STRATEGY_OPS(fedc_ops_finetune)
 STRATEGY_OPS(fedc_ops_fedper)
 STRATEGY_OPS(fedc_ops_ditto)
 STRATEGY_OPS(fedc_ops_clustered)
+STRATEGY_OPS(fedc_ops_pfedgate)
 STRATEGY_OPS(fedc_ops_dpsgd)
 STRATEGY_OPS(fedc_ops_gossip)
 STRATEGY_OPS(fedc_ops_gossip_vc)

@@ -83,6 +83,11 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.ditto_lambda = 0.1;
     t->strategy.clusters = 3;
     t->strategy.cluster_round = 10;
+    t->strategy.gate_sparsity = 0.5;
+    t->strategy.gate_sparsity_min = 0;
+    t->strategy.gate_blocks = 5;
+    t->strategy.gate_lr = 0.05;
+    t->strategy.gate_init = 0.5;
     t->strategy.buffer_size = 0;
     t->strategy.window_s = 0.0;
     strcpy(t->strategy.staleness, "polynomial");

@@ -30,7 +30,7 @@ const char *const task_strategy_names[] = {
     "fedavg", "fedprox",  "fedavgm", "fedadam", "fedyogi",  "fedadagrad", "scaffold", "fedavg-m", "scaffold-m",
     "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", "fedopt",
     "fedbuff", "fedfix", "async-fedavg", "dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs", "finetune",
-    "fedper", "ditto", "clustered", NULL};
+    "fedper", "ditto", "clustered", "pfedgate", NULL};
 const char *const task_staleness_fns[] = {"constant", "polynomial", "hinge", NULL};
 const char *const task_async_weights[] = {"auto", "sample", "identical", "unbiased", NULL};
 const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
@@ -278,7 +278,11 @@ const task_field task_fields[] = {
           "ditto_lambda towards it (Li et al.). clustered: clients clustered by update "
           "similarity after cluster_round rounds into strategy.clusters semi-global models "
           "trained Reptile-style; a client's own model is its cluster's after "
-          "finetune_steps local steps (Briggs et al.; Nichol et al.). "
+          "finetune_steps local steps (Briggs et al.; Nichol et al.). pfedgate: each client "
+          "keeps a gating layer that scores blocks of the global model from its inputs; the "
+          "blocks that fit its gate_sparsity budget, scaled by their gate weights, are its "
+          "sparse model, trained jointly with the gate; the server averages the global model "
+          "(Chen et al., ICML 2023). "
           "Decentralised (no server model; every node keeps its own and talks only to its "
           "topology neighbours; every node trains every round, so clients_per_round = clients): "
           "dpsgd: local steps, then gossip_steps mixing steps x_i <- sum_j W_ij x_j (D-PSGD / "
@@ -378,6 +382,24 @@ const task_field task_fields[] = {
           "clustered only: rounds of plain fedavg before the clients that have sent an update "
           "are clustered (hierarchically, average linkage on the cosine distance of their "
           "latest updates); clients seen later join the cluster their first update follows."),
+    F_NUM("strategy.gate_sparsity", strategy.gate_sparsity, 0, 1, 1, 0,
+          "pfedgate only: the clients' sparsity budget, the share of the model's parameters a "
+          "client's sparse personalised model may keep (the blocks its gating layer scores "
+          "highest that fit, a greedy knapsack); 1 = the dense model."),
+    F_NUM("strategy.gate_sparsity_min", strategy.gate_sparsity_min, 0, 0, 1, 0,
+          "pfedgate only: 0 = every client has the budget gate_sparsity; > 0 = each client's "
+          "budget is drawn once, uniformly in [gate_sparsity_min, gate_sparsity], from the task "
+          "seed (clients with different resources)."),
+    F_INT("strategy.gate_blocks", strategy.gate_blocks, 1, 64,
+          "pfedgate only: blocks each parameter tensor is cut into; the gating layer gives one "
+          "weight per block (at most one block per parameter)."),
+    F_NUM("strategy.gate_lr", strategy.gate_lr, 0, 0, 10, 0,
+          "pfedgate only: learning rate of the gating layer (plain SGD, trained on the same "
+          "minibatches as the model); 0 = the gate keeps its initial value."),
+    F_NUM("strategy.gate_init", strategy.gate_init, 0, 1, 1, 0,
+          "pfedgate only: initial gate weight of every block (the gating layer starts with zero "
+          "input weights and this value through its sigmoid); 1 = a saturated all-ones gate that "
+          "never moves (with gate_sparsity 1, FedAvg)."),
     F_INT("strategy.buffer_size", strategy.buffer_size, 0, 100000,
           "fedbuff only: arrivals per aggregation (the paper's K); 0 = clients_per_round. At most "
           "clients_per_round, the number of clients training at once."),

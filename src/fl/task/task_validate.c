@@ -95,6 +95,12 @@ static void check_counts(const fedc_task *t, task_issues *iss) {
         task_issue(iss, "deploy.min_nodes",
                    "%d is more than clients (%d); allowed: an integer >= 1 and <= clients",
                    t->deploy.min_nodes, t->clients);
+    if (ALL_OK(iss, "strategy.gate_sparsity", "strategy.gate_sparsity_min") &&
+        t->strategy.gate_sparsity_min > t->strategy.gate_sparsity)
+        task_issue(iss, "strategy.gate_sparsity_min",
+                   "%g is more than strategy.gate_sparsity (%g); allowed: 0 (every client has "
+                   "gate_sparsity) or a number <= gate_sparsity",
+                   t->strategy.gate_sparsity_min, t->strategy.gate_sparsity);
 }
 
 /* Catalog datasets have a location of their own (fetched when missing);

@@ -198,7 +198,7 @@ static void test_enum_errors(void **state) {
                         "strategy.name: \"fedavgg\" is not allowed (did you mean fedavg?); "
                         "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, scaffold, fedavg-m, scaffold-m, fednova, fedau, "
                     "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld, fedopt, fedbuff, fedfix, async-fedavg, "
-                        "dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs, finetune, fedper, ditto, clustered");
+                        "dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs, finetune, fedper, ditto, clustered, pfedgate");
     assert_string_equal(task_parse_err("{\"local\": {\"optimizer\": \"rmsprop\"}}"),
                         "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw, lion, "
                         "adan, adamp, sgdp, exadam, adahessian, mfac");
