@@ -29,6 +29,8 @@ METHODS = [
     ("ditto (lambda 0.1)", ["strategy.name=ditto", "strategy.ditto_lambda=0.1"]),
     ("clustered (3 clusters, 10 steps)", ["strategy.name=clustered", "strategy.clusters=3", "strategy.cluster_round=10",
                                           "strategy.finetune_steps=10"]),
+    ("pfedgate (sparsity 0.5)", ["strategy.name=pfedgate", "strategy.gate_sparsity=0.5"]),
+    ("pfedgate (sparsity 1)", ["strategy.name=pfedgate", "strategy.gate_sparsity=1"]),
 ]
 PARTITIONS = [
     ("shards, 2 classes per client", ["partition.kind=shards", "partition.classes_per_client=2"]),
@@ -129,6 +131,18 @@ def main():
                         "methods": {m: s for m, s in methods},
                         "partitions": {p: s for p, s in PARTITIONS}},
             "partitions": [p for p, _ in PARTITIONS], "results": results}
+    if a.methods and os.path.exists(path):
+        # Only some methods were run: the other rows stay, with the provenance of the run that measured them.
+        old = json.load(open(path))
+        if old["setting"]["rounds"] != a.rounds or old["setting"]["seeds"] != seeds:
+            raise SystemExit("--methods adds rows to a results file of the same rounds and seeds only")
+        earlier = old.get("earlier_runs", []) + [{"methods": list(old["setting"]["methods"]), "meta": old["meta"]}]
+        for pname in results:
+            merged = dict(old["results"].get(pname, {}))
+            merged.update(results[pname])
+            results[pname] = merged
+        data["setting"]["methods"] = {**old["setting"]["methods"], **data["setting"]["methods"]}
+        data["earlier_runs"] = earlier
     out = benchlib.write_results("personalisation", prov, data)
     print(render(json.load(open(out))))
     print("wrote " + out)
