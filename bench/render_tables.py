@@ -362,7 +362,17 @@ def intent_goals(R):
 def personalisation(R):
     import bench_personalisation
     d = R["personalisation"]
-    return bench_personalisation.render(d) + "\n\n" + provenance(d["meta"], "personalisation.json")
+    provs = [provenance(d["meta"], "personalisation.json", f"{', '.join(_pers_rows(d, d['setting']['methods'], True))}: measured")]
+    for e in d.get("earlier_runs", []):
+        provs.insert(0, provenance(e["meta"], "personalisation.json", f"{', '.join(_pers_rows(d, e['methods']))}: measured"))
+    return bench_personalisation.render(d) + "\n\n" + "\n\n".join(provs)
+
+
+def _pers_rows(d, methods, latest=False):
+    """The row names a run of bench_personalisation measured (the latest run: those no earlier run lists)."""
+    earlier = {m for e in d.get("earlier_runs", []) for m in e["methods"]} if latest else set()
+    names = [m for m in methods if m not in earlier]
+    return names if names else ["all rows"]
 
 
 def feature_skew(R):
