@@ -892,6 +892,23 @@ static void f_personal(gen *g, int r) {
         add_part(g, TEMPLATE(g, t), x, f);
         set_str(g, "strategy.name", "ditto");
         set_real(g, "strategy.ditto_lambda", x);
+    } else if (r == 4) {
+        static const double sp[] = {0.3, 0.7};
+        static const int nb[] = {2, 10};
+        double x = PICK_REAL(g, sp);
+        int y = PICK_INT(g, nb);
+        static const char *const t[] = {"pFedGate sparse personalised models keeping %g of the parameters, "
+                                        "%d blocks per layer, budgets from %g, gate lr %g starting at %g, "
+                                        "local test split %g",
+                                        "pfedgate, sparsity %g, gate blocks %d, sparsity min %g, gate lr %g, gate "
+                                        "init %g, test fraction %g"};
+        add_part(g, TEMPLATE(g, t), x, y, x / 2, 0.1, 0.9, f);
+        set_str(g, "strategy.name", "pfedgate");
+        set_real(g, "strategy.gate_sparsity", x);
+        set_int(g, "strategy.gate_blocks", y);
+        set_real(g, "strategy.gate_sparsity_min", x / 2);
+        set_real(g, "strategy.gate_lr", 0.1);
+        set_real(g, "strategy.gate_init", 0.9);
     } else {
         static const int c[] = {2, 4};
         static const int cr[] = {5, 10};
@@ -1386,7 +1403,7 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     if (g->index % 100 == 17) f_fl_method(g, (g->index / 100) % 14);
     else if (!family && g->index % 100 != 91 && chance(g, 0.2)) f_strategy(g);
     if (g->index % 100 == 67) f_schedule(g, (g->index / 100) % 3);
-    if (g->index % 100 == 91) f_personal(g, (g->index / 100) % 4);
+    if (g->index % 100 == 91) f_personal(g, (g->index / 100) % 5);
     if (family) {
         int r = (g->index / 100) % 10;
         if (r == 9 && !g->dataset_conv_ok) r = 0; /* FedBN's example needs image data for its CNN */

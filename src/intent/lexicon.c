@@ -155,6 +155,7 @@ static const intent_phrase phrases[] = {
     {"personalised evaluation", C_EVAL_PERSONAL, 0},
     {"finetune", C_S_FINETUNE, 0}, {"fedper", C_S_FEDPER, 0}, {"ditto", C_S_DITTO, 0},
     {"clustered federated learning", C_S_CLUSTERED, 0}, {"clustered fl", C_S_CLUSTERED, 0},
+    {"pfedgate", C_S_PFEDGATE, 0}, {"pfed gate", C_S_PFEDGATE, 0},
     {"fedadam", C_S_FEDADAM, 0}, {"fed adam", C_S_FEDADAM, 0}, {"server adam", C_S_FEDADAM, 0},
     {"adam on the server", C_S_FEDADAM, 0}, {"server side adam", C_S_FEDADAM, 0},
     {"fedyogi", C_S_FEDYOGI, 0}, {"fed yogi", C_S_FEDYOGI, 0}, {"yogi", C_S_FEDYOGI, 0},

@@ -54,6 +54,7 @@ static const name_rule name_rules[] = {
     {C_S_FEDPER, "strategy.name", "fedper"},
     {C_S_DITTO, "strategy.name", "ditto"},
     {C_S_CLUSTERED, "strategy.name", "clustered"},
+    {C_S_PFEDGATE, "strategy.name", "pfedgate"},
     {C_S_DPSGD, "strategy.name", "dpsgd"},
     {C_S_GOSSIP, "strategy.name", "gossip"},
     {C_S_GOSSIP_VC, "strategy.name", "gossip-vc"},
