@@ -29,6 +29,10 @@ typedef struct fedc_participant {
     uint64_t bytes_down, bytes_up;
     double cpu_s, loss, n_samples;
     int steps;
+    /* status 1 only: what the robust aggregator made of the update
+     * (fedc/aggregate.h) and why ("" when kept normally). */
+    int verdict;         /* fedc_verdict */
+    const char *verdict_reason;
 } fedc_participant;
 
 /* Participant i (0 <= i < the round's `selected`) of the last round run,

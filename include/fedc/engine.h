@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "fedc/attack.h"
 #include "fedc/buf.h"
 #include "fedc/catalog.h"
 #include "fedc/codec.h"
@@ -60,12 +61,28 @@ typedef struct fedc_client_data {
 typedef struct fedc_client_mem {
     void *record;
     int owned;             /* fedc_client_mem_free frees record */
+    /* A colluding attacker (attack alie, ipm) between fedc_trainer_handle
+     * and fedc_trainer_finish: the caller's slot for its benign update
+     * (NULL for callers that never collude). */
+    struct fedc_pending_update *pending;
     /* Where this client's round-protocol state lives between the steps of a
      * round (protocol.h), kept by whoever runs the client; NULL without a
      * protocol. */
     struct fedc_protocol_client **protocol;
 } fedc_client_mem;
 FEDC_API void fedc_client_mem_free(fedc_client_mem *m);
+
+/* A colluding attacker's benign update and what its reply needs, kept by
+ * the caller between fedc_trainer_handle and fedc_trainer_finish. The
+ * buffers are allocated on first use; fedc_pending_free releases them. */
+typedef struct fedc_pending_update {
+    float *update, *extra;
+    int round, steps;
+    double loss, cpu_s, personal_acc; /* personal_acc < 0: not evaluated */
+    double client_acc;                /* per-client evaluation (nodes); < 0: not evaluated */
+    size_t samples;
+} fedc_pending_update;
+FEDC_API void fedc_pending_free(fedc_pending_update *p);
 
 /* Training machinery for one thread: workspace, optimizer, buffers. */
 typedef struct fedc_trainer fedc_trainer;
@@ -106,10 +123,18 @@ FEDC_API int fedc_trainer_client_eval(fedc_trainer *tr, int client, int round, c
  * strategy or strategy.local_params). */
 FEDC_API int fedc_trainer_personal(const fedc_trainer *tr);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
- * Never trusts the frame: bad model lengths or rounds give an error. */
+ * Never trusts the frame: bad model lengths or rounds give an error.
+ * Returns FEDC_TRAINER_DEFERRED, reply untouched, when the client is a
+ * colluding attacker (attack.kind alie or ipm): its benign update waits in
+ * mem->pending until fedc_trainer_finish brings the colluders' statistics. */
+#define FEDC_TRAINER_DEFERRED 1
 FEDC_API int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
                                  fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
                                  fedc_error *err);
+/* Completes a deferred update: the attack with the colluders' statistics
+ * (peers->count >= 1; see fedc/attack.h), then encodes the UPDATE frame. */
+FEDC_API int fedc_trainer_finish(fedc_trainer *tr, int client, fedc_client_mem *mem,
+                                 const fedc_attack_peers *peers, fedc_buf *reply, fedc_error *err);
 
 /* ---- Server side ----------------------------------------------------- */
 
@@ -143,6 +168,19 @@ typedef struct fedc_round_metrics {
     double sim_time_s;       /* simulated wall time of this round (profiles); 0 if none */
     double sim_elapsed_s;
     int selected, participants, dropped, rejected;
+    /* Robust aggregation (strategy.aggregator other than mean, or a norm
+     * bound): client ids the aggregator judged this round. Simulated
+     * attacks: the participants the task made attackers or unreliable
+     * (the truth the judgements are scored against) and, for a backdoor,
+     * the share of triggered test images (true class other than the target)
+     * classified as the target. Lists stay valid until the next round. */
+    int robust_report, attack_report, asr_measured;
+    int n_left_out, n_malicious, n_unreliable, clipped;
+    const int *left_out, *malicious, *unreliable;
+    int n_attackers, n_unreliable_clients;
+    const int *attackers, *unreliable_clients;
+    const int *aggregated;   /* the participants' client ids (`participants` of them) */
+    double attack_success_rate;
     /* Differential privacy (privacy.mode other than none): the guarantee
      * spent so far, and the clip bound this round used. */
     int dp;

@@ -24,6 +24,13 @@ typedef struct fedc_node_config {
     int max_attempts;            /* consecutive failed connects before giving up; 0 = never */
     volatile sig_atomic_t *stop; /* set (e.g. by a signal handler) to leave */
     const char *state_dir;       /* keeps the client state of the run it serves (NULL = memory only) */
+    /* Hostile mode, for deployment tests of robust aggregation (see
+     * docs/robustness.md): attack SPEC KIND[,key=value...]; colluders
+     * (alie, ipm) share benign updates through a folder. */
+    const char *attack;
+    const char *collude_dir;
+    int colluders;               /* 0: wait collude_wait_s in full */
+    double collude_wait_s;       /* default 5 */
     /* Hidden options for tests and benchmarks. */
     int echo;                    /* no training: answer with a zero update */
     const char *poison;          /* nan|inf|short|missing|extra|round[@ROUND]: send a bad update */

@@ -66,6 +66,16 @@ typedef struct fedc_task {
     } local;
     struct {
         char name[24];          /* fedavg | fedprox | ... | fedbuff | fedfix | async-fedavg */
+        /* Robust aggregation (include/fedc/aggregate.h): how the updates are combined. */
+        char aggregator[16];    /* mean | median | trimmed-mean | krum | multi-krum | bulyan | geomed | flag | mudhog | frl */
+        double byzantine_fraction; /* f/n assumed by trimmed-mean, krum, multi-krum, bulyan */
+        int krum_m;             /* multi-krum: updates averaged; 0 = n - f */
+        double norm_bound;      /* L2 bound of each update before combining; 0 = off */
+        int geomed_iters;       /* smoothed Weiszfeld iterations */
+        int flag_rank, flag_iters; /* Flag Aggregator subspace dimension and IRLS iterations */
+        double mudhog_eps;      /* MUD-HoG DBSCAN radius; 0 = from the round's distances */
+        double mudhog_unreliable_weight; /* weight of updates MUD-HoG judges unreliable */
+        double frl_sparsity;    /* FRL: fraction of each layer's edges kept by the supermask */
         double server_lr;       /* eta_g */
         double mu;              /* fedprox proximal weight */
         double momentum;        /* fedavgm beta */
@@ -114,6 +124,15 @@ typedef struct fedc_task {
         double deadline_s;
         char profile[512];      /* simulation heterogeneity: none | lognormal | trace CSV path */
     } scheduling;
+    struct {
+        char kind[16];          /* none | sign-flip | scaling | noise | label-flip | backdoor | alie | ipm */
+        double fraction;        /* of the clients (drawn from seed) that attack */
+        double scale;           /* the kind's strength; 0 = its default */
+        int target;             /* backdoor and targeted label-flip: the class aimed at */
+        int source;             /* label-flip: the class relabelled; -1 = every class (l -> C-1-l) */
+        double poison_fraction; /* backdoor: share of each attacker batch stamped with the trigger */
+        double unreliable;      /* fraction of the clients (disjoint from attackers) with low-quality data */
+    } attack;                   /* simulated attackers (see docs/robustness.md); never applied by a server */
     struct {
         char mode[16];          /* none | dp-gaussian (local) | dp-fedavg (central) */
         double clip;            /* L2 clip of each update (dp-fedavg: the initial bound) */

@@ -32,7 +32,15 @@ static void usage(FILE *f) {
             "  --max-backoff S        longest wait between reconnects (default 30)\n"
             "  --max-attempts N       give up after N failed connects in a row (default: never)\n"
             "  --log-level LEVEL      debug|info|warn|error (default info)\n"
-            "The node only ever sends the updates the task's strategy and codec produce.\n");
+            "The node only ever sends the updates the task's strategy and codec produce.\n"
+            "\n"
+            "Hostile mode, to test robust aggregation in a deployment (docs/robustness.md):\n"
+            "  --attack SPEC          KIND[,key=value...]: KIND sign-flip, scaling, noise, label-flip,\n"
+            "                         backdoor, alie, ipm or unreliable; keys scale, target, source,\n"
+            "                         poison_fraction (the task's attack.* fields), e.g. scaling,scale=100\n"
+            "  --collude DIR          alie, ipm: folder shared with the other attackers' nodes\n"
+            "  --colluders N          stop waiting once N attackers' updates are in DIR\n"
+            "  --collude-wait S       longest wait for them per round (default 5)\n");
 }
 
 int fedc_cmd_node(int argc, char **argv) {
@@ -50,6 +58,12 @@ int fedc_cmd_node(int argc, char **argv) {
             if (fedc_cli_double("node", a, argv[++i], 0, 1, 86400, &cfg.max_backoff_s) != 0) return 2;
         } else if (!strcmp(a, "--max-attempts") && has) {
             if (fedc_cli_int("node", a, argv[++i], 0, 1000000, &cfg.max_attempts) != 0) return 2;
+        } else if (!strcmp(a, "--attack") && has) cfg.attack = argv[++i];
+        else if (!strcmp(a, "--collude") && has) cfg.collude_dir = argv[++i];
+        else if (!strcmp(a, "--colluders") && has) {
+            if (fedc_cli_int("node", a, argv[++i], 1, 100000, &cfg.colluders) != 0) return 2;
+        } else if (!strcmp(a, "--collude-wait") && has) {
+            if (fedc_cli_double("node", a, argv[++i], 0, 1, 3600, &cfg.collude_wait_s) != 0) return 2;
         }
         /* Hidden: benchmarks (echo) and the server's own tests (poison, delay, exit-at). */
         else if (!strcmp(a, "--echo")) cfg.echo = 1;

@@ -3,6 +3,7 @@
 #define FEDC_CLIENT_INTERNAL_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include "fedc/buf.h"
@@ -36,6 +37,38 @@ int node_build_update(const fedc_task *t, size_t d, int round, node_poison poiso
                       fedc_buf *out, fedc_error *err);
 /* The "round" field of a TRAIN frame, or -1. */
 int node_train_round(const uint8_t *frame, size_t len);
+
+/* ---- hostile mode (--attack), for deployment tests ---- */
+#define NODE_ATTACK_MAX_ASSIGN 8
+typedef struct node_attack {
+    int on, unreliable, has_scale;
+    char kind[16];
+    char assign[NODE_ATTACK_MAX_ASSIGN][96]; /* "attack.kind=scaling", ... */
+    int n;
+} node_attack;
+/* Parses --attack KIND[,key=value...] (keys scale, target, source,
+ * poison_fraction; KIND an attack.kind or "unreliable"). */
+int node_attack_parse(const char *spec, node_attack *out, fedc_error *err);
+/* The node's copy of a run's task: the server's attack section is always
+ * dropped; a hostile node (a->on) puts its own, attacking in every slot.
+ * ALIE without a scale gets the paper's z for clients_per_round and the
+ * number of colluders. */
+int node_attack_apply(const node_attack *a, int colluders, fedc_task *t, fedc_error *err);
+
+/* Colluders' shared folder (--collude DIR). */
+typedef struct node_board {
+    char dir[512];
+    int colluders;  /* stop waiting once this many updates are there; 0 = wait the full time */
+    double wait_s;
+} node_board;
+/* Posts this node's benign update of (run, round), waits for the others
+ * and writes the mean and standard deviation over all of them (count of
+ * them in *count); without a board (NULL or empty dir), over its own. */
+int node_collude(const node_board *b, int64_t run, int round, int64_t node, const float *benign, size_t d,
+                 float *mean, float *std, int *count, const volatile sig_atomic_t *stop, fedc_error *err);
+/* One colluder's file, checked: header, lengths, run, round, finite values. */
+int node_collude_decode(const uint8_t *buf, size_t len, int64_t run, int round, size_t d, float *out,
+                        fedc_error *err);
 
 /* ---- resources ---- */
 typedef struct node_resources {

@@ -31,6 +31,10 @@ typedef struct agent {
     node_resources res;
     node_poison poison;
     int poison_round;
+    node_attack attack;  /* hostile mode (--attack) */
+    node_board board;    /* colluders' folder (--collude) */
+    fedc_pending_update pending; /* a colluder's benign update while it waits */
+    float *peer_mean, *peer_std;
     /* the current task */
     int64_t run_id;
     int slot;
@@ -135,6 +139,10 @@ static void drop_task(agent *a) {
     a->proto = NULL;
     free(a->zeros);
     a->zeros = NULL;
+    free(a->peer_mean);
+    free(a->peer_std);
+    a->peer_mean = a->peer_std = NULL;
+    fedc_pending_free(&a->pending);
     free(a->task_json);
     a->task_json = NULL;
     a->have_task = 0;
@@ -211,6 +219,8 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
         fedc_fail_prefix(err, "welcome: task: ");
         goto out;
     }
+    /* The server's attack section is never followed; a hostile node puts its own. */
+    if (node_attack_apply(&a->attack, a->board.colluders, &t, err) != 0) goto out;
     if (!json_is_array(shape) || json_array_size(shape) != 3 || classes < 2 || classes > 65536 || slot < 0 ||
         slot >= t.clients) {
         fedc_fail(err, "welcome: shape [c,h,w], classes >= 2 and a slot in [0, clients) are required with a task");
@@ -247,6 +257,7 @@ static int on_welcome(agent *a, fedc_ws_client *c, const fedc_msg *m, fedc_error
         fedc_trainer_report_client_acc(a->trainer, 1);
         a->mem.record = calloc(1, fedc_trainer_record_size(a->trainer));
         a->mem.owned = 1;
+        a->mem.pending = &a->pending;
         a->mem.protocol = &a->proto;
         if (!a->mem.record) {
             fedc_fail(err, "out of memory for the client state");
@@ -270,6 +281,22 @@ out:
     json_decref(o);
     if (rc != 0) drop_task(a);
     return rc;
+}
+
+/* A colluding attacker's benign update waits for the others' (see
+ * node_collude.c), then the attack completes the reply. */
+static int collude(agent *a, int round, fedc_error *err) {
+    size_t d = fedc_arch_nparams(a->arch);
+    if ((!a->peer_mean && !(a->peer_mean = malloc(d * sizeof(float)))) ||
+        (!a->peer_std && !(a->peer_std = malloc(d * sizeof(float)))))
+        return fedc_fail(err, "out of memory for the colluders' statistics");
+    int count = 0;
+    if (node_collude(&a->board, a->run_id, round, a->node_id, a->pending.update, d, a->peer_mean, a->peer_std, &count,
+                     a->cfg->stop, err) != 0)
+        return -1;
+    if (count < 2) FEDC_WARN("round %d: %s sees only its own update (no other colluder)", round, a->attack.kind);
+    fedc_attack_peers p = {a->peer_mean, a->peer_std, count};
+    return fedc_trainer_finish(a->trainer, a->slot, &a->mem, &p, &a->reply, err);
 }
 
 static int on_train(agent *a, fedc_ws_client *c, const fedc_buf *frame, double transfer_s, uint64_t wire,
@@ -297,6 +324,7 @@ static int on_train(agent *a, fedc_ws_client *c, const fedc_buf *frame, double t
         fedc_client_data cd = {.data = &a->data.ds, .index = a->data.index, .n = a->data.n,
                                .test_index = a->data.test_index, .test_n = a->data.test_n};
         rc = fedc_trainer_handle(a->trainer, a->slot, &cd, &a->mem, frame->data, frame->len, &a->reply, &e);
+        if (rc == FEDC_TRAINER_DEFERRED) rc = collude(a, round, &e);
         if (rc == 0) rc = state_save(a, &e);
     }
     if (rc != 0) {
@@ -441,6 +469,16 @@ int fedc_node_run(const fedc_node_config *cfg, fedc_error *err) {
     /* One training thread per node; BLAS threads would only compete. */
     openblas_set_num_threads(1);
     if (cfg->poison && node_poison_parse(cfg->poison, &a.poison, &a.poison_round, err) != 0) return -1;
+    if (cfg->attack && node_attack_parse(cfg->attack, &a.attack, err) != 0) return -1;
+    if (cfg->collude_dir) {
+        if (!cfg->attack) return fedc_fail(err, "--collude needs --attack alie or ipm");
+        if (strlen(cfg->collude_dir) >= sizeof a.board.dir) return fedc_fail(err, "--collude: the path is too long");
+        snprintf(a.board.dir, sizeof a.board.dir, "%s", cfg->collude_dir);
+    }
+    a.board.colluders = cfg->colluders;
+    a.board.wait_s = cfg->collude_wait_s > 0 ? cfg->collude_wait_s : 5;
+    if (a.attack.on)
+        FEDC_WARN("hostile mode: this node attacks (%s) every run it serves", cfg->attack);
     if (fedc_node_data_parse(cfg->echo ? (cfg->data_spec ? cfg->data_spec : "none") : cfg->data_spec, &a.data, err) !=
         0)
         return -1;

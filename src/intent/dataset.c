@@ -1195,11 +1195,14 @@ static void f_privacy(gen *g) {
 static void f_secagg(gen *g) {
     json_t *mode = json_object_get(json_object_get(g->truth, "privacy"), "mode");
     json_t *cpr = json_object_get(g->truth, "clients_per_round");
+    json_t *agg = json_object_get(json_object_get(g->truth, "strategy"), "aggregator");
     int per_round = cpr ? (int)json_integer_value(cpr) : 10;
     if (per_round > g->clients) per_round = g->clients;
     if (has(g, "compression.up") || !averaging_strategy(g) || per_round < 2 ||
         (mode && !strcmp(json_string_value(mode), "dp-fedavg")))
         return;
+    /* A robust rule judges single updates; the server would see only the sum. */
+    if ((agg && strcmp(json_string_value(agg), "mean") != 0) || has(g, "strategy.norm_bound")) return;
     static const char *const t[] = {"with secure aggregation", "use SecAgg+", "secure aggregation of the updates"};
     add_part(g, "%s", TEMPLATE(g, t));
     set_str(g, "secagg.mode", "secagg+");
@@ -1218,6 +1221,177 @@ static void f_secagg(gen *g) {
         double v = PICK_REAL(g, cl);
         add_part(g, "secagg clip %g", v);
         set_real(g, "secagg.clip", v);
+    }
+}
+
+/* Clients per round the task will have, when the request fixes it. */
+static int round_size(gen *g) {
+    if (g->cpr) return g->cpr;
+    return g->clients < 10 ? g->clients : 10;
+}
+
+static int any_goal(gen *g) {
+    for (int k = 0; k < 5; k++)
+        if (g->goal[k]) return 1;
+    return 0;
+}
+
+/* Robust aggregation: one aggregator, sometimes with its setting. */
+static void f_robust(gen *g) {
+    static const char *const names[][4] = {
+        {"mean", "plain mean aggregation", "non-robust aggregation", "mean aggregation"},
+        {"median", "coordinate-wise median", "the median aggregator", "median aggregation"},
+        {"trimmed-mean", "trimmed-mean aggregation", "a coordinate-wise trimmed mean", "trimmed mean"},
+        {"krum", "Krum", "krum aggregation", "the Krum rule"},
+        {"multi-krum", "Multi-Krum", "multikrum", "multi-krum aggregation"},
+        {"bulyan", "Bulyan", "bulyan aggregation", "the Bulyan rule"},
+        {"geomed", "the geometric median", "RFA", "geometric median aggregation"},
+        {"flag", "the Flag Aggregator", "flag aggregation", "the flag median"},
+        {"mudhog", "MUD-HoG", "mudhog", "mud-hog aggregation"},
+        {"frl", "FRL", "federated rank learning", "rank learning"},
+    };
+    int r = below(g, 10);
+    /* Central DP hands the aggregator only the noised mean: mean it is. */
+    json_t *mode = json_object_get(json_object_get(g->truth, "privacy"), "mode");
+    int central = mode && !strcmp(json_string_value(mode), "dp-fedavg");
+    if (central) r = 0;
+    /* FRL's vote is the next model: no other strategy, server step, codec
+     * or noise may touch it (and goals may bring codecs). */
+    if (r == 9 && (has(g, "strategy.name") || has(g, "strategy.server_lr") || has(g, "compression.up") ||
+                   has(g, "compression.down") || has(g, "privacy.mode") || any_goal(g) ||
+                   has(g, "strategy.local_params") || has(g, "eval_personal")))
+        r = 6;
+    const char *const *n = names[r];
+    const char *t[] = {n[1], n[2], n[3]};
+    add_part(g, "%s", TEMPLATE(g, t));
+    set_str(g, "strategy.aggregator", n[0]);
+    int size = round_size(g);
+    /* FedBuff combines its buffer at a time: the Byzantine margins hold there. */
+    json_t *buf = json_object_get(json_object_get(g->truth, "strategy"), "buffer_size");
+    if (buf && json_integer_value(buf) > 0 && json_integer_value(buf) < size) size = (int)json_integer_value(buf);
+    if ((r >= 2 && r <= 5) && chance(g, 0.5) && !any_goal(g)) {
+        static const double fr[] = {0.1, 0.2, 0.3};
+        double f = PICK_REAL(g, fr);
+        int k = (int)floor(f * size), need = r == 5 ? 4 * k + 3 : r == 2 ? 0 : 2 * k + 3;
+        if (k == 0 || need <= size) {
+            static const char *const tf[] = {"a byzantine fraction of %g", "byzantine fraction %g",
+                                             "assumed byzantine fraction %g", "byzantine share of %g"};
+            add_part(g, TEMPLATE(g, tf), f);
+            set_real(g, "strategy.byzantine_fraction", f);
+        }
+    }
+    if (r == 4 && chance(g, 0.4) && size >= 3 && !any_goal(g)) {
+        int m = size >= 5 && chance(g, 0.5) ? 5 : 3;
+        static const char *const tm[] = {"krum m of %d", "multi-krum m = %d", "krum m %d"};
+        add_part(g, TEMPLATE(g, tm), m);
+        set_int(g, "strategy.krum_m", m);
+    }
+    if (r != 9 && !central && chance(g, 0.2)) {
+        static const double nb[] = {1, 2, 5, 10};
+        double b = PICK_REAL(g, nb);
+        static const char *const tb[] = {"norm bounding at %g", "an update norm bound of %g", "bound update norms at %g"};
+        add_part(g, TEMPLATE(g, tb), b);
+        set_real(g, "strategy.norm_bound", b);
+    }
+    if (r == 6 && chance(g, 0.4)) {
+        static const int it[] = {3, 5, 20};
+        int k = PICK_INT(g, it);
+        static const char *const ti[] = {"%d Weiszfeld iterations", "weiszfeld iterations: %d",
+                                         "%d geometric median iterations"};
+        add_part(g, TEMPLATE(g, ti), k);
+        set_int(g, "strategy.geomed_iters", k);
+    }
+    if (r == 7 && chance(g, 0.5)) {
+        int rank = 2 + below(g, 6);
+        static const char *const tr[] = {"flag rank %d", "a subspace dimension of %d", "subspace rank %d"};
+        add_part(g, TEMPLATE(g, tr), rank);
+        set_int(g, "strategy.flag_rank", rank);
+    }
+    if (r == 7 && chance(g, 0.4)) {
+        int k = 2 + below(g, 8);
+        static const char *const ti[] = {"%d IRLS iterations", "irls iterations %d", "%d flag iterations"};
+        add_part(g, TEMPLATE(g, ti), k);
+        set_int(g, "strategy.flag_iters", k);
+    }
+    if (r == 8 && chance(g, 0.4)) {
+        static const double ep[] = {0.5, 1.3, 2, 5};
+        double e = PICK_REAL(g, ep);
+        static const char *const te[] = {"dbscan eps %g", "a DBSCAN radius of %g", "mudhog eps %g"};
+        add_part(g, TEMPLATE(g, te), e);
+        set_real(g, "strategy.mudhog_eps", e);
+    }
+    if (r == 8 && chance(g, 0.4)) {
+        static const double uw[] = {0, 0.25, 0.5};
+        double w = PICK_REAL(g, uw);
+        static const char *const tw[] = {"unreliable weight %g", "an unreliable weight of %g",
+                                         "a weight of unreliable clients of %g"};
+        add_part(g, TEMPLATE(g, tw), w);
+        set_real(g, "strategy.mudhog_unreliable_weight", w);
+    }
+    if (r == 9 && chance(g, 0.5)) {
+        static const double sp[] = {0.3, 0.4, 0.6};
+        double x = PICK_REAL(g, sp);
+        static const char *const ts[] = {"supermask sparsity %g", "a mask sparsity of %g", "frl sparsity %g"};
+        add_part(g, TEMPLATE(g, ts), x);
+        set_real(g, "strategy.frl_sparsity", x);
+    }
+}
+
+/* A simulated attack: kind and share of attackers, sometimes its strength
+ * or classes, sometimes unreliable clients. */
+static void f_attack(gen *g) {
+    static const char *const kinds[][3] = {
+        {"sign-flip", "sign-flip", "sign-flipping"},  {"scaling", "scaling", "boosting"},
+        {"noise", "additive-noise", "additive noise"}, {"label-flip", "label-flip", "label flipping"},
+        {"backdoor", "backdoor", "backdoor"},          {"alie", "ALIE", "a little is enough"},
+        {"ipm", "IPM", "inner product manipulation"},
+    };
+    int k = below(g, 7);
+    if (k == 4 && g->dataset_csv) k = 0; /* a pixel trigger needs images */
+    static const double fr[] = {0.1, 0.2, 0.3, 0.4};
+    double f = PICK_REAL(g, fr);
+    while (f * g->clients < 0.5 && f < 1) f = f * 2 > 1 ? 1 : f * 2;
+    if (chance(g, 0.6)) {
+        static const char *const t[] = {"%g%% %s attackers", "%g%% %s malicious clients", "%g%% %s adversaries"};
+        add_part(g, TEMPLATE(g, t), f * 100, kinds[k][1]);
+    } else {
+        static const char *const t[] = {"a %s attack with an attacker fraction of %g",
+                                        "%s attack, malicious fraction %g", "a %s attack by a share of attackers of %g"};
+        add_part(g, TEMPLATE(g, t), kinds[k][2], f);
+    }
+    set_str(g, "attack.kind", kinds[k][0]);
+    set_real(g, "attack.fraction", f);
+    if ((k <= 2 || k >= 5) && chance(g, 0.3)) {
+        static const double sc[] = {2, 10, 50, 0.5};
+        double x = PICK_REAL(g, sc);
+        static const char *const ts[] = {"attack scale %g", "an attack strength of %g", "boost factor %g"};
+        add_part(g, TEMPLATE(g, ts), x);
+        set_real(g, "attack.scale", x);
+    }
+    if ((k == 3 || k == 4) && !g->dataset_csv && chance(g, 0.5)) {
+        int target = below(g, 10);
+        static const char *const tt[] = {"target class %d", "a target label of %d", "backdoor target %d"};
+        add_part(g, TEMPLATE(g, tt), target);
+        set_int(g, "attack.target", target);
+        if (k == 3) {
+            int src = (target + 1 + below(g, 9)) % 10;
+            static const char *const tsrc[] = {"source class %d", "a source label of %d", "source label %d"};
+            add_part(g, TEMPLATE(g, tsrc), src);
+            set_int(g, "attack.source", src);
+        }
+    }
+    if (k == 4 && chance(g, 0.4)) {
+        static const double pf[] = {0.1, 0.25, 0.5};
+        double x = PICK_REAL(g, pf);
+        static const char *const tp[] = {"poison fraction %g", "a poisoned fraction of %g", "poisoning fraction %g"};
+        add_part(g, TEMPLATE(g, tp), x);
+        set_real(g, "attack.poison_fraction", x);
+    }
+    if (chance(g, 0.25) && (f + 0.1) * g->clients <= g->clients && 0.1 * g->clients >= 0.5) {
+        static const char *const tu[] = {"10%% unreliable clients", "an unreliable fraction of 0.1",
+                                         "a share of unreliable clients of 0.1"};
+        add_part(g, "%s", TEMPLATE(g, tu));
+        set_real(g, "attack.unreliable", 0.1);
     }
 }
 
@@ -1420,6 +1594,8 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     if (chance(g, 0.05)) f_init(g);
     if (chance(g, 0.25)) f_goal(g);
     if (chance(g, 0.05)) f_goal(g);
+    if (chance(g, 0.1)) f_robust(g);
+    if (chance(g, 0.08)) f_attack(g);
     if (g->nparts == 0) f_goal(g);
 
     /* consequences, as the parser documents them: goals fill open fields

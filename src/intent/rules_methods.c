@@ -1,6 +1,6 @@
 /* Methods named by a word: initial weights, local optimizer, aggregation
  * strategy, client scheduling policy, simulated device heterogeneity,
- * differential privacy.
+ * differential privacy, robust aggregator, simulated attack.
  * Each maps one concept to one field value; two names for one field are a
  * question (frame.c). */
 #include <stddef.h>
@@ -77,6 +77,24 @@ static const name_rule name_rules[] = {
     {C_PROF_NONE, "scheduling.profile", "none"},
     {C_DP, "privacy.mode", "dp-gaussian"},
     {C_NO_DP, "privacy.mode", "none"},
+    {C_A_MEAN, "strategy.aggregator", "mean"},
+    {C_A_MEDIAN, "strategy.aggregator", "median"},
+    {C_A_TRIMMED, "strategy.aggregator", "trimmed-mean"},
+    {C_A_KRUM, "strategy.aggregator", "krum"},
+    {C_A_MULTI_KRUM, "strategy.aggregator", "multi-krum"},
+    {C_A_BULYAN, "strategy.aggregator", "bulyan"},
+    {C_A_GEOMED, "strategy.aggregator", "geomed"},
+    {C_A_FLAG, "strategy.aggregator", "flag"},
+    {C_A_MUDHOG, "strategy.aggregator", "mudhog"},
+    {C_A_FRL, "strategy.aggregator", "frl"},
+    {C_ATK_SIGN_FLIP, "attack.kind", "sign-flip"},
+    {C_ATK_SCALING, "attack.kind", "scaling"},
+    {C_ATK_NOISE, "attack.kind", "noise"},
+    {C_ATK_LABEL_FLIP, "attack.kind", "label-flip"},
+    {C_ATK_BACKDOOR, "attack.kind", "backdoor"},
+    {C_ATK_ALIE, "attack.kind", "alie"},
+    {C_ATK_IPM, "attack.kind", "ipm"},
+    {C_NO_ATTACK, "attack.kind", "none"},
     {C_DP_CENTRAL, "privacy.mode", "dp-fedavg"},
     {C_SECAGG, "secagg.mode", "secagg+"},
     {C_NO_SECAGG, "secagg.mode", "none"},

@@ -516,6 +516,24 @@ static const key_rule key_rules[] = {
     {C_DEADLINE, "scheduling.deadline_s", 0, NULL, NULL, NULL},
     {C_ROUND_TIMEOUT, "deploy.round_timeout_s", 0, NULL, NULL, NULL},
     {C_CONNECT_TIMEOUT, "deploy.connect_timeout_s", 0, NULL, NULL, NULL},
+    {C_BYZ_FRACTION, "strategy.byzantine_fraction", 0, NULL, NULL, NULL},
+    {C_KRUM_M, "strategy.krum_m", 1, "strategy.aggregator", "multi-krum", "m is the count Multi-Krum averages"},
+    {C_NORM_BOUND, "strategy.norm_bound", 0, NULL, NULL, NULL},
+    {C_GEOMED_ITERS, "strategy.geomed_iters", 1, "strategy.aggregator", "geomed",
+     "Weiszfeld iterations compute the geometric median"},
+    {C_FLAG_RANK, "strategy.flag_rank", 1, "strategy.aggregator", "flag", "the subspace is the Flag Aggregator's"},
+    {C_FLAG_ITERS, "strategy.flag_iters", 1, "strategy.aggregator", "flag", "IRLS iterations are the Flag Aggregator's"},
+    {C_MUDHOG_EPS, "strategy.mudhog_eps", 0, "strategy.aggregator", "mudhog", "the DBSCAN radius is MUD-HoG's"},
+    {C_MUDHOG_UW, "strategy.mudhog_unreliable_weight", 0, "strategy.aggregator", "mudhog",
+     "unreliable clients are what MUD-HoG tells apart"},
+    {C_FRL_SPARSITY, "strategy.frl_sparsity", 0, "strategy.aggregator", "frl", "the supermask is FRL's"},
+    {C_ATK_FRACTION, "attack.fraction", 0, NULL, NULL, NULL},
+    {C_ATK_SCALE, "attack.scale", 0, NULL, NULL, NULL},
+    {C_ATK_TARGET, "attack.target", 1, NULL, NULL, NULL},
+    {C_ATK_SOURCE, "attack.source", 1, "attack.kind", "label-flip", "a source class is what label flipping relabels"},
+    {C_POISON_FRACTION, "attack.poison_fraction", 0, "attack.kind", "backdoor",
+     "the poisoned share of a batch is the backdoor's"},
+    {C_UNRELIABLE, "attack.unreliable", 0, NULL, NULL, NULL},
 };
 
 /* Unit <- number: "40 rounds", "3 epochs", "50 devices", "25 steps". */
@@ -532,6 +550,9 @@ static const unit_rule unit_rules[] = {
     {C_SAMPLE_PER_BATCH, "local.batch", NULL, NULL, NULL},
     {C_CANDIDATE, "scheduling.choice_d", "scheduling.policy", "power-of-choice",
      "candidates are what power-of-choice samples before keeping the highest-loss clients"},
+    {C_GEOMED_ITERS, "strategy.geomed_iters", "strategy.aggregator", "geomed",
+     "Weiszfeld iterations compute the geometric median"},
+    {C_FLAG_ITERS, "strategy.flag_iters", "strategy.aggregator", "flag", "IRLS iterations are the Flag Aggregator's"},
 };
 
 /* The clause of item i speaks of the clients ("clients on sgd with lr
@@ -645,6 +666,18 @@ static int eval_every(intent_ctx *c, int i) {
     return 0;
 }
 
+/* "20% sign-flip attackers", "a tenth unreliable clients": a share right
+ * before (an attack's name may sit between) is a fraction of the clients. */
+static int share_of_clients(intent_ctx *c, int u, const char *path) {
+    int j = intent_prev(c, u);
+    if (j >= 0 && c->it[j].kind == IT_CONCEPT && c->it[j].concept >= C_ATK_SIGN_FLIP && c->it[j].concept <= C_ATK_IPM)
+        j = intent_prev(c, j);
+    if (j < 0 || c->it[j].kind != IT_NUM || c->it[j].used) return 0;
+    double f = share_of(&c->it[j]);
+    if (f < 0) return 0;
+    return intent_set_real(c, path, f, RANK_WORDS, j, u, NULL) < 0 ? -1 : 1;
+}
+
 static int clients(intent_ctx *c, int u) {
     int n = intent_num_before(c, u, 2);
     if (n < 0) return 0;
@@ -738,6 +771,10 @@ int intent_rules_numbers(intent_ctx *c) {
                 intent_use(c, al >= 0 && intent_is(c, al, C_AT_LEAST) ? al : -1);
                 intent_set_int(c, "deploy.min_updates", n, RANK_WORDS, n, i, NULL);
             }
+            continue;
+        }
+        if (intent_is(c, i, C_ATTACKER) || intent_is(c, i, C_UNRELIABLE_CLIENT)) {
+            share_of_clients(c, i, intent_is(c, i, C_ATTACKER) ? "attack.fraction" : "attack.unreliable");
             continue;
         }
         for (size_t k = 0; k < sizeof unit_rules / sizeof unit_rules[0]; k++)

@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fedc/aggregate.h"
 #include "fedc/checkpoint.h"
 #include "fedc/log.h"
 #include "fedc/proto.h"
@@ -369,7 +370,10 @@ static int gather_nodes(runner *r, int want) {
     return ready;
 }
 
-/* Records each participant's outcome and flags nodes whose update was refused. */
+/* Records each participant's outcome and flags nodes whose update was
+ * refused (counted towards leaving the node out of the run) or judged by
+ * the robust aggregator (shown, not counted: a rule's judgement is not
+ * proof, and Multi-Krum leaves out f updates every round). */
 static int collect_participants(runner *r, fedc_run *run, int64_t id, const fedc_round_metrics *m,
                                 store_participant *p) {
     fedc_server *s = r->s;
@@ -389,6 +393,22 @@ static int collect_participants(runner *r, fedc_run *run, int64_t id, const fedc
         pthread_mutex_unlock(&s->mu);
         sp->status = fp.status == 1 ? "ok" : fp.status == -2 ? "rejected" : "dropped";
         sp->reason = fp.reason;
+        /* The robust aggregator's judgement of an accepted update: left out
+         * (or malicious) is "flagged"; unreliable stays "ok" with its reason. */
+        int judged = fp.status == 1 && fp.verdict != FEDC_VERDICT_KEPT;
+        if (judged) {
+            if (fp.verdict == FEDC_VERDICT_LEFT_OUT || fp.verdict == FEDC_VERDICT_MALICIOUS) sp->status = "flagged";
+            sp->reason = fp.verdict_reason;
+        }
+        if (judged && sp->node_id) {
+            char why[400];
+            snprintf(why, sizeof why, "round %d: %.300s", m->round, fp.verdict_reason);
+            store_node_flag(&r->db, sp->node_id, why);
+            publish_log(r, id, "warn", "round %d: node %lld flagged by the aggregator: %s", m->round,
+                        (long long)sp->node_id, fp.verdict_reason);
+            FEDC_INFO("run %lld round %d: node %lld flagged by the aggregator: %s", (long long)id, m->round,
+                      (long long)sp->node_id, fp.verdict_reason);
+        }
         sp->bytes_down = fp.bytes_down;
         sp->bytes_up = fp.bytes_up;
         sp->cpu_s = fp.cpu_s;

@@ -1043,9 +1043,9 @@ json_t *store_run_nodes_json(store *st, int64_t run_id) {
     sqlite3_stmt *q = prep(st, "SELECT p.node_id, n.name, MAX(p.slot), COUNT(*), SUM(p.status='ok'), "
                                "SUM(p.status='dropped'), SUM(p.status='rejected'), SUM(p.bytes_down), SUM(p.bytes_up), "
                                "SUM(p.cpu_s), MIN(p.crc IS fedc_crc(p.run_id,p.round,p.slot,p.node_id,p.status,p.reason,"
-                               "p.bytes_down,p.bytes_up,p.cpu_s,p.loss,p.n_samples)) FROM participation p LEFT JOIN "
-                               "nodes n ON n.id=p.node_id WHERE p.run_id=? AND p.node_id IS NOT NULL GROUP BY "
-                               "p.node_id ORDER BY p.node_id");
+                               "p.bytes_down,p.bytes_up,p.cpu_s,p.loss,p.n_samples)), SUM(p.status='flagged') FROM "
+                               "participation p LEFT JOIN nodes n ON n.id=p.node_id WHERE p.run_id=? AND p.node_id IS "
+                               "NOT NULL GROUP BY p.node_id ORDER BY p.node_id");
     if (!q) return NULL;
     sqlite3_bind_int64(q, 1, run_id);
     json_t *a = json_array();
@@ -1069,6 +1069,7 @@ json_t *store_run_nodes_json(store *st, int64_t run_id) {
         json_object_set_new(o, "bytes_down", json_integer(sqlite3_column_int64(q, 7)));
         json_object_set_new(o, "bytes_up", json_integer(sqlite3_column_int64(q, 8)));
         json_object_set_new(o, "cpu_s", col_real_or_null(q, 9));
+        json_object_set_new(o, "flagged", json_integer(sqlite3_column_int(q, 11)));
         json_array_append_new(a, o);
     }
     if (rows_end(st, q, rc) != 0) {
@@ -1164,7 +1165,8 @@ json_t *store_nodes_json(store *st, int64_t only_id) {
                                "(SELECT COALESCE(SUM(bytes_up),0) FROM participation p WHERE p.node_id=n.id),"
                                "(SELECT COALESCE(SUM(cpu_s),0) FROM participation p WHERE p.node_id=n.id),"
                                "n.crc IS fedc_crc(n.id,n.name,n.created_at,n.last_seen,n.address,n.resources,n.flags,"
-                               "n.flag_reason,n.revoked) "
+                               "n.flag_reason,n.revoked),"
+                               "(SELECT COUNT(*) FROM participation p WHERE p.node_id=n.id AND p.status='flagged') "
                                "FROM nodes n WHERE ?=0 OR n.id=?1 ORDER BY n.id");
     if (!q) return NULL;
     sqlite3_bind_int64(q, 1, only_id);
@@ -1197,6 +1199,7 @@ json_t *store_nodes_json(store *st, int64_t only_id) {
         json_object_set_new(o, "bytes_down", json_integer(sqlite3_column_int64(q, 13)));
         json_object_set_new(o, "bytes_up", json_integer(sqlite3_column_int64(q, 14)));
         json_object_set_new(o, "cpu_s", col_real_or_null(q, 15));
+        json_object_set_new(o, "flagged_updates", json_integer(sqlite3_column_int(q, 17)));
         json_array_append_new(a, o);
     }
     if (rows_end(st, q, rc) != 0) {

@@ -15,6 +15,12 @@ int fedc_engine_codec_lossless(const fedc_codec *c);
  * can rebuild it without a download (the lossy downlink's first base). */
 void fedc_engine_initial_model(const fedc_task *t, const fedc_arch *a, float *x);
 
+/* Backdoor attack success: the share of test samples whose true class is
+ * not the target that, with the trigger stamped on, are classified as the
+ * target (evaluated with params over the pool's workspaces, each made for
+ * batch samples). */
+double fedc_engine_backdoor_success(const fedc_arch *a, fedc_ws **ws, int batch, fedc_pool *pool,
+                                    const float *params, const fedc_dataset *test, int target);
 /* Aggregation checked before its result replaces the model (guard.c): the
  * scratch it needs, sized for the run. */
 typedef struct fedc_agg_guard fedc_agg_guard;

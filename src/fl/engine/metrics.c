@@ -14,6 +14,38 @@ static void json_num(FILE *f, const char *key, double v, int digits) {
     else fprintf(f, "\"%s\":null,", key);
 }
 
+static void json_ids(FILE *f, const char *key, const int *ids, int n) {
+    fprintf(f, "\"%s\":[", key);
+    for (int i = 0; i < n; i++) fprintf(f, "%s%d", i ? "," : "", ids[i]);
+    fputs("]", f);
+}
+
+/* Keys of robust aggregation and simulated attacks, only on runs that use
+ * them, so other runs' lines stay as they were. */
+static void robust_keys(FILE *f, const fedc_round_metrics *m) {
+    if (m->robust_report) {
+        fputs(",\"flagged\":{", f);
+        json_ids(f, "malicious", m->malicious, m->n_malicious);
+        fputc(',', f);
+        json_ids(f, "unreliable", m->unreliable, m->n_unreliable);
+        fputc(',', f);
+        json_ids(f, "left_out", m->left_out, m->n_left_out);
+        fprintf(f, "},\"clipped\":%d", m->clipped);
+    }
+    if ((m->robust_report || m->attack_report) && m->aggregated) {
+        fputc(',', f);
+        json_ids(f, "participant_clients", m->aggregated, m->participants);
+    }
+    if (m->attack_report) {
+        fputc(',', f);
+        json_ids(f, "attackers", m->attackers, m->n_attackers);
+        fputc(',', f);
+        json_ids(f, "unreliable_clients", m->unreliable_clients, m->n_unreliable_clients);
+    }
+    if (m->asr_measured && isfinite(m->attack_success_rate))
+        fprintf(f, ",\"attack_success_rate\":%.6f", m->attack_success_rate);
+}
+
 void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
     fprintf(f, "{\"round\":%d,", m->round);
     json_num(f, "accuracy", m->accuracy, 6);
@@ -50,6 +82,7 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
     json_num(f, "sim_elapsed_s", m->sim_elapsed_s, 3);
     fprintf(f, "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d", m->selected,
             m->participants, m->dropped, m->rejected);
+    robust_keys(f, m);
     /* A DP run carries its guarantee on every round; an infinite epsilon
      * (no noise) is null. */
     if (m->dp) {

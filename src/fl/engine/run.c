@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/aggregate.h"
 #include "fedc/engine.h"
 #include "fedc/finite.h"
 #include "fedc/log.h"
@@ -32,6 +33,8 @@ typedef struct slot {
     fedc_buf frame;   /* per-participant TRAIN frame (lossy downlink only) */
     int step_status;  /* this protocol step: 0 pending, 1 answered, -1 dropped, -2 refused */
     float *recon;     /* the model this participant will reconstruct (lossy downlink) */
+    int verdict;      /* robust aggregation's judgement (fedc_verdict), status 1 only */
+    char verdict_why[128];
     /* Asynchronous strategies: a slot is a client training across rounds. */
     int busy;         /* its update waits for its simulated arrival */
     int version;      /* model version (rounds done) it trained on */
@@ -68,6 +71,10 @@ struct fedc_run {
     float *x;
     fedc_strategy *strategy;
     fedc_strategy_info sinfo;
+    fedc_combiner *combiner;    /* strategy.aggregator, lent to the strategy */
+    fedc_attack *attack;        /* simulated roles, read only to report them */
+    int *upd_slot;              /* slot of each update passed to the strategy */
+    int *verdict_lists;         /* left out | malicious | unreliable | attackers | unreliable clients | all */
     fedc_codec *up, *down;
     fedc_sched *sched;
     fedc_profile *profile;
@@ -167,6 +174,10 @@ void fedc_run_free(fedc_run *r) {
     fedc_arch_free(r->arch);
     free(r->x);
     fedc_strategy_free(r->strategy);
+    fedc_combiner_free(r->combiner);
+    fedc_attack_free(r->attack);
+    free(r->upd_slot);
+    free(r->verdict_lists);
     fedc_privacy_free(r->privacy);
     free(r->dp_mean);
     if (r->proto) r->proto->server_free(r->proto_self);
@@ -405,6 +416,14 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     }
     if (!r->strategy || set_strategy_layout(r, err) != 0) goto fail;
     r->sinfo = fedc_strategy_info_get(r->strategy);
+    /* Robust aggregation: the strategy combines through it; FRL's model
+     * starts from the seed's scores. */
+    if (!(r->combiner = fedc_combiner_create(t, r->arch, r->x, t->clients, err))) goto fail;
+    fedc_combiner_initial_model(r->combiner, r->x);
+    fedc_strategy_set_combine(r->strategy, fedc_combiner_combine_fn, r->combiner);
+    if ((strcmp(t->attack.kind, "none") != 0 || t->attack.unreliable > 0) &&
+        !(r->attack = fedc_attack_create(t, NULL, err)))
+        goto fail;
     r->async = r->sinfo.async_buffer > 0 || r->sinfo.async_window_s > 0;
     if ((r->decentral = r->sinfo.decentral)) {
         /* Every node starts from the task's initial model. */
@@ -484,7 +503,9 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     r->slots = calloc((size_t)t->clients_per_round, sizeof *r->slots);
     r->selected = calloc((size_t)t->clients_per_round, sizeof(int));
     r->updates = calloc((size_t)t->clients_per_round, sizeof *r->updates);
-    if (!r->slots || !r->selected || !r->updates) {
+    r->upd_slot = calloc((size_t)t->clients_per_round, sizeof *r->upd_slot);
+    r->verdict_lists = calloc((size_t)t->clients_per_round * 6, sizeof *r->verdict_lists);
+    if (!r->slots || !r->selected || !r->updates || !r->upd_slot || !r->verdict_lists) {
         fedc_fail(err, "out of memory for %d participants' slots", t->clients_per_round);
         goto fail;
     }
@@ -614,12 +635,12 @@ static void evaluate_on(fedc_run *r, const float *x, const fedc_dataset *ds, siz
 }
 
 void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss) {
-    evaluate_on(r, r->x, r->evalp, r->testp->n, accuracy, loss);
+    evaluate_on(r, fedc_combiner_model(r->combiner, r->x), r->evalp, r->testp->n, accuracy, loss);
 }
 
 int fedc_run_evaluate_validation(fedc_run *r, double *accuracy, double *loss) {
     if (r->val.n == 0) return -1;
-    evaluate_on(r, r->x, &r->val, r->val.n, accuracy, loss);
+    evaluate_on(r, fedc_combiner_model(r->combiner, r->x), &r->val, r->val.n, accuracy, loss);
     return 0;
 }
 
@@ -950,6 +971,45 @@ static void commit_down_ref(fedc_run *r, slot *s, int round) {
     r->down_ref_used[k] = round;
 }
 
+/* The aggregator's judgements (kept in the slots for deployments) and,
+ * in simulation, who really attacked, as the round's lists. */
+static void report_robust(fedc_run *r, int nu, fedc_round_metrics *m) {
+    const fedc_task *t = &r->task;
+    int *lists = r->verdict_lists, cap = r->nslots;
+    int *left = lists, *mal = lists + cap, *unrel = lists + 2 * cap, *att = lists + 3 * cap, *unc = lists + 4 * cap;
+    int *all = lists + 5 * cap, na = 0;
+    for (int k = 0; k < nu; k++) {
+        slot *s = &r->slots[r->upd_slot[k]];
+        if (s->status != 1) continue; /* refused by the aggregate check (guard.c) */
+        all[na++] = s->client;
+        /* The strategy may have combined a subset (FedAMD's miners): match by client. */
+        const char *why = "";
+        fedc_verdict v = FEDC_VERDICT_KEPT;
+        for (int i = 0; i < fedc_combiner_count(r->combiner); i++)
+            if (fedc_combiner_client(r->combiner, i) == s->client) {
+                v = fedc_combiner_verdict(r->combiner, i, &why);
+                break;
+            }
+        s->verdict = (int)v;
+        snprintf(s->verdict_why, sizeof s->verdict_why, "%s", why);
+        if (v == FEDC_VERDICT_LEFT_OUT) left[m->n_left_out++] = s->client;
+        if (v == FEDC_VERDICT_MALICIOUS) mal[m->n_malicious++] = s->client;
+        if (v == FEDC_VERDICT_UNRELIABLE) unrel[m->n_unreliable++] = s->client;
+        fedc_role role = r->attack ? fedc_attack_role(r->attack, s->client) : FEDC_ROLE_HONEST;
+        if (role == FEDC_ROLE_ATTACKER) att[m->n_attackers++] = s->client;
+        if (role == FEDC_ROLE_UNRELIABLE) unc[m->n_unreliable_clients++] = s->client;
+    }
+    m->left_out = left;
+    m->malicious = mal;
+    m->unreliable = unrel;
+    m->attackers = att;
+    m->unreliable_clients = unc;
+    m->aggregated = all;
+    m->clipped = fedc_combiner_clipped(r->combiner);
+    m->robust_report = strcmp(t->strategy.aggregator, "mean") != 0 || t->strategy.norm_bound > 0;
+    m->attack_report = r->attack != NULL;
+}
+
 /* Most rounds any one client took part in: what local DP composes over. */
 static int max_participations(const fedc_run *r) {
     int most = 0;
@@ -1091,6 +1151,9 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         if (s->status == 1) {
             m->client_cpu_s += s->cpu_s;
             m->client_steps += (uint64_t)(s->steps > 0 ? s->steps : 0);
+            r->upd_slot[nu] = i;
+            s->verdict = FEDC_VERDICT_KEPT;
+            s->verdict_why[0] = '\0';
             fedc_update *u = &r->updates[nu++];
             u->client = s->client;
             u->weight = s->weight;
@@ -1171,11 +1234,19 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         u->delta = r->dp_mean;
         n_agg = 1;
     }
-    /* Checked before it replaces the model (guard.c). */
+    /* The robust aggregator (strategy.aggregator) combines for the strategy.
+     * With a protocol or central DP it sees one combined update (client -1):
+     * the validator keeps robust rules away from both (only mean runs).
+     * The aggregate is checked before it replaces the model (guard.c). */
+    fedc_combiner_round(r->combiner, round, r->x);
     char verdict[600];
     int g = fedc_agg_guard_run(r->guard, r->strategy, r->x, r->updates, n_agg, &rctx, r->refused, r->refused_why,
                                verdict, sizeof verdict, err);
-    if (g < 0) return -1;
+    if (g < 0) {
+        /* The robust rule's own reason is more telling than the strategy's. */
+        if (fedc_combiner_error(r->combiner)[0]) fedc_fail(err, "%s", fedc_combiner_error(r->combiner));
+        return -1;
+    }
     /* Updates refused by the check count as rejected (their nodes are
      * flagged); a combined one (secure aggregation, central DP) names none. */
     for (int k = 0; k < n_agg; k++) {
@@ -1193,6 +1264,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     }
     if (g == 1) return fedc_fail(err, "round %d: %s", round, verdict);
     m->train_loss = m->participants > 0 ? train_loss / m->participants : NAN;
+    report_robust(r, nu, m);
     if (personal_cnt) {
         m->personal_evaluated = 1;
         m->personal_accuracy = personal_sum / personal_cnt;
@@ -1274,6 +1346,13 @@ static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double s
         fedc_run_evaluate(r, &m->accuracy, &m->loss);
         m->evaluated = 1;
         m->val_evaluated = fedc_run_evaluate_validation(r, &m->val_accuracy, &m->val_loss) == 0;
+        if (r->attack && strcmp(t->attack.kind, "backdoor") == 0) {
+            int batch = r->opt.eval_batch > 0 ? r->opt.eval_batch : FEDC_EVAL_BATCH;
+            m->attack_success_rate = fedc_engine_backdoor_success(r->arch, r->eval_ws, batch, r->pool,
+                                                                 fedc_combiner_model(r->combiner, r->x), r->testp,
+                                                                 t->attack.target);
+            m->asr_measured = 1;
+        }
         if (r->decentral) evaluate_nodes(r, m);
         r->last_accuracy = m->accuracy;
         if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
@@ -1476,6 +1555,9 @@ static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *
         u->loss = s->loss;
         u->delta = s->delta;
         u->extra = r->sinfo.extra_up ? s->extra : NULL;
+        r->upd_slot[a] = r->async_map[a];
+        s->verdict = FEDC_VERDICT_KEPT;
+        s->verdict_why[0] = '\0';
         train_loss += s->loss;
         r->info[s->client].last_loss = s->loss;
         stale_sum += u->staleness;
@@ -1487,11 +1569,15 @@ static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *
     m->in_flight = nb - na;
     if (na > 0) {
         m->staleness_mean = stale_sum / na;
+        /* The robust aggregator combines the arrivals (after their staleness weights). */
+        fedc_combiner_round(r->combiner, round, r->x);
         if (fedc_strategy_aggregate(r->strategy, r->x, r->updates, na, &rctx, err) != 0) {
             for (int a = 0; a < na; a++) r->slots[r->async_map[a]].busy = 1; /* nothing consumed */
+            if (fedc_combiner_error(r->combiner)[0]) fedc_fail(err, "%s", fedc_combiner_error(r->combiner));
             return -1;
         }
         m->train_loss = train_loss / na;
+        report_robust(r, na, m);
     }
     cpu_srv += fedc_cpu_thread_s() - c0;
     finish_round(r, m, round, clock - now, cpu_srv, wall0);
@@ -1636,7 +1722,7 @@ int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err) {
     snprintf(rounds, sizeof rounds, "%d", r->rounds_done);
     snprintf(acc, sizeof acc, "%.6f", r->last_accuracy);
     const char *meta[] = {"task", r->task.name, "rounds", rounds, "accuracy", acc};
-    return fedc_safetensors_save(path, r->arch, r->x, meta, 3, err);
+    return fedc_safetensors_save(path, r->arch, fedc_combiner_model(r->combiner, r->x), meta, 3, err);
 }
 
 /* ---- Accessors for checkpoint.c (run_state.h) and deployments (deploy.h) ---- */
@@ -1694,5 +1780,7 @@ int fedc_run_participant(const fedc_run *r, int i, fedc_participant *out) {
     out->loss = ok ? s->loss : 0;
     out->n_samples = ok ? s->weight : 0;
     out->steps = ok ? s->steps : 0;
+    out->verdict = ok ? s->verdict : FEDC_VERDICT_KEPT;
+    out->verdict_reason = ok ? s->verdict_why : "";
     return 0;
 }

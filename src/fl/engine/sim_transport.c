@@ -24,6 +24,14 @@ typedef struct sim_transport {
     const float *eval_x;
     int eval_round, eval_failed;
     double *eval_global, *eval_own;
+    /* Colluding attackers (alie, ipm): their benign updates per participant
+     * slot, and the statistics they pool. */
+    fedc_pending_update *pending;
+    int n_pending;
+    int *deferred, n_deferred;
+    const float **benign;
+    float *peer_mean, *peer_std;
+    fedc_attack_peers peers;
 } sim_transport;
 
 static void serve_one(void *ctx, size_t i, int worker) {
@@ -35,9 +43,15 @@ static void serve_one(void *ctx, size_t i, int worker) {
     fedc_client_data cd = fedc_run_client_data(st->run, k);
     fedc_error e;
     fedc_buf *reply = &st->replies[worker];
-    fedc_client_mem mem = {fedc_state_acquire(st->store, k, &e), 0, st->proto ? &st->proto[k] : NULL};
+    fedc_client_mem mem = {.record = fedc_state_acquire(st->store, k, &e),
+                           .pending = &st->pending[i],
+                           .protocol = st->proto ? &st->proto[k] : NULL};
     int rc = mem.record ? fedc_trainer_handle(st->trainers[worker], k, &cd, &mem, f->data, f->len, reply, &e) : -1;
     if (mem.record) fedc_state_release(st->store, k);
+    if (rc == FEDC_TRAINER_DEFERRED) {
+        st->deferred[i] = 1; /* its own slot: no other thread writes it */
+        return;
+    }
     if (rc != 0) {
         FEDC_WARN("client %d failed to train: %s", k, e.msg);
         ex->on_drop(ex->ctx, (int)i, e.msg);
@@ -47,13 +61,53 @@ static void serve_one(void *ctx, size_t i, int worker) {
                  reply->len + fedc_ws_overhead(reply->len, 1, FEDC_WS_FRAGMENT_SIZE));
 }
 
+/* Second pass for the colluders: each finishes with the pooled statistics. */
+static void finish_one(void *ctx, size_t q, int worker) {
+    sim_transport *st = ctx;
+    const fedc_exchange *ex = st->ex;
+    int i = st->deferred[q], k = ex->clients[i];
+    fedc_error e;
+    fedc_buf *reply = &st->replies[worker];
+    fedc_client_mem mem = {.record = fedc_state_acquire(st->store, k, &e),
+                           .pending = &st->pending[i],
+                           .protocol = st->proto ? &st->proto[k] : NULL};
+    int rc = mem.record ? fedc_trainer_finish(st->trainers[worker], k, &mem, &st->peers, reply, &e) : -1;
+    if (mem.record) fedc_state_release(st->store, k);
+    if (rc != 0) {
+        FEDC_WARN("client %d failed to finish its update: %s", k, e.msg);
+        ex->on_drop(ex->ctx, i, e.msg);
+        return;
+    }
+    ex->on_reply(ex->ctx, i, reply->data, reply->len,
+                 reply->len + fedc_ws_overhead(reply->len, 1, FEDC_WS_FRAGMENT_SIZE));
+}
+
+/* The attackers selected this round pool their benign updates, as the
+ * papers' colluders do; nobody else's update is read. */
+static int collude(sim_transport *st, const fedc_exchange *ex, fedc_error *err) {
+    size_t d = fedc_run_nparams(st->run);
+    int m = 0;
+    for (int i = 0; i < ex->n; i++)
+        if (st->deferred[i]) st->deferred[m++] = i; /* compact: deferred[q] = slot */
+    st->n_deferred = m;
+    if (m == 0) return 0;
+    if (!st->peer_mean && (!(st->peer_mean = malloc(d * sizeof(float))) || !(st->peer_std = malloc(d * sizeof(float)))))
+        return fedc_fail(err, "out of memory for the colluders' statistics");
+    for (int q = 0; q < m; q++) st->benign[q] = st->pending[st->deferred[q]].update;
+    fedc_attack_peers_compute(st->benign, m, d, st->peer_mean, st->peer_std);
+    st->peers = (fedc_attack_peers){st->peer_mean, st->peer_std, m};
+    fedc_pool_for(fedc_run_pool(st->run), (size_t)m, finish_one, st);
+    return 0;
+}
+
 static int sim_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *err) {
-    (void)err;
     sim_transport *st = t->self;
     st->ex = ex;
+    memset(st->deferred, 0, (size_t)ex->n * sizeof *st->deferred);
     fedc_pool_for(fedc_run_pool(st->run), (size_t)ex->n, serve_one, st);
+    int rc = collude(st, ex, err);
     st->ex = NULL;
-    return 0;
+    return rc;
 }
 
 /* Per-client evaluation of client i on worker `worker`: a client that never
@@ -100,6 +154,13 @@ static void sim_destroy(fedc_transport *t) {
         fedc_buf_free(&st->replies[i]);
     }
     fedc_state_free(st->store);
+    if (st->pending)
+        for (int i = 0; i < st->n_pending; i++) fedc_pending_free(&st->pending[i]);
+    free(st->pending);
+    free(st->deferred);
+    free(st->benign);
+    free(st->peer_mean);
+    free(st->peer_std);
     if (st->proto)
         for (int k = 0; k < fedc_run_task(st->run)->clients; k++)
             if (st->proto[k]) st->proto[k]->free_state(st->proto[k]);
@@ -120,9 +181,14 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
     st->nworkers = fedc_pool_size(fedc_run_pool(r));
     st->trainers = calloc((size_t)st->nworkers, sizeof *st->trainers);
     st->replies = calloc((size_t)st->nworkers, sizeof *st->replies);
+    st->n_pending = fedc_run_task(r)->clients_per_round + 1;
+    st->pending = calloc((size_t)st->n_pending, sizeof *st->pending);
+    st->deferred = calloc((size_t)st->n_pending, sizeof *st->deferred);
+    st->benign = calloc((size_t)st->n_pending, sizeof *st->benign);
     if (fedc_protocol_for_task(fedc_run_task(r)))
         st->proto = calloc((size_t)fedc_run_task(r)->clients, sizeof *st->proto);
-    if (!st->trainers || !st->replies || (fedc_protocol_for_task(fedc_run_task(r)) && !st->proto)) {
+    if (!st->trainers || !st->replies || !st->pending || !st->deferred || !st->benign ||
+        (fedc_protocol_for_task(fedc_run_task(r)) && !st->proto)) {
         fedc_fail(err, "out of memory creating the simulation transport");
         sim_destroy(&st->base);
         return NULL;

@@ -35,6 +35,9 @@ struct fedc_trainer {
     fedc_strategy *strategy;   /* client part only */
     fedc_strategy_info sinfo;
     fedc_codec *up, *down;
+    fedc_attack *attack;       /* simulated attackers / unreliable clients, or NULL */
+    fedc_frl *frl;             /* aggregator frl: scores are trained, rankings sent */
+    float *weff, *gscore;      /* frl: masked weights and the score gradient */
     const fedc_protocol_ops *proto; /* multi-step round protocol, or NULL */
     float *global, *work, *grad, *delta, *down_extra, *up_extra, *scratch, *gtmp;
     float *xb, *xf;
@@ -60,6 +63,12 @@ void fedc_client_mem_free(fedc_client_mem *m) {
     m->owned = 0;
 }
 
+void fedc_pending_free(fedc_pending_update *p) {
+    free(p->update);
+    free(p->extra);
+    memset(p, 0, sizeof *p);
+}
+
 void fedc_trainer_free(fedc_trainer *tr) {
     if (!tr) return;
     fedc_ws_free(tr->ws);
@@ -71,6 +80,10 @@ void fedc_trainer_free(fedc_trainer *tr) {
     fedc_strategy_free(tr->strategy);
     fedc_codec_free(tr->up);
     fedc_codec_free(tr->down);
+    fedc_attack_free(tr->attack);
+    fedc_frl_free(tr->frl);
+    fedc_nn_free(tr->weff);
+    free(tr->gscore);
     free(tr->global);
     fedc_nn_free(tr->work);
     fedc_nn_free(tr->grad);
@@ -194,6 +207,17 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     tr->lossy_down = !fedc_engine_codec_lossless(tr->down);
     layout_record(tr);
     tr->global = malloc(d * sizeof(float));
+    if (strcmp(t->strategy.aggregator, "frl") == 0) {
+        /* FRL's fixed weights come from the task's initial model. */
+        if (!tr->global) goto oom;
+        fedc_engine_initial_model(t, a, tr->global);
+        if (!(tr->frl = fedc_frl_create(t, a, tr->global, err))) goto fail;
+        tr->weff = fedc_nn_alloc(d);
+        tr->gscore = malloc(d * sizeof(float));
+        if (!tr->weff || !tr->gscore) goto oom;
+    }
+    if (strcmp(t->attack.kind, "none") != 0 || t->attack.unreliable > 0)
+        if (!(tr->attack = fedc_attack_create(t, tr->frl, err))) goto fail;
     /* Huge-page backed: the dense backward strides through these. */
     tr->work = fedc_nn_alloc(d);
     tr->grad = fedc_nn_alloc(d);
@@ -207,11 +231,11 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     tr->xf = malloc((size_t)t->local.batch * dim * sizeof(float));
     tr->yf = malloc((size_t)t->local.batch * sizeof(int32_t));
     if (!tr->ws || !tr->opt || !tr->global || !tr->work || !tr->grad || !tr->gtmp || !tr->delta ||
-        !tr->down_extra || !tr->up_extra || !tr->scratch || !tr->xb || !tr->yb || !tr->xf || !tr->yf) {
-        fedc_fail(err, "out of memory creating a trainer for %zu parameters", d);
-        goto fail;
-    }
+        !tr->down_extra || !tr->up_extra || !tr->scratch || !tr->xb || !tr->yb || !tr->xf || !tr->yf)
+        goto oom;
     return tr;
+oom:
+    fedc_fail(err, "out of memory creating a trainer for %zu parameters", d);
 fail:
     fedc_trainer_free(tr);
     return NULL;
@@ -308,9 +332,37 @@ static int personal_accuracy(fedc_trainer *tr, const fedc_client_data *cd, doubl
     return 0;
 }
 
-/* Local epochs over the client's samples in a per-round shuffled order. */
+/* One local step on the batch in xb/yb; returns its loss. FRL trains the
+ * scores (work) through the masked fixed weights, straight-through. */
+static float local_step(fedc_trainer *tr, fedc_client_ctx *cc, int steps, fedc_rng *rng) {
+    if (tr->frl) {
+        fedc_frl_weights(tr->frl, tr->work, tr->weff);
+        float l = local_grad(tr, cc, tr->weff, tr->grad, tr->xb, tr->yb, tr->nb);
+        fedc_frl_score_grad(tr->frl, tr->work, tr->grad, tr->gscore);
+        fedc_optim_set_lr(tr->opt, cc->lr);
+        fedc_optim_step(tr->opt, tr->work, tr->gscore);
+        return l;
+    }
+    float l = local_grad(tr, cc, tr->work, tr->grad, tr->xb, tr->yb, tr->nb);
+    /* Batch-norm running statistics follow the batches trained on. */
+    fedc_nn_commit_stats(tr->arch, tr->ws, tr->work);
+    cc->step = steps;
+    fedc_strategy_client_grad(cc, tr->work, tr->grad, l);
+    if (tr->hw) { /* adahessian: H z of this batch's loss, exact */
+        const float *z = fedc_optim_hvp_probe(tr->opt, rng);
+        fedc_nn_hvp(tr->arch, tr->ws, tr->hw, tr->work, z, fedc_optim_hvp_buffer(tr->opt), NULL, tr->xb, tr->yb,
+                    tr->nb);
+    }
+    fedc_optim_set_lr(tr->opt, cc->lr * cc->lr_scale);
+    fedc_optim_step(tr->opt, tr->work, tr->grad);
+    return l;
+}
+
+/* Local epochs over the client's samples in a per-round shuffled order.
+ * An attacker's or unreliable client's batches pass through the attack's
+ * data side first (arng: its own stream, so honest streams are unchanged). */
 static void local_train(fedc_trainer *tr, int client, int round, const fedc_client_data *cd, void *record,
-                        fedc_rng *rng, int *steps_out, double *loss_out) {
+                        fedc_role role, fedc_rng *rng, fedc_rng *arng, int *steps_out, double *loss_out) {
     const fedc_task *t = &tr->task;
     size_t d = tr->d, n = cd->n;
     memcpy(tr->work, tr->global, d * sizeof(float));
@@ -360,24 +412,18 @@ static void local_train(fedc_trainer *tr, int client, int round, const fedc_clie
                 fedc_domain_apply(cd->domain, fedc_arch_input(tr->arch), cd->domain_seed, tr->perm + b, tr->xb,
                                   (size_t)nb);
             tr->nb = nb;
-            float l = local_grad(tr, &cc, tr->work, tr->grad, tr->xb, tr->yb, nb);
-            /* Batch-norm running statistics follow the batches trained on. */
-            fedc_nn_commit_stats(tr->arch, tr->ws, tr->work);
-            cc.step = steps;
-            fedc_strategy_client_grad(&cc, tr->work, tr->grad, l);
-            if (tr->hw) { /* adahessian: H z of this batch's loss, exact */
-                const float *z = fedc_optim_hvp_probe(tr->opt, rng);
-                fedc_nn_hvp(tr->arch, tr->ws, tr->hw, tr->work, z, fedc_optim_hvp_buffer(tr->opt), NULL, tr->xb,
-                            tr->yb, nb);
-            }
-            fedc_optim_set_lr(tr->opt, cc.lr * cc.lr_scale);
-            fedc_optim_step(tr->opt, tr->work, tr->grad);
-            loss_sum += l;
+            if (role != FEDC_ROLE_HONEST &&
+                !fedc_attack_batch(tr->attack, role, cd->data->shape, tr->xb, tr->yb, nb, cd->data->n_classes, arng))
+                continue;
+            loss_sum += local_step(tr, &cc, steps, rng);
             steps++;
         }
     }
 done:
-    for (size_t j = 0; j < d; j++) tr->delta[j] = tr->work[j] - tr->global[j];
+    /* FRL uploads the ranking of its scores, not a delta. */
+    if (tr->frl) fedc_frl_rank_positions(tr->frl, tr->work, tr->delta);
+    else
+        for (size_t j = 0; j < d; j++) tr->delta[j] = tr->work[j] - tr->global[j];
     cc.step = steps;
     fedc_strategy_client_end(&cc, tr->work, steps, tr->delta, tr->up_extra);
     /* Local parameters stay here: kept for the next round, never uploaded,
@@ -391,6 +437,81 @@ done:
     if (tr->optim_floats) fedc_optim_state_save(tr->opt, section(record, tr->off_optim));
     *steps_out = steps;
     *loss_out = steps ? loss_sum / steps : 0.0;
+}
+
+/* The UPDATE frame for the update in tr->delta (and tr->up_extra). */
+static int encode_reply(fedc_trainer *tr, fedc_client_mem *mem, float *residual, int client, int round,
+                        size_t n_samples, int steps, double loss, double cpu_s, double pacc, double client_acc,
+                        fedc_buf *reply, fedc_error *err) {
+    fedc_buf_clear(&tr->enc);
+    fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
+    if (tr->proto) {
+        /* A round protocol (secure aggregation) seals the update instead of the codec. */
+        if (!mem->protocol) return fedc_fail(err, "%s: this client keeps no protocol state", tr->proto->name);
+        if (tr->proto->client_seal(&tr->task, *mem->protocol, round, tr->delta, tr->d, &tr->enc, err) != 0)
+            return -1;
+    } else if (fedc_codec_encode(tr->up, tr->delta, tr->d, residual, &crng, &tr->enc, err) != 0) {
+        return -1;
+    }
+    char json[320];
+    int jl = snprintf(json, sizeof json, "{\"round\":%d,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f",
+                      round, n_samples, steps, isfinite(loss) ? loss : -1.0, cpu_s);
+    /* Personal evaluation (eval_personal): the starting model on the client's own test samples. */
+    if (pacc >= 0) jl += snprintf(json + jl, sizeof json - (size_t)jl, ",\"personal_acc\":%.9g", pacc);
+    /* Per-client evaluation on a node: its own model on its local test split. */
+    if (client_acc >= 0) jl += snprintf(json + jl, sizeof json - (size_t)jl, ",\"client_acc\":%.9g", client_acc);
+    jl += snprintf(json + jl, sizeof json - (size_t)jl, "}");
+    fedc_msg up = {.type = FEDC_MSG_UPDATE, .json = json, .json_len = (size_t)jl, .nblobs = 1};
+    up.blobs[0].data = tr->enc.data;
+    up.blobs[0].len = tr->enc.len;
+    if (tr->sinfo.extra_up) {
+        up.nblobs = 2;
+        up.blobs[1].data = (const uint8_t *)tr->up_extra;
+        up.blobs[1].len = tr->sinfo.extra_up * sizeof(float);
+    }
+    fedc_buf_clear(reply);
+    return fedc_msg_encode(&up, reply, err);
+}
+
+/* Parks a colluding attacker's benign update in the caller's pending slot. */
+static int defer(fedc_trainer *tr, fedc_client_mem *mem, int round, size_t n_samples, int steps, double loss,
+                 double cpu_s, double pacc, double client_acc, fedc_error *err) {
+    fedc_pending_update *p = mem->pending;
+    if (!p) return fedc_fail(err, "a colluding attacker needs somewhere to wait for the others (no pending slot)");
+    if (!p->update && !(p->update = malloc(tr->d * sizeof(float))))
+        return fedc_fail(err, "out of memory for a colluding attacker's update");
+    if (tr->sinfo.extra_up && !p->extra && !(p->extra = malloc(tr->sinfo.extra_up * sizeof(float))))
+        return fedc_fail(err, "out of memory for a colluding attacker's update");
+    memcpy(p->update, tr->delta, tr->d * sizeof(float));
+    if (tr->sinfo.extra_up) memcpy(p->extra, tr->up_extra, tr->sinfo.extra_up * sizeof(float));
+    p->round = round;
+    p->samples = n_samples;
+    p->steps = steps;
+    p->loss = loss;
+    p->cpu_s = cpu_s;
+    p->personal_acc = pacc;
+    p->client_acc = client_acc;
+    return FEDC_TRAINER_DEFERRED;
+}
+
+int fedc_trainer_finish(fedc_trainer *tr, int client, fedc_client_mem *mem, const fedc_attack_peers *peers,
+                        fedc_buf *reply, fedc_error *err) {
+    double cpu0 = fedc_cpu_thread_s();
+    fedc_pending_update *p = mem->pending;
+    if (!p || !p->update || p->round < 1) return fedc_fail(err, "client %d has no deferred update to finish", client);
+    if (!mem->record) return fedc_fail(err, "no client record to finish with");
+    if (!tr->attack || !peers || peers->count < 1)
+        return fedc_fail(err, "client %d: a colluding attack needs the statistics of at least one benign update",
+                         client);
+    memcpy(tr->delta, p->update, tr->d * sizeof(float));
+    if (tr->sinfo.extra_up) memcpy(tr->up_extra, p->extra, tr->sinfo.extra_up * sizeof(float));
+    fedc_rng arng = fedc_rng_derive(tr->task.seed ^ 0xA77Full, (uint64_t)p->round, (uint64_t)client);
+    fedc_attack_update(tr->attack, tr->delta, tr->d, peers, &arng);
+    int round = p->round;
+    p->round = 0;
+    float *residual = tr->uses_ef ? section(mem->record, tr->off_residual) : NULL;
+    return encode_reply(tr, mem, residual, client, round, p->samples, p->steps, p->loss,
+                        p->cpu_s + fedc_cpu_thread_s() - cpu0, p->personal_acc, p->client_acc, reply, err);
 }
 
 int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
@@ -510,42 +631,24 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     }
     /* The client's stream depends only on (seed, round, client). */
     fedc_rng rng = fedc_rng_derive(tr->task.seed, (uint64_t)round, (uint64_t)client);
+    fedc_rng arng = fedc_rng_derive(tr->task.seed ^ 0xA77Aull, (uint64_t)round, (uint64_t)client);
+    fedc_role role = tr->attack ? fedc_attack_role(tr->attack, client) : FEDC_ROLE_HONEST;
     int steps = 0;
     double loss = 0;
-    local_train(tr, client, (int)round, cd, mem->record, &rng, &steps, &loss);
+    local_train(tr, client, (int)round, cd, mem->record, role, &rng, &arng, &steps, &loss);
 
     /* Privacy acts on what leaves the node, before compression. */
     fedc_rng prng = fedc_privacy_noise_rng(&tr->task, (uint64_t)round, (uint64_t)client, tr->secret_noise);
     fedc_privacy_local(&tr->task, tr->delta, tr->d, &prng);
-    fedc_buf_clear(&tr->enc);
-    fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
-    if (tr->proto) {
-        if (!mem->protocol ||
-            tr->proto->client_seal(&tr->task, *mem->protocol, (int)round, tr->delta, tr->d, &tr->enc, err) != 0) {
-            if (!mem->protocol) fedc_fail(err, "%s: this client keeps no protocol state", tr->proto->name);
-            goto out;
-        }
-    } else if (fedc_codec_encode(tr->up, tr->delta, tr->d, residual, &crng, &tr->enc, err) != 0) {
+    double cpu_s = fedc_cpu_thread_s() - cpu0;
+    if (role == FEDC_ROLE_ATTACKER && fedc_attack_needs_peers(tr->attack)) {
+        /* Colluders pool their benign updates first (fedc_trainer_finish). */
+        rc = defer(tr, mem, (int)round, cd->n, steps, loss, cpu_s, pacc, client_acc, err);
         goto out;
     }
-    double cpu_s = fedc_cpu_thread_s() - cpu0;
-    char json[320];
-    int jl = snprintf(json, sizeof json,
-                      "{\"round\":%lld,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f",
-                      (long long)round, cd->n, steps, isfinite(loss) ? loss : -1.0, cpu_s);
-    if (pacc >= 0) jl += snprintf(json + jl, sizeof json - (size_t)jl, ",\"personal_acc\":%.9g", pacc);
-    if (client_acc >= 0) jl += snprintf(json + jl, sizeof json - (size_t)jl, ",\"client_acc\":%.9g", client_acc);
-    jl += snprintf(json + jl, sizeof json - (size_t)jl, "}");
-    fedc_msg up = {.type = FEDC_MSG_UPDATE, .json = json, .json_len = (size_t)jl, .nblobs = 1};
-    up.blobs[0].data = tr->enc.data;
-    up.blobs[0].len = tr->enc.len;
-    if (tr->sinfo.extra_up) {
-        up.nblobs = 2;
-        up.blobs[1].data = (const uint8_t *)tr->up_extra;
-        up.blobs[1].len = tr->sinfo.extra_up * sizeof(float);
-    }
-    fedc_buf_clear(reply);
-    rc = fedc_msg_encode(&up, reply, err);
+    if (role == FEDC_ROLE_ATTACKER) fedc_attack_update(tr->attack, tr->delta, tr->d, NULL, &arng);
+    rc = encode_reply(tr, mem, residual, client, (int)round, cd->n, steps, loss, cpu_s, pacc, client_acc, reply,
+                      err);
 out:
     json_decref(ctl);
     fedc_msg_free(&m);

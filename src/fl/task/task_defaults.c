@@ -56,6 +56,16 @@ void fedc_task_defaults(fedc_task *t) {
     t->local.lr_min = 0.0;
 
     strcpy(t->strategy.name, "fedavg");
+    strcpy(t->strategy.aggregator, "mean");
+    t->strategy.byzantine_fraction = 0.1;
+    t->strategy.krum_m = 0;
+    t->strategy.norm_bound = 0.0;
+    t->strategy.geomed_iters = 10;
+    t->strategy.flag_rank = 8;
+    t->strategy.flag_iters = 1;
+    t->strategy.mudhog_eps = 0.0;
+    t->strategy.mudhog_unreliable_weight = 1.0;
+    t->strategy.frl_sparsity = 0.5;
     t->strategy.server_lr = 1.0;
     t->strategy.mu = 0.01;
     t->strategy.momentum = 0.9;
@@ -113,6 +123,14 @@ void fedc_task_defaults(fedc_task *t) {
     t->scheduling.choice_d = 0;
     t->scheduling.deadline_s = 0.0;
     strcpy(t->scheduling.profile, "none");
+
+    strcpy(t->attack.kind, "none");
+    t->attack.fraction = 0.2;
+    t->attack.scale = 0.0;
+    t->attack.target = 2;
+    t->attack.source = -1;
+    t->attack.poison_fraction = 0.5;
+    t->attack.unreliable = 0.0;
 
     strcpy(t->privacy.mode, "none");
     t->privacy.clip = 1.0;

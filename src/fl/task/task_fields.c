@@ -37,6 +37,10 @@ const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
 const char *const task_hyper_levels[] = {"global", "server", "local", NULL};
 const char *const task_sched_policies[] = {"random", "round-robin",     "samples",
                                            "age",    "power-of-choice", "deadline", NULL};
+const char *const task_aggregators[] = {"mean", "median", "trimmed-mean", "krum", "multi-krum",
+                                        "bulyan", "geomed", "flag", "mudhog", "frl", NULL};
+const char *const task_attack_kinds[] = {"none",     "sign-flip", "scaling", "noise", "label-flip",
+                                         "backdoor", "alie",      "ipm",     NULL};
 const char *const task_privacy_modes[] = {"none", "dp-gaussian", "dp-fedavg", NULL};
 const char *const task_privacy_exceed[] = {"stop", "refuse", NULL};
 const char *const task_secagg_modes[] = {"none", "secagg+", NULL};
@@ -292,6 +296,53 @@ const task_field task_fields[] = {
           "merged models' (Vanishing Variance paper). dfedsam: SAM local steps (rho), then one "
           "mixing step. dfedsam-mgs: SAM local steps, then gossip_steps mixing steps (Shi et "
           "al.). docs/algorithms.md and docs/decentralised.md describe each."),
+    F_STR("strategy.aggregator", strategy.aggregator, 1, task_aggregators,
+          "How the server combines the round's updates before the strategy's step. mean: "
+          "weighted by sample count (FedAvg). median: coordinate-wise median. trimmed-mean: "
+          "coordinate-wise mean without the byzantine_fraction largest and smallest values. krum: "
+          "the update with the smallest summed squared distance to its n-f-2 nearest others. "
+          "multi-krum: the mean of the krum_m best by that score. bulyan: krum selection of n-2f "
+          "updates, then a coordinate-wise trimmed mean of them. geomed: geometric median by "
+          "smoothed Weiszfeld (RFA). flag: Flag Aggregator, the subspace of the normalised updates "
+          "found by reweighted least squares. mudhog: MUD-HoG, long and short per-client update "
+          "histories that flag malicious clients (left out) and unreliable ones (kept with "
+          "mudhog_unreliable_weight). frl: Federated Rank Learning, clients train a supermask "
+          "over fixed random weights and send edge rankings that the server votes on. All but "
+          "mean ignore the sample counts clients report. Only mean with privacy.mode dp-fedavg or "
+          "secagg.mode secagg+ (the server sees only the noised mean or the sum), and with the "
+          "decentralised strategies (no server combines updates)."),
+    F_NUM("strategy.byzantine_fraction", strategy.byzantine_fraction, 0, 0, 0.5, 1,
+          "Share f/n of each round's n updates that trimmed-mean, krum, multi-krum and bulyan "
+          "assume may be Byzantine (f = floor(fraction x n)); trimmed-mean drops f values from "
+          "each end of every coordinate. krum and multi-krum need n >= 2f+3, bulyan n >= 4f+3 "
+          "(checked against clients_per_round; a round with fewer updates uses the largest f that "
+          "fits)."),
+    F_INT("strategy.krum_m", strategy.krum_m, 0, 100000,
+          "multi-krum only: how many of the best-scored updates are averaged; 0 = n - f. At most "
+          "clients_per_round."),
+    F_NUM("strategy.norm_bound", strategy.norm_bound, 0, 0, 1e6, 0,
+          "Norm bounding: every update whose L2 norm exceeds this is scaled down to it before "
+          "the aggregator combines them (any aggregator but frl; not with the decentralised "
+          "strategies); 0 = off."),
+    F_INT("strategy.geomed_iters", strategy.geomed_iters, 1, 1000,
+          "geomed only: smoothed Weiszfeld iterations (fewer when the objective stops "
+          "improving by 1e-6 relative)."),
+    F_INT("strategy.flag_rank", strategy.flag_rank, 1, 1000,
+          "flag only: dimension r of the subspace (at most the round's update count; the "
+          "authors ran 8)."),
+    F_INT("strategy.flag_iters", strategy.flag_iters, 1, 100,
+          "flag only: reweighted least-squares iterations (the authors' code runs 1)."),
+    F_NUM("strategy.mudhog_eps", strategy.mudhog_eps, 0, 0, 1e9, 0,
+          "mudhog only: DBSCAN radius on the short histories that separates additive-noise "
+          "attackers; 0 = 1.5 x the median distance of each update to its 4th nearest neighbour "
+          "(the authors hand-set 1.3 for their Fashion-MNIST model)."),
+    F_NUM("strategy.mudhog_unreliable_weight", strategy.mudhog_unreliable_weight, 0, 0, 1, 0,
+          "mudhog only: weight of the updates of clients judged unreliable relative to the "
+          "others; 1 = kept like benign ones (the authors' code), 0 = left out like malicious "
+          "ones."),
+    F_NUM("strategy.frl_sparsity", strategy.frl_sparsity, 0, 1, 1, 1,
+          "frl only: fraction of each layer's edges the supermask keeps (the top-ranked by "
+          "score magnitude); the authors use 0.5."),
     F_NUM("strategy.server_lr", strategy.server_lr, 0, 1, 100, 0,
           "Server learning rate (eta_g) applied to the aggregated update; 1 with fedavg is plain "
           "model averaging."),
@@ -457,6 +508,40 @@ const task_field task_fields[] = {
           "client, a fraction slow and intermittently offline), or the path of a CSV trace "
           "with header client,samples_per_s,up_bps,down_bps[,avail]."),
 
+    F_STR("attack.kind", attack.kind, 1, task_attack_kinds,
+          "Simulated attack by a fraction of the clients, applied where their update leaves "
+          "local training (a server never applies it; in a deployment only `fedc node "
+          "--attack` nodes attack). none. sign-flip: sends -scale x its update (scale 1). "
+          "scaling: sends scale x its update (scale 100). noise: adds Gaussian noise of standard "
+          "deviation scale to every coordinate (scale 0.1). label-flip: trains with labels l "
+          "relabelled C-1-l, or only source relabelled target. backdoor: stamps a 12-pixel "
+          "pattern on poison_fraction of each batch and labels those target; the metrics report "
+          "its success rate. alie: the colluding attackers send mean - z x std of their own "
+          "benign updates (A Little Is Enough; z from the paper's formula unless scale > 0). "
+          "ipm: they send -scale x the mean of their benign updates (inner-product "
+          "manipulation; scale 0.1). With aggregator frl the update is a ranking: sign-flip and "
+          "scaling send it reversed, noise a random one, alie and ipm the reversed vote of the "
+          "colluders (the FRL paper's attack)."),
+    F_NUM("attack.fraction", attack.fraction, 0, 0, 1, 0,
+          "Fraction of the clients that attack, rounded to a count and drawn once from seed "
+          "(the same clients every round they are selected); kind other than none needs at "
+          "least one."),
+    F_NUM("attack.scale", attack.scale, 0, 0, 1e6, 0,
+          "Strength of the attack; 0 = the kind's default (see attack.kind). Not used by "
+          "label-flip and backdoor."),
+    F_INT("attack.target", attack.target, 0, 65535,
+          "backdoor, and label-flip with a source: the class the poisoned samples are labelled "
+          "as; below the dataset's class count."),
+    F_INT("attack.source", attack.source, -1, 65535,
+          "label-flip only: the class whose samples are relabelled target; -1 = every sample "
+          "of class l is relabelled C-1-l."),
+    F_NUM("attack.poison_fraction", attack.poison_fraction, 0, 1, 1, 0,
+          "backdoor only: share of each attacker batch that carries the trigger."),
+    F_NUM("attack.unreliable", attack.unreliable, 0, 0, 1, 0,
+          "Fraction of the clients, disjoint from the attackers, that are honest but "
+          "unreliable (as in MUD-HoG's evaluation): they blur half of their batches with a 5x5 "
+          "Gaussian kernel and train on only 30% of their batches."),
+
     F_STR("privacy.mode", privacy.mode, 1, task_privacy_modes,
           "Differential privacy of the client updates, with (epsilon, delta) reported after "
           "every round. none; dp-gaussian (local): each node clips its update to L2 norm clip "
@@ -592,6 +677,7 @@ const task_group task_groups[] = {
     {"strategy", "How the server turns client updates into the next global model."},
     {"compression", "Codecs for the bytes on the wire, in each direction."},
     {"scheduling", "Which clients take part in each round, and simulated client speeds."},
+    {"attack", "Simulated attackers and unreliable clients, to measure robust aggregation."},
     {"privacy", "Differential privacy of the client updates and its accounting."},
     {"secagg", "Secure aggregation: the server sees only the sum of the updates."},
     {"topology", "Decentralised strategies: the graph the clients gossip on and its mixing weights."},

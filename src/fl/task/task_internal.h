@@ -49,6 +49,8 @@ extern const char *const task_inits[];
 extern const char *const task_partition_kinds[];
 extern const char *const task_datasets[];
 extern const char *const task_privacy_modes[];
+extern const char *const task_aggregators[];
+extern const char *const task_attack_kinds[];
 extern const char *const task_privacy_exceed[];
 extern const char *const task_secagg_modes[];
 
@@ -84,6 +86,8 @@ int task_issue_v(task_issues *iss, const char *path, const char *fmt, va_list ap
 int task_refuse(task_issues *iss, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int task_has_issue(const task_issues *iss, const char *path);
+/* 1 if none of the paths (a NULL-terminated list) has an issue yet. */
+int task_paths_ok(const task_issues *iss, const char *first, ...);
 int task_issues_stopped(const task_issues *iss);
 /* Copies the first issue into err and frees; returns 0 if there was none. */
 int task_issues_finish(task_issues *iss, fedc_error *err);
@@ -109,6 +113,8 @@ static inline const void *task_field_cptr(const fedc_task *t, const task_field *
     return (const char *)t + f->offset;
 }
 
+/* Cross-field rules of strategy.aggregator and attack (task_robust.c). */
+void task_check_robust(const fedc_task *t, task_issues *iss);
 /* Every field check plus the cross-field rules. */
 void task_validate_into(const fedc_task *t, task_issues *iss);
 /* Reads a parsed JSON document over the defaults into t, then validates. */

@@ -1,5 +1,6 @@
 /* The issue collector behind every task check: the first-error API
  * (fedc_error) and the all-errors API (web form) share one code path. */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,15 @@ int task_has_issue(const task_issues *iss, const char *path) {
     for (int i = 0; i < iss->n; i++)
         if (strncmp(iss->v[i].path, path, sizeof iss->v[i].path - 1) == 0) return 1;
     return 0;
+}
+
+int task_paths_ok(const task_issues *iss, const char *first, ...) {
+    va_list ap;
+    va_start(ap, first);
+    int ok = 1;
+    for (const char *p = first; p && ok; p = va_arg(ap, const char *)) ok = !task_has_issue(iss, p);
+    va_end(ap);
+    return ok;
 }
 
 int task_issues_stopped(const task_issues *iss) {

@@ -364,6 +364,17 @@ static void check_decentral(const fedc_task *t, task_issues *iss) {
         task_issue(iss, "clients_per_round",
                    "%d, but strategy %s trains every node every round; allowed: %d (= clients)",
                    t->clients_per_round, t->strategy.name, t->clients);
+    /* No server combines updates: a node averages its neighbours' models. */
+    if (ALL_OK(iss, "strategy.aggregator") && strcmp(t->strategy.aggregator, "mean"))
+        task_issue(iss, "strategy.aggregator",
+                   "\"%s\" is not allowed with strategy %s: no server combines the updates, every node "
+                   "averages its neighbours' models; allowed: mean",
+                   t->strategy.aggregator, t->strategy.name);
+    if (ALL_OK(iss, "strategy.norm_bound") && t->strategy.norm_bound > 0)
+        task_issue(iss, "strategy.norm_bound",
+                   "%g is not allowed with strategy %s: no server combines the updates, every node "
+                   "averages its neighbours' models; allowed: 0",
+                   t->strategy.norm_bound, t->strategy.name);
     const char *dir[2] = {"compression.up", "compression.down"};
     const char *codec[2] = {t->compression.up, t->compression.down};
     for (int i = 0; i < 2; i++)
@@ -398,7 +409,7 @@ void task_validate_into(const fedc_task *t, task_issues *iss) {
     void (*const rules[])(const fedc_task *, task_issues *) = {
         check_counts, check_dataset,     check_partition,
         check_model,  check_compression, check_scheduling, check_domains_and_local_params,
-        check_privacy, check_secagg, check_async, check_decentral,
+        task_check_robust, check_privacy, check_secagg, check_async, check_decentral,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0] && !task_issues_stopped(iss); i++)
         rules[i](t, iss);

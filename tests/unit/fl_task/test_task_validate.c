@@ -207,6 +207,97 @@ static void test_scheduling_checked(void **state) {
     assert_int_equal(fedc_sched_check(&cfg, &sched_err), 0);
 }
 
+/* Robust aggregation and simulated attacks: the round sizes the selection
+ * rules need, what FRL's rankings rule out, attack settings against the
+ * data, and robust rules refused where the server never sees one update. */
+static void test_robust_rules_checked(void **state) {
+    (void)state;
+    assert_string_equal(task_parse_err("{\"strategy\": {\"aggregator\": \"bulyan\", \"byzantine_fraction\": 0.2}}"),
+                        "clients_per_round: 10 updates per round are too few for bulyan with byzantine_fraction "
+                        "0.2 (f = 2): it needs at least 11; allowed: an integer >= 11, or a smaller "
+                        "strategy.byzantine_fraction");
+    task_parse_ok("{\"strategy\": {\"aggregator\": \"krum\", \"byzantine_fraction\": 0.3}}");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"krum\", \"byzantine_fraction\": 0.4}}"),
+                       "clients_per_round: 10 updates per round are too few for krum");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"multi-krum\", \"krum_m\": 11}}"),
+                       "strategy.krum_m: 11 is more than clients_per_round (10)");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"frl\", \"name\": \"fedadam\"}}"),
+                       "strategy.name: \"fedadam\" cannot step on an FRL vote");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"frl\"}, \"compression\": {\"up\": \"q8\"}}"),
+                       "compression.up: \"q8\" is lossy and would scramble rankings");
+    task_parse_ok("{\"strategy\": {\"aggregator\": \"frl\"}, \"compression\": {\"up\": \"zstd\"}}");
+    assert_starts_with(task_parse_err("{\"attack\": {\"kind\": \"sign-flip\", \"fraction\": 0.001}}"),
+                       "attack.fraction: 0.001 of 100 clients is no attacker");
+    assert_string_equal(task_parse_err("{\"attack\": {\"kind\": \"backdoor\", \"target\": 10}}"),
+                        "attack.target: 10 is not a class of fashion-mnist; allowed: an integer >= 0 and < 10");
+    assert_starts_with(task_parse_err("{\"attack\": {\"kind\": \"noise\", \"fraction\": 0.6, \"unreliable\": 0.5}}"),
+                       "attack.unreliable: 50 unreliable clients and 60 attackers are more than the 100 clients");
+
+    /* Central DP and secure aggregation give the server one combined update. */
+    const char *dp = "\"privacy\": {\"mode\": \"dp-fedavg\", \"clip\": 1, \"noise_multiplier\": 1}";
+    char json[512];
+    snprintf(json, sizeof json, "{\"strategy\": {\"aggregator\": \"median\"}, %s}", dp);
+    assert_string_equal(task_parse_err(json),
+                        "strategy.aggregator: \"median\" is not allowed with privacy.mode dp-fedavg: it judges each "
+                        "update on its own, and the server hands the aggregator only the clipped, noised mean of "
+                        "the updates; allowed: mean, or privacy.mode none or dp-gaussian (local noise, each update "
+                        "still seen)");
+    snprintf(json, sizeof json, "{\"strategy\": {\"norm_bound\": 5}, %s}", dp);
+    assert_starts_with(task_parse_err(json), "strategy.norm_bound: 5 is not allowed with privacy.mode dp-fedavg");
+    assert_contains(task_parse_err(json), "allowed: 0, with privacy.clip bounding each update's norm");
+    snprintf(json, sizeof json, "{\"strategy\": {\"aggregator\": \"mean\"}, %s}", dp);
+    task_parse_ok(json);
+    const char *robust[] = {"median", "trimmed-mean", "krum", "multi-krum", "bulyan", "geomed", "flag", "mudhog"};
+    for (size_t i = 0; i < sizeof robust / sizeof robust[0]; i++) {
+        snprintf(json, sizeof json, "{\"strategy\": {\"aggregator\": \"%s\"}, \"secagg\": {\"mode\": \"secagg+\"}}",
+                 robust[i]);
+        const char *msg = task_parse_err(json);
+        assert_starts_with(msg, "strategy.aggregator: ");
+        assert_contains(msg, "is not allowed with secagg.mode secagg+: it judges each update on its own, and the "
+                             "server learns only the sum of the updates; allowed: mean, or secagg.mode none");
+    }
+    assert_starts_with(task_parse_err("{\"strategy\": {\"norm_bound\": 2}, \"secagg\": {\"mode\": \"secagg+\"}}"),
+                       "strategy.norm_bound: 2 is not allowed with secagg.mode secagg+");
+    /* FRL's vote sums rankings unweighted; SecAgg+ clips and weights by
+     * samples, so it is refused too. */
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"frl\"}, \"secagg\": {\"mode\": \"secagg+\"}}"),
+                       "strategy.aggregator: \"frl\" is not allowed with secagg.mode secagg+");
+    task_parse_ok("{\"strategy\": {\"aggregator\": \"mean\"}, \"secagg\": {\"mode\": \"secagg+\"}}");
+    /* Local DP leaves every update in sight: robust rules still run. */
+    task_parse_ok("{\"strategy\": {\"aggregator\": \"median\"}, \"privacy\": {\"mode\": \"dp-gaussian\", \"clip\": 1, "
+                  "\"noise_multiplier\": 0.1}}");
+    /* Asynchronous strategies: fedbuff and fedfix combine their arrivals
+     * through the rule (fedbuff's margins hold for its buffer); async-fedavg
+     * steps on every update alone. */
+    task_parse_ok("{\"strategy\": {\"name\": \"fedbuff\", \"aggregator\": \"median\", \"buffer_size\": 5}}");
+    task_parse_ok("{\"strategy\": {\"name\": \"fedfix\", \"aggregator\": \"mudhog\", \"window_s\": 2}}");
+    /* Decentralised strategies: no server combines updates, so no rule can. */
+    assert_string_equal(task_parse_err("{\"clients_per_round\": 100, \"strategy\": {\"name\": \"dpsgd\", "
+                                       "\"aggregator\": \"median\"}}"),
+                        "strategy.aggregator: \"median\" is not allowed with strategy dpsgd: no server combines the "
+                        "updates, every node averages its neighbours' models; allowed: mean");
+    assert_starts_with(task_parse_err("{\"clients_per_round\": 100, \"strategy\": {\"name\": \"gossip\", "
+                                      "\"norm_bound\": 3}}"),
+                       "strategy.norm_bound: 3 is not allowed with strategy gossip");
+    task_parse_ok("{\"clients_per_round\": 100, \"strategy\": {\"name\": \"dpsgd\", \"aggregator\": \"mean\"}}");
+    assert_string_equal(task_parse_err("{\"strategy\": {\"name\": \"fedbuff\", \"aggregator\": \"krum\", "
+                                       "\"buffer_size\": 4, \"byzantine_fraction\": 0.3}}"),
+                        "strategy.buffer_size: 4 updates per fedbuff aggregation are too few for krum with "
+                        "byzantine_fraction 0.3 (f = 1): it needs at least 5; allowed: an integer >= 5, or a "
+                        "smaller strategy.byzantine_fraction");
+    assert_string_equal(task_parse_err("{\"strategy\": {\"name\": \"async-fedavg\", \"aggregator\": \"geomed\"}}"),
+                        "strategy.aggregator: \"geomed\" is not allowed with strategy.name async-fedavg: it "
+                        "aggregates each update alone as it arrives, so there is no other update to judge it "
+                        "against; allowed: mean (with strategy.norm_bound to bound each update), or "
+                        "strategy.name fedbuff or fedfix");
+    task_parse_ok("{\"strategy\": {\"name\": \"async-fedavg\", \"norm_bound\": 5}}");
+    /* FRL's clients hold supermask scores, not a model of their own. */
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"frl\", \"local_params\": \"last:1\"}}"),
+                       "strategy.local_params: \"last:1\" would keep supermask scores on the clients");
+    assert_starts_with(task_parse_err("{\"strategy\": {\"aggregator\": \"frl\"}, \"eval_personal\": 100}"),
+                       "eval_personal: 100: under frl the clients start from supermask scores");
+}
+
 static void test_struct_checks(void **state) {
     (void)state;
     fedc_task t;
@@ -385,6 +476,7 @@ int main(void) {
         cmocka_unit_test(test_model_checked_against_dataset),
         cmocka_unit_test(test_compression_checked_by_codec),
         cmocka_unit_test(test_scheduling_checked),
+        cmocka_unit_test(test_robust_rules_checked),
         cmocka_unit_test(test_struct_checks),
         cmocka_unit_test(test_invalid_struct_to_json_does_not_crash),
         cmocka_unit_test(test_validate_all),

@@ -26,9 +26,11 @@ export async function render(root, params, ctx) {
       ? lines(h('code', {}, n.resources.data || '–'), `${fmt.count(n.resources.n_samples)} samples`) : '–') },
     // A node enrolled a moment ago has done nothing yet: 0, not "undefined".
     { label: 'Rounds', class: 'num', cell: (n) => String(n.rounds ?? 0) },
-    { label: 'OK / dropped / rejected', class: 'num', cell: (n) => h('span', {},
+    { label: 'OK / dropped / rejected / flagged', class: 'num', cell: (n) => h('span', {},
       `${n.updates ?? 0} / ${n.dropped ?? 0} / `,
-      n.flagged ? h('span', { class: 'flag' }, `${n.rejected} ⚑`) : String(n.rejected ?? 0)) },
+      n.flagged && n.rejected ? h('span', { class: 'flag' }, `${n.rejected} ⚑`) : String(n.rejected ?? 0), ' / ',
+      n.flagged_updates ? h('span', { class: 'flag', title: 'updates the robust aggregator left out' },
+        `${n.flagged_updates} ⚑`) : '0') },
     { label: 'Bytes', class: 'num col-optional', cell: (n) => lines(`↓ ${fmt.bytes(n.bytes_down ?? 0)}`, `↑ ${fmt.bytes(n.bytes_up ?? 0)}`) },
     { label: 'Compute', class: 'num col-optional', cell: (n) => fmt.seconds(n.cpu_s ?? 0) },
     { label: 'Last seen', cell: (n) => h('span', { title: fmt.dateTime(n.last_seen) }, fmt.lastSeen(n)) },

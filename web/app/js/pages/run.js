@@ -72,6 +72,7 @@ export async function render(root, { match }, ctx) {
     { label: 'Aggregated', class: 'num', cell: (n) => String(n.ok) },
     { label: 'Dropped', class: 'num', cell: (n) => String(n.dropped) },
     { label: 'Rejected', class: 'num', cell: (n) => String(n.rejected) },
+    { label: 'Flagged', class: 'num', cell: (n) => (n.flagged ? h('span', { class: 'flag' }, `${n.flagged} ⚑`) : '0') },
     { label: 'Bytes ↓', class: 'num', cell: (n) => fmt.bytes(n.bytes_down) },
     { label: 'Bytes ↑', class: 'num', cell: (n) => fmt.bytes(n.bytes_up) },
     { label: 'Compute', class: 'num', cell: (n) => fmt.seconds(n.cpu_s) },
