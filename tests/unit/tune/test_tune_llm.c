@@ -31,7 +31,7 @@ typedef struct fake_llm {
     const char *content; /* the assistant's answer */
     pthread_mutex_t lock;
     int served;
-    char last_body[65536];
+    char last_body[1 << 18]; /* the system prompt carries the whole task schema (over 64 KB) */
 } fake_llm;
 
 static void *serve(void *arg) {
