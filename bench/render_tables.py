@@ -23,7 +23,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = ["README.md", "docs/compression.md", "docs/deployment.md", "docs/intent.md", "docs/tune.md",
-        "docs/scheduling.md", "docs/datasets.md", "docs/decentralised.md", "docs/personalisation.md"]
+        "docs/scheduling.md", "docs/datasets.md", "docs/decentralised.md", "docs/personalisation.md",
+        "docs/python.md"]
 MARKER = re.compile(r"(<!-- fedc:table ([a-z0-9_]+) -->\n)(.*?)(<!-- /fedc:table -->)", re.S)
 
 
@@ -615,6 +616,37 @@ def decentralised_claims(R):
     return "\n".join(out) + "\n\n" + provenance(d["meta"], "decentralised.json")
 
 
+def byom(R):
+    """docs/python.md: what a node of one's own costs (bench/byom_overhead.py)."""
+    d = R["byom"]
+    labels = [("train/c", "C node (`fedc node`), training"), ("train/pytorch", "PyTorch node (SDK), training"),
+              ("notrain/c", "C node, no training (`--echo`)"), ("notrain/python", "Python SDK node, no training"),
+              ("notrain/flower", "Flower 1.6.0 NumPy client, no training")]
+
+    def f3(v):
+        return "—" if v is None else f"{v:.3f}"
+    rows = []
+    for key, label in labels:
+        r = d["scenarios"].get(key)
+        if not r:
+            continue
+        if key == "notrain/flower":
+            rows.append([label, f3(r["round_s_median"]), f"{f3(r.get('all_cpu_s_per_round'))} (server + clients)",
+                         "", "—", "—", ""])
+            continue
+        sdk = ""
+        if "sdk_fit_s_median" in r:
+            sdk = f"{f3(r['sdk_decode_s_median'])} / {f3(r['sdk_encode_s_median'])} / {f3(r['sdk_fit_s_median'])}"
+        rows.append([label, f3(r["round_s_median"]), f3(r["server_cpu_s_per_round"]), f3(r["nodes_cpu_s_per_round"]),
+                     f"{r['bytes_down_per_round'] / 1e6:.3f}", f"{r['bytes_up_per_round'] / 1e6:.3f}", sdk])
+    out = table(["scenario", "s/round (median)", "server CPU s/round", "nodes CPU s/round", "MB down/round",
+                 "MB up/round", "SDK decode / encode / fit s"], rows)
+    p = d["provenance"]
+    meta = {"date": p["date"], "commit": p["commit"], "cpu_model": p["cpu_model"], "cores": p["cores"],
+            "command": p["command"], "load_avg_start": [p["load_avg_at_start"]]}
+    return out + "\n\nOne invocation (cost figures, not accuracy).\n\n" + provenance(meta, "byom.json")
+
+
 def flower(R):
     d = R["flower"]
     names = {"no-train": "no training (echo)", "mlp": "MLP, 1 local epoch"}
@@ -654,6 +686,7 @@ TABLES = {
     "intent_goals": intent_goals,
     "decentralised": decentralised,
     "decentralised_claims": decentralised_claims,
+    "byom": byom,
     "flower": flower,
 }
 

@@ -44,13 +44,14 @@ FEDC_API const char *fedc_verdict_name(fedc_verdict v);
 
 typedef struct fedc_combiner fedc_combiner;
 
-/* For task t over a model of arch a (FRL ranks its weight tensors; the
- * other rules only use the parameter count) and a federation of n_clients
- * (MUD-HoG keeps state per client id in [0, n_clients)). w0 is the task's
- * initial model: FRL's fixed weights come from it (others ignore it; NULL
- * is fine for them). */
-FEDC_API fedc_combiner *fedc_combiner_create(const fedc_task *t, const fedc_arch *a, const float *w0, int n_clients,
-                                    fedc_error *err);
+/* For task t over a model of d parameters and a federation of n_clients
+ * (MUD-HoG keeps state per client id in [0, n_clients)). a is the model's
+ * architecture: FRL ranks its weight tensors; the other rules use only d,
+ * so a may be NULL for them (an external model, which has none). w0 is the
+ * task's initial model: FRL's fixed weights come from it (others ignore it;
+ * NULL is fine for them). */
+FEDC_API fedc_combiner *fedc_combiner_create(const fedc_task *t, const fedc_arch *a, size_t d, const float *w0,
+                                             int n_clients, fedc_error *err);
 FEDC_API void fedc_combiner_free(fedc_combiner *c);
 
 /* out (d floats) <- the combined delta of n updates of round `round`; x is

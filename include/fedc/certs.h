@@ -68,6 +68,10 @@ FEDC_API void fedc_node_verifier_free(fedc_node_verifier *v);
  * the node id and name. Thread-safe. */
 FEDC_API int fedc_node_verify(fedc_node_verifier *v, const char *cert_pem, const char *nonce, const char *sig_hex,
                               int64_t *node_id, char name[FEDC_NODE_NAME_MAX + 1], fedc_error *err);
+/* The same checks without the nonce signature, for a certificate whose key
+ * the TLS handshake already proved the node holds (a client certificate). */
+FEDC_API int fedc_node_verify_cert(fedc_node_verifier *v, const char *cert_pem, int64_t *node_id,
+                                   char name[FEDC_NODE_NAME_MAX + 1], fedc_error *err);
 /* 1 if the id is on the revocation list (re-read if the file changed). */
 FEDC_API int fedc_node_revoked(fedc_node_verifier *v, int64_t node_id);
 /* A fresh random nonce: 64 hex characters + NUL. */

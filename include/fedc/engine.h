@@ -18,6 +18,7 @@
 #include "fedc/codec.h"
 #include "fedc/data.h"
 #include "fedc/error.h"
+#include "fedc/manifest.h"
 #include "fedc/export.h"
 #include "fedc/nn.h"
 #include "fedc/pool.h"
@@ -44,9 +45,9 @@ typedef struct fedc_client_data {
     const uint32_t *eval_index;
     size_t eval_n;
     /* Local test split (partition.test_fraction): samples of data held out
-     * of index, the client's own model is scored on them; test_n 0 = none. */
-    const uint32_t *test_index;
-    size_t test_n;
+     * of index, the client's own model is scored on them; split_n 0 = none. */
+    const uint32_t *split_index;
+    size_t split_n;
 } fedc_client_data;
 
 /* What a client keeps between rounds: one record of
@@ -98,7 +99,7 @@ FEDC_API void fedc_trainer_keep_undo(fedc_trainer *tr, int on);
  * server knows (privacy.h, fedc_privacy_noise_rng). */
 FEDC_API void fedc_trainer_secret_noise(fedc_trainer *tr, int on);
 /* Nodes: score the model the client uses on its local test split (cd
- * test_index) when a round starts, and report it in the update
+ * split_index) when a round starts, and report it in the update
  * ("client_acc"): a deployment's per-client evaluation of the clients' own
  * models, which the simulator does itself for every client. */
 FEDC_API void fedc_trainer_report_client_acc(fedc_trainer *tr, int on);
@@ -135,6 +136,12 @@ FEDC_API int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client
  * (peers->count >= 1; see fedc/attack.h), then encodes the UPDATE frame. */
 FEDC_API int fedc_trainer_finish(fedc_trainer *tr, int client, fedc_client_mem *mem,
                                  const fedc_attack_peers *peers, fedc_buf *reply, fedc_error *err);
+/* Handles one EVALUATE frame: scores the model it carries on the client's
+ * local test data and writes the RESULT frame. */
+FEDC_API int fedc_trainer_evaluate(fedc_trainer *tr, const fedc_client_data *test, const uint8_t *frame,
+                                   size_t len, fedc_buf *reply, fedc_error *err);
+/* The type of a frame (its fifth byte), or 0 if it is too short to tell. */
+FEDC_API int fedc_frame_type(const uint8_t *frame, size_t len);
 
 /* ---- Server side ----------------------------------------------------- */
 
@@ -181,6 +188,12 @@ typedef struct fedc_round_metrics {
     const int *attackers, *unreliable_clients;
     const int *aggregated;   /* the participants' client ids (`participants` of them) */
     double attack_success_rate;
+    /* Federated evaluation (eval.federated, external models): the nodes'
+     * reports on their local test data, means weighted by examples. */
+    int fed_evaluated;       /* 1 if at least one node reported this round */
+    double fed_accuracy, fed_loss;
+    double fed_examples;     /* test examples in all */
+    int fed_reports;         /* nodes that reported */
     /* Differential privacy (privacy.mode other than none): the guarantee
      * spent so far, and the clip bound this round used. */
     int dp;
@@ -277,6 +290,18 @@ FEDC_API const float *fedc_run_client_model(const fedc_run *r, int client);
 /* Client k's scores from the last per-client evaluation; -1 if the task
  * has no local test splits or k is out of range. */
 FEDC_API int fedc_run_client_scores(const fedc_run *r, int client, double *acc_global, double *acc_own);
+/* External models: 1 while the run has no initial model yet (a node
+ * supplies it); fedc_run_set_initial_model gives it (d values, checked
+ * finite). Until then fedc_run_round fails. */
+FEDC_API int fedc_run_needs_initial_model(const fedc_run *r);
+FEDC_API int fedc_run_set_initial_model(fedc_run *r, const float *x, size_t d, fedc_error *err);
+/* The model's tensors (external: the task's manifest; built-in: the arch's). */
+FEDC_API const fedc_manifest *fedc_run_manifest(const fedc_run *r);
+/* The seed that cuts the test set into the clients' local test data (the
+ * simulator and `fedc node` with a partition both use it). */
+static inline uint64_t fedc_eval_partition_seed(uint64_t task_seed) { return task_seed ^ 0x7E57DA7A5EEDull; }
+/* Client k's local test data in simulation (federated evaluation). */
+FEDC_API fedc_client_data fedc_run_test_data(const fedc_run *r, int client);
 /* The engine's own evaluation of the current model on the test set. */
 FEDC_API void fedc_run_evaluate(fedc_run *r, double *accuracy, double *loss);
 /* The same on the validation samples (task.validation); returns -1 and

@@ -252,6 +252,18 @@ FEDC_API const char *fedc_opt_kind_name(fedc_opt_kind kind);
  * Written to a temporary file then renamed. */
 FEDC_API int fedc_safetensors_save(const char *path, const fedc_arch *a, const float *params,
                                    const char *const *meta_kv, int n_meta, fedc_error *err);
+/* Any list of named float32 tensors (external models): tensor i holds
+ * params[offset, offset + count) with the given shape; arch is written as
+ * the "arch" metadata. */
+typedef struct fedc_named_tensor {
+    const char *name;
+    int ndim;
+    const int64_t *dims;
+    size_t offset, count;
+} fedc_named_tensor;
+FEDC_API int fedc_safetensors_save_named(const char *path, const fedc_named_tensor *ts, int n, const float *params,
+                                         const char *arch, const char *const *meta_kv, int n_meta,
+                                         fedc_error *err);
 /* Loads params (must match the arch's tensors exactly); checks every length. */
 /* params is written only on success. A file whose metadata names another
  * arch, or with non-finite values, is refused. */

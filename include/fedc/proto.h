@@ -30,10 +30,18 @@ typedef enum {
     FEDC_MSG_BYE,         /* either way: reason */
     FEDC_MSG_ERROR,       /* either way: reason */
     FEDC_MSG_PING,
-    FEDC_MSG_STEP,        /* server -> node: one step of a multi-step round protocol */
-    FEDC_MSG_STEP_REPLY,  /* node -> server: its answer to that step */
+    FEDC_MSG_STEP,          /* server -> node: one step of a multi-step round protocol */
+    FEDC_MSG_STEP_REPLY,    /* node -> server: its answer to that step */
+    FEDC_MSG_EVALUATE = 10, /* server -> node: round, global model to score on local test data */
+    FEDC_MSG_RESULT,        /* node -> server: round, loss, accuracy, examples of an EVALUATE */
+    FEDC_MSG_PARAMS,        /* node -> server: initial parameters of an external model */
     FEDC_MSG_TYPE_MAX
 } fedc_msg_type;
+
+/* Capabilities a node lists in its HELLO ("caps"): the server sends a node
+ * only the message types it declared, so older nodes keep working. */
+#define FEDC_CAP_EVALUATE "evaluate" /* answers EVALUATE with RESULT */
+#define FEDC_CAP_EXTERNAL "external" /* trains external models (model "external") */
 
 typedef struct fedc_blob {
     const uint8_t *data; /* points into the frame (decode) or caller memory (encode) */
@@ -55,6 +63,8 @@ FEDC_API int fedc_msg_encode(const fedc_msg *m, fedc_buf *out, fedc_error *err);
 FEDC_API int fedc_msg_decode(const uint8_t *frame, size_t len, fedc_msg *m, fedc_error *err);
 FEDC_API void fedc_msg_free(fedc_msg *m);
 FEDC_API const char *fedc_msg_type_name(fedc_msg_type t);
+/* 1 if t is a message type of this protocol version. */
+FEDC_API int fedc_msg_type_known(int t);
 
 /* Bytes a WebSocket (RFC 6455) message of payload_len adds in frame headers
  * when sent in fragments of at most fragment_size bytes (0 = one frame);

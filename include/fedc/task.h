@@ -13,6 +13,7 @@
 
 #include "fedc/error.h"
 #include "fedc/export.h"
+#include "fedc/manifest.h"
 
 #define FEDC_TASK_JSON_MAX (1 << 20) /* bytes of task JSON accepted */
 
@@ -35,7 +36,11 @@ typedef struct fedc_task {
         char feature_skew[256]; /* none | domain list (per-client image transforms), see data.h */
         double test_fraction;   /* share of each client's samples held out as its local test split; 0 = none */
     } partition;
-    char model[1024];           /* preset (mlp, cnn) or compact arch spec, see nn.h */
+    char model[1024];           /* preset (mlp, cnn), compact arch spec (nn.h), or "external" */
+    /* model "external": canonical text of the tensor manifest (manifest.h);
+     * "" = the first node to join supplies it. JSON: "model": {"name":
+     * "external", "manifest": [...]}; a plain string otherwise. */
+    char model_manifest[FEDC_MANIFEST_TEXT_MAX];
     char init[8];               /* he | torch: initial model draw, see nn.h */
     int rounds;                 /* >= 1 */
     int clients;                /* federation size, >= 1 */
@@ -173,12 +178,22 @@ typedef struct fedc_task {
     int eval_personal;          /* simulation: test samples each participant scores its starting model on; 0 = off */
     double validation;          /* simulation: share of each client's samples held out for validation; 0 = off */
     struct {
+        int federated;          /* bool: nodes score the global model on their local test data */
+        int clients;            /* nodes asked per evaluated round; 0 = the round's participants */
+    } eval;
+    struct {
         int min_nodes;          /* deployment: wait for this many nodes */
         int min_updates;        /* deployment: aggregate with at least this many */
         double round_timeout_s; /* deployment: deadline for updates */
         double connect_timeout_s;
     } deploy;
 } fedc_task;
+
+/* 1 if the task trains a model fedc does not build (model "external"). */
+FEDC_API int fedc_task_external(const fedc_task *t);
+/* 1 if the rounds of this task are scored by the nodes (eval.federated, or
+ * an external model, which the server cannot evaluate). */
+FEDC_API int fedc_task_federated_eval(const fedc_task *t);
 
 /* Defaults for every field. */
 /* The parameters kept on each client (strategy.local_params), with the

@@ -175,6 +175,11 @@ typedef struct fedc_ws_server_config {
     const char *node_path;     /* "/node" */
     size_t max_message;        /* initial per-connection limit (before HELLO) */
     int threads;               /* network threads for node connections; 0 = one per core */
+    /* With tls: ask clients for a certificate issued by this CA (PEM file);
+     * one is optional at the TLS level (browsers have none), and the
+     * server layer decides what a presented one is worth
+     * (fedc_ws_conn_client_cert). NULL = never ask. */
+    const char *client_ca_path;
     /* Against clients that hold connections open (0 = the default each): */
     double head_timeout_s;     /* TLS handshake and a request head, each within this (10) */
     double body_timeout_s;     /* a request body within this after its head (30) */
@@ -221,6 +226,10 @@ FEDC_API void fedc_ws_conn_set_user(fedc_ws_conn *c, void *user);
 FEDC_API void *fedc_ws_conn_user(const fedc_ws_conn *c);
 FEDC_API uint64_t fedc_ws_conn_id(const fedc_ws_conn *c);
 FEDC_API const char *fedc_ws_conn_peer(const fedc_ws_conn *c);
+/* The certificate (PEM) the client presented in the TLS handshake, whose key
+ * the handshake proved it holds; NULL if none (or no TLS). Not yet checked
+ * against any CA. */
+FEDC_API const char *fedc_ws_conn_client_cert(const fedc_ws_conn *c);
 /* Messages queued and not yet fully written. */
 FEDC_API size_t fedc_ws_conn_pending(const fedc_ws_conn *c);
 

@@ -13,6 +13,7 @@ int fedc_cmd_audit(int argc, char **argv);
 int fedc_cmd_partition(int argc, char **argv);
 int fedc_cmd_topology(int argc, char **argv);
 int fedc_cmd_arch(int argc, char **argv);
+int fedc_cmd_export(int argc, char **argv);
 int fedc_cmd_tune(int argc, char **argv);
 int fedc_cmd_server(int argc, char **argv);
 int fedc_cmd_node(int argc, char **argv);
@@ -27,6 +28,7 @@ const fedc_command fedc_commands[] = {
     {"partition", "print how a task's data is split across clients", fedc_cmd_partition},
     {"topology", "a decentralised task's graph: degrees and spectral gap of its mixing", fedc_cmd_topology},
     {"arch", "parameters and FLOPs of a model spec", fedc_cmd_arch},
+    {"export", "a PyTorch module definition that loads a fedc model file", fedc_cmd_export},
     {"audit", "gradient-inversion attacks on a client's update under the task's protections", fedc_cmd_audit},
     {"tune", "search hyperparameters and architectures by running the task", fedc_cmd_tune},
     {"server", "parameter server: edge nodes, REST API and web app on one port", fedc_cmd_server},

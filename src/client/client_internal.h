@@ -35,8 +35,33 @@ int node_poison_parse(const char *s, node_poison *kind, int *round, fedc_error *
  * here); a model-sized calloc per round was a tenth of an echo node's CPU. */
 int node_build_update(const fedc_task *t, size_t d, int round, node_poison poison, const float *zeros,
                       fedc_buf *out, fedc_error *err);
-/* The "round" field of a TRAIN frame, or -1. */
-int node_train_round(const uint8_t *frame, size_t len);
+/* The "round" field of a TRAIN or EVALUATE frame, or -1. */
+int node_frame_round(const uint8_t *frame, size_t len);
+/* Sleeps s seconds, or less once *stop is set (stop may be NULL). */
+void node_sleep(volatile sig_atomic_t *stop, double s);
+
+/* ---- parameter-level models (fedc_node_model with fit/evaluate) ----
+ * The protocol around the callbacks: the global model from TRAIN frames
+ * (downlink codec; deltas against the node's copy), the update through the
+ * uplink codec with error feedback, RESULT and PARAMS frames. */
+typedef struct node_params {
+    fedc_task task;
+    int slot;
+    size_t d;
+    fedc_codec *up, *down;
+    float *global, *work, *residual, *down_ref;
+    int have_ref;
+    fedc_arch *arch; /* built-in runs: rebuilds the initial model ("init" base) */
+} node_params;
+
+int node_params_setup(node_params *p, const fedc_node_run_info *run, fedc_error *err);
+void node_params_free(node_params *p);
+int node_params_train(node_params *p, const fedc_node_model *m, const uint8_t *frame, size_t len, fedc_buf *reply,
+                      fedc_error *err);
+int node_params_evaluate(node_params *p, const fedc_node_model *m, const uint8_t *frame, size_t len, fedc_buf *reply,
+                         fedc_error *err);
+/* The PARAMS frame with the model's initial parameters (get_parameters). */
+int node_params_initial(node_params *p, const fedc_node_model *m, fedc_buf *reply, fedc_error *err);
 
 /* ---- hostile mode (--attack), for deployment tests ---- */
 #define NODE_ATTACK_MAX_ASSIGN 8

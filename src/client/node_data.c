@@ -110,9 +110,13 @@ void fedc_node_data_free(fedc_node_data *d) {
     free(d->index);
     d->index = NULL;
     d->n = 0;
+    free(d->split_index);
+    d->split_index = NULL;
+    d->split_n = 0;
+    fedc_dataset_free(&d->test);
     free(d->test_index);
     d->test_index = NULL;
-    d->test_n = 0;
+    d->n_test = 0;
     d->loaded_key[0] = 0;
 }
 
@@ -125,8 +129,10 @@ static int set_identity_index(fedc_node_data *d, fedc_error *err) {
     return 0;
 }
 
-/* Client K of the task-style partition, compacted into d->ds. */
-static int load_catalog_partition(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
+/* Client K of the task-style partition of the train (or test) split of a
+ * catalog dataset, compacted into *own_out. */
+static int load_catalog_split(fedc_node_data *d, const fedc_task *t, int train, fedc_dataset *own_out,
+                              fedc_error *err) {
     if (fedc_catalog_builtin(t->dataset.name) != fedc_catalog_builtin(d->dataset))
         return fedc_fail(err, "--data %s: this node holds %s but the task trains on %s", d->spec, d->dataset,
                          t->dataset.name);
@@ -135,7 +141,7 @@ static int load_catalog_partition(fedc_node_data *d, const fedc_task *t, fedc_er
     fedc_task local = *t;
     snprintf(local.dataset.path, sizeof local.dataset.path, "%s", d->path);
     fedc_dataset full = {0};
-    if (fedc_task_dataset_load(&local, 1, NULL, &full, err) != 0) return -1;
+    if (fedc_task_dataset_load(&local, train, NULL, &full, err) != 0) return -1;
     fedc_partition_config pc = {0};
     const char *kind = d->part_kind[0] ? d->part_kind : d->has_alpha ? "dirichlet" : t->partition.kind;
     fedc_part_kind_parse(kind, &pc.kind);
@@ -143,23 +149,24 @@ static int load_catalog_partition(fedc_node_data *d, const fedc_task *t, fedc_er
     pc.classes_per_client = t->partition.classes_per_client;
     pc.sigma = t->partition.sigma;
     uint64_t seed = d->has_seed ? d->seed : t->seed;
+    if (!train) seed = fedc_eval_partition_seed(seed); /* as the simulator cuts the clients' test data */
     fedc_partition part = {0};
     if (fedc_partition_make(&full, &pc, d->part_n, seed, &part, err) != 0) {
         fedc_fail_prefix(err, "--data %s: ", d->spec);
         fedc_dataset_free(&full);
         return -1;
     }
-    /* The local test split, cut as the simulator cuts it (all clients' splits
-     * from the task seed), kept after the training samples in d->ds. */
-    fedc_partition test = {0};
-    if (t->partition.test_fraction > 0 &&
-        fedc_partition_hold_out(&part, t->partition.test_fraction, t->seed, &test, err) != 0) {
+    /* Training data: the local test split, cut as the simulator cuts it (all
+     * clients' splits from the task seed), kept after the training samples. */
+    fedc_partition split = {0};
+    if (train && t->partition.test_fraction > 0 &&
+        fedc_partition_hold_out(&part, t->partition.test_fraction, t->seed, &split, err) != 0) {
         fedc_partition_free(&part);
         fedc_dataset_free(&full);
         return -1;
     }
     size_t n_train = fedc_partition_size(&part, d->part_k);
-    size_t n_test = test.n_clients ? fedc_partition_size(&test, d->part_k) : 0, n = n_train + n_test;
+    size_t n_split = split.n_clients ? fedc_partition_size(&split, d->part_k) : 0, n = n_train + n_split;
     fedc_dataset own = {0};
     own.n = n;
     own.shape = full.shape;
@@ -175,17 +182,31 @@ static int load_catalog_partition(fedc_node_data *d, const fedc_task *t, fedc_er
         /* Same sample order as the simulation's index list, so local
          * shuffles pick the same samples. */
         fedc_dataset_gather(&full, fedc_partition_client(&part, d->part_k), n_train, own.x, own.y);
-        if (n_test)
-            fedc_dataset_gather(&full, fedc_partition_client(&test, d->part_k), n_test, own.x + n_train * full.dim,
+        if (n_split)
+            fedc_dataset_gather(&full, fedc_partition_client(&split, d->part_k), n_split, own.x + n_train * full.dim,
                                 own.y + n_train);
-        fedc_dataset_free(&d->ds);
-        d->ds = own;
-        d->test_n = n_test;
+        fedc_dataset_free(own_out);
+        *own_out = own;
+        if (train) d->split_n = n_split;
     }
     fedc_partition_free(&part);
-    fedc_partition_free(&test);
+    fedc_partition_free(&split);
     fedc_dataset_free(&full);
     return rc;
+}
+
+int fedc_node_data_prepare_test(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
+    if (d->test_index) return 0;
+    if (d->kind != FEDC_NODE_DATA_CATALOG)
+        return fedc_fail(err, "no local test data: --data %s has no test split (a partition K/N of a catalog "
+                              "dataset has)", d->spec);
+    if (load_catalog_split(d, t, 0, &d->test, err) != 0) return -1;
+    d->n_test = d->test.n;
+    d->test_index = malloc((d->n_test ? d->n_test : 1) * sizeof(uint32_t));
+    if (!d->test_index) return fedc_fail(err, "out of memory indexing the local test data");
+    for (size_t i = 0; i < d->n_test; i++) d->test_index[i] = (uint32_t)i;
+    FEDC_INFO("local test data: %zu samples (share %d of %d of the test set)", d->n_test, d->part_k, d->part_n);
+    return 0;
 }
 
 int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *err) {
@@ -207,7 +228,7 @@ int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *er
     case FEDC_NODE_DATA_NONE:
         return 0;
     case FEDC_NODE_DATA_CATALOG:
-        rc = load_catalog_partition(d, t, err);
+        rc = load_catalog_split(d, t, 1, &d->ds, err);
         break;
     case FEDC_NODE_DATA_IDX:
         if (d->path2[0]) {
@@ -221,23 +242,23 @@ int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *er
         break;
     }
     if (rc != 0) return -1;
-    size_t held = d->test_n; /* catalog: the split is the tail of ds */
+    size_t held = d->split_n; /* catalog: the split is the tail of ds */
     if (set_identity_index(d, err) != 0) return -1;
     if (d->kind != FEDC_NODE_DATA_CATALOG && t->partition.test_fraction > 0) {
         /* The node's own data: its split cut as for a client 0. */
         size_t off[2] = {0, d->n};
-        fedc_partition own = {1, off, d->index}, test = {0};
-        if (fedc_partition_hold_out(&own, t->partition.test_fraction, seed, &test, err) != 0) return -1;
+        fedc_partition own = {1, off, d->index}, split = {0};
+        if (fedc_partition_hold_out(&own, t->partition.test_fraction, seed, &split, err) != 0) return -1;
         d->n = fedc_partition_size(&own, 0);
-        d->test_n = fedc_partition_size(&test, 0);
-        d->test_index = test.index;
-        free(test.offsets);
+        d->split_n = fedc_partition_size(&split, 0);
+        d->split_index = split.index;
+        free(split.offsets);
     } else if (held) {
         d->n -= held;
-        d->test_n = held;
-        if (!(d->test_index = malloc(held * sizeof *d->test_index)))
+        d->split_n = held;
+        if (!(d->split_index = malloc(held * sizeof *d->split_index)))
             return fedc_fail(err, "out of memory indexing %zu local test samples", held);
-        for (size_t i = 0; i < held; i++) d->test_index[i] = (uint32_t)(d->n + i);
+        for (size_t i = 0; i < held; i++) d->split_index[i] = (uint32_t)(d->n + i);
     }
     snprintf(d->loaded_key, sizeof d->loaded_key, "%s", key);
     FEDC_INFO("local data: %zu samples from %s", d->n, d->spec);

@@ -29,11 +29,13 @@ int node_poison_parse(const char *s, node_poison *kind, int *round, fedc_error *
                      s);
 }
 
-int node_train_round(const uint8_t *frame, size_t len) {
+int node_frame_round(const uint8_t *frame, size_t len) {
     fedc_msg m;
     if (fedc_msg_decode(frame, len, &m, NULL) != 0) return -1;
     int round = -1;
-    json_t *o = m.type == FEDC_MSG_TRAIN || m.type == FEDC_MSG_STEP ? json_loads(m.json, 0, NULL) : NULL;
+    json_t *o = m.type == FEDC_MSG_TRAIN || m.type == FEDC_MSG_EVALUATE || m.type == FEDC_MSG_STEP
+                    ? json_loads(m.json, 0, NULL)
+                    : NULL;
     json_t *r = o ? json_object_get(o, "round") : NULL;
     if (json_is_integer(r) && json_integer_value(r) > 0 && json_integer_value(r) < 100000000)
         round = (int)json_integer_value(r);

@@ -555,10 +555,13 @@ static void f_weight_decay(gen *g) {
 /* Decentralised: a strategy without a server model on a named graph. Every
  * node trains every round, so the example says so and sets the count; it is
  * left out where the request already chose a strategy, a participation
- * count, a lossy codec, privacy or secure aggregation (none combine). */
+ * count, a lossy codec, privacy, secure aggregation, a robust aggregator or
+ * norm bound, or federated evaluation (none combine: no server combines
+ * updates or holds a model for the nodes to score). */
 static int f_decentral(gen *g, int r) {
     if (has(g, "strategy.name") || has(g, "clients_per_round") || has(g, "compression.up") ||
-        has(g, "compression.down") || has(g, "privacy.mode") || g->clients < 8 || g->clients > 1000)
+        has(g, "compression.down") || has(g, "privacy.mode") || has(g, "strategy.aggregator") ||
+        has(g, "strategy.norm_bound") || has(g, "eval.federated") || g->clients < 8 || g->clients > 1000)
         return 0;
     static const char *const names[] = {"dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs"};
     static const char *const said[] = {"D-PSGD", "gossip learning", "variance-corrected gossip", "DFedSAM",
@@ -1415,6 +1418,22 @@ static void f_eval(gen *g) {
         double share = g->index % 2 ? 0.1 : 0.2;
         add_part(g, "validation=%g", share);
         set_real(g, "validation", share);
+    }
+    /* Federated evaluation is named by its keys (the parser reads any
+     * task-spec field by its name). Chosen by the example's index, not
+     * from its random stream, so the other fields of these examples stay
+     * what they were without it. */
+    if (g->index % 2 == 0) {
+        static const char *const tf[] = {"eval.federated=true", "eval.federated: true", "eval.federated true"};
+        add_part(g, "%s", tf[(g->index / 2) % 3]);
+        set_json(g, "eval.federated", json_true());
+        if ((g->index / 6) % 2 == 0) {
+            int most = g->clients < 5 ? g->clients : 5;
+            int k = 1 + (g->index / 12) % most;
+            static const char *const tc[] = {"eval.clients=%d", "eval.clients %d"};
+            add_part(g, tc[(g->index / 24) % 2], k);
+            set_int(g, "eval.clients", k);
+        }
     }
 }
 

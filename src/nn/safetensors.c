@@ -26,13 +26,13 @@
 
 /* ---------- saving ---------- */
 
-static json_t *build_header(const fedc_arch *a, const char *const *meta_kv, int n_meta,
-                            fedc_error *err) {
+static json_t *build_header(const fedc_named_tensor *ts, int n, const char *arch, const char *const *meta_kv,
+                            int n_meta, fedc_error *err) {
     json_t *root = json_object(), *meta = json_object();
     if (!root || !meta) goto oom;
     json_object_set_new(root, "__metadata__", meta);
     json_object_set_new(meta, "format", json_string(ST_META_FORMAT));
-    json_object_set_new(meta, "arch", json_string(a->spec));
+    json_object_set_new(meta, "arch", json_string(arch));
     for (int i = 0; i < n_meta; i++) {
         const char *k = meta_kv[2 * i], *v = meta_kv[2 * i + 1];
         if (!k || !v || !*k) {
@@ -53,10 +53,10 @@ static json_t *build_header(const fedc_arch *a, const char *const *meta_kv, int 
             goto fail;
         }
     }
-    for (int i = 0; i < a->n_tensors; i++) {
-        const fedc_tensor_info *t = &a->tensors[i];
+    for (int i = 0; i < n; i++) {
+        const fedc_named_tensor *t = &ts[i];
         json_t *shape = json_array();
-        for (int d = 0; d < t->ndim; d++) json_array_append_new(shape, json_integer(t->dims[d]));
+        for (int d = 0; d < t->ndim; d++) json_array_append_new(shape, json_integer((json_int_t)t->dims[d]));
         json_t *desc = json_pack("{s:s, s:o, s:[I, I]}", "dtype", "F32", "shape", shape, "data_offsets",
                                  (json_int_t)(t->offset * sizeof(float)),
                                  (json_int_t)((t->offset + t->count) * sizeof(float)));
@@ -75,11 +75,14 @@ static int write_all(FILE *f, const void *p, size_t n) {
     return fwrite(p, 1, n, f) == n ? 0 : -1;
 }
 
-int fedc_safetensors_save(const char *path, const fedc_arch *a, const float *params,
-                          const char *const *meta_kv, int n_meta, fedc_error *err) {
-    if (!path || !a || !params || n_meta < 0 || (n_meta > 0 && !meta_kv))
+int fedc_safetensors_save_named(const char *path, const fedc_named_tensor *ts, int n, const float *params,
+                                const char *arch, const char *const *meta_kv, int n_meta, fedc_error *err) {
+    if (!path || !ts || n < 1 || !params || !arch || n_meta < 0 || (n_meta > 0 && !meta_kv))
         return fedc_fail(err, "safetensors save: invalid arguments");
-    json_t *root = build_header(a, meta_kv, n_meta, err);
+    size_t n_params = 0;
+    for (int i = 0; i < n; i++)
+        if (ts[i].offset + ts[i].count > n_params) n_params = ts[i].offset + ts[i].count;
+    json_t *root = build_header(ts, n, arch, meta_kv, n_meta, err);
     if (!root) return -1;
     char *json = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
@@ -111,7 +114,7 @@ int fedc_safetensors_save(const char *path, const fedc_arch *a, const float *par
         rc |= write_all(f, lenbuf, 8);
         rc |= write_all(f, json, jlen);
         rc |= write_all(f, spaces, padded - jlen);
-        rc |= write_all(f, params, a->n_params * sizeof *params);
+        rc |= write_all(f, params, n_params * sizeof *params);
         rc |= fflush(f);
         rc |= fsync(fileno(f));
         rc |= fclose(f);
@@ -127,6 +130,21 @@ int fedc_safetensors_save(const char *path, const fedc_arch *a, const float *par
     }
     free(tmp);
     return 0;
+}
+
+int fedc_safetensors_save(const char *path, const fedc_arch *a, const float *params,
+                          const char *const *meta_kv, int n_meta, fedc_error *err) {
+    if (!path || !a || !params || n_meta < 0 || (n_meta > 0 && !meta_kv))
+        return fedc_fail(err, "safetensors save: invalid arguments");
+    fedc_named_tensor ts[NN_MAX_TENSORS];
+    int64_t dims[NN_MAX_TENSORS][4];
+    if (a->n_tensors > NN_MAX_TENSORS) return fedc_fail(err, "safetensors save: too many tensors");
+    for (int i = 0; i < a->n_tensors; i++) {
+        const fedc_tensor_info *t = &a->tensors[i];
+        for (int d = 0; d < t->ndim; d++) dims[i][d] = t->dims[d];
+        ts[i] = (fedc_named_tensor){t->name, t->ndim, dims[i], t->offset, t->count};
+    }
+    return fedc_safetensors_save_named(path, ts, a->n_tensors, params, a->spec, meta_kv, n_meta, err);
 }
 
 /* ---------- loading ---------- */

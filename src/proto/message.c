@@ -5,14 +5,16 @@
 
 #include "fedc/proto.h"
 
-static const char *const k_type_names[] = {"?", "hello", "welcome", "train", "update", "bye", "error", "ping", "step", "step-reply"};
+static const char *const k_type_names[FEDC_MSG_TYPE_MAX] = {
+    "?",    "hello", "welcome", "train", "update", "bye", "error", "ping",
+    "step", "step-reply", "evaluate", "result", "params"};
 
-const char *fedc_msg_type_name(fedc_msg_type t) {
-    return (t > 0 && t < FEDC_MSG_TYPE_MAX) ? k_type_names[t] : "unknown";
-}
+int fedc_msg_type_known(int t) { return t > 0 && t < FEDC_MSG_TYPE_MAX && k_type_names[t] != NULL; }
+
+const char *fedc_msg_type_name(fedc_msg_type t) { return fedc_msg_type_known((int)t) ? k_type_names[t] : "unknown"; }
 
 int fedc_msg_encode(const fedc_msg *m, fedc_buf *out, fedc_error *err) {
-    if (m->type <= 0 || m->type >= FEDC_MSG_TYPE_MAX)
+    if (!fedc_msg_type_known((int)m->type))
         return fedc_fail(err, "message type %d is not a known type", (int)m->type);
     if (m->json_len > FEDC_PROTO_MAX_JSON)
         return fedc_fail(err, "message control JSON is %zu bytes; at most %d allowed", m->json_len,
@@ -55,7 +57,7 @@ int fedc_msg_decode(const uint8_t *frame, size_t len, fedc_msg *m, fedc_error *e
     if (fedc_read_u8(&r, &version) || version != FEDC_PROTO_VERSION)
         return fedc_fail(err, "frame: protocol version %d is not supported (expected %d)",
                          fedc_reader_left(&r) ? version : -1, FEDC_PROTO_VERSION);
-    if (fedc_read_u8(&r, &type) || type == 0 || type >= FEDC_MSG_TYPE_MAX)
+    if (fedc_read_u8(&r, &type) || !fedc_msg_type_known(type))
         return fedc_fail(err, "frame: message type %d is not a known type", (int)type);
     if (fedc_read_u32(&r, &json_len)) return fedc_fail(err, "frame: truncated before the JSON length");
     if (json_len > FEDC_PROTO_MAX_JSON)

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "fedc/log.h"
+#include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "server/server_internal.h"
 
@@ -118,6 +119,11 @@ static int ws_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *e
             if (ns->authed && !ns->closing && ns->run_id == ar->id && ns->slot == ex->clients[i]) holder = ns;
         if (!holder) {
             exchange_push(s, x, XEV_DROP, i, 0, NULL, "no connected node holds this client slot");
+            continue;
+        }
+        if (fedc_frame_type(ex->frames[i].data, ex->frames[i].len) == FEDC_MSG_EVALUATE && !holder->cap_evaluate) {
+            /* A node of an earlier version would not know the message. */
+            exchange_push(s, x, XEV_DROP, i, 0, NULL, "the node does not do federated evaluation");
             continue;
         }
         holder->out_active = 1;

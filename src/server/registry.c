@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "fedc/log.h"
+#include "fedc/manifest.h"
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "server/server_internal.h"
@@ -64,6 +65,56 @@ static void failed_add(node_session *ns, int64_t run) {
     ns->failed_next = (ns->failed_next + 1) % NODE_FAILED_MAX;
 }
 
+/* Whether ns can serve ar: any node a built-in model (a node that cannot,
+ * says so with an ERROR after WELCOME); for an external model only nodes
+ * that train one, with the run's manifest. The first such node of a run
+ * without a manifest supplies it (under s->mu). */
+static int run_accepts(fedc_server *s, active_run *ar, node_session *ns) {
+    (void)s;
+    if (!ar->external) return 1;
+    if (!ns->cap_external || !ns->manifest) return 0;
+    if (ar->manifest_json) {
+        if (!strcmp(ar->manifest_json, ns->manifest)) return 1;
+        fedc_manifest a, b;
+        fedc_error e;
+        if (fedc_manifest_parse(ns->manifest, strlen(ns->manifest), &a, &e) == 0) {
+            if (fedc_manifest_parse(ar->manifest_json, strlen(ar->manifest_json), &b, &e) == 0) {
+                fedc_manifest_compare(&a, &b, &e);
+                fedc_manifest_free(&b);
+            }
+            fedc_manifest_free(&a);
+        }
+        FEDC_WARN("node %lld \"%s\" cannot serve run %lld: its model does not match the run's manifest: %s",
+                  (long long)ns->node_id, ns->name, (long long)ar->id, e.msg);
+        failed_add(ns, ar->id);
+        return 0;
+    }
+    if (strlen(ns->manifest) >= sizeof ar->task.model_manifest) return 0;
+    char *copy = strdup(ns->manifest);
+    if (!copy) return 0;
+    fedc_task t = ar->task;
+    snprintf(t.model_manifest, sizeof t.model_manifest, "%s", ns->manifest);
+    char *tj = fedc_task_to_json(&t, 0);
+    if (!tj) {
+        free(copy);
+        return 0;
+    }
+    ar->task = t;
+    free(ar->task_json);
+    ar->task_json = tj;
+    ar->manifest_json = copy;
+    ar->manifest_new = 1;
+    fedc_manifest m;
+    if (fedc_manifest_parse(copy, strlen(copy), &m, NULL) == 0) {
+        ar->params = m.total;
+        fedc_manifest_free(&m);
+    }
+    active_run_limits(ar);
+    FEDC_INFO("run %lld: model manifest supplied by node %lld \"%s\" (%zu parameters)", (long long)ar->id,
+              (long long)ns->node_id, ns->name, ar->params);
+    return 1;
+}
+
 /* Takes a free slot of ar for ns: its partition's, else one no other
  * candidate node's partition names. -1 if none. */
 static int take_slot(fedc_server *s, active_run *ar, node_session *ns) {
@@ -98,14 +149,14 @@ static void assign(fedc_server *s, node_session *ns) {
     for (active_run *ar = s->active; ar && !to; ar = ar->next) {
         if (failed_for(ns, ar->id)) continue;
         for (int k = 0; k < ar->task.clients; k++)
-            if (ar->slot_node[k] == ns->node_id) { /* its slot from before a reconnect */
+            if (ar->slot_node[k] == ns->node_id && run_accepts(s, ar, ns)) { /* its slot from before a reconnect */
                 to = ar;
                 slot = k;
                 break;
             }
     }
     for (active_run *ar = s->active; ar && !to; ar = ar->next)
-        if (!failed_for(ns, ar->id) && (slot = take_slot(s, ar, ns)) >= 0) to = ar;
+        if (!failed_for(ns, ar->id) && run_accepts(s, ar, ns) && (slot = take_slot(s, ar, ns)) >= 0) to = ar;
     if (!to) {
         if (!holds) { /* a node that cannot serve its run stays there if no other run has room */
             ns->run_id = 0;
@@ -141,6 +192,13 @@ static void send_welcome(fedc_server *s, node_session *ns) {
         json_object_set_new(o, "shape", json_pack("[i,i,i]", ar->shape.c, ar->shape.h, ar->shape.w));
         json_object_set_new(o, "classes", json_integer(ar->classes));
         json_object_set_new(o, "params", json_integer((json_int_t)ar->params));
+        /* Protocol additions (nodes that do not know them ignore them): the
+         * tensors, whether to send the initial parameters of an external
+         * model, and whether the strategy needs fedc's own trainer. */
+        json_t *man = ar->manifest_json ? json_loads(ar->manifest_json, 0, NULL) : NULL;
+        if (man) json_object_set_new(o, "manifest", man);
+        json_object_set_new(o, "send_params", json_boolean(ar->need_init && !ar->init_params));
+        json_object_set_new(o, "client_state", json_boolean(ar->client_state));
         fedc_ws_conn_set_max_message(ns->conn, ar->max_message);
     } else {
         json_object_set_new(o, "run", json_null());
@@ -185,6 +243,8 @@ void registry_node_closed(void *ctx, fedc_ws_conn *c, const char *reason) {
     node_session *ns = find_conn(s, c);
     if (!ns) return;
     fedc_ws_conn_set_user(c, NULL);
+    free(ns->manifest);
+    ns->manifest = NULL;
     pthread_mutex_lock(&s->mu);
     for (node_session **pp = &s->sessions; *pp; pp = &(*pp)->next)
         if (*pp == ns) {
@@ -250,13 +310,16 @@ static char *resources_text(const node_session *ns) {
 
 static void on_hello(fedc_server *s, node_session *ns, const fedc_msg *m) {
     json_t *o = json_loads(m->json, 0, NULL);
-    const char *cert = NULL, *sig = NULL, *data = NULL;
+    const char *cert = NULL, *sig = NULL, *data = NULL, *auth = NULL;
     json_int_t version = 0;
-    json_t *res = NULL, *part = NULL;
-    if (!o || json_unpack(o, "{s:I,s:s,s:s,s?o,s?s,s?o}", "version", &version, "cert", &cert, "sig", &sig,
-                          "resources", &res, "data", &data, "partition", &part) != 0) {
+    json_t *res = NULL, *part = NULL, *caps = NULL, *manifest = NULL;
+    if (!o || json_unpack(o, "{s:I,s?s,s?s,s?o,s?s,s?o,s?s,s?o,s?o}", "version", &version, "cert", &cert, "sig", &sig,
+                          "resources", &res, "data", &data, "partition", &part, "auth", &auth, "caps", &caps,
+                          "manifest", &manifest) != 0 ||
+        (!(auth && !strcmp(auth, "tls")) && (!cert || !sig))) {
         json_decref(o);
-        refuse(s, ns, "hello: fields version (integer), cert and sig (strings) are required", 1);
+        refuse(s, ns, "hello: fields version (integer), cert and sig (strings) are required, or \"auth\": \"tls\" "
+                      "with a TLS client certificate", 1);
         return;
     }
     if (version != FEDC_PROTO_VERSION) {
@@ -270,7 +333,15 @@ static void on_hello(fedc_server *s, node_session *ns, const fedc_msg *m) {
     fedc_error e;
     int64_t id;
     char name[FEDC_NODE_NAME_MAX + 1];
-    if (fedc_node_verify(s->verifier, cert, ns->nonce, sig, &id, name, &e) != 0) {
+    int tls_auth = auth && !strcmp(auth, "tls");
+    const char *tls_cert = fedc_ws_conn_client_cert(ns->conn);
+    if (tls_auth && !tls_cert) {
+        json_decref(o);
+        refuse(s, ns, "hello: \"auth\": \"tls\" but the connection presented no client certificate", 1);
+        return;
+    }
+    if (tls_auth ? fedc_node_verify_cert(s->verifier, tls_cert, &id, name, &e) != 0
+                 : fedc_node_verify(s->verifier, cert, ns->nonce, sig, &id, name, &e) != 0) {
         FEDC_WARN("node from %s refused: %s", ns->peer, e.msg);
         json_decref(o);
         refuse(s, ns, e.msg, 1);
@@ -278,6 +349,26 @@ static void on_hello(fedc_server *s, node_session *ns, const fedc_msg *m) {
     }
     ns->node_id = id;
     snprintf(ns->name, sizeof ns->name, "%s", name);
+    for (size_t i = 0; json_is_array(caps) && i < json_array_size(caps) && i < 32; i++) {
+        const char *c = json_string_value(json_array_get(caps, i));
+        if (c && !strcmp(c, FEDC_CAP_EVALUATE)) ns->cap_evaluate = 1;
+        if (c && !strcmp(c, FEDC_CAP_EXTERNAL)) ns->cap_external = 1;
+    }
+    if (manifest) {
+        char *text = json_dumps(manifest, JSON_COMPACT);
+        fedc_manifest mf;
+        if (!text || fedc_manifest_parse(text, strlen(text), &mf, &e) != 0) {
+            char why[FEDC_ERROR_MAX + 16];
+            snprintf(why, sizeof why, "hello: %s", text ? e.msg : "out of memory");
+            free(text);
+            json_decref(o);
+            refuse(s, ns, why, 1);
+            return;
+        }
+        free(text);
+        ns->manifest = fedc_manifest_to_json(&mf);
+        fedc_manifest_free(&mf);
+    }
     read_resources(ns, res);
     if (data) snprintf(ns->data, sizeof ns->data, "%s", data);
     ns->part_k = ns->part_n = -1;
@@ -403,6 +494,42 @@ static void on_update(fedc_server *s, node_session *ns, long long round, fedc_bu
     if (!current) store_node_flag(&s->db_net, ns->node_id, why);
 }
 
+/* PARAMS: an external run's initial model, from one of its nodes. The
+ * first valid one is kept; later ones (other nodes asked at the same time)
+ * are ignored. */
+static void on_params(fedc_server *s, node_session *ns, const fedc_msg *m) {
+    pthread_mutex_lock(&s->mu);
+    active_run *ar = registry_run(s, ns->run_id);
+    int wanted = ar && ar->external && ar->need_init && !ar->init_params && ar->params > 0;
+    size_t d = wanted ? ar->params : 0;
+    pthread_mutex_unlock(&s->mu);
+    if (!wanted) return;
+    fedc_error e;
+    float *x = malloc(d * sizeof *x);
+    fedc_codec *none = fedc_codec_parse("none", &e);
+    int ok = x && none && m->nblobs == 1 && fedc_codec_decode(none, m->blobs[0].data, m->blobs[0].len, x, d, &e) == 0;
+    fedc_codec_free(none);
+    if (!ok) {
+        char why[FEDC_ERROR_MAX + 64];
+        snprintf(why, sizeof why, "params: %s", m->nblobs != 1 ? "one blob (the parameters, codec none) expected" : e.msg);
+        free(x);
+        refuse(s, ns, why, 0);
+        return;
+    }
+    pthread_mutex_lock(&s->mu);
+    ar = registry_run(s, ns->run_id);
+    if (ar && ar->need_init && !ar->init_params && ar->params == d) {
+        ar->init_params = x;
+        ar->init_n = d;
+        x = NULL;
+        FEDC_INFO("run %lld: initial parameters (%zu values) from node %lld \"%s\"", (long long)ar->id, d,
+                  (long long)ns->node_id, ns->name);
+    }
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    free(x);
+}
+
 void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t wire) {
     fedc_server *s = ctx;
     node_session *ns = find_conn(s, c);
@@ -429,12 +556,16 @@ void registry_node_message(void *ctx, fedc_ws_conn *c, fedc_buf *msg, uint64_t w
     json_t *o = NULL;
     switch (m.type) {
     case FEDC_MSG_UPDATE:
-    case FEDC_MSG_STEP_REPLY: { /* a round protocol's answers travel like updates */
+    case FEDC_MSG_RESULT:     /* the reply to an EVALUATE */
+    case FEDC_MSG_STEP_REPLY: { /* the reply to a TRAIN; a round protocol's answers travel like updates */
         long long round = update_round(&m);
         fedc_msg_free(&m);
         on_update(s, ns, round, msg, wire);
         return;
     }
+    case FEDC_MSG_PARAMS:
+        on_params(s, ns, &m);
+        break;
     case FEDC_MSG_PING: /* a resource report; after a WELCOME it also means "ready" */
         o = json_loads(m.json, 0, NULL);
         if (o) {

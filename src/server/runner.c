@@ -31,6 +31,7 @@
 #include "fedc/aggregate.h"
 #include "fedc/checkpoint.h"
 #include "fedc/log.h"
+#include "fedc/manifest.h"
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "server/server_internal.h"
@@ -96,6 +97,20 @@ static int interrupted(runner *r) {
     return v;
 }
 
+/* Waits on the server's condition variable (s->mu held) for at most w
+ * seconds; a broadcast (a node ready, a stop, a cancel) ends it sooner. */
+static void cv_wait(fedc_server *s, double w) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += (time_t)w;
+    ts.tv_nsec += (long)((w - (double)(long)w) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+}
+
 /* Sleeps up to s seconds; returns early (with interrupted()) on stop or cancel. */
 static int nap(runner *r, double s) {
     fedc_server *srv = r->s;
@@ -104,15 +119,7 @@ static int nap(runner *r, double s) {
     while (!srv->stopping && !r->cancel) {
         double left = end - fedc_wall_s();
         if (left <= 0) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += (time_t)left;
-        ts.tv_nsec += (long)((left - (double)(long)left) * 1e9);
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&srv->cv, &srv->mu, &ts);
+        cv_wait(srv, left);
     }
     int v = srv->stopping ? 1 : r->cancel ? 2 : 0;
     pthread_mutex_unlock(&srv->mu);
@@ -236,7 +243,26 @@ static int save_model(fedc_server *s, fedc_run *run, int64_t id, fedc_error *err
     return 0;
 }
 
-/* Makes the run active (its nodes assignable); -1 when out of memory. */
+void active_run_limits(active_run *ar) {
+    const fedc_task *t = &ar->task;
+    /* The largest legitimate update: the uplink codec's bound for the model,
+     * the strategy's floats, the control JSON and framing. */
+    size_t bound = ar->params * sizeof(float) * 2;
+    fedc_codec *up = fedc_codec_parse(t->compression.up, NULL);
+    if (up && fedc_codec_max_encoded_size(up, ar->params) > 0) bound = fedc_codec_max_encoded_size(up, ar->params);
+    fedc_codec_free(up);
+    fedc_strategy *st = ar->params ? fedc_strategy_create(t, ar->params, 1, NULL) : NULL;
+    fedc_strategy_info si = st ? fedc_strategy_info_get(st) : (fedc_strategy_info){0};
+    size_t extra = st ? si.extra_up * sizeof(float) : ar->params * sizeof(float);
+    ar->client_state = st && (si.extra_up || si.extra_down || si.state_floats);
+    fedc_strategy_free(st);
+    ar->max_message = bound + extra + FEDC_PROTO_MAX_JSON + 64 * (FEDC_PROTO_MAX_BLOBS + 1);
+    if (ar->max_message > FEDC_PROTO_MAX_FRAME) ar->max_message = FEDC_PROTO_MAX_FRAME;
+}
+
+/* Makes the run active (its nodes assignable); -1 when out of memory. run
+ * is NULL for an external model whose tensors are not known yet: the first
+ * node supplies them (registry), then the runner creates the engine. */
 static int activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
     fedc_server *s = r->s;
     active_run *ar = calloc(1, sizeof *ar);
@@ -257,21 +283,24 @@ static int activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
     ar->id = id;
     ar->task = *t;
     ar->task_json = tj;
-    ar->shape = fedc_arch_input(fedc_run_arch(run));
-    ar->classes = fedc_arch_nclasses(fedc_run_arch(run));
-    ar->params = fedc_run_nparams(run);
-    /* The largest legitimate update: the uplink codec's bound for the model,
-     * the strategy's floats, the control JSON and framing. */
-    size_t bound = ar->params * sizeof(float) * 2;
-    fedc_codec *up = fedc_codec_parse(t->compression.up, NULL);
-    if (up && fedc_codec_max_encoded_size(up, ar->params) > 0) bound = fedc_codec_max_encoded_size(up, ar->params);
-    fedc_codec_free(up);
-    fedc_strategy *st = fedc_strategy_create(t, ar->params, 1, NULL);
-    size_t extra = st ? fedc_strategy_info_get(st).extra_up * sizeof(float) : ar->params * sizeof(float);
-    fedc_strategy_free(st);
-    ar->max_message = bound + extra + FEDC_PROTO_MAX_JSON + 64 * (FEDC_PROTO_MAX_BLOBS + 1);
-    if (ar->max_message > FEDC_PROTO_MAX_FRAME) ar->max_message = FEDC_PROTO_MAX_FRAME;
-    ar->pool = fedc_run_pool(run);
+    ar->external = fedc_task_external(t);
+    ar->shape = (fedc_shape){1, 1, 1};
+    ar->classes = 2;
+    if (run && fedc_run_arch(run)) {
+        ar->shape = fedc_arch_input(fedc_run_arch(run));
+        ar->classes = fedc_arch_nclasses(fedc_run_arch(run));
+    }
+    ar->params = run ? fedc_run_nparams(run) : 0;
+    if (run && !(ar->manifest_json = fedc_manifest_to_json(fedc_run_manifest(run)))) {
+        free(ar->slot_node);
+        free(ar->flags);
+        free(ar);
+        free(tj);
+        return -1;
+    }
+    ar->need_init = ar->external && (!run || fedc_run_needs_initial_model(run));
+    active_run_limits(ar);
+    ar->pool = run ? fedc_run_pool(run) : NULL;
     pthread_mutex_lock(&s->mu);
     active_run **pp = &s->active;
     while (*pp && (*pp)->id < id) pp = &(*pp)->next;
@@ -306,6 +335,8 @@ static void deactivate(runner *r) {
     pthread_mutex_unlock(&s->mu);
     fedc_ws_server_wake(s->ws);
     if (ar) {
+        free(ar->manifest_json);
+        free(ar->init_params);
         free(ar->task_json);
         free(ar->slot_node);
         free(ar->flags);
@@ -323,15 +354,7 @@ static int wait_nodes(runner *r, int need, double timeout_s) {
     while ((ready = registry_ready_count(s, r->ar)) < need && !s->stopping && !r->cancel) {
         double left = end - fedc_wall_s();
         if (left <= 0) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        double w = left < 0.5 ? left : 0.5;
-        ts.tv_nsec += (long)(w * 1e9);
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        cv_wait(s, left < 0.5 ? left : 0.5);
     }
     pthread_mutex_unlock(&s->mu);
     return ready;
@@ -356,20 +379,30 @@ static int gather_nodes(runner *r, int want) {
         int goal = joined < want ? joined : want;
         double left = end - fedc_wall_s();
         if (ready >= goal || s->stopping || r->cancel || left <= 0) break;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        double w = left < 0.25 ? left : 0.25;
-        ts.tv_nsec += (long)(w * 1e9);
-        if (ts.tv_nsec >= 1000000000L) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000L;
-        }
-        pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+        cv_wait(s, left < 0.25 ? left : 0.25);
     }
     pthread_mutex_unlock(&s->mu);
     return ready;
 }
 
+/* Waits (under s->mu, bounded) until ready(ar) holds, the deadline
+ * passes, the run is cancelled or the server stops. Returns ready(ar). */
+static int wait_for(runner *r, int (*ready)(const active_run *), double timeout_s) {
+    fedc_server *s = r->s;
+    double end = fedc_wall_s() + timeout_s;
+    pthread_mutex_lock(&s->mu);
+    int ok;
+    while (!(ok = ready(r->ar)) && !s->stopping && !r->cancel) {
+        double left = end - fedc_wall_s();
+        if (left <= 0) break;
+        cv_wait(s, left < 0.5 ? left : 0.5);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+static int has_manifest(const active_run *ar) { return ar->manifest_json != NULL; }
+static int has_init(const active_run *ar) { return ar->init_params != NULL; }
 /* Records each participant's outcome and flags nodes whose update was
  * refused (counted towards leaving the node out of the run) or judged by
  * the robust aggregator (shown, not counted: a rule's judgement is not
@@ -454,6 +487,68 @@ static int step_rollback(runner *r, int64_t id, const void *round) {
     return store_run_rollback(&r->db, id, *(const int *)round);
 }
 
+static int step_set_task(runner *r, int64_t id, const void *task_json) {
+    return store_run_set_task(&r->db, id, task_json);
+}
+
+/* An external run: its tensors from the first node (kept in the store, so
+ * a restart knows them; the write is retried, paused, like a round's), then
+ * the engine. NULL on failure (error set) or when interrupted. */
+static fedc_run *external_engine(runner *r, int64_t id, fedc_task *t, fedc_error *err) {
+    fedc_server *s = r->s;
+    if (!wait_for(r, has_manifest, t->deploy.connect_timeout_s)) {
+        fedc_fail(err, "no node with an external model joined within %.0f s (deploy.connect_timeout_s) to supply "
+                       "the model's manifest",
+                  t->deploy.connect_timeout_s);
+        return NULL;
+    }
+    pthread_mutex_lock(&s->mu);
+    *t = r->ar->task;
+    char *tj = strdup(r->ar->task_json);
+    r->ar->manifest_new = 0;
+    pthread_mutex_unlock(&s->mu);
+    if (!tj) {
+        fedc_fail(err, "out of memory recording the model's manifest");
+        return NULL;
+    }
+    pause_state ps = {0};
+    int why = retry_store(r, id, &ps, step_set_task, tj, "cannot record the model's manifest in the run store");
+    free(tj);
+    if (why) {
+        fedc_fail(err, "interrupted while recording the model's manifest");
+        return NULL;
+    }
+    fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
+    fedc_run *run = fedc_run_create(t, &ro, err);
+    if (!run) return NULL;
+    fedc_run_set_secret_noise(run, 1);
+    pthread_mutex_lock(&s->mu);
+    r->ar->pool = fedc_run_pool(run);
+    pthread_mutex_unlock(&s->mu);
+    return run;
+}
+
+/* An external run's initial model comes from a node (asked in WELCOME). */
+static int external_init(runner *r, fedc_run *run, const fedc_task *t, fedc_error *err) {
+    fedc_server *s = r->s;
+    if (!fedc_run_needs_initial_model(run)) {
+        pthread_mutex_lock(&s->mu);
+        r->ar->need_init = 0;
+        pthread_mutex_unlock(&s->mu);
+        return 0;
+    }
+    if (!wait_for(r, has_init, t->deploy.connect_timeout_s))
+        return fedc_fail(err, "no node sent the external model's initial parameters within %.0f s",
+                         t->deploy.connect_timeout_s);
+    pthread_mutex_lock(&s->mu);
+    int rc = fedc_run_set_initial_model(run, r->ar->init_params, r->ar->init_n, err);
+    free(r->ar->init_params);
+    r->ar->init_params = NULL;
+    r->ar->need_init = 0;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
 /* What a completed round still needs written. */
 typedef struct pending_round {
     int ckpt_due, ckpt_done, model_done;
@@ -503,6 +598,7 @@ static storage_fault persist_round(runner *r, fedc_run *run, int64_t id, const f
     best = json_is_number(b) ? json_number_value(b) : 0;
     json_decref(rj);
     if (m->evaluated && m->accuracy > best) best = m->accuracy;
+    if (!m->evaluated && m->fed_evaluated && m->fed_accuracy > best) best = m->fed_accuracy; /* external models */
     if (store_round_commit(&r->db, id, m, parts, np, best, pr->ckpt_due ? m->round : -1, &err) != 0) {
         snprintf(what, cap, "%s", err.msg);
         storage_fault f = store_fault(&r->db);
@@ -596,13 +692,24 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
         return 0;
     }
     fedc_run_options ro = {.threads = s->cfg.threads, .quiet = 1};
-    fedc_run *run = fedc_run_create(&t, &ro, &err);
+    /* An external model without a manifest gets its engine once a node
+     * has supplied one. */
+    int pending = fedc_task_external(&t) && !t.model_manifest[0];
+    fedc_run *run = pending ? NULL : fedc_run_create(&t, &ro, &err);
     if (run) fedc_run_set_secret_noise(run, 1);
-    if (!run) {
+    if (!run && !pending) {
         set_status(r, id, "failed", err.msg);
         return 0;
     }
-    int restored = restore(r, run, id, ckpt_round);
+    int restored = run ? restore(r, run, id, ckpt_round) : 0;
+    /* An external model restored from a checkpoint needs no initial
+     * parameters from a node: the checkpoint's model is them. */
+    if (run && restored > 0 && fedc_run_needs_initial_model(run) &&
+        fedc_run_set_initial_model(run, fedc_run_model(run), fedc_run_nparams(run), &err) != 0) {
+        fedc_run_free(run);
+        set_status(r, id, "failed", err.msg);
+        return 0;
+    }
     if (resumed || restored != ckpt_round) {
         /* Rounds after the checkpoint are run again, not counted twice. */
         int why = retry_store(r, id, &ps, step_rollback, &restored, "cannot forget the rounds after the checkpoint");
@@ -623,7 +730,6 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
         set_status(r, id, "failed", "out of memory creating the transport");
         return 0;
     }
-    fedc_run_set_client_hook(run, registry_client_hook, r);
     store_participant *parts = calloc((size_t)t.clients_per_round + 1, sizeof *parts);
     if (!parts || activate(r, id, &t, run) != 0) {
         free(parts);
@@ -632,6 +738,19 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
         set_status(r, id, "failed", "out of memory starting the run");
         return 0;
     }
+    /* An external model: the engine once a node has given the manifest, the
+     * initial parameters once a node has sent them. */
+    if ((!run && !(run = external_engine(r, id, &t, &err))) ||
+        (fedc_task_external(&t) && external_init(r, run, &t, &err) != 0)) {
+        int why = interrupted(r);
+        deactivate(r);
+        tp->ops->destroy(tp);
+        free(parts);
+        if (why != 1) set_status(r, id, why == 2 ? "cancelled" : "failed", why == 2 ? NULL : err.msg);
+        fedc_run_free(run);
+        return 0;
+    }
+    fedc_run_set_client_hook(run, registry_client_hook, r);
     int start_round = fedc_run_rounds_done(run), failures = 0, last_ckpt = restored, prev_ckpt = restored;
     const char *final = NULL;
     char error[1200] = "";
@@ -809,10 +928,7 @@ static void *runner_main(void *arg) {
         }
         pthread_mutex_lock(&s->mu);
         if (!s->stopping) {
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_sec += 1;
-            pthread_cond_timedwait(&s->cv, &s->mu, &ts);
+            cv_wait(s, 1.0);
         }
         pthread_mutex_unlock(&s->mu);
     }

@@ -151,6 +151,10 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     char cert[1100], key[1100];
     snprintf(cert, sizeof cert, "%s/server.crt", s->certs_dir);
     snprintf(key, sizeof key, "%s/server.key", s->certs_dir);
+    char ca[1100];
+    snprintf(ca, sizeof ca, "%s/ca.crt", s->certs_dir);
+    /* Nodes may prove their credential with a TLS client certificate (the
+     * Python node SDK: its ssl module cannot sign the nonce). */
     fedc_ws_server_config wc = {.bind = s->cfg.bind,
                                 .port = s->cfg.port,
                                 .tls = !s->cfg.insecure,
@@ -158,6 +162,7 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
                                 .key_path = key,
                                 .node_path = "/node",
                                 .max_message = 64 * 1024,
+                                .client_ca_path = ca,
                                 .head_timeout_s = s->cfg.header_timeout_s,
                                 .body_timeout_s = s->cfg.body_timeout_s,
                                 .max_pending_per_address = s->cfg.max_unauth_per_address};

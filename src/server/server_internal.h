@@ -54,6 +54,7 @@ typedef struct store {
 #define STORE_NODE_CRC_COLS "id,name,created_at,last_seen,address,resources,flags,flag_reason,revoked"
 #define STORE_PRIV_CRC_COLS "run_id,round,epsilon,delta,clip"
 #define STORE_EVENT_CRC_COLS "run_id,seq,at,level,message"
+#define STORE_FED_CRC_COLS "run_id,round,accuracy,loss,examples,reports"
 
 int store_open(store *st, const char *path, fedc_error *err);
 void store_close(store *st);
@@ -98,6 +99,8 @@ int store_run_set_notice(store *st, int64_t id, const char *notice);
  * resumed), becomes cancelled (atomic); 1 if it was cancelled. */
 int store_run_cancel(store *st, int64_t id);
 int store_run_delete(store *st, int64_t id);
+/* Replaces a run's task (an external model's manifest, supplied by a node). */
+int store_run_set_task(store *st, int64_t id, const char *task_json);
 /* Forgets rounds after the checkpoint (they will be run again); the run's
  * checkpoint round goes back to it if it was later. */
 int store_run_rollback(store *st, int64_t id, int checkpoint_round);
@@ -191,6 +194,9 @@ typedef struct node_session {
     double declared_samples; /* n_samples as reported when it joined its run: what bounds its updates' counts */
     char data[256];
     int part_k, part_n;
+    /* what it can do (HELLO "caps") and the tensors of its own model */
+    int cap_evaluate, cap_external;
+    char *manifest;   /* canonical text, malloc'd; NULL if it sent none */
     int64_t ready_run; /* run whose task the node has set up (its PING after WELCOME) */
     /* runs the node reported it cannot serve (a ring: old entries are ended runs) */
     int64_t failed[NODE_FAILED_MAX];
@@ -248,7 +254,18 @@ typedef struct active_run {
     int *flags;         /* per slot: refused updates in this run */
     fedc_pool *pool;    /* the engine's, for decoding updates in parallel */
     xchg x;             /* the round being exchanged */
+    /* The model's tensors as sent in WELCOME (built-in: the arch's). An
+     * external run without one adopts the first node's (manifest_new: the
+     * runner has still to persist it); need_init: it waits for a node's
+     * initial parameters (init_params, init_n floats). */
+    int external, manifest_new, need_init, client_state;
+    char *manifest_json;
+    float *init_params;
+    size_t init_n;
 } active_run;
+
+/* runner.c: sizes that follow from the task and the parameter count. */
+void active_run_limits(active_run *ar);
 
 /* ---- runner threads (runner.c): one per active-run slot ----------------- */
 typedef struct runner {

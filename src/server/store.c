@@ -4,7 +4,7 @@
  * transaction with the run's totals and its checkpoint round, so after a
  * crash the store and the checkpoint files agree on what was done.
  *
- * Rows of runs, rounds, participation and nodes carry a checksum of their values
+ * Rows of runs, rounds, round_privacy, fed_eval, participation and nodes carry a checksum of their values
  * (the SQL function fedc_crc, store_check.c) written with every change and
  * checked on every read: a damaged page that SQLite's own structure checks
  * cannot see (a flipped byte inside a value) is reported, never served. A
@@ -64,6 +64,11 @@ static const char *const k_schema =
     "CREATE TABLE IF NOT EXISTS run_events("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, seq INTEGER NOT NULL, at REAL NOT NULL,"
     " level TEXT NOT NULL, message TEXT NOT NULL, crc INTEGER, PRIMARY KEY(run_id, seq));"
+    /* Federated evaluation of a round (its own table: stores of earlier
+     * versions gain it without touching rounds). */
+    "CREATE TABLE IF NOT EXISTS fed_eval("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
+    " accuracy REAL, loss REAL, examples REAL, reports INTEGER, crc INTEGER, PRIMARY KEY(run_id, round));"
     "CREATE TABLE IF NOT EXISTS nodes("
     " id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL, address TEXT,"
     " resources TEXT, flags INTEGER NOT NULL DEFAULT 0, flag_reason TEXT, revoked INTEGER NOT NULL DEFAULT 0,"
@@ -136,6 +141,7 @@ static int upgrade_schema(store *st, fedc_error *err) {
         {"participation", "crc", "ALTER TABLE participation ADD COLUMN crc INTEGER"},
         {"nodes", "crc", "ALTER TABLE nodes ADD COLUMN crc INTEGER"},
         {"round_privacy", "crc", "ALTER TABLE round_privacy ADD COLUMN crc INTEGER"},
+        {"fed_eval", "crc", "ALTER TABLE fed_eval ADD COLUMN crc INTEGER"},
     };
     int added = 0;
     for (size_t i = 0; i < sizeof adds / sizeof adds[0]; i++) {
@@ -156,7 +162,8 @@ static int upgrade_schema(store *st, fedc_error *err) {
                      "UPDATE rounds SET crc=fedc_crc(" STORE_ROUND_CRC_COLS ") WHERE crc IS NULL;"
                      "UPDATE participation SET crc=fedc_crc(" STORE_PART_CRC_COLS ") WHERE crc IS NULL;"
                      "UPDATE nodes SET crc=fedc_crc(" STORE_NODE_CRC_COLS ") WHERE crc IS NULL;"
-                     "UPDATE round_privacy SET crc=fedc_crc(" STORE_PRIV_CRC_COLS ") WHERE crc IS NULL;",
+                     "UPDATE round_privacy SET crc=fedc_crc(" STORE_PRIV_CRC_COLS ") WHERE crc IS NULL;"
+                     "UPDATE fed_eval SET crc=fedc_crc(" STORE_FED_CRC_COLS ") WHERE crc IS NULL;",
                      NULL, NULL, &msg) != SQLITE_OK) {
         fedc_fail(err, "cannot seal the rows of the run store %s: %s", st->path, msg ? msg : "?");
         sqlite3_free(msg);
@@ -613,6 +620,15 @@ int store_run_delete(store *st, int64_t id) {
     return sqlite3_changes(st->db) > 0 ? 0 : -1;
 }
 
+int store_run_set_task(store *st, int64_t id, const char *task_json) {
+    sqlite3_stmt *q = prep(st, "UPDATE runs SET task_json=? WHERE id=?");
+    if (q) {
+        sqlite3_bind_text(q, 1, task_json, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 2, id);
+    }
+    return run_change(st, id, q) > 0 ? 0 : -1;
+}
+
 int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
     if (begin(st) != 0) return -1;
     int ok = run_verify(st, id) == 0;
@@ -635,6 +651,12 @@ int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
     }
     ok = ok && exec_done(st, q) == 0;
     q = ok ? prep(st, "DELETE FROM participation WHERE run_id=? AND round>?") : NULL;
+    if (q) {
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int(q, 2, checkpoint_round);
+    }
+    ok = ok && exec_done(st, q) == 0;
+    q = ok ? prep(st, "DELETE FROM fed_eval WHERE run_id=? AND round>?") : NULL;
     if (q) {
         sqlite3_bind_int64(q, 1, id);
         sqlite3_bind_int(q, 2, checkpoint_round);
@@ -779,6 +801,28 @@ int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, c
         }
         ok = exec_done(st, q) == 0;
     }
+    if (ok && m->fed_evaluated) {
+        q = prep(st, "INSERT OR REPLACE INTO fed_eval(run_id,round,accuracy,loss,examples,reports) "
+                     "VALUES(?,?,?,?,?,?)");
+        ok = q != NULL;
+        if (q) {
+            sqlite3_bind_int64(q, 1, run_id);
+            sqlite3_bind_int(q, 2, m->round);
+            sqlite3_bind_double(q, 3, m->fed_accuracy);
+            sqlite3_bind_double(q, 4, m->fed_loss);
+            sqlite3_bind_double(q, 5, m->fed_examples);
+            sqlite3_bind_int(q, 6, m->fed_reports);
+            ok = exec_done(st, q) == 0;
+        }
+        if (ok) {
+            q = prep(st, "UPDATE fed_eval SET crc=fedc_crc(" STORE_FED_CRC_COLS ") WHERE run_id=? AND round=?");
+            if (q) {
+                sqlite3_bind_int64(q, 1, run_id);
+                sqlite3_bind_int(q, 2, m->round);
+            }
+            ok = exec_done(st, q) == 0;
+        }
+    }
     if (ok) {
         q = prep(st, "UPDATE runs SET rounds_done=?1, accuracy=CASE WHEN ?2 THEN ?3 ELSE accuracy END, "
                      "loss=CASE WHEN ?2 THEN ?4 ELSE loss END, best_accuracy=?5, bytes_down=?6, bytes_up=?7, "
@@ -882,6 +926,34 @@ static int round_row_sound(store *st, sqlite3_stmt *q, int64_t run_id) {
     return 0;
 }
 
+/* The round's federated evaluation, if it had one. -1 if it cannot be
+ * read or its row fails its checksum (damage recorded). */
+static int fed_from_store(store *st, int64_t run_id, fedc_round_metrics *m) {
+    sqlite3_stmt *q = prep(st, "SELECT accuracy,loss,examples,reports,crc IS fedc_crc(" STORE_FED_CRC_COLS
+                               ") FROM fed_eval WHERE run_id=? AND round=?");
+    if (!q) return -1;
+    sqlite3_bind_int64(q, 1, run_id);
+    sqlite3_bind_int(q, 2, m->round);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        if (!sqlite3_column_int(q, 4)) {
+            sqlite3_finalize(q);
+            store_mark_damaged(st, "the federated evaluation row of round %d of run %lld fails its checksum",
+                               m->round, (long long)run_id);
+            return -1;
+        }
+        m->fed_evaluated = 1;
+        m->fed_accuracy = sqlite3_column_double(q, 0);
+        m->fed_loss = sqlite3_column_double(q, 1);
+        m->fed_examples = sqlite3_column_double(q, 2);
+        m->fed_reports = sqlite3_column_int(q, 3);
+    } else if (rows_end(st, q, rc) != 0) {
+        return -1;
+    }
+    sqlite3_finalize(q);
+    return 0;
+}
+
 json_t *store_round_json_one(const fedc_round_metrics *m) {
     json_t *o = json_pack("{s:i,s:b,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i}", "round", m->round, "evaluated", m->evaluated,
                           "bytes_down", (json_int_t)m->bytes_down, "bytes_up", (json_int_t)m->bytes_up,
@@ -916,6 +988,12 @@ json_t *store_round_json_one(const fedc_round_metrics *m) {
         json_object_set_new(o, "global_client_acc_p10", num_or_null(m->global_client_acc_p10));
         json_object_set_new(o, "global_client_acc_min", num_or_null(m->global_client_acc_min));
     }
+    if (o && m->fed_evaluated) {
+        json_object_set_new(o, "fed_accuracy", json_real(m->fed_accuracy));
+        json_object_set_new(o, "fed_loss", json_real(m->fed_loss));
+        json_object_set_new(o, "fed_examples", json_real(m->fed_examples));
+        json_object_set_new(o, "fed_reports", json_integer(m->fed_reports));
+    }
     return o;
 }
 
@@ -935,6 +1013,11 @@ json_t *store_rounds_json(store *st, int64_t run_id, int since) {
         fedc_round_metrics m;
         round_from_row(q, &m);
         clients_from_store(st, run_id, &m);
+        if (fed_from_store(st, run_id, &m) != 0) {
+            sqlite3_finalize(q);
+            json_decref(a);
+            return NULL;
+        }
         json_array_append_new(a, store_round_json_one(&m));
     }
     if (rows_end(st, q, rc) != 0) {
@@ -963,6 +1046,7 @@ int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {
         fedc_round_metrics m;
         round_from_row(q, &m);
         clients_from_store(st, run_id, &m);
+        if (!(sound = fed_from_store(st, run_id, &m) == 0)) break;
         if (csv) fedc_metrics_write_csv(f, &m);
         else fedc_metrics_write_jsonl(f, &m);
     }

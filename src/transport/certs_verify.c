@@ -156,6 +156,13 @@ int fedc_node_verify(fedc_node_verifier *v, const char *cert_pem, const char *no
         fedc_fail(err, "node %llu is revoked", (unsigned long long)serial);
         goto out;
     }
+    if (!nonce) { /* the key was proved by the TLS handshake */
+        *node_id = (int64_t)serial;
+        name[0] = 0;
+        X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, FEDC_NODE_NAME_MAX + 1);
+        rc = 0;
+        goto out;
+    }
     unsigned char sig[256];
     size_t sl = 0;
     if (!sig_hex || hex_decode(sig_hex, sig, sizeof sig, &sl) != 0 || sl == 0) {
@@ -184,6 +191,11 @@ out:
     X509_STORE_CTX_free(sc);
     X509_free(cert);
     return rc;
+}
+
+int fedc_node_verify_cert(fedc_node_verifier *v, const char *cert_pem, int64_t *node_id,
+                          char name[FEDC_NODE_NAME_MAX + 1], fedc_error *err) {
+    return fedc_node_verify(v, cert_pem, NULL, NULL, node_id, name, err);
 }
 
 int fedc_auth_nonce(char out[65]) {

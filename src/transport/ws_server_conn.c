@@ -5,6 +5,8 @@
  * writes are collected (one write() sends many records). */
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -239,6 +241,7 @@ void conn_destroy(fedc_ws_conn *c, const char *why) {
         nt->graveyard = c;
     } else {
         pthread_mutex_destroy(&c->mu);
+        free(c->client_cert);
         free(c);
     }
 }
@@ -248,6 +251,7 @@ void conn_free_dead(net_thread *nt) {
         fedc_ws_conn *c = nt->graveyard;
         nt->graveyard = c->grave_next;
         pthread_mutex_destroy(&c->mu);
+        free(c->client_cert);
         free(c);
     }
 }
@@ -491,6 +495,20 @@ static int early_phases(fedc_ws_conn *c) {
             return -1;
         }
         c->phase = PH_HEAD;
+        X509 *cert = SSL_get1_peer_certificate(c->ssl);
+        if (cert) {
+            /* Kept as PEM for the server layer (fedc_ws_conn_client_cert). */
+            BIO *b = BIO_new(BIO_s_mem());
+            char *data = NULL;
+            long n = b && PEM_write_bio_X509(b, cert) == 1 ? BIO_get_mem_data(b, &data) : 0;
+            if (n > 0 && (c->client_cert = malloc((size_t)n + 1))) {
+                memcpy(c->client_cert, data, (size_t)n);
+                c->client_cert[n] = 0;
+            }
+            BIO_free(b);
+            X509_free(cert);
+            ERR_clear_error();
+        }
         if (conn_flush(c) != 0) {
             conn_destroy(c, "connection lost after the TLS handshake");
             return -1;

@@ -60,6 +60,7 @@ struct fedc_ws_conn {
     int fd;
     SSL *ssl;                 /* NULL without TLS */
     char peer[64];
+    char *client_cert;        /* PEM of the client's TLS certificate, if it gave one */
     enum conn_phase phase;
     double t_start, t_last_rx, t_close;
     ep_ref ref, relay_ref;

@@ -75,6 +75,8 @@ void *fedc_ws_conn_user(const fedc_ws_conn *c) { return c->user; }
 uint64_t fedc_ws_conn_id(const fedc_ws_conn *c) { return c->id; }
 const char *fedc_ws_conn_peer(const fedc_ws_conn *c) { return c->peer; }
 
+const char *fedc_ws_conn_client_cert(const fedc_ws_conn *c) { return c->client_cert; }
+
 size_t fedc_ws_conn_pending(const fedc_ws_conn *c) {
     fedc_ws_conn *m = (fedc_ws_conn *)c;
     pthread_mutex_lock(&m->mu);

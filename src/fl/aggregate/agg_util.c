@@ -34,6 +34,18 @@ int agg_fit_f(int want, int n, int mult) {
     return want < most ? want : most;
 }
 
+void agg_sort_small(float *a, int n) {
+    for (int i = 1; i < n; i++) {
+        float x = a[i];
+        int j = i - 1;
+        while (j >= 0 && a[j] > x) {
+            a[j + 1] = a[j];
+            j--;
+        }
+        a[j + 1] = x;
+    }
+}
+
 void agg_mean_of(const float *const *v, const int *idx, int m, size_t d, float *out) {
     memset(out, 0, d * sizeof(float));
     if (m <= 0) return;

@@ -79,6 +79,9 @@ void agg_pairwise_sq(const float *const *v, int n, size_t d, double *dist);
 double agg_dot(const float *a, const float *b, size_t d);
 /* The f that a rule needing n >= mult*f + 3 can use with n updates. */
 int agg_fit_f(int want, int n, int mult);
+/* Sorts a[0..n) ascending by insertion: for the few values of one
+ * coordinate across a round's updates. */
+void agg_sort_small(float *a, int n);
 /* Coordinate-wise mean of the listed vectors (unweighted). */
 void agg_mean_of(const float *const *v, const int *idx, int m, size_t d, float *out);
 /* Sets verdict i with a formatted reason. */

@@ -57,8 +57,8 @@ void fedc_combiner_free(fedc_combiner *c) {
     free(c);
 }
 
-fedc_combiner *fedc_combiner_create(const fedc_task *t, const fedc_arch *a, const float *w0, int n_clients,
-                                    fedc_error *err) {
+fedc_combiner *fedc_combiner_create(const fedc_task *t, const fedc_arch *a, size_t d, const float *w0,
+                                    int n_clients, fedc_error *err) {
     int kind = -1;
     for (int i = 0; i < N_KINDS; i++)
         if (strcmp(t->strategy.aggregator, k_names[i]) == 0) kind = i;
@@ -72,12 +72,12 @@ fedc_combiner *fedc_combiner_create(const fedc_task *t, const fedc_arch *a, cons
         return NULL;
     }
     c->task = *t;
-    c->d = fedc_arch_nparams(a);
+    c->d = d;
     c->n_clients = n_clients;
     c->kind = kind;
     if (kind == K_FRL) {
-        if (!w0) {
-            fedc_fail(err, "strategy.aggregator: frl needs the task's initial model");
+        if (!w0 || !a) {
+            fedc_fail(err, "strategy.aggregator: frl needs a built-in model and the task's initial model");
             fedc_combiner_free(c);
             return NULL;
         }

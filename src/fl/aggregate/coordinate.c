@@ -6,25 +6,13 @@
 
 #include "aggregate_internal.h"
 
-static void sort_small(float *a, int n) {
-    for (int i = 1; i < n; i++) {
-        float x = a[i];
-        int j = i - 1;
-        while (j >= 0 && a[j] > x) {
-            a[j + 1] = a[j];
-            j--;
-        }
-        a[j + 1] = x;
-    }
-}
-
 static int cmp_float(const void *pa, const void *pb) {
     float a = *(const float *)pa, b = *(const float *)pb;
     return (a > b) - (a < b);
 }
 
 static void sort_values(float *a, int n) {
-    if (n <= 32) sort_small(a, n);
+    if (n <= 32) agg_sort_small(a, n);
     else qsort(a, (size_t)n, sizeof *a, cmp_float);
 }
 

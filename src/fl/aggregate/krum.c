@@ -104,15 +104,7 @@ int agg_bulyan(const agg_input *in, int f, float *out, agg_output *o, fedc_error
     /* Coordinate-wise: mean of the beta values closest to the median. */
     for (size_t j = 0; j < in->d; j++) {
         for (int s = 0; s < theta; s++) col[s] = in->v[chosen[s]][j];
-        for (int a = 1; a < theta; a++) { /* insertion sort: theta is small */
-            float x = col[a];
-            int b = a - 1;
-            while (b >= 0 && col[b] > x) {
-                col[b + 1] = col[b];
-                b--;
-            }
-            col[b + 1] = x;
-        }
+        agg_sort_small(col, theta);
         double med = theta % 2 ? col[theta / 2] : 0.5 * ((double)col[theta / 2 - 1] + col[theta / 2]);
         /* The beta closest to the median form a contiguous window of the
          * sorted column; slide it to the one with the smallest spread. */

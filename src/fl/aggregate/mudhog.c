@@ -181,15 +181,7 @@ static int median_of(const float *const *v, const int *idx, int m, size_t d, flo
     if (!col) return -1;
     for (size_t j = 0; j < d; j++) {
         for (int k = 0; k < m; k++) col[k] = v[idx[k]][j];
-        for (int a = 1; a < m; a++) {
-            float x = col[a];
-            int b = a - 1;
-            while (b >= 0 && col[b] > x) {
-                col[b + 1] = col[b];
-                b--;
-            }
-            col[b + 1] = x;
-        }
+        agg_sort_small(col, m);
         out[j] = m == 0 ? 0 : m % 2 ? col[m / 2] : 0.5f * (col[m / 2 - 1] + col[m / 2]);
     }
     free(col);

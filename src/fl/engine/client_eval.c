@@ -9,15 +9,15 @@
 
 double fedc_engine_split_accuracy(const fedc_arch *a, fedc_ws *ws, const float *params, const fedc_client_data *cd,
                                   size_t batch, float *xb, int32_t *yb) {
-    size_t n = cd->test_n;
+    size_t n = cd->split_n;
     if (n == 0) return NAN;
     /* Correct predictions counted as integers: the score does not depend
      * on how the split is batched. */
     double correct = 0;
     for (size_t b = 0; b < n; b += batch) {
         size_t nb = n - b < batch ? n - b : batch;
-        fedc_dataset_gather(cd->data, cd->test_index + b, nb, xb, yb);
-        if (cd->domain) fedc_domain_apply(cd->domain, fedc_arch_input(a), cd->domain_seed, cd->test_index + b, xb, nb);
+        fedc_dataset_gather(cd->data, cd->split_index + b, nb, xb, yb);
+        if (cd->domain) fedc_domain_apply(cd->domain, fedc_arch_input(a), cd->domain_seed, cd->split_index + b, xb, nb);
         double acc, loss;
         fedc_nn_evaluate(a, ws, params, xb, yb, nb, &acc, &loss);
         correct += floor(acc * (double)nb + 0.5);

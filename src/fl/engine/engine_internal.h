@@ -54,7 +54,7 @@ void fedc_engine_local_scatter(const local_set *s, const float *packed, float *x
 void fedc_engine_local_zero(const local_set *s, float *x);
 
 /* Per-client evaluation (client_eval.c): the accuracy of params on the
- * client's local test split (cd->test_index, domain applied), in batches
+ * client's local test split (cd->split_index, domain applied), in batches
  * of at most `batch` through ws with xb/yb as batch buffers; NAN without a
  * split. */
 double fedc_engine_split_accuracy(const fedc_arch *a, fedc_ws *ws, const float *params, const fedc_client_data *cd,

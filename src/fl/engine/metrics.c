@@ -83,6 +83,13 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
     fprintf(f, "\"selected\":%d,\"participants\":%d,\"dropped\":%d,\"rejected\":%d", m->selected,
             m->participants, m->dropped, m->rejected);
     robust_keys(f, m);
+    /* Federated evaluation: only on rounds the nodes scored. */
+    if (m->fed_evaluated) {
+        fprintf(f, ",\"fed_evaluated\":true,");
+        json_num(f, "fed_accuracy", m->fed_accuracy, 6);
+        json_num(f, "fed_loss", m->fed_loss, 6);
+        fprintf(f, "\"fed_examples\":%.0f,\"fed_reports\":%d", m->fed_examples, m->fed_reports);
+    }
     /* A DP run carries its guarantee on every round; an infinite epsilon
      * (no noise) is null. */
     if (m->dp) {

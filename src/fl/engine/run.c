@@ -41,6 +41,14 @@ typedef struct slot {
     double finish;    /* simulated time its update arrives */
 } slot;
 
+/* One evaluator's report (federated evaluation). */
+typedef struct eval_slot {
+    int client;
+    int status; /* 0 pending, 1 reported, -1 dropped, -2 refused */
+    double loss, accuracy, examples;
+    uint64_t bytes_down, bytes_up;
+} eval_slot;
+
 struct fedc_run {
     fedc_task task;
     fedc_run_options opt;
@@ -58,7 +66,7 @@ struct fedc_run {
     /* Per-client evaluation (partition.test_fraction): the clients' local
      * test splits, held out of part; per client the last scores of the
      * global model and of the model the client uses; who scores them. */
-    fedc_partition test_part;
+    fedc_partition split_part;
     int has_holdout;
     double *acc_global, *acc_own;
     fedc_client_evaluator client_eval;
@@ -66,7 +74,17 @@ struct fedc_run {
     /* task.validation: the samples held out of the clients' partitions
      * (owned copy, n = 0 when none). */
     fedc_dataset val;
-    fedc_arch *arch;
+    fedc_partition test_part; /* federated evaluation in simulation: the clients' test data */
+    int has_test_part;
+    fedc_arch *arch;          /* NULL for an external model */
+    int external, need_init;
+    fedc_manifest manifest;
+    /* Federated evaluation. */
+    int fed_eval;
+    eval_slot *eslots;
+    int *eval_clients;
+    fedc_codec *eval_codec;   /* the downlink codec when lossless, else none: the exact model */
+    fedc_buf eval_frame;
     size_t d;
     float *x;
     fedc_strategy *strategy;
@@ -164,10 +182,16 @@ void fedc_run_free(fedc_run *r) {
     fedc_dataset_free(&r->test_skewed);
     free(r->personal_ids);
     fedc_partition_free(&r->part);
-    fedc_partition_free(&r->test_part);
+    fedc_partition_free(&r->split_part);
     free(r->acc_global);
     free(r->acc_own);
-    if (r->eval_ws)
+    if (r->has_test_part) fedc_partition_free(&r->test_part);
+    fedc_manifest_free(&r->manifest);
+    free(r->eslots);
+    free(r->eval_clients);
+    fedc_codec_free(r->eval_codec);
+    fedc_buf_free(&r->eval_frame);
+    if (r->eval_ws && r->pool)
         for (int i = 0; i < fedc_pool_size(r->pool); i++) fedc_ws_free(r->eval_ws[i]);
     free(r->eval_ws);
     fedc_pool_destroy(r->pool);
@@ -253,6 +277,9 @@ static int setup_domains(fedc_run *r, fedc_error *err) {
 /* The model's tensors for the strategy, local parameters marked as buffers
  * (neither is trained by a server optimizer). */
 static int set_strategy_layout(fedc_run *r, fedc_error *err) {
+    /* External models: the manifest's tensors, all trained, are the layout
+     * given at creation (local_params is refused for them). */
+    if (!r->arch) return 0;
     int nt = fedc_arch_ntensors(r->arch);
     fedc_tensor_info *ti = malloc((size_t)(nt > 0 ? nt : 1) * sizeof *ti);
     unsigned char *mask = calloc((size_t)nt + 1, 1);
@@ -289,8 +316,8 @@ fedc_client_data fedc_run_client_data(const fedc_run *r, int client) {
         cd.eval_n = r->personal_n;
     }
     if (r->has_holdout) {
-        cd.test_index = fedc_partition_client(&r->test_part, client);
-        cd.test_n = fedc_partition_size(&r->test_part, client);
+        cd.split_index = fedc_partition_client(&r->split_part, client);
+        cd.split_n = fedc_partition_size(&r->split_part, client);
     }
     return cd;
 }
@@ -350,6 +377,22 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     if (!r) return NULL;
     r->task = *t;
     if (opt) r->opt = *opt;
+    r->external = fedc_task_external(t);
+    r->fed_eval = fedc_task_federated_eval(t);
+    if (r->external) {
+        /* The nodes' own model: no data and no arch on the server. */
+        if (!t->model_manifest[0]) {
+            fedc_fail(err, "model.manifest: an external model's tensors are not known yet (a node supplies them)");
+            goto fail;
+        }
+        if (fedc_manifest_parse(t->model_manifest, strlen(t->model_manifest), &r->manifest, err) != 0) {
+            fedc_fail_prefix(err, "model.manifest: ");
+            goto fail;
+        }
+        r->d = r->manifest.total;
+        r->need_init = 1;
+        goto data_done;
+    }
     if (opt && opt->train_data && opt->test_data) {
         r->trainp = opt->train_data;
         r->testp = opt->test_data;
@@ -366,6 +409,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         goto fail;
     }
     r->d = fedc_arch_nparams(r->arch);
+    if (fedc_manifest_from_arch(r->arch, &r->manifest, err) != 0) goto fail;
     if (setup_domains(r, err) != 0) goto fail;
     local_set probe;
     if (fedc_engine_local_set(t, r->arch, &probe, err) != 0) goto fail;
@@ -380,7 +424,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     pc.sigma = t->partition.sigma;
     if (fedc_partition_make(r->trainp, &pc, t->clients, t->seed, &r->part, err) != 0) goto fail;
     if (t->partition.test_fraction > 0) {
-        if (fedc_partition_hold_out(&r->part, t->partition.test_fraction, t->seed, &r->test_part, err) != 0)
+        if (fedc_partition_hold_out(&r->part, t->partition.test_fraction, t->seed, &r->split_part, err) != 0)
             goto fail;
         r->has_holdout = 1;
         r->acc_global = malloc((size_t)t->clients * sizeof *r->acc_global);
@@ -392,21 +436,31 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         for (int k = 0; k < t->clients; k++) r->acc_global[k] = r->acc_own[k] = NAN;
     }
     if (hold_out_validation(r, err) != 0) goto fail;
+    if (r->fed_eval) {
+        /* Each client's local test data: the test set cut like the training set. */
+        if (fedc_partition_make(r->testp, &pc, t->clients, fedc_eval_partition_seed(t->seed), &r->test_part, err) !=
+            0) {
+            fedc_fail_prefix(err, "federated evaluation: test set: ");
+            goto fail;
+        }
+        r->has_test_part = 1;
+    }
+data_done:
 
     r->x = malloc(r->d * sizeof(float));
     if (!r->x) {
         fedc_fail(err, "out of memory for %zu parameters", r->d);
         goto fail;
     }
-    fedc_engine_initial_model(t, r->arch, r->x);
+    if (r->arch) fedc_engine_initial_model(t, r->arch, r->x);
+    else memset(r->x, 0, r->d * sizeof(float));
     {
-        int nt = fedc_arch_ntensors(r->arch);
+        int nt = r->manifest.n;
         size_t *off = calloc((size_t)nt + 1, sizeof *off), *cnt = calloc((size_t)nt + 1, sizeof *cnt);
         if (off && cnt)
             for (int i = 0; i < nt; i++) {
-                fedc_tensor_info ti = fedc_arch_tensor(r->arch, i);
-                off[i] = ti.offset;
-                cnt[i] = ti.count;
+                off[i] = r->manifest.t[i].offset;
+                cnt[i] = r->manifest.t[i].count;
             }
         fedc_param_layout lay = {nt, off, cnt};
         fedc_strategy_env env = {r->d, t->clients, off && cnt ? &lay : NULL, NULL, fedc_arch_input_size(r->arch)};
@@ -418,7 +472,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     r->sinfo = fedc_strategy_info_get(r->strategy);
     /* Robust aggregation: the strategy combines through it; FRL's model
      * starts from the seed's scores. */
-    if (!(r->combiner = fedc_combiner_create(t, r->arch, r->x, t->clients, err))) goto fail;
+    if (!(r->combiner = fedc_combiner_create(t, r->arch, r->d, r->x, t->clients, err))) goto fail;
     fedc_combiner_initial_model(r->combiner, r->x);
     fedc_strategy_set_combine(r->strategy, fedc_combiner_combine_fn, r->combiner);
     if ((strcmp(t->attack.kind, "none") != 0 || t->attack.unreliable > 0) &&
@@ -476,7 +530,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         goto fail;
     }
     for (int k = 0; k < t->clients; k++) {
-        r->info[k].n_samples = fedc_partition_size(&r->part, k);
+        r->info[k].n_samples = r->external ? 0 : fedc_partition_size(&r->part, k);
         r->info[k].last_loss = -1;
         r->info[k].last_round = -1;
         r->info[k].available = 1;
@@ -494,8 +548,9 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
         goto fail;
     }
+    /* External models: the server never evaluates (no arch, no workspaces). */
     const int eval_batch = r->opt.eval_batch > 0 ? r->opt.eval_batch : FEDC_EVAL_BATCH;
-    for (int i = 0; i < threads; i++)
+    for (int i = 0; r->arch && i < threads; i++)
         if (!(r->eval_ws[i] = fedc_ws_create(r->arch, eval_batch))) {
             fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
             goto fail;
@@ -528,6 +583,16 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     if (!r->guard || !r->refused || !r->refused_why) {
         fedc_fail(err, "out of memory for checking the aggregate");
         goto fail;
+    }
+    if (r->fed_eval) {
+        r->eslots = calloc((size_t)t->clients + 1, sizeof *r->eslots);
+        r->eval_clients = calloc((size_t)t->clients + 1, sizeof(int));
+        r->eval_codec = fedc_codec_parse(fedc_engine_codec_lossless(r->down) ? t->compression.down : "none", err);
+        if (!r->eslots || !r->eval_clients || !r->eval_codec) {
+            if (!r->eval_codec) fedc_fail_prefix(err, "federated evaluation: ");
+            else fedc_fail(err, "out of memory for federated evaluation");
+            goto fail;
+        }
     }
     r->down_lossy = !fedc_engine_codec_lossless(r->down);
     if (r->down_lossy) {
@@ -684,7 +749,8 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
         fedc_fail(err, "update is for round %lld; the current round is %d", (long long)rnd, round);
         goto out;
     }
-    if (n_samples < 0 || n_samples > (json_int_t)r->trainp->n * 1000 || steps < 0 || steps > 100000000 ||
+    json_int_t max_samples = r->trainp ? (json_int_t)r->trainp->n * 1000 : (json_int_t)1000000000000LL;
+    if (n_samples < 0 || n_samples > max_samples || steps < 0 || steps > 100000000 ||
         !isfinite(loss) || !isfinite(cpu) || cpu < 0) {
         fedc_fail(err, "update: n_samples, steps, loss or cpu_s out of range");
         goto out;
@@ -935,8 +1001,8 @@ static int encode_train_frame(fedc_run *r, int round, const float *x, const floa
 static int reconstruct(fedc_run *r, slot *s, fedc_error *err) {
     if (fedc_codec_decode(r->down, r->model_blob.data, r->model_blob.len, s->recon, r->d, err) != 0)
         return -1;
-    const float *base = r->down_ref[s->client] ? r->down_ref[s->client] : r->x0;
-    for (size_t j = 0; j < r->d; j++) s->recon[j] += base[j];
+    const float *base = r->down_ref[s->client] ? r->down_ref[s->client] : r->external ? NULL : r->x0;
+    for (size_t j = 0; base && j < r->d; j++) s->recon[j] += base[j];
     return 0;
 }
 
@@ -1010,6 +1076,172 @@ static void report_robust(fedc_run *r, int nu, fedc_round_metrics *m) {
     m->attack_report = r->attack != NULL;
 }
 
+/* ---- Federated evaluation: EVALUATE frames out, RESULT frames back. ---- */
+typedef struct eval_ctx_x {
+    fedc_run *r;
+    int round;
+} eval_ctx_x;
+
+static void eval_on_sent(void *ctx, int i, uint64_t b) { ((eval_ctx_x *)ctx)->r->eslots[i].bytes_down += b; }
+
+static void eval_on_drop(void *ctx, int i, const char *why) {
+    eval_slot *e = &((eval_ctx_x *)ctx)->r->eslots[i];
+    if (e->status == 0) {
+        e->status = -1;
+        FEDC_DEBUG("round %d: client %d did not evaluate: %s", ((eval_ctx_x *)ctx)->round, e->client, why);
+    }
+}
+
+/* Refuses reports that could distort the mean: wrong type or round, values
+ * out of range or not finite. */
+static int check_result(const uint8_t *frame, size_t len, int round, eval_slot *e, fedc_error *err) {
+    fedc_msg m;
+    if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
+    int rc = -1;
+    json_t *o = NULL;
+    if (m.type != FEDC_MSG_RESULT) {
+        fedc_fail(err, "expected a result, got a %s message", fedc_msg_type_name(m.type));
+        goto out;
+    }
+    o = json_loads(m.json, 0, NULL);
+    json_int_t rnd = -1;
+    double loss = 0, acc = 0, ex = 0;
+    if (!o || json_unpack(o, "{s:I,s:F,s:F,s:F}", "round", &rnd, "loss", &loss, "accuracy", &acc, "examples", &ex) !=
+                  0) {
+        fedc_fail(err, "result: control fields round, loss, accuracy, examples are required");
+        goto out;
+    }
+    if (rnd != round) {
+        fedc_fail(err, "result is for round %lld; the current round is %d", (long long)rnd, round);
+        goto out;
+    }
+    if (!isfinite(loss) || loss < 0 || !(acc >= 0 && acc <= 1) || !(ex >= 0 && ex <= 1e12) || ex != floor(ex) ||
+        m.nblobs != 0) {
+        fedc_fail(err, "result: loss (finite, >= 0), accuracy (0..1), examples (a count) or blobs (none) out of range");
+        goto out;
+    }
+    e->loss = loss;
+    e->accuracy = acc;
+    e->examples = ex;
+    rc = 0;
+out:
+    json_decref(o);
+    fedc_msg_free(&m);
+    return rc;
+}
+
+static void eval_on_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t wire) {
+    eval_ctx_x *c = ctx;
+    eval_slot *e = &c->r->eslots[i];
+    e->bytes_up += wire;
+    if (e->status != 0) return;
+    fedc_error err;
+    if (check_result(frame, len, c->round, e, &err) != 0) {
+        e->status = -2;
+        FEDC_WARN("round %d: evaluation report of client %d refused: %s", c->round, e->client, err.msg);
+        return;
+    }
+    e->status = 1;
+}
+
+/* The clients whose updates the round aggregated, into r->eval_clients
+ * (what eval.clients 0 evaluates). Synchronous rounds: the slots with a
+ * usable update; asynchronous ones: the slots async_map names. */
+static int accepted_clients(fedc_run *r, int nslots, const int *map) {
+    int n = 0;
+    if (!r->fed_eval) return 0;
+    for (int i = 0; i < nslots; i++) {
+        const slot *sl = &r->slots[map ? map[i] : i];
+        if (map || sl->status == 1) r->eval_clients[n++] = sl->client;
+    }
+    return n;
+}
+
+/* Who evaluates: the round's naccepted accepted participants (already in
+ * r->eval_clients), or eval.clients available clients drawn by the seed. */
+static int pick_evaluators(fedc_run *r, int round, int naccepted) {
+    const fedc_task *t = &r->task;
+    int n = 0;
+    if (t->eval.clients <= 0) return naccepted;
+    int avail = 0;
+    for (int k = 0; k < t->clients; k++) avail += r->info[k].available != 0;
+    if (avail == 0) return 0;
+    uint32_t *pool = malloc((size_t)avail * sizeof *pool), *pick = malloc((size_t)avail * sizeof *pick);
+    if (!pool || !pick) {
+        free(pool);
+        free(pick);
+        return 0;
+    }
+    int a = 0;
+    for (int k = 0; k < t->clients; k++)
+        if (r->info[k].available) pool[a++] = (uint32_t)k;
+    int want = t->eval.clients < avail ? t->eval.clients : avail;
+    fedc_rng erng = fedc_rng_derive(t->seed, (uint64_t)round, 0xE7A1ull);
+    fedc_rng_sample_u32(&erng, (uint32_t)avail, (uint32_t)want, pick);
+    for (int i = 0; i < want; i++) r->eval_clients[n++] = (int)pool[pick[i]];
+    free(pool);
+    free(pick);
+    return n;
+}
+
+static void federated_evaluation(fedc_run *r, fedc_transport *tp, int round, int naccepted, fedc_round_metrics *m) {
+    int n = pick_evaluators(r, round, naccepted);
+    if (n == 0) return;
+    fedc_buf blob = {0};
+    fedc_error err;
+    char json[160];
+    int jl = snprintf(json, sizeof json, "{\"round\":%d,\"codec\":\"%s\"}", round, fedc_codec_name(r->eval_codec));
+    fedc_rng rng = fedc_rng_derive(r->task.seed, (uint64_t)round, 0xE7A2ull);
+    /* The model itself (FRL: the masked weights its scores stand for). */
+    const float *model = fedc_combiner_model(r->combiner, r->x);
+    if (fedc_codec_encode(r->eval_codec, model, r->d, NULL, &rng, &blob, &err) != 0) {
+        FEDC_WARN("round %d: federated evaluation skipped: %s", round, err.msg);
+        fedc_buf_free(&blob);
+        return;
+    }
+    fedc_msg em = {.type = FEDC_MSG_EVALUATE, .json = json, .json_len = (size_t)jl, .nblobs = 1};
+    em.blobs[0] = (fedc_blob){blob.data, blob.len};
+    fedc_buf_clear(&r->eval_frame);
+    int rc = fedc_msg_encode(&em, &r->eval_frame, &err);
+    fedc_buf_free(&blob);
+    if (rc != 0) {
+        FEDC_WARN("round %d: federated evaluation skipped: %s", round, err.msg);
+        return;
+    }
+    fedc_buf *frames = malloc((size_t)n * sizeof *frames);
+    if (!frames) return;
+    for (int i = 0; i < n; i++) {
+        frames[i] = r->eval_frame; /* aliases: the transport only reads */
+        r->eslots[i] = (eval_slot){.client = r->eval_clients[i]};
+    }
+    eval_ctx_x ec = {r, round};
+    fedc_exchange ex = {round, n, r->eval_clients, frames, r->task.deploy.round_timeout_s, eval_on_sent,
+                        eval_on_reply, eval_on_drop, &ec};
+    rc = tp->ops->exchange(tp, &ex, &err);
+    free(frames);
+    if (rc != 0) {
+        FEDC_WARN("round %d: federated evaluation failed: %s", round, err.msg);
+        return;
+    }
+    double ex_sum = 0, acc = 0, loss = 0;
+    for (int i = 0; i < n; i++) {
+        eval_slot *e = &r->eslots[i];
+        m->bytes_down += e->bytes_down;
+        m->bytes_up += e->bytes_up;
+        if (e->status != 1) continue;
+        m->fed_reports++;
+        ex_sum += e->examples;
+        acc += e->accuracy * e->examples;
+        loss += e->loss * e->examples;
+    }
+    if (ex_sum > 0) {
+        m->fed_evaluated = 1;
+        m->fed_examples = ex_sum;
+        m->fed_accuracy = acc / ex_sum;
+        m->fed_loss = loss / ex_sum;
+    }
+}
+
 /* Most rounds any one client took part in: what local DP composes over. */
 static int max_participations(const fedc_run *r) {
     int most = 0;
@@ -1018,8 +1250,8 @@ static int max_participations(const fedc_run *r) {
     return most;
 }
 
-static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double sim_round, double cpu_srv,
-                         double wall0);
+static void finish_round(fedc_run *r, fedc_transport *tp, int naccepted, fedc_round_metrics *m, int round,
+                         double sim_round, double cpu_srv, double wall0);
 static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err);
 
 static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err);
@@ -1032,6 +1264,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     memset(m, 0, sizeof *m);
     m->round = round;
     const fedc_task *t = &r->task;
+    if (r->need_init) return fedc_fail(err, "round %d: the external model has no initial parameters yet", round);
 
     /* 1. Who takes part. Clients without data cannot train. */
     for (int k = 0; k < t->clients; k++) {
@@ -1092,8 +1325,11 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     } else {
         for (int i = 0; i < n; i++) {
             slot *s = &r->slots[i];
-            const float *base = r->down_ref[s->client] ? r->down_ref[s->client] : r->x0;
-            if (encode_train_frame(r, round, r->x, base, r->down_ref[s->client] ? "delta" : "init",
+            /* A node rebuilds the initial model from the seed ("init"); an
+             * external model's it cannot, so it gets the model itself. */
+            const float *base = r->down_ref[s->client] ? r->down_ref[s->client] : r->external ? NULL : r->x0;
+            if (encode_train_frame(r, round, r->x, base,
+                                   r->down_ref[s->client] ? "delta" : r->external ? "full" : "init",
                                    s->client, &r->model_blob, &s->frame, err) != 0 ||
                 reconstruct(r, s, err) != 0) {
                 free(frames);
@@ -1270,7 +1506,7 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         m->personal_accuracy = personal_sum / personal_cnt;
     }
     cpu_srv += fedc_cpu_thread_s() - c0;
-    finish_round(r, m, round, sim_round, cpu_srv, wall0);
+    finish_round(r, tp, accepted_clients(r, n, NULL), m, round, sim_round, cpu_srv, wall0);
     return 0;
 }
 
@@ -1336,27 +1572,39 @@ static void evaluate_nodes(fedc_run *r, fedc_round_metrics *m) {
 }
 
 /* 5. Evaluate, account, decide whether to stop (every kind of round). */
-static void finish_round(fedc_run *r, fedc_round_metrics *m, int round, double sim_round, double cpu_srv,
-                         double wall0) {
+static void finish_round(fedc_run *r, fedc_transport *tp, int naccepted, fedc_round_metrics *m, int round,
+                         double sim_round, double cpu_srv, double wall0) {
     const fedc_task *t = &r->task;
     double c0 = fedc_cpu_thread_s();
     r->rounds_done = round;
     int last = round >= t->rounds;
     if (t->eval_every <= 1 || round % t->eval_every == 0 || last || round == 1) {
-        fedc_run_evaluate(r, &m->accuracy, &m->loss);
-        m->evaluated = 1;
-        m->val_evaluated = fedc_run_evaluate_validation(r, &m->val_accuracy, &m->val_loss) == 0;
-        if (r->attack && strcmp(t->attack.kind, "backdoor") == 0) {
-            int batch = r->opt.eval_batch > 0 ? r->opt.eval_batch : FEDC_EVAL_BATCH;
-            m->attack_success_rate = fedc_engine_backdoor_success(r->arch, r->eval_ws, batch, r->pool,
-                                                                 fedc_combiner_model(r->combiner, r->x), r->testp,
-                                                                 t->attack.target);
-            m->asr_measured = 1;
+        if (r->arch) {
+            fedc_run_evaluate(r, &m->accuracy, &m->loss);
+            m->evaluated = 1;
+            m->val_evaluated = fedc_run_evaluate_validation(r, &m->val_accuracy, &m->val_loss) == 0;
+            if (r->attack && strcmp(t->attack.kind, "backdoor") == 0) {
+                int batch = r->opt.eval_batch > 0 ? r->opt.eval_batch : FEDC_EVAL_BATCH;
+                m->attack_success_rate = fedc_engine_backdoor_success(r->arch, r->eval_ws, batch, r->pool,
+                                                                     fedc_combiner_model(r->combiner, r->x), r->testp,
+                                                                     t->attack.target);
+                m->asr_measured = 1;
+            }
+            if (r->decentral) evaluate_nodes(r, m);
+            r->last_accuracy = m->accuracy;
+            if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
+            if (r->has_holdout) per_client_evaluation(r, round, m);
         }
-        if (r->decentral) evaluate_nodes(r, m);
-        r->last_accuracy = m->accuracy;
-        if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
-        if (r->has_holdout) per_client_evaluation(r, round, m);
+        if (r->fed_eval) {
+            cpu_srv += fedc_cpu_thread_s() - c0;
+            federated_evaluation(r, tp, round, naccepted, m);
+            c0 = fedc_cpu_thread_s();
+            if (m->fed_evaluated && !r->arch) {
+                /* The nodes' scores are the only ones: they drive the stopping rule. */
+                r->last_accuracy = m->fed_accuracy;
+                if (m->fed_accuracy > r->best_accuracy) r->best_accuracy = m->fed_accuracy;
+            }
+        }
     }
     if (fedc_privacy_enabled(r->privacy)) {
         m->dp = 1;
@@ -1580,7 +1828,7 @@ static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *
         report_robust(r, na, m);
     }
     cpu_srv += fedc_cpu_thread_s() - c0;
-    finish_round(r, m, round, clock - now, cpu_srv, wall0);
+    finish_round(r, tp, accepted_clients(r, na, r->async_map), m, round, clock - now, cpu_srv, wall0);
     return 0;
 }
 
@@ -1694,7 +1942,7 @@ static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metri
     free(mean);
     m->consensus_distance = cd / nodes;
     cpu_srv += fedc_cpu_thread_s() - c0;
-    finish_round(r, m, round, 0, cpu_srv, wall0);
+    finish_round(r, tp, 0, m, round, 0, cpu_srv, wall0); /* no federated evaluation (the validator) */
     return 0;
 }
 
@@ -1721,8 +1969,47 @@ int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err) {
     char rounds[32], acc[32];
     snprintf(rounds, sizeof rounds, "%d", r->rounds_done);
     snprintf(acc, sizeof acc, "%.6f", r->last_accuracy);
-    const char *meta[] = {"task", r->task.name, "rounds", rounds, "accuracy", acc};
-    return fedc_safetensors_save(path, r->arch, fedc_combiner_model(r->combiner, r->x), meta, 3, err);
+    char input[48] = "";
+    if (r->arch)
+        snprintf(input, sizeof input, "%d,%d,%d", fedc_arch_input(r->arch).c, fedc_arch_input(r->arch).h,
+                 fedc_arch_input(r->arch).w);
+    const char *meta[] = {"task", r->task.name, "rounds", rounds, "accuracy", acc, "input", input};
+    if (!r->arch) {
+        /* External model: the manifest's tensors, as the nodes name them. */
+        fedc_named_tensor *nt = calloc((size_t)r->manifest.n, sizeof *nt);
+        if (!nt) return fedc_fail(err, "out of memory saving %s", path);
+        for (int i = 0; i < r->manifest.n; i++) {
+            const fedc_manifest_tensor *t = &r->manifest.t[i];
+            nt[i] = (fedc_named_tensor){t->name, t->ndim, t->dims, t->offset, t->count};
+        }
+        int rc = fedc_safetensors_save_named(path, nt, r->manifest.n, r->x, "external", meta, 3, err);
+        free(nt);
+        return rc;
+    }
+    return fedc_safetensors_save(path, r->arch, fedc_combiner_model(r->combiner, r->x), meta, 4, err);
+}
+
+int fedc_run_needs_initial_model(const fedc_run *r) { return r->need_init; }
+
+int fedc_run_set_initial_model(fedc_run *r, const float *x, size_t d, fedc_error *err) {
+    if (d != r->d) return fedc_fail(err, "initial model has %zu values; the manifest has %zu", d, r->d);
+    size_t bad = fedc_first_nonfinite(x, d);
+    if (bad < d) return fedc_fail(err, "initial model value %zu is not finite", bad);
+    memcpy(r->x, x, d * sizeof(float));
+    if (r->x0) memcpy(r->x0, x, d * sizeof(float));
+    r->need_init = 0;
+    return 0;
+}
+
+const fedc_manifest *fedc_run_manifest(const fedc_run *r) { return &r->manifest; }
+
+fedc_client_data fedc_run_test_data(const fedc_run *r, int client) {
+    fedc_client_data cd = {0};
+    if (!r->has_test_part || client < 0 || client >= r->task.clients) return cd;
+    cd.data = r->testp;
+    cd.index = fedc_partition_client(&r->test_part, client);
+    cd.n = fedc_partition_size(&r->test_part, client);
+    return cd;
 }
 
 /* ---- Accessors for checkpoint.c (run_state.h) and deployments (deploy.h) ---- */

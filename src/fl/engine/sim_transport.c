@@ -43,6 +43,16 @@ static void serve_one(void *ctx, size_t i, int worker) {
     fedc_client_data cd = fedc_run_client_data(st->run, k);
     fedc_error e;
     fedc_buf *reply = &st->replies[worker];
+    if (fedc_frame_type(f->data, f->len) == FEDC_MSG_EVALUATE) {
+        fedc_client_data test = fedc_run_test_data(st->run, k);
+        if (fedc_trainer_evaluate(st->trainers[worker], &test, f->data, f->len, reply, &e) != 0) {
+            ex->on_drop(ex->ctx, (int)i, e.msg);
+            return;
+        }
+        ex->on_reply(ex->ctx, (int)i, reply->data, reply->len,
+                     reply->len + fedc_ws_overhead(reply->len, 1, FEDC_WS_FRAGMENT_SIZE));
+        return;
+    }
     fedc_client_mem mem = {.record = fedc_state_acquire(st->store, k, &e),
                            .pending = &st->pending[i],
                            .protocol = st->proto ? &st->proto[k] : NULL};
@@ -116,7 +126,7 @@ static void eval_one(void *ctx, size_t i, int worker) {
     sim_transport *st = ctx;
     int k = (int)i;
     fedc_client_data cd = fedc_run_client_data(st->run, k);
-    if (cd.test_n == 0) return;
+    if (cd.split_n == 0) return;
     fedc_error e;
     void *record = NULL;
     if (fedc_state_has(st->store, k) && !(record = fedc_state_acquire(st->store, k, &e))) {
@@ -173,6 +183,11 @@ static void sim_destroy(fedc_transport *t) {
 static const fedc_transport_ops k_sim_ops = {sim_exchange, sim_destroy};
 
 fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
+    if (!fedc_run_arch(r)) {
+        fedc_fail(err, "model external: the nodes' own model trains only in a deployment (fedc server and nodes); "
+                       "a simulation needs a built-in model");
+        return NULL;
+    }
     sim_transport *st = calloc(1, sizeof *st);
     if (!st) return NULL;
     st->base.ops = &k_sim_ops;

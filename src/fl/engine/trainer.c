@@ -617,7 +617,7 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     /* The model this client uses, scored on its own test split before it
      * trains (the simulator scores every client itself). */
     double client_acc = -1;
-    if (tr->report_client_acc && cd->test_n) {
+    if (tr->report_client_acc && cd->split_n) {
         double g;
         if (fedc_trainer_client_eval(tr, client, (int)round, cd, mem->record, tr->global, NULL, &g, &client_acc,
                                      err) != 0)
@@ -687,7 +687,7 @@ int fedc_trainer_client_eval(fedc_trainer *tr, int client, int round, const fedc
                              const void *record, const float *global, const float *start, double *acc_global,
                              double *acc_own, fedc_error *err) {
     *acc_global = *acc_own = NAN;
-    if (cd->test_n == 0) return 0;
+    if (cd->split_n == 0) return 0;
     size_t d = tr->d, B = (size_t)tr->task.local.batch;
     *acc_global = fedc_engine_split_accuracy(tr->arch, tr->ws, global, cd, B, tr->xf, tr->yf);
     if (!fedc_trainer_personal(tr)) {
@@ -718,4 +718,66 @@ int fedc_trainer_client_eval(fedc_trainer *tr, int client, int round, const fedc
     }
     *acc_own = fedc_engine_split_accuracy(tr->arch, tr->ws, tr->work, cd, B, tr->xf, tr->yf);
     return 0;
+}
+
+int fedc_frame_type(const uint8_t *frame, size_t len) { return len >= 5 ? frame[4] : 0; }
+
+int fedc_trainer_evaluate(fedc_trainer *tr, const fedc_client_data *test, const uint8_t *frame, size_t len,
+                          fedc_buf *reply, fedc_error *err) {
+    fedc_msg m;
+    if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
+    int rc = -1;
+    json_t *ctl = NULL;
+    fedc_codec *codec = NULL;
+    if (m.type != FEDC_MSG_EVALUATE) {
+        fedc_fail(err, "expected an evaluate message, got %s", fedc_msg_type_name(m.type));
+        goto out;
+    }
+    ctl = json_loads(m.json, 0, NULL);
+    json_int_t round = -1;
+    const char *cname = NULL;
+    if (!ctl || json_unpack(ctl, "{s:I,s:s}", "round", &round, "codec", &cname) != 0 || round < 1 ||
+        round > 1000000) {
+        fedc_fail(err, "evaluate message: \"round\" (1..1000000) and \"codec\" are required");
+        goto out;
+    }
+    if (m.nblobs != 1) {
+        fedc_fail(err, "evaluate message: %d blobs; expected 1 (the model)", m.nblobs);
+        goto out;
+    }
+    if (!(codec = fedc_codec_parse(cname, err))) {
+        fedc_fail_prefix(err, "evaluate message: codec: ");
+        goto out;
+    }
+    if (fedc_codec_decode(codec, m.blobs[0].data, m.blobs[0].len, tr->work, tr->d, err) != 0) {
+        fedc_fail_prefix(err, "evaluate message: model: ");
+        goto out;
+    }
+    if (!test || !test->n) {
+        fedc_fail(err, "no local test data to evaluate on");
+        goto out;
+    }
+    /* In batches of the local batch size through the trainer's workspace. */
+    size_t B = (size_t)tr->task.local.batch;
+    double correct = 0, loss = 0;
+    for (size_t b = 0; b < test->n; b += B) {
+        size_t nb = test->n - b < B ? test->n - b : B;
+        fedc_dataset_gather(test->data, test->index + b, nb, tr->xf, tr->yf);
+        double acc, l;
+        fedc_nn_evaluate(tr->arch, tr->ws, tr->work, tr->xf, tr->yf, nb, &acc, &l);
+        correct += acc * (double)nb;
+        loss += l * (double)nb;
+    }
+    double n = (double)test->n;
+    char json[200];
+    int jl = snprintf(json, sizeof json, "{\"round\":%lld,\"loss\":%.9g,\"accuracy\":%.9g,\"examples\":%zu}",
+                      (long long)round, isfinite(loss / n) ? loss / n : 1e30, correct / n, test->n);
+    fedc_msg res = {.type = FEDC_MSG_RESULT, .json = json, .json_len = (size_t)jl};
+    fedc_buf_clear(reply);
+    rc = fedc_msg_encode(&res, reply, err);
+out:
+    fedc_codec_free(codec);
+    json_decref(ctl);
+    fedc_msg_free(&m);
+    return rc;
 }

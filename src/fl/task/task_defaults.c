@@ -160,6 +160,9 @@ void fedc_task_defaults(fedc_task *t) {
     t->deploy.connect_timeout_s = 60.0;
 }
 
+int fedc_task_external(const fedc_task *t) { return strcmp(t->model, "external") == 0; }
+
+int fedc_task_federated_eval(const fedc_task *t) { return t->eval.federated || fedc_task_external(t); }
 double fedc_task_local_lr_base(const fedc_task *t) {
     if (t->local.lr > 0) return t->local.lr;
     fedc_opt_kind k;

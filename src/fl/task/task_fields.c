@@ -148,7 +148,16 @@ const task_field task_fields[] = {
           "ReLU follows every conv and dense layer but the last (after its norm if one follows); "
           "the last layer must be dense with one output per class. Checked "
           "against the dataset's input shape (for csv, when the data is loaded). At most 1023 "
-          "bytes and 64 layers."),
+          "bytes and 64 layers. external: the nodes' own model (PyTorch, NumPy, an embedding "
+          "program; see model.manifest), trained only in deployment and scored by federated "
+          "evaluation; strategies fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad."),
+    F_STR("model.manifest", model_manifest, 0, NULL,
+          "model external only: the named float32 tensors the nodes exchange, as "
+          "{\"model\": {\"name\": \"external\", \"manifest\": [{\"name\": \"fc.weight\", "
+          "\"shape\": [10, 784], \"dtype\": \"f32\"}, ...]}}; empty = the first node to join "
+          "supplies it and every later node must match it. Names 1 to 127 printable characters, "
+          "unique; at most 8 dimensions per tensor, 4096 tensors, 2^28 values, 16 KiB of "
+          "canonical JSON."),
     F_STR("init", init, 1, task_inits,
           "How the initial global model is drawn (from seed). he: He normal for layers "
           "followed by ReLU, Xavier uniform for the last layer, zero biases. torch: PyTorch's "
@@ -646,13 +655,22 @@ const task_field task_fields[] = {
           "global model with its own strategy.local_params, e.g. FedBN's batch norms) on this "
           "many test samples of its own domain (partition.feature_skew), reported as "
           "personal_accuracy, the mean over participants; 0 = off."),
-
     F_NUM("validation", validation, 0, 0, 0.5, 0,
           "Simulation only: this share of each client's training samples is held out (drawn "
           "from the task seed) and never trained on; the server evaluates the global model on "
           "the union of the held-out samples as well as on the test set, reported as "
           "val_accuracy and val_loss. A search (fedc tune) selects on it, so the test set "
           "never picks the winner; 0 = off."),
+
+    F_BOOL("eval.federated", eval.federated,
+           "Federated evaluation: after each evaluated round (eval_every), nodes score the new "
+           "global model on their own local test data and report loss, accuracy and example "
+           "count; the run's fed_accuracy and fed_loss are their means weighted by examples. In "
+           "simulation client k's test data is its share of the test set, cut like its training "
+           "data. Always on for model external, whose server cannot evaluate."),
+    F_INT("eval.clients", eval.clients, 0, 100000,
+          "Nodes asked to evaluate in an evaluated round: 0 = the round's participants, else "
+          "this many available clients drawn at random (seeded). At most clients."),
 
     F_INT("deploy.min_nodes", deploy.min_nodes, 1, 100000,
           "Deployment only: the first round starts once this many nodes are connected; at "
@@ -683,6 +701,7 @@ const task_group task_groups[] = {
     {"topology", "Decentralised strategies: the graph the clients gossip on and its mixing weights."},
     {"state", "Memory for per-client state (strategies with control variates or per-client tables)."},
     {"stop", "Rules that end a run before all rounds are done."},
+    {"eval", "Federated evaluation: nodes score the global model on their local test data."},
     {"deploy", "Rounds with real edge nodes: when to start, how long to wait, how many "
                "updates a round needs (min_updates also applies in simulation)."},
 };

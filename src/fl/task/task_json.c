@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/manifest.h"
 #include "fl/task/task_internal.h"
 
 /* ---- reading ---------------------------------------------------------- */
@@ -120,6 +121,51 @@ static void unknown_issue(task_issues *iss, const char *group, const char *key) 
     task_issue(iss, path, "unknown field%s; allowed: %s", hint, allowed);
 }
 
+/* model.manifest: a JSON array of tensors, stored as canonical text. */
+static void parse_manifest(const task_field *f, const json_t *v, fedc_task *t, task_issues *iss) {
+    if (!json_is_array(v)) {
+        type_issue(iss, f->path, "an array of tensors ({\"name\", \"shape\", \"dtype\"})", v);
+        return;
+    }
+    char *text = json_dumps(v, JSON_COMPACT);
+    fedc_manifest m;
+    fedc_error e;
+    if (!text || fedc_manifest_parse(text, strlen(text), &m, &e) != 0) {
+        task_issue(iss, f->path, "%s", text ? e.msg + (strncmp(e.msg, "manifest: ", 10) ? 0 : 10) : "out of memory");
+        free(text);
+        return;
+    }
+    free(text);
+    char *canon = fedc_manifest_to_json(&m);
+    fedc_manifest_free(&m);
+    if (!canon) {
+        task_issue(iss, f->path, "out of memory");
+        return;
+    }
+    if (strlen(canon) >= f->size)
+        task_issue(iss, f->path, "%zu bytes as canonical JSON; allowed: at most %zu", strlen(canon), f->size - 1);
+    else
+        snprintf((char *)task_field_ptr(t, f), f->size, "%s", canon);
+    free(canon);
+}
+
+/* "model" is a string, or for external models {"name": ..., "manifest": [...]}. */
+static void unknown_issue(task_issues *iss, const char *group, const char *key);
+static void parse_model_object(json_t *obj, fedc_task *t, task_issues *iss) {
+    const char *key;
+    json_t *v;
+    json_object_foreach(obj, key, v) {
+        if (task_issues_stopped(iss)) return;
+        if (!strcmp(key, "name"))
+            parse_leaf(task_field_find("model"), v, t, iss);
+        else if (!strcmp(key, "manifest"))
+            parse_manifest(task_field_find("model.manifest"), v, t, iss);
+        else
+            task_issue(iss, "model", "unknown key \"%.40s\" in the model object; allowed: name, manifest", key);
+    }
+    if (!json_object_get(obj, "name")) task_issue(iss, "model", "the model object needs \"name\" (e.g. \"external\")");
+}
+
 static void parse_group(const char *group, json_t *obj, fedc_task *t, task_issues *iss) {
     if (!json_is_object(obj)) {
         type_issue(iss, group, "an object", obj);
@@ -152,7 +198,9 @@ void task_from_value(const json_t *root, fedc_task *t, task_issues *iss) {
         if (task_issues_stopped(iss)) return;
         const task_group *g = task_group_find(key);
         const task_field *f = strchr(key, '.') ? NULL : task_field_find(key);
-        if (g)
+        if (!strcmp(key, "model") && json_is_object(v))
+            parse_model_object(v, t, iss);
+        else if (g)
             parse_group(g->name, v, t, iss);
         else if (f)
             parse_leaf(f, v, t, iss);
@@ -264,6 +312,14 @@ json_t *task_to_value(const fedc_task *t) {
     for (int i = 0; i < task_nfields; i++) {
         const task_field *f = &task_fields[i];
         json_t *parent = root;
+        if (!strcmp(f->path, "model.manifest")) {
+            /* Written as {"name", "manifest"} only when there is a manifest. */
+            if (!t->model_manifest[0]) continue;
+            json_t *arr = json_loads(t->model_manifest, 0, NULL);
+            json_t *obj = arr ? json_pack("{s:s,s:o}", "name", t->model, "manifest", arr) : NULL;
+            if (!obj || json_object_set_new(root, "model", obj) != 0) goto oom;
+            continue;
+        }
         const char *key = f->path;
         const char *dot = strchr(f->path, '.');
         if (dot) {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fedc/manifest.h"
 #include "fl/task/task_internal.h"
 
 static const char schema_description[] =
@@ -102,6 +103,26 @@ char *fedc_task_schema_json(void) {
     for (int i = 0; i < task_nfields; i++) {
         const task_field *f = &task_fields[i];
         const char *dot = strchr(f->path, '.');
+        if (!strcmp(f->path, "model.manifest")) {
+            /* "model": a string, or {"name": "external", "manifest": [...]}. */
+            json_t *str = json_object_get(props, "model");
+            json_incref(str);
+            json_t *tensor = json_pack(
+                "{s:s,s:b,s:[s,s],s:{s:{s:s,s:i,s:i},s:{s:s,s:{s:s,s:i},s:i},s:{s:[s]}}}", "type", "object",
+                "additionalProperties", 0, "required", "name", "shape", "properties", "name", "type", "string",
+                "minLength", 1, "maxLength", FEDC_MANIFEST_NAME_MAX, "shape", "type", "array", "items", "type",
+                "integer", "minimum", 1, "maxItems", FEDC_MANIFEST_MAX_DIMS, "dtype", "enum", "f32");
+            json_t *obj = json_pack("{s:s,s:s,s:b,s:[s],s:{s:{s:s},s:{s:s,s:s,s:[],s:o,s:i,s:i}}}", "type", "object",
+                                    "description", f->description, "additionalProperties", 0, "required", "name",
+                                    "properties", "name", "type", "string", "manifest", "type", "array",
+                                    "description", f->description, "default", "items", tensor, "minItems", 1,
+                                    "maxItems", FEDC_MANIFEST_MAX_TENSORS);
+            json_t *one = json_pack("{s:s,s:O,s:[o,o]}", "description",
+                                    json_string_value(json_object_get(str, "description")), "default",
+                                    json_object_get(str, "default"), "oneOf", str, obj);
+            if (one) json_object_set_new(props, "model", one);
+            continue;
+        }
         if (!dot) {
             json_object_set_new(props, f->path, leaf_schema(f, &defaults));
             continue;

@@ -17,7 +17,8 @@ static int is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == 
 static json_t *read_value(const task_field *f, const char *text, size_t len) {
     json_error_t jerr;
     json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
-    if (v && (!f || f->type != TASK_STRING || json_is_string(v))) return v;
+    /* model.manifest is stored as text but written as a JSON array. */
+    if (v && (!f || f->type != TASK_STRING || json_is_string(v) || !strcmp(f->path, "model.manifest"))) return v;
     json_decref(v);
     while (len > 0 && is_space(text[0])) {
         text++;
@@ -37,6 +38,12 @@ static int put_at_path(json_t *root, char *path, json_t *value, fedc_error *err)
     while ((dot = strchr(seg, '.'))) {
         *dot = '\0';
         json_t *child = json_object_get(cur, seg);
+        if (cur == root && !strcmp(seg, "model") && json_is_string(child)) {
+            /* model.manifest=...: the model string becomes {"name": ...}. */
+            json_t *obj = json_pack("{s:O}", "name", child);
+            if (!obj || json_object_set_new(cur, seg, obj) != 0) goto oom;
+            child = json_object_get(cur, seg);
+        }
         if (!child) {
             child = json_object();
             if (json_object_set_new(cur, seg, child) != 0) goto oom;

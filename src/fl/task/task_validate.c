@@ -131,8 +131,63 @@ static void check_dataset(const fedc_task *t, task_issues *iss) {
                    "column in the CSV header");
 }
 
+/* Strategies whose client side is plain local training (fedprox: the node
+ * adds the proximal term itself): the only ones a node's own model can run. */
+static const char *const external_strategies[] = {"fedavg", "fedprox", "fedavgm", "fedadam", "fedyogi",
+                                                  "fedadagrad", "fedopt", NULL};
+
+static void check_external(const fedc_task *t, task_issues *iss) {
+    if (!ALL_OK(iss, "model", "model.manifest")) return;
+    if (!fedc_task_external(t)) {
+        if (t->model_manifest[0])
+            task_issue(iss, "model.manifest", "only with model \"external\"; a built-in model (\"%.40s\") has "
+                                              "its own tensors", t->model);
+        return;
+    }
+    if (t->model_manifest[0]) {
+        fedc_manifest m;
+        fedc_error e;
+        if (fedc_manifest_parse(t->model_manifest, strlen(t->model_manifest), &m, &e) != 0) {
+            task_issue(iss, "model.manifest", "%s", e.msg);
+            return;
+        }
+        fedc_manifest_free(&m);
+    }
+    if (!ALL_OK(iss, "strategy.name")) return;
+    int ok = 0;
+    for (int i = 0; external_strategies[i]; i++) ok |= !strcmp(t->strategy.name, external_strategies[i]);
+    if (!ok)
+        task_issue(iss, "strategy.name",
+                   "%s needs fedc's own trainer on the nodes; with model external allowed: fedavg, fedprox, "
+                   "fedavgm, fedadam, fedyogi, fedadagrad, fedopt",
+                   t->strategy.name);
+    if (ALL_OK(iss, "privacy.mode") && strcmp(t->privacy.mode, "none") != 0)
+        task_issue(iss, "privacy.mode", "%s is applied by fedc's trainer; with model external allowed: none",
+                   t->privacy.mode);
+    if (ALL_OK(iss, "secagg.mode") && strcmp(t->secagg.mode, "none") != 0)
+        task_issue(iss, "secagg.mode", "%s needs fedc's trainer to mask the updates; with model external allowed: none",
+                   t->secagg.mode);
+    if (ALL_OK(iss, "strategy.local_params") && strcmp(t->strategy.local_params, "none") != 0)
+        task_issue(iss, "strategy.local_params",
+                   "\"%s\" names layers of fedc's built-in models, kept by fedc's trainer; with model external "
+                   "allowed: none",
+                   t->strategy.local_params);
+    if (ALL_OK(iss, "strategy.aggregator") && !strcmp(t->strategy.aggregator, "frl"))
+        task_issue(iss, "strategy.aggregator",
+                   "frl has fedc's trainer learn a supermask over the fixed weights of a built-in model; with model "
+                   "external allowed: mean, median, trimmed-mean, krum, multi-krum, bulyan, geomed, flag, mudhog");
+}
+
+static void check_eval(const fedc_task *t, task_issues *iss) {
+    if (ALL_OK(iss, "eval.clients", "clients") && t->eval.clients > t->clients)
+        task_issue(iss, "eval.clients", "%d is more than clients (%d); allowed: 0 (the round's participants) or an "
+                                        "integer >= 1 and <= clients",
+                   t->eval.clients, t->clients);
+}
+
 static void check_model(const fedc_task *t, task_issues *iss) {
     if (!ALL_OK(iss, "dataset.name", "dataset.labels", "model")) return;
+    if (fedc_task_external(t)) return; /* the nodes' own model: check_external */
     dataset_shape shape, *ds = &shape;
     if (!find_shape(t, ds)) return; /* csv: checked by the engine once the file gives the shape */
     fedc_error err = {{0}};
@@ -375,6 +430,11 @@ static void check_decentral(const fedc_task *t, task_issues *iss) {
                    "%g is not allowed with strategy %s: no server combines the updates, every node "
                    "averages its neighbours' models; allowed: 0",
                    t->strategy.norm_bound, t->strategy.name);
+    if (ALL_OK(iss, "eval.federated") && t->eval.federated)
+        task_issue(iss, "eval.federated",
+                   "true, but strategy %s has no global model for the nodes to score (each node's own model is "
+                   "scored on the test set, see topology.eval_samples); allowed: false",
+                   t->strategy.name);
     const char *dir[2] = {"compression.up", "compression.down"};
     const char *codec[2] = {t->compression.up, t->compression.down};
     for (int i = 0; i < 2; i++)
@@ -409,7 +469,8 @@ void task_validate_into(const fedc_task *t, task_issues *iss) {
     void (*const rules[])(const fedc_task *, task_issues *) = {
         check_counts, check_dataset,     check_partition,
         check_model,  check_compression, check_scheduling, check_domains_and_local_params,
-        task_check_robust, check_privacy, check_secagg, check_async, check_decentral,
+        task_check_robust, check_external, check_eval,    check_privacy,
+        check_secagg,      check_async,    check_decentral,
     };
     for (size_t i = 0; i < sizeof rules / sizeof rules[0] && !task_issues_stopped(iss); i++)
         rules[i](t, iss);

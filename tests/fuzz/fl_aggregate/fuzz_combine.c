@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     int n = 1 + data[2] % NMAX;
     t.clients = NMAX;
     float w0[D] = {0}, x[D] = {0}, out[D];
-    fedc_combiner *c = fedc_combiner_create(&t, arch, w0, NMAX, &err);
+    fedc_combiner *c = fedc_combiner_create(&t, arch, fedc_arch_nparams(arch), w0, NMAX, &err);
     if (!c) abort();
     fedc_combiner_initial_model(c, x);
     const uint8_t *p = data + 3, *end = data + size;

@@ -69,7 +69,7 @@ static double relative_error(const fixture *f, const char *agg, byz_kind kind, f
     agg_test_task(&t, agg, N);
     t.strategy.byzantine_fraction = (double)F / N + 0.01; /* f = 2 of 11 */
     fedc_error err;
-    fedc_combiner *c = fedc_combiner_create(&t, f->arch, NULL, N, &err);
+    fedc_combiner *c = fedc_combiner_create(&t, f->arch, fedc_arch_nparams(f->arch), NULL, N, &err);
     if (!c) fail_msg("%s: %s", agg, err.msg);
     float **v = round_with(f, kind);
     assert_int_equal(agg_test_combine(c, v, NULL, N, 1, NULL, out), 0);
@@ -109,7 +109,7 @@ static void test_krum_family_leaves_the_byzantine_out(void **state) {
         agg_test_task(&t, rules[r], N);
         t.strategy.byzantine_fraction = (double)F / N + 0.01;
         fedc_error err;
-        fedc_combiner *c = fedc_combiner_create(&t, f->arch, NULL, N, &err);
+        fedc_combiner *c = fedc_combiner_create(&t, f->arch, fedc_arch_nparams(f->arch), NULL, N, &err);
         float **v = round_with(f, HUGE);
         assert_int_equal(agg_test_combine(c, v, NULL, N, 1, NULL, out), 0);
         for (int i = 0; i < F; i++) assert_int_equal(fedc_combiner_verdict(c, i, NULL), FEDC_VERDICT_LEFT_OUT);
@@ -133,7 +133,7 @@ static void test_flag_barely_turns(void **state) {
     fedc_task t;
     agg_test_task(&t, "flag", n);
     fedc_error err;
-    fedc_combiner *c = fedc_combiner_create(&t, f->arch, NULL, n, &err);
+    fedc_combiner *c = fedc_combiner_create(&t, f->arch, fedc_arch_nparams(f->arch), NULL, n, &err);
     assert_int_equal(agg_test_combine(c, v + 1, NULL, n - 1, 1, NULL, clean), 0);
     assert_int_equal(agg_test_combine(c, v, NULL, n, 2, NULL, out), 0);
     double flag_cos = agg_test_cos(out, clean, D), flag_mean_cos = agg_test_cos(out, f->honest_mean, D);
@@ -141,7 +141,7 @@ static void test_flag_barely_turns(void **state) {
     double flag_size = agg_test_norm(out, D) / agg_test_norm(f->honest_mean, D);
     fedc_combiner_free(c);
     agg_test_task(&t, "mean", n);
-    c = fedc_combiner_create(&t, f->arch, NULL, n, &err);
+    c = fedc_combiner_create(&t, f->arch, fedc_arch_nparams(f->arch), NULL, n, &err);
     assert_int_equal(agg_test_combine(c, v, NULL, n, 1, NULL, out), 0);
     double mean_cos = agg_test_cos(out, f->honest_mean, D);
     print_message("cosine to the clean output: flag %.4f (to the honest mean %.4f); mean %.4f\n", flag_cos,
@@ -163,7 +163,7 @@ static void test_flag_keeps_the_direction_under_sign_flips(void **state) {
     fedc_task t;
     agg_test_task(&t, "flag", N);
     fedc_error err;
-    fedc_combiner *c = fedc_combiner_create(&t, f->arch, NULL, N, &err);
+    fedc_combiner *c = fedc_combiner_create(&t, f->arch, fedc_arch_nparams(f->arch), NULL, N, &err);
     float **v = round_with(f, SIGN_FLIP), *out = malloc(D * sizeof *out);
     assert_int_equal(agg_test_combine(c, v, NULL, N, 1, NULL, out), 0);
     assert_true(agg_test_cos(out, f->honest_mean, D) > 0.99);

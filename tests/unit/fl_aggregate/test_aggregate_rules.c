@@ -41,7 +41,7 @@ static fedc_combiner *make(fixture *f, const char *agg, int n, void (*tweak)(fed
     agg_test_task(&t, agg, n);
     if (tweak) tweak(&t);
     fedc_error err;
-    fedc_combiner *c = fedc_combiner_create(&t, f->arch, NULL, n, &err);
+    fedc_combiner *c = fedc_combiner_create(&t, f->arch, fedc_arch_nparams(f->arch), NULL, n, &err);
     if (!c) fail_msg("%s: %s", agg, err.msg);
     return c;
 }
@@ -257,7 +257,7 @@ static void test_unknown_aggregator(void **state) {
     agg_test_task(&t, "mean", 3);
     snprintf(t.strategy.aggregator, sizeof t.strategy.aggregator, "avg");
     fedc_error err;
-    assert_null(fedc_combiner_create(&t, f->arch, NULL, 3, &err));
+    assert_null(fedc_combiner_create(&t, f->arch, fedc_arch_nparams(f->arch), NULL, 3, &err));
     assert_non_null(strstr(err.msg, "strategy.aggregator"));
 }
 

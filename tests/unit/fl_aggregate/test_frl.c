@@ -40,7 +40,7 @@ static int teardown(void **state) {
 
 static fedc_combiner *make(fixture *f, int n) {
     fedc_error err;
-    fedc_combiner *c = fedc_combiner_create(&f->task, f->arch, f->w0, n, &err);
+    fedc_combiner *c = fedc_combiner_create(&f->task, f->arch, fedc_arch_nparams(f->arch), f->w0, n, &err);
     if (!c) fail_msg("%s", err.msg);
     return c;
 }

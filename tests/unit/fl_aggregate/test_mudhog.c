@@ -47,7 +47,7 @@ static int run(fixture *f, const behaviour *who, int rounds, float skew, int *ma
     fedc_task t;
     agg_test_task(&t, "mudhog", N);
     fedc_error err;
-    fedc_combiner *c = fedc_combiner_create(&t, f->arch, NULL, N, &err);
+    fedc_combiner *c = fedc_combiner_create(&t, f->arch, fedc_arch_nparams(f->arch), NULL, N, &err);
     float **v = agg_test_vectors(N, D), *out = malloc(D * sizeof *out), *mu = malloc(D * sizeof *mu);
     fedc_rng rng = fedc_rng_derive(4, 4, 4);
     for (int j = 0; j < D; j++) mu[j] = (float)fedc_rng_normal(&rng);

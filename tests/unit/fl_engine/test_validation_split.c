@@ -16,39 +16,20 @@
 #include <cmocka.h>
 
 #include "fedc/engine.h"
-#include "support/synthetic_data.h"
+#include "support/engine_fixture.h"
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 600, N_TEST = 120, CLIENTS = 5 };
 
-typedef struct fixture {
-    fedc_dataset train, test;
-} fixture;
+typedef fedc_test_data_pair fixture;
 
 static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    fedc_test_linear_dataset(&f->train, N_TRAIN, FEATURES, CLASSES, 21);
-    fedc_test_linear_dataset(&f->test, N_TEST, FEATURES, CLASSES, 22);
-    *state = f;
-    return 0;
+    return fedc_test_data_pair_setup(state, N_TRAIN, N_TEST, FEATURES, CLASSES, 21, 22);
 }
 
-static int teardown(void **state) {
-    fixture *f = *state;
-    free(f->train.x);
-    free(f->train.y);
-    free(f->test.x);
-    free(f->test.y);
-    free(f);
-    return 0;
-}
+static int teardown(void **state) { return fedc_test_data_pair_teardown(state); }
 
 static void make_task(fedc_task *t, double validation, uint64_t seed) {
-    fedc_task_defaults(t);
-    snprintf(t->dataset.name, sizeof t->dataset.name, "csv");
-    snprintf(t->dataset.path, sizeof t->dataset.path, "in-memory.csv");
-    snprintf(t->dataset.test_path, sizeof t->dataset.test_path, "in-memory-test.csv");
-    snprintf(t->dataset.label_column, sizeof t->dataset.label_column, "label");
-    snprintf(t->model, sizeof t->model, "dense:16,dense:3");
+    fedc_test_memory_task(t, "dense:16,dense:3");
     snprintf(t->partition.kind, sizeof t->partition.kind, "dirichlet");
     t->partition.alpha = 0.5;
     t->clients = CLIENTS;

@@ -105,7 +105,7 @@ static void test_to_json_key_order_and_format(void **state) {
                               "local",      "strategy", "compression", "scheduling",
                               "attack",     "privacy",  "secagg",      "topology",
                               "state",      "seed",     "stop",        "eval_every",
-                              "eval_personal", "validation", "deploy"};
+                              "eval_personal", "validation", "eval",    "deploy"};
     size_t i = 0;
     const char *key;
     json_t *v;
@@ -255,7 +255,7 @@ static void test_unknown_fields(void **state) {
     assert_string_equal(task_parse_err("{\"foo\": 1}"),
                         "foo: unknown field; allowed: name, dataset, partition, model, init, rounds, "
                         "clients, clients_per_round, local, strategy, compression, scheduling, "
-                        "attack, privacy, secagg, topology, state, seed, stop, eval_every, eval_personal, validation, deploy");
+                        "attack, privacy, secagg, topology, state, seed, stop, eval_every, eval_personal, validation, eval, deploy");
     assert_starts_with(task_parse_err("{\"lr\": 0.1}"),
                        "lr: unknown field (did you mean local.lr?); allowed: name, ");
     assert_starts_with(task_parse_err("{\"round\": 5}"),

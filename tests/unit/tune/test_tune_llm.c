@@ -31,7 +31,7 @@ typedef struct fake_llm {
     const char *content; /* the assistant's answer */
     pthread_mutex_t lock;
     int served;
-    char last_body[1 << 18]; /* the system prompt carries the whole task schema (over 64 KB) */
+    char *last_body; /* the whole request body: system prompt, task-spec schema and request */
 } fake_llm;
 
 static void *serve(void *arg) {
@@ -56,7 +56,8 @@ static void *serve(void *arg) {
         }
         pthread_mutex_lock(&f->lock);
         f->served++;
-        snprintf(f->last_body, sizeof f->last_body, "%s", body ? body : "");
+        free(f->last_body);
+        f->last_body = strdup(body ? body : "");
         pthread_mutex_unlock(&f->lock);
         json_t *ans =
             json_pack("{s:[{s:{s:s,s:s}}]}", "choices", "message", "role", "assistant", "content", f->content);
@@ -98,6 +99,8 @@ static void fake_stop(fake_llm *f) {
     close(f->fd);
     pthread_join(f->thread, NULL);
     pthread_mutex_destroy(&f->lock);
+    free(f->last_body);
+    f->last_body = NULL;
 }
 
 static void llm_config(fedc_llm_config *cfg, int port) {
@@ -279,6 +282,7 @@ static void test_proposals_from_an_endpoint(void **state) {
     assert_int_equal(o.llm, 2); /* trials 4 and 6 */
     assert_int_equal(o.rejected, 0);
     assert_int_equal(f.served, 2);
+    assert_non_null(f.last_body);
     assert_non_null(strstr(f.last_body, "Trials so far"));
     assert_non_null(strstr(f.last_body, "local.lr"));
     fake_stop(&f);

@@ -32,6 +32,17 @@ export function lossByRound(rounds) {
   return rounds.filter(evaluated).map((r) => [r.round, r.loss]);
 }
 
+// Federated evaluation: the nodes' scores on their local test data.
+const fedEvaluated = (r) => r.fed_accuracy !== null && r.fed_accuracy !== undefined;
+
+export function fedAccuracyByRound(rounds) {
+  return rounds.filter(fedEvaluated).map((r) => [r.round, r.fed_accuracy]);
+}
+
+export function fedLossByRound(rounds) {
+  return rounds.filter(fedEvaluated).map((r) => [r.round, r.fed_loss]);
+}
+
 export function trainLossByRound(rounds) {
   return rounds.filter((r) => r.train_loss !== null && r.train_loss !== undefined).map((r) => [r.round, r.train_loss]);
 }

@@ -70,18 +70,19 @@ const LABELS = {
   'stop.target_accuracy': 'Target accuracy', 'stop.max_wall_s': 'Max wall time (s)',
   'deploy.min_nodes': 'Min nodes', 'deploy.min_updates': 'Min updates per round',
   'deploy.round_timeout_s': 'Round timeout (s)', 'deploy.connect_timeout_s': 'Connect timeout (s)',
+  'eval.federated': 'Federated evaluation (nodes score on local test data)', 'eval.clients': 'Evaluating nodes per round',
 };
 
 const GROUP_TITLES = {
   '': 'General', dataset: 'Data', partition: 'Partition across clients', local: 'Local training',
   strategy: 'Server strategy', compression: 'Compression', scheduling: 'Scheduling', attack: 'Simulated attacks',
   privacy: 'Privacy', secagg: 'Secure aggregation', topology: 'Decentralised topology', stop: 'Stopping rules',
-  deploy: 'Deployment', state: 'Per-client state',
+  deploy: 'Deployment', state: 'Per-client state', eval: 'Federated evaluation',
 };
 
 // Suggestions offered for free-text fields (any valid value may be typed).
 const SUGGESTIONS = {
-  model: ['mlp', 'cnn', 'dense:128,dense:10', 'conv:16:3,pool:2,dense:64,dense:10'],
+  model: ['mlp', 'cnn', 'dense:128,dense:10', 'conv:16:3,pool:2,dense:64,dense:10', 'external'],
   'compression.up': ['none', 'fp16', 'bf16', 'q8', 'q8|zstd', 'q4|zstd', 'topk:0.01|q8|zstd', 'sign'],
   'compression.down': ['none', 'fp16', 'bf16', 'q8', 'q8|zstd'],
   'scheduling.profile': ['none', 'lognormal'],
@@ -147,6 +148,7 @@ const RELEVANT_WHEN = {
   'strategy.anchor_prob': (v) => v['strategy.name'] === 'fedamd',
   'strategy.margin_lambda': (v) => v['strategy.name'] === 'fedld',
   'strategy.top_fraction': (v) => v['strategy.name'] === 'fedld',
+  'eval.clients': (v) => v['eval.federated'] === true || v.model === 'external',
   'strategy.buffer_size': (v) => v['strategy.name'] === 'fedbuff',
   'strategy.window_s': (v) => v['strategy.name'] === 'fedfix',
   'strategy.staleness': (v) => ['fedbuff', 'fedfix', 'async-fedavg'].includes(v['strategy.name']),
@@ -246,7 +248,9 @@ export function schemaGroups(schema) {
         fields: Object.entries(s.properties || {}).map(([k, fs]) => ({ path: `${key}.${k}`, key: k, schema: fs })),
       });
     } else {
-      general.fields.push({ path: key, key, schema: s });
+      // "model" may also be an object (an external model's manifest): the
+      // form edits its string form; a manifest comes from the nodes.
+      general.fields.push({ path: key, key, schema: s.oneOf ? { ...s.oneOf[0], description: s.description } : s });
     }
   }
   return groups;

@@ -237,12 +237,16 @@ export async function render(root, { match }, ctx) {
 
   function drawRounds() {
     const x = series.withAxes(rounds);
-    charts.accuracy.update([{ label: 'test accuracy', points: x(series.accuracyByRound(rounds)) }]);
+    const fedAcc = series.fedAccuracyByRound(rounds);
+    charts.accuracy.update([{ label: 'test accuracy', points: x(series.accuracyByRound(rounds)) }]
+      .concat(fedAcc.length ? [{ label: 'federated (nodes\u2019 test data)', points: x(fedAcc), dash: [3, 3] }] : []));
     charts.loss.update([
       { label: 'test loss', points: x(series.lossByRound(rounds)) },
       // Dashed: its legend shows a dashed line, not a box.
       { label: 'train loss', points: x(series.trainLossByRound(rounds)), dash: [6, 4] },
-    ]);
+    ].concat(series.fedLossByRound(rounds).length ? [
+      { label: 'federated loss', points: x(series.fedLossByRound(rounds)), dash: [3, 3] },
+    ] : []));
     // Uncompressed, up equals down: up is drawn on top, dashed over a wider
     // down line, so both stay visible.
     charts.bytes.update([
