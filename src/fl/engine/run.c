@@ -463,7 +463,10 @@ data_done:
                 cnt[i] = r->manifest.t[i].count;
             }
         fedc_param_layout lay = {nt, off, cnt};
-        fedc_strategy_env env = {r->d, t->clients, off && cnt ? &lay : NULL, NULL, fedc_arch_input_size(r->arch)};
+        fedc_strategy_env env = {.d = r->d,
+                                 .n_clients = t->clients,
+                                 .layout = off && cnt ? &lay : NULL,
+                                 .input_dim = r->arch ? fedc_arch_input_size(r->arch) : 0}; /* external: unknown */
         r->strategy = fedc_strategy_create_env(t, &env, err);
         free(off);
         free(cnt);
