@@ -23,7 +23,8 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = ["README.md", "docs/compression.md", "docs/deployment.md", "docs/intent.md", "docs/tune.md",
-        "docs/scheduling.md", "docs/datasets.md", "docs/decentralised.md", "docs/python.md"]
+        "docs/scheduling.md", "docs/datasets.md", "docs/decentralised.md", "docs/personalisation.md",
+        "docs/python.md"]
 MARKER = re.compile(r"(<!-- fedc:table ([a-z0-9_]+) -->\n)(.*?)(<!-- /fedc:table -->)", re.S)
 
 
@@ -365,6 +366,22 @@ def intent_goals(R):
     return out + note + "\n\n" + provenance(d["meta"], "intent_goals.json")
 
 
+def personalisation(R):
+    import bench_personalisation
+    d = R["personalisation"]
+    provs = [provenance(d["meta"], "personalisation.json", f"{', '.join(_pers_rows(d, d['setting']['methods'], True))}: measured")]
+    for e in d.get("earlier_runs", []):
+        provs.insert(0, provenance(e["meta"], "personalisation.json", f"{', '.join(_pers_rows(d, e['methods']))}: measured"))
+    return bench_personalisation.render(d) + "\n\n" + "\n\n".join(provs)
+
+
+def _pers_rows(d, methods, latest=False):
+    """The row names a run of bench_personalisation measured (the latest run: those no earlier run lists)."""
+    earlier = {m for e in d.get("earlier_runs", []) for m in e["methods"]} if latest else set()
+    names = [m for m in methods if m not in earlier]
+    return names if names else ["all rows"]
+
+
 def feature_skew(R):
     d = R["feature_skew"]
     s = d["setting"]
@@ -656,6 +673,7 @@ def flower(R):
 
 
 TABLES = {
+    "personalisation": personalisation,
     "feature_skew": feature_skew,
     "perf2_memory": perf2_memory,
     "perf2_tta": perf2_tta,

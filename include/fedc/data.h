@@ -206,6 +206,16 @@ static inline const uint32_t *fedc_partition_client(const fedc_partition *p, int
     return p->index + p->offsets[k];
 }
 FEDC_API void fedc_partition_free(fedc_partition *p);
+/* Local test splits (task partition.test_fraction): moves a uniform random
+ * subset of round(fraction * n_k) samples of every client k (at least 1,
+ * and never all: the client keeps one to train on; none when n_k < 2) out
+ * of part into test, which gets the same clients. Both keep their ids
+ * ascending. Depends only on (seed, k): the simulator and a node holding
+ * client k cut the same split. fraction 0 gives empty test splits. */
+FEDC_API int fedc_partition_hold_out(fedc_partition *part, double fraction, uint64_t seed, fedc_partition *test,
+                                     fedc_error *err);
+/* Samples fedc_partition_hold_out takes from a client holding n. */
+FEDC_API size_t fedc_holdout_count(size_t n, double fraction);
 
 typedef struct fedc_partition_summary {
     int n_clients;

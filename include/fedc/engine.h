@@ -44,6 +44,10 @@ typedef struct fedc_client_data {
     const fedc_dataset *eval;
     const uint32_t *eval_index;
     size_t eval_n;
+    /* Local test split (partition.test_fraction): samples of data held out
+     * of index, the client's own model is scored on them; split_n 0 = none. */
+    const uint32_t *split_index;
+    size_t split_n;
 } fedc_client_data;
 
 /* What a client keeps between rounds: one record of
@@ -76,6 +80,7 @@ typedef struct fedc_pending_update {
     float *update, *extra;
     int round, steps;
     double loss, cpu_s, personal_acc; /* personal_acc < 0: not evaluated */
+    double client_acc;                /* per-client evaluation (nodes); < 0: not evaluated */
     size_t samples;
 } fedc_pending_update;
 FEDC_API void fedc_pending_free(fedc_pending_update *p);
@@ -93,6 +98,11 @@ FEDC_API void fedc_trainer_keep_undo(fedc_trainer *tr, int on);
 /* Nodes: draw local-DP noise from the OS CSPRNG, not from the task seed the
  * server knows (privacy.h, fedc_privacy_noise_rng). */
 FEDC_API void fedc_trainer_secret_noise(fedc_trainer *tr, int on);
+/* Nodes: score the model the client uses on its local test split (cd
+ * split_index) when a round starts, and report it in the update
+ * ("client_acc"): a deployment's per-client evaluation of the clients' own
+ * models, which the simulator does itself for every client. */
+FEDC_API void fedc_trainer_report_client_acc(fedc_trainer *tr, int on);
 /* The round a record last trained (0 if never). */
 FEDC_API int fedc_trainer_record_round(const void *record);
 /* A record's local parameters (packed, at most cap floats): returns how many,
@@ -100,6 +110,19 @@ FEDC_API int fedc_trainer_record_round(const void *record);
 FEDC_API long fedc_trainer_record_local_params(const fedc_trainer *tr, const void *record, float *out, size_t cap);
 /* Steps counted in a record's kept optimizer state; -1 if the task keeps none. */
 FEDC_API long long fedc_trainer_record_optim_steps(const fedc_trainer *tr, const void *record);
+/* Per-client evaluation on cd's local test split: *acc_global the accuracy
+ * of global (the global model), *acc_own that of the model the client uses:
+ * under a personalised strategy its own (start, the model the server sends
+ * it, NULL = global; with local parameters from record; the strategy's
+ * personal model; then personal_steps local steps from a fresh optimizer,
+ * on a stream of (seed, round, client)), otherwise the global one. record may be NULL (a client that never
+ * trained) and is not changed. Both NAN without a split. */
+FEDC_API int fedc_trainer_client_eval(fedc_trainer *tr, int client, int round, const fedc_client_data *cd,
+                                      const void *record, const float *global, const float *start,
+                                      double *acc_global, double *acc_own, fedc_error *err);
+/* 1 if the task's clients have models of their own (a personalised
+ * strategy or strategy.local_params). */
+FEDC_API int fedc_trainer_personal(const fedc_trainer *tr);
 /* Handles one TRAIN frame for client `client` and writes the UPDATE frame.
  * Never trusts the frame: bad model lengths or rounds give an error.
  * Returns FEDC_TRAINER_DEFERRED, reply untouched, when the client is a
@@ -131,6 +154,15 @@ typedef struct fedc_round_metrics {
     int val_evaluated;       /* task.validation > 0 and this round evaluated */
     double val_accuracy, val_loss; /* the held-out validation samples */
     double train_loss;       /* mean local loss of participants */
+    /* Per-client evaluation (partition.test_fraction), on evaluated rounds:
+     * over the clients' local test splits, the mean, 10th percentile and
+     * minimum accuracy of the model each client uses (client_acc_*: its
+     * personalised model under a personalised strategy, else the global
+     * one) and of the global model (global_client_acc_*). */
+    int clients_evaluated;   /* clients scored (0: no per-client evaluation) */
+    int client_evaluated;    /* client_acc_* are set (the clients' own models were scored) */
+    double client_acc_mean, client_acc_p10, client_acc_min;
+    double global_client_acc_mean, global_client_acc_p10, global_client_acc_min;
     int personal_evaluated;  /* eval_personal: participants scored their starting model */
     double personal_accuracy; /* their mean accuracy on test samples of their domain */
     uint64_t bytes_down, bytes_up;             /* this round, at the transport */
@@ -249,6 +281,20 @@ FEDC_API float *fedc_run_model(fedc_run *r);
 FEDC_API const float *fedc_run_node_model(fedc_run *r, int node);
 FEDC_API size_t fedc_run_nparams(const fedc_run *r);
 FEDC_API int fedc_run_save_model(const fedc_run *r, const char *path, fedc_error *err);
+/* Per-client evaluation over all clients, installed by a transport that can
+ * score the clients' own models (the simulator): for the model x after
+ * round `round`, writes per client its local-split accuracy of x and of the
+ * model it uses (NAN: not scored). Without one the engine scores the global
+ * model itself. */
+typedef int (*fedc_client_evaluator)(void *ctx, const float *x, int round, double *acc_global, double *acc_own,
+                                     fedc_error *err);
+FEDC_API void fedc_run_set_client_evaluator(fedc_run *r, fedc_client_evaluator fn, void *ctx);
+/* The model client k trains from: its own under a strategy that sends
+ * clients different models (clustered), else the global model. */
+FEDC_API const float *fedc_run_client_model(const fedc_run *r, int client);
+/* Client k's scores from the last per-client evaluation; -1 if the task
+ * has no local test splits or k is out of range. */
+FEDC_API int fedc_run_client_scores(const fedc_run *r, int client, double *acc_global, double *acc_own);
 /* External models: 1 while the run has no initial model yet (a node
  * supplies it); fedc_run_set_initial_model gives it (d values, checked
  * finite). Until then fedc_run_round fails. */

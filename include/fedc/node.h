@@ -158,8 +158,12 @@ typedef struct fedc_node_data {
     char path[512], path2[512], label[64];
     /* Loaded for the current task. */
     fedc_dataset ds;
-    uint32_t *index; /* 0..n-1 over ds */
+    uint32_t *index; /* the samples of ds trained on */
     size_t n;
+    /* Local test split (task partition.test_fraction): the samples of ds
+     * held out of index, the same as the simulator's for this client. */
+    uint32_t *split_index;
+    size_t split_n;
     /* Local test data (federated evaluation): a partition's share of the
      * test set, cut like the simulator cuts it; n_test 0 = none. */
     fedc_dataset test;

@@ -86,6 +86,13 @@ typedef struct fedc_local_oracle {
     double (*batch_grad)(void *self, const float *w, float *g);
     double (*full_grad)(void *self, const float *w, float *g);
     void *self;
+    /* The inputs themselves (pFedGate's gating layer reads them): the
+     * current minibatch, and the client's own samples from `start` in index
+     * order, at most one local batch at a time (valid until the next call).
+     * Both set *n (0 = none left) and *dim (floats per sample). NULL when the
+     * caller has no data to show (a test's oracle). */
+    const float *(*batch_inputs)(void *self, int *n, size_t *dim);
+    const float *(*data_inputs)(void *self, size_t start, int *n, size_t *dim);
 } fedc_local_oracle;
 
 /* What a client needs to run the strategy's local part. */
@@ -119,6 +126,15 @@ typedef struct fedc_strategy_info {
      * rounds. */
     int async_buffer;
     double async_window_s;
+    /* Personalised strategies (finetune, fedper, ditto, pfedgate): each client has a
+     * model of its own, which per-client evaluation scores; personal_steps
+     * local steps from it (finetune) make the model the client uses. */
+    int personal;
+    int personal_steps;
+    /* The server sends clients different models (clustered: each its
+     * cluster's), from fedc_strategy_client_model; updates are relative to
+     * the model the client received. */
+    int client_models;
     /* Decentralised strategies (dpsgd, gossip, gossip-vc, dfedsam,
      * dfedsam-mgs): there is no global model. Every node keeps its own
      * (fedc_strategy_node_model), trains from it every round, and the
@@ -144,6 +160,7 @@ typedef struct fedc_strategy_env {
     int n_clients;
     const fedc_param_layout *layout; /* NULL = one tensor of d floats */
     const char *spill_dir;           /* server-side per-client tables spill here; NULL = TMPDIR */
+    size_t input_dim;                /* floats per input sample; 0 = unknown (server side) */
 } fedc_strategy_env;
 
 FEDC_API fedc_strategy *fedc_strategy_create_env(const fedc_task *t, const fedc_strategy_env *env, fedc_error *err);
@@ -175,6 +192,15 @@ FEDC_API void fedc_strategy_client_grad(fedc_client_ctx *c, const float *w, floa
 /* After `steps` local steps ending at y: may rewrite delta (y - x on entry),
  * writes extra_up floats to extra_out, updates c->state. */
 FEDC_API void fedc_strategy_client_end(fedc_client_ctx *c, const float *y, int steps, float *delta, float *extra_out);
+
+/* Client side, personalised strategies: model holds the global model with
+ * the client's local parameters; replaced by the client's own model
+ * (ditto's personal model) when the strategy keeps one in c->state. */
+FEDC_API void fedc_strategy_client_personal(const fedc_client_ctx *c, float *model);
+
+/* Server side (info.client_models): the model client k trains from this
+ * round, or NULL when it is the global one. */
+FEDC_API const float *fedc_strategy_client_model(const fedc_strategy *s, int client);
 
 /* Server side: x <- new global model from n updates. Fails (x untouched) if
  * no usable update. */

@@ -34,6 +34,7 @@ typedef struct fedc_task {
         int classes_per_client; /* shards, >= 1 */
         double sigma;           /* quantity, > 0 */
         char feature_skew[256]; /* none | domain list (per-client image transforms), see data.h */
+        double test_fraction;   /* share of each client's samples held out as its local test split; 0 = none */
     } partition;
     char model[1024];           /* preset (mlp, cnn), compact arch spec (nn.h), or "external" */
     /* model "external": canonical text of the tensor manifest (manifest.h);
@@ -100,6 +101,15 @@ typedef struct fedc_task {
         double anchor_prob;     /* fedamd: probability a sampled client is an anchor */
         double margin_lambda;   /* fedld: weight of the margin term */
         double top_fraction;    /* fedld: share of principal directions kept */
+        int finetune_steps;     /* finetune: local steps from the global model to the personal one */
+        double ditto_lambda;    /* ditto: proximal weight tying personal models to the global one */
+        int clusters;           /* clustered: number of clusters (1 = fedavg) */
+        int cluster_round;      /* clustered: the round after which clients are clustered */
+        double gate_sparsity;   /* pfedgate: share of the model's parameters a client's sparse model keeps */
+        double gate_sparsity_min; /* pfedgate: > 0: budgets drawn per client in [min, gate_sparsity] */
+        int gate_blocks;        /* pfedgate: blocks each parameter tensor is split into */
+        double gate_lr;         /* pfedgate: learning rate of the gating layer */
+        double gate_init;       /* pfedgate: initial gate value of every block */
         /* Asynchronous strategies (fedbuff, fedfix, async-fedavg): clients_per_round is the
          * number of clients training at once. */
         int buffer_size;        /* fedbuff: updates per aggregation (K); 0 = clients_per_round */
@@ -192,6 +202,11 @@ FEDC_API int fedc_task_external(const fedc_task *t);
 FEDC_API int fedc_task_federated_eval(const fedc_task *t);
 
 /* Defaults for every field. */
+/* The parameters kept on each client (strategy.local_params), with the
+ * strategy's own default: fedper keeps the classifier head ("last:1") when
+ * the field is "none". */
+FEDC_API const char *fedc_task_local_params(const fedc_task *t);
+
 FEDC_API void fedc_task_defaults(fedc_task *t);
 /* The local learning rate before any schedule: local.lr, or the
  * optimizer's default when it is 0 (schedules start from it, see

@@ -161,6 +161,7 @@ static int setup(void *user, fedc_node_run_info *run, fedc_error *err) {
         fedc_trainer_keep_undo(b->trainer, 1);
         /* DP noise from the OS CSPRNG: the task seed is no secret here. */
         fedc_trainer_secret_noise(b->trainer, 1);
+        fedc_trainer_report_client_acc(b->trainer, 1);
         b->mem.record = calloc(1, fedc_trainer_record_size(b->trainer));
         b->mem.owned = 1;
         b->mem.pending = &b->pending;
@@ -210,7 +211,8 @@ static int handle_frame(void *user, const uint8_t *frame, size_t len, fedc_buf *
             return fedc_fail(err, "out of memory for an update of %zu values", d);
         return node_build_update(&b->task, d, round, poisoned ? b->poison : NODE_POISON_NONE, b->zeros, reply, err);
     }
-    fedc_client_data cd = {.data = &b->data.ds, .index = b->data.index, .n = b->data.n};
+    fedc_client_data cd = {.data = &b->data.ds, .index = b->data.index, .n = b->data.n,
+                           .split_index = b->data.split_index, .split_n = b->data.split_n};
     int rc = fedc_trainer_handle(b->trainer, b->slot, &cd, &b->mem, frame, len, reply, err);
     if (rc == FEDC_TRAINER_DEFERRED) rc = collude(b, round, reply, err);
     if (rc != 0) return -1;

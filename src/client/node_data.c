@@ -110,6 +110,9 @@ void fedc_node_data_free(fedc_node_data *d) {
     free(d->index);
     d->index = NULL;
     d->n = 0;
+    free(d->split_index);
+    d->split_index = NULL;
+    d->split_n = 0;
     fedc_dataset_free(&d->test);
     free(d->test_index);
     d->test_index = NULL;
@@ -153,7 +156,17 @@ static int load_catalog_split(fedc_node_data *d, const fedc_task *t, int train, 
         fedc_dataset_free(&full);
         return -1;
     }
-    size_t n = fedc_partition_size(&part, d->part_k);
+    /* Training data: the local test split, cut as the simulator cuts it (all
+     * clients' splits from the task seed), kept after the training samples. */
+    fedc_partition split = {0};
+    if (train && t->partition.test_fraction > 0 &&
+        fedc_partition_hold_out(&part, t->partition.test_fraction, t->seed, &split, err) != 0) {
+        fedc_partition_free(&part);
+        fedc_dataset_free(&full);
+        return -1;
+    }
+    size_t n_train = fedc_partition_size(&part, d->part_k);
+    size_t n_split = split.n_clients ? fedc_partition_size(&split, d->part_k) : 0, n = n_train + n_split;
     fedc_dataset own = {0};
     own.n = n;
     own.shape = full.shape;
@@ -168,11 +181,16 @@ static int load_catalog_split(fedc_node_data *d, const fedc_task *t, int train, 
     } else {
         /* Same sample order as the simulation's index list, so local
          * shuffles pick the same samples. */
-        fedc_dataset_gather(&full, fedc_partition_client(&part, d->part_k), n, own.x, own.y);
+        fedc_dataset_gather(&full, fedc_partition_client(&part, d->part_k), n_train, own.x, own.y);
+        if (n_split)
+            fedc_dataset_gather(&full, fedc_partition_client(&split, d->part_k), n_split, own.x + n_train * full.dim,
+                                own.y + n_train);
         fedc_dataset_free(own_out);
         *own_out = own;
+        if (train) d->split_n = n_split;
     }
     fedc_partition_free(&part);
+    fedc_partition_free(&split);
     fedc_dataset_free(&full);
     return rc;
 }
@@ -200,6 +218,9 @@ int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *er
                  t->partition.classes_per_client, t->partition.sigma, seed);
     else
         snprintf(key, sizeof key, "%s", d->spec);
+    /* The local test split changes what is trained on. */
+    char *kend = key + strlen(key);
+    snprintf(kend, sizeof key - (size_t)(kend - key), "|test %.17g", t->partition.test_fraction);
     if (d->loaded_key[0] && !strcmp(key, d->loaded_key)) return 0;
     fedc_node_data_free(d);
     int rc = 0;
@@ -221,7 +242,24 @@ int fedc_node_data_prepare(fedc_node_data *d, const fedc_task *t, fedc_error *er
         break;
     }
     if (rc != 0) return -1;
+    size_t held = d->split_n; /* catalog: the split is the tail of ds */
     if (set_identity_index(d, err) != 0) return -1;
+    if (d->kind != FEDC_NODE_DATA_CATALOG && t->partition.test_fraction > 0) {
+        /* The node's own data: its split cut as for a client 0. */
+        size_t off[2] = {0, d->n};
+        fedc_partition own = {1, off, d->index}, split = {0};
+        if (fedc_partition_hold_out(&own, t->partition.test_fraction, seed, &split, err) != 0) return -1;
+        d->n = fedc_partition_size(&own, 0);
+        d->split_n = fedc_partition_size(&split, 0);
+        d->split_index = split.index;
+        free(split.offsets);
+    } else if (held) {
+        d->n -= held;
+        d->split_n = held;
+        if (!(d->split_index = malloc(held * sizeof *d->split_index)))
+            return fedc_fail(err, "out of memory indexing %zu local test samples", held);
+        for (size_t i = 0; i < held; i++) d->split_index[i] = (uint32_t)(d->n + i);
+    }
     snprintf(d->loaded_key, sizeof d->loaded_key, "%s", key);
     FEDC_INFO("local data: %zu samples from %s", d->n, d->spec);
     return 0;

@@ -902,6 +902,65 @@ static void f_optim_family(gen *g, int r) {
     }
 }
 
+/* Personalised FL with per-client evaluation (chosen by the example's index). */
+static void f_personal(gen *g, int r) {
+    static const double tf[] = {0.1, 0.2};
+    double f = PICK_REAL(g, tf);
+    if (r == 0) {
+        static const int k[] = {5, 20};
+        int x = PICK_INT(g, k);
+        static const char *const t[] = {"local fine-tuning of %d steps as the personalisation baseline, %g of each "
+                                        "client's data held out for testing",
+                                        "finetune %d steps, local test split %g"};
+        add_part(g, TEMPLATE(g, t), x, f);
+        set_str(g, "strategy.name", "finetune");
+        set_int(g, "strategy.finetune_steps", x);
+    } else if (r == 1) {
+        static const char *const t[] = {"FedPer on the MLP, local heads, per-client test split of %g",
+                                        "fedper with an mlp, hold out %g of every client's samples"};
+        add_part(g, TEMPLATE(g, t), f);
+        set_str(g, "strategy.name", "fedper");
+        set_str(g, "model", "mlp");
+    } else if (r == 2) {
+        static const double lam[] = {0.1, 1.0};
+        double x = PICK_REAL(g, lam);
+        static const char *const t[] = {"Ditto personal models with lambda %g, local test split %g",
+                                        "ditto, lambda %g, %g of each client's data for its own test"};
+        add_part(g, TEMPLATE(g, t), x, f);
+        set_str(g, "strategy.name", "ditto");
+        set_real(g, "strategy.ditto_lambda", x);
+    } else if (r == 4) {
+        static const double sp[] = {0.3, 0.7};
+        static const int nb[] = {2, 10};
+        double x = PICK_REAL(g, sp);
+        int y = PICK_INT(g, nb);
+        static const char *const t[] = {"pFedGate sparse personalised models keeping %g of the parameters, "
+                                        "%d blocks per layer, budgets from %g, gate lr %g starting at %g, "
+                                        "local test split %g",
+                                        "pfedgate, sparsity %g, gate blocks %d, sparsity min %g, gate lr %g, gate "
+                                        "init %g, test fraction %g"};
+        add_part(g, TEMPLATE(g, t), x, y, x / 2, 0.1, 0.9, f);
+        set_str(g, "strategy.name", "pfedgate");
+        set_real(g, "strategy.gate_sparsity", x);
+        set_int(g, "strategy.gate_blocks", y);
+        set_real(g, "strategy.gate_sparsity_min", x / 2);
+        set_real(g, "strategy.gate_lr", 0.1);
+        set_real(g, "strategy.gate_init", 0.9);
+    } else {
+        static const int c[] = {2, 4};
+        static const int cr[] = {5, 10};
+        int x = PICK_INT(g, c), y = PICK_INT(g, cr);
+        static const char *const t[] = {"clustered federated learning with %d clusters formed after round %d, local "
+                                        "test split %g",
+                                        "clustered fl, %d clusters, cluster after %d rounds, test fraction %g"};
+        add_part(g, TEMPLATE(g, t), x, y, f);
+        set_str(g, "strategy.name", "clustered");
+        set_int(g, "strategy.clusters", x);
+        set_int(g, "strategy.cluster_round", y);
+    }
+    set_real(g, "partition.test_fraction", f);
+}
+
 /* Learning-rate schedules over rounds, client or server side. */
 static void f_schedule(gen *g, int r) {
     int server = (g->index / 300) % 2;
@@ -1551,7 +1610,7 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     /* the spine of most requests: model and data first */
     int lead = 0;
     if (chance(g, 0.7)) f_dataset(g);
-    if (!family && chance(g, 0.6)) f_model(g);
+    if (!family && g->index % 100 != 91 && chance(g, 0.6)) f_model(g);
     lead = g->nparts;
     if (chance(g, 0.6)) f_clients(g);
     if (chance(g, 0.45)) f_cpr(g);
@@ -1569,8 +1628,9 @@ static int example(gen *g, char *request, size_t cap, fedc_task *task, fedc_erro
     /* One request in a hundred names one of the newer methods, one in a
      * hundred a learning-rate schedule, cycling through them. */
     if (g->index % 100 == 17) f_fl_method(g, (g->index / 100) % 14);
-    else if (!family && chance(g, 0.2)) f_strategy(g);
+    else if (!family && g->index % 100 != 91 && chance(g, 0.2)) f_strategy(g);
     if (g->index % 100 == 67) f_schedule(g, (g->index / 100) % 3);
+    if (g->index % 100 == 91) f_personal(g, (g->index / 100) % 5);
     if (family) {
         int r = (g->index / 100) % 10;
         if (r == 9 && !g->dataset_conv_ok) r = 0; /* FedBN's example needs image data for its CNN */

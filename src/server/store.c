@@ -45,6 +45,12 @@ static const char *const k_schema =
     "CREATE TABLE IF NOT EXISTS round_privacy("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
     " epsilon REAL, delta REAL, clip REAL, crc INTEGER, PRIMARY KEY(run_id, round));"
+    /* Per-client evaluation of a round (partition.test_fraction), beside the
+     * round: its own table, so stores of earlier versions gain it as is. */
+    "CREATE TABLE IF NOT EXISTS round_clients("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
+    " clients INTEGER, own INTEGER, acc_mean REAL, acc_p10 REAL, acc_min REAL, global_mean REAL,"
+    " global_p10 REAL, global_min REAL, PRIMARY KEY(run_id, round));"
     "CREATE TABLE IF NOT EXISTS participation("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
     " slot INTEGER NOT NULL, node_id INTEGER, status TEXT NOT NULL, reason TEXT, bytes_down INTEGER,"
@@ -638,6 +644,12 @@ int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
         sqlite3_bind_int(q, 2, checkpoint_round);
     }
     ok = ok && exec_done(st, q) == 0;
+    q = ok ? prep(st, "DELETE FROM round_clients WHERE run_id=? AND round>?") : NULL;
+    if (q) {
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int(q, 2, checkpoint_round);
+    }
+    ok = ok && exec_done(st, q) == 0;
     q = ok ? prep(st, "DELETE FROM participation WHERE run_id=? AND round>?") : NULL;
     if (q) {
         sqlite3_bind_int64(q, 1, id);
@@ -721,6 +733,23 @@ int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, c
             sqlite3_bind_int(q, 2, m->round);
         }
         ok = exec_done(st, q) == 0;
+    }
+    if (ok && m->clients_evaluated > 0) {
+        q = prep(st, "INSERT OR REPLACE INTO round_clients VALUES(?,?,?,?,?,?,?,?,?,?)");
+        ok = q != NULL;
+        if (q) {
+            sqlite3_bind_int64(q, 1, run_id);
+            sqlite3_bind_int(q, 2, m->round);
+            sqlite3_bind_int(q, 3, m->clients_evaluated);
+            sqlite3_bind_int(q, 4, m->client_evaluated);
+            bind_real(q, 5, m->client_acc_mean);
+            bind_real(q, 6, m->client_acc_p10);
+            bind_real(q, 7, m->client_acc_min);
+            bind_real(q, 8, m->global_client_acc_mean);
+            bind_real(q, 9, m->global_client_acc_p10);
+            bind_real(q, 10, m->global_client_acc_min);
+            ok = exec_done(st, q) == 0;
+        }
     }
     if (ok && m->dp) {
         q = prep(st, "INSERT OR REPLACE INTO round_privacy(run_id,round,epsilon,delta,clip) VALUES(?,?,?,?,?)");
@@ -870,6 +899,26 @@ static void round_from_row(sqlite3_stmt *q, fedc_round_metrics *m) {
     }
 }
 
+/* The round's per-client evaluation, if it had one. */
+static void clients_from_store(store *st, int64_t run_id, fedc_round_metrics *m) {
+    sqlite3_stmt *q = prep(st, "SELECT clients,own,acc_mean,acc_p10,acc_min,global_mean,global_p10,global_min FROM "
+                               "round_clients WHERE run_id=? AND round=?");
+    if (!q) return;
+    sqlite3_bind_int64(q, 1, run_id);
+    sqlite3_bind_int(q, 2, m->round);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        m->clients_evaluated = sqlite3_column_int(q, 0);
+        m->client_evaluated = sqlite3_column_int(q, 1);
+        m->client_acc_mean = col_real(q, 2);
+        m->client_acc_p10 = col_real(q, 3);
+        m->client_acc_min = col_real(q, 4);
+        m->global_client_acc_mean = col_real(q, 5);
+        m->global_client_acc_p10 = col_real(q, 6);
+        m->global_client_acc_min = col_real(q, 7);
+    }
+    sqlite3_finalize(q);
+}
+
 static int round_row_sound(store *st, sqlite3_stmt *q, int64_t run_id) {
     if (sqlite3_column_int(q, ROUND_SOUND_COL)) return 1;
     store_mark_damaged(st, "the row of round %d of run %lld fails its checksum", sqlite3_column_int(q, 0),
@@ -927,6 +976,18 @@ json_t *store_round_json_one(const fedc_round_metrics *m) {
         json_object_set_new(o, "delta", num_or_null(m->delta));
         json_object_set_new(o, "dp_clip", num_or_null(m->dp_clip));
     }
+    if (m->clients_evaluated > 0) {
+        /* Per-client evaluation: client_acc_* the clients' own models, global_client_acc_* the global one. */
+        json_object_set_new(o, "clients_evaluated", json_integer(m->clients_evaluated));
+        if (m->client_evaluated) {
+            json_object_set_new(o, "client_acc_mean", num_or_null(m->client_acc_mean));
+            json_object_set_new(o, "client_acc_p10", num_or_null(m->client_acc_p10));
+            json_object_set_new(o, "client_acc_min", num_or_null(m->client_acc_min));
+        }
+        json_object_set_new(o, "global_client_acc_mean", num_or_null(m->global_client_acc_mean));
+        json_object_set_new(o, "global_client_acc_p10", num_or_null(m->global_client_acc_p10));
+        json_object_set_new(o, "global_client_acc_min", num_or_null(m->global_client_acc_min));
+    }
     if (o && m->fed_evaluated) {
         json_object_set_new(o, "fed_accuracy", json_real(m->fed_accuracy));
         json_object_set_new(o, "fed_loss", json_real(m->fed_loss));
@@ -951,6 +1012,7 @@ json_t *store_rounds_json(store *st, int64_t run_id, int since) {
         }
         fedc_round_metrics m;
         round_from_row(q, &m);
+        clients_from_store(st, run_id, &m);
         if (fed_from_store(st, run_id, &m) != 0) {
             sqlite3_finalize(q);
             json_decref(a);
@@ -983,6 +1045,7 @@ int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {
         if (!(sound = round_row_sound(st, q, run_id))) break;
         fedc_round_metrics m;
         round_from_row(q, &m);
+        clients_from_store(st, run_id, &m);
         if (!(sound = fed_from_store(st, run_id, &m) == 0)) break;
         if (csv) fedc_metrics_write_csv(f, &m);
         else fedc_metrics_write_jsonl(f, &m);

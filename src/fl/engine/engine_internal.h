@@ -53,4 +53,14 @@ void fedc_engine_local_gather(const local_set *s, const float *x, float *packed)
 void fedc_engine_local_scatter(const local_set *s, const float *packed, float *x);
 void fedc_engine_local_zero(const local_set *s, float *x);
 
+/* Per-client evaluation (client_eval.c): the accuracy of params on the
+ * client's local test split (cd->split_index, domain applied), in batches
+ * of at most `batch` through ws with xb/yb as batch buffers; NAN without a
+ * split. */
+double fedc_engine_split_accuracy(const fedc_arch *a, fedc_ws *ws, const float *params, const fedc_client_data *cd,
+                                  size_t batch, float *xb, int32_t *yb);
+/* Mean, 10th percentile and minimum of the finite values of acc[0..n);
+ * returns how many were finite (outputs untouched when 0), -1 out of memory. */
+int fedc_engine_client_summary(const double *acc, int n, double *mean, double *p10, double *min);
+
 #endif

@@ -21,7 +21,7 @@ int fedc_engine_local_set(const fedc_task *t, const fedc_arch *a, local_set *out
     int nt = fedc_arch_ntensors(a);
     unsigned char *mask = calloc((size_t)(nt > 0 ? nt : 1), 1);
     if (!mask) return fedc_fail(err, "out of memory resolving strategy.local_params");
-    int n = fedc_arch_select(a, t->strategy.local_params, mask, err);
+    int n = fedc_arch_select(a, fedc_task_local_params(t), mask, err);
     if (n < 0) {
         free(mask);
         fedc_fail_prefix(err, "strategy.local_params: ");
@@ -34,7 +34,7 @@ int fedc_engine_local_set(const fedc_task *t, const fedc_arch *a, local_set *out
         free(mask);
         return fedc_fail(err, "strategy.local_params: \"%s\" keeps every trained parameter local; nothing "
                               "would be aggregated",
-                         t->strategy.local_params);
+                         fedc_task_local_params(t));
     }
     out->off = calloc((size_t)(n > 0 ? n : 1), sizeof *out->off);
     out->count = calloc((size_t)(n > 0 ? n : 1), sizeof *out->count);

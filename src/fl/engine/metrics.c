@@ -57,6 +57,18 @@ void fedc_metrics_write_jsonl(FILE *f, const fedc_round_metrics *m) {
         json_num(f, "val_loss", m->val_loss, 6);
     }
     if (m->personal_evaluated) json_num(f, "personal_accuracy", m->personal_accuracy, 6);
+    /* Per-client evaluation (partition.test_fraction), evaluated rounds only. */
+    if (m->clients_evaluated > 0) {
+        fprintf(f, "\"clients_evaluated\":%d,", m->clients_evaluated);
+        if (m->client_evaluated) {
+            json_num(f, "client_acc_mean", m->client_acc_mean, 6);
+            json_num(f, "client_acc_p10", m->client_acc_p10, 6);
+            json_num(f, "client_acc_min", m->client_acc_min, 6);
+        }
+        json_num(f, "global_client_acc_mean", m->global_client_acc_mean, 6);
+        json_num(f, "global_client_acc_p10", m->global_client_acc_p10, 6);
+        json_num(f, "global_client_acc_min", m->global_client_acc_min, 6);
+    }
     fprintf(f,
             "\"bytes_down\":%" PRIu64 ",\"bytes_up\":%" PRIu64 ",\"bytes_down_total\":%" PRIu64
             ",\"bytes_up_total\":%" PRIu64 ",",

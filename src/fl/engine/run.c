@@ -28,6 +28,7 @@ typedef struct slot {
     float *extra;
     double weight, loss, cpu_s;
     double personal_acc; /* < 0: not reported */
+    double client_acc;   /* node's score of its own model on its local test split; < 0: not reported */
     int steps;
     uint64_t bytes_down, bytes_up;
     fedc_buf frame;   /* per-participant TRAIN frame (lossy downlink only) */
@@ -63,6 +64,14 @@ struct fedc_run {
     uint32_t *personal_ids;
     size_t personal_n;
     fedc_partition part;
+    /* Per-client evaluation (partition.test_fraction): the clients' local
+     * test splits, held out of part; per client the last scores of the
+     * global model and of the model the client uses; who scores them. */
+    fedc_partition split_part;
+    int has_holdout;
+    double *acc_global, *acc_own;
+    fedc_client_evaluator client_eval;
+    void *client_eval_ctx;
     /* task.validation: the samples held out of the clients' partitions
      * (owned copy, n = 0 when none). */
     fedc_dataset val;
@@ -182,6 +191,9 @@ void fedc_run_free(fedc_run *r) {
     fedc_dataset_free(&r->test_skewed);
     free(r->personal_ids);
     fedc_partition_free(&r->part);
+    fedc_partition_free(&r->split_part);
+    free(r->acc_global);
+    free(r->acc_own);
     if (r->has_test_part) fedc_partition_free(&r->test_part);
     fedc_manifest_free(&r->manifest);
     free(r->eslots);
@@ -285,7 +297,7 @@ static int set_strategy_layout(fedc_run *r, fedc_error *err) {
         fedc_fail(err, "out of memory for the model's tensor layout");
         goto out;
     }
-    if (fedc_arch_select(r->arch, r->task.strategy.local_params, mask, err) < 0) {
+    if (fedc_arch_select(r->arch, fedc_task_local_params(&r->task), mask, err) < 0) {
         fedc_fail_prefix(err, "strategy.local_params: ");
         goto out;
     }
@@ -311,6 +323,10 @@ fedc_client_data fedc_run_client_data(const fedc_run *r, int client) {
         cd.eval = r->evalp;
         cd.eval_index = r->personal_ids + ((size_t)client % nd) * r->personal_n;
         cd.eval_n = r->personal_n;
+    }
+    if (r->has_holdout) {
+        cd.split_index = fedc_partition_client(&r->split_part, client);
+        cd.split_n = fedc_partition_size(&r->split_part, client);
     }
     return cd;
 }
@@ -416,6 +432,18 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     pc.classes_per_client = t->partition.classes_per_client;
     pc.sigma = t->partition.sigma;
     if (fedc_partition_make(r->trainp, &pc, t->clients, t->seed, &r->part, err) != 0) goto fail;
+    if (t->partition.test_fraction > 0) {
+        if (fedc_partition_hold_out(&r->part, t->partition.test_fraction, t->seed, &r->split_part, err) != 0)
+            goto fail;
+        r->has_holdout = 1;
+        r->acc_global = malloc((size_t)t->clients * sizeof *r->acc_global);
+        r->acc_own = malloc((size_t)t->clients * sizeof *r->acc_own);
+        if (!r->acc_global || !r->acc_own) {
+            fedc_fail(err, "out of memory for per-client evaluation of %d clients", t->clients);
+            goto fail;
+        }
+        for (int k = 0; k < t->clients; k++) r->acc_global[k] = r->acc_own[k] = NAN;
+    }
     if (hold_out_validation(r, err) != 0) goto fail;
     if (r->fed_eval) {
         /* Each client's local test data: the test set cut like the training set. */
@@ -444,7 +472,10 @@ data_done:
                 cnt[i] = r->manifest.t[i].count;
             }
         fedc_param_layout lay = {nt, off, cnt};
-        fedc_strategy_env env = {r->d, t->clients, off && cnt ? &lay : NULL, NULL};
+        fedc_strategy_env env = {.d = r->d,
+                                 .n_clients = t->clients,
+                                 .layout = off && cnt ? &lay : NULL,
+                                 .input_dim = r->arch ? fedc_arch_input_size(r->arch) : 0}; /* external: unknown */
         r->strategy = fedc_strategy_create_env(t, &env, err);
         free(off);
         free(cnt);
@@ -487,6 +518,18 @@ data_done:
     }
     if (!(r->up = fedc_codec_parse(t->compression.up, err))) goto fail;
     if (!(r->down = fedc_codec_parse(t->compression.down, err))) goto fail;
+    if (r->sinfo.client_models) {
+        /* Each client gets its own model as a whole: no shared delta base, no combined-only aggregate. */
+        const char *why = !fedc_engine_codec_lossless(r->down) ? "compression.down must be lossless (none or zstd)"
+                          : fedc_protocol_for_task(t)      ? "secagg.mode must be none"
+                          : fedc_privacy_central(r->privacy) ? "privacy.mode dp-fedavg gives the server only the mean"
+                          : r->async                         ? "it is not asynchronous"
+                                                             : NULL;
+        if (why) {
+            fedc_fail(err, "strategy.name: %s sends each client its own model, so %s", t->strategy.name, why);
+            goto fail;
+        }
+    }
     fedc_sched_config sc = {0};
     snprintf(sc.policy, sizeof sc.policy, "%s", t->scheduling.policy);
     sc.choice_d = t->scheduling.choice_d;
@@ -775,6 +818,17 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
             goto out;
         }
         s->personal_acc = v;
+    }
+    /* Optional: the node's score of its own model (per-client evaluation). */
+    json_t *ca = json_object_get(ctl, "client_acc");
+    s->client_acc = -1;
+    if (ca) {
+        double v = json_number_value(ca);
+        if (!json_is_number(ca) || !(v >= 0 && v <= 1)) {
+            fedc_fail(err, "update: client_acc must be a number in [0, 1]");
+            goto out;
+        }
+        s->client_acc = v;
     }
     s->weight = (double)n_samples;
     s->steps = (int)steps;
@@ -1264,7 +1318,18 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         }
         c0 = fedc_cpu_thread_s();
     }
-    if (!r->down_lossy) {
+    if (r->sinfo.client_models) {
+        /* Per-client models (clustered): each participant its own frame. */
+        for (int i = 0; i < n; i++) {
+            slot *s = &r->slots[i];
+            if (encode_train_frame(r, round, fedc_run_client_model(r, s->client), NULL, "full", s->client,
+                                   &r->model_blob, &s->frame, err) != 0) {
+                free(frames);
+                return -1;
+            }
+            frames[i] = s->frame;
+        }
+    } else if (!r->down_lossy) {
         if (encode_train_frame(r, round, r->x, NULL, "full", 0, &r->model_blob, &r->frame, err) != 0) {
             free(frames);
             return -1;
@@ -1351,6 +1416,8 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
                 personal_sum += s->personal_acc;
                 personal_cnt++;
             }
+            /* A deployment's per-client evaluation: the nodes' latest reports. */
+            if (r->has_holdout && !r->client_eval && s->client_acc >= 0) r->acc_own[s->client] = s->client_acc;
             r->info[s->client].last_loss = s->loss;
         } else if (s->status == -1) {
             m->dropped++;
@@ -1456,6 +1523,40 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
     return 0;
 }
 
+/* Per-client evaluation: every client's scores on its local test split.
+ * A simulator scores both models with each client's own state; without
+ * one (a deployment) the server scores the global model itself, and the
+ * clients' own models are those the nodes reported, each its latest (a
+ * node scores its model when it starts a round). */
+static void per_client_evaluation(fedc_run *r, int round, fedc_round_metrics *m) {
+    const int K = r->task.clients;
+    fedc_error e;
+    for (int k = 0; k < K; k++) r->acc_global[k] = NAN;
+    if (r->client_eval) {
+        for (int k = 0; k < K; k++) r->acc_own[k] = NAN;
+        if (r->client_eval(r->client_eval_ctx, r->x, round, r->acc_global, r->acc_own, &e) != 0) {
+            FEDC_WARN("round %d: per-client evaluation failed: %s", round, e.msg);
+            return;
+        }
+    } else {
+        size_t B = (size_t)(r->opt.eval_batch > 0 ? r->opt.eval_batch : FEDC_EVAL_BATCH), dim = r->trainp->dim;
+        float *xb = malloc(B * dim * sizeof *xb);
+        int32_t *yb = malloc(B * sizeof *yb);
+        for (int k = 0; xb && yb && k < K; k++) {
+            fedc_client_data cd = fedc_run_client_data(r, k);
+            r->acc_global[k] = fedc_engine_split_accuracy(r->arch, r->eval_ws[0], r->x, &cd, B, xb, yb);
+        }
+        free(xb);
+        free(yb);
+    }
+    int n = fedc_engine_client_summary(r->acc_global, K, &m->global_client_acc_mean, &m->global_client_acc_p10,
+                                       &m->global_client_acc_min);
+    if (n > 0) m->clients_evaluated = n;
+    if (fedc_engine_client_summary(r->acc_own, K, &m->client_acc_mean, &m->client_acc_p10, &m->client_acc_min) > 0)
+        m->client_evaluated = 1;
+}
+
+/* 5. Evaluate, account, decide whether to stop (both kinds of round). */
 /* Decentralised: each node's own model on the first topology.eval_samples
  * test samples; accuracy and loss become the nodes' means, the average
  * model's accuracy is kept beside them. */
@@ -1505,6 +1606,7 @@ static void finish_round(fedc_run *r, fedc_transport *tp, int naccepted, fedc_ro
             if (r->decentral) evaluate_nodes(r, m);
             r->last_accuracy = m->accuracy;
             if (m->accuracy > r->best_accuracy) r->best_accuracy = m->accuracy;
+            if (r->has_holdout) per_client_evaluation(r, round, m);
         }
         if (r->fed_eval) {
             cpu_srv += fedc_cpu_thread_s() - c0;
@@ -2181,6 +2283,23 @@ void fedc_run_state_access(fedc_run *r, fedc_run_state *s) {
     s->info = r->info;
     s->n_clients = r->task.clients;
     s->sched = r->sched;
+}
+
+const float *fedc_run_client_model(const fedc_run *r, int client) {
+    const float *m = r->sinfo.client_models ? fedc_strategy_client_model(r->strategy, client) : NULL;
+    return m ? m : r->x;
+}
+
+void fedc_run_set_client_evaluator(fedc_run *r, fedc_client_evaluator fn, void *ctx) {
+    r->client_eval = fn;
+    r->client_eval_ctx = ctx;
+}
+
+int fedc_run_client_scores(const fedc_run *r, int client, double *acc_global, double *acc_own) {
+    if (!r->has_holdout || client < 0 || client >= r->task.clients) return -1;
+    *acc_global = r->acc_global[client];
+    *acc_own = r->acc_own[client];
+    return 0;
 }
 
 void fedc_run_set_secret_noise(fedc_run *r, int on) { r->secret_noise = on != 0; }

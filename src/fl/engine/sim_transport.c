@@ -20,6 +20,10 @@ typedef struct sim_transport {
     fedc_protocol_client **proto; /* per client: round-protocol state between steps, or NULL */
     int nworkers;
     const fedc_exchange *ex;
+    /* Per-client evaluation in progress (client_eval). */
+    const float *eval_x;
+    int eval_round, eval_failed;
+    double *eval_global, *eval_own;
     /* Colluding attackers (alie, ipm): their benign updates per participant
      * slot, and the statistics they pool. */
     fedc_pending_update *pending;
@@ -116,9 +120,45 @@ static int sim_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *
     return rc;
 }
 
+/* Per-client evaluation of client i on worker `worker`: a client that never
+ * trained holds no record (and none is made for it). */
+static void eval_one(void *ctx, size_t i, int worker) {
+    sim_transport *st = ctx;
+    int k = (int)i;
+    fedc_client_data cd = fedc_run_client_data(st->run, k);
+    if (cd.split_n == 0) return;
+    fedc_error e;
+    void *record = NULL;
+    if (fedc_state_has(st->store, k) && !(record = fedc_state_acquire(st->store, k, &e))) {
+        FEDC_WARN("client %d: per-client evaluation without its state: %s", k, e.msg);
+        st->eval_failed = 1;
+        return;
+    }
+    if (fedc_trainer_client_eval(st->trainers[worker], k, st->eval_round, &cd, record, st->eval_x,
+                                 fedc_run_client_model(st->run, k), &st->eval_global[k], &st->eval_own[k], &e) != 0) {
+        FEDC_WARN("client %d: per-client evaluation failed: %s", k, e.msg);
+        st->eval_failed = 1;
+    }
+    if (record) fedc_state_release(st->store, k);
+}
+
+static int sim_client_eval(void *ctx, const float *x, int round, double *acc_global, double *acc_own,
+                           fedc_error *err) {
+    sim_transport *st = ctx;
+    st->eval_x = x;
+    st->eval_round = round;
+    st->eval_global = acc_global;
+    st->eval_own = acc_own;
+    st->eval_failed = 0;
+    fedc_pool_for(fedc_run_pool(st->run), (size_t)fedc_run_task(st->run)->clients, eval_one, st);
+    if (st->eval_failed) return fedc_fail(err, "some clients could not be evaluated (see the warnings)");
+    return 0;
+}
+
 static void sim_destroy(fedc_transport *t) {
     if (!t) return;
     sim_transport *st = t->self;
+    fedc_run_set_client_evaluator(st->run, NULL, NULL);
     for (int i = 0; i < st->nworkers; i++) {
         fedc_trainer_free(st->trainers[i]);
         fedc_buf_free(&st->replies[i]);
@@ -182,6 +222,7 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
         sim_destroy(&st->base);
         return NULL;
     }
+    fedc_run_set_client_evaluator(r, sim_client_eval, st);
     return &st->base;
 }
 

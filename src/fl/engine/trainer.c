@@ -50,6 +50,7 @@ struct fedc_trainer {
     const fedc_client_data *cd; /* the client being trained (oracle) */
     fedc_rng *rng;
     int keep_undo;
+    int report_client_acc;     /* nodes: "client_acc" in the update */
     int secret_noise;          /* local DP noise from the OS CSPRNG (nodes) */
     /* record sections, in floats after the header */
     size_t off_state, off_residual, off_optim, off_local, off_down_ref, off_undo, undo_floats, record_floats;
@@ -129,6 +130,8 @@ size_t fedc_trainer_record_size(const fedc_trainer *tr) {
 
 void fedc_trainer_secret_noise(fedc_trainer *tr, int on) { tr->secret_noise = on != 0; }
 
+void fedc_trainer_report_client_acc(fedc_trainer *tr, int on) { tr->report_client_acc = on != 0; }
+
 void fedc_trainer_keep_undo(fedc_trainer *tr, int on) {
     tr->keep_undo = on != 0;
     layout_record(tr);
@@ -173,7 +176,27 @@ fedc_trainer *fedc_trainer_create(const fedc_task *t, const fedc_arch *a, fedc_e
     }
     if (tr->opt && t->local.keep_state) tr->optim_floats = fedc_optim_state_size(tr->opt);
     if (fedc_engine_local_set(t, a, &tr->local, err) != 0) goto fail;
-    tr->strategy = fedc_strategy_create(t, d, 1, err);
+    {
+        /* The model's tensors and input size (pfedgate's blocks and gate). */
+        int nt = fedc_arch_ntensors(a);
+        size_t *off = calloc((size_t)nt + 1, sizeof *off), *cnt = calloc((size_t)nt + 1, sizeof *cnt);
+        if (!off || !cnt) {
+            free(off);
+            free(cnt);
+            fedc_fail(err, "out of memory for the layout of %d tensors", nt);
+            goto fail;
+        }
+        for (int i = 0; i < nt; i++) {
+            fedc_tensor_info ti = fedc_arch_tensor(a, i);
+            off[i] = ti.offset;
+            cnt[i] = ti.count;
+        }
+        fedc_param_layout lay = {nt, off, cnt};
+        fedc_strategy_env env = {d, 1, &lay, NULL, dim};
+        tr->strategy = fedc_strategy_create_env(t, &env, err);
+        free(off);
+        free(cnt);
+    }
     if (!tr->strategy) goto fail;
     tr->sinfo = fedc_strategy_info_get(tr->strategy);
     tr->up = fedc_codec_parse(t->compression.up, err);
@@ -259,6 +282,32 @@ static double oracle_full(void *vs, const float *w, float *g) {
     return loss;
 }
 
+static const float *oracle_batch_inputs(void *vs, int *n, size_t *dim) {
+    oracle_self *o = vs;
+    *n = o->tr->nb;
+    *dim = fedc_arch_input_size(o->tr->arch);
+    return o->tr->xb;
+}
+
+/* The client's samples from `start`, one local batch at most, in index
+ * order (into the full-gradient buffers, free between oracle calls). */
+static const float *oracle_data_inputs(void *vs, size_t start, int *n, size_t *dim) {
+    oracle_self *o = vs;
+    fedc_trainer *tr = o->tr;
+    const fedc_client_data *cd = tr->cd;
+    size_t B = (size_t)tr->task.local.batch;
+    *dim = fedc_arch_input_size(tr->arch);
+    *n = 0;
+    if (start >= cd->n) return NULL;
+    int nb = (int)(cd->n - start < B ? cd->n - start : B);
+    fedc_dataset_gather(cd->data, cd->index + start, (size_t)nb, tr->xf, tr->yf);
+    if (cd->domain)
+        fedc_domain_apply(cd->domain, fedc_arch_input(tr->arch), cd->domain_seed, cd->index + start, tr->xf,
+                          (size_t)nb);
+    *n = nb;
+    return tr->xf;
+}
+
 /* The model the client starts from: the global one with its own values of
  * the local parameters (from its last round; the global, i.e. initial,
  * values the first time). */
@@ -338,7 +387,11 @@ static void local_train(fedc_trainer *tr, int client, int round, const fedc_clie
                           .lr = (float)fedc_task_local_lr(t, round),
                           .lr_scale = 1.0f};
     oracle_self os = {tr, &cc};
-    fedc_local_oracle oracle = {oracle_batch, oracle_full, &os};
+    fedc_local_oracle oracle = {.batch_grad = oracle_batch,
+                                .full_grad = oracle_full,
+                                .self = &os,
+                                .batch_inputs = oracle_batch_inputs,
+                                .data_inputs = oracle_data_inputs};
     cc.oracle = &oracle;
     fedc_strategy_client_begin(&cc);
     /* Heterogeneous local work: the client's own draw, from its own stream. */
@@ -389,8 +442,8 @@ done:
 
 /* The UPDATE frame for the update in tr->delta (and tr->up_extra). */
 static int encode_reply(fedc_trainer *tr, fedc_client_mem *mem, float *residual, int client, int round,
-                        size_t n_samples, int steps, double loss, double cpu_s, double pacc, fedc_buf *reply,
-                        fedc_error *err) {
+                        size_t n_samples, int steps, double loss, double cpu_s, double pacc, double client_acc,
+                        fedc_buf *reply, fedc_error *err) {
     fedc_buf_clear(&tr->enc);
     fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
     if (tr->proto) {
@@ -406,6 +459,8 @@ static int encode_reply(fedc_trainer *tr, fedc_client_mem *mem, float *residual,
                       round, n_samples, steps, isfinite(loss) ? loss : -1.0, cpu_s);
     /* Personal evaluation (eval_personal): the starting model on the client's own test samples. */
     if (pacc >= 0) jl += snprintf(json + jl, sizeof json - (size_t)jl, ",\"personal_acc\":%.9g", pacc);
+    /* Per-client evaluation on a node: its own model on its local test split. */
+    if (client_acc >= 0) jl += snprintf(json + jl, sizeof json - (size_t)jl, ",\"client_acc\":%.9g", client_acc);
     jl += snprintf(json + jl, sizeof json - (size_t)jl, "}");
     fedc_msg up = {.type = FEDC_MSG_UPDATE, .json = json, .json_len = (size_t)jl, .nblobs = 1};
     up.blobs[0].data = tr->enc.data;
@@ -421,7 +476,7 @@ static int encode_reply(fedc_trainer *tr, fedc_client_mem *mem, float *residual,
 
 /* Parks a colluding attacker's benign update in the caller's pending slot. */
 static int defer(fedc_trainer *tr, fedc_client_mem *mem, int round, size_t n_samples, int steps, double loss,
-                 double cpu_s, double pacc, fedc_error *err) {
+                 double cpu_s, double pacc, double client_acc, fedc_error *err) {
     fedc_pending_update *p = mem->pending;
     if (!p) return fedc_fail(err, "a colluding attacker needs somewhere to wait for the others (no pending slot)");
     if (!p->update && !(p->update = malloc(tr->d * sizeof(float))))
@@ -436,6 +491,7 @@ static int defer(fedc_trainer *tr, fedc_client_mem *mem, int round, size_t n_sam
     p->loss = loss;
     p->cpu_s = cpu_s;
     p->personal_acc = pacc;
+    p->client_acc = client_acc;
     return FEDC_TRAINER_DEFERRED;
 }
 
@@ -456,7 +512,7 @@ int fedc_trainer_finish(fedc_trainer *tr, int client, fedc_client_mem *mem, cons
     p->round = 0;
     float *residual = tr->uses_ef ? section(mem->record, tr->off_residual) : NULL;
     return encode_reply(tr, mem, residual, client, round, p->samples, p->steps, p->loss,
-                        p->cpu_s + fedc_cpu_thread_s() - cpu0, p->personal_acc, reply, err);
+                        p->cpu_s + fedc_cpu_thread_s() - cpu0, p->personal_acc, p->client_acc, reply, err);
 }
 
 int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
@@ -563,6 +619,15 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         hdr->flags |= REC_HAS_UNDO;
     }
     hdr->trained_round = (int32_t)round;
+    /* The model this client uses, scored on its own test split before it
+     * trains (the simulator scores every client itself). */
+    double client_acc = -1;
+    if (tr->report_client_acc && cd->split_n) {
+        double g;
+        if (fedc_trainer_client_eval(tr, client, (int)round, cd, mem->record, tr->global, NULL, &g, &client_acc,
+                                     err) != 0)
+            goto out;
+    }
     personalise(tr, mem->record);
     double pacc = -1;
     if (cd->eval_n && personal_accuracy(tr, cd, &pacc) != 0) {
@@ -583,15 +648,81 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     double cpu_s = fedc_cpu_thread_s() - cpu0;
     if (role == FEDC_ROLE_ATTACKER && fedc_attack_needs_peers(tr->attack)) {
         /* Colluders pool their benign updates first (fedc_trainer_finish). */
-        rc = defer(tr, mem, (int)round, cd->n, steps, loss, cpu_s, pacc, err);
+        rc = defer(tr, mem, (int)round, cd->n, steps, loss, cpu_s, pacc, client_acc, err);
         goto out;
     }
     if (role == FEDC_ROLE_ATTACKER) fedc_attack_update(tr->attack, tr->delta, tr->d, NULL, &arng);
-    rc = encode_reply(tr, mem, residual, client, (int)round, cd->n, steps, loss, cpu_s, pacc, reply, err);
+    rc = encode_reply(tr, mem, residual, client, (int)round, cd->n, steps, loss, cpu_s, pacc, client_acc, reply,
+                      err);
 out:
     json_decref(ctl);
     fedc_msg_free(&m);
     return rc;
+}
+
+int fedc_trainer_personal(const fedc_trainer *tr) { return tr->sinfo.personal || tr->local.n > 0; }
+
+/* finetune: `steps` local steps of the task's optimizer (fresh state, plain
+ * local loss) from the model in tr->work, over the client's samples in
+ * shuffled epochs. */
+static void fine_tune(fedc_trainer *tr, int client, int round, const fedc_client_data *cd, int steps) {
+    const fedc_task *t = &tr->task;
+    size_t n = cd->n, B = (size_t)t->local.batch;
+    if (n == 0) return;
+    fedc_rng rng = fedc_rng_derive(t->seed ^ 0xF17E7ull, (uint64_t)round, (uint64_t)client);
+    fedc_optim_reset(tr->opt);
+    fedc_optim_set_lr(tr->opt, (float)fedc_task_local_lr(t, round));
+    for (int done = 0; done < steps;) {
+        memcpy(tr->perm, cd->index, n * sizeof(uint32_t));
+        fedc_rng_shuffle_u32(&rng, tr->perm, n);
+        for (size_t b = 0; b < n && done < steps; b += B, done++) {
+            int nb = (int)(n - b < B ? n - b : B);
+            fedc_dataset_gather(cd->data, tr->perm + b, (size_t)nb, tr->xb, tr->yb);
+            if (cd->domain)
+                fedc_domain_apply(cd->domain, fedc_arch_input(tr->arch), cd->domain_seed, tr->perm + b, tr->xb,
+                                  (size_t)nb);
+            fedc_nn_grad(tr->arch, tr->ws, tr->work, tr->grad, tr->xb, tr->yb, nb, &rng);
+            fedc_nn_commit_stats(tr->arch, tr->ws, tr->work);
+            fedc_optim_step(tr->opt, tr->work, tr->grad);
+        }
+    }
+}
+
+int fedc_trainer_client_eval(fedc_trainer *tr, int client, int round, const fedc_client_data *cd,
+                             const void *record, const float *global, const float *start, double *acc_global,
+                             double *acc_own, fedc_error *err) {
+    *acc_global = *acc_own = NAN;
+    if (cd->split_n == 0) return 0;
+    size_t d = tr->d, B = (size_t)tr->task.local.batch;
+    *acc_global = fedc_engine_split_accuracy(tr->arch, tr->ws, global, cd, B, tr->xf, tr->yf);
+    if (!fedc_trainer_personal(tr)) {
+        *acc_own = *acc_global;
+        return 0;
+    }
+    memcpy(tr->work, start ? start : global, d * sizeof(float));
+    if (record && tr->local.n) {
+        const float *sec = section((void *)record, tr->off_local);
+        if (sec[0] == 1.0f) fedc_engine_local_scatter(&tr->local, sec + 1, tr->work);
+    }
+    fedc_client_ctx cc = {.strategy = tr->strategy,
+                          .client = client,
+                          .round = round,
+                          .global = global,
+                          .state = record && tr->sinfo.state_floats ? section((void *)record, tr->off_state) : NULL,
+                          .d = d,
+                          .n_samples = (double)cd->n};
+    fedc_strategy_client_personal(&cc, tr->work);
+    if (tr->sinfo.personal_steps > 0 && cd->n > 0) {
+        if (cd->n > tr->perm_cap) {
+            uint32_t *p = realloc(tr->perm, cd->n * sizeof(uint32_t));
+            if (!p) return fedc_fail(err, "out of memory for %zu local samples", cd->n);
+            tr->perm = p;
+            tr->perm_cap = cd->n;
+        }
+        fine_tune(tr, client, round, cd, tr->sinfo.personal_steps);
+    }
+    *acc_own = fedc_engine_split_accuracy(tr->arch, tr->ws, tr->work, cd, B, tr->xf, tr->yf);
+    return 0;
 }
 
 int fedc_frame_type(const uint8_t *frame, size_t len) { return len >= 5 ? frame[4] : 0; }

@@ -12,6 +12,7 @@ static const fedc_strategy_ops *const k_ops[] = {
     &fedc_ops_fedspeed, &fedc_ops_fedamd, &fedc_ops_fedld, &fedc_ops_fedopt,
     &fedc_ops_fedbuff, &fedc_ops_fedfix,
     &fedc_ops_async_fedavg,
+    &fedc_ops_finetune, &fedc_ops_fedper, &fedc_ops_ditto, &fedc_ops_clustered, &fedc_ops_pfedgate,
     &fedc_ops_dpsgd, &fedc_ops_gossip, &fedc_ops_gossip_vc, &fedc_ops_dfedsam, &fedc_ops_dfedsam_mgs,
     &fedc_ops_dadao,
 };
@@ -56,6 +57,7 @@ fedc_strategy *fedc_strategy_create_env(const fedc_task *t, const fedc_strategy_
     s->task = *t;
     s->d = env->d;
     s->n_clients = env->n_clients > 0 ? env->n_clients : 1;
+    s->input_dim = env->input_dim;
     s->info.name = ops->name;
     if (env->spill_dir) snprintf(s->spill_dir, sizeof s->spill_dir, "%s", env->spill_dir);
     int nt = env->layout && env->layout->n > 0 ? env->layout->n : 1;
@@ -80,7 +82,7 @@ fedc_strategy *fedc_strategy_create_env(const fedc_task *t, const fedc_strategy_
 }
 
 fedc_strategy *fedc_strategy_create(const fedc_task *t, size_t d, int n_clients, fedc_error *err) {
-    fedc_strategy_env env = {d, n_clients, NULL, NULL};
+    fedc_strategy_env env = {d, n_clients, NULL, NULL, 0};
     return fedc_strategy_create_env(t, &env, err);
 }
 
@@ -137,6 +139,14 @@ void fedc_strategy_client_grad(fedc_client_ctx *c, const float *w, float *g, dou
 
 void fedc_strategy_client_end(fedc_client_ctx *c, const float *y, int steps, float *delta, float *extra_out) {
     if (c->strategy->ops->client_end) c->strategy->ops->client_end(c, y, steps, delta, extra_out);
+}
+
+void fedc_strategy_client_personal(const fedc_client_ctx *c, float *model) {
+    if (c->strategy->ops->client_personal) c->strategy->ops->client_personal(c, model);
+}
+
+const float *fedc_strategy_client_model(const fedc_strategy *s, int client) {
+    return s->ops->client_model ? s->ops->client_model(s, client) : NULL;
 }
 
 void fedc_step_sgd(fedc_strategy *s, float *x, const float *mean, const fedc_round_ctx *rc) {

@@ -27,6 +27,13 @@ typedef struct fedc_strategy_ops {
     int (*tables_load)(fedc_strategy *s, FILE *f, fedc_error *err);
     /* Frees s->impl (NULL if nothing to free). */
     void (*destroy)(fedc_strategy *s);
+    /* Client side, personalised strategies: model holds the global model
+     * (with the client's local parameters); replace it with the client's own
+     * model (NULL = the global one is the client's). */
+    void (*client_personal)(const fedc_client_ctx *c, float *model);
+    /* Server side (info.client_models): the model client k trains from, or
+     * NULL for the global one. */
+    const float *(*client_model)(const fedc_strategy *s, int client);
     /* After fedc_strategy_set_tensors (NULL = nothing to redo). */
     int (*tensors_set)(fedc_strategy *s, fedc_error *err);
     /* Decentralised strategies: the round's exchange between nodes (see
@@ -39,6 +46,7 @@ struct fedc_strategy {
     fedc_task task;
     size_t d;
     int n_clients;
+    size_t input_dim;   /* floats per input sample (0 = not known here) */
     fedc_strategy_info info;
     float *state;       /* checkpointed server state, state_n floats */
     size_t state_n;
@@ -99,6 +107,11 @@ STRATEGY_OPS(fedc_ops_fedopt)
 STRATEGY_OPS(fedc_ops_fedbuff)
 STRATEGY_OPS(fedc_ops_fedfix)
 STRATEGY_OPS(fedc_ops_async_fedavg)
+STRATEGY_OPS(fedc_ops_finetune)
+STRATEGY_OPS(fedc_ops_fedper)
+STRATEGY_OPS(fedc_ops_ditto)
+STRATEGY_OPS(fedc_ops_clustered)
+STRATEGY_OPS(fedc_ops_pfedgate)
 STRATEGY_OPS(fedc_ops_dpsgd)
 STRATEGY_OPS(fedc_ops_gossip)
 STRATEGY_OPS(fedc_ops_gossip_vc)

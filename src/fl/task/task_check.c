@@ -141,7 +141,7 @@ int task_check_string(const task_field *f, const char *s, size_t len, task_issue
     }
     if (f->choices) {
         if (is_choice(f, s, len)) return 0;
-        char allowed[256];
+        char allowed[512]; /* strategy.name lists 30+ names */
         list_choices(f, allowed, sizeof allowed);
         if (len == 0) return task_refuse(iss, f->path, "must not be empty; allowed: %s", allowed);
         const char *near = task_closest(s, f->choices, 1 << 30);

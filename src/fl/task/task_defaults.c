@@ -89,6 +89,15 @@ void fedc_task_defaults(fedc_task *t) {
     t->strategy.anchor_prob = 0.2;
     t->strategy.margin_lambda = 0.03;
     t->strategy.top_fraction = 0.8;
+    t->strategy.finetune_steps = 5;
+    t->strategy.ditto_lambda = 0.1;
+    t->strategy.clusters = 3;
+    t->strategy.cluster_round = 10;
+    t->strategy.gate_sparsity = 0.5;
+    t->strategy.gate_sparsity_min = 0;
+    t->strategy.gate_blocks = 5;
+    t->strategy.gate_lr = 0.05;
+    t->strategy.gate_init = 0.5;
     t->strategy.buffer_size = 0;
     t->strategy.window_s = 0.0;
     strcpy(t->strategy.staleness, "polynomial");
@@ -161,4 +170,10 @@ double fedc_task_local_lr_base(const fedc_task *t) {
     if (t->local.lr > 0) return t->local.lr;
     fedc_opt_kind k;
     return fedc_opt_kind_parse(t->local.optimizer, &k) == 0 ? (double)fedc_optim_default_lr(k) : 0.0;
+}
+
+const char *fedc_task_local_params(const fedc_task *t) {
+    /* FedPer's local layers are its point: the head unless told otherwise. */
+    if (strcmp(t->strategy.name, "fedper") == 0 && strcmp(t->strategy.local_params, "none") == 0) return "last:1";
+    return t->strategy.local_params;
 }

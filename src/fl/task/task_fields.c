@@ -29,7 +29,8 @@ const char *const task_inits[] = {"he", "torch", NULL};
 const char *const task_strategy_names[] = {
     "fedavg", "fedprox",  "fedavgm", "fedadam", "fedyogi",  "fedadagrad", "scaffold", "fedavg-m", "scaffold-m",
     "fednova", "fedau", "afa-cd", "afa-cs",  "fedhyper", "fedspeed", "fedsam", "fedamd", "fedld", "fedopt",
-    "fedbuff", "fedfix", "async-fedavg", "dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs", "dadao", NULL};
+    "fedbuff", "fedfix", "async-fedavg", "dpsgd", "gossip", "gossip-vc", "dfedsam", "dfedsam-mgs", "dadao",
+    "finetune", "fedper", "ditto", "clustered", "pfedgate", NULL};
 const char *const task_staleness_fns[] = {"constant", "polynomial", "hinge", NULL};
 const char *const task_async_weights[] = {"auto", "sample", "identical", "unbiased", NULL};
 const char *const task_lr_schedules[] = {"constant", "step", "cosine", NULL};
@@ -128,6 +129,14 @@ const task_field task_fields[] = {
           "4), invert, grey (colour to grey; colour data only). mixed = "
           "id,rotate:45,noise:0.3,blur:1,contrast:0.3,invert. Image datasets only."),
 
+    F_NUM("partition.test_fraction", partition.test_fraction, 0, 0, 0.9, 0,
+          "Share of each client's samples held out as its local test split (a uniform random "
+          "subset of its own samples, so the same distribution as what it trains on; at least "
+          "one sample, and the client keeps at least one to train on). Turns on per-client "
+          "evaluation: on evaluated rounds every client's model is scored on its split and "
+          "the metrics carry client_acc_mean, client_acc_p10 and client_acc_min (the model "
+          "each client uses: its personalised one under finetune, fedper, ditto or "
+          "strategy.local_params) and global_client_acc_* (the global model). 0 = off."),
     F_STR("model", model, 1, NULL,
           "The model: a preset, mlp (dense:200,dense:200,dense:10; 199,210 parameters on 28x28 "
           "input) or cnn (conv:32:5,pool:2,conv:64:5,pool:2,dense:512,dense:10, the CNN of "
@@ -274,6 +283,19 @@ const task_field task_fields[] = {
           "steps after every buffer_size arrivals, each weighted by its staleness (Nguyen et "
           "al.). async-fedavg: asynchronous, a step at every arrival. fedfix: asynchronous, a "
           "step every window_s seconds with the updates that arrived (Fraboni et al.). "
+          "Personalised (each client also keeps a model of its own, scored with "
+          "partition.test_fraction): finetune: fedavg, then finetune_steps local steps from the "
+          "global model. fedper: fedavg with the classifier head kept on each client "
+          "(strategy.local_params, default last:1; Arivazhagan et al.). ditto: fedavg for the "
+          "global model plus a personal model per client trained with a proximal pull "
+          "ditto_lambda towards it (Li et al.). clustered: clients clustered by update "
+          "similarity after cluster_round rounds into strategy.clusters semi-global models "
+          "trained Reptile-style; a client's own model is its cluster's after "
+          "finetune_steps local steps (Briggs et al.; Nichol et al.). pfedgate: each client "
+          "keeps a gating layer that scores blocks of the global model from its inputs; the "
+          "blocks that fit its gate_sparsity budget, scaled by their gate weights, are its "
+          "sparse model, trained jointly with the gate; the server averages the global model "
+          "(Chen et al., ICML 2023). "
           "Decentralised (no server model; every node keeps its own and talks only to its "
           "topology neighbours; every node trains every round, so clients_per_round = clients): "
           "dpsgd: local steps, then gossip_steps mixing steps x_i <- sum_j W_ij x_j (D-PSGD / "
@@ -407,6 +429,40 @@ const task_field task_fields[] = {
     F_NUM("strategy.top_fraction", strategy.top_fraction, 0, 1, 1, 0,
           "fedld only: share of the principal directions of the client updates kept in the "
           "aggregate."),
+    F_INT("strategy.finetune_steps", strategy.finetune_steps, 0, 100000,
+          "finetune and clustered: local steps (minibatches of local.batch, the task's local optimizer "
+          "and lr, fresh state) each client takes from the global model to make its "
+          "personalised model before it is scored (clustered: from its cluster's model); 0 = "
+          "the global (cluster) model itself."),
+    F_NUM("strategy.ditto_lambda", strategy.ditto_lambda, 0, 0, 1e12, 0,
+          "ditto only: weight lambda of the proximal term (lambda/2)|v - x|^2 that ties each "
+          "client's personal model v to the global model x; 0 = purely local models, large = "
+          "the global model (lambda -> infinity is FedAvg)."),
+    F_INT("strategy.clusters", strategy.clusters, 1, 64,
+          "clustered only: clusters of clients (by the similarity of their updates), each with "
+          "its own semi-global model; 1 = fedavg."),
+    F_INT("strategy.cluster_round", strategy.cluster_round, 1, 100000,
+          "clustered only: rounds of plain fedavg before the clients that have sent an update "
+          "are clustered (hierarchically, average linkage on the cosine distance of their "
+          "latest updates); clients seen later join the cluster their first update follows."),
+    F_NUM("strategy.gate_sparsity", strategy.gate_sparsity, 0, 1, 1, 0,
+          "pfedgate only: the clients' sparsity budget, the share of the model's parameters a "
+          "client's sparse personalised model may keep (the blocks its gating layer scores "
+          "highest that fit, a greedy knapsack); 1 = the dense model."),
+    F_NUM("strategy.gate_sparsity_min", strategy.gate_sparsity_min, 0, 0, 1, 0,
+          "pfedgate only: 0 = every client has the budget gate_sparsity; > 0 = each client's "
+          "budget is drawn once, uniformly in [gate_sparsity_min, gate_sparsity], from the task "
+          "seed (clients with different resources)."),
+    F_INT("strategy.gate_blocks", strategy.gate_blocks, 1, 64,
+          "pfedgate only: blocks each parameter tensor is cut into; the gating layer gives one "
+          "weight per block (at most one block per parameter)."),
+    F_NUM("strategy.gate_lr", strategy.gate_lr, 0, 0, 10, 0,
+          "pfedgate only: learning rate of the gating layer (plain SGD, trained on the same "
+          "minibatches as the model); 0 = the gate keeps its initial value."),
+    F_NUM("strategy.gate_init", strategy.gate_init, 0, 1, 1, 0,
+          "pfedgate only: initial gate weight of every block (the gating layer starts with zero "
+          "input weights and this value through its sigmoid); 1 = a saturated all-ones gate that "
+          "never moves (with gate_sparsity 1, FedAvg)."),
     F_INT("strategy.buffer_size", strategy.buffer_size, 0, 100000,
           "fedbuff only: arrivals per aggregation (the paper's K); 0 = clients_per_round. At most "
           "clients_per_round, the number of clients training at once."),

@@ -95,6 +95,12 @@ static void check_counts(const fedc_task *t, task_issues *iss) {
         task_issue(iss, "deploy.min_nodes",
                    "%d is more than clients (%d); allowed: an integer >= 1 and <= clients",
                    t->deploy.min_nodes, t->clients);
+    if (ALL_OK(iss, "strategy.gate_sparsity", "strategy.gate_sparsity_min") &&
+        t->strategy.gate_sparsity_min > t->strategy.gate_sparsity)
+        task_issue(iss, "strategy.gate_sparsity_min",
+                   "%g is more than strategy.gate_sparsity (%g); allowed: 0 (every client has "
+                   "gate_sparsity) or a number <= gate_sparsity",
+                   t->strategy.gate_sparsity_min, t->strategy.gate_sparsity);
 }
 
 /* Catalog datasets have a location of their own (fetched when missing);
@@ -225,13 +231,13 @@ static void check_domains_and_local_params(const fedc_task *t, task_issues *iss)
         if (fedc_feature_skew_parse(t->partition.feature_skew, ds->shape, &fs, &err) != 0)
             task_issue(iss, "partition.feature_skew", "%s", err.msg);
     }
-    if (!ds || !ALL_OK(iss, "model", "strategy.local_params") || strcmp(t->strategy.local_params, "none") == 0)
+    if (!ds || !ALL_OK(iss, "model", "strategy.local_params") || strcmp(fedc_task_local_params(t), "none") == 0)
         return;
     fedc_arch *a = fedc_arch_parse(t->model, ds->shape, ds->n_classes, &err);
     if (!a) return; /* reported at model */
     int nt = fedc_arch_ntensors(a);
     unsigned char *mask = calloc((size_t)nt + 1, 1);
-    int n = mask ? fedc_arch_select(a, t->strategy.local_params, mask, &err) : -1;
+    int n = mask ? fedc_arch_select(a, fedc_task_local_params(t), mask, &err) : -1;
     size_t shared = 0;
     for (int i = 0; mask && i < nt; i++)
         if (!mask[i] && !fedc_arch_tensor(a, i).buffer) shared += fedc_arch_tensor(a, i).count;
@@ -243,7 +249,7 @@ static void check_domains_and_local_params(const fedc_task *t, task_issues *iss)
         task_issue(iss, "strategy.local_params",
                    "\"%s\" keeps every trained parameter local, so nothing would be aggregated; allowed: a "
                    "selector that leaves some layers shared",
-                   t->strategy.local_params);
+                   fedc_task_local_params(t));
     free(mask);
     fedc_arch_free(a);
 }

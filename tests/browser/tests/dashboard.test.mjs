@@ -456,6 +456,38 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     await bad.stop();
   }));
 
+  it('per-client accuracy: the distribution of the clients\' own models per round', check(async () => {
+    // Ditto with local test splits: every node scores its personal model on its own split.
+    const run = await server.api.ok('POST', '/api/runs', {
+      name: 'ditto-per-client', rounds: 3, clients: NODES, clients_per_round: NODES, eval_every: 1,
+      local: { max_steps: 2 }, strategy: { name: 'ditto', ditto_lambda: 0.1 },
+      partition: { test_fraction: 0.2 }, deploy: { min_nodes: NODES, connect_timeout_s: 600 },
+    });
+    await waitRunDone(run.id);
+    const { rounds } = await server.api.ok('GET', `/api/runs/${run.id}/rounds`);
+    const scored = rounds.filter((r) => typeof r.client_acc_mean === 'number');
+    assert.ok(scored.length >= 2, 'per-client scores on the evaluated rounds');
+    await page.goto(`${server.base}/#/runs/${run.id}`);
+    await page.locator('#run-page[data-status="done"]').waitFor();
+    const fig = page.locator('#chart-client-accuracy');
+    await fig.waitFor();
+    assert.equal(await fig.isVisible(), true);
+    const series = JSON.parse(await fig.getAttribute('data-series'));
+    const byLabel = Object.fromEntries(series.map((s2) => [s2.label, s2.points]));
+    const want = (key) => rounds.filter((r) => typeof r[key] === 'number').map((r) => [r.round, r[key]]);
+    assert.deepEqual(byLabel["clients' models: mean"], want('client_acc_mean'));
+    assert.deepEqual(byLabel['10th percentile'], want('client_acc_p10'));
+    assert.deepEqual(byLabel['worst client'], want('client_acc_min'));
+    assert.deepEqual(byLabel['global model: mean'], want('global_client_acc_mean'));
+    for (const r of scored) assert.ok(r.client_acc_min <= r.client_acc_p10 && r.client_acc_p10 <= r.client_acc_mean);
+    await fig.scrollIntoViewIfNeeded();
+    await shot('run-per-client');
+    // A run without local test splits has no such figure.
+    await page.goto(`${server.base}/#/runs/${state.longRun}`);
+    await page.locator('#run-page[data-status="done"]').waitFor();
+    assert.equal(await page.locator('#chart-client-accuracy').isVisible(), false);
+  }));
+
   it('defect 4: "Last seen" of connected nodes stays current', check(async () => {
     await page.clock.install();
     await page.goto(`${server.base}/#/runs/${state.longRun}`);

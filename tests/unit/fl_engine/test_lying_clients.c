@@ -10,6 +10,8 @@
  *  - under secure aggregation the weight is the sample count a client
  *    states in the protocol's first step: a claim above its holding is
  *    refused there, and the round goes on without it;
+ *  - a node's score of its own model (client_acc, per-client evaluation)
+ *    outside [0, 1] gets its update refused;
  *  - an honest run is untouched by the checks (bit for bit). */
 #include <math.h>
 #include <setjmp.h>
@@ -29,7 +31,7 @@
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 240, N_TEST = 60, CLIENTS = 4 };
 
-typedef enum { HONEST, INFLATE_SAMPLES, SCALE_VALUES, HUGE_VALUES, INFLATE_STEP_SAMPLES } lie;
+typedef enum { HONEST, INFLATE_SAMPLES, SCALE_VALUES, HUGE_VALUES, INFLATE_STEP_SAMPLES, BAD_CLIENT_ACC } lie;
 
 /* The hostile transport: the simulation's, with client `liar`'s replies rewritten. */
 typedef struct liar_transport {
@@ -74,6 +76,7 @@ static void rewrite(liar_transport *lt, int i, const uint8_t *frame, size_t len,
     /* Just under the engine's coarse bound (1000 times the training set), as
      * 59,999,999 is for Fashion-MNIST's 60,000. */
     if (lt->how == INFLATE_SAMPLES) json_object_set_new(o, "n_samples", json_integer(N_TRAIN * 1000 - 1));
+    if (lt->how == BAD_CLIENT_ACC) json_object_set_new(o, "client_acc", json_real(1.5));
     char *js = json_dumps(o, JSON_COMPACT);
     json_decref(o);
     uint8_t *blob = malloc(m.blobs[0].len);
@@ -217,6 +220,21 @@ static void test_inflated_sample_count_is_refused(void **state) {
     for (size_t j = 0; j < lied.d; j++) assert_true(isfinite(lied.model[j]) && fabsf(lied.model[j]) < 100);
 }
 
+static void test_client_accuracy_out_of_range_is_refused(void **state) {
+    fixture *f = *state;
+    fedc_task t;
+    base_task(&t);
+    static outcome lied;
+    run(f, &t, 3, BAD_CLIENT_ACC, &lied);
+    assert_int_equal(lied.rounds, 3);
+    for (int i = 0; i < 3; i++) {
+        const char *why = NULL;
+        assert_int_equal(status_of(&lied, i, 3, &why), -2);
+        assert_non_null(strstr(why, "client_acc must be a number in [0, 1]"));
+        assert_int_equal(lied.m[i].participants, 3);
+    }
+}
+
 static void test_scaled_update_does_not_diverge_the_model(void **state) {
     fixture *f = *state;
     fedc_task t;
@@ -298,6 +316,7 @@ static void test_honest_runs_are_untouched(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_inflated_sample_count_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_client_accuracy_out_of_range_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_scaled_update_does_not_diverge_the_model, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonfinite_aggregate_fails_the_round, setup, teardown),
         cmocka_unit_test_setup_teardown(test_inflated_sample_count_in_secure_aggregation_is_refused, setup, teardown),

@@ -46,7 +46,7 @@ static client_out run_client(fedc_strategy *s, const quad *q, int client, int ro
                              const float *down, float *state, int K, float lr) {
     fedc_strategy_info in = fedc_strategy_info_get(s);
     float scratch[8 * D + 8] = {0}, w[D], g[D];
-    fedc_local_oracle o = {q_grad, q_grad, (void *)q};
+    fedc_local_oracle o = {.batch_grad = q_grad, .full_grad = q_grad, .self = (void *)q};
     fedc_client_ctx c = {.strategy = s, .client = client, .round = round, .global = x, .down_extra = down,
                          .state = state, .scratch = scratch, .d = D, .n_samples = 1, .lr = lr, .lr_scale = 1,
                          .oracle = &o};

@@ -91,7 +91,7 @@ static void test_to_json_key_order_and_format(void **state) {
                              "\"path\":\"\",\"test_path\":\"\",\"label_column\":\"\",\"fetch\":\"auto\","
                              "\"labels\":\"fine\",\"extra\":false},"
                              "\"partition\":{\"kind\":\"iid\",\"alpha\":0.5,"
-                             "\"classes_per_client\":2,\"sigma\":1.0,\"feature_skew\":\"none\"},"
+                             "\"classes_per_client\":2,\"sigma\":1.0,\"feature_skew\":\"none\",\"test_fraction\":0.0},"
                              "\"model\":\"mlp\",\"init\":\"he\",\"rounds\":50,\"clients\":100,"
                              "\"clients_per_round\":10,"
                              "\"local\":{\"epochs\":1,\"batch\":32,\"max_steps\":0,\"lr\":0.0,");
@@ -199,7 +199,7 @@ static void test_enum_errors(void **state) {
                         "strategy.name: \"fedavgg\" is not allowed (did you mean fedavg?); "
                         "allowed: fedavg, fedprox, fedavgm, fedadam, fedyogi, fedadagrad, scaffold, fedavg-m, scaffold-m, fednova, fedau, "
                     "afa-cd, afa-cs, fedhyper, fedspeed, fedsam, fedamd, fedld, fedopt, fedbuff, fedfix, async-fedavg, "
-                        "dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs, dadao");
+                        "dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs, dadao, finetune, fedper, ditto, clustered, pfedgate");
     assert_string_equal(task_parse_err("{\"local\": {\"optimizer\": \"rmsprop\"}}"),
                         "local.optimizer: \"rmsprop\" is not allowed; allowed: sgd, adam, adamw, lion, "
                         "adan, adamp, sgdp, exadam, adahessian, mfac");

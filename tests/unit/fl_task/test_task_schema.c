@@ -150,7 +150,7 @@ static void test_every_field_in_schema(void **state) {
     assert_true(json_number_value(json_object_get(lr, "maximum")) == 10.0);
     assert_true(json_number_value(json_object_get(lr, "default")) == 0.0);
     json_t *strat = json_object_get(leaf(s, "strategy.name"), "enum");
-    assert_int_equal(json_array_size(strat), 28);
+    assert_int_equal(json_array_size(strat), 33);
     assert_string_equal(json_string_value(json_array_get(strat, 5)), "fedadagrad");
     assert_string_equal(json_string_value(json_array_get(strat, 18)), "fedopt");
     json_t *rounds = leaf(s, "rounds");

@@ -19,6 +19,15 @@ export function accuracyByRound(rounds) {
   return rounds.filter(evaluated).map((r) => [r.round, r.accuracy]);
 }
 
+// Per-client evaluation (partition.test_fraction): rounds that carry it.
+export function hasClientEval(rounds) {
+  return rounds.some((r) => typeof r.clients_evaluated === 'number' && r.clients_evaluated > 0);
+}
+
+export function clientAccByRound(rounds, key) {
+  return rounds.filter((r) => typeof r[key] === 'number').map((r) => [r.round, r[key]]);
+}
+
 export function lossByRound(rounds) {
   return rounds.filter(evaluated).map((r) => [r.round, r.loss]);
 }

@@ -38,7 +38,9 @@ export async function render(root, { match }, ctx) {
     // Robust aggregation's figure: the updates the server refused (their nodes are flagged) and those that never came.
     updates: lineChart({ id: 'chart-refused', title: 'Updates refused (nodes flagged) and dropped per round', xLabel: 'Round', yLabel: 'updates', yMin: 0, axes }),
   };
+  charts.clients = lineChart({ id: 'chart-client-accuracy', title: 'Per-client accuracy (local test splits)', xLabel: 'Round', yLabel: 'accuracy', yFormat: 'percent', axes });
   charts.privacy.el.hidden = true; // shown for runs with differential privacy
+  charts.clients.el.hidden = true; // shown for runs with per-client evaluation
   charts.updates.el.hidden = true; // shown once an update was refused or dropped
   const roundsTable = dataTable([
     { label: 'Round', class: 'num', cell: (r) => String(r.round) },
@@ -266,6 +268,16 @@ export async function render(root, { match }, ctx) {
       charts.privacy.el.hidden = false;
       const delta = rounds[rounds.length - 1].delta;
       charts.privacy.update([{ label: `ε (δ = ${delta})`, points: x(series.epsilonByRound(rounds)) }]);
+    }
+    if (series.hasClientEval(rounds)) {
+      // The spread of the clients' scores: mean, 10th percentile and worst client.
+      charts.clients.el.hidden = false;
+      charts.clients.update([
+        { label: 'clients\' models: mean', points: x(series.clientAccByRound(rounds, 'client_acc_mean')) },
+        { label: '10th percentile', points: x(series.clientAccByRound(rounds, 'client_acc_p10')), dash: [6, 4] },
+        { label: 'worst client', points: x(series.clientAccByRound(rounds, 'client_acc_min')), dash: [2, 3] },
+        { label: 'global model: mean', points: x(series.clientAccByRound(rounds, 'global_client_acc_mean')) },
+      ]);
     }
     drawRoundsTable();
     drawRoundChoices();
