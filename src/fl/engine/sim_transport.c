@@ -28,7 +28,7 @@ typedef struct sim_transport {
      * slot, and the statistics they pool. */
     fedc_pending_update *pending;
     int n_pending;
-    int *deferred, n_deferred;
+    int *deferred, n_deferred, deferred_cap; /* cap: slots of the largest exchange so far */
     const float **benign;
     float *peer_mean, *peer_std;
     fedc_attack_peers peers;
@@ -112,6 +112,14 @@ static int collude(sim_transport *st, const fedc_exchange *ex, fedc_error *err) 
 
 static int sim_exchange(fedc_transport *t, const fedc_exchange *ex, fedc_error *err) {
     sim_transport *st = t->self;
+    /* A federated-evaluation exchange may ask more clients than a training
+     * round (eval.clients), so the per-slot flags grow to the exchange. */
+    if (ex->n > st->deferred_cap) {
+        int *grown = realloc(st->deferred, (size_t)ex->n * sizeof *grown);
+        if (!grown) return fedc_fail(err, "out of memory for %d exchange slots", ex->n);
+        st->deferred = grown;
+        st->deferred_cap = ex->n;
+    }
     st->ex = ex;
     memset(st->deferred, 0, (size_t)ex->n * sizeof *st->deferred);
     fedc_pool_for(fedc_run_pool(st->run), (size_t)ex->n, serve_one, st);
@@ -199,6 +207,7 @@ fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
     st->n_pending = fedc_run_task(r)->clients_per_round + 1;
     st->pending = calloc((size_t)st->n_pending, sizeof *st->pending);
     st->deferred = calloc((size_t)st->n_pending, sizeof *st->deferred);
+    st->deferred_cap = st->n_pending;
     st->benign = calloc((size_t)st->n_pending, sizeof *st->benign);
     if (fedc_protocol_for_task(fedc_run_task(r)))
         st->proto = calloc((size_t)fedc_run_task(r)->clients, sizeof *st->proto);
