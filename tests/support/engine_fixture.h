@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fedc/engine.h"
 #include "fedc/task.h"
 #include "support/synthetic_data.h"
 
@@ -43,6 +44,32 @@ static inline void fedc_test_memory_task(fedc_task *t, const char *model) {
     snprintf(t->dataset.test_path, sizeof t->dataset.test_path, "in-memory-test.csv");
     snprintf(t->dataset.label_column, sizeof t->dataset.label_column, "label");
     snprintf(t->model, sizeof t->model, "%s", model);
+}
+
+/* A simulation of the task run to its end on the pair's data, with the
+ * last round's metrics; for cmocka tests (include <cmocka.h> first). */
+typedef struct fedc_test_sim {
+    fedc_run *run;
+    fedc_transport *tp;
+    fedc_round_metrics last;
+} fedc_test_sim;
+
+static inline fedc_test_sim fedc_test_sim_run(fedc_dataset *train, fedc_dataset *test, const fedc_task *t) {
+    fedc_error err;
+    fedc_run_options ro = {.threads = 2, .quiet = 1, .train_data = train, .test_data = test};
+    fedc_test_sim s = {0};
+    s.run = fedc_run_create(t, &ro, &err);
+    if (!s.run) fail_msg("run create: %s", err.msg);
+    s.tp = fedc_sim_transport_create(s.run, &err);
+    assert_non_null(s.tp);
+    while (!fedc_run_done(s.run))
+        if (fedc_run_round(s.run, s.tp, &s.last, &err) != 0) fail_msg("round: %s", err.msg);
+    return s;
+}
+
+static inline void fedc_test_sim_free(fedc_test_sim *s) {
+    s->tp->ops->destroy(s->tp);
+    fedc_run_free(s->run);
 }
 
 #endif

@@ -28,6 +28,7 @@
 
 #include "fedc/engine.h"
 #include "fl/engine/engine_internal.h"
+#include "support/engine_fixture.h"
 #include "support/synthetic_data.h"
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 480, N_TEST = 60, CLIENTS = 6, CAP = 4096 };
@@ -70,29 +71,11 @@ static void base_task(fedc_task *t) {
     t->seed = 9;
 }
 
-typedef struct {
-    fedc_run *run;
-    fedc_transport *tp;
-    fedc_round_metrics last;
-} sim;
+typedef fedc_test_sim sim;
 
-static sim start(fixture *f, const fedc_task *t) {
-    fedc_error err;
-    fedc_run_options ro = {.threads = 2, .quiet = 1, .train_data = &f->train, .test_data = &f->test};
-    sim s = {0};
-    s.run = fedc_run_create(t, &ro, &err);
-    if (!s.run) fail_msg("run create: %s", err.msg);
-    s.tp = fedc_sim_transport_create(s.run, &err);
-    assert_non_null(s.tp);
-    while (!fedc_run_done(s.run))
-        if (fedc_run_round(s.run, s.tp, &s.last, &err) != 0) fail_msg("round: %s", err.msg);
-    return s;
-}
+static sim start(fixture *f, const fedc_task *t) { return fedc_test_sim_run(&f->train, &f->test, t); }
 
-static void stop(sim *s) {
-    s->tp->ops->destroy(s->tp);
-    fedc_run_free(s->run);
-}
+static void stop(sim *s) { fedc_test_sim_free(s); }
 
 static int cmp_u32(const void *a, const void *b) {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
