@@ -107,7 +107,7 @@ def scale_run(fedc, clients, threads, tmp, env):
 
 # ---- --part perf2 -------------------------------------------------------------------------
 
-DATASET_BYTES_FMNIST = (60000 + 10000) * (784 * 4 + 4)  # float pixels and int32 labels in memory
+DATASET_BYTES_FMNIST = (60000 + 10000) * (784 + 4)  # byte pixels and int32 labels in memory
 TTA_TASKS = {  # name: (model, target, fedc overrides, peer arguments)
     "mlp-iid": ("mlp", 0.80, [], []),
     "cnn-iid": ("cnn", 0.88, [], []),
@@ -155,7 +155,8 @@ def perf2_memory(fedc, threads, tmp, env, skip_peer):
         runs = dict(ex.map(one, configs))
         scale = [f.result() for f in fut_scale]
         torch = fut_peer.result() if fut_peer else None
-    out = {"runs": runs, "dataset_mb": DATASET_BYTES_FMNIST / 1048576.0, "side_by_side": True,
+    out = {"runs": runs, "dataset_mb": DATASET_BYTES_FMNIST / 1048576.0, "dataset_form": "byte pixels",
+           "side_by_side": True,
            "per_worker_mb": runs["cnn-2w"]["peak_rss_mb"] - runs["cnn-1w"]["peak_rss_mb"],
            "per_worker_mb_evalbatch500": runs["cnn-2w-evalbatch500"]["peak_rss_mb"]
            - runs["cnn-1w-evalbatch500"]["peak_rss_mb"],

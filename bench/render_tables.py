@@ -430,7 +430,7 @@ def perf2_memory(R):
                  rows), ""]
     lines = [f"- Per worker thread: {d['per_worker_mb']:.0f} MB (was {d['per_worker_mb_evalbatch500']:.0f} MB with an "
              f"evaluation batch of 500); per client in flight: {d['per_client_in_flight_mb']:.1f} MB; one worker "
-             f"and everything else beyond the data set in memory ({d['dataset_mb']:.0f} MB of float pixels): "
+             f"and everything else beyond the data set in memory ({d['dataset_mb']:.0f} MB of {d.get('dataset_form', 'float pixels')} and labels): "
              f"{d['one_worker_beyond_dataset_mb']:.0f} MB.",
              f"- Test accuracy after the round is the same with either evaluation batch: "
              f"{'yes' if d['same_figures_as_evalbatch500'] else 'NO'} "

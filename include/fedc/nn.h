@@ -113,6 +113,8 @@ typedef struct fedc_ws fedc_ws;
 FEDC_API fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch);
 /* Bytes of activation and scratch memory the workspace holds. */
 FEDC_API size_t fedc_ws_bytes(const fedc_ws *ws);
+/* The max_batch the workspace was made for. */
+FEDC_API int fedc_ws_max_batch(const fedc_ws *ws);
 FEDC_API void fedc_ws_free(fedc_ws *ws);
 
 /* Forward + backward on a batch of n <= max_batch samples (x: n * c*h*w
@@ -160,6 +162,16 @@ FEDC_API void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *param
  * a small workspace evaluates a large set. */
 FEDC_API void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
                                const int32_t *y, size_t n, double *accuracy, double *loss);
+/* Writes the input features of samples first .. first+n-1 (n *
+ * fedc_arch_input_size floats) to x. */
+typedef void (*fedc_nn_rows_fn)(void *ctx, size_t first, size_t n, float *x);
+/* fedc_nn_evaluate over n samples whose features rows(ctx, ...) fills in,
+ * batch by batch, into xbuf (fedc_ws_max_batch(ws) * fedc_arch_input_size
+ * floats): for data not held as floats (byte pixels). The same batches and
+ * the same figures, bit for bit, as fedc_nn_evaluate on those floats. */
+FEDC_API void fedc_nn_evaluate_rows(const fedc_arch *a, fedc_ws *ws, const float *params, fedc_nn_rows_fn rows,
+                                    void *ctx, float *xbuf, const int32_t *y, size_t n, double *accuracy,
+                                    double *loss);
 
 /* Local optimizers over the flat vector (src/nn/optim/, one file each).
  * sgd, adam and adamw follow torch.optim exactly; the others follow their

@@ -140,8 +140,10 @@ static int cmd_show(const fedc_catalog_entry *e, int test, long sample, const ch
            d.y[sample]);
     if (d.group) printf(", \"writer_group\": %u", d.group[sample]);
     printf(", \"pixels\": [");
-    const float *x = d.x + (size_t)sample * d.dim;
-    for (size_t j = 0; j < d.dim; j++) printf("%s%d", j ? "," : "", (int)(x[j] * 255.0f + 0.5f));
+    /* Catalog datasets keep their pixels as the file's bytes. */
+    const uint8_t *px = d.x8 ? d.x8 + (size_t)sample * d.dim : NULL;
+    const float *x = d.x ? d.x + (size_t)sample * d.dim : NULL;
+    for (size_t j = 0; j < d.dim; j++) printf("%s%d", j ? "," : "", px ? px[j] : (int)(x[j] * 255.0f + 0.5f));
     printf("]}}\n");
     fedc_dataset_free(&d);
     return 0;

@@ -168,27 +168,25 @@ static int load_catalog_split(fedc_node_data *d, const fedc_task *t, int train, 
     size_t n_train = fedc_partition_size(&part, d->part_k);
     size_t n_split = split.n_clients ? fedc_partition_size(&split, d->part_k) : 0, n = n_train + n_split;
     fedc_dataset own = {0};
-    own.n = n;
-    own.shape = full.shape;
-    own.dim = full.dim;
-    own.n_classes = full.n_classes;
-    own.x = malloc((n ? n : 1) * full.dim * sizeof(float));
-    own.y = malloc((n ? n : 1) * sizeof(int32_t));
+    uint32_t *ids = malloc((n ? n : 1) * sizeof *ids);
     int rc = 0;
-    if (!own.x || !own.y) {
-        rc = fedc_fail(err, "out of memory for %zu local samples", n);
-        fedc_dataset_free(&own);
-    } else {
+    if (ids) {
         /* Same sample order as the simulation's index list, so local
-         * shuffles pick the same samples. */
-        fedc_dataset_gather(&full, fedc_partition_client(&part, d->part_k), n_train, own.x, own.y);
-        if (n_split)
-            fedc_dataset_gather(&full, fedc_partition_client(&split, d->part_k), n_split, own.x + n_train * full.dim,
-                                own.y + n_train);
+         * shuffles pick the same samples; kept in the data set's own
+         * feature form (the catalog's pixel bytes). */
+        memcpy(ids, fedc_partition_client(&part, d->part_k), n_train * sizeof *ids);
+        if (n_split) memcpy(ids + n_train, fedc_partition_client(&split, d->part_k), n_split * sizeof *ids);
+    }
+    if (!ids) {
+        rc = fedc_fail(err, "out of memory for %zu local samples", n);
+    } else if (fedc_dataset_select(&full, ids, n, &own, err) != 0) {
+        rc = fedc_fail_prefix(err, "--data %s: ", d->spec);
+    } else {
         fedc_dataset_free(own_out);
         *own_out = own;
         if (train) d->split_n = n_split;
     }
+    free(ids);
     fedc_partition_free(&part);
     fedc_partition_free(&split);
     fedc_dataset_free(&full);

@@ -70,13 +70,13 @@ static int cifar_check(const cifar_format *fmt, const uint8_t *p, size_t len, co
     return 0;
 }
 
-static void cifar_convert(const cifar_format *fmt, const uint8_t *p, size_t records, float *x,
+static void cifar_convert(const cifar_format *fmt, const uint8_t *p, size_t records, uint8_t *x,
                           int32_t *y) {
     size_t rec = record_len(fmt);
     for (size_t i = 0; i < records; i++) {
         const uint8_t *r = p + i * rec;
         y[i] = r[fmt->label_at];
-        data_bytes_to_unit(r + fmt->label_bytes, CIFAR_PIXELS, x + i * CIFAR_PIXELS);
+        memcpy(x + i * CIFAR_PIXELS, r + fmt->label_bytes, CIFAR_PIXELS);
     }
 }
 
@@ -91,11 +91,11 @@ static int cifar_from_buffers(const cifar_format *fmt, const uint8_t *const *buf
         total += records[f];
     }
     fedc_shape shape = {3, 32, 32};
-    if (data_alloc(out, total, shape, fmt->classes, names[0], err) != 0)
+    if (data_alloc_bytes(out, total, shape, fmt->classes, names[0], err) != 0)
         return -1;
     size_t at = 0;
     for (int f = 0; f < n; f++) {
-        cifar_convert(fmt, bufs[f], records[f], out->x + at * CIFAR_PIXELS, out->y + at);
+        cifar_convert(fmt, bufs[f], records[f], out->x8 + at * CIFAR_PIXELS, out->y + at);
         at += records[f];
     }
     return 0;

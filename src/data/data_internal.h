@@ -18,14 +18,16 @@ int data_read_file(const char *path, size_t max_bytes, uint8_t **buf, size_t *le
  * given shape and fills the other fields; name is used in errors. */
 int data_alloc(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, const char *name,
                fedc_error *err);
+/* As data_alloc, but the features are bytes: x8 (n * dim, 64-byte aligned)
+ * with x8_scale 255, the loaders' pixels. */
+int data_alloc_bytes(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, const char *name,
+                     fedc_error *err);
 
 /* Big-endian 32-bit read (IDX headers). */
 static inline uint32_t data_be32(const uint8_t *p) {
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-/* Scales bytes to [0,1] floats: v / 255 (exact at 0 and 255). */
-void data_bytes_to_unit(const uint8_t *src, size_t n, float *dst);
 
 /* CIFAR: a .tar.gz download (cifar100 = 0: cifar-10-binary.tar.gz with
  * data_batch_1..5.bin / test_batch.bin; 1: cifar-100-binary.tar.gz with

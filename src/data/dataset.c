@@ -12,22 +12,22 @@
 #include "data/data_internal.h"
 #include "fedc/log.h"
 
-int data_alloc(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, const char *name,
-               fedc_error *err) {
+/* The samples' memory: features of elem bytes each (4: floats, 1: bytes),
+ * 64-byte aligned, and the labels (n may be 0 here; loaders refuse it). */
+static int alloc_samples(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, size_t elem,
+                         const char *name, fedc_error *err) {
     memset(d, 0, sizeof *d);
     if (shape.c <= 0 || shape.h <= 0 || shape.w <= 0)
         return fedc_fail(err, "%s: invalid sample shape {%d,%d,%d}", name, shape.c, shape.h,
                          shape.w);
     size_t dim = (size_t)shape.c * (size_t)shape.h * (size_t)shape.w;
-    if (n == 0)
-        return fedc_fail(err, "%s: no samples", name);
-    if (n > UINT32_MAX || dim > SIZE_MAX / sizeof(float) / n)
+    if (n > UINT32_MAX || (n && dim > SIZE_MAX / sizeof(float) / n))
         return fedc_fail(err, "%s: %zu samples of %zu values do not fit in memory", name, n, dim);
     void *x = NULL;
-    size_t xbytes = n * dim * sizeof(float);
+    size_t xbytes = n * dim * elem;
     if (posix_memalign(&x, 64, xbytes ? xbytes : 64) != 0)
         return fedc_fail(err, "%s: out of memory allocating %zu bytes of features", name, xbytes);
-    int32_t *y = malloc(n * sizeof *y);
+    int32_t *y = malloc((n ? n : 1) * sizeof *y);
     if (!y) {
         free(x);
         return fedc_fail(err, "%s: out of memory allocating %zu labels", name, n);
@@ -36,40 +36,123 @@ int data_alloc(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, const
     d->shape = shape;
     d->dim = dim;
     d->n_classes = n_classes;
-    d->x = x;
+    if (elem == 1) {
+        d->x8 = x;
+        d->x8_scale = 255.0f;
+    } else {
+        d->x = x;
+    }
     d->y = y;
     return 0;
 }
 
-void data_bytes_to_unit(const uint8_t *src, size_t n, float *dst) {
+int data_alloc(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, const char *name,
+               fedc_error *err) {
+    if (n == 0) {
+        memset(d, 0, sizeof *d);
+        return fedc_fail(err, "%s: no samples", name);
+    }
+    return alloc_samples(d, n, shape, n_classes, sizeof(float), name, err);
+}
+
+int data_alloc_bytes(fedc_dataset *d, size_t n, fedc_shape shape, int n_classes, const char *name,
+                     fedc_error *err) {
+    if (n == 0) {
+        memset(d, 0, sizeof *d);
+        return fedc_fail(err, "%s: no samples", name);
+    }
+    return alloc_samples(d, n, shape, n_classes, 1, name, err);
+}
+
+/* One sample's byte features as floats. The division (not a multiplication
+ * by 1/scale) is the one the loaders used when they stored floats, so
+ * training sees the very same values; the compiler vectorises it. */
+static void bytes_to_float(const uint8_t *restrict src, size_t n, float scale, float *restrict dst) {
     for (size_t i = 0; i < n; i++)
-        dst[i] = (float)src[i] / 255.0f;
+        dst[i] = (float)src[i] / scale;
 }
 
 void fedc_dataset_free(fedc_dataset *d) {
     if (!d)
         return;
     free(d->x);
+    free(d->x8);
     free(d->y);
     free(d->group);
     memset(d, 0, sizeof *d);
 }
 
+size_t fedc_dataset_feature_bytes(const fedc_dataset *d) {
+    return d->n * d->dim * (d->x8 ? 1 : sizeof(float));
+}
+
+int fedc_dataset_select(const fedc_dataset *src, const uint32_t *idx, size_t n, fedc_dataset *dst,
+                        fedc_error *err) {
+    if (alloc_samples(dst, n, src->shape, src->n_classes, src->x8 ? 1 : sizeof(float), "dataset subset", err) != 0)
+        return -1;
+    const size_t dim = src->dim;
+    for (size_t i = 0; i < n; i++) {
+        const size_t from = (size_t)idx[i] * dim;
+        if (src->x8)
+            memcpy(dst->x8 + i * dim, src->x8 + from, dim);
+        else
+            memcpy(dst->x + i * dim, src->x + from, dim * sizeof *dst->x);
+        dst->y[i] = src->y[idx[i]];
+    }
+    dst->x8_scale = src->x8_scale;
+    return 0;
+}
+
 int fedc_dataset_copy(const fedc_dataset *src, fedc_dataset *dst, fedc_error *err) {
-    if (data_alloc(dst, src->n, src->shape, src->n_classes, "dataset copy", err) != 0) return -1;
-    memcpy(dst->x, src->x, src->n * src->dim * sizeof *dst->x);
+    if (alloc_samples(dst, src->n, src->shape, src->n_classes, src->x8 ? 1 : sizeof(float), "dataset copy", err) !=
+        0)
+        return -1;
+    if (src->x8)
+        memcpy(dst->x8, src->x8, src->n * src->dim);
+    else
+        memcpy(dst->x, src->x, src->n * src->dim * sizeof *dst->x);
+    dst->x8_scale = src->x8_scale;
     memcpy(dst->y, src->y, src->n * sizeof *dst->y);
+    return 0;
+}
+
+int fedc_dataset_to_float(fedc_dataset *d, fedc_error *err) {
+    if (!d->x8)
+        return 0;
+    void *x = NULL;
+    size_t bytes = d->n * d->dim * sizeof(float);
+    if (d->n && d->dim > SIZE_MAX / sizeof(float) / d->n)
+        return fedc_fail(err, "dataset: %zu samples of %zu floats do not fit in memory", d->n, d->dim);
+    if (posix_memalign(&x, 64, bytes ? bytes : 64) != 0)
+        return fedc_fail(err, "dataset: out of memory for %zu bytes of float features", bytes);
+    fedc_dataset_rows(d, 0, d->n, x);
+    free(d->x8);
+    d->x8 = NULL;
+    d->x8_scale = 0;
+    d->x = x;
     return 0;
 }
 
 void fedc_dataset_gather(const fedc_dataset *d, const uint32_t *idx, size_t n, float *x,
                          int32_t *y) {
     const size_t dim = d->dim;
-    const size_t row = dim * sizeof(float);
     for (size_t i = 0; i < n; i++) {
-        memcpy(x + i * dim, d->x + (size_t)idx[i] * dim, row);
-        y[i] = d->y[idx[i]];
+        const size_t from = (size_t)idx[i] * dim;
+        if (d->x8)
+            bytes_to_float(d->x8 + from, dim, d->x8_scale, x + i * dim);
+        else
+            memcpy(x + i * dim, d->x + from, dim * sizeof *x);
+        if (y)
+            y[i] = d->y[idx[i]];
     }
+}
+
+void fedc_dataset_rows(const fedc_dataset *d, size_t first, size_t n, float *x) {
+    const size_t from = first * d->dim, count = n * d->dim;
+    if (d->x8)
+        bytes_to_float(d->x8 + from, count, d->x8_scale, x);
+    else
+        memcpy(x, d->x + from, count * sizeof *x);
 }
 
 static int file_exists(const char *path) {

@@ -19,17 +19,21 @@
 #define MAX_WRITER_ID (1u << 24)
 
 void fedc_dataset_transpose_images(fedc_dataset *d) {
-    if (!d || !d->x || d->shape.h != d->shape.w)
+    if (!d || (!d->x && !d->x8) || d->shape.h != d->shape.w)
         return;
+    /* One body for byte and float features: elements of elem bytes. */
+    const size_t elem = d->x8 ? 1 : sizeof(float);
+    unsigned char *base = d->x8 ? (unsigned char *)d->x8 : (unsigned char *)d->x;
     const size_t side = (size_t)d->shape.h, plane = side * side;
+    unsigned char t[sizeof(float)];
     for (size_t i = 0; i < d->n; i++)
         for (int c = 0; c < d->shape.c; c++) {
-            float *p = d->x + i * d->dim + (size_t)c * plane;
+            unsigned char *p = base + (i * d->dim + (size_t)c * plane) * elem;
             for (size_t r = 0; r < side; r++)
                 for (size_t k = r + 1; k < side; k++) {
-                    float t = p[r * side + k];
-                    p[r * side + k] = p[k * side + r];
-                    p[k * side + r] = t;
+                    memcpy(t, p + (r * side + k) * elem, elem);
+                    memcpy(p + (r * side + k) * elem, p + (k * side + r) * elem, elem);
+                    memcpy(p + (k * side + r) * elem, t, elem);
                 }
         }
 }
@@ -189,7 +193,7 @@ int fedc_parse_emnist_mat(const void *buf, size_t len, const char *name, int tra
     if (with_writers && !(wr = vector_field(s, "writers", n, name, path, err)))
         goto out;
     fedc_shape shape = {1, SIDE, SIDE};
-    if (data_alloc(out, n, shape, n_classes, name, err) != 0)
+    if (data_alloc_bytes(out, n, shape, n_classes, name, err) != 0)
         goto out;
     for (size_t i = 0; i < n; i++) {
         double v = mat5_get(lab, i);
@@ -208,7 +212,7 @@ int fedc_parse_emnist_mat(const void *buf, size_t len, const char *name, int tra
         size_t r = k % SIDE, c = k / SIDE, to = r * SIDE + c;
         const uint8_t *col = px + k * n;
         for (size_t i = 0; i < n; i++)
-            out->x[i * (SIDE * SIDE) + to] = (float)col[i] / 255.0f;
+            out->x8[i * (SIDE * SIDE) + to] = col[i];
     }
     if (wr && writer_groups(wr, n, name, path, out, err) != 0) {
         fedc_dataset_free(out);

@@ -148,9 +148,9 @@ int fedc_parse_idx(const void *images, size_t images_len, const char *images_nam
     }
     int classes = n_classes > 0 ? n_classes : (max_label + 1 < 2 ? 2 : max_label + 1);
     fedc_shape shape = {1, (int)ih.dims[1], (int)ih.dims[2]};
-    if (data_alloc(out, n, shape, classes, iname, err) != 0)
+    if (data_alloc_bytes(out, n, shape, classes, iname, err) != 0)
         return -1;
-    data_bytes_to_unit((const uint8_t *)images + ih.header_len, ih.data_len, out->x);
+    memcpy(out->x8, (const uint8_t *)images + ih.header_len, ih.data_len);
     for (size_t i = 0; i < n; i++)
         out->y[i] = lab[i];
     return 0;

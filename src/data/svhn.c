@@ -46,7 +46,7 @@ static int svhn_vars(const mat5_file *m, const char *name, const mat5_array **X,
 
 /* Converts the samples of one file into x, y (rows already allocated). */
 static int svhn_convert(const mat5_array *X, const mat5_array *y, size_t n, const char *name,
-                        float *x, int32_t *labels, fedc_error *err) {
+                        uint8_t *x, int32_t *labels, fedc_error *err) {
     for (size_t i = 0; i < n; i++) {
         double v = mat5_get(y, i);
         if (!(v >= 1 && v <= 10) || v != floor(v))
@@ -56,13 +56,12 @@ static int svhn_convert(const mat5_array *X, const mat5_array *y, size_t n, cons
     }
     const uint8_t *src = X->data;
     for (size_t i = 0; i < n; i++) {
-        float *dst = x + i * 3072;
+        uint8_t *dst = x + i * 3072;
         const uint8_t *s = src + i * 3072;
         for (int c = 0; c < 3; c++)
             for (int col = 0; col < 32; col++)
                 for (int row = 0; row < 32; row++)
-                    dst[c * 1024 + row * 32 + col] =
-                        (float)s[c * 1024 + col * 32 + row] / 255.0f;
+                    dst[c * 1024 + row * 32 + col] = s[c * 1024 + col * 32 + row];
     }
     return 0;
 }
@@ -79,8 +78,8 @@ int fedc_parse_svhn(const void *buf, size_t len, const char *name, fedc_dataset 
     size_t n;
     int rc = -1;
     fedc_shape shape = {3, 32, 32};
-    if (svhn_vars(&m, name, &X, &y, &n, err) == 0 && data_alloc(out, n, shape, 10, name, err) == 0) {
-        rc = svhn_convert(X, y, n, name, out->x, out->y, err);
+    if (svhn_vars(&m, name, &X, &y, &n, err) == 0 && data_alloc_bytes(out, n, shape, 10, name, err) == 0) {
+        rc = svhn_convert(X, y, n, name, out->x8, out->y, err);
         if (rc != 0)
             fedc_dataset_free(out);
     }
@@ -110,11 +109,11 @@ int data_load_svhn(const char *const *paths, int npaths, fedc_dataset *out, fedc
         total += ns[f];
     }
     fedc_shape shape = {3, 32, 32};
-    if (data_alloc(out, total, shape, 10, paths[0], err) != 0)
+    if (data_alloc_bytes(out, total, shape, 10, paths[0], err) != 0)
         goto out;
     size_t at = 0;
     for (int f = 0; f < npaths; f++) {
-        if (svhn_convert(X[f], y[f], ns[f], paths[f], out->x + at * 3072, out->y + at, err) != 0) {
+        if (svhn_convert(X[f], y[f], ns[f], paths[f], out->x8 + at * 3072, out->y + at, err) != 0) {
             fedc_dataset_free(out);
             goto out;
         }

@@ -191,8 +191,10 @@ void fedc_nn_logits(const fedc_arch *a, fedc_ws *ws, const float *params, const 
     memcpy(logits, out, (size_t)n * a->n_classes * sizeof *logits);
 }
 
-void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
-                      const int32_t *y, size_t n, double *accuracy, double *loss) {
+/* fedc_nn_evaluate and fedc_nn_evaluate_rows: the features are x, or are
+ * fetched batch by batch with rows into xbuf. */
+static void evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x, fedc_nn_rows_fn rows,
+                     void *ctx, float *xbuf, const int32_t *y, size_t n, double *accuracy, double *loss) {
     /* Batches of the workspace's size; every sample's loss is added to one
      * running sum in order, so the result does not depend on that size (a
      * small evaluation workspace gives the figures of one big batch). With
@@ -209,12 +211,24 @@ void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, cons
         const size_t left = n - i;
         cnt = left < big ? left : big;
         if (left > big && left - big <= small && left >= 2 * (small + 1)) cnt = left - (small + 1);
-        const float *logits = nn_forward(a, ws, params, x + i * fedc_arch_input_size(a), (int)cnt, 0, NULL);
+        const float *in = x ? x + i * fedc_arch_input_size(a) : xbuf;
+        if (!x) rows(ctx, i, cnt, xbuf);
+        const float *logits = nn_forward(a, ws, params, in, (int)cnt, 0, NULL);
         if (nn_xent_accumulate(logits, y + i, (int)cnt, a->n_classes, &total, &hits) != 0) bad = 1;
     }
     if (bad) total = NAN;
     if (accuracy) *accuracy = n ? (double)hits / (double)n : 0.0;
     if (loss) *loss = n ? total / (double)n : 0.0;
+}
+
+void fedc_nn_evaluate(const fedc_arch *a, fedc_ws *ws, const float *params, const float *x,
+                      const int32_t *y, size_t n, double *accuracy, double *loss) {
+    evaluate(a, ws, params, x, NULL, NULL, NULL, y, n, accuracy, loss);
+}
+
+void fedc_nn_evaluate_rows(const fedc_arch *a, fedc_ws *ws, const float *params, fedc_nn_rows_fn rows, void *ctx,
+                           float *xbuf, const int32_t *y, size_t n, double *accuracy, double *loss) {
+    evaluate(a, ws, params, NULL, rows, ctx, xbuf, y, n, accuracy, loss);
 }
 
 void fedc_nn_commit_stats(const fedc_arch *a, const fedc_ws *ws, float *params) {

@@ -104,6 +104,8 @@ fedc_ws *fedc_ws_create(const fedc_arch *a, int max_batch) {
     return ws;
 }
 
+int fedc_ws_max_batch(const fedc_ws *ws) { return ws->max_batch; }
+
 size_t fedc_ws_bytes(const fedc_ws *ws) {
     return ws ? ws->bytes : 0;
 }

@@ -37,8 +37,10 @@ static inline void fedc_test_linear_dataset(fedc_dataset *d, size_t n, int featu
 
 static inline void fedc_test_dataset_free(fedc_dataset *d) {
     free(d->x);
+    free(d->x8);
     free(d->y);
     d->x = NULL;
+    d->x8 = NULL;
     d->y = NULL;
 }
 

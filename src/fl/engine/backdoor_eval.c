@@ -31,7 +31,7 @@ static void asr_chunk(void *vctx, size_t i, int worker) {
         /* A batch of triggered copies of non-target samples. */
         for (; b < hi && nb < c->batch; b++) {
             if (t->y[b] == c->target) continue;
-            memcpy(x + (size_t)nb * t->dim, t->x + b * t->dim, t->dim * sizeof *x);
+            fedc_dataset_rows(t, b, 1, x + (size_t)nb * t->dim);
             fedc_attack_stamp(x + (size_t)nb * t->dim, t->shape);
             nb++;
         }

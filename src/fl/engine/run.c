@@ -100,6 +100,7 @@ struct fedc_run {
     fedc_client_info *info;
     fedc_pool *pool;
     fedc_ws **eval_ws;
+    float **eval_x; /* per worker: one evaluation batch of byte features as floats */
     slot *slots;
     int nslots;
     int *selected;
@@ -202,7 +203,10 @@ void fedc_run_free(fedc_run *r) {
     fedc_buf_free(&r->eval_frame);
     if (r->eval_ws && r->pool)
         for (int i = 0; i < fedc_pool_size(r->pool); i++) fedc_ws_free(r->eval_ws[i]);
+    if (r->eval_x && r->pool)
+        for (int i = 0; i < fedc_pool_size(r->pool); i++) fedc_nn_free(r->eval_x[i]);
     free(r->eval_ws);
+    free(r->eval_x);
     fedc_pool_destroy(r->pool);
     fedc_arch_free(r->arch);
     free(r->x);
@@ -263,7 +267,8 @@ static int setup_domains(fedc_run *r, fedc_error *err) {
     const size_t nd = r->skew.n > 0 ? (size_t)r->skew.n : 1, ntest = r->testp->n;
     if (r->skew.n > 0) {
         fedc_dataset *ts = &r->test_skewed;
-        if (fedc_dataset_copy(r->testp, ts, err) != 0) return -1;
+        /* The domains transform the stored features: floats. */
+        if (fedc_dataset_copy(r->testp, ts, err) != 0 || fedc_dataset_to_float(ts, err) != 0) return -1;
         for (size_t i = 0; i < ntest; i++) {
             uint32_t id = (uint32_t)i;
             fedc_domain_apply(fedc_feature_skew_domain(&r->skew, i), ts->shape, t->seed, &id, ts->x + i * ts->dim, 1);
@@ -348,14 +353,8 @@ static int hold_out_validation(fedc_run *r, fedc_error *err) {
         return fedc_fail(err, "validation: %g of every client's samples holds none out; the clients have too "
                          "few samples for it",
                          t->validation);
-    fedc_dataset *v = &r->val;
-    v->x = malloc(total * tr->dim * sizeof *v->x);
-    v->y = malloc(total * sizeof *v->y);
-    if (!v->x || !v->y) return fedc_fail(err, "validation: out of memory for %zu held-out samples", total);
-    v->n = total;
-    v->shape = tr->shape;
-    v->dim = tr->dim;
-    v->n_classes = tr->n_classes;
+    uint32_t *held = malloc(total * sizeof *held);
+    if (!held) return fedc_fail(err, "validation: out of memory for %zu held-out samples", total);
     size_t out = 0, w = 0;
     for (int k = 0; k < p->n_clients; k++) {
         size_t lo = p->offsets[k], n = fedc_partition_size(p, k), h = (size_t)(t->validation * (double)n);
@@ -368,16 +367,17 @@ static int hold_out_validation(fedc_run *r, fedc_error *err) {
             ids[j] = ids[last];
             ids[last] = tmp;
         }
-        for (size_t i = n - h; i < n; i++, out++) {
-            memcpy(v->x + out * tr->dim, tr->x + (size_t)ids[i] * tr->dim, tr->dim * sizeof *v->x);
-            v->y[out] = tr->y[ids[i]];
-        }
+        for (size_t i = n - h; i < n; i++, out++) held[out] = ids[i];
         p->offsets[k] = w; /* compact: the kept ids move down over the held-out ones */
         memmove(p->index + w, ids, (n - h) * sizeof *ids);
         w += n - h;
     }
     p->offsets[p->n_clients] = w;
-    return 0;
+    /* The held-out samples, in the training set's feature form. */
+    int rc = fedc_dataset_select(tr, held, total, &r->val, err);
+    free(held);
+    if (rc != 0) fedc_fail_prefix(err, "validation: ");
+    return rc;
 }
 
 fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_error *err) {
@@ -556,14 +556,16 @@ data_done:
      * inside BLAS would only oversubscribe the cores. */
     if (threads > 1) openblas_set_num_threads(1);
     r->eval_ws = calloc((size_t)threads, sizeof *r->eval_ws);
-    if (!r->eval_ws) {
+    r->eval_x = calloc((size_t)threads, sizeof *r->eval_x);
+    if (!r->eval_ws || !r->eval_x) {
         fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
         goto fail;
     }
     /* External models: the server never evaluates (no arch, no workspaces). */
     const int eval_batch = r->opt.eval_batch > 0 ? r->opt.eval_batch : FEDC_EVAL_BATCH;
     for (int i = 0; r->arch && i < threads; i++)
-        if (!(r->eval_ws[i] = fedc_ws_create(r->arch, eval_batch))) {
+        if (!(r->eval_ws[i] = fedc_ws_create(r->arch, eval_batch)) ||
+            !(r->eval_x[i] = fedc_nn_alloc((size_t)eval_batch * fedc_arch_input_size(r->arch)))) {
             fedc_fail(err, "out of memory for %d evaluation workspaces", threads);
             goto fail;
         }
@@ -667,6 +669,17 @@ typedef struct {
     double *correct, *loss_sum;
 } eval_ctx;
 
+/* Samples lo + first .. of a dataset as floats (byte features scaled). */
+typedef struct {
+    const fedc_dataset *ds;
+    size_t lo;
+} eval_rows_ctx;
+
+static void eval_rows(void *vctx, size_t first, size_t n, float *x) {
+    const eval_rows_ctx *c = vctx;
+    fedc_dataset_rows(c->ds, c->lo + first, n, x);
+}
+
 static void eval_chunk(void *vctx, size_t i, int worker) {
     eval_ctx *c = vctx;
     fedc_run *r = c->r;
@@ -674,7 +687,14 @@ static void eval_chunk(void *vctx, size_t i, int worker) {
     size_t lo = i * c->chunk, hi = lo + c->chunk < c->n ? lo + c->chunk : c->n;
     if (lo >= hi) return;
     double acc, loss;
-    fedc_nn_evaluate(r->arch, r->eval_ws[worker], c->x, ts->x + lo * ts->dim, ts->y + lo, hi - lo, &acc, &loss);
+    if (ts->x8) {
+        eval_rows_ctx rc = {ts, lo};
+        fedc_nn_evaluate_rows(r->arch, r->eval_ws[worker], c->x, eval_rows, &rc, r->eval_x[worker], ts->y + lo,
+                              hi - lo, &acc, &loss);
+    } else {
+        fedc_nn_evaluate(r->arch, r->eval_ws[worker], c->x, ts->x + lo * ts->dim, ts->y + lo, hi - lo, &acc,
+                         &loss);
+    }
     c->correct[i] = acc * (double)(hi - lo);
     c->loss_sum[i] = loss * (double)(hi - lo);
 }
@@ -1930,21 +1950,25 @@ static int event_node_grad(void *vctx, int node, const float *x, float *g, fedc_
 
 /* 1/2 max over nodes of the mean |(a, 1)|^2 of their samples: the
  * smoothness of softmax regression's mean loss on them. */
-static double data_smoothness(fedc_run *r) {
+static int data_smoothness(fedc_run *r, double *out, fedc_error *err) {
     double worst = 0;
+    float *a = malloc((r->trainp->dim ? r->trainp->dim : 1) * sizeof *a);
+    if (!a) return fedc_fail(err, "out of memory for one sample's features");
     for (int k = 0; k < r->task.clients; k++) {
         fedc_client_data cd = fedc_run_client_data(r, k);
         if (!cd.n) continue;
         double sum = 0;
         for (size_t i = 0; i < cd.n; i++) {
-            const float *a = cd.data->x + (size_t)cd.index[i] * cd.data->dim;
+            fedc_dataset_gather(cd.data, cd.index + i, 1, a, NULL);
             double sq = 1;
             for (size_t j = 0; j < cd.data->dim; j++) sq += (double)a[j] * a[j];
             sum += sq;
         }
         if (sum / cd.n > worst) worst = sum / cd.n;
     }
-    return worst / 2;
+    free(a);
+    *out = worst / 2;
+    return 0;
 }
 
 static int run_round_events(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
@@ -1959,7 +1983,7 @@ static int run_round_events(fedc_run *r, fedc_transport *tp, fedc_round_metrics 
                            fedc_task_server_lr(&r->task, round)};
     event_ctx ec = {r, tp, round, 0, 0, 0, 0};
     if (r->rounds_done == 0 || !r->smoothness_known) {
-        r->data_smoothness = data_smoothness(r);
+        if (data_smoothness(r, &r->data_smoothness, err) != 0) return -1;
         r->smoothness_known = 1;
     }
     fedc_strategy_set_node_grad(r->strategy, event_node_grad, &ec, r->data_smoothness);

@@ -27,6 +27,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < d.n; i++)
             if (d.y[i] < 0 || d.y[i] >= d.n_classes)
                 abort();
+        /* Pixels are kept as bytes; as floats they lie in [0,1]. */
+        if (d.x || !d.x8 || fedc_dataset_to_float(&d, &err) != 0)
+            abort();
         for (size_t i = 0; i < d.n * d.dim; i++)
             if (!(d.x[i] >= 0.0f && d.x[i] <= 1.0f))
                 abort();

@@ -9,6 +9,7 @@
 // clang-format on
 #include <sys/stat.h>
 
+#include "support/dataset_feature.h"
 #include "data_test_util.h"
 #include "fedc/catalog.h"
 #include "format_writers.h"
@@ -26,11 +27,11 @@ static void check_record(const fedc_dataset *d, size_t row, size_t i, int s) {
     assert_int_equal(d->y[row], (int)((i + (size_t)s) % 10));
     for (size_t j = 0; j < 3072; j += 97) {
         float want = (float)((i + j + (size_t)s) % 256) / 255.0f;
-        assert_true(d->x[row * 3072 + j] == want);
+        assert_true(test_feature(d, row * 3072 + j) == want);
     }
     /* Channel-major: pixel (c, h, w) is byte 1 + c*1024 + h*32 + w. */
     size_t c = 2, h = 31, w = 5, j = c * 1024 + h * 32 + w;
-    assert_true(d->x[row * 3072 + j] == (float)((i + j + (size_t)s) % 256) / 255.0f);
+    assert_true(test_feature(d, row * 3072 + j) == (float)((i + j + (size_t)s) % 256) / 255.0f);
 }
 
 static void test_batches_concatenate(void **state) {
@@ -83,6 +84,7 @@ static void test_truncated_file(void **state) {
     assert_msg_has(err.msg, "not a whole number of 3073-byte CIFAR-10 records");
     assert_msg_has(err.msg, "2 records and 2973 extra bytes");
     assert_null(d.x);
+    assert_null(d.x8);
     free(b);
 }
 
@@ -238,7 +240,7 @@ static void test_cifar100(void **state) {
         assert_int_equal(d.n_classes, coarse ? 20 : 100);
         for (size_t i = 0; i < 30; i++) assert_int_equal(d.y[i], coarse ? (int)(i % 20) : (int)((i * 3) % 100));
         /* pixel (c=1, h=4, w=31) of record 7 */
-        assert_true(d.x[7 * 3072 + 1024 + 4 * 32 + 31] == (float)((7 * 5 + 1024 + 4 * 32 + 31) % 256) / 255.0f);
+        assert_true(test_feature(&d, 7 * 3072 + 1024 + 4 * 32 + 31) == (float)((7 * 5 + 1024 + 4 * 32 + 31) % 256) / 255.0f);
         fedc_dataset_free(&d);
     }
     /* CIFAR-10 bytes given as CIFAR-100 (or the other way round) */

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "support/dataset_feature.h"
 #include "data_test_util.h"
 #include "fedc/catalog.h"
 #include "format_writers.h"
@@ -90,11 +91,11 @@ static void test_emnist_idx_zip(void **state) {
     assert_int_equal(d.shape.w, 28);
     for (size_t i = 0; i < 11; i++) assert_int_equal(d.y[i], (int)((i * 5) % 47));
     /* upright: row 2, column 25 of image 7 is where the picture has it */
-    assert_true(d.x[7 * 784 + 2 * 28 + 25] == px(7, 2, 25) / 255.0f);
-    assert_true(d.x[7 * 784 + 25 * 28 + 2] == px(7, 25, 2) / 255.0f);
+    assert_true(test_feature(&d, 7 * 784 + 2 * 28 + 25) == px(7, 2, 25) / 255.0f);
+    assert_true(test_feature(&d, 7 * 784 + 25 * 28 + 2) == px(7, 25, 2) / 255.0f);
     for (size_t i = 0; i < 11; i += 3)
         for (int r = 0; r < 28; r += 5)
-            for (int c = 0; c < 28; c += 3) assert_true(d.x[i * 784 + (size_t)r * 28 + (size_t)c] == px(i, r, c) / 255.0f);
+            for (int c = 0; c < 28; c += 3) assert_true(test_feature(&d, i * 784 + (size_t)r * 28 + (size_t)c) == px(i, r, c) / 255.0f);
     fedc_dataset_free(&d);
     assert_int_equal(fedc_dataset_load(&s, 0, &d, &err), 0);
     assert_int_equal(d.n, 4);
@@ -171,7 +172,7 @@ static void test_femnist_natural_partition(void **state) {
     assert_int_equal(d.n, 10);
     assert_int_equal(d.n_classes, 62);
     assert_int_equal(d.n_groups, 4);
-    assert_true(d.x[6 * 784 + 27 * 28 + 1] == px(6, 27, 1) / 255.0f);
+    assert_true(test_feature(&d, 6 * 784 + 27 * 28 + 1) == px(6, 27, 1) / 255.0f);
     for (int i = 0; i < 10; i++) assert_int_equal(d.y[i], (i * 11) % 62);
     /* one writer per client: every client's samples share one writer, and
      * every writer's samples go to one client */

@@ -34,12 +34,19 @@ static void check_pattern(const fedc_dataset *d, uint32_t n, int classes) {
     assert_int_equal(d->shape.h, 5);
     assert_int_equal(d->shape.w, 4);
     assert_int_equal(d->dim, 20);
+    /* Pixels stay the file's bytes; gathering gives byte / 255. */
+    assert_null(d->x);
+    assert_non_null(d->x8);
+    assert_true(d->x8_scale == 255.0f);
+    float row[20];
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(d->y[i], (int)(i % (size_t)classes));
+        fedc_dataset_rows(d, i, 1, row);
         for (int r = 0; r < 5; r++)
             for (int c = 0; c < 4; c++) {
+                assert_int_equal(d->x8[i * 20 + (size_t)r * 4 + (size_t)c], test_pixel(i, r, c));
                 float want = (float)test_pixel(i, r, c) / 255.0f;
-                assert_true(d->x[i * 20 + (size_t)r * 4 + (size_t)c] == want);
+                assert_true(row[(size_t)r * 4 + (size_t)c] == want);
             }
     }
 }
@@ -54,6 +61,7 @@ static void test_plain_pair_loads(void **state) {
     assert_int_equal(d.n_classes, 7);
     fedc_dataset_free(&d);
     assert_null(d.x);
+    assert_null(d.x8);
 }
 
 static void test_gz_pair_loads_same_as_plain(void **state) {
@@ -66,9 +74,11 @@ static void test_gz_pair_loads_same_as_plain(void **state) {
     assert_int_equal(fedc_load_idx(gip, glp, &b, &err), 0);
     check_pattern(&b, 300, 10);
     assert_int_equal(a.n, b.n);
-    assert_memory_equal(a.x, b.x, a.n * a.dim * sizeof(float));
+    assert_memory_equal(a.x8, b.x8, a.n * a.dim);
     assert_memory_equal(a.y, b.y, a.n * sizeof(int32_t));
     /* Pixel 0 and 255 map exactly to 0 and 1. */
+    assert_int_equal(fedc_dataset_to_float(&b, &err), 0);
+    assert_null(b.x8);
     float lo = 1, hi = 0;
     for (size_t i = 0; i < b.n * b.dim; i++) {
         if (b.x[i] < lo)
@@ -109,6 +119,7 @@ static const char *load_bad(const test_dir *t, const char *name, const uint8_t *
         as_labels ? fedc_load_idx(good, bad_path, &d, err) : fedc_load_idx(bad_path, good, &d, err);
     assert_int_equal(rc, -1);
     assert_null(d.x);
+    assert_null(d.x8);
     assert_int_equal(d.n, 0);
     return err->msg;
 }
@@ -407,6 +418,7 @@ static void test_real_fashion_mnist(void **state) {
         /* Fashion-MNIST is balanced: 6000 / 1000 of each class. */
         for (int c = 0; c < 10; c++)
             assert_int_equal(counts[c], d.n / 10);
+        assert_int_equal(fedc_dataset_to_float(&d, &err), 0);
         float lo = 1, hi = 0;
         double sum = 0;
         for (size_t i = 0; i < d.n * d.dim; i++) {

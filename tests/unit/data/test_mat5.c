@@ -10,6 +10,7 @@
 #include <cmocka.h>
 // clang-format on
 
+#include "support/dataset_feature.h"
 #include "data/mat5.h"
 #include "data_test_util.h"
 #include "fedc/catalog.h"
@@ -61,12 +62,12 @@ static void check_svhn(const fedc_dataset *d, int n) {
     for (int i = 0; i < n; i++) assert_int_equal(d->y[i], (1 + i % 10) % 10);
     /* A known pixel at a known place: sample 3, channel 2 (blue), row 5,
      * column 17, in fedc's channel-major {3,32,32} layout. */
-    assert_true(d->x[3 * 3072 + 2 * 1024 + 5 * 32 + 17] == svhn_px(3, 2, 5, 17) / 255.0f);
+    assert_true(test_feature(d, 3 * 3072 + 2 * 1024 + 5 * 32 + 17) == svhn_px(3, 2, 5, 17) / 255.0f);
     for (int s = 0; s < n; s += 4)
         for (int c = 0; c < 3; c++)
             for (int h = 0; h < 32; h += 7)
                 for (int w = 0; w < 32; w += 5)
-                    assert_true(d->x[(size_t)s * 3072 + (size_t)c * 1024 + (size_t)h * 32 + (size_t)w] ==
+                    assert_true(test_feature(d, (size_t)s * 3072 + (size_t)c * 1024 + (size_t)h * 32 + (size_t)w) ==
                                 svhn_px(s, c, h, w) / 255.0f);
 }
 
@@ -107,7 +108,7 @@ static void test_svhn_load_files(void **state) {
     assert_int_equal(fedc_dataset_load(&s, 1, &d, &err), 0);
     assert_int_equal(d.n, 17);
     assert_int_equal(d.y[12 + 2], 3);
-    assert_true(d.x[(size_t)(12 + 4) * 3072 + 1024 + 32 + 1] == svhn_px(4, 1, 1, 1) / 255.0f);
+    assert_true(test_feature(&d, (size_t)(12 + 4) * 3072 + 1024 + 32 + 1) == svhn_px(4, 1, 1, 1) / 255.0f);
     fedc_dataset_free(&d);
     assert_int_equal(fedc_dataset_load(&s, 0, &d, &err), -1);
     assert_msg_has(err.msg, "svhn: missing");
@@ -249,8 +250,8 @@ static void test_emnist_mat_with_writers(void **state) {
         assert_int_equal(d.shape.h, 28);
         for (int i = 0; i < 9; i++) assert_int_equal(d.y[i], (i * 7) % 62);
         /* upright: row 3, column 20 of image 4 */
-        assert_true(d.x[4 * 784 + 3 * 28 + 20] == emnist_px(4, 3, 20) / 255.0f);
-        assert_true(d.x[4 * 784 + 20 * 28 + 3] == emnist_px(4, 20, 3) / 255.0f);
+        assert_true(test_feature(&d, 4 * 784 + 3 * 28 + 20) == emnist_px(4, 3, 20) / 255.0f);
+        assert_true(test_feature(&d, 4 * 784 + 20 * 28 + 3) == emnist_px(4, 20, 3) / 255.0f);
         /* writers 507, 12, 3000, 9 become groups 0..3 in order of appearance */
         assert_non_null(d.group);
         assert_int_equal(d.n_groups, 4);

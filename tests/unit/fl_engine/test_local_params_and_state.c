@@ -316,6 +316,7 @@ static void test_feature_skew_domains(void **state) {
     fedc_dataset ts;
     fedc_error err;
     assert_int_equal(fedc_dataset_copy(&test, &ts, &err), 0);
+    assert_int_equal(fedc_dataset_to_float(&ts, &err), 0);
     fedc_feature_skew fs;
     assert_int_equal(fedc_feature_skew_parse(t.partition.feature_skew, ts.shape, &fs, &err), 0);
     for (size_t i = 0; i < ts.n; i++) {
