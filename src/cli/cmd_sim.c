@@ -115,11 +115,37 @@ static int write_mpi_stats(fedc_cluster *cl, fedc_transport *tp, int rounds, con
 
 static int run_sim(int argc, char **argv, fedc_cluster *cl);
 
+/* Under mpirun every rank says whether it set up: 1 if all did. Every
+ * rank calls this exactly once before the first round, having failed or
+ * not, so a rank that cannot start (say rank 0 cannot write the run
+ * folder) stops every rank cleanly instead of leaving them in a round. */
+static int agree(fedc_cluster *cl, int ok) {
+    unsigned char mine = ok != 0;
+    fedc_buf all = {0};
+    size_t *counts = calloc((size_t)cl->size, sizeof *counts);
+    fedc_error err;
+    if (!counts || cl->ops->allgather(cl, &mine, 1, &all, counts, &err) != 0 || all.len != (size_t)cl->size)
+        cl->ops->abort(cl, counts ? "the ranks could not agree on starting" : "out of memory");
+    int all_ok = 1;
+    for (size_t r = 0; r < all.len; r++)
+        if (!all.data[r]) all_ok = 0;
+    if (!all_ok && ok) fprintf(stderr, "fedc sim: rank %d: another rank could not start (see its error)\n", cl->rank);
+    free(counts);
+    fedc_buf_free(&all);
+    return all_ok;
+}
+
+static int setup_failed(fedc_cluster *cl) {
+    if (cl) agree(cl, 0);
+    return 1;
+}
+
 /* `mpirun -np P fedc sim ...` needs no flag: the launcher's environment
  * says so before anything of MPI is touched, so a plain run stays plain. */
 int fedc_cmd_sim(int argc, char **argv) {
     int launched = fedc_mpi_launched_size();
-    if (launched == 0) return run_sim(argc, argv, NULL);
+    /* One rank of a fedc without MPI is just a plain run. */
+    if (launched == 0 || (launched == 1 && !fedc_mpi_available())) return run_sim(argc, argv, NULL);
     fedc_error err;
     fedc_cluster *cl = fedc_mpi_start(&err);
     if (!cl) {
@@ -127,8 +153,6 @@ int fedc_cmd_sim(int argc, char **argv) {
         return 1;
     }
     int status = run_sim(argc, argv, cl);
-    /* A rank that stops alone would leave the others in a collective. */
-    if (status != 0 && cl->size > 1) cl->ops->abort(cl, "see the error above");
     fedc_mpi_stop(cl);
     return status;
 }
@@ -139,7 +163,7 @@ static int run_sim(int argc, char **argv, fedc_cluster *cl) {
     char **sets = calloc((size_t)argc, sizeof *sets);
     if (!sets) {
         fprintf(stderr, "fedc sim: out of memory\n");
-        return 1;
+        return setup_failed(cl);
     }
     int nsets = 0, threads = 0, quiet = 0, eval_batch = 0, relay = 0;
     for (int i = 1; i < argc; i++) {
@@ -182,7 +206,7 @@ static int run_sim(int argc, char **argv, fedc_cluster *cl) {
     fedc_task task;
     int rc = fedc_cli_load_task(path, sets, nsets, &task);
     free(sets);
-    if (rc != 0) return 1;
+    if (rc != 0) return setup_failed(cl);
     if (!root) {
         /* Rank 0 speaks for the job; the others would repeat it. */
         quiet = 1;
@@ -194,7 +218,7 @@ static int run_sim(int argc, char **argv, fedc_cluster *cl) {
     else snprintf(dir, sizeof dir, "runs/%s-s%" PRIu64, task.name, task.seed);
     if (root && mkdirs(dir) != 0) {
         fprintf(stderr, "fedc sim: cannot create the run folder %s: %s\n", dir, strerror(errno));
-        return 1;
+        return setup_failed(cl);
     }
     char p_task[1024], p_metrics[1024], p_model[1024];
     snprintf(p_task, sizeof p_task, "%s/task.json", dir);
@@ -208,7 +232,7 @@ static int run_sim(int argc, char **argv, fedc_cluster *cl) {
     fedc_run *run = fedc_run_create(&task, &ro, &err);
     if (!run) {
         fprintf(stderr, "fedc sim: %s\n", err.msg);
-        return 1;
+        return setup_failed(cl);
     }
     fedc_run_set_gossip_relay(run, relay);
     fedc_transport *tp = fedc_sim_transport_create(run, &err);
@@ -216,7 +240,7 @@ static int run_sim(int argc, char **argv, fedc_cluster *cl) {
         fprintf(stderr, "fedc sim: %s\n", err.msg);
         if (tp) tp->ops->destroy(tp);
         fedc_run_free(run);
-        return 1;
+        return setup_failed(cl);
     }
     /* The run folder holds the task it ran: the run is reproducible from it. */
     char *js = root ? fedc_task_to_json(&task, 1) : NULL;
@@ -228,13 +252,20 @@ static int run_sim(int argc, char **argv, fedc_cluster *cl) {
         fprintf(stderr, "fedc sim: cannot write %s: %s\n", p_task, js ? strerror(errno) : "out of memory");
         tp->ops->destroy(tp);
         fedc_run_free(run);
-        return 1;
+        return setup_failed(cl);
     }
     FILE *mf = root ? fopen(p_metrics, "w") : NULL;
     FILE *cf = root && csv_path ? fopen(csv_path, "w") : NULL;
     if (root && (!mf || (csv_path && !cf))) {
         fprintf(stderr, "fedc sim: cannot write %s: %s\n", !mf ? p_metrics : csv_path, strerror(errno));
         if (mf) fclose(mf);
+        tp->ops->destroy(tp);
+        fedc_run_free(run);
+        return setup_failed(cl);
+    }
+    if (cl && !agree(cl, 1)) {
+        if (mf) fclose(mf);
+        if (cf) fclose(cf);
         tp->ops->destroy(tp);
         fedc_run_free(run);
         return 1;
