@@ -690,6 +690,12 @@ def mpi(R):
              f"{c['ratio_to_update_bytes']:.2f}", "yes" if c["model_identical"] else "NO"] for c in d["comm"]]
     out.append(table(["ranks", "bytes through MPI per round (all ranks)", "clients' updates per round",
                       "ratio", "model identical"], crow))
+    if "amdahl" in d:
+        a = d["amdahl"]
+        out.append(f"The clients' training took {a['clients_share'] * 100:.0f}% of the single process's CPU seconds "
+                   f"({a['clients_cpu_s']:.1f} of {a['single_cpu_s']:.1f} s); the rest (loading the data, "
+                   f"encoding, aggregating, evaluating) every rank repeats, so 2 ranks can be at best "
+                   f"{a['bound_np2']:.2f}x faster on this task (Amdahl).")
     s = d["setting"]
     out.append(f"Task {s['task']} with {', '.join(s['sets'])} ({commas(s['params'])} parameters), "
                f"{s['repeats']} interleaved repeats; speed-up and efficiency from the best wall time of each "
