@@ -681,10 +681,10 @@ def mpi(R):
         split = ""
         if r.get("clients_per_rank"):
             split = f"{' / '.join(str(c) for c in r['clients_per_rank'])} (bound {r['split_speedup_bound']:.2f}x)"
-        rows.append([names.get(r["config"], r["config"]), f"{r['wall_s']['mean']:.1f} ± {r['wall_s']['std']:.1f}",
+        rows.append([names.get(r["config"], r["config"]), ms(r["wall_s"], 1),
                      f"{r['cpu_s']['mean']:.1f}", f"{r['speedup']:.2f}", f"{r['efficiency']:.2f}", split or "-",
                      "yes" if r["model_identical"] else "NO"])
-    out = [table(["run", "wall s (mean ± std)", "CPU s", "speed-up", "efficiency", "clients per rank",
+    out = [table(["run", "wall s", "CPU s", "speed-up", "efficiency", "clients per rank",
                   "model identical"], rows)]
     crow = [[c["ranks"], f"{c['mpi_bytes_per_round'] / 1e6:.2f} MB", f"{c['update_bytes_per_round'] / 1e6:.2f} MB",
              f"{c['ratio_to_update_bytes']:.2f}", "yes" if c["model_identical"] else "NO"] for c in d["comm"]]
@@ -698,7 +698,7 @@ def mpi(R):
                    f"{a['bound_np2']:.2f}x faster on this task (Amdahl).")
     s = d["setting"]
     out.append(f"Task {s['task']} with {', '.join(s['sets'])} ({commas(s['params'])} parameters), "
-               f"{s['repeats']} interleaved repeats; speed-up and efficiency from the best wall time of each "
+               f"{s['repeats']} run{'s' if s['repeats'] > 1 else ''} of each (interleaved); speed-up and efficiency from the best wall time of each "
                f"run against the 1-thread single process.")
     return "\n\n".join(out) + "\n\n" + provenance(d["meta"], "mpi.json")
 
