@@ -24,7 +24,7 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCS = ["README.md", "docs/compression.md", "docs/deployment.md", "docs/intent.md", "docs/tune.md",
         "docs/scheduling.md", "docs/datasets.md", "docs/decentralised.md", "docs/personalisation.md",
-        "docs/python.md"]
+        "docs/python.md", "docs/mpi.md"]
 MARKER = re.compile(r"(<!-- fedc:table ([a-z0-9_]+) -->\n)(.*?)(<!-- /fedc:table -->)", re.S)
 
 
@@ -672,7 +672,39 @@ def flower(R):
     return out + note + "\n\n" + provenance(d["meta"], "flower.json")
 
 
+def mpi(R):
+    d = R["mpi"]
+    names = {"single-t1": "fedc sim, 1 thread", "mpirun-np1-t1": "mpirun -np 1, 1 thread",
+             "mpirun-np2-t1": "mpirun -np 2, 1 thread per rank", "single-t2": "fedc sim, 2 threads"}
+    rows = []
+    for r in d["scaling"]:
+        split = ""
+        if r.get("clients_per_rank"):
+            split = f"{' / '.join(str(c) for c in r['clients_per_rank'])} (bound {r['split_speedup_bound']:.2f}x)"
+        rows.append([names.get(r["config"], r["config"]), ms(r["wall_s"], 1),
+                     f"{r['cpu_s']['mean']:.1f}", f"{r['speedup']:.2f}", f"{r['efficiency']:.2f}", split or "-",
+                     "yes" if r["model_identical"] else "NO"])
+    out = [table(["run", "wall s", "CPU s", "speed-up", "efficiency", "clients per rank",
+                  "model identical"], rows)]
+    crow = [[c["ranks"], f"{c['mpi_bytes_per_round'] / 1e6:.2f} MB", f"{c['update_bytes_per_round'] / 1e6:.2f} MB",
+             f"{c['ratio_to_update_bytes']:.2f}", "yes" if c["model_identical"] else "NO"] for c in d["comm"]]
+    out.append(table(["ranks", "bytes through MPI per round (all ranks)", "clients' updates per round",
+                      "ratio", "model identical"], crow))
+    if "amdahl" in d:
+        a = d["amdahl"]
+        out.append(f"The clients' training took {a['clients_share'] * 100:.0f}% of the single process's CPU seconds "
+                   f"({a['clients_cpu_s']:.1f} of {a['single_cpu_s']:.1f} s); the rest (loading the data, "
+                   f"encoding, aggregating, evaluating) every rank repeats, so 2 ranks can be at best "
+                   f"{a['bound_np2']:.2f}x faster on this task (Amdahl).")
+    s = d["setting"]
+    out.append(f"Task {s['task']} with {', '.join(s['sets'])} ({commas(s['params'])} parameters), "
+               f"{s['repeats']} run{'s' if s['repeats'] > 1 else ''} of each (interleaved); speed-up and efficiency from the best wall time of each "
+               f"run against the 1-thread single process.")
+    return "\n\n".join(out) + "\n\n" + provenance(d["meta"], "mpi.json")
+
+
 TABLES = {
+    "mpi": mpi,
     "personalisation": personalisation,
     "feature_skew": feature_skew,
     "perf2_memory": perf2_memory,

@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages fedc needs, skipping those already present.
 # Run as root (make demo / make test call it). Safe to run repeatedly.
 # python3-grpcio, -protobuf, -pycryptodome: the Flower peer of bench/byom_overhead.py.
+# openmpi-bin, libopenmpi-dev: `mpirun fedc sim` (docs/mpi.md) and its test.
 set -eu
 PKGS="build-essential cmake pkg-config clang gcc make git ca-certificates
 libopenblas-dev zlib1g-dev libjansson-dev libsqlite3-dev libzstd-dev libsodium-dev libpng-dev
@@ -9,6 +10,7 @@ libcurl4-openssl-dev libwebsockets-dev libssl-dev openssl libcmocka-dev libbrotl
 dataset-fashion-mnist libjs-chart.js
 python3 python3-numpy python3-torch python3-zstandard python3-pip python3-setuptools valgrind
 python3-grpcio python3-protobuf python3-pycryptodome
+openmpi-bin libopenmpi-dev
 chromium"
 # Node.js may come from elsewhere than Debian (with its own npm, which then
 # conflicts with Debian's npm package): only the commands are required.
