@@ -80,15 +80,12 @@ def task(name, cap, every, extra, seed, a):
     return t
 
 
-def one(fedc, key, seed, a):
+def one(c, key, seed, a):
+    """One run on the seed's cluster (its nodes serve the runs one after another)."""
     label, cap, every, extra = methods(a)[key]
-    with Cluster(fedc, tls=True, name=f"bench-async-{key}") as c:
-        c.start_server()
-        for k, d in enumerate(delays(seed, a.base_delay)):
-            c.start_node(f"n{k}", f"fmnist:partition={k}/{N}", "--delay", f"{d:.3f}")
-        run_id = c.create_run(task(key, cap, every, extra, seed, a))
-        run = c.wait_run_end(run_id, a.timeout)
-        rounds = c.rounds(run_id)
+    run_id = c.create_run(task(key, cap, every, extra, seed, a))
+    run = c.wait_run_end(run_id, a.timeout)
+    rounds = c.rounds(run_id)
     if not rounds:
         return {"seed": seed, "status": run["status"], "error": run.get("error"), "reached": False}
     t0 = rounds[0]["elapsed_s"] - rounds[0]["wall_s"]
@@ -131,7 +128,8 @@ def render(res):
              f"{10 * s['base_delay']:g} s for the slow one, at most {s['max_steps']} local steps: wall seconds to "
              f"{s['target']:.0%} test accuracy, mean ± std over the seeds that reached it (seeds "
              f"{res['seeds']}). Measured {p['date']} on {p['cores']} cores ({p['cpu']}, load average "
-             f"{' '.join(str(x) for x in p['load_average'])} at the start), commit `{p['commit'][:10]}`, with "
+             f"{' '.join(str(x) for x in p['load_average'])} at the start, "
+             f"{' '.join(str(x) for x in p.get('load_average_end', []))} at the end), commit `{p['commit'][:10]}`, with "
              f"`{p['command']}` (`bench/results/async_deploy.json`).", "",
              "| method | reached | wall s to target | versions | updates aggregated | MB moved | "
              "mean staleness | dropped |", "|---|---|---|---|---|---|---|---|"]
@@ -185,12 +183,17 @@ def main():
                         "max_steps": a.max_steps, "nodes": N, "at_once": AT_ONCE},
            "runs": {}}
     for seed in seeds:
-        for key in a.methods.split(","):
-            r = one(fedc, key, seed, a)
-            res["runs"].setdefault(key, []).append(r)
-            print(f"{key} seed {seed}: {r}", flush=True)
-            os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-            json.dump(res, open(RESULTS, "w"), indent=1)
+        with Cluster(fedc, tls=True, name=f"bench-async-s{seed}") as c:
+            c.start_server()
+            for k, d in enumerate(delays(seed, a.base_delay)):
+                c.start_node(f"n{k}", f"fmnist:partition={k}/{N}", "--delay", f"{d:.3f}")
+            for key in a.methods.split(","):
+                r = one(c, key, seed, a)
+                res["runs"].setdefault(key, []).append(r)
+                print(f"{key} seed {seed}: {r}", flush=True)
+                res["provenance"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+                os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+                json.dump(res, open(RESULTS, "w"), indent=1)
     write_doc(render(res))
 
 
