@@ -27,7 +27,8 @@ seed of the task and of the delays), mean +- std over the seeds that reached the
 usage: nice -n 10 /usr/bin/python3 bench/bench_async_deploy.py [--build build] [--seeds 3]
        [--methods fedavg,fedbuff,fedfix,async-fedavg] [--target 0.78] [--render-only]
 Writes bench/results/async_deploy.json (commit, date, CPU, cores, load, command; runs are
-saved as they finish) and renders the table into docs/deployment.md between its markers.
+saved as they finish) and renders the table into docs/deployment.md (`fedc:table async_deploy`,
+through bench/render_tables.py, whose --check is the ctest docs_figures).
 """
 import argparse
 import datetime
@@ -44,7 +45,6 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 from fedc_e2e import Cluster  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "bench", "results", "async_deploy.json")
-DOC = os.path.join(ROOT, "docs", "deployment.md")
 N, AT_ONCE, SLOW = 10, 5, 9
 
 
@@ -151,13 +151,9 @@ def render(res):
     return "\n".join(lines)
 
 
-def write_doc(table):
-    a, b = "<!-- BEGIN async deploy table (bench/bench_async_deploy.py) -->", "<!-- END async deploy table -->"
-    doc = open(DOC).read()
-    if a not in doc:
-        raise SystemExit(f"docs/deployment.md has no {a} marker")
-    i, j = doc.index(a) + len(a), doc.index(b)
-    open(DOC, "w").write(doc[:i] + "\n" + table + "\n" + doc[j:])
+def write_doc():
+    """docs/deployment.md's `fedc:table async_deploy` block, through bench/render_tables.py."""
+    subprocess.run([sys.executable, os.path.join(ROOT, "bench", "render_tables.py")], check=True)
 
 
 def main():
@@ -174,7 +170,7 @@ def main():
     ap.add_argument("--render-only", action="store_true")
     a = ap.parse_args()
     if a.render_only:
-        write_doc(render(json.load(open(RESULTS))))
+        write_doc()
         return
     fedc = os.path.join(a.build, "fedc")
     seeds = list(range(1, a.seeds + 1))
@@ -194,7 +190,7 @@ def main():
                 res["provenance"]["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
                 os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
                 json.dump(res, open(RESULTS, "w"), indent=1)
-    write_doc(render(res))
+    write_doc()
 
 
 if __name__ == "__main__":
