@@ -41,8 +41,6 @@ import subprocess
 import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
-from fedc_e2e import Cluster  # noqa: E402
 
 RESULTS = os.path.join(ROOT, "bench", "results", "async_deploy.json")
 N, AT_ONCE, SLOW = 10, 5, 9
@@ -172,6 +170,10 @@ def main():
     if a.render_only:
         write_doc()
         return
+    # The e2e fixtures, imported here only: bench/render_tables.py imports this module for
+    # render(), and tests/e2e on its path would shadow the standard library's concurrent.
+    sys.path.append(os.path.join(ROOT, "tests", "e2e"))
+    from fedc_e2e import Cluster
     fedc = os.path.join(a.build, "fedc")
     seeds = list(range(1, a.seeds + 1))
     res = {"provenance": provenance(sys.argv[1:]), "target": a.target, "seeds": seeds,
