@@ -32,7 +32,7 @@ def updates(c, run_id):
     return [dict(zip(keys, r)) for r in rows]
 
 
-def check_run(c, run_id, versions, per_version=None):
+def check_run(c, run_id, versions, per_version=None, slow_checks=True):
     run = c.wait_run_end(run_id, 400)
     assert run["status"] == "done" and run["rounds_done"] == versions, run
     rounds = c.rounds(run_id)
@@ -54,6 +54,8 @@ def check_run(c, run_id, versions, per_version=None):
         assert abs(u["stale_weight"] - (1 + u["staleness"]) ** -0.5) < 1e-9, u
         assert u["n_samples"] > 0 and u["bytes_up"] > 0, u
     assert sum(u["bytes_up"] for u in ups) <= rounds[-1]["bytes_up_total"]
+    if not slow_checks:
+        return rounds, agg
     slow = [u for u in agg if u["slot"] == SLOW]
     fast = [u for u in agg if u["slot"] != SLOW]
     assert slow, f"the slow node's update was never aggregated: {agg}"
@@ -89,7 +91,8 @@ with Cluster(FEDC, tls=True, name="async") as c:
     VERSIONS = 12
     q8 = c.create_run(quick_task(N, rounds=VERSIONS, eval_every=6, strategy={"name": "async-fedavg"},
                                  compression={"up": "q8", "down": "q8"}))
-    rounds, agg = check_run(c, q8, VERSIONS, per_version=1)
+    # (Twelve single-update versions may all come from the fast nodes.)
+    rounds, agg = check_run(c, q8, VERSIONS, per_version=1, slow_checks=False)
     q8_up = sum(u["bytes_up"] for u in agg) / len(agg)
     assert q8_up < 0.4 * plain_up, (q8_up, plain_up)
     assert rounds[-1]["accuracy"] > 0.3, rounds[-1]
