@@ -703,8 +703,16 @@ def mpi(R):
     return "\n\n".join(out) + "\n\n" + provenance(d["meta"], "mpi.json")
 
 
+def async_deploy(R):
+    """bench/bench_async_deploy.py renders its own table (the script and the check agree)."""
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import bench_async_deploy
+    return bench_async_deploy.render(R["async_deploy"])
+
+
 TABLES = {
     "mpi": mpi,
+    "async_deploy": async_deploy,
     "personalisation": personalisation,
     "feature_skew": feature_skew,
     "perf2_memory": perf2_memory,

@@ -46,4 +46,31 @@ typedef struct fedc_participant {
  * also when that round failed. -1 if i is out of range. */
 FEDC_API int fedc_run_participant(const fedc_run *r, int i, fedc_participant *out);
 
+/* Asynchronous strategies in a deployment (a transport with post/collect,
+ * transport.h): nodes train continuously and every TRAIN carries a ticket,
+ * its number in the run (the round field of the frame and of its answer).
+ * After each round (one aggregation) the engine lists what it finished:
+ * every update aggregated into the version the round made (status 1) and
+ * every answer dropped or refused while the round ran (-1, -2). Updates
+ * that arrived and wait for a later aggregation are the buffer; the
+ * checkpoint holds them (and the next ticket), so a resumed run aggregates
+ * each exactly once. */
+typedef struct fedc_async_update {
+    int client;          /* client slot */
+    int ticket;          /* the TRAIN it answers */
+    int status;          /* 1 aggregated, -1 dropped, -2 refused */
+    const char *reason;  /* "" when status is 1; valid until the next round */
+    int version;         /* the model version it trained on */
+    int staleness;       /* versions made since (status 1) */
+    double stale_weight; /* the staleness function's weight s(staleness) (status 1) */
+    double n_samples, loss, cpu_s;
+    uint64_t bytes_up;
+} fedc_async_update;
+
+/* The records of the last round (NULL, 0 for other runs). */
+FEDC_API int fedc_run_async_updates(const fedc_run *r, const fedc_async_update **out);
+/* Tickets of the updates waiting in the buffer after the last round, in
+ * arrival order: *out points to n of them (valid until the next round). */
+FEDC_API int fedc_run_async_buffered(const fedc_run *r, const int **tickets, const int **clients);
+
 #endif

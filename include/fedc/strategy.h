@@ -284,4 +284,8 @@ FEDC_API double fedc_lr_at(const fedc_lr_schedule *s, int round);
 FEDC_API double fedc_task_local_lr(const fedc_task *t, int round);
 FEDC_API double fedc_task_server_lr(const fedc_task *t, int round);
 
+/* Asynchronous strategies: the weight s(tau) strategy.staleness gives an
+ * update tau model versions stale (1 for tau <= 0). */
+FEDC_API double fedc_async_staleness_weight(const fedc_task *t, int tau);
+
 #endif

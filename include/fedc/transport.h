@@ -34,6 +34,21 @@ typedef struct fedc_transport_ops {
      * dropped (deadline, disconnect). Fails only if the transport itself broke. */
     int (*exchange)(fedc_transport *t, const fedc_exchange *ex, fedc_error *err);
     void (*destroy)(fedc_transport *t);
+    /* Optional (NULL in the simulator): one exchange that stays open across
+     * rounds, for asynchronous strategies in a deployment, where nodes
+     * train continuously. post sends frames[i] to clients[i] for every i
+     * with send[i] set (i < ex->n; n, callbacks and ctx are the same at
+     * every post of a run; ex->round is the round each sent frame carries)
+     * and returns at once. collect waits until at least one participant has
+     * answered or been dropped since the last collect, or the wall clock
+     * (fedc_wall_s) reaches until_s, runs the callbacks of what came in and
+     * returns how many participants it finished (0 at until_s), or -1 if the
+     * transport broke or the run must stop. A participant silent for
+     * ex->deadline_s after its frame was posted is dropped. close_posted
+     * ends the exchange: answers still to come are dropped. */
+    int (*post)(fedc_transport *t, const fedc_exchange *ex, const char *send, fedc_error *err);
+    int (*collect)(fedc_transport *t, double until_s, fedc_error *err);
+    void (*close_posted)(fedc_transport *t);
 } fedc_transport_ops;
 
 struct fedc_transport {

@@ -93,9 +93,11 @@ static void h_validate(fedc_server *s, const fedc_http_request *req, fedc_http_r
     free(iss);
 }
 
-/* Asynchronous strategies run in simulation only so far: the server's rounds
- * are synchronous exchanges, and a buffer filled in them would only simulate
- * asynchrony. Of the decentralised ones, the mixing strategies (dpsgd,
+/* Asynchronous strategies (fedbuff, fedfix, async-fedavg) are deployed with
+ * nodes that train continuously (the engine keeps one exchange open), but
+ * not beside federated evaluation (an exchange of its own, which cannot run
+ * beside the open one; secure aggregation the validator already refuses
+ * with them). Of the decentralised ones, the mixing strategies (dpsgd,
  * dfedsam, dfedsam-mgs) are deployed through the gossip relay (the server
  * forwards, the nodes mix); pairwise gossip and gossip-vc, whose exchanges
  * are a sequence of single pushes, are not relayed yet. Refused here, with
@@ -118,7 +120,19 @@ static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *e
     fedc_topology *topo;
     int steps, relayed = info.decentral && fedc_strategy_relay_plan(st, &topo, &steps) == 0;
     fedc_strategy_free(st);
-    if (!info.async_buffer && !(info.async_window_s > 0) && (!info.decentral || relayed)) return 0;
+    int async = info.async_buffer > 0 || info.async_window_s > 0;
+    if (async && fedc_task_federated_eval(t)) {
+        fedc_task_issue iss = {"strategy.name", ""};
+        snprintf(iss.msg, sizeof iss.msg,
+                 "%s is asynchronous: its nodes train continuously, which a deployment cannot combine with "
+                 "federated evaluation; use a synchronous strategy such as fedavg, or evaluate on the server "
+                 "(eval.federated false, a built-in model)",
+                 t->strategy.name);
+        fedc_fail(err, "the task spec is not valid (1 problem): %s", iss.msg);
+        if (issues) *issues = issues_json(&iss, 1);
+        return -1;
+    }
+    if (async || !info.decentral || relayed) return 0;
     fedc_task_issue iss = {"strategy.name", ""};
     if (info.event_driven)
         snprintf(iss.msg, sizeof iss.msg,
@@ -126,15 +140,10 @@ static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *e
                  "in simulation only (fedc sim); a deployment needs a synchronous strategy such as fedavg or "
                  "a mixing one (dpsgd, dfedsam, dfedsam-mgs)",
                  t->strategy.name);
-    else if (info.decentral)
+    else
         snprintf(iss.msg, sizeof iss.msg,
                  "%s is pairwise gossip, which fedc runs in simulation only (fedc sim); a deployment needs "
                  "a synchronous strategy such as fedavg or a mixing one (dpsgd, dfedsam, dfedsam-mgs)",
-                 t->strategy.name);
-    else
-        snprintf(iss.msg, sizeof iss.msg,
-                 "%s is asynchronous, which fedc runs in simulation only (fedc sim); a deployment needs a "
-                 "synchronous strategy such as fedavg",
                  t->strategy.name);
     fedc_fail(err, "the task spec is not valid (1 problem): %s", iss.msg);
     if (issues) *issues = issues_json(&iss, 1);

@@ -461,7 +461,7 @@ static void on_update(fedc_server *s, node_session *ns, long long round, fedc_bu
         return;
     }
     xchg *x = ns->out_active ? exchange_find(s, ns->out_gen) : NULL;
-    int current = x && x->round == answers;
+    int current = x && xchg_round(x, ns->out_i) == answers;
     if (round == answers && current) {
         ns->out_active = 0;
         exchange_push(s, x, XEV_REPLY, ns->out_i, wire, msg, NULL);
@@ -700,7 +700,7 @@ void registry_service(void *ctx) {
                 ns->out_active = 0;
                 exchange_push(s, x, XEV_DROP, ns->out_i, 0, NULL, "connection closing");
             } else if (x) {
-                owed_push(ns, x->round);
+                owed_push(ns, xchg_round(x, ns->out_i));
             }
         }
     }

@@ -464,6 +464,55 @@ static int collect_participants(runner *r, fedc_run *run, int64_t id, const fedc
     return np;
 }
 
+/* An asynchronous round: the node updates it finished, by ticket, and the
+ * tickets left in the buffer. Refused updates flag their nodes as in a
+ * synchronous round. Returns the number of records (into *out, grown). */
+static int collect_async(runner *r, fedc_run *run, int64_t id, const fedc_round_metrics *m, store_async_update **out,
+                         int *cap, store_async_round *ar_out) {
+    fedc_server *s = r->s;
+    active_run *ar = r->ar;
+    const fedc_async_update *u;
+    int n = fedc_run_async_updates(run, &u);
+    if (n > *cap) {
+        store_async_update *g = realloc(*out, (size_t)n * sizeof *g);
+        if (!g) return -1;
+        *out = g;
+        *cap = n;
+    }
+    for (int i = 0; i < n; i++) {
+        store_async_update *su = &(*out)[i];
+        int valid = u[i].client >= 0 && u[i].client < ar->task.clients;
+        pthread_mutex_lock(&s->mu);
+        int64_t node = valid ? ar->slot_node[u[i].client] : 0;
+        if (u[i].status == -2 && valid) ar->flags[u[i].client]++;
+        int flags = u[i].status == -2 && valid ? ar->flags[u[i].client] : 0;
+        pthread_mutex_unlock(&s->mu);
+        *su = (store_async_update){.slot = u[i].client, .ticket = u[i].ticket, .status = u[i].status,
+                                   .version = u[i].version, .staleness = u[i].staleness, .node_id = node,
+                                   .reason = u[i].reason, .stale_weight = u[i].stale_weight,
+                                   .n_samples = u[i].n_samples, .loss = u[i].loss, .cpu_s = u[i].cpu_s,
+                                   .bytes_up = u[i].bytes_up};
+        if (u[i].status == -1)
+            publish_log(r, id, "warn", "round %d: node %lld dropped (ticket %d): %s", m->round, (long long)node,
+                        u[i].ticket, u[i].reason && u[i].reason[0] ? u[i].reason : "no update in time");
+        if (u[i].status == -2 && node) {
+            char why[400];
+            snprintf(why, sizeof why, "ticket %d: %.300s", u[i].ticket, u[i].reason);
+            store_node_flag(&r->db, node, why);
+            publish_log(r, id, "warn", "round %d: update from node %lld refused, node flagged: %s", m->round,
+                        (long long)node, u[i].reason);
+            if (flags >= s->cfg.max_flags)
+                publish_log(r, id, "warn", "node %lld had %d updates refused; it is left out of the rest of run %lld",
+                            (long long)node, flags, (long long)id);
+        }
+    }
+    const int *clients;
+    ar_out->u = *out;
+    ar_out->n = n;
+    ar_out->nbuffered = fedc_run_async_buffered(run, &ar_out->buffered, &clients);
+    return n;
+}
+
 /* A store write that may have to wait for room: retried (with the run
  * paused) until it succeeds. 0 once done; else interrupted()'s answer. */
 typedef int (*store_step)(runner *r, int64_t id, const void *arg);
@@ -558,7 +607,8 @@ typedef struct pending_round {
 /* Writes the round's checkpoint (when due), the model file and commits the
  * round. SF_NONE once all are done; else the fault, with what failed. */
 static storage_fault persist_round(runner *r, fedc_run *run, int64_t id, const fedc_round_metrics *m,
-                                   const store_participant *parts, int np, pending_round *pr, char *what, size_t cap) {
+                                   const store_participant *parts, int np, const store_async_round *async,
+                                   pending_round *pr, char *what, size_t cap) {
     fedc_server *s = r->s;
     fedc_error err;
     /* Damage found anywhere in the store (a reader, another runner): nothing
@@ -600,7 +650,7 @@ static storage_fault persist_round(runner *r, fedc_run *run, int64_t id, const f
     json_decref(rj);
     if (m->evaluated && m->accuracy > best) best = m->accuracy;
     if (!m->evaluated && m->fed_evaluated && m->fed_accuracy > best) best = m->fed_accuracy; /* external models */
-    if (store_round_commit(&r->db, id, m, parts, np, best, pr->ckpt_due ? m->round : -1, &err) != 0) {
+    if (store_round_commit_async(&r->db, id, m, parts, np, async, best, pr->ckpt_due ? m->round : -1, &err) != 0) {
         snprintf(what, cap, "%s", err.msg);
         storage_fault f = store_fault(&r->db);
         return f == SF_NONE ? SF_IO : f;
@@ -754,6 +804,8 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
     }
     fedc_run_set_client_hook(run, registry_client_hook, r);
     int start_round = fedc_run_rounds_done(run), failures = 0, last_ckpt = restored, prev_ckpt = restored;
+    store_async_update *async_rows = NULL;
+    int async_cap = 0;
     const char *final = NULL;
     char error[1200] = "";
     fedc_round_metrics m;
@@ -784,7 +836,14 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
             break;
         }
         int rc = fedc_run_round(run, tp, &m, &err);
-        int np = collect_participants(r, run, id, &m, parts);
+        /* An asynchronous round records its updates by ticket instead. */
+        store_async_round async = {0};
+        int np = m.async ? 0 : collect_participants(r, run, id, &m, parts);
+        if (rc == 0 && m.async && collect_async(r, run, id, &m, &async_rows, &async_cap, &async) < 0) {
+            final = "failed";
+            snprintf(error, sizeof error, "round %d: out of memory recording its updates", m.round);
+            break;
+        }
         if (rc != 0) {
             why = interrupted(r);
             if (why == 1) break;
@@ -808,7 +867,8 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
         /* The round stays in memory until all of it is written. */
         storage_fault f;
         char what[1200];
-        while ((f = persist_round(r, run, id, &m, parts, np, &pr, what, sizeof what)) != SF_NONE) {
+        while ((f = persist_round(r, run, id, &m, parts, np, m.async ? &async : NULL, &pr, what, sizeof what)) !=
+               SF_NONE) {
             why = pause_and_wait(r, id, &ps, f, what);
             if (why) break;
         }
@@ -830,6 +890,9 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
     }
     if (!final && fedc_run_done(run)) final = "done";
     free(parts);
+    free(async_rows);
+    /* Nodes still training for an asynchronous run are not waited for. */
+    if (tp->ops->close_posted) tp->ops->close_posted(tp);
     deactivate(r);
     tp->ops->destroy(tp);
     if (final && !strcmp(final, "failed")) publish_log(r, id, "error", "run %lld failed: %s", (long long)id, error);

@@ -113,8 +113,29 @@ typedef struct store_participant {
     uint64_t bytes_down, bytes_up;
     double cpu_s, loss, n_samples;
 } store_participant;
+/* Asynchronous strategies: one node update a round finished (aggregated,
+ * dropped or refused), named by its ticket (unique in a run). */
+typedef struct store_async_update {
+    int slot, ticket, status, version, staleness; /* status 1 aggregated, -1 dropped, -2 refused */
+    int64_t node_id;
+    const char *reason;
+    double stale_weight, n_samples, loss, cpu_s;
+    uint64_t bytes_up;
+} store_async_update;
+/* A round of an asynchronous run: its updates, and the tickets left in the
+ * buffer after it (what its checkpoint holds). */
+typedef struct store_async_round {
+    const store_async_update *u;
+    int n;
+    const int *buffered;
+    int nbuffered;
+} store_async_round;
 /* One completed round, its participants and the run's totals, in one
- * transaction (checkpoint_round < 0: unchanged). */
+ * transaction (checkpoint_round < 0: unchanged); store_round_commit_async
+ * also records an asynchronous round's updates (async may be NULL). */
+int store_round_commit_async(store *st, int64_t run_id, const fedc_round_metrics *m, const store_participant *p,
+                             int np, const store_async_round *async, double best_accuracy, int checkpoint_round,
+                             fedc_error *err);
 int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, const store_participant *p, int np,
                        double best_accuracy, int checkpoint_round, fedc_error *err);
 json_t *store_rounds_json(store *st, int64_t run_id, int since);
@@ -238,8 +259,14 @@ typedef struct xchg {
     uint64_t gen; /* from s->xgen: unique across runs, so a tag names its exchange */
     int round, n;
     fedc_ws_payload **payload;
+    /* An exchange kept open across rounds (asynchronous strategies): the
+     * round each participant's frame carries; NULL: every one is round. */
+    int *rounds;
     xevent *head, *tail;
 } xchg;
+
+/* The round participant i's frame carries. */
+static inline int xchg_round(const xchg *x, int i) { return x->rounds && i >= 0 && i < x->n ? x->rounds[i] : x->round; }
 
 /* ---- the active runs ----------------------------------------------------- */
 typedef struct active_run {

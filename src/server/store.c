@@ -69,6 +69,17 @@ static const char *const k_schema =
     "CREATE TABLE IF NOT EXISTS fed_eval("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
     " accuracy REAL, loss REAL, examples REAL, reports INTEGER, crc INTEGER, PRIMARY KEY(run_id, round));"
+    /* Asynchronous runs: each round's version figures and the tickets its
+     * checkpoint keeps in the buffer; every node update a round finished,
+     * one row per ticket (a ticket counted twice could not be inserted). */
+    "CREATE TABLE IF NOT EXISTS round_async("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
+    " in_flight INTEGER, staleness_mean REAL, staleness_max INTEGER, staleness_hist TEXT, buffered TEXT,"
+    " PRIMARY KEY(run_id, round));"
+    "CREATE TABLE IF NOT EXISTS async_updates("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, ticket INTEGER NOT NULL, round INTEGER NOT NULL,"
+    " slot INTEGER NOT NULL, node_id INTEGER, status TEXT NOT NULL, reason TEXT, version INTEGER, staleness INTEGER,"
+    " stale_weight REAL, n_samples REAL, loss REAL, cpu_s REAL, bytes_up INTEGER, PRIMARY KEY(run_id, ticket));"
     "CREATE TABLE IF NOT EXISTS nodes("
     " id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at REAL NOT NULL, last_seen REAL, address TEXT,"
     " resources TEXT, flags INTEGER NOT NULL DEFAULT 0, flag_reason TEXT, revoked INTEGER NOT NULL DEFAULT 0,"
@@ -662,6 +673,18 @@ int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
         sqlite3_bind_int(q, 2, checkpoint_round);
     }
     ok = ok && exec_done(st, q) == 0;
+    q = ok ? prep(st, "DELETE FROM round_async WHERE run_id=? AND round>?") : NULL;
+    if (q) {
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int(q, 2, checkpoint_round);
+    }
+    ok = ok && exec_done(st, q) == 0;
+    q = ok ? prep(st, "DELETE FROM async_updates WHERE run_id=? AND round>?") : NULL;
+    if (q) {
+        sqlite3_bind_int64(q, 1, id);
+        sqlite3_bind_int(q, 2, checkpoint_round);
+    }
+    ok = ok && exec_done(st, q) == 0;
     /* The run's totals go back to those of its last kept round. */
     q = ok ? prep(st, "UPDATE runs SET rounds_done=?1, "
                       "accuracy=(SELECT accuracy FROM rounds WHERE run_id=?2 AND round<=?1 AND evaluated "
@@ -691,8 +714,69 @@ static void bind_real(sqlite3_stmt *q, int k, double v) {
     else sqlite3_bind_null(q, k);
 }
 
+/* An asynchronous round's rows (inside the round's transaction). */
+static int async_round_rows(store *st, int64_t run_id, const fedc_round_metrics *m, const store_async_round *a) {
+    char hist[160], *buffered = NULL;
+    size_t hl = 0;
+    hl += (size_t)snprintf(hist + hl, sizeof hist - hl, "[");
+    for (int b = 0; b < FEDC_STALENESS_BUCKETS; b++)
+        hl += (size_t)snprintf(hist + hl, sizeof hist - hl, "%s%d", b ? "," : "", m->staleness_hist[b]);
+    snprintf(hist + hl, sizeof hist - hl, "]");
+    size_t cap = 16 + 12 * (size_t)(a ? a->nbuffered : 0), bl = 0;
+    if (!(buffered = malloc(cap))) return -1;
+    bl += (size_t)snprintf(buffered, cap, "[");
+    for (int k = 0; a && k < a->nbuffered; k++)
+        bl += (size_t)snprintf(buffered + bl, cap - bl, "%s%d", k ? "," : "", a->buffered[k]);
+    snprintf(buffered + bl, cap - bl, "]");
+    sqlite3_stmt *q = prep(st, "INSERT OR REPLACE INTO round_async VALUES(?,?,?,?,?,?,?)");
+    int ok = q != NULL;
+    if (q) {
+        sqlite3_bind_int64(q, 1, run_id);
+        sqlite3_bind_int(q, 2, m->round);
+        sqlite3_bind_int(q, 3, m->in_flight);
+        bind_real(q, 4, m->staleness_mean);
+        sqlite3_bind_int(q, 5, m->staleness_max);
+        sqlite3_bind_text(q, 6, hist, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(q, 7, buffered, -1, SQLITE_TRANSIENT);
+        ok = exec_done(st, q) == 0;
+    }
+    free(buffered);
+    /* Plain INSERT: a ticket already recorded would be counted twice. */
+    for (int i = 0; ok && a && i < a->n; i++) {
+        const store_async_update *u = &a->u[i];
+        q = prep(st, "INSERT INTO async_updates(run_id,ticket,round,slot,node_id,status,reason,version,staleness,"
+                     "stale_weight,n_samples,loss,cpu_s,bytes_up) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+        if (!q) return -1;
+        sqlite3_bind_int64(q, 1, run_id);
+        sqlite3_bind_int(q, 2, u->ticket);
+        sqlite3_bind_int(q, 3, m->round);
+        sqlite3_bind_int(q, 4, u->slot);
+        if (u->node_id > 0) sqlite3_bind_int64(q, 5, u->node_id);
+        else sqlite3_bind_null(q, 5);
+        sqlite3_bind_text(q, 6, u->status == 1 ? "aggregated" : u->status == -2 ? "rejected" : "dropped", -1,
+                          SQLITE_STATIC);
+        if (u->reason && u->reason[0]) sqlite3_bind_text(q, 7, u->reason, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(q, 7);
+        sqlite3_bind_int(q, 8, u->version);
+        sqlite3_bind_int(q, 9, u->staleness);
+        bind_real(q, 10, u->stale_weight);
+        bind_real(q, 11, u->n_samples);
+        bind_real(q, 12, u->loss);
+        bind_real(q, 13, u->cpu_s);
+        sqlite3_bind_int64(q, 14, (sqlite3_int64)u->bytes_up);
+        ok = exec_done(st, q) == 0;
+    }
+    return ok ? 0 : -1;
+}
+
 int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, const store_participant *p, int np,
                        double best_accuracy, int checkpoint_round, fedc_error *err) {
+    return store_round_commit_async(st, run_id, m, p, np, NULL, best_accuracy, checkpoint_round, err);
+}
+
+int store_round_commit_async(store *st, int64_t run_id, const fedc_round_metrics *m, const store_participant *p,
+                             int np, const store_async_round *async, double best_accuracy, int checkpoint_round,
+                             fedc_error *err) {
     if (begin(st) != 0) return fedc_fail(err, "run store: cannot record round %d: %s", m->round, st->fail_msg);
     int ok = run_verify(st, run_id) == 0;
     sqlite3_stmt *q =
@@ -823,6 +907,7 @@ int store_round_commit(store *st, int64_t run_id, const fedc_round_metrics *m, c
             ok = exec_done(st, q) == 0;
         }
     }
+    if (ok && m->async) ok = async_round_rows(st, run_id, m, async) == 0;
     if (ok) {
         q = prep(st, "UPDATE runs SET rounds_done=?1, accuracy=CASE WHEN ?2 THEN ?3 ELSE accuracy END, "
                      "loss=CASE WHEN ?2 THEN ?4 ELSE loss END, best_accuracy=?5, bytes_down=?6, bytes_up=?7, "
@@ -897,6 +982,27 @@ static void round_from_row(sqlite3_stmt *q, fedc_round_metrics *m) {
         m->delta = sqlite3_column_double(q, k + 1);
         m->dp_clip = sqlite3_column_double(q, k + 2);
     }
+}
+
+/* An asynchronous round's version figures, if it was one. */
+static void async_from_store(store *st, int64_t run_id, fedc_round_metrics *m) {
+    sqlite3_stmt *q =
+        prep(st, "SELECT in_flight,staleness_mean,staleness_max,staleness_hist FROM round_async WHERE run_id=? AND round=?");
+    if (!q) return;
+    sqlite3_bind_int64(q, 1, run_id);
+    sqlite3_bind_int(q, 2, m->round);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        m->async = 1;
+        m->in_flight = sqlite3_column_int(q, 0);
+        m->staleness_mean = col_real(q, 1);
+        m->staleness_max = sqlite3_column_int(q, 2);
+        const char *h = (const char *)sqlite3_column_text(q, 3);
+        json_t *a = h ? json_loads(h, 0, NULL) : NULL;
+        for (int b = 0; b < FEDC_STALENESS_BUCKETS && json_is_array(a); b++)
+            m->staleness_hist[b] = (int)json_integer_value(json_array_get(a, (size_t)b));
+        json_decref(a);
+    }
+    sqlite3_finalize(q);
 }
 
 /* The round's per-client evaluation, if it had one. */
@@ -988,6 +1094,16 @@ json_t *store_round_json_one(const fedc_round_metrics *m) {
         json_object_set_new(o, "global_client_acc_p10", num_or_null(m->global_client_acc_p10));
         json_object_set_new(o, "global_client_acc_min", num_or_null(m->global_client_acc_min));
     }
+    if (o && m->async) {
+        /* The simulation's metric keys: the round is the version it made. */
+        json_t *h = json_array();
+        for (int b = 0; b < FEDC_STALENESS_BUCKETS; b++) json_array_append_new(h, json_integer(m->staleness_hist[b]));
+        json_object_set_new(o, "version", json_integer(m->round));
+        json_object_set_new(o, "in_flight", json_integer(m->in_flight));
+        json_object_set_new(o, "staleness_mean", num_or_null(m->staleness_mean));
+        json_object_set_new(o, "staleness_max", json_integer(m->staleness_max));
+        json_object_set_new(o, "staleness_hist", h);
+    }
     if (o && m->fed_evaluated) {
         json_object_set_new(o, "fed_accuracy", json_real(m->fed_accuracy));
         json_object_set_new(o, "fed_loss", json_real(m->fed_loss));
@@ -1013,6 +1129,7 @@ json_t *store_rounds_json(store *st, int64_t run_id, int since) {
         fedc_round_metrics m;
         round_from_row(q, &m);
         clients_from_store(st, run_id, &m);
+        async_from_store(st, run_id, &m);
         if (fed_from_store(st, run_id, &m) != 0) {
             sqlite3_finalize(q);
             json_decref(a);
@@ -1046,6 +1163,7 @@ int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {
         fedc_round_metrics m;
         round_from_row(q, &m);
         clients_from_store(st, run_id, &m);
+        async_from_store(st, run_id, &m);
         if (!(sound = fed_from_store(st, run_id, &m) == 0)) break;
         if (csv) fedc_metrics_write_csv(f, &m);
         else fedc_metrics_write_jsonl(f, &m);

@@ -8,6 +8,8 @@
  * without it, still load) | tables bytes u64 | the strategy's server-side
  * per-client tables, as fedc_strategy_tables_save writes them (version 3:
  * AFA-CS's G_i, FedAMD's anchor gradients; 0 bytes for other methods) |
+ * buffer bytes u64 | an asynchronous deployment's buffer of arrived,
+ * not yet aggregated updates and its next ticket (version 4; run.c) |
  * crc32 of everything before, u32. */
 #include <dirent.h>
 #include <errno.h>
@@ -23,11 +25,16 @@
 #include "run_state.h"
 
 #define CKPT_MAGIC "FDCCKPT"
-#define CKPT_VERSION 3u
+#define CKPT_VERSION 4u
 
 static size_t expected_size(uint32_t version, size_t d, size_t sfloats, int clients) {
     return 8 + 4 + 4 + 4 * 8 + 2 * 8 + 8 + d * 4 + 8 + sfloats * 4 + 4 + (size_t)clients * 16 + (version >= 2 ? 4 : 0) +
-           (version >= 3 ? 8 : 0) + 4;
+           (version >= 3 ? 8 : 0) + (version >= 4 ? 8 : 0) + 4;
+}
+
+/* Where the u64 count of the tables' bytes sits. */
+static size_t tables_count_at(uint32_t version, size_t d, size_t sfloats, int clients) {
+    return expected_size(version, d, sfloats, clients) - 4 - 8 - (version >= 4 ? 8 : 0);
 }
 
 /* The strategy's tables as bytes (open_memstream); *n = 0 when it keeps none. */
@@ -87,6 +94,15 @@ int fedc_run_checkpoint_save(fedc_run *r, const char *path, fedc_error *err) {
     fedc_buf_put_u64(&b, (uint64_t)tables_n);
     if (tables_n) fedc_buf_append(&b, tables, tables_n);
     free(tables);
+    fedc_buf section = {0};
+    if (fedc_run_async_save(r, &section) != 0) {
+        fedc_buf_free(&section);
+        fedc_buf_free(&b);
+        return fedc_fail(err, "out of memory writing checkpoint %s", path);
+    }
+    fedc_buf_put_u64(&b, (uint64_t)section.len);
+    if (section.len) fedc_buf_append(&b, section.data, section.len);
+    fedc_buf_free(&section);
     fedc_buf_put_u32(&b, (uint32_t)crc32(0L, b.data, (uInt)b.len));
 
     char tmp[4096];
@@ -132,8 +148,18 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
     size_t cap = want + (fedc_strategy_has_tables(s.strategy)
                              ? (size_t)s.n_clients * (s.d * sizeof(float) + 4 + 8 + 1) + 64
                              : 0);
+    /* Room for the asynchronous buffer: its most updates, each a model-sized
+     * delta and at most as many strategy floats, and a little. */
+    cap += 16 + (size_t)4096 * (s.d * 8 + 64);
     FILE *f = fopen(path, "rb");
     if (!f) return fedc_fail(err, "cannot read checkpoint %s: %s", path, strerror(errno));
+    long fsize = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+    rewind(f);
+    if (fsize < 0 || (size_t)fsize > cap) {
+        fclose(f);
+        return fedc_fail(err, "%s: %ld bytes, more than a checkpoint of this run can hold", path, fsize);
+    }
+    cap = (size_t)fsize;
     uint8_t *buf = malloc(cap + 1);
     size_t got = buf ? fread(buf, 1, cap + 1, f) : 0;
     fclose(f);
@@ -144,6 +170,7 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
     uint32_t version, rounds, nclients, crc;
     double best, last, elapsed, sim;
     uint64_t bd, bu, d, nsf;
+    fedc_async_snapshot *snap = NULL;
     if (got < 12 || fedc_read_view(&rd, &magic, 8) || memcmp(magic, CKPT_MAGIC, 8) != 0) {
         fedc_fail(err, "%s is not a fedc checkpoint (bad magic)", path);
         goto out;
@@ -155,8 +182,9 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
     }
     want = expected_size(version, s.d, sf, s.n_clients);
     uint64_t tables_n = 0;
+    size_t tables_at = tables_count_at(version, s.d, sf, s.n_clients) + 8;
     if (version >= 3 && got >= want) {
-        fedc_reader tr = fedc_reader_make(buf + want - 12, 8); /* the u64 just before the tables */
+        fedc_reader tr = fedc_reader_make(buf + tables_at - 8, 8); /* the u64 just before the tables */
         fedc_read_u64(&tr, &tables_n);
         if (tables_n > got - want) {
             fedc_fail(err, "%s: the strategy's tables are %llu bytes, more than the file holds", path,
@@ -164,6 +192,17 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
             goto out;
         }
         want += (size_t)tables_n;
+    }
+    uint64_t async_n = 0;
+    if (version >= 4 && got >= want) {
+        fedc_reader ar = fedc_reader_make(buf + tables_at + tables_n, 8);
+        fedc_read_u64(&ar, &async_n);
+        if (async_n > got - want) {
+            fedc_fail(err, "%s: the asynchronous buffer is %llu bytes, more than the file holds", path,
+                      (unsigned long long)async_n);
+            goto out;
+        }
+        want += (size_t)async_n;
     }
     if (got != want) {
         fedc_fail(err, "%s: %zu bytes, but a checkpoint of this run (%zu parameters, %zu strategy floats, %d "
@@ -205,8 +244,13 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
     /* The strategy's tables (version 3) sit after the per-client facts and
      * the scheduler state; they are read first so that a refused section
      * leaves the model and counters as they were. */
+    if (version >= 4 && async_n > 0 &&
+        fedc_run_async_parse(r, buf + tables_at + tables_n + 8, (size_t)async_n, (int)rounds, &snap, err) != 0) {
+        fedc_fail_prefix(err, "%s: ", path);
+        goto out;
+    }
     if (version >= 3 && fedc_strategy_has_tables(s.strategy)) {
-        const uint8_t *tb = buf + expected_size(version, s.d, sf, s.n_clients) - 4;
+        const uint8_t *tb = buf + tables_at;
         FILE *tf = tables_n ? fmemopen((void *)tb, (size_t)tables_n, "rb") : NULL;
         int trc = tf ? fedc_strategy_tables_load(s.strategy, tf, err)
                      : fedc_fail(err, "the strategy's tables are missing");
@@ -248,8 +292,11 @@ int fedc_run_checkpoint_load(fedc_run *r, const char *path, fedc_error *err) {
     *s.sim_elapsed = sim;
     *s.bytes_down_total = bd;
     *s.bytes_up_total = bu;
+    if (snap) fedc_run_async_adopt(r, snap);
+    snap = NULL;
     rc = 0;
 out:
+    fedc_async_snapshot_free(snap);
     free(buf);
     return rc;
 }

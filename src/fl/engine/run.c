@@ -42,6 +42,22 @@ typedef struct slot {
     double finish;    /* simulated time its update arrives */
 } slot;
 
+/* An update that arrived in an asynchronous deployment and waits for the
+ * aggregation that takes it (the buffer). */
+typedef struct async_entry {
+    int client, ticket, version, steps;
+    double weight, loss, cpu_s;
+    uint64_t bytes_up;
+    float *delta, *extra;
+} async_entry;
+
+/* A checkpoint's buffer and next ticket, checked and parsed, not yet
+ * adopted (run_state.h). */
+struct fedc_async_snapshot {
+    int ticket_next, n;
+    async_entry *e;
+};
+
 /* One evaluator's report (federated evaluation). */
 typedef struct eval_slot {
     int client;
@@ -148,6 +164,27 @@ struct fedc_run {
      * rounds are aggregations; exchange index -> slot of the new starters. */
     int async;
     int *async_map;
+    /* The same strategies in a deployment (the transport keeps one exchange
+     * open, transport.h post/collect): nodes train continuously; a slot's
+     * frame carries a ticket (the TRAIN's number in the run) as its round;
+     * arrived updates wait in the buffer (abuf, arrival order) until it
+     * fills or the window closes. The buffer and the next ticket are
+     * checkpointed; live_rec lists what the last round finished. */
+    int ticket_next;
+    int *slot_ticket;  /* per slot: the ticket it trains for, 0 = free */
+    int *slot_version; /* per slot: the model version it trains on */
+    char *live_send;
+    fedc_buf *live_frames;
+    int *live_clients;
+    async_entry *abuf;
+    int abuf_n, abuf_cap;
+    fedc_update *live_upd;
+    fedc_async_update *live_rec;
+    char (*live_why)[256];
+    int live_rec_n, live_rec_cap;
+    int *buf_tickets, *buf_clients;
+    uint64_t live_down;
+    int live_blob_round; /* the round whose model r->model_blob holds (exact downlink) */
     /* Decentralised strategies (strategy info decentral): every node trains
      * its own model (the strategy keeps them) and the models gossip; x is
      * their average. Per node: the delta to gossip (NULL: did not train),
@@ -222,6 +259,21 @@ void fedc_run_free(fedc_run *r) {
     free(r->alive);
     free(r->map);
     free(r->async_map);
+    free(r->slot_ticket);
+    free(r->slot_version);
+    free(r->live_send);
+    free(r->live_frames);
+    free(r->live_clients);
+    for (int i = 0; i < r->abuf_cap; i++) {
+        free(r->abuf[i].delta);
+        free(r->abuf[i].extra);
+    }
+    free(r->abuf);
+    free(r->live_upd);
+    free(r->live_rec);
+    free(r->live_why);
+    free(r->buf_tickets);
+    free(r->buf_clients);
     free(r->node_delta);
     free(r->gossip_sent);
     free(r->node_acc);
@@ -998,6 +1050,9 @@ static double simulated_seconds(const fedc_run *r, int k, const slot *s) {
     return t;
 }
 
+static int frame_from_blob(fedc_run *r, int round, const char *base_kind, const fedc_buf *blob, fedc_buf *frame,
+                           fedc_error *err);
+
 /* Encodes the TRAIN frame for model x; with base, as x - base. */
 static int encode_train_frame(fedc_run *r, int round, const float *x, const float *base,
                               const char *base_kind, int client, fedc_buf *blob, fedc_buf *frame,
@@ -1015,6 +1070,12 @@ static int encode_train_frame(fedc_run *r, int round, const float *x, const floa
     int rc = fedc_codec_encode(r->down, v, r->d, NULL, &drng, blob, err);
     free(diff);
     if (rc != 0) return -1;
+    return frame_from_blob(r, round, base_kind, blob, frame, err);
+}
+
+/* The TRAIN frame around an encoded model. */
+static int frame_from_blob(fedc_run *r, int round, const char *base_kind, const fedc_buf *blob, fedc_buf *frame,
+                           fedc_error *err) {
     char json[96];
     int jl = snprintf(json, sizeof json, "{\"round\":%d,\"base\":\"%s\"}", round, base_kind);
     fedc_msg tm = {.type = FEDC_MSG_TRAIN, .json = json, .json_len = (size_t)jl, .nblobs = 1};
@@ -1286,11 +1347,12 @@ static int max_participations(const fedc_run *r) {
 static void finish_round(fedc_run *r, fedc_transport *tp, int naccepted, fedc_round_metrics *m, int round,
                          double sim_round, double cpu_srv, double wall0);
 static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err);
+static int live_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err);
 
 static int run_round_decentral(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err);
 
 int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
-    if (r->async) return run_round_async(r, tp, m, err);
+    if (r->async) return tp->ops->post ? live_round_async(r, tp, m, err) : run_round_async(r, tp, m, err);
     if (r->decentral) return run_round_decentral(r, tp, m, err);
     double wall0 = fedc_wall_s(), cpu_srv = 0, c0 = fedc_cpu_thread_s();
     int round = r->rounds_done + 1;
@@ -1879,6 +1941,422 @@ static int run_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *
     cpu_srv += fedc_cpu_thread_s() - c0;
     finish_round(r, tp, accepted_clients(r, na, r->async_map), m, round, clock - now, cpu_srv, wall0);
     return 0;
+}
+
+/* ---- Asynchronous strategies in a deployment: nodes train continuously.
+ * A round (one aggregation, one model version) (1) gives every free slot
+ * a node with the current model at once, each TRAIN with its own ticket;
+ * (2) takes the updates as they arrive into the buffer, and gives their
+ * slots the current model again; (3) once the buffer holds async_buffer
+ * updates (fedbuff, async-fedavg), or the window of async_window_s wall
+ * seconds closes with at least deploy.min_updates in it (fedfix; an
+ * emptier window makes no version and the next one follows), aggregates
+ * them -- the first async_buffer in arrival order, or all -- with their
+ * staleness, through the strategy as in simulation. Updates that arrived
+ * beyond the buffer stay for the next round and are checkpointed. ---- */
+#define ASYNC_BUFFER_MAX 4096
+
+static void live_sent(void *ctx, int i, uint64_t b) {
+    (void)i;
+    ((fedc_run *)ctx)->live_down += b;
+}
+
+static void live_drop(void *ctx, int i, const char *why) { on_drop(ctx, i, why); }
+
+/* Runs in the pool for distinct slots: touches only slot i. */
+static void live_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t wire) {
+    fedc_run *r = ctx;
+    slot *s = &r->slots[i];
+    s->bytes_up += wire;
+    if (s->status != 0) return;
+    fedc_error e;
+    if (check_update(r, s, r->slot_ticket[i], frame, len, &e) != 0) {
+        s->status = -2;
+        snprintf(s->reason, sizeof s->reason, "%.255s", e.msg);
+        FEDC_WARN("ticket %d: update from client %d refused: %s", r->slot_ticket[i], s->client, e.msg);
+        return;
+    }
+    s->status = 1;
+}
+
+static int live_alloc(fedc_run *r, fedc_error *err) {
+    if (r->slot_ticket) return 0;
+    int n = r->nslots;
+    r->slot_ticket = calloc((size_t)n, sizeof *r->slot_ticket);
+    r->slot_version = calloc((size_t)n, sizeof *r->slot_version);
+    r->live_send = calloc((size_t)n, 1);
+    r->live_frames = calloc((size_t)n, sizeof *r->live_frames);
+    r->live_clients = calloc((size_t)n, sizeof *r->live_clients);
+    if (!r->slot_ticket || !r->slot_version || !r->live_send || !r->live_frames || !r->live_clients)
+        return fedc_fail(err, "out of memory for %d asynchronous slots", n);
+    if (r->ticket_next < 1) r->ticket_next = 1;
+    return 0;
+}
+
+/* Room for one more buffered update (entries past abuf_n keep their memory). */
+static async_entry *abuf_next(fedc_run *r, fedc_error *err) {
+    if (r->abuf_n >= ASYNC_BUFFER_MAX) {
+        fedc_fail(err, "the asynchronous buffer holds %d updates, the most it may", ASYNC_BUFFER_MAX);
+        return NULL;
+    }
+    if (r->abuf_n == r->abuf_cap) {
+        int cap = r->abuf_cap ? 2 * r->abuf_cap : 8;
+        async_entry *a = realloc(r->abuf, (size_t)cap * sizeof *a);
+        if (!a) {
+            fedc_fail(err, "out of memory for the asynchronous buffer");
+            return NULL;
+        }
+        memset(a + r->abuf_cap, 0, (size_t)(cap - r->abuf_cap) * sizeof *a);
+        r->abuf = a;
+        r->abuf_cap = cap;
+    }
+    async_entry *e = &r->abuf[r->abuf_n];
+    if (!e->delta) e->delta = malloc(r->d * sizeof(float));
+    if (r->sinfo.extra_up && !e->extra) e->extra = malloc(r->sinfo.extra_up * sizeof(float));
+    if (!e->delta || (r->sinfo.extra_up && !e->extra)) {
+        fedc_fail(err, "out of memory for the asynchronous buffer");
+        return NULL;
+    }
+    return e;
+}
+
+static int live_record(fedc_run *r, const fedc_async_update *u, const char *why, fedc_error *err) {
+    if (r->live_rec_n == r->live_rec_cap) {
+        int cap = r->live_rec_cap ? 2 * r->live_rec_cap : 16;
+        fedc_async_update *a = realloc(r->live_rec, (size_t)cap * sizeof *a);
+        if (a) r->live_rec = a;
+        char(*w)[256] = a ? realloc(r->live_why, (size_t)cap * sizeof *w) : NULL;
+        if (!a || !w) return fedc_fail(err, "out of memory recording the asynchronous updates");
+        r->live_why = w;
+        r->live_rec_cap = cap;
+    }
+    int k = r->live_rec_n++;
+    r->live_rec[k] = *u;
+    snprintf(r->live_why[k], sizeof r->live_why[k], "%s", why ? why : "");
+    return 0;
+}
+
+/* Slots whose node answered or was dropped: updates into the buffer, the
+ * others recorded; the slot is free again. */
+static int live_take(fedc_run *r, int round, fedc_round_metrics *m, fedc_error *err) {
+    for (int i = 0; i < r->nslots; i++) {
+        slot *s = &r->slots[i];
+        if (!r->slot_ticket[i] || s->status == 0) continue;
+        m->bytes_up += s->bytes_up;
+        if (s->status == 1) {
+            async_entry *e = abuf_next(r, err);
+            if (!e) return -1;
+            e->client = s->client;
+            e->ticket = r->slot_ticket[i];
+            e->version = r->slot_version[i];
+            e->steps = s->steps;
+            e->weight = s->weight;
+            e->loss = s->loss;
+            e->cpu_s = s->cpu_s;
+            e->bytes_up = s->bytes_up;
+            memcpy(e->delta, s->delta, r->d * sizeof(float));
+            if (r->sinfo.extra_up) memcpy(e->extra, s->extra, r->sinfo.extra_up * sizeof(float));
+            r->abuf_n++;
+            r->info[s->client].last_loss = s->loss;
+            if (r->has_holdout && !r->client_eval && s->client_acc >= 0) r->acc_own[s->client] = s->client_acc;
+        } else {
+            fedc_async_update u = {.client = s->client, .ticket = r->slot_ticket[i], .status = s->status,
+                                   .version = r->slot_version[i], .bytes_up = s->bytes_up};
+            if (live_record(r, &u, s->reason, err) != 0) return -1;
+            if (s->status == -1) m->dropped++;
+            else m->rejected++;
+        }
+        if (r->down_lossy) commit_down_ref(r, s, round);
+        r->slot_ticket[i] = 0;
+    }
+    return 0;
+}
+
+/* Gives every free slot an available node (not already training) with the
+ * current model, version `version`. */
+static int live_start(fedc_run *r, fedc_transport *tp, int round, int version, fedc_round_metrics *m,
+                      fedc_error *err) {
+    const fedc_task *t = &r->task;
+    for (int k = 0; k < t->clients; k++) {
+        fedc_profile_apply(r->profile, k, round, &r->info[k]);
+        if (r->info[k].n_samples == 0) r->info[k].available = 0;
+    }
+    if (r->client_hook) r->client_hook(r->client_hook_ctx, round, r->info, t->clients);
+    int nfree = 0;
+    for (int i = 0; i < r->nslots; i++) {
+        if (r->slot_ticket[i]) r->info[r->slots[i].client].available = 0;
+        else r->async_map[nfree++] = i;
+    }
+    if (nfree == 0) return 0;
+    fedc_round_cost cost = {(double)t->local.epochs,
+                            t->local.max_steps > 0 ? (double)t->local.max_steps * t->local.batch : 0,
+                            r->last_down_pp > 0 ? r->last_down_pp : (double)(r->d * 4),
+                            r->last_up_pp > 0 ? r->last_up_pp : (double)(r->d * 4)};
+    fedc_rng srng = fedc_rng_derive(t->seed, (uint64_t)r->ticket_next, 0x5C4EDull);
+    int n = fedc_sched_select(r->sched, round, r->info, t->clients, nfree, &cost, &srng, r->selected);
+    if (n < 0) return fedc_fail(err, "round %d: the scheduler failed", round);
+    if (n == 0) return 0;
+    /* An exact downlink encodes the model once per version. */
+    if (!r->down_lossy && r->live_blob_round != round) {
+        fedc_rng drng = fedc_rng_derive(t->seed, (uint64_t)round, 0xD0D0ull);
+        fedc_buf_clear(&r->model_blob);
+        if (fedc_codec_encode(r->down, r->x, r->d, NULL, &drng, &r->model_blob, err) != 0) return -1;
+        r->live_blob_round = round;
+    }
+    for (int q = 0; q < n; q++) {
+        int i = r->async_map[q];
+        slot *s = &r->slots[i];
+        s->client = r->selected[q];
+        s->status = 0;
+        s->reason[0] = 0;
+        s->bytes_down = s->bytes_up = 0;
+        int ticket = r->ticket_next;
+        int rc;
+        if (!r->down_lossy) {
+            rc = frame_from_blob(r, ticket, "full", &r->model_blob, &s->frame, err);
+        } else {
+            const float *base = r->down_ref[s->client] ? r->down_ref[s->client] : r->external ? NULL : r->x0;
+            rc = encode_train_frame(r, ticket, r->x, base,
+                                    r->down_ref[s->client] ? "delta" : r->external ? "full" : "init", s->client,
+                                    &r->model_blob, &s->frame, err);
+            if (rc == 0) rc = reconstruct(r, s, err);
+            r->live_blob_round = 0;
+        }
+        if (rc != 0) return -1;
+        r->ticket_next++;
+        r->slot_ticket[i] = ticket;
+        r->slot_version[i] = version;
+        r->info[s->client].last_round = round;
+        r->info[s->client].times_selected++;
+        memset(r->live_send, 0, (size_t)r->nslots);
+        r->live_send[i] = 1;
+        r->live_frames[i] = s->frame;
+        r->live_clients[i] = s->client;
+        fedc_exchange ex = {ticket, r->nslots, r->live_clients, r->live_frames, t->deploy.round_timeout_s,
+                            live_sent, live_reply, live_drop, r};
+        if (tp->ops->post(tp, &ex, r->live_send, err) != 0) return -1;
+        m->selected++;
+        r->last_down_pp = (double)s->frame.len;
+    }
+    return 0;
+}
+
+static int live_round_async(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
+    double wall0 = fedc_wall_s(), c0 = fedc_cpu_thread_s();
+    int round = r->rounds_done + 1, version = r->rounds_done;
+    memset(m, 0, sizeof *m);
+    m->round = round;
+    m->async = 1;
+    r->live_rec_n = 0;
+    const fedc_task *t = &r->task;
+    if (r->need_init) return fedc_fail(err, "round %d: the external model has no initial parameters yet", round);
+    if (r->proto) return fedc_fail(err, "round %d: a round protocol cannot run asynchronously", round);
+    if (live_alloc(r, err) != 0) return -1;
+    fedc_round_ctx rctx = {round, t->rounds, t->clients, r->info, fedc_task_local_lr(t, round),
+                           fedc_task_server_lr(t, round)};
+    fedc_strategy_round_begin(r->strategy, &rctx);
+    double window = r->sinfo.async_window_s, window_end = wall0 + window;
+    int K = window > 0 ? 0 : r->sinfo.async_buffer;
+    int min_updates = t->deploy.min_updates > 0 ? t->deploy.min_updates : 1;
+    for (;;) {
+        if (live_take(r, round, m, err) != 0) return -1;
+        double now = fedc_wall_s();
+        if (K > 0 ? r->abuf_n >= K : now >= window_end && r->abuf_n >= min_updates) break;
+        /* A window that closed with too few updates makes no version. */
+        while (K == 0 && now >= window_end) window_end += window;
+        if (live_start(r, tp, round, version, m, err) != 0) return -1;
+        int busy = 0;
+        for (int i = 0; i < r->nslots; i++) busy += r->slot_ticket[i] != 0;
+        if (!busy)
+            return fedc_fail(err, "round %d: no client is available to train (%d updates wait in the buffer)", round,
+                             r->abuf_n);
+        /* Every second at least: a node that became ready gets a free slot. */
+        double until = now + 1.0;
+        if (K == 0 && window_end < until) until = window_end;
+        if (tp->ops->collect(tp, until, err) < 0) return -1;
+    }
+    int take = K > 0 ? K : r->abuf_n;
+    fedc_update *u = realloc(r->live_upd, (size_t)take * sizeof *u);
+    if (!u) return fedc_fail(err, "round %d: out of memory aggregating %d updates", round, take);
+    r->live_upd = u;
+    double train_loss = 0, stale_sum = 0;
+    for (int a = 0; a < take; a++) {
+        const async_entry *e = &r->abuf[a];
+        u[a] = (fedc_update){.client = e->client, .weight = e->weight, .steps = e->steps,
+                             .staleness = version - e->version, .loss = e->loss, .delta = e->delta,
+                             .extra = r->sinfo.extra_up ? e->extra : NULL};
+    }
+    /* The robust aggregator combines the arrivals (after their staleness weights). */
+    fedc_combiner_round(r->combiner, round, r->x);
+    if (fedc_strategy_aggregate(r->strategy, r->x, u, take, &rctx, err) != 0) {
+        if (fedc_combiner_error(r->combiner)[0]) fedc_fail(err, "%s", fedc_combiner_error(r->combiner));
+        return -1; /* the buffer is kept for the next attempt */
+    }
+    for (int a = 0; a < take; a++) {
+        const async_entry *e = &r->abuf[a];
+        int tau = version - e->version;
+        fedc_async_update rec = {.client = e->client, .ticket = e->ticket, .status = 1, .version = e->version,
+                                 .staleness = tau, .stale_weight = fedc_async_staleness_weight(t, tau),
+                                 .n_samples = e->weight, .loss = e->loss, .cpu_s = e->cpu_s,
+                                 .bytes_up = e->bytes_up};
+        if (live_record(r, &rec, "", err) != 0) return -1;
+        train_loss += e->loss;
+        stale_sum += tau;
+        if (tau > m->staleness_max) m->staleness_max = tau;
+        m->staleness_hist[stale_bucket(tau)]++;
+        m->client_cpu_s += e->cpu_s;
+        m->client_steps += (uint64_t)(e->steps > 0 ? e->steps : 0);
+    }
+    /* The taken entries move behind the rest, keeping their memory. */
+    async_entry *used = malloc((size_t)take * sizeof *used);
+    if (!used) return fedc_fail(err, "round %d: out of memory", round);
+    memcpy(used, r->abuf, (size_t)take * sizeof *used);
+    memmove(r->abuf, r->abuf + take, (size_t)(r->abuf_n - take) * sizeof *r->abuf);
+    memcpy(r->abuf + (r->abuf_n - take), used, (size_t)take * sizeof *used);
+    free(used);
+    r->abuf_n -= take;
+    m->participants = take;
+    m->train_loss = train_loss / take;
+    m->staleness_mean = stale_sum / take;
+    for (int i = 0; i < r->nslots; i++) m->in_flight += r->slot_ticket[i] != 0;
+    m->bytes_down = r->live_down;
+    r->live_down = 0;
+    if (m->bytes_up > 0 && take > 0) r->last_up_pp = (double)m->bytes_up / take;
+    double cpu_srv = fedc_cpu_thread_s() - c0;
+    finish_round(r, tp, 0, m, round, 0, cpu_srv, wall0);
+    int *bt = realloc(r->buf_tickets, ((size_t)r->abuf_n + 1) * sizeof *bt);
+    if (bt) r->buf_tickets = bt;
+    int *bc = bt ? realloc(r->buf_clients, ((size_t)r->abuf_n + 1) * sizeof *bc) : NULL;
+    if (bc) r->buf_clients = bc;
+    for (int a = 0; bt && bc && a < r->abuf_n; a++) {
+        bt[a] = r->abuf[a].ticket;
+        bc[a] = r->abuf[a].client;
+    }
+    /* The last version: the nodes still training are not waited for. */
+    if (fedc_run_done(r) && tp->ops->close_posted) tp->ops->close_posted(tp);
+    return 0;
+}
+
+int fedc_run_async_updates(const fedc_run *r, const fedc_async_update **out) {
+    *out = r->live_rec;
+    for (int k = 0; k < r->live_rec_n; k++) r->live_rec[k].reason = r->live_why[k];
+    return r->live_rec_n;
+}
+
+int fedc_run_async_buffered(const fedc_run *r, const int **tickets, const int **clients) {
+    *tickets = r->buf_tickets;
+    *clients = r->buf_clients;
+    return r->buf_tickets ? r->abuf_n : 0;
+}
+
+/* ---- The buffer in a checkpoint (checkpoint.c): u32 next ticket | u32 n |
+ * per update: u32 client, ticket, version, steps | f64 weight, loss, cpu_s
+ * | u64 bytes_up | d f32 delta | u32 extra count | that many f32. ---- */
+int fedc_run_async_save(const fedc_run *r, fedc_buf *b) {
+    int rc = fedc_buf_put_u32(b, (uint32_t)(r->ticket_next > 0 ? r->ticket_next : 1));
+    rc |= fedc_buf_put_u32(b, (uint32_t)r->abuf_n);
+    for (int a = 0; rc == 0 && a < r->abuf_n; a++) {
+        const async_entry *e = &r->abuf[a];
+        rc |= fedc_buf_put_u32(b, (uint32_t)e->client);
+        rc |= fedc_buf_put_u32(b, (uint32_t)e->ticket);
+        rc |= fedc_buf_put_u32(b, (uint32_t)e->version);
+        rc |= fedc_buf_put_u32(b, (uint32_t)e->steps);
+        rc |= fedc_buf_put_f64(b, e->weight);
+        rc |= fedc_buf_put_f64(b, e->loss);
+        rc |= fedc_buf_put_f64(b, e->cpu_s);
+        rc |= fedc_buf_put_u64(b, e->bytes_up);
+        for (size_t j = 0; rc == 0 && j < r->d; j++) rc |= fedc_buf_put_f32(b, e->delta[j]);
+        rc |= fedc_buf_put_u32(b, (uint32_t)r->sinfo.extra_up);
+        for (size_t j = 0; rc == 0 && j < r->sinfo.extra_up; j++) rc |= fedc_buf_put_f32(b, e->extra[j]);
+    }
+    return rc ? -1 : 0;
+}
+
+void fedc_async_snapshot_free(fedc_async_snapshot *s) {
+    if (!s) return;
+    for (int a = 0; a < s->n; a++) {
+        free(s->e[a].delta);
+        free(s->e[a].extra);
+    }
+    free(s->e);
+    free(s);
+}
+
+int fedc_run_async_parse(const fedc_run *r, const uint8_t *p, size_t len, int rounds_done, fedc_async_snapshot **out,
+                         fedc_error *err) {
+    *out = NULL;
+    fedc_reader rd = fedc_reader_make(p, len);
+    uint32_t next, n;
+    if (fedc_read_u32(&rd, &next) || fedc_read_u32(&rd, &n))
+        return fedc_fail(err, "asynchronous buffer: truncated header");
+    if (next < 1 || next > 0x7FFFFFFFu) return fedc_fail(err, "asynchronous buffer: next ticket %u out of range", next);
+    size_t each = 16 + 24 + 8 + r->d * 4 + 4 + r->sinfo.extra_up * 4;
+    if (n > ASYNC_BUFFER_MAX || (size_t)n * each != fedc_reader_left(&rd))
+        return fedc_fail(err, "asynchronous buffer: %u updates do not fit its %zu bytes", n, fedc_reader_left(&rd));
+    fedc_async_snapshot *s = calloc(1, sizeof *s);
+    if (!s || !(s->e = calloc((size_t)n + 1, sizeof *s->e))) {
+        free(s);
+        return fedc_fail(err, "out of memory reading the asynchronous buffer");
+    }
+    s->ticket_next = (int)next;
+    for (uint32_t a = 0; a < n; a++) {
+        async_entry *e = &s->e[a];
+        s->n = (int)a + 1;
+        uint32_t client, ticket, version, steps, nextra;
+        fedc_read_u32(&rd, &client);
+        fedc_read_u32(&rd, &ticket);
+        fedc_read_u32(&rd, &version);
+        fedc_read_u32(&rd, &steps);
+        fedc_read_f64(&rd, &e->weight);
+        fedc_read_f64(&rd, &e->loss);
+        fedc_read_f64(&rd, &e->cpu_s);
+        fedc_read_u64(&rd, &e->bytes_up);
+        if ((int)client >= r->task.clients || client > 0x7FFFFFFFu || ticket < 1 || ticket >= next ||
+            version > (uint32_t)rounds_done || steps > 100000000u || !(e->weight >= 0) || !isfinite(e->weight) ||
+            !isfinite(e->loss) || !isfinite(e->cpu_s)) {
+            fedc_async_snapshot_free(s);
+            return fedc_fail(err, "asynchronous buffer: update %u (client %u, ticket %u, version %u) is out of range",
+                             a, client, ticket, version);
+        }
+        e->client = (int)client;
+        e->ticket = (int)ticket;
+        e->version = (int)version;
+        e->steps = (int)steps;
+        e->delta = malloc(r->d * sizeof(float) + 1);
+        e->extra = r->sinfo.extra_up ? malloc(r->sinfo.extra_up * sizeof(float)) : NULL;
+        if (!e->delta || (r->sinfo.extra_up && !e->extra)) {
+            fedc_async_snapshot_free(s);
+            return fedc_fail(err, "out of memory reading the asynchronous buffer");
+        }
+        for (size_t j = 0; j < r->d; j++) fedc_read_f32(&rd, &e->delta[j]);
+        fedc_read_u32(&rd, &nextra);
+        if (nextra != r->sinfo.extra_up) {
+            fedc_async_snapshot_free(s);
+            return fedc_fail(err, "asynchronous buffer: update %u carries %u strategy floats; expected %zu", a, nextra,
+                             r->sinfo.extra_up);
+        }
+        for (size_t j = 0; j < r->sinfo.extra_up; j++) fedc_read_f32(&rd, &e->extra[j]);
+        if (fedc_first_nonfinite(e->delta, r->d) < r->d ||
+            (r->sinfo.extra_up && fedc_first_nonfinite(e->extra, r->sinfo.extra_up) < r->sinfo.extra_up)) {
+            fedc_async_snapshot_free(s);
+            return fedc_fail(err, "asynchronous buffer: update %u holds a value that is not finite", a);
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+void fedc_run_async_adopt(fedc_run *r, fedc_async_snapshot *s) {
+    for (int i = 0; i < r->abuf_cap; i++) {
+        free(r->abuf[i].delta);
+        free(r->abuf[i].extra);
+    }
+    free(r->abuf);
+    r->abuf = s->e;
+    r->abuf_n = r->abuf_cap = s->n;
+    r->ticket_next = s->ticket_next;
+    if (r->slot_ticket) memset(r->slot_ticket, 0, (size_t)r->nslots * sizeof *r->slot_ticket);
+    free(s);
 }
 
 /* ---- Decentralised rounds (dpsgd, gossip, gossip-vc, dfedsam,

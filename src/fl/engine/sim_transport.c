@@ -395,7 +395,7 @@ static void sim_destroy(fedc_transport *t) {
     free(st);
 }
 
-static const fedc_transport_ops k_sim_ops = {sim_exchange, sim_destroy};
+static const fedc_transport_ops k_sim_ops = {.exchange = sim_exchange, .destroy = sim_destroy};
 
 fedc_transport *fedc_sim_transport_create(fedc_run *r, fedc_error *err) {
     if (!fedc_run_arch(r)) {

@@ -19,7 +19,7 @@
 
 #include "strategy_impl.h"
 
-static double staleness_weight(const fedc_task *t, int tau) {
+double fedc_async_staleness_weight(const fedc_task *t, int tau) {
     double a = t->strategy.staleness_a, b = t->strategy.staleness_hinge;
     if (tau <= 0 || !strcmp(t->strategy.staleness, "constant")) return 1.0;
     if (!strcmp(t->strategy.staleness, "hinge")) return tau <= b ? 1.0 : 1.0 / (1.0 + a * (tau - b));
@@ -59,7 +59,7 @@ static int aggregate(fedc_strategy *s, float *x, const fedc_update *u, int n, co
     if (!scale) return fedc_fail(err, "out of memory");
     /* combine gives sum (n_i / part) z_i; scale turns that into d_i s(tau_i). */
     for (int i = 0; i < n; i++) {
-        double st = staleness_weight(t, u[i].staleness);
+        double st = fedc_async_staleness_weight(t, u[i].staleness);
         if (!strcmp(mode, "identical"))
             scale[i] = u[i].weight > 0 ? st * part / (n * u[i].weight) : 0;
         else if (!strcmp(mode, "unbiased"))

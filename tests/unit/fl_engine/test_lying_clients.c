@@ -125,7 +125,7 @@ static void liar_destroy(fedc_transport *t) {
     free(lt);
 }
 
-static const fedc_transport_ops k_liar_ops = {liar_exchange, liar_destroy};
+static const fedc_transport_ops k_liar_ops = {.exchange = liar_exchange, .destroy = liar_destroy};
 
 typedef fedc_test_data_pair fixture;
 

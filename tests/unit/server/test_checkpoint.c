@@ -152,7 +152,8 @@ static void test_restore_keeps_the_scheduler_cursor(void **state) {
     fedc_run_free(b);
 }
 
-/* A version 1 file (before the scheduler state was saved) still loads. */
+/* Files of versions 1 to 3 (before the scheduler state, the strategy's
+ * tables, the asynchronous buffer were saved) still load. */
 static void test_loads_version_1(void **state) {
     (void)state;
     fedc_task t = make_task("dense:8,dense:3");
@@ -166,12 +167,15 @@ static void test_loads_version_1(void **state) {
     assert_int_equal(fedc_run_checkpoint_save(a, path, &err), 0);
     size_t n;
     unsigned char *buf = read_file(path, &n);
-    /* Version 2: without the 8-byte tables length (this method keeps no
-     * tables); version 1: without the 4-byte scheduler state too. */
-    for (uint32_t v = 2; v >= 1; v--) {
+    /* Version 3: without the asynchronous buffer (8-byte length, then the
+     * empty buffer's next ticket and count, 8 bytes); version 2: without
+     * the 8-byte tables length too (this method keeps no tables); version
+     * 1: without the 4-byte scheduler state too. */
+    for (uint32_t v = 3; v >= 1; v--) {
         uint32_t ver = v;
         memcpy(buf + 8, &ver, 4);
-        size_t len = n - 4 - 8 - (v == 1 ? 4 : 0); /* without the checksum, tables length, scheduler */
+        /* without the checksum, the buffer, tables length, scheduler */
+        size_t len = n - 4 - 16 - (v <= 2 ? 8 : 0) - (v == 1 ? 4 : 0);
         uint32_t crc = (uint32_t)crc32(0L, buf, (uInt)len);
         memcpy(buf + len, &crc, 4);
         write_file(old, buf, len + 4);
