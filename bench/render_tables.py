@@ -556,6 +556,12 @@ def _rtt(r):
     return f"{ms(x, 1)} ({r['reached']}/{n})"
 
 
+def _dec_provenance(d):
+    """One provenance line per invocation that measured runs in the file (the script merges)."""
+    invs = [m for m in (d.get("invocations") or [d["meta"]]) if m]
+    return "\n\n".join(provenance(m, "decentralised.json") for m in invs)
+
+
 def decentralised(R):
     d = R["decentralised"]
     st = d["setting"]
@@ -589,7 +595,7 @@ def decentralised(R):
                f"model's accuracy on the first {st['eval_samples']} test samples (FedAvg: the global model on the "
                f"whole test set). Sent per node: the models a node sent its neighbours, per round."
                f"{partial}")
-    return "\n".join(out) + "\n\n" + provenance(d["meta"], "decentralised.json")
+    return "\n".join(out) + "\n\n" + _dec_provenance(d)
 
 
 def decentralised_claims(R):
@@ -619,7 +625,7 @@ def decentralised_claims(R):
            "Points of final accuracy below centralised FedAvg (mean over seeds; smaller is closer). "
            f"Variance-corrected gossip is closer to FedAvg than plain gossip in {vc_ok} of {vc_n} settings; "
            f"DFedSAM-MGS's gap shrinks (or holds) from Q = 1 to 2 to 4 in {q_ok} of {q_n} settings."]
-    return "\n".join(out) + "\n\n" + provenance(d["meta"], "decentralised.json")
+    return "\n".join(out) + "\n\n" + _dec_provenance(d)
 
 
 def byom(R):
