@@ -4,8 +4,9 @@ round is a sequence of pushes, each node's model merged into a random
 neighbour's; the server relays it in waves of pushes between disjoint pairs
 (the receiver of each push gets both models and merges them), which computes
 what the sequence computes. The deployment equals `fedc sim --gossip-relay`
-round by round (accuracy, loss, training loss, consensus distance, and the
-bytes counted where the frames cross the transport), and the relayed
+round by round (accuracy and loss: the mean over the nodes of their own
+models; training loss; and the bytes counted where the frames cross the
+transport), and the relayed
 simulation equals the engine's own sequential gossip."""
 import json
 import os
@@ -52,7 +53,6 @@ with Cluster(FEDC, tls=True, name="decentral-gossip") as c:
         assert abs(d["accuracy"] - r["accuracy"]) < 1e-6, f"round {d['round']}: {d['accuracy']} vs sim {r['accuracy']}"
         assert abs(d["loss"] - r["loss"]) < 1e-5, (d["loss"], r["loss"])
         assert abs(d["train_loss"] - r["train_loss"]) < 1e-5, (d["train_loss"], r["train_loss"])
-        assert abs(d["consensus_distance"] - r["consensus_distance"]) <= 1e-6 * r["consensus_distance"], (d, r)
         assert d["bytes_down"] == r["bytes_down"] and d["bytes_up"] == r["bytes_up"], (d, r)
         # Up: every node's update, then one model per frame answered: each of the
         # N pushes' receivers, and each sender still holding its update (0..N).
