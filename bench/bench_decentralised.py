@@ -14,8 +14,12 @@ it), so its row repeats DFedSAM's.
 
 usage: nice -n 10 /usr/bin/python3 bench/bench_decentralised.py [--build build] [--seeds 3]
        [--rounds 30] [--max-steps 5] [--eval-every 5] [--eval-samples 500] [--target 0.65] [--jobs 1] [--nodes 16 64]
-       [--model dense:64,dense:10]
-Writes bench/results/decentralised.json (commit, date, CPU, cores, load, the command);
+       [--model dense:64,dense:10] [--alphas 0.1 0.5] [--graphs ring random]
+       [--methods fedavg dpsgd gossip ...] [--fresh]
+Merges into bench/results/decentralised.json: the runs already there (keyed by nodes, alpha,
+graph, method and seed) are kept and not measured again, and each run records which invocation
+measured it ("invocations": commit, date, CPU, cores, load, the command of each), so a long grid
+can be measured in several shorter invocations. --fresh starts the file afresh.
 bench/render_tables.py renders its table into docs/decentralised.md.
 """
 import argparse
@@ -76,6 +80,35 @@ def summarise(runs):
     return out
 
 
+def setting_of(a):
+    """What makes runs comparable: a results file only takes runs measured the same way."""
+    return {"dataset": "fashion-mnist", "model": a.model, "partition": "dirichlet", "rounds": a.rounds,
+            "local": f"max_steps {a.max_steps} x batch 32, sgd lr 0.05", "eval_every": a.eval_every,
+            "eval_samples": a.eval_samples, "target": a.target}
+
+
+def load_previous(path, setting, fresh):
+    """The runs already in the results file, {(nodes, alpha, graph, method): {seed: run}}, and the
+    invocations that measured them; empty when --fresh, when there is no file, or when the file was
+    measured with another setting (the script then says so and starts afresh)."""
+    if fresh or not os.path.exists(path):
+        return {}, []
+    old = json.load(open(path))
+    same = all(old.get("setting", {}).get(k) == v for k, v in setting.items())
+    if not same:
+        print(f"{path} was measured with another setting; starting afresh", file=sys.stderr)
+        return {}, []
+    # Files written before runs were merged hold one invocation, in "meta".
+    invocations = old.get("invocations") or [old["meta"]]
+    runs = {}
+    for row in old["rows"]:
+        key = (row["nodes"], row["alpha"], row["graph"], row["method"])
+        for r in row["runs"]:
+            r.setdefault("invocation", 0)
+            runs.setdefault(key, {})[r["seed"]] = r
+    return runs, invocations
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
@@ -88,46 +121,70 @@ def main():
     ap.add_argument("--target", type=float, default=0.65)
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--nodes", type=int, nargs="+", default=[16, 64])
+    ap.add_argument("--alphas", type=float, nargs="+", default=ALPHAS)
+    ap.add_argument("--graphs", nargs="+", default=[g for g, _ in GRAPHS], choices=[g for g, _ in GRAPHS])
+    ap.add_argument("--methods", nargs="+", default=["fedavg"] + [m for m, _ in METHODS],
+                    choices=["fedavg"] + [m for m, _ in METHODS])
+    ap.add_argument("--fresh", action="store_true",
+                    help="drop the runs already in the results file (default: keep them, measure only the "
+                         "setting + seed pairs it lacks, and add the new ones)")
     a = ap.parse_args()
     fedc = os.path.abspath(os.path.join(a.build, "fedc"))
     prov = benchlib.Provenance(a.build)
-    jobs = []  # (key path, sets, seed): every 16-node run first, then 64, each size seed by seed
+    setting = setting_of(a)
+    path = os.path.join(benchlib.RESULTS, "decentralised.json")
+    results, invocations = load_previous(path, setting, a.fresh)
+    me = len(invocations)  # this invocation's index in "invocations"
+    invocations.append(None)
+    grid = []  # (key, sets, seed): every size in turn, seed by seed
     for n in a.nodes:
         for seed in range(1, a.seeds + 1):
-            for alpha in ALPHAS:
+            for alpha in a.alphas:
                 common = [f"clients={n}", f"clients_per_round={n}", f"partition.alpha={alpha}"]
-                jobs.append(((n, alpha, "-", "fedavg"), common + ["strategy.name=fedavg"], seed))
+                if "fedavg" in a.methods:
+                    grid.append(((n, alpha, "-", "fedavg"), common + ["strategy.name=fedavg"], seed))
                 for gname, gsets in GRAPHS:
                     for mname, msets in METHODS:
-                        jobs.append(((n, alpha, gname, mname), common + gsets + msets, seed))
-    results = {}
-    setting = {"dataset": "fashion-mnist", "model": a.model, "partition": "dirichlet",
-               "alphas": ALPHAS, "nodes": a.nodes, "graphs": {g: s for g, s in GRAPHS}, "rounds": a.rounds,
-               "local": f"max_steps {a.max_steps} x batch 32, sgd lr 0.05", "eval_every": a.eval_every,
-               "eval_samples": a.eval_samples, "target": a.target, "seeds": list(range(1, a.seeds + 1)),
-               "methods": {m: s for m, s in METHODS}, "fedavg": "fedavg, clients_per_round = clients"}
+                        if gname in a.graphs and mname in a.methods:
+                            grid.append(((n, alpha, gname, mname), common + gsets + msets, seed))
+    jobs = [j for j in grid if j[2] not in results.get(j[0], {})]
+    print(f"{len(grid) - len(jobs)} of the {len(grid)} runs asked for are in {path} already; "
+          f"measuring {len(jobs)}", file=sys.stderr, flush=True)
+    if not jobs:
+        return
 
-    def save(done):
+    def save():
         # Rewritten after every run, so a time budget that ends the script early still leaves
-        # every finished configuration (runs_done / runs_planned say how far it got).
+        # every finished configuration (runs_done says how many runs the file holds).
+        invocations[me] = prov.meta()
         rows = []
-        for (n, alpha, graph, method), runs in sorted(results.items(), key=lambda kv: str(kv[0])):
-            runs = sorted(runs, key=lambda r: r["seed"])
+        for (n, alpha, graph, method), by_seed in sorted(results.items(), key=lambda kv: str(kv[0])):
+            runs = [by_seed[s] for s in sorted(by_seed)]
             rows.append({"nodes": n, "alpha": alpha, "graph": graph, "method": method, **summarise(runs)})
-        return benchlib.write_results("decentralised", prov, {"setting": setting, "runs_planned": len(jobs),
-                                                              "runs_done": done, "rows": rows})
+        keys = {k for k in results}
+        full = dict(setting, alphas=sorted({k[1] for k in keys}), nodes=sorted({k[0] for k in keys}),
+                    graphs={g: s for g, s in GRAPHS}, seeds=sorted({s for v in results.values() for s in v}),
+                    methods={m: s for m, s in METHODS}, fedavg="fedavg, clients_per_round = clients")
+        # Planned: the whole grid of every size measured, seeds 1..max.
+        per_size = len(full["alphas"]) * (1 + len(GRAPHS) * len(METHODS))
+        planned = per_size * len(full["nodes"]) * max(len(full["seeds"]), 1)
+        done = sum(len(v) for v in results.values())
+        return benchlib.write_results("decentralised", prov, {"setting": full, "runs_planned": planned,
+                                                              "runs_done": done, "invocations": invocations,
+                                                              "rows": rows})
 
     with tempfile.TemporaryDirectory() as tmp, concurrent.futures.ThreadPoolExecutor(a.jobs) as ex:
         futs = {}
         for i, (key, sets, seed) in enumerate(jobs):
-            tag = f"r{i}"
-            futs[ex.submit(run, fedc, sets, seed, a, tmp, tag)] = key
+            futs[ex.submit(run, fedc, sets, seed, a, tmp, f"r{i}")] = key
         done = 0
         for f in concurrent.futures.as_completed(futs):
             key = futs[f]
-            results.setdefault(key, []).append(f.result())
+            r = f.result()
+            r["invocation"] = me
+            results.setdefault(key, {})[r["seed"]] = r
             done += 1
-            path = save(done)
+            path = save()
             print(f"{done}/{len(jobs)} {key}", file=sys.stderr, flush=True)
     print(f"wrote {path}")
 

@@ -231,6 +231,29 @@ FEDC_API void fedc_gossip_mix_row(const float *xi, int m, const double *w, const
  * q)) and its steps per round. -1 for strategies without a mixing matrix
  * (pairwise gossip, gossip-vc) and non-decentralised ones. */
 FEDC_API int fedc_strategy_relay_plan(fedc_strategy *s, fedc_topology **topo, int *steps);
+/* Pairwise gossip (gossip, gossip-vc): the pushes of `round` in the order
+ * fedc_strategy_gossip plays them, from the same draws: push q sends node
+ * from[q]'s model to node to[q], which replaces its own by
+ * fedc_gossip_merge(its model, from[q]'s model). from and to: n_clients
+ * ints each. Returns the number of pushes, and the merge (*corrected 1: the
+ * variance-corrected one of gossip-vc, over the tensors of *layout, which
+ * stays the strategy's); -1 for other strategies or out of memory. */
+FEDC_API int fedc_strategy_gossip_pushes(fedc_strategy *s, int round, int *from, int *to, int *corrected,
+                                         fedc_param_layout *layout);
+/* A push's merge wherever it runs (the simulation, or the receiving node in
+ * a deployment): out = the mean of receiver and sender, variance-corrected
+ * per tensor of layout (NULL: one tensor) when corrected. out must not
+ * alias the models. */
+FEDC_API void fedc_gossip_merge(const float *receiver, const float *sender, size_t d,
+                                const fedc_param_layout *layout, int corrected, float *out);
+/* Groups a sequence of np pushes over n nodes into waves: wave[q] (from 1)
+ * is one more than the latest wave of an earlier push touching from[q] or
+ * to[q]. Two pushes that share no node commute, and two that share one keep
+ * their order, so playing the waves in turn (a wave's pushes in any order,
+ * or at once) computes what the sequence computes; the pushes of one wave
+ * touch pairwise disjoint nodes. last: n ints of scratch. Returns the
+ * number of waves. */
+FEDC_API int fedc_gossip_waves(const int *from, const int *to, int np, int n, int *last, int *wave);
 /* Event-driven strategies (info.event_driven): fn(ctx, node, x, g, err)
  * writes into g the gradient of node's mean local loss at x (d floats),
  * reaching the node as the engine does; smoothness: a bound on the

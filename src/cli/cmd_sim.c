@@ -28,9 +28,9 @@ static void usage(FILE *f) {
             "  --eval-batch N     test samples a worker evaluates at once (default 64); the figures\n"
             "                     do not depend on it, each worker's memory grows with it\n"
             "  --quiet            no per-round lines\n"
-            "  --gossip-relay     decentralised mixing strategies (dpsgd, dfedsam, dfedsam-mgs): run\n"
-            "                     the gossip steps as a deployment does, relayed frames the nodes\n"
-            "                     mix; the same models, and the bytes a deployment sends\n"
+            "  --gossip-relay     decentralised strategies (dpsgd, gossip, gossip-vc, dfedsam,\n"
+            "                     dfedsam-mgs): run the gossip steps as a deployment does, relayed\n"
+            "                     frames the nodes mix; the same models, and the bytes a deployment sends\n"
             "TASK.json may be '-' for stdin; without it the default task runs.\n");
 }
 

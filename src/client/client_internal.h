@@ -60,6 +60,10 @@ int node_params_train(node_params *p, const fedc_node_model *m, const uint8_t *f
                       fedc_error *err);
 int node_params_evaluate(node_params *p, const fedc_node_model *m, const uint8_t *frame, size_t len, fedc_buf *reply,
                          fedc_error *err);
+/* A relayed gossip step of a decentralised run (dpsgd, gossip, gossip-vc):
+ * the node mixes the models the STEP frame carries, as fedc's trainer does
+ * (fedc_relay_answer); the model itself is not involved. */
+int node_params_relay(node_params *p, const uint8_t *frame, size_t len, fedc_buf *reply, fedc_error *err);
 /* The PARAMS frame with the model's initial parameters (get_parameters). */
 int node_params_initial(node_params *p, const fedc_node_model *m, fedc_buf *reply, fedc_error *err);
 

@@ -218,8 +218,8 @@ static int on_request(loop *l, fedc_ws_client *c, const fedc_buf *frame, int typ
     int rc;
     if (l->model->handle_frame)
         rc = l->model->handle_frame(l->model->user, frame->data, frame->len, &l->reply, &e);
-    else if (type == FEDC_MSG_STEP) /* the validator keeps secure aggregation away from external models */
-        rc = fedc_fail(&e, "this node's model answers TRAIN and EVALUATE only, not the steps of a round protocol");
+    else if (type == FEDC_MSG_STEP) /* a relayed gossip step (the validator keeps secure aggregation away) */
+        rc = node_params_relay(&l->params, frame->data, frame->len, &l->reply, &e);
     else if (type == FEDC_MSG_TRAIN)
         rc = node_params_train(&l->params, l->model, frame->data, frame->len, &l->reply, &e);
     else

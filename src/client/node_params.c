@@ -18,6 +18,7 @@
 #include "fedc/strategy.h"
 #include "fedc/timer.h"
 #include "fl/engine/engine_internal.h"
+#include "fl/engine/gossip_relay.h"
 
 void node_params_free(node_params *p) {
     fedc_codec_free(p->up);
@@ -164,6 +165,14 @@ int node_params_train(node_params *p, const fedc_node_model *md, const uint8_t *
     fedc_buf_clear(reply);
     int rc = fedc_msg_encode(&up, reply, err);
     fedc_buf_free(&enc);
+    return rc;
+}
+
+int node_params_relay(node_params *p, const uint8_t *frame, size_t len, fedc_buf *reply, fedc_error *err) {
+    fedc_msg m;
+    if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
+    int rc = fedc_relay_answer(p->d, &m, reply, err);
+    fedc_msg_free(&m);
     return rc;
 }
 

@@ -97,11 +97,11 @@ static void h_validate(fedc_server *s, const fedc_http_request *req, fedc_http_r
  * nodes that train continuously (the engine keeps one exchange open), but
  * not beside federated evaluation (an exchange of its own, which cannot run
  * beside the open one; secure aggregation the validator already refuses
- * with them). Of the decentralised ones, the mixing strategies (dpsgd,
- * dfedsam, dfedsam-mgs) are deployed through the gossip relay (the server
- * forwards, the nodes mix); pairwise gossip and gossip-vc, whose exchanges
- * are a sequence of single pushes, are not relayed yet. Refused here, with
- * the field to change, rather than run. */
+ * with them). The decentralised ones are deployed through the gossip relay
+ * (the server forwards, the nodes mix): the mixing strategies step by step,
+ * pairwise gossip and gossip-vc in waves of disjoint pushes; dadao, whose
+ * events run on its own clock, is not. Refused here, with the field to
+ * change, rather than run. */
 static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *err) {
     if (t->validation > 0) {
         /* The held-out samples are cut from the simulator's partitions; nodes keep their own data. */
@@ -117,8 +117,7 @@ static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *e
     fedc_strategy *st = fedc_strategy_create(t, 1, t->clients, err);
     if (!st) return -1;
     fedc_strategy_info info = fedc_strategy_info_get(st);
-    fedc_topology *topo;
-    int steps, relayed = info.decentral && fedc_strategy_relay_plan(st, &topo, &steps) == 0;
+    int relayed = info.decentral && !info.event_driven;
     fedc_strategy_free(st);
     int async = info.async_buffer > 0 || info.async_window_s > 0;
     if (async && fedc_task_federated_eval(t)) {
@@ -133,17 +132,12 @@ static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *e
         return -1;
     }
     if (async || !info.decentral || relayed) return 0;
+    /* What is left is event-driven (dadao). */
     fedc_task_issue iss = {"strategy.name", ""};
-    if (info.event_driven)
-        snprintf(iss.msg, sizeof iss.msg,
+    snprintf(iss.msg, sizeof iss.msg,
                  "%s plays asynchronous gradient and communication events on its own clock, which fedc runs "
                  "in simulation only (fedc sim); a deployment needs a synchronous strategy such as fedavg or "
-                 "a mixing one (dpsgd, dfedsam, dfedsam-mgs)",
-                 t->strategy.name);
-    else
-        snprintf(iss.msg, sizeof iss.msg,
-                 "%s is pairwise gossip, which fedc runs in simulation only (fedc sim); a deployment needs "
-                 "a synchronous strategy such as fedavg or a mixing one (dpsgd, dfedsam, dfedsam-mgs)",
+                 "a decentralised one the server relays (dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs)",
                  t->strategy.name);
     fedc_fail(err, "the task spec is not valid (1 problem): %s", iss.msg);
     if (issues) *issues = issues_json(&iss, 1);

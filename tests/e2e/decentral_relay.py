@@ -6,8 +6,8 @@ node computes its own mix and sends it back for the next step. The deployment
 equals the simulation round by round (accuracy and loss: the mean over the 8
 nodes of their own models; training loss), and its byte counts, taken where the
 frames cross the transport, equal those of `fedc sim --gossip-relay`, which runs
-the same relayed exchange in one process. Pairwise gossip is refused with the
-field to change."""
+the same relayed exchange in one process. DADAO, whose events run on its own
+clock, is refused with the field to change."""
 import json
 import os
 import subprocess
@@ -41,9 +41,9 @@ with Cluster(FEDC, tls=True, name="decentral") as c:
         # The relayed exchange computes the same models as the engine's own mixing.
         assert s["accuracy"] == r["accuracy"] and s["consensus_distance"] == r["consensus_distance"], (s, r)
 
-    st, body = c.api("POST", "/api/runs", dict(task, strategy={"name": "gossip"}))
+    st, body = c.api("POST", "/api/runs", dict(task, strategy={"name": "dadao"}))
     assert st == 400 and body["issues"][0]["path"] == "strategy.name", body
-    assert "pairwise gossip" in body["issues"][0]["message"], body
+    assert "simulation only" in body["issues"][0]["message"], body
 
     run_id = c.create_run(task)
     for k in range(N):

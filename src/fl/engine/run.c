@@ -2483,25 +2483,31 @@ static int run_round_events(fedc_run *r, fedc_transport *tp, fedc_round_metrics 
  * an exchange of STEP frames, node i's carrying what the members of its
  * row of the mixing matrix sent last (their models, and in the first step
  * their updates); each node answers with its mix, which the next step
- * forwards. The engine only routes and, after the last step, records the
- * models the nodes sent as the strategy's node models. ---- */
+ * forwards. Pairwise gossip goes the same way in waves of disjoint pushes.
+ * The engine only routes and, after the last step, records the models the
+ * nodes sent as the strategy's node models. ---- */
 typedef struct relay_ctx {
     fedc_run *r;
     int round, step;
-    float *next;       /* n x d: the models the nodes answer */
-    uint64_t *down, *up;
-    signed char *ok;   /* 1 answered, -1 dropped or refused */
-    char (*why)[160];
+    const int *ids;    /* slot -> node */
+    float *next;       /* n x d: the models the nodes answer, by node */
+    uint64_t *down, *up; /* by node */
+    signed char *ok;   /* by slot: 1 answered, -1 dropped or refused */
+    char (*why)[160];  /* by slot */
 } relay_ctx;
 
-static void relay_sent(void *ctx, int i, uint64_t b) { ((relay_ctx *)ctx)->down[i] += b; }
+static void relay_sent(void *ctx, int i, uint64_t b) {
+    relay_ctx *c = ctx;
+    c->down[c->ids[i]] += b;
+}
 
 static void relay_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t b) {
     relay_ctx *c = ctx;
-    c->up[i] += b;
+    c->up[c->ids[i]] += b;
     if (c->ok[i] != 0) return;
     fedc_error e;
-    if (fedc_relay_reply_decode(frame, len, c->round, c->step, c->r->d, c->next + (size_t)i * c->r->d, &e) != 0) {
+    if (fedc_relay_reply_decode(frame, len, c->round, c->step, c->r->d, c->next + (size_t)c->ids[i] * c->r->d, &e) !=
+        0) {
         c->ok[i] = -1;
         snprintf(c->why[i], sizeof c->why[i], "%.159s", e.msg);
         return;
@@ -2516,12 +2522,99 @@ static void relay_drop(void *ctx, int i, const char *why) {
     snprintf(c->why[i], sizeof c->why[i], "%.159s", why);
 }
 
+/* One relayed exchange: frames[i] to node ids[i], whose answer lands in
+ * next (by node); every node must answer. */
+static int relay_exchange(fedc_run *r, fedc_transport *tp, int round, int step, int steps, int n, const int *ids,
+                          const fedc_buf *frames, float *next, uint64_t *down, uint64_t *up, signed char *ok,
+                          char (*why)[160], fedc_error *err) {
+    memset(ok, 0, (size_t)n);
+    relay_ctx c = {r, round, step, ids, next, down, up, ok, why};
+    fedc_exchange ex = {round, n, ids, frames, r->task.deploy.round_timeout_s, relay_sent, relay_reply, relay_drop, &c};
+    if (tp->ops->exchange(tp, &ex, err) != 0) return -1;
+    for (int i = 0; i < n; i++)
+        if (ok[i] != 1)
+            return fedc_fail(err, "round %d: node %d left gossip step %d of %d: %s", round, ids[i], step, steps,
+                             ok[i] ? why[i] : "no answer");
+    return 0;
+}
+
+/* Pairwise gossip: the round's pushes (the strategy's own draws) in waves
+ * of pushes between disjoint pairs. cur holds each node's last model; a
+ * node's update rides along with its model until a node has applied it
+ * (its first push, as receiver or sender; a node in no push applies it
+ * alone in the first wave). */
+static int relay_pairwise(fedc_run *r, fedc_transport *tp, int round, float *cur, float *next, uint64_t *down,
+                          uint64_t *up, signed char *ok, char (*why)[160], int *ids, fedc_buf *frames,
+                          fedc_error *err) {
+    int n = r->task.clients, corrected, rc = -1;
+    size_t d = r->d;
+    fedc_param_layout lay;
+    int *from = malloc((size_t)n * sizeof *from), *to = malloc((size_t)n * sizeof *to);
+    int *wave = malloc((size_t)n * sizeof *wave), *last = malloc((size_t)n * sizeof *last);
+    unsigned char *pend = malloc((size_t)n);
+    if (!from || !to || !wave || !last || !pend) {
+        fedc_fail(err, "round %d: out of memory for the gossip relay", round);
+        goto out;
+    }
+    int np = fedc_strategy_gossip_pushes(r->strategy, round, from, to, &corrected, &lay);
+    if (np < 0) {
+        fedc_fail(err, "round %d: strategy %s plays no pairwise gossip a relay can carry", round,
+                  r->task.strategy.name);
+        goto out;
+    }
+    int waves = fedc_gossip_waves(from, to, np, n, last, wave);
+    for (int k = 0; k < n; k++) pend[k] = r->node_delta[k] != NULL;
+    if (waves == 0) waves = 1; /* no push at all: the updates still apply */
+    for (int w = 1; w <= waves; w++) {
+        int m = 0;
+        for (int q = 0; q < np; q++) {
+            if (wave[q] != w) continue;
+            int i = from[q], j = to[q], pair[2] = {j, i};
+            const float *xs[2] = {cur + (size_t)j * d, cur + (size_t)i * d};
+            const float *ds[2] = {pend[j] ? r->node_delta[j] : NULL, pend[i] ? r->node_delta[i] : NULL};
+            ids[m] = j;
+            if (fedc_relay_push_encode(round, w, 2, pair, xs, ds, d, corrected, &lay, &frames[m++], err) != 0)
+                goto fail;
+            if (pend[i]) { /* the sender applies its update too */
+                ids[m] = i;
+                if (fedc_relay_push_encode(round, w, 1, &i, xs + 1, ds + 1, d, corrected, &lay, &frames[m++], err) !=
+                    0)
+                    goto fail;
+            }
+        }
+        if (w == 1) /* nodes that push nothing and receive nothing this round */
+            for (int k = 0; k < n; k++) {
+                if (!pend[k] || last[k] != 0) continue;
+                const float *xk = cur + (size_t)k * d, *dk = r->node_delta[k];
+                ids[m] = k;
+                if (fedc_relay_push_encode(round, w, 1, &k, &xk, &dk, d, corrected, &lay, &frames[m++], err) != 0)
+                    goto fail;
+            }
+        if (m == 0) continue;
+        if (relay_exchange(r, tp, round, w, waves, m, ids, frames, next, down, up, ok, why, err) != 0) goto out;
+        for (int i = 0; i < m; i++) {
+            memcpy(cur + (size_t)ids[i] * d, next + (size_t)ids[i] * d, d * sizeof(float));
+            pend[ids[i]] = 0;
+        }
+    }
+    rc = 0;
+    goto out;
+fail:
+    fedc_fail_prefix(err, "round %d, gossip wave: ", round);
+out:
+    free(from);
+    free(to);
+    free(wave);
+    free(last);
+    free(pend);
+    return rc;
+}
+
 static int relay_gossip(fedc_run *r, fedc_transport *tp, int round, fedc_round_metrics *m, fedc_error *err) {
     fedc_topology *topo;
-    int steps, n = r->task.clients, rc = -1;
+    int steps = 0, n = r->task.clients, rc = -1;
+    int mixing = fedc_strategy_relay_plan(r->strategy, &topo, &steps) == 0;
     size_t d = r->d;
-    if (fedc_strategy_relay_plan(r->strategy, &topo, &steps) != 0)
-        return fedc_fail(err, "strategy.name: %s exchanges no mixing matrix a relay can carry", r->task.strategy.name);
     float *cur = malloc((size_t)n * d * sizeof(float)), *next = malloc((size_t)n * d * sizeof(float));
     uint64_t *down = calloc((size_t)n, sizeof *down), *up = calloc((size_t)n, sizeof *up);
     signed char *ok = calloc((size_t)n, 1);
@@ -2537,7 +2630,10 @@ static int relay_gossip(fedc_run *r, fedc_transport *tp, int round, fedc_round_m
         ids[k] = k;
         memcpy(cur + (size_t)k * d, fedc_strategy_node_model(r->strategy, k), d * sizeof(float));
     }
-    for (int q = 1; q <= steps; q++) {
+    if (!mixing) {
+        if (relay_pairwise(r, tp, round, cur, next, down, up, ok, why, ids, frames, err) != 0) goto out;
+    }
+    for (int q = 1; mixing && q <= steps; q++) {
         fedc_mixing w = fedc_topology_mixing(topo, (round - 1) * steps + q);
         for (int i = 0; i < n; i++) {
             int a = w.start[i], mm = w.start[i + 1] - a, self = 0;
@@ -2552,17 +2648,7 @@ static int relay_gossip(fedc_run *r, fedc_transport *tp, int round, fedc_round_m
                 goto out;
             }
         }
-        memset(ok, 0, (size_t)n);
-        relay_ctx c = {r, round, q, next, down, up, ok, why};
-        fedc_exchange ex = {round, n, ids, frames, r->task.deploy.round_timeout_s, relay_sent, relay_reply,
-                            relay_drop, &c};
-        if (tp->ops->exchange(tp, &ex, err) != 0) goto out;
-        for (int i = 0; i < n; i++)
-            if (ok[i] != 1) {
-                fedc_fail(err, "round %d: node %d left gossip step %d of %d: %s", round, i, q, steps,
-                          ok[i] ? why[i] : "no answer");
-                goto out;
-            }
+        if (relay_exchange(r, tp, round, q, steps, n, ids, frames, next, down, up, ok, why, err) != 0) goto out;
         float *t = cur;
         cur = next;
         next = t;
@@ -2755,6 +2841,8 @@ int fedc_run_set_initial_model(fedc_run *r, const float *x, size_t d, fedc_error
     if (bad < d) return fedc_fail(err, "initial model value %zu is not finite", bad);
     memcpy(r->x, x, d * sizeof(float));
     if (r->x0) memcpy(r->x0, x, d * sizeof(float));
+    if (r->decentral) /* every node starts from it */
+        for (int k = 0; k < r->task.clients; k++) memcpy(fedc_strategy_node_model(r->strategy, k), x, d * sizeof(float));
     r->need_init = 0;
     return 0;
 }

@@ -21,6 +21,9 @@
  *                tensor is rescaled about its mean to the mean variance of
  *                the models merged, since the plain mean of nearly
  *                independent models has 1/m of their variance.
+ *                A deployment relays a round's pushes in waves of pushes
+ *                between disjoint pairs (fedc_gossip_waves), which compute
+ *                what the sequence computes.
  *
  * A mixing step computes x_i + sum_k W_ik ((x_k - x_i) + delta_k), which is
  * sum_k W_ik y_k because the rows of W sum to 1, written so that when all
@@ -175,8 +178,62 @@ void fedc_average_variance_corrected(const float *const *models, int m, size_t d
     }
 }
 
-/* Each node, in an order drawn for the round, pushes its current model to
- * a random neighbour, which merges it into its own at once. */
+static int gossip(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent, fedc_error *err);
+
+void fedc_gossip_merge(const float *receiver, const float *sender, size_t d, const fedc_param_layout *layout,
+                       int corrected, float *out) {
+    if (corrected) {
+        const float *pair[2] = {receiver, sender};
+        fedc_average_variance_corrected(pair, 2, d, layout, out);
+    } else {
+        for (size_t x = 0; x < d; x++) out[x] = 0.5f * (receiver[x] + sender[x]);
+    }
+}
+
+/* Each node, in an order drawn for the round, pushes to a random
+ * neighbour: the draws every run of the round makes, simulated or relayed. */
+static int pushes_of(decentral *dc, int n, int round, int *from, int *to) {
+    uint32_t *order = malloc((size_t)n * sizeof *order);
+    if (!order) return -1;
+    for (int k = 0; k < n; k++) order[k] = (uint32_t)k;
+    fedc_rng rng = fedc_rng_derive(dc->seed, (uint64_t)round, 0x60551Full);
+    fedc_rng_shuffle_u32(&rng, order, (size_t)n);
+    int np = 0;
+    for (int q = 0; q < n; q++) {
+        int i = (int)order[q];
+        int deg = fedc_topology_neighbours(dc->topo, round, i, dc->nbr, n);
+        if (deg <= 0) continue;
+        from[np] = i;
+        to[np++] = dc->nbr[fedc_rng_below(&rng, (uint32_t)deg)];
+    }
+    free(order);
+    return np;
+}
+
+int fedc_strategy_gossip_pushes(fedc_strategy *s, int round, int *from, int *to, int *corrected,
+                                fedc_param_layout *layout) {
+    if (!s || !s->info.decentral || !s->impl || s->ops->gossip != gossip) return -1;
+    decentral *dc = s->impl;
+    if (!dc->pairwise) return -1;
+    *corrected = dc->corrected;
+    *layout = (fedc_param_layout){s->n_tensors, s->t_offset, s->t_count};
+    return pushes_of(dc, s->n_clients, round, from, to);
+}
+
+int fedc_gossip_waves(const int *from, const int *to, int np, int n, int *last, int *wave) {
+    int waves = 0;
+    for (int k = 0; k < n; k++) last[k] = 0;
+    for (int q = 0; q < np; q++) {
+        int w = 1 + (last[from[q]] > last[to[q]] ? last[from[q]] : last[to[q]]);
+        wave[q] = w;
+        last[from[q]] = last[to[q]] = w;
+        if (w > waves) waves = w;
+    }
+    return waves;
+}
+
+/* Every node's trained model, then the round's pushes one after the other:
+ * the receiver replaces its model by the merge of the two. */
 static int gossip_pairwise(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent) {
     decentral *dc = s->impl;
     int n = s->n_clients;
@@ -186,32 +243,19 @@ static int gossip_pairwise(fedc_strategy *s, float *const *delta, const fedc_rou
         if (delta[k])
             for (size_t j = 0; j < d; j++) xk[j] += delta[k][j];
     }
-    uint32_t *order = malloc((size_t)n * sizeof *order);
-    if (!order) return -1;
-    for (int k = 0; k < n; k++) order[k] = (uint32_t)k;
-    fedc_rng rng = fedc_rng_derive(dc->seed, (uint64_t)rc->round, 0x60551Full);
-    fedc_rng_shuffle_u32(&rng, order, (size_t)n);
+    int *from = malloc((size_t)n * sizeof *from), *to = malloc((size_t)n * sizeof *to);
+    int np = from && to ? pushes_of(dc, n, rc->round, from, to) : -1;
     fedc_param_layout lay = {s->n_tensors, s->t_offset, s->t_count};
-    for (int q = 0; q < n; q++) {
-        int i = (int)order[q];
-        int deg = fedc_topology_neighbours(dc->topo, rc->round, i, dc->nbr, n);
-        if (deg <= 0) continue;
-        int j = dc->nbr[fedc_rng_below(&rng, (uint32_t)deg)];
-        float *xi = s->state + (size_t)i * d, *xj = s->state + (size_t)j * d;
-        if (dc->corrected) {
-            const float *pair[2] = {xj, xi};
-            fedc_average_variance_corrected(pair, 2, d, &lay, dc->acc);
-            memcpy(xj, dc->acc, d * sizeof(float));
-        } else {
-            for (size_t x = 0; x < d; x++) xj[x] = 0.5f * (xj[x] + xi[x]);
-        }
-        sent[i]++;
+    for (int q = 0; q < np; q++) {
+        float *xi = s->state + (size_t)from[q] * d, *xj = s->state + (size_t)to[q] * d;
+        fedc_gossip_merge(xj, xi, d, &lay, dc->corrected, dc->acc);
+        memcpy(xj, dc->acc, d * sizeof(float));
+        sent[from[q]]++;
     }
-    free(order);
-    return 0;
+    free(from);
+    free(to);
+    return np < 0 ? -1 : 0;
 }
-
-static int gossip(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent, fedc_error *err);
 
 int fedc_strategy_relay_plan(fedc_strategy *s, fedc_topology **topo, int *steps) {
     /* Only this file's strategies keep a decentral impl (dadao has its own). */

@@ -133,8 +133,12 @@ static void check_dataset(const fedc_task *t, task_issues *iss) {
 
 /* Strategies whose client side is plain local training (fedprox: the node
  * adds the proximal term itself): the only ones a node's own model can run. */
-static const char *const external_strategies[] = {"fedavg", "fedprox", "fedavgm", "fedadam", "fedyogi",
-                                                  "fedadagrad", "fedopt", NULL};
+/* The nodes' own training suffices for these: the server combines updates,
+ * or (dpsgd, gossip, gossip-vc) the nodes mix whole models in relayed steps,
+ * which any node answers (fedc_relay_answer); dfedsam's SAM steps and
+ * dadao's gradient events need fedc's trainer. */
+static const char *const external_strategies[] = {"fedavg", "fedprox",   "fedavgm", "fedadam", "fedyogi", "fedadagrad",
+                                                  "fedopt", "dpsgd",     "gossip",  "gossip-vc", NULL};
 
 static void check_external(const fedc_task *t, task_issues *iss) {
     if (!ALL_OK(iss, "model", "model.manifest")) return;
@@ -159,7 +163,7 @@ static void check_external(const fedc_task *t, task_issues *iss) {
     if (!ok)
         task_issue(iss, "strategy.name",
                    "%s needs fedc's own trainer on the nodes; with model external allowed: fedavg, fedprox, "
-                   "fedavgm, fedadam, fedyogi, fedadagrad, fedopt",
+                   "fedavgm, fedadam, fedyogi, fedadagrad, fedopt, dpsgd, gossip, gossip-vc",
                    t->strategy.name);
     if (ALL_OK(iss, "privacy.mode") && strcmp(t->privacy.mode, "none") != 0)
         task_issue(iss, "privacy.mode", "%s is applied by fedc's trainer; with model external allowed: none",

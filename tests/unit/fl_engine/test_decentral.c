@@ -397,10 +397,14 @@ static void test_relay_equals_engine_mixing(void **state) {
     static const struct {
         const char *strategy, *kind;
         int q;
-    } cases[] = {{"dpsgd", "ring", 2}, {"dfedsam-mgs", "matching", 3}, {"dfedsam", "exponential", 1}};
-    for (int c = 0; c < 3; c++) {
+    } cases[] = {{"dpsgd", "ring", 2},  {"dfedsam-mgs", "matching", 3},  {"dfedsam", "exponential", 1},
+                 {"gossip", "ring", 1}, {"gossip-vc", "erdos-renyi", 1}, {"gossip-vc", "matching", 1},
+                 {"gossip", "matching", 1}};
+    for (int c = 0; c < 7; c++) {
         fedc_task t;
         base_task(&t, cases[c].strategy);
+        if (c == 6) /* an odd matching: one node rests each round, and applies its update alone */
+            t.clients = t.clients_per_round = NODES - 1;
         snprintf(t.topology.kind, sizeof t.topology.kind, "%s", cases[c].kind);
         t.strategy.gossip_steps = cases[c].q;
         t.strategy.rho = 0.05;
@@ -414,6 +418,16 @@ static void test_relay_equals_engine_mixing(void **state) {
         if (memcmp(a.models, b.models, (NODES + 1) * a.d * sizeof(float)) != 0)
             fail_msg("%s on %s: the relay's node models differ from the engine's", cases[c].strategy,
                      cases[c].kind);
+        if (c >= 3) {
+            /* Pairwise: a node sends its update, then one model per frame it
+             * answers (each push's receiver, each sender still holding its
+             * update): between 1 and 2 models a node on average. */
+            uint64_t fl = 4 * (uint64_t)a.d, n = (uint64_t)t.clients;
+            for (int i = 0; i < 3; i++) {
+                assert_true(b.m[i].bytes_up > n * fl * 2 && b.m[i].bytes_up < n * fl * 3 + n * 3 * 512);
+                assert_true(b.m[i].bytes_per_node == (double)b.m[i].bytes_up / t.clients);
+            }
+        }
         for (int i = 0; i < 3; i++) {
             assert_true(a.m[i].consensus_distance == b.m[i].consensus_distance);
             assert_true(a.m[i].accuracy == b.m[i].accuracy);
@@ -498,6 +512,132 @@ static void test_relay_answer_hand_computed(void **state) {
     assert_non_null(strstr(err.msg, "not finite"));
 }
 
+/* ---- Pairwise gossip in waves ------------------------------------------ */
+
+static void test_waves_play_the_sequence(void **state) {
+    (void)state;
+    /* A hand-made sequence: pushes touching disjoint nodes share a wave. */
+    int from0[] = {0, 2, 1, 4, 5, 3}, to0[] = {1, 3, 2, 5, 0, 2}, last[8], wave[8];
+    assert_int_equal(fedc_gossip_waves(from0, to0, 6, 8, last, wave), 3);
+    int want[] = {1, 1, 2, 1, 2, 3};
+    assert_memory_equal(wave, want, sizeof want);
+    /* Random sequences over random models: playing the waves, every push of a
+     * wave reading the models as the wave found them, gives the sequence's
+     * models bit for bit, with either merge. */
+    enum { N = 12, D = 40, NP = 30 };
+    size_t off[2] = {0, 25}, cnt[2] = {25, 15};
+    fedc_param_layout lay = {2, off, cnt};
+    fedc_rng rng = fedc_rng_derive(5, 6, 7);
+    for (int trial = 0; trial < 40; trial++) {
+        int corrected = trial % 2, from[NP], to[NP], wv[NP], lst[N];
+        static float seq[N * D], byw[N * D], before[N * D], tmp[D];
+        for (int j = 0; j < N * D; j++) seq[j] = byw[j] = (float)fedc_rng_normal(&rng);
+        for (int q = 0; q < NP; q++) {
+            from[q] = (int)fedc_rng_below(&rng, N);
+            to[q] = (int)((from[q] + 1 + fedc_rng_below(&rng, N - 1)) % N);
+        }
+        for (int q = 0; q < NP; q++) {
+            fedc_gossip_merge(seq + to[q] * D, seq + from[q] * D, D, &lay, corrected, tmp);
+            memcpy(seq + to[q] * D, tmp, sizeof tmp);
+        }
+        int waves = fedc_gossip_waves(from, to, NP, N, lst, wv);
+        assert_true(waves >= 1 && waves <= NP);
+        for (int w = 1; w <= waves; w++) {
+            unsigned char used[N] = {0};
+            memcpy(before, byw, sizeof before);
+            for (int q = NP - 1; q >= 0; q--) { /* a wave's pushes in any order */
+                if (wv[q] != w) continue;
+                assert_false(used[from[q]] || used[to[q]]); /* pairwise disjoint */
+                used[from[q]] = used[to[q]] = 1;
+                fedc_gossip_merge(before + to[q] * D, before + from[q] * D, D, &lay, corrected, byw + to[q] * D);
+            }
+        }
+        if (memcmp(seq, byw, sizeof seq) != 0) fail_msg("trial %d: the waves differ from the sequence", trial);
+    }
+}
+
+/* relay_answer with a third blob: the layout of a variance-corrected push. */
+static int relay_answer_vc(const char *json, const float *models, size_t mlen, const float *deltas, size_t dlen,
+                           const uint64_t *layout, size_t llen, size_t d, float *out, fedc_error *err) {
+    fedc_msg m = {.type = FEDC_MSG_STEP, .json = json, .json_len = strlen(json), .nblobs = 0};
+    m.blobs[m.nblobs++] = (fedc_blob){(const uint8_t *)models, mlen};
+    if (deltas) m.blobs[m.nblobs++] = (fedc_blob){(const uint8_t *)deltas, dlen};
+    m.blobs[m.nblobs++] = (fedc_blob){(const uint8_t *)layout, llen};
+    fedc_buf frame = {0}, reply = {0};
+    fedc_msg dec;
+    int rc = -1;
+    if (fedc_msg_encode(&m, &frame, err) != 0 || fedc_msg_decode(frame.data, frame.len, &dec, err) != 0) goto out;
+    rc = fedc_relay_answer(d, &dec, &reply, err);
+    fedc_msg_free(&dec);
+    if (rc == 0) rc = fedc_relay_reply_decode(reply.data, reply.len, 2, 1, d, out, err);
+out:
+    fedc_buf_free(&frame);
+    fedc_buf_free(&reply);
+    return rc;
+}
+
+static void test_relay_push_answer(void **state) {
+    (void)state;
+    /* Receiver x0 = (1, 2), sender x1 = (3, 8) with update (1, 2): the node
+     * answers 1/2 ((1, 2) + (4, 10)) = (2.5, 6). */
+    float x[4] = {1, 2, 3, 8}, dl[2] = {1, 2}, out[2];
+    fedc_error err;
+    assert_int_equal(relay_answer("{\"round\":2,\"gossip_step\":1,\"self\":0,\"nodes\":[3,7],\"updates\":[0,1],"
+                                  "\"merge\":\"average\",\"tensors\":0}",
+                                  x, sizeof x, dl, sizeof dl, 2, out, &err),
+                     0);
+    assert_true(out[0] == 2.5f && out[1] == 6.0f);
+    /* A node alone takes its update: (1, 2) + (1, 2). */
+    uint64_t one[2] = {0, 2}, outside[2] = {1, 2};
+    assert_int_equal(relay_answer_vc("{\"round\":2,\"gossip_step\":1,\"self\":0,\"nodes\":[3],\"updates\":[1],"
+                                     "\"merge\":\"average-vc\",\"tensors\":1}",
+                                     x, 2 * sizeof(float), dl, sizeof dl, one, sizeof one, 2, out, &err),
+                     0);
+    assert_true(out[0] == 2.0f && out[1] == 4.0f);
+    /* The variance-corrected merge is gossip-vc's. */
+    float want[2];
+    size_t off = 0, cnt = 2;
+    fedc_param_layout lay = {1, &off, &cnt};
+    float y1[2] = {4, 10};
+    fedc_gossip_merge(x, y1, 2, &lay, 1, want);
+    const char *vc = "{\"round\":2,\"gossip_step\":1,\"self\":0,\"nodes\":[3,7],\"updates\":[0,1],"
+                     "\"merge\":\"average-vc\",\"tensors\":1}";
+    assert_int_equal(relay_answer_vc(vc, x, sizeof x, dl, sizeof dl, one, sizeof one, 2, out, &err), 0);
+    assert_memory_equal(out, want, sizeof want);
+    /* A tensor outside the model, a layout blob of the wrong size. */
+    assert_int_not_equal(relay_answer_vc(vc, x, sizeof x, dl, sizeof dl, outside, sizeof outside, 2, out, &err), 0);
+    assert_non_null(strstr(err.msg, "layout"));
+    assert_int_not_equal(relay_answer_vc(vc, x, sizeof x, dl, sizeof dl, one, sizeof one / 2, 2, out, &err), 0);
+    assert_non_null(strstr(err.msg, "layout"));
+    static const struct {
+        const char *json, *field;
+    } bad[] = {
+        {"{\"round\":2,\"gossip_step\":1,\"self\":0,\"nodes\":[3,7],\"updates\":[0,1],\"merge\":\"sum\","
+         "\"tensors\":0}",
+         "\"merge\""},
+        {"{\"round\":2,\"gossip_step\":1,\"self\":1,\"nodes\":[3,7],\"updates\":[0,1],\"merge\":\"average\","
+         "\"tensors\":0}",
+         "\"self\""},
+        {"{\"round\":2,\"gossip_step\":1,\"self\":0,\"nodes\":[3,7],\"updates\":[0,1],\"merge\":\"average\","
+         "\"tensors\":-1}",
+         "\"tensors\""},
+        {"{\"round\":2,\"gossip_step\":1,\"self\":0,\"nodes\":[3,7],\"updates\":[0],\"merge\":\"average\","
+         "\"tensors\":0}",
+         "\"updates\""},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_not_equal(relay_answer(bad[i].json, x, sizeof x, dl, sizeof dl, 2, out, &err), 0);
+        if (!strstr(err.msg, bad[i].field)) fail_msg("case %zu: \"%s\" does not name %s", i, err.msg, bad[i].field);
+    }
+    /* Three nodes in a push. */
+    float x3[6] = {1, 2, 3, 4, 5, 6};
+    assert_int_not_equal(relay_answer("{\"round\":2,\"gossip_step\":1,\"self\":0,\"nodes\":[1,2,3],"
+                                      "\"updates\":[0,0,0],\"merge\":\"average\",\"tensors\":0}",
+                                      x3, sizeof x3, NULL, 0, 2, out, &err),
+                     0);
+    assert_non_null(strstr(err.msg, "1 or 2"));
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dpsgd_complete_uniform_is_fedavg),
@@ -511,6 +651,8 @@ int main(void) {
         cmocka_unit_test(test_dadao_rounds),
         cmocka_unit_test(test_relay_equals_engine_mixing),
         cmocka_unit_test(test_relay_answer_hand_computed),
+        cmocka_unit_test(test_waves_play_the_sequence),
+        cmocka_unit_test(test_relay_push_answer),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
