@@ -135,10 +135,10 @@ static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *e
     /* What is left is event-driven (dadao). */
     fedc_task_issue iss = {"strategy.name", ""};
     snprintf(iss.msg, sizeof iss.msg,
-                 "%s plays asynchronous gradient and communication events on its own clock, which fedc runs "
-                 "in simulation only (fedc sim); a deployment needs a synchronous strategy such as fedavg or "
-                 "a decentralised one the server relays (dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs)",
-                 t->strategy.name);
+             "%s plays asynchronous gradient and communication events on its own clock, which fedc runs "
+             "in simulation only (fedc sim); a deployment needs a synchronous strategy such as fedavg or "
+             "a decentralised one the server relays (dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs)",
+             t->strategy.name);
     fedc_fail(err, "the task spec is not valid (1 problem): %s", iss.msg);
     if (issues) *issues = issues_json(&iss, 1);
     return -1;
