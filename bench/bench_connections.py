@@ -137,8 +137,15 @@ def main():
             if srv.api("GET", f"/api/runs/{run['id']}")["status"] == "running":
                 break
             time.sleep(0.1)
-        time.sleep(1.0)
-        rss_idle = rss_kb(srv.proc.pid)
+        # "running" is announced before the run loads its data: wait until
+        # the server's memory stops growing (3 s unchanged within 1 MB).
+        last, steady = rss_kb(srv.proc.pid), 0
+        while steady < 3:
+            time.sleep(1.0)
+            now = rss_kb(srv.proc.pid)
+            steady = steady + 1 if abs(now - last) < 1024 else 0
+            last = now
+        rss_idle = last
         url = f"wss://127.0.0.1:{srv.port}"
         glog = open(os.path.join(tmp, "loadgen.log"), "w")
         gen = subprocess.Popen([fedc, "node", "--load-gen", str(a.nodes), "--server", url, "--credential", creds,

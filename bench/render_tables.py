@@ -698,10 +698,10 @@ def connections(R):
     d = R["connections"]
     st, o = d["setting"], d["overhead"]
     rows = [[commas(st["nodes"]), f"{o['s_per_round_median']:.2f} (min {o['s_per_round_min']:.2f}, max "
-             f"{o['s_per_round_max']:.2f})", f"{o['server_rss_before_nodes_mb']:.0f} MB", f"{o['server_rss_connected_mb']:.0f} MB",
+             f"{o['s_per_round_max']:.2f})", f"{o['server_rss_connected_mb']:.0f} MB",
              f"{o['load_gen_rss_mb']:.0f} MB"]]
-    out = [table(["TLS node connections", "s per round, all nodes in every round", "server RSS before the nodes",
-                  "server RSS connected", "load generator RSS (one process)"], rows)]
+    out = [table(["TLS node connections", "s per round, all nodes in every round (median)",
+                  "server RSS during the rounds", "load generator RSS (one process)"], rows)]
     if "soak" in d:
         s = d["soak"]
         out.append(f"\nSoak: {s['seconds'] / 60:.1f} minutes, {commas(s['rounds'])} rounds with every node: server "
