@@ -192,10 +192,13 @@ def main():
             if r["status"] != "done":
                 raise SystemExit(f"soak run ended {r['status']}: {r.get('error')}")
             dur = time.time() - t_soak
-            first = [s[1] for s in samples if s[0] <= 60 and s[2] >= 1] or [samples[0][1]]
+            # Steady state: from the first round on (before it the run loads
+            # its data and the nodes join), its first minute against the last.
+            t1 = next((s[0] for s in samples if s[2] >= 1), samples[0][0])
+            first = [s[1] for s in samples if t1 <= s[0] <= t1 + 60] or [samples[0][1]]
             last = [s[1] for s in samples if s[0] >= dur - 60] or [samples[-1][1]]
             rounds_done = samples[-1][2] if samples else 0
-            result["soak"] = {"seconds": dur, "rounds": rounds_done,
+            result["soak"] = {"seconds": dur, "rounds": rounds_done, "steady_from_s": t1,
                               "rss_first_minute_mb": statistics.median(first),
                               "rss_last_minute_mb": statistics.median(last),
                               "growth_mb": statistics.median(last) - statistics.median(first),

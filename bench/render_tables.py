@@ -704,9 +704,18 @@ def connections(R):
                   "server RSS during the rounds", "load generator RSS (one process)"], rows)]
     if "soak" in d:
         s = d["soak"]
-        out.append(f"\nSoak: {s['seconds'] / 60:.1f} minutes, {commas(s['rounds'])} rounds with every node: server "
-                   f"RSS {s['rss_first_minute_mb']:.1f} MB in the first minute, {s['rss_last_minute_mb']:.1f} MB in "
-                   f"the last ({s['growth_mb']:+.1f} MB), at most {s['rss_max_mb']:.1f} MB.")
+        # Steady state from the samples: from the soak run's first round on
+        # (before it the run loads its data and the nodes join it).
+        smp = s["samples"]
+        t1 = next((x[0] for x in smp if x[2] >= 1), smp[0][0])
+        steady = [x for x in smp if x[0] >= t1]
+        first = sorted(x[1] for x in steady if x[0] <= t1 + 60)
+        last = sorted(x[1] for x in steady if x[0] >= smp[-1][0] - 60)
+        f_med, l_med = first[len(first) // 2], last[len(last) // 2]
+        out.append(f"\nSoak: {s['seconds'] / 60:.1f} minutes, {commas(s['rounds'])} rounds with every node; from the "
+                   f"first round ({t1:.0f} s in, after the run loaded its data) server RSS {f_med:.1f} MB in the first "
+                   f"minute, {l_med:.1f} MB in the last ({l_med - f_med:+.1f} MB over "
+                   f"{(smp[-1][0] - t1) / 60:.1f} minutes), at most {max(x[1] for x in steady):.1f} MB.")
     out.append(f"\nModel `{st['model']}` on {st['dataset']} (the nodes echo it: no training), {o['rounds']} rounds; "
                "target: under 2 s per round at 1,000 connections, flat memory over 30 minutes.")
     return "\n".join(out) + "\n\n" + provenance(d["meta"], "connections.json")
