@@ -725,9 +725,60 @@ def async_deploy(R):
     return bench_async_deploy.render(R["async_deploy"])
 
 
+def scale(R):
+    """README: a million simulated clients (bench/bench_scale.py)."""
+    d = R["scale"]
+    st = d["setting"]
+    rows = [[commas(r["clients"]), commas(r["per_round"]), f"{r['peak_rss_mb']:.0f} MB", f"{r['s_per_round']:.2f}",
+             f"{r['setup_s']:.1f}"] for r in d["runs"]]
+    out = [table(["clients", "per round", "peak RSS (fedc sim)", "s per round (median)", "set-up s"], rows)]
+    sm = d.get("summary", {})
+    notes = [f"Synthetic({st['alpha']:g}, {st['beta']:g}), model `{st['model']}`, {st['rounds']} rounds, batch "
+             f"{st['batch']}, {st['epochs']} epoch, {st['threads']} threads; peak RSS is the child's own ru_maxrss."]
+    if "bytes_per_client" in sm:
+        lo, hi = d["runs"][0]["clients"], d["runs"][-1]["clients"]
+        notes.append(f"Memory per client (slope of the peak from {commas(lo)} to {commas(hi)} clients): "
+                     f"{sm['bytes_per_client']:.0f} bytes.")
+    if "million_peak_mb" in sm:
+        notes.append(f"1,000,000 clients: {sm['million_peak_mb']:.0f} MB peak, "
+                     f"{'within' if sm['million_within_2gb'] else 'OVER'} the 2 GB target.")
+    out.append("\n" + " ".join(notes))
+    return "\n".join(out) + "\n\n" + provenance(d["meta"], "scale.json")
+
+
+def connections(R):
+    """README: 1,000 TLS node connections to one server (bench/bench_connections.py)."""
+    d = R["connections"]
+    st, o = d["setting"], d["overhead"]
+    rows = [[commas(st["nodes"]), f"{o['s_per_round_median']:.2f} (min {o['s_per_round_min']:.2f}, max "
+             f"{o['s_per_round_max']:.2f})", f"{o['server_rss_connected_mb']:.0f} MB",
+             f"{o['load_gen_rss_mb']:.0f} MB"]]
+    out = [table(["TLS node connections", "s per round, all nodes in every round (median)",
+                  "server RSS during the rounds", "load generator RSS (one process)"], rows)]
+    if "soak" in d:
+        s = d["soak"]
+        # Steady state from the samples: from the soak run's first round on
+        # (before it the run loads its data and the nodes join it).
+        smp = s["samples"]
+        t1 = next((x[0] for x in smp if x[2] >= 1), smp[0][0])
+        steady = [x for x in smp if x[0] >= t1]
+        first = sorted(x[1] for x in steady if x[0] <= t1 + 60)
+        last = sorted(x[1] for x in steady if x[0] >= smp[-1][0] - 60)
+        f_med, l_med = first[len(first) // 2], last[len(last) // 2]
+        out.append(f"\nSoak: {s['seconds'] / 60:.1f} minutes, {commas(s['rounds'])} rounds with every node; from the "
+                   f"first round ({t1:.0f} s in, after the run loaded its data) server RSS {f_med:.1f} MB in the first "
+                   f"minute, {l_med:.1f} MB in the last ({l_med - f_med:+.1f} MB over "
+                   f"{(smp[-1][0] - t1) / 60:.1f} minutes), at most {max(x[1] for x in steady):.1f} MB.")
+    out.append(f"\nModel `{st['model']}` on {st['dataset']} (the nodes echo it: no training), {o['rounds']} rounds; "
+               "target: under 2 s per round at 1,000 connections, flat memory over 30 minutes.")
+    return "\n".join(out) + "\n\n" + provenance(d["meta"], "connections.json")
+
+
 TABLES = {
     "mpi": mpi,
     "async_deploy": async_deploy,
+    "scale": scale,
+    "connections": connections,
     "personalisation": personalisation,
     "feature_skew": feature_skew,
     "perf2_memory": perf2_memory,

@@ -179,6 +179,10 @@ typedef struct fedc_dataset_spec {
     int extra;                      /* svhn: add the extra split to the training set */
     fedc_fetch_policy fetch;
     const fedc_fetch_options *fetch_options; /* NULL = defaults */
+    /* synthetic: the generator's settings (n_clients 0 = the reference's
+     * Synthetic(1, 1) over 30 clients, seed 0). The training set is every
+     * client's training samples with the client as natural group. */
+    fedc_synthetic_config synthetic;
 } fedc_dataset_spec;
 
 /* Loads the training (train = 1) or test set. For catalog datasets the

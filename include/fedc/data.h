@@ -171,6 +171,47 @@ FEDC_API int fedc_dataset_to_float(fedc_dataset *d, fedc_error *err);
 /* Bytes the features take (n * dim, times 4 for floats). */
 FEDC_API size_t fedc_dataset_feature_bytes(const fedc_dataset *d);
 
+/* Synthetic(alpha, beta), the benchmark of the FedProx paper (Li et al.,
+ * "Federated Optimization in Heterogeneous Networks", MLSys 2020), as its
+ * reference generator draws it (src/data/synthetic.c and docs/datasets.md
+ * state every parameter). Client k holds n_k samples of 60 features and
+ * 10 classes: a model W_k (60x10), b_k (10) with entries N(u_k, 1),
+ * u_k ~ N(0, alpha^2); features x ~ N(v_k, Sigma), v_k's entries
+ * N(B_k, 1), B_k ~ N(0, beta^2), Sigma diagonal with Sigma_jj = j^-1.2;
+ * label argmax(W_k^T x + b_k); n_k = floor(exp(4 + 2 z)) + 50, z ~ N(0, 1)
+ * (at most FEDC_SYNTHETIC_MAX_SAMPLES). The first floor(0.9 n_k) samples
+ * train, the rest are the client's test samples.
+ * Everything about client k comes from streams of (seed, k) alone, so a
+ * client is generated when it is first used, identically whichever other
+ * clients were generated before it, and a million clients cost nothing
+ * until sampled. */
+#define FEDC_SYNTHETIC_FEATURES 60
+#define FEDC_SYNTHETIC_CLASSES 10
+#define FEDC_SYNTHETIC_MAX_SAMPLES 100000
+/* The test set: the test samples of the first min(clients, this) clients. */
+#define FEDC_SYNTHETIC_TEST_CLIENTS 1000
+/* Most samples fedc_synthetic_train_set concatenates. */
+#define FEDC_SYNTHETIC_MAX_TOTAL ((size_t)1 << 24)
+typedef struct fedc_synthetic_config {
+    double alpha, beta;  /* spreads (standard deviations) of u_k and B_k, >= 0 */
+    int n_clients;       /* >= 1 */
+    uint64_t seed;
+} fedc_synthetic_config;
+/* Samples client k holds (training and test). */
+FEDC_API size_t fedc_synthetic_client_size(const fedc_synthetic_config *c, int k);
+/* Its training samples: floor(0.9 n), as the reference splits each client. */
+FEDC_API size_t fedc_synthetic_train_size(size_t n);
+/* Client k's training (train = 1) or test samples, generated now. */
+FEDC_API int fedc_synthetic_client(const fedc_synthetic_config *c, int k, int train, fedc_dataset *out,
+                                   fedc_error *err);
+/* The test set (see FEDC_SYNTHETIC_TEST_CLIENTS); group[i] is the client
+ * sample i belongs to. */
+FEDC_API int fedc_synthetic_test_set(const fedc_synthetic_config *c, fedc_dataset *out, fedc_error *err);
+/* Every client's training samples in client order, group[i] = the client
+ * (a natural split: one group per client); refused beyond
+ * FEDC_SYNTHETIC_MAX_TOTAL samples, where only per-client generation fits. */
+FEDC_API int fedc_synthetic_train_set(const fedc_synthetic_config *c, fedc_dataset *out, fedc_error *err);
+
 /* Debian's dataset-fashion-mnist location: the default for "fashion-mnist". */
 #define FEDC_FASHION_MNIST_DIR "/usr/share/datasets/fashion-mnist"
 

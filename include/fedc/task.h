@@ -27,6 +27,8 @@ typedef struct fedc_task {
         char fetch[8];          /* auto | never: download a missing catalog dataset first */
         char labels[8];         /* fine | coarse (cifar100) */
         int extra;              /* bool: svhn's extra split joins the training set */
+        double synthetic_alpha; /* synthetic: spread of the clients' models, >= 0 */
+        double synthetic_beta;  /* synthetic: spread of the clients' feature means, >= 0 */
     } dataset;
     struct {
         char kind[16];          /* iid | dirichlet | shards | quantity | natural */

@@ -72,6 +72,11 @@ static int cmd_list(const fedc_catalog *c, int json) {
         char size[32], shape[32];
         human(fedc_catalog_entry_bytes(e, 0, &unknown), size, sizeof size);
         snprintf(shape, sizeof shape, "%dx%dx%d", e->shape.c, e->shape.h, e->shape.w);
+        if (e->nfiles == 0) { /* generated from a task's seed: no files, no folder */
+            printf("%-16s %-8s   %-9s %3d classes  %-8s  (generated per client from the task's seed)\n", e->name,
+                   "generated", "0 bytes", e->n_classes, shape);
+            continue;
+        }
         printf("%-16s %-8s %s%-9s %3d classes  %-8s  %s%s\n", e->name, state_of(&st),
                unknown ? "<=" : "  ", size, e->n_classes, shape, st.dir,
                st.source == FEDC_DATA_IN_SYSTEM ? " (system copy)" : "");

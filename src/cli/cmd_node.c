@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/node_load_gen.h"
 #include "cli/num_args.h"
 #include "fedc/log.h"
 #include "fedc/node.h"
@@ -40,11 +41,18 @@ static void usage(FILE *f) {
             "                         poison_fraction (the task's attack.* fields), e.g. scaling,scale=100\n"
             "  --collude DIR          alie, ipm: folder shared with the other attackers' nodes\n"
             "  --colluders N          stop waiting once N attackers' updates are in DIR\n"
-            "  --collude-wait S       longest wait for them per round (default 5)\n");
+            "  --collude-wait S       longest wait for them per round (default 5)\n"
+            "\n"
+            "Load generator, for benchmarks of the server:\n"
+            "  --load-gen N           open N node connections from this process, each answering every\n"
+            "                         TRAIN with the model unchanged (no training, no --data); --credential\n"
+            "                         is then a folder holding at least N credential files (*.pem), one\n"
+            "                         per connection, the first N in name order\n");
 }
 
 int fedc_cmd_node(int argc, char **argv) {
     fedc_node_config cfg = {0};
+    int load_gen = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int has = i + 1 < argc;
@@ -64,6 +72,9 @@ int fedc_cmd_node(int argc, char **argv) {
             if (fedc_cli_int("node", a, argv[++i], 1, 100000, &cfg.colluders) != 0) return 2;
         } else if (!strcmp(a, "--collude-wait") && has) {
             if (fedc_cli_double("node", a, argv[++i], 0, 1, 3600, &cfg.collude_wait_s) != 0) return 2;
+        }
+        else if (!strcmp(a, "--load-gen") && has) {
+            if (fedc_cli_int("node", a, argv[++i], 1, 100000, &load_gen) != 0) return 2;
         }
         /* Hidden: benchmarks (echo) and the server's own tests (poison, delay, exit-at). */
         else if (!strcmp(a, "--echo")) cfg.echo = 1;
@@ -88,7 +99,12 @@ int fedc_cmd_node(int argc, char **argv) {
             return 2;
         }
     }
-    if (!cfg.server_url || !cfg.credential_path || (!cfg.data_spec && !cfg.echo)) {
+    if (load_gen && (cfg.data_spec || cfg.state_dir || cfg.attack || cfg.poison || cfg.exit_at)) {
+        fprintf(stderr, "fedc node: --load-gen echoes the model: --data, --state, --attack, --poison and --exit-at "
+                        "do not apply\n");
+        return 2;
+    }
+    if (!cfg.server_url || !cfg.credential_path || (!cfg.data_spec && !cfg.echo && !load_gen)) {
         fprintf(stderr, "fedc node: --server, --credential and --data are required\n");
         usage(stderr);
         return 2;
@@ -105,7 +121,7 @@ int fedc_cmd_node(int argc, char **argv) {
         return 2;
     }
     fedc_error err;
-    if (fedc_node_run(&cfg, &err) != 0) {
+    if (load_gen ? fedc_node_load_gen(&cfg, load_gen, &err) != 0 : fedc_node_run(&cfg, &err) != 0) {
         fprintf(stderr, "fedc node: %s\n", err.msg);
         return 1;
     }

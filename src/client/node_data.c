@@ -136,6 +136,22 @@ static int load_catalog_split(fedc_node_data *d, const fedc_task *t, int train, 
     if (fedc_catalog_builtin(t->dataset.name) != fedc_catalog_builtin(d->dataset))
         return fedc_fail(err, "--data %s: this node holds %s but the task trains on %s", d->spec, d->dataset,
                          t->dataset.name);
+    if (!strcmp(t->dataset.name, "synthetic")) {
+        /* Generated for client K alone, exactly as the simulator generates it. */
+        if (d->part_n != t->clients)
+            return fedc_fail(err, "--data %s: synthetic data is generated per client of the task: N must be the "
+                                  "task's clients (%d)",
+                             d->spec, t->clients);
+        fedc_dataset_spec spec;
+        fedc_task_dataset_spec(t, &spec);
+        if (d->has_seed) spec.synthetic.seed = d->seed;
+        fedc_dataset own;
+        if (fedc_synthetic_client(&spec.synthetic, d->part_k, train, &own, err) != 0) return -1;
+        fedc_dataset_free(own_out);
+        *own_out = own;
+        if (train) d->split_n = 0;
+        return 0;
+    }
     /* The task's data settings (labels, extra, fetch policy), with the
      * node's own folder when path= gave one. */
     fedc_task local = *t;

@@ -67,7 +67,8 @@ static json_t *entry_json(const fedc_catalog_entry *e, int with_status, fedc_err
             json_decref(o);
             return NULL;
         }
-        json_object_set_new(o, "state", json_string(state_name(&st)));
+        /* A generated dataset (no files) is always there. */
+        json_object_set_new(o, "state", json_string(e->nfiles == 0 ? "generated" : state_name(&st)));
         json_object_set_new(o, "present", json_boolean(st.present));
         json_object_set_new(o, "dir", json_string(st.dir));
         json_object_set_new(o, "bytes_present", json_integer((json_int_t)st.bytes_present));

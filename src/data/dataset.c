@@ -406,6 +406,11 @@ static int load_entry(const fedc_catalog_entry *e, const fedc_dataset_spec *s, c
         return open_cifar100(dir, coarse, train, out, err);
     if (!strcmp(e->name, "svhn"))
         return open_svhn(dir, s->extra, train, out, err);
+    if (!strcmp(e->name, "synthetic")) {
+        fedc_synthetic_config c = s->synthetic;
+        if (c.n_clients == 0) c = (fedc_synthetic_config){.alpha = 1, .beta = 1, .n_clients = 30};
+        return train ? fedc_synthetic_train_set(&c, out, err) : fedc_synthetic_test_set(&c, out, err);
+    }
     if (!strncmp(e->name, "emnist-", 7) || e->natural)
         return open_emnist(e, dir, train, out, err);
     return fedc_fail(err, "%s: no loader for this catalog entry", e->name);

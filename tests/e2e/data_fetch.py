@@ -78,9 +78,10 @@ def test_fetch_verify_and_reuse(server, catalog):
         check(sha(e.path("mnist", f)) == sha(os.path.join(MIRROR, "mnist", f)), f"{f} fetched intact")
         check(not os.path.exists(e.path("mnist", f + ".part")), "no part left")
     listing = e.run("data", "list", check_rc=0).stdout.splitlines()
-    check(len(listing) == 9, f"one line per catalog entry: {listing}")
+    check(len(listing) == 10, f"one line per catalog entry: {listing}")
     names = [line.split()[0] for line in listing]
-    check(names == list(make_datasets.DATASETS), f"names in catalog order: {names}")
+    check(names == list(make_datasets.DATASETS) + ["synthetic"], f"names in catalog order: {names}")
+    check(" generated " in listing[-1], f"synthetic is generated, never fetched: {listing[-1]}")
     mn = [line for line in listing if line.startswith("mnist ")][0]
     check(" present " in mn and e.path("mnist") in mn, f"mnist present in the cache: {mn}")
     check(" absent " in [line for line in listing if line.startswith("cifar10 ")][0], "cifar10 absent")

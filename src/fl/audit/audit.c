@@ -88,8 +88,9 @@ int fedc_audit_run(const fedc_task *t, const fedc_audit_options *o, fedc_audit_r
                   fedc_arch_spec(a));
         goto out;
     }
-    const fedc_partition *part = fedc_run_partition(run);
-    if (o->client < 0 || o->client >= t->clients || fedc_partition_size(part, o->client) < (size_t)B) {
+    fedc_client_data cd = {0};
+    if (o->client >= 0 && o->client < t->clients) cd = fedc_run_client_data(run, o->client);
+    if (cd.n < (size_t)B) {
         fedc_fail(err, "audit: client %d does not hold %d samples", o->client, B);
         goto out;
     }
@@ -109,7 +110,7 @@ int fedc_audit_run(const fedc_task *t, const fedc_audit_options *o, fedc_audit_r
         fedc_fail(err, "out of memory for the audit");
         goto out;
     }
-    fedc_dataset_gather(fedc_run_train_data(run), fedc_partition_client(part, o->client), (size_t)B, xb, yb);
+    fedc_dataset_gather(cd.data, cd.index, (size_t)B, xb, yb);
     const float *x = fedc_run_model(run);
     fedc_nn_grad(a, ws, x, grad, xb, yb, B, NULL);
     double lr = t->local.lr;

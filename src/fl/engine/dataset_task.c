@@ -14,6 +14,10 @@ void fedc_task_dataset_spec(const fedc_task *t, fedc_dataset_spec *out) {
     out->labels = t->dataset.labels;
     out->extra = t->dataset.extra;
     out->fetch = strcmp(t->dataset.fetch, "never") == 0 ? FEDC_FETCH_NEVER : FEDC_FETCH_AUTO;
+    out->synthetic = (fedc_synthetic_config){.alpha = t->dataset.synthetic_alpha,
+                                             .beta = t->dataset.synthetic_beta,
+                                             .n_clients = t->clients,
+                                             .seed = t->seed};
 }
 
 int fedc_task_dataset_load(const fedc_task *t, int train, const fedc_fetch_options *fetch_options,

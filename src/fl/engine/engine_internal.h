@@ -63,4 +63,15 @@ double fedc_engine_split_accuracy(const fedc_arch *a, fedc_ws *ws, const float *
  * returns how many were finite (outputs untouched when 0), -1 out of memory. */
 int fedc_engine_client_summary(const double *acc, int n, double *mean, double *p10, double *min);
 
+/* Lazily generated client data (lazy_data.c, dataset synthetic). Each run
+ * takes an owner id; fedc_engine_lazy_client points cd's data, index and n
+ * at client `client`'s training (train = 1) or test samples, generated on
+ * this thread unless it generated them last. The view stays valid until
+ * this thread asks for another client's samples of the same kind, or
+ * fedc_engine_lazy_release drops this thread's copies of the owner's data. */
+uint64_t fedc_engine_lazy_owner(void);
+int fedc_engine_lazy_client(uint64_t owner, const fedc_synthetic_config *cfg, int client, int train,
+                            fedc_client_data *cd, fedc_error *err);
+void fedc_engine_lazy_release(uint64_t owner);
+
 #endif

@@ -71,6 +71,12 @@ struct fedc_run {
     fedc_run_options opt;
     fedc_dataset train, test; /* owned copies when loaded here */
     const fedc_dataset *trainp, *testp;
+    /* Dataset synthetic: every client's data is generated when it is used
+     * (lazy_data.c), so train holds no samples, only their shape and
+     * classes, and part is empty; the test set is generated up front. */
+    int lazy;
+    uint64_t lazy_owner;
+    fedc_synthetic_config syn;
     /* Feature skew: the clients' domains; the test set with sample i in
      * domain i mod n (evalp points to it, else to testp); per domain the
      * test ids a participant's personal evaluation uses. */
@@ -223,6 +229,7 @@ int fedc_engine_optim_config(const fedc_task *t, fedc_optim_config *oc, fedc_err
 
 void fedc_run_free(fedc_run *r) {
     if (!r) return;
+    if (r->lazy) fedc_engine_lazy_release(r->lazy_owner); /* this thread's copies (worker threads drop theirs on exit) */
     fedc_dataset_free(&r->train);
     fedc_dataset_free(&r->test);
     fedc_dataset_free(&r->val);
@@ -370,6 +377,16 @@ out:
 }
 
 fedc_client_data fedc_run_client_data(const fedc_run *r, int client) {
+    if (r->lazy) {
+        fedc_client_data cd = {.data = r->trainp, .domain_seed = r->task.seed};
+        fedc_error e;
+        if (client >= 0 && client < r->task.clients &&
+            fedc_engine_lazy_client(r->lazy_owner, &r->syn, client, 1, &cd, &e) != 0) {
+            FEDC_WARN("client %d: %s", client, e.msg);
+            cd.n = 0;
+        }
+        return cd;
+    }
     fedc_client_data cd = {.data = r->trainp,
                            .index = fedc_partition_client(&r->part, client),
                            .n = fedc_partition_size(&r->part, client),
@@ -454,7 +471,21 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         r->need_init = 1;
         goto data_done;
     }
-    if (opt && opt->train_data && opt->test_data) {
+    if (!strcmp(t->dataset.name, "synthetic")) {
+        /* Generated per client, never as a whole (shared copies from the
+         * caller are not used: the clients' data would not be theirs). */
+        fedc_dataset_spec spec;
+        fedc_task_dataset_spec(t, &spec);
+        r->syn = spec.synthetic;
+        r->lazy = 1;
+        r->lazy_owner = fedc_engine_lazy_owner();
+        if (fedc_task_dataset_load(t, 0, NULL, &r->test, err) != 0) goto fail;
+        r->train.shape = r->test.shape;
+        r->train.dim = r->test.dim;
+        r->train.n_classes = r->test.n_classes;
+        r->trainp = &r->train;
+        r->testp = &r->test;
+    } else if (opt && opt->train_data && opt->test_data) {
         r->trainp = opt->train_data;
         r->testp = opt->test_data;
     } else {
@@ -483,7 +514,7 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
     pc.alpha = t->partition.alpha;
     pc.classes_per_client = t->partition.classes_per_client;
     pc.sigma = t->partition.sigma;
-    if (fedc_partition_make(r->trainp, &pc, t->clients, t->seed, &r->part, err) != 0) goto fail;
+    if (!r->lazy && fedc_partition_make(r->trainp, &pc, t->clients, t->seed, &r->part, err) != 0) goto fail;
     if (t->partition.test_fraction > 0) {
         if (fedc_partition_hold_out(&r->part, t->partition.test_fraction, t->seed, &r->split_part, err) != 0)
             goto fail;
@@ -497,8 +528,9 @@ fedc_run *fedc_run_create(const fedc_task *t, const fedc_run_options *opt, fedc_
         for (int k = 0; k < t->clients; k++) r->acc_global[k] = r->acc_own[k] = NAN;
     }
     if (hold_out_validation(r, err) != 0) goto fail;
-    if (r->fed_eval) {
-        /* Each client's local test data: the test set cut like the training set. */
+    if (r->fed_eval && !r->lazy) {
+        /* Each client's local test data: the test set cut like the training set
+         * (synthetic: each client's own test samples, generated when asked). */
         if (fedc_partition_make(r->testp, &pc, t->clients, fedc_eval_partition_seed(t->seed), &r->test_part, err) !=
             0) {
             fedc_fail_prefix(err, "federated evaluation: test set: ");
@@ -594,7 +626,9 @@ data_done:
         goto fail;
     }
     for (int k = 0; k < t->clients; k++) {
-        r->info[k].n_samples = r->external ? 0 : fedc_partition_size(&r->part, k);
+        r->info[k].n_samples = r->external ? 0
+                               : r->lazy   ? fedc_synthetic_train_size(fedc_synthetic_client_size(&r->syn, k))
+                                           : fedc_partition_size(&r->part, k);
         r->info[k].last_loss = -1;
         r->info[k].last_round = -1;
         r->info[k].available = 1;
@@ -834,7 +868,7 @@ static int check_update(fedc_run *r, slot *s, int round, const uint8_t *frame, s
         fedc_fail(err, "update is for round %lld; the current round is %d", (long long)rnd, round);
         goto out;
     }
-    json_int_t max_samples = r->trainp ? (json_int_t)r->trainp->n * 1000 : (json_int_t)1000000000000LL;
+    json_int_t max_samples = r->trainp && !r->lazy ? (json_int_t)r->trainp->n * 1000 : (json_int_t)1000000000000LL;
     if (n_samples < 0 || n_samples > max_samples || steps < 0 || steps > 100000000 ||
         !isfinite(loss) || !isfinite(cpu) || cpu < 0) {
         fedc_fail(err, "update: n_samples, steps, loss or cpu_s out of range");
@@ -2851,6 +2885,14 @@ const fedc_manifest *fedc_run_manifest(const fedc_run *r) { return &r->manifest;
 
 fedc_client_data fedc_run_test_data(const fedc_run *r, int client) {
     fedc_client_data cd = {0};
+    if (r->lazy && r->fed_eval && client >= 0 && client < r->task.clients) {
+        fedc_error e;
+        if (fedc_engine_lazy_client(r->lazy_owner, &r->syn, client, 0, &cd, &e) != 0) {
+            FEDC_WARN("client %d: %s", client, e.msg);
+            cd.n = 0;
+        }
+        return cd;
+    }
     if (!r->has_test_part || client < 0 || client >= r->task.clients) return cd;
     cd.data = r->testp;
     cd.index = fedc_partition_client(&r->test_part, client);

@@ -15,6 +15,8 @@ void fedc_task_defaults(fedc_task *t) {
     strcpy(t->dataset.name, "fashion-mnist");
     strcpy(t->dataset.fetch, "auto");
     strcpy(t->dataset.labels, "fine");
+    t->dataset.synthetic_alpha = 1.0; /* Synthetic(1, 1), the FedProx paper's most heterogeneous */
+    t->dataset.synthetic_beta = 1.0;
 
     strcpy(t->partition.kind, "iid");
     t->partition.alpha = 0.5;

@@ -14,7 +14,7 @@
 const char *const task_datasets[] = {"mnist",          "fashion-mnist",   "emnist-byclass",
                                      "emnist-balanced", "emnist-digits",  "femnist",
                                      "cifar10",        "cifar100",        "svhn",
-                                     "csv",            NULL};
+                                     "synthetic",      "csv",             NULL};
 static const char *const task_dataset_fetch[] = {"auto", "never", NULL};
 static const char *const task_dataset_labels[] = {"fine", "coarse", NULL};
 const char *const task_partition_kinds[] = {"iid", "dirichlet", "shards", "quantity", "natural",
@@ -75,8 +75,10 @@ const task_field task_fields[] = {
           "images in 10 / 100 classes (cifar100: 20 coarse ones with dataset.labels). svhn: "
           "32x32 colour house-number digits. A catalog dataset that is not present is fetched "
           "into the cache before the run (dataset.fetch); Debian's Fashion-MNIST package is "
-          "used when installed. csv: tabular data, numeric feature columns and an integer label "
-          "column."),
+          "used when installed. synthetic: the FedProx paper's Synthetic(alpha, beta), 60 "
+          "features and 10 classes, each client's data generated from the seed when the client "
+          "is first used (partition.kind natural; up to 1,000,000 clients). csv: tabular data, "
+          "numeric feature columns and an integer label column."),
     F_STR("dataset.path", dataset.path, 0, NULL,
           "Your own copy of the data, instead of the catalog's location: the folder holding the "
           "dataset's files as downloaded (e.g. cifar-10-binary.tar.gz; for mnist and "
@@ -102,6 +104,15 @@ const task_field task_fields[] = {
     F_BOOL("dataset.extra", dataset.extra,
            "svhn only: add the 531,131 extra images (a 1.3 GB download) to the 73,257 training "
            "images."),
+    F_NUM("dataset.synthetic_alpha", dataset.synthetic_alpha, 0, 0, 100, 0,
+          "synthetic only: how much the clients' models differ. Client k labels its samples "
+          "with its own softmax model whose weights are N(u_k, 1), u_k ~ N(0, alpha^2) (the "
+          "alpha of the FedProx paper's Synthetic(alpha, beta), used as a standard deviation "
+          "as its reference generator does). 0 = every client's model drawn around 0."),
+    F_NUM("dataset.synthetic_beta", dataset.synthetic_beta, 0, 0, 100, 0,
+          "synthetic only: how much the clients' features differ. Client k's feature means are "
+          "N(B_k, 1), B_k ~ N(0, beta^2) (the beta of Synthetic(alpha, beta), a standard "
+          "deviation as in the reference generator)."),
 
     F_STR("partition.kind", partition.kind, 1, task_partition_kinds,
           "How the training samples are split across the clients. iid: uniformly at random, "
@@ -109,8 +120,9 @@ const task_field task_fields[] = {
           "Dirichlet(alpha). shards: each client holds only classes_per_client classes (the "
           "pathological non-IID split of McMahan et al.). quantity: labels IID but client sizes "
           "log-normal with spread sigma. natural: the data's own split, whole writers per "
-          "client (femnist only; clients at most the number of writers, one writer each when "
-          "equal, as in LEAF)."),
+          "client (femnist: clients at most the number of writers, one writer each when "
+          "equal, as in LEAF; synthetic, which needs it: client k holds the data generated "
+          "for client k)."),
     F_NUM("partition.alpha", partition.alpha, 0, 1, 1000, 0,
           "Dirichlet concentration, used by kind dirichlet only. Small values (0.1) give each "
           "client a few dominant classes; large values (100) are close to IID."),
@@ -167,9 +179,11 @@ const task_field task_fields[] = {
     F_INT("rounds", rounds, 1, 100000,
           "Communication rounds to run (fewer if stop.target_accuracy or stop.max_wall_s ends "
           "the run first)."),
-    F_INT("clients", clients, 1, 100000,
+    F_INT("clients", clients, 1, 1000000,
           "Federation size: how many clients the training set is partitioned across in "
-          "simulation, or how many nodes take part in a deployment."),
+          "simulation, or how many nodes take part in a deployment. Up to 1,000,000: a "
+          "partition gives every client at least one sample, so federations beyond a "
+          "dataset's size need dataset synthetic, whose clients each generate their own."),
     F_INT("clients_per_round", clients_per_round, 1, 100000,
           "Clients selected to train in each round (S); at most clients. The fraction "
           "clients_per_round/clients is the C of the FedAvg paper."),

@@ -320,6 +320,11 @@ json_t *task_to_value(const fedc_task *t) {
             if (!obj || json_object_set_new(root, "model", obj) != 0) goto oom;
             continue;
         }
+        /* synthetic's own settings are written for synthetic, or when set
+         * away from their default: every other task's JSON stays as it was. */
+        if (!strncmp(f->path, "dataset.synthetic_", 18) && strcmp(t->dataset.name, "synthetic") != 0 &&
+            *(const double *)((const char *)t + f->offset) == 1.0)
+            continue;
         const char *key = f->path;
         const char *dot = strchr(f->path, '.');
         if (dot) {

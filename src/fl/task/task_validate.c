@@ -117,6 +117,22 @@ static void check_dataset(const fedc_task *t, task_issues *iss) {
         task_issue(iss, "dataset.extra", "true is not available for %s; allowed: false (only svhn has an extra "
                                          "split)",
                    e->name);
+    if (!strcmp(t->dataset.name, "synthetic")) {
+        /* Its clients' data is generated when they train and dropped after:
+         * nothing is held out of it beyond each client's own test samples. */
+        if (ALL_OK(iss, "partition.test_fraction") && t->partition.test_fraction > 0)
+            task_issue(iss, "partition.test_fraction",
+                       "%g, but dataset synthetic's clients keep no data between rounds to split; allowed: 0",
+                       t->partition.test_fraction);
+        if (ALL_OK(iss, "validation") && t->validation > 0)
+            task_issue(iss, "validation",
+                       "%g, but dataset synthetic's clients keep no data to hold out; allowed: 0 (its test set is "
+                       "the clients' own test samples)",
+                       t->validation);
+        if (ALL_OK(iss, "eval_personal") && t->eval_personal > 0)
+            task_issue(iss, "eval_personal", "%d, but dataset synthetic has no per-domain test samples; allowed: 0",
+                       t->eval_personal);
+    }
     if (strcmp(t->dataset.name, "csv") != 0) return;
     if (ALL_OK(iss, "dataset.path") && t->dataset.path[0] == '\0')
         task_issue(iss, "dataset.path", "required when dataset.name is csv; allowed: the path of the training CSV "
@@ -212,6 +228,14 @@ static void check_partition(const fedc_task *t, task_issues *iss) {
                    "natural needs a dataset with a natural split, and %s has none; allowed: iid, dirichlet, shards, "
                    "quantity (natural: with dataset.name femnist, one writer per client)",
                    t->dataset.name);
+        return;
+    }
+    /* Synthetic data exists only per client: there is nothing to re-split. */
+    if (ds && !strcmp(ds->name, "synthetic") && strcmp(t->partition.kind, "natural") != 0) {
+        task_issue(iss, "partition.kind",
+                   "%s does not apply to dataset synthetic, whose clients each generate their own data; allowed: "
+                   "natural",
+                   t->partition.kind);
         return;
     }
     if (ds && strcmp(t->partition.kind, "shards") == 0 &&

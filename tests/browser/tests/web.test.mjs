@@ -123,7 +123,7 @@ describe('web application', { timeout: 600000 }, () => {
   it('lists the data catalog with what the server holds', kit.check(async () => {
     const { datasets } = await server.api.ok('GET', '/api/datasets');
     assert.deepEqual(datasets.map((d) => d.name), ['mnist', 'fashion-mnist', 'emnist-byclass', 'emnist-balanced',
-      'emnist-digits', 'femnist', 'cifar10', 'cifar100', 'svhn']);
+      'emnist-digits', 'femnist', 'cifar10', 'cifar100', 'svhn', 'synthetic']);
     const select = page.getByLabel('Dataset', { exact: true });
     for (const d of datasets) {
       const option = select.locator(`option[value="${d.name}"]`);

@@ -21,13 +21,17 @@
 static const char *const k_names[] = {"mnist",         "fashion-mnist", "emnist-byclass",
                                       "emnist-balanced", "emnist-digits", "femnist",
                                       "cifar10",       "cifar100",      "svhn"};
+/* The generated dataset after the files' ones (test_synthetic.c tests it). */
+static const char k_generated[] = "synthetic";
 
 static void test_builtin_entries(void **state) {
     (void)state;
     fedc_error err;
     fedc_catalog *c = fedc_catalog_load_json(NULL, 0, NULL, &err);
     assert_non_null(c);
-    assert_int_equal(fedc_catalog_count(c), 9);
+    assert_int_equal(fedc_catalog_count(c), 10);
+    assert_string_equal(fedc_catalog_at(c, 9)->name, k_generated);
+    assert_int_equal(fedc_catalog_at(c, 9)->nfiles, 0);
     for (int i = 0; i < 9; i++) {
         const fedc_catalog_entry *e = fedc_catalog_at(c, i);
         assert_string_equal(e->name, k_names[i]);
@@ -68,7 +72,7 @@ static void test_builtin_entries(void **state) {
     assert_string_equal(fedc_catalog_find(c, "fashion-mnist")->system_dir, FEDC_FASHION_MNIST_DIR);
     assert_string_equal(fedc_catalog_names(),
                         "mnist, fashion-mnist, emnist-byclass, emnist-balanced, emnist-digits, femnist, "
-                        "cifar10, cifar100, svhn");
+                        "cifar10, cifar100, svhn, synthetic");
     char *json = fedc_catalog_json(c, 0, &err);
     assert_non_null(json);
     assert_non_null(strstr(json, "\"name\": \"svhn\""));

@@ -225,7 +225,7 @@ static void test_conflicts_are_questions(void **state) {
     expect_refusal("120% of clients per round", FEDC_INTENT_CONFLICT, "120%");
     expect_refusal("2.5 epochs", FEDC_INTENT_CONFLICT, "whole number");
     expect_refusal("don't use adam", FEDC_INTENT_CONFLICT, "negation");
-    expect_refusal("train on imagenet", FEDC_INTENT_CONFLICT, "cifar100, svhn, csv");
+    expect_refusal("train on imagenet", FEDC_INTENT_CONFLICT, "cifar100, svhn, synthetic, csv");
     expect_refusal("a cnn on EMNIST", FEDC_INTENT_QUESTION, "several variants");
     expect_refusal("deadline-aware scheduling", FEDC_INTENT_CONFLICT, "deadline_s");
     expect_refusal("seed 99999999999999999999", FEDC_INTENT_CONFLICT, "too large");
