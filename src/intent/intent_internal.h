@@ -304,6 +304,9 @@ void intent_find_overrides(intent_ctx *c);
 /* "30 rounds. Actually, make it 40": a bare number right after a
  * correction corrects the number the words gave last before it. */
 int intent_elided_corrections(intent_ctx *c);
+/* A correction followed by words no rule read ("no wait, make the deadline
+ * shorter") is a question: what it changes is not known (overrides.c). */
+int intent_unread_corrections(intent_ctx *c);
 /* The request text of [start, end), quoted and cut for messages. */
 void intent_evidence(const intent_ctx *c, int start, int end, char *out, size_t cap);
 void intent_note(intent_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -540,7 +540,8 @@ static const intent_phrase phrases[] = {
     /* naming, negation, phrases that only look like keywords */
     {"name", C_NAME_KW, 0}, {"named", C_NAME_KW, 0}, {"call", C_NAME_KW, 0}, {"called", C_NAME_KW, 0},
     {"title", C_NAME_KW, 0}, {"titled", C_NAME_KW, 0}, {"run name", C_NAME_KW, 0},
-    {"task name", C_NAME_KW, 0},
+    {"task name", C_NAME_KW, 0}, {"catalogue", C_NAME_KW, 0}, {"catalog", C_NAME_KW, 0},
+    {"save it as", C_NAME_KW, 0}, {"log it as", C_NAME_KW, 0}, {"tag it", C_NAME_KW, 0}, {"label it", C_NAME_KW, 0},
     {"not", C_NEGATION, 0}, {"no", C_NEGATION, 0}, {"don't", C_NEGATION, 0}, {"dont", C_NEGATION, 0},
     {"never", C_NEGATION, 0}, {"without", C_NEGATION, 0}, {"avoid", C_NEGATION, 0},
     {"do not", C_NEGATION, 0}, {"doesn't", C_NEGATION, 0}, {"shouldn't", C_NEGATION, 0},

@@ -150,7 +150,7 @@ int fedc_intent_parse(const char *request, fedc_intent_result *out, fedc_error *
         goto done;
     unknown_words(c);
     corrections(c);
-    if (unread_numbers(c) < 0) goto done;
+    if (intent_unread_corrections(c) < 0 || unread_numbers(c) < 0) goto done;
     if (intent_resolve(c) < 0) goto done;
     out->status = FEDC_INTENT_OK;
     rc = 0;

@@ -78,6 +78,18 @@ static int text_after(intent_ctx *c, int i, const char *path, int need_alnum) {
     /* a quote mark may open the value */
     int pos = intent_span_start(c, j);
     if (c->it[j].kind == IT_PUNCT && c->it[j].text[0] == '"') pos = intent_span_start(c, j);
+    /* "name teh run 'mnist-iid'": a quoted value a word or two further on is
+     * the value; the words before it are fillers this list lacks (a typo) */
+    if (!is_quote((unsigned char)c->text[pos])) {
+        int q = pos, words = 0;
+        while (q < (int)c->len && q < pos + 24 && words <= 2 && !is_quote((unsigned char)c->text[q]) &&
+               (isalpha((unsigned char)c->text[q]) || c->text[q] == ' ')) {
+            if (c->text[q] == ' ' && q > pos && c->text[q - 1] != ' ') words++;
+            q++;
+        }
+        if (q < (int)c->len && is_quote((unsigned char)c->text[q]) && q > pos && c->text[q - 1] == ' ' && words <= 2)
+            pos = q;
+    }
     char v[300];
     int end = raw_value(c, pos, v, sizeof v);
     if (!end) return 0;
