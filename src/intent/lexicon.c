@@ -243,7 +243,8 @@ static const intent_phrase phrases[] = {
     {"pathological", C_PATHOLOGICAL, 0}, {"pathologically", C_PATHOLOGICAL, 0},
     {"sort and partition", C_PATHOLOGICAL, 0}, {"sorted shard", C_PATHOLOGICAL, 0},
     {"quantity skew", C_QUANTITY, 0}, {"quantity", C_QUANTITY, 0}, {"quantity based", C_QUANTITY, 0},
-    {"different amount of data", C_QUANTITY, 0}, {"different amount", C_QUANTITY, 0},
+    {"different amount of data", C_QUANTITY, 0}, {"different amount of sample", C_QUANTITY, 0},
+    {"different amount of example", C_QUANTITY, 0}, {"different amount of training data", C_QUANTITY, 0},
     {"varying amount of data", C_QUANTITY, 0}, {"varying amount", C_QUANTITY, 0},
     {"unequal amount", C_QUANTITY, 0}, {"unequal size", C_QUANTITY, 0},
     {"unequal dataset size", C_QUANTITY, 0}, {"unbalanced", C_QUANTITY, 0}, {"imbalanced", C_QUANTITY, 0},
@@ -905,6 +906,15 @@ void intent_lexicon_normalise(intent_tok *t, int n) {
         char buf[TOK_TEXT];
         const vocab_word *known = vocab_find(t[i].text);
         if (known && known->cls != W_FIELD) continue;
+        /* "zstd'd", "q8'd": a keyword made a verb with an apostrophe is the keyword */
+        size_t tl = strlen(t[i].text);
+        if (!known && tl > 3 && t[i].text[tl - 2] == '\'' && t[i].text[tl - 1] == 'd') {
+            snprintf(buf, sizeof buf, "%.*s", (int)(tl - 2), t[i].text);
+            if (vocab_find(buf) && !(vocab_find(buf)->cls & W_STOP)) {
+                snprintf(t[i].text, TOK_TEXT, "%s", buf);
+                continue;
+            }
+        }
         const char *base = singular(t[i].text, buf, sizeof buf);
         if (base && !(known && vocab_find(base)->cls == W_FIELD)) {
             snprintf(t[i].text, TOK_TEXT, "%s", base);

@@ -211,6 +211,18 @@ void intent_number_words(intent_tok *t, int n) {
             to_number(&t[i], &t[keep_of ? i + 1 : i + 2], v, TK_INTEGER);
             continue;
         }
+        /* "SCAFFOLD option II", "variant I": a roman numeral after the word
+         * that numbers the choice */
+        if (t[i].kind == TK_WORD && i > 0 && t[i - 1].kind == TK_WORD && !t[i - 1].merged &&
+            (!strcmp(t[i - 1].text, "option") || !strcmp(t[i - 1].text, "variant"))) {
+            static const char *const roman[] = {"i", "ii", "iii", "iv", "v"};
+            for (int r = 0; r < 5; r++)
+                if (!strcmp(t[i].text, roman[r])) {
+                    to_number(&t[i], &t[i], r + 1, TK_INTEGER);
+                    break;
+                }
+            if (t[i].kind == TK_NUM) continue;
+        }
         int s = i;
         const num_word *w = find(&t[i]);
         /* "a hundred", "a dozen", "a tenth", "an hour" (not a number word) */

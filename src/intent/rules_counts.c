@@ -294,6 +294,32 @@ static int all_n(intent_ctx *c, int i) {
     return 1;
 }
 
+/* "the whole federation of 64 takes part in each of 10 rounds", "use the
+ * entire federation of 32 in every round": the federation, all of it per
+ * round where the words say so (else the two readings of "all N"). */
+static int whole_federation(intent_ctx *c, int i) {
+    if (!(tok_is(c, i, "whole") || tok_is(c, i, "entire") || tok_is(c, i, "full"))) return 0;
+    int k = i + 1;
+    if (!intent_is(c, k, C_CLIENT_KEY) || c->it[k].used) return 0;
+    int n = k + 1;
+    if (!whole_count(c, n)) return 0;
+    int lo, hi;
+    sentence_of(c, i, &lo, &hi);
+    int mk = per_round_marker(c, lo, hi);
+    int verb = 0;
+    for (int j = lo; j <= hi && !verb; j++) verb = participation_verb(c, j) && !is_word(c, j, "train") && !is_word(c, j, "trains");
+    for (int j = i; j <= n; j++) intent_use(c, j);
+    if (intent_set_int(c, "clients", n, RANK_WORDS, i, n, NULL) < 0) return -1;
+    if (mk >= 0 || verb) {
+        if (mk >= 0 && intent_is(c, mk, C_PER_ROUND)) intent_use(c, mk);
+        return intent_set_cpr_all(c, i, mk >= 0 && intent_is(c, mk, C_PER_ROUND) ? mk : n) < 0 ? -1 : 1;
+    }
+    c->all_maybe = 1;
+    c->all_maybe_start = intent_span_start(c, i);
+    c->all_maybe_end = intent_span_end(c, n);
+    return 1;
+}
+
 /* Whether only stopwords ("in", "for", "then") stand between item m and
  * the start of its clause. */
 static int opens_clause(const intent_ctx *c, int m) {
@@ -496,7 +522,7 @@ int intent_rules_counts(intent_ctx *c) {
     client_modifiers(c);
     for (int i = 0; i < c->nit && !c->failed; i++) {
         if (c->it[i].used) continue;
-        if (all_n(c, i) < 0) return -1;
+        if (all_n(c, i) < 0 || whole_federation(c, i) < 0) return -1;
     }
     for (int i = 0; i < c->nit && !c->failed; i++) {
         if (c->it[i].used || c->it[i].kind != IT_NUM) continue;

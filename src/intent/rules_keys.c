@@ -722,7 +722,11 @@ static int read_value(intent_ctx *c, const char *path, key_kind kind, int key_a,
         char low[300];
         snprintf(low, sizeof low, "%s", chunk);
         lower(low);
-        for (int k = 0; f->choices[k]; k++)
+        /* the exact spelling first: "fedavg-m" and "fedavgm" are two strategies */
+        int exact = -1;
+        for (int k = 0; f->choices[k] && exact < 0; k++)
+            if (!strcmp(low, f->choices[k])) exact = k;
+        for (int k = exact >= 0 ? exact : 0; f->choices[k]; k++)
             if (same_loose(low, f->choices[k])) {
                 use_span_items(c, vstart, end, 1);
                 return intent_set(c, path, json_string(f->choices[k]), RANK_WORDS, kstart, end, NULL) < 0 ? -1 : 1;
