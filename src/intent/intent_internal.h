@@ -360,6 +360,7 @@ int intent_rules_model(intent_ctx *c);
 int intent_rules_numbers(intent_ctx *c); /* counts, rates, times, accuracy */
 int intent_rules_methods(intent_ctx *c); /* optimizer, strategy, scheduling, privacy */
 int intent_rules_codec(intent_ctx *c);
+int intent_rules_memory(intent_ctx *c);  /* "512 MB of per-client state" (rules_memory.c) */
 int intent_rules_goals(intent_ctx *c);
 /* A "key: value" whose value no rule read is a question (rules_keys.c). */
 int intent_check_pending_keys(intent_ctx *c);

@@ -179,7 +179,7 @@ static const intent_phrase phrases[] = {
     {"fashion mnist", C_DS_FMNIST, 0}, {"fmnist", C_DS_FMNIST, 0}, {"f mnist", C_DS_FMNIST, 0},
     {"fashionmnist", C_DS_FMNIST, 0}, {"fashion", C_DS_FMNIST, 0}, {"zalando", C_DS_FMNIST, 0},
     {"mnist", C_DS_MNIST, 0}, {"handwritten digit", C_DS_MNIST, 0},
-    {"cifar10", C_DS_CIFAR10, 0}, {"cifar 10", C_DS_CIFAR10, 0}, {"cifar", C_DS_CIFAR10, 0},
+    {"cifar10", C_DS_CIFAR10, 0}, {"cifar 10", C_DS_CIFAR10, 0}, {"cifar", C_DS_UNSUPPORTED, 0},
     {"csv", C_DS_CSV, 0}, {"tabular", C_DS_CSV, 0}, {"tabular data", C_DS_CSV, 0},
     {"csv file", C_DS_CSV, 0},
     {"cifar100", C_DS_UNSUPPORTED, 0}, {"cifar 100", C_DS_UNSUPPORTED, 0}, {"emnist", C_DS_UNSUPPORTED, 0},

@@ -90,19 +90,38 @@ static int other_dataset(intent_ctx *c, int i) {
     char ev[96];
     intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
     /* "emnist" alone: which of the catalog's variants */
+    /* "cifar" alone: cifar10 or cifar100 */
+    size_t wl = strlen(words);
+#define FAMILY_MEMBER(name) \
+    (!strncmp((name), words, wl) && ((name)[wl] == '-' || ((name)[wl] >= '0' && (name)[wl] <= '9')))
     int variants = 0;
-    for (int k = 0; task_datasets[k]; k++) variants += !strncmp(task_datasets[k], words, strlen(words)) &&
-                                                       task_datasets[k][strlen(words)] == '-';
+    for (int k = 0; task_datasets[k]; k++) variants += FAMILY_MEMBER(task_datasets[k]);
     if (variants > 1) {
+        /* "the SCAFFOLD paper's EMNIST experiment ... emnist-balanced": a
+         * variant named elsewhere in the request says which */
+        const intent_slot *ds = intent_slot_find(c, "dataset.name");
+        if (ds && json_is_string(ds->value) && FAMILY_MEMBER(json_string_value(ds->value))) {
+            intent_use(c, i);
+            return 0;
+        }
+        for (int j = 0; j < c->nit; j++) {
+            int e2;
+            const char *named = j != i ? catalog_chunk(c, intent_span_start(c, j), &e2) : NULL;
+            if (named && FAMILY_MEMBER(named)) {
+                intent_use(c, i);
+                return 0;
+            }
+        }
         int rc = intent_ask_which(c, "dataset.name", "dataset.name: \"%s\" comes in several variants. Which one?", ev);
         for (int k = 0; task_datasets[k]; k++)
-            if (!strncmp(task_datasets[k], words, strlen(words)) && task_datasets[k][strlen(words)] == '-') {
+            if (FAMILY_MEMBER(task_datasets[k])) {
                 char v[80];
                 intent_fmt(v, sizeof v, "\"%s\"", task_datasets[k]);
                 intent_reading(c, "dataset.name", v, "a variant in fedc's data catalog");
             }
         return rc;
     }
+#undef FAMILY_MEMBER
     char allowed[400] = "";
     size_t a = 0;
     for (int k = 0; task_datasets[k] && a + 2 < sizeof allowed; k++)
