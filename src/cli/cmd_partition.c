@@ -8,37 +8,23 @@
 #include "fedc/engine.h"
 #include "fedc/data.h"
 
+/* --rows N: how many clients the table lists. */
+static int partition_option(void *ctx, int argc, char **argv, int *i) {
+    if (strcmp(argv[*i], "--rows") || *i + 1 >= argc) return 0;
+    return fedc_cli_int("partition", "--rows", argv[++*i], 0, 1000000, (int *)ctx) == 0 ? 1 : -1;
+}
+
 int fedc_cmd_partition(int argc, char **argv) {
-    const char *path = NULL;
-    char **sets = calloc((size_t)argc, sizeof *sets);
-    if (!sets) {
-        fprintf(stderr, "fedc partition: out of memory\n");
-        return 1;
-    }
-    int nsets = 0, rows = 20;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--set") && i + 1 < argc) sets[nsets++] = argv[++i];
-        else if (!strcmp(argv[i], "--rows") && i + 1 < argc) {
-            if (fedc_cli_int("partition", "--rows", argv[++i], 0, 1000000, &rows) != 0) {
-                free(sets);
-                return 2;
-            }
-        }
-        else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: fedc partition [TASK.json] [--set PATH=VALUE ...] [--rows N]\n"
-                   "Prints samples and label histogram per client, and skew statistics.\n");
-            free(sets);
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "fedc partition: unknown option %s\n", argv[i]);
-            free(sets);
-            return 2;
-        } else path = argv[i];
-    }
+    int rows = 20;
+    const fedc_cli_task_command cmd = {
+        "partition",
+        "usage: fedc partition [TASK.json] [--set PATH=VALUE ...] [--rows N]\n"
+        "Prints samples and label histogram per client, and skew statistics.\n",
+        0, partition_option, &rows};
     fedc_task t;
-    int rc = fedc_cli_load_task(path, sets, nsets, &t);
-    free(sets);
-    if (rc != 0) return 1;
+    const char *path;
+    int exit_code;
+    if (fedc_cli_task_command_parse(&cmd, argc, argv, &t, &path, &exit_code) != 0) return exit_code;
     fedc_error err;
     fedc_dataset d;
     if (fedc_task_dataset_load(&t, 1, NULL, &d, &err) != 0) {

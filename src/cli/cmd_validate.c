@@ -6,45 +6,25 @@
 
 #include "cli/task_args.h"
 
+/* -q / --quiet: the verdict only, not the filled-in task. */
+static int validate_option(void *ctx, int argc, char **argv, int *i) {
+    (void)argc;
+    if (strcmp(argv[*i], "-q") && strcmp(argv[*i], "--quiet")) return 0;
+    *(int *)ctx = 1;
+    return 1;
+}
+
 int fedc_cmd_validate(int argc, char **argv) {
-    const char *path = NULL;
-    char **sets = calloc((size_t)argc, sizeof *sets);
-    if (!sets) {
-        fprintf(stderr, "fedc validate: out of memory\n");
-        return 1;
-    }
-    int nsets = 0, quiet = 0;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--set") && i + 1 < argc) {
-            sets[nsets++] = argv[++i];
-        } else if (!strcmp(argv[i], "-q") || !strcmp(argv[i], "--quiet")) {
-            quiet = 1;
-        } else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: fedc validate TASK.json [--set PATH=VALUE ...] [--quiet]\n"
-                   "Checks a task spec; prints it with defaults filled in, or the first error.\n");
-            free(sets);
-            return 0;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            fprintf(stderr, "fedc validate: unknown option %s\n", argv[i]);
-            free(sets);
-            return 2;
-        } else if (!path) {
-            path = argv[i];
-        } else {
-            fprintf(stderr, "fedc validate: one task file expected\n");
-            free(sets);
-            return 2;
-        }
-    }
-    if (!path) {
-        fprintf(stderr, "usage: fedc validate TASK.json [--set PATH=VALUE ...]\n");
-        free(sets);
-        return 2;
-    }
+    int quiet = 0;
+    const fedc_cli_task_command cmd = {
+        "validate",
+        "usage: fedc validate TASK.json [--set PATH=VALUE ...] [--quiet]\n"
+        "Checks a task spec; prints it with defaults filled in, or the first error.\n",
+        1, validate_option, &quiet};
     fedc_task t;
-    int rc = fedc_cli_load_task(path, sets, nsets, &t);
-    free(sets);
-    if (rc != 0) return 1;
+    const char *path;
+    int exit_code;
+    if (fedc_cli_task_command_parse(&cmd, argc, argv, &t, &path, &exit_code) != 0) return exit_code;
     if (!quiet) {
         char *js = fedc_task_to_json(&t, 1);
         if (!js) {

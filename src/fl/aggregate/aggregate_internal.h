@@ -87,8 +87,5 @@ void agg_mean_of(const float *const *v, const int *idx, int m, size_t d, float *
 /* Sets verdict i with a formatted reason. */
 void agg_set(agg_output *o, int i, fedc_verdict v, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
-/* Eigen-decomposition of a symmetric n x n matrix (Jacobi): a is destroyed;
- * values descending in w, vectors as columns of v (row-major n x n). */
-void agg_sym_eigen(double *a, int n, double *w, double *v);
 
 #endif

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "aggregate_internal.h"
+#include "core/sym_eigen.h"
 
 #define W_EPS 1e-7
 
@@ -70,7 +71,7 @@ static int flag_step(flag_work *w, const double *proj, const double *norm, doubl
     for (int i = 0; i < n; i++) wt[i] = norm[i] > 0 ? pow(fabs(1 - proj[i]) + W_EPS, -0.25) : 0;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < n; j++) G[i * n + j] = wt[i] * wt[j] * w->C[i * n + j];
-    agg_sym_eigen(G, n, L, V);
+    sym_eigen_jacobi(G, n, L, V);
     int r = 0;
     double top = L[0] > 0 ? L[0] : 0;
     for (int k = 0; k < w->r && k < n; k++) {

@@ -6,11 +6,11 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startServer, startNode, Fleet, OUT_DIR, SOURCE_DIR, waitFor } from '../lib/fedc.mjs';
+import { startServer, startNode, Fleet, OUT_DIR, waitFor } from '../lib/fedc.mjs';
+import { PageKit } from '../lib/page.mjs';
 import { launch, watchPage, DESKTOP, PHONE } from '../lib/browser.mjs';
 
 const NODES = 3;
-const SHOTS = path.join(OUT_DIR, 'screenshots');
 const DOWNLOADS = path.join(OUT_DIR, 'downloads-dashboard');
 
 let server;
@@ -21,43 +21,7 @@ const problems = [];
 const responses = []; // every response the page got: [status, url]
 const consoleAll = [];
 const state = {};
-let failed = false;
-
-async function shot(name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, `${name}.png`);
-  await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
-  await page.screenshot({ path: file });
-  if (process.env.FEDC_UPDATE_SCREENSHOTS === '1') {
-    const docs = path.join(SOURCE_DIR, 'docs', 'screenshots');
-    fs.mkdirSync(docs, { recursive: true });
-    fs.copyFileSync(file, path.join(docs, `${name}.png`));
-  }
-}
-
-async function download(trigger) {
-  const [dl] = await Promise.all([page.waitForEvent('download'), trigger()]);
-  fs.mkdirSync(DOWNLOADS, { recursive: true });
-  const file = path.join(DOWNLOADS, dl.suggestedFilename());
-  await dl.saveAs(file);
-  return file;
-}
-
-function check(t) {
-  return async (...args) => {
-    try {
-      await t(...args);
-    } catch (e) {
-      failed = true;
-      if (page) {
-        const file = path.join(OUT_DIR, `dashboard-failure-${Date.now()}.png`);
-        await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        console.log(`page at the failure: ${page.url()}, screenshot ${file}`);
-      }
-      throw e;
-    }
-  };
-}
+const kit = new PageKit({ failurePrefix: 'dashboard-failure', downloads: DOWNLOADS });
 
 function field(label) {
   return page.getByLabel(label, { exact: true });
@@ -93,7 +57,8 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
       fleet.add(startNode(enrol, { k, n: NODES }));
     }
     browser = await launch({ viewport: DESKTOP, downloadsPath: DOWNLOADS });
-    page = browser.context.pages()[0] || await browser.context.newPage();
+    page = browser.context.pages()[0] || await browser.context.newPage()
+    kit.page = page;
     watchPage(page, problems);
     page.on('response', (r) => responses.push([r.status(), r.url()]));
     page.on('console', (m) => consoleAll.push(`${m.type()}: ${m.text()}`));
@@ -112,16 +77,16 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
   after(async () => {
     if (browser) await browser.close();
     await fleet.stopAll();
-    if (failed) console.log(`---- process logs\n${fleet.logs()}`);
+    if (kit.failed) console.log(`---- process logs\n${fleet.logs()}`);
     if (server) fs.rmSync(server.state, { recursive: true, force: true });
   });
 
-  it('defect 10: a signed-out load asks for nothing that fails', check(async () => {
+  it('defect 10: a signed-out load asks for nothing that fails', kit.check(async () => {
     assert.deepEqual(state.signedOut.failed, [], 'no request of a signed-out page fails');
     assert.deepEqual(state.signedOut.console, [], 'nothing in the console');
   }));
 
-  it('defect 11: the header sends the page\'s strict policy; assets come compressed and hashed', check(async () => {
+  it('defect 11: the header sends the page\'s strict policy; assets come compressed and hashed', kit.check(async () => {
     const res = await fetch(`${server.base}/`, { headers: { 'Accept-Encoding': 'br, gzip' } });
     const html = await res.text();
     const csp = res.headers.get('content-security-policy');
@@ -154,7 +119,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.ok(encoded < decoded / 3, `scripts are compressed (${encoded} of ${decoded} bytes)`);
   }));
 
-  it('defect 1: a request that sets nothing changes nothing and says so', check(async () => {
+  it('defect 1: a request that sets nothing changes nothing and says so', kit.check(async () => {
     await page.goto(`${server.base}/#/new`);
     await page.locator('#task-status[data-state="valid"]').waitFor();
     await field('Rounds').fill('7');
@@ -168,7 +133,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.equal(await page.locator('#intent-status').getAttribute('data-state'), 'invalid');
   }));
 
-  it('defect 6: the prompt names the run after its task; a long model spec fits its box', check(async () => {
+  it('defect 6: the prompt names the run after its task; a long model spec fits its box', kit.check(async () => {
     await page.getByLabel('What should be trained?').fill('train a CNN on fashion-mnist over 6 clients, 3 rounds');
     await page.getByRole('button', { name: 'Fill the form' }).click();
     await page.locator('#intent-filled').waitFor();
@@ -179,7 +144,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.ok(fits, 'the whole spec is visible in the Model box');
   }));
 
-  it('defect 10: the focus ring has 3:1 contrast and Load JSON shows it', check(async () => {
+  it('defect 10: the focus ring has 3:1 contrast and Load JSON shows it', kit.check(async () => {
     await page.getByRole('button', { name: 'Reset to defaults' }).focus();
     await page.keyboard.press('Shift+Tab');
     await page.keyboard.press('Tab');
@@ -198,7 +163,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.equal(label.width, '3px');
   }));
 
-  it('defect 2: a run launched from the form trains on every idle node from round 1', check(async () => {
+  it('defect 2: a run launched from the form trains on every idle node from round 1', kit.check(async () => {
     await page.goto(`${server.base}/#/new`);
     await page.getByRole('button', { name: 'Reset to defaults' }).click();
     await field('Run name').fill('from-the-form');
@@ -219,7 +184,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.match(help, /clients_per_round of the nodes connected/);
   }));
 
-  it('defect 3: a newly enrolled node shows zeros and gets its own data share', check(async () => {
+  it('defect 3: a newly enrolled node shows zeros and gets its own data share', kit.check(async () => {
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Nodes', exact: true }).click();
     await page.getByRole('heading', { name: 'Nodes', level: 1 }).waitFor();
     // A long (allowed) name: the table must still fit (defect 7).
@@ -233,14 +198,14 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.match(await row.innerText(), /0 \/ 0 \/ 0/);
   }));
 
-  it('defect 7: the Nodes table fits 1280 px', check(async () => {
+  it('defect 7: the Nodes table fits 1280 px', kit.check(async () => {
     await waitFor('3 nodes online', async () => (await page.locator('#nodes-table .badge-online').count()) === NODES);
     const over = await page.locator('#nodes-table').evaluate((t) => t.parentElement.scrollWidth - t.parentElement.clientWidth);
     assert.ok(over <= 0, `the table is ${over}px wider than its box`);
-    await shot('nodes-defects');
+    await kit.shot('nodes-defects');
   }));
 
-  it('defect 5: a long run pages its table and adds to its charts', check(async () => {
+  it('defect 5: a long run pages its table and adds to its charts', kit.check(async () => {
     const long = await server.api.ok('POST', '/api/runs', {
       name: 'thirty-rounds', rounds: 30, clients: NODES, clients_per_round: NODES, eval_every: 5,
       local: { max_steps: 1 }, partition: { kind: 'dirichlet' }, deploy: { min_nodes: NODES, connect_timeout_s: 600 },
@@ -260,7 +225,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.ok(appended >= 1, `the bytes chart was appended to ${appended} times`);
   }));
 
-  it('defect 12: legends draw lines (dashed for a dashed series); up stays visible over down', check(async () => {
+  it('defect 12: legends draw lines (dashed for a dashed series); up stays visible over down', kit.check(async () => {
     const info = await page.evaluate(() => {
       const chart = (id) => window.Chart.getChart(document.querySelector(`#${id} canvas`));
       const loss = chart('chart-loss');
@@ -277,7 +242,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.ok(down.width > up.width && up.dash.length, 'a wide down line under a dashed up line');
   }));
 
-  it('defect 8: Compare marks the settings the nodes do not use', check(async () => {
+  it('defect 8: Compare marks the settings the nodes do not use', kit.check(async () => {
     await page.goto(`${server.base}/#/compare?runs=${state.formRun},${state.longRun}`);
     const row = page.locator('#compare-diff tbody tr', { hasText: 'partition.kind' });
     await row.waitFor();
@@ -286,11 +251,11 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.doesNotMatch(await rounds.innerText(), /simulation only/);
   }));
 
-  it('defect 9: the server prints no libwebsockets noise', check(async () => {
+  it('defect 9: the server prints no libwebsockets noise', kit.check(async () => {
     assert.doesNotMatch(server.proc.log(), /lws/);
   }));
 
-  it('charts: smoothing, log scale, x axis, hide/show, zoom and downloads', check(async () => {
+  it('charts: smoothing, log scale, x axis, hide/show, zoom and downloads', kit.check(async () => {
     await page.goto(`${server.base}/#/runs/${state.longRun}`);
     await page.locator('#run-page[data-status="done"]').waitFor();
     const fig = page.locator('#chart-loss');
@@ -325,18 +290,18 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.ok(zoomed[1] - zoomed[0] < (before[1] - before[0]) * 0.6, `zoomed from ${before} to ${zoomed}`);
     await fig.getByRole('button', { name: 'Reset zoom' }).click();
     assert.deepEqual((await drawn()).x, before);
-    const png = fs.readFileSync(await download(() => fig.getByRole('button', { name: 'Download Loss per round as PNG' }).click()));
+    const png = fs.readFileSync(await kit.download(() => fig.getByRole('button', { name: 'Download Loss per round as PNG' }).click()));
     assert.deepEqual([...png.subarray(0, 4)], [0x89, 0x50, 0x4e, 0x47]);
-    const svg = fs.readFileSync(await download(() => fig.getByRole('button', { name: 'Download Loss per round as SVG' }).click()), 'utf8');
+    const svg = fs.readFileSync(await kit.download(() => fig.getByRole('button', { name: 'Download Loss per round as SVG' }).click()), 'utf8');
     assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
     assert.equal((svg.match(/<polyline class="series"/g) || []).length, 2);
     assert.match(svg, /stroke-dasharray="6 4"/);
     await fig.scrollIntoViewIfNeeded();
     await fig.getByLabel('Smoothing').fill('0.5');
-    await shot('run-chart-tools');
+    await kit.shot('run-chart-tools');
   }));
 
-  it('defect 7: on a phone the Launch bar is on screen and opaque', check(async () => {
+  it('defect 7: on a phone the Launch bar is on screen and opaque', kit.check(async () => {
     await page.setViewportSize(PHONE);
     await page.goto(`${server.base}/#/new`);
     await page.locator('#task-status[data-state="valid"]').waitFor();
@@ -354,7 +319,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     await page.setViewportSize(DESKTOP);
   }));
 
-  it('run event log: kept in the store and shown for the whole run', check(async () => {
+  it('run event log: kept in the store and shown for the whole run', kit.check(async () => {
     const run = await server.api.ok('POST', '/api/runs', {
       name: 'needs-four', rounds: 1, clients: 4, clients_per_round: 4, local: { max_steps: 1 },
       deploy: { min_nodes: 4, connect_timeout_s: 1 },
@@ -368,7 +333,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.equal(Number(await page.locator('#run-log').getAttribute('data-count')), events.length);
   }));
 
-  it('node detail page: totals, resources and every round it was picked for', check(async () => {
+  it('node detail page: totals, resources and every round it was picked for', kit.check(async () => {
     await page.goto(`${server.base}/#/nodes`);
     await page.locator('#nodes-table').getByRole('link', { name: 'node-1', exact: true }).click();
     await page.waitForURL(/#\/nodes\/1$/);
@@ -380,10 +345,10 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.match(await page.locator('#node-stats [data-key="data"]').innerText(), /fmnist:partition=0\/3/);
     assert.equal(await page.locator('#node-rounds tbody tr').count(), participation.length);
     assert.ok(await page.locator('#node-rounds tbody tr').first().getByRole('link', { name: `#${participation[0].run}` }).count());
-    await shot('node');
+    await kit.shot('node');
   }));
 
-  it('runs: tags and notes kept in the store, searched in the runs list', check(async () => {
+  it('runs: tags and notes kept in the store, searched in the runs list', kit.check(async () => {
     await page.goto(`${server.base}/#/runs/${state.longRun}`);
     await page.locator('#run-page[data-status="done"]').waitFor();
     await page.getByLabel('Tags', { exact: true }).fill('baseline, dirichlet');
@@ -410,7 +375,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.match(await rows.first().innerText(), /baseline/);
   }));
 
-  it('runs list: search, filters and sortable columns', check(async () => {
+  it('runs list: search, filters and sortable columns', kit.check(async () => {
     await page.goto(`${server.base}/#/runs`);
     const rows = page.locator('#runs-table tbody tr');
     await rows.nth(2).waitFor();
@@ -433,10 +398,10 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.equal(await rows.count(), all, 'every run trains fashion-mnist');
     await page.getByLabel('Strategy', { exact: true }).selectOption('fedavg');
     assert.equal(await rows.count(), all);
-    await shot('runs-search');
+    await kit.shot('runs-search');
   }));
 
-  it('method figures: refused updates (flagged nodes) per round', check(async () => {
+  it('method figures: refused updates (flagged nodes) per round', kit.check(async () => {
     // A fourth node whose round-1 update is NaN (--poison KIND@ROUND): refused, flagged.
     const enrol = await server.api.ok('POST', '/api/nodes', { name: 'poisoner' });
     const bad = fleet.add(startNode(enrol, { k: 3, n: NODES + 1, extra: ['--poison', 'nan@1'] }));
@@ -456,7 +421,7 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     await bad.stop();
   }));
 
-  it('per-client accuracy: the distribution of the clients\' own models per round', check(async () => {
+  it('per-client accuracy: the distribution of the clients\' own models per round', kit.check(async () => {
     // Ditto with local test splits: every node scores its personal model on its own split.
     const run = await server.api.ok('POST', '/api/runs', {
       name: 'ditto-per-client', rounds: 3, clients: NODES, clients_per_round: NODES, eval_every: 1,
@@ -481,14 +446,14 @@ describe('web application: defects and dashboard features', { timeout: 600000 },
     assert.deepEqual(byLabel['global model: mean'], want('global_client_acc_mean'));
     for (const r of scored) assert.ok(r.client_acc_min <= r.client_acc_p10 && r.client_acc_p10 <= r.client_acc_mean);
     await fig.scrollIntoViewIfNeeded();
-    await shot('run-per-client');
+    await kit.shot('run-per-client');
     // A run without local test splits has no such figure.
     await page.goto(`${server.base}/#/runs/${state.longRun}`);
     await page.locator('#run-page[data-status="done"]').waitFor();
     assert.equal(await page.locator('#chart-client-accuracy').isVisible(), false);
   }));
 
-  it('defect 4: "Last seen" of connected nodes stays current', check(async () => {
+  it('defect 4: "Last seen" of connected nodes stays current', kit.check(async () => {
     await page.clock.install();
     await page.goto(`${server.base}/#/runs/${state.longRun}`);
     await page.reload();

@@ -9,13 +9,13 @@ import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startServer, startNode, Fleet, OUT_DIR, SOURCE_DIR, FEDC_BIN } from '../lib/fedc.mjs';
+import { startServer, startNode, Fleet, SOURCE_DIR, FEDC_BIN } from '../lib/fedc.mjs';
+import { PageKit } from '../lib/page.mjs';
 import { launch, watchPage, DESKTOP, PHONE } from '../lib/browser.mjs';
 
 const NODES = 2;
 const ROUNDS = 3;
 const BUDGET = 3;
-const SHOTS = path.join(OUT_DIR, 'screenshots');
 const REQUEST = 'train a CNN on fashion-mnist over 6 clients, 3 rounds, keep bandwidth low';
 
 let server;
@@ -25,34 +25,7 @@ let llm;
 const fleet = new Fleet();
 const problems = [];
 const state = {};
-let failed = false;
-
-async function shot(name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, `${name}.png`);
-  await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
-  await page.screenshot({ path: file });
-  if (process.env.FEDC_UPDATE_SCREENSHOTS === '1') {
-    const docs = path.join(SOURCE_DIR, 'docs', 'screenshots');
-    fs.mkdirSync(docs, { recursive: true });
-    fs.copyFileSync(file, path.join(docs, `${name}.png`));
-  }
-}
-
-function nav(name) {
-  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-}
-
-function unlabelledControls() {
-  return page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
-    .filter((el) => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
-      && !(el.tagName === 'BUTTON' && el.textContent.trim()))
-    .map((el) => el.id || el.name || el.outerHTML.slice(0, 80)));
-}
-
-async function series(chartId) {
-  return JSON.parse(await page.locator(`#${chartId}`).getAttribute('data-series'));
-}
+const kit = new PageKit({ failurePrefix: 'intent-searches-failure' });
 
 // The replaying chat-completions endpoint: its first line is "PORT <n>".
 function startLlm() {
@@ -92,24 +65,6 @@ function recordSearch(stateDir) {
   return best;
 }
 
-let failures = 0;
-function check(t) {
-  return async (...args) => {
-    try {
-      await t(...args);
-    } catch (e) {
-      failed = true;
-      failures += 1;
-      if (page) {
-        const file = path.join(OUT_DIR, `intent-searches-failure-${failures}.png`);
-        await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        console.log(`page at the failure: ${page.url()}, screenshot ${file}`);
-      }
-      throw e;
-    }
-  };
-}
-
 describe('prompt box and searches', { timeout: 600000 }, () => {
   before(async () => {
     llm = await startLlm();
@@ -125,7 +80,8 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
       fleet.add(startNode(enrol, { k, n: NODES }));
     }
     browser = await launch({ viewport: DESKTOP });
-    page = browser.context.pages()[0] || await browser.context.newPage();
+    page = browser.context.pages()[0] || await browser.context.newPage()
+    kit.page = page;
     watchPage(page, problems);
   });
 
@@ -133,19 +89,19 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     if (browser) await browser.close();
     await fleet.stopAll();
     if (llm) llm.child.kill();
-    if (failed) console.log(`---- process logs\n${fleet.logs()}`);
+    if (kit.failed) console.log(`---- process logs\n${fleet.logs()}`);
     if (server) fs.rmSync(server.state, { recursive: true, force: true });
   });
 
-  it('signs in', check(async () => {
+  it('signs in', kit.check(async () => {
     await page.goto(`${server.base}/`);
     await page.getByLabel('Admin token').fill(server.token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Runs', level: 1 }).waitFor();
   }));
 
-  it('fills the task form from a request, with the explanation beside each field, and launches nothing', check(async () => {
-    await nav('New task').click();
+  it('fills the task form from a request, with the explanation beside each field, and launches nothing', kit.check(async () => {
+    await kit.nav('New task').click();
     await page.locator('#task-status[data-state="valid"]').waitFor();
     await page.getByLabel('What should be trained?').fill(REQUEST);
     await page.getByRole('button', { name: 'Fill the form' }).click();
@@ -180,14 +136,14 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     assert.equal((await server.api.ok('GET', '/api/runs')).total, 0, 'no run was created');
     // The box with its answer, and the first highlighted fields below it.
     await page.locator('#intent-box').evaluate((el) => el.scrollIntoView({ block: 'start' }));
-    await shot('intent');
+    await kit.shot('intent');
     // The person's own value replaces the explanation.
     await page.getByLabel('Rounds', { exact: true }).fill('4');
     assert.equal(await page.locator('.field[data-path="rounds"] .field-note').isHidden(), true);
     assert.doesNotMatch(await page.locator('.field[data-path="rounds"]').getAttribute('class'), /from-request/);
   }));
 
-  it('asks a question for a contradictory request and lists words it did not understand', check(async () => {
+  it('asks a question for a contradictory request and lists words it did not understand', kit.check(async () => {
     await page.getByLabel('What should be trained?').fill('train an MLP and a CNN on mnist with 10 clients');
     await page.getByRole('button', { name: 'Fill the form' }).click();
     const question = page.locator('#intent-question[data-status="conflict"]');
@@ -211,7 +167,7 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     assert.equal((await server.api.ok('GET', '/api/runs')).total, 0, 'still no run');
   }));
 
-  it('fills the form through the LLM backend', check(async () => {
+  it('fills the form through the LLM backend', kit.check(async () => {
     const backend = page.getByLabel('Read by');
     await page.locator('#intent-backend option[value="llm"]:not([disabled])').waitFor({ state: 'attached' });
     await backend.selectOption('llm');
@@ -227,8 +183,8 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     assert.equal((await server.api.ok('GET', '/api/runs')).total, 0, 'still no run');
   }));
 
-  it('lists the search and shows its leaderboard', check(async () => {
-    await nav('Searches').click();
+  it('lists the search and shows its leaderboard', kit.check(async () => {
+    await kit.nav('Searches').click();
     await page.getByRole('heading', { name: 'Searches', level: 1 }).waitFor();
     const row = page.locator('#searches-table tbody tr', { hasText: 'quick-search' });
     await row.waitFor();
@@ -249,17 +205,17 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     assert.equal(cells[1], String(first.trial));
     assert.equal(cells[4], String(ROUNDS));
     assert.match(cells[8], /local\.lr=/);
-    const plot = await series('chart-search-trials');
+    const plot = await kit.series('chart-search-trials');
     const full = plot.find((s) => s.label === 'full rounds');
     assert.deepEqual(full.points.map((p) => p[0]), [0, 1, 2], 'one point per trial');
     for (const [, y] of full.points) assert.ok(y > 0.1 && y <= 1, `accuracy ${y} is better than chance`);
     const best = plot.find((s) => s.label === 'best so far');
     assert.equal(best.points[best.points.length - 1][1], detail.best_accuracy);
     await page.evaluate(() => window.scrollTo(0, 0));
-    await shot('searches');
+    await kit.shot('searches');
   }));
 
-  it('opens the winner in the task form', check(async () => {
+  it('opens the winner in the task form', kit.check(async () => {
     await page.getByRole('link', { name: 'Open in the form' }).click();
     await page.locator('#task-notice', { hasText: `Starting from the best task of search ${state.search}` }).waitFor();
     assert.equal(await page.getByLabel('Run name', { exact: true }).inputValue(), state.bestTask.name);
@@ -268,7 +224,7 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     assert.equal((await server.api.ok('GET', '/api/runs')).total, 0, 'opening launches nothing');
   }));
 
-  it('launches the winner, which trains on the nodes to the end', check(async () => {
+  it('launches the winner, which trains on the nodes to the end', kit.check(async () => {
     await page.goto(`${server.base}/#/searches/${state.search}`);
     await page.getByRole('button', { name: 'Launch the winner' }).click();
     await page.waitForURL(/#\/runs\/\d+$/);
@@ -285,7 +241,7 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     assert.equal(run.task.model, state.bestTask.model);
   }));
 
-  it('shows the Pareto front and launches a point of it', check(async () => {
+  it('shows the Pareto front and launches a point of it', kit.check(async () => {
     await page.goto(`${server.base}/#/searches/${state.search}`);
     const detail = await server.api.ok('GET', `/api/searches/${state.search}`);
     const front = detail.trials.filter((t) => t.costs && t.costs.pareto_rank === 1)
@@ -294,7 +250,7 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     await page.locator('#pareto-table tbody tr').nth(front.length - 1).waitFor();
     assert.equal(await page.locator('#pareto-table tbody tr').count(), front.length);
     // The plot: accuracy against client compute, one bubble per trial, area by bytes.
-    const plot = await series('chart-search-pareto');
+    const plot = await kit.series('chart-search-pareto');
     const drawn = plot.find((s) => s.label === 'Pareto front').points;
     assert.deepEqual(drawn.map((p) => p.trial), front.map((t) => t.trial));
     for (const [i, p] of drawn.entries()) {
@@ -324,7 +280,7 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
     assert.equal(run.task.name, pick.task.name);
   }));
 
-  it('fits a phone-width screen with a label on every control', check(async () => {
+  it('fits a phone-width screen with a label on every control', kit.check(async () => {
     await page.setViewportSize(PHONE);
     for (const hash of ['#/new', '#/searches', `#/searches/${state.search}`]) {
       await page.goto(`${server.base}/${hash}`);
@@ -332,7 +288,7 @@ describe('prompt box and searches', { timeout: 600000 }, () => {
       await page.locator('main[aria-busy]').waitFor({ state: 'detached' });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${hash} is ${overflow}px wider than the screen`);
-      assert.deepEqual(await unlabelledControls(), [], `every control of ${hash} has a label`);
+      assert.deepEqual(await kit.unlabelledControls(), [], `every control of ${hash} has a label`);
     }
     await page.setViewportSize(DESKTOP);
   }));

@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import {
-  startServer, startNode, Fleet, OUT_DIR, SOURCE_DIR, arch, readSafetensors, waitFor, splitCommand,
+  startServer, startNode, Fleet, OUT_DIR, arch, readSafetensors, waitFor, splitCommand,
 } from '../lib/fedc.mjs';
+import { PageKit } from '../lib/page.mjs';
 import { launch, watchPage, DESKTOP, PHONE } from '../lib/browser.mjs';
 
 const NODES = 4; // 3 started up front, the 4th enrolled in the browser
 const ROUNDS = 3;
-const SHOTS = path.join(OUT_DIR, 'screenshots');
 const DOWNLOADS = path.join(OUT_DIR, 'downloads');
 
 let server;
@@ -23,45 +23,7 @@ let page;
 const fleet = new Fleet();
 const problems = [];
 const state = {};
-let failed = false;
-
-async function shot(name) {
-  fs.mkdirSync(SHOTS, { recursive: true });
-  const file = path.join(SHOTS, `${name}.png`);
-  // Passing notices would cover part of the page.
-  await page.evaluate(() => document.querySelectorAll('.toast').forEach((t) => t.remove()));
-  await page.screenshot({ path: file });
-  if (process.env.FEDC_UPDATE_SCREENSHOTS === '1') {
-    const docs = path.join(SOURCE_DIR, 'docs', 'screenshots');
-    fs.mkdirSync(docs, { recursive: true });
-    fs.copyFileSync(file, path.join(docs, `${name}.png`));
-  }
-}
-
-async function download(trigger) {
-  const [dl] = await Promise.all([page.waitForEvent('download'), trigger()]);
-  fs.mkdirSync(DOWNLOADS, { recursive: true });
-  const file = path.join(DOWNLOADS, dl.suggestedFilename());
-  await dl.saveAs(file);
-  return file;
-}
-
-// Form controls of the page without a label (none allowed).
-function unlabelledControls() {
-  return page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
-    .filter((el) => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label')
-      && !(el.tagName === 'BUTTON' && el.textContent.trim()))
-    .map((el) => el.id || el.name || el.outerHTML.slice(0, 80)));
-}
-
-// A link of the main navigation (pages have their own "New task" links too).
-function nav(name) {
-  return page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true });
-}
-
-async function series(chartId) {
-  return JSON.parse(await page.locator(`#${chartId}`).getAttribute('data-series'));
-}
+const kit = new PageKit({ failurePrefix: 'failure', downloads: DOWNLOADS });
 
 // Waits for the run page to show a run that ended, without reloading.
 async function waitRunEnded(timeout = 240000) {
@@ -76,26 +38,6 @@ async function waitRunEnded(timeout = 240000) {
   }
 }
 
-let failures = 0;
-function check(t) {
-  // Remember a failure so that `after` prints the processes' logs, and keep
-  // a picture of the page as it was.
-  return async (...args) => {
-    try {
-      await t(...args);
-    } catch (e) {
-      failed = true;
-      failures += 1;
-      if (page) {
-        const file = path.join(OUT_DIR, `failure-${failures}.png`);
-        await page.screenshot({ path: file, fullPage: true }).catch(() => {});
-        console.log(`page at the failure: ${page.url()}, screenshot ${file}`);
-      }
-      throw e;
-    }
-  };
-}
-
 describe('web application', { timeout: 600000 }, () => {
   before(async () => {
     server = await startServer();
@@ -105,7 +47,8 @@ describe('web application', { timeout: 600000 }, () => {
       fleet.add(startNode(enrol, { k, n: NODES }));
     }
     browser = await launch({ viewport: DESKTOP, downloadsPath: DOWNLOADS });
-    page = browser.context.pages()[0] || await browser.context.newPage();
+    page = browser.context.pages()[0] || await browser.context.newPage()
+    kit.page = page;
     watchPage(page, problems);
     page.on('dialog', (d) => d.accept());
   });
@@ -113,15 +56,15 @@ describe('web application', { timeout: 600000 }, () => {
   after(async () => {
     if (browser) await browser.close();
     await fleet.stopAll();
-    if (failed) console.log(`---- process logs\n${fleet.logs()}`);
+    if (kit.failed) console.log(`---- process logs\n${fleet.logs()}`);
     if (server) fs.rmSync(server.state, { recursive: true, force: true });
   });
 
-  it('signs in with the admin token', check(async () => {
+  it('signs in with the admin token', kit.check(async () => {
     await page.goto(`${server.base}/`);
     const token = page.getByLabel('Admin token');
     await token.waitFor();
-    await shot('login');
+    await kit.shot('login');
     await token.fill('not-the-token');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('#login-error', { hasText: 'not right' }).waitFor();
@@ -139,8 +82,8 @@ describe('web application', { timeout: 600000 }, () => {
     assert.equal(session.sameSite, 'Strict');
   }));
 
-  it('enrols a node on the Nodes page and lists the connected ones', check(async () => {
-    await nav('Nodes').click();
+  it('enrols a node on the Nodes page and lists the connected ones', kit.check(async () => {
+    await kit.nav('Nodes').click();
     await page.getByRole('heading', { name: 'Nodes', level: 1 }).waitFor();
     // The three nodes started from the command line connect and report.
     await waitFor('3 nodes online', async () => (await page.locator('#nodes-table .badge-online').count()) >= NODES - 1);
@@ -158,11 +101,11 @@ describe('web application', { timeout: 600000 }, () => {
     await page.locator('#nodes-table tbody tr', { hasText: 'edge-4' }).waitFor();
   }));
 
-  it('builds the task form from the schema with a label on every control', check(async () => {
-    await nav('New task').click();
+  it('builds the task form from the schema with a label on every control', kit.check(async () => {
+    await kit.nav('New task').click();
     await page.getByRole('heading', { name: 'New task', level: 1 }).waitFor();
     await page.locator('#task-status[data-state="valid"]').waitFor();
-    assert.deepEqual(await unlabelledControls(), []);
+    assert.deepEqual(await kit.unlabelledControls(), []);
     // Every field of the schema has its input, with the schema's default.
     const schema = await server.api.ok('GET', '/api/schema');
     for (const [key, s] of Object.entries(schema.properties)) {
@@ -177,7 +120,7 @@ describe('web application', { timeout: 600000 }, () => {
     }
   }));
 
-  it('lists the data catalog with what the server holds', check(async () => {
+  it('lists the data catalog with what the server holds', kit.check(async () => {
     const { datasets } = await server.api.ok('GET', '/api/datasets');
     assert.deepEqual(datasets.map((d) => d.name), ['mnist', 'fashion-mnist', 'emnist-byclass', 'emnist-balanced',
       'emnist-digits', 'femnist', 'cifar10', 'cifar100', 'svhn']);
@@ -202,7 +145,7 @@ describe('web application', { timeout: 600000 }, () => {
     await page.locator('#task-status[data-state="valid"]').waitFor();
   }));
 
-  it('keeps a 64-bit seed exact', check(async () => {
+  it('keeps a 64-bit seed exact', kit.check(async () => {
     const seed = page.getByLabel('Seed', { exact: true });
     await seed.fill('9223372036854775807');
     await page.locator('#task-status[data-state="valid"]').waitFor();
@@ -217,7 +160,7 @@ describe('web application', { timeout: 600000 }, () => {
     assert.equal(await page.locator('#task-seed-error').isHidden(), true);
   }));
 
-  it('shows the server validator\'s errors next to their fields', check(async () => {
+  it('shows the server validator\'s errors next to their fields', kit.check(async () => {
     await page.getByLabel('Run name', { exact: true }).fill('fmnist-quick');
     await page.getByLabel('Rounds', { exact: true }).fill(String(ROUNDS));
     await page.getByLabel('Clients', { exact: true }).fill(String(NODES));
@@ -241,7 +184,7 @@ describe('web application', { timeout: 600000 }, () => {
     assert.match(page.url(), /#\/new$/);
     assert.match(await lrError.innerText(), /allowed: a number >= 0/);
     await page.evaluate(() => window.scrollTo(0, 0));
-    await shot('new-task');
+    await kit.shot('new-task');
     // Back to the default (0: the optimizer's own lr), so the saved task leaves lr out.
     await page.getByLabel('Learning rate', { exact: true }).fill('0');
     await page.getByLabel('Clients per round', { exact: true }).fill(String(NODES));
@@ -251,8 +194,8 @@ describe('web application', { timeout: 600000 }, () => {
     assert.equal(runs.total, 0, 'no run was created by the invalid launch');
   }));
 
-  it('saves the task as JSON', check(async () => {
-    const file = await download(() => page.getByRole('button', { name: 'Save as JSON' }).click());
+  it('saves the task as JSON', kit.check(async () => {
+    const file = await kit.download(() => page.getByRole('button', { name: 'Save as JSON' }).click());
     const task = JSON.parse(fs.readFileSync(file, 'utf8'));
     assert.equal(task.name, 'fmnist-quick');
     assert.equal(task.rounds, ROUNDS);
@@ -263,7 +206,7 @@ describe('web application', { timeout: 600000 }, () => {
     state.taskFile = file;
   }));
 
-  it('launches the run and follows it live until it finishes', check(async () => {
+  it('launches the run and follows it live until it finishes', kit.check(async () => {
     await page.getByRole('button', { name: 'Launch run' }).click();
     await page.waitForURL(/#\/runs\/\d+$/);
     state.run1 = Number(page.url().match(/#\/runs\/(\d+)$/)[1]);
@@ -275,30 +218,30 @@ describe('web application', { timeout: 600000 }, () => {
     fleet.add(startNode(state.enrol4, { k: NODES - 1, n: NODES }));
     await waitRunEnded();
     assert.equal(await page.evaluate(() => window.__fedcNoReload), true, 'the page updated without a reload');
-    const acc = await series('chart-accuracy');
+    const acc = await kit.series('chart-accuracy');
     assert.equal(acc.length, 1);
     assert.deepEqual(acc[0].points.map((p) => p[0]), [1, 2, 3], 'one accuracy point per round');
     for (const [, y] of acc[0].points) assert.ok(y > 0.1 && y <= 1, `accuracy ${y} is better than chance`);
     assert.equal(await page.locator('#rounds-table tbody tr').count(), ROUNDS);
     assert.equal(await page.locator('#run-nodes-table tbody tr').count(), NODES);
-    const bytes = await series('chart-bytes');
+    const bytes = await kit.series('chart-bytes');
     for (const s of bytes) {
       assert.equal(s.points.length, ROUNDS);
       for (let i = 1; i < s.points.length; i++) assert.ok(s.points[i][1] > s.points[i - 1][1], 'cumulative bytes grow');
     }
-    const cpu = await series('chart-cpu');
+    const cpu = await kit.series('chart-cpu');
     assert.deepEqual(cpu.map((s) => s.points.length), [ROUNDS, ROUNDS]);
     state.liveSeries = { acc, bytes };
     await page.getByRole('heading', { name: 'Charts' }).scrollIntoViewIfNeeded();
     await page.evaluate(() => window.scrollTo(0, 0));
-    await shot('run');
+    await kit.shot('run');
   }));
 
-  it('shows the finished run the same from the store after a reload', check(async () => {
+  it('shows the finished run the same from the store after a reload', kit.check(async () => {
     await page.reload();
     await waitRunEnded(30000);
-    assert.deepEqual(await series('chart-accuracy'), state.liveSeries.acc);
-    assert.deepEqual(await series('chart-bytes'), state.liveSeries.bytes);
+    assert.deepEqual(await kit.series('chart-accuracy'), state.liveSeries.acc);
+    assert.deepEqual(await kit.series('chart-bytes'), state.liveSeries.bytes);
     assert.equal(await page.locator('#rounds-table tbody tr').count(), ROUNDS);
     // Who took part in round 2: every node, each update aggregated.
     await page.getByText('Participation by round').click();
@@ -306,26 +249,26 @@ describe('web application', { timeout: 600000 }, () => {
     await waitFor('the participants of round 2', async () => (await page.locator('#participation-table .badge-ok').count()) === NODES);
   }));
 
-  it('downloads the model, the metrics and the task', check(async () => {
-    const model = await download(() => page.locator('#download-model').click());
+  it('downloads the model, the metrics and the task', kit.check(async () => {
+    const model = await kit.download(() => page.locator('#download-model').click());
     const { params, tensors } = arch('mlp');
     const st = readSafetensors(model);
     assert.equal(st.size, 8 + st.headerLen + 4 * params, 'safetensors size = header + 4 bytes per parameter');
     const counts = Object.values(st.tensors).map((t) => t.shape.reduce((a, b) => a * b, 1)).sort((a, b) => a - b);
     assert.deepEqual(counts, tensors.map((t) => t.count).sort((a, b) => a - b));
     for (const t of Object.values(st.tensors)) assert.equal(t.dtype, 'F32');
-    const csv = fs.readFileSync(await download(() => page.getByRole('link', { name: 'Metrics (CSV)' }).click()), 'utf8');
+    const csv = fs.readFileSync(await kit.download(() => page.getByRole('link', { name: 'Metrics (CSV)' }).click()), 'utf8');
     assert.equal(csv.trim().split('\n').length, 1 + ROUNDS, 'a header row and one row per round');
-    const jsonl = fs.readFileSync(await download(() => page.getByRole('link', { name: 'Metrics (JSONL)' }).click()), 'utf8');
+    const jsonl = fs.readFileSync(await kit.download(() => page.getByRole('link', { name: 'Metrics (JSONL)' }).click()), 'utf8');
     assert.deepEqual(jsonl.trim().split('\n').map((l) => JSON.parse(l).round), [1, 2, 3]);
-    const task = JSON.parse(fs.readFileSync(await download(() => page.getByRole('link', { name: 'Task spec (JSON)' }).click()), 'utf8'));
+    const task = JSON.parse(fs.readFileSync(await kit.download(() => page.getByRole('link', { name: 'Task spec (JSON)' }).click()), 'utf8'));
     assert.equal(task.name, 'fmnist-quick');
     // The stored spec keeps lr 0, which the trainer reads as the optimizer's default (sgd: 0.05).
     assert.equal(task.local.lr, 0);
   }));
 
-  it('loads a task from JSON, runs it with another seed and compares both runs', check(async () => {
-    await nav('New task').click();
+  it('loads a task from JSON, runs it with another seed and compares both runs', kit.check(async () => {
+    await kit.nav('New task').click();
     // A file with a typo: the server's message (with its suggestion) is shown.
     const typo = path.join(DOWNLOADS, 'typo.json');
     fs.writeFileSync(typo, JSON.stringify({ rounds: 2, local: { lrr: 0.1 } }));
@@ -344,30 +287,30 @@ describe('web application', { timeout: 600000 }, () => {
     state.run2 = Number(page.url().match(/#\/runs\/(\d+)$/)[1]);
     await waitRunEnded();
 
-    await nav('Runs').click();
+    await kit.nav('Runs').click();
     await page.locator('#runs-table tbody tr').nth(1).waitFor();
     await page.getByLabel(`Select run ${state.run1} for comparison`).check();
     await page.getByLabel(`Select run ${state.run2} for comparison`).check();
-    await shot('runs');
+    await kit.shot('runs');
     await page.getByRole('button', { name: 'Compare selected (2)' }).click();
     await page.getByRole('heading', { name: 'Compare runs' }).waitFor();
-    await waitFor('both curves', async () => (await series('chart-compare-round')).length === 2);
+    await waitFor('both curves', async () => (await kit.series('chart-compare-round')).length === 2);
     for (const id of ['chart-compare-round', 'chart-compare-bytes']) {
-      const s = await series(id);
+      const s = await kit.series(id);
       assert.equal(s.length, 2);
       for (const curve of s) assert.equal(curve.points.length, ROUNDS, `${id}: one point per round`);
     }
-    const byBytes = await series('chart-compare-bytes');
+    const byBytes = await kit.series('chart-compare-bytes');
     for (const curve of byBytes) assert.ok(curve.points[0][0] > 0 && curve.points[2][0] > curve.points[0][0]);
     const diff = await page.locator('#compare-diff').innerText();
     assert.match(diff, /seed/);
     assert.match(diff, /name/);
     assert.doesNotMatch(diff, /local\.lr/);
-    await shot('compare');
+    await kit.shot('compare');
   }));
 
-  it('lists the nodes with what they did', check(async () => {
-    await nav('Nodes').click();
+  it('lists the nodes with what they did', kit.check(async () => {
+    await kit.nav('Nodes').click();
     await waitFor('4 nodes online', async () => (await page.locator('#nodes-table .badge-online').count()) === NODES);
     const rows = await page.locator('#nodes-table tbody tr').count();
     assert.equal(rows, NODES);
@@ -379,15 +322,15 @@ describe('web application', { timeout: 600000 }, () => {
       const rounds = Number(await row.locator('th, td').nth(col).innerText());
       assert.equal(rounds, 2 * ROUNDS, `edge-${k} took part in every round`);
     }
-    await shot('nodes');
+    await kit.shot('nodes');
   }));
 
-  it('cancels a running run and deletes it', check(async () => {
+  it('cancels a running run and deletes it', kit.check(async () => {
     const long = await server.api.ok('POST', '/api/runs', {
       name: 'long', rounds: 100000, clients: NODES, clients_per_round: 2, local: { max_steps: 1 },
       deploy: { min_nodes: 2, min_updates: 1 },
     });
-    await nav('Runs').click();
+    await kit.nav('Runs').click();
     const row = page.locator(`#runs-table tbody tr[data-key="${long.id}"]`);
     await row.locator('.badge', { hasText: /queued|running/ }).waitFor();
     await row.getByRole('button', { name: `Cancel run ${long.id} long` }).click();
@@ -397,7 +340,7 @@ describe('web application', { timeout: 600000 }, () => {
     assert.equal((await server.api.request('GET', `/api/runs/${long.id}`)).status, 404);
   }));
 
-  it('fits a phone-width screen', check(async () => {
+  it('fits a phone-width screen', kit.check(async () => {
     await page.setViewportSize(PHONE);
     for (const hash of [`#/runs/${state.run1}`, '#/new', '#/runs', '#/nodes', `#/compare?runs=${state.run1},${state.run2}`]) {
       await page.goto(`${server.base}/${hash}`);
@@ -405,11 +348,11 @@ describe('web application', { timeout: 600000 }, () => {
       await page.locator('main[aria-busy]').waitFor({ state: 'detached' });
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${hash} is ${overflow}px wider than the screen`);
-      assert.deepEqual(await unlabelledControls(), [], `every control of ${hash} has a label`);
+      assert.deepEqual(await kit.unlabelledControls(), [], `every control of ${hash} has a label`);
     }
     await page.goto(`${server.base}/#/runs/${state.run1}`);
     await waitRunEnded(30000);
-    await shot('run-phone');
+    await kit.shot('run-phone');
     await page.setViewportSize(DESKTOP);
   }));
 

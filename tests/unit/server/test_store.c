@@ -12,32 +12,7 @@
 #include <cmocka.h>
 
 #include "server/server_internal.h"
-
-typedef struct fixture {
-    char dir[64], db[128];
-    store st;
-} fixture;
-
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/fedc-store-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->db, sizeof f->db, "%s/runs.db", f->dir);
-    fedc_error err;
-    if (store_open(&f->st, f->db, &err) != 0) return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    store_close(&f->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    int rc = system(cmd);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
+#include "support/store_fixture.h"
 
 static fedc_round_metrics metrics(int round) {
     fedc_round_metrics m;
@@ -187,9 +162,9 @@ static void test_open_refuses_garbage(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_queue_order_and_status, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_commit_rollback_export, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_open_refuses_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_order_and_status, fedc_test_store_setup, fedc_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_commit_rollback_export, fedc_test_store_setup, fedc_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_open_refuses_garbage, fedc_test_store_setup, fedc_test_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -18,32 +18,7 @@
 #include <dirent.h>
 
 #include "server/server_internal.h"
-
-typedef struct fixture {
-    char dir[64], db[128];
-    store st;
-} fixture;
-
-static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/fedc-storef-XXXXXX");
-    if (!mkdtemp(f->dir)) return -1;
-    snprintf(f->db, sizeof f->db, "%s/runs.db", f->dir);
-    fedc_error err;
-    if (store_open(&f->st, f->db, &err) != 0) return -1;
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    store_close(&f->st);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    int rc = system(cmd);
-    free(f);
-    return rc == 0 ? 0 : -1;
-}
+#include "support/store_fixture.h"
 
 static fedc_round_metrics metrics(int round) {
     fedc_round_metrics m;
@@ -286,12 +261,12 @@ static void test_recovery_keeps_what_is_sound(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_nonfinite_metrics_are_null_everywhere, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_changed_round_value_is_detected, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_changed_run_row_is_detected_and_not_sealed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_page_damage_is_found_at_start, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_full_store_reports_its_cause, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_recovery_keeps_what_is_sound, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_nonfinite_metrics_are_null_everywhere, fedc_test_store_setup, fedc_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_changed_round_value_is_detected, fedc_test_store_setup, fedc_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_changed_run_row_is_detected_and_not_sealed, fedc_test_store_setup, fedc_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_page_damage_is_found_at_start, fedc_test_store_setup, fedc_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_full_store_reports_its_cause, fedc_test_store_setup, fedc_test_store_teardown),
+        cmocka_unit_test_setup_teardown(test_recovery_keeps_what_is_sound, fedc_test_store_setup, fedc_test_store_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
