@@ -304,6 +304,9 @@ void intent_find_overrides(intent_ctx *c);
 /* "30 rounds. Actually, make it 40": a bare number right after a
  * correction corrects the number the words gave last before it. */
 int intent_elided_corrections(intent_ctx *c);
+/* A correction followed by words no rule read ("no wait, make the deadline
+ * shorter") is a question: what it changes is not known (overrides.c). */
+int intent_unread_corrections(intent_ctx *c);
 /* The request text of [start, end), quoted and cut for messages. */
 void intent_evidence(const intent_ctx *c, int start, int end, char *out, size_t cap);
 void intent_note(intent_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -357,6 +360,7 @@ int intent_rules_model(intent_ctx *c);
 int intent_rules_numbers(intent_ctx *c); /* counts, rates, times, accuracy */
 int intent_rules_methods(intent_ctx *c); /* optimizer, strategy, scheduling, privacy */
 int intent_rules_codec(intent_ctx *c);
+int intent_rules_memory(intent_ctx *c);  /* "512 MB of per-client state" (rules_memory.c) */
 int intent_rules_goals(intent_ctx *c);
 /* A "key: value" whose value no rule read is a question (rules_keys.c). */
 int intent_check_pending_keys(intent_ctx *c);

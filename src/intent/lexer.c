@@ -325,6 +325,10 @@ int intent_lex(const char *s, size_t len, intent_tok *out, int max, fedc_error *
         if (isalnum(ch)) {
             /* whole-chunk values: file names and compact specs */
             size_t ce = trim_chunk(s, i, chunk_end(s, len, i));
+            /* "train=data/x.csv": the key is a word of its own, the file follows the '=' */
+            size_t eq = i;
+            while (eq < ce && s[eq] != '=') eq++;
+            if (eq < ce) ce = eq;
             if (ce > i && (ends_with_ci(s, i, ce, ".csv") || ends_with_ci(s, i, ce, ".json")) &&
                 ce - i > 4) {
                 EMIT(TK_PATH, i, ce);

@@ -179,7 +179,7 @@ static const intent_phrase phrases[] = {
     {"fashion mnist", C_DS_FMNIST, 0}, {"fmnist", C_DS_FMNIST, 0}, {"f mnist", C_DS_FMNIST, 0},
     {"fashionmnist", C_DS_FMNIST, 0}, {"fashion", C_DS_FMNIST, 0}, {"zalando", C_DS_FMNIST, 0},
     {"mnist", C_DS_MNIST, 0}, {"handwritten digit", C_DS_MNIST, 0},
-    {"cifar10", C_DS_CIFAR10, 0}, {"cifar 10", C_DS_CIFAR10, 0}, {"cifar", C_DS_CIFAR10, 0},
+    {"cifar10", C_DS_CIFAR10, 0}, {"cifar 10", C_DS_CIFAR10, 0}, {"cifar", C_DS_UNSUPPORTED, 0},
     {"csv", C_DS_CSV, 0}, {"tabular", C_DS_CSV, 0}, {"tabular data", C_DS_CSV, 0},
     {"csv file", C_DS_CSV, 0},
     {"cifar100", C_DS_UNSUPPORTED, 0}, {"cifar 100", C_DS_UNSUPPORTED, 0}, {"emnist", C_DS_UNSUPPORTED, 0},
@@ -243,7 +243,8 @@ static const intent_phrase phrases[] = {
     {"pathological", C_PATHOLOGICAL, 0}, {"pathologically", C_PATHOLOGICAL, 0},
     {"sort and partition", C_PATHOLOGICAL, 0}, {"sorted shard", C_PATHOLOGICAL, 0},
     {"quantity skew", C_QUANTITY, 0}, {"quantity", C_QUANTITY, 0}, {"quantity based", C_QUANTITY, 0},
-    {"different amount of data", C_QUANTITY, 0}, {"different amount", C_QUANTITY, 0},
+    {"different amount of data", C_QUANTITY, 0}, {"different amount of sample", C_QUANTITY, 0},
+    {"different amount of example", C_QUANTITY, 0}, {"different amount of training data", C_QUANTITY, 0},
     {"varying amount of data", C_QUANTITY, 0}, {"varying amount", C_QUANTITY, 0},
     {"unequal amount", C_QUANTITY, 0}, {"unequal size", C_QUANTITY, 0},
     {"unequal dataset size", C_QUANTITY, 0}, {"unbalanced", C_QUANTITY, 0}, {"imbalanced", C_QUANTITY, 0},
@@ -540,7 +541,8 @@ static const intent_phrase phrases[] = {
     /* naming, negation, phrases that only look like keywords */
     {"name", C_NAME_KW, 0}, {"named", C_NAME_KW, 0}, {"call", C_NAME_KW, 0}, {"called", C_NAME_KW, 0},
     {"title", C_NAME_KW, 0}, {"titled", C_NAME_KW, 0}, {"run name", C_NAME_KW, 0},
-    {"task name", C_NAME_KW, 0},
+    {"task name", C_NAME_KW, 0}, {"catalogue", C_NAME_KW, 0}, {"catalog", C_NAME_KW, 0},
+    {"save it as", C_NAME_KW, 0}, {"log it as", C_NAME_KW, 0}, {"tag it", C_NAME_KW, 0}, {"label it", C_NAME_KW, 0},
     {"not", C_NEGATION, 0}, {"no", C_NEGATION, 0}, {"don't", C_NEGATION, 0}, {"dont", C_NEGATION, 0},
     {"never", C_NEGATION, 0}, {"without", C_NEGATION, 0}, {"avoid", C_NEGATION, 0},
     {"do not", C_NEGATION, 0}, {"doesn't", C_NEGATION, 0}, {"shouldn't", C_NEGATION, 0},
@@ -904,6 +906,15 @@ void intent_lexicon_normalise(intent_tok *t, int n) {
         char buf[TOK_TEXT];
         const vocab_word *known = vocab_find(t[i].text);
         if (known && known->cls != W_FIELD) continue;
+        /* "zstd'd", "q8'd": a keyword made a verb with an apostrophe is the keyword */
+        size_t tl = strlen(t[i].text);
+        if (!known && tl > 3 && t[i].text[tl - 2] == '\'' && t[i].text[tl - 1] == 'd') {
+            snprintf(buf, sizeof buf, "%.*s", (int)(tl - 2), t[i].text);
+            if (vocab_find(buf) && !(vocab_find(buf)->cls & W_STOP)) {
+                snprintf(t[i].text, TOK_TEXT, "%s", buf);
+                continue;
+            }
+        }
         const char *base = singular(t[i].text, buf, sizeof buf);
         if (base && !(known && vocab_find(base)->cls == W_FIELD)) {
             snprintf(t[i].text, TOK_TEXT, "%s", base);

@@ -197,6 +197,32 @@ static void parts_of(intent_tok *t, int n) {
 void intent_number_words(intent_tok *t, int n) {
     for (int i = 0; i < n; i++) {
         if (t[i].merged) continue;
+        /* "a pair of clients", "a couple of clients", "a score of clients":
+         * counts said with a collective noun (only with "a ... of", so "A
+         * couple are enormous" and "the F1 score" stay words) */
+        if (is_article(&t[i]) && i + 2 < n && t[i + 2].kind == TK_WORD && !strcmp(t[i + 2].text, "of") &&
+            (tok_word(&t[i + 1], "pair") || tok_word(&t[i + 1], "couple") || tok_word(&t[i + 1], "score"))) {
+            double v = tok_word(&t[i + 1], "score") ? 20 : 2;
+            /* "a couple of them" keeps its "of" for the rules of "N of them" */
+            int keep_of = i + 3 < n && (tok_word(&t[i + 3], "them") || tok_word(&t[i + 3], "us") ||
+                                        tok_word(&t[i + 3], "the") || tok_word(&t[i + 3], "those"));
+            t[i + 1].merged = 1;
+            if (!keep_of) t[i + 2].merged = 1;
+            to_number(&t[i], &t[keep_of ? i + 1 : i + 2], v, TK_INTEGER);
+            continue;
+        }
+        /* "SCAFFOLD option II", "variant I": a roman numeral after the word
+         * that numbers the choice */
+        if (t[i].kind == TK_WORD && i > 0 && t[i - 1].kind == TK_WORD && !t[i - 1].merged &&
+            (!strcmp(t[i - 1].text, "option") || !strcmp(t[i - 1].text, "variant"))) {
+            static const char *const roman[] = {"i", "ii", "iii", "iv", "v"};
+            for (int r = 0; r < 5; r++)
+                if (!strcmp(t[i].text, roman[r])) {
+                    to_number(&t[i], &t[i], r + 1, TK_INTEGER);
+                    break;
+                }
+            if (t[i].kind == TK_NUM) continue;
+        }
         int s = i;
         const num_word *w = find(&t[i]);
         /* "a hundred", "a dozen", "a tenth", "an hour" (not a number word) */

@@ -128,6 +128,14 @@ void intent_find_overrides(intent_ctx *c) {
             add_correction(c, intent_span_start(c, i)); /* "no wait" */
         } else if ((word_at(c, i, "make") || word_at(c, i, "change")) && (word_at(c, i + 1, "that") || word_at(c, i + 1, "it"))) {
             add_correction(c, intent_span_start(c, i));
+        } else if ((word_at(c, i, "bump") || word_at(c, i, "raise") || word_at(c, i, "lower") ||
+                    word_at(c, i, "increase") || word_at(c, i, "reduce") || word_at(c, i, "change")) &&
+                   (word_at(c, i + 1, "that") || word_at(c, i + 1, "it") || word_at(c, i + 1, "this")) &&
+                   word_at(c, i + 2, "to")) {
+            add_correction(c, intent_span_start(c, i)); /* "0.2 - bump it to 0.3" */
+        } else if (word_at(c, i, "wait") && i + 1 < c->nit && c->it[i + 1].kind == IT_PUNCT &&
+                   strchr(",:", c->it[i + 1].text[0])) {
+            add_correction(c, intent_span_start(c, i)); /* "2 classes each; wait, 3" */
         } else if (word_at(c, i, "i") && (word_at(c, i + 1, "mean") || word_at(c, i + 1, "meant"))) {
             add_correction(c, intent_span_start(c, i));
         } else if (word_at(c, i, "second") && word_at(c, i + 1, "thought")) {
@@ -142,7 +150,9 @@ static int correction_filler(const intent_ctx *c, int i) {
     static const char *const words[] = {"make", "it", "that", "change", "to", "no", "wait", "actually", "rather",
                                         "or", "i", "mean", "meant", "sorry", "oops", "let's", "say", "go",
                                         "with", "instead", "correction", "update", "edit", "for", "use", "do",
-                                        "we", "want", "please", "just", NULL};
+                                        "we", "want", "please", "just", "scratch", "second", "thought", "on",
+                                        "oops", "hmm", "er", "um", "okay", "ok", "bump", "raise", "lower", "increase",
+                                        "reduce", "this", NULL};
     const intent_item *it = &c->it[i];
     if (it->kind == IT_PUNCT) return strchr(",:;-!\"", it->text[0]) != NULL;
     if (it->kind == IT_CONCEPT && it->concept == C_FILLER_PHRASE) return 1; /* "no wait" */
@@ -196,4 +206,53 @@ int intent_elided_corrections(intent_ctx *c) {
         intent_use(c, n);
     }
     return c->failed ? -1 : 0;
+}
+
+/* Whether item i carries meaning of its own (not a stopword, not a
+ * structure word such as "round" or "data"). */
+static int meaningful(const intent_ctx *c, int i) {
+    const intent_item *it = &c->it[i];
+    switch (it->kind) {
+    case IT_WORD: return !(it->wclass & W_STOP);
+    case IT_NUM: case IT_PATH: case IT_SPEC: return 1;
+    case IT_CONCEPT:
+        return !(intent_concept_flags(it->concept) & CF_OPTIONAL) && it->concept != C_FILLER_PHRASE &&
+               it->concept != C_NEGATION;
+    default: return 0;
+    }
+}
+
+/* "No wait, make the deadline shorter", "actually drop nesterov", "no,
+ * double it": a correction whose words no rule read changes something the
+ * parser cannot tell; running the value given before it would be a silent
+ * misreading, so it is a question. */
+int intent_unread_corrections(intent_ctx *c) {
+    for (int k = 0; k < c->ncorrection; k++) {
+        int pos = c->correction[k], first = -1;
+        for (int i = 0; i < c->nit; i++)
+            if (intent_span_start(c, i) >= pos) {
+                first = i;
+                break;
+            }
+        if (first < 0) continue;
+        for (int i = first, d = 0; i < c->nit && d < 10; i++, d++) {
+            const intent_item *it = &c->it[i];
+            if (it->kind == IT_PUNCT && strchr(".!?", it->text[0])) break;
+            if (i > first && newline_before(c, i)) break;
+            if (it->used || !meaningful(c, i) || correction_filler(c, i)) continue;
+            if (intent_in_rejected_span(c, intent_span_start(c, i))) continue;
+            char ev[96], w[64];
+            int e = i;
+            while (e + 1 < c->nit && e < i + 6 && !(c->it[e + 1].kind == IT_PUNCT && strchr(".!?;", c->it[e + 1].text[0])))
+                e++;
+            intent_evidence(c, pos, intent_span_end(c, e), ev, sizeof ev);
+            intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), w, sizeof w);
+            return intent_ask_which(c, NULL,
+                                    "\"%s\": I could not tell what this correction changes (\"%s\" is not "
+                                    "understood), so no task was made. Please give the new value with its setting, "
+                                    "e.g. \"actually rounds=40\".",
+                                    ev, w);
+        }
+    }
+    return 0;
 }

@@ -72,7 +72,10 @@ static void unknown_words(intent_ctx *c) {
 static int unread_numbers(intent_ctx *c) {
     for (int i = 0; i < c->nit; i++) {
         const intent_item *it = &c->it[i];
-        if (it->used || it->kind != IT_NUM || intent_in_rejected_span(c, intent_span_start(c, i))) continue;
+        /* "none of the sampled clients": a count of zero, as much a number as "0" */
+        int none_of = it->kind == IT_WORD && !strcmp(it->text, "none") && i + 1 < c->nit &&
+                      c->it[i + 1].kind == IT_WORD && !strcmp(c->it[i + 1].text, "of");
+        if (it->used || (it->kind != IT_NUM && !none_of) || intent_in_rejected_span(c, intent_span_start(c, i))) continue;
         if (it->flags & TK_SINGLE) continue; /* "a single seed": a word, unless something counts it */
         int a = i, b = i;
         for (int k = 0; k < 3 && a > 0 && !(c->it[a - 1].kind == IT_PUNCT && strchr(".;!?\n", c->it[a - 1].text[0])); k++) a--;
@@ -144,13 +147,13 @@ int fedc_intent_parse(const char *request, fedc_intent_result *out, fedc_error *
     intent_items_build(c);
     intent_find_overrides(c);
     if (intent_rules_keys(c) < 0 || intent_rules_text(c) < 0 || intent_rules_data(c) < 0 ||
-        intent_rules_model(c) < 0 || intent_rules_codec(c) < 0 || intent_rules_choices(c) < 0 || intent_rules_counts(c) < 0 ||
+        intent_rules_model(c) < 0 || intent_rules_codec(c) < 0 || intent_rules_choices(c) < 0 || intent_rules_memory(c) < 0 || intent_rules_counts(c) < 0 ||
         intent_rules_numbers(c) < 0 || intent_rules_methods(c) < 0 || intent_rules_leaf_keys(c) < 0 || intent_rules_goals(c) < 0 ||
         intent_elided_corrections(c) < 0 || intent_rules_vague(c) < 0 || negations(c) < 0 || intent_check_pending_keys(c) < 0)
         goto done;
     unknown_words(c);
     corrections(c);
-    if (unread_numbers(c) < 0) goto done;
+    if (intent_unread_corrections(c) < 0 || unread_numbers(c) < 0) goto done;
     if (intent_resolve(c) < 0) goto done;
     out->status = FEDC_INTENT_OK;
     rc = 0;

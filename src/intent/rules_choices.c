@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "fl/task/task_internal.h"
 #include "intent/intent_internal.h"
@@ -83,10 +84,19 @@ static int named_value(intent_ctx *c, int i) {
     if (!chunk_at(c, intent_span_start(c, i), chunk, sizeof chunk, &end) || strlen(chunk) < 3) return 0;
     const char *paths[8], *values[8];
     int n = 0;
+    /* "none", "off", "auto": plain English that names no method; a key
+     * ("attack: none") reads it, prose does not ("none of the uploads") */
+    static const char *const plain[] = {"none", "off", "auto", "default", "all", NULL};
+    for (int k = 0; plain[k]; k++)
+        if (same_loose(chunk, plain[k])) return 0;
+    int exact_seen = 0;
+    for (int f = 0; f < task_nfields && !exact_seen; f++)
+        for (int k = 0; task_fields[f].choices && task_fields[f].choices[k]; k++)
+            if (!strcasecmp(chunk, task_fields[f].choices[k])) exact_seen = 1;
     for (int f = 0; f < task_nfields && n < 8; f++) {
         const char *const *ch = task_fields[f].choices;
         for (int k = 0; ch && ch[k]; k++)
-            if (same_loose(chunk, ch[k])) {
+            if (exact_seen ? !strcasecmp(chunk, ch[k]) : same_loose(chunk, ch[k])) {
                 paths[n] = task_fields[f].path;
                 values[n++] = ch[k];
                 break;

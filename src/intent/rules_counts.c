@@ -108,6 +108,9 @@ static int client_noun_after(const intent_ctx *c, int n) {
         if (intent_is(c, j, C_CLIENT)) return j;
         const intent_item *it = &c->it[j];
         if (it->kind == IT_WORD && (it->wclass & (W_ADJ | W_VERB)) && !is_word(c, j, "of")) continue;
+        /* "18 neighbourhood clinics", "24 GP surgeries": a word the vocabulary
+         * does not know, before the noun, qualifies it */
+        if (it->kind == IT_WORD && !(it->wclass & W_KNOWN) && !it->used) continue;
         if (selection_verb(c, j) || participation_verb(c, j)) continue;
         if (it->kind == IT_CONCEPT && (it->concept == C_IID || it->concept == C_NONIID || it->concept == C_STRONG ||
                                        it->concept == C_MILD || it->concept == C_PROF_LOGNORMAL))
@@ -291,6 +294,32 @@ static int all_n(intent_ctx *c, int i) {
     return 1;
 }
 
+/* "the whole federation of 64 takes part in each of 10 rounds", "use the
+ * entire federation of 32 in every round": the federation, all of it per
+ * round where the words say so (else the two readings of "all N"). */
+static int whole_federation(intent_ctx *c, int i) {
+    if (!(tok_is(c, i, "whole") || tok_is(c, i, "entire") || tok_is(c, i, "full"))) return 0;
+    int k = i + 1;
+    if (!intent_is(c, k, C_CLIENT_KEY) || c->it[k].used) return 0;
+    int n = k + 1;
+    if (!whole_count(c, n)) return 0;
+    int lo, hi;
+    sentence_of(c, i, &lo, &hi);
+    int mk = per_round_marker(c, lo, hi);
+    int verb = 0;
+    for (int j = lo; j <= hi && !verb; j++) verb = participation_verb(c, j) && !is_word(c, j, "train") && !is_word(c, j, "trains");
+    for (int j = i; j <= n; j++) intent_use(c, j);
+    if (intent_set_int(c, "clients", n, RANK_WORDS, i, n, NULL) < 0) return -1;
+    if (mk >= 0 || verb) {
+        if (mk >= 0 && intent_is(c, mk, C_PER_ROUND)) intent_use(c, mk);
+        return intent_set_cpr_all(c, i, mk >= 0 && intent_is(c, mk, C_PER_ROUND) ? mk : n) < 0 ? -1 : 1;
+    }
+    c->all_maybe = 1;
+    c->all_maybe_start = intent_span_start(c, i);
+    c->all_maybe_end = intent_span_end(c, n);
+    return 1;
+}
+
 /* Whether only stopwords ("in", "for", "then") stand between item m and
  * the start of its clause. */
 static int opens_clause(const intent_ctx *c, int m) {
@@ -372,10 +401,128 @@ static int picked_per_round(intent_ctx *c, int n) {
     return intent_set_int(c, "clients_per_round", n, RANK_WORDS, a, b, NULL) < 0 ? -1 : 1;
 }
 
+/* Nouns a count may name that are never the federation: units of memory,
+ * size and time, and parts of a model or a data set. */
+static int never_clients(const char *w) {
+    static const char *const words[] = {"gb", "mb", "kb", "tb", "gib", "mib", "kib", "tib", "byte", "gigabyte",
+                                        "megabyte", "kilobyte", "terabyte", "bit", "ms", "sec", "min", "hr",
+                                        "time", "times", "layer", "neuron", "filter", "channel", "feature",
+                                        "image", "example", "row", "column", "file", "dimension", "parameter",
+                                        "weight", "point", "digit", "letter", "word", "day", "week", "month",
+                                        "year", "core", "thread", "cpu", "gpu_hour", "percent", "step",
+                                        "candidate", "anchor", "miner", "attacker", "class", "label", NULL};
+    for (int k = 0; words[k]; k++)
+        if (!strcmp(w, words[k])) return 1;
+    return 0;
+}
+
+/* A word that may stand between a count and its noun ("8 production
+ * lines"): not a function word that starts another phrase. */
+static int noun_modifier(const intent_ctx *c, int j) {
+    static const char *const stops[] = {"and", "or", "of", "the", "a", "an", "in", "to", "with", "for", "per",
+                                        "each", "every", "but", "so", "at", "on", "from", "by", "is", "are", NULL};
+    if (j < 0 || j >= c->nit || c->it[j].kind != IT_WORD || c->it[j].used) return 0;
+    for (int k = 0; stops[k]; k++)
+        if (!strcmp(c->it[j].text, stops[k])) return 0;
+    return 1;
+}
+
+static int plain_noun(const intent_ctx *c, int j) {
+    if (j < 0 || j >= c->nit || c->it[j].kind != IT_WORD || (c->it[j].wclass & W_KNOWN) || c->it[j].used) return 0;
+    const char *w = c->it[j].text;
+    size_t len = strlen(w);
+    if (len < 2 || never_clients(w)) return 0;
+    for (size_t k = 0; k < len; k++)
+        if (!((w[k] >= 'a' && w[k] <= 'z') || w[k] == '\'')) return 0;
+    return 1;
+}
+
+/* A noun a count may name as the federation: a plain word (known or not)
+ * that is no part of a setting's name. */
+static int count_noun(const intent_ctx *c, int j) {
+    if (plain_noun(c, j)) return 1;
+    if (j < 0 || j >= c->nit || c->it[j].kind != IT_WORD || c->it[j].used ||
+        (c->it[j].wclass & (W_FILL | W_FIELD | W_VERB | W_ADJ)))
+        return 0;
+    const char *w = c->it[j].text;
+    size_t len = strlen(w);
+    if (len < 3 || never_clients(w)) return 0;
+    for (size_t k = 0; k < len; k++)
+        if (!(w[k] >= 'a' && w[k] <= 'z')) return 0;
+    return 1;
+}
+
+/* The federation named by a noun the vocabulary does not know ("15 farms",
+ * "400 meters, 40 a round", "Eighteen neighbourhood clinics, nine per
+ * round"): a plural noun counted by a whole number, in a request that picks
+ * some of something each round and counts no clients by name. Every
+ * occurrence of that noun then reads as the clients, so "Pick 10 farms each
+ * round" and "Simulate the 30 stores" attach by the rules below. */
+static void federation_nouns(intent_ctx *c);
+
+/* "24 GP surgeries", "Seven NHS trusts": words the vocabulary does not know
+ * between a count and its client noun qualify the noun, so the count
+ * reaches it (they are still listed as not understood). */
+static void client_modifiers(intent_ctx *c) {
+    for (int k = 0; k < c->nit; k++) {
+        if (!intent_is(c, k, C_CLIENT)) continue;
+        int j = k - 1;
+        while (j >= 0 && j >= k - 2 && plain_noun(c, j)) j--;
+        if (j == k - 1 || !whole_count(c, j)) continue;
+        for (int m = j + 1; m < k; m++) c->it[m].wclass |= W_ADJ;
+    }
+}
+
+static void federation_nouns(intent_ctx *c) {
+    int per_round = 0;
+    for (int i = 0; i < c->nit; i++) {
+        if (intent_is(c, i, C_PER_ROUND) || each_of_rounds(c, i) >= 0) per_round = 1;
+        /* clients counted by their own name: the unknown noun is something else */
+        if (intent_is(c, i, C_CLIENT) && ((i > 0 && c->it[i - 1].kind == IT_NUM) ||
+                                          (i > 1 && c->it[i - 2].kind == IT_NUM && (c->it[i - 1].wclass & W_ADJ))))
+            return;
+        if (intent_is(c, i, C_CLIENT_KEY)) return;
+    }
+    for (int n = 0; n < c->nit; n++) {
+        if (!whole_count(c, n) || c->it[n].num < 2) continue;
+        int noun = -1;
+        for (int j = n + 1; j <= n + 3 && noun_modifier(c, j); j++)
+            if (count_noun(c, j)) noun = j;
+        if (noun < 0) continue;
+        /* "Simulate the 30 stores": the simulated parties are the clients */
+        int simulated = 0;
+        for (int j = n - 1; j >= 0 && j >= n - 2; j--)
+            if (c->it[j].kind == IT_WORD && (!strcmp(c->tok[c->it[j].t0].text, "simulate") ||
+                                             !strcmp(c->tok[c->it[j].t0].text, "simulating")))
+                simulated = 1;
+        if (!per_round && !simulated) continue;
+        int end = intent_span_end(c, noun);
+        if (end <= 0 || (c->text[end - 1] != 's' && c->text[end - 1] != 'S')) continue; /* a plural */
+        char lemma[TOK_TEXT];
+        intent_fmt(lemma, sizeof lemma, "%s", c->it[noun].text);
+        for (int j = n + 1; j < noun; j++) {
+            if (plain_noun(c, j)) continue; /* "GP surgeries": not understood, but qualifies */
+            c->it[j].wclass |= W_ADJ;
+            intent_use(c, j);
+        }
+        for (int k = 0; k < c->nit; k++)
+            if (c->it[k].kind == IT_WORD && !strcmp(c->it[k].text, lemma)) {
+                c->it[k].kind = IT_CONCEPT;
+                c->it[k].concept = C_CLIENT;
+            }
+        char ev[64];
+        intent_evidence(c, intent_span_start(c, noun), end, ev, sizeof ev);
+        intent_note(c, "read \"%s\" as the clients (counted, and picked each round)", ev);
+        return;
+    }
+}
+
 int intent_rules_counts(intent_ctx *c) {
+    federation_nouns(c);
+    client_modifiers(c);
     for (int i = 0; i < c->nit && !c->failed; i++) {
         if (c->it[i].used) continue;
-        if (all_n(c, i) < 0) return -1;
+        if (all_n(c, i) < 0 || whole_federation(c, i) < 0) return -1;
     }
     for (int i = 0; i < c->nit && !c->failed; i++) {
         if (c->it[i].used || c->it[i].kind != IT_NUM) continue;

@@ -90,19 +90,38 @@ static int other_dataset(intent_ctx *c, int i) {
     char ev[96];
     intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
     /* "emnist" alone: which of the catalog's variants */
+    /* "cifar" alone: cifar10 or cifar100 */
+    size_t wl = strlen(words);
+#define FAMILY_MEMBER(name) \
+    (!strncmp((name), words, wl) && ((name)[wl] == '-' || ((name)[wl] >= '0' && (name)[wl] <= '9')))
     int variants = 0;
-    for (int k = 0; task_datasets[k]; k++) variants += !strncmp(task_datasets[k], words, strlen(words)) &&
-                                                       task_datasets[k][strlen(words)] == '-';
+    for (int k = 0; task_datasets[k]; k++) variants += FAMILY_MEMBER(task_datasets[k]);
     if (variants > 1) {
+        /* "the SCAFFOLD paper's EMNIST experiment ... emnist-balanced": a
+         * variant named elsewhere in the request says which */
+        const intent_slot *ds = intent_slot_find(c, "dataset.name");
+        if (ds && json_is_string(ds->value) && FAMILY_MEMBER(json_string_value(ds->value))) {
+            intent_use(c, i);
+            return 0;
+        }
+        for (int j = 0; j < c->nit; j++) {
+            int e2;
+            const char *named = j != i ? catalog_chunk(c, intent_span_start(c, j), &e2) : NULL;
+            if (named && FAMILY_MEMBER(named)) {
+                intent_use(c, i);
+                return 0;
+            }
+        }
         int rc = intent_ask_which(c, "dataset.name", "dataset.name: \"%s\" comes in several variants. Which one?", ev);
         for (int k = 0; task_datasets[k]; k++)
-            if (!strncmp(task_datasets[k], words, strlen(words)) && task_datasets[k][strlen(words)] == '-') {
+            if (FAMILY_MEMBER(task_datasets[k])) {
                 char v[80];
                 intent_fmt(v, sizeof v, "\"%s\"", task_datasets[k]);
                 intent_reading(c, "dataset.name", v, "a variant in fedc's data catalog");
             }
         return rc;
     }
+#undef FAMILY_MEMBER
     char allowed[400] = "";
     size_t a = 0;
     for (int k = 0; task_datasets[k] && a + 2 < sizeof allowed; k++)
@@ -186,6 +205,26 @@ static int noniid(intent_ctx *c, int i) {
     return 0;
 }
 
+/* Whether "N classes" at item i is what each client holds ("3 classes per
+ * client", "2 classes each", "non-IID with 2 labels"), not the data set's
+ * class count ("images with 100 classes (cifar100)"), which no field takes. */
+static int classes_per_client(const intent_ctx *c, int i) {
+    for (int j = 0; j < c->nit; j++)
+        if (intent_is(c, j, C_PATHOLOGICAL) || intent_is(c, j, C_SHARD) || intent_is(c, j, C_NONIID)) return 1;
+    for (int j = i - 6; j <= i + 6; j++) {
+        if (j < 0 || j >= c->nit || j == i) continue;
+        if (!intent_same_sentence(c, i, j)) continue;
+        if (intent_is(c, j, C_CLIENT) || intent_is(c, j, C_CLIENT_KEY)) return 1;
+        if (c->it[j].kind == IT_WORD) {
+            const char *w = c->tok[c->it[j].t0].text;
+            if (!strcmp(w, "each") || !strcmp(w, "per") || !strcmp(w, "apiece") || !strcmp(w, "only") ||
+                !strcmp(w, "just") || !strcmp(w, "every"))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 int intent_rules_data(intent_ctx *c) {
     for (int i = 0; i < c->nit && !c->failed; i++) {
         int end;
@@ -259,7 +298,7 @@ int intent_rules_data(intent_ctx *c) {
             break;
         case C_CLASS:
         case C_SHARD:
-            if ((n = intent_num_before(c, i, 2)) >= 0) {
+            if ((n = intent_num_before(c, i, 2)) >= 0 && (it->concept == C_SHARD || classes_per_client(c, i))) {
                 intent_set_int(c, "partition.classes_per_client", n, RANK_WORDS, n, i, NULL);
                 intent_set_str(c, "partition.kind", "shards", RANK_IMPLIED, n, i,
                                "a fixed number of classes per client is the shards split");
@@ -269,6 +308,21 @@ int intent_rules_data(intent_ctx *c) {
             break;
         default: break;
         }
+    }
+    /* "images with 100 classes (cifar100)": the named data set's own class
+     * count describes the data and sets nothing */
+    const intent_slot *ds = intent_slot_find(c, "dataset.name");
+    const fedc_catalog_entry *e = ds && json_is_string(ds->value) ? fedc_catalog_builtin(json_string_value(ds->value)) : NULL;
+    for (int i = 0; e && i < c->nit && !c->failed; i++) {
+        if (!intent_is(c, i, C_CLASS) || c->it[i].used) continue;
+        int n = intent_num_before(c, i, 2);
+        if (n < 0 || c->it[n].used || (c->it[n].num != e->n_classes && c->it[n].num != e->n_classes_coarse)) continue;
+        intent_use(c, n);
+        intent_use(c, i);
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, n), intent_span_end(c, i), ev, sizeof ev);
+        intent_note(c, "\"%s\" is the class count of %s, read as a description of the data", ev,
+                    json_string_value(ds->value));
     }
     return c->failed ? -1 : 0;
 }

@@ -8,6 +8,12 @@
 int intent_rules_goals(intent_ctx *c) {
     for (int i = 0; i < c->nit; i++) {
         if (!intent_is(c, i, C_GOAL) || c->it[i].used) continue;
+        /* "a science-fair project", "low-bandwidth-lab": a trigger glued by a
+         * hyphen to a word before it is part of a compound name, not a goal */
+        int s0 = intent_span_start(c, i);
+        if (i > 0 && s0 > 0 && c->text[s0 - 1] == '-' && intent_span_end(c, i - 1) == s0 - 1 &&
+            c->it[i - 1].kind == IT_WORD)
+            continue;
         int g = (int)c->it[i].arg;
         if (g < 0 || g >= intent_ngoals || g >= FEDC_INTENT_MAX_GOALS) continue;
         intent_use(c, i);

@@ -103,6 +103,12 @@ static const key_alias aliases[] = {
     {"data path", "dataset.path", K_AUTO}, {"data dir", "dataset.path", K_AUTO},
     {"path", "dataset.path", K_AUTO}, {"test path", "dataset.test_path", K_AUTO},
     {"test file", "dataset.test_path", K_AUTO}, {"label column", "dataset.label_column", K_AUTO},
+    {"train", "dataset.path", K_AUTO}, {"train path", "dataset.path", K_AUTO}, {"train file", "dataset.path", K_AUTO},
+    {"train csv", "dataset.path", K_AUTO}, {"training data", "dataset.path", K_AUTO},
+    {"test", "dataset.test_path", K_AUTO}, {"test csv", "dataset.test_path", K_AUTO},
+    {"test data", "dataset.test_path", K_AUTO}, {"label", "dataset.label_column", K_AUTO},
+    {"label col", "dataset.label_column", K_AUTO}, {"target column", "dataset.label_column", K_AUTO},
+    {"server opt", "strategy.name", K_AUTO},
     {"model", "model", K_WORDS}, {"arch", "model", K_WORDS}, {"architecture", "model", K_WORDS},
     {"network", "model", K_WORDS}, {"net", "model", K_WORDS},
     {"policy", "scheduling.policy", K_AUTO}, {"scheduler", "scheduling.policy", K_AUTO},
@@ -722,11 +728,29 @@ static int read_value(intent_ctx *c, const char *path, key_kind kind, int key_a,
         char low[300];
         snprintf(low, sizeof low, "%s", chunk);
         lower(low);
-        for (int k = 0; f->choices[k]; k++)
+        /* the exact spelling first: "fedavg-m" and "fedavgm" are two strategies */
+        int exact = -1;
+        for (int k = 0; f->choices[k] && exact < 0; k++)
+            if (!strcmp(low, f->choices[k])) exact = k;
+        for (int k = exact >= 0 ? exact : 0; f->choices[k]; k++)
             if (same_loose(low, f->choices[k])) {
                 use_span_items(c, vstart, end, 1);
                 return intent_set(c, path, json_string(f->choices[k]), RANK_WORDS, kstart, end, NULL) < 0 ? -1 : 1;
             }
+        /* "dp=gaussian": the one allowed value that ends in "-gaussian" */
+        int tail = -1, ntail = 0;
+        size_t ll = strlen(low);
+        for (int k = 0; f->choices[k]; k++) {
+            size_t cl = strlen(f->choices[k]);
+            if (ll >= 3 && cl > ll + 1 && f->choices[k][cl - ll - 1] == '-' && !strcmp(f->choices[k] + cl - ll, low)) {
+                tail = k;
+                ntail++;
+            }
+        }
+        if (ntail == 1) {
+            use_span_items(c, vstart, end, 1);
+            return intent_set(c, path, json_string(f->choices[tail]), RANK_WORDS, kstart, end, NULL) < 0 ? -1 : 1;
+        }
         pend(c, path, low, kstart, end); /* "strategy: prox" is words for the word rules */
         return 1;
     }

@@ -78,6 +78,18 @@ static int text_after(intent_ctx *c, int i, const char *path, int need_alnum) {
     /* a quote mark may open the value */
     int pos = intent_span_start(c, j);
     if (c->it[j].kind == IT_PUNCT && c->it[j].text[0] == '"') pos = intent_span_start(c, j);
+    /* "name teh run 'mnist-iid'": a quoted value a word or two further on is
+     * the value; the words before it are fillers this list lacks (a typo) */
+    if (!is_quote((unsigned char)c->text[pos])) {
+        int q = pos, words = 0;
+        while (q < (int)c->len && q < pos + 24 && words <= 2 && !is_quote((unsigned char)c->text[q]) &&
+               (isalpha((unsigned char)c->text[q]) || c->text[q] == ' ')) {
+            if (c->text[q] == ' ' && q > pos && c->text[q - 1] != ' ') words++;
+            q++;
+        }
+        if (q < (int)c->len && is_quote((unsigned char)c->text[q]) && q > pos && c->text[q - 1] == ' ' && words <= 2)
+            pos = q;
+    }
     char v[300];
     int end = raw_value(c, pos, v, sizeof v);
     if (!end) return 0;
@@ -90,6 +102,16 @@ static int text_after(intent_ctx *c, int i, const char *path, int need_alnum) {
     for (int k = i; k < j; k++) intent_use(c, k);
     int s = intent_span_start(c, i);
     return intent_set(c, path, json_string(v), RANK_WORDS, s, end, NULL) < 0 ? -1 : (last >= 0);
+}
+
+static int contains_nocase(const char *s, const char *w) {
+    size_t n = strlen(w);
+    for (; *s; s++) {
+        size_t k = 0;
+        while (k < n && s[k] && tolower((unsigned char)s[k]) == w[k]) k++;
+        if (k == n) return 1;
+    }
+    return 0;
 }
 
 static int path_item(intent_ctx *c, int i) {
@@ -110,6 +132,20 @@ static int path_item(intent_ctx *c, int i) {
         if (trace < 0 && (intent_is(c, j, C_TRACE) || intent_is(c, j, C_PROF_LOGNORMAL))) trace = j;
         if (test < 0 && intent_is(c, j, C_TEST_FILE)) test = j;
     }
+    /* "spill the rest to /data/spill": where per-client state goes */
+    for (int j = i - 1, d = 0; j >= 0 && d < 6; j--, d++) {
+        if (c->it[j].kind == IT_PUNCT && strchr(".;!?", c->it[j].text[0])) break;
+        if (c->it[j].kind == IT_WORD && !strncmp(c->tok[c->it[j].t0].text, "spill", 5)) {
+            intent_use(c, j);
+            return intent_set_str(c, "state.spill_dir", v, RANK_WORDS, j, i, NULL);
+        }
+    }
+    /* the file's own name: ".../test.csv" is the test split, ".../train.csv"
+     * the training split, whatever words stand before them */
+    const char *base = strrchr(v, '/');
+    base = base ? base + 1 : v;
+    if (csv && trace < 0 && contains_nocase(base, "train")) test = -1;
+    else if (csv && trace < 0 && contains_nocase(base, "test") && test < 0) test = i;
     if (trace >= 0 && (test < 0 || trace > test)) {
         intent_use(c, trace);
         return intent_set_str(c, "scheduling.profile", v, RANK_WORDS, trace, i, NULL);
@@ -141,11 +177,29 @@ int intent_rules_text(intent_ctx *c) {
         } else if (it->kind == IT_PATH) {
             if (path_item(c, i) < 0) return -1;
         } else if (it->kind == IT_SPEC && (it->flags & TK_ARCH)) {
-            int s = intent_span_start(c, i), e = intent_span_end(c, i);
+            /* "conv:16:3, pool:2, dense:10", "dense:64 then dense:2": layers
+             * written apart are one spec, in the order given */
             char v[1100];
-            snprintf(v, sizeof v, "%.*s", e - s, c->text + s);
+            size_t o = 0;
+            int last = i;
+            for (int j = i; j < c->nit && o + 2 < sizeof v;) {
+                int s = intent_span_start(c, j), e = intent_span_end(c, j);
+                o += (size_t)snprintf(v + o, sizeof v - o, "%s%.*s", o ? "," : "", e - s, c->text + s);
+                last = j;
+                int k = j + 1;
+                while (k < c->nit && k <= j + 3 &&
+                       ((c->it[k].kind == IT_PUNCT && strchr(",>-", c->it[k].text[0])) ||
+                        (c->it[k].kind == IT_WORD && (!strcmp(c->it[k].text, "then") || !strcmp(c->it[k].text, "and") ||
+                                                      !strcmp(c->it[k].text, "followed") || !strcmp(c->it[k].text, "by")))))
+                    k++;
+                if (k >= c->nit || k == j + 1 || c->it[k].kind != IT_SPEC || !(c->it[k].flags & TK_ARCH)) break;
+                j = k;
+            }
+            if (o >= sizeof v) o = sizeof v - 1;
             for (char *p = v; *p; p++) *p = (char)tolower((unsigned char)*p);
-            if (intent_set_str(c, "model", v, RANK_WORDS, i, i, NULL) < 0) return -1;
+            for (int k = i; k <= last; k++) intent_use(c, k);
+            if (intent_set_str(c, "model", v, RANK_WORDS, i, last, NULL) < 0) return -1;
+            i = last;
         }
     }
     return c->failed ? -1 : 0;

@@ -56,7 +56,70 @@ static int anywhere(const intent_ctx *c, concept_id k) {
     return 0;
 }
 
+/* The field of a method parameter named in words, for "a small mu". */
+static const char *parameter_field(concept_id k) {
+    switch (k) {
+    case C_MU: return "strategy.mu";
+    case C_LR: return "local.lr";
+    case C_SERVER_LR: return "strategy.server_lr";
+    case C_ALPHA: return "partition.alpha";
+    case C_SIGMA: return "partition.sigma";
+    case C_TAU: return "strategy.tau";
+    case C_RHO: return "strategy.rho";
+    case C_CLIP: return "privacy.clip";
+    case C_NOISE: return "privacy.noise_multiplier";
+    default: return NULL;
+    }
+}
+
+/* "a smal mu", "a high learning rate", "low noise": a size word instead of
+ * the value. The default would run silently, which may be anything but
+ * what "small" meant. */
+static int sized_without_value(intent_ctx *c, int i) {
+    const char *f = parameter_field(c->it[i].concept);
+    if (!f || set_by_words(c, f)) return 0;
+    for (int j = i - 1; j >= 0 && j >= i - 2; j--) {
+        const intent_item *p = &c->it[j];
+        int size = intent_is(c, j, C_SMALL) || intent_is(c, j, C_LARGE) || intent_is(c, j, C_STRONG);
+        if (p->kind == IT_WORD) {
+            const char *w = c->tok[p->t0].text;
+            size = !strcmp(w, "low") || !strcmp(w, "lower") || !strcmp(w, "higher") || !strcmp(w, "modest") ||
+                   !strcmp(w, "weak") || !strcmp(w, "moderate") || !strcmp(w, "reasonable") || !strcmp(w, "some");
+        }
+        if (!size) continue;
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, j), intent_span_end(c, i), ev, sizeof ev);
+        intent_use(c, j);
+        return intent_ask_which(c, f, "%s: \"%s\" does not say how much. Which value did you mean?", f, ev);
+    }
+    return 0;
+}
+
+/* "use most of them each round", "some of the clients every round": a share
+ * of the federation per round that is not a number. */
+static int vague_share(intent_ctx *c, int i) {
+    const intent_item *it = &c->it[i];
+    if (it->kind != IT_WORD || it->used) return 0;
+    const char *w = c->tok[it->t0].text;
+    if (strcmp(w, "most") && strcmp(w, "some") && strcmp(w, "many")) return 0;
+    if (!(i + 1 < c->nit && c->it[i + 1].kind == IT_WORD && !strcmp(c->it[i + 1].text, "of"))) return 0;
+    int per_round = 0;
+    for (int j = i + 2; j < c->nit && j <= i + 6 && intent_same_sentence(c, i, j); j++)
+        per_round |= intent_is(c, j, C_PER_ROUND);
+    if (!per_round || set_by_words(c, "clients_per_round")) return 0;
+    char ev[96];
+    intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i + 2 < c->nit ? i + 2 : i), ev, sizeof ev);
+    return intent_ask_which(c, "clients_per_round",
+                            "clients_per_round: \"%s\" does not say how many take part each round. How many (or "
+                            "which share) did you mean?",
+                            ev);
+}
+
 int intent_rules_vague(intent_ctx *c) {
+    for (int i = 0; i < c->nit && !c->failed; i++) {
+        if (vague_share(c, i) < 0) return -1;
+        if (c->it[i].kind == IT_CONCEPT && sized_without_value(c, i) < 0) return -1;
+    }
     for (int i = 0; i < c->nit && !c->failed; i++) {
         const intent_item *it = &c->it[i];
         if (it->kind != IT_CONCEPT) continue;
