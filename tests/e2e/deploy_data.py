@@ -73,7 +73,9 @@ with DataServer(mirror, tmp.name) as data, Cluster(FEDC, tls=True, name="data") 
     st, body = c.api("GET", "/api/datasets")
     assert st == 200, body
     by = {d["name"]: d for d in body["datasets"]}
-    assert set(by) == set(make_datasets.DATASETS), sorted(by)
+    # Every dataset with files, and synthetic, which is generated from the seed.
+    assert set(by) == set(make_datasets.DATASETS) | {"synthetic"}, sorted(by)
+    assert by["synthetic"]["state"] == "generated", by["synthetic"]
     assert by["cifar10"]["present"] and by["cifar10"]["state"] == "present", by["cifar10"]
     assert not by["svhn"]["present"] and by["svhn"]["state"] == "absent", by["svhn"]
     assert body["cache"].endswith("cache-server"), body["cache"]
