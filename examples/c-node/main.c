@@ -143,6 +143,8 @@ static int load_pair(const char *spec, fedc_dataset *d, fedc_error *err) {
     if (!comma) return fedc_fail(err, "%s: expected IMAGES,LABELS", spec);
     *comma = 0;
     if (fedc_load_idx_classes(buf, comma + 1, OUT, d, err) != 0) return -1;
+    /* The loader keeps the file's pixel bytes; this model reads floats. */
+    if (fedc_dataset_to_float(d, err) != 0) return -1;
     if (d->dim != IN) return fedc_fail(err, "%s: %zu values per sample; this model takes %d", buf, d->dim, IN);
     return 0;
 }
