@@ -643,48 +643,25 @@ int store_run_set_task(store *st, int64_t id, const char *task_json) {
 int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
     if (begin(st) != 0) return -1;
     int ok = run_verify(st, id) == 0;
-    sqlite3_stmt *q = ok ? prep(st, "DELETE FROM rounds WHERE run_id=? AND round>?") : NULL;
-    if (q) {
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int(q, 2, checkpoint_round);
+    /* Every per-round table forgets the rounds after the checkpoint. */
+    static const char *const per_round[] = {
+        "DELETE FROM rounds WHERE run_id=? AND round>?",
+        "DELETE FROM round_privacy WHERE run_id=? AND round>?",
+        "DELETE FROM round_clients WHERE run_id=? AND round>?",
+        "DELETE FROM participation WHERE run_id=? AND round>?",
+        "DELETE FROM fed_eval WHERE run_id=? AND round>?",
+        "DELETE FROM round_async WHERE run_id=? AND round>?",
+        "DELETE FROM async_updates WHERE run_id=? AND round>?",
+    };
+    sqlite3_stmt *q = NULL;
+    for (size_t k = 0; ok && k < sizeof per_round / sizeof *per_round; k++) {
+        q = prep(st, per_round[k]);
+        if (q) {
+            sqlite3_bind_int64(q, 1, id);
+            sqlite3_bind_int(q, 2, checkpoint_round);
+        }
+        ok = exec_done(st, q) == 0;
     }
-    ok = ok && exec_done(st, q) == 0;
-    q = ok ? prep(st, "DELETE FROM round_privacy WHERE run_id=? AND round>?") : NULL;
-    if (q) {
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int(q, 2, checkpoint_round);
-    }
-    ok = ok && exec_done(st, q) == 0;
-    q = ok ? prep(st, "DELETE FROM round_clients WHERE run_id=? AND round>?") : NULL;
-    if (q) {
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int(q, 2, checkpoint_round);
-    }
-    ok = ok && exec_done(st, q) == 0;
-    q = ok ? prep(st, "DELETE FROM participation WHERE run_id=? AND round>?") : NULL;
-    if (q) {
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int(q, 2, checkpoint_round);
-    }
-    ok = ok && exec_done(st, q) == 0;
-    q = ok ? prep(st, "DELETE FROM fed_eval WHERE run_id=? AND round>?") : NULL;
-    if (q) {
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int(q, 2, checkpoint_round);
-    }
-    ok = ok && exec_done(st, q) == 0;
-    q = ok ? prep(st, "DELETE FROM round_async WHERE run_id=? AND round>?") : NULL;
-    if (q) {
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int(q, 2, checkpoint_round);
-    }
-    ok = ok && exec_done(st, q) == 0;
-    q = ok ? prep(st, "DELETE FROM async_updates WHERE run_id=? AND round>?") : NULL;
-    if (q) {
-        sqlite3_bind_int64(q, 1, id);
-        sqlite3_bind_int(q, 2, checkpoint_round);
-    }
-    ok = ok && exec_done(st, q) == 0;
     /* The run's totals go back to those of its last kept round. */
     q = ok ? prep(st, "UPDATE runs SET rounds_done=?1, "
                       "accuracy=(SELECT accuracy FROM rounds WHERE run_id=?2 AND round<=?1 AND evaluated "
