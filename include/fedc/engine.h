@@ -259,6 +259,17 @@ FEDC_API void fedc_run_free(fedc_run *r);
 /* Runs the next round over a transport. Returns 0, or -1 when the round
  * failed (err says why; the global model is then unchanged). */
 FEDC_API int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *out, fedc_error *err);
+/* A mid-level server's round (hierarchical aggregation): the model x
+ * (from the upstream server) becomes the global model, round `round` runs
+ * over the transport exactly as fedc_run_round would (selection, TRAIN
+ * frames, checks of every update), and the participants' weighted mean
+ * update (FedAvg, weights = sample counts, in slot order) goes to mean (d
+ * floats) with the total weight in *weight, instead of into the model. No
+ * evaluation. Strategies whose server state cannot be split across levels
+ * (client state, per-client models, round protocols, central privacy,
+ * asynchronous and decentralised rounds) are refused. */
+FEDC_API int fedc_run_relay_round(fedc_run *r, fedc_transport *tp, int round, const float *x, float *mean,
+                                  double *weight, fedc_round_metrics *m, fedc_error *err);
 /* 1 when the stopping rule (rounds, target accuracy, time, plateau) says stop. */
 FEDC_API int fedc_run_done(const fedc_run *r);
 /* 1 when the plateau rule says stop: stop.plateau_rounds > 0 and that many

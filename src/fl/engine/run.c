@@ -129,6 +129,10 @@ struct fedc_run {
     fedc_buf model_blob, frame;
     fedc_update *updates;
     int rounds_done;
+    /* A relayed round (fedc_run_relay_round): the participants' weighted
+     * mean update goes here instead of into the model; NULL otherwise. */
+    float *relay_out;
+    double relay_weight;
     double best_accuracy, last_accuracy;
     /* Plateau rule (stop.plateau_rounds): the best monitored accuracy, the
      * round it was reached and the last evaluated round. Not checkpointed: a
@@ -1567,6 +1571,21 @@ int fedc_run_round(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_
         return fedc_fail(err, "round %d: %d of %d participants returned a usable update; at least %d needed",
                          round, nu, n, min_updates);
     }
+    if (r->relay_out) {
+        /* A mid-level server's round: the weighted mean (the FedAvg
+         * aggregate, in slot order) goes upstream; the model stays. */
+        r->relay_weight = fedc_weighted_mean(r->updates, nu, r->d, r->relay_out);
+        m->train_loss = train_loss / nu;
+        r->rounds_done = round;
+        r->bytes_down_total += m->bytes_down;
+        r->bytes_up_total += m->bytes_up;
+        m->bytes_down_total = r->bytes_down_total;
+        m->bytes_up_total = r->bytes_up_total;
+        m->server_cpu_s = cpu_srv + fedc_cpu_thread_s() - c0;
+        m->wall_s = fedc_wall_s() - wall0;
+        m->elapsed_s = fedc_wall_s() - r->start_wall;
+        return 0;
+    }
     int n_agg = nu;
     if (r->proto) {
         /* The protocol yields only the weighted mean of the updates. */
@@ -2834,6 +2853,25 @@ int fedc_run_plateaued(const fedc_run *r) {
 }
 
 int fedc_run_rounds_done(const fedc_run *r) { return r->rounds_done; }
+
+int fedc_run_relay_round(fedc_run *r, fedc_transport *tp, int round, const float *x, float *mean, double *weight,
+                         fedc_round_metrics *m, fedc_error *err) {
+    if (r->async || r->decentral || r->proto || fedc_privacy_central(r->privacy) || r->sinfo.client_models ||
+        r->sinfo.extra_up || r->sinfo.extra_down)
+        return fedc_fail(err, "strategy %s cannot relay a round: its server state does not split across levels",
+                         r->task.strategy.name);
+    if (round < 1) return fedc_fail(err, "relayed round %d: rounds start at 1", round);
+    size_t bad = fedc_first_nonfinite(x, r->d);
+    if (bad < r->d) return fedc_fail(err, "relayed round %d: model value %zu is not finite", round, bad);
+    memcpy(r->x, x, r->d * sizeof(float));
+    r->rounds_done = round - 1;
+    r->relay_out = mean;
+    r->relay_weight = 0;
+    int rc = fedc_run_round(r, tp, m, err);
+    r->relay_out = NULL;
+    *weight = rc == 0 ? r->relay_weight : 0;
+    return rc;
+}
 const fedc_task *fedc_run_task(const fedc_run *r) { return &r->task; }
 const fedc_arch *fedc_run_arch(const fedc_run *r) { return r->arch; }
 const fedc_partition *fedc_run_partition(const fedc_run *r) { return &r->part; }
