@@ -102,6 +102,10 @@ typedef struct fedc_node_model {
     /* The tensors of the program's own model (manifest.h JSON form), sent
      * in HELLO; NULL: the node serves built-in models only. */
     const char *manifest_json;
+    /* A run is offered (optional): -1 (err set) refuses it before anything
+     * is set up for it (its task alone decides), e.g. a mid-level server
+     * that cannot relay the run's strategy; the server is told why. */
+    int (*accept)(void *user, const fedc_node_run_info *run, fedc_error *err);
     /* A run starts or changes (optional): -1 (err set) if this node cannot
      * serve it; the server is told why and offers the node to other runs. */
     int (*setup)(void *user, fedc_node_run_info *run, fedc_error *err);
@@ -110,6 +114,12 @@ typedef struct fedc_node_model {
     /* Local training: params holds the global model; leave the trained one. */
     int (*fit)(void *user, const fedc_node_fit_args *args, float *params, size_t n, fedc_node_fit_result *out,
                fedc_error *err);
+    /* Instead of fit (optional): the update itself, params' change, into
+     * delta (n floats) from the global model; for a node whose update is
+     * an aggregate of others' (a mid-level server), so it is not rounded
+     * through global + delta - global. */
+    int (*fit_delta)(void *user, const fedc_node_fit_args *args, const float *global, float *delta, size_t n,
+                     fedc_node_fit_result *out, fedc_error *err);
     /* Federated evaluation (optional): score params on local test data. */
     int (*evaluate)(void *user, int round, const float *params, size_t n, fedc_node_eval_result *out,
                     fedc_error *err);

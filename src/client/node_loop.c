@@ -160,6 +160,7 @@ static int on_welcome(loop *l, fedc_ws_client *c, const fedc_msg *m, fedc_error 
     info.params = (size_t)params;
     info.manifest = manifest ? &l->manifest : NULL;
     info.client_state = client_state;
+    if (l->model->accept && l->model->accept(l->model->user, &info, err) != 0) goto out;
     if (!l->model->handle_frame && node_params_setup(&l->params, &info, err) != 0) goto out;
     if (l->model->setup && l->model->setup(l->model->user, &info, err) != 0) goto out;
     l->have_run = 1;
@@ -355,8 +356,8 @@ int fedc_node_serve(const fedc_node_config *cfg, const fedc_node_model *model, f
     l.cfg = cfg;
     l.model = model;
     l.slot = -1;
-    if (!model || (!model->handle_frame && !model->fit))
-        return fedc_fail(err, "node model: a fit callback (or handle_frame) is required");
+    if (!model || (!model->handle_frame && !model->fit && !model->fit_delta))
+        return fedc_fail(err, "node model: a fit callback (or fit_delta, or handle_frame) is required");
     if (model->manifest_json) {
         fedc_manifest mf;
         if (fedc_manifest_parse(model->manifest_json, strlen(model->manifest_json), &mf, err) != 0) return -1;

@@ -140,17 +140,24 @@ int node_params_train(node_params *p, const fedc_node_model *md, const uint8_t *
     double cpu0 = fedc_cpu_thread_s();
     int round = 0;
     if (read_train(p, frame, len, &round, err) != 0) return -1;
-    memcpy(p->work, p->global, p->d * sizeof(float));
     fedc_node_fit_args args = {round, &p->task, fedc_task_local_lr(&p->task, round)};
     fedc_node_fit_result res = {0, 0, 0};
-    if (md->fit(md->user, &args, p->work, p->d, &res, err) != 0) return -1;
+    if (md->fit_delta) {
+        if (md->fit_delta(md->user, &args, p->global, p->work, p->d, &res, err) != 0) return -1;
+    } else {
+        memcpy(p->work, p->global, p->d * sizeof(float));
+        if (md->fit(md->user, &args, p->work, p->d, &res, err) != 0) return -1;
+    }
     /* What leaves the node is checked like the server checks it. */
     size_t bad = fedc_first_nonfinite(p->work, p->d);
-    if (bad < p->d) return fedc_fail(err, "the trained model's value %zu is not finite; no update sent", bad);
+    if (bad < p->d)
+        return fedc_fail(err, "the %s value %zu is not finite; no update sent",
+                         md->fit_delta ? "update's" : "trained model's", bad);
     if (!isfinite(res.n_samples) || res.n_samples < 0 || res.n_samples > 1e12 || res.n_samples != floor(res.n_samples) ||
         res.steps < 0 || !isfinite(res.loss))
         return fedc_fail(err, "fit: n_samples (a count), steps (>= 0) or loss (finite) out of range");
-    for (size_t j = 0; j < p->d; j++) p->work[j] -= p->global[j];
+    if (!md->fit_delta)
+        for (size_t j = 0; j < p->d; j++) p->work[j] -= p->global[j];
     fedc_buf enc = {0};
     fedc_rng crng = fedc_rng_derive(p->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)p->slot);
     if (fedc_codec_encode(p->up, p->work, p->d, p->residual, &crng, &enc, err) != 0) {
