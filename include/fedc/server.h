@@ -34,6 +34,14 @@ typedef struct fedc_server_config {
     double body_timeout_s;     /* each request body within this after its head (default 30) */
     int max_unauth_per_address; /* connections from one address that have not yet completed a request
                                    or authenticated as a node (default 32) */
+    /* Hierarchical aggregation: this server is also one node of an upstream
+     * server (wss://HOST:PORT), authenticated with upstream_credential (a
+     * node credential of the upstream's CA); each upstream round runs over
+     * this server's own nodes and goes up as one update. */
+    const char *upstream_url;
+    const char *upstream_credential;
+    int leaf_clients;          /* client slots below (the nodes' partitions K/N); 0 = the upstream task's */
+    int leaf_min_nodes;        /* nodes to wait for before joining an upstream run (default 1) */
 } fedc_server_config;
 
 FEDC_API fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err);

@@ -42,6 +42,16 @@ static void usage(FILE *f) {
             "  --run TASK.json      queue a run at start (with --set PATH=VALUE overrides)\n"
             "  --set PATH=VALUE     override a field of the --run task (repeatable)\n"
             "  --port-file FILE     write the port actually used (for --listen ...:0)\n"
+            "  --upstream URL       hierarchical aggregation: also be one node of the server at\n"
+            "                       wss://HOST:PORT; each of its rounds runs over this server's own\n"
+            "                       nodes and goes up as one update (their weighted mean, weighted\n"
+            "                       by the sum of their samples)\n"
+            "  --credential FILE    with --upstream: this server's node credential, issued by the\n"
+            "                       upstream's CA (`fedc certs issue-node`), as `fedc node` uses it\n"
+            "  --leaf-clients N     with --upstream: client slots below (the nodes' partitions K/N;\n"
+            "                       default: the upstream task's clients)\n"
+            "  --leaf-min-nodes N   with --upstream: nodes to wait for before joining an upstream\n"
+            "                       run (default 1); only they train for it\n"
             "  --log-level LEVEL    debug|info|warn|error (default info)\n"
             "  --check-store        check STATE/runs.db in full (SQLite integrity_check and every\n"
             "                       row's checksum), print what is wrong and exit (0 sound, 1 damaged)\n"
@@ -171,6 +181,17 @@ int fedc_cmd_server(int argc, char **argv) {
             want_run = 1;
         } else if (!strcmp(a, "--set") && has) sets[nsets++] = argv[++i];
         else if (!strcmp(a, "--port-file") && has) port_file = argv[++i];
+        else if (!strcmp(a, "--upstream") && has) cfg.upstream_url = argv[++i];
+        else if (!strcmp(a, "--credential") && has) cfg.upstream_credential = argv[++i];
+        else if ((!strcmp(a, "--leaf-clients") || !strcmp(a, "--leaf-min-nodes")) && has) {
+            int v;
+            if (fedc_cli_int("server", a, argv[++i], 1, 100000, &v) != 0) {
+                free(sets);
+                return 2;
+            }
+            if (!strcmp(a, "--leaf-clients")) cfg.leaf_clients = v;
+            else cfg.leaf_min_nodes = v;
+        }
         else if (!strcmp(a, "--check-store")) check_store = 1;
         else if (!strcmp(a, "--recover-store")) recover_store = 1;
         else if (!strcmp(a, "--log-level") && has) {
@@ -201,6 +222,41 @@ int fedc_cmd_server(int argc, char **argv) {
     if (check_store || recover_store) {
         free(sets);
         return store_maintenance(cfg.state_dir, recover_store);
+    }
+    const char *needs_upstream = cfg.upstream_credential ? "--credential"
+                                 : cfg.leaf_clients         ? "--leaf-clients"
+                                 : cfg.leaf_min_nodes       ? "--leaf-min-nodes"
+                                                            : NULL;
+    if (needs_upstream && !cfg.upstream_url) {
+        fprintf(stderr, "fedc server: %s applies to a mid-level server; give --upstream wss://HOST:PORT\n",
+                needs_upstream);
+        free(sets);
+        return 2;
+    }
+    if (cfg.upstream_url) {
+        if (!cfg.upstream_credential) {
+            fprintf(stderr, "fedc server: --upstream needs --credential FILE (this server's node credential, "
+                            "issued by the upstream's CA)\n");
+            free(sets);
+            return 2;
+        }
+        if (strncmp(cfg.upstream_url, "wss://", 6) != 0 && strncmp(cfg.upstream_url, "ws://", 5) != 0) {
+            fprintf(stderr, "fedc server: --upstream %s: expected wss://HOST:PORT\n", cfg.upstream_url);
+            free(sets);
+            return 2;
+        }
+        if (want_run) {
+            fprintf(stderr, "fedc server: --run with --upstream: a mid-level server trains the upstream's runs; "
+                            "queue runs on the upstream server\n");
+            free(sets);
+            return 2;
+        }
+        if (cfg.leaf_clients && cfg.leaf_min_nodes > cfg.leaf_clients) {
+            fprintf(stderr, "fedc server: --leaf-min-nodes %d is more than --leaf-clients %d\n", cfg.leaf_min_nodes,
+                    cfg.leaf_clients);
+            free(sets);
+            return 2;
+        }
     }
     if (nsets && !want_run) {
         fprintf(stderr, "fedc server: --set applies to the --run task; give --run TASK.json (or --run -)\n");

@@ -55,11 +55,12 @@ json_t *server_info_json(fedc_server *s) {
     sqlite3_finalize(q);
     char damage[400];
     server_store_damage(s, damage, sizeof damage);
-    return json_pack("{s:s,s:b,s:s,s:s,s:f,s:i,s:o,s:o,s:i,s:o,s:{s:b,s:o}}", "version", FEDC_VERSION, "tls",
+    return json_pack("{s:s,s:b,s:s,s:s,s:f,s:i,s:o,s:o,s:i,s:o,s:{s:b,s:o},s:o}", "version", FEDC_VERSION, "tls",
                      !s->cfg.insecure, "node_url", s->node_url, "dashboard_url", s->dashboard_url, "started_at",
                      s->started_at, "nodes_online", online, "active_run", oldest ? json_integer(oldest) : json_null(),
                      "active_runs", active, "max_active_runs", s->cfg.max_active_runs, "queued_runs", queued, "store",
-                     "ok", !damage[0], "damage", damage[0] ? json_string(damage) : json_null());
+                     "ok", !damage[0], "damage", damage[0] ? json_string(damage) : json_null(), "upstream",
+                     upstream_info_json(s));
 }
 
 event_stream *events_stream_open(fedc_server *s, int64_t run_filter, uint64_t last_event_id) {

@@ -263,7 +263,7 @@ void active_run_limits(active_run *ar) {
 /* Makes the run active (its nodes assignable); -1 when out of memory. run
  * is NULL for an external model whose tensors are not known yet: the first
  * node supplies them (registry), then the runner creates the engine. */
-static int activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
+int runner_activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
     fedc_server *s = r->s;
     active_run *ar = calloc(1, sizeof *ar);
     char *tj = fedc_task_to_json(t, 0);
@@ -315,7 +315,7 @@ static int activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run) {
 }
 
 /* The run's nodes become free and are offered to the other active runs. */
-static void deactivate(runner *r) {
+void runner_deactivate(runner *r) {
     fedc_server *s = r->s;
     pthread_mutex_lock(&s->mu);
     active_run *ar = r->ar;
@@ -346,7 +346,7 @@ static void deactivate(runner *r) {
 
 /* Waits until `need` nodes are ready, the deadline passes, or the run is
  * cancelled / the server stops. Returns the number ready. */
-static int wait_nodes(runner *r, int need, double timeout_s) {
+int runner_wait_nodes(runner *r, int need, double timeout_s) {
     fedc_server *s = r->s;
     double end = fedc_wall_s() + timeout_s;
     pthread_mutex_lock(&s->mu);
@@ -368,7 +368,7 @@ static int wait_nodes(runner *r, int need, double timeout_s) {
  * away. Nodes that are not connected are not waited for. */
 #define ROUND_GATHER_S 10.0
 
-static int gather_nodes(runner *r, int want) {
+int runner_gather_nodes(runner *r, int want) {
     fedc_server *s = r->s;
     double end = fedc_wall_s() + ROUND_GATHER_S;
     pthread_mutex_lock(&s->mu);
@@ -783,7 +783,7 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
         return 0;
     }
     store_participant *parts = calloc((size_t)t.clients_per_round + 1, sizeof *parts);
-    if (!parts || activate(r, id, &t, run) != 0) {
+    if (!parts || runner_activate(r, id, &t, run) != 0) {
         free(parts);
         tp->ops->destroy(tp);
         fedc_run_free(run);
@@ -795,7 +795,7 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
     if ((!run && !(run = external_engine(r, id, &t, &err))) ||
         (fedc_task_external(&t) && external_init(r, run, &t, &err) != 0)) {
         int why = interrupted(r);
-        deactivate(r);
+        runner_deactivate(r);
         tp->ops->destroy(tp);
         free(parts);
         if (why != 1) set_status(r, id, why == 2 ? "cancelled" : "failed", why == 2 ? NULL : err.msg);
@@ -819,8 +819,8 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
         /* min_nodes for the first round of this session, then enough for min_updates. */
         int need = fedc_run_rounds_done(run) == start_round ? t.deploy.min_nodes : t.deploy.min_updates;
         if (need < 1) need = 1;
-        int ready = wait_nodes(r, need, t.deploy.connect_timeout_s);
-        if (ready >= need) gather_nodes(r, t.clients_per_round);
+        int ready = runner_wait_nodes(r, need, t.deploy.connect_timeout_s);
+        if (ready >= need) runner_gather_nodes(r, t.clients_per_round);
         why = interrupted(r);
         if (why == 1) break;
         if (why == 2) {
@@ -893,7 +893,7 @@ static int run_one(runner *r, int64_t id, pause_state *start) {
     free(async_rows);
     /* Nodes still training for an asynchronous run are not waited for. */
     if (tp->ops->close_posted) tp->ops->close_posted(tp);
-    deactivate(r);
+    runner_deactivate(r);
     tp->ops->destroy(tp);
     if (final && !strcmp(final, "failed")) publish_log(r, id, "error", "run %lld failed: %s", (long long)id, error);
     if (final) set_status(r, id, final, error[0] ? error : NULL);

@@ -176,6 +176,7 @@ fedc_server *fedc_server_start(const fedc_server_config *cfg, fedc_error *err) {
     snprintf(s->node_url, sizeof s->node_url, "%s://%s%s%s:%d/node", s->cfg.insecure ? "ws" : "wss", v6 ? "[" : "",
              host, v6 ? "]" : "", port);
     if (runner_start(s, err) != 0) goto fail;
+    if (upstream_start(s, err) != 0) goto fail;
     FEDC_INFO("server listening on %s (%s); up to %d run%s train at once", s->dashboard_url,
               s->cfg.insecure ? "INSECURE: no TLS" : "TLS", s->nrunners, s->nrunners == 1 ? "" : "s");
     return s;
@@ -186,6 +187,7 @@ fail:
 
 void fedc_server_stop(fedc_server *s) {
     if (!s) return;
+    upstream_stop(s); /* its relay uses the runners' machinery */
     runner_stop(s);
     fedc_ws_server_stop(s->ws);
     s->ws = NULL;

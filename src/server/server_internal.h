@@ -326,6 +326,26 @@ typedef struct auth_failures {
 /* ---- plain-language requests (http_intent.c) ---------------------------- */
 typedef struct intent_service intent_service;
 
+/* ---- hierarchical aggregation (upstream.c, upstream_check.c) ------------ */
+typedef struct upstream upstream;
+/* A server below gives up on a silent node after this share of the
+ * upstream's deploy.round_timeout_s, so it still answers in time. */
+#define UPSTREAM_LEAF_TIMEOUT_SHARE 0.9
+/* Refuses, naming the field, a task whose aggregation cannot be split
+ * across levels (see upstream_check.c for which and why). */
+int upstream_check_task(const fedc_task *t, fedc_error *err);
+/* The task a mid-level server gives its own nodes for the upstream's task
+ * top: leaf_clients slots (0 = top's clients), every ready node trains
+ * each round, wait for leaf_min_nodes (0 = 1), the default scheduling, a
+ * node deadline inside the upstream's. */
+int upstream_leaf_task(const fedc_task *top, int leaf_clients, int leaf_min_nodes, fedc_task *out, fedc_error *err);
+/* cfg.upstream_url set: the thread that serves the upstream as one node. */
+int upstream_start(fedc_server *s, fedc_error *err);
+/* Leaves the upstream (BYE) and frees the relay; before the runners stop. */
+void upstream_stop(fedc_server *s);
+/* The "upstream" object of GET /api/server (null without --upstream). */
+json_t *upstream_info_json(fedc_server *s);
+
 /* ---- the server ---------------------------------------------------------- */
 struct fedc_server {
     fedc_server_config cfg;
@@ -357,6 +377,7 @@ struct fedc_server {
     intent_service *intent; /* LLM settings and jobs of /api/intent */
     pthread_mutex_t damage_mu; /* a leaf lock */
     char store_damage[400];    /* the run store's damage, once found ("" = none) */
+    upstream *up;              /* --upstream: this server is one node of another (NULL = not) */
 };
 
 /* registry.c: the node WebSocket callbacks (service thread) */
@@ -395,6 +416,16 @@ xchg *exchange_find(fedc_server *s, uint64_t gen);
 /* runner.c: s->nrunners threads */
 int runner_start(fedc_server *s, fedc_error *err);
 void runner_stop(fedc_server *s);
+/* Makes run id active with engine run (NULL: an external model waiting
+ * for its manifest): its nodes become assignable; -1 when out of memory. */
+int runner_activate(runner *r, int64_t id, const fedc_task *t, fedc_run *run);
+/* The run's nodes become free and are offered to the other active runs. */
+void runner_deactivate(runner *r);
+/* Waits until `need` nodes are ready for r->ar (or timeout_s passes, a stop
+ * or cancel); returns the number ready. */
+int runner_wait_nodes(runner *r, int need, double timeout_s);
+/* Then waits a little more for nodes still setting up, up to `want` ready. */
+int runner_gather_nodes(runner *r, int want);
 /* Marks a run taken by a runner as cancelled; 0 if no runner holds it (under s->mu). */
 int runner_cancel(fedc_server *s, int64_t id);
 /* A run object as the API shows it: a running run that is paused says
