@@ -67,6 +67,10 @@ def sim(fedc, task, tmp, name, seed=None, threads=2):
 # default's) capped or not, at most the default's clients per round, lossy codecs both ways,
 # and the plateau rule (a trial that stops on a plateau of its validation accuracy costs only
 # the rounds it ran).
+# The strategy is a lever at no client cost: client momentum (FedAvg-M; its download carries
+# the momentum too) and AFA-CS (the server reuses every client's latest update; its server step
+# is set near the local step count, hence its own server_lr range, a conditional range of the
+# same field). Strategies whose extra payloads double the bytes (SCAFFOLD) cannot fit 0.5x.
 # The default itself is outside this space, so the budget is given absolute: the default's own
 # client compute and bytes on the search seed, times the factors.
 COST_SPACE = {"description": "cost levers around the default task", "params": [
@@ -76,7 +80,13 @@ COST_SPACE = {"description": "cost levers around the default task", "params": [
     {"name": "local.max_steps", "type": "choice", "values": [0, 10, 25]},
     {"name": "stop.plateau_rounds", "type": "choice", "values": [0, 3, 5]},
     {"name": "clients_per_round", "type": "int", "min": 5, "max": 10},
-    {"name": "strategy.server_lr", "type": "log-float", "min": 0.5, "max": 2},
+    {"name": "strategy.name", "type": "choice", "values": ["fedavg", "fedavg-m", "afa-cs"]},
+    {"name": "strategy.server_lr", "type": "log-float", "min": 0.5, "max": 2,
+     "when": {"param": "strategy.name", "in": ["fedavg", "fedavg-m"]}},
+    {"name": "strategy.client_beta", "type": "float", "min": 0.1, "max": 0.9,
+     "when": {"param": "strategy.name", "in": ["fedavg-m"]}},
+    {"name": "strategy.server_lr", "type": "log-float", "min": 5, "max": 50,
+     "when": {"param": "strategy.name", "in": ["afa-cs"]}},
     {"name": "compression.up", "type": "choice", "values": ["fp16", "q8", "q4", "topk:0.1|q8"]},
     {"name": "compression.down", "type": "choice", "values": ["fp16", "q8"]},
     {"name": "scheduling.policy", "type": "choice", "values": ["random", "round-robin", "age"]}]}
