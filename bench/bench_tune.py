@@ -65,8 +65,12 @@ def sim(fedc, task, tmp, name, seed=None, threads=2):
 # clients per round, codecs "none" included) found no setting within the budget in its first
 # 9 trials, so the cost benchmark searches the levers that can meet it: one local epoch (the
 # default's) capped or not, at most the default's clients per round, lossy codecs both ways,
-# and the plateau rule (a trial that stops on a plateau of its validation accuracy costs only
-# the rounds it ran).
+# and the strategy (below). Measured with the plateau rule {0, 3, 5}, max_steps 25 and the q4 /
+# top-k codecs also in it (2026-12-08, 32 TPE trials): the early random trials that drew AFA-CS
+# also drew a plateau rule, which stopped them within 5-10 noisy rounds, so TPE discarded the
+# strategy and settled on FedAvg-M capped at 10 steps: -2.8 +- 3.1 points on fresh seeds. The
+# plateau rule saves compute, which a 1x compute cap does not need, so it is left out here (it
+# stays in `fedc tune`'s default space).
 # The strategy is a lever at no client cost: client momentum (FedAvg-M; its download carries
 # the momentum too) and AFA-CS (the server reuses every client's latest update; its server step
 # is set near the local step count, hence its own server_lr range, a conditional range of the
@@ -77,8 +81,7 @@ COST_SPACE = {"description": "cost levers around the default task", "params": [
     {"name": "local.lr", "type": "log-float", "min": 0.02, "max": 0.3},
     {"name": "local.momentum", "type": "float", "min": 0, "max": 0.9},
     {"name": "local.batch", "type": "choice", "values": [16, 32, 64]},
-    {"name": "local.max_steps", "type": "choice", "values": [0, 10, 25]},
-    {"name": "stop.plateau_rounds", "type": "choice", "values": [0, 3, 5]},
+    {"name": "local.max_steps", "type": "choice", "values": [0, 10]},
     {"name": "clients_per_round", "type": "int", "min": 5, "max": 10},
     {"name": "strategy.name", "type": "choice", "values": ["fedavg", "fedavg-m", "afa-cs"]},
     {"name": "strategy.server_lr", "type": "log-float", "min": 0.5, "max": 2,
@@ -87,7 +90,7 @@ COST_SPACE = {"description": "cost levers around the default task", "params": [
      "when": {"param": "strategy.name", "in": ["fedavg-m"]}},
     {"name": "strategy.server_lr", "type": "log-float", "min": 5, "max": 50,
      "when": {"param": "strategy.name", "in": ["afa-cs"]}},
-    {"name": "compression.up", "type": "choice", "values": ["fp16", "q8", "q4", "topk:0.1|q8"]},
+    {"name": "compression.up", "type": "choice", "values": ["fp16", "q8"]},
     {"name": "compression.down", "type": "choice", "values": ["fp16", "q8"]},
     {"name": "scheduling.policy", "type": "choice", "values": ["random", "round-robin", "age"]}]}
 
@@ -142,7 +145,7 @@ def cost_main(a, objectives):
                        "validation": a.validation, "budget": a.budget, "method": a.method, "search_seed": a.seed,
                        "parallel": a.parallel, "trial_seeds": a.trial_seeds, "last_rounds": a.last_rounds,
                        "max_client_cpu": a.max_client_cpu, "max_bytes": a.max_bytes,
-                       "pareto_axes": a.pareto_axes, "space": a.space,
+                       "pareto_axes": a.pareto_axes, "space": a.space, "fresh_seed_offset": a.fresh_seed_offset,
                        "space_params": COST_SPACE["params"] if a.space == "cost" else "default"}}
     searches = {}
     for obj in objectives:
@@ -190,7 +193,7 @@ def cost_main(a, objectives):
             best_task = os.path.join(out_dir, "best-task.json")
             rows = []
             for k in range(a.fresh_seeds):
-                sd = int(full.get("seed", 0)) + 1000 + k
+                sd = int(full.get("seed", 0)) + a.fresh_seed_offset + k
                 d = sim_costed(fedc, task_path, tmp, f"default-s{sd}", sd)
                 t = sim_costed(fedc, best_task, tmp, f"budget-s{sd}", sd)
                 rows.append({"seed": sd, "default": d, "tuned": t,
@@ -230,6 +233,9 @@ def main():
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--fresh-seeds", type=int, default=3)
+    ap.add_argument("--fresh-seed-offset", type=int, default=2000,
+                    help="cost objectives: the fresh seeds are the task's seed + this + 0, 1, ...; seeds 1000-1002 "
+                         "were looked at when the cost space's strategies were chosen, so they are no longer fresh")
     ap.add_argument("--alpha", type=float, default=0.1)
     ap.add_argument("--trial-seeds", type=int, default=2)
     ap.add_argument("--last-rounds", type=int, default=3)
