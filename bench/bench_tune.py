@@ -148,6 +148,11 @@ def cost_main(a, objectives):
                        "pareto_axes": a.pareto_axes, "space": a.space, "fresh_seed_offset": a.fresh_seed_offset,
                        "space_params": COST_SPACE["params"] if a.space == "cost" else "default"}}
     searches = {}
+    if a.space == "cost":
+        # The default is not a point of the cost space: its own run on the search seed is the
+        # reference of every ratio (and of the budget's absolute limits).
+        ref = sim_costed(fedc, task_path, tmp, "default-reference", int(full.get("seed", 0)))
+        res["setting"]["reference"] = {"client_gflop": ref["client_gflop"], "bytes": ref["bytes"]}
     for obj in objectives:
         out_dir = os.path.join(tmp, "tune-" + obj.replace("@", "-"))
         cmd = [fedc, "tune", task_path, "--budget", str(a.budget), "--method", a.method, "--seed", str(a.seed),
@@ -155,11 +160,9 @@ def cost_main(a, objectives):
                str(a.last_rounds), "--objective", obj, "--db", os.path.join(tmp, "tune.db"), "--out", out_dir,
                "--quiet"] + space_args
         if obj == "accuracy@budget" and a.space == "cost":
-            ref = sim_costed(fedc, task_path, tmp, "default-reference", int(full.get("seed", 0)))
             fc, fb = float(a.max_client_cpu.rstrip("x")), float(a.max_bytes.rstrip("x"))
             limits = [f"{fc * ref['client_gflop']:.6f}gflop", f"{fb * ref['bytes']:.0f}"]
-            res["setting"]["reference"] = {"client_gflop": ref["client_gflop"], "bytes": ref["bytes"],
-                                           "limits": limits}
+            res["setting"]["reference"]["limits"] = limits
             cmd += ["--max-client-cpu", limits[0], "--max-bytes", limits[1]]
         elif obj == "accuracy@budget":
             cmd += ["--max-client-cpu", a.max_client_cpu, "--max-bytes", a.max_bytes]
@@ -182,8 +185,10 @@ def cost_main(a, objectives):
                          "cpu_s_process": cpu, "wall_s": wall, "rounds": board["total_rounds"],
                          "best_trial": board["best"], "best_test_accuracy": board.get("best_test_accuracy"),
                          "selected_on": board.get("selected_on"), "budget": board.get("budget"),
-                         "base": {"val_accuracy": base["accuracy"], "client_gflop": base["client_gflop"],
-                                  "bytes": base["bytes"]},
+                         # trial 0 is a sampled point when the space does not hold the default, and
+                         # may have failed (diverged): then it has no figures
+                         "base": {"val_accuracy": base.get("accuracy"), "client_gflop": base.get("client_gflop"),
+                                  "bytes": base.get("bytes"), "status": base.get("status")},
                          "trials": len(board["trials"]), "front": front,
                          "best_config": next((t["config"] for t in board["trials"] if t["trial"] == board["best"]),
                                              None)}
