@@ -271,9 +271,13 @@ def tune_cost(R):
                           "bytes"], rows))
         cfg = b["best_config"] or {}
         winner = ", ".join(f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in cfg.items())
-        space = ("the cost levers around the default task (lr, momentum, batch, local-steps cap, plateau rule, "
-                 "clients per round, server lr, codecs both ways, scheduling; `COST_SPACE` in bench_tune.py)"
-                 if s.get("space") == "cost" else "fedc's default space")
+        if s.get("space") == "cost":
+            # the parameters the results file says were searched (a name listed twice is one lever)
+            names = list(dict.fromkeys(p["name"] for p in s.get("space_params", [])))
+            space = ("the cost levers around the default task (" + ", ".join(names) +
+                     "; `COST_SPACE` in bench_tune.py)")
+        else:
+            space = "fedc's default space"
         stops = [r["tuned"].get("rounds") for r in b["fresh_seeds"]]
         stop_note = ""
         if any(x is not None and x < s["rounds"] for x in stops):

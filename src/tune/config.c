@@ -80,6 +80,14 @@ int tune_read_value(const fedc_tune_param *p, json_t *v, double *out, fedc_error
     return 0;
 }
 
+/* 1 when another listing of parameter i's name (a conditional range of the
+ * same field) is active: the value in a configuration's JSON is its. */
+static int same_name_active(const fedc_tune_space *s, const fedc_tune_config *c, int i) {
+    for (int j = 0; j < s->n; j++)
+        if (j != i && !strcmp(s->p[j].name, s->p[i].name) && tune_active(s, c, j)) return 1;
+    return 0;
+}
+
 int fedc_tune_config_from_json(const fedc_tune_space *s, const char *json, size_t len,
                                fedc_tune_config *c, fedc_error *err) {
     if (!json || len > FEDC_TUNE_SPACE_JSON_MAX) return fedc_fail(err, "config: missing or longer than 1 MiB");
@@ -98,7 +106,7 @@ int fedc_tune_config_from_json(const fedc_tune_space *s, const char *json, size_
         json_t *v = json_object_get(o, s->p[i].name);
         if (!tune_active(s, &tmp, i)) {
             tmp.v[i] = NAN;
-            if (v) {
+            if (v && !same_name_active(s, &tmp, i)) {
                 const fedc_tune_param *pp = &s->p[s->p[i].parent];
                 fedc_fail(err, "config: %s is inactive here (it applies only for some values of %s); leave it out",
                           s->p[i].name, pp->name);
@@ -148,7 +156,7 @@ static void short_name(const fedc_tune_space *s, int i, char *out, size_t cap) {
     }
     for (int j = 0; j < s->n; j++) {
         const char *other = strrchr(s->p[j].name, '.');
-        if (j != i && other && !strcmp(other, dot)) {
+        if (j != i && other && !strcmp(other, dot) && strcmp(s->p[j].name, name)) {
             snprintf(out, cap, "%s", name);
             return;
         }

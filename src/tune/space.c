@@ -125,6 +125,11 @@ static int parse_when(const char *src, int i, fedc_tune_space *s, fedc_tune_para
         return fedc_fail(err, "%s: params[%d] (%s): when.param: \"%.64s\" is not an earlier parameter; a "
                          "condition refers to a parameter listed before it",
                          src, i, p->name, pname);
+    for (int j = parent + 1; j < i; j++)
+        if (!strcmp(s->p[j].name, pname))
+            return fedc_fail(err, "%s: params[%d] (%s): when.param: %s is listed more than once; a condition needs "
+                             "a parameter listed once",
+                             src, i, p->name, pname);
     const fedc_tune_param *pp = &s->p[parent];
     if (pp->type != FEDC_PARAM_CHOICE && pp->type != FEDC_PARAM_INT)
         return fedc_fail(err, "%s: params[%d] (%s): when.param: %s is a %s; allowed: a choice or int parameter",
@@ -157,6 +162,35 @@ static int parse_when(const char *src, int i, fedc_tune_space *s, fedc_tune_para
     return 0;
 }
 
+/* A name may be listed more than once only as conditional ranges: every
+ * listing depends on the same parameter with pairwise disjoint values, so
+ * at most one of them is active in any configuration (e.g. a server
+ * learning rate near 1 for FedAvg and near the local step count for
+ * AFA-CS). Such a name cannot itself be a condition's parameter. */
+static int check_repeated_name(const char *src, int i, const fedc_tune_space *s, fedc_error *err) {
+    const fedc_tune_param *p = &s->p[i];
+    for (int j = 0; j < i; j++) {
+        const fedc_tune_param *q = &s->p[j];
+        if (strcmp(q->name, p->name)) continue;
+        if (p->parent < 0 || q->parent != p->parent)
+            return fedc_fail(err, "%s: params[%d].name: \"%s\" is listed twice; a name may repeat only as "
+                             "conditional ranges (\"when\" on the same parameter, disjoint values)",
+                             src, i, p->name);
+        for (int a = 0; a < p->nwhen; a++)
+            for (int b = 0; b < q->nwhen; b++)
+                if (p->when[a] == q->when[b])
+                    return fedc_fail(err, "%s: params[%d] (%s): when.in overlaps params[%d]'s; a repeated name "
+                                     "needs disjoint values of %s, so that one listing at most applies",
+                                     src, i, p->name, j, s->p[p->parent].name);
+        for (int k = 0; k < i; k++)
+            if (s->p[k].parent == j)
+                return fedc_fail(err, "%s: params[%d].name: \"%s\" is a condition of params[%d]; a condition's "
+                                 "parameter cannot be listed twice",
+                                 src, i, p->name, k);
+    }
+    return 0;
+}
+
 static int parse_param(const char *src, int i, fedc_tune_space *s, json_t *o, fedc_error *err) {
     fedc_tune_param *p = &s->p[i];
     memset(p, 0, sizeof *p);
@@ -181,8 +215,6 @@ static int parse_param(const char *src, int i, fedc_tune_space *s, json_t *o, fe
                          "in dot-separated parts, e.g. local.lr or arch.depth",
                          src, i, name, FEDC_TUNE_NAME_MAX - 1);
     snprintf(p->name, sizeof p->name, "%s", name);
-    if (find_param(s, i, name) >= 0)
-        return fedc_fail(err, "%s: params[%d].name: \"%s\" is listed twice", src, i, name);
     if (!strncmp(name, "arch.", 5) && !tune_arch_known(name))
         return fedc_fail(err, "%s: params[%d].name: \"%s\" is not an architecture knob; allowed: %s", src, i,
                          name, tune_arch_knob_list());
@@ -232,7 +264,7 @@ static int parse_param(const char *src, int i, fedc_tune_space *s, json_t *o, fe
     }
     json_t *w = json_object_get(o, "when");
     if (w && parse_when(src, i, s, p, w, err) != 0) return -1;
-    return 0;
+    return check_repeated_name(src, i, s, err);
 }
 
 fedc_tune_space *fedc_tune_space_from_json(const char *json, size_t len, const char *source,

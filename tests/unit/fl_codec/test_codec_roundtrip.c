@@ -296,6 +296,48 @@ static void test_fp16_conversion_is_exact_and_rounds_to_nearest_even(void **stat
     assert_int_equal(codec_f32_to_f16(0x1.8p-24f), 0x0002); /* tie to even (2) */
 }
 
+/* The array conversions (vectorised where the CPU has F16C) equal the
+ * scalar ones bit for bit: every finite half and both infinities decode the
+ * same (NaN stays NaN); float bit patterns
+ * stepped across the whole 32-bit range (subnormals, the saturation edge,
+ * inf and NaN of both signs) encode the same; odd lengths cover the tails. */
+static void test_fp16_arrays_equal_scalar(void **state) {
+    (void)state;
+    enum { N = 1 << 16 };
+    uint16_t *h = malloc(N * sizeof *h), *h2 = malloc(N * sizeof *h2);
+    float *f = malloc(N * sizeof *f);
+    assert_true(h && h2 && f);
+    for (uint32_t i = 0; i < N; i++) h[i] = (uint16_t)i;
+    codec_f16_to_f32_n(h, f, N);
+    for (uint32_t i = 0; i < N; i++) {
+        float want = codec_f16_to_f32((uint16_t)i);
+        /* inf and NaN are refused before conversion; the hardware quiets a signalling NaN */
+        if ((i & 0x7C00) == 0x7C00 && (i & 0x3FF)) assert_true(isnan(f[i]));
+        else if (memcmp(&want, &f[i], 4)) fail_msg("fp16 0x%04x decodes differently", i);
+    }
+    static const uint32_t edges[] = {0x00000000u, 0x80000000u, 0x00000001u, 0x387FFFFFu, 0x38800000u, 0x33000000u,
+                                     0x33000001u, 0x477FEFFFu, 0x477FF000u, 0x477FF001u, 0x7F800000u, 0xFF800000u,
+                                     0x7FC00000u, 0xFFC00001u, 0x7F7FFFFFu, 0xC77FF000u, 0xB3800000u};
+    uint32_t bits = 0x9E3779B9u;
+    for (int pass = 0; pass < 64; pass++) {
+        for (uint32_t i = 0; i < N; i++) {
+            uint32_t u = i < sizeof edges / sizeof *edges && pass == 0 ? edges[i] : (bits += 0x9E3779B9u) ^ (i << 7);
+            memcpy(&f[i], &u, 4);
+        }
+        size_t n = N - (size_t)pass; /* tails of every length mod 8 */
+        codec_f32_to_f16_n(f, h2, n);
+        for (size_t i = 0; i < n; i++) {
+            uint32_t u;
+            memcpy(&u, &f[i], 4);
+            if (h2[i] != codec_f32_to_f16(f[i]))
+                fail_msg("float 0x%08x encodes to 0x%04x, scalar 0x%04x", u, h2[i], codec_f32_to_f16(f[i]));
+        }
+    }
+    free(h);
+    free(h2);
+    free(f);
+}
+
 static void test_bf16_conversion_is_exact_and_rounds_to_nearest_even(void **state) {
     (void)state;
     for (uint32_t h = 0; h < 0x10000; h++) {
@@ -327,6 +369,7 @@ int main(void) {
         cmocka_unit_test(test_topk_varint_indices_for_sparse_selection),
         cmocka_unit_test(test_zstd_shrinks_redundant_floats),
         cmocka_unit_test(test_fp16_conversion_is_exact_and_rounds_to_nearest_even),
+        cmocka_unit_test(test_fp16_arrays_equal_scalar),
         cmocka_unit_test(test_bf16_conversion_is_exact_and_rounds_to_nearest_even),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

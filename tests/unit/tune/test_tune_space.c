@@ -512,6 +512,115 @@ static void test_method_names(void **state) {
     assert_string_equal(fedc_trial_status_name(FEDC_TRIAL_STOPPED), "stopped");
 }
 
+/* A name listed twice as conditional ranges of one field: a server
+ * learning rate near 1 for FedAvg-like strategies and near the local step
+ * count for AFA-CS. At most one listing is active; it is the field's value
+ * everywhere a configuration goes (JSON, the task, back from a task). */
+static const char *k_ranges =
+    "{\"params\": ["
+    "{\"name\": \"strategy.name\", \"type\": \"choice\", \"values\": [\"fedavg\", \"fedavg-m\", \"afa-cs\"]},"
+    "{\"name\": \"strategy.server_lr\", \"type\": \"log-float\", \"min\": 0.5, \"max\": 2,"
+    " \"when\": {\"param\": \"strategy.name\", \"in\": [\"fedavg\", \"fedavg-m\"]}},"
+    "{\"name\": \"strategy.client_beta\", \"type\": \"float\", \"min\": 0.1, \"max\": 0.9,"
+    " \"when\": {\"param\": \"strategy.name\", \"in\": [\"fedavg-m\"]}},"
+    "{\"name\": \"strategy.server_lr\", \"type\": \"log-float\", \"min\": 5, \"max\": 50,"
+    " \"when\": {\"param\": \"strategy.name\", \"in\": [\"afa-cs\"]}}"
+    "]}";
+
+static void test_conditional_ranges_share_a_name(void **state) {
+    (void)state;
+    fedc_error err = {{0}};
+    fedc_tune_space *s = parse(k_ranges, &err);
+    if (!s) fail_msg("%s", err.msg);
+    assert_int_equal(fedc_tune_space_nparams(s), 4);
+    fedc_rng rng = fedc_rng_derive(9, 8, 7);
+    int seen_low = 0, seen_high = 0;
+    for (int k = 0; k < 600; k++) {
+        fedc_tune_config c, c2;
+        tune_sample_random(s, &rng, &c);
+        int afa = c.v[0] == 2;
+        /* exactly one listing of strategy.server_lr, the strategy's own range */
+        assert_int_equal(isnan(c.v[1]), afa);
+        assert_int_equal(isnan(c.v[3]), !afa);
+        double lr = afa ? c.v[3] : c.v[1];
+        if (afa) assert_true(lr >= 5 && lr <= 50);
+        else assert_true(lr >= 0.5 && lr <= 2);
+        seen_low += !afa;
+        seen_high += afa;
+        char *j = fedc_tune_config_to_json(s, &c);
+        if (fedc_tune_config_from_json(s, j, strlen(j), &c2, &err) != 0) fail_msg("%s: %s", j, err.msg);
+        for (int i = 0; i < s->n; i++) assert_true((isnan(c.v[i]) && isnan(c2.v[i])) || c.v[i] == c2.v[i]);
+        free(j);
+        fedc_task base, t;
+        fedc_task_defaults(&base);
+        if (fedc_tune_config_apply(s, &c, &base, 10, &t, &err) != 0) fail_msg("%s", err.msg);
+        assert_true(fabs(t.strategy.server_lr - lr) <= 1e-9 * lr);
+        fedc_tune_config back;
+        if (fedc_tune_config_from_task(s, &t, &back, &err) != 0) fail_msg("%s", err.msg);
+        assert_int_equal(isnan(back.v[3]), !afa);
+        assert_true(fabs((afa ? back.v[3] : back.v[1]) - t.strategy.server_lr) <= 1e-12);
+    }
+    assert_true(seen_low > 300 && seen_high > 120);
+    /* The JSON of an AFA-CS point holds one server_lr, read by the active listing. */
+    const char *cj = "{\"strategy.name\": \"afa-cs\", \"strategy.server_lr\": 20}";
+    fedc_tune_config c;
+    assert_int_equal(fedc_tune_config_from_json(s, cj, strlen(cj), &c, &err), 0);
+    assert_true(isnan(c.v[1]) && c.v[3] == 20);
+    const char *out_of_range = "{\"strategy.name\": \"fedavg\", \"strategy.server_lr\": 20}";
+    assert_int_equal(fedc_tune_config_from_json(s, out_of_range, strlen(out_of_range), &c, &err), -1);
+    assert_non_null(strstr(err.msg, "strategy.server_lr: 20 is out of range"));
+    char desc[128];
+    assert_int_equal(fedc_tune_config_from_json(s, cj, strlen(cj), &c, &err), 0);
+    fedc_tune_config_describe(s, &c, desc, sizeof desc);
+    assert_string_equal(desc, "strategy=afa-cs server_lr=20");
+    fedc_tune_space_free(s);
+
+    /* Repeats that could both apply, or that a condition would not know apart, are refused. */
+    static const struct {
+        const char *json, *want;
+    } bad[] = {
+        {"{\"params\": [{\"name\": \"strategy.name\", \"type\": \"choice\", \"values\": [\"fedavg\", \"afa-cs\"]},"
+         "{\"name\": \"strategy.server_lr\", \"type\": \"float\", \"min\": 0.5, \"max\": 2},"
+         "{\"name\": \"strategy.server_lr\", \"type\": \"float\", \"min\": 5, \"max\": 50,"
+         " \"when\": {\"param\": \"strategy.name\", \"in\": [\"afa-cs\"]}}]}",
+         "listed twice; a name may repeat only as conditional ranges"},
+        {"{\"params\": [{\"name\": \"strategy.name\", \"type\": \"choice\", \"values\": [\"fedavg\", \"afa-cs\"]},"
+         "{\"name\": \"strategy.server_lr\", \"type\": \"float\", \"min\": 0.5, \"max\": 2,"
+         " \"when\": {\"param\": \"strategy.name\", \"in\": [\"fedavg\", \"afa-cs\"]}},"
+         "{\"name\": \"strategy.server_lr\", \"type\": \"float\", \"min\": 5, \"max\": 50,"
+         " \"when\": {\"param\": \"strategy.name\", \"in\": [\"afa-cs\"]}}]}",
+         "when.in overlaps params[1]'s"},
+        {"{\"params\": [{\"name\": \"strategy.name\", \"type\": \"choice\", \"values\": [\"fedavg\", \"afa-cs\"]},"
+         "{\"name\": \"local.epochs\", \"type\": \"int\", \"min\": 1, \"max\": 2},"
+         "{\"name\": \"strategy.server_lr\", \"type\": \"float\", \"min\": 0.5, \"max\": 2,"
+         " \"when\": {\"param\": \"strategy.name\", \"in\": [\"fedavg\"]}},"
+         "{\"name\": \"strategy.server_lr\", \"type\": \"float\", \"min\": 5, \"max\": 50,"
+         " \"when\": {\"param\": \"local.epochs\", \"in\": [2]}}]}",
+         "listed twice; a name may repeat only as conditional ranges"},
+        {"{\"params\": [{\"name\": \"local.epochs\", \"type\": \"int\", \"min\": 1, \"max\": 2},"
+         "{\"name\": \"local.batch\", \"type\": \"choice\", \"values\": [16, 32],"
+         " \"when\": {\"param\": \"local.epochs\", \"in\": [1]}},"
+         "{\"name\": \"local.batch\", \"type\": \"choice\", \"values\": [64, 128],"
+         " \"when\": {\"param\": \"local.epochs\", \"in\": [2]}},"
+         "{\"name\": \"local.lr\", \"type\": \"float\", \"min\": 0.01, \"max\": 0.1,"
+         " \"when\": {\"param\": \"local.batch\", \"in\": [16]}}]}",
+         "when.param: local.batch is listed more than once"},
+        {"{\"params\": [{\"name\": \"local.epochs\", \"type\": \"int\", \"min\": 1, \"max\": 2},"
+         "{\"name\": \"local.batch\", \"type\": \"choice\", \"values\": [16, 32],"
+         " \"when\": {\"param\": \"local.epochs\", \"in\": [1]}},"
+         "{\"name\": \"local.lr\", \"type\": \"float\", \"min\": 0.01, \"max\": 0.1,"
+         " \"when\": {\"param\": \"local.batch\", \"in\": [16]}},"
+         "{\"name\": \"local.batch\", \"type\": \"choice\", \"values\": [64, 128],"
+         " \"when\": {\"param\": \"local.epochs\", \"in\": [2]}}]}",
+         "is a condition of params[2]"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        err.msg[0] = 0;
+        fedc_tune_space *b = parse(bad[i].json, &err);
+        if (b || !strstr(err.msg, bad[i].want)) fail_msg("case %zu: got %s: \"%s\"", i, b ? "a space" : "error", err.msg);
+    }
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_and_canonical_form),
@@ -522,6 +631,7 @@ int main(void) {
         cmocka_unit_test(test_default_space_decentral),
         cmocka_unit_test(test_sampling_respects_bounds_and_conditions),
         cmocka_unit_test(test_config_json_round_trip_and_errors),
+        cmocka_unit_test(test_conditional_ranges_share_a_name),
         cmocka_unit_test(test_apply_fields_and_model),
         cmocka_unit_test(test_asha_rungs),
         cmocka_unit_test(test_example_spaces),
