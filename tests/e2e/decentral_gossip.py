@@ -46,7 +46,7 @@ def check_consensus(c, run_id, dep, sim):
         assert e["consensus_distance"] == s["consensus_distance"], \
             f"round {e['round']}: consensus_distance {e['consensus_distance']} vs sim {s['consensus_distance']}"
         assert s["consensus_distance"] > 0, s
-        assert abs(d["consensus_distance"] - s["consensus_distance"]) <= 1e-8 * s["consensus_distance"], (d, s)
+        assert abs(d["consensus_distance"] - s["consensus_distance"]) <= 5e-10 + 1e-8 * s["consensus_distance"], (d, s)
         assert e["bytes_per_node"] == s["bytes_per_node"] and abs(d["bytes_per_node"] - s["bytes_per_node"]) <= 0.1
         assert e.get("node_accuracy") == s.get("node_accuracy"), (e, s)
         assert len(d.get("node_accuracy") or []) == len(s.get("node_accuracy") or []), (d, s)

@@ -47,7 +47,7 @@ def check_consensus(c, run_id, dep, sim):
         assert e["consensus_distance"] == s["consensus_distance"], \
             f"round {e['round']}: consensus_distance {e['consensus_distance']} vs sim {s['consensus_distance']}"
         assert s["consensus_distance"] > 0, s
-        assert abs(d["consensus_distance"] - s["consensus_distance"]) <= 1e-8 * s["consensus_distance"], (d, s)
+        assert abs(d["consensus_distance"] - s["consensus_distance"]) <= 5e-10 + 1e-8 * s["consensus_distance"], (d, s)
         assert e["bytes_per_node"] == s["bytes_per_node"] and abs(d["bytes_per_node"] - s["bytes_per_node"]) <= 0.1
         assert e.get("node_accuracy") == s.get("node_accuracy"), (e, s)
         assert len(d.get("node_accuracy") or []) == len(s.get("node_accuracy") or []), (d, s)
@@ -61,10 +61,6 @@ with Cluster(FEDC, tls=True, name="decentral") as c:
     for s, r in zip(sim, relayed):
         # The relayed exchange computes the same models as the engine's own mixing.
         assert s["accuracy"] == r["accuracy"] and s["consensus_distance"] == r["consensus_distance"], (s, r)
-
-    st, body = c.api("POST", "/api/runs", dict(task, strategy={"name": "dadao"}))
-    assert st == 400 and body["issues"][0]["path"] == "strategy.name", body
-    assert "simulation only" in body["issues"][0]["message"], body
 
     run_id = c.create_run(task)
     for k in range(N):
