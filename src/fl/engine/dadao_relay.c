@@ -213,10 +213,11 @@ out:
     return rc;
 }
 
-int fedc_dadao_reply_encode(int round, int step, int grads, const float *v, size_t n, fedc_buf *out,
+int fedc_dadao_reply_encode(int round, int step, int grads, double cpu_s, const float *v, size_t n, fedc_buf *out,
                             fedc_error *err) {
-    char js[96];
-    int jl = snprintf(js, sizeof js, "{\"round\":%d,\"dadao_step\":%d,\"grads\":%d}", round, step, grads);
+    char js[128];
+    int jl = snprintf(js, sizeof js, "{\"round\":%d,\"dadao_step\":%d,\"grads\":%d,\"cpu_s\":%.6f}", round, step,
+                      grads, isfinite(cpu_s) && cpu_s >= 0 ? cpu_s : 0.0);
     fedc_msg r = {.type = FEDC_MSG_STEP_REPLY, .json = js, .json_len = (size_t)jl, .nblobs = 1};
     r.blobs[0] = (fedc_blob){(const uint8_t *)v, n * sizeof(float)};
     fedc_buf_clear(out);
@@ -224,12 +225,13 @@ int fedc_dadao_reply_encode(int round, int step, int grads, const float *v, size
 }
 
 int fedc_dadao_reply_decode(const uint8_t *frame, size_t len, int round, int step, size_t n, float *out,
-                            int *grads, fedc_error *err) {
+                            int *grads, double *cpu_s, fedc_error *err) {
     fedc_msg m;
     if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
     int rc = -1;
     json_t *o = json_loadb(m.json, m.json_len, 0, NULL);
     long long r, q, g;
+    double cpu = 0;
     if (m.type != FEDC_MSG_STEP_REPLY) {
         fedc_fail(err, "dadao relay: expected a step reply, got %s", fedc_msg_type_name(m.type));
     } else if (!json_is_object(o) || !int_in(json_object_get(o, "round"), round, round, &r)) {
@@ -238,6 +240,8 @@ int fedc_dadao_reply_decode(const uint8_t *frame, size_t len, int round, int ste
         fedc_fail(err, "dadao relay: the reply's \"dadao_step\" must be %d", step);
     } else if (!int_in(json_object_get(o, "grads"), 0, FEDC_DADAO_MAX_GRADS, &g)) {
         fedc_fail(err, "dadao relay: the reply's \"grads\" must be an integer in 0..%d", FEDC_DADAO_MAX_GRADS);
+    } else if (!num_in(json_object_get(o, "cpu_s"), 0, 1e9, &cpu)) {
+        fedc_fail(err, "dadao relay: the reply's \"cpu_s\" must be a number of seconds >= 0");
     } else if (m.nblobs != 1) {
         fedc_fail(err, "dadao relay: the reply has %d blobs; expected 1 (the node's vectors)", m.nblobs);
     } else if (m.blobs[0].len != n * sizeof(float)) {
@@ -250,6 +254,7 @@ int fedc_dadao_reply_decode(const uint8_t *frame, size_t len, int round, int ste
             fedc_fail(err, "dadao relay: the node's vectors: value %zu is not finite", bad);
         } else {
             *grads = (int)g;
+            *cpu_s = cpu;
             rc = 0;
         }
     }

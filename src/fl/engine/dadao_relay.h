@@ -41,13 +41,13 @@ int fedc_dadao_step_decode(const fedc_msg *m, size_t d, fedc_dadao_step *s, fedc
 void fedc_dadao_step_free(fedc_dadao_step *s);
 /* Is m a DADAO step (rather than a gossip relay step)? */
 int fedc_dadao_is_step(const fedc_msg *m);
-/* Node: the STEP_REPLY: `grads` gradient events played, the vectors sent
- * (n floats: y then z, or x). */
-int fedc_dadao_reply_encode(int round, int step, int grads, const float *v, size_t n, fedc_buf *out,
+/* Node: the STEP_REPLY: `grads` gradient events played in cpu_s seconds
+ * of CPU, the vectors sent (n floats: y then z, or x). */
+int fedc_dadao_reply_encode(int round, int step, int grads, double cpu_s, const float *v, size_t n, fedc_buf *out,
                             fedc_error *err);
 /* Server: a node's STEP_REPLY for (round, step) carrying n finite floats
- * into out; *grads, the gradient events it played. */
+ * into out; *grads, the gradient events it played, *cpu_s their CPU time. */
 int fedc_dadao_reply_decode(const uint8_t *frame, size_t len, int round, int step, size_t n, float *out,
-                            int *grads, fedc_error *err);
+                            int *grads, double *cpu_s, fedc_error *err);
 
 #endif

@@ -2500,6 +2500,7 @@ typedef struct dadao_relay_ctx {
     const signed char *last; /* slot: 1 = the round's last step (x comes back) */
     float *yz, *x;           /* by node: 2 d (y, z) and d (x) */
     int *grads;              /* by node */
+    double cpu_s;            /* the nodes' CPU time in the steps */
     uint64_t *down, *up;     /* by node */
     signed char *ok;
     char (*why)[160];
@@ -2513,17 +2514,19 @@ static void dadao_relay_sent(void *ctx, int i, uint64_t b) {
 static void dadao_relay_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t b) {
     dadao_relay_ctx *c = ctx;
     int k = c->ids[i], g = 0;
+    double cpu = 0;
     size_t d = c->r->d;
     c->up[k] += b;
     if (c->ok[i] != 0) return;
     fedc_error e;
     float *out = c->last[i] ? c->x + (size_t)k * d : c->yz + (size_t)k * 2 * d;
-    if (fedc_dadao_reply_decode(frame, len, c->round, c->step, c->last[i] ? d : 2 * d, out, &g, &e) != 0) {
+    if (fedc_dadao_reply_decode(frame, len, c->round, c->step, c->last[i] ? d : 2 * d, out, &g, &cpu, &e) != 0) {
         c->ok[i] = -1;
         snprintf(c->why[i], sizeof c->why[i], "%.159s", e.msg);
         return;
     }
     c->grads[k] += g;
+    c->cpu_s += cpu;
     c->ok[i] = 1;
 }
 
@@ -2535,7 +2538,7 @@ static void dadao_relay_drop(void *ctx, int i, const char *why) {
 }
 
 static int relay_dadao(fedc_run *r, fedc_transport *tp, int round, fedc_round_metrics *m, int *grads_total,
-                       fedc_error *err) {
+                       double *cpu_total, fedc_error *err) {
     int n = r->task.clients, rc = -1, count, nc = 0;
     size_t d = r->d;
     dadao_consts k;
@@ -2617,10 +2620,11 @@ static int relay_dadao(fedc_run *r, fedc_transport *tp, int round, fedc_round_me
             peer[a] = -1;
         }
         memset(ok, 0, (size_t)ns);
-        dadao_relay_ctx c = {r, round, w, ids, last, yz, xs, grads, down, up, ok, why};
+        dadao_relay_ctx c = {r, round, w, ids, last, yz, xs, grads, 0, down, up, ok, why};
         fedc_exchange ex = {round, ns, ids, frames, r->task.deploy.round_timeout_s, dadao_relay_sent,
                             dadao_relay_reply, dadao_relay_drop, &c};
         if (ns > 0 && tp->ops->exchange(tp, &ex, err) != 0) goto out;
+        *cpu_total += c.cpu_s;
         for (int i = 0; i < ns; i++)
             if (ok[i] != 1) {
                 fedc_fail(err, "round %d: node %d left dadao step %d of %d: %s", round, ids[i], w, waves + 1,
@@ -2690,10 +2694,11 @@ static int run_round_events(fedc_run *r, fedc_transport *tp, fedc_round_metrics 
     }
     if (r->gossip_relay) {
         /* Across real nodes: they play their own events; every frame's
-         * bytes are counted where it crosses the transport. The gradient
-         * answers carry no loss (no training step is taken), as in the
+         * bytes are counted where it crosses the transport; their steps
+         * report their gradient events and CPU time. A gradient takes no
+         * training step, so it has no training loss to add, as in the
          * simulation's gradient exchanges. */
-        if (relay_dadao(r, tp, round, m, &ec.grads, err) != 0) return -1;
+        if (relay_dadao(r, tp, round, m, &ec.grads, &ec.cpu, err) != 0) return -1;
     } else {
         fedc_strategy_set_node_grad(r->strategy, event_node_grad, &ec, r->data_smoothness);
         int rc = fedc_strategy_gossip(r->strategy, r->node_delta, &rctx, r->gossip_sent, err);

@@ -584,14 +584,16 @@ static int dadao_node_step(fedc_trainer *tr, int client, const fedc_client_data 
         fedc_fail(err, "dadao relay: out of memory for a model of %zu parameters", d);
         goto out;
     }
+    double cpu0 = fedc_cpu_thread_s();
     dadao_node_grad c = {tr, client, st.round, cd, mem->record, 0};
     rc = dadao_node_play(&st.k, st.mu, v, d, st.peer, st.peer ? st.peer + d : NULL, st.from, st.grads, st.n_grads,
                          st.until, g, dadao_node_grad_fn, &c, err);
     if (rc == 0) {
         memcpy(yz, v[2], d * sizeof(float));
         memcpy(yz + d, v[4], d * sizeof(float));
-        rc = st.send_x ? fedc_dadao_reply_encode(st.round, st.step, c.grads, v[0], d, reply, err)
-                       : fedc_dadao_reply_encode(st.round, st.step, c.grads, yz, 2 * d, reply, err);
+        double cpu_s = fedc_cpu_thread_s() - cpu0;
+        rc = st.send_x ? fedc_dadao_reply_encode(st.round, st.step, c.grads, cpu_s, v[0], d, reply, err)
+                       : fedc_dadao_reply_encode(st.round, st.step, c.grads, cpu_s, yz, 2 * d, reply, err);
     }
     free(g);
     free(yz);

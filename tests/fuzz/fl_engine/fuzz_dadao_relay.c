@@ -21,6 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     float out[4];
     int grads = 0;
     e.msg[0] = 0;
-    if (fedc_dadao_reply_decode(data, size, 1, 1, 4, out, &grads, &e) != 0 && !e.msg[0]) abort();
+    double cpu;
+    if (fedc_dadao_reply_decode(data, size, 1, 1, 4, out, &grads, &cpu, &e) != 0 && !e.msg[0]) abort();
     return 0;
 }

@@ -155,19 +155,28 @@ static void test_reply(void **state) {
     fedc_buf frame = {0};
     fedc_error err;
     int g = -1;
-    assert_int_equal(fedc_dadao_reply_encode(4, 2, 3, yz, 2 * D, &frame, &err), 0);
-    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 4, 2, 2 * D, out, &g, &err), 0);
+    double cpu = -1;
+    assert_int_equal(fedc_dadao_reply_encode(4, 2, 3, 0.25, yz, 2 * D, &frame, &err), 0);
+    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 4, 2, 2 * D, out, &g, &cpu, &err), 0);
     assert_memory_equal(out, yz, sizeof yz);
     assert_int_equal(g, 3);
-    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 4, 3, 2 * D, out, &g, &err), -1);
+    assert_true(cpu == 0.25);
+    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 4, 3, 2 * D, out, &g, &cpu, &err), -1);
     assert_non_null(strstr(err.msg, "\"dadao_step\" must be 3"));
-    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 5, 2, 2 * D, out, &g, &err), -1);
+    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 5, 2, 2 * D, out, &g, &cpu, &err), -1);
     assert_non_null(strstr(err.msg, "\"round\" must be 5"));
-    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 4, 2, D, out, &g, &err), -1);
+    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 4, 2, D, out, &g, &cpu, &err), -1);
     assert_non_null(strstr(err.msg, "bytes; expected"));
+    /* A reply without its CPU time. */
+    const char *js = "{\"round\":4,\"dadao_step\":2,\"grads\":3}";
+    fedc_msg bare = {.type = FEDC_MSG_STEP_REPLY, .json = js, .json_len = strlen(js), .nblobs = 1};
+    bare.blobs[0] = (fedc_blob){(const uint8_t *)yz, sizeof yz};
+    assert_int_equal(fedc_msg_encode(&bare, &frame, &err), 0);
+    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 4, 2, 2 * D, out, &g, &cpu, &err), -1);
+    assert_non_null(strstr(err.msg, "\"cpu_s\""));
     yz[1] = INFINITY;
-    assert_int_equal(fedc_dadao_reply_encode(4, 2, 3, yz, 2 * D, &frame, &err), 0);
-    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 4, 2, 2 * D, out, &g, &err), -1);
+    assert_int_equal(fedc_dadao_reply_encode(4, 2, 3, 0.25, yz, 2 * D, &frame, &err), 0);
+    assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 4, 2, 2 * D, out, &g, &cpu, &err), -1);
     assert_non_null(strstr(err.msg, "value 1 is not finite"));
     fedc_buf_free(&frame);
 }

@@ -563,7 +563,9 @@ static void test_dadao_node_state(void **state) {
     assert_int_equal(node_step(tr, &cd, &mem, d, 1, x0, &a, &err), 0);
     float *x1 = malloc(d * sizeof *x1);
     int g = 0;
-    assert_int_equal(fedc_dadao_reply_decode(a.data, a.len, 1, 1, d, x1, &g, &err), 0);
+    double cpu = -1;
+    assert_int_equal(fedc_dadao_reply_decode(a.data, a.len, 1, 1, d, x1, &g, &cpu, &err), 0);
+    assert_true(cpu >= 0);
     assert_int_equal(g, 2);
     assert_true(memcmp(x1, x0, d * sizeof *x0) != 0); /* the gradients moved it */
     assert_int_equal(node_step(tr, &cd, &mem, d, 2, NULL, &a, &err), 0);
