@@ -171,6 +171,7 @@ static void test_reply(void **state) {
     const char *js = "{\"round\":4,\"dadao_step\":2,\"grads\":3}";
     fedc_msg bare = {.type = FEDC_MSG_STEP_REPLY, .json = js, .json_len = strlen(js), .nblobs = 1};
     bare.blobs[0] = (fedc_blob){(const uint8_t *)yz, sizeof yz};
+    fedc_buf_clear(&frame);
     assert_int_equal(fedc_msg_encode(&bare, &frame, &err), 0);
     assert_int_equal(fedc_dadao_reply_decode(frame.data, frame.len, 4, 2, 2 * D, out, &g, &cpu, &err), -1);
     assert_non_null(strstr(err.msg, "\"cpu_s\""));
