@@ -29,8 +29,9 @@ static void usage(FILE *f) {
             "                     do not depend on it, each worker's memory grows with it\n"
             "  --quiet            no per-round lines\n"
             "  --gossip-relay     decentralised strategies (dpsgd, gossip, gossip-vc, dfedsam,\n"
-            "                     dfedsam-mgs): run the gossip steps as a deployment does, relayed\n"
-            "                     frames the nodes mix; the same models, and the bytes a deployment sends\n"
+            "                     dfedsam-mgs, dadao): run the gossip steps as a deployment does, relayed\n"
+            "                     frames the nodes mix (dadao: the nodes' own events); the same models,\n"
+            "                     and the bytes a deployment sends\n"
             "TASK.json may be '-' for stdin; without it the default task runs.\n");
 }
 

@@ -99,9 +99,11 @@ static void h_validate(fedc_server *s, const fedc_http_request *req, fedc_http_r
  * beside the open one; secure aggregation the validator already refuses
  * with them). The decentralised ones are deployed through the gossip relay
  * (the server forwards, the nodes mix): the mixing strategies step by step,
- * pairwise gossip and gossip-vc in waves of disjoint pushes; dadao, whose
- * events run on its own clock, is not. Refused here, with the field to
- * change, rather than run. */
+ * pairwise gossip and gossip-vc in waves of disjoint pushes, dadao in waves
+ * of its communication events (each node keeps its own vectors). dadao
+ * needs strategy.smoothness there: the simulation bounds L from the
+ * clients' data, which a server does not see. Refused here, with the field
+ * to change, rather than run. */
 static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *err) {
     if (t->validation > 0) {
         /* The held-out samples are cut from the simulator's partitions; nodes keep their own data. */
@@ -117,7 +119,7 @@ static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *e
     fedc_strategy *st = fedc_strategy_create(t, 1, t->clients, err);
     if (!st) return -1;
     fedc_strategy_info info = fedc_strategy_info_get(st);
-    int relayed = info.decentral && !info.event_driven;
+    int relayed = info.decentral && !info.event_driven; /* relayed whatever their settings */
     fedc_strategy_free(st);
     int async = info.async_buffer > 0 || info.async_window_s > 0;
     if (async && fedc_task_federated_eval(t)) {
@@ -131,13 +133,13 @@ static int deployment_refuses(const fedc_task *t, json_t **issues, fedc_error *e
         if (issues) *issues = issues_json(&iss, 1);
         return -1;
     }
-    if (async || !info.decentral || relayed) return 0;
-    /* What is left is event-driven (dadao). */
-    fedc_task_issue iss = {"strategy.name", ""};
+    if (async || !info.decentral || relayed || t->strategy.smoothness > 0) return 0;
+    /* What is left is dadao without its smoothness. */
+    fedc_task_issue iss = {"strategy.smoothness", ""};
     snprintf(iss.msg, sizeof iss.msg,
-             "%s plays asynchronous gradient and communication events on its own clock, which fedc runs "
-             "in simulation only (fedc sim); a deployment needs a synchronous strategy such as fedavg or "
-             "a decentralised one the server relays (dpsgd, gossip, gossip-vc, dfedsam, dfedsam-mgs)",
+             "strategy.smoothness: %s across real nodes needs L, the smoothness of the nodes' losses (the "
+             "simulation bounds it from the clients' data, which the server does not see; for softmax "
+             "regression on features in [0, 1], mu plus half the largest mean |(a, 1)|^2 of a node's samples)",
              t->strategy.name);
     fedc_fail(err, "the task spec is not valid (1 problem): %s", iss.msg);
     if (issues) *issues = issues_json(&iss, 1);

@@ -254,6 +254,8 @@ void active_run_limits(active_run *ar) {
     fedc_strategy *st = ar->params ? fedc_strategy_create(t, ar->params, 1, NULL) : NULL;
     fedc_strategy_info si = st ? fedc_strategy_info_get(st) : (fedc_strategy_info){0};
     size_t extra = st ? si.extra_up * sizeof(float) : ar->params * sizeof(float);
+    /* dadao's nodes answer a communication with two vectors (y and z). */
+    if (st && si.event_driven) extra += 2 * ar->params * sizeof(float);
     ar->client_state = st && (si.extra_up || si.extra_down || si.state_floats);
     fedc_strategy_free(st);
     ar->max_message = bound + extra + FEDC_PROTO_MAX_JSON + 64 * (FEDC_PROTO_MAX_BLOBS + 1);

@@ -55,6 +55,9 @@ typedef struct store {
 #define STORE_PRIV_CRC_COLS "run_id,round,epsilon,delta,clip"
 #define STORE_EVENT_CRC_COLS "run_id,seq,at,level,message"
 #define STORE_FED_CRC_COLS "run_id,round,accuracy,loss,examples,reports"
+#define STORE_DECENTRAL_CRC_COLS                                                                                  \
+    "run_id,round,nodes,consensus_distance,bytes_per_node,avg_model_accuracy,avg_model_loss,node_accuracy_min,"  \
+    "node_accuracy_max,node_accuracy"
 
 int store_open(store *st, const char *path, fedc_error *err);
 void store_close(store *st);

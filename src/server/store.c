@@ -76,6 +76,14 @@ static const char *const k_schema =
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL,"
     " in_flight INTEGER, staleness_mean REAL, staleness_max INTEGER, staleness_hist TEXT, buffered TEXT,"
     " PRIMARY KEY(run_id, round));"
+    /* Decentralised rounds (every node keeps its own model): the consensus
+     * distance, the bytes per node and the nodes' accuracies (node_accuracy,
+     * a JSON array, one per node). Its own table, so stores of earlier
+     * versions gain it as they open, without touching rounds. */
+    "CREATE TABLE IF NOT EXISTS round_decentral("
+    " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, round INTEGER NOT NULL, nodes INTEGER,"
+    " consensus_distance REAL, bytes_per_node REAL, avg_model_accuracy REAL, avg_model_loss REAL,"
+    " node_accuracy_min REAL, node_accuracy_max REAL, node_accuracy TEXT, crc INTEGER, PRIMARY KEY(run_id, round));"
     "CREATE TABLE IF NOT EXISTS async_updates("
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE, ticket INTEGER NOT NULL, round INTEGER NOT NULL,"
     " slot INTEGER NOT NULL, node_id INTEGER, status TEXT NOT NULL, reason TEXT, version INTEGER, staleness INTEGER,"
@@ -650,6 +658,7 @@ int store_run_rollback(store *st, int64_t id, int checkpoint_round) {
         "DELETE FROM round_clients WHERE run_id=? AND round>?",
         "DELETE FROM participation WHERE run_id=? AND round>?",
         "DELETE FROM fed_eval WHERE run_id=? AND round>?",
+        "DELETE FROM round_decentral WHERE run_id=? AND round>?",
         "DELETE FROM round_async WHERE run_id=? AND round>?",
         "DELETE FROM async_updates WHERE run_id=? AND round>?",
     };
@@ -741,6 +750,48 @@ static int async_round_rows(store *st, int64_t run_id, const fedc_round_metrics 
         bind_real(q, 12, u->loss);
         bind_real(q, 13, u->cpu_s);
         sqlite3_bind_int64(q, 14, (sqlite3_int64)u->bytes_up);
+        ok = exec_done(st, q) == 0;
+    }
+    return ok ? 0 : -1;
+}
+
+/* A decentralised round's row: its consensus distance, bytes per node and,
+ * on evaluated rounds, the nodes' accuracies. */
+static int decentral_round_row(store *st, int64_t run_id, const fedc_round_metrics *m) {
+    char *accs = NULL;
+    if (m->evaluated && m->node_accuracy) {
+        json_t *a = json_array();
+        for (int k = 0; a && k < m->n_nodes; k++) json_array_append_new(a, num_or_null(m->node_accuracy[k]));
+        accs = a ? json_dumps(a, JSON_COMPACT | JSON_REAL_PRECISION(17)) : NULL;
+        json_decref(a);
+        if (!accs) return -1;
+    }
+    sqlite3_stmt *q = prep(st, "INSERT OR REPLACE INTO round_decentral(run_id,round,nodes,consensus_distance,"
+                               "bytes_per_node,avg_model_accuracy,avg_model_loss,node_accuracy_min,node_accuracy_max,"
+                               "node_accuracy) VALUES(?,?,?,?,?,?,?,?,?,?)");
+    int ok = q != NULL;
+    if (q) {
+        int scored = accs != NULL;
+        sqlite3_bind_int64(q, 1, run_id);
+        sqlite3_bind_int(q, 2, m->round);
+        sqlite3_bind_int(q, 3, m->n_nodes);
+        bind_real(q, 4, m->consensus_distance);
+        bind_real(q, 5, m->bytes_per_node);
+        bind_real(q, 6, scored ? m->avg_model_accuracy : NAN);
+        bind_real(q, 7, scored ? m->avg_model_loss : NAN);
+        bind_real(q, 8, scored ? m->node_accuracy_min : NAN);
+        bind_real(q, 9, scored ? m->node_accuracy_max : NAN);
+        if (accs) sqlite3_bind_text(q, 10, accs, -1, SQLITE_TRANSIENT);
+        else sqlite3_bind_null(q, 10);
+        ok = exec_done(st, q) == 0;
+    }
+    free(accs);
+    if (ok) {
+        q = prep(st, "UPDATE round_decentral SET crc=fedc_crc(" STORE_DECENTRAL_CRC_COLS ") WHERE run_id=? AND round=?");
+        if (q) {
+            sqlite3_bind_int64(q, 1, run_id);
+            sqlite3_bind_int(q, 2, m->round);
+        }
         ok = exec_done(st, q) == 0;
     }
     return ok ? 0 : -1;
@@ -884,6 +935,7 @@ int store_round_commit_async(store *st, int64_t run_id, const fedc_round_metrics
             ok = exec_done(st, q) == 0;
         }
     }
+    if (ok && m->decentral) ok = decentral_round_row(st, run_id, m) == 0;
     if (ok && m->async) ok = async_round_rows(st, run_id, m, async) == 0;
     if (ok) {
         q = prep(st, "UPDATE runs SET rounds_done=?1, accuracy=CASE WHEN ?2 THEN ?3 ELSE accuracy END, "
@@ -1037,6 +1089,54 @@ static int fed_from_store(store *st, int64_t run_id, fedc_round_metrics *m) {
     return 0;
 }
 
+/* The round's decentralised figures, if it was one; *accs holds the nodes'
+ * accuracies m->node_accuracy points to (grown as needed; the caller frees
+ * it). -1 if the row cannot be read or fails its checksum (damage
+ * recorded). */
+static int decentral_from_store(store *st, int64_t run_id, fedc_round_metrics *m, double **accs) {
+    sqlite3_stmt *q = prep(st, "SELECT nodes,consensus_distance,bytes_per_node,avg_model_accuracy,avg_model_loss,"
+                               "node_accuracy_min,node_accuracy_max,node_accuracy,crc IS fedc_crc(" STORE_DECENTRAL_CRC_COLS
+                               ") FROM round_decentral WHERE run_id=? AND round=?");
+    if (!q) return -1;
+    sqlite3_bind_int64(q, 1, run_id);
+    sqlite3_bind_int(q, 2, m->round);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW) {
+        if (!sqlite3_column_int(q, 8)) {
+            sqlite3_finalize(q);
+            store_mark_damaged(st, "the decentralised row of round %d of run %lld fails its checksum", m->round,
+                               (long long)run_id);
+            return -1;
+        }
+        m->decentral = 1;
+        m->n_nodes = sqlite3_column_int(q, 0);
+        m->consensus_distance = col_real(q, 1);
+        m->bytes_per_node = col_real(q, 2);
+        m->avg_model_accuracy = col_real(q, 3);
+        m->avg_model_loss = col_real(q, 4);
+        m->node_accuracy_min = col_real(q, 5);
+        m->node_accuracy_max = col_real(q, 6);
+        const char *text = (const char *)sqlite3_column_text(q, 7);
+        json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+        if (json_is_array(a) && m->n_nodes > 0 && json_array_size(a) == (size_t)m->n_nodes) {
+            double *grown = realloc(*accs, (size_t)m->n_nodes * sizeof *grown);
+            if (grown) {
+                *accs = grown;
+                for (int k = 0; k < m->n_nodes; k++) {
+                    json_t *v = json_array_get(a, (size_t)k);
+                    grown[k] = json_is_number(v) ? json_number_value(v) : NAN;
+                }
+                m->node_accuracy = grown;
+            }
+        }
+        json_decref(a);
+    } else if (rows_end(st, q, rc) != 0) {
+        return -1;
+    }
+    sqlite3_finalize(q);
+    return 0;
+}
+
 json_t *store_round_json_one(const fedc_round_metrics *m) {
     json_t *o = json_pack("{s:i,s:b,s:I,s:I,s:I,s:I,s:i,s:i,s:i,s:i}", "round", m->round, "evaluated", m->evaluated,
                           "bytes_down", (json_int_t)m->bytes_down, "bytes_up", (json_int_t)m->bytes_up,
@@ -1087,6 +1187,21 @@ json_t *store_round_json_one(const fedc_round_metrics *m) {
         json_object_set_new(o, "fed_examples", json_real(m->fed_examples));
         json_object_set_new(o, "fed_reports", json_integer(m->fed_reports));
     }
+    if (o && m->decentral) {
+        /* The simulation's metric keys (every node keeps its own model). */
+        json_object_set_new(o, "nodes", json_integer(m->n_nodes));
+        json_object_set_new(o, "consensus_distance", num_or_null(m->consensus_distance));
+        json_object_set_new(o, "bytes_per_node", num_or_null(m->bytes_per_node));
+        if (m->evaluated && m->node_accuracy) {
+            json_t *a = json_array();
+            for (int k = 0; k < m->n_nodes; k++) json_array_append_new(a, num_or_null(m->node_accuracy[k]));
+            json_object_set_new(o, "avg_model_accuracy", num_or_null(m->avg_model_accuracy));
+            json_object_set_new(o, "avg_model_loss", num_or_null(m->avg_model_loss));
+            json_object_set_new(o, "node_accuracy_min", num_or_null(m->node_accuracy_min));
+            json_object_set_new(o, "node_accuracy_max", num_or_null(m->node_accuracy_max));
+            json_object_set_new(o, "node_accuracy", a);
+        }
+    }
     return o;
 }
 
@@ -1096,9 +1211,11 @@ json_t *store_rounds_json(store *st, int64_t run_id, int since) {
     sqlite3_bind_int64(q, 1, run_id);
     sqlite3_bind_int(q, 2, since);
     json_t *a = json_array();
+    double *accs = NULL; /* the nodes' accuracies of the round being read */
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (!round_row_sound(st, q, run_id)) {
+            free(accs);
             sqlite3_finalize(q);
             json_decref(a);
             return NULL;
@@ -1107,13 +1224,15 @@ json_t *store_rounds_json(store *st, int64_t run_id, int since) {
         round_from_row(q, &m);
         clients_from_store(st, run_id, &m);
         async_from_store(st, run_id, &m);
-        if (fed_from_store(st, run_id, &m) != 0) {
+        if (fed_from_store(st, run_id, &m) != 0 || decentral_from_store(st, run_id, &m, &accs) != 0) {
             sqlite3_finalize(q);
             json_decref(a);
+            free(accs);
             return NULL;
         }
         json_array_append_new(a, store_round_json_one(&m));
     }
+    free(accs);
     if (rows_end(st, q, rc) != 0) {
         json_decref(a);
         return NULL;
@@ -1134,6 +1253,7 @@ int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {
         return -1;
     }
     if (csv) fedc_metrics_write_csv_header(f);
+    double *accs = NULL; /* the nodes' accuracies of the round being read */
     int rc = SQLITE_DONE, sound = 1;
     while (sound && (rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (!(sound = round_row_sound(st, q, run_id))) break;
@@ -1142,9 +1262,11 @@ int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {
         clients_from_store(st, run_id, &m);
         async_from_store(st, run_id, &m);
         if (!(sound = fed_from_store(st, run_id, &m) == 0)) break;
+        if (!(sound = decentral_from_store(st, run_id, &m, &accs) == 0)) break;
         if (csv) fedc_metrics_write_csv(f, &m);
         else fedc_metrics_write_jsonl(f, &m);
     }
+    free(accs);
     fclose(f);
     if (!sound || rows_end(st, q, rc) != 0) {
         if (!sound) sqlite3_finalize(q);

@@ -190,6 +190,10 @@ int store_check(store *st, int full, fedc_buf *report) {
     bad += scan_table(st, "fed_eval", "federated evaluation row of round",
                       "SELECT run_id, round FROM fed_eval WHERE crc IS NOT fedc_crc(" STORE_FED_CRC_COLS ")", 2,
                       report);
+    bad += scan_table(st, "round_decentral", "decentralised row of round",
+                      "SELECT run_id, round FROM round_decentral WHERE crc IS NOT fedc_crc(" STORE_DECENTRAL_CRC_COLS
+                      ")",
+                      2, report);
     bad += scan_table(st, "nodes", "node", "SELECT id FROM nodes WHERE crc IS NOT fedc_crc(" STORE_NODE_CRC_COLS ")", 1,
                       report);
     bad += scan_table(st, "run_events", "event of run",
@@ -351,7 +355,7 @@ static void salvage_other_tables(salvage *sv) {
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(sv->db,
                            "SELECT name, sql FROM old.sqlite_schema WHERE type='table' AND name NOT IN "
-                           "('runs','rounds','participation','nodes','round_privacy','fed_eval') AND name NOT LIKE 'sqlite_%' "
+                           "('runs','rounds','participation','nodes','round_privacy','fed_eval','round_decentral') AND name NOT LIKE 'sqlite_%' "
                            "ORDER BY rowid",
                            -1, &q, NULL) != SQLITE_OK) {
         say(sv->report, "the list of other tables cannot be read: %s", sqlite3_errmsg(sv->db));
@@ -370,7 +374,7 @@ static void salvage_other_tables(salvage *sv) {
     /* Their indexes. */
     if (sqlite3_prepare_v2(sv->db,
                            "SELECT sql FROM old.sqlite_schema WHERE type='index' AND sql IS NOT NULL AND tbl_name NOT "
-                           "IN ('runs','rounds','participation','nodes','round_privacy','fed_eval')",
+                           "IN ('runs','rounds','participation','nodes','round_privacy','fed_eval','round_decentral')",
                            -1, &q, NULL) == SQLITE_OK) {
         while (sqlite3_step(q) == SQLITE_ROW) {
             const char *sql = (const char *)sqlite3_column_text(q, 0);
@@ -447,6 +451,7 @@ int store_recover(const char *path, fedc_buf *report, fedc_error *err) {
         {"participation", STORE_PART_CRC_COLS},
         {"round_privacy", STORE_PRIV_CRC_COLS},
         {"fed_eval", STORE_FED_CRC_COLS},
+        {"round_decentral", STORE_DECENTRAL_CRC_COLS},
     };
     for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) {
         if (table_exists(ns.db, "old", tables[i][0])) salvage_table(&sv, tables[i][0], tables[i][1]);
@@ -461,6 +466,7 @@ int store_recover(const char *path, fedc_buf *report, fedc_error *err) {
                       "UPDATE nodes SET crc=fedc_crc(" STORE_NODE_CRC_COLS ") WHERE crc IS NULL;"
                       "UPDATE round_privacy SET crc=fedc_crc(" STORE_PRIV_CRC_COLS ") WHERE crc IS NULL;"
                       "UPDATE fed_eval SET crc=fedc_crc(" STORE_FED_CRC_COLS ") WHERE crc IS NULL;"
+                      "UPDATE round_decentral SET crc=fedc_crc(" STORE_DECENTRAL_CRC_COLS ") WHERE crc IS NULL;"
                       "PRAGMA synchronous=NORMAL",
                       NULL, NULL, NULL) == SQLITE_OK;
     if (!ok) fedc_fail(err, "cannot write the recovered store %s: %s", fresh, sqlite3_errmsg(ns.db));

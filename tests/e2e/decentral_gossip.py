@@ -32,6 +32,27 @@ def simulate(c, name, *extra):
     return [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
 
 
+def check_consensus(c, run_id, dep, sim):
+    """The deployment's consensus distance (computed by the relay from the
+    models the nodes sent) equals the simulation's, round by round: the
+    run's metrics export is written like `fedc sim`'s metrics.jsonl, and
+    REST /rounds carries the stored double."""
+    st, body = c.api("GET", f"/api/runs/{run_id}/metrics.jsonl", raw=True)
+    assert st == 200, (st, body)
+    exported = [json.loads(l) for l in body.decode().splitlines() if l.strip()]
+    assert len(exported) == len(sim) == len(dep), (len(exported), len(sim), len(dep))
+    for e, d, s in zip(exported, dep, sim):
+        assert e["nodes"] == d["nodes"] == s["nodes"], (e, d, s)
+        assert e["consensus_distance"] == s["consensus_distance"], \
+            f"round {e['round']}: consensus_distance {e['consensus_distance']} vs sim {s['consensus_distance']}"
+        assert s["consensus_distance"] > 0, s
+        assert abs(d["consensus_distance"] - s["consensus_distance"]) <= 5e-10 + 1e-8 * s["consensus_distance"], (d, s)
+        assert e["bytes_per_node"] == s["bytes_per_node"] and abs(d["bytes_per_node"] - s["bytes_per_node"]) <= 0.1
+        assert e.get("node_accuracy") == s.get("node_accuracy"), (e, s)
+        assert len(d.get("node_accuracy") or []) == len(s.get("node_accuracy") or []), (d, s)
+    return [d["consensus_distance"] for d in dep]
+
+
 with Cluster(FEDC, tls=True, name="decentral-gossip") as c:
     c.start_server()
     sim = simulate(c, "sim")
@@ -57,6 +78,7 @@ with Cluster(FEDC, tls=True, name="decentral-gossip") as c:
         # Up: every node's update, then one model per frame answered: each of the
         # N pushes' receivers, and each sender still holding its update (0..N).
         assert N * model * 2 < d["bytes_up"] < N * (model * 3 + 4096), d["bytes_up"]
-    print(f"ring of {N} gossip-vc nodes matches sim: accuracy {[r['accuracy'] for r in dep]}, "
+    cds = check_consensus(c, run_id, dep, relayed)
+    print(f"ring of {N} gossip-vc nodes matches sim: accuracy {[r['accuracy'] for r in dep]}, consensus distance {cds}, "
           f"{[round(r['bytes_up'] / N / 1e6, 2) for r in dep]} MB up per node per round")
 print("ok")

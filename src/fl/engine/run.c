@@ -17,6 +17,7 @@
 #include "engine_internal.h"
 #include "fedc/deploy.h"
 #include "run_state.h"
+#include "dadao_relay.h"
 #include "gossip_relay.h"
 
 /* One participant's result, filled by the transport callbacks. */
@@ -2502,6 +2503,199 @@ static int data_smoothness(fedc_run *r, double *out, fedc_error *err) {
     return 0;
 }
 
+/* ---- DADAO across real nodes (dadao_relay.h): each node keeps its own
+ * vectors and plays its own gradient events; the server draws the round's
+ * events (the simulation's draws) and routes what a communication
+ * exchanges, each node's y and z. A node's events are cut at its
+ * communications; those go in waves of disjoint pairs (fedc_gossip_waves),
+ * a wave being one exchange in which each node of a communication plays
+ * up to it and reports its y and z; the next wave brings it its peer's.
+ * A last exchange takes every node to the round's end and brings back its
+ * x. ---- */
+typedef struct dadao_relay_ctx {
+    fedc_run *r;
+    int round, step;
+    const int *ids;          /* slot -> node */
+    const signed char *last; /* slot: 1 = the round's last step (x comes back) */
+    float *yz, *x;           /* by node: 2 d (y, z) and d (x) */
+    int *grads;              /* by node */
+    double cpu_s;            /* the nodes' CPU time in the steps */
+    uint64_t *down, *up;     /* by node */
+    signed char *ok;
+    char (*why)[160];
+} dadao_relay_ctx;
+
+static void dadao_relay_sent(void *ctx, int i, uint64_t b) {
+    dadao_relay_ctx *c = ctx;
+    c->down[c->ids[i]] += b;
+}
+
+static void dadao_relay_reply(void *ctx, int i, const uint8_t *frame, size_t len, uint64_t b) {
+    dadao_relay_ctx *c = ctx;
+    int k = c->ids[i], g = 0;
+    double cpu = 0;
+    size_t d = c->r->d;
+    c->up[k] += b;
+    if (c->ok[i] != 0) return;
+    fedc_error e;
+    float *out = c->last[i] ? c->x + (size_t)k * d : c->yz + (size_t)k * 2 * d;
+    if (fedc_dadao_reply_decode(frame, len, c->round, c->step, c->last[i] ? d : 2 * d, out, &g, &cpu, &e) != 0) {
+        c->ok[i] = -1;
+        snprintf(c->why[i], sizeof c->why[i], "%.159s", e.msg);
+        return;
+    }
+    c->grads[k] += g;
+    c->cpu_s += cpu;
+    c->ok[i] = 1;
+}
+
+static void dadao_relay_drop(void *ctx, int i, const char *why) {
+    dadao_relay_ctx *c = ctx;
+    if (c->ok[i] != 0) return;
+    c->ok[i] = -1;
+    snprintf(c->why[i], sizeof c->why[i], "%.159s", why);
+}
+
+static int relay_dadao(fedc_run *r, fedc_transport *tp, int round, fedc_round_metrics *m, int *grads_total,
+                       double *cpu_total, fedc_error *err) {
+    int n = r->task.clients, rc = -1, count, nc = 0;
+    size_t d = r->d;
+    dadao_consts k;
+    double mu;
+    dadao_event *ev = NULL;
+    if ((count = dadao_round_plan(r->strategy, round, r->data_smoothness, &k, &mu, &ev, err)) < 0) return -1;
+    int *from = malloc(((size_t)count + 1) * sizeof *from), *to = malloc(((size_t)count + 1) * sizeof *to);
+    int *cev = malloc(((size_t)count + 1) * sizeof *cev), *wave = malloc(((size_t)count + 1) * sizeof *wave);
+    int *lastw = malloc((size_t)n * sizeof *lastw), *cursor = calloc((size_t)n, sizeof *cursor);
+    int *ids = malloc((size_t)n * sizeof *ids), *peer = malloc((size_t)n * sizeof *peer);
+    int *grads = calloc((size_t)n, sizeof *grads), *upto = malloc((size_t)n * sizeof *upto);
+    signed char *last = calloc((size_t)n, 1), *ok = calloc((size_t)n, 1), *started = calloc((size_t)n, 1);
+    char(*why)[160] = calloc((size_t)n, sizeof *why);
+    double *at = calloc((size_t)n, sizeof *at);
+    float *yz = malloc((size_t)n * 2 * d * sizeof(float)), *pend = malloc((size_t)n * 2 * d * sizeof(float));
+    float *xs = malloc((size_t)n * d * sizeof(float));
+    uint64_t *down = calloc((size_t)n, sizeof *down), *up = calloc((size_t)n, sizeof *up);
+    fedc_buf *frames = calloc((size_t)n, sizeof *frames);
+    fedc_dadao_step *st = malloc(sizeof *st);
+    if (!from || !to || !cev || !wave || !lastw || !cursor || !ids || !peer || !grads || !upto || !last || !ok || !started || !why || !at ||
+        !yz || !pend || !xs || !down || !up || !frames || !st) {
+        fedc_fail(err, "round %d: out of memory for the dadao relay", round);
+        goto out;
+    }
+    for (int q = 0; q < count; q++)
+        if (ev[q].j >= 0) {
+            from[nc] = ev[q].i;
+            to[nc] = ev[q].j;
+            cev[nc++] = q;
+        }
+    int waves = fedc_gossip_waves(from, to, nc, n, lastw, wave);
+    for (int a = 0; a < n; a++) peer[a] = -1;
+    /* Wave w <= waves: the communications of wave w; wave waves + 1: every
+     * node to the round's end. */
+    for (int w = 1; w <= waves + 1; w++) {
+        int ns = 0;
+        if (w <= waves) {
+            for (int c = 0; c < nc; c++)
+                if (wave[c] == w) {
+                    ids[ns] = from[c], upto[ns] = cev[c], last[ns++] = 0;
+                    ids[ns] = to[c], upto[ns] = cev[c], last[ns++] = 0;
+                }
+        } else {
+            for (int a = 0; a < n; a++) ids[ns] = a, upto[ns] = count, last[ns++] = 1;
+        }
+        /* Each node's frame: its gradient events from its cursor up to the
+         * step's communication (a node's communications come in waves in
+         * their time order, so that is its next one), or to the round's
+         * end; its pending peer's y and z. */
+        for (int i = 0; i < ns; i++) {
+            int a = ids[i];
+            memset(st, 0, sizeof *st);
+            st->round = round;
+            st->step = w;
+            st->first = !started[a];
+            st->send_x = last[i];
+            st->from = at[a];
+            st->until = last[i] ? 1.0 : ev[upto[i]].t;
+            st->mu = mu;
+            st->k = k;
+            for (int q = cursor[a]; q < upto[i]; q++) {
+                if (ev[q].i != a || ev[q].j >= 0) continue;
+                if (st->n_grads == FEDC_DADAO_MAX_GRADS) {
+                    fedc_fail(err, "round %d: node %d has over %d gradient events between two communications",
+                              round, a, FEDC_DADAO_MAX_GRADS);
+                    goto out;
+                }
+                st->grads[st->n_grads++] = ev[q].t;
+            }
+            st->init = st->first && round == 1 ? fedc_strategy_node_model(r->strategy, a) : NULL;
+            st->peer = peer[a] >= 0 ? pend + (size_t)a * 2 * d : NULL;
+            if (fedc_dadao_step_encode(st, d, &frames[i], err) != 0) {
+                fedc_fail_prefix(err, "round %d, dadao step %d: ", round, w);
+                goto out;
+            }
+            cursor[a] = last[i] ? count : upto[i] + 1;
+            at[a] = st->until;
+            started[a] = 1;
+            peer[a] = -1;
+        }
+        memset(ok, 0, (size_t)ns);
+        dadao_relay_ctx c = {r, round, w, ids, last, yz, xs, grads, 0, down, up, ok, why};
+        fedc_exchange ex = {round, ns, ids, frames, r->task.deploy.round_timeout_s, dadao_relay_sent,
+                            dadao_relay_reply, dadao_relay_drop, &c};
+        if (ns > 0 && tp->ops->exchange(tp, &ex, err) != 0) goto out;
+        *cpu_total += c.cpu_s;
+        for (int i = 0; i < ns; i++)
+            if (ok[i] != 1) {
+                fedc_fail(err, "round %d: node %d left dadao step %d of %d: %s", round, ids[i], w, waves + 1,
+                          ok[i] ? why[i] : "no answer");
+                goto out;
+            }
+        /* The wave's pairs each take the other's y and z for their next step. */
+        for (int cc = 0; cc < nc && w <= waves; cc++) {
+            if (wave[cc] != w) continue;
+            int i = from[cc], j = to[cc];
+            memcpy(pend + (size_t)i * 2 * d, yz + (size_t)j * 2 * d, 2 * d * sizeof(float));
+            memcpy(pend + (size_t)j * 2 * d, yz + (size_t)i * 2 * d, 2 * d * sizeof(float));
+            peer[i] = j;
+            peer[j] = i;
+        }
+    }
+    for (int a = 0; a < n; a++) {
+        memcpy(fedc_strategy_node_model(r->strategy, a), xs + (size_t)a * d, d * sizeof(float));
+        m->bytes_down += down[a];
+        m->bytes_up += up[a];
+        *grads_total += grads[a];
+    }
+    rc = 0;
+out:
+    if (frames)
+        for (int i = 0; i < n; i++) fedc_buf_free(&frames[i]);
+    free(frames);
+    free(st);
+    free(ev);
+    free(from);
+    free(to);
+    free(cev);
+    free(wave);
+    free(lastw);
+    free(cursor);
+    free(ids);
+    free(peer);
+    free(grads);
+    free(upto);
+    free(last);
+    free(started);
+    free(ok);
+    free(why);
+    free(at);
+    free(yz);
+    free(pend);
+    free(xs);
+    free(down);
+    free(up);
+    return rc;
+}
+
 static int run_round_events(fedc_run *r, fedc_transport *tp, fedc_round_metrics *m, fedc_error *err) {
     double wall0 = fedc_wall_s(), c0 = fedc_cpu_thread_s();
     int round = r->rounds_done + 1, nodes = r->task.clients;
@@ -2517,12 +2711,21 @@ static int run_round_events(fedc_run *r, fedc_transport *tp, fedc_round_metrics 
         if (data_smoothness(r, &r->data_smoothness, err) != 0) return -1;
         r->smoothness_known = 1;
     }
-    fedc_strategy_set_node_grad(r->strategy, event_node_grad, &ec, r->data_smoothness);
-    int rc = fedc_strategy_gossip(r->strategy, r->node_delta, &rctx, r->gossip_sent, err);
-    fedc_strategy_set_node_grad(r->strategy, NULL, NULL, r->data_smoothness);
-    if (rc != 0) return -1;
-    for (int k = 0; k < nodes; k++) m->bytes_up += (uint64_t)r->gossip_sent[k] * ec.msg_bytes;
-    m->bytes_down = m->bytes_up;
+    if (r->gossip_relay) {
+        /* Across real nodes: they play their own events; every frame's
+         * bytes are counted where it crosses the transport; their steps
+         * report their gradient events and CPU time. A gradient takes no
+         * training step, so it has no training loss to add, as in the
+         * simulation's gradient exchanges. */
+        if (relay_dadao(r, tp, round, m, &ec.grads, &ec.cpu, err) != 0) return -1;
+    } else {
+        fedc_strategy_set_node_grad(r->strategy, event_node_grad, &ec, r->data_smoothness);
+        int rc = fedc_strategy_gossip(r->strategy, r->node_delta, &rctx, r->gossip_sent, err);
+        fedc_strategy_set_node_grad(r->strategy, NULL, NULL, r->data_smoothness);
+        if (rc != 0) return -1;
+        for (int k = 0; k < nodes; k++) m->bytes_up += (uint64_t)r->gossip_sent[k] * ec.msg_bytes;
+        m->bytes_down = m->bytes_up;
+    }
     m->bytes_per_node = (double)m->bytes_up / nodes;
     m->participants = nodes;
     m->client_cpu_s = ec.cpu;

@@ -12,6 +12,7 @@
 #include "fedc/proto.h"
 #include "fedc/timer.h"
 #include "engine_internal.h"
+#include "dadao_relay.h"
 #include "gossip_relay.h"
 
 /* Client record layout: header, then float sections (see engine.h). */
@@ -515,6 +516,92 @@ int fedc_trainer_finish(fedc_trainer *tr, int client, fedc_client_mem *mem, cons
                         p->cpu_s + fedc_cpu_thread_s() - cpu0, p->personal_acc, p->client_acc, reply, err);
 }
 
+/* ---- DADAO across real nodes: the node keeps its six vectors in its
+ * record (the strategy's client state: [0] the round they are in, [1] the
+ * round whose end the undo copy holds, then 6 d live floats, then 6 d
+ * undo floats, the vectors as the round found them, so that a round the
+ * server runs again starts from them). ---- */
+typedef struct dadao_node_grad {
+    fedc_trainer *tr;
+    int client, round;
+    const fedc_client_data *cd;
+    void *record;
+    int grads;
+} dadao_node_grad;
+
+/* The gradient of the node's mean loss at x: what a gradient TRAIN frame of
+ * the simulation computes (a local round with no training; the strategy's
+ * client_end writes the full gradient as the update). */
+static int dadao_node_grad_fn(void *vctx, const float *x, float *g, fedc_error *err) {
+    (void)err;
+    dadao_node_grad *c = vctx;
+    fedc_trainer *tr = c->tr;
+    memcpy(tr->global, x, tr->d * sizeof(float));
+    fedc_rng rng = fedc_rng_derive(tr->task.seed, (uint64_t)c->round, (uint64_t)c->client);
+    fedc_rng arng = fedc_rng_derive(tr->task.seed ^ 0xA77Aull, (uint64_t)c->round, (uint64_t)c->client);
+    int steps = 0;
+    double loss = 0;
+    local_train(tr, c->client, c->round, c->cd, c->record, FEDC_ROLE_HONEST, &rng, &arng, &steps, &loss);
+    memcpy(g, tr->delta, tr->d * sizeof(float));
+    c->grads++;
+    return 0;
+}
+
+static int dadao_node_step(fedc_trainer *tr, int client, const fedc_client_data *cd, fedc_client_mem *mem,
+                           const fedc_msg *m, fedc_buf *reply, fedc_error *err) {
+    size_t d = tr->d;
+    if (tr->sinfo.state_floats != 2 + 12 * d) return fedc_fail(err, "dadao relay: this node keeps no DADAO state");
+    fedc_dadao_step st;
+    if (fedc_dadao_step_decode(m, d, &st, err) != 0) return -1;
+    float *sec = section(mem->record, tr->off_state), *live = sec + 2, *undo = sec + 2 + 6 * d;
+    int rc = -1, held = (int)sec[0], undone = (int)sec[1];
+    if (st.first) {
+        if (st.init) { /* round 1: x from the run's initial model, the other five zero */
+            memset(live, 0, 6 * d * sizeof(float));
+            memcpy(live, st.init, d * sizeof(float));
+        } else if (held == st.round && undone == st.round - 1) { /* the round again: from where it started */
+            memcpy(live, undo, 6 * d * sizeof(float));
+        } else if (held != st.round - 1) {
+            fedc_fail(err,
+                      "dadao relay: round %d starts from the DADAO state at the end of round %d, but this node "
+                      "holds that of round %d (its state directory is from another point of the run)",
+                      st.round, st.round - 1, held);
+            goto out;
+        }
+        memcpy(undo, live, 6 * d * sizeof(float));
+        sec[1] = (float)(st.round - 1);
+        sec[0] = (float)st.round;
+    } else if (held != st.round) {
+        fedc_fail(err, "dadao relay: step %d of round %d, but this node is in round %d", st.step, st.round, held);
+        goto out;
+    }
+    float *v[6];
+    for (int b = 0; b < 6; b++) v[b] = live + (size_t)b * d;
+    float *g = malloc(d * sizeof(float)), *yz = malloc(2 * d * sizeof(float));
+    if (!g || !yz) {
+        free(g);
+        free(yz);
+        fedc_fail(err, "dadao relay: out of memory for a model of %zu parameters", d);
+        goto out;
+    }
+    double cpu0 = fedc_cpu_thread_s();
+    dadao_node_grad c = {tr, client, st.round, cd, mem->record, 0};
+    rc = dadao_node_play(&st.k, st.mu, v, d, st.peer, st.peer ? st.peer + d : NULL, st.from, st.grads, st.n_grads,
+                         st.until, g, dadao_node_grad_fn, &c, err);
+    if (rc == 0) {
+        memcpy(yz, v[2], d * sizeof(float));
+        memcpy(yz + d, v[4], d * sizeof(float));
+        double cpu_s = fedc_cpu_thread_s() - cpu0;
+        rc = st.send_x ? fedc_dadao_reply_encode(st.round, st.step, c.grads, cpu_s, v[0], d, reply, err)
+                       : fedc_dadao_reply_encode(st.round, st.step, c.grads, cpu_s, yz, 2 * d, reply, err);
+    }
+    free(g);
+    free(yz);
+out:
+    fedc_dadao_step_free(&st);
+    return rc;
+}
+
 int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd,
                         fedc_client_mem *mem, const uint8_t *frame, size_t len, fedc_buf *reply,
                         fedc_error *err) {
@@ -527,6 +614,10 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     if (fedc_msg_decode(frame, len, &m, err) != 0) return -1;
     int rc = -1;
     json_t *ctl = NULL;
+    if (m.type == FEDC_MSG_STEP && tr->sinfo.event_driven && fedc_dadao_is_step(&m)) { /* a relayed DADAO step */
+        rc = dadao_node_step(tr, client, cd, mem, &m, reply, err);
+        goto out;
+    }
     if (m.type == FEDC_MSG_STEP && tr->sinfo.decentral) { /* a deployed gossip step: this node mixes */
         rc = fedc_relay_answer(tr->d, &m, reply, err);
         goto out;

@@ -181,6 +181,9 @@ static int init(fedc_strategy *s, fedc_error *err) {
     s->impl = a;
     s->info.decentral = 1;
     s->info.event_driven = 1;
+    /* Deployed, each node keeps its six vectors (and an undo copy, for a
+     * round the server runs again) as its client state (the relay). */
+    s->info.state_floats = 2 + 12 * s->d;
     fedc_topology_config tc = {{0}, {0}, t->topology.p, t->topology.k, t->topology.seed ? t->topology.seed : t->seed};
     snprintf(tc.kind, sizeof tc.kind, "%s", t->topology.kind);
     snprintf(tc.mixing, sizeof tc.mixing, "%s", t->topology.mixing);
@@ -238,6 +241,97 @@ static double next_time(fedc_rng *rng, double t, double lambda) {
     return t - log(u) / lambda;
 }
 
+/* The round's events in time order: gradient events (rate 1 at each of the
+ * n nodes, stream rg) and communications (rate lambda on the graph, stream
+ * rm), from the seed and the round alone. */
+static int draw_events(fedc_strategy *s, int round, dadao_event **out, fedc_error *err) {
+    dadao *a = s->impl;
+    int n = s->n_clients, cap = 64, count = 0;
+    dadao_event *ev = malloc((size_t)cap * sizeof *ev);
+    if (!ev) return fedc_fail(err, "dadao: out of memory for a round's events");
+    uint64_t seed = s->task.topology.seed ? s->task.topology.seed : s->task.seed;
+    fedc_rng rg = fedc_rng_derive(seed, (uint64_t)round, 0xDAD0A1ull);
+    fedc_rng rm = fedc_rng_derive(seed, (uint64_t)round, 0xDAD0A2ull);
+    double tg = next_time(&rg, 0, n), tm = n > 1 ? next_time(&rm, 0, a->lambda) : 2;
+    while (tg < 1 || tm < 1) {
+        if (count == cap) {
+            dadao_event *grown = cap < (1 << 26) ? realloc(ev, (size_t)cap * 2 * sizeof *ev) : NULL;
+            if (!grown) {
+                free(ev);
+                return fedc_fail(err, "strategy.comm_rate: dadao: more than %d events in a round", cap);
+            }
+            ev = grown;
+            cap *= 2;
+        }
+        if (tg <= tm) {
+            ev[count++] = (dadao_event){tg, (int)fedc_rng_below(&rg, (uint32_t)n), -1};
+            tg = next_time(&rg, tg, n);
+        } else {
+            int e = (int)fedc_rng_below(&rm, (uint32_t)a->n_edges);
+            ev[count++] = (dadao_event){tm, a->edge_i[e], a->edge_j[e]};
+            tm = next_time(&rm, tm, a->lambda);
+        }
+    }
+    *out = ev;
+    return count;
+}
+
+int dadao_round_plan(fedc_strategy *s, int round, double data_smoothness, dadao_consts *k, double *mu,
+                     dadao_event **ev, fedc_error *err) {
+    if (!s || strcmp(s->ops->name, "dadao") != 0 || !s->impl)
+        return fedc_fail(err, "strategy.name: only dadao plays events a relay can carry");
+    dadao *a = s->impl;
+    if (data_smoothness != a->data_smoothness) a->ready = 0;
+    a->data_smoothness = data_smoothness;
+    if (!a->ready && prepare(s, err) != 0) return -1;
+    *k = a->k;
+    *mu = s->task.strategy.strong_convexity;
+    return draw_events(s, round, ev, err);
+}
+
+/* A gradient event on v: flow to it, f_i's gradient (mean loss + mu x, as
+ * the simulation adds it), the jump. */
+static int grad_event(const dadao_consts *k, double mu, float *const v[6], size_t d, double dt, float *g,
+                      dadao_grad_fn grad, void *ctx, fedc_error *err) {
+    dadao_flow(k, dt, v, d);
+    if (grad(ctx, v[0], g, err) != 0) return -1;
+    for (size_t j = 0; j < d; j++) g[j] += (float)(mu * v[0][j]);
+    dadao_grad_jump(k, v, g, d);
+    return 0;
+}
+
+int dadao_node_play(const dadao_consts *k, double mu, float *const v[6], size_t d, const float *peer_y,
+                    const float *peer_z, double from, const double *grads, int n_grads, double until, float *g,
+                    dadao_grad_fn grad, void *ctx, fedc_error *err) {
+    if (peer_y && peer_z)
+        /* m = (y + z) - (y_peer + z_peer): on the edge's first node the
+         * simulation's m, on its second exactly -m, so z -= beta m is the
+         * simulation's z_j += beta m bit for bit. */
+        for (size_t j = 0; j < d; j++) {
+            double m = ((double)v[2][j] + v[4][j]) - ((double)peer_y[j] + peer_z[j]);
+            v[4][j] = (float)(v[4][j] - k->beta * m);
+            v[5][j] = (float)(v[5][j] - k->beta_t * m);
+        }
+    double t = from;
+    for (int q = 0; q < n_grads; q++) {
+        if (grad_event(k, mu, v, d, grads[q] - t, g, grad, ctx, err) != 0) return -1;
+        t = grads[q];
+    }
+    dadao_flow(k, until - t, v, d);
+    return 0;
+}
+
+/* The engine's gradient callback as a dadao_grad_fn. */
+typedef struct engine_grad {
+    dadao *a;
+    int node;
+} engine_grad;
+
+static int engine_grad_fn(void *vctx, const float *x, float *g, fedc_error *err) {
+    engine_grad *c = vctx;
+    return c->a->grad(c->a->grad_ctx, c->node, x, g, err);
+}
+
 static int gossip(fedc_strategy *s, float *const *delta, const fedc_round_ctx *rc, int *sent, fedc_error *err) {
     (void)delta;
     dadao *a = s->impl;
@@ -247,35 +341,33 @@ static int gossip(fedc_strategy *s, float *const *delta, const fedc_round_ctx *r
     if (!a->grad) return fedc_fail(err, "dadao: the engine gave no way to reach the nodes' gradients");
     if (!a->ready && prepare(s, err) != 0) return -1;
     for (int i = 0; i < n; i++) a->t_last[i] = 0;
-    uint64_t seed = s->task.topology.seed ? s->task.topology.seed : s->task.seed;
-    fedc_rng rg = fedc_rng_derive(seed, (uint64_t)rc->round, 0xDAD0A1ull);
-    fedc_rng rm = fedc_rng_derive(seed, (uint64_t)rc->round, 0xDAD0A2ull);
-    double tg = next_time(&rg, 0, n), tm = n > 1 ? next_time(&rm, 0, a->lambda) : 2;
+    dadao_event *ev = NULL;
+    int count = draw_events(s, rc->round, &ev, err);
+    if (count < 0) return -1;
+    double mu = s->task.strategy.strong_convexity;
     float *vi[6], *vj[6];
-    while (tg < 1 || tm < 1) {
-        if (tg <= tm) {
-            int i = (int)fedc_rng_below(&rg, (uint32_t)n);
-            node_vectors(s, i, vi);
-            dadao_flow(&a->k, tg - a->t_last[i], vi, d);
-            a->t_last[i] = tg;
-            if (a->grad(a->grad_ctx, i, vi[0], a->g, err) != 0) return -1;
-            for (size_t j = 0; j < d; j++) a->g[j] += (float)(s->task.strategy.strong_convexity * vi[0][j]);
-            dadao_grad_jump(&a->k, vi, a->g, d);
-            tg = next_time(&rg, tg, n);
+    for (int q = 0; q < count; q++) {
+        int i = ev[q].i, j = ev[q].j;
+        double t = ev[q].t;
+        node_vectors(s, i, vi);
+        if (j < 0) {
+            engine_grad eg = {a, i};
+            if (grad_event(&a->k, mu, vi, d, t - a->t_last[i], a->g, engine_grad_fn, &eg, err) != 0) {
+                free(ev);
+                return -1;
+            }
+            a->t_last[i] = t;
         } else {
-            int e = (int)fedc_rng_below(&rm, (uint32_t)a->n_edges);
-            int i = a->edge_i[e], j = a->edge_j[e];
-            node_vectors(s, i, vi);
             node_vectors(s, j, vj);
-            dadao_flow(&a->k, tm - a->t_last[i], vi, d);
-            dadao_flow(&a->k, tm - a->t_last[j], vj, d);
-            a->t_last[i] = a->t_last[j] = tm;
+            dadao_flow(&a->k, t - a->t_last[i], vi, d);
+            dadao_flow(&a->k, t - a->t_last[j], vj, d);
+            a->t_last[i] = a->t_last[j] = t;
             dadao_comm_jump(&a->k, vi, vj, d);
             sent[i]++;
             sent[j]++;
-            tm = next_time(&rm, tm, a->lambda);
         }
     }
+    free(ev);
     for (int i = 0; i < n; i++) {
         node_vectors(s, i, vi);
         dadao_flow(&a->k, 1.0 - a->t_last[i], vi, d);

@@ -510,7 +510,8 @@ const task_field task_fields[] = {
     F_NUM("strategy.smoothness", strategy.smoothness, 0, 0, 1e9, 0,
           "dadao only: L, the smoothness of the node losses (DADAO's L); 0 = mu plus the bound "
           "1/2 max over nodes of the mean |(a, 1)|^2 of their samples, exact for softmax "
-          "regression (a one-layer model)."),
+          "regression (a one-layer model), computed in simulation; a deployment (fedc server) "
+          "needs L > 0, since the server does not see the nodes' data."),
     F_NUM("strategy.comm_rate", strategy.comm_rate, 0, 0, 1e6, 0,
           "dadao only: communication events per unit of time (one round) on the whole graph, an "
           "edge drawn uniformly each time; 0 = the paper's sqrt(2 chi1 chi2) of the graph's "

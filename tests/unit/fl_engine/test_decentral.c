@@ -33,7 +33,9 @@
 #include "fedc/proto.h"
 #include "fedc/rng.h"
 #include "fedc/strategy.h"
+#include "fl/engine/dadao_relay.h"
 #include "fl/engine/gossip_relay.h"
+#include "fl/strategy/dadao_internal.h"
 #include "support/engine_fixture.h"
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 240, N_TEST = 60, NODES = 8, MAX_ROUNDS = 6 };
@@ -449,6 +451,144 @@ static void test_relay_equals_engine_mixing(void **state) {
     }
 }
 
+/* DADAO relayed: each node plays its own gradient events on its own
+ * vectors (kept in its client record) and the server routes only y and z at
+ * communications: the nodes' models equal the engine's bit for bit, round
+ * after round, on a ring and on the complete graph. */
+static void test_dadao_relay_equals_engine(void **state) {
+    fixture *f = *state;
+    static const char *const kinds[] = {"ring", "complete"};
+    for (int c = 0; c < 2; c++) {
+        fedc_task t;
+        base_task(&t, "dadao");
+        fedc_test_memory_task(&t, "dense:3");
+        snprintf(t.strategy.name, sizeof t.strategy.name, "dadao");
+        snprintf(t.topology.kind, sizeof t.topology.kind, "%s", kinds[c]);
+        t.clients = t.clients_per_round = NODES;
+        t.rounds = 4;
+        t.seed = 9 + (uint64_t)c;
+        t.strategy.strong_convexity = 0.5;
+        t.strategy.comm_rate = 6;
+        outcome a, b;
+        g_relay = 0;
+        run_task(f, &t, &a, NULL, NULL);
+        g_relay = 1;
+        run_task(f, &t, &b, NULL, NULL);
+        g_relay = 0;
+        if (memcmp(a.models, b.models, (NODES + 1) * a.d * sizeof(float)) != 0)
+            fail_msg("dadao on %s: the relayed nodes' models differ from the engine's", kinds[c]);
+        uint64_t fl = 4 * (uint64_t)a.d;
+        for (int i = 0; i < 4; i++) {
+            assert_true(a.m[i].consensus_distance == b.m[i].consensus_distance);
+            assert_true(a.m[i].accuracy == b.m[i].accuracy && a.m[i].loss == b.m[i].loss);
+            assert_true(a.m[i].train_loss == b.m[i].train_loss);
+            /* What crossed, from the round's events (the simulation's
+             * draws): at each communication each of its two nodes sends its
+             * y and z up and gets its peer's down in its next frame; every
+             * node sends its x at the round's end (and gets the starting
+             * model in round 1). Each frame adds its header and JSON. */
+            fedc_error err;
+            fedc_strategy *st = fedc_strategy_create(&t, a.d, NODES, &err);
+            assert_non_null(st);
+            dadao_consts k;
+            double mu;
+            dadao_event *ev = NULL;
+            int count = dadao_round_plan(st, i + 1, 1.0, &k, &mu, &ev, &err);
+            assert_true(count > 0);
+            uint64_t comms = 0;
+            for (int q = 0; q < count; q++) comms += ev[q].j >= 0;
+            free(ev);
+            fedc_strategy_free(st);
+            assert_true(comms > 0);
+            uint64_t up = 2 * comms * 2 * fl + NODES * fl, down = 2 * comms * 2 * fl + (i == 0 ? NODES * fl : 0);
+            uint64_t frames = 2 * comms + NODES;
+            assert_true(a.m[i].bytes_up % (2 * comms) == 0); /* the engine: 2 model frames per communication */
+            assert_true(b.m[i].bytes_up > up && b.m[i].bytes_up < up + frames * 128);
+            assert_true(b.m[i].bytes_down > down && b.m[i].bytes_down < down + frames * 1024);
+            assert_true(b.m[i].bytes_per_node == (double)b.m[i].bytes_up / NODES);
+        }
+        free(a.models), free(b.models);
+    }
+}
+
+/* A node's DADAO state across rounds (its client record): round 1 starts
+ * from the starting model the server sends; each later round must find the
+ * state the previous one left; a round run again (the server's first
+ * attempt failed) starts from where it started, so it answers the same;
+ * state from elsewhere in the run is refused, saying which round it holds. */
+static int node_step(fedc_trainer *tr, const fedc_client_data *cd, fedc_client_mem *mem, size_t d, int round,
+                     const float *init, fedc_buf *reply, fedc_error *err) {
+    fedc_dadao_step st;
+    memset(&st, 0, sizeof st);
+    st.round = round;
+    st.step = 1;
+    st.first = 1;
+    st.send_x = 1;
+    st.until = 1;
+    st.mu = 0.5;
+    dadao_constants(0.5, 4.0, 1.0, &st.k);
+    st.n_grads = 2;
+    st.grads[0] = 0.25;
+    st.grads[1] = 0.5;
+    st.init = init;
+    fedc_buf frame = {0};
+    int rc = fedc_dadao_step_encode(&st, d, &frame, err);
+    if (rc == 0) rc = fedc_trainer_handle(tr, 0, cd, mem, frame.data, frame.len, reply, err);
+    fedc_buf_free(&frame);
+    return rc;
+}
+
+static void test_dadao_node_state(void **state) {
+    fixture *f = *state;
+    fedc_task t;
+    base_task(&t, "dadao");
+    fedc_test_memory_task(&t, "dense:3");
+    snprintf(t.strategy.name, sizeof t.strategy.name, "dadao");
+    t.strategy.strong_convexity = 0.5;
+    t.clients = t.clients_per_round = NODES;
+    fedc_error err;
+    fedc_run_options ro = {.threads = 1, .quiet = 1, .train_data = &f->train, .test_data = &f->test};
+    fedc_run *r = fedc_run_create(&t, &ro, &err);
+    if (!r) fail_msg("run create: %s", err.msg);
+    size_t d = fedc_run_nparams(r);
+    fedc_trainer *tr = fedc_trainer_create(fedc_run_task(r), fedc_run_arch(r), &err);
+    assert_non_null(tr);
+    fedc_client_mem mem = {calloc(1, fedc_trainer_record_size(tr)), 1, NULL, NULL};
+    fedc_client_data cd = fedc_run_client_data(r, 0);
+    fedc_buf a = {0}, b = {0};
+    /* A fresh node cannot take round 2: it holds no state. */
+    assert_int_equal(node_step(tr, &cd, &mem, d, 2, NULL, &a, &err), -1);
+    assert_non_null(strstr(err.msg, "holds that of round 0"));
+    float *x0 = calloc(d, sizeof *x0);
+    assert_int_equal(node_step(tr, &cd, &mem, d, 1, x0, &a, &err), 0);
+    float *x1 = malloc(d * sizeof *x1);
+    int g = 0;
+    double cpu = -1;
+    assert_int_equal(fedc_dadao_reply_decode(a.data, a.len, 1, 1, d, x1, &g, &cpu, &err), 0);
+    assert_true(cpu >= 0);
+    assert_int_equal(g, 2);
+    assert_true(memcmp(x1, x0, d * sizeof *x0) != 0); /* the gradients moved it */
+    assert_int_equal(node_step(tr, &cd, &mem, d, 2, NULL, &a, &err), 0);
+    /* Round 2 again: from round 1's end, the same model (its CPU time aside). */
+    assert_int_equal(node_step(tr, &cd, &mem, d, 2, NULL, &b, &err), 0);
+    float *x2 = malloc(d * sizeof *x2), *x2b = malloc(d * sizeof *x2b);
+    assert_int_equal(fedc_dadao_reply_decode(a.data, a.len, 2, 1, d, x2, &g, &cpu, &err), 0);
+    assert_int_equal(fedc_dadao_reply_decode(b.data, b.len, 2, 1, d, x2b, &g, &cpu, &err), 0);
+    assert_memory_equal(x2, x2b, d * sizeof *x2);
+    assert_true(memcmp(x2, x1, d * sizeof *x1) != 0);
+    free(x2);
+    free(x2b);
+    assert_int_equal(node_step(tr, &cd, &mem, d, 4, NULL, &a, &err), -1);
+    assert_non_null(strstr(err.msg, "holds that of round 2"));
+    fedc_buf_free(&a);
+    fedc_buf_free(&b);
+    free(x0);
+    free(x1);
+    fedc_client_mem_free(&mem);
+    fedc_trainer_free(tr);
+    fedc_run_free(r);
+}
+
 /* Builds a relay step by hand and returns the node's answer in out (0) or
  * the error (-1). */
 static int relay_answer(const char *json, const float *models, size_t mlen, const float *deltas, size_t dlen,
@@ -649,6 +789,8 @@ int main(void) {
         cmocka_unit_test(test_bytes_per_node),
         cmocka_unit_test(test_validator),
         cmocka_unit_test(test_dadao_rounds),
+        cmocka_unit_test(test_dadao_relay_equals_engine),
+        cmocka_unit_test(test_dadao_node_state),
         cmocka_unit_test(test_relay_equals_engine_mixing),
         cmocka_unit_test(test_relay_answer_hand_computed),
         cmocka_unit_test(test_waves_play_the_sequence),

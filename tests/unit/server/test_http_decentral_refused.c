@@ -1,8 +1,9 @@
-/* DADAO is refused at POST /api/runs with an issue naming strategy.name:
- * fedc runs it in simulation only. The other decentralised strategies are
- * accepted: the server relays the mixing ones' gossip steps (dpsgd,
- * dfedsam, dfedsam-mgs) and pairwise gossip's waves of pushes (gossip,
- * gossip-vc) between the nodes. */
+/* Every decentralised strategy is accepted at POST /api/runs: the server
+ * relays the mixing ones' gossip steps (dpsgd, dfedsam, dfedsam-mgs),
+ * pairwise gossip's waves of pushes (gossip, gossip-vc) and DADAO's
+ * communications between the nodes. DADAO without strategy.smoothness is
+ * refused with an issue naming that field: the server cannot bound L from
+ * data it does not see. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,11 +18,13 @@ static void test_decentral_strategies_refused(void **state) {
     (void)state;
     test_server ts;
     assert_int_equal(test_server_start(&ts), 0);
-    static const char *const names[] = {"dadao", "gossip", "gossip-vc", "dpsgd", "dfedsam", "dfedsam-mgs"};
-    for (int i = 0; i < 6; i++) {
-        char body[256];
+    static const char *const names[] = {"\"dadao\"",   "\"gossip\"",      "\"gossip-vc\"",
+                                        "\"dpsgd\"",   "\"dfedsam\"",     "\"dfedsam-mgs\"",
+                                        "\"dadao\",\"strong_convexity\":0.1,\"smoothness\":2"};
+    for (int i = 0; i < 7; i++) {
+        char body[320];
         snprintf(body, sizeof body,
-                 "{\"name\":\"d%d\",\"clients\":8,\"clients_per_round\":8,\"strategy\":{\"name\":\"%s\"}}", i,
+                 "{\"name\":\"d%d\",\"clients\":8,\"clients_per_round\":8,\"strategy\":{\"name\":%s}}", i,
                  names[i]);
         http_answer a = http_call(&ts, "POST", "/api/runs", body, 1);
         if (i >= 1) { /* relayed */
@@ -31,10 +34,9 @@ static void test_decentral_strategies_refused(void **state) {
         }
         if (a.status != 400) fail_msg("%s: HTTP %ld %s", body, a.status, http_error_text(&a));
         json_t *issue = json_array_get(json_object_get(a.json, "issues"), 0);
-        assert_string_equal(json_string_value(json_object_get(issue, "path")), "strategy.name");
+        assert_string_equal(json_string_value(json_object_get(issue, "path")), "strategy.smoothness");
         const char *msg = json_string_value(json_object_get(issue, "message"));
-        assert_non_null(strstr(msg, "asynchronous"));
-        assert_non_null(strstr(msg, "simulation only"));
+        assert_non_null(strstr(msg, "dadao across real nodes needs L"));
         http_answer_free(&a);
     }
     test_server_stop(&ts);
