@@ -113,7 +113,9 @@ def provenance(args):
     return {"commit": commit + (" (with uncommitted changes)" if dirty else ""), "fedc": args.build,
             "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu, "cores": os.cpu_count(),
             "load_average": open("/proc/loadavg").read().split()[:3],
-            "command": "nice -n 10 /usr/bin/python3 bench/bench_optimizers.py " + " ".join(sys.argv[1:])}
+            "nice": os.nice(0),
+            "command": (f"nice -n {os.nice(0)} " if os.nice(0) else "") + "/usr/bin/python3 bench/bench_optimizers.py "
+                       + " ".join(sys.argv[1:])}
 
 
 def lrs_from_grid(res, model, pname, opt):
