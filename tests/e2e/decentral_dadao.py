@@ -9,11 +9,10 @@ bytes counted where the frames cross the transport), and the relayed
 simulation equals the engine's own DADAO."""
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fedc_e2e import Cluster, quick_task  # noqa: E402
+from fedc_e2e import Cluster, quick_task, simulate  # noqa: E402
 
 FEDC = sys.argv[1]
 N = 4
@@ -22,15 +21,6 @@ D = 784 * 10 + 10  # softmax regression on Fashion-MNIST
 task = quick_task(N, rounds=ROUNDS, model="dense:10",
                   strategy={"name": "dadao", "strong_convexity": 0.1, "smoothness": 200},
                   topology={"kind": "ring"}, deploy={"min_updates": N})
-
-
-def simulate(c, name, t, *extra):
-    task_file = os.path.join(c.dir, name + ".json")
-    json.dump(t, open(task_file, "w"))
-    out = os.path.join(c.dir, name)
-    subprocess.run([FEDC, "sim", task_file, "--quiet", "--threads", "2", "--out", out] + list(extra), check=True,
-                   timeout=300)
-    return [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
 
 
 with Cluster(FEDC, tls=True, name="decentral-dadao") as c:

@@ -8,13 +8,11 @@ round by round (accuracy and loss: the mean over the nodes of their own
 models; training loss; and the bytes counted where the frames cross the
 transport), and the relayed
 simulation equals the engine's own sequential gossip."""
-import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fedc_e2e import Cluster, quick_task  # noqa: E402
+from fedc_e2e import Cluster, check_decentral_metrics, quick_task, simulate  # noqa: E402
 
 FEDC = sys.argv[1]
 N = 4
@@ -23,40 +21,10 @@ task = quick_task(N, rounds=ROUNDS, strategy={"name": "gossip-vc"}, topology={"k
                   deploy={"min_updates": N})
 
 
-def simulate(c, name, *extra):
-    task_file = os.path.join(c.dir, "task.json")
-    json.dump(task, open(task_file, "w"))
-    out = os.path.join(c.dir, name)
-    subprocess.run([FEDC, "sim", task_file, "--quiet", "--threads", "2", "--out", out] + list(extra), check=True,
-                   timeout=300)
-    return [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
-
-
-def check_consensus(c, run_id, dep, sim):
-    """The deployment's consensus distance (computed by the relay from the
-    models the nodes sent) equals the simulation's, round by round: the
-    run's metrics export is written like `fedc sim`'s metrics.jsonl, and
-    REST /rounds carries the stored double."""
-    st, body = c.api("GET", f"/api/runs/{run_id}/metrics.jsonl", raw=True)
-    assert st == 200, (st, body)
-    exported = [json.loads(l) for l in body.decode().splitlines() if l.strip()]
-    assert len(exported) == len(sim) == len(dep), (len(exported), len(sim), len(dep))
-    for e, d, s in zip(exported, dep, sim):
-        assert e["nodes"] == d["nodes"] == s["nodes"], (e, d, s)
-        assert e["consensus_distance"] == s["consensus_distance"], \
-            f"round {e['round']}: consensus_distance {e['consensus_distance']} vs sim {s['consensus_distance']}"
-        assert s["consensus_distance"] > 0, s
-        assert abs(d["consensus_distance"] - s["consensus_distance"]) <= 5e-10 + 1e-8 * s["consensus_distance"], (d, s)
-        assert e["bytes_per_node"] == s["bytes_per_node"] and abs(d["bytes_per_node"] - s["bytes_per_node"]) <= 0.1
-        assert e.get("node_accuracy") == s.get("node_accuracy"), (e, s)
-        assert len(d.get("node_accuracy") or []) == len(s.get("node_accuracy") or []), (d, s)
-    return [d["consensus_distance"] for d in dep]
-
-
 with Cluster(FEDC, tls=True, name="decentral-gossip") as c:
     c.start_server()
-    sim = simulate(c, "sim")
-    relayed = simulate(c, "sim-relay", "--gossip-relay")
+    sim = simulate(c, "sim", task)
+    relayed = simulate(c, "sim-relay", task, "--gossip-relay")
     for s, r in zip(sim, relayed):
         # The waves compute the same models as the engine's sequence of pushes.
         assert s["accuracy"] == r["accuracy"] and s["consensus_distance"] == r["consensus_distance"], (s, r)
@@ -78,7 +46,7 @@ with Cluster(FEDC, tls=True, name="decentral-gossip") as c:
         # Up: every node's update, then one model per frame answered: each of the
         # N pushes' receivers, and each sender still holding its update (0..N).
         assert N * model * 2 < d["bytes_up"] < N * (model * 3 + 4096), d["bytes_up"]
-    cds = check_consensus(c, run_id, dep, relayed)
+    cds = check_decentral_metrics(c, run_id, dep, relayed)
     print(f"ring of {N} gossip-vc nodes matches sim: accuracy {[r['accuracy'] for r in dep]}, consensus distance {cds}, "
           f"{[round(r['bytes_up'] / N / 1e6, 2) for r in dep]} MB up per node per round")
 print("ok")

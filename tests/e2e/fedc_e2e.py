@@ -189,6 +189,38 @@ class Cluster:
                          timeout)
 
 
+def simulate(c, name, task, *extra):
+    """Runs `fedc sim` on task in the cluster's folder (as NAME.json, out NAME/) and returns its
+    metrics rows: the reference a deployment is compared with round by round."""
+    task_file = os.path.join(c.dir, name + ".json")
+    json.dump(task, open(task_file, "w"))
+    out = os.path.join(c.dir, name)
+    subprocess.run([c.fedc, "sim", task_file, "--quiet", "--threads", "2", "--out", out] + list(extra), check=True,
+                   timeout=300)
+    return [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
+
+
+def check_decentral_metrics(c, run_id, dep, sim):
+    """A relayed deployment's decentralised figures equal the simulation's, round by round:
+    the run's metrics export is written like `fedc sim`'s metrics.jsonl (consensus distance,
+    bytes per node, node accuracies exact), and REST /rounds carries the stored doubles. Returns
+    the deployment's consensus distances."""
+    st, body = c.api("GET", f"/api/runs/{run_id}/metrics.jsonl", raw=True)
+    assert st == 200, (st, body)
+    exported = [json.loads(l) for l in body.decode().splitlines() if l.strip()]
+    assert len(exported) == len(sim) == len(dep), (len(exported), len(sim), len(dep))
+    for e, d, s in zip(exported, dep, sim):
+        assert e["nodes"] == d["nodes"] == s["nodes"], (e, d, s)
+        assert e["consensus_distance"] == s["consensus_distance"], \
+            f"round {e['round']}: consensus_distance {e['consensus_distance']} vs sim {s['consensus_distance']}"
+        assert s["consensus_distance"] > 0, s
+        assert abs(d["consensus_distance"] - s["consensus_distance"]) <= 5e-10 + 1e-8 * s["consensus_distance"], (d, s)
+        assert e["bytes_per_node"] == s["bytes_per_node"] and abs(d["bytes_per_node"] - s["bytes_per_node"]) <= 0.1
+        assert e.get("node_accuracy") == s.get("node_accuracy"), (e, s)
+        assert len(d.get("node_accuracy") or []) == len(s.get("node_accuracy") or []), (d, s)
+    return [d["consensus_distance"] for d in dep]
+
+
 def quick_task(clients, rounds=3, **extra):
     """The small examples/quick.json-like task used by the tests."""
     task = {
