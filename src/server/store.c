@@ -1061,30 +1061,41 @@ static int round_row_sound(store *st, sqlite3_stmt *q, int64_t run_id) {
     return 0;
 }
 
+/* Binds (run_id, round) to q's two parameters and steps to the round's row:
+ * 1 with a row whose checksum (column crc_col) holds, the statement still
+ * open; otherwise q is finalized and the result is 0 (no row) or -1 (a read
+ * error, or a failing checksum: damage recorded, naming `what`). */
+static int round_row(store *st, sqlite3_stmt *q, int64_t run_id, int round, int crc_col, const char *what) {
+    sqlite3_bind_int64(q, 1, run_id);
+    sqlite3_bind_int(q, 2, round);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        if (rows_end(st, q, rc) != 0) return -1;
+        sqlite3_finalize(q);
+        return 0;
+    }
+    if (!sqlite3_column_int(q, crc_col)) {
+        sqlite3_finalize(q);
+        store_mark_damaged(st, "the %s row of round %d of run %lld fails its checksum", what, round,
+                           (long long)run_id);
+        return -1;
+    }
+    return 1;
+}
+
 /* The round's federated evaluation, if it had one. -1 if it cannot be
  * read or its row fails its checksum (damage recorded). */
 static int fed_from_store(store *st, int64_t run_id, fedc_round_metrics *m) {
     sqlite3_stmt *q = prep(st, "SELECT accuracy,loss,examples,reports,crc IS fedc_crc(" STORE_FED_CRC_COLS
                                ") FROM fed_eval WHERE run_id=? AND round=?");
     if (!q) return -1;
-    sqlite3_bind_int64(q, 1, run_id);
-    sqlite3_bind_int(q, 2, m->round);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        if (!sqlite3_column_int(q, 4)) {
-            sqlite3_finalize(q);
-            store_mark_damaged(st, "the federated evaluation row of round %d of run %lld fails its checksum",
-                               m->round, (long long)run_id);
-            return -1;
-        }
-        m->fed_evaluated = 1;
-        m->fed_accuracy = sqlite3_column_double(q, 0);
-        m->fed_loss = sqlite3_column_double(q, 1);
-        m->fed_examples = sqlite3_column_double(q, 2);
-        m->fed_reports = sqlite3_column_int(q, 3);
-    } else if (rows_end(st, q, rc) != 0) {
-        return -1;
-    }
+    int rc = round_row(st, q, run_id, m->round, 4, "federated evaluation");
+    if (rc <= 0) return rc;
+    m->fed_evaluated = 1;
+    m->fed_accuracy = sqlite3_column_double(q, 0);
+    m->fed_loss = sqlite3_column_double(q, 1);
+    m->fed_examples = sqlite3_column_double(q, 2);
+    m->fed_reports = sqlite3_column_int(q, 3);
     sqlite3_finalize(q);
     return 0;
 }
@@ -1098,41 +1109,30 @@ static int decentral_from_store(store *st, int64_t run_id, fedc_round_metrics *m
                                "node_accuracy_min,node_accuracy_max,node_accuracy,crc IS fedc_crc(" STORE_DECENTRAL_CRC_COLS
                                ") FROM round_decentral WHERE run_id=? AND round=?");
     if (!q) return -1;
-    sqlite3_bind_int64(q, 1, run_id);
-    sqlite3_bind_int(q, 2, m->round);
-    int rc = sqlite3_step(q);
-    if (rc == SQLITE_ROW) {
-        if (!sqlite3_column_int(q, 8)) {
-            sqlite3_finalize(q);
-            store_mark_damaged(st, "the decentralised row of round %d of run %lld fails its checksum", m->round,
-                               (long long)run_id);
-            return -1;
-        }
-        m->decentral = 1;
-        m->n_nodes = sqlite3_column_int(q, 0);
-        m->consensus_distance = col_real(q, 1);
-        m->bytes_per_node = col_real(q, 2);
-        m->avg_model_accuracy = col_real(q, 3);
-        m->avg_model_loss = col_real(q, 4);
-        m->node_accuracy_min = col_real(q, 5);
-        m->node_accuracy_max = col_real(q, 6);
-        const char *text = (const char *)sqlite3_column_text(q, 7);
-        json_t *a = text ? json_loads(text, 0, NULL) : NULL;
-        if (json_is_array(a) && m->n_nodes > 0 && json_array_size(a) == (size_t)m->n_nodes) {
-            double *grown = realloc(*accs, (size_t)m->n_nodes * sizeof *grown);
-            if (grown) {
-                *accs = grown;
-                for (int k = 0; k < m->n_nodes; k++) {
-                    json_t *v = json_array_get(a, (size_t)k);
-                    grown[k] = json_is_number(v) ? json_number_value(v) : NAN;
-                }
-                m->node_accuracy = grown;
+    int rc = round_row(st, q, run_id, m->round, 8, "decentralised");
+    if (rc <= 0) return rc;
+    m->decentral = 1;
+    m->n_nodes = sqlite3_column_int(q, 0);
+    m->consensus_distance = col_real(q, 1);
+    m->bytes_per_node = col_real(q, 2);
+    m->avg_model_accuracy = col_real(q, 3);
+    m->avg_model_loss = col_real(q, 4);
+    m->node_accuracy_min = col_real(q, 5);
+    m->node_accuracy_max = col_real(q, 6);
+    const char *text = (const char *)sqlite3_column_text(q, 7);
+    json_t *a = text ? json_loads(text, 0, NULL) : NULL;
+    if (json_is_array(a) && m->n_nodes > 0 && json_array_size(a) == (size_t)m->n_nodes) {
+        double *grown = realloc(*accs, (size_t)m->n_nodes * sizeof *grown);
+        if (grown) {
+            *accs = grown;
+            for (int k = 0; k < m->n_nodes; k++) {
+                json_t *v = json_array_get(a, (size_t)k);
+                grown[k] = json_is_number(v) ? json_number_value(v) : NAN;
             }
+            m->node_accuracy = grown;
         }
-        json_decref(a);
-    } else if (rows_end(st, q, rc) != 0) {
-        return -1;
     }
+    json_decref(a);
     sqlite3_finalize(q);
     return 0;
 }
