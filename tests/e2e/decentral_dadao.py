@@ -12,7 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fedc_e2e import Cluster, quick_task, simulate  # noqa: E402
+from fedc_e2e import Cluster, deploy_on_partitions, quick_task, simulate  # noqa: E402
 
 FEDC = sys.argv[1]
 N = 4
@@ -38,13 +38,7 @@ with Cluster(FEDC, tls=True, name="decentral-dadao") as c:
     st, body = c.api("POST", "/api/runs", no_l)
     assert st == 400 and body["issues"][0]["path"] == "strategy.smoothness", body
 
-    run_id = c.create_run(task)
-    for k in range(N):
-        c.start_node(f"n{k}", f"fmnist:partition={k}/{N}")
-    run = c.wait_run_end(run_id, 480)
-    assert run["status"] == "done" and run["rounds_done"] == ROUNDS, run
-    dep = c.rounds(run_id)
-    assert [r["round"] for r in dep] == list(range(1, ROUNDS + 1)), dep
+    run_id, dep = deploy_on_partitions(c, task, N, ROUNDS)
     st, body = c.api("GET", f"/api/runs/{run_id}/metrics.jsonl", raw=True)
     assert st == 200, (st, body)
     exported = [json.loads(l) for l in body.decode().splitlines() if l.strip()]

@@ -12,7 +12,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
-from fedc_e2e import Cluster, check_decentral_metrics, quick_task, simulate  # noqa: E402
+from fedc_e2e import Cluster, deploy_on_partitions, check_decentral_metrics, quick_task, simulate  # noqa: E402
 
 FEDC = sys.argv[1]
 N = 8
@@ -30,13 +30,7 @@ with Cluster(FEDC, tls=True, name="decentral") as c:
         # The relayed exchange computes the same models as the engine's own mixing.
         assert s["accuracy"] == r["accuracy"] and s["consensus_distance"] == r["consensus_distance"], (s, r)
 
-    run_id = c.create_run(task)
-    for k in range(N):
-        c.start_node(f"n{k}", f"fmnist:partition={k}/{N}")
-    run = c.wait_run_end(run_id, 480)
-    assert run["status"] == "done" and run["rounds_done"] == ROUNDS, run
-    dep = c.rounds(run_id)
-    assert [r["round"] for r in dep] == list(range(1, ROUNDS + 1)), dep
+    run_id, dep = deploy_on_partitions(c, task, N, ROUNDS)
     for d, s, r in zip(dep, sim, relayed):
         assert d["participants"] == s["participants"] == N, (d, s)
         assert abs(d["accuracy"] - s["accuracy"]) < 1e-6, f"round {d['round']}: {d['accuracy']} vs sim {s['accuracy']}"

@@ -200,6 +200,19 @@ def simulate(c, name, task, *extra):
     return [json.loads(l) for l in open(os.path.join(out, "metrics.jsonl"))]
 
 
+def deploy_on_partitions(c, task, n, rounds):
+    """Creates a run of task, starts n nodes on Fashion-MNIST partitions 0..n-1 of n, waits for
+    the run to finish all its rounds and returns (run_id, its rounds from REST)."""
+    run_id = c.create_run(task)
+    for k in range(n):
+        c.start_node(f"n{k}", f"fmnist:partition={k}/{n}")
+    run = c.wait_run_end(run_id, 480)
+    assert run["status"] == "done" and run["rounds_done"] == rounds, run
+    dep = c.rounds(run_id)
+    assert [r["round"] for r in dep] == list(range(1, rounds + 1)), dep
+    return run_id, dep
+
+
 def check_decentral_metrics(c, run_id, dep, sim):
     """A relayed deployment's decentralised figures equal the simulation's, round by round:
     the run's metrics export is written like `fedc sim`'s metrics.jsonl (consensus distance,
