@@ -33,33 +33,14 @@
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 480, N_TEST = 60, CLIENTS = 6, CAP = 4096 };
 
-typedef struct {
-    fedc_dataset train, test;
-} fixture;
+typedef fedc_test_data_pair fixture;
 
 static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    fedc_test_linear_dataset(&f->train, N_TRAIN, FEATURES, CLASSES, 31);
-    fedc_test_linear_dataset(&f->test, N_TEST, FEATURES, CLASSES, 32);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    fedc_test_dataset_free(&f->train);
-    fedc_test_dataset_free(&f->test);
-    free(f);
-    return 0;
+    return fedc_test_data_pair_setup(state, N_TRAIN, N_TEST, FEATURES, CLASSES, 31, 32);
 }
 
 static void base_task(fedc_task *t) {
-    fedc_task_defaults(t);
-    snprintf(t->dataset.name, sizeof t->dataset.name, "csv"); /* data passed in memory */
-    snprintf(t->dataset.path, sizeof t->dataset.path, "in-memory.csv");
-    snprintf(t->dataset.test_path, sizeof t->dataset.test_path, "in-memory-test.csv");
-    snprintf(t->dataset.label_column, sizeof t->dataset.label_column, "label");
-    snprintf(t->model, sizeof t->model, "dense:16,dense:3");
+    fedc_test_memory_task(t, "dense:16,dense:3"); /* data passed in memory */
     snprintf(t->partition.kind, sizeof t->partition.kind, "shards");
     t->partition.classes_per_client = 2;
     t->partition.test_fraction = 0.25;
@@ -339,5 +320,5 @@ int main(void) {
         cmocka_unit_test(test_clustered_one_cluster_is_fedavg),
         cmocka_unit_test(test_clustered_trains_cluster_models),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, fedc_test_data_pair_teardown);
 }

@@ -211,12 +211,7 @@ static void test_hand_computed_gate_step(void **state) {
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 480, N_TEST = 60, CLIENTS = 6 };
 
 static void base_task(fedc_task *t) {
-    fedc_task_defaults(t);
-    snprintf(t->dataset.name, sizeof t->dataset.name, "csv");
-    snprintf(t->dataset.path, sizeof t->dataset.path, "in-memory.csv");
-    snprintf(t->dataset.test_path, sizeof t->dataset.test_path, "in-memory-test.csv");
-    snprintf(t->dataset.label_column, sizeof t->dataset.label_column, "label");
-    snprintf(t->model, sizeof t->model, "dense:16,dense:3");
+    fedc_test_memory_task(t, "dense:16,dense:3"); /* data passed in memory */
     snprintf(t->partition.kind, sizeof t->partition.kind, "shards");
     t->partition.classes_per_client = 2;
     t->partition.test_fraction = 0.25;

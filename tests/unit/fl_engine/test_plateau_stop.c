@@ -19,39 +19,18 @@
 #include <cmocka.h>
 
 #include "fedc/engine.h"
-#include "support/synthetic_data.h"
+#include "support/engine_fixture.h"
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 600, N_TEST = 120, CLIENTS = 5, ROUNDS = 12 };
 
-typedef struct fixture {
-    fedc_dataset train, test;
-} fixture;
+typedef fedc_test_data_pair fixture;
 
 static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    fedc_test_linear_dataset(&f->train, N_TRAIN, FEATURES, CLASSES, 31);
-    fedc_test_linear_dataset(&f->test, N_TEST, FEATURES, CLASSES, 32);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    free(f->train.x);
-    free(f->train.y);
-    free(f->test.x);
-    free(f->test.y);
-    free(f);
-    return 0;
+    return fedc_test_data_pair_setup(state, N_TRAIN, N_TEST, FEATURES, CLASSES, 31, 32);
 }
 
 static void make_task(fedc_task *t, int patience, double delta, int eval_every, double validation) {
-    fedc_task_defaults(t);
-    snprintf(t->dataset.name, sizeof t->dataset.name, "csv");
-    snprintf(t->dataset.path, sizeof t->dataset.path, "in-memory.csv");
-    snprintf(t->dataset.test_path, sizeof t->dataset.test_path, "in-memory-test.csv");
-    snprintf(t->dataset.label_column, sizeof t->dataset.label_column, "label");
-    snprintf(t->model, sizeof t->model, "dense:16,dense:3");
+    fedc_test_memory_task(t, "dense:16,dense:3"); /* data passed in memory */
     t->clients = CLIENTS;
     t->clients_per_round = 3;
     t->rounds = ROUNDS;
@@ -176,5 +155,5 @@ int main(void) {
         cmocka_unit_test(test_watches_validation_not_test),
         cmocka_unit_test(test_fields_are_bounded),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, fedc_test_data_pair_teardown);
 }

@@ -20,41 +20,20 @@
 #include "fedc/deploy.h"
 #include "fedc/engine.h"
 #include "fedc/strategy.h"
-#include "support/synthetic_data.h"
+#include "support/engine_fixture.h"
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 240, N_TEST = 60, CAP = 4096 };
 
-typedef struct {
-    fedc_dataset train, test;
-} fixture;
+typedef fedc_test_data_pair fixture;
 
 static int setup(void **state) {
-    fixture *f = calloc(1, sizeof *f);
-    fedc_test_linear_dataset(&f->train, N_TRAIN, FEATURES, CLASSES, 11);
-    fedc_test_linear_dataset(&f->test, N_TEST, FEATURES, CLASSES, 12);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state) {
-    fixture *f = *state;
-    free(f->train.x);
-    free(f->train.y);
-    free(f->test.x);
-    free(f->test.y);
-    free(f);
-    return 0;
+    return fedc_test_data_pair_setup(state, N_TRAIN, N_TEST, FEATURES, CLASSES, 11, 12);
 }
 
 static void base_task(fedc_task *t) {
-    fedc_task_defaults(t);
-    snprintf(t->dataset.name, sizeof t->dataset.name, "csv"); /* data passed in memory */
-    snprintf(t->dataset.path, sizeof t->dataset.path, "in-memory.csv");
-    snprintf(t->dataset.test_path, sizeof t->dataset.test_path, "in-memory-test.csv");
-    snprintf(t->dataset.label_column, sizeof t->dataset.label_column, "label");
+    fedc_test_memory_task(t, "dense:16,dense:3"); /* data passed in memory */
     snprintf(t->partition.kind, sizeof t->partition.kind, "dirichlet");
     t->partition.alpha = 0.5; /* unequal client sizes: the weights matter */
-    snprintf(t->model, sizeof t->model, "dense:16,dense:3");
     t->clients = 4;
     t->clients_per_round = 4;
     t->rounds = 3;
@@ -229,5 +208,5 @@ int main(void) {
         cmocka_unit_test(test_unsplittable_strategies_refused),
         cmocka_unit_test(test_bad_model_refused),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, fedc_test_data_pair_teardown);
 }

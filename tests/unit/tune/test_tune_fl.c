@@ -23,7 +23,7 @@
 #include <cmocka.h>
 
 #include "fedc/engine.h"
-#include "support/synthetic_data.h"
+#include "support/engine_fixture.h"
 #include "fedc/tune.h"
 
 enum { FEATURES = 8, CLASSES = 3, N_TRAIN = 3000, N_TEST = 500 };
@@ -46,13 +46,8 @@ static int setup(void **state) {
     f->fl = fedc_tune_fl_create(&f->train, &f->test, NULL, &err);
     assert_non_null(f->fl);
     fedc_task *t = &f->task;
-    fedc_task_defaults(t);
+    fedc_test_memory_task(t, "dense:128,dense:3"); /* the data is passed in memory */
     snprintf(t->name, sizeof t->name, "synthetic");
-    snprintf(t->dataset.name, sizeof t->dataset.name, "csv"); /* the data is passed in memory */
-    snprintf(t->dataset.path, sizeof t->dataset.path, "in-memory.csv");
-    snprintf(t->dataset.test_path, sizeof t->dataset.test_path, "in-memory-test.csv");
-    snprintf(t->dataset.label_column, sizeof t->dataset.label_column, "label");
-    snprintf(t->model, sizeof t->model, "dense:128,dense:3");
     t->clients = 6;
     t->clients_per_round = 3;
     t->rounds = 9;
@@ -67,10 +62,8 @@ static int setup(void **state) {
 static int teardown(void **state) {
     fixture *f = *state;
     fedc_tune_fl_free(f->fl);
-    free(f->train.x);
-    free(f->train.y);
-    free(f->test.x);
-    free(f->test.y);
+    fedc_test_dataset_free(&f->train);
+    fedc_test_dataset_free(&f->test);
     free(f);
     return 0;
 }
