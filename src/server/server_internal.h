@@ -32,7 +32,7 @@ storage_fault storage_fault_of_errno(int e);
 /* "storage full", "out of file descriptors", "run store damaged", "storage error" */
 const char *storage_fault_name(storage_fault f);
 
-/* ---- run store (store.c; checks and recovery: store_check.c) ------------ */
+/* ---- run store (store*.c, see store.c; checks and recovery: store_check.c) */
 typedef struct store {
     sqlite3 *db;
     char path[1024];
