@@ -267,6 +267,15 @@ int store_rows_end(store *st, sqlite3_stmt *q, int rc) {
     return -1;
 }
 
+json_t *store_rows_json(store *st, sqlite3_stmt *q, int rc, json_t *rows) {
+    if (store_rows_end(st, q, rc) != 0) {
+        json_decref(rows);
+        return NULL;
+    }
+    sqlite3_finalize(q);
+    return rows;
+}
+
 int store_begin(store *st) {
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK) return 0;
     store_note_failure(st);

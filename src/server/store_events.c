@@ -74,10 +74,5 @@ json_t *store_events_json(store *st, int64_t run_id, int *dropped) {
         json_array_append_new(a, json_pack("{s:i,s:f,s:o,s:o}", "seq", seq, "at", sqlite3_column_double(q, 1), "level",
                                            store_col_text_json(q, 2), "message", store_col_text_json(q, 3)));
     }
-    if (store_rows_end(st, q, rc) != 0) {
-        json_decref(a);
-        return NULL;
-    }
-    sqlite3_finalize(q);
-    return a;
+    return store_rows_json(st, q, rc, a);
 }

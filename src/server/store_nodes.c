@@ -130,10 +130,5 @@ json_t *store_nodes_json(store *st, int64_t only_id) {
         json_object_set_new(o, "flagged_updates", json_integer(sqlite3_column_int(q, 17)));
         json_array_append_new(a, o);
     }
-    if (store_rows_end(st, q, rc) != 0) {
-        json_decref(a);
-        return NULL;
-    }
-    sqlite3_finalize(q);
-    return a;
+    return store_rows_json(st, q, rc, a);
 }

@@ -43,12 +43,7 @@ static json_t *participation_rows(store *st, sqlite3_stmt *q, int with_run) {
         json_object_set_new(o, "n_samples", store_col_real_json(q, 10));
         json_array_append_new(a, o);
     }
-    if (store_rows_end(st, q, rc) != 0) {
-        json_decref(a);
-        return NULL;
-    }
-    sqlite3_finalize(q);
-    return a;
+    return store_rows_json(st, q, rc, a);
 }
 
 json_t *store_participation_json(store *st, int64_t run_id, int round) {
@@ -103,10 +98,5 @@ json_t *store_run_nodes_json(store *st, int64_t run_id) {
         json_object_set_new(o, "flagged", json_integer(sqlite3_column_int(q, 11)));
         json_array_append_new(a, o);
     }
-    if (store_rows_end(st, q, rc) != 0) {
-        json_decref(a);
-        return NULL;
-    }
-    sqlite3_finalize(q);
-    return a;
+    return store_rows_json(st, q, rc, a);
 }

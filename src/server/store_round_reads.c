@@ -280,12 +280,7 @@ json_t *store_rounds_json(store *st, int64_t run_id, int since) {
         json_array_append_new(a, store_round_json_one(&m));
     }
     free(accs);
-    if (store_rows_end(st, q, rc) != 0) {
-        json_decref(a);
-        return NULL;
-    }
-    sqlite3_finalize(q);
-    return a;
+    return store_rows_json(st, q, rc, a);
 }
 
 int store_metrics_export(store *st, int64_t run_id, int csv, fedc_buf *out) {

@@ -11,6 +11,17 @@
 #include "server/server_internal.h"
 #include "server/store_sql.h"
 
+/* Seals the rows one round wrote in a per-round table: their checksums over
+ * the table's columns (cols, a STORE_*_CRC_COLS list). */
+#define SEAL_ROUND_SQL(table, cols) "UPDATE " table " SET crc=fedc_crc(" cols ") WHERE run_id=? AND round=?"
+static int seal_round_rows(store *st, const char *sql, int64_t run_id, int round) {
+    sqlite3_stmt *q = store_prep(st, sql);
+    if (q) {
+        sqlite3_bind_int64(q, 1, run_id);
+        sqlite3_bind_int(q, 2, round);
+    }
+    return store_exec(st, q);
+}
 
 /* A double for a REAL column: NULL when not finite, so every reader sees null. */
 static void bind_real(sqlite3_stmt *q, int k, double v) {
@@ -105,12 +116,7 @@ static int decentral_round_row(store *st, int64_t run_id, const fedc_round_metri
     }
     free(accs);
     if (ok) {
-        q = store_prep(st, "UPDATE round_decentral SET crc=fedc_crc(" STORE_DECENTRAL_CRC_COLS ") WHERE run_id=? AND round=?");
-        if (q) {
-            sqlite3_bind_int64(q, 1, run_id);
-            sqlite3_bind_int(q, 2, m->round);
-        }
-        ok = store_exec(st, q) == 0;
+        ok = seal_round_rows(st, SEAL_ROUND_SQL("round_decentral", STORE_DECENTRAL_CRC_COLS), run_id, m->round) == 0;
     }
     return ok ? 0 : -1;
 }
@@ -157,12 +163,7 @@ int store_round_commit_async(store *st, int64_t run_id, const fedc_round_metrics
         ok = store_exec(st, q) == 0;
     }
     if (ok) {
-        q = store_prep(st, "UPDATE rounds SET crc=fedc_crc(" STORE_ROUND_CRC_COLS ") WHERE run_id=? AND round=?");
-        if (q) {
-            sqlite3_bind_int64(q, 1, run_id);
-            sqlite3_bind_int(q, 2, m->round);
-        }
-        ok = store_exec(st, q) == 0;
+        ok = seal_round_rows(st, SEAL_ROUND_SQL("rounds", STORE_ROUND_CRC_COLS), run_id, m->round) == 0;
     }
     if (ok && m->clients_evaluated > 0) {
         q = store_prep(st, "INSERT OR REPLACE INTO round_clients VALUES(?,?,?,?,?,?,?,?,?,?)");
@@ -193,12 +194,7 @@ int store_round_commit_async(store *st, int64_t run_id, const fedc_round_metrics
             ok = store_exec(st, q) == 0;
         }
         if (ok) {
-            q = store_prep(st, "UPDATE round_privacy SET crc=fedc_crc(" STORE_PRIV_CRC_COLS ") WHERE run_id=? AND round=?");
-            if (q) {
-                sqlite3_bind_int64(q, 1, run_id);
-                sqlite3_bind_int(q, 2, m->round);
-            }
-            ok = store_exec(st, q) == 0;
+            ok = seal_round_rows(st, SEAL_ROUND_SQL("round_privacy", STORE_PRIV_CRC_COLS), run_id, m->round) == 0;
         }
     }
     for (int i = 0; ok && i < np; i++) {
@@ -224,12 +220,7 @@ int store_round_commit_async(store *st, int64_t run_id, const fedc_round_metrics
         ok = store_exec(st, q) == 0;
     }
     if (ok && np > 0) {
-        q = store_prep(st, "UPDATE participation SET crc=fedc_crc(" STORE_PART_CRC_COLS ") WHERE run_id=? AND round=?");
-        if (q) {
-            sqlite3_bind_int64(q, 1, run_id);
-            sqlite3_bind_int(q, 2, m->round);
-        }
-        ok = store_exec(st, q) == 0;
+        ok = seal_round_rows(st, SEAL_ROUND_SQL("participation", STORE_PART_CRC_COLS), run_id, m->round) == 0;
     }
     if (ok && m->fed_evaluated) {
         q = store_prep(st, "INSERT OR REPLACE INTO fed_eval(run_id,round,accuracy,loss,examples,reports) "
@@ -245,12 +236,7 @@ int store_round_commit_async(store *st, int64_t run_id, const fedc_round_metrics
             ok = store_exec(st, q) == 0;
         }
         if (ok) {
-            q = store_prep(st, "UPDATE fed_eval SET crc=fedc_crc(" STORE_FED_CRC_COLS ") WHERE run_id=? AND round=?");
-            if (q) {
-                sqlite3_bind_int64(q, 1, run_id);
-                sqlite3_bind_int(q, 2, m->round);
-            }
-            ok = store_exec(st, q) == 0;
+            ok = seal_round_rows(st, SEAL_ROUND_SQL("fed_eval", STORE_FED_CRC_COLS), run_id, m->round) == 0;
         }
     }
     if (ok && m->decentral) ok = decentral_round_row(st, run_id, m) == 0;

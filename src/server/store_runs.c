@@ -303,24 +303,24 @@ int store_run_set_status(store *st, int64_t id, const char *status, const char *
     return run_change(st, id, q) < 0 ? -1 : 0;
 }
 
-int store_run_set_error(store *st, int64_t id, const char *error) {
-    sqlite3_stmt *q = store_prep(st, "UPDATE runs SET error=? WHERE id=? AND error IS NOT ?1");
+/* One text column of a run's row (NULL text: SQL NULL); sql binds the text
+ * as ?1 and the run's id as ?2. */
+static int run_set_text(store *st, int64_t id, const char *sql, const char *text) {
+    sqlite3_stmt *q = store_prep(st, sql);
     if (q) {
-        if (error) sqlite3_bind_text(q, 1, error, -1, SQLITE_TRANSIENT);
+        if (text) sqlite3_bind_text(q, 1, text, -1, SQLITE_TRANSIENT);
         else sqlite3_bind_null(q, 1);
         sqlite3_bind_int64(q, 2, id);
     }
     return run_change(st, id, q) < 0 ? -1 : 0;
 }
 
+int store_run_set_error(store *st, int64_t id, const char *error) {
+    return run_set_text(st, id, "UPDATE runs SET error=?1 WHERE id=?2 AND error IS NOT ?1", error);
+}
+
 int store_run_set_notice(store *st, int64_t id, const char *notice) {
-    sqlite3_stmt *q = store_prep(st, "UPDATE runs SET notice=? WHERE id=?");
-    if (q) {
-        if (notice) sqlite3_bind_text(q, 1, notice, -1, SQLITE_TRANSIENT);
-        else sqlite3_bind_null(q, 1);
-        sqlite3_bind_int64(q, 2, id);
-    }
-    return run_change(st, id, q) < 0 ? -1 : 0;
+    return run_set_text(st, id, "UPDATE runs SET notice=?1 WHERE id=?2", notice);
 }
 
 int store_run_cancel(store *st, int64_t id) {

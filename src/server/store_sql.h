@@ -20,6 +20,9 @@ sqlite3_stmt *store_prep(store *st, const char *sql);
 int store_exec(store *st, sqlite3_stmt *q);
 /* After a loop of sqlite3_step: 0 if the rows ended normally (else q is finalized). */
 int store_rows_end(store *st, sqlite3_stmt *q, int rc);
+/* The end of a loop that built the JSON array rows from q: rows, or NULL
+ * (rows released) if they did not end normally; q is finalized either way. */
+json_t *store_rows_json(store *st, sqlite3_stmt *q, int rc, json_t *rows);
 /* BEGIN IMMEDIATE; and COMMIT when ok, or ROLLBACK of what is still open. */
 int store_begin(store *st);
 int store_end_tx(store *st, int ok);
