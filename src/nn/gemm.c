@@ -131,14 +131,23 @@ __attribute__((target("avx2"))) static void pack_b(int tb, const float *b, int l
 enum { TILE_STORE = 0, TILE_ADD = 1, TILE_STREAM = 2 };
 
 /* c[MR x NR] (row stride ldc) = or += a-panel x b-panel over kc; the b
- * panel's k rows are bs floats apart (NR when packed, ldb when read in place). */
+ * panel's k rows are bs floats apart (NR when packed, ldb when read in place).
+ * pf (or NULL): a panel laid out like b to fetch into L2 meanwhile, the next
+ * one read in place, whose rows are far apart (no hardware prefetcher
+ * follows 256 rows at once). */
 __attribute__((target("avx512f"))) static void kernel_8x32(int kc, const float *restrict a,
                                                           const float *restrict b, size_t bs,
-                                                          float *restrict c, size_t ldc, int accumulate) {
+                                                          float *restrict c, size_t ldc, int accumulate,
+                                                          const float *pf) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
     __m512 c70 = c00, c71 = c00;
     for (int k = 0; k < kc; k++) {
+        if (pf) {
+            _mm_prefetch((const char *)pf, _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
+            pf += bs;
+        }
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), x;
 #define ROW(r, lo, hi)                       \
     x = _mm512_set1_ps(a[r]);                \
@@ -286,12 +295,14 @@ static void own_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const flo
                         int rows = mc - ir < MR ? mc - ir : MR;
                         const float *apanel = ap + (size_t)ir * kc;
                         float *ct = c + (size_t)(i0 + ir) * ldc + j0 + jr;
+                        /* The first row tile of an in-place panel fetches the next one. */
+                        const float *pf = ir == 0 && jr + NR < in_place ? bpanel + NR : NULL;
                         if (rows == MR && cols == NR) {
-                            kernel_8x32(kc, apanel, bpanel, bs, ct, (size_t)ldc, stream ? TILE_STREAM : acc);
+                            kernel_8x32(kc, apanel, bpanel, bs, ct, (size_t)ldc, stream ? TILE_STREAM : acc, pf);
                             continue;
                         }
                         /* Partial tile: full kernel into a scratch tile, copy the valid part. */
-                        kernel_8x32(kc, apanel, bpanel, bs, edge, NR, 0);
+                        kernel_8x32(kc, apanel, bpanel, bs, edge, NR, 0, pf);
                         for (int r = 0; r < rows; r++) {
                             float *dst = ct + (size_t)r * ldc;
                             const float *src = edge + r * NR;
