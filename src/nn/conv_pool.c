@@ -9,7 +9,10 @@
  * runs of K*C contiguous floats, so both updates are plain axpys over the
  * weight layout [oc][ky][kx][c]; the results are transposed back to PyTorch's
  * [oc][c][ky][kx] and to NCHW at the end. This is exact: the skipped terms
- * are products with zero (only the order of the float sums changes). */
+ * are products with zero (only the order of the float sums changes).
+ * A single-channel conv (C = 1, a network's first) would make those runs K
+ * floats each, a few lanes of a vector: there each sample's patches are
+ * first laid out as 32-float rows, and a winner is two aligned vectors. */
 #include <stdint.h>
 #include <string.h>
 
