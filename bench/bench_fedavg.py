@@ -32,7 +32,8 @@ keeps the others' earlier results):
   (MLP 80% and CNN 88% IID, MLP 75% Dirichlet 0.5), fedc (evaluating every --eval-every
   rounds) and the peer (every round) seed by seed back to back, with the rounds each needed;
 - peak: training GFLOP/s against fedc's FMA peak (bench/fma_peak.c), one core (one thread,
-  batch 32, thread CPU time) and all cores (a CNN simulation on every core), the work
+  batch 32, thread CPU time; the whole step, and forward + backward alone, the optimizer's
+  update timed apart in the same loop) and all cores (a CNN simulation on every core), the work
   counted as the kernels do it (fedc arch: train_flops_per_sample) and dense-equivalent
   (3x forward), and evaluation speed by evaluation batch;
 - best: the CNN example task with --best-set overrides (learning rate, epochs) run to 91%.
