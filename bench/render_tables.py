@@ -494,15 +494,18 @@ def perf2_peak(R):
     rows = []
     for m, e in d["models"].items():
         o = e["one_core"]
+        fb = (f"{o['gflops_done_forward_backward']:.1f} (**{o['share_of_peak_forward_backward']:.0%}**)"
+              if "share_of_peak_forward_backward" in o else "not measured")
         rows.append([m.upper(), f"{e['train_flops_per_sample'] / 1e6:.1f}", f"{3 * e['forward_flops_per_sample'] / 1e6:.1f}",
-                     f"{o['gflops_done']:.1f}", f"**{o['share_of_peak']:.0%}**", f"{o['gflops_dense_equivalent']:.1f}",
-                     f"{o['share_of_peak_dense_equivalent']:.0%}"])
+                     f"{o['gflops_done']:.1f}", f"**{o['share_of_peak']:.0%}**", fb,
+                     f"{o['gflops_dense_equivalent']:.1f}", f"{o['share_of_peak_dense_equivalent']:.0%}"])
     out = [f"FMA peak of {d['cpu_model']} ({d['cores']} cores, {isa}, single precision, fedc's kernel "
            f"`bench/fma_peak.c`): {d['peak_one_core_gflops']:.1f} GFLOP/s on one core and "
            f"{d['peak_all_cores_gflops']:.1f} on all cores, per CPU-second of the measuring threads "
            f"({d['peak_all_cores_gflops_wall']:.1f} per wall second on all cores while the machine was shared).", "",
            table(["model (one thread, batch 32)", "MFLOP per sample, as done", "MFLOP, dense-equivalent (3x forward)",
-                  "GFLOP/s done", "share of one core's peak", "GFLOP/s dense-equivalent", "share (dense-equivalent)"],
+                  "GFLOP/s done, whole step", "share of one core's peak", "GFLOP/s done in forward + backward (share)",
+                  "GFLOP/s dense-equivalent", "share (dense-equivalent)"],
                  rows), ""]
     ac = d["models"]["cnn"].get("all_cores")
     if ac:
@@ -515,7 +518,15 @@ def perf2_peak(R):
                "earlier layer needs; a conv followed by max pooling back-propagates only through the pool's "
                "winners (one position in four for 2x2 pooling), so its backward counts those positions only "
                "(`fedc arch cnn`: train_flops_per_sample). Bias, ReLU, pooling and the optimizer step are not "
-               "counted. Time: the training thread's CPU time (best of 3).")
+               "counted. Time: the training thread's CPU time (best of 3); the whole step is forward, backward "
+               "and the SGD update, the forward + backward column divides the same FLOPs by the time of the "
+               "forward and backward passes alone (the dense and convolution work with its bias, ReLU, pooling "
+               "and loss), timed in the same loop.")
+    steps = [f"{m.upper()} {e['one_core']['optimizer_step_ms_per_batch']:.2f} ms of {e['one_core']['ms_per_batch']:.2f}"
+             for m, e in d["models"].items() if "optimizer_step_ms_per_batch" in e["one_core"]]
+    if steps:
+        out.append("- The SGD update per batch of 32 (memory-bound: it reads and writes every parameter): " +
+                   ", ".join(steps) + ".")
     ev = d.get("eval_by_batch")
     if ev:
         b = ev["batches"]

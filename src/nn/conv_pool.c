@@ -9,7 +9,10 @@
  * runs of K*C contiguous floats, so both updates are plain axpys over the
  * weight layout [oc][ky][kx][c]; the results are transposed back to PyTorch's
  * [oc][c][ky][kx] and to NCHW at the end. This is exact: the skipped terms
- * are products with zero (only the order of the float sums changes). */
+ * are products with zero (only the order of the float sums changes).
+ * A single-channel conv (C = 1, a network's first) would make those runs K
+ * floats each, a few lanes of a vector: there each sample's patches are
+ * first laid out as 32-float rows, and a winner is two aligned vectors. */
 #include <stdint.h>
 #include <string.h>
 
@@ -21,18 +24,45 @@ int nn_conv_pool_fusable(const fedc_arch *a, int i) {
            nn_conv_hwc_floats(&a->ops[i]) <= (size_t)INT32_MAX;
 }
 
+size_t nn_conv_pool_patch_floats(const nn_op *op) {
+    const int eligible = op->in.c == 1 && op->stride == 1 && op->k * op->k <= NN_PATCH_LD && !op->need_dx;
+    return eligible ? (size_t)op->out.h * op->out.w * NN_PATCH_LD : 0;
+}
+
 size_t nn_conv_hwc_floats(const nn_op *op) {
     return (size_t)(op->in.h + 2 * op->pad) * (size_t)(op->in.w + 2 * op->pad) * (size_t)op->in.c;
 }
 
 void nn_conv_to_hwc(const nn_op *op, const float *x, float *xh) {
     const int C = op->in.c, H = op->in.h, W = op->in.w, P = op->pad, Wp = W + 2 * P;
+#ifdef NN_AVX512_BUILD
+    if (C % 16 == 0 && nn_use_avx512()) {
+        nn_conv_to_hwc_avx512(op, x, xh);
+        return;
+    }
+#endif
     memset(xh, 0, nn_conv_hwc_floats(op) * sizeof *xh);
     for (int c = 0; c < C; c++)
         for (int iy = 0; iy < H; iy++) {
             const float *src = x + ((size_t)c * H + iy) * W;
             float *dst = xh + ((size_t)(iy + P) * Wp + P) * C + c;
             for (int ix = 0; ix < W; ix++) dst[(size_t)ix * C] = src[ix];
+        }
+}
+
+void nn_conv_from_hwc(const nn_op *op, const float *xh, float *x) {
+    const int C = op->in.c, H = op->in.h, W = op->in.w, P = op->pad, Wp = W + 2 * P;
+#ifdef NN_AVX512_BUILD
+    if (C % 16 == 0 && nn_use_avx512()) {
+        nn_conv_from_hwc_avx512(op, xh, x);
+        return;
+    }
+#endif
+    for (int c = 0; c < C; c++)
+        for (int iy = 0; iy < H; iy++) {
+            const float *src = xh + ((size_t)(iy + P) * Wp + P) * C + c;
+            float *dst = x + ((size_t)c * H + iy) * W;
+            for (int ix = 0; ix < W; ix++) dst[ix] = src[(size_t)ix * C];
         }
 }
 
@@ -299,6 +329,34 @@ __attribute__((target("avx512f"))) static void winners_avx512(const int32_t *am,
     }
 }
 
+/* dW of one channel of a single-channel conv from the patch rows: each
+ * winner's patch is two aligned vectors (off[j] is its row's offset).
+ * Four winners in flight keep eight independent FMA chains. */
+__attribute__((target("avx512f"))) static void dw_channel_rows(float *dwt, const float *rows, const int32_t *off,
+                                                               const float *g, int m, int KK) {
+    __m512 lo[4], hi[4];
+    for (int i = 0; i < 4; i++) lo[i] = hi[i] = _mm512_setzero_ps();
+    int j = 0;
+    for (; j + 4 <= m; j += 4)
+        for (int i = 0; i < 4; i++) {
+            const __m512 gi = _mm512_set1_ps(g[j + i]);
+            const float *s = rows + off[j + i];
+            lo[i] = _mm512_fmadd_ps(gi, _mm512_load_ps(s), lo[i]);
+            hi[i] = _mm512_fmadd_ps(gi, _mm512_load_ps(s + 16), hi[i]);
+        }
+    for (int i = 0; j < m; j++, i++) {
+        const __m512 gi = _mm512_set1_ps(g[j]);
+        lo[i] = _mm512_fmadd_ps(gi, _mm512_load_ps(rows + off[j]), lo[i]);
+        hi[i] = _mm512_fmadd_ps(gi, _mm512_load_ps(rows + off[j] + 16), hi[i]);
+    }
+    const __m512 l = _mm512_add_ps(_mm512_add_ps(lo[0], lo[1]), _mm512_add_ps(lo[2], lo[3]));
+    const __m512 h = _mm512_add_ps(_mm512_add_ps(hi[0], hi[1]), _mm512_add_ps(hi[2], hi[3]));
+    const __mmask16 ml = (__mmask16)(KK >= 16 ? 0xffffu : (1u << KK) - 1u);
+    const __mmask16 mh = (__mmask16)(KK > 16 ? (1u << (KK - 16)) - 1u : 0u);
+    _mm512_mask_storeu_ps(dwt, ml, _mm512_add_ps(_mm512_maskz_loadu_ps(ml, dwt), l));
+    _mm512_mask_storeu_ps(dwt + 16, mh, _mm512_add_ps(_mm512_maskz_loadu_ps(mh, dwt + 16), h));
+}
+
 __attribute__((target("avx512f"))) static void sample_grads_avx512(float *dwt, float *dxh, const float *xh,
                                                                    const float *wt, const int32_t *off,
                                                                    const float *g, const int *cnt, int OC,
@@ -315,9 +373,9 @@ __attribute__((target("avx512f"))) static void sample_grads_avx512(float *dwt, f
 void nn_conv_pool_backward(const nn_op *conv, const nn_op *pool, fedc_ws *ws, const int32_t *argmax,
                            const float *w, const float *x, const float *pooled, const float *dp, float *dx,
                            float *dw, float *db, int n) {
-    const int OC = conv->out.c, C = conv->in.c, H = conv->in.h, W = conv->in.w;
+    const int OC = conv->out.c, C = conv->in.c;
     const int K = conv->k, S = conv->stride, P = conv->pad, OW = conv->out.w;
-    const int Q = pool->out.h * pool->out.w, Wp = W + 2 * P, KC = K * C, relu = conv->relu;
+    const int Q = pool->out.h * pool->out.w, Wp = conv->in.w + 2 * P, KC = K * C, relu = conv->relu;
     const size_t row = (size_t)Wp * C, hwc = nn_conv_hwc_floats(conv);
     float *xh = ws->hwc_x, *dxh = conv->need_dx ? ws->hwc_dx : NULL, *wt = ws->w_t, *dwt = ws->dw_t;
     int32_t *off = ws->win_off, *pos = ws->win_pos;
@@ -330,6 +388,27 @@ void nn_conv_pool_backward(const nn_op *conv, const nn_op *pool, fedc_ws *ws, co
     for (int oy = 0; oy < conv->out.h; oy++)
         for (int ox = 0; ox < OW; ox++)
             pos[oy * OW + ox] = (int32_t)(((size_t)oy * S * Wp + (size_t)ox * S) * C);
+#ifdef NN_AVX512_BUILD
+    /* A single-channel conv (a network's first): each winner's patch is one
+     * row of the sample's patch rows, two aligned vectors, instead of K
+     * short runs of the padded input. */
+    if (nn_use_avx512() && nn_conv_pool_patch_floats(conv) && (size_t)conv->out.h * OW + OW <= (1u << 24) &&
+        (size_t)conv->out.h * OW * NN_PATCH_LD <= (size_t)INT32_MAX) {
+        for (int s = 0; s < n; s++) {
+            const size_t o = (size_t)s * pool->out_size;
+            winners_avx512(argmax + o, dp + o, pooled + o, OW, OW * NN_PATCH_LD, NN_PATCH_LD, relu, OC, Q, off, g,
+                           cnt, db);
+            nn_conv_to_hwc(conv, x + (size_t)s * conv->in_size, xh);
+            nn_conv_patch_rows_c1_avx512(conv, xh, ws->patch_rows);
+            for (int oc = 0; oc < OC; oc++)
+                if (cnt[oc])
+                    dw_channel_rows(dwt + (size_t)oc * K * K, ws->patch_rows, off + (size_t)oc * Q,
+                                    g + (size_t)oc * Q, cnt[oc], K * K);
+        }
+        weights_to_hwc(conv, dwt, dw, 1);
+        return;
+    }
+#endif
     for (int s = 0; s < n; s++) {
         const int32_t *am = argmax + (size_t)s * pool->out_size;
         const float *dps = dp + (size_t)s * pool->out_size, *ys = pooled + (size_t)s * pool->out_size;
@@ -347,14 +426,7 @@ void nn_conv_pool_backward(const nn_op *conv, const nn_op *pool, fedc_ws *ws, co
         else
 #endif
             sample_grads(dwt, dxh, xh, wt, off, g, cnt, OC, Q, K, row, KC);
-        if (!dxh) continue;
-        float *dxs = dx + (size_t)s * conv->in_size;
-        for (int c = 0; c < C; c++)
-            for (int iy = 0; iy < H; iy++) {
-                const float *src = dxh + ((size_t)(iy + P) * Wp + P) * C + c;
-                float *dst = dxs + ((size_t)c * H + iy) * W;
-                for (int ix = 0; ix < W; ix++) dst[ix] = src[(size_t)ix * C];
-            }
+        if (dxh) nn_conv_from_hwc(conv, dxh, dx + (size_t)s * conv->in_size);
     }
     weights_to_hwc(conv, dwt, dw, 1);
 }

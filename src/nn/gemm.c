@@ -8,6 +8,7 @@
  * rows of A (a dense layer's forward at batch <= 32) instead runs the
  * broadcast tile over B in place, and the direct conv kernels share it. */
 #include <cblas.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "nn/nn_internal.h"
@@ -125,15 +126,28 @@ __attribute__((target("avx2"))) static void pack_b(int tb, const float *b, int l
     }
 }
 
+/* How the micro-kernel writes its tile: C = tile, C += tile, or C = tile
+ * with non-temporal stores (C 64-byte aligned, ldc a multiple of 16). */
+enum { TILE_STORE = 0, TILE_ADD = 1, TILE_STREAM = 2 };
+
 /* c[MR x NR] (row stride ldc) = or += a-panel x b-panel over kc; the b
- * panel's k rows are bs floats apart (NR when packed, ldb when read in place). */
+ * panel's k rows are bs floats apart (NR when packed, ldb when read in place).
+ * pf (or NULL): a panel laid out like b to fetch into L2 meanwhile, the next
+ * one read in place, whose rows are far apart (no hardware prefetcher
+ * follows 256 rows at once). */
 __attribute__((target("avx512f"))) static void kernel_8x32(int kc, const float *restrict a,
                                                           const float *restrict b, size_t bs,
-                                                          float *restrict c, size_t ldc, int accumulate) {
+                                                          float *restrict c, size_t ldc, int accumulate,
+                                                          const float *pf) {
     __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
     __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00, c60 = c00, c61 = c00;
     __m512 c70 = c00, c71 = c00;
     for (int k = 0; k < kc; k++) {
+        if (pf) {
+            _mm_prefetch((const char *)pf, _MM_HINT_T1);
+            _mm_prefetch((const char *)(pf + 16), _MM_HINT_T1);
+            pf += bs;
+        }
         __m512 b0 = _mm512_loadu_ps(b), b1 = _mm512_loadu_ps(b + 16), x;
 #define ROW(r, lo, hi)                       \
     x = _mm512_set1_ps(a[r]);                \
@@ -146,12 +160,17 @@ __attribute__((target("avx512f"))) static void kernel_8x32(int kc, const float *
         b += bs;
     }
 #define OUT(r, lo, hi)                                                                          \
-    if (accumulate) {                                                                           \
-        lo = _mm512_add_ps(lo, _mm512_loadu_ps(c + (r) * ldc));                                \
-        hi = _mm512_add_ps(hi, _mm512_loadu_ps(c + (r) * ldc + 16));                           \
-    }                                                                                           \
-    _mm512_storeu_ps(c + (r) * ldc, lo);                                                        \
-    _mm512_storeu_ps(c + (r) * ldc + 16, hi);
+    if (accumulate == TILE_STREAM) {                                                            \
+        _mm512_stream_ps(c + (r) * ldc, lo);                                                    \
+        _mm512_stream_ps(c + (r) * ldc + 16, hi);                                               \
+    } else {                                                                                    \
+        if (accumulate == TILE_ADD) {                                                           \
+            lo = _mm512_add_ps(lo, _mm512_loadu_ps(c + (r) * ldc));                            \
+            hi = _mm512_add_ps(hi, _mm512_loadu_ps(c + (r) * ldc + 16));                       \
+        }                                                                                       \
+        _mm512_storeu_ps(c + (r) * ldc, lo);                                                    \
+        _mm512_storeu_ps(c + (r) * ldc + 16, hi);                                               \
+    }
     OUT(0, c00, c01) OUT(1, c10, c11) OUT(2, c20, c21) OUT(3, c30, c31)
     OUT(4, c40, c41) OUT(5, c50, c51) OUT(6, c60, c61) OUT(7, c70, c71)
 #undef OUT
@@ -250,6 +269,11 @@ static void own_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const flo
                      const float *b, int ldb, int accumulate, float *c, int ldc) {
     float *ap = ws->pack_a, *bp = ws->pack_b;
     float edge[MR * NR];
+    /* A C far larger than the caches written in one k block (a dense
+     * layer's weight gradient over a small batch): whole tiles go straight
+     * to memory, without first reading the lines they overwrite. */
+    const int stream = !accumulate && k <= KC && (size_t)m * (size_t)n >= NN_GEMM_STREAM_MIN &&
+                       ((uintptr_t)c & 63) == 0 && ldc % 16 == 0;
     for (int j0 = 0; j0 < n; j0 += NC) {
         int nc = n - j0 < NC ? n - j0 : NC;
         for (int k0 = 0; k0 < k; k0 += KC) {
@@ -271,12 +295,14 @@ static void own_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const flo
                         int rows = mc - ir < MR ? mc - ir : MR;
                         const float *apanel = ap + (size_t)ir * kc;
                         float *ct = c + (size_t)(i0 + ir) * ldc + j0 + jr;
+                        /* The first row tile of an in-place panel fetches the next one. */
+                        const float *pf = ir == 0 && jr + NR < in_place ? bpanel + NR : NULL;
                         if (rows == MR && cols == NR) {
-                            kernel_8x32(kc, apanel, bpanel, bs, ct, (size_t)ldc, acc);
+                            kernel_8x32(kc, apanel, bpanel, bs, ct, (size_t)ldc, stream ? TILE_STREAM : acc, pf);
                             continue;
                         }
                         /* Partial tile: full kernel into a scratch tile, copy the valid part. */
-                        kernel_8x32(kc, apanel, bpanel, bs, edge, NR, 0);
+                        kernel_8x32(kc, apanel, bpanel, bs, edge, NR, 0, pf);
                         for (int r = 0; r < rows; r++) {
                             float *dst = ct + (size_t)r * ldc;
                             const float *src = edge + r * NR;
@@ -290,6 +316,7 @@ static void own_gemm(fedc_ws *ws, int ta, int tb, int m, int n, int k, const flo
             }
         }
     }
+    if (stream) _mm_sfence(); /* the streamed tiles are visible before C is read */
 }
 
 #endif /* NN_AVX512_BUILD */

@@ -74,6 +74,9 @@ struct fedc_arch {
 #define NN_GEMM_KC 256
 #define NN_GEMM_MC 128
 #define NN_GEMM_NC 1024
+/* A C of at least this many floats (4 MB), not accumulated and written in
+ * one k block, is stored with non-temporal stores. */
+#define NN_GEMM_STREAM_MIN ((size_t)1 << 20)
 
 /* Broadcast tile (gemm.c): up to MR rows read in place x NR columns. */
 #define NN_TILE_MR 14
@@ -110,6 +113,7 @@ struct fedc_ws {
      * the padded input, their gradients and counts; win_pos maps a conv
      * output position to the offset of its patch. */
     float *hwc_x, *hwc_dx, *w_t, *dw_t, *win_g;
+    float *patch_rows; /* fused backward of a single-channel conv: one sample's patches as rows */
     float *w_pack;    /* conv weights packed for the direct forward kernel */
     float *pool_band; /* fused conv + pool forward: pool-window rows of conv output */
     int32_t *win_off, *win_pos;
@@ -181,10 +185,28 @@ void nn_conv_pool_forward_direct(const nn_op *conv, const nn_op *pool, fedc_ws *
 /* 1 if ops[i] is a conv directly followed by a max pool: their backward
  * passes then run as one (nn_conv_pool_backward). */
 int nn_conv_pool_fusable(const fedc_arch *a, int i);
+/* Floats of one sample's patch rows (NN_PATCH_LD per output position) that
+ * the fused conv + max-pool backward of op uses, or 0 where it does not:
+ * a single-channel, stride-1 conv of at most NN_PATCH_LD taps without an
+ * input gradient (a network's first conv), with the AVX-512 kernels. */
+#define NN_PATCH_LD 32
+size_t nn_conv_pool_patch_floats(const nn_op *op);
+#ifdef NN_AVX512_BUILD
+/* Those rows for one sample from its padded input xh (conv_direct.c). */
+void nn_conv_patch_rows_c1_avx512(const nn_op *op, const float *xh, float *rows);
+#endif
 /* Floats of one sample's zero-padded channels-last conv input. */
 size_t nn_conv_hwc_floats(const nn_op *op);
 /* One sample's NCHW conv input -> zero-padded HWC ([H+2P][W+2P][C]). */
 void nn_conv_to_hwc(const nn_op *op, const float *x, float *xh);
+/* The interior of one sample's padded HWC buffer back to NCHW (the input
+ * gradient of a conv computed channels-last). */
+void nn_conv_from_hwc(const nn_op *op, const float *xh, float *x);
+#ifdef NN_AVX512_BUILD
+/* Both for C a multiple of 16, by 16x16 in-register transposes (conv_direct.c). */
+void nn_conv_to_hwc_avx512(const nn_op *op, const float *x, float *xh);
+void nn_conv_from_hwc_avx512(const nn_op *op, const float *xh, float *x);
+#endif
 /* Backward of conv followed by max pool from the pool's output gradient dp,
  * its output pooled and its argmax: writes dw, db and (if the conv needs
  * it) dx, the gradient of the conv input. */

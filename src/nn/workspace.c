@@ -25,7 +25,7 @@ static size_t layout(fedc_ws *ws, char *base) {
     const fedc_arch *a = ws->arch;
     size_t nb = (size_t)ws->max_batch, off = 0, grad_max = 0, col_max = 0, chunk_max = 0;
     size_t hwc_max = 0, wt_max = 0, win_max = 0, oc_max = 0, pack_max = 0, plane_max = 0, band_max = 0;
-    size_t wstd_max = 0;
+    size_t wstd_max = 0, patch_max = 0;
     for (int i = 0; i < a->n_ops; i++) {
         const nn_op *op = &a->ops[i];
         nn_op_ws *o = &ws->op[i];
@@ -57,6 +57,8 @@ static size_t layout(fedc_ws *ws, char *base) {
             if (plane > plane_max) plane_max = plane;
             size_t band = (size_t)a->ops[i + 1].k * op->out.w * NN_TILE_NR;
             if (band > band_max) band_max = band;
+            size_t rows = nn_conv_pool_patch_floats(op);
+            if (rows > patch_max) patch_max = rows;
         }
         if (op->out_size > grad_max) grad_max = op->out_size;
         if (op->need_dx && op->in_size > grad_max) grad_max = op->in_size;
@@ -77,6 +79,7 @@ static size_t layout(fedc_ws *ws, char *base) {
     ws->win_off = carve(base, &off, win_max + 16); /* int32_t and int are float-sized */
     ws->win_cnt = carve(base, &off, oc_max);
     ws->win_pos = carve(base, &off, plane_max);
+    ws->patch_rows = carve(base, &off, patch_max);
     ws->w_pack = carve(base, &off, pack_max);
     ws->pool_band = carve(base, &off, band_max);
     ws->dw_std = carve(base, &off, wstd_max);

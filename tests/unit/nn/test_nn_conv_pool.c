@@ -121,6 +121,10 @@ static void test_input_gradient_and_tile_widths(void **state) {
     check("conv:3:3,conv:6:3,pool:2,dense:3", (fedc_shape){2, 6, 5}, 3, 1, 0, 6);    /* rows of 5 */
     check("conv:3:3,conv:2:3,pool:2,dense:3", (fedc_shape){1, 3, 3}, 2, 1, 0, 7);    /* rows of 3 */
     check("conv:3:1,conv:2:1,pool:1,dense:3", (fedc_shape){2, 4, 1}, 2, 1, 0, 8);    /* rows of 1 */
+    /* Inputs of 16k channels move to and from channels-last by 16x16
+     * transposes: rows of 19 (a full block of 16 and 3 more) and of 7. */
+    check("conv:32:3,conv:6:5,pool:2,dense:3", (fedc_shape){2, 9, 19}, 2, 1, 0, 14);
+    check("conv:16:3,conv:5:3,pool:2,dense:3", (fedc_shape){1, 6, 7}, 3, 1, 0, 15);
 }
 
 static void test_stride_padding_and_no_relu(void **state) {

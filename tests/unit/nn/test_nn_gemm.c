@@ -49,6 +49,42 @@ static void check(fedc_ws *ws, int ta, int tb, int m, int n, int k, int accumula
     free(c0);
 }
 
+/* C = op(A) op(B) into a 64-byte aligned C whose row stride is a multiple
+ * of 16 floats, against a double-precision reference. */
+static void check_aligned(fedc_ws *ws, int ta, int tb, int m, int n, int k) {
+    const int ldc = (n + 15) / 16 * 16 + 16, lda = ta ? m : k, ldb = tb ? k : n;
+    const size_t cbytes = ((size_t)m * ldc * sizeof(float) + 63) / 64 * 64;
+    float *a = malloc((size_t)(ta ? k : m) * lda * sizeof *a), *b = malloc((size_t)(tb ? n : k) * ldb * sizeof *b);
+    float *c = aligned_alloc(64, cbytes);
+    assert_true((size_t)m * n >= NN_GEMM_STREAM_MIN);
+    fedc_rng r;
+    fedc_rng_seed(&r, (uint64_t)(m + n + k));
+    for (size_t i = 0; i < (size_t)(ta ? k : m) * lda; i++) a[i] = (float)fedc_rng_normal(&r);
+    for (size_t i = 0; i < (size_t)(tb ? n : k) * ldb; i++) b[i] = (float)fedc_rng_normal(&r);
+    for (size_t i = 0; i < (size_t)m * ldc; i++) c[i] = 1e30f; /* overwritten, never added to */
+    nn_gemm(ws, ta, tb, m, n, k, a, lda, b, ldb, 0, c, ldc);
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < ldc; j++) {
+            const float got = c[(size_t)i * ldc + j];
+            if (j >= n) {
+                assert_true(got == 1e30f);
+                continue;
+            }
+            double acc = 0.0, mag = 0.0;
+            for (int q = 0; q < k; q++) {
+                double av = ta ? a[(size_t)q * lda + i] : a[(size_t)i * lda + q];
+                double bv = tb ? b[(size_t)j * ldb + q] : b[(size_t)q * ldb + j];
+                acc += av * bv;
+                mag += fabs(av * bv);
+            }
+            if (fabs(got - acc) > 1e-5 * (mag + 1.0))
+                fail_msg("aligned ta=%d m=%d n=%d k=%d: C[%d,%d] = %.7g, expected %.7g", ta, m, n, k, i, j, (double)got, acc);
+        }
+    free(a);
+    free(b);
+    free(c);
+}
+
 static void test_gemm_matches_reference(void **state) {
     (void)state;
     fedc_arch *arch = fedc_arch_parse("dense:2", (fedc_shape){1, 1, 1}, 2, NULL);
@@ -66,6 +102,11 @@ static void test_gemm_matches_reference(void **state) {
             for (int tb = 0; tb < 2; tb++)
                 for (int accumulate = 0; accumulate < 2; accumulate++)
                     check(ws, ta, tb, sizes[s][0], sizes[s][1], sizes[s][2], accumulate);
+    /* A C of NN_GEMM_STREAM_MIN floats or more, 64-byte aligned with rows a
+     * multiple of 16 floats apart, written in one k block: streamed to
+     * memory (as a dense layer's weight gradient over a small batch). */
+    check_aligned(ws, 1, 0, 1000, 1056, 32);
+    check_aligned(ws, 0, 0, 1001, 1050, 7); /* with partial tiles at both edges */
     /* k = 0: C = 0, or unchanged when accumulating. */
     float c[4] = {1, 2, 3, 4}, dummy = 0.0f;
     nn_gemm(ws, 0, 0, 2, 2, 0, &dummy, 1, &dummy, 2, 1, c, 2);
