@@ -13,7 +13,9 @@ Cost-aware searches (--objective accuracy@budget,pareto; writes bench/results/tu
 task holds --validation 0.1 of each client's data out and the searches select on it; the best task
 within "--max-client-cpu 1x --max-bytes 0.5x" of the default (client compute counted as local steps x
 batch x training FLOPs, deterministic) is re-run with the default on --fresh-seeds seeds it never saw,
-and the Pareto front (validation accuracy against client compute and bytes) is listed.
+and the Pareto front (validation accuracy against client compute and bytes) is listed. The measured
+client CPU seconds of the default, the pick, the pick without compression and the pick with its uplink
+codec only are compared as medians of --cpu-repeats runs taken in turn on the search seed.
 
 usage: /usr/bin/python3 bench/bench_tune.py [--build build] [--budget 32] [--rounds 30]
        [--method tpe] [--parallel 2] [--seed 1] [--fresh-seeds 3] [--alpha 0.1]
