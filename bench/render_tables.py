@@ -283,12 +283,31 @@ def tune_cost(R):
         if any(x is not None and x < s["rounds"] for x in stops):
             stop_note = (" Its plateau rule ended the fresh-seed runs at rounds "
                          + ", ".join(str(x) for x in stops) + f" of {s['rounds']}.")
+        seeds = ", ".join(str(r["seed"]) for r in b["fresh_seeds"])
+        per_seed = ", ".join(f"{r['gain_points']:+.1f}" for r in b["fresh_seeds"])
+        g = b["gain_points"]["mean"]
+        verdict = (f"**Target (≥ +5 points at ≤ {s['max_client_cpu']} client compute and ≤ {s['max_bytes']} bytes): "
+                   + ("met" if g >= 5 else "not met") + f"**: {ms(b['gain_points'], 1, signed=True)} points on "
+                   f"fresh seeds {seeds} ({per_seed}).")
+        cc = b.get("client_cpu")
+        if cc:
+            cpu = (f"Measured client CPU seconds per run (the engine's client_cpu_s, one thread), median of "
+                   f"{cc['repeats']} runs taken in turn on seed {cc['seed']}: default "
+                   f"{cc['default']['median_client_cpu_s']:.2f} s, the choice {cc['pick']['median_client_cpu_s']:.2f} s "
+                   f"(**{cc['pick_x_default']:.2f}x** the default's, against {cc['pick_x_default_compute']:.2f}x by the "
+                   f"budget's compute count); the choice with compression none "
+                   f"{cc['pick_uncompressed']['median_client_cpu_s']:.2f} s, and with its uplink codec only "
+                   f"(downlink none) {cc['pick_down_none']['median_client_cpu_s']:.2f} s: its codecs cost "
+                   f"{100 * (cc['codec_x'] - 1):+.0f}% client CPU, the uplink's share "
+                   f"{100 * (cc['uplink_codec_x'] - 1):+.0f}%.")
+        else:
+            cpu = (f"Measured client CPU seconds of the choice: {ms(b['client_cpu_s_x_measured'], 2)}x the default's "
+                   "(noisy on a shared machine; the budget is on the deterministic count).")
         out.append(f"Search space: {space}. "
                    f"{s['method'].upper()} search, {b['trials']} trials selected on validation accuracy "
                    f"({s['validation']:g} of each client's data held out); {b['cpu_s_process']:.0f} CPU s, "
-                   f"{b['wall_s']:.0f} s wall. The choice: {winner}.{stop_note} Measured client CPU seconds of the choice: "
-                   f"{ms(b['client_cpu_s_x_measured'], 2)}x the default's (noisy on a shared machine; the budget "
-                   "is on the deterministic count).")
+                   f"{b['wall_s']:.0f} s wall. The choice: {winner}.{stop_note} {cpu}")
+        out.append(verdict)
     p = d["searches"].get("pareto")
     front_of = "Pareto search"
     if not p and b:

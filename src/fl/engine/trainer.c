@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fedc/engine.h"
+#include "fedc/finite.h"
 #include "fedc/privacy.h"
 #include "fedc/protocol.h"
 #include "fedc/proto.h"
@@ -441,10 +442,12 @@ done:
     *loss_out = steps ? loss_sum / steps : 0.0;
 }
 
-/* The UPDATE frame for the update in tr->delta (and tr->up_extra). */
+/* The UPDATE frame for the update in tr->delta (and tr->up_extra). Its
+ * cpu_s is cpu_prior plus this thread's CPU since cpu_mark, read after the
+ * codec: encoding the update is the client's work too. */
 static int encode_reply(fedc_trainer *tr, fedc_client_mem *mem, float *residual, int client, int round,
-                        size_t n_samples, int steps, double loss, double cpu_s, double pacc, double client_acc,
-                        fedc_buf *reply, fedc_error *err) {
+                        size_t n_samples, int steps, double loss, double cpu_prior, double cpu_mark, double pacc,
+                        double client_acc, fedc_buf *reply, fedc_error *err) {
     fedc_buf_clear(&tr->enc);
     fedc_rng crng = fedc_rng_derive(tr->task.seed ^ 0xC0DECull, (uint64_t)round, (uint64_t)client);
     if (tr->proto) {
@@ -455,6 +458,7 @@ static int encode_reply(fedc_trainer *tr, fedc_client_mem *mem, float *residual,
     } else if (fedc_codec_encode(tr->up, tr->delta, tr->d, residual, &crng, &tr->enc, err) != 0) {
         return -1;
     }
+    double cpu_s = cpu_prior + fedc_cpu_thread_s() - cpu_mark;
     char json[320];
     int jl = snprintf(json, sizeof json, "{\"round\":%d,\"n_samples\":%zu,\"steps\":%d,\"loss\":%.9g,\"cpu_s\":%.6f",
                       round, n_samples, steps, isfinite(loss) ? loss : -1.0, cpu_s);
@@ -512,8 +516,8 @@ int fedc_trainer_finish(fedc_trainer *tr, int client, fedc_client_mem *mem, cons
     int round = p->round;
     p->round = 0;
     float *residual = tr->uses_ef ? section(mem->record, tr->off_residual) : NULL;
-    return encode_reply(tr, mem, residual, client, round, p->samples, p->steps, p->loss,
-                        p->cpu_s + fedc_cpu_thread_s() - cpu0, p->personal_acc, p->client_acc, reply, err);
+    return encode_reply(tr, mem, residual, client, round, p->samples, p->steps, p->loss, p->cpu_s, cpu0,
+                        p->personal_acc, p->client_acc, reply, err);
 }
 
 /* ---- DADAO across real nodes: the node keeps its six vectors in its
@@ -679,11 +683,10 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
         }
         memcpy(tr->down_extra, m.blobs[1].data, extra_bytes);
     }
-    for (size_t j = 0; j < tr->d; j++) {
-        if (!isfinite(tr->global[j])) {
-            fedc_fail(err, "train message: model value %zu is not finite", j);
-            goto out;
-        }
+    size_t bad = fedc_first_nonfinite(tr->global, tr->d);
+    if (bad < tr->d) {
+        fedc_fail(err, "train message: model value %zu is not finite", bad);
+        goto out;
     }
     /* A lossy downlink sends the next model as a delta against this copy. */
     if (down_ref) {
@@ -736,14 +739,13 @@ int fedc_trainer_handle(fedc_trainer *tr, int client, const fedc_client_data *cd
     /* Privacy acts on what leaves the node, before compression. */
     fedc_rng prng = fedc_privacy_noise_rng(&tr->task, (uint64_t)round, (uint64_t)client, tr->secret_noise);
     fedc_privacy_local(&tr->task, tr->delta, tr->d, &prng);
-    double cpu_s = fedc_cpu_thread_s() - cpu0;
     if (role == FEDC_ROLE_ATTACKER && fedc_attack_needs_peers(tr->attack)) {
         /* Colluders pool their benign updates first (fedc_trainer_finish). */
-        rc = defer(tr, mem, (int)round, cd->n, steps, loss, cpu_s, pacc, client_acc, err);
+        rc = defer(tr, mem, (int)round, cd->n, steps, loss, fedc_cpu_thread_s() - cpu0, pacc, client_acc, err);
         goto out;
     }
     if (role == FEDC_ROLE_ATTACKER) fedc_attack_update(tr->attack, tr->delta, tr->d, NULL, &arng);
-    rc = encode_reply(tr, mem, residual, client, (int)round, cd->n, steps, loss, cpu_s, pacc, client_acc, reply,
+    rc = encode_reply(tr, mem, residual, client, (int)round, cd->n, steps, loss, 0.0, cpu0, pacc, client_acc, reply,
                       err);
 out:
     json_decref(ctl);
