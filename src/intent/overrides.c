@@ -70,6 +70,12 @@ static void reject_after(intent_ctx *c, int m) {
 /* "not adam", "don't use 30 rounds": the next item that means something,
  * with the unit of a number. */
 static void reject_negated(intent_ctx *c, int m) {
+    /* "don't start until ...", "never start before ...": the negation is
+     * about when to start; what follows the condition word is wanted */
+    static const char *const when[] = {"until", "till", "before", "unless", NULL};
+    for (int k = m + 1; k < c->nit && k <= m + 4 && !is_clause_end(c, k); k++)
+        for (int w = 0; when[w]; w++)
+            if (word_at(c, k, when[w])) return;
     int j = m + 1;
     while (j < c->nit && ((c->it[j].kind == IT_WORD && (c->it[j].wclass & W_STOP)) ||
                           (c->it[j].kind == IT_PUNCT && c->it[j].text[0] == '"')))

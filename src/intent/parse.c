@@ -147,9 +147,13 @@ int fedc_intent_parse(const char *request, fedc_intent_result *out, fedc_error *
     intent_items_build(c);
     intent_find_overrides(c);
     if (intent_rules_keys(c) < 0 || intent_rules_text(c) < 0 || intent_rules_data(c) < 0 ||
-        intent_rules_model(c) < 0 || intent_rules_codec(c) < 0 || intent_rules_choices(c) < 0 || intent_rules_memory(c) < 0 || intent_rules_counts(c) < 0 ||
-        intent_rules_numbers(c) < 0 || intent_rules_methods(c) < 0 || intent_rules_leaf_keys(c) < 0 || intent_rules_goals(c) < 0 ||
-        intent_elided_corrections(c) < 0 || intent_rules_vague(c) < 0 || negations(c) < 0 || intent_check_pending_keys(c) < 0)
+        intent_rules_model(c) < 0 || intent_rules_codec(c) < 0 || intent_rules_choices(c) < 0 ||
+        intent_rules_schedule(c) < 0 || intent_rules_memory(c) < 0 ||
+        intent_rules_quorum(c) < 0 || intent_rules_described_early(c) < 0 || intent_rules_counts(c) < 0 ||
+        intent_rules_numbers(c) < 0 || intent_rules_methods(c) < 0 || intent_rules_leaf_keys(c) < 0 ||
+        intent_rules_schedule_late(c) < 0 || intent_rules_quorum_late(c) < 0 || intent_rules_goals(c) < 0 ||
+        intent_elided_corrections(c) < 0 || intent_rules_described(c) < 0 || intent_rules_vague(c) < 0 ||
+        negations(c) < 0 || intent_check_pending_keys(c) < 0)
         goto done;
     unknown_words(c);
     corrections(c);
