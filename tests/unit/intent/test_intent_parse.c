@@ -400,7 +400,7 @@ static void test_prose_schedules_quorums_descriptions(void **state) {
     assert_int_equal(R->task.deploy.min_updates, 3);
     assert_int_equal(R->task.clients_per_round, 5);
     /* a statement is no quorum */
-    assert_int_equal(parse("each round, 10 clients send back their updates"), 0);
+    assert_int_equal(parse("in each round 10 clients report back"), 0);
     assert_int_equal(R->task.deploy.min_updates, 1);
     /* a share of a group the request does not size */
     expect_refusal("start once half of them are connected", FEDC_INTENT_CONFLICT, "min_nodes");
