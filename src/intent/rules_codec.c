@@ -178,6 +178,10 @@ static int share_after(intent_ctx *c, int i) {
     return -1;
 }
 
+static int is_word_at(const intent_ctx *c, int i, const char *w) {
+    return i >= 0 && i < c->nit && c->it[i].kind == IT_WORD && !strcmp(c->it[i].text, w);
+}
+
 static int word_is(const intent_ctx *c, int i, const char *const *ws) {
     if (i < 0 || i >= c->nit || c->it[i].kind != IT_WORD) return 0;
     for (int k = 0; ws[k]; k++)
@@ -355,6 +359,26 @@ int intent_rules_codec(intent_ctx *c) {
     /* "sparsify ... the top 1%": the verb belongs to the stage */
     for (int i = 0; i < c->nit; i++)
         if (intent_is(c, i, C_SPARSIFY) && (c->codec[0].sparsifier || c->codec[1].sparsifier)) intent_use(c, i);
+    /* "apply sparsification to the uplink", "upload a fraction of the
+     * coordinates": a sparsifier without the share it keeps */
+    for (int i = 0; i < c->nit; i++) {
+        static const char *const part[] = {"fraction", "portion", "part", "subset", NULL};
+        static const char *const nouns[] = {"coordinate", "coordinates", "entry", "entries", "value", "values",
+                                            "element", "elements", "weights", NULL};
+        int vague_share = c->it[i].t1 - c->it[i].t0 == 1 && c->it[i].kind != IT_NUM &&
+                          (word_is(c, i, part) || !strcmp(c->tok[c->it[i].t0].text, "fraction")) && !c->it[i].used &&
+                          is_word_at(c, i + 1, "of") &&
+                          (word_is(c, i + 2, nouns) || (is_word_at(c, i + 2, "the") && word_is(c, i + 3, nouns)));
+        if (!(intent_is(c, i, C_SPARSIFY) && !c->it[i].used) && !vague_share) continue;
+        int defaulted, dir = direction(c, i, &defaulted);
+        const char *path = dir & DIR_UP ? "compression.up" : "compression.down";
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, i), intent_span_end(c, vague_share ? i + 2 : i), ev, sizeof ev);
+        return intent_ask_which(c, path,
+                                "%s: \"%s\" needs the share of values to keep, e.g. \"top 1%%\" or \"random-k "
+                                "10%%\". How much should it keep?",
+                                path, ev);
+    }
     /* compose each side */
     for (int side = 0; side < 2; side++) {
         intent_codec_side *s = &c->codec[side];

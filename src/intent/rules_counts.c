@@ -246,7 +246,11 @@ static int all_n(intent_ctx *c, int i) {
         j = i + 1;
     } else if ((tok_is(c, i, "every") || tok_is(c, i, "each")) && c->it[i].kind == IT_WORD) {
         j = i + 1;
-        if (is_word(c, j, "single")) j++;
+        /* "every single one of": "single" is a number word only when counted */
+        if (is_word(c, j, "single") || (j < c->nit && c->it[j].kind == IT_NUM && (c->it[j].flags & TK_SINGLE))) {
+            intent_use(c, j);
+            j++;
+        }
         if (j < c->nit && c->it[j].kind == IT_NUM && c->it[j].num == 1 && (c->it[j].flags & TK_WORDS)) {
             intent_use(c, j);
             j++;
@@ -269,6 +273,12 @@ static int all_n(intent_ctx *c, int i) {
         us = tok_is(c, n + 2, "us");
         if (!us && !them_are_clients(c, n)) return 0;
         last = n + 2;
+    } else if ((participation_verb(c, n + 1) || selection_verb(c, n + 1)) && tok_is(c, i, "all")) {
+        /* "all 12 participate every round": the verb says they are clients */
+        int lo, hi;
+        sentence_of(c, i, &lo, &hi);
+        if (per_round_marker(c, lo, hi) < 0) return 0;
+        last = n;
     } else {
         return 0;
     }
@@ -517,12 +527,47 @@ static void federation_nouns(intent_ctx *c) {
     }
 }
 
+/* "Every hospital should take part in every round", "both hospitals train
+ * every round": every client (or the two there are) in every round, said
+ * without a count. "Each client trains 2 epochs each round" speaks of
+ * local work, not of who takes part: a local-work count in the sentence,
+ * or training without "in every round", is not read this way. */
+static int every_client_every_round(intent_ctx *c, int i) {
+    int both = tok_is(c, i, "both");
+    if (!(tok_is(c, i, "every") || both) || c->it[i].kind != IT_WORD || c->it[i].used) return 0;
+    int noun = i + 1;
+    if (!intent_is(c, noun, C_CLIENT) || c->it[noun].used) return 0;
+    int lo, hi;
+    sentence_of(c, i, &lo, &hi);
+    int mk = per_round_marker(c, noun + 1, hi);
+    if (mk < 0 || !intent_is(c, mk, C_PER_ROUND)) return 0;
+    int verb = 0, train = 0;
+    for (int k = noun + 1; k < mk; k++) {
+        if (c->it[k].kind == IT_NUM || other_count_noun(c, k) || intent_is(c, k, C_EPOCH)) return 0;
+        if (participation_verb(c, k) && !is_word(c, k, "train") && !is_word(c, k, "trains")) verb = 1;
+        if (is_word(c, k, "train") || is_word(c, k, "trains")) train = 1;
+    }
+    for (int k = mk + 1; k <= hi; k++)
+        if (intent_is(c, k, C_EPOCH) || intent_is(c, k, C_STEP)) return 0;
+    /* "train in every round" names the rounds; "train every round" after
+     * "both" is as explicit */
+    int in_every = !strcmp(c->tok[c->it[mk].t0].text, "in");
+    if (!verb && !(train && (in_every || both))) return 0;
+    for (int k = i; k <= mk; k++)
+        if (c->it[k].kind != IT_NUM) intent_use(c, k);
+    if (both && intent_set(c, "clients", json_integer(2), RANK_WORDS, intent_span_start(c, i),
+                           intent_span_end(c, noun), "\"both\": two clients") < 0)
+        return -1;
+    return intent_set_cpr_all(c, i, mk) < 0 ? -1 : 1;
+}
+
 int intent_rules_counts(intent_ctx *c) {
     federation_nouns(c);
     client_modifiers(c);
     for (int i = 0; i < c->nit && !c->failed; i++) {
         if (c->it[i].used) continue;
         if (all_n(c, i) < 0 || whole_federation(c, i) < 0) return -1;
+        if (every_client_every_round(c, i) < 0) return -1;
     }
     for (int i = 0; i < c->nit && !c->failed; i++) {
         if (c->it[i].used || c->it[i].kind != IT_NUM) continue;

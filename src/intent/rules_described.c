@@ -362,7 +362,39 @@ static int value_then_field_word(intent_ctx *c, int i) {
     return intent_set_str(c, found->path, value, RANK_WORDS, i, i + 1, why) < 0 ? -1 : 1;
 }
 
+/* "Initialise the weights the way PyTorch does by default", "draw the
+ * initial model the PyTorch way": a sentence about initialisation that
+ * names a framework containing an allowed value of init ("pytorch" holds
+ * "torch") chooses it. */
+static int init_named(intent_ctx *c) {
+    const task_field *f = task_field_find("init");
+    if (!f || !f->choices || intent_slot_find(c, "init")) return 0;
+    for (int i = 0; i < c->nit; i++) {
+        if (c->it[i].kind != IT_WORD || c->it[i].used) continue;
+        const char *w = c->tok[c->it[i].t0].text;
+        const char *value = NULL;
+        int nv = 0;
+        for (int k = 0; f->choices[k]; k++)
+            if (strlen(f->choices[k]) >= 4 && strstr(w, f->choices[k])) {
+                value = f->choices[k];
+                nv++;
+            }
+        if (nv != 1) continue;
+        int lo = i, hi = i, about = 0;
+        while (lo > 0 && !(c->it[lo - 1].kind == IT_PUNCT && strchr(".;!?\n", c->it[lo - 1].text[0]))) lo--;
+        while (hi + 1 < c->nit && !(c->it[hi + 1].kind == IT_PUNCT && strchr(".;!?\n", c->it[hi + 1].text[0]))) hi++;
+        for (int j = lo; j <= hi && !about; j++)
+            about = c->it[j].kind == IT_WORD && !strncmp(c->tok[c->it[j].t0].text, "init", 4);
+        if (!about) continue;
+        char why[120];
+        intent_fmt(why, sizeof why, "\"%s\" in a sentence about initialisation: init %s", w, value);
+        return intent_set_str(c, "init", value, RANK_WORDS, i, i, why) < 0 ? -1 : 1;
+    }
+    return 0;
+}
+
 int intent_rules_described(intent_ctx *c) {
+    if (init_named(c) < 0) return -1;
     for (int n = 0; n < c->nit && !c->failed; n++)
         if (described(c, n) < 0) return -1;
     for (int i = 0; i < c->nit && !c->failed; i++)

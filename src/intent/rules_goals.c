@@ -14,6 +14,13 @@ int intent_rules_goals(intent_ctx *c) {
         if (i > 0 && s0 > 0 && c->text[s0 - 1] == '-' && intent_span_end(c, i - 1) == s0 - 1 &&
             c->it[i - 1].kind == IT_WORD)
             continue;
+        /* "a fairly skewed split", "fairly small": a degree adverb before a
+         * word that means something, not the fairness goal */
+        if (c->it[i].t1 - c->it[i].t0 == 1 && !strcmp(c->tok[c->it[i].t0].text, "fairly") && i + 1 < c->nit &&
+            ((c->it[i + 1].kind == IT_WORD && !(c->it[i + 1].wclass & W_STOP)) || c->it[i + 1].kind == IT_CONCEPT)) {
+            intent_use(c, i);
+            continue;
+        }
         int g = (int)c->it[i].arg;
         if (g < 0 || g >= intent_ngoals || g >= FEDC_INTENT_MAX_GOALS) continue;
         intent_use(c, i);

@@ -714,6 +714,14 @@ static int read_value(intent_ctx *c, const char *path, key_kind kind, int key_a,
         if (f->type == TASK_INT) return intent_set_int(c, path, v, RANK_WORDS, key_a, v, NULL) < 0 ? -1 : 1;
         double x = n->num;
         if (n->flags & TK_PERCENT) x /= 100.0;
+        /* "wall: 1h", "deadline: 2 min": a field in seconds given in another unit */
+        size_t pn = strlen(path);
+        if (pn > 2 && !strcmp(path + pn - 2, "_s") && intent_is(c, v + 1, C_TIME_UNIT) && !c->it[v + 1].used &&
+            c->it[v + 1].arg > 0) {
+            x *= c->it[v + 1].arg;
+            intent_use(c, v + 1);
+            return intent_set_real(c, path, x, RANK_WORDS, key_a, v + 1, NULL) < 0 ? -1 : 1;
+        }
         return intent_set_real(c, path, x, RANK_WORDS, key_a, v, NULL) < 0 ? -1 : 1;
     }
     if (f->type == TASK_BOOL) {
@@ -778,7 +786,11 @@ static int read_value(intent_ctx *c, const char *path, key_kind kind, int key_a,
         }
         return 1; /* "compression: 8-bit": the codec rules read it */
     }
-    /* names, paths, columns: the text as written */
+    /* names, paths, columns: the text as written; "<our trace file>" is a
+     * placeholder left in a template, not a file */
+    if (chunk[0] == '<' || strchr(chunk, '<') || (vstart < (int)c->len && c->text[vstart] == '<'))
+        return intent_ask_which(c, path, "%s: \"%s\" looks like a placeholder. Which %s did you mean?", path, chunk,
+                                path);
     use_span_items(c, vstart, end, 1);
     int rc = intent_set(c, path, json_string(chunk), RANK_WORDS, kstart, end, NULL);
     if (rc < 0) return -1;

@@ -141,6 +141,15 @@ static int quorum(intent_ctx *c, int v) {
         all = j--;
     }
     if (j >= 0 && intent_is(c, j, C_ALL) && !c->it[j].used) all = j--;
+    /* "once enough of them have connected", "when most have reported": a
+     * quorum without its size */
+    static const char *const vague[] = {"enough", "most", "some", "several", "many", "few", "majority", NULL};
+    if (q < 0 && all < 0 && (word_in(c, j, vague) || intent_is(c, j, C_VAGUE))) {
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, j), intent_span_end(c, last), ev, sizeof ev);
+        return intent_ask_which(c, field, "%s: \"%s\" does not say how many. How many (e.g. \"%s=8\")?", field, ev,
+                                field);
+    }
     if (q < 0 && all < 0) return 0;
     if (j >= 0 && (intent_is(c, j, C_AT_LEAST) || is_word(c, j, "just") || is_word(c, j, "only"))) least = j--;
     /* a condition before the count: "unless", "once", "until", "if" */

@@ -42,6 +42,7 @@ static const char *vague_field(const intent_ctx *c, int i) {
         if (intent_is(c, j, C_ROUND)) return "rounds";
         if (intent_is(c, j, C_EPOCH)) return "local.epochs";
         if (intent_is(c, j, C_STEP)) return "local.max_steps";
+        if (intent_is(c, j, C_CLASS) || intent_is(c, j, C_SHARD)) return "partition.classes_per_client";
         if (it->kind == IT_WORD && (it->wclass & (W_ADJ | W_FILL))) continue;
         if (it->kind == IT_CONCEPT && (it->concept == C_LOCAL || it->concept == C_IID || it->concept == C_NONIID))
             continue;
