@@ -661,7 +661,7 @@ static const stopword stopwords[] = {
     {"within", S}, {"without", S}, {"upon", S}, {"link", S}, {"add", S}, {"idx", S}, {"up", S}, {"off", S},
     {"down", S}, {"neither", S}, {"nor", S}, {"change", S}, {"increase", S}, {"decrease", S}, {"raise", S},
     {"lower", S}, {"bump", S}, {"adjust", S}, {"double", S}, {"halve", S}, {"fix", S}, {"put", S}, {"cut", S},
-    {"pool", S}, {"population", S}, {"fleet", S}, {"group", S}, {"enable", S}, {"switch", S}, {"total", S},
+    {"pool", S}, {"population", S}, {"shared", S}, {"fleet", S}, {"group", S}, {"enable", S}, {"switch", S}, {"total", S},
 };
 #undef S
 #undef F

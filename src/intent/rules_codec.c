@@ -178,6 +178,15 @@ static int share_after(intent_ctx *c, int i) {
     return -1;
 }
 
+static int word_is(const intent_ctx *c, int i, const char *const *ws);
+
+/* "the coordinates", "the update values", "its gradient entries" at item j. */
+static int coordinates_at(const intent_ctx *c, int j, const char *const *nouns) {
+    static const char *const fillers[] = {"the", "its", "their", "each", "update", "model", "gradient", NULL};
+    for (int d = 0; d < 3 && (word_is(c, j, fillers) || intent_is(c, j, C_UP)); d++) j++;
+    return word_is(c, j, nouns);
+}
+
 static int is_word_at(const intent_ctx *c, int i, const char *w) {
     return i >= 0 && i < c->nit && c->it[i].kind == IT_WORD && !strcmp(c->it[i].text, w);
 }
@@ -367,8 +376,7 @@ int intent_rules_codec(intent_ctx *c) {
                                             "element", "elements", "weights", NULL};
         int vague_share = c->it[i].t1 - c->it[i].t0 == 1 && c->it[i].kind != IT_NUM &&
                           (word_is(c, i, part) || !strcmp(c->tok[c->it[i].t0].text, "fraction")) && !c->it[i].used &&
-                          is_word_at(c, i + 1, "of") &&
-                          (word_is(c, i + 2, nouns) || (is_word_at(c, i + 2, "the") && word_is(c, i + 3, nouns)));
+                          is_word_at(c, i + 1, "of") && coordinates_at(c, i + 2, nouns);
         if (!(intent_is(c, i, C_SPARSIFY) && !c->it[i].used) && !vague_share) continue;
         int defaulted, dir = direction(c, i, &defaulted);
         const char *path = dir & DIR_UP ? "compression.up" : "compression.down";

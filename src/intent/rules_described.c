@@ -331,11 +331,11 @@ static const char *path_last_word(const char *path) {
  * choice field followed by the last word of that field's name sets it,
  * when exactly one field of a chosen owner (or of no owner) fits. */
 static int value_then_field_word(intent_ctx *c, int i) {
-    if (i + 1 >= c->nit || c->it[i].used || c->it[i + 1].used || c->it[i].t1 - c->it[i].t0 != 1 ||
-        c->it[i + 1].t1 - c->it[i + 1].t0 != 1 || c->it[i + 1].kind != IT_WORD)
+    if (i + 1 >= c->nit || c->it[i + 1].used || c->it[i + 1].t1 - c->it[i + 1].t0 != 1 || c->it[i + 1].kind != IT_WORD)
         return 0;
     if (c->it[i].kind != IT_WORD && c->it[i].kind != IT_CONCEPT) return 0;
-    const char *v = c->tok[c->it[i].t0].text, *w = c->tok[c->it[i + 1].t0].text;
+    /* the value is the last word of its item ("at the server" level) */
+    const char *v = c->tok[c->it[i].t1 - 1].text, *w = c->tok[c->it[i + 1].t0].text;
     const task_field *found = NULL;
     const char *value = NULL;
     for (int f = 0; f < task_nfields; f++) {
@@ -393,8 +393,51 @@ static int init_named(intent_ctx *c) {
     return 0;
 }
 
+/* Damerau-Levenshtein distance of a and b is exactly 1 (any edit). */
+static int one_edit(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la == lb) {
+        size_t i = 0;
+        while (i < la && a[i] == b[i]) i++;
+        if (i == la) return 0;
+        if (!strcmp(a + i + 1, b + i + 1)) return 1;
+        return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] && !strcmp(a + i + 2, b + i + 2);
+    }
+    if (la + 1 == lb) return one_edit(b, a);
+    if (la != lb + 1) return 0;
+    size_t i = 0;
+    while (i < lb && a[i] == b[i]) i++;
+    return !strcmp(a + i + 1, b + i);
+}
+
+/* "svhm, 25 clients": a word the vocabulary does not know, one edit from a
+ * data set the catalog names, in a request that names no data set, is
+ * asked about (the typo repair leaves short words alone, and training on
+ * the default data instead would be a silent misreading). */
+static int dataset_near_miss(intent_ctx *c) {
+    const task_field *f = task_field_find("dataset.name");
+    if (!f || !f->choices || intent_slot_find(c, "dataset.name")) return 0;
+    for (int i = 0; i < c->nit; i++) {
+        const intent_item *it = &c->it[i];
+        if (it->used || it->kind != IT_WORD || (it->wclass & W_KNOWN) || it->t1 - it->t0 != 1) continue;
+        const char *w = c->tok[it->t0].text;
+        if (strlen(w) < 4) continue;
+        for (int k = 0; f->choices[k]; k++) {
+            if (strlen(f->choices[k]) < 4 || !one_edit(w, f->choices[k])) continue;
+            char ev[96], v[64];
+            intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
+            int rc = intent_ask_which(c, "dataset.name", "dataset.name: is \"%s\" the data set %s? Please say which.",
+                                      ev, f->choices[k]);
+            intent_fmt(v, sizeof v, "\"%s\"", f->choices[k]);
+            intent_reading(c, "dataset.name", v, "the catalog data set one letter away");
+            return rc;
+        }
+    }
+    return 0;
+}
+
 int intent_rules_described(intent_ctx *c) {
-    if (init_named(c) < 0) return -1;
+    if (init_named(c) < 0 || dataset_near_miss(c) < 0) return -1;
     for (int n = 0; n < c->nit && !c->failed; n++)
         if (described(c, n) < 0) return -1;
     for (int i = 0; i < c->nit && !c->failed; i++)

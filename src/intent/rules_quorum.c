@@ -144,6 +144,8 @@ static int quorum(intent_ctx *c, int v) {
     /* "once enough of them have connected", "when most have reported": a
      * quorum without its size */
     static const char *const vague[] = {"enough", "most", "some", "several", "many", "few", "majority", NULL};
+    /* "most of the nodes" */
+    if (q < 0 && all < 0 && of < 0 && noun >= 0 && is_word(c, j, "the") && is_word(c, j - 1, "of")) j -= 2;
     if (q < 0 && all < 0 && (word_in(c, j, vague) || intent_is(c, j, C_VAGUE))) {
         char ev[96];
         intent_evidence(c, intent_span_start(c, j), intent_span_end(c, last), ev, sizeof ev);

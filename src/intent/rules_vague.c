@@ -167,6 +167,13 @@ int intent_rules_vague(intent_ctx *c) {
                                     "local.momentum: \"%s\" needs a momentum above 0 to have an effect, and the task "
                                     "default is 0. How much momentum (e.g. 0.9)?",
                                     ev);
+        case C_SEED:
+            /* "seed it with today's date": a seed without a value */
+            if (it->used || set_by_words(c, "seed")) break;
+            return intent_ask_which(c, "seed",
+                                    "seed: \"%s\" names a seed without a value (the task default is 0). Which "
+                                    "seed (a whole number, e.g. \"seed 20261208\")?",
+                                    ev);
         case C_WD:
             if (it->used || set_by_words(c, "local.weight_decay")) break;
             return intent_ask_which(c, "local.weight_decay",
