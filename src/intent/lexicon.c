@@ -161,7 +161,7 @@ static const intent_phrase phrases[] = {
     {"adam on the server", C_S_FEDADAM, 0}, {"server side adam", C_S_FEDADAM, 0},
     {"fedyogi", C_S_FEDYOGI, 0}, {"fed yogi", C_S_FEDYOGI, 0}, {"yogi", C_S_FEDYOGI, 0},
     {"fedadagrad", C_S_FEDADAGRAD, 0}, {"fed adagrad", C_S_FEDADAGRAD, 0}, {"adagrad", C_S_FEDADAGRAD, 0},
-    {"server lr", C_SERVER_LR, 0}, {"server learning rate", C_SERVER_LR, 0}, {"global lr", C_SERVER_LR, 0},
+    {"slr", C_SERVER_LR, 0}, {"server lr", C_SERVER_LR, 0}, {"server learning rate", C_SERVER_LR, 0}, {"global lr", C_SERVER_LR, 0},
     {"global learning rate", C_SERVER_LR, 0}, {"server step size", C_SERVER_LR, 0},
     {"server side learning rate", C_SERVER_LR, 0}, {"server eta", C_SERVER_LR, 0}, {"eta g", C_SERVER_LR, 0},
     {"server momentum", C_SERVER_MOMENTUM, 0}, {"global momentum", C_SERVER_MOMENTUM, 0},

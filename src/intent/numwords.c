@@ -307,6 +307,11 @@ void intent_number_words(intent_tok *t, int n) {
         if (w->kind <= 1 && s + 1 < n && t[s + 1].kind == TK_WORD && t[s + 1].start == t[s].end + 1 &&
             hyphen_adjective(t[s + 1].text))
             continue;
+        /* "this quarter", "last quarter", "next half": a period of time */
+        if (w->kind == 5 && s == i && i > 0 && t[i - 1].kind == TK_WORD && !t[i - 1].merged &&
+            (!strcmp(t[i - 1].text, "this") || !strcmp(t[i - 1].text, "last") || !strcmp(t[i - 1].text, "next") ||
+             !strcmp(t[i - 1].text, "first") || !strcmp(t[i - 1].text, "second")))
+            continue;
         /* "half precision" is a number format, not a number */
         if (w->kind == 5 && s + 1 < n && t[s + 1].kind == TK_WORD &&
             (strcmp(t[s + 1].text, "precision") == 0 || strcmp(t[s + 1].text, "float") == 0))
@@ -462,4 +467,20 @@ void intent_number_words(intent_tok *t, int n) {
     }
     powers(t, n);
     parts_of(t, n);
+    /* "one and a half", "two and a quarter": a whole number and a fraction */
+    for (int i = 0; i < n; i++) {
+        if (t[i].merged || t[i].kind != TK_NUM || !(t[i].flags & TK_INTEGER) || (t[i].flags & TK_PERCENT)) continue;
+        int j = next_live(t, n, i);
+        if (j >= n || !tok_word(&t[j], "and")) continue;
+        int k = next_live(t, n, j);
+        if (k >= n || t[k].kind != TK_NUM || !(t[k].flags & TK_FRACTION) || !(t[k].flags & TK_WORDS) || t[k].num >= 1)
+            continue;
+        t[j].merged = 1;
+        t[k].merged = 1;
+        double v = t[i].num + t[k].num;
+        t[i].num = v;
+        t[i].end = t[k].end;
+        t[i].flags = (t[i].flags & TK_WORDS) | (v == floor(v) ? TK_INTEGER : 0);
+        snprintf(t[i].text, TOK_TEXT, "%g", v);
+    }
 }

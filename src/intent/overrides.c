@@ -142,6 +142,12 @@ void intent_find_overrides(intent_ctx *c) {
         } else if (word_at(c, i, "wait") && i + 1 < c->nit && c->it[i + 1].kind == IT_PUNCT &&
                    strchr(",:", c->it[i + 1].text[0])) {
             add_correction(c, intent_span_start(c, i)); /* "2 classes each; wait, 3" */
+        } else if ((word_at(c, i, "er") || word_at(c, i, "erm") || word_at(c, i, "um") || word_at(c, i, "uh")) &&
+                   ((i > 0 && c->it[i - 1].kind == IT_PUNCT) || (i + 1 < c->nit && c->it[i + 1].kind == IT_PUNCT))) {
+            add_correction(c, intent_span_start(c, i)); /* "fedyogi - er, fedadam", "seed 1, er, seed 7" */
+        } else if ((word_at(c, i, "change") && word_at(c, i + 1, "of") && word_at(c, i + 2, "plan")) ||
+                   (word_at(c, i, "on") && word_at(c, i + 1, "reflection"))) {
+            add_correction(c, intent_span_start(c, i));
         } else if (word_at(c, i, "i") && (word_at(c, i + 1, "mean") || word_at(c, i + 1, "meant"))) {
             add_correction(c, intent_span_start(c, i));
         } else if (word_at(c, i, "second") && word_at(c, i + 1, "thought")) {
@@ -158,7 +164,7 @@ static int correction_filler(const intent_ctx *c, int i) {
                                         "with", "instead", "correction", "update", "edit", "for", "use", "do",
                                         "we", "want", "please", "just", "scratch", "second", "thought", "on",
                                         "oops", "hmm", "er", "um", "okay", "ok", "bump", "raise", "lower", "increase",
-                                        "reduce", "this", NULL};
+                                        "reduce", "this", "plan", "reflection", "erm", "uh", NULL};
     const intent_item *it = &c->it[i];
     if (it->kind == IT_PUNCT) return strchr(",:;-!\"", it->text[0]) != NULL;
     if (it->kind == IT_CONCEPT && it->concept == C_FILLER_PHRASE) return 1; /* "no wait" */

@@ -787,7 +787,10 @@ int intent_rules_numbers(intent_ctx *c) {
         case C_FULL_PART: set_all(c, i, i); break;
         case C_PARTICIPATION:
             if (intent_field_named_at(c, i)) break;
-            if ((n = intent_num_after(c, i, 2)) < 0) n = intent_num_before(c, i, 1);
+            /* "100% participation with 25 clients": a share right before wins */
+            n = intent_num_before(c, i, 1);
+            if (n < 0 || !(c->it[n].flags & TK_PERCENT)) n = intent_num_after(c, i, 2);
+            if (n < 0) n = intent_num_before(c, i, 1);
             if (n >= 0) {
                 if (share_of(&c->it[n]) < 0)
                     return intent_ask(c, "clients_per_round: a participation of %s is not a share; use a "
@@ -863,6 +866,14 @@ int intent_rules_numbers(intent_ctx *c) {
             if (is_word(c, i + 1, "at") && free_num(c, i + 2) && !is_unit(c, i + 3) &&
                 !(c->it[i + 2].flags & TK_PERCENT))
                 intent_set_real(c, "local.lr", c->it[i + 2].num, RANK_WORDS, i + 1, i + 2, NULL);
+            /* "adam 1e-3": a rate right after the optimizer, written as a
+             * power or a decimal below 1 (a count would be a whole number) */
+            else if (free_num(c, i + 1) && !is_unit(c, i + 2) && !(c->it[i + 1].flags & (TK_PERCENT | TK_FRACTION)) &&
+                     c->it[i + 1].num > 0 && c->it[i + 1].num < 1 && !intent_server_optimizer_named(c)) {
+                /* the optimizer's name stays for the method rules */
+                intent_set_real(c, "local.lr", c->it[i + 1].num, RANK_WORDS, i, i + 1, NULL);
+                c->it[i].used = 0;
+            }
             continue;
         }
         case C_CLIENT: {
