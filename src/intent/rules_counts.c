@@ -561,6 +561,58 @@ static int every_client_every_round(intent_ctx *c, int i) {
     return intent_set_cpr_all(c, i, mk) < 0 ? -1 : 1;
 }
 
+/* Power of choice: "look at 50 candidates and keep the 25 with the highest
+ * loss", "25 candidates, 10 chosen": the count kept from the candidates is
+ * the clients per round. Only in a sentence that names candidates or the
+ * loss the choice is made by. */
+static int kept_from_candidates(intent_ctx *c, int n) {
+    if (!whole_count(c, n)) return 0;
+    int lo, hi;
+    sentence_of(c, n, &lo, &hi);
+    int candidates = 0, loss = 0;
+    for (int k = lo; k <= hi; k++) {
+        candidates |= intent_is(c, k, C_CANDIDATE) || intent_is(c, k, C_POL_POC);
+        loss |= c->it[k].kind == IT_WORD && !strcmp(c->tok[c->it[k].t0].text, "loss");
+    }
+    if (!candidates && !loss) return 0;
+    static const char *const keep[] = {"keep", "keeps", "kept", "keeping", "choose", "chooses", "select", "selects",
+                                       "pick", "picks", "retain", "retains", NULL};
+    int p = n - 1, first = n, last = n;
+    if (is_word(c, p, "the") || is_word(c, p, "only")) p--;
+    int before = 0;
+    for (int k = 0; keep[k] && p >= 0; k++) before |= tok_is(c, p, keep[k]);
+    /* "10 chosen", "10 selected" */
+    int after = selection_verb(c, n + 1) && !intent_is(c, n + 2, C_PER_ROUND);
+    if (!before && !after) return 0;
+    if (before) first = p;
+    if (after) last = n + 1;
+    /* "with the highest loss": read with the count */
+    int j = last + 1;
+    if (is_word(c, j, "with") || is_word(c, j, "having")) {
+        int e = j + 1;
+        while (e <= hi && e < j + 5 && !(c->it[e].kind == IT_WORD && !strcmp(c->tok[c->it[e].t0].text, "loss"))) e++;
+        if (e <= hi && e < j + 5) last = e;
+    }
+    for (int k = first; k <= last; k++)
+        if (k != n && c->it[k].kind != IT_PUNCT && !intent_is(c, k, C_CLIENT)) intent_use(c, k);
+    return intent_set_int(c, "clients_per_round", n, RANK_WORDS, first, last,
+                          "the count kept from the candidates each round") < 0 ? -1 : 1;
+}
+
+/* "two out of every ten clients per round": a share of the clients. */
+static int out_of_every(intent_ctx *c, int n) {
+    if (!whole_count(c, n) || !intent_is(c, n + 1, C_OUT_OF) || !is_word(c, n + 2, "every") ||
+        !whole_count(c, n + 3))
+        return 0;
+    double m = c->it[n + 3].num;
+    if (c->it[n].num > m) return 0;
+    int last = n + 3;
+    if (intent_is(c, last + 1, C_CLIENT)) last++;
+    for (int k = n + 1; k <= last; k++) intent_use(c, k);
+    intent_use(c, n + 3);
+    return intent_set_cpr_share(c, c->it[n].num / m, n, last) < 0 ? -1 : 1;
+}
+
 int intent_rules_counts(intent_ctx *c) {
     federation_nouns(c);
     client_modifiers(c);
@@ -568,6 +620,10 @@ int intent_rules_counts(intent_ctx *c) {
         if (c->it[i].used) continue;
         if (all_n(c, i) < 0 || whole_federation(c, i) < 0) return -1;
         if (every_client_every_round(c, i) < 0) return -1;
+    }
+    for (int i = 0; i < c->nit && !c->failed; i++) {
+        if (c->it[i].used || c->it[i].kind != IT_NUM) continue;
+        if (out_of_every(c, i) < 0 || kept_from_candidates(c, i) < 0) return -1;
     }
     for (int i = 0; i < c->nit && !c->failed; i++) {
         if (c->it[i].used || c->it[i].kind != IT_NUM) continue;
