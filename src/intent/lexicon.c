@@ -345,6 +345,8 @@ static const intent_phrase phrases[] = {
     {"deadline aware scheduling", C_POL_DEADLINE, 0}, {"deadline aware selection", C_POL_DEADLINE, 0},
     {"drop straggler", C_POL_DEADLINE, 0}, {"skip straggler", C_POL_DEADLINE, 0},
     {"connect", C_CONNECT_TIMEOUT, 0}, {"to connect", C_CONNECT_TIMEOUT, 0},
+    {"take age", C_FILLER_PHRASE, 0}, {"takes age", C_FILLER_PHRASE, 0}, {"taking age", C_FILLER_PHRASE, 0},
+    {"took age", C_FILLER_PHRASE, 0}, /* "take ages to boot": a long time, not the age policy */
     {"fair comparison", C_FILLER_PHRASE, 0}, {"fair to compare", C_FILLER_PHRASE, 0},
     {"drop slow client", C_DEADLINE, 0}, {"skip slow client", C_DEADLINE, 0},
     {"round timeout", C_ROUND_TIMEOUT, 0}, {"timeout per round", C_ROUND_TIMEOUT, 0},

@@ -128,7 +128,10 @@ void intent_find_overrides(intent_ctx *c) {
                    (word_at(c, i, "scratch") && word_at(c, i + 1, "that"))) {
             add_correction(c, intent_span_start(c, i));
         } else if ((word_at(c, i, "correction") || word_at(c, i, "update") || word_at(c, i, "edit")) &&
-                   i + 1 < c->nit && c->it[i + 1].kind == IT_PUNCT && strchr(":,", c->it[i + 1].text[0])) {
+                   i + 1 < c->nit && c->it[i + 1].kind == IT_PUNCT && strchr(":,", c->it[i + 1].text[0]) &&
+                   /* "Update: ..." opens its sentence; "at least 3 updates, otherwise" does not */
+                   (i == 0 || (c->it[i - 1].kind == IT_PUNCT && strchr(".;!?(", c->it[i - 1].text[0])) ||
+                    newline_before(c, i))) {
             add_correction(c, intent_span_start(c, i));
         } else if (it->kind == IT_CONCEPT && tok_word(c, it->t0, "no") && tok_word(c, it->t0 + 1, "wait")) {
             add_correction(c, intent_span_start(c, i)); /* "no wait" */

@@ -628,6 +628,20 @@ static int key_value(intent_ctx *c, int i, const key_rule *r) {
     }
     /* only "every" N rounds is an interval, not a count */
     if (r->concept == C_ROUND && !(is_punct(c, i + 1, ':') || is_punct(c, i + 1, '=') || n == i + 1)) return 0;
+    /* "before round one", "from round 3": a singular "round" followed by its
+     * number is a position, not a count ("rounds 40" is a count) */
+    if (r->concept == C_ROUND && n == i + 1 && c->text[intent_span_end(c, i) - 1] != 's') {
+        static const char *const at[] = {"before", "after", "from", "at", "until", "till", "by", "in", "on", "since",
+                                         "of", "start", "starting", "first", "last", NULL};
+        int p = i - 1, prep = 0;
+        for (int k = 0; at[k] && p >= 0; k++) prep |= is_word(c, p, at[k]);
+        /* only the first round is a position the task has ("before round
+         * one"); "from round 5" asks for something it has not */
+        if (!prep || c->it[n].num != 1) return 0; /* the number stays unread: a question */
+        intent_use(c, i);
+        intent_use(c, n);
+        return 1;
+    }
     if (r->concept == C_EPOCH && n != i + 1 && !is_punct(c, i + 1, ':') && !is_punct(c, i + 1, '=')) return 0;
     const char *why = NULL;
     int rc;

@@ -70,7 +70,10 @@ static int quorum_verb(const intent_ctx *c, int v, int *last) {
     static const char *const come[] = {"come", "comes", "came", "get", "gets", "send", "sends", "check", "checks",
                                        "checked", NULL};
     *last = v;
-    if (intent_is(c, v, C_CONNECTED) || tok_in(c, v, connect) || is_up(c, v)) return Q_CONNECT;
+    /* "to connect" is also the connect timeout's word: read for both */
+    if (intent_is(c, v, C_CONNECTED) || tok_in(c, v, connect) || is_up(c, v) ||
+        (intent_is(c, v, C_CONNECT_TIMEOUT) && !strcmp(c->tok[c->it[v].t1 - 1].text, "connect")))
+        return Q_CONNECT;
     if (tok_in(c, v, report)) {
         if (is_word(c, v + 1, "back") || is_word(c, v + 1, "in")) *last = v + 1;
         return Q_REPORT;
@@ -105,8 +108,12 @@ static int quorum(intent_ctx *c, int v) {
     const char *field = kind == Q_CONNECT ? "deploy.min_nodes" : "deploy.min_updates";
     const char *group = kind == Q_CONNECT ? "clients" : "clients_per_round";
     int j = v - 1, cond = 0;
+    static const char *const have[] = {"has", "have", "had", "got", NULL};
+    /* "has to connect": the "to" is inside the verb phrase */
+    if (c->it[v].t1 - c->it[v].t0 == 2 && !strcmp(c->tok[c->it[v].t0].text, "to") && tok_in(c, j, have)) cond = 1;
     while (j >= 0 && !ends_clause(c, j) && tok_in(c, j, helpers) && !intent_is(c, j, C_ALL)) {
-        cond |= tok_in(c, j, conditions);
+        /* "must", "need to", "has to", "have to" */
+        cond |= tok_in(c, j, conditions) || (is_word(c, j, "to") && tok_in(c, j - 1, have));
         j--;
     }
     int noun = -1, ref = -1, q = -1, all = -1, least = -1, of = -1;
