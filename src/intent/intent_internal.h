@@ -266,6 +266,22 @@ typedef struct intent_ctx {
     } key_group[12];
     int nkey_group;
     int settled; /* after intent_settle: conflicts are asked at once */
+    /* A cosine floor said as a share of the starting learning rate ("down
+     * to 10% of that"): set once the learning rate is read. */
+    struct {
+        double share;
+        int server; /* strategy.server_lr_min, else local.lr_min */
+        int a, b;   /* items */
+    } rel_min[2];
+    int nrel_min;
+    /* A deployment quorum said as a share ("once 75% of them are
+     * connected"): a count once the group's size is read. */
+    struct {
+        double share;
+        int connect; /* deploy.min_nodes of the clients, else min_updates of a round's */
+        int a, b;    /* items */
+    } quorum[2];
+    int nquorum;
 
     fedc_intent_result *out;
     fedc_error *err;
@@ -372,6 +388,38 @@ int intent_rules_leaf_keys(intent_ctx *c);
  * added after this vocabulary was written ("fednova", "cosine"), and
  * learning-rate schedules in words (rules_choices.c). */
 int intent_rules_choices(intent_ctx *c);
+/* Learning-rate schedule helpers shared by rules_choices.c and
+ * rules_schedule.c. The side a learning-rate phrase at item i is on, from
+ * its clause: 1 server, -1 local, 2 both, 0 not said. */
+int intent_lr_side(const intent_ctx *c, int i);
+/* Marks the learning-rate words of item i's clause read (a schedule is
+ * about them), those without a number of their own. */
+void intent_use_lr_words(intent_ctx *c, int i);
+/* Whether a schedule with no side said has two owners (a server optimizer
+ * or a server learning rate is named). */
+int intent_lr_two_owners(const intent_ctx *c, int side);
+/* Asks whether local.LEAF or strategy.server_LEAF is meant; returns -1. */
+int intent_lr_ask_side(intent_ctx *c, int i, const char *leaf, const char *value_json);
+/* Schedules said in prose without their name ("halve the client learning
+ * rate every 20 rounds", "x0.8 every 15 rounds", "starting at 0.1", a
+ * cosine schedule's "floor 0.001" or "down to 10% of that"): runs after
+ * intent_rules_choices (rules_schedule.c). */
+int intent_rules_schedule(intent_ctx *c);
+/* After the number rules: a floor given as a share of the starting
+ * learning rate ("down to 10% of that") becomes a value (rules_schedule.c). */
+int intent_rules_schedule_late(intent_ctx *c);
+/* A method's parameter described by the words of its field description
+ * ("keep 70% of the principal directions" beside FedLD), for numbers no
+ * other rule read (rules_described.c). */
+int intent_rules_described(intent_ctx *c);
+/* Before the number rules: a keyword qualified by a word of one field's
+ * description ("hypergradient step size 0.5" beside FedHyper). */
+int intent_rules_described_early(intent_ctx *c);
+/* Deployment quorums in prose ("at least 3 of the 5 must report", "start
+ * once 75% of them are connected"): runs before the count rules
+ * (rules_quorum.c); shares become counts in intent_rules_quorum_late. */
+int intent_rules_quorum(intent_ctx *c);
+int intent_rules_quorum_late(intent_ctx *c);
 /* Questions the words raise once every rule has run: vague counts ("a few
  * clients"), "until convergence", a parameter named without its value,
  * a privacy epsilon, settings fedc does not have (rules_vague.c). */

@@ -161,7 +161,7 @@ static const intent_phrase phrases[] = {
     {"adam on the server", C_S_FEDADAM, 0}, {"server side adam", C_S_FEDADAM, 0},
     {"fedyogi", C_S_FEDYOGI, 0}, {"fed yogi", C_S_FEDYOGI, 0}, {"yogi", C_S_FEDYOGI, 0},
     {"fedadagrad", C_S_FEDADAGRAD, 0}, {"fed adagrad", C_S_FEDADAGRAD, 0}, {"adagrad", C_S_FEDADAGRAD, 0},
-    {"server lr", C_SERVER_LR, 0}, {"server learning rate", C_SERVER_LR, 0}, {"global lr", C_SERVER_LR, 0},
+    {"slr", C_SERVER_LR, 0}, {"server lr", C_SERVER_LR, 0}, {"server learning rate", C_SERVER_LR, 0}, {"global lr", C_SERVER_LR, 0},
     {"global learning rate", C_SERVER_LR, 0}, {"server step size", C_SERVER_LR, 0},
     {"server side learning rate", C_SERVER_LR, 0}, {"server eta", C_SERVER_LR, 0}, {"eta g", C_SERVER_LR, 0},
     {"server momentum", C_SERVER_MOMENTUM, 0}, {"global momentum", C_SERVER_MOMENTUM, 0},
@@ -345,6 +345,8 @@ static const intent_phrase phrases[] = {
     {"deadline aware scheduling", C_POL_DEADLINE, 0}, {"deadline aware selection", C_POL_DEADLINE, 0},
     {"drop straggler", C_POL_DEADLINE, 0}, {"skip straggler", C_POL_DEADLINE, 0},
     {"connect", C_CONNECT_TIMEOUT, 0}, {"to connect", C_CONNECT_TIMEOUT, 0},
+    {"take age", C_FILLER_PHRASE, 0}, {"takes age", C_FILLER_PHRASE, 0}, {"taking age", C_FILLER_PHRASE, 0},
+    {"took age", C_FILLER_PHRASE, 0}, /* "take ages to boot": a long time, not the age policy */
     {"fair comparison", C_FILLER_PHRASE, 0}, {"fair to compare", C_FILLER_PHRASE, 0},
     {"drop slow client", C_DEADLINE, 0}, {"skip slow client", C_DEADLINE, 0},
     {"round timeout", C_ROUND_TIMEOUT, 0}, {"timeout per round", C_ROUND_TIMEOUT, 0},
@@ -556,7 +558,9 @@ static const intent_phrase phrases[] = {
     {"until the model converge", C_CONVERGE, 0}, {"until converged", C_CONVERGE, 0},
     {"until convergent", C_CONVERGE, 0}, {"convergence", C_CONVERGE, 0}, {"converges", C_CONVERGE, 0},
     {"cosine", C_LR_COSINE, 0}, {"cosine annealing", C_LR_COSINE, 0}, {"cosine decay", C_LR_COSINE, 0},
-    {"cosine schedule", C_LR_COSINE, 0}, {"cosine learning rate", C_LR_COSINE, 0}, {"cosine lr", C_LR_COSINE, 0},
+    {"cosine schedule", C_LR_COSINE, 0}, {"cosine annealed", C_LR_COSINE, 0},
+    {"cosine decayed", C_LR_COSINE, 0}, {"cosine anneal", C_LR_COSINE, 0},
+    {"cosine learning rate", C_LR_COSINE, 0}, {"cosine lr", C_LR_COSINE, 0},
     {"step decay", C_LR_STEP, 0}, {"step schedule", C_LR_STEP, 0}, {"learning rate decay", C_LR_STEP, 0},
     {"lr decay", C_LR_STEP, 0}, {"decay the learning rate", C_LR_STEP, 0}, {"decay the lr", C_LR_STEP, 0},
     {"exponential decay", C_LR_STEP, 0}, {"warm up", C_WARMUP, 0}, {"warmup", C_WARMUP, 0},
@@ -659,7 +663,7 @@ static const stopword stopwords[] = {
     {"within", S}, {"without", S}, {"upon", S}, {"link", S}, {"add", S}, {"idx", S}, {"up", S}, {"off", S},
     {"down", S}, {"neither", S}, {"nor", S}, {"change", S}, {"increase", S}, {"decrease", S}, {"raise", S},
     {"lower", S}, {"bump", S}, {"adjust", S}, {"double", S}, {"halve", S}, {"fix", S}, {"put", S}, {"cut", S},
-    {"pool", S}, {"population", S}, {"fleet", S}, {"group", S}, {"enable", S}, {"switch", S}, {"total", S},
+    {"pool", S}, {"population", S}, {"shared", S}, {"fleet", S}, {"group", S}, {"enable", S}, {"switch", S}, {"total", S},
 };
 #undef S
 #undef F

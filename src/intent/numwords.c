@@ -78,9 +78,71 @@ static int next_live(const intent_tok *t, int n, int i) {
 }
 
 
+/* The exponent of "10⁻⁴" / "10^-4" / "10^4" at s (after the "10"); 1 and
+ * *e set when the whole rest of s is one, else 0. */
+static int exponent_of(const char *s, int *e) {
+    int sign = 1, v = 0, digits = 0;
+    if (*s == '^') {
+        s++;
+        if (*s == '-' || *s == '+') sign = *s++ == '-' ? -1 : 1;
+        while (*s >= '0' && *s <= '9' && digits < 3) {
+            v = v * 10 + (*s++ - '0');
+            digits++;
+        }
+    } else {
+        /* superscripts: ⁻ (e2 81 bb), ⁰ (e2 81 b0), ¹ (c2 b9), ² (c2 b2), ³ (c2 b3), ⁴-⁹ (e2 81 b4-b9) */
+        const unsigned char *u = (const unsigned char *)s;
+        if (u[0] == 0xe2 && u[1] == 0x81 && u[2] == 0xbb) {
+            sign = -1;
+            u += 3;
+        }
+        for (;;) {
+            int d = -1;
+            if (u[0] == 0xe2 && u[1] == 0x81 && (u[2] == 0xb0 || (u[2] >= 0xb4 && u[2] <= 0xb9))) {
+                d = u[2] == 0xb0 ? 0 : u[2] - 0xb0;
+                u += 3;
+            } else if (u[0] == 0xc2 && (u[1] == 0xb9 || u[1] == 0xb2 || u[1] == 0xb3)) {
+                d = u[1] == 0xb9 ? 1 : u[1] == 0xb2 ? 2 : 3;
+                u += 2;
+            }
+            if (d < 0 || digits >= 3) break;
+            v = v * 10 + d;
+            digits++;
+        }
+        s = (const char *)u;
+    }
+    if (!digits || *s) return 0;
+    *e = sign * v;
+    return 1;
+}
+
+/* "1×10⁻⁴" written without spaces: the lexer keeps "×10⁻⁴" as a word
+ * glued to the number; it is the number's power of ten. */
+static void glued_powers(intent_tok *t, int n) {
+    for (int i = 0; i + 1 < n; i++) {
+        intent_tok *a = &t[i], *w = &t[i + 1];
+        if (a->merged || w->merged || a->kind != TK_NUM || w->kind != TK_WORD || w->start != a->end ||
+            (a->flags & (TK_PERCENT | TK_FRACTION | TK_FACTOR)))
+            continue;
+        const char *x = w->text;
+        if (!strncmp(x, "\xc3\x97", 2)) x += 2;
+        else if (*x == 'x' || *x == '*') x++;
+        else continue;
+        int e;
+        if (strncmp(x, "10", 2) != 0 || !exponent_of(x + 2, &e) || e < -30 || e > 30) continue;
+        double v = a->num * pow(10, e);
+        w->merged = 1;
+        a->num = v;
+        a->end = w->end;
+        a->flags = TK_POWER | (v == floor(v) && v < 9e15 ? TK_INTEGER : 0);
+        snprintf(a->text, TOK_TEXT, "%g", v);
+    }
+}
+
 /* Powers written out: "ten to the minus three", "10 to the power of -4",
  * "5 × 10⁻⁴", "5 x 10^-4", "2^31-1". */
 static void powers(intent_tok *t, int n) {
+    glued_powers(t, n);
     for (int i = 0; i < n; i++) {
         if (t[i].merged || t[i].kind != TK_NUM || (t[i].flags & (TK_PERCENT | TK_FRACTION))) continue;
         int j = next_live(t, n, i);
@@ -245,6 +307,11 @@ void intent_number_words(intent_tok *t, int n) {
         if (w->kind <= 1 && s + 1 < n && t[s + 1].kind == TK_WORD && t[s + 1].start == t[s].end + 1 &&
             hyphen_adjective(t[s + 1].text))
             continue;
+        /* "this quarter", "last quarter", "next half": a period of time */
+        if (w->kind == 5 && s == i && i > 0 && t[i - 1].kind == TK_WORD && !t[i - 1].merged &&
+            (!strcmp(t[i - 1].text, "this") || !strcmp(t[i - 1].text, "last") || !strcmp(t[i - 1].text, "next") ||
+             !strcmp(t[i - 1].text, "first") || !strcmp(t[i - 1].text, "second")))
+            continue;
         /* "half precision" is a number format, not a number */
         if (w->kind == 5 && s + 1 < n && t[s + 1].kind == TK_WORD &&
             (strcmp(t[s + 1].text, "precision") == 0 || strcmp(t[s + 1].text, "float") == 0))
@@ -400,4 +467,20 @@ void intent_number_words(intent_tok *t, int n) {
     }
     powers(t, n);
     parts_of(t, n);
+    /* "one and a half", "two and a quarter": a whole number and a fraction */
+    for (int i = 0; i < n; i++) {
+        if (t[i].merged || t[i].kind != TK_NUM || !(t[i].flags & TK_INTEGER) || (t[i].flags & TK_PERCENT)) continue;
+        int j = next_live(t, n, i);
+        if (j >= n || !tok_word(&t[j], "and")) continue;
+        int k = next_live(t, n, j);
+        if (k >= n || t[k].kind != TK_NUM || !(t[k].flags & TK_FRACTION) || !(t[k].flags & TK_WORDS) || t[k].num >= 1)
+            continue;
+        t[j].merged = 1;
+        t[k].merged = 1;
+        double v = t[i].num + t[k].num;
+        t[i].num = v;
+        t[i].end = t[k].end;
+        t[i].flags = (t[i].flags & TK_WORDS) | (v == floor(v) ? TK_INTEGER : 0);
+        snprintf(t[i].text, TOK_TEXT, "%g", v);
+    }
 }

@@ -70,6 +70,12 @@ static void reject_after(intent_ctx *c, int m) {
 /* "not adam", "don't use 30 rounds": the next item that means something,
  * with the unit of a number. */
 static void reject_negated(intent_ctx *c, int m) {
+    /* "don't start until ...", "never start before ...": the negation is
+     * about when to start; what follows the condition word is wanted */
+    static const char *const when[] = {"until", "till", "before", "unless", NULL};
+    for (int k = m + 1; k < c->nit && k <= m + 4 && !is_clause_end(c, k); k++)
+        for (int w = 0; when[w]; w++)
+            if (word_at(c, k, when[w])) return;
     int j = m + 1;
     while (j < c->nit && ((c->it[j].kind == IT_WORD && (c->it[j].wclass & W_STOP)) ||
                           (c->it[j].kind == IT_PUNCT && c->it[j].text[0] == '"')))
@@ -122,7 +128,10 @@ void intent_find_overrides(intent_ctx *c) {
                    (word_at(c, i, "scratch") && word_at(c, i + 1, "that"))) {
             add_correction(c, intent_span_start(c, i));
         } else if ((word_at(c, i, "correction") || word_at(c, i, "update") || word_at(c, i, "edit")) &&
-                   i + 1 < c->nit && c->it[i + 1].kind == IT_PUNCT && strchr(":,", c->it[i + 1].text[0])) {
+                   i + 1 < c->nit && c->it[i + 1].kind == IT_PUNCT && strchr(":,", c->it[i + 1].text[0]) &&
+                   /* "Update: ..." opens its sentence; "at least 3 updates, otherwise" does not */
+                   (i == 0 || (c->it[i - 1].kind == IT_PUNCT && strchr(".;!?(", c->it[i - 1].text[0])) ||
+                    newline_before(c, i))) {
             add_correction(c, intent_span_start(c, i));
         } else if (it->kind == IT_CONCEPT && tok_word(c, it->t0, "no") && tok_word(c, it->t0 + 1, "wait")) {
             add_correction(c, intent_span_start(c, i)); /* "no wait" */
@@ -136,6 +145,12 @@ void intent_find_overrides(intent_ctx *c) {
         } else if (word_at(c, i, "wait") && i + 1 < c->nit && c->it[i + 1].kind == IT_PUNCT &&
                    strchr(",:", c->it[i + 1].text[0])) {
             add_correction(c, intent_span_start(c, i)); /* "2 classes each; wait, 3" */
+        } else if ((word_at(c, i, "er") || word_at(c, i, "erm") || word_at(c, i, "um") || word_at(c, i, "uh")) &&
+                   ((i > 0 && c->it[i - 1].kind == IT_PUNCT) || (i + 1 < c->nit && c->it[i + 1].kind == IT_PUNCT))) {
+            add_correction(c, intent_span_start(c, i)); /* "fedyogi - er, fedadam", "seed 1, er, seed 7" */
+        } else if ((word_at(c, i, "change") && word_at(c, i + 1, "of") && word_at(c, i + 2, "plan")) ||
+                   (word_at(c, i, "on") && word_at(c, i + 1, "reflection"))) {
+            add_correction(c, intent_span_start(c, i));
         } else if (word_at(c, i, "i") && (word_at(c, i + 1, "mean") || word_at(c, i + 1, "meant"))) {
             add_correction(c, intent_span_start(c, i));
         } else if (word_at(c, i, "second") && word_at(c, i + 1, "thought")) {
@@ -152,7 +167,7 @@ static int correction_filler(const intent_ctx *c, int i) {
                                         "with", "instead", "correction", "update", "edit", "for", "use", "do",
                                         "we", "want", "please", "just", "scratch", "second", "thought", "on",
                                         "oops", "hmm", "er", "um", "okay", "ok", "bump", "raise", "lower", "increase",
-                                        "reduce", "this", NULL};
+                                        "reduce", "this", "plan", "reflection", "erm", "uh", NULL};
     const intent_item *it = &c->it[i];
     if (it->kind == IT_PUNCT) return strchr(",:;-!\"", it->text[0]) != NULL;
     if (it->kind == IT_CONCEPT && it->concept == C_FILLER_PHRASE) return 1; /* "no wait" */

@@ -67,6 +67,29 @@ static void unknown_words(intent_ctx *c) {
     }
 }
 
+/* "no, double it", "halve it", "triple that": arithmetic on a value said
+ * before, which no rule reads; running the old value would be a silent
+ * misreading, so it is a question. */
+static int arithmetic_words(intent_ctx *c) {
+    static const char *const verbs[] = {"double", "doubled", "halve", "halved", "triple", "tripled", "quadruple", NULL};
+    for (int i = 0; i + 1 < c->nit; i++) {
+        const intent_item *it = &c->it[i];
+        if (it->used || it->kind != IT_WORD) continue;
+        int verb = 0;
+        for (int k = 0; verbs[k]; k++) verb |= !strcmp(c->tok[it->t0].text, verbs[k]);
+        const char *next = c->tok[c->it[i + 1].t0].text;
+        if (!verb || c->it[i + 1].kind != IT_WORD || (strcmp(next, "it") && strcmp(next, "that") && strcmp(next, "this")))
+            continue;
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i + 1), ev, sizeof ev);
+        return intent_ask_which(c, NULL,
+                                "\"%s\": I do not work out new values from old ones, so no task was made. Please give "
+                                "the new value with its setting, e.g. \"actually rounds=40\".",
+                                ev);
+    }
+    return 0;
+}
+
 /* A number no rule read almost always means a setting was missed: the task
  * would run without it. That is a question, never a silent default. */
 static int unread_numbers(intent_ctx *c) {
@@ -147,13 +170,17 @@ int fedc_intent_parse(const char *request, fedc_intent_result *out, fedc_error *
     intent_items_build(c);
     intent_find_overrides(c);
     if (intent_rules_keys(c) < 0 || intent_rules_text(c) < 0 || intent_rules_data(c) < 0 ||
-        intent_rules_model(c) < 0 || intent_rules_codec(c) < 0 || intent_rules_choices(c) < 0 || intent_rules_memory(c) < 0 || intent_rules_counts(c) < 0 ||
-        intent_rules_numbers(c) < 0 || intent_rules_methods(c) < 0 || intent_rules_leaf_keys(c) < 0 || intent_rules_goals(c) < 0 ||
-        intent_elided_corrections(c) < 0 || intent_rules_vague(c) < 0 || negations(c) < 0 || intent_check_pending_keys(c) < 0)
+        intent_rules_model(c) < 0 || intent_rules_codec(c) < 0 || intent_rules_choices(c) < 0 ||
+        intent_rules_schedule(c) < 0 || intent_rules_memory(c) < 0 ||
+        intent_rules_quorum(c) < 0 || intent_rules_described_early(c) < 0 || intent_rules_counts(c) < 0 ||
+        intent_rules_numbers(c) < 0 || intent_rules_methods(c) < 0 || intent_rules_leaf_keys(c) < 0 ||
+        intent_rules_schedule_late(c) < 0 || intent_rules_quorum_late(c) < 0 || intent_rules_goals(c) < 0 ||
+        intent_elided_corrections(c) < 0 || intent_rules_described(c) < 0 || intent_rules_vague(c) < 0 ||
+        negations(c) < 0 || intent_check_pending_keys(c) < 0)
         goto done;
     unknown_words(c);
     corrections(c);
-    if (intent_unread_corrections(c) < 0 || unread_numbers(c) < 0) goto done;
+    if (intent_unread_corrections(c) < 0 || arithmetic_words(c) < 0 || unread_numbers(c) < 0) goto done;
     if (intent_resolve(c) < 0) goto done;
     out->status = FEDC_INTENT_OK;
     rc = 0;

@@ -159,6 +159,28 @@ static int shares(intent_ctx *c, json_t *defaults) {
     return 0;
 }
 
+/* "Minimise the traffic: top-k at 0.5%, then q4": the words after the goal
+ * and a colon say how the goal is met. Whether a field of the same group as
+ * field (compression.*) was set by words that follow goal g that way. */
+static int goal_met_by_words(intent_ctx *c, int g, const char *field) {
+    const char *dot = strchr(field, '.');
+    if (!dot) return 0;
+    size_t glen = (size_t)(dot - field) + 1;
+    for (int k = 0; k < c->nslot; k++) {
+        const intent_slot *s = &c->slot[k];
+        if (s->rank <= RANK_GOAL || strncmp(s->path, field, glen) != 0 || s->start < c->goal_end[g]) continue;
+        int colon = 0, broken = 0;
+        for (int p = c->goal_end[g]; p < s->start && p < (int)c->len; p++) {
+            if (c->text[p] == ':') colon = 1;
+            if (strchr(".;!?\n", c->text[p]) && !(c->text[p] == '.' && p + 1 < (int)c->len && c->text[p + 1] >= '0' &&
+                                                 c->text[p + 1] <= '9'))
+                broken = 1;
+        }
+        if (colon && !broken) return 1;
+    }
+    return 0;
+}
+
 /* Goals fill what the words left open; two goals disagreeing is a question. */
 static int goals(intent_ctx *c) {
     fedc_intent_result *r = c->out;
@@ -181,6 +203,14 @@ static int goals(intent_ctx *c) {
                                   "%s: the goals \"%s\" (\"%s\") and \"%s\" (\"%s\") pull it different ways. Which "
                                   "matters more? Or say the %s you want.",
                                   st->field, intent_goals[s->goal].label, ev, goal->label, ev2, st->field);
+            }
+            if (!s && goal_met_by_words(c, g, st->field)) {
+                char ev2[96];
+                intent_evidence(c, c->goal_start[g], c->goal_end[g], ev2, sizeof ev2);
+                intent_note(c, "goal \"%s\" (\"%s\") is met by the codec given after it; %s keeps its default",
+                            goal->label, ev2, st->field);
+                json_decref(v);
+                continue;
             }
             if (s && s->rank > RANK_GOAL) {
                 if (!json_equal(s->value, v)) {

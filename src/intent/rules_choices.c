@@ -42,7 +42,7 @@ static int chunk_at(const intent_ctx *c, int pos, char *out, size_t cap, int *en
 
 /* "server" or "local"/"client" in the clause of item i: 1 server, -1 local,
  * 2 both ("the local and server learning rates"), 0 neither. */
-static int side_of(const intent_ctx *c, int i) {
+int intent_lr_side(const intent_ctx *c, int i) {
     int lo = i, hi = i;
     while (lo > 0 && !(c->it[lo - 1].kind == IT_PUNCT && strchr(",;.!?", c->it[lo - 1].text[0]))) lo--;
     while (hi + 1 < c->nit && !(c->it[hi + 1].kind == IT_PUNCT && strchr(",;.!?", c->it[hi + 1].text[0]))) hi++;
@@ -58,7 +58,7 @@ static int side_of(const intent_ctx *c, int i) {
 }
 
 /* "the (server) learning rate" the schedule is about: read, not a value. */
-static void use_lr_words(intent_ctx *c, int i) {
+void intent_use_lr_words(intent_ctx *c, int i) {
     int lo = i, hi = i;
     while (lo > 0 && !(c->it[lo - 1].kind == IT_PUNCT && strchr(",;.!?", c->it[lo - 1].text[0]))) lo--;
     while (hi + 1 < c->nit && !(c->it[hi + 1].kind == IT_PUNCT && strchr(",;.!?", c->it[hi + 1].text[0]))) hi++;
@@ -103,10 +103,10 @@ static int named_value(intent_ctx *c, int i) {
             }
     }
     if (n == 0) return 0;
-    if (strstr(paths[0], "lr_schedule")) use_lr_words(c, i);
+    if (strstr(paths[0], "lr_schedule")) intent_use_lr_words(c, i);
     if (n == 1) return set_over(c, i, end, paths[0], values[0]) < 0 ? -1 : 1;
     /* the same value in two groups: the clause's side decides */
-    int side = side_of(c, i);
+    int side = intent_lr_side(c, i);
     int done = 0;
     for (int k = 0; k < n; k++)
         if (((side == 1 || side == 2) && !strncmp(paths[k], "strategy.", 9)) ||
@@ -165,7 +165,7 @@ static int clause_end_at(const intent_ctx *c, int j) {
 
 /* A schedule with no side beside a server optimizer ("FedAdam ... the
  * learning rate decayed by 0.1"): the clients' or the server's? */
-static int ask_side(intent_ctx *c, int i, const char *leaf, const char *value_json) {
+int intent_lr_ask_side(intent_ctx *c, int i, const char *leaf, const char *value_json) {
     char ev[96], local[64], server[64];
     intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
     intent_fmt(local, sizeof local, "local.%s", leaf);
@@ -180,7 +180,7 @@ static int ask_side(intent_ctx *c, int i, const char *leaf, const char *value_js
 
 /* No side said, and the request has a server optimizer or speaks of the
  * server's learning rate: the schedule has two possible owners. */
-static int two_owners(const intent_ctx *c, int side) {
+int intent_lr_two_owners(const intent_ctx *c, int side) {
     return side == 0 && (intent_server_optimizer_named(c) || intent_anywhere(c, C_SERVER_LR));
 }
 
@@ -214,10 +214,10 @@ static int warmup_number(const intent_ctx *c, int i) {
 static int warmup(intent_ctx *c, int i, int at, const char *const *groups, int ng, int side) {
     int num = warmup_number(c, at);
     if (num < 0) return 0;
-    if (two_owners(c, side)) {
+    if (intent_lr_two_owners(c, side)) {
         char v[40];
         intent_fmt(v, sizeof v, "%g", c->it[num].num);
-        return ask_side(c, i, "lr_warmup_rounds", v);
+        return intent_lr_ask_side(c, i, "lr_warmup_rounds", v);
     }
     int first = num < i ? num : i, last = num > at ? num : at;
     if (intent_is(c, last + 1, C_ROUND) && !c->it[last + 1].used) last++;
@@ -234,10 +234,10 @@ static int split_warmup(intent_ctx *c, int i) {
         if (!is_word(c, u, "up") && !(intent_is(c, u, C_UP) && !strcmp(c->it[u].text, "up"))) continue;
         static const char *const local[] = {"local."}, *const server[] = {"strategy.server_"},
                                  *const both[] = {"local.", "strategy.server_"};
-        int side = side_of(c, i);
+        int side = intent_lr_side(c, i);
         int rc = warmup(c, i, u, side == 2 ? both : side == 1 ? server : local, side == 2 ? 2 : 1, side);
         if (rc > 0) {
-            use_lr_words(c, i);
+            intent_use_lr_words(c, i);
             intent_use(c, u);
         }
         return rc;
@@ -245,22 +245,41 @@ static int split_warmup(intent_ctx *c, int i) {
     return 0;
 }
 
+/* No side in the schedule's clause: the side of the learning rates the
+ * rest of its sentence names, when they all name the same one ("FedAdam,
+ * server lr 0.1, cosine-annealed down to 10% of that"); else 0. */
+static int sentence_side(const intent_ctx *c, int i) {
+    int lo = i, hi = i, side = 0;
+    while (lo > 0 && !(c->it[lo - 1].kind == IT_PUNCT && strchr(";.!?\n", c->it[lo - 1].text[0]))) lo--;
+    while (hi + 1 < c->nit && !(c->it[hi + 1].kind == IT_PUNCT && strchr(";.!?\n", c->it[hi + 1].text[0]))) hi++;
+    for (int j = lo; j <= hi; j++) {
+        if (!intent_is(c, j, C_LR) && !intent_is(c, j, C_SERVER_LR)) continue;
+        int s = intent_lr_side(c, j);
+        if (!s || (side && s != side)) return 0;
+        side = s;
+    }
+    return side;
+}
+
 static int schedule(intent_ctx *c, int i) {
     static const char *const local[] = {"local."}, *const server[] = {"strategy.server_"},
                              *const both[] = {"local.", "strategy.server_"};
-    int side = side_of(c, i);
-    if (two_owners(c, side) && c->it[i].concept != C_WARMUP)
-        return ask_side(c, i, "lr_schedule", c->it[i].concept == C_LR_COSINE ? "\"cosine\"" : "\"step\"");
+    int side = intent_lr_side(c, i);
+    if (!side) side = sentence_side(c, i);
+    if (intent_lr_two_owners(c, side) && c->it[i].concept != C_WARMUP)
+        return intent_lr_ask_side(c, i, "lr_schedule", c->it[i].concept == C_LR_COSINE ? "\"cosine\"" : "\"step\"");
     const char *const *groups = side == 2 ? both : side == 1 ? server : local;
     int ng = side == 2 ? 2 : 1, n;
-    use_lr_words(c, i);
+    intent_use_lr_words(c, i);
     switch (c->it[i].concept) {
     case C_LR_COSINE:
         if (set_groups(c, groups, ng, "lr_schedule", "cosine", -1, i, i) < 0) return -1;
         /* "down to 0.001", "to a minimum of 1e-4" */
         for (int j = i + 1, d = 0; j < c->nit && d < 10; j++, d++) {
             if (c->it[j].kind == IT_PUNCT && strchr(",;.!?", c->it[j].text[0])) break;
-            if ((is_word(c, j, "to") || is_word(c, j, "minimum") || is_word(c, j, "min")) && (n = number_near(c, j, 3)) >= 0)
+            /* a share ("down to 10% of that") is relative: rules_schedule.c */
+            if ((is_word(c, j, "to") || is_word(c, j, "minimum") || is_word(c, j, "min")) && (n = number_near(c, j, 3)) >= 0 &&
+                !(c->it[n].flags & (TK_PERCENT | TK_FRACTION)))
                 return set_groups(c, groups, ng, "lr_min", NULL, n, j, n) < 0 ? -1 : 1;
         }
         return 1;

@@ -178,6 +178,69 @@ static int share_after(intent_ctx *c, int i) {
     return -1;
 }
 
+static int word_is(const intent_ctx *c, int i, const char *const *ws);
+
+/* "the coordinates", "the update values", "its gradient entries" at item j. */
+static int coordinates_at(const intent_ctx *c, int j, const char *const *nouns) {
+    static const char *const fillers[] = {"the", "its", "their", "each", "update", "model", "gradient", NULL};
+    for (int d = 0; d < 3 && (word_is(c, j, fillers) || intent_is(c, j, C_UP)); d++) j++;
+    return word_is(c, j, nouns);
+}
+
+static int is_word_at(const intent_ctx *c, int i, const char *w) {
+    return i >= 0 && i < c->nit && c->it[i].kind == IT_WORD && !strcmp(c->it[i].text, w);
+}
+
+static int word_is(const intent_ctx *c, int i, const char *const *ws) {
+    if (i < 0 || i >= c->nit || c->it[i].kind != IT_WORD) return 0;
+    for (int k = 0; ws[k]; k++)
+        if (!strcmp(c->it[i].text, ws[k]) || !strcmp(c->tok[c->it[i].t0].text, ws[k])) return 1;
+    return 0;
+}
+
+/* "keep (just) 1% of the coordinates", "send a random 5% of the update
+ * entries", "transmit a tenth of the values": a share of the coordinates
+ * an update keeps is a sparsifier even without its name; top-k, or rand-k
+ * when the clause says "random(ly)". The share at item n. */
+static int coordinate_share(intent_ctx *c, int n) {
+    static const char *const nouns[] = {"coordinate", "coordinates", "entry", "entries", "element", "elements",
+                                        "value", "values", "parameter", "parameters", "weight", "weights",
+                                        "component", "components", "gradient", "gradients", NULL};
+    static const char *const verbs[] = {"keep", "keeps", "keeping", "kept", "send", "sends", "sending", "sent",
+                                        "upload", "uploads", "uploading", "transmit", "transmits", "transmitting",
+                                        "retain", "retains", "retaining", "share", "communicate", "ship",
+                                        "only", "just", NULL};
+    static const char *const fillers[] = {"the", "each", "every", "its", "their", "an", "a", "update", "model",
+                                          "client", NULL};
+    static const char *const random_words[] = {"random", "randomly", "arbitrary", NULL};
+    const intent_item *it = &c->it[n];
+    if (it->used || !(it->flags & (TK_PERCENT | TK_FRACTION)) || !word_is(c, n + 1, (const char *const[]){"of", NULL}))
+        return 0;
+    int j = n + 2;
+    for (int d = 0; d < 3 && j < c->nit && (word_is(c, j, fillers) || intent_is(c, j, C_UP) || intent_is(c, j, C_CLIENT));
+         d++)
+        j++;
+    if (!word_is(c, j, nouns)) return 0;
+    int verb = -1, random = 0;
+    for (int k = n - 1, d = 0; k >= 0 && d < 5; k--, d++) {
+        if (c->it[k].kind == IT_PUNCT && strchr(",;.!?\n", c->it[k].text[0])) break;
+        if (word_is(c, k, verbs) && verb < 0) verb = k;
+        if (word_is(c, k, random_words) || intent_is(c, k, C_RANDK) ||
+            (intent_is(c, k, C_POL_RANDOM) && !strncmp(c->tok[c->it[k].t0].text, "random", 6)))
+            random = k + 1;
+    }
+    if (verb < 0) return 0;
+    double f = kept_fraction(c, n, n);
+    if (f < 0) return -1;
+    int first = verb < n ? verb : n;
+    if (random && random - 1 < first) first = random - 1;
+    for (int k = first; k <= j; k++)
+        if (c->it[k].kind != IT_PUNCT) intent_use(c, k);
+    int defaulted, dir = direction(c, n, &defaulted);
+    if (add_stage(c, dir, 0, random ? 'r' : 't', f, first, j) < 0) return -1;
+    return defaulted ? 2 : 1;
+}
+
 /* A pipeline written out: "topk:0.01|q8|zstd" (checked by the validator). */
 static int pipeline(intent_ctx *c, int i) {
     int defaulted;
@@ -201,6 +264,13 @@ int intent_rules_codec(intent_ctx *c) {
         if (it->kind == IT_SPEC && (it->flags & TK_CODEC)) {
             if (pipeline(c, i) < 0) return -1;
             any_stage = 1;
+            continue;
+        }
+        if (it->kind == IT_NUM) {
+            int rc = coordinate_share(c, i);
+            if (rc < 0) return -1;
+            if (rc > 0) any_stage = 1;
+            any_default |= rc == 2;
             continue;
         }
         if (it->kind != IT_CONCEPT) continue;
@@ -277,20 +347,46 @@ int intent_rules_codec(intent_ctx *c) {
     }
     if (c->failed) return -1;
     /* "quantize" without a width next to it: the width named elsewhere in
-     * the sentence, or else 8 bits, the finest quantiser */
+     * the sentence; with none, q8, q4 and q2 are all plausible: asked */
     for (int i = 0; i < c->nit; i++) {
         if (!intent_is(c, i, C_QUANTIZE) || c->it[i].used) continue;
         intent_use(c, i);
         int defaulted, dir = direction(c, i, &defaulted);
         if ((dir & DIR_UP && c->codec[0].quant) || (dir & DIR_DOWN && c->codec[1].quant)) continue;
-        if (add_stage(c, dir, STAGE_Q8, 0, 0, i, i) < 0) return -1;
-        intent_note(c, "quantisation without a bit width: 8 bits (q8), the finest of q8/q4/q2");
-        any_stage = 1;
-        any_default |= defaulted;
+        const char *path = dir & DIR_UP ? "compression.up" : "compression.down";
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, i), intent_span_end(c, i), ev, sizeof ev);
+        int rc = intent_ask_which(c, path,
+                                  "%s: \"%s\" gives no bit width. Which one: 8 bits (q8), 4 bits (q4) or 2 bits (q2)? "
+                                  "(e.g. \"8-bit quantisation\")",
+                                  path, ev);
+        intent_reading(c, path, "\"q8\"", "8 bits per value, the finest quantiser");
+        intent_reading(c, path, "\"q4\"", "4 bits per value");
+        intent_reading(c, path, "\"q2\"", "2 bits per value, with stochastic rounding");
+        return rc;
     }
     /* "sparsify ... the top 1%": the verb belongs to the stage */
     for (int i = 0; i < c->nit; i++)
         if (intent_is(c, i, C_SPARSIFY) && (c->codec[0].sparsifier || c->codec[1].sparsifier)) intent_use(c, i);
+    /* "apply sparsification to the uplink", "upload a fraction of the
+     * coordinates": a sparsifier without the share it keeps */
+    for (int i = 0; i < c->nit; i++) {
+        static const char *const part[] = {"fraction", "portion", "part", "subset", NULL};
+        static const char *const nouns[] = {"coordinate", "coordinates", "entry", "entries", "value", "values",
+                                            "element", "elements", "weights", NULL};
+        int vague_share = c->it[i].t1 - c->it[i].t0 == 1 && c->it[i].kind != IT_NUM &&
+                          (word_is(c, i, part) || !strcmp(c->tok[c->it[i].t0].text, "fraction")) && !c->it[i].used &&
+                          is_word_at(c, i + 1, "of") && coordinates_at(c, i + 2, nouns);
+        if (!(intent_is(c, i, C_SPARSIFY) && !c->it[i].used) && !vague_share) continue;
+        int defaulted, dir = direction(c, i, &defaulted);
+        const char *path = dir & DIR_UP ? "compression.up" : "compression.down";
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, i), intent_span_end(c, vague_share ? i + 2 : i), ev, sizeof ev);
+        return intent_ask_which(c, path,
+                                "%s: \"%s\" needs the share of values to keep, e.g. \"top 1%%\" or \"random-k "
+                                "10%%\". How much should it keep?",
+                                path, ev);
+    }
     /* compose each side */
     for (int side = 0; side < 2; side++) {
         intent_codec_side *s = &c->codec[side];

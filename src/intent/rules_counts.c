@@ -246,7 +246,11 @@ static int all_n(intent_ctx *c, int i) {
         j = i + 1;
     } else if ((tok_is(c, i, "every") || tok_is(c, i, "each")) && c->it[i].kind == IT_WORD) {
         j = i + 1;
-        if (is_word(c, j, "single")) j++;
+        /* "every single one of": "single" is a number word only when counted */
+        if (is_word(c, j, "single") || (j < c->nit && c->it[j].kind == IT_NUM && (c->it[j].flags & TK_SINGLE))) {
+            intent_use(c, j);
+            j++;
+        }
         if (j < c->nit && c->it[j].kind == IT_NUM && c->it[j].num == 1 && (c->it[j].flags & TK_WORDS)) {
             intent_use(c, j);
             j++;
@@ -269,6 +273,12 @@ static int all_n(intent_ctx *c, int i) {
         us = tok_is(c, n + 2, "us");
         if (!us && !them_are_clients(c, n)) return 0;
         last = n + 2;
+    } else if ((participation_verb(c, n + 1) || selection_verb(c, n + 1)) && tok_is(c, i, "all")) {
+        /* "all 12 participate every round": the verb says they are clients */
+        int lo, hi;
+        sentence_of(c, i, &lo, &hi);
+        if (per_round_marker(c, lo, hi) < 0) return 0;
+        last = n;
     } else {
         return 0;
     }
@@ -517,12 +527,103 @@ static void federation_nouns(intent_ctx *c) {
     }
 }
 
+/* "Every hospital should take part in every round", "both hospitals train
+ * every round": every client (or the two there are) in every round, said
+ * without a count. "Each client trains 2 epochs each round" speaks of
+ * local work, not of who takes part: a local-work count in the sentence,
+ * or training without "in every round", is not read this way. */
+static int every_client_every_round(intent_ctx *c, int i) {
+    int both = tok_is(c, i, "both");
+    if (!(tok_is(c, i, "every") || both) || c->it[i].kind != IT_WORD || c->it[i].used) return 0;
+    int noun = i + 1;
+    if (!intent_is(c, noun, C_CLIENT) || c->it[noun].used) return 0;
+    int lo, hi;
+    sentence_of(c, i, &lo, &hi);
+    int mk = per_round_marker(c, noun + 1, hi);
+    if (mk < 0 || !intent_is(c, mk, C_PER_ROUND)) return 0;
+    int verb = 0, train = 0;
+    for (int k = noun + 1; k < mk; k++) {
+        if (c->it[k].kind == IT_NUM || other_count_noun(c, k) || intent_is(c, k, C_EPOCH)) return 0;
+        if (participation_verb(c, k) && !is_word(c, k, "train") && !is_word(c, k, "trains")) verb = 1;
+        if (is_word(c, k, "train") || is_word(c, k, "trains")) train = 1;
+    }
+    for (int k = mk + 1; k <= hi; k++)
+        if (intent_is(c, k, C_EPOCH) || intent_is(c, k, C_STEP)) return 0;
+    /* "train in every round" names the rounds; "train every round" after
+     * "both" is as explicit */
+    int in_every = !strcmp(c->tok[c->it[mk].t0].text, "in");
+    if (!verb && !(train && (in_every || both))) return 0;
+    for (int k = i; k <= mk; k++)
+        if (c->it[k].kind != IT_NUM) intent_use(c, k);
+    if (both && intent_set(c, "clients", json_integer(2), RANK_WORDS, intent_span_start(c, i),
+                           intent_span_end(c, noun), "\"both\": two clients") < 0)
+        return -1;
+    return intent_set_cpr_all(c, i, mk) < 0 ? -1 : 1;
+}
+
+/* Power of choice: "look at 50 candidates and keep the 25 with the highest
+ * loss", "25 candidates, 10 chosen": the count kept from the candidates is
+ * the clients per round. Only in a sentence that names candidates or the
+ * loss the choice is made by. */
+static int kept_from_candidates(intent_ctx *c, int n) {
+    if (!whole_count(c, n)) return 0;
+    int lo, hi;
+    sentence_of(c, n, &lo, &hi);
+    int candidates = 0, loss = 0;
+    for (int k = lo; k <= hi; k++) {
+        candidates |= intent_is(c, k, C_CANDIDATE) || intent_is(c, k, C_POL_POC);
+        loss |= c->it[k].kind == IT_WORD && !strcmp(c->tok[c->it[k].t0].text, "loss");
+    }
+    if (!candidates && !loss) return 0;
+    static const char *const keep[] = {"keep", "keeps", "kept", "keeping", "choose", "chooses", "select", "selects",
+                                       "pick", "picks", "retain", "retains", NULL};
+    int p = n - 1, first = n, last = n;
+    if (is_word(c, p, "the") || is_word(c, p, "only")) p--;
+    int before = 0;
+    for (int k = 0; keep[k] && p >= 0; k++) before |= tok_is(c, p, keep[k]);
+    /* "10 chosen", "10 selected" */
+    int after = selection_verb(c, n + 1) && !intent_is(c, n + 2, C_PER_ROUND);
+    if (!before && !after) return 0;
+    if (before) first = p;
+    if (after) last = n + 1;
+    /* "with the highest loss": read with the count */
+    int j = last + 1;
+    if (is_word(c, j, "with") || is_word(c, j, "having")) {
+        int e = j + 1;
+        while (e <= hi && e < j + 5 && !(c->it[e].kind == IT_WORD && !strcmp(c->tok[c->it[e].t0].text, "loss"))) e++;
+        if (e <= hi && e < j + 5) last = e;
+    }
+    for (int k = first; k <= last; k++)
+        if (k != n && c->it[k].kind != IT_PUNCT && !intent_is(c, k, C_CLIENT)) intent_use(c, k);
+    return intent_set_int(c, "clients_per_round", n, RANK_WORDS, first, last,
+                          "the count kept from the candidates each round") < 0 ? -1 : 1;
+}
+
+/* "two out of every ten clients per round": a share of the clients. */
+static int out_of_every(intent_ctx *c, int n) {
+    if (!whole_count(c, n) || !intent_is(c, n + 1, C_OUT_OF) || !is_word(c, n + 2, "every") ||
+        !whole_count(c, n + 3))
+        return 0;
+    double m = c->it[n + 3].num;
+    if (c->it[n].num > m) return 0;
+    int last = n + 3;
+    if (intent_is(c, last + 1, C_CLIENT)) last++;
+    for (int k = n + 1; k <= last; k++) intent_use(c, k);
+    intent_use(c, n + 3);
+    return intent_set_cpr_share(c, c->it[n].num / m, n, last) < 0 ? -1 : 1;
+}
+
 int intent_rules_counts(intent_ctx *c) {
     federation_nouns(c);
     client_modifiers(c);
     for (int i = 0; i < c->nit && !c->failed; i++) {
         if (c->it[i].used) continue;
         if (all_n(c, i) < 0 || whole_federation(c, i) < 0) return -1;
+        if (every_client_every_round(c, i) < 0) return -1;
+    }
+    for (int i = 0; i < c->nit && !c->failed; i++) {
+        if (c->it[i].used || c->it[i].kind != IT_NUM) continue;
+        if (out_of_every(c, i) < 0 || kept_from_candidates(c, i) < 0) return -1;
     }
     for (int i = 0; i < c->nit && !c->failed; i++) {
         if (c->it[i].used || c->it[i].kind != IT_NUM) continue;

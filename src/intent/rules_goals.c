@@ -14,6 +14,13 @@ int intent_rules_goals(intent_ctx *c) {
         if (i > 0 && s0 > 0 && c->text[s0 - 1] == '-' && intent_span_end(c, i - 1) == s0 - 1 &&
             c->it[i - 1].kind == IT_WORD)
             continue;
+        /* "a fairly skewed split", "fairly small": a degree adverb before a
+         * word that means something, not the fairness goal */
+        if (c->it[i].t1 - c->it[i].t0 == 1 && !strcmp(c->tok[c->it[i].t0].text, "fairly") && i + 1 < c->nit &&
+            ((c->it[i + 1].kind == IT_WORD && !(c->it[i + 1].wclass & W_STOP)) || c->it[i + 1].kind == IT_CONCEPT)) {
+            intent_use(c, i);
+            continue;
+        }
         int g = (int)c->it[i].arg;
         if (g < 0 || g >= intent_ngoals || g >= FEDC_INTENT_MAX_GOALS) continue;
         intent_use(c, i);
@@ -26,14 +33,24 @@ int intent_rules_goals(intent_ctx *c) {
             c->goal_end[g] = e; /* "keep bandwidth low ... fewer bytes": one stretch of words */
         }
     }
-    /* "compress it" without a codec: whatever the bandwidth goal picks */
+    /* "compress the uploads" with no codec and no goal: lossy pipelines,
+     * 8 bits or lossless zstd are all plausible, so it is asked (with a
+     * goal, "compress them to save bandwidth", the goal picks) */
     int bw = -1;
     for (int g = 0; g < intent_ngoals; g++)
         if (!strcmp(intent_goals[g].name, "bandwidth")) bw = g;
     if (c->compress_word && bw >= 0 && !c->goal_on[bw]) {
-        c->goal_on[bw] = 1;
-        c->goal_start[bw] = c->compress_start;
-        c->goal_end[bw] = c->compress_end;
+        char ev[96];
+        intent_evidence(c, c->compress_start, c->compress_end, ev, sizeof ev);
+        int rc = intent_ask_which(c, "compression.up",
+                                  "compression.up: \"%s\" names no codec. Which one: the bandwidth goal's pipeline "
+                                  "(say \"keep bandwidth low\"), 8-bit quantisation (q8), half precision (fp16) or "
+                                  "lossless zstd?",
+                                  ev);
+        intent_reading(c, "compression.up", "\"topk:0.1|q4|zstd\"", "keep bandwidth low: the measured goal pipeline");
+        intent_reading(c, "compression.up", "\"q8\"", "8 bits per value");
+        intent_reading(c, "compression.up", "\"zstd\"", "lossless");
+        return rc;
     }
     return 0;
 }

@@ -130,6 +130,13 @@ static const key_alias aliases[] = {
     {"evaluate every", "eval_every", K_AUTO}, {"eval freq", "eval_every", K_AUTO},
     {"name", "name", K_AUTO}, {"run name", "name", K_AUTO}, {"experiment name", "name", K_AUTO},
     {"exp name", "name", K_AUTO}, {"init", "init", K_AUTO},
+    /* step schedules as FL code names them (lr_decay=0.9, lr_decay_every=5) */
+    {"lr decay", "local.lr_gamma", K_AUTO}, {"lr decay rate", "local.lr_gamma", K_AUTO},
+    {"lr decay factor", "local.lr_gamma", K_AUTO}, {"decay factor", "local.lr_gamma", K_AUTO},
+    {"lr decay every", "local.lr_step_rounds", K_AUTO}, {"lr decay step", "local.lr_step_rounds", K_AUTO},
+    {"lr decay round", "local.lr_step_rounds", K_AUTO}, {"decay every", "local.lr_step_rounds", K_AUTO},
+    {"lr step size", "local.lr_step_rounds", K_AUTO}, {"lr step", "local.lr_step_rounds", K_AUTO},
+    {"min lr", "local.lr_min", K_AUTO}, {"lr floor", "local.lr_min", K_AUTO}, {"final lr", "local.lr_min", K_AUTO},
 };
 
 /* Plural-free form of a key word, the same for "rounds" and "round". */
@@ -668,7 +675,14 @@ static int read_value(intent_ctx *c, const char *path, key_kind kind, int key_a,
             return intent_set_cpr_all(c, key_a, v) < 0 ? -1 : 1;
         }
         const intent_item *n = &c->it[v];
-        if (n->kind != IT_NUM || n->used) return 0;
+        /* "server lr: x0.8" is a factor, not a value */
+        if (n->kind != IT_NUM || n->used || (n->flags & TK_FACTOR)) return 0;
+        /* "cut the learning rate to a quarter every 30 rounds": a step
+         * schedule (rules_schedule.c), not the learning rate's value */
+        size_t pl = strlen(path);
+        if (pl >= 2 && !strcmp(path + pl - 2, "lr") && v + 3 < c->nit && c->it[v + 1].kind == IT_WORD &&
+            !strcmp(c->it[v + 1].text, "every") && c->it[v + 2].kind == IT_NUM && intent_is(c, v + 3, C_ROUND))
+            return 0;
         for (int i = key_a; i <= key_b; i++) intent_use(c, i);
         intent_use(c, sep);
         intent_use(c, v);
@@ -700,6 +714,14 @@ static int read_value(intent_ctx *c, const char *path, key_kind kind, int key_a,
         if (f->type == TASK_INT) return intent_set_int(c, path, v, RANK_WORDS, key_a, v, NULL) < 0 ? -1 : 1;
         double x = n->num;
         if (n->flags & TK_PERCENT) x /= 100.0;
+        /* "wall: 1h", "deadline: 2 min": a field in seconds given in another unit */
+        size_t pn = strlen(path);
+        if (pn > 2 && !strcmp(path + pn - 2, "_s") && intent_is(c, v + 1, C_TIME_UNIT) && !c->it[v + 1].used &&
+            c->it[v + 1].arg > 0) {
+            x *= c->it[v + 1].arg;
+            intent_use(c, v + 1);
+            return intent_set_real(c, path, x, RANK_WORDS, key_a, v + 1, NULL) < 0 ? -1 : 1;
+        }
         return intent_set_real(c, path, x, RANK_WORDS, key_a, v, NULL) < 0 ? -1 : 1;
     }
     if (f->type == TASK_BOOL) {
@@ -764,7 +786,11 @@ static int read_value(intent_ctx *c, const char *path, key_kind kind, int key_a,
         }
         return 1; /* "compression: 8-bit": the codec rules read it */
     }
-    /* names, paths, columns: the text as written */
+    /* names, paths, columns: the text as written; "<our trace file>" is a
+     * placeholder left in a template, not a file */
+    if (chunk[0] == '<' || strchr(chunk, '<') || (vstart < (int)c->len && c->text[vstart] == '<'))
+        return intent_ask_which(c, path, "%s: \"%s\" looks like a placeholder. Which %s did you mean?", path, chunk,
+                                path);
     use_span_items(c, vstart, end, 1);
     int rc = intent_set(c, path, json_string(chunk), RANK_WORDS, kstart, end, NULL);
     if (rc < 0) return -1;

@@ -104,7 +104,56 @@ static const name_rule name_rules[] = {
     {C_ADAPTIVE_CLIP, "privacy.mode", "dp-fedavg"},
 };
 
+static int selection_word(const intent_ctx *c, int j) {
+    static const char *const w[] = {"picked", "selected", "chosen", "sampled", "used", "included", NULL};
+    for (int k = 0; w[k]; k++)
+        if (j >= 0 && j < c->nit && c->it[j].t1 - c->it[j].t0 == 1 && !strcmp(c->tok[c->it[j].t0].text, w[k]))
+            return 1;
+    return 0;
+}
+
+static int tok_at(const intent_ctx *c, int i, const char *w) {
+    return i >= 0 && i < c->nit && c->it[i].t1 - c->it[i].t0 == 1 && !strcmp(c->tok[c->it[i].t0].text, w);
+}
+
+/* "Favour the clients holding more samples", "prioritise the clients that
+ * haven't been picked for ages": a preference among the clients names the
+ * selection policy that implements it (samples: in proportion to their
+ * data; age: the least recently selected first). Only in a sentence with a
+ * preference verb and a client noun, and only when no policy is named. */
+static int preference_policy(intent_ctx *c) {
+    static const char *const prefer[] = {"favour", "favor", "prefer", "prioritise", "prioritize", "favouring",
+                                         "favoring", "preferring", "prioritising", "prioritizing", NULL};
+    for (int i = 0; i < c->nit; i++) {
+        int verb = 0;
+        for (int k = 0; prefer[k]; k++) verb |= tok_at(c, i, prefer[k]);
+        if (!verb || c->it[i].used) continue;
+        int hi = i, client = 0, more = -1, data = -1, never = -1, recent = -1;
+        while (hi + 1 < c->nit && !(c->it[hi + 1].kind == IT_PUNCT && strchr(".;!?\n", c->it[hi + 1].text[0]))) hi++;
+        for (int j = i + 1; j <= hi; j++) {
+            client |= intent_is(c, j, C_CLIENT);
+            if (tok_at(c, j, "more") || tok_at(c, j, "most") || tok_at(c, j, "larger") || tok_at(c, j, "bigger")) more = j;
+            if (more >= 0 && j > more && j <= more + 2 &&
+                (tok_at(c, j, "sample") || tok_at(c, j, "data") || tok_at(c, j, "example") || tok_at(c, j, "dataset")))
+                data = j;
+            if (tok_at(c, j, "haven't") || tok_at(c, j, "hasn't") || tok_at(c, j, "not") || tok_at(c, j, "never")) never = j;
+            if (never >= 0 && j > never && j <= never + 3 && (selection_word(c, j)))
+                recent = j;
+        }
+        if (!client) continue;
+        const char *policy = data >= 0 ? "samples" : recent >= 0 ? "age" : NULL;
+        if (!policy || intent_slot_find(c, "scheduling.policy")) continue;
+        int last = data >= 0 ? data : recent;
+        char why[120];
+        intent_fmt(why, sizeof why, "a preference among the clients: the %s policy",
+                   data >= 0 ? "samples (in proportion to their data)" : "age (least recently selected first)");
+        return intent_set_str(c, "scheduling.policy", policy, RANK_WORDS, i, last, why) < 0 ? -1 : 1;
+    }
+    return 0;
+}
+
 int intent_rules_methods(intent_ctx *c) {
+    if (preference_policy(c) < 0) return -1;
     for (int i = 0; i < c->nit && !c->failed; i++) {
         intent_item *it = &c->it[i];
         if (it->kind != IT_CONCEPT) continue;

@@ -109,13 +109,32 @@ static int deploy_context(const intent_ctx *c) {
     return 0;
 }
 
+/* "don't start until", "wait until", "kick off until": an "until" about
+ * when a deployment starts, not about when the run stops. */
+static int start_until(const intent_ctx *c, int j) {
+    int p = j - 1;
+    if (is_word(c, p, "off")) p--;
+    return intent_is(c, p, C_WAIT) || is_word(c, p, "start") || is_word(c, p, "begin") || is_word(c, p, "kick") ||
+           is_word(c, p, "wait") || is_word(c, p, "go") || is_word(c, p, "proceed");
+}
+
 /* The request speaks of the whole run ("stop", "the run", "in total"). */
 static int run_named(const intent_ctx *c) {
     static const char *const w[] = {"run", "whole", "total", "overall", "training", "experiment", "altogether", NULL};
     for (int j = 0; j < c->nit; j++) {
-        if (intent_is(c, j, C_UNTIL) || (intent_is(c, j, C_BUDGET) && budget_named(c, j))) return 1;
+        if ((intent_is(c, j, C_UNTIL) && !start_until(c, j)) || (intent_is(c, j, C_BUDGET) && budget_named(c, j)))
+            return 1;
         for (int k = 0; w[k] && c->it[j].kind == IT_WORD; k++)
             if (!strcmp(c->it[j].text, w[k])) return 1;
+    }
+    return 0;
+}
+
+/* "wait (up to) ..." right before the number at item n, in its clause. */
+static int wait_before(const intent_ctx *c, int n) {
+    for (int j = n - 1, d = 0; j >= 0 && d < 4; j--, d++) {
+        if (c->it[j].kind == IT_PUNCT) return 0;
+        if (is_word(c, j, "wait") || (intent_is(c, j, C_WAIT) && !strcmp(c->tok[c->it[j].t0].text, "wait"))) return 1;
     }
     return 0;
 }
@@ -167,13 +186,23 @@ static int duration(intent_ctx *c, int u) {
     /* a limit with no word for what it limits ("longer than 30 seconds"):
      * per round it is the round's deadline (the deployment's timeout);
      * about a deployment and nothing about the run, it could be either */
-    int per_round = per_round_after(c, u) && strcmp(path, "scheduling.deadline_s") != 0 &&
+    /* "give each round 90 seconds": a per-round marker right before */
+    int round_before = 0;
+    for (int j = first - 1, d = 0; j >= 0 && d < 3 && !(c->it[j].kind == IT_PUNCT); j--, d++)
+        if (intent_is(c, j, C_PER_ROUND) && !c->it[j].used && !strcmp(c->tok[c->it[j].t1 - 1].text, "round"))
+            round_before = 1;
+    int per_round = (per_round_after(c, u) || round_before) && strcmp(path, "scheduling.deadline_s") != 0 &&
                     strcmp(path, "deploy.round_timeout_s") != 0 && !budget_named(c, key);
     if (per_round && key >= 0 && !intent_is(c, key, C_BUDGET)) key = -1; /* "connect and one minute per round" */
     if (per_round) {
         int dep = deploy_context(c);
         path = dep ? "deploy.round_timeout_s" : "scheduling.deadline_s";
         why = dep ? "a limit per round of the deployment" : "a limit per round: the round deadline";
+    } else if (!strcmp(path, "stop.max_wall_s") && !budget_named(c, key) && deploy_context(c) && wait_before(c, first)) {
+        /* "wait up to a quarter of an hour for that", in a deployment: the
+         * time the server waits for its nodes to connect */
+        path = "deploy.connect_timeout_s";
+        why = "a wait in a deployment: the time the nodes have to connect";
     } else if (!strcmp(path, "stop.max_wall_s") && !budget_named(c, key) && deploy_context(c) && !run_named(c)) {
         char ev[96];
         intent_evidence(c, intent_span_start(c, key >= 0 && key < first ? key : first), intent_span_end(c, u), ev,
@@ -599,6 +628,20 @@ static int key_value(intent_ctx *c, int i, const key_rule *r) {
     }
     /* only "every" N rounds is an interval, not a count */
     if (r->concept == C_ROUND && !(is_punct(c, i + 1, ':') || is_punct(c, i + 1, '=') || n == i + 1)) return 0;
+    /* "before round one", "from round 3": a singular "round" followed by its
+     * number is a position, not a count ("rounds 40" is a count) */
+    if (r->concept == C_ROUND && n == i + 1 && c->text[intent_span_end(c, i) - 1] != 's') {
+        static const char *const at[] = {"before", "after", "from", "at", "until", "till", "by", "in", "on", "since",
+                                         "of", "start", "starting", "first", "last", NULL};
+        int p = i - 1, prep = 0;
+        for (int k = 0; at[k] && p >= 0; k++) prep |= is_word(c, p, at[k]);
+        /* only the first round is a position the task has ("before round
+         * one"); "from round 5" asks for something it has not */
+        if (!prep || c->it[n].num != 1) return 0; /* the number stays unread: a question */
+        intent_use(c, i);
+        intent_use(c, n);
+        return 1;
+    }
     if (r->concept == C_EPOCH && n != i + 1 && !is_punct(c, i + 1, ':') && !is_punct(c, i + 1, '=')) return 0;
     const char *why = NULL;
     int rc;
@@ -622,6 +665,21 @@ static int key_value(intent_ctx *c, int i, const key_rule *r) {
     return 1;
 }
 
+/* "train for one hundred epochs": an epoch count said with nothing local
+ * about it, too large for local epochs, in a request that gives no rounds,
+ * may be the run's length (global epochs) as well. */
+static int epochs_or_rounds(const intent_ctx *c, int n, int u) {
+    if (c->it[n].num < 20 || !strcmp(c->it[u].text, "local") || intent_anywhere(c, C_ROUND)) return 0;
+    int lo = n, hi = u;
+    while (lo > 0 && !(c->it[lo - 1].kind == IT_PUNCT && strchr(",;.!?\n", c->it[lo - 1].text[0]))) lo--;
+    while (hi + 1 < c->nit && !(c->it[hi + 1].kind == IT_PUNCT && strchr(",;.!?\n", c->it[hi + 1].text[0]))) hi++;
+    for (int j = lo; j <= hi; j++)
+        if (intent_is(c, j, C_LOCAL) || intent_is(c, j, C_CLIENT) || intent_is(c, j, C_PER_ROUND) ||
+            is_word(c, j, "local") || is_word(c, j, "each") || is_word(c, j, "per") || is_word(c, j, "apiece"))
+            return 0;
+    return 1;
+}
+
 static int unit_value(intent_ctx *c, int u, const unit_rule *r) {
     int n = intent_num_before(c, u, 2);
     if (n < 0) return 0;
@@ -634,6 +692,18 @@ static int unit_value(intent_ctx *c, int u, const unit_rule *r) {
     int k = n - 1;
     while (k >= 0 && (is_punct(c, k, '=') || is_punct(c, k, ':') || (c->it[k].kind == IT_WORD && (c->it[k].wclass & W_FILL))))
         k--;
+    if (r->concept == C_EPOCH && epochs_or_rounds(c, n, u)) {
+        char ev[96];
+        intent_evidence(c, intent_span_start(c, n), intent_span_end(c, u), ev, sizeof ev);
+        int rc = intent_ask_which(c, "local.epochs",
+                                  "local.epochs: \"%s\" could be the run's length (rounds, which some call global "
+                                  "epochs) or each client's local epochs per round. Which did you mean? (e.g. \"%s "
+                                  "rounds\" or \"%s local epochs\")",
+                                  ev, c->tok[c->it[n].t0].text, c->tok[c->it[n].t0].text);
+        intent_reading(c, "rounds", c->it[n].text, "the number of communication rounds");
+        intent_reading(c, "local.epochs", c->it[n].text, "each client's local epochs per round");
+        return rc;
+    }
     int first = n;
     for (size_t m = 0; k >= 0 && c->it[k].kind == IT_CONCEPT && m < sizeof key_rules / sizeof key_rules[0]; m++)
         if (key_rules[m].concept == c->it[k].concept && !strcmp(key_rules[m].path, r->path)) {
@@ -731,7 +801,10 @@ int intent_rules_numbers(intent_ctx *c) {
         case C_FULL_PART: set_all(c, i, i); break;
         case C_PARTICIPATION:
             if (intent_field_named_at(c, i)) break;
-            if ((n = intent_num_after(c, i, 2)) < 0) n = intent_num_before(c, i, 1);
+            /* "100% participation with 25 clients": a share right before wins */
+            n = intent_num_before(c, i, 1);
+            if (n < 0 || !(c->it[n].flags & TK_PERCENT)) n = intent_num_after(c, i, 2);
+            if (n < 0) n = intent_num_before(c, i, 1);
             if (n >= 0) {
                 if (share_of(&c->it[n]) < 0)
                     return intent_ask(c, "clients_per_round: a participation of %s is not a share; use a "
@@ -807,6 +880,14 @@ int intent_rules_numbers(intent_ctx *c) {
             if (is_word(c, i + 1, "at") && free_num(c, i + 2) && !is_unit(c, i + 3) &&
                 !(c->it[i + 2].flags & TK_PERCENT))
                 intent_set_real(c, "local.lr", c->it[i + 2].num, RANK_WORDS, i + 1, i + 2, NULL);
+            /* "adam 1e-3": a rate right after the optimizer, written as a
+             * power or a decimal below 1 (a count would be a whole number) */
+            else if (free_num(c, i + 1) && !is_unit(c, i + 2) && !(c->it[i + 1].flags & (TK_PERCENT | TK_FRACTION)) &&
+                     c->it[i + 1].num > 0 && c->it[i + 1].num < 1 && !intent_server_optimizer_named(c)) {
+                /* the optimizer's name stays for the method rules */
+                intent_set_real(c, "local.lr", c->it[i + 1].num, RANK_WORDS, i, i + 1, NULL);
+                c->it[i].used = 0;
+            }
             continue;
         }
         case C_CLIENT: {

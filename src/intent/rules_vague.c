@@ -42,6 +42,7 @@ static const char *vague_field(const intent_ctx *c, int i) {
         if (intent_is(c, j, C_ROUND)) return "rounds";
         if (intent_is(c, j, C_EPOCH)) return "local.epochs";
         if (intent_is(c, j, C_STEP)) return "local.max_steps";
+        if (intent_is(c, j, C_CLASS) || intent_is(c, j, C_SHARD)) return "partition.classes_per_client";
         if (it->kind == IT_WORD && (it->wclass & (W_ADJ | W_FILL))) continue;
         if (it->kind == IT_CONCEPT && (it->concept == C_LOCAL || it->concept == C_IID || it->concept == C_NONIID))
             continue;
@@ -165,6 +166,33 @@ int intent_rules_vague(intent_ctx *c) {
             return intent_ask_which(c, "local.momentum",
                                     "local.momentum: \"%s\" needs a momentum above 0 to have an effect, and the task "
                                     "default is 0. How much momentum (e.g. 0.9)?",
+                                    ev);
+        case C_EVAL: {
+            /* "evaluate less often", "test more frequently": a change of the
+             * evaluation interval without the interval */
+            if (set_by_words(c, "eval_every")) break;
+            int vague_rate = 0;
+            for (int j = i + 1; j < c->nit && j <= i + 3; j++) {
+                const char *w = c->tok[c->it[j].t0].text;
+                if (c->it[j].kind == IT_PUNCT) break;
+                if ((!strcmp(w, "less") || !strcmp(w, "more")) && j + 1 < c->nit &&
+                    (!strcmp(c->tok[c->it[j + 1].t0].text, "often") ||
+                     !strcmp(c->tok[c->it[j + 1].t0].text, "frequently")))
+                    vague_rate = 1;
+                if (!strcmp(w, "rarely") || !strcmp(w, "occasionally") || !strcmp(w, "sparingly")) vague_rate = 1;
+            }
+            if (!vague_rate) break;
+            return intent_ask_which(c, "eval_every",
+                                    "eval_every: \"%s\" changes how often the model is evaluated without saying "
+                                    "how often. Every how many rounds (e.g. \"evaluate every 5 rounds\")?",
+                                    ev);
+        }
+        case C_SEED:
+            /* "seed it with today's date": a seed without a value */
+            if (it->used || set_by_words(c, "seed")) break;
+            return intent_ask_which(c, "seed",
+                                    "seed: \"%s\" names a seed without a value (the task default is 0). Which "
+                                    "seed (a whole number, e.g. \"seed 20261208\")?",
                                     ev);
         case C_WD:
             if (it->used || set_by_words(c, "local.weight_decay")) break;

@@ -377,6 +377,50 @@ static int teardown(void **state) {
     return 0;
 }
 
+/* Schedules, quorums and method parameters said in prose: each field keeps
+ * the words it came from, and what has two readings is asked. */
+static void test_prose_schedules_quorums_descriptions(void **state) {
+    (void)state;
+    assert_int_equal(parse("Start the client lr at 0.1 and halve it every 25 rounds"), 0);
+    assert_string_equal(R->task.local.lr_schedule, "step");
+    assert_true(R->task.local.lr_gamma == 0.5);
+    assert_int_equal(R->task.local.lr_step_rounds, 25);
+    assert_true(R->task.local.lr == 0.1);
+    assert_non_null(strstr(choice("local.lr_step_rounds")->evidence, "every 25 rounds"));
+    assert_int_equal(parse("FedAdam, server lr 0.1, cosine-annealed down to 10% of that"), 0);
+    assert_true(R->task.strategy.server_lr_min > 0.01 - 1e-12 && R->task.strategy.server_lr_min < 0.01 + 1e-12);
+    assert_int_equal(choice("strategy.server_lr_min")->source, FEDC_INTENT_FROM_WORDS);
+    /* a factor or an amount taken off: asked, with both readings */
+    expect_refusal("lower the learning rate by 0.01 every 10 rounds", FEDC_INTENT_QUESTION, "lr_gamma");
+    assert_int_equal(R->question.n_readings, 2);
+
+    assert_int_equal(parse("16 edge nodes; start the first round once 75% of them are connected; 8 per round"), 0);
+    assert_int_equal(R->task.deploy.min_nodes, 12);
+    assert_int_equal(parse("5 selected per round, at least 3 of the 5 must report"), 0);
+    assert_int_equal(R->task.deploy.min_updates, 3);
+    assert_int_equal(R->task.clients_per_round, 5);
+    /* a statement is no quorum */
+    assert_int_equal(parse("in each round 10 clients report back"), 0);
+    assert_int_equal(R->task.deploy.min_updates, 1);
+    /* a share of a group the request does not size */
+    expect_refusal("start once half of them are connected", FEDC_INTENT_CONFLICT, "min_nodes");
+
+    assert_int_equal(parse("FedLD, keep seventy percent of the principal directions"), 0);
+    assert_true(R->task.strategy.top_fraction > 0.7 - 1e-12 && R->task.strategy.top_fraction < 0.7 + 1e-12);
+    assert_non_null(strstr(choice("strategy.top_fraction")->reason, "described"));
+    assert_int_equal(parse("FedHyper with a hypergradient step size of 0.5"), 0);
+    assert_true(R->task.strategy.hyper_lr == 0.5);
+    assert_string_equal(R->task.strategy.name, "fedhyper");
+    /* the words of a method the request did not choose */
+    expect_refusal("keep 30% of the principal directions", FEDC_INTENT_QUESTION, "top_fraction");
+
+    assert_int_equal(parse("keep just 1% of the coordinates on upload"), 0);
+    assert_string_equal(R->task.compression.up, "topk:0.01");
+    expect_refusal("quantise both directions", FEDC_INTENT_QUESTION, "bit width");
+    expect_refusal("compress the uploads", FEDC_INTENT_QUESTION, "names no codec");
+    expect_refusal("train the baseline for one hundred epochs", FEDC_INTENT_QUESTION, "rounds");
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_issue_example),
@@ -395,6 +439,7 @@ int main(void) {
         cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_result_json),
         cmocka_unit_test(test_few_shot_examples_agree),
+        cmocka_unit_test(test_prose_schedules_quorums_descriptions),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
