@@ -137,9 +137,14 @@ def provenance(args):
         if line.startswith("model name"):
             cpu = line.split(":", 1)[1].strip()
             break
+    version = subprocess.run([os.path.join(args.build, "fedc"), "--version"], capture_output=True,
+                             text=True).stdout.strip()
+    nice = os.nice(0)  # the niceness this invocation really ran at
     return {"commit": commit, "date": datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"), "cpu": cpu,
             "cores": os.cpu_count(), "load_average": open("/proc/loadavg").read().split()[:3],
-            "command": "nice -n 10 /usr/bin/python3 bench/bench_strategies.py " + shlex.join(sys.argv[1:])}
+            "fedc_version": version,
+            "command": (f"nice -n {nice} " if nice else "") + "/usr/bin/python3 bench/bench_strategies.py " +
+                       shlex.join(sys.argv[1:])}
 
 
 def availability_csv(fedc, path, rounds, seed, alpha, n=100):
@@ -209,7 +214,9 @@ def render_text(res):
                          f"with other work, load {' '.join(q['load_average'])}), commit `{q['commit'][:10]}`, with "
                          f"`{q['command']}`" + (f"; {q['reused_runs']} of its runs were found finished in the --cache "
                                                  f"folder, left there by an earlier invocation with the same fedc "
-                                                 f"binary and settings" if q.get("reused_runs") else "") + ".")
+                                                 f"binary and settings" if q.get("reused_runs") else "") + "." +
+                         (f" Binary: `{q['fedc_version']}`." if q.get("fedc_version") else "") +
+                         (f" {q['note']}" if q.get("note") else ""))
             lines.append("")
         lines.append(f"**{g['title']}**: final accuracy = mean of the last 3 evaluations (every 2 rounds) "
                      f"after {g['rounds']} rounds, mean ± std over seeds {g['seeds']}; rounds to "
@@ -225,6 +232,10 @@ def render_text(res):
             dv = [x for x in s.get("diverged_at", []) if x]
             if dv:
                 v = f"no: diverged (non-finite models) in {len(dv)} of {len(s['finals'])} seeds, by round {max(dv)}"
+                # a run can also blow up without a non-finite model: a huge finite loss, chance accuracy
+                chance = sum(1 for f in s["finals"] if f < 0.105)
+                if chance > len(dv):
+                    v += f"; at chance accuracy (10 classes) in {chance} of {len(s['finals'])}"
             lines.append(f"| {name} | {fmt(s)} | {'' if name == 'fedavg' else f'{d:+.2f}'} | {v} | {rt} | "
                          f"{s['bytes_up_per_round'] / 1e6:.2f} MB | {s['bytes_down_per_round'] / 1e6:.2f} MB |")
         lines.append("")
