@@ -61,7 +61,8 @@ def provenance(argv):
             "dirty": bool(sh("git", "status", "--porcelain", "--untracked-files=no")),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
             "cpu_model": cpu, "cores": os.cpu_count(), "load_avg_at_start": round(os.getloadavg()[0], 2),
-            "command": "nice -n 10 /usr/bin/python3 bench/bench_robust_deploy.py " + " ".join(argv)}
+            "command": (f"nice -n {os.nice(0)} " if os.nice(0) else "") +  # the niceness it really ran at
+                       "/usr/bin/python3 bench/bench_robust_deploy.py " + " ".join(argv)}
 
 
 def task(agg, rounds, max_steps):
